@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: MIT
+# Front door. `make` builds into build/, `make test` also installs missing
+# Debian packages and runs every test. CMake does the real work.
+BUILD ?= build
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps configure test demo bench format format-check clean
+
+all: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+deps:
+	@scripts/deps.sh test
+
+configure:
+	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench: all
+	$(BUILD)/bench/ses_overhead
+
+demo:
+	@echo "p2pclock: 'make demo' needs the node runtime (issue: the node)," \
+	      "which is not built yet. Try 'make test' and 'make bench'." >&2
+	@exit 2
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) build-san build-fuzz

@@ -1,0 +1,565 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SES causal delivery (causal.h; ALGORITHMS.md A.3-A.7, pitfalls A.10).
+ *
+ * Every step that changes SES state is all-or-nothing: allocations are made
+ * first (vclock reserves, new pair clocks, table growth), then the update is
+ * committed with operations that cannot fail. A failed allocation therefore
+ * never leaves a half-merged V, which would silently weaken the causal
+ * constraints sent later.
+ */
+#include "causal.h"
+
+#include <string.h>
+
+typedef struct peer_state {
+  uint64_t tx_dseq;   /* last dseq we sent to this node */
+  uint64_t rx_dseq;   /* last dseq delivered from this node */
+  p2pc_vclock known;  /* max timestamp delivered from it: its clock >= this */
+} peer_state;
+
+typedef struct held {
+  p2pc_ses_msg m;   /* payload points at payload_copy */
+  uint8_t *payload_copy;
+  uint64_t since_ns;
+} held;
+
+struct p2pc_causal {
+  const p2pc_allocator *a;
+  p2pc_causal_config cfg;
+  p2pc_idtab ids;
+  uint32_t self;
+  uint64_t nsent;
+  p2pc_vclock t;
+  p2pc_ses_pair *V; /* sorted by dest, never about self */
+  uint32_t nV, capV;
+  peer_state *peers; /* indexed by interned id */
+  uint32_t npeers;
+  held *buf; /* arrival order */
+  uint32_t nbuf, capbuf;
+  size_t buf_bytes;
+  bool drain_pending; /* a drain stopped early (out of memory) */
+  p2pc_wire_scratch scratch;
+  p2pc_causal_stats st;
+  p2pc_causal_event_fn on_event;
+  void *ud;
+};
+
+static void *xalloc(const p2pc_allocator *a, size_t n) {
+  return a->realloc(NULL, n, a->ud);
+}
+
+int p2pc_causal_new(p2pc_causal **out, const char *self,
+                    const p2pc_causal_config *cfg, const p2pc_allocator *a,
+                    p2pc_causal_event_fn on_event, void *ud) {
+  if (!a)
+    a = p2pc_allocator_default();
+  if (!self || !p2pc_id_valid(self, strlen(self)))
+    return P2PC_ERR_INVAL;
+  p2pc_causal *c = xalloc(a, sizeof *c);
+  if (!c)
+    return P2PC_ERR_NOMEM;
+  memset(c, 0, sizeof *c);
+  c->a = a;
+  if (cfg)
+    c->cfg = *cfg;
+  if (!c->cfg.max_buffered)
+    c->cfg.max_buffered = P2PC_CAUSAL_MAX_BUFFERED_DEFAULT;
+  if (!c->cfg.max_buffered_bytes)
+    c->cfg.max_buffered_bytes = P2PC_CAUSAL_MAX_BUFFERED_BYTES_DEFAULT;
+  if (!c->cfg.max_nodes)
+    c->cfg.max_nodes = P2PC_CAUSAL_MAX_NODES_DEFAULT;
+  c->on_event = on_event;
+  c->ud = ud;
+  p2pc_idtab_init(&c->ids, a, c->cfg.max_nodes);
+  p2pc_vclock_init(&c->t);
+  int rv = p2pc_idtab_intern(&c->ids, self, strlen(self), &c->self);
+  if (rv) {
+    p2pc_causal_free(c);
+    return rv;
+  }
+  *out = c;
+  return 0;
+}
+
+static void held_fini(p2pc_causal *c, held *h) {
+  p2pc_ses_msg_fini(&h->m, c->a);
+  c->a->free(h->payload_copy, c->a->ud);
+}
+
+void p2pc_causal_free(p2pc_causal *c) {
+  if (!c)
+    return;
+  const p2pc_allocator *a = c->a;
+  for (uint32_t i = 0; i < c->nbuf; i++)
+    held_fini(c, &c->buf[i]);
+  a->free(c->buf, a->ud);
+  for (uint32_t i = 0; i < c->nV; i++)
+    p2pc_vclock_fini(&c->V[i].t, a);
+  a->free(c->V, a->ud);
+  for (uint32_t i = 0; i < c->npeers; i++)
+    p2pc_vclock_fini(&c->peers[i].known, a);
+  a->free(c->peers, a->ud);
+  p2pc_vclock_fini(&c->t, a);
+  p2pc_wire_scratch_fini(&c->scratch, a);
+  p2pc_idtab_fini(&c->ids);
+  a->free(c, a->ud);
+}
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static const char *name_of(const p2pc_causal *c, uint32_t id) {
+  return p2pc_idtab_name(&c->ids, id, NULL);
+}
+
+static void emit(p2pc_causal *c, const p2pc_causal_event *ev) {
+  if (c->on_event)
+    c->on_event(c->ud, ev);
+}
+
+/* Grows the per-peer table to cover every interned id. */
+static int sync_peers(p2pc_causal *c) {
+  if (c->npeers >= c->ids.n)
+    return 0;
+  peer_state *p = c->a->realloc(c->peers, (size_t)c->ids.n * sizeof *p,
+                                c->a->ud);
+  if (!p)
+    return P2PC_ERR_NOMEM;
+  for (uint32_t i = c->npeers; i < c->ids.n; i++) {
+    memset(&p[i], 0, sizeof p[i]);
+    p2pc_vclock_init(&p[i].known);
+  }
+  c->peers = p;
+  c->npeers = c->ids.n;
+  return 0;
+}
+
+/* Index in V of the pair about dest, or where it would be inserted. */
+static uint32_t pair_index(const p2pc_causal *c, uint32_t dest) {
+  uint32_t lo = 0, hi = c->nV;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (c->V[mid].dest < dest)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+static bool has_pair(const p2pc_causal *c, uint32_t i, uint32_t dest) {
+  return i < c->nV && c->V[i].dest == dest;
+}
+
+static int reserve_pairs(p2pc_causal *c, uint32_t extra) {
+  if (c->nV + extra <= c->capV)
+    return 0;
+  uint32_t cap = c->capV ? c->capV : 8;
+  while (cap < c->nV + extra)
+    cap *= 2;
+  p2pc_ses_pair *v = c->a->realloc(c->V, (size_t)cap * sizeof *v, c->a->ud);
+  if (!v)
+    return P2PC_ERR_NOMEM;
+  c->V = v;
+  c->capV = cap;
+  return 0;
+}
+
+/* Inserts a pair at i, taking ownership of t. Capacity must be reserved. */
+static void insert_pair(p2pc_causal *c, uint32_t i, uint32_t dest,
+                        p2pc_vclock t) {
+  memmove(c->V + i + 1, c->V + i, (c->nV - i) * sizeof *c->V);
+  c->V[i].dest = dest;
+  c->V[i].t = t;
+  c->nV++;
+}
+
+static void remove_pair(p2pc_causal *c, uint32_t i) {
+  p2pc_vclock_fini(&c->V[i].t, c->a);
+  memmove(c->V + i, c->V + i + 1, (c->nV - i - 1) * sizeof *c->V);
+  c->nV--;
+}
+
+/* A.11: (X, t) cannot constrain X any more once we have delivered a message
+ * X stamped t* >= t, because X's clock was already >= t* when it sent it,
+ * and X tests pairs about itself against its own clock. */
+static bool satisfied(const p2pc_causal *c, uint32_t dest,
+                      const p2pc_vclock *t) {
+  return !c->cfg.no_prune && dest < c->npeers &&
+         p2pc_vclock_leq(t, &c->peers[dest].known);
+}
+
+/* ---- send (A.3) --------------------------------------------------------- */
+
+static int send_self(p2pc_causal *c, const uint8_t *payload, size_t len) {
+  /* Outside SES (A.10 pitfall 11): a local event with no causal effect. */
+  const char *self = name_of(c, c->self);
+  uint64_t n = ++c->nsent;
+  p2pc_causal_event ev = {.kind = P2PC_CEV_SEND, .sender = self, .n = n,
+                          .peer = self, .vc = &c->t, .bytes = len};
+  c->st.sent++;
+  emit(c, &ev);
+  ev = (p2pc_causal_event){.kind = P2PC_CEV_DELIVER, .sender = self, .n = n,
+                           .peer = self, .vc = &c->t, .bytes = len,
+                           .payload = payload};
+  c->st.delivered++;
+  emit(c, &ev);
+  return 0;
+}
+
+int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
+                     size_t len, uint64_t mono_ns, p2pc_buf *out) {
+  (void)mono_ns;
+  uint32_t d;
+  int rv;
+  if (!dest || (!payload && len))
+    return P2PC_ERR_INVAL;
+  if ((rv = p2pc_idtab_intern(&c->ids, dest, strlen(dest), &d)) != 0)
+    return rv == P2PC_ERR_FULL ? P2PC_ERR_FULL : rv;
+  if ((rv = sync_peers(c)) != 0)
+    return rv;
+  if (d == c->self)
+    return send_self(c, payload, len);
+
+  /* Prune satisfied pairs first: it changes no decision anywhere (see
+   * satisfied()), so it is safe to keep even if this send fails. */
+  for (uint32_t i = 0; i < c->nV;) {
+    if (satisfied(c, c->V[i].dest, &c->V[i].t)) {
+      remove_pair(c, i);
+      c->st.pruned_pairs++;
+    } else {
+      i++;
+    }
+  }
+
+  /* Allocate everything before changing state. */
+  p2pc_vclock ts;
+  p2pc_vclock_init(&ts);
+  uint32_t pi = pair_index(c, d);
+  if ((rv = reserve_pairs(c, 1)) != 0 ||
+      (rv = p2pc_vclock_copy(&ts, c->a, &c->t)) != 0 ||
+      (rv = p2pc_vclock_tick(&ts, c->a, c->self)) != 0 ||
+      (rv = p2pc_vclock_reserve_merge(&c->t, c->a, &ts)) != 0) {
+    p2pc_vclock_fini(&ts, c->a);
+    return rv;
+  }
+
+  p2pc_ses_msg m;
+  p2pc_ses_msg_init(&m);
+  m.sender = c->self;
+  m.dest = d;
+  m.n = c->nsent + 1;
+  m.dseq = c->peers[d].tx_dseq + 1;
+  /* Tick, then stamp: the stamp includes the send event (pitfall 1). */
+  m.ts = ts;
+  if (c->cfg.faults & P2PC_CAUSAL_FAULT_STAMP_BEFORE_TICK)
+    m.ts = c->t;
+  /* V_M is a snapshot of V taken before (d, tM) is recorded; it includes
+   * the pair about d itself (pitfall 2). The encoder only reads it, so
+   * V's own pairs are lent, not copied (pitfall 10 is about keeping a live
+   * reference past the send; here the bytes are final on return). */
+  p2pc_ses_pair *lent = NULL;
+  m.deps = c->V;
+  m.ndeps = c->nV;
+  if ((c->cfg.faults & P2PC_CAUSAL_FAULT_DROP_DEST_PAIR) &&
+      has_pair(c, pi, d)) {
+    lent = xalloc(c->a, (size_t)c->nV * sizeof *lent);
+    if (!lent) {
+      p2pc_vclock_fini(&ts, c->a);
+      return P2PC_ERR_NOMEM;
+    }
+    memcpy(lent, c->V, pi * sizeof *lent);
+    memcpy(lent + pi, c->V + pi + 1, (c->nV - pi - 1) * sizeof *lent);
+    m.deps = lent;
+    m.ndeps = c->nV - 1;
+  }
+  m.payload = payload;
+  m.payload_len = len;
+  size_t meta = 0;
+  rv = p2pc_wire_ses_put(out, &m, &c->ids, &c->scratch, c->a, &meta);
+  c->a->free(lent, c->a->ud);
+  if (rv) {
+    p2pc_vclock_fini(&ts, c->a);
+    return rv;
+  }
+
+  /* Commit: nothing below can fail. */
+  p2pc_vclock_merge(&c->t, c->a, &ts); /* t[self] += 1 */
+  c->nsent++;
+  c->peers[d].tx_dseq++;
+  c->st.sent++;
+  p2pc_causal_event ev = {.kind = P2PC_CEV_SEND, .sender = name_of(c, c->self),
+                          .n = m.n, .peer = name_of(c, d), .vc = &m.ts,
+                          .bytes = len, .meta = meta};
+  if (c->cfg.faults & P2PC_CAUSAL_FAULT_STAMP_BEFORE_TICK)
+    ev.vc = &ts; /* report what the buggy sender thinks it sent */
+  if (has_pair(c, pi, d)) {
+    p2pc_vclock_fini(&c->V[pi].t, c->a);
+    c->V[pi].t = ts; /* later stamps dominate earlier ones */
+  } else {
+    insert_pair(c, pi, d, ts);
+  }
+  emit(c, &ev);
+  return 0;
+}
+
+/* ---- delivery (A.4-A.6) ------------------------------------------------- */
+
+static bool deliverable(const p2pc_causal *c, const p2pc_ses_msg *m) {
+  const p2pc_ses_pair *p = p2pc_ses_msg_pair(m, c->self);
+  /* <=, not <: robust whatever the ticking discipline (A.4). */
+  return !p || p2pc_vclock_leq(&p->t, &c->t);
+}
+
+/*
+ * Applies A.5 to m: merge V_M into V (dropping pairs about self and pairs
+ * already satisfied), t := max(t, tM), tick; then reports the delivery.
+ * All-or-nothing: returns P2PC_ERR_NOMEM with no state changed.
+ */
+static int deliver(p2pc_causal *c, const p2pc_ses_msg *m, uint64_t waited_ns) {
+  const p2pc_allocator *a = c->a;
+  int rv;
+  uint32_t fresh = 0;
+  p2pc_vclock *fresh_t = NULL;
+  peer_state *ps = &c->peers[m->sender];
+
+  /* Phase 1: allocate. New pairs get their clocks now; existing ones get
+   * room for the merge. */
+  if (m->ndeps) {
+    fresh_t = xalloc(a, (size_t)m->ndeps * sizeof *fresh_t);
+    if (!fresh_t)
+      return P2PC_ERR_NOMEM;
+  }
+  p2pc_vclock newt;
+  p2pc_vclock_init(&newt);
+  rv = p2pc_vclock_copy(&newt, a, &c->t);
+  if (!rv)
+    rv = p2pc_vclock_merge(&newt, a, &m->ts);
+  if (!rv)
+    rv = p2pc_vclock_tick(&newt, a, c->self);
+  if (!rv)
+    rv = p2pc_vclock_reserve_merge(&ps->known, a, &m->ts);
+  for (uint32_t i = 0; i < m->ndeps && !rv; i++) {
+    const p2pc_ses_pair *p = &m->deps[i];
+    if (p->dest == c->self)
+      continue;
+    uint32_t k = pair_index(c, p->dest);
+    if (has_pair(c, k, p->dest)) {
+      rv = p2pc_vclock_reserve_merge(&c->V[k].t, a, &p->t);
+    } else if (!satisfied(c, p->dest, &p->t)) {
+      p2pc_vclock_init(&fresh_t[fresh]);
+      rv = p2pc_vclock_copy(&fresh_t[fresh], a, &p->t);
+      fresh++;
+    }
+  }
+  if (!rv)
+    rv = reserve_pairs(c, fresh);
+  if (rv) {
+    for (uint32_t i = 0; i < fresh; i++)
+      p2pc_vclock_fini(&fresh_t[i], a);
+    a->free(fresh_t, a->ud);
+    p2pc_vclock_fini(&newt, a);
+    return rv;
+  }
+
+  /* Phase 2: commit. */
+  uint32_t f = 0;
+  for (uint32_t i = 0; i < m->ndeps; i++) {
+    const p2pc_ses_pair *p = &m->deps[i];
+    if (p->dest == c->self)
+      continue; /* the constraint it expressed is now met */
+    uint32_t k = pair_index(c, p->dest);
+    if (has_pair(c, k, p->dest))
+      p2pc_vclock_merge(&c->V[k].t, a, &p->t);
+    else if (!satisfied(c, p->dest, &p->t))
+      insert_pair(c, k, p->dest, fresh_t[f++]);
+    else
+      c->st.pruned_pairs++;
+  }
+  a->free(fresh_t, a->ud);
+  p2pc_vclock_fini(&c->t, a);
+  c->t = newt; /* max(t, tM), then the delivery event's own tick */
+  p2pc_vclock_merge(&ps->known, a, &m->ts);
+  if (m->dseq > ps->rx_dseq)
+    ps->rx_dseq = m->dseq;
+  /* The sender's pair in V may now be satisfied too. */
+  uint32_t k = pair_index(c, m->sender);
+  if (has_pair(c, k, m->sender) && satisfied(c, m->sender, &c->V[k].t)) {
+    remove_pair(c, k);
+    c->st.pruned_pairs++;
+  }
+
+  c->st.delivered++;
+  p2pc_causal_event ev = {.kind = P2PC_CEV_DELIVER,
+                          .sender = name_of(c, m->sender), .n = m->n,
+                          .peer = name_of(c, m->sender), .vc = &c->t,
+                          .bytes = m->payload_len, .waited_ns = waited_ns,
+                          .payload = m->payload};
+  emit(c, &ev);
+  return 0;
+}
+
+/* Delivers every buffered message that has become deliverable, repeating
+ * until a full pass delivers nothing (A.6). Order among those ready at once
+ * is arrival order, so runs are deterministic. */
+static void drain(p2pc_causal *c, uint64_t mono_ns) {
+  bool progress = true;
+  c->drain_pending = false;
+  while (progress && c->nbuf) {
+    progress = false;
+    for (uint32_t i = 0; i < c->nbuf;) {
+      held *h = &c->buf[i];
+      if (!deliverable(c, &h->m)) {
+        i++;
+        continue;
+      }
+      uint64_t waited = mono_ns > h->since_ns ? mono_ns - h->since_ns : 0;
+      if (deliver(c, &h->m, waited) != 0) {
+        /* Out of memory: it stays buffered, and the next input (of any
+         * kind, a duplicate too) resumes the drain. */
+        c->drain_pending = true;
+        return;
+      }
+      c->buf_bytes -= h->m.payload_len;
+      held_fini(c, h);
+      memmove(c->buf + i, c->buf + i + 1, (c->nbuf - i - 1) * sizeof *h);
+      c->nbuf--;
+      progress = true;
+    }
+  }
+}
+
+static bool is_duplicate(const p2pc_causal *c, const p2pc_ses_msg *m) {
+  if (c->cfg.faults & P2PC_CAUSAL_FAULT_NO_DEDUP)
+    return false;
+  /* SES delivers each sender->me stream in order (the pair about me in
+   * every later message makes it wait), so delivered dseqs form a prefix
+   * and one counter per sender remembers them all. */
+  if (m->dseq <= c->peers[m->sender].rx_dseq)
+    return true;
+  for (uint32_t i = 0; i < c->nbuf; i++)
+    if (c->buf[i].m.sender == m->sender && c->buf[i].m.dseq == m->dseq)
+      return true;
+  return false;
+}
+
+int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
+                        const uint8_t *b, size_t len, uint64_t mono_ns) {
+  p2pc_ses_msg m;
+  int rv;
+  p2pc_ses_msg_init(&m);
+  if (c->drain_pending)
+    drain(c, mono_ns);
+  rv = p2pc_wire_ses_get(b, len, &c->ids, c->a, &m);
+  if (rv < 0) {
+    if (rv == P2PC_ERR_FULL)
+      rv = P2PC_ERR_TOOBIG; /* more node IDs than max_nodes: permanent */
+    else if (rv != P2PC_ERR_NOMEM)
+      rv = P2PC_ERR_PROTO;
+    if (rv != P2PC_ERR_NOMEM)
+      c->st.malformed++;
+    return rv;
+  }
+  if (m.dest != c->self ||
+      (expected_sender &&
+       strcmp(expected_sender, name_of(c, m.sender)) != 0)) {
+    c->st.malformed++;
+    rv = P2PC_ERR_PROTO;
+    goto out;
+  }
+  if ((rv = sync_peers(c)) != 0)
+    goto out;
+  if (is_duplicate(c, &m)) {
+    c->st.duplicates++;
+    p2pc_causal_event ev = {.kind = P2PC_CEV_DUP,
+                            .sender = name_of(c, m.sender), .n = m.n,
+                            .peer = name_of(c, m.sender),
+                            .bytes = m.payload_len};
+    emit(c, &ev);
+    rv = 0;
+    goto out;
+  }
+
+  p2pc_causal_event ev = {.kind = P2PC_CEV_RECV, .sender = name_of(c, m.sender),
+                          .n = m.n, .peer = name_of(c, m.sender),
+                          .bytes = m.payload_len};
+  if (deliverable(c, &m)) {
+    /* RECV is reported before DELIVER, as it happened; if delivery runs
+     * out of memory the message was not taken, and a RECV is reported
+     * again when it is offered again. */
+    emit(c, &ev);
+    if ((rv = deliver(c, &m, 0)) != 0)
+      goto out;
+    c->st.received++;
+    drain(c, mono_ns);
+    goto out;
+  }
+
+  /* It must wait. Bounded buffer: refuse rather than grow; the link layer
+   * does not acknowledge it and the sender offers it again later. */
+  if (c->nbuf >= c->cfg.max_buffered ||
+      m.payload_len > c->cfg.max_buffered_bytes - c->buf_bytes) {
+    c->st.rejected_full++;
+    rv = P2PC_ERR_FULL;
+    goto out;
+  }
+  if (c->nbuf == c->capbuf) {
+    uint32_t cap = c->capbuf ? c->capbuf * 2 : 16;
+    if (cap > c->cfg.max_buffered)
+      cap = c->cfg.max_buffered;
+    held *nb = c->a->realloc(c->buf, (size_t)cap * sizeof *nb, c->a->ud);
+    if (!nb) {
+      rv = P2PC_ERR_NOMEM;
+      goto out;
+    }
+    c->buf = nb;
+    c->capbuf = cap;
+  }
+  uint8_t *copy = NULL;
+  if (m.payload_len) {
+    copy = xalloc(c->a, m.payload_len);
+    if (!copy) {
+      rv = P2PC_ERR_NOMEM;
+      goto out;
+    }
+    memcpy(copy, m.payload, m.payload_len);
+  }
+  m.payload = copy;
+  held *h = &c->buf[c->nbuf++];
+  h->m = m;
+  h->payload_copy = copy;
+  h->since_ns = mono_ns;
+  c->buf_bytes += m.payload_len;
+  c->st.received++;
+  c->st.buffered++;
+  emit(c, &ev);
+  const p2pc_ses_pair *w = p2pc_ses_msg_pair(&h->m, c->self);
+  ev.kind = P2PC_CEV_BUFFER;
+  ev.waits_node = name_of(c, c->self);
+  ev.waits_vc = &w->t;
+  emit(c, &ev);
+  return 0; /* h owns m now */
+out:
+  p2pc_ses_msg_fini(&m, c->a);
+  return rv;
+}
+
+/* ---- introspection ------------------------------------------------------ */
+
+const char *p2pc_causal_self(const p2pc_causal *c) {
+  return name_of(c, c->self);
+}
+
+const p2pc_vclock *p2pc_causal_clock(const p2pc_causal *c) { return &c->t; }
+
+const char *p2pc_causal_id_name(const p2pc_causal *c, uint32_t id) {
+  return id < c->ids.n ? name_of(c, id) : NULL;
+}
+
+uint32_t p2pc_causal_buffered(const p2pc_causal *c) { return c->nbuf; }
+
+uint32_t p2pc_causal_pairs(const p2pc_causal *c) { return c->nV; }
+
+void p2pc_causal_get_stats(const p2pc_causal *c, p2pc_causal_stats *st) {
+  *st = c->st;
+}

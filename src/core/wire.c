@@ -1,0 +1,714 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The frame codec (wire.h, docs/PROTOCOL.md). Every decoder validates the
+ * whole body before writing any output, and every encoding is canonical
+ * (minimal varints, sorted entries, no trailing bytes), so a decoder accepts
+ * exactly the bytes its encoder produces: the fuzzers check the round trip.
+ */
+#include "wire.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- frames --------------------------------------------------------- */
+
+int p2pc_wire_frame_split(const uint8_t *p, size_t len, uint32_t max_frame,
+                          p2pc_frame *f) {
+  if (len < 4)
+    return 0;
+  uint32_t flen = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+                  ((uint32_t)p[2] << 8) | p[3];
+  if (flen == 0)
+    return P2PC_ERR_PROTO;
+  if (flen > max_frame || flen > P2PC_WIRE_MAX_FRAME_LIMIT)
+    return P2PC_ERR_TOOBIG;
+  if (len - 4 < flen)
+    return 0;
+  f->type = p[4];
+  f->body = p + P2PC_WIRE_HDR;
+  f->body_len = flen - 1;
+  return (int)(flen + 4);
+}
+
+long p2pc_wire_frame_begin(p2pc_buf *out, p2pc_frame_type type) {
+  long start = (long)out->len;
+  int rv = p2pc_buf_reserve(out, P2PC_WIRE_HDR);
+  if (rv)
+    return rv;
+  p2pc_buf_put_be32(out, 0);
+  p2pc_buf_put_u8(out, (uint8_t)type);
+  return start;
+}
+
+int p2pc_wire_frame_end(p2pc_buf *out, long start, uint32_t max_frame) {
+  size_t flen = out->len - (size_t)start - 4;
+  if (flen > max_frame || flen > P2PC_WIRE_MAX_FRAME_LIMIT) {
+    out->len = (size_t)start;
+    return P2PC_ERR_TOOBIG;
+  }
+  p2pc_buf_patch_be32(out, (size_t)start, (uint32_t)flen);
+  return 0;
+}
+
+/* ---- shared pieces -------------------------------------------------- */
+
+/* Appends a sequence of puts atomically: on error, out is rolled back. */
+#define PUT(expr)                                                            \
+  do {                                                                       \
+    if ((rv = (expr)) != 0)                                                  \
+      goto err;                                                              \
+  } while (0)
+
+static int put_id(p2pc_buf *out, const char *id) {
+  size_t n = strlen(id);
+  if (!p2pc_id_valid(id, n))
+    return P2PC_ERR_INVAL;
+  int rv = p2pc_buf_put_u8(out, (uint8_t)n);
+  return rv ? rv : p2pc_buf_put(out, id, n);
+}
+
+/* Reads a node ID into dst (P2PC_ID_MAX + 1 bytes), or fails the reader. */
+static bool get_id(p2pc_reader *r, char *dst) {
+  uint8_t n;
+  const uint8_t *p;
+  if (!p2pc_reader_u8(r, &n) || !p2pc_reader_bytes(r, n, &p) ||
+      !p2pc_id_valid((const char *)p, n)) {
+    r->ok = false;
+    return false;
+  }
+  memcpy(dst, p, n);
+  dst[n] = '\0';
+  return true;
+}
+
+static int put_addr(p2pc_buf *out, const p2pc_wire_addr *a) {
+  int rv;
+  size_t start = out->len;
+  if (a->family != 0 && a->family != 4 && a->family != 6)
+    return P2PC_ERR_INVAL;
+  PUT(p2pc_buf_put_u8(out, a->family));
+  if (a->family) {
+    PUT(p2pc_buf_put(out, a->addr, a->family == 4 ? 4 : 16));
+    PUT(p2pc_buf_put_be16(out, a->port));
+  }
+  return 0;
+err:
+  out->len = start;
+  return rv;
+}
+
+static bool get_addr(p2pc_reader *r, p2pc_wire_addr *a) {
+  const uint8_t *p;
+  memset(a, 0, sizeof *a);
+  if (!p2pc_reader_u8(r, &a->family))
+    return false;
+  if (a->family == 0)
+    return true;
+  if (a->family != 4 && a->family != 6) {
+    r->ok = false;
+    return false;
+  }
+  size_t n = a->family == 4 ? 4 : 16;
+  if (!p2pc_reader_bytes(r, n, &p) || !p2pc_reader_be16(r, &a->port))
+    return false;
+  memcpy(a->addr, p, n);
+  return true;
+}
+
+/* A decoder's epilogue: the body must be consumed exactly. */
+static int finish(const p2pc_reader *r) {
+  return r->ok && p2pc_reader_left(r) == 0 ? (int)r->len : P2PC_ERR_PROTO;
+}
+
+/* ---- HELLO, ERROR, ACK, PING/PONG, PEERS ---------------------------- */
+
+int p2pc_wire_hello_put(p2pc_buf *out, const p2pc_wire_hello *h) {
+  int rv;
+  size_t start = out->len;
+  PUT(p2pc_buf_put_be32(out, P2PC_WIRE_MAGIC));
+  PUT(p2pc_buf_put_be16(out, h->version));
+  PUT(p2pc_buf_put_be16(out, h->flags));
+  PUT(put_id(out, h->id));
+  PUT(p2pc_buf_put_be64(out, h->incarnation));
+  PUT(put_addr(out, &h->listen));
+  return 0;
+err:
+  out->len = start;
+  return rv;
+}
+
+int p2pc_wire_hello_get(const uint8_t *b, size_t len, p2pc_wire_hello *h) {
+  p2pc_reader r;
+  uint32_t magic;
+  uint16_t version;
+  p2pc_wire_hello tmp;
+  p2pc_reader_init(&r, b, len);
+  if (!p2pc_reader_be32(&r, &magic) || magic != P2PC_WIRE_MAGIC ||
+      !p2pc_reader_be16(&r, &version))
+    return P2PC_ERR_PROTO;
+  if (version != P2PC_WIRE_VERSION) {
+    h->version = version;
+    return P2PC_ERR_VERSION;
+  }
+  memset(&tmp, 0, sizeof tmp);
+  tmp.version = version;
+  p2pc_reader_be16(&r, &tmp.flags);
+  get_id(&r, tmp.id);
+  p2pc_reader_be64(&r, &tmp.incarnation);
+  get_addr(&r, &tmp.listen);
+  int rv = finish(&r);
+  if (rv > 0)
+    *h = tmp;
+  return rv;
+}
+
+int p2pc_wire_error_put(p2pc_buf *out, uint16_t code, const char *reason) {
+  int rv;
+  size_t start = out->len;
+  size_t n = reason ? strlen(reason) : 0;
+  if (n > P2PC_WIRE_MAX_REASON)
+    n = P2PC_WIRE_MAX_REASON; /* a reason is advice; cut, don't fail */
+  PUT(p2pc_buf_put_be16(out, code));
+  PUT(p2pc_buf_put_varint(out, n));
+  PUT(p2pc_buf_put(out, reason, n));
+  return 0;
+err:
+  out->len = start;
+  return rv;
+}
+
+int p2pc_wire_error_get(const uint8_t *b, size_t len, p2pc_wire_error *e) {
+  p2pc_reader r;
+  uint16_t code;
+  uint64_t n;
+  const uint8_t *p;
+  p2pc_reader_init(&r, b, len);
+  if (!p2pc_reader_be16(&r, &code) || !p2pc_reader_varint(&r, &n) ||
+      n > P2PC_WIRE_MAX_REASON || !p2pc_reader_bytes(&r, (size_t)n, &p) ||
+      memchr(p, 0, (size_t)n))
+    return P2PC_ERR_PROTO;
+  int rv = finish(&r);
+  if (rv > 0) {
+    e->code = code;
+    memcpy(e->reason, p, (size_t)n);
+    e->reason[n] = '\0';
+  }
+  return rv;
+}
+
+int p2pc_wire_ack_put(p2pc_buf *out, uint64_t cum) {
+  return p2pc_buf_put_varint(out, cum);
+}
+
+int p2pc_wire_ack_get(const uint8_t *b, size_t len, uint64_t *cum) {
+  p2pc_reader r;
+  uint64_t v = 0;
+  p2pc_reader_init(&r, b, len);
+  p2pc_reader_varint(&r, &v);
+  int rv = finish(&r);
+  if (rv > 0)
+    *cum = v;
+  return rv;
+}
+
+int p2pc_wire_ping_put(p2pc_buf *out, p2pc_frame_type type, uint64_t token) {
+  (void)type; /* PING and PONG share a body; the type is in the header */
+  return p2pc_buf_put_be64(out, token);
+}
+
+int p2pc_wire_ping_get(const uint8_t *b, size_t len, uint64_t *token) {
+  p2pc_reader r;
+  uint64_t v = 0;
+  p2pc_reader_init(&r, b, len);
+  p2pc_reader_be64(&r, &v);
+  int rv = finish(&r);
+  if (rv > 0)
+    *token = v;
+  return rv;
+}
+
+int p2pc_wire_peers_put(p2pc_buf *out, const p2pc_wire_peer *peers,
+                        size_t n) {
+  int rv;
+  size_t start = out->len;
+  if (n > P2PC_WIRE_MAX_PEERS)
+    return P2PC_ERR_TOOBIG;
+  PUT(p2pc_buf_put_varint(out, n));
+  for (size_t i = 0; i < n; i++) {
+    PUT(put_id(out, peers[i].id));
+    PUT(p2pc_buf_put_be64(out, peers[i].incarnation));
+    PUT(put_addr(out, &peers[i].addr));
+  }
+  return 0;
+err:
+  out->len = start;
+  return rv;
+}
+
+int p2pc_wire_peers_get(const uint8_t *b, size_t len, p2pc_wire_peer *peers,
+                        size_t max, size_t *n) {
+  p2pc_reader r;
+  uint64_t count;
+  p2pc_reader_init(&r, b, len);
+  if (!p2pc_reader_varint(&r, &count))
+    return P2PC_ERR_PROTO;
+  if (count > P2PC_WIRE_MAX_PEERS || count > max)
+    return P2PC_ERR_TOOBIG;
+  /* Validate into a local first so peers[] is written only on success. */
+  size_t body = r.off;
+  for (uint64_t i = 0; i < count; i++) {
+    p2pc_wire_peer tmp;
+    get_id(&r, tmp.id);
+    p2pc_reader_be64(&r, &tmp.incarnation);
+    get_addr(&r, &tmp.addr);
+  }
+  int rv = finish(&r);
+  if (rv < 0)
+    return rv;
+  p2pc_reader_init(&r, b + body, len - body);
+  for (uint64_t i = 0; i < count; i++) {
+    get_id(&r, peers[i].id);
+    p2pc_reader_be64(&r, &peers[i].incarnation);
+    get_addr(&r, &peers[i].addr);
+  }
+  *n = (size_t)count;
+  return rv;
+}
+
+/* ---- SES messages ---------------------------------------------------- */
+
+void p2pc_ses_msg_init(p2pc_ses_msg *m) {
+  memset(m, 0, sizeof *m);
+  p2pc_vclock_init(&m->ts);
+}
+
+void p2pc_ses_msg_fini(p2pc_ses_msg *m, const p2pc_allocator *a) {
+  p2pc_vclock_fini(&m->ts, a);
+  for (uint32_t i = 0; i < m->ndeps; i++)
+    p2pc_vclock_fini(&m->deps[i].t, a);
+  a->free(m->deps, a->ud);
+  p2pc_ses_msg_init(m);
+}
+
+const p2pc_ses_pair *p2pc_ses_msg_pair(const p2pc_ses_msg *m, uint32_t dest) {
+  uint32_t lo = 0, hi = m->ndeps;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (m->deps[mid].dest < dest)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < m->ndeps && m->deps[lo].dest == dest ? &m->deps[lo] : NULL;
+}
+
+void p2pc_wire_scratch_fini(p2pc_wire_scratch *s, const p2pc_allocator *a) {
+  a->free(s->map, a->ud);
+  a->free(s->order, a->ud);
+  memset(s, 0, sizeof *s);
+}
+
+typedef struct dict {
+  p2pc_wire_scratch *s;
+  uint32_t n;
+} dict;
+
+static int dict_prepare(dict *d, p2pc_wire_scratch *s, uint32_t nids,
+                        const p2pc_allocator *a) {
+  if (s->cap < nids) {
+    uint32_t *map = a->realloc(s->map, (size_t)nids * sizeof *map, a->ud);
+    if (!map)
+      return P2PC_ERR_NOMEM;
+    memset(map + s->cap, 0, (size_t)(nids - s->cap) * sizeof *map);
+    s->map = map;
+    s->cap = nids;
+  }
+  if (s->ocap < nids) {
+    uint32_t *order = a->realloc(s->order, (size_t)nids * sizeof *order, a->ud);
+    if (!order)
+      return P2PC_ERR_NOMEM;
+    s->order = order;
+    s->ocap = nids;
+  }
+  d->s = s;
+  d->n = 0;
+  return 0;
+}
+
+static uint32_t dict_add(dict *d, uint32_t id) {
+  if (!d->s->map[id]) {
+    d->s->order[d->n] = id;
+    d->s->map[id] = ++d->n;
+  }
+  return d->s->map[id] - 1;
+}
+
+static void dict_clear(dict *d) {
+  for (uint32_t i = 0; i < d->n; i++)
+    d->s->map[d->s->order[i]] = 0;
+}
+
+typedef struct ientry {
+  uint32_t idx;
+  uint64_t v;
+} ientry;
+
+static int cmp_ientry(const void *x, const void *y) {
+  const ientry *a = x, *b = y;
+  return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* Writes count, then (idx delta, value) entries in ascending dict index. */
+static int put_ivec(p2pc_buf *out, ientry *e, uint32_t n) {
+  int rv;
+  size_t start = out->len;
+  uint32_t prev = 0;
+  qsort(e, n, sizeof *e, cmp_ientry);
+  PUT(p2pc_buf_put_varint(out, n));
+  for (uint32_t i = 0; i < n; i++) {
+    PUT(p2pc_buf_put_varint(out, e[i].idx - prev));
+    PUT(p2pc_buf_put_varint(out, e[i].v));
+    prev = e[i].idx;
+  }
+  return 0;
+err:
+  out->len = start;
+  return rv;
+}
+
+/* Size of a pair's vector as absolute values and as differences from ts;
+ * the difference form is possible only when t <= ts (always true for a
+ * correct SES sender, but we do not rely on it). */
+static size_t ivec_size(const ientry *e, uint32_t n) {
+  size_t sz = p2pc_varint_len(n);
+  for (uint32_t i = 0; i < n; i++)
+    sz += 2 + p2pc_varint_len(e[i].v); /* idx delta is ~1 byte */
+  return sz;
+}
+
+int p2pc_wire_ses_put(p2pc_buf *out, const p2pc_ses_msg *m,
+                      const p2pc_idtab *ids, p2pc_wire_scratch *scratch,
+                      const p2pc_allocator *a, size_t *meta_bytes) {
+  int rv;
+  dict d;
+  ientry *tmp = NULL, *alt = NULL;
+  size_t start = out->len;
+  uint32_t maxn = m->ts.n;
+
+  for (uint32_t i = 0; i < m->ndeps; i++)
+    if (m->deps[i].t.n > maxn)
+      maxn = m->deps[i].t.n;
+  if ((rv = dict_prepare(&d, scratch, ids->n, a)) != 0)
+    return rv;
+  tmp = a->realloc(NULL, ((size_t)maxn + 1) * sizeof *tmp, a->ud);
+  alt = a->realloc(NULL, ((size_t)maxn + 1) * sizeof *alt, a->ud);
+  if (!tmp || !alt) {
+    rv = P2PC_ERR_NOMEM;
+    goto err;
+  }
+  /* Dictionary: sender, dest, then every other ID in order of use. */
+  dict_add(&d, m->sender);
+  dict_add(&d, m->dest);
+  for (uint32_t i = 0; i < m->ts.n; i++)
+    dict_add(&d, m->ts.e[i].id);
+  for (uint32_t i = 0; i < m->ndeps; i++) {
+    dict_add(&d, m->deps[i].dest);
+    for (uint32_t k = 0; k < m->deps[i].t.n; k++)
+      dict_add(&d, m->deps[i].t.e[k].id);
+  }
+
+  PUT(p2pc_buf_put_varint(out, m->n));
+  PUT(p2pc_buf_put_varint(out, m->dseq));
+  PUT(p2pc_buf_put_varint(out, d.n));
+  for (uint32_t i = 0; i < d.n; i++) {
+    size_t len;
+    const char *nm = p2pc_idtab_name(ids, scratch->order[i], &len);
+    PUT(p2pc_buf_put_u8(out, (uint8_t)len));
+    PUT(p2pc_buf_put(out, nm, len));
+  }
+  for (uint32_t i = 0; i < m->ts.n; i++) {
+    tmp[i].idx = scratch->map[m->ts.e[i].id] - 1;
+    tmp[i].v = m->ts.e[i].v;
+  }
+  PUT(put_ivec(out, tmp, m->ts.n));
+
+  /* Pairs in ascending dictionary index of their destination. */
+  ientry *order = a->realloc(NULL, ((size_t)m->ndeps + 1) * sizeof *order,
+                             a->ud);
+  if (!order) {
+    rv = P2PC_ERR_NOMEM;
+    goto err;
+  }
+  for (uint32_t i = 0; i < m->ndeps; i++) {
+    order[i].idx = scratch->map[m->deps[i].dest] - 1;
+    order[i].v = i;
+  }
+  qsort(order, m->ndeps, sizeof *order, cmp_ientry);
+  rv = p2pc_buf_put_varint(out, m->ndeps);
+  for (uint32_t i = 0; i < m->ndeps && !rv; i++) {
+    const p2pc_vclock *t = &m->deps[order[i].v].t;
+    uint32_t na = 0, nd = 0;
+    for (uint32_t k = 0; k < t->n; k++) {
+      tmp[na].idx = scratch->map[t->e[k].id] - 1;
+      tmp[na++].v = t->e[k].v;
+    }
+    /* Differences from ts, possible only when t <= ts (always so for a
+     * correct SES sender; checked rather than assumed). */
+    bool delta_ok = p2pc_vclock_leq(t, &m->ts);
+    for (uint32_t k = 0, j = 0; k < m->ts.n && delta_ok; k++) {
+      uint64_t tv = 0;
+      while (j < t->n && t->e[j].id < m->ts.e[k].id)
+        j++;
+      if (j < t->n && t->e[j].id == m->ts.e[k].id)
+        tv = t->e[j].v;
+      if (tv < m->ts.e[k].v) {
+        alt[nd].idx = scratch->map[m->ts.e[k].id] - 1;
+        alt[nd++].v = m->ts.e[k].v - tv;
+      }
+    }
+    bool use_delta = delta_ok && ivec_size(alt, nd) < ivec_size(tmp, na);
+    rv = p2pc_buf_put_varint(out, ((uint64_t)order[i].idx << 1) | use_delta);
+    if (!rv)
+      rv = use_delta ? put_ivec(out, alt, nd) : put_ivec(out, tmp, na);
+  }
+  a->free(order, a->ud);
+  if (rv)
+    goto err;
+  size_t meta = out->len - start;
+  PUT(p2pc_buf_put_varint(out, m->payload_len));
+  PUT(p2pc_buf_put(out, m->payload, m->payload_len));
+  if (meta_bytes)
+    *meta_bytes = meta;
+  dict_clear(&d);
+  a->free(tmp, a->ud);
+  a->free(alt, a->ud);
+  return 0;
+err:
+  dict_clear(&d);
+  a->free(tmp, a->ud);
+  a->free(alt, a->ud);
+  out->len = start;
+  return rv;
+}
+
+/* Reads an index vector into e[0..*n) (dict indices), checking indices are
+ * strictly ascending and below ndict and values non-zero. */
+static bool get_ivec(p2pc_reader *r, uint32_t ndict, ientry *e, uint32_t *n) {
+  uint64_t count, idx = 0;
+  if (!p2pc_reader_varint(r, &count) || count > ndict) {
+    r->ok = false;
+    return false;
+  }
+  for (uint64_t i = 0; i < count; i++) {
+    uint64_t dlt, v;
+    if (!p2pc_reader_varint(r, &dlt) || !p2pc_reader_varint(r, &v) ||
+        (i > 0 && dlt == 0) || dlt >= ndict || idx + dlt >= ndict || v == 0) {
+      r->ok = false;
+      return false;
+    }
+    idx += dlt;
+    e[i].idx = (uint32_t)idx;
+    e[i].v = v;
+  }
+  *n = (uint32_t)count;
+  return true;
+}
+
+static int cmp_entry_id(const void *x, const void *y) {
+  const p2pc_vc_entry *a = x, *b = y;
+  return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* Converts dict-indexed entries to a clock of local ids. */
+static int ivec_to_clock(const ientry *e, uint32_t n, const uint32_t *local,
+                         p2pc_vclock *vc, const p2pc_allocator *a) {
+  p2pc_vclock_clear(vc);
+  if (n == 0)
+    return 0;
+  p2pc_vc_entry *x = a->realloc(vc->e, (size_t)n * sizeof *x, a->ud);
+  if (!x)
+    return P2PC_ERR_NOMEM;
+  vc->e = x;
+  vc->cap = n;
+  for (uint32_t i = 0; i < n; i++) {
+    x[i].id = local[e[i].idx];
+    x[i].v = e[i].v;
+  }
+  qsort(x, n, sizeof *x, cmp_entry_id);
+  vc->n = n;
+  return 0;
+}
+
+static int cmp_pair(const void *x, const void *y) {
+  const p2pc_ses_pair *a = x, *b = y;
+  return a->dest < b->dest ? -1 : a->dest > b->dest;
+}
+
+int p2pc_wire_ses_get(const uint8_t *b, size_t len, p2pc_idtab *ids,
+                      const p2pc_allocator *a, p2pc_ses_msg *m) {
+  p2pc_reader r;
+  uint64_t n, dseq, ndict, npairs, plen;
+  const uint8_t *names[2] = {0};
+  uint8_t nlen[2] = {0};
+  uint32_t *local = NULL;
+  ientry *ts = NULL, *e = NULL;
+  p2pc_ses_msg tmp;
+  int rv = P2PC_ERR_PROTO;
+
+  p2pc_ses_msg_init(&tmp);
+  p2pc_reader_init(&r, b, len);
+  if (!p2pc_reader_varint(&r, &n) || !p2pc_reader_varint(&r, &dseq) ||
+      !p2pc_reader_varint(&r, &ndict) || n == 0 || dseq == 0 || ndict < 2 ||
+      ndict > ids->limit || ndict * 2 > p2pc_reader_left(&r))
+    return P2PC_ERR_PROTO;
+
+  /* Pass 1: the dictionary must be valid and free of repeats before
+   * anything is interned (a repeat would alias two indices). */
+  size_t dict_off = r.off;
+  for (uint64_t i = 0; i < ndict; i++) {
+    uint8_t l;
+    const uint8_t *p;
+    if (!p2pc_reader_u8(&r, &l) || !p2pc_reader_bytes(&r, l, &p) ||
+        !p2pc_id_valid((const char *)p, l))
+      return P2PC_ERR_PROTO;
+    if (i < 2) {
+      names[i] = p;
+      nlen[i] = l;
+    }
+  }
+  if (nlen[0] == nlen[1] && memcmp(names[0], names[1], nlen[0]) == 0)
+    return P2PC_ERR_PROTO; /* sender == dest */
+  size_t after_dict = r.off;
+
+  local = a->realloc(NULL, (size_t)ndict * sizeof *local, a->ud);
+  ts = a->realloc(NULL, (size_t)ndict * sizeof *ts, a->ud);
+  e = a->realloc(NULL, (size_t)ndict * sizeof *e, a->ud);
+  if (!local || !ts || !e) {
+    rv = P2PC_ERR_NOMEM;
+    goto out;
+  }
+  /* Pass 2: intern. */
+  p2pc_reader_init(&r, b + dict_off, after_dict - dict_off);
+  for (uint64_t i = 0; i < ndict; i++) {
+    uint8_t l;
+    const uint8_t *p;
+    p2pc_reader_u8(&r, &l);
+    p2pc_reader_bytes(&r, l, &p);
+    if ((rv = p2pc_idtab_intern(ids, (const char *)p, l, &local[i])) != 0)
+      goto out;
+  }
+  /* A name listed twice would alias two indices: sort a copy, look for
+   * neighbours (ts is free to use as the work area here). */
+  for (uint64_t i = 0; i < ndict; i++)
+    ts[i] = (ientry){local[i], 0};
+  qsort(ts, ndict, sizeof *ts, cmp_ientry);
+  for (uint64_t i = 1; i < ndict; i++)
+    if (ts[i].idx == ts[i - 1].idx) {
+      rv = P2PC_ERR_PROTO;
+      goto out;
+    }
+  rv = P2PC_ERR_PROTO;
+  p2pc_reader_init(&r, b, len);
+  r.off = after_dict;
+
+  uint32_t nts;
+  if (!get_ivec(&r, (uint32_t)ndict, ts, &nts) || nts == 0)
+    goto out;
+  if ((rv = ivec_to_clock(ts, nts, local, &tmp.ts, a)) != 0)
+    goto out;
+  rv = P2PC_ERR_PROTO;
+  /* The send ticked the sender's entry, so it is at least n. */
+  if (p2pc_vclock_get(&tmp.ts, local[0]) < n)
+    goto out;
+
+  if (!p2pc_reader_varint(&r, &npairs) || npairs > ndict - 1)
+    goto out;
+  if (npairs) {
+    tmp.deps = a->realloc(NULL, (size_t)npairs * sizeof *tmp.deps, a->ud);
+    if (!tmp.deps) {
+      rv = P2PC_ERR_NOMEM;
+      goto out;
+    }
+    tmp.capdeps = (uint32_t)npairs;
+  }
+  uint64_t prev_dest = 0;
+  for (uint64_t i = 0; i < npairs; i++) {
+    uint64_t hdr;
+    uint32_t ne;
+    if (!p2pc_reader_varint(&r, &hdr))
+      goto out;
+    uint64_t di = hdr >> 1;
+    bool delta = hdr & 1;
+    /* Ascending, not the sender (V never holds a pair about its owner). */
+    if (di >= ndict || di == 0 || (i > 0 && di <= prev_dest))
+      goto out;
+    prev_dest = di;
+    p2pc_vclock_init(&tmp.deps[i].t);
+    if (!get_ivec(&r, (uint32_t)ndict, e, &ne))
+      goto out;
+    if (delta) {
+      /* Entries are ts[idx] - value; absent entries equal ts. Every idx
+       * must be in ts and the value at most ts there. */
+      uint32_t k = 0, out_n = 0;
+      ientry *full = a->realloc(NULL, ((size_t)nts + 1) * sizeof *full, a->ud);
+      if (!full) {
+        rv = P2PC_ERR_NOMEM;
+        goto out;
+      }
+      bool bad = false;
+      for (uint32_t j = 0; j < nts; j++) {
+        uint64_t v = ts[j].v;
+        if (k < ne && e[k].idx == ts[j].idx) {
+          if (e[k].v > v)
+            bad = true;
+          v -= e[k].v;
+          k++;
+        } else if (k < ne && e[k].idx < ts[j].idx) {
+          bad = true; /* an index that ts lacks */
+        }
+        if (v)
+          full[out_n++] = (ientry){ts[j].idx, v};
+      }
+      if (k != ne)
+        bad = true;
+      if (!bad)
+        rv = ivec_to_clock(full, out_n, local, &tmp.deps[i].t, a);
+      a->free(full, a->ud);
+      if (bad || rv) {
+        if (!rv || bad)
+          rv = P2PC_ERR_PROTO;
+        p2pc_vclock_fini(&tmp.deps[i].t, a);
+        goto out;
+      }
+    } else {
+      if ((rv = ivec_to_clock(e, ne, local, &tmp.deps[i].t, a)) != 0) {
+        p2pc_vclock_fini(&tmp.deps[i].t, a);
+        goto out;
+      }
+    }
+    rv = P2PC_ERR_PROTO;
+    tmp.deps[i].dest = local[di];
+    tmp.ndeps++;
+  }
+  const uint8_t *payload;
+  if (!p2pc_reader_varint(&r, &plen) || plen != p2pc_reader_left(&r) ||
+      !p2pc_reader_bytes(&r, (size_t)plen, &payload))
+    goto out;
+  qsort(tmp.deps, tmp.ndeps, sizeof *tmp.deps, cmp_pair);
+  tmp.sender = local[0];
+  tmp.dest = local[1];
+  tmp.n = n;
+  tmp.dseq = dseq;
+  tmp.payload = payload;
+  tmp.payload_len = (size_t)plen;
+  p2pc_ses_msg_fini(m, a);
+  *m = tmp;
+  p2pc_ses_msg_init(&tmp);
+  rv = (int)len;
+out:
+  p2pc_ses_msg_fini(&tmp, a);
+  a->free(local, a->ud);
+  a->free(ts, a->ud);
+  a->free(e, a->ud);
+  return rv;
+}

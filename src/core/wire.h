@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The frame codec: everything two nodes say to each other over a link.
+ * docs/PROTOCOL.md is the normative description; this header is its C face.
+ *
+ *   frame = length:be32  type:u8  body[length - 1]
+ *
+ * length counts the type byte and the body, 1 <= length <= max_frame. The
+ * first frame each side sends is HELLO, which carries the magic and the
+ * protocol version. Decoders borrow their input, never read past the length
+ * they are given, write their outputs only on success, and return bytes
+ * consumed (> 0), 0 for "need more" (frame splitting only) or a negative
+ * P2PC_ERR_* for malformed input.
+ */
+#ifndef P2PC_WIRE_H
+#define P2PC_WIRE_H
+
+#include "buf.h"
+#include "idtab.h"
+#include "p2pclock.h"
+#include "vclock.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define P2PC_WIRE_VERSION 1
+#define P2PC_WIRE_MAGIC 0x50325043u /* "P2PC" */
+#define P2PC_WIRE_HDR 5             /* length + type */
+/* Default and hard upper bound of a frame's length field. */
+#define P2PC_WIRE_MAX_FRAME_DEFAULT (1u << 20)
+#define P2PC_WIRE_MAX_FRAME_LIMIT (1u << 26)
+#define P2PC_WIRE_MAX_PEERS 1024 /* entries in one PEERS frame */
+#define P2PC_WIRE_MAX_REASON 256 /* bytes of an ERROR frame's reason */
+
+typedef enum p2pc_frame_type {
+  P2PC_FRAME_HELLO = 1,
+  P2PC_FRAME_ERROR = 2,
+  P2PC_FRAME_DATA = 3,
+  P2PC_FRAME_ACK = 4,
+  P2PC_FRAME_PEERS = 5,
+  P2PC_FRAME_PING = 6,
+  P2PC_FRAME_PONG = 7
+} p2pc_frame_type;
+
+typedef struct p2pc_frame {
+  uint8_t type;
+  const uint8_t *body; /* borrowed from the input */
+  size_t body_len;
+} p2pc_frame;
+
+/* Splits the next frame off p[0..len). Returns bytes consumed, 0 if the
+ * frame is incomplete, P2PC_ERR_TOOBIG if its length exceeds max_frame, or
+ * P2PC_ERR_PROTO for a zero length. Unknown types are returned as they are:
+ * whether to skip them is the caller's decision. */
+int p2pc_wire_frame_split(const uint8_t *p, size_t len, uint32_t max_frame,
+                          p2pc_frame *f);
+
+/* Starts a frame of the given type in out; returns the offset to pass to
+ * p2pc_wire_frame_end once the body is written, or a negative error. */
+long p2pc_wire_frame_begin(p2pc_buf *out, p2pc_frame_type type);
+/* Patches the frame's length. Returns 0, or P2PC_ERR_TOOBIG if the frame is
+ * longer than max_frame (the frame is then removed from out). */
+int p2pc_wire_frame_end(p2pc_buf *out, long start, uint32_t max_frame);
+
+/* A node's advertised listen address. family 0 = none (the node does not
+ * accept connections), 4 = IPv4, 6 = IPv6; addr holds 4 or 16 bytes in
+ * network order. */
+typedef struct p2pc_wire_addr {
+  uint8_t family;
+  uint8_t addr[16];
+  uint16_t port;
+} p2pc_wire_addr;
+
+/* HELLO: the first frame on a link, in both directions. */
+typedef struct p2pc_wire_hello {
+  uint16_t version;
+  uint16_t flags;        /* reserved, 0 */
+  char id[P2PC_ID_MAX + 1];
+  uint64_t incarnation;  /* differs on every start of the node */
+  p2pc_wire_addr listen;
+} p2pc_wire_hello;
+
+int p2pc_wire_hello_put(p2pc_buf *out, const p2pc_wire_hello *h);
+/* Decodes a HELLO body. A wrong magic is P2PC_ERR_PROTO. A version other
+ * than P2PC_WIRE_VERSION is P2PC_ERR_VERSION, and then (the one exception
+ * to "outputs only on success") h->version is set, so the caller can name
+ * it in its ERROR/VERSION answer; the rest of h is untouched. */
+int p2pc_wire_hello_get(const uint8_t *b, size_t len, p2pc_wire_hello *h);
+
+typedef enum p2pc_wire_errcode {
+  P2PC_WIRE_E_VERSION = 1,   /* unsupported protocol version */
+  P2PC_WIRE_E_DUPLICATE = 2, /* that node ID is already connected/ours */
+  P2PC_WIRE_E_PROTO = 3,     /* malformed frame */
+  P2PC_WIRE_E_SHUTDOWN = 4   /* the node is stopping */
+} p2pc_wire_errcode;
+
+/* ERROR: why the sender is about to close the link. */
+typedef struct p2pc_wire_error {
+  uint16_t code;
+  char reason[P2PC_WIRE_MAX_REASON + 1]; /* NUL-terminated, may be empty */
+} p2pc_wire_error;
+
+int p2pc_wire_error_put(p2pc_buf *out, uint16_t code, const char *reason);
+int p2pc_wire_error_get(const uint8_t *b, size_t len, p2pc_wire_error *e);
+
+/* ACK: every DATA frame with link sequence <= cum has arrived. */
+int p2pc_wire_ack_put(p2pc_buf *out, uint64_t cum);
+int p2pc_wire_ack_get(const uint8_t *b, size_t len, uint64_t *cum);
+
+/* PING / PONG: heartbeat; PONG echoes PING's token. */
+int p2pc_wire_ping_put(p2pc_buf *out, p2pc_frame_type type, uint64_t token);
+int p2pc_wire_ping_get(const uint8_t *b, size_t len, uint64_t *token);
+
+/* PEERS: peer exchange. */
+typedef struct p2pc_wire_peer {
+  char id[P2PC_ID_MAX + 1];
+  uint64_t incarnation;
+  p2pc_wire_addr addr;
+} p2pc_wire_peer;
+
+int p2pc_wire_peers_put(p2pc_buf *out, const p2pc_wire_peer *peers,
+                        size_t n);
+/* Decodes up to max entries into peers[]; *n gets the count. More than max
+ * (or more than P2PC_WIRE_MAX_PEERS) entries is P2PC_ERR_TOOBIG. */
+int p2pc_wire_peers_get(const uint8_t *b, size_t len, p2pc_wire_peer *peers,
+                        size_t max, size_t *n);
+
+/*
+ * DATA: varint lseq (the link's sequence number) followed by one SES
+ * message. The SES message is encoded and decoded on its own, because the
+ * link layer (lseq) and the causal layer (the message) are separate.
+ */
+
+/* One (destination, vector timestamp) pair of SES's V_M. */
+typedef struct p2pc_ses_pair {
+  uint32_t dest;
+  p2pc_vclock t;
+} p2pc_ses_pair;
+
+/* A causal message. Ids are interned in the owning core's idtab. */
+typedef struct p2pc_ses_msg {
+  uint32_t sender;
+  uint32_t dest;
+  uint64_t n;      /* sender's send counter: the id is "<sender>:<n>" */
+  uint64_t dseq;   /* 1, 2, ... along the sender->dest stream */
+  p2pc_vclock ts;  /* the message's vector timestamp tM */
+  p2pc_ses_pair *deps; /* V_M, sorted by dest */
+  uint32_t ndeps;
+  uint32_t capdeps;
+  const uint8_t *payload; /* borrowed (decode: from the input) */
+  size_t payload_len;
+} p2pc_ses_msg;
+
+void p2pc_ses_msg_init(p2pc_ses_msg *m);
+void p2pc_ses_msg_fini(p2pc_ses_msg *m, const p2pc_allocator *a);
+/* The pair about dest in m->deps, or NULL. */
+const p2pc_ses_pair *p2pc_ses_msg_pair(const p2pc_ses_msg *m, uint32_t dest);
+
+/*
+ * Encodes m. *meta_bytes (if non-NULL) gets the bytes of causal metadata:
+ * everything but the payload and its length. The message is written with a
+ * dictionary of the node IDs it mentions; each pair's vector is written
+ * either as sparse absolute values or as differences from tM, whichever is
+ * shorter. scratch is a work area (kept by the caller between calls to
+ * avoid an allocation per message; p2pc_buf-free it with
+ * p2pc_wire_scratch_fini).
+ */
+typedef struct p2pc_wire_scratch {
+  uint32_t *map; /* local id -> dictionary index + 1, 0 = unset */
+  uint32_t cap;
+  uint32_t *order; /* dictionary index -> local id */
+  uint32_t ocap;
+} p2pc_wire_scratch;
+
+void p2pc_wire_scratch_fini(p2pc_wire_scratch *s, const p2pc_allocator *a);
+
+int p2pc_wire_ses_put(p2pc_buf *out, const p2pc_ses_msg *m,
+                      const p2pc_idtab *ids, p2pc_wire_scratch *scratch,
+                      const p2pc_allocator *a, size_t *meta_bytes);
+/* Decodes one SES message filling all of b[0..len). Node IDs are interned
+ * into ids (bounded by its limit: P2PC_ERR_FULL past it). On success m owns
+ * its vectors and borrows its payload from b. */
+int p2pc_wire_ses_get(const uint8_t *b, size_t len, p2pc_idtab *ids,
+                      const p2pc_allocator *a, p2pc_ses_msg *m);
+
+#endif /* P2PC_WIRE_H */

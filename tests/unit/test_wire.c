@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The frame codec: known byte layouts for every frame type, frame
+ * splitting (need more / too big / zero), rejection of malformed bodies
+ * (truncated at every length, trailing bytes, bad IDs), and the SES message
+ * encoding with its dictionary and both pair forms.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "wire.h"
+
+#define A p2pc_allocator_default()
+
+static void test_frame_split(void **state) {
+  (void)state;
+  const uint8_t two[] = {0, 0, 0, 3, P2PC_FRAME_ACK, 0x01, 0x02,
+                         0, 0, 0, 1, P2PC_FRAME_PING};
+  p2pc_frame f;
+  for (size_t n = 0; n < 7; n++)
+    assert_int_equal(p2pc_wire_frame_split(two, n, 64, &f), 0);
+  assert_int_equal(p2pc_wire_frame_split(two, sizeof two, 64, &f), 7);
+  assert_int_equal(f.type, P2PC_FRAME_ACK);
+  assert_int_equal(f.body_len, 2);
+  assert_ptr_equal(f.body, two + 5);
+  assert_int_equal(p2pc_wire_frame_split(two + 7, 5, 64, &f), 5);
+  assert_int_equal(f.body_len, 0);
+  const uint8_t zero[] = {0, 0, 0, 0, 9};
+  assert_int_equal(p2pc_wire_frame_split(zero, 5, 64, &f), P2PC_ERR_PROTO);
+  /* An oversized length is refused as soon as the prefix is read, before
+   * any of the body arrives. */
+  const uint8_t huge[] = {0xff, 0xff, 0xff, 0xff};
+  assert_int_equal(p2pc_wire_frame_split(huge, 4, 1 << 20, &f),
+                   P2PC_ERR_TOOBIG);
+  const uint8_t just_over[] = {0, 0, 0, 65};
+  assert_int_equal(p2pc_wire_frame_split(just_over, 4, 64, &f),
+                   P2PC_ERR_TOOBIG);
+}
+
+static void test_frame_begin_end(void **state) {
+  (void)state;
+  p2pc_buf b;
+  p2pc_buf_init(&b, A, 1024);
+  long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_ACK);
+  assert_true(at == 0);
+  assert_int_equal(p2pc_wire_ack_put(&b, 300), 0);
+  assert_int_equal(p2pc_wire_frame_end(&b, at, 64), 0);
+  const uint8_t want[] = {0, 0, 0, 3, P2PC_FRAME_ACK, 0xac, 0x02};
+  assert_int_equal(b.len, sizeof want);
+  assert_memory_equal(b.data, want, sizeof want);
+  /* A frame longer than max_frame is taken back out. */
+  at = p2pc_wire_frame_begin(&b, P2PC_FRAME_ERROR);
+  assert_int_equal(p2pc_wire_error_put(&b, 3, "a long enough reason"), 0);
+  assert_int_equal(p2pc_wire_frame_end(&b, at, 8), P2PC_ERR_TOOBIG);
+  assert_int_equal(b.len, sizeof want);
+  p2pc_buf_fini(&b);
+}
+
+/* Every strict prefix of a valid body, and the body plus one byte, must be
+ * rejected. */
+typedef int (*decode_fn)(const uint8_t *b, size_t len, void *out);
+
+static void expect_strict(const uint8_t *body, size_t len, decode_fn fn,
+                          void *out) {
+  uint8_t more[512];
+  assert_true(len < sizeof more);
+  assert_int_equal(fn(body, len, out), (int)len);
+  for (size_t n = 0; n < len; n++)
+    assert_true(fn(body, n, out) < 0);
+  memcpy(more, body, len);
+  more[len] = 0;
+  assert_true(fn(more, len + 1, out) < 0);
+}
+
+static int hello_fn(const uint8_t *b, size_t len, void *out) {
+  return p2pc_wire_hello_get(b, len, out);
+}
+static int error_fn(const uint8_t *b, size_t len, void *out) {
+  return p2pc_wire_error_get(b, len, out);
+}
+static int peers_fn(const uint8_t *b, size_t len, void *out) {
+  size_t n;
+  return p2pc_wire_peers_get(b, len, out, 4, &n);
+}
+
+static void test_hello(void **state) {
+  (void)state;
+  p2pc_wire_hello h = {.version = P2PC_WIRE_VERSION,
+                       .incarnation = 0x0102030405060708ULL,
+                       .listen = {.family = 4, .addr = {127, 0, 0, 1},
+                                  .port = 9000}};
+  strcpy(h.id, "A");
+  p2pc_buf b;
+  p2pc_buf_init(&b, A, 256);
+  assert_int_equal(p2pc_wire_hello_put(&b, &h), 0);
+  const uint8_t want[] = {'P', '2', 'P', 'C', 0, 1, 0, 0, 1, 'A',
+                          1, 2, 3, 4, 5, 6, 7, 8,
+                          4, 127, 0, 0, 1, 0x23, 0x28};
+  assert_int_equal(b.len, sizeof want);
+  assert_memory_equal(b.data, want, sizeof want);
+  p2pc_wire_hello got;
+  expect_strict(b.data, b.len, hello_fn, &got);
+  assert_string_equal(got.id, "A");
+  assert_true(got.incarnation == h.incarnation);
+  assert_int_equal(got.listen.port, 9000);
+  /* Another version is reported as such, with the version it named. */
+  uint8_t v2[sizeof want];
+  memcpy(v2, want, sizeof want);
+  v2[5] = 2;
+  got.version = 0;
+  assert_int_equal(p2pc_wire_hello_get(v2, sizeof v2, &got),
+                   P2PC_ERR_VERSION);
+  assert_int_equal(got.version, 2);
+  /* Wrong magic, bad ID characters, unknown address family. */
+  uint8_t bad[sizeof want];
+  memcpy(bad, want, sizeof want);
+  bad[0] = 'X';
+  assert_int_equal(p2pc_wire_hello_get(bad, sizeof bad, &got),
+                   P2PC_ERR_PROTO);
+  memcpy(bad, want, sizeof want);
+  bad[9] = ':';
+  assert_int_equal(p2pc_wire_hello_get(bad, sizeof bad, &got),
+                   P2PC_ERR_PROTO);
+  memcpy(bad, want, sizeof want);
+  bad[18] = 5;
+  assert_int_equal(p2pc_wire_hello_get(bad, sizeof bad, &got),
+                   P2PC_ERR_PROTO);
+  p2pc_buf_fini(&b);
+}
+
+static void test_error_ack_ping(void **state) {
+  (void)state;
+  p2pc_buf b;
+  p2pc_buf_init(&b, A, 1024);
+  assert_int_equal(p2pc_wire_error_put(&b, P2PC_WIRE_E_DUPLICATE, "dup B"), 0);
+  const uint8_t want[] = {0, 2, 5, 'd', 'u', 'p', ' ', 'B'};
+  assert_memory_equal(b.data, want, sizeof want);
+  p2pc_wire_error e;
+  expect_strict(b.data, b.len, error_fn, &e);
+  assert_int_equal(e.code, P2PC_WIRE_E_DUPLICATE);
+  assert_string_equal(e.reason, "dup B");
+  const uint8_t nul[] = {0, 2, 1, 0};
+  assert_int_equal(p2pc_wire_error_get(nul, 4, &e), P2PC_ERR_PROTO);
+
+  uint64_t v = 0;
+  const uint8_t ack[] = {0x80, 0x01};
+  assert_int_equal(p2pc_wire_ack_get(ack, 2, &v), 2);
+  assert_int_equal(v, 128);
+  const uint8_t ack_padded[] = {0x80, 0x80, 0x00};
+  assert_int_equal(p2pc_wire_ack_get(ack_padded, 3, &v), P2PC_ERR_PROTO);
+  p2pc_buf_reset(&b);
+  assert_int_equal(p2pc_wire_ping_put(&b, P2PC_FRAME_PING, 42), 0);
+  assert_int_equal(b.len, 8);
+  assert_int_equal(p2pc_wire_ping_get(b.data, 8, &v), 8);
+  assert_int_equal(v, 42);
+  assert_int_equal(p2pc_wire_ping_get(b.data, 7, &v), P2PC_ERR_PROTO);
+  p2pc_buf_fini(&b);
+}
+
+static void test_peers(void **state) {
+  (void)state;
+  p2pc_wire_peer in[2] = {
+      {.id = "B", .incarnation = 7,
+       .addr = {.family = 4, .addr = {127, 0, 0, 2}, .port = 9001}},
+      {.id = "node-C", .incarnation = 9, .addr = {.family = 0}},
+  };
+  p2pc_buf b;
+  p2pc_buf_init(&b, A, 1024);
+  assert_int_equal(p2pc_wire_peers_put(&b, in, 2), 0);
+  p2pc_wire_peer out[4];
+  expect_strict(b.data, b.len, peers_fn, out);
+  assert_string_equal(out[1].id, "node-C");
+  assert_int_equal(out[0].addr.port, 9001);
+  assert_int_equal(out[1].addr.family, 0);
+  size_t n = 99;
+  assert_int_equal(p2pc_wire_peers_get(b.data, b.len, out, 1, &n),
+                   P2PC_ERR_TOOBIG);
+  assert_int_equal(n, 99);
+  p2pc_buf_fini(&b);
+}
+
+/* ---- SES messages ---------------------------------------------------- */
+
+static uint32_t id_of(p2pc_idtab *t, const char *s) {
+  uint32_t id;
+  assert_int_equal(p2pc_idtab_intern(t, s, strlen(s), &id), 0);
+  return id;
+}
+
+static void set(p2pc_vclock *vc, p2pc_idtab *t, const char *s, uint64_t v) {
+  assert_int_equal(p2pc_vclock_set(vc, A, id_of(t, s), v), 0);
+}
+
+static void test_ses_known_answer(void **state) {
+  (void)state;
+  p2pc_idtab ids;
+  p2pc_idtab_init(&ids, A, 16);
+  p2pc_ses_msg m;
+  p2pc_ses_msg_init(&m);
+  m.sender = id_of(&ids, "A");
+  m.dest = id_of(&ids, "B");
+  m.n = 3;
+  m.dseq = 2;
+  set(&m.ts, &ids, "A", 5);
+  set(&m.ts, &ids, "C", 2);
+  p2pc_ses_pair deps[2];
+  deps[0].dest = m.dest; /* pair about B: (A=4, C=2) -> delta {A:1} */
+  p2pc_vclock_init(&deps[0].t);
+  set(&deps[0].t, &ids, "A", 4);
+  set(&deps[0].t, &ids, "C", 2);
+  deps[1].dest = id_of(&ids, "C"); /* pair about C: (A=1) -> absolute */
+  p2pc_vclock_init(&deps[1].t);
+  set(&deps[1].t, &ids, "A", 1);
+  m.deps = deps;
+  m.ndeps = 2;
+  m.payload = (const uint8_t *)"hi";
+  m.payload_len = 2;
+
+  p2pc_buf b;
+  p2pc_wire_scratch scratch = {0};
+  size_t meta = 0;
+  p2pc_buf_init(&b, A, 1024);
+  assert_int_equal(p2pc_wire_ses_put(&b, &m, &ids, &scratch, A, &meta), 0);
+  const uint8_t want[] = {
+      3, 2,                          /* n, dseq */
+      3, 1, 'A', 1, 'B', 1, 'C',     /* dictionary: sender, dest, C */
+      2, 0, 5, 2, 2,                 /* ts: idx0=5, idx2=2 */
+      2,                             /* two pairs */
+      (1 << 1) | 1, 1, 0, 1,         /* about B, delta form: A is 1 less */
+      (2 << 1) | 0, 1, 0, 1,         /* about C, absolute: A=1 */
+      2, 'h', 'i'};
+  assert_int_equal(b.len, sizeof want);
+  assert_memory_equal(b.data, want, sizeof want);
+  assert_int_equal(meta, sizeof want - 3);
+
+  /* Decode in a table that has never seen these names, in another order. */
+  p2pc_idtab other;
+  p2pc_idtab_init(&other, A, 16);
+  id_of(&other, "C");
+  p2pc_ses_msg got;
+  p2pc_ses_msg_init(&got);
+  assert_int_equal(p2pc_wire_ses_get(b.data, b.len, &other, A, &got),
+                   (int)b.len);
+  assert_string_equal(p2pc_idtab_name(&other, got.sender, NULL), "A");
+  assert_string_equal(p2pc_idtab_name(&other, got.dest, NULL), "B");
+  assert_int_equal(got.n, 3);
+  assert_int_equal(got.dseq, 2);
+  assert_int_equal(got.ndeps, 2);
+  const p2pc_ses_pair *pb = p2pc_ses_msg_pair(&got, got.dest);
+  assert_non_null(pb);
+  assert_int_equal(p2pc_vclock_get(&pb->t, got.sender), 4);
+  assert_int_equal(p2pc_vclock_get(&pb->t, 0 /* C */), 2);
+  assert_int_equal(got.payload_len, 2);
+  assert_memory_equal(got.payload, "hi", 2);
+
+  /* Every truncation is rejected; so is a trailing byte. */
+  for (size_t n = 0; n < b.len; n++)
+    assert_int_equal(p2pc_wire_ses_get(b.data, n, &other, A, &got),
+                     P2PC_ERR_PROTO);
+  assert_int_equal(got.n, 3); /* untouched by failures */
+  assert_int_equal(p2pc_buf_put_u8(&b, 0), 0);
+  assert_int_equal(p2pc_wire_ses_get(b.data, b.len, &other, A, &got),
+                   P2PC_ERR_PROTO);
+
+  p2pc_ses_msg_fini(&got, A);
+  p2pc_vclock_fini(&m.ts, A);
+  p2pc_vclock_fini(&deps[0].t, A);
+  p2pc_vclock_fini(&deps[1].t, A);
+  p2pc_wire_scratch_fini(&scratch, A);
+  p2pc_buf_fini(&b);
+  p2pc_idtab_fini(&ids);
+  p2pc_idtab_fini(&other);
+}
+
+static void expect_ses_rejected(const uint8_t *p, size_t len) {
+  p2pc_idtab ids;
+  p2pc_ses_msg m;
+  p2pc_idtab_init(&ids, A, 16);
+  p2pc_ses_msg_init(&m);
+  assert_int_equal(p2pc_wire_ses_get(p, len, &ids, A, &m), P2PC_ERR_PROTO);
+  p2pc_idtab_fini(&ids);
+}
+
+static void test_ses_rejects(void **state) {
+  (void)state;
+  /* sender == dest */
+  const uint8_t self[] = {1, 1, 2, 1, 'A', 1, 'A', 1, 0, 1, 0, 0};
+  expect_ses_rejected(self, sizeof self);
+  /* a name twice in the dictionary */
+  const uint8_t twice[] = {1, 1, 3, 1, 'A', 1, 'B', 1, 'A', 1, 0, 1, 0, 0};
+  expect_ses_rejected(twice, sizeof twice);
+  /* ts lacks the sender's send (ts[A] = 0 < n) */
+  const uint8_t no_tick[] = {1, 1, 2, 1, 'A', 1, 'B', 1, 1, 1, 0, 0};
+  expect_ses_rejected(no_tick, sizeof no_tick);
+  /* a pair about the sender itself */
+  const uint8_t about_self[] = {1, 1, 2, 1, 'A', 1, 'B', 1, 0, 1,
+                                1, 0, 1, 0, 1, 0};
+  expect_ses_rejected(about_self, sizeof about_self);
+  /* delta larger than ts */
+  const uint8_t neg[] = {1, 1, 2, 1, 'A', 1, 'B', 1, 0, 1,
+                         1, 3, 1, 0, 2, 0};
+  expect_ses_rejected(neg, sizeof neg);
+  /* delta on an index ts lacks */
+  const uint8_t absent[] = {1, 1, 2, 1, 'A', 1, 'B', 1, 0, 1,
+                            1, 3, 1, 1, 1, 0};
+  expect_ses_rejected(absent, sizeof absent);
+  /* dictionary index out of range */
+  const uint8_t range[] = {1, 1, 2, 1, 'A', 1, 'B', 1, 2, 1, 0, 0};
+  expect_ses_rejected(range, sizeof range);
+  /* a valid minimal message, for contrast */
+  const uint8_t ok[] = {1, 1, 2, 1, 'A', 1, 'B', 1, 0, 1, 0, 0};
+  p2pc_idtab ids;
+  p2pc_ses_msg m;
+  p2pc_idtab_init(&ids, A, 16);
+  p2pc_ses_msg_init(&m);
+  assert_int_equal(p2pc_wire_ses_get(ok, sizeof ok, &ids, A, &m),
+                   (int)sizeof ok);
+  p2pc_ses_msg_fini(&m, A);
+  /* more node IDs than the table may hold */
+  p2pc_idtab tiny;
+  p2pc_idtab_init(&tiny, A, 1);
+  assert_int_equal(p2pc_wire_ses_get(ok, sizeof ok, &tiny, A, &m),
+                   P2PC_ERR_PROTO);
+  p2pc_idtab_fini(&tiny);
+  p2pc_idtab_fini(&ids);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_frame_split),
+      cmocka_unit_test(test_frame_begin_end),
+      cmocka_unit_test(test_hello),
+      cmocka_unit_test(test_error_ack_ping),
+      cmocka_unit_test(test_peers),
+      cmocka_unit_test(test_ses_known_answer),
+      cmocka_unit_test(test_ses_rejects),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
