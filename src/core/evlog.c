@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * JSON rendering of the causal layer's event records (evlog.h). Hand-rolled
+ * because the core has no stdio; the output is small and fixed in shape.
+ */
+#include "evlog.h"
+
+#include <string.h>
+
+const char *p2pc_evlog_kind(p2pc_causal_ev_kind kind) {
+  switch (kind) {
+  case P2PC_CEV_SEND:
+    return "send";
+  case P2PC_CEV_RECV:
+    return "recv";
+  case P2PC_CEV_BUFFER:
+    return "buffer";
+  case P2PC_CEV_DELIVER:
+    return "deliver";
+  case P2PC_CEV_DUP:
+    return "dup";
+  }
+  return "unknown";
+}
+
+static int put_str(p2pc_buf *out, const char *s) {
+  return p2pc_buf_put(out, s, strlen(s));
+}
+
+int p2pc_evlog_u64(p2pc_buf *out, uint64_t v) {
+  char digits[20];
+  size_t n = 0;
+  do {
+    digits[sizeof digits - 1 - n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  return p2pc_buf_put(out, digits + sizeof digits - n, n);
+}
+
+/* "key":"value" with a leading comma. */
+static int put_kv_str(p2pc_buf *out, const char *key, const char *val) {
+  int rv = put_str(out, ",\"");
+  if (!rv)
+    rv = put_str(out, key);
+  if (!rv)
+    rv = put_str(out, "\":\"");
+  if (!rv)
+    rv = put_str(out, val);
+  if (!rv)
+    rv = put_str(out, "\"");
+  return rv;
+}
+
+static int put_kv_u64(p2pc_buf *out, const char *key, uint64_t v) {
+  int rv = put_str(out, ",\"");
+  if (!rv)
+    rv = put_str(out, key);
+  if (!rv)
+    rv = put_str(out, "\":");
+  if (!rv)
+    rv = p2pc_evlog_u64(out, v);
+  return rv;
+}
+
+int p2pc_evlog_vclock(p2pc_buf *out, const p2pc_causal *c,
+                      const p2pc_vclock *vc) {
+  size_t start = out->len;
+  int rv = put_str(out, "{");
+  for (uint32_t i = 0; i < vc->n && !rv; i++) {
+    rv = put_str(out, i ? ",\"" : "\"");
+    if (!rv)
+      rv = put_str(out, p2pc_causal_id_name(c, vc->e[i].id));
+    if (!rv)
+      rv = put_str(out, "\":");
+    if (!rv)
+      rv = p2pc_evlog_u64(out, vc->e[i].v);
+  }
+  if (!rv)
+    rv = put_str(out, "}");
+  if (rv)
+    out->len = start;
+  return rv;
+}
+
+int p2pc_evlog_causal(p2pc_buf *out, const p2pc_causal *c,
+                      const p2pc_causal_event *ev) {
+  size_t start = out->len;
+  int rv = put_str(out, ",\"msg\":\"");
+  if (!rv)
+    rv = put_str(out, ev->sender);
+  if (!rv)
+    rv = put_str(out, ":");
+  if (!rv)
+    rv = p2pc_evlog_u64(out, ev->n);
+  if (!rv)
+    rv = put_str(out, "\"");
+  if (!rv)
+    rv = put_kv_str(out, ev->kind == P2PC_CEV_SEND ? "to" : "from", ev->peer);
+  switch (ev->kind) {
+  case P2PC_CEV_SEND:
+    if (!rv)
+      rv = put_str(out, ",\"vc\":");
+    if (!rv)
+      rv = p2pc_evlog_vclock(out, c, ev->vc);
+    if (!rv)
+      rv = put_kv_u64(out, "bytes", ev->bytes);
+    if (!rv)
+      rv = put_kv_u64(out, "meta", ev->meta);
+    break;
+  case P2PC_CEV_BUFFER:
+    if (!rv)
+      rv = put_str(out, ",\"waits\":{\"node\":\"");
+    if (!rv)
+      rv = put_str(out, ev->waits_node);
+    if (!rv)
+      rv = put_str(out, "\",\"vc\":");
+    if (!rv)
+      rv = p2pc_evlog_vclock(out, c, ev->waits_vc);
+    if (!rv)
+      rv = put_str(out, "}");
+    break;
+  case P2PC_CEV_DELIVER:
+    if (!rv)
+      rv = put_str(out, ",\"vc\":");
+    if (!rv)
+      rv = p2pc_evlog_vclock(out, c, ev->vc);
+    if (!rv)
+      rv = put_kv_u64(out, "waited_ns", ev->waited_ns);
+    break;
+  case P2PC_CEV_RECV:
+  case P2PC_CEV_DUP:
+    break;
+  }
+  if (rv)
+    out->len = start;
+  return rv;
+}
