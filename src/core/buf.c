@@ -141,8 +141,8 @@ bool p2pc_reader_be32(p2pc_reader *r, uint32_t *v) {
   if (!need(r, 4))
     return false;
   const uint8_t *p = r->p + r->off;
-  *v = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-       ((uint32_t)p[2] << 8) | p[3];
+  *v = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) |
+       p[3];
   r->off += 4;
   return true;
 }

@@ -13,13 +13,13 @@
 #include <string.h>
 
 typedef struct peer_state {
-  uint64_t tx_dseq;   /* last dseq we sent to this node */
-  uint64_t rx_dseq;   /* last dseq delivered from this node */
-  p2pc_vclock known;  /* max timestamp delivered from it: its clock >= this */
+  uint64_t tx_dseq;  /* last dseq we sent to this node */
+  uint64_t rx_dseq;  /* last dseq delivered from this node */
+  p2pc_vclock known; /* max timestamp delivered from it: its clock >= this */
 } peer_state;
 
 typedef struct held {
-  p2pc_ses_msg m;   /* payload points at payload_copy */
+  p2pc_ses_msg m; /* payload points at payload_copy */
   uint8_t *payload_copy;
   uint64_t since_ns;
 } held;
@@ -121,8 +121,8 @@ static void emit(p2pc_causal *c, const p2pc_causal_event *ev) {
 static int sync_peers(p2pc_causal *c) {
   if (c->npeers >= c->ids.n)
     return 0;
-  peer_state *p = c->a->realloc(c->peers, (size_t)c->ids.n * sizeof *p,
-                                c->a->ud);
+  peer_state *p =
+      c->a->realloc(c->peers, (size_t)c->ids.n * sizeof *p, c->a->ud);
   if (!p)
     return P2PC_ERR_NOMEM;
   for (uint32_t i = c->npeers; i < c->ids.n; i++) {
@@ -195,12 +195,20 @@ static int send_self(p2pc_causal *c, const uint8_t *payload, size_t len) {
   /* Outside SES (A.10 pitfall 11): a local event with no causal effect. */
   const char *self = name_of(c, c->self);
   uint64_t n = ++c->nsent;
-  p2pc_causal_event ev = {.kind = P2PC_CEV_SEND, .sender = self, .n = n,
-                          .peer = self, .vc = &c->t, .bytes = len};
+  p2pc_causal_event ev = {.kind = P2PC_CEV_SEND,
+                          .sender = self,
+                          .n = n,
+                          .peer = self,
+                          .vc = &c->t,
+                          .bytes = len};
   c->st.sent++;
   emit(c, &ev);
-  ev = (p2pc_causal_event){.kind = P2PC_CEV_DELIVER, .sender = self, .n = n,
-                           .peer = self, .vc = &c->t, .bytes = len,
+  ev = (p2pc_causal_event){.kind = P2PC_CEV_DELIVER,
+                           .sender = self,
+                           .n = n,
+                           .peer = self,
+                           .vc = &c->t,
+                           .bytes = len,
                            .payload = payload};
   c->st.delivered++;
   emit(c, &ev);
@@ -288,9 +296,13 @@ int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
   c->nsent++;
   c->peers[d].tx_dseq++;
   c->st.sent++;
-  p2pc_causal_event ev = {.kind = P2PC_CEV_SEND, .sender = name_of(c, c->self),
-                          .n = m.n, .peer = name_of(c, d), .vc = &m.ts,
-                          .bytes = len, .meta = meta};
+  p2pc_causal_event ev = {.kind = P2PC_CEV_SEND,
+                          .sender = name_of(c, c->self),
+                          .n = m.n,
+                          .peer = name_of(c, d),
+                          .vc = &m.ts,
+                          .bytes = len,
+                          .meta = meta};
   if (c->cfg.faults & P2PC_CAUSAL_FAULT_STAMP_BEFORE_TICK)
     ev.vc = &ts; /* report what the buggy sender thinks it sent */
   if (has_pair(c, pi, d)) {
@@ -391,9 +403,12 @@ static int deliver(p2pc_causal *c, const p2pc_ses_msg *m, uint64_t waited_ns) {
 
   c->st.delivered++;
   p2pc_causal_event ev = {.kind = P2PC_CEV_DELIVER,
-                          .sender = name_of(c, m->sender), .n = m->n,
-                          .peer = name_of(c, m->sender), .vc = &c->t,
-                          .bytes = m->payload_len, .waited_ns = waited_ns,
+                          .sender = name_of(c, m->sender),
+                          .n = m->n,
+                          .peer = name_of(c, m->sender),
+                          .vc = &c->t,
+                          .bytes = m->payload_len,
+                          .waited_ns = waited_ns,
                           .payload = m->payload};
   emit(c, &ev);
   return 0;
@@ -461,8 +476,7 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
     return rv;
   }
   if (m.dest != c->self ||
-      (expected_sender &&
-       strcmp(expected_sender, name_of(c, m.sender)) != 0)) {
+      (expected_sender && strcmp(expected_sender, name_of(c, m.sender)) != 0)) {
     c->st.malformed++;
     rv = P2PC_ERR_PROTO;
     goto out;
@@ -472,7 +486,8 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
   if (is_duplicate(c, &m)) {
     c->st.duplicates++;
     p2pc_causal_event ev = {.kind = P2PC_CEV_DUP,
-                            .sender = name_of(c, m.sender), .n = m.n,
+                            .sender = name_of(c, m.sender),
+                            .n = m.n,
                             .peer = name_of(c, m.sender),
                             .bytes = m.payload_len};
     emit(c, &ev);
@@ -480,8 +495,10 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
     goto out;
   }
 
-  p2pc_causal_event ev = {.kind = P2PC_CEV_RECV, .sender = name_of(c, m.sender),
-                          .n = m.n, .peer = name_of(c, m.sender),
+  p2pc_causal_event ev = {.kind = P2PC_CEV_RECV,
+                          .sender = name_of(c, m.sender),
+                          .n = m.n,
+                          .peer = name_of(c, m.sender),
                           .bytes = m.payload_len};
   if (deliverable(c, &m)) {
     /* RECV is reported before DELIVER, as it happened; if delivery runs

@@ -64,7 +64,7 @@ typedef struct p2pc_causal_event {
   p2pc_causal_ev_kind kind;
   const char *sender; /* the message id is "<sender>:<n>" */
   uint64_t n;
-  const char *peer;   /* SEND: destination; others: sender */
+  const char *peer; /* SEND: destination; others: sender */
   /* SEND: the message's timestamp; DELIVER: this node's clock after
    * delivery. Ids resolve with p2pc_causal_id_name. */
   const p2pc_vclock *vc;

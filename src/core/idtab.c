@@ -56,8 +56,8 @@ static uint32_t probe(const p2pc_idtab *t, const char *p, size_t len) {
     uint32_t s = t->slots[i];
     if (s == 0)
       return i;
-    if (t->lens[s - 1] == len && memcmp(t->names + (size_t)(s - 1) * SLOT_SIZE,
-                                        p, len) == 0)
+    if (t->lens[s - 1] == len &&
+        memcmp(t->names + (size_t)(s - 1) * SLOT_SIZE, p, len) == 0)
       return i;
     i = (i + 1) & mask;
   }

@@ -21,13 +21,13 @@
 
 typedef struct p2pc_idtab {
   const p2pc_allocator *alloc;
-  char *names;      /* n slots of P2PC_ID_MAX + 1 bytes, NUL-terminated */
-  uint8_t *lens;    /* length of each name */
-  uint32_t *slots;  /* open-addressing hash: id + 1, 0 = empty */
-  uint32_t n;       /* IDs interned */
-  uint32_t cap;     /* names/lens capacity */
-  uint32_t nslots;  /* power of two, >= 2 * cap */
-  uint32_t limit;   /* at most this many IDs; interning more fails */
+  char *names;     /* n slots of P2PC_ID_MAX + 1 bytes, NUL-terminated */
+  uint8_t *lens;   /* length of each name */
+  uint32_t *slots; /* open-addressing hash: id + 1, 0 = empty */
+  uint32_t n;      /* IDs interned */
+  uint32_t cap;    /* names/lens capacity */
+  uint32_t nslots; /* power of two, >= 2 * cap */
+  uint32_t limit;  /* at most this many IDs; interning more fails */
 } p2pc_idtab;
 
 /* True if p[0..len) is a valid node ID. */

@@ -53,10 +53,10 @@ int p2pc_wire_frame_end(p2pc_buf *out, long start, uint32_t max_frame) {
 /* ---- shared pieces -------------------------------------------------- */
 
 /* Appends a sequence of puts atomically: on error, out is rolled back. */
-#define PUT(expr)                                                            \
-  do {                                                                       \
-    if ((rv = (expr)) != 0)                                                  \
-      goto err;                                                              \
+#define PUT(expr)                                                              \
+  do {                                                                         \
+    if ((rv = (expr)) != 0)                                                    \
+      goto err;                                                                \
   } while (0)
 
 static int put_id(p2pc_buf *out, const char *id) {
@@ -227,8 +227,7 @@ int p2pc_wire_ping_get(const uint8_t *b, size_t len, uint64_t *token) {
   return rv;
 }
 
-int p2pc_wire_peers_put(p2pc_buf *out, const p2pc_wire_peer *peers,
-                        size_t n) {
+int p2pc_wire_peers_put(p2pc_buf *out, const p2pc_wire_peer *peers, size_t n) {
   int rv;
   size_t start = out->len;
   if (n > P2PC_WIRE_MAX_PEERS)
@@ -433,8 +432,8 @@ int p2pc_wire_ses_put(p2pc_buf *out, const p2pc_ses_msg *m,
   PUT(put_ivec(out, tmp, m->ts.n));
 
   /* Pairs in ascending dictionary index of their destination. */
-  ientry *order = a->realloc(NULL, ((size_t)m->ndeps + 1) * sizeof *order,
-                             a->ud);
+  ientry *order =
+      a->realloc(NULL, ((size_t)m->ndeps + 1) * sizeof *order, a->ud);
   if (!order) {
     rv = P2PC_ERR_NOMEM;
     goto err;

@@ -74,9 +74,9 @@ typedef struct p2pc_wire_addr {
 /* HELLO: the first frame on a link, in both directions. */
 typedef struct p2pc_wire_hello {
   uint16_t version;
-  uint16_t flags;        /* reserved, 0 */
+  uint16_t flags; /* reserved, 0 */
   char id[P2PC_ID_MAX + 1];
-  uint64_t incarnation;  /* differs on every start of the node */
+  uint64_t incarnation; /* differs on every start of the node */
   p2pc_wire_addr listen;
 } p2pc_wire_hello;
 
@@ -118,8 +118,7 @@ typedef struct p2pc_wire_peer {
   p2pc_wire_addr addr;
 } p2pc_wire_peer;
 
-int p2pc_wire_peers_put(p2pc_buf *out, const p2pc_wire_peer *peers,
-                        size_t n);
+int p2pc_wire_peers_put(p2pc_buf *out, const p2pc_wire_peer *peers, size_t n);
 /* Decodes up to max entries into peers[]; *n gets the count. More than max
  * (or more than P2PC_WIRE_MAX_PEERS) entries is P2PC_ERR_TOOBIG. */
 int p2pc_wire_peers_get(const uint8_t *b, size_t len, p2pc_wire_peer *peers,
@@ -141,9 +140,9 @@ typedef struct p2pc_ses_pair {
 typedef struct p2pc_ses_msg {
   uint32_t sender;
   uint32_t dest;
-  uint64_t n;      /* sender's send counter: the id is "<sender>:<n>" */
-  uint64_t dseq;   /* 1, 2, ... along the sender->dest stream */
-  p2pc_vclock ts;  /* the message's vector timestamp tM */
+  uint64_t n;          /* sender's send counter: the id is "<sender>:<n>" */
+  uint64_t dseq;       /* 1, 2, ... along the sender->dest stream */
+  p2pc_vclock ts;      /* the message's vector timestamp tM */
   p2pc_ses_pair *deps; /* V_M, sorted by dest */
   uint32_t ndeps;
   uint32_t capdeps;

@@ -78,7 +78,7 @@ static void test_varint_known_answers(void **state) {
 static void test_varint_rejects_malformed(void **state) {
   (void)state;
   const uint8_t truncated[] = {0x80};
-  const uint8_t padded[] = {0x81, 0x00};   /* 1, non-minimal */
+  const uint8_t padded[] = {0x81, 0x00}; /* 1, non-minimal */
   const uint8_t overflow[] = {0xff, 0xff, 0xff, 0xff, 0xff,
                               0xff, 0xff, 0xff, 0xff, 0x02};
   const uint8_t eleven[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80,

@@ -62,8 +62,8 @@ static void on_event(void *ud, const p2pc_causal_event *ev) {
     vc_str(nd->c, ev->waits_vc, w, sizeof w);
   assert_true(nd->log.n < MAXLOG);
   snprintf(nd->log.line[nd->log.n++], 160, "%s %s:%llu %s [%s]%s%s%s",
-           kinds[ev->kind], ev->sender, (unsigned long long)ev->n, ev->peer,
-           vc, ev->waits_vc ? " waits " : "", ev->waits_vc ? ev->waits_node : "",
+           kinds[ev->kind], ev->sender, (unsigned long long)ev->n, ev->peer, vc,
+           ev->waits_vc ? " waits " : "", ev->waits_vc ? ev->waits_node : "",
            ev->waits_vc ? w : "");
   if (ev->kind == P2PC_CEV_DELIVER)
     nd->last_waited_ns = ev->waited_ns;
@@ -158,7 +158,6 @@ static void test_worked_example_A8(void **state) {
   p2pc_buf_fini(&m3.b);
 }
 
-
 /* Two messages on one pair arriving in reverse order: the second carries
  * the pair about the destination and waits for the first (the FIFO case
  * at the end of A.8). */
@@ -210,17 +209,15 @@ static void test_self_send(void **state) {
   p2pc_buf out;
   node_new(&a, "A", NULL, A);
   p2pc_buf_init(&out, A, 1024);
-  assert_int_equal(p2pc_causal_send(a.c, "A", (const uint8_t *)"me", 3, 0,
-                                    &out),
-                   0);
+  assert_int_equal(
+      p2pc_causal_send(a.c, "A", (const uint8_t *)"me", 3, 0, &out), 0);
   assert_int_equal(out.len, 0);
   assert_int_equal(a.log.n, 2);
   assert_string_equal(a.log.line[0], "send A:1 A []");
   assert_string_equal(a.log.line[1], "deliver A:1 A []");
   assert_int_equal(p2pc_causal_pairs(a.c), 0);
   /* The next message id continues the same counter. */
-  assert_int_equal(p2pc_causal_send(a.c, "B", (const uint8_t *)"x", 2, 0,
-                                    &out),
+  assert_int_equal(p2pc_causal_send(a.c, "B", (const uint8_t *)"x", 2, 0, &out),
                    0);
   assert_string_equal(last(&a), "send A:2 B [A=1]");
   p2pc_buf_fini(&out);
@@ -298,8 +295,8 @@ static void test_buffer_byte_limit(void **state) {
   node_new(&a, "A", NULL, A);
   node_new(&b, "B", &cfg, A);
   send_msg(&a, "B", "x", &w1);
-  send_msg(&a, "B", "abcdef", &w2);   /* 7 bytes with NUL */
-  send_msg(&a, "B", "gh", &w3);       /* 3 more: 10 > 8 */
+  send_msg(&a, "B", "abcdef", &w2); /* 7 bytes with NUL */
+  send_msg(&a, "B", "gh", &w3);     /* 3 more: 10 > 8 */
   assert_int_equal(arrive(&b, &w2, 0), 0);
   assert_int_equal(arrive(&b, &w3, 0), P2PC_ERR_FULL);
   assert_int_equal(arrive(&b, &w1, 0), 0);
@@ -333,9 +330,9 @@ static void test_misaddressed_and_wrong_sender(void **state) {
   for (size_t n = 0; n < w.b.len; n++)
     assert_int_equal(p2pc_causal_receive(c.c, NULL, w.b.data, n, 0),
                      P2PC_ERR_PROTO);
-  assert_int_equal(p2pc_causal_send(a.c, "bad id", (const uint8_t *)"", 0, 0,
-                                    &w.b),
-                   P2PC_ERR_INVAL);
+  assert_int_equal(
+      p2pc_causal_send(a.c, "bad id", (const uint8_t *)"", 0, 0, &w.b),
+      P2PC_ERR_INVAL);
   p2pc_causal_free(a.c);
   p2pc_causal_free(b.c);
   p2pc_causal_free(c.c);
@@ -350,7 +347,7 @@ static void test_pruning(void **state) {
   wire_msg w1, w2, w3;
   node_new(&a, "A", NULL, A);
   node_new(&b, "B", NULL, A);
-  send_msg(&a, "B", "1", &w1);             /* V_A = {B:(A=1)} */
+  send_msg(&a, "B", "1", &w1); /* V_A = {B:(A=1)} */
   assert_int_equal(p2pc_causal_pairs(a.c), 1);
   assert_int_equal(arrive(&b, &w1, 0), 0); /* t_B = (A=1,B=1) */
   send_msg(&b, "A", "2", &w2);             /* stamped (A=1,B=2) */

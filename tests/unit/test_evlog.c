@@ -44,11 +44,9 @@ static void test_records(void **state) {
   assert_int_equal(p2pc_causal_new(&b.c, "B", NULL, A, on_event, &b), 0);
   p2pc_buf_init(&w1, A, 4096);
   p2pc_buf_init(&w2, A, 4096);
-  assert_int_equal(p2pc_causal_send(a.c, "B", (const uint8_t *)"hello", 5, 0,
-                                    &w1),
-                   0);
-  assert_int_equal(p2pc_causal_send(a.c, "B", (const uint8_t *)"x", 1, 0,
-                                    &w2),
+  assert_int_equal(
+      p2pc_causal_send(a.c, "B", (const uint8_t *)"hello", 5, 0, &w1), 0);
+  assert_int_equal(p2pc_causal_send(a.c, "B", (const uint8_t *)"x", 1, 0, &w2),
                    0);
   assert_string_equal(a.lines[0], "send,\"msg\":\"A:1\",\"to\":\"B\","
                                   "\"vc\":{\"A\":1},\"bytes\":5,\"meta\":11");
@@ -90,8 +88,11 @@ static void test_u64_and_failure(void **state) {
   p2pc_buf_init(&tiny, A, 12);
   assert_int_equal(p2pc_causal_send(a.c, "B", (const uint8_t *)"x", 1, 0, &w),
                    0);
-  p2pc_causal_event ev = {.kind = P2PC_CEV_SEND, .sender = "A", .n = 1,
-                          .peer = "B", .vc = p2pc_causal_clock(a.c)};
+  p2pc_causal_event ev = {.kind = P2PC_CEV_SEND,
+                          .sender = "A",
+                          .n = 1,
+                          .peer = "B",
+                          .vc = p2pc_causal_clock(a.c)};
   assert_int_equal(p2pc_evlog_causal(&tiny, a.c, &ev), P2PC_ERR_TOOBIG);
   assert_int_equal(tiny.len, 0);
   p2pc_causal_free(a.c);

@@ -115,8 +115,7 @@ static void test_encoding_known_answer(void **state) {
   assert_int_equal(p2pc_vclock_decode(&back, A, past_limit, 3, 16),
                    P2PC_ERR_PROTO);
   assert_int_equal(p2pc_vclock_decode(&back, A, zero, 3, 16), P2PC_ERR_PROTO);
-  assert_int_equal(p2pc_vclock_decode(&back, A, repeat, 5, 16),
-                   P2PC_ERR_PROTO);
+  assert_int_equal(p2pc_vclock_decode(&back, A, repeat, 5, 16), P2PC_ERR_PROTO);
   assert_int_equal(p2pc_vclock_decode(&back, A, truncated, 3, 16),
                    P2PC_ERR_PROTO);
   assert_true(p2pc_vclock_eq(&a, &back));

@@ -90,17 +90,17 @@ static int peers_fn(const uint8_t *b, size_t len, void *out) {
 
 static void test_hello(void **state) {
   (void)state;
-  p2pc_wire_hello h = {.version = P2PC_WIRE_VERSION,
-                       .incarnation = 0x0102030405060708ULL,
-                       .listen = {.family = 4, .addr = {127, 0, 0, 1},
-                                  .port = 9000}};
+  p2pc_wire_hello h = {
+      .version = P2PC_WIRE_VERSION,
+      .incarnation = 0x0102030405060708ULL,
+      .listen = {.family = 4, .addr = {127, 0, 0, 1}, .port = 9000}};
   strcpy(h.id, "A");
   p2pc_buf b;
   p2pc_buf_init(&b, A, 256);
   assert_int_equal(p2pc_wire_hello_put(&b, &h), 0);
-  const uint8_t want[] = {'P', '2', 'P', 'C', 0, 1, 0, 0, 1, 'A',
-                          1, 2, 3, 4, 5, 6, 7, 8,
-                          4, 127, 0, 0, 1, 0x23, 0x28};
+  const uint8_t want[] = {'P', '2', 'P', 'C', 0, 1,    0,   0, 1,
+                          'A', 1,   2,   3,   4, 5,    6,   7, 8,
+                          4,   127, 0,   0,   1, 0x23, 0x28};
   assert_int_equal(b.len, sizeof want);
   assert_memory_equal(b.data, want, sizeof want);
   p2pc_wire_hello got;
@@ -113,23 +113,19 @@ static void test_hello(void **state) {
   memcpy(v2, want, sizeof want);
   v2[5] = 2;
   got.version = 0;
-  assert_int_equal(p2pc_wire_hello_get(v2, sizeof v2, &got),
-                   P2PC_ERR_VERSION);
+  assert_int_equal(p2pc_wire_hello_get(v2, sizeof v2, &got), P2PC_ERR_VERSION);
   assert_int_equal(got.version, 2);
   /* Wrong magic, bad ID characters, unknown address family. */
   uint8_t bad[sizeof want];
   memcpy(bad, want, sizeof want);
   bad[0] = 'X';
-  assert_int_equal(p2pc_wire_hello_get(bad, sizeof bad, &got),
-                   P2PC_ERR_PROTO);
+  assert_int_equal(p2pc_wire_hello_get(bad, sizeof bad, &got), P2PC_ERR_PROTO);
   memcpy(bad, want, sizeof want);
   bad[9] = ':';
-  assert_int_equal(p2pc_wire_hello_get(bad, sizeof bad, &got),
-                   P2PC_ERR_PROTO);
+  assert_int_equal(p2pc_wire_hello_get(bad, sizeof bad, &got), P2PC_ERR_PROTO);
   memcpy(bad, want, sizeof want);
   bad[18] = 5;
-  assert_int_equal(p2pc_wire_hello_get(bad, sizeof bad, &got),
-                   P2PC_ERR_PROTO);
+  assert_int_equal(p2pc_wire_hello_get(bad, sizeof bad, &got), P2PC_ERR_PROTO);
   p2pc_buf_fini(&b);
 }
 
@@ -165,7 +161,8 @@ static void test_error_ack_ping(void **state) {
 static void test_peers(void **state) {
   (void)state;
   p2pc_wire_peer in[2] = {
-      {.id = "B", .incarnation = 7,
+      {.id = "B",
+       .incarnation = 7,
        .addr = {.family = 4, .addr = {127, 0, 0, 2}, .port = 9001}},
       {.id = "node-C", .incarnation = 9, .addr = {.family = 0}},
   };
@@ -226,14 +223,32 @@ static void test_ses_known_answer(void **state) {
   size_t meta = 0;
   p2pc_buf_init(&b, A, 1024);
   assert_int_equal(p2pc_wire_ses_put(&b, &m, &ids, &scratch, A, &meta), 0);
-  const uint8_t want[] = {
-      3, 2,                          /* n, dseq */
-      3, 1, 'A', 1, 'B', 1, 'C',     /* dictionary: sender, dest, C */
-      2, 0, 5, 2, 2,                 /* ts: idx0=5, idx2=2 */
-      2,                             /* two pairs */
-      (1 << 1) | 1, 1, 0, 1,         /* about B, delta form: A is 1 less */
-      (2 << 1) | 0, 1, 0, 1,         /* about C, absolute: A=1 */
-      2, 'h', 'i'};
+  const uint8_t want[] = {3,
+                          2, /* n, dseq */
+                          3,
+                          1,
+                          'A',
+                          1,
+                          'B',
+                          1,
+                          'C', /* dictionary: sender, dest, C */
+                          2,
+                          0,
+                          5,
+                          2,
+                          2, /* ts: idx0=5, idx2=2 */
+                          2, /* two pairs */
+                          (1 << 1) | 1,
+                          1,
+                          0,
+                          1, /* about B, delta form: A is 1 less */
+                          (2 << 1) | 0,
+                          1,
+                          0,
+                          1, /* about C, absolute: A=1 */
+                          2,
+                          'h',
+                          'i'};
   assert_int_equal(b.len, sizeof want);
   assert_memory_equal(b.data, want, sizeof want);
   assert_int_equal(meta, sizeof want - 3);
@@ -298,16 +313,14 @@ static void test_ses_rejects(void **state) {
   const uint8_t no_tick[] = {1, 1, 2, 1, 'A', 1, 'B', 1, 1, 1, 0, 0};
   expect_ses_rejected(no_tick, sizeof no_tick);
   /* a pair about the sender itself */
-  const uint8_t about_self[] = {1, 1, 2, 1, 'A', 1, 'B', 1, 0, 1,
-                                1, 0, 1, 0, 1, 0};
+  const uint8_t about_self[] = {1, 1, 2, 1, 'A', 1, 'B', 1,
+                                0, 1, 1, 0, 1,   0, 1,   0};
   expect_ses_rejected(about_self, sizeof about_self);
   /* delta larger than ts */
-  const uint8_t neg[] = {1, 1, 2, 1, 'A', 1, 'B', 1, 0, 1,
-                         1, 3, 1, 0, 2, 0};
+  const uint8_t neg[] = {1, 1, 2, 1, 'A', 1, 'B', 1, 0, 1, 1, 3, 1, 0, 2, 0};
   expect_ses_rejected(neg, sizeof neg);
   /* delta on an index ts lacks */
-  const uint8_t absent[] = {1, 1, 2, 1, 'A', 1, 'B', 1, 0, 1,
-                            1, 3, 1, 1, 1, 0};
+  const uint8_t absent[] = {1, 1, 2, 1, 'A', 1, 'B', 1, 0, 1, 1, 3, 1, 1, 1, 0};
   expect_ses_rejected(absent, sizeof absent);
   /* dictionary index out of range */
   const uint8_t range[] = {1, 1, 2, 1, 'A', 1, 'B', 1, 2, 1, 0, 0};
