@@ -357,12 +357,44 @@ static int cmp_ientry(const void *x, const void *y) {
   return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
-/* Writes count, then (idx delta, value) entries in ascending dict index. */
-static int put_ivec(p2pc_buf *out, ientry *e, uint32_t n) {
+static int cmp_u32(const void *x, const void *y) {
+  uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+  return a < b ? -1 : a > b;
+}
+
+/*
+ * The dictionary lists sender and destination first, then every other ID in
+ * ascending local id. Entries taken from a clock (ascending local id) are
+ * therefore in ascending dictionary index except for the (at most two)
+ * entries with index 0 and 1: moving those to the front sorts the array in
+ * O(n), with no comparison sort per vector.
+ */
+static void front_first_two(ientry *e, uint32_t n) {
+  ientry lead[2];
+  uint32_t nl = 0, k = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    if (e[i].idx < 2)
+      lead[nl++] = e[i];
+    else
+      e[k++] = e[i];
+  }
+  if (!nl)
+    return;
+  memmove(e + nl, e, k * sizeof *e);
+  if (nl == 2 && lead[0].idx > lead[1].idx) {
+    ientry x = lead[0];
+    lead[0] = lead[1];
+    lead[1] = x;
+  }
+  memcpy(e, lead, nl * sizeof *e);
+}
+
+/* Writes count, then (idx delta, value) entries; e must be in ascending
+ * dictionary index (see front_first_two). */
+static int put_ivec(p2pc_buf *out, const ientry *e, uint32_t n) {
   int rv;
   size_t start = out->len;
   uint32_t prev = 0;
-  qsort(e, n, sizeof *e, cmp_ientry);
   PUT(p2pc_buf_put_varint(out, n));
   for (uint32_t i = 0; i < n; i++) {
     PUT(p2pc_buf_put_varint(out, e[i].idx - prev));
@@ -405,7 +437,7 @@ int p2pc_wire_ses_put(p2pc_buf *out, const p2pc_ses_msg *m,
     rv = P2PC_ERR_NOMEM;
     goto err;
   }
-  /* Dictionary: sender, dest, then every other ID in order of use. */
+  /* Dictionary: sender, dest, then every other ID in ascending local id. */
   dict_add(&d, m->sender);
   dict_add(&d, m->dest);
   for (uint32_t i = 0; i < m->ts.n; i++)
@@ -415,6 +447,9 @@ int p2pc_wire_ses_put(p2pc_buf *out, const p2pc_ses_msg *m,
     for (uint32_t k = 0; k < m->deps[i].t.n; k++)
       dict_add(&d, m->deps[i].t.e[k].id);
   }
+  qsort(scratch->order + 2, d.n - 2, sizeof *scratch->order, cmp_u32);
+  for (uint32_t i = 2; i < d.n; i++)
+    scratch->map[scratch->order[i]] = i + 1;
 
   PUT(p2pc_buf_put_varint(out, m->n));
   PUT(p2pc_buf_put_varint(out, m->dseq));
@@ -429,6 +464,7 @@ int p2pc_wire_ses_put(p2pc_buf *out, const p2pc_ses_msg *m,
     tmp[i].idx = scratch->map[m->ts.e[i].id] - 1;
     tmp[i].v = m->ts.e[i].v;
   }
+  front_first_two(tmp, m->ts.n);
   PUT(put_ivec(out, tmp, m->ts.n));
 
   /* Pairs in ascending dictionary index of their destination. */
@@ -442,7 +478,7 @@ int p2pc_wire_ses_put(p2pc_buf *out, const p2pc_ses_msg *m,
     order[i].idx = scratch->map[m->deps[i].dest] - 1;
     order[i].v = i;
   }
-  qsort(order, m->ndeps, sizeof *order, cmp_ientry);
+  front_first_two(order, m->ndeps); /* deps are sorted by local dest id */
   rv = p2pc_buf_put_varint(out, m->ndeps);
   for (uint32_t i = 0; i < m->ndeps && !rv; i++) {
     const p2pc_vclock *t = &m->deps[order[i].v].t;
@@ -465,6 +501,8 @@ int p2pc_wire_ses_put(p2pc_buf *out, const p2pc_ses_msg *m,
         alt[nd++].v = m->ts.e[k].v - tv;
       }
     }
+    front_first_two(tmp, na);
+    front_first_two(alt, nd);
     bool use_delta = delta_ok && ivec_size(alt, nd) < ivec_size(tmp, na);
     rv = p2pc_buf_put_varint(out, ((uint64_t)order[i].idx << 1) | use_delta);
     if (!rv)
@@ -518,8 +556,19 @@ static int cmp_entry_id(const void *x, const void *y) {
   return a->id < b->id ? -1 : a->id > b->id;
 }
 
+/* Dictionary index -> local id, and the dictionary ranked by local id, so
+ * that a dense vector is put in local-id order by one sweep instead of a
+ * comparison sort (the sender's and the receiver's id orders differ). */
+typedef struct remap {
+  const uint32_t *local; /* dict index -> local id */
+  uint32_t *rank;        /* dict index -> position in local-id order */
+  uint32_t *bylocal;     /* position -> local id */
+  uint64_t *slot;        /* position -> value; all zero between uses */
+  uint32_t ndict;
+} remap;
+
 /* Converts dict-indexed entries to a clock of local ids. */
-static int ivec_to_clock(const ientry *e, uint32_t n, const uint32_t *local,
+static int ivec_to_clock(const remap *rm, const ientry *e, uint32_t n,
                          p2pc_vclock *vc, const p2pc_allocator *a) {
   p2pc_vclock_clear(vc);
   if (n == 0)
@@ -529,11 +578,25 @@ static int ivec_to_clock(const ientry *e, uint32_t n, const uint32_t *local,
     return P2PC_ERR_NOMEM;
   vc->e = x;
   vc->cap = n;
-  for (uint32_t i = 0; i < n; i++) {
-    x[i].id = local[e[i].idx];
-    x[i].v = e[i].v;
+  if ((uint64_t)n * 8 < rm->ndict) {
+    /* Sparse: sorting n entries beats sweeping the dictionary. */
+    for (uint32_t i = 0; i < n; i++) {
+      x[i].id = rm->local[e[i].idx];
+      x[i].v = e[i].v;
+    }
+    qsort(x, n, sizeof *x, cmp_entry_id);
+  } else {
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n; i++)
+      rm->slot[rm->rank[e[i].idx]] = e[i].v;
+    for (uint32_t pos = 0; pos < rm->ndict && k < n; pos++) {
+      if (rm->slot[pos]) {
+        x[k].id = rm->bylocal[pos];
+        x[k++].v = rm->slot[pos];
+        rm->slot[pos] = 0;
+      }
+    }
   }
-  qsort(x, n, sizeof *x, cmp_entry_id);
   vc->n = n;
   return 0;
 }
@@ -551,6 +614,7 @@ int p2pc_wire_ses_get(const uint8_t *b, size_t len, p2pc_idtab *ids,
   uint8_t nlen[2] = {0};
   uint32_t *local = NULL;
   ientry *ts = NULL, *e = NULL;
+  remap rm = {0};
   p2pc_ses_msg tmp;
   int rv = P2PC_ERR_PROTO;
 
@@ -582,7 +646,10 @@ int p2pc_wire_ses_get(const uint8_t *b, size_t len, p2pc_idtab *ids,
   local = a->realloc(NULL, (size_t)ndict * sizeof *local, a->ud);
   ts = a->realloc(NULL, (size_t)ndict * sizeof *ts, a->ud);
   e = a->realloc(NULL, (size_t)ndict * sizeof *e, a->ud);
-  if (!local || !ts || !e) {
+  rm.rank = a->realloc(NULL, (size_t)ndict * sizeof *rm.rank, a->ud);
+  rm.bylocal = a->realloc(NULL, (size_t)ndict * sizeof *rm.bylocal, a->ud);
+  rm.slot = a->realloc(NULL, (size_t)ndict * sizeof *rm.slot, a->ud);
+  if (!local || !ts || !e || !rm.rank || !rm.bylocal || !rm.slot) {
     rv = P2PC_ERR_NOMEM;
     goto out;
   }
@@ -596,16 +663,22 @@ int p2pc_wire_ses_get(const uint8_t *b, size_t len, p2pc_idtab *ids,
     if ((rv = p2pc_idtab_intern(ids, (const char *)p, l, &local[i])) != 0)
       goto out;
   }
-  /* A name listed twice would alias two indices: sort a copy, look for
-   * neighbours (ts is free to use as the work area here). */
+  /* Rank the dictionary by local id (ts is free as the work area here); a
+   * name listed twice would alias two indices and shows up as neighbours. */
   for (uint64_t i = 0; i < ndict; i++)
-    ts[i] = (ientry){local[i], 0};
+    ts[i] = (ientry){local[i], i};
   qsort(ts, ndict, sizeof *ts, cmp_ientry);
-  for (uint64_t i = 1; i < ndict; i++)
-    if (ts[i].idx == ts[i - 1].idx) {
+  for (uint64_t i = 0; i < ndict; i++) {
+    if (i > 0 && ts[i].idx == ts[i - 1].idx) {
       rv = P2PC_ERR_PROTO;
       goto out;
     }
+    rm.bylocal[i] = ts[i].idx;
+    rm.rank[ts[i].v] = (uint32_t)i;
+  }
+  memset(rm.slot, 0, (size_t)ndict * sizeof *rm.slot);
+  rm.local = local;
+  rm.ndict = (uint32_t)ndict;
   rv = P2PC_ERR_PROTO;
   p2pc_reader_init(&r, b, len);
   r.off = after_dict;
@@ -613,7 +686,7 @@ int p2pc_wire_ses_get(const uint8_t *b, size_t len, p2pc_idtab *ids,
   uint32_t nts;
   if (!get_ivec(&r, (uint32_t)ndict, ts, &nts) || nts == 0)
     goto out;
-  if ((rv = ivec_to_clock(ts, nts, local, &tmp.ts, a)) != 0)
+  if ((rv = ivec_to_clock(&rm, ts, nts, &tmp.ts, a)) != 0)
     goto out;
   rv = P2PC_ERR_PROTO;
   /* The send ticked the sender's entry, so it is at least n. */
@@ -671,7 +744,7 @@ int p2pc_wire_ses_get(const uint8_t *b, size_t len, p2pc_idtab *ids,
       if (k != ne)
         bad = true;
       if (!bad)
-        rv = ivec_to_clock(full, out_n, local, &tmp.deps[i].t, a);
+        rv = ivec_to_clock(&rm, full, out_n, &tmp.deps[i].t, a);
       a->free(full, a->ud);
       if (bad || rv) {
         if (!rv || bad)
@@ -680,7 +753,7 @@ int p2pc_wire_ses_get(const uint8_t *b, size_t len, p2pc_idtab *ids,
         goto out;
       }
     } else {
-      if ((rv = ivec_to_clock(e, ne, local, &tmp.deps[i].t, a)) != 0) {
+      if ((rv = ivec_to_clock(&rm, e, ne, &tmp.deps[i].t, a)) != 0) {
         p2pc_vclock_fini(&tmp.deps[i].t, a);
         goto out;
       }
@@ -693,7 +766,8 @@ int p2pc_wire_ses_get(const uint8_t *b, size_t len, p2pc_idtab *ids,
   if (!p2pc_reader_varint(&r, &plen) || plen != p2pc_reader_left(&r) ||
       !p2pc_reader_bytes(&r, (size_t)plen, &payload))
     goto out;
-  qsort(tmp.deps, tmp.ndeps, sizeof *tmp.deps, cmp_pair);
+  if (tmp.ndeps) /* qsort(NULL, 0, ...) is undefined behaviour */
+    qsort(tmp.deps, tmp.ndeps, sizeof *tmp.deps, cmp_pair);
   tmp.sender = local[0];
   tmp.dest = local[1];
   tmp.n = n;
@@ -706,6 +780,9 @@ int p2pc_wire_ses_get(const uint8_t *b, size_t len, p2pc_idtab *ids,
   rv = (int)len;
 out:
   p2pc_ses_msg_fini(&tmp, a);
+  a->free(rm.rank, a->ud);
+  a->free(rm.bylocal, a->ud);
+  a->free(rm.slot, a->ud);
   a->free(local, a->ud);
   a->free(ts, a->ud);
   a->free(e, a->ud);
