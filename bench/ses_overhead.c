@@ -63,6 +63,7 @@
 #define P2PC_BENCH_BUILD_TYPE "unknown"
 #endif
 
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void die(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

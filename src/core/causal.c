@@ -192,8 +192,13 @@ static bool satisfied(const p2pc_causal *c, uint32_t dest,
 /* ---- send (A.3) --------------------------------------------------------- */
 
 static int send_self(p2pc_causal *c, const uint8_t *payload, size_t len) {
-  /* Outside SES (A.10 pitfall 11): a local event with no causal effect. */
+  /* Outside SES (A.10 pitfall 11): a local event, so the clock ticks (every
+   * message number n is a tick of t[self]: receivers check ts[self] >= n),
+   * but V and the buffer are untouched and nothing goes on the wire. */
   const char *self = name_of(c, c->self);
+  int rv = p2pc_vclock_tick(&c->t, c->a, c->self);
+  if (rv)
+    return rv;
   uint64_t n = ++c->nsent;
   p2pc_causal_event ev = {.kind = P2PC_CEV_SEND,
                           .sender = self,
@@ -260,8 +265,15 @@ int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
   m.dseq = c->peers[d].tx_dseq + 1;
   /* Tick, then stamp: the stamp includes the send event (pitfall 1). */
   m.ts = ts;
-  if (c->cfg.faults & P2PC_CAUSAL_FAULT_STAMP_BEFORE_TICK)
-    m.ts = c->t;
+  /* The deliberately broken variant records the pre-tick clock as the
+   * (d, t) dependency: the first dependency on d becomes vacuous. */
+  p2pc_vclock stale;
+  p2pc_vclock_init(&stale);
+  if ((c->cfg.faults & P2PC_CAUSAL_FAULT_STAMP_BEFORE_TICK) &&
+      (rv = p2pc_vclock_copy(&stale, c->a, &c->t)) != 0) {
+    p2pc_vclock_fini(&ts, c->a);
+    return rv;
+  }
   /* V_M is a snapshot of V taken before (d, tM) is recorded; it includes
    * the pair about d itself (pitfall 2). The encoder only reads it, so
    * V's own pairs are lent, not copied (pitfall 10 is about keeping a live
@@ -274,6 +286,7 @@ int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
     lent = xalloc(c->a, (size_t)c->nV * sizeof *lent);
     if (!lent) {
       p2pc_vclock_fini(&ts, c->a);
+      p2pc_vclock_fini(&stale, c->a);
       return P2PC_ERR_NOMEM;
     }
     memcpy(lent, c->V, pi * sizeof *lent);
@@ -288,6 +301,7 @@ int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
   c->a->free(lent, c->a->ud);
   if (rv) {
     p2pc_vclock_fini(&ts, c->a);
+    p2pc_vclock_fini(&stale, c->a);
     return rv;
   }
 
@@ -303,8 +317,12 @@ int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
                           .vc = &m.ts,
                           .bytes = len,
                           .meta = meta};
-  if (c->cfg.faults & P2PC_CAUSAL_FAULT_STAMP_BEFORE_TICK)
-    ev.vc = &ts; /* report what the buggy sender thinks it sent */
+  if (c->cfg.faults & P2PC_CAUSAL_FAULT_STAMP_BEFORE_TICK) {
+    p2pc_vclock x = ts;
+    ts = stale;
+    stale = x; /* V gets the pre-tick clock; the event the real stamp */
+    ev.vc = &stale;
+  }
   if (has_pair(c, pi, d)) {
     p2pc_vclock_fini(&c->V[pi].t, c->a);
     c->V[pi].t = ts; /* later stamps dominate earlier ones */
@@ -312,6 +330,7 @@ int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
     insert_pair(c, pi, d, ts);
   }
   emit(c, &ev);
+  p2pc_vclock_fini(&stale, c->a);
   return 0;
 }
 

@@ -33,8 +33,10 @@
 /* Deliberate protocol bugs, for proving that the checkers catch them.
  * Never set outside tests. */
 enum {
-  P2PC_CAUSAL_FAULT_STAMP_BEFORE_TICK = 1u << 0, /* A.10 pitfall 1 */
-  P2PC_CAUSAL_FAULT_DROP_DEST_PAIR = 1u << 1,    /* A.10 pitfall 2 */
+  /* A.10 pitfall 1: the (dest, t) dependency is recorded from the clock
+   * before the send's tick, so the first dependency on dest is vacuous */
+  P2PC_CAUSAL_FAULT_STAMP_BEFORE_TICK = 1u << 0,
+  P2PC_CAUSAL_FAULT_DROP_DEST_PAIR = 1u << 1, /* A.10 pitfall 2 */
   P2PC_CAUSAL_FAULT_NO_DEDUP = 1u << 2
 };
 
@@ -111,6 +113,8 @@ int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
  *                   missing message always gets through: no deadlock;
  *   P2PC_ERR_PROTO  malformed, addressed to another node, or from someone
  *                   other than expected_sender; nothing changed;
+ *   P2PC_ERR_TOOBIG it names more node IDs than max_nodes allows (a
+ *                   permanent refusal: offering it again will not help);
  *   P2PC_ERR_NOMEM.
  */
 int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,

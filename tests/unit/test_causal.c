@@ -201,8 +201,8 @@ static void test_waited_ns_reported(void **state) {
   p2pc_buf_fini(&w2.b);
 }
 
-/* A.10 pitfall 11: a message to self is delivered locally and changes no
- * SES state. */
+/* A.10 pitfall 11: a message to self is delivered locally, outside SES: it
+ * ticks the clock (a local event) but leaves V alone. */
 static void test_self_send(void **state) {
   (void)state;
   node a;
@@ -213,13 +213,19 @@ static void test_self_send(void **state) {
       p2pc_causal_send(a.c, "A", (const uint8_t *)"me", 3, 0, &out), 0);
   assert_int_equal(out.len, 0);
   assert_int_equal(a.log.n, 2);
-  assert_string_equal(a.log.line[0], "send A:1 A []");
-  assert_string_equal(a.log.line[1], "deliver A:1 A []");
+  assert_string_equal(a.log.line[0], "send A:1 A [A=1]");
+  assert_string_equal(a.log.line[1], "deliver A:1 A [A=1]");
   assert_int_equal(p2pc_causal_pairs(a.c), 0);
   /* The next message id continues the same counter. */
   assert_int_equal(p2pc_causal_send(a.c, "B", (const uint8_t *)"x", 2, 0, &out),
                    0);
-  assert_string_equal(last(&a), "send A:2 B [A=1]");
+  assert_string_equal(last(&a), "send A:2 B [A=2]");
+  /* ... and B accepts it: its stamp covers both message numbers. */
+  node b;
+  node_new(&b, "B", NULL, A);
+  assert_int_equal(p2pc_causal_receive(b.c, "A", out.data, out.len, 0), 0);
+  assert_string_equal(last(&b), "deliver A:2 A [A=2,B=1]");
+  p2pc_causal_free(b.c);
   p2pc_buf_fini(&out);
   p2pc_causal_free(a.c);
 }
