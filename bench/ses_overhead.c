@@ -31,6 +31,7 @@
  * pure core: it reads /proc and the monotonic clock.
  */
 #include "causal.h"
+#include "evlog.h"
 #include "wire.h"
 
 #include <errno.h>
@@ -319,8 +320,9 @@ static void on_event(void *ud, const p2pc_causal_event *ev) {
     break;
   }
   case P2PC_CEV_DUP:
-    die("n%u: duplicate of %s:%" PRIu64 " (none was sent)", nd->idx, ev->sender,
-        ev->n);
+  case P2PC_CEV_DROP:
+    die("n%u: %s of %s:%" PRIu64 " (none expected)", nd->idx,
+        p2pc_evlog_kind(ev->kind), ev->sender, ev->n);
     break;
   case P2PC_CEV_RECV:
   case P2PC_CEV_BUFFER:

@@ -16,6 +16,7 @@ typedef struct peer_state {
   uint64_t tx_dseq;  /* last dseq we sent to this node */
   uint64_t rx_dseq;  /* last dseq delivered from this node */
   p2pc_vclock known; /* max timestamp delivered from it: its clock >= this */
+  bool retired;      /* gone for good: see p2pc_causal_retire */
 } peer_state;
 
 typedef struct held {
@@ -233,6 +234,8 @@ int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
     return rv;
   if (d == c->self)
     return send_self(c, payload, len);
+  if (c->peers[d].retired)
+    return P2PC_ERR_INVAL;
 
   /* Prune satisfied pairs first: it changes no decision anywhere (see
    * satisfied()), so it is safe to keep even if this send fails. */
@@ -338,8 +341,21 @@ int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
 
 static bool deliverable(const p2pc_causal *c, const p2pc_ses_msg *m) {
   const p2pc_ses_pair *p = p2pc_ses_msg_pair(m, c->self);
-  /* <=, not <: robust whatever the ticking discipline (A.4). */
-  return !p || p2pc_vclock_leq(&p->t, &c->t);
+  if (!p)
+    return true;
+  /* <=, not <: robust whatever the ticking discipline (A.4). Components of
+   * retired identities are skipped: their lost messages never come. */
+  const p2pc_vclock *t = &p->t, *mine = &c->t;
+  uint32_t j = 0;
+  for (uint32_t i = 0; i < t->n; i++) {
+    uint32_t id = t->e[i].id;
+    while (j < mine->n && mine->e[j].id < id)
+      j++;
+    uint64_t have = j < mine->n && mine->e[j].id == id ? mine->e[j].v : 0;
+    if (have < t->e[i].v && !(id < c->npeers && c->peers[id].retired))
+      return false;
+  }
+  return true;
 }
 
 /*
@@ -502,6 +518,18 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
   }
   if ((rv = sync_peers(c)) != 0)
     goto out;
+  if (c->peers[m.sender].retired) {
+    c->st.dropped_retired++;
+    p2pc_causal_event ev = {.kind = P2PC_CEV_DROP,
+                            .sender = name_of(c, m.sender),
+                            .n = m.n,
+                            .peer = name_of(c, m.sender),
+                            .bytes = m.payload_len,
+                            .reason = "sender retired"};
+    emit(c, &ev);
+    rv = 0;
+    goto out;
+  }
   if (is_duplicate(c, &m)) {
     c->st.duplicates++;
     p2pc_causal_event ev = {.kind = P2PC_CEV_DUP,
@@ -578,6 +606,53 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
 out:
   p2pc_ses_msg_fini(&m, c->a);
   return rv;
+}
+
+int p2pc_causal_retire(p2pc_causal *c, const char *id, uint64_t mono_ns) {
+  uint32_t x;
+  int rv;
+  if (!id)
+    return P2PC_ERR_INVAL;
+  if ((rv = p2pc_idtab_intern(&c->ids, id, strlen(id), &x)) != 0)
+    return rv;
+  if (x == c->self)
+    return P2PC_ERR_INVAL;
+  if ((rv = sync_peers(c)) != 0)
+    return rv;
+  if (c->peers[x].retired)
+    return 0;
+  c->peers[x].retired = true;
+  uint32_t k = pair_index(c, x);
+  if (has_pair(c, k, x))
+    remove_pair(c, k);
+  for (uint32_t i = 0; i < c->nbuf;) {
+    held *h = &c->buf[i];
+    if (h->m.sender != x) {
+      i++;
+      continue;
+    }
+    c->st.dropped_retired++;
+    p2pc_causal_event ev = {.kind = P2PC_CEV_DROP,
+                            .sender = name_of(c, x),
+                            .n = h->m.n,
+                            .peer = name_of(c, x),
+                            .bytes = h->m.payload_len,
+                            .reason = "sender retired"};
+    emit(c, &ev);
+    c->buf_bytes -= h->m.payload_len;
+    held_fini(c, h);
+    memmove(c->buf + i, c->buf + i + 1, (c->nbuf - i - 1) * sizeof *h);
+    c->nbuf--;
+  }
+  /* Messages that waited only on its lost messages may go now. */
+  drain(c, mono_ns);
+  return 0;
+}
+
+bool p2pc_causal_is_retired(const p2pc_causal *c, const char *id) {
+  uint32_t x;
+  return id && p2pc_idtab_find(&c->ids, id, strlen(id), &x) == 0 &&
+         x < c->npeers && c->peers[x].retired;
 }
 
 /* ---- introspection ------------------------------------------------------ */

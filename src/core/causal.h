@@ -59,7 +59,8 @@ typedef enum p2pc_causal_ev_kind {
   P2PC_CEV_RECV,    /* first copy of a message arrived */
   P2PC_CEV_BUFFER,  /* SES kept it back; waits_* say for what */
   P2PC_CEV_DELIVER, /* SES delivered it to the application */
-  P2PC_CEV_DUP      /* a duplicate arrived and was dropped */
+  P2PC_CEV_DUP,     /* a duplicate arrived and was dropped */
+  P2PC_CEV_DROP     /* a message of a retired sender was discarded */
 } p2pc_causal_ev_kind;
 
 typedef struct p2pc_causal_event {
@@ -76,6 +77,7 @@ typedef struct p2pc_causal_event {
   size_t meta;                 /* SEND: bytes of causal metadata on wire */
   uint64_t waited_ns;          /* DELIVER: mono time spent buffered */
   const uint8_t *payload;      /* DELIVER: borrowed for the call */
+  const char *reason;          /* DROP: why */
 } p2pc_causal_event;
 
 typedef void (*p2pc_causal_event_fn)(void *ud, const p2pc_causal_event *ev);
@@ -120,6 +122,21 @@ int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
 int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
                         const uint8_t *b, size_t len, uint64_t mono_ns);
 
+/*
+ * Retires the causal identity id: a process that is gone for good (a node's
+ * previous incarnation, after the node restarted without its state). Its
+ * messages that are buffered here are discarded (DROP events) and later ones
+ * are dropped on arrival; pairs about it leave V; and pairs that this node
+ * checks ignore its clock component from now on. Together these give up on
+ * exactly the messages it sent that never got here, consistently: the
+ * remaining components still hold back everything that depends on messages
+ * from live senders (docs/PROTOCOL.md, "Incarnations"). Sending to a
+ * retired identity fails with P2PC_ERR_INVAL. Returns 0, P2PC_ERR_INVAL (bad
+ * id or self) or P2PC_ERR_FULL/NOMEM (the id could not be recorded).
+ */
+int p2pc_causal_retire(p2pc_causal *c, const char *id, uint64_t mono_ns);
+bool p2pc_causal_is_retired(const p2pc_causal *c, const char *id);
+
 /* Introspection. */
 const char *p2pc_causal_self(const p2pc_causal *c);
 const p2pc_vclock *p2pc_causal_clock(const p2pc_causal *c);
@@ -130,7 +147,7 @@ uint32_t p2pc_causal_pairs(const p2pc_causal *c);
 
 typedef struct p2pc_causal_stats {
   uint64_t sent, received, delivered, buffered, duplicates, rejected_full,
-      malformed, pruned_pairs;
+      malformed, pruned_pairs, dropped_retired;
 } p2pc_causal_stats;
 void p2pc_causal_get_stats(const p2pc_causal *c, p2pc_causal_stats *st);
 

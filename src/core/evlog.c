@@ -19,6 +19,8 @@ const char *p2pc_evlog_kind(p2pc_causal_ev_kind kind) {
     return "deliver";
   case P2PC_CEV_DUP:
     return "dup";
+  case P2PC_CEV_DROP:
+    return "drop";
   }
   return "unknown";
 }
@@ -126,6 +128,10 @@ int p2pc_evlog_causal(p2pc_buf *out, const p2pc_causal *c,
       rv = p2pc_evlog_vclock(out, c, ev->vc);
     if (!rv)
       rv = put_kv_u64(out, "waited_ns", ev->waited_ns);
+    break;
+  case P2PC_CEV_DROP:
+    if (!rv)
+      rv = put_kv_str(out, "reason", ev->reason);
     break;
   case P2PC_CEV_RECV:
   case P2PC_CEV_DUP:

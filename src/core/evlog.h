@@ -12,7 +12,7 @@
 #include "causal.h"
 
 /* The EVENTS.md name of a causal event kind ("send", "recv", "buffer",
- * "deliver", "dup"). */
+ * "deliver", "dup", "drop"). */
 const char *p2pc_evlog_kind(p2pc_causal_ev_kind kind);
 
 /*
@@ -22,6 +22,7 @@ const char *p2pc_evlog_kind(p2pc_causal_ev_kind kind);
  *   buffer:  ,"msg":"A:3","from":"A","waits":{"node":"B","vc":{"A":2}}
  *   deliver: ,"msg":"A:3","from":"A","vc":{"A":3,"B":2},"waited_ns":0
  *   dup:     ,"msg":"A:3","from":"A"
+ *   drop:    ,"msg":"A:3","from":"A","reason":"sender retired"
  * Node IDs need no escaping (idtab.h restricts their characters). Returns 0
  * or the buffer's error; on error nothing is appended.
  */

@@ -11,15 +11,32 @@
 
 #define SLOT_SIZE (P2PC_ID_MAX + 1)
 
+static bool id_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+bool p2pc_node_id_valid(const char *p, size_t len) {
+  if (!p || len == 0 || len > P2PC_NODE_ID_MAX)
+    return false;
+  for (size_t i = 0; i < len; i++)
+    if (!id_char(p[i]))
+      return false;
+  return true;
+}
+
 bool p2pc_id_valid(const char *p, size_t len) {
   if (!p || len == 0 || len > P2PC_ID_MAX)
     return false;
-  for (size_t i = 0; i < len; i++) {
-    char c = p[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+  const char *tilde = memchr(p, '~', len);
+  if (!tilde)
+    return p2pc_node_id_valid(p, len);
+  size_t head = (size_t)(tilde - p), tail = len - head - 1;
+  if (!p2pc_node_id_valid(p, head) || tail == 0 || tail > 15)
+    return false;
+  for (size_t i = 0; i < tail; i++)
+    if (!id_char(tilde[1 + i]))
       return false;
-  }
   return true;
 }
 

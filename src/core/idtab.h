@@ -5,8 +5,11 @@
  * clocks compare and merge as sorted integer arrays. Each core owns one
  * table; the integers mean nothing outside it.
  *
- * A valid node ID is 1..64 bytes of [A-Za-z0-9._-]: safe in JSON, in file
- * names and in a message id "<sender>:<n>" without escaping.
+ * A node ID is 1..64 bytes of [A-Za-z0-9._-]: safe in JSON, in file names
+ * and in a message id "<sender>:<n>" without escaping. The causal layer's
+ * identities are node IDs, or a node ID with its incarnation, "<id>~<tag>"
+ * ('~' never occurs in a node ID, so the two cannot collide); the table
+ * holds either kind, up to P2PC_ID_MAX bytes.
  */
 #ifndef P2PC_IDTAB_H
 #define P2PC_IDTAB_H
@@ -17,7 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define P2PC_ID_MAX 64
+#define P2PC_NODE_ID_MAX 64
+#define P2PC_ID_MAX 80
 
 typedef struct p2pc_idtab {
   const p2pc_allocator *alloc;
@@ -31,6 +35,9 @@ typedef struct p2pc_idtab {
 } p2pc_idtab;
 
 /* True if p[0..len) is a valid node ID. */
+bool p2pc_node_id_valid(const char *p, size_t len);
+/* True if p[0..len) is a valid causal identity: a node ID, or one followed
+ * by '~' and 1..15 more ID characters (at most P2PC_ID_MAX bytes). */
 bool p2pc_id_valid(const char *p, size_t len);
 
 /* Embeds an empty table holding at most limit IDs (limit >= 1). */

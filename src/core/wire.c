@@ -61,18 +61,19 @@ int p2pc_wire_frame_end(p2pc_buf *out, long start, uint32_t max_frame) {
 
 static int put_id(p2pc_buf *out, const char *id) {
   size_t n = strlen(id);
-  if (!p2pc_id_valid(id, n))
+  if (!p2pc_node_id_valid(id, n))
     return P2PC_ERR_INVAL;
   int rv = p2pc_buf_put_u8(out, (uint8_t)n);
   return rv ? rv : p2pc_buf_put(out, id, n);
 }
 
-/* Reads a node ID into dst (P2PC_ID_MAX + 1 bytes), or fails the reader. */
+/* Reads a node ID into dst (P2PC_NODE_ID_MAX + 1 bytes), or fails the
+ * reader. */
 static bool get_id(p2pc_reader *r, char *dst) {
   uint8_t n;
   const uint8_t *p;
   if (!p2pc_reader_u8(r, &n) || !p2pc_reader_bytes(r, n, &p) ||
-      !p2pc_id_valid((const char *)p, n)) {
+      !p2pc_node_id_valid((const char *)p, n)) {
     r->ok = false;
     return false;
   }

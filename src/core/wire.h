@@ -75,7 +75,7 @@ typedef struct p2pc_wire_addr {
 typedef struct p2pc_wire_hello {
   uint16_t version;
   uint16_t flags; /* reserved, 0 */
-  char id[P2PC_ID_MAX + 1];
+  char id[P2PC_NODE_ID_MAX + 1];
   uint64_t incarnation; /* differs on every start of the node */
   p2pc_wire_addr listen;
 } p2pc_wire_hello;
@@ -113,7 +113,7 @@ int p2pc_wire_ping_get(const uint8_t *b, size_t len, uint64_t *token);
 
 /* PEERS: peer exchange. */
 typedef struct p2pc_wire_peer {
-  char id[P2PC_ID_MAX + 1];
+  char id[P2PC_NODE_ID_MAX + 1];
   uint64_t incarnation;
   p2pc_wire_addr addr;
 } p2pc_wire_peer;

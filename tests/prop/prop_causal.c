@@ -318,6 +318,8 @@ static const char *kind_name(p2pc_causal_ev_kind k) {
     return "DELIVER";
   case P2PC_CEV_DUP:
     return "DUP";
+  case P2PC_CEV_DROP:
+    return "DROP";
   }
   return "?";
 }

@@ -55,7 +55,8 @@ typedef struct node {
 static void on_event(void *ud, const p2pc_causal_event *ev) {
   node *nd = ud;
   char vc[96] = "", w[96] = "";
-  static const char *kinds[] = {"send", "recv", "buffer", "deliver", "dup"};
+  static const char *kinds[] = {"send",    "recv", "buffer",
+                                "deliver", "dup",  "drop"};
   if (ev->vc)
     vc_str(nd->c, ev->vc, vc, sizeof vc);
   if (ev->waits_vc)
@@ -456,6 +457,74 @@ static void test_allocation_failures_are_atomic(void **state) {
   }
 }
 
+/* Retiring a dead incarnation: its lost messages are given up on, its late
+ * and buffered ones are dropped, and dependencies on live senders still
+ * hold (docs/PROTOCOL.md, "Incarnations"). */
+static void test_retire_dead_incarnation(void **state) {
+  (void)state;
+  node x, w, y;
+  wire_msg m1, m2, m3, m4, m5, m7;
+  node_new(&x, "X~a", NULL, A);
+  node_new(&w, "W", NULL, A);
+  node_new(&y, "Y", NULL, A);
+  send_msg(&x, "Y", "m1", &m1); /* never arrives: X~a crashes */
+  send_msg(&x, "W", "m2", &m2);
+  assert_int_equal(arrive(&w, &m2, 0), 0);
+  send_msg(&x, "Y", "m7", &m7); /* arrives late, after retiring */
+  send_msg(&w, "Y", "m3", &m3); /* depends on m1 */
+  assert_int_equal(arrive(&y, &m3, 0), 0);
+  assert_int_equal(p2pc_causal_buffered(y.c), 1);
+  /* W also sends m4 to Y, then m5 to Y: m5 must still wait for m4. */
+  send_msg(&w, "Y", "m4", &m4);
+  send_msg(&w, "Y", "m5", &m5);
+  assert_int_equal(arrive(&y, &m5, 0), 0);
+  assert_int_equal(p2pc_causal_buffered(y.c), 2);
+
+  assert_int_equal(p2pc_causal_retire(y.c, "X~a", 10), 0);
+  assert_true(p2pc_causal_is_retired(y.c, "X~a"));
+  assert_false(p2pc_causal_is_retired(y.c, "W"));
+  /* m3 waited only for m1 and goes; m5 still waits for m4. */
+  assert_int_equal(p2pc_causal_buffered(y.c), 1);
+  assert_string_equal(last(&y), "deliver W:1 W [W=2,X~a=2,Y=1]");
+  assert_int_equal(arrive(&y, &m4, 20), 0);
+  assert_int_equal(p2pc_causal_buffered(y.c), 0);
+  /* Late messages of the retired identity are dropped, not delivered. */
+  assert_int_equal(arrive(&y, &m7, 30), 0);
+  assert_string_equal(last(&y), "drop X~a:3 X~a []");
+  assert_int_equal(arrive(&y, &m1, 30), 0);
+  p2pc_causal_stats st;
+  p2pc_causal_get_stats(y.c, &st);
+  assert_int_equal(st.delivered, 3);
+  assert_int_equal(st.dropped_retired, 2);
+  /* No sends to it, no retiring oneself. */
+  p2pc_buf out;
+  p2pc_buf_init(&out, A, 1024);
+  assert_int_equal(
+      p2pc_causal_send(y.c, "X~a", (const uint8_t *)"x", 2, 0, &out),
+      P2PC_ERR_INVAL);
+  assert_int_equal(p2pc_causal_retire(y.c, "Y", 0), P2PC_ERR_INVAL);
+  /* Retiring drops the pair about it from V, and drops its buffered
+   * messages. */
+  assert_int_equal(p2pc_causal_pairs(w.c), 1); /* V_W = {Y: ...} */
+  node z;
+  wire_msg q1, q2;
+  node_new(&z, "Z", NULL, A);
+  send_msg(&x, "Z", "q1", &q1);
+  send_msg(&x, "Z", "q2", &q2);
+  assert_int_equal(arrive(&z, &q2, 0), 0); /* waits for q1 */
+  assert_int_equal(p2pc_causal_retire(z.c, "X~a", 0), 0);
+  assert_int_equal(p2pc_causal_buffered(z.c), 0);
+  assert_string_equal(last(&z), "drop X~a:5 X~a []");
+  p2pc_buf_fini(&out);
+  p2pc_causal_free(x.c);
+  p2pc_causal_free(w.c);
+  p2pc_causal_free(y.c);
+  p2pc_causal_free(z.c);
+  wire_msg *all[] = {&m1, &m2, &m3, &m4, &m5, &m7, &q1, &q2};
+  for (int i = 0; i < 8; i++)
+    p2pc_buf_fini(&all[i]->b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_worked_example_A8),
@@ -468,6 +537,7 @@ int main(void) {
       cmocka_unit_test(test_misaddressed_and_wrong_sender),
       cmocka_unit_test(test_pruning),
       cmocka_unit_test(test_allocation_failures_are_atomic),
+      cmocka_unit_test(test_retire_dead_incarnation),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

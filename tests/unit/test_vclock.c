@@ -161,8 +161,17 @@ static void test_idtab(void **state) {
   assert_false(p2pc_id_valid("", 0));
   char long_id[P2PC_ID_MAX + 1];
   memset(long_id, 'x', sizeof long_id);
+  assert_true(p2pc_node_id_valid(long_id, P2PC_NODE_ID_MAX));
+  assert_false(p2pc_node_id_valid(long_id, P2PC_NODE_ID_MAX + 1));
+  /* Causal identities: a node ID, optionally "~" and an incarnation tag. */
+  assert_true(p2pc_id_valid("A~k3x9", 6));
+  assert_false(p2pc_node_id_valid("A~k3x9", 6));
+  assert_false(p2pc_id_valid("A~", 2));
+  assert_false(p2pc_id_valid("~k3", 3));
+  assert_false(p2pc_id_valid("A~b~c", 5));
+  assert_false(p2pc_id_valid("A~0123456789abcdef", 18)); /* tag > 15 */
+  memcpy(long_id + P2PC_NODE_ID_MAX, "~0123456789abcde", 16);
   assert_true(p2pc_id_valid(long_id, P2PC_ID_MAX));
-  assert_false(p2pc_id_valid(long_id, P2PC_ID_MAX + 1));
   assert_int_equal(p2pc_idtab_intern(&t, "a:b", 3, &id), P2PC_ERR_INVAL);
   assert_int_equal(p2pc_idtab_find(&t, "A", 1, &id), P2PC_ERR_NOTFOUND);
   /* Many names, to force growth and rehashing; ids are dense, stable. */
