@@ -421,7 +421,7 @@ static void run_sched(run *r, const sched *s, bool no_prune) {
       die("message %u: pairs pruned with pruning off", i);
     if (i % DECODE_EVERY == 0) {
       rv = p2pc_wire_ses_get(out.data, out.len, &dec_ids, a, &dec);
-      if (rv < 0)
+      if (rv < 0 || (rv = p2pc_wire_ses_commit(&dec_ids, &dec)) != 0)
         die("message %u: cannot decode what was sent: %s", i,
             p2pc_strerror(rv));
       if (dec.ndeps != r->pairs[i])

@@ -495,6 +495,7 @@ static bool is_duplicate(const p2pc_causal *c, const p2pc_ses_msg *m) {
 
 int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
                         const uint8_t *b, size_t len, uint64_t mono_ns) {
+  uint32_t nids = c->ids.n;
   p2pc_ses_msg m;
   int rv;
   p2pc_ses_msg_init(&m);
@@ -510,13 +511,20 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
       c->st.malformed++;
     return rv;
   }
+  /* Checked by name, before the message's new names enter the table: a
+   * refused message leaves no trace (the table is bounded; junk must not
+   * use it up). */
   if (m.dest != c->self ||
-      (expected_sender && strcmp(expected_sender, name_of(c, m.sender)) != 0)) {
+      (expected_sender &&
+       (strlen(expected_sender) != m.sender_len ||
+        memcmp(expected_sender, m.sender_name, m.sender_len) != 0))) {
     c->st.malformed++;
     rv = P2PC_ERR_PROTO;
     goto out;
   }
-  if ((rv = sync_peers(c)) != 0)
+  nids = c->ids.n;
+  if ((rv = p2pc_wire_ses_commit(&c->ids, &m)) != 0 ||
+      (rv = sync_peers(c)) != 0)
     goto out;
   if (c->peers[m.sender].retired) {
     c->st.dropped_retired++;
@@ -604,6 +612,10 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
   emit(c, &ev);
   return 0; /* h owns m now */
 out:
+  /* Not taken (refused, full, out of memory): its names leave the table
+   * again, so nothing about it is recorded. */
+  if (rv)
+    p2pc_idtab_truncate(&c->ids, nids);
   p2pc_ses_msg_fini(&m, c->a);
   return rv;
 }

@@ -149,6 +149,18 @@ int p2pc_idtab_intern(p2pc_idtab *t, const char *p, size_t len, uint32_t *id) {
   return 0;
 }
 
+void p2pc_idtab_truncate(p2pc_idtab *t, uint32_t n) {
+  if (n >= t->n)
+    return;
+  /* Linear probing has no cheap delete: rebuild the hash (rare path). */
+  t->n = n;
+  memset(t->slots, 0, (size_t)t->nslots * sizeof *t->slots);
+  for (uint32_t id = 0; id < t->n; id++) {
+    const char *nm = t->names + (size_t)id * SLOT_SIZE;
+    t->slots[probe(t, nm, t->lens[id])] = id + 1;
+  }
+}
+
 const char *p2pc_idtab_name(const p2pc_idtab *t, uint32_t id, size_t *len) {
   if (len)
     *len = t->lens[id];

@@ -50,6 +50,9 @@ int p2pc_idtab_intern(p2pc_idtab *t, const char *p, size_t len, uint32_t *id);
 /* Returns 0 and sets *id, or P2PC_ERR_NOTFOUND. */
 int p2pc_idtab_find(const p2pc_idtab *t, const char *p, size_t len,
                     uint32_t *id);
+/* Forgets every ID interned after the table held n of them (a rollback of
+ * a refused message's names). */
+void p2pc_idtab_truncate(p2pc_idtab *t, uint32_t n);
 /* The NUL-terminated name of an interned id; *len gets its length if
  * non-NULL. id must be < t->n. */
 const char *p2pc_idtab_name(const p2pc_idtab *t, uint32_t id, size_t *len);

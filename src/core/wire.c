@@ -283,6 +283,8 @@ void p2pc_ses_msg_init(p2pc_ses_msg *m) {
 }
 
 void p2pc_ses_msg_fini(p2pc_ses_msg *m, const p2pc_allocator *a) {
+  a->free(m->new_names, a->ud);
+  a->free(m->new_lens, a->ud);
   p2pc_vclock_fini(&m->ts, a);
   for (uint32_t i = 0; i < m->ndeps; i++)
     p2pc_vclock_fini(&m->deps[i].t, a);
@@ -607,7 +609,30 @@ static int cmp_pair(const void *x, const void *y) {
   return a->dest < b->dest ? -1 : a->dest > b->dest;
 }
 
-int p2pc_wire_ses_get(const uint8_t *b, size_t len, p2pc_idtab *ids,
+typedef struct newname {
+  const uint8_t *p;
+  uint8_t len;
+} newname;
+
+static int cmp_newname(const void *x, const void *y) {
+  const newname *a = x, *b = y;
+  if (a->len != b->len)
+    return a->len < b->len ? -1 : 1;
+  return memcmp(a->p, b->p, a->len);
+}
+
+int p2pc_wire_ses_commit(p2pc_idtab *ids, const p2pc_ses_msg *m) {
+  for (uint32_t k = 0; k < m->nnew; k++) {
+    uint32_t id;
+    int rv = p2pc_idtab_intern(ids, (const char *)m->new_names[k],
+                               m->new_lens[k], &id);
+    if (rv)
+      return rv;
+  }
+  return 0;
+}
+
+int p2pc_wire_ses_get(const uint8_t *b, size_t len, const p2pc_idtab *ids,
                       const p2pc_allocator *a, p2pc_ses_msg *m) {
   p2pc_reader r;
   uint64_t n, dseq, ndict, npairs, plen;
@@ -654,15 +679,54 @@ int p2pc_wire_ses_get(const uint8_t *b, size_t len, p2pc_idtab *ids,
     rv = P2PC_ERR_NOMEM;
     goto out;
   }
-  /* Pass 2: intern. */
+  /* Pass 2: known names get their ids, new ones provisional ids after the
+   * table's end; nothing is interned until the caller commits. */
   p2pc_reader_init(&r, b + dict_off, after_dict - dict_off);
   for (uint64_t i = 0; i < ndict; i++) {
     uint8_t l;
     const uint8_t *p;
     p2pc_reader_u8(&r, &l);
     p2pc_reader_bytes(&r, l, &p);
-    if ((rv = p2pc_idtab_intern(ids, (const char *)p, l, &local[i])) != 0)
+    if (i < 2) {
+      *(i == 0 ? &tmp.sender_name : &tmp.dest_name) = (const char *)p;
+      *(i == 0 ? &tmp.sender_len : &tmp.dest_len) = l;
+    }
+    if (p2pc_idtab_find(ids, (const char *)p, l, &local[i]) == 0)
+      continue;
+    if (!tmp.new_names) {
+      tmp.new_names = a->realloc(NULL, ndict * sizeof *tmp.new_names, a->ud);
+      tmp.new_lens = a->realloc(NULL, ndict, a->ud);
+      if (!tmp.new_names || !tmp.new_lens) {
+        rv = P2PC_ERR_NOMEM;
+        goto out;
+      }
+    }
+    if (ids->n + (uint64_t)tmp.nnew >= ids->limit) {
+      rv = P2PC_ERR_FULL;
       goto out;
+    }
+    local[i] = ids->n + tmp.nnew;
+    tmp.new_names[tmp.nnew] = p;
+    tmp.new_lens[tmp.nnew++] = l;
+  }
+  /* Two new names alike would get two provisional ids: look for them. */
+  if (tmp.nnew > 1) {
+    newname *nn = a->realloc(NULL, tmp.nnew * sizeof *nn, a->ud);
+    if (!nn) {
+      rv = P2PC_ERR_NOMEM;
+      goto out;
+    }
+    for (uint32_t k = 0; k < tmp.nnew; k++)
+      nn[k] = (newname){tmp.new_names[k], tmp.new_lens[k]};
+    qsort(nn, tmp.nnew, sizeof *nn, cmp_newname);
+    bool twice = false;
+    for (uint32_t k = 1; k < tmp.nnew; k++)
+      twice |= cmp_newname(&nn[k - 1], &nn[k]) == 0;
+    a->free(nn, a->ud);
+    if (twice) {
+      rv = P2PC_ERR_PROTO;
+      goto out;
+    }
   }
   /* Rank the dictionary by local id (ts is free as the work area here); a
    * name listed twice would alias two indices and shows up as neighbours. */

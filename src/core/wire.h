@@ -148,6 +148,15 @@ typedef struct p2pc_ses_msg {
   uint32_t capdeps;
   const uint8_t *payload; /* borrowed (decode: from the input) */
   size_t payload_len;
+  /* Decode only: node IDs the table did not know yet. They have
+   * provisional ids (table size + k, in this order) until
+   * p2pc_wire_ses_commit interns them; sender/dest name the two ends by
+   * name meanwhile. All point into the decoded input. */
+  const uint8_t **new_names;
+  uint8_t *new_lens;
+  uint32_t nnew;
+  const char *sender_name, *dest_name;
+  uint8_t sender_len, dest_len;
 } p2pc_ses_msg;
 
 void p2pc_ses_msg_init(p2pc_ses_msg *m);
@@ -176,10 +185,15 @@ void p2pc_wire_scratch_fini(p2pc_wire_scratch *s, const p2pc_allocator *a);
 int p2pc_wire_ses_put(p2pc_buf *out, const p2pc_ses_msg *m,
                       const p2pc_idtab *ids, p2pc_wire_scratch *scratch,
                       const p2pc_allocator *a, size_t *meta_bytes);
-/* Decodes one SES message filling all of b[0..len). Node IDs are interned
- * into ids (bounded by its limit: P2PC_ERR_FULL past it). On success m owns
- * its vectors and borrows its payload from b. */
-int p2pc_wire_ses_get(const uint8_t *b, size_t len, p2pc_idtab *ids,
+/* Decodes one SES message filling all of b[0..len). Nothing is added to
+ * ids: names it does not know get provisional ids (see p2pc_ses_msg), so a
+ * message that is then refused leaves no trace. P2PC_ERR_FULL if the new
+ * names would not fit under the table's limit. On success m owns its
+ * vectors and borrows its payload and names from b. */
+int p2pc_wire_ses_get(const uint8_t *b, size_t len, const p2pc_idtab *ids,
                       const p2pc_allocator *a, p2pc_ses_msg *m);
+/* Interns m's new names, making its provisional ids real. Call it before
+ * the table changes in any other way. Returns 0 or an idtab error. */
+int p2pc_wire_ses_commit(p2pc_idtab *ids, const p2pc_ses_msg *m);
 
 #endif /* P2PC_WIRE_H */

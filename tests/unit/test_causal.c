@@ -326,8 +326,11 @@ static void test_misaddressed_and_wrong_sender(void **state) {
   node_new(&c, "C", NULL, A);
   send_msg(&a, "B", "for B", &w);
   assert_int_equal(arrive(&c, &w, 0), P2PC_ERR_PROTO);
+  /* A refused message leaves no trace, not even its names in the table. */
+  assert_null(p2pc_causal_id_name(c.c, 1));
   assert_int_equal(p2pc_causal_receive(b.c, "C", w.b.data, w.b.len, 0),
                    P2PC_ERR_PROTO);
+  assert_null(p2pc_causal_id_name(b.c, 1));
   assert_int_equal(b.log.n, 0);
   assert_int_equal(p2pc_causal_receive(b.c, "A", w.b.data, w.b.len, 0), 0);
   p2pc_causal_get_stats(b.c, &st);

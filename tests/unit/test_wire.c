@@ -261,6 +261,11 @@ static void test_ses_known_answer(void **state) {
   p2pc_ses_msg_init(&got);
   assert_int_equal(p2pc_wire_ses_get(b.data, b.len, &other, A, &got),
                    (int)b.len);
+  /* Decoding interns nothing; the commit adds A and B (C was known). */
+  assert_int_equal(other.n, 1);
+  assert_int_equal(got.nnew, 2);
+  assert_int_equal(p2pc_wire_ses_commit(&other, &got), 0);
+  assert_int_equal(other.n, 3);
   assert_string_equal(p2pc_idtab_name(&other, got.sender, NULL), "A");
   assert_string_equal(p2pc_idtab_name(&other, got.dest, NULL), "B");
   assert_int_equal(got.n, 3);

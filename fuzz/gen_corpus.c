@@ -1,0 +1,552 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Writes the seed corpora of the fuzz targets (fuzz/corpus/<target>/) with
+ * the core's own encoders, so the seeds are in the real wire format: every
+ * frame type, SES messages with dependency pairs in both encodings
+ * (absolute and difference from the timestamp), messages produced by real
+ * causal cores, vector clocks, and causal_seq scripts; plus a few malformed
+ * inputs the encoders cannot make (truncations, an oversized length prefix,
+ * a non-minimal varint). Usage: gen_corpus OUTDIR (OUTDIR/<target> must
+ * exist). Run by hand when the formats change; its output is checked in.
+ */
+#include "buf.h"
+#include "causal.h"
+#include "idtab.h"
+#include "vclock.h"
+#include "wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *outdir;
+
+static void die(const char *what, int rv) {
+  fprintf(stderr, "gen_corpus: %s: %s\n", what, p2pc_strerror(rv));
+  exit(1);
+}
+
+#define CHECK(what, expr)                                                      \
+  do {                                                                         \
+    int rv_ = (expr);                                                          \
+    if (rv_ < 0)                                                               \
+      die(what, rv_);                                                          \
+  } while (0)
+
+static void write_file(const char *target, const char *name, const uint8_t *p,
+                       size_t len) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s/%s", outdir, target, name);
+  FILE *f = fopen(path, "wb");
+  if (!f || (len && fwrite(p, 1, len, f) != len) || fclose(f) != 0) {
+    fprintf(stderr, "gen_corpus: cannot write %s\n", path);
+    exit(1);
+  }
+}
+
+/* ---- SES messages ------------------------------------------------------ */
+
+typedef struct ses_fixture {
+  p2pc_idtab ids;
+  const p2pc_allocator *a;
+} ses_fixture;
+
+static uint32_t id_of(ses_fixture *fx, const char *name) {
+  uint32_t id;
+  CHECK("intern", p2pc_idtab_intern(&fx->ids, name, strlen(name), &id));
+  return id;
+}
+
+/* Sets clock vc from "name=value" pairs, terminated by NULL. */
+static void set_clock(ses_fixture *fx, p2pc_vclock *vc, const char *const *kv) {
+  for (; *kv; kv += 2)
+    CHECK("set", p2pc_vclock_set(vc, fx->a, id_of(fx, kv[0]),
+                                 strtoull(kv[1], NULL, 10)));
+}
+
+static int cmp_pair_dest(const void *x, const void *y) {
+  const p2pc_ses_pair *a = x, *b = y;
+  return a->dest < b->dest ? -1 : a->dest > b->dest;
+}
+
+/* Encodes a message: ts and each pair are NULL-terminated name/value lists;
+ * pairs[i] is {dest, name, value, ..., NULL}. Appends to out. */
+static void put_ses(p2pc_buf *out, const char *sender, const char *dest,
+                    uint64_t n, uint64_t dseq, const char *const *ts,
+                    const char *const *const *pairs, const char *payload) {
+  ses_fixture fx;
+  fx.a = p2pc_allocator_default();
+  p2pc_idtab_init(&fx.ids, fx.a, 64);
+  p2pc_ses_msg m;
+  p2pc_ses_msg_init(&m);
+  m.sender = id_of(&fx, sender);
+  m.dest = id_of(&fx, dest);
+  m.n = n;
+  m.dseq = dseq;
+  set_clock(&fx, &m.ts, ts);
+  uint32_t np = 0;
+  while (pairs && pairs[np])
+    np++;
+  if (np) {
+    m.deps = calloc(np, sizeof *m.deps);
+    if (!m.deps)
+      die("calloc", P2PC_ERR_NOMEM);
+    m.capdeps = np;
+    for (uint32_t i = 0; i < np; i++) {
+      p2pc_vclock_init(&m.deps[i].t);
+      m.deps[i].dest = id_of(&fx, pairs[i][0]);
+      set_clock(&fx, &m.deps[i].t, pairs[i] + 1);
+      m.ndeps++;
+    }
+    qsort(m.deps, np, sizeof *m.deps, cmp_pair_dest);
+  }
+  m.payload = (const uint8_t *)payload;
+  m.payload_len = strlen(payload);
+  p2pc_wire_scratch scratch;
+  memset(&scratch, 0, sizeof scratch);
+  CHECK("ses_put", p2pc_wire_ses_put(out, &m, &fx.ids, &scratch, fx.a, NULL));
+  p2pc_wire_scratch_fini(&scratch, fx.a);
+  p2pc_ses_msg_fini(&m, fx.a);
+  p2pc_idtab_fini(&fx.ids);
+}
+
+/* The SES seeds, as (name, bytes) into both fuzz_ses and DATA frames. */
+typedef struct seed {
+  char name[64];
+  uint8_t *p;
+  size_t len;
+} seed;
+
+static seed ses_seeds[32];
+static size_t nses;
+
+static void add_ses_seed(const char *name, const p2pc_buf *b) {
+  seed *s = &ses_seeds[nses++];
+  snprintf(s->name, sizeof s->name, "%s", name);
+  s->p = malloc(b->len);
+  if (!s->p)
+    die("malloc", P2PC_ERR_NOMEM);
+  memcpy(s->p, b->data, b->len);
+  s->len = b->len;
+  write_file("fuzz_ses", name, b->data, b->len);
+}
+
+static void gen_handmade_ses(void) {
+  p2pc_buf b;
+  p2pc_buf_init(&b, p2pc_allocator_default(), 1 << 16);
+
+  /* A's first message to B: no dependencies. */
+  static const char *const ts1[] = {"A", "1", NULL};
+  put_ses(&b, "A", "B", 1, 1, ts1, NULL, "hello");
+  add_ses_seed("ses-first", &b);
+
+  /* A message with pairs in the absolute encoding: the pair vectors are
+   * small and far from ts. */
+  p2pc_buf_reset(&b);
+  static const char *const ts2[] = {"A", "9", "B", "4", "C",
+                                    "6", "D", "3", NULL};
+  static const char *const p2c[] = {"C", "A", "1", NULL};
+  static const char *const p2d[] = {"D", "C", "2", NULL};
+  static const char *const *const pairs2[] = {p2c, p2d, NULL};
+  put_ses(&b, "A", "B", 5, 2, ts2, pairs2, "abs pairs");
+  add_ses_seed("ses-pairs-abs", &b);
+
+  /* Pairs in the difference encoding: each is ts with one entry lower. */
+  p2pc_buf_reset(&b);
+  static const char *const ts3[] = {"A",          "1000000", "B", "2000000",
+                                    "C",          "3000000", "D", "4000000",
+                                    "node-E.x_1", "5000000", NULL};
+  static const char *const p3c[] = {"C",       "A",          "999999",  "B",
+                                    "2000000", "C",          "3000000", "D",
+                                    "4000000", "node-E.x_1", "5000000", NULL};
+  static const char *const p3d[] = {"D",       "A",          "1000000", "B",
+                                    "2000000", "C",          "3000000", "D",
+                                    "3999990", "node-E.x_1", "5000000", NULL};
+  static const char *const *const pairs3[] = {p3c, p3d, NULL};
+  put_ses(&b, "A", "B", 17, 3, ts3, pairs3, "");
+  add_ses_seed("ses-pairs-delta", &b);
+
+  /* Both encodings in one message, and a pair about the receiver B: the
+   * core must buffer it. */
+  p2pc_buf_reset(&b);
+  static const char *const ts4[] = {"A", "700", "B", "300", "C", "500", NULL};
+  static const char *const p4b[] = {"B", "A", "3", NULL};
+  static const char *const p4c[] = {"C",   "A", "699", "B",
+                                    "300", "C", "500", NULL};
+  static const char *const *const pairs4[] = {p4b, p4c, NULL};
+  put_ses(&b, "A", "B", 600, 40, ts4, pairs4, "waits for B");
+  add_ses_seed("ses-pair-for-receiver", &b);
+
+  /* A pair about the receiver whose vector is empty: deliverable. */
+  p2pc_buf_reset(&b);
+  static const char *const ts5[] = {"C", "2", NULL};
+  static const char *const p5b[] = {"B", NULL};
+  static const char *const *const pairs5[] = {p5b, NULL};
+  put_ses(&b, "C", "B", 2, 2, ts5, pairs5, "x");
+  add_ses_seed("ses-empty-pair", &b);
+
+  /* Addressed to someone else. */
+  p2pc_buf_reset(&b);
+  put_ses(&b, "A", "C", 1, 1, ts1, NULL, "not for B");
+  add_ses_seed("ses-other-dest", &b);
+
+  /* Truncated: the last byte of the payload is missing. */
+  p2pc_buf_reset(&b);
+  put_ses(&b, "A", "B", 5, 2, ts2, pairs2, "abs pairs");
+  b.len--;
+  add_ses_seed("ses-truncated", &b);
+  p2pc_buf_fini(&b);
+}
+
+/* Messages from real cores: A and C talk to B (ALGORITHMS.md A.8). */
+static void gen_core_ses(void) {
+  const p2pc_allocator *a = p2pc_allocator_default();
+  p2pc_causal *A, *B, *C;
+  p2pc_buf m1, m2, m3, m4;
+  CHECK("new", p2pc_causal_new(&A, "A", NULL, a, NULL, NULL));
+  CHECK("new", p2pc_causal_new(&B, "B", NULL, a, NULL, NULL));
+  CHECK("new", p2pc_causal_new(&C, "C", NULL, a, NULL, NULL));
+  p2pc_buf_init(&m1, a, 1 << 16);
+  p2pc_buf_init(&m2, a, 1 << 16);
+  p2pc_buf_init(&m3, a, 1 << 16);
+  p2pc_buf_init(&m4, a, 1 << 16);
+  const uint8_t pl[] = "payload";
+  CHECK("send m1", p2pc_causal_send(A, "B", pl, 7, 0, &m1));
+  CHECK("send m2", p2pc_causal_send(A, "C", pl, 7, 0, &m2));
+  CHECK("recv m2", p2pc_causal_receive(C, "A", m2.data, m2.len, 0));
+  CHECK("send m3", p2pc_causal_send(C, "B", pl, 3, 0, &m3));
+  CHECK("send m4", p2pc_causal_send(A, "B", pl, 0, 0, &m4));
+  add_ses_seed("core-m1-A-to-B", &m1);
+  add_ses_seed("core-m3-C-to-B-waits", &m3);
+  add_ses_seed("core-m4-A-to-B-fifo", &m4);
+  p2pc_buf_fini(&m1);
+  p2pc_buf_fini(&m2);
+  p2pc_buf_fini(&m3);
+  p2pc_buf_fini(&m4);
+  p2pc_causal_free(A);
+  p2pc_causal_free(B);
+  p2pc_causal_free(C);
+}
+
+/* ---- frames ------------------------------------------------------------ */
+
+static void frame_hello(p2pc_buf *b, const char *id, uint8_t family) {
+  p2pc_wire_hello h;
+  memset(&h, 0, sizeof h);
+  h.version = P2PC_WIRE_VERSION;
+  snprintf(h.id, sizeof h.id, "%s", id);
+  h.incarnation = 0x0123456789abcdefull;
+  h.listen.family = family;
+  if (family == 4) {
+    const uint8_t lo[4] = {127, 0, 0, 1};
+    memcpy(h.listen.addr, lo, 4);
+  } else if (family == 6) {
+    h.listen.addr[15] = 1;
+  }
+  h.listen.port = family ? 9000 : 0;
+  long st = p2pc_wire_frame_begin(b, P2PC_FRAME_HELLO);
+  CHECK("begin", (int)st);
+  CHECK("hello", p2pc_wire_hello_put(b, &h));
+  CHECK("end", p2pc_wire_frame_end(b, st, P2PC_WIRE_MAX_FRAME_DEFAULT));
+}
+
+static void frame_error(p2pc_buf *b, uint16_t code, const char *reason) {
+  long st = p2pc_wire_frame_begin(b, P2PC_FRAME_ERROR);
+  CHECK("begin", (int)st);
+  CHECK("error", p2pc_wire_error_put(b, code, reason));
+  CHECK("end", p2pc_wire_frame_end(b, st, P2PC_WIRE_MAX_FRAME_DEFAULT));
+}
+
+static void frame_ack(p2pc_buf *b, uint64_t cum) {
+  long st = p2pc_wire_frame_begin(b, P2PC_FRAME_ACK);
+  CHECK("begin", (int)st);
+  CHECK("ack", p2pc_wire_ack_put(b, cum));
+  CHECK("end", p2pc_wire_frame_end(b, st, P2PC_WIRE_MAX_FRAME_DEFAULT));
+}
+
+static void frame_ping(p2pc_buf *b, p2pc_frame_type type, uint64_t token) {
+  long st = p2pc_wire_frame_begin(b, type);
+  CHECK("begin", (int)st);
+  CHECK("ping", p2pc_wire_ping_put(b, type, token));
+  CHECK("end", p2pc_wire_frame_end(b, st, P2PC_WIRE_MAX_FRAME_DEFAULT));
+}
+
+static void frame_peers(p2pc_buf *b, size_t n) {
+  p2pc_wire_peer peers[3];
+  memset(peers, 0, sizeof peers);
+  snprintf(peers[0].id, sizeof peers[0].id, "nodeB");
+  peers[0].incarnation = 7;
+  peers[0].addr.family = 4;
+  peers[0].addr.addr[0] = 10;
+  peers[0].addr.addr[3] = 2;
+  peers[0].addr.port = 9001;
+  snprintf(peers[1].id, sizeof peers[1].id, "nodeC");
+  peers[1].incarnation = 1;
+  peers[1].addr.family = 0;
+  snprintf(peers[2].id, sizeof peers[2].id, "node-D_6.v6");
+  peers[2].incarnation = UINT64_MAX;
+  peers[2].addr.family = 6;
+  peers[2].addr.addr[0] = 0xfe;
+  peers[2].addr.addr[1] = 0x80;
+  peers[2].addr.addr[15] = 9;
+  peers[2].addr.port = 65535;
+  long st = p2pc_wire_frame_begin(b, P2PC_FRAME_PEERS);
+  CHECK("begin", (int)st);
+  CHECK("peers", p2pc_wire_peers_put(b, peers, n));
+  CHECK("end", p2pc_wire_frame_end(b, st, P2PC_WIRE_MAX_FRAME_DEFAULT));
+}
+
+static void frame_data(p2pc_buf *b, uint64_t lseq, const seed *s) {
+  long st = p2pc_wire_frame_begin(b, P2PC_FRAME_DATA);
+  CHECK("begin", (int)st);
+  CHECK("lseq", p2pc_buf_put_varint(b, lseq));
+  CHECK("ses", p2pc_buf_put(b, s->p, s->len));
+  CHECK("end", p2pc_wire_frame_end(b, st, P2PC_WIRE_MAX_FRAME_DEFAULT));
+}
+
+static void emit_frame(p2pc_buf *b, const char *name) {
+  write_file("fuzz_frame", name, b->data, b->len);
+  p2pc_buf_reset(b);
+}
+
+static void gen_frames(void) {
+  p2pc_buf b;
+  p2pc_buf_init(&b, p2pc_allocator_default(), 1 << 20);
+
+  frame_hello(&b, "A", 4);
+  emit_frame(&b, "hello-v4");
+  frame_hello(&b, "node-with.long_name-0123456789", 6);
+  emit_frame(&b, "hello-v6");
+  frame_hello(&b, "B", 0);
+  emit_frame(&b, "hello-noaddr");
+  frame_error(&b, P2PC_WIRE_E_VERSION, "unsupported protocol version 2");
+  emit_frame(&b, "error-version");
+  frame_error(&b, P2PC_WIRE_E_SHUTDOWN, "");
+  emit_frame(&b, "error-empty");
+  frame_ack(&b, 0);
+  emit_frame(&b, "ack-0");
+  frame_ack(&b, UINT64_MAX);
+  emit_frame(&b, "ack-max");
+  frame_ping(&b, P2PC_FRAME_PING, 0x1122334455667788ull);
+  emit_frame(&b, "ping");
+  frame_ping(&b, P2PC_FRAME_PONG, 42);
+  emit_frame(&b, "pong");
+  frame_peers(&b, 0);
+  emit_frame(&b, "peers-empty");
+  frame_peers(&b, 3);
+  emit_frame(&b, "peers-3");
+  for (size_t i = 0; i < nses; i++) {
+    char name[80];
+    frame_data(&b, i + 1, &ses_seeds[i]);
+    snprintf(name, sizeof name, "data-%.63s", ses_seeds[i].name);
+    emit_frame(&b, name);
+  }
+
+  /* A whole link conversation in one stream. */
+  frame_hello(&b, "A", 4);
+  frame_peers(&b, 2);
+  frame_data(&b, 1, &ses_seeds[0]);
+  frame_data(&b, 2, &ses_seeds[2]);
+  frame_ack(&b, 7);
+  frame_ping(&b, P2PC_FRAME_PING, 1);
+  frame_ping(&b, P2PC_FRAME_PONG, 1);
+  frame_error(&b, P2PC_WIRE_E_PROTO, "bye");
+  emit_frame(&b, "stream-all-types");
+
+  /* Malformed: a frame cut short, then a good one, then a truncated one. */
+  frame_ack(&b, 300);
+  frame_hello(&b, "C", 6);
+  b.len -= 3;
+  emit_frame(&b, "stream-truncated");
+
+  /* An unknown type, then a ping: unknown frames are skipped. */
+  {
+    long st = p2pc_wire_frame_begin(&b, (p2pc_frame_type)99);
+    CHECK("begin", (int)st);
+    CHECK("body", p2pc_buf_put(&b, "??", 2));
+    CHECK("end", p2pc_wire_frame_end(&b, st, 64));
+    frame_ping(&b, P2PC_FRAME_PING, 5);
+    emit_frame(&b, "unknown-type");
+  }
+
+  /* Length prefixes the split must reject: past the fuzzer's max_frame
+   * (4096), past the hard limit, and zero. */
+  const uint8_t big[] = {0x00, 0x00, 0x10, 0x01, P2PC_FRAME_PING, 0, 0, 0};
+  write_file("fuzz_frame", "oversized-length", big, sizeof big);
+  const uint8_t huge[] = {0xff, 0xff, 0xff, 0xff, P2PC_FRAME_DATA};
+  write_file("fuzz_frame", "huge-length", huge, sizeof huge);
+  const uint8_t zero[] = {0x00, 0x00, 0x00, 0x00, P2PC_FRAME_ACK};
+  write_file("fuzz_frame", "zero-length", zero, sizeof zero);
+  /* An ACK whose varint is not minimal (0 written as 0x80 0x00). */
+  const uint8_t nonmin[] = {0x00, 0x00, 0x00, 0x03, P2PC_FRAME_ACK, 0x80, 0x00};
+  write_file("fuzz_frame", "ack-nonminimal", nonmin, sizeof nonmin);
+  p2pc_buf_fini(&b);
+}
+
+/* ---- vector clocks ------------------------------------------------------ */
+
+static void gen_vclocks(void) {
+  const p2pc_allocator *a = p2pc_allocator_default();
+  p2pc_buf b;
+  p2pc_vclock vc;
+  p2pc_buf_init(&b, a, 1 << 16);
+  p2pc_vclock_init(&vc);
+
+  CHECK("enc", p2pc_vclock_encode(&vc, &b));
+  write_file("fuzz_vclock", "empty", b.data, b.len);
+  p2pc_buf_reset(&b);
+
+  CHECK("set", p2pc_vclock_set(&vc, a, 0, 1));
+  CHECK("enc", p2pc_vclock_encode(&vc, &b));
+  write_file("fuzz_vclock", "one", b.data, b.len);
+  p2pc_buf_reset(&b);
+
+  CHECK("set", p2pc_vclock_set(&vc, a, 3, 7));
+  CHECK("set", p2pc_vclock_set(&vc, a, 200, 300));
+  CHECK("set", p2pc_vclock_set(&vc, a, 999, UINT64_MAX));
+  CHECK("enc", p2pc_vclock_encode(&vc, &b));
+  write_file("fuzz_vclock", "sparse", b.data, b.len);
+  /* The same clock followed by trailing bytes (decode consumes a prefix). */
+  CHECK("tail", p2pc_buf_put(&b, "\x01\x02\x03", 3));
+  write_file("fuzz_vclock", "sparse-trailing", b.data, b.len);
+  b.len -= 5;
+  write_file("fuzz_vclock", "sparse-truncated", b.data, b.len);
+  p2pc_buf_reset(&b);
+
+  p2pc_vclock_clear(&vc);
+  for (uint32_t i = 0; i < 40; i++)
+    CHECK("set", p2pc_vclock_set(&vc, a, i * 3, 1000 + i));
+  CHECK("enc", p2pc_vclock_encode(&vc, &b));
+  write_file("fuzz_vclock", "dense-40", b.data, b.len);
+  p2pc_buf_reset(&b);
+
+  /* Malformed: a zero value, a repeated id, an id past the fuzzer's limit
+   * (1000), a non-minimal varint, a huge count. */
+  const uint8_t zero_v[] = {0x01, 0x05, 0x00};
+  write_file("fuzz_vclock", "bad-zero-value", zero_v, sizeof zero_v);
+  const uint8_t rep[] = {0x02, 0x05, 0x01, 0x00, 0x02};
+  write_file("fuzz_vclock", "bad-repeated-id", rep, sizeof rep);
+  const uint8_t past[] = {0x01, 0xe8, 0x07, 0x01};
+  write_file("fuzz_vclock", "bad-id-limit", past, sizeof past);
+  const uint8_t nonmin[] = {0x01, 0x85, 0x00, 0x01};
+  write_file("fuzz_vclock", "bad-nonminimal", nonmin, sizeof nonmin);
+  const uint8_t count[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x01};
+  write_file("fuzz_vclock", "bad-count", count, sizeof count);
+  p2pc_vclock_fini(&vc, a);
+  p2pc_buf_fini(&b);
+}
+
+/* ---- causal_seq scripts ------------------------------------------------- */
+
+/* Opcodes of fuzz_causal_seq.c (op % 8). */
+enum {
+  OP_SEND = 0,
+  OP_SELF = 2,
+  OP_DELIVER = 3,
+  OP_REINJECT = 4,
+  OP_CORRUPT = 5,
+  OP_WRONG = 6,
+  OP_TIME = 7
+};
+
+static void gen_scripts(void) {
+  /* clang-format off */
+  /* cfg: bit0 three nodes, bit1 no_prune, bits2-4 max_buffered-1,
+   * bits5-7 extra node IDs. A send's byte: low nibble the sender (A=0, B=1,
+   * C=2), high nibble the destination's offset - 1 from it; so with three
+   * nodes A->B 0x00, A->C 0x10, B->C 0x01, B->A 0x11, C->A 0x02, C->B
+   * 0x12. Its second byte: payload length (low nibble); 0xf? makes the
+   * output buffer too small. */
+  /* The worked example A.8: A->B, A->C, C gets it, C->B; B gets m3
+   * before m1. Nodes A=0 B=1 C=2. */
+  const uint8_t a8[] = {
+      0x01 | (3 << 2),
+      OP_SEND,    0x00, 4,    /* A -> B */
+      OP_SEND,    0x10, 4,    /* A -> C */
+      OP_DELIVER, 1,          /* m2 arrives at C */
+      OP_SEND,    0x12, 4,    /* C -> B */
+      OP_DELIVER, 1,          /* m3 arrives at B first: buffered */
+      OP_DELIVER, 0,          /* m1 arrives: both delivered */
+  };
+  write_file("fuzz_causal_seq", "a8-worked-example", a8, sizeof a8);
+
+  /* Two nodes, FIFO broken: B gets A's three messages in reverse. */
+  const uint8_t rev[] = {
+      0x00 | (7 << 2),
+      OP_SEND, 0x00, 1, OP_SEND, 0x00, 2, OP_SEND, 0x00, 3,
+      OP_DELIVER, 2, OP_DELIVER, 1, OP_DELIVER, 0,
+  };
+  write_file("fuzz_causal_seq", "reverse-order", rev, sizeof rev);
+
+  /* A buffer of one: the second early message is refused (FULL) and
+   * offered again by the final drain. */
+  const uint8_t full[] = {
+      0x00,
+      OP_SEND, 0x00, 1, OP_SEND, 0x00, 2, OP_SEND, 0x00, 3,
+      OP_DELIVER, 2, OP_DELIVER, 1, OP_TIME, 0x10,
+  };
+  write_file("fuzz_causal_seq", "buffer-full", full, sizeof full);
+
+  /* Duplicates: re-inject a message before and after it is delivered. */
+  const uint8_t dup[] = {
+      0x01 | (2 << 2),
+      OP_SEND, 0x01, 5, OP_REINJECT, 0, OP_DELIVER, 1, OP_DELIVER, 0,
+      OP_REINJECT, 0, OP_SEND, 0x02, 0, OP_DELIVER, 0,
+  };
+  write_file("fuzz_causal_seq", "duplicates", dup, sizeof dup);
+
+  /* Self-sends: B's after it received from A, C's as its only send. */
+  const uint8_t self[] = {
+      0x01 | (3 << 2),
+      OP_SEND, 0x00, 2, OP_DELIVER, 0, OP_SELF, 0x31, OP_SELF, 0x02,
+      OP_SELF, 0x21,
+  };
+  write_file("fuzz_causal_seq", "self-sends", self, sizeof self);
+
+  /* A wrong expected sender (another node, an unknown one) and corrupted
+   * copies (a name length, the sender's name), once B knows A. */
+  const uint8_t bad[] = {
+      0x01 | (3 << 2),
+      OP_SEND, 0x00, 6, OP_SEND, 0x00, 7, OP_DELIVER, 0,
+      OP_WRONG, 0, 0, OP_WRONG, 0, 1,
+      OP_CORRUPT, 0x81, 3, 0x01, OP_CORRUPT, 0x01, 4, 0x07,
+      OP_DELIVER, 0,
+  };
+  write_file("fuzz_causal_seq", "corrupt-and-wrong-sender", bad, sizeof bad);
+
+  /* Allocation failures in the middle of sends and deliveries. */
+  const uint8_t oom[] = {
+      0x01 | (3 << 2),
+      OP_SEND, 0x00, 3, OP_TIME, 0x01, OP_SEND, 0x10, 3,
+      OP_TIME, 0x03, OP_DELIVER, 0, OP_TIME, 0x05, OP_DELIVER, 0,
+      OP_SEND, 0x12, 4, OP_DELIVER, 0,
+  };
+  write_file("fuzz_causal_seq", "alloc-failures", oom, sizeof oom);
+
+  /* A busy three-node exchange, with pruning off. */
+  const uint8_t busy[] = {
+      0x03 | (4 << 2),
+      OP_SEND, 0x00, 1, OP_SEND, 0x11, 2, OP_SEND, 0x02, 3,
+      OP_DELIVER, 2, OP_SEND, 0x10, 4, OP_DELIVER, 0, OP_SEND, 0x01, 5,
+      OP_DELIVER, 3, OP_SEND, 0x12, 6, OP_DELIVER, 1, OP_DELIVER, 0,
+      OP_SEND, 0x00, 7, OP_SEND, 0x10, 8, OP_DELIVER, 1,
+  };
+  write_file("fuzz_causal_seq", "busy-no-prune", busy, sizeof busy);
+  /* clang-format on */
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
+    return 2;
+  }
+  outdir = argv[1];
+  gen_handmade_ses();
+  gen_core_ses();
+  gen_frames();
+  gen_vclocks();
+  gen_scripts();
+  for (size_t i = 0; i < nses; i++)
+    free(ses_seeds[i].p);
+  return 0;
+}

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The node: one p2pclock peer as a pure state machine. It owns the links
+ * (handshake, framing), the peer table (exchange, liveness, re-dial), the
+ * per-peer reliable streams (sequence numbers, acks, resend, de-duplication
+ * across reconnects) and the SES layer (causal.h) on top.
+ *
+ * Sans-I/O like the rest of the core: the runtime opens and closes TCP
+ * connections, moves bytes in and out, reads the clocks once per loop turn
+ * and passes them in as p2pc_now, and acts on what the node asks for:
+ *   - bytes to write: p2pc_node_link_output / _link_consume (each link's
+ *     frames accumulate in one buffer, so one write carries many frames);
+ *   - actions: p2pc_node_pop_action (dial an address, close a link);
+ *   - deliveries, event-log lines and human log lines: callbacks, called
+ *     synchronously from inside the node's entry points;
+ *   - a deadline: p2pc_node_next_deadline, when p2pc_node_on_deadline is due.
+ */
+#ifndef P2PC_NODE_H
+#define P2PC_NODE_H
+
+#include "causal.h"
+#include "p2pclock.h"
+#include "wire.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct p2pc_now {
+  uint64_t mono_ns; /* monotonic: timers only */
+  int64_t local_ns; /* the node's local clock, ns since the Unix epoch */
+} p2pc_now;
+
+typedef uint32_t p2pc_link_id;
+
+typedef enum p2pc_log_level {
+  P2PC_LOG_ERROR,
+  P2PC_LOG_WARN,
+  P2PC_LOG_INFO,
+  P2PC_LOG_DEBUG
+} p2pc_log_level;
+
+typedef struct p2pc_node_callbacks {
+  /* A message for the application: from is the sender's node ID, msg the
+   * network-wide message id, payload borrowed for the call. */
+  void (*deliver)(void *ud, const char *from, const char *msg,
+                  const uint8_t *payload, size_t len);
+  /* One complete JSON line of the event log (EVENTS.md), no newline. */
+  void (*event)(void *ud, const char *line, size_t len);
+  /* One human log line's text (module: text key=value), no newline. */
+  void (*log)(void *ud, p2pc_log_level level, const char *text);
+  void *ud;
+} p2pc_node_callbacks;
+
+/* A peer the node should dial: its address and, if known, its ID. */
+typedef struct p2pc_node_seed {
+  char id[P2PC_NODE_ID_MAX + 1]; /* "" if unknown */
+  p2pc_wire_addr addr;
+} p2pc_node_seed;
+
+typedef struct p2pc_node_config {
+  const char *id;
+  uint64_t incarnation; /* differs on every start; from the runtime */
+  uint64_t seed;        /* PRNG seed (jitter, chaos) */
+  p2pc_wire_addr listen;
+  const p2pc_node_seed *seeds;
+  uint32_t nseeds;
+  uint32_t max_peers;       /* default 64 */
+  uint32_t max_frame;       /* default P2PC_WIRE_MAX_FRAME_DEFAULT */
+  uint64_t heartbeat_ns;    /* default 500 ms */
+  uint64_t suspect_ns;      /* silent this long: suspect (default 2 s) */
+  uint64_t dead_ns;         /* silent this long: link closed (5 s) */
+  uint64_t handshake_ns;    /* HELLO must arrive within (default 5 s) */
+  uint64_t redial_min_ns;   /* back-off floor (default 100 ms) */
+  uint64_t redial_max_ns;   /* back-off ceiling (default 5 s) */
+  uint64_t resend_ns;       /* unacked data resent after (default 1 s) */
+  uint32_t max_unacked;     /* per peer, messages (default 8192) */
+  size_t max_unacked_bytes; /* per peer (default 16 MiB) */
+  size_t max_link_output;   /* per link, bytes not yet written (4 MiB) */
+  /* Fault injection, off by default: each outgoing DATA frame is held
+   * uniformly in [min, max] ns (order on a link is kept), and DATA and ACK
+   * frames are dropped with probability chaos_drop. */
+  uint64_t chaos_delay_min_ns, chaos_delay_max_ns;
+  double chaos_drop;
+  p2pc_causal_config causal;
+} p2pc_node_config;
+
+typedef enum p2pc_action_kind {
+  P2PC_ACT_DIAL, /* open a TCP connection to addr; then p2pc_node_link_new */
+  P2PC_ACT_CLOSE /* close the link (after writing its pending output) */
+} p2pc_action_kind;
+
+typedef struct p2pc_action {
+  p2pc_action_kind kind;
+  p2pc_link_id link;               /* CLOSE */
+  p2pc_wire_addr addr;             /* DIAL */
+  char peer[P2PC_NODE_ID_MAX + 1]; /* DIAL: whom we expect, "" if unknown */
+} p2pc_action;
+
+typedef struct p2pc_node p2pc_node;
+
+/* Creates a node. Returns 0, P2PC_ERR_INVAL (bad id or config) or
+ * P2PC_ERR_NOMEM. */
+int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
+                  const p2pc_node_callbacks *cb, p2pc_now now);
+void p2pc_node_free(p2pc_node *n);
+
+/* A TCP connection was established: outbound (we dialed; peer is whom the
+ * DIAL named, or NULL) or inbound (accepted). The node queues its HELLO.
+ * Returns 0 and the link's id, or P2PC_ERR_FULL (too many links). */
+int p2pc_node_link_new(p2pc_node *n, bool outbound, const char *peer,
+                       p2pc_now now, p2pc_link_id *out);
+/* A dial failed (no link was created): re-dial later with back-off. */
+void p2pc_node_dial_failed(p2pc_node *n, const p2pc_wire_addr *addr,
+                           const char *peer, p2pc_now now);
+/* Bytes arrived on a link. Returns 0, or a negative error after which the
+ * node has asked to close the link (malformed input: the link is dropped,
+ * the node carries on). */
+int p2pc_node_link_input(p2pc_node *n, p2pc_link_id l, const uint8_t *b,
+                         size_t len, p2pc_now now);
+/* The connection is gone (EOF, error, or after a CLOSE action). */
+void p2pc_node_link_closed(p2pc_node *n, p2pc_link_id l, p2pc_now now);
+/* The bytes waiting to be written on l (NULL/0 if none). */
+void p2pc_node_link_output(const p2pc_node *n, p2pc_link_id l,
+                           const uint8_t **p, size_t *len);
+/* The first len bytes of the output have been handed to the kernel. */
+void p2pc_node_link_consume(p2pc_node *n, p2pc_link_id l, size_t len);
+
+/* Runs what is due: heartbeats, liveness, re-dials, resends, chaos
+ * releases. */
+void p2pc_node_on_deadline(p2pc_node *n, p2pc_now now);
+/* The monotonic time at which on_deadline should next run. */
+uint64_t p2pc_node_next_deadline(const p2pc_node *n);
+/* Next action for the runtime; false when there is none. */
+bool p2pc_node_pop_action(p2pc_node *n, p2pc_action *a);
+
+/* Sends payload to the node dest (a self-send is delivered at once).
+ * Returns 0, P2PC_ERR_NOTFOUND (unknown peer), P2PC_ERR_FULL (back-
+ * pressure: too much unacknowledged data for that peer; try later),
+ * P2PC_ERR_TOOBIG (payload over the frame limit), P2PC_ERR_NOMEM. */
+int p2pc_node_send(p2pc_node *n, const char *dest, const uint8_t *payload,
+                   size_t len, p2pc_now now);
+/* Sends to every known peer (and delivers to self). Returns the number of
+ * peers it was sent to, or the first error (sends before it stand). */
+int p2pc_node_broadcast(p2pc_node *n, const uint8_t *payload, size_t len,
+                        p2pc_now now);
+
+/* Asks every link to close (ERROR shutdown); the runtime then closes. */
+void p2pc_node_shutdown(p2pc_node *n, p2pc_now now);
+
+/* Introspection for status commands and tests. */
+typedef enum p2pc_peer_state {
+  P2PC_PEER_DOWN,    /* no link; re-dial pending if the address is known */
+  P2PC_PEER_DIALING, /* a DIAL is out or a handshake is in progress */
+  P2PC_PEER_UP,      /* handshake done, heard from recently */
+  P2PC_PEER_SUSPECT  /* up, but silent for suspect_ns */
+} p2pc_peer_state;
+
+typedef struct p2pc_peer_info {
+  char id[P2PC_NODE_ID_MAX + 1];
+  p2pc_peer_state state;
+  p2pc_wire_addr addr;
+  uint64_t incarnation;
+  uint32_t unacked; /* messages waiting for the peer's ack */
+  uint64_t sent, delivered_from;
+} p2pc_peer_info;
+
+uint32_t p2pc_node_peer_count(const p2pc_node *n);
+bool p2pc_node_peer_info(const p2pc_node *n, uint32_t i, p2pc_peer_info *pi);
+uint32_t p2pc_node_up_count(const p2pc_node *n);
+const char *p2pc_node_id(const p2pc_node *n);
+const p2pc_causal *p2pc_node_causal(const p2pc_node *n);
+const char *p2pc_peer_state_name(p2pc_peer_state s);
+
+#endif /* P2PC_NODE_H */
