@@ -465,8 +465,8 @@ static void drain(p2pc_causal *c, uint64_t mono_ns) {
       }
       uint64_t waited = mono_ns > h->since_ns ? mono_ns - h->since_ns : 0;
       if (deliver(c, &h->m, waited) != 0) {
-        /* Out of memory: it stays buffered, and the next input (of any
-         * kind, a duplicate too) resumes the drain. */
+        /* Out of memory: it stays buffered; the next accepted input, or
+         * p2pc_causal_drain, resumes the drain. */
         c->drain_pending = true;
         return;
       }
@@ -499,8 +499,6 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
   p2pc_ses_msg m;
   int rv;
   p2pc_ses_msg_init(&m);
-  if (c->drain_pending)
-    drain(c, mono_ns);
   rv = p2pc_wire_ses_get(b, len, &c->ids, c->a, &m);
   if (rv < 0) {
     if (rv == P2PC_ERR_FULL)
@@ -610,12 +608,16 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
   ev.waits_node = name_of(c, c->self);
   ev.waits_vc = &w->t;
   emit(c, &ev);
+  if (c->drain_pending)
+    drain(c, mono_ns);
   return 0; /* h owns m now */
 out:
   /* Not taken (refused, full, out of memory): its names leave the table
    * again, so nothing about it is recorded. */
   if (rv)
     p2pc_idtab_truncate(&c->ids, nids);
+  else if (c->drain_pending)
+    drain(c, mono_ns);
   p2pc_ses_msg_fini(&m, c->a);
   return rv;
 }
@@ -661,6 +663,11 @@ int p2pc_causal_retire(p2pc_causal *c, const char *id, uint64_t mono_ns) {
   return 0;
 }
 
+void p2pc_causal_drain(p2pc_causal *c, uint64_t mono_ns) {
+  if (c->drain_pending)
+    drain(c, mono_ns);
+}
+
 bool p2pc_causal_is_retired(const p2pc_causal *c, const char *id) {
   uint32_t x;
   return id && p2pc_idtab_find(&c->ids, id, strlen(id), &x) == 0 &&
@@ -680,6 +687,8 @@ const char *p2pc_causal_id_name(const p2pc_causal *c, uint32_t id) {
 }
 
 uint32_t p2pc_causal_buffered(const p2pc_causal *c) { return c->nbuf; }
+
+uint64_t p2pc_causal_sent(const p2pc_causal *c) { return c->nsent; }
 
 uint32_t p2pc_causal_pairs(const p2pc_causal *c) { return c->nV; }
 

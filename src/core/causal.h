@@ -137,11 +137,18 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
 int p2pc_causal_retire(p2pc_causal *c, const char *id, uint64_t mono_ns);
 bool p2pc_causal_is_retired(const p2pc_causal *c, const char *id);
 
+/* Resumes a drain that an allocation failure interrupted (a no-op
+ * otherwise). Receives that accept a message do this themselves; a call
+ * that refuses its message changes nothing, not even this. */
+void p2pc_causal_drain(p2pc_causal *c, uint64_t mono_ns);
+
 /* Introspection. */
 const char *p2pc_causal_self(const p2pc_causal *c);
 const p2pc_vclock *p2pc_causal_clock(const p2pc_causal *c);
 const char *p2pc_causal_id_name(const p2pc_causal *c, uint32_t id);
 uint32_t p2pc_causal_buffered(const p2pc_causal *c);
+/* The number of the last message sent (its id is "<self>:<n>"). */
+uint64_t p2pc_causal_sent(const p2pc_causal *c);
 /* Number of pairs in V (destinations with an outstanding constraint). */
 uint32_t p2pc_causal_pairs(const p2pc_causal *c);
 
