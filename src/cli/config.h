@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The node's configuration as the p2pclock command resolves it: the Go
+ * prototype's JSON config files, accepted unchanged, plus new optional keys,
+ * then command-line flags on top. Every value is checked here so the runtime
+ * only ever sees valid settings, and every failure comes back as one line
+ * that names the file or flag, the key and the offending value, which the
+ * command prints before exiting with status 2:
+ *
+ *   config/nodeA.json: "nodePort" must be an integer 1..65535, got "90x0"
+ *   --listen: PORT must be an integer 1..65535, got "127.0.0.1:0"
+ *
+ * Config file keys (a key not listed here is an error, so a typo is never
+ * silently ignored):
+ *
+ *   nodeID     string, the node ID (required here or by --id)
+ *   nodeIP     string, IPv4/IPv6 literal or "localhost" [127.0.0.1]
+ *   nodePort   integer 1..65535 (required here or by --listen)
+ *   connectTo  array of {"nodeID" (optional), "nodeIP", "nodePort"}
+ *   events     string, path of the EVENTS.md log [none]
+ *   control    string, control socket path [/tmp/p2pclock-<nodeID>.sock]
+ *   logLevel   "error" | "warn" | "info" | "debug" [info]
+ *   maxPeers   integer 1..1024 [64]
+ *   chaosDelay string "MIN:MAX", milliseconds, MIN <= MAX <= 60000 [0:0]
+ *   chaosDrop  number, 0 <= P < 1 [0]
+ *
+ * Flags (each key has one; a flag overrides the file):
+ *
+ *   --config FILE, --id ID, --listen HOST:PORT, --peer [ID@]HOST:PORT
+ *   (repeatable; the --peer flags replace the file's connectTo),
+ *   --events FILE, --control PATH, --log-level LEVEL, --max-peers N,
+ *   --chaos-delay MIN:MAX, --chaos-drop P
+ *
+ * A flag's value follows it ("--id A") or is attached ("--id=A"); a value
+ * that starts with "--" must be attached. An IPv6 HOST goes in brackets:
+ * "[::1]:9000".
+ */
+#ifndef P2PC_CLI_CONFIG_H
+#define P2PC_CLI_CONFIG_H
+
+#include "idtab.h" /* P2PC_ID_MAX */
+#include "p2pclock.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define P2PC_CLI_PEERS_MAX 1024       /* configured peers, and maxPeers */
+#define P2PC_CLI_MAX_PEERS_DEFAULT 64 /* maxPeers when not configured */
+#define P2PC_CLI_HOST_MAX 63          /* an IPv6 literal has at most 45 */
+#define P2PC_CLI_PATH_MAX 4095        /* the events path */
+#define P2PC_CLI_CONTROL_MAX 107      /* sun_path is 108 bytes with its NUL */
+#define P2PC_CLI_CHAOS_DELAY_MAX_MS 60000
+#define P2PC_CLI_FILE_MAX (1024 * 1024) /* a larger config file is refused */
+#define P2PC_CLI_DEFAULT_HOST "127.0.0.1"
+#define P2PC_CLI_ERR_LEN 1024 /* a buffer this size holds any message */
+
+typedef enum p2pc_cli_log_level {
+  P2PC_CLI_LOG_ERROR,
+  P2PC_CLI_LOG_WARN,
+  P2PC_CLI_LOG_INFO,
+  P2PC_CLI_LOG_DEBUG
+} p2pc_cli_log_level;
+
+typedef struct p2pc_cli_peer {
+  char id[P2PC_ID_MAX + 1]; /* "" if not configured (learned on connect) */
+  char host[P2PC_CLI_HOST_MAX + 1]; /* as written: IP literal or localhost */
+  uint16_t port;
+} p2pc_cli_peer;
+
+typedef struct p2pc_cli_config {
+  char id[P2PC_ID_MAX + 1];
+  char listen_host[P2PC_CLI_HOST_MAX + 1];
+  uint16_t listen_port;
+  p2pc_cli_peer *peers; /* npeers entries, owned; at most PEERS_MAX */
+  size_t npeers;
+  size_t peers_cap;
+  char events[P2PC_CLI_PATH_MAX + 1]; /* "" = no event log */
+  char control[P2PC_CLI_CONTROL_MAX + 1];
+  p2pc_cli_log_level log_level;
+  uint32_t max_peers;
+  uint32_t chaos_delay_min_ms; /* 0..0 = no injected delay */
+  uint32_t chaos_delay_max_ms;
+  double chaos_drop; /* probability of dropping a frame; 0 = never */
+} p2pc_cli_config;
+
+/* Embeds the defaults: no ID, no port, no peers, host 127.0.0.1, no event
+ * log, no control path yet, info, maxPeers 64, no chaos. */
+void p2pc_cli_config_init(p2pc_cli_config *cfg);
+
+/*
+ * Resolves a config from the JSON file at path alone: init, read, check
+ * every key, then check that the required values are there and fill in the
+ * defaults that depend on others (the control path). Returns 0, or writes a
+ * one-line message (no newline) to err[0..errlen) and returns P2PC_ERR_INVAL
+ * (bad content), -errno (cannot open or read) or P2PC_ERR_NOMEM. On failure
+ * *cfg owns nothing; p2pc_cli_config_fini on it is still safe.
+ */
+int p2pc_cli_config_load(p2pc_cli_config *cfg, const char *path, char *err,
+                         size_t errlen);
+
+/*
+ * Resolves a config from the `p2pclock node` flags argv[0..argc) (no
+ * program or command name): init, load the --config file first wherever it
+ * appears, then apply the other flags in order, then check as _load does.
+ * An unknown flag, a missing value or a stray argument is an error too.
+ * Returns and fails like p2pc_cli_config_load.
+ */
+int p2pc_cli_config_args(p2pc_cli_config *cfg, int argc,
+                         const char *const *argv, char *err, size_t errlen);
+
+/* Frees what cfg owns; cfg may then be loaded again. */
+void p2pc_cli_config_fini(p2pc_cli_config *cfg);
+
+/* Writes the default control socket path of node id to buf[0..n):
+ * "/tmp/p2pclock-<id>.sock". A valid ID always fits in
+ * P2PC_CLI_CONTROL_MAX + 1 bytes. */
+void p2pc_cli_control_default(char *buf, size_t n, const char *id);
+
+/* "error", "warn", "info" or "debug". */
+const char *p2pc_cli_log_level_name(p2pc_cli_log_level level);
+
+/*
+ * Renders a resolved config as one line of JSON with the config file's keys
+ * (so the output is itself a valid config file). Returns a string to
+ * release with free(), or NULL if out of memory.
+ */
+char *p2pc_cli_config_json(const p2pc_cli_config *cfg);
+
+#endif /* P2PC_CLI_CONFIG_H */

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The p2pclock command: global options and the table of subcommands. Only
+ * this directory decides exit codes (STYLE.md): 0 ok, 1 runtime failure, 2
+ * usage or config error, always with one line on stderr saying what and
+ * where. A subcommand whose code has not landed yet says so and exits 1, so
+ * scripts can already be written against the final command line.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+#define EXIT_USAGE 2
+
+typedef struct command {
+  const char *name;
+  const char *summary;
+  /* Runs the command with its own arguments argv[0..argc) (the words after
+   * the command name) and returns the exit status. */
+  int (*run)(const struct command *cmd, int argc, char **argv);
+  const char *pending; /* what is not built yet, for stubs */
+} command;
+
+static int cmd_node(const command *cmd, int argc, char **argv);
+static int cmd_pending(const command *cmd, int argc, char **argv);
+
+/* To add a command, add a line here; --help lists them from this table. */
+static const command commands[] = {
+    {"node", "run a node", cmd_node, NULL},
+    {"demo", "run a small network of nodes on this machine", cmd_pending,
+     "the demo"},
+    {"status", "show a running node's state", cmd_pending,
+     "the control client"},
+    {"peers", "list a running node's peers", cmd_pending, "the control client"},
+    {"send", "send a message through a running node", cmd_pending,
+     "the control client"},
+    {"broadcast", "send a message to every peer of a running node", cmd_pending,
+     "the control client"},
+    {"stop", "stop a running node", cmd_pending, "the control client"},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static const char usage_head[] = "usage: p2pclock <command> [options]\n"
+                                 "       p2pclock --help | --version\n"
+                                 "\n"
+                                 "commands:\n";
+
+static const char usage_tail[] =
+    "Client commands (status, peers, send, broadcast, stop) take\n"
+    "[--control PATH] [--json].\n"
+    "\n"
+    "p2pclock node [--config FILE] [flags]: each flag overrides the config\n"
+    "key in parentheses; defaults in brackets.\n"
+    "  --config FILE          JSON config, e.g. config/nodeA.json\n"
+    "  --id ID                (nodeID) 1..64 of [A-Za-z0-9._-]; required\n"
+    "  --listen HOST:PORT     (nodeIP, nodePort) TCP and UDP address; PORT\n"
+    "                         required; HOST an IP address or localhost,\n"
+    "                         IPv6 in brackets [127.0.0.1]\n"
+    "  --peer [ID@]HOST:PORT  (connectTo) a peer to dial; repeatable; the\n"
+    "                         flags replace the file's list [none]\n"
+    "  --events FILE          (events) write the EVENTS.md log [none]\n"
+    "  --control PATH         (control) control socket "
+    "[/tmp/p2pclock-<ID>.sock]\n"
+    "  --log-level LEVEL      (logLevel) error, warn, info, debug [info]\n"
+    "  --max-peers N          (maxPeers) 1..1024 [64]\n"
+    "  --chaos-delay MIN:MAX  (chaosDelay) fault injection: delay each frame\n"
+    "                         by MIN..MAX ms, MAX <= 60000 [0:0, off]\n"
+    "  --chaos-drop P         (chaosDrop) fault injection: drop each frame\n"
+    "                         with probability 0 <= P < 1 [0, off]\n"
+    "  --check-config         print the resolved config as one JSON line\n"
+    "\n"
+    "Exit status: 0 ok, 1 runtime failure, 2 usage or config error.\n";
+
+static int usage_error(const char *what, const char *arg) {
+  fprintf(stderr, "p2pclock: %s \"%s\" (try p2pclock --help)\n", what, arg);
+  return EXIT_USAGE;
+}
+
+static bool is_help(const char *a) {
+  return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
+}
+
+static int print_usage(void) {
+  fputs(usage_head, stdout);
+  for (size_t i = 0; i < NCOMMANDS; i++)
+    printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+  fputs(usage_tail, stdout);
+  return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+static int cmd_node(const command *cmd, int argc, char **argv) {
+  (void)cmd;
+  /* Pick out the node's own flags. Every config flag takes one value
+   * (config.h), so a word after a flag without "=" is that flag's value
+   * unless it starts with "--", exactly as p2pc_cli_config_args reads it. */
+  const char **rest = calloc((size_t)argc + 1, sizeof *rest);
+  bool check = false;
+  int nrest = 0, status;
+  if (!rest) {
+    fprintf(stderr, "p2pclock node: out of memory\n");
+    return EXIT_FAILURE;
+  }
+  for (int i = 0; i < argc; i++) {
+    if (is_help(argv[i])) {
+      free(rest);
+      return print_usage();
+    }
+    if (strcmp(argv[i], "--check-config") == 0) {
+      check = true;
+      continue;
+    }
+    rest[nrest++] = argv[i];
+    if (strncmp(argv[i], "--", 2) == 0 && !strchr(argv[i], '=') &&
+        i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
+      rest[nrest++] = argv[++i];
+  }
+
+  p2pc_cli_config cfg;
+  char err[P2PC_CLI_ERR_LEN];
+  int rc = p2pc_cli_config_args(&cfg, nrest, rest, err, sizeof err);
+  free(rest);
+  if (rc < 0) {
+    fprintf(stderr, "%s\n", err);
+    return rc == P2PC_ERR_NOMEM ? EXIT_FAILURE : EXIT_USAGE;
+  }
+  if (check) {
+    char *json = p2pc_cli_config_json(&cfg);
+    if (!json) {
+      fprintf(stderr, "p2pclock node: out of memory\n");
+      status = EXIT_FAILURE;
+    } else {
+      fprintf(stdout, "%s\n", json);
+      free(json);
+      status = EXIT_SUCCESS;
+      if (fflush(stdout) != 0) {
+        fprintf(stderr, "p2pclock node: cannot write: %s\n", strerror(errno));
+        status = EXIT_FAILURE;
+      }
+    }
+  } else {
+    fprintf(stderr, "p2pclock node: the node runtime is not built yet\n");
+    status = EXIT_FAILURE;
+  }
+  p2pc_cli_config_fini(&cfg);
+  return status;
+}
+
+static int cmd_pending(const command *cmd, int argc, char **argv) {
+  for (int i = 0; i < argc; i++)
+    if (is_help(argv[i]))
+      return print_usage();
+  fprintf(stderr, "p2pclock %s: %s is not built yet\n", cmd->name,
+          cmd->pending);
+  return EXIT_FAILURE;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fprintf(stderr, "p2pclock: no command given (try p2pclock --help)\n");
+    return EXIT_USAGE;
+  }
+  const char *word = argv[1];
+  if (is_help(word))
+    return print_usage();
+  if (strcmp(word, "--version") == 0) {
+    printf("p2pclock %s\n", P2PC_VERSION_STRING);
+    return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  }
+  if (word[0] == '-')
+    return usage_error("unknown option", word);
+  for (size_t i = 0; i < NCOMMANDS; i++)
+    if (strcmp(word, commands[i].name) == 0)
+      return commands[i].run(&commands[i], argc - 2, argv + 2);
+  return usage_error("unknown command", word);
+}

@@ -1,0 +1,174 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The real p2pclock command refusing bad configs and flags: for each case,
+# `p2pclock node ... --check-config` must exit 2 with exactly one line on
+# stderr (the one a user would see) and nothing on stdout; the prototype's
+# configs must pass with one JSON line on stdout. No network is touched:
+# --check-config stops after resolving the config. Every run is time-bound.
+#   test_bad_config.sh BUILD/p2pclock SOURCE/config
+set -u
+bin=${1:?usage: test_bad_config.sh P2PCLOCK CONFIG_DIR}
+confdir=${2:?usage: test_bad_config.sh P2PCLOCK CONFIG_DIR}
+case $bin in /*) ;; *) bin=$PWD/$bin ;; esac
+case $confdir in /*) ;; *) confdir=$PWD/$confdir ;; esac
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/p2pc-bad-config.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
+cd "$tmp" || exit 1
+
+cases=0
+failed=0
+
+fail() {
+  failed=$((failed + 1))
+  echo "FAIL: p2pclock $*" >&2
+}
+
+# check STATUS STDERR ARGS...: runs p2pclock ARGS, wants exit STATUS and
+# stderr exactly the line STDERR (or empty if STDERR is ""). Leaves the
+# output in ./out.
+check() {
+  want_rc=$1
+  want_err=$2
+  shift 2
+  cases=$((cases + 1))
+  timeout 10 "$bin" "$@" >out 2>err
+  rc=$?
+  if [ -n "$want_err" ]; then
+    printf '%s\n' "$want_err" >want
+  else
+    : >want
+  fi
+  if [ "$rc" -ne "$want_rc" ]; then
+    fail "$*: exit $rc, want $want_rc"
+    sed 's/^/  stderr: /' err >&2
+  elif ! cmp -s want err; then
+    fail "$*: wrong stderr"
+    sed 's/^/  want: /' want >&2
+    sed 's/^/  got:  /' err >&2
+  fi
+}
+
+# bad_file NAME CONTENT MESSAGE: a config file that must be refused.
+bad_file() {
+  printf '%s' "$2" >"$1"
+  check 2 "$1: $3" node --config "$1" --check-config
+  [ -s out ] && fail "node --config $1: wrote to stdout"
+  rm -f "$1"
+}
+
+# bad_flags MESSAGE ARGS...: node flags that must be refused.
+bad_flags() {
+  msg=$1
+  shift
+  check 2 "$msg" node --check-config "$@"
+  [ -s out ] && fail "node $*: wrote to stdout"
+}
+
+# ---- the prototype's configs pass ------------------------------------------
+for f in "$confdir"/node?.json; do
+  check 0 "" node --config "$f" --check-config
+  [ "$(wc -l <out)" -eq 1 ] || fail "node --config $f: not one line"
+done
+check 0 "" node --check-config --config "$confdir/nodeJ.json"
+printf '%s\n' '{"nodeID":"J","nodeIP":"127.0.0.1","nodePort":9009,"connectTo":[],"control":"/tmp/p2pclock-J.sock","logLevel":"info","maxPeers":64,"chaosDelay":"0:0","chaosDrop":0}' >want
+cmp -s want out || fail "node --config nodeJ.json: wrong JSON: $(cat out)"
+check 0 "" node --config "$confdir/nodeA.json" --id Z --listen '[::1]:9100' \
+  --peer B@127.0.0.1:9001 --log-level debug --check-config
+printf '%s\n' '{"nodeID":"Z","nodeIP":"::1","nodePort":9100,"connectTo":[{"nodeID":"B","nodeIP":"127.0.0.1","nodePort":9001}],"control":"/tmp/p2pclock-Z.sock","logLevel":"debug","maxPeers":64,"chaosDelay":"0:0","chaosDrop":0}' >want
+cmp -s want out || fail "node with overriding flags: wrong JSON: $(cat out)"
+
+# ---- bad files -------------------------------------------------------------
+bad_file port-string.json '{"nodeID":"A","nodeIP":"127.0.0.1","nodePort":"90x0"}' \
+  '"nodePort" must be an integer 1..65535, got "90x0"'
+bad_file port-fraction.json '{"nodeID":"A","nodePort":9000.5}' \
+  '"nodePort" must be an integer 1..65535, got 9000.5'
+bad_file port-quoted.json '{"nodeID":"A","nodePort":"9000"}' \
+  '"nodePort" must be an integer 1..65535, got "9000"'
+bad_file port-range.json '{"nodeID":"A","nodePort":70000}' \
+  '"nodePort" must be an integer 1..65535, got 70000'
+bad_file typo.json '{"nodeID":"A","nodePort":9000,"conectTo":[]}' \
+  'unknown key "conectTo" (did you mean "connectTo"?)'
+bad_file twice.json '{"nodeID":"A","nodeID":"B","nodePort":9000}' \
+  '"nodeID" appears twice'
+bad_file id.json '{"nodeID":"node A","nodePort":9000}' \
+  '"nodeID" must be 1..64 characters of [A-Za-z0-9._-], got "node A"'
+bad_file ip.json '{"nodeID":"A","nodeIP":"1.2.3","nodePort":9000}' \
+  '"nodeIP" must be an IPv4 or IPv6 address or "localhost", got "1.2.3"'
+bad_file peers-object.json '{"nodeID":"A","nodePort":9000,"connectTo":{"nodeID":"B"}}' \
+  '"connectTo" must be an array of {"nodeID", "nodeIP", "nodePort"} objects, got {"nodeID":"B"}'
+bad_file peer-port.json '{"nodeID":"A","nodePort":9000,"connectTo":[
+  {"nodeID":"B","nodeIP":"127.0.0.1","nodePort":9001},
+  {"nodeID":"C","nodeIP":"127.0.0.1","nodePort":"9002"}]}' \
+  '"connectTo[1].nodePort" must be an integer 1..65535, got "9002"'
+bad_file peer-missing.json '{"nodeID":"A","nodePort":9000,"connectTo":[{"nodeID":"B","nodePort":9001}]}' \
+  '"connectTo[0].nodeIP" is required'
+bad_file peer-self.json '{"nodeID":"A","nodePort":9000,"connectTo":[{"nodeID":"A","nodeIP":"127.0.0.1","nodePort":9001}]}' \
+  '"connectTo[0].nodeID" is this node'"'"'s own ID, got "A"'
+bad_file level.json '{"nodeID":"A","nodePort":9000,"logLevel":"trace"}' \
+  '"logLevel" must be one of "error", "warn", "info", "debug", got "trace"'
+bad_file max-peers.json '{"nodeID":"A","nodePort":9000,"maxPeers":2000}' \
+  '"maxPeers" must be an integer 1..1024, got 2000'
+bad_file delay.json '{"nodeID":"A","nodePort":9000,"chaosDelay":"100:10"}' \
+  '"chaosDelay" must be "MIN:MAX" milliseconds with 0 <= MIN <= MAX <= 60000, got "100:10"'
+bad_file drop.json '{"nodeID":"A","nodePort":9000,"chaosDrop":1.5}' \
+  '"chaosDrop" must be a number 0 <= P < 1, got 1.5'
+bad_file no-id.json '{"nodeIP":"127.0.0.1","nodePort":9000}' \
+  '"nodeID" is required (or give --id)'
+bad_file no-port.json '{"nodeID":"A","nodeIP":"127.0.0.1"}' \
+  '"nodePort" is required (or give --listen HOST:PORT)'
+bad_file syntax.json '{
+  "nodeID": "A",
+  "nodePort": 9000,
+}' 'invalid JSON at line 4, column 1'
+bad_file truncated.json '{"nodeID": "A",' \
+  'invalid JSON at line 1, column 15'
+bad_file empty.json '' 'file is empty, expected a JSON object'
+bad_file array.json '[]' 'must hold a JSON object, got []'
+check 2 "missing.json: cannot open: No such file or directory" \
+  node --config missing.json --check-config
+[ -s out ] && fail "node --config missing.json: wrote to stdout"
+
+# ---- bad flags -------------------------------------------------------------
+bad_flags '--listen: PORT must be an integer 1..65535, got "127.0.0.1:90x0"' \
+  --id A --listen 127.0.0.1:90x0
+bad_flags '--listen: must be HOST:PORT (an IPv6 HOST in brackets), got "::1:9000"' \
+  --id A --listen ::1:9000
+bad_flags '--id: must be 1..64 characters of [A-Za-z0-9._-], got "a/b"' \
+  --id a/b --listen 127.0.0.1:9000
+bad_flags '--peer: must be [ID@]HOST:PORT (an IPv6 HOST in brackets), got "B"' \
+  --id A --listen 127.0.0.1:9000 --peer B
+bad_flags '--chaos-delay: must be "MIN:MAX" milliseconds with 0 <= MIN <= MAX <= 60000, got "0:70000"' \
+  --id A --listen 127.0.0.1:9000 --chaos-delay 0:70000
+bad_flags '--chaos-drop: must be a number 0 <= P < 1, got "1"' \
+  --id A --listen 127.0.0.1:9000 --chaos-drop 1
+bad_flags '--log-level: must be one of "error", "warn", "info", "debug", got "loud"' \
+  --id A --listen 127.0.0.1:9000 --log-level loud
+bad_flags '--max-peers: must be an integer 1..1024, got "-1"' \
+  --id A --listen 127.0.0.1:9000 --max-peers -1
+bad_flags '--events: must be a non-empty path of at most 4095 bytes, got ""' \
+  --id A --listen 127.0.0.1:9000 --events=
+bad_flags '--port: unknown flag (see p2pclock node --help)' \
+  --id A --port 9000
+bad_flags '--id: missing value (see p2pclock node --help)' --id
+bad_flags 'unexpected argument "nodeA.json" (see p2pclock node --help)' \
+  nodeA.json
+bad_flags '--id is required (or --config FILE with "nodeID")' \
+  --listen 127.0.0.1:9000
+bad_flags '--listen HOST:PORT is required (or --config FILE with "nodePort")' \
+  --id A
+bad_flags "$confdir/nodeA.json: \"connectTo[0].nodeID\" is this node's own ID, got \"B\"" \
+  --config "$confdir/nodeA.json" --id B
+
+# ---- the command line itself -----------------------------------------------
+check 2 'p2pclock: no command given (try p2pclock --help)'
+check 2 'p2pclock: unknown command "frob" (try p2pclock --help)' frob
+check 2 'p2pclock: unknown option "--frob" (try p2pclock --help)' --frob
+check 0 "" --help
+grep -q -- '--chaos-drop P' out || fail "--help: no --chaos-drop"
+check 0 "" --version
+grep -q '^p2pclock [0-9]' out || fail "--version: $(cat out)"
+
+echo "test_bad_config: $cases cases, $failed failed"
+[ "$failed" -eq 0 ]

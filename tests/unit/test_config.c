@@ -1,0 +1,687 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The p2pclock command's config resolution (src/cli/config.c): the
+ * prototype's ten configs load unchanged, the new keys and every flag land
+ * in the right field, flags override the file wherever --config appears,
+ * and every bad file, key, value or flag is refused with exactly the one
+ * line a user would see. Temporary files live in a mkdtemp directory.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+static char tmpdir[256];
+
+static int make_tmpdir(void **state) {
+  (void)state;
+  const char *base = getenv("TMPDIR");
+  snprintf(tmpdir, sizeof tmpdir, "%s/p2pc-config-XXXXXX",
+           base && base[0] ? base : "/tmp");
+  return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int remove_tmpdir(void **state) {
+  (void)state;
+  DIR *d = opendir(tmpdir); /* a failed test may leave its file behind */
+  if (d) {
+    struct dirent *de;
+    char path[512];
+    while ((de = readdir(d)) != NULL) {
+      snprintf(path, sizeof path, "%s/%s", tmpdir, de->d_name);
+      if (de->d_name[0] != '.')
+        unlink(path);
+    }
+    closedir(d);
+  }
+  return rmdir(tmpdir);
+}
+
+/* Writes len bytes of text to <tmpdir>/name; path gets the full name. */
+static void write_bytes(const char *name, const char *text, size_t len,
+                        char *path, size_t n) {
+  snprintf(path, n, "%s/%s", tmpdir, name);
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(text, 1, len, f), len);
+  assert_int_equal(fclose(f), 0);
+}
+
+static void write_text(const char *name, const char *text, char *path,
+                       size_t n) {
+  write_bytes(name, text, strlen(text), path, n);
+}
+
+static void proto_path(char *buf, size_t n, char id) {
+  snprintf(buf, n, "%s/node%c.json", P2PC_CONFIG_DIR, id);
+}
+
+/* ---- good configs -------------------------------------------------------- */
+
+static void test_prototype_configs_load(void **state) {
+  (void)state;
+  for (int i = 0; i < 10; i++) {
+    char path[512], err[P2PC_CLI_ERR_LEN] = "", want[64];
+    char id = (char)('A' + i);
+    p2pc_cli_config cfg;
+    proto_path(path, sizeof path, id);
+    assert_int_equal(p2pc_cli_config_load(&cfg, path, err, sizeof err), 0);
+    assert_string_equal(err, "");
+    assert_int_equal(cfg.id[0], id);
+    assert_int_equal(cfg.id[1], '\0');
+    assert_string_equal(cfg.listen_host, "127.0.0.1");
+    assert_int_equal(cfg.listen_port, 9000 + i);
+    assert_int_equal(cfg.npeers, 9 - i);
+    for (size_t k = 0; k < cfg.npeers; k++) {
+      assert_int_equal(cfg.peers[k].id[0], id + 1 + (int)k);
+      assert_int_equal(cfg.peers[k].id[1], '\0');
+      assert_string_equal(cfg.peers[k].host, "127.0.0.1");
+      assert_int_equal(cfg.peers[k].port, 9001 + i + (int)k);
+    }
+    snprintf(want, sizeof want, "/tmp/p2pclock-%c.sock", id);
+    assert_string_equal(cfg.control, want);
+    assert_string_equal(cfg.events, "");
+    assert_int_equal(cfg.log_level, P2PC_CLI_LOG_INFO);
+    assert_int_equal(cfg.max_peers, 64);
+    assert_int_equal(cfg.chaos_delay_min_ms, 0);
+    assert_int_equal(cfg.chaos_delay_max_ms, 0);
+    assert_true(cfg.chaos_drop == 0.0);
+    p2pc_cli_config_fini(&cfg);
+    assert_null(cfg.peers);
+    p2pc_cli_config_fini(&cfg); /* twice is harmless */
+  }
+}
+
+static void test_new_keys(void **state) {
+  (void)state;
+  char path[512], err[P2PC_CLI_ERR_LEN] = "";
+  p2pc_cli_config cfg;
+  write_text("new.json",
+             "\xEF\xBB\xBF{ \"nodeID\": \"n-1.x_Y\", \"nodeIP\": \"::1\",\n"
+             "  \"nodePort\": 65535, \"events\": \"ev.log\",\n"
+             "  \"control\": \"/run/p.sock\", \"logLevel\": \"debug\",\n"
+             "  \"maxPeers\": 1024, \"chaosDelay\": \"5:60000\",\n"
+             "  \"chaosDrop\": 0.25, \"connectTo\": [\n"
+             "    { \"nodeIP\": \"localhost\", \"nodePort\": 1 },\n"
+             "    { \"nodePort\": 9e3, \"nodeIP\": \"10.0.0.1\" } ] }\n",
+             path, sizeof path);
+  assert_int_equal(p2pc_cli_config_load(&cfg, path, err, sizeof err), 0);
+  assert_string_equal(cfg.id, "n-1.x_Y");
+  assert_string_equal(cfg.listen_host, "::1");
+  assert_int_equal(cfg.listen_port, 65535);
+  assert_string_equal(cfg.events, "ev.log");
+  assert_string_equal(cfg.control, "/run/p.sock");
+  assert_int_equal(cfg.log_level, P2PC_CLI_LOG_DEBUG);
+  assert_int_equal(cfg.max_peers, 1024);
+  assert_int_equal(cfg.chaos_delay_min_ms, 5);
+  assert_int_equal(cfg.chaos_delay_max_ms, 60000);
+  assert_true(cfg.chaos_drop == 0.25);
+  assert_int_equal(cfg.npeers, 2);
+  assert_string_equal(cfg.peers[0].id, "");
+  assert_string_equal(cfg.peers[0].host, "localhost");
+  assert_int_equal(cfg.peers[0].port, 1);
+  assert_string_equal(cfg.peers[1].host, "10.0.0.1");
+  assert_int_equal(cfg.peers[1].port, 9000);
+  p2pc_cli_config_fini(&cfg);
+  unlink(path);
+}
+
+static void test_flags_override_file(void **state) {
+  (void)state;
+  char a[512], err[P2PC_CLI_ERR_LEN] = "";
+  p2pc_cli_config cfg;
+  proto_path(a, sizeof a, 'A');
+  /* --config last: still loaded first, so every flag wins. */
+  const char *argv[] = {"--id",
+                        "Z",
+                        "--listen=[::1]:9100",
+                        "--peer",
+                        "X@127.0.0.2:1",
+                        "--peer",
+                        "[::1]:2",
+                        "--events",
+                        "e.log",
+                        "--control",
+                        "/tmp/c.sock",
+                        "--log-level",
+                        "warn",
+                        "--max-peers",
+                        "2",
+                        "--chaos-delay",
+                        "0:10",
+                        "--chaos-drop",
+                        "0.5",
+                        "--config",
+                        a};
+  int argc = (int)(sizeof argv / sizeof argv[0]);
+  assert_int_equal(p2pc_cli_config_args(&cfg, argc, argv, err, sizeof err), 0);
+  assert_string_equal(err, "");
+  assert_string_equal(cfg.id, "Z");
+  assert_string_equal(cfg.listen_host, "::1");
+  assert_int_equal(cfg.listen_port, 9100);
+  assert_int_equal(cfg.npeers, 2); /* the file's nine are replaced */
+  assert_string_equal(cfg.peers[0].id, "X");
+  assert_string_equal(cfg.peers[0].host, "127.0.0.2");
+  assert_int_equal(cfg.peers[0].port, 1);
+  assert_string_equal(cfg.peers[1].id, "");
+  assert_string_equal(cfg.peers[1].host, "::1");
+  assert_int_equal(cfg.peers[1].port, 2);
+  assert_string_equal(cfg.events, "e.log");
+  assert_string_equal(cfg.control, "/tmp/c.sock");
+  assert_int_equal(cfg.log_level, P2PC_CLI_LOG_WARN);
+  assert_int_equal(cfg.max_peers, 2);
+  assert_int_equal(cfg.chaos_delay_min_ms, 0);
+  assert_int_equal(cfg.chaos_delay_max_ms, 10);
+  assert_true(cfg.chaos_drop == 0.5);
+  p2pc_cli_config_fini(&cfg);
+
+  /* Without --peer the file's peers stay; the default control path
+   * follows the overriding ID; a later flag beats an earlier one. */
+  const char *argv2[] = {"--config", a, "--id", "Q", "--id=R"};
+  assert_int_equal(p2pc_cli_config_args(&cfg, 5, argv2, err, sizeof err), 0);
+  assert_string_equal(cfg.id, "R");
+  assert_int_equal(cfg.listen_port, 9000);
+  assert_int_equal(cfg.npeers, 9);
+  assert_string_equal(cfg.control, "/tmp/p2pclock-R.sock");
+  p2pc_cli_config_fini(&cfg);
+}
+
+static void test_flags_alone(void **state) {
+  (void)state;
+  char err[P2PC_CLI_ERR_LEN] = "";
+  p2pc_cli_config cfg;
+  const char *argv[] = {"--listen", "localhost:7", "--id", "solo"};
+  assert_int_equal(p2pc_cli_config_args(&cfg, 4, argv, err, sizeof err), 0);
+  assert_string_equal(cfg.id, "solo");
+  assert_string_equal(cfg.listen_host, "localhost");
+  assert_int_equal(cfg.listen_port, 7);
+  assert_int_equal(cfg.npeers, 0);
+  assert_string_equal(cfg.control, "/tmp/p2pclock-solo.sock");
+  p2pc_cli_config_fini(&cfg);
+}
+
+/* The resolved config printed by --check-config is itself a config that
+ * resolves to the same thing. */
+static void test_json_round_trip(void **state) {
+  (void)state;
+  char a[512], path[512], err[P2PC_CLI_ERR_LEN] = "";
+  p2pc_cli_config cfg;
+  proto_path(a, sizeof a, 'C');
+  const char *argv[] = {"--config",      a,       "--events",    "ev.log",
+                        "--chaos-drop",  "0.125", "--peer",      "[::1]:5",
+                        "--chaos-delay", "1:2",   "--log-level", "error"};
+  assert_int_equal(p2pc_cli_config_args(&cfg, 12, argv, err, sizeof err), 0);
+  char *json = p2pc_cli_config_json(&cfg);
+  assert_non_null(json);
+  assert_string_equal(
+      json, "{\"nodeID\":\"C\",\"nodeIP\":\"127.0.0.1\",\"nodePort\":9002,"
+            "\"connectTo\":[{\"nodeIP\":\"::1\",\"nodePort\":5}],"
+            "\"events\":\"ev.log\",\"control\":\"/tmp/p2pclock-C.sock\","
+            "\"logLevel\":\"error\",\"maxPeers\":64,\"chaosDelay\":\"1:2\","
+            "\"chaosDrop\":0.125}");
+  p2pc_cli_config_fini(&cfg);
+  write_text("round.json", json, path, sizeof path);
+  assert_int_equal(p2pc_cli_config_load(&cfg, path, err, sizeof err), 0);
+  char *again = p2pc_cli_config_json(&cfg);
+  assert_non_null(again);
+  assert_string_equal(again, json);
+  free(again);
+  free(json);
+  p2pc_cli_config_fini(&cfg);
+  unlink(path);
+}
+
+static void test_limits_accepted(void **state) {
+  (void)state;
+  /* 1024 peers with maxPeers 1024 is the most a config may hold. */
+  size_t cap = 1024 * 64 + 256, len = 0;
+  char *text = malloc(cap);
+  char path[512], err[P2PC_CLI_ERR_LEN] = "";
+  assert_non_null(text);
+  len += (size_t)snprintf(text + len, cap - len,
+                          "{\"nodeID\":\"A\",\"nodePort\":1,\"maxPeers\":1024,"
+                          "\"connectTo\":[");
+  for (int i = 0; i < 1024; i++)
+    len += (size_t)snprintf(text + len, cap - len,
+                            "%s{\"nodeIP\":\"127.0.0.2\",\"nodePort\":%d}",
+                            i ? "," : "", 2 + i);
+  snprintf(text + len, cap - len, "]}");
+  write_text("many.json", text, path, sizeof path);
+  p2pc_cli_config cfg;
+  assert_int_equal(p2pc_cli_config_load(&cfg, path, err, sizeof err), 0);
+  assert_int_equal(cfg.npeers, 1024);
+  assert_int_equal(cfg.peers[1023].port, 1025);
+  p2pc_cli_config_fini(&cfg);
+
+  /* ... one more is refused, by count, before anything else. */
+  len = strlen(text) - 2;
+  snprintf(text + len, cap - len,
+           ",{\"nodeIP\":\"127.0.0.2\",\"nodePort\":9}]}");
+  write_text("many.json", text, path, sizeof path);
+  assert_int_equal(p2pc_cli_config_load(&cfg, path, err, sizeof err),
+                   P2PC_ERR_INVAL);
+  char want[600];
+  snprintf(want, sizeof want,
+           "%s: \"connectTo\" must have at most 1024 entries, got 1025", path);
+  assert_string_equal(err, want);
+  free(text);
+  unlink(path);
+
+  /* The longest ID still gives a usable default control path. */
+  char id[P2PC_ID_MAX + 1], ctl[P2PC_CLI_CONTROL_MAX + 1];
+  memset(id, 'x', P2PC_ID_MAX);
+  id[P2PC_ID_MAX] = '\0';
+  p2pc_cli_control_default(ctl, sizeof ctl, id);
+  assert_int_equal(strlen(ctl), strlen("/tmp/p2pclock-.sock") + P2PC_ID_MAX);
+}
+
+/* ---- bad config files ---------------------------------------------------- */
+
+static const struct {
+  const char *text;
+  const char *msg; /* after "<path>: " */
+} bad_files[] = {
+    {"{\"nodeID\":\"A\",\"nodePort\":\"90x0\"}",
+     "\"nodePort\" must be an integer 1..65535, got \"90x0\""},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000.5}",
+     "\"nodePort\" must be an integer 1..65535, got 9000.5"},
+    {"{\"nodeID\":\"A\",\"nodePort\":\"9000\"}",
+     "\"nodePort\" must be an integer 1..65535, got \"9000\""},
+    {"{\"nodeID\":\"A\",\"nodePort\":0}",
+     "\"nodePort\" must be an integer 1..65535, got 0"},
+    {"{\"nodeID\":\"A\",\"nodePort\":65536}",
+     "\"nodePort\" must be an integer 1..65535, got 65536"},
+    {"{\"nodeID\":\"A\",\"nodePort\":-1}",
+     "\"nodePort\" must be an integer 1..65535, got -1"},
+    {"{\"nodeID\":\"A\",\"nodePort\":null}",
+     "\"nodePort\" must be an integer 1..65535, got null"},
+    {"{\"nodeID\":\"A\",\"nodePrt\":9000}",
+     "unknown key \"nodePrt\" (did you mean \"nodePort\"?)"},
+    {"{\"nodeId\":\"A\",\"nodePort\":9000}",
+     "unknown key \"nodeId\" (did you mean \"nodeID\"?)"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"colour\":\"red\"}",
+     "unknown key \"colour\""},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"nodePort\":9001}",
+     "\"nodePort\" appears twice"},
+    {"{\"nodeID\":\"a b\",\"nodePort\":9000}",
+     "\"nodeID\" must be 1..64 characters of [A-Za-z0-9._-], got \"a b\""},
+    {"{\"nodeID\":\"\",\"nodePort\":9000}",
+     "\"nodeID\" must be 1..64 characters of [A-Za-z0-9._-], got \"\""},
+    {"{\"nodeID\":7,\"nodePort\":9000}",
+     "\"nodeID\" must be 1..64 characters of [A-Za-z0-9._-], got 7"},
+    {"{\"nodeID\":\"A\",\"nodeIP\":\"example.com\",\"nodePort\":9000}",
+     "\"nodeIP\" must be an IPv4 or IPv6 address or \"localhost\", got "
+     "\"example.com\""},
+    {"{\"nodeID\":\"A\",\"nodeIP\":\"127.0.0.256\",\"nodePort\":9000}",
+     "\"nodeIP\" must be an IPv4 or IPv6 address or \"localhost\", got "
+     "\"127.0.0.256\""},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"connectTo\":{}}",
+     "\"connectTo\" must be an array of {\"nodeID\", \"nodeIP\", "
+     "\"nodePort\"} objects, got {}"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"connectTo\":[5]}",
+     "\"connectTo[0]\" must be an object {\"nodeID\", \"nodeIP\", "
+     "\"nodePort\"}, got 5"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"connectTo\":[{\"nodeID\":\"B\","
+     "\"nodeIP\":\"127.0.0.1\"}]}",
+     "\"connectTo[0].nodePort\" is required"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"connectTo\":[{\"nodePort\":1}]}",
+     "\"connectTo[0].nodeIP\" is required"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"connectTo\":[{\"nodeIP\":"
+     "\"::1\",\"nodePort\":1},{\"nodeIP\":\"::1\",\"nodePort\":2,"
+     "\"nodeid\":\"C\"}]}",
+     "\"connectTo[1]\" has unknown key \"nodeid\" (did you mean "
+     "\"nodeID\"?)"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"connectTo\":[{\"nodeIP\":"
+     "\"::1\",\"nodePort\":1,\"nodePort\":2}]}",
+     "\"connectTo[0].nodePort\" appears twice"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"connectTo\":[{\"nodeIP\":"
+     "\"::1\",\"nodePort\":1.5}]}",
+     "\"connectTo[0].nodePort\" must be an integer 1..65535, got 1.5"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"connectTo\":[{\"nodeIP\":"
+     "\"host.example\",\"nodePort\":1}]}",
+     "\"connectTo[0].nodeIP\" must be an IPv4 or IPv6 address or "
+     "\"localhost\", got \"host.example\""},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"connectTo\":[{\"nodeID\":\"-/\","
+     "\"nodeIP\":\"::1\",\"nodePort\":1}]}",
+     "\"connectTo[0].nodeID\" must be 1..64 characters of [A-Za-z0-9._-], "
+     "got \"-/\""},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"connectTo\":[{\"nodeID\":\"A\","
+     "\"nodeIP\":\"127.0.0.1\",\"nodePort\":9001}]}",
+     "\"connectTo[0].nodeID\" is this node's own ID, got \"A\""},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"connectTo\":[{\"nodeID\":\"B\","
+     "\"nodeIP\":\"127.0.0.1\",\"nodePort\":9000}]}",
+     "\"connectTo[0]\" is this node's own address, got \"127.0.0.1:9000\""},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"connectTo\":[{\"nodeID\":\"B\","
+     "\"nodeIP\":\"::1\",\"nodePort\":1},{\"nodeID\":\"B\",\"nodeIP\":"
+     "\"::1\",\"nodePort\":2}]}",
+     "\"connectTo[1].nodeID\" repeats the ID of an earlier peer, got \"B\""},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"connectTo\":[{\"nodeID\":\"B\","
+     "\"nodeIP\":\"::1\",\"nodePort\":1},{\"nodeIP\":\"::1\","
+     "\"nodePort\":1}]}",
+     "\"connectTo[1]\" repeats the address of an earlier peer, got "
+     "\"[::1]:1\""},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"maxPeers\":1,\"connectTo\":["
+     "{\"nodeIP\":\"::1\",\"nodePort\":1},{\"nodeIP\":\"::1\","
+     "\"nodePort\":2}]}",
+     "\"connectTo\" has 2 entries, more than maxPeers 1"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"events\":\"\"}",
+     "\"events\" must be a non-empty path of at most 4095 bytes, got \"\""},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"events\":true}",
+     "\"events\" must be a non-empty path of at most 4095 bytes, got true"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"control\":\"/tmp/"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}",
+     "\"control\" must be a non-empty path of at most 107 bytes, got "
+     "\"/tmp/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx..."},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"logLevel\":\"verbose\"}",
+     "\"logLevel\" must be one of \"error\", \"warn\", \"info\", \"debug\", "
+     "got \"verbose\""},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"maxPeers\":0}",
+     "\"maxPeers\" must be an integer 1..1024, got 0"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"maxPeers\":1025}",
+     "\"maxPeers\" must be an integer 1..1024, got 1025"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"chaosDelay\":\"5:2\"}",
+     "\"chaosDelay\" must be \"MIN:MAX\" milliseconds with 0 <= MIN <= MAX "
+     "<= 60000, got \"5:2\""},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"chaosDelay\":\"0:60001\"}",
+     "\"chaosDelay\" must be \"MIN:MAX\" milliseconds with 0 <= MIN <= MAX "
+     "<= 60000, got \"0:60001\""},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"chaosDelay\":\"-1:5\"}",
+     "\"chaosDelay\" must be \"MIN:MAX\" milliseconds with 0 <= MIN <= MAX "
+     "<= 60000, got \"-1:5\""},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"chaosDelay\":10}",
+     "\"chaosDelay\" must be \"MIN:MAX\" milliseconds with 0 <= MIN <= MAX "
+     "<= 60000, got 10"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"chaosDrop\":1}",
+     "\"chaosDrop\" must be a number 0 <= P < 1, got 1"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"chaosDrop\":-0.1}",
+     "\"chaosDrop\" must be a number 0 <= P < 1, got -0.1"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"chaosDrop\":\"0.5\"}",
+     "\"chaosDrop\" must be a number 0 <= P < 1, got \"0.5\""},
+    {"{\"nodeID\":\"A\"}",
+     "\"nodePort\" is required (or give --listen HOST:PORT)"},
+    {"{\"nodePort\":9000}", "\"nodeID\" is required (or give --id)"},
+    {"{\"nodeID\":\"A\",\n\"nodePort\":9000\n\"x\":1}",
+     "invalid JSON at line 3, column 1"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000",
+     "invalid JSON at line 1, column 29"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000} x",
+     "invalid JSON at line 1, column 32"},
+    {"{\"nodeID\":'A'}", "invalid JSON at line 1, column 11"},
+    {"", "file is empty, expected a JSON object"},
+    {" \n\t", "file is empty, expected a JSON object"},
+    {"[1,2]", "must hold a JSON object, got [1,2]"},
+    {"\"A\"", "must hold a JSON object, got \"A\""},
+    /* The value is quoted escaped, so the message stays on one line. */
+    {"{\"nodeID\":\"a\\nb\",\"nodePort\":1}",
+     "\"nodeID\" must be 1..64 characters of [A-Za-z0-9._-], got \"a\\nb\""},
+};
+
+static void test_bad_files(void **state) {
+  (void)state;
+  for (size_t i = 0; i < sizeof bad_files / sizeof bad_files[0]; i++) {
+    char path[512], err[P2PC_CLI_ERR_LEN] = "", want[P2PC_CLI_ERR_LEN];
+    p2pc_cli_config cfg;
+    write_text("bad.json", bad_files[i].text, path, sizeof path);
+    int rc = p2pc_cli_config_load(&cfg, path, err, sizeof err);
+    snprintf(want, sizeof want, "%s: %s", path, bad_files[i].msg);
+    if (rc != P2PC_ERR_INVAL || strcmp(err, want) != 0)
+      print_error("case %zu: %s\n", i, bad_files[i].text);
+    assert_int_equal(rc, P2PC_ERR_INVAL);
+    assert_string_equal(err, want);
+    assert_null(cfg.peers); /* nothing left to free on failure */
+    assert_null(strchr(err, '\n'));
+    /* The same file through --config fails the same way. */
+    const char *argv[] = {"--config", path};
+    err[0] = '\0';
+    assert_int_equal(p2pc_cli_config_args(&cfg, 2, argv, err, sizeof err),
+                     P2PC_ERR_INVAL);
+    assert_string_equal(err, want);
+    unlink(path);
+  }
+}
+
+static void test_file_level_errors(void **state) {
+  (void)state;
+  char path[512], err[P2PC_CLI_ERR_LEN], want[P2PC_CLI_ERR_LEN];
+  p2pc_cli_config cfg;
+
+  snprintf(path, sizeof path, "%s/missing.json", tmpdir);
+  assert_int_equal(p2pc_cli_config_load(&cfg, path, err, sizeof err), -ENOENT);
+  snprintf(want, sizeof want, "%s: cannot open: %s", path, strerror(ENOENT));
+  assert_string_equal(err, want);
+
+  assert_int_equal(p2pc_cli_config_load(&cfg, tmpdir, err, sizeof err),
+                   -EISDIR);
+  snprintf(want, sizeof want, "%s: cannot read: %s", tmpdir, strerror(EISDIR));
+  assert_string_equal(err, want);
+
+  /* A NUL byte is invalid JSON, reported where it is. */
+  write_bytes("nul.json", "{\"nodeID\":\n\"A\0\"}",
+              sizeof "{\"nodeID\":\n\"A\0\"}" - 1, path, sizeof path);
+  assert_int_equal(p2pc_cli_config_load(&cfg, path, err, sizeof err),
+                   P2PC_ERR_INVAL);
+  snprintf(want, sizeof want, "%s: invalid JSON at line 2, column 3", path);
+  assert_string_equal(err, want);
+
+  /* Past the size cap the file is refused unread. */
+  size_t big = P2PC_CLI_FILE_MAX + 1;
+  char *text = malloc(big);
+  assert_non_null(text);
+  memset(text, ' ', big);
+  text[0] = '{';
+  text[big - 1] = '}';
+  write_bytes("big.json", text, big, path, sizeof path);
+  free(text);
+  assert_int_equal(p2pc_cli_config_load(&cfg, path, err, sizeof err),
+                   P2PC_ERR_INVAL);
+  snprintf(want, sizeof want, "%s: file is larger than 1048576 bytes", path);
+  assert_string_equal(err, want);
+  unlink(path);
+  snprintf(path, sizeof path, "%s/nul.json", tmpdir);
+  unlink(path);
+}
+
+/* ---- bad flags ----------------------------------------------------------- */
+
+#define ARGS_MAX 12
+
+static const struct {
+  const char *argv[ARGS_MAX]; /* NULL-terminated */
+  const char *msg;
+} bad_flags[] = {
+    {{"--id", "A", "--listen", "127.0.0.1:90x0"},
+     "--listen: PORT must be an integer 1..65535, got \"127.0.0.1:90x0\""},
+    {{"--id", "A", "--listen", "127.0.0.1:0"},
+     "--listen: PORT must be an integer 1..65535, got \"127.0.0.1:0\""},
+    {{"--id", "A", "--listen", "127.0.0.1:+9"},
+     "--listen: PORT must be an integer 1..65535, got \"127.0.0.1:+9\""},
+    {{"--id", "A", "--listen", "9000"},
+     "--listen: must be HOST:PORT (an IPv6 HOST in brackets), got \"9000\""},
+    {{"--id", "A", "--listen", "::1:9000"},
+     "--listen: must be HOST:PORT (an IPv6 HOST in brackets), got "
+     "\"::1:9000\""},
+    {{"--id", "A", "--listen", "[::1:9000"},
+     "--listen: must be HOST:PORT (an IPv6 HOST in brackets), got "
+     "\"[::1:9000\""},
+    {{"--id", "A", "--listen", "[127.0.0.1]:9000"},
+     "--listen: HOST in brackets must be an IPv6 address, got "
+     "\"[127.0.0.1]:9000\""},
+    {{"--id", "A", "--listen", "example.com:9000"},
+     "--listen: HOST must be an IPv4 or IPv6 address or \"localhost\", got "
+     "\"example.com:9000\""},
+    {{"--id", "A", "--listen", ":9000"},
+     "--listen: HOST must be an IPv4 or IPv6 address or \"localhost\", got "
+     "\":9000\""},
+    {{"--id", "a b", "--listen", "127.0.0.1:9000"},
+     "--id: must be 1..64 characters of [A-Za-z0-9._-], got \"a b\""},
+    {{"--id=", "--listen", "127.0.0.1:9000"},
+     "--id: must be 1..64 characters of [A-Za-z0-9._-], got \"\""},
+    {{"--id", "a\tb", "--listen", "127.0.0.1:9000"},
+     "--id: must be 1..64 characters of [A-Za-z0-9._-], got \"a\\tb\""},
+    {{"--id"}, "--id: missing value (see p2pclock node --help)"},
+    {{"--id", "--listen", "127.0.0.1:9000"},
+     "--id: missing value (see p2pclock node --help)"},
+    {{"--lisen", "127.0.0.1:9000", "--id", "A"},
+     "--lisen: unknown flag (did you mean --listen?) (see p2pclock node "
+     "--help)"},
+    {{"--verbose"}, "--verbose: unknown flag (see p2pclock node --help)"},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "extra"},
+     "unexpected argument \"extra\" (see p2pclock node --help)"},
+    {{"-i", "A"}, "unexpected argument \"-i\" (see p2pclock node --help)"},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--peer", "b c@127.0.0.1:2"},
+     "--peer: ID must be 1..64 characters of [A-Za-z0-9._-], got "
+     "\"b c@127.0.0.1:2\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--peer", "B@127.0.0.1"},
+     "--peer: must be [ID@]HOST:PORT (an IPv6 HOST in brackets), got "
+     "\"B@127.0.0.1\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--peer", "A@127.0.0.1:2"},
+     "--peer: is this node's own ID, got \"A@127.0.0.1:2\""},
+    {{"--id", "A", "--listen", "[::1]:1", "--peer", "B@[::1]:1"},
+     "--peer: is this node's own address, got \"B@[::1]:1\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--peer", "B@127.0.0.1:2",
+      "--peer", "B@127.0.0.1:3"},
+     "--peer: repeats the ID of an earlier peer, got \"B@127.0.0.1:3\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--peer", "B@127.0.0.1:2",
+      "--peer", "127.0.0.1:2"},
+     "--peer: repeats the address of an earlier peer, got \"127.0.0.1:2\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--max-peers", "1", "--peer",
+      "127.0.0.1:2", "--peer", "127.0.0.1:3"},
+     "--peer: given 2 times, more than maxPeers 1"},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--chaos-delay", "5:2"},
+     "--chaos-delay: must be \"MIN:MAX\" milliseconds with 0 <= MIN <= MAX "
+     "<= 60000, got \"5:2\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--chaos-delay", "5"},
+     "--chaos-delay: must be \"MIN:MAX\" milliseconds with 0 <= MIN <= MAX "
+     "<= 60000, got \"5\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--chaos-delay", "1:99999999999"},
+     "--chaos-delay: must be \"MIN:MAX\" milliseconds with 0 <= MIN <= MAX "
+     "<= 60000, got \"1:99999999999\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--chaos-drop", "1"},
+     "--chaos-drop: must be a number 0 <= P < 1, got \"1\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--chaos-drop", "-0.1"},
+     "--chaos-drop: must be a number 0 <= P < 1, got \"-0.1\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--chaos-drop", "nan"},
+     "--chaos-drop: must be a number 0 <= P < 1, got \"nan\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--chaos-drop", "0.5x"},
+     "--chaos-drop: must be a number 0 <= P < 1, got \"0.5x\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--chaos-drop", "0x0.8p0"},
+     "--chaos-drop: must be a number 0 <= P < 1, got \"0x0.8p0\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--log-level", "DEBUG"},
+     "--log-level: must be one of \"error\", \"warn\", \"info\", \"debug\", "
+     "got \"DEBUG\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--max-peers", "0"},
+     "--max-peers: must be an integer 1..1024, got \"0\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--max-peers", "1025"},
+     "--max-peers: must be an integer 1..1024, got \"1025\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--events", ""},
+     "--events: must be a non-empty path of at most 4095 bytes, got \"\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--control", ""},
+     "--control: must be a non-empty path of at most 107 bytes, got \"\""},
+    {{"--config", "a.json", "--config", "b.json"},
+     "--config: given twice, got \"b.json\""},
+    {{"--listen", "127.0.0.1:1"},
+     "--id is required (or --config FILE with \"nodeID\")"},
+    {{"--id", "A"},
+     "--listen HOST:PORT is required (or --config FILE with \"nodePort\")"},
+    {{NULL}, "--id is required (or --config FILE with \"nodeID\")"},
+};
+
+static void test_bad_flags(void **state) {
+  (void)state;
+  for (size_t i = 0; i < sizeof bad_flags / sizeof bad_flags[0]; i++) {
+    char err[P2PC_CLI_ERR_LEN] = "";
+    p2pc_cli_config cfg;
+    int argc = 0;
+    while (argc < ARGS_MAX && bad_flags[i].argv[argc])
+      argc++;
+    int rc =
+        p2pc_cli_config_args(&cfg, argc, bad_flags[i].argv, err, sizeof err);
+    if (rc != P2PC_ERR_INVAL || strcmp(err, bad_flags[i].msg) != 0)
+      print_error("case %zu: %s\n", i, bad_flags[i].msg);
+    assert_int_equal(rc, P2PC_ERR_INVAL);
+    assert_string_equal(err, bad_flags[i].msg);
+    assert_null(cfg.peers);
+  }
+}
+
+/* A bad flag fails even when the file is fine, and a bad file even when
+ * the flags would have overridden the bad value: the file is checked as a
+ * whole before the flags. */
+static void test_file_and_flags_errors(void **state) {
+  (void)state;
+  char a[512], path[512], err[P2PC_CLI_ERR_LEN], want[P2PC_CLI_ERR_LEN];
+  p2pc_cli_config cfg;
+  proto_path(a, sizeof a, 'A');
+  const char *argv[] = {"--config", a, "--listen", "127.0.0.1:x"};
+  assert_int_equal(p2pc_cli_config_args(&cfg, 4, argv, err, sizeof err),
+                   P2PC_ERR_INVAL);
+  assert_string_equal(err, "--listen: PORT must be an integer 1..65535, got "
+                           "\"127.0.0.1:x\"");
+
+  write_text("badport.json", "{\"nodeID\":\"A\",\"nodePort\":\"x\"}", path,
+             sizeof path);
+  const char *argv2[] = {"--listen", "127.0.0.1:1", "--config", path};
+  assert_int_equal(p2pc_cli_config_args(&cfg, 4, argv2, err, sizeof err),
+                   P2PC_ERR_INVAL);
+  snprintf(want, sizeof want,
+           "%s: \"nodePort\" must be an integer 1..65535, got \"x\"", path);
+  assert_string_equal(err, want);
+  unlink(path);
+
+  /* --peer flags replace the file's peers, so a file peer no longer
+   * clashes with an overriding --id. */
+  const char *argv3[] = {"--config", a, "--id", "B"};
+  assert_int_equal(p2pc_cli_config_args(&cfg, 4, argv3, err, sizeof err),
+                   P2PC_ERR_INVAL);
+  snprintf(want, sizeof want,
+           "%s: \"connectTo[0].nodeID\" is this node's own ID, got \"B\"", a);
+  assert_string_equal(err, want);
+  const char *argv4[] = {"--config", a, "--id", "B", "--peer", "C@[::1]:1"};
+  assert_int_equal(p2pc_cli_config_args(&cfg, 6, argv4, err, sizeof err), 0);
+  assert_int_equal(cfg.npeers, 1);
+  p2pc_cli_config_fini(&cfg);
+}
+
+/* A short error buffer truncates the message, never overflows; none at all
+ * is allowed. */
+static void test_short_err_buffer(void **state) {
+  (void)state;
+  char err[8];
+  p2pc_cli_config cfg;
+  const char *argv[] = {"--verbose"};
+  memset(err, 'x', sizeof err);
+  assert_int_equal(p2pc_cli_config_args(&cfg, 1, argv, err, sizeof err),
+                   P2PC_ERR_INVAL);
+  assert_string_equal(err, "--verbo");
+  assert_int_equal(p2pc_cli_config_args(&cfg, 1, argv, NULL, 0),
+                   P2PC_ERR_INVAL);
+  assert_string_equal(p2pc_cli_log_level_name(P2PC_CLI_LOG_WARN), "warn");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_prototype_configs_load),
+      cmocka_unit_test(test_new_keys),
+      cmocka_unit_test(test_flags_override_file),
+      cmocka_unit_test(test_flags_alone),
+      cmocka_unit_test(test_json_round_trip),
+      cmocka_unit_test(test_limits_accepted),
+      cmocka_unit_test(test_bad_files),
+      cmocka_unit_test(test_file_level_errors),
+      cmocka_unit_test(test_bad_flags),
+      cmocka_unit_test(test_file_and_flags_errors),
+      cmocka_unit_test(test_short_err_buffer),
+  };
+  return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
+}
