@@ -105,7 +105,8 @@ static void do_error(const uint8_t *b, size_t len, p2pc_buf *out) {
 
 static void do_ack(const uint8_t *b, size_t len, p2pc_buf *out) {
   uint64_t cum = 0x5a5a5a5a5a5a5a5aull;
-  int rv = p2pc_wire_ack_get(b, len, &cum);
+  uint64_t beyond = 0;
+  int rv = p2pc_wire_ack_get(b, len, &cum, &beyond);
   if (rv < 0) {
     FUZZ_CHECK(rv == P2PC_ERR_PROTO);
     FUZZ_CHECK(cum == 0x5a5a5a5a5a5a5a5aull);
@@ -113,7 +114,7 @@ static void do_ack(const uint8_t *b, size_t len, p2pc_buf *out) {
   }
   FUZZ_CHECK((size_t)rv == len);
   p2pc_buf_reset(out);
-  FUZZ_CHECK(p2pc_wire_ack_put(out, cum) == 0);
+  FUZZ_CHECK(p2pc_wire_ack_put(out, cum, beyond) == 0);
   check_reencoding(out, b, len);
 }
 

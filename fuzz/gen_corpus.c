@@ -260,7 +260,7 @@ static void frame_error(p2pc_buf *b, uint16_t code, const char *reason) {
 static void frame_ack(p2pc_buf *b, uint64_t cum) {
   long st = p2pc_wire_frame_begin(b, P2PC_FRAME_ACK);
   CHECK("begin", (int)st);
-  CHECK("ack", p2pc_wire_ack_put(b, cum));
+  CHECK("ack", p2pc_wire_ack_put(b, cum, 0));
   CHECK("end", p2pc_wire_frame_end(b, st, P2PC_WIRE_MAX_FRAME_DEFAULT));
 }
 

@@ -104,11 +104,13 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
                   const p2pc_node_callbacks *cb, p2pc_now now);
 void p2pc_node_free(p2pc_node *n);
 
-/* A TCP connection was established: outbound (we dialed; peer is whom the
- * DIAL named, or NULL) or inbound (accepted). The node queues its HELLO.
- * Returns 0 and the link's id, or P2PC_ERR_FULL (too many links). */
+/* A TCP connection was established: outbound (we dialed addr; peer is
+ * whom the DIAL named, or "") or inbound (accepted; addr may be NULL). The
+ * node queues its HELLO. Returns 0 and the link's id, or P2PC_ERR_FULL (too
+ * many links: the runtime closes the connection). */
 int p2pc_node_link_new(p2pc_node *n, bool outbound, const char *peer,
-                       p2pc_now now, p2pc_link_id *out);
+                       const p2pc_wire_addr *addr, p2pc_now now,
+                       p2pc_link_id *out);
 /* A dial failed (no link was created): re-dial later with back-off. */
 void p2pc_node_dial_failed(p2pc_node *n, const p2pc_wire_addr *addr,
                            const char *peer, p2pc_now now);

@@ -197,18 +197,28 @@ int p2pc_wire_error_get(const uint8_t *b, size_t len, p2pc_wire_error *e) {
   return rv;
 }
 
-int p2pc_wire_ack_put(p2pc_buf *out, uint64_t cum) {
-  return p2pc_buf_put_varint(out, cum);
+int p2pc_wire_ack_put(p2pc_buf *out, uint64_t cum, uint64_t beyond) {
+  size_t start = out->len;
+  int rv = p2pc_buf_put_varint(out, cum);
+  if (!rv)
+    rv = p2pc_buf_put_varint(out, beyond);
+  if (rv)
+    out->len = start;
+  return rv;
 }
 
-int p2pc_wire_ack_get(const uint8_t *b, size_t len, uint64_t *cum) {
+int p2pc_wire_ack_get(const uint8_t *b, size_t len, uint64_t *cum,
+                      uint64_t *beyond) {
   p2pc_reader r;
-  uint64_t v = 0;
+  uint64_t v = 0, w = 0;
   p2pc_reader_init(&r, b, len);
   p2pc_reader_varint(&r, &v);
+  p2pc_reader_varint(&r, &w);
   int rv = finish(&r);
-  if (rv > 0)
+  if (rv > 0) {
     *cum = v;
+    *beyond = w;
+  }
   return rv;
 }
 

@@ -103,9 +103,12 @@ typedef struct p2pc_wire_error {
 int p2pc_wire_error_put(p2pc_buf *out, uint16_t code, const char *reason);
 int p2pc_wire_error_get(const uint8_t *b, size_t len, p2pc_wire_error *e);
 
-/* ACK: every DATA frame with link sequence <= cum has arrived. */
-int p2pc_wire_ack_put(p2pc_buf *out, uint64_t cum);
-int p2pc_wire_ack_get(const uint8_t *b, size_t len, uint64_t *cum);
+/* ACK: every DATA frame with link sequence <= cum has arrived; beyond
+ * counts frames that arrived past a hole since the previous ACK (> 0 asks
+ * the sender to send again from cum + 1 at once). */
+int p2pc_wire_ack_put(p2pc_buf *out, uint64_t cum, uint64_t beyond);
+int p2pc_wire_ack_get(const uint8_t *b, size_t len, uint64_t *cum,
+                      uint64_t *beyond);
 
 /* PING / PONG: heartbeat; PONG echoes PING's token. */
 int p2pc_wire_ping_put(p2pc_buf *out, p2pc_frame_type type, uint64_t token);

@@ -48,9 +48,9 @@ static void test_frame_begin_end(void **state) {
   p2pc_buf_init(&b, A, 1024);
   long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_ACK);
   assert_true(at == 0);
-  assert_int_equal(p2pc_wire_ack_put(&b, 300), 0);
+  assert_int_equal(p2pc_wire_ack_put(&b, 300, 2), 0);
   assert_int_equal(p2pc_wire_frame_end(&b, at, 64), 0);
-  const uint8_t want[] = {0, 0, 0, 3, P2PC_FRAME_ACK, 0xac, 0x02};
+  const uint8_t want[] = {0, 0, 0, 4, P2PC_FRAME_ACK, 0xac, 0x02, 2};
   assert_int_equal(b.len, sizeof want);
   assert_memory_equal(b.data, want, sizeof want);
   /* A frame longer than max_frame is taken back out. */
@@ -143,12 +143,15 @@ static void test_error_ack_ping(void **state) {
   const uint8_t nul[] = {0, 2, 1, 0};
   assert_int_equal(p2pc_wire_error_get(nul, 4, &e), P2PC_ERR_PROTO);
 
-  uint64_t v = 0;
-  const uint8_t ack[] = {0x80, 0x01};
-  assert_int_equal(p2pc_wire_ack_get(ack, 2, &v), 2);
+  uint64_t v = 0, beyond = 9;
+  const uint8_t ack[] = {0x80, 0x01, 0x00};
+  assert_int_equal(p2pc_wire_ack_get(ack, 3, &v, &beyond), 3);
   assert_int_equal(v, 128);
-  const uint8_t ack_padded[] = {0x80, 0x80, 0x00};
-  assert_int_equal(p2pc_wire_ack_get(ack_padded, 3, &v), P2PC_ERR_PROTO);
+  assert_int_equal(beyond, 0);
+  const uint8_t ack_padded[] = {0x80, 0x80, 0x00, 0x00};
+  assert_int_equal(p2pc_wire_ack_get(ack_padded, 4, &v, &beyond),
+                   P2PC_ERR_PROTO);
+  assert_int_equal(p2pc_wire_ack_get(ack, 2, &v, &beyond), P2PC_ERR_PROTO);
   p2pc_buf_reset(&b);
   assert_int_equal(p2pc_wire_ping_put(&b, P2PC_FRAME_PING, 42), 0);
   assert_int_equal(b.len, 8);

@@ -1,0 +1,1376 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The node state machine (node.h): links, peers, reliable per-peer streams
+ * and SES, composed. Decisions live here so that the libuv runtime, the
+ * simulator and the tests all drive the same code with injected time.
+ *
+ * Reliability is per peer *session*, not per TCP connection: a session is
+ * the pair (our incarnation, the peer's incarnation). DATA frames carry a
+ * sequence number along the session; the receiver accepts them strictly in
+ * order and acknowledges cumulatively; the sender keeps every unacknowledged
+ * frame and, after a reconnect or a resend timeout, sends again everything
+ * after the last acknowledged one (go-back-N). TCP already orders bytes, so
+ * gaps only come from frames dropped on purpose (chaos) or from frames the
+ * SES layer refused (its buffer was full): both are repaired by the resend.
+ * When a peer comes back as a new incarnation, the old session ends: see
+ * docs/PROTOCOL.md, "Incarnations".
+ */
+#include "node.h"
+
+#include "evlog.h"
+
+#include <string.h>
+
+#define NO_LINK UINT32_MAX
+#define NO_PEER UINT32_MAX
+#define MS 1000000ull
+#define TAG_MAX 16
+
+typedef enum lstate { L_FREE, L_HELLO, L_UP, L_CLOSING } lstate;
+
+typedef struct link {
+  lstate state;
+  bool outbound;
+  uint32_t peer; /* NO_PEER until the HELLO names it */
+  char expect[P2PC_NODE_ID_MAX + 1];
+  p2pc_wire_addr addr; /* outbound: the address dialed */
+  p2pc_buf in;         /* an incomplete frame carried over between reads */
+  p2pc_buf out;        /* frames not yet handed to the kernel */
+  uint64_t opened_ns, last_rx_ns, last_ping_ns;
+} link;
+
+typedef struct txmsg {
+  uint64_t lseq;
+  uint8_t *frame; /* the whole DATA frame */
+  size_t len;
+  uint64_t release_ns; /* chaos delay: not written before this */
+  char msg[P2PC_ID_MAX + 24];
+} txmsg;
+
+typedef struct peer {
+  char id[P2PC_NODE_ID_MAX + 1];
+  char sesid[P2PC_ID_MAX + 1]; /* "<id>~<tag>" of the current session */
+  uint64_t inc;
+  bool inc_known;
+  p2pc_wire_addr addr;
+  bool addr_known;
+  uint32_t link;
+  p2pc_peer_state state;
+  bool dialing;
+  uint64_t backoff_ns, next_dial_ns;
+  /* the session's outgoing stream */
+  uint64_t tx_next;    /* next lseq to assign */
+  uint64_t tx_acked;   /* the peer has everything <= this */
+  uint64_t tx_written; /* written on the current link up to this */
+  txmsg *q;            /* unacknowledged, ascending lseq */
+  uint32_t qn, qcap;
+  size_t qbytes;
+  uint64_t last_progress_ns;
+  uint64_t fast_for; /* 1 + the ack of the last fast retransmit */
+  /* the session's incoming stream */
+  uint64_t rx_cum;
+  uint64_t rx_beyond; /* frames past a hole since the last ACK */
+  bool ack_due;
+  uint64_t sent, delivered_from;
+} peer;
+
+struct p2pc_node {
+  p2pc_node_config cfg;
+  p2pc_node_callbacks cb;
+  const p2pc_allocator *a;
+  char id[P2PC_NODE_ID_MAX + 1];
+  char sesid[P2PC_ID_MAX + 1];
+  p2pc_causal *causal;
+  p2pc_now now; /* of the entry point running */
+  uint64_t rng[4];
+  link *links;
+  uint32_t nlinks;
+  peer *peers;
+  uint32_t npeers;
+  struct anon_seed *anon;
+  uint32_t nanon;
+  p2pc_action *acts;
+  uint32_t nacts, acthead, capacts;
+  p2pc_buf scratch; /* one frame being built */
+  p2pc_buf line;    /* one event line being built */
+  bool stopping;
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+/* xoshiro256**: the node's only randomness, seeded by the runtime. */
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t rng_next(p2pc_node *n) {
+  uint64_t *s = n->rng;
+  uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 45);
+  return r;
+}
+
+static uint64_t rng_below(p2pc_node *n, uint64_t bound) {
+  return bound ? rng_next(n) % bound : 0;
+}
+
+static double rng_unit(p2pc_node *n) {
+  return (double)(rng_next(n) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static void seed_rng(p2pc_node *n, uint64_t seed) {
+  for (int i = 0; i < 4; i++) { /* splitmix64 */
+    uint64_t z = (seed += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    n->rng[i] = z ^ (z >> 31);
+  }
+}
+
+/* Appends decimal v to s (NUL-terminated, capacity cap). */
+static void str_u64(char *s, size_t cap, uint64_t v) {
+  char d[20];
+  size_t k = 0, len = strlen(s);
+  do
+    d[k++] = (char)('0' + v % 10);
+  while ((v /= 10) != 0);
+  while (k && len + 1 < cap)
+    s[len++] = d[--k];
+  s[len] = '\0';
+}
+
+static void str_cat(char *s, size_t cap, const char *t) {
+  size_t len = strlen(s), k = strlen(t);
+  if (k > cap - 1 - len)
+    k = cap - 1 - len;
+  memcpy(s + len, t, k);
+  s[len + k] = '\0';
+}
+
+static void str_hex(char *s, size_t cap, uint32_t v) {
+  static const char hx[] = "0123456789abcdef";
+  char d[9];
+  size_t k = 0;
+  do
+    d[k++] = hx[v & 15];
+  while ((v >>= 4) != 0);
+  size_t len = strlen(s);
+  while (k && len + 1 < cap)
+    s[len++] = d[--k];
+  s[len] = '\0';
+}
+
+/* "127.0.0.1:9000", "[::1]:9000" (uncompressed), or "-". */
+static void addr_str(const p2pc_wire_addr *a, char *s, size_t cap) {
+  s[0] = '\0';
+  if (a->family == 4) {
+    for (int i = 0; i < 4; i++) {
+      if (i)
+        str_cat(s, cap, ".");
+      str_u64(s, cap, a->addr[i]);
+    }
+  } else if (a->family == 6) {
+    str_cat(s, cap, "[");
+    for (int i = 0; i < 8; i++) {
+      if (i)
+        str_cat(s, cap, ":");
+      str_hex(s, cap, (uint32_t)(a->addr[2 * i] << 8 | a->addr[2 * i + 1]));
+    }
+    str_cat(s, cap, "]");
+  } else {
+    str_cat(s, cap, "-");
+    return;
+  }
+  str_cat(s, cap, ":");
+  str_u64(s, cap, a->port);
+}
+
+static bool addr_eq(const p2pc_wire_addr *x, const p2pc_wire_addr *y) {
+  size_t n = x->family == 4 ? 4 : 16;
+  return x->family == y->family && x->port == y->port &&
+         (x->family == 0 || memcmp(x->addr, y->addr, n) == 0);
+}
+
+/* The incarnation tag of a causal identity: base36 of 31 bits. */
+static void make_sesid(char *out, const char *id, uint64_t inc) {
+  static const char b36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  char tag[TAG_MAX];
+  size_t k = 0;
+  uint64_t v = inc & 0x7fffffffu;
+  do
+    tag[k++] = b36[v % 36];
+  while ((v /= 36) != 0);
+  out[0] = '\0';
+  str_cat(out, P2PC_ID_MAX + 1, id);
+  str_cat(out, P2PC_ID_MAX + 1, "~");
+  size_t len = strlen(out);
+  while (k)
+    out[len++] = tag[--k];
+  out[len] = '\0';
+}
+
+static void logf_(p2pc_node *n, p2pc_log_level lv, const char *text) {
+  if (n->cb.log)
+    n->cb.log(n->cb.ud, lv, text);
+}
+
+/* ---- the event log ------------------------------------------------------- */
+
+/* Starts {"node":..,"ev":..,"mono":..,"local":..,"net":.. in n->line. The
+ * network time equals the local clock until clock synchronisation lands. */
+static bool ev_begin(p2pc_node *n, const char *ev) {
+  p2pc_buf *b = &n->line;
+  p2pc_buf_reset(b);
+  const char *parts[] = {"{\"node\":\"", n->id, "\",\"ev\":\"", ev,
+                         "\",\"mono\":"};
+  int rv = 0;
+  for (size_t i = 0; i < 5 && !rv; i++)
+    rv = p2pc_buf_put(b, parts[i], strlen(parts[i]));
+  if (!rv)
+    rv = p2pc_evlog_u64(b, n->now.mono_ns);
+  if (!rv)
+    rv = p2pc_buf_put(b, ",\"local\":", 9);
+  /* Local time is before 1970 only with a broken clock: print 0 then. */
+  uint64_t local = n->now.local_ns > 0 ? (uint64_t)n->now.local_ns : 0;
+  if (!rv)
+    rv = p2pc_evlog_u64(b, local);
+  if (!rv)
+    rv = p2pc_buf_put(b, ",\"net\":", 7);
+  if (!rv)
+    rv = p2pc_evlog_u64(b, local);
+  return rv == 0;
+}
+
+static void ev_str(p2pc_node *n, const char *key, const char *val) {
+  p2pc_buf *b = &n->line;
+  p2pc_buf_put(b, ",\"", 2);
+  p2pc_buf_put(b, key, strlen(key));
+  p2pc_buf_put(b, "\":\"", 3);
+  p2pc_buf_put(b, val, strlen(val));
+  p2pc_buf_put(b, "\"", 1);
+}
+
+static void ev_end(p2pc_node *n) {
+  if (p2pc_buf_put(&n->line, "}", 1) == 0 && n->cb.event)
+    n->cb.event(n->cb.ud, (const char *)n->line.data, n->line.len);
+}
+
+/* SES reports: the event line, the human DEBUG line, the delivery. */
+static void on_causal(void *ud, const p2pc_causal_event *ev) {
+  p2pc_node *n = ud;
+  if (n->cb.event && ev_begin(n, p2pc_evlog_kind(ev->kind)) &&
+      p2pc_evlog_causal(&n->line, n->causal, ev) == 0)
+    ev_end(n);
+  char msg[P2PC_ID_MAX + 24] = "";
+  str_cat(msg, sizeof msg, ev->sender);
+  str_cat(msg, sizeof msg, ":");
+  str_u64(msg, sizeof msg, ev->n);
+  /* The application sees node IDs, not incarnations. */
+  char from[P2PC_NODE_ID_MAX + 1] = "";
+  const char *tilde = strchr(ev->sender, '~');
+  size_t flen = tilde ? (size_t)(tilde - ev->sender) : strlen(ev->sender);
+  memcpy(from, ev->sender, flen);
+  from[flen] = '\0';
+  if (n->cb.log && (ev->kind == P2PC_CEV_DELIVER ||
+                    ev->kind == P2PC_CEV_BUFFER || ev->kind == P2PC_CEV_DROP)) {
+    char t[256] = "causal: ";
+    str_cat(t, sizeof t, p2pc_evlog_kind(ev->kind));
+    str_cat(t, sizeof t, " msg=");
+    str_cat(t, sizeof t, msg);
+    if (ev->kind == P2PC_CEV_DELIVER) {
+      str_cat(t, sizeof t, " waited_us=");
+      str_u64(t, sizeof t, ev->waited_ns / 1000);
+    } else if (ev->kind == P2PC_CEV_BUFFER) {
+      str_cat(t, sizeof t, " waits_for=");
+      str_cat(t, sizeof t, ev->waits_node);
+    } else {
+      str_cat(t, sizeof t, " reason=\"");
+      str_cat(t, sizeof t, ev->reason);
+      str_cat(t, sizeof t, "\"");
+    }
+    logf_(n, P2PC_LOG_DEBUG, t);
+  }
+  if (ev->kind == P2PC_CEV_DELIVER && n->cb.deliver)
+    n->cb.deliver(n->cb.ud, from, msg, ev->payload, ev->bytes);
+}
+
+/* ---- actions ------------------------------------------------------------- */
+
+static void push_action(p2pc_node *n, const p2pc_action *a) {
+  if (n->acthead && n->acthead == n->nacts)
+    n->acthead = n->nacts = 0;
+  if (n->nacts == n->capacts) {
+    uint32_t cap = n->capacts ? n->capacts * 2 : 16;
+    p2pc_action *x = n->a->realloc(n->acts, (size_t)cap * sizeof *x, n->a->ud);
+    if (!x)
+      return; /* a lost DIAL is retried by the next deadline; a lost
+                 CLOSE by the liveness check */
+    n->acts = x;
+    n->capacts = cap;
+  }
+  n->acts[n->nacts++] = *a;
+}
+
+bool p2pc_node_pop_action(p2pc_node *n, p2pc_action *a) {
+  if (n->acthead == n->nacts)
+    return false;
+  *a = n->acts[n->acthead++];
+  return true;
+}
+
+/* ---- links ----------------------------------------------------------------
+ */
+
+static link *get_link(const p2pc_node *n, p2pc_link_id l) {
+  return l < n->nlinks && n->links[l].state != L_FREE ? &n->links[l] : NULL;
+}
+
+/* Writes the frame in n->scratch to the link's output, unless the link's
+ * output is over its cap (a peer that does not read: the liveness check
+ * will close it). */
+static void link_write(p2pc_node *n, link *l) {
+  if (l->state == L_FREE || l->state == L_CLOSING)
+    return;
+  p2pc_buf_put(&l->out, n->scratch.data, n->scratch.len);
+}
+
+static void close_link(p2pc_node *n, p2pc_link_id id, uint16_t code,
+                       const char *reason) {
+  link *l = get_link(n, id);
+  if (!l || l->state == L_CLOSING)
+    return;
+  if (code) {
+    p2pc_buf_reset(&n->scratch);
+    long at = p2pc_wire_frame_begin(&n->scratch, P2PC_FRAME_ERROR);
+    if (at >= 0 && p2pc_wire_error_put(&n->scratch, code, reason) == 0 &&
+        p2pc_wire_frame_end(&n->scratch, at, n->cfg.max_frame) == 0)
+      link_write(n, l);
+  }
+  l->state = L_CLOSING;
+  p2pc_action a = {.kind = P2PC_ACT_CLOSE, .link = id};
+  push_action(n, &a);
+}
+
+static int frame_to_link(p2pc_node *n, p2pc_link_id id, p2pc_frame_type t,
+                         const void *arg, uint64_t v) {
+  link *l = get_link(n, id);
+  if (!l)
+    return P2PC_ERR_NOTFOUND;
+  p2pc_buf_reset(&n->scratch);
+  long at = p2pc_wire_frame_begin(&n->scratch, t);
+  if (at < 0)
+    return (int)at;
+  int rv;
+  switch (t) {
+  case P2PC_FRAME_HELLO:
+    rv = p2pc_wire_hello_put(&n->scratch, arg);
+    break;
+  case P2PC_FRAME_ACK:
+    rv = p2pc_wire_ack_put(&n->scratch, v, *(const uint64_t *)arg);
+    break;
+  case P2PC_FRAME_PING:
+  case P2PC_FRAME_PONG:
+    rv = p2pc_wire_ping_put(&n->scratch, t, v);
+    break;
+  default:
+    rv = P2PC_ERR_INVAL;
+  }
+  if (!rv)
+    rv = p2pc_wire_frame_end(&n->scratch, at, n->cfg.max_frame);
+  if (!rv)
+    link_write(n, l);
+  return rv;
+}
+
+/* ---- peers and sessions ---------------------------------------------------
+ */
+
+static uint32_t find_peer(const p2pc_node *n, const char *id) {
+  for (uint32_t i = 0; i < n->npeers; i++)
+    if (strcmp(n->peers[i].id, id) == 0)
+      return i;
+  return NO_PEER;
+}
+
+static uint32_t add_peer(p2pc_node *n, const char *id) {
+  uint32_t i = find_peer(n, id);
+  if (i != NO_PEER)
+    return i;
+  if (n->npeers >= n->cfg.max_peers)
+    return NO_PEER;
+  peer *p = &n->peers[n->npeers];
+  memset(p, 0, sizeof *p);
+  str_cat(p->id, sizeof p->id, id);
+  p->link = NO_LINK;
+  p->state = P2PC_PEER_DOWN;
+  p->backoff_ns = n->cfg.redial_min_ns;
+  p->tx_next = 1;
+  return n->npeers++;
+}
+
+static void peer_event(p2pc_node *n, const peer *p, const char *ev,
+                       const char *key, const char *val) {
+  if (n->cb.event && ev_begin(n, ev)) {
+    ev_str(n, "peer", p->id);
+    ev_str(n, key, val);
+    ev_end(n);
+  }
+  char t[200] = "peers: ";
+  str_cat(t, sizeof t, p->id);
+  str_cat(t, sizeof t, strcmp(ev, "peer_up") == 0 ? " up " : " down ");
+  str_cat(t, sizeof t, key);
+  str_cat(t, sizeof t, "=");
+  str_cat(t, sizeof t, val);
+  logf_(n, P2PC_LOG_INFO, t);
+}
+
+static void free_queue(p2pc_node *n, peer *p) {
+  for (uint32_t i = 0; i < p->qn; i++)
+    n->a->free(p->q[i].frame, n->a->ud);
+  p->qn = 0;
+  p->qbytes = 0;
+}
+
+/*
+ * The peer came back as a new incarnation: the session with the old one is
+ * over. What it had not acknowledged can no longer reach it (its SES state
+ * is gone), so those messages are reported undeliverable; its own messages
+ * still on their way are given up on by retiring its old identity; both
+ * streams start again from 1.
+ */
+static void end_session(p2pc_node *n, peer *p, const char *why) {
+  for (uint32_t i = 0; i < p->qn; i++) {
+    if (n->cb.event && ev_begin(n, "undeliverable")) {
+      ev_str(n, "msg", p->q[i].msg);
+      ev_str(n, "to", p->id);
+      ev_str(n, "reason", why);
+      ev_end(n);
+    }
+  }
+  if (p->qn) {
+    char t[160] = "peers: ";
+    str_cat(t, sizeof t, p->id);
+    str_cat(t, sizeof t, " restarted; undelivered messages to it: ");
+    str_u64(t, sizeof t, p->qn);
+    logf_(n, P2PC_LOG_WARN, t);
+  }
+  free_queue(n, p);
+  if (p->inc_known)
+    p2pc_causal_retire(n->causal, p->sesid, n->now.mono_ns);
+  p->tx_next = 1;
+  p->tx_acked = p->tx_written = 0;
+  p->rx_cum = p->rx_beyond = 0;
+  p->fast_for = 0;
+  p->ack_due = false;
+}
+
+static void set_incarnation(p2pc_node *n, peer *p, uint64_t inc) {
+  if (p->inc_known && p->inc == inc)
+    return;
+  if (p->inc_known)
+    end_session(n, p, "peer restarted");
+  p->inc = inc;
+  p->inc_known = true;
+  make_sesid(p->sesid, p->id, inc);
+}
+
+/* Writes the session's unwritten DATA frames whose chaos hold is over, in
+ * order; stops at the first one still held (order on a link is kept). */
+static void flush_peer(p2pc_node *n, peer *p) {
+  link *l = p->link == NO_LINK ? NULL : get_link(n, p->link);
+  if (!l || l->state != L_UP)
+    return;
+  for (uint32_t i = 0; i < p->qn; i++) {
+    txmsg *t = &p->q[i];
+    if (t->lseq <= p->tx_written)
+      continue;
+    if (t->release_ns > n->now.mono_ns)
+      break;
+    if (l->out.len + t->len > n->cfg.max_link_output)
+      break; /* the socket is not draining: wait for it */
+    p->tx_written = t->lseq;
+    if (n->cfg.chaos_drop > 0 && rng_unit(n) < n->cfg.chaos_drop)
+      continue; /* lost on the wire: the resend timer repairs it */
+    p2pc_buf_put(&l->out, t->frame, t->len);
+  }
+  if (p->ack_due) {
+    p->ack_due = false;
+    if (!(n->cfg.chaos_drop > 0 && rng_unit(n) < n->cfg.chaos_drop))
+      frame_to_link(n, p->link, P2PC_FRAME_ACK, &p->rx_beyond, p->rx_cum);
+    p->rx_beyond = 0;
+  }
+}
+
+static void schedule_dial(p2pc_node *n, peer *p) {
+  if (!p->addr_known || p->link != NO_LINK || p->dialing)
+    return;
+  /* Exponential back-off with jitter: [b/2, b), doubling up to the max. */
+  uint64_t b = p->backoff_ns;
+  p->next_dial_ns = n->now.mono_ns + b / 2 + rng_below(n, b / 2 + 1);
+  p->backoff_ns = b * 2 > n->cfg.redial_max_ns ? n->cfg.redial_max_ns : b * 2;
+}
+
+static void peer_down(p2pc_node *n, peer *p, const char *reason) {
+  bool was_up = p->state == P2PC_PEER_UP || p->state == P2PC_PEER_SUSPECT;
+  p->link = NO_LINK;
+  p->state = P2PC_PEER_DOWN;
+  if (was_up)
+    peer_event(n, p, "peer_down", "reason", reason);
+  if (!n->stopping)
+    schedule_dial(n, p);
+}
+
+/* ---- sending ------------------------------------------------------------- */
+
+static int send_to(p2pc_node *n, peer *p, const uint8_t *payload, size_t len) {
+  if (!p->inc_known)
+    return P2PC_ERR_NOTFOUND; /* no session yet: its identity is unknown */
+  if (p->qn >= n->cfg.max_unacked || p->qbytes + len > n->cfg.max_unacked_bytes)
+    return P2PC_ERR_FULL;
+  if (p->qn == p->qcap) {
+    uint32_t cap = p->qcap ? p->qcap * 2 : 16;
+    txmsg *q = n->a->realloc(p->q, (size_t)cap * sizeof *q, n->a->ud);
+    if (!q)
+      return P2PC_ERR_NOMEM;
+    p->q = q;
+    p->qcap = cap;
+  }
+  p2pc_buf *b = &n->scratch;
+  p2pc_buf_reset(b);
+  long at = p2pc_wire_frame_begin(b, P2PC_FRAME_DATA);
+  if (at < 0)
+    return (int)at;
+  int rv = p2pc_buf_put_varint(b, p->tx_next);
+  if (!rv)
+    rv = p2pc_causal_send(n->causal, p->sesid, payload, len, n->now.mono_ns, b);
+  if (rv)
+    return rv == P2PC_ERR_TOOBIG ? P2PC_ERR_TOOBIG : rv;
+  /* The SES step is done; a frame over the limit now would be a message
+   * stamped but never sent, so the limit is checked against the payload up
+   * front in p2pc_node_send and this cannot fail. */
+  p2pc_wire_frame_end(b, at, P2PC_WIRE_MAX_FRAME_LIMIT);
+  /* The queue takes the scratch buffer's storage: no allocation (and so
+   * no failure) between stamping the message and queueing it. */
+  txmsg *t = &p->q[p->qn];
+  t->frame = b->data;
+  t->len = b->len;
+  p2pc_buf_init(b, n->a, b->max);
+  t->lseq = p->tx_next++;
+  t->msg[0] = '\0';
+  str_cat(t->msg, sizeof t->msg, n->sesid);
+  str_cat(t->msg, sizeof t->msg, ":");
+  str_u64(t->msg, sizeof t->msg, p2pc_causal_sent(n->causal));
+  uint64_t hold = 0;
+  if (n->cfg.chaos_delay_max_ns)
+    hold =
+        n->cfg.chaos_delay_min_ns +
+        rng_below(n, n->cfg.chaos_delay_max_ns - n->cfg.chaos_delay_min_ns + 1);
+  t->release_ns = n->now.mono_ns + hold;
+  if (p->qn && p->q[p->qn - 1].release_ns > t->release_ns)
+    t->release_ns = p->q[p->qn - 1].release_ns;
+  if (p->qn == 0)
+    p->last_progress_ns = n->now.mono_ns;
+  p->qn++;
+  p->qbytes += len;
+  p->sent++;
+  flush_peer(n, p);
+  return 0;
+}
+
+/* ---- seeds without a known ID -----------------------------------------------
+ */
+
+static peer *peer_by_addr(p2pc_node *n, const p2pc_wire_addr *addr,
+                          const char *id) {
+  uint32_t pi = id && *id ? find_peer(n, id) : NO_PEER;
+  if (pi != NO_PEER)
+    return &n->peers[pi];
+  for (uint32_t i = 0; i < n->npeers; i++)
+    if (n->peers[i].addr_known && addr_eq(&n->peers[i].addr, addr))
+      return &n->peers[i];
+  return NULL;
+}
+
+/* A configured address whose node ID we learn from its HELLO. */
+typedef struct anon_seed {
+  p2pc_wire_addr addr;
+  bool done, dialing;
+  uint64_t next_dial_ns, backoff_ns;
+} anon_seed;
+
+static anon_seed *anon_by_addr(p2pc_node *n, const p2pc_wire_addr *addr) {
+  for (uint32_t i = 0; i < n->nanon; i++)
+    if (addr_eq(&n->anon[i].addr, addr))
+      return &n->anon[i];
+  return NULL;
+}
+
+static void anon_backoff(p2pc_node *n, anon_seed *s) {
+  uint64_t b = s->backoff_ns;
+  s->dialing = false;
+  s->next_dial_ns = n->now.mono_ns + b / 2 + rng_below(n, b / 2 + 1);
+  s->backoff_ns = b * 2 > n->cfg.redial_max_ns ? n->cfg.redial_max_ns : b * 2;
+}
+
+static void anon_dials(p2pc_node *n) {
+  for (uint32_t i = 0; i < n->nanon && !n->stopping; i++) {
+    anon_seed *s = &n->anon[i];
+    if (s->done || s->dialing || n->now.mono_ns < s->next_dial_ns)
+      continue;
+    /* Known under its ID by now (learned by exchange)? Then that entry
+     * dials it. */
+    if (peer_by_addr(n, &s->addr, NULL)) {
+      s->done = true;
+      continue;
+    }
+    p2pc_action a = {.kind = P2PC_ACT_DIAL, .addr = s->addr};
+    push_action(n, &a);
+    s->dialing = true;
+  }
+}
+
+/* ---- the handshake --------------------------------------------------------
+ */
+
+static void send_peers(p2pc_node *n, p2pc_link_id lid, uint32_t except) {
+  p2pc_wire_peer *list =
+      n->a->realloc(NULL, ((size_t)n->npeers + 1) * sizeof *list, n->a->ud);
+  if (!list)
+    return; /* exchange is best effort; the next handshake repeats it */
+  size_t k = 0;
+  for (uint32_t i = 0; i < n->npeers && k < P2PC_WIRE_MAX_PEERS; i++) {
+    const peer *p = &n->peers[i];
+    if (i == except || !p->addr_known || !p->inc_known)
+      continue;
+    memset(&list[k], 0, sizeof list[k]);
+    str_cat(list[k].id, sizeof list[k].id, p->id);
+    list[k].incarnation = p->inc;
+    list[k].addr = p->addr;
+    k++;
+  }
+  p2pc_buf_reset(&n->scratch);
+  long at = p2pc_wire_frame_begin(&n->scratch, P2PC_FRAME_PEERS);
+  if (at >= 0 && p2pc_wire_peers_put(&n->scratch, list, k) == 0 &&
+      p2pc_wire_frame_end(&n->scratch, at, n->cfg.max_frame) == 0) {
+    link *l = get_link(n, lid);
+    if (l)
+      link_write(n, l);
+  }
+  n->a->free(list, n->a->ud);
+}
+
+/* Which of two links to one peer survives: the one opened by the node with
+ * the smaller ID, so that both ends pick the same; if one node opened both
+ * (a reconnect while the old link looked alive), the newer. */
+static bool keep_new_link(const p2pc_node *n, const peer *p, const link *old,
+                          const link *nw) {
+  bool self_smaller = strcmp(n->id, p->id) < 0;
+  bool old_by_small = old->outbound == self_smaller;
+  bool new_by_small = nw->outbound == self_smaller;
+  if (old_by_small == new_by_small)
+    return true;
+  return new_by_small;
+}
+
+static int on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
+                    size_t len) {
+  link *l = &n->links[lid];
+  p2pc_wire_hello h;
+  char t[200];
+  int rv = p2pc_wire_hello_get(b, len, &h);
+  if (rv == P2PC_ERR_VERSION) {
+    char why[120] = "unsupported protocol version ";
+    str_u64(why, sizeof why, h.version);
+    str_cat(why, sizeof why, ", this node speaks ");
+    str_u64(why, sizeof why, P2PC_WIRE_VERSION);
+    close_link(n, lid, P2PC_WIRE_E_VERSION, why);
+    strcpy(t, "link: handshake refused: ");
+    str_cat(t, sizeof t, why);
+    logf_(n, P2PC_LOG_WARN, t);
+    return P2PC_ERR_VERSION;
+  }
+  if (rv < 0)
+    return rv;
+  if (strcmp(h.id, n->id) == 0) {
+    char why[140] = "node ID ";
+    str_cat(why, sizeof why, h.id);
+    str_cat(why, sizeof why, " is already in use by the node you dialed");
+    close_link(n, lid, P2PC_WIRE_E_DUPLICATE, why);
+    strcpy(t, "link: handshake refused: a peer claims this node's ID ");
+    str_cat(t, sizeof t, h.id);
+    logf_(n, P2PC_LOG_WARN, t);
+    return P2PC_ERR_PROTO;
+  }
+  uint32_t pi = add_peer(n, h.id);
+  if (pi == NO_PEER) {
+    close_link(n, lid, P2PC_WIRE_E_SHUTDOWN, "peer table full (maxPeers)");
+    return P2PC_ERR_FULL;
+  }
+  peer *p = &n->peers[pi];
+  if (p->link != NO_LINK && p->link != lid) {
+    link *old = &n->links[p->link];
+    if (p->inc_known && p->inc == h.incarnation &&
+        !keep_new_link(n, p, old, l)) {
+      /* A duplicate link to a live session: this one goes, quietly (the
+       * peer applies the same rule and closes the same link). */
+      close_link(n, lid, 0, NULL);
+      return 0;
+    }
+    uint32_t oldid = p->link;
+    p->link = NO_LINK;
+    close_link(n, oldid, 0, NULL);
+  }
+  if (h.incarnation < p->inc && p->inc_known) {
+    close_link(n, lid, P2PC_WIRE_E_PROTO, "stale incarnation");
+    return P2PC_ERR_PROTO;
+  }
+  set_incarnation(n, p, h.incarnation);
+  if (h.listen.family) {
+    p->addr = h.listen;
+    p->addr_known = true;
+  }
+  if (l->outbound) {
+    anon_seed *s = anon_by_addr(n, &l->addr);
+    if (s)
+      s->done = true;
+  }
+  l->peer = pi;
+  l->state = L_UP;
+  p->link = lid;
+  p->dialing = false;
+  p->state = P2PC_PEER_UP;
+  p->backoff_ns = n->cfg.redial_min_ns;
+  /* Everything not acknowledged goes again on this link, after the peer's
+   * ACK tells us where it is; until then, from the last known ack. */
+  p->tx_written = p->tx_acked;
+  p->last_progress_ns = n->now.mono_ns;
+  p->ack_due = true;
+  char as[64];
+  addr_str(&p->addr, as, sizeof as);
+  peer_event(n, p, "peer_up", "addr", as);
+  flush_peer(n, p);
+  send_peers(n, lid, pi);
+  return 0;
+}
+
+static void on_peers(p2pc_node *n, const uint8_t *b, size_t len) {
+  p2pc_wire_peer *list =
+      n->a->realloc(NULL, P2PC_WIRE_MAX_PEERS * sizeof *list, n->a->ud);
+  size_t k = 0;
+  if (!list)
+    return;
+  if (p2pc_wire_peers_get(b, len, list, P2PC_WIRE_MAX_PEERS, &k) > 0) {
+    for (size_t i = 0; i < k; i++) {
+      if (strcmp(list[i].id, n->id) == 0 || !list[i].addr.family)
+        continue;
+      uint32_t pi = add_peer(n, list[i].id);
+      if (pi == NO_PEER)
+        break; /* maxPeers: the mesh stays partial here */
+      peer *p = &n->peers[pi];
+      /* A newer incarnation heard of second-hand ends the old session now,
+       * so nothing waits for the old one's lost messages. */
+      if (p->inc_known && list[i].incarnation > p->inc && p->link == NO_LINK)
+        set_incarnation(n, p, list[i].incarnation);
+      if (!p->addr_known) {
+        p->addr = list[i].addr;
+        p->addr_known = true;
+        p->next_dial_ns = n->now.mono_ns;
+      }
+    }
+  }
+  n->a->free(list, n->a->ud);
+}
+
+/* ---- input ------------------------------------------------------------------
+ */
+
+static int proto_error(p2pc_node *n, p2pc_link_id lid, const char *what) {
+  char t[200] = "link: dropping a connection: ";
+  str_cat(t, sizeof t, what);
+  link *l = &n->links[lid];
+  if (l->peer != NO_PEER) {
+    str_cat(t, sizeof t, " peer=");
+    str_cat(t, sizeof t, n->peers[l->peer].id);
+  }
+  logf_(n, P2PC_LOG_WARN, t);
+  close_link(n, lid, P2PC_WIRE_E_PROTO, what);
+  return P2PC_ERR_PROTO;
+}
+
+static int on_data(p2pc_node *n, peer *p, const uint8_t *b, size_t len) {
+  p2pc_reader r;
+  uint64_t lseq;
+  p2pc_reader_init(&r, b, len);
+  if (!p2pc_reader_varint(&r, &lseq))
+    return P2PC_ERR_PROTO;
+  p->ack_due = true;
+  if (lseq != p->rx_cum + 1) {
+    if (lseq > p->rx_cum + 1)
+      p->rx_beyond++; /* past a hole: the ack asks for a resend */
+    return 0;         /* or a resend we have: the ack says where we are */
+  }
+  int rv = p2pc_causal_receive(n->causal, p->sesid, b + r.off, len - r.off,
+                               n->now.mono_ns);
+  if (rv == P2PC_ERR_FULL || rv == P2PC_ERR_NOMEM)
+    return 0; /* not taken: not acknowledged, so it comes again */
+  p->rx_cum = lseq;
+  if (rv == 0) {
+    p->delivered_from++;
+    return 0;
+  }
+  /* Malformed or unacceptable for good: acknowledged and dropped, so the
+   * stream goes on (resending it would fail the same way forever). */
+  char t[160] = "causal: dropped a message from ";
+  str_cat(t, sizeof t, p->id);
+  str_cat(t, sizeof t, ": ");
+  str_cat(t, sizeof t, p2pc_strerror(rv));
+  logf_(n, P2PC_LOG_WARN, t);
+  return 0;
+}
+
+static void on_ack(p2pc_node *n, peer *p, uint64_t cum, uint64_t beyond) {
+  if (cum >= p->tx_next || cum < p->tx_acked)
+    return;
+  /* Frames arrived past a hole: send again from the hole at once (fast
+   * retransmit), once per hole, rather than wait for the resend timer. */
+  if (beyond && cum < p->tx_written && p->fast_for != cum + 1) {
+    p->fast_for = cum + 1;
+    p->tx_written = cum;
+  }
+  if (cum == p->tx_acked)
+    return;
+  uint32_t k = 0;
+  while (k < p->qn && p->q[k].lseq <= cum) {
+    /* payload bytes: the frame minus its header; close enough for the
+     * byte budget, which only needs to be bounded */
+    p->qbytes -= p->qbytes < p->q[k].len ? p->qbytes : p->q[k].len;
+    n->a->free(p->q[k].frame, n->a->ud);
+    k++;
+  }
+  memmove(p->q, p->q + k, (p->qn - k) * sizeof *p->q);
+  p->qn -= k;
+  p->tx_acked = cum;
+  if (p->tx_written < cum)
+    p->tx_written = cum;
+  p->last_progress_ns = n->now.mono_ns;
+}
+
+static int on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
+  link *l = &n->links[lid];
+  if (l->state == L_HELLO) {
+    if (f->type == P2PC_FRAME_ERROR) {
+      p2pc_wire_error e;
+      if (p2pc_wire_error_get(f->body, f->body_len, &e) > 0) {
+        char t[400] = "link: peer refused the handshake: ";
+        str_cat(t, sizeof t, e.reason);
+        logf_(n, P2PC_LOG_ERROR, t);
+      }
+      close_link(n, lid, 0, NULL);
+      return P2PC_ERR_PROTO;
+    }
+    if (f->type != P2PC_FRAME_HELLO)
+      return proto_error(n, lid, "first frame is not HELLO");
+    int rv = on_hello(n, lid, f->body, f->body_len);
+    if (rv == P2PC_ERR_PROTO && l->state == L_HELLO)
+      return proto_error(n, lid, "malformed HELLO");
+    return rv;
+  }
+  if (l->state != L_UP)
+    return 0; /* closing: ignore the rest */
+  peer *p = &n->peers[l->peer];
+  uint64_t v;
+  switch (f->type) {
+  case P2PC_FRAME_DATA:
+    if (on_data(n, p, f->body, f->body_len) < 0)
+      return proto_error(n, lid, "malformed DATA");
+    return 0;
+  case P2PC_FRAME_ACK: {
+    uint64_t beyond;
+    if (p2pc_wire_ack_get(f->body, f->body_len, &v, &beyond) < 0)
+      return proto_error(n, lid, "malformed ACK");
+    on_ack(n, p, v, beyond);
+    return 0;
+  }
+  case P2PC_FRAME_PEERS:
+    on_peers(n, f->body, f->body_len);
+    return 0;
+  case P2PC_FRAME_PING:
+    if (p2pc_wire_ping_get(f->body, f->body_len, &v) < 0)
+      return proto_error(n, lid, "malformed PING");
+    frame_to_link(n, lid, P2PC_FRAME_PONG, NULL, v);
+    return 0;
+  case P2PC_FRAME_PONG:
+    return 0;
+  case P2PC_FRAME_ERROR: {
+    p2pc_wire_error e;
+    if (p2pc_wire_error_get(f->body, f->body_len, &e) > 0) {
+      char t[400] = "link: peer closes: ";
+      str_cat(t, sizeof t, e.reason);
+      logf_(n, P2PC_LOG_INFO, t);
+    }
+    close_link(n, lid, 0, NULL);
+    return 0;
+  }
+  default:
+    return proto_error(n, lid, "unknown frame type");
+  }
+}
+
+int p2pc_node_link_input(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
+                         size_t len, p2pc_now now) {
+  n->now = now;
+  link *l = get_link(n, lid);
+  if (!l)
+    return P2PC_ERR_NOTFOUND;
+  if (l->state == L_CLOSING)
+    return 0;
+  l->last_rx_ns = now.mono_ns;
+  if (l->peer != NO_PEER && n->peers[l->peer].state == P2PC_PEER_SUSPECT)
+    n->peers[l->peer].state = P2PC_PEER_UP;
+  /* Parse straight from the input; keep only an incomplete tail. */
+  const uint8_t *p = b;
+  size_t left = len;
+  bool from_in = l->in.len > 0;
+  if (from_in) {
+    if (p2pc_buf_put(&l->in, b, len) != 0)
+      return proto_error(n, lid, "frame longer than the maximum");
+    p = l->in.data;
+    left = l->in.len;
+  }
+  int rv = 0;
+  while (left && l->state != L_CLOSING) {
+    p2pc_frame f;
+    int used = p2pc_wire_frame_split(p, left, n->cfg.max_frame, &f);
+    if (used == 0)
+      break;
+    if (used == P2PC_ERR_TOOBIG) {
+      rv = proto_error(n, lid, "frame length over the maximum");
+      break;
+    }
+    if (used < 0) {
+      rv = proto_error(n, lid, "zero frame length");
+      break;
+    }
+    rv = on_frame(n, lid, &f);
+    p += used;
+    left -= (size_t)used;
+    if (rv < 0)
+      break;
+  }
+  if (l->state == L_CLOSING || !left) {
+    p2pc_buf_reset(&l->in);
+  } else if (from_in) {
+    memmove(l->in.data, p, left);
+    l->in.len = left;
+  } else if (p2pc_buf_put(&l->in, p, left) != 0) {
+    rv = proto_error(n, lid, "frame longer than the maximum");
+  }
+  if (l->peer != NO_PEER && l->state == L_UP)
+    flush_peer(n, &n->peers[l->peer]); /* the ACK, batched per read */
+  return rv < 0 ? rv : 0;
+}
+
+/* ---- link lifecycle --------------------------------------------------------
+ */
+
+int p2pc_node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
+                       const p2pc_wire_addr *addr, p2pc_now now,
+                       p2pc_link_id *out) {
+  n->now = now;
+  uint32_t i = 0;
+  while (i < n->nlinks && n->links[i].state != L_FREE)
+    i++;
+  if (i == n->nlinks)
+    return P2PC_ERR_FULL;
+  link *l = &n->links[i];
+  l->state = L_HELLO;
+  l->outbound = outbound;
+  l->peer = NO_PEER;
+  l->expect[0] = '\0';
+  memset(&l->addr, 0, sizeof l->addr);
+  if (addr)
+    l->addr = *addr;
+  if (peer_id)
+    str_cat(l->expect, sizeof l->expect, peer_id);
+  p2pc_buf_reset(&l->in);
+  p2pc_buf_reset(&l->out);
+  l->opened_ns = l->last_rx_ns = l->last_ping_ns = now.mono_ns;
+  p2pc_wire_hello h = {.version = P2PC_WIRE_VERSION,
+                       .incarnation = n->cfg.incarnation,
+                       .listen = n->cfg.listen};
+  str_cat(h.id, sizeof h.id, n->id);
+  frame_to_link(n, i, P2PC_FRAME_HELLO, &h, 0);
+  if (outbound && peer_id && *peer_id) {
+    uint32_t pi = find_peer(n, peer_id);
+    if (pi != NO_PEER)
+      n->peers[pi].state = P2PC_PEER_DIALING;
+  }
+  *out = i;
+  return 0;
+}
+
+void p2pc_node_dial_failed(p2pc_node *n, const p2pc_wire_addr *addr,
+                           const char *peer_id, p2pc_now now) {
+  n->now = now;
+  if (!peer_id || !*peer_id) {
+    anon_seed *s = anon_by_addr(n, addr);
+    if (s)
+      anon_backoff(n, s);
+    return;
+  }
+  peer *p = peer_by_addr(n, addr, peer_id);
+  if (!p)
+    return;
+  p->dialing = false;
+  if (p->link == NO_LINK) {
+    p->state = P2PC_PEER_DOWN;
+    schedule_dial(n, p);
+  }
+}
+
+void p2pc_node_link_closed(p2pc_node *n, p2pc_link_id lid, p2pc_now now) {
+  n->now = now;
+  link *l = get_link(n, lid);
+  if (!l)
+    return;
+  uint32_t pi = l->peer;
+  /* A dial that never finished its handshake: back off that address. */
+  if (pi == NO_PEER && l->outbound && l->expect[0]) {
+    uint32_t e = find_peer(n, l->expect);
+    if (e != NO_PEER && n->peers[e].link == NO_LINK) {
+      n->peers[e].dialing = false;
+      n->peers[e].state = P2PC_PEER_DOWN;
+      schedule_dial(n, &n->peers[e]);
+    }
+  } else if (pi == NO_PEER && l->outbound) {
+    anon_seed *s = anon_by_addr(n, &l->addr);
+    if (s && !s->done)
+      anon_backoff(n, s);
+  }
+  l->state = L_FREE;
+  p2pc_buf_reset(&l->in);
+  p2pc_buf_reset(&l->out);
+  if (pi != NO_PEER && n->peers[pi].link == lid)
+    peer_down(n, &n->peers[pi], "link closed");
+}
+
+void p2pc_node_link_output(const p2pc_node *n, p2pc_link_id lid,
+                           const uint8_t **p, size_t *len) {
+  const link *l = lid < n->nlinks ? &n->links[lid] : NULL;
+  if (!l || l->state == L_FREE || !l->out.len) {
+    *p = NULL;
+    *len = 0;
+    return;
+  }
+  *p = l->out.data;
+  *len = l->out.len;
+}
+
+void p2pc_node_link_consume(p2pc_node *n, p2pc_link_id lid, size_t len) {
+  link *l = lid < n->nlinks ? &n->links[lid] : NULL;
+  if (!l || l->state == L_FREE)
+    return;
+  if (len >= l->out.len) {
+    l->out.len = 0;
+  } else {
+    memmove(l->out.data, l->out.data + len, l->out.len - len);
+    l->out.len -= len;
+  }
+  /* Room again: frames held back by a full output may go now. */
+  if (l->peer != NO_PEER && l->state == L_UP)
+    flush_peer(n, &n->peers[l->peer]);
+}
+
+/* ---- time -------------------------------------------------------------------
+ */
+
+void p2pc_node_on_deadline(p2pc_node *n, p2pc_now now) {
+  n->now = now;
+  uint64_t t = now.mono_ns;
+  p2pc_causal_drain(n->causal, t);
+  for (uint32_t i = 0; i < n->nlinks; i++) {
+    link *l = &n->links[i];
+    if (l->state == L_HELLO && t - l->opened_ns >= n->cfg.handshake_ns) {
+      logf_(n, P2PC_LOG_WARN, "link: handshake timed out; closing");
+      close_link(n, i, 0, NULL);
+    } else if (l->state == L_UP) {
+      peer *p = &n->peers[l->peer];
+      uint64_t silent = t - l->last_rx_ns;
+      if (silent >= n->cfg.dead_ns) {
+        close_link(n, i, 0, NULL);
+        p->link = NO_LINK;
+        peer_down(n, p, "silent");
+        continue;
+      }
+      if (silent >= n->cfg.suspect_ns && p->state == P2PC_PEER_UP) {
+        p->state = P2PC_PEER_SUSPECT;
+        char m[120] = "peers: ";
+        str_cat(m, sizeof m, p->id);
+        str_cat(m, sizeof m, " suspect (silent)");
+        logf_(n, P2PC_LOG_INFO, m);
+      }
+      if (t - l->last_ping_ns >= n->cfg.heartbeat_ns) {
+        l->last_ping_ns = t;
+        frame_to_link(n, i, P2PC_FRAME_PING, NULL, t);
+      }
+      /* Nothing acknowledged for a while: send it all again. */
+      if (p->qn && t - p->last_progress_ns >= n->cfg.resend_ns) {
+        p->tx_written = p->tx_acked;
+        p->last_progress_ns = t;
+      }
+      flush_peer(n, p);
+    }
+  }
+  for (uint32_t i = 0; i < n->npeers && !n->stopping; i++) {
+    peer *p = &n->peers[i];
+    if (p->addr_known && p->link == NO_LINK && !p->dialing &&
+        t >= p->next_dial_ns) {
+      p2pc_action a = {.kind = P2PC_ACT_DIAL, .addr = p->addr};
+      str_cat(a.peer, sizeof a.peer, p->id);
+      push_action(n, &a);
+      p->dialing = true;
+      p->state = P2PC_PEER_DIALING;
+    }
+  }
+  anon_dials(n);
+}
+
+static uint64_t earlier(uint64_t a, uint64_t b) { return a < b ? a : b; }
+
+uint64_t p2pc_node_next_deadline(const p2pc_node *n) {
+  uint64_t d = UINT64_MAX;
+  for (uint32_t i = 0; i < n->nlinks; i++) {
+    const link *l = &n->links[i];
+    if (l->state == L_HELLO)
+      d = earlier(d, l->opened_ns + n->cfg.handshake_ns);
+    if (l->state != L_UP)
+      continue;
+    const peer *p = &n->peers[l->peer];
+    d = earlier(d, l->last_ping_ns + n->cfg.heartbeat_ns);
+    d = earlier(d, l->last_rx_ns + (p->state == P2PC_PEER_UP ? n->cfg.suspect_ns
+                                                             : n->cfg.dead_ns));
+    if (p->qn) {
+      d = earlier(d, p->last_progress_ns + n->cfg.resend_ns);
+      for (uint32_t k = 0; k < p->qn; k++)
+        if (p->q[k].lseq > p->tx_written) {
+          d = earlier(d, p->q[k].release_ns);
+          break;
+        }
+    }
+  }
+  for (uint32_t i = 0; i < n->npeers && !n->stopping; i++) {
+    const peer *p = &n->peers[i];
+    if (p->addr_known && p->link == NO_LINK && !p->dialing)
+      d = earlier(d, p->next_dial_ns);
+  }
+  for (uint32_t i = 0; i < n->nanon && !n->stopping; i++)
+    if (!n->anon[i].done && !n->anon[i].dialing)
+      d = earlier(d, n->anon[i].next_dial_ns);
+  return d;
+}
+/* ---- the node
+ * ---------------------------------------------------------------- */
+
+#define DEF(field, v)                                                          \
+  do {                                                                         \
+    if (!c->field)                                                             \
+      c->field = (v);                                                          \
+  } while (0)
+
+int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
+                  const p2pc_node_callbacks *cb, p2pc_now now) {
+  const p2pc_allocator *a = p2pc_allocator_default();
+  if (!cfg || !cfg->id || !p2pc_node_id_valid(cfg->id, strlen(cfg->id)) ||
+      cfg->chaos_delay_min_ns > cfg->chaos_delay_max_ns ||
+      cfg->chaos_drop < 0 || cfg->chaos_drop >= 1)
+    return P2PC_ERR_INVAL;
+  p2pc_node *n = a->realloc(NULL, sizeof *n, a->ud);
+  if (!n)
+    return P2PC_ERR_NOMEM;
+  memset(n, 0, sizeof *n);
+  n->a = a;
+  n->cfg = *cfg;
+  p2pc_node_config *c = &n->cfg;
+  DEF(max_peers, 64);
+  DEF(max_frame, P2PC_WIRE_MAX_FRAME_DEFAULT);
+  DEF(heartbeat_ns, 500 * MS);
+  DEF(suspect_ns, 2000 * MS);
+  DEF(dead_ns, 5000 * MS);
+  DEF(handshake_ns, 5000 * MS);
+  DEF(redial_min_ns, 100 * MS);
+  DEF(redial_max_ns, 5000 * MS);
+  DEF(resend_ns, 1000 * MS);
+  DEF(max_unacked, 8192);
+  DEF(max_unacked_bytes, 16u << 20);
+  DEF(max_link_output, 4u << 20);
+  if (c->max_frame > P2PC_WIRE_MAX_FRAME_LIMIT)
+    c->max_frame = P2PC_WIRE_MAX_FRAME_LIMIT;
+  c->seeds = NULL; /* copied below */
+  if (cb)
+    n->cb = *cb;
+  n->now = now;
+  str_cat(n->id, sizeof n->id, cfg->id);
+  make_sesid(n->sesid, n->id, cfg->incarnation);
+  seed_rng(n, cfg->seed ^ cfg->incarnation);
+  n->nlinks = c->max_peers * 2 + 8;
+  n->links = a->realloc(NULL, (size_t)n->nlinks * sizeof *n->links, a->ud);
+  n->peers = a->realloc(NULL, (size_t)c->max_peers * sizeof *n->peers, a->ud);
+  n->anon = cfg->nseeds ? a->realloc(NULL, cfg->nseeds * sizeof *n->anon, a->ud)
+                        : NULL;
+  int rv = P2PC_ERR_NOMEM;
+  if (!n->links || !n->peers || (cfg->nseeds && !n->anon))
+    goto err;
+  for (uint32_t i = 0; i < n->nlinks; i++) {
+    n->links[i].state = L_FREE;
+    p2pc_buf_init(&n->links[i].in, a, c->max_frame + P2PC_WIRE_HDR);
+    p2pc_buf_init(&n->links[i].out, a, c->max_link_output + c->max_frame);
+  }
+  p2pc_buf_init(&n->scratch, a, P2PC_WIRE_MAX_FRAME_LIMIT);
+  p2pc_buf_init(&n->line, a, 1u << 20);
+  rv = p2pc_causal_new(&n->causal, n->sesid, &c->causal, a, on_causal, n);
+  if (rv)
+    goto err;
+  for (uint32_t i = 0; i < cfg->nseeds; i++) {
+    const p2pc_node_seed *s = &cfg->seeds[i];
+    if (s->id[0] && strcmp(s->id, n->id) == 0)
+      continue; /* ourselves, as a full-mesh config lists everyone */
+    if (s->id[0]) {
+      rv = P2PC_ERR_INVAL;
+      if (!p2pc_node_id_valid(s->id, strlen(s->id)))
+        goto err;
+      uint32_t pi = add_peer(n, s->id);
+      if (pi == NO_PEER)
+        continue;
+      n->peers[pi].addr = s->addr;
+      n->peers[pi].addr_known = true;
+      n->peers[pi].next_dial_ns = now.mono_ns;
+    } else {
+      anon_seed *x = &n->anon[n->nanon++];
+      memset(x, 0, sizeof *x);
+      x->addr = s->addr;
+      x->next_dial_ns = now.mono_ns;
+      x->backoff_ns = c->redial_min_ns;
+    }
+  }
+  *out = n;
+  return 0;
+err:
+  p2pc_node_free(n);
+  return rv;
+}
+
+void p2pc_node_free(p2pc_node *n) {
+  if (!n)
+    return;
+  const p2pc_allocator *a = n->a;
+  if (n->links)
+    for (uint32_t i = 0; i < n->nlinks; i++) {
+      p2pc_buf_fini(&n->links[i].in);
+      p2pc_buf_fini(&n->links[i].out);
+    }
+  for (uint32_t i = 0; i < n->npeers; i++) {
+    free_queue(n, &n->peers[i]);
+    a->free(n->peers[i].q, a->ud);
+  }
+  a->free(n->links, a->ud);
+  a->free(n->peers, a->ud);
+  a->free(n->anon, a->ud);
+  a->free(n->acts, a->ud);
+  p2pc_buf_fini(&n->scratch);
+  p2pc_buf_fini(&n->line);
+  p2pc_causal_free(n->causal);
+  a->free(n, a->ud);
+}
+
+int p2pc_node_send(p2pc_node *n, const char *dest, const uint8_t *payload,
+                   size_t len, p2pc_now now) {
+  n->now = now;
+  if (!dest || (!payload && len))
+    return P2PC_ERR_INVAL;
+  /* Room for the SES metadata too: a quarter of the frame at least. */
+  if (len > n->cfg.max_frame - n->cfg.max_frame / 4)
+    return P2PC_ERR_TOOBIG;
+  if (strcmp(dest, n->id) == 0) {
+    p2pc_buf_reset(&n->scratch);
+    return p2pc_causal_send(n->causal, n->sesid, payload, len, now.mono_ns,
+                            &n->scratch);
+  }
+  uint32_t pi = find_peer(n, dest);
+  if (pi == NO_PEER)
+    return P2PC_ERR_NOTFOUND;
+  return send_to(n, &n->peers[pi], payload, len);
+}
+
+int p2pc_node_broadcast(p2pc_node *n, const uint8_t *payload, size_t len,
+                        p2pc_now now) {
+  int rv = p2pc_node_send(n, n->id, payload, len, now);
+  if (rv)
+    return rv;
+  int count = 0;
+  for (uint32_t i = 0; i < n->npeers; i++) {
+    if (!n->peers[i].inc_known)
+      continue;
+    rv = send_to(n, &n->peers[i], payload, len);
+    if (rv)
+      return rv;
+    count++;
+  }
+  return count;
+}
+
+void p2pc_node_shutdown(p2pc_node *n, p2pc_now now) {
+  n->now = now;
+  n->stopping = true;
+  for (uint32_t i = 0; i < n->nlinks; i++)
+    if (n->links[i].state == L_UP || n->links[i].state == L_HELLO)
+      close_link(n, i, P2PC_WIRE_E_SHUTDOWN, "node stopping");
+}
+
+/* ---- introspection
+ * ------------------------------------------------------------ */
+
+uint32_t p2pc_node_peer_count(const p2pc_node *n) { return n->npeers; }
+
+bool p2pc_node_peer_info(const p2pc_node *n, uint32_t i, p2pc_peer_info *pi) {
+  if (i >= n->npeers)
+    return false;
+  const peer *p = &n->peers[i];
+  memset(pi, 0, sizeof *pi);
+  str_cat(pi->id, sizeof pi->id, p->id);
+  pi->state = p->state;
+  pi->addr = p->addr;
+  pi->incarnation = p->inc;
+  pi->unacked = p->qn;
+  pi->sent = p->sent;
+  pi->delivered_from = p->delivered_from;
+  return true;
+}
+
+uint32_t p2pc_node_up_count(const p2pc_node *n) {
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < n->npeers; i++)
+    k += n->peers[i].state == P2PC_PEER_UP ||
+         n->peers[i].state == P2PC_PEER_SUSPECT;
+  return k;
+}
+
+const char *p2pc_node_id(const p2pc_node *n) { return n->id; }
+
+const p2pc_causal *p2pc_node_causal(const p2pc_node *n) { return n->causal; }
+
+const char *p2pc_peer_state_name(p2pc_peer_state s) {
+  switch (s) {
+  case P2PC_PEER_DOWN:
+    return "down";
+  case P2PC_PEER_DIALING:
+    return "dialing";
+  case P2PC_PEER_UP:
+    return "up";
+  case P2PC_PEER_SUSPECT:
+    return "suspect";
+  }
+  return "?";
+}
