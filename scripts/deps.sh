@@ -6,7 +6,7 @@
 # As root it runs apt-get; otherwise it prints the exact command and stops.
 set -eu
 
-base="cmake make gcc pkg-config binutils libcmocka-dev libcjson-dev"
+base="cmake make gcc pkg-config binutils libcmocka-dev libcjson-dev libuv1-dev python3 iproute2"
 ci="clang libclang-rt-14-dev llvm clang-format"
 
 case "${1:-test}" in

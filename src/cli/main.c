@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
+#include "runtime.h"
 
 #define EXIT_USAGE 2
 
@@ -93,6 +95,46 @@ static int print_usage(void) {
   return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/* Hands the resolved config to the runtime. */
+static int run_node(const p2pc_cli_config *cfg) {
+  p2pc_rt_peer *peers = calloc(cfg->npeers + 1, sizeof *peers);
+  char *json = p2pc_cli_config_json(cfg);
+  if (!peers || !json) {
+    free(peers);
+    free(json);
+    fprintf(stderr, "p2pclock node: out of memory\n");
+    return EXIT_FAILURE;
+  }
+  for (size_t i = 0; i < cfg->npeers; i++) {
+    /* validated: IDs are at most 64 bytes, hosts at most 63 */
+    memcpy(peers[i].id, cfg->peers[i].id,
+           strnlen(cfg->peers[i].id, P2PC_NODE_ID_MAX));
+    memcpy(peers[i].host, cfg->peers[i].host,
+           strnlen(cfg->peers[i].host, sizeof peers[i].host - 1));
+    peers[i].port = cfg->peers[i].port;
+  }
+  p2pc_rt_options opt = {
+      .id = cfg->id,
+      .listen_host = cfg->listen_host,
+      .listen_port = cfg->listen_port,
+      .peers = peers,
+      .npeers = cfg->npeers,
+      .events_path = cfg->events,
+      .control_path = cfg->control,
+      .log_level = (p2pc_log_level)cfg->log_level,
+      .max_peers = cfg->max_peers,
+      .chaos_delay_min_ms = cfg->chaos_delay_min_ms,
+      .chaos_delay_max_ms = cfg->chaos_delay_max_ms,
+      .chaos_drop = cfg->chaos_drop,
+      .console = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO),
+      .config_json = json,
+  };
+  int rc = p2pc_rt_run(&opt);
+  free(peers);
+  free(json);
+  return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 static int cmd_node(const command *cmd, int argc, char **argv) {
   (void)cmd;
   /* Pick out the node's own flags. Every config flag takes one value
@@ -143,8 +185,7 @@ static int cmd_node(const command *cmd, int argc, char **argv) {
       }
     }
   } else {
-    fprintf(stderr, "p2pclock node: the node runtime is not built yet\n");
-    status = EXIT_FAILURE;
+    status = run_node(&cfg);
   }
   p2pc_cli_config_fini(&cfg);
   return status;
