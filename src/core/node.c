@@ -44,7 +44,7 @@ typedef struct txmsg {
   uint8_t *frame; /* the whole DATA frame */
   size_t len;
   uint64_t release_ns; /* chaos delay: not written before this */
-  char msg[P2PC_ID_MAX + 24];
+  uint64_t n;          /* the message number: its id is "<self>:<n>" */
 } txmsg;
 
 typedef struct peer {
@@ -94,6 +94,7 @@ struct p2pc_node {
   p2pc_buf scratch; /* one frame being built */
   p2pc_buf line;    /* one event line being built */
   bool stopping;
+  uint64_t undeliverable;
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -213,7 +214,7 @@ static void make_sesid(char *out, const char *id, uint64_t inc) {
 }
 
 static void logf_(p2pc_node *n, p2pc_log_level lv, const char *text) {
-  if (n->cb.log)
+  if (n->cb.log && lv <= n->cb.log_level)
     n->cb.log(n->cb.ud, lv, text);
 }
 
@@ -274,8 +275,9 @@ static void on_causal(void *ud, const p2pc_causal_event *ev) {
   size_t flen = tilde ? (size_t)(tilde - ev->sender) : strlen(ev->sender);
   memcpy(from, ev->sender, flen);
   from[flen] = '\0';
-  if (n->cb.log && (ev->kind == P2PC_CEV_DELIVER ||
-                    ev->kind == P2PC_CEV_BUFFER || ev->kind == P2PC_CEV_DROP)) {
+  if (n->cb.log && n->cb.log_level >= P2PC_LOG_DEBUG &&
+      (ev->kind == P2PC_CEV_DELIVER || ev->kind == P2PC_CEV_BUFFER ||
+       ev->kind == P2PC_CEV_DROP)) {
     char t[256] = "causal: ";
     str_cat(t, sizeof t, p2pc_evlog_kind(ev->kind));
     str_cat(t, sizeof t, " msg=");
@@ -442,9 +444,14 @@ static void free_queue(p2pc_node *n, peer *p) {
  * streams start again from 1.
  */
 static void end_session(p2pc_node *n, peer *p, const char *why) {
+  n->undeliverable += p->qn;
   for (uint32_t i = 0; i < p->qn; i++) {
     if (n->cb.event && ev_begin(n, "undeliverable")) {
-      ev_str(n, "msg", p->q[i].msg);
+      char msg[P2PC_ID_MAX + 24] = "";
+      str_cat(msg, sizeof msg, n->sesid);
+      str_cat(msg, sizeof msg, ":");
+      str_u64(msg, sizeof msg, p->q[i].n);
+      ev_str(n, "msg", msg);
       ev_str(n, "to", p->id);
       ev_str(n, "reason", why);
       ev_end(n);
@@ -483,10 +490,10 @@ static void flush_peer(p2pc_node *n, peer *p) {
   link *l = p->link == NO_LINK ? NULL : get_link(n, p->link);
   if (!l || l->state != L_UP)
     return;
-  for (uint32_t i = 0; i < p->qn; i++) {
+  /* The queue holds tx_acked + 1, tx_acked + 2, ... in order, so the first
+   * frame not yet written is at tx_written - tx_acked. */
+  for (uint32_t i = (uint32_t)(p->tx_written - p->tx_acked); i < p->qn; i++) {
     txmsg *t = &p->q[i];
-    if (t->lseq <= p->tx_written)
-      continue;
     if (t->release_ns > n->now.mono_ns)
       break;
     if (l->out.len + t->len > n->cfg.max_link_output)
@@ -559,10 +566,7 @@ static int send_to(p2pc_node *n, peer *p, const uint8_t *payload, size_t len) {
   t->len = b->len;
   p2pc_buf_init(b, n->a, b->max);
   t->lseq = p->tx_next++;
-  t->msg[0] = '\0';
-  str_cat(t->msg, sizeof t->msg, n->sesid);
-  str_cat(t->msg, sizeof t->msg, ":");
-  str_u64(t->msg, sizeof t->msg, p2pc_causal_sent(n->causal));
+  t->n = p2pc_causal_sent(n->causal);
   uint64_t hold = 0;
   if (n->cfg.chaos_delay_max_ns)
     hold =
@@ -1154,11 +1158,9 @@ uint64_t p2pc_node_next_deadline(const p2pc_node *n) {
                                                              : n->cfg.dead_ns));
     if (p->qn) {
       d = earlier(d, p->last_progress_ns + n->cfg.resend_ns);
-      for (uint32_t k = 0; k < p->qn; k++)
-        if (p->q[k].lseq > p->tx_written) {
-          d = earlier(d, p->q[k].release_ns);
-          break;
-        }
+      uint64_t k = p->tx_written - p->tx_acked; /* first unwritten */
+      if (k < p->qn)
+        d = earlier(d, p->q[k].release_ns);
     }
   }
   for (uint32_t i = 0; i < n->npeers && !n->stopping; i++) {
@@ -1358,6 +1360,10 @@ uint32_t p2pc_node_up_count(const p2pc_node *n) {
 }
 
 const char *p2pc_node_id(const p2pc_node *n) { return n->id; }
+
+uint64_t p2pc_node_undeliverable(const p2pc_node *n) {
+  return n->undeliverable;
+}
 
 const p2pc_causal *p2pc_node_causal(const p2pc_node *n) { return n->causal; }
 

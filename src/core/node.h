@@ -49,6 +49,8 @@ typedef struct p2pc_node_callbacks {
   /* One human log line's text (module: text key=value), no newline. */
   void (*log)(void *ud, p2pc_log_level level, const char *text);
   void *ud;
+  /* Lines above this level are not even built (0 = ERROR only). */
+  p2pc_log_level log_level;
 } p2pc_node_callbacks;
 
 /* A peer the node should dial: its address and, if known, its ID. */
@@ -169,6 +171,8 @@ typedef struct p2pc_peer_info {
 uint32_t p2pc_node_peer_count(const p2pc_node *n);
 bool p2pc_node_peer_info(const p2pc_node *n, uint32_t i, p2pc_peer_info *pi);
 uint32_t p2pc_node_up_count(const p2pc_node *n);
+/* Messages given up on because their peer restarted (see PROTOCOL.md). */
+uint64_t p2pc_node_undeliverable(const p2pc_node *n);
 const char *p2pc_node_id(const p2pc_node *n);
 const p2pc_causal *p2pc_node_causal(const p2pc_node *n);
 const char *p2pc_peer_state_name(p2pc_peer_state s);

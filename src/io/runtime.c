@@ -29,7 +29,7 @@
 #define CTL_LINE_MAX (64 * 1024)
 
 typedef struct conn conn;
-typedef struct rt rt;
+typedef struct p2pc_rt rt;
 
 struct conn {
   uv_tcp_t tcp;
@@ -55,7 +55,7 @@ typedef struct ctl_client {
   bool closing;
 } ctl_client;
 
-struct rt {
+struct p2pc_rt {
   const p2pc_rt_options *opt;
   uv_loop_t loop;
   uv_tcp_t listener;
@@ -75,14 +75,19 @@ struct rt {
   char *readbuf;
   bool stopping;
   uint64_t start_mono;
-  uint64_t delivered, undeliverable;
+  uint64_t delivered;
   uint64_t rng;
   int status;
+  uint16_t port;
+  p2pc_now now;
+  bool now_valid;
+  bool in_turn;
+  bool stop_requested;
 };
 
 /* ---- time and logging ------------------------------------------------- */
 
-static p2pc_now rt_now(void) {
+static p2pc_now read_clocks(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   p2pc_now now = {.mono_ns = uv_hrtime(),
@@ -117,12 +122,27 @@ static void logline(const rt *r, p2pc_log_level lv, const char *fmt, ...) {
   va_end(ap);
 }
 
+/* The clocks are read once per loop turn: the first time a callback needs
+ * them; pump() ends the turn (curl's lesson: one "now" per turn). */
+static p2pc_now now_of(rt *r) {
+  if (!r->now_valid) {
+    r->now = read_clocks();
+    r->now_valid = true;
+  }
+  return r->now;
+}
+
+p2pc_now p2pc_rt_now(p2pc_rt *r) { return now_of(r); }
+
 /* ---- core callbacks --------------------------------------------------- */
 
 static void on_deliver(void *ud, const char *from, const char *msg,
                        const uint8_t *payload, size_t len) {
   rt *r = ud;
   r->delivered++;
+  const p2pc_rt_app *app = r->opt->app;
+  if (app && app->deliver)
+    app->deliver(r, app->ud, from, msg, payload, len);
   if (r->opt->console)
     printf("[+] %s from %s: %.*s\n", msg, from, (int)(len > 200 ? 200 : len),
            (const char *)payload);
@@ -130,12 +150,8 @@ static void on_deliver(void *ud, const char *from, const char *msg,
 
 static void on_event(void *ud, const char *line, size_t len) {
   rt *r = ud;
-  if (strstr(line, "\"ev\":\"undeliverable\""))
-    r->undeliverable++;
-  if (r->events) {
-    fwrite(line, 1, len, r->events);
-    fputc('\n', r->events);
-  }
+  fwrite(line, 1, len, r->events);
+  fputc('\n', r->events);
 }
 
 static void on_log(void *ud, p2pc_log_level lv, const char *text) {
@@ -199,7 +215,7 @@ static void conn_close(conn *c) {
   if (c->linked) {
     c->linked = false;
     r->conns[c->link] = NULL;
-    p2pc_node_link_closed(r->node, c->link, rt_now());
+    p2pc_node_link_closed(r->node, c->link, now_of(r));
   }
   uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
 }
@@ -220,14 +236,14 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     conn_close(c);
   } else if (nread > 0 && c->linked) {
     p2pc_node_link_input(r->node, c->link, (const uint8_t *)buf->base,
-                         (size_t)nread, rt_now());
+                         (size_t)nread, now_of(r));
   }
   pump(r);
 }
 
 static void link_conn(rt *r, conn *c) {
   if (p2pc_node_link_new(r->node, c->outbound, c->peer,
-                         c->outbound ? &c->addr : NULL, rt_now(),
+                         c->outbound ? &c->addr : NULL, now_of(r),
                          &c->link) != 0) {
     logline(r, P2PC_LOG_WARN, "link: too many connections; refusing one");
     conn_close(c);
@@ -237,7 +253,7 @@ static void link_conn(rt *r, conn *c) {
     uint32_t n = c->link + 16;
     conn **x = realloc(r->conns, n * sizeof *x);
     if (!x) {
-      p2pc_node_link_closed(r->node, c->link, rt_now());
+      p2pc_node_link_closed(r->node, c->link, now_of(r));
       conn_close(c);
       return;
     }
@@ -258,7 +274,7 @@ static void on_connect(uv_connect_t *req, int status) {
     if (status < 0)
       logline(r, P2PC_LOG_DEBUG, "link: dial %s failed: %s",
               c->peer[0] ? c->peer : "seed", uv_strerror(status));
-    p2pc_node_dial_failed(r->node, &c->addr, c->peer, rt_now());
+    p2pc_node_dial_failed(r->node, &c->addr, c->peer, now_of(r));
     c->closing = true;
     uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
   } else {
@@ -270,7 +286,7 @@ static void on_connect(uv_connect_t *req, int status) {
 static void dial(rt *r, const p2pc_action *a) {
   conn *c = calloc(1, sizeof *c);
   if (!c) {
-    p2pc_node_dial_failed(r->node, &a->addr, a->peer, rt_now());
+    p2pc_node_dial_failed(r->node, &a->addr, a->peer, now_of(r));
     return;
   }
   c->r = r;
@@ -285,7 +301,7 @@ static void dial(rt *r, const p2pc_action *a) {
   int rv =
       uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&ss, on_connect);
   if (rv < 0) {
-    p2pc_node_dial_failed(r->node, &a->addr, a->peer, rt_now());
+    p2pc_node_dial_failed(r->node, &a->addr, a->peer, now_of(r));
     c->closing = true;
     uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
   }
@@ -364,21 +380,30 @@ static void flush_conn(rt *r, conn *c) {
 /* ---- the pump ----------------------------------------------------------- */
 
 static void on_timer(uv_timer_t *t);
+static void begin_stop(rt *r);
 
 static void pump(rt *r) {
   p2pc_action a;
+  const p2pc_rt_app *app = r->opt->app;
+  if (app && app->turn && !r->in_turn && !r->stopping) {
+    r->in_turn = true; /* a send inside the hook must not recurse here */
+    app->turn(r, app->ud);
+    r->in_turn = false;
+  }
+  if (r->stop_requested && !r->stopping)
+    begin_stop(r);
   while (p2pc_node_pop_action(r->node, &a)) {
     if (a.kind == P2PC_ACT_DIAL) {
       if (!r->stopping)
         dial(r, &a);
       else
-        p2pc_node_dial_failed(r->node, &a.addr, a.peer, rt_now());
+        p2pc_node_dial_failed(r->node, &a.addr, a.peer, now_of(r));
     } else if (a.link < r->nconns && r->conns[a.link]) {
       conn *c = r->conns[a.link];
       flush_conn(r, c); /* a last ERROR frame, if any */
       conn_close(c);
     } else {
-      p2pc_node_link_closed(r->node, a.link, rt_now());
+      p2pc_node_link_closed(r->node, a.link, now_of(r));
     }
   }
   if (r->events)
@@ -386,6 +411,7 @@ static void pump(rt *r) {
   for (uint32_t i = 0; i < r->nconns; i++)
     if (r->conns[i])
       flush_conn(r, r->conns[i]);
+  r->now_valid = false; /* the turn is over */
   uint64_t d = p2pc_node_next_deadline(r->node), now = uv_hrtime();
   uint64_t ms = d == UINT64_MAX ? 1000
                 : d <= now      ? 0
@@ -397,7 +423,7 @@ static void pump(rt *r) {
 
 static void on_timer(uv_timer_t *t) {
   rt *r = t->data;
-  p2pc_node_on_deadline(r->node, rt_now());
+  p2pc_node_on_deadline(r->node, now_of(r));
   pump(r);
 }
 
@@ -459,7 +485,7 @@ static int simulate(rt *r, int count) {
     char text[96];
     snprintf(text, sizeof text, "Hello from %s (%d)", r->opt->id, i + 1);
     if (p2pc_node_send(r->node, pi.id, (const uint8_t *)text, strlen(text),
-                       rt_now()) == 0)
+                       now_of(r)) == 0)
       sent++;
   }
   return sent;
@@ -478,8 +504,7 @@ static cJSON *command(rt *r, const cJSON *req) {
     const p2pc_causal *cz = p2pc_node_causal(r->node);
     p2pc_causal_get_stats(cz, &st);
     char listen[80];
-    snprintf(listen, sizeof listen, "%s:%u", r->opt->listen_host,
-             r->opt->listen_port);
+    snprintf(listen, sizeof listen, "%s:%u", r->opt->listen_host, r->port);
     cJSON_AddStringToObject(o, "id", r->opt->id);
     cJSON_AddStringToObject(o, "sesid", p2pc_causal_self(cz));
     cJSON_AddStringToObject(o, "listen", listen);
@@ -492,7 +517,8 @@ static cJSON *command(rt *r, const cJSON *req) {
     cJSON_AddNumberToObject(o, "delivered", (double)r->delivered);
     cJSON_AddNumberToObject(o, "buffered", p2pc_causal_buffered(cz));
     cJSON_AddNumberToObject(o, "duplicates", (double)st.duplicates);
-    cJSON_AddNumberToObject(o, "undeliverable", (double)r->undeliverable);
+    cJSON_AddNumberToObject(o, "undeliverable",
+                            (double)p2pc_node_undeliverable(r->node));
   } else if (strcmp(name, "peers") == 0) {
     cJSON *arr = cJSON_AddArrayToObject(o, "peers");
     for (uint32_t i = 0; i < p2pc_node_peer_count(r->node); i++) {
@@ -524,8 +550,8 @@ static cJSON *command(rt *r, const cJSON *req) {
     }
     const uint8_t *p = (const uint8_t *)text->valuestring;
     size_t len = strlen(text->valuestring);
-    int rv = bc ? p2pc_node_broadcast(r->node, p, len, rt_now())
-                : p2pc_node_send(r->node, to->valuestring, p, len, rt_now());
+    int rv = bc ? p2pc_node_broadcast(r->node, p, len, now_of(r))
+                : p2pc_node_send(r->node, to->valuestring, p, len, now_of(r));
     if (rv < 0) {
       cJSON_Delete(o);
       return err_reply("", send_error(rv));
@@ -791,12 +817,24 @@ static void on_grace(uv_timer_t *t) {
   uv_stop(&r->loop);
 }
 
+p2pc_node *p2pc_rt_node(p2pc_rt *r) { return r->node; }
+
+uint16_t p2pc_rt_port(const p2pc_rt *r) { return r->port; }
+
+static void begin_stop(rt *r);
+
+void p2pc_rt_stop(p2pc_rt *r, int status) {
+  /* Deferred to the end of the turn: the hook may run inside the core. */
+  r->status = status;
+  r->stop_requested = true;
+}
+
 static void begin_stop(rt *r) {
   if (r->stopping)
     return;
   r->stopping = true;
   logline(r, P2PC_LOG_INFO, "node: stopping");
-  p2pc_node_shutdown(r->node, rt_now());
+  p2pc_node_shutdown(r->node, now_of(r));
   if (r->tty_open)
     uv_read_stop((uv_stream_t *)&r->tty);
   /* Let the ERROR frames and the last acks go out, then end the loop. */
@@ -813,7 +851,7 @@ static void on_signal(uv_signal_t *s, int signum) {
 static void write_lifecycle(rt *r, const char *ev) {
   if (!r->events)
     return;
-  p2pc_now now = rt_now();
+  p2pc_now now = now_of(r);
   fprintf(r->events,
           "{\"node\":\"%s\",\"ev\":\"%s\",\"mono\":%llu,\"local\":%lld,"
           "\"net\":%lld,\"sesid\":\"%s\",\"version\":\"%s\"",
@@ -882,7 +920,7 @@ int p2pc_rt_run(const p2pc_rt_options *opt) {
   r->readbuf = malloc(READ_CHUNK);
   uv_loop_init(&r->loop);
   signal(SIGPIPE, SIG_IGN);
-  p2pc_now now = rt_now();
+  p2pc_now now = now_of(r);
   r->start_mono = now.mono_ns;
   r->rng = (uint64_t)now.local_ns ^ ((uint64_t)getpid() << 32) ^ 1;
 
@@ -910,6 +948,21 @@ int p2pc_rt_run(const p2pc_rt_options *opt) {
       goto out;
     }
   }
+  uv_tcp_init(&r->loop, &r->listener);
+  r->listener.data = r;
+  int rv = uv_tcp_bind(&r->listener, (struct sockaddr *)&ss, 0);
+  if (rv == 0)
+    rv = uv_listen((uv_stream_t *)&r->listener, 128, on_connection);
+  if (rv < 0) {
+    fprintf(stderr, "p2pclock node: cannot listen on %s:%u: %s\n",
+            opt->listen_host, opt->listen_port, uv_strerror(rv));
+    goto out_loop;
+  }
+  struct sockaddr_storage bound;
+  int blen = sizeof bound;
+  if (uv_tcp_getsockname(&r->listener, (struct sockaddr *)&bound, &blen) == 0)
+    listen.port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+  r->port = listen.port;
   p2pc_node_config nc = {
       .id = opt->id,
       .incarnation = (uint64_t)now.local_ns,
@@ -922,22 +975,14 @@ int p2pc_rt_run(const p2pc_rt_options *opt) {
       .chaos_delay_max_ns = (uint64_t)opt->chaos_delay_max_ms * 1000000,
       .chaos_drop = opt->chaos_drop,
   };
-  p2pc_node_callbacks cb = {on_deliver, on_event, on_log, r};
+  /* No event log: the core then builds no event lines at all. */
+  p2pc_node_callbacks cb = {on_deliver, r->events ? on_event : NULL, on_log, r,
+                            opt->log_level};
   if (p2pc_node_new(&r->node, &nc, &cb, now) != 0) {
     fprintf(stderr, "p2pclock node: cannot create the node\n");
-    goto out;
-  }
-
-  uv_tcp_init(&r->loop, &r->listener);
-  r->listener.data = r;
-  int rv = uv_tcp_bind(&r->listener, (struct sockaddr *)&ss, 0);
-  if (rv == 0)
-    rv = uv_listen((uv_stream_t *)&r->listener, 128, on_connection);
-  if (rv < 0) {
-    fprintf(stderr, "p2pclock node: cannot listen on %s:%u: %s\n",
-            opt->listen_host, opt->listen_port, uv_strerror(rv));
     goto out_loop;
   }
+
   if (opt->control_path && *opt->control_path && setup_control(r) != 0)
     goto out_loop;
   uv_timer_init(&r->loop, &r->timer);
@@ -954,19 +999,21 @@ int p2pc_rt_run(const p2pc_rt_options *opt) {
     r->tty_open = true;
     uv_read_start((uv_stream_t *)&r->tty, on_tty_alloc, on_tty_read);
     printf("p2pclock node %s on %s:%u; type 'help' for commands\n%s> ", opt->id,
-           opt->listen_host, opt->listen_port, opt->id);
+           opt->listen_host, r->port, opt->id);
     fflush(stdout);
   }
   write_lifecycle(r, "start");
+  if (opt->app && opt->app->started)
+    opt->app->started(r, opt->app->ud);
   logline(r, P2PC_LOG_INFO,
           "node: %s listening on %s:%u, %zu peer(s) configured",
           p2pc_causal_self(p2pc_node_causal(r->node)), opt->listen_host,
-          opt->listen_port, opt->npeers);
-  p2pc_node_on_deadline(r->node, rt_now());
+          r->port, opt->npeers);
+  p2pc_node_on_deadline(r->node, now_of(r));
   pump(r);
   uv_run(&r->loop, UV_RUN_DEFAULT);
   write_lifecycle(r, "stop");
-  status = 0;
+  status = r->status;
 
 out_loop:
   if (r->ctl_open)

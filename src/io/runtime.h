@@ -19,6 +19,19 @@ typedef struct p2pc_rt_peer {
   uint16_t port;
 } p2pc_rt_peer;
 
+typedef struct p2pc_rt p2pc_rt;
+
+/* An embedded application (benchmarks, tests): called from inside the loop.
+ * turn runs at the end of every loop turn that did anything, so it can send
+ * more once back-pressure eases. Any hook may be NULL. */
+typedef struct p2pc_rt_app {
+  void (*started)(p2pc_rt *rt, void *ud);
+  void (*deliver)(p2pc_rt *rt, void *ud, const char *from, const char *msg,
+                  const uint8_t *payload, size_t len);
+  void (*turn)(p2pc_rt *rt, void *ud);
+  void *ud;
+} p2pc_rt_app;
+
 typedef struct p2pc_rt_options {
   const char *id;
   const char *listen_host;
@@ -33,7 +46,16 @@ typedef struct p2pc_rt_options {
   double chaos_drop;
   bool console;            /* read commands from stdin (a terminal) */
   const char *config_json; /* the resolved config, for the start event */
+  const p2pc_rt_app *app;  /* NULL for a plain node */
 } p2pc_rt_options;
+
+/* For an embedded application, from inside its hooks. */
+p2pc_node *p2pc_rt_node(p2pc_rt *rt);
+p2pc_now p2pc_rt_now(p2pc_rt *rt);        /* this loop turn's clock readings */
+uint16_t p2pc_rt_port(const p2pc_rt *rt); /* the port actually bound */
+void p2pc_rt_stop(p2pc_rt *rt, int status);
+
+/* Listens on port 0 picks a free port; p2pc_rt_port tells which. */
 
 /* Runs the node until SIGINT, SIGTERM, a `stop` request or `quit`.
  * Returns 0 after a clean stop, 1 on a runtime failure (after printing one

@@ -129,7 +129,7 @@ static void start_node(net *w, int i, const opts *o) {
   c.listen = addr_of(i);
   c.seeds = seeds;
   c.nseeds = ns;
-  p2pc_node_callbacks cb = {cb_deliver, cb_event, cb_log, x};
+  p2pc_node_callbacks cb = {cb_deliver, cb_event, cb_log, x, P2PC_LOG_DEBUG};
   x->ndelivered = x->undeliverable = x->peer_up = x->peer_down = 0;
   assert_int_equal(p2pc_node_new(&x->n, &c, &cb, now_of(w)), 0);
   x->alive = true;
