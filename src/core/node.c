@@ -720,6 +720,7 @@ static int on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
         !keep_new_link(n, p, old, l)) {
       /* A duplicate link to a live session: this one goes, quietly (the
        * peer applies the same rule and closes the same link). */
+      p->dialing = false;
       close_link(n, lid, 0, NULL);
       return 0;
     }
@@ -1009,7 +1010,7 @@ int p2pc_node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
   frame_to_link(n, i, P2PC_FRAME_HELLO, &h, 0);
   if (outbound && peer_id && *peer_id) {
     uint32_t pi = find_peer(n, peer_id);
-    if (pi != NO_PEER)
+    if (pi != NO_PEER && n->peers[pi].link == NO_LINK)
       n->peers[pi].state = P2PC_PEER_DIALING;
   }
   *out = i;

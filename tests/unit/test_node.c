@@ -48,7 +48,14 @@ typedef struct net {
   conn conns[MAXC];
   int nc;
   uint64_t now;
-  bool cut[MAXN][MAXN]; /* partition: dials fail, bytes vanish */
+  bool cut[MAXN][MAXN];         /* partition: dials fail, bytes vanish */
+  unsigned dial_delay_ms[MAXN]; /* a node's dials complete this late */
+  struct {
+    int from;
+    p2pc_action a;
+    uint64_t due;
+  } pending[64];
+  int npending;
   int version_override; /* not used by the nodes themselves */
 } net;
 
@@ -156,10 +163,23 @@ static void conn_close(net *w, conn *c) {
     p2pc_node_link_closed(w->nodes[c->b].n, c->lb, now_of(w));
 }
 
+static void complete_dial(net *w, int i, const p2pc_action *ap);
+
 static void do_actions(net *w, int i) {
   p2pc_action a;
   netnode *x = &w->nodes[i];
   while (x->alive && p2pc_node_pop_action(x->n, &a)) {
+    if (a.kind == P2PC_ACT_DIAL && w->dial_delay_ms[i]) {
+      assert_true(w->npending < 64);
+      w->pending[w->npending].from = i;
+      w->pending[w->npending].a = a;
+      w->pending[w->npending++].due = w->now + w->dial_delay_ms[i] * MS;
+      continue;
+    }
+    if (a.kind == P2PC_ACT_DIAL) {
+      complete_dial(w, i, &a);
+      continue;
+    }
     if (a.kind == P2PC_ACT_CLOSE) {
       conn *c = conn_of(w, i, a.link);
       if (c) {
@@ -178,21 +198,26 @@ static void do_actions(net *w, int i) {
       }
       continue;
     }
-    int t = node_at(w, &a.addr);
-    if (t < 0 || !w->nodes[t].alive || w->cut[i][t] || w->nc == MAXC) {
-      p2pc_node_dial_failed(x->n, &a.addr, a.peer, now_of(w));
-      continue;
-    }
-    conn *c = &w->conns[w->nc++];
-    c->a = i;
-    c->b = t;
-    c->up = true;
-    assert_int_equal(
-        p2pc_node_link_new(x->n, true, a.peer, &a.addr, now_of(w), &c->la), 0);
-    assert_int_equal(
-        p2pc_node_link_new(w->nodes[t].n, false, NULL, NULL, now_of(w), &c->lb),
-        0);
   }
+}
+
+static void complete_dial(net *w, int i, const p2pc_action *ap) {
+  p2pc_action a = *ap;
+  netnode *x = &w->nodes[i];
+  int t = node_at(w, &a.addr);
+  if (t < 0 || !w->nodes[t].alive || w->cut[i][t] || w->nc == MAXC) {
+    p2pc_node_dial_failed(x->n, &a.addr, a.peer, now_of(w));
+    return;
+  }
+  conn *c = &w->conns[w->nc++];
+  c->a = i;
+  c->b = t;
+  c->up = true;
+  assert_int_equal(
+      p2pc_node_link_new(x->n, true, a.peer, &a.addr, now_of(w), &c->la), 0);
+  assert_int_equal(
+      p2pc_node_link_new(w->nodes[t].n, false, NULL, NULL, now_of(w), &c->lb),
+      0);
 }
 
 static void move_bytes(net *w, int from, p2pc_link_id lf, int to,
@@ -214,6 +239,16 @@ static void move_bytes(net *w, int from, p2pc_link_id lf, int to,
 static void run(net *w, unsigned ms) {
   for (unsigned step = 0; step < ms; step++) {
     w->now += MS;
+    for (int k = 0; k < w->npending;) {
+      if (w->pending[k].due > w->now || !w->nodes[w->pending[k].from].alive) {
+        k++;
+        continue;
+      }
+      p2pc_action a = w->pending[k].a;
+      int from = w->pending[k].from;
+      w->pending[k] = w->pending[--w->npending];
+      complete_dial(w, from, &a);
+    }
     for (int i = 0; i < w->nn; i++)
       if (w->nodes[i].alive && p2pc_node_next_deadline(w->nodes[i].n) <= w->now)
         p2pc_node_on_deadline(w->nodes[i].n, now_of(w));
@@ -350,6 +385,25 @@ static void test_simultaneous_dial(void **state) {
   run(w, 50);
   assert_int_equal(w->nodes[0].ndelivered, 10);
   assert_int_equal(w->nodes[1].ndelivered, 10);
+  net_free(w);
+}
+
+/* A dial that completes after the peer already connected the other way:
+ * the redundant link goes, and the peer stays "up", not "dialing" (seen in
+ * a 50-node mesh on loopback). */
+static void test_late_dial_keeps_peer_up(void **state) {
+  (void)state;
+  net *w = net_new();
+  w->dial_delay_ms[1] = 20; /* the larger ID: its late link loses */
+  start_node(w, 0, &(opts){.seeds = "1"});
+  start_node(w, 1, &(opts){.seeds = "0"});
+  run(w, 200);
+  assert_int_equal(live_conns(w), 1);
+  for (int i = 0; i < 2; i++) {
+    p2pc_peer_info pi;
+    assert_true(p2pc_node_peer_info(w->nodes[i].n, 0, &pi));
+    assert_int_equal(pi.state, P2PC_PEER_UP);
+  }
   net_free(w);
 }
 
@@ -637,6 +691,7 @@ int main(void) {
       cmocka_unit_test(test_two_nodes_connect_and_deliver),
       cmocka_unit_test(test_anonymous_seed),
       cmocka_unit_test(test_simultaneous_dial),
+      cmocka_unit_test(test_late_dial_keeps_peer_up),
       cmocka_unit_test(test_peer_exchange_full_mesh),
       cmocka_unit_test(test_max_peers_bounds_the_mesh),
       cmocka_unit_test(test_bad_handshakes),
