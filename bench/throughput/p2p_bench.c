@@ -149,7 +149,7 @@ int main(int argc, char **argv) {
       .listen_port = server ? (uint16_t)b.a.port : 0,
       .peers = server ? NULL : &peer,
       .npeers = server ? 0 : 1,
-      .log_level = P2PC_LOG_WARN,
+      .log_level = getenv("P2P_BENCH_DEBUG") ? P2PC_LOG_DEBUG : P2PC_LOG_WARN,
       .max_peers = 4,
       .app = &app,
   };

@@ -1159,8 +1159,10 @@ uint64_t p2pc_node_next_deadline(const p2pc_node *n) {
                                                              : n->cfg.dead_ns));
     if (p->qn) {
       d = earlier(d, p->last_progress_ns + n->cfg.resend_ns);
+      /* A chaos hold ends: wake then. A frame already due but unwritten
+       * waits for the link's output to drain, which is no deadline. */
       uint64_t k = p->tx_written - p->tx_acked; /* first unwritten */
-      if (k < p->qn)
+      if (k < p->qn && p->q[k].release_ns > n->now.mono_ns)
         d = earlier(d, p->q[k].release_ns);
     }
   }

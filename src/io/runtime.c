@@ -270,6 +270,8 @@ static void link_conn(rt *r, conn *c) {
 static void on_connect(uv_connect_t *req, int status) {
   conn *c = req->data;
   rt *r = c->r;
+  if (c->closing)
+    return; /* closed at exit while connecting: the close frees it */
   if (status < 0 || r->stopping) {
     if (status < 0)
       logline(r, P2PC_LOG_DEBUG, "link: dial %s failed: %s",
@@ -412,10 +414,14 @@ static void pump(rt *r) {
     if (r->conns[i])
       flush_conn(r, r->conns[i]);
   r->now_valid = false; /* the turn is over */
+  /* At least 1 ms: libuv (1.44) runs a timer re-armed with 0 again in the
+   * same pass, before any I/O, so a deadline already due would spin. */
   uint64_t d = p2pc_node_next_deadline(r->node), now = uv_hrtime();
   uint64_t ms = d == UINT64_MAX ? 1000
                 : d <= now      ? 0
                                 : (d - now + 999999) / 1000000;
+  if (ms < 1)
+    ms = 1;
   if (ms > 1000)
     ms = 1000;
   uv_timer_start(&r->timer, on_timer, ms, 0);
