@@ -66,7 +66,8 @@ typedef struct peer {
   uint32_t qn, qcap;
   size_t qbytes;
   uint64_t last_progress_ns;
-  uint64_t fast_for; /* 1 + the ack of the last fast retransmit */
+  uint64_t fast_for;   /* 1 + the ack of the last fast retransmit */
+  uint64_t fast_at_ns; /* ... and when it was */
   /* the session's incoming stream */
   uint64_t rx_cum;
   uint64_t rx_beyond; /* frames past a hole since the last ACK */
@@ -841,8 +842,13 @@ static void on_ack(p2pc_node *n, peer *p, uint64_t cum, uint64_t beyond) {
     return;
   /* Frames arrived past a hole: send again from the hole at once (fast
    * retransmit), once per hole, rather than wait for the resend timer. */
-  if (beyond && cum < p->tx_written && p->fast_for != cum + 1) {
+  if (beyond && cum < p->tx_written &&
+      (p->fast_for != cum + 1 ||
+       n->now.mono_ns - p->fast_at_ns >= n->cfg.resend_ns / 10)) {
+    /* again for the same hole only after a while: the resent frame may
+     * itself be lost, but a burst of acks must not trigger a burst */
     p->fast_for = cum + 1;
+    p->fast_at_ns = n->now.mono_ns;
     p->tx_written = cum;
   }
   if (cum == p->tx_acked)

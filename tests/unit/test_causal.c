@@ -22,7 +22,7 @@
 
 /* What the event callback saw, flattened to strings. */
 typedef struct log {
-  char line[MAXLOG][160];
+  char line[MAXLOG][512];
   int n;
 } log;
 
@@ -62,8 +62,9 @@ static void on_event(void *ud, const p2pc_causal_event *ev) {
   if (ev->waits_vc)
     vc_str(nd->c, ev->waits_vc, w, sizeof w);
   assert_true(nd->log.n < MAXLOG);
-  snprintf(nd->log.line[nd->log.n++], 160, "%s %s:%llu %s [%s]%s%s%s",
-           kinds[ev->kind], ev->sender, (unsigned long long)ev->n, ev->peer, vc,
+  snprintf(nd->log.line[nd->log.n++], sizeof nd->log.line[0],
+           "%s %s:%llu %s [%s]%s%s%s", kinds[ev->kind], ev->sender,
+           (unsigned long long)ev->n, ev->peer, vc,
            ev->waits_vc ? " waits " : "", ev->waits_vc ? ev->waits_node : "",
            ev->waits_vc ? w : "");
   if (ev->kind == P2PC_CEV_DELIVER)
