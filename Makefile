@@ -4,6 +4,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
+DEMO_FLAGS ?=
 
 .PHONY: all deps configure test demo bench format format-check clean
 
@@ -23,10 +24,11 @@ test: deps
 bench: all
 	$(BUILD)/bench/ses_overhead
 
+# A local network of nodes with traffic, a crash and a verdict; options
+# through DEMO_FLAGS, e.g. make demo DEMO_FLAGS="--nodes 8 --duration 30".
 demo:
-	@echo "p2pclock: 'make demo' needs the node runtime (issue: the node)," \
-	      "which is not built yet. Try 'make test' and 'make bench'." >&2
-	@exit 2
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/p2pclock demo $(DEMO_FLAGS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -3,8 +3,7 @@
  * The p2pclock command: global options and the table of subcommands. Only
  * this directory decides exit codes (STYLE.md): 0 ok, 1 runtime failure, 2
  * usage or config error, always with one line on stderr saying what and
- * where. A subcommand whose code has not landed yet says so and exits 1, so
- * scripts can already be written against the final command line.
+ * where.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -13,7 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
+#include "client.h"
 #include "config.h"
+#include "demo.h"
 #include "runtime.h"
 
 #define EXIT_USAGE 2
@@ -24,25 +26,25 @@ typedef struct command {
   /* Runs the command with its own arguments argv[0..argc) (the words after
    * the command name) and returns the exit status. */
   int (*run)(const struct command *cmd, int argc, char **argv);
-  const char *pending; /* what is not built yet, for stubs */
 } command;
 
 static int cmd_node(const command *cmd, int argc, char **argv);
-static int cmd_pending(const command *cmd, int argc, char **argv);
+static int cmd_client(const command *cmd, int argc, char **argv);
+static int cmd_demo(const command *cmd, int argc, char **argv);
+static int cmd_check(const command *cmd, int argc, char **argv);
 
 /* To add a command, add a line here; --help lists them from this table. */
 static const command commands[] = {
-    {"node", "run a node", cmd_node, NULL},
-    {"demo", "run a small network of nodes on this machine", cmd_pending,
-     "the demo"},
-    {"status", "show a running node's state", cmd_pending,
-     "the control client"},
-    {"peers", "list a running node's peers", cmd_pending, "the control client"},
-    {"send", "send a message through a running node", cmd_pending,
-     "the control client"},
-    {"broadcast", "send a message to every peer of a running node", cmd_pending,
-     "the control client"},
-    {"stop", "stop a running node", cmd_pending, "the control client"},
+    {"node", "run a node", cmd_node},
+    {"demo", "run a small network of nodes on this machine", cmd_demo},
+    {"status", "show a running node's state", cmd_client},
+    {"peers", "list a running node's peers", cmd_client},
+    {"send", "send a message through a running node", cmd_client},
+    {"broadcast", "send a message to every peer of a running node", cmd_client},
+    {"simulate", "make a running node send N messages to random peers",
+     cmd_client},
+    {"stop", "stop a running node", cmd_client},
+    {"check", "verify the event logs of a run", cmd_check},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -53,8 +55,12 @@ static const char usage_head[] = "usage: p2pclock <command> [options]\n"
                                  "commands:\n";
 
 static const char usage_tail[] =
-    "Client commands (status, peers, send, broadcast, stop) take\n"
-    "[--control PATH] [--json].\n"
+    "Client commands: p2pclock status|peers|stop [--control PATH | --id ID]\n"
+    "[--json], and with the same options send DEST TEXT..., broadcast\n"
+    "TEXT..., simulate N. --id ID means /tmp/p2pclock-ID.sock.\n"
+    "p2pclock demo [--nodes N] [--duration S] [--rate R] [--keep-logs DIR]\n"
+    "[--no-kill]: see p2pclock demo --help.\n"
+    "p2pclock check [--json] FILE...: see p2pclock check --help.\n"
     "\n"
     "p2pclock node [--config FILE] [flags]: each flag overrides the config\n"
     "key in parentheses; defaults in brackets.\n"
@@ -191,13 +197,18 @@ static int cmd_node(const command *cmd, int argc, char **argv) {
   return status;
 }
 
-static int cmd_pending(const command *cmd, int argc, char **argv) {
-  for (int i = 0; i < argc; i++)
-    if (is_help(argv[i]))
-      return print_usage();
-  fprintf(stderr, "p2pclock %s: %s is not built yet\n", cmd->name,
-          cmd->pending);
-  return EXIT_FAILURE;
+static int cmd_check(const command *cmd, int argc, char **argv) {
+  (void)cmd;
+  return p2pc_cli_check(argc, argv);
+}
+
+static int cmd_client(const command *cmd, int argc, char **argv) {
+  return p2pc_cli_client(cmd->name, argc, argv);
+}
+
+static int cmd_demo(const command *cmd, int argc, char **argv) {
+  (void)cmd;
+  return p2pc_cli_demo(argc, argv);
 }
 
 int main(int argc, char **argv) {

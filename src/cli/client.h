@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control-socket client (docs/CONTROL.md): a bounded connection that
+ * sends one JSON request line and reads one JSON answer line, used by the
+ * client subcommands
+ *
+ *   p2pclock status|peers|stop [--control PATH | --id ID] [--json]
+ *   p2pclock send      [...] DEST TEXT...
+ *   p2pclock broadcast [...] TEXT...
+ *   p2pclock simulate  [...] N
+ *
+ * and by `p2pclock demo`, which drives its nodes through the same calls.
+ * Every wait is bounded: connecting by P2PC_CTL_CONNECT_MS, an answer by
+ * the caller's timeout (the subcommands use P2PC_CTL_ANSWER_MS).
+ */
+#ifndef P2PC_CLI_CLIENT_H
+#define P2PC_CLI_CLIENT_H
+
+#include <stddef.h>
+
+#include "cJSON.h"
+
+#define P2PC_CTL_CONNECT_MS 2000
+#define P2PC_CTL_ANSWER_MS 5000
+/* The node's limit on a request line, newline out. */
+#define P2PC_CTL_REQUEST_MAX (64 * 1024)
+/* A longer answer line is refused. */
+#define P2PC_CTL_ANSWER_MAX (16 * 1024 * 1024)
+
+/* One open connection to a node's control socket. */
+typedef struct p2pc_ctl {
+  int fd;    /* -1 when closed */
+  char *buf; /* bytes read and not yet returned: [0, len) of cap */
+  size_t len, cap;
+} p2pc_ctl;
+
+/* Embeds a closed connection. */
+void p2pc_ctl_init(p2pc_ctl *c);
+
+/* Connects to the Unix stream socket at path within timeout_ms. Returns 0,
+ * or -errno (-ENAMETOOLONG for a path that does not fit sun_path,
+ * -ETIMEDOUT, -ENOENT and -ECONNREFUSED when no node listens there). */
+int p2pc_ctl_connect(p2pc_ctl *c, const char *path, int timeout_ms);
+
+/*
+ * Sends request (one JSON object, no newline) and reads the answer line
+ * within timeout_ms. On success returns 0 and sets *answer to the line,
+ * newline out, to release with free(). Fails with -EMSGSIZE (request over
+ * P2PC_CTL_REQUEST_MAX or answer over P2PC_CTL_ANSWER_MAX), -ETIMEDOUT,
+ * -ECONNRESET (the node closed the connection without answering),
+ * -ENOMEM or another -errno; after a failure the connection is closed,
+ * since a late answer would be taken for the next one.
+ */
+int p2pc_ctl_call(p2pc_ctl *c, const char *request, char **answer,
+                  int timeout_ms);
+
+/* As p2pc_ctl_call with cJSON on both sides: *answer is a parsed object
+ * to release with cJSON_Delete. An answer that is not a JSON object fails
+ * with -EBADMSG (and closes the connection). */
+int p2pc_ctl_call_json(p2pc_ctl *c, const cJSON *request, cJSON **answer,
+                       int timeout_ms);
+
+/* Closes the connection (if open) and frees its buffer; c may be connected
+ * again. */
+void p2pc_ctl_close(p2pc_ctl *c);
+
+/*
+ * Runs the client subcommand name ("status", "peers", "send", "broadcast",
+ * "simulate" or "stop") with its arguments argv[0..argc) (the words after
+ * the command name); prints the answer and returns the exit status: 0 ok,
+ * 1 the node cannot be reached, did not answer or answered {"ok":false},
+ * 2 usage error.
+ */
+int p2pc_cli_client(const char *name, int argc, char **argv);
+
+#endif /* P2PC_CLI_CLIENT_H */
