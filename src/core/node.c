@@ -266,6 +266,10 @@ static void on_causal(void *ud, const p2pc_causal_event *ev) {
   if (n->cb.event && ev_begin(n, p2pc_evlog_kind(ev->kind)) &&
       p2pc_evlog_causal(&n->line, n->causal, ev) == 0)
     ev_end(n);
+  bool debug = n->cb.log && n->cb.log_level >= P2PC_LOG_DEBUG;
+  if (ev->kind == P2PC_CEV_SEND || ev->kind == P2PC_CEV_RECV ||
+      ev->kind == P2PC_CEV_DUP || (ev->kind != P2PC_CEV_DELIVER && !debug))
+    return; /* the hot path: nothing more to say about these */
   char msg[P2PC_ID_MAX + 24] = "";
   str_cat(msg, sizeof msg, ev->sender);
   str_cat(msg, sizeof msg, ":");

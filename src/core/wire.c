@@ -315,6 +315,7 @@ const p2pc_ses_pair *p2pc_ses_msg_pair(const p2pc_ses_msg *m, uint32_t dest) {
 }
 
 void p2pc_wire_scratch_fini(p2pc_wire_scratch *s, const p2pc_allocator *a) {
+  a->free(s->vec, a->ud);
   a->free(s->map, a->ud);
   a->free(s->order, a->ud);
   memset(s, 0, sizeof *s);
@@ -360,10 +361,11 @@ static void dict_clear(dict *d) {
     d->s->map[d->s->order[i]] = 0;
 }
 
-typedef struct ientry {
+struct ientry {
   uint32_t idx;
   uint64_t v;
-} ientry;
+};
+typedef struct ientry ientry;
 
 static int cmp_ientry(const void *x, const void *y) {
   const ientry *a = x, *b = y;
@@ -444,12 +446,19 @@ int p2pc_wire_ses_put(p2pc_buf *out, const p2pc_ses_msg *m,
       maxn = m->deps[i].t.n;
   if ((rv = dict_prepare(&d, scratch, ids->n, a)) != 0)
     return rv;
-  tmp = a->realloc(NULL, ((size_t)maxn + 1) * sizeof *tmp, a->ud);
-  alt = a->realloc(NULL, ((size_t)maxn + 1) * sizeof *alt, a->ud);
-  if (!tmp || !alt) {
-    rv = P2PC_ERR_NOMEM;
-    goto err;
+  /* Two work vectors, kept in the scratch between messages. */
+  if (scratch->vcap < maxn + 1) {
+    void *x =
+        a->realloc(scratch->vec, 2 * ((size_t)maxn + 1) * sizeof *tmp, a->ud);
+    if (!x) {
+      rv = P2PC_ERR_NOMEM;
+      goto err;
+    }
+    scratch->vec = x;
+    scratch->vcap = maxn + 1;
   }
+  tmp = scratch->vec;
+  alt = tmp + scratch->vcap;
   /* Dictionary: sender, dest, then every other ID in ascending local id. */
   dict_add(&d, m->sender);
   dict_add(&d, m->dest);
@@ -530,13 +539,9 @@ int p2pc_wire_ses_put(p2pc_buf *out, const p2pc_ses_msg *m,
   if (meta_bytes)
     *meta_bytes = meta;
   dict_clear(&d);
-  a->free(tmp, a->ud);
-  a->free(alt, a->ud);
   return 0;
 err:
   dict_clear(&d);
-  a->free(tmp, a->ud);
-  a->free(alt, a->ud);
   out->len = start;
   return rv;
 }

@@ -177,6 +177,8 @@ const p2pc_ses_pair *p2pc_ses_msg_pair(const p2pc_ses_msg *m, uint32_t dest);
  * p2pc_wire_scratch_fini).
  */
 typedef struct p2pc_wire_scratch {
+  struct ientry *vec; /* two work vectors of vcap entries each */
+  uint32_t vcap;
   uint32_t *map; /* local id -> dictionary index + 1, 0 = unset */
   uint32_t cap;
   uint32_t *order; /* dictionary index -> local id */
