@@ -256,8 +256,9 @@ static void ev_str(p2pc_node *n, const char *key, const char *val) {
 }
 
 static void ev_end(p2pc_node *n) {
-  if (p2pc_buf_put(&n->line, "}", 1) == 0 && n->cb.event)
-    n->cb.event(n->cb.ud, (const char *)n->line.data, n->line.len);
+  /* NUL-terminated for the callback's convenience; len excludes it. */
+  if (p2pc_buf_put(&n->line, "}", 2) == 0 && n->cb.event)
+    n->cb.event(n->cb.ud, (const char *)n->line.data, n->line.len - 1);
 }
 
 /* SES reports: the event line, the human DEBUG line, the delivery. */

@@ -44,7 +44,8 @@ typedef struct p2pc_node_callbacks {
    * network-wide message id, payload borrowed for the call. */
   void (*deliver)(void *ud, const char *from, const char *msg,
                   const uint8_t *payload, size_t len);
-  /* One complete JSON line of the event log (EVENTS.md), no newline. */
+  /* One complete JSON line of the event log (EVENTS.md), no newline;
+   * line[len] is a NUL. */
   void (*event)(void *ud, const char *line, size_t len);
   /* One human log line's text (module: text key=value), no newline. */
   void (*log)(void *ud, p2pc_log_level level, const char *text);
