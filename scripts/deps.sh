@@ -3,6 +3,7 @@
 # Installs the Debian packages a build needs, if any are missing.
 #   scripts/deps.sh test   what `make` and `make test` need
 #   scripts/deps.sh ci     plus what .ci/run needs (clang, sanitizers, fuzzer)
+#   scripts/deps.sh bench  plus the peers bench/throughput compares with
 # As root it runs apt-get; otherwise it prints the exact command and stops.
 set -eu
 
@@ -12,7 +13,8 @@ ci="clang libclang-rt-14-dev llvm clang-format"
 case "${1:-test}" in
 test) want=$base ;;
 ci) want="$base $ci" ;;
-*) echo "usage: scripts/deps.sh test|ci" >&2; exit 2 ;;
+bench) want="$base libzmq3-dev" ;;
+*) echo "usage: scripts/deps.sh test|ci|bench" >&2; exit 2 ;;
 esac
 
 missing=""
