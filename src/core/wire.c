@@ -655,6 +655,7 @@ int p2pc_wire_ses_get(const uint8_t *b, size_t len, const p2pc_idtab *ids,
   uint8_t nlen[2] = {0};
   uint32_t *local = NULL;
   ientry *ts = NULL, *e = NULL;
+  void *work = NULL;
   remap rm = {0};
   p2pc_ses_msg tmp;
   int rv = P2PC_ERR_PROTO;
@@ -684,13 +685,21 @@ int p2pc_wire_ses_get(const uint8_t *b, size_t len, const p2pc_idtab *ids,
     return P2PC_ERR_PROTO; /* sender == dest */
   size_t after_dict = r.off;
 
-  local = a->realloc(NULL, (size_t)ndict * sizeof *local, a->ud);
-  ts = a->realloc(NULL, (size_t)ndict * sizeof *ts, a->ud);
-  e = a->realloc(NULL, (size_t)ndict * sizeof *e, a->ud);
-  rm.rank = a->realloc(NULL, (size_t)ndict * sizeof *rm.rank, a->ud);
-  rm.bylocal = a->realloc(NULL, (size_t)ndict * sizeof *rm.bylocal, a->ud);
-  rm.slot = a->realloc(NULL, (size_t)ndict * sizeof *rm.slot, a->ud);
-  if (!local || !ts || !e || !rm.rank || !rm.bylocal || !rm.slot) {
+  /* The six work arrays in one block (one allocation per message, not
+   * six): 8-byte members first, so every array stays aligned. */
+  size_t nd = (size_t)ndict;
+  work = a->realloc(
+      NULL, nd * (2 * sizeof(ientry) + sizeof(uint64_t) + 3 * sizeof(uint32_t)),
+      a->ud);
+  if (work) {
+    ts = (ientry *)work;
+    e = ts + nd;
+    rm.slot = (uint64_t *)(e + nd);
+    local = (uint32_t *)(rm.slot + nd);
+    rm.rank = local + nd;
+    rm.bylocal = rm.rank + nd;
+  }
+  if (!work) {
     rv = P2PC_ERR_NOMEM;
     goto out;
   }
@@ -860,11 +869,6 @@ int p2pc_wire_ses_get(const uint8_t *b, size_t len, const p2pc_idtab *ids,
   rv = (int)len;
 out:
   p2pc_ses_msg_fini(&tmp, a);
-  a->free(rm.rank, a->ud);
-  a->free(rm.bylocal, a->ud);
-  a->free(rm.slot, a->ud);
-  a->free(local, a->ud);
-  a->free(ts, a->ud);
-  a->free(e, a->ud);
+  a->free(work, a->ud);
   return rv;
 }
