@@ -23,6 +23,7 @@
 
 #include "cJSON.h"
 #include "checker.h"
+#include "idtab.h"
 
 #define EXIT_OK 0
 #define EXIT_VIOLATIONS 1
@@ -34,8 +35,6 @@
 #define MAX_INCS 4096   /* incarnations (the core's max_nodes) */
 /* The checker keeps a vector per message: incarnations x messages cells. */
 #define MAX_CELLS ((uint64_t)1 << 28)
-#define ID_MAX 64
-#define TAG_MAX 15
 
 static const char usage_text[] =
     "usage: p2pclock check [--json] FILE...\n"
@@ -84,8 +83,7 @@ typedef struct state {
   uint32_t nfiles;
   inc *incs;
   size_t nincs, capincs;
-  uint32_t *islots; /* sesid -> incarnation + 1 */
-  size_t nislots;
+  p2pc_idtab ids; /* sesid -> incarnation (the index into incs) */
   msgrec *msgs;
   size_t nmsgs, capmsgs;
   uint32_t *mslots; /* (sender, n) -> message + 1 */
@@ -180,15 +178,6 @@ list_violation(state *s, const char *fmt, ...) {
     s->listed[s->nlisted++] = p;
 }
 
-static uint64_t hash_bytes(const char *p, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-  for (size_t i = 0; i < n; i++) {
-    h ^= (unsigned char)p[i];
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
-
 static uint64_t hash_msg(uint32_t sender, uint64_t n) {
   uint64_t h = ((uint64_t)sender + 1) * 0x9E3779B97F4A7C15ull;
   h ^= n * 0xC2B2AE3D27D4EB4Full;
@@ -197,31 +186,13 @@ static uint64_t hash_msg(uint32_t sender, uint64_t n) {
   return h ^ (h >> 32);
 }
 
-static bool id_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-         (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-}
-
-/* A node ID: 1..64 of [A-Za-z0-9._-]. */
-static bool valid_id(const char *p, size_t n) {
-  if (n < 1 || n > ID_MAX)
-    return false;
-  for (size_t i = 0; i < n; i++)
-    if (!id_char(p[i]))
-      return false;
-  return true;
-}
-
-/* A causal identity: ID or ID~TAG (PROTOCOL.md). Returns the length of its
+/* A causal identity: ID or ID~TAG (idtab.h). Returns the length of its
  * ID part, or 0 if it is not one. */
 static size_t sesid_id_len(const char *p, size_t n) {
+  if (!p2pc_id_valid(p, n))
+    return 0;
   const char *t = memchr(p, '~', n);
-  size_t idn = t ? (size_t)(t - p) : n;
-  if (!valid_id(p, idn))
-    return 0;
-  if (t && (n - idn - 1 > TAG_MAX || !valid_id(t + 1, n - idn - 1)))
-    return 0;
-  return idn;
+  return t ? (size_t)(t - p) : n;
 }
 
 /* ---- tables ---------------------------------------------------------------
@@ -230,37 +201,14 @@ static size_t sesid_id_len(const char *p, size_t n) {
 /* The incarnation named sesid[0..n), added (without a log) if new; NONE if
  * out of memory or too many. */
 static uint32_t intern_inc(state *s, const char *sesid, size_t n) {
-  if (s->nislots) {
-    size_t mask = s->nislots - 1;
-    for (size_t i = hash_bytes(sesid, n) & mask;; i = (i + 1) & mask) {
-      uint32_t v = s->islots[i];
-      if (!v)
-        break;
-      const char *have = s->incs[v - 1].sesid;
-      if (strlen(have) == n && memcmp(have, sesid, n) == 0)
-        return v - 1;
-    }
-  }
-  if (s->nincs >= MAX_INCS)
-    return NONE;
-  if ((s->nincs + 1) * 2 > s->nislots) {
-    size_t ns = s->nislots ? s->nislots * 2 : 64;
-    uint32_t *slots = calloc(ns, sizeof *slots);
-    if (!slots) {
-      s->nomem = true;
-      return NONE;
-    }
-    for (size_t k = 0; k < s->nincs; k++) {
-      const char *str = s->incs[k].sesid;
-      size_t i = hash_bytes(str, strlen(str)) & (ns - 1);
-      while (slots[i])
-        i = (i + 1) & (ns - 1);
-      slots[i] = (uint32_t)k + 1;
-    }
-    free(s->islots);
-    s->islots = slots;
-    s->nislots = ns;
-  }
+  uint32_t id;
+  int rv = p2pc_idtab_intern(&s->ids, sesid, n, &id);
+  if (rv == P2PC_ERR_NOMEM)
+    s->nomem = true;
+  if (rv)
+    return NONE; /* validated by the callers: FULL means too many */
+  if (id < s->nincs)
+    return id;
   if (!grow(s, (void **)&s->incs, sizeof *s->incs, s->nincs + 1, &s->capincs))
     return NONE;
   char *copy = malloc(n + 1);
@@ -273,10 +221,6 @@ static uint32_t intern_inc(state *s, const char *sesid, size_t n) {
   inc *in = &s->incs[s->nincs];
   memset(in, 0, sizeof *in);
   in->sesid = copy;
-  size_t i = hash_bytes(sesid, n) & (s->nislots - 1);
-  while (s->islots[i])
-    i = (i + 1) & (s->nislots - 1);
-  s->islots[i] = (uint32_t)s->nincs + 1;
   return (uint32_t)s->nincs++;
 }
 
@@ -498,7 +442,7 @@ static int on_line(state *s, cursor *c, const cJSON *j) {
   }
   if (!node)
     return bad_field(s, c, ev, "node", "a string");
-  if (!valid_id(node, strlen(node))) {
+  if (!p2pc_node_id_valid(node, strlen(node))) {
     input_error(s, c->file, c->line,
                 "\"node\" must be 1..64 of [A-Za-z0-9._-], got \"%.100s\"",
                 node);
@@ -894,7 +838,7 @@ static void state_fini(state *s) {
   for (size_t i = 0; i < s->nlisted; i++)
     free(s->listed[i]);
   free(s->incs);
-  free(s->islots);
+  p2pc_idtab_fini(&s->ids);
   free(s->msgs);
   free(s->mslots);
   free(s->recs);
@@ -994,6 +938,7 @@ int p2pc_cli_check(int argc, char **argv) {
   }
   state s;
   memset(&s, 0, sizeof s);
+  p2pc_idtab_init(&s.ids, p2pc_allocator_default(), MAX_INCS);
   s.files = argv;
   s.nfiles = (uint32_t)nfiles;
   int rv = check_files(&s, json);
