@@ -229,7 +229,7 @@ int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
   if (!dest || (!payload && len))
     return P2PC_ERR_INVAL;
   if ((rv = p2pc_idtab_intern(&c->ids, dest, strlen(dest), &d)) != 0)
-    return rv == P2PC_ERR_FULL ? P2PC_ERR_FULL : rv;
+    return rv;
   if ((rv = sync_peers(c)) != 0)
     return rv;
   if (d == c->self)

@@ -165,8 +165,7 @@ static void str_hex(char *s, size_t cap, uint32_t v) {
   s[len] = '\0';
 }
 
-/* "127.0.0.1:9000", "[::1]:9000" (uncompressed), or "-". */
-static void addr_str(const p2pc_wire_addr *a, char *s, size_t cap) {
+void p2pc_node_addr_format(const p2pc_wire_addr *a, char *s, size_t cap) {
   s[0] = '\0';
   if (a->family == 4) {
     for (int i = 0; i < 4; i++) {
@@ -560,7 +559,7 @@ static int send_to(p2pc_node *n, peer *p, const uint8_t *payload, size_t len) {
   if (!rv)
     rv = p2pc_causal_send(n->causal, p->sesid, payload, len, n->now.mono_ns, b);
   if (rv)
-    return rv == P2PC_ERR_TOOBIG ? P2PC_ERR_TOOBIG : rv;
+    return rv;
   /* The SES step is done; a frame over the limit now would be a message
    * stamped but never sent, so the limit is checked against the payload up
    * front in p2pc_node_send and this cannot fail. */
@@ -584,7 +583,7 @@ static int send_to(p2pc_node *n, peer *p, const uint8_t *payload, size_t len) {
   if (p->qn == 0)
     p->last_progress_ns = n->now.mono_ns;
   p->qn++;
-  p->qbytes += len;
+  p->qbytes += t->len; /* the same measure on_ack takes off */
   p->sent++;
   flush_peer(n, p);
   return 0;
@@ -760,7 +759,7 @@ static int on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   p->last_progress_ns = n->now.mono_ns;
   p->ack_due = true;
   char as[64];
-  addr_str(&p->addr, as, sizeof as);
+  p2pc_node_addr_format(&p->addr, as, sizeof as);
   peer_event(n, p, "peer_up", "addr", as);
   flush_peer(n, p);
   send_peers(n, lid, pi);
@@ -860,9 +859,7 @@ static void on_ack(p2pc_node *n, peer *p, uint64_t cum, uint64_t beyond) {
     return;
   uint32_t k = 0;
   while (k < p->qn && p->q[k].lseq <= cum) {
-    /* payload bytes: the frame minus its header; close enough for the
-     * byte budget, which only needs to be bounded */
-    p->qbytes -= p->qbytes < p->q[k].len ? p->qbytes : p->q[k].len;
+    p->qbytes -= p->q[k].len;
     n->a->free(p->q[k].frame, n->a->ud);
     k++;
   }

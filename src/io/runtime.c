@@ -468,18 +468,6 @@ static const char *send_error(int rv) {
   }
 }
 
-static void addr_text(const p2pc_wire_addr *a, char *s, size_t n) {
-  if (a->family == 4)
-    snprintf(s, n, "%u.%u.%u.%u:%u", a->addr[0], a->addr[1], a->addr[2],
-             a->addr[3], a->port);
-  else if (a->family == 6) {
-    char h[64];
-    uv_inet_ntop(AF_INET6, a->addr, h, sizeof h);
-    snprintf(s, n, "[%s]:%u", h, a->port);
-  } else
-    snprintf(s, n, "-");
-}
-
 static int simulate(rt *r, int count) {
   int sent = 0;
   uint32_t np = p2pc_node_peer_count(r->node);
@@ -533,7 +521,7 @@ static cJSON *command(rt *r, const cJSON *req) {
         continue;
       cJSON *p = cJSON_CreateObject();
       char as[80], inc[24];
-      addr_text(&pi.addr, as, sizeof as);
+      p2pc_node_addr_format(&pi.addr, as, sizeof as);
       snprintf(inc, sizeof inc, "%llu", (unsigned long long)pi.incarnation);
       cJSON_AddStringToObject(p, "id", pi.id);
       cJSON_AddStringToObject(p, "state", p2pc_peer_state_name(pi.state));
