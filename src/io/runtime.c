@@ -40,7 +40,6 @@ struct conn {
   bool writing; /* a uv_write is in flight */
   uv_write_t wreq;
   char *wbuf;
-  size_t wlen;
   bool outbound;
   p2pc_wire_addr addr;
   char peer[P2PC_NODE_ID_MAX + 1];
@@ -369,7 +368,6 @@ static void flush_conn(rt *r, conn *c) {
     return;
   c->wbuf = copy;
   memcpy(copy, p, len);
-  c->wlen = len;
   p2pc_node_link_consume(r->node, c->link, len);
   b = uv_buf_init(copy, (unsigned)len);
   c->wreq.data = c;
