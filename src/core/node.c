@@ -1391,3 +1391,41 @@ const char *p2pc_peer_state_name(p2pc_peer_state s) {
   }
   return "?";
 }
+
+/* ---- clock synchronization: stubs until timesync lands ---------------- */
+
+void p2pc_node_time_input(p2pc_node *n, const p2pc_wire_addr *from,
+                          const uint8_t *b, size_t len, int64_t rx_local_ns,
+                          bool rx_kernel, p2pc_now now) {
+  (void)n, (void)from, (void)b, (void)len, (void)rx_local_ns, (void)rx_kernel,
+      (void)now;
+}
+bool p2pc_node_pop_datagram(p2pc_node *n, p2pc_datagram *d) {
+  (void)n, (void)d;
+  return false;
+}
+void p2pc_node_time_sent(p2pc_node *n, uint32_t token, int64_t local_ns,
+                         bool kernel, p2pc_now now) {
+  (void)n, (void)token, (void)local_ns, (void)kernel, (void)now;
+}
+int64_t p2pc_node_network_time(const p2pc_node *n, int64_t local_ns) {
+  (void)n;
+  return local_ns;
+}
+void p2pc_node_tracking(const p2pc_node *n, p2pc_now now, p2pc_tracking *t) {
+  (void)n;
+  memset(t, 0, sizeof *t);
+  t->local_ns = t->net_ns = now.local_ns;
+}
+uint32_t p2pc_node_source_count(const p2pc_node *n) {
+  (void)n;
+  return 0;
+}
+bool p2pc_node_source_info(const p2pc_node *n, uint32_t i, p2pc_now now,
+                           p2pc_source_info *si) {
+  (void)n, (void)i, (void)now, (void)si;
+  return false;
+}
+const char *p2pc_clock_mode_name(p2pc_clock_mode m) {
+  return m == P2PC_CLOCK_COLLABORATIVE ? "collaborative" : "reference";
+}

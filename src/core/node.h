@@ -19,6 +19,7 @@
 #define P2PC_NODE_H
 
 #include "causal.h"
+#include "timesync.h"
 #include "p2pclock.h"
 #include "wire.h"
 
@@ -85,6 +86,7 @@ typedef struct p2pc_node_config {
   uint64_t chaos_delay_min_ns, chaos_delay_max_ns;
   double chaos_drop;
   p2pc_causal_config causal;
+  p2pc_timesync_config time; /* clock synchronization (timesync.h) */
 } p2pc_node_config;
 
 typedef enum p2pc_action_kind {
@@ -180,5 +182,29 @@ const char *p2pc_peer_state_name(p2pc_peer_state s);
 /* "127.0.0.1:9000", "[0:0:0:0:0:0:0:1]:9000" (uncompressed) or "-": the
  * form the event log uses, for every tool to print addresses alike. */
 void p2pc_node_addr_format(const p2pc_wire_addr *a, char *s, size_t cap);
+
+/* ---- clock synchronization (timesync.h) ---------------------------------- */
+
+/* A datagram arrived on the time socket from `from`; rx_local_ns is the
+ * local clock at arrival (the kernel's receive stamp if rx_kernel, passed
+ * through the same virtual-clock transform as every reading). Malformed,
+ * unexpected and replayed datagrams are counted and dropped. */
+void p2pc_node_time_input(p2pc_node *n, const p2pc_wire_addr *from,
+                          const uint8_t *b, size_t len, int64_t rx_local_ns,
+                          bool rx_kernel, p2pc_now now);
+/* Next datagram to send; false when there is none. */
+bool p2pc_node_pop_datagram(p2pc_node *n, p2pc_datagram *d);
+/* Datagram `token` left at local time local_ns: a user-space reading taken
+ * just before the send (kernel false), then possibly the kernel's transmit
+ * stamp (kernel true), which supersedes it. Unknown tokens are ignored. */
+void p2pc_node_time_sent(p2pc_node *n, uint32_t token, int64_t local_ns,
+                         bool kernel, p2pc_now now);
+/* Network time at local clock reading local_ns. */
+int64_t p2pc_node_network_time(const p2pc_node *n, int64_t local_ns);
+void p2pc_node_tracking(const p2pc_node *n, p2pc_now now, p2pc_tracking *t);
+uint32_t p2pc_node_source_count(const p2pc_node *n);
+bool p2pc_node_source_info(const p2pc_node *n, uint32_t i, p2pc_now now,
+                           p2pc_source_info *si);
+const char *p2pc_clock_mode_name(p2pc_clock_mode m);
 
 #endif /* P2PC_NODE_H */

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Clock synchronization, the protocol half (ALGORITHMS.md §C): NTP
+ * exchanges with the node's mesh neighbours over UDP (ntp.h), per-source
+ * statistics (srcstats.h), selection (select.h), the network clock
+ * (netclock.h), the reference election (BMCA-like, announced through the
+ * mesh) and the collaborative mode. Also answers standard NTP clients.
+ *
+ * Owned and driven by the node (node.h): the node tells it which
+ * neighbours are up and what they announce; the runtime moves datagrams.
+ * Pure like the rest of the core.
+ */
+#ifndef P2PC_TIMESYNC_H
+#define P2PC_TIMESYNC_H
+
+#include "idtab.h"
+#include "netclock.h"
+#include "ntp.h"
+#include "p2pclock.h"
+#include "srcstats.h"
+#include "wire.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum p2pc_clock_mode {
+  P2PC_CLOCK_REFERENCE = 0,    /* follow an elected reference node */
+  P2PC_CLOCK_COLLABORATIVE = 1 /* converge on a common time with peers */
+} p2pc_clock_mode;
+
+typedef struct p2pc_timesync_config {
+  bool disabled;            /* no time exchange at all (answers nothing) */
+  p2pc_clock_mode mode;     /* [reference] */
+  uint16_t time_port;       /* our UDP port, announced (0: listen port) */
+  uint8_t priority;         /* election: lower wins; 255 never [128] */
+  uint8_t clock_class;      /* election, after priority [248] */
+  int8_t poll_min, poll_max; /* poll interval bounds, log2 s [-3, 1] */
+  uint32_t burst;           /* exchanges at poll_min at start [4] */
+  double max_slew;          /* slew rate bound [500e-6 = 500 ppm] */
+  int64_t step_threshold_ns; /* the initial step only above [1 ms] */
+  int64_t precision_ns;     /* local clock read precision [1000] */
+  uint32_t max_sources;     /* neighbours polled, at most [16] */
+  uint64_t announce_ns;     /* ANNOUNCE interval [heartbeat] */
+  uint64_t announce_timeout_ns; /* reference silent this long: gone [4x] */
+} p2pc_timesync_config;
+
+/* A datagram for the runtime to send from the time socket. */
+typedef struct p2pc_datagram {
+  p2pc_wire_addr to;
+  uint8_t data[P2PC_NTP_PACKET_MAX];
+  uint16_t len;
+  /* If stamp_xmt: just before sending, write the NTP timestamp of (local
+   * clock now + xmt_corr) at P2PC_NTP_XMT_OFFSET. */
+  bool stamp_xmt;
+  int64_t xmt_corr;
+  /* If token != 0: report when it left with p2pc_node_time_sent. */
+  uint32_t token;
+} p2pc_datagram;
+
+/* Counters of the time socket. */
+typedef struct p2pc_timesync_counters {
+  uint64_t rx, tx;          /* datagrams in / queued out */
+  uint64_t rx_malformed;    /* not NTP, bad length, bad extension */
+  uint64_t rx_mode;         /* a mode we do not serve or expect */
+  uint64_t rx_bogus;        /* reply to no request of ours / wrong origin */
+  uint64_t rx_replay;       /* a reply whose request was already answered */
+  uint64_t answered;        /* replies to requests (ours and clients') */
+  uint64_t answered_std;    /* ... of them to standard NTP clients */
+  uint64_t tx_dropped;      /* the datagram queue was full */
+  uint64_t filtered;        /* samples refused by the delay filter */
+} p2pc_timesync_counters;
+
+typedef struct p2pc_tracking {
+  p2pc_clock_mode mode;
+  bool synced;
+  bool is_reference;                 /* this node is the reference */
+  char ref[P2PC_NODE_ID_MAX + 1];    /* reference node, "" if none */
+  char source[P2PC_NODE_ID_MAX + 1]; /* neighbour followed, "" if none */
+  uint8_t stratum;                   /* as answered to NTP clients */
+  uint8_t hops;                      /* from the reference */
+  int64_t local_ns, net_ns;          /* now */
+  double offset_ns;                  /* network time − local clock */
+  double freq_ppm;                   /* frequency correction */
+  double skew_ppm;                   /* its error bound */
+  double err_ns;                     /* error bound of the network time */
+  double pending_ns;                 /* adjustment still being slewed */
+  double last_adj_ns;                /* the last estimate's correction */
+  int64_t since_update_ns;           /* -1 if never updated */
+  uint32_t steps, updates;
+  uint32_t sources, truechimers;
+  p2pc_timesync_counters c;
+} p2pc_tracking;
+
+typedef struct p2pc_source_info {
+  char id[P2PC_NODE_ID_MAX + 1];
+  p2pc_wire_addr addr;   /* where we send requests */
+  uint8_t reach;         /* shift register: 1 bit per poll, 1 = answered */
+  int8_t poll;           /* current poll interval, log2 s */
+  uint32_t samples;      /* in the regression window */
+  bool synced;           /* the peer says its network time is synced */
+  char ref[P2PC_NODE_ID_MAX + 1]; /* the reference the peer follows */
+  uint8_t hops;
+  double offset_ns;      /* peer's network time − ours, now */
+  double raw_offset_ns;  /* peer's local clock − ours, now (regression) */
+  double freq_ppm;       /* peer's local clock rate − ours */
+  double skew_ppm;
+  int64_t delay_ns;      /* newest round trip */
+  int64_t min_delay_ns;
+  double jitter_ns;
+  double err_ns;         /* error bound of offset_ns */
+  bool interleaved;      /* the newest sample used interleaved mode */
+  bool kernel;           /* ... and kernel timestamps at both ends */
+  const char *state;     /* selected, truechimer, falseticker, candidate,
+                            unsynced, no-samples, unreachable, other-ref */
+  int64_t last_sample_ago_ns; /* -1 if none */
+} p2pc_source_info;
+
+#endif /* P2PC_TIMESYNC_H */
