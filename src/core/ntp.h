@@ -30,7 +30,8 @@
 #include <stdint.h>
 
 #define P2PC_NTP_HEADER_LEN 48
-#define P2PC_NTP_EXT_TYPE 0xF5C1 /* an unassigned, experimental-looking type */
+/* An unassigned, experimental-looking extension field type. */
+#define P2PC_NTP_EXT_TYPE 0xF5C1
 #define P2PC_NTP_EXT_VERSION 1
 /* Our request and reply extension fields are both exactly this long. */
 #define P2PC_NTP_EXT_LEN 196
@@ -63,7 +64,7 @@ enum {
 typedef struct p2pc_ntp_header {
   uint8_t li, version, mode;
   uint8_t stratum;
-  int8_t poll, precision; /* log2 seconds */
+  int8_t poll, precision;         /* log2 seconds */
   uint32_t root_delay, root_disp; /* short format */
   uint32_t refid;
   uint64_t ref, org, rec, xmt;
@@ -117,12 +118,14 @@ uint64_t p2pc_ntp_ts_from_ns(int64_t unix_ns);
 /* 64-bit NTP timestamp -> ns since the Unix epoch, choosing the era that
  * puts the result within 68 years of pivot_ns (e.g. the local clock). */
 int64_t p2pc_ntp_ts_to_ns(uint64_t ts, int64_t pivot_ns);
-/* Non-negative ns -> 16.16 short format (saturating at 0xffffffff), and
- * back. */
+/* ns -> 16.16 short format, rounded up (these fields carry error bounds,
+ * which must not shrink), 0 for ns <= 0, saturating at 0xffffffff; and back,
+ * rounded down, so that short_from_ns(short_to_ns(s)) == s. */
 uint32_t p2pc_ntp_short_from_ns(int64_t ns);
 int64_t p2pc_ntp_short_to_ns(uint32_t s);
-/* ns -> log2 seconds, rounded up (e.g. 1000 ns -> -19), clamped to
- * [-32, 31]: the header's precision and poll fields. */
+/* ns -> log2 seconds, rounded up: the smallest k with 2^k s >= ns (e.g.
+ * 1000 ns -> -19), clamped to [-32, 31] (ns <= 0 -> -32): the header's
+ * precision and poll fields. */
 int8_t p2pc_ntp_log2_from_ns(int64_t ns);
 
 /* ---- packets ------------------------------------------------------------- */
@@ -130,8 +133,10 @@ int8_t p2pc_ntp_log2_from_ns(int64_t ns);
 /* Writes the header (48 bytes) into out[0..48). */
 void p2pc_ntp_header_put(uint8_t out[P2PC_NTP_HEADER_LEN],
                          const p2pc_ntp_header *h);
-/* Writes our extension field (exactly P2PC_NTP_EXT_LEN bytes) into out.
- * Returns P2PC_NTP_EXT_LEN, or P2PC_ERR_INVAL if an ID is invalid. */
+/* Writes our extension field (exactly P2PC_NTP_EXT_LEN bytes) into out; a
+ * request's body after the id is zeros (its reply fields are ignored).
+ * Returns P2PC_NTP_EXT_LEN, or P2PC_ERR_INVAL (and writes nothing) if the
+ * kind is neither REQUEST nor REPLY or an ID is invalid. */
 int p2pc_ntp_ext_put(uint8_t out[P2PC_NTP_EXT_LEN], const p2pc_ntp_ext *e);
 
 /*
@@ -140,8 +145,13 @@ int p2pc_ntp_ext_put(uint8_t out[P2PC_NTP_EXT_LEN], const p2pc_ntp_ext *e);
  * p2pclock field (then *e is filled). Other extension fields (RFC 7822) are
  * skipped; a datagram shorter than 48 bytes, a version other than 3 or 4,
  * a malformed extension chain, or a p2pclock field with a bad magic,
- * version, kind or ID is P2PC_ERR_PROTO. A trailing 4..24-byte legacy MAC
- * (key id + digest) after the fields is tolerated and ignored.
+ * version, kind or ID (or a second p2pclock field) is P2PC_ERR_PROTO. A
+ * trailing 4..24-byte legacy MAC (key id + digest) after the fields is
+ * tolerated and ignored; so any trailer of that size is taken for a MAC,
+ * since a field is at least 16 bytes (accepted down to that, not 28).
+ * A p2pclock field of any length that holds its content is accepted and
+ * its padding is not inspected. A request decodes with its reply fields
+ * zero and ref_id "". On success with no p2pclock field, *e is untouched.
  */
 int p2pc_ntp_decode(const uint8_t *b, size_t len, p2pc_ntp_header *h,
                     p2pc_ntp_ext *e, bool *has_ext);
@@ -150,8 +160,9 @@ int p2pc_ntp_decode(const uint8_t *b, size_t len, p2pc_ntp_header *h,
 
 /* From T1 (client transmit), T2 (server receive), T3 (server transmit) and
  * T4 (client receive), all ns: offset = ((T2−T1)+(T3−T4))/2 (server minus
- * client), delay = (T4−T1)−(T3−T2), floored at precision_ns. First-order
- * differences are taken in integers, so nothing is lost to doubles. */
+ * client; the halving truncates toward zero), delay = (T4−T1)−(T3−T2),
+ * floored at precision_ns. Everything is exact integer arithmetic, so
+ * nothing is lost to doubles; results beyond int64 saturate. */
 void p2pc_ntp_offset_delay(int64_t t1, int64_t t2, int64_t t3, int64_t t4,
                            int64_t precision_ns, int64_t *offset,
                            int64_t *delay);
