@@ -132,6 +132,23 @@ static void do_ping(uint8_t type, const uint8_t *b, size_t len, p2pc_buf *out) {
   check_reencoding(out, b, len);
 }
 
+static void do_announce(const uint8_t *b, size_t len, p2pc_buf *out) {
+  p2pc_wire_announce an, before;
+  memset(&an, 0x5a, sizeof an);
+  before = an;
+  int rv = p2pc_wire_announce_get(b, len, &an);
+  if (rv < 0) {
+    FUZZ_CHECK(rv == P2PC_ERR_PROTO);
+    FUZZ_CHECK(memcmp(&an, &before, sizeof an) == 0);
+    return;
+  }
+  FUZZ_CHECK((size_t)rv == len);
+  FUZZ_CHECK(an.ref[0] == '\0' || p2pc_node_id_valid(an.ref, strlen(an.ref)));
+  p2pc_buf_reset(out);
+  FUZZ_CHECK(p2pc_wire_announce_put(out, &an) == 0);
+  check_reencoding(out, b, len);
+}
+
 static void do_peers(const uint8_t *b, size_t len, p2pc_buf *out) {
   size_t n = 0x5a5a, n2 = 0x5a5a;
   memset(peers_out, 0xa5, sizeof peers_out);
@@ -243,6 +260,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     case P2PC_FRAME_PING:
     case P2PC_FRAME_PONG:
       do_ping(f.type, f.body, f.body_len, &out);
+      break;
+    case P2PC_FRAME_ANNOUNCE:
+      do_announce(f.body, f.body_len, &out);
       break;
     default:
       break; /* unknown types are skipped by the caller */

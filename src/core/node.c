@@ -82,6 +82,8 @@ struct p2pc_node {
   char id[P2PC_NODE_ID_MAX + 1];
   char sesid[P2PC_ID_MAX + 1];
   p2pc_causal *causal;
+  p2pc_timesync *ts;
+  uint64_t next_announce_ns;
   p2pc_now now; /* of the entry point running */
   uint64_t rng[4];
   link *links;
@@ -220,8 +222,7 @@ static void logf_(p2pc_node *n, p2pc_log_level lv, const char *text) {
 
 /* ---- the event log ------------------------------------------------------- */
 
-/* Starts {"node":..,"ev":..,"mono":..,"local":..,"net":.. in n->line. The
- * network time equals the local clock until clock synchronisation lands. */
+/* Starts {"node":..,"ev":..,"mono":..,"local":..,"net":.. in n->line. */
 static bool ev_begin(p2pc_node *n, const char *ev) {
   p2pc_buf *b = &n->line;
   p2pc_buf_reset(b);
@@ -240,8 +241,10 @@ static bool ev_begin(p2pc_node *n, const char *ev) {
     rv = p2pc_evlog_u64(b, local);
   if (!rv)
     rv = p2pc_buf_put(b, ",\"net\":", 7);
+  int64_t net =
+      n->ts ? p2pc_timesync_time(n->ts, n->now.local_ns) : n->now.local_ns;
   if (!rv)
-    rv = p2pc_evlog_u64(b, local);
+    rv = p2pc_evlog_u64(b, net > 0 ? (uint64_t)net : 0);
   return rv == 0;
 }
 
@@ -258,6 +261,70 @@ static void ev_end(p2pc_node *n) {
   /* NUL-terminated for the callback's convenience; len excludes it. */
   if (p2pc_buf_put(&n->line, "}", 2) == 0 && n->cb.event)
     n->cb.event(n->cb.ud, (const char *)n->line.data, n->line.len - 1);
+}
+
+static void ev_raw(p2pc_node *n, const char *key, const char *val) {
+  p2pc_buf *b = &n->line;
+  p2pc_buf_put(b, ",\"", 2);
+  p2pc_buf_put(b, key, strlen(key));
+  p2pc_buf_put(b, "\":", 2);
+  p2pc_buf_put(b, val, strlen(val));
+}
+
+static void ev_i64(p2pc_node *n, const char *key, int64_t v) {
+  char t[24] = "";
+  if (v < 0)
+    str_cat(t, sizeof t, "-");
+  str_u64(t, sizeof t, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
+  ev_raw(n, key, t);
+}
+
+static int64_t round_i64(double x) {
+  if (!(x == x))
+    return 0;
+  if (x > 9e18)
+    return INT64_MAX;
+  if (x < -9e18)
+    return INT64_MIN + 1;
+  return (int64_t)(x < 0 ? x - 0.5 : x + 0.5);
+}
+
+/* Clock-sync reports: `sample` and `clock` event lines (EVENTS.md). */
+static void on_timesync(void *ud, const p2pc_tsev *e) {
+  p2pc_node *n = ud;
+  if (!n->cb.event)
+    return;
+  if (e->kind == P2PC_TSEV_SAMPLE) {
+    if (!ev_begin(n, "sample"))
+      return;
+    ev_str(n, "peer", e->peer);
+    ev_i64(n, "offset_ns", e->offset_ns);
+    ev_i64(n, "delay_ns", e->delay_ns);
+    ev_i64(n, "raw_offset_ns", e->raw_offset_ns);
+    ev_raw(n, "interleaved", e->interleaved ? "true" : "false");
+    ev_raw(n, "kernel", e->kernel ? "true" : "false");
+  } else {
+    if (!ev_begin(n, "clock"))
+      return;
+    ev_str(n, "mode", p2pc_clock_mode_name(e->mode));
+    if (e->ref[0])
+      ev_str(n, "ref", e->ref);
+    else
+      ev_raw(n, "ref", "null");
+    ev_str(n, "source", e->source);
+    ev_raw(n, "synced", e->synced ? "true" : "false");
+    ev_i64(n, "offset_ns", round_i64(e->corr_ns));
+    ev_i64(n, "freq_ppb", round_i64(e->freq_ppb));
+    ev_i64(n, "err_ns", round_i64(e->err_ns));
+    ev_i64(n, "adj_ns", round_i64(e->adj_ns));
+    if (e->step_ns != 0)
+      ev_i64(n, "step_ns", round_i64(e->step_ns));
+  }
+  ev_end(n);
+}
+
+static void on_timesync_log(void *ud, p2pc_log_level lv, const char *text) {
+  logf_(ud, lv, text);
 }
 
 /* SES reports: the event line, the human DEBUG line, the delivery. */
@@ -381,6 +448,9 @@ static int frame_to_link(p2pc_node *n, p2pc_link_id id, p2pc_frame_type t,
   case P2PC_FRAME_PING:
   case P2PC_FRAME_PONG:
     rv = p2pc_wire_ping_put(&n->scratch, t, v);
+    break;
+  case P2PC_FRAME_ANNOUNCE:
+    rv = p2pc_wire_announce_put(&n->scratch, arg);
     break;
   default:
     rv = P2PC_ERR_INVAL;
@@ -529,8 +599,10 @@ static void peer_down(p2pc_node *n, peer *p, const char *reason) {
   bool was_up = p->state == P2PC_PEER_UP || p->state == P2PC_PEER_SUSPECT;
   p->link = NO_LINK;
   p->state = P2PC_PEER_DOWN;
-  if (was_up)
+  if (was_up) {
     peer_event(n, p, "peer_down", "reason", reason);
+    p2pc_timesync_peer_down(n->ts, p->id, n->now);
+  }
   if (!n->stopping)
     schedule_dial(n, p);
 }
@@ -761,6 +833,11 @@ static int on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   char as[64];
   p2pc_node_addr_format(&p->addr, as, sizeof as);
   peer_event(n, p, "peer_up", "addr", as);
+  if (p->addr_known)
+    p2pc_timesync_peer_up(n->ts, p->id, &p->addr, n->now);
+  p2pc_wire_announce an;
+  p2pc_timesync_announce_out(n->ts, false, n->now, &an);
+  frame_to_link(n, lid, P2PC_FRAME_ANNOUNCE, &an, 0);
   flush_peer(n, p);
   send_peers(n, lid, pi);
   return 0;
@@ -917,6 +994,13 @@ static int on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
     return 0;
   case P2PC_FRAME_PONG:
     return 0;
+  case P2PC_FRAME_ANNOUNCE: {
+    p2pc_wire_announce an;
+    if (p2pc_wire_announce_get(f->body, f->body_len, &an) < 0)
+      return proto_error(n, lid, "malformed ANNOUNCE");
+    p2pc_timesync_announce_in(n->ts, p->id, &an, n->now);
+    return 0;
+  }
   case P2PC_FRAME_ERROR: {
     p2pc_wire_error e;
     if (p2pc_wire_error_get(f->body, f->body_len, &e) > 0) {
@@ -1149,6 +1233,15 @@ void p2pc_node_on_deadline(p2pc_node *n, p2pc_now now) {
     }
   }
   anon_dials(n);
+  if (t >= n->next_announce_ns && !n->stopping) {
+    n->next_announce_ns = t + n->cfg.time.announce_ns;
+    p2pc_wire_announce an;
+    p2pc_timesync_announce_out(n->ts, true, now, &an);
+    for (uint32_t i = 0; i < n->nlinks; i++)
+      if (n->links[i].state == L_UP)
+        frame_to_link(n, i, P2PC_FRAME_ANNOUNCE, &an, 0);
+  }
+  p2pc_timesync_on_deadline(n->ts, now);
 }
 
 static uint64_t earlier(uint64_t a, uint64_t b) { return a < b ? a : b; }
@@ -1182,7 +1275,9 @@ uint64_t p2pc_node_next_deadline(const p2pc_node *n) {
   for (uint32_t i = 0; i < n->nanon && !n->stopping; i++)
     if (!n->anon[i].done && !n->anon[i].dialing)
       d = earlier(d, n->anon[i].next_dial_ns);
-  return d;
+  if (!n->stopping)
+    d = earlier(d, n->next_announce_ns);
+  return earlier(d, p2pc_timesync_next_deadline(n->ts));
 }
 /* ---- the node
  * ---------------------------------------------------------------- */
@@ -1246,6 +1341,14 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
   rv = p2pc_causal_new(&n->causal, n->sesid, &c->causal, a, on_causal, n);
   if (rv)
     goto err;
+  p2pc_timesync_config_defaults(&c->time, c->listen.port, c->heartbeat_ns);
+  p2pc_timesync_hooks th = {
+      .event = on_timesync, .log = on_timesync_log, .ud = n};
+  rv = p2pc_timesync_new(&n->ts, a, n->id, cfg->incarnation, &c->time,
+                         cfg->seed ^ 0x74696d65u, &th, now);
+  if (rv)
+    goto err;
+  n->next_announce_ns = now.mono_ns + c->time.announce_ns;
   for (uint32_t i = 0; i < cfg->nseeds; i++) {
     const p2pc_node_seed *s = &cfg->seeds[i];
     if (s->id[0] && strcmp(s->id, n->id) == 0)
@@ -1295,6 +1398,7 @@ void p2pc_node_free(p2pc_node *n) {
   p2pc_buf_fini(&n->scratch);
   p2pc_buf_fini(&n->line);
   p2pc_causal_free(n->causal);
+  p2pc_timesync_free(n->ts);
   a->free(n, a->ud);
 }
 
@@ -1392,40 +1496,42 @@ const char *p2pc_peer_state_name(p2pc_peer_state s) {
   return "?";
 }
 
-/* ---- clock synchronization: stubs until timesync lands ---------------- */
+/* ---- clock synchronization ---------------------------------------------- */
 
 void p2pc_node_time_input(p2pc_node *n, const p2pc_wire_addr *from,
                           const uint8_t *b, size_t len, int64_t rx_local_ns,
                           bool rx_kernel, p2pc_now now) {
-  (void)n, (void)from, (void)b, (void)len, (void)rx_local_ns, (void)rx_kernel,
-      (void)now;
+  n->now = now;
+  p2pc_timesync_input(n->ts, from, b, len, rx_local_ns, rx_kernel, now);
 }
+
 bool p2pc_node_pop_datagram(p2pc_node *n, p2pc_datagram *d) {
-  (void)n, (void)d;
-  return false;
+  return p2pc_timesync_pop(n->ts, d);
 }
+
 void p2pc_node_time_sent(p2pc_node *n, uint32_t token, int64_t local_ns,
                          bool kernel, p2pc_now now) {
-  (void)n, (void)token, (void)local_ns, (void)kernel, (void)now;
+  n->now = now;
+  p2pc_timesync_sent(n->ts, token, local_ns, kernel);
 }
+
 int64_t p2pc_node_network_time(const p2pc_node *n, int64_t local_ns) {
-  (void)n;
-  return local_ns;
+  return p2pc_timesync_time(n->ts, local_ns);
 }
+
 void p2pc_node_tracking(const p2pc_node *n, p2pc_now now, p2pc_tracking *t) {
-  (void)n;
-  memset(t, 0, sizeof *t);
-  t->local_ns = t->net_ns = now.local_ns;
+  p2pc_timesync_tracking(n->ts, now, t);
 }
+
 uint32_t p2pc_node_source_count(const p2pc_node *n) {
-  (void)n;
-  return 0;
+  return p2pc_timesync_source_count(n->ts);
 }
+
 bool p2pc_node_source_info(const p2pc_node *n, uint32_t i, p2pc_now now,
                            p2pc_source_info *si) {
-  (void)n, (void)i, (void)now, (void)si;
-  return false;
+  return p2pc_timesync_source_info(n->ts, i, now, si);
 }
+
 const char *p2pc_clock_mode_name(p2pc_clock_mode m) {
   return m == P2PC_CLOCK_COLLABORATIVE ? "collaborative" : "reference";
 }

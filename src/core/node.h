@@ -19,26 +19,14 @@
 #define P2PC_NODE_H
 
 #include "causal.h"
-#include "timesync.h"
 #include "p2pclock.h"
+#include "timesync.h"
 #include "wire.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 
-typedef struct p2pc_now {
-  uint64_t mono_ns; /* monotonic: timers only */
-  int64_t local_ns; /* the node's local clock, ns since the Unix epoch */
-} p2pc_now;
-
 typedef uint32_t p2pc_link_id;
-
-typedef enum p2pc_log_level {
-  P2PC_LOG_ERROR,
-  P2PC_LOG_WARN,
-  P2PC_LOG_INFO,
-  P2PC_LOG_DEBUG
-} p2pc_log_level;
 
 typedef struct p2pc_node_callbacks {
   /* A message for the application: from is the sender's node ID, msg the

@@ -18,6 +18,7 @@
 #include "ntp.h"
 #include "p2pclock.h"
 #include "srcstats.h"
+#include "types.h"
 #include "wire.h"
 
 #include <stdbool.h>
@@ -29,18 +30,19 @@ typedef enum p2pc_clock_mode {
 } p2pc_clock_mode;
 
 typedef struct p2pc_timesync_config {
-  bool disabled;            /* no time exchange at all (answers nothing) */
-  p2pc_clock_mode mode;     /* [reference] */
-  uint16_t time_port;       /* our UDP port, announced (0: listen port) */
-  uint8_t priority;         /* election: lower wins; 255 never [128] */
-  uint8_t clock_class;      /* election, after priority [248] */
-  int8_t poll_min, poll_max; /* poll interval bounds, log2 s [-3, 1] */
-  uint32_t burst;           /* exchanges at poll_min at start [4] */
-  double max_slew;          /* slew rate bound [500e-6 = 500 ppm] */
-  int64_t step_threshold_ns; /* the initial step only above [1 ms] */
-  int64_t precision_ns;     /* local clock read precision [1000] */
-  uint32_t max_sources;     /* neighbours polled, at most [16] */
-  uint64_t announce_ns;     /* ANNOUNCE interval [heartbeat] */
+  bool disabled;                /* no time exchange at all (answers nothing) */
+  p2pc_clock_mode mode;         /* [reference] */
+  uint16_t time_port;           /* our UDP port, announced (0: listen port) */
+  uint8_t priority;             /* election: lower wins; 255 never [128] */
+  uint8_t clock_class;          /* election, after priority [248] */
+  int8_t poll_min, poll_max;    /* poll interval bounds, log2 s [-3, 1] */
+  bool poll_set;                /* poll_min/max given (else the defaults) */
+  uint32_t burst;               /* exchanges at poll_min at start [4] */
+  double max_slew;              /* slew rate bound [500e-6 = 500 ppm] */
+  int64_t step_threshold_ns;    /* the initial step only above [1 ms] */
+  int64_t precision_ns;         /* local clock read precision [1000] */
+  uint32_t max_sources;         /* neighbours polled, at most [16] */
+  uint64_t announce_ns;         /* ANNOUNCE interval [heartbeat] */
   uint64_t announce_timeout_ns; /* reference silent this long: gone [4x] */
 } p2pc_timesync_config;
 
@@ -59,15 +61,15 @@ typedef struct p2pc_datagram {
 
 /* Counters of the time socket. */
 typedef struct p2pc_timesync_counters {
-  uint64_t rx, tx;          /* datagrams in / queued out */
-  uint64_t rx_malformed;    /* not NTP, bad length, bad extension */
-  uint64_t rx_mode;         /* a mode we do not serve or expect */
-  uint64_t rx_bogus;        /* reply to no request of ours / wrong origin */
-  uint64_t rx_replay;       /* a reply whose request was already answered */
-  uint64_t answered;        /* replies to requests (ours and clients') */
-  uint64_t answered_std;    /* ... of them to standard NTP clients */
-  uint64_t tx_dropped;      /* the datagram queue was full */
-  uint64_t filtered;        /* samples refused by the delay filter */
+  uint64_t rx, tx;       /* datagrams in / queued out */
+  uint64_t rx_malformed; /* not NTP, bad length, bad extension */
+  uint64_t rx_mode;      /* a mode we do not serve or expect */
+  uint64_t rx_bogus;     /* reply to no request of ours / wrong origin */
+  uint64_t rx_replay;    /* a reply whose request was already answered */
+  uint64_t answered;     /* replies to requests (ours and clients') */
+  uint64_t answered_std; /* ... of them to standard NTP clients */
+  uint64_t tx_dropped;   /* the datagram queue was full */
+  uint64_t filtered;     /* samples refused by the delay filter */
 } p2pc_timesync_counters;
 
 typedef struct p2pc_tracking {
@@ -93,26 +95,100 @@ typedef struct p2pc_tracking {
 
 typedef struct p2pc_source_info {
   char id[P2PC_NODE_ID_MAX + 1];
-  p2pc_wire_addr addr;   /* where we send requests */
-  uint8_t reach;         /* shift register: 1 bit per poll, 1 = answered */
-  int8_t poll;           /* current poll interval, log2 s */
-  uint32_t samples;      /* in the regression window */
-  bool synced;           /* the peer says its network time is synced */
+  p2pc_wire_addr addr; /* where we send requests */
+  uint8_t reach;       /* shift register: 1 bit per poll, 1 = answered */
+  int8_t poll;         /* current poll interval, log2 s */
+  uint32_t samples;    /* in the regression window */
+  bool synced;         /* the peer says its network time is synced */
   char ref[P2PC_NODE_ID_MAX + 1]; /* the reference the peer follows */
   uint8_t hops;
-  double offset_ns;      /* peer's network time − ours, now */
-  double raw_offset_ns;  /* peer's local clock − ours, now (regression) */
-  double freq_ppm;       /* peer's local clock rate − ours */
+  double offset_ns;     /* peer's network time − ours, now */
+  double raw_offset_ns; /* peer's local clock − ours, now (regression) */
+  double freq_ppm;      /* peer's local clock rate − ours */
   double skew_ppm;
-  int64_t delay_ns;      /* newest round trip */
+  int64_t delay_ns; /* newest round trip */
   int64_t min_delay_ns;
   double jitter_ns;
-  double err_ns;         /* error bound of offset_ns */
-  bool interleaved;      /* the newest sample used interleaved mode */
-  bool kernel;           /* ... and kernel timestamps at both ends */
-  const char *state;     /* selected, truechimer, falseticker, candidate,
-                            unsynced, no-samples, unreachable, other-ref */
+  double err_ns;              /* error bound of offset_ns */
+  bool interleaved;           /* the newest sample used interleaved mode */
+  bool kernel;                /* ... and kernel timestamps at both ends */
+  const char *state;          /* selected, truechimer, falseticker, candidate,
+                                 unsynced, no-samples, unreachable, other-ref */
   int64_t last_sample_ago_ns; /* -1 if none */
 } p2pc_source_info;
+
+/* ---- the object the node owns -------------------------------------------- */
+
+typedef struct p2pc_timesync p2pc_timesync;
+
+typedef enum p2pc_tsev_kind {
+  P2PC_TSEV_SAMPLE, /* an exchange with a peer completed */
+  P2PC_TSEV_CLOCK   /* the network clock estimate was updated */
+} p2pc_tsev_kind;
+
+/* A report for the event log (EVENTS.md `sample` and `clock`). */
+typedef struct p2pc_tsev {
+  p2pc_tsev_kind kind;
+  /* sample */
+  const char *peer;
+  int64_t offset_ns; /* peer's network time − ours (EVENTS.md) */
+  int64_t delay_ns;
+  int64_t raw_offset_ns; /* peer's local clock − ours */
+  bool interleaved, kernel;
+  /* clock */
+  p2pc_clock_mode mode;
+  const char *ref;    /* "" if none */
+  const char *source; /* neighbour followed, "" if none */
+  bool synced;
+  double corr_ns;  /* network time − local clock */
+  double freq_ppb; /* frequency correction */
+  double err_ns;
+  double step_ns; /* the initial step, 0 if none */
+  double adj_ns;  /* the adjustment being slewed */
+} p2pc_tsev;
+
+typedef struct p2pc_timesync_hooks {
+  void (*event)(void *ud, const p2pc_tsev *e);
+  void (*log)(void *ud, p2pc_log_level lv, const char *text);
+  void *ud;
+} p2pc_timesync_hooks;
+
+/* Fills unset (zero) fields of cfg with defaults; heartbeat_ns is the
+ * node's, for the announce interval. */
+void p2pc_timesync_config_defaults(p2pc_timesync_config *cfg,
+                                   uint16_t listen_port, uint64_t heartbeat_ns);
+int p2pc_timesync_new(p2pc_timesync **out, const p2pc_allocator *a,
+                      const char *id, uint64_t incarnation,
+                      const p2pc_timesync_config *cfg, uint64_t seed,
+                      const p2pc_timesync_hooks *hooks, p2pc_now now);
+void p2pc_timesync_free(p2pc_timesync *ts);
+
+/* The mesh: a neighbour's link came up (addr: its listen address) or went
+ * down, and what it announces. */
+void p2pc_timesync_peer_up(p2pc_timesync *ts, const char *id,
+                           const p2pc_wire_addr *addr, p2pc_now now);
+void p2pc_timesync_peer_down(p2pc_timesync *ts, const char *id, p2pc_now now);
+void p2pc_timesync_announce_in(p2pc_timesync *ts, const char *id,
+                               const p2pc_wire_announce *a, p2pc_now now);
+/* Our announcement: `tick` once per announce interval (the reference
+ * advances its sequence number), or just the current state. */
+void p2pc_timesync_announce_out(p2pc_timesync *ts, bool tick, p2pc_now now,
+                                p2pc_wire_announce *a);
+
+void p2pc_timesync_input(p2pc_timesync *ts, const p2pc_wire_addr *from,
+                         const uint8_t *b, size_t len, int64_t rx_local,
+                         bool rx_kernel, p2pc_now now);
+bool p2pc_timesync_pop(p2pc_timesync *ts, p2pc_datagram *d);
+void p2pc_timesync_sent(p2pc_timesync *ts, uint32_t token, int64_t local,
+                        bool kernel);
+void p2pc_timesync_on_deadline(p2pc_timesync *ts, p2pc_now now);
+uint64_t p2pc_timesync_next_deadline(const p2pc_timesync *ts);
+
+int64_t p2pc_timesync_time(const p2pc_timesync *ts, int64_t local);
+void p2pc_timesync_tracking(const p2pc_timesync *ts, p2pc_now now,
+                            p2pc_tracking *t);
+uint32_t p2pc_timesync_source_count(const p2pc_timesync *ts);
+bool p2pc_timesync_source_info(const p2pc_timesync *ts, uint32_t i,
+                               p2pc_now now, p2pc_source_info *si);
 
 #endif /* P2PC_TIMESYNC_H */

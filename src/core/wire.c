@@ -222,6 +222,53 @@ int p2pc_wire_ack_get(const uint8_t *b, size_t len, uint64_t *cum,
   return rv;
 }
 
+int p2pc_wire_announce_put(p2pc_buf *out, const p2pc_wire_announce *a) {
+  int rv;
+  size_t start = out->len;
+  PUT(p2pc_buf_put_be16(out, a->time_port));
+  PUT(p2pc_buf_put_u8(out, a->mode));
+  PUT(p2pc_buf_put_u8(out, a->flags));
+  if (a->ref[0]) {
+    PUT(put_id(out, a->ref));
+  } else {
+    PUT(p2pc_buf_put_u8(out, 0));
+  }
+  PUT(p2pc_buf_put_u8(out, a->ref_priority));
+  PUT(p2pc_buf_put_u8(out, a->ref_class));
+  PUT(p2pc_buf_put_varint(out, a->ref_seq));
+  PUT(p2pc_buf_put_u8(out, a->hops));
+  return 0;
+err:
+  out->len = start;
+  return rv;
+}
+
+int p2pc_wire_announce_get(const uint8_t *b, size_t len,
+                           p2pc_wire_announce *a) {
+  p2pc_reader r;
+  p2pc_wire_announce v;
+  memset(&v, 0, sizeof v);
+  p2pc_reader_init(&r, b, len);
+  p2pc_reader_be16(&r, &v.time_port);
+  p2pc_reader_u8(&r, &v.mode);
+  p2pc_reader_u8(&r, &v.flags);
+  if (r.ok && p2pc_reader_left(&r) > 0 && r.p[r.off] == 0)
+    p2pc_reader_u8(&r, &v.hops); /* no reference: skip the 0 length */
+  else
+    get_id(&r, v.ref);
+  v.hops = 0;
+  p2pc_reader_u8(&r, &v.ref_priority);
+  p2pc_reader_u8(&r, &v.ref_class);
+  p2pc_reader_varint(&r, &v.ref_seq);
+  p2pc_reader_u8(&r, &v.hops);
+  if (r.ok && (v.mode > 1 || (v.flags & ~P2PC_ANNOUNCE_SYNCED)))
+    return P2PC_ERR_PROTO;
+  int rv = finish(&r);
+  if (rv > 0)
+    *a = v;
+  return rv;
+}
+
 int p2pc_wire_ping_put(p2pc_buf *out, p2pc_frame_type type, uint64_t token) {
   (void)type; /* PING and PONG share a body; the type is in the header */
   return p2pc_buf_put_be64(out, token);

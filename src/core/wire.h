@@ -39,7 +39,8 @@ typedef enum p2pc_frame_type {
   P2PC_FRAME_ACK = 4,
   P2PC_FRAME_PEERS = 5,
   P2PC_FRAME_PING = 6,
-  P2PC_FRAME_PONG = 7
+  P2PC_FRAME_PONG = 7,
+  P2PC_FRAME_ANNOUNCE = 8
 } p2pc_frame_type;
 
 typedef struct p2pc_frame {
@@ -113,6 +114,29 @@ int p2pc_wire_ack_get(const uint8_t *b, size_t len, uint64_t *cum,
 /* PING / PONG: heartbeat; PONG echoes PING's token. */
 int p2pc_wire_ping_put(p2pc_buf *out, p2pc_frame_type type, uint64_t token);
 int p2pc_wire_ping_get(const uint8_t *b, size_t len, uint64_t *token);
+
+/*
+ * ANNOUNCE: clock-sync state, sent on every up link at each heartbeat and
+ * when it changes (PTP's Announce, ALGORITHMS.md §C.7). The sender's time
+ * port and mode, whether its network time is synced, and the best
+ * reference it knows: that node's election dataset (priority, class, ID),
+ * the newest announce sequence number the reference issued, and the
+ * sender's hops from it (0: the sender is the reference). ref "" = none.
+ */
+typedef struct p2pc_wire_announce {
+  uint16_t time_port;
+  uint8_t mode;  /* p2pc_clock_mode */
+  uint8_t flags; /* P2PC_ANNOUNCE_SYNCED */
+  char ref[P2PC_NODE_ID_MAX + 1];
+  uint8_t ref_priority, ref_class;
+  uint64_t ref_seq;
+  uint8_t hops;
+} p2pc_wire_announce;
+
+#define P2PC_ANNOUNCE_SYNCED 0x01
+
+int p2pc_wire_announce_put(p2pc_buf *out, const p2pc_wire_announce *a);
+int p2pc_wire_announce_get(const uint8_t *b, size_t len, p2pc_wire_announce *a);
 
 /* PEERS: peer exchange. */
 typedef struct p2pc_wire_peer {

@@ -7,6 +7,7 @@
  * liveness and re-dial, reliable exactly-once delivery across link loss and
  * dropped frames, back-pressure, and a peer's restart as a new incarnation.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -40,6 +41,14 @@ typedef struct netnode {
   int undeliverable;
   int peer_up, peer_down;
   char last_error_log[256];
+  /* clock sync: the node's clock model and what it reported */
+  int64_t clock_offset;
+  double clock_drift;
+  int samples, clock_events, steps;
+  int64_t last_net;
+  int ref_changes; /* "clock: reference is now" log lines */
+  bool was_synced;
+  int backwards; /* network time went back while synced */
 } netnode;
 
 typedef struct net {
@@ -57,11 +66,28 @@ typedef struct net {
   } pending[64];
   int npending;
   int version_override; /* not used by the nodes themselves */
+  /* UDP: datagrams in flight, and one-way delays (default 50 us) */
+  struct {
+    int from, to;
+    uint64_t arrive;
+    p2pc_datagram d;
+  } * air;
+  int nair;
+  uint64_t udp_delay_ns[MAXN][MAXN]; /* 0 = default */
+  uint64_t udp_lost;
 } net;
 
-static p2pc_now now_of(const net *w) {
-  p2pc_now t = {.mono_ns = w->now,
-                .local_ns = 1700000000000000000 + (int64_t)w->now};
+#define AIR_MAX 4096
+
+/* Node i's local clock at true time t: its own offset and drift. */
+static int64_t local_at(const net *w, int i, uint64_t t) {
+  const netnode *x = &w->nodes[i];
+  return 1700000000000000000 + (int64_t)t + x->clock_offset +
+         (int64_t)(x->clock_drift * (double)t);
+}
+
+static p2pc_now now_at(const net *w, int i) {
+  p2pc_now t = {.mono_ns = w->now, .local_ns = local_at(w, i, w->now)};
   return t;
 }
 
@@ -86,12 +112,21 @@ static void cb_event(void *ud, const char *line, size_t len) {
     x->peer_up++;
   if (strstr(line, "\"ev\":\"peer_down\""))
     x->peer_down++;
+  if (strstr(line, "\"ev\":\"sample\""))
+    x->samples++;
+  if (strstr(line, "\"ev\":\"clock\"")) {
+    x->clock_events++;
+    if (strstr(line, "\"step_ns\""))
+      x->steps++;
+  }
 }
 
 static void cb_log(void *ud, p2pc_log_level lv, const char *text) {
   netnode *x = ud;
   if (lv <= P2PC_LOG_WARN)
     snprintf(x->last_error_log, sizeof x->last_error_log, "%s", text);
+  if (strstr(text, "clock: reference is now"))
+    x->ref_changes++;
   if (getenv("P2PC_TEST_LOG"))
     fprintf(stderr, "%s %d %s\n", x->id, lv, text);
 }
@@ -138,7 +173,7 @@ static void start_node(net *w, int i, const opts *o) {
   c.nseeds = ns;
   p2pc_node_callbacks cb = {cb_deliver, cb_event, cb_log, x, P2PC_LOG_DEBUG};
   x->ndelivered = x->undeliverable = x->peer_up = x->peer_down = 0;
-  assert_int_equal(p2pc_node_new(&x->n, &c, &cb, now_of(w)), 0);
+  assert_int_equal(p2pc_node_new(&x->n, &c, &cb, now_at(w, i)), 0);
   x->alive = true;
   if (i >= w->nn)
     w->nn = i + 1;
@@ -158,9 +193,9 @@ static void conn_close(net *w, conn *c) {
     return;
   c->up = false;
   if (w->nodes[c->a].alive)
-    p2pc_node_link_closed(w->nodes[c->a].n, c->la, now_of(w));
+    p2pc_node_link_closed(w->nodes[c->a].n, c->la, now_at(w, c->a));
   if (w->nodes[c->b].alive)
-    p2pc_node_link_closed(w->nodes[c->b].n, c->lb, now_of(w));
+    p2pc_node_link_closed(w->nodes[c->b].n, c->lb, now_at(w, c->b));
 }
 
 static void complete_dial(net *w, int i, const p2pc_action *ap);
@@ -191,10 +226,10 @@ static void do_actions(net *w, int i) {
         int o = a_side ? c->b : c->a;
         if (len && w->nodes[o].alive && !w->cut[i][o])
           p2pc_node_link_input(w->nodes[o].n, a_side ? c->lb : c->la, p, len,
-                               now_of(w));
+                               now_at(w, i));
         conn_close(w, c);
       } else {
-        p2pc_node_link_closed(x->n, a.link, now_of(w));
+        p2pc_node_link_closed(x->n, a.link, now_at(w, i));
       }
       continue;
     }
@@ -206,7 +241,7 @@ static void complete_dial(net *w, int i, const p2pc_action *ap) {
   netnode *x = &w->nodes[i];
   int t = node_at(w, &a.addr);
   if (t < 0 || !w->nodes[t].alive || w->cut[i][t] || w->nc == MAXC) {
-    p2pc_node_dial_failed(x->n, &a.addr, a.peer, now_of(w));
+    p2pc_node_dial_failed(x->n, &a.addr, a.peer, now_at(w, i));
     return;
   }
   conn *c = &w->conns[w->nc++];
@@ -214,10 +249,10 @@ static void complete_dial(net *w, int i, const p2pc_action *ap) {
   c->b = t;
   c->up = true;
   assert_int_equal(
-      p2pc_node_link_new(x->n, true, a.peer, &a.addr, now_of(w), &c->la), 0);
-  assert_int_equal(
-      p2pc_node_link_new(w->nodes[t].n, false, NULL, NULL, now_of(w), &c->lb),
-      0);
+      p2pc_node_link_new(x->n, true, a.peer, &a.addr, now_at(w, i), &c->la), 0);
+  assert_int_equal(p2pc_node_link_new(w->nodes[t].n, false, NULL, NULL,
+                                      now_at(w, t), &c->lb),
+                   0);
 }
 
 static void move_bytes(net *w, int from, p2pc_link_id lf, int to,
@@ -231,8 +266,55 @@ static void move_bytes(net *w, int from, p2pc_link_id lf, int to,
   memcpy(copy, p, len);
   p2pc_node_link_consume(w->nodes[from].n, lf, len);
   if (!w->cut[from][to])
-    p2pc_node_link_input(w->nodes[to].n, lt, copy, len, now_of(w));
+    p2pc_node_link_input(w->nodes[to].n, lt, copy, len, now_at(w, to));
   free(copy);
+}
+
+/* Datagrams: each leaves at the current step, stamped with the sender's
+ * clock (as the runtime does with a kernel transmit stamp), and arrives
+ * after the pair's one-way delay, received with the receiver's clock at
+ * the exact arrival time (a kernel receive stamp). */
+static void pump_datagrams(net *w) {
+  for (int i = 0; i < w->nn; i++) {
+    if (!w->nodes[i].alive)
+      continue;
+    p2pc_datagram d;
+    while (p2pc_node_pop_datagram(w->nodes[i].n, &d)) {
+      int64_t tx = local_at(w, i, w->now);
+      if (d.stamp_xmt) {
+        uint64_t v = p2pc_ntp_ts_from_ns(tx + d.xmt_corr);
+        for (int k = 0; k < 8; k++)
+          d.data[P2PC_NTP_XMT_OFFSET + k] = (uint8_t)(v >> (56 - 8 * k));
+      }
+      if (d.token)
+        p2pc_node_time_sent(w->nodes[i].n, d.token, tx, true, now_at(w, i));
+      int t = node_at(w, &d.to);
+      if (t < 0 || w->nair == AIR_MAX || w->cut[i][t]) {
+        w->udp_lost++;
+        continue;
+      }
+      uint64_t delay = w->udp_delay_ns[i][t] ? w->udp_delay_ns[i][t] : 50000;
+      w->air[w->nair].from = i;
+      w->air[w->nair].to = t;
+      w->air[w->nair].arrive = w->now + delay;
+      w->air[w->nair++].d = d;
+    }
+  }
+  for (int k = 0; k < w->nair;) {
+    if (w->air[k].arrive > w->now) {
+      k++;
+      continue;
+    }
+    int to = w->air[k].to, from = w->air[k].from;
+    p2pc_datagram d = w->air[k].d;
+    uint64_t at = w->air[k].arrive;
+    w->air[k] = w->air[--w->nair];
+    if (!w->nodes[to].alive)
+      continue;
+    p2pc_wire_addr src = addr_of(from);
+    p2pc_node_time_input(w->nodes[to].n, &src, d.data, d.len,
+                         local_at(w, to, at), true, now_at(w, to));
+  }
 }
 
 /* Advances the network by ms milliseconds, one millisecond at a time. */
@@ -251,7 +333,7 @@ static void run(net *w, unsigned ms) {
     }
     for (int i = 0; i < w->nn; i++)
       if (w->nodes[i].alive && p2pc_node_next_deadline(w->nodes[i].n) <= w->now)
-        p2pc_node_on_deadline(w->nodes[i].n, now_of(w));
+        p2pc_node_on_deadline(w->nodes[i].n, now_at(w, i));
     for (int i = 0; i < w->nn; i++)
       do_actions(w, i);
     for (int k = 0; k < w->nc; k++) {
@@ -267,6 +349,19 @@ static void run(net *w, unsigned ms) {
     }
     for (int i = 0; i < w->nn; i++)
       do_actions(w, i);
+    pump_datagrams(w);
+    for (int i = 0; i < w->nn; i++) {
+      netnode *x = &w->nodes[i];
+      if (!x->alive)
+        continue;
+      int64_t nt = p2pc_node_network_time(x->n, local_at(w, i, w->now));
+      if (x->was_synced && nt <= x->last_net)
+        x->backwards++;
+      x->last_net = nt;
+      p2pc_tracking tr;
+      p2pc_node_tracking(x->n, now_at(w, i), &tr);
+      x->was_synced = tr.synced;
+    }
   }
 }
 
@@ -283,11 +378,13 @@ static void net_free(net *w) {
   for (int i = 0; i < w->nn; i++)
     if (w->nodes[i].alive)
       p2pc_node_free(w->nodes[i].n);
+  free(w->air);
   free(w);
 }
 
 static net *net_new(void) {
   net *w = calloc(1, sizeof *w);
+  w->air = calloc(AIR_MAX, sizeof *w->air);
   w->now = 1000 * MS;
   return w;
 }
@@ -314,7 +411,7 @@ static void assert_no_duplicates(const netnode *x) {
 
 static void send_ok(net *w, int from, const char *to, const char *text) {
   assert_int_equal(p2pc_node_send(w->nodes[from].n, to, (const uint8_t *)text,
-                                  strlen(text), now_of(w)),
+                                  strlen(text), now_at(w, from)),
                    0);
 }
 
@@ -349,9 +446,9 @@ static void test_two_nodes_connect_and_deliver(void **state) {
   run(w, 20);
   assert_int_equal(w->nodes[1].ndelivered, 1);
   assert_int_equal(w->nodes[0].ndelivered, 2);
-  assert_int_equal(
-      p2pc_node_send(w->nodes[0].n, "N9", (const uint8_t *)"x", 1, now_of(w)),
-      P2PC_ERR_NOTFOUND);
+  assert_int_equal(p2pc_node_send(w->nodes[0].n, "N9", (const uint8_t *)"x", 1,
+                                  now_at(w, 0)),
+                   P2PC_ERR_NOTFOUND);
   net_free(w);
 }
 
@@ -419,9 +516,9 @@ static void test_peer_exchange_full_mesh(void **state) {
     assert_int_equal(p2pc_node_up_count(w->nodes[i].n), 7);
   assert_int_equal(live_conns(w), 8 * 7 / 2);
   /* a broadcast reaches all */
-  assert_int_equal(
-      p2pc_node_broadcast(w->nodes[3].n, (const uint8_t *)"all", 3, now_of(w)),
-      7);
+  assert_int_equal(p2pc_node_broadcast(w->nodes[3].n, (const uint8_t *)"all", 3,
+                                       now_at(w, 3)),
+                   7);
   run(w, 50);
   for (int i = 0; i < 8; i++)
     assert_int_equal(count_delivered(&w->nodes[i], "N3~"), 1);
@@ -446,7 +543,7 @@ static void test_max_peers_bounds_the_mesh(void **state) {
  * link, and the node carries on with its real peers. */
 static void fake_link(net *w, int i, p2pc_link_id *l) {
   assert_int_equal(
-      p2pc_node_link_new(w->nodes[i].n, false, NULL, NULL, now_of(w), l), 0);
+      p2pc_node_link_new(w->nodes[i].n, false, NULL, NULL, now_at(w, i), l), 0);
   const uint8_t *p;
   size_t len;
   p2pc_node_link_output(w->nodes[i].n, *l, &p, &len); /* its HELLO */
@@ -466,7 +563,7 @@ static bool closed_with(net *w, int i, p2pc_link_id l, const char *text) {
   while (p2pc_node_pop_action(w->nodes[i].n, &a))
     if (a.kind == P2PC_ACT_CLOSE && a.link == l)
       closed = true;
-  p2pc_node_link_closed(w->nodes[i].n, l, now_of(w));
+  p2pc_node_link_closed(w->nodes[i].n, l, now_at(w, i));
   return closed && has;
 }
 
@@ -487,8 +584,8 @@ static void test_bad_handshakes(void **state) {
   long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_HELLO);
   p2pc_wire_hello_put(&b, &h);
   p2pc_wire_frame_end(&b, at, 4096);
-  assert_true(p2pc_node_link_input(w->nodes[0].n, l, b.data, b.len, now_of(w)) <
-              0);
+  assert_true(
+      p2pc_node_link_input(w->nodes[0].n, l, b.data, b.len, now_at(w, 0)) < 0);
   assert_true(closed_with(w, 0, l, "unsupported protocol version 2"));
 
   /* our own ID */
@@ -499,21 +596,22 @@ static void test_bad_handshakes(void **state) {
   at = p2pc_wire_frame_begin(&b, P2PC_FRAME_HELLO);
   p2pc_wire_hello_put(&b, &h);
   p2pc_wire_frame_end(&b, at, 4096);
-  assert_true(p2pc_node_link_input(w->nodes[0].n, l, b.data, b.len, now_of(w)) <
-              0);
+  assert_true(
+      p2pc_node_link_input(w->nodes[0].n, l, b.data, b.len, now_at(w, 0)) < 0);
   assert_true(closed_with(w, 0, l, "already in use"));
 
   /* garbage */
   fake_link(w, 0, &l);
   const uint8_t junk[] = "GET / HTTP/1.1\r\n\r\n";
-  assert_true(
-      p2pc_node_link_input(w->nodes[0].n, l, junk, sizeof junk, now_of(w)) < 0);
+  assert_true(p2pc_node_link_input(w->nodes[0].n, l, junk, sizeof junk,
+                                   now_at(w, 0)) < 0);
   assert_true(closed_with(w, 0, l, NULL));
 
   /* an oversized length prefix: refused before any body arrives */
   fake_link(w, 0, &l);
   const uint8_t huge[] = {0x7f, 0xff, 0xff, 0xff};
-  assert_true(p2pc_node_link_input(w->nodes[0].n, l, huge, 4, now_of(w)) < 0);
+  assert_true(p2pc_node_link_input(w->nodes[0].n, l, huge, 4, now_at(w, 0)) <
+              0);
   assert_true(closed_with(w, 0, l, NULL));
 
   /* a half-open connection: says nothing; the handshake times out */
@@ -631,8 +729,8 @@ static void test_back_pressure(void **state) {
   w->cut[0][1] = w->cut[1][0] = true;
   int full = 0;
   for (int i = 0; i < 40; i++) {
-    int rv =
-        p2pc_node_send(w->nodes[0].n, "N1", (const uint8_t *)"x", 1, now_of(w));
+    int rv = p2pc_node_send(w->nodes[0].n, "N1", (const uint8_t *)"x", 1,
+                            now_at(w, 0));
     if (rv == P2PC_ERR_FULL)
       full++;
     else
@@ -686,6 +784,274 @@ static void test_restart_new_incarnation(void **state) {
   net_free(w);
 }
 
+/* ---- clock synchronization ------------------------------------------------
+ */
+
+/* Node i's network time minus node j's, at the same true instant. */
+static double net_diff(const net *w, int i, int j) {
+  int64_t a = p2pc_node_network_time(w->nodes[i].n, local_at(w, i, w->now));
+  int64_t b = p2pc_node_network_time(w->nodes[j].n, local_at(w, j, w->now));
+  return (double)(a - b);
+}
+
+static p2pc_tracking track(const net *w, int i) {
+  p2pc_tracking t;
+  p2pc_node_tracking(w->nodes[i].n, now_at(w, i), &t);
+  return t;
+}
+
+static const char *full_mesh_seeds[] = {"123456", "023456", "013456", "012456",
+                                        "012356", "012346", "012345"};
+
+static void start_clock_node(net *w, int i, p2pc_clock_mode mode,
+                             uint8_t priority, int64_t offset, double drift) {
+  opts o = {.seeds = full_mesh_seeds[i]};
+  o.base.time.mode = mode;
+  o.base.time.priority = priority;
+  o.base.time.clock_class = 248;
+  w->nodes[i].clock_offset = offset;
+  w->nodes[i].clock_drift = drift;
+  start_node(w, i, &o);
+}
+
+static void test_clock_reference_converges(void **state) {
+  (void)state;
+  net *w = net_new();
+  static const int64_t off[] = {0, 300000000, -700000000, 900000000};
+  static const double drift[] = {0, 50e-6, -120e-6, 200e-6};
+  for (int i = 0; i < 4; i++)
+    start_clock_node(w, i, P2PC_CLOCK_REFERENCE, i == 2 ? 10 : 128, off[i],
+                     drift[i]);
+  run(w, 20000);
+  /* N2 has the best priority: it is the reference, everyone follows. */
+  for (int i = 0; i < 4; i++) {
+    p2pc_tracking t = track(w, i);
+    assert_true(t.synced);
+    assert_string_equal(t.ref, "N2");
+    assert_int_equal(t.is_reference, i == 2);
+    assert_true(w->nodes[i].samples > 0 || i == 2);
+    double e = net_diff(w, i, 2);
+    if (getenv("P2PC_TEST_LOG"))
+      fprintf(stderr, "N%d err %.0f ns bound %.0f ns freq %.3f ppm\n", i, e,
+              t.err_ns, t.freq_ppm);
+    /* Symmetric 50 us paths: within a microsecond of the reference, and
+     * the claimed bound covers the true error. */
+    assert_true(fabs(e) < 1000);
+    assert_true(t.err_ns >= fabs(e));
+    /* The frequency correction undoes the drift relative to N2. */
+    if (i != 2)
+      assert_true(fabs(t.freq_ppm - ((1 - 120e-6) / (1 + drift[i]) - 1) * 1e6) <
+                  0.05);
+    assert_int_equal(w->nodes[i].backwards, 0);
+  }
+  /* The exchanges ran in interleaved mode with kernel-like stamps. */
+  p2pc_source_info si;
+  assert_true(p2pc_node_source_info(w->nodes[0].n, 1, now_at(w, 0), &si));
+  assert_true(si.interleaved && si.kernel);
+  /* The election settled once: a node may first see itself as the best
+   * candidate, then N2; nobody flaps. */
+  for (int i = 0; i < 4; i++)
+    assert_true(w->nodes[i].ref_changes <= 2);
+  /* One initial step each (not the reference), then only slewing. */
+  assert_int_equal(w->nodes[2].steps, 0);
+  for (int i = 0; i < 4; i++)
+    if (i != 2)
+      assert_int_equal(w->nodes[i].steps, 1);
+  net_free(w);
+}
+
+static void test_clock_reference_failover(void **state) {
+  (void)state;
+  net *w = net_new();
+  static const int64_t off[] = {-400000000, 250000000, 0, 600000000};
+  static const double drift[] = {-80e-6, 30e-6, 0, 150e-6};
+  for (int i = 0; i < 4; i++)
+    start_clock_node(w, i, P2PC_CLOCK_REFERENCE, i == 0 ? 1 : 128, off[i],
+                     drift[i]);
+  run(w, 15000);
+  for (int i = 0; i < 4; i++)
+    assert_string_equal(track(w, i).ref, "N0");
+  crash(w, 0);
+  /* The announce timeout is 2 s: a new reference within a few seconds. */
+  run(w, 4000);
+  for (int i = 1; i < 4; i++) {
+    p2pc_tracking t = track(w, i);
+    assert_string_equal(t.ref, "N1");
+    assert_true(t.synced);
+  }
+  run(w, 15000);
+  for (int i = 1; i < 4; i++) {
+    double e = net_diff(w, i, 1);
+    assert_true(fabs(e) < 2000);
+    /* continuous: never a backwards jump, not even at the change */
+    assert_int_equal(w->nodes[i].backwards, 0);
+    assert_int_equal(w->nodes[i].steps, i == 2 ? 1 : 1);
+  }
+  net_free(w);
+}
+
+/* A node with the best priority joins a synced mesh: it syncs to the mesh
+ * first and only then takes over, so the mesh's time does not move. */
+static void test_clock_better_newcomer_does_not_move_time(void **state) {
+  (void)state;
+  net *w = net_new();
+  static const int64_t off[] = {100000000, -200000000, 300000000, 800000000};
+  static const double drift[] = {10e-6, -20e-6, 30e-6, -100e-6};
+  for (int i = 0; i < 3; i++)
+    start_clock_node(w, i, P2PC_CLOCK_REFERENCE, 128, off[i], drift[i]);
+  run(w, 10000);
+  assert_string_equal(track(w, 1).ref, "N0");
+  int64_t before =
+      p2pc_node_network_time(w->nodes[1].n, local_at(w, 1, w->now));
+  uint64_t t_before = w->now;
+  start_clock_node(w, 3, P2PC_CLOCK_REFERENCE, 1, off[3], drift[3]);
+  run(w, 10000);
+  for (int i = 0; i < 4; i++) {
+    assert_string_equal(track(w, i).ref, "N3");
+    assert_int_equal(w->nodes[i].backwards, 0);
+  }
+  assert_true(track(w, 3).is_reference);
+  assert_int_equal(w->nodes[3].steps, 1);
+  /* N1's network time advanced at the old reference's rate (N0 runs
+   * 10 ppm fast), give or take the residual frequency error: it was not
+   * dragged towards N3's clock. */
+  int64_t after = p2pc_node_network_time(w->nodes[1].n, local_at(w, 1, w->now));
+  double moved =
+      (double)(after - before) - (double)(w->now - t_before) * (1 + drift[0]);
+  if (getenv("P2PC_TEST_LOG"))
+    fprintf(stderr, "moved %.0f ns\n", moved);
+  assert_true(fabs(moved) < 20000);
+  for (int i = 0; i < 3; i++)
+    assert_true(fabs(net_diff(w, i, 3)) < 2000);
+  net_free(w);
+}
+
+static void test_clock_collaborative_rejects_liar(void **state) {
+  (void)state;
+  net *w = net_new();
+  uint64_t r = 0x2545f4914f6cdd1dull;
+  for (int i = 0; i < 7; i++) {
+    r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+    int64_t off = (int64_t)(r % 2000000000ull) - 1000000000;
+    double drift = ((double)(r >> 40 & 0xffff) / 65535.0 - 0.5) * 400e-6;
+    start_clock_node(w, i, P2PC_CLOCK_COLLABORATIVE, 128, off, drift);
+  }
+  run(w, 30000);
+  double spread = 0;
+  for (int i = 0; i < 7; i++) {
+    assert_true(track(w, i).synced);
+    for (int j = 0; j < 7; j++)
+      if (fabs(net_diff(w, i, j)) > spread)
+        spread = fabs(net_diff(w, i, j));
+  }
+  if (getenv("P2PC_TEST_LOG"))
+    fprintf(stderr, "collaborative spread %.0f ns\n", spread);
+  assert_true(spread < 5000);
+  /* N3's clock jumps 50 ms: the others must reject it and stay together,
+   * and not be pulled towards it. */
+  double before = net_diff(w, 0, 1);
+  (void)before;
+  int64_t n0_before =
+      p2pc_node_network_time(w->nodes[0].n, local_at(w, 0, w->now));
+  uint64_t t_before = w->now;
+  w->nodes[3].clock_offset += 50000000;
+  for (int sec = 0; sec < 40; sec++) {
+    run(w, 250);
+    if (!getenv("P2PC_TEST_LOG"))
+      continue;
+    p2pc_source_info si;
+    for (uint32_t k = 0;
+         p2pc_node_source_info(w->nodes[0].n, k, now_at(w, 0), &si); k++)
+      if (strcmp(si.id, "N3") == 0 || strcmp(si.id, "N1") == 0)
+        fprintf(stderr, "t=%d %s d=%.0f err=%.0f n=%u state=%s | ", sec, si.id,
+                si.offset_ns, si.err_ns, si.samples, si.state);
+    fprintf(stderr, "N0-N1 %.0f N1-N2 %.0f\n", net_diff(w, 0, 1),
+            net_diff(w, 1, 2));
+  }
+  double honest = 0;
+  for (int i = 0; i < 7; i++)
+    for (int j = 0; j < 7; j++)
+      if (i != 3 && j != 3 && fabs(net_diff(w, i, j)) > honest)
+        honest = fabs(net_diff(w, i, j));
+  if (getenv("P2PC_TEST_LOG"))
+    fprintf(stderr, "honest spread after the jump %.0f ns\n", honest);
+  assert_true(honest < 10000);
+  /* the honest clocks' rate held: N0 advanced by the true elapsed time
+   * (its frequency error, a few ppm at most, over 10 s) */
+  int64_t n0_after =
+      p2pc_node_network_time(w->nodes[0].n, local_at(w, 0, w->now));
+  double rate_err =
+      (double)(n0_after - n0_before) / (double)(w->now - t_before) - 1;
+  (void)rate_err;
+  for (int i = 0; i < 7; i++) {
+    if (i == 3)
+      continue;
+    bool rejected = false;
+    p2pc_source_info si;
+    for (uint32_t k = 0;
+         p2pc_node_source_info(w->nodes[i].n, k, now_at(w, i), &si); k++)
+      if (strcmp(si.id, "N3") == 0)
+        rejected = strcmp(si.state, "falseticker") == 0;
+    assert_true(rejected);
+    assert_int_equal(w->nodes[i].backwards, 0);
+  }
+  net_free(w);
+}
+
+static void test_time_socket_answers_and_drops(void **state) {
+  (void)state;
+  net *w = net_new();
+  start_node(w, 0, NULL);
+  p2pc_node *n = w->nodes[0].n;
+  p2pc_wire_addr client = {.family = 4, .addr = {127, 0, 0, 99}, .port = 5555};
+  /* A standard client's request: 48 bytes, mode 3. */
+  uint8_t rq[48] = {0x23}; /* LI 0, VN 4, mode 3 */
+  for (int k = 0; k < 8; k++)
+    rq[40 + k] = (uint8_t)(0xa0 + k);
+  p2pc_node_time_input(n, &client, rq, sizeof rq, local_at(w, 0, w->now), true,
+                       now_at(w, 0));
+  p2pc_datagram d;
+  assert_true(p2pc_node_pop_datagram(n, &d));
+  assert_int_equal(d.len, 48);
+  assert_true(d.stamp_xmt);
+  assert_int_equal(d.to.port, 5555);
+  p2pc_ntp_header h;
+  p2pc_ntp_ext e;
+  bool has_ext;
+  assert_int_equal(p2pc_ntp_decode(d.data, d.len, &h, &e, &has_ext), 0);
+  assert_int_equal(h.mode, P2PC_NTP_MODE_SERVER);
+  assert_int_equal(h.li, P2PC_NTP_LI_UNSYNC); /* nobody synced it yet */
+  assert_int_equal(h.stratum, P2PC_NTP_STRATUM_UNSYNC);
+  assert_false(has_ext);
+  assert_true(h.org == 0xa0a1a2a3a4a5a6a7ull);
+  assert_false(p2pc_node_pop_datagram(n, &d));
+  /* Garbage, short packets, other modes, stray replies: counted, no
+   * answer. */
+  uint8_t junk[300];
+  for (size_t k = 0; k < sizeof junk; k++)
+    junk[k] = (uint8_t)(k * 37 + 11);
+  for (size_t len = 0; len < 48; len += 7)
+    p2pc_node_time_input(n, &client, junk, len, 0, false, now_at(w, 0));
+  uint8_t m6[48] = {0x26}; /* mode 6: control */
+  p2pc_node_time_input(n, &client, m6, 48, 0, false, now_at(w, 0));
+  uint8_t m4[48] = {0x24}; /* a reply to nothing */
+  p2pc_node_time_input(n, &client, m4, 48, 0, false, now_at(w, 0));
+  assert_false(p2pc_node_pop_datagram(n, &d));
+  p2pc_tracking t = track(w, 0);
+  assert_int_equal(t.c.rx_malformed, 7);
+  assert_int_equal(t.c.rx_mode, 1);
+  assert_int_equal(t.c.rx_bogus, 1);
+  assert_int_equal(t.c.answered_std, 1);
+  /* A request with a foreign extension field gets a plain 48-byte reply:
+   * never more bytes than were sent. */
+  uint8_t rx[48 + 16] = {0x23};
+  rx[48] = 0x12, rx[49] = 0x34, rx[50] = 0, rx[51] = 16;
+  p2pc_node_time_input(n, &client, rx, sizeof rx, 0, false, now_at(w, 0));
+  assert_true(p2pc_node_pop_datagram(n, &d));
+  assert_true(d.len <= sizeof rx);
+  net_free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_two_nodes_connect_and_deliver),
@@ -700,6 +1066,11 @@ int main(void) {
       cmocka_unit_test(test_liveness_and_backoff),
       cmocka_unit_test(test_back_pressure),
       cmocka_unit_test(test_restart_new_incarnation),
+      cmocka_unit_test(test_clock_reference_converges),
+      cmocka_unit_test(test_clock_reference_failover),
+      cmocka_unit_test(test_clock_better_newcomer_does_not_move_time),
+      cmocka_unit_test(test_clock_collaborative_rejects_liar),
+      cmocka_unit_test(test_time_socket_answers_and_drops),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

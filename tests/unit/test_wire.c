@@ -161,6 +161,51 @@ static void test_error_ack_ping(void **state) {
   p2pc_buf_fini(&b);
 }
 
+static void test_announce(void **state) {
+  (void)state;
+  p2pc_buf b;
+  p2pc_buf_init(&b, A, 1024);
+  p2pc_wire_announce an = {.time_port = 9001,
+                           .mode = 0,
+                           .flags = P2PC_ANNOUNCE_SYNCED,
+                           .ref = "ref-1",
+                           .ref_priority = 7,
+                           .ref_class = 248,
+                           .ref_seq = 300,
+                           .hops = 2};
+  assert_int_equal(p2pc_wire_announce_put(&b, &an), 0);
+  const uint8_t want[] = {0x23, 0x29, 0, 1,   5,    'r',  'e', 'f',
+                          '-',  '1',  7, 248, 0xac, 0x02, 2};
+  assert_int_equal(b.len, sizeof want);
+  assert_memory_equal(b.data, want, sizeof want);
+  p2pc_wire_announce got;
+  assert_int_equal(p2pc_wire_announce_get(b.data, b.len, &got), (int)b.len);
+  assert_int_equal(got.time_port, 9001);
+  assert_string_equal(got.ref, "ref-1");
+  assert_int_equal(got.ref_seq, 300);
+  assert_int_equal(got.hops, 2);
+  /* every truncation fails, and leaves the output alone */
+  for (size_t n = 0; n < b.len; n++) {
+    memset(&got, 0x5a, sizeof got);
+    assert_int_equal(p2pc_wire_announce_get(b.data, n, &got), P2PC_ERR_PROTO);
+    assert_int_equal(got.time_port, 0x5a5a);
+  }
+  /* no reference: a zero-length ID */
+  p2pc_buf_reset(&b);
+  memset(&an, 0, sizeof an);
+  assert_int_equal(p2pc_wire_announce_put(&b, &an), 0);
+  assert_int_equal(b.len, 9);
+  assert_int_equal(p2pc_wire_announce_get(b.data, b.len, &got), 9);
+  assert_string_equal(got.ref, "");
+  /* an unknown mode or flag is refused */
+  b.data[2] = 2;
+  assert_int_equal(p2pc_wire_announce_get(b.data, b.len, &got), P2PC_ERR_PROTO);
+  b.data[2] = 0;
+  b.data[3] = 0x80;
+  assert_int_equal(p2pc_wire_announce_get(b.data, b.len, &got), P2PC_ERR_PROTO);
+  p2pc_buf_fini(&b);
+}
+
 static void test_peers(void **state) {
   (void)state;
   p2pc_wire_peer in[2] = {
@@ -357,6 +402,7 @@ int main(void) {
       cmocka_unit_test(test_frame_begin_end),
       cmocka_unit_test(test_hello),
       cmocka_unit_test(test_error_ack_ping),
+      cmocka_unit_test(test_announce),
       cmocka_unit_test(test_peers),
       cmocka_unit_test(test_ses_known_answer),
       cmocka_unit_test(test_ses_rejects),
