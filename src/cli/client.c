@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -224,6 +225,8 @@ typedef struct client_args {
   const char *name;
   const char *control; /* --control PATH */
   const char *id;      /* --id ID */
+  const char *step;    /* vclock --step S */
+  const char *drift;   /* vclock --drift PPM */
   bool json;
   char **pos; /* the positional words */
   int npos;
@@ -246,16 +249,25 @@ static void print_help(const char *name) {
     what = " TEXT...";
   else if (strcmp(name, "simulate") == 0)
     what = " N";
+  else if (strcmp(name, "vclock") == 0)
+    what = " [--step S] [--drift PPM]";
   printf("usage: p2pclock %s [--control PATH | --id ID] [--json]%s\n"
          "  --control PATH  the node's control socket\n"
          "  --id ID         the node's default control socket, "
          "/tmp/p2pclock-ID.sock\n"
          "  --json          print the node's answer as it came (one JSON "
          "line)\n"
+         "%s"
          "Words after \"--\" (and, for send and broadcast, after the first\n"
          "non-option word) are never read as options.\n"
          "Exit status: 0 ok, 1 node unreachable or request refused, 2 usage.\n",
-         name, what);
+         name, what,
+         strcmp(name, "vclock") == 0
+             ? "  --step S        add S seconds to the virtual clock (a jump)\n"
+               "  --drift PPM     its rate error from now on, -1000..1000\n"
+               "With neither, show the virtual clock. The node must have one\n"
+               "(p2pclock node --clock-offset S or --clock-drift PPM).\n"
+             : "");
 }
 
 /* Takes the value of an option given as "--opt V" or "--opt=V". Returns
@@ -284,6 +296,7 @@ static int parse_args(client_args *ca, int argc, char **argv, bool *done) {
   bool text =
       strcmp(ca->name, "send") == 0 || strcmp(ca->name, "broadcast") == 0;
   bool opts = true;
+  bool vclock = strcmp(ca->name, "vclock") == 0;
   *done = false;
   ca->pos = calloc((size_t)argc + 1, sizeof *ca->pos);
   if (!ca->pos) {
@@ -311,6 +324,10 @@ static int parse_args(client_args *ca, int argc, char **argv, bool *done) {
       ca->control = v;
     } else if ((v = opt_value("--id", argc, argv, &i, &missing))) {
       ca->id = v;
+    } else if (vclock && (v = opt_value("--step", argc, argv, &i, &missing))) {
+      ca->step = v;
+    } else if (vclock && (v = opt_value("--drift", argc, argv, &i, &missing))) {
+      ca->drift = v;
     } else if (missing) {
       return usage(ca->name, "missing value after", a);
     } else {
@@ -332,6 +349,18 @@ static int parse_args(client_args *ca, int argc, char **argv, bool *done) {
                  "got",
                  ca->control);
   return 0;
+}
+
+/* A finite decimal number, the whole word. */
+static bool parse_number(const char *s, double *out) {
+  char *end;
+  errno = 0;
+  double x = strtod(s, &end);
+  if (end == s || *end || errno || !isfinite(x) ||
+      strspn(s, "+-0123456789.eE") != strlen(s))
+    return false;
+  *out = x;
+  return true;
 }
 
 /* The request for the command and its positional words, or NULL after
@@ -365,6 +394,24 @@ static cJSON *build_request(const client_args *ca, int *status) {
   *status = EXIT_FAILURE;
   if (!req || !cJSON_AddStringToObject(req, "cmd", n))
     goto nomem;
+  if (strcmp(n, "vclock") == 0) {
+    double step = 0, drift = 0;
+    if (ca->step && (!parse_number(ca->step, &step) || fabs(step) > 1e6)) {
+      cJSON_Delete(req);
+      *status = usage(n, "--step must be a number of seconds, -1e6..1e6, got",
+                      ca->step);
+      return NULL;
+    }
+    if (ca->drift && (!parse_number(ca->drift, &drift) || fabs(drift) > 1000)) {
+      cJSON_Delete(req);
+      *status = usage(n, "--drift must be a number of ppm, -1000..1000, got",
+                      ca->drift);
+      return NULL;
+    }
+    if ((ca->step && !cJSON_AddNumberToObject(req, "step_s", step)) ||
+        (ca->drift && !cJSON_AddNumberToObject(req, "drift_ppm", drift)))
+      goto nomem;
+  }
   if (strcmp(n, "simulate") == 0) {
     char *end;
     errno = 0;
@@ -479,9 +526,198 @@ static void print_peers(const cJSON *ans) {
     printf("(no peers yet)\n");
 }
 
+static bool bool_field(const cJSON *o, const char *key) {
+  return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+/* Like str_field, but a null or missing value is "". */
+static const char *opt_str(const cJSON *o, const char *key) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+  return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* ns since 1970 as UTC, to the µs: a double (as cJSON reads the exact
+ * integer) holds such a value to a quarter of a µs. */
+static void print_utc(double ns) {
+  double us = floor(ns / 1e3 + 0.5);
+  long long sec = (long long)floor(us / 1e6);
+  long frac = (long)(us - (double)sec * 1e6);
+  time_t t = (time_t)sec;
+  struct tm tm;
+  char when[40];
+  if (frac < 0 || frac > 999999)
+    frac = 0;
+  if (!gmtime_r(&t, &tm) ||
+      strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+    printf("%.0f ns\n", ns);
+    return;
+  }
+  printf("%s.%06ldZ\n", when, frac);
+}
+
+/* Prints s right-aligned in w columns; a UTF-8 character counts as one
+ * (the "µ" of the headings). */
+static void print_col(const char *s, int w) {
+  int cols = 0;
+  for (const char *p = s; *p; p++)
+    cols += ((unsigned char)*p & 0xC0) != 0x80;
+  printf("%*s%s", w > cols ? w - cols : 0, "", s);
+}
+
+/* `chronyc tracking`, one fact a line. */
+static void print_tracking(const cJSON *a) {
+  const cJSON *c = cJSON_GetObjectItemCaseSensitive(a, "counters");
+  const cJSON *st = cJSON_GetObjectItemCaseSensitive(a, "stamps");
+  const cJSON *vc = cJSON_GetObjectItemCaseSensitive(a, "virtual_clock");
+  const char *ref = opt_str(a, "ref"), *src = opt_str(a, "source");
+  double since = num_field(a, "since_update_ns");
+  printf("Mode            : %s%s\n", str_field(a, "mode"),
+         bool_field(a, "reference") ? " (this node is the reference)" : "");
+  printf("Reference       : %s\n", ref[0] ? ref : "(none)");
+  if (src[0])
+    printf("Source          : %s (%.0f hop(s) from the reference)\n", src,
+           num_field(a, "hops"));
+  else
+    printf("Source          : (none)\n");
+  printf("Synced          : %s\n", bool_field(a, "synced") ? "yes" : "no");
+  printf("Stratum         : %.0f\n", num_field(a, "stratum"));
+  printf("Local clock     : ");
+  print_utc(num_field(a, "local_ns"));
+  printf("Network time    : ");
+  print_utc(num_field(a, "net_ns"));
+  printf("Offset          : %+.3f µs (network time - local clock)\n",
+         num_field(a, "offset_ns") / 1e3);
+  printf("Last adjustment : %+.3f µs\n", num_field(a, "last_adj_ns") / 1e3);
+  printf("Pending slew    : %+.3f µs\n", num_field(a, "pending_ns") / 1e3);
+  printf("Frequency       : %+.3f ppm\n", num_field(a, "freq_ppm"));
+  printf("Skew            : %.3f ppm\n", num_field(a, "skew_ppm"));
+  printf("Error bound     : %.3f µs\n", num_field(a, "err_ns") / 1e3);
+  if (since < 0)
+    printf("Last update     : never\n");
+  else
+    printf("Last update     : %.3f s ago\n", since / 1e9);
+  printf("Updates         : %.0f (%.0f step(s))\n", num_field(a, "updates"),
+         num_field(a, "steps"));
+  printf("Sources         : %.0f (%.0f truechimer(s))\n",
+         num_field(a, "sources"), num_field(a, "truechimers"));
+  if (num_field(a, "time_port") > 0)
+    printf("Timestamping    : %s (UDP port %.0f)\n",
+           str_field(a, "timestamping"), num_field(a, "time_port"));
+  else
+    printf("Timestamping    : %s (no time socket)\n",
+           str_field(a, "timestamping"));
+  if (cJSON_IsObject(vc))
+    printf("Virtual clock   : offset %+.9f s, drift %+.3f ppm\n",
+           num_field(vc, "offset_s"), num_field(vc, "drift_ppm"));
+  else
+    printf("Virtual clock   : none (the real clock)\n");
+  printf("Packets         : rx %.0f, tx %.0f, answered %.0f (%.0f to NTP "
+         "clients)\n",
+         num_field(c, "rx"), num_field(c, "tx"), num_field(c, "answered"),
+         num_field(c, "answered_std"));
+  printf("Refused         : malformed %.0f, mode %.0f, bogus %.0f, replay "
+         "%.0f, filtered %.0f, queue full %.0f\n",
+         num_field(c, "rx_malformed"), num_field(c, "rx_mode"),
+         num_field(c, "rx_bogus"), num_field(c, "rx_replay"),
+         num_field(c, "filtered"), num_field(c, "tx_dropped"));
+  printf("Stamps          : rx %.0f kernel, %.0f user; tx %.0f kernel of "
+         "%.0f timed (%.0f sent, %.0f send error(s))\n",
+         num_field(st, "rx_kernel"), num_field(st, "rx_user"),
+         num_field(st, "tx_kernel"), num_field(st, "tx_timed"),
+         num_field(st, "tx"), num_field(st, "tx_errors"));
+}
+
+static char state_mark(const char *state) {
+  static const struct {
+    const char *name;
+    char mark;
+  } marks[] = {{"selected", '*'},    {"truechimer", '+'}, {"candidate", '-'},
+               {"falseticker", 'x'}, {"unsynced", '?'},   {"no-samples", '?'},
+               {"unreachable", '.'}, {"other-ref", '~'}};
+  for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
+    if (strcmp(state, marks[i].name) == 0)
+      return marks[i].mark;
+  return ' ';
+}
+
+static const char sources_legend[] =
+    "  .-- State: * selected, + truechimer, - candidate, x falseticker,\n"
+    " /           ? unsynced or no samples, . unreachable, ~ other reference\n"
+    "| .-- Newest sample: I interleaved, K kernel timestamps, U user-space\n"
+    "| |   Poll: log2 s; Reach: the last 8 polls, octal; Samp: in the\n"
+    "| |   regression; Offset: its network time - ours, +/- Error; Freq:\n"
+    "| |   its local clock's rate - ours; Last: age of its newest sample\n"
+    "| |\n";
+
+/* `chronyc sources -v`: a legend, then one aligned row per source. */
+static void print_sources(const cJSON *ans) {
+  const cJSON *arr = cJSON_GetObjectItemCaseSensitive(ans, "sources"), *p;
+  int wid = 2, waddr = 7;
+  cJSON_ArrayForEach(p, arr) {
+    int a = (int)strlen(str_field(p, "id")),
+        b = (int)strlen(str_field(p, "addr"));
+    wid = a > wid ? a : wid;
+    waddr = b > waddr ? b : waddr;
+  }
+  fputs(sources_legend, stdout);
+  printf("MS %-*s  %-*s", wid, "ID", waddr, "Address");
+  static const struct {
+    const char *head;
+    int w;
+  } cols[] = {{"Poll", 4},      {"Reach", 5},      {"Samp", 4},
+              {"Hops", 4},      {"Offset µs", 13}, {"Error µs", 11},
+              {"Delay µs", 11}, {"Jitter µs", 10}, {"Freq ppm", 10},
+              {"Skew ppm", 9},  {"Last s", 7},     {"State", 0}};
+  for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
+    putchar(' ');
+    if (cols[i].w)
+      print_col(cols[i].head, cols[i].w);
+    else
+      printf(" %s", cols[i].head);
+  }
+  putchar('\n');
+  printf("%.*s\n", 3 + wid + 2 + waddr + 110,
+         "========================================================"
+         "========================================================"
+         "========================================================");
+  cJSON_ArrayForEach(p, arr) {
+    const char *state = str_field(p, "state");
+    char kind = bool_field(p, "interleaved") ? 'I'
+                : bool_field(p, "kernel")    ? 'K'
+                                             : 'U';
+    double ago = num_field(p, "last_sample_ago_ns");
+    char last[24] = "-";
+    if (ago >= 0)
+      snprintf(last, sizeof last, "%.1f", ago / 1e9);
+    printf("%c%c %-*s  %-*s %4.0f  %4o %4.0f %4.0f %+13.3f %11.3f %11.3f "
+           "%10.3f %+10.3f %9.3f %7s  %s\n",
+           state_mark(state), kind, wid, str_field(p, "id"), waddr,
+           str_field(p, "addr"), num_field(p, "poll"),
+           (unsigned)num_field(p, "reach"), num_field(p, "samples"),
+           num_field(p, "hops"), num_field(p, "offset_ns") / 1e3,
+           num_field(p, "err_ns") / 1e3, num_field(p, "delay_ns") / 1e3,
+           num_field(p, "jitter_ns") / 1e3, num_field(p, "freq_ppm"),
+           num_field(p, "skew_ppm"), last, state);
+  }
+  if (cJSON_GetArraySize(arr) == 0)
+    printf("(no sources yet)\n");
+}
+
+static void print_vclock(const cJSON *ans) {
+  const cJSON *vc = cJSON_GetObjectItemCaseSensitive(ans, "virtual_clock");
+  printf("virtual clock: offset %+.9f s, drift %+.3f ppm\n",
+         num_field(vc, "offset_s"), num_field(vc, "drift_ppm"));
+}
+
 static void print_answer(const char *name, const cJSON *ans) {
   if (strcmp(name, "peers") == 0) {
     print_peers(ans);
+  } else if (strcmp(name, "tracking") == 0) {
+    print_tracking(ans);
+  } else if (strcmp(name, "sources") == 0) {
+    print_sources(ans);
+  } else if (strcmp(name, "vclock") == 0) {
+    print_vclock(ans);
   } else if (strcmp(name, "send") == 0) {
     printf("sent %s\n", str_field(ans, "msg"));
   } else if (strcmp(name, "broadcast") == 0) {

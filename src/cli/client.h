@@ -4,10 +4,12 @@
  * sends one JSON request line and reads one JSON answer line, used by the
  * client subcommands
  *
- *   p2pclock status|peers|stop [--control PATH | --id ID] [--json]
+ *   p2pclock status|peers|tracking|sources|stop [--control PATH | --id ID]
+ *            [--json]
  *   p2pclock send      [...] DEST TEXT...
  *   p2pclock broadcast [...] TEXT...
  *   p2pclock simulate  [...] N
+ *   p2pclock vclock    [...] [--step S] [--drift PPM]
  *
  * and by `p2pclock demo`, which drives its nodes through the same calls.
  * Every wait is bounded: connecting by P2PC_CTL_CONNECT_MS, an answer by
@@ -65,9 +67,10 @@ int p2pc_ctl_call_json(p2pc_ctl *c, const cJSON *request, cJSON **answer,
 void p2pc_ctl_close(p2pc_ctl *c);
 
 /*
- * Runs the client subcommand name ("status", "peers", "send", "broadcast",
- * "simulate" or "stop") with its arguments argv[0..argc) (the words after
- * the command name); prints the answer and returns the exit status: 0 ok,
+ * Runs the client subcommand name ("status", "peers", "tracking",
+ * "sources", "vclock", "send", "broadcast", "simulate" or "stop") with its
+ * arguments argv[0..argc) (the words after the command name); prints the
+ * answer and returns the exit status: 0 ok,
  * 1 the node cannot be reached, did not answer or answered {"ok":false},
  * 2 usage error.
  */

@@ -9,8 +9,10 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -40,6 +42,14 @@
 #define MSG_DROP "must be a number 0 <= P < 1"
 #define MSG_EVENTS "must be a non-empty path of at most 4095 bytes"
 #define MSG_CONTROL "must be a non-empty path of at most 107 bytes"
+#define MSG_OFFSET "must be a number of seconds, -1e6..1e6"
+#define MSG_DRIFT "must be a number of ppm, -1000..1000"
+#define MSG_BOOL "must be true or false"
+#define MSG_MODE "must be \"reference\" or \"collaborative\""
+#define MSG_BYTE "must be an integer 0..255"
+#define MSG_POLL "must be an integer -6..10 (log2 seconds)"
+#define MSG_SLEW "must be a number of ppm, 1..100000"
+#define MSG_STEP "must be a number of seconds, 0..1000"
 #define HELP_HINT "(see p2pclock node --help)"
 
 typedef struct err_out {
@@ -188,19 +198,42 @@ static bool parse_delay(const char *s, uint32_t *min, uint32_t *max) {
 
 static bool drop_ok(double p) { return p >= 0.0 && p < 1.0; }
 
-/* A plain decimal number: no "inf", "nan", hex or surrounding spaces. */
-static bool parse_drop(const char *s, double *out) {
-  if (!(isdigit((unsigned char)s[0]) || s[0] == '.'))
+/* A plain decimal number, negative only if signed: no "inf", "nan", hex,
+ * "+" or surrounding spaces. */
+static bool parse_real(const char *s, bool signed_ok, double *out) {
+  const char *d = signed_ok && s[0] == '-' ? s + 1 : s;
+  if (!(isdigit((unsigned char)d[0]) || d[0] == '.'))
     return false;
-  for (const char *p = s; *p; p++)
+  for (const char *p = d; *p; p++)
     if (!isdigit((unsigned char)*p) && !strchr(".eE+-", *p))
       return false;
   char *end;
   errno = 0;
-  double p = strtod(s, &end);
-  if (*end != '\0' || errno != 0 || !drop_ok(p))
+  double x = strtod(s, &end);
+  if (*end != '\0' || errno != 0 || !isfinite(x))
+    return false;
+  *out = x;
+  return true;
+}
+
+static bool parse_drop(const char *s, double *out) {
+  double p;
+  if (!parse_real(s, false, &p) || !drop_ok(p))
     return false;
   *out = p;
+  return true;
+}
+
+/* A decimal integer lo..hi, digits with an optional "-". */
+static bool parse_int(const char *s, int lo, int hi, int *out) {
+  bool neg = s[0] == '-';
+  uint32_t v;
+  if (!parse_uint(s + neg, strlen(s + neg), 1000000, &v))
+    return false;
+  long x = neg ? -(long)v : (long)v;
+  if (x < lo || x > hi)
+    return false;
+  *out = (int)x;
   return true;
 }
 
@@ -428,16 +461,161 @@ static int file_drop(p2pc_cli_config *cfg, file_ctx *c, const char *key,
   return 0;
 }
 
+/* ---- clock keys ----------------------------------------------------------
+ * One table for the file key and the flag of each clock setting, so both
+ * take the same values and say the same thing when they refuse one. */
+
+typedef enum clock_kind { K_REAL, K_INT, K_BOOL, K_MODE } clock_kind;
+
+typedef enum clock_id {
+  C_OFFSET,
+  C_DRIFT,
+  C_TIME_PORT,
+  C_TIME_SYNC,
+  C_MODE,
+  C_PRIORITY,
+  C_CLASS,
+  C_POLL_MIN,
+  C_POLL_MAX,
+  C_SLEW,
+  C_STEP
+} clock_id;
+
+static const struct clock_key {
+  const char *key, *flag;
+  clock_kind kind;
+  double lo, hi;
+  const char *msg;
+} clock_keys[] = {
+    [C_OFFSET] = {"clockOffset", "clock-offset", K_REAL,
+                  -P2PC_CLI_CLOCK_OFFSET_MAX, P2PC_CLI_CLOCK_OFFSET_MAX,
+                  MSG_OFFSET},
+    [C_DRIFT] = {"clockDriftPpm", "clock-drift", K_REAL,
+                 -P2PC_CLI_CLOCK_DRIFT_MAX, P2PC_CLI_CLOCK_DRIFT_MAX,
+                 MSG_DRIFT},
+    [C_TIME_PORT] = {"timePort", "time-port", K_INT, 1, 65535, MSG_PORT},
+    [C_TIME_SYNC] = {"timeSync", "no-time-sync", K_BOOL, 0, 1, MSG_BOOL},
+    [C_MODE] = {"clockMode", "clock-mode", K_MODE, 0, 1, MSG_MODE},
+    [C_PRIORITY] = {"priority", "priority", K_INT, 0, 255, MSG_BYTE},
+    [C_CLASS] = {"clockClass", "clock-class", K_INT, 0, 255, MSG_BYTE},
+    [C_POLL_MIN] = {"pollMin", "poll-min", K_INT, P2PC_CLI_POLL_MIN,
+                    P2PC_CLI_POLL_MAX, MSG_POLL},
+    [C_POLL_MAX] = {"pollMax", "poll-max", K_INT, P2PC_CLI_POLL_MIN,
+                    P2PC_CLI_POLL_MAX, MSG_POLL},
+    [C_SLEW] = {"maxSlewPpm", "max-slew", K_REAL, 1, 100000, MSG_SLEW},
+    [C_STEP] = {"stepThreshold", "step-threshold", K_REAL, 0, 1000, MSG_STEP},
+};
+
+#define NCLOCK (sizeof clock_keys / sizeof clock_keys[0])
+
+static const char *const mode_names[] = {"reference", "collaborative"};
+
+static bool parse_mode(const char *s, p2pc_cli_clock_mode *out) {
+  for (size_t i = 0; i < sizeof mode_names / sizeof mode_names[0]; i++) {
+    if (strcmp(s, mode_names[i]) == 0) {
+      *out = (p2pc_cli_clock_mode)i;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Stores a checked value; src is 1 for the file, 2 for a flag. */
+static void store_clock(p2pc_cli_config *cfg, clock_id id, double x,
+                        uint8_t src) {
+  switch (id) {
+  case C_OFFSET:
+    cfg->clock_offset_s = x;
+    cfg->vclock = true;
+    break;
+  case C_DRIFT:
+    cfg->clock_drift_ppm = x;
+    cfg->vclock = true;
+    break;
+  case C_TIME_PORT:
+    cfg->time_port = (uint16_t)x;
+    break;
+  case C_TIME_SYNC:
+    cfg->time_sync = x != 0;
+    break;
+  case C_MODE:
+    cfg->clock_mode = (p2pc_cli_clock_mode)x;
+    break;
+  case C_PRIORITY:
+    cfg->priority = (uint8_t)x;
+    break;
+  case C_CLASS:
+    cfg->clock_class = (uint8_t)x;
+    break;
+  case C_POLL_MIN:
+    cfg->poll_min = (int8_t)x;
+    cfg->poll_min_src = src;
+    break;
+  case C_POLL_MAX:
+    cfg->poll_max = (int8_t)x;
+    cfg->poll_max_src = src;
+    break;
+  case C_SLEW:
+    cfg->max_slew_ppm = x;
+    break;
+  case C_STEP:
+    cfg->step_threshold_s = x;
+    break;
+  }
+}
+
+static int file_clock(p2pc_cli_config *cfg, file_ctx *c, const char *key,
+                      const cJSON *v) {
+  size_t id = 0;
+  while (id < NCLOCK && strcmp(clock_keys[id].key, key) != 0)
+    id++;
+  assert(id < NCLOCK); /* only the table's keys are routed here */
+  const struct clock_key *k = &clock_keys[id];
+  double x = 0;
+  bool ok = false;
+  p2pc_cli_clock_mode mode = P2PC_CLI_CLOCK_REFERENCE;
+  switch (k->kind) {
+  case K_REAL:
+    ok =
+        cJSON_IsNumber(v) && v->valuedouble >= k->lo && v->valuedouble <= k->hi;
+    x = v->valuedouble;
+    break;
+  case K_INT:
+    ok = cJSON_IsNumber(v) && v->valuedouble >= k->lo &&
+         v->valuedouble <= k->hi && floor(v->valuedouble) == v->valuedouble;
+    x = v->valuedouble;
+    break;
+  case K_BOOL:
+    ok = cJSON_IsBool(v);
+    x = cJSON_IsTrue(v);
+    break;
+  case K_MODE:
+    ok = str_value(v) && parse_mode(v->valuestring, &mode);
+    x = ok ? (double)mode : 0;
+    break;
+  }
+  if (!ok)
+    return bad_key(c, key, k->msg, v);
+  store_clock(cfg, (clock_id)id, x, 1);
+  return 0;
+}
+
 typedef int (*file_key_fn)(p2pc_cli_config *cfg, file_ctx *c, const char *key,
                            const cJSON *v);
 
 /* Two parallel tables, so the names alone can feed suggest(). */
 static const char *const file_key_names[] = {
-    "nodeID",  "nodeIP",   "nodePort", "connectTo",  "events",
-    "control", "logLevel", "maxPeers", "chaosDelay", "chaosDrop"};
+    "nodeID",       "nodeIP",        "nodePort", "connectTo",  "events",
+    "control",      "logLevel",      "maxPeers", "chaosDelay", "chaosDrop",
+    "clockOffset",  "clockDriftPpm", "timePort", "timeSync",   "clockMode",
+    "priority",     "clockClass",    "pollMin",  "pollMax",    "maxSlewPpm",
+    "stepThreshold"};
 static const file_key_fn file_key_fns[] = {
     file_id,      file_host,  file_port,      file_peers, file_events,
-    file_control, file_level, file_max_peers, file_delay, file_drop};
+    file_control, file_level, file_max_peers, file_delay, file_drop,
+    file_clock,   file_clock, file_clock,     file_clock, file_clock,
+    file_clock,   file_clock, file_clock,     file_clock, file_clock,
+    file_clock};
 
 #define NKEYS (sizeof file_key_names / sizeof file_key_names[0])
 
@@ -740,21 +918,63 @@ static int flag_drop(p2pc_cli_config *cfg, const char *flag, const char *v,
   return 0;
 }
 
+static int flag_clock(p2pc_cli_config *cfg, const char *flag, const char *v,
+                      err_out *e) {
+  size_t id = 0;
+  while (id < NCLOCK && strcmp(clock_keys[id].flag, flag) != 0)
+    id++;
+  assert(id < NCLOCK); /* only the table's flags are routed here */
+  const struct clock_key *k = &clock_keys[id];
+  double x = 0;
+  int n;
+  bool ok = false;
+  p2pc_cli_clock_mode mode = P2PC_CLI_CLOCK_REFERENCE;
+  switch (k->kind) {
+  case K_REAL:
+    ok = parse_real(v, k->lo < 0, &x) && x >= k->lo && x <= k->hi;
+    break;
+  case K_INT:
+    ok = parse_int(v, (int)k->lo, (int)k->hi, &n);
+    x = n;
+    break;
+  case K_BOOL: /* --no-time-sync, the one switch: no value */
+    ok = true;
+    x = 0;
+    break;
+  case K_MODE:
+    ok = parse_mode(v, &mode);
+    x = ok ? (double)mode : 0;
+    break;
+  }
+  if (!ok)
+    return bad_flag(e, flag, k->msg, v);
+  store_clock(cfg, (clock_id)id, x, 2);
+  return 0;
+}
+
 typedef int (*flag_fn)(p2pc_cli_config *cfg, const char *flag, const char *v,
                        err_out *e);
 
-/* Every flag takes exactly one value (main.c relies on it to find its own
- * flags among these). --config is handled before the others. */
+/* Every flag takes exactly one value but the switch --no-time-sync (main.c
+ * relies on it to find its own flags among these, asking
+ * p2pc_cli_flag_is_switch). --config is handled before the others. */
 static const char *const flag_names[] = {
-    "config",  "id",        "listen",    "peer",        "events",
-    "control", "log-level", "max-peers", "chaos-delay", "chaos-drop"};
+    "config",        "id",          "listen",    "peer",         "events",
+    "control",       "log-level",   "max-peers", "chaos-delay",  "chaos-drop",
+    "clock-offset",  "clock-drift", "time-port", "no-time-sync", "clock-mode",
+    "priority",      "clock-class", "poll-min",  "poll-max",     "max-slew",
+    "step-threshold"};
 static const flag_fn flag_fns[] = {
     NULL,         flag_id,    flag_listen,    flag_peer,  flag_events,
-    flag_control, flag_level, flag_max_peers, flag_delay, flag_drop};
+    flag_control, flag_level, flag_max_peers, flag_delay, flag_drop,
+    flag_clock,   flag_clock, flag_clock,     flag_clock, flag_clock,
+    flag_clock,   flag_clock, flag_clock,     flag_clock, flag_clock,
+    flag_clock};
 
 #define NFLAGS (sizeof flag_names / sizeof flag_names[0])
 #define FLAG_CONFIG 0
 #define FLAG_PEER 3
+#define FLAG_NO_TIME_SYNC 13
 
 /* Reads the flag at argv[*i] and its value, advancing *i past both. Returns
  * the flag's index, or -1 with a message. */
@@ -787,7 +1007,13 @@ static int next_flag(int argc, const char *const *argv, int *i,
       set_err(e, "--%s: unknown flag " HELP_HINT, given);
     return -1;
   }
-  if (eq) {
+  if (f == FLAG_NO_TIME_SYNC) {
+    if (eq) {
+      set_err(e, "--%s: takes no value " HELP_HINT, flag_names[f]);
+      return -1;
+    }
+    *value = NULL;
+  } else if (eq) {
     *value = eq + 1;
   } else if (*i + 1 < argc && strncmp(argv[*i + 1], "--", 2) != 0) {
     *value = argv[++*i];
@@ -826,6 +1052,26 @@ static int bad_peer(const char *file, bool from_flags, size_t i, bool id,
   return P2PC_ERR_INVAL;
 }
 
+/* pollMin > pollMax: blames a flag before the file (the flag is what the
+ * user typed last), and pollMin before pollMax. */
+static int bad_poll_order(const p2pc_cli_config *cfg, const char *file,
+                          err_out *e) {
+  bool blame_min = cfg->poll_min_src == 2 ||
+                   (cfg->poll_max_src != 2 && cfg->poll_min_src == 1);
+  uint8_t src = blame_min ? cfg->poll_min_src : cfg->poll_max_src;
+  const char *what =
+      blame_min ? "must not exceed pollMax" : "must not be below pollMin";
+  int other = blame_min ? cfg->poll_max : cfg->poll_min;
+  int got = blame_min ? cfg->poll_min : cfg->poll_max;
+  if (src == 2 || !file)
+    set_err(e, "--%s: %s (%d), got \"%d\"", blame_min ? "poll-min" : "poll-max",
+            what, other, got);
+  else
+    set_err(e, "%s: \"%s\" %s (%d), got %d", file,
+            blame_min ? "pollMin" : "pollMax", what, other, got);
+  return P2PC_ERR_INVAL;
+}
+
 static int finish(p2pc_cli_config *cfg, const char *file, bool peers_flags,
                   err_out *e) {
   if (!cfg->id[0]) {
@@ -846,6 +1092,10 @@ static int finish(p2pc_cli_config *cfg, const char *file, bool peers_flags,
   }
   if (!cfg->control[0])
     p2pc_cli_control_default(cfg->control, sizeof cfg->control, cfg->id);
+  if (!cfg->time_port)
+    cfg->time_port = cfg->listen_port;
+  if (cfg->poll_min > cfg->poll_max)
+    return bad_poll_order(cfg, file, e);
   if (cfg->npeers > cfg->max_peers) {
     if (peers_flags)
       set_err(e, "--peer: given %zu times, more than maxPeers %u", cfg->npeers,
@@ -884,6 +1134,18 @@ void p2pc_cli_config_init(p2pc_cli_config *cfg) {
            P2PC_CLI_DEFAULT_HOST);
   cfg->log_level = P2PC_CLI_LOG_INFO;
   cfg->max_peers = P2PC_CLI_MAX_PEERS_DEFAULT;
+  cfg->time_sync = true;
+  cfg->clock_mode = P2PC_CLI_CLOCK_REFERENCE;
+  cfg->priority = 128;
+  cfg->clock_class = 248;
+  cfg->poll_min = -3;
+  cfg->poll_max = 1;
+  cfg->max_slew_ppm = 500;
+  cfg->step_threshold_s = 0.001;
+}
+
+bool p2pc_cli_flag_is_switch(const char *arg) {
+  return strcmp(arg, "--no-time-sync") == 0;
 }
 
 void p2pc_cli_config_fini(p2pc_cli_config *cfg) {
@@ -956,6 +1218,12 @@ const char *p2pc_cli_log_level_name(p2pc_cli_log_level level) {
   return "info";
 }
 
+const char *p2pc_cli_clock_mode_name(p2pc_cli_clock_mode mode) {
+  if ((size_t)mode < sizeof mode_names / sizeof mode_names[0])
+    return mode_names[mode];
+  return "reference";
+}
+
 static bool add_peer_json(cJSON *arr, const p2pc_cli_peer *p) {
   cJSON *o = cJSON_CreateObject();
   if (!o || !cJSON_AddItemToArray(arr, o)) {
@@ -987,6 +1255,22 @@ char *p2pc_cli_config_json(const p2pc_cli_config *cfg) {
        cJSON_AddNumberToObject(o, "maxPeers", cfg->max_peers) &&
        cJSON_AddStringToObject(o, "chaosDelay", delay) &&
        cJSON_AddNumberToObject(o, "chaosDrop", cfg->chaos_drop);
+  /* The virtual clock's keys only if it is on: their presence is the
+   * switch. */
+  ok = ok &&
+       (!cfg->vclock ||
+        (cJSON_AddNumberToObject(o, "clockOffset", cfg->clock_offset_s) &&
+         cJSON_AddNumberToObject(o, "clockDriftPpm", cfg->clock_drift_ppm))) &&
+       cJSON_AddNumberToObject(o, "timePort", cfg->time_port) &&
+       cJSON_AddBoolToObject(o, "timeSync", cfg->time_sync) &&
+       cJSON_AddStringToObject(o, "clockMode",
+                               p2pc_cli_clock_mode_name(cfg->clock_mode)) &&
+       cJSON_AddNumberToObject(o, "priority", cfg->priority) &&
+       cJSON_AddNumberToObject(o, "clockClass", cfg->clock_class) &&
+       cJSON_AddNumberToObject(o, "pollMin", cfg->poll_min) &&
+       cJSON_AddNumberToObject(o, "pollMax", cfg->poll_max) &&
+       cJSON_AddNumberToObject(o, "maxSlewPpm", cfg->max_slew_ppm) &&
+       cJSON_AddNumberToObject(o, "stepThreshold", cfg->step_threshold_s);
   if (ok)
     out = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);

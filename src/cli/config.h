@@ -24,16 +24,36 @@
  *   chaosDelay string "MIN:MAX", milliseconds, MIN <= MAX <= 60000 [0:0]
  *   chaosDrop  number, 0 <= P < 1 [0]
  *
+ * Clock keys (DESIGN.md "Clocks and time"). The node's local clock is
+ * virtual (CLOCK_REALTIME + offset + drift) iff clockOffset or
+ * clockDriftPpm is given, even as 0:
+ *
+ *   clockOffset   number, seconds, -1e6..1e6 [none: the real clock]
+ *   clockDriftPpm number, ppm, -1000..1000 [none: the real clock]
+ *   timePort      integer 1..65535, UDP port of the time socket [nodePort]
+ *   timeSync      boolean, exchange time with peers and clients [true]
+ *   clockMode     "reference" | "collaborative" [reference]
+ *   priority      integer 0..255, reference election, lower wins [128]
+ *   clockClass    integer 0..255, election after priority [248]
+ *   pollMin       integer -6..10, log2 seconds [-3]
+ *   pollMax       integer -6..10, log2 seconds, >= pollMin [1]
+ *   maxSlewPpm    number, ppm, 1..100000 [500]
+ *   stepThreshold number, seconds, 0..1000 [0.001]
+ *
  * Flags (each key has one; a flag overrides the file):
  *
  *   --config FILE, --id ID, --listen HOST:PORT, --peer [ID@]HOST:PORT
  *   (repeatable; the --peer flags replace the file's connectTo),
  *   --events FILE, --control PATH, --log-level LEVEL, --max-peers N,
- *   --chaos-delay MIN:MAX, --chaos-drop P
+ *   --chaos-delay MIN:MAX, --chaos-drop P, --clock-offset S,
+ *   --clock-drift PPM, --time-port N, --no-time-sync (timeSync false; the
+ *   only flag without a value), --clock-mode MODE, --priority N,
+ *   --clock-class N, --poll-min N, --poll-max N, --max-slew PPM,
+ *   --step-threshold S
  *
  * A flag's value follows it ("--id A") or is attached ("--id=A"); a value
- * that starts with "--" must be attached. An IPv6 HOST goes in brackets:
- * "[::1]:9000".
+ * that starts with "--" must be attached ("--clock-offset -1" is fine). An
+ * IPv6 HOST goes in brackets: "[::1]:9000".
  */
 #ifndef P2PC_CLI_CONFIG_H
 #define P2PC_CLI_CONFIG_H
@@ -41,6 +61,7 @@
 #include "idtab.h" /* P2PC_ID_MAX */
 #include "p2pclock.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,6 +73,10 @@
 #define P2PC_CLI_CHAOS_DELAY_MAX_MS 60000
 #define P2PC_CLI_FILE_MAX (1024 * 1024) /* a larger config file is refused */
 #define P2PC_CLI_DEFAULT_HOST "127.0.0.1"
+#define P2PC_CLI_CLOCK_OFFSET_MAX 1e6   /* seconds, either sign */
+#define P2PC_CLI_CLOCK_DRIFT_MAX 1000.0 /* ppm, either sign */
+#define P2PC_CLI_POLL_MIN -6            /* log2 seconds */
+#define P2PC_CLI_POLL_MAX 10
 #define P2PC_CLI_ERR_LEN 1024 /* a buffer this size holds any message */
 
 typedef enum p2pc_cli_log_level {
@@ -60,6 +85,11 @@ typedef enum p2pc_cli_log_level {
   P2PC_CLI_LOG_INFO,
   P2PC_CLI_LOG_DEBUG
 } p2pc_cli_log_level;
+
+typedef enum p2pc_cli_clock_mode {
+  P2PC_CLI_CLOCK_REFERENCE,
+  P2PC_CLI_CLOCK_COLLABORATIVE
+} p2pc_cli_clock_mode;
 
 typedef struct p2pc_cli_peer {
   char id[P2PC_ID_MAX + 1]; /* "" if not configured (learned on connect) */
@@ -81,10 +111,25 @@ typedef struct p2pc_cli_config {
   uint32_t chaos_delay_min_ms; /* 0..0 = no injected delay */
   uint32_t chaos_delay_max_ms;
   double chaos_drop; /* probability of dropping a frame; 0 = never */
+  /* Clocks. */
+  bool vclock;            /* clockOffset or clockDriftPpm given */
+  double clock_offset_s;  /* the virtual clock's offset at start */
+  double clock_drift_ppm; /* ... and its rate error */
+  uint16_t time_port;     /* resolved: nodePort unless set */
+  bool time_sync;
+  p2pc_cli_clock_mode clock_mode;
+  uint8_t priority, clock_class;
+  int8_t poll_min, poll_max;
+  double max_slew_ppm;
+  double step_threshold_s;
+  /* Where pollMin and pollMax were last set (0 default, 1 the file, 2 a
+   * flag): the pollMin <= pollMax error names the right one. */
+  uint8_t poll_min_src, poll_max_src;
 } p2pc_cli_config;
 
 /* Embeds the defaults: no ID, no port, no peers, host 127.0.0.1, no event
- * log, no control path yet, info, maxPeers 64, no chaos. */
+ * log, no control path yet, info, maxPeers 64, no chaos, the real clock,
+ * time sync on in reference mode with the defaults listed above. */
 void p2pc_cli_config_init(p2pc_cli_config *cfg);
 
 /*
@@ -108,6 +153,10 @@ int p2pc_cli_config_load(p2pc_cli_config *cfg, const char *path, char *err,
 int p2pc_cli_config_args(p2pc_cli_config *cfg, int argc,
                          const char *const *argv, char *err, size_t errlen);
 
+/* Whether the word arg is a flag that takes no value ("--no-time-sync"):
+ * for callers that pick their own flags out of an argument list. */
+bool p2pc_cli_flag_is_switch(const char *arg);
+
 /* Frees what cfg owns; cfg may then be loaded again. */
 void p2pc_cli_config_fini(p2pc_cli_config *cfg);
 
@@ -118,6 +167,8 @@ void p2pc_cli_control_default(char *buf, size_t n, const char *id);
 
 /* "error", "warn", "info" or "debug". */
 const char *p2pc_cli_log_level_name(p2pc_cli_log_level level);
+/* "reference" or "collaborative". */
+const char *p2pc_cli_clock_mode_name(p2pc_cli_clock_mode mode);
 
 /*
  * Renders a resolved config as one line of JSON with the config file's keys

@@ -6,6 +6,7 @@
  * where.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,9 @@ static const command commands[] = {
     {"broadcast", "send a message to every peer of a running node", cmd_client},
     {"simulate", "make a running node send N messages to random peers",
      cmd_client},
+    {"tracking", "show a running node's clock synchronization", cmd_client},
+    {"sources", "list the time sources of a running node", cmd_client},
+    {"vclock", "step or re-rate a running node's virtual clock", cmd_client},
     {"stop", "stop a running node", cmd_client},
     {"check", "verify the event logs of a run", cmd_check},
 };
@@ -55,9 +59,10 @@ static const char usage_head[] = "usage: p2pclock <command> [options]\n"
                                  "commands:\n";
 
 static const char usage_tail[] =
-    "Client commands: p2pclock status|peers|stop [--control PATH | --id ID]\n"
-    "[--json], and with the same options send DEST TEXT..., broadcast\n"
-    "TEXT..., simulate N. --id ID means /tmp/p2pclock-ID.sock.\n"
+    "Client commands: p2pclock status|peers|tracking|sources|stop\n"
+    "[--control PATH | --id ID] [--json], and with the same options send\n"
+    "DEST TEXT..., broadcast TEXT..., simulate N, vclock [--step S]\n"
+    "[--drift PPM]. --id ID means /tmp/p2pclock-ID.sock.\n"
     "p2pclock demo [--nodes N] [--duration S] [--rate R] [--keep-logs DIR]\n"
     "[--no-kill]: see p2pclock demo --help.\n"
     "p2pclock check [--json] FILE...: see p2pclock check --help.\n"
@@ -80,6 +85,21 @@ static const char usage_tail[] =
     "                         by MIN..MAX ms, MAX <= 60000 [0:0, off]\n"
     "  --chaos-drop P         (chaosDrop) fault injection: drop each frame\n"
     "                         with probability 0 <= P < 1 [0, off]\n"
+    "Clocks (a virtual local clock, the real one plus an offset and a\n"
+    "drift, iff --clock-offset or --clock-drift is given, even as 0):\n"
+    "  --clock-offset S       (clockOffset) seconds, |S| <= 1e6 [none]\n"
+    "  --clock-drift PPM      (clockDriftPpm) |PPM| <= 1000 [none]\n"
+    "  --time-port N          (timePort) UDP time socket port [nodePort]\n"
+    "  --no-time-sync         (timeSync false) no time exchange at all\n"
+    "  --clock-mode M         (clockMode) reference or collaborative\n"
+    "                         [reference]\n"
+    "  --priority N           (priority) 0..255, election: lower wins [128]\n"
+    "  --clock-class N        (clockClass) 0..255, after priority [248]\n"
+    "  --poll-min N           (pollMin) -6..10, log2 seconds [-3]\n"
+    "  --poll-max N           (pollMax) -6..10, >= pollMin [1]\n"
+    "  --max-slew PPM         (maxSlewPpm) 1..100000 [500]\n"
+    "  --step-threshold S     (stepThreshold) 0..1000 s: step the network\n"
+    "                         clock at start only above this [0.001]\n"
     "  --check-config         print the resolved config as one JSON line\n"
     "\n"
     "Exit status: 0 ok, 1 runtime failure, 2 usage or config error.\n";
@@ -99,6 +119,13 @@ static int print_usage(void) {
     printf("  %-10s %s\n", commands[i].name, commands[i].summary);
   fputs(usage_tail, stdout);
   return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* The core reads a threshold of 0 as "unset" (its 1 ms default), so
+ * anything below 1 ns is asked for as 1 ns, which steps alike. */
+static int64_t step_threshold_ns(double s) {
+  long long ns = llround(s * 1e9);
+  return ns < 1 ? 1 : ns;
 }
 
 /* Hands the resolved config to the runtime. */
@@ -134,6 +161,24 @@ static int run_node(const p2pc_cli_config *cfg) {
       .chaos_drop = cfg->chaos_drop,
       .console = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO),
       .config_json = json,
+      .time =
+          {
+              .disabled = !cfg->time_sync,
+              .mode = cfg->clock_mode == P2PC_CLI_CLOCK_COLLABORATIVE
+                          ? P2PC_CLOCK_COLLABORATIVE
+                          : P2PC_CLOCK_REFERENCE,
+              .time_port = cfg->time_port,
+              .priority = cfg->priority,
+              .clock_class = cfg->clock_class,
+              .poll_min = cfg->poll_min,
+              .poll_max = cfg->poll_max,
+              .poll_set = true,
+              .max_slew = cfg->max_slew_ppm * 1e-6,
+              .step_threshold_ns = step_threshold_ns(cfg->step_threshold_s),
+          },
+      .vclock = cfg->vclock,
+      .clock_offset_s = cfg->clock_offset_s,
+      .clock_drift_ppm = cfg->clock_drift_ppm,
   };
   int rc = p2pc_rt_run(&opt);
   free(peers);
@@ -143,9 +188,10 @@ static int run_node(const p2pc_cli_config *cfg) {
 
 static int cmd_node(const command *cmd, int argc, char **argv) {
   (void)cmd;
-  /* Pick out the node's own flags. Every config flag takes one value
-   * (config.h), so a word after a flag without "=" is that flag's value
-   * unless it starts with "--", exactly as p2pc_cli_config_args reads it. */
+  /* Pick out the node's own flags. Every config flag but a switch takes
+   * one value (config.h), so a word after a flag without "=" is that
+   * flag's value unless it starts with "--", exactly as
+   * p2pc_cli_config_args reads it. */
   const char **rest = calloc((size_t)argc + 1, sizeof *rest);
   bool check = false;
   int nrest = 0, status;
@@ -164,7 +210,8 @@ static int cmd_node(const command *cmd, int argc, char **argv) {
     }
     rest[nrest++] = argv[i];
     if (strncmp(argv[i], "--", 2) == 0 && !strchr(argv[i], '=') &&
-        i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
+        !p2pc_cli_flag_is_switch(argv[i]) && i + 1 < argc &&
+        strncmp(argv[i + 1], "--", 2) != 0)
       rest[nrest++] = argv[++i];
   }
 

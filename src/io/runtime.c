@@ -7,12 +7,23 @@
  * so a log never misses a send that a peer already saw), and the output of
  * every link, written with one write per link per turn however many frames
  * it holds. The core's next deadline re-arms the one timer.
+ *
+ * Clock sync adds a UDP time socket, a plain socket watched with uv_poll
+ * because uv_udp hides the control messages that carry the kernel's
+ * receive and transmit timestamps, and the node's local clock, which may
+ * be virtual: every reading of it, kernel timestamps included, goes
+ * through local_of_real().
  */
 #define _GNU_SOURCE
 #include "runtime.h"
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
+#include <math.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +38,27 @@
 
 #define READ_CHUNK (64 * 1024)
 #define CTL_LINE_MAX (64 * 1024)
+/* The time socket: datagrams read per readable event, error-queue entries
+ * read per drain, datagrams sent per turn; a larger datagram is cut (the
+ * core refuses anything over P2PC_NTP_PACKET_MAX + 64 anyway). */
+#define TIME_RX_BATCH 64
+#define TIME_ERRQ_BATCH 64
+#define TIME_TX_BATCH 4096
+#define TIME_BUF 2048
+/* Datagrams whose kernel transmit stamp we still wait for. */
+#define TXMAP_LEN 64
+/* The virtual clock's offset stays within this many seconds. */
+#define VCLOCK_OFFSET_MAX 1e6
+#define VCLOCK_DRIFT_MAX 1000.0
+
+typedef enum ts_mode {
+  TS_USER,       /* user-space clock readings only */
+  TS_KERNEL_RX,  /* SO_TIMESTAMPNS: kernel receive stamps */
+  TS_KERNEL_RXTX /* SO_TIMESTAMPING: kernel receive and transmit stamps */
+} ts_mode;
+
+static const char *const ts_mode_names[] = {"user", "kernel-rx",
+                                            "kernel-rx-tx"};
 
 typedef struct conn conn;
 typedef struct p2pc_rt rt;
@@ -79,19 +111,97 @@ struct p2pc_rt {
   int status;
   uint16_t port;
   p2pc_now now;
+  int64_t now_real; /* the CLOCK_REALTIME reading now.local_ns came from */
   bool now_valid;
   bool in_turn;
   bool stop_requested;
+  /* The virtual clock: local = real + vc_offset_ns + drift * (real -
+   * vc_base_ns), real being CLOCK_REALTIME. */
+  bool vc_on;
+  int64_t vc_offset_ns;
+  double vc_drift_ppm;
+  int64_t vc_base_ns;
+  /* The time socket (tfd -1 if none). */
+  int tfd;
+  int tfamily;
+  uint16_t tport;
+  ts_mode tsm;
+  uv_poll_t tpoll;
+  bool tpoll_init;
+  uv_timer_t tretry;   /* re-arms the poll after a persistent error */
+  unsigned tidle_errs; /* error wake-ups in a row that found nothing */
+  uint32_t tx_key;     /* the kernel's OPT_ID key of the next send */
+  struct {
+    uint32_t key, token; /* token 0: free */
+  } txmap[TXMAP_LEN];
+  uint32_t txmap_next;
+  uint64_t rx_kernel, rx_user, tx_kernel, tx_sent, tx_timed, tx_errors;
+  uint64_t poll_errors; /* POLLERR wake-ups (late stamps, socket errors) */
+  uint8_t tbuf[TIME_BUF];
 };
 
 /* ---- time and logging ------------------------------------------------- */
 
-static p2pc_now read_clocks(void) {
+static int64_t ns_of_timespec(const struct timespec *ts) {
+  return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+static int64_t real_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  p2pc_now now = {.mono_ns = uv_hrtime(),
-                  .local_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec};
+  return ns_of_timespec(&ts);
+}
+
+/* The one transform from CLOCK_REALTIME to the node's local clock. The
+ * drift term is computed in long double (ns since the base times a ppm
+ * fits its 64-bit mantissa) and rounded once. */
+static int64_t local_of_real(const rt *r, int64_t real_ns) {
+  if (!r->vc_on)
+    return real_ns;
+  long double drift = (long double)r->vc_drift_ppm * 1e-6L *
+                      (long double)(real_ns - r->vc_base_ns);
+  return real_ns + r->vc_offset_ns + (int64_t)llroundl(drift);
+}
+
+/* Both clocks, and the real time the local one was derived from. */
+static p2pc_now read_clocks(const rt *r, int64_t *real) {
+  *real = real_now();
+  p2pc_now now = {.mono_ns = uv_hrtime(), .local_ns = local_of_real(r, *real)};
   return now;
+}
+
+int64_t p2pc_rt_local_now(const p2pc_rt *r) {
+  return local_of_real(r, real_now());
+}
+
+static p2pc_now now_of(rt *r);
+
+/* The virtual clock's offset (local - real), seconds, at this turn's clock
+ * reading: local_ns - offset is then exactly the real time of now. */
+static double vclock_offset_s(rt *r) {
+  p2pc_now now = now_of(r);
+  return (double)(now.local_ns - r->now_real) / 1e9;
+}
+
+int p2pc_rt_vclock_adjust(p2pc_rt *r, bool step, double step_s, bool drift,
+                          double drift_ppm) {
+  if (!r->vc_on || (step && !(fabs(step_s) <= VCLOCK_OFFSET_MAX)) ||
+      (drift && !(fabs(drift_ppm) <= VCLOCK_DRIFT_MAX)))
+    return P2PC_ERR_INVAL;
+  /* Re-base at now: the offset absorbs the drift so far, so a new drift
+   * takes over without a jump; a step is the only jump. */
+  int64_t real = real_now();
+  int64_t off = local_of_real(r, real) - real;
+  if (step)
+    off += llround(step_s * 1e9);
+  if (!(fabs((double)off) <= VCLOCK_OFFSET_MAX * 1e9))
+    return P2PC_ERR_INVAL;
+  r->vc_offset_ns = off;
+  r->vc_base_ns = real;
+  if (drift)
+    r->vc_drift_ppm = drift_ppm;
+  r->now_valid = false; /* the rest of this turn sees the new clock */
+  return 0;
 }
 
 static const char *level_name(p2pc_log_level lv) {
@@ -125,7 +235,7 @@ static void logline(const rt *r, p2pc_log_level lv, const char *fmt, ...) {
  * them; pump() ends the turn (curl's lesson: one "now" per turn). */
 static p2pc_now now_of(rt *r) {
   if (!r->now_valid) {
-    r->now = read_clocks();
+    r->now = read_clocks(r, &r->now_real);
     r->now_valid = true;
   }
   return r->now;
@@ -377,6 +487,364 @@ static void flush_conn(rt *r, conn *c) {
     conn_close(c);
 }
 
+/* ---- the time socket ---------------------------------------------------- */
+
+static void put_be64(uint8_t *p, uint64_t v) {
+  for (int i = 7; i >= 0; i--) {
+    p[i] = (uint8_t)v;
+    v >>= 8;
+  }
+}
+
+/* A v4-mapped IPv6 source (a dual-stack socket) is an IPv4 peer to the
+ * core, as it is on the TCP side. */
+static bool wire_of_sockaddr(const struct sockaddr_storage *ss,
+                             p2pc_wire_addr *wa) {
+  static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  memset(wa, 0, sizeof *wa);
+  if (ss->ss_family == AF_INET) {
+    const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+    wa->family = 4;
+    memcpy(wa->addr, &s4->sin_addr, 4);
+    wa->port = ntohs(s4->sin_port);
+  } else if (ss->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+    if (memcmp(s6->sin6_addr.s6_addr, mapped, 12) == 0) {
+      wa->family = 4;
+      memcpy(wa->addr, s6->sin6_addr.s6_addr + 12, 4);
+    } else {
+      wa->family = 6;
+      memcpy(wa->addr, &s6->sin6_addr, 16);
+    }
+    wa->port = ntohs(s6->sin6_port);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+/* Where to send to wa from our socket: an IPv4 peer of an IPv6 socket is
+ * reached through its v4-mapped address. False if the families cannot
+ * meet. */
+static bool sockaddr_for_time(const rt *r, const p2pc_wire_addr *wa,
+                              struct sockaddr_storage *ss, socklen_t *len) {
+  memset(ss, 0, sizeof *ss);
+  if (r->tfamily == AF_INET && wa->family == 4) {
+    wire_to_sockaddr(wa, ss);
+    *len = sizeof(struct sockaddr_in);
+  } else if (r->tfamily == AF_INET6 && wa->family == 6) {
+    wire_to_sockaddr(wa, ss);
+    *len = sizeof(struct sockaddr_in6);
+  } else if (r->tfamily == AF_INET6 && wa->family == 4) {
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons(wa->port);
+    s6->sin6_addr.s6_addr[10] = s6->sin6_addr.s6_addr[11] = 0xff;
+    memcpy(s6->sin6_addr.s6_addr + 12, wa->addr, 4);
+    *len = sizeof *s6;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+#define TS_FLAGS_BASE                                                          \
+  (SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_TX_SOFTWARE |               \
+   SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_TSONLY)
+
+/* Turns OPT_ID off and on again: the kernel then numbers the next send 0.
+ * After a failed send nobody can tell whether the kernel used up a key,
+ * so the count restarts rather than drift and pin stamps on the wrong
+ * datagrams. */
+static void reset_tx_keys(rt *r) {
+  int off = TS_FLAGS_BASE, on = TS_FLAGS_BASE | SOF_TIMESTAMPING_OPT_ID;
+  if (setsockopt(r->tfd, SOL_SOCKET, SO_TIMESTAMPING, &off, sizeof off) < 0 ||
+      setsockopt(r->tfd, SOL_SOCKET, SO_TIMESTAMPING, &on, sizeof on) < 0)
+    logline(r, P2PC_LOG_WARN, "time: cannot reset SO_TIMESTAMPING: %s",
+            strerror(errno));
+  r->tx_key = 0;
+  memset(r->txmap, 0, sizeof r->txmap);
+}
+
+static void remember_tx(rt *r, uint32_t key, uint32_t token) {
+  r->txmap[r->txmap_next].key = key;
+  r->txmap[r->txmap_next].token = token;
+  r->txmap_next = (r->txmap_next + 1) % TXMAP_LEN;
+}
+
+/* A kernel transmit stamp for the send numbered key. */
+static void tx_stamped(rt *r, uint32_t key, const struct timespec *ts) {
+  for (uint32_t i = 0; i < TXMAP_LEN; i++) {
+    if (r->txmap[i].token && r->txmap[i].key == key) {
+      uint32_t token = r->txmap[i].token;
+      r->txmap[i].token = 0;
+      r->tx_kernel++;
+      p2pc_node_time_sent(r->node, token, local_of_real(r, ns_of_timespec(ts)),
+                          true, now_of(r));
+      return;
+    }
+  }
+}
+
+/* Reads the error queue: the kernel's transmit stamps. Returns how many
+ * entries it read. */
+static int drain_errqueue(rt *r) {
+  int got = 0;
+  if (r->tfd < 0)
+    return 0;
+  while (got < TIME_ERRQ_BATCH) {
+    union {
+      char buf[CMSG_SPACE(sizeof(struct scm_timestamping)) +
+               CMSG_SPACE(sizeof(struct sock_extended_err) +
+                          sizeof(struct sockaddr_in6)) +
+               64];
+      struct cmsghdr align;
+    } ctl;
+    char data[64];
+    struct iovec iov = {data, sizeof data};
+    struct msghdr m = {.msg_iov = &iov,
+                       .msg_iovlen = 1,
+                       .msg_control = ctl.buf,
+                       .msg_controllen = sizeof ctl.buf};
+    ssize_t n = recvmsg(r->tfd, &m, MSG_ERRQUEUE | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      break; /* EAGAIN: empty */
+    }
+    got++;
+    struct scm_timestamping tss;
+    struct sock_extended_err ee;
+    bool have_ts = false, have_ee = false;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING &&
+          c->cmsg_len >= CMSG_LEN(sizeof tss)) {
+        memcpy(&tss, CMSG_DATA(c), sizeof tss);
+        have_ts = true;
+      } else if (((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+                  (c->cmsg_level == SOL_IPV6 &&
+                   c->cmsg_type == IPV6_RECVERR)) &&
+                 c->cmsg_len >= CMSG_LEN(sizeof ee)) {
+        memcpy(&ee, CMSG_DATA(c), sizeof ee);
+        have_ee = true;
+      }
+    }
+    if (have_ts && have_ee && ee.ee_errno == ENOMSG &&
+        ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING &&
+        ee.ee_info == SCM_TSTAMP_SND && (tss.ts[0].tv_sec || tss.ts[0].tv_nsec))
+      tx_stamped(r, ee.ee_data, &tss.ts[0]);
+  }
+  return got;
+}
+
+/* Reads what arrived (bounded; the poll is level-triggered, so what is
+ * left wakes the next turn) and hands it to the core with its receive
+ * time on the local clock. */
+static void time_read(rt *r) {
+  for (int i = 0; i < TIME_RX_BATCH; i++) {
+    union {
+      char buf[CMSG_SPACE(sizeof(struct scm_timestamping)) +
+               CMSG_SPACE(sizeof(struct timespec)) + 64];
+      struct cmsghdr align;
+    } ctl;
+    struct sockaddr_storage from;
+    struct iovec iov = {r->tbuf, sizeof r->tbuf};
+    struct msghdr m = {.msg_name = &from,
+                       .msg_namelen = sizeof from,
+                       .msg_iov = &iov,
+                       .msg_iovlen = 1,
+                       .msg_control = ctl.buf,
+                       .msg_controllen = sizeof ctl.buf};
+    ssize_t n = recvmsg(r->tfd, &m, MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        logline(r, P2PC_LOG_DEBUG, "time: recvmsg: %s", strerror(errno));
+      return;
+    }
+    int64_t real = real_now(); /* the user-space stamp, if no better */
+    bool kernel = false;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+      struct timespec ts[3];
+      if (c->cmsg_level != SOL_SOCKET)
+        continue;
+      if (c->cmsg_type == SCM_TIMESTAMPING &&
+          c->cmsg_len >= CMSG_LEN(sizeof ts)) {
+        memcpy(ts, CMSG_DATA(c), sizeof ts); /* ts[0]: the software stamp */
+      } else if (c->cmsg_type == SCM_TIMESTAMPNS &&
+                 c->cmsg_len >= CMSG_LEN(sizeof ts[0])) {
+        memcpy(ts, CMSG_DATA(c), sizeof ts[0]);
+      } else {
+        continue;
+      }
+      if (ts[0].tv_sec || ts[0].tv_nsec) {
+        real = ns_of_timespec(&ts[0]);
+        kernel = true;
+      }
+    }
+    p2pc_wire_addr wa;
+    if (!wire_of_sockaddr(&from, &wa))
+      continue;
+    if (kernel)
+      r->rx_kernel++;
+    else
+      r->rx_user++;
+    /* n is at most the buffer: a longer datagram comes in cut, and at
+     * that length the core refuses it. */
+    p2pc_node_time_input(r->node, &wa, r->tbuf, (size_t)n,
+                         local_of_real(r, real), kernel, now_of(r));
+  }
+}
+
+static void send_datagram(rt *r, p2pc_datagram *d) {
+  struct sockaddr_storage ss;
+  socklen_t sl;
+  if (!sockaddr_for_time(r, &d->to, &ss, &sl) || d->len > sizeof d->data) {
+    r->tx_errors++;
+    return;
+  }
+  struct iovec iov = {d->data, d->len};
+  struct msghdr m = {
+      .msg_name = &ss, .msg_namelen = sl, .msg_iov = &iov, .msg_iovlen = 1};
+  /* The user-space transmit time: read as late as possible. */
+  int64_t local = local_of_real(r, real_now());
+  if (d->stamp_xmt && d->len >= P2PC_NTP_XMT_OFFSET + 8)
+    put_be64(d->data + P2PC_NTP_XMT_OFFSET,
+             p2pc_ntp_ts_from_ns(local + d->xmt_corr));
+  ssize_t n;
+  do
+    n = sendmsg(r->tfd, &m, MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    r->tx_errors++;
+    if (r->tx_errors < 10 || r->tx_errors % 1000 == 0)
+      logline(r, P2PC_LOG_DEBUG, "time: sendmsg: %s (%llu send errors)",
+              strerror(errno), (unsigned long long)r->tx_errors);
+    if (r->tsm == TS_KERNEL_RXTX) {
+      drain_errqueue(r);
+      reset_tx_keys(r);
+    }
+    return;
+  }
+  uint32_t key = r->tx_key++;
+  r->tx_sent++;
+  if (d->token) {
+    r->tx_timed++;
+    p2pc_node_time_sent(r->node, d->token, local, false, now_of(r));
+  }
+  if (r->tsm == TS_KERNEL_RXTX) {
+    if (d->token)
+      remember_tx(r, key, d->token);
+    /* Every send is stamped (answers too): take the stamp now, on
+     * loopback it is already there, rather than wake up for it. */
+    drain_errqueue(r);
+  }
+}
+
+/* Sends what the core queued (from pump, once per turn). */
+static void time_flush(rt *r) {
+  p2pc_datagram d;
+  bool drained = false;
+  for (int i = 0; i < TIME_TX_BATCH && p2pc_node_pop_datagram(r->node, &d);
+       i++) {
+    if (r->tfd < 0)
+      continue; /* no time socket: nothing can go out */
+    if (!drained && r->tsm == TS_KERNEL_RXTX) {
+      drain_errqueue(r); /* late stamps of earlier sends first */
+      drained = true;
+    }
+    send_datagram(r, &d);
+  }
+}
+
+static void on_time_poll(uv_poll_t *h, int status, int events);
+
+static void time_poll_start(rt *r) {
+  if (r->tfd >= 0 && !uv_is_closing((uv_handle_t *)&r->tpoll))
+    uv_poll_start(&r->tpoll, UV_READABLE, on_time_poll);
+}
+
+static void on_time_retry(uv_timer_t *t) {
+  rt *r = t->data;
+  time_poll_start(r);
+}
+
+static void on_time_poll(uv_poll_t *h, int status, int events) {
+  rt *r = h->data;
+  if (status < 0) {
+    /* libuv reports POLLERR as UV_EBADF and stops the poll. POLLERR here
+     * means transmit stamps waiting on the error queue (or a pending
+     * socket error): take them, then watch again. If there was nothing
+     * to take, the condition is something else, and re-arming at once
+     * would spin: after a few such wake-ups, wait a little. */
+    r->poll_errors++;
+    int got = drain_errqueue(r);
+    int soerr = 0;
+    socklen_t sl = sizeof soerr;
+    getsockopt(r->tfd, SOL_SOCKET, SO_ERROR, &soerr, &sl); /* clears it */
+    time_read(r);
+    if (got > 0 || soerr != 0 || ++r->tidle_errs < 3) {
+      if (got > 0 || soerr != 0)
+        r->tidle_errs = 0;
+      time_poll_start(r);
+    } else {
+      r->tidle_errs = 0;
+      logline(r, P2PC_LOG_DEBUG, "time: socket error condition persists");
+      uv_timer_start(&r->tretry, on_time_retry, 10, 0);
+    }
+  } else if (events & UV_READABLE) {
+    r->tidle_errs = 0;
+    time_read(r);
+  }
+  pump(r);
+}
+
+/* Opens the time socket on host:port with the best timestamping the
+ * kernel gives. Returns 0, or -errno (nothing left open). */
+static int open_time_socket(rt *r, const p2pc_wire_addr *host, uint16_t port) {
+  p2pc_wire_addr wa = *host;
+  struct sockaddr_storage ss;
+  wa.port = port;
+  wire_to_sockaddr(&wa, &ss);
+  int family = wa.family == 4 ? AF_INET : AF_INET6;
+  int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -errno;
+  socklen_t sl = family == AF_INET ? sizeof(struct sockaddr_in)
+                                   : sizeof(struct sockaddr_in6);
+  if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  struct sockaddr_storage bound;
+  sl = sizeof bound;
+  p2pc_wire_addr bw;
+  if (getsockname(fd, (struct sockaddr *)&bound, &sl) == 0 &&
+      wire_of_sockaddr(&bound, &bw))
+    port = bw.port;
+  int flags = TS_FLAGS_BASE | SOF_TIMESTAMPING_OPT_ID, one = 1;
+  if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) == 0)
+    r->tsm = TS_KERNEL_RXTX;
+  else if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) == 0)
+    r->tsm = TS_KERNEL_RX;
+  else
+    r->tsm = TS_USER;
+  int rv = uv_poll_init(&r->loop, &r->tpoll, fd);
+  if (rv < 0) {
+    close(fd);
+    return rv;
+  }
+  r->tpoll.data = r;
+  r->tpoll_init = true;
+  r->tfd = fd;
+  r->tfamily = family;
+  r->tport = port;
+  time_poll_start(r);
+  return 0;
+}
+
 /* ---- the pump ----------------------------------------------------------- */
 
 static void on_timer(uv_timer_t *t);
@@ -411,6 +879,9 @@ static void pump(rt *r) {
   for (uint32_t i = 0; i < r->nconns; i++)
     if (r->conns[i])
       flush_conn(r, r->conns[i]);
+  time_flush(r);
+  if (r->events)
+    fflush(r->events);  /* what the sends logged */
   r->now_valid = false; /* the turn is over */
   /* At least 1 ms: libuv (1.44) runs a timer re-armed with 0 again in the
    * same pass, before any I/O, so a deadline already due would spin. */
@@ -481,6 +952,141 @@ static int simulate(rt *r, int count) {
       sent++;
   }
   return sent;
+}
+
+/* An int64 printed exactly: ns since 1970 do not fit a double's 53 bits. */
+static void add_i64(cJSON *o, const char *key, int64_t v) {
+  char b[24];
+  snprintf(b, sizeof b, "%lld", (long long)v);
+  cJSON_AddRawToObject(o, key, b);
+}
+
+static void add_str_or_null(cJSON *o, const char *key, const char *s) {
+  if (s && s[0])
+    cJSON_AddStringToObject(o, key, s);
+  else
+    cJSON_AddNullToObject(o, key);
+}
+
+static void add_vclock(rt *r, cJSON *o) {
+  if (!r->vc_on) {
+    cJSON_AddNullToObject(o, "virtual_clock");
+    return;
+  }
+  cJSON *v = cJSON_AddObjectToObject(o, "virtual_clock");
+  cJSON_AddNumberToObject(v, "offset_s", vclock_offset_s(r));
+  cJSON_AddNumberToObject(v, "drift_ppm", r->vc_drift_ppm);
+}
+
+static void add_tracking(rt *r, cJSON *o) {
+  p2pc_tracking t;
+  p2pc_node_tracking(r->node, now_of(r), &t);
+  cJSON_AddStringToObject(o, "mode", p2pc_clock_mode_name(t.mode));
+  cJSON_AddBoolToObject(o, "synced", t.synced);
+  cJSON_AddBoolToObject(o, "reference", t.is_reference);
+  add_str_or_null(o, "ref", t.ref);
+  add_str_or_null(o, "source", t.source);
+  cJSON_AddNumberToObject(o, "stratum", t.stratum);
+  cJSON_AddNumberToObject(o, "hops", t.hops);
+  add_i64(o, "local_ns", t.local_ns);
+  add_i64(o, "net_ns", t.net_ns);
+  cJSON_AddNumberToObject(o, "offset_ns", t.offset_ns);
+  cJSON_AddNumberToObject(o, "freq_ppm", t.freq_ppm);
+  cJSON_AddNumberToObject(o, "skew_ppm", t.skew_ppm);
+  cJSON_AddNumberToObject(o, "err_ns", t.err_ns);
+  cJSON_AddNumberToObject(o, "pending_ns", t.pending_ns);
+  cJSON_AddNumberToObject(o, "last_adj_ns", t.last_adj_ns);
+  add_i64(o, "since_update_ns", t.since_update_ns);
+  cJSON_AddNumberToObject(o, "steps", t.steps);
+  cJSON_AddNumberToObject(o, "updates", t.updates);
+  cJSON_AddNumberToObject(o, "sources", t.sources);
+  cJSON_AddNumberToObject(o, "truechimers", t.truechimers);
+  cJSON *c = cJSON_AddObjectToObject(o, "counters");
+  cJSON_AddNumberToObject(c, "rx", (double)t.c.rx);
+  cJSON_AddNumberToObject(c, "tx", (double)t.c.tx);
+  cJSON_AddNumberToObject(c, "rx_malformed", (double)t.c.rx_malformed);
+  cJSON_AddNumberToObject(c, "rx_mode", (double)t.c.rx_mode);
+  cJSON_AddNumberToObject(c, "rx_bogus", (double)t.c.rx_bogus);
+  cJSON_AddNumberToObject(c, "rx_replay", (double)t.c.rx_replay);
+  cJSON_AddNumberToObject(c, "answered", (double)t.c.answered);
+  cJSON_AddNumberToObject(c, "answered_std", (double)t.c.answered_std);
+  cJSON_AddNumberToObject(c, "tx_dropped", (double)t.c.tx_dropped);
+  cJSON_AddNumberToObject(c, "filtered", (double)t.c.filtered);
+  cJSON_AddStringToObject(o, "timestamping",
+                          r->tfd >= 0 ? ts_mode_names[r->tsm] : "none");
+  cJSON_AddNumberToObject(o, "time_port", r->tfd >= 0 ? r->tport : 0);
+  /* The runtime's own view of the socket: which stamps it really got. */
+  cJSON *st = cJSON_AddObjectToObject(o, "stamps");
+  cJSON_AddNumberToObject(st, "rx_kernel", (double)r->rx_kernel);
+  cJSON_AddNumberToObject(st, "rx_user", (double)r->rx_user);
+  cJSON_AddNumberToObject(st, "tx_kernel", (double)r->tx_kernel);
+  cJSON_AddNumberToObject(st, "tx", (double)r->tx_sent);
+  cJSON_AddNumberToObject(st, "tx_timed", (double)r->tx_timed);
+  cJSON_AddNumberToObject(st, "tx_errors", (double)r->tx_errors);
+  cJSON_AddNumberToObject(st, "poll_errors", (double)r->poll_errors);
+  add_vclock(r, o);
+}
+
+static void add_sources(rt *r, cJSON *o) {
+  cJSON *arr = cJSON_AddArrayToObject(o, "sources");
+  uint32_t n = p2pc_node_source_count(r->node);
+  for (uint32_t i = 0; i < n; i++) {
+    p2pc_source_info si;
+    if (!p2pc_node_source_info(r->node, i, now_of(r), &si))
+      continue;
+    cJSON *p = cJSON_CreateObject();
+    char as[80];
+    p2pc_node_addr_format(&si.addr, as, sizeof as);
+    cJSON_AddStringToObject(p, "id", si.id);
+    cJSON_AddStringToObject(p, "addr", as);
+    cJSON_AddNumberToObject(p, "reach", si.reach);
+    cJSON_AddNumberToObject(p, "poll", si.poll);
+    cJSON_AddNumberToObject(p, "samples", si.samples);
+    cJSON_AddBoolToObject(p, "synced", si.synced);
+    add_str_or_null(p, "ref", si.ref);
+    cJSON_AddNumberToObject(p, "hops", si.hops);
+    cJSON_AddNumberToObject(p, "offset_ns", si.offset_ns);
+    cJSON_AddNumberToObject(p, "raw_offset_ns", si.raw_offset_ns);
+    cJSON_AddNumberToObject(p, "freq_ppm", si.freq_ppm);
+    cJSON_AddNumberToObject(p, "skew_ppm", si.skew_ppm);
+    add_i64(p, "delay_ns", si.delay_ns);
+    add_i64(p, "min_delay_ns", si.min_delay_ns);
+    cJSON_AddNumberToObject(p, "jitter_ns", si.jitter_ns);
+    cJSON_AddNumberToObject(p, "err_ns", si.err_ns);
+    cJSON_AddBoolToObject(p, "interleaved", si.interleaved);
+    cJSON_AddBoolToObject(p, "kernel", si.kernel);
+    cJSON_AddStringToObject(p, "state", si.state ? si.state : "?");
+    add_i64(p, "last_sample_ago_ns", si.last_sample_ago_ns);
+    cJSON_AddItemToArray(arr, p);
+  }
+}
+
+/* {"cmd":"vclock","step_s":X,"drift_ppm":Y}: NULL and the answer filled,
+ * or the error text. */
+static const char *vclock_command(rt *r, const cJSON *req, cJSON *o) {
+  const cJSON *step = cJSON_GetObjectItemCaseSensitive(req, "step_s");
+  const cJSON *drift = cJSON_GetObjectItemCaseSensitive(req, "drift_ppm");
+  if (!r->vc_on)
+    return "this node has no virtual clock (start it with --clock-offset "
+           "or --clock-drift)";
+  if (step &&
+      !(cJSON_IsNumber(step) && fabs(step->valuedouble) <= VCLOCK_OFFSET_MAX))
+    return "vclock: \"step_s\" must be a number of seconds, -1e6..1e6";
+  if (drift &&
+      !(cJSON_IsNumber(drift) && fabs(drift->valuedouble) <= VCLOCK_DRIFT_MAX))
+    return "vclock: \"drift_ppm\" must be a number of ppm, -1000..1000";
+  if (p2pc_rt_vclock_adjust(r, step != NULL, step ? step->valuedouble : 0,
+                            drift != NULL, drift ? drift->valuedouble : 0) < 0)
+    return "vclock: the offset would leave -1e6..1e6 s";
+  char what[64] = "";
+  if (step)
+    snprintf(what, sizeof what, "stepped by %+.9f s, ", step->valuedouble);
+  if (step || drift)
+    logline(r, P2PC_LOG_INFO,
+            "time: virtual clock %soffset now %+.9f s, drift %+.3f ppm", what,
+            vclock_offset_s(r), r->vc_drift_ppm);
+  add_vclock(r, o);
+  return NULL;
 }
 
 /* Carries out one request; returns the answer (owned by the caller). */
@@ -565,6 +1171,16 @@ static cJSON *command(rt *r, const cJSON *req) {
       return err_reply("simulate needs \"count\" 1..100000", NULL);
     }
     cJSON_AddNumberToObject(o, "sent", simulate(r, (int)cnt->valuedouble));
+  } else if (strcmp(name, "tracking") == 0) {
+    add_tracking(r, o);
+  } else if (strcmp(name, "sources") == 0) {
+    add_sources(r, o);
+  } else if (strcmp(name, "vclock") == 0) {
+    const char *err = vclock_command(r, req, o);
+    if (err) {
+      cJSON_Delete(o);
+      return err_reply(err, NULL);
+    }
   } else if (strcmp(name, "stop") == 0) {
     begin_stop(r);
   } else {
@@ -687,6 +1303,8 @@ static const char console_help[] =
     "  help                 this list\n"
     "  status               this node's counters\n"
     "  peers                the peer table\n"
+    "  tracking             the clock synchronization state\n"
+    "  sources              the time sources\n"
     "  send ID TEXT         send TEXT to node ID\n"
     "  broadcast TEXT       send TEXT to every peer (and to self)\n"
     "  simulate N           N messages to random peers\n"
@@ -848,12 +1466,33 @@ static void write_lifecycle(rt *r, const char *ev) {
           "{\"node\":\"%s\",\"ev\":\"%s\",\"mono\":%llu,\"local\":%lld,"
           "\"net\":%lld,\"sesid\":\"%s\",\"version\":\"%s\"",
           r->opt->id, ev, (unsigned long long)now.mono_ns,
-          (long long)now.local_ns, (long long)now.local_ns,
+          (long long)now.local_ns,
+          (long long)p2pc_node_network_time(r->node, now.local_ns),
           p2pc_causal_self(p2pc_node_causal(r->node)), P2PC_VERSION_STRING);
   if (strcmp(ev, "start") == 0 && r->opt->config_json)
     fprintf(r->events, ",\"config\":%s", r->opt->config_json);
   fputs("}\n", r->events);
   fflush(r->events);
+}
+
+static const char *const ts_mode_how[] = {
+    "user-space timestamps", "kernel RX timestamps (SO_TIMESTAMPNS)",
+    "kernel RX and TX timestamps (SO_TIMESTAMPING)"};
+
+static void log_time_setup(rt *r) {
+  char vc[96] = "local clock CLOCK_REALTIME";
+  if (r->vc_on)
+    snprintf(vc, sizeof vc,
+             "virtual local clock offset %+.9f s drift %+.3f ppm",
+             (double)r->vc_offset_ns / 1e9, r->vc_drift_ppm);
+  if (r->tfd < 0) {
+    logline(r, P2PC_LOG_INFO, "time: synchronization disabled; %s", vc);
+    return;
+  }
+  bool v6 = r->tfamily == AF_INET6;
+  logline(r, P2PC_LOG_INFO, "time: socket %s%s%s:%u/udp, %s, mode %s; %s",
+          v6 ? "[" : "", r->opt->listen_host, v6 ? "]" : "", r->tport,
+          ts_mode_how[r->tsm], p2pc_clock_mode_name(r->opt->time.mode), vc);
 }
 
 static int setup_control(rt *r) {
@@ -909,6 +1548,13 @@ int p2pc_rt_run(const p2pc_rt_options *opt) {
     return 1;
   }
   r->opt = opt;
+  r->tfd = -1;
+  if (opt->vclock) {
+    r->vc_on = true;
+    r->vc_base_ns = real_now();
+    r->vc_offset_ns = llround(opt->clock_offset_s * 1e9);
+    r->vc_drift_ppm = opt->clock_drift_ppm;
+  }
   r->readbuf = malloc(READ_CHUNK);
   uv_loop_init(&r->loop);
   signal(SIGPIPE, SIG_IGN);
@@ -955,6 +1601,26 @@ int p2pc_rt_run(const p2pc_rt_options *opt) {
   if (uv_tcp_getsockname(&r->listener, (struct sockaddr *)&bound, &blen) == 0)
     listen.port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
   r->port = listen.port;
+  uv_timer_init(&r->loop, &r->tretry);
+  r->tretry.data = r;
+  if (!opt->time.disabled) {
+    /* The time port defaults to the TCP port; an application that let the
+     * kernel pick the TCP port takes any free UDP port if that one is
+     * taken. */
+    uint16_t tp = opt->time.time_port ? opt->time.time_port : r->port;
+    rv = open_time_socket(r, &listen, tp);
+    if (rv == -EADDRINUSE && !opt->time.time_port && !opt->listen_port)
+      rv = open_time_socket(r, &listen, 0);
+    if (rv < 0) {
+      bool v6 = listen.family == 6;
+      fprintf(stderr,
+              "p2pclock node: cannot bind the time socket on %s%s%s:%u/udp: "
+              "%s\n",
+              v6 ? "[" : "", opt->listen_host, v6 ? "]" : "", tp,
+              strerror(-rv));
+      goto out_loop;
+    }
+  }
   p2pc_node_config nc = {
       .id = opt->id,
       .incarnation = (uint64_t)now.local_ns,
@@ -966,7 +1632,10 @@ int p2pc_rt_run(const p2pc_rt_options *opt) {
       .chaos_delay_min_ns = (uint64_t)opt->chaos_delay_min_ms * 1000000,
       .chaos_delay_max_ns = (uint64_t)opt->chaos_delay_max_ms * 1000000,
       .chaos_drop = opt->chaos_drop,
+      .time = opt->time,
   };
+  if (r->tfd >= 0)
+    nc.time.time_port = r->tport;
   /* No event log: the core then builds no event lines at all. */
   p2pc_node_callbacks cb = {on_deliver, r->events ? on_event : NULL, on_log, r,
                             opt->log_level};
@@ -1001,6 +1670,7 @@ int p2pc_rt_run(const p2pc_rt_options *opt) {
           "node: %s listening on %s:%u, %zu peer(s) configured",
           p2pc_causal_self(p2pc_node_causal(r->node)), opt->listen_host,
           r->port, opt->npeers);
+  log_time_setup(r);
   p2pc_node_on_deadline(r->node, now_of(r));
   pump(r);
   uv_run(&r->loop, UV_RUN_DEFAULT);
@@ -1013,6 +1683,8 @@ out_loop:
   uv_walk(&r->loop, close_walk, r);
   uv_run(&r->loop, UV_RUN_DEFAULT);
   uv_loop_close(&r->loop);
+  if (r->tfd >= 0)
+    close(r->tfd); /* after its uv_poll is closed: the poll does not own it */
 out:
   if (r->events)
     fclose(r->events);

@@ -47,6 +47,17 @@ typedef struct p2pc_rt_options {
   bool console;            /* read commands from stdin (a terminal) */
   const char *config_json; /* the resolved config, for the start event */
   const p2pc_rt_app *app;  /* NULL for a plain node */
+  /* Clock synchronization, handed to the core (timesync.h). The runtime
+   * binds the UDP time socket on listen_host:time.time_port (0: the TCP
+   * port actually bound) unless time.disabled, and tells the core the
+   * port it got. */
+  p2pc_timesync_config time;
+  /* A virtual local clock (DESIGN.md "Clocks and time"): CLOCK_REALTIME +
+   * offset + drift, applied to every reading of the local clock,
+   * kernel packet timestamps included. */
+  bool vclock;
+  double clock_offset_s;  /* at start */
+  double clock_drift_ppm; /* rate error, from start */
 } p2pc_rt_options;
 
 /* For an embedded application, from inside its hooks. */
@@ -56,6 +67,17 @@ uint16_t p2pc_rt_port(const p2pc_rt *rt); /* the port actually bound */
 void p2pc_rt_stop(p2pc_rt *rt, int status);
 
 /* Listens on port 0 picks a free port; p2pc_rt_port tells which. */
+
+/* The node's local clock now: CLOCK_REALTIME through the virtual-clock
+ * transform (the identity without a virtual clock). */
+int64_t p2pc_rt_local_now(const p2pc_rt *rt);
+/* Changes the virtual clock while running (tests and benchmarks: a liar's
+ * jump, a drift step): step_s is added to the offset; a new drift applies
+ * from now on, re-based so that the local clock stays continuous. Returns
+ * 0, P2PC_ERR_INVAL without a virtual clock or for a value out of range
+ * (|drift| <= 1000 ppm, the resulting |offset| <= 1e6 s). */
+int p2pc_rt_vclock_adjust(p2pc_rt *rt, bool step, double step_s, bool drift,
+                          double drift_ppm);
 
 /* Runs the node until SIGINT, SIGTERM, a `stop` request or `quit`.
  * Returns 0 after a clean stop, 1 on a runtime failure (after printing one

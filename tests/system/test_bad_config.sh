@@ -72,12 +72,27 @@ for f in "$confdir"/node?.json; do
   [ "$(wc -l <out)" -eq 1 ] || fail "node --config $f: not one line"
 done
 check 0 "" node --check-config --config "$confdir/nodeJ.json"
-printf '%s\n' '{"nodeID":"J","nodeIP":"127.0.0.1","nodePort":9009,"connectTo":[],"control":"/tmp/p2pclock-J.sock","logLevel":"info","maxPeers":64,"chaosDelay":"0:0","chaosDrop":0}' >want
+printf '%s\n' '{"nodeID":"J","nodeIP":"127.0.0.1","nodePort":9009,"connectTo":[],"control":"/tmp/p2pclock-J.sock","logLevel":"info","maxPeers":64,"chaosDelay":"0:0","chaosDrop":0,"timePort":9009,"timeSync":true,"clockMode":"reference","priority":128,"clockClass":248,"pollMin":-3,"pollMax":1,"maxSlewPpm":500,"stepThreshold":0.001}' >want
 cmp -s want out || fail "node --config nodeJ.json: wrong JSON: $(cat out)"
 check 0 "" node --config "$confdir/nodeA.json" --id Z --listen '[::1]:9100' \
   --peer B@127.0.0.1:9001 --log-level debug --check-config
-printf '%s\n' '{"nodeID":"Z","nodeIP":"::1","nodePort":9100,"connectTo":[{"nodeID":"B","nodeIP":"127.0.0.1","nodePort":9001}],"control":"/tmp/p2pclock-Z.sock","logLevel":"debug","maxPeers":64,"chaosDelay":"0:0","chaosDrop":0}' >want
+printf '%s\n' '{"nodeID":"Z","nodeIP":"::1","nodePort":9100,"connectTo":[{"nodeID":"B","nodeIP":"127.0.0.1","nodePort":9001}],"control":"/tmp/p2pclock-Z.sock","logLevel":"debug","maxPeers":64,"chaosDelay":"0:0","chaosDrop":0,"timePort":9100,"timeSync":true,"clockMode":"reference","priority":128,"clockClass":248,"pollMin":-3,"pollMax":1,"maxSlewPpm":500,"stepThreshold":0.001}' >want
 cmp -s want out || fail "node with overriding flags: wrong JSON: $(cat out)"
+# The clock flags: a virtual clock iff an offset or a drift is given, the
+# one switch (--no-time-sync) takes no value, negative values as words.
+check 0 "" node --id A --listen 127.0.0.1:9000 --clock-offset -0.5 \
+  --clock-drift 100 --no-time-sync --time-port 9123 --clock-mode collaborative \
+  --priority 1 --clock-class 2 --poll-min -6 --poll-max=10 --max-slew 100000 \
+  --step-threshold 0 --check-config
+printf '%s\n' '{"nodeID":"A","nodeIP":"127.0.0.1","nodePort":9000,"connectTo":[],"control":"/tmp/p2pclock-A.sock","logLevel":"info","maxPeers":64,"chaosDelay":"0:0","chaosDrop":0,"clockOffset":-0.5,"clockDriftPpm":100,"timePort":9123,"timeSync":false,"clockMode":"collaborative","priority":1,"clockClass":2,"pollMin":-6,"pollMax":10,"maxSlewPpm":100000,"stepThreshold":0}' >want
+cmp -s want out || fail "node with clock flags: wrong JSON: $(cat out)"
+printf '%s' '{"nodeID":"A","nodePort":9000,"clockDriftPpm":0,"timeSync":false}' >clock.json
+check 0 "" node --config clock.json --check-config
+grep -q '"clockOffset":0,"clockDriftPpm":0,"timePort":9000,"timeSync":false' out ||
+  fail "node --config clock.json: wrong JSON: $(cat out)"
+rm -f clock.json
+check 0 "" node --help
+grep -q -- '--clock-offset S' out || fail "node --help: no --clock-offset"
 
 # ---- bad files -------------------------------------------------------------
 bad_file port-string.json '{"nodeID":"A","nodeIP":"127.0.0.1","nodePort":"90x0"}' \
@@ -114,6 +129,30 @@ bad_file delay.json '{"nodeID":"A","nodePort":9000,"chaosDelay":"100:10"}' \
   '"chaosDelay" must be "MIN:MAX" milliseconds with 0 <= MIN <= MAX <= 60000, got "100:10"'
 bad_file drop.json '{"nodeID":"A","nodePort":9000,"chaosDrop":1.5}' \
   '"chaosDrop" must be a number 0 <= P < 1, got 1.5'
+bad_file offset.json '{"nodeID":"A","nodePort":9000,"clockOffset":2e6}' \
+  '"clockOffset" must be a number of seconds, -1e6..1e6, got 2000000'
+bad_file drift.json '{"nodeID":"A","nodePort":9000,"clockDriftPpm":"100"}' \
+  '"clockDriftPpm" must be a number of ppm, -1000..1000, got "100"'
+bad_file time-port.json '{"nodeID":"A","nodePort":9000,"timePort":70000}' \
+  '"timePort" must be an integer 1..65535, got 70000'
+bad_file time-sync.json '{"nodeID":"A","nodePort":9000,"timeSync":"off"}' \
+  '"timeSync" must be true or false, got "off"'
+bad_file mode.json '{"nodeID":"A","nodePort":9000,"clockMode":"leader"}' \
+  '"clockMode" must be "reference" or "collaborative", got "leader"'
+bad_file priority.json '{"nodeID":"A","nodePort":9000,"priority":300}' \
+  '"priority" must be an integer 0..255, got 300'
+bad_file class.json '{"nodeID":"A","nodePort":9000,"clockClass":-1}' \
+  '"clockClass" must be an integer 0..255, got -1'
+bad_file poll-min.json '{"nodeID":"A","nodePort":9000,"pollMin":-10}' \
+  '"pollMin" must be an integer -6..10 (log2 seconds), got -10'
+bad_file poll-order.json '{"nodeID":"A","nodePort":9000,"pollMin":4,"pollMax":3}' \
+  '"pollMin" must not exceed pollMax (3), got 4'
+bad_file slew.json '{"nodeID":"A","nodePort":9000,"maxSlewPpm":0}' \
+  '"maxSlewPpm" must be a number of ppm, 1..100000, got 0'
+bad_file step.json '{"nodeID":"A","nodePort":9000,"stepThreshold":-1}' \
+  '"stepThreshold" must be a number of seconds, 0..1000, got -1'
+bad_file clock-typo.json '{"nodeID":"A","nodePort":9000,"clockDriftPPM":5}' \
+  'unknown key "clockDriftPPM" (did you mean "clockDriftPpm"?)'
 bad_file no-id.json '{"nodeIP":"127.0.0.1","nodePort":9000}' \
   '"nodeID" is required (or give --id)'
 bad_file no-port.json '{"nodeID":"A","nodeIP":"127.0.0.1"}' \
@@ -149,6 +188,32 @@ bad_flags '--max-peers: must be an integer 1..1024, got "-1"' \
   --id A --listen 127.0.0.1:9000 --max-peers -1
 bad_flags '--events: must be a non-empty path of at most 4095 bytes, got ""' \
   --id A --listen 127.0.0.1:9000 --events=
+bad_flags '--clock-offset: must be a number of seconds, -1e6..1e6, got "1e9"' \
+  --id A --listen 127.0.0.1:9000 --clock-offset 1e9
+bad_flags '--clock-offset: missing value (see p2pclock node --help)' \
+  --id A --listen 127.0.0.1:9000 --clock-offset
+bad_flags '--clock-drift: must be a number of ppm, -1000..1000, got "-2000"' \
+  --id A --listen 127.0.0.1:9000 --clock-drift -2000
+bad_flags '--time-port: must be an integer 1..65535, got "0"' \
+  --id A --listen 127.0.0.1:9000 --time-port 0
+bad_flags '--no-time-sync: takes no value (see p2pclock node --help)' \
+  --id A --listen 127.0.0.1:9000 --no-time-sync=1
+bad_flags 'unexpected argument "false" (see p2pclock node --help)' \
+  --id A --listen 127.0.0.1:9000 --no-time-sync false
+bad_flags '--clock-mode: must be "reference" or "collaborative", got "peer"' \
+  --id A --listen 127.0.0.1:9000 --clock-mode peer
+bad_flags '--priority: must be an integer 0..255, got "x"' \
+  --id A --listen 127.0.0.1:9000 --priority x
+bad_flags '--clock-class: must be an integer 0..255, got "1000"' \
+  --id A --listen 127.0.0.1:9000 --clock-class 1000
+bad_flags '--poll-max: must be an integer -6..10 (log2 seconds), got "11"' \
+  --id A --listen 127.0.0.1:9000 --poll-max 11
+bad_flags '--poll-min: must not exceed pollMax (1), got "2"' \
+  --id A --listen 127.0.0.1:9000 --poll-min 2
+bad_flags '--max-slew: must be a number of ppm, 1..100000, got "1e6"' \
+  --id A --listen 127.0.0.1:9000 --max-slew 1e6
+bad_flags '--step-threshold: must be a number of seconds, 0..1000, got "-0.1"' \
+  --id A --listen 127.0.0.1:9000 --step-threshold -0.1
 bad_flags '--port: unknown flag (see p2pclock node --help)' \
   --id A --port 9000
 bad_flags '--id: missing value (see p2pclock node --help)' --id
@@ -167,6 +232,14 @@ check 2 'p2pclock: unknown command "frob" (try p2pclock --help)' frob
 check 2 'p2pclock: unknown option "--frob" (try p2pclock --help)' --frob
 check 0 "" --help
 grep -q -- '--chaos-drop P' out || fail "--help: no --chaos-drop"
+grep -q -- '--no-time-sync' out || fail "--help: no --no-time-sync"
+grep -q 'tracking' out || fail "--help: no tracking command"
+check 2 'p2pclock vclock: --step must be a number of seconds, -1e6..1e6, got "2e6" (try p2pclock --help)' \
+  vclock --id A --step 2e6
+check 2 'p2pclock vclock: --drift must be a number of ppm, -1000..1000, got "fast" (try p2pclock --help)' \
+  vclock --id A --drift fast
+check 2 'p2pclock tracking: unknown option "--step" (try p2pclock --help)' \
+  tracking --id A --step 1
 check 0 "" --version
 grep -q '^p2pclock [0-9]' out || fail "--version: $(cat out)"
 

@@ -96,6 +96,17 @@ static void test_prototype_configs_load(void **state) {
     assert_int_equal(cfg.chaos_delay_min_ms, 0);
     assert_int_equal(cfg.chaos_delay_max_ms, 0);
     assert_true(cfg.chaos_drop == 0.0);
+    /* The clock defaults: the real clock, time on the TCP port. */
+    assert_false(cfg.vclock);
+    assert_int_equal(cfg.time_port, 9000 + i);
+    assert_true(cfg.time_sync);
+    assert_int_equal(cfg.clock_mode, P2PC_CLI_CLOCK_REFERENCE);
+    assert_int_equal(cfg.priority, 128);
+    assert_int_equal(cfg.clock_class, 248);
+    assert_int_equal(cfg.poll_min, -3);
+    assert_int_equal(cfg.poll_max, 1);
+    assert_true(cfg.max_slew_ppm == 500);
+    assert_true(cfg.step_threshold_s == 0.001);
     p2pc_cli_config_fini(&cfg);
     assert_null(cfg.peers);
     p2pc_cli_config_fini(&cfg); /* twice is harmless */
@@ -133,6 +144,183 @@ static void test_new_keys(void **state) {
   assert_string_equal(cfg.peers[1].host, "10.0.0.1");
   assert_int_equal(cfg.peers[1].port, 9000);
   p2pc_cli_config_fini(&cfg);
+  unlink(path);
+}
+
+static void test_clock_keys(void **state) {
+  (void)state;
+  char path[512], err[P2PC_CLI_ERR_LEN] = "";
+  p2pc_cli_config cfg;
+  write_text("clock.json",
+             "{\"nodeID\":\"A\",\"nodePort\":9000,\"clockOffset\":-0.25,\n"
+             " \"clockDriftPpm\":1000,\"timePort\":123,\"timeSync\":false,\n"
+             " \"clockMode\":\"collaborative\",\"priority\":0,\n"
+             " \"clockClass\":255,\"pollMin\":-6,\"pollMax\":-6,\n"
+             " \"maxSlewPpm\":100000,\"stepThreshold\":0}",
+             path, sizeof path);
+  assert_int_equal(p2pc_cli_config_load(&cfg, path, err, sizeof err), 0);
+  assert_string_equal(err, "");
+  assert_true(cfg.vclock);
+  assert_true(cfg.clock_offset_s == -0.25);
+  assert_true(cfg.clock_drift_ppm == 1000);
+  assert_int_equal(cfg.time_port, 123);
+  assert_false(cfg.time_sync);
+  assert_int_equal(cfg.clock_mode, P2PC_CLI_CLOCK_COLLABORATIVE);
+  assert_int_equal(cfg.priority, 0);
+  assert_int_equal(cfg.clock_class, 255);
+  assert_int_equal(cfg.poll_min, -6);
+  assert_int_equal(cfg.poll_max, -6);
+  assert_true(cfg.max_slew_ppm == 100000);
+  assert_true(cfg.step_threshold_s == 0);
+  p2pc_cli_config_fini(&cfg);
+
+  /* A zero offset alone still makes the clock virtual; the other end of
+   * each range is accepted too. */
+  write_text("clock.json",
+             "{\"nodeID\":\"A\",\"nodePort\":9000,\"clockOffset\":0,\n"
+             " \"timeSync\":true,\"clockMode\":\"reference\",\n"
+             " \"pollMin\":10,\"pollMax\":10,\"maxSlewPpm\":1,\n"
+             " \"stepThreshold\":1000,\"timePort\":65535,\n"
+             " \"priority\":2.55e2}",
+             path, sizeof path);
+  assert_int_equal(p2pc_cli_config_load(&cfg, path, err, sizeof err), 0);
+  assert_true(cfg.vclock);
+  assert_true(cfg.clock_offset_s == 0);
+  assert_true(cfg.clock_drift_ppm == 0);
+  assert_true(cfg.time_sync);
+  assert_int_equal(cfg.poll_min, 10);
+  assert_int_equal(cfg.time_port, 65535);
+  assert_int_equal(cfg.priority, 255);
+  assert_true(cfg.step_threshold_s == 1000);
+  p2pc_cli_config_fini(&cfg);
+  write_text("clock.json",
+             "{\"nodeID\":\"A\",\"nodePort\":9000,\"clockDriftPpm\":-1e3,"
+             "\"clockOffset\":1e6}",
+             path, sizeof path);
+  assert_int_equal(p2pc_cli_config_load(&cfg, path, err, sizeof err), 0);
+  assert_true(cfg.vclock);
+  assert_true(cfg.clock_offset_s == 1e6);
+  assert_true(cfg.clock_drift_ppm == -1000);
+  p2pc_cli_config_fini(&cfg);
+  unlink(path);
+}
+
+static void test_clock_flags(void **state) {
+  (void)state;
+  char a[512], err[P2PC_CLI_ERR_LEN] = "";
+  p2pc_cli_config cfg;
+  proto_path(a, sizeof a, 'B');
+  /* Negative values follow their flag as words of their own; the switch
+   * takes no value, so the word after it is the next flag. */
+  const char *argv[] = {"--clock-offset",
+                        "-1.5",
+                        "--clock-drift=-0.5",
+                        "--no-time-sync",
+                        "--time-port",
+                        "7000",
+                        "--clock-mode",
+                        "collaborative",
+                        "--priority",
+                        "7",
+                        "--clock-class",
+                        "6",
+                        "--poll-min",
+                        "-5",
+                        "--poll-max=4",
+                        "--max-slew",
+                        "12.5",
+                        "--step-threshold",
+                        "0.5",
+                        "--config",
+                        a};
+  int argc = (int)(sizeof argv / sizeof argv[0]);
+  assert_int_equal(p2pc_cli_config_args(&cfg, argc, argv, err, sizeof err), 0);
+  assert_string_equal(err, "");
+  assert_true(cfg.vclock);
+  assert_true(cfg.clock_offset_s == -1.5);
+  assert_true(cfg.clock_drift_ppm == -0.5);
+  assert_false(cfg.time_sync);
+  assert_int_equal(cfg.time_port, 7000);
+  assert_int_equal(cfg.clock_mode, P2PC_CLI_CLOCK_COLLABORATIVE);
+  assert_int_equal(cfg.priority, 7);
+  assert_int_equal(cfg.clock_class, 6);
+  assert_int_equal(cfg.poll_min, -5);
+  assert_int_equal(cfg.poll_max, 4);
+  assert_true(cfg.max_slew_ppm == 12.5);
+  assert_true(cfg.step_threshold_s == 0.5);
+  assert_int_equal(cfg.listen_port, 9001); /* the file still loaded */
+  p2pc_cli_config_fini(&cfg);
+
+  /* A flag overrides the file's clock key; the time port follows an
+   * overriding --listen unless set; a drift of 0 alone is virtual. */
+  char path[512];
+  write_text("clockfile.json",
+             "{\"nodeID\":\"A\",\"nodePort\":9000,\"priority\":9,"
+             "\"pollMax\":-2}",
+             path, sizeof path);
+  const char *argv2[] = {
+      "--config",      path, "--priority", "10", "--listen", "127.0.0.1:9500",
+      "--clock-drift", "0",  "--poll-min", "-4"};
+  assert_int_equal(p2pc_cli_config_args(&cfg, 10, argv2, err, sizeof err), 0);
+  assert_int_equal(cfg.priority, 10);
+  assert_int_equal(cfg.time_port, 9500);
+  assert_int_equal(cfg.poll_min, -4);
+  assert_int_equal(cfg.poll_max, -2);
+  assert_true(cfg.vclock);
+  assert_true(cfg.clock_offset_s == 0);
+  p2pc_cli_config_fini(&cfg);
+  unlink(path);
+
+  assert_true(p2pc_cli_flag_is_switch("--no-time-sync"));
+  assert_false(p2pc_cli_flag_is_switch("--no-time-sync=1"));
+  assert_false(p2pc_cli_flag_is_switch("--time-port"));
+  assert_string_equal(p2pc_cli_clock_mode_name(P2PC_CLI_CLOCK_COLLABORATIVE),
+                      "collaborative");
+}
+
+/* pollMin > pollMax is refused naming what the user set: a flag before
+ * the file, pollMin before pollMax. */
+static void test_poll_order(void **state) {
+  (void)state;
+  char path[512], err[P2PC_CLI_ERR_LEN], want[P2PC_CLI_ERR_LEN];
+  p2pc_cli_config cfg;
+  write_text("poll.json",
+             "{\"nodeID\":\"A\",\"nodePort\":9000,\"pollMin\":3,"
+             "\"pollMax\":2}",
+             path, sizeof path);
+  assert_int_equal(p2pc_cli_config_load(&cfg, path, err, sizeof err),
+                   P2PC_ERR_INVAL);
+  snprintf(want, sizeof want,
+           "%s: \"pollMin\" must not exceed pollMax (2), got 3", path);
+  assert_string_equal(err, want);
+  write_text("poll.json", "{\"nodeID\":\"A\",\"nodePort\":9000,\"pollMax\":-4}",
+             path, sizeof path);
+  assert_int_equal(p2pc_cli_config_load(&cfg, path, err, sizeof err),
+                   P2PC_ERR_INVAL);
+  snprintf(want, sizeof want,
+           "%s: \"pollMax\" must not be below pollMin (-3), got -4", path);
+  assert_string_equal(err, want);
+  const char *argv[] = {"--config", path,         "--poll-min",
+                        "-5",       "--poll-max", "-6"};
+  assert_int_equal(p2pc_cli_config_args(&cfg, 6, argv, err, sizeof err),
+                   P2PC_ERR_INVAL);
+  assert_string_equal(err, "--poll-min: must not exceed pollMax (-6), got "
+                           "\"-5\"");
+  /* A flag can also repair the file. */
+  const char *argv2[] = {"--config", path, "--poll-min", "-5"};
+  assert_int_equal(p2pc_cli_config_args(&cfg, 4, argv2, err, sizeof err), 0);
+  assert_int_equal(cfg.poll_min, -5);
+  assert_int_equal(cfg.poll_max, -4);
+  p2pc_cli_config_fini(&cfg);
+  write_text("poll.json",
+             "{\"nodeID\":\"A\",\"nodePort\":9000,\"pollMin\":3,"
+             "\"pollMax\":5}",
+             path, sizeof path);
+  const char *argv3[] = {"--poll-max", "2", "--config", path};
+  assert_int_equal(p2pc_cli_config_args(&cfg, 4, argv3, err, sizeof err),
+                   P2PC_ERR_INVAL);
+  assert_string_equal(err,
+                      "--poll-max: must not be below pollMin (3), got \"2\"");
   unlink(path);
 }
 
@@ -228,11 +416,48 @@ static void test_json_round_trip(void **state) {
             "\"connectTo\":[{\"nodeIP\":\"::1\",\"nodePort\":5}],"
             "\"events\":\"ev.log\",\"control\":\"/tmp/p2pclock-C.sock\","
             "\"logLevel\":\"error\",\"maxPeers\":64,\"chaosDelay\":\"1:2\","
-            "\"chaosDrop\":0.125}");
+            "\"chaosDrop\":0.125,\"timePort\":9002,\"timeSync\":true,"
+            "\"clockMode\":\"reference\",\"priority\":128,\"clockClass\":248,"
+            "\"pollMin\":-3,\"pollMax\":1,\"maxSlewPpm\":500,"
+            "\"stepThreshold\":0.001}");
   p2pc_cli_config_fini(&cfg);
   write_text("round.json", json, path, sizeof path);
   assert_int_equal(p2pc_cli_config_load(&cfg, path, err, sizeof err), 0);
   char *again = p2pc_cli_config_json(&cfg);
+  assert_non_null(again);
+  assert_string_equal(again, json);
+  free(again);
+  free(json);
+  p2pc_cli_config_fini(&cfg);
+
+  /* The virtual clock's keys appear iff it is on, and come back. */
+  const char *argv2[] = {"--config",
+                         a,
+                         "--clock-drift",
+                         "-2.5",
+                         "--no-time-sync",
+                         "--time-port",
+                         "1",
+                         "--poll-min",
+                         "-6",
+                         "--step-threshold",
+                         "0"};
+  assert_int_equal(p2pc_cli_config_args(&cfg, 11, argv2, err, sizeof err), 0);
+  json = p2pc_cli_config_json(&cfg);
+  assert_non_null(json);
+  assert_non_null(strstr(json, "\"chaosDrop\":0,\"clockOffset\":0,"
+                               "\"clockDriftPpm\":-2.5,\"timePort\":1,"
+                               "\"timeSync\":false,\"clockMode\":"
+                               "\"reference\",\"priority\":128,"
+                               "\"clockClass\":248,\"pollMin\":-6,"
+                               "\"pollMax\":1,\"maxSlewPpm\":500,"
+                               "\"stepThreshold\":0}"));
+  p2pc_cli_config_fini(&cfg);
+  write_text("round.json", json, path, sizeof path);
+  assert_int_equal(p2pc_cli_config_load(&cfg, path, err, sizeof err), 0);
+  assert_true(cfg.vclock);
+  assert_false(cfg.time_sync);
+  again = p2pc_cli_config_json(&cfg);
   assert_non_null(again);
   assert_string_equal(again, json);
   free(again);
@@ -408,6 +633,45 @@ static const struct {
      "\"chaosDrop\" must be a number 0 <= P < 1, got -0.1"},
     {"{\"nodeID\":\"A\",\"nodePort\":9000,\"chaosDrop\":\"0.5\"}",
      "\"chaosDrop\" must be a number 0 <= P < 1, got \"0.5\""},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"clockOffset\":1000001}",
+     "\"clockOffset\" must be a number of seconds, -1e6..1e6, got 1000001"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"clockOffset\":\"0.5\"}",
+     "\"clockOffset\" must be a number of seconds, -1e6..1e6, got \"0.5\""},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"clockDriftPpm\":-1000.5}",
+     "\"clockDriftPpm\" must be a number of ppm, -1000..1000, got -1000.5"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"clockDriftPpm\":null}",
+     "\"clockDriftPpm\" must be a number of ppm, -1000..1000, got null"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"timePort\":0}",
+     "\"timePort\" must be an integer 1..65535, got 0"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"timePort\":123.5}",
+     "\"timePort\" must be an integer 1..65535, got 123.5"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"timeSync\":\"no\"}",
+     "\"timeSync\" must be true or false, got \"no\""},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"timeSync\":0}",
+     "\"timeSync\" must be true or false, got 0"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"clockMode\":\"Reference\"}",
+     "\"clockMode\" must be \"reference\" or \"collaborative\", got "
+     "\"Reference\""},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"priority\":256}",
+     "\"priority\" must be an integer 0..255, got 256"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"priority\":-1}",
+     "\"priority\" must be an integer 0..255, got -1"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"clockClass\":1.5}",
+     "\"clockClass\" must be an integer 0..255, got 1.5"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"pollMin\":-7}",
+     "\"pollMin\" must be an integer -6..10 (log2 seconds), got -7"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"pollMax\":11}",
+     "\"pollMax\" must be an integer -6..10 (log2 seconds), got 11"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"maxSlewPpm\":0.5}",
+     "\"maxSlewPpm\" must be a number of ppm, 1..100000, got 0.5"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"stepThreshold\":-0.001}",
+     "\"stepThreshold\" must be a number of seconds, 0..1000, got -0.001"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"stepThreshold\":1001}",
+     "\"stepThreshold\" must be a number of seconds, 0..1000, got 1001"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"clockoffset\":1}",
+     "unknown key \"clockoffset\" (did you mean \"clockOffset\"?)"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"priority\":1,\"priority\":2}",
+     "\"priority\" appears twice"},
     {"{\"nodeID\":\"A\"}",
      "\"nodePort\" is required (or give --listen HOST:PORT)"},
     {"{\"nodePort\":9000}", "\"nodeID\" is required (or give --id)"},
@@ -588,6 +852,51 @@ static const struct {
      "--events: must be a non-empty path of at most 4095 bytes, got \"\""},
     {{"--id", "A", "--listen", "127.0.0.1:1", "--control", ""},
      "--control: must be a non-empty path of at most 107 bytes, got \"\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--clock-offset", "1e7"},
+     "--clock-offset: must be a number of seconds, -1e6..1e6, got \"1e7\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--clock-offset", "nan"},
+     "--clock-offset: must be a number of seconds, -1e6..1e6, got \"nan\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--clock-offset", "-inf"},
+     "--clock-offset: must be a number of seconds, -1e6..1e6, got \"-inf\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--clock-offset", "0.5s"},
+     "--clock-offset: must be a number of seconds, -1e6..1e6, got \"0.5s\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--clock-drift", "1001"},
+     "--clock-drift: must be a number of ppm, -1000..1000, got \"1001\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--clock-drift", "+5"},
+     "--clock-drift: must be a number of ppm, -1000..1000, got \"+5\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--time-port", "65536"},
+     "--time-port: must be an integer 1..65535, got \"65536\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--time-port", "-1"},
+     "--time-port: must be an integer 1..65535, got \"-1\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--no-time-sync=yes"},
+     "--no-time-sync: takes no value (see p2pclock node --help)"},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--no-time-sync", "x"},
+     "unexpected argument \"x\" (see p2pclock node --help)"},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--clock-mode", "master"},
+     "--clock-mode: must be \"reference\" or \"collaborative\", got "
+     "\"master\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--priority", "1.0"},
+     "--priority: must be an integer 0..255, got \"1.0\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--clock-class", "256"},
+     "--clock-class: must be an integer 0..255, got \"256\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--poll-min", "-7"},
+     "--poll-min: must be an integer -6..10 (log2 seconds), got \"-7\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--poll-max", "--5"},
+     "--poll-max: missing value (see p2pclock node --help)"},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--poll-max", "2", "--poll-min",
+      "3"},
+     "--poll-min: must not exceed pollMax (2), got \"3\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--poll-max", "-4"},
+     "--poll-max: must not be below pollMin (-3), got \"-4\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--max-slew", "0"},
+     "--max-slew: must be a number of ppm, 1..100000, got \"0\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--max-slew", "-5"},
+     "--max-slew: must be a number of ppm, 1..100000, got \"-5\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--step-threshold", "1e4"},
+     "--step-threshold: must be a number of seconds, 0..1000, got \"1e4\""},
+    {{"--id", "A", "--listen", "127.0.0.1:1", "--clock-ofset", "1"},
+     "--clock-ofset: unknown flag (did you mean --clock-offset?) (see "
+     "p2pclock node --help)"},
     {{"--config", "a.json", "--config", "b.json"},
      "--config: given twice, got \"b.json\""},
     {{"--listen", "127.0.0.1:1"},
@@ -673,6 +982,9 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_prototype_configs_load),
       cmocka_unit_test(test_new_keys),
+      cmocka_unit_test(test_clock_keys),
+      cmocka_unit_test(test_clock_flags),
+      cmocka_unit_test(test_poll_order),
       cmocka_unit_test(test_flags_override_file),
       cmocka_unit_test(test_flags_alone),
       cmocka_unit_test(test_json_round_trip),
