@@ -417,7 +417,7 @@ void p2pc_timesync_announce_in(p2pc_timesync *ts, const char *id,
  * synced mesh first syncs to it, so that if it then wins the election the
  * mesh's time does not move. */
 static bool self_candidate(const p2pc_timesync *ts) {
-  if (ts->cfg.mode != P2PC_CLOCK_REFERENCE || ts->cfg.priority == 255)
+  if (ts->cfg.priority == 255)
     return false;
   /* Synced, and long enough to have learned the mesh's rate, which it
    * keeps when it takes over. */
@@ -475,7 +475,10 @@ static void elect(p2pc_timesync *ts, uint64_t now_mono) {
     ts->is_ref = strcmp(best, ts->id) == 0;
   }
   if (strcmp(old, ts->ref) != 0)
-    say(ts, P2PC_LOG_INFO, "clock: reference is now ",
+    say(ts,
+        ts->cfg.mode == P2PC_CLOCK_REFERENCE ? P2PC_LOG_INFO : P2PC_LOG_DEBUG,
+        ts->cfg.mode == P2PC_CLOCK_REFERENCE ? "clock: reference is now "
+                                             : "clock: seed candidate is now ",
         ts->ref[0] ? ts->ref : "(none)", ts->is_ref ? " (this node)" : "");
   if (ts->is_ref && !was_ref)
     ts->parent = -1;
@@ -487,7 +490,7 @@ void p2pc_timesync_announce_out(p2pc_timesync *ts, bool tick, p2pc_now now,
   an->time_port = ts->cfg.time_port;
   an->mode = (uint8_t)ts->cfg.mode;
   an->flags = ts->nc.synced ? P2PC_ANNOUNCE_SYNCED : 0;
-  if (ts->cfg.disabled || ts->cfg.mode != P2PC_CLOCK_REFERENCE)
+  if (ts->cfg.disabled)
     return;
   elect(ts, now.mono_ns);
   if (!ts->ref[0])
@@ -854,8 +857,7 @@ static void update_collaborative(p2pc_timesync *ts, p2pc_now now) {
   int64_t local = now.local_ns;
   if (!ensure_scratch(ts, ts->nsrc + 1))
     return;
-  uint32_t m = 0, up_with_samples = 0;
-  bool smallest = true;
+  uint32_t m = 0;
   for (uint32_t i = 0; i < ts->nsrc; i++) {
     source *s = &ts->src[i];
     s->truechimer = false;
@@ -863,13 +865,10 @@ static void update_collaborative(p2pc_timesync *ts, p2pc_now now) {
       s->state = "unreachable";
       continue;
     }
-    if (strcmp(s->id, ts->id) < 0)
-      smallest = false;
     if (!s->have_sample) {
       s->state = "no-samples";
       continue;
     }
-    up_with_samples++;
     if (!s->synced) {
       s->state = "unsynced";
       continue;
@@ -884,15 +883,12 @@ static void update_collaborative(p2pc_timesync *ts, p2pc_now now) {
     s->state = "candidate";
   }
   if (!ts->nc.synced && m == 0) {
-    /* Nobody is synced yet: the node with the smallest ID among its
-     * neighbours seeds the common time once it has heard from them (or
-     * after one announce timeout), and the others join it. */
-    bool heard_all = true;
-    for (uint32_t i = 0; i < ts->nsrc; i++)
-      if (ts->src[i].up && !ts->src[i].have_sample)
-        heard_all = false;
-    bool waited = now.mono_ns - ts->start_mono >= ts->cfg.announce_timeout_ns;
-    if (smallest && (waited || (heard_all && up_with_samples > 0))) {
+    /* Nobody is synced yet: one node seeds the common time and the others
+     * join it. The seed is elected through the mesh exactly as a reference
+     * is (ANNOUNCE, best dataset, after listening), so a mesh that is not
+     * a full one still gets a single seed. */
+    elect(ts, now.mono_ns);
+    if (ts->is_ref && listened(ts, now.mono_ns)) {
       p2pc_netclock_steer(&ts->nc, local, 0, false, ts->nc.freq, 0, 0);
       ts->ever_updated = true;
       ts->last_update_mono = now.mono_ns;

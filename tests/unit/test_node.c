@@ -998,6 +998,40 @@ static void test_clock_collaborative_rejects_liar(void **state) {
   net_free(w);
 }
 
+/* Collaborative mode on a chain (each node sees only its neighbours): one
+ * seed is elected through the mesh, everyone joins it with one step. */
+static void test_clock_collaborative_chain_single_seed(void **state) {
+  (void)state;
+  net *w = net_new();
+  static const char *chain[] = {"1", "2", "3", "4", ""};
+  static const int64_t off[] = {400000000, -300000000, 900000000, -800000000,
+                                100000000};
+  for (int i = 0; i < 5; i++) {
+    opts o = {.seeds = chain[i]};
+    o.base.max_peers = 2;
+    o.base.time.mode = P2PC_CLOCK_COLLABORATIVE;
+    o.base.time.priority = 128;
+    w->nodes[i].clock_offset = off[i];
+    w->nodes[i].clock_drift = (i - 2) * 40e-6;
+    start_node(w, i, &o);
+  }
+  run(w, 40000);
+  double spread = 0;
+  for (int i = 0; i < 5; i++) {
+    assert_true(track(w, i).synced);
+    /* nobody but the seed stepped twice, and the seed never */
+    assert_int_equal(w->nodes[i].steps, i == 0 ? 0 : 1);
+    assert_int_equal(w->nodes[i].backwards, 0);
+    for (int j = 0; j < 5; j++)
+      if (fabs(net_diff(w, i, j)) > spread)
+        spread = fabs(net_diff(w, i, j));
+  }
+  if (getenv("P2PC_TEST_LOG"))
+    fprintf(stderr, "chain spread %.0f ns\n", spread);
+  assert_true(spread < 10000);
+  net_free(w);
+}
+
 static void test_time_socket_answers_and_drops(void **state) {
   (void)state;
   net *w = net_new();
@@ -1070,6 +1104,7 @@ int main(void) {
       cmocka_unit_test(test_clock_reference_failover),
       cmocka_unit_test(test_clock_better_newcomer_does_not_move_time),
       cmocka_unit_test(test_clock_collaborative_rejects_liar),
+      cmocka_unit_test(test_clock_collaborative_chain_single_seed),
       cmocka_unit_test(test_time_socket_answers_and_drops),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
