@@ -3,15 +3,16 @@
  * Per-source statistics: known answers first (one and two samples, an exact
  * line, the weights, ordering, the config clamps), then synthetic NTP
  * exchange streams with a known true offset: a constant offset with
- * symmetric jitter, a steady drift, a frequency step (the runs test),
- * heavy-tailed delay spikes (the delay filter), a permanent path change,
- * and an asymmetric path, whose bias no statistics can remove but the error
- * bound must cover.
+ * symmetric jitter, a steady drift, the runs test's false-alarm rate, a
+ * frequency step (the runs test's purpose), heavy-tailed delay spikes (the
+ * delay filter), a permanent path change, and an asymmetric path, whose
+ * bias no statistics can remove but the error bound must cover.
  *
  * The streams draw their noise from a local xorshift64* generator: each test
- * prints its seed and P2PC_SEED=<u64> replays another. The bounds below were
- * set with a margin of several standard errors over what the default seeds
- * measure (the numbers are in the comments), so other seeds pass too.
+ * prints its seed and P2PC_SEED=<u64> replays another. The comments give
+ * what the default seed measures and the range over seeds 1..300; the
+ * bounds sit above that range (every one of those seeds passes) and, where
+ * it matters, below what a broken estimator gives.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -429,8 +430,8 @@ static void test_drift(void **state) {
  * white noise around a constant (equal delays, so equal weights), each
  * tested after every sample from the 10th on (23 correlated tests). The
  * test is one-sided 1% and continuity-corrected, so conservative: measured
- * 35 windows lose samples at least once (26..41 over 12 seeds). Bounds: 5
- * to 60 (3%); at 5% it would be ~200, at z = 1 ~620. */
+ * 35 windows lose samples at least once (23..57 over 300 seeds). Bounds: 5
+ * to 70 (3.5%); at 5% it would be ~200, at z = 1 ~620. */
 static void test_runs_false_alarms(void **state) {
   (void)state;
   uint64_t rng = seed_for("runs_false_alarms", 7);
@@ -451,7 +452,7 @@ static void test_runs_false_alarms(void **state) {
   }
   printf("runs_false_alarms: %d of 2000 windows lost samples\n", alarmed);
   assert_true(alarmed >= 5);
-  assert_true(alarmed <= 60);
+  assert_true(alarmed <= 70);
 }
 
 /* Constant offset, then +50 ppm from sample 40 on (1 s poll, 2 us jitter
