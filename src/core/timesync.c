@@ -109,6 +109,7 @@ typedef struct refent {
   uint8_t priority, cls;
   uint64_t max_seq;
   uint64_t rose_mono; /* when max_seq last increased */
+  bool active;        /* serving time, not just standing */
   bool used;
 } refent;
 
@@ -409,6 +410,7 @@ void p2pc_timesync_announce_in(p2pc_timesync *ts, const char *id,
     r->rose_mono = now.mono_ns;
     r->priority = an->ref_priority;
     r->cls = an->ref_class;
+    r->active = (an->flags & P2PC_ANNOUNCE_REF_ACTIVE) != 0;
   }
 }
 
@@ -436,14 +438,27 @@ static bool listened(const p2pc_timesync *ts, uint64_t now_mono) {
   return now_mono - ts->start_mono >= ts->cfg.announce_timeout_ns;
 }
 
-/* Picks the reference: the best alive dataset, ourselves included. */
+/* Whether we would serve time at once if elected: we do, or we are synced
+ * to the mesh and know its rate (a candidate that may preempt). */
+static bool self_active(const p2pc_timesync *ts) {
+  return ts->ref_taken ||
+         (ts->nc.synced && ts->nc.updates >= CANDIDATE_UPDATES);
+}
+
+/* Picks the reference: the best alive dataset, ourselves included. Active
+ * references (serving time) beat mere candidates whatever their datasets,
+ * so a node that restarts, or joins, cannot pull a synced mesh towards
+ * its unsynced clock by announcing itself; it syncs first, and then, if
+ * its dataset is better, it takes over with the mesh's time. */
 static void elect(p2pc_timesync *ts, uint64_t now_mono) {
   const char *best = NULL;
   uint8_t bp = 0, bc = 0;
+  bool bactive = false;
   if (self_candidate(ts)) {
     best = ts->id;
     bp = ts->cfg.priority;
     bc = ts->cfg.clock_class;
+    bactive = self_active(ts);
   }
   for (uint32_t i = 0; i < REFS; i++) {
     const refent *r = &ts->refs[i];
@@ -456,10 +471,14 @@ static void elect(p2pc_timesync *ts, uint64_t now_mono) {
               strcmp(ts->src[k].ann.ref, r->id) == 0;
     if (!heard)
       continue;
-    if (!best || dscmp(r->priority, r->cls, r->id, bp, bc, best) < 0) {
+    bool better = !best || (r->active && !bactive) ||
+                  (r->active == bactive &&
+                   dscmp(r->priority, r->cls, r->id, bp, bc, best) < 0);
+    if (better) {
       best = r->id;
       bp = r->priority;
       bc = r->cls;
+      bactive = r->active;
     }
   }
   bool was_ref = ts->is_ref;
@@ -503,10 +522,15 @@ void p2pc_timesync_announce_out(p2pc_timesync *ts, bool tick, p2pc_now now,
       ts->my_seq++;
     an->ref_seq = ts->my_seq;
     an->hops = 0;
+    if (ts->ref_taken ||
+        (ts->cfg.mode == P2PC_CLOCK_COLLABORATIVE && ts->nc.synced))
+      an->flags |= P2PC_ANNOUNCE_REF_ACTIVE;
     return;
   }
   const refent *r = ref_entry(ts, ts->ref, false, now.mono_ns);
   an->ref_seq = r ? r->max_seq : 0;
+  if (r && r->active)
+    an->flags |= P2PC_ANNOUNCE_REF_ACTIVE;
   uint8_t hops = 255;
   for (uint32_t i = 0; i < ts->nsrc; i++) {
     const source *s = &ts->src[i];

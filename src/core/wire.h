@@ -126,14 +126,16 @@ int p2pc_wire_ping_get(const uint8_t *b, size_t len, uint64_t *token);
 typedef struct p2pc_wire_announce {
   uint16_t time_port;
   uint8_t mode;  /* p2pc_clock_mode */
-  uint8_t flags; /* P2PC_ANNOUNCE_SYNCED */
+  uint8_t flags; /* P2PC_ANNOUNCE_* */
   char ref[P2PC_NODE_ID_MAX + 1];
   uint8_t ref_priority, ref_class;
   uint64_t ref_seq;
   uint8_t hops;
 } p2pc_wire_announce;
 
-#define P2PC_ANNOUNCE_SYNCED 0x01
+#define P2PC_ANNOUNCE_SYNCED 0x01 /* the sender's network time is synced */
+/* the reference has taken its role (is serving time), not just a candidate */
+#define P2PC_ANNOUNCE_REF_ACTIVE 0x02
 
 int p2pc_wire_announce_put(p2pc_buf *out, const p2pc_wire_announce *a);
 int p2pc_wire_announce_get(const uint8_t *b, size_t len, p2pc_wire_announce *a);

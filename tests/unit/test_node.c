@@ -926,6 +926,50 @@ static void test_clock_better_newcomer_does_not_move_time(void **state) {
   net_free(w);
 }
 
+/* The reference restarts with its clock far off: the mesh does not follow
+ * its unsynced candidacy (an active reference beats a candidate); it syncs
+ * to the mesh first, then takes its role back without moving the time. */
+static void test_clock_restarted_reference_syncs_first(void **state) {
+  (void)state;
+  net *w = net_new();
+  static const int64_t off[] = {0, 200000000, -300000000, 500000000};
+  static const double drift[] = {40e-6, -20e-6, 60e-6, -90e-6};
+  for (int i = 0; i < 4; i++)
+    start_clock_node(w, i, P2PC_CLOCK_REFERENCE, 128, off[i], drift[i]);
+  run(w, 10000);
+  assert_true(track(w, 0).is_reference);
+  crash(w, 0);
+  run(w, 5000);
+  assert_string_equal(track(w, 1).ref, "N1");
+  int64_t before =
+      p2pc_node_network_time(w->nodes[1].n, local_at(w, 1, w->now));
+  uint64_t t_before = w->now;
+  w->nodes[0].clock_offset += 700000000; /* comes back 0.7 s off */
+  w->nodes[0].steps = w->nodes[0].backwards = 0;
+  w->nodes[0].was_synced = false;
+  start_clock_node(w, 0, P2PC_CLOCK_REFERENCE, 128, w->nodes[0].clock_offset,
+                   drift[0]);
+  run(w, 1000);
+  /* a second after the restart, nobody follows the unsynced newcomer */
+  for (int i = 1; i < 4; i++)
+    assert_string_equal(track(w, i).ref, "N1");
+  run(w, 14000);
+  for (int i = 0; i < 4; i++) {
+    assert_string_equal(track(w, i).ref, "N0");
+    assert_int_equal(w->nodes[i].backwards, 0);
+  }
+  assert_true(track(w, 0).is_reference);
+  assert_int_equal(w->nodes[0].steps, 1);
+  /* the mesh kept N0's old rate throughout (N1 held it, N0 relearned it) */
+  int64_t after = p2pc_node_network_time(w->nodes[1].n, local_at(w, 1, w->now));
+  double moved =
+      (double)(after - before) - (double)(w->now - t_before) * (1 + drift[0]);
+  if (getenv("P2PC_TEST_LOG"))
+    fprintf(stderr, "restart moved %.0f ns\n", moved);
+  assert_true(fabs(moved) < 20000);
+  net_free(w);
+}
+
 static void test_clock_collaborative_rejects_liar(void **state) {
   (void)state;
   net *w = net_new();
@@ -1103,6 +1147,7 @@ int main(void) {
       cmocka_unit_test(test_clock_reference_converges),
       cmocka_unit_test(test_clock_reference_failover),
       cmocka_unit_test(test_clock_better_newcomer_does_not_move_time),
+      cmocka_unit_test(test_clock_restarted_reference_syncs_first),
       cmocka_unit_test(test_clock_collaborative_rejects_liar),
       cmocka_unit_test(test_clock_collaborative_chain_single_seed),
       cmocka_unit_test(test_time_socket_answers_and_drops),
