@@ -7,7 +7,13 @@
  * Ctrl-C at the terminal reaches only the demo, which then stops them in
  * order) and die with the demo (PR_SET_PDEATHSIG), and every process the
  * demo ends it ends by PID. The verdict is the checker's: check.c runs
- * in-process on the event logs, its JSON summary captured and reworded.
+ * in-process on the event logs, its JSON summary captured and reworded,
+ * plus the clocks': each node runs a virtual clock (its own offset and
+ * drift), and the demo, as a standard NTP client with its own real clock,
+ * queries every node's time port once a second (the live table shows each
+ * node's offset from the median of all) and, at the end, once the killed
+ * node is back and synced again, measures how far apart the nodes' network
+ * times are.
  */
 #include "demo.h"
 
@@ -15,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -38,7 +45,7 @@
 #define EXIT_USAGE 2
 #define PATH_LEN 4096
 #define SOCK_LEN 108 /* sun_path */
-#define NODE_ARGS 20
+#define NODE_ARGS 28
 
 #define TICK_MS 10
 #define TABLE_EVERY_S 0.5   /* live table on a terminal */
@@ -56,6 +63,21 @@
 #define EVENTS_SHOWN 3      /* latest events on the live table */
 #define PROBLEMS_MAX 8
 
+/* The clocks */
+#define CLOCK_OFFSET_MAX_S 1.0   /* virtual clock offsets: +-this */
+#define CLOCK_DRIFT_MAX_PPM 200  /* virtual clock drifts: +-this */
+#define NTP_EVERY_S 1.0          /* one NTP round over the nodes */
+#define NTP_WAIT_MS 100          /* for one node's NTP reply */
+#define CLOCK_SYNC_S 20.0        /* waiting for every clock to be synced */
+#define CLOCK_HOLD_S 2.0         /* synced this long before measuring */
+#define FINAL_ROUNDS 20          /* the final measurement: rounds ... */
+#define FINAL_EVERY_MS 100       /* ... this far apart */
+#define FINAL_SLACK_NS 50000     /* rounds kept: delays <= 3 x least + this */
+#define CLOCK_AGREE_NS 1000000.0 /* the verdict wants them within 1 ms */
+
+#define NTP_LEN 48
+#define NTP_UNIX_OFFSET 2208988800LL /* 1970 - 1900, seconds */
+
 typedef enum node_state {
   NODE_STARTING, /* spawned, not answering yet */
   NODE_UP,       /* answers status */
@@ -68,6 +90,7 @@ typedef struct dnode {
   char id[12];
   char events[PATH_LEN + 32], log[PATH_LEN + 32], sock[SOCK_LEN];
   char listen[32], peer[32];
+  char clk_offset[32], clk_drift[32]; /* the virtual clock's flags */
   char *argv[NODE_ARGS];
   uint16_t port;
   pid_t pid; /* 0 when not running */
@@ -78,6 +101,14 @@ typedef struct dnode {
   bool seen;
   int peers_up;
   double sent, delivered, buffered;
+  /* the latest tracking answer */
+  bool clk_seen, synced, is_ref;
+  char ref[40];
+  double err_ns;
+  /* the latest NTP round: network time - the demo's real clock */
+  bool ntp_ok;
+  int ntp_li;
+  int64_t ntp_offset, ntp_delay;
   char exit_text[64]; /* how it ended, if it did by itself */
 } dnode;
 
@@ -112,6 +143,20 @@ typedef struct demo {
   uint64_t sends, broadcasts, bc_peers, refused_bp, refused_nosess,
       refused_other, failed;
   char other_error[160];
+  /* the clocks, as the demo sees them from outside over NTP */
+  int ntp_fd;
+  uint64_t cookie_rng; /* NTP cookies: not from rng, which replays */
+  double next_ntp;
+  int ntp_answered;     /* nodes answering in the latest round */
+  int64_t ntp_median;   /* their median offset from the real clock */
+  int64_t ntp_spread;   /* max - min of their offsets */
+  char common_ref[40];  /* the reference all synced nodes agree on */
+  bool all_synced_seen; /* noted the first time every clock is synced */
+  /* the final measurement */
+  bool final_done;
+  int final_rounds, final_kept, final_nodes;
+  double final_median, final_max;
+  char final_ref[40];
 } demo;
 
 static volatile sig_atomic_t stop_signal;
@@ -188,6 +233,12 @@ static const char demo_help[] =
     "broadcasts through their control sockets for S seconds; kills one\n"
     "node with SIGKILL at 40 % of the time and restarts it 2 s later; then\n"
     "stops them all and checks their event logs (p2pclock check).\n"
+    "Each node runs a virtual clock, off by up to 1 s and drifting by up to\n"
+    "200 ppm (from the seed); the nodes elect a reference and follow it.\n"
+    "Once a second the demo queries every node over NTP, as a standard\n"
+    "client, and shows its offset from the median of all; at the end, with\n"
+    "the restarted node synced again, it measures how far apart the nodes'\n"
+    "network times are (the verdict wants them within 1 ms).\n"
     "\n"
     "  --nodes N        2..20 [5]\n"
     "  --duration S     seconds of traffic, 1..3600 [20]\n"
@@ -198,8 +249,9 @@ static const char demo_help[] =
     "                   [a temporary directory, removed after a passing run]\n"
     "  --no-kill        kill nobody\n"
     "\n"
-    "Exit status: 0 the checker's verdict is OK, 1 it is not (or the\n"
-    "network could not be run), 2 usage error, 130 interrupted.\n";
+    "Exit status: 0 the checker's verdict is OK and the clocks agree, 1\n"
+    "not (or the network could not be run), 2 usage error, 130\n"
+    "interrupted.\n";
 
 static int demo_usage(const char *what, const char *arg) {
   fprintf(stderr, "p2pclock demo: %s \"%s\" (try p2pclock demo --help)\n", what,
@@ -343,6 +395,13 @@ static int make_dirs(demo *d) {
 
 static void setup_node(demo *d, int i) {
   dnode *n = &d->n[i];
+  /* uniform in [-max, max], with the seed: a replay has the same clocks */
+  double u = (double)(rnd(d) >> 11) / 9007199254740992.0;
+  double v = (double)(rnd(d) >> 11) / 9007199254740992.0;
+  snprintf(n->clk_offset, sizeof n->clk_offset, "%.6f",
+           (2 * u - 1) * CLOCK_OFFSET_MAX_S);
+  snprintf(n->clk_drift, sizeof n->clk_drift, "%.3f",
+           (2 * v - 1) * CLOCK_DRIFT_MAX_PPM);
   snprintf(n->id, sizeof n->id, "n%d", i + 1);
   snprintf(n->events, sizeof n->events, "%s/%s.events", d->logdir, n->id);
   snprintf(n->log, sizeof n->log, "%s/%s.log", d->logdir, n->id);
@@ -370,6 +429,10 @@ static void setup_node(demo *d, int i) {
   n->argv[k++] = n->sock;
   n->argv[k++] = "--chaos-delay";
   n->argv[k++] = "0:50";
+  n->argv[k++] = "--clock-offset";
+  n->argv[k++] = n->clk_offset;
+  n->argv[k++] = "--clock-drift";
+  n->argv[k++] = n->clk_drift;
   n->argv[k] = NULL;
 }
 
@@ -406,6 +469,7 @@ static int spawn_node(dnode *n) {
   n->pid = pid;
   n->state = NODE_STARTING;
   n->seen = false;
+  n->clk_seen = n->synced = n->is_ref = n->ntp_ok = false;
   n->credit = 0;
   p2pc_ctl_close(&n->ctl);
   return 0;
@@ -472,9 +536,38 @@ static double num(const cJSON *o, const char *key) {
   return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
-/* Refreshes every running node's status. */
+/* Notes the moments the clocks change: every running clock synced for the
+ * first time, and a new reference that all synced nodes agree on. */
+static void note_clocks(demo *d) {
+  int running = 0, synced = 0;
+  const char *ref = NULL;
+  bool agree = true;
+  for (int i = 0; i < d->o.nodes; i++) {
+    const dnode *n = &d->n[i];
+    if (n->pid <= 0)
+      continue;
+    running++;
+    if (!n->clk_seen || !n->synced || !n->ref[0])
+      continue;
+    synced++;
+    if (!ref)
+      ref = n->ref;
+    else if (strcmp(ref, n->ref) != 0)
+      agree = false;
+  }
+  if (synced == running && running > 0 && !d->all_synced_seen) {
+    d->all_synced_seen = true;
+    note(d, "every clock is synced");
+  }
+  if (ref && agree && synced == running && strcmp(ref, d->common_ref) != 0) {
+    note(d, "all %d synced clocks follow %s", synced, ref);
+    snprintf(d->common_ref, sizeof d->common_ref, "%s", ref);
+  }
+}
+
+/* Refreshes every running node's status and clock tracking. */
 static void poll_status(demo *d) {
-  cJSON *req = simple_req("status");
+  cJSON *req = simple_req("status"), *treq = simple_req("tracking");
   for (int i = 0; i < d->o.nodes; i++) {
     dnode *n = &d->n[i];
     if (n->pid <= 0 || n->state == NODE_STOPPED)
@@ -491,8 +584,148 @@ static void poll_status(demo *d) {
       n->seen = false; /* no answer this time */
     }
     cJSON_Delete(a);
+    a = n->pid > 0 ? call(n, treq, CALL_MS) : NULL;
+    n->clk_seen = a && ans_ok(a);
+    if (n->clk_seen) {
+      const cJSON *ref = cJSON_GetObjectItemCaseSensitive(a, "ref");
+      n->synced = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "synced"));
+      n->is_ref =
+          cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "reference"));
+      snprintf(n->ref, sizeof n->ref, "%s",
+               cJSON_IsString(ref) ? ref->valuestring : "");
+      n->err_ns = num(a, "err_ns");
+    }
+    cJSON_Delete(a);
   }
   cJSON_Delete(req);
+  cJSON_Delete(treq);
+  note_clocks(d);
+}
+
+/* ---- the clocks, over NTP ------------------------------------------------ */
+
+static int64_t real_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static uint64_t get_be64(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++)
+    v = v << 8 | p[i];
+  return v;
+}
+
+/* A 64-bit NTP timestamp -> ns since the Unix epoch, in the NTP era that
+ * puts it within 68 years of pivot_ns. */
+static int64_t ntp_to_ns(uint64_t ts, int64_t pivot_ns) {
+  int64_t pivot_s = pivot_ns / 1000000000;
+  uint32_t sec = (uint32_t)(ts >> 32);
+  int32_t ds = (int32_t)(sec - (uint32_t)(pivot_s + NTP_UNIX_OFFSET));
+  int64_t frac = (int64_t)(((ts & 0xffffffffu) * 1000000000u) >> 32);
+  return (pivot_s + ds) * 1000000000 + frac;
+}
+
+/* The demo's NTP client socket on 127.0.0.1; -errno on failure. */
+static int ntp_open(demo *d) {
+  struct sockaddr_in sa = {.sin_family = AF_INET};
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  d->ntp_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (d->ntp_fd < 0)
+    return -errno;
+  if (bind(d->ntp_fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    int e = errno;
+    close(d->ntp_fd);
+    d->ntp_fd = -1;
+    return -e;
+  }
+  return 0;
+}
+
+/*
+ * One standard NTP exchange with node n's time port (its listen port): a
+ * 48-byte mode-3 request whose transmit field is a random cookie (the
+ * real send time stays here, as ntpprobe does), and its reply within
+ * NTP_WAIT_MS: mode 4, our cookie as origin, from that port. The offset
+ * (the node's network time minus the demo's real clock) and the delay
+ * follow RFC 5905 §8 with user-space stamps; one node at a time, so no
+ * reply waits in the socket while another is read. Replies to earlier,
+ * timed-out requests are skipped. Returns 0 or -ETIMEDOUT / -errno.
+ */
+static int ntp_query(demo *d, dnode *n) {
+  uint8_t req[NTP_LEN] = {0}, rep[NTP_LEN + 512];
+  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(n->port)};
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  d->cookie_rng ^= d->cookie_rng << 13;
+  d->cookie_rng ^= d->cookie_rng >> 7;
+  d->cookie_rng ^= d->cookie_rng << 17;
+  uint64_t cookie = d->cookie_rng;
+  req[0] = 0 << 6 | 4 << 3 | 3; /* LI 0, version 4, mode 3 (client) */
+  for (int i = 0; i < 8; i++)
+    req[40 + i] = (uint8_t)(cookie >> (56 - 8 * i));
+  int64_t t1 = real_ns();
+  if (sendto(d->ntp_fd, req, sizeof req, 0, (struct sockaddr *)&to, sizeof to) <
+      0)
+    return -errno;
+  double end = now_s() + NTP_WAIT_MS / 1000.0;
+  for (;;) {
+    int left = (int)((end - now_s()) * 1000) + 1;
+    struct pollfd pfd = {.fd = d->ntp_fd, .events = POLLIN};
+    if (left <= 0 || poll(&pfd, 1, left) <= 0) {
+      if (now_s() >= end)
+        return -ETIMEDOUT;
+      continue; /* EINTR */
+    }
+    struct sockaddr_in from;
+    socklen_t fl = sizeof from;
+    ssize_t k = recvfrom(d->ntp_fd, rep, sizeof rep, MSG_DONTWAIT,
+                         (struct sockaddr *)&from, &fl);
+    int64_t t4 = real_ns();
+    if (k < NTP_LEN || from.sin_port != to.sin_port || (rep[0] & 7) != 4 ||
+        get_be64(rep + 24) != cookie)
+      continue;
+    int64_t t2 = ntp_to_ns(get_be64(rep + 32), t1);
+    int64_t t3 = ntp_to_ns(get_be64(rep + 40), t1);
+    n->ntp_li = rep[0] >> 6;
+    n->ntp_offset = ((t2 - t1) + (t3 - t4)) / 2;
+    n->ntp_delay = (t4 - t1) - (t3 - t2);
+    return 0;
+  }
+}
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* One NTP round over every running node; the median and the spread of the
+ * offsets of those that answered. Returns how many answered. */
+static int ntp_round(demo *d) {
+  int64_t offs[P2PC_DEMO_NODES_MAX];
+  int k = 0;
+  for (int i = 0; i < d->o.nodes; i++) {
+    dnode *n = &d->n[i];
+    n->ntp_ok = n->pid > 0 && n->state == NODE_UP && d->ntp_fd >= 0 &&
+                ntp_query(d, n) == 0;
+    if (n->ntp_ok)
+      offs[k++] = n->ntp_offset;
+  }
+  d->ntp_answered = k;
+  if (k == 0)
+    return 0;
+  qsort(offs, (size_t)k, sizeof offs[0], cmp_i64);
+  d->ntp_median = k % 2 ? offs[k / 2] : (offs[k / 2 - 1] + offs[k / 2]) / 2;
+  d->ntp_spread = offs[k - 1] - offs[0];
+  return k;
+}
+
+/* Runs an NTP round when one is due. */
+static void ntp_tick(demo *d) {
+  if (now_s() < d->next_ntp)
+    return;
+  d->next_ntp = now_s() + NTP_EVERY_S;
+  ntp_round(d);
 }
 
 /* One traffic request from node i: a send to a random other node, or one
@@ -549,6 +782,49 @@ static void traffic_one(demo *d, int i, uint64_t seq) {
 
 /* ---- the live view ------------------------------------------------------ */
 
+static void fmt_ns(double ns, char *out, size_t len) {
+  if (ns < 1e3)
+    snprintf(out, len, "%.0f ns", ns);
+  else if (ns < 1e6)
+    snprintf(out, len, "%.1f us", ns / 1e3);
+  else if (ns < 1e9)
+    snprintf(out, len, "%.1f ms", ns / 1e6);
+  else
+    snprintf(out, len, "%.2f s", ns / 1e9);
+}
+
+/* ns with a sign and a unit: "+12.3 us", "-1.234 ms", "+0.532 s". */
+static void fmt_sns(double ns, char *out, size_t len) {
+  double a = ns < 0 ? -ns : ns;
+  char sign = ns < 0 ? '-' : '+';
+  if (a < 1e3)
+    snprintf(out, len, "%c%.0f ns", sign, a);
+  else if (a < 1e6)
+    snprintf(out, len, "%c%.1f us", sign, a / 1e3);
+  else if (a < 1e9)
+    snprintf(out, len, "%c%.3f ms", sign, a / 1e6);
+  else
+    snprintf(out, len, "%c%.3f s", sign, a / 1e9);
+}
+
+/* A node's clock cells: its reference (with * when it is the reference),
+ * its NTP offset from the median of all nodes, its error bound. */
+static void clock_cells(const demo *d, const dnode *n, char *ref, size_t rl,
+                        char *off, size_t ol, char *err, size_t el) {
+  snprintf(ref, rl, "%s%s", n->clk_seen && n->ref[0] ? n->ref : "-",
+           n->clk_seen && n->is_ref ? "*" : "");
+  if (n->ntp_ok && n->pid > 0)
+    fmt_sns((double)(n->ntp_offset - d->ntp_median), off, ol);
+  else
+    snprintf(off, ol, "-");
+  if (n->clk_seen && n->synced) {
+    fmt_sns(n->err_ns, err, el);
+    memmove(err, err + 1, strlen(err)); /* a bound: no sign */
+  } else {
+    snprintf(err, el, "-");
+  }
+}
+
 static const char *state_name(const dnode *n) {
   switch (n->state) {
   case NODE_STARTING:
@@ -596,22 +872,39 @@ static void draw_table(demo *d, const char *phase) {
   tline(d, "p2pclock demo: %s, %.1f s of %.0f s, %d nodes, %g msgs/s each",
         phase, d->t0 > 0 ? elapsed(d) : 0.0, d->o.duration, d->o.nodes,
         d->o.rate);
-  tline(d, "%-5s %-7s %6s %9s %10s %9s", "NODE", "STATE", "PEERS", "SENT",
-        "DELIVERED", "BUFFERED");
+  tline(d, "%-4s %-7s %5s %7s %9s %4s  %-4s %-5s %11s %9s", "NODE", "STATE",
+        "PEERS", "SENT", "DELIVERED", "BUF", "SYNC", "REF", "NTP-OFFSET",
+        "ERR");
   for (int i = 0; i < d->o.nodes; i++) {
     const dnode *n = &d->n[i];
-    if (n->seen && n->pid > 0)
-      tline(d, "%-5s %-7s %3d/%-2d %9.0f %10.0f %9.0f", n->id, state_name(n),
-            n->peers_up, d->o.nodes - 1, n->sent, n->delivered, n->buffered);
-    else
-      tline(d, "%-5s %-7s %6s %9s %10s %9s", n->id, state_name(n), "-", "-",
-            "-", "-");
+    char peers[16], ref[48], off[24], err[24];
+    clock_cells(d, n, ref, sizeof ref, off, sizeof off, err, sizeof err);
+    if (n->seen && n->pid > 0) {
+      snprintf(peers, sizeof peers, "%d/%d", n->peers_up, d->o.nodes - 1);
+      tline(d, "%-4s %-7s %5s %7.0f %9.0f %4.0f  %-4s %-5s %11s %9s", n->id,
+            state_name(n), peers, n->sent, n->delivered, n->buffered,
+            !n->clk_seen ? "-"
+            : n->synced  ? "yes"
+                         : "no",
+            ref, off, err);
+    } else {
+      tline(d, "%-4s %-7s %5s %7s %9s %4s  %-4s %-5s %11s %9s", n->id,
+            state_name(n), "-", "-", "-", "-", "-", "-", off, "-");
+    }
   }
   tline(d, "requests: %llu sends, %llu broadcasts, %llu refused, %llu failed",
         (unsigned long long)d->sends, (unsigned long long)d->broadcasts,
         (unsigned long long)(d->refused_bp + d->refused_nosess +
                              d->refused_other),
         (unsigned long long)d->failed);
+  char spread[24], net[24];
+  fmt_sns((double)d->ntp_spread, spread, sizeof spread);
+  fmt_sns((double)d->ntp_median, net, sizeof net);
+  if (d->ntp_answered > 0)
+    tline(d, "NTP: %d nodes answer; network time = demo's clock %s; spread %s",
+          d->ntp_answered, net, spread + (spread[0] == '+'));
+  else
+    tline(d, "NTP: no node answers yet");
   for (int k = 0; k < EVENTS_SHOWN; k++)
     tline(d, "%s%s", k == 0 ? "events: " : "        ",
           k < d->nevents ? d->events[k] : (k == 0 ? "none yet" : ""));
@@ -637,6 +930,25 @@ static void print_line(demo *d) {
          deliv, buf, (unsigned long long)requests_done(d),
          (unsigned long long)(d->refused_bp + d->refused_nosess +
                               d->refused_other));
+  /* the clocks: each node's sync state, reference and NTP offset */
+  printf("          clocks:");
+  for (int i = 0; i < d->o.nodes; i++) {
+    const dnode *n = &d->n[i];
+    char ref[48], off[24], err[24];
+    clock_cells(d, n, ref, sizeof ref, off, sizeof off, err, sizeof err);
+    if (n->pid <= 0)
+      printf(" %s down;", n->id);
+    else
+      printf(" %s %s %s %s;", n->id,
+             n->clk_seen && n->synced ? "synced" : "unsynced", ref, off);
+  }
+  if (d->ntp_answered > 0) {
+    char spread[24];
+    fmt_sns((double)d->ntp_spread, spread, sizeof spread);
+    printf(" spread %s\n", spread + 1);
+  } else {
+    printf(" no NTP answer yet\n");
+  }
   fflush(stdout);
 }
 
@@ -653,6 +965,7 @@ static int wait_mesh(demo *d) {
   while (!stop_signal) {
     reap(d);
     poll_status(d);
+    ntp_tick(d);
     int done = 0;
     for (int i = 0; i < d->o.nodes; i++) {
       if (d->n[i].state == NODE_DEAD)
@@ -695,6 +1008,7 @@ static void kill_victim(demo *d) {
   }
   p2pc_ctl_close(&n->ctl);
   n->seen = false;
+  n->clk_seen = n->synced = n->is_ref = n->ntp_ok = false;
   note(d, "killed %s with SIGKILL", n->id);
 }
 
@@ -732,6 +1046,7 @@ static int run_traffic(demo *d) {
       restart_victim(d);
     if (e >= d->o.duration)
       break;
+    ntp_tick(d);
     for (int i = 0; i < d->o.nodes && !stop_signal; i++) {
       dnode *n = &d->n[i];
       if (n->pid <= 0) {
@@ -806,6 +1121,7 @@ static int wait_quiet(demo *d) {
   while (!stop_signal) {
     reap(d);
     poll_status(d);
+    ntp_tick(d);
     bool all = true;
     int alive = running(d);
     for (int i = 0; i < d->o.nodes && all; i++)
@@ -825,6 +1141,146 @@ static int wait_quiet(demo *d) {
     sleep_ms(100);
   }
   return -1;
+}
+
+/* True when every running node answers, is synced and follows the same
+ * reference, which is one of them and knows it, and every one answered
+ * the latest NTP round with LI 0 (synchronized); the reference in ref. */
+static bool clocks_settled(demo *d, char *ref, size_t rl) {
+  const char *r = NULL;
+  int running = 0;
+  for (int i = 0; i < d->o.nodes; i++) {
+    const dnode *n = &d->n[i];
+    if (n->pid <= 0)
+      continue;
+    running++;
+    if (!n->clk_seen || !n->synced || !n->ref[0] || !n->ntp_ok ||
+        n->ntp_li != 0)
+      return false;
+    if (!r)
+      r = n->ref;
+    else if (strcmp(r, n->ref) != 0)
+      return false;
+  }
+  const dnode *rn = r ? find_node(d, r) : NULL;
+  if (running < 2 || !rn || rn->pid <= 0 || !rn->is_ref)
+    return false;
+  snprintf(ref, rl, "%s", r);
+  return true;
+}
+
+/*
+ * The clocks' final exam, before the nodes stop: waits (bounded) until
+ * every running node, the restarted one included, is synced to one
+ * reference and has stayed so for CLOCK_HOLD_S, then queries them all
+ * over NTP FINAL_ROUNDS times and keeps the rounds where every node
+ * answered with a delay near its least (a late reply only measures the
+ * scheduler). The disagreement of a round is its largest offset minus its
+ * smallest. Problems go to the verdict. Returns 0, or -1 if interrupted.
+ */
+static int measure_clocks(demo *d) {
+  double start = now_s(), held = -1;
+  char ref[40] = "", held_ref[40] = "";
+  while (!stop_signal) {
+    reap(d);
+    poll_status(d);
+    ntp_round(d);
+    bool ok = clocks_settled(d, ref, sizeof ref);
+    if (d->tty)
+      draw_table(d, ok ? "clocks settling" : "clocks syncing");
+    if (!ok) {
+      held = -1;
+    } else if (held < 0 || strcmp(ref, held_ref) != 0) {
+      /* (a restarted reference takes its role back once synced) */
+      held = now_s();
+      snprintf(held_ref, sizeof held_ref, "%s", ref);
+    }
+    if (held >= 0 && now_s() - held >= CLOCK_HOLD_S)
+      break;
+    if (now_s() - start > CLOCK_SYNC_S) {
+      note(d, "the clocks did not all sync to one reference in %.0f s",
+           CLOCK_SYNC_S);
+      problem(d, "the clocks did not all sync to one reference within %.0f s",
+              CLOCK_SYNC_S);
+      return 0;
+    }
+    sleep_ms(200);
+  }
+  if (stop_signal)
+    return -1;
+  int idx[P2PC_DEMO_NODES_MAX], m = 0;
+  for (int i = 0; i < d->o.nodes; i++)
+    if (d->n[i].pid > 0)
+      idx[m++] = i;
+  int64_t off[FINAL_ROUNDS][P2PC_DEMO_NODES_MAX];
+  int64_t del[FINAL_ROUNDS][P2PC_DEMO_NODES_MAX];
+  bool full[FINAL_ROUNDS];
+  int rounds = 0;
+  for (; rounds < FINAL_ROUNDS && !stop_signal; rounds++) {
+    double t = now_s();
+    ntp_round(d);
+    full[rounds] = true;
+    for (int k = 0; k < m; k++) {
+      const dnode *n = &d->n[idx[k]];
+      full[rounds] = full[rounds] && n->ntp_ok;
+      off[rounds][k] = n->ntp_offset;
+      del[rounds][k] = n->ntp_delay;
+    }
+    if (d->tty)
+      draw_table(d, "measuring the clocks");
+    int left = (int)((t + FINAL_EVERY_MS / 1000.0 - now_s()) * 1000);
+    if (left > 0)
+      sleep_ms(left);
+  }
+  if (stop_signal)
+    return -1;
+  int64_t mind[P2PC_DEMO_NODES_MAX];
+  for (int k = 0; k < m; k++) {
+    mind[k] = INT64_MAX;
+    for (int r = 0; r < rounds; r++)
+      if (full[r] && del[r][k] < mind[k])
+        mind[k] = del[r][k];
+  }
+  int64_t spread[FINAL_ROUNDS];
+  int kept = 0;
+  for (int r = 0; r < rounds; r++) {
+    bool use = full[r];
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (int k = 0; k < m && use; k++) {
+      use = del[r][k] <= 3 * mind[k] + FINAL_SLACK_NS;
+      lo = off[r][k] < lo ? off[r][k] : lo;
+      hi = off[r][k] > hi ? off[r][k] : hi;
+    }
+    if (use)
+      spread[kept++] = hi - lo;
+  }
+  d->final_done = true;
+  d->final_rounds = rounds;
+  d->final_kept = kept;
+  d->final_nodes = m;
+  snprintf(d->final_ref, sizeof d->final_ref, "%s", ref);
+  if (kept < (rounds + 2) / 3) {
+    problem(d,
+            "only %d of %d NTP rounds were usable for the final clock "
+            "measurement",
+            kept, rounds);
+    d->final_done = false;
+    return 0;
+  }
+  qsort(spread, (size_t)kept, sizeof spread[0], cmp_i64);
+  d->final_median = kept % 2
+                        ? (double)spread[kept / 2]
+                        : (double)(spread[kept / 2 - 1] + spread[kept / 2]) / 2;
+  d->final_max = (double)spread[kept - 1];
+  if (d->final_max >= CLOCK_AGREE_NS) {
+    char a[32];
+    fmt_ns(d->final_max, a, sizeof a);
+    problem(d,
+            "the nodes' network times disagree by up to %s over NTP "
+            "(want < 1 ms)",
+            a);
+  }
+  return 0;
 }
 
 static void wait_exit(demo *d, double seconds) {
@@ -885,17 +1341,6 @@ static void stop_nodes(demo *d) {
 
 /* ---- the verdict -------------------------------------------------------- */
 
-static void fmt_ns(double ns, char *out, size_t len) {
-  if (ns < 1e3)
-    snprintf(out, len, "%.0f ns", ns);
-  else if (ns < 1e6)
-    snprintf(out, len, "%.1f us", ns / 1e3);
-  else if (ns < 1e9)
-    snprintf(out, len, "%.1f ms", ns / 1e6);
-  else
-    snprintf(out, len, "%.2f s", ns / 1e9);
-}
-
 /* Runs check.c in-process on the event logs with --json, its stdout
  * captured in a file of the log directory; returns its exit status and
  * the parsed summary in *out (NULL if none). */
@@ -947,20 +1392,54 @@ static double by_kind(const cJSON *j, const char *kind) {
   return num(cJSON_GetObjectItemCaseSensitive(j, "by_kind"), kind);
 }
 
+/* The clocks' part of the verdict; true when they agree within 1 ms. */
+static bool print_clocks(const demo *d) {
+  char a[32], b[32];
+  if (!d->final_done) {
+    printf("  clocks                   NOT MEASURED: not all synced to one "
+           "reference (see the problems below)\n");
+    return false;
+  }
+  bool ok = d->final_max < CLOCK_AGREE_NS;
+  double olo = 0, ohi = 0, dlo = 0, dhi = 0;
+  for (int i = 0; i < d->o.nodes; i++) {
+    double o = atof(d->n[i].clk_offset), r = atof(d->n[i].clk_drift);
+    olo = i == 0 || o < olo ? o : olo;
+    ohi = i == 0 || o > ohi ? o : ohi;
+    dlo = i == 0 || r < dlo ? r : dlo;
+    dhi = i == 0 || r > dhi ? r : dhi;
+  }
+  printf("  clocks                   %d/%d synced, all following %s (virtual "
+         "clocks %+.3f..%+.3f s, %+.0f..%+.0f ppm)\n",
+         d->final_nodes, d->o.nodes, d->final_ref, olo, ohi, dlo, dhi);
+  fmt_ns(d->final_max, a, sizeof a);
+  fmt_ns(d->final_median, b, sizeof b);
+  printf("  max pairwise disagreement measured over NTP: %s%s (median %s; %d "
+         "of %d rounds %d ms apart%s)\n",
+         a, ok ? "" : " > 1 ms", b, d->final_kept, d->final_rounds,
+         FINAL_EVERY_MS,
+         d->victim >= 0 ? ", after the restarted node resynced" : "");
+  return ok;
+}
+
 /* Prints the verdict; returns true when it is OK. */
 static bool print_verdict(demo *d, int rc, const cJSON *j) {
   if (!j) {
     printf("verdict: UNKNOWN: the checker could not check the logs (exit "
            "%d, see above)\n",
            rc);
+    print_clocks(d);
     return false;
   }
   bool ok = rc == 0 && ans_ok(j);
+  bool clocks_ok = d->final_done && d->final_max < CLOCK_AGREE_NS;
   double order = by_kind(j, "ORDER"), dup = by_kind(j, "DUPLICATE");
   double viol = num(j, "violations");
   printf("\n");
-  if (ok)
+  if (ok && clocks_ok)
     printf("verdict: OK\n");
+  else if (ok)
+    printf("verdict: FAILED: the clocks (below)\n");
   else
     printf("verdict: FAILED: %.0f violation(s)\n", viol);
   printf("  messages sent            %.0f (%.0f to self) from %llu send and "
@@ -1013,6 +1492,7 @@ static bool print_verdict(demo *d, int rc, const cJSON *j) {
         printf("    %s\n", k->valuestring);
     }
   }
+  print_clocks(d);
   printf("  refused requests         %llu back-pressure, %llu no session "
          "(peer down), %llu other%s%s%s; %llu failed\n",
          (unsigned long long)d->refused_bp,
@@ -1020,7 +1500,7 @@ static bool print_verdict(demo *d, int rc, const cJSON *j) {
          (unsigned long long)d->refused_other, d->other_error[0] ? " (\"" : "",
          d->other_error, d->other_error[0] ? "\")" : "",
          (unsigned long long)d->failed);
-  return ok;
+  return ok && clocks_ok;
 }
 
 /* ---- the whole run ------------------------------------------------------ */
@@ -1049,6 +1529,19 @@ static int run(demo *d) {
     setup_node(d, i);
   printf("p2pclock demo: %d nodes on 127.0.0.1 (ports %u..), logs in %s\n",
          d->o.nodes, d->n[0].port, d->logdir);
+  printf("virtual clocks (offset, drift):");
+  for (int i = 0; i < d->o.nodes; i++)
+    printf("%s %s %+.3f s %+.0f ppm", i ? "," : "", d->n[i].id,
+           atof(d->n[i].clk_offset), atof(d->n[i].clk_drift));
+  printf("\n");
+  rv = ntp_open(d);
+  if (rv < 0) {
+    fprintf(stderr,
+            "p2pclock demo: cannot open a UDP socket on 127.0.0.1: "
+            "%s\n",
+            strerror(-rv));
+    return EXIT_FAILURE;
+  }
   for (int i = 0; i < d->o.nodes; i++) {
     rv = spawn_node(&d->n[i]);
     if (rv < 0) {
@@ -1067,6 +1560,8 @@ static int run(demo *d) {
     return 128 + stop_signal;
   rv = wait_quiet(d);
   if (rv < 0)
+    return 128 + stop_signal;
+  if (measure_clocks(d) < 0)
     return 128 + stop_signal;
   if (!d->tty)
     print_line(d);
@@ -1099,6 +1594,8 @@ int p2pc_cli_demo(int argc, char **argv) {
     return EXIT_FAILURE;
   }
   d.tty = isatty(STDOUT_FILENO);
+  d.ntp_fd = -1;
+  d.cookie_rng = ((uint64_t)real_ns() ^ (uint64_t)getpid() << 40) | 1;
   const char *seed = getenv("P2PC_SEED");
   d.rng = seed && *seed
               ? strtoull(seed, NULL, 0)
@@ -1155,6 +1652,8 @@ int p2pc_cli_demo(int argc, char **argv) {
     printf("logs removed (--keep-logs DIR keeps them)\n");
   for (int i = 0; i < d.o.nodes; i++)
     p2pc_ctl_close(&d.n[i].ctl);
+  if (d.ntp_fd >= 0)
+    close(d.ntp_fd);
   free(d.n);
   fflush(stdout);
   sigaction(SIGINT, &old_int, NULL);

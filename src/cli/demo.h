@@ -7,7 +7,13 @@
  * control sockets, kills one node with SIGKILL part-way and restarts it,
  * shows the nodes' counters live, then stops them and runs `p2pclock check`
  * over their event logs for a verdict: exactly once, causal order, how
- * long messages waited, what was lost with the killed node.
+ * long messages waited, what was lost with the killed node. Each node runs
+ * a virtual clock (an offset up to +-1 s and a drift up to +-200 ppm, from
+ * the seed); the demo queries every node's NTP time port once a second as
+ * a standard client and shows, live, each node's sync state, reference,
+ * error bound and offset from the median of all; at the end, once the
+ * restarted node has resynced, the verdict gives the largest disagreement
+ * between the nodes' network times measured over NTP (it must be < 1 ms).
  *
  *   p2pclock demo [--nodes N] [--duration S] [--rate R] [--keep-logs DIR]
  *                 [--no-kill]
@@ -22,9 +28,9 @@
 #define P2PC_DEMO_NODES_MAX 20
 
 /* Runs the demo with its arguments argv[0..argc) (the words after "demo").
- * Returns the exit status: 0 when the checker's verdict is OK, 1 when it is
- * not or the network could not be run, 2 on a usage error, 128 + signal
- * when interrupted. */
+ * Returns the exit status: 0 when the checker's verdict is OK and the
+ * clocks agree, 1 when not or the network could not be run, 2 on a usage
+ * error, 128 + signal when interrupted. */
 int p2pc_cli_demo(int argc, char **argv);
 
 #endif /* P2PC_CLI_DEMO_H */
