@@ -3,7 +3,8 @@
 # Installs the Debian packages a build needs, if any are missing.
 #   scripts/deps.sh test   what `make` and `make test` need
 #   scripts/deps.sh ci     plus what .ci/run needs (clang, sanitizers, fuzzer)
-#   scripts/deps.sh bench  plus the peers bench/throughput compares with
+#   scripts/deps.sh bench  plus the peers the benches compare with (libzmq
+#                          for bench/throughput, chrony for clock_accuracy)
 # As root it runs apt-get; otherwise it prints the exact command and stops.
 set -eu
 
@@ -13,7 +14,7 @@ ci="clang libclang-rt-14-dev llvm clang-format"
 case "${1:-test}" in
 test) want=$base ;;
 ci) want="$base $ci" ;;
-bench) want="$base libzmq3-dev" ;;
+bench) want="$base libzmq3-dev chrony" ;;
 *) echo "usage: scripts/deps.sh test|ci|bench" >&2; exit 2 ;;
 esac
 
