@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 DEMO_FLAGS ?=
 
-.PHONY: all deps configure test demo bench format format-check clean
+.PHONY: all deps configure test demo bench bench-clock format format-check clean
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -23,6 +23,12 @@ test: deps
 
 bench: all
 	$(BUILD)/bench/ses_overhead
+
+# Clock agreement of 10 nodes and accuracy beside chrony (~7 minutes);
+# chrony is unpacked into build/deps, never installed as a service.
+bench-clock: all
+	@scripts/deps.sh bench
+	bash bench/clock_accuracy/run.sh $(BUILD)
 
 # A local network of nodes with traffic, a crash and a verdict; options
 # through DEMO_FLAGS, e.g. make demo DEMO_FLAGS="--nodes 8 --duration 30".

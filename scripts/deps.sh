@@ -6,6 +6,13 @@
 #   scripts/deps.sh bench  plus the peers the benches compare with (libzmq
 #                          for bench/throughput, chrony for clock_accuracy)
 # As root it runs apt-get; otherwise it prints the exact command and stops.
+#
+# chrony is NOT installed as a package: installing it would start a chronyd
+# service that disciplines the system clock and would remove
+# systemd-timesyncd (they conflict). The bench only needs the binaries, so
+# its .deb is downloaded and unpacked into build/deps/chrony (only its
+# libraries are installed), and bench/clock_accuracy runs chronyd -x from
+# there, never steering the clock.
 set -eu
 
 base="cmake make gcc pkg-config binutils libcmocka-dev libcjson-dev libuv1-dev python3 iproute2"
@@ -14,9 +21,26 @@ ci="clang libclang-rt-14-dev llvm clang-format"
 case "${1:-test}" in
 test) want=$base ;;
 ci) want="$base $ci" ;;
-bench) want="$base libzmq3-dev chrony" ;;
+bench) want="$base libzmq3-dev libnettle8 libgnutls30 libcap2 libseccomp2 libedit2" ;;
 *) echo "usage: scripts/deps.sh test|ci|bench" >&2; exit 2 ;;
 esac
+
+# bench: chronyd and chronyc unpacked privately (see above).
+private_chrony() {
+  dir=${P2PC_CHRONY_DIR:-build/deps/chrony}
+  [ -x "$dir/usr/sbin/chronyd" ] && return 0
+  tmp=$(mktemp -d)
+  chmod 755 "$tmp" # apt-get download runs as _apt
+  echo "p2pclock: unpacking chrony into $dir (not installed as a service)"
+  if ! (cd "$tmp" && apt-get download chrony >/dev/null); then
+    rm -rf "$tmp"
+    echo "p2pclock: apt-get download chrony failed" >&2
+    return 1
+  fi
+  mkdir -p "$dir"
+  dpkg -x "$tmp"/chrony_*.deb "$dir"
+  rm -rf "$tmp"
+}
 
 missing=""
 for p in $want; do
@@ -24,7 +48,10 @@ for p in $want; do
     missing="$missing $p"
   fi
 done
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+  [ "${1:-test}" = bench ] && private_chrony
+  exit 0
+fi
 
 cmd="apt-get update && apt-get install -y --no-install-recommends$missing"
 if [ "$(id -u)" -ne 0 ]; then
@@ -37,3 +64,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing
+if [ "${1:-test}" = bench ]; then private_chrony; fi
