@@ -46,6 +46,7 @@
 #define MSG_DRIFT "must be a number of ppm, -1000..1000"
 #define MSG_BOOL "must be true or false"
 #define MSG_MODE "must be \"reference\" or \"collaborative\""
+#define MSG_TSTAMP "must be \"auto\", \"kernel-rx\" or \"user\""
 #define MSG_BYTE "must be an integer 0..255"
 #define MSG_POLL "must be an integer -6..10 (log2 seconds)"
 #define MSG_SLEW "must be a number of ppm, 1..100000"
@@ -465,7 +466,7 @@ static int file_drop(p2pc_cli_config *cfg, file_ctx *c, const char *key,
  * One table for the file key and the flag of each clock setting, so both
  * take the same values and say the same thing when they refuse one. */
 
-typedef enum clock_kind { K_REAL, K_INT, K_BOOL, K_MODE } clock_kind;
+typedef enum clock_kind { K_REAL, K_INT, K_BOOL, K_MODE, K_TSTAMP } clock_kind;
 
 typedef enum clock_id {
   C_OFFSET,
@@ -478,7 +479,8 @@ typedef enum clock_id {
   C_POLL_MIN,
   C_POLL_MAX,
   C_SLEW,
-  C_STEP
+  C_STEP,
+  C_TSTAMP
 } clock_id;
 
 static const struct clock_key {
@@ -504,11 +506,24 @@ static const struct clock_key {
                     P2PC_CLI_POLL_MAX, MSG_POLL},
     [C_SLEW] = {"maxSlewPpm", "max-slew", K_REAL, 1, 100000, MSG_SLEW},
     [C_STEP] = {"stepThreshold", "step-threshold", K_REAL, 0, 1000, MSG_STEP},
+    [C_TSTAMP] = {"timestamping", "timestamping", K_TSTAMP, 0, 2, MSG_TSTAMP},
 };
 
 #define NCLOCK (sizeof clock_keys / sizeof clock_keys[0])
 
 static const char *const mode_names[] = {"reference", "collaborative"};
+
+static const char *const tstamp_names[] = {"auto", "kernel-rx", "user"};
+
+static bool parse_tstamp(const char *s, int *out) {
+  for (int i = 0; i < 3; i++) {
+    if (strcmp(s, tstamp_names[i]) == 0) {
+      *out = i;
+      return true;
+    }
+  }
+  return false;
+}
 
 static bool parse_mode(const char *s, p2pc_cli_clock_mode *out) {
   for (size_t i = 0; i < sizeof mode_names / sizeof mode_names[0]; i++) {
@@ -561,6 +576,9 @@ static void store_clock(p2pc_cli_config *cfg, clock_id id, double x,
   case C_STEP:
     cfg->step_threshold_s = x;
     break;
+  case C_TSTAMP:
+    cfg->timestamping = (int)x;
+    break;
   }
 }
 
@@ -572,6 +590,7 @@ static int file_clock(p2pc_cli_config *cfg, file_ctx *c, const char *key,
   assert(id < NCLOCK); /* only the table's keys are routed here */
   const struct clock_key *k = &clock_keys[id];
   double x = 0;
+  int n = 0;
   bool ok = false;
   p2pc_cli_clock_mode mode = P2PC_CLI_CLOCK_REFERENCE;
   switch (k->kind) {
@@ -593,6 +612,10 @@ static int file_clock(p2pc_cli_config *cfg, file_ctx *c, const char *key,
     ok = str_value(v) && parse_mode(v->valuestring, &mode);
     x = ok ? (double)mode : 0;
     break;
+  case K_TSTAMP:
+    ok = str_value(v) && parse_tstamp(v->valuestring, &n);
+    x = ok ? n : 0;
+    break;
   }
   if (!ok)
     return bad_key(c, key, k->msg, v);
@@ -605,17 +628,17 @@ typedef int (*file_key_fn)(p2pc_cli_config *cfg, file_ctx *c, const char *key,
 
 /* Two parallel tables, so the names alone can feed suggest(). */
 static const char *const file_key_names[] = {
-    "nodeID",       "nodeIP",        "nodePort", "connectTo",  "events",
-    "control",      "logLevel",      "maxPeers", "chaosDelay", "chaosDrop",
-    "clockOffset",  "clockDriftPpm", "timePort", "timeSync",   "clockMode",
-    "priority",     "clockClass",    "pollMin",  "pollMax",    "maxSlewPpm",
-    "stepThreshold"};
+    "nodeID",        "nodeIP",        "nodePort", "connectTo",  "events",
+    "control",       "logLevel",      "maxPeers", "chaosDelay", "chaosDrop",
+    "clockOffset",   "clockDriftPpm", "timePort", "timeSync",   "clockMode",
+    "priority",      "clockClass",    "pollMin",  "pollMax",    "maxSlewPpm",
+    "stepThreshold", "timestamping"};
 static const file_key_fn file_key_fns[] = {
     file_id,      file_host,  file_port,      file_peers, file_events,
     file_control, file_level, file_max_peers, file_delay, file_drop,
     file_clock,   file_clock, file_clock,     file_clock, file_clock,
     file_clock,   file_clock, file_clock,     file_clock, file_clock,
-    file_clock};
+    file_clock,   file_clock};
 
 #define NKEYS (sizeof file_key_names / sizeof file_key_names[0])
 
@@ -945,6 +968,10 @@ static int flag_clock(p2pc_cli_config *cfg, const char *flag, const char *v,
     ok = parse_mode(v, &mode);
     x = ok ? (double)mode : 0;
     break;
+  case K_TSTAMP:
+    ok = parse_tstamp(v, &n);
+    x = ok ? n : 0;
+    break;
   }
   if (!ok)
     return bad_flag(e, flag, k->msg, v);
@@ -959,17 +986,17 @@ typedef int (*flag_fn)(p2pc_cli_config *cfg, const char *flag, const char *v,
  * relies on it to find its own flags among these, asking
  * p2pc_cli_flag_is_switch). --config is handled before the others. */
 static const char *const flag_names[] = {
-    "config",        "id",          "listen",    "peer",         "events",
-    "control",       "log-level",   "max-peers", "chaos-delay",  "chaos-drop",
-    "clock-offset",  "clock-drift", "time-port", "no-time-sync", "clock-mode",
-    "priority",      "clock-class", "poll-min",  "poll-max",     "max-slew",
-    "step-threshold"};
+    "config",         "id",          "listen",    "peer",         "events",
+    "control",        "log-level",   "max-peers", "chaos-delay",  "chaos-drop",
+    "clock-offset",   "clock-drift", "time-port", "no-time-sync", "clock-mode",
+    "priority",       "clock-class", "poll-min",  "poll-max",     "max-slew",
+    "step-threshold", "timestamping"};
 static const flag_fn flag_fns[] = {
     NULL,         flag_id,    flag_listen,    flag_peer,  flag_events,
     flag_control, flag_level, flag_max_peers, flag_delay, flag_drop,
     flag_clock,   flag_clock, flag_clock,     flag_clock, flag_clock,
     flag_clock,   flag_clock, flag_clock,     flag_clock, flag_clock,
-    flag_clock};
+    flag_clock,   flag_clock};
 
 #define NFLAGS (sizeof flag_names / sizeof flag_names[0])
 #define FLAG_CONFIG 0
@@ -1270,7 +1297,9 @@ char *p2pc_cli_config_json(const p2pc_cli_config *cfg) {
        cJSON_AddNumberToObject(o, "pollMin", cfg->poll_min) &&
        cJSON_AddNumberToObject(o, "pollMax", cfg->poll_max) &&
        cJSON_AddNumberToObject(o, "maxSlewPpm", cfg->max_slew_ppm) &&
-       cJSON_AddNumberToObject(o, "stepThreshold", cfg->step_threshold_s);
+       cJSON_AddNumberToObject(o, "stepThreshold", cfg->step_threshold_s) &&
+       cJSON_AddStringToObject(o, "timestamping",
+                               tstamp_names[cfg->timestamping]);
   if (ok)
     out = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);

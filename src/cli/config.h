@@ -39,6 +39,8 @@
  *   pollMax       integer -6..10, log2 seconds, >= pollMin [1]
  *   maxSlewPpm    number, ppm, 1..100000 [500]
  *   stepThreshold number, seconds, 0..1000 [0.001]
+ *   timestamping  "auto" | "kernel-rx" | "user": the best the kernel
+ *                 offers, or a fallback forced (tests) [auto]
  *
  * Flags (each key has one; a flag overrides the file):
  *
@@ -49,7 +51,7 @@
  *   --clock-drift PPM, --time-port N, --no-time-sync (timeSync false; the
  *   only flag without a value), --clock-mode MODE, --priority N,
  *   --clock-class N, --poll-min N, --poll-max N, --max-slew PPM,
- *   --step-threshold S
+ *   --step-threshold S, --timestamping MODE
  *
  * A flag's value follows it ("--id A") or is attached ("--id=A"); a value
  * that starts with "--" must be attached ("--clock-offset -1" is fine). An
@@ -122,6 +124,7 @@ typedef struct p2pc_cli_config {
   int8_t poll_min, poll_max;
   double max_slew_ppm;
   double step_threshold_s;
+  int timestamping; /* 0 auto, 1 kernel-rx, 2 user */
   /* Where pollMin and pollMax were last set (0 default, 1 the file, 2 a
    * flag): the pollMin <= pollMax error names the right one. */
   uint8_t poll_min_src, poll_max_src;

@@ -98,6 +98,8 @@ static const char usage_tail[] =
     "  --poll-min N           (pollMin) -6..10, log2 seconds [-3]\n"
     "  --poll-max N           (pollMax) -6..10, >= pollMin [1]\n"
     "  --max-slew PPM         (maxSlewPpm) 1..100000 [500]\n"
+    "  --timestamping M       (timestamping) auto, kernel-rx or user: force\n"
+    "                         a fallback (tests) [auto]\n"
     "  --step-threshold S     (stepThreshold) 0..1000 s: step the network\n"
     "                         clock at start only above this [0.001]\n"
     "  --check-config         print the resolved config as one JSON line\n"
@@ -179,6 +181,7 @@ static int run_node(const p2pc_cli_config *cfg) {
       .vclock = cfg->vclock,
       .clock_offset_s = cfg->clock_offset_s,
       .clock_drift_ppm = cfg->clock_drift_ppm,
+      .timestamping = cfg->timestamping,
   };
   int rc = p2pc_rt_run(&opt);
   free(peers);

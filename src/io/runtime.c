@@ -825,9 +825,12 @@ static int open_time_socket(rt *r, const p2pc_wire_addr *host, uint16_t port) {
       wire_of_sockaddr(&bound, &bw))
     port = bw.port;
   int flags = TS_FLAGS_BASE | SOF_TIMESTAMPING_OPT_ID, one = 1;
-  if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) == 0)
+  int want = r->opt->timestamping;
+  if (want == 0 &&
+      setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) == 0)
     r->tsm = TS_KERNEL_RXTX;
-  else if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) == 0)
+  else if (want <= 1 &&
+           setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) == 0)
     r->tsm = TS_KERNEL_RX;
   else
     r->tsm = TS_USER;

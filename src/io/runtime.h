@@ -58,6 +58,11 @@ typedef struct p2pc_rt_options {
   bool vclock;
   double clock_offset_s;  /* at start */
   double clock_drift_ppm; /* rate error, from start */
+  /* Packet timestamps: 0 the best the kernel offers (SO_TIMESTAMPING RX
+   * and TX, else SO_TIMESTAMPNS RX, else user space); 1 at most kernel RX;
+   * 2 user space only. The fallbacks exist for kernels without the
+   * former; forcing them lets tests run those paths here. */
+  int timestamping;
 } p2pc_rt_options;
 
 /* For an embedded application, from inside its hooks. */

@@ -419,7 +419,7 @@ static void test_json_round_trip(void **state) {
             "\"chaosDrop\":0.125,\"timePort\":9002,\"timeSync\":true,"
             "\"clockMode\":\"reference\",\"priority\":128,\"clockClass\":248,"
             "\"pollMin\":-3,\"pollMax\":1,\"maxSlewPpm\":500,"
-            "\"stepThreshold\":0.001}");
+            "\"stepThreshold\":0.001,\"timestamping\":\"auto\"}");
   p2pc_cli_config_fini(&cfg);
   write_text("round.json", json, path, sizeof path);
   assert_int_equal(p2pc_cli_config_load(&cfg, path, err, sizeof err), 0);
@@ -451,7 +451,8 @@ static void test_json_round_trip(void **state) {
                                "\"reference\",\"priority\":128,"
                                "\"clockClass\":248,\"pollMin\":-6,"
                                "\"pollMax\":1,\"maxSlewPpm\":500,"
-                               "\"stepThreshold\":0}"));
+                               "\"stepThreshold\":0,"
+                               "\"timestamping\":\"auto\"}"));
   p2pc_cli_config_fini(&cfg);
   write_text("round.json", json, path, sizeof path);
   assert_int_equal(p2pc_cli_config_load(&cfg, path, err, sizeof err), 0);
@@ -666,6 +667,8 @@ static const struct {
      "\"maxSlewPpm\" must be a number of ppm, 1..100000, got 0.5"},
     {"{\"nodeID\":\"A\",\"nodePort\":9000,\"stepThreshold\":-0.001}",
      "\"stepThreshold\" must be a number of seconds, 0..1000, got -0.001"},
+    {"{\"nodeID\":\"A\",\"nodePort\":9000,\"timestamping\":1}",
+     "\"timestamping\" must be \"auto\", \"kernel-rx\" or \"user\", got 1"},
     {"{\"nodeID\":\"A\",\"nodePort\":9000,\"stepThreshold\":1001}",
      "\"stepThreshold\" must be a number of seconds, 0..1000, got 1001"},
     {"{\"nodeID\":\"A\",\"nodePort\":9000,\"clockoffset\":1}",
