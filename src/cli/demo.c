@@ -103,7 +103,9 @@ typedef struct dnode {
   double sent, delivered, buffered;
   /* the latest tracking answer */
   bool clk_seen, synced, is_ref;
+  bool mode_ok; /* it runs the demo's clock mode */
   char ref[40];
+  int truechimers;
   double err_ns;
   /* the latest NTP round: network time - the demo's real clock */
   bool ntp_ok;
@@ -117,6 +119,10 @@ typedef struct demo_opts {
   double duration, rate;
   const char *keep; /* --keep-logs DIR or NULL */
   bool kill;
+  /* --clock-mode: "reference" or "collaborative", told to every node; in
+   * collaborative mode there is no reference to wait for or show */
+  char clock_mode[16];
+  bool collab;
 } demo_opts;
 
 typedef struct demo {
@@ -152,6 +158,7 @@ typedef struct demo {
   int64_t ntp_spread;   /* max - min of their offsets */
   char common_ref[40];  /* the reference all synced nodes agree on */
   bool all_synced_seen; /* noted the first time every clock is synced */
+  bool all_synced_now;  /* every running clock synced, at the last poll */
   /* the final measurement */
   bool final_done;
   int final_rounds, final_kept, final_nodes;
@@ -225,7 +232,7 @@ static void problem(demo *d, const char *fmt, ...) {
 
 static const char demo_help[] =
     "usage: p2pclock demo [--nodes N] [--duration S] [--rate R]\n"
-    "                     [--keep-logs DIR] [--no-kill]\n"
+    "                     [--clock-mode M] [--keep-logs DIR] [--no-kill]\n"
     "\n"
     "Starts N nodes (p2pclock node) on 127.0.0.1, each told only of the\n"
     "previous one, with a chaos delay of 0..50 ms on every frame; waits\n"
@@ -234,7 +241,9 @@ static const char demo_help[] =
     "node with SIGKILL at 40 % of the time and restarts it 2 s later; then\n"
     "stops them all and checks their event logs (p2pclock check).\n"
     "Each node runs a virtual clock, off by up to 1 s and drifting by up to\n"
-    "200 ppm (from the seed); the nodes elect a reference and follow it.\n"
+    "200 ppm (from the seed). In reference mode the nodes elect a reference\n"
+    "and follow it; in collaborative mode there is none: each steers to a\n"
+    "weighted mean of its neighbours' network times and its own.\n"
     "Once a second the demo queries every node over NTP, as a standard\n"
     "client, and shows its offset from the median of all; at the end, with\n"
     "the restarted node synced again, it measures how far apart the nodes'\n"
@@ -244,6 +253,8 @@ static const char demo_help[] =
     "  --duration S     seconds of traffic, 1..3600 [20]\n"
     "  --rate R         requests per second per node, 0..1000 [5]; one in\n"
     "                   five is a broadcast\n"
+    "  --clock-mode M   reference or collaborative, passed to every node\n"
+    "                   (p2pclock node --clock-mode) [reference]\n"
     "  --keep-logs DIR  keep the logs in DIR (created if needed; its\n"
     "                   nX.events and nX.log files are replaced)\n"
     "                   [a temporary directory, removed after a passing run]\n"
@@ -271,7 +282,11 @@ static bool parse_num(const char *s, double lo, double hi, double *out) {
 
 /* Returns -1 to go on, else an exit status. */
 static int parse_opts(demo_opts *o, int argc, char **argv) {
-  *o = (demo_opts){.nodes = 5, .duration = 20, .rate = 5, .kill = true};
+  *o = (demo_opts){.nodes = 5,
+                   .duration = 20,
+                   .rate = 5,
+                   .kill = true,
+                   .clock_mode = "reference"};
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i], *v = NULL, *eq = strchr(a, '=');
     char flag[32];
@@ -287,7 +302,8 @@ static int parse_opts(demo_opts *o, int argc, char **argv) {
     }
     bool takes =
         strcmp(flag, "--nodes") == 0 || strcmp(flag, "--duration") == 0 ||
-        strcmp(flag, "--rate") == 0 || strcmp(flag, "--keep-logs") == 0;
+        strcmp(flag, "--rate") == 0 || strcmp(flag, "--keep-logs") == 0 ||
+        strcmp(flag, "--clock-mode") == 0;
     if (!takes)
       return demo_usage(a[0] == '-' ? "unknown option" : "unexpected argument",
                         a);
@@ -311,6 +327,12 @@ static int parse_opts(demo_opts *o, int argc, char **argv) {
       if (!parse_num(v, 0, 1000, &x))
         return demo_usage("--rate must be 0..1000 requests/s, got", v);
       o->rate = x;
+    } else if (strcmp(flag, "--clock-mode") == 0) {
+      if (strcmp(v, "reference") != 0 && strcmp(v, "collaborative") != 0)
+        return demo_usage(
+            "--clock-mode must be reference or collaborative, got", v);
+      snprintf(o->clock_mode, sizeof o->clock_mode, "%s", v);
+      o->collab = strcmp(v, "collaborative") == 0;
     } else {
       if (!*v)
         return demo_usage("--keep-logs needs a directory, got", v);
@@ -433,6 +455,8 @@ static void setup_node(demo *d, int i) {
   n->argv[k++] = n->clk_offset;
   n->argv[k++] = "--clock-drift";
   n->argv[k++] = n->clk_drift;
+  n->argv[k++] = "--clock-mode";
+  n->argv[k++] = d->o.clock_mode;
   n->argv[k] = NULL;
 }
 
@@ -536,8 +560,10 @@ static double num(const cJSON *o, const char *key) {
   return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
-/* Notes the moments the clocks change: every running clock synced for the
- * first time, and a new reference that all synced nodes agree on. */
+/* Notes the moments the clocks change: in reference mode every running
+ * clock synced for the first time, and a new reference that all synced
+ * nodes agree on; in collaborative mode, which has no reference, every
+ * running clock synced again (after the restart too). */
 static void note_clocks(demo *d) {
   int running = 0, synced = 0;
   const char *ref = NULL;
@@ -547,19 +573,30 @@ static void note_clocks(demo *d) {
     if (n->pid <= 0)
       continue;
     running++;
-    if (!n->clk_seen || !n->synced || !n->ref[0])
+    if (!n->clk_seen || !n->synced || (!d->o.collab && !n->ref[0]))
       continue;
     synced++;
+    if (d->o.collab)
+      continue;
     if (!ref)
       ref = n->ref;
     else if (strcmp(ref, n->ref) != 0)
       agree = false;
   }
-  if (synced == running && running > 0 && !d->all_synced_seen) {
+  bool all = synced == running && running > 0;
+  if (d->o.collab) {
+    /* a node killed while all are synced leaves the others all synced:
+     * only a change from not all synced is news */
+    if (all && !d->all_synced_now)
+      note(d, "all %d clocks synced (collaborative)", synced);
+    d->all_synced_now = all;
+    return;
+  }
+  if (all && !d->all_synced_seen) {
     d->all_synced_seen = true;
     note(d, "every clock is synced");
   }
-  if (ref && agree && synced == running && strcmp(ref, d->common_ref) != 0) {
+  if (ref && agree && all && strcmp(ref, d->common_ref) != 0) {
     note(d, "all %d synced clocks follow %s", synced, ref);
     snprintf(d->common_ref, sizeof d->common_ref, "%s", ref);
   }
@@ -588,11 +625,15 @@ static void poll_status(demo *d) {
     n->clk_seen = a && ans_ok(a);
     if (n->clk_seen) {
       const cJSON *ref = cJSON_GetObjectItemCaseSensitive(a, "ref");
+      const cJSON *mode = cJSON_GetObjectItemCaseSensitive(a, "mode");
+      n->mode_ok = cJSON_IsString(mode) &&
+                   strcmp(mode->valuestring, d->o.clock_mode) == 0;
       n->synced = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "synced"));
       n->is_ref =
           cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "reference"));
       snprintf(n->ref, sizeof n->ref, "%s",
                cJSON_IsString(ref) ? ref->valuestring : "");
+      n->truechimers = (int)num(a, "truechimers");
       n->err_ns = num(a, "err_ns");
     }
     cJSON_Delete(a);
@@ -808,11 +849,17 @@ static void fmt_sns(double ns, char *out, size_t len) {
 }
 
 /* A node's clock cells: its reference (with * when it is the reference),
- * its NTP offset from the median of all nodes, its error bound. */
+ * or in collaborative mode, which has none, how many truechimers it
+ * selected; its NTP offset from the median of all nodes, its error bound. */
 static void clock_cells(const demo *d, const dnode *n, char *ref, size_t rl,
                         char *off, size_t ol, char *err, size_t el) {
-  snprintf(ref, rl, "%s%s", n->clk_seen && n->ref[0] ? n->ref : "-",
-           n->clk_seen && n->is_ref ? "*" : "");
+  if (d->o.collab && n->clk_seen && n->synced)
+    snprintf(ref, rl, "%d", n->truechimers);
+  else if (d->o.collab)
+    snprintf(ref, rl, "-");
+  else
+    snprintf(ref, rl, "%s%s", n->clk_seen && n->ref[0] ? n->ref : "-",
+             n->clk_seen && n->is_ref ? "*" : "");
   if (n->ntp_ok && n->pid > 0)
     fmt_sns((double)(n->ntp_offset - d->ntp_median), off, ol);
   else
@@ -872,23 +919,25 @@ static void draw_table(demo *d, const char *phase) {
   tline(d, "p2pclock demo: %s, %.1f s of %.0f s, %d nodes, %g msgs/s each",
         phase, d->t0 > 0 ? elapsed(d) : 0.0, d->o.duration, d->o.nodes,
         d->o.rate);
-  tline(d, "%-4s %-7s %5s %7s %9s %4s  %-4s %-5s %11s %9s", "NODE", "STATE",
-        "PEERS", "SENT", "DELIVERED", "BUF", "SYNC", "REF", "NTP-OFFSET",
-        "ERR");
+  /* collaborative mode has no reference: TRUECH, the truechimers each
+   * node selected among its neighbours and itself, takes its column */
+  tline(d, "%-4s %-7s %5s %7s %9s %4s  %-4s %-6s %11s %9s", "NODE", "STATE",
+        "PEERS", "SENT", "DELIVERED", "BUF", "SYNC",
+        d->o.collab ? "TRUECH" : "REF", "NTP-OFFSET", "ERR");
   for (int i = 0; i < d->o.nodes; i++) {
     const dnode *n = &d->n[i];
     char peers[16], ref[48], off[24], err[24];
     clock_cells(d, n, ref, sizeof ref, off, sizeof off, err, sizeof err);
     if (n->seen && n->pid > 0) {
       snprintf(peers, sizeof peers, "%d/%d", n->peers_up, d->o.nodes - 1);
-      tline(d, "%-4s %-7s %5s %7.0f %9.0f %4.0f  %-4s %-5s %11s %9s", n->id,
+      tline(d, "%-4s %-7s %5s %7.0f %9.0f %4.0f  %-4s %-6s %11s %9s", n->id,
             state_name(n), peers, n->sent, n->delivered, n->buffered,
             !n->clk_seen ? "-"
             : n->synced  ? "yes"
                          : "no",
             ref, off, err);
     } else {
-      tline(d, "%-4s %-7s %5s %7s %9s %4s  %-4s %-5s %11s %9s", n->id,
+      tline(d, "%-4s %-7s %5s %7s %9s %4s  %-4s %-6s %11s %9s", n->id,
             state_name(n), "-", "-", "-", "-", "-", "-", off, "-");
     }
   }
@@ -930,7 +979,8 @@ static void print_line(demo *d) {
          deliv, buf, (unsigned long long)requests_done(d),
          (unsigned long long)(d->refused_bp + d->refused_nosess +
                               d->refused_other));
-  /* the clocks: each node's sync state, reference and NTP offset */
+  /* the clocks: each node's sync state, reference (collaborative: its
+   * truechimers) and NTP offset */
   printf("          clocks:");
   for (int i = 0; i < d->o.nodes; i++) {
     const dnode *n = &d->n[i];
@@ -938,6 +988,8 @@ static void print_line(demo *d) {
     clock_cells(d, n, ref, sizeof ref, off, sizeof off, err, sizeof err);
     if (n->pid <= 0)
       printf(" %s down;", n->id);
+    else if (d->o.collab && n->clk_seen && n->synced)
+      printf(" %s synced %s truechimers %s;", n->id, ref, off);
     else
       printf(" %s %s %s %s;", n->id,
              n->clk_seen && n->synced ? "synced" : "unsynced", ref, off);
@@ -1143,9 +1195,11 @@ static int wait_quiet(demo *d) {
   return -1;
 }
 
-/* True when every running node answers, is synced and follows the same
- * reference, which is one of them and knows it, and every one answered
- * the latest NTP round with LI 0 (synchronized); the reference in ref. */
+/* True when every running node answers, runs the demo's clock mode, is
+ * synced and answered the latest NTP round with LI 0 (synchronized), and,
+ * in reference mode, every one follows the same reference, which is one of
+ * them and knows it; the reference in ref ("" in collaborative mode, which
+ * has none). */
 static bool clocks_settled(demo *d, char *ref, size_t rl) {
   const char *r = NULL;
   int running = 0;
@@ -1154,13 +1208,22 @@ static bool clocks_settled(demo *d, char *ref, size_t rl) {
     if (n->pid <= 0)
       continue;
     running++;
-    if (!n->clk_seen || !n->synced || !n->ref[0] || !n->ntp_ok ||
+    if (!n->clk_seen || !n->mode_ok || !n->synced || !n->ntp_ok ||
         n->ntp_li != 0)
+      return false;
+    if (d->o.collab)
+      continue;
+    if (!n->ref[0])
       return false;
     if (!r)
       r = n->ref;
     else if (strcmp(r, n->ref) != 0)
       return false;
+  }
+  if (d->o.collab) {
+    if (rl > 0)
+      ref[0] = '\0';
+    return running >= 2;
   }
   const dnode *rn = r ? find_node(d, r) : NULL;
   if (running < 2 || !rn || rn->pid <= 0 || !rn->is_ref)
@@ -1171,8 +1234,9 @@ static bool clocks_settled(demo *d, char *ref, size_t rl) {
 
 /*
  * The clocks' final exam, before the nodes stop: waits (bounded) until
- * every running node, the restarted one included, is synced to one
- * reference and has stayed so for CLOCK_HOLD_S, then queries them all
+ * every running node, the restarted one included, is synced (in reference
+ * mode to one reference) and has stayed so for CLOCK_HOLD_S, then queries
+ * them all
  * over NTP FINAL_ROUNDS times and keeps the rounds where every node
  * answered with a delay near its least (a late reply only measures the
  * scheduler). The disagreement of a round is its largest offset minus its
@@ -1198,9 +1262,9 @@ static int measure_clocks(demo *d) {
     if (held >= 0 && now_s() - held >= CLOCK_HOLD_S)
       break;
     if (now_s() - start > CLOCK_SYNC_S) {
-      note(d, "the clocks did not all sync to one reference in %.0f s",
-           CLOCK_SYNC_S);
-      problem(d, "the clocks did not all sync to one reference within %.0f s",
+      const char *how = d->o.collab ? "(collaborative)" : "to one reference";
+      note(d, "the clocks did not all sync %s in %.0f s", how, CLOCK_SYNC_S);
+      problem(d, "the clocks did not all sync %s within %.0f s", how,
               CLOCK_SYNC_S);
       return 0;
     }
@@ -1396,8 +1460,9 @@ static double by_kind(const cJSON *j, const char *kind) {
 static bool print_clocks(const demo *d) {
   char a[32], b[32];
   if (!d->final_done) {
-    printf("  clocks                   NOT MEASURED: not all synced to one "
-           "reference (see the problems below)\n");
+    printf("  clocks                   NOT MEASURED: not all synced%s (see "
+           "the problems below)\n",
+           d->o.collab ? " (collaborative)" : " to one reference");
     return false;
   }
   bool ok = d->final_max < CLOCK_AGREE_NS;
@@ -1409,9 +1474,14 @@ static bool print_clocks(const demo *d) {
     dlo = i == 0 || r < dlo ? r : dlo;
     dhi = i == 0 || r > dhi ? r : dhi;
   }
-  printf("  clocks                   %d/%d synced, all following %s (virtual "
-         "clocks %+.3f..%+.3f s, %+.0f..%+.0f ppm)\n",
-         d->final_nodes, d->o.nodes, d->final_ref, olo, ohi, dlo, dhi);
+  char how[64];
+  if (d->o.collab)
+    snprintf(how, sizeof how, "collaborative");
+  else
+    snprintf(how, sizeof how, "all following %s", d->final_ref);
+  printf("  clocks                   %d/%d synced, %s (virtual clocks "
+         "%+.3f..%+.3f s, %+.0f..%+.0f ppm)\n",
+         d->final_nodes, d->o.nodes, how, olo, ohi, dlo, dhi);
   fmt_ns(d->final_max, a, sizeof a);
   fmt_ns(d->final_median, b, sizeof b);
   printf("  max pairwise disagreement measured over NTP: %s%s (median %s; %d "
@@ -1529,7 +1599,7 @@ static int run(demo *d) {
     setup_node(d, i);
   printf("p2pclock demo: %d nodes on 127.0.0.1 (ports %u..), logs in %s\n",
          d->o.nodes, d->n[0].port, d->logdir);
-  printf("virtual clocks (offset, drift):");
+  printf("virtual clocks (offset, drift; clock mode %s):", d->o.clock_mode);
   for (int i = 0; i < d->o.nodes; i++)
     printf("%s %s %+.3f s %+.0f ppm", i ? "," : "", d->n[i].id,
            atof(d->n[i].clk_offset), atof(d->n[i].clk_drift));

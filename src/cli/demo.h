@@ -9,13 +9,19 @@
  * over their event logs for a verdict: exactly once, causal order, how
  * long messages waited, what was lost with the killed node. Each node runs
  * a virtual clock (an offset up to +-1 s and a drift up to +-200 ppm, from
- * the seed); the demo queries every node's NTP time port once a second as
- * a standard client and shows, live, each node's sync state, reference,
- * error bound and offset from the median of all; at the end, once the
- * restarted node has resynced, the verdict gives the largest disagreement
- * between the nodes' network times measured over NTP (it must be < 1 ms).
+ * the seed) in the clock mode of --clock-mode (CLOCK.md), given to every
+ * node: reference (the default; they elect one and follow it) or
+ * collaborative (no reference; each steers to a weighted mean of its
+ * neighbours). The demo queries every node's NTP time port once a second
+ * as a standard client and shows, live, each node's sync state, reference
+ * (collaborative: its number of truechimers), error bound and offset from
+ * the median of all; at the end, once every clock is synced (in reference
+ * mode to one reference) and the restarted node has resynced, the verdict
+ * gives the largest disagreement between the nodes' network times
+ * measured over NTP (it must be < 1 ms in either mode).
  *
- *   p2pclock demo [--nodes N] [--duration S] [--rate R] [--keep-logs DIR]
+ *   p2pclock demo [--nodes N] [--duration S] [--rate R]
+ *                 [--clock-mode reference|collaborative] [--keep-logs DIR]
  *                 [--no-kill]
  *
  * Every wait is bounded; SIGINT or SIGTERM stops the nodes cleanly and
