@@ -816,9 +816,16 @@ static void update_reference(p2pc_timesync *ts, p2pc_now now) {
       continue;
     }
     source_view(ts, s, local);
+    s->state = "candidate";
+    /* The reference defines the time: it is never a falseticker, even
+     * when every relay disagrees with it (they lag it after its clock
+     * changed). The intersection judges the relays only. */
+    if (strcmp(s->id, ts->ref) == 0) {
+      s->truechimer = true;
+      continue;
+    }
     ts->iv[m] = (p2pc_interval){s->d - s->lambda, s->d + s->lambda};
     ts->ividx[m++] = i;
-    s->state = "candidate";
   }
   ts->ntrue = m;
   if (m >= 3) {
@@ -835,18 +842,18 @@ static void update_reference(p2pc_timesync *ts, p2pc_now now) {
       ts->src[ts->ividx[k]].truechimer = true;
   }
   int32_t best = -1;
-  for (uint32_t k = 0; k < m; k++) {
-    source *s = &ts->src[ts->ividx[k]];
+  for (uint32_t i = 0; i < ts->nsrc; i++) {
+    source *s = &ts->src[i];
     if (!s->truechimer)
       continue;
-    if (best < 0)
-      best = (int32_t)ts->ividx[k];
-    else {
+    if (best < 0) {
+      best = (int32_t)i;
+    } else {
       source *b = &ts->src[best];
       double ds = s->lambda + (double)p2pc_srcstats_est(&s->st)->min_delay / 2;
       double db = b->lambda + (double)p2pc_srcstats_est(&b->st)->min_delay / 2;
       if (s->ann.hops < b->ann.hops || (s->ann.hops == b->ann.hops && ds < db))
-        best = (int32_t)ts->ividx[k];
+        best = (int32_t)i;
     }
   }
   /* Hysteresis: keep the current parent unless the new one has fewer hops

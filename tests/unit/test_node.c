@@ -890,6 +890,47 @@ static void test_clock_reference_failover(void **state) {
   net_free(w);
 }
 
+/* The reference's oscillator changes rate by 50 ppm: followers must
+ * re-learn the frequency (the runs test drops the old samples) and get
+ * back within microseconds. */
+static void test_clock_reference_drift_step(void **state) {
+  (void)state;
+  net *w = net_new();
+  /* Five nodes: each follower has four candidates, enough for the
+   * falseticker test, which must never reject the reference itself. */
+  static const int64_t off[] = {0, 300000000, -700000000, 100000000,
+                                -200000000};
+  static const double drift[] = {-100e-6, 50e-6, 120e-6, -30e-6, 10e-6};
+  /* loopback-like paths: 2 us each way, so intervals are narrow */
+  for (int i = 0; i < 5; i++)
+    for (int j = 0; j < 5; j++)
+      w->udp_delay_ns[i][j] = 2000;
+  for (int i = 0; i < 5; i++)
+    start_clock_node(w, i, P2PC_CLOCK_REFERENCE, i == 0 ? 1 : 128, off[i],
+                     drift[i]);
+  run(w, 30000);
+  /* a rate change: re-base the offset so the clock itself stays
+   * continuous (local_at is offset + drift * t) */
+  w->nodes[0].clock_offset -= (int64_t)(50e-6 * (double)w->now);
+  w->nodes[0].clock_drift += 50e-6;
+  double worst = 0;
+  for (int k = 0; k < 60; k++) {
+    run(w, 1000);
+    double e = 0;
+    for (int i = 1; i < 5; i++)
+      e = fmax(e, fabs(net_diff(w, i, 0)));
+    if (getenv("P2PC_TEST_LOG"))
+      fprintf(stderr, "t+%ds: %.0f ns\n", k + 1, e);
+    if (k >= 30 && e > worst)
+      worst = e;
+  }
+  /* the last 30 s: back within 10 us */
+  assert_true(worst < 10000);
+  for (int i = 1; i < 5; i++)
+    assert_string_equal(track(w, i).source, "N0");
+  net_free(w);
+}
+
 /* A node with the best priority joins a synced mesh: it syncs to the mesh
  * first and only then takes over, so the mesh's time does not move. */
 static void test_clock_better_newcomer_does_not_move_time(void **state) {
@@ -1146,6 +1187,7 @@ int main(void) {
       cmocka_unit_test(test_restart_new_incarnation),
       cmocka_unit_test(test_clock_reference_converges),
       cmocka_unit_test(test_clock_reference_failover),
+      cmocka_unit_test(test_clock_reference_drift_step),
       cmocka_unit_test(test_clock_better_newcomer_does_not_move_time),
       cmocka_unit_test(test_clock_restarted_reference_syncs_first),
       cmocka_unit_test(test_clock_collaborative_rejects_liar),
