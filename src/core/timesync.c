@@ -53,6 +53,7 @@ typedef struct source {
   /* announce */
   bool have_ann;
   p2pc_wire_announce ann;
+  uint32_t ann_ref_hash; /* of ann.ref */
   uint64_t ann_mono;
   /* polling */
   int8_t poll;
@@ -91,6 +92,7 @@ typedef struct source {
 
 typedef struct client {
   char id[P2PC_NODE_ID_MAX + 1];
+  uint32_t hash;   /* of id, to skip most comparisons */
   uint64_t cookie; /* transmit field of the request answered last */
   int64_t tx_local;
   bool tx_kernel;
@@ -106,6 +108,7 @@ typedef struct token_slot {
 
 typedef struct refent {
   char id[P2PC_NODE_ID_MAX + 1];
+  uint32_t hash;
   uint8_t priority, cls;
   uint64_t max_seq;
   uint64_t rose_mono; /* when max_seq last increased */
@@ -167,6 +170,14 @@ static uint64_t rng_next(p2pc_timesync *ts) {
 
 static double rng_unit(p2pc_timesync *ts) {
   return (double)(rng_next(ts) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* FNV-1a: a cheap filter before strcmp in the per-packet lookups. */
+static uint32_t id_hash(const char *id) {
+  uint32_t h = 2166136261u;
+  for (; *id; id++)
+    h = (h ^ (uint8_t)*id) * 16777619u;
+  return h;
 }
 
 static void copy_id(char *dst, const char *src) {
@@ -368,9 +379,10 @@ static int dscmp(uint8_t p1, uint8_t c1, const char *id1, uint8_t p2,
 static refent *ref_entry(p2pc_timesync *ts, const char *id, bool create,
                          uint64_t now_mono) {
   refent *oldest = NULL;
+  uint32_t h = id_hash(id);
   for (uint32_t i = 0; i < REFS; i++) {
     refent *r = &ts->refs[i];
-    if (r->used && strcmp(r->id, id) == 0)
+    if (r->used && r->hash == h && strcmp(r->id, id) == 0)
       return r;
     if (!r->used || !oldest ||
         (oldest->used && r->rose_mono < oldest->rose_mono))
@@ -382,6 +394,7 @@ static refent *ref_entry(p2pc_timesync *ts, const char *id, bool create,
   memset(oldest, 0, sizeof *oldest);
   oldest->used = true;
   copy_id(oldest->id, id);
+  oldest->hash = h;
   oldest->rose_mono = now_mono;
   return oldest;
 }
@@ -399,6 +412,7 @@ void p2pc_timesync_announce_in(p2pc_timesync *ts, const char *id,
   if (s) {
     s->have_ann = true;
     s->ann = *an;
+    s->ann_ref_hash = id_hash(an->ref);
     s->ann_mono = now.mono_ns;
     set_addr(ts, s);
   }
@@ -468,6 +482,7 @@ static void elect(p2pc_timesync *ts, uint64_t now_mono) {
     bool heard = false;
     for (uint32_t k = 0; k < ts->nsrc && !heard; k++)
       heard = ts->src[k].up && ts->src[k].have_ann &&
+              ts->src[k].ann_ref_hash == r->hash &&
               strcmp(ts->src[k].ann.ref, r->id) == 0;
     if (!heard)
       continue;
@@ -1092,9 +1107,9 @@ static void answer(p2pc_timesync *ts, const p2pc_wire_addr *from,
     copy_id(e.ref_id, ts->ref);
   /* Interleaved: the kernel transmit time of our previous reply to this
    * requester, identified by the cookie of the request it answered. */
-  uint32_t slot = CLIENTS, oldest = 0;
+  uint32_t slot = CLIENTS, oldest = 0, hid = id_hash(rqe->id);
   for (uint32_t i = 0; i < CLIENTS; i++) {
-    if (strcmp(ts->clients[i].id, rqe->id) == 0) {
+    if (ts->clients[i].hash == hid && strcmp(ts->clients[i].id, rqe->id) == 0) {
       slot = i;
       break;
     }
@@ -1112,6 +1127,7 @@ static void answer(p2pc_timesync *ts, const p2pc_wire_addr *from,
     slot = oldest;
     memset(&ts->clients[slot], 0, sizeof ts->clients[slot]);
     copy_id(ts->clients[slot].id, rqe->id);
+    ts->clients[slot].hash = hid;
   }
   client *c = &ts->clients[slot];
   c->cookie = rq->xmt;

@@ -1,0 +1,1169 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The simulator's engine: an event heap over virtual time driving real
+ * p2pc_node cores. See sim.h.
+ */
+#define _GNU_SOURCE /* getrusage's ru_maxrss is POSIX; clock_gettime too */
+#include "sim.h"
+
+#include "node.h"
+#include "ntp.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#define SEC P2PC_SIM_SEC
+#define MS 1000000ull
+#define US 1000ull
+/* Local clocks count from here (ns since the Unix epoch). */
+#define EPOCH 1800000000000000000LL
+/* Monotonic clocks start here, so that 0 never means "now". */
+#define MONO0 (1000 * SEC)
+#define RETRY_NS (100 * MS) /* a cut link re-tries its head chunk */
+#define STALL_NS (200 * MS) /* a "lost" TCP segment costs a retransmit */
+
+/* ---- PRNG: xoshiro256**, one stream per subsystem ------------------------ */
+
+typedef struct rng {
+  uint64_t s[4];
+} rng;
+
+static uint64_t splitmix(uint64_t *x) {
+  uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+static void rng_seed(rng *r, uint64_t seed, uint64_t stream) {
+  uint64_t x = seed ^ (stream * 0xd1b54a32d192ed03ull);
+  for (int i = 0; i < 4; i++)
+    r->s[i] = splitmix(&x);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t rng_u64(rng *r) {
+  uint64_t *s = r->s;
+  uint64_t out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 45);
+  return out;
+}
+
+static double rng_unit(rng *r) { /* [0, 1) */
+  return (double)(rng_u64(r) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static uint64_t rng_below(rng *r, uint64_t n) { return n ? rng_u64(r) % n : 0; }
+
+static double rng_exp(rng *r, double mean) {
+  return -mean * log(1.0 - rng_unit(r));
+}
+
+static double rng_normal(rng *r) { /* Box-Muller, one of the pair */
+  double u = rng_unit(r), v = rng_unit(r);
+  return sqrt(-2.0 * log(1.0 - u)) * cos(6.283185307179586 * v);
+}
+
+enum { R_NET, R_CLOCK, R_TRAFFIC, R_NODES, R_TOPO, R_NSTREAMS };
+
+/* ---- events ---------------------------------------------------------------
+ */
+
+typedef enum evk {
+  E_TIMER,   /* a: node */
+  E_TCP,     /* a: conn, b: direction (0: a->b) */
+  E_DIAL,    /* a: node, b: target, p: the action */
+  E_DGRAM,   /* a: to, b: from, p: the datagram */
+  E_SCEN,    /* a: index into cfg.events */
+  E_TRAFFIC, /* a: node */
+  E_SECOND,  /* the oracles' tick */
+  E_WANDER   /* clock wander tick, all nodes */
+} evk;
+
+typedef struct ev {
+  uint64_t t, seq;
+  uint32_t kind, a, b, gen;
+  void *p;
+} ev;
+
+/* ---- network --------------------------------------------------------------
+ */
+
+typedef struct chunk {
+  struct chunk *next;
+  uint64_t ready; /* arrival time at the far end */
+  uint32_t len;   /* 0: FIN (the far end sees the connection close) */
+  uint8_t data[];
+} chunk;
+
+typedef struct dir {
+  chunk *head, *tail;
+  uint64_t busy_until;  /* serialization on the sender's side */
+  uint64_t last_arrive; /* FIFO: no chunk overtakes another */
+  bool scheduled;
+} dir;
+
+typedef struct conn {
+  uint32_t end[2];      /* node indices: end[0] dialed end[1] */
+  p2pc_link_id link[2]; /* each end's link id */
+  bool open[2];         /* that end still has its link */
+  dir d[2];             /* d[0]: end[0] -> end[1] */
+  uint32_t gen[2];      /* incarnation of each end when opened */
+  bool slow;            /* CLUSTERS: crosses clusters */
+} conn;
+
+typedef struct clk {
+  uint64_t t0; /* true time of the segment's start */
+  double off0; /* local − true at t0, ns */
+  double rate; /* drift, dimensionless */
+  double wander, noise, gran;
+} clk;
+
+typedef struct snode {
+  p2pc_node *n;
+  bool alive;
+  uint32_t gen; /* incarnations so far */
+  char id[16];
+  clk c;
+  uint64_t timer_at; /* the pending E_TIMER's time, UINT64_MAX: none */
+  uint32_t *conn_of; /* link id -> conn index + 1 (0: none) */
+  uint32_t nlinks;
+  double slow; /* handling delay factor (1 = normal) */
+  uint32_t cluster;
+  uint64_t sent, delivered;
+  bool ever_started;
+} snode;
+
+typedef struct cut {
+  uint32_t a0, a1, b0, b1;
+} cut;
+
+struct p2pc_sim {
+  p2pc_sim_config cfg;
+  rng r[R_NSTREAMS];
+  uint64_t now, seq;
+  ev *heap;
+  size_t nheap, capheap;
+  snode *nodes;
+  conn *conns;
+  uint32_t nconns, capconns;
+  uint32_t *freeconns;
+  uint32_t nfree;
+  cut cuts[64];
+  uint32_t ncuts;
+  p2pc_sim_link link;
+  /* per second */
+  p2pc_sim_second cur;
+  uint64_t sec_sent, sec_deliv, sec_meta_bytes, sec_meta_msgs, sec_bytes;
+  uint64_t events_at_sec;
+  /* results */
+  p2pc_sim_result res;
+  uint64_t conv_from; /* spread < 100 us since this second (0: not) */
+  bool conv_held;
+  uint64_t meta_bytes, meta_msgs;
+  uint32_t cur_node; /* the node whose callback is running */
+};
+
+/* ---- heap ---------------------------------------------------------------- */
+
+static bool ev_less(const ev *x, const ev *y) {
+  return x->t < y->t || (x->t == y->t && x->seq < y->seq);
+}
+
+static void push(p2pc_sim *s, uint64_t t, evk kind, uint32_t a, uint32_t b,
+                 void *p) {
+  if (s->nheap == s->capheap) {
+    size_t cap = s->capheap ? 2 * s->capheap : 1024;
+    ev *h = realloc(s->heap, cap * sizeof *h);
+    if (!h)
+      abort(); /* the simulator has no way to go on without its heap */
+    s->heap = h;
+    s->capheap = cap;
+  }
+  ev e = {.t = t < s->now ? s->now : t,
+          .seq = s->seq++,
+          .kind = kind,
+          .a = a,
+          .b = b,
+          .p = p};
+  if (kind == E_TIMER || kind == E_TRAFFIC)
+    e.gen = s->nodes[a].gen;
+  size_t i = s->nheap++;
+  while (i > 0) {
+    size_t up = (i - 1) / 2;
+    if (!ev_less(&e, &s->heap[up]))
+      break;
+    s->heap[i] = s->heap[up];
+    i = up;
+  }
+  s->heap[i] = e;
+}
+
+static ev pop(p2pc_sim *s) {
+  ev top = s->heap[0], last = s->heap[--s->nheap];
+  size_t i = 0, n = s->nheap;
+  for (;;) {
+    size_t l = 2 * i + 1, m = i;
+    const ev *best = &last;
+    if (l < n && ev_less(&s->heap[l], best)) {
+      m = l;
+      best = &s->heap[l];
+    }
+    if (l + 1 < n && ev_less(&s->heap[l + 1], best))
+      m = l + 1;
+    if (m == i)
+      break;
+    s->heap[i] = s->heap[m];
+    i = m;
+  }
+  if (n)
+    s->heap[i] = last;
+  return top;
+}
+
+/* ---- clocks ---------------------------------------------------------------
+ */
+
+static double clk_off(const clk *c, uint64_t t) {
+  return c->off0 + c->rate * (double)(t - c->t0);
+}
+
+/* A reading of node i's local clock at true time t. */
+static int64_t local_at(p2pc_sim *s, uint32_t i, uint64_t t) {
+  clk *c = &s->nodes[i].c;
+  double v = (double)t + clk_off(c, t);
+  if (c->noise > 0)
+    v += (2 * rng_unit(&s->r[R_CLOCK]) - 1) * c->noise;
+  int64_t l = EPOCH + (int64_t)llround(v);
+  if (c->gran > 1)
+    l -= l % (int64_t)c->gran;
+  return l;
+}
+
+static void clk_rebase(clk *c, uint64_t t) {
+  c->off0 = clk_off(c, t);
+  c->t0 = t;
+}
+
+static p2pc_now now_of(p2pc_sim *s, uint32_t i) {
+  p2pc_now n = {.mono_ns = MONO0 + s->now, .local_ns = local_at(s, i, s->now)};
+  return n;
+}
+
+/* ---- addresses ------------------------------------------------------------
+ */
+
+static p2pc_wire_addr addr_of(uint32_t i) {
+  p2pc_wire_addr a = {
+      .family = 4,
+      .addr = {10, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i},
+      .port = 9000};
+  return a;
+}
+
+static int64_t node_at(const p2pc_sim *s, const p2pc_wire_addr *a) {
+  if (a->family != 4 || a->addr[0] != 10 || a->port != 9000)
+    return -1;
+  uint32_t i =
+      (uint32_t)a->addr[1] << 16 | (uint32_t)a->addr[2] << 8 | a->addr[3];
+  return i < s->cfg.nodes ? (int64_t)i : -1;
+}
+
+static bool blocked(const p2pc_sim *s, uint32_t i, uint32_t j) {
+  for (uint32_t k = 0; k < s->ncuts; k++) {
+    const cut *c = &s->cuts[k];
+    bool ia = i >= c->a0 && i < c->a1, ib = i >= c->b0 && i < c->b1;
+    bool ja = j >= c->a0 && j < c->a1, jb = j >= c->b0 && j < c->b1;
+    if ((ia && jb) || (ib && ja))
+      return true;
+  }
+  return false;
+}
+
+static const p2pc_sim_link *link_model(const p2pc_sim *s, uint32_t i,
+                                       uint32_t j) {
+  if (s->cfg.topology == P2PC_SIM_CLUSTERS &&
+      s->nodes[i].cluster != s->nodes[j].cluster)
+    return &s->cfg.slow_link;
+  return &s->link;
+}
+
+/* One-way delay i -> j for a packet now. */
+static uint64_t one_way(p2pc_sim *s, uint32_t i, uint32_t j) {
+  const p2pc_sim_link *m = link_model(s, i, j);
+  double base = (double)m->delay_ns * (i < j ? 1 + m->asym : 1 - m->asym);
+  double jit = 0;
+  if (m->jitter_ns) {
+    jit = rng_exp(&s->r[R_NET], (double)m->jitter_ns);
+    if (m->heavy > 0 && rng_unit(&s->r[R_NET]) < m->heavy)
+      jit *= 10 / pow(1 - rng_unit(&s->r[R_NET]), 0.5);
+  }
+  double d = base + jit;
+  return d < 1000 ? 1000 : (uint64_t)d;
+}
+
+/* ---- driving a node: everything the runtime does after an entry point ---- */
+
+static void flush_node(p2pc_sim *s, uint32_t i);
+
+static conn *conn_get(p2pc_sim *s, uint32_t i, p2pc_link_id l, int *side) {
+  snode *x = &s->nodes[i];
+  if (l >= x->nlinks || !x->conn_of[l])
+    return NULL;
+  conn *c = &s->conns[x->conn_of[l] - 1];
+  *side = c->end[0] == i && c->link[0] == l && c->open[0] ? 0 : 1;
+  return c;
+}
+
+static void dir_schedule(p2pc_sim *s, uint32_t ci, int d) {
+  dir *q = &s->conns[ci].d[d];
+  if (q->scheduled || !q->head)
+    return;
+  q->scheduled = true;
+  push(s, q->head->ready, E_TCP, ci, (uint32_t)d, NULL);
+}
+
+static void dir_append(p2pc_sim *s, uint32_t ci, int d, const uint8_t *p,
+                       size_t len) {
+  conn *c = &s->conns[ci];
+  dir *q = &c->d[d];
+  uint32_t from = c->end[d], to = c->end[1 - d];
+  const p2pc_sim_link *m = link_model(s, from, to);
+  chunk *k = malloc(sizeof *k + len);
+  if (!k)
+    abort();
+  k->next = NULL;
+  k->len = (uint32_t)len;
+  if (len)
+    memcpy(k->data, p, len);
+  uint64_t start = s->now > q->busy_until ? s->now : q->busy_until;
+  if (m->bandwidth_bps > 0)
+    start += (uint64_t)((double)len * 8e9 / m->bandwidth_bps);
+  q->busy_until = start;
+  uint64_t at = start + one_way(s, from, to);
+  if (m->loss > 0 && rng_unit(&s->r[R_NET]) < m->loss)
+    at += STALL_NS; /* TCP recovers a lost segment late, never out of order */
+  if (at < q->last_arrive)
+    at = q->last_arrive;
+  q->last_arrive = at;
+  k->ready = at;
+  if (q->tail)
+    q->tail->next = k;
+  else
+    q->head = k;
+  q->tail = k;
+  s->sec_bytes += len;
+  dir_schedule(s, ci, d);
+}
+
+static void dir_clear(dir *q) {
+  for (chunk *k = q->head, *nx; k; k = nx) {
+    nx = k->next;
+    free(k);
+  }
+  q->head = q->tail = NULL;
+}
+
+static void conn_release(p2pc_sim *s, uint32_t ci) {
+  conn *c = &s->conns[ci];
+  if (c->open[0] || c->open[1] || c->d[0].scheduled || c->d[1].scheduled)
+    return;
+  dir_clear(&c->d[0]);
+  dir_clear(&c->d[1]);
+  c->end[0] = c->end[1] = UINT32_MAX;
+  s->freeconns[s->nfree++] = ci;
+}
+
+/* End `side` of conn ci loses its link (it closed it, or it died). */
+static void conn_drop_end(p2pc_sim *s, uint32_t ci, int side) {
+  conn *c = &s->conns[ci];
+  if (!c->open[side])
+    return;
+  c->open[side] = false;
+  snode *x = &s->nodes[c->end[side]];
+  if (c->link[side] < x->nlinks)
+    x->conn_of[c->link[side]] = 0;
+}
+
+static void do_actions(p2pc_sim *s, uint32_t i) {
+  snode *x = &s->nodes[i];
+  p2pc_action a;
+  while (x->alive && p2pc_node_pop_action(x->n, &a)) {
+    if (a.kind == P2PC_ACT_DIAL) {
+      p2pc_action *cp = malloc(sizeof *cp);
+      if (!cp)
+        abort();
+      *cp = a;
+      int64_t t = node_at(s, &a.addr);
+      uint64_t rtt = t >= 0 ? 2 * one_way(s, i, (uint32_t)t) : 1 * MS;
+      push(s, s->now + rtt, E_DIAL, i, t >= 0 ? (uint32_t)t : UINT32_MAX, cp);
+    } else {
+      int side;
+      conn *c = conn_get(s, i, a.link, &side);
+      if (!c) {
+        p2pc_node_link_closed(x->n, a.link, now_of(s, i));
+        continue;
+      }
+      uint32_t ci = (uint32_t)(c - s->conns);
+      /* write what is pending, then the FIN */
+      const uint8_t *p;
+      size_t len;
+      p2pc_node_link_output(x->n, a.link, &p, &len);
+      if (len) {
+        dir_append(s, ci, side, p, len);
+        p2pc_node_link_consume(x->n, a.link, len);
+      }
+      dir_append(s, ci, side, NULL, 0);
+      p2pc_link_id l = a.link;
+      conn_drop_end(s, ci, side);
+      p2pc_node_link_closed(x->n, l, now_of(s, i));
+    }
+  }
+}
+
+static void flush_links(p2pc_sim *s, uint32_t i) {
+  snode *x = &s->nodes[i];
+  for (uint32_t l = 0; l < x->nlinks && x->alive; l++) {
+    if (!x->conn_of[l])
+      continue;
+    const uint8_t *p;
+    size_t len;
+    p2pc_node_link_output(x->n, l, &p, &len);
+    if (!len)
+      continue;
+    int side;
+    conn *c = conn_get(s, i, l, &side);
+    dir_append(s, (uint32_t)(c - s->conns), side, p, len);
+    p2pc_node_link_consume(x->n, l, len);
+  }
+}
+
+static void flush_dgrams(p2pc_sim *s, uint32_t i) {
+  snode *x = &s->nodes[i];
+  p2pc_datagram d;
+  while (x->alive && p2pc_node_pop_datagram(x->n, &d)) {
+    int64_t tx = local_at(s, i, s->now);
+    if (d.stamp_xmt) {
+      uint64_t v = p2pc_ntp_ts_from_ns(tx + d.xmt_corr);
+      for (int k = 0; k < 8; k++)
+        d.data[P2PC_NTP_XMT_OFFSET + k] = (uint8_t)(v >> (56 - 8 * k));
+    }
+    if (d.token)
+      p2pc_node_time_sent(x->n, d.token, tx, true, now_of(s, i));
+    int64_t t = node_at(s, &d.to);
+    s->sec_bytes += d.len;
+    if (t < 0 || blocked(s, i, (uint32_t)t))
+      continue;
+    const p2pc_sim_link *m = link_model(s, i, (uint32_t)t);
+    if (m->loss > 0 && rng_unit(&s->r[R_NET]) < m->loss)
+      continue;
+    int copies = m->dup > 0 && rng_unit(&s->r[R_NET]) < m->dup ? 2 : 1;
+    for (int k = 0; k < copies; k++) {
+      p2pc_datagram *cp = malloc(sizeof *cp);
+      if (!cp)
+        abort();
+      *cp = d;
+      uint64_t at = s->now + one_way(s, i, (uint32_t)t);
+      if (m->reorder > 0 && rng_unit(&s->r[R_NET]) < m->reorder)
+        at += (uint64_t)(2 * rng_unit(&s->r[R_NET]) * (double)m->jitter_ns);
+      push(s, at, E_DGRAM, (uint32_t)t, i, cp);
+    }
+  }
+}
+
+static void arm_timer(p2pc_sim *s, uint32_t i) {
+  snode *x = &s->nodes[i];
+  if (!x->alive)
+    return;
+  uint64_t d = p2pc_node_next_deadline(x->n);
+  if (d == UINT64_MAX)
+    return;
+  uint64_t t = d > MONO0 ? d - MONO0 : 0;
+  if (x->slow > 1 && t > s->now)
+    t = s->now + (uint64_t)((double)(t - s->now) * x->slow);
+  if (t < s->now)
+    t = s->now;
+  if (x->timer_at != UINT64_MAX && x->timer_at <= t)
+    return; /* an earlier wake-up is pending; it re-arms */
+  x->timer_at = t;
+  push(s, t, E_TIMER, i, 0, NULL);
+}
+
+static void flush_node(p2pc_sim *s, uint32_t i) {
+  do_actions(s, i); /* closes write their link's output first */
+  flush_links(s, i);
+  flush_dgrams(s, i);
+  arm_timer(s, i);
+}
+
+/* ---- node lifecycle -------------------------------------------------------
+ */
+
+static void cb_deliver(void *ud, const char *from, const char *msg,
+                       const uint8_t *payload, size_t len) {
+  p2pc_sim *s = ud;
+  (void)from, (void)msg, (void)payload, (void)len;
+  s->nodes[s->cur_node].delivered++;
+  s->sec_deliv++;
+  s->res.msgs_delivered++;
+}
+
+static void cb_event(void *ud, const char *line, size_t len) {
+  p2pc_sim *s = ud;
+  (void)len;
+  /* Only what the statistics need, found without parsing JSON. */
+  const char *k = strstr(line, "\"ev\":\"");
+  if (!k)
+    return;
+  k += 6;
+  if (strncmp(k, "send\"", 5) == 0) {
+    const char *m = strstr(k, "\"meta\":");
+    if (m) {
+      uint64_t v = strtoull(m + 7, NULL, 10);
+      s->sec_meta_bytes += v;
+      s->meta_bytes += v;
+      s->sec_meta_msgs++;
+      s->meta_msgs++;
+    }
+  } else if (strncmp(k, "undeliverable\"", 14) == 0) {
+    s->res.undeliverable++;
+  }
+}
+
+static int start_node(p2pc_sim *s, uint32_t i, char *err, size_t errlen) {
+  snode *x = &s->nodes[i];
+  const p2pc_sim_config *cf = &s->cfg;
+  p2pc_node_seed seeds[16];
+  uint32_t ns = 0;
+  rng *tr = &s->r[R_TOPO];
+  uint32_t n = cf->nodes;
+  switch (cf->topology) {
+  case P2PC_SIM_FULL:
+    if (i > 0)
+      seeds[ns++].addr = addr_of(i - 1); /* a chain; exchange does the rest */
+    break;
+  case P2PC_SIM_RING:
+    seeds[ns++].addr = addr_of((i + 1) % n);
+    seeds[ns++].addr = addr_of((i + n - 1) % n);
+    break;
+  case P2PC_SIM_KREGULAR:
+    for (uint32_t k = 0; k < cf->k / 2 && k < 16 && n > 1; k++) {
+      uint32_t j = (uint32_t)rng_below(tr, n - 1);
+      seeds[ns++].addr = addr_of(j >= i ? j + 1 : j);
+    }
+    break;
+  case P2PC_SIM_CLUSTERS: {
+    uint32_t per = (n + cf->clusters - 1) / cf->clusters;
+    uint32_t base = x->cluster * per;
+    if (i > base)
+      seeds[ns++].addr = addr_of(i - 1);
+    else if (i > 0)
+      seeds[ns++].addr = addr_of(i - per); /* the cluster's bridge */
+    break;
+  }
+  }
+  for (uint32_t k = 0; k < ns; k++)
+    seeds[k].id[0] = '\0';
+  p2pc_node_config c;
+  memset(&c, 0, sizeof c);
+  c.id = x->id;
+  c.incarnation = MONO0 + s->now + i; /* rises across restarts */
+  c.seed = rng_u64(&s->r[R_NODES]);
+  c.listen = addr_of(i);
+  c.seeds = seeds;
+  c.nseeds = ns;
+  if (cf->topology == P2PC_SIM_KREGULAR || cf->topology == P2PC_SIM_RING)
+    c.max_peers = cf->topology == P2PC_SIM_RING ? 2 : cf->k;
+  c.time.mode =
+      cf->collaborative ? P2PC_CLOCK_COLLABORATIVE : P2PC_CLOCK_REFERENCE;
+  c.time.priority = 128;
+  c.time.clock_class = 248;
+  if (cf->poll_min || cf->poll_max) {
+    c.time.poll_min = cf->poll_min;
+    c.time.poll_max = cf->poll_max;
+    c.time.poll_set = true;
+  }
+  /* The event lines feed the statistics of messages; without traffic
+   * they are not built at all (they cost a large part of a big run). */
+  p2pc_node_callbacks cb = {.deliver = cb_deliver,
+                            .event = cf->rate > 0 ? cb_event : NULL,
+                            .log = NULL,
+                            .ud = s,
+                            .log_level = P2PC_LOG_ERROR};
+  s->cur_node = i;
+  int rv = p2pc_node_new(&x->n, &c, &cb, now_of(s, i));
+  if (rv) {
+    snprintf(err, errlen, "node %s: %s", x->id, p2pc_strerror(rv));
+    return rv;
+  }
+  x->nlinks = (c.max_peers ? c.max_peers : 64) * 2 + 8;
+  if (!x->conn_of) {
+    x->conn_of = calloc(x->nlinks, sizeof *x->conn_of);
+    if (!x->conn_of)
+      abort();
+  } else {
+    memset(x->conn_of, 0, x->nlinks * sizeof *x->conn_of);
+  }
+  x->alive = true;
+  x->ever_started = true;
+  x->gen++;
+  x->timer_at = UINT64_MAX;
+  flush_node(s, i);
+  if (cf->rate > 0)
+    push(s, s->now + (uint64_t)rng_exp(&s->r[R_TRAFFIC], 1e9 / cf->rate),
+         E_TRAFFIC, i, 0, NULL);
+  return 0;
+}
+
+static void stop_node(p2pc_sim *s, uint32_t i, bool clean) {
+  snode *x = &s->nodes[i];
+  if (!x->alive)
+    return;
+  if (clean) {
+    s->cur_node = i;
+    p2pc_node_shutdown(x->n, now_of(s, i));
+    flush_node(s, i);
+  }
+  /* Every connection: the far end sees it close (FIN/RST) after the
+   * delay; what was in flight to the dead node is gone. */
+  for (uint32_t l = 0; l < x->nlinks; l++) {
+    if (!x->conn_of[l])
+      continue;
+    int side;
+    conn *c = conn_get(s, i, l, &side);
+    uint32_t ci = (uint32_t)(c - s->conns);
+    dir_append(s, ci, side, NULL, 0);
+    conn_drop_end(s, ci, side);
+  }
+  p2pc_node_free(x->n);
+  x->n = NULL;
+  x->alive = false;
+  x->timer_at = UINT64_MAX;
+}
+
+/* ---- event handlers -------------------------------------------------------
+ */
+
+static uint32_t conn_new(p2pc_sim *s) {
+  if (s->nfree)
+    return s->freeconns[--s->nfree];
+  if (s->nconns == s->capconns) {
+    uint32_t cap = s->capconns ? 2 * s->capconns : 1024;
+    conn *c = realloc(s->conns, cap * sizeof *c);
+    uint32_t *f = realloc(s->freeconns, cap * sizeof *f);
+    if (!c || !f)
+      abort();
+    s->conns = c;
+    s->freeconns = f;
+    s->capconns = cap;
+  }
+  return s->nconns++;
+}
+
+static void on_dial(p2pc_sim *s, uint32_t i, uint32_t t, p2pc_action *a) {
+  snode *x = &s->nodes[i];
+  if (!x->alive)
+    return;
+  s->cur_node = i;
+  if (t == UINT32_MAX || !s->nodes[t].alive || blocked(s, i, t)) {
+    p2pc_node_dial_failed(x->n, &a->addr, a->peer, now_of(s, i));
+    flush_node(s, i);
+    return;
+  }
+  uint32_t ci = conn_new(s);
+  conn *c = &s->conns[ci];
+  memset(c, 0, sizeof *c);
+  c->end[0] = i;
+  c->end[1] = t;
+  p2pc_link_id la, lb;
+  if (p2pc_node_link_new(x->n, true, a->peer, &a->addr, now_of(s, i), &la)) {
+    p2pc_node_dial_failed(x->n, &a->addr, a->peer, now_of(s, i));
+    c->end[0] = c->end[1] = UINT32_MAX;
+    s->freeconns[s->nfree++] = ci;
+    flush_node(s, i);
+    return;
+  }
+  c->link[0] = la;
+  c->open[0] = true;
+  x->conn_of[la] = ci + 1;
+  s->cur_node = t;
+  if (p2pc_node_link_new(s->nodes[t].n, false, NULL, NULL, now_of(s, t), &lb)) {
+    /* the far end refuses: the dialer sees it close */
+    dir_append(s, ci, 1, NULL, 0);
+  } else {
+    c->link[1] = lb;
+    c->open[1] = true;
+    s->nodes[t].conn_of[lb] = ci + 1;
+    flush_node(s, t);
+  }
+  s->cur_node = i;
+  flush_node(s, i);
+}
+
+static void on_tcp(p2pc_sim *s, uint32_t ci, int d) {
+  conn *c = &s->conns[ci];
+  dir *q = &c->d[d];
+  q->scheduled = false;
+  chunk *k = q->head;
+  if (!k) {
+    conn_release(s, ci);
+    return;
+  }
+  uint32_t from = c->end[d], to = c->end[1 - d];
+  if (k->len && blocked(s, from, to)) { /* stalled until the cut heals */
+    k->ready = s->now + RETRY_NS;
+    dir_schedule(s, ci, d);
+    return;
+  }
+  q->head = k->next;
+  if (!q->head)
+    q->tail = NULL;
+  int side = 1 - d;
+  if (c->open[side] && s->nodes[to].alive) {
+    snode *x = &s->nodes[to];
+    s->cur_node = to;
+    if (k->len == 0) {
+      p2pc_link_id l = c->link[side];
+      conn_drop_end(s, ci, side);
+      p2pc_node_link_closed(x->n, l, now_of(s, to));
+    } else if (p2pc_node_link_input(x->n, c->link[side], k->data, k->len,
+                                    now_of(s, to)) < 0) {
+      /* the node asked to close: do_actions will */
+    }
+    flush_node(s, to);
+  }
+  free(k);
+  dir_schedule(s, ci, d);
+  conn_release(s, ci);
+}
+
+static void on_dgram(p2pc_sim *s, uint32_t to, uint32_t from,
+                     p2pc_datagram *d) {
+  snode *x = &s->nodes[to];
+  if (x->alive) {
+    s->cur_node = to;
+    p2pc_wire_addr fa = addr_of(from);
+    p2pc_node_time_input(x->n, &fa, d->data, d->len, local_at(s, to, s->now),
+                         true, now_of(s, to));
+    flush_node(s, to);
+  }
+  free(d);
+}
+
+static void on_traffic(p2pc_sim *s, uint32_t i) {
+  snode *x = &s->nodes[i];
+  if (!x->alive)
+    return;
+  rng *r = &s->r[R_TRAFFIC];
+  push(s, s->now + (uint64_t)rng_exp(r, 1e9 / s->cfg.rate), E_TRAFFIC, i, 0,
+       NULL);
+  uint8_t payload[256];
+  uint32_t plen = s->cfg.payload < sizeof payload ? s->cfg.payload : 255;
+  for (uint32_t k = 0; k < plen; k++)
+    payload[k] = (uint8_t)rng_u64(r);
+  s->cur_node = i;
+  int rv;
+  if (rng_unit(r) < s->cfg.bcast) {
+    rv = p2pc_node_broadcast(x->n, payload, plen, now_of(s, i));
+    if (rv > 0) {
+      s->res.msgs_sent += (uint64_t)rv + 1;
+      s->sec_sent += (uint64_t)rv + 1;
+    }
+  } else {
+    uint32_t np = p2pc_node_peer_count(x->n), up = 0;
+    p2pc_peer_info pi;
+    for (uint32_t k = 0; k < np; k++)
+      if (p2pc_node_peer_info(x->n, k, &pi) && pi.state == P2PC_PEER_UP)
+        up++;
+    if (!up)
+      return;
+    uint32_t pick = (uint32_t)rng_below(r, up);
+    for (uint32_t k = 0; k < np; k++) {
+      if (!p2pc_node_peer_info(x->n, k, &pi) || pi.state != P2PC_PEER_UP)
+        continue;
+      if (pick-- == 0) {
+        rv = p2pc_node_send(x->n, pi.id, payload, plen, now_of(s, i));
+        if (rv == 0) {
+          s->res.msgs_sent++;
+          s->sec_sent++;
+        }
+        break;
+      }
+    }
+  }
+  flush_node(s, i);
+}
+
+static void on_scen(p2pc_sim *s, const p2pc_sim_event *e) {
+  char err[200];
+  switch (e->kind) {
+  case P2PC_SIM_EV_PARTITION:
+    if (s->ncuts < 64)
+      s->cuts[s->ncuts++] = (cut){e->a0, e->a1, e->b0, e->b1};
+    break;
+  case P2PC_SIM_EV_HEAL:
+    s->ncuts = 0;
+    break;
+  case P2PC_SIM_EV_CRASH:
+  case P2PC_SIM_EV_LEAVE:
+    for (uint32_t i = e->a0; i < e->a1 && i < s->cfg.nodes; i++)
+      stop_node(s, i, e->kind == P2PC_SIM_EV_LEAVE);
+    break;
+  case P2PC_SIM_EV_RESTART:
+  case P2PC_SIM_EV_JOIN:
+    for (uint32_t i = e->a0; i < e->a1 && i < s->cfg.nodes; i++)
+      if (!s->nodes[i].alive)
+        start_node(s, i, err, sizeof err);
+    break;
+  case P2PC_SIM_EV_SLOW:
+    for (uint32_t i = e->a0; i < e->a1 && i < s->cfg.nodes; i++)
+      s->nodes[i].slow = e->x >= 1 ? e->x : 1;
+    break;
+  case P2PC_SIM_EV_CLOCK_STEP:
+    for (uint32_t i = e->a0; i < e->a1 && i < s->cfg.nodes; i++)
+      s->nodes[i].c.off0 += e->x * 1e9;
+    break;
+  case P2PC_SIM_EV_CLOCK_FREQ:
+    for (uint32_t i = e->a0; i < e->a1 && i < s->cfg.nodes; i++) {
+      clk_rebase(&s->nodes[i].c, s->now);
+      s->nodes[i].c.rate = e->x * 1e-6;
+    }
+    break;
+  case P2PC_SIM_EV_LINK:
+    s->link = e->link;
+    break;
+  }
+}
+
+static void on_wander(p2pc_sim *s) {
+  double w = s->cfg.clock_common.wander_ppm;
+  for (uint32_t i = 0; i < s->cfg.nodes; i++) {
+    clk *c = &s->nodes[i].c;
+    clk_rebase(c, s->now);
+    c->rate += w * 1e-6 * rng_normal(&s->r[R_CLOCK]);
+  }
+  push(s, s->now + SEC, E_WANDER, 0, 0, NULL);
+}
+
+/* ---- oracles ---------------------------------------------------------------
+ */
+
+static int cmp_dbl(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void on_second(p2pc_sim *s,
+                      void (*per_second)(void *, const p2pc_sim_second *),
+                      void *ud, double *scratch) {
+  p2pc_sim_second *row = &s->cur;
+  memset(row, 0, sizeof *row);
+  row->t_s = s->now / SEC;
+  uint32_t m = 0;
+  double lo = 0, hi = 0;
+  int64_t ref_net = 0;
+  bool have_ref = false;
+  /* the reference's network time, for the bound check */
+  for (uint32_t i = 0; i < s->cfg.nodes && !s->cfg.collaborative; i++) {
+    snode *x = &s->nodes[i];
+    if (!x->alive)
+      continue;
+    p2pc_tracking t;
+    p2pc_node_tracking(x->n, now_of(s, i), &t);
+    if (t.is_reference) {
+      ref_net = p2pc_node_network_time(x->n, local_at(s, i, s->now));
+      have_ref = true;
+      break;
+    }
+  }
+  for (uint32_t i = 0; i < s->cfg.nodes; i++) {
+    snode *x = &s->nodes[i];
+    if (!x->alive)
+      continue;
+    row->alive++;
+    p2pc_tracking t;
+    p2pc_node_tracking(x->n, now_of(s, i), &t);
+    row->buffered += p2pc_causal_buffered(p2pc_node_causal(x->n));
+    if (!t.synced)
+      continue;
+    row->synced++;
+    int64_t net = p2pc_node_network_time(x->n, local_at(s, i, s->now));
+    double err = (double)(net - EPOCH - (int64_t)s->now);
+    scratch[m++] = fabs(err);
+    if (m == 1 || err < lo)
+      lo = err;
+    if (m == 1 || err > hi)
+      hi = err;
+    if (have_ref && !t.is_reference) {
+      /* The bound is the node's claim about its distance from the
+       * reference; 1 us of slack for the sampling instant. */
+      double d = fabs((double)(net - ref_net));
+      if (d > t.err_ns + 1000)
+        row->bound_violations++;
+    }
+  }
+  if (m) {
+    qsort(scratch, m, sizeof *scratch, cmp_dbl);
+    row->err_p50 = scratch[m / 2];
+    row->err_p99 = scratch[(m * 99) / 100 < m ? (m * 99) / 100 : m - 1];
+    row->err_max = scratch[m - 1];
+    row->spread = hi - lo;
+  }
+  row->msgs_sent = s->sec_sent;
+  row->msgs_delivered = s->sec_deliv;
+  row->meta_per_msg = s->sec_meta_msgs
+                          ? (double)s->sec_meta_bytes / (double)s->sec_meta_msgs
+                          : 0;
+  row->bytes = s->sec_bytes;
+  row->events = s->seq - s->events_at_sec;
+  s->events_at_sec = s->seq;
+  s->sec_sent = s->sec_deliv = s->sec_meta_bytes = s->sec_meta_msgs = 0;
+  s->sec_bytes = 0;
+  s->res.bound_violations += row->bound_violations;
+  bool good = m >= 2 && m == row->alive && row->spread < 100000;
+  if (good && !s->conv_held) {
+    s->conv_held = true;
+    s->conv_from = s->now;
+  } else if (!good) {
+    s->conv_held = false;
+  }
+  s->res.final_spread_ns = row->spread;
+  s->res.final_err_max_ns = row->err_max;
+  s->res.alive = row->alive;
+  s->res.synced = row->synced;
+  if (per_second)
+    per_second(ud, row);
+}
+
+static bool membership_ok(p2pc_sim *s) {
+  uint32_t n = s->cfg.nodes, alive = 0, first = UINT32_MAX;
+  uint32_t *q = malloc(n * sizeof *q);
+  bool *seen = calloc(n, sizeof *seen);
+  if (!q || !seen)
+    abort();
+  for (uint32_t i = 0; i < n; i++)
+    if (s->nodes[i].alive) {
+      alive++;
+      if (first == UINT32_MAX)
+        first = i;
+    }
+  bool ok = true;
+  uint32_t want = s->cfg.topology == P2PC_SIM_RING ? 2 : s->cfg.k;
+  if (s->cfg.topology == P2PC_SIM_FULL || s->cfg.topology == P2PC_SIM_CLUSTERS)
+    want = alive - 1 < 64 ? alive - 1 : 64;
+  if (want > alive - 1)
+    want = alive ? alive - 1 : 0;
+  uint32_t head = 0, tail = 0, reached = 0;
+  if (first != UINT32_MAX) {
+    q[tail++] = first;
+    seen[first] = true;
+  }
+  while (head < tail) {
+    uint32_t i = q[head++];
+    reached++;
+    snode *x = &s->nodes[i];
+    uint32_t up = 0;
+    for (uint32_t l = 0; l < x->nlinks; l++) {
+      if (!x->conn_of[l])
+        continue;
+      conn *c = &s->conns[x->conn_of[l] - 1];
+      uint32_t j = c->end[0] == i ? c->end[1] : c->end[0];
+      if (j >= n || !s->nodes[j].alive || !c->open[0] || !c->open[1])
+        continue;
+      up++;
+      if (!seen[j]) {
+        seen[j] = true;
+        q[tail++] = j;
+      }
+    }
+    /* a k-regular graph is random: some nodes end with fewer than k */
+    if (s->cfg.topology != P2PC_SIM_KREGULAR && up < want)
+      ok = false;
+  }
+  if (reached != alive)
+    ok = false;
+  free(q);
+  free(seen);
+  return ok;
+}
+
+/* ---- the public face ------------------------------------------------------
+ */
+
+void p2pc_sim_config_default(p2pc_sim_config *cfg, uint32_t n) {
+  memset(cfg, 0, sizeof *cfg);
+  cfg->nodes = n;
+  cfg->duration_ns = 60 * SEC;
+  cfg->seed = 1;
+  cfg->topology = P2PC_SIM_FULL;
+  cfg->k = 8;
+  cfg->clusters = 4;
+  cfg->link = (p2pc_sim_link){.delay_ns = 200 * US, .jitter_ns = 20 * US};
+  cfg->slow_link = (p2pc_sim_link){.delay_ns = 20 * MS, .jitter_ns = 1 * MS};
+  cfg->offset_max_s = 1;
+  cfg->drift_max_ppm = 200;
+  cfg->rate = 1;
+  cfg->bcast = 0.1;
+  cfg->payload = 16;
+  cfg->causal_oracle = n <= 2000;
+}
+
+p2pc_sim *p2pc_sim_new(const p2pc_sim_config *cfg, char *err, size_t errlen) {
+  if (cfg->nodes < 1 || cfg->nodes > P2PC_SIM_MAX_NODES) {
+    snprintf(err, errlen, "nodes must be 1..%d, got %u", P2PC_SIM_MAX_NODES,
+             cfg->nodes);
+    return NULL;
+  }
+  if (cfg->topology == P2PC_SIM_KREGULAR && (cfg->k < 2 || cfg->k > 32)) {
+    snprintf(err, errlen, "k must be 2..32, got %u", cfg->k);
+    return NULL;
+  }
+  if (cfg->topology == P2PC_SIM_CLUSTERS &&
+      (cfg->clusters < 1 || cfg->clusters > cfg->nodes)) {
+    snprintf(err, errlen, "clusters must be 1..nodes, got %u", cfg->clusters);
+    return NULL;
+  }
+  if (cfg->nevents > P2PC_SIM_MAX_EVENTS) {
+    snprintf(err, errlen, "too many events");
+    return NULL;
+  }
+  p2pc_sim *s = calloc(1, sizeof *s);
+  if (!s)
+    abort();
+  s->cfg = *cfg;
+  s->link = cfg->link;
+  for (int k = 0; k < R_NSTREAMS; k++)
+    rng_seed(&s->r[k], cfg->seed, (uint64_t)k + 1);
+  s->nodes = calloc(cfg->nodes, sizeof *s->nodes);
+  if (!s->nodes)
+    abort();
+  uint32_t per =
+      (cfg->nodes + cfg->clusters - 1) / (cfg->clusters ? cfg->clusters : 1);
+  rng *cr = &s->r[R_CLOCK];
+  for (uint32_t i = 0; i < cfg->nodes; i++) {
+    snode *x = &s->nodes[i];
+    snprintf(x->id, sizeof x->id, "n%u", i);
+    x->c.off0 = (2 * rng_unit(cr) - 1) * cfg->offset_max_s * 1e9;
+    x->c.rate = (2 * rng_unit(cr) - 1) * cfg->drift_max_ppm * 1e-6;
+    x->c.noise = (double)cfg->clock_common.noise_ns;
+    x->c.gran = (double)cfg->clock_common.granularity_ns;
+    x->slow = 1;
+    x->timer_at = UINT64_MAX;
+    x->cluster = per ? i / per : 0;
+  }
+  uint32_t alive = cfg->initially_alive ? cfg->initially_alive : cfg->nodes;
+  for (uint32_t i = 0; i < alive && i < cfg->nodes; i++)
+    if (start_node(s, i, err, errlen)) {
+      p2pc_sim_free(s);
+      return NULL;
+    }
+  for (uint32_t k = 0; k < cfg->nevents; k++)
+    push(s, cfg->events[k].at_ns, E_SCEN, k, 0, NULL);
+  push(s, SEC, E_SECOND, 0, 0, NULL);
+  if (cfg->clock_common.wander_ppm > 0)
+    push(s, SEC, E_WANDER, 0, 0, NULL);
+  return s;
+}
+
+void p2pc_sim_free(p2pc_sim *s) {
+  if (!s)
+    return;
+  for (uint32_t i = 0; i < s->cfg.nodes; i++) {
+    if (s->nodes[i].alive)
+      p2pc_node_free(s->nodes[i].n);
+    free(s->nodes[i].conn_of);
+  }
+  for (uint32_t c = 0; c < s->nconns; c++) {
+    dir_clear(&s->conns[c].d[0]);
+    dir_clear(&s->conns[c].d[1]);
+  }
+  for (size_t k = 0; k < s->nheap; k++)
+    if (s->heap[k].kind == E_DIAL || s->heap[k].kind == E_DGRAM)
+      free(s->heap[k].p);
+  free(s->heap);
+  free(s->nodes);
+  free(s->conns);
+  free(s->freeconns);
+  free(s);
+}
+
+static uint64_t wall_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec;
+}
+
+void p2pc_sim_run(p2pc_sim *s,
+                  void (*progress)(void *ud, uint64_t now_ns, uint64_t end_ns),
+                  void (*per_second)(void *ud, const p2pc_sim_second *row),
+                  void *ud) {
+  uint64_t w0 = wall_ns();
+  double *scratch = malloc(s->cfg.nodes * sizeof *scratch);
+  if (!scratch)
+    abort();
+  uint64_t end = s->cfg.duration_ns;
+  while (s->nheap && s->heap[0].t <= end) {
+    ev e = pop(s);
+    s->now = e.t;
+    s->res.events++;
+    switch ((evk)e.kind) {
+    case E_TIMER: {
+      snode *x = &s->nodes[e.a];
+      if (!x->alive || e.gen != x->gen || x->timer_at != e.t)
+        break;
+      x->timer_at = UINT64_MAX;
+      s->cur_node = e.a;
+      p2pc_node_on_deadline(x->n, now_of(s, e.a));
+      flush_node(s, e.a);
+      break;
+    }
+    case E_TCP:
+      on_tcp(s, e.a, (int)e.b);
+      break;
+    case E_DIAL:
+      on_dial(s, e.a, e.b, e.p);
+      free(e.p);
+      break;
+    case E_DGRAM:
+      on_dgram(s, e.a, e.b, e.p);
+      break;
+    case E_SCEN:
+      on_scen(s, &s->cfg.events[e.a]);
+      break;
+    case E_TRAFFIC:
+      if (e.gen == s->nodes[e.a].gen)
+        on_traffic(s, e.a);
+      break;
+    case E_SECOND:
+      on_second(s, per_second, ud, scratch);
+      if (progress)
+        progress(ud, s->now, end);
+      push(s, s->now + SEC, E_SECOND, 0, 0, NULL);
+      break;
+    case E_WANDER:
+      on_wander(s);
+      break;
+    }
+  }
+  s->now = end;
+  free(scratch);
+  s->res.wall_ns = wall_ns() - w0;
+  s->res.conv_s = s->conv_held ? (double)s->conv_from / 1e9 : -1;
+  s->res.membership_ok = membership_ok(s);
+  s->res.meta_per_msg =
+      s->meta_msgs ? (double)s->meta_bytes / (double)s->meta_msgs : 0;
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) == 0)
+    s->res.peak_rss_kb = (uint64_t)ru.ru_maxrss;
+}
+
+void p2pc_sim_result_get(const p2pc_sim *s, p2pc_sim_result *r) { *r = s->res; }

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The simulator (ALGORITHMS.md §E): N real p2pc_node cores (src/core, the
+ * very code the libuv runtime drives, no copies, no #ifdef) under virtual
+ * time. One event heap ordered by (time, sequence number), one seed with an
+ * independent PRNG stream per subsystem, deterministic iteration
+ * everywhere: the same configuration and seed give the same run, byte for
+ * byte.
+ *
+ * The simulator plays the runtime's part for every node: it moves TCP bytes
+ * between linked nodes through a network model (delay, jitter, asymmetry,
+ * bandwidth, partitions), completes or fails dials, carries UDP datagrams
+ * (delay, jitter, loss, duplication, reordering), reads each node's local
+ * clock from a clock model (offset, drift, wander, steps, read noise,
+ * liars), and wakes each node at its deadline. It knows true time, so its
+ * oracles measure what the nodes cannot: the true error of every node's
+ * network time, the pairwise disagreement, whether claimed error bounds
+ * hold.
+ */
+#ifndef P2PC_SIM_H
+#define P2PC_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define P2PC_SIM_SEC 1000000000ull
+#define P2PC_SIM_MAX_NODES 100000
+#define P2PC_SIM_MAX_EVENTS 4096 /* scheduled scenario events */
+
+typedef enum p2pc_sim_topology {
+  P2PC_SIM_FULL,     /* everyone may link to everyone (peer exchange) */
+  P2PC_SIM_KREGULAR, /* random graph, degree about k (max_peers = k) */
+  P2PC_SIM_RING,     /* each node links to its two ring neighbours */
+  P2PC_SIM_CLUSTERS  /* `clusters` full meshes joined by slow links */
+} p2pc_sim_topology;
+
+/* A link's (or the default's) network model. Delays in ns. */
+typedef struct p2pc_sim_link {
+  uint64_t delay_ns;    /* base one-way delay */
+  double asym;          /* forward = delay*(1+asym), back = delay*(1-asym) */
+  uint64_t jitter_ns;   /* mean of an exponential queueing delay */
+  double heavy;         /* probability a jitter draw is Pareto-heavy (x10) */
+  double bandwidth_bps; /* 0 = unlimited */
+  double loss;          /* UDP datagram loss; for TCP: a 200 ms stall */
+  double dup;           /* UDP duplication */
+  double reorder;       /* UDP: extra random delay up to 2x jitter */
+} p2pc_sim_link;
+
+/* A node's clock model. */
+typedef struct p2pc_sim_clock {
+  double offset_s;         /* at start */
+  double drift_ppm;        /* at start */
+  double wander_ppm;       /* random walk: drift change per sqrt(second) */
+  uint64_t noise_ns;       /* uniform read noise, +- */
+  uint64_t granularity_ns; /* readings rounded down to this */
+} p2pc_sim_clock;
+
+typedef enum p2pc_sim_ev_kind {
+  P2PC_SIM_EV_PARTITION,  /* cut nodes [a0,a1) from [b0,b1) */
+  P2PC_SIM_EV_HEAL,       /* undo every cut */
+  P2PC_SIM_EV_CRASH,      /* node a stops (no goodbye) */
+  P2PC_SIM_EV_RESTART,    /* node a starts again: a new incarnation */
+  P2PC_SIM_EV_SLOW,       /* node a handles its events x later (x = 1 off) */
+  P2PC_SIM_EV_JOIN,       /* node a starts for the first time */
+  P2PC_SIM_EV_LEAVE,      /* node a stops cleanly */
+  P2PC_SIM_EV_CLOCK_STEP, /* node a's clock jumps by x seconds (a liar) */
+  P2PC_SIM_EV_CLOCK_FREQ, /* node a's drift becomes x ppm */
+  P2PC_SIM_EV_LINK        /* the default link model becomes `link` */
+} p2pc_sim_ev_kind;
+
+typedef struct p2pc_sim_event {
+  uint64_t at_ns;
+  p2pc_sim_ev_kind kind;
+  uint32_t a0, a1, b0, b1; /* node index ranges [a0,a1), [b0,b1) */
+  double x;
+  p2pc_sim_link link;
+} p2pc_sim_event;
+
+typedef struct p2pc_sim_config {
+  uint32_t nodes;
+  uint64_t duration_ns;
+  uint64_t seed;
+  p2pc_sim_topology topology;
+  uint32_t k;              /* KREGULAR degree; also max_peers there [8] */
+  uint32_t clusters;       /* CLUSTERS count [4] */
+  p2pc_sim_link link;      /* default model [200 us, 20 us jitter] */
+  p2pc_sim_link slow_link; /* CLUSTERS: between clusters [20 ms] */
+  /* Clocks: each node's offset uniform in +-offset_max_s and drift in
+   * +-drift_max_ppm (from the seed), plus the common wander/noise. */
+  double offset_max_s, drift_max_ppm;
+  p2pc_sim_clock clock_common;
+  bool collaborative; /* clock mode [reference] */
+  int8_t poll_min, poll_max;
+  /* Traffic: each alive node sends at rate msgs/s (Poisson) to a random
+   * peer it has up, a broadcast with probability bcast. */
+  double rate, bcast;
+  uint32_t payload; /* bytes [16] */
+  /* Nodes that start later (JOIN events) start dead. */
+  uint32_t initially_alive; /* 0 = all */
+  p2pc_sim_event events[P2PC_SIM_MAX_EVENTS];
+  uint32_t nevents;
+  /* Oracles */
+  bool causal_oracle; /* on by default up to 2000 nodes (cost O(N)/msg) */
+} p2pc_sim_config;
+
+/* Defaults for n nodes (everything above). */
+void p2pc_sim_config_default(p2pc_sim_config *cfg, uint32_t n);
+
+/* One second of the run, for --csv (one row per virtual second). */
+typedef struct p2pc_sim_second {
+  uint64_t t_s;
+  uint32_t alive, synced;
+  /* |network time - true time| over synced nodes, ns: p50, p99, max */
+  double err_p50, err_p99, err_max;
+  double spread;             /* max - min network time over synced nodes, ns */
+  uint32_t bound_violations; /* synced nodes whose claimed bound is < their
+                                true error against the reference */
+  uint64_t msgs_sent, msgs_delivered; /* this second */
+  double meta_per_msg; /* causal metadata bytes per message sent */
+  uint64_t buffered;   /* messages held back, all nodes, now */
+  uint64_t bytes;      /* TCP + UDP bytes carried this second */
+  uint64_t events;     /* simulator events handled this second */
+} p2pc_sim_second;
+
+typedef struct p2pc_sim_result {
+  uint64_t events, wall_ns;
+  uint64_t msgs_sent, msgs_delivered, undeliverable;
+  uint64_t causal_violations; /* ORDER, DUPLICATE, WRONG_DEST, ...*/
+  uint64_t missing;           /* never delivered and not excused */
+  bool causal_checked;
+  char first_violation[512];
+  double conv_s; /* first second from which spread < 100 us held */
+  double final_spread_ns, final_err_max_ns;
+  uint64_t bound_violations;
+  bool membership_ok; /* at the end: the up-link graph of alive nodes is
+                         connected and each has min(k, alive-1) links */
+  uint32_t alive, synced;
+  double meta_per_msg;
+  uint64_t peak_rss_kb;
+} p2pc_sim_result;
+
+typedef struct p2pc_sim p2pc_sim;
+
+/* Creates the simulation (nodes, links, clocks; nothing runs yet).
+ * Returns NULL with a message in err on a bad configuration. */
+p2pc_sim *p2pc_sim_new(const p2pc_sim_config *cfg, char *err, size_t errlen);
+void p2pc_sim_free(p2pc_sim *s);
+
+/* Runs until duration. progress, if set, is called about every virtual
+ * second; per_second, if set, gets each second's row. */
+void p2pc_sim_run(p2pc_sim *s,
+                  void (*progress)(void *ud, uint64_t now_ns, uint64_t end_ns),
+                  void (*per_second)(void *ud, const p2pc_sim_second *row),
+                  void *ud);
+void p2pc_sim_result_get(const p2pc_sim *s, p2pc_sim_result *r);
+
+#endif /* P2PC_SIM_H */
