@@ -23,6 +23,7 @@
 
 #define NO_LINK UINT32_MAX
 #define NO_PEER UINT32_MAX
+#define FULL_BACKOFF_NS (30ull * 1000000000) /* re-dial a full peer after */
 #define MS 1000000ull
 #define TAG_MAX 16
 
@@ -84,7 +85,8 @@ struct p2pc_node {
   p2pc_causal *causal;
   p2pc_timesync *ts;
   uint64_t next_announce_ns;
-  p2pc_now now; /* of the entry point running */
+  p2pc_wire_announce ann; /* sent with every heartbeat */
+  p2pc_now now;           /* of the entry point running */
   uint64_t rng[4];
   link *links;
   uint32_t nlinks;
@@ -787,7 +789,7 @@ static int on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   }
   uint32_t pi = add_peer(n, h.id);
   if (pi == NO_PEER) {
-    close_link(n, lid, P2PC_WIRE_E_SHUTDOWN, "peer table full (maxPeers)");
+    close_link(n, lid, P2PC_WIRE_E_FULL, "peer table full (maxPeers)");
     return P2PC_ERR_FULL;
   }
   peer *p = &n->peers[pi];
@@ -1007,6 +1009,11 @@ static int on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
       char t[400] = "link: peer closes: ";
       str_cat(t, sizeof t, e.reason);
       logf_(n, P2PC_LOG_INFO, t);
+      /* A full peer will stay full for a while: do not knock again at
+       * the usual back-off (that made a dial every few hundred ms per
+       * refusing peer in a large mesh with maxPeers). */
+      if (e.code == P2PC_WIRE_E_FULL && p->backoff_ns < FULL_BACKOFF_NS)
+        p->backoff_ns = FULL_BACKOFF_NS;
     }
     close_link(n, lid, 0, NULL);
     return 0;
@@ -1188,6 +1195,20 @@ void p2pc_node_on_deadline(p2pc_node *n, p2pc_now now) {
   n->now = now;
   uint64_t t = now.mono_ns;
   p2pc_causal_drain(n->causal, t);
+  /* The announcement is renewed once per interval (the reference's
+   * sequence number rises) and rides with every link's heartbeat. */
+  if (t >= n->next_announce_ns && !n->stopping) {
+    n->next_announce_ns = t + n->cfg.time.announce_ns;
+    p2pc_timesync_announce_out(n->ts, true, now, &n->ann);
+  }
+  /* Heartbeats go out together: when one link is due, every link past
+   * half its interval beats too, so a node's links fall into step and
+   * one wake-up (and one write per link, PING and ANNOUNCE together)
+   * serves them all. */
+  bool beat = false;
+  for (uint32_t i = 0; i < n->nlinks && !beat; i++)
+    beat = n->links[i].state == L_UP &&
+           t - n->links[i].last_ping_ns >= n->cfg.heartbeat_ns;
   for (uint32_t i = 0; i < n->nlinks; i++) {
     link *l = &n->links[i];
     if (l->state == L_HELLO && t - l->opened_ns >= n->cfg.handshake_ns) {
@@ -1209,9 +1230,10 @@ void p2pc_node_on_deadline(p2pc_node *n, p2pc_now now) {
         str_cat(m, sizeof m, " suspect (silent)");
         logf_(n, P2PC_LOG_INFO, m);
       }
-      if (t - l->last_ping_ns >= n->cfg.heartbeat_ns) {
+      if (beat && t - l->last_ping_ns >= n->cfg.heartbeat_ns / 2) {
         l->last_ping_ns = t;
         frame_to_link(n, i, P2PC_FRAME_PING, NULL, t);
+        frame_to_link(n, i, P2PC_FRAME_ANNOUNCE, &n->ann, 0);
       }
       /* Nothing acknowledged for a while: send it all again. */
       if (p->qn && t - p->last_progress_ns >= n->cfg.resend_ns) {
@@ -1233,14 +1255,6 @@ void p2pc_node_on_deadline(p2pc_node *n, p2pc_now now) {
     }
   }
   anon_dials(n);
-  if (t >= n->next_announce_ns && !n->stopping) {
-    n->next_announce_ns = t + n->cfg.time.announce_ns;
-    p2pc_wire_announce an;
-    p2pc_timesync_announce_out(n->ts, true, now, &an);
-    for (uint32_t i = 0; i < n->nlinks; i++)
-      if (n->links[i].state == L_UP)
-        frame_to_link(n, i, P2PC_FRAME_ANNOUNCE, &an, 0);
-  }
   p2pc_timesync_on_deadline(n->ts, now);
 }
 
@@ -1349,6 +1363,7 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
   if (rv)
     goto err;
   n->next_announce_ns = now.mono_ns + c->time.announce_ns;
+  p2pc_timesync_announce_out(n->ts, false, now, &n->ann);
   for (uint32_t i = 0; i < cfg->nseeds; i++) {
     const p2pc_node_seed *s = &cfg->seeds[i];
     if (s->id[0] && strcmp(s->id, n->id) == 0)

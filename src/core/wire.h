@@ -92,7 +92,8 @@ typedef enum p2pc_wire_errcode {
   P2PC_WIRE_E_VERSION = 1,   /* unsupported protocol version */
   P2PC_WIRE_E_DUPLICATE = 2, /* that node ID is already connected/ours */
   P2PC_WIRE_E_PROTO = 3,     /* malformed frame */
-  P2PC_WIRE_E_SHUTDOWN = 4   /* the node is stopping */
+  P2PC_WIRE_E_SHUTDOWN = 4,  /* the node is stopping */
+  P2PC_WIRE_E_FULL = 5       /* its peer table is full (maxPeers) */
 } p2pc_wire_errcode;
 
 /* ERROR: why the sender is about to close the link. */
