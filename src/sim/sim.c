@@ -871,6 +871,7 @@ static void on_second(p2pc_sim *s,
   uint32_t m = 0;
   double lo = 0, hi = 0;
   int64_t ref_net = 0;
+  const char *ref_id = "";
   bool have_ref = false;
   /* the reference's network time, for the bound check */
   for (uint32_t i = 0; i < s->cfg.nodes && !s->cfg.collaborative; i++) {
@@ -881,6 +882,7 @@ static void on_second(p2pc_sim *s,
     p2pc_node_tracking(x->n, now_of(s, i), &t);
     if (t.is_reference) {
       ref_net = p2pc_node_network_time(x->n, local_at(s, i, s->now));
+      ref_id = x->id;
       have_ref = true;
       break;
     }
@@ -903,7 +905,9 @@ static void on_second(p2pc_sim *s,
       lo = err;
     if (m == 1 || err > hi)
       hi = err;
-    if (have_ref && !t.is_reference) {
+    /* A node's bound is about its own reference: while an election is
+     * still spreading, a node may follow another one (or none). */
+    if (have_ref && !t.is_reference && strcmp(t.ref, ref_id) == 0) {
       /* The bound is the node's claim about its distance from the
        * reference; 1 us of slack for the sampling instant. */
       double d = fabs((double)(net - ref_net));
