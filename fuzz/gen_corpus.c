@@ -273,6 +273,20 @@ static void frame_ping(p2pc_buf *b, p2pc_frame_type type, uint64_t token) {
   CHECK("end", p2pc_wire_frame_end(b, st, P2PC_WIRE_MAX_FRAME_DEFAULT));
 }
 
+static void frame_announce(p2pc_buf *b, const char *ref, uint64_t seq) {
+  p2pc_wire_announce an = {.time_port = 9000,
+                           .flags = P2PC_ANNOUNCE_SYNCED,
+                           .ref_priority = 128,
+                           .ref_class = 248,
+                           .ref_seq = seq,
+                           .hops = ref[0] ? 1 : 0};
+  snprintf(an.ref, sizeof an.ref, "%s", ref);
+  long st = p2pc_wire_frame_begin(b, P2PC_FRAME_ANNOUNCE);
+  CHECK("begin", (int)st);
+  CHECK("announce", p2pc_wire_announce_put(b, &an));
+  CHECK("end", p2pc_wire_frame_end(b, st, P2PC_WIRE_MAX_FRAME_DEFAULT));
+}
+
 static void frame_peers(p2pc_buf *b, size_t n) {
   p2pc_wire_peer peers[3];
   memset(peers, 0, sizeof peers);
@@ -333,6 +347,10 @@ static void gen_frames(void) {
   emit_frame(&b, "ping");
   frame_ping(&b, P2PC_FRAME_PONG, 42);
   emit_frame(&b, "pong");
+  frame_announce(&b, "A", 1800000000000000001ull);
+  emit_frame(&b, "announce");
+  frame_announce(&b, "", 0);
+  emit_frame(&b, "announce-none");
   frame_peers(&b, 0);
   emit_frame(&b, "peers-empty");
   frame_peers(&b, 3);
