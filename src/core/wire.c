@@ -261,7 +261,8 @@ int p2pc_wire_announce_get(const uint8_t *b, size_t len,
   p2pc_reader_u8(&r, &v.ref_class);
   p2pc_reader_varint(&r, &v.ref_seq);
   p2pc_reader_u8(&r, &v.hops);
-  if (r.ok && (v.mode > 1 || (v.flags & ~(P2PC_ANNOUNCE_SYNCED | P2PC_ANNOUNCE_REF_ACTIVE))))
+  if (r.ok && (v.mode > 1 ||
+               (v.flags & ~(P2PC_ANNOUNCE_SYNCED | P2PC_ANNOUNCE_REF_ACTIVE))))
     return P2PC_ERR_PROTO;
   int rv = finish(&r);
   if (rv > 0)
