@@ -58,6 +58,7 @@ typedef struct peer {
   uint32_t link;
   p2pc_peer_state state;
   bool dialing;
+  bool refused_full; /* its last answer was "peer table full" */
   uint64_t backoff_ns, next_dial_ns;
   /* the session's outgoing stream */
   uint64_t tx_next;    /* next lseq to assign */
@@ -474,20 +475,53 @@ static uint32_t find_peer(const p2pc_node *n, const char *id) {
   return NO_PEER;
 }
 
-static uint32_t add_peer(p2pc_node *n, const char *id) {
-  uint32_t i = find_peer(n, id);
-  if (i != NO_PEER)
-    return i;
-  if (n->npeers >= n->cfg.max_peers)
-    return NO_PEER;
-  peer *p = &n->peers[n->npeers];
+static void init_peer(p2pc_node *n, peer *p, const char *id) {
   memset(p, 0, sizeof *p);
   str_cat(p->id, sizeof p->id, id);
   p->link = NO_LINK;
   p->state = P2PC_PEER_DOWN;
   p->backoff_ns = n->cfg.redial_min_ns;
   p->tx_next = 1;
+}
+
+static uint32_t add_peer(p2pc_node *n, const char *id) {
+  uint32_t i = find_peer(n, id);
+  if (i != NO_PEER)
+    return i;
+  if (n->npeers >= n->cfg.max_peers)
+    return NO_PEER;
+  init_peer(n, &n->peers[n->npeers], id);
   return n->npeers++;
+}
+
+/* A node that wants to link to us while the table is full takes the slot
+ * of a peer we only heard of and never had a session with (one that
+ * refused us as full first). Without this, a table filled by peer exchange
+ * locks out every later newcomer for good (found in the simulator: a
+ * 200-node k-regular mesh joining over time). A table full of sessions
+ * still refuses: forgetting a session the peer still holds would stall it
+ * (PROTOCOL.md, "maxPeers"). */
+static uint32_t add_peer_evicting(p2pc_node *n, const char *id) {
+  uint32_t i = add_peer(n, id);
+  if (i != NO_PEER)
+    return i;
+  uint32_t victim = NO_PEER;
+  for (uint32_t k = 0; k < n->npeers; k++) {
+    const peer *p = &n->peers[k];
+    /* Never one we had a session with: it would come back expecting the
+     * session to go on, and we would have forgotten it. */
+    if (p->link != NO_LINK || p->dialing || p->qn || p->inc_known ||
+        p->state != P2PC_PEER_DOWN)
+      continue;
+    if (victim == NO_PEER ||
+        (p->refused_full && !n->peers[victim].refused_full))
+      victim = k;
+  }
+  if (victim == NO_PEER)
+    return NO_PEER;
+  p2pc_timesync_peer_down(n->ts, n->peers[victim].id, n->now);
+  init_peer(n, &n->peers[victim], id);
+  return victim;
 }
 
 static void peer_event(p2pc_node *n, const peer *p, const char *ev,
@@ -787,7 +821,7 @@ static int on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
     logf_(n, P2PC_LOG_WARN, t);
     return P2PC_ERR_PROTO;
   }
-  uint32_t pi = add_peer(n, h.id);
+  uint32_t pi = add_peer_evicting(n, h.id);
   if (pi == NO_PEER) {
     close_link(n, lid, P2PC_WIRE_E_FULL, "peer table full (maxPeers)");
     return P2PC_ERR_FULL;
@@ -826,6 +860,7 @@ static int on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   p->link = lid;
   p->dialing = false;
   p->state = P2PC_PEER_UP;
+  p->refused_full = false;
   p->backoff_ns = n->cfg.redial_min_ns;
   /* Everything not acknowledged goes again on this link, after the peer's
    * ACK tells us where it is; until then, from the last known ack. */
@@ -1012,8 +1047,11 @@ static int on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
       /* A full peer will stay full for a while: do not knock again at
        * the usual back-off (that made a dial every few hundred ms per
        * refusing peer in a large mesh with maxPeers). */
-      if (e.code == P2PC_WIRE_E_FULL && p->backoff_ns < FULL_BACKOFF_NS)
-        p->backoff_ns = FULL_BACKOFF_NS;
+      if (e.code == P2PC_WIRE_E_FULL) {
+        p->refused_full = true;
+        if (p->backoff_ns < FULL_BACKOFF_NS)
+          p->backoff_ns = FULL_BACKOFF_NS;
+      }
     }
     close_link(n, lid, 0, NULL);
     return 0;
@@ -1443,7 +1481,10 @@ int p2pc_node_broadcast(p2pc_node *n, const uint8_t *payload, size_t len,
     return rv;
   int count = 0;
   for (uint32_t i = 0; i < n->npeers; i++) {
-    if (!n->peers[i].inc_known)
+    /* Peers we have had a session with, except those that turned us away
+     * as full: a broadcast queued for a peer that will not take it would
+     * hold back, at that peer, everything that causally follows it. */
+    if (!n->peers[i].inc_known || n->peers[i].refused_full)
       continue;
     rv = send_to(n, &n->peers[i], payload, len);
     if (rv)

@@ -329,6 +329,24 @@ void p2pc_timesync_peer_up(p2pc_timesync *ts, const char *id,
     return;
   source *s = find_src(ts, id);
   if (!s) {
+    /* Polled sources are bounded: a neighbour that is gone gives its
+     * slot to a new one (else churn would starve the node of sources). */
+    for (uint32_t i = 0; i < ts->nsrc && ts->nsrc == ts->cfg.max_sources; i++)
+      if (!ts->src[i].up) {
+        s = &ts->src[i];
+        memset(s, 0, sizeof *s);
+        copy_id(s->id, id);
+        p2pc_srcstats_config sc;
+        p2pc_srcstats_config_default(&sc);
+        sc.precision_ns = ts->cfg.precision_ns;
+        p2pc_srcstats_init(&s->st, &sc);
+        s->state = "candidate";
+        if (ts->parent == (int32_t)i)
+          ts->parent = -1;
+        break;
+      }
+  }
+  if (!s) {
     if (ts->nsrc == ts->cfg.max_sources)
       return; /* polled sources are bounded; the rest are not polled */
     if (ts->nsrc == ts->srccap) {

@@ -538,6 +538,38 @@ static void test_max_peers_bounds_the_mesh(void **state) {
   net_free(w);
 }
 
+/* A table full of peers only heard of (never linked) makes room for a
+ * node that dials in; one full of sessions refuses it, with ERROR 5, and
+ * the refused node backs off instead of re-dialing every 100 ms. */
+static void test_full_table_makes_room(void **state) {
+  (void)state;
+  net *w = net_new();
+  /* N0 knows N1 and N2 (seeded) but they never run: two dead entries. */
+  opts tiny = {.seeds = "12", .base = {.max_peers = 2}};
+  start_node(w, 0, &tiny);
+  run(w, 300);
+  assert_int_equal(p2pc_node_peer_count(w->nodes[0].n), 2);
+  opts to0 = {.seeds = "0"};
+  start_node(w, 3, &to0);
+  run(w, 500);
+  assert_int_equal(p2pc_node_up_count(w->nodes[0].n), 1);
+  assert_int_equal(p2pc_node_up_count(w->nodes[3].n), 1);
+  /* N4 also dials in: N0 holds a session with N3 and one dead entry it
+   * never linked: that one goes. N5 then finds two sessions: refused. */
+  start_node(w, 4, &to0);
+  run(w, 500);
+  assert_int_equal(p2pc_node_up_count(w->nodes[0].n), 2);
+  int dials_before = w->nodes[5].peer_up;
+  start_node(w, 5, &to0);
+  run(w, 3000);
+  assert_int_equal(p2pc_node_up_count(w->nodes[0].n), 2);
+  assert_int_equal(p2pc_node_up_count(w->nodes[5].n), 0);
+  /* refused as full, N5 waits 30 s before knocking again: over 3 s it
+   * connected at most once */
+  assert_true(w->nodes[5].peer_up - dials_before <= 1);
+  net_free(w);
+}
+
 /* Raw bytes from a fake peer: a wrong version and a node claiming our ID
  * are refused with ERROR frames; garbage and oversized frames drop the
  * link, and the node carries on with its real peers. */
@@ -1179,6 +1211,7 @@ int main(void) {
       cmocka_unit_test(test_late_dial_keeps_peer_up),
       cmocka_unit_test(test_peer_exchange_full_mesh),
       cmocka_unit_test(test_max_peers_bounds_the_mesh),
+      cmocka_unit_test(test_full_table_makes_room),
       cmocka_unit_test(test_bad_handshakes),
       cmocka_unit_test(test_exactly_once_across_loss),
       cmocka_unit_test(test_partition_heals),
