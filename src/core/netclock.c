@@ -26,7 +26,10 @@ double p2pc_netclock_corr(const p2pc_netclock *c, int64_t local) {
 }
 
 int64_t p2pc_netclock_time(const p2pc_netclock *c, int64_t local) {
-  return local + (int64_t)llround(p2pc_netclock_corr(c, local));
+  double corr = p2pc_netclock_corr(c, local);
+  if (!(corr == corr) || fabs(corr) > 4e18) /* saturate, never overflow */
+    corr = 0;
+  return local + (int64_t)llround(corr);
 }
 
 double p2pc_netclock_pending(const p2pc_netclock *c, int64_t local) {

@@ -180,6 +180,18 @@ static uint32_t id_hash(const char *id) {
   return h;
 }
 
+/* A double to int64, rounded and saturated (NaN: 0): values derived from
+ * what peers send must never overflow a conversion. */
+static int64_t to_i64(double x) {
+  if (!(x == x))
+    return 0;
+  if (x >= 9.2e18)
+    return INT64_MAX;
+  if (x <= -9.2e18)
+    return INT64_MIN + 1;
+  return (int64_t)llround(x);
+}
+
 static void copy_id(char *dst, const char *src) {
   size_t n = strlen(src);
   if (n > P2PC_NODE_ID_MAX)
@@ -1081,7 +1093,7 @@ static void answer(p2pc_timesync *ts, const p2pc_wire_addr *from,
                 (uint32_t)pa->addr[2] << 8 | pa->addr[3];
     }
   }
-  int64_t root_disp = (int64_t)err - ts->root_delay / 2;
+  int64_t root_disp = to_i64(err) - ts->root_delay / 2;
   if (root_disp < ts->cfg.precision_ns)
     root_disp = ts->cfg.precision_ns;
   int64_t lu = local - (int64_t)(now.mono_ns - ts->last_update_mono);
@@ -1105,7 +1117,7 @@ static void answer(p2pc_timesync *ts, const p2pc_wire_addr *from,
   d->len = P2PC_NTP_HEADER_LEN;
   d->to = *from;
   d->stamp_xmt = true;
-  d->xmt_corr = (int64_t)llround(corr);
+  d->xmt_corr = to_i64(corr);
   ts->c.answered++;
   if (!has_ext) {
     ts->c.answered_std++;
@@ -1117,8 +1129,8 @@ static void answer(p2pc_timesync *ts, const p2pc_wire_addr *from,
                                    (rx_kernel ? P2PC_NTP_EXTF_KERNEL_RX : 0)),
                     .rx_local = rx_local,
                     .tx_corr = d->xmt_corr,
-                    .freq_ppb = (int64_t)llround(ts->nc.freq * 1e9),
-                    .root_dist_ns = (int64_t)err,
+                    .freq_ppb = to_i64(ts->nc.freq * 1e9),
+                    .root_dist_ns = to_i64(err),
                     .hops = ts->hops};
   copy_id(e.id, ts->id);
   if (ts->cfg.mode == P2PC_CLOCK_REFERENCE)
@@ -1178,7 +1190,7 @@ static void take_sample(p2pc_timesync *ts, source *s, int64_t t1, int64_t t2,
     source_view(ts, s, t4);
     p2pc_tsev ev = {.kind = P2PC_TSEV_SAMPLE,
                     .peer = s->id,
-                    .offset_ns = (int64_t)llround(s->d),
+                    .offset_ns = to_i64(s->d),
                     .delay_ns = del,
                     .raw_offset_ns = off,
                     .interleaved = interleaved,
@@ -1201,6 +1213,15 @@ static void on_reply(p2pc_timesync *ts, const p2pc_ntp_header *h,
       ts->c.rx_replay++;
     else
       ts->c.rx_bogus++;
+    return;
+  }
+  /* What the peer says about itself must be sane, or the reply is not
+   * used: a root distance within NTP's 16 s MAXDISP, a frequency within
+   * the clamp, a correction within ~11 days. */
+  if (e->root_dist_ns < 0 || e->root_dist_ns > 16 * SEC ||
+      e->freq_ppb > 1000000 || e->freq_ppb < -1000000 ||
+      e->tx_corr > 1000000 * SEC || e->tx_corr < -1000000 * SEC) {
+    ts->c.rx_bogus++;
     return;
   }
   s->pending = false;
