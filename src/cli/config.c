@@ -949,7 +949,7 @@ static int flag_clock(p2pc_cli_config *cfg, const char *flag, const char *v,
   assert(id < NCLOCK); /* only the table's flags are routed here */
   const struct clock_key *k = &clock_keys[id];
   double x = 0;
-  int n;
+  int n = 0;
   bool ok = false;
   p2pc_cli_clock_mode mode = P2PC_CLI_CLOCK_REFERENCE;
   switch (k->kind) {
