@@ -47,9 +47,12 @@ clockcheck wait 20 "$synced" "${socks[@]}" >/dev/null || {
   die "not all 3 nodes synced to N0 within 20 s"
 }
 sleep 4
-timeout 30 "$NTPPROBE" --count 30 --interval-ms 100 --timeout-ms 300 --json \
+# The user-space node's delays vary far more than the kernel-stamped ones
+# under load (CI runs tests in parallel): a looser delay filter (100 us of
+# slack instead of 20) keeps enough rounds.
+timeout 30 "$NTPPROBE" --count 40 --interval-ms 100 --timeout-ms 300 --json \
   "${targets[@]}" >"$T/probe.json" || die "ntpprobe failed"
 out=$(clockcheck spread "$T/probe.json" --median-max 300000 --max 2000000 \
-  --li 0) || die "disagreement out of bounds: $out"
+  --li 0 --slack 100000) || die "disagreement out of bounds: $out"
 log "over NTP: $out"
 sys_pass

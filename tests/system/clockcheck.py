@@ -137,9 +137,10 @@ def read_rounds(path):
     return rounds
 
 
-def usable(rounds, only):
+def usable(rounds, only, slack=None):
     """Rounds where every target of `only` answered, and the subset of
     those whose delays are all near each target's least delay."""
+    slack = SLACK_NS if slack is None else slack
     full = []
     for r in rounds:
         tg = {x["addr"]: x for x in r["targets"]}
@@ -149,7 +150,7 @@ def usable(rounds, only):
         return [], []
     mind = {a: min(r[a]["delay_ns"] for r in full) for a in only}
     kept = [r for r in full
-            if all(r[a]["delay_ns"] <= DELAY_FACTOR * mind[a] + SLACK_NS
+            if all(r[a]["delay_ns"] <= DELAY_FACTOR * mind[a] + slack
                    for a in only)]
     return full, kept
 
@@ -167,7 +168,8 @@ def cmd_spread(args):
         die("%s: no rounds" % path)
     addrs = [x["addr"] for x in rounds[0]["targets"]]
     only = opts["--only"].split(",") if "--only" in opts else addrs
-    full, kept = usable(rounds, only)
+    full, kept = usable(rounds, only,
+                        int(opts["--slack"]) if "--slack" in opts else None)
     problems = []
     if len(kept) < max(min(3, len(rounds)), len(rounds) // 3):
         problems.append("only %d of %d rounds usable (%d with every answer)"
