@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * `p2pclock check [--json] FILE...`: an offline verdict on a run, from the
- * nodes' event logs (EVENTS.md) alone. Each FILE is one node's log and may
- * hold several incarnations, each starting at a `start` line. Nothing the
+ * nodes' event logs (EVENTS.md) alone, by the causal oracle of
+ * src/check/evcheck.h (the simulator's too). Each FILE is one node's log and
+ * may hold several incarnations, each starting at a `start` line. Nothing the
  * nodes computed is trusted: happens-before is rebuilt from the order of
  * the lines of each incarnation plus the send -> deliver pairs (by the
  * independent checker of tests/prop/checker.h), never from `vc`.
