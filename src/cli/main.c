@@ -18,6 +18,7 @@
 #include "config.h"
 #include "demo.h"
 #include "runtime.h"
+#include "sim_cmd.h"
 
 #define EXIT_USAGE 2
 
@@ -33,6 +34,7 @@ static int cmd_node(const command *cmd, int argc, char **argv);
 static int cmd_client(const command *cmd, int argc, char **argv);
 static int cmd_demo(const command *cmd, int argc, char **argv);
 static int cmd_check(const command *cmd, int argc, char **argv);
+static int cmd_sim(const command *cmd, int argc, char **argv);
 
 /* To add a command, add a line here; --help lists them from this table. */
 static const command commands[] = {
@@ -49,6 +51,7 @@ static const command commands[] = {
     {"vclock", "step or re-rate a running node's virtual clock", cmd_client},
     {"stop", "stop a running node", cmd_client},
     {"check", "verify the event logs of a run", cmd_check},
+    {"sim", "run a scenario in the deterministic simulator", cmd_sim},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -66,6 +69,7 @@ static const char usage_tail[] =
     "p2pclock demo [--nodes N] [--duration S] [--rate R] [--keep-logs DIR]\n"
     "[--no-kill]: see p2pclock demo --help.\n"
     "p2pclock check [--json] FILE...: see p2pclock check --help.\n"
+    "p2pclock sim [--scenario FILE] [flags]: see p2pclock sim --help.\n"
     "\n"
     "p2pclock node [--config FILE] [flags]: each flag overrides the config\n"
     "key in parentheses; defaults in brackets.\n"
@@ -250,6 +254,11 @@ static int cmd_node(const command *cmd, int argc, char **argv) {
 static int cmd_check(const command *cmd, int argc, char **argv) {
   (void)cmd;
   return p2pc_cli_check(argc, argv);
+}
+
+static int cmd_sim(const command *cmd, int argc, char **argv) {
+  (void)cmd;
+  return p2pc_cli_sim(argc, argv);
 }
 
 static int cmd_client(const command *cmd, int argc, char **argv) {

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE /* getrusage's ru_maxrss is POSIX; clock_gettime too */
 #include "sim.h"
 
+#include "evcheck.h"
 #include "node.h"
 #include "ntp.h"
 
@@ -171,6 +172,12 @@ struct p2pc_sim {
   bool conv_held;
   uint64_t meta_bytes, meta_msgs;
   uint32_t cur_node; /* the node whose callback is running */
+  /* the causal oracle (NULL: off) */
+  p2pc_evcheck *oracle;
+  uint64_t oracle_settle_ns; /* sends from then on may stay in flight */
+  bool oracle_settling;
+  char oracle_err[256];    /* its first input error */
+  const char *oracle_dump; /* P2PC_SIM_EVENTS_DIR */
 };
 
 /* ---- heap ---------------------------------------------------------------- */
@@ -508,6 +515,151 @@ static void flush_node(p2pc_sim *s, uint32_t i) {
 /* ---- node lifecycle -------------------------------------------------------
  */
 
+/*
+ * The causal oracle: every node's event lines go to the checker of
+ * src/check/evcheck.h (the verdict of `p2pclock check`, same code) as they
+ * are written, one stream per node index across its restarts, in true
+ * global order. The runtime, not the core, writes the `start` and `stop`
+ * lines that delimit incarnations (src/io/runtime.c), so the simulator
+ * writes them: `start` when a node starts, `stop` when it leaves cleanly,
+ * none when it crashes. The end of the run counts as a clean stop of every
+ * node still up, so what was sent to them must have been delivered, except
+ * what was sent in the last ORACLE_SETTLE_NS of the run, or since (1 s
+ * before) a partition not healed by then: that may still be in flight.
+ */
+#define ORACLE_SETTLE_NS (10 * SEC)
+/* The checker keeps a vector per message: past this many incarnations x
+ * messages (512 MiB of vectors), it gives up rather than swap. */
+#define ORACLE_MAX_CELLS ((uint64_t)1 << 27)
+
+static void oracle_diag(void *ud, bool warning, const char *text) {
+  p2pc_sim *s = ud;
+  if (!warning && !s->oracle_err[0])
+    snprintf(s->oracle_err, sizeof s->oracle_err, "oracle input: %s", text);
+}
+
+/* When the oracle's settle mark falls (see above). */
+static uint64_t oracle_settle_at(const p2pc_sim_config *cfg) {
+  uint64_t at = cfg->duration_ns > ORACLE_SETTLE_NS
+                    ? cfg->duration_ns - ORACLE_SETTLE_NS
+                    : 0;
+  for (uint32_t k = 0; k < cfg->nevents; k++) {
+    const p2pc_sim_event *e = &cfg->events[k];
+    if (e->kind != P2PC_SIM_EV_PARTITION || e->at_ns >= at)
+      continue;
+    bool healed = false; /* by a heal after it (events run in index order
+                            at equal times) and before the mark */
+    for (uint32_t j = 0; j < cfg->nevents && !healed; j++) {
+      const p2pc_sim_event *h = &cfg->events[j];
+      healed = h->kind == P2PC_SIM_EV_HEAL && h->at_ns <= at &&
+               (h->at_ns > e->at_ns || (h->at_ns == e->at_ns && j > k));
+    }
+    if (!healed)
+      at = e->at_ns > SEC ? e->at_ns - SEC : 0;
+  }
+  return at;
+}
+
+/* Debugging: P2PC_SIM_EVENTS_DIR=D also writes node i's stream to
+ * D/n<i>.jsonl (for `p2pclock check`). */
+static void oracle_feed(p2pc_sim *s, uint32_t i, const char *line, size_t len) {
+  p2pc_evcheck_line(s->oracle, i, line, len);
+  if (!s->oracle_dump)
+    return;
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s.jsonl", s->oracle_dump, s->nodes[i].id);
+  FILE *f = fopen(path, "a");
+  if (f) {
+    fwrite(line, 1, len, f);
+    fputc('\n', f);
+    fclose(f);
+  }
+}
+
+/* A `start` or `stop` line of node i, as the runtime writes them. */
+static void oracle_lifecycle(p2pc_sim *s, uint32_t i, const char *what) {
+  if (!s->oracle)
+    return;
+  snode *x = &s->nodes[i];
+  /* The local clock without its read noise: the oracle draws no random
+   * numbers, so that it leaves the run as it is. */
+  const clk *c = &x->c;
+  int64_t local = EPOCH + (int64_t)llround((double)s->now + clk_off(c, s->now));
+  if (c->gran > 1)
+    local -= local % (int64_t)c->gran;
+  int64_t net = p2pc_node_network_time(x->n, local);
+  char cfg[96] = "";
+  if (strcmp(what, "start") == 0)
+    snprintf(cfg, sizeof cfg,
+             ",\"config\":{\"sim\":{\"node\":%u,\"seed\":\"%llu\"}}", i,
+             (unsigned long long)s->cfg.seed);
+  char line[512];
+  int n = snprintf(
+      line, sizeof line,
+      "{\"node\":\"%s\",\"ev\":\"%s\",\"mono\":%llu,\"local\":%lld,"
+      "\"net\":%lld,\"sesid\":\"%s\",\"version\":\"%s\"%s}",
+      x->id, what, (unsigned long long)(MONO0 + s->now),
+      (long long)(local > 0 ? local : 0), (long long)(net > 0 ? net : 0),
+      p2pc_causal_self(p2pc_node_causal(x->n)), P2PC_VERSION_STRING, cfg);
+  if (n > 0 && (size_t)n < sizeof line)
+    oracle_feed(s, i, line, (size_t)n);
+}
+
+/* The verdict, into the results; the oracle is done with. */
+static void oracle_finish(p2pc_sim *s) {
+  for (uint32_t i = 0; i < s->cfg.nodes; i++)
+    if (s->nodes[i].alive)
+      oracle_lifecycle(s, i, "stop");
+  p2pc_evcheck_result r;
+  int st = p2pc_evcheck_finish(s->oracle, &r);
+  p2pc_sim_result *res = &s->res;
+  res->causal_checked = st == P2PC_EVCHECK_CHECKED;
+  res->causal_violations = res->missing = 0;
+  res->first_violation[0] = '\0';
+  if (st == P2PC_EVCHECK_CHECKED) {
+    res->missing = r.by_kind[P2PC_EVCHECK_MISSING];
+    res->causal_violations = r.violations - res->missing;
+    if (r.first)
+      snprintf(res->first_violation, sizeof res->first_violation, "%s",
+               r.first);
+    /* Every delivery to the application is logged, and only those. */
+    if (r.deliver_lines != res->msgs_delivered) {
+      if (!res->causal_violations++ && !r.first)
+        snprintf(res->first_violation, sizeof res->first_violation,
+                 "EVENTS: %llu deliveries to the application, %llu "
+                 "\"deliver\" lines",
+                 (unsigned long long)res->msgs_delivered,
+                 (unsigned long long)r.deliver_lines);
+    }
+  } else if (st == P2PC_EVCHECK_BADINPUT) {
+    snprintf(res->first_violation, sizeof res->first_violation, "%s",
+             s->oracle_err);
+  } else {
+    snprintf(res->first_violation, sizeof res->first_violation,
+             "oracle: %s (%llu incarnations, %llu messages)",
+             st == P2PC_EVCHECK_TOOLARGE ? "too large to check"
+             : st == P2PC_EVCHECK_EMPTY  ? "no node started"
+                                         : "out of memory",
+             (unsigned long long)r.incarnations, (unsigned long long)r.msg_ids);
+  }
+  if (getenv("P2PC_SIM_ORACLE"))
+    fprintf(
+        stderr,
+        "oracle: status %d, %llu lines, %llu incarnations (%llu "
+        "crashed), %llu messages, %llu delivered, excused: %llu "
+        "undeliverable, %llu lost with receiver, %llu lost with sender, "
+        "%llu unsettled; %llu violations (%llu missing)%s%s\n",
+        st, (unsigned long long)r.lines, (unsigned long long)r.incarnations,
+        (unsigned long long)r.crashed, (unsigned long long)r.messages,
+        (unsigned long long)r.delivered, (unsigned long long)r.undeliverable,
+        (unsigned long long)r.lost_receiver, (unsigned long long)r.lost_sender,
+        (unsigned long long)r.unsettled, (unsigned long long)r.violations,
+        (unsigned long long)r.by_kind[P2PC_EVCHECK_MISSING],
+        res->first_violation[0] ? "; first: " : "", res->first_violation);
+  p2pc_evcheck_free(s->oracle);
+  s->oracle = NULL;
+}
+
 static void cb_deliver(void *ud, const char *from, const char *msg,
                        const uint8_t *payload, size_t len) {
   p2pc_sim *s = ud;
@@ -519,7 +671,13 @@ static void cb_deliver(void *ud, const char *from, const char *msg,
 
 static void cb_event(void *ud, const char *line, size_t len) {
   p2pc_sim *s = ud;
-  (void)len;
+  if (s->oracle) {
+    if (!s->oracle_settling && s->now >= s->oracle_settle_ns) {
+      s->oracle_settling = true;
+      p2pc_evcheck_settle_mark(s->oracle);
+    }
+    oracle_feed(s, s->cur_node, line, len);
+  }
   /* Only what the statistics need, found without parsing JSON. */
   const char *k = strstr(line, "\"ev\":\"");
   if (!k)
@@ -537,6 +695,12 @@ static void cb_event(void *ud, const char *line, size_t len) {
   } else if (strncmp(k, "undeliverable\"", 14) == 0) {
     s->res.undeliverable++;
   }
+}
+
+/* A member, for seeds_members: up now, or one of the nodes started at 0. */
+static bool is_member(const p2pc_sim *s, uint32_t j) {
+  return s->nodes[j].alive ||
+         (s->cfg.initially_alive ? j < s->cfg.initially_alive : true);
 }
 
 static int start_node(p2pc_sim *s, uint32_t i, char *err, size_t errlen) {
@@ -558,7 +722,14 @@ static int start_node(p2pc_sim *s, uint32_t i, char *err, size_t errlen) {
   case P2PC_SIM_KREGULAR:
     for (uint32_t k = 0; k < cf->k / 2 && k < 16 && n > 1; k++) {
       uint32_t j = (uint32_t)rng_below(tr, n - 1);
-      seeds[ns++].addr = addr_of(j >= i ? j + 1 : j);
+      j = j >= i ? j + 1 : j;
+      /* seeds_members: a few more draws for a member (a bounded count,
+       * so a lone node starts with what it drew) */
+      for (int t = 0; cf->seeds_members && t < 64 && !is_member(s, j); t++) {
+        j = (uint32_t)rng_below(tr, n - 1);
+        j = j >= i ? j + 1 : j;
+      }
+      seeds[ns++].addr = addr_of(j);
     }
     break;
   case P2PC_SIM_CLUSTERS: {
@@ -592,10 +763,12 @@ static int start_node(p2pc_sim *s, uint32_t i, char *err, size_t errlen) {
     c.time.poll_max = cf->poll_max;
     c.time.poll_set = true;
   }
-  /* The event lines feed the statistics of messages; without traffic
-   * they are not built at all (they cost a large part of a big run). */
+  /* The event lines feed the causal oracle and the statistics of
+   * messages; without either they are not built at all (they cost a large
+   * part of a big run). */
   p2pc_node_callbacks cb = {.deliver = cb_deliver,
-                            .event = cf->rate > 0 ? cb_event : NULL,
+                            .event =
+                                cf->rate > 0 || s->oracle ? cb_event : NULL,
                             .log = NULL,
                             .ud = s,
                             .log_level = P2PC_LOG_ERROR};
@@ -605,6 +778,7 @@ static int start_node(p2pc_sim *s, uint32_t i, char *err, size_t errlen) {
     snprintf(err, errlen, "node %s: %s", x->id, p2pc_strerror(rv));
     return rv;
   }
+  oracle_lifecycle(s, i, "start");
   x->nlinks = (c.max_peers ? c.max_peers : 64) * 2 + 8;
   if (!x->conn_of) {
     x->conn_of = calloc(x->nlinks, sizeof *x->conn_of);
@@ -644,6 +818,8 @@ static void stop_node(p2pc_sim *s, uint32_t i, bool clean) {
     dir_append(s, ci, side, NULL, 0);
     conn_drop_end(s, ci, side);
   }
+  if (clean)
+    oracle_lifecycle(s, i, "stop");
   p2pc_node_free(x->n);
   x->n = NULL;
   x->alive = false;
@@ -1064,6 +1240,18 @@ p2pc_sim *p2pc_sim_new(const p2pc_sim_config *cfg, char *err, size_t errlen) {
     x->timer_at = UINT64_MAX;
     x->cluster = per ? i / per : 0;
   }
+  if (cfg->causal_oracle) {
+    s->oracle = p2pc_evcheck_new();
+    if (!s->oracle)
+      abort();
+    p2pc_evcheck_set_diag(s->oracle, oracle_diag, s);
+    p2pc_evcheck_set_limit(s->oracle, ORACLE_MAX_CELLS);
+    for (uint32_t i = 0; i < cfg->nodes; i++)
+      if (p2pc_evcheck_name(s->oracle, i, s->nodes[i].id) < 0)
+        abort();
+    s->oracle_settle_ns = oracle_settle_at(cfg);
+    s->oracle_dump = getenv("P2PC_SIM_EVENTS_DIR");
+  }
   uint32_t alive = cfg->initially_alive ? cfg->initially_alive : cfg->nodes;
   for (uint32_t i = 0; i < alive && i < cfg->nodes; i++)
     if (start_node(s, i, err, errlen)) {
@@ -1097,6 +1285,7 @@ void p2pc_sim_free(p2pc_sim *s) {
   free(s->nodes);
   free(s->conns);
   free(s->freeconns);
+  p2pc_evcheck_free(s->oracle);
   free(s);
 }
 
@@ -1170,6 +1359,8 @@ void p2pc_sim_run(p2pc_sim *s,
             (unsigned long long)kinds[4], (unsigned long long)kinds[5],
             (unsigned long long)kinds[6], (unsigned long long)kinds[7]);
   free(scratch);
+  if (s->oracle)
+    oracle_finish(s);
   s->res.wall_ns = wall_ns() - w0;
   s->res.conv_s = s->conv_held ? (double)s->conv_from / 1e9 : -1;
   s->res.membership_ok = membership_ok(s);

@@ -28,6 +28,7 @@
 #define P2PC_SIM_SEC 1000000000ull
 #define P2PC_SIM_MAX_NODES 100000
 #define P2PC_SIM_MAX_EVENTS 4096 /* scheduled scenario events */
+#define P2PC_SIM_MAX_EXCLUDE 16  /* nodes left out of the clock oracles */
 
 typedef enum p2pc_sim_topology {
   P2PC_SIM_FULL,     /* everyone may link to everyone (peer exchange) */
@@ -99,10 +100,19 @@ typedef struct p2pc_sim_config {
   uint32_t payload; /* bytes [16] */
   /* Nodes that start later (JOIN events) start dead. */
   uint32_t initially_alive; /* 0 = all */
+  /* KREGULAR: draw a node's random seeds only from the members, the nodes
+   * up when it starts or started at t=0 (a joiner is told of members, not
+   * of nodes yet to come) [false: from all nodes] */
+  bool seeds_members;
   p2pc_sim_event events[P2PC_SIM_MAX_EVENTS];
   uint32_t nevents;
   /* Oracles */
   bool causal_oracle; /* on by default up to 2000 nodes (cost O(N)/msg) */
+  /* Nodes the clock oracles are to leave out (error, spread, bounds,
+   * convergence): a liar the scenario makes on purpose. Scenario files
+   * set it (`exclude`); the per-second oracle has yet to honour it. */
+  uint32_t exclude[P2PC_SIM_MAX_EXCLUDE];
+  uint32_t nexclude;
 } p2pc_sim_config;
 
 /* Defaults for n nodes (everything above). */

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Scenarios for the simulator: a small line-oriented text format that
+ * fills a p2pc_sim_config (sim.h) and a list of expectations, the oracles
+ * a run must satisfy. One directive a line, '#' starts a comment, words
+ * are separated by blanks:
+ *
+ *   nodes 100
+ *   duration 120s
+ *   seed 7
+ *   topology kregular 8        # full | kregular K | ring | clusters C
+ *   mode reference             # or collaborative
+ *   link delay 200us jitter 20us asym 0.3 loss 1% dup 0 reorder 0
+ *        bandwidth 100Mbit heavy 0.01      (one line; any subset)
+ *   slowlink delay 20ms jitter 1ms         # clusters: between clusters
+ *   clocks offset 1s drift 200ppm wander 0.01ppm noise 50ns granularity 0
+ *   traffic rate 1 bcast 0.1 payload 16
+ *   alive 10                   # nodes started at t=0, the rest JOIN later
+ *   poll -3 1
+ *   causal on                  # the causal oracle: on | off
+ *   seeds members              # kregular seeds: members only | any node
+ *   exclude 3                  # left out of the clock oracles (a liar)
+ *   at 30s partition 0-49 50-99
+ *   at 60s heal
+ *   at 20s crash 0             # a node index or a range a-b (inclusive)
+ *   at 25s restart 0
+ *   at 10s slow 3 x10
+ *   at 5s join 10-19
+ *   at 0s..60s join 10-999     # one node at a time, evenly spread
+ *   at 40s leave 5
+ *   at 45s clockstep 3 +0.05s
+ *   at 45s clockfreq 3 500ppm
+ *   at 50s link delay 1ms jitter 100us     # the default link changes
+ *   expect spread < 100us after 60s         # every second from 60 s on
+ *   expect spread < 100us after 22s until 40s
+ *   expect error < 1ms after 30s
+ *   expect converge < 20s
+ *   expect causal ok | membership ok | bounds ok
+ *   expect synced all | expect synced >= 90
+ *
+ * Times take a unit (ns, us, ms, s, min), rates ppm, bandwidths bit, Kbit,
+ * Mbit or Gbit (per second), probabilities a fraction or a percentage.
+ * Later lines override earlier ones, and the command's flags override the
+ * file. `at T link ...` sets the fields it names; the others keep the
+ * values the `link` lines above it gave. Events at the same time happen in
+ * the order of the file. Node indices are checked against the final node count
+ * by p2pc_scenario_finish, after the flags.
+ *
+ * The parser reads untrusted text: lines are bounded, every number is
+ * range-checked, and it never reads past the length it was given.
+ */
+#ifndef P2PC_SIM_SCENARIO_H
+#define P2PC_SIM_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim.h"
+
+#define P2PC_SCN_MAX_LINE 512       /* bytes, without the newline */
+#define P2PC_SCN_MAX_FILE (1 << 20) /* bytes */
+#define P2PC_SCN_MAX_EXPECT 32
+#define P2PC_SCN_ERR_LEN 320
+
+typedef enum p2pc_scn_expect_kind {
+  P2PC_SCN_SPREAD,     /* each second in [after, until): spread < limit ns */
+  P2PC_SCN_ERROR,      /* each second in [after, until): err_max < limit */
+  P2PC_SCN_CONVERGE,   /* the engine's convergence time < limit s */
+  P2PC_SCN_CAUSAL,     /* causal oracle ran: no violation, nothing missing */
+  P2PC_SCN_MEMBERSHIP, /* the engine's membership check at the end */
+  P2PC_SCN_BOUNDS,     /* no claimed error bound violated, ever */
+  P2PC_SCN_SYNCED      /* at the end: synced == alive, or >= count */
+} p2pc_scn_expect_kind;
+
+typedef struct p2pc_scn_expect {
+  p2pc_scn_expect_kind kind;
+  double limit;      /* SPREAD, ERROR: ns; CONVERGE: s */
+  uint64_t after_ns; /* SPREAD, ERROR: the seconds t, after <= t < until */
+  uint64_t until_ns; /* UINT64_MAX: to the end */
+  uint32_t count;    /* SYNCED: at least this many; 0 = all alive */
+  uint32_t line;     /* where it was written, 0: not from a file */
+  char text[96];     /* normalised, for the summary */
+} p2pc_scn_expect;
+
+typedef struct p2pc_scenario {
+  p2pc_sim_config cfg;
+  p2pc_scn_expect expect[P2PC_SCN_MAX_EXPECT];
+  uint32_t nexpect;
+  int causal;     /* `causal on|off`: 1, 0; -1: the default for the size */
+  char file[256]; /* for messages: "FILE:LINE: ..." */
+  uint32_t ev_line[P2PC_SIM_MAX_EVENTS]; /* where cfg.events[i] came from */
+  uint32_t alive_line, k_line, exclude_line;
+} p2pc_scenario;
+
+/* Sets sc to the defaults of p2pc_sim_config_default for n nodes, with no
+ * expectations. file names the source in messages ("" if none). */
+void p2pc_scenario_init(p2pc_scenario *sc, uint32_t n, const char *file);
+
+/* Parses len bytes of scenario text into sc (on top of what it holds).
+ * Returns 0, or P2PC_ERR_INVAL with "FILE:LINE: message" in err. The text
+ * need not be NUL-terminated; a NUL byte in it is an error. */
+int p2pc_scenario_parse(p2pc_scenario *sc, const char *text, size_t len,
+                        char *err, size_t errlen);
+
+/* Reads and parses the file at path (at most P2PC_SCN_MAX_FILE bytes):
+ * p2pc_scenario_init for 10 nodes, then p2pc_scenario_parse. Returns 0,
+ * P2PC_ERR_INVAL, or -errno when the file cannot be read; err says what
+ * and where. */
+int p2pc_scenario_load(p2pc_scenario *sc, const char *path, char *err,
+                       size_t errlen);
+
+/* Parses a --topology value: full, ring, kregular:K, clusters:C. Returns
+ * false on anything else. */
+bool p2pc_scenario_topology(const char *s, p2pc_sim_topology *t, uint32_t *k,
+                            uint32_t *clusters);
+
+/* Completes sc once the flags are in: the causal oracle's default for the
+ * final node count, then what only the final configuration can tell:
+ * node ranges within the node count, alive <= nodes. Returns 0 or
+ * P2PC_ERR_INVAL with "FILE:LINE: message" in err. */
+int p2pc_scenario_finish(p2pc_scenario *sc, char *err, size_t errlen);
+
+/* Judging the expectations: fed every per-second row, then the result. */
+typedef struct p2pc_scn_verdict {
+  bool pass;
+  bool skipped;    /* could not be judged (CAUSAL: the oracle did not run) */
+  bool seen;       /* SPREAD, ERROR: some second in [after, until) */
+  double measured; /* the worst value seen / the value judged */
+  char detail[96]; /* e.g. "max 12.3 us over 30 s" */
+} p2pc_scn_verdict;
+
+typedef struct p2pc_scn_judge {
+  p2pc_scn_verdict v[P2PC_SCN_MAX_EXPECT];
+  uint32_t n;
+} p2pc_scn_judge;
+
+void p2pc_scn_judge_init(p2pc_scn_judge *j, const p2pc_scenario *sc);
+void p2pc_scn_judge_row(p2pc_scn_judge *j, const p2pc_scenario *sc,
+                        const p2pc_sim_second *row);
+/* Judges the rest from the result; returns the number of failures. */
+uint32_t p2pc_scn_judge_end(p2pc_scn_judge *j, const p2pc_scenario *sc,
+                            const p2pc_sim_result *r);
+
+/* "1.5 ms", "120 us", "800 ns": ns, three significant figures. */
+void p2pc_scn_format_ns(double ns, char *s, size_t n);
+
+#endif /* P2PC_SIM_SCENARIO_H */

@@ -1,0 +1,76 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# `p2pclock sim` as a user meets it: --help, the exit status of a passing
+# and of a failing expectation, a bad scenario refused with FILE:LINE and
+# status 2, a bad flag with status 2, and determinism: the same scenario
+# and seed twice give byte-identical stdout and CSV, and another seed
+# gives another CSV. Usage: cli.sh P2PCLOCK SCENARIO_DIR
+set -u
+bin=$1
+scn=$2
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/p2pc-sim-cli-XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+fail() {
+  echo "FAIL: $*"
+  fails=$((fails + 1))
+}
+
+"$bin" sim --help >"$tmp/help" 2>&1 || fail "--help exits $?"
+grep -q "^usage: p2pclock sim" "$tmp/help" || fail "--help has no usage line"
+
+# determinism: twice the same, byte for byte; another seed differs
+for run in 1 2; do
+  "$bin" sim --scenario "$scn/proto10.scn" --duration 20 --quiet \
+    --csv "$tmp/run$run.csv" >"$tmp/run$run.out" 2>"$tmp/run$run.err"
+  st=$?
+  [ $st -eq 0 ] || fail "proto10 run $run exits $st: $(cat "$tmp/run$run.out")"
+done
+cmp "$tmp/run1.out" "$tmp/run2.out" || fail "stdout differs between runs"
+cmp "$tmp/run1.csv" "$tmp/run2.csv" || fail "CSV differs between runs"
+[ "$(head -1 "$tmp/run1.csv")" = "t_s,alive,synced,err_p50_ns,err_p99_ns,\
+err_max_ns,spread_ns,bound_violations,msgs_sent,msgs_delivered,\
+meta_per_msg,buffered,bytes,events" ] || fail "CSV header"
+[ "$(wc -l <"$tmp/run1.csv")" -eq 21 ] || fail "CSV: not 20 rows"
+[ -s "$tmp/run1.err" ] && fail "--quiet, yet stderr: $(cat "$tmp/run1.err")"
+"$bin" sim --scenario "$scn/proto10.scn" --duration 20 --seed 2 --quiet \
+  --csv "$tmp/seed2.csv" >/dev/null 2>&1
+cmp -s "$tmp/run1.csv" "$tmp/seed2.csv" && fail "seed 2 gives seed 1's CSV"
+
+# a failing expectation: status 1, and the verdict says FAIL
+printf 'nodes 3\nduration 5s\nexpect spread < 1ns after 4s\n' >"$tmp/f.scn"
+"$bin" sim --scenario "$tmp/f.scn" --quiet >"$tmp/f.out" 2>&1
+st=$?
+[ $st -eq 1 ] || fail "failing expectation exits $st"
+grep -q "^  FAIL  spread < 1ns after 4s" "$tmp/f.out" ||
+  fail "no FAIL line: $(cat "$tmp/f.out")"
+grep -q "^result: FAIL" "$tmp/f.out" || fail "no FAIL result"
+
+# a bad scenario: one line naming file and line, status 2
+printf 'nodes 3\n\nduration 5\n' >"$tmp/b.scn"
+"$bin" sim --scenario "$tmp/b.scn" >"$tmp/b.out" 2>"$tmp/b.err"
+st=$?
+[ $st -eq 2 ] || fail "bad scenario exits $st"
+[ "$(cat "$tmp/b.err")" = "$tmp/b.scn:3: duration must be a time 1s..30 \
+days, like 120s, got \"5\"" ] || fail "bad scenario says: $(cat "$tmp/b.err")"
+[ -s "$tmp/b.out" ] && fail "bad scenario writes stdout"
+
+# a node range beyond --nodes: the scenario's line, status 2
+"$bin" sim --scenario "$scn/partition.scn" --nodes 12 >/dev/null 2>"$tmp/n.err"
+st=$?
+[ $st -eq 2 ] || fail "--nodes below the scenario's ranges exits $st"
+grep -q "partition.scn:14: node 19 is beyond the 12 nodes" "$tmp/n.err" ||
+  fail "--nodes 12 says: $(cat "$tmp/n.err")"
+
+# bad flags
+for args in "--nodes 0" "--topology kregular:1" "--mode x" "--bogus" \
+  "--seed -3" "--duration" "--scenario $tmp/none.scn"; do
+  # shellcheck disable=SC2086
+  "$bin" sim $args >/dev/null 2>"$tmp/flag.err"
+  st=$?
+  [ $st -eq 2 ] || fail "sim $args exits $st"
+  [ "$(wc -l <"$tmp/flag.err")" -eq 1 ] || fail "sim $args: not one line"
+done
+
+[ $fails -eq 0 ] && echo "cli.sh: all passed"
+exit $((fails > 0))
