@@ -1033,6 +1033,15 @@ static void on_wander(p2pc_sim *s) {
 /* ---- oracles ---------------------------------------------------------------
  */
 
+/* The clock oracles leave out the nodes the scenario lies with on
+ * purpose (`exclude`): a liar is not expected to agree. */
+static bool excluded(const p2pc_sim *s, uint32_t i) {
+  for (uint32_t k = 0; k < s->cfg.nexclude; k++)
+    if (s->cfg.exclude[k] == i)
+      return true;
+  return false;
+}
+
 static int cmp_dbl(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
@@ -1065,7 +1074,7 @@ static void on_second(p2pc_sim *s,
   }
   for (uint32_t i = 0; i < s->cfg.nodes; i++) {
     snode *x = &s->nodes[i];
-    if (!x->alive)
+    if (!x->alive || excluded(s, i))
       continue;
     row->alive++;
     p2pc_tracking t;

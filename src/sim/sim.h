@@ -110,7 +110,7 @@ typedef struct p2pc_sim_config {
   bool causal_oracle; /* on by default up to 2000 nodes (cost O(N)/msg) */
   /* Nodes the clock oracles are to leave out (error, spread, bounds,
    * convergence): a liar the scenario makes on purpose. Scenario files
-   * set it (`exclude`); the per-second oracle has yet to honour it. */
+   * set it (`exclude`); they are not counted in `alive` either. */
   uint32_t exclude[P2PC_SIM_MAX_EXCLUDE];
   uint32_t nexclude;
 } p2pc_sim_config;
