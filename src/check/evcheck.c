@@ -139,8 +139,9 @@ static const char *stream_name(const state *s, uint32_t stream) {
   return s->streams[stream].name;
 }
 
-static void diag(state *s, bool warning, uint32_t stream, unsigned long line,
-                 const char *fmt, va_list ap) {
+static __attribute__((format(printf, 5, 0))) void
+diag(state *s, bool warning, uint32_t stream, unsigned long line,
+     const char *fmt, va_list ap) {
   if (!s->diag)
     return;
   char what[512], text[1024];
