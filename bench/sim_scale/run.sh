@@ -22,7 +22,7 @@
 # (/usr/bin/time -f '%e %M %U %S': wall seconds, peak RSS, and CPU
 # seconds: the simulator is single-threaded, so on a busy machine its CPU
 # time is the better measure of its cost, and wall > CPU shows the load),
-# with its address space capped by `ulimit -v` (--mem-limit GIB, default
+# with its address space capped by `ulimit -v` (--mem-limit GIB, 0 = none; default
 # 8, the target's budget): a run whose causal metadata outgrows memory
 # stops there ("out of memory at the cap"), reported with how far it got,
 # instead of taking the machine's memory from everything else on it.
@@ -84,8 +84,8 @@ done
 [ $# -le 1 ] || usage
 BUILD=${1:-build}
 if [ "$DURATION" -lt 1 ] || [ "$GDURATION" -lt 1 ] || [ "$TIMEOUT" -lt 1 ] ||
-  [ "$MEM_GIB" -lt 1 ]; then
-  echo "run.sh: durations, --timeout and --mem-limit must be >= 1" >&2
+  [ "$MEM_GIB" -lt 0 ]; then
+  echo "run.sh: durations and --timeout must be >= 1, --mem-limit >= 0" >&2
   exit 2
 fi
 
@@ -155,7 +155,8 @@ run() {
     "${dur} virtual s ..." >&2
   local rc=0
   (
-    ulimit -v $((MEM_GIB * 1024 * 1024))
+    # 0: no cap (an ASan build reserves terabytes of address space)
+    [ "$MEM_GIB" -eq 0 ] || ulimit -v $((MEM_GIB * 1024 * 1024))
     exec /usr/bin/time -o "$RAW/$tag.time" -f '%e %M %U %S' \
       timeout -k 10 "$TIMEOUT" "$BIN" sim --nodes "$n" --duration "$dur" \
       --seed "$SEED" --topology "$TOPO" --mode "$MODE" --rate "$rate" \
