@@ -732,6 +732,27 @@ static bool usable(const p2pc_timesync *ts, const source *s, uint64_t mono) {
   return mono - s->last_sample_mono < horizon;
 }
 
+/* Whether a source may take part in this update; if not, its state says
+ * why. same_ref: it must follow our reference (reference mode). */
+static bool gate(const p2pc_timesync *ts, source *s, uint64_t mono,
+                 bool same_ref) {
+  s->truechimer = false;
+  if (!s->up)
+    s->state = "unreachable";
+  else if (!s->have_sample)
+    s->state = "no-samples";
+  else if (!s->synced)
+    s->state = "unsynced";
+  else if (same_ref && (!ts->ref[0] || strcmp(s->ref, ts->ref) != 0 ||
+                        !s->have_ann || strcmp(s->ann.ref, ts->ref) != 0))
+    s->state = "other-ref";
+  else if (!usable(ts, s, mono))
+    s->state = "stale";
+  else
+    return true;
+  return false;
+}
+
 /* Fills s->d (peer network − ours), s->lambda (error of d) and s->rate
  * (peer network rate relative to our local clock, minus 1) at local. */
 static void source_view(const p2pc_timesync *ts, source *s, int64_t local) {
@@ -838,28 +859,8 @@ static void update_reference(p2pc_timesync *ts, p2pc_now now) {
     return;
   for (uint32_t i = 0; i < ts->nsrc; i++) {
     source *s = &ts->src[i];
-    s->truechimer = false;
-    if (!s->up) {
-      s->state = "unreachable";
+    if (!gate(ts, s, now.mono_ns, true))
       continue;
-    }
-    if (!s->have_sample) {
-      s->state = "no-samples";
-      continue;
-    }
-    if (!s->synced) {
-      s->state = "unsynced";
-      continue;
-    }
-    if (!ts->ref[0] || strcmp(s->ref, ts->ref) != 0 || !s->have_ann ||
-        strcmp(s->ann.ref, ts->ref) != 0) {
-      s->state = "other-ref";
-      continue;
-    }
-    if (!usable(ts, s, now.mono_ns)) {
-      s->state = "stale";
-      continue;
-    }
     source_view(ts, s, local);
     s->state = "candidate";
     /* The reference defines the time: it is never a falseticker, even
@@ -936,23 +937,8 @@ static void update_collaborative(p2pc_timesync *ts, p2pc_now now) {
   uint32_t m = 0;
   for (uint32_t i = 0; i < ts->nsrc; i++) {
     source *s = &ts->src[i];
-    s->truechimer = false;
-    if (!s->up) {
-      s->state = "unreachable";
+    if (!gate(ts, s, now.mono_ns, false))
       continue;
-    }
-    if (!s->have_sample) {
-      s->state = "no-samples";
-      continue;
-    }
-    if (!s->synced) {
-      s->state = "unsynced";
-      continue;
-    }
-    if (!usable(ts, s, now.mono_ns)) {
-      s->state = "stale";
-      continue;
-    }
     source_view(ts, s, local);
     ts->iv[m] = (p2pc_interval){s->d - s->lambda, s->d + s->lambda};
     ts->ividx[m++] = i;
