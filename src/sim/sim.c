@@ -1313,12 +1313,10 @@ void p2pc_sim_run(p2pc_sim *s,
   if (!scratch)
     abort();
   uint64_t end = s->cfg.duration_ns;
-  uint64_t kinds[8] = {0};
   while (s->nheap && s->heap[0].t <= end) {
     ev e = pop(s);
     s->now = e.t;
     s->res.events++;
-    kinds[e.kind & 7]++;
     switch ((evk)e.kind) {
     case E_TIMER: {
       snode *x = &s->nodes[e.a];
@@ -1359,14 +1357,6 @@ void p2pc_sim_run(p2pc_sim *s,
     }
   }
   s->now = end;
-  if (getenv("P2PC_SIM_KINDS"))
-    fprintf(stderr,
-            "events: timer %llu tcp %llu dial %llu dgram %llu scen %llu "
-            "traffic %llu second %llu wander %llu\n",
-            (unsigned long long)kinds[0], (unsigned long long)kinds[1],
-            (unsigned long long)kinds[2], (unsigned long long)kinds[3],
-            (unsigned long long)kinds[4], (unsigned long long)kinds[5],
-            (unsigned long long)kinds[6], (unsigned long long)kinds[7]);
   free(scratch);
   if (s->oracle)
     oracle_finish(s);
