@@ -16,7 +16,11 @@ typedef struct peer_state {
   uint64_t tx_dseq;  /* last dseq we sent to this node */
   uint64_t rx_dseq;  /* last dseq delivered from this node */
   p2pc_vclock known; /* max timestamp delivered from it: its clock >= this */
-  bool retired;      /* gone for good: see p2pc_causal_retire */
+  /* ts[sender] of its next message on the stream to us (dseq rx_dseq + 1)
+   * if that message has arrived and waits in the buffer, else 0: its
+   * messages to us stamped below this have all been delivered. */
+  uint64_t next_stamp;
+  bool retired; /* gone for good: see p2pc_causal_retire */
 } peer_state;
 
 typedef struct held {
@@ -40,6 +44,7 @@ struct p2pc_causal {
   uint32_t nbuf, capbuf;
   size_t buf_bytes;
   bool drain_pending; /* a drain stopped early (out of memory) */
+  uint32_t nretired;  /* identities retired so far */
   p2pc_wire_scratch scratch;
   p2pc_causal_stats st;
   p2pc_causal_event_fn on_event;
@@ -339,23 +344,64 @@ int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
 
 /* ---- delivery (A.4-A.6) ------------------------------------------------- */
 
+/*
+ * A.4, with retirement (docs/PROTOCOL.md, "Retiring an identity"). The pair
+ * (self, t) is met when, for every sender k, all of k's messages to us sent
+ * up to k's event t[k] have been delivered. t[k] <= our clock proves it
+ * (<=, not <: robust whatever the ticking discipline). Components of
+ * retired identities are skipped: their undelivered messages never come.
+ *
+ * A pair that depends on a message of a retired identity that never got
+ * here (its component is short) may also hold components that only that
+ * lost message would have brought us: our clock may never reach them. For
+ * such a pair a live component k is also met when k's next message to us
+ * has arrived stamped above t[k]: the stream is numbered, so everything k
+ * sent us before that stamp has been delivered. Without a retirement this
+ * second test is never made, so plain SES decides exactly as before.
+ */
 static bool deliverable(const p2pc_causal *c, const p2pc_ses_msg *m) {
   const p2pc_ses_pair *p = p2pc_ses_msg_pair(m, c->self);
   if (!p)
     return true;
-  /* <=, not <: robust whatever the ticking discipline (A.4). Components of
-   * retired identities are skipped: their lost messages never come. */
   const p2pc_vclock *t = &p->t, *mine = &c->t;
+  bool lost = false;     /* a retired component is short */
+  bool clock_ok = true;  /* every live component is <= our clock */
+  bool stream_ok = true; /* ... or below its sender's next stamp */
   uint32_t j = 0;
   for (uint32_t i = 0; i < t->n; i++) {
     uint32_t id = t->e[i].id;
+    uint64_t need = t->e[i].v;
     while (j < mine->n && mine->e[j].id < id)
       j++;
     uint64_t have = j < mine->n && mine->e[j].id == id ? mine->e[j].v : 0;
-    if (have < t->e[i].v && !(id < c->npeers && c->peers[id].retired))
-      return false;
+    if (have >= need)
+      continue;
+    const peer_state *ps = id < c->npeers ? &c->peers[id] : NULL;
+    if (ps && ps->retired) {
+      lost = true;
+      continue;
+    }
+    if (!c->nretired)
+      return false; /* plain SES */
+    clock_ok = false;
+    if (!ps || ps->next_stamp <= need)
+      stream_ok = false;
   }
-  return true;
+  return clock_ok || (lost && stream_ok);
+}
+
+/* Finds the buffered message next on sender's stream to us, if it has
+ * arrived, and notes its stamp (see peer_state.next_stamp). */
+static void find_next_stamp(p2pc_causal *c, uint32_t sender) {
+  peer_state *ps = &c->peers[sender];
+  ps->next_stamp = 0;
+  for (uint32_t i = 0; i < c->nbuf; i++) {
+    const p2pc_ses_msg *h = &c->buf[i].m;
+    if (h->sender == sender && h->dseq == ps->rx_dseq + 1) {
+      ps->next_stamp = p2pc_vclock_get(&h->ts, sender);
+      return;
+    }
+  }
 }
 
 /*
@@ -429,6 +475,8 @@ static int deliver(p2pc_causal *c, const p2pc_ses_msg *m, uint64_t waited_ns) {
   p2pc_vclock_merge(&ps->known, a, &m->ts);
   if (m->dseq > ps->rx_dseq)
     ps->rx_dseq = m->dseq;
+  if (c->nretired)
+    find_next_stamp(c, m->sender);
   /* The sender's pair in V may now be satisfied too. */
   uint32_t k = pair_index(c, m->sender);
   if (has_pair(c, k, m->sender) && satisfied(c, m->sender, &c->V[k].t)) {
@@ -608,9 +656,15 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
   ev.waits_node = name_of(c, c->self);
   ev.waits_vc = &w->t;
   emit(c, &ev);
-  if (c->drain_pending)
+  /* The next message of its sender's stream tells what that sender had
+   * sent us before it; after a retirement that can release others. */
+  peer_state *ps = &c->peers[h->m.sender];
+  bool next = h->m.dseq == ps->rx_dseq + 1;
+  if (next)
+    ps->next_stamp = p2pc_vclock_get(&h->m.ts, h->m.sender);
+  if (c->drain_pending || (next && c->nretired))
     drain(c, mono_ns);
-  return 0; /* h owns m now */
+  return 0; /* m is owned by the buffer now */
 out:
   /* Not taken (refused, full, out of memory): its names leave the table
    * again, so nothing about it is recorded. */
@@ -636,6 +690,11 @@ int p2pc_causal_retire(p2pc_causal *c, const char *id, uint64_t mono_ns) {
   if (c->peers[x].retired)
     return 0;
   c->peers[x].retired = true;
+  if (!c->nretired++) {
+    /* The stream stamps are kept only from the first retirement on. */
+    for (uint32_t i = 0; i < c->npeers; i++)
+      find_next_stamp(c, i);
+  }
   uint32_t k = pair_index(c, x);
   if (has_pair(c, k, x))
     remove_pair(c, k);

@@ -127,10 +127,13 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
  * previous incarnation, after the node restarted without its state). Its
  * messages that are buffered here are discarded (DROP events) and later ones
  * are dropped on arrival; pairs about it leave V; and pairs that this node
- * checks ignore its clock component from now on. Together these give up on
- * exactly the messages it sent that never got here, consistently: the
- * remaining components still hold back everything that depends on messages
- * from live senders (docs/PROTOCOL.md, "Incarnations"). Sending to a
+ * checks ignore its clock component from now on. A pair that waits for one
+ * of its lost messages may also hold components of live senders that only
+ * that message would have brought; such a component is also met once that
+ * sender's next message to us has arrived stamped above it. Together these
+ * give up on exactly the messages it sent that never got here: everything
+ * that depends on messages from live senders is still held back
+ * (docs/PROTOCOL.md, "Retiring an identity"). Sending to a
  * retired identity fails with P2PC_ERR_INVAL. Returns 0, P2PC_ERR_INVAL (bad
  * id or self) or P2PC_ERR_FULL/NOMEM (the id could not be recorded).
  */

@@ -529,6 +529,93 @@ static void test_retire_dead_incarnation(void **state) {
     p2pc_buf_fini(&all[i]->b);
 }
 
+/* The counterexample the simulator found (sim_oracle --faults both, seed
+ * 1): X~a delivers k1 from K, sends L to D (lost: X~a crashes) and then
+ * x2 to W. W's M to D depends on L, so its pair about D holds tL, whose K
+ * component (1) only L would have brought to D. K learns of L and writes
+ * to D too (k2). Retiring X~a skipped X~a's component only, so D waited
+ * for K=1 for ever, and so did every later message to D. K's next message
+ * to D is stamped above 1, so nothing K sent D up to its event 1 is
+ * missing: both go. */
+static void test_retire_lost_message_components(void **state) {
+  (void)state;
+  node k, x, w, d;
+  wire_msg k1, l, x2, m, x3, k2;
+  node_new(&k, "K", NULL, A);
+  node_new(&x, "X~a", NULL, A);
+  node_new(&w, "W", NULL, A);
+  node_new(&d, "D", NULL, A);
+  send_msg(&k, "X~a", "k1", &k1);
+  assert_int_equal(arrive(&x, &k1, 0), 0);
+  send_msg(&x, "D", "L", &l); /* never arrives */
+  send_msg(&x, "W", "x2", &x2);
+  send_msg(&x, "K", "x3", &x3);
+  assert_int_equal(arrive(&w, &x2, 0), 0);
+  send_msg(&w, "D", "M", &m);
+  assert_int_equal(arrive(&d, &m, 0), 0);
+  assert_string_equal(last(&d), "buffer W:1 W [] waits DK=1,X~a=2");
+  assert_int_equal(p2pc_causal_retire(d.c, "X~a", 5), 0);
+  assert_int_equal(p2pc_causal_buffered(d.c), 1); /* K=1 is not known yet */
+  assert_int_equal(arrive(&k, &x3, 0), 0);
+  send_msg(&k, "D", "k2", &k2);
+  assert_string_equal(last(&k), "send K:2 D [K=3,X~a=4]");
+  assert_int_equal(arrive(&d, &k2, 10), 0);
+  assert_int_equal(p2pc_causal_buffered(d.c), 0);
+  /* k2 waits (for K=1 too) until it is in the buffer as K's next; then M
+   * goes, and k2 after it. */
+  assert_string_equal(d.log.line[d.log.n - 2],
+                      "deliver W:1 W [D=1,K=1,W=2,X~a=3]");
+  assert_string_equal(last(&d), "deliver K:2 K [D=2,K=3,W=2,X~a=4]");
+  p2pc_causal_free(k.c);
+  p2pc_causal_free(x.c);
+  p2pc_causal_free(w.c);
+  p2pc_causal_free(d.c);
+  wire_msg *all[] = {&k1, &l, &x2, &m, &x3, &k2};
+  for (int i = 0; i < 6; i++)
+    p2pc_buf_fini(&all[i]->b);
+}
+
+/* The same, but K had sent k0 to D before k1 to X~a: send(k0) -> send(M),
+ * so M must still wait for k0 although X~a is retired, and K's later k2
+ * (arrived, but not next on K's stream) must not release it. */
+static void test_retire_keeps_live_dependencies(void **state) {
+  (void)state;
+  node k, x, w, d;
+  wire_msg k0, k1, l, x2, m, x3, k2;
+  node_new(&k, "K", NULL, A);
+  node_new(&x, "X~a", NULL, A);
+  node_new(&w, "W", NULL, A);
+  node_new(&d, "D", NULL, A);
+  send_msg(&k, "D", "k0", &k0); /* in flight for a long time */
+  send_msg(&k, "X~a", "k1", &k1);
+  assert_int_equal(arrive(&x, &k1, 0), 0);
+  send_msg(&x, "D", "L", &l); /* never arrives */
+  send_msg(&x, "W", "x2", &x2);
+  send_msg(&x, "K", "x3", &x3);
+  assert_int_equal(arrive(&w, &x2, 0), 0);
+  send_msg(&w, "D", "M", &m);
+  assert_int_equal(p2pc_causal_retire(d.c, "X~a", 0), 0);
+  assert_int_equal(arrive(&d, &m, 0), 0);
+  assert_string_equal(last(&d), "buffer W:1 W [] waits DK=2,X~a=2");
+  assert_int_equal(arrive(&k, &x3, 0), 0);
+  send_msg(&k, "D", "k2", &k2);
+  assert_int_equal(arrive(&d, &k2, 10), 0);
+  assert_int_equal(p2pc_causal_buffered(d.c), 2); /* k0 is missing */
+  assert_int_equal(arrive(&d, &k0, 20), 0);
+  assert_int_equal(p2pc_causal_buffered(d.c), 0);
+  assert_string_equal(d.log.line[d.log.n - 3], "deliver K:1 K [D=1,K=1]");
+  assert_string_equal(d.log.line[d.log.n - 2],
+                      "deliver W:1 W [D=2,K=2,W=2,X~a=3]");
+  assert_string_equal(last(&d), "deliver K:3 K [D=3,K=4,W=2,X~a=4]");
+  p2pc_causal_free(k.c);
+  p2pc_causal_free(x.c);
+  p2pc_causal_free(w.c);
+  p2pc_causal_free(d.c);
+  wire_msg *all[] = {&k0, &k1, &l, &x2, &m, &x3, &k2};
+  for (int i = 0; i < 7; i++)
+    p2pc_buf_fini(&all[i]->b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_worked_example_A8),
@@ -542,6 +629,8 @@ int main(void) {
       cmocka_unit_test(test_pruning),
       cmocka_unit_test(test_allocation_failures_are_atomic),
       cmocka_unit_test(test_retire_dead_incarnation),
+      cmocka_unit_test(test_retire_lost_message_components),
+      cmocka_unit_test(test_retire_keeps_live_dependencies),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
