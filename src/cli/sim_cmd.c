@@ -155,6 +155,10 @@ static void on_row(void *ud, const p2pc_sim_second *row) {
           (unsigned long long)row->msgs_delivered, row->meta_per_msg,
           (unsigned long long)row->buffered, (unsigned long long)row->bytes,
           (unsigned long long)row->events);
+  /* One row per virtual second, so a flush each is cheap, and a run that
+   * is killed (or a plot that tails the file) has every row so far, whole:
+   * with stdio's buffering the last few KiB, cut mid-row, would be lost. */
+  fflush(c->csv);
 }
 
 /* ---- the summary --------------------------------------------------------- */

@@ -37,6 +37,26 @@ meta_per_msg,buffered,bytes,events" ] || fail "CSV header"
   --csv "$tmp/seed2.csv" >/dev/null 2>&1
 cmp -s "$tmp/run1.csv" "$tmp/seed2.csv" && fail "seed 2 gives seed 1's CSV"
 
+# a killed run keeps its CSV rows, each one whole (a row is flushed each
+# virtual second, not left in stdio's buffer to be cut off at 4 KiB)
+printf 'nodes 3\n' >"$tmp/k.scn"
+"$bin" sim --scenario "$tmp/k.scn" --duration 2592000 --quiet \
+  --csv "$tmp/k.csv" >/dev/null 2>&1 &
+pid=$!
+i=0
+while [ $i -lt 30 ]; do
+  sleep 1
+  [ "$(wc -l <"$tmp/k.csv" 2>/dev/null || echo 0)" -ge 3 ] && break
+  i=$((i + 1))
+done
+kill -KILL $pid 2>/dev/null
+wait $pid 2>/dev/null
+[ "$(wc -l <"$tmp/k.csv")" -ge 3 ] || fail "killed run: CSV has no rows"
+[ "$(tail -c 1 "$tmp/k.csv" | od -An -c | tr -d ' ')" = '\n' ] ||
+  fail "killed run: the CSV ends mid-row"
+awk -F, 'NF != 14 { bad = 1 } END { exit bad }' "$tmp/k.csv" ||
+  fail "killed run: a CSV row without its 14 fields"
+
 # a failing expectation: status 1, and the verdict says FAIL
 printf 'nodes 3\nduration 5s\nexpect spread < 1ns after 4s\n' >"$tmp/f.scn"
 "$bin" sim --scenario "$tmp/f.scn" --quiet >"$tmp/f.out" 2>&1
