@@ -30,7 +30,7 @@
 #define BAR_WIDTH 24
 
 static const char sim_help[] =
-    "usage: p2pclock sim [--scenario FILE] [--nodes N] [--duration S]\n"
+    "usage: p2pclock sim [--scenario FILE] [--nodes N] [--duration T]\n"
     "                    [--seed X] [--topology T] [--mode M] [--rate R]\n"
     "                    [--csv FILE] [--quiet] [--timing]\n"
     "\n"
@@ -43,7 +43,9 @@ static const char sim_help[] =
     "\n"
     "  --scenario FILE  the scenario [none: 10 nodes, 60 s, full mesh]\n"
     "  --nodes N        1..100000\n"
-    "  --duration S     virtual seconds, 1..2592000\n"
+    "  --duration T     virtual time, 1s..30 days: 600, 600s, 10min\n"
+    "                   (units ns, us, ms, s, min as in the scenario;\n"
+    "                   a plain number is seconds)\n"
     "  --seed X         0..2^64-1; the same seed gives the same output,\n"
     "                   byte for byte\n"
     "  --topology T     full, ring, kregular:K (K 2..32), clusters:C\n"
@@ -312,12 +314,11 @@ static int apply_flags(const sim_opts *o, p2pc_scenario *sc) {
       return sim_usage("--nodes must be an integer 1..100000, got", o->nodes);
     c->nodes = (uint32_t)n;
   }
-  if (o->duration) {
-    if (!parse_dbl(o->duration, 1, 2592000, &x))
-      return sim_usage("--duration must be 1..2592000 seconds, got",
-                       o->duration);
-    c->duration_ns = (uint64_t)(x * 1e9);
-  }
+  if (o->duration &&
+      !p2pc_scenario_duration(o->duration, true, &c->duration_ns))
+    return sim_usage("--duration must be a time 1s..30 days (600, 600s, "
+                     "10min; no unit: seconds), got",
+                     o->duration);
   if (o->seed) {
     if (!parse_u64(o->seed, 0, UINT64_MAX, &n))
       return sim_usage("--seed must be a decimal integer 0..2^64-1, got",

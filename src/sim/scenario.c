@@ -86,8 +86,10 @@ static bool number(const char *t, double *v, const char **rest) {
   return true;
 }
 
-/* A time with its unit (a bare 0 is allowed), in ns, within +-max_s. */
-static bool time_ns(const char *t, double max_s, bool sign_ok, double *ns) {
+/* A time with its unit, in ns, within +-max_s. A bare number is in units
+ * of bare ns, or refused if bare is 0 (a bare 0 is always allowed). */
+static bool time_in(const char *t, double max_s, bool sign_ok, double bare,
+                    double *ns) {
   static const struct {
     const char *u;
     double mul;
@@ -99,7 +101,9 @@ static bool time_ns(const char *t, double max_s, bool sign_ok, double *ns) {
   if (!sign_ok && (t[0] == '-' || v < 0))
     return false;
   double mul = -1;
-  if (!*u && v == 0)
+  if (!*u && bare > 0)
+    mul = bare;
+  else if (!*u && v == 0)
     mul = 1;
   for (size_t k = 0; k < sizeof units / sizeof units[0] && mul < 0; k++)
     if (strcmp(u, units[k].u) == 0)
@@ -108,6 +112,11 @@ static bool time_ns(const char *t, double max_s, bool sign_ok, double *ns) {
     return false;
   *ns = v * mul;
   return true;
+}
+
+/* A time with its unit (a bare 0 is allowed), in ns, within +-max_s. */
+static bool time_ns(const char *t, double max_s, bool sign_ok, double *ns) {
+  return time_in(t, max_s, sign_ok, 0, ns);
 }
 
 static bool ppm(const char *t, double max, bool sign_ok, double *out) {
@@ -555,7 +564,6 @@ static int directive(parser *p) {
   p2pc_sim_config *c = &sc->cfg;
   const char *d = p->tok[0];
   uint64_t n;
-  double v;
   int rv;
   if (strcmp(d, "nodes") == 0) {
     if ((rv = need(p, 2, 2, "nodes N")))
@@ -566,10 +574,9 @@ static int directive(parser *p) {
   } else if (strcmp(d, "duration") == 0) {
     if ((rv = need(p, 2, 2, "duration T")))
       return rv;
-    if (!time_ns(p->tok[1], MAX_TIME_S, false, &v) || v < NS_PER_S)
+    if (!p2pc_scenario_duration(p->tok[1], false, &c->duration_ns))
       return bad(p, "duration must be a time 1s..30 days, like 120s",
                  p->tok[1]);
-    c->duration_ns = (uint64_t)v;
   } else if (strcmp(d, "seed") == 0) {
     if ((rv = need(p, 2, 2, "seed X")))
       return rv;
@@ -724,6 +731,14 @@ int p2pc_scenario_load(p2pc_scenario *sc, const char *path, char *err,
   free(text);
   fclose(f);
   return rv;
+}
+
+bool p2pc_scenario_duration(const char *s, bool bare_s, uint64_t *ns) {
+  double v;
+  if (!time_in(s, MAX_TIME_S, false, bare_s ? NS_PER_S : 0, &v) || v < NS_PER_S)
+    return false;
+  *ns = (uint64_t)v;
+  return true;
 }
 
 bool p2pc_scenario_topology(const char *s, p2pc_sim_topology *t, uint32_t *k,

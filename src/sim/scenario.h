@@ -40,6 +40,7 @@
  *
  * Times take a unit (ns, us, ms, s, min), rates ppm, bandwidths bit, Kbit,
  * Mbit or Gbit (per second), probabilities a fraction or a percentage.
+ * The command's --duration takes the same times, and plain seconds too.
  * Later lines override earlier ones, and the command's flags override the
  * file. `at T link ...` sets the fields it names; the others keep the
  * values the `link` lines above it gave. Events at the same time happen in
@@ -109,6 +110,12 @@ int p2pc_scenario_parse(p2pc_scenario *sc, const char *text, size_t len,
  * and where. */
 int p2pc_scenario_load(p2pc_scenario *sc, const char *path, char *err,
                        size_t errlen);
+
+/* Parses a run's duration as the `duration` line does: a time 1s..30 days
+ * with its unit (120s, 10min, 1500ms). bare_s: a number without a unit is
+ * seconds (the command's --duration 600); otherwise it is refused. Writes
+ * *ns only on success; returns false on anything else. */
+bool p2pc_scenario_duration(const char *s, bool bare_s, uint64_t *ns);
 
 /* Parses a --topology value: full, ring, kregular:K, clusters:C. Returns
  * false on anything else. */

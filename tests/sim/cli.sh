@@ -37,6 +37,20 @@ meta_per_msg,buffered,bytes,events" ] || fail "CSV header"
   --csv "$tmp/seed2.csv" >/dev/null 2>&1
 cmp -s "$tmp/run1.csv" "$tmp/seed2.csv" && fail "seed 2 gives seed 1's CSV"
 
+# --duration takes the scenario's units: 20s and 20000ms are --duration 20
+for d in 20s 20000ms; do
+  "$bin" sim --scenario "$scn/proto10.scn" --duration $d --quiet \
+    --csv "$tmp/d.csv" >"$tmp/d.out" 2>&1 || fail "--duration $d exits $?"
+  cmp -s "$tmp/run1.out" "$tmp/d.out" || fail "--duration $d: another run"
+  cmp -s "$tmp/run1.csv" "$tmp/d.csv" || fail "--duration $d: another CSV"
+done
+"$bin" sim --duration 20x >/dev/null 2>"$tmp/d.err"
+st=$?
+[ $st -eq 2 ] || fail "--duration 20x exits $st"
+[ "$(cat "$tmp/d.err")" = "p2pclock sim: --duration must be a time 1s..30 \
+days (600, 600s, 10min; no unit: seconds), got \"20x\" (try p2pclock sim \
+--help)" ] || fail "--duration 20x says: $(cat "$tmp/d.err")"
+
 # a killed run keeps its CSV rows, each one whole (a row is flushed each
 # virtual second, not left in stdio's buffer to be cut off at 4 KiB)
 printf 'nodes 3\n' >"$tmp/k.scn"
@@ -84,7 +98,8 @@ grep -q "partition.scn:14: node 19 is beyond the 12 nodes" "$tmp/n.err" ||
 
 # bad flags
 for args in "--nodes 0" "--topology kregular:1" "--mode x" "--bogus" \
-  "--seed -3" "--duration" "--scenario $tmp/none.scn"; do
+  "--seed -3" "--duration" "--duration 0" "--duration 999ms" \
+  "--duration 31days" "--rate 5/s" "--scenario $tmp/none.scn"; do
   # shellcheck disable=SC2086
   "$bin" sim $args >/dev/null 2>"$tmp/flag.err"
   st=$?

@@ -458,6 +458,46 @@ static void test_topology_flag(void **state) {
   assert_false(p2pc_scenario_topology("", &t, &k, &c));
 }
 
+/* The command's --duration: the file's units, and plain seconds too. */
+static void test_duration_flag(void **state) {
+  (void)state;
+  static const struct {
+    const char *s;
+    bool bare_s;
+    uint64_t ns; /* 0: refused */
+  } cases[] = {
+      {"600s", true, 600 * P2PC_SIM_SEC},
+      {"600", true, 600 * P2PC_SIM_SEC},
+      {"10min", true, 600 * P2PC_SIM_SEC},
+      {"1500ms", true, 1500000000},
+      {"1.5", true, 1500000000},
+      {"43200min", true, 2592000 * P2PC_SIM_SEC},
+      {"2592000", true, 2592000 * P2PC_SIM_SEC},
+      {"600", false, 0}, /* the file wants a unit */
+      {"600s", false, 600 * P2PC_SIM_SEC},
+      {"0", true, 0},
+      {"0s", true, 0},
+      {"999ms", true, 0},
+      {"2592001", true, 0},
+      {"43201min", true, 0},
+      {"-5s", true, 0},
+      {"5x", true, 0},
+      {"5 s", true, 0},
+      {" 5", true, 0},
+      {"", true, 0},
+      {"inf", true, 0},
+      {"nan", true, 0},
+      {"1e400", true, 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    uint64_t ns = 42;
+    bool ok = p2pc_scenario_duration(cases[i].s, cases[i].bare_s, &ns);
+    if (ok != (cases[i].ns != 0) || ns != (ok ? cases[i].ns : 42))
+      fail_msg("case %zu \"%s\": got %d, %llu ns", i, cases[i].s, ok,
+               (unsigned long long)ns);
+  }
+}
+
 static void test_load(void **state) {
   (void)state;
   p2pc_scenario *sc = new_sc();
@@ -629,6 +669,7 @@ int main(void) {
       cmocka_unit_test(test_bad_bytes),
       cmocka_unit_test(test_finish_checks),
       cmocka_unit_test(test_topology_flag),
+      cmocka_unit_test(test_duration_flag),
       cmocka_unit_test(test_load),
       cmocka_unit_test(test_judge),
       cmocka_unit_test(test_format_ns),
