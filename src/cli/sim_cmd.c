@@ -145,6 +145,7 @@ static void on_progress(void *ud, uint64_t now_ns, uint64_t end_ns) {
 static void on_row(void *ud, const p2pc_sim_second *row) {
   run_ctx *c = ud;
   p2pc_scn_judge_row(&c->judge, c->sc, row);
+  p2pc_scn_judge_sim(&c->judge, c->sc, c->sim, row->t_s, false);
   if (row->spread > c->worst_spread)
     c->worst_spread = row->spread;
   if (!c->csv)
@@ -405,6 +406,8 @@ int p2pc_cli_sim(int argc, char **argv) {
 
   if (c->bar)
     fputs("\r\033[K", stderr);
+  p2pc_scn_judge_sim(&c->judge, sc, c->sim, sc->cfg.duration_ns / 1000000000ull,
+                     true);
   p2pc_sim_result r;
   p2pc_sim_result_get(c->sim, &r);
   uint32_t failed = p2pc_scn_judge_end(&c->judge, sc, &r);

@@ -483,7 +483,7 @@ static int d_expect(parser *p) {
   static const char usage[] =
       "usage: expect spread < T [after T] [until T] | error < T ... | "
       "converge < T | causal ok | membership ok | bounds ok | synced all | "
-      "synced >= N";
+      "synced >= N | falseticker N [after T] [until T]";
   if (sc->nexpect >= P2PC_SCN_MAX_EXPECT)
     return fail(p, "too many expectations (at most %d)", P2PC_SCN_MAX_EXPECT);
   if (p->ntok < 3)
@@ -540,10 +540,32 @@ static int d_expect(parser *p) {
     } else {
       return fail(p, "usage: expect synced all | expect synced >= N");
     }
+  } else if (strcmp(w, "falseticker") == 0) {
+    if ((p->ntok != 3 && p->ntok != 5 && p->ntok != 7) ||
+        !uint_in(p->tok[2], 0, P2PC_SIM_MAX_NODES - 1, &n))
+      return fail(p, "usage: expect falseticker N [after T] [until T] (N: a "
+                     "node index)");
+    x.kind = P2PC_SCN_FALSETICKER;
+    x.node = (uint32_t)n;
+    x.at_end = p->ntok == 3;
+    x.until_ns = UINT64_MAX;
+    for (int i = 3; i < p->ntok; i += 2) {
+      bool after = strcmp(p->tok[i], "after") == 0;
+      if (!after && strcmp(p->tok[i], "until") != 0)
+        return fail(p, "usage: expect falseticker N [after T] [until T]");
+      if (!time_ns(p->tok[i + 1], MAX_TIME_S, false, &v))
+        return bad(p, "expect: after and until take a time", p->tok[i + 1]);
+      if (after)
+        x.after_ns = (uint64_t)v;
+      else
+        x.until_ns = (uint64_t)v;
+    }
+    if (x.until_ns <= x.after_ns)
+      return fail(p, "expect: until must come after after");
   } else {
     return bad(p,
                "expect: unknown oracle (spread, error, converge, causal, "
-               "membership, bounds, synced)",
+               "membership, bounds, synced, falseticker)",
                w);
   }
   /* the words as written, normalised to single blanks */
@@ -784,6 +806,13 @@ int p2pc_scenario_finish(p2pc_scenario *sc, char *err, size_t errlen) {
       return fail(&p, "exclude: node %u is beyond the %u nodes", c->exclude[i],
                   c->nodes);
     }
+  for (uint32_t i = 0; i < sc->nexpect; i++)
+    if (sc->expect[i].kind == P2PC_SCN_FALSETICKER &&
+        sc->expect[i].node >= c->nodes) {
+      p.line = sc->expect[i].line;
+      return fail(&p, "expect falseticker: node %u is beyond the %u nodes",
+                  sc->expect[i].node, c->nodes);
+    }
   if (c->initially_alive > c->nodes) {
     p.line = sc->alive_line;
     return fail(&p, "alive %u is more than the %u nodes", c->initially_alive,
@@ -829,6 +858,64 @@ void p2pc_scn_judge_row(p2pc_scn_judge *j, const p2pc_scenario *sc,
     if (!v->seen || m > v->measured)
       v->measured = m;
     v->seen = true;
+  }
+}
+
+/* One look at how the others treat x->node's clock: true if they all
+ * reject it; why in s either way. */
+static bool judge_liar(const p2pc_sim *sim, uint32_t node, char *s, size_t n) {
+  p2pc_sim_falseticker f;
+  if (!p2pc_sim_falseticker_get(sim, node, &f)) {
+    snprintf(s, n, "n%u is not a node", node);
+    return false;
+  }
+  if (!f.alive) {
+    snprintf(s, n, "n%u is not alive", node);
+    return false;
+  }
+  if (f.followers) {
+    snprintf(s, n, "n%u is the reference of %u nodes", node, f.followers);
+    return false;
+  }
+  if (!f.judges) {
+    snprintf(s, n, "no synced node to judge n%u", node);
+    return false;
+  }
+  if (f.rejecting < f.judges) {
+    snprintf(s, n, "n%u used by %u of %u synced nodes (n%u first)", node,
+             f.judges - f.rejecting, f.judges, f.first_user);
+    return false;
+  }
+  snprintf(s, n, "n%u rejected by %u of %u synced nodes, %u as falseticker",
+           node, f.rejecting, f.judges, f.marked);
+  return true;
+}
+
+void p2pc_scn_judge_sim(p2pc_scn_judge *j, const p2pc_scenario *sc,
+                        const p2pc_sim *s, uint64_t t_s, bool end) {
+  for (uint32_t i = 0; i < j->n; i++) {
+    const p2pc_scn_expect *x = &sc->expect[i];
+    p2pc_scn_verdict *v = &j->v[i];
+    if (x->kind != P2PC_SCN_FALSETICKER || x->at_end != end)
+      continue;
+    double t = (double)t_s * NS_PER_S;
+    if (!end && (t < (double)x->after_ns || t >= (double)x->until_ns))
+      continue;
+    char why[80];
+    bool ok = judge_liar(s, x->node, why, sizeof why);
+    v->seen = true;
+    if (end) { /* measured: 1 if the end fails */
+      v->measured = !ok;
+      snprintf(v->detail, sizeof v->detail, "%s", why);
+    } else if (!ok) { /* measured: the failing seconds; the first says why */
+      if (v->measured == 0)
+        snprintf(v->detail, sizeof v->detail, "at %llu s: %s",
+                 (unsigned long long)t_s, why);
+      v->measured++;
+    } else if (v->measured == 0) {
+      snprintf(v->detail, sizeof v->detail, "%s, at %llu s", why,
+               (unsigned long long)t_s);
+    }
   }
 }
 
@@ -888,6 +975,17 @@ uint32_t p2pc_scn_judge_end(p2pc_scn_judge *j, const p2pc_scenario *sc,
                          : r->alive > 0 && r->synced == r->alive;
       snprintf(v->detail, sizeof v->detail, "%u of %u alive synced", r->synced,
                r->alive);
+      break;
+    case P2PC_SCN_FALSETICKER:
+      v->pass = v->seen && v->measured == 0;
+      if (!v->seen)
+        snprintf(v->detail, sizeof v->detail, "%s",
+                 x->at_end ? "not judged (no look at the nodes at the end)"
+                           : "no second in its window");
+      else if (!x->at_end && v->measured > 1)
+        snprintf(v->detail + strlen(v->detail),
+                 sizeof v->detail - strlen(v->detail), "; %.0f s in all",
+                 v->measured);
       break;
     }
     if (!v->pass)

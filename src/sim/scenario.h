@@ -37,6 +37,8 @@
  *   expect converge < 20s
  *   expect causal ok | membership ok | bounds ok
  *   expect synced all | expect synced >= 90
+ *   expect falseticker 3                    # at the end
+ *   expect falseticker 3 after 30s until 100s   # every second in between
  *
  * Times take a unit (ns, us, ms, s, min), rates ppm, bandwidths bit, Kbit,
  * Mbit or Gbit (per second), probabilities a fraction or a percentage.
@@ -46,6 +48,14 @@
  * values the `link` lines above it gave. Events at the same time happen in
  * the order of the file. Node indices are checked against the final node count
  * by p2pc_scenario_finish, after the flags.
+ *
+ * `expect falseticker N`: node N's clock is rejected by every other alive,
+ * synced node the clock oracles count (one that follows or averages it
+ * in fails it; marking it a falseticker or not using it passes), and N is
+ * alive and nobody's reference. Without after/until it is judged at the
+ * end of the run; with them, every second from after to until. A liar
+ * that comes back to the common time is taken in again, so give its lie
+ * a window.
  *
  * The parser reads untrusted text: lines are bounded, every number is
  * range-checked, and it never reads past the length it was given.
@@ -71,7 +81,10 @@ typedef enum p2pc_scn_expect_kind {
   P2PC_SCN_CAUSAL,     /* causal oracle ran: no violation, nothing missing */
   P2PC_SCN_MEMBERSHIP, /* the engine's membership check at the end */
   P2PC_SCN_BOUNDS,     /* no claimed error bound violated, ever */
-  P2PC_SCN_SYNCED      /* at the end: synced == alive, or >= count */
+  P2PC_SCN_SYNCED,     /* at the end: synced == alive, or >= count */
+  P2PC_SCN_FALSETICKER /* node's clock rejected by every other synced node
+                          (p2pc_sim_falseticker), at the end, or each
+                          second in [after, until) if at_end is false */
 } p2pc_scn_expect_kind;
 
 typedef struct p2pc_scn_expect {
@@ -80,6 +93,8 @@ typedef struct p2pc_scn_expect {
   uint64_t after_ns; /* SPREAD, ERROR: the seconds t, after <= t < until */
   uint64_t until_ns; /* UINT64_MAX: to the end */
   uint32_t count;    /* SYNCED: at least this many; 0 = all alive */
+  uint32_t node;     /* FALSETICKER: the liar's index */
+  bool at_end;       /* FALSETICKER: no after/until was given */
   uint32_t line;     /* where it was written, 0: not from a file */
   char text[96];     /* normalised, for the summary */
 } p2pc_scn_expect;
@@ -145,6 +160,11 @@ typedef struct p2pc_scn_judge {
 void p2pc_scn_judge_init(p2pc_scn_judge *j, const p2pc_scenario *sc);
 void p2pc_scn_judge_row(p2pc_scn_judge *j, const p2pc_scenario *sc,
                         const p2pc_sim_second *row);
+/* Feeds the oracles that need the nodes' own view (FALSETICKER) from the
+ * simulator s: call it after each row (t_s: the row's second, end false)
+ * and once after the run (end true). It only reads s. */
+void p2pc_scn_judge_sim(p2pc_scn_judge *j, const p2pc_scenario *sc,
+                        const p2pc_sim *s, uint64_t t_s, bool end);
 /* Judges the rest from the result; returns the number of failures. */
 uint32_t p2pc_scn_judge_end(p2pc_scn_judge *j, const p2pc_scenario *sc,
                             const p2pc_sim_result *r);

@@ -1133,6 +1133,71 @@ static void on_second(p2pc_sim *s,
     per_second(ud, row);
 }
 
+/* A node's "now" for the oracles' read-only queries: the clock without its
+ * read noise, whose draw would take a number from the run's clock stream
+ * and so change the run just because somebody looked. */
+static p2pc_now quiet_now(const p2pc_sim *s, uint32_t i) {
+  const clk *c = &s->nodes[i].c;
+  int64_t l = EPOCH + (int64_t)llround((double)s->now + clk_off(c, s->now));
+  if (c->gran > 1)
+    l -= l % (int64_t)c->gran;
+  p2pc_now n = {.mono_ns = MONO0 + s->now, .local_ns = l};
+  return n;
+}
+
+/* Whether judge j takes node i's clock in: i is its reference or the
+ * neighbour it follows, or its source entry for i is selected or counted
+ * into the average (truechimer). *marked: the entry says falseticker. */
+static bool uses_clock_of(const p2pc_sim *s, uint32_t j, const char *id,
+                          const p2pc_tracking *t, bool *marked) {
+  const p2pc_node *n = s->nodes[j].n;
+  *marked = false;
+  if (strcmp(t->ref, id) == 0 || strcmp(t->source, id) == 0)
+    return true;
+  p2pc_now now = quiet_now(s, j);
+  uint32_t m = p2pc_node_source_count(n);
+  for (uint32_t k = 0; k < m; k++) {
+    p2pc_source_info si;
+    if (!p2pc_node_source_info(n, k, now, &si) || strcmp(si.id, id) != 0)
+      continue;
+    *marked = strcmp(si.state, "falseticker") == 0;
+    return strcmp(si.state, "selected") == 0 ||
+           strcmp(si.state, "truechimer") == 0;
+  }
+  return false;
+}
+
+bool p2pc_sim_falseticker_get(const p2pc_sim *s, uint32_t i,
+                              p2pc_sim_falseticker *f) {
+  if (i >= s->cfg.nodes)
+    return false;
+  memset(f, 0, sizeof *f);
+  f->first_user = UINT32_MAX;
+  f->alive = s->nodes[i].alive;
+  const char *id = s->nodes[i].id;
+  for (uint32_t j = 0; j < s->cfg.nodes; j++) {
+    const snode *x = &s->nodes[j];
+    if (j == i || !x->alive)
+      continue;
+    p2pc_tracking t;
+    p2pc_node_tracking(x->n, quiet_now(s, j), &t);
+    if (strcmp(t.ref, id) == 0)
+      f->followers++;
+    if (!t.synced || excluded(s, j))
+      continue;
+    f->judges++;
+    bool marked;
+    if (uses_clock_of(s, j, id, &t, &marked)) {
+      if (f->first_user == UINT32_MAX)
+        f->first_user = j;
+    } else {
+      f->rejecting++;
+      f->marked += marked;
+    }
+  }
+  return true;
+}
+
 static bool membership_ok(p2pc_sim *s) {
   uint32_t n = s->cfg.nodes, alive = 0, first = UINT32_MAX;
   uint32_t *q = malloc(n * sizeof *q);

@@ -153,6 +153,22 @@ typedef struct p2pc_sim_result {
 
 typedef struct p2pc_sim p2pc_sim;
 
+/* The falseticker oracle: how the other nodes treat one node's clock. The
+ * judges are the alive, synced nodes other than it that the clock oracles
+ * count (not excluded). A judge uses the node's clock if the node is its
+ * reference or the neighbour it follows, or if its source entry for the
+ * node is selected or truechimer (counted into the average); otherwise it
+ * rejects it: marks it a falseticker, or has it as a source it does not
+ * use, or not at all. */
+typedef struct p2pc_sim_falseticker {
+  bool alive;          /* the node itself */
+  uint32_t judges;     /* alive, synced, not excluded, not the node */
+  uint32_t rejecting;  /* judges that do not use its clock */
+  uint32_t marked;     /* ... of them, those that mark it a falseticker */
+  uint32_t followers;  /* alive nodes (any) whose reference it is */
+  uint32_t first_user; /* the lowest judge using it, UINT32_MAX: none */
+} p2pc_sim_falseticker;
+
 /* Creates the simulation (nodes, links, clocks; nothing runs yet).
  * Returns NULL with a message in err on a bad configuration. */
 p2pc_sim *p2pc_sim_new(const p2pc_sim_config *cfg, char *err, size_t errlen);
@@ -165,5 +181,11 @@ void p2pc_sim_run(p2pc_sim *s,
                   void (*per_second)(void *ud, const p2pc_sim_second *row),
                   void *ud);
 void p2pc_sim_result_get(const p2pc_sim *s, p2pc_sim_result *r);
+
+/* Fills f for node i at the current virtual time (also from within the
+ * per_second callback). It only reads: the run goes on exactly as it
+ * would without the call. Returns false if i is not a node. */
+bool p2pc_sim_falseticker_get(const p2pc_sim *s, uint32_t i,
+                              p2pc_sim_falseticker *f);
 
 #endif /* P2PC_SIM_H */

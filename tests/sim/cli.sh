@@ -80,6 +80,41 @@ grep -q "^  FAIL  spread < 1ns after 4s" "$tmp/f.out" ||
   fail "no FAIL line: $(cat "$tmp/f.out")"
 grep -q "^result: FAIL" "$tmp/f.out" || fail "no FAIL result"
 
+# the falseticker oracle can fail: naming an honest node of liar.scn fails,
+# and so does naming the liar at the end, when it is back with the others
+# (--duration 60 ends while it still lies: then the end passes)
+cp "$scn/liar.scn" "$tmp/l.scn"
+printf 'expect falseticker 2 after 30s until 100s\nexpect falseticker 3\n' \
+  >>"$tmp/l.scn"
+"$bin" sim --scenario "$tmp/l.scn" --quiet >"$tmp/l.out" 2>&1
+st=$?
+[ $st -eq 1 ] || fail "falseticker on an honest node exits $st"
+grep -q "^  PASS  falseticker 3 after 30s until 100s n3 rejected by 6 of 6 \
+synced nodes, 6 as falseticker, at 99 s" "$tmp/l.out" ||
+  fail "liar.scn: no PASS for node 3: $(cat "$tmp/l.out")"
+grep -q "^  FAIL  falseticker 2 after 30s until 100s at 30 s: n2 used by 5 \
+of 5 synced nodes (n0 first); 70 s in all" "$tmp/l.out" ||
+  fail "no FAIL for honest node 2: $(cat "$tmp/l.out")"
+grep -q "^  FAIL  falseticker 3 .*n3 used by 6 of 6 synced nodes" \
+  "$tmp/l.out" || fail "no FAIL for node 3 at the end: $(cat "$tmp/l.out")"
+grep -q "^result: FAIL, 8 of 10 expectations" "$tmp/l.out" ||
+  fail "liar + 2 expectations: $(grep result "$tmp/l.out")"
+"$bin" sim --scenario "$tmp/l.scn" --quiet --duration 60 >"$tmp/l60.out" 2>&1
+grep -q "^  PASS  falseticker 3 .*n3 rejected by 6 of 6 synced nodes" \
+  "$tmp/l60.out" || fail "no PASS for node 3 at 60 s: $(cat "$tmp/l60.out")"
+
+# looking at the nodes does not change the run, even with read noise on
+# the clocks (a noisy reading would draw from the run's random stream)
+for x in a b; do
+  cp "$scn/liar.scn" "$tmp/$x.scn"
+  echo "clocks noise 100ns" >>"$tmp/$x.scn"
+done
+echo "expect falseticker 3 after 30s" >>"$tmp/b.scn"
+"$bin" sim --scenario "$tmp/a.scn" --quiet --csv "$tmp/a.csv" >/dev/null 2>&1
+"$bin" sim --scenario "$tmp/b.scn" --quiet --csv "$tmp/b.csv" >/dev/null 2>&1
+cmp -s "$tmp/a.csv" "$tmp/b.csv" ||
+  fail "a falseticker expectation changes the run"
+
 # a bad scenario: one line naming file and line, status 2
 printf 'nodes 3\n\nduration 5\n' >"$tmp/b.scn"
 "$bin" sim --scenario "$tmp/b.scn" >"$tmp/b.out" 2>"$tmp/b.err"

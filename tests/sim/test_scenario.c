@@ -73,7 +73,9 @@ static const char full_example[] =
     "expect bounds ok\n"
     "expect synced all\n"
     "expect synced >= 95\n"
-    "expect converge < 20s"; /* no newline at the end */
+    "expect converge < 20s\n"
+    "expect falseticker 3 after 30s until 1min\n"
+    "expect falseticker 4"; /* no newline at the end */
 
 static void test_full_example(void **state) {
   (void)state;
@@ -146,7 +148,7 @@ static void test_full_example(void **state) {
   assert_true(e[9].link.asym == 0.3); /* the rest as `link` said */
   assert_true(e[9].link.loss == 0.01);
 
-  assert_int_equal(sc->nexpect, 8);
+  assert_int_equal(sc->nexpect, 10);
   assert_int_equal(sc->expect[0].kind, P2PC_SCN_SPREAD);
   assert_true(sc->expect[0].limit == 100000);
   assert_true(sc->expect[0].after_ns == 60 * P2PC_SIM_SEC);
@@ -166,6 +168,16 @@ static void test_full_example(void **state) {
   assert_int_equal(sc->expect[7].kind, P2PC_SCN_CONVERGE);
   assert_true(sc->expect[7].limit == 20);
   assert_int_equal(sc->expect[7].line, 35);
+  assert_int_equal(sc->expect[8].kind, P2PC_SCN_FALSETICKER);
+  assert_int_equal(sc->expect[8].node, 3);
+  assert_false(sc->expect[8].at_end);
+  assert_true(sc->expect[8].after_ns == 30 * P2PC_SIM_SEC);
+  assert_true(sc->expect[8].until_ns == 60 * P2PC_SIM_SEC);
+  assert_string_equal(sc->expect[8].text, "falseticker 3 after 30s until 1min");
+  assert_int_equal(sc->expect[9].kind, P2PC_SCN_FALSETICKER);
+  assert_int_equal(sc->expect[9].node, 4);
+  assert_true(sc->expect[9].at_end);
+  assert_int_equal(sc->expect[9].line, 37);
   free(sc);
 }
 
@@ -328,13 +340,29 @@ static const bad_case bad_cases[] = {
     {"expect causal fine\n", "t.scn:1: usage: expect causal ok"},
     {"expect synced most\n",
      "t.scn:1: usage: expect synced all | expect synced >= N"},
-    {"expect happiness\n", "t.scn:1: usage: expect spread < T [after T] "
-                           "[until T] | error < T ... | converge < T | causal "
-                           "ok | membership ok | bounds ok | synced all | "
-                           "synced >= N"},
+    {"expect happiness\n",
+     "t.scn:1: usage: expect spread < T [after T] [until T] | error < T ... | "
+     "converge < T | causal ok | membership ok | bounds ok | synced all | "
+     "synced >= N | falseticker N [after T] [until T]"},
     {"expect happiness ok\n",
      "t.scn:1: expect: unknown oracle (spread, error, converge, causal, "
-     "membership, bounds, synced), got \"happiness\""},
+     "membership, bounds, synced, falseticker), got \"happiness\""},
+    {"expect falseticker x\n", "t.scn:1: usage: expect falseticker N [after "
+                               "T] [until T] (N: a node index)"},
+    {"expect falseticker -1\n", "t.scn:1: usage: expect falseticker N "
+                                "[after T] [until T] (N: a node index)"},
+    {"expect falseticker 100000\n", "t.scn:1: usage: expect falseticker N "
+                                    "[after T] [until T] (N: a node index)"},
+    {"expect falseticker 3 after\n", "t.scn:1: usage: expect falseticker N "
+                                     "[after T] [until T] (N: a node index)"},
+    {"expect falseticker 3 4\n", "t.scn:1: usage: expect falseticker N "
+                                 "[after T] [until T] (N: a node index)"},
+    {"expect falseticker 3 during 5s\n",
+     "t.scn:1: usage: expect falseticker N [after T] [until T]"},
+    {"expect falseticker 3 after 5\n",
+     "t.scn:1: expect: after and until take a time, got \"5\""},
+    {"expect falseticker 3 after 9s until 2s\n",
+     "t.scn:1: expect: until must come after after"},
     {"seeds some\n", "t.scn:1: usage: seeds members | any"},
     {"exclude x\n", "t.scn:1: exclude: a node index, got \"x\""},
     {"nodes 5\x01\n", "t.scn:1: a control character (0x01) in the line"},
@@ -427,6 +455,14 @@ static void test_finish_checks(void **state) {
   assert_int_equal(parse(sc, "nodes 4\nexclude 1 4\n", err, sizeof err), 0);
   assert_int_equal(p2pc_scenario_finish(sc, err, sizeof err), P2PC_ERR_INVAL);
   assert_string_equal(err, "t.scn:2: exclude: node 4 is beyond the 4 nodes");
+
+  p2pc_scenario_init(sc, 10, "t.scn");
+  assert_int_equal(
+      parse(sc, "nodes 7\n\nexpect falseticker 7\n", err, sizeof err), 0);
+  assert_int_equal(p2pc_scenario_finish(sc, err, sizeof err), P2PC_ERR_INVAL);
+  assert_string_equal(err,
+                      "t.scn:3: expect falseticker: node 7 is beyond the 7 "
+                      "nodes");
 
   /* from the flags: no line to name */
   p2pc_scenario_init(sc, 10, "");
@@ -586,6 +622,76 @@ static void test_judge(void **state) {
   free(sc);
 }
 
+/* The falseticker oracle against a real run: three honest nodes, so
+ * naming any of them fails, at the end and in a window; a window the run
+ * never reaches and an end nobody looked at are failures too. */
+typedef struct judged_run {
+  p2pc_scn_judge j;
+  const p2pc_scenario *sc;
+  p2pc_sim *sim;
+} judged_run;
+
+static void judged_row(void *ud, const p2pc_sim_second *row) {
+  judged_run *jr = ud;
+  p2pc_scn_judge_row(&jr->j, jr->sc, row);
+  p2pc_scn_judge_sim(&jr->j, jr->sc, jr->sim, row->t_s, false);
+}
+
+static void test_judge_falseticker(void **state) {
+  (void)state;
+  p2pc_scenario *sc = new_sc();
+  char err[P2PC_SCN_ERR_LEN];
+  assert_int_equal(parse(sc,
+                         "nodes 3\nduration 20s\nmode collaborative\n"
+                         "expect falseticker 1\n"
+                         "expect falseticker 2 after 10s until 15s\n"
+                         "expect falseticker 0 after 100s\n",
+                         err, sizeof err),
+                   0);
+  assert_int_equal(p2pc_scenario_finish(sc, err, sizeof err), 0);
+  judged_run *jr = calloc(1, sizeof *jr);
+  assert_non_null(jr);
+  jr->sc = sc;
+  jr->sim = p2pc_sim_new(&sc->cfg, err, sizeof err);
+  assert_non_null(jr->sim);
+  p2pc_sim_falseticker f;
+  assert_false(p2pc_sim_falseticker_get(jr->sim, 3, &f));
+  p2pc_scn_judge_init(&jr->j, sc);
+  p2pc_sim_run(jr->sim, NULL, judged_row, jr);
+  p2pc_sim_result r;
+  p2pc_sim_result_get(jr->sim, &r);
+  /* before anybody looked at the end */
+  p2pc_scn_judge *early = malloc(sizeof *early);
+  assert_non_null(early);
+  *early = jr->j;
+  assert_int_equal(p2pc_scn_judge_end(early, sc, &r), 3);
+  assert_false(early->v[0].seen);
+  assert_string_equal(early->v[0].detail,
+                      "not judged (no look at the nodes at the end)");
+  free(early);
+  /* and after */
+  p2pc_scn_judge_sim(&jr->j, sc, jr->sim, 20, true);
+  assert_int_equal(p2pc_scn_judge_end(&jr->j, sc, &r), 3);
+  assert_true(p2pc_sim_falseticker_get(jr->sim, 1, &f));
+  assert_true(f.alive);
+  assert_int_equal(f.judges, 2);
+  assert_int_equal(f.rejecting, 0);
+  assert_int_equal(f.followers, 0); /* collaborative: no reference */
+  assert_int_equal(f.first_user, 0);
+  assert_true(jr->j.v[0].seen && !jr->j.v[0].pass);
+  assert_string_equal(jr->j.v[0].detail, "n1 used by 2 of 2 synced nodes "
+                                         "(n0 first)");
+  assert_false(jr->j.v[1].pass);
+  assert_true(jr->j.v[1].measured == 5); /* 10..14 s */
+  assert_string_equal(jr->j.v[1].detail, "at 10 s: n2 used by 2 of 2 synced "
+                                         "nodes (n0 first); 5 s in all");
+  assert_false(jr->j.v[2].pass || jr->j.v[2].seen);
+  assert_string_equal(jr->j.v[2].detail, "no second in its window");
+  p2pc_sim_free(jr->sim);
+  free(jr);
+  free(sc);
+}
+
 static void test_format_ns(void **state) {
   (void)state;
   char s[32];
@@ -616,14 +722,16 @@ static void test_garbage(void **state) {
   uint64_t seed = env ? strtoull(env, NULL, 0) : 20261124;
   printf("test_garbage: P2PC_SEED=%llu\n", (unsigned long long)seed);
   static const char *words[] = {
-      "nodes",   "duration", "seed",      "topology",   "kregular", "mode",
-      "link",    "delay",    "jitter",    "loss",       "asym",     "bandwidth",
-      "at",      "expect",   "spread",    "<",          "after",    "until",
-      "join",    "crash",    "partition", "0-9",        "1s",       "..",
-      "0s..5s",  "100us",    "1%",        "-",          "x10",      "+0.05s",
-      "ppm",     "500ppm",   "1e308",     "-0",         "#",        "\t",
-      " ",       "\n",       "\r",        "9999999999", "clocks",   "offset",
-      "traffic", "rate",     "exclude",   "seeds",      "members"};
+      "nodes",     "duration",  "seed",       "topology", "kregular",
+      "mode",      "link",      "delay",      "jitter",   "loss",
+      "asym",      "bandwidth", "at",         "expect",   "spread",
+      "<",         "after",     "until",      "join",     "crash",
+      "partition", "0-9",       "1s",         "..",       "0s..5s",
+      "100us",     "1%",        "-",          "x10",      "+0.05s",
+      "ppm",       "500ppm",    "1e308",      "-0",       "#",
+      "\t",        " ",         "\n",         "\r",       "9999999999",
+      "clocks",    "offset",    "traffic",    "rate",     "exclude",
+      "seeds",     "members",   "falseticker"};
   uint64_t x = seed;
   p2pc_scenario *sc = new_sc();
   char *buf = malloc(4096);
@@ -672,6 +780,7 @@ int main(void) {
       cmocka_unit_test(test_duration_flag),
       cmocka_unit_test(test_load),
       cmocka_unit_test(test_judge),
+      cmocka_unit_test(test_judge_falseticker),
       cmocka_unit_test(test_format_ns),
       cmocka_unit_test(test_garbage),
   };
