@@ -149,6 +149,26 @@ static void do_announce(const uint8_t *b, size_t len, p2pc_buf *out) {
   check_reencoding(out, b, len);
 }
 
+static void do_leave(const uint8_t *b, size_t len, p2pc_buf *out) {
+  uint64_t last = 0x5a5a;
+  p2pc_wire_peer next, before;
+  memset(&next, 0xa5, sizeof next);
+  before = next;
+  int rv = p2pc_wire_leave_get(b, len, &last, &next);
+  if (rv < 0) {
+    FUZZ_CHECK(rv == P2PC_ERR_PROTO);
+    FUZZ_CHECK(last == 0x5a5a);
+    FUZZ_CHECK(memcmp(&next, &before, sizeof next) == 0);
+    return;
+  }
+  FUZZ_CHECK((size_t)rv == len);
+  FUZZ_CHECK(next.id[0] == '\0' ||
+             p2pc_node_id_valid(next.id, strlen(next.id)));
+  p2pc_buf_reset(out);
+  FUZZ_CHECK(p2pc_wire_leave_put(out, last, &next) == 0);
+  check_reencoding(out, b, len);
+}
+
 static void do_peers(const uint8_t *b, size_t len, p2pc_buf *out) {
   size_t n = 0x5a5a, n2 = 0x5a5a;
   memset(peers_out, 0xa5, sizeof peers_out);
@@ -263,6 +283,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       break;
     case P2PC_FRAME_ANNOUNCE:
       do_announce(f.body, f.body_len, &out);
+      break;
+    case P2PC_FRAME_LEAVE:
+      do_leave(f.body, f.body_len, &out);
       break;
     default:
       break; /* unknown types are skipped by the caller */

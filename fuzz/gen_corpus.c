@@ -312,6 +312,21 @@ static void frame_peers(p2pc_buf *b, size_t n) {
   CHECK("end", p2pc_wire_frame_end(b, st, P2PC_WIRE_MAX_FRAME_DEFAULT));
 }
 
+static void frame_leave(p2pc_buf *b, uint64_t last, const char *next) {
+  p2pc_wire_peer p;
+  memset(&p, 0, sizeof p);
+  snprintf(p.id, sizeof p.id, "%s", next);
+  p.incarnation = 42;
+  p.addr.family = 4;
+  p.addr.addr[0] = 127;
+  p.addr.addr[3] = 9;
+  p.addr.port = 9009;
+  long st = p2pc_wire_frame_begin(b, P2PC_FRAME_LEAVE);
+  CHECK("begin", (int)st);
+  CHECK("leave", p2pc_wire_leave_put(b, last, &p));
+  CHECK("end", p2pc_wire_frame_end(b, st, P2PC_WIRE_MAX_FRAME_DEFAULT));
+}
+
 static void frame_data(p2pc_buf *b, uint64_t lseq, const seed *s) {
   long st = p2pc_wire_frame_begin(b, P2PC_FRAME_DATA);
   CHECK("begin", (int)st);
@@ -353,6 +368,10 @@ static void gen_frames(void) {
   emit_frame(&b, "announce-none");
   frame_peers(&b, 0);
   emit_frame(&b, "peers-empty");
+  frame_leave(&b, 0, "");
+  emit_frame(&b, "leave-bare");
+  frame_leave(&b, 12345, "joiner-7");
+  emit_frame(&b, "leave-next");
   frame_peers(&b, 3);
   emit_frame(&b, "peers-3");
   for (size_t i = 0; i < nses; i++) {

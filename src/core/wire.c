@@ -154,6 +154,8 @@ int p2pc_wire_hello_get(const uint8_t *b, size_t len, p2pc_wire_hello *h) {
   memset(&tmp, 0, sizeof tmp);
   tmp.version = version;
   p2pc_reader_be16(&r, &tmp.flags);
+  if (tmp.flags & ~(P2PC_HELLO_JOIN | P2PC_HELLO_FRESH))
+    return P2PC_ERR_PROTO;
   get_id(&r, tmp.id);
   p2pc_reader_be64(&r, &tmp.incarnation);
   get_addr(&r, &tmp.listen);
@@ -301,6 +303,36 @@ int p2pc_wire_peers_put(p2pc_buf *out, const p2pc_wire_peer *peers, size_t n) {
 err:
   out->len = start;
   return rv;
+}
+
+int p2pc_wire_leave_put(p2pc_buf *out, uint64_t last,
+                        const p2pc_wire_peer *next) {
+  size_t start = out->len;
+  int rv = p2pc_buf_put_varint(out, last);
+  if (!rv)
+    rv = p2pc_wire_peers_put(out, next, next && next->id[0] ? 1 : 0);
+  if (rv)
+    out->len = start;
+  return rv;
+}
+
+int p2pc_wire_leave_get(const uint8_t *b, size_t len, uint64_t *last,
+                        p2pc_wire_peer *next) {
+  p2pc_reader r;
+  uint64_t v;
+  p2pc_wire_peer tmp;
+  size_t k = 0;
+  p2pc_reader_init(&r, b, len);
+  if (!p2pc_reader_varint(&r, &v))
+    return P2PC_ERR_PROTO;
+  int rv = p2pc_wire_peers_get(b + r.off, len - r.off, &tmp, 1, &k);
+  if (rv < 0)
+    return rv == P2PC_ERR_TOOBIG ? P2PC_ERR_PROTO : rv;
+  if (!k)
+    memset(&tmp, 0, sizeof tmp);
+  *last = v;
+  *next = tmp;
+  return (int)len;
 }
 
 int p2pc_wire_peers_get(const uint8_t *b, size_t len, p2pc_wire_peer *peers,

@@ -40,7 +40,8 @@ typedef enum p2pc_frame_type {
   P2PC_FRAME_PEERS = 5,
   P2PC_FRAME_PING = 6,
   P2PC_FRAME_PONG = 7,
-  P2PC_FRAME_ANNOUNCE = 8
+  P2PC_FRAME_ANNOUNCE = 8,
+  P2PC_FRAME_LEAVE = 9
 } p2pc_frame_type;
 
 typedef struct p2pc_frame {
@@ -75,11 +76,18 @@ typedef struct p2pc_wire_addr {
 /* HELLO: the first frame on a link, in both directions. */
 typedef struct p2pc_wire_hello {
   uint16_t version;
-  uint16_t flags; /* reserved, 0 */
+  uint16_t flags; /* P2PC_HELLO_* */
   char id[P2PC_NODE_ID_MAX + 1];
   uint64_t incarnation; /* differs on every start of the node */
   p2pc_wire_addr listen;
 } p2pc_wire_hello;
+
+/* The sender has fewer than half its peer slots linked: a full receiver
+ * makes room for it (PROTOCOL.md, "Making room"). */
+#define P2PC_HELLO_JOIN 0x0001
+/* The sender holds no session with the receiver: whatever the receiver
+ * holds for the sender starts again from lseq 1. */
+#define P2PC_HELLO_FRESH 0x0002
 
 int p2pc_wire_hello_put(p2pc_buf *out, const p2pc_wire_hello *h);
 /* Decodes a HELLO body. A wrong magic is P2PC_ERR_PROTO. A version other
@@ -153,6 +161,14 @@ int p2pc_wire_peers_put(p2pc_buf *out, const p2pc_wire_peer *peers, size_t n);
  * (or more than P2PC_WIRE_MAX_PEERS) entries is P2PC_ERR_TOOBIG. */
 int p2pc_wire_peers_get(const uint8_t *b, size_t len, p2pc_wire_peer *peers,
                         size_t max, size_t *n);
+
+/* LEAVE: the sender ends the session by agreement; it sends no DATA after
+ * lseq `last`, and names at most one node to link to instead (next->id ""
+ * when none). */
+int p2pc_wire_leave_put(p2pc_buf *out, uint64_t last,
+                        const p2pc_wire_peer *next);
+int p2pc_wire_leave_get(const uint8_t *b, size_t len, uint64_t *last,
+                        p2pc_wire_peer *next);
 
 /*
  * DATA: varint lseq (the link's sequence number) followed by one SES

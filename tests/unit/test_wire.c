@@ -126,6 +126,16 @@ static void test_hello(void **state) {
   memcpy(bad, want, sizeof want);
   bad[18] = 5;
   assert_int_equal(p2pc_wire_hello_get(bad, sizeof bad, &got), P2PC_ERR_PROTO);
+  /* The two defined flags pass; any other bit is malformed. */
+  memcpy(bad, want, sizeof want);
+  bad[7] = P2PC_HELLO_JOIN | P2PC_HELLO_FRESH;
+  assert_int_equal(p2pc_wire_hello_get(bad, sizeof bad, &got), (int)sizeof bad);
+  assert_int_equal(got.flags, P2PC_HELLO_JOIN | P2PC_HELLO_FRESH);
+  bad[7] = 4;
+  assert_int_equal(p2pc_wire_hello_get(bad, sizeof bad, &got), P2PC_ERR_PROTO);
+  bad[7] = 0;
+  bad[6] = 1;
+  assert_int_equal(p2pc_wire_hello_get(bad, sizeof bad, &got), P2PC_ERR_PROTO);
   p2pc_buf_fini(&b);
 }
 
@@ -226,6 +236,54 @@ static void test_peers(void **state) {
   assert_int_equal(p2pc_wire_peers_get(b.data, b.len, out, 1, &n),
                    P2PC_ERR_TOOBIG);
   assert_int_equal(n, 99);
+  p2pc_buf_fini(&b);
+}
+
+typedef struct leave_out {
+  uint64_t last;
+  p2pc_wire_peer next;
+} leave_out;
+
+static int leave_fn(const uint8_t *b, size_t len, void *out) {
+  leave_out *o = out;
+  return p2pc_wire_leave_get(b, len, &o->last, &o->next);
+}
+
+static void test_leave(void **state) {
+  (void)state;
+  p2pc_wire_peer next = {
+      .id = "N7",
+      .incarnation = 5,
+      .addr = {.family = 4, .addr = {127, 0, 0, 7}, .port = 9007}};
+  p2pc_buf b;
+  p2pc_buf_init(&b, A, 256);
+  assert_int_equal(p2pc_wire_leave_put(&b, 300, &next), 0);
+  const uint8_t want[] = {0xac, 0x02, 1, 2, 'N', '7', 0, 0, 0,    0,   0,
+                          0,    0,    5, 4, 127, 0,   0, 7, 0x23, 0x2f};
+  assert_int_equal(b.len, sizeof want);
+  assert_memory_equal(b.data, want, sizeof want);
+  leave_out o;
+  expect_strict(b.data, b.len, leave_fn, &o);
+  assert_true(o.last == 300);
+  assert_string_equal(o.next.id, "N7");
+  assert_int_equal(o.next.addr.port, 9007);
+  /* Nobody named: an empty list, and an empty ID out. */
+  p2pc_buf_reset(&b);
+  assert_int_equal(p2pc_wire_leave_put(&b, 0, NULL), 0);
+  assert_int_equal(b.len, 2);
+  memset(&o, 0x5a, sizeof o);
+  assert_int_equal(p2pc_wire_leave_get(b.data, b.len, &o.last, &o.next), 2);
+  assert_true(o.last == 0);
+  assert_string_equal(o.next.id, "");
+  /* Two names is malformed, and leaves the outputs alone. */
+  p2pc_buf_reset(&b);
+  assert_int_equal(p2pc_buf_put_varint(&b, 1), 0);
+  p2pc_wire_peer two[2] = {next, next};
+  assert_int_equal(p2pc_wire_peers_put(&b, two, 2), 0);
+  o.last = 77;
+  assert_int_equal(p2pc_wire_leave_get(b.data, b.len, &o.last, &o.next),
+                   P2PC_ERR_PROTO);
+  assert_true(o.last == 77);
   p2pc_buf_fini(&b);
 }
 
@@ -404,6 +462,7 @@ int main(void) {
       cmocka_unit_test(test_error_ack_ping),
       cmocka_unit_test(test_announce),
       cmocka_unit_test(test_peers),
+      cmocka_unit_test(test_leave),
       cmocka_unit_test(test_ses_known_answer),
       cmocka_unit_test(test_ses_rejects),
   };
