@@ -24,6 +24,10 @@
 #define NO_LINK UINT32_MAX
 #define NO_PEER UINT32_MAX
 #define FULL_BACKOFF_NS (30ull * 1000000000) /* re-dial a full peer after */
+/* Peer records beyond max_peers for links being handed over (a full node
+ * takes a joining one in before the link it gives up is gone). */
+#define JOIN_SLACK 4
+#define LEAVE_TIMEOUT_NS (30ull * 1000000000)
 #define MS 1000000ull
 #define TAG_MAX 16
 
@@ -32,6 +36,7 @@ typedef enum lstate { L_FREE, L_HELLO, L_UP, L_CLOSING } lstate;
 typedef struct link {
   lstate state;
   bool outbound;
+  bool join;     /* outbound, its HELLO asked a full peer to make room */
   uint32_t peer; /* NO_PEER until the HELLO names it */
   char expect[P2PC_NODE_ID_MAX + 1];
   p2pc_wire_addr addr; /* outbound: the address dialed */
@@ -75,6 +80,11 @@ typedef struct peer {
   uint64_t rx_beyond; /* frames past a hole since the last ACK */
   bool ack_due;
   uint64_t sent, delivered_from;
+  /* Ending the session by agreement (PROTOCOL.md, "Making room"). */
+  bool leave_sent, leave_rcvd;
+  uint64_t leave_last;     /* the peer sends no DATA after this lseq */
+  uint64_t leave_until_ns; /* not agreed by then: the session goes on */
+  p2pc_wire_peer next;     /* whom to link to instead ("" = nobody) */
 } peer;
 
 struct p2pc_node {
@@ -465,8 +475,9 @@ static int frame_to_link(p2pc_node *n, p2pc_link_id id, p2pc_frame_type t,
   return rv;
 }
 
-static void send_hello(p2pc_node *n, p2pc_link_id lid) {
+static void send_hello(p2pc_node *n, p2pc_link_id lid, uint16_t flags) {
   p2pc_wire_hello h = {.version = P2PC_WIRE_VERSION,
+                       .flags = flags,
                        .incarnation = n->cfg.incarnation,
                        .listen = n->cfg.listen};
   str_cat(h.id, sizeof h.id, n->id);
@@ -562,7 +573,7 @@ static void free_queue(p2pc_node *n, peer *p) {
  * still on their way are given up on by retiring its old identity; both
  * streams start again from 1.
  */
-static void end_session(p2pc_node *n, peer *p, const char *why) {
+static void drop_queue(p2pc_node *n, peer *p, const char *why) {
   n->undeliverable += p->qn;
   for (uint32_t i = 0; i < p->qn; i++) {
     if (n->cb.event && ev_begin(n, "undeliverable")) {
@@ -579,11 +590,17 @@ static void end_session(p2pc_node *n, peer *p, const char *why) {
   if (p->qn) {
     char t[160] = "peers: ";
     str_cat(t, sizeof t, p->id);
-    str_cat(t, sizeof t, " restarted; undelivered messages to it: ");
+    str_cat(t, sizeof t, ": ");
+    str_cat(t, sizeof t, why);
+    str_cat(t, sizeof t, "; undelivered messages to it: ");
     str_u64(t, sizeof t, p->qn);
     logf_(n, P2PC_LOG_WARN, t);
   }
   free_queue(n, p);
+}
+
+static void end_session(p2pc_node *n, peer *p, const char *why) {
+  drop_queue(n, p, why);
   if (p->inc_known)
     p2pc_causal_retire(n->causal, p->sesid, n->now.mono_ns);
   p->tx_next = 1;
@@ -601,6 +618,71 @@ static void set_incarnation(p2pc_node *n, peer *p, uint64_t inc) {
   p->inc = inc;
   p->inc_known = true;
   make_sesid(p->sesid, p->id, inc);
+}
+
+/* Whether anything was said on the session: then the peer must hold the
+ * same numbers for it to go on. */
+static bool has_session(const peer *p) {
+  return p->inc_known && (p->tx_next > 1 || p->rx_cum > 0);
+}
+
+/* Being ended by agreement: no new messages (PROTOCOL.md, "Making room"). */
+static bool leaving(const peer *p) { return p->leave_sent || p->leave_rcvd; }
+
+/* The link broke or the peer never agreed: the session simply goes on. */
+static void cancel_leave(peer *p) {
+  p->leave_sent = p->leave_rcvd = false;
+  p->leave_last = p->leave_until_ns = 0;
+  memset(&p->next, 0, sizeof p->next);
+}
+
+/*
+ * The peer (same incarnation) says it holds no session with us: it forgot
+ * the session after ending it by agreement (a LEAVE whose last ACK did not
+ * reach us before the link closed), or it dropped a record it held. Both
+ * streams start again from lseq 1: our unacknowledged frames are numbered
+ * again from 1 (a shorter or equal varint, rewritten in place) and sent
+ * again. Any of them the peer had already taken is a duplicate its causal
+ * layer drops (SES de-duplication by message number), so nothing is
+ * delivered twice or lost.
+ */
+static void reset_session(p2pc_node *n, peer *p) {
+  p->qbytes = 0;
+  for (uint32_t i = 0; i < p->qn; i++) {
+    txmsg *t = &p->q[i];
+    uint8_t v[10];
+    size_t vl = 0;
+    uint64_t x = i + 1;
+    do {
+      v[vl++] = (uint8_t)((x & 0x7f) | (x > 0x7f ? 0x80 : 0));
+      x >>= 7;
+    } while (x);
+    p2pc_reader r;
+    uint64_t old;
+    p2pc_reader_init(&r, t->frame + P2PC_WIRE_HDR, t->len - P2PC_WIRE_HDR);
+    p2pc_reader_varint(&r, &old); /* our own frame: a valid varint */
+    size_t ol = r.off;
+    size_t tail = t->len - P2PC_WIRE_HDR - ol;
+    memmove(t->frame + P2PC_WIRE_HDR + vl, t->frame + P2PC_WIRE_HDR + ol, tail);
+    memcpy(t->frame + P2PC_WIRE_HDR, v, vl);
+    t->len = P2PC_WIRE_HDR + vl + tail;
+    uint32_t flen = (uint32_t)(t->len - 4);
+    t->frame[0] = (uint8_t)(flen >> 24);
+    t->frame[1] = (uint8_t)(flen >> 16);
+    t->frame[2] = (uint8_t)(flen >> 8);
+    t->frame[3] = (uint8_t)flen;
+    t->lseq = i + 1;
+    p->qbytes += t->len;
+  }
+  p->tx_next = (uint64_t)p->qn + 1;
+  p->tx_acked = p->tx_written = 0;
+  p->rx_cum = p->rx_beyond = 0;
+  p->fast_for = 0;
+  p->leave_sent = p->leave_rcvd = false;
+  char t[160] = "peers: ";
+  str_cat(t, sizeof t, p->id);
+  str_cat(t, sizeof t, " holds no session with us: starting it again");
+  logf_(n, P2PC_LOG_INFO, t);
 }
 
 /* Writes the session's unwritten DATA frames whose chaos hold is over, in
@@ -643,6 +725,7 @@ static void peer_down(p2pc_node *n, peer *p, const char *reason) {
   bool was_up = p->state == P2PC_PEER_UP || p->state == P2PC_PEER_SUSPECT;
   p->link = NO_LINK;
   p->state = P2PC_PEER_DOWN;
+  cancel_leave(p);
   if (was_up) {
     peer_event(n, p, "peer_down", "reason", reason);
     p2pc_timesync_peer_down(n->ts, p->id, n->now);
@@ -654,8 +737,8 @@ static void peer_down(p2pc_node *n, peer *p, const char *reason) {
 /* ---- sending ------------------------------------------------------------- */
 
 static int send_to(p2pc_node *n, peer *p, const uint8_t *payload, size_t len) {
-  if (!p->inc_known)
-    return P2PC_ERR_NOTFOUND; /* no session yet: its identity is unknown */
+  if (!p->inc_known || leaving(p))
+    return P2PC_ERR_NOTFOUND; /* no session yet, or it is being ended */
   if (p->qn >= n->cfg.max_unacked || p->qbytes + len > n->cfg.max_unacked_bytes)
     return P2PC_ERR_FULL;
   if (p->qn == p->qcap) {
@@ -794,6 +877,140 @@ static void send_peers(p2pc_node *n, p2pc_link_id lid, uint32_t except) {
   n->a->free(list, n->a->ud);
 }
 
+/* ---- making room: ending a session by agreement ------------------------
+ *
+ * A full node that a joining node dials gives up one of its links to take
+ * it in: it sends that peer LEAVE, naming the newcomer, and the peer links
+ * to the newcomer instead (the newcomer splits an edge of the mesh, as in
+ * the classic join of a random regular graph; HyParView's JOIN drops a
+ * random active link the same way). Both ends stop taking new messages for
+ * the session, finish what is in flight, and forget each other once each
+ * has sent LEAVE, received the other's, had everything acknowledged and
+ * taken everything the other sent (PROTOCOL.md, "Making room").
+ */
+
+/* Fewer than half of the peer slots linked (or being dialed to join). */
+static bool needy(const p2pc_node *n) {
+  uint32_t k = 0, want = n->cfg.max_peers / 2 ? n->cfg.max_peers / 2 : 1;
+  for (uint32_t i = 0; i < n->nlinks; i++)
+    k += n->links[i].state == L_UP ||
+         (n->links[i].state == L_HELLO && n->links[i].join);
+  return k < want;
+}
+
+static void send_leave(p2pc_node *n, peer *p, const p2pc_wire_peer *next) {
+  link *l = p->link == NO_LINK ? NULL : get_link(n, p->link);
+  if (!l || l->state != L_UP)
+    return;
+  p2pc_buf_reset(&n->scratch);
+  long at = p2pc_wire_frame_begin(&n->scratch, P2PC_FRAME_LEAVE);
+  if (at < 0 || p2pc_wire_leave_put(&n->scratch, p->tx_next - 1, next) ||
+      p2pc_wire_frame_end(&n->scratch, at, n->cfg.max_frame))
+    return;
+  link_write(n, l);
+  p->leave_sent = true;
+  if (!p->leave_until_ns)
+    p->leave_until_ns = n->now.mono_ns + LEAVE_TIMEOUT_NS;
+}
+
+static bool leave_done(const peer *p) {
+  return p->leave_sent && p->leave_rcvd && p->qn == 0 &&
+         p->rx_cum >= p->leave_last;
+}
+
+/* Drops peer record pi. Its slot goes to the node it named, if that one is
+ * new to us; otherwise the last record moves into it. */
+static void forget_peer(p2pc_node *n, uint32_t pi) {
+  peer *p = &n->peers[pi];
+  p2pc_wire_peer next = p->next;
+  free_queue(n, p);
+  n->a->free(p->q, n->a->ud);
+  p->q = NULL;
+  for (uint32_t i = 0; i < n->nlinks; i++)
+    if (n->links[i].state != L_FREE && n->links[i].peer == pi)
+      n->links[i].peer = NO_PEER;
+  if (next.id[0] && next.addr.family && strcmp(next.id, n->id) != 0 &&
+      find_peer(n, next.id) == NO_PEER) {
+    init_peer(n, p, next.id);
+    p->addr = next.addr;
+    p->addr_known = true;
+    p->next_dial_ns = n->now.mono_ns;
+    return;
+  }
+  uint32_t last = --n->npeers;
+  if (pi == last)
+    return;
+  n->peers[pi] = n->peers[last];
+  for (uint32_t i = 0; i < n->nlinks; i++)
+    if (n->links[i].state != L_FREE && n->links[i].peer == last)
+      n->links[i].peer = pi;
+}
+
+static void finish_leave(p2pc_node *n, uint32_t pi) {
+  peer *p = &n->peers[pi];
+  flush_peer(n, p); /* our last ACK goes before the close */
+  uint32_t lid = p->link;
+  p->link = NO_LINK;
+  close_link(n, lid, 0, NULL);
+  peer_event(n, p, "peer_down", "reason", "left");
+  p2pc_timesync_peer_down(n->ts, p->id, n->now);
+  forget_peer(n, pi);
+}
+
+static void on_leave(p2pc_node *n, peer *p, uint64_t last,
+                     const p2pc_wire_peer *next) {
+  p->leave_rcvd = true;
+  p->leave_last = last;
+  p->next = *next;
+  if (!p->leave_until_ns)
+    p->leave_until_ns = n->now.mono_ns + LEAVE_TIMEOUT_NS;
+  if (!p->leave_sent)
+    send_leave(n, p, NULL);
+  char t[200] = "peers: ";
+  str_cat(t, sizeof t, p->id);
+  str_cat(t, sizeof t, " ends our session to make room");
+  if (next->id[0]) {
+    str_cat(t, sizeof t, "; linking to ");
+    str_cat(t, sizeof t, next->id);
+    str_cat(t, sizeof t, " instead");
+  }
+  logf_(n, P2PC_LOG_INFO, t);
+}
+
+/* A full node takes a joining one in by giving up one of its links, drawn
+ * at random among those up and not already being given up. */
+static uint32_t make_room(p2pc_node *n, const p2pc_wire_hello *h) {
+  if (n->npeers >= n->cfg.max_peers + JOIN_SLACK)
+    return NO_PEER;
+  uint32_t victim = NO_PEER, cand = 0;
+  for (uint32_t k = 0; k < n->npeers; k++) {
+    const peer *q = &n->peers[k];
+    if (q->link == NO_LINK || n->links[q->link].state != L_UP ||
+        !q->inc_known || leaving(q))
+      continue;
+    if (rng_below(n, ++cand) == 0)
+      victim = k;
+  }
+  if (victim == NO_PEER)
+    return NO_PEER;
+  p2pc_wire_peer next;
+  memset(&next, 0, sizeof next);
+  if (h->listen.family) {
+    str_cat(next.id, sizeof next.id, h->id);
+    next.incarnation = h->incarnation;
+    next.addr = h->listen;
+  }
+  peer *v = &n->peers[victim];
+  send_leave(n, v, &next);
+  char t[200] = "peers: table full: ending the session with ";
+  str_cat(t, sizeof t, v->id);
+  str_cat(t, sizeof t, " to take in ");
+  str_cat(t, sizeof t, h->id);
+  logf_(n, P2PC_LOG_INFO, t);
+  init_peer(n, &n->peers[n->npeers], h->id);
+  return n->npeers++;
+}
+
 /* Which of two links to one peer survives: the one opened by the node with
  * the smaller ID, so that both ends pick the same; if one node opened both
  * (a reconnect while the old link looked alive), the newer. */
@@ -836,7 +1053,27 @@ static int on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
     logf_(n, P2PC_LOG_WARN, t);
     return P2PC_ERR_PROTO;
   }
-  uint32_t pi = add_peer_evicting(n, h.id);
+  uint32_t pi = find_peer(n, h.id);
+  /* We hold a session with it that a fresh peer would not know of (not
+   * while another link of the session is up: then the HELLO is from a
+   * second link dialed before the session began). */
+  bool held = pi != NO_PEER && has_session(&n->peers[pi]) &&
+              n->peers[pi].inc == h.incarnation;
+  bool other_up = held && n->peers[pi].link != NO_LINK &&
+                  n->peers[pi].link != lid &&
+                  n->links[n->peers[pi].link].state == L_UP;
+  if (pi == NO_PEER)
+    pi = add_peer_evicting(n, h.id);
+  if (pi == NO_PEER && (h.flags & P2PC_HELLO_JOIN))
+    pi = make_room(n, &h);
+  /* The answer of a node we dialed: it took us in already (and may have
+   * queued messages for us), so refusing it now would strand them. Dials
+   * in flight can outnumber the free slots; the slack takes them. */
+  if (pi == NO_PEER && l->outbound &&
+      n->npeers < n->cfg.max_peers + JOIN_SLACK) {
+    init_peer(n, &n->peers[n->npeers], h.id);
+    pi = n->npeers++;
+  }
   if (pi == NO_PEER) {
     close_link(n, lid, P2PC_WIRE_E_FULL, "peer table full (maxPeers)");
     return P2PC_ERR_FULL;
@@ -861,6 +1098,8 @@ static int on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
     return P2PC_ERR_PROTO;
   }
   set_incarnation(n, p, h.incarnation);
+  if (held && !other_up && (h.flags & P2PC_HELLO_FRESH))
+    reset_session(n, p);
   if (h.listen.family) {
     p->addr = h.listen;
     p->addr_known = true;
@@ -873,7 +1112,7 @@ static int on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   l->peer = pi;
   l->state = L_UP;
   if (!l->outbound)
-    send_hello(n, lid);
+    send_hello(n, lid, held ? 0 : P2PC_HELLO_FRESH);
   p->link = lid;
   p->dialing = false;
   p->state = P2PC_PEER_UP;
@@ -1048,6 +1287,14 @@ static int on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
     return 0;
   case P2PC_FRAME_PONG:
     return 0;
+  case P2PC_FRAME_LEAVE: {
+    p2pc_wire_peer next;
+    if (p2pc_wire_leave_get(f->body, f->body_len, &v, &next) < 0 ||
+        v >= UINT64_MAX / 2)
+      return proto_error(n, lid, "malformed LEAVE");
+    on_leave(n, p, v, &next);
+    return 0;
+  }
   case P2PC_FRAME_ANNOUNCE: {
     p2pc_wire_announce an;
     if (p2pc_wire_announce_get(f->body, f->body_len, &an) < 0)
@@ -1065,6 +1312,11 @@ static int on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
        * the usual back-off (that made a dial every few hundred ms per
        * refusing peer in a large mesh with maxPeers). */
       if (e.code == P2PC_WIRE_E_FULL) {
+        /* It had taken us for up but turned us away (its table filled):
+         * what we queued for it would wait for a link that will not come,
+         * unless the session had begun. */
+        if (p->tx_acked == 0 && p->rx_cum == 0 && p->qn)
+          drop_queue(n, p, "peer table full");
         p->refused_full = true;
         if (p->backoff_ns < FULL_BACKOFF_NS)
           p->backoff_ns = FULL_BACKOFF_NS;
@@ -1127,8 +1379,11 @@ int p2pc_node_link_input(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   } else if (p2pc_buf_put(&l->in, p, left) != 0) {
     rv = proto_error(n, lid, "frame longer than the maximum");
   }
-  if (l->peer != NO_PEER && l->state == L_UP)
+  if (l->peer != NO_PEER && l->state == L_UP) {
     flush_peer(n, &n->peers[l->peer]); /* the ACK, batched per read */
+    if (leave_done(&n->peers[l->peer]))
+      finish_leave(n, l->peer);
+  }
   return rv < 0 ? rv : 0;
 }
 
@@ -1162,8 +1417,21 @@ int p2pc_node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
    * refusal is an ERROR alone and the dialer never takes the peer for up
    * (a HELLO followed by "peer table full" made the dialer queue messages
    * that could never arrive: found by the simulator's causal oracle). */
-  if (outbound)
-    send_hello(n, i);
+  l->join = false;
+  if (outbound) {
+    const peer *p = NULL;
+    uint32_t pi = peer_id && *peer_id ? find_peer(n, peer_id) : NO_PEER;
+    if (pi != NO_PEER)
+      p = &n->peers[pi];
+    else if (addr)
+      p = peer_by_addr(n, addr, NULL);
+    uint16_t flags = p && has_session(p) ? 0 : P2PC_HELLO_FRESH;
+    if (needy(n)) {
+      flags |= P2PC_HELLO_JOIN;
+      l->join = true;
+    }
+    send_hello(n, i, flags);
+  }
   if (outbound && peer_id && *peer_id) {
     uint32_t pi = find_peer(n, peer_id);
     if (pi != NO_PEER && n->peers[pi].link == NO_LINK)
@@ -1292,6 +1560,13 @@ void p2pc_node_on_deadline(p2pc_node *n, p2pc_now now) {
         frame_to_link(n, i, P2PC_FRAME_PING, NULL, t);
         frame_to_link(n, i, P2PC_FRAME_ANNOUNCE, &n->ann, 0);
       }
+      if (leaving(p) && t >= p->leave_until_ns) {
+        char m[120] = "peers: ";
+        str_cat(m, sizeof m, p->id);
+        str_cat(m, sizeof m, " did not agree to end our session; it goes on");
+        logf_(n, P2PC_LOG_INFO, m);
+        cancel_leave(p);
+      }
       /* Nothing acknowledged for a while: send it all again. */
       if (p->qn && t - p->last_progress_ns >= n->cfg.resend_ns) {
         p->tx_written = p->tx_acked;
@@ -1396,7 +1671,8 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
   seed_rng(n, cfg->seed ^ cfg->incarnation);
   n->nlinks = c->max_peers * 2 + 8;
   n->links = a->realloc(NULL, (size_t)n->nlinks * sizeof *n->links, a->ud);
-  n->peers = a->realloc(NULL, (size_t)c->max_peers * sizeof *n->peers, a->ud);
+  n->peers = a->realloc(
+      NULL, ((size_t)c->max_peers + JOIN_SLACK) * sizeof *n->peers, a->ud);
   n->anon = cfg->nseeds ? a->realloc(NULL, cfg->nseeds * sizeof *n->anon, a->ud)
                         : NULL;
   int rv = P2PC_ERR_NOMEM;
@@ -1506,7 +1782,7 @@ int p2pc_node_broadcast(p2pc_node *n, const uint8_t *payload, size_t len,
      * broadcast is held back at that peer for good (found by the
      * simulator's causal oracle in a 100-node k-regular mesh). */
     const peer *q = &n->peers[i];
-    if (!q->inc_known || q->refused_full ||
+    if (!q->inc_known || q->refused_full || leaving(q) ||
         (q->state != P2PC_PEER_UP && q->state != P2PC_PEER_SUSPECT))
       continue;
     rv = send_to(n, &n->peers[i], payload, len);
