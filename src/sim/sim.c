@@ -1212,8 +1212,12 @@ static bool membership_ok(p2pc_sim *s) {
     }
   bool ok = true;
   uint32_t want = s->cfg.topology == P2PC_SIM_RING ? 2 : s->cfg.k;
+  /* A full mesh while it fits in the peer tables (maxPeers 64); past that
+   * the tables hold a random partial mesh whose degrees can fall short
+   * where a link was handed to a joining node that filled up meanwhile
+   * (PROTOCOL.md, "Making room"): connected, and at least half full. */
   if (s->cfg.topology == P2PC_SIM_FULL || s->cfg.topology == P2PC_SIM_CLUSTERS)
-    want = alive - 1 < 64 ? alive - 1 : 64;
+    want = alive - 1 <= 64 ? alive - 1 : 32;
   if (want > alive - 1)
     want = alive ? alive - 1 : 0;
   uint32_t head = 0, tail = 0, reached = 0;
