@@ -327,6 +327,13 @@ static void frame_leave(p2pc_buf *b, uint64_t last, const char *next) {
   CHECK("end", p2pc_wire_frame_end(b, st, P2PC_WIRE_MAX_FRAME_DEFAULT));
 }
 
+static void frame_horizon(p2pc_buf *b, uint64_t dseq, uint64_t stamp) {
+  long st = p2pc_wire_frame_begin(b, P2PC_FRAME_HORIZON);
+  CHECK("begin", (int)st);
+  CHECK("horizon", p2pc_wire_horizon_put(b, dseq, stamp));
+  CHECK("end", p2pc_wire_frame_end(b, st, P2PC_WIRE_MAX_FRAME_DEFAULT));
+}
+
 static void frame_data(p2pc_buf *b, uint64_t lseq, const seed *s) {
   long st = p2pc_wire_frame_begin(b, P2PC_FRAME_DATA);
   CHECK("begin", (int)st);
@@ -372,6 +379,10 @@ static void gen_frames(void) {
   emit_frame(&b, "leave-bare");
   frame_leave(&b, 12345, "joiner-7");
   emit_frame(&b, "leave-next");
+  frame_horizon(&b, 0, 0);
+  emit_frame(&b, "horizon-fresh");
+  frame_horizon(&b, 300, 70000);
+  emit_frame(&b, "horizon-late");
   frame_peers(&b, 3);
   emit_frame(&b, "peers-3");
   for (size_t i = 0; i < nses; i++) {

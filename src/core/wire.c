@@ -335,6 +335,35 @@ int p2pc_wire_leave_get(const uint8_t *b, size_t len, uint64_t *last,
   return (int)len;
 }
 
+int p2pc_wire_horizon_put(p2pc_buf *out, uint64_t dseq, uint64_t stamp) {
+  if (stamp < dseq)
+    return P2PC_ERR_INVAL;
+  size_t start = out->len;
+  int rv = p2pc_buf_put_varint(out, dseq);
+  if (!rv)
+    rv = p2pc_buf_put_varint(out, stamp);
+  if (rv)
+    out->len = start;
+  return rv;
+}
+
+int p2pc_wire_horizon_get(const uint8_t *b, size_t len, uint64_t *dseq,
+                          uint64_t *stamp) {
+  p2pc_reader r;
+  uint64_t s = 0, e = 0;
+  p2pc_reader_init(&r, b, len);
+  p2pc_reader_varint(&r, &s);
+  p2pc_reader_varint(&r, &e);
+  int rv = finish(&r);
+  if (rv > 0 && e < s)
+    rv = P2PC_ERR_PROTO;
+  if (rv > 0) {
+    *dseq = s;
+    *stamp = e;
+  }
+  return rv;
+}
+
 int p2pc_wire_peers_get(const uint8_t *b, size_t len, p2pc_wire_peer *peers,
                         size_t max, size_t *n) {
   p2pc_reader r;

@@ -287,6 +287,47 @@ static void test_leave(void **state) {
   p2pc_buf_fini(&b);
 }
 
+typedef struct horizon_out {
+  uint64_t dseq, stamp;
+} horizon_out;
+
+static int horizon_fn(const uint8_t *b, size_t len, void *out) {
+  horizon_out *o = out;
+  return p2pc_wire_horizon_get(b, len, &o->dseq, &o->stamp);
+}
+
+static void test_horizon(void **state) {
+  (void)state;
+  p2pc_buf b;
+  p2pc_buf_init(&b, A, 64);
+  assert_int_equal(p2pc_wire_horizon_put(&b, 300, 70000), 0);
+  const uint8_t want[] = {0xac, 0x02, 0xf0, 0xa2, 0x04};
+  assert_int_equal(b.len, sizeof want);
+  assert_memory_equal(b.data, want, sizeof want);
+  horizon_out o;
+  expect_strict(b.data, b.len, horizon_fn, &o);
+  assert_true(o.dseq == 300 && o.stamp == 70000);
+  /* A fresh sender: nothing sent, clock still 0. */
+  p2pc_buf_reset(&b);
+  assert_int_equal(p2pc_wire_horizon_put(&b, 0, 0), 0);
+  assert_int_equal(b.len, 2);
+  assert_int_equal(horizon_fn(b.data, b.len, &o), 2);
+  assert_true(o.dseq == 0 && o.stamp == 0);
+  /* Every send ticks the sender's component: a stamp below the dseq is
+   * malformed, and leaves the outputs alone; the encoder refuses it. */
+  const uint8_t low[] = {5, 4};
+  o.dseq = o.stamp = 77;
+  assert_int_equal(horizon_fn(low, sizeof low, &o), P2PC_ERR_PROTO);
+  assert_true(o.dseq == 77 && o.stamp == 77);
+  p2pc_buf_reset(&b);
+  assert_int_equal(p2pc_wire_horizon_put(&b, 5, 4), P2PC_ERR_INVAL);
+  assert_int_equal(b.len, 0);
+  /* Non-minimal varint. */
+  const uint8_t fat[] = {0x81, 0x00, 1};
+  assert_int_equal(horizon_fn(fat, sizeof fat, &o), P2PC_ERR_PROTO);
+  p2pc_buf_fini(&b);
+}
+
 /* ---- SES messages ---------------------------------------------------- */
 
 static uint32_t id_of(p2pc_idtab *t, const char *s) {
@@ -463,6 +504,7 @@ int main(void) {
       cmocka_unit_test(test_announce),
       cmocka_unit_test(test_peers),
       cmocka_unit_test(test_leave),
+      cmocka_unit_test(test_horizon),
       cmocka_unit_test(test_ses_known_answer),
       cmocka_unit_test(test_ses_rejects),
   };
