@@ -20,6 +20,11 @@ typedef struct peer_state {
    * if that message has arrived and waits in the buffer, else 0: its
    * messages to us stamped below this have all been delivered. */
   uint64_t next_stamp;
+  /* Its stream horizons (p2pc_causal_take_horizon): hz_met is the largest
+   * stamp e of a horizon whose dseq the stream has reached, so its messages
+   * to us stamped up to hz_met have all been delivered; (hz_dseq, hz_stamp)
+   * is the latest one still ahead of the stream (hz_dseq > rx_dseq), or 0s. */
+  uint64_t hz_met, hz_dseq, hz_stamp;
   bool retired; /* gone for good: see p2pc_causal_retire */
 } peer_state;
 
@@ -356,7 +361,9 @@ int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
  * lost message would have brought us: our clock may never reach them. For
  * such a pair a live component k is also met when k's next message to us
  * has arrived stamped above t[k]: the stream is numbered, so everything k
- * sent us before that stamp has been delivered. Without a retirement this
+ * sent us before that stamp has been delivered; or when k's stream horizon
+ * says the same (its messages after a dseq we have delivered are stamped
+ * above some e >= t[k]). Without a retirement this
  * second test is never made, so plain SES decides exactly as before.
  */
 static bool deliverable(const p2pc_causal *c, const p2pc_ses_msg *m) {
@@ -384,7 +391,7 @@ static bool deliverable(const p2pc_causal *c, const p2pc_ses_msg *m) {
     if (!c->nretired)
       return false; /* plain SES */
     clock_ok = false;
-    if (!ps || ps->next_stamp <= need)
+    if (!ps || (ps->next_stamp <= need && ps->hz_met < need))
       stream_ok = false;
   }
   return clock_ok || (lost && stream_ok);
@@ -475,6 +482,12 @@ static int deliver(p2pc_causal *c, const p2pc_ses_msg *m, uint64_t waited_ns) {
   p2pc_vclock_merge(&ps->known, a, &m->ts);
   if (m->dseq > ps->rx_dseq)
     ps->rx_dseq = m->dseq;
+  if (ps->hz_dseq && ps->hz_dseq <= ps->rx_dseq) {
+    /* The stream has caught up with its horizon. */
+    if (ps->hz_stamp > ps->hz_met)
+      ps->hz_met = ps->hz_stamp;
+    ps->hz_dseq = ps->hz_stamp = 0;
+  }
   if (c->nretired)
     find_next_stamp(c, m->sender);
   /* The sender's pair in V may now be satisfied too. */
@@ -719,6 +732,60 @@ int p2pc_causal_retire(p2pc_causal *c, const char *id, uint64_t mono_ns) {
   }
   /* Messages that waited only on its lost messages may go now. */
   drain(c, mono_ns);
+  return 0;
+}
+
+int p2pc_causal_horizon(const p2pc_causal *c, const char *dest, uint64_t *dseq,
+                        uint64_t *stamp) {
+  uint32_t d;
+  if (!dest || !p2pc_id_valid(dest, strlen(dest)))
+    return P2PC_ERR_INVAL;
+  bool known = p2pc_idtab_find(&c->ids, dest, strlen(dest), &d) == 0;
+  if (known && (d == c->self || (d < c->npeers && c->peers[d].retired)))
+    return P2PC_ERR_INVAL;
+  /* Taken at one instant: every later send to dest ticks t[self] first. */
+  *dseq = known && d < c->npeers ? c->peers[d].tx_dseq : 0;
+  *stamp = p2pc_vclock_get(&c->t, c->self);
+  return 0;
+}
+
+int p2pc_causal_take_horizon(p2pc_causal *c, const char *sender, uint64_t dseq,
+                             uint64_t stamp, uint64_t mono_ns) {
+  uint32_t k;
+  int rv;
+  if (!sender || !p2pc_id_valid(sender, strlen(sender)))
+    return P2PC_ERR_INVAL;
+  if (stamp < dseq)
+    return P2PC_ERR_PROTO; /* every send ticks the sender's component */
+  if ((rv = p2pc_idtab_intern(&c->ids, sender, strlen(sender), &k)) != 0)
+    return rv;
+  if ((rv = sync_peers(c)) != 0)
+    return rv;
+  if (k == c->self)
+    return P2PC_ERR_INVAL;
+  peer_state *ps = &c->peers[k];
+  if (ps->retired)
+    return 0;
+  /* Messages up to dseq were sent before it: none is stamped above it. */
+  if (dseq >= ps->rx_dseq && p2pc_vclock_get(&ps->known, k) > stamp)
+    return P2PC_ERR_PROTO;
+  c->st.horizons++;
+  if (dseq <= ps->rx_dseq) {
+    if (stamp <= ps->hz_met)
+      return 0;
+    ps->hz_met = stamp;
+  } else {
+    /* Only the latest one ahead is kept: an earlier one (s1, e1) is not
+     * lost, because once the stream reaches s1, its message s1 + 1 is
+     * stamped above e1 and rule (4) reads that from the stream itself. */
+    if (stamp > ps->hz_stamp) {
+      ps->hz_dseq = dseq;
+      ps->hz_stamp = stamp;
+    }
+    return 0;
+  }
+  if (c->nretired)
+    drain(c, mono_ns);
   return 0;
 }
 

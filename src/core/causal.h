@@ -140,6 +140,34 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
 int p2pc_causal_retire(p2pc_causal *c, const char *id, uint64_t mono_ns);
 bool p2pc_causal_is_retired(const p2pc_causal *c, const char *id);
 
+/*
+ * The stream horizon of this node for dest (docs/PROTOCOL.md, "Retiring an
+ * identity"): *dseq = the last dseq sent to dest (0 if none), *stamp = this
+ * node's own clock component now. Every message sent to dest after *dseq is
+ * stamped above *stamp. Sent to dest when an identity is retired, so that
+ * dest can release messages that wait for a retired identity's lost message
+ * even if this node never writes to dest again. Returns 0 or P2PC_ERR_INVAL
+ * (bad id, self, or a retired dest).
+ */
+int p2pc_causal_horizon(const p2pc_causal *c, const char *dest, uint64_t *dseq,
+                        uint64_t *stamp);
+
+/*
+ * Takes in sender's stream horizon (dseq, stamp) for this node. Once every
+ * message of sender's stream up to dseq has been delivered, all that sender
+ * sent us up to its event `stamp` has been, so a pair that waits for a
+ * retired identity's lost message has its sender component met up to
+ * `stamp` (like an arrived next message stamped stamp + 1); until then the
+ * horizon is kept (the latest one ahead of the stream), then the buffer is
+ * drained. Used only on the retirement path: without a retirement no
+ * decision changes. A horizon of a retired sender is ignored. Returns 0,
+ * P2PC_ERR_PROTO (stamp < dseq, or below a stamp already delivered from a
+ * message up to dseq), P2PC_ERR_INVAL (bad id, self), P2PC_ERR_FULL (too
+ * many node IDs) or P2PC_ERR_NOMEM; on failure nothing changed.
+ */
+int p2pc_causal_take_horizon(p2pc_causal *c, const char *sender, uint64_t dseq,
+                             uint64_t stamp, uint64_t mono_ns);
+
 /* Resumes a drain that an allocation failure interrupted (a no-op
  * otherwise). Receives that accept a message do this themselves; a call
  * that refuses its message changes nothing, not even this. */
@@ -157,7 +185,7 @@ uint32_t p2pc_causal_pairs(const p2pc_causal *c);
 
 typedef struct p2pc_causal_stats {
   uint64_t sent, received, delivered, buffered, duplicates, rejected_full,
-      malformed, pruned_pairs, dropped_retired;
+      malformed, pruned_pairs, dropped_retired, horizons;
 } p2pc_causal_stats;
 void p2pc_causal_get_stats(const p2pc_causal *c, p2pc_causal_stats *st);
 

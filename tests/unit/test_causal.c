@@ -616,6 +616,134 @@ static void test_retire_keeps_live_dependencies(void **state) {
     p2pc_buf_fini(&all[i]->b);
 }
 
+/* The gap rule (4) leaves (sim_oracle --faults both, seed 26): as in
+ * test_retire_lost_message_components, M waits for K=1, which only the lost
+ * L would have brought to D, but K never writes to D again. K's stream
+ * horizon says it: nothing K sent D is stamped up to its clock when it
+ * retired X~a, and K had sent D nothing. A horizon from before K's event 1
+ * says too little and releases nothing. */
+static void test_horizon_silent_sender(void **state) {
+  (void)state;
+  node k, x, w, d;
+  wire_msg k1, l, x2, m;
+  node_new(&k, "K", NULL, A);
+  node_new(&x, "X~a", NULL, A);
+  node_new(&w, "W", NULL, A);
+  node_new(&d, "D", NULL, A);
+  uint64_t s0, e0, s, e;
+  assert_int_equal(p2pc_causal_horizon(k.c, "D", &s0, &e0), 0);
+  assert_true(s0 == 0 && e0 == 0);
+  send_msg(&k, "X~a", "k1", &k1);
+  assert_int_equal(arrive(&x, &k1, 0), 0);
+  send_msg(&x, "D", "L", &l); /* never arrives */
+  send_msg(&x, "W", "x2", &x2);
+  assert_int_equal(arrive(&w, &x2, 0), 0);
+  send_msg(&w, "D", "M", &m);
+  assert_int_equal(arrive(&d, &m, 0), 0);
+  assert_string_equal(last(&d), "buffer W:1 W [] waits DK=1,X~a=2");
+  assert_int_equal(p2pc_causal_retire(d.c, "X~a", 5), 0);
+  assert_int_equal(p2pc_causal_take_horizon(d.c, "K", s0, e0, 6), 0);
+  assert_int_equal(p2pc_causal_buffered(d.c), 1); /* K=1 > e0 */
+  /* K learns that X~a restarted and retires it: its horizon for D. */
+  assert_int_equal(p2pc_causal_retire(k.c, "X~a", 7), 0);
+  assert_int_equal(p2pc_causal_horizon(k.c, "D", &s, &e), 0);
+  assert_true(s == 0 && e == 1);
+  assert_int_equal(p2pc_causal_take_horizon(d.c, "K", s, e, 8), 0);
+  assert_int_equal(p2pc_causal_buffered(d.c), 0);
+  assert_string_equal(last(&d), "deliver W:1 W [D=1,K=1,W=2,X~a=3]");
+  p2pc_causal_stats st;
+  p2pc_causal_get_stats(d.c, &st);
+  assert_int_equal(st.horizons, 2);
+  p2pc_causal_free(k.c);
+  p2pc_causal_free(x.c);
+  p2pc_causal_free(w.c);
+  p2pc_causal_free(d.c);
+  wire_msg *all[] = {&k1, &l, &x2, &m};
+  for (int i = 0; i < 4; i++)
+    p2pc_buf_fini(&all[i]->b);
+}
+
+/* A horizon ahead of the stream waits for it: K sent k0 to D before k1, so
+ * send(k0) -> send(M) and M must wait for k0 whatever K says later. K's
+ * horizon (1, e) is kept until k0 is delivered, then releases M. */
+static void test_horizon_waits_for_stream(void **state) {
+  (void)state;
+  node k, x, w, d;
+  wire_msg k0, k1, l, x2, m;
+  node_new(&k, "K", NULL, A);
+  node_new(&x, "X~a", NULL, A);
+  node_new(&w, "W", NULL, A);
+  node_new(&d, "D", NULL, A);
+  send_msg(&k, "D", "k0", &k0); /* in flight for a long time */
+  send_msg(&k, "X~a", "k1", &k1);
+  assert_int_equal(arrive(&x, &k1, 0), 0);
+  send_msg(&x, "D", "L", &l); /* never arrives */
+  send_msg(&x, "W", "x2", &x2);
+  assert_int_equal(arrive(&w, &x2, 0), 0);
+  send_msg(&w, "D", "M", &m);
+  assert_int_equal(p2pc_causal_retire(d.c, "X~a", 0), 0);
+  assert_int_equal(arrive(&d, &m, 0), 0);
+  assert_string_equal(last(&d), "buffer W:1 W [] waits DK=2,X~a=2");
+  uint64_t s, e;
+  assert_int_equal(p2pc_causal_retire(k.c, "X~a", 0), 0);
+  assert_int_equal(p2pc_causal_horizon(k.c, "D", &s, &e), 0);
+  assert_true(s == 1 && e == 2);
+  assert_int_equal(p2pc_causal_take_horizon(d.c, "K", s, e, 1), 0);
+  assert_int_equal(p2pc_causal_buffered(d.c), 1); /* k0 is missing */
+  assert_int_equal(arrive(&d, &k0, 20), 0);
+  assert_int_equal(p2pc_causal_buffered(d.c), 0);
+  assert_string_equal(d.log.line[d.log.n - 2], "deliver K:1 K [D=1,K=1]");
+  assert_string_equal(last(&d), "deliver W:1 W [D=2,K=2,W=2,X~a=3]");
+  p2pc_causal_free(k.c);
+  p2pc_causal_free(x.c);
+  p2pc_causal_free(w.c);
+  p2pc_causal_free(d.c);
+  wire_msg *all[] = {&k0, &k1, &l, &x2, &m};
+  for (int i = 0; i < 5; i++)
+    p2pc_buf_fini(&all[i]->b);
+}
+
+/* Without a retirement a horizon changes no decision; inconsistent ones are
+ * refused; retired identities neither give nor get one. */
+static void test_horizon_rules(void **state) {
+  (void)state;
+  node k, d;
+  wire_msg k1, k2;
+  node_new(&k, "K", NULL, A);
+  node_new(&d, "D", NULL, A);
+  send_msg(&k, "D", "k1", &k1);
+  send_msg(&k, "D", "k2", &k2);
+  assert_int_equal(arrive(&d, &k2, 0), 0); /* waits for k1 */
+  uint64_t s, e;
+  assert_int_equal(p2pc_causal_horizon(k.c, "D", &s, &e), 0);
+  assert_true(s == 2 && e == 2);
+  assert_int_equal(p2pc_causal_take_horizon(d.c, "K", 0, 2, 0), 0);
+  assert_int_equal(p2pc_causal_buffered(d.c), 1); /* plain SES */
+  assert_int_equal(p2pc_causal_take_horizon(d.c, "K", 3, 2, 0), P2PC_ERR_PROTO);
+  assert_int_equal(arrive(&d, &k1, 0), 0);
+  assert_int_equal(p2pc_causal_buffered(d.c), 0);
+  /* k2 (dseq 2, stamped K=2) is delivered: a horizon saying its messages
+   * up to dseq 2 are stamped at most 1 is a lie. */
+  assert_int_equal(p2pc_causal_take_horizon(d.c, "K", 2, 1, 0), P2PC_ERR_PROTO);
+  assert_int_equal(p2pc_causal_take_horizon(d.c, "K", 1, 1, 0), 0);
+  assert_int_equal(p2pc_causal_take_horizon(d.c, "D", 0, 0, 0), P2PC_ERR_INVAL);
+  assert_int_equal(p2pc_causal_take_horizon(d.c, "K:1", 0, 0, 0),
+                   P2PC_ERR_INVAL);
+  assert_int_equal(p2pc_causal_horizon(d.c, "D", &s, &e), P2PC_ERR_INVAL);
+  assert_int_equal(p2pc_causal_horizon(d.c, "Q", &s, &e), 0);
+  assert_true(s == 0 && e == 2); /* never sent to Q; D's clock D=2 */
+  assert_int_equal(p2pc_causal_retire(d.c, "K", 0), 0);
+  assert_int_equal(p2pc_causal_horizon(d.c, "K", &s, &e), P2PC_ERR_INVAL);
+  assert_int_equal(p2pc_causal_take_horizon(d.c, "K", 9, 9, 0), 0);
+  p2pc_causal_stats st;
+  p2pc_causal_get_stats(d.c, &st);
+  assert_int_equal(st.horizons, 2);
+  p2pc_causal_free(k.c);
+  p2pc_causal_free(d.c);
+  p2pc_buf_fini(&k1.b);
+  p2pc_buf_fini(&k2.b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_worked_example_A8),
@@ -631,6 +759,9 @@ int main(void) {
       cmocka_unit_test(test_retire_dead_incarnation),
       cmocka_unit_test(test_retire_lost_message_components),
       cmocka_unit_test(test_retire_keeps_live_dependencies),
+      cmocka_unit_test(test_horizon_silent_sender),
+      cmocka_unit_test(test_horizon_waits_for_stream),
+      cmocka_unit_test(test_horizon_rules),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
