@@ -111,6 +111,9 @@ struct p2pc_node {
   p2pc_buf line;    /* one event line being built */
   bool stopping;
   uint64_t undeliverable;
+  /* Identities retired so far: from the first on, every link that comes up
+   * gets this node's stream horizon (PROTOCOL.md, "Retiring an identity"). */
+  uint64_t retired;
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -465,6 +468,9 @@ static int frame_to_link(p2pc_node *n, p2pc_link_id id, p2pc_frame_type t,
   case P2PC_FRAME_ANNOUNCE:
     rv = p2pc_wire_announce_put(&n->scratch, arg);
     break;
+  case P2PC_FRAME_HORIZON:
+    rv = p2pc_wire_horizon_put(&n->scratch, v, *(const uint64_t *)arg);
+    break;
   default:
     rv = P2PC_ERR_INVAL;
   }
@@ -599,10 +605,25 @@ static void drop_queue(p2pc_node *n, peer *p, const char *why) {
   free_queue(n, p);
 }
 
+/* Tells the peer, on its link if up, what we have sent its current
+ * incarnation: our messages to it after dseq s are stamped above e. */
+static void send_horizon(p2pc_node *n, const peer *p) {
+  uint64_t s, e;
+  link *l = p->link == NO_LINK ? NULL : get_link(n, p->link);
+  if (l && l->state == L_UP && p->inc_known &&
+      p2pc_causal_horizon(n->causal, p->sesid, &s, &e) == 0)
+    frame_to_link(n, p->link, P2PC_FRAME_HORIZON, &e, s);
+}
+
 static void end_session(p2pc_node *n, peer *p, const char *why) {
   drop_queue(n, p, why);
-  if (p->inc_known)
-    p2pc_causal_retire(n->causal, p->sesid, n->now.mono_ns);
+  if (p->inc_known &&
+      p2pc_causal_retire(n->causal, p->sesid, n->now.mono_ns) == 0) {
+    /* Peers whose link is down get it when it comes up (on_hello). */
+    n->retired++;
+    for (uint32_t i = 0; i < n->npeers; i++)
+      send_horizon(n, &n->peers[i]);
+  }
   p->tx_next = 1;
   p->tx_acked = p->tx_written = 0;
   p->rx_cum = p->rx_beyond = 0;
@@ -1133,6 +1154,10 @@ static int on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   frame_to_link(n, lid, P2PC_FRAME_ANNOUNCE, &an, 0);
   flush_peer(n, p);
   send_peers(n, lid, pi);
+  /* Every link, not just the first after a retirement: a horizon lost
+   * with its link, or one a peer met later needs, goes again. */
+  if (n->retired)
+    send_horizon(n, p);
   return 0;
 }
 
@@ -1293,6 +1318,22 @@ static int on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
         v >= UINT64_MAX / 2)
       return proto_error(n, lid, "malformed LEAVE");
     on_leave(n, p, v, &next);
+    return 0;
+  }
+  case P2PC_FRAME_HORIZON: {
+    uint64_t e;
+    if (p2pc_wire_horizon_get(f->body, f->body_len, &v, &e) < 0)
+      return proto_error(n, lid, "malformed HORIZON");
+    int rv =
+        p2pc_causal_take_horizon(n->causal, p->sesid, v, e, n->now.mono_ns);
+    if (rv == P2PC_ERR_PROTO) {
+      /* Contradicts a stamp it sent us: ignored, like a DATA frame the
+       * causal layer refuses for good. */
+      char t[160] = "causal: ignored a stream horizon from ";
+      str_cat(t, sizeof t, p->id);
+      str_cat(t, sizeof t, ": below a stamp it sent");
+      logf_(n, P2PC_LOG_WARN, t);
+    }
     return 0;
   }
   case P2PC_FRAME_ANNOUNCE: {

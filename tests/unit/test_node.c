@@ -913,6 +913,75 @@ static void test_restart_new_incarnation(void **state) {
   net_free(w);
 }
 
+/* A crash in a partition, and a live node that never writes to the
+ * receiver again (sim_oracle --faults both, seed 26, in small): K (N2)
+ * writes to X (N1); X's L to Y (N3) is lost in a partition when X crashes;
+ * X's x2 to W (N0) gets out, and W's M to Y depends on L, so its pair
+ * about Y holds K=1, which only L would have brought Y. When X restarts,
+ * Y retires X's old identity, and so does K, which sends every peer its
+ * stream horizon: Y learns that nothing K sent it is missing, and M goes. */
+static void test_restart_horizon_releases(void **state) {
+  (void)state;
+  net *w = net_new();
+  start_node(w, 0, NULL);
+  for (int i = 1; i <= 3; i++)
+    start_node(w, i, &(opts){.seeds = "0"});
+  run(w, 500);
+  for (int i = 0; i <= 3; i++)
+    assert_int_equal(p2pc_node_up_count(w->nodes[i].n), 3);
+  send_ok(w, 2, "N1", "k1");
+  run(w, 20);
+  w->cut[1][3] = w->cut[3][1] = true;
+  send_ok(w, 1, "N3", "L");
+  send_ok(w, 1, "N0", "x2");
+  run(w, 20);
+  send_ok(w, 0, "N3", "M");
+  run(w, 20);
+  assert_int_equal(count_delivered(&w->nodes[3], "N0~"), 0);
+  char old[32];
+  sesid_of(&w->nodes[1], old);
+  crash(w, 1);
+  w->cut[1][3] = w->cut[3][1] = false;
+  run(w, 500);
+  start_node(w, 1, &(opts){.seeds = "0,2,3"});
+  run(w, 3000);
+  const p2pc_causal *y = p2pc_node_causal(w->nodes[3].n);
+  assert_true(p2pc_causal_is_retired(y, old));
+  assert_true(p2pc_causal_is_retired(p2pc_node_causal(w->nodes[2].n), old));
+  assert_int_equal(count_delivered(&w->nodes[3], "N2~"), 0); /* K silent */
+  assert_int_equal(count_delivered(&w->nodes[3], "N0~"), 1);
+  assert_int_equal(p2pc_causal_buffered(y), 0);
+  p2pc_causal_stats st;
+  p2pc_causal_get_stats(y, &st);
+  assert_true(st.horizons > 0);
+  net_free(w);
+}
+
+/* A HORIZON whose stamp is below its dseq is malformed: the link goes. */
+static void test_malformed_horizon(void **state) {
+  (void)state;
+  net *w = net_new();
+  start_node(w, 0, NULL);
+  p2pc_link_id l;
+  p2pc_buf b;
+  p2pc_buf_init(&b, p2pc_allocator_default(), 4096);
+  fake_link(w, 0, &l);
+  p2pc_wire_hello h = {.version = P2PC_WIRE_VERSION, .incarnation = 5};
+  strcpy(h.id, "X");
+  long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_HELLO);
+  p2pc_wire_hello_put(&b, &h);
+  p2pc_wire_frame_end(&b, at, 4096);
+  at = p2pc_wire_frame_begin(&b, P2PC_FRAME_HORIZON);
+  p2pc_wire_horizon_put(&b, 4, 4);
+  p2pc_wire_frame_end(&b, at, 4096);
+  b.data[b.len - 1] = 3; /* stamp 3 < dseq 4 */
+  assert_true(
+      p2pc_node_link_input(w->nodes[0].n, l, b.data, b.len, now_at(w, 0)) < 0);
+  assert_true(closed_with(w, 0, l, "malformed HORIZON"));
+  p2pc_buf_fini(&b);
+  net_free(w);
+}
+
 /* ---- clock synchronization ------------------------------------------------
  */
 
@@ -1317,6 +1386,8 @@ int main(void) {
       cmocka_unit_test(test_liveness_and_backoff),
       cmocka_unit_test(test_back_pressure),
       cmocka_unit_test(test_restart_new_incarnation),
+      cmocka_unit_test(test_restart_horizon_releases),
+      cmocka_unit_test(test_malformed_horizon),
       cmocka_unit_test(test_clock_reference_converges),
       cmocka_unit_test(test_clock_reference_failover),
       cmocka_unit_test(test_clock_reference_drift_step),
