@@ -1353,11 +1353,9 @@ static int on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
        * the usual back-off (that made a dial every few hundred ms per
        * refusing peer in a large mesh with maxPeers). */
       if (e.code == P2PC_WIRE_E_FULL) {
-        /* It had taken us for up but turned us away (its table filled):
-         * what we queued for it would wait for a link that will not come,
-         * unless the session had begun. */
-        if (p->tx_acked == 0 && p->rx_cum == 0 && p->qn)
-          drop_queue(n, p, "peer table full");
+        /* What we queued for it stays queued: dropping it would leave a
+         * hole in our SES stream to it that blocks every later message;
+         * when it has room, the session starts (FRESH on its side). */
         p->refused_full = true;
         if (p->backoff_ns < FULL_BACKOFF_NS)
           p->backoff_ns = FULL_BACKOFF_NS;
