@@ -1266,6 +1266,19 @@ static void on_ack(p2pc_node *n, peer *p, uint64_t cum, uint64_t beyond) {
   p->last_progress_ns = n->now.mono_ns;
 }
 
+/* A better reference was heard: tell every neighbour now rather than at
+ * the next heartbeat (timesync decides when, and limits how often), and
+ * keep saying it with the heartbeats. */
+static void relay_announce(p2pc_node *n) {
+  p2pc_wire_announce an;
+  if (!p2pc_timesync_announce_relay(n->ts, n->now, &an) || n->stopping)
+    return;
+  n->ann = an;
+  for (uint32_t i = 0; i < n->nlinks; i++)
+    if (n->links[i].state == L_UP)
+      frame_to_link(n, i, P2PC_FRAME_ANNOUNCE, &n->ann, 0);
+}
+
 static int on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
   link *l = &n->links[lid];
   if (l->state == L_HELLO) {
@@ -1341,6 +1354,7 @@ static int on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
     if (p2pc_wire_announce_get(f->body, f->body_len, &an) < 0)
       return proto_error(n, lid, "malformed ANNOUNCE");
     p2pc_timesync_announce_in(n->ts, p->id, &an, n->now);
+    relay_announce(n);
     return 0;
   }
   case P2PC_FRAME_ERROR: {
@@ -1627,6 +1641,7 @@ void p2pc_node_on_deadline(p2pc_node *n, p2pc_now now) {
   }
   anon_dials(n);
   p2pc_timesync_on_deadline(n->ts, now);
+  relay_announce(n);
 }
 
 static uint64_t earlier(uint64_t a, uint64_t b) { return a < b ? a : b; }

@@ -36,6 +36,8 @@
 #define HOLD_RATE 1e-6       /* error growth while in holdover, beyond skew */
 #define POLLTARGET 16        /* samples in the window before polling slower */
 #define CANDIDATE_UPDATES 16 /* updates a follower needs to stand */
+#define RELAYS 8             /* out-of-turn announcements per interval, max */
+#define MAX_GRACE_HOPS 64    /* a reference's timeout grows with its hops */
 
 typedef struct exch {
   bool valid;
@@ -112,6 +114,7 @@ typedef struct refent {
   uint8_t priority, cls;
   uint64_t max_seq;
   uint64_t rose_mono; /* when max_seq last increased */
+  uint8_t hops;       /* the announcer's distance from it then */
   bool active;        /* serving time, not just standing */
   bool used;
 } refent;
@@ -140,9 +143,17 @@ struct p2pc_timesync {
   uint64_t my_seq;
   char ref[P2PC_NODE_ID_MAX + 1]; /* "" none */
   uint8_t ref_priority, ref_class;
+  bool ref_active; /* the elected reference serves time */
   uint8_t hops;
   bool is_ref;
-  int32_t parent; /* source index, -1 none */
+  /* What our last announcement on every link elected, and the relay of a
+   * better reference out of turn (p2pc_timesync_announce_relay). */
+  char sent_ref[P2PC_NODE_ID_MAX + 1];
+  uint8_t sent_priority, sent_class;
+  bool sent_active;
+  bool relay_wait;     /* a better reference was heard, not yet relayed */
+  uint64_t relay_next; /* mono: no relay before this (the rate limit) */
+  int32_t parent;      /* source index, -1 none */
   double last_adj, skew;
   int64_t root_delay;
   uint64_t last_update_mono;
@@ -282,6 +293,9 @@ int p2pc_timesync_new(p2pc_timesync **out, const p2pc_allocator *a,
     ts->rng[1] = 1;
   ts->start_mono = now.mono_ns;
   ts->next_check = now.mono_ns + ts->cfg.announce_ns;
+  /* The links are coming up and each gets our announcement as it does:
+   * the first relay can wait one rate-limit period. */
+  ts->relay_next = now.mono_ns + ts->cfg.announce_ns / RELAYS;
   ts->parent = -1;
   ts->next_token = 1;
   /* The reference's sequence numbers rise across restarts: start from
@@ -406,6 +420,15 @@ static int dscmp(uint8_t p1, uint8_t c1, const char *id1, uint8_t p2,
   return strcmp(id1, id2);
 }
 
+/* Whether candidate 1 ranks before candidate 2 in the election: one that
+ * serves time beats one that merely stands, then the dataset decides. */
+static bool ranks_before(bool act1, uint8_t p1, uint8_t c1, const char *id1,
+                         bool act2, uint8_t p2, uint8_t c2, const char *id2) {
+  if (act1 != act2)
+    return act1;
+  return dscmp(p1, c1, id1, p2, c2, id2) < 0;
+}
+
 static refent *ref_entry(p2pc_timesync *ts, const char *id, bool create,
                          uint64_t now_mono) {
   refent *oldest = NULL;
@@ -429,9 +452,19 @@ static refent *ref_entry(p2pc_timesync *ts, const char *id, bool create,
   return oldest;
 }
 
+/* A reference is alive while its sequence number keeps rising. Relayed
+ * with the heartbeats, a number waits up to one announce interval at each
+ * relay, but a better reference is relayed at once
+ * (p2pc_timesync_announce_relay) and brings the newest number with it:
+ * the next rise then comes along the heartbeats, up to (relays x
+ * interval) later. The timeout allows that, so that an out-of-turn relay
+ * does not make the reference look dead. A neighbour of the reference
+ * hears every number first-hand: its timeout is the plain one. */
 static bool ref_alive(const p2pc_timesync *ts, const refent *r,
                       uint64_t now_mono) {
-  return r->used && now_mono - r->rose_mono < ts->cfg.announce_timeout_ns;
+  uint64_t hops = r->hops < MAX_GRACE_HOPS ? r->hops : MAX_GRACE_HOPS;
+  return r->used && now_mono - r->rose_mono < ts->cfg.announce_timeout_ns +
+                                                  hops * ts->cfg.announce_ns;
 }
 
 void p2pc_timesync_announce_in(p2pc_timesync *ts, const char *id,
@@ -455,7 +488,16 @@ void p2pc_timesync_announce_in(p2pc_timesync *ts, const char *id,
     r->priority = an->ref_priority;
     r->cls = an->ref_class;
     r->active = (an->flags & P2PC_ANNOUNCE_REF_ACTIVE) != 0;
+    r->hops = an->hops;
   }
+  /* A reference better than the one we last announced may change our
+   * election: the relay decides (a cheap test first, as every heartbeat
+   * brings an ANNOUNCE from every neighbour). */
+  if (!ts->sent_ref[0] ||
+      ranks_before((an->flags & P2PC_ANNOUNCE_REF_ACTIVE) != 0,
+                   an->ref_priority, an->ref_class, an->ref, ts->sent_active,
+                   ts->sent_priority, ts->sent_class, ts->sent_ref))
+    ts->relay_wait = true;
 }
 
 /* Whether we may stand as the reference: eligible by priority, and either
@@ -516,9 +558,8 @@ static void elect(p2pc_timesync *ts, uint64_t now_mono) {
               strcmp(ts->src[k].ann.ref, r->id) == 0;
     if (!heard)
       continue;
-    bool better = !best || (r->active && !bactive) ||
-                  (r->active == bactive &&
-                   dscmp(r->priority, r->cls, r->id, bp, bc, best) < 0);
+    bool better = !best || ranks_before(r->active, r->priority, r->cls, r->id,
+                                        bactive, bp, bc, best);
     if (better) {
       best = r->id;
       bp = r->priority;
@@ -532,10 +573,12 @@ static void elect(p2pc_timesync *ts, uint64_t now_mono) {
   if (!best) {
     ts->ref[0] = '\0';
     ts->is_ref = false;
+    ts->ref_active = false;
   } else {
     copy_id(ts->ref, best);
     ts->ref_priority = bp;
     ts->ref_class = bc;
+    ts->ref_active = bactive;
     ts->is_ref = strcmp(best, ts->id) == 0;
   }
   if (strcmp(old, ts->ref) != 0)
@@ -548,6 +591,14 @@ static void elect(p2pc_timesync *ts, uint64_t now_mono) {
     ts->parent = -1;
 }
 
+/* Remembers what the announcement every link gets elects. */
+static void note_sent(p2pc_timesync *ts) {
+  copy_id(ts->sent_ref, ts->ref);
+  ts->sent_priority = ts->ref_priority;
+  ts->sent_class = ts->ref_class;
+  ts->sent_active = ts->ref_active;
+}
+
 void p2pc_timesync_announce_out(p2pc_timesync *ts, bool tick, p2pc_now now,
                                 p2pc_wire_announce *an) {
   memset(an, 0, sizeof *an);
@@ -557,6 +608,8 @@ void p2pc_timesync_announce_out(p2pc_timesync *ts, bool tick, p2pc_now now,
   if (ts->cfg.disabled)
     return;
   elect(ts, now.mono_ns);
+  if (tick)
+    note_sent(ts); /* this one goes on every link */
   if (!ts->ref[0])
     return;
   copy_id(an->ref, ts->ref);
@@ -584,6 +637,34 @@ void p2pc_timesync_announce_out(p2pc_timesync *ts, bool tick, p2pc_now now,
       hops = s->ann.hops;
   }
   an->hops = hops < 254 ? (uint8_t)(hops + 1) : 255;
+}
+
+/* Relaying at once is what lets the election cover the mesh within the
+ * listening period: at one relay per heartbeat the best candidate needs
+ * (diameter x heartbeat) to reach the far side, 3 s across 10,000 nodes,
+ * and nodes that have not heard of it by then take the role and have
+ * their followers synchronized to them (docs/CLOCK.md, Listening). Only a
+ * better reference is relayed (a worse one, after a timeout, waits for
+ * the heartbeat): during a start a node's choice only improves, so each
+ * node relays a handful of times. The rate limit bounds what flapping
+ * announcements could cost. */
+bool p2pc_timesync_announce_relay(p2pc_timesync *ts, p2pc_now now,
+                                  p2pc_wire_announce *an) {
+  if (ts->cfg.disabled || !ts->relay_wait || now.mono_ns < ts->relay_next)
+    return false;
+  ts->relay_wait = false;
+  elect(ts, now.mono_ns);
+  if (!ts->ref[0] ||
+      (ts->sent_ref[0] &&
+       !ranks_before(ts->ref_active, ts->ref_priority, ts->ref_class, ts->ref,
+                     ts->sent_active, ts->sent_priority, ts->sent_class,
+                     ts->sent_ref)))
+    return false;
+  ts->relay_next = now.mono_ns + ts->cfg.announce_ns / RELAYS;
+  /* like a tick that does not advance our own sequence number */
+  p2pc_timesync_announce_out(ts, false, now, an);
+  note_sent(ts);
+  return true;
 }
 
 /* ---- the datagram queue and tokens -------------------------------------- */
@@ -1329,6 +1410,9 @@ uint64_t p2pc_timesync_next_deadline(const p2pc_timesync *ts) {
   /* re-check the election and seeding at the announce pace */
   if (ts->next_check < t)
     t = ts->next_check;
+  /* a relay held back by the rate limit */
+  if (ts->relay_wait && ts->relay_next < t)
+    t = ts->relay_next;
   return t;
 }
 

@@ -174,6 +174,13 @@ void p2pc_timesync_announce_in(p2pc_timesync *ts, const char *id,
  * advances its sequence number), or just the current state. */
 void p2pc_timesync_announce_out(p2pc_timesync *ts, bool tick, p2pc_now now,
                                 p2pc_wire_announce *a);
+/* Out of turn: true when a better reference than the one our last
+ * announcement (a `tick`) elected has been heard; fills *a, which the
+ * caller sends on every link at once and then sends with its heartbeats.
+ * At most 8 an announce interval: a relay held back by that limit comes
+ * due at p2pc_timesync_next_deadline. */
+bool p2pc_timesync_announce_relay(p2pc_timesync *ts, p2pc_now now,
+                                  p2pc_wire_announce *a);
 
 void p2pc_timesync_input(p2pc_timesync *ts, const p2pc_wire_addr *from,
                          const uint8_t *b, size_t len, int64_t rx_local,

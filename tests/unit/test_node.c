@@ -156,9 +156,10 @@ static void start_node(net *w, int i, const opts *o) {
   p2pc_node_seed seeds[MAXN];
   uint32_t ns = 0;
   for (const char *s = o && o->seeds ? o->seeds : ""; *s; s++) {
-    if (*s < '0' || *s > '9')
+    /* 0-9, then a, b for nodes 10 and 11 */
+    int k = *s >= '0' && *s <= '9' ? *s - '0' : *s >= 'a' ? *s - 'a' + 10 : -1;
+    if (k < 0 || k >= MAXN)
       continue;
-    int k = *s - '0';
     memset(&seeds[ns], 0, sizeof seeds[ns]);
     if (!o->anon)
       snprintf(seeds[ns].id, sizeof seeds[ns].id, "N%d", k);
@@ -1315,6 +1316,47 @@ static void test_clock_collaborative_chain_single_seed(void **state) {
   net_free(w);
 }
 
+/* Reference mode on a chain of 12 whose best candidate sits at the far
+ * end: relayed with the heartbeats only, its ANNOUNCE needed about 5 s to
+ * cross, longer than the 2 s of listening, and the near end elected its
+ * own reference, synchronized to it and then could only slew towards the
+ * best one (seen at 10,000 nodes in the simulator). A better reference is
+ * relayed at once: the whole chain knows it before anyone takes the role,
+ * so nobody but it ever serves time and everyone steps once. */
+static void test_clock_election_crosses_the_mesh(void **state) {
+  (void)state;
+  net *w = net_new();
+  static const char *next[] = {"1", "2", "3", "4", "5", "6",
+                               "7", "8", "9", "a", "b", ""};
+  for (int i = 0; i < MAXN; i++) {
+    opts o = {.seeds = next[i]};
+    o.base.max_peers = 2;
+    o.base.time.mode = P2PC_CLOCK_REFERENCE;
+    o.base.time.priority = i == MAXN - 1 ? 1 : 128;
+    o.base.time.clock_class = 248;
+    w->nodes[i].clock_offset = (int64_t)((i * 7919) % 1000 - 500) * 1000000;
+    w->nodes[i].clock_drift = ((i * 31) % 21 - 10) * 10e-6;
+    start_node(w, i, &o);
+  }
+  run(w, 40000);
+  double spread = 0;
+  for (int i = 0; i < MAXN; i++) {
+    p2pc_tracking t = track(w, i);
+    assert_true(t.synced);
+    assert_string_equal(t.ref, "N11");
+    assert_int_equal(t.is_reference, i == MAXN - 1);
+    /* one initial step, never a second reference to slew away from */
+    assert_int_equal(w->nodes[i].steps, i == MAXN - 1 ? 0 : 1);
+    assert_int_equal(w->nodes[i].backwards, 0);
+    for (int j = 0; j < MAXN; j++)
+      spread = fmax(spread, fabs(net_diff(w, i, j)));
+  }
+  if (getenv("P2PC_TEST_LOG"))
+    fprintf(stderr, "chain spread %.0f ns\n", spread);
+  assert_true(spread < 20000);
+  net_free(w);
+}
+
 static void test_time_socket_answers_and_drops(void **state) {
   (void)state;
   net *w = net_new();
@@ -1395,6 +1437,7 @@ int main(void) {
       cmocka_unit_test(test_clock_restarted_reference_syncs_first),
       cmocka_unit_test(test_clock_collaborative_rejects_liar),
       cmocka_unit_test(test_clock_collaborative_chain_single_seed),
+      cmocka_unit_test(test_clock_election_crosses_the_mesh),
       cmocka_unit_test(test_time_socket_answers_and_drops),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
