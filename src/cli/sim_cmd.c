@@ -105,6 +105,9 @@ static bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
 
 static bool parse_dbl(const char *s, double lo, double hi, double *out) {
   char *end;
+  /* plain decimals, as in scenario files: no blanks, hex, inf or nan */
+  if (!((*s >= '0' && *s <= '9') || *s == '.') || strpbrk(s, "xX"))
+    return false;
   errno = 0;
   double v = strtod(s, &end);
   if (errno || end == s || *end || !(v >= lo && v <= hi))

@@ -81,6 +81,9 @@ static bool number(const char *t, double *v, const char **rest) {
   double x = strtod(t, &end);
   if (end == t || errno == ERANGE || !isfinite(x))
     return false;
+  for (const char *c = t; c < end; c++)
+    if (*c == 'x' || *c == 'X')
+      return false; /* decimal only: "0x10s" is not 16 s */
   *v = x;
   *rest = end;
   return true;

@@ -142,5 +142,15 @@ for args in "--nodes 0" "--topology kregular:1" "--mode x" "--bogus" \
   [ "$(wc -l <"$tmp/flag.err")" -eq 1 ] || fail "sim $args: not one line"
 done
 
+# numbers as in scenario files: no leading blank, no hexadecimal
+for v in " 5" "0x5"; do
+  "$bin" sim --rate "$v" >/dev/null 2>"$tmp/flag.err"
+  st=$?
+  [ $st -eq 2 ] || fail "sim --rate '$v' exits $st"
+done
+"$bin" sim --duration 0x10s >/dev/null 2>"$tmp/flag.err"
+st=$?
+[ $st -eq 2 ] || fail "sim --duration 0x10s exits $st"
+
 [ $fails -eq 0 ] && echo "cli.sh: all passed"
 exit $((fails > 0))
