@@ -18,6 +18,7 @@
 #include "node.h"
 
 #include "evlog.h"
+#include "rng.h"
 
 #include <string.h>
 
@@ -98,7 +99,7 @@ struct p2pc_node {
   uint64_t next_announce_ns;
   p2pc_wire_announce ann; /* sent with every heartbeat */
   p2pc_now now;           /* of the entry point running */
-  uint64_t rng[4];
+  p2pc_rng rng;
   link *links;
   uint32_t nlinks;
   peer *peers;
@@ -118,37 +119,12 @@ struct p2pc_node {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-/* xoshiro256**: the node's only randomness, seeded by the runtime. */
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static uint64_t rng_next(p2pc_node *n) {
-  uint64_t *s = n->rng;
-  uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = rotl(s[3], 45);
-  return r;
-}
-
+/* The node's only randomness (rng.h), seeded by the runtime. */
 static uint64_t rng_below(p2pc_node *n, uint64_t bound) {
-  return bound ? rng_next(n) % bound : 0;
+  return p2pc_rng_below(&n->rng, bound);
 }
 
-static double rng_unit(p2pc_node *n) {
-  return (double)(rng_next(n) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-static void seed_rng(p2pc_node *n, uint64_t seed) {
-  for (int i = 0; i < 4; i++) { /* splitmix64 */
-    uint64_t z = (seed += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    n->rng[i] = z ^ (z >> 31);
-  }
-}
+static double rng_unit(p2pc_node *n) { return p2pc_rng_unit(&n->rng); }
 
 /* Appends decimal v to s (NUL-terminated, capacity cap). */
 static void str_u64(char *s, size_t cap, uint64_t v) {
@@ -1722,7 +1698,7 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
   n->now = now;
   str_cat(n->id, sizeof n->id, cfg->id);
   make_sesid(n->sesid, n->id, cfg->incarnation);
-  seed_rng(n, cfg->seed ^ cfg->incarnation);
+  p2pc_rng_seed(&n->rng, cfg->seed ^ cfg->incarnation, 0);
   n->nlinks = c->max_peers * 2 + 8;
   n->links = a->realloc(NULL, (size_t)n->nlinks * sizeof *n->links, a->ud);
   n->peers = a->realloc(

@@ -22,6 +22,7 @@
  * timestamps, and that sample is used instead of the basic one.
  */
 #include "timesync.h"
+#include "rng.h"
 #include "select.h"
 
 #include <math.h>
@@ -125,7 +126,7 @@ struct p2pc_timesync {
   p2pc_timesync_hooks h;
   char id[P2PC_NODE_ID_MAX + 1];
   uint64_t incarnation;
-  uint64_t rng[2];
+  p2pc_rng rng;
   uint64_t start_mono;
   uint64_t next_check; /* election / seeding re-check */
   bool ref_taken;      /* the role of reference has been taken */
@@ -169,19 +170,9 @@ struct p2pc_timesync {
 
 /* ---- small helpers ------------------------------------------------------- */
 
-static uint64_t rng_next(p2pc_timesync *ts) {
-  /* xorshift128+ */
-  uint64_t s1 = ts->rng[0];
-  const uint64_t s0 = ts->rng[1];
-  ts->rng[0] = s0;
-  s1 ^= s1 << 23;
-  ts->rng[1] = s1 ^ s0 ^ (s1 >> 18) ^ (s0 >> 5);
-  return ts->rng[1] + s0;
-}
+static uint64_t rng_next(p2pc_timesync *ts) { return p2pc_rng_next(&ts->rng); }
 
-static double rng_unit(p2pc_timesync *ts) {
-  return (double)(rng_next(ts) >> 11) * (1.0 / 9007199254740992.0);
-}
+static double rng_unit(p2pc_timesync *ts) { return p2pc_rng_unit(&ts->rng); }
 
 /* FNV-1a: a cheap filter before strcmp in the per-packet lookups. */
 static uint32_t id_hash(const char *id) {
@@ -287,10 +278,7 @@ int p2pc_timesync_new(p2pc_timesync **out, const p2pc_allocator *a,
     ts->h = *hooks;
   copy_id(ts->id, id);
   ts->incarnation = incarnation;
-  ts->rng[0] = seed ^ 0x9e3779b97f4a7c15ull;
-  ts->rng[1] = (seed << 1) ^ 0xbf58476d1ce4e5b9ull ^ incarnation;
-  if (!ts->rng[0] && !ts->rng[1])
-    ts->rng[1] = 1;
+  p2pc_rng_seed(&ts->rng, seed, incarnation);
   ts->start_mono = now.mono_ns;
   ts->next_check = now.mono_ns + ts->cfg.announce_ns;
   /* The links are coming up and each gets our announcement as it does:

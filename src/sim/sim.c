@@ -9,6 +9,7 @@
 #include "evcheck.h"
 #include "node.h"
 #include "ntp.h"
+#include "rng.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -26,44 +27,19 @@
 #define RETRY_NS (100 * MS) /* a cut link re-tries its head chunk */
 #define STALL_NS (200 * MS) /* a "lost" TCP segment costs a retransmit */
 
-/* ---- PRNG: xoshiro256**, one stream per subsystem ------------------------ */
+/* ---- PRNG: rng.h's xoshiro256**, one stream per subsystem --------------- */
 
-typedef struct rng {
-  uint64_t s[4];
-} rng;
-
-static uint64_t splitmix(uint64_t *x) {
-  uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
+typedef p2pc_rng rng;
 
 static void rng_seed(rng *r, uint64_t seed, uint64_t stream) {
-  uint64_t x = seed ^ (stream * 0xd1b54a32d192ed03ull);
-  for (int i = 0; i < 4; i++)
-    r->s[i] = splitmix(&x);
+  p2pc_rng_seed(r, seed, stream);
 }
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static uint64_t rng_u64(rng *r) { return p2pc_rng_next(r); }
 
-static uint64_t rng_u64(rng *r) {
-  uint64_t *s = r->s;
-  uint64_t out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = rotl(s[3], 45);
-  return out;
-}
+static double rng_unit(rng *r) { return p2pc_rng_unit(r); } /* [0, 1) */
 
-static double rng_unit(rng *r) { /* [0, 1) */
-  return (double)(rng_u64(r) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-static uint64_t rng_below(rng *r, uint64_t n) { return n ? rng_u64(r) % n : 0; }
+static uint64_t rng_below(rng *r, uint64_t n) { return p2pc_rng_below(r, n); }
 
 static double rng_exp(rng *r, double mean) {
   return -mean * log(1.0 - rng_unit(r));
