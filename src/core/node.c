@@ -102,6 +102,7 @@ struct p2pc_node {
   p2pc_rng rng;
   link *links;
   uint32_t nlinks;
+  uint32_t links_hw; /* no link at or above this index was ever used */
   peer *peers;
   uint32_t npeers;
   struct anon_seed *anon;
@@ -889,7 +890,7 @@ static void send_peers(p2pc_node *n, p2pc_link_id lid, uint32_t except) {
 /* Fewer than half of the peer slots linked (or being dialed to join). */
 static bool needy(const p2pc_node *n) {
   uint32_t k = 0, want = n->cfg.max_peers / 2 ? n->cfg.max_peers / 2 : 1;
-  for (uint32_t i = 0; i < n->nlinks; i++)
+  for (uint32_t i = 0; i < n->links_hw; i++)
     k += n->links[i].state == L_UP ||
          (n->links[i].state == L_HELLO && n->links[i].join);
   return k < want;
@@ -923,7 +924,7 @@ static void forget_peer(p2pc_node *n, uint32_t pi) {
   free_queue(n, p);
   n->a->free(p->q, n->a->ud);
   p->q = NULL;
-  for (uint32_t i = 0; i < n->nlinks; i++)
+  for (uint32_t i = 0; i < n->links_hw; i++)
     if (n->links[i].state != L_FREE && n->links[i].peer == pi)
       n->links[i].peer = NO_PEER;
   if (next.id[0] && next.addr.family && strcmp(next.id, n->id) != 0 &&
@@ -938,7 +939,7 @@ static void forget_peer(p2pc_node *n, uint32_t pi) {
   if (pi == last)
     return;
   n->peers[pi] = n->peers[last];
-  for (uint32_t i = 0; i < n->nlinks; i++)
+  for (uint32_t i = 0; i < n->links_hw; i++)
     if (n->links[i].state != L_FREE && n->links[i].peer == last)
       n->links[i].peer = pi;
 }
@@ -1250,7 +1251,7 @@ static void relay_announce(p2pc_node *n) {
   if (!p2pc_timesync_announce_relay(n->ts, n->now, &an) || n->stopping)
     return;
   n->ann = an;
-  for (uint32_t i = 0; i < n->nlinks; i++)
+  for (uint32_t i = 0; i < n->links_hw; i++)
     if (n->links[i].state == L_UP)
       frame_to_link(n, i, P2PC_FRAME_ANNOUNCE, &n->ann, 0);
 }
@@ -1430,6 +1431,8 @@ int p2pc_node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
     i++;
   if (i == n->nlinks)
     return P2PC_ERR_FULL;
+  if (i >= n->links_hw)
+    n->links_hw = i + 1;
   link *l = &n->links[i];
   l->state = L_HELLO;
   l->outbound = outbound;
@@ -1562,10 +1565,10 @@ void p2pc_node_on_deadline(p2pc_node *n, p2pc_now now) {
    * one wake-up (and one write per link, PING and ANNOUNCE together)
    * serves them all. */
   bool beat = false;
-  for (uint32_t i = 0; i < n->nlinks && !beat; i++)
+  for (uint32_t i = 0; i < n->links_hw && !beat; i++)
     beat = n->links[i].state == L_UP &&
            t - n->links[i].last_ping_ns >= n->cfg.heartbeat_ns;
-  for (uint32_t i = 0; i < n->nlinks; i++) {
+  for (uint32_t i = 0; i < n->links_hw; i++) {
     link *l = &n->links[i];
     if (l->state == L_HELLO && t - l->opened_ns >= n->cfg.handshake_ns) {
       logf_(n, P2PC_LOG_WARN, "link: handshake timed out; closing");
@@ -1626,7 +1629,7 @@ static uint64_t earlier(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
 uint64_t p2pc_node_next_deadline(const p2pc_node *n) {
   uint64_t d = UINT64_MAX;
-  for (uint32_t i = 0; i < n->nlinks; i++) {
+  for (uint32_t i = 0; i < n->links_hw; i++) {
     const link *l = &n->links[i];
     if (l->state == L_HELLO)
       d = earlier(d, l->opened_ns + n->cfg.handshake_ns);
@@ -1828,7 +1831,7 @@ int p2pc_node_broadcast(p2pc_node *n, const uint8_t *payload, size_t len,
 void p2pc_node_shutdown(p2pc_node *n, p2pc_now now) {
   n->now = now;
   n->stopping = true;
-  for (uint32_t i = 0; i < n->nlinks; i++)
+  for (uint32_t i = 0; i < n->links_hw; i++)
     if (n->links[i].state == L_UP || n->links[i].state == L_HELLO)
       close_link(n, i, P2PC_WIRE_E_SHUTDOWN, "node stopping");
 }
@@ -1837,6 +1840,8 @@ void p2pc_node_shutdown(p2pc_node *n, p2pc_now now) {
  * ------------------------------------------------------------ */
 
 uint32_t p2pc_node_peer_count(const p2pc_node *n) { return n->npeers; }
+
+uint32_t p2pc_node_link_span(const p2pc_node *n) { return n->links_hw; }
 
 bool p2pc_node_peer_info(const p2pc_node *n, uint32_t i, p2pc_peer_info *pi) {
   if (i >= n->npeers)

@@ -160,6 +160,9 @@ typedef struct p2pc_peer_info {
 } p2pc_peer_info;
 
 uint32_t p2pc_node_peer_count(const p2pc_node *n);
+/* Every link id the node has handed out is below this (ids are reused
+ * lowest first), so a runtime scanning its links can stop there. */
+uint32_t p2pc_node_link_span(const p2pc_node *n);
 bool p2pc_node_peer_info(const p2pc_node *n, uint32_t i, p2pc_peer_info *pi);
 uint32_t p2pc_node_up_count(const p2pc_node *n);
 /* Messages given up on because their peer restarted (see PROTOCOL.md). */

@@ -415,7 +415,8 @@ static void do_actions(p2pc_sim *s, uint32_t i) {
 
 static void flush_links(p2pc_sim *s, uint32_t i) {
   snode *x = &s->nodes[i];
-  for (uint32_t l = 0; l < x->nlinks && x->alive; l++) {
+  uint32_t span = p2pc_node_link_span(x->n);
+  for (uint32_t l = 0; l < span && l < x->nlinks && x->alive; l++) {
     if (!x->conn_of[l])
       continue;
     const uint8_t *p;
