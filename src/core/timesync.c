@@ -134,6 +134,7 @@ struct p2pc_timesync {
   p2pc_timesync_counters c;
   source *src;
   uint32_t nsrc, srccap;
+  uint32_t *src_hash; /* id_hash of src[i].id: lookups touch one array */
   client clients[CLIENTS];
   token_slot tokens[TOKENS];
   uint32_t next_token;
@@ -299,6 +300,7 @@ void p2pc_timesync_free(p2pc_timesync *ts) {
     return;
   const p2pc_allocator *a = ts->a;
   a->free(ts->src, a->ud);
+  a->free(ts->src_hash, a->ud);
   a->free(ts->q, a->ud);
   a->free(ts->iv, a->ud);
   a->free(ts->edges, a->ud);
@@ -310,8 +312,9 @@ void p2pc_timesync_free(p2pc_timesync *ts) {
 /* ---- sources ------------------------------------------------------------- */
 
 static source *find_src(p2pc_timesync *ts, const char *id) {
+  uint32_t h = id_hash(id);
   for (uint32_t i = 0; i < ts->nsrc; i++)
-    if (strcmp(ts->src[i].id, id) == 0)
+    if (ts->src_hash[i] == h && strcmp(ts->src[i].id, id) == 0)
       return &ts->src[i];
   return NULL;
 }
@@ -350,6 +353,7 @@ void p2pc_timesync_peer_up(p2pc_timesync *ts, const char *id,
         s = &ts->src[i];
         memset(s, 0, sizeof *s);
         copy_id(s->id, id);
+        ts->src_hash[i] = id_hash(id);
         p2pc_srcstats_config sc;
         p2pc_srcstats_config_default(&sc);
         sc.precision_ns = ts->cfg.precision_ns;
@@ -365,12 +369,17 @@ void p2pc_timesync_peer_up(p2pc_timesync *ts, const char *id,
       return; /* polled sources are bounded; the rest are not polled */
     if (ts->nsrc == ts->srccap) {
       uint32_t cap = ts->srccap ? 2 * ts->srccap : 8;
+      uint32_t *nh = ts->a->realloc(ts->src_hash, cap * sizeof *nh, ts->a->ud);
+      if (!nh)
+        return;
+      ts->src_hash = nh;
       source *ns = ts->a->realloc(ts->src, cap * sizeof *ns, ts->a->ud);
       if (!ns)
         return;
       ts->src = ns;
       ts->srccap = cap;
     }
+    ts->src_hash[ts->nsrc] = id_hash(id);
     s = &ts->src[ts->nsrc++];
     memset(s, 0, sizeof *s);
     copy_id(s->id, id);
