@@ -135,6 +135,7 @@ struct p2pc_timesync {
   source *src;
   uint32_t nsrc, srccap;
   uint32_t *src_hash; /* id_hash of src[i].id: lookups touch one array */
+  uint64_t *src_poll; /* src[i].next_poll if up, else UINT64_MAX: the same */
   client clients[CLIENTS];
   token_slot tokens[TOKENS];
   uint32_t next_token;
@@ -301,6 +302,7 @@ void p2pc_timesync_free(p2pc_timesync *ts) {
   const p2pc_allocator *a = ts->a;
   a->free(ts->src, a->ud);
   a->free(ts->src_hash, a->ud);
+  a->free(ts->src_poll, a->ud);
   a->free(ts->q, a->ud);
   a->free(ts->iv, a->ud);
   a->free(ts->edges, a->ud);
@@ -317,6 +319,11 @@ static source *find_src(p2pc_timesync *ts, const char *id) {
     if (ts->src_hash[i] == h && strcmp(ts->src[i].id, id) == 0)
       return &ts->src[i];
   return NULL;
+}
+
+/* Keeps src_poll[] in step with s->up and s->next_poll. */
+static void sync_poll(p2pc_timesync *ts, const source *s) {
+  ts->src_poll[s - ts->src] = s->up ? s->next_poll : UINT64_MAX;
 }
 
 static void set_addr(p2pc_timesync *ts, source *s) {
@@ -338,6 +345,7 @@ static void reset_source(p2pc_timesync *ts, source *s, p2pc_now now) {
   /* the first request soon, spread so a mesh does not poll in lockstep */
   s->next_poll =
       now.mono_ns + (uint64_t)(rng_unit(ts) * (double)poll_ns(s->poll) / 4);
+  sync_poll(ts, s);
 }
 
 void p2pc_timesync_peer_up(p2pc_timesync *ts, const char *id,
@@ -373,6 +381,10 @@ void p2pc_timesync_peer_up(p2pc_timesync *ts, const char *id,
       if (!nh)
         return;
       ts->src_hash = nh;
+      uint64_t *np = ts->a->realloc(ts->src_poll, cap * sizeof *np, ts->a->ud);
+      if (!np)
+        return;
+      ts->src_poll = np;
       source *ns = ts->a->realloc(ts->src, cap * sizeof *ns, ts->a->ud);
       if (!ns)
         return;
@@ -392,7 +404,7 @@ void p2pc_timesync_peer_up(p2pc_timesync *ts, const char *id,
   s->up = true;
   s->listen = *addr;
   set_addr(ts, s);
-  reset_source(ts, s, now);
+  reset_source(ts, s, now); /* and src_poll */
 }
 
 void p2pc_timesync_peer_down(p2pc_timesync *ts, const char *id, p2pc_now now) {
@@ -403,6 +415,7 @@ void p2pc_timesync_peer_down(p2pc_timesync *ts, const char *id, p2pc_now now) {
   s->up = false;
   s->pending = false;
   s->have_ann = false;
+  sync_poll(ts, s);
 }
 
 /* ---- election (ALGORITHMS.md §C.7) -------------------------------------- */
@@ -775,13 +788,16 @@ static uint64_t next_interval(p2pc_timesync *ts, source *s) {
 
 static void poll_sources(p2pc_timesync *ts, p2pc_now now) {
   for (uint32_t i = 0; i < ts->nsrc; i++) {
+    if (now.mono_ns < ts->src_poll[i])
+      continue; /* down, or not yet due */
     source *s = &ts->src[i];
-    if (!s->up || s->addr.family == 0 || now.mono_ns < s->next_poll)
+    if (s->addr.family == 0)
       continue;
     send_request(ts, s, i, now);
     if (s->burst_left)
       s->burst_left--;
     s->next_poll = now.mono_ns + next_interval(ts, s);
+    sync_poll(ts, s);
   }
 }
 
@@ -1402,8 +1418,8 @@ uint64_t p2pc_timesync_next_deadline(const p2pc_timesync *ts) {
   if (ts->cfg.disabled)
     return t;
   for (uint32_t i = 0; i < ts->nsrc; i++)
-    if (ts->src[i].up && ts->src[i].next_poll < t)
-      t = ts->src[i].next_poll;
+    if (ts->src_poll[i] < t)
+      t = ts->src_poll[i];
   /* re-check the election and seeding at the announce pace */
   if (ts->next_check < t)
     t = ts->next_check;
