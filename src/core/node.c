@@ -35,15 +35,16 @@
 typedef enum lstate { L_FREE, L_HELLO, L_UP, L_CLOSING } lstate;
 
 typedef struct link {
+  /* what the deadline scans read, first (one cache line) */
   lstate state;
   bool outbound;
   bool join;     /* outbound, its HELLO asked a full peer to make room */
   uint32_t peer; /* NO_PEER until the HELLO names it */
+  uint64_t opened_ns, last_rx_ns, last_ping_ns;
   char expect[P2PC_NODE_ID_MAX + 1];
   p2pc_wire_addr addr; /* outbound: the address dialed */
   p2pc_buf in;         /* an incomplete frame carried over between reads */
   p2pc_buf out;        /* frames not yet handed to the kernel */
-  uint64_t opened_ns, last_rx_ns, last_ping_ns;
 } link;
 
 typedef struct txmsg {
@@ -55,25 +56,27 @@ typedef struct txmsg {
 } txmsg;
 
 typedef struct peer {
+  /* what the deadline scans read, first */
+  uint32_t link;
+  p2pc_peer_state state;
+  bool dialing;
+  bool addr_known;
+  uint32_t qn;
+  uint64_t next_dial_ns, last_progress_ns;
   char id[P2PC_NODE_ID_MAX + 1];
   char sesid[P2PC_ID_MAX + 1]; /* "<id>~<tag>" of the current session */
   uint64_t inc;
   bool inc_known;
   p2pc_wire_addr addr;
-  bool addr_known;
-  uint32_t link;
-  p2pc_peer_state state;
-  bool dialing;
   bool refused_full; /* its last answer was "peer table full" */
-  uint64_t backoff_ns, next_dial_ns;
+  uint64_t backoff_ns;
   /* the session's outgoing stream */
   uint64_t tx_next;    /* next lseq to assign */
   uint64_t tx_acked;   /* the peer has everything <= this */
   uint64_t tx_written; /* written on the current link up to this */
-  txmsg *q;            /* unacknowledged, ascending lseq */
-  uint32_t qn, qcap;
+  txmsg *q;            /* unacknowledged, ascending lseq (qn of them) */
+  uint32_t qcap;
   size_t qbytes;
-  uint64_t last_progress_ns;
   uint64_t fast_for;   /* 1 + the ack of the last fast retransmit */
   uint64_t fast_at_ns; /* ... and when it was */
   /* the session's incoming stream */
