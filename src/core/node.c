@@ -679,7 +679,7 @@ static void reset_session(p2pc_node *n, peer *p) {
   p->tx_acked = p->tx_written = 0;
   p->rx_cum = p->rx_beyond = 0;
   p->fast_for = 0;
-  p->leave_sent = p->leave_rcvd = false;
+  cancel_leave(p);
   char t[160] = "peers: ";
   str_cat(t, sizeof t, p->id);
   str_cat(t, sizeof t, " holds no session with us: starting it again");
