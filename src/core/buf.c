@@ -77,22 +77,30 @@ int p2pc_buf_put_be64(p2pc_buf *b, uint64_t v) {
   return rv;
 }
 
-int p2pc_buf_put_varint(p2pc_buf *b, uint64_t v) {
-  uint8_t x[P2PC_VARINT_MAX];
+size_t p2pc_varint_encode(uint8_t out[P2PC_VARINT_MAX], uint64_t v) {
   size_t n = 0;
   do {
     uint8_t byte = v & 0x7f;
     v >>= 7;
-    x[n++] = byte | (v ? 0x80 : 0);
+    out[n++] = byte | (v ? 0x80 : 0);
   } while (v);
-  return p2pc_buf_put(b, x, n);
+  return n;
+}
+
+int p2pc_buf_put_varint(p2pc_buf *b, uint64_t v) {
+  uint8_t x[P2PC_VARINT_MAX];
+  return p2pc_buf_put(b, x, p2pc_varint_encode(x, v));
+}
+
+void p2pc_be32_write(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)(v >> 24);
+  p[1] = (uint8_t)(v >> 16);
+  p[2] = (uint8_t)(v >> 8);
+  p[3] = (uint8_t)v;
 }
 
 void p2pc_buf_patch_be32(p2pc_buf *b, size_t off, uint32_t v) {
-  b->data[off] = (uint8_t)(v >> 24);
-  b->data[off + 1] = (uint8_t)(v >> 16);
-  b->data[off + 2] = (uint8_t)(v >> 8);
-  b->data[off + 3] = (uint8_t)v;
+  p2pc_be32_write(b->data + off, v);
 }
 
 size_t p2pc_varint_len(uint64_t v) {

@@ -489,14 +489,20 @@ static void init_peer(p2pc_node *n, peer *p, const char *id) {
   p->tx_next = 1;
 }
 
-static uint32_t add_peer(p2pc_node *n, const char *id) {
+/* Finds or adds peer id while the table holds fewer than limit records
+ * (max_peers, or up to JOIN_SLACK more while links are handed over). */
+static uint32_t add_peer_upto(p2pc_node *n, const char *id, uint32_t limit) {
   uint32_t i = find_peer(n, id);
   if (i != NO_PEER)
     return i;
-  if (n->npeers >= n->cfg.max_peers)
+  if (n->npeers >= limit)
     return NO_PEER;
   init_peer(n, &n->peers[n->npeers], id);
   return n->npeers++;
+}
+
+static uint32_t add_peer(p2pc_node *n, const char *id) {
+  return add_peer_upto(n, id, n->cfg.max_peers);
 }
 
 /* A node that wants to link to us while the table is full takes the slot
@@ -552,6 +558,16 @@ static void free_queue(p2pc_node *n, peer *p) {
   p->qbytes = 0;
 }
 
+/* Tells the peer, on its link if up, what we have sent its current
+ * incarnation: our messages to it after dseq s are stamped above e. */
+static void send_horizon(p2pc_node *n, const peer *p) {
+  uint64_t s, e;
+  link *l = p->link == NO_LINK ? NULL : get_link(n, p->link);
+  if (l && l->state == L_UP && p->inc_known &&
+      p2pc_causal_horizon(n->causal, p->sesid, &s, &e) == 0)
+    frame_to_link(n, p->link, P2PC_FRAME_HORIZON, &e, s);
+}
+
 /*
  * The peer came back as a new incarnation: the session with the old one is
  * over. What it had not acknowledged can no longer reach it (its SES state
@@ -559,7 +575,7 @@ static void free_queue(p2pc_node *n, peer *p) {
  * still on their way are given up on by retiring its old identity; both
  * streams start again from 1.
  */
-static void drop_queue(p2pc_node *n, peer *p, const char *why) {
+static void end_session(p2pc_node *n, peer *p, const char *why) {
   n->undeliverable += p->qn;
   for (uint32_t i = 0; i < p->qn; i++) {
     if (n->cb.event && ev_begin(n, "undeliverable")) {
@@ -583,20 +599,6 @@ static void drop_queue(p2pc_node *n, peer *p, const char *why) {
     logf_(n, P2PC_LOG_WARN, t);
   }
   free_queue(n, p);
-}
-
-/* Tells the peer, on its link if up, what we have sent its current
- * incarnation: our messages to it after dseq s are stamped above e. */
-static void send_horizon(p2pc_node *n, const peer *p) {
-  uint64_t s, e;
-  link *l = p->link == NO_LINK ? NULL : get_link(n, p->link);
-  if (l && l->state == L_UP && p->inc_known &&
-      p2pc_causal_horizon(n->causal, p->sesid, &s, &e) == 0)
-    frame_to_link(n, p->link, P2PC_FRAME_HORIZON, &e, s);
-}
-
-static void end_session(p2pc_node *n, peer *p, const char *why) {
-  drop_queue(n, p, why);
   if (p->inc_known &&
       p2pc_causal_retire(n->causal, p->sesid, n->now.mono_ns) == 0) {
     /* Peers whose link is down get it when it comes up (on_hello). */
@@ -651,13 +653,8 @@ static void reset_session(p2pc_node *n, peer *p) {
   p->qbytes = 0;
   for (uint32_t i = 0; i < p->qn; i++) {
     txmsg *t = &p->q[i];
-    uint8_t v[10];
-    size_t vl = 0;
-    uint64_t x = i + 1;
-    do {
-      v[vl++] = (uint8_t)((x & 0x7f) | (x > 0x7f ? 0x80 : 0));
-      x >>= 7;
-    } while (x);
+    uint8_t v[P2PC_VARINT_MAX];
+    size_t vl = p2pc_varint_encode(v, i + 1);
     p2pc_reader r;
     uint64_t old;
     p2pc_reader_init(&r, t->frame + P2PC_WIRE_HDR, t->len - P2PC_WIRE_HDR);
@@ -667,11 +664,7 @@ static void reset_session(p2pc_node *n, peer *p) {
     memmove(t->frame + P2PC_WIRE_HDR + vl, t->frame + P2PC_WIRE_HDR + ol, tail);
     memcpy(t->frame + P2PC_WIRE_HDR, v, vl);
     t->len = P2PC_WIRE_HDR + vl + tail;
-    uint32_t flen = (uint32_t)(t->len - 4);
-    t->frame[0] = (uint8_t)(flen >> 24);
-    t->frame[1] = (uint8_t)(flen >> 16);
-    t->frame[2] = (uint8_t)(flen >> 8);
-    t->frame[3] = (uint8_t)flen;
+    p2pc_be32_write(t->frame, (uint32_t)(t->len - 4));
     t->lseq = i + 1;
     p->qbytes += t->len;
   }
@@ -927,24 +920,24 @@ static void forget_peer(p2pc_node *n, uint32_t pi) {
   free_queue(n, p);
   n->a->free(p->q, n->a->ud);
   p->q = NULL;
-  for (uint32_t i = 0; i < n->links_hw; i++)
-    if (n->links[i].state != L_FREE && n->links[i].peer == pi)
-      n->links[i].peer = NO_PEER;
-  if (next.id[0] && next.addr.family && strcmp(next.id, n->id) != 0 &&
-      find_peer(n, next.id) == NO_PEER) {
+  bool adopt = next.id[0] && next.addr.family && strcmp(next.id, n->id) != 0 &&
+               find_peer(n, next.id) == NO_PEER;
+  uint32_t last = adopt ? NO_PEER : --n->npeers; /* moves into slot pi */
+  for (uint32_t i = 0; i < n->links_hw; i++) {
+    link *l = &n->links[i];
+    if (l->state != L_FREE && l->peer == pi)
+      l->peer = NO_PEER;
+    else if (l->state != L_FREE && l->peer == last)
+      l->peer = pi;
+  }
+  if (adopt) {
     init_peer(n, p, next.id);
     p->addr = next.addr;
     p->addr_known = true;
     p->next_dial_ns = n->now.mono_ns;
-    return;
+  } else if (pi != last) {
+    n->peers[pi] = n->peers[last];
   }
-  uint32_t last = --n->npeers;
-  if (pi == last)
-    return;
-  n->peers[pi] = n->peers[last];
-  for (uint32_t i = 0; i < n->links_hw; i++)
-    if (n->links[i].state != L_FREE && n->links[i].peer == last)
-      n->links[i].peer = pi;
 }
 
 static void finish_leave(p2pc_node *n, uint32_t pi) {
@@ -1008,8 +1001,7 @@ static uint32_t make_room(p2pc_node *n, const p2pc_wire_hello *h) {
   str_cat(t, sizeof t, " to take in ");
   str_cat(t, sizeof t, h->id);
   logf_(n, P2PC_LOG_INFO, t);
-  init_peer(n, &n->peers[n->npeers], h->id);
-  return n->npeers++;
+  return add_peer_upto(n, h->id, n->cfg.max_peers + JOIN_SLACK);
 }
 
 /* Which of two links to one peer survives: the one opened by the node with
@@ -1070,11 +1062,8 @@ static int on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   /* The answer of a node we dialed: it took us in already (and may have
    * queued messages for us), so refusing it now would strand them. Dials
    * in flight can outnumber the free slots; the slack takes them. */
-  if (pi == NO_PEER && l->outbound &&
-      n->npeers < n->cfg.max_peers + JOIN_SLACK) {
-    init_peer(n, &n->peers[n->npeers], h.id);
-    pi = n->npeers++;
-  }
+  if (pi == NO_PEER && l->outbound)
+    pi = add_peer_upto(n, h.id, n->cfg.max_peers + JOIN_SLACK);
   if (pi == NO_PEER) {
     close_link(n, lid, P2PC_WIRE_E_FULL, "peer table full (maxPeers)");
     return P2PC_ERR_FULL;
