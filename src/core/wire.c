@@ -199,18 +199,18 @@ int p2pc_wire_error_get(const uint8_t *b, size_t len, p2pc_wire_error *e) {
   return rv;
 }
 
-int p2pc_wire_ack_put(p2pc_buf *out, uint64_t cum, uint64_t beyond) {
+/* A body of two varints (ACK, HORIZON). */
+static int put_varint2(p2pc_buf *out, uint64_t x, uint64_t y) {
   size_t start = out->len;
-  int rv = p2pc_buf_put_varint(out, cum);
+  int rv = p2pc_buf_put_varint(out, x);
   if (!rv)
-    rv = p2pc_buf_put_varint(out, beyond);
+    rv = p2pc_buf_put_varint(out, y);
   if (rv)
     out->len = start;
   return rv;
 }
 
-int p2pc_wire_ack_get(const uint8_t *b, size_t len, uint64_t *cum,
-                      uint64_t *beyond) {
+static int get_varint2(const uint8_t *b, size_t len, uint64_t *x, uint64_t *y) {
   p2pc_reader r;
   uint64_t v = 0, w = 0;
   p2pc_reader_init(&r, b, len);
@@ -218,10 +218,19 @@ int p2pc_wire_ack_get(const uint8_t *b, size_t len, uint64_t *cum,
   p2pc_reader_varint(&r, &w);
   int rv = finish(&r);
   if (rv > 0) {
-    *cum = v;
-    *beyond = w;
+    *x = v;
+    *y = w;
   }
   return rv;
+}
+
+int p2pc_wire_ack_put(p2pc_buf *out, uint64_t cum, uint64_t beyond) {
+  return put_varint2(out, cum, beyond);
+}
+
+int p2pc_wire_ack_get(const uint8_t *b, size_t len, uint64_t *cum,
+                      uint64_t *beyond) {
+  return get_varint2(b, len, cum, beyond);
 }
 
 int p2pc_wire_announce_put(p2pc_buf *out, const p2pc_wire_announce *a) {
@@ -338,25 +347,15 @@ int p2pc_wire_leave_get(const uint8_t *b, size_t len, uint64_t *last,
 int p2pc_wire_horizon_put(p2pc_buf *out, uint64_t dseq, uint64_t stamp) {
   if (stamp < dseq)
     return P2PC_ERR_INVAL;
-  size_t start = out->len;
-  int rv = p2pc_buf_put_varint(out, dseq);
-  if (!rv)
-    rv = p2pc_buf_put_varint(out, stamp);
-  if (rv)
-    out->len = start;
-  return rv;
+  return put_varint2(out, dseq, stamp);
 }
 
 int p2pc_wire_horizon_get(const uint8_t *b, size_t len, uint64_t *dseq,
                           uint64_t *stamp) {
-  p2pc_reader r;
-  uint64_t s = 0, e = 0;
-  p2pc_reader_init(&r, b, len);
-  p2pc_reader_varint(&r, &s);
-  p2pc_reader_varint(&r, &e);
-  int rv = finish(&r);
+  uint64_t s, e;
+  int rv = get_varint2(b, len, &s, &e);
   if (rv > 0 && e < s)
-    rv = P2PC_ERR_PROTO;
+    return P2PC_ERR_PROTO; /* every send ticks the sender's own entry */
   if (rv > 0) {
     *dseq = s;
     *stamp = e;
