@@ -31,22 +31,12 @@
 
 typedef p2pc_rng rng;
 
-static void rng_seed(rng *r, uint64_t seed, uint64_t stream) {
-  p2pc_rng_seed(r, seed, stream);
-}
-
-static uint64_t rng_u64(rng *r) { return p2pc_rng_next(r); }
-
-static double rng_unit(rng *r) { return p2pc_rng_unit(r); } /* [0, 1) */
-
-static uint64_t rng_below(rng *r, uint64_t n) { return p2pc_rng_below(r, n); }
-
 static double rng_exp(rng *r, double mean) {
-  return -mean * log(1.0 - rng_unit(r));
+  return -mean * log(1.0 - p2pc_rng_unit(r));
 }
 
 static double rng_normal(rng *r) { /* Box-Muller, one of the pair */
-  double u = rng_unit(r), v = rng_unit(r);
+  double u = p2pc_rng_unit(r), v = p2pc_rng_unit(r);
   return sqrt(-2.0 * log(1.0 - u)) * cos(6.283185307179586 * v);
 }
 
@@ -225,7 +215,7 @@ static int64_t local_at(p2pc_sim *s, uint32_t i, uint64_t t) {
   clk *c = &s->nodes[i].c;
   double v = (double)t + clk_off(c, t);
   if (c->noise > 0)
-    v += (2 * rng_unit(&s->r[R_CLOCK]) - 1) * c->noise;
+    v += (2 * p2pc_rng_unit(&s->r[R_CLOCK]) - 1) * c->noise;
   int64_t l = EPOCH + (int64_t)llround(v);
   if (c->gran > 1)
     l -= l % (int64_t)c->gran;
@@ -287,8 +277,8 @@ static uint64_t one_way(p2pc_sim *s, uint32_t i, uint32_t j) {
   double jit = 0;
   if (m->jitter_ns) {
     jit = rng_exp(&s->r[R_NET], (double)m->jitter_ns);
-    if (m->heavy > 0 && rng_unit(&s->r[R_NET]) < m->heavy)
-      jit *= 10 / pow(1 - rng_unit(&s->r[R_NET]), 0.5);
+    if (m->heavy > 0 && p2pc_rng_unit(&s->r[R_NET]) < m->heavy)
+      jit *= 10 / pow(1 - p2pc_rng_unit(&s->r[R_NET]), 0.5);
   }
   double d = base + jit;
   return d < 1000 ? 1000 : (uint64_t)d;
@@ -333,7 +323,7 @@ static void dir_append(p2pc_sim *s, uint32_t ci, int d, const uint8_t *p,
     start += (uint64_t)((double)len * 8e9 / m->bandwidth_bps);
   q->busy_until = start;
   uint64_t at = start + one_way(s, from, to);
-  if (m->loss > 0 && rng_unit(&s->r[R_NET]) < m->loss)
+  if (m->loss > 0 && p2pc_rng_unit(&s->r[R_NET]) < m->loss)
     at += STALL_NS; /* TCP recovers a lost segment late, never out of order */
   if (at < q->last_arrive)
     at = q->last_arrive;
@@ -448,17 +438,18 @@ static void flush_dgrams(p2pc_sim *s, uint32_t i) {
     if (t < 0 || blocked(s, i, (uint32_t)t))
       continue;
     const p2pc_sim_link *m = link_model(s, i, (uint32_t)t);
-    if (m->loss > 0 && rng_unit(&s->r[R_NET]) < m->loss)
+    if (m->loss > 0 && p2pc_rng_unit(&s->r[R_NET]) < m->loss)
       continue;
-    int copies = m->dup > 0 && rng_unit(&s->r[R_NET]) < m->dup ? 2 : 1;
+    int copies = m->dup > 0 && p2pc_rng_unit(&s->r[R_NET]) < m->dup ? 2 : 1;
     for (int k = 0; k < copies; k++) {
       p2pc_datagram *cp = malloc(sizeof *cp);
       if (!cp)
         abort();
       *cp = d;
       uint64_t at = s->now + one_way(s, i, (uint32_t)t);
-      if (m->reorder > 0 && rng_unit(&s->r[R_NET]) < m->reorder)
-        at += (uint64_t)(2 * rng_unit(&s->r[R_NET]) * (double)m->jitter_ns);
+      if (m->reorder > 0 && p2pc_rng_unit(&s->r[R_NET]) < m->reorder)
+        at +=
+            (uint64_t)(2 * p2pc_rng_unit(&s->r[R_NET]) * (double)m->jitter_ns);
       push(s, at, E_DGRAM, (uint32_t)t, i, cp);
     }
   }
@@ -698,12 +689,12 @@ static int start_node(p2pc_sim *s, uint32_t i, char *err, size_t errlen) {
     break;
   case P2PC_SIM_KREGULAR:
     for (uint32_t k = 0; k < cf->k / 2 && k < 16 && n > 1; k++) {
-      uint32_t j = (uint32_t)rng_below(tr, n - 1);
+      uint32_t j = (uint32_t)p2pc_rng_below(tr, n - 1);
       j = j >= i ? j + 1 : j;
       /* seeds_members: a few more draws for a member (a bounded count,
        * so a lone node starts with what it drew) */
       for (int t = 0; cf->seeds_members && t < 64 && !is_member(s, j); t++) {
-        j = (uint32_t)rng_below(tr, n - 1);
+        j = (uint32_t)p2pc_rng_below(tr, n - 1);
         j = j >= i ? j + 1 : j;
       }
       seeds[ns++].addr = addr_of(j);
@@ -725,7 +716,7 @@ static int start_node(p2pc_sim *s, uint32_t i, char *err, size_t errlen) {
   memset(&c, 0, sizeof c);
   c.id = x->id;
   c.incarnation = MONO0 + s->now + i; /* rises across restarts */
-  c.seed = rng_u64(&s->r[R_NODES]);
+  c.seed = p2pc_rng_next(&s->r[R_NODES]);
   c.listen = addr_of(i);
   c.seeds = seeds;
   c.nseeds = ns;
@@ -922,10 +913,10 @@ static void on_traffic(p2pc_sim *s, uint32_t i) {
   uint8_t payload[256];
   uint32_t plen = s->cfg.payload < sizeof payload ? s->cfg.payload : 255;
   for (uint32_t k = 0; k < plen; k++)
-    payload[k] = (uint8_t)rng_u64(r);
+    payload[k] = (uint8_t)p2pc_rng_next(r);
   s->cur_node = i;
   int rv;
-  if (rng_unit(r) < s->cfg.bcast) {
+  if (p2pc_rng_unit(r) < s->cfg.bcast) {
     rv = p2pc_node_broadcast(x->n, payload, plen, now_of(s, i));
     if (rv > 0) {
       s->res.msgs_sent += (uint64_t)rv + 1;
@@ -939,7 +930,7 @@ static void on_traffic(p2pc_sim *s, uint32_t i) {
         up++;
     if (!up)
       return;
-    uint32_t pick = (uint32_t)rng_below(r, up);
+    uint32_t pick = (uint32_t)p2pc_rng_below(r, up);
     for (uint32_t k = 0; k < np; k++) {
       if (!p2pc_node_peer_info(x->n, k, &pi) || pi.state != P2PC_PEER_UP)
         continue;
@@ -1277,7 +1268,7 @@ p2pc_sim *p2pc_sim_new(const p2pc_sim_config *cfg, char *err, size_t errlen) {
   s->cfg = *cfg;
   s->link = cfg->link;
   for (int k = 0; k < R_NSTREAMS; k++)
-    rng_seed(&s->r[k], cfg->seed, (uint64_t)k + 1);
+    p2pc_rng_seed(&s->r[k], cfg->seed, (uint64_t)k + 1);
   s->nodes = calloc(cfg->nodes, sizeof *s->nodes);
   if (!s->nodes)
     abort();
@@ -1287,8 +1278,8 @@ p2pc_sim *p2pc_sim_new(const p2pc_sim_config *cfg, char *err, size_t errlen) {
   for (uint32_t i = 0; i < cfg->nodes; i++) {
     snode *x = &s->nodes[i];
     snprintf(x->id, sizeof x->id, "n%u", i);
-    x->c.off0 = (2 * rng_unit(cr) - 1) * cfg->offset_max_s * 1e9;
-    x->c.rate = (2 * rng_unit(cr) - 1) * cfg->drift_max_ppm * 1e-6;
+    x->c.off0 = (2 * p2pc_rng_unit(cr) - 1) * cfg->offset_max_s * 1e9;
+    x->c.rate = (2 * p2pc_rng_unit(cr) - 1) * cfg->drift_max_ppm * 1e-6;
     x->c.noise = (double)cfg->clock_common.noise_ns;
     x->c.gran = (double)cfg->clock_common.granularity_ns;
     x->slow = 1;

@@ -24,6 +24,7 @@
  */
 #include "causal.h"
 #include "checker.h"
+#include "rng.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -39,38 +40,13 @@
 #define MAX_PAYLOAD 64
 #define OUT_MAX (16u << 20)
 
-/* ---- PRNG: splitmix64 seeds xoshiro256** ------------------------------- */
+/* ---- PRNG: the core's (rng.h), stream 0 ------------------------------- */
 
-typedef struct rng {
-  uint64_t s[4];
-} rng;
+typedef p2pc_rng rng;
 
-static uint64_t splitmix64(uint64_t *x) {
-  uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
+static void rng_seed(rng *r, uint64_t seed) { p2pc_rng_seed(r, seed, 0); }
 
-static void rng_seed(rng *r, uint64_t seed) {
-  for (int i = 0; i < 4; i++)
-    r->s[i] = splitmix64(&seed);
-}
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static uint64_t rng_next(rng *r) {
-  uint64_t *s = r->s;
-  uint64_t result = rotl(s[1] * 5, 7) * 9;
-  uint64_t t = s[1] << 17;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = rotl(s[3], 45);
-  return result;
-}
+static uint64_t rng_next(rng *r) { return p2pc_rng_next(r); }
 
 /* Uniform in [0, n), n > 0 (rejection: no modulo bias). */
 static uint64_t rng_below(rng *r, uint64_t n) {
@@ -279,7 +255,7 @@ static flight heap_pop(run *r) {
 static size_t make_payload(uint32_t mid, uint32_t src, uint32_t dst,
                            uint8_t *p) {
   uint64_t h = mid;
-  size_t len = 6 + (size_t)(splitmix64(&h) % (MAX_PAYLOAD - 6 + 1));
+  size_t len = 6 + (size_t)(p2pc_splitmix64(&h) % (MAX_PAYLOAD - 6 + 1));
   p[0] = (uint8_t)mid;
   p[1] = (uint8_t)(mid >> 8);
   p[2] = (uint8_t)(mid >> 16);
@@ -938,7 +914,7 @@ static bool parse_u64(const char *s, uint64_t *v) {
 
 static uint64_t schedule_seed(uint64_t base, uint64_t i) {
   uint64_t x = base ^ (i * 0xD1B54A32D192ED03ull);
-  return splitmix64(&x);
+  return p2pc_splitmix64(&x);
 }
 
 static void describe(const run *r, uint64_t seed, const options *o) {
@@ -1005,7 +981,7 @@ int main(int argc, char **argv) {
     clock_gettime(CLOCK_REALTIME, &ts);
     uint64_t x = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     x ^= (uint64_t)getpid() << 32;
-    o.base = splitmix64(&x);
+    o.base = p2pc_splitmix64(&x);
   }
 
   if (checker_selftest())
