@@ -89,10 +89,9 @@ took=$(clockcheck wait 10 "src['$liar']['state'] == 'falseticker'" \
 log "every honest node calls $liar a falseticker (after ${took}s)"
 clockcheck show "${socks[@]}"
 sleep 2
-probe after
-out=$(clockcheck spread "$T/after.json" --only "$(IFS=,; echo "${hon_targets[*]}")" \
-  --max 1000000 --li 0) || die "the honest nodes disagree: $out"
-log "honest six over NTP: $out"
+probe_spread "$T/after.json" "${targets[*]}" \
+  --only "$(IFS=,; echo "${hon_targets[*]}")" --max 1000000 --li 0
+log "honest six over NTP: $SPREAD_OUT"
 hon=$(IFS=,; echo "${hon_targets[*]}")
 liar_off=$(clockcheck offsets "$T/after.json" "$hon" "$liar_target") ||
   die "no usable round with the liar"

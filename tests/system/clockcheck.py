@@ -15,12 +15,16 @@ Every wait has a deadline; every socket operation a timeout.
       one line per node: synced, ref, source, stratum, offset, err
   clockcheck.py spread FILE [--only ADDR,...] [--median-max NS]
                             [--max NS] [--li L] [--stratum-max S]
+                            [--slack NS] [--min-kept K]
       reads ntpprobe --json output; per round, the disagreement of the
       targets (max offset - min offset) over the rounds where every target
-      answered with a delay <= 3 x its least delay + 20 us; prints a JSON
-      summary, fails if a bound is exceeded, a target's LI is not L in
-      every kept round or its stratum above S, or fewer than a third of
-      the rounds are kept
+      answered with a delay <= 3 x its least delay + 20 us (--slack); prints
+      a JSON summary, fails if a bound is exceeded, a target's LI is not L
+      in every kept round or its stratum above S, or too few rounds are
+      kept: fewer than K with --min-kept, else fewer than a third. Exit
+      status 3 (not 1) when too few rounds were kept and nothing else is
+      wrong, so a caller can probe more rounds (lib.sh probe_spread): on a
+      busy machine fast rounds are rarer, the clocks no worse.
   clockcheck.py offsets FILE GROUP_ADDRS OTHER_ADDR
       the median (over usable rounds) of OTHER's offset minus the median of
       GROUP's offsets in the same round, in ns
@@ -35,7 +39,8 @@ Every wait has a deadline; every socket operation a timeout.
   clockcheck.py badinput PORT SOCK
       hostile NTP client against 127.0.0.1:PORT (see cmd_badinput)
 
-Exit status: 0 ok, 1 failed or timed out (reason on stderr), 2 usage.
+Exit status: 0 ok, 1 failed or timed out (reason on stderr), 2 usage,
+3 spread: too few usable rounds (and nothing else wrong).
 """
 import json
 import os
@@ -171,9 +176,9 @@ def cmd_spread(args):
     full, kept = usable(rounds, only,
                         int(opts["--slack"]) if "--slack" in opts else None)
     problems = []
-    if len(kept) < max(min(3, len(rounds)), len(rounds) // 3):
-        problems.append("only %d of %d rounds usable (%d with every answer)"
-                        % (len(kept), len(rounds), len(full)))
+    want = int(opts["--min-kept"]) if "--min-kept" in opts else \
+        max(min(3, len(rounds)), len(rounds) // 3)
+    too_few = len(kept) < want
     spreads = sorted(max(r[a]["offset_ns"] for a in only) -
                      min(r[a]["offset_ns"] for a in only) for r in kept)
     summ = {"rounds": len(rounds), "answered_all": len(full),
@@ -191,6 +196,8 @@ def cmd_spread(args):
             "min_delay_ns": min((r[a]["delay_ns"] for r in full), default=0),
             "median_offset_ns": int(statistics.median(
                 r[a]["offset_ns"] for r in kept)) if kept else None}
+        if not kept:  # too_few says it; no LI or stratum to judge
+            continue
         if "--li" in opts and li != [int(opts["--li"])]:
             problems.append("%s: LI %s, want %s" % (a, li, opts["--li"]))
         if "--stratum-max" in opts and (
@@ -206,7 +213,15 @@ def cmd_spread(args):
                         % (summ["max_ns"], opts["--max"]))
     print(json.dumps(summ))
     if problems:
-        die("; ".join(problems))
+        die("; ".join(problems + (["only %d of %d rounds usable (%d with "
+                                   "every answer)" % (len(kept), len(rounds),
+                                                      len(full))]
+                                  if too_few else [])))
+    if too_few:
+        print("clockcheck.py: only %d of %d rounds usable (%d with every "
+              "answer), want %d" % (len(kept), len(rounds), len(full), want),
+              file=sys.stderr)
+        sys.exit(3)
 
 
 def cmd_offsets(args):
