@@ -48,6 +48,14 @@ if [ ! -x "$bin" ]; then
   exit 1
 fi
 
+# Namespaces left by an earlier run that was killed before its cleanup
+# (SIGKILL from a test timeout): p2pc-PID-* whose PID is gone.
+for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^p2pc-[0-9]+-' || true); do
+  owner=${ns#p2pc-}
+  owner=${owner%%-*}
+  kill -0 "$owner" 2>/dev/null || ip netns del "$ns" 2>/dev/null || true
+done
+
 pfx=p2pc-$$
 brns=$pfx-br
 subnet=10.231.$((RANDOM % 200 + 20))
@@ -241,17 +249,17 @@ for i in 1 2 3 4; do
   pid[$n]=$!
 done
 
-# wait_for DESC SECONDS CMD...: runs CMD every 0.2 s until it succeeds; at
-# most SECONDS seconds and SECONDS*5 tries, and never past 85 s from the
-# start of the test.
+# wait_for DESC SECONDS CMD...: runs CMD every 0.2 s until it succeeds.
+# SECONDS is what it takes on an idle machine; the wait is bounded by 3 x
+# SECONDS of wall time and SECONDS*15 tries, because on a machine whose
+# cores are busy every node and every ctl.py call is slower, not wrong.
 wait_for() {
   local desc=$1 secs=$2 tries=0 deadline
   shift 2
-  deadline=$(($(date +%s) + secs))
-  [ "$deadline" -le $((t_start + 85)) ] || deadline=$((t_start + 85))
+  deadline=$(($(date +%s) + 3 * secs))
   until "$@"; do
     tries=$((tries + 1))
-    if [ "$tries" -ge $((secs * 5)) ] || [ "$(date +%s)" -ge "$deadline" ]; then
+    if [ "$tries" -ge $((secs * 15)) ] || [ "$(date +%s)" -ge "$deadline" ]; then
       show_status
       fail "timed out after ${secs}s waiting for $desc"
     fi
