@@ -15,7 +15,8 @@
 # then re-run cmake). --reps N repeats each measurement N times (default 5);
 # --smoke runs tiny fixed counts once (what ctest runs).
 #
-# Method (see shared/BENCHMARKING.md):
+# Method (on a shared 2-vCPU VM absolute figures are approximate: compare
+# the peers' figures from the same run, and the ratios between them):
 # - One way: a receiver binds port 0 and prints the port it got; the sender
 #   connects and sends N messages; the receiver times from its first message
 #   to its last. N is calibrated per peer and size by a pilot run so that a

@@ -17,7 +17,7 @@
  *   nodeIP     string, IPv4/IPv6 literal or "localhost" [127.0.0.1]
  *   nodePort   integer 1..65535 (required here or by --listen)
  *   connectTo  array of {"nodeID" (optional), "nodeIP", "nodePort"}
- *   events     string, path of the EVENTS.md log [none]
+ *   events     string, path of the event log, docs/EVENTS.md [none]
  *   control    string, control socket path [/tmp/p2pclock-<nodeID>.sock]
  *   logLevel   "error" | "warn" | "info" | "debug" [info]
  *   maxPeers   integer 1..1024 [64]

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The event log's message records (../shared/EVENTS.md), rendered as JSON
+ * The event log's message records (docs/EVENTS.md), rendered as JSON
  * without stdio. The node writes the common fields (node, ev, mono, local,
  * net) and appends these; this module owns the message-specific part so
  * that every runtime writes the same contract.
