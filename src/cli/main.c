@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The p2pclock command: global options and the table of subcommands. Only
- * this directory decides exit codes (STYLE.md): 0 ok, 1 runtime failure, 2
- * usage or config error, always with one line on stderr saying what and
- * where.
+ * this directory decides exit codes (docs/DESIGN.md, house style): 0 ok, 1
+ * runtime failure, 2 usage or config error, always with one line on stderr
+ * saying what and where.
  */
 #include <errno.h>
 #include <math.h>

@@ -212,7 +212,7 @@ static const char *level_name(p2pc_log_level lv) {
 static void logline(const rt *r, p2pc_log_level lv, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* "<UTC time> <node> <LEVEL> <module>: text" (STYLE.md). */
+/* "<UTC time> <node> <LEVEL> <module>: text" (docs/DESIGN.md). */
 static void logline(const rt *r, p2pc_log_level lv, const char *fmt, ...) {
   if (lv > r->opt->log_level)
     return;
