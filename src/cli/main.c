@@ -76,10 +76,12 @@ static const char usage_tail[] =
     "  --config FILE          JSON config, e.g. config/nodeA.json\n"
     "  --id ID                (nodeID) 1..64 of [A-Za-z0-9._-]; required\n"
     "  --listen HOST:PORT     (nodeIP, nodePort) TCP and UDP address; PORT\n"
-    "                         required; HOST an IP address or localhost,\n"
-    "                         IPv6 in brackets [127.0.0.1]\n"
+    "                         required; HOST an IP address (IPv6 in\n"
+    "                         brackets) or a host name, resolved once at\n"
+    "                         start (localhost is 127.0.0.1) [127.0.0.1]\n"
     "  --peer [ID@]HOST:PORT  (connectTo) a peer to dial; repeatable; the\n"
-    "                         flags replace the file's list [none]\n"
+    "                         flags replace the file's list; a host name\n"
+    "                         is resolved again before every dial [none]\n"
     "  --events FILE          (events) write the EVENTS.md log [none]\n"
     "  --control PATH         (control) control socket "
     "[/tmp/p2pclock-<ID>.sock]\n"
@@ -144,8 +146,10 @@ static int run_node(const p2pc_cli_config *cfg) {
     fprintf(stderr, "p2pclock node: out of memory\n");
     return EXIT_FAILURE;
   }
+  _Static_assert(P2PC_CLI_HOST_MAX <= P2PC_RT_HOST_MAX,
+                 "a valid HOST fits the runtime's peer");
   for (size_t i = 0; i < cfg->npeers; i++) {
-    /* validated: IDs are at most 64 bytes, hosts at most 63 */
+    /* validated: IDs are at most 64 bytes, hosts at most 253 */
     memcpy(peers[i].id, cfg->peers[i].id,
            strnlen(cfg->peers[i].id, P2PC_NODE_ID_MAX));
     memcpy(peers[i].host, cfg->peers[i].host,
