@@ -3,7 +3,8 @@
 # The real p2pclock command refusing bad configs and flags: for each case,
 # `p2pclock node ... --check-config` must exit 2 with exactly one line on
 # stderr (the one a user would see) and nothing on stdout; the prototype's
-# configs must pass with one JSON line on stdout. No network is touched:
+# configs must pass with one JSON line on stdout; `help [COMMAND]` must
+# print what --help and COMMAND --help print. No network is touched:
 # --check-config stops after resolving the config. Every run is time-bound.
 #   test_bad_config.sh BUILD/p2pclock SOURCE/config
 set -u
@@ -260,6 +261,36 @@ check 2 'p2pclock tracking: unknown option "--step" (try p2pclock --help)' \
   tracking --id A --step 1
 check 0 "" --version
 grep -q '^p2pclock [0-9]' out || fail "--version: $(cat out)"
+
+# ---- help [COMMAND] ----------------------------------------------------------
+# `help` is --help; `help CMD` is CMD --help, for every command the usage
+# lists (the list is read from the usage, so a new command is covered).
+check 0 "" --help
+cp out usage
+check 0 "" help
+cmp -s usage out || fail "help: differs from --help"
+grep -q '^       p2pclock help \[COMMAND\]$' usage || fail "--help: no help line"
+commands=$(awk 'in_list && !/^  [a-z]/ { exit }
+  in_list { print $1 }
+  /^commands:$/ { in_list = 1 }' usage)
+ncommands=$(printf '%s\n' "$commands" | grep -c .)
+[ "$ncommands" -ge 14 ] || fail "--help lists $ncommands commands: $commands"
+for c in $commands; do
+  check 0 "" help "$c"
+  grep -q '^usage: p2pclock' out || fail "help $c: no usage line: $(head -n 1 out)"
+  cp out help.out
+  check 0 "" "$c" --help
+  cmp -s help.out out || fail "help $c: differs from $c --help"
+done
+for c in node demo status send vclock check sim help; do
+  printf '%s\n' "$commands" | grep -qx "$c" || fail "--help does not list $c"
+done
+check 0 "" help status
+grep -q '^usage: p2pclock status ' out || fail "help status: $(head -n 1 out)"
+check 2 'p2pclock help: unknown command "frob" (p2pclock --help lists them)' \
+  help frob
+check 2 'p2pclock help: unexpected argument "extra" (usage: p2pclock help [COMMAND])' \
+  help status extra
 
 echo "test_bad_config: $cases cases, $failed failed"
 [ "$failed" -eq 0 ]
