@@ -623,12 +623,16 @@ static void on_lookup(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
     char now_s[64], was_s[64];
     p2pc_node_addr_format(&first, now_s, sizeof now_s);
     p2pc_node_addr_format(&s->first, was_s, sizeof was_s);
-    if (s->failing)
+    bool moved = s->first.family && !wire_addr_eq(&first, &s->first);
+    if (s->failing && moved)
+      logline(r, P2PC_LOG_INFO, "link: %s resolves again, now to %s (was %s)",
+              s->host, now_s, was_s);
+    else if (s->failing)
       logline(r, P2PC_LOG_INFO, "link: %s resolves again, to %s", s->host,
               now_s);
     else if (!s->first.family)
       logline(r, P2PC_LOG_INFO, "link: %s resolves to %s", s->host, now_s);
-    else if (!wire_addr_eq(&first, &s->first))
+    else if (moved)
       logline(r, P2PC_LOG_INFO, "link: %s now resolves to %s (was %s)", s->host,
               now_s, was_s);
     s->failing = false;
