@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cJSON.h"
 
@@ -33,7 +34,18 @@
 #define VALUE_BUF (VALUE_SHOWN_MAX + 4)
 
 #define MSG_ID "must be 1..64 characters of [A-Za-z0-9._-]"
-#define MSG_HOST "must be an IPv4 or IPv6 address or \"localhost\""
+/* What is wrong with a HOST (host_problem); each reads after "HOST" or a
+ * key. */
+#define MSG_HOST_EMPTY "must be an IP address or a host name, not empty"
+#define MSG_HOST_CHARS                                                         \
+  "must be an IP address or a host name of letters, digits, '-' and '.'"
+#define MSG_HOST_V6 "with a ':' must be an IPv6 address"
+#define MSG_HOST_LONG "must be at most 253 characters"
+#define MSG_HOST_LABEL "must be labels of 1..63 characters between dots"
+#define MSG_HOST_HYPHEN "must not start or end a label with '-'"
+#define MSG_HOST_NUMERIC                                                       \
+  "must be a valid IPv4 address (a host name cannot end in a label of "        \
+  "digits only)"
 #define MSG_PORT "must be an integer 1..65535"
 #define MSG_LEVEL "must be one of \"error\", \"warn\", \"info\", \"debug\""
 #define MSG_MAX_PEERS "must be an integer 1..1024"
@@ -150,12 +162,49 @@ static const char *suggest(const char *s, const char *const *names, size_t n) {
 
 static bool id_ok(const char *s) { return p2pc_id_valid(s, strlen(s)); }
 
-static bool host_ok(const char *s) {
+/* Why s is no HOST, or NULL if it is one: an IPv4 or IPv6 literal, or a
+ * host name as RFC 1123 writes them (labels of 1..63 letters, digits and
+ * '-' between dots, no label starting or ending with '-', 253 characters
+ * in all). The last label must not be digits only (RFC 3696, 2): then a
+ * mistyped address such as 10.0.0.256 is refused here, not sent to the
+ * resolver, which would read "10.1" as 10.0.0.1. Names are resolved by the
+ * runtime, not here: a config is checked the same wherever it is read. */
+static const char *host_problem(const char *s) {
   unsigned char addr[16];
+  if (inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1)
+    return NULL;
+  if (!s[0])
+    return MSG_HOST_EMPTY;
+  if (strchr(s, ':'))
+    return MSG_HOST_V6;
   if (strlen(s) > P2PC_CLI_HOST_MAX)
-    return false;
-  return strcmp(s, "localhost") == 0 || inet_pton(AF_INET, s, addr) == 1 ||
-         inet_pton(AF_INET6, s, addr) == 1;
+    return MSG_HOST_LONG;
+  size_t label = 0;
+  bool digits = true; /* the current label is digits only */
+  for (const char *p = s;; p++) {
+    char ch = *p;
+    if (ch == '.' || ch == '\0') {
+      if (label == 0)
+        return MSG_HOST_LABEL;
+      if (p[-1] == '-')
+        return MSG_HOST_HYPHEN;
+      if (ch == '\0')
+        break;
+      label = 0;
+      digits = true;
+      continue;
+    }
+    bool digit = ch >= '0' && ch <= '9';
+    if (!digit && !(ch >= 'a' && ch <= 'z') && !(ch >= 'A' && ch <= 'Z') &&
+        ch != '-')
+      return MSG_HOST_CHARS;
+    if (label == 0 && ch == '-')
+      return MSG_HOST_HYPHEN;
+    if (++label > 63)
+      return MSG_HOST_LABEL;
+    digits = digits && digit;
+  }
+  return digits ? MSG_HOST_NUMERIC : NULL;
 }
 
 /* A decimal integer 0..max written with digits only (no sign, no spaces). */
@@ -316,12 +365,20 @@ static int file_id(p2pc_cli_config *cfg, file_ctx *c, const char *key,
   return 0;
 }
 
+/* A HOST from the file into dst[0..n), or the message about it. */
+static int file_host_value(file_ctx *c, const char *key, const cJSON *v,
+                           char *dst, size_t n) {
+  const char *s = str_value(v);
+  const char *why = s ? host_problem(s) : MSG_HOST_CHARS;
+  if (why)
+    return bad_key(c, key, why, v);
+  snprintf(dst, n, "%s", s);
+  return 0;
+}
+
 static int file_host(p2pc_cli_config *cfg, file_ctx *c, const char *key,
                      const cJSON *v) {
-  const char *s = str_value(v);
-  if (!s || !copy_if(host_ok(s), cfg->listen_host, sizeof cfg->listen_host, s))
-    return bad_key(c, key, MSG_HOST, v);
-  return 0;
+  return file_host_value(c, key, v, cfg->listen_host, sizeof cfg->listen_host);
 }
 
 static int file_port(p2pc_cli_config *cfg, file_ctx *c, const char *key,
@@ -373,8 +430,8 @@ static int file_peer(p2pc_cli_config *cfg, file_ctx *c, int i,
     uint32_t port;
     if (k == 0 && (!s || !copy_if(id_ok(s), p.id, sizeof p.id, s)))
       return bad_key(c, key, MSG_ID, v);
-    if (k == 1 && (!s || !copy_if(host_ok(s), p.host, sizeof p.host, s)))
-      return bad_key(c, key, MSG_HOST, v);
+    if (k == 1 && file_host_value(c, key, v, p.host, sizeof p.host) < 0)
+      return P2PC_ERR_INVAL;
     if (k == 2) {
       if (!int_value(v, 1, 65535, &port))
         return bad_key(c, key, MSG_PORT, v);
@@ -832,13 +889,16 @@ static const char *split_hostport(const char *s, const char *shape, char *host,
       goto bad_shape; /* an IPv6 address without brackets */
   }
   if (hlen >= hostn)
-    return "HOST " MSG_HOST;
+    return "HOST " MSG_HOST_LONG;
   memcpy(host, h, hlen);
   host[hlen] = '\0';
-  if (!host_ok(host))
-    return "HOST " MSG_HOST;
   if (s[0] == '[' && !strchr(host, ':'))
     return "HOST in brackets must be an IPv6 address";
+  const char *why = host_problem(host);
+  if (why) {
+    snprintf(msg, msgn, "HOST %s", why);
+    return msg;
+  }
   if (!parse_port(colon + 1, port))
     return "PORT " MSG_PORT;
   return NULL;
@@ -856,7 +916,7 @@ static int flag_id(p2pc_cli_config *cfg, const char *flag, const char *v,
 
 static int flag_listen(p2pc_cli_config *cfg, const char *flag, const char *v,
                        err_out *e) {
-  char host[P2PC_CLI_HOST_MAX + 1], msg[80];
+  char host[P2PC_CLI_HOST_MAX + 1], msg[160];
   uint16_t port;
   const char *what =
       split_hostport(v, "HOST:PORT", host, sizeof host, &port, msg, sizeof msg);
@@ -880,7 +940,7 @@ static int flag_peer(p2pc_cli_config *cfg, const char *flag, const char *v,
     p.id[idlen] = '\0';
     addr = at + 1;
   }
-  char msg[80];
+  char msg[160];
   const char *what = split_hostport(addr, "[ID@]HOST:PORT", p.host,
                                     sizeof p.host, &p.port, msg, sizeof msg);
   if (what)
@@ -1137,7 +1197,8 @@ static int finish(p2pc_cli_config *cfg, const char *file, bool peers_flags,
     if (p->id[0] && strcmp(p->id, cfg->id) == 0)
       return bad_peer(file, peers_flags, i, true, "is this node's own ID", p,
                       e);
-    if (p->port == cfg->listen_port && strcmp(p->host, cfg->listen_host) == 0)
+    if (p->port == cfg->listen_port &&
+        strcasecmp(p->host, cfg->listen_host) == 0)
       return bad_peer(file, peers_flags, i, false, "is this node's own address",
                       p, e);
     for (size_t j = 0; j < i; j++) {
@@ -1145,7 +1206,7 @@ static int finish(p2pc_cli_config *cfg, const char *file, bool peers_flags,
       if (p->id[0] && strcmp(p->id, q->id) == 0)
         return bad_peer(file, peers_flags, i, true,
                         "repeats the ID of an earlier peer", p, e);
-      if (p->port == q->port && strcmp(p->host, q->host) == 0)
+      if (p->port == q->port && strcasecmp(p->host, q->host) == 0)
         return bad_peer(file, peers_flags, i, false,
                         "repeats the address of an earlier peer", p, e);
     }

@@ -14,7 +14,7 @@
  * silently ignored):
  *
  *   nodeID     string, the node ID (required here or by --id)
- *   nodeIP     string, IPv4/IPv6 literal or "localhost" [127.0.0.1]
+ *   nodeIP     string, IPv4/IPv6 literal or host name [127.0.0.1]
  *   nodePort   integer 1..65535 (required here or by --listen)
  *   connectTo  array of {"nodeID" (optional), "nodeIP", "nodePort"}
  *   events     string, path of the event log, docs/EVENTS.md [none]
@@ -56,6 +56,13 @@
  * A flag's value follows it ("--id A") or is attached ("--id=A"); a value
  * that starts with "--" must be attached ("--clock-offset -1" is fine). An
  * IPv6 HOST goes in brackets: "[::1]:9000".
+ *
+ * A HOST (nodeIP, --listen, --peer) is an IPv4 or IPv6 literal or a host
+ * name: dot-separated labels of 1..63 letters, digits and '-' (RFC 1123),
+ * no label starting or ending with '-', at most 253 characters, the last
+ * label not all digits (so 10.0.0.256 is refused, not looked up). Only the
+ * syntax is checked here; the runtime resolves the name (runtime.h):
+ * the listen host once at start, a peer's before every dial of it.
  */
 #ifndef P2PC_CLI_CONFIG_H
 #define P2PC_CLI_CONFIG_H
@@ -69,7 +76,7 @@
 
 #define P2PC_CLI_PEERS_MAX 1024       /* configured peers, and maxPeers */
 #define P2PC_CLI_MAX_PEERS_DEFAULT 64 /* maxPeers when not configured */
-#define P2PC_CLI_HOST_MAX 63          /* an IPv6 literal has at most 45 */
+#define P2PC_CLI_HOST_MAX 253         /* a host name, RFC 1123 */
 #define P2PC_CLI_PATH_MAX 4095        /* the events path */
 #define P2PC_CLI_CONTROL_MAX 107      /* sun_path is 108 bytes with its NUL */
 #define P2PC_CLI_CHAOS_DELAY_MAX_MS 60000
@@ -95,7 +102,7 @@ typedef enum p2pc_cli_clock_mode {
 
 typedef struct p2pc_cli_peer {
   char id[P2PC_ID_MAX + 1]; /* "" if not configured (learned on connect) */
-  char host[P2PC_CLI_HOST_MAX + 1]; /* as written: IP literal or localhost */
+  char host[P2PC_CLI_HOST_MAX + 1]; /* as written: IP literal or name */
   uint16_t port;
 } p2pc_cli_peer;
 

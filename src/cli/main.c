@@ -35,6 +35,7 @@ static int cmd_client(const command *cmd, int argc, char **argv);
 static int cmd_demo(const command *cmd, int argc, char **argv);
 static int cmd_check(const command *cmd, int argc, char **argv);
 static int cmd_sim(const command *cmd, int argc, char **argv);
+static int cmd_help(const command *cmd, int argc, char **argv);
 
 /* To add a command, add a line here; --help lists them from this table. */
 static const command commands[] = {
@@ -52,16 +53,19 @@ static const command commands[] = {
     {"stop", "stop a running node", cmd_client},
     {"check", "verify the event logs of a run", cmd_check},
     {"sim", "run a scenario in the deterministic simulator", cmd_sim},
+    {"help", "show this help, or a command's (help COMMAND)", cmd_help},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 static const char usage_head[] = "usage: p2pclock <command> [options]\n"
+                                 "       p2pclock help [COMMAND]\n"
                                  "       p2pclock --help | --version\n"
                                  "\n"
                                  "commands:\n";
 
 static const char usage_tail[] =
+    "\n"
     "Client commands: p2pclock status|peers|tracking|sources|stop\n"
     "[--control PATH | --id ID] [--json], and with the same options send\n"
     "DEST TEXT..., broadcast TEXT..., simulate N, vclock [--step S]\n"
@@ -76,10 +80,12 @@ static const char usage_tail[] =
     "  --config FILE          JSON config, e.g. config/nodeA.json\n"
     "  --id ID                (nodeID) 1..64 of [A-Za-z0-9._-]; required\n"
     "  --listen HOST:PORT     (nodeIP, nodePort) TCP and UDP address; PORT\n"
-    "                         required; HOST an IP address or localhost,\n"
-    "                         IPv6 in brackets [127.0.0.1]\n"
+    "                         required; HOST an IP address (IPv6 in\n"
+    "                         brackets) or a host name, resolved once at\n"
+    "                         start (localhost is 127.0.0.1) [127.0.0.1]\n"
     "  --peer [ID@]HOST:PORT  (connectTo) a peer to dial; repeatable; the\n"
-    "                         flags replace the file's list [none]\n"
+    "                         flags replace the file's list; a host name\n"
+    "                         is resolved again before every dial [none]\n"
     "  --events FILE          (events) append the event log, docs/EVENTS.md "
     "[none]\n"
     "  --control PATH         (control) control socket "
@@ -145,8 +151,10 @@ static int run_node(const p2pc_cli_config *cfg) {
     fprintf(stderr, "p2pclock node: out of memory\n");
     return EXIT_FAILURE;
   }
+  _Static_assert(P2PC_CLI_HOST_MAX <= P2PC_RT_HOST_MAX,
+                 "a valid HOST fits the runtime's peer");
   for (size_t i = 0; i < cfg->npeers; i++) {
-    /* validated: IDs are at most 64 bytes, hosts at most 63 */
+    /* validated: IDs are at most 64 bytes, hosts at most 253 */
     memcpy(peers[i].id, cfg->peers[i].id,
            strnlen(cfg->peers[i].id, P2PC_NODE_ID_MAX));
     memcpy(peers[i].host, cfg->peers[i].host,
@@ -269,6 +277,32 @@ static int cmd_client(const command *cmd, int argc, char **argv) {
 static int cmd_demo(const command *cmd, int argc, char **argv) {
   (void)cmd;
   return p2pc_cli_demo(argc, argv);
+}
+
+/* help [COMMAND]: the usage, or what COMMAND --help prints. */
+static int cmd_help(const command *cmd, int argc, char **argv) {
+  (void)cmd;
+  if (argc > 1) {
+    fprintf(stderr,
+            "p2pclock help: unexpected argument \"%s\" (usage: p2pclock "
+            "help [COMMAND])\n",
+            argv[1]);
+    return EXIT_USAGE;
+  }
+  if (argc == 0 || is_help(argv[0]))
+    return print_usage();
+  for (size_t i = 0; i < NCOMMANDS; i++) {
+    if (strcmp(argv[0], commands[i].name) == 0) {
+      char help[] = "--help";
+      char *args[] = {help, NULL};
+      return commands[i].run(&commands[i], 1, args);
+    }
+  }
+  fprintf(stderr,
+          "p2pclock help: unknown command \"%s\" (p2pclock --help lists "
+          "them)\n",
+          argv[0]);
+  return EXIT_USAGE;
 }
 
 int main(int argc, char **argv) {

@@ -63,6 +63,28 @@ static const char *const ts_mode_names[] = {"user", "kernel-rx",
 typedef struct conn conn;
 typedef struct p2pc_rt rt;
 
+/* A peer configured by host name (runtime.h): the core knows it by a
+ * stand-in address, key, and every dial of it goes through the resolver. */
+typedef struct named_seed {
+  char host[P2PC_RT_HOST_MAX + 1];
+  uint16_t port;
+  char id[P2PC_NODE_ID_MAX + 1]; /* configured, or learned; "" if neither */
+  p2pc_wire_addr key;            /* what the core dials it as, at first */
+  p2pc_wire_addr first;          /* the last lookup's first address */
+  p2pc_wire_addr last;           /* the address last dialed (family 0: none) */
+  unsigned pick;                 /* which address of several to dial next */
+  bool failing;                  /* the last lookup failed (logged) */
+} named_seed;
+
+/* One lookup under way, for one DIAL of a named seed. */
+typedef struct lookup {
+  uv_getaddrinfo_t req;
+  rt *r;
+  uint32_t seed; /* index into r->named */
+  p2pc_action a; /* the DIAL, as the core asked for it */
+  struct lookup *prev, *next;
+} lookup;
+
 struct conn {
   uv_tcp_t tcp;
   rt *r;
@@ -73,8 +95,9 @@ struct conn {
   uv_write_t wreq;
   char *wbuf;
   bool outbound;
-  p2pc_wire_addr addr;
+  p2pc_wire_addr addr; /* as the core knows the dial (a named seed's key) */
   char peer[P2PC_NODE_ID_MAX + 1];
+  uint32_t seed; /* 1 + the named seed dialed, 0 for an address */
   uv_connect_t creq;
 };
 
@@ -138,6 +161,11 @@ struct p2pc_rt {
   uint64_t rx_kernel, rx_user, tx_kernel, tx_sent, tx_timed, tx_errors;
   uint64_t poll_errors; /* POLLERR wake-ups (late stamps, socket errors) */
   uint8_t tbuf[TIME_BUF];
+  /* Peers configured by name, and their lookups under way (cancelled at
+   * exit). */
+  named_seed *named;
+  uint32_t nnamed;
+  lookup *lookups;
 };
 
 /* ---- time and logging ------------------------------------------------- */
@@ -290,6 +318,112 @@ static int parse_addr(const char *host, uint16_t port, p2pc_wire_addr *wa,
   return 0;
 }
 
+static bool wire_addr_eq(const p2pc_wire_addr *x, const p2pc_wire_addr *y) {
+  size_t n = x->family == 4 ? 4 : 16;
+  return x->family == y->family && x->port == y->port &&
+         (x->family == 0 || memcmp(x->addr, y->addr, n) == 0);
+}
+
+/* The wire form of a resolved address, with port. False if it is neither
+ * IPv4 nor IPv6. */
+static bool sockaddr_to_wire(const struct sockaddr *sa, uint16_t port,
+                             p2pc_wire_addr *wa, struct sockaddr_storage *ss) {
+  memset(wa, 0, sizeof *wa);
+  memset(ss, 0, sizeof *ss);
+  if (sa->sa_family == AF_INET) {
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    memcpy(s4, sa, sizeof *s4);
+    s4->sin_port = htons(port);
+    wa->family = 4;
+    memcpy(wa->addr, &s4->sin_addr, 4);
+  } else if (sa->sa_family == AF_INET6) {
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+    memcpy(s6, sa, sizeof *s6);
+    s6->sin6_port = htons(port);
+    wa->family = 6;
+    memcpy(wa->addr, &s6->sin6_addr, 16);
+  } else {
+    return false;
+  }
+  wa->port = port;
+  return true;
+}
+
+/* Address number pick (modulo their count) of a lookup's answer, and the
+ * first one in *first. Returns how many IPv4 and IPv6 addresses it has. */
+static unsigned pick_addr(const struct addrinfo *res, unsigned pick,
+                          uint16_t port, p2pc_wire_addr *first,
+                          p2pc_wire_addr *wa, struct sockaddr_storage *ss) {
+  unsigned n = 0;
+  for (const struct addrinfo *ai = res; ai; ai = ai->ai_next)
+    if (ai->ai_addr && sockaddr_to_wire(ai->ai_addr, port, wa, ss) && !n++)
+      *first = *wa;
+  if (n == 0)
+    return 0;
+  unsigned k = pick % n;
+  for (const struct addrinfo *ai = res; ai; ai = ai->ai_next)
+    if (ai->ai_addr && sockaddr_to_wire(ai->ai_addr, port, wa, ss) && !k--)
+      break;
+  return n;
+}
+
+static const struct addrinfo lookup_hints = {.ai_family = AF_UNSPEC,
+                                             .ai_socktype = SOCK_STREAM};
+
+/* The listen host by name, once at start. Nothing runs on the loop yet,
+ * so there is nothing this lookup could hold up: it is made synchronously
+ * (uv_getaddrinfo without a callback). Returns 0, or -1 after one line. */
+static int resolve_listen(rt *r, const char *host, uint16_t port,
+                          p2pc_wire_addr *wa, struct sockaddr_storage *ss) {
+  uv_getaddrinfo_t req;
+  p2pc_wire_addr first;
+  int rv = uv_getaddrinfo(&r->loop, &req, NULL, host, NULL, &lookup_hints);
+  if (rv < 0) {
+    fprintf(stderr, "p2pclock node: cannot resolve the listen host %s: %s\n",
+            host, uv_strerror(rv));
+    return -1;
+  }
+  unsigned n = pick_addr(req.addrinfo, 0, port, &first, wa, ss);
+  uv_freeaddrinfo(req.addrinfo);
+  if (n == 0) {
+    fprintf(stderr,
+            "p2pclock node: the listen host %s has no IPv4 or IPv6 address\n",
+            host);
+    return -1;
+  }
+  return 0;
+}
+
+/* The address the core knows a named seed by until it learns the node's
+ * own (its HELLO): in 100::/64, the IPv6 discard-only prefix (RFC 6666),
+ * so it can reach nothing, with "p2pc" and the seed's index after it. The
+ * runtime never dials it; a DIAL of it is a dial of the seed, by name. */
+static void seed_key(uint32_t i, uint16_t port, p2pc_wire_addr *wa) {
+  static const uint8_t tag[4] = {'p', '2', 'p', 'c'};
+  memset(wa, 0, sizeof *wa);
+  wa->family = 6;
+  wa->addr[0] = 0x01;
+  memcpy(wa->addr + 8, tag, 4);
+  wa->addr[12] = (uint8_t)(i >> 24);
+  wa->addr[13] = (uint8_t)(i >> 16);
+  wa->addr[14] = (uint8_t)(i >> 8);
+  wa->addr[15] = (uint8_t)i;
+  wa->port = port;
+}
+
+/* An address as the logs and the control socket show it; a named seed's
+ * stand-in shows as its name. */
+static void format_addr(const rt *r, const p2pc_wire_addr *a, char *s,
+                        size_t cap) {
+  for (uint32_t i = 0; i < r->nnamed; i++) {
+    if (wire_addr_eq(a, &r->named[i].key)) {
+      snprintf(s, cap, "%s:%u", r->named[i].host, (unsigned)a->port);
+      return;
+    }
+  }
+  p2pc_node_addr_format(a, s, cap);
+}
+
 static void wire_to_sockaddr(const p2pc_wire_addr *wa,
                              struct sockaddr_storage *ss) {
   memset(ss, 0, sizeof *ss);
@@ -383,8 +517,12 @@ static void on_connect(uv_connect_t *req, int status) {
     return; /* closed at exit while connecting: the close frees it */
   if (status < 0 || r->stopping) {
     if (status < 0)
-      logline(r, P2PC_LOG_DEBUG, "link: dial %s failed: %s",
-              c->peer[0] ? c->peer : "seed", uv_strerror(status));
+      logline(r, P2PC_LOG_DEBUG, "link: dial %s%s%s failed: %s",
+              c->peer[0] ? c->peer : "seed", c->seed ? " at " : "",
+              c->seed ? r->named[c->seed - 1].host : "", uv_strerror(status));
+    /* A name with several addresses: the next dial tries the next one. */
+    if (status < 0 && c->seed)
+      r->named[c->seed - 1].pick++;
     p2pc_node_dial_failed(r->node, &c->addr, c->peer, now_of(r));
     c->closing = true;
     uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
@@ -394,7 +532,11 @@ static void on_connect(uv_connect_t *req, int status) {
   pump(r);
 }
 
-static void dial(rt *r, const p2pc_action *a) {
+/* Opens the connection the DIAL a asked for, to the address to (a's own,
+ * or what a named seed resolved to); seed is 1 + that seed, or 0. The
+ * core hears of it under a's address either way. */
+static void connect_to(rt *r, const p2pc_action *a,
+                       const struct sockaddr_storage *to, uint32_t seed) {
   conn *c = calloc(1, sizeof *c);
   if (!c) {
     p2pc_node_dial_failed(r->node, &a->addr, a->peer, now_of(r));
@@ -403,19 +545,137 @@ static void dial(rt *r, const p2pc_action *a) {
   c->r = r;
   c->outbound = true;
   c->addr = a->addr;
+  c->seed = seed;
   memcpy(c->peer, a->peer, sizeof c->peer);
   uv_tcp_init(&r->loop, &c->tcp);
   c->tcp.data = c;
   c->creq.data = c;
-  struct sockaddr_storage ss;
-  wire_to_sockaddr(&a->addr, &ss);
-  int rv =
-      uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&ss, on_connect);
+  int rv = uv_tcp_connect(&c->creq, &c->tcp, (const struct sockaddr *)to,
+                          on_connect);
   if (rv < 0) {
     p2pc_node_dial_failed(r->node, &a->addr, a->peer, now_of(r));
     c->closing = true;
     uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
   }
+}
+
+/* The named seed a DIAL is a dial of (runtime.h), or NULL: its stand-in
+ * address, its ID, or the address its name last took us to (unless the
+ * DIAL names another node than the seed's). A dial of that address that
+ * names a peer tells a seed configured without an ID whose it is. */
+static named_seed *seed_of_dial(rt *r, const p2pc_action *a) {
+  for (uint32_t i = 0; i < r->nnamed; i++) {
+    named_seed *s = &r->named[i];
+    if (wire_addr_eq(&a->addr, &s->key) ||
+        (a->peer[0] && strcmp(a->peer, s->id) == 0))
+      return s;
+  }
+  for (uint32_t i = 0; i < r->nnamed; i++) {
+    named_seed *s = &r->named[i];
+    if (s->last.family && wire_addr_eq(&a->addr, &s->last) &&
+        !(a->peer[0] && s->id[0])) {
+      if (a->peer[0] && !s->id[0])
+        memcpy(s->id, a->peer, sizeof s->id);
+      return s;
+    }
+  }
+  return NULL;
+}
+
+static void lookup_unlink(rt *r, lookup *q) {
+  if (q->prev)
+    q->prev->next = q->next;
+  else
+    r->lookups = q->next;
+  if (q->next)
+    q->next->prev = q->prev;
+}
+
+static void lookup_failed(rt *r, named_seed *s, const p2pc_action *a,
+                          int status) {
+  /* Once per run of failures: the core retries with back-off, and every
+   * retry would say the same. */
+  logline(r, s->failing ? P2PC_LOG_DEBUG : P2PC_LOG_WARN,
+          "link: cannot resolve %s: %s; dialing it again with back-off",
+          s->host, uv_strerror(status));
+  s->failing = true;
+  p2pc_node_dial_failed(r->node, &a->addr, a->peer, now_of(r));
+}
+
+static void on_lookup(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
+  lookup *q = req->data;
+  rt *r = q->r;
+  named_seed *s = &r->named[q->seed];
+  lookup_unlink(r, q);
+  if (r->stopping) { /* the node is going: no more dials */
+    uv_freeaddrinfo(res);
+    free(q);
+    return;
+  }
+  p2pc_wire_addr first, wa;
+  struct sockaddr_storage ss;
+  unsigned n =
+      status < 0 ? 0 : pick_addr(res, s->pick, s->port, &first, &wa, &ss);
+  uv_freeaddrinfo(res);
+  if (n == 0) {
+    lookup_failed(r, s, &q->a, status < 0 ? status : UV_EAI_NODATA);
+  } else {
+    char now_s[64], was_s[64];
+    p2pc_node_addr_format(&first, now_s, sizeof now_s);
+    p2pc_node_addr_format(&s->first, was_s, sizeof was_s);
+    bool moved = s->first.family && !wire_addr_eq(&first, &s->first);
+    if (s->failing && moved)
+      logline(r, P2PC_LOG_INFO, "link: %s resolves again, now to %s (was %s)",
+              s->host, now_s, was_s);
+    else if (s->failing)
+      logline(r, P2PC_LOG_INFO, "link: %s resolves again, to %s", s->host,
+              now_s);
+    else if (!s->first.family)
+      logline(r, P2PC_LOG_INFO, "link: %s resolves to %s", s->host, now_s);
+    else if (moved)
+      logline(r, P2PC_LOG_INFO, "link: %s now resolves to %s (was %s)", s->host,
+              now_s, was_s);
+    s->failing = false;
+    s->first = first;
+    s->last = wa;
+    p2pc_node_addr_format(&wa, now_s, sizeof now_s);
+    logline(r, P2PC_LOG_DEBUG, "link: dialing %s at %s", s->host, now_s);
+    connect_to(r, &q->a, &ss, q->seed + 1);
+  }
+  free(q);
+  pump(r);
+}
+
+/* Carries out a DIAL: at once for an address, after a lookup for a named
+ * seed. */
+static void dial(rt *r, const p2pc_action *a) {
+  named_seed *s = seed_of_dial(r, a);
+  if (!s) {
+    struct sockaddr_storage ss;
+    wire_to_sockaddr(&a->addr, &ss);
+    connect_to(r, a, &ss, 0);
+    return;
+  }
+  lookup *q = calloc(1, sizeof *q);
+  if (!q) {
+    p2pc_node_dial_failed(r->node, &a->addr, a->peer, now_of(r));
+    return;
+  }
+  q->r = r;
+  q->seed = (uint32_t)(s - r->named);
+  q->a = *a;
+  q->req.data = q;
+  int rv = uv_getaddrinfo(&r->loop, &q->req, on_lookup, s->host, NULL,
+                          &lookup_hints);
+  if (rv < 0) {
+    free(q);
+    lookup_failed(r, s, a, rv);
+    return;
+  }
+  q->next = r->lookups;
+  if (q->next)
+    q->next->prev = q;
+  r->lookups = q;
 }
 
 static void on_connection(uv_stream_t *server, int status) {
@@ -1104,7 +1364,7 @@ static cJSON *command(rt *r, const cJSON *req) {
     p2pc_causal_stats st;
     const p2pc_causal *cz = p2pc_node_causal(r->node);
     p2pc_causal_get_stats(cz, &st);
-    char listen[80];
+    char listen[P2PC_RT_HOST_MAX + 16];
     snprintf(listen, sizeof listen, "%s:%u", r->opt->listen_host, r->port);
     cJSON_AddStringToObject(o, "id", r->opt->id);
     cJSON_AddStringToObject(o, "sesid", p2pc_causal_self(cz));
@@ -1127,8 +1387,8 @@ static cJSON *command(rt *r, const cJSON *req) {
       if (!p2pc_node_peer_info(r->node, i, &pi))
         continue;
       cJSON *p = cJSON_CreateObject();
-      char as[80], inc[24];
-      p2pc_node_addr_format(&pi.addr, as, sizeof as);
+      char as[P2PC_RT_HOST_MAX + 16], inc[24];
+      format_addr(r, &pi.addr, as, sizeof as);
       snprintf(inc, sizeof inc, "%llu", (unsigned long long)pi.incarnation);
       cJSON_AddStringToObject(p, "id", pi.id);
       cJSON_AddStringToObject(p, "state", p2pc_peer_state_name(pi.state));
@@ -1543,13 +1803,16 @@ static int setup_control(rt *r) {
 int p2pc_rt_run(const p2pc_rt_options *opt) {
   rt *r = calloc(1, sizeof *r);
   p2pc_node_seed *seeds = calloc(opt->npeers + 1, sizeof *seeds);
+  named_seed *named = calloc(opt->npeers + 1, sizeof *named);
   int status = 1;
-  if (!r || !seeds) {
+  if (!r || !seeds || !named) {
     fprintf(stderr, "p2pclock node: out of memory\n");
     free(r);
     free(seeds);
+    free(named);
     return 1;
   }
+  r->named = named;
   r->opt = opt;
   r->tfd = -1;
   if (opt->vclock) {
@@ -1567,19 +1830,25 @@ int p2pc_rt_run(const p2pc_rt_options *opt) {
 
   p2pc_wire_addr listen;
   struct sockaddr_storage ss;
-  if (parse_addr(opt->listen_host, opt->listen_port, &listen, &ss) != 0) {
-    fprintf(stderr, "p2pclock node: bad listen address %s\n", opt->listen_host);
-    goto out;
-  }
+  bool listen_named =
+      parse_addr(opt->listen_host, opt->listen_port, &listen, &ss) != 0;
+  if (listen_named &&
+      resolve_listen(r, opt->listen_host, opt->listen_port, &listen, &ss) != 0)
+    goto out_loop;
   for (size_t i = 0; i < opt->npeers; i++) {
+    const p2pc_rt_peer *p = &opt->peers[i];
     struct sockaddr_storage ps;
-    memcpy(seeds[i].id, opt->peers[i].id, sizeof seeds[i].id);
-    if (parse_addr(opt->peers[i].host, opt->peers[i].port, &seeds[i].addr,
-                   &ps) != 0) {
-      fprintf(stderr, "p2pclock node: bad peer address %s\n",
-              opt->peers[i].host);
-      goto out;
-    }
+    memcpy(seeds[i].id, p->id, sizeof seeds[i].id);
+    if (parse_addr(p->host, p->port, &seeds[i].addr, &ps) == 0)
+      continue;
+    /* A name: the core gets a stand-in, every dial of it a lookup. */
+    named_seed *s = &r->named[r->nnamed];
+    snprintf(s->host, sizeof s->host, "%s", p->host);
+    s->port = p->port;
+    memcpy(s->id, p->id, sizeof s->id);
+    seed_key(r->nnamed, p->port, &s->key);
+    seeds[i].addr = s->key;
+    r->nnamed++;
   }
   if (opt->events_path && *opt->events_path) {
     r->events = fopen(opt->events_path, "a");
@@ -1669,10 +1938,19 @@ int p2pc_rt_run(const p2pc_rt_options *opt) {
   write_lifecycle(r, "start");
   if (opt->app && opt->app->started)
     opt->app->started(r, opt->app->ud);
+  char bound_s[64] = "";
+  if (listen_named) {
+    char as[48];
+    p2pc_node_addr_format(&listen, as, sizeof as);
+    snprintf(bound_s, sizeof bound_s, " (%s)", as);
+  }
+  char named_s[32] = "";
+  if (r->nnamed)
+    snprintf(named_s, sizeof named_s, " (%u by name)", (unsigned)r->nnamed);
   logline(r, P2PC_LOG_INFO,
-          "node: %s listening on %s:%u, %zu peer(s) configured",
+          "node: %s listening on %s:%u%s, %zu peer(s) configured%s",
           p2pc_causal_self(p2pc_node_causal(r->node)), opt->listen_host,
-          r->port, opt->npeers);
+          r->port, bound_s, opt->npeers, named_s);
   log_time_setup(r);
   p2pc_node_on_deadline(r->node, now_of(r));
   pump(r);
@@ -1683,6 +1961,11 @@ int p2pc_rt_run(const p2pc_rt_options *opt) {
 out_loop:
   if (r->ctl_open)
     unlink(opt->control_path);
+  /* Lookups still under way end cancelled (or, if a resolver thread has
+   * one, when it returns) in the run below, and free themselves. */
+  r->stopping = true;
+  for (lookup *q = r->lookups; q; q = q->next)
+    uv_cancel((uv_req_t *)&q->req);
   uv_walk(&r->loop, close_walk, r);
   uv_run(&r->loop, UV_RUN_DEFAULT);
   uv_loop_close(&r->loop);
@@ -1695,6 +1978,7 @@ out:
   free(r->conns);
   free(r->readbuf);
   free(seeds);
+  free(r->named);
   free(r);
   return status;
 }

@@ -13,9 +13,29 @@
 
 #include "node.h"
 
+/* A host: an IPv4 or IPv6 literal, "localhost" (always 127.0.0.1, never
+ * looked up, as it always was), or a host name, resolved with
+ * uv_getaddrinfo (so /etc/hosts, DNS, whatever nsswitch says). The core
+ * only ever sees addresses; names stay here:
+ *   - listen_host is resolved once, at start (its first address is bound
+ *     and is what HELLO tells peers); p2pc_rt_run fails with one line
+ *     naming the host if it does not resolve;
+ *   - a peer given by name is resolved again before every dial of it, off
+ *     the loop thread, so a node that moved to a new address is found
+ *     again. "Every dial of it" means the core's dials of that configured
+ *     seed: of the seed itself, of the peer with its ID (configured, or
+ *     learned when a dial of the address the name resolved to named it),
+ *     and of the address the name last resolved to. When a name has
+ *     several addresses, each failed connection moves the next dial on to
+ *     the next one. A name that does not resolve is a failed dial (the
+ *     core backs off and tries again); it is logged once, as a warning
+ *     with the name and the resolver's error, until it resolves again.
+ * Addresses learned by peer exchange are dialed as they are. */
+#define P2PC_RT_HOST_MAX 253
+
 typedef struct p2pc_rt_peer {
   char id[P2PC_NODE_ID_MAX + 1]; /* "" if unknown */
-  char host[64];
+  char host[P2PC_RT_HOST_MAX + 1];
   uint16_t port;
 } p2pc_rt_peer;
 
@@ -86,7 +106,8 @@ int p2pc_rt_vclock_adjust(p2pc_rt *rt, bool step, double step_s, bool drift,
 
 /* Runs the node until SIGINT, SIGTERM, a `stop` request or `quit`.
  * Returns 0 after a clean stop, 1 on a runtime failure (after printing one
- * line saying what failed: cannot listen, cannot open the event log...). */
+ * line saying what failed: cannot resolve or listen on the listen host,
+ * cannot open the event log...). */
 int p2pc_rt_run(const p2pc_rt_options *opt);
 
 #endif /* P2PC_RUNTIME_H */

@@ -1,10 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# `p2pclock sim` as a user meets it: --help, the exit status of a passing
-# and of a failing expectation, a bad scenario refused with FILE:LINE and
-# status 2, a bad flag with status 2, and determinism: the same scenario
-# and seed twice give byte-identical stdout and CSV, and another seed
-# gives another CSV. Usage: cli.sh P2PCLOCK SCENARIO_DIR
+# `p2pclock sim` as a user meets it: --help (and `help sim`), the exit
+# status of a passing and of a failing expectation, a bad scenario refused
+# with FILE:LINE and status 2, a bad flag with status 2, and determinism:
+# the same scenario and seed twice give byte-identical stdout and CSV, and
+# another seed gives another CSV. Usage: cli.sh P2PCLOCK SCENARIO_DIR
 set -u
 bin=$1
 scn=$2
@@ -18,6 +18,8 @@ fail() {
 
 "$bin" sim --help >"$tmp/help" 2>&1 || fail "--help exits $?"
 grep -q "^usage: p2pclock sim" "$tmp/help" || fail "--help has no usage line"
+"$bin" help sim >"$tmp/help2" 2>&1 || fail "help sim exits $?"
+cmp -s "$tmp/help" "$tmp/help2" || fail "help sim differs from sim --help"
 
 # determinism: twice the same, byte for byte; another seed differs
 for run in 1 2; do

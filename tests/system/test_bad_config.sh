@@ -3,7 +3,8 @@
 # The real p2pclock command refusing bad configs and flags: for each case,
 # `p2pclock node ... --check-config` must exit 2 with exactly one line on
 # stderr (the one a user would see) and nothing on stdout; the prototype's
-# configs must pass with one JSON line on stdout. No network is touched:
+# configs must pass with one JSON line on stdout; `help [COMMAND]` must
+# print what --help and COMMAND --help print. No network is touched:
 # --check-config stops after resolving the config. Every run is time-bound.
 #   test_bad_config.sh BUILD/p2pclock SOURCE/config
 set -u
@@ -93,6 +94,12 @@ grep -q '"clockOffset":0,"clockDriftPpm":0,"timePort":9000,"timeSync":false' out
 rm -f clock.json
 check 0 "" node --help
 grep -q -- '--clock-offset S' out || fail "node --help: no --clock-offset"
+grep -q 'host name' out || fail "node --help: does not mention host names"
+# Host names are taken as written (the node resolves them, not the config).
+check 0 "" node --id A --listen node-a.lan:9000 --peer B@node-b:9001 \
+  --peer localhost:9002 --check-config
+grep -q '"nodeIP":"node-a.lan","nodePort":9000,"connectTo":\[{"nodeID":"B","nodeIP":"node-b","nodePort":9001},{"nodeIP":"localhost","nodePort":9002}\]' out ||
+  fail "node with host names: wrong JSON: $(cat out)"
 
 # ---- bad files -------------------------------------------------------------
 bad_file port-string.json '{"nodeID":"A","nodeIP":"127.0.0.1","nodePort":"90x0"}' \
@@ -110,7 +117,11 @@ bad_file twice.json '{"nodeID":"A","nodeID":"B","nodePort":9000}' \
 bad_file id.json '{"nodeID":"node A","nodePort":9000}' \
   '"nodeID" must be 1..64 characters of [A-Za-z0-9._-], got "node A"'
 bad_file ip.json '{"nodeID":"A","nodeIP":"1.2.3","nodePort":9000}' \
-  '"nodeIP" must be an IPv4 or IPv6 address or "localhost", got "1.2.3"'
+  '"nodeIP" must be a valid IPv4 address (a host name cannot end in a label of digits only), got "1.2.3"'
+bad_file host.json '{"nodeID":"A","nodeIP":"node_a","nodePort":9000}' \
+  "\"nodeIP\" must be an IP address or a host name of letters, digits, '-' and '.', got \"node_a\""
+bad_file peer-host.json '{"nodeID":"A","nodePort":9000,"connectTo":[{"nodeIP":"node-b-","nodePort":9001}]}' \
+  "\"connectTo[0].nodeIP\" must not start or end a label with '-', got \"node-b-\""
 bad_file peers-object.json '{"nodeID":"A","nodePort":9000,"connectTo":{"nodeID":"B"}}' \
   '"connectTo" must be an array of {"nodeID", "nodeIP", "nodePort"} objects, got {"nodeID":"B"}'
 bad_file peer-port.json '{"nodeID":"A","nodePort":9000,"connectTo":[
@@ -219,6 +230,12 @@ bad_flags '--step-threshold: must be a number of seconds, 0..1000, got "-0.1"' \
 bad_flags '--port: unknown flag (see p2pclock node --help)' \
   --id A --port 9000
 bad_flags '--id: missing value (see p2pclock node --help)' --id
+bad_flags "--peer: HOST must be an IP address or a host name of letters, digits, '-' and '.', got \"B@node_b:9001\"" \
+  --id A --listen 127.0.0.1:9000 --peer B@node_b:9001
+bad_flags '--listen: HOST must be labels of 1..63 characters between dots, got "node..a:9000"' \
+  --id A --listen node..a:9000
+bad_flags '--listen: HOST must be a valid IPv4 address (a host name cannot end in a label of digits only), got "10.0.0.256:9000"' \
+  --id A --listen 10.0.0.256:9000
 bad_flags 'unexpected argument "nodeA.json" (see p2pclock node --help)' \
   nodeA.json
 bad_flags '--id is required (or --config FILE with "nodeID")' \
@@ -244,6 +261,36 @@ check 2 'p2pclock tracking: unknown option "--step" (try p2pclock --help)' \
   tracking --id A --step 1
 check 0 "" --version
 grep -q '^p2pclock [0-9]' out || fail "--version: $(cat out)"
+
+# ---- help [COMMAND] ----------------------------------------------------------
+# `help` is --help; `help CMD` is CMD --help, for every command the usage
+# lists (the list is read from the usage, so a new command is covered).
+check 0 "" --help
+cp out usage
+check 0 "" help
+cmp -s usage out || fail "help: differs from --help"
+grep -q '^       p2pclock help \[COMMAND\]$' usage || fail "--help: no help line"
+commands=$(awk 'in_list && !/^  [a-z]/ { exit }
+  in_list { print $1 }
+  /^commands:$/ { in_list = 1 }' usage)
+ncommands=$(printf '%s\n' "$commands" | grep -c .)
+[ "$ncommands" -ge 14 ] || fail "--help lists $ncommands commands: $commands"
+for c in $commands; do
+  check 0 "" help "$c"
+  grep -q '^usage: p2pclock' out || fail "help $c: no usage line: $(head -n 1 out)"
+  cp out help.out
+  check 0 "" "$c" --help
+  cmp -s help.out out || fail "help $c: differs from $c --help"
+done
+for c in node demo status send vclock check sim help; do
+  printf '%s\n' "$commands" | grep -qx "$c" || fail "--help does not list $c"
+done
+check 0 "" help status
+grep -q '^usage: p2pclock status ' out || fail "help status: $(head -n 1 out)"
+check 2 'p2pclock help: unknown command "frob" (p2pclock --help lists them)' \
+  help frob
+check 2 'p2pclock help: unexpected argument "extra" (usage: p2pclock help [COMMAND])' \
+  help status extra
 
 echo "test_bad_config: $cases cases, $failed failed"
 [ "$failed" -eq 0 ]

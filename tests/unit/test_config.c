@@ -467,6 +467,164 @@ static void test_json_round_trip(void **state) {
   unlink(path);
 }
 
+/* ---- host names --------------------------------------------------------- */
+
+/* Every HOST, in each of the four places one is written (--listen,
+ * --peer, nodeIP, connectTo[].nodeIP): taken as written, or refused with
+ * the reason (NULL: accepted). */
+static const struct {
+  const char *host;
+  const char *why;
+} hosts[] = {
+    {"node-b", NULL},
+    {"localhost", NULL},
+    {"NODE-B.Example.org", NULL},
+    {"a", NULL},
+    {"x1", NULL},
+    {"1a", NULL},
+    {"123.example", NULL},
+    {"a.1b", NULL},
+    {"xn--bcher-kva.example", NULL},
+    {"10.0.0.1", NULL},
+    {"::1", NULL},
+    {"fe80::1:2", NULL},
+    {"::ffff:10.0.0.1", NULL},
+    {"node_b", "must be an IP address or a host name of letters, digits, "
+               "'-' and '.'"},
+    {"a b", "must be an IP address or a host name of letters, digits, "
+            "'-' and '.'"},
+    {"b\xC3\xA9", "must be an IP address or a host name of letters, digits, "
+                  "'-' and '.'"},
+    {"a/b", "must be an IP address or a host name of letters, digits, "
+            "'-' and '.'"},
+    {"-b", "must not start or end a label with '-'"},
+    {"b-", "must not start or end a label with '-'"},
+    {"a.-b.c", "must not start or end a label with '-'"},
+    {"a-.b", "must not start or end a label with '-'"},
+    {"a..b", "must be labels of 1..63 characters between dots"},
+    {".a", "must be labels of 1..63 characters between dots"},
+    {"a.", "must be labels of 1..63 characters between dots"},
+    {".", "must be labels of 1..63 characters between dots"},
+    {"10.0.0.256", "must be a valid IPv4 address (a host name cannot end in "
+                   "a label of digits only)"},
+    {"10.1", "must be a valid IPv4 address (a host name cannot end in a "
+             "label of digits only)"},
+    {"1234", "must be a valid IPv4 address (a host name cannot end in a "
+             "label of digits only)"},
+    {"a.123", "must be a valid IPv4 address (a host name cannot end in a "
+              "label of digits only)"},
+    {"::zz", "with a ':' must be an IPv6 address"},
+    {"1:2:3:4:5:6:7:8:9", "with a ':' must be an IPv6 address"},
+};
+
+/* A name of len characters: labels of label characters between dots. */
+static void make_name(char *buf, size_t len, size_t label) {
+  for (size_t i = 0; i < len; i++)
+    buf[i] = (i + 1) % (label + 1) == 0 ? '.' : (char)('a' + i % 26);
+  buf[len] = '\0';
+}
+
+/* Checks host in all four places; why is NULL or the reason. */
+static void check_host(const char *host, const char *why) {
+  char err[P2PC_CLI_ERR_LEN], want[P2PC_CLI_ERR_LEN], path[512];
+  char listen[300], peer[300];
+  p2pc_cli_config cfg;
+  bool v6 = strchr(host, ':') != NULL;
+  snprintf(listen, sizeof listen, "%s%s%s:9000", v6 ? "[" : "", host,
+           v6 ? "]" : "");
+  snprintf(peer, sizeof peer, "B@%s%s%s:9001", v6 ? "[" : "", host,
+           v6 ? "]" : "");
+  /* The value is shown cut at 64 bytes; compare up to "got" then. */
+  const char *argv[] = {"--id", "A", "--listen", listen};
+  int rc = p2pc_cli_config_args(&cfg, 4, argv, err, sizeof err);
+  if (!why) {
+    if (rc != 0)
+      print_error("--listen %s: %s\n", listen, err);
+    assert_int_equal(rc, 0);
+    assert_string_equal(cfg.listen_host, host);
+    p2pc_cli_config_fini(&cfg);
+  } else {
+    assert_int_equal(rc, P2PC_ERR_INVAL);
+    snprintf(want, sizeof want, "--listen: HOST %s, got \"%.*s", why, 63,
+             listen);
+    if (strncmp(err, want, strlen(want)) != 0)
+      print_error("host %s\n", host);
+    assert_memory_equal(err, want, strlen(want));
+    assert_null(strchr(err, '\n'));
+  }
+  const char *argv2[] = {"--id",        "A",      "--listen",
+                         "127.0.0.1:1", "--peer", peer};
+  rc = p2pc_cli_config_args(&cfg, 6, argv2, err, sizeof err);
+  if (!why) {
+    assert_int_equal(rc, 0);
+    assert_int_equal(cfg.npeers, 1);
+    assert_string_equal(cfg.peers[0].id, "B");
+    assert_string_equal(cfg.peers[0].host, host);
+    assert_int_equal(cfg.peers[0].port, 9001);
+    p2pc_cli_config_fini(&cfg);
+  } else {
+    assert_int_equal(rc, P2PC_ERR_INVAL);
+    snprintf(want, sizeof want, "--peer: HOST %s, got \"%.*s", why, 63, peer);
+    assert_memory_equal(err, want, strlen(want));
+  }
+  /* The file: the same host as nodeIP, then in connectTo. */
+  char text[800];
+  for (int k = 0; k < 2; k++) {
+    if (k == 0)
+      snprintf(text, sizeof text,
+               "{\"nodeID\":\"A\",\"nodeIP\":\"%s\",\"nodePort\":9000}", host);
+    else
+      snprintf(text, sizeof text,
+               "{\"nodeID\":\"A\",\"nodePort\":9000,\"connectTo\":[{"
+               "\"nodeIP\":\"%s\",\"nodePort\":9001}]}",
+               host);
+    write_text("host.json", text, path, sizeof path);
+    rc = p2pc_cli_config_load(&cfg, path, err, sizeof err);
+    if (!why) {
+      assert_int_equal(rc, 0);
+      assert_string_equal(k == 0 ? cfg.listen_host : cfg.peers[0].host, host);
+      p2pc_cli_config_fini(&cfg);
+    } else {
+      assert_int_equal(rc, P2PC_ERR_INVAL);
+      snprintf(want, sizeof want, "%s: \"%s\" %s, got \"%.*s", path,
+               k == 0 ? "nodeIP" : "connectTo[0].nodeIP", why, 60, host);
+      assert_memory_equal(err, want, strlen(want));
+      assert_null(strchr(err, '\n'));
+    }
+    unlink(path);
+  }
+}
+
+static void test_host_names(void **state) {
+  (void)state;
+  for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++)
+    check_host(hosts[i].host, hosts[i].why);
+  /* The lengths: a label of 63 and a name of 253 are the most. */
+  char name[300];
+  make_name(name, 63, 63);
+  check_host(name, NULL);
+  make_name(name, 64, 64);
+  check_host(name, "must be labels of 1..63 characters between dots");
+  make_name(name, 253, 63);
+  assert_int_equal(strlen(name), 253);
+  check_host(name, NULL);
+  make_name(name, 254, 63);
+  check_host(name, "must be at most 253 characters");
+  /* A name round-trips through --check-config's JSON. */
+  char err[P2PC_CLI_ERR_LEN];
+  p2pc_cli_config cfg;
+  const char *argv[] = {
+      "--id", "A", "--listen", "node-a.lan:9000", "--peer", "B@node-b:9001"};
+  assert_int_equal(p2pc_cli_config_args(&cfg, 6, argv, err, sizeof err), 0);
+  char *json = p2pc_cli_config_json(&cfg);
+  assert_non_null(json);
+  assert_non_null(strstr(json, "\"nodeIP\":\"node-a.lan\",\"nodePort\":9000"));
+  assert_non_null(strstr(json, "{\"nodeID\":\"B\",\"nodeIP\":\"node-b\","
+                               "\"nodePort\":9001}"));
+  free(json);
+  p2pc_cli_config_fini(&cfg);
+}
+
 static void test_limits_accepted(void **state) {
   (void)state;
   /* 1024 peers with maxPeers 1024 is the most a config may hold. */
@@ -545,12 +703,15 @@ static const struct {
      "\"nodeID\" must be 1..64 characters of [A-Za-z0-9._-], got \"\""},
     {"{\"nodeID\":7,\"nodePort\":9000}",
      "\"nodeID\" must be 1..64 characters of [A-Za-z0-9._-], got 7"},
-    {"{\"nodeID\":\"A\",\"nodeIP\":\"example.com\",\"nodePort\":9000}",
-     "\"nodeIP\" must be an IPv4 or IPv6 address or \"localhost\", got "
-     "\"example.com\""},
+    {"{\"nodeID\":\"A\",\"nodeIP\":\"exa_mple.com\",\"nodePort\":9000}",
+     "\"nodeIP\" must be an IP address or a host name of letters, digits, "
+     "'-' and '.', got \"exa_mple.com\""},
     {"{\"nodeID\":\"A\",\"nodeIP\":\"127.0.0.256\",\"nodePort\":9000}",
-     "\"nodeIP\" must be an IPv4 or IPv6 address or \"localhost\", got "
-     "\"127.0.0.256\""},
+     "\"nodeIP\" must be a valid IPv4 address (a host name cannot end in a "
+     "label of digits only), got \"127.0.0.256\""},
+    {"{\"nodeID\":\"A\",\"nodeIP\":9,\"nodePort\":9000}",
+     "\"nodeIP\" must be an IP address or a host name of letters, digits, "
+     "'-' and '.', got 9"},
     {"{\"nodeID\":\"A\",\"nodePort\":9000,\"connectTo\":{}}",
      "\"connectTo\" must be an array of {\"nodeID\", \"nodeIP\", "
      "\"nodePort\"} objects, got {}"},
@@ -574,9 +735,9 @@ static const struct {
      "\"::1\",\"nodePort\":1.5}]}",
      "\"connectTo[0].nodePort\" must be an integer 1..65535, got 1.5"},
     {"{\"nodeID\":\"A\",\"nodePort\":9000,\"connectTo\":[{\"nodeIP\":"
-     "\"host.example\",\"nodePort\":1}]}",
-     "\"connectTo[0].nodeIP\" must be an IPv4 or IPv6 address or "
-     "\"localhost\", got \"host.example\""},
+     "\"host..example\",\"nodePort\":1}]}",
+     "\"connectTo[0].nodeIP\" must be labels of 1..63 characters between "
+     "dots, got \"host..example\""},
     {"{\"nodeID\":\"A\",\"nodePort\":9000,\"connectTo\":[{\"nodeID\":\"-/\","
      "\"nodeIP\":\"::1\",\"nodePort\":1}]}",
      "\"connectTo[0].nodeID\" must be 1..64 characters of [A-Za-z0-9._-], "
@@ -784,12 +945,23 @@ static const struct {
     {{"--id", "A", "--listen", "[127.0.0.1]:9000"},
      "--listen: HOST in brackets must be an IPv6 address, got "
      "\"[127.0.0.1]:9000\""},
-    {{"--id", "A", "--listen", "example.com:9000"},
-     "--listen: HOST must be an IPv4 or IPv6 address or \"localhost\", got "
-     "\"example.com:9000\""},
+    {{"--id", "A", "--listen", "-example.com:9000"},
+     "--listen: HOST must not start or end a label with '-', got "
+     "\"-example.com:9000\""},
     {{"--id", "A", "--listen", ":9000"},
-     "--listen: HOST must be an IPv4 or IPv6 address or \"localhost\", got "
+     "--listen: HOST must be an IP address or a host name, not empty, got "
      "\":9000\""},
+    {{"--id", "A", "--listen", "[node-a]:9000"},
+     "--listen: HOST in brackets must be an IPv6 address, got "
+     "\"[node-a]:9000\""},
+    {{"--id", "A", "--listen", "[::1]:9000", "--peer", "B@node_b:9000"},
+     "--peer: HOST must be an IP address or a host name of letters, digits, "
+     "'-' and '.', got \"B@node_b:9000\""},
+    {{"--id", "A", "--listen", "node-a:9000", "--peer", "NODE-A:9000"},
+     "--peer: is this node's own address, got \"NODE-A:9000\""},
+    {{"--id", "A", "--listen", "node-a:9000", "--peer", "node-b:1", "--peer",
+      "Node-B:1"},
+     "--peer: repeats the address of an earlier peer, got \"Node-B:1\""},
     {{"--id", "a b", "--listen", "127.0.0.1:9000"},
      "--id: must be 1..64 characters of [A-Za-z0-9._-], got \"a b\""},
     {{"--id=", "--listen", "127.0.0.1:9000"},
@@ -991,6 +1163,7 @@ int main(void) {
       cmocka_unit_test(test_flags_override_file),
       cmocka_unit_test(test_flags_alone),
       cmocka_unit_test(test_json_round_trip),
+      cmocka_unit_test(test_host_names),
       cmocka_unit_test(test_limits_accepted),
       cmocka_unit_test(test_bad_files),
       cmocka_unit_test(test_file_level_errors),
