@@ -190,6 +190,17 @@ for v in "1.5G 1610612736 flag" "8192KiB 8388608 flag" "30M 31457280 flag" \
     fail "--max-memory $1: $(cat "$tmp/v.json")"
 done
 
+# the topology's parameter, only with its topology
+for t in "kregular:4 k 4" "clusters:2 clusters 2"; do
+  # shellcheck disable=SC2086
+  set -- $t
+  "$bin" sim --nodes 10 --topology "$1" --duration 2 --quiet --json \
+    >"$tmp/t.json" 2>&1 || fail "--topology $1 --json exits $?"
+  json "$tmp/t.json" "d[\"topology\"] == \"${1%%:*}\"" "d[\"$2\"] == $3" \
+    '("k" in d) + ("clusters" in d) == 1' ||
+    fail "--topology $1 --json: $(cat "$tmp/t.json")"
+done
+
 # ---- --json on a passing run: its oracles, byte for byte ------------------
 for run in 1 2; do
   capped 2000000 "$bin" sim --scenario "$scn/proto10.scn" --duration 20 \
