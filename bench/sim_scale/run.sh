@@ -13,8 +13,8 @@
 # 77: BUILD_DIR/p2pclock has no `sim` command).
 #
 #   bench/sim_scale/run.sh [--quick] [--seed N] [--duration S]
-#       [--growth-duration S] [--timeout S] [--mem-limit GIB] [--no-10k]
-#       [--results FILE] [BUILD_DIR]
+#       [--growth-duration S] [--timeout S] [--mem-limit GIB]
+#       [--max-memory SIZE] [--no-10k] [--results FILE] [BUILD_DIR]
 #
 # BUILD_DIR (default build/) is a configured and built tree; this script
 # builds nothing. It runs BUILD_DIR/p2pclock sim, one process per run, each
@@ -23,9 +23,14 @@
 # seconds: the simulator is single-threaded, so on a busy machine its CPU
 # time is the better measure of its cost, and wall > CPU shows the load),
 # with its address space capped by `ulimit -v` (--mem-limit GIB, 0 = none; default
-# 8, the target's budget): a run whose causal metadata outgrows memory
-# stops there ("out of memory at the cap"), reported with how far it got,
-# instead of taking the machine's memory from everything else on it.
+# 8, the target's budget) and a memory budget for the simulator
+# (--max-memory SIZE, passed to `p2pclock sim`; default 3/4 of
+# --mem-limit, the rest being what the budget does not count: code,
+# stacks, malloc's overhead; with --mem-limit 0, the command's own default):
+# a run whose causal metadata outgrows the budget stops there, cleanly
+# (exit 3: "stopped at the memory budget"), reported with how far it got,
+# instead of taking the machine's memory from everything else on it. The
+# cap stays as the backstop ("out of memory at the cap").
 # --seed (or P2PC_SEED; default 1): the same seed gives the same virtual
 # run, so only wall time and memory vary between runs of one build;
 # --duration: virtual seconds of the scale runs (600); --growth-duration:
@@ -65,6 +70,7 @@ QUICK=0
 RESULTS=""
 TIMEOUT_SET=0
 MEM_GIB=8
+BUDGET=""
 num() { [[ $2 =~ ^[0-9]+$ ]] || { echo "run.sh: $1 needs an integer" >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
   case $1 in
@@ -73,6 +79,7 @@ while [ $# -gt 0 ]; do
   --growth-duration) [ $# -ge 2 ] || usage; num "$1" "$2"; GDURATION=$2; shift 2 ;;
   --timeout) [ $# -ge 2 ] || usage; num "$1" "$2"; TIMEOUT=$2; TIMEOUT_SET=1; shift 2 ;;
   --mem-limit) [ $# -ge 2 ] || usage; num "$1" "$2"; MEM_GIB=$2; shift 2 ;;
+  --max-memory) [ $# -ge 2 ] || usage; BUDGET=$2; shift 2 ;;
   --no-10k) BIG=0; shift ;;
   --results) [ $# -ge 2 ] || usage; RESULTS=$2; shift 2 ;;
   --quick) QUICK=1; shift ;;
@@ -99,6 +106,17 @@ else
 fi
 TOPO=kregular:8
 MODE=reference
+# The simulator's budget: 3/4 of the cap (p2pclock sim derives the same
+# from ulimit -v; saying it makes the figure explicit in the results).
+if [ -z "$BUDGET" ] && [ "$MEM_GIB" -gt 0 ]; then
+  BUDGET=$((MEM_GIB * 768))M
+fi
+BUDGET_ARGS=()
+BUDGET_SHOWN="p2pclock sim's default"
+if [ -n "$BUDGET" ]; then
+  BUDGET_ARGS=(--max-memory "$BUDGET")
+  BUDGET_SHOWN=$BUDGET
+fi
 
 BIN=$BUILD/p2pclock
 if [ ! -x "$BIN" ]; then
@@ -114,6 +132,10 @@ done
 if ! "$BIN" sim --help 2>&1 | grep -q -- '--nodes'; then
   echo "run.sh: $BIN has no 'sim' command (p2pclock sim --help); skipped" >&2
   exit 77
+fi
+if [ -n "$BUDGET" ] && ! "$BIN" sim --help 2>&1 | grep -q -- '--max-memory'; then
+  echo "run.sh: $BIN sim has no --max-memory: build a newer p2pclock" >&2
+  exit 1
 fi
 
 STAMP=$(date -u +%Y%m%d-%H%M%S)
@@ -139,7 +161,8 @@ say ""
 say "- machine: $(nproc) CPUs, ${cpu:-?}, $mem RAM, $(uname -sr)"
 say "- build: ${btype:-?} ($BUILD), source $rev"
 say "- seed $SEED, $MODE clock mode, $TOPO; each run capped at ${TIMEOUT} s" \
-  "wall and $MEM_GIB GiB of address space" \
+  "wall and $MEM_GIB GiB of address space (0: none), with a memory budget" \
+  "of $BUDGET_SHOWN" \
   "$([ "$QUICK" = 1 ] && echo '— **--quick smoke run: not the real figures**')"
 say "- load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 say "- raw data: $RAW"
@@ -160,7 +183,8 @@ run() {
     exec /usr/bin/time -o "$RAW/$tag.time" -f '%e %M %U %S' \
       timeout -k 10 "$TIMEOUT" "$BIN" sim --nodes "$n" --duration "$dur" \
       --seed "$SEED" --topology "$TOPO" --mode "$MODE" --rate "$rate" \
-      --csv "$csvf" --quiet >"$RAW/$tag.out" 2>"$RAW/$tag.err"
+      ${BUDGET_ARGS[@]+"${BUDGET_ARGS[@]}"} --csv "$csvf" --quiet \
+      >"$RAW/$tag.out" 2>"$RAW/$tag.err"
   ) || rc=$?
   local wall rss usr sys cpu
   # GNU time prints "Command exited with non-zero status N" first then.
@@ -171,7 +195,9 @@ run() {
   # Out of memory under the cap: a message saying so, or (the simulator
   # aborts on a failed allocation without one) SIGABRT near the cap.
   local note=""
-  if [ "$rc" != 0 ] && { grep -qiE 'out of memory|cannot allocate' \
+  if [ "$rc" = 3 ] && grep -q 'reached the budget' "$RAW/$tag.err"; then
+    note=budget-$BUDGET_SHOWN
+  elif [ "$rc" != 0 ] && { grep -qiE 'out of memory|cannot allocate' \
     "$RAW/$tag.err" || { [ "$rc" = 134 ] && [[ ${rss:-} =~ ^[0-9]+$ ]] &&
     [ "$rss" -ge $((MEM_GIB * 1024 * 1024 * 3 / 4)) ]; }; }; then
     note=oom-$MEM_GIB
@@ -186,9 +212,13 @@ run() {
   # stdout, kept in $tag.out); the figures stand.
   local reached
   reached=$(tail -n 1 "$csvf" 2>/dev/null | cut -d, -f1)
+  [[ $reached =~ ^[0-9]+$ ]] || reached=0 # no row yet: the header
   if [ "$rc" = 1 ] && [[ $reached =~ ^[0-9]+$ ]] && [ "$reached" -ge "$dur" ]; then
     echo "run.sh:   completed; the command reported:" \
       "$(grep -E 'FAIL' "$RAW/$tag.out" | head -n 3 | tr -s ' ' | tr '\n' ';')" >&2
+  elif [ "${note%%-*}" = budget ]; then
+    echo "run.sh:   stopped at the memory budget ($BUDGET_SHOWN), at" \
+      "${reached:-0} s virtual: $(cat "$RAW/$tag.err")" >&2
   elif [ -n "$note" ]; then
     echo "run.sh:   out of memory at the $MEM_GIB GiB cap, at ${reached:-0} s" \
       "virtual" >&2

@@ -8,9 +8,11 @@ RUNS.tsv (written by run.sh, one line per simulator run, tab-separated):
 group, nodes, topology, mode, rate, duration_s, exit status (124 =
 stopped by `timeout`), wall seconds and peak RSS in KiB (GNU time %e, %M),
 the run's CSV (`p2pclock sim --csv`), a note ("oom-G": it ran out of
-memory under run.sh's G GiB cap), CPU seconds (user + system). Every figure below comes from those
-columns and the CSVs, never from the command's human summary, so a change
-in its wording cannot change the numbers.
+memory under run.sh's G GiB cap; "budget-SIZE": the simulator stopped
+it at its memory budget, exit 3), CPU seconds (user + system). Every
+figure below comes from those columns and the CSVs, never from the
+command's human summary, so a change in its wording cannot change the
+numbers.
 
 Definitions (all over the CSV's one row per virtual second):
 - events: the sum of the events column; events/s is per CPU second (the
@@ -137,6 +139,9 @@ class Run:
         if self.note.startswith("oom-"):
             return "**out of memory** at the %s GiB cap, at %.0f s virtual" % (
                 self.note[4:], self.reached)
+        if self.note.startswith("budget-"):
+            return "**stopped at the memory budget** (%s), at %.0f s virtual" % (
+                self.note[7:], self.reached)
         if self.rc == 1 and self.reached >= self.dur:
             return "ok (an expectation failed: see its .out)"
         if self.rc in (124, 137):

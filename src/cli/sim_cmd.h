@@ -3,20 +3,24 @@
  * `p2pclock sim`: runs the deterministic simulator (src/sim) on a scenario
  * file (src/sim/scenario.h) with flags overriding it, shows a progress bar
  * on a terminal, prints a summary table and each expectation's verdict,
- * and writes a per-second CSV on request. stdout and the CSV depend only
- * on the scenario, the flags and the seed: the same seed gives the same
- * bytes. Wall time and memory go to stderr (or, with --timing, to stdout).
+ * (or, with --json, one JSON object), and writes a per-second CSV on
+ * request. stdout and the CSV depend only on the scenario, the flags and
+ * the seed: the same seed gives the same bytes. Wall time and RSS go to
+ * stderr (or, with --timing, to stdout). A memory budget (--max-memory, or
+ * one derived from the machine) refuses a run that cannot start within it
+ * and stops one that reaches it.
  *
  *   p2pclock sim [--scenario FILE] [--nodes N] [--duration S] [--seed X]
  *                [--topology T] [--mode M] [--rate R] [--csv FILE]
- *                [--quiet] [--timing]
+ *                [--max-memory SIZE] [--json] [--quiet] [--timing]
  */
 #ifndef P2PC_CLI_SIM_CMD_H
 #define P2PC_CLI_SIM_CMD_H
 
 /* Runs the command with argv[0..argc) (the words after "sim"). Returns
  * the exit status: 0 every expectation passed, 1 one failed (or the run
- * could not be written), 2 usage or scenario error. */
+ * could not be written), 2 usage or scenario error, 3 the memory budget
+ * refused or stopped the run. */
 int p2pc_cli_sim(int argc, char **argv);
 
 #endif /* P2PC_CLI_SIM_CMD_H */

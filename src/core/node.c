@@ -1663,7 +1663,8 @@ uint64_t p2pc_node_next_deadline(const p2pc_node *n) {
 
 int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
                   const p2pc_node_callbacks *cb, p2pc_now now) {
-  const p2pc_allocator *a = p2pc_allocator_default();
+  const p2pc_allocator *a =
+      cfg && cfg->alloc ? cfg->alloc : p2pc_allocator_default();
   if (!cfg || !cfg->id || !p2pc_node_id_valid(cfg->id, strlen(cfg->id)) ||
       cfg->chaos_delay_min_ns > cfg->chaos_delay_max_ns ||
       cfg->chaos_drop < 0 || cfg->chaos_drop >= 1)
@@ -1696,8 +1697,17 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
   str_cat(n->id, sizeof n->id, cfg->id);
   make_sesid(n->sesid, n->id, cfg->incarnation);
   p2pc_rng_seed(&n->rng, cfg->seed ^ cfg->incarnation, 0);
+  /* The buffers p2pc_node_free finishes are set before a failed
+   * allocation can send us there (they allocate nothing yet). */
+  p2pc_buf_init(&n->scratch, a, P2PC_WIRE_MAX_FRAME_LIMIT);
+  p2pc_buf_init(&n->line, a, 1u << 20);
   n->nlinks = c->max_peers * 2 + 8;
   n->links = a->realloc(NULL, (size_t)n->nlinks * sizeof *n->links, a->ud);
+  for (uint32_t i = 0; n->links && i < n->nlinks; i++) {
+    n->links[i].state = L_FREE;
+    p2pc_buf_init(&n->links[i].in, a, c->max_frame + P2PC_WIRE_HDR);
+    p2pc_buf_init(&n->links[i].out, a, c->max_link_output + c->max_frame);
+  }
   n->peers = a->realloc(
       NULL, ((size_t)c->max_peers + JOIN_SLACK) * sizeof *n->peers, a->ud);
   n->anon = cfg->nseeds ? a->realloc(NULL, cfg->nseeds * sizeof *n->anon, a->ud)
@@ -1705,13 +1715,6 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
   int rv = P2PC_ERR_NOMEM;
   if (!n->links || !n->peers || (cfg->nseeds && !n->anon))
     goto err;
-  for (uint32_t i = 0; i < n->nlinks; i++) {
-    n->links[i].state = L_FREE;
-    p2pc_buf_init(&n->links[i].in, a, c->max_frame + P2PC_WIRE_HDR);
-    p2pc_buf_init(&n->links[i].out, a, c->max_link_output + c->max_frame);
-  }
-  p2pc_buf_init(&n->scratch, a, P2PC_WIRE_MAX_FRAME_LIMIT);
-  p2pc_buf_init(&n->line, a, 1u << 20);
   rv = p2pc_causal_new(&n->causal, n->sesid, &c->causal, a, on_causal, n);
   if (rv)
     goto err;

@@ -75,6 +75,9 @@ typedef struct p2pc_node_config {
   double chaos_drop;
   p2pc_causal_config causal;
   p2pc_timesync_config time; /* clock synchronization (timesync.h) */
+  /* Every allocation of the node and its modules, until p2pc_node_free
+   * (borrowed: it must outlive the node); NULL: p2pc_allocator_default. */
+  const p2pc_allocator *alloc;
 } p2pc_node_config;
 
 typedef enum p2pc_action_kind {

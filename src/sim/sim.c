@@ -10,6 +10,7 @@
 #include "node.h"
 #include "ntp.h"
 #include "rng.h"
+#include "simmem.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -116,6 +117,8 @@ typedef struct cut {
 
 struct p2pc_sim {
   p2pc_sim_config cfg;
+  p2pc_simmem mem; /* every block of the nodes and the simulator */
+  uint64_t starts; /* incarnations started, for the oracle's estimate */
   rng r[R_NSTREAMS];
   uint64_t now, seq;
   ev *heap;
@@ -146,6 +149,34 @@ struct p2pc_sim {
   const char *oracle_dump; /* P2PC_SIM_EVENTS_DIR */
 };
 
+/* ---- memory ---------------------------------------------------------------
+ */
+
+/* The simulator's own blocks, counted with the nodes' (simmem.h). The
+ * simulator has no way to go on without them, so a refusal ends the
+ * process, saying so: the budget is what keeps a run below that. */
+static void *xgot(p2pc_sim *s, void *p) {
+  if (!p) {
+    fprintf(stderr,
+            "p2pclock sim: out of memory at virtual t=%.1f s, holding %llu "
+            "MiB: the machine gives less; a lower --max-memory stops a run "
+            "cleanly before that\n",
+            (double)s->now / 1e9, (unsigned long long)(s->mem.live >> 20));
+    abort();
+  }
+  return p;
+}
+
+static void *xrealloc(p2pc_sim *s, void *p, size_t n) {
+  return xgot(s, p2pc_simmem_realloc(&s->mem, p, n ? n : 1));
+}
+
+static void *xcalloc(p2pc_sim *s, size_t count, size_t size) {
+  return xgot(s, p2pc_simmem_calloc(&s->mem, count, size));
+}
+
+static void xfree(p2pc_sim *s, void *p) { p2pc_simmem_free(&s->mem, p); }
+
 /* ---- heap ---------------------------------------------------------------- */
 
 static bool ev_less(const ev *x, const ev *y) {
@@ -156,10 +187,7 @@ static void push(p2pc_sim *s, uint64_t t, evk kind, uint32_t a, uint32_t b,
                  void *p) {
   if (s->nheap == s->capheap) {
     size_t cap = s->capheap ? 2 * s->capheap : 1024;
-    ev *h = realloc(s->heap, cap * sizeof *h);
-    if (!h)
-      abort(); /* the simulator has no way to go on without its heap */
-    s->heap = h;
+    s->heap = xrealloc(s, s->heap, cap * sizeof *s->heap);
     s->capheap = cap;
   }
   ev e = {.t = t < s->now ? s->now : t,
@@ -311,9 +339,7 @@ static void dir_append(p2pc_sim *s, uint32_t ci, int d, const uint8_t *p,
   dir *q = &c->d[d];
   uint32_t from = c->end[d], to = c->end[1 - d];
   const p2pc_sim_link *m = link_model(s, from, to);
-  chunk *k = malloc(sizeof *k + len);
-  if (!k)
-    abort();
+  chunk *k = xrealloc(s, NULL, sizeof *k + len);
   k->next = NULL;
   k->len = (uint32_t)len;
   if (len)
@@ -338,10 +364,10 @@ static void dir_append(p2pc_sim *s, uint32_t ci, int d, const uint8_t *p,
   dir_schedule(s, ci, d);
 }
 
-static void dir_clear(dir *q) {
+static void dir_clear(p2pc_sim *s, dir *q) {
   for (chunk *k = q->head, *nx; k; k = nx) {
     nx = k->next;
-    free(k);
+    xfree(s, k);
   }
   q->head = q->tail = NULL;
 }
@@ -350,8 +376,8 @@ static void conn_release(p2pc_sim *s, uint32_t ci) {
   conn *c = &s->conns[ci];
   if (c->open[0] || c->open[1] || c->d[0].scheduled || c->d[1].scheduled)
     return;
-  dir_clear(&c->d[0]);
-  dir_clear(&c->d[1]);
+  dir_clear(s, &c->d[0]);
+  dir_clear(s, &c->d[1]);
   c->end[0] = c->end[1] = UINT32_MAX;
   s->freeconns[s->nfree++] = ci;
 }
@@ -372,9 +398,7 @@ static void do_actions(p2pc_sim *s, uint32_t i) {
   p2pc_action a;
   while (x->alive && p2pc_node_pop_action(x->n, &a)) {
     if (a.kind == P2PC_ACT_DIAL) {
-      p2pc_action *cp = malloc(sizeof *cp);
-      if (!cp)
-        abort();
+      p2pc_action *cp = xrealloc(s, NULL, sizeof *cp);
       *cp = a;
       int64_t t = node_at(s, &a.addr);
       uint64_t rtt = t >= 0 ? 2 * one_way(s, i, (uint32_t)t) : 1 * MS;
@@ -442,9 +466,7 @@ static void flush_dgrams(p2pc_sim *s, uint32_t i) {
       continue;
     int copies = m->dup > 0 && p2pc_rng_unit(&s->r[R_NET]) < m->dup ? 2 : 1;
     for (int k = 0; k < copies; k++) {
-      p2pc_datagram *cp = malloc(sizeof *cp);
-      if (!cp)
-        abort();
+      p2pc_datagram *cp = xrealloc(s, NULL, sizeof *cp);
       *cp = d;
       uint64_t at = s->now + one_way(s, i, (uint32_t)t);
       if (m->reorder > 0 && p2pc_rng_unit(&s->r[R_NET]) < m->reorder)
@@ -499,6 +521,38 @@ static void flush_node(p2pc_sim *s, uint32_t i) {
 /* The checker keeps a vector per message: past this many incarnations x
  * messages (512 MiB of vectors), it gives up rather than swap. */
 #define ORACLE_MAX_CELLS ((uint64_t)1 << 27)
+/*
+ * The oracle allocates with libc, out of the account's sight (simmem.h),
+ * so the budget charges it by estimate, from its structures (evcheck.c
+ * and the checker it feeds, tests/prop/checker.c). Per message: its
+ * records while the run goes on (a message record, a send and a delivery
+ * record, a hash slot) and, for the verdict at the end, the checker's
+ * copy (message info, held records, per-stream lists) and the vector it
+ * keeps of each send, 4 bytes an incarnation; per pair of incarnations,
+ * the checker's clocks. Arrays that grow by doubling are counted at twice
+ * their use. Past ORACLE_MAX_CELLS the oracle drops its records and
+ * gives up: nothing then.
+ */
+#define ORACLE_MSG_BYTES 512
+#define ORACLE_CELL_BYTES 8
+
+static uint64_t oracle_bytes(const p2pc_sim *s) {
+  uint64_t m = s->res.msgs_sent, n = s->starts;
+  if (!s->oracle || m * n > ORACLE_MAX_CELLS)
+    return 0;
+  return m * (ORACLE_MSG_BYTES + ORACLE_CELL_BYTES * n) + 4 * n * n;
+}
+
+/* What the run holds now, as the budget counts it, into the result. */
+static uint64_t measure(p2pc_sim *s) {
+  uint64_t o = oracle_bytes(s), now = s->mem.live + o;
+  s->res.mem_now = now;
+  if (now > s->res.mem_peak) {
+    s->res.mem_peak = now;
+    s->res.mem_oracle = o;
+  }
+  return now;
+}
 
 static void oracle_diag(void *ud, bool warning, const char *text) {
   p2pc_sim *s = ud;
@@ -573,9 +627,14 @@ static void oracle_lifecycle(p2pc_sim *s, uint32_t i, const char *what) {
     oracle_feed(s, i, line, (size_t)n);
 }
 
-/* The verdict, into the results; the oracle is done with. */
-static void oracle_finish(p2pc_sim *s) {
-  for (uint32_t i = 0; i < s->cfg.nodes; i++)
+/* The verdict, into the results; the oracle is done with. A run that
+ * ends at its duration stops its nodes cleanly, so what was sent to them
+ * must have been delivered (but for the settle mark); one that memory cut
+ * short ends like a crash of every node: what was still in flight is
+ * excused, not missing, and only the order of what was delivered is
+ * judged. */
+static void oracle_finish(p2pc_sim *s, bool clean) {
+  for (uint32_t i = 0; i < s->cfg.nodes && clean; i++)
     if (s->nodes[i].alive)
       oracle_lifecycle(s, i, "stop");
   p2pc_evcheck_result r;
@@ -671,6 +730,23 @@ static bool is_member(const p2pc_sim *s, uint32_t j) {
          (s->cfg.initially_alive ? j < s->cfg.initially_alive : true);
 }
 
+/* What every node of the run is configured with (start_node adds who it
+ * is and whom it dials). */
+static void node_config(const p2pc_sim_config *cf, p2pc_node_config *c) {
+  memset(c, 0, sizeof *c);
+  if (cf->topology == P2PC_SIM_KREGULAR || cf->topology == P2PC_SIM_RING)
+    c->max_peers = cf->topology == P2PC_SIM_RING ? 2 : cf->k;
+  c->time.mode =
+      cf->collaborative ? P2PC_CLOCK_COLLABORATIVE : P2PC_CLOCK_REFERENCE;
+  c->time.priority = 128;
+  c->time.clock_class = 248;
+  if (cf->poll_min || cf->poll_max) {
+    c->time.poll_min = cf->poll_min;
+    c->time.poll_max = cf->poll_max;
+    c->time.poll_set = true;
+  }
+}
+
 static int start_node(p2pc_sim *s, uint32_t i, char *err, size_t errlen) {
   snode *x = &s->nodes[i];
   const p2pc_sim_config *cf = &s->cfg;
@@ -713,24 +789,14 @@ static int start_node(p2pc_sim *s, uint32_t i, char *err, size_t errlen) {
   for (uint32_t k = 0; k < ns; k++)
     seeds[k].id[0] = '\0';
   p2pc_node_config c;
-  memset(&c, 0, sizeof c);
+  node_config(cf, &c);
   c.id = x->id;
   c.incarnation = MONO0 + s->now + i; /* rises across restarts */
   c.seed = p2pc_rng_next(&s->r[R_NODES]);
   c.listen = addr_of(i);
+  c.alloc = &s->mem.a;
   c.seeds = seeds;
   c.nseeds = ns;
-  if (cf->topology == P2PC_SIM_KREGULAR || cf->topology == P2PC_SIM_RING)
-    c.max_peers = cf->topology == P2PC_SIM_RING ? 2 : cf->k;
-  c.time.mode =
-      cf->collaborative ? P2PC_CLOCK_COLLABORATIVE : P2PC_CLOCK_REFERENCE;
-  c.time.priority = 128;
-  c.time.clock_class = 248;
-  if (cf->poll_min || cf->poll_max) {
-    c.time.poll_min = cf->poll_min;
-    c.time.poll_max = cf->poll_max;
-    c.time.poll_set = true;
-  }
   /* The event lines feed the causal oracle and the statistics of
    * messages; without either they are not built at all (they cost a large
    * part of a big run). */
@@ -746,12 +812,11 @@ static int start_node(p2pc_sim *s, uint32_t i, char *err, size_t errlen) {
     snprintf(err, errlen, "node %s: %s", x->id, p2pc_strerror(rv));
     return rv;
   }
+  s->starts++;
   oracle_lifecycle(s, i, "start");
   x->nlinks = (c.max_peers ? c.max_peers : 64) * 2 + 8;
   if (!x->conn_of) {
-    x->conn_of = calloc(x->nlinks, sizeof *x->conn_of);
-    if (!x->conn_of)
-      abort();
+    x->conn_of = xcalloc(s, x->nlinks, sizeof *x->conn_of);
   } else {
     memset(x->conn_of, 0, x->nlinks * sizeof *x->conn_of);
   }
@@ -802,12 +867,8 @@ static uint32_t conn_new(p2pc_sim *s) {
     return s->freeconns[--s->nfree];
   if (s->nconns == s->capconns) {
     uint32_t cap = s->capconns ? 2 * s->capconns : 1024;
-    conn *c = realloc(s->conns, cap * sizeof *c);
-    uint32_t *f = realloc(s->freeconns, cap * sizeof *f);
-    if (!c || !f)
-      abort();
-    s->conns = c;
-    s->freeconns = f;
+    s->conns = xrealloc(s, s->conns, cap * sizeof *s->conns);
+    s->freeconns = xrealloc(s, s->freeconns, cap * sizeof *s->freeconns);
     s->capconns = cap;
   }
   return s->nconns++;
@@ -885,7 +946,7 @@ static void on_tcp(p2pc_sim *s, uint32_t ci, int d) {
     }
     flush_node(s, to);
   }
-  free(k);
+  xfree(s, k);
   dir_schedule(s, ci, d);
   conn_release(s, ci);
 }
@@ -900,7 +961,7 @@ static void on_dgram(p2pc_sim *s, uint32_t to, uint32_t from,
                          true, now_of(s, to));
     flush_node(s, to);
   }
-  free(d);
+  xfree(s, d);
 }
 
 static void on_traffic(p2pc_sim *s, uint32_t i) {
@@ -1168,10 +1229,8 @@ bool p2pc_sim_falseticker_get(const p2pc_sim *s, uint32_t i,
 
 static bool membership_ok(p2pc_sim *s) {
   uint32_t n = s->cfg.nodes, alive = 0, first = UINT32_MAX;
-  uint32_t *q = malloc(n * sizeof *q);
-  bool *seen = calloc(n, sizeof *seen);
-  if (!q || !seen)
-    abort();
+  uint32_t *q = xrealloc(s, NULL, n * sizeof *q);
+  bool *seen = xcalloc(s, n, sizeof *seen);
   for (uint32_t i = 0; i < n; i++)
     if (s->nodes[i].alive) {
       alive++;
@@ -1217,8 +1276,8 @@ static bool membership_ok(p2pc_sim *s) {
   }
   if (reached != alive)
     ok = false;
-  free(q);
-  free(seen);
+  xfree(s, q);
+  xfree(s, seen);
   return ok;
 }
 
@@ -1262,16 +1321,25 @@ p2pc_sim *p2pc_sim_new(const p2pc_sim_config *cfg, char *err, size_t errlen) {
     snprintf(err, errlen, "too many events");
     return NULL;
   }
+  uint64_t need = cfg->max_memory ? p2pc_sim_start_bytes(cfg) : 0;
+  if (need > cfg->max_memory) {
+    snprintf(err, errlen,
+             "the start alone needs %llu MiB, over the memory budget of "
+             "%llu MiB",
+             (unsigned long long)(need >> 20),
+             (unsigned long long)(cfg->max_memory >> 20));
+    return NULL;
+  }
   p2pc_sim *s = calloc(1, sizeof *s);
   if (!s)
     abort();
+  p2pc_simmem_init(&s->mem);
+  p2pc_simmem_charge(&s->mem, sizeof *s);
   s->cfg = *cfg;
   s->link = cfg->link;
   for (int k = 0; k < R_NSTREAMS; k++)
     p2pc_rng_seed(&s->r[k], cfg->seed, (uint64_t)k + 1);
-  s->nodes = calloc(cfg->nodes, sizeof *s->nodes);
-  if (!s->nodes)
-    abort();
+  s->nodes = xcalloc(s, cfg->nodes, sizeof *s->nodes);
   uint32_t per =
       (cfg->nodes + cfg->clusters - 1) / (cfg->clusters ? cfg->clusters : 1);
   rng *cr = &s->r[R_CLOCK];
@@ -1309,6 +1377,7 @@ p2pc_sim *p2pc_sim_new(const p2pc_sim_config *cfg, char *err, size_t errlen) {
   push(s, SEC, E_SECOND, 0, 0, NULL);
   if (cfg->clock_common.wander_ppm > 0)
     push(s, SEC, E_WANDER, 0, 0, NULL);
+  measure(s);
   return s;
 }
 
@@ -1318,21 +1387,75 @@ void p2pc_sim_free(p2pc_sim *s) {
   for (uint32_t i = 0; i < s->cfg.nodes; i++) {
     if (s->nodes[i].alive)
       p2pc_node_free(s->nodes[i].n);
-    free(s->nodes[i].conn_of);
+    xfree(s, s->nodes[i].conn_of);
   }
   for (uint32_t c = 0; c < s->nconns; c++) {
-    dir_clear(&s->conns[c].d[0]);
-    dir_clear(&s->conns[c].d[1]);
+    dir_clear(s, &s->conns[c].d[0]);
+    dir_clear(s, &s->conns[c].d[1]);
   }
   for (size_t k = 0; k < s->nheap; k++)
     if (s->heap[k].kind == E_DIAL || s->heap[k].kind == E_DGRAM)
-      free(s->heap[k].p);
-  free(s->heap);
-  free(s->nodes);
-  free(s->conns);
-  free(s->freeconns);
+      xfree(s, s->heap[k].p);
+  xfree(s, s->heap);
+  xfree(s, s->nodes);
+  xfree(s, s->conns);
+  xfree(s, s->freeconns);
   p2pc_evcheck_free(s->oracle);
   free(s);
+}
+
+/* After each event: what the run holds, and whether it must stop there. A
+ * node's allocation that failed stops it too: the core went on without
+ * that block (it handles a refusal), but the run is no longer the one the
+ * seed describes. */
+static bool account(p2pc_sim *s) {
+  uint64_t now = measure(s);
+  if (s->mem.failed)
+    s->res.stop = P2PC_SIM_STOP_NOMEM;
+  else if (s->cfg.max_memory && now >= s->cfg.max_memory)
+    s->res.stop = P2PC_SIM_STOP_BUDGET;
+  return s->res.stop != P2PC_SIM_STOP_END;
+}
+
+uint64_t p2pc_sim_start_bytes(const p2pc_sim_config *cfg) {
+  if (cfg->nodes < 1 || cfg->nodes > P2PC_SIM_MAX_NODES)
+    return 0;
+  uint64_t alive = cfg->initially_alive && cfg->initially_alive < cfg->nodes
+                       ? cfg->initially_alive
+                       : cfg->nodes;
+  /* One node as start_node makes them, with the most seeds a topology
+   * gives one (they are copied). */
+  p2pc_simmem m;
+  p2pc_simmem_init(&m);
+  p2pc_node_config c;
+  node_config(cfg, &c);
+  p2pc_node_seed seeds[16];
+  memset(seeds, 0, sizeof seeds);
+  for (uint32_t k = 0; k < 16; k++)
+    seeds[k].addr = addr_of(k + 1);
+  c.id = "n0";
+  c.incarnation = MONO0;
+  c.listen = addr_of(0);
+  c.alloc = &m.a;
+  c.seeds = seeds;
+  c.nseeds = cfg->topology == P2PC_SIM_KREGULAR
+                 ? (cfg->k / 2 < 16 ? cfg->k / 2 : 16)
+             : cfg->topology == P2PC_SIM_RING ? 2
+                                              : 1;
+  p2pc_node *n = NULL;
+  p2pc_now now = {.mono_ns = MONO0, .local_ns = EPOCH};
+  uint64_t node = 0;
+  if (p2pc_node_new(&n, &c, NULL, now) == 0) {
+    node = m.live;
+    p2pc_node_free(n);
+  }
+  uint64_t nlinks = (c.max_peers ? c.max_peers : 64) * 2 + 8;
+  node += P2PC_SIMMEM_HDR + nlinks * sizeof(uint32_t); /* its conn_of */
+  uint64_t total = sizeof(p2pc_sim) + P2PC_SIMMEM_HDR +
+                   (uint64_t)cfg->nodes * sizeof(snode) + alive * node;
+  if (cfg->causal_oracle) /* the checker's clocks, at the end */
+    total += 4 * alive * alive;
+  return total;
 }
 
 static uint64_t wall_ns(void) {
@@ -1346,9 +1469,7 @@ void p2pc_sim_run(p2pc_sim *s,
                   void (*per_second)(void *ud, const p2pc_sim_second *row),
                   void *ud) {
   uint64_t w0 = wall_ns();
-  double *scratch = malloc(s->cfg.nodes * sizeof *scratch);
-  if (!scratch)
-    abort();
+  double *scratch = xrealloc(s, NULL, s->cfg.nodes * sizeof *scratch);
   uint64_t end = s->cfg.duration_ns;
   while (s->nheap && s->heap[0].t <= end) {
     ev e = pop(s);
@@ -1370,7 +1491,7 @@ void p2pc_sim_run(p2pc_sim *s,
       break;
     case E_DIAL:
       on_dial(s, e.a, e.b, e.p);
-      free(e.p);
+      xfree(s, e.p);
       break;
     case E_DGRAM:
       on_dgram(s, e.a, e.b, e.p);
@@ -1392,16 +1513,21 @@ void p2pc_sim_run(p2pc_sim *s,
       on_wander(s);
       break;
     }
+    if (account(s))
+      break;
   }
-  s->now = end;
-  free(scratch);
+  if (s->res.stop == P2PC_SIM_STOP_END)
+    s->now = end;
+  s->res.stop_ns = s->now;
+  xfree(s, scratch);
   if (s->oracle)
-    oracle_finish(s);
+    oracle_finish(s, s->res.stop == P2PC_SIM_STOP_END);
   s->res.wall_ns = wall_ns() - w0;
   s->res.conv_s = s->conv_held ? (double)s->conv_from / 1e9 : -1;
   s->res.membership_ok = membership_ok(s);
   s->res.meta_per_msg =
       s->meta_msgs ? (double)s->meta_bytes / (double)s->meta_msgs : 0;
+  s->res.mem_counted_peak = s->mem.peak;
   struct rusage ru;
   if (getrusage(RUSAGE_SELF, &ru) == 0)
     s->res.peak_rss_kb = (uint64_t)ru.ru_maxrss;

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "failalloc.h"
 #include "node.h"
 
 #define MAXN 12
@@ -452,6 +453,47 @@ static void test_two_nodes_connect_and_deliver(void **state) {
                                   now_at(w, 0)),
                    P2PC_ERR_NOTFOUND);
   net_free(w);
+}
+
+/* A node allocates through the allocator its config names, and only
+ * through it: two nodes link, exchange and free, and hold nothing after;
+ * each allocation of p2pc_node_new failing in turn is P2PC_ERR_NOMEM,
+ * with nothing left behind. */
+static void test_injected_allocator(void **state) {
+  (void)state;
+  failalloc fa;
+  failalloc_init(&fa);
+  net *w = net_new();
+  opts o0 = {.seeds = "1"}, o1 = {0};
+  o0.base.alloc = o1.base.alloc = &fa.a;
+  start_node(w, 0, &o0);
+  start_node(w, 1, &o1);
+  run(w, 50);
+  assert_int_equal(p2pc_node_up_count(w->nodes[0].n), 1);
+  send_ok(w, 0, "N1", "hello");
+  run(w, 20);
+  assert_int_equal(w->nodes[1].ndelivered, 1);
+  assert_true(fa.calls > 0);
+  assert_true(fa.live > 0);
+  net_free(w);
+  assert_int_equal(fa.live, 0);
+
+  p2pc_node_config c = {.id = "N0", .incarnation = 7, .alloc = &fa.a};
+  p2pc_now now = {.mono_ns = 1000 * MS, .local_ns = 1000 * MS};
+  p2pc_node *n = NULL;
+  failalloc_init(&fa);
+  assert_int_equal(p2pc_node_new(&n, &c, NULL, now), 0);
+  long calls = fa.calls;
+  p2pc_node_free(n);
+  assert_true(calls > 2);
+  for (long k = 0; k < calls; k++) {
+    failalloc_init(&fa);
+    fa.countdown = k;
+    n = NULL;
+    assert_int_equal(p2pc_node_new(&n, &c, NULL, now), P2PC_ERR_NOMEM);
+    assert_null(n);
+    assert_int_equal(fa.live, 0);
+  }
 }
 
 /* Seeds named only by address: the ID comes from the HELLO. */
@@ -1414,6 +1456,7 @@ static void test_time_socket_answers_and_drops(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_two_nodes_connect_and_deliver),
+      cmocka_unit_test(test_injected_allocator),
       cmocka_unit_test(test_anonymous_seed),
       cmocka_unit_test(test_simultaneous_dial),
       cmocka_unit_test(test_late_dial_keeps_peer_up),
