@@ -16,8 +16,15 @@ all: configure
 deps:
 	@scripts/deps.sh test
 
+# Configures when there is no build system yet. A configure that failed
+# (say, before deps were installed) leaves a CMakeCache.txt but no
+# Makefile: its cache is dropped and the configure runs afresh.
 configure:
-	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+	@if [ ! -f $(BUILD)/Makefile ] && [ ! -f $(BUILD)/build.ninja ]; then \
+	  rm -rf $(BUILD)/CMakeCache.txt $(BUILD)/CMakeFiles; \
+	  echo "cmake -S . -B $(BUILD) $(CMAKE_FLAGS)"; \
+	  cmake -S . -B $(BUILD) $(CMAKE_FLAGS); \
+	fi
 
 test: deps
 	@$(MAKE) --no-print-directory all
