@@ -67,10 +67,13 @@ log "all synced, reference N0 (after ${took}s more)"
 clockcheck show "${socks[@]}"
 
 sleep 5
+# A round counts if all five answers came near their least delay; with
+# 20 us of slack, a loaded machine kept 7 of 30 rounds (fewer than a
+# third): 100 us of slack, as in clock_fallback, well below --max.
 timeout 30 "$NTPPROBE" --count 30 --interval-ms 100 --timeout-ms 300 --json \
   "${targets[@]}" >"$T/probe.json" || die "ntpprobe failed: $(tail -n 1 "$T/probe.json")"
 out=$(clockcheck spread "$T/probe.json" --median-max 200000 --max 1000000 \
-  --li 0 --stratum-max 5) || die "disagreement or NTP header out of bounds: $out"
+  --li 0 --stratum-max 5 --slack 100000) || die "disagreement or NTP header out of bounds: $out"
 log "over NTP: $out"
 for ((i = 0; i < n; i++)); do
   node_alive "N$i" || die "N$i died"
