@@ -49,6 +49,7 @@ if [ "${1:-}" = --inside ]; then
   # What a person on a fresh machine types, as root, with nothing else:
   # a login-like environment and a default PATH.
   set +e
+  # shellcheck disable=SC2016 # expanded by the shell in the root
   chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     /bin/bash -euo pipefail -c '
@@ -105,6 +106,7 @@ t0=$SECONDS
 # This machine's Debian entries for the suite (bookworm, -updates,
 # -security), as one-line sources for the root.
 debian_sources() {
+  # shellcheck disable=SC2016 # apt's own $(FIELD) syntax
   apt-get indextargets --format '$(TARGET_OF) $(REPO_URI) $(RELEASE) $(COMPONENT) $(ORIGIN) $(CODENAME)' \
     'Identifier: Packages' 2>/dev/null |
     awk -v s=$SUITE '$1 == "deb" && $5 == "Debian" &&
@@ -125,6 +127,7 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/p2pclock-fresh.XXXXXX")
 root=$work/root
+# shellcheck disable=SC2317 # called by the trap
 cleanup() {
   local rc=$?
   if [ "${P2PC_FRESH_KEEP:-0}" = 1 ]; then
@@ -136,7 +139,7 @@ cleanup() {
   else
     rm -rf --one-file-system "$work"
   fi
-  exit $rc
+  exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
