@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
-# Front door. `make` builds into build/, `make test` also installs missing
-# Debian packages and runs every test. CMake does the real work.
+# Front door. `make` builds into build/; `make test` and `make demo` also
+# install the Debian packages they need (scripts/deps.sh; as another user
+# it prints the apt-get command and stops), so each works as the first
+# command on a fresh Debian. CMake does the real work.
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
@@ -14,8 +16,15 @@ all: configure
 deps:
 	@scripts/deps.sh test
 
+# Configures when there is no build system yet. A configure that failed
+# (say, before deps were installed) leaves a CMakeCache.txt but no
+# Makefile: its cache is dropped and the configure runs afresh.
 configure:
-	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+	@if [ ! -f $(BUILD)/Makefile ] && [ ! -f $(BUILD)/build.ninja ]; then \
+	  rm -rf $(BUILD)/CMakeCache.txt $(BUILD)/CMakeFiles; \
+	  echo "cmake -S . -B $(BUILD) $(CMAKE_FLAGS)"; \
+	  cmake -S . -B $(BUILD) $(CMAKE_FLAGS); \
+	fi
 
 test: deps
 	@$(MAKE) --no-print-directory all
@@ -37,8 +46,9 @@ bench-sim: all
 
 # A local network of nodes with traffic, a crash and a verdict; options
 # through DEMO_FLAGS, e.g. make demo DEMO_FLAGS="--nodes 8 --duration 30".
-demo:
-	@$(MAKE) --no-print-directory all
+demo: deps
+	@$(MAKE) --no-print-directory configure
+	cmake --build $(BUILD) -j $(JOBS) --target p2pclock
 	$(BUILD)/p2pclock demo $(DEMO_FLAGS)
 
 format:

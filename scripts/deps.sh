@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Installs the Debian packages a build needs, if any are missing.
-#   scripts/deps.sh test   what `make` and `make test` need
+#   scripts/deps.sh test   what `make`, `make test` and `make demo` need
 #   scripts/deps.sh ci     plus what .ci/run needs (clang, sanitizers, fuzzer)
 #   scripts/deps.sh bench  plus the peers the benches compare with (libzmq
 #                          for bench/throughput, chrony for clock_accuracy)
@@ -15,7 +15,11 @@
 # there, never steering the clock.
 set -eu
 
-base="cmake make gcc pkg-config binutils libcmocka-dev libcjson-dev libuv1-dev python3 iproute2"
+# Installed without recommends, so everything used is named: libc6-dev
+# (gcc only recommends it: no crt1.o without it), python3 (system tests'
+# helpers, plot_sim.py), iproute2 (`ip netns` in netns_partition), time
+# (GNU time: bench/sim_scale), procps (pgrep: bench/throughput).
+base="cmake make gcc libc6-dev pkg-config binutils libcmocka-dev libcjson-dev libuv1-dev python3 iproute2 time procps"
 ci="clang libclang-rt-14-dev llvm clang-format"
 
 case "${1:-test}" in
