@@ -123,7 +123,7 @@ typedef enum node_state {
 } node_state;
 
 typedef struct dnode {
-  char id[12];
+  char id[16]; /* "n" and an int, with room to spare */
   char events[PATH_LEN + 32], log[PATH_LEN + 32], sock[SOCK_LEN];
   char listen[32], peer[32];
   char clk_offset[32], clk_drift[32]; /* the virtual clock's flags */
