@@ -7,6 +7,8 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 DEMO_FLAGS ?=
+# cmake --build runs make below this one: no "Entering directory" lines.
+MAKEFLAGS += --no-print-directory
 
 .PHONY: all deps configure test demo bench bench-clock bench-sim format format-check clean
 
