@@ -64,8 +64,17 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 echo "p2pclock: installing:$missing"
+echo "p2pclock: (apt-get update && apt-get install --no-install-recommends; about a minute)"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+# apt and dpkg say several hundred lines: kept in a log, shown on failure.
+log=$(mktemp "${TMPDIR:-/tmp}/p2pclock-deps.XXXXXX")
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing
+if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing; } >"$log" 2>&1; then
+  cat "$log" >&2
+  rm -f "$log"
+  echo "p2pclock: installing the packages above failed (apt-get's output above)" >&2
+  exit 1
+fi
+rm -f "$log"
+echo "p2pclock: installed:$missing"
 if [ "${1:-test}" = bench ]; then private_chrony; fi
