@@ -1,31 +1,39 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * SES causal delivery (causal.h; ALGORITHMS.md A.3-A.7, pitfalls A.10).
+ * Δ-SES causal delivery (causal.h; docs/PROTOCOL.md, "Causal delivery").
  *
- * Every step that changes SES state is all-or-nothing: allocations are made
- * first (vclock reserves, new pair clocks, table growth), then the update is
- * committed with operations that cannot fail. A failed allocation therefore
- * never leaves a half-merged V, which would silently weaken the causal
- * constraints sent later.
+ * Every step that changes state is all-or-nothing: allocations are made
+ * first, then the update is committed with operations that cannot fail. A
+ * failed allocation or a full table therefore never leaves half-merged
+ * entries, which would silently weaken the constraints sent later.
+ *
+ * Expiry is driven by the HLC. Three lower bounds (dep_lb, buf_lb, pend_lb)
+ * keep the sweeps off the hot path: a sweep runs only once the HLC has
+ * passed the oldest stamp that could have expired.
  */
 #include "causal.h"
 
 #include <string.h>
 
+typedef struct pend {
+  uint64_t n, stamp;
+} pend;
+
+typedef struct wo_range {
+  uint64_t lo, hi; /* messages (lo, hi] of the stream are written off */
+  uint64_t until;  /* remembered until the HLC reaches this */
+} wo_range;
+
 typedef struct peer_state {
-  uint64_t tx_dseq;  /* last dseq we sent to this node */
-  uint64_t rx_dseq;  /* last dseq delivered from this node */
-  p2pc_vclock known; /* max timestamp delivered from it: its clock >= this */
-  /* ts[sender] of its next message on the stream to us (dseq rx_dseq + 1)
-   * if that message has arrived and waits in the buffer, else 0: its
-   * messages to us stamped below this have all been delivered. */
-  uint64_t next_stamp;
-  /* Its stream horizons (p2pc_causal_take_horizon): hz_met is the largest
-   * stamp e of a horizon whose dseq the stream has reached, so its messages
-   * to us stamped up to hz_met have all been delivered; (hz_dseq, hz_stamp)
-   * is the latest one still ahead of the stream (hz_dseq > rx_dseq), or 0s. */
-  uint64_t hz_met, hz_dseq, hz_stamp;
-  bool retired; /* gone for good: see p2pc_causal_retire */
+  /* As a destination of this node's messages. */
+  uint64_t tx_last_n; /* our last message to it (the next one's prev) */
+  pend *pq;           /* sent, not known delivered: ascending n */
+  uint32_t pq_head, pq_n, pq_cap;
+  /* As a sender to this node. */
+  uint64_t rx_last_n; /* its stream up to here is delivered/written off */
+  wo_range wo[P2PC_CAUSAL_MAX_WRITTEN_OFF];
+  uint32_t nwo;
+  bool retired;
 } peer_state;
 
 typedef struct held {
@@ -37,19 +45,27 @@ typedef struct held {
 struct p2pc_causal {
   const p2pc_allocator *a;
   p2pc_causal_config cfg;
+  uint64_t life; /* Δ as used for expiry decisions */
   p2pc_idtab ids;
   uint32_t self;
-  uint64_t nsent;
-  p2pc_vclock t;
-  p2pc_ses_pair *V; /* sorted by dest, never about self */
-  uint32_t nV, capV;
+  uint64_t nsent, last_stamp;
+  /* Clock. */
+  uint64_t hlc, pt, err;
+  bool time_known;
+  uint64_t G; /* global stable time */
+  /* Entries, sorted by (dest, sender); V2 is the merge's spare. */
+  p2pc_ses_dep *V, *V2;
+  uint32_t nV, capV, capV2;
+  uint64_t dep_lb; /* no entry is stamped below this */
   peer_state *peers; /* indexed by interned id */
   uint32_t npeers;
+  uint32_t npending;
+  uint64_t pend_lb, wo_lb;
   held *buf; /* arrival order */
   uint32_t nbuf, capbuf;
   size_t buf_bytes;
-  bool drain_pending; /* a drain stopped early (out of memory) */
-  uint32_t nretired;  /* identities retired so far */
+  uint64_t buf_lb;
+  bool drain_pending; /* a drain stopped early (full or out of memory) */
   p2pc_wire_scratch scratch;
   p2pc_causal_stats st;
   p2pc_causal_event_fn on_event;
@@ -80,10 +96,26 @@ int p2pc_causal_new(p2pc_causal **out, const char *self,
     c->cfg.max_buffered_bytes = P2PC_CAUSAL_MAX_BUFFERED_BYTES_DEFAULT;
   if (!c->cfg.max_nodes)
     c->cfg.max_nodes = P2PC_CAUSAL_MAX_NODES_DEFAULT;
+  if (!c->cfg.lifetime_ns)
+    c->cfg.lifetime_ns = P2PC_CAUSAL_LIFETIME_DEFAULT_NS;
+  if (!c->cfg.max_deps)
+    c->cfg.max_deps = P2PC_CAUSAL_MAX_DEPS_DEFAULT;
+  if (!c->cfg.max_msg_deps)
+    c->cfg.max_msg_deps = P2PC_CAUSAL_MAX_MSG_DEPS_DEFAULT;
+  if (c->cfg.max_msg_deps > P2PC_SES_MAX_DEPS)
+    c->cfg.max_msg_deps = P2PC_SES_MAX_DEPS;
+  if (!c->cfg.max_pending)
+    c->cfg.max_pending = P2PC_CAUSAL_MAX_PENDING_DEFAULT;
+  if (!c->cfg.ahead_margin_ns)
+    c->cfg.ahead_margin_ns = P2PC_CAUSAL_AHEAD_MARGIN_DEFAULT_NS;
+  c->life = c->cfg.lifetime_ns;
+  if ((c->cfg.faults & P2PC_CAUSAL_FAULT_EXPIRE_EARLY) &&
+      c->life != P2PC_CAUSAL_LIFETIME_INF)
+    c->life /= 4;
+  c->dep_lb = c->buf_lb = c->pend_lb = c->wo_lb = UINT64_MAX;
   c->on_event = on_event;
   c->ud = ud;
   p2pc_idtab_init(&c->ids, a, c->cfg.max_nodes);
-  p2pc_vclock_init(&c->t);
   int rv = p2pc_idtab_intern(&c->ids, self, strlen(self), &c->self);
   if (rv) {
     p2pc_causal_free(c);
@@ -105,13 +137,11 @@ void p2pc_causal_free(p2pc_causal *c) {
   for (uint32_t i = 0; i < c->nbuf; i++)
     held_fini(c, &c->buf[i]);
   a->free(c->buf, a->ud);
-  for (uint32_t i = 0; i < c->nV; i++)
-    p2pc_vclock_fini(&c->V[i].t, a);
   a->free(c->V, a->ud);
+  a->free(c->V2, a->ud);
   for (uint32_t i = 0; i < c->npeers; i++)
-    p2pc_vclock_fini(&c->peers[i].known, a);
+    a->free(c->peers[i].pq, a->ud);
   a->free(c->peers, a->ud);
-  p2pc_vclock_fini(&c->t, a);
   p2pc_wire_scratch_fini(&c->scratch, a);
   p2pc_idtab_fini(&c->ids);
   a->free(c, a->ud);
@@ -123,9 +153,16 @@ static const char *name_of(const p2pc_causal *c, uint32_t id) {
   return p2pc_idtab_name(&c->ids, id, NULL);
 }
 
-static void emit(p2pc_causal *c, const p2pc_causal_event *ev) {
+static void emit(p2pc_causal *c, p2pc_causal_event *ev) {
+  ev->hlc = c->hlc;
   if (c->on_event)
     c->on_event(c->ud, ev);
+}
+
+/* Stamped at or before hlc - Δ. */
+static bool expired(const p2pc_causal *c, uint64_t stamp) {
+  return c->life != P2PC_CAUSAL_LIFETIME_INF && c->hlc >= c->life &&
+         stamp <= c->hlc - c->life;
 }
 
 /* Grows the per-peer table to cover every interned id. */
@@ -136,21 +173,25 @@ static int sync_peers(p2pc_causal *c) {
       c->a->realloc(c->peers, (size_t)c->ids.n * sizeof *p, c->a->ud);
   if (!p)
     return P2PC_ERR_NOMEM;
-  for (uint32_t i = c->npeers; i < c->ids.n; i++) {
-    memset(&p[i], 0, sizeof p[i]);
-    p2pc_vclock_init(&p[i].known);
-  }
+  memset(p + c->npeers, 0, (size_t)(c->ids.n - c->npeers) * sizeof *p);
   c->peers = p;
   c->npeers = c->ids.n;
   return 0;
 }
 
-/* Index in V of the pair about dest, or where it would be inserted. */
-static uint32_t pair_index(const p2pc_causal *c, uint32_t dest) {
+static int dep_cmp(uint32_t d1, uint32_t s1, uint32_t d2, uint32_t s2) {
+  if (d1 != d2)
+    return d1 < d2 ? -1 : 1;
+  return s1 < s2 ? -1 : s1 > s2;
+}
+
+/* Index in V of the entry (dest, sender), or where it would go. */
+static uint32_t dep_index(const p2pc_causal *c, uint32_t dest,
+                          uint32_t sender) {
   uint32_t lo = 0, hi = c->nV;
   while (lo < hi) {
     uint32_t mid = lo + (hi - lo) / 2;
-    if (c->V[mid].dest < dest)
+    if (dep_cmp(c->V[mid].dest, c->V[mid].sender, dest, sender) < 0)
       lo = mid + 1;
     else
       hi = mid;
@@ -158,64 +199,249 @@ static uint32_t pair_index(const p2pc_causal *c, uint32_t dest) {
   return lo;
 }
 
-static bool has_pair(const p2pc_causal *c, uint32_t i, uint32_t dest) {
-  return i < c->nV && c->V[i].dest == dest;
-}
-
-static int reserve_pairs(p2pc_causal *c, uint32_t extra) {
-  if (c->nV + extra <= c->capV)
+static int reserve_v(p2pc_ses_dep **v, uint32_t *cap, uint32_t need,
+                     const p2pc_allocator *a) {
+  if (need <= *cap)
     return 0;
-  uint32_t cap = c->capV ? c->capV : 8;
-  while (cap < c->nV + extra)
-    cap *= 2;
-  p2pc_ses_pair *v = c->a->realloc(c->V, (size_t)cap * sizeof *v, c->a->ud);
-  if (!v)
+  uint32_t nc = *cap ? *cap : 16;
+  while (nc < need)
+    nc *= 2;
+  p2pc_ses_dep *x = a->realloc(*v, (size_t)nc * sizeof *x, a->ud);
+  if (!x)
     return P2PC_ERR_NOMEM;
-  c->V = v;
-  c->capV = cap;
+  *v = x;
+  *cap = nc;
   return 0;
 }
 
-/* Inserts a pair at i, taking ownership of t. Capacity must be reserved. */
-static void insert_pair(p2pc_causal *c, uint32_t i, uint32_t dest,
-                        p2pc_vclock t) {
-  memmove(c->V + i + 1, c->V + i, (c->nV - i) * sizeof *c->V);
-  c->V[i].dest = dest;
-  c->V[i].t = t;
-  c->nV++;
+/* Removes the entries keep() refuses, counting them in *counter. */
+static void filter_deps(p2pc_causal *c, bool (*drop)(const p2pc_causal *,
+                                                     const p2pc_ses_dep *),
+                        uint64_t *counter) {
+  uint32_t k = 0;
+  uint64_t lb = UINT64_MAX;
+  for (uint32_t i = 0; i < c->nV; i++) {
+    if (drop(c, &c->V[i])) {
+      (*counter)++;
+      continue;
+    }
+    if (c->V[i].stamp < lb)
+      lb = c->V[i].stamp;
+    c->V[k++] = c->V[i];
+  }
+  c->nV = k;
+  c->dep_lb = lb;
 }
 
-static void remove_pair(p2pc_causal *c, uint32_t i) {
-  p2pc_vclock_fini(&c->V[i].t, c->a);
-  memmove(c->V + i, c->V + i + 1, (c->nV - i - 1) * sizeof *c->V);
-  c->nV--;
+static bool dep_expired(const p2pc_causal *c, const p2pc_ses_dep *e) {
+  return expired(c, e->stamp);
 }
 
-/* A.11: (X, t) cannot constrain X any more once we have delivered a message
- * X stamped t* >= t, because X's clock was already >= t* when it sent it,
- * and X tests pairs about itself against its own clock. */
-static bool satisfied(const p2pc_causal *c, uint32_t dest,
-                      const p2pc_vclock *t) {
-  return !c->cfg.no_prune && dest < c->npeers &&
-         p2pc_vclock_leq(t, &c->peers[dest].known);
+static bool dep_stable(const p2pc_causal *c, const p2pc_ses_dep *e) {
+  return e->stamp < c->G;
+}
+
+/* ---- written-off ranges (per sender) ---------------------------------- */
+
+static bool wo_has(const peer_state *ps, uint64_t n) {
+  for (uint32_t i = 0; i < ps->nwo; i++)
+    if (n > ps->wo[i].lo && n <= ps->wo[i].hi)
+      return true;
+  return false;
+}
+
+/* Records (lo, hi] as written off, merging with overlapping or adjacent
+ * ranges; at the cap the range remembered for the shortest time goes. */
+static void wo_add(p2pc_causal *c, peer_state *ps, uint64_t lo, uint64_t hi) {
+  if (hi <= lo)
+    return;
+  uint64_t until = c->life == P2PC_CAUSAL_LIFETIME_INF ||
+                           c->hlc > UINT64_MAX - 2 * c->life
+                       ? UINT64_MAX
+                       : c->hlc + 2 * c->life;
+  for (uint32_t i = 0; i < ps->nwo;) {
+    wo_range *r = &ps->wo[i];
+    if (r->hi >= lo && r->lo <= hi) { /* overlapping or adjacent */
+      lo = r->lo < lo ? r->lo : lo;
+      hi = r->hi > hi ? r->hi : hi;
+      *r = ps->wo[--ps->nwo];
+      i = 0;
+      continue;
+    }
+    i++;
+  }
+  if (ps->nwo == P2PC_CAUSAL_MAX_WRITTEN_OFF) {
+    uint32_t o = 0;
+    for (uint32_t i = 1; i < ps->nwo; i++)
+      if (ps->wo[i].until < ps->wo[o].until)
+        o = i;
+    ps->wo[o] = ps->wo[--ps->nwo];
+  }
+  ps->wo[ps->nwo++] = (wo_range){lo, hi, until};
+  if (until < c->wo_lb)
+    c->wo_lb = until;
+}
+
+/* ---- pending (sent, not known delivered) -------------------------------- */
+
+static int pq_push(p2pc_causal *c, peer_state *ps, uint64_t n,
+                   uint64_t stamp) {
+  if (ps->pq_head && ps->pq_head + ps->pq_n == ps->pq_cap) {
+    memmove(ps->pq, ps->pq + ps->pq_head, ps->pq_n * sizeof *ps->pq);
+    ps->pq_head = 0;
+  }
+  if (ps->pq_n == ps->pq_cap) {
+    uint32_t cap = ps->pq_cap ? ps->pq_cap * 2 : 4;
+    pend *q = c->a->realloc(ps->pq, (size_t)cap * sizeof *q, c->a->ud);
+    if (!q)
+      return P2PC_ERR_NOMEM;
+    ps->pq = q;
+    ps->pq_cap = cap;
+  }
+  ps->pq[ps->pq_head + ps->pq_n++] = (pend){n, stamp};
+  return 0;
+}
+
+/* Makes room for one more pending message to ps (so the send's commit
+ * cannot fail). */
+static int pq_reserve(p2pc_causal *c, peer_state *ps) {
+  if (ps->pq_head + ps->pq_n < ps->pq_cap)
+    return 0;
+  if (ps->pq_head) {
+    memmove(ps->pq, ps->pq + ps->pq_head, ps->pq_n * sizeof *ps->pq);
+    ps->pq_head = 0;
+    return 0;
+  }
+  uint32_t cap = ps->pq_cap ? ps->pq_cap * 2 : 4;
+  pend *q = c->a->realloc(ps->pq, (size_t)cap * sizeof *q, c->a->ud);
+  if (!q)
+    return P2PC_ERR_NOMEM;
+  ps->pq = q;
+  ps->pq_cap = cap;
+  return 0;
+}
+
+static void give_up(p2pc_causal *c, uint32_t dest, const pend *p,
+                    const char *why) {
+  c->st.expired_tx++;
+  p2pc_causal_event ev = {.kind = P2PC_CEV_EXPIRE,
+                          .sender = name_of(c, c->self),
+                          .n = p->n,
+                          .peer = name_of(c, dest),
+                          .stamp = p->stamp,
+                          .reason = why,
+                          .at_sender = true};
+  emit(c, &ev);
+}
+
+/* ---- sweeps ------------------------------------------------------------- */
+
+static void drop_held(p2pc_causal *c, uint32_t i) {
+  held *h = &c->buf[i];
+  c->buf_bytes -= h->m.payload_len;
+  held_fini(c, h);
+  memmove(c->buf + i, c->buf + i + 1, (c->nbuf - i - 1) * sizeof *h);
+  c->nbuf--;
+}
+
+/* Everything the HLC has made older than Δ: entries, buffered messages
+ * (dropped and reported), messages sent and never acknowledged (given up),
+ * and written-off ranges past their memory. */
+static void sweep(p2pc_causal *c) {
+  if (c->life == P2PC_CAUSAL_LIFETIME_INF)
+    return;
+  if (expired(c, c->dep_lb))
+    filter_deps(c, dep_expired, &c->st.expired_deps);
+  if (expired(c, c->buf_lb)) {
+    uint64_t lb = UINT64_MAX;
+    for (uint32_t i = 0; i < c->nbuf;) {
+      held *h = &c->buf[i];
+      if (!expired(c, h->m.stamp)) {
+        if (h->m.stamp < lb)
+          lb = h->m.stamp;
+        i++;
+        continue;
+      }
+      peer_state *ps = &c->peers[h->m.sender];
+      wo_add(c, ps, h->m.n - 1, h->m.n);
+      c->st.expired_rx++;
+      p2pc_causal_event ev = {.kind = P2PC_CEV_EXPIRE,
+                              .sender = name_of(c, h->m.sender),
+                              .n = h->m.n,
+                              .peer = name_of(c, h->m.sender),
+                              .stamp = h->m.stamp,
+                              .bytes = h->m.payload_len,
+                              .reason = "waited longer than the causal "
+                                        "lifetime"};
+      emit(c, &ev);
+      drop_held(c, i);
+    }
+    c->buf_lb = lb;
+  }
+  if (expired(c, c->pend_lb)) {
+    uint64_t lb = UINT64_MAX;
+    for (uint32_t d = 0; d < c->npeers; d++) {
+      peer_state *ps = &c->peers[d];
+      while (ps->pq_n && expired(c, ps->pq[ps->pq_head].stamp)) {
+        pend p = ps->pq[ps->pq_head++];
+        ps->pq_n--;
+        c->npending--;
+        give_up(c, d, &p, "not acknowledged within the causal lifetime");
+      }
+      if (ps->pq_n && ps->pq[ps->pq_head].stamp < lb)
+        lb = ps->pq[ps->pq_head].stamp;
+    }
+    c->pend_lb = lb;
+  }
+  if (c->hlc >= c->wo_lb) {
+    uint64_t lb = UINT64_MAX;
+    for (uint32_t d = 0; d < c->npeers; d++) {
+      peer_state *ps = &c->peers[d];
+      for (uint32_t i = 0; i < ps->nwo;) {
+        if (ps->wo[i].until <= c->hlc) {
+          ps->wo[i] = ps->wo[--ps->nwo];
+          continue;
+        }
+        if (ps->wo[i].until < lb)
+          lb = ps->wo[i].until;
+        i++;
+      }
+    }
+    c->wo_lb = lb;
+  }
+}
+
+static void drain(p2pc_causal *c, uint64_t mono_ns);
+
+void p2pc_causal_set_time(p2pc_causal *c, int64_t net_ns, uint64_t err_ns,
+                          uint64_t mono_ns) {
+  c->pt = net_ns > 0 ? P2PC_HLC_PHYS(net_ns) : 0;
+  c->err = err_ns;
+  c->time_known = net_ns > 0;
+  if (c->pt > c->hlc)
+    c->hlc = c->pt;
+  sweep(c);
+  if (c->nbuf)
+    drain(c, mono_ns);
 }
 
 /* ---- send (A.3) --------------------------------------------------------- */
 
+static uint64_t hlc_send(p2pc_causal *c) {
+  return c->pt > c->hlc + 1 ? c->pt : c->hlc + 1;
+}
+
 static int send_self(p2pc_causal *c, const uint8_t *payload, size_t len) {
-  /* Outside SES (A.10 pitfall 11): a local event, so the clock ticks (every
-   * message number n is a tick of t[self]: receivers check ts[self] >= n),
-   * but V and the buffer are untouched and nothing goes on the wire. */
+  /* A local event: stamped, but no entries and nothing on the wire. */
   const char *self = name_of(c, c->self);
-  int rv = p2pc_vclock_tick(&c->t, c->a, c->self);
-  if (rv)
-    return rv;
+  c->hlc = hlc_send(c);
   uint64_t n = ++c->nsent;
+  c->last_stamp = c->hlc;
   p2pc_causal_event ev = {.kind = P2PC_CEV_SEND,
                           .sender = self,
                           .n = n,
                           .peer = self,
-                          .vc = &c->t,
+                          .stamp = c->hlc,
                           .bytes = len};
   c->st.sent++;
   emit(c, &ev);
@@ -223,7 +449,7 @@ static int send_self(p2pc_causal *c, const uint8_t *payload, size_t len) {
                            .sender = self,
                            .n = n,
                            .peer = self,
-                           .vc = &c->t,
+                           .stamp = c->hlc,
                            .bytes = len,
                            .payload = payload};
   c->st.delivered++;
@@ -244,265 +470,197 @@ int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
     return rv;
   if (d == c->self)
     return send_self(c, payload, len);
-  if (c->peers[d].retired)
+  peer_state *ps = &c->peers[d];
+  if (ps->retired)
     return P2PC_ERR_INVAL;
-
-  /* Prune satisfied pairs first: it changes no decision anywhere (see
-   * satisfied()), so it is safe to keep even if this send fails. */
-  for (uint32_t i = 0; i < c->nV;) {
-    if (satisfied(c, c->V[i].dest, &c->V[i].t)) {
-      remove_pair(c, i);
-      c->st.pruned_pairs++;
-    } else {
-      i++;
-    }
+  sweep(c);
+  /* Back-pressure at the caps, before anything changes. */
+  uint32_t di = dep_index(c, d, c->self);
+  bool has = di < c->nV && c->V[di].dest == d && c->V[di].sender == c->self;
+  if (c->nV > c->cfg.max_msg_deps || c->npending >= c->cfg.max_pending ||
+      (!has && c->nV >= c->cfg.max_deps)) {
+    c->st.full_deps++;
+    return P2PC_ERR_FULL;
   }
-
-  /* Allocate everything before changing state. */
-  p2pc_vclock ts;
-  p2pc_vclock_init(&ts);
-  uint32_t pi = pair_index(c, d);
-  if ((rv = reserve_pairs(c, 1)) != 0 ||
-      (rv = p2pc_vclock_copy(&ts, c->a, &c->t)) != 0 ||
-      (rv = p2pc_vclock_tick(&ts, c->a, c->self)) != 0 ||
-      (rv = p2pc_vclock_reserve_merge(&c->t, c->a, &ts)) != 0) {
-    p2pc_vclock_fini(&ts, c->a);
+  if ((rv = reserve_v(&c->V, &c->capV, c->nV + 1, c->a)) != 0 ||
+      (rv = pq_reserve(c, ps)) != 0)
     return rv;
-  }
 
+  uint64_t stamp = hlc_send(c);
   p2pc_ses_msg m;
   p2pc_ses_msg_init(&m);
   m.sender = c->self;
   m.dest = d;
   m.n = c->nsent + 1;
-  m.dseq = c->peers[d].tx_dseq + 1;
-  /* Tick, then stamp: the stamp includes the send event (pitfall 1). */
-  m.ts = ts;
-  /* The deliberately broken variant records the pre-tick clock as the
-   * (d, t) dependency: the first dependency on d becomes vacuous. */
-  p2pc_vclock stale;
-  p2pc_vclock_init(&stale);
-  if ((c->cfg.faults & P2PC_CAUSAL_FAULT_STAMP_BEFORE_TICK) &&
-      (rv = p2pc_vclock_copy(&stale, c->a, &c->t)) != 0) {
-    p2pc_vclock_fini(&ts, c->a);
-    return rv;
-  }
-  /* V_M is a snapshot of V taken before (d, tM) is recorded; it includes
-   * the pair about d itself (pitfall 2). The encoder only reads it, so
-   * V's own pairs are lent, not copied (pitfall 10 is about keeping a live
-   * reference past the send; here the bytes are final on return). */
-  p2pc_ses_pair *lent = NULL;
+  m.prev = ps->tx_last_n;
+  m.stamp = stamp;
+  /* The entries are a snapshot taken before (d, self, n) is recorded:
+   * they include those about d itself (pitfall 2). The encoder only reads
+   * them, so V is lent, not copied. */
   m.deps = c->V;
   m.ndeps = c->nV;
-  if ((c->cfg.faults & P2PC_CAUSAL_FAULT_DROP_DEST_PAIR) &&
-      has_pair(c, pi, d)) {
-    lent = xalloc(c->a, (size_t)c->nV * sizeof *lent);
-    if (!lent) {
-      p2pc_vclock_fini(&ts, c->a);
-      p2pc_vclock_fini(&stale, c->a);
+  p2pc_ses_dep *lent = NULL;
+  if (c->cfg.faults & P2PC_CAUSAL_FAULT_DROP_DEST_PAIR) {
+    lent = xalloc(c->a, ((size_t)c->nV + 1) * sizeof *lent);
+    if (!lent)
       return P2PC_ERR_NOMEM;
-    }
-    memcpy(lent, c->V, pi * sizeof *lent);
-    memcpy(lent + pi, c->V + pi + 1, (c->nV - pi - 1) * sizeof *lent);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < c->nV; i++)
+      if (c->V[i].dest != d)
+        lent[k++] = c->V[i];
     m.deps = lent;
-    m.ndeps = c->nV - 1;
+    m.ndeps = k;
   }
   m.payload = payload;
   m.payload_len = len;
   size_t meta = 0;
   rv = p2pc_wire_ses_put(out, &m, &c->ids, &c->scratch, c->a, &meta);
   c->a->free(lent, c->a->ud);
-  if (rv) {
-    p2pc_vclock_fini(&ts, c->a);
-    p2pc_vclock_fini(&stale, c->a);
+  if (rv)
     return rv;
-  }
 
   /* Commit: nothing below can fail. */
-  p2pc_vclock_merge(&c->t, c->a, &ts); /* t[self] += 1 */
+  uint32_t carried = m.ndeps;
+  c->hlc = stamp;
+  c->last_stamp = stamp;
   c->nsent++;
-  c->peers[d].tx_dseq++;
+  ps->tx_last_n = m.n;
+  pq_push(c, ps, m.n, stamp); /* room was reserved */
+  c->npending++;
+  if (stamp < c->pend_lb)
+    c->pend_lb = stamp;
+  /* A later message to d implies the earlier one: one entry per pair. */
+  if (has) {
+    c->V[di].n = m.n;
+    c->V[di].stamp = stamp;
+  } else {
+    memmove(c->V + di + 1, c->V + di, (c->nV - di) * sizeof *c->V);
+    c->V[di] = (p2pc_ses_dep){d, c->self, m.n, stamp};
+    c->nV++;
+    if (c->nV > c->st.deps_max)
+      c->st.deps_max = c->nV;
+  }
+  if (stamp < c->dep_lb)
+    c->dep_lb = stamp;
   c->st.sent++;
   p2pc_causal_event ev = {.kind = P2PC_CEV_SEND,
                           .sender = name_of(c, c->self),
                           .n = m.n,
                           .peer = name_of(c, d),
-                          .vc = &m.ts,
+                          .stamp = stamp,
+                          .deps = carried,
                           .bytes = len,
                           .meta = meta};
-  if (c->cfg.faults & P2PC_CAUSAL_FAULT_STAMP_BEFORE_TICK) {
-    p2pc_vclock x = ts;
-    ts = stale;
-    stale = x; /* V gets the pre-tick clock; the event the real stamp */
-    ev.vc = &stale;
-  }
-  if (has_pair(c, pi, d)) {
-    p2pc_vclock_fini(&c->V[pi].t, c->a);
-    c->V[pi].t = ts; /* later stamps dominate earlier ones */
-  } else {
-    insert_pair(c, pi, d, ts);
-  }
   emit(c, &ev);
-  p2pc_vclock_fini(&stale, c->a);
   return 0;
 }
 
-/* ---- delivery (A.4-A.6) ------------------------------------------------- */
+/* ---- delivery ----------------------------------------------------------- */
 
-/*
- * A.4, with retirement (docs/PROTOCOL.md, "Retiring an identity"). The pair
- * (self, t) is met when, for every sender k, all of k's messages to us sent
- * up to k's event t[k] have been delivered. t[k] <= our clock proves it
- * (<=, not <: robust whatever the ticking discipline). Components of
- * retired identities are skipped: their undelivered messages never come.
- *
- * A pair that depends on a message of a retired identity that never got
- * here (its component is short) may also hold components that only that
- * lost message would have brought us: our clock may never reach them. For
- * such a pair a live component k is also met when k's next message to us
- * has arrived stamped above t[k]: the stream is numbered, so everything k
- * sent us before that stamp has been delivered; or when k's stream horizon
- * says the same (its messages after a dseq we have delivered are stamped
- * above some e >= t[k]). Without a retirement this
- * second test is never made, so plain SES decides exactly as before.
- */
-static bool deliverable(const p2pc_causal *c, const p2pc_ses_msg *m) {
-  const p2pc_ses_pair *p = p2pc_ses_msg_pair(m, c->self);
-  if (!p)
-    return true;
-  const p2pc_vclock *t = &p->t, *mine = &c->t;
-  bool lost = false;     /* a retired component is short */
-  bool clock_ok = true;  /* every live component is <= our clock */
-  bool stream_ok = true; /* ... or below its sender's next stamp */
-  uint32_t j = 0;
-  for (uint32_t i = 0; i < t->n; i++) {
-    uint32_t id = t->e[i].id;
-    uint64_t need = t->e[i].v;
-    while (j < mine->n && mine->e[j].id < id)
-      j++;
-    uint64_t have = j < mine->n && mine->e[j].id == id ? mine->e[j].v : 0;
-    if (have >= need)
+/* The first entry of m about this node that is not met yet (NULL if all
+ * are: m may be delivered), and how many are unmet. An entry is met when
+ * its message was delivered here or written off (the stream counter has
+ * passed it), when it is older than Δ, or when its sender is retired. */
+static const p2pc_ses_dep *unmet(const p2pc_causal *c, const p2pc_ses_msg *m,
+                                 uint32_t *count) {
+  const p2pc_ses_dep *first = NULL;
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < m->ndeps; i++) {
+    const p2pc_ses_dep *e = &m->deps[i];
+    if (e->dest != c->self)
       continue;
-    const peer_state *ps = id < c->npeers ? &c->peers[id] : NULL;
-    if (ps && ps->retired) {
-      lost = true;
+    const peer_state *ps = e->sender < c->npeers ? &c->peers[e->sender] : NULL;
+    if ((ps && (ps->retired || ps->rx_last_n >= e->n)) ||
+        expired(c, e->stamp))
       continue;
-    }
-    if (!c->nretired)
-      return false; /* plain SES */
-    clock_ok = false;
-    if (!ps || (ps->next_stamp <= need && ps->hz_met < need))
-      stream_ok = false;
+    if (!first)
+      first = e;
+    k++;
+    if (!count)
+      break;
   }
-  return clock_ok || (lost && stream_ok);
+  if (count)
+    *count = k;
+  return first;
 }
 
-/* Finds the buffered message next on sender's stream to us, if it has
- * arrived, and notes its stamp (see peer_state.next_stamp). */
-static void find_next_stamp(p2pc_causal *c, uint32_t sender) {
-  peer_state *ps = &c->peers[sender];
-  ps->next_stamp = 0;
-  for (uint32_t i = 0; i < c->nbuf; i++) {
-    const p2pc_ses_msg *h = &c->buf[i].m;
-    if (h->sender == sender && h->dseq == ps->rx_dseq + 1) {
-      ps->next_stamp = p2pc_vclock_get(&h->ts, sender);
-      return;
-    }
-  }
+static bool keep_entry(const p2pc_causal *c, const p2pc_ses_dep *e) {
+  if (e->dest == c->self || expired(c, e->stamp))
+    return false;
+  if (!c->cfg.no_prune && e->stamp < c->G)
+    return false;
+  if (e->dest < c->npeers && c->peers[e->dest].retired)
+    return false;
+  return true;
 }
 
 /*
- * Applies A.5 to m: merge V_M into V (dropping pairs about self and pairs
- * already satisfied), t := max(t, tM), tick; then reports the delivery.
- * All-or-nothing: returns P2PC_ERR_NOMEM with no state changed.
+ * Delivers m: merges its entries (those not about this node, not expired,
+ * not stable) into V keeping the latest per (dest, sender), advances the
+ * sender's stream, and reports the delivery. All-or-nothing: returns
+ * P2PC_ERR_FULL (the entry cap) or P2PC_ERR_NOMEM with nothing changed.
  */
 static int deliver(p2pc_causal *c, const p2pc_ses_msg *m, uint64_t waited_ns) {
-  const p2pc_allocator *a = c->a;
-  int rv;
-  uint32_t fresh = 0;
-  p2pc_vclock *fresh_t = NULL;
-  peer_state *ps = &c->peers[m->sender];
-
-  /* Phase 1: allocate. New pairs get their clocks now; existing ones get
-   * room for the merge. */
-  if (m->ndeps) {
-    fresh_t = xalloc(a, (size_t)m->ndeps * sizeof *fresh_t);
-    if (!fresh_t)
-      return P2PC_ERR_NOMEM;
-  }
-  p2pc_vclock newt;
-  p2pc_vclock_init(&newt);
-  rv = p2pc_vclock_copy(&newt, a, &c->t);
-  if (!rv)
-    rv = p2pc_vclock_merge(&newt, a, &m->ts);
-  if (!rv)
-    rv = p2pc_vclock_tick(&newt, a, c->self);
-  if (!rv)
-    rv = p2pc_vclock_reserve_merge(&ps->known, a, &m->ts);
-  for (uint32_t i = 0; i < m->ndeps && !rv; i++) {
-    const p2pc_ses_pair *p = &m->deps[i];
-    if (p->dest == c->self)
-      continue;
-    uint32_t k = pair_index(c, p->dest);
-    if (has_pair(c, k, p->dest)) {
-      rv = p2pc_vclock_reserve_merge(&c->V[k].t, a, &p->t);
-    } else if (!satisfied(c, p->dest, &p->t)) {
-      p2pc_vclock_init(&fresh_t[fresh]);
-      rv = p2pc_vclock_copy(&fresh_t[fresh], a, &p->t);
-      fresh++;
+  uint32_t k = 0;
+  bool merge = !(c->cfg.faults & P2PC_CAUSAL_FAULT_NO_TRANSITIVE);
+  if (merge && m->ndeps) {
+    int rv = reserve_v(&c->V2, &c->capV2, c->nV + m->ndeps, c->a);
+    if (rv)
+      return rv;
+    uint32_t i = 0, j = 0;
+    uint64_t lb = c->dep_lb;
+    while (i < c->nV || j < m->ndeps) {
+      const p2pc_ses_dep *e = j < m->ndeps ? &m->deps[j] : NULL;
+      if (e && !keep_entry(c, e)) {
+        j++;
+        continue;
+      }
+      int o = !e ? -1
+                 : i == c->nV ? 1
+                              : dep_cmp(c->V[i].dest, c->V[i].sender,
+                                        e->dest, e->sender);
+      if (o < 0) {
+        c->V2[k++] = c->V[i++];
+      } else if (o > 0) {
+        c->V2[k++] = *e;
+        if (e->stamp < lb)
+          lb = e->stamp;
+        j++;
+      } else {
+        c->V2[k++] = e->n > c->V[i].n ? *e : c->V[i];
+        i++;
+        j++;
+      }
     }
+    if (k > c->cfg.max_deps) {
+      c->st.full_deps++;
+      return P2PC_ERR_FULL;
+    }
+    /* Commit the merge. */
+    p2pc_ses_dep *t = c->V;
+    uint32_t tc = c->capV;
+    c->V = c->V2;
+    c->capV = c->capV2;
+    c->V2 = t;
+    c->capV2 = tc;
+    c->nV = k;
+    c->dep_lb = lb;
+    if (k > c->st.deps_max)
+      c->st.deps_max = k;
   }
-  if (!rv)
-    rv = reserve_pairs(c, fresh);
-  if (rv) {
-    for (uint32_t i = 0; i < fresh; i++)
-      p2pc_vclock_fini(&fresh_t[i], a);
-    a->free(fresh_t, a->ud);
-    p2pc_vclock_fini(&newt, a);
-    return rv;
-  }
-
-  /* Phase 2: commit. */
-  uint32_t f = 0;
-  for (uint32_t i = 0; i < m->ndeps; i++) {
-    const p2pc_ses_pair *p = &m->deps[i];
-    if (p->dest == c->self)
-      continue; /* the constraint it expressed is now met */
-    uint32_t k = pair_index(c, p->dest);
-    if (has_pair(c, k, p->dest))
-      p2pc_vclock_merge(&c->V[k].t, a, &p->t);
-    else if (!satisfied(c, p->dest, &p->t))
-      insert_pair(c, k, p->dest, fresh_t[f++]);
-    else
-      c->st.pruned_pairs++;
-  }
-  a->free(fresh_t, a->ud);
-  p2pc_vclock_fini(&c->t, a);
-  c->t = newt; /* max(t, tM), then the delivery event's own tick */
-  p2pc_vclock_merge(&ps->known, a, &m->ts);
-  if (m->dseq > ps->rx_dseq)
-    ps->rx_dseq = m->dseq;
-  if (ps->hz_dseq && ps->hz_dseq <= ps->rx_dseq) {
-    /* The stream has caught up with its horizon. */
-    if (ps->hz_stamp > ps->hz_met)
-      ps->hz_met = ps->hz_stamp;
-    ps->hz_dseq = ps->hz_stamp = 0;
-  }
-  if (c->nretired)
-    find_next_stamp(c, m->sender);
-  /* The sender's pair in V may now be satisfied too. */
-  uint32_t k = pair_index(c, m->sender);
-  if (has_pair(c, k, m->sender) && satisfied(c, m->sender, &c->V[k].t)) {
-    remove_pair(c, k);
-    c->st.pruned_pairs++;
-  }
-
+  peer_state *ps = &c->peers[m->sender];
+  /* Stream messages between the last one delivered and this one's
+   * predecessor never got here in time: their entries expired. */
+  if (m->prev > ps->rx_last_n)
+    wo_add(c, ps, ps->rx_last_n, m->prev);
+  if (m->n > ps->rx_last_n)
+    ps->rx_last_n = m->n;
   c->st.delivered++;
   p2pc_causal_event ev = {.kind = P2PC_CEV_DELIVER,
                           .sender = name_of(c, m->sender),
                           .n = m->n,
                           .peer = name_of(c, m->sender),
-                          .vc = &c->t,
+                          .stamp = m->stamp,
                           .bytes = m->payload_len,
                           .waited_ns = waited_ns,
                           .payload = m->payload};
@@ -516,42 +674,38 @@ static int deliver(p2pc_causal *c, const p2pc_ses_msg *m, uint64_t waited_ns) {
 static void drain(p2pc_causal *c, uint64_t mono_ns) {
   bool progress = true;
   c->drain_pending = false;
+  sweep(c);
   while (progress && c->nbuf) {
     progress = false;
     for (uint32_t i = 0; i < c->nbuf;) {
       held *h = &c->buf[i];
-      if (!deliverable(c, &h->m)) {
+      if (unmet(c, &h->m, NULL)) {
         i++;
         continue;
       }
       uint64_t waited = mono_ns > h->since_ns ? mono_ns - h->since_ns : 0;
       if (deliver(c, &h->m, waited) != 0) {
-        /* Out of memory: it stays buffered; the next accepted input, or
-         * p2pc_causal_drain, resumes the drain. */
+        /* Full or out of memory: it stays buffered; the next accepted
+         * input, a tick, or p2pc_causal_drain resumes the drain. */
         c->drain_pending = true;
         return;
       }
-      c->buf_bytes -= h->m.payload_len;
-      held_fini(c, h);
-      memmove(c->buf + i, c->buf + i + 1, (c->nbuf - i - 1) * sizeof *h);
-      c->nbuf--;
+      drop_held(c, i);
       progress = true;
     }
   }
 }
 
-static bool is_duplicate(const p2pc_causal *c, const p2pc_ses_msg *m) {
-  if (c->cfg.faults & P2PC_CAUSAL_FAULT_NO_DEDUP)
-    return false;
-  /* SES delivers each sender->me stream in order (the pair about me in
-   * every later message makes it wait), so delivered dseqs form a prefix
-   * and one counter per sender remembers them all. */
-  if (m->dseq <= c->peers[m->sender].rx_dseq)
-    return true;
+static bool is_buffered(const p2pc_causal *c, uint32_t sender, uint64_t n) {
   for (uint32_t i = 0; i < c->nbuf; i++)
-    if (c->buf[i].m.sender == m->sender && c->buf[i].m.dseq == m->dseq)
+    if (c->buf[i].m.sender == sender && c->buf[i].m.n == n)
       return true;
   return false;
+}
+
+static void copy_name(char *dst, const char *p, size_t len) {
+  memcpy(dst, p, len);
+  dst[len] = '\0';
 }
 
 int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
@@ -581,46 +735,86 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
     rv = P2PC_ERR_PROTO;
     goto out;
   }
+  /* A stamp from too far ahead would age everything it touches. */
+  if (c->time_known && c->pt + c->err + c->cfg.ahead_margin_ns < m.stamp) {
+    char who[P2PC_ID_MAX + 1];
+    copy_name(who, m.sender_name, m.sender_len);
+    c->st.refused_ahead++;
+    p2pc_causal_event ev = {.kind = P2PC_CEV_REFUSE,
+                            .sender = who,
+                            .n = m.n,
+                            .peer = who,
+                            .stamp = m.stamp,
+                            .bytes = m.payload_len,
+                            .reason = "stamp ahead"};
+    emit(c, &ev);
+    rv = P2PC_ERR_AHEAD;
+    goto out;
+  }
   nids = c->ids.n;
   if ((rv = p2pc_wire_ses_commit(&c->ids, &m)) != 0 ||
       (rv = sync_peers(c)) != 0)
     goto out;
-  if (c->peers[m.sender].retired) {
+  peer_state *ps = &c->peers[m.sender];
+  p2pc_causal_event ev = {.sender = name_of(c, m.sender),
+                          .n = m.n,
+                          .peer = name_of(c, m.sender),
+                          .stamp = m.stamp,
+                          .bytes = m.payload_len};
+  if (ps->retired) {
     c->st.dropped_retired++;
-    p2pc_causal_event ev = {.kind = P2PC_CEV_DROP,
-                            .sender = name_of(c, m.sender),
-                            .n = m.n,
-                            .peer = name_of(c, m.sender),
-                            .bytes = m.payload_len,
-                            .reason = "sender retired"};
+    ev.kind = P2PC_CEV_DROP;
+    ev.reason = "sender retired";
     emit(c, &ev);
     rv = 0;
     goto out;
   }
-  if (is_duplicate(c, &m)) {
+  /* The HLC takes in the stamp (receive rule), which may age others. */
+  uint64_t h = (c->hlc > m.stamp ? c->hlc : m.stamp) + 1;
+  c->hlc = c->pt > h ? c->pt : h;
+  sweep(c);
+
+  bool dup = !(c->cfg.faults & P2PC_CAUSAL_FAULT_NO_DEDUP) &&
+             (m.n <= ps->rx_last_n || is_buffered(c, m.sender, m.n));
+  if (dup && wo_has(ps, m.n)) {
+    /* A copy of a message written off here: it stays undelivered. */
+    c->st.expired_rx++;
+    ev.kind = P2PC_CEV_EXPIRE;
+    ev.reason = "arrived after it was written off";
+    emit(c, &ev);
+    rv = 0;
+    goto out;
+  }
+  if (dup) {
     c->st.duplicates++;
-    p2pc_causal_event ev = {.kind = P2PC_CEV_DUP,
-                            .sender = name_of(c, m.sender),
-                            .n = m.n,
-                            .peer = name_of(c, m.sender),
-                            .bytes = m.payload_len};
+    ev.kind = P2PC_CEV_DUP;
+    emit(c, &ev);
+    rv = 0;
+    goto out;
+  }
+  if (expired(c, m.stamp)) {
+    c->st.expired_rx++;
+    wo_add(c, ps, m.n - 1, m.n);
+    ev.kind = P2PC_CEV_EXPIRE;
+    ev.reason = "arrived older than the causal lifetime";
     emit(c, &ev);
     rv = 0;
     goto out;
   }
 
-  p2pc_causal_event ev = {.kind = P2PC_CEV_RECV,
-                          .sender = name_of(c, m.sender),
-                          .n = m.n,
-                          .peer = name_of(c, m.sender),
-                          .bytes = m.payload_len};
-  if (deliverable(c, &m)) {
-    /* RECV is reported before DELIVER, as it happened; if delivery runs
-     * out of memory the message was not taken, and a RECV is reported
-     * again when it is offered again. */
+  ev.kind = P2PC_CEV_RECV;
+  uint32_t nunmet = 0;
+  const p2pc_ses_dep *w = unmet(c, &m, &nunmet);
+  if (!w) {
+    /* RECV is reported before DELIVER, as it happened; if delivery is
+     * refused the message was not taken, and a RECV is reported again
+     * when it is offered again. */
     emit(c, &ev);
-    if ((rv = deliver(c, &m, 0)) != 0)
+    if ((rv = deliver(c, &m, 0)) != 0) {
+      if (rv == P2PC_ERR_FULL)
+        c->st.rejected_full++;
       goto out;
+    }
     c->st.received++;
     drain(c, mono_ns);
     goto out;
@@ -656,37 +850,137 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
     memcpy(copy, m.payload, m.payload_len);
   }
   m.payload = copy;
-  held *h = &c->buf[c->nbuf++];
-  h->m = m;
-  h->payload_copy = copy;
-  h->since_ns = mono_ns;
+  held *hd = &c->buf[c->nbuf++];
+  hd->m = m;
+  hd->payload_copy = copy;
+  hd->since_ns = mono_ns;
   c->buf_bytes += m.payload_len;
+  if (m.stamp < c->buf_lb)
+    c->buf_lb = m.stamp;
   c->st.received++;
   c->st.buffered++;
   emit(c, &ev);
-  const p2pc_ses_pair *w = p2pc_ses_msg_pair(&h->m, c->self);
+  /* w points into m's entries, now owned by the buffer: same array. */
   ev.kind = P2PC_CEV_BUFFER;
-  ev.waits_node = name_of(c, c->self);
-  ev.waits_vc = &w->t;
+  ev.waits_sender = name_of(c, w->sender);
+  ev.waits_n = w->n;
+  ev.deps = nunmet;
   emit(c, &ev);
-  /* The next message of its sender's stream tells what that sender had
-   * sent us before it; after a retirement that can release others. */
-  peer_state *ps = &c->peers[h->m.sender];
-  bool next = h->m.dseq == ps->rx_dseq + 1;
-  if (next)
-    ps->next_stamp = p2pc_vclock_get(&h->m.ts, h->m.sender);
-  if (c->drain_pending || (next && c->nretired))
+  if (c->drain_pending)
     drain(c, mono_ns);
   return 0; /* m is owned by the buffer now */
 out:
   /* Not taken (refused, full, out of memory): its names leave the table
    * again, so nothing about it is recorded. */
-  if (rv)
+  if (rv && rv != P2PC_ERR_AHEAD)
     p2pc_idtab_truncate(&c->ids, nids);
-  else if (c->drain_pending)
+  else if (!rv && c->drain_pending)
     drain(c, mono_ns);
   p2pc_ses_msg_fini(&m, c->a);
   return rv;
+}
+
+/* ---- stability -------------------------------------------------------- */
+
+int p2pc_causal_peer_report(p2pc_causal *c, const char *dest,
+                            uint64_t delivered, const uint64_t *wo,
+                            uint32_t nwo, uint64_t mono_ns) {
+  (void)mono_ns;
+  uint32_t d;
+  if (!dest || !p2pc_id_valid(dest, strlen(dest)))
+    return P2PC_ERR_INVAL;
+  if (p2pc_idtab_find(&c->ids, dest, strlen(dest), &d) != 0 ||
+      d >= c->npeers || d == c->self)
+    return delivered ? P2PC_ERR_PROTO : 0;
+  peer_state *ps = &c->peers[d];
+  if (delivered > ps->tx_last_n)
+    return P2PC_ERR_PROTO;
+  for (uint32_t i = 0; i < nwo; i++)
+    if (wo[2 * i] >= wo[2 * i + 1] || wo[2 * i + 1] > ps->tx_last_n)
+      return P2PC_ERR_PROTO;
+  /* Pending messages it covers: delivered (silently) or written off. */
+  uint32_t k = 0;
+  pend *q = ps->pq + ps->pq_head;
+  for (uint32_t i = 0; i < ps->pq_n; i++) {
+    bool off = false;
+    for (uint32_t r = 0; r < nwo; r++)
+      off |= q[i].n > wo[2 * r] && q[i].n <= wo[2 * r + 1];
+    if (off) {
+      give_up(c, d, &q[i], "written off at its destination");
+      c->npending--;
+    } else if (q[i].n <= delivered) {
+      c->npending--;
+    } else {
+      q[k++] = q[i];
+    }
+  }
+  ps->pq_n = k;
+  /* Our entries about messages it has delivered are met there. */
+  if (!c->cfg.no_prune && delivered) {
+    uint32_t i = dep_index(c, d, c->self);
+    if (i < c->nV && c->V[i].dest == d && c->V[i].sender == c->self &&
+        c->V[i].n <= delivered) {
+      memmove(c->V + i, c->V + i + 1, (c->nV - i - 1) * sizeof *c->V);
+      c->nV--;
+      c->st.stable_deps++;
+    }
+  }
+  return 0;
+}
+
+void p2pc_causal_report_for(const p2pc_causal *c, const char *sender,
+                            uint64_t *delivered, uint64_t *wo,
+                            uint32_t *nwo) {
+  uint32_t k;
+  *delivered = 0;
+  *nwo = 0;
+  if (!sender || p2pc_idtab_find(&c->ids, sender, strlen(sender), &k) != 0 ||
+      k >= c->npeers)
+    return;
+  const peer_state *ps = &c->peers[k];
+  *delivered = ps->rx_last_n;
+  /* Ascending, as the wire wants them. */
+  wo_range r[P2PC_CAUSAL_MAX_WRITTEN_OFF];
+  uint32_t n = ps->nwo;
+  memcpy(r, ps->wo, n * sizeof *r);
+  for (uint32_t i = 1; i < n; i++) {
+    wo_range x = r[i];
+    uint32_t j = i;
+    while (j > 0 && r[j - 1].lo > x.lo) {
+      r[j] = r[j - 1];
+      j--;
+    }
+    r[j] = x;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    wo[2 * i] = r[i].lo;
+    wo[2 * i + 1] = r[i].hi;
+  }
+  *nwo = n;
+}
+
+uint64_t p2pc_causal_local_stable(const p2pc_causal *c) {
+  uint64_t ls = c->hlc;
+  for (uint32_t d = 0; d < c->npeers; d++) {
+    const peer_state *ps = &c->peers[d];
+    if (ps->pq_n && ps->pq[ps->pq_head].stamp < ls)
+      ls = ps->pq[ps->pq_head].stamp;
+  }
+  return ls;
+}
+
+void p2pc_causal_set_stable(p2pc_causal *c, uint64_t g) {
+  if (c->cfg.no_prune || g <= c->G)
+    return;
+  c->G = g;
+  if (c->dep_lb < g)
+    filter_deps(c, dep_stable, &c->st.stable_deps);
+}
+
+/* ---- retirement --------------------------------------------------------- */
+
+static bool dep_to_retired(const p2pc_causal *c, const p2pc_ses_dep *e) {
+  return e->dest < c->npeers && c->peers[e->dest].retired;
 }
 
 int p2pc_causal_retire(p2pc_causal *c, const char *id, uint64_t mono_ns) {
@@ -700,17 +994,14 @@ int p2pc_causal_retire(p2pc_causal *c, const char *id, uint64_t mono_ns) {
     return P2PC_ERR_INVAL;
   if ((rv = sync_peers(c)) != 0)
     return rv;
-  if (c->peers[x].retired)
+  peer_state *ps = &c->peers[x];
+  if (ps->retired)
     return 0;
-  c->peers[x].retired = true;
-  if (!c->nretired++) {
-    /* The stream stamps are kept only from the first retirement on. */
-    for (uint32_t i = 0; i < c->npeers; i++)
-      find_next_stamp(c, i);
-  }
-  uint32_t k = pair_index(c, x);
-  if (has_pair(c, k, x))
-    remove_pair(c, k);
+  ps->retired = true;
+  c->npending -= ps->pq_n;
+  ps->pq_n = ps->pq_head = 0;
+  uint64_t ignored = 0;
+  filter_deps(c, dep_to_retired, &ignored);
   for (uint32_t i = 0; i < c->nbuf;) {
     held *h = &c->buf[i];
     if (h->m.sender != x) {
@@ -722,70 +1013,14 @@ int p2pc_causal_retire(p2pc_causal *c, const char *id, uint64_t mono_ns) {
                             .sender = name_of(c, x),
                             .n = h->m.n,
                             .peer = name_of(c, x),
+                            .stamp = h->m.stamp,
                             .bytes = h->m.payload_len,
                             .reason = "sender retired"};
     emit(c, &ev);
-    c->buf_bytes -= h->m.payload_len;
-    held_fini(c, h);
-    memmove(c->buf + i, c->buf + i + 1, (c->nbuf - i - 1) * sizeof *h);
-    c->nbuf--;
+    drop_held(c, i);
   }
   /* Messages that waited only on its lost messages may go now. */
   drain(c, mono_ns);
-  return 0;
-}
-
-int p2pc_causal_horizon(const p2pc_causal *c, const char *dest, uint64_t *dseq,
-                        uint64_t *stamp) {
-  uint32_t d;
-  if (!dest || !p2pc_id_valid(dest, strlen(dest)))
-    return P2PC_ERR_INVAL;
-  bool known = p2pc_idtab_find(&c->ids, dest, strlen(dest), &d) == 0;
-  if (known && (d == c->self || (d < c->npeers && c->peers[d].retired)))
-    return P2PC_ERR_INVAL;
-  /* Taken at one instant: every later send to dest ticks t[self] first. */
-  *dseq = known && d < c->npeers ? c->peers[d].tx_dseq : 0;
-  *stamp = p2pc_vclock_get(&c->t, c->self);
-  return 0;
-}
-
-int p2pc_causal_take_horizon(p2pc_causal *c, const char *sender, uint64_t dseq,
-                             uint64_t stamp, uint64_t mono_ns) {
-  uint32_t k;
-  int rv;
-  if (!sender || !p2pc_id_valid(sender, strlen(sender)))
-    return P2PC_ERR_INVAL;
-  if (stamp < dseq)
-    return P2PC_ERR_PROTO; /* every send ticks the sender's component */
-  if ((rv = p2pc_idtab_intern(&c->ids, sender, strlen(sender), &k)) != 0)
-    return rv;
-  if ((rv = sync_peers(c)) != 0)
-    return rv;
-  if (k == c->self)
-    return P2PC_ERR_INVAL;
-  peer_state *ps = &c->peers[k];
-  if (ps->retired)
-    return 0;
-  /* Messages up to dseq were sent before it: none is stamped above it. */
-  if (dseq >= ps->rx_dseq && p2pc_vclock_get(&ps->known, k) > stamp)
-    return P2PC_ERR_PROTO;
-  c->st.horizons++;
-  if (dseq <= ps->rx_dseq) {
-    if (stamp <= ps->hz_met)
-      return 0;
-    ps->hz_met = stamp;
-  } else {
-    /* Only the latest one ahead is kept: an earlier one (s1, e1) is not
-     * lost, because once the stream reaches s1, its message s1 + 1 is
-     * stamped above e1 and rule (4) reads that from the stream itself. */
-    if (stamp > ps->hz_stamp) {
-      ps->hz_dseq = dseq;
-      ps->hz_stamp = stamp;
-    }
-    return 0;
-  }
-  if (c->nretired)
-    drain(c, mono_ns);
   return 0;
 }
 
@@ -806,8 +1041,6 @@ const char *p2pc_causal_self(const p2pc_causal *c) {
   return name_of(c, c->self);
 }
 
-const p2pc_vclock *p2pc_causal_clock(const p2pc_causal *c) { return &c->t; }
-
 const char *p2pc_causal_id_name(const p2pc_causal *c, uint32_t id) {
   return id < c->ids.n ? name_of(c, id) : NULL;
 }
@@ -816,7 +1049,27 @@ uint32_t p2pc_causal_buffered(const p2pc_causal *c) { return c->nbuf; }
 
 uint64_t p2pc_causal_sent(const p2pc_causal *c) { return c->nsent; }
 
+uint64_t p2pc_causal_last_stamp(const p2pc_causal *c) { return c->last_stamp; }
+
+uint64_t p2pc_causal_hlc(const p2pc_causal *c) { return c->hlc; }
+
+uint64_t p2pc_causal_lifetime(const p2pc_causal *c) {
+  return c->cfg.lifetime_ns;
+}
+
 uint32_t p2pc_causal_pairs(const p2pc_causal *c) { return c->nV; }
+
+size_t p2pc_causal_state_bytes(const p2pc_causal *c) {
+  size_t b = sizeof *c + ((size_t)c->capV + c->capV2) * sizeof *c->V +
+             (size_t)c->npeers * sizeof *c->peers +
+             (size_t)c->capbuf * sizeof *c->buf + c->buf_bytes +
+             (size_t)c->ids.cap * (P2PC_ID_MAX + 2 + sizeof(uint32_t) * 2);
+  for (uint32_t i = 0; i < c->npeers; i++)
+    b += (size_t)c->peers[i].pq_cap * sizeof(pend);
+  for (uint32_t i = 0; i < c->nbuf; i++)
+    b += (size_t)c->buf[i].m.capdeps * sizeof(p2pc_ses_dep);
+  return b;
+}
 
 void p2pc_causal_get_stats(const p2pc_causal *c, p2pc_causal_stats *st) {
   *st = c->st;

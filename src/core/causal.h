@@ -1,18 +1,34 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Causal delivery of point-to-point messages with SES (Schiper-Eggli-Sandoz;
- * ALGORITHMS.md A.3-A.7). One p2pc_causal is one node's SES state: its vector
- * clock t, its set V of (destination, timestamp) pairs, the buffer of
- * arrived-but-undeliverable messages and the per-sender de-duplication state.
+ * Causal delivery of point-to-point messages: Δ-SES (docs/PROTOCOL.md,
+ * "Causal delivery"). SES (Schiper-Eggli-Sandoz; ALGORITHMS.md A.3-A.7)
+ * with its (destination, vector) pairs replaced by explicit dependency
+ * entries (destination, sender, message number, HLC stamp) that retire:
  *
- * Pure: no I/O, no clock reads. Time comes in as an argument (monotonic ns,
- * used only for the "waited_ns" of deliveries). Everything that happens is
- * reported through the event callback, synchronously, in order: the send,
- * arrival, buffering and delivery records of EVENTS.md. Deliveries to the
- * application are the DELIVER events (the payload is borrowed for the call).
+ *   - implied: only the latest message per (destination, sender) is kept;
+ *   - stable:  the destination reported it delivered (directly, through
+ *              p2pc_causal_peer_report), or its stamp is below the
+ *              network's global stable time (p2pc_causal_set_stable);
+ *   - expired: its stamp is older than the causal lifetime Δ on this
+ *              node's hybrid logical clock (HLC).
  *
- * The channels under SES must be reliable; they need not be FIFO and may
- * duplicate (duplicates are detected and dropped).
+ * A message is delivered once every entry it carries for this node is
+ * delivered here, expired, or of a retired sender. A message older than Δ
+ * is never delivered: it is dropped and reported (P2PC_CEV_EXPIRE). With
+ * Δ infinite and pruning off, the decisions are those of plain SES.
+ *
+ * One p2pc_causal is one node's state: its HLC, its entries, the buffer of
+ * arrived-but-undeliverable messages, per-sender de-duplication, and the
+ * messages it sent that are not yet known delivered.
+ *
+ * Pure: no I/O, no clock reads. Time comes in through p2pc_causal_set_time
+ * (network time and its error bound) and the mono_ns arguments (used only
+ * for "waited_ns"). Everything that happens is reported through the event
+ * callback, synchronously, in order. Deliveries to the application are
+ * the DELIVER events (the payload is borrowed for the call).
+ *
+ * The channels must be reliable for messages younger than Δ; they need
+ * not be FIFO and may duplicate.
  */
 #ifndef P2PC_CAUSAL_H
 #define P2PC_CAUSAL_H
@@ -20,7 +36,6 @@
 #include "buf.h"
 #include "idtab.h"
 #include "p2pclock.h"
-#include "vclock.h"
 #include "wire.h"
 
 #include <stdbool.h>
@@ -28,28 +43,61 @@
 
 #define P2PC_CAUSAL_MAX_BUFFERED_DEFAULT 4096
 #define P2PC_CAUSAL_MAX_BUFFERED_BYTES_DEFAULT (64u << 20)
-#define P2PC_CAUSAL_MAX_NODES_DEFAULT 4096
+#define P2PC_CAUSAL_MAX_NODES_DEFAULT 16384
+/* Δ: the causal lifetime (config key causalLifetime). */
+#define P2PC_CAUSAL_LIFETIME_DEFAULT_NS 60000000000ull
+#define P2PC_CAUSAL_LIFETIME_INF UINT64_MAX
+/* Entries this node holds, and entries one message may carry. */
+#define P2PC_CAUSAL_MAX_DEPS_DEFAULT 65536
+#define P2PC_CAUSAL_MAX_MSG_DEPS_DEFAULT 2048
+/* Messages sent and not yet known delivered (or expired). */
+#define P2PC_CAUSAL_MAX_PENDING_DEFAULT 65536
+/* A stamp may lead this node's network time by its error bound plus this
+ * (the sender's own error bound: both clocks are honest within theirs). */
+#define P2PC_CAUSAL_AHEAD_MARGIN_DEFAULT_NS 250000000ull
+/* Written-off ranges remembered per sender (for reports and late copies). */
+#define P2PC_CAUSAL_MAX_WRITTEN_OFF 8
+
+/* Hybrid logical clock stamps: network time in ns with the low 16 bits a
+ * logical counter (Kulkarni et al., OPODIS 2014, packed into one word). */
+#define P2PC_HLC_LOGICAL_BITS 16
+#define P2PC_HLC_PHYS(ns) ((uint64_t)(ns) & ~(uint64_t)0xffff)
 
 /* Deliberate protocol bugs, for proving that the checkers catch them.
  * Never set outside tests. */
 enum {
-  /* A.10 pitfall 1: the (dest, t) dependency is recorded from the clock
-   * before the send's tick, so the first dependency on dest is vacuous */
-  P2PC_CAUSAL_FAULT_STAMP_BEFORE_TICK = 1u << 0,
-  P2PC_CAUSAL_FAULT_DROP_DEST_PAIR = 1u << 1, /* A.10 pitfall 2 */
-  P2PC_CAUSAL_FAULT_NO_DEDUP = 1u << 2
+  /* A.10 pitfall 2: a message does not carry the entries about its own
+   * destination (what the destination must deliver first). */
+  P2PC_CAUSAL_FAULT_DROP_DEST_PAIR = 1u << 1,
+  P2PC_CAUSAL_FAULT_NO_DEDUP = 1u << 2,
+  /* Partisan's shortcut: a delivered message's entries are not merged, so
+   * only direct (sender -> destination) order is kept. */
+  P2PC_CAUSAL_FAULT_NO_TRANSITIVE = 1u << 3,
+  /* Entries and messages expire at Δ/4: too early for the honest bound. */
+  P2PC_CAUSAL_FAULT_EXPIRE_EARLY = 1u << 4
 };
 
 typedef struct p2pc_causal_config {
-  /* Messages that may wait in the SES buffer (0 = default). */
+  /* Messages that may wait in the buffer (0 = default). */
   uint32_t max_buffered;
-  /* Payload bytes that may wait in the SES buffer (0 = default). */
+  /* Payload bytes that may wait in the buffer (0 = default). */
   size_t max_buffered_bytes;
   /* Node IDs this core will ever learn (0 = default). */
   uint32_t max_nodes;
-  /* Omit pairs that can no longer constrain their destination (A.11):
-   * (P', t) is dropped once this node has delivered a message from P'
-   * stamped t* >= t. On by default; see docs/PROTOCOL.md. */
+  /* Δ in ns (0 = default 60 s; P2PC_CAUSAL_LIFETIME_INF = never). */
+  uint64_t lifetime_ns;
+  /* Hard caps (0 = default): entries held, entries per message, messages
+   * sent and not yet known delivered. At a cap, send answers
+   * P2PC_ERR_FULL and a receive that would exceed it is not taken. */
+  uint32_t max_deps;
+  uint32_t max_msg_deps;
+  uint32_t max_pending;
+  /* Allowed lead of a stamp over network time + error bound (0 =
+   * default). */
+  uint64_t ahead_margin_ns;
+  /* Keep entries until implied or expired: no pruning by delivery
+   * reports or by the global stable time. It must change no decision
+   * (a property test holds the two side by side). */
   bool no_prune;
   uint32_t faults; /* P2PC_CAUSAL_FAULT_*; 0 in production */
 } p2pc_causal_config;
@@ -57,46 +105,63 @@ typedef struct p2pc_causal_config {
 typedef enum p2pc_causal_ev_kind {
   P2PC_CEV_SEND,    /* a message was stamped for sending (incl. to self) */
   P2PC_CEV_RECV,    /* first copy of a message arrived */
-  P2PC_CEV_BUFFER,  /* SES kept it back; waits_* say for what */
-  P2PC_CEV_DELIVER, /* SES delivered it to the application */
+  P2PC_CEV_BUFFER,  /* it must wait; waits_* say for what */
+  P2PC_CEV_DELIVER, /* delivered to the application */
   P2PC_CEV_DUP,     /* a duplicate arrived and was dropped */
-  P2PC_CEV_DROP     /* a message of a retired sender was discarded */
+  P2PC_CEV_DROP,    /* a message of a retired sender was discarded */
+  P2PC_CEV_EXPIRE,  /* older than Δ: dropped (receiver) or given up (sender) */
+  P2PC_CEV_REFUSE   /* its stamp is too far ahead of this node's clock */
 } p2pc_causal_ev_kind;
 
 typedef struct p2pc_causal_event {
   p2pc_causal_ev_kind kind;
   const char *sender; /* the message id is "<sender>:<n>" */
   uint64_t n;
-  const char *peer; /* SEND: destination; others: sender */
-  /* SEND: the message's timestamp; DELIVER: this node's clock after
-   * delivery. Ids resolve with p2pc_causal_id_name. */
-  const p2pc_vclock *vc;
-  const char *waits_node;      /* BUFFER: the pair it waits for ... */
-  const p2pc_vclock *waits_vc; /* ... (node, vector) */
-  size_t bytes;                /* payload bytes */
-  size_t meta;                 /* SEND: bytes of causal metadata on wire */
-  uint64_t waited_ns;          /* DELIVER: mono time spent buffered */
-  const uint8_t *payload;      /* DELIVER: borrowed for the call */
-  const char *reason;          /* DROP: why */
+  /* SEND, EXPIRE at the sender: destination; others: sender */
+  const char *peer;
+  uint64_t stamp; /* the message's HLC stamp (0 if unknown) */
+  uint64_t hlc;   /* this node's HLC at the event */
+  uint32_t deps;  /* SEND: entries carried; BUFFER: entries still unmet */
+  /* BUFFER: one message it waits for, "<waits_sender>:<waits_n>" */
+  const char *waits_sender;
+  uint64_t waits_n;
+  size_t bytes;          /* payload bytes */
+  size_t meta;           /* SEND: bytes of causal metadata on the wire */
+  uint64_t waited_ns;    /* DELIVER: mono time spent buffered */
+  const uint8_t *payload; /* DELIVER: borrowed for the call */
+  const char *reason;     /* DROP, EXPIRE, REFUSE: why */
+  bool at_sender;         /* EXPIRE: reported by the message's sender */
 } p2pc_causal_event;
 
 typedef void (*p2pc_causal_event_fn)(void *ud, const p2pc_causal_event *ev);
 
 typedef struct p2pc_causal p2pc_causal;
 
-/* Creates the SES state of node self. cfg may be NULL (defaults). The event
+/* Creates the state of node self. cfg may be NULL (defaults). The event
  * callback must not call back into this p2pc_causal. Returns 0,
- * P2PC_ERR_INVAL (bad id) or P2PC_ERR_NOMEM. */
+ * P2PC_ERR_INVAL (bad id or config) or P2PC_ERR_NOMEM. */
 int p2pc_causal_new(p2pc_causal **out, const char *self,
                     const p2pc_causal_config *cfg, const p2pc_allocator *a,
                     p2pc_causal_event_fn on_event, void *ud);
 void p2pc_causal_free(p2pc_causal *c);
 
 /*
- * Sends payload to dest: tick, stamp, snapshot V, then record (dest, tM)
- * (A.3). Appends the encoded SES message to out (the caller frames it).
- * A message to self is delivered at once, outside SES, and appends nothing.
- * Returns 0, P2PC_ERR_INVAL (bad dest), P2PC_ERR_FULL (too many node IDs),
+ * The node's network time (ns since the Unix epoch) and its error bound
+ * (ns). The HLC never runs behind it. Entries and buffered messages that
+ * this makes older than Δ expire now (EXPIRE events), messages sent that
+ * are older than Δ and not known delivered are given up (EXPIRE with
+ * at_sender), and the buffer is drained. Call it before every other call
+ * that takes input, and from a timer.
+ */
+void p2pc_causal_set_time(p2pc_causal *c, int64_t net_ns, uint64_t err_ns,
+                          uint64_t mono_ns);
+
+/*
+ * Sends payload to dest: stamp (HLC), snapshot the entries, record (dest,
+ * self, n, stamp). Appends the encoded message to out (the caller frames
+ * it). A message to self is delivered at once and appends nothing.
+ * Returns 0, P2PC_ERR_INVAL (bad or retired dest), P2PC_ERR_FULL (a cap:
+ * too many node IDs, entries or messages in flight: back-pressure),
  * P2PC_ERR_TOOBIG (out's cap), P2PC_ERR_NOMEM. On failure nothing was sent
  * and the state is as before.
  */
@@ -104,88 +169,89 @@ int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
                      size_t len, uint64_t mono_ns, p2pc_buf *out);
 
 /*
- * Takes one encoded SES message that arrived (from expected_sender, if
- * non-NULL). Drops duplicates; delivers it if A.4 allows, else buffers it;
- * then drains the buffer to a fix-point (A.6). Returns:
- *   0               accepted (delivered, buffered, or a dropped duplicate);
- *   P2PC_ERR_FULL   not accepted: it must wait and the buffer is full. The
- *                   caller must offer it again later (the link layer does
- *                   not acknowledge it, so the sender resends). A message
- *                   that is deliverable is always accepted, so the oldest
- *                   missing message always gets through: no deadlock;
+ * Takes one encoded message that arrived (from expected_sender, if
+ * non-NULL). Drops duplicates and messages older than Δ (EXPIRE); delivers
+ * it if its entries for this node are met, else buffers it; then drains
+ * the buffer. Returns:
+ *   0               accepted (delivered, buffered, expired or a duplicate);
+ *   P2PC_ERR_FULL   not accepted now: the buffer or the entry table is
+ *                   full. Offer it again later (the link layer does not
+ *                   acknowledge it);
+ *   P2PC_ERR_AHEAD  not accepted now: its stamp leads this node's network
+ *                   time by more than the error bound + margin (REFUSE);
  *   P2PC_ERR_PROTO  malformed, addressed to another node, or from someone
  *                   other than expected_sender; nothing changed;
- *   P2PC_ERR_TOOBIG it names more node IDs than max_nodes allows (a
- *                   permanent refusal: offering it again will not help);
+ *   P2PC_ERR_TOOBIG it names more node IDs than max_nodes allows;
  *   P2PC_ERR_NOMEM.
  */
 int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
                         const uint8_t *b, size_t len, uint64_t mono_ns);
 
 /*
- * Retires the causal identity id: a process that is gone for good (a node's
- * previous incarnation, after the node restarted without its state). Its
- * messages that are buffered here are discarded (DROP events) and later ones
- * are dropped on arrival; pairs about it leave V; and pairs that this node
- * checks ignore its clock component from now on. A pair that waits for one
- * of its lost messages may also hold components of live senders that only
- * that message would have brought; such a component is also met once that
- * sender's next message to us has arrived stamped above it. Together these
- * give up on exactly the messages it sent that never got here: everything
- * that depends on messages from live senders is still held back
- * (docs/PROTOCOL.md, "Retiring an identity"). Sending to a
- * retired identity fails with P2PC_ERR_INVAL. Returns 0, P2PC_ERR_INVAL (bad
- * id or self) or P2PC_ERR_FULL/NOMEM (the id could not be recorded).
+ * What dest reported about this node's messages to it: every message up
+ * to `delivered` is delivered there or written off, and the ranges
+ * (lo, hi] in wo[0..2*nwo) (ascending) were written off (expired). The
+ * messages covered leave the pending set (written-off ones with an EXPIRE
+ * event at_sender) and their entries are dropped (unless no_prune).
+ * Returns 0, P2PC_ERR_INVAL (bad id) or P2PC_ERR_PROTO (delivered beyond
+ * what was sent).
+ */
+int p2pc_causal_peer_report(p2pc_causal *c, const char *dest,
+                            uint64_t delivered, const uint64_t *wo,
+                            uint32_t nwo, uint64_t mono_ns);
+
+/* What this node reports to sender: see p2pc_causal_peer_report. wo gets
+ * up to P2PC_CAUSAL_MAX_WRITTEN_OFF ranges (2 values each). */
+void p2pc_causal_report_for(const p2pc_causal *c, const char *sender,
+                            uint64_t *delivered, uint64_t *wo, uint32_t *nwo);
+
+/* LS: every message this node sent stamped below it is delivered (or
+ * written off) at its destination; its HLC if nothing is pending. */
+uint64_t p2pc_causal_local_stable(const p2pc_causal *c);
+/* The network's global stable time: entries stamped below it are stable
+ * (stable.h). Only raises; ignored with no_prune. */
+void p2pc_causal_set_stable(p2pc_causal *c, uint64_t g);
+
+/*
+ * Retires the causal identity id: a process that is gone for good (a
+ * node's previous incarnation). Its buffered messages are discarded (DROP)
+ * and later ones are dropped on arrival; entries about messages to it
+ * leave; entries about messages from it are met from now on. Messages
+ * pending to it leave the pending set silently (the caller reports them).
+ * Returns 0, P2PC_ERR_INVAL (bad id or self) or P2PC_ERR_FULL/NOMEM.
  */
 int p2pc_causal_retire(p2pc_causal *c, const char *id, uint64_t mono_ns);
 bool p2pc_causal_is_retired(const p2pc_causal *c, const char *id);
 
-/*
- * The stream horizon of this node for dest (docs/PROTOCOL.md, "Retiring an
- * identity"): *dseq = the last dseq sent to dest (0 if none), *stamp = this
- * node's own clock component now. Every message sent to dest after *dseq is
- * stamped above *stamp. Sent to dest when an identity is retired, so that
- * dest can release messages that wait for a retired identity's lost message
- * even if this node never writes to dest again. Returns 0 or P2PC_ERR_INVAL
- * (bad id, self, or a retired dest).
- */
-int p2pc_causal_horizon(const p2pc_causal *c, const char *dest, uint64_t *dseq,
-                        uint64_t *stamp);
-
-/*
- * Takes in sender's stream horizon (dseq, stamp) for this node. Once every
- * message of sender's stream up to dseq has been delivered, all that sender
- * sent us up to its event `stamp` has been, so a pair that waits for a
- * retired identity's lost message has its sender component met up to
- * `stamp` (like an arrived next message stamped stamp + 1); until then the
- * horizon is kept (the latest one ahead of the stream), then the buffer is
- * drained. Used only on the retirement path: without a retirement no
- * decision changes. A horizon of a retired sender is ignored. Returns 0,
- * P2PC_ERR_PROTO (stamp < dseq, or below a stamp already delivered from a
- * message up to dseq), P2PC_ERR_INVAL (bad id, self), P2PC_ERR_FULL (too
- * many node IDs) or P2PC_ERR_NOMEM; on failure nothing changed.
- */
-int p2pc_causal_take_horizon(p2pc_causal *c, const char *sender, uint64_t dseq,
-                             uint64_t stamp, uint64_t mono_ns);
-
-/* Resumes a drain that an allocation failure interrupted (a no-op
- * otherwise). Receives that accept a message do this themselves; a call
- * that refuses its message changes nothing, not even this. */
+/* Resumes a drain that a full table or an allocation failure interrupted
+ * (a no-op otherwise). */
 void p2pc_causal_drain(p2pc_causal *c, uint64_t mono_ns);
 
 /* Introspection. */
 const char *p2pc_causal_self(const p2pc_causal *c);
-const p2pc_vclock *p2pc_causal_clock(const p2pc_causal *c);
 const char *p2pc_causal_id_name(const p2pc_causal *c, uint32_t id);
 uint32_t p2pc_causal_buffered(const p2pc_causal *c);
 /* The number of the last message sent (its id is "<self>:<n>"). */
 uint64_t p2pc_causal_sent(const p2pc_causal *c);
-/* Number of pairs in V (destinations with an outstanding constraint). */
+/* The stamp of the last message sent. */
+uint64_t p2pc_causal_last_stamp(const p2pc_causal *c);
+uint64_t p2pc_causal_hlc(const p2pc_causal *c);
+uint64_t p2pc_causal_lifetime(const p2pc_causal *c);
+/* Entries held now. */
 uint32_t p2pc_causal_pairs(const p2pc_causal *c);
+/* Bytes of causal state held (entries, pending, buffer headers, tables). */
+size_t p2pc_causal_state_bytes(const p2pc_causal *c);
 
 typedef struct p2pc_causal_stats {
   uint64_t sent, received, delivered, buffered, duplicates, rejected_full,
-      malformed, pruned_pairs, dropped_retired, horizons;
+      malformed, pruned_pairs, dropped_retired;
+  uint64_t expired_rx;    /* messages dropped here as older than Δ */
+  uint64_t expired_tx;    /* own messages given up or written off */
+  uint64_t expired_deps;  /* entries dropped as older than Δ */
+  uint64_t stable_deps;   /* entries dropped as stable */
+  uint64_t refused_ahead; /* messages refused: stamp too far ahead */
+  uint64_t full_deps;     /* sends or receives refused at an entry cap */
+  uint32_t deps_max;      /* most entries ever held */
 } p2pc_causal_stats;
 void p2pc_causal_get_stats(const p2pc_causal *c, p2pc_causal_stats *st);
 

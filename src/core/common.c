@@ -26,6 +26,8 @@ const char *p2pc_strerror(int err) {
     return "invalid argument";
   case P2PC_ERR_NOTFOUND:
     return "not found";
+  case P2PC_ERR_AHEAD:
+    return "timestamp too far ahead of this node's clock";
   default:
     return err < 0 ? "system error" : "unknown error";
   }

@@ -21,6 +21,10 @@ const char *p2pc_evlog_kind(p2pc_causal_ev_kind kind) {
     return "dup";
   case P2PC_CEV_DROP:
     return "drop";
+  case P2PC_CEV_EXPIRE:
+    return "undeliverable";
+  case P2PC_CEV_REFUSE:
+    return "refuse";
   }
   return "unknown";
 }
@@ -64,28 +68,9 @@ static int put_kv_u64(p2pc_buf *out, const char *key, uint64_t v) {
   return rv;
 }
 
-int p2pc_evlog_vclock(p2pc_buf *out, const p2pc_causal *c,
-                      const p2pc_vclock *vc) {
-  size_t start = out->len;
-  int rv = put_str(out, "{");
-  for (uint32_t i = 0; i < vc->n && !rv; i++) {
-    rv = put_str(out, i ? ",\"" : "\"");
-    if (!rv)
-      rv = put_str(out, p2pc_causal_id_name(c, vc->e[i].id));
-    if (!rv)
-      rv = put_str(out, "\":");
-    if (!rv)
-      rv = p2pc_evlog_u64(out, vc->e[i].v);
-  }
-  if (!rv)
-    rv = put_str(out, "}");
-  if (rv)
-    out->len = start;
-  return rv;
-}
-
 int p2pc_evlog_causal(p2pc_buf *out, const p2pc_causal *c,
                       const p2pc_causal_event *ev) {
+  (void)c;
   size_t start = out->len;
   int rv = put_str(out, ",\"msg\":\"");
   if (!rv)
@@ -96,14 +81,16 @@ int p2pc_evlog_causal(p2pc_buf *out, const p2pc_causal *c,
     rv = p2pc_evlog_u64(out, ev->n);
   if (!rv)
     rv = put_str(out, "\"");
+  bool to = ev->kind == P2PC_CEV_SEND ||
+            (ev->kind == P2PC_CEV_EXPIRE && ev->at_sender);
   if (!rv)
-    rv = put_kv_str(out, ev->kind == P2PC_CEV_SEND ? "to" : "from", ev->peer);
+    rv = put_kv_str(out, to ? "to" : "from", ev->peer);
   switch (ev->kind) {
   case P2PC_CEV_SEND:
     if (!rv)
-      rv = put_str(out, ",\"vc\":");
+      rv = put_kv_u64(out, "stamp", ev->stamp);
     if (!rv)
-      rv = p2pc_evlog_vclock(out, c, ev->vc);
+      rv = put_kv_u64(out, "deps", ev->deps);
     if (!rv)
       rv = put_kv_u64(out, "bytes", ev->bytes);
     if (!rv)
@@ -111,27 +98,39 @@ int p2pc_evlog_causal(p2pc_buf *out, const p2pc_causal *c,
     break;
   case P2PC_CEV_BUFFER:
     if (!rv)
-      rv = put_str(out, ",\"waits\":{\"node\":\"");
+      rv = put_str(out, ",\"waits\":{\"msg\":\"");
     if (!rv)
-      rv = put_str(out, ev->waits_node);
+      rv = put_str(out, ev->waits_sender);
     if (!rv)
-      rv = put_str(out, "\",\"vc\":");
+      rv = put_str(out, ":");
     if (!rv)
-      rv = p2pc_evlog_vclock(out, c, ev->waits_vc);
+      rv = p2pc_evlog_u64(out, ev->waits_n);
+    if (!rv)
+      rv = put_str(out, "\"");
+    if (!rv)
+      rv = put_kv_u64(out, "unmet", ev->deps);
     if (!rv)
       rv = put_str(out, "}");
     break;
   case P2PC_CEV_DELIVER:
     if (!rv)
-      rv = put_str(out, ",\"vc\":");
-    if (!rv)
-      rv = p2pc_evlog_vclock(out, c, ev->vc);
+      rv = put_kv_u64(out, "stamp", ev->stamp);
     if (!rv)
       rv = put_kv_u64(out, "waited_ns", ev->waited_ns);
     break;
   case P2PC_CEV_DROP:
     if (!rv)
       rv = put_kv_str(out, "reason", ev->reason);
+    break;
+  case P2PC_CEV_EXPIRE:
+  case P2PC_CEV_REFUSE:
+    if (!rv)
+      rv = put_kv_str(out, "reason",
+                      ev->kind == P2PC_CEV_EXPIRE ? "expired" : "stamp ahead");
+    if (!rv)
+      rv = put_kv_u64(out, "stamp", ev->stamp);
+    if (!rv)
+      rv = put_kv_u64(out, "hlc", ev->hlc);
     break;
   case P2PC_CEV_RECV:
   case P2PC_CEV_DUP:

@@ -29,10 +29,6 @@ const char *p2pc_evlog_kind(p2pc_causal_ev_kind kind);
 int p2pc_evlog_causal(p2pc_buf *out, const p2pc_causal *c,
                       const p2pc_causal_event *ev);
 
-/* Appends a vector clock as a JSON object {"A":3,"B":1}, ids named by c. */
-int p2pc_evlog_vclock(p2pc_buf *out, const p2pc_causal *c,
-                      const p2pc_vclock *vc);
-
 /* Appends an unsigned decimal. */
 int p2pc_evlog_u64(p2pc_buf *out, uint64_t v);
 

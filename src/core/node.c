@@ -116,9 +116,7 @@ struct p2pc_node {
   p2pc_buf line;    /* one event line being built */
   bool stopping;
   uint64_t undeliverable;
-  /* Identities retired so far: from the first on, every link that comes up
-   * gets this node's stream horizon (PROTOCOL.md, "Retiring an identity"). */
-  uint64_t retired;
+  uint64_t refused_ahead_logged_ns; /* rate limit of that WARN */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -323,15 +321,36 @@ static void on_timesync_log(void *ud, p2pc_log_level lv, const char *text) {
   logf_(ud, lv, text);
 }
 
+static void tombstone(p2pc_node *n, const char *dest_sesid, uint64_t msg_n);
+static void refused_ahead(p2pc_node *n, const p2pc_causal_event *ev);
+
 /* SES reports: the event line, the human DEBUG line, the delivery. */
 static void on_causal(void *ud, const p2pc_causal_event *ev) {
   p2pc_node *n = ud;
   if (n->cb.event && ev_begin(n, p2pc_evlog_kind(ev->kind)) &&
       p2pc_evlog_causal(&n->line, n->causal, ev) == 0)
     ev_end(n);
+  if (ev->kind == P2PC_CEV_EXPIRE && ev->at_sender)
+    tombstone(n, ev->peer, ev->n);
+  if (ev->kind == P2PC_CEV_REFUSE)
+    refused_ahead(n, ev);
+  if (ev->kind == P2PC_CEV_EXPIRE) {
+    char t[256] = "causal: expired msg=";
+    str_cat(t, sizeof t, ev->sender);
+    str_cat(t, sizeof t, ":");
+    str_u64(t, sizeof t, ev->n);
+    str_cat(t, sizeof t, ev->at_sender ? " to=" : " from=");
+    str_cat(t, sizeof t, ev->peer);
+    str_cat(t, sizeof t, " reason=\"");
+    str_cat(t, sizeof t, ev->reason);
+    str_cat(t, sizeof t, "\"");
+    logf_(n, P2PC_LOG_INFO, t);
+    return;
+  }
   bool debug = n->cb.log && n->cb.log_level >= P2PC_LOG_DEBUG;
   if (ev->kind == P2PC_CEV_SEND || ev->kind == P2PC_CEV_RECV ||
-      ev->kind == P2PC_CEV_DUP || (ev->kind != P2PC_CEV_DELIVER && !debug))
+      ev->kind == P2PC_CEV_DUP || ev->kind == P2PC_CEV_REFUSE ||
+      (ev->kind != P2PC_CEV_DELIVER && !debug))
     return; /* the hot path: nothing more to say about these */
   char msg[P2PC_ID_MAX + 24] = "";
   str_cat(msg, sizeof msg, ev->sender);
@@ -355,7 +374,9 @@ static void on_causal(void *ud, const p2pc_causal_event *ev) {
       str_u64(t, sizeof t, ev->waited_ns / 1000);
     } else if (ev->kind == P2PC_CEV_BUFFER) {
       str_cat(t, sizeof t, " waits_for=");
-      str_cat(t, sizeof t, ev->waits_node);
+      str_cat(t, sizeof t, ev->waits_sender);
+      str_cat(t, sizeof t, ":");
+      str_u64(t, sizeof t, ev->waits_n);
     } else {
       str_cat(t, sizeof t, " reason=\"");
       str_cat(t, sizeof t, ev->reason);
@@ -447,9 +468,6 @@ static int frame_to_link(p2pc_node *n, p2pc_link_id id, p2pc_frame_type t,
     break;
   case P2PC_FRAME_ANNOUNCE:
     rv = p2pc_wire_announce_put(&n->scratch, arg);
-    break;
-  case P2PC_FRAME_HORIZON:
-    rv = p2pc_wire_horizon_put(&n->scratch, v, *(const uint64_t *)arg);
     break;
   default:
     rv = P2PC_ERR_INVAL;
@@ -558,16 +576,6 @@ static void free_queue(p2pc_node *n, peer *p) {
   p->qbytes = 0;
 }
 
-/* Tells the peer, on its link if up, what we have sent its current
- * incarnation: our messages to it after dseq s are stamped above e. */
-static void send_horizon(p2pc_node *n, const peer *p) {
-  uint64_t s, e;
-  link *l = p->link == NO_LINK ? NULL : get_link(n, p->link);
-  if (l && l->state == L_UP && p->inc_known &&
-      p2pc_causal_horizon(n->causal, p->sesid, &s, &e) == 0)
-    frame_to_link(n, p->link, P2PC_FRAME_HORIZON, &e, s);
-}
-
 /*
  * The peer came back as a new incarnation: the session with the old one is
  * over. What it had not acknowledged can no longer reach it (its SES state
@@ -599,13 +607,8 @@ static void end_session(p2pc_node *n, peer *p, const char *why) {
     logf_(n, P2PC_LOG_WARN, t);
   }
   free_queue(n, p);
-  if (p->inc_known &&
-      p2pc_causal_retire(n->causal, p->sesid, n->now.mono_ns) == 0) {
-    /* Peers whose link is down get it when it comes up (on_hello). */
-    n->retired++;
-    for (uint32_t i = 0; i < n->npeers; i++)
-      send_horizon(n, &n->peers[i]);
-  }
+  if (p->inc_known)
+    p2pc_causal_retire(n->causal, p->sesid, n->now.mono_ns);
   p->tx_next = 1;
   p->tx_acked = p->tx_written = 0;
   p->rx_cum = p->rx_beyond = 0;
@@ -728,6 +731,59 @@ static void peer_down(p2pc_node *n, peer *p, const char *reason) {
     schedule_dial(n, p);
 }
 
+/* ---- the causal layer's clock ------------------------------------------ */
+
+/* Gives the causal layer the network time and its error bound (an
+ * unsynchronized clock has no honest bound: no stamp is refused then). */
+static void causal_time(p2pc_node *n) {
+  int64_t net = p2pc_timesync_time(n->ts, n->now.local_ns);
+  double err = p2pc_timesync_error(n->ts, n->now.local_ns);
+  uint64_t e = err < 0 || err > 1e15 ? (uint64_t)1e15 : (uint64_t)err;
+  p2pc_causal_set_time(n->causal, net, e, n->now.mono_ns);
+}
+
+/* The causal layer gave up on message msg_n to dest_sesid: if it still
+ * waits in the session's queue, it goes as a tombstone (lseq only), so
+ * the link's numbering holds and the payload is not resent. */
+static void tombstone(p2pc_node *n, const char *dest_sesid, uint64_t msg_n) {
+  for (uint32_t i = 0; i < n->npeers; i++) {
+    peer *p = &n->peers[i];
+    if (!p->inc_known || strcmp(p->sesid, dest_sesid) != 0)
+      continue;
+    for (uint32_t k = 0; k < p->qn; k++) {
+      txmsg *t = &p->q[k];
+      if (t->n != msg_n)
+        continue;
+      size_t vl = p2pc_varint_encode(t->frame + P2PC_WIRE_HDR, t->lseq);
+      size_t len = P2PC_WIRE_HDR + vl;
+      p->qbytes -= t->len - len;
+      t->len = len;
+      p2pc_be32_write(t->frame, (uint32_t)(len - 4));
+      return;
+    }
+    return;
+  }
+}
+
+/* A peer's message was not taken: its stamp leads our clock by more than
+ * the error bound allows. It comes again; say so at most once a second. */
+static void refused_ahead(p2pc_node *n, const p2pc_causal_event *ev) {
+  if (n->refused_ahead_logged_ns &&
+      n->now.mono_ns - n->refused_ahead_logged_ns < 1000000000ull)
+    return;
+  n->refused_ahead_logged_ns = n->now.mono_ns;
+  char t[256] = "causal: refused msg=";
+  str_cat(t, sizeof t, ev->sender);
+  str_cat(t, sizeof t, ":");
+  str_u64(t, sizeof t, ev->n);
+  str_cat(t, sizeof t, ": its stamp leads our clock by ");
+  uint64_t lead = ev->stamp > ev->hlc ? ev->stamp - ev->hlc : 0;
+  str_u64(t, sizeof t, lead / 1000000);
+  str_cat(t, sizeof t, " ms, beyond our error bound (its clock is ahead, or "
+                       "ours is behind)");
+  logf_(n, P2PC_LOG_WARN, t);
+}
+
 /* ---- sending ------------------------------------------------------------- */
 
 static int send_to(p2pc_node *n, peer *p, const uint8_t *payload, size_t len) {
@@ -748,6 +804,7 @@ static int send_to(p2pc_node *n, peer *p, const uint8_t *payload, size_t len) {
   long at = p2pc_wire_frame_begin(b, P2PC_FRAME_DATA);
   if (at < 0)
     return (int)at;
+  causal_time(n);
   int rv = p2pc_buf_put_varint(b, p->tx_next);
   if (!rv)
     rv = p2pc_causal_send(n->causal, p->sesid, payload, len, n->now.mono_ns, b);
@@ -1123,10 +1180,6 @@ static int on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   frame_to_link(n, lid, P2PC_FRAME_ANNOUNCE, &an, 0);
   flush_peer(n, p);
   send_peers(n, lid, pi);
-  /* Every link, not just the first after a retirement: a horizon lost
-   * with its link, or one a peer met later needs, goes again. */
-  if (n->retired)
-    send_horizon(n, p);
   return 0;
 }
 
@@ -1186,9 +1239,15 @@ static int on_data(p2pc_node *n, peer *p, const uint8_t *b, size_t len) {
       p->rx_beyond++; /* past a hole: the ack asks for a resend */
     return 0;         /* or a resend we have: the ack says where we are */
   }
+  if (r.off == len) {
+    /* A tombstone: a message its sender gave up on (expired). */
+    p->rx_cum = lseq;
+    return 0;
+  }
+  causal_time(n);
   int rv = p2pc_causal_receive(n->causal, p->sesid, b + r.off, len - r.off,
                                n->now.mono_ns);
-  if (rv == P2PC_ERR_FULL || rv == P2PC_ERR_NOMEM)
+  if (rv == P2PC_ERR_FULL || rv == P2PC_ERR_NOMEM || rv == P2PC_ERR_AHEAD)
     return 0; /* not taken: not acknowledged, so it comes again */
   p->rx_cum = lseq;
   if (rv == 0) {
@@ -1302,22 +1361,6 @@ static int on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
         v >= UINT64_MAX / 2)
       return proto_error(n, lid, "malformed LEAVE");
     on_leave(n, p, v, &next);
-    return 0;
-  }
-  case P2PC_FRAME_HORIZON: {
-    uint64_t e;
-    if (p2pc_wire_horizon_get(f->body, f->body_len, &v, &e) < 0)
-      return proto_error(n, lid, "malformed HORIZON");
-    int rv =
-        p2pc_causal_take_horizon(n->causal, p->sesid, v, e, n->now.mono_ns);
-    if (rv == P2PC_ERR_PROTO) {
-      /* Contradicts a stamp it sent us: ignored, like a DATA frame the
-       * causal layer refuses for good. */
-      char t[160] = "causal: ignored a stream horizon from ";
-      str_cat(t, sizeof t, p->id);
-      str_cat(t, sizeof t, ": below a stamp it sent");
-      logf_(n, P2PC_LOG_WARN, t);
-    }
     return 0;
   }
   case P2PC_FRAME_ANNOUNCE: {
@@ -1545,6 +1588,7 @@ void p2pc_node_link_consume(p2pc_node *n, p2pc_link_id lid, size_t len) {
 void p2pc_node_on_deadline(p2pc_node *n, p2pc_now now) {
   n->now = now;
   uint64_t t = now.mono_ns;
+  causal_time(n); /* expiry, and a drain of what it released */
   p2pc_causal_drain(n->causal, t);
   /* The announcement is renewed once per interval (the reference's
    * sequence number rises) and rides with every link's heartbeat. */
@@ -1790,6 +1834,7 @@ int p2pc_node_send(p2pc_node *n, const char *dest, const uint8_t *payload,
     return P2PC_ERR_TOOBIG;
   if (strcmp(dest, n->id) == 0) {
     p2pc_buf_reset(&n->scratch);
+    causal_time(n);
     return p2pc_causal_send(n->causal, n->sesid, payload, len, now.mono_ns,
                             &n->scratch);
   }

@@ -1435,6 +1435,10 @@ int64_t p2pc_timesync_time(const p2pc_timesync *ts, int64_t local) {
   return p2pc_netclock_time(&ts->nc, local);
 }
 
+double p2pc_timesync_error(const p2pc_timesync *ts, int64_t local) {
+  return ts->nc.synced ? p2pc_netclock_error(&ts->nc, local) : -1;
+}
+
 void p2pc_timesync_tracking(const p2pc_timesync *ts, p2pc_now now,
                             p2pc_tracking *t) {
   memset(t, 0, sizeof *t);

@@ -192,6 +192,9 @@ void p2pc_timesync_on_deadline(p2pc_timesync *ts, p2pc_now now);
 uint64_t p2pc_timesync_next_deadline(const p2pc_timesync *ts);
 
 int64_t p2pc_timesync_time(const p2pc_timesync *ts, int64_t local);
+/* The error bound of p2pc_timesync_time (ns), or -1 while the network
+ * time is not synchronized (it has no honest bound then). */
+double p2pc_timesync_error(const p2pc_timesync *ts, int64_t local);
 void p2pc_timesync_tracking(const p2pc_timesync *ts, p2pc_now now,
                             p2pc_tracking *t);
 uint32_t p2pc_timesync_source_count(const p2pc_timesync *ts);

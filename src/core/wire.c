@@ -395,46 +395,82 @@ int p2pc_wire_peers_get(const uint8_t *b, size_t len, p2pc_wire_peer *peers,
 
 /* ---- SES messages ---------------------------------------------------- */
 
-void p2pc_ses_msg_init(p2pc_ses_msg *m) {
-  memset(m, 0, sizeof *m);
-  p2pc_vclock_init(&m->ts);
-}
+void p2pc_ses_msg_init(p2pc_ses_msg *m) { memset(m, 0, sizeof *m); }
 
 void p2pc_ses_msg_fini(p2pc_ses_msg *m, const p2pc_allocator *a) {
   a->free(m->new_names, a->ud);
   a->free(m->new_lens, a->ud);
-  p2pc_vclock_fini(&m->ts, a);
-  for (uint32_t i = 0; i < m->ndeps; i++)
-    p2pc_vclock_fini(&m->deps[i].t, a);
   a->free(m->deps, a->ud);
   p2pc_ses_msg_init(m);
 }
 
-const p2pc_ses_pair *p2pc_ses_msg_pair(const p2pc_ses_msg *m, uint32_t dest) {
-  uint32_t lo = 0, hi = m->ndeps;
-  while (lo < hi) {
-    uint32_t mid = lo + (hi - lo) / 2;
-    if (m->deps[mid].dest < dest)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < m->ndeps && m->deps[lo].dest == dest ? &m->deps[lo] : NULL;
-}
+/* An entry in dictionary indices, as it goes on the wire. */
+struct sesdep {
+  uint32_t d, s;
+  uint64_t n, stamp;
+};
+typedef struct sesdep sesdep;
 
 void p2pc_wire_scratch_fini(p2pc_wire_scratch *s, const p2pc_allocator *a) {
-  a->free(s->vec, a->ud);
   a->free(s->map, a->ud);
   a->free(s->order, a->ud);
+  a->free(s->deps, a->ud);
   memset(s, 0, sizeof *s);
 }
 
-typedef struct dict {
-  p2pc_wire_scratch *s;
-  uint32_t n;
-} dict;
+static int cmp_sesdep(const void *x, const void *y) {
+  const sesdep *a = x, *b = y;
+  if (a->d != b->d)
+    return a->d < b->d ? -1 : 1;
+  return a->s < b->s ? -1 : a->s > b->s;
+}
 
-static int dict_prepare(dict *d, p2pc_wire_scratch *s, uint32_t nids,
+/* Names in the dictionary's order: (length, bytes). */
+static int cmp_name(const uint8_t *a, size_t al, const uint8_t *b, size_t bl) {
+  if (al != bl)
+    return al < bl ? -1 : 1;
+  return memcmp(a, b, al);
+}
+
+typedef struct named {
+  const char *p;
+  size_t len;
+  uint32_t id;
+} named;
+
+static int cmp_named(const void *x, const void *y) {
+  const named *a = x, *b = y;
+  return cmp_name((const uint8_t *)a->p, a->len, (const uint8_t *)b->p,
+                  b->len);
+}
+
+static int cmp_dep(const void *x, const void *y) {
+  const p2pc_ses_dep *a = x, *b = y;
+  if (a->dest != b->dest)
+    return a->dest < b->dest ? -1 : 1;
+  return a->sender < b->sender ? -1 : a->sender > b->sender;
+}
+
+/* Sorts ids v[0..n) by name. */
+static int sort_by_name(uint32_t *v, uint32_t n, const p2pc_idtab *ids,
+                        const p2pc_allocator *a) {
+  if (n < 2)
+    return 0;
+  named *t = a->realloc(NULL, (size_t)n * sizeof *t, a->ud);
+  if (!t)
+    return P2PC_ERR_NOMEM;
+  for (uint32_t i = 0; i < n; i++) {
+    t[i].id = v[i];
+    t[i].p = p2pc_idtab_name(ids, v[i], &t[i].len);
+  }
+  qsort(t, n, sizeof *t, cmp_named);
+  for (uint32_t i = 0; i < n; i++)
+    v[i] = t[i].id;
+  a->free(t, a->ud);
+  return 0;
+}
+
+static int scratch_grow(p2pc_wire_scratch *s, uint32_t nids, uint32_t ndeps,
                         const p2pc_allocator *a) {
   if (s->cap < nids) {
     uint32_t *map = a->realloc(s->map, (size_t)nids * sizeof *map, a->ud);
@@ -445,303 +481,104 @@ static int dict_prepare(dict *d, p2pc_wire_scratch *s, uint32_t nids,
     s->cap = nids;
   }
   if (s->ocap < nids) {
-    uint32_t *order = a->realloc(s->order, (size_t)nids * sizeof *order, a->ud);
-    if (!order)
+    uint32_t *o = a->realloc(s->order, (size_t)nids * sizeof *o, a->ud);
+    if (!o)
       return P2PC_ERR_NOMEM;
-    s->order = order;
+    s->order = o;
     s->ocap = nids;
   }
-  d->s = s;
-  d->n = 0;
-  return 0;
-}
-
-static uint32_t dict_add(dict *d, uint32_t id) {
-  if (!d->s->map[id]) {
-    d->s->order[d->n] = id;
-    d->s->map[id] = ++d->n;
-  }
-  return d->s->map[id] - 1;
-}
-
-static void dict_clear(dict *d) {
-  for (uint32_t i = 0; i < d->n; i++)
-    d->s->map[d->s->order[i]] = 0;
-}
-
-struct ientry {
-  uint32_t idx;
-  uint64_t v;
-};
-typedef struct ientry ientry;
-
-static int cmp_ientry(const void *x, const void *y) {
-  const ientry *a = x, *b = y;
-  return a->idx < b->idx ? -1 : a->idx > b->idx;
-}
-
-static int cmp_u32(const void *x, const void *y) {
-  uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
-  return a < b ? -1 : a > b;
-}
-
-/*
- * The dictionary lists sender and destination first, then every other ID in
- * ascending local id. Entries taken from a clock (ascending local id) are
- * therefore in ascending dictionary index except for the (at most two)
- * entries with index 0 and 1: moving those to the front sorts the array in
- * O(n), with no comparison sort per vector.
- */
-static void front_first_two(ientry *e, uint32_t n) {
-  ientry lead[2];
-  uint32_t nl = 0, k = 0;
-  for (uint32_t i = 0; i < n; i++) {
-    if (e[i].idx < 2)
-      lead[nl++] = e[i];
-    else
-      e[k++] = e[i];
-  }
-  if (!nl)
-    return;
-  memmove(e + nl, e, k * sizeof *e);
-  if (nl == 2 && lead[0].idx > lead[1].idx) {
-    ientry x = lead[0];
-    lead[0] = lead[1];
-    lead[1] = x;
-  }
-  memcpy(e, lead, nl * sizeof *e);
-}
-
-/* Writes count, then (idx delta, value) entries; e must be in ascending
- * dictionary index (see front_first_two). */
-static int put_ivec(p2pc_buf *out, const ientry *e, uint32_t n) {
-  int rv;
-  size_t start = out->len;
-  uint32_t prev = 0;
-  PUT(p2pc_buf_put_varint(out, n));
-  for (uint32_t i = 0; i < n; i++) {
-    PUT(p2pc_buf_put_varint(out, e[i].idx - prev));
-    PUT(p2pc_buf_put_varint(out, e[i].v));
-    prev = e[i].idx;
+  if (s->dcap < ndeps) {
+    sesdep *d = a->realloc(s->deps, (size_t)ndeps * sizeof *d, a->ud);
+    if (!d)
+      return P2PC_ERR_NOMEM;
+    s->deps = d;
+    s->dcap = ndeps;
   }
   return 0;
-err:
-  out->len = start;
-  return rv;
-}
-
-/* Size of a pair's vector as absolute values and as differences from ts;
- * the difference form is possible only when t <= ts (always true for a
- * correct SES sender, but we do not rely on it). */
-static size_t ivec_size(const ientry *e, uint32_t n) {
-  size_t sz = p2pc_varint_len(n);
-  for (uint32_t i = 0; i < n; i++)
-    sz += 2 + p2pc_varint_len(e[i].v); /* idx delta is ~1 byte */
-  return sz;
 }
 
 int p2pc_wire_ses_put(p2pc_buf *out, const p2pc_ses_msg *m,
                       const p2pc_idtab *ids, p2pc_wire_scratch *scratch,
                       const p2pc_allocator *a, size_t *meta_bytes) {
-  int rv;
-  dict d;
-  ientry *tmp = NULL, *alt = NULL;
   size_t start = out->len;
-  uint32_t maxn = m->ts.n;
-
-  for (uint32_t i = 0; i < m->ndeps; i++)
-    if (m->deps[i].t.n > maxn)
-      maxn = m->deps[i].t.n;
-  if ((rv = dict_prepare(&d, scratch, ids->n, a)) != 0)
+  int rv;
+  if (m->sender == m->dest || m->sender >= ids->n || m->dest >= ids->n ||
+      m->n == 0 || m->prev >= m->n || m->stamp == 0 ||
+      m->ndeps > P2PC_SES_MAX_DEPS || (!m->payload && m->payload_len))
+    return P2PC_ERR_INVAL;
+  if ((rv = scratch_grow(scratch, ids->n, m->ndeps, a)) != 0)
     return rv;
-  /* Two work vectors, kept in the scratch between messages. */
-  if (scratch->vcap < maxn + 1) {
-    void *x =
-        a->realloc(scratch->vec, 2 * ((size_t)maxn + 1) * sizeof *tmp, a->ud);
-    if (!x) {
-      rv = P2PC_ERR_NOMEM;
-      goto err;
-    }
-    scratch->vec = x;
-    scratch->vcap = maxn + 1;
-  }
-  tmp = scratch->vec;
-  alt = tmp + scratch->vcap;
-  /* Dictionary: sender, dest, then every other ID in ascending local id. */
-  dict_add(&d, m->sender);
-  dict_add(&d, m->dest);
-  for (uint32_t i = 0; i < m->ts.n; i++)
-    dict_add(&d, m->ts.e[i].id);
+  uint32_t *map = scratch->map, *order = scratch->order;
+  /* The dictionary: sender, dest, then the others by name. */
+  uint32_t nd = 0;
+  order[nd++] = m->sender;
+  map[m->sender] = nd;
+  order[nd++] = m->dest;
+  map[m->dest] = nd;
   for (uint32_t i = 0; i < m->ndeps; i++) {
-    dict_add(&d, m->deps[i].dest);
-    for (uint32_t k = 0; k < m->deps[i].t.n; k++)
-      dict_add(&d, m->deps[i].t.e[k].id);
+    const p2pc_ses_dep *e = &m->deps[i];
+    if (e->dest >= ids->n || e->sender >= ids->n || e->dest == e->sender ||
+        e->dest == m->sender || e->n == 0 || e->stamp == 0 ||
+        e->stamp >= m->stamp) {
+      rv = P2PC_ERR_INVAL;
+      goto done;
+    }
+    if (!map[e->dest]) {
+      order[nd++] = e->dest;
+      map[e->dest] = nd;
+    }
+    if (!map[e->sender]) {
+      order[nd++] = e->sender;
+      map[e->sender] = nd;
+    }
   }
-  qsort(scratch->order + 2, d.n - 2, sizeof *scratch->order, cmp_u32);
-  for (uint32_t i = 2; i < d.n; i++)
-    scratch->map[scratch->order[i]] = i + 1;
-
-  PUT(p2pc_buf_put_varint(out, m->n));
-  PUT(p2pc_buf_put_varint(out, m->dseq));
-  PUT(p2pc_buf_put_varint(out, d.n));
-  for (uint32_t i = 0; i < d.n; i++) {
+  if ((rv = sort_by_name(order + 2, nd - 2, ids, a)) != 0)
+    goto done;
+  for (uint32_t i = 2; i < nd; i++)
+    map[order[i]] = i + 1;
+  sesdep *sd = scratch->deps;
+  for (uint32_t i = 0; i < m->ndeps; i++)
+    sd[i] = (sesdep){map[m->deps[i].dest] - 1, map[m->deps[i].sender] - 1,
+                     m->deps[i].n, m->deps[i].stamp};
+  if (m->ndeps > 1)
+    qsort(sd, m->ndeps, sizeof *sd, cmp_sesdep);
+  for (uint32_t i = 1; i < m->ndeps; i++)
+    if (sd[i].d == sd[i - 1].d && sd[i].s == sd[i - 1].s) {
+      rv = P2PC_ERR_INVAL; /* one entry per (dest, sender) */
+      goto done;
+    }
+  PUT(p2pc_buf_put_varint(out, nd));
+  for (uint32_t i = 0; i < nd; i++) {
     size_t len;
-    const char *nm = p2pc_idtab_name(ids, scratch->order[i], &len);
+    const char *nm = p2pc_idtab_name(ids, order[i], &len);
     PUT(p2pc_buf_put_u8(out, (uint8_t)len));
     PUT(p2pc_buf_put(out, nm, len));
   }
-  for (uint32_t i = 0; i < m->ts.n; i++) {
-    tmp[i].idx = scratch->map[m->ts.e[i].id] - 1;
-    tmp[i].v = m->ts.e[i].v;
-  }
-  front_first_two(tmp, m->ts.n);
-  PUT(put_ivec(out, tmp, m->ts.n));
-
-  /* Pairs in ascending dictionary index of their destination. */
-  ientry *order =
-      a->realloc(NULL, ((size_t)m->ndeps + 1) * sizeof *order, a->ud);
-  if (!order) {
-    rv = P2PC_ERR_NOMEM;
-    goto err;
-  }
+  PUT(p2pc_buf_put_varint(out, m->n));
+  PUT(p2pc_buf_put_varint(out, m->prev));
+  PUT(p2pc_buf_put_varint(out, m->stamp));
+  PUT(p2pc_buf_put_varint(out, m->ndeps));
   for (uint32_t i = 0; i < m->ndeps; i++) {
-    order[i].idx = scratch->map[m->deps[i].dest] - 1;
-    order[i].v = i;
+    bool same = i > 0 && sd[i].d == sd[i - 1].d;
+    PUT(p2pc_buf_put_varint(out, i == 0 ? sd[i].d : sd[i].d - sd[i - 1].d));
+    PUT(p2pc_buf_put_varint(out, same ? sd[i].s - sd[i - 1].s - 1 : sd[i].s));
+    PUT(p2pc_buf_put_varint(out, sd[i].n));
+    PUT(p2pc_buf_put_varint(out, m->stamp - sd[i].stamp));
   }
-  front_first_two(order, m->ndeps); /* deps are sorted by local dest id */
-  rv = p2pc_buf_put_varint(out, m->ndeps);
-  for (uint32_t i = 0; i < m->ndeps && !rv; i++) {
-    const p2pc_vclock *t = &m->deps[order[i].v].t;
-    uint32_t na = 0, nd = 0;
-    for (uint32_t k = 0; k < t->n; k++) {
-      tmp[na].idx = scratch->map[t->e[k].id] - 1;
-      tmp[na++].v = t->e[k].v;
-    }
-    /* Differences from ts, possible only when t <= ts (always so for a
-     * correct SES sender; checked rather than assumed). */
-    bool delta_ok = p2pc_vclock_leq(t, &m->ts);
-    for (uint32_t k = 0, j = 0; k < m->ts.n && delta_ok; k++) {
-      uint64_t tv = 0;
-      while (j < t->n && t->e[j].id < m->ts.e[k].id)
-        j++;
-      if (j < t->n && t->e[j].id == m->ts.e[k].id)
-        tv = t->e[j].v;
-      if (tv < m->ts.e[k].v) {
-        alt[nd].idx = scratch->map[m->ts.e[k].id] - 1;
-        alt[nd++].v = m->ts.e[k].v - tv;
-      }
-    }
-    front_first_two(tmp, na);
-    front_first_two(alt, nd);
-    bool use_delta = delta_ok && ivec_size(alt, nd) < ivec_size(tmp, na);
-    rv = p2pc_buf_put_varint(out, ((uint64_t)order[i].idx << 1) | use_delta);
-    if (!rv)
-      rv = use_delta ? put_ivec(out, alt, nd) : put_ivec(out, tmp, na);
-  }
-  a->free(order, a->ud);
-  if (rv)
-    goto err;
   size_t meta = out->len - start;
   PUT(p2pc_buf_put_varint(out, m->payload_len));
-  PUT(p2pc_buf_put(out, m->payload, m->payload_len));
+  if (m->payload_len)
+    PUT(p2pc_buf_put(out, m->payload, m->payload_len));
   if (meta_bytes)
     *meta_bytes = meta;
-  dict_clear(&d);
-  return 0;
+  rv = 0;
+  goto done;
 err:
-  dict_clear(&d);
   out->len = start;
+done:
+  for (uint32_t i = 0; i < nd; i++)
+    map[order[i]] = 0;
   return rv;
-}
-
-/* Reads an index vector into e[0..*n) (dict indices), checking indices are
- * strictly ascending and below ndict and values non-zero. */
-static bool get_ivec(p2pc_reader *r, uint32_t ndict, ientry *e, uint32_t *n) {
-  uint64_t count, idx = 0;
-  if (!p2pc_reader_varint(r, &count) || count > ndict) {
-    r->ok = false;
-    return false;
-  }
-  for (uint64_t i = 0; i < count; i++) {
-    uint64_t dlt, v;
-    if (!p2pc_reader_varint(r, &dlt) || !p2pc_reader_varint(r, &v) ||
-        (i > 0 && dlt == 0) || dlt >= ndict || idx + dlt >= ndict || v == 0) {
-      r->ok = false;
-      return false;
-    }
-    idx += dlt;
-    e[i].idx = (uint32_t)idx;
-    e[i].v = v;
-  }
-  *n = (uint32_t)count;
-  return true;
-}
-
-static int cmp_entry_id(const void *x, const void *y) {
-  const p2pc_vc_entry *a = x, *b = y;
-  return a->id < b->id ? -1 : a->id > b->id;
-}
-
-/* Dictionary index -> local id, and the dictionary ranked by local id, so
- * that a dense vector is put in local-id order by one sweep instead of a
- * comparison sort (the sender's and the receiver's id orders differ). */
-typedef struct remap {
-  const uint32_t *local; /* dict index -> local id */
-  uint32_t *rank;        /* dict index -> position in local-id order */
-  uint32_t *bylocal;     /* position -> local id */
-  uint64_t *slot;        /* position -> value; all zero between uses */
-  uint32_t ndict;
-} remap;
-
-/* Converts dict-indexed entries to a clock of local ids. */
-static int ivec_to_clock(const remap *rm, const ientry *e, uint32_t n,
-                         p2pc_vclock *vc, const p2pc_allocator *a) {
-  p2pc_vclock_clear(vc);
-  if (n == 0)
-    return 0;
-  p2pc_vc_entry *x = a->realloc(vc->e, (size_t)n * sizeof *x, a->ud);
-  if (!x)
-    return P2PC_ERR_NOMEM;
-  vc->e = x;
-  vc->cap = n;
-  if ((uint64_t)n * 8 < rm->ndict) {
-    /* Sparse: sorting n entries beats sweeping the dictionary. */
-    for (uint32_t i = 0; i < n; i++) {
-      x[i].id = rm->local[e[i].idx];
-      x[i].v = e[i].v;
-    }
-    qsort(x, n, sizeof *x, cmp_entry_id);
-  } else {
-    uint32_t k = 0;
-    for (uint32_t i = 0; i < n; i++)
-      rm->slot[rm->rank[e[i].idx]] = e[i].v;
-    for (uint32_t pos = 0; pos < rm->ndict && k < n; pos++) {
-      if (rm->slot[pos]) {
-        x[k].id = rm->bylocal[pos];
-        x[k++].v = rm->slot[pos];
-        rm->slot[pos] = 0;
-      }
-    }
-  }
-  vc->n = n;
-  return 0;
-}
-
-static int cmp_pair(const void *x, const void *y) {
-  const p2pc_ses_pair *a = x, *b = y;
-  return a->dest < b->dest ? -1 : a->dest > b->dest;
-}
-
-typedef struct newname {
-  const uint8_t *p;
-  uint8_t len;
-} newname;
-
-static int cmp_newname(const void *x, const void *y) {
-  const newname *a = x, *b = y;
-  if (a->len != b->len)
-    return a->len < b->len ? -1 : 1;
-  return memcmp(a->p, b->p, a->len);
 }
 
 int p2pc_wire_ses_commit(p2pc_idtab *ids, const p2pc_ses_msg *m) {
@@ -758,26 +595,21 @@ int p2pc_wire_ses_commit(p2pc_idtab *ids, const p2pc_ses_msg *m) {
 int p2pc_wire_ses_get(const uint8_t *b, size_t len, const p2pc_idtab *ids,
                       const p2pc_allocator *a, p2pc_ses_msg *m) {
   p2pc_reader r;
-  uint64_t n, dseq, ndict, npairs, plen;
-  const uint8_t *names[2] = {0};
-  uint8_t nlen[2] = {0};
+  uint64_t ndict, n, prev, stamp, ndeps, plen;
   uint32_t *local = NULL;
-  ientry *ts = NULL, *e = NULL;
-  void *work = NULL;
-  remap rm = {0};
   p2pc_ses_msg tmp;
   int rv = P2PC_ERR_PROTO;
 
   p2pc_ses_msg_init(&tmp);
   p2pc_reader_init(&r, b, len);
-  if (!p2pc_reader_varint(&r, &n) || !p2pc_reader_varint(&r, &dseq) ||
-      !p2pc_reader_varint(&r, &ndict) || n == 0 || dseq == 0 || ndict < 2 ||
-      ndict > ids->limit || ndict * 2 > p2pc_reader_left(&r))
+  if (!p2pc_reader_varint(&r, &ndict) || ndict < 2 || ndict > ids->limit ||
+      ndict * 2 > p2pc_reader_left(&r))
     return P2PC_ERR_PROTO;
-
-  /* Pass 1: the dictionary must be valid and free of repeats before
-   * anything is interned (a repeat would alias two indices). */
+  /* Pass 1: valid names, the others ascending (so no repeats among them),
+   * and the two ends distinct from each other and from the rest. */
   size_t dict_off = r.off;
+  const uint8_t *prevp = NULL, *ends[2] = {0};
+  uint8_t prevl = 0, endl[2] = {0};
   for (uint64_t i = 0; i < ndict; i++) {
     uint8_t l;
     const uint8_t *p;
@@ -785,32 +617,30 @@ int p2pc_wire_ses_get(const uint8_t *b, size_t len, const p2pc_idtab *ids,
         !p2pc_id_valid((const char *)p, l))
       return P2PC_ERR_PROTO;
     if (i < 2) {
-      names[i] = p;
-      nlen[i] = l;
+      ends[i] = p;
+      endl[i] = l;
+      continue;
     }
+    if (prevp && cmp_name(prevp, prevl, p, l) >= 0)
+      return P2PC_ERR_PROTO;
+    if (cmp_name(ends[0], endl[0], p, l) == 0 ||
+        cmp_name(ends[1], endl[1], p, l) == 0)
+      return P2PC_ERR_PROTO;
+    prevp = p;
+    prevl = l;
   }
-  if (nlen[0] == nlen[1] && memcmp(names[0], names[1], nlen[0]) == 0)
+  if (cmp_name(ends[0], endl[0], ends[1], endl[1]) == 0)
     return P2PC_ERR_PROTO; /* sender == dest */
   size_t after_dict = r.off;
+  if (!p2pc_reader_varint(&r, &n) || !p2pc_reader_varint(&r, &prev) ||
+      !p2pc_reader_varint(&r, &stamp) || !p2pc_reader_varint(&r, &ndeps) ||
+      n == 0 || prev >= n || stamp == 0 || ndeps > P2PC_SES_MAX_DEPS ||
+      ndeps * 4 > p2pc_reader_left(&r))
+    return P2PC_ERR_PROTO;
 
-  /* The six work arrays in one block (one allocation per message, not
-   * six): 8-byte members first, so every array stays aligned. */
-  size_t nd = (size_t)ndict;
-  work = a->realloc(
-      NULL, nd * (2 * sizeof(ientry) + sizeof(uint64_t) + 3 * sizeof(uint32_t)),
-      a->ud);
-  if (work) {
-    ts = (ientry *)work;
-    e = ts + nd;
-    rm.slot = (uint64_t *)(e + nd);
-    local = (uint32_t *)(rm.slot + nd);
-    rm.rank = local + nd;
-    rm.bylocal = rm.rank + nd;
-  }
-  if (!work) {
-    rv = P2PC_ERR_NOMEM;
-    goto out;
-  }
+  local = a->realloc(NULL, (size_t)ndict * sizeof *local, a->ud);
+  if (!local)
+    return P2PC_ERR_NOMEM;
   /* Pass 2: known names get their ids, new ones provisional ids after the
    * table's end; nothing is interned until the caller commits. */
   p2pc_reader_init(&r, b + dict_off, after_dict - dict_off);
@@ -841,134 +671,93 @@ int p2pc_wire_ses_get(const uint8_t *b, size_t len, const p2pc_idtab *ids,
     tmp.new_names[tmp.nnew] = p;
     tmp.new_lens[tmp.nnew++] = l;
   }
-  /* Two new names alike would get two provisional ids: look for them. */
-  if (tmp.nnew > 1) {
-    newname *nn = a->realloc(NULL, tmp.nnew * sizeof *nn, a->ud);
-    if (!nn) {
-      rv = P2PC_ERR_NOMEM;
-      goto out;
-    }
-    for (uint32_t k = 0; k < tmp.nnew; k++)
-      nn[k] = (newname){tmp.new_names[k], tmp.new_lens[k]};
-    qsort(nn, tmp.nnew, sizeof *nn, cmp_newname);
-    bool twice = false;
-    for (uint32_t k = 1; k < tmp.nnew; k++)
-      twice |= cmp_newname(&nn[k - 1], &nn[k]) == 0;
-    a->free(nn, a->ud);
-    if (twice) {
-      rv = P2PC_ERR_PROTO;
-      goto out;
-    }
-  }
-  /* Rank the dictionary by local id (ts is free as the work area here); a
-   * name listed twice would alias two indices and shows up as neighbours. */
-  for (uint64_t i = 0; i < ndict; i++)
-    ts[i] = (ientry){local[i], i};
-  qsort(ts, ndict, sizeof *ts, cmp_ientry);
-  for (uint64_t i = 0; i < ndict; i++) {
-    if (i > 0 && ts[i].idx == ts[i - 1].idx) {
-      rv = P2PC_ERR_PROTO;
-      goto out;
-    }
-    rm.bylocal[i] = ts[i].idx;
-    rm.rank[ts[i].v] = (uint32_t)i;
-  }
-  memset(rm.slot, 0, (size_t)ndict * sizeof *rm.slot);
-  rm.local = local;
-  rm.ndict = (uint32_t)ndict;
-  rv = P2PC_ERR_PROTO;
   p2pc_reader_init(&r, b, len);
   r.off = after_dict;
-
-  uint32_t nts;
-  if (!get_ivec(&r, (uint32_t)ndict, ts, &nts) || nts == 0)
-    goto out;
-  if ((rv = ivec_to_clock(&rm, ts, nts, &tmp.ts, a)) != 0)
-    goto out;
-  rv = P2PC_ERR_PROTO;
-  /* The send ticked the sender's entry, so it is at least n. */
-  if (p2pc_vclock_get(&tmp.ts, local[0]) < n)
-    goto out;
-
-  if (!p2pc_reader_varint(&r, &npairs) || npairs > ndict - 1)
-    goto out;
-  if (npairs) {
-    tmp.deps = a->realloc(NULL, (size_t)npairs * sizeof *tmp.deps, a->ud);
+  p2pc_reader_varint(&r, &n);
+  p2pc_reader_varint(&r, &prev);
+  p2pc_reader_varint(&r, &stamp);
+  p2pc_reader_varint(&r, &ndeps);
+  if (ndeps) {
+    tmp.deps = a->realloc(NULL, (size_t)ndeps * sizeof *tmp.deps, a->ud);
     if (!tmp.deps) {
       rv = P2PC_ERR_NOMEM;
       goto out;
     }
-    tmp.capdeps = (uint32_t)npairs;
+    tmp.capdeps = (uint32_t)ndeps;
   }
-  uint64_t prev_dest = 0;
-  for (uint64_t i = 0; i < npairs; i++) {
-    uint64_t hdr;
-    uint32_t ne;
-    if (!p2pc_reader_varint(&r, &hdr))
+  /* Every name past the two ends must be mentioned by some entry. */
+  uint64_t d = 0, s = 0;
+  rv = P2PC_ERR_PROTO;
+  for (uint64_t i = 0; i < ndeps; i++) {
+    uint64_t dg, sv, en, sd;
+    if (!p2pc_reader_varint(&r, &dg) || !p2pc_reader_varint(&r, &sv) ||
+        !p2pc_reader_varint(&r, &en) || !p2pc_reader_varint(&r, &sd))
       goto out;
-    uint64_t di = hdr >> 1;
-    bool delta = hdr & 1;
-    /* Ascending, not the sender (V never holds a pair about its owner). */
-    if (di >= ndict || di == 0 || (i > 0 && di <= prev_dest))
-      goto out;
-    prev_dest = di;
-    p2pc_vclock_init(&tmp.deps[i].t);
-    if (!get_ivec(&r, (uint32_t)ndict, e, &ne))
-      goto out;
-    if (delta) {
-      /* Entries are ts[idx] - value; absent entries equal ts. Every idx
-       * must be in ts and the value at most ts there. */
-      uint32_t k = 0, out_n = 0;
-      ientry *full = a->realloc(NULL, ((size_t)nts + 1) * sizeof *full, a->ud);
-      if (!full) {
-        rv = P2PC_ERR_NOMEM;
+    if (i > 0 && dg == 0) {
+      if (sv >= ndict - s - 1)
         goto out;
-      }
-      bool bad = false;
-      for (uint32_t j = 0; j < nts; j++) {
-        uint64_t v = ts[j].v;
-        if (k < ne && e[k].idx == ts[j].idx) {
-          if (e[k].v > v)
-            bad = true;
-          v -= e[k].v;
-          k++;
-        } else if (k < ne && e[k].idx < ts[j].idx) {
-          bad = true; /* an index that ts lacks */
-        }
-        if (v)
-          full[out_n++] = (ientry){ts[j].idx, v};
-      }
-      if (k != ne)
-        bad = true;
-      if (!bad)
-        rv = ivec_to_clock(&rm, full, out_n, &tmp.deps[i].t, a);
-      a->free(full, a->ud);
-      if (bad || rv) {
-        if (!rv || bad)
-          rv = P2PC_ERR_PROTO;
-        p2pc_vclock_fini(&tmp.deps[i].t, a);
-        goto out;
-      }
+      s = s + 1 + sv;
     } else {
-      if ((rv = ivec_to_clock(&rm, e, ne, &tmp.deps[i].t, a)) != 0) {
-        p2pc_vclock_fini(&tmp.deps[i].t, a);
+      if (dg >= ndict - d)
         goto out;
-      }
+      d += dg;
+      s = sv;
     }
-    rv = P2PC_ERR_PROTO;
-    tmp.deps[i].dest = local[di];
+    if (s >= ndict || d == 0 || d == s || en == 0 || sd == 0 || sd >= stamp)
+      goto out;
+    tmp.deps[i] = (p2pc_ses_dep){local[d], local[s], en, stamp - sd};
     tmp.ndeps++;
+  }
+  /* The dictionary lists exactly the names used: each index past the two
+   * ends is mentioned (checked by marking; local[] is reused as marks). */
+  if (ndict > 2) {
+    uint8_t *mark = a->realloc(NULL, (size_t)ndict, a->ud);
+    if (!mark) {
+      rv = P2PC_ERR_NOMEM;
+      goto out;
+    }
+    memset(mark, 0, (size_t)ndict);
+    p2pc_reader rr;
+    p2pc_reader_init(&rr, b, len);
+    rr.off = after_dict;
+    uint64_t x;
+    for (int k = 0; k < 4; k++)
+      p2pc_reader_varint(&rr, &x);
+    d = s = 0;
+    for (uint64_t i = 0; i < ndeps; i++) {
+      uint64_t dg, sv, en, sd;
+      p2pc_reader_varint(&rr, &dg);
+      p2pc_reader_varint(&rr, &sv);
+      p2pc_reader_varint(&rr, &en);
+      p2pc_reader_varint(&rr, &sd);
+      if (i > 0 && dg == 0) {
+        s = s + 1 + sv;
+      } else {
+        d += dg;
+        s = sv;
+      }
+      mark[d] = mark[s] = 1;
+    }
+    bool all = true;
+    for (uint64_t i = 2; i < ndict; i++)
+      all &= mark[i] != 0;
+    a->free(mark, a->ud);
+    if (!all)
+      goto out;
   }
   const uint8_t *payload;
   if (!p2pc_reader_varint(&r, &plen) || plen != p2pc_reader_left(&r) ||
       !p2pc_reader_bytes(&r, (size_t)plen, &payload))
     goto out;
-  if (tmp.ndeps) /* qsort(NULL, 0, ...) is undefined behaviour */
-    qsort(tmp.deps, tmp.ndeps, sizeof *tmp.deps, cmp_pair);
+  /* The encoder sorts by dictionary index; the core wants (dest, sender)
+   * in its own ids. */
+  if (tmp.ndeps > 1)
+    qsort(tmp.deps, tmp.ndeps, sizeof *tmp.deps, cmp_dep);
   tmp.sender = local[0];
   tmp.dest = local[1];
   tmp.n = n;
-  tmp.dseq = dseq;
+  tmp.prev = prev;
+  tmp.stamp = stamp;
   tmp.payload = payload;
   tmp.payload_len = (size_t)plen;
   p2pc_ses_msg_fini(m, a);
@@ -977,6 +766,6 @@ int p2pc_wire_ses_get(const uint8_t *b, size_t len, const p2pc_idtab *ids,
   rv = (int)len;
 out:
   p2pc_ses_msg_fini(&tmp, a);
-  a->free(work, a->ud);
+  a->free(local, a->ud);
   return rv;
 }

@@ -18,7 +18,6 @@
 #include "buf.h"
 #include "idtab.h"
 #include "p2pclock.h"
-#include "vclock.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -182,24 +181,34 @@ int p2pc_wire_horizon_get(const uint8_t *b, size_t len, uint64_t *dseq,
 
 /*
  * DATA: varint lseq (the link's sequence number) followed by one SES
- * message. The SES message is encoded and decoded on its own, because the
- * link layer (lseq) and the causal layer (the message) are separate.
+ * message, or by nothing: a DATA frame with an empty body after lseq is a
+ * tombstone, a message its sender gave up on (expired): it keeps the link's
+ * numbering and is acknowledged like any other. The SES message is encoded
+ * and decoded on its own, because the link layer (lseq) and the causal
+ * layer (the message) are separate.
  */
 
-/* One (destination, vector timestamp) pair of SES's V_M. */
-typedef struct p2pc_ses_pair {
-  uint32_t dest;
-  p2pc_vclock t;
-} p2pc_ses_pair;
+/* A dependency entry of Δ-SES (docs/PROTOCOL.md, "Causal delivery"): the
+ * causal past holds `sender`'s message number `n` to `dest`, stamped
+ * `stamp` (HLC), and `dest` must deliver it (or write it off as expired)
+ * before anything that carries this entry. Only the latest message per
+ * (dest, sender) is kept: it implies the earlier ones. */
+typedef struct p2pc_ses_dep {
+  uint32_t dest, sender; /* interned ids */
+  uint64_t n;            /* > 0 */
+  uint64_t stamp;        /* > 0 */
+} p2pc_ses_dep;
+
+#define P2PC_SES_MAX_DEPS 65536 /* entries one message may carry */
 
 /* A causal message. Ids are interned in the owning core's idtab. */
 typedef struct p2pc_ses_msg {
   uint32_t sender;
   uint32_t dest;
-  uint64_t n;          /* sender's send counter: the id is "<sender>:<n>" */
-  uint64_t dseq;       /* 1, 2, ... along the sender->dest stream */
-  p2pc_vclock ts;      /* the message's vector timestamp tM */
-  p2pc_ses_pair *deps; /* V_M, sorted by dest */
+  uint64_t n;     /* sender's send counter: the id is "<sender>:<n>" */
+  uint64_t prev;  /* n of the sender's previous message to dest, 0: none */
+  uint64_t stamp; /* the message's HLC stamp */
+  p2pc_ses_dep *deps; /* sorted by (dest, sender) */
   uint32_t ndeps;
   uint32_t capdeps;
   const uint8_t *payload; /* borrowed (decode: from the input) */
@@ -217,25 +226,31 @@ typedef struct p2pc_ses_msg {
 
 void p2pc_ses_msg_init(p2pc_ses_msg *m);
 void p2pc_ses_msg_fini(p2pc_ses_msg *m, const p2pc_allocator *a);
-/* The pair about dest in m->deps, or NULL. */
-const p2pc_ses_pair *p2pc_ses_msg_pair(const p2pc_ses_msg *m, uint32_t dest);
 
 /*
- * Encodes m. *meta_bytes (if non-NULL) gets the bytes of causal metadata:
- * everything but the payload and its length. The message is written with a
- * dictionary of the node IDs it mentions; each pair's vector is written
- * either as sparse absolute values or as differences from tM, whichever is
- * shorter. scratch is a work area (kept by the caller between calls to
- * avoid an allocation per message; p2pc_buf-free it with
- * p2pc_wire_scratch_fini).
+ * The encoding (docs/PROTOCOL.md, "DATA"):
+ *   varint ndict (>= 2), ndict x (u8 len, name): [0] the sender, [1] the
+ *     destination, then every other name the entries mention, once, in
+ *     ascending (length, bytes) order;
+ *   varint n (> 0), varint prev (< n), varint stamp (> 0);
+ *   varint ndeps, then per entry, sorted by (dest index, sender index):
+ *     varint dest index gap from the previous entry's (the first: absolute),
+ *     varint sender index (a new dest: absolute; the same dest: the gap
+ *       from the previous sender index minus 1),
+ *     varint n (> 0), varint stamp - entry stamp (>= 1, < stamp);
+ *     an entry's dest is never the message's sender, never its own sender;
+ *   varint payload length, payload (the rest of the body).
+ * *meta_bytes (if non-NULL) gets the bytes of causal metadata: everything
+ * but the payload and its length. scratch is a work area kept by the
+ * caller between calls (free it with p2pc_wire_scratch_fini).
  */
 typedef struct p2pc_wire_scratch {
-  struct ientry *vec; /* two work vectors of vcap entries each */
-  uint32_t vcap;
   uint32_t *map; /* local id -> dictionary index + 1, 0 = unset */
   uint32_t cap;
   uint32_t *order; /* dictionary index -> local id */
   uint32_t ocap;
+  struct sesdep *deps; /* the entries in dictionary indices */
+  uint32_t dcap;
 } p2pc_wire_scratch;
 
 void p2pc_wire_scratch_fini(p2pc_wire_scratch *s, const p2pc_allocator *a);
@@ -247,7 +262,7 @@ int p2pc_wire_ses_put(p2pc_buf *out, const p2pc_ses_msg *m,
  * ids: names it does not know get provisional ids (see p2pc_ses_msg), so a
  * message that is then refused leaves no trace. P2PC_ERR_FULL if the new
  * names would not fit under the table's limit. On success m owns its
- * vectors and borrows its payload and names from b. */
+ * entries and borrows its payload and names from b. */
 int p2pc_wire_ses_get(const uint8_t *b, size_t len, const p2pc_idtab *ids,
                       const p2pc_allocator *a, p2pc_ses_msg *m);
 /* Interns m's new names, making its provisional ids real. Call it before
