@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include "causal.h"
+
 #include <arpa/inet.h>
 #include <assert.h>
 #include <ctype.h>
@@ -49,6 +51,8 @@
 #define MSG_PORT "must be an integer 1..65535"
 #define MSG_LEVEL "must be one of \"error\", \"warn\", \"info\", \"debug\""
 #define MSG_MAX_PEERS "must be an integer 1..1024"
+#define MSG_LIFETIME                                                           \
+  "must be a number of seconds 0.001..1e6, or \"inf\" (never expire)"
 #define MSG_DELAY                                                              \
   "must be \"MIN:MAX\" milliseconds with 0 <= MIN <= MAX <= 60000"
 #define MSG_DROP "must be a number 0 <= P < 1"
@@ -503,6 +507,22 @@ static int file_max_peers(p2pc_cli_config *cfg, file_ctx *c, const char *key,
   return 0;
 }
 
+/* causalLifetime: seconds (0.001..1e6) or "inf". */
+static bool lifetime_ok(double s) { return s >= 0.001 && s <= 1e6; }
+
+static int file_lifetime(p2pc_cli_config *cfg, file_ctx *c, const char *key,
+                         const cJSON *v) {
+  const char *s = str_value(v);
+  if (s && strcmp(s, "inf") == 0) {
+    cfg->causal_lifetime_ns = P2PC_CAUSAL_LIFETIME_INF;
+    return 0;
+  }
+  if (!cJSON_IsNumber(v) || !lifetime_ok(v->valuedouble))
+    return bad_key(c, key, MSG_LIFETIME, v);
+  cfg->causal_lifetime_ns = (uint64_t)(v->valuedouble * 1e9 + 0.5);
+  return 0;
+}
+
 static int file_delay(p2pc_cli_config *cfg, file_ctx *c, const char *key,
                       const cJSON *v) {
   const char *s = str_value(v);
@@ -689,13 +709,13 @@ static const char *const file_key_names[] = {
     "control",       "logLevel",      "maxPeers", "chaosDelay", "chaosDrop",
     "clockOffset",   "clockDriftPpm", "timePort", "timeSync",   "clockMode",
     "priority",      "clockClass",    "pollMin",  "pollMax",    "maxSlewPpm",
-    "stepThreshold", "timestamping"};
+    "stepThreshold", "timestamping",  "causalLifetime"};
 static const file_key_fn file_key_fns[] = {
     file_id,      file_host,  file_port,      file_peers, file_events,
     file_control, file_level, file_max_peers, file_delay, file_drop,
     file_clock,   file_clock, file_clock,     file_clock, file_clock,
     file_clock,   file_clock, file_clock,     file_clock, file_clock,
-    file_clock,   file_clock};
+    file_clock,   file_clock, file_lifetime};
 
 #define NKEYS (sizeof file_key_names / sizeof file_key_names[0])
 
@@ -987,6 +1007,21 @@ static int flag_max_peers(p2pc_cli_config *cfg, const char *flag, const char *v,
   return 0;
 }
 
+static int flag_lifetime(p2pc_cli_config *cfg, const char *flag,
+                         const char *v, err_out *e) {
+  if (strcmp(v, "inf") == 0) {
+    cfg->causal_lifetime_ns = P2PC_CAUSAL_LIFETIME_INF;
+    return 0;
+  }
+  char *end = NULL;
+  errno = 0;
+  double x = strtod(v, &end);
+  if (!*v || errno || !end || *end || !lifetime_ok(x))
+    return bad_flag(e, flag, MSG_LIFETIME, v);
+  cfg->causal_lifetime_ns = (uint64_t)(x * 1e9 + 0.5);
+  return 0;
+}
+
 static int flag_delay(p2pc_cli_config *cfg, const char *flag, const char *v,
                       err_out *e) {
   if (!parse_delay(v, &cfg->chaos_delay_min_ms, &cfg->chaos_delay_max_ms))
@@ -1050,13 +1085,13 @@ static const char *const flag_names[] = {
     "control",        "log-level",   "max-peers", "chaos-delay",  "chaos-drop",
     "clock-offset",   "clock-drift", "time-port", "no-time-sync", "clock-mode",
     "priority",       "clock-class", "poll-min",  "poll-max",     "max-slew",
-    "step-threshold", "timestamping"};
+    "step-threshold", "timestamping", "causal-lifetime"};
 static const flag_fn flag_fns[] = {
     NULL,         flag_id,    flag_listen,    flag_peer,  flag_events,
     flag_control, flag_level, flag_max_peers, flag_delay, flag_drop,
     flag_clock,   flag_clock, flag_clock,     flag_clock, flag_clock,
     flag_clock,   flag_clock, flag_clock,     flag_clock, flag_clock,
-    flag_clock,   flag_clock};
+    flag_clock,   flag_clock, flag_lifetime};
 
 #define NFLAGS (sizeof flag_names / sizeof flag_names[0])
 #define FLAG_CONFIG 0
@@ -1222,6 +1257,7 @@ void p2pc_cli_config_init(p2pc_cli_config *cfg) {
            P2PC_CLI_DEFAULT_HOST);
   cfg->log_level = P2PC_CLI_LOG_INFO;
   cfg->max_peers = P2PC_CLI_MAX_PEERS_DEFAULT;
+  cfg->causal_lifetime_ns = P2PC_CAUSAL_LIFETIME_DEFAULT_NS;
   cfg->time_sync = true;
   cfg->clock_mode = P2PC_CLI_CLOCK_REFERENCE;
   cfg->priority = 128;
@@ -1341,6 +1377,11 @@ char *p2pc_cli_config_json(const p2pc_cli_config *cfg) {
        cJSON_AddStringToObject(o, "logLevel",
                                p2pc_cli_log_level_name(cfg->log_level)) &&
        cJSON_AddNumberToObject(o, "maxPeers", cfg->max_peers) &&
+       (cfg->causal_lifetime_ns == P2PC_CAUSAL_LIFETIME_INF
+            ? cJSON_AddStringToObject(o, "causalLifetime", "inf") != NULL
+            : cJSON_AddNumberToObject(o, "causalLifetime",
+                                      (double)cfg->causal_lifetime_ns / 1e9) !=
+                  NULL) &&
        cJSON_AddStringToObject(o, "chaosDelay", delay) &&
        cJSON_AddNumberToObject(o, "chaosDrop", cfg->chaos_drop);
   /* The virtual clock's keys only if it is on: their presence is the

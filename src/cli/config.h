@@ -117,6 +117,8 @@ typedef struct p2pc_cli_config {
   char control[P2PC_CLI_CONTROL_MAX + 1];
   p2pc_cli_log_level log_level;
   uint32_t max_peers;
+  /* causalLifetime: Δ in ns, or P2PC_CAUSAL_LIFETIME_INF ("inf") */
+  uint64_t causal_lifetime_ns;
   uint32_t chaos_delay_min_ms; /* 0..0 = no injected delay */
   uint32_t chaos_delay_max_ms;
   double chaos_drop; /* probability of dropping a frame; 0 = never */

@@ -92,6 +92,8 @@ static const char usage_tail[] =
     "[/tmp/p2pclock-<ID>.sock]\n"
     "  --log-level LEVEL      (logLevel) error, warn, info, debug [info]\n"
     "  --max-peers N          (maxPeers) 1..1024 [64]\n"
+    "  --causal-lifetime S    (causalLifetime) seconds a message may wait,\n"
+    "                         or inf [60]; older ones are reported expired\n"
     "  --chaos-delay MIN:MAX  (chaosDelay) fault injection: delay each frame\n"
     "                         by MIN..MAX ms, MAX <= 60000 [0:0, off]\n"
     "  --chaos-drop P         (chaosDrop) fault injection: drop each frame\n"
@@ -171,6 +173,7 @@ static int run_node(const p2pc_cli_config *cfg) {
       .control_path = cfg->control,
       .log_level = (p2pc_log_level)cfg->log_level,
       .max_peers = cfg->max_peers,
+      .causal_lifetime_ns = cfg->causal_lifetime_ns,
       .chaos_delay_min_ms = cfg->chaos_delay_min_ms,
       .chaos_delay_max_ms = cfg->chaos_delay_max_ms,
       .chaos_drop = cfg->chaos_drop,

@@ -1191,8 +1191,9 @@ static const char *send_error(int rv) {
   case P2PC_ERR_NOTFOUND:
     return "no session with that peer (unknown, or not connected yet)";
   case P2PC_ERR_FULL:
-    return "back-pressure: too much unacknowledged data for that peer, try "
-           "again later";
+    return "back-pressure: too much unacknowledged data for that peer, or "
+           "the causal layer's caps (entries per message, messages not yet "
+           "known delivered) are reached; try again later";
   case P2PC_ERR_TOOBIG:
     return "message too big";
   default:
@@ -1904,6 +1905,7 @@ int p2pc_rt_run(const p2pc_rt_options *opt) {
       .chaos_delay_min_ns = (uint64_t)opt->chaos_delay_min_ms * 1000000,
       .chaos_delay_max_ns = (uint64_t)opt->chaos_delay_max_ms * 1000000,
       .chaos_drop = opt->chaos_drop,
+      .causal = {.lifetime_ns = opt->causal_lifetime_ns},
       .time = opt->time,
   };
   if (r->tfd >= 0)

@@ -62,6 +62,7 @@ typedef struct p2pc_rt_options {
   const char *control_path; /* NULL or "": no control socket */
   p2pc_log_level log_level;
   uint32_t max_peers;
+  uint64_t causal_lifetime_ns; /* Δ (0: default; P2PC_CAUSAL_LIFETIME_INF) */
   uint32_t chaos_delay_min_ms, chaos_delay_max_ms;
   double chaos_drop;
   bool console;            /* read commands from stdin (a terminal) */
