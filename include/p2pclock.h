@@ -29,7 +29,8 @@ enum {
   P2PC_ERR_TOOBIG = -10004,  /* a value exceeds a configured maximum */
   P2PC_ERR_VERSION = -10005, /* the peer speaks another protocol version */
   P2PC_ERR_INVAL = -10006,   /* an invalid argument (e.g. a bad node ID) */
-  P2PC_ERR_NOTFOUND = -10007 /* no such entry */
+  P2PC_ERR_NOTFOUND = -10007, /* no such entry */
+  P2PC_ERR_AHEAD = -10008     /* a timestamp leads this node's clock too far */
 };
 
 /* Returns a static, human-readable name for an error code (ours or

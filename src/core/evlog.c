@@ -21,6 +21,10 @@ const char *p2pc_evlog_kind(p2pc_causal_ev_kind kind) {
     return "dup";
   case P2PC_CEV_DROP:
     return "drop";
+  case P2PC_CEV_EXPIRE:
+    return "undeliverable";
+  case P2PC_CEV_REFUSE:
+    return "refuse";
   }
   return "unknown";
 }
@@ -39,13 +43,21 @@ int p2pc_evlog_u64(p2pc_buf *out, uint64_t v) {
   return p2pc_buf_put(out, digits + sizeof digits - n, n);
 }
 
-/* "key":"value" with a leading comma. */
-static int put_kv_str(p2pc_buf *out, const char *key, const char *val) {
+/* ,"key": */
+static int put_key(p2pc_buf *out, const char *key) {
   int rv = put_str(out, ",\"");
   if (!rv)
     rv = put_str(out, key);
   if (!rv)
-    rv = put_str(out, "\":\"");
+    rv = put_str(out, "\":");
+  return rv;
+}
+
+/* ,"key":"value" */
+static int put_kv_str(p2pc_buf *out, const char *key, const char *val) {
+  int rv = put_key(out, key);
+  if (!rv)
+    rv = put_str(out, "\"");
   if (!rv)
     rv = put_str(out, val);
   if (!rv)
@@ -53,57 +65,54 @@ static int put_kv_str(p2pc_buf *out, const char *key, const char *val) {
   return rv;
 }
 
+/* ,"key":v */
 static int put_kv_u64(p2pc_buf *out, const char *key, uint64_t v) {
-  int rv = put_str(out, ",\"");
-  if (!rv)
-    rv = put_str(out, key);
-  if (!rv)
-    rv = put_str(out, "\":");
+  int rv = put_key(out, key);
   if (!rv)
     rv = p2pc_evlog_u64(out, v);
   return rv;
 }
 
-int p2pc_evlog_vclock(p2pc_buf *out, const p2pc_causal *c,
-                      const p2pc_vclock *vc) {
-  size_t start = out->len;
-  int rv = put_str(out, "{");
-  for (uint32_t i = 0; i < vc->n && !rv; i++) {
-    rv = put_str(out, i ? ",\"" : "\"");
-    if (!rv)
-      rv = put_str(out, p2pc_causal_id_name(c, vc->e[i].id));
-    if (!rv)
-      rv = put_str(out, "\":");
-    if (!rv)
-      rv = p2pc_evlog_u64(out, vc->e[i].v);
-  }
+/* "<sender>:<n>" */
+static int put_msg_id(p2pc_buf *out, const char *sender, uint64_t n) {
+  int rv = put_str(out, "\"");
   if (!rv)
-    rv = put_str(out, "}");
-  if (rv)
-    out->len = start;
-  return rv;
-}
-
-int p2pc_evlog_causal(p2pc_buf *out, const p2pc_causal *c,
-                      const p2pc_causal_event *ev) {
-  size_t start = out->len;
-  int rv = put_str(out, ",\"msg\":\"");
-  if (!rv)
-    rv = put_str(out, ev->sender);
+    rv = put_str(out, sender);
   if (!rv)
     rv = put_str(out, ":");
   if (!rv)
-    rv = p2pc_evlog_u64(out, ev->n);
+    rv = p2pc_evlog_u64(out, n);
   if (!rv)
     rv = put_str(out, "\"");
+  return rv;
+}
+
+/* ,"reason":"why","stamp":S,"hlc":H (EXPIRE, REFUSE) */
+static int put_clock_reason(p2pc_buf *out, const char *why,
+                            const p2pc_causal_event *ev) {
+  int rv = put_kv_str(out, "reason", why);
   if (!rv)
-    rv = put_kv_str(out, ev->kind == P2PC_CEV_SEND ? "to" : "from", ev->peer);
+    rv = put_kv_u64(out, "stamp", ev->stamp);
+  if (!rv)
+    rv = put_kv_u64(out, "hlc", ev->hlc);
+  return rv;
+}
+
+int p2pc_evlog_causal(p2pc_buf *out, const p2pc_causal_event *ev) {
+  size_t start = out->len;
+  int rv = put_key(out, "msg");
+  if (!rv)
+    rv = put_msg_id(out, ev->sender, ev->n);
+  bool to = ev->kind == P2PC_CEV_SEND ||
+            (ev->kind == P2PC_CEV_EXPIRE && ev->at_sender);
+  if (!rv)
+    rv = put_kv_str(out, to ? "to" : "from", ev->peer);
   switch (ev->kind) {
   case P2PC_CEV_SEND:
     if (!rv)
-      rv = put_str(out, ",\"vc\":");
+      rv = put_kv_u64(out, "stamp", ev->stamp);
     if (!rv)
-      rv = p2pc_evlog_vclock(out, c, ev->vc);
+      rv = put_kv_u64(out, "deps", ev->deps);
     if (!rv)
       rv = put_kv_u64(out, "bytes", ev->bytes);
     if (!rv)
@@ -111,21 +120,18 @@ int p2pc_evlog_causal(p2pc_buf *out, const p2pc_causal *c,
     break;
   case P2PC_CEV_BUFFER:
     if (!rv)
-      rv = put_str(out, ",\"waits\":{\"node\":\"");
+      rv = put_str(out, ",\"waits\":{\"msg\":");
     if (!rv)
-      rv = put_str(out, ev->waits_node);
+      rv = ev->waits_sender ? put_msg_id(out, ev->waits_sender, ev->waits_n)
+                            : put_str(out, "null");
     if (!rv)
-      rv = put_str(out, "\",\"vc\":");
-    if (!rv)
-      rv = p2pc_evlog_vclock(out, c, ev->waits_vc);
+      rv = put_kv_u64(out, "unmet", ev->deps);
     if (!rv)
       rv = put_str(out, "}");
     break;
   case P2PC_CEV_DELIVER:
     if (!rv)
-      rv = put_str(out, ",\"vc\":");
-    if (!rv)
-      rv = p2pc_evlog_vclock(out, c, ev->vc);
+      rv = put_kv_u64(out, "stamp", ev->stamp);
     if (!rv)
       rv = put_kv_u64(out, "waited_ns", ev->waited_ns);
     break;
@@ -133,10 +139,31 @@ int p2pc_evlog_causal(p2pc_buf *out, const p2pc_causal *c,
     if (!rv)
       rv = put_kv_str(out, "reason", ev->reason);
     break;
+  case P2PC_CEV_EXPIRE:
+    if (!rv)
+      rv = put_clock_reason(out, "expired", ev);
+    break;
+  case P2PC_CEV_REFUSE:
+    if (!rv)
+      rv = put_clock_reason(out, "stamp ahead", ev);
+    break;
   case P2PC_CEV_RECV:
   case P2PC_CEV_DUP:
     break;
   }
+  if (rv)
+    out->len = start;
+  return rv;
+}
+
+int p2pc_evlog_lifetime(p2pc_buf *out, uint64_t lifetime_ns) {
+  size_t start = out->len;
+  int rv = put_key(out, "lifetime_ns");
+  if (!rv && lifetime_ns == P2PC_CAUSAL_LIFETIME_INF)
+    rv = put_str(out, "null");
+  else if (!rv)
+    rv = p2pc_evlog_u64(out, lifetime_ns ? lifetime_ns
+                                         : P2PC_CAUSAL_LIFETIME_DEFAULT_NS);
   if (rv)
     out->len = start;
   return rv;

@@ -327,7 +327,7 @@ static void on_timesync_log(void *ud, p2pc_log_level lv, const char *text) {
 static void on_causal(void *ud, const p2pc_causal_event *ev) {
   p2pc_node *n = ud;
   if (n->cb.event && ev_begin(n, p2pc_evlog_kind(ev->kind)) &&
-      p2pc_evlog_causal(&n->line, n->causal, ev) == 0)
+      p2pc_evlog_causal(&n->line, ev) == 0)
     ev_end(n);
   bool debug = n->cb.log && n->cb.log_level >= P2PC_LOG_DEBUG;
   if (ev->kind == P2PC_CEV_SEND || ev->kind == P2PC_CEV_RECV ||
@@ -355,7 +355,11 @@ static void on_causal(void *ud, const p2pc_causal_event *ev) {
       str_u64(t, sizeof t, ev->waited_ns / 1000);
     } else if (ev->kind == P2PC_CEV_BUFFER) {
       str_cat(t, sizeof t, " waits_for=");
-      str_cat(t, sizeof t, ev->waits_node);
+      if (ev->waits_sender) {
+        str_cat(t, sizeof t, ev->waits_sender);
+        str_cat(t, sizeof t, ":");
+        str_u64(t, sizeof t, ev->waits_n);
+      }
     } else {
       str_cat(t, sizeof t, " reason=\"");
       str_cat(t, sizeof t, ev->reason);
