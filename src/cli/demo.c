@@ -1174,21 +1174,18 @@ static void on_held(demo *d, const p2pc_holdback_ev *ev) {
     }
     snprintf(d->told[d->narrated++], ID_LEN, "%s", ev->msg);
   }
-  /* what it waits for: the messages themselves when their senders' logs
-   * name them, else their senders */
-  char m[ID_LEN], why[2 * ID_LEN + 64] = "";
+  /* what it waits for: the message its buffer line names, and how many
+   * more are missing */
+  char m[ID_LEN], why[ID_LEN + 64] = "";
   show_id(d, ev->msg, m, sizeof m);
-  for (uint32_t k = 0; k < ev->nwaits && k < 2; k++) {
-    const p2pc_holdback_wait *w = &ev->waits[k];
-    char id[ID_LEN];
-    size_t l = strlen(why);
-    show_id(d, w->msg[0] ? w->msg : w->who, id, sizeof id);
-    snprintf(why + l, sizeof why - l, "%s%s%s", k ? " and " : ": it waits for ",
-             w->msg[0] ? "" : "an earlier message from ", id);
-  }
-  if (ev->nwaits + ev->more_waits > 2) {
-    size_t l = strlen(why);
-    snprintf(why + l, sizeof why - l, " and more");
+  if (ev->waits[0]) {
+    char w[ID_LEN];
+    show_id(d, ev->waits, w, sizeof w);
+    snprintf(why, sizeof why, ": it waits for %s", w);
+    if (ev->unmet > 1) {
+      size_t l = strlen(why);
+      snprintf(why + l, sizeof why - l, " and %u more", ev->unmet - 1);
+    }
   }
   note(d, "%s holds %s back%s", d->n[ev->node].id, m, why);
 }
