@@ -2192,6 +2192,12 @@ static void print_verdict(const demo *d, const verdict *v,
     vline(d, "lost with a crash", num, "were inside a node that died%s",
           v->lost ? "" : " (none: nobody was killed)");
   }
+  if (r->expired) {
+    snprintf(num, sizeof num, "%" PRIu64, r->expired);
+    vline(d, "expired", num,
+          "older than the causal lifetime before they could be delivered, "
+          "and given up on in time: not loss");
+  }
   snprintf(num, sizeof num, "%" PRIu64, v->missing);
   vline(d, "never delivered", num, "lost without such an excuse%s",
         v->missing ? " (BAD)" : " (good)");
@@ -2282,11 +2288,11 @@ static bool json_checked(const demo *d, const verdict *v,
                          const p2pc_evcheck_result *r, cJSON *o) {
   cJSON *held = NULL, *lost = NULL, *list = NULL;
   if (!v->checked) {
-    static const char *const keys[] = {"messages",         "to_self",
-                                       "delivered",        "delivered_twice",
-                                       "order_violations", "never_delivered",
-                                       "other_violations", "undeliverable",
-                                       "lost_with_killed", "held_back"};
+    static const char *const keys[] = {
+        "messages",         "to_self",          "delivered",
+        "delivered_twice",  "order_violations", "never_delivered",
+        "other_violations", "undeliverable",    "expired",
+        "lost_with_killed", "held_back"};
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
       if (!cJSON_AddNullToObject(o, keys[k]))
         return false;
@@ -2300,6 +2306,7 @@ static bool json_checked(const demo *d, const verdict *v,
             jnum(o, "never_delivered", (double)v->missing) &&
             jnum(o, "other_violations", (double)v->other) &&
             jnum(o, "undeliverable", (double)r->undeliverable) &&
+            jnum(o, "expired", (double)r->expired) &&
             (lost = cJSON_AddObjectToObject(o, "lost_with_killed")) &&
             jnum(lost, "received_not_delivered", (double)r->lost_receiver) &&
             jnum(lost, "sent_not_out", (double)r->lost_sender) &&
