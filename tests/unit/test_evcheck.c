@@ -519,8 +519,8 @@ static void test_expiry_never_due(void **state) {
   static const char *const why[] = {
       "though its causal lifetime is infinite",
       "though its causal lifetime is infinite",
-      "with stamp 1700000000000000006, but it was sent with stamp "
-      "1700000000000000007",
+      ("with stamp 1700000000000000006, but it was sent with stamp "
+       "1700000000000000007"),
       "but its send line has no stamp"};
   for (int k = 0; k < 4; k++) {
     run r = {0};
