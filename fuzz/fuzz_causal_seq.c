@@ -104,9 +104,6 @@ struct world {
       fprintf(stderr, __VA_ARGS__);                                            \
   } while (0)
 
-static const char *const kind_names[] = {"send", "recv", "buffer", "deliver",
-                                         "dup"};
-
 static void *fail_realloc(void *ptr, size_t size, void *ud) {
   failer *f = ud;
   if (size == 0) {
@@ -200,9 +197,8 @@ static void on_event(void *ud, const p2pc_causal_event *ev) {
   world *w = nd->w;
   w->nevents++;
   FUZZ_CHECK(ev->sender != NULL && ev->peer != NULL);
-  TRACE(w, "    %s: %s %s:%llu\n", names[nd->idx],
-        (unsigned)ev->kind < 5 ? kind_names[ev->kind] : "?", ev->sender,
-        (unsigned long long)ev->n);
+  TRACE(w, "    %s: %s %s:%llu\n", names[nd->idx], p2pc_evlog_kind(ev->kind),
+        ev->sender, (unsigned long long)ev->n);
   FUZZ_CHECK(ev->n > 0);
   check_evlog(ev);
   switch (ev->kind) {

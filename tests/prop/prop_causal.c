@@ -296,6 +296,10 @@ static const char *kind_name(p2pc_causal_ev_kind k) {
     return "DUP";
   case P2PC_CEV_DROP:
     return "DROP";
+  case P2PC_CEV_EXPIRE:
+    return "EXPIRE";
+  case P2PC_CEV_REFUSE:
+    return "REFUSE";
   }
   return "?";
 }
