@@ -321,6 +321,8 @@ static void on_event(void *ud, const p2pc_causal_event *ev) {
   }
   case P2PC_CEV_DUP:
   case P2PC_CEV_DROP:
+  case P2PC_CEV_EXPIRE:
+  case P2PC_CEV_REFUSE:
     die("n%u: %s of %s:%" PRIu64 " (none expected)", nd->idx,
         p2pc_evlog_kind(ev->kind), ev->sender, ev->n);
     break;

@@ -2,13 +2,18 @@
 /*
  * The causal oracle of evcheck.h, in two passes. The first, line by line,
  * keeps compact records — the sends and deliveries of each incarnation, in
- * its order — and per-message facts (buffered, reported undeliverable),
- * because what excuses a message can be logged by another node, in a
- * stream read later. The second, at the end, feeds the records to the
- * independent causal checker in offline mode (which tolerates a delivery
- * read before its send), then decides for every message whether it was
- * delivered, excused or missing. The checker's own liveness verdict is not
- * used: it knows nothing of crashes and restarts.
+ * its order — and per-message facts (buffered, reported undeliverable, the
+ * send's stamp and network time), and the expiry reports, because what
+ * excuses a message can be logged by another node, in a stream read later.
+ * The second, at the end, judges the expiry reports, feeds the records to
+ * the independent causal checker in offline mode (which tolerates a
+ * delivery read before its send), then decides for every message whether
+ * it was delivered, excused or missing. The checker's own liveness verdict
+ * is not used: it knows nothing of crashes, restarts and time.
+ *
+ * Stamps, HLC readings and network times are beyond 2^53, where cJSON's
+ * doubles lose nanoseconds: they are read exactly from the line's text
+ * (raw_member), cJSON only telling that the line is valid JSON.
  */
 #include "evcheck.h"
 
@@ -28,12 +33,16 @@
 #define MAX_STREAMS (1u << 24)
 /* The checker keeps a vector per message: incarnations x messages cells. */
 #define MAX_CELLS ((uint64_t)1 << 28)
+#define LIFE_INF UINT64_MAX
+/* A tolerance beyond any run (and far from int64 overflow). */
+#define MAX_TOLERANCE_NS ((uint64_t)1 << 60)
 
 typedef struct inc {
   char *sesid;
   char *node; /* NULL while no stream holds its log (only mentioned) */
   uint32_t stream;
   unsigned long line; /* of its start */
+  uint64_t lifetime;  /* Δ of its start line, ns; LIFE_INF if infinite */
   bool stopped;
   bool superseded; /* a later start of the same node follows in its stream */
 } inc;
@@ -45,11 +54,30 @@ typedef struct msgrec {
   uint32_t to;      /* destination of the first send, NONE if unsent */
   uint32_t ndeliv;  /* deliver lines anywhere */
   uint32_t at_dest; /* deliver lines at `to` */
+  uint64_t stamp;   /* of the first send, if has_stamp */
+  int64_t send_net; /* `net` of the first send */
+  bool has_stamp;
   bool buffered;
   bool undeliverable;
-  bool late; /* first sent after the settle mark */
-  bool skip; /* left out of the order test (lost with its sender) */
+  bool late;   /* first sent after the settle mark */
+  bool skip;   /* left out of the order test (lost with its sender, or
+                  reported expired) */
+  bool waited; /* its first delivery at `to` is in the waits */
+  /* expiry reports by its sender or destination: any, an honest one */
+  bool expiry_reported, expiry_honest;
 } msgrec;
+
+/* An `undeliverable` line with reason "expired" (EVENTS.md), judged at
+ * the end: the send it is about may be read later. */
+typedef struct expiry {
+  uint32_t msg;
+  uint32_t inc;    /* the reporting incarnation */
+  uint32_t stream; /* where the line is, for the listing */
+  unsigned long line;
+  bool at_sender; /* the sender's form (`to`), else the receiver's */
+  uint64_t stamp, hlc;
+  int64_t net;
+} expiry;
 
 typedef struct rec {
   uint32_t inc; /* the incarnation whose line it is */
@@ -87,14 +115,19 @@ struct p2pc_evcheck {
   size_t nrecs, caprecs;
   uint64_t *waits; /* waited_ns of the messages that were buffered */
   size_t nwaits, capwaits;
+  expiry *exps;
+  size_t nexps, capexps;
+  uint64_t tolerance_ns; /* for the network-time test of expiries */
+  const char *raw;       /* the text of the line being read */
   bool nomem;
   uint64_t errors, warnings;
   /* counts */
   uint64_t lines, sends, self_sends, deliver_lines, dups, drops;
   uint64_t delivered, undeliverable, lost_receiver, lost_sender, unsettled;
+  uint64_t expired, expiry_lines;
   uint64_t crashed, nodes;
   /* violations found here (the checker counts its own) */
-  uint64_t own_missing, own_log;
+  uint64_t own_missing, own_log, own_early, own_exp_delivered;
   char *listed[P2PC_EVCHECK_LISTED];
   size_t nlisted;
   ccheck *c; /* after finish */
@@ -305,6 +338,9 @@ static void check_limit(state *s) {
   free(s->mslots);
   s->mslots = NULL;
   s->nmslots = 0;
+  free(s->exps);
+  s->exps = NULL;
+  s->nexps = s->capexps = 0;
 }
 
 /* ---- reading the lines ---------------------------------------------------
@@ -322,6 +358,130 @@ static int bad_field(state *s, uint32_t st, const char *ev, const char *key,
   input_error(s, st, s->streams[st].line, "\"%s\" line without %s \"%s\"", ev,
               want, key);
   return -1;
+}
+
+/* ---- exact integers from the line's text --------------------------------
+ */
+
+static bool json_ws(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static const char *skip_json_ws(const char *p) {
+  while (json_ws(*p))
+    p++;
+  return p;
+}
+
+/* Past the JSON value at p, in text that is valid JSON (cJSON parsed it);
+ * stops at the NUL if the text ends early. */
+static const char *skip_value(const char *p) {
+  size_t depth = 0;
+  do {
+    if (*p == '"') {
+      for (p++; *p && *p != '"'; p++)
+        if (*p == '\\' && p[1])
+          p++;
+      if (*p)
+        p++;
+    } else if (*p == '{' || *p == '[') {
+      depth++;
+      p++;
+    } else if (*p == '}' || *p == ']') {
+      if (!depth)
+        return p;
+      depth--;
+      p++;
+    } else if (depth) {
+      p++;
+    } else {
+      while (*p && *p != ',' && *p != '}' && *p != ']' && !json_ws(*p))
+        p++;
+    }
+  } while (depth && *p);
+  return p;
+}
+
+/* The text of the value of the first top-level member named key (written
+ * without escapes) of the JSON object text p, or NULL. cJSON finds the
+ * same member (the first of its name). */
+static const char *raw_member(const char *p, const char *key) {
+  size_t klen = strlen(key);
+  p = skip_json_ws(p);
+  if (*p++ != '{')
+    return NULL;
+  for (;;) {
+    p = skip_json_ws(p);
+    if (*p != '"')
+      return NULL;
+    const char *name = p + 1, *end = skip_value(p);
+    bool match = end > name && (size_t)(end - 1 - name) == klen &&
+                 memcmp(name, key, klen) == 0;
+    p = skip_json_ws(end);
+    if (*p != ':')
+      return NULL;
+    p = skip_json_ws(p + 1);
+    if (match)
+      return p;
+    p = skip_json_ws(skip_value(p));
+    if (*p++ != ',')
+      return NULL;
+  }
+}
+
+/* A JSON integer (no fraction, no exponent) at p that fits: true and *v. */
+static bool raw_u64(const char *p, uint64_t *v) {
+  uint64_t x = 0;
+  const char *d = p;
+  for (; *p >= '0' && *p <= '9'; p++) {
+    if (x > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+      return false;
+    x = x * 10 + (uint64_t)(*p - '0');
+  }
+  if (p == d || (p - d > 1 && *d == '0') || *p == '.' || *p == 'e' || *p == 'E')
+    return false;
+  *v = x;
+  return true;
+}
+
+static bool raw_i64(const char *p, int64_t *v) {
+  bool neg = *p == '-';
+  uint64_t x;
+  if (!raw_u64(p + neg, &x) || x > (uint64_t)INT64_MAX + neg)
+    return false;
+  *v = neg ? (int64_t)(0 - x) : (int64_t)x;
+  return true;
+}
+
+/* The integer member key of the line being read: 1 (in *v), 0 if absent,
+ * -1 if it is not an integer in range (reported). */
+static int u64_field(state *s, uint32_t st, const char *ev, const cJSON *j,
+                     const char *key, uint64_t *v) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(j, key);
+  if (!it)
+    return 0;
+  const char *p = cJSON_IsNumber(it) ? raw_member(s->raw, key) : NULL;
+  if (!p || !raw_u64(p, v))
+    return bad_field(s, st, ev, key, "an unsigned 64-bit integer");
+  return 1;
+}
+
+static int i64_field(state *s, uint32_t st, const char *ev, const cJSON *j,
+                     const char *key, int64_t *v) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(j, key);
+  if (!it)
+    return 0;
+  const char *p = cJSON_IsNumber(it) ? raw_member(s->raw, key) : NULL;
+  if (!p || !raw_i64(p, v))
+    return bad_field(s, st, ev, key, "a 64-bit integer");
+  return 1;
+}
+
+/* The same, for a member that must be there. */
+static int need_u64(state *s, uint32_t st, const char *ev, const cJSON *j,
+                    const char *key, uint64_t *v) {
+  int rv = u64_field(s, st, ev, j, key, v);
+  return rv ? rv : bad_field(s, st, ev, key, "an unsigned 64-bit integer");
 }
 
 /* The incarnation of a causal identity named in a field; NONE after
@@ -394,6 +554,12 @@ static int on_start(state *s, uint32_t st, const char *node, const cJSON *j) {
                 node, node, ses);
     return -1;
   }
+  /* Δ: absent (a log from before expiry) or null means infinite */
+  uint64_t life = LIFE_INF;
+  const cJSON *lv = cJSON_GetObjectItemCaseSensitive(j, "lifetime_ns");
+  if (lv && !cJSON_IsNull(lv) &&
+      u64_field(s, st, "start", j, "lifetime_ns", &life) < 0)
+    return -1;
   uint32_t i = sesid_field(s, st, "start", "sesid", ses);
   if (i == NONE)
     return -1;
@@ -409,6 +575,7 @@ static int on_start(state *s, uint32_t st, const char *node, const cJSON *j) {
     return -1;
   in->stream = st;
   in->line = c->line;
+  in->lifetime = life;
   if (c->inc != NONE && strcmp(s->incs[c->inc].node, node) == 0)
     s->incs[c->inc].superseded = true;
   c->inc = i;
@@ -425,11 +592,19 @@ static int on_send(state *s, uint32_t st, const cJSON *j) {
   uint32_t d = sesid_field(s, st, "send", "to", to);
   if (d == NONE)
     return -1;
+  uint64_t stamp = 0;
+  int64_t net = 0;
+  int has_stamp = u64_field(s, st, "send", j, "stamp", &stamp);
+  if (has_stamp < 0 || i64_field(s, st, "send", j, "net", &net) < 0)
+    return -1;
   uint32_t self = s->streams[st].inc;
   msgrec *mr = &s->msgs[m];
   if (mr->nsend++ == 0) {
     mr->to = d;
     mr->late = s->settling;
+    mr->stamp = stamp;
+    mr->has_stamp = has_stamp > 0;
+    mr->send_net = net;
   }
   s->sends++;
   if (d == self)
@@ -451,6 +626,47 @@ static int on_deliver(state *s, uint32_t st, const cJSON *j) {
   s->msgs[m].ndeliv++;
   s->deliver_lines++;
   return add_rec(s, s->streams[st].inc, m, NONE, false, waited) ? 0 : -1;
+}
+
+/* An `undeliverable` line: a message given up on, because its destination
+ * restarted, or (reason "expired") because it outlived Δ: then it is one
+ * of the expiry reports judged at the end. */
+static int on_undeliverable(state *s, uint32_t st, const cJSON *j) {
+  static const char ev[] = "undeliverable";
+  uint32_t m = msg_field(s, st, ev, j);
+  if (m == NONE)
+    return -1;
+  const char *reason = str_field(j, "reason");
+  if (!reason || strcmp(reason, "expired") != 0) {
+    s->msgs[m].undeliverable = true;
+    return 0;
+  }
+  cursor *c = &s->streams[st];
+  bool at_sender = !cJSON_GetObjectItemCaseSensitive(j, "from");
+  if (!str_field(j, at_sender ? "to" : "from")) {
+    input_error(s, st, c->line,
+                "\"undeliverable\" (expired) line without a string \"to\" "
+                "or \"from\"");
+    return -1;
+  }
+  uint64_t stamp, hlc;
+  int64_t net = 0;
+  if (need_u64(s, st, ev, j, "stamp", &stamp) < 0 ||
+      need_u64(s, st, ev, j, "hlc", &hlc) < 0 ||
+      i64_field(s, st, ev, j, "net", &net) < 0)
+    return -1;
+  if (!grow(s, (void **)&s->exps, sizeof *s->exps, s->nexps + 1, &s->capexps))
+    return -1;
+  s->expiry_lines++;
+  s->exps[s->nexps++] = (expiry){.msg = m,
+                                 .inc = c->inc,
+                                 .stream = st,
+                                 .line = c->line,
+                                 .at_sender = at_sender,
+                                 .stamp = stamp,
+                                 .hlc = hlc,
+                                 .net = net};
+  return 0;
 }
 
 /* One parsed line of stream st. Returns 0, or -1 after reporting. */
@@ -504,21 +720,20 @@ static int on_line(state *s, uint32_t st, const cJSON *j) {
     return on_send(s, st, j);
   if (strcmp(ev, "deliver") == 0)
     return on_deliver(s, st, j);
+  if (strcmp(ev, "undeliverable") == 0)
+    return on_undeliverable(s, st, j);
   bool is_buffer = strcmp(ev, "buffer") == 0;
-  bool is_undeliv = strcmp(ev, "undeliverable") == 0;
   if (strcmp(ev, "dup") == 0)
     s->dups++;
   else if (strcmp(ev, "drop") == 0)
     s->drops++;
-  else if (!is_buffer && !is_undeliv)
-    return 0; /* recv, peer and clock events: not needed */
+  else if (!is_buffer)
+    return 0; /* recv, refuse, peer and clock events: not needed */
   uint32_t m = msg_field(s, st, ev, j);
   if (m == NONE)
     return -1;
   if (is_buffer)
     s->msgs[m].buffered = true;
-  if (is_undeliv)
-    s->msgs[m].undeliverable = true;
   return 0;
 }
 
@@ -540,7 +755,7 @@ static cJSON *parse_object(char *buf, size_t len) {
  * the rest of a bad line from its last `{"node":` on is a start line,
  * returns it (the torn part is dropped with a warning); else NULL.
  */
-static cJSON *torn_start(char *buf, size_t len) {
+static cJSON *torn_start(char *buf, size_t len, const char **raw) {
   static const char key[] = "{\"node\":";
   const char *last = NULL;
   for (const char *p = buf + 1; (p = strstr(p, key)) != NULL; p++)
@@ -549,96 +764,12 @@ static cJSON *torn_start(char *buf, size_t len) {
     return NULL;
   cJSON *j = parse_object((char *)last, len - (size_t)(last - buf));
   const char *ev = j ? str_field(j, "ev") : NULL;
-  if (ev && strcmp(ev, "start") == 0)
+  if (ev && strcmp(ev, "start") == 0) {
+    *raw = last;
     return j;
+  }
   cJSON_Delete(j);
   return NULL;
-}
-
-/*
- * Vector clocks (`vc`: one member per node, up to thousands) are the bulk
- * of the lines and the verdict never reads them; cJSON would allocate an
- * item and a key per member. So before parsing, the body of every `"vc"`
- * member whose value is a flat object of "<ID>":<digits> members is
- * blanked to spaces: `"vc":{"A":3,"B":1}` -> `"vc":{              }`. The
- * scan tokenizes strings exactly as JSON does, and the blanked text is a
- * valid object either way, so the line parses (or fails) at the same
- * place as before with the same items but empty vectors. (A line that
- * fails is parsed again untouched, so that its error is the same too.)
- */
-static bool id_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' || c == '~';
-}
-
-static size_t skip_ws(const char *p, size_t i, size_t n) {
-  while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r'))
-    i++;
-  return i;
-}
-
-/* If p[i] opens a flat object of "<ID>":<1..20 digits> members, the index
- * just past its '}', else 0. */
-static size_t flat_object_end(const char *p, size_t i, size_t n) {
-  i = skip_ws(p, i + 1, n);
-  if (i < n && p[i] == '}')
-    return i + 1;
-  for (;;) {
-    if (i >= n || p[i] != '"')
-      return 0;
-    size_t k = i + 1;
-    while (k < n && id_char(p[k]))
-      k++;
-    if (k == i + 1 || k >= n || p[k] != '"')
-      return 0;
-    i = skip_ws(p, k + 1, n);
-    if (i >= n || p[i] != ':')
-      return 0;
-    size_t d = i = skip_ws(p, i + 1, n);
-    while (i < n && p[i] >= '0' && p[i] <= '9')
-      i++;
-    if (i == d || i - d > 20) /* cJSON reads at most 63 chars of a number */
-      return 0;
-    i = skip_ws(p, i, n);
-    if (i < n && p[i] == '}')
-      return i + 1;
-    if (i >= n || p[i] != ',')
-      return 0;
-    i = skip_ws(p, i + 1, n);
-  }
-}
-
-/* Blanks the vectors of p[0..n) (see above); true if any. */
-static bool blank_vectors(char *p, size_t n) {
-  bool in_str = false, any = false;
-  for (size_t i = 0; i < n; i++) {
-    if (in_str) {
-      if (p[i] == '\\')
-        i++;
-      else if (p[i] == '"')
-        in_str = false;
-      continue;
-    }
-    if (p[i] != '"')
-      continue;
-    if (n - i > 4 && memcmp(p + i, "\"vc\"", 4) == 0) {
-      size_t j = skip_ws(p, i + 4, n);
-      if (j < n && p[j] == ':') {
-        j = skip_ws(p, j + 1, n);
-        size_t end = j < n && p[j] == '{' ? flat_object_end(p, j, n) : 0;
-        if (end > j + 2) {
-          memset(p + j + 1, ' ', end - j - 2);
-          any = true;
-        }
-        if (end) {
-          i = end - 1;
-          continue;
-        }
-      }
-    }
-    in_str = true;
-  }
-  return any;
 }
 
 static bool blank(const char *p, size_t n) {
@@ -679,6 +810,105 @@ static cursor *get_stream(state *s, uint32_t st) {
 
 static bool crashed(const inc *in) { return in->node && !in->stopped; }
 
+/* Whether expiry report e of message m came when it was due: Δ of the
+ * reporting incarnation after the send, on the reporter's HLC against the
+ * send's stamp and on network time against the send's (less the
+ * tolerance). If not, why not into why. */
+static bool honest(const state *s, const expiry *e, const msgrec *m, char *why,
+                   size_t n) {
+  uint64_t life = s->incs[e->inc].lifetime;
+  if (life == LIFE_INF) {
+    snprintf(why, n, "though its causal lifetime is infinite");
+    return false;
+  }
+  if (!m->has_stamp) {
+    snprintf(why, n, "but its send line has no stamp");
+    return false;
+  }
+  if (e->stamp != m->stamp) {
+    snprintf(why, n,
+             "with stamp %" PRIu64 ", but it was sent with stamp %" PRIu64,
+             e->stamp, m->stamp);
+    return false;
+  }
+  if (e->hlc < m->stamp || e->hlc - m->stamp < life) {
+    snprintf(
+        why, n,
+        "at HLC %" PRIu64 ", %s%.3f s after its stamp (lifetime %.3f s)",
+        e->hlc, e->hlc < m->stamp ? "-" : "",
+        (double)(e->hlc < m->stamp ? m->stamp - e->hlc : e->hlc - m->stamp) /
+            1e9,
+        (double)life / 1e9);
+    return false;
+  }
+  int64_t elapsed;
+  if (__builtin_sub_overflow(e->net, m->send_net, &elapsed))
+    elapsed = e->net < m->send_net ? INT64_MIN : INT64_MAX;
+  /* both below 2^63: no overflow */
+  int64_t need = life > (uint64_t)INT64_MAX
+                     ? INT64_MAX
+                     : (int64_t)life - (int64_t)s->tolerance_ns;
+  if (elapsed < need) {
+    snprintf(why, n,
+             "at network time %.3f s after its send (lifetime %.3f s, "
+             "tolerance %.3f s)",
+             (double)elapsed / 1e9, (double)life / 1e9,
+             (double)s->tolerance_ns / 1e9);
+    return false;
+  }
+  return true;
+}
+
+/* Judges the expiry reports (needs every send, and at_dest): each one is
+ * fine, or one violation — LOG (not by the message's sender or
+ * destination, or of a message no log sent), EXPIRED_DELIVERED (by the
+ * destination, which delivered it) or EXPIRED_EARLY (not yet due). */
+static void judge_expiries(state *s) {
+  for (size_t i = 0; i < s->nexps; i++) {
+    const expiry *e = &s->exps[i];
+    msgrec *m = &s->msgs[e->msg];
+    const char *by = s->incs[e->inc].sesid, *snd = s->incs[m->sender].sesid;
+    const char *file = stream_name(s, e->stream);
+    if (!m->nsend) {
+      s->own_log++;
+      list_violation(s,
+                     "LOG: %s:%lu: %s reported %s:%" PRIu64
+                     " expired, but no log has its send",
+                     file, e->line, by, snd, m->n);
+      continue;
+    }
+    uint32_t want = e->at_sender ? m->sender : m->to;
+    if (e->inc != want) {
+      s->own_log++;
+      list_violation(s,
+                     "LOG: %s:%lu: %s reported %s:%" PRIu64
+                     " expired as its %s, which is %s",
+                     file, e->line, by, snd, m->n,
+                     e->at_sender ? "sender" : "destination",
+                     s->incs[want].sesid);
+      continue;
+    }
+    m->expiry_reported = true;
+    if (!e->at_sender && m->at_dest) {
+      s->own_exp_delivered++;
+      list_violation(s,
+                     "EXPIRED_DELIVERED: %s:%lu: %s reported %s:%" PRIu64
+                     " expired, and delivered it",
+                     file, e->line, by, snd, m->n);
+      continue;
+    }
+    char why[200];
+    if (!honest(s, e, m, why, sizeof why)) {
+      s->own_early++;
+      list_violation(
+          s, "EXPIRED_EARLY: %s:%lu: %s reported %s:%" PRIu64 " expired %s",
+          file, e->line, by, snd, m->n, why);
+      continue;
+    }
+    m->expiry_honest = true;
+  }
+}
+
 /* Feeds the records to the checker; fills the counts and the waits. */
 static int run_checker(state *s) {
   const char **names = malloc(s->nincs * sizeof *names);
@@ -692,14 +922,24 @@ static int run_checker(state *s) {
   free(names);
   s->c = c;
 
+  for (size_t i = 0; i < s->nrecs; i++) {
+    const rec *r = &s->recs[i];
+    msgrec *m = &s->msgs[r->msg];
+    if (!r->is_send && m->to != NONE && r->inc == m->to)
+      m->at_dest++;
+  }
+  judge_expiries(s);
   /* A message never delivered anywhere whose sender crashed or restarted
    * may have died with it; SES then releases its causal successors by
    * design (PROTOCOL.md, "Retiring an identity"), so it is not a
-   * predecessor that must come first. */
+   * predecessor that must come first. Nor is one reported expired: Δ-SES
+   * releases its successors once it is older than Δ (an early report is
+   * EXPIRED_EARLY, not ORDER). */
   for (size_t i = 0; i < s->nmsgs; i++) {
     msgrec *m = &s->msgs[i];
     const inc *snd = &s->incs[m->sender];
-    m->skip = m->ndeliv == 0 && (crashed(snd) || snd->superseded);
+    m->skip = m->ndeliv == 0 &&
+              (crashed(snd) || snd->superseded || m->expiry_reported);
   }
   for (size_t i = 0; i < s->nrecs; i++) {
     const rec *r = &s->recs[i];
@@ -710,7 +950,8 @@ static int run_checker(state *s) {
       continue;
     }
     ccheck_deliver(c, r->inc, m->sender, m->n, NULL, 0);
-    if (m->to != NONE && r->inc == m->to && m->at_dest++ == 0 && m->buffered) {
+    if (m->to != NONE && r->inc == m->to && !m->waited && m->buffered) {
+      m->waited = true;
       if (!grow(s, (void **)&s->waits, sizeof *s->waits, s->nwaits + 1,
                 &s->capwaits))
         return -1;
@@ -726,12 +967,16 @@ static int run_checker(state *s) {
     const inc *snd = &s->incs[m->sender], *dst = &s->incs[m->to];
     if (m->at_dest) {
       s->delivered++;
+    } else if (m->expiry_honest) {
+      s->expired++;
     } else if (m->undeliverable && (dst->superseded || crashed(dst))) {
       s->undeliverable++;
     } else if (crashed(dst)) {
       s->lost_receiver++;
     } else if (crashed(snd) || snd->superseded) {
       s->lost_sender++;
+    } else if (m->expiry_reported) {
+      /* reported expired too early: that is its violation */
     } else if (!dst->node) {
       s->own_log++;
       list_violation(s,
@@ -809,6 +1054,8 @@ static void fill_result(const state *s, p2pc_evcheck_result *r) {
   r->lost_receiver = s->lost_receiver;
   r->lost_sender = s->lost_sender;
   r->unsettled = s->unsettled;
+  r->expired = s->expired;
+  r->expiry_lines = s->expiry_lines;
   if (!s->c)
     return;
   r->waited = s->nwaits;
@@ -821,6 +1068,8 @@ static void fill_result(const state *s, p2pc_evcheck_result *r) {
     r->by_kind[k] = ccheck_count(s->c, from_checker[k]);
   r->by_kind[P2PC_EVCHECK_MISSING] = s->own_missing;
   r->by_kind[P2PC_EVCHECK_LOG] = s->own_log;
+  r->by_kind[P2PC_EVCHECK_EXPIRED_EARLY] = s->own_early;
+  r->by_kind[P2PC_EVCHECK_EXPIRED_DELIVERED] = s->own_exp_delivered;
   for (int k = 0; k < P2PC_EVCHECK_NKINDS; k++)
     r->violations += r->by_kind[k];
   /* The listing: the checker's first violation of each kind, then ours. */
@@ -846,6 +1095,7 @@ p2pc_evcheck *p2pc_evcheck_new(void) {
     return NULL;
   p2pc_idtab_init(&s->ids, p2pc_allocator_default(), MAX_INCS);
   s->limit = MAX_CELLS;
+  s->tolerance_ns = P2PC_EVCHECK_EXPIRY_TOLERANCE_DEFAULT_NS;
   return s;
 }
 
@@ -869,6 +1119,7 @@ void p2pc_evcheck_free(p2pc_evcheck *s) {
   free(s->mslots);
   free(s->recs);
   free(s->waits);
+  free(s->exps);
   free(s);
 }
 
@@ -893,6 +1144,10 @@ void p2pc_evcheck_set_limit(p2pc_evcheck *s, uint64_t max_cells) {
   s->limit = max_cells;
   s->limit_early = true;
   check_limit(s);
+}
+
+void p2pc_evcheck_set_expiry_tolerance(p2pc_evcheck *s, uint64_t ns) {
+  s->tolerance_ns = ns < MAX_TOLERANCE_NS ? ns : MAX_TOLERANCE_NS;
 }
 
 void p2pc_evcheck_count_error(p2pc_evcheck *s) { s->errors++; }
@@ -929,13 +1184,9 @@ int p2pc_evcheck_line_ex(p2pc_evcheck *s, uint32_t stream, const char *line,
     if (!grow(s, (void **)&s->buf, 1, len + 1, &s->capbuf))
       return P2PC_EVCHECK_LINE_NOMEM;
     memcpy(s->buf, line, len);
-    bool blanked = blank_vectors(s->buf, len);
+    s->raw = s->buf;
     cJSON *j = parse_object(s->buf, len);
-    if (!j && blanked) { /* the error of the line as it is */
-      memcpy(s->buf, line, len);
-      j = parse_object(s->buf, len);
-    }
-    if (!j && (j = torn_start(s->buf, len)) != NULL)
+    if (!j && (j = torn_start(s->buf, len, &s->raw)) != NULL)
       input_warning(s, stream, c->line,
                     "torn line before a restart's \"start\" skipped");
     if (j) {
@@ -995,7 +1246,8 @@ int p2pc_evcheck_finish(p2pc_evcheck *s, p2pc_evcheck_result *r) {
 
 const char *p2pc_evcheck_kind_name(p2pc_evcheck_kind k) {
   static const char *const names[P2PC_EVCHECK_NKINDS] = {
-      "ORDER",   "DUPLICATE", "WRONG_DEST", "PAYLOAD",
-      "UNKNOWN", "BAD_SEND",  "MISSING",    "LOG"};
+      "ORDER",         "DUPLICATE",        "WRONG_DEST", "PAYLOAD",
+      "UNKNOWN",       "BAD_SEND",         "MISSING",    "LOG",
+      "EXPIRED_EARLY", "EXPIRED_DELIVERED"};
   return k < P2PC_EVCHECK_NKINDS ? names[k] : "?";
 }

@@ -6,7 +6,8 @@
  * callbacks, in memory) give the same verdict by the same code. Nothing
  * the nodes computed is trusted: happens-before is rebuilt from the order
  * of the lines of each incarnation plus the send -> deliver pairs (by the
- * independent checker of tests/prop/checker.h), never from `vc`.
+ * independent checker of tests/prop/checker.h); the HLC stamps only date
+ * the sends, to tell whether an expiry was due.
  *
  * Lines come in streams: a stream is one node's log (a file, or a
  * simulated node across its restarts) and may hold several incarnations,
@@ -19,9 +20,10 @@
  * incarnation named by the send's `to`):
  *   ORDER       causal delivery order at every destination;
  *   DUPLICATE   delivered at most once;
- *   MISSING     delivered at its destination, except when excused: the
- *               sender reported it `undeliverable` (and its destination
- *               did restart); its destination incarnation crashed before
+ *   MISSING     delivered at its destination, except when excused: it
+ *               expired (below); the sender reported it `undeliverable`
+ *               (and its destination did restart); its destination
+ *               incarnation crashed before
  *               delivering it (its log segment ends without `stop`: killed,
  *               or still running); its sender incarnation crashed or was
  *               replaced by a restart before getting it out (PROTOCOL.md,
@@ -29,12 +31,30 @@
  *               their causal successors released, by design); or it was
  *               sent after p2pc_evcheck_settle_mark() (still in flight
  *               when the run ended). Excused messages are counted apart;
- *               those lost with their sender are also left out of the
- *               ORDER test;
+ *               those lost with their sender or reported expired are also
+ *               left out of the ORDER test (never delivered, they are not
+ *               predecessors to wait for);
  *   WRONG_DEST, UNKNOWN, BAD_SEND  delivered elsewhere, never sent, or an
  *               id sent twice or by another node;
  *   LOG         an event after `stop` in the same incarnation; a message to
- *               an incarnation none of the streams is the log of.
+ *               an incarnation none of the streams is the log of; an expiry
+ *               report by an incarnation other than the message's sender
+ *               (`to` form) or destination (`from` form), or of a message
+ *               no stream sent;
+ *   EXPIRED_EARLY  an expiry report (`undeliverable`, reason "expired") that
+ *               was not due: the reporting incarnation's lifetime Δ (its
+ *               `start` line's lifetime_ns; absent or null: infinite, so
+ *               every report is early) must have passed since the send on
+ *               both clocks — report.hlc >= send.stamp + Δ (and
+ *               report.stamp == send.stamp), and report.net >= send.net +
+ *               Δ - the tolerance (p2pc_evcheck_set_expiry_tolerance). An
+ *               honest report excuses the undelivered message (counted
+ *               as expired); an early one does not, but the message is
+ *               then not MISSING too;
+ *   EXPIRED_DELIVERED  a message its destination reported expired (`from`
+ *               form) and delivered as well. (Its sender's report of a
+ *               delivered message is fine: the sender gave up without
+ *               knowing.)
  * A malformed line is an input error (reported, counted; a run with input
  * errors gets no verdict).
  */
@@ -47,6 +67,9 @@
 
 #define P2PC_EVCHECK_LINE_MAX (1024 * 1024) /* bytes of one line */
 #define P2PC_EVCHECK_LISTED 10 /* violations kept as text, at most */
+/* Network clocks disagree by up to their error bounds: an expiry's
+ * network time may fall this much short of send.net + Δ. */
+#define P2PC_EVCHECK_EXPIRY_TOLERANCE_DEFAULT_NS 1000000000ull
 
 typedef enum p2pc_evcheck_kind {
   P2PC_EVCHECK_ORDER,
@@ -57,6 +80,8 @@ typedef enum p2pc_evcheck_kind {
   P2PC_EVCHECK_BAD_SEND,
   P2PC_EVCHECK_MISSING,
   P2PC_EVCHECK_LOG,
+  P2PC_EVCHECK_EXPIRED_EARLY,
+  P2PC_EVCHECK_EXPIRED_DELIVERED,
   P2PC_EVCHECK_NKINDS
 } p2pc_evcheck_kind;
 
@@ -99,15 +124,18 @@ typedef struct p2pc_evcheck_result {
   uint64_t delivered;             /* messages delivered at their destination */
   uint64_t dup_lines, drop_lines; /* duplicates and drops the nodes logged */
   /* Excused: reported undeliverable; lost with a crashed receiver; lost
-   * with a crashed or restarted sender; sent after the settle mark. */
-  uint64_t undeliverable, lost_receiver, lost_sender, unsettled;
+   * with a crashed or restarted sender; sent after the settle mark;
+   * expired (honestly reported so by its sender or destination). */
+  uint64_t undeliverable, lost_receiver, lost_sender, unsettled, expired;
+  uint64_t expiry_lines; /* `undeliverable` lines with reason "expired" */
   /* Messages delivered after waiting in a buffer, and their waited_ns. */
   uint64_t waited, waited_p50_ns, waited_p99_ns, waited_max_ns;
   uint64_t violations; /* the sum of by_kind */
   uint64_t by_kind[P2PC_EVCHECK_NKINDS];
   /* The first violation of each checker kind in kind order, then the
-   * first ones of MISSING and LOG in message order; owned by the checker,
-   * valid until p2pc_evcheck_free. */
+   * first ones found here: LOG lines after `stop` in input order, the
+   * verdicts on expiry reports in input order, then MISSING and LOG in
+   * message order; owned by the checker, valid until p2pc_evcheck_free. */
   const char *listed[P2PC_EVCHECK_LISTED];
   uint32_t nlisted;
   /* The first violation in the order the checker met them, or NULL. */
@@ -146,6 +174,10 @@ int p2pc_evcheck_line(p2pc_evcheck *ec, uint32_t stream, const char *line,
                       size_t len);
 int p2pc_evcheck_line_ex(p2pc_evcheck *ec, uint32_t stream, const char *line,
                          size_t len, unsigned flags);
+/* The tolerance of the network-time test of expiry reports, ns (default
+ * P2PC_EVCHECK_EXPIRY_TOLERANCE_DEFAULT_NS; capped at 2^60). */
+void p2pc_evcheck_set_expiry_tolerance(p2pc_evcheck *ec, uint64_t ns);
+
 /* Counts an input error found by the caller (an unreadable file, say). */
 void p2pc_evcheck_count_error(p2pc_evcheck *ec);
 

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,17 +28,23 @@ _Static_assert(P2PC_CHECK_LINE_MAX == P2PC_EVCHECK_LINE_MAX,
                "check.h and evcheck.h bound lines alike");
 
 static const char usage_text[] =
-    "usage: p2pclock check [--json] FILE...\n"
+    "usage: p2pclock check [--json] [--expiry-tolerance SECONDS] FILE...\n"
     "\n"
     "Checks a run from its nodes' event logs (one FILE per node, every\n"
     "node of the run): causal delivery order, no duplicates, every message\n"
-    "delivered once at its destination unless the sender reported it\n"
-    "undeliverable or a crash excuses it. Prints a summary ending with\n"
-    "`check: OK (...)` or `check: FAILED: N violations`; --json prints one\n"
-    "JSON object instead.\n"
+    "delivered once at its destination unless it expired, the sender\n"
+    "reported it undeliverable or a crash excuses it. An expiry must be\n"
+    "due: the causal lifetime after the send, by the reporter's HLC and by\n"
+    "network time, the latter within --expiry-tolerance (default 1 s). A\n"
+    "message reported expired by its destination must not be delivered\n"
+    "there. Prints a summary ending with `check: OK (...)` or\n"
+    "`check: FAILED: N violations`; --json prints one JSON object instead.\n"
     "\n"
     "Exit status: 0 OK, 1 violations, 2 usage error or unreadable or\n"
     "malformed input.\n";
+
+/* Seconds of tolerance, at most a million. */
+#define TOLERANCE_MAX_S 1e6
 
 static void on_diag(void *ud, bool warning, const char *text) {
   (void)ud;
@@ -125,14 +132,15 @@ static void print_human(uint32_t nfiles, const p2pc_evcheck_result *r) {
   }
   printf("check: %" PRIu64 " duplicates dropped, %" PRIu64 " drops, %" PRIu64
          " undeliverable, %" PRIu64 " lost with a crashed receiver, %" PRIu64
-         " lost with a crashed or restarted sender\n",
+         " lost with a crashed or restarted sender, %" PRIu64
+         " expired (%" PRIu64 " expiry reports)\n",
          r->dup_lines, r->drop_lines, r->undeliverable, r->lost_receiver,
-         r->lost_sender);
+         r->lost_sender, r->expired, r->expiry_lines);
   if (r->violations == 0) {
     printf("check: OK (%" PRIu64 " messages, %" PRIu64 " delivered, %" PRIu64
            " excused)\n",
            r->messages, r->delivered,
-           r->undeliverable + r->lost_receiver + r->lost_sender);
+           r->undeliverable + r->lost_receiver + r->lost_sender + r->expired);
     return;
   }
   for (uint32_t i = 0; i < r->nlisted; i++)
@@ -166,6 +174,8 @@ static int print_json(uint32_t nfiles, const p2pc_evcheck_result *r) {
             add_num(o, "undeliverable", (double)r->undeliverable) &&
             add_num(o, "lost_crashed_receiver", (double)r->lost_receiver) &&
             add_num(o, "lost_crashed_sender", (double)r->lost_sender) &&
+            add_num(o, "expired", (double)r->expired) &&
+            add_num(o, "expiry_reports", (double)r->expiry_lines) &&
             add_num(o, "violations", (double)r->violations) &&
             (kinds = cJSON_AddObjectToObject(o, "by_kind")) &&
             (list = cJSON_AddArrayToObject(o, "first_violations")) &&
@@ -240,8 +250,22 @@ static int check_files(p2pc_evcheck *ec, char *const *files, uint32_t nfiles,
   return r.violations ? EXIT_VIOLATIONS : EXIT_OK;
 }
 
+/* SECONDS of --expiry-tolerance into ns; false if it is not a number of
+ * seconds in [0, TOLERANCE_MAX_S]. */
+static bool parse_tolerance(const char *arg, uint64_t *ns) {
+  char *end;
+  errno = 0;
+  double v = strtod(arg, &end);
+  if (errno || end == arg || *end || !isfinite(v) || v < 0 ||
+      v > TOLERANCE_MAX_S)
+    return false;
+  *ns = (uint64_t)llround(v * 1e9);
+  return true;
+}
+
 int p2pc_cli_check(int argc, char **argv) {
   bool json = false, options = true;
+  uint64_t tolerance = P2PC_EVCHECK_EXPIRY_TOLERANCE_DEFAULT_NS;
   int nfiles = 0;
   /* Options may come before or after the files, up to a "--". The files
    * are gathered at the front of argv. */
@@ -251,7 +275,26 @@ int p2pc_cli_check(int argc, char **argv) {
       fputs(usage_text, stdout);
       return fflush(stdout) == 0 ? EXIT_OK : EXIT_BADINPUT;
     }
-    if (options && strcmp(a, "--json") == 0) {
+    const char *tol = NULL;
+    if (options && strcmp(a, "--expiry-tolerance") == 0) {
+      if (i + 1 == argc) {
+        fprintf(stderr, "p2pclock check: --expiry-tolerance needs a number "
+                        "of seconds\n");
+        return EXIT_BADINPUT;
+      }
+      tol = argv[++i];
+    } else if (options && strncmp(a, "--expiry-tolerance=", 19) == 0) {
+      tol = a + 19;
+    }
+    if (tol) {
+      if (!parse_tolerance(tol, &tolerance)) {
+        fprintf(stderr,
+                "p2pclock check: --expiry-tolerance: \"%s\" is not a "
+                "number of seconds from 0 to %.0f\n",
+                tol, TOLERANCE_MAX_S);
+        return EXIT_BADINPUT;
+      }
+    } else if (options && strcmp(a, "--json") == 0) {
       json = true;
     } else if (options && strcmp(a, "--") == 0) {
       options = false;
@@ -276,6 +319,7 @@ int p2pc_cli_check(int argc, char **argv) {
     return EXIT_BADINPUT;
   }
   p2pc_evcheck_set_diag(ec, on_diag, NULL);
+  p2pc_evcheck_set_expiry_tolerance(ec, tolerance);
   int rv = check_files(ec, argv, (uint32_t)nfiles, json);
   p2pc_evcheck_free(ec);
   return rv;

@@ -1174,21 +1174,18 @@ static void on_held(demo *d, const p2pc_holdback_ev *ev) {
     }
     snprintf(d->told[d->narrated++], ID_LEN, "%s", ev->msg);
   }
-  /* what it waits for: the messages themselves when their senders' logs
-   * name them, else their senders */
-  char m[ID_LEN], why[2 * ID_LEN + 64] = "";
+  /* what it waits for: the message its buffer line names, and how many
+   * more are missing */
+  char m[ID_LEN], why[ID_LEN + 64] = "";
   show_id(d, ev->msg, m, sizeof m);
-  for (uint32_t k = 0; k < ev->nwaits && k < 2; k++) {
-    const p2pc_holdback_wait *w = &ev->waits[k];
-    char id[ID_LEN];
-    size_t l = strlen(why);
-    show_id(d, w->msg[0] ? w->msg : w->who, id, sizeof id);
-    snprintf(why + l, sizeof why - l, "%s%s%s", k ? " and " : ": it waits for ",
-             w->msg[0] ? "" : "an earlier message from ", id);
-  }
-  if (ev->nwaits + ev->more_waits > 2) {
-    size_t l = strlen(why);
-    snprintf(why + l, sizeof why - l, " and more");
+  if (ev->waits[0]) {
+    char w[ID_LEN];
+    show_id(d, ev->waits, w, sizeof w);
+    snprintf(why, sizeof why, ": it waits for %s", w);
+    if (ev->unmet > 1) {
+      size_t l = strlen(why);
+      snprintf(why + l, sizeof why - l, " and %u more", ev->unmet - 1);
+    }
   }
   note(d, "%s holds %s back%s", d->n[ev->node].id, m, why);
 }
@@ -2195,6 +2192,12 @@ static void print_verdict(const demo *d, const verdict *v,
     vline(d, "lost with a crash", num, "were inside a node that died%s",
           v->lost ? "" : " (none: nobody was killed)");
   }
+  if (r->expired) {
+    snprintf(num, sizeof num, "%" PRIu64, r->expired);
+    vline(d, "expired", num,
+          "older than the causal lifetime before they could be delivered, "
+          "and given up on in time: not loss");
+  }
   snprintf(num, sizeof num, "%" PRIu64, v->missing);
   vline(d, "never delivered", num, "lost without such an excuse%s",
         v->missing ? " (BAD)" : " (good)");
@@ -2285,11 +2288,11 @@ static bool json_checked(const demo *d, const verdict *v,
                          const p2pc_evcheck_result *r, cJSON *o) {
   cJSON *held = NULL, *lost = NULL, *list = NULL;
   if (!v->checked) {
-    static const char *const keys[] = {"messages",         "to_self",
-                                       "delivered",        "delivered_twice",
-                                       "order_violations", "never_delivered",
-                                       "other_violations", "undeliverable",
-                                       "lost_with_killed", "held_back"};
+    static const char *const keys[] = {
+        "messages",         "to_self",          "delivered",
+        "delivered_twice",  "order_violations", "never_delivered",
+        "other_violations", "undeliverable",    "expired",
+        "lost_with_killed", "held_back"};
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
       if (!cJSON_AddNullToObject(o, keys[k]))
         return false;
@@ -2303,6 +2306,7 @@ static bool json_checked(const demo *d, const verdict *v,
             jnum(o, "never_delivered", (double)v->missing) &&
             jnum(o, "other_violations", (double)v->other) &&
             jnum(o, "undeliverable", (double)r->undeliverable) &&
+            jnum(o, "expired", (double)r->expired) &&
             (lost = cJSON_AddObjectToObject(o, "lost_with_killed")) &&
             jnum(lost, "received_not_delivered", (double)r->lost_receiver) &&
             jnum(lost, "sent_not_out", (double)r->lost_sender) &&

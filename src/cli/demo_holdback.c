@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The hold-back tracker of demo_holdback.h: per node, its vector clock as
- * its own log shows it and the messages it holds, each with the clock
- * components its SES pair still wanted when it was held.
+ * The hold-back tracker of demo_holdback.h: per node, the messages it
+ * holds, each with the message it waits for, and the run of deliveries in
+ * progress (see the header: what released a message).
  */
 #include "demo_holdback.h"
 
@@ -13,39 +13,20 @@
 
 #include "cJSON.h"
 
-/* Missing components kept per held message to find what released it; a
- * hold that misses more is reported without its cause. */
-#define WANTS_MAX 8
-
-typedef struct comp {
-  char id[P2PC_HOLDBACK_ID_MAX + 1];
-  uint64_t v;
-} comp;
-
 typedef struct held {
-  char msg[P2PC_HOLDBACK_ID_MAX + 1], from[P2PC_HOLDBACK_ID_MAX + 1];
-  char after[P2PC_HOLDBACK_ID_MAX + 1]; /* "" until its wants are met */
-  uint32_t nwants;
-  bool too_many; /* more wants than WANTS_MAX: cause unknown */
-  comp wants[WANTS_MAX];
+  char msg[P2PC_HOLDBACK_ID_MAX + 1];
+  char waits[P2PC_HOLDBACK_ID_MAX + 1]; /* "" if the line named none */
+  uint64_t waits_run; /* the run in which `waits` was delivered, 0: none */
 } held;
 
-/* A send as its sender's log showed it: the message, its destination and
- * the sender's own clock component, which numbers the send event. */
-typedef struct sent {
-  char msg[P2PC_HOLDBACK_ID_MAX + 1], to[P2PC_HOLDBACK_ID_MAX + 1];
-  uint64_t own;
-} sent;
-
 typedef struct hnode {
-  char inc[P2PC_HOLDBACK_ID_MAX + 1]; /* its incarnation, "" before start */
-  sent *sends;                        /* a ring, allocated on first use */
-  uint32_t nsends, next_send;
-  uint32_t nvc;
-  comp vc[P2PC_HOLDBACK_VC_MAX];
   held *held; /* oldest first */
   uint32_t nheld, capheld;
   uint64_t total;
+  /* The run of deliveries in progress: its number (0: none), its mono,
+   * and its first delivery if that was not a release ("" otherwise). */
+  uint64_t run, runs, run_mono;
+  char trigger[P2PC_HOLDBACK_ID_MAX + 1];
 } hnode;
 
 struct p2pc_holdback {
@@ -73,10 +54,8 @@ p2pc_holdback *p2pc_holdback_new(uint32_t nodes) {
 void p2pc_holdback_free(p2pc_holdback *hb) {
   if (!hb)
     return;
-  for (uint32_t i = 0; hb->nodes && i < hb->n; i++) {
+  for (uint32_t i = 0; hb->nodes && i < hb->n; i++)
     free(hb->nodes[i].held);
-    free(hb->nodes[i].sends);
-  }
   free(hb->nodes);
   free(hb->line);
   free(hb);
@@ -105,43 +84,6 @@ static uint64_t get_u64(const cJSON *o, const char *key) {
       v->valuedouble >= 18446744073709551616.0)
     return 0;
   return (uint64_t)v->valuedouble;
-}
-
-static uint64_t vc_get(const hnode *h, const char *id) {
-  for (uint32_t i = 0; i < h->nvc; i++)
-    if (strcmp(h->vc[i].id, id) == 0)
-      return h->vc[i].v;
-  return 0;
-}
-
-/* Raises node h's clock to at least the vector vc (a JSON object). A
- * component past P2PC_HOLDBACK_VC_MAX is not kept (it then reads as 0). */
-static void vc_merge(hnode *h, const cJSON *vc) {
-  const cJSON *e;
-  cJSON_ArrayForEach(e, vc) {
-    if (!cJSON_IsNumber(e) || !e->string ||
-        strlen(e->string) > P2PC_HOLDBACK_ID_MAX || !(e->valuedouble >= 0))
-      continue;
-    uint64_t v = (uint64_t)e->valuedouble;
-    uint32_t i = 0;
-    while (i < h->nvc && strcmp(h->vc[i].id, e->string) != 0)
-      i++;
-    if (i == h->nvc) {
-      if (h->nvc == P2PC_HOLDBACK_VC_MAX)
-        continue;
-      strcpy(h->vc[h->nvc].id, e->string);
-      h->vc[h->nvc++].v = 0;
-    }
-    if (v > h->vc[i].v)
-      h->vc[i].v = v;
-  }
-}
-
-static bool wants_met(const hnode *h, const held *m) {
-  for (uint32_t i = 0; i < m->nwants; i++)
-    if (vc_get(h, m->wants[i].id) < m->wants[i].v)
-      return false;
-  return true;
 }
 
 static held *find_held(hnode *h, const char *msg) {
@@ -177,111 +119,55 @@ static held *add_held(hnode *h) {
   return m;
 }
 
-/* Notes a send of node h: msg to `to`, numbered by the sender's own
- * component of vc (the sender's incarnation is msg up to its last ':'). */
-static void note_send(hnode *h, const char *msg, const char *to,
-                      const cJSON *vc) {
-  const char *colon = strrchr(msg, ':');
-  if (!colon)
-    return;
-  char self[P2PC_HOLDBACK_ID_MAX + 1];
-  snprintf(self, sizeof self, "%.*s", (int)(colon - msg), msg);
-  const cJSON *own = cJSON_GetObjectItemCaseSensitive(vc, self);
-  if (!cJSON_IsNumber(own) || !(own->valuedouble >= 1))
-    return;
-  if (!h->sends) {
-    h->sends = malloc(P2PC_HOLDBACK_SENDS_MAX * sizeof *h->sends);
-    if (!h->sends)
-      return; /* only the naming of waited-for messages suffers */
-  }
-  sent *e = &h->sends[h->next_send];
-  h->next_send = (h->next_send + 1) % P2PC_HOLDBACK_SENDS_MAX;
-  if (h->nsends < P2PC_HOLDBACK_SENDS_MAX)
-    h->nsends++;
-  strcpy(e->msg, msg);
-  strcpy(e->to, to);
-  e->own = (uint64_t)own->valuedouble;
-}
-
-/* The message that incarnation who sent to `to` as its event number own,
- * if some node's log showed it; NULL if not. */
-static const char *find_send(const p2pc_holdback *hb, const char *who,
-                             uint64_t own, const char *to) {
-  size_t wl = strlen(who);
-  for (uint32_t i = 0; i < hb->n; i++) {
-    const hnode *h = &hb->nodes[i];
-    for (uint32_t k = 0; k < h->nsends; k++) {
-      const sent *e = &h->sends[k];
-      if (e->own == own && strncmp(e->msg, who, wl) == 0 && e->msg[wl] == ':' &&
-          strcmp(e->to, to) == 0)
-        return e->msg;
-    }
-  }
-  return NULL;
-}
-
 /* ---- the kinds of lines ------------------------------------------------- */
 
-static void on_buffer(const p2pc_holdback *hb, hnode *h, const cJSON *j,
-                      p2pc_holdback_ev *ev) {
+static void on_buffer(hnode *h, const cJSON *j, p2pc_holdback_ev *ev) {
   const cJSON *waits = cJSON_GetObjectItemCaseSensitive(j, "waits");
-  const cJSON *vc = cJSON_GetObjectItemCaseSensitive(waits, "vc"), *e;
+  if (!copy_id(ev->waits, cJSON_GetObjectItemCaseSensitive(waits, "msg")))
+    ev->waits[0] = '\0';
+  uint64_t unmet = get_u64(waits, "unmet");
+  ev->unmet = unmet > UINT32_MAX ? UINT32_MAX : (uint32_t)unmet;
   h->total++;
   held *m = add_held(h);
   if (m) {
     strcpy(m->msg, ev->msg);
-    strcpy(m->from, ev->peer);
+    strcpy(m->waits, ev->waits);
   }
-  cJSON_ArrayForEach(e, vc) {
-    if (!cJSON_IsNumber(e) || !e->string ||
-        strlen(e->string) > P2PC_HOLDBACK_ID_MAX || !(e->valuedouble >= 0))
-      continue;
-    uint64_t need = (uint64_t)e->valuedouble, has = vc_get(h, e->string);
-    if (has >= need)
-      continue;
-    if (ev->nwaits < P2PC_HOLDBACK_WAITS_MAX) {
-      p2pc_holdback_wait *w = &ev->waits[ev->nwaits++];
-      strcpy(w->who, e->string);
-      w->need = need;
-      w->has = has;
-      const char *sm =
-          h->inc[0] ? find_send(hb, e->string, need, h->inc) : NULL;
-      if (sm)
-        strcpy(w->msg, sm);
-    } else {
-      ev->more_waits++;
-    }
-    if (m && m->nwants < WANTS_MAX) {
-      strcpy(m->wants[m->nwants].id, e->string);
-      m->wants[m->nwants++].v = need;
-    } else if (m) {
-      m->too_many = true;
-    }
-  }
-  if (m && m->nwants == 0)
-    m->too_many = true; /* not waiting on the clock: cause unknown */
   ev->kind = P2PC_HOLDBACK_HELD;
 }
 
 static void on_deliver(hnode *h, const cJSON *j, p2pc_holdback_ev *ev) {
-  vc_merge(h, cJSON_GetObjectItemCaseSensitive(j, "vc"));
   ev->waited_ns = get_u64(j, "waited_ns");
   held *m = find_held(h, ev->msg);
+  /* the lines of a turn share their mono: a delivery in the same turn
+   * right after another continues its run */
+  if (!h->run || h->run_mono != ev->mono_ns) {
+    h->run = ++h->runs;
+    h->run_mono = ev->mono_ns;
+    /* the first delivery of a run released the rest, unless it was
+     * released itself (by an expiry or a retirement) */
+    bool released = m || ev->waited_ns > 0;
+    strcpy(h->trigger, released ? "" : ev->msg);
+  }
   if (m) {
-    strcpy(ev->after, m->after);
+    strcpy(ev->after, m->waits_run == h->run ? m->waits : h->trigger);
     remove_held(h, m);
     ev->kind = P2PC_HOLDBACK_RELEASED;
+  } else if (ev->waited_ns > 0) {
+    /* held, but forgotten: the run may still tell what released it */
+    strcpy(ev->after, h->trigger);
+    ev->kind = P2PC_HOLDBACK_RELEASED;
   } else {
-    ev->kind =
-        ev->waited_ns > 0 ? P2PC_HOLDBACK_RELEASED : P2PC_HOLDBACK_DELIVER;
+    ev->kind = P2PC_HOLDBACK_DELIVER;
   }
-  /* This delivery may be the one a held message waited for (a message
-   * released just now may itself be one). */
-  for (uint32_t i = 0; i < h->nheld; i++) {
-    held *o = &h->held[i];
-    if (!o->after[0] && !o->too_many && wants_met(h, o))
-      strcpy(o->after, ev->msg);
-  }
+  /* This delivery may be what a held message waits for. */
+  for (uint32_t i = 0; i < h->nheld; i++)
+    if (strcmp(h->held[i].waits, ev->msg) == 0)
+      h->held[i].waits_run = h->run;
+}
+
+static bool is_deliver_line(const char *line) {
+  return strstr(line, "\"ev\":\"deliver\"") != NULL;
 }
 
 p2pc_holdback_kind p2pc_holdback_line(p2pc_holdback *hb, uint32_t node,
@@ -294,10 +180,14 @@ p2pc_holdback_kind p2pc_holdback_line(p2pc_holdback *hb, uint32_t node,
     return ev->kind;
   memcpy(hb->line, line, len);
   hb->line[len] = '\0';
+  hnode *h = &hb->nodes[node];
+  /* any other line ends a run of deliveries */
+  if (!is_deliver_line(hb->line))
+    h->run = 0;
   /* Most lines are clock samples: skip them unparsed. */
-  static const char *const kinds[] = {"\"ev\":\"send\"", "\"ev\":\"deliver\"",
-                                      "\"ev\":\"buffer\"", "\"ev\":\"drop\"",
-                                      "\"ev\":\"start\""};
+  static const char *const kinds[] = {
+      "\"ev\":\"send\"", "\"ev\":\"deliver\"", "\"ev\":\"buffer\"",
+      "\"ev\":\"drop\"", "\"ev\":\"start\"",   "\"ev\":\"undeliverable\""};
   bool wanted = false;
   for (size_t k = 0; k < sizeof kinds / sizeof kinds[0] && !wanted; k++)
     wanted = strstr(hb->line, kinds[k]) != NULL;
@@ -305,40 +195,42 @@ p2pc_holdback_kind p2pc_holdback_line(p2pc_holdback *hb, uint32_t node,
     return ev->kind;
   cJSON *j = cJSON_Parse(hb->line);
   const cJSON *kind = cJSON_GetObjectItemCaseSensitive(j, "ev");
-  if (!cJSON_IsObject(j) || !cJSON_IsString(kind))
+  if (!cJSON_IsObject(j) || !cJSON_IsString(kind)) {
+    h->run = 0;
     goto out;
-  hnode *h = &hb->nodes[node];
+  }
   const char *k = kind->valuestring;
+  if (strcmp(k, "deliver") != 0)
+    h->run = 0;
   ev->mono_ns = get_u64(j, "mono");
   if (strcmp(k, "start") == 0) {
-    /* a new incarnation: a fresh clock, and what the old one held is
-     * gone with it */
-    h->nvc = 0;
+    /* a new incarnation: what the old one held is gone with it */
     h->nheld = 0;
     copy_id(ev->msg, cJSON_GetObjectItemCaseSensitive(j, "sesid"));
-    strcpy(h->inc, ev->msg);
     ev->kind = P2PC_HOLDBACK_START;
     goto out;
   }
   bool is_send = strcmp(k, "send") == 0;
+  bool expiry = strcmp(k, "undeliverable") == 0;
+  if (expiry && !cJSON_GetObjectItemCaseSensitive(j, "from"))
+    goto out; /* the sender's: nothing held here */
   if (!copy_id(ev->msg, cJSON_GetObjectItemCaseSensitive(j, "msg")) ||
       !copy_id(ev->peer,
-               cJSON_GetObjectItemCaseSensitive(j, is_send ? "to" : "from")))
+               cJSON_GetObjectItemCaseSensitive(j, is_send ? "to" : "from"))) {
+    h->run = 0;
     goto out;
+  }
   if (is_send) {
-    const cJSON *vc = cJSON_GetObjectItemCaseSensitive(j, "vc");
-    vc_merge(h, vc);
-    note_send(h, ev->msg, ev->peer, vc);
     ev->kind = P2PC_HOLDBACK_SEND;
   } else if (strcmp(k, "buffer") == 0) {
-    on_buffer(hb, h, j, ev);
+    on_buffer(h, j, ev);
   } else if (strcmp(k, "deliver") == 0) {
     on_deliver(h, j, ev);
-  } else if (strcmp(k, "drop") == 0) {
+  } else {
     held *m = find_held(h, ev->msg);
     if (m)
       remove_held(h, m);
-    ev->kind = P2PC_HOLDBACK_DROPPED;
+    ev->kind = expiry ? P2PC_HOLDBACK_EXPIRED : P2PC_HOLDBACK_DROPPED;
   }
 out:
   cJSON_Delete(j);

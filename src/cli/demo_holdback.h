@@ -4,25 +4,24 @@
  * (EVENTS.md), each node's lines in that node's order, it tells which
  * message a node holds back (a `buffer` line) and what it waits for, and,
  * once that message is delivered, how long it waited and which delivery
- * released it. It trusts the nodes' vector clocks (`vc`, `waits`): it
- * explains, it does not judge; the verdict is the checker's (evcheck.h).
+ * released it. It trusts the nodes' lines: it explains, it does not judge;
+ * the verdict is the checker's (evcheck.h).
  *
- * What a held message waits for: its `buffer` line carries the SES pair
- * for the receiver, a vector t, and the receiver delivers it once its own
- * clock is >= t. The components of t above the receiver's clock at that
- * moment (its clock as its `send` and `deliver` lines show it) name the
- * senders whose messages are still missing; the first later delivery
- * after which the clock meets all of them released it. A sender's own
- * component counts its events, so a component X = k names X's k-th event:
- * when that is a `send` to the receiver (read already, from X's log), the
- * held message waits for exactly that message. A message released
- * otherwise (a sender's old incarnation retired after a restart, see
- * PROTOCOL.md) has no such delivery.
+ * What a held message waits for: its `buffer` line names one message it
+ * waits for (`waits.msg`) and how many of its dependencies are unmet
+ * (`waits.unmet`). What released it: SES drains its buffer right after a
+ * delivery, in the same turn (the lines of one turn carry one `mono`), so
+ * a held message delivered in a run of deliveries — consecutive `deliver`
+ * lines of one node with one `mono` — was released by that run: by the
+ * message it waited for, if that was delivered in the run, else by the
+ * run's first delivery, if that was not itself a release. A message
+ * released otherwise (what it waited for expired, or its sender's old
+ * incarnation was retired after a restart, PROTOCOL.md) has no such
+ * delivery.
  *
  * Memory is bounded: per node at most P2PC_HOLDBACK_HELD_MAX held messages
  * are tracked (past that the oldest is forgotten: its release is then
- * reported without its cause) and P2PC_HOLDBACK_VC_MAX clock components;
- * longer ids and lines are ignored.
+ * reported without its cause); longer ids and lines are ignored.
  */
 #ifndef P2PC_CLI_DEMO_HOLDBACK_H
 #define P2PC_CLI_DEMO_HOLDBACK_H
@@ -33,9 +32,6 @@
 #define P2PC_HOLDBACK_ID_MAX 111     /* chars of an id: "n1~ab3x9:12" */
 #define P2PC_HOLDBACK_LINE_MAX 65536 /* a longer line is ignored */
 #define P2PC_HOLDBACK_HELD_MAX 128   /* held messages tracked per node */
-#define P2PC_HOLDBACK_VC_MAX 64      /* clock components kept per node */
-#define P2PC_HOLDBACK_WAITS_MAX 4    /* missing senders named per hold */
-#define P2PC_HOLDBACK_SENDS_MAX 256  /* latest sends kept per node */
 #define P2PC_HOLDBACK_NODES_MAX 1024
 
 typedef enum p2pc_holdback_kind {
@@ -45,18 +41,10 @@ typedef enum p2pc_holdback_kind {
   P2PC_HOLDBACK_DELIVER,  /* msg from peer delivered, not held before */
   P2PC_HOLDBACK_HELD,     /* msg from peer held back: see waits */
   P2PC_HOLDBACK_RELEASED, /* msg from peer delivered after being held */
-  P2PC_HOLDBACK_DROPPED   /* msg from peer dropped from the hold */
+  P2PC_HOLDBACK_DROPPED,  /* msg from peer dropped from the hold */
+  P2PC_HOLDBACK_EXPIRED   /* msg from peer dropped as older than Δ (held
+                             or not) */
 } p2pc_holdback_kind;
-
-/* A sender whose message a held message waits for: the pair wants the
- * receiver's clock component for that sender at need, it is at has; msg
- * is the message if that event is a send to the receiver among the latest
- * P2PC_HOLDBACK_SENDS_MAX of its sender's log read so far, else "". */
-typedef struct p2pc_holdback_wait {
-  char who[P2PC_HOLDBACK_ID_MAX + 1]; /* the sender's incarnation */
-  uint64_t need, has;
-  char msg[P2PC_HOLDBACK_ID_MAX + 1];
-} p2pc_holdback_wait;
 
 typedef struct p2pc_holdback_ev {
   p2pc_holdback_kind kind;
@@ -64,12 +52,13 @@ typedef struct p2pc_holdback_ev {
   uint64_t mono_ns;                    /* the line's `mono` */
   char msg[P2PC_HOLDBACK_ID_MAX + 1];  /* message id (START: incarnation) */
   char peer[P2PC_HOLDBACK_ID_MAX + 1]; /* `from`, or `to` for SEND */
-  /* HELD: the missing senders (nwaits <= WAITS_MAX, more_waits beyond);
-   * none when the pair was met already (held for another reason) */
-  uint32_t nwaits, more_waits;
-  p2pc_holdback_wait waits[P2PC_HOLDBACK_WAITS_MAX];
-  /* RELEASED: its `waited_ns`, and the message whose delivery met what it
-   * waited for ("" if unknown: released by a retirement, or forgotten) */
+  /* HELD: the message it waits for ("" if the line names none) and how
+   * many dependencies are unmet (that one included) */
+  char waits[P2PC_HOLDBACK_ID_MAX + 1];
+  uint32_t unmet;
+  /* RELEASED: its `waited_ns`, and the message whose delivery released
+   * it ("" if unknown: released by an expiry or a retirement, or
+   * forgotten) */
   uint64_t waited_ns;
   char after[P2PC_HOLDBACK_ID_MAX + 1];
 } p2pc_holdback_ev;
@@ -89,7 +78,7 @@ p2pc_holdback_kind p2pc_holdback_line(p2pc_holdback *hb, uint32_t node,
                                       p2pc_holdback_ev *ev);
 
 /* Messages node has held back so far (every `buffer` line), and those it
- * holds now (held, not yet delivered or dropped, by its current
+ * holds now (held, not yet delivered, dropped or expired, by its current
  * incarnation); 0 for a node out of range. */
 uint64_t p2pc_holdback_total(const p2pc_holdback *hb, uint32_t node);
 uint32_t p2pc_holdback_now(const p2pc_holdback *hb, uint32_t node);

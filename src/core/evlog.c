@@ -43,13 +43,21 @@ int p2pc_evlog_u64(p2pc_buf *out, uint64_t v) {
   return p2pc_buf_put(out, digits + sizeof digits - n, n);
 }
 
-/* "key":"value" with a leading comma. */
-static int put_kv_str(p2pc_buf *out, const char *key, const char *val) {
+/* ,"key": */
+static int put_key(p2pc_buf *out, const char *key) {
   int rv = put_str(out, ",\"");
   if (!rv)
     rv = put_str(out, key);
   if (!rv)
-    rv = put_str(out, "\":\"");
+    rv = put_str(out, "\":");
+  return rv;
+}
+
+/* ,"key":"value" */
+static int put_kv_str(p2pc_buf *out, const char *key, const char *val) {
+  int rv = put_key(out, key);
+  if (!rv)
+    rv = put_str(out, "\"");
   if (!rv)
     rv = put_str(out, val);
   if (!rv)
@@ -57,30 +65,44 @@ static int put_kv_str(p2pc_buf *out, const char *key, const char *val) {
   return rv;
 }
 
+/* ,"key":v */
 static int put_kv_u64(p2pc_buf *out, const char *key, uint64_t v) {
-  int rv = put_str(out, ",\"");
-  if (!rv)
-    rv = put_str(out, key);
-  if (!rv)
-    rv = put_str(out, "\":");
+  int rv = put_key(out, key);
   if (!rv)
     rv = p2pc_evlog_u64(out, v);
   return rv;
 }
 
-int p2pc_evlog_causal(p2pc_buf *out, const p2pc_causal *c,
-                      const p2pc_causal_event *ev) {
-  (void)c;
-  size_t start = out->len;
-  int rv = put_str(out, ",\"msg\":\"");
+/* "<sender>:<n>" */
+static int put_msg_id(p2pc_buf *out, const char *sender, uint64_t n) {
+  int rv = put_str(out, "\"");
   if (!rv)
-    rv = put_str(out, ev->sender);
+    rv = put_str(out, sender);
   if (!rv)
     rv = put_str(out, ":");
   if (!rv)
-    rv = p2pc_evlog_u64(out, ev->n);
+    rv = p2pc_evlog_u64(out, n);
   if (!rv)
     rv = put_str(out, "\"");
+  return rv;
+}
+
+/* ,"reason":"why","stamp":S,"hlc":H (EXPIRE, REFUSE) */
+static int put_clock_reason(p2pc_buf *out, const char *why,
+                            const p2pc_causal_event *ev) {
+  int rv = put_kv_str(out, "reason", why);
+  if (!rv)
+    rv = put_kv_u64(out, "stamp", ev->stamp);
+  if (!rv)
+    rv = put_kv_u64(out, "hlc", ev->hlc);
+  return rv;
+}
+
+int p2pc_evlog_causal(p2pc_buf *out, const p2pc_causal_event *ev) {
+  size_t start = out->len;
+  int rv = put_key(out, "msg");
+  if (!rv)
+    rv = put_msg_id(out, ev->sender, ev->n);
   bool to = ev->kind == P2PC_CEV_SEND ||
             (ev->kind == P2PC_CEV_EXPIRE && ev->at_sender);
   if (!rv)
@@ -98,15 +120,10 @@ int p2pc_evlog_causal(p2pc_buf *out, const p2pc_causal *c,
     break;
   case P2PC_CEV_BUFFER:
     if (!rv)
-      rv = put_str(out, ",\"waits\":{\"msg\":\"");
+      rv = put_str(out, ",\"waits\":{\"msg\":");
     if (!rv)
-      rv = put_str(out, ev->waits_sender);
-    if (!rv)
-      rv = put_str(out, ":");
-    if (!rv)
-      rv = p2pc_evlog_u64(out, ev->waits_n);
-    if (!rv)
-      rv = put_str(out, "\"");
+      rv = ev->waits_sender ? put_msg_id(out, ev->waits_sender, ev->waits_n)
+                            : put_str(out, "null");
     if (!rv)
       rv = put_kv_u64(out, "unmet", ev->deps);
     if (!rv)
@@ -123,19 +140,30 @@ int p2pc_evlog_causal(p2pc_buf *out, const p2pc_causal *c,
       rv = put_kv_str(out, "reason", ev->reason);
     break;
   case P2PC_CEV_EXPIRE:
+    if (!rv)
+      rv = put_clock_reason(out, "expired", ev);
+    break;
   case P2PC_CEV_REFUSE:
     if (!rv)
-      rv = put_kv_str(out, "reason",
-                      ev->kind == P2PC_CEV_EXPIRE ? "expired" : "stamp ahead");
-    if (!rv)
-      rv = put_kv_u64(out, "stamp", ev->stamp);
-    if (!rv)
-      rv = put_kv_u64(out, "hlc", ev->hlc);
+      rv = put_clock_reason(out, "stamp ahead", ev);
     break;
   case P2PC_CEV_RECV:
   case P2PC_CEV_DUP:
     break;
   }
+  if (rv)
+    out->len = start;
+  return rv;
+}
+
+int p2pc_evlog_lifetime(p2pc_buf *out, uint64_t lifetime_ns) {
+  size_t start = out->len;
+  int rv = put_key(out, "lifetime_ns");
+  if (!rv && lifetime_ns == P2PC_CAUSAL_LIFETIME_INF)
+    rv = put_str(out, "null");
+  else if (!rv)
+    rv = p2pc_evlog_u64(out, lifetime_ns ? lifetime_ns
+                                         : P2PC_CAUSAL_LIFETIME_DEFAULT_NS);
   if (rv)
     out->len = start;
   return rv;

@@ -328,7 +328,7 @@ static void refused_ahead(p2pc_node *n, const p2pc_causal_event *ev);
 static void on_causal(void *ud, const p2pc_causal_event *ev) {
   p2pc_node *n = ud;
   if (n->cb.event && ev_begin(n, p2pc_evlog_kind(ev->kind)) &&
-      p2pc_evlog_causal(&n->line, n->causal, ev) == 0)
+      p2pc_evlog_causal(&n->line, ev) == 0)
     ev_end(n);
   if (ev->kind == P2PC_CEV_EXPIRE && ev->at_sender)
     tombstone(n, ev->peer, ev->n);
@@ -374,9 +374,11 @@ static void on_causal(void *ud, const p2pc_causal_event *ev) {
       str_u64(t, sizeof t, ev->waited_ns / 1000);
     } else if (ev->kind == P2PC_CEV_BUFFER) {
       str_cat(t, sizeof t, " waits_for=");
-      str_cat(t, sizeof t, ev->waits_sender);
-      str_cat(t, sizeof t, ":");
-      str_u64(t, sizeof t, ev->waits_n);
+      if (ev->waits_sender) {
+        str_cat(t, sizeof t, ev->waits_sender);
+        str_cat(t, sizeof t, ":");
+        str_u64(t, sizeof t, ev->waits_n);
+      }
     } else {
       str_cat(t, sizeof t, " reason=\"");
       str_cat(t, sizeof t, ev->reason);

@@ -17,6 +17,8 @@
 #define _GNU_SOURCE
 #include "runtime.h"
 
+#include "evlog.h"
+
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -1733,8 +1735,17 @@ static void write_lifecycle(rt *r, const char *ev) {
           (long long)now.local_ns,
           (long long)p2pc_node_network_time(r->node, now.local_ns),
           p2pc_causal_self(p2pc_node_causal(r->node)), P2PC_VERSION_STRING);
-  if (strcmp(ev, "start") == 0 && r->opt->config_json)
-    fprintf(r->events, ",\"config\":%s", r->opt->config_json);
+  if (strcmp(ev, "start") == 0) {
+    /* Δ, so that `p2pclock check` can tell an honest expiry */
+    p2pc_buf life;
+    p2pc_buf_init(&life, p2pc_allocator_default(), 64);
+    if (p2pc_evlog_lifetime(
+            &life, p2pc_causal_lifetime(p2pc_node_causal(r->node))) == 0)
+      fwrite(life.data, 1, life.len, r->events);
+    p2pc_buf_fini(&life);
+    if (r->opt->config_json)
+      fprintf(r->events, ",\"config\":%s", r->opt->config_json);
+  }
   fputs("}\n", r->events);
   fflush(r->events);
 }

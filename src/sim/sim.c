@@ -7,6 +7,7 @@
 #include "sim.h"
 
 #include "evcheck.h"
+#include "evlog.h"
 #include "node.h"
 #include "ntp.h"
 #include "rng.h"
@@ -610,11 +611,20 @@ static void oracle_lifecycle(p2pc_sim *s, uint32_t i, const char *what) {
   if (c->gran > 1)
     local -= local % (int64_t)c->gran;
   int64_t net = p2pc_node_network_time(x->n, local);
-  char cfg[96] = "";
-  if (strcmp(what, "start") == 0)
+  char cfg[160] = "";
+  if (strcmp(what, "start") == 0) {
+    /* Δ, as the runtime writes it (evlog.h) */
+    p2pc_buf life;
+    p2pc_buf_init(&life, p2pc_allocator_default(), 64);
+    if (p2pc_evlog_lifetime(&life,
+                            p2pc_causal_lifetime(p2pc_node_causal(x->n))) != 0)
+      life.len = 0;
     snprintf(cfg, sizeof cfg,
-             ",\"config\":{\"sim\":{\"node\":%u,\"seed\":\"%llu\"}}", i,
+             "%.*s,\"config\":{\"sim\":{\"node\":%u,\"seed\":\"%llu\"}}",
+             (int)life.len, life.data ? (const char *)life.data : "", i,
              (unsigned long long)s->cfg.seed);
+    p2pc_buf_fini(&life);
+  }
   char line[512];
   int n = snprintf(
       line, sizeof line,

@@ -9,10 +9,11 @@
  *
  * The ORDER test needs no search: for every (destination d, sender s) the
  * messages s sent to d are kept in send order, with the length of their
- * delivered prefix. Sends by one node are causally ordered, so at a
- * delivery of m at d the only candidate for "an earlier message from s to
- * d that is still missing" is the first undelivered one of that list; m is
- * early iff that one's send index at s is within m's causal past.
+ * prefix that is delivered (or expired: never to come, and not waited
+ * for). Sends by one node are causally ordered, so at a delivery of m at
+ * d the only candidate for "an earlier message from s to d that is still
+ * missing" is the first one past that prefix; m is early iff that one's
+ * send index at s is within m's causal past.
  */
 #include "checker.h"
 
@@ -27,8 +28,10 @@
 typedef struct msg_info {
   uint32_t sender, dest;
   uint64_t n;
-  uint32_t send_idx;  /* the send's index among its sender's records, 1.. */
-  uint32_t delivered; /* deliveries at dest so far */
+  uint32_t send_idx;    /* the send's index among its sender's records, 1.. */
+  uint32_t delivered;   /* deliveries at dest so far */
+  bool expired;         /* reported expired, by its sender or dest */
+  bool expired_at_dest; /* ... by its destination */
   bool has_payload;
   size_t pay_off, pay_len;
 } msg_info;
@@ -40,9 +43,11 @@ typedef struct stream {
   uint32_t pfx; /* v[0..pfx) are delivered */
 } stream;
 
+typedef enum rec_kind { REC_SEND, REC_DELIVER, REC_EXPIRE } rec_kind;
+
 /* A record held back in offline mode. */
 typedef struct held_rec {
-  bool is_send;
+  rec_kind kind;
   uint32_t sender, dest;
   uint64_t n;
   bool has_payload;
@@ -77,6 +82,7 @@ struct ccheck {
   int first_kind;
   uint64_t ndeliv;
   uint64_t ndelivered; /* messages delivered at their destination */
+  uint64_t nexpired;   /* messages expired and not delivered */
 };
 
 static void *xrealloc(void *p, size_t n) {
@@ -283,6 +289,7 @@ static void process_send(ccheck *c, uint32_t node, uint32_t sender, uint64_t n,
   m->n = n;
   m->send_idx = vn[node];
   m->delivered = 0;
+  m->expired = m->expired_at_dest = false;
   m->has_payload = payload != NULL;
   m->pay_off = c->paylen;
   m->pay_len = len;
@@ -321,6 +328,15 @@ static uint32_t missing_predecessor(const ccheck *c, uint32_t idx) {
       return first;
   }
   return NO_MSG;
+}
+
+/* Moves the (dest, sender) stream's prefix past the messages that are
+ * delivered or expired: none of them is missing any more. */
+static void advance(ccheck *c, uint32_t dest, uint32_t sender) {
+  stream *st = get_stream(c, dest, sender);
+  while (st->pfx < st->n &&
+         (c->msgs[st->v[st->pfx]].delivered || c->msgs[st->v[st->pfx]].expired))
+    st->pfx++;
 }
 
 static void merge_into(ccheck *c, uint32_t node, uint32_t idx) {
@@ -377,18 +393,56 @@ static void process_deliver(ccheck *c, uint32_t node, uint32_t sender,
         name(c, node), name(c, sender), n, name(c, p->sender), p->n,
         name(c, node), name(c, sender), n);
   }
+  if (m->expired_at_dest)
+    report(c, CCHECK_EXPIRED_DELIVERED,
+           "EXPIRED_DELIVERED: %s delivered %s:%" PRIu64
+           " after reporting it expired",
+           name(c, node), name(c, sender), n);
+  if (m->expired)
+    c->nexpired--; /* given up by its sender, but it got through */
   m->delivered = 1;
   c->ndelivered++;
-  stream *st = get_stream(c, node, sender);
-  while (st->pfx < st->n && c->msgs[st->v[st->pfx]].delivered)
-    st->pfx++;
+  advance(c, m->dest, sender);
   merge_into(c, node, idx);
   tick(c, node);
 }
 
+static void process_expire(ccheck *c, uint32_t node, uint32_t sender,
+                           uint64_t n) {
+  uint32_t idx = find_msg(c, sender, n);
+  if (idx == NO_MSG) {
+    report(c, CCHECK_UNKNOWN,
+           "UNKNOWN: %s reported %s:%" PRIu64 " expired, which was never sent",
+           name(c, node), name(c, sender), n);
+    return;
+  }
+  msg_info *m = &c->msgs[idx];
+  if (node != m->sender && node != m->dest) {
+    report(c, CCHECK_WRONG_DEST,
+           "WRONG_DEST: %s reported %s:%" PRIu64
+           " expired, which was sent to %s",
+           name(c, node), name(c, sender), n, name(c, m->dest));
+    return;
+  }
+  if (node == m->dest && !m->expired_at_dest) {
+    m->expired_at_dest = true;
+    if (m->delivered)
+      report(c, CCHECK_EXPIRED_DELIVERED,
+             "EXPIRED_DELIVERED: %s reported %s:%" PRIu64
+             " expired after delivering it",
+             name(c, node), name(c, sender), n);
+  }
+  if (m->expired)
+    return;
+  m->expired = true;
+  if (!m->delivered)
+    c->nexpired++;
+  advance(c, m->dest, sender);
+}
+
 /* ---- offline mode: per-node queues of held-back records ---------------- */
 
-static void hold(ccheck *c, uint32_t node, bool is_send, uint32_t sender,
+static void hold(ccheck *c, uint32_t node, rec_kind kind, uint32_t sender,
                  uint64_t n, uint32_t dest, const void *payload, size_t len) {
   held_queue *q = &c->held[node];
   if (q->head == q->n) {
@@ -397,7 +451,7 @@ static void hold(ccheck *c, uint32_t node, bool is_send, uint32_t sender,
   }
   q->v = grow(q->v, sizeof *q->v, q->n + 1, &q->cap);
   held_rec *r = &q->v[q->n++];
-  r->is_send = is_send;
+  r->kind = kind;
   r->sender = sender;
   r->dest = dest;
   r->n = n;
@@ -420,12 +474,15 @@ static size_t drain_held(ccheck *c, uint32_t node, bool force) {
   while (q->head < q->n) {
     const held_rec *r = &q->v[q->head];
     const void *p = r->has_payload ? c->held_pay + r->pay_off : NULL;
-    if (r->is_send) {
+    if (r->kind == REC_SEND) {
       process_send(c, node, r->sender, r->n, r->dest, p, r->pay_len);
     } else {
       if (!force && find_msg(c, r->sender, r->n) == NO_MSG)
         break;
-      process_deliver(c, node, r->sender, r->n, p, r->pay_len);
+      if (r->kind == REC_DELIVER)
+        process_deliver(c, node, r->sender, r->n, p, r->pay_len);
+      else
+        process_expire(c, node, r->sender, r->n);
     }
     force = false;
     q->head++;
@@ -462,7 +519,7 @@ void ccheck_send(ccheck *c, uint32_t node, uint32_t sender, uint64_t n,
     abort();
   }
   if (has_held(c, node)) {
-    hold(c, node, true, sender, n, dest, payload, len);
+    hold(c, node, REC_SEND, sender, n, dest, payload, len);
     return;
   }
   process_send(c, node, sender, n, dest, payload, len);
@@ -479,10 +536,24 @@ void ccheck_deliver(ccheck *c, uint32_t node, uint32_t sender, uint64_t n,
     abort();
   }
   if (c->held && (has_held(c, node) || find_msg(c, sender, n) == NO_MSG)) {
-    hold(c, node, false, sender, n, 0, payload, len);
+    hold(c, node, REC_DELIVER, sender, n, 0, payload, len);
     return;
   }
   process_deliver(c, node, sender, n, payload, len);
+}
+
+void ccheck_expire(ccheck *c, uint32_t node, uint32_t sender, uint64_t n) {
+  check_node(c, node, "node");
+  check_node(c, sender, "sender");
+  if (c->finished) {
+    fprintf(stderr, "checker: record after ccheck_finish\n");
+    abort();
+  }
+  if (c->held && (has_held(c, node) || find_msg(c, sender, n) == NO_MSG)) {
+    hold(c, node, REC_EXPIRE, sender, n, 0, NULL, 0);
+    return;
+  }
+  process_expire(c, node, sender, n);
 }
 
 void ccheck_finish(ccheck *c) {
@@ -493,7 +564,7 @@ void ccheck_finish(ccheck *c) {
     wake_held(c);
     while (c->nheld) {
       /* Everyone left waits for a send that never came: the first such
-       * delivery is UNKNOWN; go on with what it held back. */
+       * delivery (or expiry) is UNKNOWN; go on with what it held back. */
       for (uint32_t i = 0; i < c->nn; i++)
         if (has_held(c, i)) {
           drain_held(c, i, true);
@@ -505,7 +576,7 @@ void ccheck_finish(ccheck *c) {
   uint64_t missing = 0;
   uint32_t first = NO_MSG;
   for (uint32_t i = 0; i < c->nmsgs; i++)
-    if (!c->msgs[i].delivered) {
+    if (!c->msgs[i].delivered && !c->msgs[i].expired) {
       if (first == NO_MSG)
         first = i;
       missing++;
@@ -514,7 +585,7 @@ void ccheck_finish(ccheck *c) {
     const msg_info *m = &c->msgs[first];
     report(c, CCHECK_LIVENESS,
            "LIVENESS: %s:%" PRIu64 " (to %s) was never delivered; %" PRIu64
-           " of %" PRIu32 " messages undelivered",
+           " of %" PRIu32 " messages undelivered and not expired",
            name(c, m->sender), m->n, name(c, m->dest), missing, c->nmsgs);
     c->counts[CCHECK_LIVENESS] += missing - 1;
   }
@@ -522,7 +593,7 @@ void ccheck_finish(ccheck *c) {
 
 bool ccheck_ready(const ccheck *c, uint32_t sender, uint64_t n) {
   uint32_t idx = find_msg(c, sender, n);
-  if (idx == NO_MSG || c->msgs[idx].delivered)
+  if (idx == NO_MSG || c->msgs[idx].delivered || c->msgs[idx].expired)
     return false;
   return missing_predecessor(c, idx) == NO_MSG;
 }
@@ -554,7 +625,7 @@ const char *ccheck_first(const ccheck *c) {
 const char *ccheck_kind_name(ccheck_kind k) {
   static const char *const names[CCHECK_NKINDS] = {
       "ORDER",   "DUPLICATE", "LIVENESS", "WRONG_DEST",
-      "PAYLOAD", "UNKNOWN",   "BAD_SEND"};
+      "PAYLOAD", "UNKNOWN",   "BAD_SEND", "EXPIRED_DELIVERED"};
   return k < CCHECK_NKINDS ? names[k] : "?";
 }
 
@@ -563,5 +634,7 @@ uint64_t ccheck_messages(const ccheck *c) { return c->nmsgs; }
 uint64_t ccheck_deliveries(const ccheck *c) { return c->ndeliv; }
 
 uint64_t ccheck_undelivered(const ccheck *c) {
-  return c->nmsgs - c->ndelivered;
+  return c->nmsgs - c->ndelivered - c->nexpired;
 }
+
+uint64_t ccheck_expired(const ccheck *c) { return c->nexpired; }

@@ -15,8 +15,19 @@
  *   LIVENESS   every message is delivered (checked by ccheck_finish);
  *   WRONG_DEST m is delivered only at its destination;
  *   PAYLOAD    with the payload that was sent (if the send gave one);
- *   UNKNOWN    a delivered message was sent by someone;
- *   BAD_SEND   a SEND record names another sender, or reuses a message id.
+ *   UNKNOWN    a delivered (or expired) message was sent by someone;
+ *   BAD_SEND   a SEND record names another sender, or reuses a message id;
+ *   EXPIRED_DELIVERED  a message its destination reported expired is not
+ *              also delivered there (before or after the report).
+ *
+ * Expiry (Δ-SES, docs/PROTOCOL.md): a message may be given up by its
+ * sender or dropped by its destination once it is older than the causal
+ * lifetime; the harness reports that with ccheck_expire. An expired
+ * message is excused from LIVENESS and, from the moment it is reported,
+ * is no longer a predecessor that later deliveries must wait for (report
+ * it before its causal successors are delivered). The checker knows no
+ * time: whether the expiry was due is the harness's to judge (evcheck.h
+ * does it from the logs).
  *
  * Cost: O(N) time per record and N counters per message (N = nodes), so it
  * is meant for up to a few hundred nodes and ~10^5 messages per run.
@@ -46,6 +57,7 @@ typedef enum ccheck_kind {
   CCHECK_PAYLOAD,
   CCHECK_UNKNOWN,
   CCHECK_BAD_SEND,
+  CCHECK_EXPIRED_DELIVERED,
   CCHECK_NKINDS
 } ccheck_kind;
 
@@ -66,14 +78,24 @@ void ccheck_send(ccheck *c, uint32_t node, uint32_t sender, uint64_t n,
  * (NULL = not compared). */
 void ccheck_deliver(ccheck *c, uint32_t node, uint32_t sender, uint64_t n,
                     const void *payload, size_t len);
-/* Ends the run: reports the messages never delivered (LIVENESS) and, in
- * offline mode, deliveries whose send never came (UNKNOWN). Call once;
- * no records may follow. */
+/* Node `node` reported message sender:n expired: given up by its sender
+ * (node == sender) or dropped by its destination (node == its dest). It is
+ * excused from LIVENESS and stops being a predecessor; if node is its
+ * destination, a delivery there, earlier or later, is EXPIRED_DELIVERED.
+ * A report by a node that is neither is WRONG_DEST; of a message never
+ * sent, UNKNOWN (in offline mode it waits for the send, as a DELIVER
+ * does). Reports after the first of a message only add the destination's
+ * verdict. */
+void ccheck_expire(ccheck *c, uint32_t node, uint32_t sender, uint64_t n);
+/* Ends the run: reports the messages neither delivered nor expired
+ * (LIVENESS) and, in offline mode, deliveries and expiries whose send
+ * never came (UNKNOWN). Call once; no records may follow. */
 void ccheck_finish(ccheck *c);
 
-/* True if sender:n is known, not yet delivered, and every message to its
- * destination whose send happens-before its send has been delivered: a
- * correct causal layer must be able to deliver it now. */
+/* True if sender:n is known, neither delivered nor expired, and every
+ * message to its destination whose send happens-before its send has been
+ * delivered or has expired: a correct causal layer must be able to
+ * deliver it now. */
 bool ccheck_ready(const ccheck *c, uint32_t sender, uint64_t n);
 /* True if sender:n is known and was delivered at its destination. */
 bool ccheck_delivered(const ccheck *c, uint32_t sender, uint64_t n);
@@ -87,10 +109,12 @@ const char *ccheck_first_of(const ccheck *c, ccheck_kind k);
 const char *ccheck_first(const ccheck *c);
 const char *ccheck_kind_name(ccheck_kind k);
 
-/* Messages sent, deliveries recorded (incl. bad ones), and messages sent
- * but not delivered (yet) at their destination. */
+/* Messages sent, deliveries recorded (incl. bad ones), messages sent but
+ * neither delivered (yet) at their destination nor expired, and messages
+ * expired and not delivered. */
 uint64_t ccheck_messages(const ccheck *c);
 uint64_t ccheck_deliveries(const ccheck *c);
 uint64_t ccheck_undelivered(const ccheck *c);
+uint64_t ccheck_expired(const ccheck *c);
 
 #endif /* P2PC_TESTS_CHECKER_H */

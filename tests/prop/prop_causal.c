@@ -296,6 +296,10 @@ static const char *kind_name(p2pc_causal_ev_kind k) {
     return "DUP";
   case P2PC_CEV_DROP:
     return "DROP";
+  case P2PC_CEV_EXPIRE:
+    return "EXPIRE";
+  case P2PC_CEV_REFUSE:
+    return "REFUSE";
   }
   return "?";
 }
@@ -304,13 +308,16 @@ static void on_event(void *ud, const p2pc_causal_event *ev) {
   node_ctx *nc = ud;
   run *r = nc->r;
   uint32_t me = nc->idx, sender = 0, peer = 0;
-  if (r->o->trace)
-    printf("  t=%" PRIu64 " %s %s %s:%" PRIu64 " peer=%s bytes=%zu%s%s\n",
-           r->now, r->names[me], kind_name(ev->kind),
+  if (r->o->trace) {
+    char waits[160] = "";
+    if (ev->kind == P2PC_CEV_BUFFER && ev->waits_sender)
+      snprintf(waits, sizeof waits, " waits=%s:%" PRIu64, ev->waits_sender,
+               ev->waits_n);
+    printf("  t=%" PRIu64 " %s %s %s:%" PRIu64 " peer=%s bytes=%zu%s\n", r->now,
+           r->names[me], kind_name(ev->kind),
            ev->sender ? ev->sender : "(null)", ev->n,
-           ev->peer ? ev->peer : "(null)", ev->bytes,
-           ev->kind == P2PC_CEV_BUFFER ? " waits=" : "",
-           ev->kind == P2PC_CEV_BUFFER && ev->waits_node ? ev->waits_node : "");
+           ev->peer ? ev->peer : "(null)", ev->bytes, waits);
+  }
   if (!find_node(r, ev->sender, &sender)) {
     fail(r, "%s: %s event names unknown sender \"%s\"", r->names[me],
          kind_name(ev->kind), ev->sender ? ev->sender : "(null)");

@@ -84,7 +84,8 @@ assert j["order_violations"] == 0 and j["delivered_twice"] == 0
 assert j["never_delivered"] == 0 and j["other_violations"] == 0
 lost = j["lost_with_killed"]
 assert j["messages"] > 0 and j["messages"] == j["delivered"] + \
-    j["undeliverable"] + lost["received_not_delivered"] + lost["sent_not_out"]
+    j["undeliverable"] + j["expired"] + lost["received_not_delivered"] + \
+    lost["sent_not_out"]
 assert j["to_self"] <= j["messages"] and j["first_violations"] == []
 # hold-back happened, with a plausible distribution and an example chain
 h = j["held_back"]

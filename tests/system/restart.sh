@@ -97,6 +97,6 @@ done
 run_check "${logs[@]}"
 check_json 'j["ok"] and j["incarnations"] == 7 and j["crashed"] == 1 and
   j["duplicates"] >= 0 and j["messages"] > 500 and
-  j["lost_crashed_receiver"] + j["lost_crashed_sender"] + j["undeliverable"]
-  < 100'
+  j["lost_crashed_receiver"] + j["lost_crashed_sender"] + j["undeliverable"] +
+  j["expired"] < 100'
 sys_pass

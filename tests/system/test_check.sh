@@ -6,7 +6,11 @@
 # an order violation, a double delivery, a missing delivery, the excused
 # losses (crashed receiver, crashed sender, undeliverable) and the excuse
 # that does not hold, wrong destination and unknown messages, torn lines of
-# a killed node, malformed and oversized input. Touches no network.
+# a killed node, malformed and oversized input; expiries: honest (excused,
+# and its successor's delivery is no ORDER), early, with Δ infinite, at a
+# destination that delivered the message, at a sender whose message got
+# through, and one within the network-time tolerance but not within a
+# tighter --expiry-tolerance. Touches no network.
 #   test_check.sh BUILD/p2pclock FIXTURE_DIR
 set -euo pipefail
 bin=${1:?usage: test_check.sh P2PCLOCK FIXTURE_DIR}
@@ -70,7 +74,7 @@ expect missing 1 '^check: FAILED: 1 violations$' \
 expect crashed_receiver 0 '^check: OK \(2 messages, 1 delivered, 1 excused\)$' \
   ' 1 lost with a crashed receiver,' '2 incarnations \(1 crashed\)'
 expect crashed_sender 0 '^check: OK \(4 messages, 3 delivered, 1 excused\)$' \
-  ' 1 lost with a crashed or restarted sender$' '1 drops'
+  ' 1 lost with a crashed or restarted sender, 0 expired' '1 drops'
 expect undeliverable 0 '^check: OK \(2 messages, 1 delivered, 1 excused\)$' \
   ' 1 undeliverable,'
 expect undeliverable_false 1 '^check: FAILED: 1 violations$' \
@@ -86,6 +90,27 @@ grep -q 'warning: .*torn/A.jsonl:3: torn line before a restart' "$tmp/err" ||
   fail "torn: no warning for line 3"
 grep -q 'warning: .*torn/A.jsonl:5: torn last line' "$tmp/err" ||
   fail "torn: no warning for line 5"
+
+# ---- expiries --------------------------------------------------------------
+expect expired 0 '^check: OK \(3 messages, 2 delivered, 1 excused\)$' \
+  ', 1 expired \(2 expiry reports\)$' '1 waited in a buffer: p50 56.00 s'
+expect expired_early 1 '^check: FAILED: 1 violations$' \
+  '^  EXPIRED_EARLY: .*expired_early/A.jsonl:4: A~a1 reported A~a1:1 expired at HLC 1700000018100000000, 15.100 s after its stamp \(lifetime 60.000 s\)$'
+expect expired_delivered 1 '^check: FAILED: 1 violations$' \
+  '^  EXPIRED_DELIVERED: .*expired_delivered/B.jsonl:4: B~b1 reported A~a1:1 expired, and delivered it$'
+expect expired_sender_delivered 0 \
+  '^check: OK \(1 messages, 1 delivered, 0 excused\)$' \
+  ', 0 expired \(1 expiry reports\)$'
+expect expired_infinite 1 '^check: FAILED: 1 violations$' \
+  '^  EXPIRED_EARLY: .*expired_infinite/A.jsonl:3: A~a1 reported A~a1:1 expired though its causal lifetime is infinite$'
+expect expired_skew 0 '^check: OK \(1 messages, 0 delivered, 1 excused\)$'
+# B's report is 0.5 s short of send.net + Δ by network time.
+run --expiry-tolerance 0.2 "$fix"/expired_skew/*.jsonl
+if [ "$rc" -ne 1 ] || ! grep -q '^  EXPIRED_EARLY: .*expired_skew/B.jsonl:3: B~b1 reported A~a1:1 expired at network time 59.500 s after its send (lifetime 60.000 s, tolerance 0.200 s)$' "$tmp/out"; then
+  fail "expired_skew --expiry-tolerance 0.2: exit $rc"
+fi
+run "$fix"/expired_skew/*.jsonl --expiry-tolerance=0.5
+[ "$rc" -eq 0 ] || fail "expired_skew --expiry-tolerance=0.5: exit $rc"
 
 # The files may come in any order: the offline checker waits for sends.
 run "$fix"/order/C.jsonl "$fix"/order/B.jsonl "$fix"/order/A.jsonl
@@ -117,6 +142,13 @@ json_check order 'not j["ok"] and j["violations"] == 1 and
 run --json "$fix"/crashed_sender/*.jsonl
 json_check crashed_sender 'j["ok"] and j["lost_crashed_sender"] == 1 and
   j["incarnations"] == 4 and j["crashed"] == 1 and j["nodes"] == 3'
+run --json "$fix"/expired/*.jsonl
+json_check expired 'j["ok"] and j["expired"] == 1 and
+  j["expiry_reports"] == 2 and j["delivered"] == 2 and
+  j["by_kind"]["EXPIRED_EARLY"] == 0 and j["by_kind"]["ORDER"] == 0'
+run --json "$fix"/expired_delivered/*.jsonl
+json_check expired_delivered 'not j["ok"] and j["expired"] == 0 and
+  j["by_kind"]["EXPIRED_DELIVERED"] == 1 and j["violations"] == 1'
 
 # ---- bad input: exit 2, file:line on stderr, nothing on stdout -------------
 bad() { # NAME STDERR_REGEX ARGS...
@@ -141,6 +173,12 @@ grep -q 'malformed/B.jsonl:1: "deliver" before the first "start" line' \
 bad missing-file 'nope.jsonl: cannot open: No such file' "$tmp/nope.jsonl"
 bad no-files 'no log files given'
 bad bad-option 'unknown option "--frob"' --frob "$fix"/good/A.jsonl
+bad bad-tolerance '--expiry-tolerance: "-1" is not a number of seconds' \
+  --expiry-tolerance -1 "$fix"/good/A.jsonl
+bad nan-tolerance '--expiry-tolerance: "nan" is not a number of seconds' \
+  --expiry-tolerance=nan "$fix"/good/A.jsonl
+bad no-tolerance '--expiry-tolerance needs a number of seconds' \
+  "$fix"/good/A.jsonl --expiry-tolerance
 bad same-file-twice 'A~a1 already started at .*given twice' \
   "$fix"/good/A.jsonl "$fix"/good/A.jsonl "$fix"/good/B.jsonl
 # A line past 1 MiB is refused (and not kept in memory).

@@ -6,7 +6,11 @@
  * a run built line by line in true global order (as the simulator feeds
  * it) with a causal-order violation is caught, and so is a message that
  * never arrives — unless it was sent after the settle mark; the size limit,
- * a refused `start` line and stream names behave as documented.
+ * a refused `start` line and stream names behave as documented. Expiry
+ * reports: honest ones excuse and release successors from the ORDER
+ * test, early ones (by HLC, by network time past the tolerance, with Δ
+ * infinite or unknown, with the wrong stamp) are EXPIRED_EARLY, and the
+ * test is exact beyond 2^53.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -132,6 +136,20 @@ static const expect cases[] = {
     {"log_errors", P2PC_EVCHECK_CHECKED, 2, 1, 0, P2PC_EVCHECK_LOG, "LOG: "},
     {"torn", P2PC_EVCHECK_CHECKED, 0, 2, 1, -1, NULL},
     {"malformed", P2PC_EVCHECK_BADINPUT, 0, 0, 0, -1, NULL},
+    {"expired", P2PC_EVCHECK_CHECKED, 0, 2, 1, -1, NULL},
+    {"expired_early", P2PC_EVCHECK_CHECKED, 1, 2, 0, P2PC_EVCHECK_EXPIRED_EARLY,
+     "EXPIRED_EARLY: #0:4: A~a1 reported A~a1:1 expired at HLC "
+     "1700000018100000000, 15.100 s after its stamp (lifetime 60.000 s)"},
+    {"expired_delivered", P2PC_EVCHECK_CHECKED, 1, 1, 0,
+     P2PC_EVCHECK_EXPIRED_DELIVERED,
+     "EXPIRED_DELIVERED: #1:4: B~b1 reported A~a1:1 expired, and delivered "
+     "it"},
+    {"expired_sender_delivered", P2PC_EVCHECK_CHECKED, 0, 1, 0, -1, NULL},
+    {"expired_infinite", P2PC_EVCHECK_CHECKED, 1, 0, 0,
+     P2PC_EVCHECK_EXPIRED_EARLY,
+     "EXPIRED_EARLY: #0:3: A~a1 reported A~a1:1 expired though its causal "
+     "lifetime is infinite"},
+    {"expired_skew", P2PC_EVCHECK_CHECKED, 0, 0, 1, -1, NULL},
 };
 
 static void test_fixtures_any_interleaving(void **state) {
@@ -144,7 +162,8 @@ static void test_fixtures_any_interleaving(void **state) {
       int st = run_case(e->name, order, &ec, &r);
       if (st != e->status || r.violations != e->violations ||
           r.delivered != e->delivered ||
-          r.undeliverable + r.lost_receiver + r.lost_sender != e->excused ||
+          r.undeliverable + r.lost_receiver + r.lost_sender + r.expired !=
+              e->excused ||
           (e->kind >= 0 && r.by_kind[e->kind] == 0) ||
           (e->listed && (!r.nlisted || strncmp(r.listed[0], e->listed,
                                                strlen(e->listed)) != 0)))
@@ -365,6 +384,286 @@ static void test_lost_stream_and_names(void **state) {
   p2pc_evcheck_free(r.ec);
 }
 
+/* ---- expiry reports, in memory ------------------------------------------
+ */
+
+#define T0 1700000000000000000ull /* net at the send; beyond 2^53 */
+#define SEC 1000000000ull
+#define LIFE (60 * SEC)
+
+/* One line of node at network time net (mono and local alike). */
+static __attribute__((format(printf, 5, 6))) int
+line_at(run *r, uint32_t stream, const char *node, uint64_t net,
+        const char *fmt, ...) {
+  char rest[256], text[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(rest, sizeof rest, fmt, ap);
+  va_end(ap);
+  snprintf(text, sizeof text,
+           "{\"node\":\"%s\",\"mono\":%llu,\"local\":%llu,\"net\":%llu,%s}",
+           node, (unsigned long long)(net - T0 + SEC), (unsigned long long)net,
+           (unsigned long long)net, rest);
+  return p2pc_evcheck_line(r->ec, stream, text, strlen(text));
+}
+
+/* A and B with lifetime field life ("" for none). */
+static void start2(run *r, const char *life) {
+  r->ec = p2pc_evcheck_new();
+  assert_non_null(r->ec);
+  assert_int_equal(line_at(r, 0, "A", T0 - SEC,
+                           "\"ev\":\"start\",\"sesid\":\"A~a\"%s", life),
+                   0);
+  assert_int_equal(line_at(r, 1, "B", T0 - SEC,
+                           "\"ev\":\"start\",\"sesid\":\"B~b\"%s", life),
+                   0);
+}
+
+/* A sends A~a:1 to B at T0, stamped T0 + 7 (a logical count). */
+static void send_a1(run *r) {
+  assert_int_equal(line_at(r, 0, "A", T0,
+                           "\"ev\":\"send\",\"msg\":\"A~a:1\",\"to\":"
+                           "\"B~b\",\"stamp\":%llu",
+                           (unsigned long long)(T0 + 7)),
+                   0);
+}
+
+/* B (from) or A (to) reports A~a:1 expired at net, with stamp and hlc. */
+static void expire_a1(run *r, bool at_sender, uint64_t net, uint64_t stamp,
+                      uint64_t hlc) {
+  assert_int_equal(
+      line_at(r, at_sender ? 0 : 1, at_sender ? "A" : "B", net,
+              "\"ev\":\"undeliverable\",\"msg\":\"A~a:1\",\"%s\":\"%s\","
+              "\"reason\":\"expired\",\"stamp\":%llu,\"hlc\":%llu",
+              at_sender ? "to" : "from", at_sender ? "B~b" : "A~a",
+              (unsigned long long)stamp, (unsigned long long)hlc),
+      0);
+}
+
+static void stop2(run *r, uint64_t net) {
+  line_at(r, 0, "A", net, "\"ev\":\"stop\"");
+  line_at(r, 1, "B", net, "\"ev\":\"stop\"");
+}
+
+static int finish(run *r, p2pc_evcheck_result *res) {
+  int st = p2pc_evcheck_finish(r->ec, res);
+  assert_int_equal(st, P2PC_EVCHECK_CHECKED);
+  return (int)res->violations;
+}
+
+#define LIFE_FIELD ",\"lifetime_ns\":60000000000"
+
+/* Exact to the nanosecond beyond 2^53: Δ less 1 ns on the HLC is early,
+ * Δ is due; the same for each side. */
+static void test_expiry_exact(void **state) {
+  (void)state;
+  for (int at_sender = 0; at_sender < 2; at_sender++)
+    for (int due = 0; due < 2; due++) {
+      run r = {0};
+      p2pc_evcheck_result res;
+      start2(&r, LIFE_FIELD);
+      send_a1(&r);
+      expire_a1(&r, at_sender, T0 + LIFE, T0 + 7,
+                T0 + 7 + LIFE - (due ? 0 : 1));
+      stop2(&r, T0 + 2 * LIFE);
+      assert_int_equal(finish(&r, &res), due ? 0 : 1);
+      assert_int_equal(res.by_kind[P2PC_EVCHECK_EXPIRED_EARLY], due ? 0 : 1);
+      assert_int_equal(res.expired, due ? 1 : 0);
+      assert_int_equal(res.expiry_lines, 1);
+      assert_int_equal(res.by_kind[P2PC_EVCHECK_MISSING], 0);
+      if (!due)
+        assert_string_equal(
+            res.first, at_sender
+                           ? "EXPIRED_EARLY: #0:3: A~a reported A~a:1 expired "
+                             "at HLC 1700000060000000006, 60.000 s after its "
+                             "stamp (lifetime 60.000 s)"
+                           : "EXPIRED_EARLY: #1:2: B~b reported A~a:1 expired "
+                             "at HLC 1700000060000000006, 60.000 s after its "
+                             "stamp (lifetime 60.000 s)");
+      p2pc_evcheck_free(r.ec);
+    }
+}
+
+/* Network time 0.5 s short of send.net + Δ: within the default tolerance
+ * of 1 s, not within 0.4 s. */
+static void test_expiry_tolerance(void **state) {
+  (void)state;
+  for (int tight = 0; tight < 2; tight++) {
+    run r = {0};
+    p2pc_evcheck_result res;
+    start2(&r, LIFE_FIELD);
+    if (tight)
+      p2pc_evcheck_set_expiry_tolerance(r.ec, 400000000);
+    send_a1(&r);
+    expire_a1(&r, false, T0 + LIFE - SEC / 2, T0 + 7, T0 + 7 + LIFE);
+    stop2(&r, T0 + 2 * LIFE);
+    assert_int_equal(finish(&r, &res), tight);
+    if (tight)
+      assert_string_equal(res.first,
+                          "EXPIRED_EARLY: #1:2: B~b reported A~a:1 expired at "
+                          "network time 59.500 s after its send (lifetime "
+                          "60.000 s, tolerance 0.400 s)");
+    else
+      assert_int_equal(res.expired, 1);
+    p2pc_evcheck_free(r.ec);
+  }
+}
+
+/* Not due whatever the clocks say: Δ infinite (null, or no lifetime_ns
+ * at all: a log from before expiry), a stamp that is not the send's, a
+ * send without a stamp. */
+static void test_expiry_never_due(void **state) {
+  (void)state;
+  static const char *const lifes[] = {",\"lifetime_ns\":null", "", LIFE_FIELD,
+                                      LIFE_FIELD};
+  static const char *const why[] = {
+      "though its causal lifetime is infinite",
+      "though its causal lifetime is infinite",
+      ("with stamp 1700000000000000006, but it was sent with stamp "
+       "1700000000000000007"),
+      "but its send line has no stamp"};
+  for (int k = 0; k < 4; k++) {
+    run r = {0};
+    p2pc_evcheck_result res;
+    start2(&r, lifes[k]);
+    if (k == 3)
+      assert_int_equal(line_at(&r, 0, "A", T0,
+                               "\"ev\":\"send\",\"msg\":\"A~a:1\",\"to\":"
+                               "\"B~b\""),
+                       0);
+    else
+      send_a1(&r);
+    expire_a1(&r, true, T0 + 2 * LIFE, T0 + 7 - (k == 2), T0 + 2 * LIFE);
+    stop2(&r, T0 + 3 * LIFE);
+    assert_int_equal(finish(&r, &res), 1);
+    assert_int_equal(res.by_kind[P2PC_EVCHECK_EXPIRED_EARLY], 1);
+    char want[256];
+    snprintf(want, sizeof want,
+             "EXPIRED_EARLY: #0:3: A~a reported A~a:1 "
+             "expired %s",
+             why[k]);
+    assert_string_equal(res.first, want);
+    p2pc_evcheck_free(r.ec);
+  }
+}
+
+/* A -> B (lost), A -> C; C delivers, C -> B; B delivers C's. Without an
+ * expiry report that is ORDER and MISSING; with an honest one, clean. */
+static void test_expiry_releases_successors(void **state) {
+  (void)state;
+  for (int report = 0; report < 2; report++) {
+    run r = {0};
+    p2pc_evcheck_result res;
+    start2(&r, LIFE_FIELD);
+    assert_int_equal(line_at(&r, 2, "C", T0 - SEC,
+                             "\"ev\":\"start\",\"sesid\":\"C~c\"" LIFE_FIELD),
+                     0);
+    send_a1(&r);
+    line_at(&r, 0, "A", T0 + 1,
+            "\"ev\":\"send\",\"msg\":\"A~a:2\",\"to\":\"C~c\",\"stamp\":1");
+    line_at(&r, 2, "C", T0 + 2, "\"ev\":\"deliver\",\"msg\":\"A~a:2\"");
+    line_at(&r, 2, "C", T0 + 3,
+            "\"ev\":\"send\",\"msg\":\"C~c:1\",\"to\":\"B~b\",\"stamp\":3");
+    if (report)
+      expire_a1(&r, true, T0 + LIFE, T0 + 7, T0 + 7 + LIFE);
+    line_at(&r, 1, "B", T0 + LIFE, "\"ev\":\"deliver\",\"msg\":\"C~c:1\"");
+    stop2(&r, T0 + 2 * LIFE);
+    line_at(&r, 2, "C", T0 + 2 * LIFE, "\"ev\":\"stop\"");
+    assert_int_equal(finish(&r, &res), report ? 0 : 2);
+    assert_int_equal(res.by_kind[P2PC_EVCHECK_ORDER], report ? 0 : 1);
+    assert_int_equal(res.by_kind[P2PC_EVCHECK_MISSING], report ? 0 : 1);
+    assert_int_equal(res.expired, report ? 1 : 0);
+    assert_int_equal(res.delivered, 2);
+    p2pc_evcheck_free(r.ec);
+  }
+}
+
+/* Reports by the wrong incarnation, or of a message no log sent, are LOG
+ * and excuse nothing. */
+static void test_expiry_wrong_reporter(void **state) {
+  (void)state;
+  run r = {0};
+  p2pc_evcheck_result res;
+  start2(&r, LIFE_FIELD);
+  send_a1(&r);
+  /* B reports it in the sender's form, A in the receiver's */
+  assert_int_equal(line_at(&r, 1, "B", T0 + 2 * LIFE,
+                           "\"ev\":\"undeliverable\",\"msg\":\"A~a:1\","
+                           "\"to\":\"B~b\",\"reason\":\"expired\","
+                           "\"stamp\":1,\"hlc\":1"),
+                   0);
+  assert_int_equal(line_at(&r, 0, "A", T0 + 2 * LIFE,
+                           "\"ev\":\"undeliverable\",\"msg\":\"A~a:1\","
+                           "\"from\":\"A~a\",\"reason\":\"expired\","
+                           "\"stamp\":1,\"hlc\":1"),
+                   0);
+  assert_int_equal(line_at(&r, 1, "B", T0 + 2 * LIFE,
+                           "\"ev\":\"undeliverable\",\"msg\":\"A~a:9\","
+                           "\"from\":\"A~a\",\"reason\":\"expired\","
+                           "\"stamp\":1,\"hlc\":1"),
+                   0);
+  stop2(&r, T0 + 3 * LIFE);
+  assert_int_equal(finish(&r, &res), 4);
+  assert_int_equal(res.by_kind[P2PC_EVCHECK_LOG], 3);
+  assert_int_equal(res.by_kind[P2PC_EVCHECK_MISSING], 1);
+  assert_int_equal(res.nlisted, 4);
+  assert_string_equal(res.listed[0], "LOG: #1:2: B~b reported A~a:1 expired "
+                                     "as its sender, which is A~a");
+  assert_string_equal(res.listed[1], "LOG: #0:3: A~a reported A~a:1 expired "
+                                     "as its destination, which is B~b");
+  assert_string_equal(res.listed[2], "LOG: #1:3: B~b reported A~a:9 expired, "
+                                     "but no log has its send");
+  p2pc_evcheck_free(r.ec);
+}
+
+/* Malformed expiry and lifetime fields are input errors. */
+static void test_expiry_bad_input(void **state) {
+  (void)state;
+  static const char *const bad_start[] = {
+      ",\"lifetime_ns\":\"60 s\"", ",\"lifetime_ns\":-1",
+      ",\"lifetime_ns\":6e10", ",\"lifetime_ns\":18446744073709551616"};
+  for (size_t k = 0; k < sizeof bad_start / sizeof bad_start[0]; k++) {
+    run r = {0};
+    r.ec = p2pc_evcheck_new();
+    assert_int_equal(line_at(&r, 0, "A", T0,
+                             "\"ev\":\"start\",\"sesid\":\"A~a\"%s",
+                             bad_start[k]),
+                     P2PC_EVCHECK_LINE_LOST);
+    p2pc_evcheck_free(r.ec);
+  }
+  static const char *const bad_line[] = {
+      /* no stamp; a stamp with a fraction; no hlc; neither to nor from */
+      "\"ev\":\"undeliverable\",\"msg\":\"A~a:1\",\"to\":\"B~b\","
+      "\"reason\":\"expired\",\"hlc\":5",
+      "\"ev\":\"undeliverable\",\"msg\":\"A~a:1\",\"to\":\"B~b\","
+      "\"reason\":\"expired\",\"stamp\":1.5,\"hlc\":5",
+      "\"ev\":\"undeliverable\",\"msg\":\"A~a:1\",\"to\":\"B~b\","
+      "\"reason\":\"expired\",\"stamp\":1",
+      "\"ev\":\"undeliverable\",\"msg\":\"A~a:1\","
+      "\"reason\":\"expired\",\"stamp\":1,\"hlc\":5",
+      /* a send with a negative stamp */
+      "\"ev\":\"send\",\"msg\":\"A~a:2\",\"to\":\"B~b\",\"stamp\":-3"};
+  for (size_t k = 0; k < sizeof bad_line / sizeof bad_line[0]; k++) {
+    run r = {0};
+    start2(&r, LIFE_FIELD);
+    send_a1(&r);
+    assert_int_equal(line_at(&r, 0, "A", T0 + LIFE, "%s", bad_line[k]),
+                     P2PC_EVCHECK_LINE_BAD);
+    p2pc_evcheck_result res;
+    assert_int_equal(p2pc_evcheck_finish(r.ec, &res), P2PC_EVCHECK_BADINPUT);
+    p2pc_evcheck_free(r.ec);
+  }
+  /* Another reason is the old `undeliverable`: nothing more is read. */
+  run r = {0};
+  start2(&r, LIFE_FIELD);
+  send_a1(&r);
+  assert_int_equal(line_at(&r, 0, "A", T0 + 1,
+                           "\"ev\":\"undeliverable\",\"msg\":\"A~a:1\","
+                           "\"to\":\"B\",\"reason\":\"peer restarted\""),
+                   0);
+  p2pc_evcheck_free(r.ec);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fixtures_any_interleaving),
@@ -374,6 +673,12 @@ int main(void) {
       cmocka_unit_test(test_crash_excuse_and_duplicate),
       cmocka_unit_test(test_limit),
       cmocka_unit_test(test_lost_stream_and_names),
+      cmocka_unit_test(test_expiry_exact),
+      cmocka_unit_test(test_expiry_tolerance),
+      cmocka_unit_test(test_expiry_never_due),
+      cmocka_unit_test(test_expiry_releases_successors),
+      cmocka_unit_test(test_expiry_wrong_reporter),
+      cmocka_unit_test(test_expiry_bad_input),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

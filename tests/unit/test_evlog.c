@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The event records of EVENTS.md as the core renders them: one known
- * answer per kind, taken from a real SES exchange (meta = 11 bytes: n, dseq,
- * a two-name dictionary, a one-entry ts, no pairs).
+ * answer per kind (and both forms of an expiry), from hand-built events,
+ * the `start` line's lifetime, and a render that does not fit: an error
+ * and nothing half-written.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,58 +17,132 @@
 
 #define A p2pc_allocator_default()
 
-typedef struct rec {
-  p2pc_causal *c;
-  char lines[8][256];
-  int n;
-} rec;
+/* An HLC stamp and an HLC reading, beyond 2^53 as real ones are. */
+#define STAMP 1700000000123400007ull
+#define HLC 1700000060123465536ull
 
-static void on_event(void *ud, const p2pc_causal_event *ev) {
-  rec *r = ud;
+/* "<kind>" followed by the record of ev, NUL-terminated in out. */
+static void render(const p2pc_causal_event *ev, char *out, size_t cap) {
   p2pc_buf b;
-  p2pc_buf_init(&b, A, 255);
-  assert_int_equal(p2pc_buf_put(&b, p2pc_evlog_kind(ev->kind),
-                                strlen(p2pc_evlog_kind(ev->kind))),
-                   0);
-  assert_int_equal(p2pc_evlog_causal(&b, r->c, ev), 0);
-  assert_true(r->n < 8);
-  memcpy(r->lines[r->n], b.data, b.len);
-  r->lines[r->n++][b.len] = '\0';
+  p2pc_buf_init(&b, A, cap - 1);
+  const char *k = p2pc_evlog_kind(ev->kind);
+  assert_int_equal(p2pc_buf_put(&b, k, strlen(k)), 0);
+  assert_int_equal(p2pc_evlog_causal(&b, ev), 0);
+  memcpy(out, b.data, b.len);
+  out[b.len] = '\0';
   p2pc_buf_fini(&b);
+}
+
+static p2pc_causal_event base(p2pc_causal_ev_kind kind) {
+  p2pc_causal_event ev = {.kind = kind,
+                          .sender = "A~k3",
+                          .n = 3,
+                          .peer = "A~k3",
+                          .stamp = STAMP,
+                          .hlc = HLC,
+                          .deps = 2,
+                          .waits_sender = "C~x1",
+                          .waits_n = 7,
+                          .bytes = 5,
+                          .meta = 21,
+                          .waited_ns = 250,
+                          .reason = "a finer reason for the human log"};
+  return ev;
+}
+
+static void test_kinds(void **state) {
+  (void)state;
+  static const char *const names[] = {[P2PC_CEV_SEND] = "send",
+                                      [P2PC_CEV_RECV] = "recv",
+                                      [P2PC_CEV_BUFFER] = "buffer",
+                                      [P2PC_CEV_DELIVER] = "deliver",
+                                      [P2PC_CEV_DUP] = "dup",
+                                      [P2PC_CEV_DROP] = "drop",
+                                      [P2PC_CEV_EXPIRE] = "undeliverable",
+                                      [P2PC_CEV_REFUSE] = "refuse"};
+  for (int k = P2PC_CEV_SEND; k <= P2PC_CEV_REFUSE; k++)
+    assert_string_equal(p2pc_evlog_kind((p2pc_causal_ev_kind)k), names[k]);
+  assert_string_equal(p2pc_evlog_kind((p2pc_causal_ev_kind)99), "unknown");
 }
 
 static void test_records(void **state) {
   (void)state;
-  rec a = {0}, b = {0};
-  p2pc_buf w1, w2;
-  assert_int_equal(p2pc_causal_new(&a.c, "A", NULL, A, on_event, &a), 0);
-  assert_int_equal(p2pc_causal_new(&b.c, "B", NULL, A, on_event, &b), 0);
-  p2pc_buf_init(&w1, A, 4096);
-  p2pc_buf_init(&w2, A, 4096);
-  assert_int_equal(
-      p2pc_causal_send(a.c, "B", (const uint8_t *)"hello", 5, 0, &w1), 0);
-  assert_int_equal(p2pc_causal_send(a.c, "B", (const uint8_t *)"x", 1, 0, &w2),
-                   0);
-  assert_string_equal(a.lines[0], "send,\"msg\":\"A:1\",\"to\":\"B\","
-                                  "\"vc\":{\"A\":1},\"bytes\":5,\"meta\":11");
-  assert_int_equal(p2pc_causal_receive(b.c, "A", w2.data, w2.len, 100), 0);
-  assert_int_equal(p2pc_causal_receive(b.c, "A", w1.data, w1.len, 350), 0);
-  assert_int_equal(p2pc_causal_receive(b.c, "A", w1.data, w1.len, 400), 0);
-  assert_int_equal(b.n, 6);
-  assert_string_equal(b.lines[0], "recv,\"msg\":\"A:2\",\"from\":\"A\"");
-  assert_string_equal(b.lines[1],
-                      "buffer,\"msg\":\"A:2\",\"from\":\"A\","
-                      "\"waits\":{\"node\":\"B\",\"vc\":{\"A\":1}}");
-  assert_string_equal(b.lines[3], "deliver,\"msg\":\"A:1\",\"from\":\"A\","
-                                  "\"vc\":{\"B\":1,\"A\":1},\"waited_ns\":0");
-  assert_string_equal(b.lines[4], "deliver,\"msg\":\"A:2\",\"from\":\"A\","
-                                  "\"vc\":{\"B\":2,\"A\":2},"
-                                  "\"waited_ns\":250");
-  assert_string_equal(b.lines[5], "dup,\"msg\":\"A:1\",\"from\":\"A\"");
-  p2pc_causal_free(a.c);
-  p2pc_causal_free(b.c);
-  p2pc_buf_fini(&w1);
-  p2pc_buf_fini(&w2);
+  char line[512];
+  p2pc_causal_event ev = base(P2PC_CEV_SEND);
+  ev.peer = "B~b2";
+  render(&ev, line, sizeof line);
+  assert_string_equal(line, "send,\"msg\":\"A~k3:3\",\"to\":\"B~b2\","
+                            "\"stamp\":1700000000123400007,\"deps\":2,"
+                            "\"bytes\":5,\"meta\":21");
+  ev = base(P2PC_CEV_RECV);
+  render(&ev, line, sizeof line);
+  assert_string_equal(line, "recv,\"msg\":\"A~k3:3\",\"from\":\"A~k3\"");
+  ev = base(P2PC_CEV_BUFFER);
+  render(&ev, line, sizeof line);
+  assert_string_equal(line, "buffer,\"msg\":\"A~k3:3\",\"from\":\"A~k3\","
+                            "\"waits\":{\"msg\":\"C~x1:7\",\"unmet\":2}");
+  ev.waits_sender = NULL;
+  ev.deps = 1;
+  render(&ev, line, sizeof line);
+  assert_string_equal(line, "buffer,\"msg\":\"A~k3:3\",\"from\":\"A~k3\","
+                            "\"waits\":{\"msg\":null,\"unmet\":1}");
+  ev = base(P2PC_CEV_DELIVER);
+  render(&ev, line, sizeof line);
+  assert_string_equal(line, "deliver,\"msg\":\"A~k3:3\",\"from\":\"A~k3\","
+                            "\"stamp\":1700000000123400007,\"waited_ns\":250");
+  ev = base(P2PC_CEV_DUP);
+  render(&ev, line, sizeof line);
+  assert_string_equal(line, "dup,\"msg\":\"A~k3:3\",\"from\":\"A~k3\"");
+  ev = base(P2PC_CEV_DROP);
+  ev.reason = "sender retired";
+  render(&ev, line, sizeof line);
+  assert_string_equal(line, "drop,\"msg\":\"A~k3:3\",\"from\":\"A~k3\","
+                            "\"reason\":\"sender retired\"");
+}
+
+/* An expiry names the destination at the sender, the sender at the
+ * receiver; the reason is "expired" whatever the core's text says. */
+static void test_expire_and_refuse(void **state) {
+  (void)state;
+  char line[512];
+  p2pc_causal_event ev = base(P2PC_CEV_EXPIRE);
+  ev.at_sender = true;
+  ev.peer = "B~b2";
+  render(&ev, line, sizeof line);
+  assert_string_equal(line, "undeliverable,\"msg\":\"A~k3:3\",\"to\":\"B~b2\","
+                            "\"reason\":\"expired\","
+                            "\"stamp\":1700000000123400007,"
+                            "\"hlc\":1700000060123465536");
+  ev.at_sender = false;
+  ev.peer = "A~k3";
+  render(&ev, line, sizeof line);
+  assert_string_equal(line,
+                      "undeliverable,\"msg\":\"A~k3:3\",\"from\":\"A~k3\","
+                      "\"reason\":\"expired\","
+                      "\"stamp\":1700000000123400007,"
+                      "\"hlc\":1700000060123465536");
+  ev = base(P2PC_CEV_REFUSE);
+  ev.stamp = UINT64_MAX;
+  ev.hlc = 0;
+  render(&ev, line, sizeof line);
+  assert_string_equal(line, "refuse,\"msg\":\"A~k3:3\",\"from\":\"A~k3\","
+                            "\"reason\":\"stamp ahead\","
+                            "\"stamp\":18446744073709551615,\"hlc\":0");
+}
+
+static void test_lifetime(void **state) {
+  (void)state;
+  p2pc_buf b;
+  p2pc_buf_init(&b, A, 256);
+  assert_int_equal(p2pc_evlog_lifetime(&b, 0), 0);
+  assert_int_equal(p2pc_evlog_lifetime(&b, 5000000000ull), 0);
+  assert_int_equal(p2pc_evlog_lifetime(&b, P2PC_CAUSAL_LIFETIME_INF), 0);
+  static const char want[] = ",\"lifetime_ns\":60000000000"
+                             ",\"lifetime_ns\":5000000000"
+                             ",\"lifetime_ns\":null";
+  assert_int_equal(b.len, strlen(want));
+  assert_memory_equal(b.data, want, strlen(want));
+  p2pc_buf_fini(&b);
 }
 
 static void test_u64_and_failure(void **state) {
@@ -80,29 +155,36 @@ static void test_u64_and_failure(void **state) {
   assert_int_equal(b.len, 22);
   assert_memory_equal(b.data, "0 18446744073709551615", 22);
   p2pc_buf_fini(&b);
-  /* Too small a buffer: an error, and nothing half-written. */
-  rec a = {0};
-  p2pc_buf w, tiny;
-  assert_int_equal(p2pc_causal_new(&a.c, "A", NULL, A, NULL, NULL), 0);
-  p2pc_buf_init(&w, A, 4096);
-  p2pc_buf_init(&tiny, A, 12);
-  assert_int_equal(p2pc_causal_send(a.c, "B", (const uint8_t *)"x", 1, 0, &w),
-                   0);
-  p2pc_causal_event ev = {.kind = P2PC_CEV_SEND,
-                          .sender = "A",
-                          .n = 1,
-                          .peer = "B",
-                          .vc = p2pc_causal_clock(a.c)};
-  assert_int_equal(p2pc_evlog_causal(&tiny, a.c, &ev), P2PC_ERR_TOOBIG);
+  /* Too small a buffer: an error, and nothing half-written, at every
+   * size short of the whole record. */
+  for (p2pc_causal_ev_kind k = P2PC_CEV_SEND; k <= P2PC_CEV_REFUSE; k++) {
+    p2pc_causal_event ev = base(k);
+    p2pc_buf whole;
+    p2pc_buf_init(&whole, A, 1024);
+    assert_int_equal(p2pc_evlog_causal(&whole, &ev), 0);
+    for (size_t cap = 0; cap < whole.len; cap++) {
+      p2pc_buf tiny;
+      p2pc_buf_init(&tiny, A, cap);
+      assert_int_equal(p2pc_evlog_causal(&tiny, &ev), P2PC_ERR_TOOBIG);
+      assert_int_equal(tiny.len, 0);
+      p2pc_buf_fini(&tiny);
+    }
+    p2pc_buf_fini(&whole);
+  }
+  p2pc_buf tiny;
+  p2pc_buf_init(&tiny, A, 16); /* ,"lifetime_ns":null is 19 */
+  assert_int_equal(p2pc_evlog_lifetime(&tiny, P2PC_CAUSAL_LIFETIME_INF),
+                   P2PC_ERR_TOOBIG);
   assert_int_equal(tiny.len, 0);
-  p2pc_causal_free(a.c);
-  p2pc_buf_fini(&w);
   p2pc_buf_fini(&tiny);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_kinds),
       cmocka_unit_test(test_records),
+      cmocka_unit_test(test_expire_and_refuse),
+      cmocka_unit_test(test_lifetime),
       cmocka_unit_test(test_u64_and_failure),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
