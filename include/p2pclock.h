@@ -23,21 +23,12 @@ extern "C" {
  */
 enum {
   P2PC_OK = 0,
-<<<<<<< HEAD
-  P2PC_ERR_NOMEM = -10001,   /* an allocation failed */
-  P2PC_ERR_PROTO = -10002,   /* malformed input from the network */
-  P2PC_ERR_FULL = -10003,    /* a bounded queue, buffer or table is full */
-  P2PC_ERR_TOOBIG = -10004,  /* a value exceeds a configured maximum */
-  P2PC_ERR_VERSION = -10005, /* the peer speaks another protocol version */
-  P2PC_ERR_INVAL = -10006,   /* an invalid argument (e.g. a bad node ID) */
-=======
   P2PC_ERR_NOMEM = -10001,    /* an allocation failed */
   P2PC_ERR_PROTO = -10002,    /* malformed input from the network */
   P2PC_ERR_FULL = -10003,     /* a bounded queue, buffer or table is full */
   P2PC_ERR_TOOBIG = -10004,   /* a value exceeds a configured maximum */
   P2PC_ERR_VERSION = -10005,  /* the peer speaks another protocol version */
   P2PC_ERR_INVAL = -10006,    /* an invalid argument (e.g. a bad node ID) */
->>>>>>> wip-check
   P2PC_ERR_NOTFOUND = -10007, /* no such entry */
   P2PC_ERR_AHEAD = -10008     /* a timestamp leads this node's clock too far */
 };

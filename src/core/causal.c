@@ -905,9 +905,14 @@ int p2pc_causal_peer_report(p2pc_causal *c, const char *dest,
     bool off = false;
     for (uint32_t r = 0; r < nwo; r++)
       off |= q[i].n > wo[2 * r] && q[i].n <= wo[2 * r + 1];
-    if (off) {
+    if (off && expired(c, q[i].stamp)) {
       give_up(c, d, &q[i], "written off at its destination");
       c->npending--;
+    } else if (off) {
+      /* Written off there, not yet older than Δ on our own clock (the
+       * two clocks differ within their bounds): it stays pending and is
+       * given up when it is, so the report never comes early. */
+      q[k++] = q[i];
     } else if (q[i].n <= delivered) {
       c->npending--;
     } else {
