@@ -52,7 +52,7 @@ struct p2pc_causal {
   /* Clock. */
   uint64_t hlc, pt, err;
   bool time_known;
-  uint64_t G; /* global stable time */
+  uint64_t lv[P2PC_CAUSAL_LEVELS]; /* stability levels (by hops) */
   /* Entries, sorted by (dest, sender); V2 is the merge's spare. */
   p2pc_ses_dep *V, *V2;
   uint32_t nV, capV, capV2;
@@ -238,7 +238,7 @@ static bool dep_expired(const p2pc_causal *c, const p2pc_ses_dep *e) {
 }
 
 static bool dep_stable(const p2pc_causal *c, const p2pc_ses_dep *e) {
-  return e->stamp < c->G;
+  return e->hops < P2PC_CAUSAL_LEVELS && e->stamp < c->lv[e->hops];
 }
 
 /* ---- written-off ranges (per sender) ---------------------------------- */
@@ -533,9 +533,10 @@ int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
   if (has) {
     c->V[di].n = m.n;
     c->V[di].stamp = stamp;
+    c->V[di].hops = 0;
   } else {
     memmove(c->V + di + 1, c->V + di, (c->nV - di) * sizeof *c->V);
-    c->V[di] = (p2pc_ses_dep){d, c->self, m.n, stamp};
+    c->V[di] = (p2pc_ses_dep){d, c->self, m.n, stamp, 0};
     c->nV++;
     if (c->nV > c->st.deps_max)
       c->st.deps_max = c->nV;
@@ -584,10 +585,19 @@ static const p2pc_ses_dep *unmet(const p2pc_causal *c, const p2pc_ses_msg *m,
   return first;
 }
 
+/* An entry of a delivered message, as this node would hold it: one more
+ * DATA hop from its sender. */
+static p2pc_ses_dep hop(const p2pc_ses_dep *e) {
+  p2pc_ses_dep x = *e;
+  if (x.hops < P2PC_SES_MAX_HOPS)
+    x.hops++;
+  return x;
+}
+
 static bool keep_entry(const p2pc_causal *c, const p2pc_ses_dep *e) {
   if (e->dest == c->self || expired(c, e->stamp))
     return false;
-  if (!c->cfg.no_prune && e->stamp < c->G)
+  if (!c->cfg.no_prune && dep_stable(c, e))
     return false;
   if (e->dest < c->npeers && c->peers[e->dest].retired)
     return false;
@@ -610,7 +620,12 @@ static int deliver(p2pc_causal *c, const p2pc_ses_msg *m, uint64_t waited_ns) {
     uint32_t i = 0, j = 0;
     uint64_t lb = c->dep_lb;
     while (i < c->nV || j < m->ndeps) {
-      const p2pc_ses_dep *e = j < m->ndeps ? &m->deps[j] : NULL;
+      p2pc_ses_dep ex;
+      const p2pc_ses_dep *e = NULL;
+      if (j < m->ndeps) {
+        ex = hop(&m->deps[j]);
+        e = &ex;
+      }
       if (e && !keep_entry(c, e)) {
         j++;
         continue;
@@ -627,7 +642,12 @@ static int deliver(p2pc_causal *c, const p2pc_ses_msg *m, uint64_t waited_ns) {
           lb = e->stamp;
         j++;
       } else {
-        c->V2[k++] = e->n > c->V[i].n ? *e : c->V[i];
+        /* The latest message; for the same one, the shorter path (a lower
+         * hop count is retired by a fresher level). */
+        p2pc_ses_dep x = e->n > c->V[i].n ? *e : c->V[i];
+        if (e->n == c->V[i].n && e->hops < x.hops)
+          x.hops = e->hops;
+        c->V2[k++] = x;
         i++;
         j++;
       }
@@ -974,12 +994,25 @@ uint64_t p2pc_causal_local_stable(const p2pc_causal *c) {
   return ls;
 }
 
-void p2pc_causal_set_stable(p2pc_causal *c, uint64_t g) {
-  if (c->cfg.no_prune || g <= c->G)
+void p2pc_causal_set_stable_levels(p2pc_causal *c, const uint64_t *levels,
+                                   uint32_t nlevels) {
+  if (c->cfg.no_prune)
     return;
-  c->G = g;
-  if (c->dep_lb < g)
+  bool rose = false;
+  for (uint32_t i = 0; i < P2PC_CAUSAL_LEVELS; i++) {
+    uint64_t v = i < nlevels ? levels[i] : 0;
+    rose |= v > c->lv[i] && c->dep_lb < v;
+    c->lv[i] = v;
+  }
+  if (rose)
     filter_deps(c, dep_stable, &c->st.stable_deps);
+}
+
+void p2pc_causal_set_stable(p2pc_causal *c, uint64_t g) {
+  uint64_t lv[P2PC_CAUSAL_LEVELS];
+  for (uint32_t i = 0; i < P2PC_CAUSAL_LEVELS; i++)
+    lv[i] = g;
+  p2pc_causal_set_stable_levels(c, lv, P2PC_CAUSAL_LEVELS);
 }
 
 /* ---- retirement --------------------------------------------------------- */

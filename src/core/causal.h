@@ -208,8 +208,16 @@ void p2pc_causal_report_for(const p2pc_causal *c, const char *sender,
 /* LS: every message this node sent stamped below it is delivered (or
  * written off) at its destination; its HLC if nothing is pending. */
 uint64_t p2pc_causal_local_stable(const p2pc_causal *c);
-/* The network's global stable time: entries stamped below it are stable
- * (stable.h). Only raises; ignored with no_prune. */
+/* The network's stability levels (stable.h): an entry that has travelled
+ * h DATA hops and is stamped below levels[h] is stable (its message is
+ * delivered or written off); nlevels <= P2PC_CAUSAL_LEVELS, and entries
+ * that travelled further are retired only by other means. Ignored with
+ * no_prune. */
+#define P2PC_CAUSAL_LEVELS 33
+void p2pc_causal_set_stable_levels(p2pc_causal *c, const uint64_t *levels,
+                                   uint32_t nlevels);
+/* The same with one value g for every level: g must be at most every
+ * node's LS (a global stable time). */
 void p2pc_causal_set_stable(p2pc_causal *c, uint64_t g);
 
 /*

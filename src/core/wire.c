@@ -408,6 +408,7 @@ void p2pc_ses_msg_fini(p2pc_ses_msg *m, const p2pc_allocator *a) {
 struct sesdep {
   uint32_t d, s;
   uint64_t n, stamp;
+  uint32_t hops;
 };
 typedef struct sesdep sesdep;
 
@@ -519,7 +520,7 @@ int p2pc_wire_ses_put(p2pc_buf *out, const p2pc_ses_msg *m,
     const p2pc_ses_dep *e = &m->deps[i];
     if (e->dest >= ids->n || e->sender >= ids->n || e->dest == e->sender ||
         e->dest == m->sender || e->n == 0 || e->stamp == 0 ||
-        e->stamp >= m->stamp) {
+        e->stamp >= m->stamp || e->hops > P2PC_SES_MAX_HOPS) {
       rv = P2PC_ERR_INVAL;
       goto done;
     }
@@ -539,7 +540,7 @@ int p2pc_wire_ses_put(p2pc_buf *out, const p2pc_ses_msg *m,
   sesdep *sd = scratch->deps;
   for (uint32_t i = 0; i < m->ndeps; i++)
     sd[i] = (sesdep){map[m->deps[i].dest] - 1, map[m->deps[i].sender] - 1,
-                     m->deps[i].n, m->deps[i].stamp};
+                     m->deps[i].n, m->deps[i].stamp, m->deps[i].hops};
   if (m->ndeps > 1)
     qsort(sd, m->ndeps, sizeof *sd, cmp_sesdep);
   for (uint32_t i = 1; i < m->ndeps; i++)
@@ -564,6 +565,7 @@ int p2pc_wire_ses_put(p2pc_buf *out, const p2pc_ses_msg *m,
     PUT(p2pc_buf_put_varint(out, same ? sd[i].s - sd[i - 1].s - 1 : sd[i].s));
     PUT(p2pc_buf_put_varint(out, sd[i].n));
     PUT(p2pc_buf_put_varint(out, m->stamp - sd[i].stamp));
+    PUT(p2pc_buf_put_varint(out, sd[i].hops));
   }
   size_t meta = out->len - start;
   PUT(p2pc_buf_put_varint(out, m->payload_len));
@@ -635,7 +637,7 @@ int p2pc_wire_ses_get(const uint8_t *b, size_t len, const p2pc_idtab *ids,
   if (!p2pc_reader_varint(&r, &n) || !p2pc_reader_varint(&r, &prev) ||
       !p2pc_reader_varint(&r, &stamp) || !p2pc_reader_varint(&r, &ndeps) ||
       n == 0 || prev >= n || stamp == 0 || ndeps > P2PC_SES_MAX_DEPS ||
-      ndeps * 4 > p2pc_reader_left(&r))
+      ndeps * 5 > p2pc_reader_left(&r))
     return P2PC_ERR_PROTO;
 
   local = a->realloc(NULL, (size_t)ndict * sizeof *local, a->ud);
@@ -689,9 +691,10 @@ int p2pc_wire_ses_get(const uint8_t *b, size_t len, const p2pc_idtab *ids,
   uint64_t d = 0, s = 0;
   rv = P2PC_ERR_PROTO;
   for (uint64_t i = 0; i < ndeps; i++) {
-    uint64_t dg, sv, en, sd;
+    uint64_t dg, sv, en, sd, hp;
     if (!p2pc_reader_varint(&r, &dg) || !p2pc_reader_varint(&r, &sv) ||
-        !p2pc_reader_varint(&r, &en) || !p2pc_reader_varint(&r, &sd))
+        !p2pc_reader_varint(&r, &en) || !p2pc_reader_varint(&r, &sd) ||
+        !p2pc_reader_varint(&r, &hp) || hp > P2PC_SES_MAX_HOPS)
       goto out;
     if (i > 0 && dg == 0) {
       if (sv >= ndict - s - 1)
@@ -705,7 +708,8 @@ int p2pc_wire_ses_get(const uint8_t *b, size_t len, const p2pc_idtab *ids,
     }
     if (s >= ndict || d == 0 || d == s || en == 0 || sd == 0 || sd >= stamp)
       goto out;
-    tmp.deps[i] = (p2pc_ses_dep){local[d], local[s], en, stamp - sd};
+    tmp.deps[i] = (p2pc_ses_dep){local[d], local[s], en, stamp - sd,
+                                 (uint32_t)hp};
     tmp.ndeps++;
   }
   /* The dictionary lists exactly the names used: each index past the two
@@ -725,11 +729,12 @@ int p2pc_wire_ses_get(const uint8_t *b, size_t len, const p2pc_idtab *ids,
       p2pc_reader_varint(&rr, &x);
     d = s = 0;
     for (uint64_t i = 0; i < ndeps; i++) {
-      uint64_t dg, sv, en, sd;
+      uint64_t dg, sv, en, sd, hp;
       p2pc_reader_varint(&rr, &dg);
       p2pc_reader_varint(&rr, &sv);
       p2pc_reader_varint(&rr, &en);
       p2pc_reader_varint(&rr, &sd);
+      p2pc_reader_varint(&rr, &hp);
       if (i > 0 && dg == 0) {
         s = s + 1 + sv;
       } else {

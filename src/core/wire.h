@@ -197,7 +197,13 @@ typedef struct p2pc_ses_dep {
   uint32_t dest, sender; /* interned ids */
   uint64_t n;            /* > 0 */
   uint64_t stamp;        /* > 0 */
+  /* DATA hops the entry has travelled from its sender: 0 at the sender;
+   * a receiver that keeps it adds 1 (saturating at P2PC_SES_MAX_HOPS). It
+   * says which level of the stability report may retire it (stable.h). */
+  uint32_t hops;
 } p2pc_ses_dep;
+
+#define P2PC_SES_MAX_HOPS 255
 
 #define P2PC_SES_MAX_DEPS 65536 /* entries one message may carry */
 
@@ -237,7 +243,8 @@ void p2pc_ses_msg_fini(p2pc_ses_msg *m, const p2pc_allocator *a);
  *     varint dest index gap from the previous entry's (the first: absolute),
  *     varint sender index (a new dest: absolute; the same dest: the gap
  *       from the previous sender index minus 1),
- *     varint n (> 0), varint stamp - entry stamp (>= 1, < stamp);
+ *     varint n (> 0), varint stamp - entry stamp (>= 1, < stamp),
+ *     varint hops (<= P2PC_SES_MAX_HOPS);
  *     an entry's dest is never the message's sender, never its own sender;
  *   varint payload length, payload (the rest of the body).
  * *meta_bytes (if non-NULL) gets the bytes of causal metadata: everything
