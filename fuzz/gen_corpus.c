@@ -334,6 +334,24 @@ static void frame_horizon(p2pc_buf *b, uint64_t dseq, uint64_t stamp) {
   CHECK("end", p2pc_wire_frame_end(b, st, P2PC_WIRE_MAX_FRAME_DEFAULT));
 }
 
+/* A STABLE frame: levels fall by `step` every `every` levels from top,
+ * with n expired message numbers from first, spaced by 2. */
+static void frame_stable(p2pc_buf *b, uint64_t delivered, uint64_t top,
+                         uint64_t step, int every, uint32_t n, uint64_t first) {
+  p2pc_wire_stable s;
+  memset(&s, 0, sizeof s);
+  s.delivered = delivered;
+  for (int d = 0; d < P2PC_STABLE_DEPTH; d++)
+    s.rep.v[d] = top - (uint64_t)(every ? d / every : 0) * step;
+  s.nexpired = n;
+  for (uint32_t i = 0; i < n; i++)
+    s.expired[i] = first + 2 * (uint64_t)i;
+  long st = p2pc_wire_frame_begin(b, P2PC_FRAME_STABLE);
+  CHECK("begin", (int)st);
+  CHECK("stable", p2pc_wire_stable_put(b, &s));
+  CHECK("end", p2pc_wire_frame_end(b, st, P2PC_WIRE_MAX_FRAME_DEFAULT));
+}
+
 static void frame_data(p2pc_buf *b, uint64_t lseq, const seed *s) {
   long st = p2pc_wire_frame_begin(b, P2PC_FRAME_DATA);
   CHECK("begin", (int)st);
@@ -385,6 +403,13 @@ static void gen_frames(void) {
   emit_frame(&b, "horizon-late");
   frame_peers(&b, 3);
   emit_frame(&b, "peers-3");
+  /* HLC values: network time in ns, a logical counter in the low 16 bits. */
+  frame_stable(&b, 0, 1800000000000000000ull, 0, 0, 0, 0);
+  emit_frame(&b, "stable-flat");
+  frame_stable(&b, 4321, 1800000000123456789ull, 65536 * 1000, 3, 5, 17);
+  emit_frame(&b, "stable-steps");
+  frame_stable(&b, UINT64_MAX, UINT64_MAX, 1, 1, P2PC_WIRE_MAX_EXPIRED, 1);
+  emit_frame(&b, "stable-max");
   for (size_t i = 0; i < nses; i++) {
     char name[80];
     frame_data(&b, i + 1, &ses_seeds[i]);
@@ -430,6 +455,10 @@ static void gen_frames(void) {
   /* An ACK whose varint is not minimal (0 written as 0x80 0x00). */
   const uint8_t nonmin[] = {0x00, 0x00, 0x00, 0x03, P2PC_FRAME_ACK, 0x80, 0x00};
   write_file("fuzz_frame", "ack-nonminimal", nonmin, sizeof nonmin);
+  /* A STABLE report with a step that changes nothing (level gap 0). */
+  const uint8_t gap0[] = {0x00, 0x00, 0x00, 0x08, P2PC_FRAME_STABLE, 0, 2, 0,
+                          5,    0,    1,    0};
+  write_file("fuzz_frame", "stable-gap0", gap0, sizeof gap0);
   p2pc_buf_fini(&b);
 }
 

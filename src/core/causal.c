@@ -916,7 +916,8 @@ int p2pc_causal_peer_report(p2pc_causal *c, const char *dest,
   if (delivered > ps->tx_last_n)
     return P2PC_ERR_PROTO;
   for (uint32_t i = 0; i < nwo; i++)
-    if (wo[2 * i] >= wo[2 * i + 1] || wo[2 * i + 1] > ps->tx_last_n)
+    if (wo[2 * i] == 0 || wo[2 * i] > wo[2 * i + 1] ||
+        wo[2 * i + 1] > ps->tx_last_n)
       return P2PC_ERR_PROTO;
   /* Pending messages it covers: delivered (silently) or written off. */
   uint32_t k = 0;
@@ -924,7 +925,7 @@ int p2pc_causal_peer_report(p2pc_causal *c, const char *dest,
   for (uint32_t i = 0; i < ps->pq_n; i++) {
     bool off = false;
     for (uint32_t r = 0; r < nwo; r++)
-      off |= q[i].n > wo[2 * r] && q[i].n <= wo[2 * r + 1];
+      off |= q[i].n >= wo[2 * r] && q[i].n <= wo[2 * r + 1];
     if (off && expired(c, q[i].stamp)) {
       give_up(c, d, &q[i], "written off at its destination");
       c->npending--;
@@ -978,7 +979,7 @@ void p2pc_causal_report_for(const p2pc_causal *c, const char *sender,
     r[j] = x;
   }
   for (uint32_t i = 0; i < n; i++) {
-    wo[2 * i] = r[i].lo;
+    wo[2 * i] = r[i].lo + 1; /* (lo, hi] as [first, last] */
     wo[2 * i + 1] = r[i].hi;
   }
   *nwo = n;

@@ -190,7 +190,7 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
 /*
  * What dest reported about this node's messages to it: every message up
  * to `delivered` is delivered there or written off, and the ranges
- * (lo, hi] in wo[0..2*nwo) (ascending) were written off (expired). The
+ * [first, last] in wo[0..2*nwo) (ascending) were written off (expired). The
  * messages covered leave the pending set (written-off ones with an EXPIRE
  * event at_sender) and their entries are dropped (unless no_prune).
  * Returns 0, P2PC_ERR_INVAL (bad id) or P2PC_ERR_PROTO (delivered beyond

@@ -363,6 +363,96 @@ int p2pc_wire_horizon_get(const uint8_t *b, size_t len, uint64_t *dseq,
   return rv;
 }
 
+/* ---- STABLE ----------------------------------------------------------- */
+
+/* Written-off ranges: (first, last) pairs, 1 <= first <= last < the next
+ * pair's first. */
+static bool ranges_valid(const uint64_t *e, uint64_t n) {
+  if (n % 2 || n > P2PC_WIRE_MAX_EXPIRED)
+    return false;
+  for (uint64_t i = 0; i < n; i += 2)
+    if (e[i] == 0 || e[i] > e[i + 1] || (i && e[i] <= e[i - 1]))
+      return false;
+  return true;
+}
+
+static bool stable_valid(const p2pc_wire_stable *s) {
+  for (int d = 1; d < P2PC_STABLE_DEPTH; d++)
+    if (s->rep.v[d] > s->rep.v[d - 1])
+      return false;
+  return ranges_valid(s->expired, s->nexpired);
+}
+
+int p2pc_wire_stable_put(p2pc_buf *out, const p2pc_wire_stable *s) {
+  int rv;
+  size_t start = out->len;
+  if (!stable_valid(s))
+    return P2PC_ERR_INVAL;
+  const uint64_t *v = s->rep.v;
+  uint64_t nsteps = 1;
+  for (int d = 1; d < P2PC_STABLE_DEPTH; d++)
+    nsteps += v[d] != v[d - 1];
+  PUT(p2pc_buf_put_varint(out, s->delivered));
+  PUT(p2pc_buf_put_varint(out, nsteps));
+  PUT(p2pc_buf_put_varint(out, 0));
+  PUT(p2pc_buf_put_varint(out, v[0]));
+  for (int d = 1, last = 0; d < P2PC_STABLE_DEPTH; d++) {
+    if (v[d] == v[d - 1])
+      continue;
+    PUT(p2pc_buf_put_varint(out, (uint64_t)(d - last)));
+    PUT(p2pc_buf_put_varint(out, v[d - 1] - v[d]));
+    last = d;
+  }
+  PUT(p2pc_buf_put_varint(out, s->nexpired));
+  for (uint32_t i = 0; i < s->nexpired; i++)
+    PUT(p2pc_buf_put_varint(out, s->expired[i]));
+  return 0;
+err:
+  out->len = start;
+  return rv;
+}
+
+int p2pc_wire_stable_get(const uint8_t *b, size_t len, p2pc_wire_stable *s) {
+  p2pc_reader r;
+  p2pc_wire_stable tmp;
+  uint64_t nsteps, level, value, nexp;
+  memset(&tmp, 0, sizeof tmp);
+  p2pc_reader_init(&r, b, len);
+  if (!p2pc_reader_varint(&r, &tmp.delivered) ||
+      !p2pc_reader_varint(&r, &nsteps) || nsteps == 0 ||
+      nsteps > P2PC_STABLE_DEPTH || !p2pc_reader_varint(&r, &level) ||
+      level != 0 || !p2pc_reader_varint(&r, &value))
+    return P2PC_ERR_PROTO;
+  tmp.rep.v[0] = value;
+  for (uint64_t i = 1; i < nsteps; i++) {
+    uint64_t gap, dec;
+    /* Each step moves up at least one level and down at least by one,
+     * stays below level D and above 0: one encoding per report. */
+    if (!p2pc_reader_varint(&r, &gap) || !p2pc_reader_varint(&r, &dec) ||
+        gap == 0 || gap >= P2PC_STABLE_DEPTH - level || dec == 0 || dec > value)
+      return P2PC_ERR_PROTO;
+    for (uint64_t d = level + 1; d < level + gap; d++)
+      tmp.rep.v[d] = value;
+    level += gap;
+    value -= dec;
+    tmp.rep.v[level] = value;
+  }
+  for (uint64_t d = level + 1; d < P2PC_STABLE_DEPTH; d++)
+    tmp.rep.v[d] = value;
+  if (!p2pc_reader_varint(&r, &nexp) || nexp > P2PC_WIRE_MAX_EXPIRED)
+    return P2PC_ERR_PROTO;
+  tmp.nexpired = (uint32_t)nexp;
+  for (uint32_t i = 0; i < tmp.nexpired; i++)
+    if (!p2pc_reader_varint(&r, &tmp.expired[i]))
+      return P2PC_ERR_PROTO;
+  if (!ranges_valid(tmp.expired, nexp))
+    return P2PC_ERR_PROTO;
+  int rv = finish(&r);
+  if (rv > 0)
+    *s = tmp;
+  return rv;
+}
+
 int p2pc_wire_peers_get(const uint8_t *b, size_t len, p2pc_wire_peer *peers,
                         size_t max, size_t *n) {
   p2pc_reader r;

@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "idtab.h"
 #include "p2pclock.h"
+#include "stable.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -30,6 +31,7 @@
 #define P2PC_WIRE_MAX_FRAME_LIMIT (1u << 26)
 #define P2PC_WIRE_MAX_PEERS 1024 /* entries in one PEERS frame */
 #define P2PC_WIRE_MAX_REASON 256 /* bytes of an ERROR frame's reason */
+#define P2PC_WIRE_MAX_EXPIRED 64 /* message numbers in one STABLE frame */
 
 typedef enum p2pc_frame_type {
   P2PC_FRAME_HELLO = 1,
@@ -41,7 +43,8 @@ typedef enum p2pc_frame_type {
   P2PC_FRAME_PONG = 7,
   P2PC_FRAME_ANNOUNCE = 8,
   P2PC_FRAME_LEAVE = 9,
-  P2PC_FRAME_HORIZON = 10
+  P2PC_FRAME_HORIZON = 10,
+  P2PC_FRAME_STABLE = 11
 } p2pc_frame_type;
 
 typedef struct p2pc_frame {
@@ -178,6 +181,37 @@ int p2pc_wire_leave_get(const uint8_t *b, size_t len, uint64_t *last,
 int p2pc_wire_horizon_put(p2pc_buf *out, uint64_t dseq, uint64_t stamp);
 int p2pc_wire_horizon_get(const uint8_t *b, size_t len, uint64_t *dseq,
                           uint64_t *stamp);
+
+/*
+ * STABLE: what the sender knows of stability (stable.h), for the receiver.
+ *   delivered  the highest message number n of the receiver's messages to
+ *              the sender such that the sender has delivered or written off
+ *              every one up to it (0 = none);
+ *   rep        the sender's report, levels 0..P2PC_STABLE_DEPTH-1;
+ *   expired    ranges of the receiver's stream that the sender wrote off
+ *              (expired), as nexpired/2 (first, last) pairs of message
+ *              numbers: 1 <= first <= last < the next pair's first (what
+ *              the receiver reports as expired at its destination).
+ * The report travels as steps, one per level where the value changes:
+ * varint nsteps (1..D), then varint 0 and the value of level 0, then
+ * nsteps - 1 times (varint level gap >= 1, varint decrease >= 1). A level
+ * takes the value of the last step at or below it; every step's level is
+ * below D and no value goes below 0. Then varint nexpired (<= 64) and the
+ * pairs. There is one encoding of each frame: a step that changes nothing
+ * is malformed.
+ */
+typedef struct p2pc_wire_stable {
+  uint64_t delivered;
+  p2pc_stable_report rep;
+  uint32_t nexpired;
+  uint64_t expired[P2PC_WIRE_MAX_EXPIRED];
+} p2pc_wire_stable;
+
+/* Appends the body. P2PC_ERR_INVAL (nothing appended) if rep increases
+ * somewhere or the ranges are not as above. */
+int p2pc_wire_stable_put(p2pc_buf *out, const p2pc_wire_stable *s);
+/* Decodes a body; the expired[] past nexpired are zeroed. */
+int p2pc_wire_stable_get(const uint8_t *b, size_t len, p2pc_wire_stable *s);
 
 /*
  * DATA: varint lseq (the link's sequence number) followed by one SES

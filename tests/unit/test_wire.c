@@ -2,8 +2,9 @@
 /*
  * The frame codec: known byte layouts for every frame type, frame
  * splitting (need more / too big / zero), rejection of malformed bodies
- * (truncated at every length, trailing bytes, bad IDs), and the SES message
- * encoding with its dictionary and both pair forms.
+ * (truncated at every length, trailing bytes, bad IDs), the STABLE frame's
+ * steps, and the SES message encoding with its dictionary and both pair
+ * forms.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -328,6 +329,171 @@ static void test_horizon(void **state) {
   p2pc_buf_fini(&b);
 }
 
+/* ---- STABLE ----------------------------------------------------------- */
+
+#define SD P2PC_STABLE_DEPTH
+
+static int stable_fn(const uint8_t *b, size_t len, void *out) {
+  return p2pc_wire_stable_get(b, len, out);
+}
+
+/* Decodes p, expecting P2PC_ERR_PROTO and the output untouched. */
+static void expect_stable_rejected(const uint8_t *p, size_t len) {
+  p2pc_wire_stable o, before;
+  memset(&o, 0x5a, sizeof o);
+  before = o;
+  assert_int_equal(p2pc_wire_stable_get(p, len, &o), P2PC_ERR_PROTO);
+  assert_memory_equal(&o, &before, sizeof o);
+}
+
+static void test_stable(void **state) {
+  (void)state;
+  p2pc_buf b;
+  p2pc_wire_stable s, o;
+  p2pc_buf_init(&b, A, 4096);
+  /* Levels 0-2 at 1000, 3-9 at 900, 10.. at 0; three expired. */
+  memset(&s, 0, sizeof s);
+  s.delivered = 300;
+  for (int d = 0; d < SD; d++)
+    s.rep.v[d] = d < 3 ? 1000 : d < 10 ? 900 : 0;
+  s.nexpired = 3;
+  s.expired[0] = 5;
+  s.expired[1] = 7;
+  s.expired[2] = 200;
+  assert_int_equal(p2pc_wire_stable_put(&b, &s), 0);
+  const uint8_t want[] = {0xac, 0x02, 3,    0, 0xe8, 0x07, 3,    0x64,
+                          7,    0x84, 0x07, 3, 5,    7,    0xc8, 0x01};
+  assert_int_equal(b.len, sizeof want);
+  assert_memory_equal(b.data, want, sizeof want);
+  memset(&o, 0x5a, sizeof o);
+  expect_strict(b.data, b.len, stable_fn, &o);
+  assert_memory_equal(&o, &s, sizeof o); /* expired[3..] zeroed */
+
+  /* One value everywhere is one step; nothing delivered, none expired. */
+  memset(&s, 0, sizeof s);
+  for (int d = 0; d < SD; d++)
+    s.rep.v[d] = UINT64_MAX;
+  p2pc_buf_reset(&b);
+  assert_int_equal(p2pc_wire_stable_put(&b, &s), 0);
+  assert_int_equal(b.len, 1 + 1 + 1 + 10 + 1);
+  assert_int_equal(stable_fn(b.data, b.len, &o), (int)b.len);
+  assert_memory_equal(&o, &s, sizeof o);
+  /* A change at every level: D steps, the most there can be; and the full
+   * list of expired messages. */
+  for (int d = 0; d < SD; d++)
+    s.rep.v[d] = (uint64_t)(SD - d) * 1000003;
+  s.nexpired = P2PC_WIRE_MAX_EXPIRED;
+  for (uint32_t i = 0; i < s.nexpired; i++)
+    s.expired[i] = 1 + 3 * (uint64_t)i;
+  p2pc_buf_reset(&b);
+  assert_int_equal(p2pc_wire_stable_put(&b, &s), 0);
+  assert_int_equal(b.data[1], SD);
+  assert_int_equal(stable_fn(b.data, b.len, &o), (int)b.len);
+  assert_memory_equal(&o, &s, sizeof o);
+  /* ... one more expired number is too many for the decoder, and for the
+   * encoder. */
+  s.nexpired = 0;
+  p2pc_buf_reset(&b);
+  assert_int_equal(p2pc_wire_stable_put(&b, &s), 0);
+  b.len--; /* nexpired = 0 */
+  assert_int_equal(p2pc_buf_put_varint(&b, P2PC_WIRE_MAX_EXPIRED + 1), 0);
+  for (uint64_t i = 1; i <= P2PC_WIRE_MAX_EXPIRED + 1; i++)
+    assert_int_equal(p2pc_buf_put_varint(&b, i), 0);
+  expect_stable_rejected(b.data, b.len);
+  b.data[b.len - P2PC_WIRE_MAX_EXPIRED - 2] = P2PC_WIRE_MAX_EXPIRED;
+  assert_int_equal(stable_fn(b.data, b.len - 1, &o), (int)b.len - 1);
+  assert_int_equal(o.nexpired, P2PC_WIRE_MAX_EXPIRED);
+  p2pc_buf_reset(&b);
+  s.nexpired = P2PC_WIRE_MAX_EXPIRED + 1;
+  assert_int_equal(p2pc_wire_stable_put(&b, &s), P2PC_ERR_INVAL);
+  assert_int_equal(b.len, 0);
+
+  /* The encoder refuses what the decoder could never produce. */
+  s.nexpired = 2;
+  s.expired[0] = 9;
+  s.expired[1] = 9;
+  assert_int_equal(p2pc_wire_stable_put(&b, &s), P2PC_ERR_INVAL);
+  s.expired[0] = 0;
+  assert_int_equal(p2pc_wire_stable_put(&b, &s), P2PC_ERR_INVAL);
+  s.nexpired = 0;
+  s.rep.v[SD - 1] = s.rep.v[SD - 2] + 1;
+  assert_int_equal(p2pc_wire_stable_put(&b, &s), P2PC_ERR_INVAL);
+  assert_int_equal(b.len, 0);
+
+  /* A step to the last level is fine; one past it is not. */
+  const uint8_t last[] = {0, 2, 0, 5, SD - 1, 1, 0};
+  assert_int_equal(stable_fn(last, sizeof last, &o), (int)sizeof last);
+  assert_true(o.rep.v[SD - 2] == 5 && o.rep.v[SD - 1] == 4);
+  const uint8_t past[] = {0, 2, 0, 5, SD, 1, 0};
+  expect_stable_rejected(past, sizeof past);
+  const uint8_t past2[] = {0, 3, 0, 5, 20, 1, 12, 1, 0};
+  expect_stable_rejected(past2, sizeof past2);
+  /* No steps, too many steps, a first step off level 0. */
+  const uint8_t none[] = {0, 0, 0, 5, 0};
+  expect_stable_rejected(none, sizeof none);
+  const uint8_t many[] = {0, SD + 1, 0, 5, 0};
+  expect_stable_rejected(many, sizeof many);
+  const uint8_t off0[] = {0, 1, 1, 5, 0};
+  expect_stable_rejected(off0, sizeof off0);
+  /* Steps that change nothing, or go below 0. */
+  const uint8_t gap0[] = {0, 2, 0, 5, 0, 1, 0};
+  expect_stable_rejected(gap0, sizeof gap0);
+  const uint8_t dec0[] = {0, 2, 0, 5, 1, 0, 0};
+  expect_stable_rejected(dec0, sizeof dec0);
+  const uint8_t below[] = {0, 2, 0, 5, 1, 6, 0};
+  expect_stable_rejected(below, sizeof below);
+  const uint8_t to0[] = {0, 2, 0, 5, 1, 5, 0};
+  assert_int_equal(stable_fn(to0, sizeof to0, &o), (int)sizeof to0);
+  assert_true(o.rep.v[0] == 5 && o.rep.v[1] == 0 && o.rep.v[SD - 1] == 0);
+  /* Fewer steps than announced. */
+  const uint8_t short_[] = {0, 3, 0, 5, 1, 1, 0};
+  expect_stable_rejected(short_, sizeof short_);
+  /* Expired numbers: unsorted, repeated, zero. */
+  const uint8_t unsorted[] = {0, 1, 0, 5, 2, 7, 5};
+  expect_stable_rejected(unsorted, sizeof unsorted);
+  const uint8_t twice[] = {0, 1, 0, 5, 2, 5, 5};
+  expect_stable_rejected(twice, sizeof twice);
+  const uint8_t zero[] = {0, 1, 0, 5, 1, 0};
+  expect_stable_rejected(zero, sizeof zero);
+  /* Non-minimal varints, anywhere. */
+  const uint8_t fat_value[] = {0, 1, 0, 0x85, 0x00, 0};
+  expect_stable_rejected(fat_value, sizeof fat_value);
+  const uint8_t fat_delivered[] = {0x80, 0x00, 1, 0, 5, 0};
+  expect_stable_rejected(fat_delivered, sizeof fat_delivered);
+  p2pc_buf_fini(&b);
+}
+
+/* Random reports and lists: the decoder gives back exactly what was
+ * encoded. */
+static void test_stable_round_trip(void **state) {
+  (void)state;
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  p2pc_buf b;
+  p2pc_buf_init(&b, A, 4096);
+  for (int trial = 0; trial < 2000; trial++) {
+    p2pc_wire_stable s, o;
+    memset(&s, 0, sizeof s);
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    s.delivered = x >> (x & 63);
+    uint64_t v = x ^ (x << 7);
+    for (int d = 0; d < SD; d++) {
+      x = x * 6364136223846793005ull + 1442695040888963407ull;
+      if ((x >> 60) < 5) /* change here, by a random amount */
+        v -= (x >> 8) % (v / 2 + 1) + (v > 0);
+      s.rep.v[d] = v;
+    }
+    s.nexpired = (uint32_t)((x >> 20) % (P2PC_WIRE_MAX_EXPIRED + 1));
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < s.nexpired; i++)
+      s.expired[i] = n += 1 + ((x >> (i % 50)) & 0xffff);
+    p2pc_buf_reset(&b);
+    assert_int_equal(p2pc_wire_stable_put(&b, &s), 0);
+    assert_int_equal(p2pc_wire_stable_get(b.data, b.len, &o), (int)b.len);
+    assert_memory_equal(&o, &s, sizeof o);
+  }
+  p2pc_buf_fini(&b);
+}
+
 /* ---- SES messages ---------------------------------------------------- */
 
 static uint32_t id_of(p2pc_idtab *t, const char *s) {
@@ -505,6 +671,8 @@ int main(void) {
       cmocka_unit_test(test_peers),
       cmocka_unit_test(test_leave),
       cmocka_unit_test(test_horizon),
+      cmocka_unit_test(test_stable),
+      cmocka_unit_test(test_stable_round_trip),
       cmocka_unit_test(test_ses_known_answer),
       cmocka_unit_test(test_ses_rejects),
   };
