@@ -31,6 +31,7 @@ typedef struct peer_state {
   uint32_t pq_head, pq_n, pq_cap;
   /* As a sender to this node. */
   uint64_t rx_last_n; /* its stream up to here is delivered/written off */
+  uint64_t ls_known;  /* a value its LS had: its entries below are stable */
   wo_range wo[P2PC_CAUSAL_MAX_WRITTEN_OFF];
   uint32_t nwo;
   bool retired;
@@ -238,7 +239,8 @@ static bool dep_expired(const p2pc_causal *c, const p2pc_ses_dep *e) {
 }
 
 static bool dep_stable(const p2pc_causal *c, const p2pc_ses_dep *e) {
-  return e->hops < P2PC_CAUSAL_LEVELS && e->stamp < c->lv[e->hops];
+  return (e->hops < P2PC_CAUSAL_LEVELS && e->stamp < c->lv[e->hops]) ||
+         (e->sender < c->npeers && e->stamp < c->peers[e->sender].ls_known);
 }
 
 /* ---- written-off ranges (per sender) ---------------------------------- */
@@ -1006,6 +1008,18 @@ void p2pc_causal_set_stable_levels(p2pc_causal *c, const uint64_t *levels,
     c->lv[i] = v;
   }
   if (rose)
+    filter_deps(c, dep_stable, &c->st.stable_deps);
+}
+
+void p2pc_causal_set_peer_stable(p2pc_causal *c, const char *sender,
+                                 uint64_t ls) {
+  uint32_t k;
+  if (c->cfg.no_prune || !sender ||
+      p2pc_idtab_find(&c->ids, sender, strlen(sender), &k) != 0 ||
+      k >= c->npeers || ls <= c->peers[k].ls_known)
+    return;
+  c->peers[k].ls_known = ls;
+  if (c->dep_lb < ls)
     filter_deps(c, dep_stable, &c->st.stable_deps);
 }
 

@@ -219,6 +219,12 @@ void p2pc_causal_set_stable_levels(p2pc_causal *c, const uint64_t *levels,
 /* The same with one value g for every level: g must be at most every
  * node's LS (a global stable time). */
 void p2pc_causal_set_stable(p2pc_causal *c, uint64_t g);
+/* A value that sender's LS had at some time (level 0 of its report, from
+ * its own link): entries of its messages stamped below it are stable,
+ * however far they travelled. Only raises. Ignored for an unknown id or
+ * with no_prune. */
+void p2pc_causal_set_peer_stable(p2pc_causal *c, const char *sender,
+                                 uint64_t ls);
 
 /*
  * Retires the causal identity id: a process that is gone for good (a

@@ -24,6 +24,7 @@
 
 #define NO_LINK UINT32_MAX
 #define NO_PEER UINT32_MAX
+#define NO_KEY UINT32_MAX /* no stability slot */
 #define FULL_BACKOFF_NS (30ull * 1000000000) /* re-dial a full peer after */
 /* Peer records beyond max_peers for links being handed over (a full node
  * takes a joining one in before the link it gives up is gone). */
@@ -45,6 +46,7 @@ typedef struct link {
   p2pc_wire_addr addr; /* outbound: the address dialed */
   p2pc_buf in;         /* an incomplete frame carried over between reads */
   p2pc_buf out;        /* frames not yet handed to the kernel */
+  bool stable_rx;      /* the peer's first STABLE arrived on this link */
 } link;
 
 typedef struct txmsg {
@@ -67,6 +69,8 @@ typedef struct peer {
   char sesid[P2PC_ID_MAX + 1]; /* "<id>~<tag>" of the current session */
   uint64_t inc;
   bool inc_known;
+  uint32_t skey; /* its slot in n->st (this incarnation), NO_KEY if none */
+  uint64_t st_delivered; /* `delivered` of our last STABLE to it */
   p2pc_wire_addr addr;
   bool refused_full; /* its last answer was "peer table full" */
   uint64_t backoff_ns;
@@ -117,7 +121,21 @@ struct p2pc_node {
   bool stopping;
   uint64_t undeliverable;
   uint64_t refused_ahead_logged_ns; /* rate limit of that WARN */
+  /* Stability (stable.h): the levels of the network's LS minimum. Slots
+   * are handed to peer incarnations; a slot whose report is frozen is not
+   * reused before its hold is over (st_keys has room for that). When none
+   * is free, the oldest frozen one is folded into a floor: G at that
+   * moment, which is at most every value of that report, kept for the
+   * hold. */
+  p2pc_stable *st;
+  uint32_t st_keys;
+  uint64_t st_hold;
+  uint64_t st_floor, st_floor_until;
 };
+
+static uint64_t node_hlc(const p2pc_node *n);
+static void stable_release(p2pc_node *n, struct peer *p);
+static void stable_send(p2pc_node *n, uint32_t lid);
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -471,6 +489,9 @@ static int frame_to_link(p2pc_node *n, p2pc_link_id id, p2pc_frame_type t,
   case P2PC_FRAME_ANNOUNCE:
     rv = p2pc_wire_announce_put(&n->scratch, arg);
     break;
+  case P2PC_FRAME_STABLE:
+    rv = p2pc_wire_stable_put(&n->scratch, arg);
+    break;
   default:
     rv = P2PC_ERR_INVAL;
   }
@@ -507,6 +528,7 @@ static void init_peer(p2pc_node *n, peer *p, const char *id) {
   p->state = P2PC_PEER_DOWN;
   p->backoff_ns = n->cfg.redial_min_ns;
   p->tx_next = 1;
+  p->skey = NO_KEY;
 }
 
 /* Finds or adds peer id while the table holds fewer than limit records
@@ -609,6 +631,7 @@ static void end_session(p2pc_node *n, peer *p, const char *why) {
     logf_(n, P2PC_LOG_WARN, t);
   }
   free_queue(n, p);
+  stable_release(n, p); /* a new incarnation gets a slot of its own */
   if (p->inc_known)
     p2pc_causal_retire(n->causal, p->sesid, n->now.mono_ns);
   p->tx_next = 1;
@@ -708,6 +731,14 @@ static void flush_peer(p2pc_node *n, peer *p) {
     if (!(n->cfg.chaos_drop > 0 && rng_unit(n) < n->cfg.chaos_drop))
       frame_to_link(n, p->link, P2PC_FRAME_ACK, &p->rx_beyond, p->rx_cum);
     p->rx_beyond = 0;
+    /* New deliveries: say so now, not at the next heartbeat; the sender's
+     * LS, and with it everyone's pruning of its entries, waits for it. */
+    uint64_t dl = 0, wo[2 * P2PC_CAUSAL_MAX_WRITTEN_OFF];
+    uint32_t nwo = 0;
+    if (p->inc_known)
+      p2pc_causal_report_for(n->causal, p->sesid, &dl, wo, &nwo);
+    if (dl != p->st_delivered)
+      stable_send(n, p->link);
   }
 }
 
@@ -729,6 +760,10 @@ static void peer_down(p2pc_node *n, peer *p, const char *reason) {
     peer_event(n, p, "peer_down", "reason", reason);
     p2pc_timesync_peer_down(n->ts, p->id, n->now);
   }
+  /* Its report stays counted, frozen, until it comes back or the hold
+   * is over; the slot stays its own. */
+  if (p->skey != NO_KEY)
+    p2pc_stable_link_down(n->st, p->skey, node_hlc(n));
   if (!n->stopping)
     schedule_dial(n, p);
 }
@@ -784,6 +819,108 @@ static void refused_ahead(p2pc_node *n, const p2pc_causal_event *ev) {
   str_cat(t, sizeof t, " ms, beyond our error bound (its clock is ahead, or "
                        "ours is behind)");
   logf_(n, P2PC_LOG_WARN, t);
+}
+
+/* ---- stability (stable.h; PROTOCOL.md, "Stability") ----------------------- */
+
+_Static_assert(P2PC_CAUSAL_LEVELS == P2PC_STABLE_DEPTH + 1,
+               "the causal layer takes every stability level");
+
+static uint64_t node_hlc(const p2pc_node *n) {
+  return p2pc_causal_hlc(n->causal);
+}
+
+static bool key_taken(const p2pc_node *n, uint32_t k) {
+  for (uint32_t i = 0; i < n->npeers; i++)
+    if (n->peers[i].skey == k)
+      return true;
+  return false;
+}
+
+/* The slot of p's current incarnation, handed out on first need. A slot
+ * whose report is frozen is reused only once its hold is over; if every
+ * free one is taken, a frozen one nobody holds is folded into the floor. */
+static uint32_t stable_key(p2pc_node *n, peer *p) {
+  if (p->skey != NO_KEY)
+    return p->skey;
+  for (uint32_t k = 0; k < n->st_keys; k++)
+    if (p2pc_stable_slot(n->st, k) == P2PC_STABLE_EMPTY && !key_taken(n, k))
+      return p->skey = k;
+  uint64_t hlc = node_hlc(n);
+  for (uint32_t k = 0; k < n->st_keys; k++) {
+    if (p2pc_stable_slot(n->st, k) != P2PC_STABLE_FROZEN || key_taken(n, k))
+      continue;
+    /* G is at most every value of any report counted (a[D] <= r[D-1]). */
+    uint64_t g = p2pc_stable_global(n->st);
+    if (hlc >= n->st_floor_until || g < n->st_floor)
+      n->st_floor = g;
+    uint64_t until = n->st_hold > UINT64_MAX - hlc ? UINT64_MAX
+                                                   : hlc + n->st_hold;
+    if (until > n->st_floor_until)
+      n->st_floor_until = until;
+    p2pc_stable_forget(n->st, k);
+    return p->skey = k;
+  }
+  return NO_KEY; /* more live links than slots: cannot happen */
+}
+
+/* p's incarnation is over, or its record goes: its report stays counted
+ * (frozen) until its hold is over, and the slot is no longer p's. */
+static void stable_release(p2pc_node *n, peer *p) {
+  if (p->skey == NO_KEY)
+    return;
+  p2pc_stable_link_down(n->st, p->skey, node_hlc(n));
+  p->skey = NO_KEY;
+}
+
+/* One STABLE frame on link lid: the report, and what this node delivered
+ * and wrote off of the peer's stream. */
+static void stable_frame(p2pc_node *n, uint32_t lid,
+                         const p2pc_stable_report *rep) {
+  link *l = get_link(n, lid);
+  if (!l || l->state != L_UP || l->peer == NO_PEER)
+    return;
+  peer *p = &n->peers[l->peer];
+  p2pc_wire_stable ws;
+  memset(&ws, 0, sizeof ws);
+  ws.rep = *rep;
+  if (p->inc_known) {
+    uint32_t nwo = 0;
+    p2pc_causal_report_for(n->causal, p->sesid, &ws.delivered, ws.expired,
+                           &nwo);
+    ws.nexpired = 2 * nwo;
+  }
+  p->st_delivered = ws.delivered;
+  frame_to_link(n, lid, P2PC_FRAME_STABLE, &ws, 0);
+}
+
+/* Sends this node's report on link lid, or on every link that is up when
+ * lid is NO_LINK or a level fell since the last report (then before any
+ * more DATA on any link). */
+static void stable_send(p2pc_node *n, uint32_t lid) {
+  bool all = lid == NO_LINK || p2pc_stable_decreased(n->st);
+  p2pc_stable_report rep;
+  p2pc_stable_report_out(n->st, &rep);
+  for (uint32_t i = 0; i < n->links_hw; i++)
+    if (n->links[i].state == L_UP && (all || i == lid))
+      stable_frame(n, i, &rep);
+}
+
+/* Recomputes the levels from this node's LS and the reports held, hands
+ * them to the causal layer, and reports a fall at once. */
+static void stable_update(p2pc_node *n) {
+  uint64_t hlc = node_hlc(n);
+  p2pc_stable_tick(n->st, hlc);
+  uint64_t ls = p2pc_causal_local_stable(n->causal);
+  if (hlc < n->st_floor_until && n->st_floor < ls)
+    ls = n->st_floor;
+  p2pc_stable_set_local(n->st, ls);
+  uint64_t lv[P2PC_CAUSAL_LEVELS];
+  for (uint32_t d = 0; d < P2PC_CAUSAL_LEVELS; d++)
+    lv[d] = p2pc_stable_level(n->st, d);
+  p2pc_causal_set_stable_levels(n->causal, lv, P2PC_CAUSAL_LEVELS);
+  if (p2pc_stable_decreased(n->st))
+    stable_send(n, NO_LINK);
 }
 
 /* ---- sending ------------------------------------------------------------- */
@@ -977,6 +1114,7 @@ static void forget_peer(p2pc_node *n, uint32_t pi) {
   peer *p = &n->peers[pi];
   p2pc_wire_peer next = p->next;
   free_queue(n, p);
+  stable_release(n, p);
   n->a->free(p->q, n->a->ud);
   p->q = NULL;
   bool adopt = next.id[0] && next.addr.family && strcmp(next.id, n->id) != 0 &&
@@ -1180,6 +1318,11 @@ static int on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   p2pc_wire_announce an;
   p2pc_timesync_announce_out(n->ts, false, n->now, &an);
   frame_to_link(n, lid, P2PC_FRAME_ANNOUNCE, &an, 0);
+  /* The link's first report goes before any DATA on it. */
+  n->links[lid].stable_rx = false;
+  stable_key(n, p);
+  stable_update(n);
+  stable_send(n, lid);
   flush_peer(n, p);
   send_peers(n, lid, pi);
   return 0;
@@ -1235,6 +1378,12 @@ static int on_data(p2pc_node *n, peer *p, const uint8_t *b, size_t len) {
   p2pc_reader_init(&r, b, len);
   if (!p2pc_reader_varint(&r, &lseq))
     return P2PC_ERR_PROTO;
+  /* Not before the link's first STABLE: what the message carries must be
+   * covered by the peer's report (PROTOCOL.md, "Stability"). Not taken,
+   * not acknowledged: it comes again. */
+  const link *via = p->link == NO_LINK ? NULL : get_link(n, p->link);
+  if (!via || !via->stable_rx)
+    return 0;
   p->ack_due = true;
   if (lseq != p->rx_cum + 1) {
     if (lseq > p->rx_cum + 1)
@@ -1333,6 +1482,8 @@ static int on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
     return 0; /* closing: ignore the rest */
   peer *p = &n->peers[l->peer];
   uint64_t v;
+  if (p->skey != NO_KEY) /* heard from: a frozen report's hold restarts */
+    p2pc_stable_heard(n->st, p->skey, node_hlc(n));
   switch (f->type) {
   case P2PC_FRAME_DATA:
     if (on_data(n, p, f->body, f->body_len) < 0)
@@ -1363,6 +1514,29 @@ static int on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
         v >= UINT64_MAX / 2)
       return proto_error(n, lid, "malformed LEAVE");
     on_leave(n, p, v, &next);
+    return 0;
+  }
+  case P2PC_FRAME_STABLE: {
+    p2pc_wire_stable ws;
+    if (p2pc_wire_stable_get(f->body, f->body_len, &ws) < 0)
+      return proto_error(n, lid, "malformed STABLE");
+    uint32_t k = stable_key(n, p);
+    causal_time(n);
+    if (k != NO_KEY &&
+        p2pc_stable_report_in(n->st, k, &ws.rep, node_hlc(n)) == 0)
+      l->stable_rx = true; /* its DATA is covered from now on */
+    if (p->inc_known &&
+        p2pc_causal_peer_report(n->causal, p->sesid, ws.delivered,
+                                ws.expired, ws.nexpired / 2,
+                                n->now.mono_ns) != 0) {
+      char t[160] = "causal: ignored a delivery report from ";
+      str_cat(t, sizeof t, p->id);
+      str_cat(t, sizeof t, ": beyond what we sent it");
+      logf_(n, P2PC_LOG_WARN, t);
+    }
+    if (p->inc_known)
+      p2pc_causal_set_peer_stable(n->causal, p->sesid, ws.rep.v[0]);
+    stable_update(n);
     return 0;
   }
   case P2PC_FRAME_ANNOUNCE: {
@@ -1606,6 +1780,11 @@ void p2pc_node_on_deadline(p2pc_node *n, p2pc_now now) {
   for (uint32_t i = 0; i < n->links_hw && !beat; i++)
     beat = n->links[i].state == L_UP &&
            t - n->links[i].last_ping_ns >= n->cfg.heartbeat_ns;
+  p2pc_stable_report rep;
+  if (beat) {
+    stable_update(n);
+    p2pc_stable_report_out(n->st, &rep);
+  }
   for (uint32_t i = 0; i < n->links_hw; i++) {
     link *l = &n->links[i];
     if (l->state == L_HELLO && t - l->opened_ns >= n->cfg.handshake_ns) {
@@ -1631,6 +1810,7 @@ void p2pc_node_on_deadline(p2pc_node *n, p2pc_now now) {
         l->last_ping_ns = t;
         frame_to_link(n, i, P2PC_FRAME_PING, NULL, t);
         frame_to_link(n, i, P2PC_FRAME_ANNOUNCE, &n->ann, 0);
+        stable_frame(n, i, &rep);
       }
       if (leaving(p) && t >= p->leave_until_ns) {
         char m[120] = "peers: ";
@@ -1764,6 +1944,17 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
   rv = p2pc_causal_new(&n->causal, n->sesid, &c->causal, a, on_causal, n);
   if (rv)
     goto err;
+  /* Slots for every peer's incarnation, with room for frozen ones. */
+  n->st_keys = c->max_peers * 4 + 64;
+  if (n->st_keys > P2PC_STABLE_MAX_NEIGHBOURS)
+    n->st_keys = P2PC_STABLE_MAX_NEIGHBOURS;
+  uint64_t life = p2pc_causal_lifetime(n->causal);
+  n->st_hold = life == P2PC_CAUSAL_LIFETIME_INF
+                   ? UINT64_MAX
+                   : life + 2000 * MS + P2PC_CAUSAL_AHEAD_MARGIN_DEFAULT_NS;
+  rv = p2pc_stable_new(&n->st, a, n->st_keys, n->st_hold);
+  if (rv)
+    goto err;
   p2pc_timesync_config_defaults(&c->time, c->listen.port, c->heartbeat_ns);
   p2pc_timesync_hooks th = {
       .event = on_timesync, .log = on_timesync_log, .ud = n};
@@ -1822,6 +2013,7 @@ void p2pc_node_free(p2pc_node *n) {
   p2pc_buf_fini(&n->scratch);
   p2pc_buf_fini(&n->line);
   p2pc_causal_free(n->causal);
+  p2pc_stable_free(n->st);
   p2pc_timesync_free(n->ts);
   a->free(n, a->ud);
 }

@@ -23,7 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define P2PC_WIRE_VERSION 1
+#define P2PC_WIRE_VERSION 2
 #define P2PC_WIRE_MAGIC 0x50325043u /* "P2PC" */
 #define P2PC_WIRE_HDR 5             /* length + type */
 /* Default and hard upper bound of a frame's length field. */
