@@ -56,7 +56,7 @@ struct p2pc_causal {
   /* Entries, sorted by (dest, sender); V2 is the merge's spare. */
   p2pc_ses_dep *V, *V2;
   uint32_t nV, capV, capV2;
-  uint64_t dep_lb; /* no entry is stamped below this */
+  uint64_t dep_lb;   /* no entry is stamped below this */
   peer_state *peers; /* indexed by interned id */
   uint32_t npeers;
   uint32_t npending;
@@ -215,8 +215,8 @@ static int reserve_v(p2pc_ses_dep **v, uint32_t *cap, uint32_t need,
 }
 
 /* Removes the entries keep() refuses, counting them in *counter. */
-static void filter_deps(p2pc_causal *c, bool (*drop)(const p2pc_causal *,
-                                                     const p2pc_ses_dep *),
+static void filter_deps(p2pc_causal *c,
+                        bool (*drop)(const p2pc_causal *, const p2pc_ses_dep *),
                         uint64_t *counter) {
   uint32_t k = 0;
   uint64_t lb = UINT64_MAX;
@@ -255,10 +255,10 @@ static bool wo_has(const peer_state *ps, uint64_t n) {
 static void wo_add(p2pc_causal *c, peer_state *ps, uint64_t lo, uint64_t hi) {
   if (hi <= lo)
     return;
-  uint64_t until = c->life == P2PC_CAUSAL_LIFETIME_INF ||
-                           c->hlc > UINT64_MAX - 2 * c->life
-                       ? UINT64_MAX
-                       : c->hlc + 2 * c->life;
+  uint64_t until =
+      c->life == P2PC_CAUSAL_LIFETIME_INF || c->hlc > UINT64_MAX - 2 * c->life
+          ? UINT64_MAX
+          : c->hlc + 2 * c->life;
   for (uint32_t i = 0; i < ps->nwo;) {
     wo_range *r = &ps->wo[i];
     if (r->hi >= lo && r->lo <= hi) { /* overlapping or adjacent */
@@ -284,8 +284,7 @@ static void wo_add(p2pc_causal *c, peer_state *ps, uint64_t lo, uint64_t hi) {
 
 /* ---- pending (sent, not known delivered) -------------------------------- */
 
-static int pq_push(p2pc_causal *c, peer_state *ps, uint64_t n,
-                   uint64_t stamp) {
+static int pq_push(p2pc_causal *c, peer_state *ps, uint64_t n, uint64_t stamp) {
   if (ps->pq_head && ps->pq_head + ps->pq_n == ps->pq_cap) {
     memmove(ps->pq, ps->pq + ps->pq_head, ps->pq_n * sizeof *ps->pq);
     ps->pq_head = 0;
@@ -570,8 +569,7 @@ static const p2pc_ses_dep *unmet(const p2pc_causal *c, const p2pc_ses_msg *m,
     if (e->dest != c->self)
       continue;
     const peer_state *ps = e->sender < c->npeers ? &c->peers[e->sender] : NULL;
-    if ((ps && (ps->retired || ps->rx_last_n >= e->n)) ||
-        expired(c, e->stamp))
+    if ((ps && (ps->retired || ps->rx_last_n >= e->n)) || expired(c, e->stamp))
       continue;
     if (!first)
       first = e;
@@ -616,9 +614,9 @@ static int deliver(p2pc_causal *c, const p2pc_ses_msg *m, uint64_t waited_ns) {
         continue;
       }
       int o = !e ? -1
-                 : i == c->nV ? 1
-                              : dep_cmp(c->V[i].dest, c->V[i].sender,
-                                        e->dest, e->sender);
+              : i == c->nV
+                  ? 1
+                  : dep_cmp(c->V[i].dest, c->V[i].sender, e->dest, e->sender);
       if (o < 0) {
         c->V2[k++] = c->V[i++];
       } else if (o > 0) {
@@ -889,8 +887,8 @@ int p2pc_causal_peer_report(p2pc_causal *c, const char *dest,
   uint32_t d;
   if (!dest || !p2pc_id_valid(dest, strlen(dest)))
     return P2PC_ERR_INVAL;
-  if (p2pc_idtab_find(&c->ids, dest, strlen(dest), &d) != 0 ||
-      d >= c->npeers || d == c->self)
+  if (p2pc_idtab_find(&c->ids, dest, strlen(dest), &d) != 0 || d >= c->npeers ||
+      d == c->self)
     return delivered ? P2PC_ERR_PROTO : 0;
   peer_state *ps = &c->peers[d];
   if (delivered > ps->tx_last_n)
@@ -929,8 +927,7 @@ int p2pc_causal_peer_report(p2pc_causal *c, const char *dest,
 }
 
 void p2pc_causal_report_for(const p2pc_causal *c, const char *sender,
-                            uint64_t *delivered, uint64_t *wo,
-                            uint32_t *nwo) {
+                            uint64_t *delivered, uint64_t *wo, uint32_t *nwo) {
   uint32_t k;
   *delivered = 0;
   *nwo = 0;
