@@ -456,9 +456,8 @@ static int send_self(p2pc_causal *c, const uint8_t *payload, size_t len) {
   return 0;
 }
 
-int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
-                     size_t len, uint64_t mono_ns, p2pc_buf *out) {
-  (void)mono_ns;
+static int send_to(p2pc_causal *c, const char *dest, const uint8_t *payload,
+                   size_t len, p2pc_buf *out) {
   uint32_t d;
   int rv;
   if (!dest || (!payload && len))
@@ -552,6 +551,20 @@ int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
                           .meta = meta};
   emit(c, &ev);
   return 0;
+}
+
+int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
+                     size_t len, uint64_t mono_ns, p2pc_buf *out) {
+  (void)mono_ns;
+  uint32_t nids = c->ids.n;
+  int rv = send_to(c, dest, payload, len, out);
+  /* A refused send leaves no trace, not even dest's name: the table is
+   * bounded, and sends refused at a cap must not use it up. (A peer
+   * state made for the name stays, empty, for whichever name next gets
+   * its id.) */
+  if (rv)
+    p2pc_idtab_truncate(&c->ids, nids);
+  return rv;
 }
 
 /* ---- delivery ----------------------------------------------------------- */
