@@ -125,9 +125,9 @@ typedef struct p2pc_causal_event {
   /* BUFFER: one message it waits for, "<waits_sender>:<waits_n>" */
   const char *waits_sender;
   uint64_t waits_n;
-  size_t bytes;          /* payload bytes */
-  size_t meta;           /* SEND: bytes of causal metadata on the wire */
-  uint64_t waited_ns;    /* DELIVER: mono time spent buffered */
+  size_t bytes;           /* payload bytes */
+  size_t meta;            /* SEND: bytes of causal metadata on the wire */
+  uint64_t waited_ns;     /* DELIVER: mono time spent buffered */
   const uint8_t *payload; /* DELIVER: borrowed for the call */
   const char *reason;     /* DROP, EXPIRE, REFUSE: why */
   bool at_sender;         /* EXPIRE: reported by the message's sender */
