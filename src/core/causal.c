@@ -746,8 +746,11 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
     rv = P2PC_ERR_PROTO;
     goto out;
   }
-  /* A stamp from too far ahead would age everything it touches. */
-  if (c->time_known && c->pt + c->err + c->cfg.ahead_margin_ns < m.stamp) {
+  /* A stamp from too far ahead would age everything it touches. One
+   * above INT64_MAX is ahead of any network time there can be (and the
+   * receive rule would wrap the HLC past it to 0), known time or not. */
+  if ((c->time_known && c->pt + c->err + c->cfg.ahead_margin_ns < m.stamp) ||
+      m.stamp > (uint64_t)INT64_MAX) {
     char who[P2PC_ID_MAX + 1];
     copy_name(who, m.sender_name, m.sender_len);
     c->st.refused_ahead++;

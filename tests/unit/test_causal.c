@@ -1090,9 +1090,50 @@ static void test_hlc_refuses_ahead(void **state) {
   p2pc_causal_set_time(c.c, T0 + LIFE - lead, 1, 0);
   assert_int_equal(arrive(&c, &w, 0), 0);
   assert_string_equal(last(&c), "deliver A~a:1");
-  /* A node without a network time takes any stamp. */
+  /* A node without a network time takes any stamp ... */
   assert_int_equal(arrive(&d, &w, 0), 0);
   assert_int_equal(p2pc_causal_hlc(d.c), s + 1);
+  /* ... that a network time can reach: not one above INT64_MAX, which
+   * would wrap its HLC to 0 and, with the entries it carries, make every
+   * later send invalid. */
+  p2pc_idtab ids;
+  p2pc_idtab_init(&ids, A, 8);
+  uint32_t ia, ib, ic;
+  assert_int_equal(p2pc_idtab_intern(&ids, "A~a", 3, &ia), 0);
+  assert_int_equal(p2pc_idtab_intern(&ids, "B~b", 3, &ib), 0);
+  assert_int_equal(p2pc_idtab_intern(&ids, "C~c", 3, &ic), 0);
+  const uint64_t far[3] = {(uint64_t)INT64_MAX + 1, UINT64_MAX - 1, UINT64_MAX};
+  for (int i = 0; i < 3; i++) {
+    p2pc_ses_dep e = {ic, ia, 1, far[i] - 1};
+    p2pc_ses_msg m;
+    p2pc_ses_msg_init(&m);
+    m.sender = ia;
+    m.dest = ib;
+    m.n = 2;
+    m.prev = 1;
+    m.stamp = far[i];
+    m.deps = &e;
+    m.ndeps = 1;
+    p2pc_buf fb;
+    p2pc_wire_scratch scratch = {0};
+    p2pc_buf_init(&fb, A, 1024);
+    assert_int_equal(p2pc_wire_ses_put(&fb, &m, &ids, &scratch, A, NULL), 0);
+    uint64_t hd = p2pc_causal_hlc(d.c);
+    assert_int_equal(p2pc_causal_receive(d.c, NULL, fb.data, fb.len, 0),
+                     P2PC_ERR_AHEAD);
+    assert_string_equal(last(&d), "refuse A~a:2");
+    assert_int_equal(p2pc_causal_hlc(d.c), hd);
+    p2pc_wire_scratch_fini(&scratch, A);
+    p2pc_buf_fini(&fb);
+  }
+  p2pc_idtab_fini(&ids);
+  /* Sends go on above what it took. */
+  p2pc_buf out;
+  p2pc_buf_init(&out, A, 1024);
+  assert_int_equal(
+      p2pc_causal_send(d.c, "C~c", (const uint8_t *)"x", 2, 0, &out), 0);
+  assert_int_equal(last_ev(&d)->stamp, s + 2);
+  p2pc_buf_fini(&out);
   node_free(&a);
   node_free(&b);
   node_free(&c);
