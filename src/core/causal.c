@@ -914,7 +914,7 @@ int p2pc_causal_peer_report(p2pc_causal *c, const char *dest,
       return P2PC_ERR_PROTO;
   /* Pending messages it covers: delivered (silently) or written off. */
   uint32_t k = 0;
-  pend *q = ps->pq + ps->pq_head;
+  pend *q = ps->pq_n ? ps->pq + ps->pq_head : NULL; /* pq may be NULL */
   for (uint32_t i = 0; i < ps->pq_n; i++) {
     bool off = false;
     for (uint32_t r = 0; r < nwo; r++)

@@ -861,6 +861,10 @@ static void test_peer_report(void **state) {
   assert_int_equal(arrive(&b, &w[1], 0), 0);
   expect_report(&b, "B~b", "d=0 wo="); /* about itself: nothing */
   expect_report(&b, "Q", "d=0 wo=");   /* never heard of */
+  /* A report about a peer sent nothing (no pending queue at all). */
+  assert_int_equal(p2pc_causal_peer_report(b.c, "A~a", 0, NULL, 0, 0), 0);
+  assert_int_equal(p2pc_causal_peer_report(b.c, "A~a", 1, NULL, 0, 0),
+                   P2PC_ERR_PROTO);
   assert_int_equal(pass_report(&b, &a), 0);
   assert_int_equal(p2pc_causal_local_stable(a.c), s[2]);
   assert_int_equal(p2pc_causal_pairs(a.c), 1); /* (B, A, 4) stays */
