@@ -1,22 +1,52 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Stateful fuzz target for SES: two or three causal cores exchange messages
- * over a simulated network that the input controls. The input is a script:
- * its first byte configures the cores, then each operation is an opcode
- * byte plus parameter bytes (send X->Y, send to self, deliver the k-th
- * in-flight message, re-inject a copy of any message sent so far, deliver a
- * corrupted copy, offer a message with the wrong expected sender, advance
- * time, fail the N-th next allocation). At the end every message still in
- * flight is delivered.
+ * Stateful fuzz target for Δ-SES: two or three causal cores exchange
+ * messages over a simulated network and a simulated clock that the input
+ * controls. The input is a script: two configuration bytes, then
+ * operations, each an opcode byte plus parameter bytes: send X->Y, send to
+ * self, deliver the k-th in-flight message, re-inject a copy of any message
+ * sent so far, deliver a corrupted copy, offer a message with the wrong
+ * expected sender, let time pass or fail the N-th next allocation, move one
+ * node's clock within its error bound, make a node's clock lie (run far
+ * ahead), pass a delivery report from a destination to a sender, give a
+ * node the global stable time, retire a node (it is dead from then on),
+ * resume a drain. At the end every message still in flight is delivered,
+ * letting time pass until nothing is left.
  *
- * An independent checker, which does not trust the cores' vector clocks,
- * follows happens-before through the script's sends and the cores'
- * DELIVER events and checks causal order, exactly-once delivery, payload
- * integrity, return codes, and eventual delivery of everything once the
- * network is drained. A corrupted copy that a core accepts may be taken for
- * a genuine message (nothing authenticates messages), so after one the
- * ordering checks are switched off; crashes, leaks and return codes are
- * still checked.
+ * The true time T is the script's; node i's network time is T + its offset,
+ * within the error bound unless it lies. Every call into a core is preceded
+ * by p2pc_causal_set_time, as causal.h asks.
+ *
+ * An independent checker, which does not trust the cores' entries, follows
+ * happens-before through the script's sends and the cores' DELIVER events
+ * and checks, for every event, that Δ-SES allows it:
+ *   - DELIVER: at its destination, once, intact, never after the message
+ *     was expired, written off, dropped or barred; and every message to
+ *     the same node in its causal past is delivered already or can never
+ *     be: expired there (by the clock: stamp + Δ <= HLC), written off,
+ *     dropped, or of a sender the node retired;
+ *   - BUFFER: it waits for a message to this node in its causal past that
+ *     is not delivered (and not excused);
+ *   - EXPIRE at the receiver: the message is Δ old on that node's HLC, or
+ *     written off by a later message of its stream; EXPIRE at the sender:
+ *     Δ old, or written off in a report; neither ever early in true time
+ *     (Δ minus the clocks' error bounds and the margin) at an honest node;
+ *   - DUP, DROP, REFUSE: only of a copy / a retired sender / a stamp ahead
+ *     of network time + error + margin;
+ *   - every honest node's HLC stays within T + 2 error bounds + margin (a
+ *     liar cannot drag it ahead), local_stable never passes a message that
+ *     is neither known delivered, written off nor given up, and delivery
+ *     reports never claim a message that was not delivered;
+ *   - return codes; refused input changes nothing; at the end (with time
+ *     let pass) nothing is left in flight or buffered: every message was
+ *     delivered once, expired, written off or dropped.
+ * The global stable time given to set_stable is always honest: no message
+ * stamped below it is unresolved at its destination.
+ *
+ * A corrupted copy that a core accepts may be taken for a genuine message
+ * (nothing authenticates messages), so after one the checks that follow
+ * messages are switched off; crashes, leaks and return codes are still
+ * checked.
  *
  * Set P2PC_FUZZ_TRACE=1 in the environment to have a replayed script
  * print its operations, their results and the cores' events.
@@ -39,6 +69,12 @@
 #define MAX_FLIGHT 48
 #define MAX_PAYLOAD 15
 #define SET_WORDS (MAX_MSGS / 64)
+#define T0 ((int64_t)0x1800000000000000) /* low 16 bits 0 */
+#define MS 1000000ll
+#define TICK 65536ll
+/* Logical ticks an HLC may gain on its physical part in one run (one per
+ * event at most). */
+#define SLACK ((int64_t)1 << 20)
 
 static const char *const names[MAX_NODES] = {"A", "B", "C"};
 
@@ -58,11 +94,20 @@ static void set_union(msgset *d, const msgset *s) {
 typedef struct msgrec {
   unsigned from, to;
   uint64_t n;     /* the sender's message number, from the SEND event */
+  uint64_t stamp; /* its HLC stamp, from the SEND event */
+  int64_t t_send; /* true time of the send */
   msgset past;    /* messages whose send happened before this send */
   uint8_t *bytes; /* the encoded SES message (NULL for a self-send) */
   size_t len;
   uint8_t plen;
   unsigned deliveries;
+  bool buffered;        /* waiting in its destination's buffer */
+  bool expired_rx;      /* its destination reported it expired */
+  bool written_off;     /* a report of its destination covers it, undelivered */
+  bool dropped;         /* its destination retired its sender */
+  bool barred;          /* something was delivered that excused it */
+  bool given_up;        /* its sender gave it up (EXPIRE at the sender) */
+  bool dup_undelivered; /* a copy came back DUP although never delivered */
 } msgrec;
 
 /* A failing allocator: the Nth allocation from arming fails (once). */
@@ -78,22 +123,43 @@ typedef struct node {
   unsigned idx;
   p2pc_causal *c;
   msgset past; /* messages whose send happened before now at this node */
-  uint64_t last_n;
+  uint64_t last_n, last_stamp;
+  int64_t offset; /* its network time is T + offset */
+  bool liar_ever; /* its clock has lied: not bound by the honest checks */
+  bool dead;      /* retired by someone: does nothing any more */
+  bool retired[MAX_NODES];
+  uint64_t dmax[MAX_NODES]; /* highest message number delivered from each */
 } node;
+
+/* What a report being passed says (for EXPIRE at the sender). */
+typedef struct report_ctx {
+  int dest; /* -1: none being passed */
+  uint64_t wo[2 * P2PC_CAUSAL_MAX_WRITTEN_OFF];
+  uint32_t nwo;
+} report_ctx;
 
 struct world {
   unsigned nnodes;
   uint32_t max_buffered;
+  uint64_t life;   /* Δ */
+  int64_t err;     /* every node's error bound */
+  int64_t margin;  /* the ahead margin in effect */
+  bool send_caps;  /* max_msg_deps, max_pending or max_deps are small */
+  bool deps_cap;   /* max_deps is small */
+  int64_t T;       /* true time */
+  int64_t max_lie; /* the largest lie told */
   node nodes[MAX_NODES];
   msgrec msgs[MAX_MSGS];
   unsigned nmsgs;
   unsigned flight[MAX_FLIGHT]; /* indices into msgs */
   unsigned nflight;
-  int sending;  /* msgs index being sent, or -1 */
+  int sending;            /* msgs index being sent, or -1 */
+  int offering;           /* msgs index being received, or -1 */
+  unsigned offered_kinds; /* events about it during the receive */
+  report_ctx rep;
   bool tainted; /* a core accepted a corrupted message */
   bool starved; /* an allocation failed in a core at some point */
   unsigned long nevents;
-  uint64_t now;
   failer fail;
   bool trace;
 };
@@ -103,6 +169,9 @@ struct world {
     if ((w)->trace)                                                            \
       fprintf(stderr, __VA_ARGS__);                                            \
   } while (0)
+
+static const char *const kind_names[] = {"send", "recv", "buffer", "deliver",
+                                         "dup",  "drop", "expire", "refuse"};
 
 static void *fail_realloc(void *ptr, size_t size, void *ud) {
   failer *f = ud;
@@ -140,11 +209,47 @@ static int find_msg(const world *w, int from, uint64_t n) {
   return -1;
 }
 
+static int64_t net_of(const world *w, const node *nd) {
+  return w->T + nd->offset;
+}
+
+/* stamp is Δ old on a clock reading hlc. */
+static bool clock_old(const world *w, uint64_t stamp, uint64_t hlc) {
+  return w->life != P2PC_CAUSAL_LIFETIME_INF && hlc >= w->life &&
+         stamp <= hlc - w->life;
+}
+
+/* An honest node's HLC is within T + 2 error bounds + margin (+ its
+ * logical ticks), so what it finds Δ old was sent at least Δ - 3 error
+ * bounds - margin ago in true time. */
+static void check_not_early(const world *w, const node *nd, unsigned k) {
+  if (nd->liar_ever)
+    return;
+  int64_t age = w->T - w->msgs[k].t_send;
+  FUZZ_CHECK(age + 3 * w->err + w->margin + TICK + SLACK >= (int64_t)w->life);
+}
+
+static bool resolved(const msgrec *m) {
+  return m->deliveries > 0 || m->expired_rx || m->written_off || m->dropped;
+}
+
+/* m was not delivered at nd, and nd may deliver something after it: fine
+ * only if nd can never deliver it (and then it never must). */
+static bool excused(const world *w, const node *nd, unsigned j, uint64_t hlc) {
+  const msgrec *m = &w->msgs[j];
+  if (m->expired_rx || m->written_off || m->dropped || m->barred ||
+      nd->retired[m->from] || m->n <= nd->dmax[m->from])
+    return true;
+  if (clock_old(w, m->stamp, hlc)) {
+    check_not_early(w, nd, j);
+    return true;
+  }
+  return false;
+}
+
 static void on_deliver(node *nd, const p2pc_causal_event *ev) {
   world *w = nd->w;
-  FUZZ_CHECK(ev->stamp != 0);
   FUZZ_CHECK(ev->bytes == 0 || ev->payload != NULL);
-  FUZZ_CHECK(ev->peer != NULL && strcmp(ev->peer, ev->sender) == 0);
   if (w->tainted)
     return;
   int from = node_of(ev->sender);
@@ -152,25 +257,36 @@ static void on_deliver(node *nd, const p2pc_causal_event *ev) {
   int k = find_msg(w, from, ev->n);
   FUZZ_CHECK(k >= 0);
   msgrec *m = &w->msgs[k];
-  /* Delivered where it was sent, exactly once, intact. */
+  /* Delivered where it was sent, exactly once, intact, and never after it
+   * was given up here. */
   FUZZ_CHECK(m->to == nd->idx);
   FUZZ_CHECK(m->deliveries == 0);
-  m->deliveries++;
+  FUZZ_CHECK(!m->expired_rx && !m->written_off && !m->dropped && !m->barred);
+  FUZZ_CHECK(m->from == nd->idx || !nd->retired[m->from]);
+  FUZZ_CHECK(ev->stamp == m->stamp);
   FUZZ_CHECK(ev->bytes == m->plen);
   for (unsigned i = 0; i < m->plen; i++)
     FUZZ_CHECK(ev->payload[i] == payload_byte((unsigned)k, i));
   /* Causal order: every message to this node whose send happened before
-   * this one's send has been delivered here already. */
-  for (unsigned j = 0; j < w->nmsgs; j++)
-    if (set_has(&m->past, j) && w->msgs[j].to == nd->idx)
-      FUZZ_CHECK(w->msgs[j].deliveries == 1);
+   * this one's send is delivered here already, or never will be. */
+  for (unsigned j = 0; j < w->nmsgs; j++) {
+    msgrec *p = &w->msgs[j];
+    if (!set_has(&m->past, j) || p->to != nd->idx || p->deliveries > 0)
+      continue;
+    FUZZ_CHECK(excused(w, nd, j, ev->hlc));
+    p->barred = true;
+  }
+  m->deliveries++;
+  m->buffered = false;
+  if (m->n > nd->dmax[m->from])
+    nd->dmax[m->from] = m->n;
   set_union(&nd->past, &m->past);
   set_add(&nd->past, (unsigned)k);
 }
 
 /* The event log record of every event renders as a well-formed JSON
  * fragment naming the message. */
-static void check_evlog(const p2pc_causal_event *ev) {
+static void check_evlog(const node *nd, const p2pc_causal_event *ev) {
   p2pc_buf out;
   char want[96];
   p2pc_buf_init(&out, p2pc_allocator_default(), 1u << 16);
@@ -192,39 +308,156 @@ static void check_evlog(const p2pc_causal_event *ev) {
   p2pc_buf_fini(&out);
 }
 
+/* An event at a receiver about message k (-1 if not a known message). */
+static int rx_msg(node *nd, const p2pc_causal_event *ev) {
+  world *w = nd->w;
+  FUZZ_CHECK(strcmp(ev->peer, ev->sender) == 0);
+  int from = node_of(ev->sender);
+  int k = from >= 0 ? find_msg(w, from, ev->n) : -1;
+  if (w->tainted)
+    return k;
+  FUZZ_CHECK(k >= 0);
+  FUZZ_CHECK(w->msgs[k].to == nd->idx);
+  FUZZ_CHECK(ev->stamp == w->msgs[k].stamp);
+  if (k == w->offering)
+    w->offered_kinds |= 1u << ev->kind;
+  return k;
+}
+
 static void on_event(void *ud, const p2pc_causal_event *ev) {
   node *nd = ud;
   world *w = nd->w;
   w->nevents++;
+  FUZZ_CHECK(!nd->dead);
   FUZZ_CHECK(ev->sender != NULL && ev->peer != NULL);
-  TRACE(w, "    %s: %s %s:%llu\n", names[nd->idx], p2pc_evlog_kind(ev->kind),
-        ev->sender, (unsigned long long)ev->n);
+  FUZZ_CHECK((unsigned)ev->kind < sizeof kind_names / sizeof kind_names[0]);
+  TRACE(w, "    %s: %s %s:%llu%s stamp %llu hlc %llu\n", names[nd->idx],
+        kind_names[ev->kind], ev->sender, (unsigned long long)ev->n,
+        ev->at_sender ? " (at sender)" : "", (unsigned long long)ev->stamp,
+        (unsigned long long)ev->hlc);
   FUZZ_CHECK(ev->n > 0);
-  check_evlog(ev);
+  FUZZ_CHECK(ev->hlc == p2pc_causal_hlc(nd->c));
+  FUZZ_CHECK(ev->kind == P2PC_CEV_EXPIRE || !ev->at_sender);
+  check_evlog(nd, ev);
+  int k;
   switch (ev->kind) {
-  case P2PC_CEV_SEND:
+  case P2PC_CEV_SEND: {
     FUZZ_CHECK(w->sending >= 0);
+    msgrec *m = &w->msgs[w->sending];
     FUZZ_CHECK(strcmp(ev->sender, names[nd->idx]) == 0);
-    FUZZ_CHECK(strcmp(ev->peer, names[w->msgs[w->sending].to]) == 0);
-    FUZZ_CHECK(ev->stamp != 0);
-    FUZZ_CHECK(ev->bytes == w->msgs[w->sending].plen);
-    /* Message numbers are unique per sender and grow. */
+    FUZZ_CHECK(strcmp(ev->peer, names[m->to]) == 0);
+    FUZZ_CHECK(ev->bytes == m->plen);
+    /* Message numbers and stamps grow; the HLC is at the stamp, never
+     * behind the network time. */
     FUZZ_CHECK(ev->n > nd->last_n);
+    FUZZ_CHECK(ev->stamp > nd->last_stamp);
+    FUZZ_CHECK(ev->hlc == ev->stamp);
+    FUZZ_CHECK(ev->stamp > P2PC_HLC_PHYS(net_of(w, nd)));
     nd->last_n = ev->n;
-    w->msgs[w->sending].n = ev->n;
+    nd->last_stamp = ev->stamp;
+    m->n = ev->n;
+    m->stamp = ev->stamp;
     break;
+  }
   case P2PC_CEV_DELIVER:
+    FUZZ_CHECK(strcmp(ev->peer, ev->sender) == 0);
+    if (!w->tainted && w->offering >= 0 &&
+        node_of(ev->sender) == (int)w->msgs[w->offering].from &&
+        ev->n == w->msgs[w->offering].n)
+      w->offered_kinds |= 1u << ev->kind;
     on_deliver(nd, ev);
     break;
-  case P2PC_CEV_BUFFER:
-    /* It waits for a message of a known node, and for something. */
-    FUZZ_CHECK(node_of(ev->waits_sender) >= 0 && ev->waits_n > 0);
-    FUZZ_CHECK(ev->deps > 0);
-    FUZZ_CHECK(strcmp(ev->peer, ev->sender) == 0);
-    break;
   case P2PC_CEV_RECV:
+    k = rx_msg(nd, ev);
+    if (k >= 0 && !w->tainted)
+      FUZZ_CHECK(w->msgs[k].deliveries == 0 && !w->msgs[k].buffered);
+    break;
+  case P2PC_CEV_BUFFER: {
+    k = rx_msg(nd, ev);
+    FUZZ_CHECK(ev->waits_sender != NULL);
+    if (w->tainted)
+      break;
+    msgrec *m = &w->msgs[k];
+    FUZZ_CHECK(m->deliveries == 0 && !m->buffered && !m->barred);
+    FUZZ_CHECK(ev->deps >= 1);
+    /* It waits for a message to this node in its causal past, not
+     * delivered and not excused. */
+    int j = find_msg(w, node_of(ev->waits_sender), ev->waits_n);
+    FUZZ_CHECK(j >= 0);
+    FUZZ_CHECK(set_has(&m->past, (unsigned)j));
+    FUZZ_CHECK(w->msgs[j].to == nd->idx);
+    FUZZ_CHECK(w->msgs[j].deliveries == 0);
+    FUZZ_CHECK(!nd->retired[w->msgs[j].from]);
+    FUZZ_CHECK(!clock_old(w, w->msgs[j].stamp, ev->hlc));
+    m->buffered = true;
+    break;
+  }
   case P2PC_CEV_DUP:
-    FUZZ_CHECK(strcmp(ev->peer, ev->sender) == 0);
+    k = rx_msg(nd, ev);
+    if (!w->tainted) {
+      msgrec *m = &w->msgs[k];
+      FUZZ_CHECK(m->deliveries > 0 || m->buffered || m->n <= nd->dmax[m->from]);
+      if (m->deliveries == 0 && !m->buffered)
+        m->dup_undelivered = true;
+    }
+    break;
+  case P2PC_CEV_DROP:
+    k = rx_msg(nd, ev);
+    FUZZ_CHECK(ev->reason != NULL);
+    if (!w->tainted) {
+      msgrec *m = &w->msgs[k];
+      /* (Also a late copy of one delivered before the retirement.) */
+      FUZZ_CHECK(nd->retired[m->from]);
+      if (m->deliveries == 0)
+        m->dropped = true;
+      m->buffered = false;
+    }
+    break;
+  case P2PC_CEV_EXPIRE:
+    FUZZ_CHECK(ev->reason != NULL);
+    if (ev->at_sender) {
+      /* The sender gives it up: Δ old on its clock, or written off in
+       * the report being passed. */
+      FUZZ_CHECK(strcmp(ev->sender, names[nd->idx]) == 0);
+      int to = node_of(ev->peer);
+      FUZZ_CHECK(to >= 0 && to != (int)nd->idx);
+      k = find_msg(w, (int)nd->idx, ev->n);
+      FUZZ_CHECK(k >= 0);
+      msgrec *m = &w->msgs[k];
+      FUZZ_CHECK((int)m->to == to);
+      FUZZ_CHECK(ev->stamp == m->stamp);
+      FUZZ_CHECK(!m->given_up);
+      bool reported = false;
+      if (w->rep.dest == to)
+        for (uint32_t r = 0; r < w->rep.nwo; r++)
+          reported |= m->n > w->rep.wo[2 * r] && m->n <= w->rep.wo[2 * r + 1];
+      if (!reported) {
+        FUZZ_CHECK(clock_old(w, m->stamp, ev->hlc));
+        check_not_early(w, nd, (unsigned)k);
+      }
+      m->given_up = true;
+      break;
+    }
+    k = rx_msg(nd, ev);
+    if (!w->tainted) {
+      msgrec *m = &w->msgs[k];
+      FUZZ_CHECK(m->deliveries == 0);
+      if (!(m->n <= nd->dmax[m->from] || m->expired_rx || m->written_off)) {
+        FUZZ_CHECK(clock_old(w, m->stamp, ev->hlc));
+        check_not_early(w, nd, (unsigned)k);
+      }
+      m->expired_rx = true;
+      m->buffered = false;
+    }
+    break;
+  case P2PC_CEV_REFUSE:
+    k = rx_msg(nd, ev);
+    FUZZ_CHECK(ev->reason != NULL);
+    /* Only the message being offered, and only a stamp ahead of network
+     * time + error bound + margin. */
+    FUZZ_CHECK(w->tainted || k == w->offering);
+    FUZZ_CHECK(ev->stamp > P2PC_HLC_PHYS(net_of(w, nd)) + (uint64_t)w->err +
+                               (uint64_t)w->margin);
     break;
   default:
     FUZZ_CHECK(!"unknown event kind");
@@ -242,9 +475,50 @@ static uint8_t next_byte(script *s) {
   return s->off < s->len ? s->p[s->off++] : 0;
 }
 
-static void check_buffered(const world *w) {
+/* Tells node i the time (as causal.h asks before every input). */
+static void tell_time(world *w, unsigned i) {
+  node *nd = &w->nodes[i];
+  if (nd->dead)
+    return;
+  p2pc_causal_set_time(nd->c, net_of(w, nd), (uint64_t)w->err,
+                       (uint64_t)(w->T - T0));
+}
+
+static void tell_time_all(world *w) {
   for (unsigned i = 0; i < w->nnodes; i++)
-    FUZZ_CHECK(p2pc_causal_buffered(w->nodes[i].c) <= w->max_buffered);
+    tell_time(w, i);
+}
+
+/* The invariants that hold between operations. */
+static void check_world(world *w) {
+  for (unsigned i = 0; i < w->nnodes; i++) {
+    node *nd = &w->nodes[i];
+    if (nd->dead)
+      continue;
+    FUZZ_CHECK(p2pc_causal_buffered(nd->c) <= w->max_buffered);
+    uint64_t hlc = p2pc_causal_hlc(nd->c);
+    /* A liar cannot drag an honest clock ahead. */
+    if (!nd->liar_ever)
+      FUZZ_CHECK(hlc <= (uint64_t)(w->T + 2 * w->err + w->margin + SLACK));
+    if (w->tainted)
+      continue;
+    /* Local stable time: everything sent below it is known delivered,
+     * written off, given up, or to an identity this node retired. */
+    uint64_t ls = p2pc_causal_local_stable(nd->c);
+    FUZZ_CHECK(ls <= hlc);
+    for (unsigned k = 0; k < w->nmsgs; k++) {
+      const msgrec *m = &w->msgs[k];
+      if (m->from != i || m->to == i || m->stamp >= ls)
+        continue;
+      FUZZ_CHECK(m->deliveries > 0 || m->written_off || m->given_up ||
+                 nd->retired[m->to]);
+    }
+    /* Buffered here means buffered for the checker too. */
+    uint32_t nb = 0;
+    for (unsigned k = 0; k < w->nmsgs; k++)
+      nb += w->msgs[k].to == i && w->msgs[k].buffered;
+    FUZZ_CHECK(nb == p2pc_causal_buffered(nd->c));
+  }
 }
 
 /* How many node IDs a core knows. */
@@ -260,6 +534,7 @@ static uint32_t known_ids(const p2pc_causal *c) {
 typedef struct snapshot {
   p2pc_causal_stats st;
   uint32_t nbuf, nids, npairs;
+  uint64_t hlc;
   unsigned long nevents;
 } snapshot;
 
@@ -268,6 +543,7 @@ static void take_snapshot(const world *w, const p2pc_causal *c, snapshot *sn) {
   sn->nbuf = p2pc_causal_buffered(c);
   sn->nids = known_ids(c);
   sn->npairs = p2pc_causal_pairs(c);
+  sn->hlc = p2pc_causal_hlc(c);
   sn->nevents = w->nevents;
 }
 
@@ -282,6 +558,7 @@ static void check_unchanged(const world *w, const p2pc_causal *c,
   FUZZ_CHECK(now.nevents == sn->nevents);
   FUZZ_CHECK(now.nbuf == sn->nbuf);
   FUZZ_CHECK(now.npairs == sn->npairs);
+  FUZZ_CHECK(now.hlc == sn->hlc);
   FUZZ_CHECK(now.st.received == sn->st.received &&
              now.st.delivered == sn->st.delivered &&
              now.st.duplicates == sn->st.duplicates &&
@@ -291,9 +568,11 @@ static void check_unchanged(const world *w, const p2pc_causal *c,
 
 static void do_send(world *w, unsigned from, unsigned to, uint8_t plen,
                     bool tiny_out) {
-  if (w->nmsgs == MAX_MSGS || (from != to && w->nflight == MAX_FLIGHT))
-    return;
   node *nd = &w->nodes[from];
+  if (w->nmsgs == MAX_MSGS || (from != to && w->nflight == MAX_FLIGHT) ||
+      nd->dead)
+    return;
+  tell_time(w, from);
   unsigned k = w->nmsgs;
   msgrec *m = &w->msgs[k];
   memset(m, 0, sizeof *m);
@@ -301,32 +580,38 @@ static void do_send(world *w, unsigned from, unsigned to, uint8_t plen,
   m->to = to;
   m->plen = plen;
   m->past = nd->past;
+  m->t_send = w->T;
   uint8_t payload[MAX_PAYLOAD];
   for (unsigned i = 0; i < plen; i++)
     payload[i] = payload_byte(k, i);
 
   p2pc_buf out;
   p2pc_buf_init(&out, p2pc_allocator_default(), tiny_out ? 4 : 1u << 16);
+  uint32_t nids = known_ids(nd->c);
   w->nmsgs++; /* visible to the event callback */
   w->sending = (int)k;
   w->fail.fired = false;
-  int rv = p2pc_causal_send(nd->c, names[to], payload, plen, w->now, &out);
+  int rv = p2pc_causal_send(nd->c, names[to], payload, plen, w->T - T0, &out);
   w->sending = -1;
   if (w->fail.fired)
     w->starved = true;
   TRACE(w, "send m%u %s->%s len %u: %d\n", k, names[from], names[to], plen, rv);
   if (rv != 0) {
-    /* Nothing was sent: no events, nothing appended. Node IDs run out
-     * only if a core accepted forged ones. */
+    /* Nothing was sent: no SEND, nothing appended, no name kept. Caps
+     * refuse only when configured small, or when forged node IDs filled
+     * the table. */
     FUZZ_CHECK((rv == P2PC_ERR_NOMEM && w->fail.fired) ||
                (rv == P2PC_ERR_TOOBIG && tiny_out) ||
-               (rv == P2PC_ERR_FULL && w->tainted));
+               (rv == P2PC_ERR_FULL && (w->send_caps || w->tainted)) ||
+               (rv == P2PC_ERR_INVAL && nd->retired[to]));
     FUZZ_CHECK(m->n == 0);
     FUZZ_CHECK(out.len == 0);
+    FUZZ_CHECK(known_ids(nd->c) == nids);
     w->nmsgs--;
     p2pc_buf_fini(&out);
     return;
   }
+  FUZZ_CHECK(!nd->retired[to]);
   FUZZ_CHECK(m->n > 0);
   set_add(&nd->past, k);
   if (from == to) {
@@ -348,31 +633,48 @@ static void remove_flight(world *w, unsigned i) {
   w->nflight--;
 }
 
-/* Offers flight i to its destination; returns true if it was taken. */
+/* Offers flight i to its destination; returns true if it was taken (or
+ * lost: its destination is dead). */
 static bool deliver_flight(world *w, unsigned i) {
-  msgrec *m = &w->msgs[w->flight[i]];
+  unsigned k = w->flight[i];
+  msgrec *m = &w->msgs[k];
   node *nd = &w->nodes[m->to];
+  if (nd->dead) {
+    TRACE(w, "lose m%u %s->%s: dead\n", k, names[m->from], names[m->to]);
+    remove_flight(w, i);
+    return true;
+  }
+  tell_time(w, m->to);
   snapshot sn;
   take_snapshot(w, nd->c, &sn);
   w->fail.fired = false;
-  int rv = p2pc_causal_receive(nd->c, names[m->from], m->bytes, m->len, w->now);
+  w->offering = (int)k;
+  w->offered_kinds = 0;
+  int rv = p2pc_causal_receive(nd->c, names[m->from], m->bytes, m->len,
+                               (uint64_t)(w->T - T0));
+  w->offering = -1;
   if (w->fail.fired)
     w->starved = true;
-  TRACE(w, "deliver m%u %s->%s: %d\n", w->flight[i], names[m->from],
-        names[m->to], rv);
-  check_buffered(w);
-  if (rv == P2PC_ERR_FULL) {
-    /* Not accepted: no events, nothing buffered, nothing delivered. */
-    snapshot now;
-    take_snapshot(w, nd->c, &now);
-    FUZZ_CHECK(now.nevents == sn.nevents && now.nbuf == sn.nbuf &&
-               now.st.delivered == sn.st.delivered);
-  }
+  TRACE(w, "deliver m%u %s->%s: %d\n", k, names[m->from], names[m->to], rv);
   /* Genuine bytes from the right sender are never malformed. Node IDs can
    * run out only if a core accepted a forged one. */
-  FUZZ_CHECK(rv == 0 || rv == P2PC_ERR_FULL ||
+  FUZZ_CHECK(rv == 0 || rv == P2PC_ERR_FULL || rv == P2PC_ERR_AHEAD ||
              (rv == P2PC_ERR_NOMEM && w->fail.fired) ||
              (rv == P2PC_ERR_TOOBIG && w->tainted));
+  if (rv != 0 && !w->tainted) {
+    /* Not taken: nothing happened to it but a RECV (and a REFUSE). */
+    unsigned allowed = 1u << P2PC_CEV_RECV;
+    if (rv == P2PC_ERR_AHEAD) {
+      FUZZ_CHECK(w->offered_kinds == 1u << P2PC_CEV_REFUSE);
+      snapshot now;
+      take_snapshot(w, nd->c, &now);
+      FUZZ_CHECK(now.hlc == sn.hlc && now.nids == sn.nids &&
+                 now.nbuf == sn.nbuf);
+      FUZZ_CHECK(now.st.refused_ahead == sn.st.refused_ahead + 1);
+      FUZZ_CHECK(now.nevents == sn.nevents + 1 || w->starved);
+    }
+    FUZZ_CHECK((w->offered_kinds & ~(allowed | 1u << P2PC_CEV_REFUSE)) == 0);
+  }
   if (rv != 0)
     return false;
   remove_flight(w, i);
@@ -382,14 +684,18 @@ static bool deliver_flight(world *w, unsigned i) {
 static void do_wrong_sender(world *w, unsigned i, uint8_t who) {
   msgrec *m = &w->msgs[w->flight[i]];
   node *nd = &w->nodes[m->to];
+  if (nd->dead)
+    return;
   const char *wrong =
       who % 2 ? "Z" : names[(m->from + 1 + who / 2 % 2) % MAX_NODES];
   if (strcmp(wrong, names[m->from]) == 0)
     wrong = "Z";
+  tell_time(w, m->to);
   snapshot sn;
   take_snapshot(w, nd->c, &sn);
   w->fail.fired = false;
-  int rv = p2pc_causal_receive(nd->c, wrong, m->bytes, m->len, w->now);
+  int rv = p2pc_causal_receive(nd->c, wrong, m->bytes, m->len,
+                               (uint64_t)(w->T - T0));
   if (w->fail.fired)
     w->starved = true;
   TRACE(w, "offer m%u %s->%s as from %s: %d\n", w->flight[i], names[m->from],
@@ -405,13 +711,14 @@ static void do_wrong_sender(world *w, unsigned i, uint8_t who) {
 static void do_corrupt(world *w, unsigned k, uint8_t pos, uint8_t x,
                        bool check_sender) {
   msgrec *m = &w->msgs[k];
-  if (!m->bytes)
+  node *nd = &w->nodes[m->to];
+  if (!m->bytes || nd->dead)
     return;
   uint8_t *copy = malloc(m->len);
   FUZZ_CHECK(copy != NULL);
   memcpy(copy, m->bytes, m->len);
   copy[pos % m->len] ^= x ? x : 0x01;
-  node *nd = &w->nodes[m->to];
+  tell_time(w, m->to);
   snapshot sn;
   take_snapshot(w, nd->c, &sn);
   /* The copy may be taken for the genuine message, or for a new one, while
@@ -420,101 +727,258 @@ static void do_corrupt(world *w, unsigned k, uint8_t pos, uint8_t x,
   w->tainted = true;
   w->fail.fired = false;
   int rv = p2pc_causal_receive(nd->c, check_sender ? names[m->from] : NULL,
-                               copy, m->len, w->now);
+                               copy, m->len, (uint64_t)(w->T - T0));
   if (w->fail.fired)
     w->starved = true;
   TRACE(w, "corrupt m%u byte %u ^ 0x%02x %s->%s: %d\n", k,
         (unsigned)(pos % m->len), x ? x : 0x01, names[m->from], names[m->to],
         rv);
   free(copy);
-  check_buffered(w);
   FUZZ_CHECK(rv == 0 || rv == P2PC_ERR_FULL || rv == P2PC_ERR_PROTO ||
-             rv == P2PC_ERR_TOOBIG || rv == P2PC_ERR_NOMEM);
-  /* ... unless the core refused it, which changes nothing. */
-  if (rv != 0)
+             rv == P2PC_ERR_TOOBIG || rv == P2PC_ERR_AHEAD ||
+             rv == P2PC_ERR_NOMEM);
+  /* ... unless the core refused it as malformed, which changes nothing. */
+  if (rv == P2PC_ERR_PROTO) {
     w->tainted = was_tainted;
-  if (rv == P2PC_ERR_PROTO)
     check_unchanged(w, nd->c, &sn);
+  }
 }
 
-/* Delivers everything still in flight, in passes, until nothing is left or
- * a pass makes no progress. */
+/* Passes the report of `at` about sender's messages to sender, as the
+ * link would (without its written-off ranges if bare), after checking
+ * what it claims. */
+static void do_report(world *w, unsigned at, unsigned sender, bool bare) {
+  node *x = &w->nodes[at], *s = &w->nodes[sender];
+  if (x->dead || s->dead || at == sender)
+    return;
+  tell_time(w, at);
+  tell_time(w, sender);
+  uint64_t d, wo[2 * P2PC_CAUSAL_MAX_WRITTEN_OFF];
+  uint32_t nwo = 99;
+  p2pc_causal_report_for(x->c, names[sender], &d, wo, &nwo);
+  TRACE(w, "report %s->%s: delivered %llu, %u ranges%s\n", names[at],
+        names[sender], (unsigned long long)d, nwo, bare ? " (not passed)" : "");
+  FUZZ_CHECK(nwo <= P2PC_CAUSAL_MAX_WRITTEN_OFF);
+  for (uint32_t r = 0; r < nwo; r++) {
+    FUZZ_CHECK(wo[2 * r] < wo[2 * r + 1]);
+    if (r > 0) /* ascending, apart (adjacent ones are merged) */
+      FUZZ_CHECK(wo[2 * r - 1] < wo[2 * r]);
+  }
+  if (!w->tainted) {
+    FUZZ_CHECK(d == x->dmax[sender]);
+    for (unsigned k = 0; k < w->nmsgs; k++) {
+      msgrec *m = &w->msgs[k];
+      if (m->from != sender || m->to != at)
+        continue;
+      bool off = false;
+      for (uint32_t r = 0; r < nwo; r++)
+        off |= m->n > wo[2 * r] && m->n <= wo[2 * r + 1];
+      /* Written off means never delivered. */
+      if (off)
+        FUZZ_CHECK(m->deliveries == 0);
+      if ((off || m->n <= d) && m->deliveries == 0) {
+        FUZZ_CHECK(!m->buffered);
+        m->written_off = true;
+      }
+    }
+  }
+  w->rep.dest = (int)at;
+  w->rep.nwo = bare ? 0 : nwo;
+  memcpy(w->rep.wo, wo, sizeof wo);
+  int rv = p2pc_causal_peer_report(s->c, names[at], d, bare ? NULL : wo,
+                                   bare ? 0 : nwo, (uint64_t)(w->T - T0));
+  w->rep.dest = -1;
+  FUZZ_CHECK(rv == 0 || (rv == P2PC_ERR_PROTO && w->tainted));
+}
+
+/* The global stable time, honestly: below every message not yet resolved
+ * at its (live) destination, and below anything a live node may still
+ * send. */
+static uint64_t honest_stable(const world *w) {
+  uint64_t g = UINT64_MAX;
+  for (unsigned i = 0; i < w->nnodes; i++)
+    if (!w->nodes[i].dead) {
+      uint64_t h = p2pc_causal_hlc(w->nodes[i].c) + 1;
+      g = h < g ? h : g;
+    }
+  for (unsigned k = 0; k < w->nmsgs; k++) {
+    const msgrec *m = &w->msgs[k];
+    if (m->from == m->to || w->nodes[m->to].dead || resolved(m) || !m->n)
+      continue;
+    g = m->stamp < g ? m->stamp : g;
+  }
+  return g;
+}
+
+static void do_stable(world *w, unsigned i, uint8_t back) {
+  node *nd = &w->nodes[i];
+  if (nd->dead || w->tainted)
+    return;
+  uint64_t g = honest_stable(w);
+  uint64_t less = back >= 128 ? 0 : (uint64_t)back * TICK;
+  g = g > less ? g - less : 0;
+  TRACE(w, "stable %s: %llu\n", names[i], (unsigned long long)g);
+  tell_time(w, i);
+  p2pc_causal_set_stable(nd->c, g);
+}
+
+static void do_retire(world *w, unsigned at, unsigned who) {
+  node *x = &w->nodes[at];
+  if (x->dead || at == who)
+    return;
+  tell_time(w, at);
+  TRACE(w, "%s retires %s\n", names[at], names[who]);
+  /* From now on the retired node is dead: it neither sends nor receives
+   * (its identity is gone for good). */
+  w->nodes[who].dead = true;
+  x->retired[who] = true;
+  w->fail.fired = false;
+  int rv = p2pc_causal_retire(x->c, names[who], (uint64_t)(w->T - T0));
+  if (w->fail.fired)
+    w->starved = true;
+  if (rv != 0) {
+    FUZZ_CHECK((rv == P2PC_ERR_NOMEM && w->fail.fired) ||
+               (rv == P2PC_ERR_FULL && w->tainted));
+    x->retired[who] = false;
+    return;
+  }
+  FUZZ_CHECK(p2pc_causal_is_retired(x->c, names[who]));
+  FUZZ_CHECK(p2pc_causal_retire(x->c, names[at], 0) == P2PC_ERR_INVAL);
+}
+
+/* Delivers everything still in flight, in passes, letting time pass when
+ * a pass makes no progress (expiry and refused stamps need it). */
 static void drain_network(world *w) {
   w->fail.countdown = -1;
   TRACE(w, "drain\n");
-  bool progress = true;
-  while (w->nflight > 0 && progress) {
-    progress = false;
-    for (unsigned i = 0; i < w->nflight;) {
-      if (deliver_flight(w, i))
-        progress = true;
-      else
-        i++;
+  for (unsigned i = 0; i < w->nnodes; i++)
+    w->nodes[i].offset = 0; /* liars come back */
+  int64_t step = w->max_lie + w->margin + 2 * w->err + 10 * MS;
+  if (w->life != P2PC_CAUSAL_LIFETIME_INF)
+    step += (int64_t)w->life;
+  for (int round = 0; round < 8 && w->nflight > 0; round++) {
+    bool progress = true;
+    while (w->nflight > 0 && progress) {
+      progress = false;
+      for (unsigned i = 0; i < w->nflight;) {
+        if (deliver_flight(w, i))
+          progress = true;
+        else
+          i++;
+      }
+    }
+    if (w->nflight > 0) {
+      w->T += step;
+      TRACE(w, "time +%lld\n", (long long)step);
+      tell_time_all(w);
     }
   }
-  if (w->tainted)
-    return;
-  /* Liveness: with reliable channels everything gets delivered, exactly
-   * once (SES never deadlocks, and a full buffer never refuses the message
-   * everyone waits for). */
-  FUZZ_CHECK(w->nflight == 0);
   /* A delivery that ran out of memory while a core drained its buffer is
-   * retried on that core's next input: give each core one (malformed). */
-  if (w->starved) {
-    static const uint8_t nothing[1];
-    for (unsigned i = 0; i < w->nnodes; i++)
-      FUZZ_CHECK(p2pc_causal_receive(w->nodes[i].c, NULL, nothing, 0, w->now) ==
-                 P2PC_ERR_PROTO);
-  }
-  for (unsigned i = 0; i < w->nmsgs; i++)
-    FUZZ_CHECK(w->msgs[i].deliveries == 1);
+   * resumed by p2pc_causal_drain. */
   for (unsigned i = 0; i < w->nnodes; i++)
-    FUZZ_CHECK(p2pc_causal_buffered(w->nodes[i].c) == 0);
+    if (!w->nodes[i].dead)
+      p2pc_causal_drain(w->nodes[i].c, (uint64_t)(w->T - T0));
+  check_world(w);
+  /* With Δ infinite, a small entry cap may hold a message back for ever
+   * (nothing expires to make room): that is back-pressure, not a bug. */
+  if (w->tainted || (w->deps_cap && w->life == P2PC_CAUSAL_LIFETIME_INF))
+    return;
+  /* Liveness: with reliable channels and time, everything is resolved:
+   * delivered exactly once, expired, written off or dropped. */
+  FUZZ_CHECK(w->nflight == 0);
+  for (unsigned i = 0; i < w->nmsgs; i++) {
+    const msgrec *m = &w->msgs[i];
+    if (w->nodes[m->to].dead)
+      continue;
+    FUZZ_CHECK(m->deliveries == 1 || m->expired_rx || m->dropped ||
+               m->written_off || m->dup_undelivered);
+    FUZZ_CHECK(!m->buffered);
+  }
+  for (unsigned i = 0; i < w->nnodes; i++)
+    if (!w->nodes[i].dead)
+      FUZZ_CHECK(p2pc_causal_buffered(w->nodes[i].c) == 0);
 }
+
+static const uint64_t lifetimes[4] = {P2PC_CAUSAL_LIFETIME_INF, 20 * MS,
+                                      200 * MS, 2000 * MS};
+static const int64_t errs[4] = {0, 1 * MS, 5 * MS, 20 * MS};
+static const int64_t margins[4] = {0, 1, 2 * MS, 30 * MS};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static world w; /* large; zeroed below */
   script s = {data, size, 0};
   memset(&w, 0, sizeof w);
   w.sending = -1;
+  w.offering = -1;
+  w.rep.dest = -1;
   w.fail.countdown = -1;
   w.fail.alloc.realloc = fail_realloc;
   w.fail.alloc.free = fail_free;
   w.fail.alloc.ud = &w.fail;
   w.trace = getenv("P2PC_FUZZ_TRACE") != NULL;
+  w.T = T0;
 
-  uint8_t cfgb = next_byte(&s);
+  /* cfg0: bit0 three nodes, bit1 no_prune, bits2-4 max_buffered - 1,
+   * bits5-7 extra node IDs. cfg1: bits0-1 Δ, bits2-3 a small cap, bits4-5
+   * the error bound, bits6-7 the ahead margin. */
+  uint8_t cfg0 = next_byte(&s), cfg1 = next_byte(&s);
   p2pc_causal_config cfg;
   memset(&cfg, 0, sizeof cfg);
-  w.nnodes = 2 + (cfgb & 1);
-  cfg.no_prune = (cfgb & 2) != 0;
-  cfg.max_buffered = w.max_buffered = 1 + ((cfgb >> 2) & 7);
+  w.nnodes = 2 + (cfg0 & 1);
+  cfg.no_prune = (cfg0 & 2) != 0;
+  cfg.max_buffered = w.max_buffered = 1 + ((cfg0 >> 2) & 7);
   /* Small enough that junk node IDs could exhaust it. */
-  cfg.max_nodes = w.nnodes + ((cfgb >> 5) & 7);
+  cfg.max_nodes = w.nnodes + ((cfg0 >> 5) & 7);
+  cfg.lifetime_ns = w.life = lifetimes[cfg1 & 3];
+  switch ((cfg1 >> 2) & 3) {
+  case 1:
+    cfg.max_msg_deps = 2;
+    break;
+  case 2:
+    cfg.max_pending = 3;
+    break;
+  case 3:
+    cfg.max_deps = 4;
+    w.deps_cap = true;
+    break;
+  }
+  w.send_caps = ((cfg1 >> 2) & 3) != 0;
+  w.err = errs[(cfg1 >> 4) & 3];
+  cfg.ahead_margin_ns = (uint64_t)margins[cfg1 >> 6];
+  w.margin = cfg.ahead_margin_ns ? (int64_t)cfg.ahead_margin_ns
+                                 : (int64_t)P2PC_CAUSAL_AHEAD_MARGIN_DEFAULT_NS;
+  TRACE(&w,
+        "%u nodes, %s, buffer %u, ids %u, life %llu, err %lld, margin "
+        "%lld, caps %u\n",
+        w.nnodes, cfg.no_prune ? "no prune" : "prune", cfg.max_buffered,
+        cfg.max_nodes, (unsigned long long)w.life, (long long)w.err,
+        (long long)w.margin, (cfg1 >> 2) & 3);
   for (unsigned i = 0; i < w.nnodes; i++) {
     w.nodes[i].w = &w;
     w.nodes[i].idx = i;
     FUZZ_CHECK(p2pc_causal_new(&w.nodes[i].c, names[i], &cfg, &w.fail.alloc,
                                on_event, &w.nodes[i]) == 0);
   }
+  tell_time_all(&w);
 
   while (!script_done(&s)) {
     uint8_t op = next_byte(&s);
     uint8_t b1 = next_byte(&s);
-    switch (op % 8) {
+    unsigned x = (b1 & 0x0f) % w.nnodes;
+    unsigned y = (x + 1 + (b1 >> 4) % (w.nnodes - 1)) % w.nnodes;
+    switch (op % 16) {
     case 0:
-    case 1: { /* send from -> to (another node) */
+    case 1: { /* send x -> y */
       uint8_t b2 = next_byte(&s);
-      unsigned from = (b1 & 0x0f) % w.nnodes;
-      unsigned to = (from + 1 + (b1 >> 4) % (w.nnodes - 1)) % w.nnodes;
-      do_send(&w, from, to, b2 % (MAX_PAYLOAD + 1), (b2 & 0xf0) == 0xf0);
+      do_send(&w, x, y, b2 % (MAX_PAYLOAD + 1), (b2 & 0xf0) == 0xf0);
       break;
     }
     case 2: /* send to self */
-      do_send(&w, (b1 & 0x0f) % w.nnodes, (b1 & 0x0f) % w.nnodes,
-              (b1 >> 4) % (MAX_PAYLOAD + 1), false);
+      do_send(&w, x, x, (b1 >> 4) % (MAX_PAYLOAD + 1), false);
       break;
-    case 3: /* deliver the k-th message in flight */
+    case 3:
+    case 14:
+    case 15: /* deliver the k-th message in flight */
       if (w.nflight)
         deliver_flight(&w, b1 % w.nflight);
       break;
@@ -526,9 +990,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       }
       break;
     case 5: { /* deliver a corrupted copy of any message sent so far */
-      uint8_t pos = next_byte(&s), x = next_byte(&s);
+      uint8_t pos = next_byte(&s), xb = next_byte(&s);
       if (w.nmsgs)
-        do_corrupt(&w, b1 % w.nmsgs, pos, x, (b1 & 0x80) != 0);
+        do_corrupt(&w, b1 % w.nmsgs, pos, xb, (b1 & 0x80) != 0);
       break;
     }
     case 6: /* offer an in-flight message with the wrong sender */
@@ -540,10 +1004,45 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         w.fail.countdown = b1 >> 1;
         TRACE(&w, "fail allocation %d from now\n", b1 >> 1);
       } else {
-        w.now += (uint64_t)b1 * 1000000u;
+        w.T += (int64_t)b1 * MS;
+        TRACE(&w, "time +%u ms\n", b1);
+        tell_time_all(&w);
       }
       break;
+    case 8: { /* node x's clock moves within its error bound */
+      int8_t f = (int8_t)next_byte(&s);
+      w.nodes[x].offset = w.err * f / 128;
+      TRACE(&w, "%s offset %lld\n", names[x], (long long)w.nodes[x].offset);
+      tell_time(&w, x);
+      break;
     }
+    case 9: /* y's delivery report about x's messages reaches x */
+      do_report(&w, y, x, (next_byte(&s) & 1) != 0);
+      break;
+    case 10: /* node x learns the global stable time */
+      do_stable(&w, x, next_byte(&s));
+      break;
+    case 11: /* x retires y, which is dead from now on */
+      do_retire(&w, x, y);
+      break;
+    case 12: { /* node x's clock lies (0: stops lying) */
+      uint8_t b2 = next_byte(&s);
+      w.nodes[x].offset = (int64_t)b2 * 5 * MS;
+      if (b2) {
+        w.nodes[x].liar_ever = true;
+        if (w.nodes[x].offset > w.max_lie)
+          w.max_lie = w.nodes[x].offset;
+      }
+      TRACE(&w, "%s lies by %lld\n", names[x], (long long)w.nodes[x].offset);
+      tell_time(&w, x);
+      break;
+    }
+    case 13: /* resume x's drain */
+      if (!w.nodes[x].dead)
+        p2pc_causal_drain(w.nodes[x].c, (uint64_t)(w.T - T0));
+      break;
+    }
+    check_world(&w);
   }
   drain_network(&w);
 

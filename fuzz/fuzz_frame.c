@@ -261,8 +261,8 @@ static void do_data(const uint8_t *b, size_t len, p2pc_buf *out) {
   if (rv < 0) {
     FUZZ_CHECK(rv == P2PC_ERR_PROTO || rv == P2PC_ERR_FULL ||
                rv == P2PC_ERR_NOMEM);
-    FUZZ_CHECK(m.ndeps == 0 && m.deps == NULL && m.ts.n == 0 &&
-               m.ts.e == NULL && m.payload == NULL);
+    FUZZ_CHECK(m.ndeps == 0 && m.deps == NULL && m.n == 0 &&
+               m.payload == NULL && m.new_names == NULL);
   } else {
     FUZZ_CHECK((size_t)rv == ses_len);
     FUZZ_CHECK(p2pc_wire_ses_commit(&ids, &m) == 0);
@@ -274,6 +274,8 @@ static void do_data(const uint8_t *b, size_t len, p2pc_buf *out) {
     p2pc_buf_reset(out);
     FUZZ_CHECK(p2pc_wire_ses_put(out, &m, &ids, &scratch, a, &meta) == 0);
     FUZZ_CHECK(meta + m.payload_len <= out->len);
+    /* The encoding is canonical: the same bytes. */
+    FUZZ_CHECK(out->len == ses_len && memcmp(out->data, ses, ses_len) == 0);
     p2pc_wire_scratch_fini(&scratch, a);
   }
   p2pc_ses_msg_fini(&m, a);

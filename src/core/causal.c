@@ -57,7 +57,7 @@ struct p2pc_causal {
   /* Entries, sorted by (dest, sender); V2 is the merge's spare. */
   p2pc_ses_dep *V, *V2;
   uint32_t nV, capV, capV2;
-  uint64_t dep_lb; /* no entry is stamped below this */
+  uint64_t dep_lb;   /* no entry is stamped below this */
   peer_state *peers; /* indexed by interned id */
   uint32_t npeers;
   uint32_t npending;
@@ -216,8 +216,8 @@ static int reserve_v(p2pc_ses_dep **v, uint32_t *cap, uint32_t need,
 }
 
 /* Removes the entries keep() refuses, counting them in *counter. */
-static void filter_deps(p2pc_causal *c, bool (*drop)(const p2pc_causal *,
-                                                     const p2pc_ses_dep *),
+static void filter_deps(p2pc_causal *c,
+                        bool (*drop)(const p2pc_causal *, const p2pc_ses_dep *),
                         uint64_t *counter) {
   uint32_t k = 0;
   uint64_t lb = UINT64_MAX;
@@ -257,10 +257,10 @@ static bool wo_has(const peer_state *ps, uint64_t n) {
 static void wo_add(p2pc_causal *c, peer_state *ps, uint64_t lo, uint64_t hi) {
   if (hi <= lo)
     return;
-  uint64_t until = c->life == P2PC_CAUSAL_LIFETIME_INF ||
-                           c->hlc > UINT64_MAX - 2 * c->life
-                       ? UINT64_MAX
-                       : c->hlc + 2 * c->life;
+  uint64_t until =
+      c->life == P2PC_CAUSAL_LIFETIME_INF || c->hlc > UINT64_MAX - 2 * c->life
+          ? UINT64_MAX
+          : c->hlc + 2 * c->life;
   for (uint32_t i = 0; i < ps->nwo;) {
     wo_range *r = &ps->wo[i];
     if (r->hi >= lo && r->lo <= hi) { /* overlapping or adjacent */
@@ -286,8 +286,7 @@ static void wo_add(p2pc_causal *c, peer_state *ps, uint64_t lo, uint64_t hi) {
 
 /* ---- pending (sent, not known delivered) -------------------------------- */
 
-static int pq_push(p2pc_causal *c, peer_state *ps, uint64_t n,
-                   uint64_t stamp) {
+static int pq_push(p2pc_causal *c, peer_state *ps, uint64_t n, uint64_t stamp) {
   if (ps->pq_head && ps->pq_head + ps->pq_n == ps->pq_cap) {
     memmove(ps->pq, ps->pq + ps->pq_head, ps->pq_n * sizeof *ps->pq);
     ps->pq_head = 0;
@@ -459,9 +458,8 @@ static int send_self(p2pc_causal *c, const uint8_t *payload, size_t len) {
   return 0;
 }
 
-int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
-                     size_t len, uint64_t mono_ns, p2pc_buf *out) {
-  (void)mono_ns;
+static int send_to(p2pc_causal *c, const char *dest, const uint8_t *payload,
+                   size_t len, p2pc_buf *out) {
   uint32_t d;
   int rv;
   if (!dest || (!payload && len))
@@ -558,6 +556,20 @@ int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
   return 0;
 }
 
+int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
+                     size_t len, uint64_t mono_ns, p2pc_buf *out) {
+  (void)mono_ns;
+  uint32_t nids = c->ids.n;
+  int rv = send_to(c, dest, payload, len, out);
+  /* A refused send leaves no trace, not even dest's name: the table is
+   * bounded, and sends refused at a cap must not use it up. (A peer
+   * state made for the name stays, empty, for whichever name next gets
+   * its id.) */
+  if (rv)
+    p2pc_idtab_truncate(&c->ids, nids);
+  return rv;
+}
+
 /* ---- delivery ----------------------------------------------------------- */
 
 /* The first entry of m about this node that is not met yet (NULL if all
@@ -573,8 +585,7 @@ static const p2pc_ses_dep *unmet(const p2pc_causal *c, const p2pc_ses_msg *m,
     if (e->dest != c->self)
       continue;
     const peer_state *ps = e->sender < c->npeers ? &c->peers[e->sender] : NULL;
-    if ((ps && (ps->retired || ps->rx_last_n >= e->n)) ||
-        expired(c, e->stamp))
+    if ((ps && (ps->retired || ps->rx_last_n >= e->n)) || expired(c, e->stamp))
       continue;
     if (!first)
       first = e;
@@ -633,9 +644,9 @@ static int deliver(p2pc_causal *c, const p2pc_ses_msg *m, uint64_t waited_ns) {
         continue;
       }
       int o = !e ? -1
-                 : i == c->nV ? 1
-                              : dep_cmp(c->V[i].dest, c->V[i].sender,
-                                        e->dest, e->sender);
+              : i == c->nV
+                  ? 1
+                  : dep_cmp(c->V[i].dest, c->V[i].sender, e->dest, e->sender);
       if (o < 0) {
         c->V2[k++] = c->V[i++];
       } else if (o > 0) {
@@ -757,8 +768,11 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
     rv = P2PC_ERR_PROTO;
     goto out;
   }
-  /* A stamp from too far ahead would age everything it touches. */
-  if (c->time_known && c->pt + c->err + c->cfg.ahead_margin_ns < m.stamp) {
+  /* A stamp from too far ahead would age everything it touches. One
+   * above INT64_MAX is ahead of any network time there can be (and the
+   * receive rule would wrap the HLC past it to 0), known time or not. */
+  if ((c->time_known && c->pt + c->err + c->cfg.ahead_margin_ns < m.stamp) ||
+      m.stamp > (uint64_t)INT64_MAX) {
     char who[P2PC_ID_MAX + 1];
     copy_name(who, m.sender_name, m.sender_len);
     c->st.refused_ahead++;
@@ -911,8 +925,8 @@ int p2pc_causal_peer_report(p2pc_causal *c, const char *dest,
   uint32_t d;
   if (!dest || !p2pc_id_valid(dest, strlen(dest)))
     return P2PC_ERR_INVAL;
-  if (p2pc_idtab_find(&c->ids, dest, strlen(dest), &d) != 0 ||
-      d >= c->npeers || d == c->self)
+  if (p2pc_idtab_find(&c->ids, dest, strlen(dest), &d) != 0 || d >= c->npeers ||
+      d == c->self)
     return delivered ? P2PC_ERR_PROTO : 0;
   peer_state *ps = &c->peers[d];
   if (delivered > ps->tx_last_n)
@@ -923,7 +937,7 @@ int p2pc_causal_peer_report(p2pc_causal *c, const char *dest,
       return P2PC_ERR_PROTO;
   /* Pending messages it covers: delivered (silently) or written off. */
   uint32_t k = 0;
-  pend *q = ps->pq + ps->pq_head;
+  pend *q = ps->pq_n ? ps->pq + ps->pq_head : NULL; /* pq may be NULL */
   for (uint32_t i = 0; i < ps->pq_n; i++) {
     bool off = false;
     for (uint32_t r = 0; r < nwo; r++)
@@ -957,8 +971,7 @@ int p2pc_causal_peer_report(p2pc_causal *c, const char *dest,
 }
 
 void p2pc_causal_report_for(const p2pc_causal *c, const char *sender,
-                            uint64_t *delivered, uint64_t *wo,
-                            uint32_t *nwo) {
+                            uint64_t *delivered, uint64_t *wo, uint32_t *nwo) {
   uint32_t k;
   *delivered = 0;
   *nwo = 0;

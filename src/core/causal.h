@@ -125,9 +125,9 @@ typedef struct p2pc_causal_event {
   /* BUFFER: one message it waits for, "<waits_sender>:<waits_n>" */
   const char *waits_sender;
   uint64_t waits_n;
-  size_t bytes;          /* payload bytes */
-  size_t meta;           /* SEND: bytes of causal metadata on the wire */
-  uint64_t waited_ns;    /* DELIVER: mono time spent buffered */
+  size_t bytes;           /* payload bytes */
+  size_t meta;            /* SEND: bytes of causal metadata on the wire */
+  uint64_t waited_ns;     /* DELIVER: mono time spent buffered */
   const uint8_t *payload; /* DELIVER: borrowed for the call */
   const char *reason;     /* DROP, EXPIRE, REFUSE: why */
   bool at_sender;         /* EXPIRE: reported by the message's sender */
@@ -178,7 +178,8 @@ int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
  *                   full. Offer it again later (the link layer does not
  *                   acknowledge it);
  *   P2PC_ERR_AHEAD  not accepted now: its stamp leads this node's network
- *                   time by more than the error bound + margin (REFUSE);
+ *                   time by more than the error bound + margin, or is above
+ *                   INT64_MAX, which no network time reaches (REFUSE);
  *   P2PC_ERR_PROTO  malformed, addressed to another node, or from someone
  *                   other than expected_sender; nothing changed;
  *   P2PC_ERR_TOOBIG it names more node IDs than max_nodes allows;
