@@ -286,7 +286,7 @@ static void on_deliver(node *nd, const p2pc_causal_event *ev) {
 
 /* The event log record of every event renders as a well-formed JSON
  * fragment naming the message. */
-static void check_evlog(const node *nd, const p2pc_causal_event *ev) {
+static void check_evlog(const p2pc_causal_event *ev) {
   p2pc_buf out;
   char want[96];
   p2pc_buf_init(&out, p2pc_allocator_default(), 1u << 16);
@@ -338,7 +338,7 @@ static void on_event(void *ud, const p2pc_causal_event *ev) {
   FUZZ_CHECK(ev->n > 0);
   FUZZ_CHECK(ev->hlc == p2pc_causal_hlc(nd->c));
   FUZZ_CHECK(ev->kind == P2PC_CEV_EXPIRE || !ev->at_sender);
-  check_evlog(nd, ev);
+  check_evlog(ev);
   int k;
   switch (ev->kind) {
   case P2PC_CEV_SEND: {

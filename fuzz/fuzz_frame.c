@@ -169,20 +169,6 @@ static void do_leave(const uint8_t *b, size_t len, p2pc_buf *out) {
   check_reencoding(out, b, len);
 }
 
-static void do_horizon(const uint8_t *b, size_t len, p2pc_buf *out) {
-  uint64_t s = 0x5a5a, e = 0xa5a5;
-  int rv = p2pc_wire_horizon_get(b, len, &s, &e);
-  if (rv < 0) {
-    FUZZ_CHECK(rv == P2PC_ERR_PROTO);
-    FUZZ_CHECK(s == 0x5a5a && e == 0xa5a5);
-    return;
-  }
-  FUZZ_CHECK((size_t)rv == len);
-  FUZZ_CHECK(e >= s);
-  p2pc_buf_reset(out);
-  FUZZ_CHECK(p2pc_wire_horizon_put(out, s, e) == 0);
-  check_reencoding(out, b, len);
-}
 
 static void do_stable(const uint8_t *b, size_t len, p2pc_buf *out) {
   p2pc_wire_stable st, before;
@@ -329,9 +315,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       break;
     case P2PC_FRAME_LEAVE:
       do_leave(f.body, f.body_len, &out);
-      break;
-    case P2PC_FRAME_HORIZON:
-      do_horizon(f.body, f.body_len, &out);
       break;
     case P2PC_FRAME_STABLE:
       do_stable(f.body, f.body_len, &out);

@@ -87,7 +87,7 @@ static void put_ses(p2pc_buf *out, const char *sender, const char *dest,
     die("too many entries", P2PC_ERR_INVAL);
   for (uint32_t i = 0; i < ndeps; i++)
     e[i] = (p2pc_ses_dep){id_of(&fx, deps[i].dest), id_of(&fx, deps[i].sender),
-                          deps[i].n, deps[i].stamp};
+                          deps[i].n, deps[i].stamp, 0};
   m.deps = e;
   m.ndeps = ndeps;
   m.payload = (const uint8_t *)payload;
@@ -338,12 +338,6 @@ static void frame_leave(p2pc_buf *b, uint64_t last, const char *next) {
   CHECK("end", p2pc_wire_frame_end(b, st, P2PC_WIRE_MAX_FRAME_DEFAULT));
 }
 
-static void frame_horizon(p2pc_buf *b, uint64_t dseq, uint64_t stamp) {
-  long st = p2pc_wire_frame_begin(b, P2PC_FRAME_HORIZON);
-  CHECK("begin", (int)st);
-  CHECK("horizon", p2pc_wire_horizon_put(b, dseq, stamp));
-  CHECK("end", p2pc_wire_frame_end(b, st, P2PC_WIRE_MAX_FRAME_DEFAULT));
-}
 
 /* A STABLE frame: levels fall by `step` every `every` levels from top,
  * with n expired message numbers from first, spaced by 2. */
@@ -408,10 +402,6 @@ static void gen_frames(void) {
   emit_frame(&b, "leave-bare");
   frame_leave(&b, 12345, "joiner-7");
   emit_frame(&b, "leave-next");
-  frame_horizon(&b, 0, 0);
-  emit_frame(&b, "horizon-fresh");
-  frame_horizon(&b, 300, 70000);
-  emit_frame(&b, "horizon-late");
   frame_peers(&b, 3);
   emit_frame(&b, "peers-3");
   /* HLC values: network time in ns, a logical counter in the low 16 bits. */

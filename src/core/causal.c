@@ -17,6 +17,7 @@
 
 typedef struct pend {
   uint64_t n, stamp;
+  bool gone; /* given up (reported); kept in LS until it has settled */
 } pend;
 
 typedef struct wo_range {
@@ -61,7 +62,10 @@ struct p2pc_causal {
   peer_state *peers; /* indexed by interned id */
   uint32_t npeers;
   uint32_t npending;
+  /* pend_lb: no pending message needs attention before the HLC reaches it
+   * (its give-up at stamp + Δ, or, once given up, its settling). */
   uint64_t pend_lb, wo_lb;
+  uint64_t settle; /* how long a given-up message still holds LS back */
   held *buf; /* arrival order */
   uint32_t nbuf, capbuf;
   size_t buf_bytes;
@@ -114,6 +118,7 @@ int p2pc_causal_new(p2pc_causal **out, const char *self,
       c->life != P2PC_CAUSAL_LIFETIME_INF)
     c->life /= 4;
   c->dep_lb = c->buf_lb = c->pend_lb = c->wo_lb = UINT64_MAX;
+  c->settle = P2PC_CAUSAL_SETTLE_NS + c->cfg.ahead_margin_ns;
   c->on_event = on_event;
   c->ud = ud;
   p2pc_idtab_init(&c->ids, a, c->cfg.max_nodes);
@@ -299,7 +304,7 @@ static int pq_push(p2pc_causal *c, peer_state *ps, uint64_t n, uint64_t stamp) {
     ps->pq = q;
     ps->pq_cap = cap;
   }
-  ps->pq[ps->pq_head + ps->pq_n++] = (pend){n, stamp};
+  ps->pq[ps->pq_head + ps->pq_n++] = (pend){n, stamp, false};
   return 0;
 }
 
@@ -320,6 +325,19 @@ static int pq_reserve(p2pc_causal *c, peer_state *ps) {
   ps->pq = q;
   ps->pq_cap = cap;
   return 0;
+}
+
+/* The HLC at which a message stamped stamp is Δ + extra old (saturating). */
+static uint64_t due(const p2pc_causal *c, uint64_t stamp, uint64_t extra) {
+  if (c->life == P2PC_CAUSAL_LIFETIME_INF ||
+      stamp > UINT64_MAX - c->life - extra)
+    return UINT64_MAX;
+  return stamp + c->life + extra;
+}
+
+/* Given up, and older than Δ + settle. */
+static bool settled(const p2pc_causal *c, uint64_t stamp) {
+  return c->hlc >= due(c, stamp, c->settle);
 }
 
 static void give_up(p2pc_causal *c, uint32_t dest, const pend *p,
@@ -379,18 +397,36 @@ static void sweep(p2pc_causal *c) {
     }
     c->buf_lb = lb;
   }
-  if (expired(c, c->pend_lb)) {
+  if (c->hlc >= c->pend_lb) {
+    /* Messages older than Δ are given up (reported) at once, but leave the
+     * pending set — and so stop holding LS back — only once they have
+     * settled: older than Δ + settle here, so that their destination, whose
+     * clock may be behind ours within the bounds, finds them expired too
+     * before anything that no longer carries their entry reaches it. */
     uint64_t lb = UINT64_MAX;
     for (uint32_t d = 0; d < c->npeers; d++) {
       peer_state *ps = &c->peers[d];
-      while (ps->pq_n && expired(c, ps->pq[ps->pq_head].stamp)) {
-        pend p = ps->pq[ps->pq_head++];
+      for (uint32_t i = 0; i < ps->pq_n; i++) {
+        pend *p = &ps->pq[ps->pq_head + i];
+        if (p->gone)
+          continue;
+        if (!expired(c, p->stamp))
+          break;
+        p->gone = true;
+        give_up(c, d, p, "not acknowledged within the causal lifetime");
+      }
+      while (ps->pq_n && ps->pq[ps->pq_head].gone &&
+             settled(c, ps->pq[ps->pq_head].stamp)) {
+        ps->pq_head++;
         ps->pq_n--;
         c->npending--;
-        give_up(c, d, &p, "not acknowledged within the causal lifetime");
       }
-      if (ps->pq_n && ps->pq[ps->pq_head].stamp < lb)
-        lb = ps->pq[ps->pq_head].stamp;
+      if (ps->pq_n) {
+        const pend *f = &ps->pq[ps->pq_head];
+        uint64_t at = due(c, f->stamp, f->gone ? c->settle : 0);
+        if (at < lb)
+          lb = at;
+      }
     }
     c->pend_lb = lb;
   }
@@ -527,8 +563,8 @@ static int send_to(p2pc_causal *c, const char *dest, const uint8_t *payload,
   ps->tx_last_n = m.n;
   pq_push(c, ps, m.n, stamp); /* room was reserved */
   c->npending++;
-  if (stamp < c->pend_lb)
-    c->pend_lb = stamp;
+  if (due(c, stamp, 0) < c->pend_lb)
+    c->pend_lb = due(c, stamp, 0);
   /* A later message to d implies the earlier one: one entry per pair. */
   if (has) {
     c->V[di].n = m.n;
@@ -942,8 +978,10 @@ int p2pc_causal_peer_report(p2pc_causal *c, const char *dest,
     bool off = false;
     for (uint32_t r = 0; r < nwo; r++)
       off |= q[i].n >= wo[2 * r] && q[i].n <= wo[2 * r + 1];
-    if (off && expired(c, q[i].stamp)) {
-      give_up(c, d, &q[i], "written off at its destination");
+    if (off && (q[i].gone || expired(c, q[i].stamp))) {
+      /* Its destination will never deliver it: it may leave at once. */
+      if (!q[i].gone)
+        give_up(c, d, &q[i], "written off at its destination");
       c->npending--;
     } else if (off) {
       /* Written off there, not yet older than Δ on our own clock (the

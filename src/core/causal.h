@@ -55,6 +55,10 @@
 /* A stamp may lead this node's network time by its error bound plus this
  * (the sender's own error bound: both clocks are honest within theirs). */
 #define P2PC_CAUSAL_AHEAD_MARGIN_DEFAULT_NS 250000000ull
+/* A message given up at stamp + Δ keeps holding this node's LS back until
+ * stamp + Δ + this + the ahead margin: its destination's clock may be
+ * behind ours within the bounds (PROTOCOL.md, "Why it is safe"). */
+#define P2PC_CAUSAL_SETTLE_NS 2000000000ull
 /* Written-off ranges remembered per sender (for reports and late copies). */
 #define P2PC_CAUSAL_MAX_WRITTEN_OFF 8
 

@@ -344,24 +344,6 @@ int p2pc_wire_leave_get(const uint8_t *b, size_t len, uint64_t *last,
   return (int)len;
 }
 
-int p2pc_wire_horizon_put(p2pc_buf *out, uint64_t dseq, uint64_t stamp) {
-  if (stamp < dseq)
-    return P2PC_ERR_INVAL;
-  return put_varint2(out, dseq, stamp);
-}
-
-int p2pc_wire_horizon_get(const uint8_t *b, size_t len, uint64_t *dseq,
-                          uint64_t *stamp) {
-  uint64_t s, e;
-  int rv = get_varint2(b, len, &s, &e);
-  if (rv > 0 && e < s)
-    return P2PC_ERR_PROTO; /* every send ticks the sender's own entry */
-  if (rv > 0) {
-    *dseq = s;
-    *stamp = e;
-  }
-  return rv;
-}
 
 /* ---- STABLE ----------------------------------------------------------- */
 

@@ -43,7 +43,7 @@ typedef enum p2pc_frame_type {
   P2PC_FRAME_PONG = 7,
   P2PC_FRAME_ANNOUNCE = 8,
   P2PC_FRAME_LEAVE = 9,
-  P2PC_FRAME_HORIZON = 10,
+  /* 10 was HORIZON (protocol version 1): now an unknown type */
   P2PC_FRAME_STABLE = 11
 } p2pc_frame_type;
 
@@ -173,14 +173,6 @@ int p2pc_wire_leave_put(p2pc_buf *out, uint64_t last,
 int p2pc_wire_leave_get(const uint8_t *b, size_t len, uint64_t *last,
                         p2pc_wire_peer *next);
 
-/* HORIZON: the sender's stream horizon for the receiver (PROTOCOL.md,
- * "Retiring an identity"): its SES messages to the receiver after dseq
- * `dseq` are stamped above `stamp` in its own clock component. Both name the
- * current incarnations of the link's two ends. A stamp below dseq is
- * malformed (every send ticks the sender's component). */
-int p2pc_wire_horizon_put(p2pc_buf *out, uint64_t dseq, uint64_t stamp);
-int p2pc_wire_horizon_get(const uint8_t *b, size_t len, uint64_t *dseq,
-                          uint64_t *stamp);
 
 /*
  * STABLE: what the sender knows of stability (stable.h), for the receiver.

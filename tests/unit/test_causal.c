@@ -1108,7 +1108,7 @@ static void test_hlc_refuses_ahead(void **state) {
   assert_int_equal(p2pc_idtab_intern(&ids, "C~c", 3, &ic), 0);
   const uint64_t far[3] = {(uint64_t)INT64_MAX + 1, UINT64_MAX - 1, UINT64_MAX};
   for (int i = 0; i < 3; i++) {
-    p2pc_ses_dep e = {ic, ia, 1, far[i] - 1};
+    p2pc_ses_dep e = {ic, ia, 1, far[i] - 1, 0};
     p2pc_ses_msg m;
     p2pc_ses_msg_init(&m);
     m.sender = ia;

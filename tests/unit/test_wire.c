@@ -510,7 +510,7 @@ static const char *name_of(const p2pc_idtab *t, uint32_t id) {
 
 static p2pc_ses_dep dep(p2pc_idtab *t, const char *dest, const char *sender,
                         uint64_t n, uint64_t stamp) {
-  return (p2pc_ses_dep){id_of(t, dest), id_of(t, sender), n, stamp};
+  return (p2pc_ses_dep){id_of(t, dest), id_of(t, sender), n, stamp, 0};
 }
 
 /* A message from sender to dest in table t, borrowing deps. */
@@ -790,7 +790,7 @@ static void test_ses_put_rejects(void **state) {
   p2pc_ses_msg m = ses(&ids, "A", "B", 1, 0, 5, twice, 2, NULL);
   assert_int_equal(put(&b, &m, &ids, NULL), P2PC_ERR_INVAL);
   /* An id the table does not hold. */
-  p2pc_ses_dep ghost = {ids.n, 0, 1, 1};
+  p2pc_ses_dep ghost = {ids.n, 0, 1, 1, 0};
   m = ses(&ids, "A", "B", 1, 0, 5, &ghost, 1, NULL);
   assert_int_equal(put(&b, &m, &ids, NULL), P2PC_ERR_INVAL);
   assert_int_equal(b.len, 0);
