@@ -911,6 +911,7 @@ static void stable_send(p2pc_node *n, uint32_t lid) {
 static void stable_update(p2pc_node *n) {
   uint64_t hlc = node_hlc(n);
   p2pc_stable_tick(n->st, hlc);
+  p2pc_stable_refresh(n->st);
   uint64_t ls = p2pc_causal_local_stable(n->causal);
   if (hlc < n->st_floor_until && n->st_floor < ls)
     ls = n->st_floor;
@@ -1536,7 +1537,10 @@ static int on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
     }
     if (p->inc_known)
       p2pc_causal_set_peer_stable(n->causal, p->sesid, ws.rep.v[0]);
-    stable_update(n);
+    /* A fall goes on at once, before any more DATA; rises wait for the
+     * heartbeat's refresh (stable.h: lower levels are safe). */
+    if (p2pc_stable_decreased(n->st))
+      stable_send(n, NO_LINK);
     return 0;
   }
   case P2PC_FRAME_ANNOUNCE: {
@@ -1808,9 +1812,10 @@ void p2pc_node_on_deadline(p2pc_node *n, p2pc_now now) {
       }
       if (beat && t - l->last_ping_ns >= n->cfg.heartbeat_ns / 2) {
         l->last_ping_ns = t;
-        frame_to_link(n, i, P2PC_FRAME_PING, NULL, t);
-        frame_to_link(n, i, P2PC_FRAME_ANNOUNCE, &n->ann, 0);
+        /* The report is the heartbeat: any frame is a sign of life, so
+         * no PING goes with it. */
         stable_frame(n, i, &rep);
+        frame_to_link(n, i, P2PC_FRAME_ANNOUNCE, &n->ann, 0);
       }
       if (leaving(p) && t >= p->leave_until_ns) {
         char m[120] = "peers: ";

@@ -25,6 +25,10 @@ struct p2pc_stable {
   uint64_t lv[D + 1]; /* a[0..D] */
   uint64_t out[D];    /* the last report produced; UINT64_MAX before any */
   bool decreased;
+  /* Some value rose or left: lv may be below the true levels (which is
+   * safe: lower levels retire less) until p2pc_stable_refresh. Falls are
+   * applied at once, so `decreased` is always exact. */
+  bool dirty;
   p2pc_stable_stats st;
   slot slots[];
 };
@@ -80,9 +84,33 @@ static void recompute(p2pc_stable *s) {
       s->decreased = true;
 }
 
+/* Applies a value v at levels d0.. (a report's v[d] counts at d + 1): a
+ * fall takes effect at once, exactly. */
+static void lower(p2pc_stable *s, int d, uint64_t v) {
+  if (v < s->lv[d]) {
+    s->lv[d] = v;
+    if (d < D && v < s->out[d])
+      s->decreased = true;
+  }
+}
+
 void p2pc_stable_set_local(p2pc_stable *s, uint64_t ls) {
+  if (ls > s->local)
+    s->dirty = true;
   s->local = ls;
-  recompute(s);
+  if (s->dirty) {
+    recompute(s);
+    s->dirty = false;
+    return;
+  }
+  for (int d = 0; d <= D; d++)
+    lower(s, d, ls);
+}
+
+void p2pc_stable_refresh(p2pc_stable *s) {
+  if (s->dirty)
+    recompute(s);
+  s->dirty = false;
 }
 
 static void drop(p2pc_stable *s, slot *sl) {
@@ -104,6 +132,7 @@ int p2pc_stable_report_in(p2pc_stable *s, uint32_t key,
     }
   }
   slot *sl = &s->slots[key];
+  bool was_counted = sl->state != P2PC_STABLE_EMPTY;
   if (sl->state == P2PC_STABLE_FROZEN) {
     s->st.frozen--;
     s->st.thaws++;
@@ -113,11 +142,17 @@ int p2pc_stable_report_in(p2pc_stable *s, uint32_t key,
     sl->last_heard = hlc_now;
   }
   sl->state = P2PC_STABLE_LIVE;
+  /* A value that rose can only raise levels: that waits for a refresh
+   * (until then the levels stay lower, which is safe). Falls apply now. */
+  for (int d = 0; d < D; d++)
+    if (r->v[d] > sl->v[d] && was_counted)
+      s->dirty = true;
   memcpy(sl->v, r->v, sizeof sl->v);
   if (hlc_now > sl->last_heard)
     sl->last_heard = hlc_now;
   s->st.reports_in++;
-  recompute(s);
+  for (int d = 0; d < D; d++)
+    lower(s, d + 1, r->v[d]);
   return 0;
 }
 

@@ -136,6 +136,12 @@ void p2pc_stable_link_down(p2pc_stable *s, uint32_t key, uint64_t hlc_now);
  * incarnation's messages may still be in flight to nodes that have not
  * retired it. Meant for tearing down, and for tests. No-op if out of range. */
 void p2pc_stable_forget(p2pc_stable *s, uint32_t key);
+/* Levels fall at once (a lower report, a lower LS) but rise only here:
+ * between refreshes they may be below the true levels, which is safe
+ * (lower levels retire fewer entries) and keeps a report's cost O(D).
+ * Run it before reading levels for pruning (the node does, each
+ * heartbeat). */
+void p2pc_stable_refresh(p2pc_stable *s);
 /* Drops the frozen reports whose hold is over at hlc_now, and recomputes. */
 void p2pc_stable_tick(p2pc_stable *s, uint64_t hlc_now);
 /* The earliest HLC at which p2pc_stable_tick will drop a frozen report,
