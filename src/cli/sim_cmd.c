@@ -12,7 +12,7 @@
  * The memory budget: a run holds what its nodes hold, and with SES that
  * grows with the nodes, the rate and the time (N² metadata). Rather than
  * let a run take the machine's memory from everything else on it, the
- * command gives the simulator a budget (--max-memory, or half the RAM,
+ * command gives the simulator a budget (--mem-limit, or half the RAM,
  * less if the process's limits or its cgroup allow less), refuses a run
  * whose start alone exceeds it, and otherwise lets the simulator stop the
  * run cleanly where it reaches it: the rows and the summary so far are
@@ -44,7 +44,7 @@
 static const char sim_help[] =
     "usage: p2pclock sim [--scenario FILE] [--nodes N] [--duration T]\n"
     "                    [--seed X] [--topology T] [--mode M] [--rate R]\n"
-    "                    [--csv FILE] [--max-memory SIZE] [--json]\n"
+    "                    [--csv FILE] [--mem-limit SIZE] [--json]\n"
     "                    [--quiet] [--timing]\n"
     "\n"
     "Runs N real node cores in the deterministic simulator: virtual time,\n"
@@ -68,12 +68,12 @@ static const char sim_help[] =
     "                   error p50/p99/max and spread (ns), bound\n"
     "                   violations, messages sent and delivered, causal\n"
     "                   metadata bytes a message, buffered, bytes, events\n"
-    "  --max-memory SIZE\n"
-    "                   the memory budget: 512M, 4G, 1.5G (K, M, G, T:\n"
+    "  --mem-limit SIZE the memory budget: 512M, 4G, 1.5G (K, M, G, T:\n"
     "                   powers of 1024; KiB, MiB, GiB, TiB too); 0 or\n"
     "                   unlimited: none [half the RAM, or less: 3/4 of\n"
     "                   the address space or data limit (ulimit -v, -d),\n"
-    "                   half the cgroup's memory limit]\n"
+    "                   half the cgroup's memory limit]. --max-memory is\n"
+    "                   another name for it\n"
     "  --json           the summary as one JSON object on stdout instead\n"
     "                   of the table (fields below)\n"
     "  --quiet          no progress bar, no timing on stderr\n"
@@ -93,7 +93,7 @@ static const char sim_help[] =
     "flight then is not counted missing). SES metadata grows with the\n"
     "nodes, the rate and the time: fewer nodes, a sparser topology\n"
     "(kregular:8) or a lower --rate fit in less. Where the run stops\n"
-    "depends only on the budget, so give --max-memory for the same\n"
+    "depends only on the budget, so give --mem-limit for the same\n"
     "output on every machine.\n"
     "\n"
     "--json fields: scenario (null: none), seed (a string), nodes,\n"
@@ -118,13 +118,13 @@ static const char sim_help[] =
     "Exit status: 0 every expectation passed, 1 one failed (or the output\n"
     "could not be written), 2 usage or scenario error (FILE:LINE: what),\n"
     "3 memory: the run was refused or stopped by the budget (or an\n"
-    "allocation failed below it); the message names --max-memory.\n";
+    "allocation failed below it); the message names --mem-limit.\n";
 
 /* The memory budget and where it came from, for the messages. */
 typedef struct budget {
   uint64_t bytes;   /* 0: none */
   const char *from; /* flag, ram, rlimit_as, rlimit_data, cgroup, none */
-  char why[128];    /* "--max-memory", "half the RAM of 23.4 GiB; ..." */
+  char why[128];    /* "--mem-limit", "half the RAM of 23.4 GiB; ..." */
 } budget;
 
 typedef struct run_ctx {
@@ -199,7 +199,7 @@ static void fmt_size(uint64_t b, char *out, size_t n) {
              v, unit[u]);
 }
 
-/* --max-memory: "0" or "unlimited" (no budget, *out = 0), or a number
+/* --mem-limit: "0" or "unlimited" (no budget, *out = 0), or a number
  * with a unit: K, M, G, T or KiB, MiB, GiB, TiB (powers of 1024), like
  * 512M or 1.5G. A bare number other than 0 is refused: bytes or MiB? */
 static bool parse_size(const char *s, uint64_t *out) {
@@ -291,7 +291,7 @@ static void budget_lower(budget *b, uint64_t bytes, const char *from,
   fmt_size(limit, sz, sizeof sz);
   b->bytes = bytes;
   b->from = from;
-  snprintf(b->why, sizeof b->why, "%s %s; --max-memory SIZE sets it", what, sz);
+  snprintf(b->why, sizeof b->why, "%s %s; --mem-limit SIZE sets it", what, sz);
 }
 
 /* The default: half the RAM, and less where the process may hold less:
@@ -602,7 +602,7 @@ static bool print_json(const p2pc_scenario *sc, const char *path,
 
 typedef struct sim_opts {
   const char *scenario, *csv, *nodes, *duration, *seed, *topology, *mode, *rate;
-  const char *max_memory;
+  const char *mem_limit, *mem_flag; /* its value, and the flag's name */
   bool quiet, timing, json;
 } sim_opts;
 
@@ -620,7 +620,8 @@ static int parse_opts(sim_opts *o, int argc, char **argv) {
       {"--topology", offsetof(sim_opts, topology)},
       {"--mode", offsetof(sim_opts, mode)},
       {"--rate", offsetof(sim_opts, rate)},
-      {"--max-memory", offsetof(sim_opts, max_memory)},
+      {"--mem-limit", offsetof(sim_opts, mem_limit)},
+      {"--max-memory", offsetof(sim_opts, mem_limit)}, /* the old name */
   };
   memset(o, 0, sizeof *o);
   for (int i = 0; i < argc; i++) {
@@ -657,6 +658,8 @@ static int parse_opts(sim_opts *o, int argc, char **argv) {
     else
       return sim_usage("missing value after", a);
     *(const char **)((char *)o + takes[k].off) = v;
+    if (takes[k].off == offsetof(sim_opts, mem_limit))
+      o->mem_flag = takes[k].flag;
   }
   return -1;
 }
@@ -705,17 +708,21 @@ static int apply_flags(const sim_opts *o, p2pc_scenario *sc) {
 /* The flags' budget, or the machine's. Returns -1 to go on, else an exit
  * status. */
 static int choose_budget(const sim_opts *o, budget *b) {
-  if (!o->max_memory) {
+  if (!o->mem_limit) {
     machine_budget(b);
     return -1;
   }
   memset(b, 0, sizeof *b);
-  if (!parse_size(o->max_memory, &b->bytes))
-    return sim_usage("--max-memory must be a size like 512M or 4G (K, M, G, "
-                     "T: powers of 1024), or 0 or unlimited for none, got",
-                     o->max_memory);
+  if (!parse_size(o->mem_limit, &b->bytes)) {
+    char what[160];
+    snprintf(what, sizeof what,
+             "%s must be a size like 512M or 4G (K, M, G, T: powers of "
+             "1024), or 0 or unlimited for none, got",
+             o->mem_flag);
+    return sim_usage(what, o->mem_limit);
+  }
   b->from = b->bytes ? "flag" : "none";
-  snprintf(b->why, sizeof b->why, "--max-memory");
+  snprintf(b->why, sizeof b->why, "%s", o->mem_flag);
   return -1;
 }
 
@@ -744,7 +751,7 @@ static void say_stopped(const p2pc_sim_config *cf, const p2pc_sim_result *r,
     fprintf(stderr,
             "p2pclock sim: stopped at virtual t=%.1f s: an allocation failed "
             "while the run held %s, below the budget of %s (%s): the "
-            "machine gives less; a lower --max-memory stops such a run "
+            "machine gives less; a lower --mem-limit stops such a run "
             "cleanly\n",
             (double)r->stop_ns / 1e9, held, b->bytes ? cap : "none", b->why);
     return;

@@ -159,7 +159,7 @@ static void *xgot(p2pc_sim *s, void *p) {
   if (!p) {
     fprintf(stderr,
             "p2pclock sim: out of memory at virtual t=%.1f s, holding %llu "
-            "MiB: the machine gives less; a lower --max-memory stops a run "
+            "MiB: the machine gives less; a lower --mem-limit stops a run "
             "cleanly before that\n",
             (double)s->now / 1e9, (unsigned long long)(s->mem.live >> 20));
     abort();

@@ -121,7 +121,7 @@ typedef struct p2pc_sim_config {
    * that reaches the budget (see p2pc_sim_result.stopped), and
    * p2pc_sim_new refuses a run whose start alone needs more
    * (p2pc_sim_start_bytes). Not a scenario setting: the machine decides
-   * it (the command: --max-memory, or from the machine's memory). */
+   * it (the command: --mem-limit, or from the machine's memory). */
   uint64_t max_memory;
 } p2pc_sim_config;
 
