@@ -9,8 +9,9 @@
  * two runs with the same seed are byte-identical; what the machine adds
  * (wall time, RSS) goes to stderr unless --timing asks for it on stdout.
  *
- * The memory budget: a run holds what its nodes hold, and with SES that
- * grows with the nodes, the rate and the time (N² metadata). Rather than
+ * The memory budget: a run holds what its nodes hold, and their causal
+ * state grows with the nodes and the rate, and with time up to the causal
+ * lifetime (sooner where deliveries are known). Rather than
  * let a run take the machine's memory from everything else on it, the
  * command gives the simulator a budget (--mem-limit, or half the RAM,
  * less if the process's limits or its cgroup allow less), refuses a run
@@ -44,8 +45,8 @@
 static const char sim_help[] =
     "usage: p2pclock sim [--scenario FILE] [--nodes N] [--duration T]\n"
     "                    [--seed X] [--topology T] [--mode M] [--rate R]\n"
-    "                    [--csv FILE] [--mem-limit SIZE] [--json]\n"
-    "                    [--quiet] [--timing]\n"
+    "                    [--causal-lifetime S] [--csv FILE]\n"
+    "                    [--mem-limit SIZE] [--json] [--quiet] [--timing]\n"
     "\n"
     "Runs N real node cores in the deterministic simulator: virtual time,\n"
     "a simulated network (delay, jitter, loss, partitions) and simulated\n"
@@ -64,10 +65,20 @@ static const char sim_help[] =
     "  --topology T     full, ring, kregular:K (K 2..32), clusters:C\n"
     "  --mode M         reference or collaborative (clock sync)\n"
     "  --rate R         messages a second a node, 0..10000\n"
+    "  --causal-lifetime S\n"
+    "                   the causal lifetime of every node (causalLifetime):\n"
+    "                   seconds 0.001..1000000 (60, 90s, 2min) or inf;\n"
+    "                   older messages are not delivered but reported\n"
+    "                   expired [60]\n"
     "  --csv FILE       one row per virtual second: t_s, alive, synced,\n"
     "                   error p50/p99/max and spread (ns), bound\n"
     "                   violations, messages sent and delivered, causal\n"
-    "                   metadata bytes a message, buffered, bytes, events\n"
+    "                   metadata bytes a message (mean), buffered, bytes,\n"
+    "                   events, then meta_p99, meta_max (bytes a message),\n"
+    "                   deps_p99 (entries a message): of the messages sent\n"
+    "                   that second; state_mean, state_max (causal state\n"
+    "                   bytes a node, over the alive nodes, now); expired\n"
+    "                   (expiry reports that second)\n"
     "  --mem-limit SIZE the memory budget: 512M, 4G, 1.5G (K, M, G, T:\n"
     "                   powers of 1024; KiB, MiB, GiB, TiB too); 0 or\n"
     "                   unlimited: none [half the RAM, or less: 3/4 of\n"
@@ -90,18 +101,34 @@ static const char sim_help[] =
     "than the budget to start is refused; otherwise the run stops at the\n"
     "first event at which it reaches the budget, says so on stderr, keeps\n"
     "the CSV rows and prints the summary and verdicts so far (what was in\n"
-    "flight then is not counted missing). SES metadata grows with the\n"
-    "nodes, the rate and the time: fewer nodes, a sparser topology\n"
-    "(kregular:8) or a lower --rate fit in less. Where the run stops\n"
+    "flight then is not counted missing). Causal metadata grows with the\n"
+    "nodes and the rate, and with time up to the causal lifetime: fewer\n"
+    "nodes, a sparser topology (kregular:8), a lower --rate or a shorter\n"
+    "--causal-lifetime fit in less. Where the run stops\n"
     "depends only on the budget, so give --mem-limit for the same\n"
     "output on every machine.\n"
+    "\n"
+    "Causal metadata is measured on the messages sent to another node (a\n"
+    "message to self carries none): bytes and dependency entries a\n"
+    "message, in fixed histograms (8-byte bins to 64 KiB, entries exact to\n"
+    "4096; a p99 is the top of its bin, within 7 bytes, or the exact\n"
+    "maximum). Causal state is what p2pc_causal_state_bytes counts for\n"
+    "each alive node, sampled every virtual second. Expiry reports are the\n"
+    "`undeliverable` events with reason \"expired\": at a receiver (too old\n"
+    "to deliver) or at a sender (given up); 0 is expected without\n"
+    "partitions.\n"
     "\n"
     "--json fields: scenario (null: none), seed (a string), nodes,\n"
     "nodes_at_start, topology, k (kregular only), clusters (clusters\n"
     "only), mode, duration_s, virtual_s (reached), stop (\"end\",\n"
     "\"budget\": the budget stopped it, \"nomem\": an allocation failed\n"
-    "below it), events, messages {sent, delivered, undeliverable},\n"
-    "meta_bytes_per_msg, causal_oracle {run, violations,\n"
+    "below it), events, messages {sent, delivered, undeliverable,\n"
+    "sends_refused (back-pressure at a causal cap)},\n"
+    "meta_bytes_per_msg (the mean of causal.meta_bytes), causal\n"
+    "{lifetime_s (a number, or \"inf\"), meta_bytes {messages, mean, p99,\n"
+    "max}, deps {p99, max}, state_bytes {mean, max (at the end), peak_mean,\n"
+    "peak (the highest of any second)}, expired {receivers,\n"
+    "senders}, refused_ahead}, causal_oracle {run, violations,\n"
     "missing, first_violation}, convergence_s (null: none),\n"
     "final_spread_ns, worst_spread_ns, max_error_ns, bound_violations,\n"
     "membership_ok, alive, synced, memory {budget_bytes (null: none),\n"
@@ -362,13 +389,16 @@ static void on_row(void *ud, const p2pc_sim_second *row) {
   if (!c->csv)
     return;
   fprintf(c->csv,
-          "%llu,%u,%u,%.0f,%.0f,%.0f,%.0f,%u,%llu,%llu,%.2f,%llu,%llu,%llu\n",
+          "%llu,%u,%u,%.0f,%.0f,%.0f,%.0f,%u,%llu,%llu,%.2f,%llu,%llu,%llu,"
+          "%llu,%llu,%u,%.0f,%llu,%llu\n",
           (unsigned long long)row->t_s, row->alive, row->synced, row->err_p50,
           row->err_p99, row->err_max, row->spread, row->bound_violations,
           (unsigned long long)row->msgs_sent,
           (unsigned long long)row->msgs_delivered, row->meta_per_msg,
           (unsigned long long)row->buffered, (unsigned long long)row->bytes,
-          (unsigned long long)row->events);
+          (unsigned long long)row->events, (unsigned long long)row->meta_p99,
+          (unsigned long long)row->meta_max, row->deps_p99, row->state_mean,
+          (unsigned long long)row->state_max, (unsigned long long)row->expired);
   /* One row per virtual second, so a flush each is cheap, and a run that
    * is killed (or a plot that tails the file) has every row so far, whole:
    * with stdio's buffering the last few KiB, cut mid-row, would be lost. */
@@ -406,11 +436,36 @@ static void print_summary(const p2pc_scenario *sc, const char *path,
          cf->collaborative ? "collaborative" : "reference");
   printf("  %-20s %.3f s\n", "virtual duration", (double)cf->duration_ns / 1e9);
   printf("  %-20s %llu\n", "events", (unsigned long long)r->events);
-  printf("  %-20s %llu sent, %llu delivered, %llu undeliverable\n", "messages",
+  printf("  %-20s %llu sent, %llu delivered, %llu undeliverable", "messages",
          (unsigned long long)r->msgs_sent,
          (unsigned long long)r->msgs_delivered,
          (unsigned long long)r->undeliverable);
-  printf("  %-20s %.2f bytes/msg\n", "causal metadata", r->meta_per_msg);
+  if (r->sends_refused)
+    printf("; %llu sends refused (back-pressure)",
+           (unsigned long long)r->sends_refused);
+  printf("\n");
+  if (cf->causal_lifetime_ns == P2PC_SIM_LIFETIME_INF)
+    printf("  %-20s inf\n", "causal lifetime");
+  else
+    printf("  %-20s %g s\n", "causal lifetime",
+           (double)cf->causal_lifetime_ns / 1e9);
+  printf("  %-20s %.2f bytes/msg mean, p99 %llu, max %llu (%llu to other "
+         "nodes)\n",
+         "causal metadata", r->meta_per_msg, (unsigned long long)r->meta_p99,
+         (unsigned long long)r->meta_max, (unsigned long long)r->meta_msgs);
+  printf("  %-20s p99 %u, max %u a message\n", "causal entries", r->deps_p99,
+         r->deps_max);
+  fmt_size((uint64_t)(r->state_mean + 0.5), a, sizeof a);
+  fmt_size(r->state_max, b, sizeof b);
+  printf("  %-20s %s mean, %s max a node at the end;", "causal state", a, b);
+  fmt_size((uint64_t)(r->state_peak_mean + 0.5), a, sizeof a);
+  fmt_size(r->state_peak, b, sizeof b);
+  printf(" peak %s mean, %s max\n", a, b);
+  printf("  %-20s %llu at receivers, %llu at senders; %llu refused (stamp "
+         "ahead)\n",
+         "expired", (unsigned long long)r->expired_rx,
+         (unsigned long long)r->expired_tx,
+         (unsigned long long)r->refused_ahead);
   if (r->causal_checked) {
     printf("  %-20s %llu violations, %llu missing\n", "causal oracle",
            (unsigned long long)r->causal_violations,
@@ -505,6 +560,34 @@ static const char *topology_name(p2pc_sim_topology t) {
 
 static const char *const stop_name[] = {"end", "budget", "nomem"};
 
+/* The "causal" object of --json. */
+static bool add_causal(cJSON *o, const p2pc_sim_config *cf,
+                       const p2pc_sim_result *r) {
+  cJSON *c = cJSON_AddObjectToObject(o, "causal"), *m = NULL, *d = NULL,
+        *st = NULL, *ex = NULL;
+  return c &&
+         (cf->causal_lifetime_ns == P2PC_SIM_LIFETIME_INF
+              ? add_str(c, "lifetime_s", "inf")
+              : add_num(c, "lifetime_s",
+                        (double)cf->causal_lifetime_ns / 1e9)) &&
+         (m = cJSON_AddObjectToObject(c, "meta_bytes")) &&
+         add_num(m, "messages", (double)r->meta_msgs) &&
+         add_num(m, "mean", r->meta_per_msg) &&
+         add_num(m, "p99", (double)r->meta_p99) &&
+         add_num(m, "max", (double)r->meta_max) &&
+         (d = cJSON_AddObjectToObject(c, "deps")) &&
+         add_num(d, "p99", r->deps_p99) && add_num(d, "max", r->deps_max) &&
+         (st = cJSON_AddObjectToObject(c, "state_bytes")) &&
+         add_num(st, "mean", r->state_mean) &&
+         add_num(st, "max", (double)r->state_max) &&
+         add_num(st, "peak_mean", r->state_peak_mean) &&
+         add_num(st, "peak", (double)r->state_peak) &&
+         (ex = cJSON_AddObjectToObject(c, "expired")) &&
+         add_num(ex, "receivers", (double)r->expired_rx) &&
+         add_num(ex, "senders", (double)r->expired_tx) &&
+         add_num(c, "refused_ahead", (double)r->refused_ahead);
+}
+
 /* The summary of print_summary as one object on one line (--json). Returns
  * false if out of memory. */
 static bool print_json(const p2pc_scenario *sc, const char *path,
@@ -537,7 +620,9 @@ static bool print_json(const p2pc_scenario *sc, const char *path,
       add_num(m, "sent", (double)r->msgs_sent) &&
       add_num(m, "delivered", (double)r->msgs_delivered) &&
       add_num(m, "undeliverable", (double)r->undeliverable) &&
+      add_num(m, "sends_refused", (double)r->sends_refused) &&
       add_num(o, "meta_bytes_per_msg", r->meta_per_msg) &&
+      add_causal(o, cf, r) &&
       (ora = cJSON_AddObjectToObject(o, "causal_oracle")) &&
       cJSON_AddBoolToObject(ora, "run", r->causal_checked) &&
       add_num(ora, "violations", (double)r->causal_violations) &&
@@ -603,6 +688,7 @@ static bool print_json(const p2pc_scenario *sc, const char *path,
 typedef struct sim_opts {
   const char *scenario, *csv, *nodes, *duration, *seed, *topology, *mode, *rate;
   const char *mem_limit, *mem_flag; /* its value, and the flag's name */
+  const char *lifetime;
   bool quiet, timing, json;
 } sim_opts;
 
@@ -622,6 +708,7 @@ static int parse_opts(sim_opts *o, int argc, char **argv) {
       {"--rate", offsetof(sim_opts, rate)},
       {"--mem-limit", offsetof(sim_opts, mem_limit)},
       {"--max-memory", offsetof(sim_opts, mem_limit)}, /* the old name */
+      {"--causal-lifetime", offsetof(sim_opts, lifetime)},
   };
   memset(o, 0, sizeof *o);
   for (int i = 0; i < argc; i++) {
@@ -702,6 +789,11 @@ static int apply_flags(const sim_opts *o, p2pc_scenario *sc) {
       return sim_usage("--rate must be 0..10000 messages/s, got", o->rate);
     c->rate = x;
   }
+  if (o->lifetime &&
+      !p2pc_scenario_lifetime(o->lifetime, &c->causal_lifetime_ns))
+    return sim_usage("--causal-lifetime must be seconds 0.001..1000000 (60, "
+                     "90s, 2min) or inf, got",
+                     o->lifetime);
   return -1;
 }
 
@@ -839,7 +931,8 @@ int p2pc_cli_sim(int argc, char **argv) {
     c->csv_path = o.csv;
     fputs("t_s,alive,synced,err_p50_ns,err_p99_ns,err_max_ns,spread_ns,"
           "bound_violations,msgs_sent,msgs_delivered,meta_per_msg,buffered,"
-          "bytes,events\n",
+          "bytes,events,meta_p99,meta_max,deps_p99,state_mean,state_max,"
+          "expired\n",
           c->csv);
   }
   c->sc = sc;

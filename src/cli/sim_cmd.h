@@ -11,8 +11,9 @@
  * and stops one that reaches it.
  *
  *   p2pclock sim [--scenario FILE] [--nodes N] [--duration S] [--seed X]
- *                [--topology T] [--mode M] [--rate R] [--csv FILE]
- *                [--mem-limit SIZE] [--json] [--quiet] [--timing]
+ *                [--topology T] [--mode M] [--rate R]
+ *                [--causal-lifetime S] [--csv FILE] [--mem-limit SIZE]
+ *                [--json] [--quiet] [--timing]
  * (--max-memory SIZE: the old name of --mem-limit, still accepted)
  */
 #ifndef P2PC_CLI_SIM_CMD_H

@@ -76,7 +76,16 @@ grep -Eq '^p2pclock sim: stopped at virtual t=[0-9]+\.[0-9] s: memory 3[0-9]{2} 
   "$tmp/big.err" || fail "1000 nodes says: $(cat "$tmp/big.err")"
 [ "$(head -1 "$tmp/big.csv")" = "t_s,alive,synced,err_p50_ns,err_p99_ns,\
 err_max_ns,spread_ns,bound_violations,msgs_sent,msgs_delivered,\
-meta_per_msg,buffered,bytes,events" ] || fail "1000 nodes: no CSV header"
+meta_per_msg,buffered,bytes,events,meta_p99,meta_max,deps_p99,state_mean,\
+state_max,expired" ] || fail "1000 nodes: no CSV header"
+# the CSV intact: a whole row for every second before the stop
+awk -F, 'NF != 20 { bad = 1 } END { exit bad }' "$tmp/big.csv" ||
+  fail "1000 nodes: a CSV row without its 20 fields"
+python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+rows = sum(1 for _ in open(sys.argv[2])) - 1
+sys.exit(0 if rows == int(d["virtual_s"]) else 1)' "$tmp/big.json" \
+  "$tmp/big.csv" || fail "1000 nodes: not a CSV row for each second"
 json "$tmp/big.json" 'd["stop"] == "budget"' 'd["result"] == "STOPPED"' \
   'd["exit_status"] == 3' 'd["nodes"] == 1000' 'd["topology"] == "full"' \
   '0 < d["virtual_s"] < d["duration_s"] == 60' \
@@ -86,6 +95,9 @@ json "$tmp/big.json" 'd["stop"] == "budget"' 'd["result"] == "STOPPED"' \
   'd["memory"]["counted_peak_bytes"] + d["memory"]["oracle_bytes"] <= 301 * 2**20' \
   '100 * 2**20 < d["memory"]["start_bytes"] < 300 * 2**20' \
   'd["messages"]["sent"] > 0 and d["meta_bytes_per_msg"] > 0' \
+  'd["causal"]["meta_bytes"]["mean"] == d["meta_bytes_per_msg"]' \
+  '0 < d["causal"]["meta_bytes"]["p99"] <= d["causal"]["meta_bytes"]["max"]' \
+  '0 < d["causal"]["state_bytes"]["peak"]' \
   'd["causal_oracle"]["run"] and d["causal_oracle"]["violations"] == 0' \
   'd["causal_oracle"]["missing"] == 0' \
   'd["peak_rss_kib"] > 0 and d["wall_s"] > 0' ||
@@ -166,8 +178,8 @@ expectations passed so far$" "$tmp/s.out" ||
   fail "60 nodes: result line: $(grep result "$tmp/s.out")"
 [ "$(wc -l <"$tmp/s.csv")" -eq $((${secs:-0} + 1)) ] ||
   fail "60 nodes: $(wc -l <"$tmp/s.csv") CSV lines for ${secs:-?} s"
-awk -F, 'NF != 14 { bad = 1 } END { exit bad }' "$tmp/s.csv" ||
-  fail "60 nodes: a CSV row without its 14 fields"
+awk -F, 'NF != 20 { bad = 1 } END { exit bad }' "$tmp/s.csv" ||
+  fail "60 nodes: a CSV row without its 20 fields"
 grep -q "^  causal oracle        0 violations, 0 missing$" "$tmp/s.out" ||
   fail "60 nodes: the oracle so far: $(grep causal "$tmp/s.out")"
 
@@ -239,6 +251,17 @@ json "$tmp/p1.json" 'd["result"] == "PASS"' 'd["exit_status"] == 0' \
   'd["causal_oracle"]["run"] and d["causal_oracle"]["violations"] == 0' \
   'd["causal_oracle"]["first_violation"] is None' \
   'd["messages"]["sent"] == d["messages"]["delivered"] > 0' \
+  'd["messages"]["sends_refused"] == 0' \
+  'd["causal"]["lifetime_s"] == 60' \
+  'd["causal"]["expired"] == {"receivers": 0, "senders": 0}' \
+  'd["causal"]["refused_ahead"] >= 0' \
+  '0 < d["causal"]["meta_bytes"]["messages"] < d["messages"]["sent"]' \
+  '0 < d["causal"]["meta_bytes"]["mean"] <= d["causal"]["meta_bytes"]["max"]' \
+  'd["causal"]["meta_bytes"]["p99"] <= d["causal"]["meta_bytes"]["max"]' \
+  '0 < d["causal"]["deps"]["p99"] <= d["causal"]["deps"]["max"]' \
+  '0 < d["causal"]["state_bytes"]["mean"] <= d["causal"]["state_bytes"]["max"]' \
+  'd["causal"]["state_bytes"]["max"] <= d["causal"]["state_bytes"]["peak"]' \
+  'd["causal"]["state_bytes"]["peak_mean"] <= d["causal"]["state_bytes"]["peak"]' \
   'd["alive"] == d["synced"] == 10 and d["membership_ok"]' \
   '0 <= d["convergence_s"] < 20' \
   '0 <= d["final_spread_ns"] <= d["worst_spread_ns"]' \
