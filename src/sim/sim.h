@@ -143,7 +143,10 @@ typedef struct p2pc_sim_config {
 /* Defaults for n nodes (everything above). */
 void p2pc_sim_config_default(p2pc_sim_config *cfg, uint32_t n);
 
-/* One second of the run, for --csv (one row per virtual second). */
+/* One second of the run, for --csv (one row per virtual second). Its
+ * counts ("this second") are of what happened since the previous row;
+ * what happens at the run's last instant after its last row (timers due
+ * at exactly the end) is in the result's totals only. */
 typedef struct p2pc_sim_second {
   uint64_t t_s;
   uint32_t alive, synced;
