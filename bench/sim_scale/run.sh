@@ -13,8 +13,8 @@
 # 77: BUILD_DIR/p2pclock has no `sim` command).
 #
 #   bench/sim_scale/run.sh [--quick] [--seed N] [--duration S]
-#       [--growth-duration S] [--timeout S] [--mem-limit GIB]
-#       [--max-memory SIZE] [--no-10k] [--results FILE] [BUILD_DIR]
+#       [--growth-duration S] [--timeout S] [--mem-limit SIZE]
+#       [--no-10k] [--results FILE] [BUILD_DIR]
 #
 # BUILD_DIR (default build/) is a configured and built tree; this script
 # builds nothing. It runs BUILD_DIR/p2pclock sim, one process per run, each
@@ -22,15 +22,19 @@
 # (/usr/bin/time -f '%e %M %U %S': wall seconds, peak RSS, and CPU
 # seconds: the simulator is single-threaded, so on a busy machine its CPU
 # time is the better measure of its cost, and wall > CPU shows the load),
-# with its address space capped by `ulimit -v` (--mem-limit GIB, 0 = none; default
-# 8, the target's budget) and a memory budget for the simulator
-# (--max-memory SIZE, passed to `p2pclock sim`; default 3/4 of
-# --mem-limit, the rest being what the budget does not count: code,
-# stacks, malloc's overhead; with --mem-limit 0, the command's own default):
-# a run whose causal metadata outgrows the budget stops there, cleanly
-# (exit 3: "stopped at the memory budget"), reported with how far it got,
-# instead of taking the machine's memory from everything else on it. The
-# cap stays as the backstop ("out of memory at the cap").
+# with a memory budget: --mem-limit SIZE is passed to `p2pclock sim
+# --mem-limit` and means what it means there (512M, 6G, 1.5G: K, M, G, T
+# powers of 1024; 0 or unlimited: none; default 6G), and each run's
+# address space is capped by `ulimit -v` at 4/3 of it (8 GiB for the
+# default 6G, the target's figure), the headroom being what the budget
+# does not count: code, stacks, malloc's overhead. A run whose causal
+# metadata outgrows the budget stops there, cleanly (exit 3: "stopped at
+# the memory budget"), reported with how far it got, instead of taking
+# the machine's memory from everything else on it; the cap stays as the
+# backstop ("out of memory at the cap"). --mem-limit 0: neither budget
+# nor cap (a sanitizer build reserves terabytes of address space).
+# --max-memory SIZE is another name for --mem-limit. (Before, --mem-limit
+# took the cap in GiB; a bare number other than 0 is refused.)
 # --seed (or P2PC_SEED; default 1): the same seed gives the same virtual
 # run, so only wall time and memory vary between runs of one build;
 # --duration: virtual seconds of the scale runs (600); --growth-duration:
@@ -69,8 +73,7 @@ BIG=1
 QUICK=0
 RESULTS=""
 TIMEOUT_SET=0
-MEM_GIB=8
-BUDGET=""
+BUDGET=6G
 num() { [[ $2 =~ ^[0-9]+$ ]] || { echo "run.sh: $1 needs an integer" >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
   case $1 in
@@ -78,8 +81,7 @@ while [ $# -gt 0 ]; do
   --duration) [ $# -ge 2 ] || usage; num "$1" "$2"; DURATION=$2; shift 2 ;;
   --growth-duration) [ $# -ge 2 ] || usage; num "$1" "$2"; GDURATION=$2; shift 2 ;;
   --timeout) [ $# -ge 2 ] || usage; num "$1" "$2"; TIMEOUT=$2; TIMEOUT_SET=1; shift 2 ;;
-  --mem-limit) [ $# -ge 2 ] || usage; num "$1" "$2"; MEM_GIB=$2; shift 2 ;;
-  --max-memory) [ $# -ge 2 ] || usage; BUDGET=$2; shift 2 ;;
+  --mem-limit | --max-memory) [ $# -ge 2 ] || usage; BUDGET=$2; shift 2 ;;
   --no-10k) BIG=0; shift ;;
   --results) [ $# -ge 2 ] || usage; RESULTS=$2; shift 2 ;;
   --quick) QUICK=1; shift ;;
@@ -90,11 +92,24 @@ while [ $# -gt 0 ]; do
 done
 [ $# -le 1 ] || usage
 BUILD=${1:-build}
-if [ "$DURATION" -lt 1 ] || [ "$GDURATION" -lt 1 ] || [ "$TIMEOUT" -lt 1 ] ||
-  [ "$MEM_GIB" -lt 0 ]; then
-  echo "run.sh: durations and --timeout must be >= 1, --mem-limit >= 0" >&2
+if [ "$DURATION" -lt 1 ] || [ "$GDURATION" -lt 1 ] || [ "$TIMEOUT" -lt 1 ]; then
+  echo "run.sh: durations and --timeout must be >= 1" >&2
   exit 2
 fi
+# The budget in bytes, as p2pclock sim reads SIZE (0: none), and the cap
+# in KiB for ulimit -v: 4/3 of it (0: none).
+if [[ $BUDGET =~ ^(0|unlimited)$ ]]; then
+  BUDGET_BYTES=0
+elif [[ $BUDGET =~ ^([0-9]+(\.[0-9]+)?)(K|M|G|T|KiB|MiB|GiB|TiB)$ ]]; then
+  BUDGET_BYTES=$(awk -v v="${BASH_REMATCH[1]}" -v u="${BASH_REMATCH[3]}" \
+    'BEGIN { s = index("KMGT", substr(u, 1, 1)); printf "%.0f", v * 1024 ^ s }')
+else
+  echo "run.sh: --mem-limit takes a size like 6G or 512M (the simulator's" \
+    "budget, as p2pclock sim --mem-limit; the address space is capped at" \
+    "4/3 of it), or 0 for none; got \"$BUDGET\"" >&2
+  exit 2
+fi
+CAP_KIB=$((BUDGET_BYTES * 4 / 3 / 1024))
 
 if [ "$QUICK" = 1 ]; then
   SCALE=(100:0 100:0.05) DURATION=10
@@ -106,17 +121,13 @@ else
 fi
 TOPO=kregular:8
 MODE=reference
-# The simulator's budget: 3/4 of the cap (p2pclock sim derives the same
-# from ulimit -v; saying it makes the figure explicit in the results).
-if [ -z "$BUDGET" ] && [ "$MEM_GIB" -gt 0 ]; then
-  BUDGET=$((MEM_GIB * 768))M
-fi
-BUDGET_ARGS=()
-BUDGET_SHOWN="p2pclock sim's default"
-if [ -n "$BUDGET" ]; then
-  BUDGET_ARGS=(--max-memory "$BUDGET")
-  BUDGET_SHOWN=$BUDGET
-fi
+# The budget is said to the simulator (under the cap it would derive 3/4
+# of it itself; saying it makes the figure explicit in the results).
+BUDGET_ARGS=(--mem-limit "$BUDGET")
+BUDGET_SHOWN=$BUDGET
+CAP_SHOWN=none
+[ "$CAP_KIB" -eq 0 ] ||
+  CAP_SHOWN=$(awk -v k="$CAP_KIB" 'BEGIN { printf "%.2f GiB", k / 1048576 }')
 
 BIN=$BUILD/p2pclock
 if [ ! -x "$BIN" ]; then
@@ -133,8 +144,8 @@ if ! "$BIN" sim --help 2>&1 | grep -q -- '--nodes'; then
   echo "run.sh: $BIN has no 'sim' command (p2pclock sim --help); skipped" >&2
   exit 77
 fi
-if [ -n "$BUDGET" ] && ! "$BIN" sim --help 2>&1 | grep -q -- '--max-memory'; then
-  echo "run.sh: $BIN sim has no --max-memory: build a newer p2pclock" >&2
+if ! "$BIN" sim --help 2>&1 | grep -q -- '--mem-limit'; then
+  echo "run.sh: $BIN sim has no --mem-limit: build a newer p2pclock" >&2
   exit 1
 fi
 
@@ -161,8 +172,8 @@ say ""
 say "- machine: $(nproc) CPUs, ${cpu:-?}, $mem RAM, $(uname -sr)"
 say "- build: ${btype:-?} ($BUILD), source $rev"
 say "- seed $SEED, $MODE clock mode, $TOPO; each run capped at ${TIMEOUT} s" \
-  "wall and $MEM_GIB GiB of address space (0: none), with a memory budget" \
-  "of $BUDGET_SHOWN" \
+  "wall and $CAP_SHOWN of address space, with a memory budget" \
+  "(--mem-limit) of $BUDGET_SHOWN" \
   "$([ "$QUICK" = 1 ] && echo '— **--quick smoke run: not the real figures**')"
 say "- load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 say "- raw data: $RAW"
@@ -179,7 +190,7 @@ run() {
   local rc=0
   (
     # 0: no cap (an ASan build reserves terabytes of address space)
-    [ "$MEM_GIB" -eq 0 ] || ulimit -v $((MEM_GIB * 1024 * 1024))
+    [ "$CAP_KIB" -eq 0 ] || ulimit -v "$CAP_KIB"
     exec /usr/bin/time -o "$RAW/$tag.time" -f '%e %M %U %S' \
       timeout -k 10 "$TIMEOUT" "$BIN" sim --nodes "$n" --duration "$dur" \
       --seed "$SEED" --topology "$TOPO" --mode "$MODE" --rate "$rate" \
@@ -199,8 +210,8 @@ run() {
     note=budget-$BUDGET_SHOWN
   elif [ "$rc" != 0 ] && { grep -qiE 'out of memory|cannot allocate' \
     "$RAW/$tag.err" || { [ "$rc" = 134 ] && [[ ${rss:-} =~ ^[0-9]+$ ]] &&
-    [ "$rss" -ge $((MEM_GIB * 1024 * 1024 * 3 / 4)) ]; }; }; then
-    note=oom-$MEM_GIB
+    [ "$CAP_KIB" -gt 0 ] && [ "$rss" -ge $((CAP_KIB * 3 / 4)) ]; }; }; then
+    note="oom-$CAP_SHOWN"
   fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$group" \
     "$n" "$TOPO" "$MODE" "$rate" "$dur" "$rc" "${wall:-?}" "${rss:-?}" \
@@ -220,7 +231,7 @@ run() {
     echo "run.sh:   stopped at the memory budget ($BUDGET_SHOWN), at" \
       "${reached:-0} s virtual: $(cat "$RAW/$tag.err")" >&2
   elif [ -n "$note" ]; then
-    echo "run.sh:   out of memory at the $MEM_GIB GiB cap, at ${reached:-0} s" \
+    echo "run.sh:   out of memory at the $CAP_SHOWN cap, at ${reached:-0} s" \
       "virtual" >&2
   elif [ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$rc" != 137 ]; then
     echo "run.sh: $tag failed (exit $rc); its stderr:" >&2

@@ -7,8 +7,8 @@
 RUNS.tsv (written by run.sh, one line per simulator run, tab-separated):
 group, nodes, topology, mode, rate, duration_s, exit status (124 =
 stopped by `timeout`), wall seconds and peak RSS in KiB (GNU time %e, %M),
-the run's CSV (`p2pclock sim --csv`), a note ("oom-G": it ran out of
-memory under run.sh's G GiB cap; "budget-SIZE": the simulator stopped
+the run's CSV (`p2pclock sim --csv`), a note ("oom-CAP": it ran out of
+memory under run.sh's address-space cap CAP; "budget-SIZE": the simulator stopped
 it at its memory budget, exit 3), CPU seconds (user + system). Every
 figure below comes from those columns and the CSVs, never from the
 command's human summary, so a change in its wording cannot change the
@@ -137,7 +137,7 @@ class Run:
         if self.rc == 0:
             return "ok"
         if self.note.startswith("oom-"):
-            return "**out of memory** at the %s GiB cap, at %.0f s virtual" % (
+            return "**out of memory** at the %s cap, at %.0f s virtual" % (
                 self.note[4:], self.reached)
         if self.note.startswith("budget-"):
             return "**stopped at the memory budget** (%s), at %.0f s virtual" % (

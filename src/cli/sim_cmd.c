@@ -9,10 +9,11 @@
  * two runs with the same seed are byte-identical; what the machine adds
  * (wall time, RSS) goes to stderr unless --timing asks for it on stdout.
  *
- * The memory budget: a run holds what its nodes hold, and with SES that
- * grows with the nodes, the rate and the time (N² metadata). Rather than
+ * The memory budget: a run holds what its nodes hold, and their causal
+ * state grows with the nodes and the rate, and with time up to the causal
+ * lifetime (sooner where deliveries are known). Rather than
  * let a run take the machine's memory from everything else on it, the
- * command gives the simulator a budget (--max-memory, or half the RAM,
+ * command gives the simulator a budget (--mem-limit, or half the RAM,
  * less if the process's limits or its cgroup allow less), refuses a run
  * whose start alone exceeds it, and otherwise lets the simulator stop the
  * run cleanly where it reaches it: the rows and the summary so far are
@@ -44,8 +45,8 @@
 static const char sim_help[] =
     "usage: p2pclock sim [--scenario FILE] [--nodes N] [--duration T]\n"
     "                    [--seed X] [--topology T] [--mode M] [--rate R]\n"
-    "                    [--csv FILE] [--max-memory SIZE] [--json]\n"
-    "                    [--quiet] [--timing]\n"
+    "                    [--causal-lifetime S] [--csv FILE]\n"
+    "                    [--mem-limit SIZE] [--json] [--quiet] [--timing]\n"
     "\n"
     "Runs N real node cores in the deterministic simulator: virtual time,\n"
     "a simulated network (delay, jitter, loss, partitions) and simulated\n"
@@ -64,16 +65,26 @@ static const char sim_help[] =
     "  --topology T     full, ring, kregular:K (K 2..32), clusters:C\n"
     "  --mode M         reference or collaborative (clock sync)\n"
     "  --rate R         messages a second a node, 0..10000\n"
+    "  --causal-lifetime S\n"
+    "                   the causal lifetime of every node (causalLifetime):\n"
+    "                   seconds 0.001..1000000 (60, 90s, 2min) or inf;\n"
+    "                   older messages are not delivered but reported\n"
+    "                   expired [60]\n"
     "  --csv FILE       one row per virtual second: t_s, alive, synced,\n"
     "                   error p50/p99/max and spread (ns), bound\n"
     "                   violations, messages sent and delivered, causal\n"
-    "                   metadata bytes a message, buffered, bytes, events\n"
-    "  --max-memory SIZE\n"
-    "                   the memory budget: 512M, 4G, 1.5G (K, M, G, T:\n"
+    "                   metadata bytes a message (mean), buffered, bytes,\n"
+    "                   events, then meta_p99, meta_max (bytes a message),\n"
+    "                   deps_p99 (entries a message): of the messages sent\n"
+    "                   that second; state_mean, state_max (causal state\n"
+    "                   bytes a node, over the alive nodes, now); expired\n"
+    "                   (expiry reports that second)\n"
+    "  --mem-limit SIZE the memory budget: 512M, 4G, 1.5G (K, M, G, T:\n"
     "                   powers of 1024; KiB, MiB, GiB, TiB too); 0 or\n"
     "                   unlimited: none [half the RAM, or less: 3/4 of\n"
     "                   the address space or data limit (ulimit -v, -d),\n"
-    "                   half the cgroup's memory limit]\n"
+    "                   half the cgroup's memory limit]. --max-memory is\n"
+    "                   another name for it\n"
     "  --json           the summary as one JSON object on stdout instead\n"
     "                   of the table (fields below)\n"
     "  --quiet          no progress bar, no timing on stderr\n"
@@ -90,18 +101,34 @@ static const char sim_help[] =
     "than the budget to start is refused; otherwise the run stops at the\n"
     "first event at which it reaches the budget, says so on stderr, keeps\n"
     "the CSV rows and prints the summary and verdicts so far (what was in\n"
-    "flight then is not counted missing). SES metadata grows with the\n"
-    "nodes, the rate and the time: fewer nodes, a sparser topology\n"
-    "(kregular:8) or a lower --rate fit in less. Where the run stops\n"
-    "depends only on the budget, so give --max-memory for the same\n"
+    "flight then is not counted missing). Causal metadata grows with the\n"
+    "nodes and the rate, and with time up to the causal lifetime: fewer\n"
+    "nodes, a sparser topology (kregular:8), a lower --rate or a shorter\n"
+    "--causal-lifetime fit in less. Where the run stops\n"
+    "depends only on the budget, so give --mem-limit for the same\n"
     "output on every machine.\n"
+    "\n"
+    "Causal metadata is measured on the messages sent to another node (a\n"
+    "message to self carries none): bytes and dependency entries a\n"
+    "message, in fixed histograms (8-byte bins to 64 KiB, entries exact to\n"
+    "4096; a p99 is the top of its bin, within 7 bytes, or the exact\n"
+    "maximum). Causal state is what p2pc_causal_state_bytes counts for\n"
+    "each alive node, sampled every virtual second. Expiry reports are the\n"
+    "`undeliverable` events with reason \"expired\": at a receiver (too old\n"
+    "to deliver) or at a sender (given up); 0 is expected without\n"
+    "partitions.\n"
     "\n"
     "--json fields: scenario (null: none), seed (a string), nodes,\n"
     "nodes_at_start, topology, k (kregular only), clusters (clusters\n"
     "only), mode, duration_s, virtual_s (reached), stop (\"end\",\n"
     "\"budget\": the budget stopped it, \"nomem\": an allocation failed\n"
-    "below it), events, messages {sent, delivered, undeliverable},\n"
-    "meta_bytes_per_msg, causal_oracle {run, violations,\n"
+    "below it), events, messages {sent, delivered, undeliverable,\n"
+    "sends_refused (back-pressure at a causal cap)},\n"
+    "meta_bytes_per_msg (the mean of causal.meta_bytes), causal\n"
+    "{lifetime_s (a number, or \"inf\"), meta_bytes {messages, mean, p99,\n"
+    "max}, deps {p99, max}, state_bytes {mean, max (at the end), peak_mean,\n"
+    "peak (the highest of any second)}, expired {receivers,\n"
+    "senders}, refused_ahead}, causal_oracle {run, violations,\n"
     "missing, first_violation}, convergence_s (null: none),\n"
     "final_spread_ns, worst_spread_ns, max_error_ns, bound_violations,\n"
     "membership_ok, alive, synced, memory {budget_bytes (null: none),\n"
@@ -118,13 +145,13 @@ static const char sim_help[] =
     "Exit status: 0 every expectation passed, 1 one failed (or the output\n"
     "could not be written), 2 usage or scenario error (FILE:LINE: what),\n"
     "3 memory: the run was refused or stopped by the budget (or an\n"
-    "allocation failed below it); the message names --max-memory.\n";
+    "allocation failed below it); the message names --mem-limit.\n";
 
 /* The memory budget and where it came from, for the messages. */
 typedef struct budget {
   uint64_t bytes;   /* 0: none */
   const char *from; /* flag, ram, rlimit_as, rlimit_data, cgroup, none */
-  char why[128];    /* "--max-memory", "half the RAM of 23.4 GiB; ..." */
+  char why[128];    /* "--mem-limit", "half the RAM of 23.4 GiB; ..." */
 } budget;
 
 typedef struct run_ctx {
@@ -199,7 +226,7 @@ static void fmt_size(uint64_t b, char *out, size_t n) {
              v, unit[u]);
 }
 
-/* --max-memory: "0" or "unlimited" (no budget, *out = 0), or a number
+/* --mem-limit: "0" or "unlimited" (no budget, *out = 0), or a number
  * with a unit: K, M, G, T or KiB, MiB, GiB, TiB (powers of 1024), like
  * 512M or 1.5G. A bare number other than 0 is refused: bytes or MiB? */
 static bool parse_size(const char *s, uint64_t *out) {
@@ -291,7 +318,7 @@ static void budget_lower(budget *b, uint64_t bytes, const char *from,
   fmt_size(limit, sz, sizeof sz);
   b->bytes = bytes;
   b->from = from;
-  snprintf(b->why, sizeof b->why, "%s %s; --max-memory SIZE sets it", what, sz);
+  snprintf(b->why, sizeof b->why, "%s %s; --mem-limit SIZE sets it", what, sz);
 }
 
 /* The default: half the RAM, and less where the process may hold less:
@@ -362,13 +389,16 @@ static void on_row(void *ud, const p2pc_sim_second *row) {
   if (!c->csv)
     return;
   fprintf(c->csv,
-          "%llu,%u,%u,%.0f,%.0f,%.0f,%.0f,%u,%llu,%llu,%.2f,%llu,%llu,%llu\n",
+          "%llu,%u,%u,%.0f,%.0f,%.0f,%.0f,%u,%llu,%llu,%.2f,%llu,%llu,%llu,"
+          "%llu,%llu,%u,%.0f,%llu,%llu\n",
           (unsigned long long)row->t_s, row->alive, row->synced, row->err_p50,
           row->err_p99, row->err_max, row->spread, row->bound_violations,
           (unsigned long long)row->msgs_sent,
           (unsigned long long)row->msgs_delivered, row->meta_per_msg,
           (unsigned long long)row->buffered, (unsigned long long)row->bytes,
-          (unsigned long long)row->events);
+          (unsigned long long)row->events, (unsigned long long)row->meta_p99,
+          (unsigned long long)row->meta_max, row->deps_p99, row->state_mean,
+          (unsigned long long)row->state_max, (unsigned long long)row->expired);
   /* One row per virtual second, so a flush each is cheap, and a run that
    * is killed (or a plot that tails the file) has every row so far, whole:
    * with stdio's buffering the last few KiB, cut mid-row, would be lost. */
@@ -406,11 +436,36 @@ static void print_summary(const p2pc_scenario *sc, const char *path,
          cf->collaborative ? "collaborative" : "reference");
   printf("  %-20s %.3f s\n", "virtual duration", (double)cf->duration_ns / 1e9);
   printf("  %-20s %llu\n", "events", (unsigned long long)r->events);
-  printf("  %-20s %llu sent, %llu delivered, %llu undeliverable\n", "messages",
+  printf("  %-20s %llu sent, %llu delivered, %llu undeliverable", "messages",
          (unsigned long long)r->msgs_sent,
          (unsigned long long)r->msgs_delivered,
          (unsigned long long)r->undeliverable);
-  printf("  %-20s %.2f bytes/msg\n", "causal metadata", r->meta_per_msg);
+  if (r->sends_refused)
+    printf("; %llu sends refused (back-pressure)",
+           (unsigned long long)r->sends_refused);
+  printf("\n");
+  if (cf->causal_lifetime_ns == P2PC_SIM_LIFETIME_INF)
+    printf("  %-20s inf\n", "causal lifetime");
+  else
+    printf("  %-20s %g s\n", "causal lifetime",
+           (double)cf->causal_lifetime_ns / 1e9);
+  printf("  %-20s %.2f bytes/msg mean, p99 %llu, max %llu (%llu to other "
+         "nodes)\n",
+         "causal metadata", r->meta_per_msg, (unsigned long long)r->meta_p99,
+         (unsigned long long)r->meta_max, (unsigned long long)r->meta_msgs);
+  printf("  %-20s p99 %u, max %u a message\n", "causal entries", r->deps_p99,
+         r->deps_max);
+  fmt_size((uint64_t)(r->state_mean + 0.5), a, sizeof a);
+  fmt_size(r->state_max, b, sizeof b);
+  printf("  %-20s %s mean, %s max a node at the end;", "causal state", a, b);
+  fmt_size((uint64_t)(r->state_peak_mean + 0.5), a, sizeof a);
+  fmt_size(r->state_peak, b, sizeof b);
+  printf(" peak %s mean, %s max\n", a, b);
+  printf("  %-20s %llu at receivers, %llu at senders; %llu refused (stamp "
+         "ahead)\n",
+         "expired", (unsigned long long)r->expired_rx,
+         (unsigned long long)r->expired_tx,
+         (unsigned long long)r->refused_ahead);
   if (r->causal_checked) {
     printf("  %-20s %llu violations, %llu missing\n", "causal oracle",
            (unsigned long long)r->causal_violations,
@@ -505,6 +560,34 @@ static const char *topology_name(p2pc_sim_topology t) {
 
 static const char *const stop_name[] = {"end", "budget", "nomem"};
 
+/* The "causal" object of --json. */
+static bool add_causal(cJSON *o, const p2pc_sim_config *cf,
+                       const p2pc_sim_result *r) {
+  cJSON *c = cJSON_AddObjectToObject(o, "causal"), *m = NULL, *d = NULL,
+        *st = NULL, *ex = NULL;
+  return c &&
+         (cf->causal_lifetime_ns == P2PC_SIM_LIFETIME_INF
+              ? add_str(c, "lifetime_s", "inf")
+              : add_num(c, "lifetime_s",
+                        (double)cf->causal_lifetime_ns / 1e9)) &&
+         (m = cJSON_AddObjectToObject(c, "meta_bytes")) &&
+         add_num(m, "messages", (double)r->meta_msgs) &&
+         add_num(m, "mean", r->meta_per_msg) &&
+         add_num(m, "p99", (double)r->meta_p99) &&
+         add_num(m, "max", (double)r->meta_max) &&
+         (d = cJSON_AddObjectToObject(c, "deps")) &&
+         add_num(d, "p99", r->deps_p99) && add_num(d, "max", r->deps_max) &&
+         (st = cJSON_AddObjectToObject(c, "state_bytes")) &&
+         add_num(st, "mean", r->state_mean) &&
+         add_num(st, "max", (double)r->state_max) &&
+         add_num(st, "peak_mean", r->state_peak_mean) &&
+         add_num(st, "peak", (double)r->state_peak) &&
+         (ex = cJSON_AddObjectToObject(c, "expired")) &&
+         add_num(ex, "receivers", (double)r->expired_rx) &&
+         add_num(ex, "senders", (double)r->expired_tx) &&
+         add_num(c, "refused_ahead", (double)r->refused_ahead);
+}
+
 /* The summary of print_summary as one object on one line (--json). Returns
  * false if out of memory. */
 static bool print_json(const p2pc_scenario *sc, const char *path,
@@ -537,7 +620,9 @@ static bool print_json(const p2pc_scenario *sc, const char *path,
       add_num(m, "sent", (double)r->msgs_sent) &&
       add_num(m, "delivered", (double)r->msgs_delivered) &&
       add_num(m, "undeliverable", (double)r->undeliverable) &&
+      add_num(m, "sends_refused", (double)r->sends_refused) &&
       add_num(o, "meta_bytes_per_msg", r->meta_per_msg) &&
+      add_causal(o, cf, r) &&
       (ora = cJSON_AddObjectToObject(o, "causal_oracle")) &&
       cJSON_AddBoolToObject(ora, "run", r->causal_checked) &&
       add_num(ora, "violations", (double)r->causal_violations) &&
@@ -602,7 +687,8 @@ static bool print_json(const p2pc_scenario *sc, const char *path,
 
 typedef struct sim_opts {
   const char *scenario, *csv, *nodes, *duration, *seed, *topology, *mode, *rate;
-  const char *max_memory;
+  const char *mem_limit, *mem_flag; /* its value, and the flag's name */
+  const char *lifetime;
   bool quiet, timing, json;
 } sim_opts;
 
@@ -620,7 +706,9 @@ static int parse_opts(sim_opts *o, int argc, char **argv) {
       {"--topology", offsetof(sim_opts, topology)},
       {"--mode", offsetof(sim_opts, mode)},
       {"--rate", offsetof(sim_opts, rate)},
-      {"--max-memory", offsetof(sim_opts, max_memory)},
+      {"--mem-limit", offsetof(sim_opts, mem_limit)},
+      {"--max-memory", offsetof(sim_opts, mem_limit)}, /* the old name */
+      {"--causal-lifetime", offsetof(sim_opts, lifetime)},
   };
   memset(o, 0, sizeof *o);
   for (int i = 0; i < argc; i++) {
@@ -657,6 +745,8 @@ static int parse_opts(sim_opts *o, int argc, char **argv) {
     else
       return sim_usage("missing value after", a);
     *(const char **)((char *)o + takes[k].off) = v;
+    if (takes[k].off == offsetof(sim_opts, mem_limit))
+      o->mem_flag = takes[k].flag;
   }
   return -1;
 }
@@ -699,23 +789,32 @@ static int apply_flags(const sim_opts *o, p2pc_scenario *sc) {
       return sim_usage("--rate must be 0..10000 messages/s, got", o->rate);
     c->rate = x;
   }
+  if (o->lifetime &&
+      !p2pc_scenario_lifetime(o->lifetime, &c->causal_lifetime_ns))
+    return sim_usage("--causal-lifetime must be seconds 0.001..1000000 (60, "
+                     "90s, 2min) or inf, got",
+                     o->lifetime);
   return -1;
 }
 
 /* The flags' budget, or the machine's. Returns -1 to go on, else an exit
  * status. */
 static int choose_budget(const sim_opts *o, budget *b) {
-  if (!o->max_memory) {
+  if (!o->mem_limit) {
     machine_budget(b);
     return -1;
   }
   memset(b, 0, sizeof *b);
-  if (!parse_size(o->max_memory, &b->bytes))
-    return sim_usage("--max-memory must be a size like 512M or 4G (K, M, G, "
-                     "T: powers of 1024), or 0 or unlimited for none, got",
-                     o->max_memory);
+  if (!parse_size(o->mem_limit, &b->bytes)) {
+    char what[160];
+    snprintf(what, sizeof what,
+             "%s must be a size like 512M or 4G (K, M, G, T: powers of "
+             "1024), or 0 or unlimited for none, got",
+             o->mem_flag);
+    return sim_usage(what, o->mem_limit);
+  }
   b->from = b->bytes ? "flag" : "none";
-  snprintf(b->why, sizeof b->why, "--max-memory");
+  snprintf(b->why, sizeof b->why, "%s", o->mem_flag);
   return -1;
 }
 
@@ -744,7 +843,7 @@ static void say_stopped(const p2pc_sim_config *cf, const p2pc_sim_result *r,
     fprintf(stderr,
             "p2pclock sim: stopped at virtual t=%.1f s: an allocation failed "
             "while the run held %s, below the budget of %s (%s): the "
-            "machine gives less; a lower --max-memory stops such a run "
+            "machine gives less; a lower --mem-limit stops such a run "
             "cleanly\n",
             (double)r->stop_ns / 1e9, held, b->bytes ? cap : "none", b->why);
     return;
@@ -832,7 +931,8 @@ int p2pc_cli_sim(int argc, char **argv) {
     c->csv_path = o.csv;
     fputs("t_s,alive,synced,err_p50_ns,err_p99_ns,err_max_ns,spread_ns,"
           "bound_violations,msgs_sent,msgs_delivered,meta_per_msg,buffered,"
-          "bytes,events\n",
+          "bytes,events,meta_p99,meta_max,deps_p99,state_mean,state_max,"
+          "expired\n",
           c->csv);
   }
   c->sc = sc;

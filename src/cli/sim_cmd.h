@@ -6,13 +6,15 @@
  * (or, with --json, one JSON object), and writes a per-second CSV on
  * request. stdout and the CSV depend only on the scenario, the flags and
  * the seed: the same seed gives the same bytes. Wall time and RSS go to
- * stderr (or, with --timing, to stdout). A memory budget (--max-memory, or
+ * stderr (or, with --timing, to stdout). A memory budget (--mem-limit, or
  * one derived from the machine) refuses a run that cannot start within it
  * and stops one that reaches it.
  *
  *   p2pclock sim [--scenario FILE] [--nodes N] [--duration S] [--seed X]
- *                [--topology T] [--mode M] [--rate R] [--csv FILE]
- *                [--max-memory SIZE] [--json] [--quiet] [--timing]
+ *                [--topology T] [--mode M] [--rate R]
+ *                [--causal-lifetime S] [--csv FILE] [--mem-limit SIZE]
+ *                [--json] [--quiet] [--timing]
+ * (--max-memory SIZE: the old name of --mem-limit, still accepted)
  */
 #ifndef P2PC_CLI_SIM_CMD_H
 #define P2PC_CLI_SIM_CMD_H

@@ -486,7 +486,8 @@ static int d_expect(parser *p) {
   static const char usage[] =
       "usage: expect spread < T [after T] [until T] | error < T ... | "
       "converge < T | causal ok | membership ok | bounds ok | synced all | "
-      "synced >= N | falseticker N [after T] [until T]";
+      "synced >= N | falseticker N [after T] [until T] | expired 0 | "
+      "expired <= N | meta_p99 <= BYTES";
   if (sc->nexpect >= P2PC_SCN_MAX_EXPECT)
     return fail(p, "too many expectations (at most %d)", P2PC_SCN_MAX_EXPECT);
   if (p->ntok < 3)
@@ -565,10 +566,28 @@ static int d_expect(parser *p) {
     }
     if (x.until_ns <= x.after_ns)
       return fail(p, "expect: until must come after after");
+  } else if (strcmp(w, "expired") == 0) {
+    x.kind = P2PC_SCN_EXPIRED;
+    if (p->ntok == 3 && strcmp(p->tok[2], "0") == 0) {
+      x.limit = 0;
+    } else if (p->ntok == 4 && strcmp(p->tok[2], "<=") == 0 &&
+               uint_in(p->tok[3], 0, UINT32_MAX, &n)) {
+      x.limit = (double)n;
+    } else {
+      return fail(p, "usage: expect expired 0 | expect expired <= N");
+    }
+  } else if (strcmp(w, "meta_p99") == 0) {
+    if (p->ntok != 4 || strcmp(p->tok[2], "<=") != 0)
+      return fail(p, "usage: expect meta_p99 <= BYTES");
+    if (!uint_in(p->tok[3], 0, UINT32_MAX, &n))
+      return bad(p, "expect meta_p99: BYTES must be an integer 0..4294967295",
+                 p->tok[3]);
+    x.kind = P2PC_SCN_META_P99;
+    x.limit = (double)n;
   } else {
     return bad(p,
                "expect: unknown oracle (spread, error, converge, causal, "
-               "membership, bounds, synced, falseticker)",
+               "membership, bounds, synced, falseticker, expired, meta_p99)",
                w);
   }
   /* the words as written, normalised to single blanks */
@@ -640,6 +659,14 @@ static int directive(parser *p) {
         (strcmp(p->tok[1], "on") != 0 && strcmp(p->tok[1], "off") != 0))
       return fail(p, "usage: causal on | off");
     sc->causal = strcmp(p->tok[1], "on") == 0;
+  } else if (strcmp(d, "lifetime") == 0) {
+    if ((rv = need(p, 2, 2, "lifetime S | inf")))
+      return rv;
+    if (!p2pc_scenario_lifetime(p->tok[1], &c->causal_lifetime_ns))
+      return bad(p,
+                 "lifetime must be seconds 0.001..1000000 (a plain number "
+                 "or a time like 90s, 2min) or inf",
+                 p->tok[1]);
   } else if (strcmp(d, "seeds") == 0) {
     if (p->ntok != 2 ||
         (strcmp(p->tok[1], "members") != 0 && strcmp(p->tok[1], "any") != 0))
@@ -763,6 +790,18 @@ bool p2pc_scenario_duration(const char *s, bool bare_s, uint64_t *ns) {
   if (!time_in(s, MAX_TIME_S, false, bare_s ? NS_PER_S : 0, &v) || v < NS_PER_S)
     return false;
   *ns = (uint64_t)v;
+  return true;
+}
+
+bool p2pc_scenario_lifetime(const char *s, uint64_t *ns) {
+  double v;
+  if (strcmp(s, "inf") == 0) {
+    *ns = P2PC_SIM_LIFETIME_INF;
+    return true;
+  }
+  if (!time_in(s, 1e6, false, NS_PER_S, &v) || v < 1e6)
+    return false;
+  *ns = (uint64_t)llround(v);
   return true;
 }
 
@@ -978,6 +1017,29 @@ uint32_t p2pc_scn_judge_end(p2pc_scn_judge *j, const p2pc_scenario *sc,
                          : r->alive > 0 && r->synced == r->alive;
       snprintf(v->detail, sizeof v->detail, "%u of %u alive synced", r->synced,
                r->alive);
+      break;
+    case P2PC_SCN_EXPIRED:
+      v->measured = (double)(r->expired_rx + r->expired_tx);
+      v->pass = v->measured <= x->limit;
+      snprintf(
+          v->detail, sizeof v->detail, "%llu at receivers, %llu at senders",
+          (unsigned long long)r->expired_rx, (unsigned long long)r->expired_tx);
+      break;
+    case P2PC_SCN_META_P99:
+      if (!r->meta_msgs) {
+        v->skipped = true;
+        v->pass = true;
+        snprintf(v->detail, sizeof v->detail,
+                 "no message sent to another node");
+        break;
+      }
+      v->measured = (double)r->meta_p99;
+      v->pass = v->measured <= x->limit;
+      snprintf(v->detail, sizeof v->detail,
+               "p99 %llu B (mean %.0f, max %llu; %llu messages)",
+               (unsigned long long)r->meta_p99, r->meta_per_msg,
+               (unsigned long long)r->meta_max,
+               (unsigned long long)r->meta_msgs);
       break;
     case P2PC_SCN_FALSETICKER:
       v->pass = v->seen && v->measured == 0;

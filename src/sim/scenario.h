@@ -18,6 +18,8 @@
  *   alive 10                   # nodes started at t=0, the rest JOIN later
  *   poll -3 1
  *   causal on                  # the causal oracle: on | off
+ *   lifetime 60                # Δ, the causal lifetime: seconds (60, 90s,
+ *                              # 2min) or inf [60]
  *   seeds members              # kregular seeds: members only | any node
  *   exclude 3                  # left out of the clock oracles (a liar)
  *   at 30s partition 0-49 50-99
@@ -39,6 +41,8 @@
  *   expect synced all | expect synced >= 90
  *   expect falseticker 3                    # at the end
  *   expect falseticker 3 after 30s until 100s   # every second in between
+ *   expect expired 0 | expect expired <= 10     # expiry reports, the run
+ *   expect meta_p99 <= 1024     # causal metadata bytes a message, the run
  *
  * Times take a unit (ns, us, ms, s, min), rates ppm, bandwidths bit, Kbit,
  * Mbit or Gbit (per second), probabilities a fraction or a percentage.
@@ -48,6 +52,15 @@
  * values the `link` lines above it gave. Events at the same time happen in
  * the order of the file. Node indices are checked against the final node count
  * by p2pc_scenario_finish, after the flags.
+ *
+ * `expect expired 0` (or `<= N`): the run's expiry reports, messages a
+ * receiver dropped as older than the causal lifetime plus messages their
+ * sender gave up on (p2pc_sim_result.expired_rx + expired_tx; one message
+ * may count at both ends), at most N. `expect meta_p99 <= BYTES`: the
+ * 99th percentile over the run of the causal metadata a message sent to
+ * another node carries (p2pc_sim_result.meta_p99, to within the 8-byte
+ * bins of its histogram, rounded up); SKIP when no such message was sent.
+ * Both are judged at the end, also of a run the memory budget stopped.
  *
  * `expect falseticker N`: node N's clock is rejected by every other alive,
  * synced node the clock oracles count (one that follows or averages it
@@ -75,21 +88,25 @@
 #define P2PC_SCN_ERR_LEN 320
 
 typedef enum p2pc_scn_expect_kind {
-  P2PC_SCN_SPREAD,     /* each second in [after, until): spread < limit ns */
-  P2PC_SCN_ERROR,      /* each second in [after, until): err_max < limit */
-  P2PC_SCN_CONVERGE,   /* the engine's convergence time < limit s */
-  P2PC_SCN_CAUSAL,     /* causal oracle ran: no violation, nothing missing */
-  P2PC_SCN_MEMBERSHIP, /* the engine's membership check at the end */
-  P2PC_SCN_BOUNDS,     /* no claimed error bound violated, ever */
-  P2PC_SCN_SYNCED,     /* at the end: synced == alive, or >= count */
-  P2PC_SCN_FALSETICKER /* node's clock rejected by every other synced node
-                          (p2pc_sim_falseticker), at the end, or each
-                          second in [after, until) if at_end is false */
+  P2PC_SCN_SPREAD,      /* each second in [after, until): spread < limit ns */
+  P2PC_SCN_ERROR,       /* each second in [after, until): err_max < limit */
+  P2PC_SCN_CONVERGE,    /* the engine's convergence time < limit s */
+  P2PC_SCN_CAUSAL,      /* causal oracle ran: no violation, nothing missing */
+  P2PC_SCN_MEMBERSHIP,  /* the engine's membership check at the end */
+  P2PC_SCN_BOUNDS,      /* no claimed error bound violated, ever */
+  P2PC_SCN_SYNCED,      /* at the end: synced == alive, or >= count */
+  P2PC_SCN_FALSETICKER, /* node's clock rejected by every other synced node
+                           (p2pc_sim_falseticker), at the end, or each
+                           second in [after, until) if at_end is false */
+  P2PC_SCN_EXPIRED,     /* expiry reports (receivers + senders) <= limit */
+  P2PC_SCN_META_P99     /* the run's p99 of causal metadata bytes per
+                           message sent to another node <= limit */
 } p2pc_scn_expect_kind;
 
 typedef struct p2pc_scn_expect {
   p2pc_scn_expect_kind kind;
-  double limit;      /* SPREAD, ERROR: ns; CONVERGE: s */
+  double limit;      /* SPREAD, ERROR: ns; CONVERGE: s; EXPIRED: a count;
+                        META_P99: bytes */
   uint64_t after_ns; /* SPREAD, ERROR: the seconds t, after <= t < until */
   uint64_t until_ns; /* UINT64_MAX: to the end */
   uint32_t count;    /* SYNCED: at least this many; 0 = all alive */
@@ -131,6 +148,12 @@ int p2pc_scenario_load(p2pc_scenario *sc, const char *path, char *err,
  * seconds (the command's --duration 600); otherwise it is refused. Writes
  * *ns only on success; returns false on anything else. */
 bool p2pc_scenario_duration(const char *s, bool bare_s, uint64_t *ns);
+
+/* Parses a causal lifetime as the `lifetime` line and the command's
+ * --causal-lifetime do: seconds 0.001..1e6, a plain number or a time with
+ * its unit (90s, 2min, 500ms), or "inf" (P2PC_SIM_LIFETIME_INF). Writes
+ * *ns only on success. */
+bool p2pc_scenario_lifetime(const char *s, uint64_t *ns);
 
 /* Parses a --topology value: full, ring, kregular:K, clusters:C. Returns
  * false on anything else. */

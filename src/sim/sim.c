@@ -44,6 +44,61 @@ static double rng_normal(rng *r) { /* Box-Muller, one of the pair */
 
 enum { R_NET, R_CLOCK, R_TRAFFIC, R_NODES, R_TOPO, R_NSTREAMS };
 
+_Static_assert(P2PC_SIM_LIFETIME_INF == P2PC_CAUSAL_LIFETIME_INF,
+               "sim.h's infinite lifetime is the causal core's");
+
+/* ---- histograms (sim.h: P2PC_SIM_META_HIST_*) ---------------------------
+ * Fixed bins, so that a run of any length measures its messages in the
+ * same bounded memory: nbins exact bins `width` wide, then one for
+ * everything above, whose largest value is `max`. */
+
+typedef struct hist {
+  uint64_t *bins; /* nbins + 1 */
+  uint32_t nbins, width;
+  uint64_t n, sum, max;
+} hist;
+
+static void hist_add(hist *h, uint64_t v) {
+  uint64_t b = v / h->width;
+  h->bins[b < h->nbins ? b : h->nbins]++;
+  h->n++;
+  h->sum += v;
+  if (v > h->max)
+    h->max = v;
+}
+
+static void hist_clear(hist *h) {
+  if (h->n)
+    memset(h->bins, 0, ((size_t)h->nbins + 1) * sizeof *h->bins);
+  h->n = h->sum = h->max = 0;
+}
+
+/* The p99 by nearest rank: the top of the bin that holds the
+ * ceil(0.99 n)-th smallest value, or the maximum if that is lower or the
+ * value is in the last bin. 0 if empty. */
+static uint64_t hist_p99(const hist *h) {
+  if (!h->n)
+    return 0;
+  uint64_t rank = (h->n * 99 + 99) / 100, cum = 0;
+  for (uint32_t b = 0; b < h->nbins; b++) {
+    cum += h->bins[b];
+    if (cum >= rank) {
+      uint64_t top = ((uint64_t)b + 1) * h->width - 1;
+      return top < h->max ? top : h->max;
+    }
+  }
+  return h->max;
+}
+
+static double hist_mean(const hist *h) {
+  return h->n ? (double)h->sum / (double)h->n : 0;
+}
+
+#define META_BINS (P2PC_SIM_META_HIST_MAX / P2PC_SIM_META_HIST_BIN)
+#define DEPS_BINS P2PC_SIM_DEPS_HIST_MAX
+/* The four histograms' bins, in one block. */
+#define HIST_SLOTS (2 * (META_BINS + 1) + 2 * (DEPS_BINS + 1))
+
 /* ---- events ---------------------------------------------------------------
  */
 
@@ -134,13 +189,14 @@ struct p2pc_sim {
   p2pc_sim_link link;
   /* per second */
   p2pc_sim_second cur;
-  uint64_t sec_sent, sec_deliv, sec_meta_bytes, sec_meta_msgs, sec_bytes;
+  uint64_t sec_sent, sec_deliv, sec_bytes, sec_expired;
   uint64_t events_at_sec;
+  /* causal metadata of the messages sent: this second, and the run */
+  hist meta_sec, meta_run, deps_sec, deps_run;
   /* results */
   p2pc_sim_result res;
   uint64_t conv_from; /* spread < 100 us since this second (0: not) */
   bool conv_held;
-  uint64_t meta_bytes, meta_msgs;
   uint32_t cur_node; /* the node whose callback is running */
   /* the causal oracle (NULL: off) */
   p2pc_evcheck *oracle;
@@ -160,7 +216,7 @@ static void *xgot(p2pc_sim *s, void *p) {
   if (!p) {
     fprintf(stderr,
             "p2pclock sim: out of memory at virtual t=%.1f s, holding %llu "
-            "MiB: the machine gives less; a lower --max-memory stops a run "
+            "MiB: the machine gives less; a lower --mem-limit stops a run "
             "cleanly before that\n",
             (double)s->now / 1e9, (unsigned long long)(s->mem.live >> 20));
     abort();
@@ -706,6 +762,50 @@ static void cb_deliver(void *ud, const char *from, const char *msg,
   s->res.msgs_delivered++;
 }
 
+/* The string value of "key":"..." after p: its start, its length in *n;
+ * NULL if absent. */
+static const char *str_field(const char *p, const char *key, size_t *n) {
+  const char *v = strstr(p, key);
+  if (!v)
+    return NULL;
+  v += strlen(key);
+  const char *e = strchr(v, '"');
+  if (!e)
+    return NULL;
+  *n = (size_t)(e - v);
+  return v;
+}
+
+/* A number value "key":N after p, or 0. */
+static uint64_t num_field(const char *p, const char *key) {
+  const char *v = strstr(p, key);
+  return v ? strtoull(v + strlen(key), NULL, 10) : 0;
+}
+
+/* A `send` line: one message sent; its metadata bytes and entries into
+ * the histograms, unless it is a message to self ("to" is the sender of
+ * "msg"), which goes on no wire. */
+static void on_send_line(p2pc_sim *s, const char *k) {
+  s->res.msgs_sent++;
+  s->sec_sent++;
+  size_t mlen = 0, tlen = 0;
+  const char *msg = str_field(k, "\"msg\":\"", &mlen);
+  const char *to = str_field(k, "\"to\":\"", &tlen);
+  if (!msg || !to)
+    return;
+  size_t slen = mlen;
+  while (slen > 0 && msg[slen - 1] != ':')
+    slen--;
+  if (slen > 0 && slen - 1 == tlen && memcmp(msg, to, tlen) == 0)
+    return; /* to self */
+  uint64_t meta = num_field(k, "\"meta\":");
+  uint64_t deps = num_field(k, "\"deps\":");
+  hist_add(&s->meta_sec, meta);
+  hist_add(&s->meta_run, meta);
+  hist_add(&s->deps_sec, deps);
+  hist_add(&s->deps_run, deps);
+}
+
 static void cb_event(void *ud, const char *line, size_t len) {
   p2pc_sim *s = ud;
   if (s->oracle) {
@@ -715,22 +815,27 @@ static void cb_event(void *ud, const char *line, size_t len) {
     }
     oracle_feed(s, s->cur_node, line, len);
   }
-  /* Only what the statistics need, found without parsing JSON. */
+  /* Only what the statistics need, found without parsing JSON: the lines
+   * are the core's own (evlog.c), NUL-terminated, keys in a fixed order. */
   const char *k = strstr(line, "\"ev\":\"");
   if (!k)
     return;
   k += 6;
   if (strncmp(k, "send\"", 5) == 0) {
-    const char *m = strstr(k, "\"meta\":");
-    if (m) {
-      uint64_t v = strtoull(m + 7, NULL, 10);
-      s->sec_meta_bytes += v;
-      s->meta_bytes += v;
-      s->sec_meta_msgs++;
-      s->meta_msgs++;
-    }
+    on_send_line(s, k);
   } else if (strncmp(k, "undeliverable\"", 14) == 0) {
     s->res.undeliverable++;
+    if (strstr(k, ",\"reason\":\"expired\"")) {
+      /* the receiver names the sender ("from"), the sender the
+       * destination ("to") */
+      if (strstr(k, ",\"from\":\""))
+        s->res.expired_rx++;
+      else
+        s->res.expired_tx++;
+      s->sec_expired++;
+    }
+  } else if (strncmp(k, "refuse\"", 7) == 0) {
+    s->res.refused_ahead++;
   }
 }
 
@@ -750,6 +855,7 @@ static void node_config(const p2pc_sim_config *cf, p2pc_node_config *c) {
       cf->collaborative ? P2PC_CLOCK_COLLABORATIVE : P2PC_CLOCK_REFERENCE;
   c->time.priority = 128;
   c->time.clock_class = 248;
+  c->causal.lifetime_ns = cf->causal_lifetime_ns; /* 0: the core's 60 s */
   if (cf->poll_min || cf->poll_max) {
     c->time.poll_min = cf->poll_min;
     c->time.poll_max = cf->poll_max;
@@ -986,13 +1092,12 @@ static void on_traffic(p2pc_sim *s, uint32_t i) {
   for (uint32_t k = 0; k < plen; k++)
     payload[k] = (uint8_t)p2pc_rng_next(r);
   s->cur_node = i;
-  int rv;
+  /* The messages sent are counted from their `send` lines (a broadcast
+   * that fails part way has sent some); a send the node refuses (at a
+   * causal cap: back-pressure) is counted here. */
+  int rv = 0;
   if (p2pc_rng_unit(r) < s->cfg.bcast) {
     rv = p2pc_node_broadcast(x->n, payload, plen, now_of(s, i));
-    if (rv > 0) {
-      s->res.msgs_sent += (uint64_t)rv + 1;
-      s->sec_sent += (uint64_t)rv + 1;
-    }
   } else {
     uint32_t np = p2pc_node_peer_count(x->n), up = 0;
     p2pc_peer_info pi;
@@ -1007,14 +1112,12 @@ static void on_traffic(p2pc_sim *s, uint32_t i) {
         continue;
       if (pick-- == 0) {
         rv = p2pc_node_send(x->n, pi.id, payload, plen, now_of(s, i));
-        if (rv == 0) {
-          s->res.msgs_sent++;
-          s->sec_sent++;
-        }
         break;
       }
     }
   }
+  if (rv < 0)
+    s->res.sends_refused++;
   flush_node(s, i);
 }
 
@@ -1086,6 +1189,31 @@ static int cmp_dbl(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+/* The causal state of every alive node (a liar's too): the mean and the
+ * largest, into the result (its last and its peaks) too. */
+static void sample_state(p2pc_sim *s, double *mean, uint64_t *max) {
+  uint64_t sum = 0;
+  uint32_t n = 0;
+  *max = 0;
+  for (uint32_t i = 0; i < s->cfg.nodes; i++) {
+    snode *x = &s->nodes[i];
+    if (!x->alive)
+      continue;
+    uint64_t b = p2pc_causal_state_bytes(p2pc_node_causal(x->n));
+    sum += b;
+    n++;
+    if (b > *max)
+      *max = b;
+  }
+  *mean = n ? (double)sum / n : 0;
+  s->res.state_mean = *mean;
+  s->res.state_max = *max;
+  if (*mean > s->res.state_peak_mean)
+    s->res.state_peak_mean = *mean;
+  if (*max > s->res.state_peak)
+    s->res.state_peak = *max;
+}
+
 static void on_second(p2pc_sim *s,
                       void (*per_second)(void *, const p2pc_sim_second *),
                       void *ud, double *scratch) {
@@ -1111,6 +1239,7 @@ static void on_second(p2pc_sim *s,
       break;
     }
   }
+  sample_state(s, &row->state_mean, &row->state_max);
   for (uint32_t i = 0; i < s->cfg.nodes; i++) {
     snode *x = &s->nodes[i];
     if (!x->alive || excluded(s, i))
@@ -1148,13 +1277,17 @@ static void on_second(p2pc_sim *s,
   }
   row->msgs_sent = s->sec_sent;
   row->msgs_delivered = s->sec_deliv;
-  row->meta_per_msg = s->sec_meta_msgs
-                          ? (double)s->sec_meta_bytes / (double)s->sec_meta_msgs
-                          : 0;
+  row->meta_per_msg = hist_mean(&s->meta_sec);
+  row->meta_p99 = hist_p99(&s->meta_sec);
+  row->meta_max = s->meta_sec.max;
+  row->deps_p99 = (uint32_t)hist_p99(&s->deps_sec);
+  hist_clear(&s->meta_sec);
+  hist_clear(&s->deps_sec);
+  row->expired = s->sec_expired;
   row->bytes = s->sec_bytes;
   row->events = s->seq - s->events_at_sec;
   s->events_at_sec = s->seq;
-  s->sec_sent = s->sec_deliv = s->sec_meta_bytes = s->sec_meta_msgs = 0;
+  s->sec_sent = s->sec_deliv = s->sec_expired = 0;
   s->sec_bytes = 0;
   s->res.bound_violations += row->bound_violations;
   bool good = m >= 2 && m == row->alive && row->spread < 100000;
@@ -1310,6 +1443,7 @@ void p2pc_sim_config_default(p2pc_sim_config *cfg, uint32_t n) {
   cfg->bcast = 0.1;
   cfg->payload = 16;
   cfg->causal_oracle = n <= 2000;
+  cfg->causal_lifetime_ns = P2PC_SIM_LIFETIME_DEFAULT_NS;
 }
 
 p2pc_sim *p2pc_sim_new(const p2pc_sim_config *cfg, char *err, size_t errlen) {
@@ -1350,6 +1484,14 @@ p2pc_sim *p2pc_sim_new(const p2pc_sim_config *cfg, char *err, size_t errlen) {
   for (int k = 0; k < R_NSTREAMS; k++)
     p2pc_rng_seed(&s->r[k], cfg->seed, (uint64_t)k + 1);
   s->nodes = xcalloc(s, cfg->nodes, sizeof *s->nodes);
+  uint64_t *bins = xcalloc(s, HIST_SLOTS, sizeof *bins);
+  hist *hs[] = {&s->meta_sec, &s->meta_run, &s->deps_sec, &s->deps_run};
+  for (int k = 0; k < 4; k++) {
+    hs[k]->bins = bins;
+    hs[k]->nbins = k < 2 ? META_BINS : DEPS_BINS;
+    hs[k]->width = k < 2 ? P2PC_SIM_META_HIST_BIN : 1;
+    bins += hs[k]->nbins + 1;
+  }
   uint32_t per =
       (cfg->nodes + cfg->clusters - 1) / (cfg->clusters ? cfg->clusters : 1);
   rng *cr = &s->r[R_CLOCK];
@@ -1407,6 +1549,7 @@ void p2pc_sim_free(p2pc_sim *s) {
     if (s->heap[k].kind == E_DIAL || s->heap[k].kind == E_DGRAM)
       xfree(s, s->heap[k].p);
   xfree(s, s->heap);
+  xfree(s, s->meta_sec.bins); /* the first of the four, one block */
   xfree(s, s->nodes);
   xfree(s, s->conns);
   xfree(s, s->freeconns);
@@ -1462,7 +1605,8 @@ uint64_t p2pc_sim_start_bytes(const p2pc_sim_config *cfg) {
   uint64_t nlinks = (c.max_peers ? c.max_peers : 64) * 2 + 8;
   node += P2PC_SIMMEM_HDR + nlinks * sizeof(uint32_t); /* its conn_of */
   uint64_t total = sizeof(p2pc_sim) + P2PC_SIMMEM_HDR +
-                   (uint64_t)cfg->nodes * sizeof(snode) + alive * node;
+                   (uint64_t)cfg->nodes * sizeof(snode) + alive * node +
+                   P2PC_SIMMEM_HDR + HIST_SLOTS * sizeof(uint64_t);
   if (cfg->causal_oracle) /* the checker's clocks, at the end */
     total += 4 * alive * alive;
   return total;
@@ -1526,8 +1670,13 @@ void p2pc_sim_run(p2pc_sim *s,
     if (account(s))
       break;
   }
-  if (s->res.stop == P2PC_SIM_STOP_END)
+  if (s->res.stop == P2PC_SIM_STOP_END) {
     s->now = end;
+  } else { /* the state where it stopped, between seconds */
+    double mean;
+    uint64_t max;
+    sample_state(s, &mean, &max);
+  }
   s->res.stop_ns = s->now;
   xfree(s, scratch);
   if (s->oracle)
@@ -1535,8 +1684,12 @@ void p2pc_sim_run(p2pc_sim *s,
   s->res.wall_ns = wall_ns() - w0;
   s->res.conv_s = s->conv_held ? (double)s->conv_from / 1e9 : -1;
   s->res.membership_ok = membership_ok(s);
-  s->res.meta_per_msg =
-      s->meta_msgs ? (double)s->meta_bytes / (double)s->meta_msgs : 0;
+  s->res.meta_msgs = s->meta_run.n;
+  s->res.meta_per_msg = hist_mean(&s->meta_run);
+  s->res.meta_p99 = hist_p99(&s->meta_run);
+  s->res.meta_max = s->meta_run.max;
+  s->res.deps_p99 = (uint32_t)hist_p99(&s->deps_run);
+  s->res.deps_max = (uint32_t)s->deps_run.max;
   s->res.mem_counted_peak = s->mem.peak;
   struct rusage ru;
   if (getrusage(RUSAGE_SELF, &ru) == 0)

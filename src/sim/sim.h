@@ -29,6 +29,17 @@
 #define P2PC_SIM_MAX_NODES 100000
 #define P2PC_SIM_MAX_EVENTS 4096 /* scheduled scenario events */
 #define P2PC_SIM_MAX_EXCLUDE 16  /* nodes left out of the clock oracles */
+#define P2PC_SIM_LIFETIME_DEFAULT_NS (60 * P2PC_SIM_SEC)
+#define P2PC_SIM_LIFETIME_INF UINT64_MAX /* = P2PC_CAUSAL_LIFETIME_INF */
+/* The histograms of causal metadata per message: exact bins of this many
+ * bytes up to P2PC_SIM_META_HIST_MAX, then one bin for everything above
+ * (whose largest value is kept exactly); entries per message: exact up to
+ * P2PC_SIM_DEPS_HIST_MAX, then one bin. A p99 is the top of its bin (an
+ * upper bound, at most 7 bytes over), or the exact maximum when it falls
+ * in the last bin or the maximum is lower. */
+#define P2PC_SIM_META_HIST_BIN 8
+#define P2PC_SIM_META_HIST_MAX 65536
+#define P2PC_SIM_DEPS_HIST_MAX 4096
 
 typedef enum p2pc_sim_topology {
   P2PC_SIM_FULL,     /* everyone may link to everyone (peer exchange) */
@@ -121,14 +132,21 @@ typedef struct p2pc_sim_config {
    * that reaches the budget (see p2pc_sim_result.stopped), and
    * p2pc_sim_new refuses a run whose start alone needs more
    * (p2pc_sim_start_bytes). Not a scenario setting: the machine decides
-   * it (the command: --max-memory, or from the machine's memory). */
+   * it (the command: --mem-limit, or from the machine's memory). */
   uint64_t max_memory;
+  /* Δ, the causal lifetime of every node (p2pc_causal_config.lifetime_ns):
+   * a message older than this is never delivered but reported expired.
+   * In ns; P2PC_SIM_LIFETIME_INF: never [60 s]. */
+  uint64_t causal_lifetime_ns;
 } p2pc_sim_config;
 
 /* Defaults for n nodes (everything above). */
 void p2pc_sim_config_default(p2pc_sim_config *cfg, uint32_t n);
 
-/* One second of the run, for --csv (one row per virtual second). */
+/* One second of the run, for --csv (one row per virtual second). Its
+ * counts ("this second") are of what happened since the previous row;
+ * what happens at the run's last instant after its last row (timers due
+ * at exactly the end) is in the result's totals only. */
 typedef struct p2pc_sim_second {
   uint64_t t_s;
   uint32_t alive, synced;
@@ -138,10 +156,24 @@ typedef struct p2pc_sim_second {
   uint32_t bound_violations; /* synced nodes whose claimed bound is < their
                                 true error against the reference */
   uint64_t msgs_sent, msgs_delivered; /* this second */
-  double meta_per_msg; /* causal metadata bytes per message sent */
-  uint64_t buffered;   /* messages held back, all nodes, now */
-  uint64_t bytes;      /* TCP + UDP bytes carried this second */
-  uint64_t events;     /* simulator events handled this second */
+  /* Causal metadata of the messages sent this second to another node (a
+   * message to self carries none and is not counted): bytes a message,
+   * mean, p99 (the histogram's, see above) and max; entries a message,
+   * p99. 0 when none was sent. */
+  double meta_per_msg;
+  uint64_t meta_p99, meta_max;
+  uint32_t deps_p99;
+  uint64_t buffered; /* messages held back, all nodes, now */
+  uint64_t bytes;    /* TCP + UDP bytes carried this second */
+  uint64_t events;   /* simulator events handled this second */
+  /* Causal state (p2pc_causal_state_bytes) of the alive nodes, now: the
+   * mean over them and the largest. */
+  double state_mean;
+  uint64_t state_max;
+  /* Expiry reports this second: messages dropped by a receiver as older
+   * than the causal lifetime, plus messages their sender gave up on (one
+   * message can be reported at both ends). */
+  uint64_t expired;
 } p2pc_sim_second;
 
 typedef enum p2pc_sim_stop {
@@ -153,7 +185,11 @@ typedef enum p2pc_sim_stop {
 
 typedef struct p2pc_sim_result {
   uint64_t events, wall_ns;
-  uint64_t msgs_sent, msgs_delivered, undeliverable;
+  /* messages sent (each copy of a broadcast, its own included), delivered
+   * to the application, reported undeliverable (expired ones included);
+   * sends the nodes refused (an error from p2pc_node_send or _broadcast:
+   * at a causal cap, back-pressure) */
+  uint64_t msgs_sent, msgs_delivered, undeliverable, sends_refused;
   uint64_t causal_violations; /* ORDER, DUPLICATE, WRONG_DEST, ...*/
   uint64_t missing;           /* never delivered and not excused */
   bool causal_checked;
@@ -164,7 +200,25 @@ typedef struct p2pc_sim_result {
   bool membership_ok; /* at the end: the up-link graph of alive nodes is
                          connected and each has min(k, alive-1) links */
   uint32_t alive, synced;
+  /* Causal metadata per message sent to another node, over the run (see
+   * p2pc_sim_second): messages measured, bytes mean / p99 / max, entries
+   * p99 / max. */
+  uint64_t meta_msgs;
   double meta_per_msg;
+  uint64_t meta_p99, meta_max;
+  uint32_t deps_p99, deps_max;
+  /* Causal state a node, sampled each virtual second over the alive
+   * nodes (and where the budget stopped the run): the mean and the
+   * largest at the last sample, the highest mean of any, and the most any
+   * node held at any. */
+  double state_mean, state_peak_mean;
+  uint64_t state_max, state_peak;
+  /* Expiry reports (undeliverable, reason "expired"): by receivers
+   * (dropped as older than the lifetime) and by senders (given up, or
+   * written off by the receiver's report); and messages refused because
+   * their stamp led the receiver's clock too far (`refuse` events; the
+   * link offers them again). */
+  uint64_t expired_rx, expired_tx, refused_ahead;
   uint64_t peak_rss_kb;
   /* Memory, in bytes, as the budget counts it (p2pc_sim_config) */
   p2pc_sim_stop stop;        /* why the run ended */

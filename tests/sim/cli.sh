@@ -4,7 +4,12 @@
 # status of a passing and of a failing expectation, a bad scenario refused
 # with FILE:LINE and status 2, a bad flag with status 2, and determinism:
 # the same scenario and seed twice give byte-identical stdout and CSV, and
-# another seed gives another CSV. Usage: cli.sh P2PCLOCK SCENARIO_DIR
+# another seed gives another CSV; the causal figures (metadata and entries
+# a message, against the nodes' own `send` lines; causal state; expiry
+# reports) and --causal-lifetime, which reaches the nodes: a partition
+# longer than the lifetime makes them expire messages, `expect expired 0`
+# then fails, and an infinite lifetime expires none.
+# Usage: cli.sh P2PCLOCK SCENARIO_DIR
 set -u
 bin=$1
 scn=$2
@@ -32,7 +37,8 @@ cmp "$tmp/run1.out" "$tmp/run2.out" || fail "stdout differs between runs"
 cmp "$tmp/run1.csv" "$tmp/run2.csv" || fail "CSV differs between runs"
 [ "$(head -1 "$tmp/run1.csv")" = "t_s,alive,synced,err_p50_ns,err_p99_ns,\
 err_max_ns,spread_ns,bound_violations,msgs_sent,msgs_delivered,\
-meta_per_msg,buffered,bytes,events" ] || fail "CSV header"
+meta_per_msg,buffered,bytes,events,meta_p99,meta_max,deps_p99,state_mean,\
+state_max,expired" ] || fail "CSV header"
 [ "$(wc -l <"$tmp/run1.csv")" -eq 21 ] || fail "CSV: not 20 rows"
 [ -s "$tmp/run1.err" ] && fail "--quiet, yet stderr: $(cat "$tmp/run1.err")"
 "$bin" sim --scenario "$scn/proto10.scn" --duration 20 --seed 2 --quiet \
@@ -70,8 +76,8 @@ wait $pid 2>/dev/null
 [ "$(wc -l <"$tmp/k.csv")" -ge 3 ] || fail "killed run: CSV has no rows"
 [ "$(tail -c 1 "$tmp/k.csv" | od -An -c | tr -d ' ')" = '\n' ] ||
   fail "killed run: the CSV ends mid-row"
-awk -F, 'NF != 14 { bad = 1 } END { exit bad }' "$tmp/k.csv" ||
-  fail "killed run: a CSV row without its 14 fields"
+awk -F, 'NF != 20 { bad = 1 } END { exit bad }' "$tmp/k.csv" ||
+  fail "killed run: a CSV row without its 20 fields"
 
 # a failing expectation: status 1, and the verdict says FAIL
 printf 'nodes 3\nduration 5s\nexpect spread < 1ns after 4s\n' >"$tmp/f.scn"
@@ -133,10 +139,105 @@ st=$?
 grep -q "partition.scn:14: node 19 is beyond the 12 nodes" "$tmp/n.err" ||
   fail "--nodes 12 says: $(cat "$tmp/n.err")"
 
+# the causal figures against the nodes' own lines: every `send` line a
+# message sent; those to another node (a message to self carries no
+# metadata) measured exactly (mean, max, entries) or to the histogram's
+# 8-byte bin (p99: the top of the bin of the exact p99, or the max)
+mkdir "$tmp/ev"
+P2PC_SIM_EVENTS_DIR="$tmp/ev" "$bin" sim --scenario "$scn/proto10.scn" \
+  --duration 20 --quiet --json --csv "$tmp/m.csv" >"$tmp/m.json" 2>&1 ||
+  fail "proto10 with the event lines exits $?"
+python3 - "$tmp/m.json" "$tmp/ev" "$tmp/m.csv" <<'EOF' ||
+import csv, glob, json, sys
+d = json.load(open(sys.argv[1]))
+meta, deps, sent = [], [], 0
+for f in glob.glob(sys.argv[2] + "/*.jsonl"):
+    for line in open(f):
+        e = json.loads(line)
+        if e["ev"] != "send":
+            continue
+        sent += 1
+        if e["to"] != e["msg"].rsplit(":", 1)[0]:
+            meta.append(e["meta"])
+            deps.append(e["deps"])
+meta.sort()
+deps.sort()
+n = len(meta)
+k = (n * 99 + 99) // 100 - 1  # nearest rank
+rows = list(csv.DictReader(open(sys.argv[3])))
+c = d["causal"]
+checks = {
+    "sent": d["messages"]["sent"] == sent,
+    "some to self": 0 < n < sent,
+    "messages": c["meta_bytes"]["messages"] == n,
+    "max": c["meta_bytes"]["max"] == meta[-1],
+    "mean": abs(c["meta_bytes"]["mean"] - sum(meta) / n) < 1e-9 * meta[-1],
+    "p99": c["meta_bytes"]["p99"] == min(meta[k] // 8 * 8 + 7, meta[-1]),
+    "deps p99": c["deps"]["p99"] == deps[k],
+    "deps max": c["deps"]["max"] == deps[-1],
+    # rows count what came since the previous row: what happens at the
+    # last instant after the last row is in the totals only
+    "CSV sent": sum(int(r["msgs_sent"]) for r in rows) <= sent,
+    "CSV meta_max": max(int(r["meta_max"]) for r in rows) == meta[-1],
+    "CSV p99 <= max": all(int(r["meta_p99"]) <= int(r["meta_max"]) for r in rows),
+    "CSV state": all(0 < float(r["state_mean"]) <= int(r["state_max"]) for r in rows),
+    "CSV state peak": max(int(r["state_max"]) for r in rows) == c["state_bytes"]["peak"],
+    "CSV expired": sum(int(r["expired"]) for r in rows) == 0,
+}
+bad = [k for k, ok in checks.items() if not ok]
+print("cli.sh: causal figures: %d sends, %d measured; mismatched: %s" % (sent, n, bad or "none"))
+sys.exit(1 if bad else 0)
+EOF
+  fail "the causal figures disagree with the event lines"
+grep -Eq "^  causal metadata      [0-9.]+ bytes/msg mean, p99 [0-9]+, max [0-9]+ \([0-9]+ to other nodes\)$" \
+  "$tmp/run1.out" || fail "no causal metadata line: $(cat "$tmp/run1.out")"
+grep -q "^  causal lifetime      60 s$" "$tmp/run1.out" ||
+  fail "no causal lifetime line"
+grep -Eq "^  expired              0 at receivers, 0 at senders; [0-9]+ refused \(stamp ahead\)$" \
+  "$tmp/run1.out" || fail "no expired line: $(cat "$tmp/run1.out")"
+
+# --causal-lifetime reaches the nodes: 20 nodes cut in two for 20 s with a
+# lifetime of 5 s expire messages (and `expect expired 0` fails, saying
+# how many); with an infinite lifetime, none (and it passes)
+grep -v '^expect' "$scn/partition.scn" >"$tmp/x.scn"
+echo "expect expired 0" >>"$tmp/x.scn"
+"$bin" sim --scenario "$tmp/x.scn" --causal-lifetime 5 --quiet --json \
+  >"$tmp/x5.json" 2>&1
+st=$?
+[ $st -eq 1 ] || fail "a 20 s partition, lifetime 5 s: exits $st"
+python3 - "$tmp/x5.json" <<'EOF' || fail "lifetime 5 s: $(cat "$tmp/x5.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+c, e = d["causal"], d["expectations"][0]
+n = c["expired"]["receivers"] + c["expired"]["senders"]
+sys.exit(0 if c["lifetime_s"] == 5 and n > 0 and e["verdict"] == "FAIL" and
+         e["detail"] == "%d at receivers, %d at senders" % (
+             c["expired"]["receivers"], c["expired"]["senders"]) else 1)
+EOF
+"$bin" sim --scenario "$tmp/x.scn" --causal-lifetime inf --quiet --json \
+  --csv "$tmp/xi.csv" >"$tmp/xi.json" 2>&1 || fail "lifetime inf: exits $?"
+python3 - "$tmp/xi.json" <<'EOF' || fail "lifetime inf: $(cat "$tmp/xi.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = d["causal"]
+sys.exit(0 if c["lifetime_s"] == "inf" and c["expired"] == {
+    "receivers": 0, "senders": 0} and d["result"] == "PASS" else 1)
+EOF
+# the file's `lifetime` line, and the flag over it
+echo "lifetime 5s" >>"$tmp/x.scn"
+"$bin" sim --scenario "$tmp/x.scn" --quiet --json >"$tmp/xf.json" 2>&1
+cmp -s "$tmp/x5.json" "$tmp/xf.json" ||
+  fail "lifetime 5s in the file is not --causal-lifetime 5"
+"$bin" sim --scenario "$tmp/x.scn" --causal-lifetime inf --quiet --json \
+  --csv "$tmp/xo.csv" >/dev/null 2>&1 || fail "the flag over the file: exits $?"
+cmp -s "$tmp/xi.csv" "$tmp/xo.csv" || fail "--causal-lifetime inf over the file"
+
 # bad flags
 for args in "--nodes 0" "--topology kregular:1" "--mode x" "--bogus" \
   "--seed -3" "--duration" "--duration 0" "--duration 999ms" \
-  "--duration 31days" "--rate 5/s" "--scenario $tmp/none.scn"; do
+  "--duration 31days" "--rate 5/s" "--scenario $tmp/none.scn" \
+  "--causal-lifetime 0" "--causal-lifetime never" "--causal-lifetime -1" \
+  "--causal-lifetime 2000000" "--causal-lifetime"; do
   # shellcheck disable=SC2086
   "$bin" sim $args >/dev/null 2>"$tmp/flag.err"
   st=$?

@@ -75,6 +75,10 @@ static const char full_example[] =
     "expect synced >= 95\n"
     "expect converge < 20s\n"
     "expect falseticker 3 after 30s until 1min\n"
+    "expect expired 0\n"
+    "expect expired <= 12\n"
+    "expect meta_p99 <= 1024\n"
+    "lifetime 90s\n"
     "expect falseticker 4"; /* no newline at the end */
 
 static void test_full_example(void **state) {
@@ -148,7 +152,7 @@ static void test_full_example(void **state) {
   assert_true(e[9].link.asym == 0.3); /* the rest as `link` said */
   assert_true(e[9].link.loss == 0.01);
 
-  assert_int_equal(sc->nexpect, 10);
+  assert_int_equal(sc->nexpect, 13);
   assert_int_equal(sc->expect[0].kind, P2PC_SCN_SPREAD);
   assert_true(sc->expect[0].limit == 100000);
   assert_true(sc->expect[0].after_ns == 60 * P2PC_SIM_SEC);
@@ -174,10 +178,20 @@ static void test_full_example(void **state) {
   assert_true(sc->expect[8].after_ns == 30 * P2PC_SIM_SEC);
   assert_true(sc->expect[8].until_ns == 60 * P2PC_SIM_SEC);
   assert_string_equal(sc->expect[8].text, "falseticker 3 after 30s until 1min");
-  assert_int_equal(sc->expect[9].kind, P2PC_SCN_FALSETICKER);
-  assert_int_equal(sc->expect[9].node, 4);
-  assert_true(sc->expect[9].at_end);
-  assert_int_equal(sc->expect[9].line, 37);
+  assert_int_equal(sc->expect[9].kind, P2PC_SCN_EXPIRED);
+  assert_true(sc->expect[9].limit == 0);
+  assert_string_equal(sc->expect[9].text, "expired 0");
+  assert_int_equal(sc->expect[10].kind, P2PC_SCN_EXPIRED);
+  assert_true(sc->expect[10].limit == 12);
+  assert_string_equal(sc->expect[10].text, "expired <= 12");
+  assert_int_equal(sc->expect[11].kind, P2PC_SCN_META_P99);
+  assert_true(sc->expect[11].limit == 1024);
+  assert_string_equal(sc->expect[11].text, "meta_p99 <= 1024");
+  assert_true(c->causal_lifetime_ns == 90 * P2PC_SIM_SEC);
+  assert_int_equal(sc->expect[12].kind, P2PC_SCN_FALSETICKER);
+  assert_int_equal(sc->expect[12].node, 4);
+  assert_true(sc->expect[12].at_end);
+  assert_int_equal(sc->expect[12].line, 41);
   free(sc);
 }
 
@@ -196,6 +210,13 @@ static void test_defaults_and_overrides(void **state) {
   assert_int_equal(sc->cfg.nevents, 0);
   assert_int_equal(sc->nexpect, 0);
   assert_true(sc->cfg.causal_oracle);
+  assert_true(sc->cfg.causal_lifetime_ns == 60 * P2PC_SIM_SEC);
+  assert_true(d.causal_lifetime_ns == P2PC_SIM_LIFETIME_DEFAULT_NS);
+  assert_int_equal(parse(sc, "lifetime inf\n", err, sizeof err), 0);
+  assert_true(sc->cfg.causal_lifetime_ns == P2PC_SIM_LIFETIME_INF);
+  assert_int_equal(parse(sc, "lifetime 2.5\n", err, sizeof err), 0);
+  assert_true(sc->cfg.causal_lifetime_ns == 2500000000ull);
+  assert_int_equal(parse(sc, "lifetime 60\n", err, sizeof err), 0);
   /* later lines win; the causal oracle's default follows the size */
   assert_int_equal(
       parse(sc, "nodes 5\nnodes 3000\nseed 1\nseed 18446744073709551615\n", err,
@@ -343,10 +364,43 @@ static const bad_case bad_cases[] = {
     {"expect happiness\n",
      "t.scn:1: usage: expect spread < T [after T] [until T] | error < T ... | "
      "converge < T | causal ok | membership ok | bounds ok | synced all | "
-     "synced >= N | falseticker N [after T] [until T]"},
+     "synced >= N | falseticker N [after T] [until T] | expired 0 | "
+     "expired <= N | meta_p99 <= BYTES"},
     {"expect happiness ok\n",
      "t.scn:1: expect: unknown oracle (spread, error, converge, causal, "
-     "membership, bounds, synced, falseticker), got \"happiness\""},
+     "membership, bounds, synced, falseticker, expired, meta_p99), got "
+     "\"happiness\""},
+    {"expect expired 3\n",
+     "t.scn:1: usage: expect expired 0 | expect expired <= N"},
+    {"expect expired < 3\n",
+     "t.scn:1: usage: expect expired 0 | expect expired <= N"},
+    {"expect expired <= -1\n",
+     "t.scn:1: usage: expect expired 0 | expect expired <= N"},
+    {"expect expired 0 0\n",
+     "t.scn:1: usage: expect expired 0 | expect expired <= N"},
+    {"expect meta_p99 < 1024\n", "t.scn:1: usage: expect meta_p99 <= BYTES"},
+    {"expect meta_p99 <= 1KiB\n",
+     "t.scn:1: expect meta_p99: BYTES must be an integer 0..4294967295, got "
+     "\"1KiB\""},
+    {"expect meta_p99 <= 4294967296\n",
+     "t.scn:1: expect meta_p99: BYTES must be an integer 0..4294967295, got "
+     "\"4294967296\""},
+    {"lifetime\n", "t.scn:1: usage: lifetime S | inf"},
+    {"lifetime 0\n",
+     "t.scn:1: lifetime must be seconds 0.001..1000000 (a plain number or a "
+     "time like 90s, 2min) or inf, got \"0\""},
+    {"lifetime 500us\n",
+     "t.scn:1: lifetime must be seconds 0.001..1000000 (a plain number or a "
+     "time like 90s, 2min) or inf, got \"500us\""},
+    {"lifetime 1000001\n",
+     "t.scn:1: lifetime must be seconds 0.001..1000000 (a plain number or a "
+     "time like 90s, 2min) or inf, got \"1000001\""},
+    {"lifetime -5\n",
+     "t.scn:1: lifetime must be seconds 0.001..1000000 (a plain number or a "
+     "time like 90s, 2min) or inf, got \"-5\""},
+    {"lifetime infinity\n",
+     "t.scn:1: lifetime must be seconds 0.001..1000000 (a plain number or a "
+     "time like 90s, 2min) or inf, got \"infinity\""},
     {"expect falseticker x\n", "t.scn:1: usage: expect falseticker N [after "
                                "T] [until T] (N: a node index)"},
     {"expect falseticker -1\n", "t.scn:1: usage: expect falseticker N "
@@ -546,6 +600,89 @@ static void test_load(void **state) {
 }
 
 /* ---- the judge ----------------------------------------------------------- */
+
+/* expired and meta_p99, judged from the result */
+static void test_judge_causal(void **state) {
+  (void)state;
+  p2pc_scenario *sc = new_sc();
+  char err[P2PC_SCN_ERR_LEN];
+  assert_int_equal(parse(sc,
+                         "expect expired 0\n"
+                         "expect expired <= 5\n"
+                         "expect meta_p99 <= 1024\n",
+                         err, sizeof err),
+                   0);
+  p2pc_scn_judge j;
+  p2pc_sim_result r;
+  memset(&r, 0, sizeof r);
+  /* nothing sent: no expiry, and no metadata to judge */
+  p2pc_scn_judge_init(&j, sc);
+  assert_int_equal(p2pc_scn_judge_end(&j, sc, &r), 0);
+  assert_true(j.v[0].pass && j.v[1].pass);
+  assert_true(j.v[2].pass && j.v[2].skipped);
+  assert_string_equal(j.v[2].detail, "no message sent to another node");
+  /* at the limits: pass */
+  r.expired_rx = 0;
+  r.meta_msgs = 100;
+  r.meta_p99 = 1024;
+  r.meta_max = 2000;
+  r.meta_per_msg = 500.4;
+  p2pc_scn_judge_init(&j, sc);
+  assert_int_equal(p2pc_scn_judge_end(&j, sc, &r), 0);
+  assert_false(j.v[2].skipped);
+  assert_string_equal(j.v[0].detail, "0 at receivers, 0 at senders");
+  assert_string_equal(j.v[2].detail,
+                      "p99 1024 B (mean 500, max 2000; 100 messages)");
+  /* one over each: fail; both ends count */
+  r.expired_rx = 2;
+  r.expired_tx = 4;
+  r.meta_p99 = 1025;
+  p2pc_scn_judge_init(&j, sc);
+  assert_int_equal(p2pc_scn_judge_end(&j, sc, &r), 3);
+  assert_true(j.v[1].measured == 6);
+  assert_string_equal(j.v[1].detail, "2 at receivers, 4 at senders");
+  r.expired_tx = 3;
+  p2pc_scn_judge_init(&j, sc);
+  assert_int_equal(p2pc_scn_judge_end(&j, sc, &r), 2);
+  assert_true(j.v[1].pass);
+  free(sc);
+}
+
+/* The lifetime's values, as the `lifetime` line and --causal-lifetime
+ * take them. */
+static void test_lifetime_flag(void **state) {
+  (void)state;
+  static const struct {
+    const char *s;
+    uint64_t ns; /* 0: refused */
+  } cases[] = {
+      {"60", 60 * P2PC_SIM_SEC},
+      {"60s", 60 * P2PC_SIM_SEC},
+      {"2min", 120 * P2PC_SIM_SEC},
+      {"0.001", 1000000},
+      {"1ms", 1000000},
+      {"1000000", 1000000 * P2PC_SIM_SEC},
+      {"inf", P2PC_SIM_LIFETIME_INF},
+      {"0", 0},
+      {"0.0009", 0},
+      {"999us", 0},
+      {"1000001", 0},
+      {"-1", 0},
+      {"Inf", 0},
+      {"nan", 0},
+      {"", 0},
+      {" 5", 0},
+      {"5x", 0},
+      {"0x10", 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    uint64_t ns = 42;
+    bool ok = p2pc_scenario_lifetime(cases[i].s, &ns);
+    if (ok != (cases[i].ns != 0) || ns != (ok ? cases[i].ns : 42))
+      fail_msg("case %zu \"%s\": got %d, %llu ns", i, cases[i].s, ok,
+               (unsigned long long)ns);
+  }
+}
 
 static void test_judge(void **state) {
   (void)state;
@@ -780,6 +917,8 @@ int main(void) {
       cmocka_unit_test(test_duration_flag),
       cmocka_unit_test(test_load),
       cmocka_unit_test(test_judge),
+      cmocka_unit_test(test_judge_causal),
+      cmocka_unit_test(test_lifetime_flag),
       cmocka_unit_test(test_judge_falseticker),
       cmocka_unit_test(test_format_ns),
       cmocka_unit_test(test_garbage),
