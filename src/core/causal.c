@@ -33,6 +33,7 @@ typedef struct peer_state {
   /* As a sender to this node. */
   uint64_t rx_last_n; /* its stream up to here is delivered/written off */
   uint64_t ls_known;  /* a value its LS had: its entries below are stable */
+  bool in_active;     /* listed in active */
   wo_range wo[P2PC_CAUSAL_MAX_WRITTEN_OFF];
   uint32_t nwo;
   bool retired;
@@ -61,6 +62,12 @@ struct p2pc_causal {
   uint64_t dep_lb;   /* no entry is stamped below this */
   peer_state *peers; /* indexed by interned id */
   uint32_t npeers;
+  /* Destinations with messages pending (LS is the oldest of their first
+   * ones), and per-send work areas, all sized to npeers. */
+  uint32_t *active;
+  uint32_t nactive;
+  p2pc_ses_ls *lsbuf;
+  uint8_t *seen;
   uint32_t npending;
   /* pend_lb: no pending message needs attention before the HLC reaches it
    * (its give-up at stamp + Δ, or, once given up, its settling). */
@@ -148,6 +155,9 @@ void p2pc_causal_free(p2pc_causal *c) {
   for (uint32_t i = 0; i < c->npeers; i++)
     a->free(c->peers[i].pq, a->ud);
   a->free(c->peers, a->ud);
+  a->free(c->active, a->ud);
+  a->free(c->lsbuf, a->ud);
+  a->free(c->seen, a->ud);
   p2pc_wire_scratch_fini(&c->scratch, a);
   p2pc_idtab_fini(&c->ids);
   a->free(c, a->ud);
@@ -175,14 +185,44 @@ static bool expired(const p2pc_causal *c, uint64_t stamp) {
 static int sync_peers(p2pc_causal *c) {
   if (c->npeers >= c->ids.n)
     return 0;
-  peer_state *p =
-      c->a->realloc(c->peers, (size_t)c->ids.n * sizeof *p, c->a->ud);
-  if (!p)
+  size_t n = c->ids.n;
+  uint32_t *act = c->a->realloc(c->active, n * sizeof *act, c->a->ud);
+  if (act)
+    c->active = act;
+  p2pc_ses_ls *lb = c->a->realloc(c->lsbuf, n * sizeof *lb, c->a->ud);
+  if (lb)
+    c->lsbuf = lb;
+  uint8_t *sn = c->a->realloc(c->seen, n, c->a->ud);
+  if (sn) {
+    memset(sn + c->npeers, 0, n - c->npeers);
+    c->seen = sn;
+  }
+  peer_state *p = c->a->realloc(c->peers, n * sizeof *p, c->a->ud);
+  if (!p || !act || !lb || !sn)
     return P2PC_ERR_NOMEM;
-  memset(p + c->npeers, 0, (size_t)(c->ids.n - c->npeers) * sizeof *p);
+  memset(p + c->npeers, 0, (n - c->npeers) * sizeof *p);
   c->peers = p;
   c->npeers = c->ids.n;
   return 0;
+}
+
+/* LS: the oldest stamp among messages not yet known delivered (or not yet
+ * settled after being given up), or the HLC if there is none. */
+static uint64_t ls_self(p2pc_causal *c) {
+  uint64_t ls = c->hlc;
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < c->nactive; i++) {
+    peer_state *ps = &c->peers[c->active[i]];
+    if (!c->peers[c->active[i]].pq_n) {
+      c->peers[c->active[i]].in_active = false; /* emptied: leaves */
+      continue;
+    }
+    c->active[k++] = c->active[i];
+    if (ps->pq[ps->pq_head].stamp < ls)
+      ls = ps->pq[ps->pq_head].stamp;
+  }
+  c->nactive = k;
+  return ls;
 }
 
 static int dep_cmp(uint32_t d1, uint32_t s1, uint32_t d2, uint32_t s2) {
@@ -303,6 +343,10 @@ static int pq_push(p2pc_causal *c, peer_state *ps, uint64_t n, uint64_t stamp) {
       return P2PC_ERR_NOMEM;
     ps->pq = q;
     ps->pq_cap = cap;
+  }
+  if (!ps->in_active) { /* room: active holds every id at most once */
+    ps->in_active = true;
+    c->active[c->nactive++] = (uint32_t)(ps - c->peers);
   }
   ps->pq[ps->pq_head + ps->pq_n++] = (pend){n, stamp, false};
   return 0;
@@ -547,6 +591,25 @@ static int send_to(p2pc_causal *c, const char *dest, const uint8_t *payload,
     m.deps = lent;
     m.ndeps = k;
   }
+  /* What we know of LS, for ourselves and for the senders of the entries
+   * we carry: the receivers retire those entries by it (any value an LS
+   * had is a safe bound; one at or above the stamp is sent as stamp - 1). */
+  uint32_t nls = 0;
+  uint64_t mine = ls_self(c);
+  if (mine)
+    c->lsbuf[nls++] = (p2pc_ses_ls){c->self, mine < stamp ? mine : stamp - 1};
+  for (uint32_t i = 0; i < m.ndeps; i++) {
+    uint32_t k = m.deps[i].sender;
+    uint64_t v = c->peers[k].ls_known;
+    if (k == c->self || c->seen[k] || !v)
+      continue;
+    c->seen[k] = 1;
+    c->lsbuf[nls++] = (p2pc_ses_ls){k, v < stamp ? v : stamp - 1};
+  }
+  for (uint32_t i = 0; i < nls; i++)
+    c->seen[c->lsbuf[i].id] = 0;
+  m.ls = c->lsbuf;
+  m.nls = nls;
   m.payload = payload;
   m.payload_len = len;
   size_t meta = 0;
@@ -828,6 +891,18 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
       (rv = sync_peers(c)) != 0)
     goto out;
   peer_state *ps = &c->peers[m.sender];
+  /* What it knows of LS retires our entries too (whatever becomes of the
+   * message itself: these are facts about its senders). */
+  bool rose = false;
+  for (uint32_t i = 0; i < m.nls; i++) {
+    peer_state *q = &c->peers[m.ls[i].id];
+    if (m.ls[i].ls > q->ls_known) {
+      q->ls_known = m.ls[i].ls;
+      rose = true;
+    }
+  }
+  if (rose && !c->cfg.no_prune)
+    filter_deps(c, dep_stable, &c->st.stable_deps);
   p2pc_causal_event ev = {.sender = name_of(c, m.sender),
                           .n = m.n,
                           .peer = name_of(c, m.sender),
@@ -1038,14 +1113,14 @@ void p2pc_causal_report_for(const p2pc_causal *c, const char *sender,
   *nwo = n;
 }
 
-uint64_t p2pc_causal_local_stable(const p2pc_causal *c) {
-  uint64_t ls = c->hlc;
-  for (uint32_t d = 0; d < c->npeers; d++) {
-    const peer_state *ps = &c->peers[d];
-    if (ps->pq_n && ps->pq[ps->pq_head].stamp < ls)
-      ls = ps->pq[ps->pq_head].stamp;
-  }
-  return ls;
+uint64_t p2pc_causal_local_stable(p2pc_causal *c) { return ls_self(c); }
+
+uint32_t p2pc_causal_pending_to(const p2pc_causal *c, const char *dest) {
+  uint32_t d;
+  if (!dest || p2pc_idtab_find(&c->ids, dest, strlen(dest), &d) != 0 ||
+      d >= c->npeers)
+    return 0;
+  return c->peers[d].pq_n;
 }
 
 void p2pc_causal_set_stable_levels(p2pc_causal *c, const uint64_t *levels,

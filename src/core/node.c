@@ -71,6 +71,10 @@ typedef struct peer {
   bool inc_known;
   uint32_t skey; /* its slot in n->st (this incarnation), NO_KEY if none */
   uint64_t st_delivered; /* `delivered` of our last STABLE to it */
+  /* A message from it was taken since its slot's first report: its
+   * report may vouch for entries we hold, so it is frozen, not dropped,
+   * when the link goes (PROTOCOL.md, "Stability"). */
+  bool st_data;
   p2pc_wire_addr addr;
   bool refused_full; /* its last answer was "peer table full" */
   uint64_t backoff_ns;
@@ -135,6 +139,7 @@ struct p2pc_node {
 
 static uint64_t node_hlc(const p2pc_node *n);
 static void stable_release(p2pc_node *n, struct peer *p);
+static void stable_down(p2pc_node *n, struct peer *p);
 static void stable_send(p2pc_node *n, uint32_t lid);
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -763,7 +768,7 @@ static void peer_down(p2pc_node *n, peer *p, const char *reason) {
   /* Its report stays counted, frozen, until it comes back or the hold
    * is over; the slot stays its own. */
   if (p->skey != NO_KEY)
-    p2pc_stable_link_down(n->st, p->skey, node_hlc(n));
+    stable_down(n, p);
   if (!n->stopping)
     schedule_dial(n, p);
 }
@@ -845,7 +850,7 @@ static uint32_t stable_key(p2pc_node *n, peer *p) {
     return p->skey;
   for (uint32_t k = 0; k < n->st_keys; k++)
     if (p2pc_stable_slot(n->st, k) == P2PC_STABLE_EMPTY && !key_taken(n, k))
-      return p->skey = k;
+      return p->st_data = false, p->skey = k;
   uint64_t hlc = node_hlc(n);
   for (uint32_t k = 0; k < n->st_keys; k++) {
     if (p2pc_stable_slot(n->st, k) != P2PC_STABLE_FROZEN || key_taken(n, k))
@@ -859,9 +864,22 @@ static uint32_t stable_key(p2pc_node *n, peer *p) {
     if (until > n->st_floor_until)
       n->st_floor_until = until;
     p2pc_stable_forget(n->st, k);
-    return p->skey = k;
+    return p->st_data = false, p->skey = k;
   }
   return NO_KEY; /* more live links than slots: cannot happen */
+}
+
+/* p's link is gone. Its report is frozen — it stays counted until its
+ * hold is over — if a message of p's was taken since the report came:
+ * that message's entries reached us over this link, and their retirement
+ * by level relies on it (every chain's inequality uses the reports on its
+ * own links). If none was, no chain crosses the link, and the report goes
+ * at once: joins that hand links over early pin no levels. */
+static void stable_down(p2pc_node *n, peer *p) {
+  if (p->st_data)
+    p2pc_stable_link_down(n->st, p->skey, node_hlc(n));
+  else
+    p2pc_stable_forget(n->st, p->skey);
 }
 
 /* p's incarnation is over, or its record goes: its report stays counted
@@ -869,7 +887,7 @@ static uint32_t stable_key(p2pc_node *n, peer *p) {
 static void stable_release(p2pc_node *n, peer *p) {
   if (p->skey == NO_KEY)
     return;
-  p2pc_stable_link_down(n->st, p->skey, node_hlc(n));
+  stable_down(n, p);
   p->skey = NO_KEY;
 }
 
@@ -1104,9 +1122,14 @@ static void send_leave(p2pc_node *n, peer *p, const p2pc_wire_peer *next) {
     p->leave_until_ns = n->now.mono_ns + LEAVE_TIMEOUT_NS;
 }
 
-static bool leave_done(const peer *p) {
+/* Also: the peer has reported every message we sent it delivered (or
+ * written off). Otherwise, once the session is forgotten, no report could
+ * come, and those messages would hold this node's LS — and every node's
+ * pruning — back until they are older than Δ. */
+static bool leave_done(const p2pc_node *n, const peer *p) {
   return p->leave_sent && p->leave_rcvd && p->qn == 0 &&
-         p->rx_cum >= p->leave_last;
+         p->rx_cum >= p->leave_last &&
+         p2pc_causal_pending_to(n->causal, p->sesid) == 0;
 }
 
 /* Drops peer record pi. Its slot goes to the node it named, if that one is
@@ -1402,6 +1425,7 @@ static int on_data(p2pc_node *n, peer *p, const uint8_t *b, size_t len) {
   if (rv == P2PC_ERR_FULL || rv == P2PC_ERR_NOMEM || rv == P2PC_ERR_AHEAD)
     return 0; /* not taken: not acknowledged, so it comes again */
   p->rx_cum = lseq;
+  p->st_data = true;
   if (rv == 0) {
     p->delivered_from++;
     return 0;
@@ -1628,7 +1652,7 @@ int p2pc_node_link_input(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   }
   if (l->peer != NO_PEER && l->state == L_UP) {
     flush_peer(n, &n->peers[l->peer]); /* the ACK, batched per read */
-    if (leave_done(&n->peers[l->peer]))
+    if (leave_done(n, &n->peers[l->peer]))
       finish_leave(n, l->peer);
   }
   return rv < 0 ? rv : 0;

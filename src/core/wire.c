@@ -473,6 +473,8 @@ void p2pc_ses_msg_fini(p2pc_ses_msg *m, const p2pc_allocator *a) {
   a->free(m->new_names, a->ud);
   a->free(m->new_lens, a->ud);
   a->free(m->deps, a->ud);
+  if (m->ls_owned)
+    a->free(m->ls, a->ud);
   p2pc_ses_msg_init(m);
 }
 
@@ -570,6 +572,56 @@ static int scratch_grow(p2pc_wire_scratch *s, uint32_t nids, uint32_t ndeps,
   return 0;
 }
 
+typedef struct lsidx {
+  uint32_t idx;
+  uint64_t ls;
+} lsidx;
+
+static int cmp_lsidx(const void *x, const void *y) {
+  const lsidx *a = x, *b = y;
+  return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* Writes m's LS list in dictionary order. map: local id -> index + 1. */
+static int put_ls(p2pc_buf *out, const p2pc_ses_msg *m, const uint32_t *map,
+                  const sesdep *sd, uint32_t nd, const p2pc_allocator *a) {
+  size_t start = out->len;
+  int rv = P2PC_ERR_NOMEM;
+  lsidx *t = a->realloc(NULL, (size_t)m->nls * sizeof *t, a->ud);
+  uint8_t *sender = a->realloc(NULL, nd, a->ud);
+  if (!t || !sender)
+    goto err;
+  memset(sender, 0, nd);
+  sender[0] = 1;
+  for (uint32_t i = 0; i < m->ndeps; i++)
+    sender[sd[i].s] = 1;
+  rv = P2PC_ERR_INVAL;
+  for (uint32_t i = 0; i < m->nls; i++) {
+    const p2pc_ses_ls *l = &m->ls[i];
+    if (l->ls == 0 || l->ls >= m->stamp || !map[l->id] ||
+        !sender[map[l->id] - 1])
+      goto err;
+    t[i] = (lsidx){map[l->id] - 1, l->ls};
+  }
+  qsort(t, m->nls, sizeof *t, cmp_lsidx);
+  for (uint32_t i = 1; i < m->nls; i++)
+    if (t[i].idx == t[i - 1].idx)
+      goto err;
+  PUT(p2pc_buf_put_varint(out, m->nls));
+  for (uint32_t i = 0; i < m->nls; i++) {
+    PUT(p2pc_buf_put_varint(out, i ? t[i].idx - t[i - 1].idx : t[i].idx));
+    PUT(p2pc_buf_put_varint(out, m->stamp - t[i].ls));
+  }
+  a->free(t, a->ud);
+  a->free(sender, a->ud);
+  return 0;
+err:
+  out->len = start;
+  a->free(t, a->ud);
+  a->free(sender, a->ud);
+  return rv;
+}
+
 int p2pc_wire_ses_put(p2pc_buf *out, const p2pc_ses_msg *m,
                       const p2pc_idtab *ids, p2pc_wire_scratch *scratch,
                       const p2pc_allocator *a, size_t *meta_bytes) {
@@ -639,6 +691,14 @@ int p2pc_wire_ses_put(p2pc_buf *out, const p2pc_ses_msg *m,
     PUT(p2pc_buf_put_varint(out, m->stamp - sd[i].stamp));
     PUT(p2pc_buf_put_varint(out, sd[i].hops));
   }
+  /* LS values: by dictionary index, each the sender's or an entry
+   * sender's (sd[].d is reused: 1 marks an entry sender's index). */
+  if (m->nls) {
+    if ((rv = put_ls(out, m, map, sd, nd, a)) != 0)
+      goto done;
+  } else {
+    PUT(p2pc_buf_put_varint(out, 0));
+  }
   size_t meta = out->len - start;
   PUT(p2pc_buf_put_varint(out, m->payload_len));
   if (m->payload_len)
@@ -671,6 +731,7 @@ int p2pc_wire_ses_get(const uint8_t *b, size_t len, const p2pc_idtab *ids,
   p2pc_reader r;
   uint64_t ndict, n, prev, stamp, ndeps, plen;
   uint32_t *local = NULL;
+  uint8_t *mark = NULL;
   p2pc_ses_msg tmp;
   int rv = P2PC_ERR_PROTO;
 
@@ -759,7 +820,15 @@ int p2pc_wire_ses_get(const uint8_t *b, size_t len, const p2pc_idtab *ids,
     }
     tmp.capdeps = (uint32_t)ndeps;
   }
-  /* Every name past the two ends must be mentioned by some entry. */
+  /* Every name past the two ends must be mentioned by some entry: mark[]
+   * bit 1 = mentioned, bit 2 = an entry's sender. */
+  mark = a->realloc(NULL, (size_t)ndict, a->ud);
+  if (!mark) {
+    rv = P2PC_ERR_NOMEM;
+    goto out;
+  }
+  memset(mark, 0, (size_t)ndict);
+  mark[0] = 3;
   uint64_t d = 0, s = 0;
   rv = P2PC_ERR_PROTO;
   for (uint64_t i = 0; i < ndeps; i++) {
@@ -783,44 +852,33 @@ int p2pc_wire_ses_get(const uint8_t *b, size_t len, const p2pc_idtab *ids,
     tmp.deps[i] = (p2pc_ses_dep){local[d], local[s], en, stamp - sd,
                                  (uint32_t)hp};
     tmp.ndeps++;
+    mark[d] |= 1;
+    mark[s] |= 3;
   }
-  /* The dictionary lists exactly the names used: each index past the two
-   * ends is mentioned (checked by marking; local[] is reused as marks). */
-  if (ndict > 2) {
-    uint8_t *mark = a->realloc(NULL, (size_t)ndict, a->ud);
-    if (!mark) {
+  /* The dictionary lists exactly the names used. */
+  for (uint64_t i = 2; i < ndict; i++)
+    if (!mark[i])
+      goto out;
+  uint64_t nls;
+  if (!p2pc_reader_varint(&r, &nls) || nls > ndict)
+    goto out;
+  if (nls) {
+    tmp.ls = a->realloc(NULL, (size_t)nls * sizeof *tmp.ls, a->ud);
+    if (!tmp.ls) {
       rv = P2PC_ERR_NOMEM;
       goto out;
     }
-    memset(mark, 0, (size_t)ndict);
-    p2pc_reader rr;
-    p2pc_reader_init(&rr, b, len);
-    rr.off = after_dict;
-    uint64_t x;
-    for (int k = 0; k < 4; k++)
-      p2pc_reader_varint(&rr, &x);
-    d = s = 0;
-    for (uint64_t i = 0; i < ndeps; i++) {
-      uint64_t dg, sv, en, sd, hp;
-      p2pc_reader_varint(&rr, &dg);
-      p2pc_reader_varint(&rr, &sv);
-      p2pc_reader_varint(&rr, &en);
-      p2pc_reader_varint(&rr, &sd);
-      p2pc_reader_varint(&rr, &hp);
-      if (i > 0 && dg == 0) {
-        s = s + 1 + sv;
-      } else {
-        d += dg;
-        s = sv;
-      }
-      mark[d] = mark[s] = 1;
-    }
-    bool all = true;
-    for (uint64_t i = 2; i < ndict; i++)
-      all &= mark[i] != 0;
-    a->free(mark, a->ud);
-    if (!all)
+    tmp.ls_owned = true;
+  }
+  for (uint64_t i = 0, idx = 0; i < nls; i++) {
+    uint64_t g, dl;
+    if (!p2pc_reader_varint(&r, &g) || !p2pc_reader_varint(&r, &dl) ||
+        (i && g == 0) || g >= ndict - idx || dl == 0 || dl >= stamp)
       goto out;
+    idx += g;
+    if (!(mark[idx] & 2))
+      goto out;
+    tmp.ls[tmp.nls++] = (p2pc_ses_ls){local[idx], stamp - dl};
   }
   const uint8_t *payload;
   if (!p2pc_reader_varint(&r, &plen) || plen != p2pc_reader_left(&r) ||
@@ -844,5 +902,6 @@ int p2pc_wire_ses_get(const uint8_t *b, size_t len, const p2pc_idtab *ids,
 out:
   p2pc_ses_msg_fini(&tmp, a);
   a->free(local, a->ud);
+  a->free(mark, a->ud);
   return rv;
 }

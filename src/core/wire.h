@@ -231,6 +231,15 @@ typedef struct p2pc_ses_dep {
 
 #define P2PC_SES_MAX_HOPS 255
 
+/* A value that node `id`'s LS had (docs/PROTOCOL.md, "Stability"): every
+ * message it sent stamped below `ls` is delivered or written off. A
+ * message carries one for its sender and for the senders of its entries,
+ * so that this knowledge travels as fast as the entries it retires. */
+typedef struct p2pc_ses_ls {
+  uint32_t id;
+  uint64_t ls; /* > 0, below the message's stamp */
+} p2pc_ses_ls;
+
 #define P2PC_SES_MAX_DEPS 65536 /* entries one message may carry */
 
 /* A causal message. Ids are interned in the owning core's idtab. */
@@ -243,6 +252,9 @@ typedef struct p2pc_ses_msg {
   p2pc_ses_dep *deps; /* sorted by (dest, sender) */
   uint32_t ndeps;
   uint32_t capdeps;
+  p2pc_ses_ls *ls; /* the sender's and entry senders' LS, by id */
+  uint32_t nls;
+  bool ls_owned; /* decode: ls is m's own (freed by p2pc_ses_msg_fini) */
   const uint8_t *payload; /* borrowed (decode: from the input) */
   size_t payload_len;
   /* Decode only: node IDs the table did not know yet. They have
@@ -272,6 +284,9 @@ void p2pc_ses_msg_fini(p2pc_ses_msg *m, const p2pc_allocator *a);
  *     varint n (> 0), varint stamp - entry stamp (>= 1, < stamp),
  *     varint hops (<= P2PC_SES_MAX_HOPS);
  *     an entry's dest is never the message's sender, never its own sender;
+ *   varint nls, then nls x (varint index: the first absolute, then the gap
+ *     from the previous (>= 1); the message's sender or an entry's sender,
+ *     varint stamp - ls (>= 1, < stamp));
  *   varint payload length, payload (the rest of the body).
  * *meta_bytes (if non-NULL) gets the bytes of causal metadata: everything
  * but the payload and its length. scratch is a work area kept by the
