@@ -66,7 +66,7 @@ struct p2pc_causal {
    * (its give-up at stamp + Δ, or, once given up, its settling). */
   uint64_t pend_lb, wo_lb;
   uint64_t settle; /* how long a given-up message still holds LS back */
-  held *buf; /* arrival order */
+  held *buf;       /* arrival order */
   uint32_t nbuf, capbuf;
   size_t buf_bytes;
   uint64_t buf_lb;
@@ -1088,7 +1088,7 @@ static bool dep_to_retired(const p2pc_causal *c, const p2pc_ses_dep *e) {
 }
 
 int p2pc_causal_retire(p2pc_causal *c, const char *id, uint64_t mono_ns) {
-  uint32_t x;
+  uint32_t x, nids = c->ids.n;
   int rv;
   if (!id)
     return P2PC_ERR_INVAL;
@@ -1096,8 +1096,10 @@ int p2pc_causal_retire(p2pc_causal *c, const char *id, uint64_t mono_ns) {
     return rv;
   if (x == c->self)
     return P2PC_ERR_INVAL;
-  if ((rv = sync_peers(c)) != 0)
+  if ((rv = sync_peers(c)) != 0) {
+    p2pc_idtab_truncate(&c->ids, nids); /* a new name leaves no trace */
     return rv;
+  }
   peer_state *ps = &c->peers[x];
   if (ps->retired)
     return 0;

@@ -1653,7 +1653,7 @@ static void assert_same_snap(const snap *x, const snap *y) {
   assert_int_equal(x->local_stable, y->local_stable);
   assert_int_equal(x->pairs, y->pairs);
   assert_int_equal(x->buffered, y->buffered);
-  // TMP assert_int_equal(x->nids, y->nids);
+  assert_int_equal(x->nids, y->nids);
   assert_memory_equal(&x->st, &y->st, sizeof x->st);
   assert_int_equal(x->nev, y->nev);
 }
