@@ -410,8 +410,13 @@ static void sweep(p2pc_causal *c) {
         pend *p = &ps->pq[ps->pq_head + i];
         if (p->gone)
           continue;
-        if (!expired(c, p->stamp))
+        if (!expired(c, p->stamp)) {
+          /* The next give-up here, which need not wait for the settling
+           * of those given up before it. */
+          if (due(c, p->stamp, 0) < lb)
+            lb = due(c, p->stamp, 0);
           break;
+        }
         p->gone = true;
         give_up(c, d, p, "not acknowledged within the causal lifetime");
       }
@@ -421,12 +426,9 @@ static void sweep(p2pc_causal *c) {
         ps->pq_n--;
         c->npending--;
       }
-      if (ps->pq_n) {
-        const pend *f = &ps->pq[ps->pq_head];
-        uint64_t at = due(c, f->stamp, f->gone ? c->settle : 0);
-        if (at < lb)
-          lb = at;
-      }
+      if (ps->pq_n && ps->pq[ps->pq_head].gone &&
+          due(c, ps->pq[ps->pq_head].stamp, c->settle) < lb)
+        lb = due(c, ps->pq[ps->pq_head].stamp, c->settle);
     }
     c->pend_lb = lb;
   }

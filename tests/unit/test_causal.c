@@ -1077,6 +1077,41 @@ static void test_sender_gives_up(void **state) {
   node_free(&a);
 }
 
+/* Two messages to one destination: the second is given up when it is Δ
+ * old, not once the first (given up earlier) has settled. */
+static void test_give_up_behind_a_settling_one(void **state) {
+  (void)state;
+  node a;
+  p2pc_buf out;
+  node_new(&a, "A~a", &one_second, A);
+  p2pc_buf_init(&out, A, 1 << 16);
+  set_time(&a, T0);
+  assert_int_equal(
+      p2pc_causal_send(a.c, "B~b", (const uint8_t *)"x", 2, 0, &out), 0);
+  uint64_t s1 = last_ev(&a)->stamp;
+  set_time(&a, T0 + LIFE / 2);
+  assert_int_equal(
+      p2pc_causal_send(a.c, "B~b", (const uint8_t *)"x", 2, 0, &out), 0);
+  uint64_t s2 = last_ev(&a)->stamp;
+  set_time(&a, T0 + LIFE + TICK);
+  assert_int_equal(count(&a, P2PC_CEV_EXPIRE), 1);
+  assert_string_equal(last(&a), "expire A~a:1 to B~b at sender");
+  /* 2 is Δ old; 1 has not settled yet. */
+  set_time(&a, (int64_t)s2 + LIFE + TICK);
+  assert_true(p2pc_causal_hlc(a.c) < s1 + LIFE + SETTLE);
+  assert_int_equal(count(&a, P2PC_CEV_EXPIRE), 2);
+  assert_string_equal(last(&a), "expire A~a:2 to B~b at sender");
+  assert_int_equal(p2pc_causal_local_stable(a.c), s1);
+  /* Each settles on its own time. */
+  set_time(&a, (int64_t)s1 + LIFE + SETTLE + TICK);
+  assert_int_equal(p2pc_causal_local_stable(a.c), s2);
+  set_time(&a, (int64_t)s2 + LIFE + SETTLE + TICK);
+  assert_int_equal(p2pc_causal_local_stable(a.c), p2pc_causal_hlc(a.c));
+  assert_int_equal(count(&a, P2PC_CEV_EXPIRE), 2);
+  p2pc_buf_fini(&out);
+  node_free(&a);
+}
+
 /* A given-up message keeps holding LS while later messages to the same
  * destination come and go, until a report covers it: here B's
  * `delivered`, which passes it (written off there when the later ones
@@ -2093,6 +2128,7 @@ int main(void) {
       cmocka_unit_test(test_peer_report_ranges),
       cmocka_unit_test(test_sender_gives_up),
       cmocka_unit_test(test_settling_holds_ls),
+      cmocka_unit_test(test_give_up_behind_a_settling_one),
       cmocka_unit_test(test_hlc_stamps),
       cmocka_unit_test(test_hlc_refuses_ahead),
       cmocka_unit_test(test_set_stable),
