@@ -9,9 +9,10 @@
  * expected sender, let time pass or fail the N-th next allocation, move one
  * node's clock within its error bound, make a node's clock lie (run far
  * ahead), pass a delivery report from a destination to a sender, give a
- * node the global stable time, retire a node (it is dead from then on),
- * resume a drain. At the end every message still in flight is delivered,
- * letting time pass until nothing is left.
+ * node the global stable time (the same for every level, or by levels), or
+ * a sender's local stable time LS as its report would, retire a node (it
+ * is dead from then on), resume a drain. At the end every message still in
+ * flight is delivered, letting time pass until nothing is left.
  *
  * The true time T is the script's; node i's network time is T + its offset,
  * within the error bound unless it lies. Every call into a core is preceded
@@ -29,19 +30,28 @@
  *     is not delivered (and not excused);
  *   - EXPIRE at the receiver: the message is Δ old on that node's HLC, or
  *     written off by a later message of its stream; EXPIRE at the sender:
- *     Δ old, or written off in a report; neither ever early in true time
- *     (Δ minus the clocks' error bounds and the margin) at an honest node;
+ *     Δ old, or written off in a report, once; neither ever early in true
+ *     time (Δ minus the clocks' error bounds and the margin) at an honest
+ *     node; and a sender gives up every message it still waits for as soon
+ *     as its HLC makes it Δ old;
  *   - DUP, DROP, REFUSE: only of a copy / a retired sender / a stamp ahead
  *     of network time + error + margin;
  *   - every honest node's HLC stays within T + 2 error bounds + margin (a
- *     liar cannot drag it ahead), local_stable never passes a message that
- *     is neither known delivered, written off nor given up, and delivery
- *     reports never claim a message that was not delivered;
+ *     liar cannot drag it ahead); local_stable (LS) never passes a message
+ *     that is pending or settling at its sender: not covered by a report
+ *     its sender took (delivered, or written off and given up), not to an
+ *     identity the sender retired, and not given up Δ + settle (2 s + the
+ *     margin) ago on the sender's HLC; with Δ finite, once everything has
+ *     settled LS is the HLC; delivery reports never claim a message that
+ *     was not delivered;
  *   - return codes; refused input changes nothing; at the end (with time
  *     let pass) nothing is left in flight or buffered: every message was
  *     delivered once, expired, written off or dropped.
- * The global stable time given to set_stable is always honest: no message
- * stamped below it is unresolved at its destination.
+ * The global stable time given to set_stable(_levels) is always honest:
+ * no message stamped below it is unresolved at its destination, nor
+ * pending or settling at its (live) sender, as the real minimum of the LS
+ * values would be. A sender's LS is given to others only while that
+ * sender has never lied (a lying clock settles its messages early).
  *
  * A corrupted copy that a core accepts may be taken for a genuine message
  * (nothing authenticates messages), so after one the checks that follow
@@ -107,6 +117,7 @@ typedef struct msgrec {
   bool dropped;         /* its destination retired its sender */
   bool barred;          /* something was delivered that excused it */
   bool given_up;        /* its sender gave it up (EXPIRE at the sender) */
+  bool acked;           /* its sender took a report that covers it */
   bool dup_undelivered; /* a copy came back DUP although never delivered */
 } msgrec;
 
@@ -217,6 +228,23 @@ static int64_t net_of(const world *w, const node *nd) {
 static bool clock_old(const world *w, uint64_t stamp, uint64_t hlc) {
   return w->life != P2PC_CAUSAL_LIFETIME_INF && hlc >= w->life &&
          stamp <= hlc - w->life;
+}
+
+/* How long after Δ a given-up message still holds its sender's LS back. */
+static uint64_t settle_ns(const world *w) {
+  return P2PC_CAUSAL_SETTLE_NS + (uint64_t)w->margin;
+}
+
+/* Message m still holds its sender's LS back, its sender's HLC reading
+ * hlc: it is pending (no report covered it, its destination is not
+ * retired there) and not given up Δ + settle ago. */
+static bool holds_ls(const world *w, const msgrec *m, uint64_t hlc) {
+  if (m->from == m->to || !m->n || m->acked || w->nodes[m->from].retired[m->to])
+    return false;
+  if (!m->given_up)
+    return true;
+  uint64_t extra = w->life + settle_ns(w);
+  return m->stamp > UINT64_MAX - extra || hlc < m->stamp + extra;
 }
 
 /* An honest node's HLC is within T + 2 error bounds + margin (+ its
@@ -430,7 +458,7 @@ static void on_event(void *ud, const p2pc_causal_event *ev) {
       bool reported = false;
       if (w->rep.dest == to)
         for (uint32_t r = 0; r < w->rep.nwo; r++)
-          reported |= m->n > w->rep.wo[2 * r] && m->n <= w->rep.wo[2 * r + 1];
+          reported |= m->n >= w->rep.wo[2 * r] && m->n <= w->rep.wo[2 * r + 1];
       if (!reported) {
         FUZZ_CHECK(clock_old(w, m->stamp, ev->hlc));
         check_not_early(w, nd, (unsigned)k);
@@ -502,16 +530,25 @@ static void check_world(world *w) {
       FUZZ_CHECK(hlc <= (uint64_t)(w->T + 2 * w->err + w->margin + SLACK));
     if (w->tainted)
       continue;
-    /* Local stable time: everything sent below it is known delivered,
-     * written off, given up, or to an identity this node retired. */
+    /* Local stable time: never past a message pending or settling here
+     * (so everything sent below it is known delivered or written off at
+     * its destination, to an identity this node retired, or given up long
+     * enough ago for its destination to have expired it too). */
     uint64_t ls = p2pc_causal_local_stable(nd->c);
     FUZZ_CHECK(ls <= hlc);
     for (unsigned k = 0; k < w->nmsgs; k++) {
       const msgrec *m = &w->msgs[k];
-      if (m->from != i || m->to == i || m->stamp >= ls)
+      if (m->from != i || m->to == i || !m->n)
         continue;
-      FUZZ_CHECK(m->deliveries > 0 || m->written_off || m->given_up ||
-                 nd->retired[m->to]);
+      if (holds_ls(w, m, hlc))
+        FUZZ_CHECK(ls <= m->stamp);
+      if (m->stamp < ls)
+        FUZZ_CHECK(m->deliveries > 0 || m->written_off || m->given_up ||
+                   nd->retired[m->to]);
+      /* Given up as soon as it is Δ old (the HLC may be one tick past
+       * the last sweep: a send stamps after it). */
+      if (!m->acked && !nd->retired[m->to] && !m->given_up)
+        FUZZ_CHECK(hlc == 0 || !clock_old(w, m->stamp, hlc - 1));
     }
     /* Buffered here means buffered for the checker too. */
     uint32_t nb = 0;
@@ -759,10 +796,10 @@ static void do_report(world *w, unsigned at, unsigned sender, bool bare) {
   TRACE(w, "report %s->%s: delivered %llu, %u ranges%s\n", names[at],
         names[sender], (unsigned long long)d, nwo, bare ? " (not passed)" : "");
   FUZZ_CHECK(nwo <= P2PC_CAUSAL_MAX_WRITTEN_OFF);
-  for (uint32_t r = 0; r < nwo; r++) {
-    FUZZ_CHECK(wo[2 * r] < wo[2 * r + 1]);
+  for (uint32_t r = 0; r < nwo; r++) { /* [first, last] */
+    FUZZ_CHECK(wo[2 * r] >= 1 && wo[2 * r] <= wo[2 * r + 1]);
     if (r > 0) /* ascending, apart (adjacent ones are merged) */
-      FUZZ_CHECK(wo[2 * r - 1] < wo[2 * r]);
+      FUZZ_CHECK(wo[2 * r - 1] + 1 < wo[2 * r]);
   }
   if (!w->tainted) {
     FUZZ_CHECK(d == x->dmax[sender]);
@@ -772,7 +809,7 @@ static void do_report(world *w, unsigned at, unsigned sender, bool bare) {
         continue;
       bool off = false;
       for (uint32_t r = 0; r < nwo; r++)
-        off |= m->n > wo[2 * r] && m->n <= wo[2 * r + 1];
+        off |= m->n >= wo[2 * r] && m->n <= wo[2 * r + 1];
       /* Written off means never delivered. */
       if (off)
         FUZZ_CHECK(m->deliveries == 0);
@@ -789,11 +826,27 @@ static void do_report(world *w, unsigned at, unsigned sender, bool bare) {
                                    bare ? 0 : nwo, (uint64_t)(w->T - T0));
   w->rep.dest = -1;
   FUZZ_CHECK(rv == 0 || (rv == P2PC_ERR_PROTO && w->tainted));
+  if (rv != 0)
+    return;
+  /* What the sender is done with: everything up to `delivered`, and
+   * what the ranges it was given cover once it has given it up (at once
+   * if it was Δ old; otherwise it stays pending until it is). */
+  for (unsigned k = 0; k < w->nmsgs; k++) {
+    msgrec *m = &w->msgs[k];
+    if (m->from != sender || m->to != at || !m->n)
+      continue;
+    bool off = false;
+    for (uint32_t r = 0; r < w->rep.nwo; r++)
+      off |= m->n >= wo[2 * r] && m->n <= wo[2 * r + 1];
+    if (m->n <= d || (off && m->given_up))
+      m->acked = true;
+  }
 }
 
 /* The global stable time, honestly: below every message not yet resolved
- * at its (live) destination, and below anything a live node may still
- * send. */
+ * at its (live) destination, below every message pending or settling at
+ * its live sender (the minimum of the LS values, which the real G never
+ * passes), and below anything a live node may still send. */
 static uint64_t honest_stable(const world *w) {
   uint64_t g = UINT64_MAX;
   for (unsigned i = 0; i < w->nnodes; i++)
@@ -803,7 +856,11 @@ static uint64_t honest_stable(const world *w) {
     }
   for (unsigned k = 0; k < w->nmsgs; k++) {
     const msgrec *m = &w->msgs[k];
-    if (m->from == m->to || w->nodes[m->to].dead || resolved(m) || !m->n)
+    if (m->from == m->to || !m->n)
+      continue;
+    const node *s = &w->nodes[m->from];
+    bool held = !s->dead && holds_ls(w, m, p2pc_causal_hlc(s->c));
+    if ((w->nodes[m->to].dead || resolved(m)) && !held)
       continue;
     g = m->stamp < g ? m->stamp : g;
   }
@@ -820,6 +877,56 @@ static void do_stable(world *w, unsigned i, uint8_t back) {
   TRACE(w, "stable %s: %llu\n", names[i], (unsigned long long)g);
   tell_time(w, i);
   p2pc_causal_set_stable(nd->c, g);
+}
+
+/* Node i learns stability levels, each at most the honest global stable
+ * time: the same everywhere, one level only, falling by a tick per level,
+ * or from some level up (0 below). */
+static void do_levels(world *w, unsigned i, uint8_t b) {
+  node *nd = &w->nodes[i];
+  if (nd->dead || w->tainted)
+    return;
+  uint64_t g = honest_stable(w), lv[P2PC_CAUSAL_LEVELS];
+  uint32_t n = P2PC_CAUSAL_LEVELS, h0 = b & 31;
+  for (uint32_t h = 0; h < P2PC_CAUSAL_LEVELS; h++) {
+    uint64_t less = (uint64_t)h * TICK;
+    switch (b >> 6) {
+    case 0:
+      lv[h] = g;
+      n = (b & 63) % (P2PC_CAUSAL_LEVELS + 1);
+      break;
+    case 1:
+      lv[h] = h == h0 ? g : 0;
+      break;
+    case 2:
+      lv[h] = g > less ? g - less : 0;
+      break;
+    default:
+      lv[h] = h >= h0 ? g : 0;
+      break;
+    }
+  }
+  TRACE(w, "levels %s: %llu, mode %u/%u, %u levels\n", names[i],
+        (unsigned long long)g, b >> 6, h0, n);
+  tell_time(w, i);
+  p2pc_causal_set_stable_levels(nd->c, lv, n);
+}
+
+/* Node x learns sender y's LS (as y's report on their link would carry
+ * it), less a few ticks. A liar's LS is not honest: it settles its
+ * messages early. */
+static void do_peer_stable(world *w, unsigned x, unsigned y, uint8_t b) {
+  node *nx = &w->nodes[x], *ny = &w->nodes[y];
+  if (x == y || nx->dead || ny->dead || ny->liar_ever || w->tainted)
+    return;
+  tell_time(w, y);
+  uint64_t ls = p2pc_causal_local_stable(ny->c);
+  uint64_t less = (uint64_t)(b & 7) * TICK;
+  ls = ls > less ? ls - less : 0;
+  TRACE(w, "%s learns LS of %s: %llu\n", names[x], names[y],
+        (unsigned long long)ls);
+  tell_time(w, x);
+  p2pc_causal_set_peer_stable(nx->c, names[y], ls);
 }
 
 static void do_retire(world *w, unsigned at, unsigned who) {
@@ -897,6 +1004,33 @@ static void drain_network(world *w) {
   for (unsigned i = 0; i < w->nnodes; i++)
     if (!w->nodes[i].dead)
       FUZZ_CHECK(p2pc_causal_buffered(w->nodes[i].c) == 0);
+}
+
+/* With Δ finite, every message a node sent is covered by a report or
+ * given up within Δ, and settled Δ + settle after its stamp: let that
+ * time pass on every clock (past the highest HLC: a clock may lead true
+ * time), and LS is the HLC everywhere (nothing holds it back for ever). */
+static void settle_all(world *w) {
+  if (w->life == P2PC_CAUSAL_LIFETIME_INF)
+    return;
+  w->fail.countdown = -1;
+  int64_t top = w->T;
+  for (unsigned i = 0; i < w->nnodes; i++) {
+    int64_t h = (int64_t)p2pc_causal_hlc(w->nodes[i].c);
+    if (!w->nodes[i].dead && h > top)
+      top = h;
+  }
+  for (unsigned i = 0; i < w->nnodes; i++)
+    w->nodes[i].offset = 0;
+  w->T = top + (int64_t)(w->life + settle_ns(w)) + 2 * TICK;
+  TRACE(w, "settle\n");
+  tell_time_all(w);
+  check_world(w);
+  for (unsigned i = 0; i < w->nnodes; i++) {
+    const node *nd = &w->nodes[i];
+    if (!nd->dead)
+      FUZZ_CHECK(p2pc_causal_local_stable(nd->c) == p2pc_causal_hlc(nd->c));
+  }
 }
 
 static const uint64_t lifetimes[4] = {P2PC_CAUSAL_LIFETIME_INF, 20 * MS,
@@ -977,8 +1111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       do_send(&w, x, x, (b1 >> 4) % (MAX_PAYLOAD + 1), false);
       break;
     case 3:
-    case 14:
-    case 15: /* deliver the k-th message in flight */
+    case 14: /* deliver the k-th message in flight */
       if (w.nflight)
         deliver_flight(&w, b1 % w.nflight);
       break;
@@ -1041,10 +1174,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (!w.nodes[x].dead)
         p2pc_causal_drain(w.nodes[x].c, (uint64_t)(w.T - T0));
       break;
+    case 15: { /* x learns stability levels, or y's LS */
+      uint8_t b2 = next_byte(&s);
+      if (b1 & 0x80)
+        do_peer_stable(&w, x, y, b2);
+      else
+        do_levels(&w, x, b2);
+      break;
+    }
     }
     check_world(&w);
   }
   drain_network(&w);
+  settle_all(&w);
 
   for (unsigned i = 0; i < w.nnodes; i++)
     p2pc_causal_free(w.nodes[i].c);

@@ -169,7 +169,6 @@ static void do_leave(const uint8_t *b, size_t len, p2pc_buf *out) {
   check_reencoding(out, b, len);
 }
 
-
 static void do_stable(const uint8_t *b, size_t len, p2pc_buf *out) {
   p2pc_wire_stable st, before;
   memset(&st, 0xa5, sizeof st);
@@ -184,12 +183,15 @@ static void do_stable(const uint8_t *b, size_t len, p2pc_buf *out) {
   /* What stable.h's report_in and the event log may rely on. */
   for (int d = 1; d < P2PC_STABLE_DEPTH; d++)
     FUZZ_CHECK(st.rep.v[d] <= st.rep.v[d - 1]);
-  FUZZ_CHECK(st.nexpired <= P2PC_WIRE_MAX_EXPIRED);
+  /* Written-off ranges: (first, last) pairs, 1 <= first <= last < the
+   * next pair's first (what p2pc_causal_peer_report takes). */
+  FUZZ_CHECK(st.nexpired <= P2PC_WIRE_MAX_EXPIRED && st.nexpired % 2 == 0);
   for (uint32_t i = 0; i < P2PC_WIRE_MAX_EXPIRED; i++) {
     if (i >= st.nexpired)
       FUZZ_CHECK(st.expired[i] == 0);
-    else
-      FUZZ_CHECK(st.expired[i] > (i ? st.expired[i - 1] : 0));
+    else if (i % 2 == 0)
+      FUZZ_CHECK(st.expired[i] >= 1 && st.expired[i] <= st.expired[i + 1] &&
+                 (i == 0 || st.expired[i] > st.expired[i - 1]));
   }
   p2pc_buf_reset(out);
   FUZZ_CHECK(p2pc_wire_stable_put(out, &st) == 0);

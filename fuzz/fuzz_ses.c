@@ -13,9 +13,11 @@
  * without a network time, one with. Each must answer with a code causal.h
  * allows and do what Δ-SES says for a first message: refuse a stamp too
  * far ahead (REFUSE; above INT64_MAX even without a time), expire a
- * message older than Δ (EXPIRE), deliver one whose every entry about B has
- * expired, and buffer the others, waiting for an unexpired entry's message
- * and reporting how many there are.
+ * message older than Δ (EXPIRE) and report it written off, deliver one
+ * whose every entry about B has expired, and buffer the others, waiting
+ * for an unexpired entry's message and reporting how many there are. A
+ * core that delivered it passes its other unexpired entries on in its
+ * next message, each one hop further.
  */
 #include "fuzz.h"
 
@@ -47,6 +49,10 @@ typedef struct observed {
 static void on_event(void *ud, const p2pc_causal_event *ev) {
   observed *o = ud;
   FUZZ_CHECK(ev->sender != NULL && ev->peer != NULL);
+  if (ev->kind == P2PC_CEV_SEND) { /* check_passed_on's message */
+    FUZZ_CHECK(strcmp(ev->sender, "B") == 0 && strcmp(ev->peer, "Z") == 0);
+    return;
+  }
   FUZZ_CHECK(strcmp(ev->sender, ev->peer) == 0);
   FUZZ_CHECK(!ev->at_sender);
   snprintf(o->sender, sizeof o->sender, "%s", ev->sender);
@@ -87,6 +93,51 @@ static void on_event(void *ud, const p2pc_causal_event *ev) {
 
 static bool older_than(uint64_t stamp, uint64_t hlc, uint64_t life) {
   return hlc >= life && stamp <= hlc - life;
+}
+
+/* c delivered m: its next message (to "Z") carries m's entries that are
+ * not about B and not Δ old, each with one hop more (at most 255), and
+ * nothing else. */
+static void check_passed_on(p2pc_causal *c, const p2pc_ses_msg *m,
+                            const p2pc_idtab *ids, uint64_t hlc,
+                            uint64_t life) {
+  const p2pc_allocator *a = p2pc_allocator_default();
+  p2pc_buf out;
+  p2pc_buf_init(&out, a, 1u << 24);
+  int rv = p2pc_causal_send(c, "Z", (const uint8_t *)"z", 1, 2, &out);
+  /* A full table of node IDs, or more entries than one message takes. */
+  FUZZ_CHECK(rv == 0 || rv == P2PC_ERR_FULL || rv == P2PC_ERR_NOMEM);
+  if (rv != 0) {
+    p2pc_buf_fini(&out);
+    return;
+  }
+  p2pc_idtab t;
+  p2pc_ses_msg f;
+  p2pc_idtab_init(&t, a, 64);
+  p2pc_ses_msg_init(&f);
+  FUZZ_CHECK(p2pc_wire_ses_get(out.data, out.len, &t, a, &f) == (int)out.len);
+  FUZZ_CHECK(p2pc_wire_ses_commit(&t, &f) == 0);
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < m->ndeps; i++) {
+    const p2pc_ses_dep *e = &m->deps[i];
+    if (strcmp(p2pc_idtab_name(ids, e->dest, NULL), "B") == 0 ||
+        older_than(e->stamp, hlc, life))
+      continue;
+    kept++;
+    const p2pc_ses_dep *g = NULL;
+    for (uint32_t j = 0; j < f.ndeps && !g; j++)
+      if (fuzz_same_name(ids, e->dest, &t, f.deps[j].dest) &&
+          fuzz_same_name(ids, e->sender, &t, f.deps[j].sender))
+        g = &f.deps[j];
+    FUZZ_CHECK(g != NULL);
+    FUZZ_CHECK(g->n == e->n && g->stamp == e->stamp);
+    FUZZ_CHECK(g->hops ==
+               (e->hops < P2PC_SES_MAX_HOPS ? e->hops + 1 : P2PC_SES_MAX_HOPS));
+  }
+  FUZZ_CHECK(f.ndeps == kept);
+  p2pc_ses_msg_fini(&f, a);
+  p2pc_idtab_fini(&t);
+  p2pc_buf_fini(&out);
 }
 
 /* Offers the input to a fresh core "B" (with a network time if timed).
@@ -157,7 +208,7 @@ static void offer_to_core(const uint8_t *data, size_t size,
     uint64_t d, wo[2 * P2PC_CAUSAL_MAX_WRITTEN_OFF];
     uint32_t nwo;
     p2pc_causal_report_for(c, o.sender, &d, wo, &nwo);
-    FUZZ_CHECK(d == 0 && nwo == 1 && wo[0] == m->n - 1 && wo[1] == m->n);
+    FUZZ_CHECK(d == 0 && nwo == 1 && wo[0] == m->n && wo[1] == m->n);
     p2pc_causal_free(c);
     return;
   }
@@ -191,6 +242,7 @@ static void offer_to_core(const uint8_t *data, size_t size,
     FUZZ_CHECK(found);
   } else {
     FUZZ_CHECK(p2pc_causal_pairs(c) <= m->ndeps);
+    check_passed_on(c, m, ids, hlc, life);
   }
   p2pc_causal_free(c);
 }

@@ -61,10 +61,11 @@ static uint32_t id_of(ses_fixture *fx, const char *name) {
   return id;
 }
 
-/* One dependency entry by name. */
+/* One dependency entry by name (hops: 0 unless given). */
 typedef struct dep_spec {
   const char *dest, *sender;
   uint64_t n, stamp;
+  uint32_t hops;
 } dep_spec;
 
 /* Encodes a message with entries deps[0..ndeps) (any order). Appends to
@@ -87,7 +88,7 @@ static void put_ses(p2pc_buf *out, const char *sender, const char *dest,
     die("too many entries", P2PC_ERR_INVAL);
   for (uint32_t i = 0; i < ndeps; i++)
     e[i] = (p2pc_ses_dep){id_of(&fx, deps[i].dest), id_of(&fx, deps[i].sender),
-                          deps[i].n, deps[i].stamp, 0};
+                          deps[i].n, deps[i].stamp, deps[i].hops};
   m.deps = e;
   m.ndeps = ndeps;
   m.payload = (const uint8_t *)payload;
@@ -135,30 +136,31 @@ static void gen_handmade_ses(void) {
   /* Entries about others only (deliverable at B), both forms: new
    * destinations, and a second sender under one destination. */
   p2pc_buf_reset(&b);
-  static const dep_spec d2[] = {{"C", "A", 1, 900},
-                                {"D", "C", 2, 800},
-                                {"D", "node-E.x_1~7", 3, 700},
-                                {"node-E.x_1~7", "B", 9, 999}};
+  static const dep_spec d2[] = {{"C", "A", 1, 900, 0},
+                                {"D", "C", 2, 800, 1},
+                                {"D", "node-E.x_1~7", 3, 700, 7},
+                                {"node-E.x_1~7", "B", 9, 999, 0}};
   put_ses(&b, "A", "B", 5, 2, 1000, d2, 4, "entries");
   add_ses_seed("ses-entries", &b);
 
   /* Entries about the receiver B: it must wait (for C:3, and D:1). */
   p2pc_buf_reset(&b);
   static const dep_spec d3[] = {
-      {"B", "C", 3, 500}, {"B", "D", 1, 400}, {"C", "D", 7, 450}};
+      {"B", "C", 3, 500, 2}, {"B", "D", 1, 400, 0}, {"C", "D", 7, 450, 1}};
   put_ses(&b, "A", "B", 600, 40, 700, d3, 3, "waits for B");
   add_ses_seed("ses-entry-for-receiver", &b);
 
   /* The same entries, Δ old at a fresh core's HLC (stamp + 1 - 60 s):
    * deliverable. */
   p2pc_buf_reset(&b);
-  static const dep_spec d4[] = {{"B", "C", 3, 500}, {"B", "D", 1, 40000000000}};
+  static const dep_spec d4[] = {{"B", "C", 3, 500, 0},
+                                {"B", "D", 1, 40000000000, 3}};
   put_ses(&b, "A", "B", 600, 599, 100000000001, d4, 2, "entries expired");
   add_ses_seed("ses-entry-for-receiver-expired", &b);
 
   /* A stamp just within the timed core's reach, and one too far ahead. */
   p2pc_buf_reset(&b);
-  static const dep_spec d5[] = {{"B", "C", 1, FUZZ_NET - 61000000000ull}};
+  static const dep_spec d5[] = {{"B", "C", 1, FUZZ_NET - 61000000000ull, 0}};
   put_ses(&b, "A", "B", 3, 1, FUZZ_NET + 250000000, d5, 1, "now");
   add_ses_seed("ses-stamp-now", &b);
   p2pc_buf_reset(&b);
@@ -167,8 +169,8 @@ static void gen_handmade_ses(void) {
 
   /* The largest numbers. */
   p2pc_buf_reset(&b);
-  static const dep_spec d6[] = {{"B", "C", UINT64_MAX, 1},
-                                {"C", "B", 1, UINT64_MAX - 1}};
+  static const dep_spec d6[] = {{"B", "C", UINT64_MAX, 1, 255},
+                                {"C", "B", 1, UINT64_MAX - 1, 255}};
   put_ses(&b, "A", "B", UINT64_MAX, UINT64_MAX - 1, UINT64_MAX, d6, 2, "max");
   add_ses_seed("ses-max", &b);
 
@@ -182,7 +184,8 @@ static void gen_handmade_ses(void) {
     for (int s2 = 0; s2 < 10 && k < 60; s2++)
       if (d != s2)
         d7[k++] = (dep_spec){nm[d], nm[s2], (uint64_t)(d * 10 + s2 + 1),
-                             (uint64_t)(5000 - d * 10 - s2)};
+                             (uint64_t)(5000 - d * 10 - s2),
+                             (uint32_t)(d * 10 + s2) * 5 % 256};
   put_ses(&b, "A", "B", 77, 70, 5000, d7, k, "many");
   add_ses_seed("ses-many-entries", &b);
 
@@ -191,10 +194,20 @@ static void gen_handmade_ses(void) {
   char many[40][8];
   for (int i = 0; i < 40; i++) {
     snprintf(many[i], sizeof many[i], "m%d", i);
-    d7[i] = (dep_spec){many[i], "C", 1, 10};
+    d7[i] = (dep_spec){many[i], "C", 1, 10, 0};
   }
   put_ses(&b, "A", "B", 2, 1, 20, d7, 40, "too many");
   add_ses_seed("ses-too-many-ids", &b);
+
+  /* Entries about others near the end of the stability levels (32 hops)
+   * and past them, and at the wire's largest count. */
+  p2pc_buf_reset(&b);
+  static const dep_spec d8[] = {{"C", "A", 1, 900, 31},
+                                {"D", "C", 2, 800, 32},
+                                {"E", "C", 3, 700, 254},
+                                {"F", "C", 4, 600, 255}};
+  put_ses(&b, "A", "B", 5, 2, 1000, d8, 4, "far");
+  add_ses_seed("ses-hops", &b);
 
   /* Addressed to someone else. */
   p2pc_buf_reset(&b);
@@ -338,9 +351,9 @@ static void frame_leave(p2pc_buf *b, uint64_t last, const char *next) {
   CHECK("end", p2pc_wire_frame_end(b, st, P2PC_WIRE_MAX_FRAME_DEFAULT));
 }
 
-
 /* A STABLE frame: levels fall by `step` every `every` levels from top,
- * with n expired message numbers from first, spaced by 2. */
+ * with n written-off ranges from first: [first + 3i, first + 3i + i % 2]
+ * (one message, then two). */
 static void frame_stable(p2pc_buf *b, uint64_t delivered, uint64_t top,
                          uint64_t step, int every, uint32_t n, uint64_t first) {
   p2pc_wire_stable s;
@@ -348,9 +361,11 @@ static void frame_stable(p2pc_buf *b, uint64_t delivered, uint64_t top,
   s.delivered = delivered;
   for (int d = 0; d < P2PC_STABLE_DEPTH; d++)
     s.rep.v[d] = top - (uint64_t)(every ? d / every : 0) * step;
-  s.nexpired = n;
-  for (uint32_t i = 0; i < n; i++)
-    s.expired[i] = first + 2 * (uint64_t)i;
+  s.nexpired = 2 * n;
+  for (uint32_t i = 0; i < n; i++) {
+    s.expired[2 * i] = first + 3 * (uint64_t)i;
+    s.expired[2 * i + 1] = first + 3 * (uint64_t)i + i % 2;
+  }
   long st = p2pc_wire_frame_begin(b, P2PC_FRAME_STABLE);
   CHECK("begin", (int)st);
   CHECK("stable", p2pc_wire_stable_put(b, &s));
@@ -409,7 +424,7 @@ static void gen_frames(void) {
   emit_frame(&b, "stable-flat");
   frame_stable(&b, 4321, 1800000000123456789ull, 65536 * 1000, 3, 5, 17);
   emit_frame(&b, "stable-steps");
-  frame_stable(&b, UINT64_MAX, UINT64_MAX, 1, 1, P2PC_WIRE_MAX_EXPIRED, 1);
+  frame_stable(&b, UINT64_MAX, UINT64_MAX, 1, 1, P2PC_WIRE_MAX_EXPIRED / 2, 1);
   emit_frame(&b, "stable-max");
   for (size_t i = 0; i < nses; i++) {
     char name[80];
@@ -456,6 +471,19 @@ static void gen_frames(void) {
   /* An ACK whose varint is not minimal (0 written as 0x80 0x00). */
   const uint8_t nonmin[] = {0x00, 0x00, 0x00, 0x03, P2PC_FRAME_ACK, 0x80, 0x00};
   write_file("fuzz_frame", "ack-nonminimal", nonmin, sizeof nonmin);
+  /* Type 10 was HORIZON (version 1): an unknown type now. */
+  const uint8_t horizon[] = {0x00, 0x00, 0x00, 0x06, 10,
+                             0xac, 0x02, 0xf0, 0xa2, 0x04,
+                             0x00, 0x00, 0x00, 0x01, P2PC_FRAME_PING};
+  write_file("fuzz_frame", "retired-type-10", horizon, sizeof horizon);
+  /* STABLE lists that are not (first, last) pairs: an odd count (the
+   * version-1 list of numbers), and first > last. */
+  const uint8_t odd[] = {0x00, 0x00, 0x00, 0x09, P2PC_FRAME_STABLE, 0, 1, 0, 5,
+                         3,    4,    6,    8};
+  write_file("fuzz_frame", "stable-odd-list", odd, sizeof odd);
+  const uint8_t back[] = {0x00, 0x00, 0x00, 0x08, P2PC_FRAME_STABLE, 0, 1, 0,
+                          5,    2,    7,    5};
+  write_file("fuzz_frame", "stable-range-backwards", back, sizeof back);
   /* A STABLE report with a step that changes nothing (level gap 0). */
   const uint8_t gap0[] = {0x00, 0x00, 0x00, 0x08, P2PC_FRAME_STABLE, 0, 2, 0,
                           5,    0,    1,    0};
@@ -479,7 +507,8 @@ enum {
   OP_STABLE = 10,
   OP_RETIRE = 11,
   OP_LIE = 12,
-  OP_DRAIN = 13
+  OP_DRAIN = 13,
+  OP_STABILITY = 15 /* node byte bit 7: a sender's LS; else levels */
 };
 
 /* Second configuration byte: Δ (0 infinite, 1 20 ms, 2 200 ms, 3 2 s), a
@@ -628,6 +657,73 @@ static void gen_scripts(void) {
       OP_DELIVER, 0,
   };
   script("liar", liar, sizeof liar);
+
+  /* The sender gives up (Δ 20 ms) and its LS stays at the stamps while
+   * they settle (2 s + the 250 ms margin): time passes in steps of 254 ms;
+   * the final drain finds both expired at B. */
+  const uint8_t settle[] = {
+      0x00 | (3 << 2), CFG1(1, 0, 1, 0),
+      OP_SEND, 0x00, 1, OP_SEND, 0x00, 2,   /* m0, m1 A -> B: late */
+      OP_TIME, 30,                          /* A gives both up */
+      OP_REPORT, 0x10, 0,                   /* B has nothing to say */
+      OP_TIME, 254, OP_TIME, 254, OP_TIME, 254, OP_TIME, 254, OP_TIME, 254,
+      OP_TIME, 254, OP_TIME, 254, OP_TIME, 254, OP_TIME, 254, OP_TIME, 254,
+      OP_SEND, 0x00, 3,
+      OP_STABLE, 0x01, 0xff,
+  };
+  script("give-up-and-settle", settle, sizeof settle);
+
+  /* A given-up message that its destination then writes off: the report
+   * takes it out of A's LS at once (no second EXPIRE). */
+  const uint8_t popped[] = {
+      0x00 | (3 << 2), CFG1(1, 0, 1, 0),
+      OP_SEND, 0x00, 1, OP_TIME, 30,        /* m0 A -> B, given up */
+      OP_DELIVER, 0,                        /* expired at B */
+      OP_REPORT, 0x10, 0,                   /* B's report reaches A */
+      OP_SEND, 0x00, 2, OP_DELIVER, 0, OP_REPORT, 0x10, 1,
+      OP_STABLE, 0x00, 0xff,
+  };
+  script("given-up-then-written-off", popped, sizeof popped);
+
+  /* Why a given-up message must settle: C's clock is 20 ms behind, A's
+   * 20 ms ahead (Δ 20 ms). A gives m0 (to C) up while C would still
+   * deliver it; had A's LS passed m0 then, B, told that LS, would drop
+   * (C, A, 1) and C would deliver B's m2 before m0. */
+  const uint8_t order[] = {
+      0x01 | (3 << 2), CFG1(1, 0, 3, 0),
+      OP_JITTER, 0x02, 0x80,                /* C: -20 ms */
+      OP_JITTER, 0x00, 0x7f,                /* A: +19.8 ms */
+      OP_SEND, 0x10, 1,                     /* m0 A -> C */
+      OP_SEND, 0x00, 1,                     /* m1 A -> B */
+      OP_DELIVER, 1,                        /* m1 at B */
+      OP_TIME, 22,                          /* A gives m0 up */
+      OP_STABILITY, 0x91, 0x00,             /* B learns A's LS */
+      OP_SEND, 0x01, 1,                     /* m2 B -> C */
+      OP_DELIVER, 1,                        /* m2 at C: must wait */
+      OP_DELIVER, 0,                        /* m0 at C */
+  };
+  script("settle-keeps-order", order, sizeof order);
+
+  /* Stability by levels and by a sender's LS: B holds (C, A, 1) at one
+   * hop; levels beside it leave it; C delivers m0 and reports to A; B
+   * learns A's LS and drops it. */
+  const uint8_t levels[] = {
+      0x01 | (3 << 2), CFG1(3, 0, 1, 0),
+      OP_SEND, 0x10, 1,                     /* m0 A -> C */
+      OP_SEND, 0x00, 1,                     /* m1 A -> B: carries (C, A) */
+      OP_DELIVER, 1,
+      OP_STABILITY, 0x01, 0x40,             /* B: level 0 only */
+      OP_STABILITY, 0x01, 0x42,             /* B: level 2 only */
+      OP_SEND, 0x01, 1,                     /* m2 B -> C: still carries it */
+      OP_DELIVER, 0,                        /* m0 at C */
+      OP_REPORT, 0x10, 0,                   /* C's report reaches A */
+      OP_STABILITY, 0x91, 0x00,             /* B learns A's LS */
+      OP_STABILITY, 0x02, 0x80,             /* C: levels falling */
+      OP_STABILITY, 0x00, 0xc1,             /* A: from level 1 up */
+      OP_STABILITY, 0x00, 0x05,             /* A: 5 levels given */
+      OP_DELIVER, 0,
+  };
+  script("levels-and-peer-ls", levels, sizeof levels);
 
   /* Retirement: C dies; A retires it and gets what waited on it. */
   const uint8_t retire[] = {

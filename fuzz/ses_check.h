@@ -4,7 +4,8 @@
  * invariants every successfully decoded message must satisfy (the rules of
  * the encoding, wire.h: ids in the table, entries sorted by (dest, sender)
  * and one per pair, no entry about the message's sender or about its own
- * sender, stamps below the message's), and equality of two messages
+ * sender, stamps below the message's, hop counts within the wire's), and
+ * equality of two messages
  * decoded into different id tables, compared by node name since the
  * integers mean nothing outside their table.
  */
@@ -34,6 +35,7 @@ static inline void fuzz_check_ses_msg(const p2pc_ses_msg *m,
     FUZZ_CHECK(e->dest != m->sender);
     FUZZ_CHECK(e->n > 0);
     FUZZ_CHECK(e->stamp > 0 && e->stamp < m->stamp);
+    FUZZ_CHECK(e->hops <= P2PC_SES_MAX_HOPS);
     if (i > 0) {
       const p2pc_ses_dep *p = &m->deps[i - 1];
       FUZZ_CHECK(p->dest < e->dest ||
@@ -76,7 +78,7 @@ static inline bool fuzz_ses_msg_equal(const p2pc_ses_msg *a,
       if (fuzz_same_name(ia, ea->dest, ib, b->deps[j].dest) &&
           fuzz_same_name(ia, ea->sender, ib, b->deps[j].sender))
         eb = &b->deps[j];
-    if (!eb || eb->n != ea->n || eb->stamp != ea->stamp)
+    if (!eb || eb->n != ea->n || eb->stamp != ea->stamp || eb->hops != ea->hops)
       return false;
   }
   return true;

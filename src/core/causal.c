@@ -73,7 +73,7 @@ struct p2pc_causal {
    * (its give-up at stamp + Δ, or, once given up, its settling). */
   uint64_t pend_lb, wo_lb;
   uint64_t settle; /* how long a given-up message still holds LS back */
-  held *buf; /* arrival order */
+  held *buf;       /* arrival order */
   uint32_t nbuf, capbuf;
   size_t buf_bytes;
   uint64_t buf_lb;
@@ -454,8 +454,13 @@ static void sweep(p2pc_causal *c) {
         pend *p = &ps->pq[ps->pq_head + i];
         if (p->gone)
           continue;
-        if (!expired(c, p->stamp))
+        if (!expired(c, p->stamp)) {
+          /* The next give-up here, which need not wait for the settling
+           * of those given up before it. */
+          if (due(c, p->stamp, 0) < lb)
+            lb = due(c, p->stamp, 0);
           break;
+        }
         p->gone = true;
         give_up(c, d, p, "not acknowledged within the causal lifetime");
       }
@@ -465,12 +470,9 @@ static void sweep(p2pc_causal *c) {
         ps->pq_n--;
         c->npending--;
       }
-      if (ps->pq_n) {
-        const pend *f = &ps->pq[ps->pq_head];
-        uint64_t at = due(c, f->stamp, f->gone ? c->settle : 0);
-        if (at < lb)
-          lb = at;
-      }
+      if (ps->pq_n && ps->pq[ps->pq_head].gone &&
+          due(c, ps->pq[ps->pq_head].stamp, c->settle) < lb)
+        lb = due(c, ps->pq[ps->pq_head].stamp, c->settle);
     }
     c->pend_lb = lb;
   }
@@ -1163,7 +1165,7 @@ static bool dep_to_retired(const p2pc_causal *c, const p2pc_ses_dep *e) {
 }
 
 int p2pc_causal_retire(p2pc_causal *c, const char *id, uint64_t mono_ns) {
-  uint32_t x;
+  uint32_t x, nids = c->ids.n;
   int rv;
   if (!id)
     return P2PC_ERR_INVAL;
@@ -1171,8 +1173,10 @@ int p2pc_causal_retire(p2pc_causal *c, const char *id, uint64_t mono_ns) {
     return rv;
   if (x == c->self)
     return P2PC_ERR_INVAL;
-  if ((rv = sync_peers(c)) != 0)
+  if ((rv = sync_peers(c)) != 0) {
+    p2pc_idtab_truncate(&c->ids, nids); /* a new name leaves no trace */
     return rv;
+  }
   peer_state *ps = &c->peers[x];
   if (ps->retired)
     return 0;

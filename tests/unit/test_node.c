@@ -5,7 +5,9 @@
  * them each millisecond, and a test can cut, drop or partition. Covers the
  * handshake (version, duplicate IDs), one link per pair, peer exchange,
  * liveness and re-dial, reliable exactly-once delivery across link loss and
- * dropped frames, back-pressure, and a peer's restart as a new incarnation.
+ * dropped frames, back-pressure, a peer's restart as a new incarnation,
+ * and stability over the links: a link's first STABLE before any DATA,
+ * delivery reports raising the sender's LS, a retired frame type.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -749,16 +751,16 @@ static void test_bad_handshakes(void **state) {
   p2pc_buf b;
   p2pc_buf_init(&b, p2pc_allocator_default(), 4096);
 
-  /* version 2 */
+  /* version 1 (vector-clock SES: retired) */
   fake_link(w, 0, &l);
-  p2pc_wire_hello h = {.version = 2, .incarnation = 5};
+  p2pc_wire_hello h = {.version = 1, .incarnation = 5};
   strcpy(h.id, "X");
   long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_HELLO);
   p2pc_wire_hello_put(&b, &h);
   p2pc_wire_frame_end(&b, at, 4096);
   assert_true(
       p2pc_node_link_input(w->nodes[0].n, l, b.data, b.len, now_at(w, 0)) < 0);
-  assert_true(closed_with(w, 0, l, "unsupported protocol version 2"));
+  assert_true(closed_with(w, 0, l, "unsupported protocol version 1"));
 
   /* our own ID */
   p2pc_buf_reset(&b);
@@ -1002,28 +1004,299 @@ static void test_restart_horizon_releases(void **state) {
   net_free(w);
 }
 
-/* A HORIZON whose stamp is below its dseq is malformed: the link goes. */
-static void test_malformed_horizon(void **state) {
+/* ---- a hand-made peer: HELLO, STABLE, DATA ------------------------------ */
+
+/* The fake peer "X", incarnation 5: its causal identity. */
+#define FAKE_SESID "X~5"
+
+static void feed(net *w, int i, p2pc_link_id l, const p2pc_buf *b) {
+  assert_int_equal(
+      p2pc_node_link_input(w->nodes[i].n, l, b->data, b->len, now_at(w, i)), 0);
+}
+
+/* X dials node i: an accepted link that has taken X's HELLO. */
+static void fake_peer(net *w, int i, p2pc_link_id *l) {
+  fake_link(w, i, l);
+  p2pc_buf b;
+  p2pc_buf_init(&b, p2pc_allocator_default(), 4096);
+  p2pc_wire_hello h = {.version = P2PC_WIRE_VERSION, .incarnation = 5};
+  strcpy(h.id, "X");
+  long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_HELLO);
+  assert_int_equal(p2pc_wire_hello_put(&b, &h), 0);
+  assert_int_equal(p2pc_wire_frame_end(&b, at, 4096), 0);
+  feed(w, i, *l, &b);
+  p2pc_buf_fini(&b);
+}
+
+/* A STABLE frame from X: `delivered` of node i's stream, every level at
+ * value, no written-off ranges. */
+static void fake_stable(net *w, int i, p2pc_link_id l, uint64_t delivered,
+                        uint64_t value) {
+  p2pc_buf b;
+  p2pc_wire_stable ws;
+  memset(&ws, 0, sizeof ws);
+  ws.delivered = delivered;
+  for (int d = 0; d < P2PC_STABLE_DEPTH; d++)
+    ws.rep.v[d] = value;
+  p2pc_buf_init(&b, p2pc_allocator_default(), 4096);
+  long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_STABLE);
+  assert_int_equal(p2pc_wire_stable_put(&b, &ws), 0);
+  assert_int_equal(p2pc_wire_frame_end(&b, at, 4096), 0);
+  feed(w, i, l, &b);
+  p2pc_buf_fini(&b);
+}
+
+/* What node i wrote on link l since the last look (then consumed). */
+typedef struct seen {
+  int acks, stables, data;
+  uint64_t ack_cum;    /* the highest ACK */
+  p2pc_wire_stable st; /* the last STABLE */
+  uint64_t data_lseq;  /* the last DATA's */
+  uint8_t ses[1024];   /* and its SES message */
+  size_t ses_len;
+} seen;
+
+static void look(net *w, int i, p2pc_link_id l, seen *s) {
+  const uint8_t *p;
+  size_t len, off = 0;
+  memset(s, 0, sizeof *s);
+  p2pc_node_link_output(w->nodes[i].n, l, &p, &len);
+  while (off < len) {
+    p2pc_frame f;
+    int used = p2pc_wire_frame_split(p + off, len - off,
+                                     P2PC_WIRE_MAX_FRAME_LIMIT, &f);
+    assert_true(used > 0);
+    if (f.type == P2PC_FRAME_ACK) {
+      uint64_t cum, beyond;
+      assert_true(p2pc_wire_ack_get(f.body, f.body_len, &cum, &beyond) > 0);
+      s->acks++;
+      if (cum > s->ack_cum)
+        s->ack_cum = cum;
+    } else if (f.type == P2PC_FRAME_STABLE) {
+      assert_true(p2pc_wire_stable_get(f.body, f.body_len, &s->st) > 0);
+      s->stables++;
+    } else if (f.type == P2PC_FRAME_DATA) {
+      p2pc_reader r;
+      p2pc_reader_init(&r, f.body, f.body_len);
+      assert_true(p2pc_reader_varint(&r, &s->data_lseq));
+      s->ses_len = f.body_len - r.off;
+      assert_true(s->ses_len <= sizeof s->ses);
+      memcpy(s->ses, f.body + r.off, s->ses_len);
+      s->data++;
+    }
+    off += (size_t)used;
+  }
+  p2pc_node_link_consume(w->nodes[i].n, l, len);
+}
+
+/* X's causal core, on node i's network time. */
+static p2pc_causal *fake_core(net *w, int i) {
+  p2pc_causal *x;
+  assert_int_equal(p2pc_causal_new(&x, FAKE_SESID, NULL, NULL, NULL, NULL), 0);
+  int64_t t = p2pc_node_network_time(w->nodes[i].n, local_at(w, i, w->now));
+  p2pc_causal_set_time(x, t, 0, 0);
+  return x;
+}
+
+/* A DATA frame with lseq from core x to node i. */
+static void fake_data(net *w, int i, p2pc_causal *x, uint64_t lseq,
+                      const char *text, p2pc_buf *frame) {
+  char dest[64];
+  sesid_of(&w->nodes[i], dest);
+  p2pc_buf_init(frame, p2pc_allocator_default(), 4096);
+  long at = p2pc_wire_frame_begin(frame, P2PC_FRAME_DATA);
+  assert_int_equal(p2pc_buf_put_varint(frame, lseq), 0);
+  assert_int_equal(
+      p2pc_causal_send(x, dest, (const uint8_t *)text, strlen(text), 0, frame),
+      0);
+  assert_int_equal(p2pc_wire_frame_end(frame, at, 4096), 0);
+}
+
+/* Type 10 was HORIZON (protocol version 1): now an unknown frame type,
+ * a protocol error that closes the link. */
+static void test_retired_frame_type(void **state) {
   (void)state;
   net *w = net_new();
   start_node(w, 0, NULL);
   p2pc_link_id l;
-  p2pc_buf b;
-  p2pc_buf_init(&b, p2pc_allocator_default(), 4096);
-  fake_link(w, 0, &l);
-  p2pc_wire_hello h = {.version = P2PC_WIRE_VERSION, .incarnation = 5};
-  strcpy(h.id, "X");
-  long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_HELLO);
-  p2pc_wire_hello_put(&b, &h);
-  p2pc_wire_frame_end(&b, at, 4096);
-  at = p2pc_wire_frame_begin(&b, P2PC_FRAME_HORIZON);
-  p2pc_wire_horizon_put(&b, 4, 4);
-  p2pc_wire_frame_end(&b, at, 4096);
-  b.data[b.len - 1] = 3; /* stamp 3 < dseq 4 */
-  assert_true(
-      p2pc_node_link_input(w->nodes[0].n, l, b.data, b.len, now_at(w, 0)) < 0);
-  assert_true(closed_with(w, 0, l, "malformed HORIZON"));
-  p2pc_buf_fini(&b);
+  fake_peer(w, 0, &l);
+  seen s;
+  look(w, 0, l, &s);
+  assert_true(s.stables >= 1);
+  assert_int_equal(p2pc_node_up_count(w->nodes[0].n), 1);
+  const uint8_t horizon[] = {0, 0, 0, 3, 10, 4, 4};
+  assert_true(p2pc_node_link_input(w->nodes[0].n, l, horizon, sizeof horizon,
+                                   now_at(w, 0)) < 0);
+  assert_true(closed_with(w, 0, l, "unknown frame type"));
+  assert_int_equal(p2pc_node_up_count(w->nodes[0].n), 0);
+  net_free(w);
+}
+
+/* A link's first STABLE precedes its first DATA, both ways: the node's
+ * own comes right after its HELLO, and DATA from a peer whose first
+ * STABLE has not come yet is not taken (not acknowledged, not
+ * delivered); once it has, the same DATA is, and the node's next STABLE
+ * reports it delivered. */
+static void test_data_waits_for_first_stable(void **state) {
+  (void)state;
+  net *w = net_new();
+  start_node(w, 0, NULL);
+  p2pc_link_id l;
+  fake_peer(w, 0, &l);
+  seen s;
+  look(w, 0, l, &s);
+  assert_true(s.stables >= 1);
+  assert_int_equal(s.st.delivered, 0);
+  assert_int_equal(s.ack_cum, 0);
+  p2pc_causal *x = fake_core(w, 0);
+  p2pc_buf d1, d2;
+  fake_data(w, 0, x, 1, "early", &d1);
+  fake_data(w, 0, x, 2, "next", &d2);
+  /* Before X's first STABLE: not taken. */
+  feed(w, 0, l, &d1);
+  feed(w, 0, l, &d2);
+  look(w, 0, l, &s);
+  assert_int_equal(s.ack_cum, 0);
+  assert_int_equal(w->nodes[0].ndelivered, 0);
+  const p2pc_causal *c0 = p2pc_node_causal(w->nodes[0].n);
+  p2pc_causal_stats st;
+  p2pc_causal_get_stats(c0, &st);
+  assert_int_equal(st.received, 0);
+  /* X's first STABLE, then the resend: taken, acknowledged, delivered in
+   * order, and reported. */
+  fake_stable(w, 0, l, 0, 0);
+  feed(w, 0, l, &d1);
+  look(w, 0, l, &s);
+  assert_int_equal(s.ack_cum, 1);
+  assert_int_equal(w->nodes[0].ndelivered, 1);
+  assert_string_equal(w->nodes[0].delivered[0], FAKE_SESID ":1");
+  assert_true(s.stables >= 1);
+  assert_int_equal(s.st.delivered, 1);
+  feed(w, 0, l, &d2);
+  look(w, 0, l, &s);
+  assert_int_equal(s.ack_cum, 2);
+  assert_int_equal(w->nodes[0].ndelivered, 2);
+  assert_int_equal(s.st.delivered, 2);
+  /* A new link of the same session starts over: its DATA waits for its
+   * own first STABLE. */
+  p2pc_node_link_closed(w->nodes[0].n, l, now_at(w, 0));
+  run(w, 10);
+  fake_peer(w, 0, &l);
+  look(w, 0, l, &s);
+  assert_true(s.stables >= 1);
+  p2pc_buf d3;
+  fake_data(w, 0, x, 3, "third", &d3);
+  feed(w, 0, l, &d3);
+  look(w, 0, l, &s);
+  assert_true(s.ack_cum < 3);
+  assert_int_equal(w->nodes[0].ndelivered, 2);
+  fake_stable(w, 0, l, 0, 0);
+  feed(w, 0, l, &d3);
+  look(w, 0, l, &s);
+  assert_int_equal(s.ack_cum, 3);
+  assert_int_equal(w->nodes[0].ndelivered, 3);
+  p2pc_buf_fini(&d1);
+  p2pc_buf_fini(&d2);
+  p2pc_buf_fini(&d3);
+  p2pc_causal_free(x);
+  net_free(w);
+}
+
+/* Delivery reports reach the sender: the node's message to X holds its LS
+ * at the message's stamp and keeps the entry (X, node, 1) until X's
+ * STABLE says `delivered` 1; then LS passes the stamp and the entry goes.
+ * A report beyond what was sent is ignored. */
+static void test_delivery_report_raises_ls(void **state) {
+  (void)state;
+  net *w = net_new();
+  start_node(w, 0, NULL);
+  p2pc_link_id l;
+  fake_peer(w, 0, &l);
+  fake_stable(w, 0, l, 0, 0);
+  seen s;
+  look(w, 0, l, &s);
+  const p2pc_causal *c0 = p2pc_node_causal(w->nodes[0].n);
+  assert_int_equal(p2pc_causal_pairs(c0), 0);
+  send_ok(w, 0, "X", "to x");
+  look(w, 0, l, &s);
+  assert_int_equal(s.data, 1);
+  assert_int_equal(s.data_lseq, 1);
+  uint64_t stamp = p2pc_causal_last_stamp(c0);
+  assert_int_equal(p2pc_causal_sent(c0), 1);
+  assert_int_equal(p2pc_causal_pairs(c0), 1);
+  assert_int_equal(p2pc_causal_local_stable(c0), stamp);
+  /* X takes it (its core delivers it) ... */
+  p2pc_causal *x = fake_core(w, 0);
+  assert_int_equal(p2pc_causal_receive(x, NULL, s.ses, s.ses_len, 0), 0);
+  uint64_t dl = 0, wo[2 * P2PC_CAUSAL_MAX_WRITTEN_OFF];
+  uint32_t nwo = 0;
+  char me[64];
+  sesid_of(&w->nodes[0], me);
+  p2pc_causal_report_for(x, me, &dl, wo, &nwo);
+  assert_int_equal(dl, 1);
+  /* ... but says nothing yet: LS and the entry stay; nor does a report
+   * of something never sent count. */
+  run(w, 5);
+  assert_int_equal(p2pc_causal_local_stable(c0), stamp);
+  fake_stable(w, 0, l, 2, 0);
+  assert_int_equal(p2pc_causal_local_stable(c0), stamp);
+  assert_int_equal(p2pc_causal_pairs(c0), 1);
+  assert_non_null(strstr(w->nodes[0].last_error_log, "beyond what we sent"));
+  /* Its STABLE with `delivered` 1. */
+  fake_stable(w, 0, l, dl, 0);
+  assert_true(p2pc_causal_local_stable(c0) > stamp);
+  assert_int_equal(p2pc_causal_pairs(c0), 0);
+  p2pc_causal_stats st;
+  p2pc_causal_get_stats(c0, &st);
+  assert_int_equal(st.stable_deps, 1);
+  assert_int_equal(st.expired_tx, 0);
+  /* The node's level 0 follows its LS in its next report. */
+  run(w, 1000);
+  look(w, 0, l, &s);
+  assert_true(s.stables >= 1);
+  assert_true(s.st.rep.v[0] > stamp);
+  p2pc_causal_free(x);
+  net_free(w);
+}
+
+/* Stability over real links: N0's message to N2 is held up (its link is
+ * cut), and N0's message to N1 carries the entry (N2, N0, 1) to N1, which
+ * keeps it while N0's LS is at that message's stamp. Once N2 delivers it
+ * and reports, N0's LS rises, N0's reports carry it to N1, and N1 drops
+ * the entry; N0 drops its own. */
+static void test_stability_flows_over_links(void **state) {
+  (void)state;
+  net *w = net_new();
+  start_node(w, 0, NULL);
+  for (int i = 1; i < 3; i++)
+    start_node(w, i, &(opts){.seeds = "0"});
+  run(w, 500);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(p2pc_node_up_count(w->nodes[i].n), 2);
+  const p2pc_causal *c0 = p2pc_node_causal(w->nodes[0].n);
+  const p2pc_causal *c1 = p2pc_node_causal(w->nodes[1].n);
+  w->cut[0][2] = w->cut[2][0] = true;
+  send_ok(w, 0, "N2", "held up");
+  uint64_t stamp = p2pc_causal_last_stamp(c0);
+  send_ok(w, 0, "N1", "carries it");
+  run(w, 50);
+  assert_int_equal(count_delivered(&w->nodes[1], "N0~"), 1);
+  assert_int_equal(count_delivered(&w->nodes[2], "N0~"), 0);
+  assert_int_equal(p2pc_causal_pairs(c1), 1);
+  /* N1's own report about N0's message is in: N0 keeps only (N2, N0). */
+  assert_int_equal(p2pc_causal_pairs(c0), 1);
+  assert_int_equal(p2pc_causal_local_stable(c0), stamp);
+  run(w, 600); /* heartbeats: reports, but none passes the stamp */
+  assert_int_equal(p2pc_causal_pairs(c1), 1);
+  assert_int_equal(p2pc_causal_local_stable(c0), stamp);
+  w->cut[0][2] = w->cut[2][0] = false;
+  run(w, 3000); /* the resend, N2's report, N0's next reports */
+  assert_int_equal(count_delivered(&w->nodes[2], "N0~"), 1);
+  assert_true(p2pc_causal_local_stable(c0) > stamp);
+  assert_int_equal(p2pc_causal_pairs(c0), 0);
+  assert_int_equal(p2pc_causal_pairs(c1), 0);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(w->nodes[i].undeliverable, 0);
   net_free(w);
 }
 
@@ -1474,7 +1747,10 @@ int main(void) {
       cmocka_unit_test(test_back_pressure),
       cmocka_unit_test(test_restart_new_incarnation),
       cmocka_unit_test(test_restart_horizon_releases),
-      cmocka_unit_test(test_malformed_horizon),
+      cmocka_unit_test(test_retired_frame_type),
+      cmocka_unit_test(test_data_waits_for_first_stable),
+      cmocka_unit_test(test_delivery_report_raises_ls),
+      cmocka_unit_test(test_stability_flows_over_links),
       cmocka_unit_test(test_clock_reference_converges),
       cmocka_unit_test(test_clock_reference_failover),
       cmocka_unit_test(test_clock_reference_drift_step),

@@ -2,9 +2,11 @@
 /*
  * The frame codec: known byte layouts for every frame type, frame
  * splitting (need more / too big / zero), rejection of malformed bodies
- * (truncated at every length, trailing bytes, bad IDs), the STABLE frame's
- * steps, and the Δ-SES message encoding: its dictionary, its entries,
- * every canonical-form rule, provisional ids and the table limit.
+ * (truncated at every length, trailing bytes, bad IDs), protocol version
+ * 2 and the retired type 10, the STABLE frame's steps and written-off
+ * (first, last) ranges, and the Δ-SES message encoding: its dictionary,
+ * its entries and their hop counts, every canonical-form rule,
+ * provisional ids and the table limit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -100,7 +102,7 @@ static void test_hello(void **state) {
   p2pc_buf b;
   p2pc_buf_init(&b, A, 256);
   assert_int_equal(p2pc_wire_hello_put(&b, &h), 0);
-  const uint8_t want[] = {'P', '2', 'P', 'C', 0, 1,    0,   0, 1,
+  const uint8_t want[] = {'P', '2', 'P', 'C', 0, 2,    0,   0, 1,
                           'A', 1,   2,   3,   4, 5,    6,   7, 8,
                           4,   127, 0,   0,   1, 0x23, 0x28};
   assert_int_equal(b.len, sizeof want);
@@ -110,13 +112,21 @@ static void test_hello(void **state) {
   assert_string_equal(got.id, "A");
   assert_true(got.incarnation == h.incarnation);
   assert_int_equal(got.listen.port, 9000);
-  /* Another version is reported as such, with the version it named. */
-  uint8_t v2[sizeof want];
-  memcpy(v2, want, sizeof want);
-  v2[5] = 2;
-  got.version = 0;
-  assert_int_equal(p2pc_wire_hello_get(v2, sizeof v2, &got), P2PC_ERR_VERSION);
+  /* Protocol version 2 (Δ-SES). Another version, the retired 1
+   * included, is reported as such, with the version it named. */
+  assert_int_equal(P2PC_WIRE_VERSION, 2);
   assert_int_equal(got.version, 2);
+  uint8_t other[sizeof want];
+  memcpy(other, want, sizeof want);
+  const uint16_t versions[] = {0, 1, 3, 0x0102};
+  for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
+    other[4] = (uint8_t)(versions[i] >> 8);
+    other[5] = (uint8_t)versions[i];
+    got.version = 77;
+    assert_int_equal(p2pc_wire_hello_get(other, sizeof other, &got),
+                     P2PC_ERR_VERSION);
+    assert_int_equal(got.version, versions[i]);
+  }
   /* Wrong magic, bad ID characters, unknown address family. */
   uint8_t bad[sizeof want];
   memcpy(bad, want, sizeof want);
@@ -289,45 +299,24 @@ static void test_leave(void **state) {
   p2pc_buf_fini(&b);
 }
 
-typedef struct horizon_out {
-  uint64_t dseq, stamp;
-} horizon_out;
-
-static int horizon_fn(const uint8_t *b, size_t len, void *out) {
-  horizon_out *o = out;
-  return p2pc_wire_horizon_get(b, len, &o->dseq, &o->stamp);
-}
-
-static void test_horizon(void **state) {
+/* Type 10 was HORIZON (protocol version 1) and has no codec any more:
+ * the splitter hands it over like any unknown type (the link layer then
+ * closes the link: test_node's test_retired_frame_type). */
+static void test_type_10_is_unknown(void **state) {
   (void)state;
-  p2pc_buf b;
-  p2pc_buf_init(&b, A, 64);
-  assert_int_equal(p2pc_wire_horizon_put(&b, 300, 70000), 0);
-  const uint8_t want[] = {0xac, 0x02, 0xf0, 0xa2, 0x04};
-  assert_int_equal(b.len, sizeof want);
-  assert_memory_equal(b.data, want, sizeof want);
-  horizon_out o;
-  expect_strict(b.data, b.len, horizon_fn, &o);
-  assert_true(o.dseq == 300 && o.stamp == 70000);
-  /* A fresh sender: nothing sent, clock still 0. */
-  p2pc_buf_reset(&b);
-  assert_int_equal(p2pc_wire_horizon_put(&b, 0, 0), 0);
-  assert_int_equal(b.len, 2);
-  assert_int_equal(horizon_fn(b.data, b.len, &o), 2);
-  assert_true(o.dseq == 0 && o.stamp == 0);
-  /* Every send ticks the sender's component: a stamp below the dseq is
-   * malformed, and leaves the outputs alone; the encoder refuses it. */
-  const uint8_t low[] = {5, 4};
-  o.dseq = o.stamp = 77;
-  assert_int_equal(horizon_fn(low, sizeof low, &o), P2PC_ERR_PROTO);
-  assert_true(o.dseq == 77 && o.stamp == 77);
-  p2pc_buf_reset(&b);
-  assert_int_equal(p2pc_wire_horizon_put(&b, 5, 4), P2PC_ERR_INVAL);
-  assert_int_equal(b.len, 0);
-  /* Non-minimal varint. */
-  const uint8_t fat[] = {0x81, 0x00, 1};
-  assert_int_equal(horizon_fn(fat, sizeof fat, &o), P2PC_ERR_PROTO);
-  p2pc_buf_fini(&b);
+  const uint8_t f10[] = {0,    0,    0, 6, 10, 0xac, 0x02,           0xf0,
+                         0xa2, 0x04, 0, 0, 0,  1,    P2PC_FRAME_PING};
+  p2pc_frame f;
+  assert_int_equal(p2pc_wire_frame_split(f10, sizeof f10, 64, &f), 10);
+  assert_int_equal(f.type, 10);
+  assert_int_equal(f.body_len, 5);
+  assert_ptr_equal(f.body, f10 + 5);
+  /* The frame after it splits as usual. */
+  assert_int_equal(p2pc_wire_frame_split(f10 + 10, 5, 64, &f), 5);
+  assert_int_equal(f.type, P2PC_FRAME_PING);
+  /* STABLE is 11, not 10. */
+  assert_int_equal(P2PC_FRAME_STABLE, 11);
+  assert_int_equal(P2PC_FRAME_LEAVE, 9);
 }
 
 /* ---- STABLE ----------------------------------------------------------- */
@@ -352,23 +341,25 @@ static void test_stable(void **state) {
   p2pc_buf b;
   p2pc_wire_stable s, o;
   p2pc_buf_init(&b, A, 4096);
-  /* Levels 0-2 at 1000, 3-9 at 900, 10.. at 0; three expired. */
+  /* Levels 0-2 at 1000, 3-9 at 900, 10.. at 0; written off: 5 to 7, and
+   * 200 alone (inclusive (first, last) pairs). */
   memset(&s, 0, sizeof s);
   s.delivered = 300;
   for (int d = 0; d < SD; d++)
     s.rep.v[d] = d < 3 ? 1000 : d < 10 ? 900 : 0;
-  s.nexpired = 3;
+  s.nexpired = 4;
   s.expired[0] = 5;
   s.expired[1] = 7;
   s.expired[2] = 200;
+  s.expired[3] = 200;
   assert_int_equal(p2pc_wire_stable_put(&b, &s), 0);
-  const uint8_t want[] = {0xac, 0x02, 3,    0, 0xe8, 0x07, 3,    0x64,
-                          7,    0x84, 0x07, 3, 5,    7,    0xc8, 0x01};
+  const uint8_t want[] = {0xac, 0x02, 3, 0, 0xe8, 0x07, 3,    0x64, 7,
+                          0x84, 0x07, 4, 5, 7,    0xc8, 0x01, 0xc8, 0x01};
   assert_int_equal(b.len, sizeof want);
   assert_memory_equal(b.data, want, sizeof want);
   memset(&o, 0x5a, sizeof o);
   expect_strict(b.data, b.len, stable_fn, &o);
-  assert_memory_equal(&o, &s, sizeof o); /* expired[3..] zeroed */
+  assert_memory_equal(&o, &s, sizeof o); /* expired[4..] zeroed */
 
   /* One value everywhere is one step; nothing delivered, none expired. */
   memset(&s, 0, sizeof s);
@@ -380,7 +371,7 @@ static void test_stable(void **state) {
   assert_int_equal(stable_fn(b.data, b.len, &o), (int)b.len);
   assert_memory_equal(&o, &s, sizeof o);
   /* A change at every level: D steps, the most there can be; and the full
-   * list of expired messages. */
+   * list of written-off ranges (32 pairs). */
   for (int d = 0; d < SD; d++)
     s.rep.v[d] = (uint64_t)(SD - d) * 1000003;
   s.nexpired = P2PC_WIRE_MAX_EXPIRED;
@@ -391,8 +382,8 @@ static void test_stable(void **state) {
   assert_int_equal(b.data[1], SD);
   assert_int_equal(stable_fn(b.data, b.len, &o), (int)b.len);
   assert_memory_equal(&o, &s, sizeof o);
-  /* ... one more expired number is too many for the decoder, and for the
-   * encoder. */
+  /* ... one more number is too many for the decoder (1..65), and for the
+   * encoder; 1..64 is 32 ranges of two. */
   s.nexpired = 0;
   p2pc_buf_reset(&b);
   assert_int_equal(p2pc_wire_stable_put(&b, &s), 0);
@@ -409,14 +400,40 @@ static void test_stable(void **state) {
   assert_int_equal(p2pc_wire_stable_put(&b, &s), P2PC_ERR_INVAL);
   assert_int_equal(b.len, 0);
 
-  /* The encoder refuses what the decoder could never produce. */
-  s.nexpired = 2;
-  s.expired[0] = 9;
-  s.expired[1] = 9;
-  assert_int_equal(p2pc_wire_stable_put(&b, &s), P2PC_ERR_INVAL);
-  s.expired[0] = 0;
-  assert_int_equal(p2pc_wire_stable_put(&b, &s), P2PC_ERR_INVAL);
-  s.nexpired = 0;
+  /* The encoder refuses what the decoder could never produce: a pair with
+   * first > last or first 0, an odd count, pairs that overlap or are out
+   * of order, a report that rises. */
+  static const struct {
+    uint32_t n;
+    uint64_t e[4];
+    bool ok;
+  } ranges[] = {
+      {2, {9, 9}, true},        {2, {1, UINT64_MAX}, true},
+      {4, {1, 4, 5, 6}, true},  {2, {9, 8}, false},
+      {2, {0, 3}, false},       {2, {0, 0}, false},
+      {1, {5}, false},          {3, {1, 2, 3}, false},
+      {4, {1, 5, 5, 6}, false}, {4, {1, 5, 3, 6}, false},
+      {4, {7, 8, 1, 2}, false}, {4, {1, 2, 3, 2}, false},
+  };
+  for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+    memset(&s, 0, sizeof s);
+    s.nexpired = ranges[i].n;
+    memcpy(s.expired, ranges[i].e, sizeof ranges[i].e);
+    for (uint32_t k = ranges[i].n; k < 4; k++)
+      s.expired[k] = 0;
+    p2pc_buf_reset(&b);
+    int rv = p2pc_wire_stable_put(&b, &s);
+    if (!ranges[i].ok) {
+      assert_int_equal(rv, P2PC_ERR_INVAL);
+      assert_int_equal(b.len, 0);
+      continue;
+    }
+    assert_int_equal(rv, 0);
+    assert_int_equal(stable_fn(b.data, b.len, &o), (int)b.len);
+    assert_memory_equal(&o, &s, sizeof o);
+  }
+  p2pc_buf_reset(&b);
+  memset(&s, 0, sizeof s);
   s.rep.v[SD - 1] = s.rep.v[SD - 2] + 1;
   assert_int_equal(p2pc_wire_stable_put(&b, &s), P2PC_ERR_INVAL);
   assert_int_equal(b.len, 0);
@@ -449,13 +466,29 @@ static void test_stable(void **state) {
   /* Fewer steps than announced. */
   const uint8_t short_[] = {0, 3, 0, 5, 1, 1, 0};
   expect_stable_rejected(short_, sizeof short_);
-  /* Expired numbers: unsorted, repeated, zero. */
-  const uint8_t unsorted[] = {0, 1, 0, 5, 2, 7, 5};
-  expect_stable_rejected(unsorted, sizeof unsorted);
-  const uint8_t twice[] = {0, 1, 0, 5, 2, 5, 5};
-  expect_stable_rejected(twice, sizeof twice);
-  const uint8_t zero[] = {0, 1, 0, 5, 1, 0};
+  /* Written-off ranges: a single message (first == last) and two ranges
+   * that touch are fine; first > last, first 0, an odd count, ranges that
+   * overlap or go back are not. */
+  const uint8_t one[] = {0, 1, 0, 5, 2, 5, 5};
+  assert_int_equal(stable_fn(one, sizeof one, &o), (int)sizeof one);
+  assert_true(o.nexpired == 2 && o.expired[0] == 5 && o.expired[1] == 5);
+  const uint8_t touch[] = {0, 1, 0, 5, 4, 1, 4, 5, 6};
+  assert_int_equal(stable_fn(touch, sizeof touch, &o), (int)sizeof touch);
+  assert_int_equal(o.nexpired, 4);
+  const uint8_t backwards[] = {0, 1, 0, 5, 2, 7, 5};
+  expect_stable_rejected(backwards, sizeof backwards);
+  const uint8_t zero[] = {0, 1, 0, 5, 2, 0, 3};
   expect_stable_rejected(zero, sizeof zero);
+  const uint8_t odd1[] = {0, 1, 0, 5, 1, 5};
+  expect_stable_rejected(odd1, sizeof odd1);
+  const uint8_t odd3[] = {0, 1, 0, 5, 3, 1, 2, 3};
+  expect_stable_rejected(odd3, sizeof odd3);
+  const uint8_t overlap[] = {0, 1, 0, 5, 4, 1, 5, 5, 6};
+  expect_stable_rejected(overlap, sizeof overlap);
+  const uint8_t inside[] = {0, 1, 0, 5, 4, 1, 5, 3, 6};
+  expect_stable_rejected(inside, sizeof inside);
+  const uint8_t unsorted[] = {0, 1, 0, 5, 4, 7, 8, 1, 2};
+  expect_stable_rejected(unsorted, sizeof unsorted);
   /* Non-minimal varints, anywhere. */
   const uint8_t fat_value[] = {0, 1, 0, 0x85, 0x00, 0};
   expect_stable_rejected(fat_value, sizeof fat_value);
@@ -483,10 +516,14 @@ static void test_stable_round_trip(void **state) {
         v -= (x >> 8) % (v / 2 + 1) + (v > 0);
       s.rep.v[d] = v;
     }
-    s.nexpired = (uint32_t)((x >> 20) % (P2PC_WIRE_MAX_EXPIRED + 1));
+    /* Pairs: a range may be one message (last == first); the next one
+     * starts past it. */
+    s.nexpired = 2 * (uint32_t)((x >> 20) % (P2PC_WIRE_MAX_EXPIRED / 2 + 1));
     uint64_t n = 0;
-    for (uint32_t i = 0; i < s.nexpired; i++)
-      s.expired[i] = n += 1 + ((x >> (i % 50)) & 0xffff);
+    for (uint32_t i = 0; i < s.nexpired; i++) {
+      uint64_t r = x >> (i % 50);
+      s.expired[i] = n += i % 2 && (r & 0x10000) ? 0 : 1 + (r & 0xffff);
+    }
     p2pc_buf_reset(&b);
     assert_int_equal(p2pc_wire_stable_put(&b, &s), 0);
     assert_int_equal(p2pc_wire_stable_get(b.data, b.len, &o), (int)b.len);
@@ -508,9 +545,14 @@ static const char *name_of(const p2pc_idtab *t, uint32_t id) {
   return p2pc_idtab_name(t, id, NULL);
 }
 
+static p2pc_ses_dep dep_h(p2pc_idtab *t, const char *dest, const char *sender,
+                          uint64_t n, uint64_t stamp, uint32_t hops) {
+  return (p2pc_ses_dep){id_of(t, dest), id_of(t, sender), n, stamp, hops};
+}
+
 static p2pc_ses_dep dep(p2pc_idtab *t, const char *dest, const char *sender,
                         uint64_t n, uint64_t stamp) {
-  return (p2pc_ses_dep){id_of(t, dest), id_of(t, sender), n, stamp, 0};
+  return dep_h(t, dest, sender, n, stamp, 0);
 }
 
 /* A message from sender to dest in table t, borrowing deps. */
@@ -565,6 +607,7 @@ static void assert_same_msg(const p2pc_ses_msg *a, const p2pc_idtab *ta,
     assert_non_null(e);
     assert_int_equal(e->n, a->deps[i].n);
     assert_int_equal(e->stamp, a->deps[i].stamp);
+    assert_int_equal(e->hops, a->deps[i].hops);
   }
   assert_int_equal(a->payload_len, b->payload_len);
   if (a->payload_len)
@@ -582,15 +625,16 @@ static void assert_sorted(const p2pc_ses_msg *m) {
 }
 
 /* The known answer: every field, both entry forms (a new destination, and
- * the gap to the previous sender under the same destination). */
+ * the gap to the previous sender under the same destination), hop counts
+ * of one and two bytes. */
 static const uint8_t ses_want[] = {
-    4, 1,   'A', 1,  'B', 1, 'C', 1, 'D', /* dictionary: A B C D */
-    3, 1,   100,                          /* n, prev, stamp */
-    4,                                    /* entries */
-    1, 2,   2,   10, /* (B, C, 2, 90): dest 0+1, sender 2 */
-    1, 3,   4,   50, /* (C, D, 4, 50): dest 1+1, sender 3 */
-    1, 0,   1,   5,  /* (D, A, 1, 95): dest 2+1, sender 0 */
-    0, 0,   7,   1,  /* (D, B, 7, 99): same dest, sender 0+1+0 */
+    4, 1,   'A', 1,  'B',  1,    'C', 1, 'D', /* dictionary: A B C D */
+    3, 1,   100,                              /* n, prev, stamp */
+    4,                                        /* entries */
+    1, 2,   2,   10, 0,          /* (B, C, 2, 90), 0 hops: dest 0+1, sender 2 */
+    1, 3,   4,   50, 1,          /* (C, D, 4, 50), 1 hop: dest 1+1, sender 3 */
+    1, 0,   1,   5,  0xff, 0x01, /* (D, A, 1, 95), 255 hops: dest 2+1 */
+    0, 0,   7,   1,  3,          /* (D, B, 7, 99), 3 hops: sender 0+1+0 */
     2, 'h', 'i'};
 
 static void test_ses_known_answer(void **state) {
@@ -602,8 +646,8 @@ static void test_ses_known_answer(void **state) {
   id_of(&ids, "D");
   id_of(&ids, "B");
   p2pc_ses_dep deps[4] = {
-      dep(&ids, "D", "B", 7, 99), dep(&ids, "C", "D", 4, 50),
-      dep(&ids, "D", "A", 1, 95), dep(&ids, "B", "C", 2, 90)};
+      dep_h(&ids, "D", "B", 7, 99, 3), dep_h(&ids, "C", "D", 4, 50, 1),
+      dep_h(&ids, "D", "A", 1, 95, 255), dep(&ids, "B", "C", 2, 90)};
   p2pc_ses_msg m = ses(&ids, "A", "B", 3, 1, 100, deps, 4, "hi");
   p2pc_buf b;
   size_t meta = 0;
@@ -639,6 +683,19 @@ static void test_ses_known_answer(void **state) {
   assert_non_null(e);
   assert_int_equal(e->n, 7);
   assert_int_equal(e->stamp, 99);
+  assert_int_equal(e->hops, 3);
+  e = find_dep(&got, &other, "D", "A");
+  assert_non_null(e);
+  assert_int_equal(e->hops, P2PC_SES_MAX_HOPS);
+  e = find_dep(&got, &other, "B", "C");
+  assert_non_null(e);
+  assert_int_equal(e->hops, 0);
+  /* The hop count is part of the message: another one, other bytes. */
+  deps[0].hops = 4;
+  p2pc_buf_reset(&b);
+  assert_int_equal(put(&b, &m, &ids, NULL), 0);
+  assert_int_equal(b.len, sizeof ses_want);
+  assert_int_equal(memcmp(b.data, ses_want, sizeof ses_want) != 0, 1);
   p2pc_ses_msg_fini(&got, A);
   p2pc_buf_fini(&b);
   p2pc_idtab_fini(&ids);
@@ -702,7 +759,7 @@ static void test_ses_round_trips(void **state) {
   p2pc_buf_fini(&b);
   /* Large numbers: every varint at its widest. */
   p2pc_ses_dep big[2] = {
-      dep(&ids, "B", "C~x", UINT64_MAX, 1),
+      dep_h(&ids, "B", "C~x", UINT64_MAX, 1, P2PC_SES_MAX_HOPS),
       dep(&ids, "C~x", "B", 1, UINT64_MAX - 1),
   };
   m = ses(&ids, "A", "B", UINT64_MAX, UINT64_MAX - 1, UINT64_MAX, big, 2,
@@ -736,8 +793,9 @@ static void test_ses_round_trips(void **state) {
   for (int d = 0; d < 40; d++)
     for (int s = 0; s < 40; s++)
       if (d != s && d != 7) /* n7 sends the message */
-        many[k++] = dep(&ids, nm[d], nm[s], (uint64_t)(d * 40 + s + 1),
-                        (uint64_t)(1000000 - d * 40 - s));
+        many[k++] = dep_h(&ids, nm[d], nm[s], (uint64_t)(d * 40 + s + 1),
+                          (uint64_t)(1000000 - d * 40 - s),
+                          (uint32_t)(d * 40 + s) % (P2PC_SES_MAX_HOPS + 1));
   m = ses(&ids, nm[7], nm[3], 100, 0, 1000000, many, k, "many");
   assert_true(k > 1000);
   round_trip(&m, &ids, 0);
@@ -789,6 +847,13 @@ static void test_ses_put_rejects(void **state) {
                            dep(&ids, "C", "D", 2, 2)};
   p2pc_ses_msg m = ses(&ids, "A", "B", 1, 0, 5, twice, 2, NULL);
   assert_int_equal(put(&b, &m, &ids, NULL), P2PC_ERR_INVAL);
+  /* A hop count past the most the wire carries. */
+  p2pc_ses_dep far = dep_h(&ids, "C", "D", 1, 1, P2PC_SES_MAX_HOPS + 1);
+  m = ses(&ids, "A", "B", 1, 0, 5, &far, 1, NULL);
+  assert_int_equal(put(&b, &m, &ids, NULL), P2PC_ERR_INVAL);
+  far.hops = UINT32_MAX;
+  assert_int_equal(put(&b, &m, &ids, NULL), P2PC_ERR_INVAL);
+  assert_int_equal(b.len, 0);
   /* An id the table does not hold. */
   p2pc_ses_dep ghost = {ids.n, 0, 1, 1, 0};
   m = ses(&ids, "A", "B", 1, 0, 5, &ghost, 1, NULL);
@@ -841,10 +906,20 @@ static void test_ses_get_rejects(void **state) {
   p2pc_ses_msg m;
   p2pc_idtab_init(&ids, A, 16);
   p2pc_ses_msg_init(&m);
-  const uint8_t ok[] = {3, 1, 'A', 1, 'B', 1, 'C', 3,  1,
-                        9, 1, 1,   2, 2,   4, 1,   'p'};
+  /* n 3, prev 1, stamp 9, one entry (B, C, 2, 5) with 0 hops. */
+  const uint8_t ok[] = {3, 1, 'A', 1, 'B', 1, 'C', 3, 1,
+                        9, 1, 1,   2, 2,   4, 0,   1, 'p'};
   assert_int_equal(p2pc_wire_ses_get(ok, sizeof ok, &ids, A, &m),
                    (int)sizeof ok);
+  assert_int_equal(m.ndeps, 1);
+  assert_int_equal(m.deps[0].hops, 0);
+  p2pc_ses_msg_fini(&m, A);
+  /* The same with the most hops there can be. */
+  const uint8_t far[] = {3, 1, 'A', 1, 'B', 1,    'C',  3, 1,  9,
+                         1, 1, 2,   2, 4,   0xff, 0x01, 1, 'p'};
+  assert_int_equal(p2pc_wire_ses_get(far, sizeof far, &ids, A, &m),
+                   (int)sizeof far);
+  assert_int_equal(m.deps[0].hops, P2PC_SES_MAX_HOPS);
   p2pc_ses_msg_fini(&m, A);
   p2pc_idtab_fini(&ids);
 
@@ -853,15 +928,15 @@ static void test_ses_get_rejects(void **state) {
   REJECT("no names", 0, 1, 0, 1, 0, 0);
   REJECT("dest == sender", 2, 1, 'A', 1, 'A', 1, 0, 1, 0, 0);
   REJECT("a name twice among the others", 4, 1, 'A', 1, 'B', 1, 'C', 1, 'C', 3,
-         1, 9, 2, 1, 2, 2, 4, 0, 0, 2, 4, 1, 'p');
+         1, 9, 2, 1, 2, 2, 4, 0, 0, 0, 2, 4, 0, 1, 'p');
   REJECT("an end again among the others", 3, 1, 'A', 1, 'B', 1, 'A', 3, 1, 9, 1,
-         1, 2, 2, 4, 1, 'p');
+         1, 2, 2, 4, 0, 1, 'p');
   REJECT("others not sorted by bytes", 4, 1, 'A', 1, 'B', 1, 'D', 1, 'C', 3, 1,
-         9, 2, 1, 2, 2, 4, 0, 0, 2, 4, 1, 'p');
+         9, 2, 1, 2, 2, 4, 0, 0, 0, 2, 4, 0, 1, 'p');
   REJECT("others not sorted by length", 4, 1, 'A', 1, 'B', 2, 'C', 'C', 1, 'D',
-         3, 1, 9, 2, 1, 2, 2, 4, 0, 0, 2, 4, 1, 'p');
+         3, 1, 9, 2, 1, 2, 2, 4, 0, 0, 0, 2, 4, 0, 1, 'p');
   REJECT("a name no entry uses", 4, 1, 'A', 1, 'B', 1, 'C', 1, 'D', 3, 1, 9, 1,
-         1, 2, 2, 4, 1, 'p');
+         1, 2, 2, 4, 0, 1, 'p');
   REJECT("a name but no entries", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 0, 1,
          'p');
   REJECT("an empty name", 2, 0, 1, 'B', 1, 0, 1, 0, 0);
@@ -877,25 +952,33 @@ static void test_ses_get_rejects(void **state) {
   REJECT("non-minimal varint", 2, 1, 'A', 1, 'B', 0x81, 0x00, 0, 1, 0, 0);
   /* Entries. */
   REJECT("entry dest == message sender", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1,
-         0, 2, 2, 4, 1, 'p');
+         0, 2, 2, 4, 0, 1, 'p');
   REJECT("entry dest == entry sender", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 2,
-         2, 2, 4, 1, 'p');
-  REJECT("entry n zero", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 1, 2, 0, 4, 1,
-         'p');
+         2, 2, 4, 0, 1, 'p');
+  REJECT("entry n zero", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 1, 2, 0, 4, 0,
+         1, 'p');
   REJECT("entry stamp == stamp (difference 0)", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1,
-         9, 1, 1, 2, 2, 0, 1, 'p');
+         9, 1, 1, 2, 2, 0, 0, 1, 'p');
   REJECT("entry stamp zero (difference == stamp)", 3, 1, 'A', 1, 'B', 1, 'C', 3,
-         1, 9, 1, 1, 2, 2, 9, 1, 'p');
+         1, 9, 1, 1, 2, 2, 9, 0, 1, 'p');
   REJECT("entry stamp below zero", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 1, 2,
-         2, 10, 1, 'p');
-  REJECT("dest index out of range", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 3, 1, 2,
-         2, 4, 1, 'p');
+         2, 10, 0, 1, 'p');
+  REJECT("dest index out of range", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 3, 2,
+         2, 4, 0, 1, 'p');
   REJECT("sender index out of range", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 1,
-         3, 2, 4, 1, 'p');
+         3, 2, 4, 0, 1, 'p');
   REJECT("same dest, sender gap past the end", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1,
-         9, 2, 1, 2, 2, 4, 0, 1, 2, 4, 1, 'p');
+         9, 2, 1, 2, 2, 4, 0, 0, 1, 2, 4, 0, 1, 'p');
   REJECT("more entries than bytes", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 9, 1, 2,
-         2, 4, 1, 'p');
+         2, 4, 0, 1, 'p');
+  REJECT("hops above 255", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 1, 2, 2, 4,
+         0x80, 0x02, 1, 'p');
+  REJECT("hops far above 255", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 1, 2, 2,
+         4, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 'p');
+  REJECT("hops not minimal", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 1, 2, 2, 4,
+         0x80, 0x00, 1, 'p');
+  REJECT("an entry without hops (protocol version 1)", 3, 1, 'A', 1, 'B', 1,
+         'C', 3, 1, 9, 1, 1, 2, 2, 4, 1, 'p');
   /* Payload. */
   REJECT("payload longer than the rest", 2, 1, 'A', 1, 'B', 1, 0, 1, 0, 2, 'x');
   REJECT("trailing byte", 2, 1, 'A', 1, 'B', 1, 0, 1, 0, 1, 'x', 'y');
@@ -1014,7 +1097,7 @@ int main(void) {
       cmocka_unit_test(test_announce),
       cmocka_unit_test(test_peers),
       cmocka_unit_test(test_leave),
-      cmocka_unit_test(test_horizon),
+      cmocka_unit_test(test_type_10_is_unknown),
       cmocka_unit_test(test_stable),
       cmocka_unit_test(test_stable_round_trip),
       cmocka_unit_test(test_ses_known_answer),
