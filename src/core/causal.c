@@ -1115,7 +1115,15 @@ void p2pc_causal_report_for(const p2pc_causal *c, const char *sender,
   *nwo = n;
 }
 
-uint64_t p2pc_causal_local_stable(p2pc_causal *c) { return ls_self(c); }
+uint64_t p2pc_causal_local_stable(const p2pc_causal *c) {
+  uint64_t ls = c->hlc;
+  for (uint32_t i = 0; i < c->nactive; i++) {
+    const peer_state *ps = &c->peers[c->active[i]];
+    if (ps->pq_n && ps->pq[ps->pq_head].stamp < ls)
+      ls = ps->pq[ps->pq_head].stamp;
+  }
+  return ls;
+}
 
 uint32_t p2pc_causal_pending_to(const p2pc_causal *c, const char *dest) {
   uint32_t d;

@@ -214,7 +214,7 @@ void p2pc_causal_report_for(const p2pc_causal *c, const char *sender,
 uint32_t p2pc_causal_pending_to(const p2pc_causal *c, const char *dest);
 /* LS: every message this node sent stamped below it is delivered (or
  * written off) at its destination; its HLC if nothing is pending. */
-uint64_t p2pc_causal_local_stable(p2pc_causal *c);
+uint64_t p2pc_causal_local_stable(const p2pc_causal *c);
 /* The network's stability levels (stable.h): an entry that has travelled
  * h DATA hops and is stamped below levels[h] is stable (its message is
  * delivered or written off); nlevels <= P2PC_CAUSAL_LEVELS, and entries

@@ -137,6 +137,9 @@ static void net_round(net *t, uint64_t hlc) {
       if (!t->deaf[i][k])
         assert_int_equal(
             p2pc_stable_report_in(t->st[i], k, &t->r[t->nb[i][k]], hlc), 0);
+  /* Rises take effect at a refresh (each heartbeat, in the node). */
+  for (uint32_t i = 0; i < t->n; i++)
+    p2pc_stable_refresh(t->st[i]);
 }
 
 static uint64_t min_ls(const net *t) {
@@ -312,9 +315,11 @@ static void test_decreased_flag(void **state) {
   in = flat(60);
   assert_int_equal(p2pc_stable_report_in(s, 1, &in, 4), 0);
   assert_true(p2pc_stable_decreased(s));
-  /* ... and the flag is exact: back above the last report, cleared. */
+  /* ... and the flag is exact once refreshed: back above the last
+   * report, cleared (a rise waits for the refresh). */
   in = flat(80);
   assert_int_equal(p2pc_stable_report_in(s, 1, &in, 5), 0);
+  p2pc_stable_refresh(s);
   assert_false(p2pc_stable_decreased(s));
   /* A fall at level D alone (G) is not reported, so it does not count. */
   in = flat(300);
@@ -410,7 +415,9 @@ static void test_fresh_replaces_frozen(void **state) {
   in = flat(60);
   assert_int_equal(p2pc_stable_report_in(s, 0, &in, 4), 0);
   assert_int_equal(p2pc_stable_slot(s, 0), P2PC_STABLE_LIVE);
-  assert_int_equal(p2pc_stable_global(s), 60);
+  assert_int_equal(p2pc_stable_global(s), 10); /* a rise waits ... */
+  p2pc_stable_refresh(s);
+  assert_int_equal(p2pc_stable_global(s), 60); /* ... for the refresh */
   assert_int_equal(p2pc_stable_live(s), 1);
   assert_int_equal(p2pc_stable_frozen(s), 0);
   /* Live now: the old hold no longer applies. */
@@ -519,6 +526,7 @@ static item *enqueue(sim *S, uint32_t i, uint32_t k) {
 
 static void emit_report(sim *S, uint32_t i) {
   p2pc_stable_report r;
+  p2pc_stable_refresh(S->t->st[i]); /* the heartbeat refreshes, then reports */
   p2pc_stable_report_out(S->t->st[i], &r);
   for (uint32_t k = 0; k < S->t->deg[i]; k++) {
     item *it = enqueue(S, i, k);
@@ -546,6 +554,8 @@ static void sim_round(sim *S) {
   for (uint32_t i = 0; i < S->t->n; i++)
     emit_report(S, i);
   flush(S);
+  for (uint32_t i = 0; i < S->t->n; i++)
+    p2pc_stable_refresh(S->t->st[i]);
 }
 
 /* A connected random graph on n nodes, degrees <= DEGMAX: a random tree,
