@@ -45,6 +45,7 @@
 static const char sim_help[] =
     "usage: p2pclock sim [--scenario FILE] [--nodes N] [--duration T]\n"
     "                    [--seed X] [--topology T] [--mode M] [--rate R]\n"
+    "                    [--bcast P]\n"
     "                    [--causal-lifetime S] [--csv FILE]\n"
     "                    [--mem-limit SIZE] [--json] [--quiet] [--timing]\n"
     "\n"
@@ -65,6 +66,8 @@ static const char sim_help[] =
     "  --topology T     full, ring, kregular:K (K 2..32), clusters:C\n"
     "  --mode M         reference or collaborative (clock sync)\n"
     "  --rate R         messages a second a node, 0..10000\n"
+    "  --bcast P        the share of those that are broadcasts (one send\n"
+    "                   to every peer up), 0..1 [0.1]\n"
     "  --causal-lifetime S\n"
     "                   the causal lifetime of every node (causalLifetime):\n"
     "                   seconds 0.001..1000000 (60, 90s, 2min) or inf;\n"
@@ -687,6 +690,7 @@ static bool print_json(const p2pc_scenario *sc, const char *path,
 
 typedef struct sim_opts {
   const char *scenario, *csv, *nodes, *duration, *seed, *topology, *mode, *rate;
+  const char *bcast;
   const char *mem_limit, *mem_flag; /* its value, and the flag's name */
   const char *lifetime;
   bool quiet, timing, json;
@@ -706,6 +710,7 @@ static int parse_opts(sim_opts *o, int argc, char **argv) {
       {"--topology", offsetof(sim_opts, topology)},
       {"--mode", offsetof(sim_opts, mode)},
       {"--rate", offsetof(sim_opts, rate)},
+      {"--bcast", offsetof(sim_opts, bcast)},
       {"--mem-limit", offsetof(sim_opts, mem_limit)},
       {"--max-memory", offsetof(sim_opts, mem_limit)}, /* the old name */
       {"--causal-lifetime", offsetof(sim_opts, lifetime)},
@@ -788,6 +793,11 @@ static int apply_flags(const sim_opts *o, p2pc_scenario *sc) {
     if (!parse_dbl(o->rate, 0, 10000, &x))
       return sim_usage("--rate must be 0..10000 messages/s, got", o->rate);
     c->rate = x;
+  }
+  if (o->bcast) {
+    if (!parse_dbl(o->bcast, 0, 1, &x))
+      return sim_usage("--bcast must be a probability 0..1, got", o->bcast);
+    c->bcast = x;
   }
   if (o->lifetime &&
       !p2pc_scenario_lifetime(o->lifetime, &c->causal_lifetime_ns))
