@@ -78,6 +78,10 @@ struct p2pc_causal {
   size_t buf_bytes;
   uint64_t buf_lb;
   bool drain_pending; /* a drain stopped early (full or out of memory) */
+  /* Stability knowledge rose since the entries were last filtered: they
+   * are filtered before the next send (where their number matters), not
+   * on every report and message (that would cost O(entries) each). */
+  bool prune_due;
   p2pc_wire_scratch scratch;
   p2pc_causal_stats st;
   p2pc_causal_event_fn on_event;
@@ -556,6 +560,10 @@ static int send_to(p2pc_causal *c, const char *dest, const uint8_t *payload,
   if (ps->retired)
     return P2PC_ERR_INVAL;
   sweep(c);
+  if (c->prune_due) {
+    filter_deps(c, dep_stable, &c->st.stable_deps);
+    c->prune_due = false;
+  }
   /* Back-pressure at the caps, before anything changes. */
   uint32_t di = dep_index(c, d, c->self);
   bool has = di < c->nV && c->V[di].dest == d && c->V[di].sender == c->self;
@@ -744,6 +752,12 @@ static int deliver(p2pc_causal *c, const p2pc_ses_msg *m, uint64_t waited_ns) {
         j++;
         continue;
       }
+      /* The merge copies V anyway: stable entries stay behind. */
+      if (i < c->nV && c->prune_due && dep_stable(c, &c->V[i])) {
+        c->st.stable_deps++;
+        i++;
+        continue;
+      }
       int o = !e ? -1
               : i == c->nV
                   ? 1
@@ -779,6 +793,7 @@ static int deliver(p2pc_causal *c, const p2pc_ses_msg *m, uint64_t waited_ns) {
     c->capV2 = tc;
     c->nV = k;
     c->dep_lb = lb;
+    c->prune_due = false;
     if (k > c->st.deps_max)
       c->st.deps_max = k;
   }
@@ -904,7 +919,7 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
     }
   }
   if (rose && !c->cfg.no_prune)
-    filter_deps(c, dep_stable, &c->st.stable_deps);
+    c->prune_due = true;
   p2pc_causal_event ev = {.sender = name_of(c, m.sender),
                           .n = m.n,
                           .peer = name_of(c, m.sender),
@@ -1144,7 +1159,7 @@ void p2pc_causal_set_stable_levels(p2pc_causal *c, const uint64_t *levels,
     c->lv[i] = v;
   }
   if (rose)
-    filter_deps(c, dep_stable, &c->st.stable_deps);
+    c->prune_due = true;
 }
 
 void p2pc_causal_set_peer_stable(p2pc_causal *c, const char *sender,
@@ -1156,7 +1171,7 @@ void p2pc_causal_set_peer_stable(p2pc_causal *c, const char *sender,
     return;
   c->peers[k].ls_known = ls;
   if (c->dep_lb < ls)
-    filter_deps(c, dep_stable, &c->st.stable_deps);
+    c->prune_due = true;
 }
 
 void p2pc_causal_set_stable(p2pc_causal *c, uint64_t g) {
@@ -1248,7 +1263,14 @@ uint64_t p2pc_causal_lifetime(const p2pc_causal *c) {
   return c->cfg.lifetime_ns;
 }
 
-uint32_t p2pc_causal_pairs(const p2pc_causal *c) { return c->nV; }
+uint32_t p2pc_causal_pairs(const p2pc_causal *c) {
+  if (!c->prune_due)
+    return c->nV;
+  uint32_t k = 0; /* what the next filter will leave */
+  for (uint32_t i = 0; i < c->nV; i++)
+    k += !dep_stable(c, &c->V[i]);
+  return k;
+}
 
 size_t p2pc_causal_state_bytes(const p2pc_causal *c) {
   size_t b = sizeof *c + ((size_t)c->capV + c->capV2) * sizeof *c->V +
