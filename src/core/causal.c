@@ -202,10 +202,11 @@ static int sync_peers(p2pc_causal *c) {
     c->seen = sn;
   }
   peer_state *p = c->a->realloc(c->peers, n * sizeof *p, c->a->ud);
+  if (p)
+    c->peers = p; /* grown (or moved) even if another array failed */
   if (!p || !act || !lb || !sn)
     return P2PC_ERR_NOMEM;
   memset(p + c->npeers, 0, (n - c->npeers) * sizeof *p);
-  c->peers = p;
   c->npeers = c->ids.n;
   return 0;
 }
@@ -1158,8 +1159,8 @@ void p2pc_causal_set_stable_levels(p2pc_causal *c, const uint64_t *levels,
     rose |= v > c->lv[i] && c->dep_lb < v;
     c->lv[i] = v;
   }
-  if (rose)
-    c->prune_due = true;
+  if (rose) /* a heartbeat's worth: filtered at once */
+    filter_deps(c, dep_stable, &c->st.stable_deps);
 }
 
 void p2pc_causal_set_peer_stable(p2pc_causal *c, const char *sender,

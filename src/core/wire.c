@@ -695,7 +695,7 @@ int p2pc_wire_ses_put(p2pc_buf *out, const p2pc_ses_msg *m,
    * sender's (sd[].d is reused: 1 marks an entry sender's index). */
   if (m->nls) {
     if ((rv = put_ls(out, m, map, sd, nd, a)) != 0)
-      goto done;
+      goto err;
   } else {
     PUT(p2pc_buf_put_varint(out, 0));
   }
