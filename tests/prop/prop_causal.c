@@ -46,13 +46,15 @@
  *   h  --compare-legacy: with Δ infinite and no_prune, the same delivery
  *      sequences as the pre-Δ-SES core (tests/legacy, lses_*).
  *
+ *   prop_causal --scenarios
  *   prop_causal [--schedules K] [--seed BASE] [--trace]
  *               [--bounded | --ahead | --compare-prune | --compare-legacy
  *                [--legacy-retire]]
  *               [--faults drop-dest-pair|no-dedup|no-transitive|
  *                         expire-early --expect-violation]
  *
- * P2PC_SEED=<u64> replays exactly one schedule (its seed is
+ * --scenarios runs directed scenarios of bugs the random schedules found
+ * (regression tests). P2PC_SEED=<u64> replays exactly one schedule (its seed is
  * printed on failure). --expect-violation runs cores with a deliberate protocol
  * bug and succeeds only if it is caught: an ORDER violation (drop-dest-pair,
  * no-transitive), a DUPLICATE (no-dedup), or an EXPIRE under property c
@@ -1820,11 +1822,150 @@ static int checker_selftest(void) {
   return bad;
 }
 
+/* ---- directed scenarios: what the random schedules found --------------- */
+
+typedef struct sc_node {
+  p2pc_causal *c;
+  int64_t off;
+  uint64_t err;
+  char log[256]; /* "D<sender>:<n>" deliveries, "E..." expiries */
+  size_t len;
+} sc_node;
+
+static void sc_event(void *ud, const p2pc_causal_event *e) {
+  sc_node *n = ud;
+  if (e->kind != P2PC_CEV_DELIVER && e->kind != P2PC_CEV_EXPIRE)
+    return;
+  int k = snprintf(n->log + n->len, sizeof n->log - n->len, "%s%c%s:%" PRIu64,
+                   n->len ? " " : "",
+                   e->kind == P2PC_CEV_DELIVER ? 'D'
+                   : e->at_sender              ? 'e'
+                                               : 'E',
+                   e->sender, e->n);
+  if (k > 0 && (size_t)k < sizeof n->log - n->len)
+    n->len += (size_t)k;
+}
+
+static void sc_time(sc_node *n, uint64_t t_ms) {
+  p2pc_causal_set_time(n->c, EPOCH + (int64_t)(t_ms * MS) + n->off, n->err,
+                       t_ms * MS);
+}
+
+static int sc_fail(const char *name, const char *what) {
+  fprintf(stderr, "prop_causal: scenario %s: %s\n", name, what);
+  return 1;
+}
+
+/*
+ * A message given up by its sender is not stable. s (clock 40 ms ahead)
+ * sends m1 to d and then m2 to x; x delivers m2 and holds the entry for
+ * m1. m1 is late: at 101 ms s gives it up (its HLC says τ1 + Δ), but d's
+ * clock runs 80 ms behind s's, so m1 is still young at d. If s's LS then
+ * passed τ1, G would too, x would drop the entry as stable, and its m3 to
+ * d would be delivered before m1 arrives (at 110 ms, younger than Δ on
+ * d's HLC, and delivered): m1 -> m2 -> m3 out of order. Both ways d must
+ * deliver m1 first, as with no_prune. (prop_causal_prune_equivalence found
+ * it in the first Δ-SES core; given-up messages now settle before LS
+ * passes them.)
+ */
+static int scenario_given_up_not_stable(bool no_prune) {
+  const char *name = "given-up-not-stable";
+  sc_node s = {.off = 40 * (int64_t)MS, .err = 50 * MS},
+          x = {.off = -40 * (int64_t)MS, .err = 50 * MS},
+          d = {.off = -40 * (int64_t)MS, .err = 50 * MS};
+  p2pc_causal_config cfg = {.lifetime_ns = 100 * MS, .no_prune = no_prune};
+  const p2pc_allocator *al = p2pc_allocator_default();
+  p2pc_buf b1, b2, b3;
+  p2pc_buf_init(&b1, al, 1 << 16);
+  p2pc_buf_init(&b2, al, 1 << 16);
+  p2pc_buf_init(&b3, al, 1 << 16);
+  int bad = 0;
+  if (p2pc_causal_new(&s.c, "s", &cfg, al, sc_event, &s) ||
+      p2pc_causal_new(&x.c, "x", &cfg, al, sc_event, &x) ||
+      p2pc_causal_new(&d.c, "d", &cfg, al, sc_event, &d)) {
+    bad = sc_fail(name, "p2pc_causal_new failed");
+    goto out;
+  }
+  static const uint8_t pl[1] = {1};
+  sc_time(&s, 0);
+  sc_time(&x, 0);
+  sc_time(&d, 0);
+  if (p2pc_causal_send(s.c, "d", pl, 1, 0, &b1) ||
+      p2pc_causal_send(s.c, "x", pl, 1, 0, &b2)) {
+    bad = sc_fail(name, "send failed");
+    goto out;
+  }
+  sc_time(&x, 1);
+  if (p2pc_causal_receive(x.c, "s", b2.data, b2.len, MS)) {
+    bad = sc_fail(name, "x: receive of m2 failed");
+    goto out;
+  }
+  uint64_t dl, wo[2 * P2PC_CAUSAL_MAX_WRITTEN_OFF];
+  uint32_t nwo;
+  p2pc_causal_report_for(x.c, "s", &dl, wo, &nwo);
+  sc_time(&s, 2);
+  if (p2pc_causal_peer_report(s.c, "x", dl, wo, nwo, 2 * MS)) {
+    bad = sc_fail(name, "s: peer_report failed");
+    goto out;
+  }
+  sc_time(&s, 101);
+  sc_time(&x, 101);
+  sc_time(&d, 101);
+  uint64_t g = p2pc_causal_local_stable(s.c);
+  if (p2pc_causal_local_stable(x.c) < g)
+    g = p2pc_causal_local_stable(x.c);
+  if (p2pc_causal_local_stable(d.c) < g)
+    g = p2pc_causal_local_stable(d.c);
+  p2pc_causal_set_stable(x.c, g);
+  sc_time(&x, 102);
+  if (p2pc_causal_send(x.c, "d", pl, 1, 102 * MS, &b3)) {
+    bad = sc_fail(name, "x: send of m3 failed");
+    goto out;
+  }
+  sc_time(&d, 103);
+  if (p2pc_causal_receive(d.c, "x", b3.data, b3.len, 103 * MS)) {
+    bad = sc_fail(name, "d: receive of m3 failed");
+    goto out;
+  }
+  sc_time(&d, 110);
+  if (p2pc_causal_receive(d.c, "s", b1.data, b1.len, 110 * MS)) {
+    bad = sc_fail(name, "d: receive of m1 failed");
+    goto out;
+  }
+  if (strcmp(d.log, "Ds:1 Dx:1") != 0) {
+    char why[800];
+    snprintf(why, sizeof why,
+             "%s: d logged \"%s\", expected \"Ds:1 Dx:1\" (s logged \"%s\"; "
+             "G %" PRIu64 " vs τ1 %" PRIu64 ")",
+             no_prune ? "no_prune" : "pruning", d.log, s.log, g,
+             (uint64_t)(EPOCH + 40 * (int64_t)MS));
+    bad = sc_fail(name, why);
+  }
+out:
+  p2pc_causal_free(s.c);
+  p2pc_causal_free(x.c);
+  p2pc_causal_free(d.c);
+  p2pc_buf_fini(&b1);
+  p2pc_buf_fini(&b2);
+  p2pc_buf_fini(&b3);
+  return bad;
+}
+
+static int run_scenarios(void) {
+  int bad = 0;
+  bad |= scenario_given_up_not_stable(true);
+  bad |= scenario_given_up_not_stable(false);
+  if (!bad)
+    printf("prop_causal: directed scenarios pass\n");
+  return bad;
+}
+
 /* ---- main ------------------------------------------------------------------
  */
 
 static int usage(void) {
-  fprintf(stderr, "usage: prop_causal [--schedules K] [--seed BASE] [--trace]\n"
+  fprintf(stderr, "usage: prop_causal --scenarios\n"
+                  "       prop_causal [--schedules K] [--seed BASE] [--trace]\n"
                   "         [--bounded | --ahead | --compare-prune |\n"
                   "          --compare-legacy [--legacy-retire]]\n"
                   "         [--faults drop-dest-pair|no-dedup|no-transitive|"
@@ -1960,6 +2101,8 @@ int main(int argc, char **argv) {
       o.legacy_retire = true;
     } else if (strcmp(a, "--trace") == 0) {
       o.trace = true;
+    } else if (strcmp(a, "--scenarios") == 0) {
+      return run_scenarios();
     } else {
       return usage();
     }
