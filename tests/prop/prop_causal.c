@@ -1951,10 +1951,59 @@ out:
   return bad;
 }
 
+/*
+ * Every message is given up on time. s sends m1 and, 10 ms later, m2 to
+ * d; neither is ever acknowledged. At Δ s gives m1 up, and m2 at its own
+ * Δ, 10 ms later: a given-up message that still holds LS back (it
+ * settles for seconds) must not hold back the give-up of the next
+ * (prop_causal found that in ac33a35; be08717 fixed it).
+ */
+static int scenario_given_up_on_time(void) {
+  const char *name = "given-up-on-time";
+  sc_node s = {.off = 0, .err = MS};
+  p2pc_causal_config cfg = {.lifetime_ns = 100 * MS};
+  const p2pc_allocator *al = p2pc_allocator_default();
+  p2pc_buf b;
+  p2pc_buf_init(&b, al, 1 << 16);
+  int bad = 0;
+  if (p2pc_causal_new(&s.c, "s", &cfg, al, sc_event, &s)) {
+    bad = sc_fail(name, "p2pc_causal_new failed");
+    goto out;
+  }
+  static const uint8_t pl[1] = {1};
+  sc_time(&s, 1);
+  if (p2pc_causal_send(s.c, "d", pl, 1, MS, &b)) {
+    bad = sc_fail(name, "send of m1 failed");
+    goto out;
+  }
+  sc_time(&s, 11);
+  p2pc_buf_reset(&b);
+  if (p2pc_causal_send(s.c, "d", pl, 1, 11 * MS, &b)) {
+    bad = sc_fail(name, "send of m2 failed");
+    goto out;
+  }
+  sc_time(&s, 105);
+  sc_time(&s, 115);
+  sc_time(&s, 200);
+  if (strcmp(s.log, "es:1 es:2") != 0) {
+    char why[400];
+    snprintf(why, sizeof why,
+             "at 200 ms s logged \"%s\", expected \"es:1 es:2\" (both "
+             "given up at Δ = 100 ms)",
+             s.log);
+    bad = sc_fail(name, why);
+  }
+out:
+  p2pc_causal_free(s.c);
+  p2pc_buf_fini(&b);
+  return bad;
+}
+
 static int run_scenarios(void) {
   int bad = 0;
   bad |= scenario_given_up_not_stable(true);
   bad |= scenario_given_up_not_stable(false);
+  bad |= scenario_given_up_on_time();
   if (!bad)
     printf("prop_causal: directed scenarios pass\n");
   return bad;
