@@ -1999,11 +1999,95 @@ out:
   return bad;
 }
 
+/*
+ * A write-off is never lost. s sends m1..m21 to d, 1 ms apart; the even
+ * ones are lost on the way, each odd one reaches d just after the entry
+ * for its predecessor expired there (d's clock is 40 ms ahead), so d
+ * delivers it and writes the even one off: ten ranges that do not touch,
+ * two more than d remembers. d's report then reaches s before s has given
+ * anything up. Every even message must end reported expired at s (written
+ * off, or given up at Δ): none may pass for delivered.
+ */
+static int scenario_write_off_kept(void) {
+  const char *name = "write-off-kept";
+  sc_node s = {.off = 0, .err = 50 * MS},
+          d = {.off = 40 * (int64_t)MS, .err = 50 * MS};
+  p2pc_causal_config cfg = {.lifetime_ns = 100 * MS};
+  const p2pc_allocator *al = p2pc_allocator_default();
+  enum { M = 21 };
+  p2pc_buf b[M + 1];
+  for (int i = 0; i <= M; i++)
+    p2pc_buf_init(&b[i], al, 1 << 16);
+  int bad = 0;
+  if (p2pc_causal_new(&s.c, "s", &cfg, al, sc_event, &s) ||
+      p2pc_causal_new(&d.c, "d", &cfg, al, sc_event, &d)) {
+    bad = sc_fail(name, "p2pc_causal_new failed");
+    goto out;
+  }
+  static const uint8_t pl[1] = {1};
+  sc_time(&d, 0);
+  for (int i = 1; i <= M; i++) {
+    sc_time(&s, (uint64_t)i);
+    if (p2pc_causal_send(s.c, "d", pl, 1, (uint64_t)i * MS, &b[i])) {
+      bad = sc_fail(name, "send failed");
+      goto out;
+    }
+  }
+  /* m1 at once; m(2k+1) at 2k + 60.5 ms: d's HLC is then 2k + 100.5 ms,
+   * past τ(2k) + Δ and short of τ(2k+1) + Δ. */
+  for (int i = 1; i <= M; i += 2) {
+    uint64_t t = i == 1 ? 2 * MS : (uint64_t)(i - 1) * MS + 60500000u;
+    p2pc_causal_set_time(d.c, EPOCH + (int64_t)t + d.off, d.err, t);
+    if (p2pc_causal_receive(d.c, "s", b[i].data, b[i].len, t)) {
+      bad = sc_fail(name, "d: receive failed");
+      goto out;
+    }
+  }
+  uint64_t dl, wo[2 * P2PC_CAUSAL_MAX_WRITTEN_OFF];
+  uint32_t nwo;
+  sc_time(&d, 81);
+  p2pc_causal_report_for(d.c, "s", &dl, wo, &nwo);
+  sc_time(&s, 82);
+  if (p2pc_causal_peer_report(s.c, "d", dl, wo, nwo, 82 * MS)) {
+    bad = sc_fail(name, "s: peer_report failed");
+    goto out;
+  }
+  sc_time(&s, 500);
+  char want[24];
+  for (int i = 2; i <= M && !bad; i += 2) {
+    snprintf(want, sizeof want, "es:%d", i);
+    const char *p = s.log;
+    bool found = false;
+    size_t wl = strlen(want);
+    while ((p = strstr(p, want)) != NULL) {
+      if (p[wl] == ' ' || p[wl] == '\0')
+        found = true;
+      p += wl;
+    }
+    if (!found) {
+      char why[900];
+      snprintf(why, sizeof why,
+               "s:%d was written off at d but never reported expired (d "
+               "logged \"%s\", reported delivered %" PRIu64 " and %" PRIu32
+               " ranges; s logged \"%s\")",
+               i, d.log, dl, nwo, s.log);
+      bad = sc_fail(name, why);
+    }
+  }
+out:
+  p2pc_causal_free(s.c);
+  p2pc_causal_free(d.c);
+  for (int i = 0; i <= M; i++)
+    p2pc_buf_fini(&b[i]);
+  return bad;
+}
+
 static int run_scenarios(void) {
   int bad = 0;
   bad |= scenario_given_up_not_stable(true);
   bad |= scenario_given_up_not_stable(false);
   bad |= scenario_given_up_on_time();
+  bad |= scenario_write_off_kept();
   if (!bad)
     printf("prop_causal: directed scenarios pass\n");
   return bad;
