@@ -36,6 +36,11 @@ typedef struct peer_state {
   bool in_active;     /* listed in active */
   wo_range wo[P2PC_CAUSAL_MAX_WRITTEN_OFF];
   uint32_t nwo;
+  /* A range dropped at the cap takes what it knew with it: until
+   * wo_floor_until, reports claim nothing above wo_floor delivered, so the
+   * sender gives those messages up itself instead of taking them for
+   * delivered (they would be reported nowhere). */
+  uint64_t wo_floor, wo_floor_until;
   bool retired;
 } peer_state;
 
@@ -327,6 +332,10 @@ static void wo_add(p2pc_causal *c, peer_state *ps, uint64_t lo, uint64_t hi) {
     for (uint32_t i = 1; i < ps->nwo; i++)
       if (ps->wo[i].until < ps->wo[o].until)
         o = i;
+    if (ps->wo_floor_until <= c->hlc || ps->wo[o].lo < ps->wo_floor)
+      ps->wo_floor = ps->wo[o].lo;
+    if (ps->wo[o].until > ps->wo_floor_until)
+      ps->wo_floor_until = ps->wo[o].until;
     ps->wo[o] = ps->wo[--ps->nwo];
   }
   ps->wo[ps->nwo++] = (wo_range){lo, hi, until};
@@ -1111,6 +1120,8 @@ void p2pc_causal_report_for(const p2pc_causal *c, const char *sender,
     return;
   const peer_state *ps = &c->peers[k];
   *delivered = ps->rx_last_n;
+  if (ps->wo_floor_until > c->hlc && ps->wo_floor < *delivered)
+    *delivered = ps->wo_floor;
   /* Ascending, as the wire wants them. */
   wo_range r[P2PC_CAUSAL_MAX_WRITTEN_OFF];
   uint32_t n = ps->nwo;

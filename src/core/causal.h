@@ -206,7 +206,10 @@ int p2pc_causal_peer_report(p2pc_causal *c, const char *dest,
                             uint32_t nwo, uint64_t mono_ns);
 
 /* What this node reports to sender: see p2pc_causal_peer_report. wo gets
- * up to P2PC_CAUSAL_MAX_WRITTEN_OFF ranges (2 values each). */
+ * up to P2PC_CAUSAL_MAX_WRITTEN_OFF ranges (2 values each). A range it had
+ * to forget at that cap keeps `delivered` below it for 2Δ: the sender
+ * then gives those messages up itself rather than take them for
+ * delivered. */
 void p2pc_causal_report_for(const p2pc_causal *c, const char *sender,
                             uint64_t *delivered, uint64_t *wo, uint32_t *nwo);
 
