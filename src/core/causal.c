@@ -185,20 +185,24 @@ static bool expired(const p2pc_causal *c, uint64_t stamp) {
 static int sync_peers(p2pc_causal *c) {
   if (c->npeers >= c->ids.n)
     return 0;
+  /* Each array is kept as soon as it has grown: one that moved must not
+   * be left dangling when a later one fails. */
   size_t n = c->ids.n;
   uint32_t *act = c->a->realloc(c->active, n * sizeof *act, c->a->ud);
-  if (act)
-    c->active = act;
+  if (!act)
+    return P2PC_ERR_NOMEM;
+  c->active = act;
   p2pc_ses_ls *lb = c->a->realloc(c->lsbuf, n * sizeof *lb, c->a->ud);
-  if (lb)
-    c->lsbuf = lb;
+  if (!lb)
+    return P2PC_ERR_NOMEM;
+  c->lsbuf = lb;
   uint8_t *sn = c->a->realloc(c->seen, n, c->a->ud);
-  if (sn) {
-    memset(sn + c->npeers, 0, n - c->npeers);
-    c->seen = sn;
-  }
+  if (!sn)
+    return P2PC_ERR_NOMEM;
+  memset(sn + c->npeers, 0, n - c->npeers);
+  c->seen = sn;
   peer_state *p = c->a->realloc(c->peers, n * sizeof *p, c->a->ud);
-  if (!p || !act || !lb || !sn)
+  if (!p)
     return P2PC_ERR_NOMEM;
   memset(p + c->npeers, 0, (n - c->npeers) * sizeof *p);
   c->peers = p;
