@@ -1025,9 +1025,13 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
 out:
   /* Not taken (refused, full, out of memory): its names leave the table
    * again, so nothing about it is recorded. */
-  if (rv && rv != P2PC_ERR_AHEAD)
+  if (rv && rv != P2PC_ERR_AHEAD) {
+    /* And what its LS values said of them: their ids go to whichever
+     * names come next, which must not inherit it. */
+    for (uint32_t i = nids; i < c->ids.n && i < c->npeers; i++)
+      c->peers[i].ls_known = 0;
     p2pc_idtab_truncate(&c->ids, nids);
-  else if (!rv && c->drain_pending)
+  } else if (!rv && c->drain_pending)
     drain(c, mono_ns);
   p2pc_ses_msg_fini(&m, c->a);
   return rv;
