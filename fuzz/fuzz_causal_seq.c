@@ -44,6 +44,9 @@
  *     margin) ago on the sender's HLC; with Δ finite, once everything has
  *     settled LS is the HLC; delivery reports never claim a message that
  *     was not delivered;
+ *   - the LS values a message carries: its sender's is its LS at the
+ *     send; every other, for an honest node, is one that node's LS had:
+ *     no message it sent below it still holds its LS back;
  *   - return codes; refused input changes nothing; at the end (with time
  *     let pass) nothing is left in flight or buffered: every message was
  *     delivered once, expired, written off or dropped.
@@ -603,6 +606,45 @@ static void check_unchanged(const world *w, const p2pc_causal *c,
   FUZZ_CHECK(now.nids == sn->nids);
 }
 
+/* The LS values message m (just sent by `from`, whose LS was ls_before)
+ * carries. A liar's LS is not honest (it settles its messages early): the
+ * values for a node that has lied are left alone. */
+static void check_ls_carried(const world *w, unsigned from, const msgrec *m,
+                             uint64_t ls_before) {
+  if (w->tainted)
+    return;
+  const p2pc_allocator *a = p2pc_allocator_default();
+  p2pc_idtab t;
+  p2pc_ses_msg f;
+  p2pc_idtab_init(&t, a, 64);
+  p2pc_ses_msg_init(&f);
+  FUZZ_CHECK(p2pc_wire_ses_get(m->bytes, m->len, &t, a, &f) == (int)m->len);
+  FUZZ_CHECK(p2pc_wire_ses_commit(&t, &f) == 0);
+  bool own = false;
+  for (uint32_t i = 0; i < f.nls; i++) {
+    int who = node_of(p2pc_idtab_name(&t, f.ls[i].id, NULL));
+    uint64_t v = f.ls[i].ls;
+    FUZZ_CHECK(who >= 0 && v < m->stamp);
+    if (who == (int)from) {
+      own = true;
+      FUZZ_CHECK(v == (ls_before < m->stamp ? ls_before : m->stamp - 1));
+      continue;
+    }
+    const node *s = &w->nodes[who];
+    if (s->liar_ever)
+      continue;
+    uint64_t hlc = p2pc_causal_hlc(s->c);
+    for (unsigned k = 0; k < w->nmsgs; k++) {
+      const msgrec *mk = &w->msgs[k];
+      if ((int)mk->from == who && mk->to != mk->from && mk->n && mk->stamp < v)
+        FUZZ_CHECK(!holds_ls(w, mk, hlc));
+    }
+  }
+  FUZZ_CHECK(own == (ls_before != 0));
+  p2pc_ses_msg_fini(&f, a);
+  p2pc_idtab_fini(&t);
+}
+
 static void do_send(world *w, unsigned from, unsigned to, uint8_t plen,
                     bool tiny_out) {
   node *nd = &w->nodes[from];
@@ -628,6 +670,7 @@ static void do_send(world *w, unsigned from, unsigned to, uint8_t plen,
   w->nmsgs++; /* visible to the event callback */
   w->sending = (int)k;
   w->fail.fired = false;
+  uint64_t ls_before = p2pc_causal_local_stable(nd->c);
   int rv = p2pc_causal_send(nd->c, names[to], payload, plen, w->T - T0, &out);
   w->sending = -1;
   if (w->fail.fired)
@@ -661,6 +704,7 @@ static void do_send(world *w, unsigned from, unsigned to, uint8_t plen,
   FUZZ_CHECK(out.len > plen);
   m->bytes = out.data; /* take the buffer's storage */
   m->len = out.len;
+  check_ls_carried(w, from, m, ls_before);
   w->flight[w->nflight++] = k;
 }
 

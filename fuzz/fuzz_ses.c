@@ -16,8 +16,10 @@
  * message older than Δ (EXPIRE) and report it written off, deliver one
  * whose every entry about B has expired, and buffer the others, waiting
  * for an unexpired entry's message and reporting how many there are. A
- * core that delivered it passes its other unexpired entries on in its
- * next message, each one hop further.
+ * core that delivered it passes its other entries on in its next message,
+ * each one hop further, but for those Δ old and those the message's own
+ * LS values retire (stamped below their sender's LS); with them goes B's
+ * own LS and, for each of their senders, the LS the message gave it.
  */
 #include "fuzz.h"
 
@@ -95,9 +97,20 @@ static bool older_than(uint64_t stamp, uint64_t hlc, uint64_t life) {
   return hlc >= life && stamp <= hlc - life;
 }
 
+/* The LS value m carries for the node named `name` in t (0: none). */
+static uint64_t ls_for(const p2pc_ses_msg *m, const p2pc_idtab *ids,
+                       const p2pc_idtab *t, uint32_t name) {
+  for (uint32_t i = 0; i < m->nls; i++)
+    if (fuzz_same_name(ids, m->ls[i].id, t, name))
+      return m->ls[i].ls;
+  return 0;
+}
+
 /* c delivered m: its next message (to "Z") carries m's entries that are
- * not about B and not Δ old, each with one hop more (at most 255), and
- * nothing else. */
+ * not about B, not Δ old and not below their sender's LS in m, each with
+ * one hop more (at most 255), and nothing else; and as LS values, B's own
+ * (its HLC: it has nothing pending) and the one m gave for each sender of
+ * those entries, and nothing else. */
 static void check_passed_on(p2pc_causal *c, const p2pc_ses_msg *m,
                             const p2pc_idtab *ids, uint64_t hlc,
                             uint64_t life) {
@@ -121,7 +134,8 @@ static void check_passed_on(p2pc_causal *c, const p2pc_ses_msg *m,
   for (uint32_t i = 0; i < m->ndeps; i++) {
     const p2pc_ses_dep *e = &m->deps[i];
     if (strcmp(p2pc_idtab_name(ids, e->dest, NULL), "B") == 0 ||
-        older_than(e->stamp, hlc, life))
+        older_than(e->stamp, hlc, life) ||
+        e->stamp < ls_for(m, ids, ids, e->sender))
       continue;
     kept++;
     const p2pc_ses_dep *g = NULL;
@@ -135,6 +149,26 @@ static void check_passed_on(p2pc_causal *c, const p2pc_ses_msg *m,
                (e->hops < P2PC_SES_MAX_HOPS ? e->hops + 1 : P2PC_SES_MAX_HOPS));
   }
   FUZZ_CHECK(f.ndeps == kept);
+  uint32_t nls = 0;
+  for (uint32_t i = 0; i < f.nls; i++) {
+    const char *who = p2pc_idtab_name(&t, f.ls[i].id, NULL);
+    if (strcmp(who, "B") == 0) {
+      FUZZ_CHECK(f.ls[i].ls == f.stamp - 1);
+      nls++;
+      continue;
+    }
+    /* Every other value is one m gave for a sender of an entry passed on. */
+    FUZZ_CHECK(f.ls[i].ls == ls_for(m, ids, &t, f.ls[i].id));
+  }
+  for (uint32_t j = 0; j < f.ndeps; j++) {
+    bool first = true; /* count each sender once */
+    for (uint32_t k = 0; k < j; k++)
+      first &= f.deps[k].sender != f.deps[j].sender;
+    if (first && strcmp(p2pc_idtab_name(&t, f.deps[j].sender, NULL), "B") &&
+        ls_for(m, ids, &t, f.deps[j].sender))
+      nls++;
+  }
+  FUZZ_CHECK(f.nls == nls);
   p2pc_ses_msg_fini(&f, a);
   p2pc_idtab_fini(&t);
   p2pc_buf_fini(&out);

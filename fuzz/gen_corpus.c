@@ -3,7 +3,8 @@
  * Writes the seed corpora of the fuzz targets (fuzz/corpus/<target>/) with
  * the core's own encoders, so the seeds are in the real wire format: every
  * frame type, Δ-SES messages with dependency entries in both forms (a new
- * destination, the next sender under the same one), stamps about to expire
+ * destination, the next sender under the same one) and LS values (the
+ * sender's, entry senders', some retiring entries), stamps about to expire
  * or too far ahead for the fuzzer's timed core, messages produced by real
  * causal cores, and causal_seq scripts (with the old crash reproducers
  * rewritten in the current script format as regress-*); plus a few
@@ -68,11 +69,18 @@ typedef struct dep_spec {
   uint32_t hops;
 } dep_spec;
 
-/* Encodes a message with entries deps[0..ndeps) (any order). Appends to
- * out. */
-static void put_ses(p2pc_buf *out, const char *sender, const char *dest,
-                    uint64_t n, uint64_t prev, uint64_t stamp,
-                    const dep_spec *deps, uint32_t ndeps, const char *payload) {
+/* One LS value by name. */
+typedef struct ls_spec {
+  const char *id;
+  uint64_t ls;
+} ls_spec;
+
+/* Encodes a message with entries deps[0..ndeps) and LS values
+ * ls[0..nls) (any order). Appends to out. */
+static void put_ses_ls(p2pc_buf *out, const char *sender, const char *dest,
+                       uint64_t n, uint64_t prev, uint64_t stamp,
+                       const dep_spec *deps, uint32_t ndeps, const ls_spec *ls,
+                       uint32_t nls, const char *payload) {
   ses_fixture fx;
   fx.a = p2pc_allocator_default();
   p2pc_idtab_init(&fx.ids, fx.a, 256);
@@ -91,6 +99,13 @@ static void put_ses(p2pc_buf *out, const char *sender, const char *dest,
                           deps[i].n, deps[i].stamp, deps[i].hops};
   m.deps = e;
   m.ndeps = ndeps;
+  p2pc_ses_ls l[64];
+  if (nls > 64)
+    die("too many LS values", P2PC_ERR_INVAL);
+  for (uint32_t i = 0; i < nls; i++)
+    l[i] = (p2pc_ses_ls){id_of(&fx, ls[i].id), ls[i].ls};
+  m.ls = l;
+  m.nls = nls;
   m.payload = (const uint8_t *)payload;
   m.payload_len = strlen(payload);
   p2pc_wire_scratch scratch;
@@ -98,6 +113,12 @@ static void put_ses(p2pc_buf *out, const char *sender, const char *dest,
   CHECK("ses_put", p2pc_wire_ses_put(out, &m, &fx.ids, &scratch, fx.a, NULL));
   p2pc_wire_scratch_fini(&scratch, fx.a);
   p2pc_idtab_fini(&fx.ids);
+}
+
+static void put_ses(p2pc_buf *out, const char *sender, const char *dest,
+                    uint64_t n, uint64_t prev, uint64_t stamp,
+                    const dep_spec *deps, uint32_t ndeps, const char *payload) {
+  put_ses_ls(out, sender, dest, n, prev, stamp, deps, ndeps, NULL, 0, payload);
 }
 
 /* The SES seeds, as (name, bytes) into both fuzz_ses and DATA frames. */
@@ -143,11 +164,37 @@ static void gen_handmade_ses(void) {
   put_ses(&b, "A", "B", 5, 2, 1000, d2, 4, "entries");
   add_ses_seed("ses-entries", &b);
 
+  /* The same with LS values for the sender and every entry sender (the
+   * receiver among them), none above its entries' stamps. */
+  p2pc_buf_reset(&b);
+  static const ls_spec l2[] = {
+      {"A", 900}, {"C", 800}, {"node-E.x_1~7", 650}, {"B", 999}};
+  put_ses_ls(&b, "A", "B", 5, 2, 1000, d2, 4, l2, 4, "entries and LS");
+  add_ses_seed("ses-entries-ls", &b);
+
+  /* LS values that retire entries of the same message: A's 901 passes
+   * (C, A, 1, 900), C's 800 does not pass (D, C, 2, 800). */
+  p2pc_buf_reset(&b);
+  static const ls_spec l2b[] = {{"A", 901}, {"C", 800}, {"node-E.x_1~7", 999}};
+  put_ses_ls(&b, "A", "B", 5, 2, 1000, d2, 4, l2b, 3, "LS retires");
+  add_ses_seed("ses-ls-retires", &b);
+
+  /* The sender's LS only, at its bounds: 1, and stamp - 1. */
+  p2pc_buf_reset(&b);
+  static const ls_spec l1a[] = {{"A", 1}};
+  put_ses_ls(&b, "A", "B", 1, 0, 1000, NULL, 0, l1a, 1, "LS 1");
+  add_ses_seed("ses-ls-low", &b);
+  p2pc_buf_reset(&b);
+  static const ls_spec l1b[] = {{"A", 999}};
+  put_ses_ls(&b, "A", "B", 1, 0, 1000, NULL, 0, l1b, 1, "LS stamp - 1");
+  add_ses_seed("ses-ls-high", &b);
+
   /* Entries about the receiver B: it must wait (for C:3, and D:1). */
   p2pc_buf_reset(&b);
   static const dep_spec d3[] = {
       {"B", "C", 3, 500, 2}, {"B", "D", 1, 400, 0}, {"C", "D", 7, 450, 1}};
-  put_ses(&b, "A", "B", 600, 40, 700, d3, 3, "waits for B");
+  static const ls_spec l3[] = {{"C", 499}, {"D", 1}, {"A", 600}};
+  put_ses_ls(&b, "A", "B", 600, 40, 700, d3, 3, l3, 3, "waits for B");
   add_ses_seed("ses-entry-for-receiver", &b);
 
   /* The same entries, Δ old at a fresh core's HLC (stamp + 1 - 60 s):
@@ -171,7 +218,9 @@ static void gen_handmade_ses(void) {
   p2pc_buf_reset(&b);
   static const dep_spec d6[] = {{"B", "C", UINT64_MAX, 1, 255},
                                 {"C", "B", 1, UINT64_MAX - 1, 255}};
-  put_ses(&b, "A", "B", UINT64_MAX, UINT64_MAX - 1, UINT64_MAX, d6, 2, "max");
+  static const ls_spec l6[] = {{"A", 1}, {"B", 1}, {"C", UINT64_MAX - 1}};
+  put_ses_ls(&b, "A", "B", UINT64_MAX, UINT64_MAX - 1, UINT64_MAX, d6, 2, l6, 3,
+             "max");
   add_ses_seed("ses-max", &b);
 
   /* Many entries among many names. */
@@ -186,7 +235,11 @@ static void gen_handmade_ses(void) {
         d7[k++] = (dep_spec){nm[d], nm[s2], (uint64_t)(d * 10 + s2 + 1),
                              (uint64_t)(5000 - d * 10 - s2),
                              (uint32_t)(d * 10 + s2) * 5 % 256};
-  put_ses(&b, "A", "B", 77, 70, 5000, d7, k, "many");
+  ls_spec l7[11];
+  for (int i = 0; i < 10; i++)
+    l7[i] = (ls_spec){nm[i], (uint64_t)(4000 + 37 * i)};
+  l7[10] = (ls_spec){"A", 4999};
+  put_ses_ls(&b, "A", "B", 77, 70, 5000, d7, k, l7, 11, "many");
   add_ses_seed("ses-many-entries", &b);
 
   /* More names than the fuzzer's tables hold (32). */

@@ -4,8 +4,9 @@
  * invariants every successfully decoded message must satisfy (the rules of
  * the encoding, wire.h: ids in the table, entries sorted by (dest, sender)
  * and one per pair, no entry about the message's sender or about its own
- * sender, stamps below the message's, hop counts within the wire's), and
- * equality of two messages
+ * sender, stamps below the message's, hop counts within the wire's; LS
+ * values above 0 and below the stamp, one per node, each of the message's
+ * sender or of an entry's sender), and equality of two messages
  * decoded into different id tables, compared by node name since the
  * integers mean nothing outside their table.
  */
@@ -41,6 +42,18 @@ static inline void fuzz_check_ses_msg(const p2pc_ses_msg *m,
       FUZZ_CHECK(p->dest < e->dest ||
                  (p->dest == e->dest && p->sender < e->sender));
     }
+  }
+  FUZZ_CHECK(m->nls == 0 || (m->ls != NULL && m->ls_owned));
+  for (uint32_t i = 0; i < m->nls; i++) {
+    const p2pc_ses_ls *l = &m->ls[i];
+    FUZZ_CHECK(l->id < ids->n);
+    FUZZ_CHECK(l->ls > 0 && l->ls < m->stamp);
+    bool sends = l->id == m->sender;
+    for (uint32_t k = 0; k < m->ndeps && !sends; k++)
+      sends = m->deps[k].sender == l->id;
+    FUZZ_CHECK(sends);
+    for (uint32_t k = 0; k < i; k++)
+      FUZZ_CHECK(m->ls[k].id != l->id);
   }
   /* The names and the payload are borrowed from the input. */
   FUZZ_CHECK(m->sender_name >= (const char *)in &&
@@ -79,6 +92,17 @@ static inline bool fuzz_ses_msg_equal(const p2pc_ses_msg *a,
           fuzz_same_name(ia, ea->sender, ib, b->deps[j].sender))
         eb = &b->deps[j];
     if (!eb || eb->n != ea->n || eb->stamp != ea->stamp || eb->hops != ea->hops)
+      return false;
+  }
+  /* LS values likewise, one per node in both. */
+  if (a->nls != b->nls)
+    return false;
+  for (uint32_t i = 0; i < a->nls; i++) {
+    const p2pc_ses_ls *la = &a->ls[i], *lb = NULL;
+    for (uint32_t j = 0; j < b->nls && !lb; j++)
+      if (fuzz_same_name(ia, la->id, ib, b->ls[j].id))
+        lb = &b->ls[j];
+    if (!lb || lb->ls != la->ls)
       return false;
   }
   return true;

@@ -194,23 +194,26 @@ static bool expired(const p2pc_causal *c, uint64_t stamp) {
 static int sync_peers(p2pc_causal *c) {
   if (c->npeers >= c->ids.n)
     return 0;
+  /* Each array is kept as soon as it has grown: one that moved must not
+   * be left dangling when a later one fails. */
   size_t n = c->ids.n;
   uint32_t *act = c->a->realloc(c->active, n * sizeof *act, c->a->ud);
-  if (act)
-    c->active = act;
-  p2pc_ses_ls *lb = c->a->realloc(c->lsbuf, n * sizeof *lb, c->a->ud);
-  if (lb)
-    c->lsbuf = lb;
-  uint8_t *sn = c->a->realloc(c->seen, n, c->a->ud);
-  if (sn) {
-    memset(sn + c->npeers, 0, n - c->npeers);
-    c->seen = sn;
-  }
-  peer_state *p = c->a->realloc(c->peers, n * sizeof *p, c->a->ud);
-  if (p)
-    c->peers = p; /* grown (or moved) even if another array failed */
-  if (!p || !act || !lb || !sn)
+  if (!act)
     return P2PC_ERR_NOMEM;
+  c->active = act;
+  p2pc_ses_ls *lb = c->a->realloc(c->lsbuf, n * sizeof *lb, c->a->ud);
+  if (!lb)
+    return P2PC_ERR_NOMEM;
+  c->lsbuf = lb;
+  uint8_t *sn = c->a->realloc(c->seen, n, c->a->ud);
+  if (!sn)
+    return P2PC_ERR_NOMEM;
+  memset(sn + c->npeers, 0, n - c->npeers);
+  c->seen = sn;
+  peer_state *p = c->a->realloc(c->peers, n * sizeof *p, c->a->ud);
+  if (!p)
+    return P2PC_ERR_NOMEM;
+  c->peers = p;
   memset(p + c->npeers, 0, (n - c->npeers) * sizeof *p);
   c->npeers = c->ids.n;
   return 0;
@@ -1046,9 +1049,13 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
 out:
   /* Not taken (refused, full, out of memory): its names leave the table
    * again, so nothing about it is recorded. */
-  if (rv && rv != P2PC_ERR_AHEAD)
+  if (rv && rv != P2PC_ERR_AHEAD) {
+    /* And what its LS values said of them: their ids go to whichever
+     * names come next, which must not inherit it. */
+    for (uint32_t i = nids; i < c->ids.n && i < c->npeers; i++)
+      c->peers[i].ls_known = 0;
     p2pc_idtab_truncate(&c->ids, nids);
-  else if (!rv && c->drain_pending)
+  } else if (!rv && c->drain_pending)
     drain(c, mono_ns);
   p2pc_ses_msg_fini(&m, c->a);
   return rv;

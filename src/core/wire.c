@@ -344,7 +344,6 @@ int p2pc_wire_leave_get(const uint8_t *b, size_t len, uint64_t *last,
   return (int)len;
 }
 
-
 /* ---- STABLE ----------------------------------------------------------- */
 
 /* Written-off ranges: (first, last) pairs, 1 <= first <= last < the next
@@ -515,8 +514,7 @@ typedef struct named {
 
 static int cmp_named(const void *x, const void *y) {
   const named *a = x, *b = y;
-  return cmp_name((const uint8_t *)a->p, a->len, (const uint8_t *)b->p,
-                  b->len);
+  return cmp_name((const uint8_t *)a->p, a->len, (const uint8_t *)b->p, b->len);
 }
 
 static int cmp_dep(const void *x, const void *y) {
@@ -584,7 +582,8 @@ static int cmp_lsidx(const void *x, const void *y) {
 
 /* Writes m's LS list in dictionary order. map: local id -> index + 1. */
 static int put_ls(p2pc_buf *out, const p2pc_ses_msg *m, const uint32_t *map,
-                  const sesdep *sd, uint32_t nd, const p2pc_allocator *a) {
+                  uint32_t nids, const sesdep *sd, uint32_t nd,
+                  const p2pc_allocator *a) {
   size_t start = out->len;
   int rv = P2PC_ERR_NOMEM;
   lsidx *t = a->realloc(NULL, (size_t)m->nls * sizeof *t, a->ud);
@@ -598,7 +597,7 @@ static int put_ls(p2pc_buf *out, const p2pc_ses_msg *m, const uint32_t *map,
   rv = P2PC_ERR_INVAL;
   for (uint32_t i = 0; i < m->nls; i++) {
     const p2pc_ses_ls *l = &m->ls[i];
-    if (l->ls == 0 || l->ls >= m->stamp || !map[l->id] ||
+    if (l->id >= nids || l->ls == 0 || l->ls >= m->stamp || !map[l->id] ||
         !sender[map[l->id] - 1])
       goto err;
     t[i] = (lsidx){map[l->id] - 1, l->ls};
@@ -629,7 +628,8 @@ int p2pc_wire_ses_put(p2pc_buf *out, const p2pc_ses_msg *m,
   int rv;
   if (m->sender == m->dest || m->sender >= ids->n || m->dest >= ids->n ||
       m->n == 0 || m->prev >= m->n || m->stamp == 0 ||
-      m->ndeps > P2PC_SES_MAX_DEPS || (!m->payload && m->payload_len))
+      m->ndeps > P2PC_SES_MAX_DEPS || (!m->payload && m->payload_len) ||
+      (!m->ls && m->nls))
     return P2PC_ERR_INVAL;
   if ((rv = scratch_grow(scratch, ids->n, m->ndeps, a)) != 0)
     return rv;
@@ -692,10 +692,9 @@ int p2pc_wire_ses_put(p2pc_buf *out, const p2pc_ses_msg *m,
     PUT(p2pc_buf_put_varint(out, sd[i].hops));
   }
   /* LS values: by dictionary index, each the sender's or an entry
-   * sender's (sd[].d is reused: 1 marks an entry sender's index). */
+   * sender's. A list put_ls refuses leaves nothing of the message. */
   if (m->nls) {
-    if ((rv = put_ls(out, m, map, sd, nd, a)) != 0)
-      goto err;
+    PUT(put_ls(out, m, map, ids->n, sd, nd, a));
   } else {
     PUT(p2pc_buf_put_varint(out, 0));
   }
@@ -849,8 +848,8 @@ int p2pc_wire_ses_get(const uint8_t *b, size_t len, const p2pc_idtab *ids,
     }
     if (s >= ndict || d == 0 || d == s || en == 0 || sd == 0 || sd >= stamp)
       goto out;
-    tmp.deps[i] = (p2pc_ses_dep){local[d], local[s], en, stamp - sd,
-                                 (uint32_t)hp};
+    tmp.deps[i] =
+        (p2pc_ses_dep){local[d], local[s], en, stamp - sd, (uint32_t)hp};
     tmp.ndeps++;
     mark[d] |= 1;
     mark[s] |= 3;

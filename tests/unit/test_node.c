@@ -7,7 +7,9 @@
  * liveness and re-dial, reliable exactly-once delivery across link loss and
  * dropped frames, back-pressure, a peer's restart as a new incarnation,
  * and stability over the links: a link's first STABLE before any DATA,
- * delivery reports raising the sender's LS, a retired frame type.
+ * delivery reports raising the sender's LS, a retired frame type, the
+ * STABLE report as the heartbeat, a LEAVE that waits for delivery reports,
+ * and a link that carried no DATA leaving no frozen report behind.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -1014,17 +1016,48 @@ static void feed(net *w, int i, p2pc_link_id l, const p2pc_buf *b) {
       p2pc_node_link_input(w->nodes[i].n, l, b->data, b->len, now_at(w, i)), 0);
 }
 
-/* X dials node i: an accepted link that has taken X's HELLO. */
-static void fake_peer(net *w, int i, p2pc_link_id *l) {
+/* A fake peer `id` of incarnation inc dials node i: an accepted link that
+ * has taken its HELLO. */
+static void fake_peer_as(net *w, int i, const char *id, uint64_t inc,
+                         p2pc_link_id *l) {
   fake_link(w, i, l);
   p2pc_buf b;
   p2pc_buf_init(&b, p2pc_allocator_default(), 4096);
-  p2pc_wire_hello h = {.version = P2PC_WIRE_VERSION, .incarnation = 5};
-  strcpy(h.id, "X");
+  p2pc_wire_hello h = {.version = P2PC_WIRE_VERSION, .incarnation = inc};
+  strcpy(h.id, id);
   long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_HELLO);
   assert_int_equal(p2pc_wire_hello_put(&b, &h), 0);
   assert_int_equal(p2pc_wire_frame_end(&b, at, 4096), 0);
   feed(w, i, *l, &b);
+  p2pc_buf_fini(&b);
+}
+
+/* X dials node i. */
+static void fake_peer(net *w, int i, p2pc_link_id *l) {
+  fake_peer_as(w, i, "X", 5, l);
+}
+
+/* An ACK frame (cum, nothing beyond) from a fake peer. */
+static void fake_ack(net *w, int i, p2pc_link_id l, uint64_t cum) {
+  p2pc_buf b;
+  p2pc_buf_init(&b, p2pc_allocator_default(), 4096);
+  long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_ACK);
+  assert_int_equal(p2pc_wire_ack_put(&b, cum, 0), 0);
+  assert_int_equal(p2pc_wire_frame_end(&b, at, 4096), 0);
+  feed(w, i, l, &b);
+  p2pc_buf_fini(&b);
+}
+
+/* A LEAVE frame from a fake peer: no DATA after lseq last, nobody named. */
+static void fake_leave(net *w, int i, p2pc_link_id l, uint64_t last) {
+  p2pc_buf b;
+  p2pc_wire_peer none;
+  memset(&none, 0, sizeof none);
+  p2pc_buf_init(&b, p2pc_allocator_default(), 4096);
+  long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_LEAVE);
+  assert_int_equal(p2pc_wire_leave_put(&b, last, &none), 0);
+  assert_int_equal(p2pc_wire_frame_end(&b, at, 4096), 0);
+  feed(w, i, l, &b);
   p2pc_buf_fini(&b);
 }
 
@@ -1048,7 +1081,7 @@ static void fake_stable(net *w, int i, p2pc_link_id l, uint64_t delivered,
 
 /* What node i wrote on link l since the last look (then consumed). */
 typedef struct seen {
-  int acks, stables, data;
+  int acks, stables, data, pings, pongs, leaves, announces;
   uint64_t ack_cum;    /* the highest ACK */
   p2pc_wire_stable st; /* the last STABLE */
   uint64_t data_lseq;  /* the last DATA's */
@@ -1083,19 +1116,33 @@ static void look(net *w, int i, p2pc_link_id l, seen *s) {
       assert_true(s->ses_len <= sizeof s->ses);
       memcpy(s->ses, f.body + r.off, s->ses_len);
       s->data++;
+    } else if (f.type == P2PC_FRAME_PING) {
+      s->pings++;
+    } else if (f.type == P2PC_FRAME_PONG) {
+      s->pongs++;
+    } else if (f.type == P2PC_FRAME_LEAVE) {
+      s->leaves++;
+    } else if (f.type == P2PC_FRAME_ANNOUNCE) {
+      s->announces++;
     }
     off += (size_t)used;
   }
   p2pc_node_link_consume(w->nodes[i].n, l, len);
 }
 
-/* X's causal core, on node i's network time. */
-static p2pc_causal *fake_core(net *w, int i) {
+/* A fake peer's causal core (its causal identity sesid), on node i's
+ * network time. */
+static p2pc_causal *fake_core_as(net *w, int i, const char *sesid) {
   p2pc_causal *x;
-  assert_int_equal(p2pc_causal_new(&x, FAKE_SESID, NULL, NULL, NULL, NULL), 0);
+  assert_int_equal(p2pc_causal_new(&x, sesid, NULL, NULL, NULL, NULL), 0);
   int64_t t = p2pc_node_network_time(w->nodes[i].n, local_at(w, i, w->now));
   p2pc_causal_set_time(x, t, 0, 0);
   return x;
+}
+
+/* X's. */
+static p2pc_causal *fake_core(net *w, int i) {
+  return fake_core_as(w, i, FAKE_SESID);
 }
 
 /* A DATA frame with lseq from core x to node i. */
@@ -1298,6 +1345,198 @@ static void test_stability_flows_over_links(void **state) {
   for (int i = 0; i < 3; i++)
     assert_int_equal(w->nodes[i].undeliverable, 0);
   net_free(w);
+}
+
+/* The STABLE report is the heartbeat: one per interval on every link, with
+ * the ANNOUNCE, and no PING; a peer whose only frames are its reports is
+ * alive. A PING (an older node's heartbeat) is taken and not answered.
+ * Silence, by contrast, makes a peer suspect, then down. */
+static void test_heartbeat_is_stable(void **state) {
+  (void)state;
+  net *w = net_new();
+  start_node(w, 0, NULL);
+  p2pc_link_id l;
+  fake_peer(w, 0, &l);
+  fake_stable(w, 0, l, 0, 0);
+  seen s;
+  look(w, 0, l, &s);
+  int stables = 0, pings = 0, pongs = 0, anns = 0;
+  for (int k = 0; k < 12; k++) { /* 6 s: past suspect (2 s) and dead (5 s) */
+    run(w, 500);
+    fake_stable(w, 0, l, 0, 0);
+    look(w, 0, l, &s);
+    stables += s.stables;
+    pings += s.pings;
+    pongs += s.pongs;
+    anns += s.announces;
+  }
+  assert_int_equal(pings, 0);
+  assert_int_equal(pongs, 0);
+  assert_true(stables >= 11 && stables <= 13); /* one per 500 ms */
+  assert_true(anns >= 11);
+  p2pc_peer_info pi;
+  assert_true(p2pc_node_peer_info(w->nodes[0].n, 0, &pi));
+  assert_string_equal(pi.id, "X");
+  assert_int_equal(pi.state, P2PC_PEER_UP);
+  /* A PING: no PONG, no harm. */
+  p2pc_buf b;
+  p2pc_buf_init(&b, p2pc_allocator_default(), 64);
+  long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_PING);
+  assert_int_equal(p2pc_wire_ping_put(&b, P2PC_FRAME_PING, 77), 0);
+  assert_int_equal(p2pc_wire_frame_end(&b, at, 64), 0);
+  feed(w, 0, l, &b);
+  p2pc_buf_fini(&b);
+  look(w, 0, l, &s);
+  assert_int_equal(s.pongs, 0);
+  assert_int_equal(p2pc_node_up_count(w->nodes[0].n), 1);
+  /* Silent from now on: suspect, then down. */
+  run(w, 2500);
+  assert_true(p2pc_node_peer_info(w->nodes[0].n, 0, &pi));
+  assert_int_equal(pi.state, P2PC_PEER_SUSPECT);
+  run(w, 3000);
+  assert_int_equal(p2pc_node_up_count(w->nodes[0].n), 0);
+  net_free(w);
+}
+
+/* A session ended by agreement (LEAVE) finishes only once the peer has
+ * reported every message we sent it delivered: X acknowledges our message
+ * and sends LEAVE, and we agree, but the session (and the link) stays
+ * until X's STABLE says `delivered` 1; its heartbeats saying 0 do not end
+ * it. Y, whose report came before its LEAVE, is done at once. Z never
+ * reports: after the LEAVE timeout the session simply goes on. */
+static void test_leave_waits_for_delivery_report(void **state) {
+  (void)state;
+  net *w = net_new();
+  start_node(w, 0, NULL);
+  p2pc_node *n0 = w->nodes[0].n;
+  const p2pc_causal *c0 = p2pc_node_causal(n0);
+  p2pc_link_id lx, ly, lz;
+  seen s;
+  fake_peer(w, 0, &lx);
+  fake_stable(w, 0, lx, 0, 0);
+  send_ok(w, 0, "X", "to x");
+  uint64_t stamp = p2pc_causal_last_stamp(c0);
+  look(w, 0, lx, &s);
+  assert_int_equal(s.data, 1);
+  fake_ack(w, 0, lx, 1);
+  fake_leave(w, 0, lx, 0);
+  look(w, 0, lx, &s);
+  assert_int_equal(s.leaves, 1); /* we agree */
+  assert_int_equal(p2pc_causal_pending_to(c0, FAKE_SESID), 1);
+  for (int k = 0; k < 4; k++) {
+    run(w, 400);
+    fake_stable(w, 0, lx, 0, 0);
+  }
+  assert_int_equal(p2pc_node_peer_count(n0), 1);
+  assert_int_equal(p2pc_node_up_count(n0), 1);
+  assert_int_equal(w->nodes[0].peer_down, 0);
+  assert_int_equal(p2pc_causal_local_stable(c0), stamp);
+  /* No new messages on a session being ended. */
+  assert_int_equal(
+      p2pc_node_send(n0, "X", (const uint8_t *)"x", 1, now_at(w, 0)),
+      P2PC_ERR_NOTFOUND);
+  /* The report: the session ends, its messages are settled. */
+  fake_stable(w, 0, lx, 1, 0);
+  assert_int_equal(p2pc_node_peer_count(n0), 0);
+  assert_int_equal(w->nodes[0].peer_down, 1);
+  assert_int_equal(p2pc_causal_pending_to(c0, FAKE_SESID), 0);
+  assert_true(p2pc_causal_local_stable(c0) > stamp);
+  run(w, 10); /* the close */
+  assert_int_equal(p2pc_node_up_count(n0), 0);
+
+  /* Y: reported before its LEAVE, so the LEAVE ends it at once. */
+  fake_peer_as(w, 0, "Y", 6, &ly);
+  fake_stable(w, 0, ly, 0, 0);
+  send_ok(w, 0, "Y", "to y");
+  look(w, 0, ly, &s);
+  assert_int_equal(s.data, 1);
+  fake_ack(w, 0, ly, 1);
+  fake_stable(w, 0, ly, p2pc_causal_sent(c0), 0);
+  assert_int_equal(p2pc_causal_pending_to(c0, "Y~6"), 0);
+  assert_int_equal(p2pc_node_peer_count(n0), 1);
+  fake_leave(w, 0, ly, 0);
+  assert_int_equal(p2pc_node_peer_count(n0), 0);
+  assert_int_equal(w->nodes[0].peer_down, 2);
+  run(w, 10);
+
+  /* Z: acknowledges, leaves, never reports. */
+  fake_peer_as(w, 0, "Z", 7, &lz);
+  fake_stable(w, 0, lz, 0, 0);
+  send_ok(w, 0, "Z", "to z");
+  fake_ack(w, 0, lz, 1);
+  fake_leave(w, 0, lz, 0);
+  for (int k = 0; k < 62; k++) { /* 31 s: past the 30 s LEAVE timeout */
+    run(w, 500);
+    fake_stable(w, 0, lz, 0, 0);
+    look(w, 0, lz, &s);
+  }
+  assert_int_equal(p2pc_node_peer_count(n0), 1);
+  assert_int_equal(p2pc_node_up_count(n0), 1);
+  assert_int_equal(w->nodes[0].peer_down, 2);
+  assert_int_equal(p2pc_causal_pending_to(c0, "Z~7"), 1);
+  send_ok(w, 0, "Z", "again"); /* the session goes on */
+  look(w, 0, lz, &s);
+  assert_int_equal(s.data, 1);
+  net_free(w);
+}
+
+/* N0's level 1 as its last STABLE to the fake peer on ly says, after ms
+ * more milliseconds during which that peer reports `value` every 250 ms. */
+static uint64_t level1_after(net *w, p2pc_link_id ly, unsigned ms,
+                             uint64_t value) {
+  seen s;
+  uint64_t v = 0;
+  for (unsigned t = 0; t < ms; t += 250) {
+    run(w, 250);
+    fake_stable(w, 0, ly, 0, value);
+    look(w, 0, ly, &s);
+    if (s.stables)
+      v = s.st.rep.v[1];
+  }
+  assert_true(v != 0);
+  return v;
+}
+
+/* A link's report stays counted (frozen) when the link goes only if a
+ * message of the peer's was taken over it: then entries it brought rely on
+ * it. X reports a low value, Y a high one; N0's level 1 is X's. When X's
+ * link drops having carried no DATA, its report goes at once, and level 1
+ * rises at the next refresh; when it carried one, the report is frozen and
+ * level 1 stays where X put it. */
+static void test_link_without_data_not_frozen(void **state) {
+  (void)state;
+  const uint64_t low = 1000, high = 1ull << 62;
+  for (int with_data = 0; with_data < 2; with_data++) {
+    net *w = net_new();
+    start_node(w, 0, NULL);
+    p2pc_link_id lx, ly;
+    fake_peer(w, 0, &lx);
+    fake_stable(w, 0, lx, 0, low);
+    fake_peer_as(w, 0, "Y", 6, &ly);
+    fake_stable(w, 0, ly, 0, high);
+    p2pc_causal *x = NULL;
+    if (with_data) {
+      p2pc_buf d;
+      x = fake_core(w, 0);
+      fake_data(w, 0, x, 1, "from x", &d);
+      feed(w, 0, lx, &d);
+      p2pc_buf_fini(&d);
+      assert_int_equal(count_delivered(&w->nodes[0], FAKE_SESID ":"), 1);
+    }
+    assert_int_equal(level1_after(w, ly, 1000, high), low);
+    p2pc_node_link_closed(w->nodes[0].n, lx, now_at(w, 0));
+    assert_int_equal(p2pc_node_up_count(w->nodes[0].n), 1);
+    uint64_t v1 = level1_after(w, ly, 1000, high);
+    if (with_data) {
+      assert_int_equal(v1, low);
+    } else {
+      assert_true(v1 > low);
+      assert_true(v1 <=
+                  p2pc_causal_local_stable(p2pc_node_causal(w->nodes[0].n)));
+    }
+    p2pc_causal_free(x);
+    net_free(w);
+  }
 }
 
 /* ---- clock synchronization ------------------------------------------------
@@ -1751,6 +1990,9 @@ int main(void) {
       cmocka_unit_test(test_data_waits_for_first_stable),
       cmocka_unit_test(test_delivery_report_raises_ls),
       cmocka_unit_test(test_stability_flows_over_links),
+      cmocka_unit_test(test_heartbeat_is_stable),
+      cmocka_unit_test(test_leave_waits_for_delivery_report),
+      cmocka_unit_test(test_link_without_data_not_frozen),
       cmocka_unit_test(test_clock_reference_converges),
       cmocka_unit_test(test_clock_reference_failover),
       cmocka_unit_test(test_clock_reference_drift_step),

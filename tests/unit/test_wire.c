@@ -5,8 +5,8 @@
  * (truncated at every length, trailing bytes, bad IDs), protocol version
  * 2 and the retired type 10, the STABLE frame's steps and written-off
  * (first, last) ranges, and the Δ-SES message encoding: its dictionary,
- * its entries and their hop counts, every canonical-form rule,
- * provisional ids and the table limit.
+ * its entries and their hop counts, its LS list, every canonical-form
+ * rule, provisional ids, the table limit and allocation failures.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "failalloc.h"
 #include "wire.h"
 
 #define A p2pc_allocator_default()
@@ -555,6 +556,10 @@ static p2pc_ses_dep dep(p2pc_idtab *t, const char *dest, const char *sender,
   return dep_h(t, dest, sender, n, stamp, 0);
 }
 
+static p2pc_ses_ls lsv(p2pc_idtab *t, const char *id, uint64_t ls) {
+  return (p2pc_ses_ls){id_of(t, id), ls};
+}
+
 /* A message from sender to dest in table t, borrowing deps. */
 static p2pc_ses_msg ses(p2pc_idtab *t, const char *sender, const char *dest,
                         uint64_t n, uint64_t prev, uint64_t stamp,
@@ -609,6 +614,15 @@ static void assert_same_msg(const p2pc_ses_msg *a, const p2pc_idtab *ta,
     assert_int_equal(e->stamp, a->deps[i].stamp);
     assert_int_equal(e->hops, a->deps[i].hops);
   }
+  assert_int_equal(a->nls, b->nls);
+  for (uint32_t i = 0; i < a->nls; i++) {
+    uint32_t j = 0;
+    while (j < b->nls &&
+           strcmp(name_of(tb, b->ls[j].id), name_of(ta, a->ls[i].id)) != 0)
+      j++;
+    assert_true(j < b->nls);
+    assert_int_equal(b->ls[j].ls, a->ls[i].ls);
+  }
   assert_int_equal(a->payload_len, b->payload_len);
   if (a->payload_len)
     assert_memory_equal(a->payload, b->payload, a->payload_len);
@@ -622,11 +636,16 @@ static void assert_sorted(const p2pc_ses_msg *m) {
     assert_true(x->dest < y->dest ||
                 (x->dest == y->dest && x->sender < y->sender));
   }
+  for (uint32_t i = 0; i < m->nls; i++)
+    for (uint32_t j = 0; j < i; j++)
+      assert_int_not_equal(m->ls[i].id, m->ls[j].id);
+  assert_true(m->ls_owned || m->nls == 0);
 }
 
 /* The known answer: every field, both entry forms (a new destination, and
  * the gap to the previous sender under the same destination), hop counts
- * of one and two bytes. */
+ * of one and two bytes, and LS values (the sender's and two entry
+ * senders', by dictionary index: the first absolute, then gaps). */
 static const uint8_t ses_want[] = {
     4, 1,   'A', 1,  'B',  1,    'C', 1, 'D', /* dictionary: A B C D */
     3, 1,   100,                              /* n, prev, stamp */
@@ -635,6 +654,10 @@ static const uint8_t ses_want[] = {
     1, 3,   4,   50, 1,          /* (C, D, 4, 50), 1 hop: dest 1+1, sender 3 */
     1, 0,   1,   5,  0xff, 0x01, /* (D, A, 1, 95), 255 hops: dest 2+1 */
     0, 0,   7,   1,  3,          /* (D, B, 7, 99), 3 hops: sender 0+1+0 */
+    3,                           /* LS values */
+    0, 3,                        /* A: 97, index 0 */
+    2, 60,                       /* C: 40, index 0+2 */
+    1, 1,                        /* D: 99, index 2+1 */
     2, 'h', 'i'};
 
 static void test_ses_known_answer(void **state) {
@@ -649,6 +672,11 @@ static void test_ses_known_answer(void **state) {
       dep_h(&ids, "D", "B", 7, 99, 3), dep_h(&ids, "C", "D", 4, 50, 1),
       dep_h(&ids, "D", "A", 1, 95, 255), dep(&ids, "B", "C", 2, 90)};
   p2pc_ses_msg m = ses(&ids, "A", "B", 3, 1, 100, deps, 4, "hi");
+  /* Given in no particular order: they go in the dictionary's. */
+  p2pc_ses_ls ls[3] = {lsv(&ids, "D", 99), lsv(&ids, "A", 97),
+                       lsv(&ids, "C", 40)};
+  m.ls = ls;
+  m.nls = 3;
   p2pc_buf b;
   size_t meta = 0;
   p2pc_buf_init(&b, A, 1024);
@@ -690,12 +718,33 @@ static void test_ses_known_answer(void **state) {
   e = find_dep(&got, &other, "B", "C");
   assert_non_null(e);
   assert_int_equal(e->hops, 0);
+  /* The LS values come in dictionary order, owned by the message. */
+  assert_int_equal(got.nls, 3);
+  assert_true(got.ls_owned);
+  assert_string_equal(name_of(&other, got.ls[0].id), "A");
+  assert_int_equal(got.ls[0].ls, 97);
+  assert_string_equal(name_of(&other, got.ls[1].id), "C");
+  assert_int_equal(got.ls[1].ls, 40);
+  assert_string_equal(name_of(&other, got.ls[2].id), "D");
+  assert_int_equal(got.ls[2].ls, 99);
   /* The hop count is part of the message: another one, other bytes. */
   deps[0].hops = 4;
   p2pc_buf_reset(&b);
   assert_int_equal(put(&b, &m, &ids, NULL), 0);
   assert_int_equal(b.len, sizeof ses_want);
   assert_int_equal(memcmp(b.data, ses_want, sizeof ses_want) != 0, 1);
+  deps[0].hops = 3;
+  /* So is an LS value. */
+  ls[2].ls = 41;
+  p2pc_buf_reset(&b);
+  assert_int_equal(put(&b, &m, &ids, NULL), 0);
+  assert_int_equal(b.len, sizeof ses_want);
+  assert_int_equal(memcmp(b.data, ses_want, sizeof ses_want) != 0, 1);
+  /* Without them, the list is one byte: its count, 0. */
+  m.nls = 0;
+  p2pc_buf_reset(&b);
+  assert_int_equal(put(&b, &m, &ids, NULL), 0);
+  assert_int_equal(b.len, sizeof ses_want - 6);
   p2pc_ses_msg_fini(&got, A);
   p2pc_buf_fini(&b);
   p2pc_idtab_fini(&ids);
@@ -750,12 +799,22 @@ static void test_ses_round_trips(void **state) {
   p2pc_idtab_init(&ids, A, 256);
   /* No entries, no payload: the smallest message. */
   p2pc_ses_msg m = ses(&ids, "A", "B", 1, 0, 1, NULL, 0, NULL);
-  const uint8_t tiny[] = {2, 1, 'A', 1, 'B', 1, 0, 1, 0, 0};
+  const uint8_t tiny[] = {2, 1, 'A', 1, 'B', 1, 0, 1, 0, 0, 0};
   round_trip(&m, &ids, sizeof tiny);
   p2pc_buf b;
   p2pc_buf_init(&b, A, 64);
   assert_int_equal(put(&b, &m, &ids, NULL), 0);
   assert_memory_equal(b.data, tiny, sizeof tiny);
+  /* With the sender's LS only: it needs no entry. */
+  p2pc_ses_ls own = lsv(&ids, "A", 4);
+  m = ses(&ids, "A", "B", 1, 0, 5, NULL, 0, NULL);
+  m.ls = &own;
+  m.nls = 1;
+  const uint8_t tiny_ls[] = {2, 1, 'A', 1, 'B', 1, 0, 5, 0, 1, 0, 1, 0};
+  round_trip(&m, &ids, sizeof tiny_ls);
+  p2pc_buf_reset(&b);
+  assert_int_equal(put(&b, &m, &ids, NULL), 0);
+  assert_memory_equal(b.data, tiny_ls, sizeof tiny_ls);
   p2pc_buf_fini(&b);
   /* Large numbers: every varint at its widest. */
   p2pc_ses_dep big[2] = {
@@ -764,6 +823,13 @@ static void test_ses_round_trips(void **state) {
   };
   m = ses(&ids, "A", "B", UINT64_MAX, UINT64_MAX - 1, UINT64_MAX, big, 2,
           "payload");
+  round_trip(&m, &ids, 0);
+  /* LS values of every width, for the sender, an entry sender that is
+   * the destination, and another. */
+  p2pc_ses_ls wide[3] = {lsv(&ids, "A", 1), lsv(&ids, "B", UINT64_MAX - 1),
+                         lsv(&ids, "C~x", 1u << 20)};
+  m.ls = wide;
+  m.nls = 3;
   round_trip(&m, &ids, 0);
   /* Identities with incarnations and names of every length: the dictionary
    * is sorted by (length, bytes), so "Z" < "ab" < "node-10" < "node-9x". */
@@ -774,6 +840,11 @@ static void test_ses_round_trips(void **state) {
       dep(&ids, "node-9x", "Z", 6, 60),
   };
   m = ses(&ids, "zz~1", "B", 9, 8, 1000, mixed, 4, "x");
+  round_trip(&m, &ids, 0);
+  p2pc_ses_ls some[3] = {lsv(&ids, "node-10", 7), lsv(&ids, "zz~1", 999),
+                         lsv(&ids, "Z", 5)};
+  m.ls = some;
+  m.nls = 3;
   round_trip(&m, &ids, 0);
   p2pc_buf_init(&b, A, 1024);
   assert_int_equal(put(&b, &m, &ids, NULL), 0);
@@ -798,6 +869,13 @@ static void test_ses_round_trips(void **state) {
                           (uint32_t)(d * 40 + s) % (P2PC_SES_MAX_HOPS + 1));
   m = ses(&ids, nm[7], nm[3], 100, 0, 1000000, many, k, "many");
   assert_true(k > 1000);
+  round_trip(&m, &ids, 0);
+  /* Every one of them sends an entry: each may have its LS there. */
+  p2pc_ses_ls all[40];
+  for (int i = 0; i < 40; i++)
+    all[i] = lsv(&ids, nm[39 - i], (uint64_t)(1000 + i * 997));
+  m.ls = all;
+  m.nls = 40;
   round_trip(&m, &ids, 0);
   p2pc_idtab_fini(&ids);
 }
@@ -875,6 +953,155 @@ static void test_ses_put_rejects(void **state) {
   p2pc_idtab_fini(&ids);
 }
 
+/* The LS list's rules, on the encoder's side: each value is above 0 and
+ * below the stamp, and names the message's sender or an entry's sender,
+ * once. A list it refuses leaves nothing of the message in out, even
+ * after other bytes. */
+static void test_ses_put_rejects_ls(void **state) {
+  (void)state;
+  p2pc_idtab ids;
+  p2pc_idtab_init(&ids, A, 16);
+  id_of(&ids, "E"); /* in the table, not in the message */
+  /* A -> B at 10; entries (B, C) and (C, D): C and D send entries, B and
+   * C receive them. */
+  p2pc_ses_dep deps[2] = {dep(&ids, "B", "C", 1, 3), dep(&ids, "C", "D", 2, 4)};
+  const struct {
+    const char *id;
+    uint64_t ls;
+    const char *id2;
+    uint64_t ls2;
+    const char *why;
+  } bad[] = {
+      {"A", 0, NULL, 0, "the sender's LS 0"},
+      {"C", 0, NULL, 0, "an entry sender's LS 0"},
+      {"A", 10, NULL, 0, "LS == stamp"},
+      {"D", 11, NULL, 0, "LS > stamp"},
+      {"C", UINT64_MAX, NULL, 0, "LS far above the stamp"},
+      {"B", 5, NULL, 0, "the destination, which sends no entry"},
+      {"E", 5, NULL, 0, "a node the message does not name"},
+      {"A", 5, "A", 5, "the sender twice, same value"},
+      {"C", 5, "C", 6, "an entry sender twice"},
+      {"A", 5, "B", 6, "a good one, then the destination"},
+  };
+  p2pc_buf b;
+  p2pc_buf_init(&b, A, 1024);
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    p2pc_ses_ls ls[2] = {lsv(&ids, bad[i].id, bad[i].ls)};
+    uint32_t nls = 1;
+    if (bad[i].id2)
+      ls[nls++] = lsv(&ids, bad[i].id2, bad[i].ls2);
+    p2pc_ses_msg m = ses(&ids, "A", "B", 1, 0, 10, deps, 2, "p");
+    m.ls = ls;
+    m.nls = nls;
+    for (int prefix = 0; prefix < 2; prefix++) {
+      p2pc_buf_reset(&b);
+      if (prefix)
+        assert_int_equal(p2pc_buf_put_u8(&b, 0xee), 0);
+      int rv = put(&b, &m, &ids, NULL);
+      if (rv != P2PC_ERR_INVAL)
+        fail_msg("%s: %d, not INVAL", bad[i].why, rv);
+      assert_int_equal(b.len, (size_t)prefix);
+    }
+  }
+  /* An id outside the table; a count without a list. */
+  p2pc_buf_reset(&b);
+  p2pc_ses_ls ghost = {ids.n, 5};
+  p2pc_ses_msg m = ses(&ids, "A", "B", 1, 0, 10, deps, 2, "p");
+  m.ls = &ghost;
+  m.nls = 1;
+  assert_int_equal(put(&b, &m, &ids, NULL), P2PC_ERR_INVAL);
+  ghost.id = UINT32_MAX;
+  assert_int_equal(put(&b, &m, &ids, NULL), P2PC_ERR_INVAL);
+  m.ls = NULL;
+  assert_int_equal(put(&b, &m, &ids, NULL), P2PC_ERR_INVAL);
+  assert_int_equal(b.len, 0);
+  /* What it accepts: the bounds themselves, every sender at once; the
+   * destination once it sends an entry. */
+  p2pc_ses_ls good[3] = {lsv(&ids, "A", 9), lsv(&ids, "C", 1),
+                         lsv(&ids, "D", 9)};
+  m.ls = good;
+  m.nls = 3;
+  assert_int_equal(put(&b, &m, &ids, NULL), 0);
+  p2pc_ses_dep with_b[3] = {deps[0], deps[1], dep(&ids, "D", "B", 1, 2)};
+  p2pc_ses_ls of_b = lsv(&ids, "B", 2);
+  m = ses(&ids, "A", "B", 1, 0, 10, with_b, 3, "p");
+  m.ls = &of_b;
+  m.nls = 1;
+  assert_int_equal(put(&b, &m, &ids, NULL), 0);
+  p2pc_buf_fini(&b);
+  p2pc_idtab_fini(&ids);
+}
+
+/* Every allocation the codec makes may fail: the encoder then appends
+ * nothing, the decoder leaves its output alone; neither leaks. */
+static void test_ses_allocation_failures(void **state) {
+  (void)state;
+  p2pc_idtab ids;
+  p2pc_idtab_init(&ids, A, 16);
+  p2pc_ses_dep deps[4] = {
+      dep_h(&ids, "D", "B", 7, 99, 3), dep_h(&ids, "C", "D", 4, 50, 1),
+      dep_h(&ids, "D", "A", 1, 95, 255), dep(&ids, "B", "C", 2, 90)};
+  p2pc_ses_ls ls[3] = {lsv(&ids, "D", 99), lsv(&ids, "A", 97),
+                       lsv(&ids, "C", 40)};
+  p2pc_ses_msg m = ses(&ids, "A", "B", 3, 1, 100, deps, 4, "hi");
+  m.ls = ls;
+  m.nls = 3;
+  p2pc_buf b;
+  p2pc_buf_init(&b, A, 1024);
+  long k;
+  for (k = 0;; k++) {
+    assert_true(k < 100);
+    failalloc f;
+    failalloc_init(&f);
+    p2pc_wire_scratch scratch = {0};
+    p2pc_buf_reset(&b);
+    f.countdown = k;
+    int rv = p2pc_wire_ses_put(&b, &m, &ids, &scratch, &f.a, NULL);
+    bool fired = f.countdown < 0;
+    p2pc_wire_scratch_fini(&scratch, &f.a);
+    assert_int_equal(f.live, 0);
+    if (!fired) {
+      assert_int_equal(rv, 0);
+      assert_int_equal(b.len, sizeof ses_want);
+      assert_memory_equal(b.data, ses_want, sizeof ses_want);
+      break;
+    }
+    assert_int_equal(rv, P2PC_ERR_NOMEM);
+    assert_int_equal(b.len, 0);
+  }
+  assert_true(k > 0);
+  p2pc_idtab other;
+  p2pc_idtab_init(&other, A, 16);
+  for (k = 0;; k++) {
+    assert_true(k < 100);
+    failalloc f;
+    failalloc_init(&f);
+    p2pc_ses_msg got;
+    p2pc_ses_msg_init(&got);
+    got.n = 77;
+    f.countdown = k;
+    int rv = p2pc_wire_ses_get(ses_want, sizeof ses_want, &other, &f.a, &got);
+    bool fired = f.countdown < 0;
+    if (!fired) {
+      assert_int_equal(rv, (int)sizeof ses_want);
+      assert_int_equal(got.nls, 3);
+      p2pc_ses_msg_fini(&got, &f.a);
+      assert_int_equal(f.live, 0);
+      break;
+    }
+    assert_int_equal(rv, P2PC_ERR_NOMEM);
+    assert_int_equal(got.n, 77);
+    assert_null(got.deps);
+    assert_null(got.ls);
+    assert_int_equal(f.live, 0);
+  }
+  assert_true(k > 0);
+  assert_int_equal(other.n, 0);
+  p2pc_idtab_fini(&other);
+  p2pc_buf_fini(&b);
+  p2pc_idtab_fini(&ids);
+}
+
 /* Decoded into a fresh table of limit 16: must be refused as malformed,
  * without touching the output. */
 static void expect_rejected(const uint8_t *p, size_t len, const char *why) {
@@ -906,83 +1133,144 @@ static void test_ses_get_rejects(void **state) {
   p2pc_ses_msg m;
   p2pc_idtab_init(&ids, A, 16);
   p2pc_ses_msg_init(&m);
-  /* n 3, prev 1, stamp 9, one entry (B, C, 2, 5) with 0 hops. */
-  const uint8_t ok[] = {3, 1, 'A', 1, 'B', 1, 'C', 3, 1,
-                        9, 1, 1,   2, 2,   4, 0,   1, 'p'};
+  /* n 3, prev 1, stamp 9, one entry (B, C, 2, 5) with 0 hops, no LS. */
+  const uint8_t ok[] = {3, 1, 'A', 1, 'B', 1, 'C', 3, 1,  9,
+                        1, 1, 2,   2, 4,   0, 0,   1, 'p'};
   assert_int_equal(p2pc_wire_ses_get(ok, sizeof ok, &ids, A, &m),
                    (int)sizeof ok);
   assert_int_equal(m.ndeps, 1);
   assert_int_equal(m.deps[0].hops, 0);
+  assert_int_equal(m.nls, 0);
   p2pc_ses_msg_fini(&m, A);
   /* The same with the most hops there can be. */
-  const uint8_t far[] = {3, 1, 'A', 1, 'B', 1,    'C',  3, 1,  9,
-                         1, 1, 2,   2, 4,   0xff, 0x01, 1, 'p'};
+  const uint8_t far[] = {3, 1, 'A', 1, 'B', 1,    'C',  3, 1, 9,
+                         1, 1, 2,   2, 4,   0xff, 0x01, 0, 1, 'p'};
   assert_int_equal(p2pc_wire_ses_get(far, sizeof far, &ids, A, &m),
                    (int)sizeof far);
   assert_int_equal(m.deps[0].hops, P2PC_SES_MAX_HOPS);
   p2pc_ses_msg_fini(&m, A);
+  /* The same with LS values: A's 8 (index 0), C's 1 (index 0 + 2). */
+  const uint8_t with_ls[] = {3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1,  1,
+                             2, 2, 4,   0, 2,   0, 1,   2, 8, 1, 'p'};
+  assert_int_equal(p2pc_wire_ses_get(with_ls, sizeof with_ls, &ids, A, &m),
+                   (int)sizeof with_ls);
+  assert_int_equal(m.nls, 2);
+  assert_int_equal(m.ls[0].ls, 8);
+  assert_int_equal(m.ls[1].ls, 1);
+  assert_int_equal(m.ls[0].id, m.sender);
+  assert_int_equal(m.ls[1].id, m.deps[0].sender);
+  p2pc_ses_msg_fini(&m, A);
+  /* An entry (C, B): the destination sends it, so may have its LS. */
+  const uint8_t dest_ls[] = {3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9,  1,
+                             2, 1, 2,   4, 0,   1, 1,   4, 1, 'p'};
+  assert_int_equal(p2pc_wire_ses_get(dest_ls, sizeof dest_ls, &ids, A, &m),
+                   (int)sizeof dest_ls);
+  assert_int_equal(m.nls, 1);
+  assert_int_equal(m.ls[0].id, m.dest);
+  assert_int_equal(m.ls[0].ls, 5);
+  p2pc_ses_msg_fini(&m, A);
   p2pc_idtab_fini(&ids);
 
   /* Dictionary. */
-  REJECT("fewer than two names", 1, 1, 'A', 1, 0, 1, 0, 0);
-  REJECT("no names", 0, 1, 0, 1, 0, 0);
-  REJECT("dest == sender", 2, 1, 'A', 1, 'A', 1, 0, 1, 0, 0);
+  REJECT("fewer than two names", 1, 1, 'A', 1, 0, 1, 0, 0, 0);
+  REJECT("no names", 0, 1, 0, 1, 0, 0, 0);
+  REJECT("dest == sender", 2, 1, 'A', 1, 'A', 1, 0, 1, 0, 0, 0);
   REJECT("a name twice among the others", 4, 1, 'A', 1, 'B', 1, 'C', 1, 'C', 3,
-         1, 9, 2, 1, 2, 2, 4, 0, 0, 0, 2, 4, 0, 1, 'p');
+         1, 9, 2, 1, 2, 2, 4, 0, 0, 0, 2, 4, 0, 0, 1, 'p');
   REJECT("an end again among the others", 3, 1, 'A', 1, 'B', 1, 'A', 3, 1, 9, 1,
-         1, 2, 2, 4, 0, 1, 'p');
+         1, 2, 2, 4, 0, 0, 1, 'p');
   REJECT("others not sorted by bytes", 4, 1, 'A', 1, 'B', 1, 'D', 1, 'C', 3, 1,
-         9, 2, 1, 2, 2, 4, 0, 0, 0, 2, 4, 0, 1, 'p');
+         9, 2, 1, 2, 2, 4, 0, 0, 0, 2, 4, 0, 0, 1, 'p');
   REJECT("others not sorted by length", 4, 1, 'A', 1, 'B', 2, 'C', 'C', 1, 'D',
-         3, 1, 9, 2, 1, 2, 2, 4, 0, 0, 0, 2, 4, 0, 1, 'p');
+         3, 1, 9, 2, 1, 2, 2, 4, 0, 0, 0, 2, 4, 0, 0, 1, 'p');
   REJECT("a name no entry uses", 4, 1, 'A', 1, 'B', 1, 'C', 1, 'D', 3, 1, 9, 1,
-         1, 2, 2, 4, 0, 1, 'p');
-  REJECT("a name but no entries", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 0, 1,
+         1, 2, 2, 4, 0, 0, 1, 'p');
+  REJECT("a name no entry uses, with an LS", 4, 1, 'A', 1, 'B', 1, 'C', 1, 'D',
+         3, 1, 9, 1, 1, 2, 2, 4, 0, 1, 3, 1, 1, 'p');
+  REJECT("a name but no entries", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 0, 0, 1,
          'p');
-  REJECT("an empty name", 2, 0, 1, 'B', 1, 0, 1, 0, 0);
-  REJECT("a name with a bad character", 2, 1, 'A', 1, ':', 1, 0, 1, 0, 0);
+  REJECT("an empty name", 2, 0, 1, 'B', 1, 0, 1, 0, 0, 0);
+  REJECT("a name with a bad character", 2, 1, 'A', 1, ':', 1, 0, 1, 0, 0, 0);
   REJECT("more names than the table may ever hold", 17, 1, 'A', 1, 'B', 1, 'C',
          1, 'D', 1, 'E', 1, 'F', 1, 'G', 1, 'H', 1, 'I', 1, 'J', 1, 'K', 1, 'L',
-         1, 'M', 1, 'N', 1, 'O', 1, 'P', 1, 'Q', 1, 0, 1, 0, 0);
+         1, 'M', 1, 'N', 1, 'O', 1, 'P', 1, 'Q', 1, 0, 1, 0, 0, 0);
   /* Message fields. */
-  REJECT("n zero", 2, 1, 'A', 1, 'B', 0, 0, 1, 0, 0);
-  REJECT("prev == n", 2, 1, 'A', 1, 'B', 3, 3, 1, 0, 0);
-  REJECT("prev > n", 2, 1, 'A', 1, 'B', 3, 4, 1, 0, 0);
-  REJECT("stamp zero", 2, 1, 'A', 1, 'B', 1, 0, 0, 0, 0);
-  REJECT("non-minimal varint", 2, 1, 'A', 1, 'B', 0x81, 0x00, 0, 1, 0, 0);
+  REJECT("n zero", 2, 1, 'A', 1, 'B', 0, 0, 1, 0, 0, 0);
+  REJECT("prev == n", 2, 1, 'A', 1, 'B', 3, 3, 1, 0, 0, 0);
+  REJECT("prev > n", 2, 1, 'A', 1, 'B', 3, 4, 1, 0, 0, 0);
+  REJECT("stamp zero", 2, 1, 'A', 1, 'B', 1, 0, 0, 0, 0, 0);
+  REJECT("non-minimal varint", 2, 1, 'A', 1, 'B', 0x81, 0x00, 0, 1, 0, 0, 0);
   /* Entries. */
   REJECT("entry dest == message sender", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1,
-         0, 2, 2, 4, 0, 1, 'p');
+         0, 2, 2, 4, 0, 0, 1, 'p');
   REJECT("entry dest == entry sender", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 2,
-         2, 2, 4, 0, 1, 'p');
+         2, 2, 4, 0, 0, 1, 'p');
   REJECT("entry n zero", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 1, 2, 0, 4, 0,
-         1, 'p');
+         0, 1, 'p');
   REJECT("entry stamp == stamp (difference 0)", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1,
-         9, 1, 1, 2, 2, 0, 0, 1, 'p');
+         9, 1, 1, 2, 2, 0, 0, 0, 1, 'p');
   REJECT("entry stamp zero (difference == stamp)", 3, 1, 'A', 1, 'B', 1, 'C', 3,
-         1, 9, 1, 1, 2, 2, 9, 0, 1, 'p');
+         1, 9, 1, 1, 2, 2, 9, 0, 0, 1, 'p');
   REJECT("entry stamp below zero", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 1, 2,
-         2, 10, 0, 1, 'p');
+         2, 10, 0, 0, 1, 'p');
   REJECT("dest index out of range", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 3, 2,
-         2, 4, 0, 1, 'p');
+         2, 4, 0, 0, 1, 'p');
   REJECT("sender index out of range", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 1,
-         3, 2, 4, 0, 1, 'p');
+         3, 2, 4, 0, 0, 1, 'p');
   REJECT("same dest, sender gap past the end", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1,
-         9, 2, 1, 2, 2, 4, 0, 0, 1, 2, 4, 0, 1, 'p');
+         9, 2, 1, 2, 2, 4, 0, 0, 1, 2, 4, 0, 0, 1, 'p');
   REJECT("more entries than bytes", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 9, 1, 2,
-         2, 4, 0, 1, 'p');
+         2, 4, 0, 0, 1, 'p');
   REJECT("hops above 255", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 1, 2, 2, 4,
-         0x80, 0x02, 1, 'p');
+         0x80, 0x02, 0, 1, 'p');
   REJECT("hops far above 255", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 1, 2, 2,
-         4, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 'p');
+         4, 0xff, 0xff, 0xff, 0xff, 0x0f, 0, 1, 'p');
   REJECT("hops not minimal", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 1, 2, 2, 4,
-         0x80, 0x00, 1, 'p');
+         0x80, 0x00, 0, 1, 'p');
   REJECT("an entry without hops (protocol version 1)", 3, 1, 'A', 1, 'B', 1,
          'C', 3, 1, 9, 1, 1, 2, 2, 4, 1, 'p');
+  /* LS values (the contrast: with_ls and dest_ls above). */
+  REJECT("no LS count (before LS values)", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9,
+         1, 1, 2, 2, 4, 0, 1, 'p');
+  REJECT("no LS count, no payload", 2, 1, 'A', 1, 'B', 1, 0, 1, 0);
+  REJECT("LS count > names", 2, 1, 'A', 1, 'B', 1, 0, 5, 0, 3, 0, 1, 1, 1, 1, 1,
+         0);
+  REJECT("LS count above the values", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 1,
+         2, 2, 4, 0, 3, 0, 1, 2, 8, 1, 'p');
+  REJECT("the destination's LS, it sends no entry", 3, 1, 'A', 1, 'B', 1, 'C',
+         3, 1, 9, 1, 1, 2, 2, 4, 0, 1, 1, 1, 1, 'p');
+  REJECT("an entry destination's LS", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 2,
+         1, 2, 4, 0, 1, 2, 1, 1, 'p');
+  REJECT("LS index out of range", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 1, 2,
+         2, 4, 0, 1, 3, 1, 1, 'p');
+  REJECT("LS index far out of range", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 1,
+         2, 2, 4, 0, 1, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 1, 'p');
+  REJECT("LS index gap past the end", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 1,
+         2, 2, 4, 0, 2, 0, 1, 3, 1, 1, 'p');
+  REJECT("LS index twice (gap 0)", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 1, 2,
+         2, 4, 0, 2, 2, 1, 0, 2, 1, 'p');
+  REJECT("the sender's LS twice (gap 0)", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1,
+         1, 2, 2, 4, 0, 2, 0, 1, 0, 1, 1, 'p');
+  REJECT("LS indices descending (as a wrapped gap)", 3, 1, 'A', 1, 'B', 1, 'C',
+         3, 1, 9, 1, 1, 2, 2, 4, 0, 2, 2, 1, 0xfe, 0xff, 0xff, 0xff, 0x0f, 8, 1,
+         'p');
+  REJECT("LS == stamp (difference 0)", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 1,
+         2, 2, 4, 0, 1, 0, 0, 1, 'p');
+  REJECT("LS 0 (difference == stamp)", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 1,
+         2, 2, 4, 0, 1, 0, 9, 1, 'p');
+  REJECT("LS below zero", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 1, 2, 2, 4, 0,
+         1, 2, 10, 1, 'p');
+  REJECT("LS index not minimal", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 1, 2, 2,
+         4, 0, 1, 0x80, 0x00, 1, 1, 'p');
+  REJECT("LS difference not minimal", 3, 1, 'A', 1, 'B', 1, 'C', 3, 1, 9, 1, 1,
+         2, 2, 4, 0, 1, 0, 0x81, 0x00, 1, 'p');
+  REJECT("LS value without its difference", 2, 1, 'A', 1, 'B', 1, 0, 5, 0, 1,
+         0);
   /* Payload. */
-  REJECT("payload longer than the rest", 2, 1, 'A', 1, 'B', 1, 0, 1, 0, 2, 'x');
-  REJECT("trailing byte", 2, 1, 'A', 1, 'B', 1, 0, 1, 0, 1, 'x', 'y');
-  REJECT("no payload length", 2, 1, 'A', 1, 'B', 1, 0, 1, 0);
+  REJECT("payload longer than the rest", 2, 1, 'A', 1, 'B', 1, 0, 1, 0, 0, 2,
+         'x');
+  REJECT("trailing byte", 2, 1, 'A', 1, 'B', 1, 0, 1, 0, 0, 1, 'x', 'y');
+  REJECT("no payload length", 2, 1, 'A', 1, 'B', 1, 0, 1, 0, 0);
 }
 
 /* Every truncation of a valid message is malformed, and so is every byte
@@ -1032,6 +1320,11 @@ static void test_ses_provisional_ids(void **state) {
   assert_int_equal(m.deps[0].sender, 4);
   assert_int_equal(m.deps[1].dest, 3);
   assert_int_equal(m.deps[1].sender, c);
+  /* So do the LS values, in dictionary order: A, C, D. */
+  assert_int_equal(m.nls, 3);
+  assert_int_equal(m.ls[0].id, 2);
+  assert_int_equal(m.ls[1].id, c);
+  assert_int_equal(m.ls[2].id, 4);
   /* The commit makes them real, in that order. */
   assert_int_equal(p2pc_wire_ses_commit(&t, &m), 0);
   assert_int_equal(t.n, 5);
@@ -1103,6 +1396,8 @@ int main(void) {
       cmocka_unit_test(test_ses_known_answer),
       cmocka_unit_test(test_ses_round_trips),
       cmocka_unit_test(test_ses_put_rejects),
+      cmocka_unit_test(test_ses_put_rejects_ls),
+      cmocka_unit_test(test_ses_allocation_failures),
       cmocka_unit_test(test_ses_get_rejects),
       cmocka_unit_test(test_ses_truncations),
       cmocka_unit_test(test_ses_provisional_ids),
