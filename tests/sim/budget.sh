@@ -163,15 +163,15 @@ fi
 
 # ---- stopped: the rows so far, the summary so far -----------------------
 capped 2000000 "$bin" sim --nodes 60 --rate 2 --duration 12 \
-  --mem-limit 26M --csv "$tmp/s.csv" >"$tmp/s.out" 2>"$tmp/s.err"
+  --mem-limit 30M --csv "$tmp/s.csv" >"$tmp/s.out" 2>"$tmp/s.err"
 st=$?
-[ $st -eq 3 ] || fail "60 nodes at 26M exits $st: $(cat "$tmp/s.err")"
+[ $st -eq 3 ] || fail "60 nodes at 30M exits $st: $(cat "$tmp/s.err")"
 secs=$(sed -n 's/^  stopped              at \([0-9]*\)\.[0-9] s: memory reached the budget$/\1/p' \
   "$tmp/s.out")
 if [ -z "$secs" ] || [ "$secs" -lt 1 ]; then
   fail "60 nodes: no stop after 1 s in the summary: $(cat "$tmp/s.out")"
 fi
-grep -Eq "^  memory               2[0-9]\.?[0-9]? MiB held, budget 26.0 MiB$" \
+grep -Eq "^  memory               3[0-9]\.?[0-9]? MiB held, budget 30.0 MiB$" \
   "$tmp/s.out" || fail "60 nodes: no memory line: $(cat "$tmp/s.out")"
 grep -Eq "^result: STOPPED at [0-9]+\.[0-9] s of 12 s \(memory\), 0 of 0 \
 expectations passed so far$" "$tmp/s.out" ||
