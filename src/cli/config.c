@@ -705,11 +705,12 @@ typedef int (*file_key_fn)(p2pc_cli_config *cfg, file_ctx *c, const char *key,
 
 /* Two parallel tables, so the names alone can feed suggest(). */
 static const char *const file_key_names[] = {
-    "nodeID",        "nodeIP",        "nodePort", "connectTo",  "events",
-    "control",       "logLevel",      "maxPeers", "chaosDelay", "chaosDrop",
-    "clockOffset",   "clockDriftPpm", "timePort", "timeSync",   "clockMode",
-    "priority",      "clockClass",    "pollMin",  "pollMax",    "maxSlewPpm",
-    "stepThreshold", "timestamping",  "causalLifetime"};
+    "nodeID",        "nodeIP",       "nodePort",      "connectTo",
+    "events",        "control",      "logLevel",      "maxPeers",
+    "chaosDelay",    "chaosDrop",    "clockOffset",   "clockDriftPpm",
+    "timePort",      "timeSync",     "clockMode",     "priority",
+    "clockClass",    "pollMin",      "pollMax",       "maxSlewPpm",
+    "stepThreshold", "timestamping", "causalLifetime"};
 static const file_key_fn file_key_fns[] = {
     file_id,      file_host,  file_port,      file_peers, file_events,
     file_control, file_level, file_max_peers, file_delay, file_drop,
@@ -1007,8 +1008,8 @@ static int flag_max_peers(p2pc_cli_config *cfg, const char *flag, const char *v,
   return 0;
 }
 
-static int flag_lifetime(p2pc_cli_config *cfg, const char *flag,
-                         const char *v, err_out *e) {
+static int flag_lifetime(p2pc_cli_config *cfg, const char *flag, const char *v,
+                         err_out *e) {
   if (strcmp(v, "inf") == 0) {
     cfg->causal_lifetime_ns = P2PC_CAUSAL_LIFETIME_INF;
     return 0;
@@ -1081,10 +1082,11 @@ typedef int (*flag_fn)(p2pc_cli_config *cfg, const char *flag, const char *v,
  * relies on it to find its own flags among these, asking
  * p2pc_cli_flag_is_switch). --config is handled before the others. */
 static const char *const flag_names[] = {
-    "config",         "id",          "listen",    "peer",         "events",
-    "control",        "log-level",   "max-peers", "chaos-delay",  "chaos-drop",
-    "clock-offset",   "clock-drift", "time-port", "no-time-sync", "clock-mode",
-    "priority",       "clock-class", "poll-min",  "poll-max",     "max-slew",
+    "config",         "id",           "listen",         "peer",
+    "events",         "control",      "log-level",      "max-peers",
+    "chaos-delay",    "chaos-drop",   "clock-offset",   "clock-drift",
+    "time-port",      "no-time-sync", "clock-mode",     "priority",
+    "clock-class",    "poll-min",     "poll-max",       "max-slew",
     "step-threshold", "timestamping", "causal-lifetime"};
 static const flag_fn flag_fns[] = {
     NULL,         flag_id,    flag_listen,    flag_peer,  flag_events,

@@ -24,7 +24,7 @@
 
 #define NO_LINK UINT32_MAX
 #define NO_PEER UINT32_MAX
-#define NO_KEY UINT32_MAX /* no stability slot */
+#define NO_KEY UINT32_MAX                    /* no stability slot */
 #define FULL_BACKOFF_NS (30ull * 1000000000) /* re-dial a full peer after */
 /* Peer records beyond max_peers for links being handed over (a full node
  * takes a joining one in before the link it gives up is gone). */
@@ -821,12 +821,14 @@ static void refused_ahead(p2pc_node *n, const p2pc_causal_event *ev) {
   str_cat(t, sizeof t, ": its stamp leads our clock by ");
   uint64_t lead = ev->stamp > ev->hlc ? ev->stamp - ev->hlc : 0;
   str_u64(t, sizeof t, lead / 1000000);
-  str_cat(t, sizeof t, " ms, beyond our error bound (its clock is ahead, or "
-                       "ours is behind)");
+  str_cat(t, sizeof t,
+          " ms, beyond our error bound (its clock is ahead, or "
+          "ours is behind)");
   logf_(n, P2PC_LOG_WARN, t);
 }
 
-/* ---- stability (stable.h; PROTOCOL.md, "Stability") ----------------------- */
+/* ---- stability (stable.h; PROTOCOL.md, "Stability") -----------------------
+ */
 
 _Static_assert(P2PC_CAUSAL_LEVELS == P2PC_STABLE_DEPTH + 1,
                "the causal layer takes every stability level");
@@ -859,8 +861,8 @@ static uint32_t stable_key(p2pc_node *n, peer *p) {
     uint64_t g = p2pc_stable_global(n->st);
     if (hlc >= n->st_floor_until || g < n->st_floor)
       n->st_floor = g;
-    uint64_t until = n->st_hold > UINT64_MAX - hlc ? UINT64_MAX
-                                                   : hlc + n->st_hold;
+    uint64_t until =
+        n->st_hold > UINT64_MAX - hlc ? UINT64_MAX : hlc + n->st_hold;
     if (until > n->st_floor_until)
       n->st_floor_until = until;
     p2pc_stable_forget(n->st, k);
@@ -1551,9 +1553,8 @@ static int on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
         p2pc_stable_report_in(n->st, k, &ws.rep, node_hlc(n)) == 0)
       l->stable_rx = true; /* its DATA is covered from now on */
     if (p->inc_known &&
-        p2pc_causal_peer_report(n->causal, p->sesid, ws.delivered,
-                                ws.expired, ws.nexpired / 2,
-                                n->now.mono_ns) != 0) {
+        p2pc_causal_peer_report(n->causal, p->sesid, ws.delivered, ws.expired,
+                                ws.nexpired / 2, n->now.mono_ns) != 0) {
       char t[160] = "causal: ignored a delivery report from ";
       str_cat(t, sizeof t, p->id);
       str_cat(t, sizeof t, ": beyond what we sent it");

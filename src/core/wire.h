@@ -173,7 +173,6 @@ int p2pc_wire_leave_put(p2pc_buf *out, uint64_t last,
 int p2pc_wire_leave_get(const uint8_t *b, size_t len, uint64_t *last,
                         p2pc_wire_peer *next);
 
-
 /*
  * STABLE: what the sender knows of stability (stable.h), for the receiver.
  *   delivered  the highest message number n of the receiver's messages to
@@ -246,9 +245,9 @@ typedef struct p2pc_ses_ls {
 typedef struct p2pc_ses_msg {
   uint32_t sender;
   uint32_t dest;
-  uint64_t n;     /* sender's send counter: the id is "<sender>:<n>" */
-  uint64_t prev;  /* n of the sender's previous message to dest, 0: none */
-  uint64_t stamp; /* the message's HLC stamp */
+  uint64_t n;         /* sender's send counter: the id is "<sender>:<n>" */
+  uint64_t prev;      /* n of the sender's previous message to dest, 0: none */
+  uint64_t stamp;     /* the message's HLC stamp */
   p2pc_ses_dep *deps; /* sorted by (dest, sender) */
   uint32_t ndeps;
   uint32_t capdeps;
