@@ -1529,7 +1529,8 @@ static int on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
   case P2PC_FRAME_PING:
     if (p2pc_wire_ping_get(f->body, f->body_len, &v) < 0)
       return proto_error(n, lid, "malformed PING");
-    /* Not answered: both ends send PING every heartbeat, and any frame
+    /* Not answered (and no longer sent: the STABLE report is the
+     * heartbeat); any frame
      * is a sign of life, so a PONG would only double the wake-ups (a
      * third of the simulator's events at 10,000 nodes). */
     return 0;
@@ -1803,7 +1804,7 @@ void p2pc_node_on_deadline(p2pc_node *n, p2pc_now now) {
   }
   /* Heartbeats go out together: when one link is due, every link past
    * half its interval beats too, so a node's links fall into step and
-   * one wake-up (and one write per link, PING and ANNOUNCE together)
+   * one wake-up (and one write per link, STABLE and ANNOUNCE together)
    * serves them all. */
   bool beat = false;
   for (uint32_t i = 0; i < n->links_hw && !beat; i++)
