@@ -253,7 +253,8 @@ class Driver:
              "loadavg": os.getloadavg()[0]}
         for c in self.conns:
             c.ask({"cmd": "status"}, "status", s)
-            c.ask({"cmd": "peers"}, "peers", s)
+            if self.args.peers:
+                c.ask({"cmd": "peers"}, "peers", s)
         self.samples.append(s)
         return s
 
@@ -301,7 +302,7 @@ class Driver:
                             s["loadavg"]))
             if k >= total and next_sample > dur + 1e-9:
                 break
-            due = min(k / rate if k < total else dur,
+            due = min(k / rate if k < total else dur,  # (rate 0: total 0)
                       next_sample if next_sample <= dur + 1e-9 else dur)
             self.pump(min(0.05, max(0.0, due - (time.monotonic() - t0))))
         if self.stopped_early:
@@ -310,37 +311,45 @@ class Driver:
         self.settle(30)
 
     def wait_quiet(self, secs):
-        """Until nothing is buffered or unacknowledged anywhere and the
-        delivered counts stay put for 3 polls in a row (bounded)."""
+        """Until nothing is in flight: nothing buffered anywhere, and the
+        delivered counts steady for 3 polls in a row with every message
+        sent delivered (or, if some never will be, steady for 20 polls).
+        Status only: a `peers` answer is itself a sizeable transient
+        allocation in a node (see run.sh). Bounded."""
         t1 = time.monotonic()
         end = t1 + secs
-        prev, stable = None, 0
+        prev, stable, ok = None, 0, False
         while True:
-            ctx = self.poll_all(("status", "peers"))
-            st, un = ctx["status"], ctx["unacked"]
-            busy = [i for i in range(self.n) if i not in self.died and
-                    (st[i] is None or un[i] is None or st[i]["buffered"] or
-                     un[i])]
-            deliv = [s["delivered"] if s else None for s in st]
+            st = self.poll_all(("status",))["status"]
+            live = [i for i in range(self.n) if i not in self.died]
+            busy = [i for i in live if st[i] is None or st[i]["buffered"]]
+            deliv = [x["delivered"] if x else None for x in st]
+            all_in = not busy and (sum(st[i]["delivered"] for i in live) ==
+                                   sum(st[i]["sent"] for i in live))
             if not busy and deliv == prev:
                 stable += 1
-                if stable >= 3:
-                    self.quiet = {"ok": True,
-                                  "secs": round(time.monotonic() - t1, 1)}
-                    return True
+                if stable >= (3 if all_in else 20):
+                    ok = True
+                    break
             else:
                 stable = 0
             prev = deliv
             if time.monotonic() > end:
-                self.quiet = {
-                    "ok": False, "secs": round(time.monotonic() - t1, 1),
-                    "busy": ["%s: buffered %s, unacked %s" % (
-                        self.nodes[i]["name"],
-                        st[i] and st[i]["buffered"], un[i])
-                        for i in busy[:10]]}
-                log("not quiet after %gs: %s" % (secs, self.quiet["busy"]))
-                return False
+                log("not quiet after %gs: buffered at %s" % (secs, [
+                    self.nodes[i]["name"] for i in busy[:10]]))
+                break
             time.sleep(0.5)
+        self.quiet = {"ok": ok, "secs": round(time.monotonic() - t1, 1),
+                      "all_delivered": all_in,
+                      "buffered": [self.nodes[i]["name"] for i in busy[:10]]}
+        return ok
+
+    def link_queues(self):
+        """One `peers` poll: frames sent and not yet acknowledged, summed
+        over each node's peers (None where a node did not answer)."""
+        un = self.poll_all(("peers",))["unacked"]
+        self.quiet["unacked"] = sum(x for x in un if x is not None)
+        self.quiet["unacked_unknown"] = sum(x is None for x in un)
 
 
 def pct(xs, q):
@@ -369,6 +378,8 @@ def cmd_drive(argv):
     ap.add_argument("--quiet-timeout", type=float, default=90)
     ap.add_argument("--max-log-mib", type=int, default=4096)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--peers", action="store_true",
+                    help="samples ask for peers too (link queues)")
     ap.add_argument("--started", type=float, default=None,
                     help="when the first node was started (s since 1970)")
     a = ap.parse_args(argv)
@@ -378,8 +389,9 @@ def cmd_drive(argv):
             name, pid, sock, events, err = line.rstrip("\n").split("\t")
             nodes.append({"name": name, "pid": int(pid), "sock": sock,
                           "events": events, "err": err})
-    if len(nodes) < 2 or a.rate <= 0 or a.duration <= 0:
-        sys.exit("real_mesh.py: need 2 nodes or more, rate and duration > 0")
+    if len(nodes) < 2 or a.rate < 0 or a.duration <= 0:
+        sys.exit("real_mesh.py: need 2 nodes or more, rate >= 0 (0: no"
+                 " traffic, the idle baseline) and duration > 0")
 
     # The control sockets, bounded.
     end = time.monotonic() + 30
@@ -416,8 +428,9 @@ def cmd_drive(argv):
         log("traffic done; waiting for quiet (up to %g s)" % a.quiet_timeout)
         drv.wait_quiet(a.quiet_timeout)
         drv.alive()
-        s = drv.sample(drv.traffic_s + drv.quiet.get("secs", 0), "quiet")
+        drv.sample(drv.traffic_s + drv.quiet.get("secs", 0), "quiet")
         drv.settle(IO_TIMEOUT)
+        drv.link_queues()
         if drv.died or drv.stopped_early:
             rc = 1
     else:
@@ -557,7 +570,8 @@ def cmd_report(argv):
     p("")
     p("RSS in KiB (VmRSS of each node; RssAnon is its heap/stack part);"
       " causal state from each node's status; unacked = link queues"
-      " (frames sent, not yet acknowledged, over all its peers):")
+      " (frames sent, not yet acknowledged, over all its peers; asked"
+      " only with --peers):")
     p("")
     hdr = ("| t (s) | sent so far | RSS median | RSS max | RSS sum (MiB) |"
            " RssAnon median | entries median / max | causal_bytes median /"
@@ -579,14 +593,15 @@ def cmd_report(argv):
             mm = sum(mins) / len(mins) if mins else None
         ent, cb = st(s, "entries"), st(s, "causal_bytes")
         un = col(s, "unacked")
-        p("| %s | %d | %s | %s | %.1f | %s | %s / %s | %s / %s | %d | %d | %s"
+        p("| %s | %d | %s | %s | %.1f | %s | %s / %s | %s / %s | %d | %s | %s"
           " | %.2f |" % (
               fmt(s["t"]) if not isinstance(t, str) else t, s["sent_ok"],
               fmt(median(rss)), fmt(max(rss) if rss else None),
               sum(rss) / 1024, fmt(median(col(s, "anon"))),
               fmt(median(ent)), fmt(max(ent) if ent else None),
               fmt(median(cb)), fmt(max(cb) if cb else None),
-              sum(st(s, "buffered")), sum(un), fmt(mm, 1), s["loadavg"]))
+              sum(st(s, "buffered")), fmt(sum(un) if un else None), fmt(mm, 1),
+              s["loadavg"]))
 
     # Growth from the first mark to the end of the traffic.
     base, last = at(marks[0]), at(r["duration"])
@@ -626,7 +641,7 @@ def cmd_report(argv):
           r.get("unanswered", 0)))
     for err, k in sorted(r["failed"].items(), key=lambda x: -x[1]):
         p("  - %d x %s" % (k, err))
-    if r.get("traffic_s"):
+    if r.get("traffic_s") and r["rate"] > 0:
         p("- achieved %.1f msgs/s accepted over %.1f s of traffic"
           % (r["sent"] / r["traffic_s"], r["traffic_s"]))
     lag, rtt = r["lag_s"], r["rtt_s"]
@@ -647,9 +662,15 @@ def cmd_report(argv):
                   "sent", "delivered", "duplicates", "undeliverable",
                   "expired_tx", "expired_rx", "expired_deps", "stable_deps",
                   "entries")] + [max(st(fin, "entries_max") or [0])]))
-    p("- quiet after the traffic: %s" % (
-        "yes, in %.1f s" % r["quiet"]["secs"] if r["quiet"].get("ok") else
-        "NO: %s" % r["quiet"]))
+    q = r["quiet"]
+    p("- quiet after the traffic (nothing buffered, delivered counts steady%s):"
+      " %s; then %s frames unacknowledged in the link queues%s" % (
+          ", every message sent delivered" if q.get("all_delivered") else
+          " — NOT every message sent delivered",
+          "yes, in %.1f s" % q["secs"] if q.get("ok") else "NO: %s" % q,
+          q.get("unacked", "?"),
+          " (%d nodes did not answer)" % q["unacked_unknown"]
+          if q.get("unacked_unknown") else ""))
     p("- event logs: %d send lines, %d deliver, %d buffer, %d refuse%s" % (
         counts["send"], counts["deliver"], counts["buffer"], counts["refuse"],
         "".join(", %d %s" % (v, k) for k, v in sorted(counts.items())

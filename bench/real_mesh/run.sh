@@ -10,7 +10,7 @@
 #
 #   bench/real_mesh/run.sh [--quick] [--nodes N] [--rate R] [--duration S]
 #       [--sample S] [--mark S] [--mem-limit MIB] [--max-log-mib M]
-#       [--seed N] [--keep] [--results FILE] [BUILD_DIR]
+#       [--seed N] [--peers] [--keep] [--results FILE] [BUILD_DIR]
 #
 # BUILD_DIR (default build/) holds a built p2pclock; this script builds
 # nothing. It starts N nodes (--nodes, default 60) on free 127.0.0.1 ports,
@@ -23,20 +23,28 @@
 # real_mesh.py drive (one process, one persistent control connection per
 # node, requests pipelined) asks for R sends a second in all (--rate,
 # default 300: message k from node k mod N, at t0 + k/R, to a random other
-# node) for --duration S (default 300); a send refused by back-pressure is
-# counted, not retried. Every --sample S (default 10) it reads each node's
-# VmRSS and RssAnon and asks for its status (causal entries, causal_bytes,
-# buffered, expiry counters) and peers (unacked frames). Traffic stops early
-# if a node dies or the logs pass --max-log-mib (default 4096). Then it
-# waits until nothing is in flight (nothing buffered or unacknowledged,
-# delivered counts steady; at most 90 s), stops every node by PID (SIGTERM,
-# then at most 30 s; SIGKILL after that, reported), runs `p2pclock check`
-# on every event log and prints the table: RSS median/max every --mark S
-# (default 60) of traffic, growth from the first mark to the end, messages
-# sent/delivered/refused, causal metadata per message (meta of the `send`
-# lines: mean, p99, max, and mean by minute), expiries, and the check's
-# verdict. Load averages before and after are printed with it: the figures
-# are from a shared machine.
+# node; 0: no traffic, the idle baseline) for --duration S (default 300);
+# a send refused by back-pressure is counted, not retried.
+#
+# Every --sample S (default 10) it reads each node's VmRSS and RssAnon and
+# asks for its status (causal entries, causal_bytes, buffered, expiry
+# counters); with --peers, for its peers too (the link queues: frames not
+# yet acknowledged). Not by default: the answer to `peers` (59 peers, built
+# in cJSON) is a transient allocation that glibc's heap keeps after it is
+# freed, and polling it every 10 s alone made RSS grow by ~75 KiB a node
+# (2.3%) over minutes 1-5 while the live heap stayed flat.
+#
+# Traffic stops early if a node dies or the logs pass --max-log-mib
+# (default 4096). Then it waits until nothing is in flight (nothing
+# buffered, every message sent delivered, delivered counts steady; at most
+# 90 s), asks every node's peers once for its link queues (reported),
+# stops every node by PID (SIGTERM, then at most 30 s; SIGKILL after that,
+# reported), runs `p2pclock check` on every event log and prints the
+# table: RSS median/max every --mark S (default 60) of traffic, growth from
+# the first mark to the end, messages sent/delivered/refused, causal
+# metadata per message (meta of the `send` lines: mean, p99, max, and mean
+# by minute), expiries, and the check's verdict. Load averages before and
+# after are printed with it: the figures are from a shared machine.
 #
 # --quick: 8 nodes, 20 msgs/s for 20 s, samples every 2 s, marks every 4 s
 # (the ctest smoke run, < 60 s). --keep keeps the temp dir (logs, the
@@ -55,6 +63,7 @@ CTL=$SRC/tests/system/ctl.py
 DRIVER=$HERE/real_mesh.py
 N=60 RATE=300 DURATION=300 SAMPLE=10 MARK=60 MEM_MIB=1024 MAXLOG=4096
 SEED=1 KEEP=0 QUICK=0 RESULTS=""
+PEERS=()
 SET=""
 num() { [[ $2 =~ ^[0-9]+$ ]] || { echo "run.sh: $1 needs an integer" >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
@@ -69,6 +78,7 @@ while [ $# -gt 0 ]; do
   --seed) [ $# -ge 2 ] || usage; num "$1" "$2"; SEED=$2; shift 2 ;;
   --results) [ $# -ge 2 ] || usage; RESULTS=$2; shift 2 ;;
   --keep) KEEP=1; shift ;;
+  --peers) PEERS=(--peers); shift ;;
   --quick) QUICK=1; shift ;;
   -h | --help) usage ;;
   -*) usage ;;
@@ -84,9 +94,9 @@ if [ "$QUICK" = 1 ]; then # explicit flags still win
   [[ $SET == *" SAMPLE"* ]] || SAMPLE=2
   [[ $SET == *" MARK"* ]] || MARK=4
 fi
-if [ "$N" -lt 2 ] || [ "$N" -gt 1000 ] || [ "$RATE" -lt 1 ] ||
-  [ "$DURATION" -lt 1 ] || [ "$SAMPLE" -lt 1 ] || [ "$MARK" -lt 1 ]; then
-  echo "run.sh: --nodes 2..1000; --rate, --duration, --sample, --mark >= 1" >&2
+if [ "$N" -lt 2 ] || [ "$N" -gt 1000 ] || [ "$DURATION" -lt 1 ] ||
+  [ "$SAMPLE" -lt 1 ] || [ "$MARK" -lt 1 ]; then
+  echo "run.sh: --nodes 2..1000; --duration, --sample, --mark >= 1" >&2
   exit 2
 fi
 BIN=$BUILD/p2pclock
@@ -166,7 +176,7 @@ DRC=0
 timeout $((DURATION + 600)) python3 "$DRIVER" drive "$T/nodes.tsv" \
   "$T/drive.json" --rate "$RATE" --duration "$DURATION" --sample "$SAMPLE" \
   --mesh-timeout $((60 + 2 * N)) --quiet-timeout 90 --max-log-mib "$MAXLOG" \
-  --seed "$SEED" --started "$STARTED" || DRC=$?
+  --seed "$SEED" --started "$STARTED" ${PEERS[@]+"${PEERS[@]}"} || DRC=$?
 [ "$DRC" = 0 ] || echo "run.sh: the driver exited $DRC" >&2
 [ -s "$T/drive.json" ] || { echo "run.sh: the driver wrote no results" >&2; exit 1; }
 
