@@ -1383,6 +1383,15 @@ static cJSON *command(rt *r, const cJSON *req) {
     cJSON_AddNumberToObject(o, "duplicates", (double)st.duplicates);
     cJSON_AddNumberToObject(o, "undeliverable",
                             (double)p2pc_node_undeliverable(r->node));
+    /* The causal layer's state and retirement counters (CONTROL.md). */
+    cJSON_AddNumberToObject(o, "entries", p2pc_causal_pairs(cz));
+    cJSON_AddNumberToObject(o, "entries_max", st.deps_max);
+    cJSON_AddNumberToObject(o, "causal_bytes",
+                            (double)p2pc_causal_state_bytes(cz));
+    cJSON_AddNumberToObject(o, "expired_tx", (double)st.expired_tx);
+    cJSON_AddNumberToObject(o, "expired_rx", (double)st.expired_rx);
+    cJSON_AddNumberToObject(o, "expired_deps", (double)st.expired_deps);
+    cJSON_AddNumberToObject(o, "stable_deps", (double)st.stable_deps);
   } else if (strcmp(name, "peers") == 0) {
     cJSON *arr = cJSON_AddArrayToObject(o, "peers");
     for (uint32_t i = 0; i < p2pc_node_peer_count(r->node); i++) {
