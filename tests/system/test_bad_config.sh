@@ -73,19 +73,19 @@ for f in "$confdir"/node?.json; do
   [ "$(wc -l <out)" -eq 1 ] || fail "node --config $f: not one line"
 done
 check 0 "" node --check-config --config "$confdir/nodeJ.json"
-printf '%s\n' '{"nodeID":"J","nodeIP":"127.0.0.1","nodePort":9009,"connectTo":[],"control":"/tmp/p2pclock-J.sock","logLevel":"info","maxPeers":64,"chaosDelay":"0:0","chaosDrop":0,"timePort":9009,"timeSync":true,"clockMode":"reference","priority":128,"clockClass":248,"pollMin":-3,"pollMax":1,"maxSlewPpm":500,"stepThreshold":0.001,"timestamping":"auto"}' >want
+printf '%s\n' '{"nodeID":"J","nodeIP":"127.0.0.1","nodePort":9009,"connectTo":[],"control":"/tmp/p2pclock-J.sock","logLevel":"info","maxPeers":64,"causalLifetime":60,"chaosDelay":"0:0","chaosDrop":0,"timePort":9009,"timeSync":true,"clockMode":"reference","priority":128,"clockClass":248,"pollMin":-3,"pollMax":1,"maxSlewPpm":500,"stepThreshold":0.001,"timestamping":"auto"}' >want
 cmp -s want out || fail "node --config nodeJ.json: wrong JSON: $(cat out)"
 check 0 "" node --config "$confdir/nodeA.json" --id Z --listen '[::1]:9100' \
   --peer B@127.0.0.1:9001 --log-level debug --check-config
-printf '%s\n' '{"nodeID":"Z","nodeIP":"::1","nodePort":9100,"connectTo":[{"nodeID":"B","nodeIP":"127.0.0.1","nodePort":9001}],"control":"/tmp/p2pclock-Z.sock","logLevel":"debug","maxPeers":64,"chaosDelay":"0:0","chaosDrop":0,"timePort":9100,"timeSync":true,"clockMode":"reference","priority":128,"clockClass":248,"pollMin":-3,"pollMax":1,"maxSlewPpm":500,"stepThreshold":0.001,"timestamping":"auto"}' >want
+printf '%s\n' '{"nodeID":"Z","nodeIP":"::1","nodePort":9100,"connectTo":[{"nodeID":"B","nodeIP":"127.0.0.1","nodePort":9001}],"control":"/tmp/p2pclock-Z.sock","logLevel":"debug","maxPeers":64,"causalLifetime":60,"chaosDelay":"0:0","chaosDrop":0,"timePort":9100,"timeSync":true,"clockMode":"reference","priority":128,"clockClass":248,"pollMin":-3,"pollMax":1,"maxSlewPpm":500,"stepThreshold":0.001,"timestamping":"auto"}' >want
 cmp -s want out || fail "node with overriding flags: wrong JSON: $(cat out)"
 # The clock flags: a virtual clock iff an offset or a drift is given, the
 # one switch (--no-time-sync) takes no value, negative values as words.
 check 0 "" node --id A --listen 127.0.0.1:9000 --clock-offset -0.5 \
   --clock-drift 100 --no-time-sync --time-port 9123 --clock-mode collaborative \
   --priority 1 --clock-class 2 --poll-min -6 --poll-max=10 --max-slew 100000 \
-  --step-threshold 0 --timestamping user --check-config
-printf '%s\n' '{"nodeID":"A","nodeIP":"127.0.0.1","nodePort":9000,"connectTo":[],"control":"/tmp/p2pclock-A.sock","logLevel":"info","maxPeers":64,"chaosDelay":"0:0","chaosDrop":0,"clockOffset":-0.5,"clockDriftPpm":100,"timePort":9123,"timeSync":false,"clockMode":"collaborative","priority":1,"clockClass":2,"pollMin":-6,"pollMax":10,"maxSlewPpm":100000,"stepThreshold":0,"timestamping":"user"}' >want
+  --step-threshold 0 --timestamping user --causal-lifetime inf --check-config
+printf '%s\n' '{"nodeID":"A","nodeIP":"127.0.0.1","nodePort":9000,"connectTo":[],"control":"/tmp/p2pclock-A.sock","logLevel":"info","maxPeers":64,"causalLifetime":"inf","chaosDelay":"0:0","chaosDrop":0,"clockOffset":-0.5,"clockDriftPpm":100,"timePort":9123,"timeSync":false,"clockMode":"collaborative","priority":1,"clockClass":2,"pollMin":-6,"pollMax":10,"maxSlewPpm":100000,"stepThreshold":0,"timestamping":"user"}' >want
 cmp -s want out || fail "node with clock flags: wrong JSON: $(cat out)"
 printf '%s' '{"nodeID":"A","nodePort":9000,"clockDriftPpm":0,"timeSync":false}' >clock.json
 check 0 "" node --config clock.json --check-config
@@ -136,6 +136,10 @@ bad_file level.json '{"nodeID":"A","nodePort":9000,"logLevel":"trace"}' \
   '"logLevel" must be one of "error", "warn", "info", "debug", got "trace"'
 bad_file max-peers.json '{"nodeID":"A","nodePort":9000,"maxPeers":2000}' \
   '"maxPeers" must be an integer 1..1024, got 2000'
+bad_file lifetime.json '{"nodeID":"A","nodePort":9000,"causalLifetime":0}' \
+  '"causalLifetime" must be a number of seconds 0.001..1e6, or "inf" (never expire), got 0'
+bad_file lifetime-str.json '{"nodeID":"A","nodePort":9000,"causalLifetime":"forever"}' \
+  '"causalLifetime" must be a number of seconds 0.001..1e6, or "inf" (never expire), got "forever"'
 bad_file delay.json '{"nodeID":"A","nodePort":9000,"chaosDelay":"100:10"}' \
   '"chaosDelay" must be "MIN:MAX" milliseconds with 0 <= MIN <= MAX <= 60000, got "100:10"'
 bad_file drop.json '{"nodeID":"A","nodePort":9000,"chaosDrop":1.5}' \
@@ -183,6 +187,10 @@ check 2 "missing.json: cannot open: No such file or directory" \
 [ -s out ] && fail "node --config missing.json: wrote to stdout"
 
 # ---- bad flags -------------------------------------------------------------
+bad_flags '--causal-lifetime: must be a number of seconds 0.001..1e6, or "inf" (never expire), got "60x"' \
+  --id A --causal-lifetime 60x
+bad_flags '--causal-lifetime: must be a number of seconds 0.001..1e6, or "inf" (never expire), got "-1"' \
+  --id A --causal-lifetime -1
 bad_flags '--listen: PORT must be an integer 1..65535, got "127.0.0.1:90x0"' \
   --id A --listen 127.0.0.1:90x0
 bad_flags '--listen: must be HOST:PORT (an IPv6 HOST in brackets), got "::1:9000"' \
