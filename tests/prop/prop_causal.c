@@ -201,6 +201,7 @@ typedef struct slot {
   char name[16];
   uint32_t base; /* the core index it is an incarnation of */
   bool dead;
+  uint64_t g_cur; /* the G last applied to it (0: none) */
   uint64_t t_dead;
   int64_t off;
   uint64_t err;
@@ -1272,6 +1273,7 @@ static void do_g_apply(run *r, const event *e) {
   feed_time(r, e->a);
   r->cur = e->a;
   p2pc_causal_set_stable(s->c, e->x);
+  s->g_cur = e->x;
   r->g_applied++;
   check_core(r, e->a);
 }
@@ -1332,6 +1334,16 @@ static void do_crash(run *r, uint32_t base, uint32_t ci) {
     for (size_t i = 0; i < r->nheap; i++)
       if (r->heap[i].kind == E_G_APPLY && r->heap[i].x > ls)
         r->heap[i].x = ls;
+    /* Nor may any core keep one: its clock may be behind the others', and
+     * in a node its first report reaches a core before its first DATA
+     * (PROTOCOL.md, "Stability"), lowering the levels there. Found by
+     * seed 5264948513569687541: an entry of the newcomer's first message
+     * was taken as stable on arrival, its stamp below an older G. */
+    for (uint32_t j = 0; j < n; j++)
+      if (!r->s[j].dead && r->s[j].g_cur > ls) {
+        p2pc_causal_set_stable(r->s[j].c, ls);
+        r->s[j].g_cur = ls;
+      }
   }
   check_core(r, n);
 }
