@@ -222,20 +222,17 @@ static int sync_peers(p2pc_causal *c) {
 /* LS: the oldest stamp among messages not yet known delivered (or not yet
  * settled after being given up), or the HLC if there is none. */
 static uint64_t ls_self(p2pc_causal *c) {
-  uint64_t ls = c->hlc;
+  /* Destinations whose queue emptied leave the list first. */
   uint32_t k = 0;
   for (uint32_t i = 0; i < c->nactive; i++) {
     peer_state *ps = &c->peers[c->active[i]];
-    if (!c->peers[c->active[i]].pq_n) {
-      c->peers[c->active[i]].in_active = false; /* emptied: leaves */
-      continue;
-    }
-    c->active[k++] = c->active[i];
-    if (ps->pq[ps->pq_head].stamp < ls)
-      ls = ps->pq[ps->pq_head].stamp;
+    if (ps->pq_n)
+      c->active[k++] = c->active[i];
+    else
+      ps->in_active = false;
   }
   c->nactive = k;
-  return ls;
+  return p2pc_causal_local_stable(c);
 }
 
 static int dep_cmp(uint32_t d1, uint32_t s1, uint32_t d2, uint32_t s2) {
@@ -348,29 +345,8 @@ static void wo_add(p2pc_causal *c, peer_state *ps, uint64_t lo, uint64_t hi) {
 
 /* ---- pending (sent, not known delivered) -------------------------------- */
 
-static int pq_push(p2pc_causal *c, peer_state *ps, uint64_t n, uint64_t stamp) {
-  if (ps->pq_head && ps->pq_head + ps->pq_n == ps->pq_cap) {
-    memmove(ps->pq, ps->pq + ps->pq_head, ps->pq_n * sizeof *ps->pq);
-    ps->pq_head = 0;
-  }
-  if (ps->pq_n == ps->pq_cap) {
-    uint32_t cap = ps->pq_cap ? ps->pq_cap * 2 : 4;
-    pend *q = c->a->realloc(ps->pq, (size_t)cap * sizeof *q, c->a->ud);
-    if (!q)
-      return P2PC_ERR_NOMEM;
-    ps->pq = q;
-    ps->pq_cap = cap;
-  }
-  if (!ps->in_active) { /* room: active holds every id at most once */
-    ps->in_active = true;
-    c->active[c->nactive++] = (uint32_t)(ps - c->peers);
-  }
-  ps->pq[ps->pq_head + ps->pq_n++] = (pend){n, stamp, false};
-  return 0;
-}
-
-/* Makes room for one more pending message to ps (so the send's commit
- * cannot fail). */
+/* Makes room for one more pending message to ps (so the send's commit,
+ * pq_push, cannot fail). */
 static int pq_reserve(p2pc_causal *c, peer_state *ps) {
   if (ps->pq_head + ps->pq_n < ps->pq_cap)
     return 0;
@@ -386,6 +362,16 @@ static int pq_reserve(p2pc_causal *c, peer_state *ps) {
   ps->pq = q;
   ps->pq_cap = cap;
   return 0;
+}
+
+/* Appends to ps's queue; pq_reserve made room. */
+static void pq_push(p2pc_causal *c, peer_state *ps, uint64_t n,
+                    uint64_t stamp) {
+  if (!ps->in_active) { /* active holds every id at most once */
+    ps->in_active = true;
+    c->active[c->nactive++] = (uint32_t)(ps - c->peers);
+  }
+  ps->pq[ps->pq_head + ps->pq_n++] = (pend){n, stamp, false};
 }
 
 /* The HLC at which a message stamped stamp is Δ + extra old (saturating). */
@@ -520,9 +506,10 @@ void p2pc_causal_set_time(p2pc_causal *c, int64_t net_ns, uint64_t err_ns,
   c->time_known = net_ns > 0;
   if (c->pt > c->hlc)
     c->hlc = c->pt;
-  sweep(c);
   if (c->nbuf)
-    drain(c, mono_ns);
+    drain(c, mono_ns); /* it sweeps first */
+  else
+    sweep(c);
 }
 
 /* ---- send (A.3) --------------------------------------------------------- */

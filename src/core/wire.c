@@ -489,6 +489,7 @@ void p2pc_wire_scratch_fini(p2pc_wire_scratch *s, const p2pc_allocator *a) {
   a->free(s->map, a->ud);
   a->free(s->order, a->ud);
   a->free(s->deps, a->ud);
+  a->free(s->work, a->ud);
   memset(s, 0, sizeof *s);
 }
 
@@ -525,11 +526,25 @@ static int cmp_dep(const void *x, const void *y) {
 }
 
 /* Sorts ids v[0..n) by name. */
+/* The scratch's work area, at least bytes long (kept between messages:
+ * no allocation per message once it has grown). */
+static void *scratch_work(p2pc_wire_scratch *s, size_t bytes,
+                          const p2pc_allocator *a) {
+  if (s->wcap < bytes) {
+    void *w = a->realloc(s->work, bytes, a->ud);
+    if (!w)
+      return NULL;
+    s->work = w;
+    s->wcap = bytes;
+  }
+  return s->work;
+}
+
 static int sort_by_name(uint32_t *v, uint32_t n, const p2pc_idtab *ids,
-                        const p2pc_allocator *a) {
+                        p2pc_wire_scratch *s, const p2pc_allocator *a) {
   if (n < 2)
     return 0;
-  named *t = a->realloc(NULL, (size_t)n * sizeof *t, a->ud);
+  named *t = scratch_work(s, (size_t)n * sizeof *t, a);
   if (!t)
     return P2PC_ERR_NOMEM;
   for (uint32_t i = 0; i < n; i++) {
@@ -539,7 +554,6 @@ static int sort_by_name(uint32_t *v, uint32_t n, const p2pc_idtab *ids,
   qsort(t, n, sizeof *t, cmp_named);
   for (uint32_t i = 0; i < n; i++)
     v[i] = t[i].id;
-  a->free(t, a->ud);
   return 0;
 }
 
@@ -583,13 +597,14 @@ static int cmp_lsidx(const void *x, const void *y) {
 /* Writes m's LS list in dictionary order. map: local id -> index + 1. */
 static int put_ls(p2pc_buf *out, const p2pc_ses_msg *m, const uint32_t *map,
                   uint32_t nids, const sesdep *sd, uint32_t nd,
-                  const p2pc_allocator *a) {
+                  p2pc_wire_scratch *s, const p2pc_allocator *a) {
   size_t start = out->len;
   int rv = P2PC_ERR_NOMEM;
-  lsidx *t = a->realloc(NULL, (size_t)m->nls * sizeof *t, a->ud);
-  uint8_t *sender = a->realloc(NULL, nd, a->ud);
-  if (!t || !sender)
-    goto err;
+  /* One work block: the list, then a flag per dictionary index. */
+  lsidx *t = scratch_work(s, (size_t)m->nls * sizeof *t + nd, a);
+  if (!t)
+    return rv;
+  uint8_t *sender = (uint8_t *)(t + m->nls);
   memset(sender, 0, nd);
   sender[0] = 1;
   for (uint32_t i = 0; i < m->ndeps; i++)
@@ -611,13 +626,9 @@ static int put_ls(p2pc_buf *out, const p2pc_ses_msg *m, const uint32_t *map,
     PUT(p2pc_buf_put_varint(out, i ? t[i].idx - t[i - 1].idx : t[i].idx));
     PUT(p2pc_buf_put_varint(out, m->stamp - t[i].ls));
   }
-  a->free(t, a->ud);
-  a->free(sender, a->ud);
   return 0;
 err:
   out->len = start;
-  a->free(t, a->ud);
-  a->free(sender, a->ud);
   return rv;
 }
 
@@ -657,7 +668,7 @@ int p2pc_wire_ses_put(p2pc_buf *out, const p2pc_ses_msg *m,
       map[e->sender] = nd;
     }
   }
-  if ((rv = sort_by_name(order + 2, nd - 2, ids, a)) != 0)
+  if ((rv = sort_by_name(order + 2, nd - 2, ids, scratch, a)) != 0)
     goto done;
   for (uint32_t i = 2; i < nd; i++)
     map[order[i]] = i + 1;
@@ -694,7 +705,7 @@ int p2pc_wire_ses_put(p2pc_buf *out, const p2pc_ses_msg *m,
   /* LS values: by dictionary index, each the sender's or an entry
    * sender's. A list put_ls refuses leaves nothing of the message. */
   if (m->nls) {
-    PUT(put_ls(out, m, map, ids->n, sd, nd, a));
+    PUT(put_ls(out, m, map, ids->n, sd, nd, scratch, a));
   } else {
     PUT(p2pc_buf_put_varint(out, 0));
   }

@@ -298,6 +298,8 @@ typedef struct p2pc_wire_scratch {
   uint32_t ocap;
   struct sesdep *deps; /* the entries in dictionary indices */
   uint32_t dcap;
+  void *work; /* name sorting, then the LS list: reused, never shrunk */
+  size_t wcap;
 } p2pc_wire_scratch;
 
 void p2pc_wire_scratch_fini(p2pc_wire_scratch *s, const p2pc_allocator *a);
