@@ -927,8 +927,9 @@ static void stable_send(p2pc_node *n, uint32_t lid) {
 }
 
 /* Recomputes the levels from this node's LS and the reports held, hands
- * them to the causal layer, and reports a fall at once. */
-static void stable_update(p2pc_node *n) {
+ * them to the causal layer, and reports a fall at once (on every link:
+ * then true). */
+static bool stable_update(p2pc_node *n) {
   uint64_t hlc = node_hlc(n);
   p2pc_stable_tick(n->st, hlc);
   p2pc_stable_refresh(n->st);
@@ -940,8 +941,10 @@ static void stable_update(p2pc_node *n) {
   for (uint32_t d = 0; d < P2PC_CAUSAL_LEVELS; d++)
     lv[d] = p2pc_stable_level(n->st, d);
   p2pc_causal_set_stable_levels(n->causal, lv, P2PC_CAUSAL_LEVELS);
-  if (p2pc_stable_decreased(n->st))
-    stable_send(n, NO_LINK);
+  if (!p2pc_stable_decreased(n->st))
+    return false;
+  stable_send(n, NO_LINK);
+  return true;
 }
 
 /* ---- sending ------------------------------------------------------------- */
@@ -1347,8 +1350,8 @@ static int on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   /* The link's first report goes before any DATA on it. */
   n->links[lid].stable_rx = false;
   stable_key(n, p);
-  stable_update(n);
-  stable_send(n, lid);
+  if (!stable_update(n)) /* else it went on every link, this one too */
+    stable_send(n, lid);
   flush_peer(n, p);
   send_peers(n, lid, pi);
   return 0;
