@@ -9,7 +9,7 @@
  */
 #include "fuzz.h"
 
-#include "p2pclock.h"
+#include <p2pclock/p2pclock.h>
 
 #include "scenario.h"
 #include "sim.h"

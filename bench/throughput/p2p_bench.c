@@ -66,7 +66,7 @@ static void on_deliver(p2pc_rt *rt, void *ud, const char *from, const char *msg,
     break;
   case PEER_REP:
     /* The echo is one more causal message, from the node that delivered. */
-    if (p2pc_node_send(p2pc_rt_node(rt), from, p, len, p2pc_rt_now(rt)) != 0) {
+    if (p2pc_node_send(p2pc_rt_node(rt), from, p, len, p2pc_rt_now(rt), NULL) != 0) {
       fprintf(stderr, "p2p_bench: cannot answer\n");
       finish(rt, b, 1);
     } else if (++b->done == b->a.count) {
@@ -105,7 +105,7 @@ static void on_turn(p2pc_rt *rt, void *ud) {
   if (b->a.mode == PEER_PUSH) {
     while (b->done < b->a.count) {
       int rv =
-          p2pc_node_send(n, "bench-a", b->payload, b->a.size, p2pc_rt_now(rt));
+          p2pc_node_send(n, "bench-a", b->payload, b->a.size, p2pc_rt_now(rt), NULL);
       if (rv == P2PC_ERR_FULL || rv == P2PC_ERR_NOTFOUND)
         break; /* wait for acks, or for the session */
       if (rv != 0) {
@@ -122,7 +122,7 @@ static void on_turn(p2pc_rt *rt, void *ud) {
       finish(rt, b, 0);
   } else if (b->a.mode == PEER_REQ && !b->in_flight) {
     b->sent_at = peer_now_ns();
-    if (p2pc_node_send(n, "bench-a", b->payload, b->a.size, p2pc_rt_now(rt)) ==
+    if (p2pc_node_send(n, "bench-a", b->payload, b->a.size, p2pc_rt_now(rt), NULL) ==
         0)
       b->in_flight = true;
   }

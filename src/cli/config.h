@@ -68,7 +68,7 @@
 #define P2PC_CLI_CONFIG_H
 
 #include "idtab.h" /* P2PC_ID_MAX */
-#include "p2pclock.h"
+#include <p2pclock/p2pclock.h>
 
 #include <stdbool.h>
 #include <stddef.h>

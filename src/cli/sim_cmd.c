@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #include "cJSON.h"
-#include "p2pclock.h"
+#include <p2pclock/p2pclock.h>
 #include "scenario.h"
 #include "sim.h"
 

@@ -1214,7 +1214,7 @@ static int simulate(rt *r, int count) {
     char text[96];
     snprintf(text, sizeof text, "Hello from %s (%d)", r->opt->id, i + 1);
     if (p2pc_node_send(r->node, pi.id, (const uint8_t *)text, strlen(text),
-                       now_of(r)) == 0)
+                       now_of(r), NULL) == 0)
       sent++;
   }
   return sent;
@@ -1423,8 +1423,8 @@ static cJSON *command(rt *r, const cJSON *req) {
     }
     const uint8_t *p = (const uint8_t *)text->valuestring;
     size_t len = strlen(text->valuestring);
-    int rv = bc ? p2pc_node_broadcast(r->node, p, len, now_of(r))
-                : p2pc_node_send(r->node, to->valuestring, p, len, now_of(r));
+    int rv = bc ? p2pc_node_broadcast(r->node, p, len, now_of(r), NULL)
+                : p2pc_node_send(r->node, to->valuestring, p, len, now_of(r), NULL);
     if (rv < 0) {
       cJSON_Delete(o);
       return err_reply("", send_error(rv));

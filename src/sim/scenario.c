@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pclock.h"
+#include <p2pclock/p2pclock.h>
 
 #define MAX_TOKENS 40
 #define NS_PER_S 1e9

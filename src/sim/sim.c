@@ -1097,7 +1097,7 @@ static void on_traffic(p2pc_sim *s, uint32_t i) {
    * causal cap: back-pressure) is counted here. */
   int rv = 0;
   if (p2pc_rng_unit(r) < s->cfg.bcast) {
-    rv = p2pc_node_broadcast(x->n, payload, plen, now_of(s, i));
+    rv = p2pc_node_broadcast(x->n, payload, plen, now_of(s, i), NULL);
   } else {
     uint32_t np = p2pc_node_peer_count(x->n), up = 0;
     p2pc_peer_info pi;
@@ -1111,7 +1111,7 @@ static void on_traffic(p2pc_sim *s, uint32_t i) {
       if (!p2pc_node_peer_info(x->n, k, &pi) || pi.state != P2PC_PEER_UP)
         continue;
       if (pick-- == 0) {
-        rv = p2pc_node_send(x->n, pi.id, payload, plen, now_of(s, i));
+        rv = p2pc_node_send(x->n, pi.id, payload, plen, now_of(s, i), NULL);
         break;
       }
     }

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "p2pclock.h"
+#include <p2pclock/p2pclock.h>
 
 typedef struct p2pc_simmem {
   p2pc_allocator a; /* hand this to the cores; a.ud is this account */

@@ -25,7 +25,7 @@
 
 #include "buf.h"
 #include "idtab.h"
-#include "p2pclock.h"
+#include <p2pclock/p2pclock.h>
 
 #include <stdbool.h>
 #include <stddef.h>

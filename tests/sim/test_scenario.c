@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "p2pclock.h"
+#include <p2pclock/p2pclock.h>
 #include "scenario.h"
 
 static p2pc_scenario *new_sc(void) {

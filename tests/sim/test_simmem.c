@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "p2pclock.h"
+#include <p2pclock/p2pclock.h>
 #include "sim.h"
 #include "simmem.h"
 

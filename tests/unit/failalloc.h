@@ -9,7 +9,7 @@
 
 #include <stdlib.h>
 
-#include "p2pclock.h"
+#include <p2pclock/p2pclock.h>
 
 typedef struct failalloc {
   p2pc_allocator a;

@@ -418,7 +418,7 @@ static void assert_no_duplicates(const netnode *x) {
 
 static void send_ok(net *w, int from, const char *to, const char *text) {
   assert_int_equal(p2pc_node_send(w->nodes[from].n, to, (const uint8_t *)text,
-                                  strlen(text), now_at(w, from)),
+                                  strlen(text), now_at(w, from), NULL),
                    0);
 }
 
@@ -454,7 +454,7 @@ static void test_two_nodes_connect_and_deliver(void **state) {
   assert_int_equal(w->nodes[1].ndelivered, 1);
   assert_int_equal(w->nodes[0].ndelivered, 2);
   assert_int_equal(p2pc_node_send(w->nodes[0].n, "N9", (const uint8_t *)"x", 1,
-                                  now_at(w, 0)),
+                                  now_at(w, 0), NULL),
                    P2PC_ERR_NOTFOUND);
   net_free(w);
 }
@@ -565,7 +565,7 @@ static void test_peer_exchange_full_mesh(void **state) {
   assert_int_equal(live_conns(w), 8 * 7 / 2);
   /* a broadcast reaches all */
   assert_int_equal(p2pc_node_broadcast(w->nodes[3].n, (const uint8_t *)"all", 3,
-                                       now_at(w, 3)),
+                                       now_at(w, 3), NULL),
                    7);
   run(w, 50);
   for (int i = 0; i < 8; i++)
@@ -666,7 +666,7 @@ static void test_joining_node_splits_a_link(void **state) {
   assert_int_equal(count_delivered(&w->nodes[0], "N1~"), 1);
   /* N0 no longer sends to the peer it let go: not a neighbour */
   assert_int_equal(
-      p2pc_node_send(w->nodes[0].n, mid, (const uint8_t *)"x", 1, now_at(w, 0)),
+      p2pc_node_send(w->nodes[0].n, mid, (const uint8_t *)"x", 1, now_at(w, 0), NULL),
       P2PC_ERR_NOTFOUND);
   /* N6 has a link already (to N5, which has room): not short of links, it
    * is turned away by the full N0 rather than cut in. */
@@ -906,7 +906,7 @@ static void test_back_pressure(void **state) {
   int full = 0;
   for (int i = 0; i < 40; i++) {
     int rv = p2pc_node_send(w->nodes[0].n, "N1", (const uint8_t *)"x", 1,
-                            now_at(w, 0));
+                            now_at(w, 0), NULL);
     if (rv == P2PC_ERR_FULL)
       full++;
     else
@@ -1433,7 +1433,7 @@ static void test_leave_waits_for_delivery_report(void **state) {
   assert_int_equal(p2pc_causal_local_stable(c0), stamp);
   /* No new messages on a session being ended. */
   assert_int_equal(
-      p2pc_node_send(n0, "X", (const uint8_t *)"x", 1, now_at(w, 0)),
+      p2pc_node_send(n0, "X", (const uint8_t *)"x", 1, now_at(w, 0), NULL),
       P2PC_ERR_NOTFOUND);
   /* The report: the session ends, its messages are settled. */
   fake_stable(w, 0, lx, 1, 0);

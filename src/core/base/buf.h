@@ -8,7 +8,7 @@
 #ifndef P2PC_BUF_H
 #define P2PC_BUF_H
 
-#include "p2pclock.h"
+#include <p2pclock/p2pclock.h>
 
 #include <stdbool.h>
 #include <stddef.h>

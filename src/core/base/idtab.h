@@ -14,7 +14,7 @@
 #ifndef P2PC_IDTAB_H
 #define P2PC_IDTAB_H
 
-#include "p2pclock.h"
+#include <p2pclock/p2pclock.h>
 
 #include <stdbool.h>
 #include <stddef.h>

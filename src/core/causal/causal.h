@@ -35,7 +35,7 @@
 
 #include "buf.h"
 #include "idtab.h"
-#include "p2pclock.h"
+#include <p2pclock/p2pclock.h>
 #include "wire.h"
 
 #include <stdbool.h>

@@ -64,7 +64,7 @@
 #ifndef P2PC_STABLE_H
 #define P2PC_STABLE_H
 
-#include "p2pclock.h"
+#include <p2pclock/p2pclock.h>
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -16,18 +16,19 @@
 #include "idtab.h"
 #include "netclock.h"
 #include "ntp.h"
-#include "p2pclock.h"
 #include "srcstats.h"
 #include "types.h"
 #include "wire.h"
+#include <p2pclock/node.h>
 
 #include <stdbool.h>
 #include <stdint.h>
 
-typedef enum p2pc_clock_mode {
-  P2PC_CLOCK_REFERENCE = 0,    /* follow an elected reference node */
-  P2PC_CLOCK_COLLABORATIVE = 1 /* converge on a common time with peers */
-} p2pc_clock_mode;
+_Static_assert(P2PC_DATAGRAM_MAX == P2PC_NTP_PACKET_MAX,
+               "the public datagram holds any packet the core makes");
+
+/* p2pc_clock_mode and p2pc_datagram are part of the public API
+ * (<p2pclock/node.h>). */
 
 typedef struct p2pc_timesync_config {
   bool disabled;                /* no time exchange at all (answers nothing) */
@@ -45,19 +46,6 @@ typedef struct p2pc_timesync_config {
   uint64_t announce_ns;         /* ANNOUNCE interval [heartbeat] */
   uint64_t announce_timeout_ns; /* reference silent this long: gone [4x] */
 } p2pc_timesync_config;
-
-/* A datagram for the runtime to send from the time socket. */
-typedef struct p2pc_datagram {
-  p2pc_wire_addr to;
-  uint8_t data[P2PC_NTP_PACKET_MAX];
-  uint16_t len;
-  /* If stamp_xmt: just before sending, write the NTP timestamp of (local
-   * clock now + xmt_corr) at P2PC_NTP_XMT_OFFSET. */
-  bool stamp_xmt;
-  int64_t xmt_corr;
-  /* If token != 0: report when it left with p2pc_node_time_sent. */
-  uint32_t token;
-} p2pc_datagram;
 
 /* Counters of the time socket. */
 typedef struct p2pc_timesync_counters {

@@ -2052,18 +2052,21 @@ void p2pc_node_free(p2pc_node *n) {
   a->free(n, a->ud);
 }
 
-int p2pc_node_send(p2pc_node *n, const char *dest, const uint8_t *payload,
-                   size_t len, p2pc_now now) {
-  n->now = now;
-  if (!dest || (!payload && len))
-    return P2PC_ERR_INVAL;
-  /* Room for the SES metadata too: a quarter of the frame at least. */
-  if (len > n->cfg.max_frame - n->cfg.max_frame / 4)
-    return P2PC_ERR_TOOBIG;
+/* The id of the message just sent (p2pc_causal_sent). */
+static void sent_id(const p2pc_node *n, p2pc_msgid *id) {
+  if (!id)
+    return;
+  memcpy(id->node, n->id, strlen(n->id) + 1);
+  id->session = (uint32_t)(n->cfg.incarnation & 0x7fffffffu);
+  id->seq = p2pc_causal_sent(n->causal);
+}
+
+static int send_one(p2pc_node *n, const char *dest, const uint8_t *payload,
+                    size_t len) {
   if (strcmp(dest, n->id) == 0) {
     p2pc_buf_reset(&n->scratch);
     causal_time(n);
-    return p2pc_causal_send(n->causal, n->sesid, payload, len, now.mono_ns,
+    return p2pc_causal_send(n->causal, n->sesid, payload, len, n->now.mono_ns,
                             &n->scratch);
   }
   uint32_t pi = find_peer(n, dest);
@@ -2072,9 +2075,23 @@ int p2pc_node_send(p2pc_node *n, const char *dest, const uint8_t *payload,
   return send_to(n, &n->peers[pi], payload, len);
 }
 
+int p2pc_node_send(p2pc_node *n, const char *dest, const uint8_t *payload,
+                   size_t len, p2pc_now now, p2pc_msgid *id) {
+  n->now = now;
+  if (!dest || (!payload && len))
+    return P2PC_ERR_INVAL;
+  /* Room for the SES metadata too: a quarter of the frame at least. */
+  if (len > n->cfg.max_frame - n->cfg.max_frame / 4)
+    return P2PC_ERR_TOOBIG;
+  int rv = send_one(n, dest, payload, len);
+  if (rv == 0)
+    sent_id(n, id);
+  return rv;
+}
+
 int p2pc_node_broadcast(p2pc_node *n, const uint8_t *payload, size_t len,
-                        p2pc_now now) {
-  int rv = p2pc_node_send(n, n->id, payload, len, now);
+                        p2pc_now now, p2pc_msgid *first) {
+  int rv = p2pc_node_send(n, n->id, payload, len, now, first);
   if (rv)
     return rv;
   int count = 0;

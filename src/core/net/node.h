@@ -19,14 +19,12 @@
 #define P2PC_NODE_H
 
 #include "causal.h"
-#include "p2pclock.h"
 #include "timesync.h"
 #include "wire.h"
+#include <p2pclock/node.h>
 
 #include <stdbool.h>
 #include <stdint.h>
-
-typedef uint32_t p2pc_link_id;
 
 typedef struct p2pc_node_callbacks {
   /* A message for the application: from is the sender's node ID, msg the
@@ -80,20 +78,6 @@ typedef struct p2pc_node_config {
   const p2pc_allocator *alloc;
 } p2pc_node_config;
 
-typedef enum p2pc_action_kind {
-  P2PC_ACT_DIAL, /* open a TCP connection to addr; then p2pc_node_link_new */
-  P2PC_ACT_CLOSE /* close the link (after writing its pending output) */
-} p2pc_action_kind;
-
-typedef struct p2pc_action {
-  p2pc_action_kind kind;
-  p2pc_link_id link;               /* CLOSE */
-  p2pc_wire_addr addr;             /* DIAL */
-  char peer[P2PC_NODE_ID_MAX + 1]; /* DIAL: whom we expect, "" if unknown */
-} p2pc_action;
-
-typedef struct p2pc_node p2pc_node;
-
 /* Creates a node. Returns 0, P2PC_ERR_INVAL (bad id or config) or
  * P2PC_ERR_NOMEM. */
 int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
@@ -131,16 +115,7 @@ uint64_t p2pc_node_next_deadline(const p2pc_node *n);
 /* Next action for the runtime; false when there is none. */
 bool p2pc_node_pop_action(p2pc_node *n, p2pc_action *a);
 
-/* Sends payload to the node dest (a self-send is delivered at once).
- * Returns 0, P2PC_ERR_NOTFOUND (unknown peer), P2PC_ERR_FULL (back-
- * pressure: too much unacknowledged data for that peer; try later),
- * P2PC_ERR_TOOBIG (payload over the frame limit), P2PC_ERR_NOMEM. */
-int p2pc_node_send(p2pc_node *n, const char *dest, const uint8_t *payload,
-                   size_t len, p2pc_now now);
-/* Sends to every known peer (and delivers to self). Returns the number of
- * peers it was sent to, or the first error (sends before it stand). */
-int p2pc_node_broadcast(p2pc_node *n, const uint8_t *payload, size_t len,
-                        p2pc_now now);
+/* p2pc_node_send, p2pc_node_broadcast: <p2pclock/node.h>. */
 
 /* Asks every link to close (ERROR shutdown); the runtime then closes. */
 void p2pc_node_shutdown(p2pc_node *n, p2pc_now now);

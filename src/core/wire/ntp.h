@@ -23,7 +23,7 @@
 #define P2PC_NTP_H
 
 #include "idtab.h"
-#include "p2pclock.h"
+#include <p2pclock/p2pclock.h>
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -17,7 +17,7 @@
 
 #include "buf.h"
 #include "idtab.h"
-#include "p2pclock.h"
+#include <p2pclock/p2pclock.h>
 #include "stable.h"
 
 #include <stdbool.h>
@@ -67,14 +67,9 @@ long p2pc_wire_frame_begin(p2pc_buf *out, p2pc_frame_type type);
  * longer than max_frame (the frame is then removed from out). */
 int p2pc_wire_frame_end(p2pc_buf *out, long start, uint32_t max_frame);
 
-/* A node's advertised listen address. family 0 = none (the node does not
- * accept connections), 4 = IPv4, 6 = IPv6; addr holds 4 or 16 bytes in
- * network order. */
-typedef struct p2pc_wire_addr {
-  uint8_t family;
-  uint8_t addr[16];
-  uint16_t port;
-} p2pc_wire_addr;
+/* A node's advertised listen address (p2pclock.h): family 0 = none (the
+ * node does not accept connections), 4 = IPv4, 6 = IPv6. */
+typedef p2pc_addr p2pc_wire_addr;
 
 /* HELLO: the first frame on a link, in both directions. */
 typedef struct p2pc_wire_hello {
