@@ -3,7 +3,8 @@
  * The demo as a standard NTP client of its nodes' time ports: one
  * exchange with a node (its offset from the demo's real clock and the
  * delay), and a round over every running node (their median and spread),
- * once a second while the demo runs.
+ * once a second while the demo runs. The packets and the on-wire maths
+ * are the core's (ntp.h): the demo encodes and decodes nothing itself.
  */
 #include "demo_ntp.h"
 
@@ -16,30 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NTP_LEN 48
-#define NTP_UNIX_OFFSET 2208988800LL /* 1970 - 1900, seconds */
+#include "ntp.h"
 
 int64_t p2pc__demo_real_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static uint64_t get_be64(const uint8_t *p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; i++)
-    v = v << 8 | p[i];
-  return v;
-}
-
-/* A 64-bit NTP timestamp -> ns since the Unix epoch, in the NTP era that
- * puts it within 68 years of pivot_ns. */
-static int64_t ntp_to_ns(uint64_t ts, int64_t pivot_ns) {
-  int64_t pivot_s = pivot_ns / 1000000000;
-  uint32_t sec = (uint32_t)(ts >> 32);
-  int32_t ds = (int32_t)(sec - (uint32_t)(pivot_s + NTP_UNIX_OFFSET));
-  int64_t frac = (int64_t)(((ts & 0xffffffffu) * 1000000000u) >> 32);
-  return (pivot_s + ds) * 1000000000 + frac;
 }
 
 /* The demo's NTP client socket on 127.0.0.1; -errno on failure. */
@@ -64,21 +47,24 @@ int p2pc__demo_ntp_open(p2pc_demo *d) {
  * real send time stays here, as ntpprobe does), and its reply within
  * NTP_WAIT_MS: mode 4, our cookie as origin, from that port. The offset
  * (the node's network time minus the demo's real clock) and the delay
- * follow RFC 5905 §8 with user-space stamps; one node at a time, so no
- * reply waits in the socket while another is read. Replies to earlier,
- * timed-out requests are skipped. Returns 0 or -ETIMEDOUT / -errno.
+ * follow RFC 5905 §8 with user-space stamps (the delay floored at 0).
+ * One node at a time, so no reply waits in the socket while another is
+ * read. Replies to earlier, timed-out requests, and datagrams the core's
+ * decoder rejects, are skipped. Returns 0 or -ETIMEDOUT / -errno.
  */
 static int ntp_query(p2pc_demo *d, p2pc_demo_node *n) {
-  uint8_t req[NTP_LEN] = {0}, rep[NTP_LEN + 512];
+  uint8_t req[P2PC_NTP_HEADER_LEN], rep[P2PC_NTP_HEADER_LEN + 512];
   struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(n->port)};
   to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   d->cookie_rng ^= d->cookie_rng << 13;
   d->cookie_rng ^= d->cookie_rng >> 7;
   d->cookie_rng ^= d->cookie_rng << 17;
   uint64_t cookie = d->cookie_rng;
-  req[0] = 0 << 6 | 4 << 3 | 3; /* LI 0, version 4, mode 3 (client) */
-  for (int i = 0; i < 8; i++)
-    req[40 + i] = (uint8_t)(cookie >> (56 - 8 * i));
+  /* a bare header, zero but for LI 0, version 4, mode 3 and the cookie */
+  p2pc_ntp_header_put(req, &(p2pc_ntp_header){.li = P2PC_NTP_LI_NONE,
+                                              .version = 4,
+                                              .mode = P2PC_NTP_MODE_CLIENT,
+                                              .xmt = cookie});
   int64_t t1 = p2pc__demo_real_ns();
   if (sendto(d->ntp_fd, req, sizeof req, 0, (struct sockaddr *)&to, sizeof to) <
       0)
@@ -97,14 +83,17 @@ static int ntp_query(p2pc_demo *d, p2pc_demo_node *n) {
     ssize_t k = recvfrom(d->ntp_fd, rep, sizeof rep, MSG_DONTWAIT,
                          (struct sockaddr *)&from, &fl);
     int64_t t4 = p2pc__demo_real_ns();
-    if (k < NTP_LEN || from.sin_port != to.sin_port || (rep[0] & 7) != 4 ||
-        get_be64(rep + 24) != cookie)
+    p2pc_ntp_header h;
+    p2pc_ntp_ext ext; /* a node answers a bare request with a bare reply */
+    bool has_ext;
+    if (k < 0 || from.sin_port != to.sin_port ||
+        p2pc_ntp_decode(rep, (size_t)k, &h, &ext, &has_ext) < 0 ||
+        h.mode != P2PC_NTP_MODE_SERVER || h.org != cookie)
       continue;
-    int64_t t2 = ntp_to_ns(get_be64(rep + 32), t1);
-    int64_t t3 = ntp_to_ns(get_be64(rep + 40), t1);
-    n->ntp_li = rep[0] >> 6;
-    n->ntp_offset = ((t2 - t1) + (t3 - t4)) / 2;
-    n->ntp_delay = (t4 - t1) - (t3 - t2);
+    int64_t t2 = p2pc_ntp_ts_to_ns(h.rec, t1);
+    int64_t t3 = p2pc_ntp_ts_to_ns(h.xmt, t1);
+    n->ntp_li = h.li;
+    p2pc_ntp_offset_delay(t1, t2, t3, t4, 0, &n->ntp_offset, &n->ntp_delay);
     return 0;
   }
 }
