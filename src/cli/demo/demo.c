@@ -304,29 +304,21 @@ int p2pc_cli_demo(int argc, char **argv) {
   /* the logs' last lines, then the checker's verdict on all of them */
   for (int i = 0; i < d.o.nodes; i++)
     p2pc__demo_tail_node(&d, i, true);
-  p2pc_evcheck_result r;
-  memset(&r, 0, sizeof r);
-  int cst = P2PC_EVCHECK_EMPTY;
-  if (ran && !p2pc__demo_stop_signal) {
+  if (ran && !p2pc__demo_stop_signal)
     fprintf(d.out,
             "checked the event logs (%s/n1..n%d.events) with the "
             "checker of p2pclock check\n",
             d.logdir, d.o.nodes);
-    cst = p2pc_evcheck_finish(d.ec, &r);
-  }
-  p2pc_demo_verdict v;
-  p2pc__demo_judge(&d, ran, cst, &r, &v);
+  p2pc_demo_verdict v = p2pc__demo_verdict(&d, ran);
   if (p2pc__demo_stop_signal) {
     status = 128 + p2pc__demo_stop_signal;
     fprintf(d.out, "p2pclock demo: interrupted; every node stopped\n");
   } else {
     if (ran)
-      p2pc__demo_print_verdict(&d, &v, &r, cst);
+      p2pc__demo_print_verdict(&d, &v);
     status = v.ok ? EXIT_SUCCESS : EXIT_FAILURE;
   }
-  for (int i = 0; i < d.nproblems; i++)
-    fprintf(d.out, "%s %s\n", i == 0 ? "\nproblems:" : "         ",
-            d.problems[i]);
+  p2pc__demo_print_problems(&d);
   /* The logs of a failed run are kept even in the temporary directory:
    * they are what tells why. */
   bool keep_tmp = !d.o.keep && status == EXIT_FAILURE;
@@ -341,7 +333,7 @@ int p2pc_cli_demo(int argc, char **argv) {
     fprintf(d.out, "logs removed (--keep-logs DIR keeps them)\n");
   fflush(d.out);
   if (d.o.json &&
-      p2pc__demo_print_json(&d, &v, &r, status, kept ? d.logdir : NULL) < 0) {
+      p2pc__demo_print_json(&d, &v, status, kept ? d.logdir : NULL) < 0) {
     fprintf(stderr, "p2pclock demo: cannot write the JSON verdict: %s\n",
             errno ? strerror(errno) : "out of memory");
     if (status == EXIT_SUCCESS)

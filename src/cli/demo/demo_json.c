@@ -68,7 +68,8 @@ static bool json_clocks(const p2pc_demo *d, const p2pc_demo_verdict *v,
 
 /* The checker's part; its counts are null when it gave no verdict. */
 static bool json_checked(const p2pc_demo *d, const p2pc_demo_verdict *v,
-                         const p2pc_evcheck_result *r, cJSON *o) {
+                         cJSON *o) {
+  const p2pc_evcheck_result *r = &v->r;
   cJSON *held = NULL, *lost = NULL, *list = NULL;
   if (!v->checked) {
     static const char *const keys[] = {
@@ -110,8 +111,7 @@ static bool json_checked(const p2pc_demo *d, const p2pc_demo_verdict *v,
 /* Prints the verdict as one JSON object on stdout; -1 if out of memory or
  * stdout fails. */
 int p2pc__demo_print_json(const p2pc_demo *d, const p2pc_demo_verdict *v,
-                          const p2pc_evcheck_result *r, int status,
-                          const char *logs) {
+                          int status, const char *logs) {
   char seed[24];
   snprintf(seed, sizeof seed, "%" PRIu64, d->seed);
   cJSON *o = cJSON_CreateObject(), *chains = NULL, *req = NULL, *probs = NULL;
@@ -130,7 +130,7 @@ int p2pc__demo_print_json(const p2pc_demo *d, const p2pc_demo_verdict *v,
       jnum(chains, "held", d->ch.held_rounds) &&
       jnum(chains, "sends", (double)d->ch.sends) &&
       cJSON_AddBoolToObject(o, "checked", v->checked) &&
-      json_checked(d, v, r, o) && json_clocks(d, v, o) &&
+      json_checked(d, v, o) && json_clocks(d, v, o) &&
       (req = cJSON_AddObjectToObject(o, "requests")) &&
       jnum(req, "sends", (double)d->sends) &&
       jnum(req, "broadcasts", (double)d->broadcasts) &&

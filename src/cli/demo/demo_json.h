@@ -7,13 +7,11 @@
 
 #include "demo_state.h"
 #include "demo_verdict.h"
-#include "evcheck.h"
 
 /* Prints the verdict as one JSON object on stdout, with the exit status
  * and the logs' directory (NULL: removed); -1 if out of memory or stdout
  * fails. */
 int p2pc__demo_print_json(const p2pc_demo *d, const p2pc_demo_verdict *v,
-                          const p2pc_evcheck_result *r, int status,
-                          const char *logs);
+                          int status, const char *logs);
 
 #endif /* P2PC_CLI_DEMO_JSON_H */

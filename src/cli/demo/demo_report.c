@@ -117,12 +117,12 @@ static void print_clocks(const p2pc_demo *d) {
         ok ? "good" : "BAD");
 }
 
-void p2pc__demo_print_verdict(const p2pc_demo *d, const p2pc_demo_verdict *v,
-                              const p2pc_evcheck_result *r, int cst) {
+void p2pc__demo_print_verdict(const p2pc_demo *d, const p2pc_demo_verdict *v) {
+  const p2pc_evcheck_result *r = &v->r;
   char num[32], why[256] = "";
   fprintf(d->out, "\n");
   if (strcmp(v->word, "UNKNOWN") == 0) {
-    check_status_text(cst, d->check_nomem, why, sizeof why);
+    check_status_text(v->check_status, d->check_nomem, why, sizeof why);
     fprintf(d->out,
             "verdict: UNKNOWN: the checker could not judge the logs: "
             "%s\n",
@@ -264,4 +264,10 @@ void p2pc__demo_print_verdict(const p2pc_demo *d, const p2pc_demo_verdict *v,
         (unsigned long long)(d->refused_other + d->ch.refused),
         d->other_error[0] ? " (\"" : "", d->other_error,
         d->other_error[0] ? "\")" : "", (unsigned long long)d->failed);
+}
+
+void p2pc__demo_print_problems(const p2pc_demo *d) {
+  for (int i = 0; i < d->nproblems; i++)
+    fprintf(d->out, "%s %s\n", i == 0 ? "\nproblems:" : "         ",
+            d->problems[i]);
 }
