@@ -155,7 +155,7 @@ int p2pc__config_apply_file(p2pc_cli_config *cfg, const char *path,
    * of many keys fails at its first unknown or repeated one. */
   size_t nrows;
   const p2pc_cli_option *rows = p2pc_cli_options(&nrows);
-  bool seen[64] = {false};
+  bool seen[P2PC_CLI_OPTIONS_MAX] = {false};
   for (const cJSON *v = root->child; v; v = v->next) {
     const p2pc_cli_option *o = p2pc_cli_option_by_key(v->string);
     if (!o) {

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ROWS_MAX 64        /* the table's rows, with room to grow */
+#define ROWS_MAX P2PC_CLI_OPTIONS_MAX
 #define LONG_BASE 256      /* getopt_long's value of row i: LONG_BASE + i */
 #define SHORT_OPTS_MAX 160 /* "+:" and "x:" for every row */
 

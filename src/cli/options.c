@@ -167,6 +167,7 @@ static const p2pc_cli_option table[] = {
 /* clang-format on */
 
 #define NROWS (sizeof table / sizeof table[0])
+_Static_assert(NROWS <= P2PC_CLI_OPTIONS_MAX, "raise P2PC_CLI_OPTIONS_MAX");
 
 const p2pc_cli_option *p2pc_cli_options(size_t *n) {
   *n = NROWS;
@@ -285,7 +286,7 @@ static const char *const type_names[] = {
 static const char *or_dash(const char *s) { return s && *s ? s : "-"; }
 
 void p2pc_cli_options_keys(FILE *out) {
-  fputs("# key\tflag\ttype\tvalue\tdefault\thelp\n", out);
+  fputs("# key\tflag\ttype\tmust\tdefault\thelp\n", out);
   for (size_t i = 0; i < NROWS; i++) {
     const p2pc_cli_option *o = &table[i];
     char flag[64];
@@ -295,7 +296,9 @@ void p2pc_cli_options_keys(FILE *out) {
     else
       snprintf(flag, sizeof flag, "(--%s)", o->via);
     fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s\n", or_dash(o->key), flag,
-            type_names[o->type], or_dash(o->must), or_dash(o->def), o->help);
+            type_names[o->type],
+            o->type == P2PC_CLI_OPT_FILE ? "-" : or_dash(o->must),
+            or_dash(o->def), o->help);
   }
 }
 
@@ -338,13 +341,14 @@ void p2pc_cli_options_man(FILE *out) {
     fputc('\n', out);
     flag_keys(o, keys, sizeof keys);
     if (keys[0]) {
-      fputs("(config key ", out);
+      fputs(strchr(keys, ',') ? "(config keys " : "(config key ", out);
       troff(out, keys);
       fputs(") ", out);
     }
     troff(out, o->help);
     if (o->def) {
-      fputs(" Default: ", out);
+      fputs(o->help[strlen(o->help) - 1] == '.' ? " Default: " : ". Default: ",
+            out);
       troff(out, o->def);
       fputc('.', out);
     }

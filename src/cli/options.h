@@ -65,6 +65,9 @@ typedef struct p2pc_cli_option {
   const char *section;      /* a heading help prints before the row */
 } p2pc_cli_option;
 
+/* The most rows the table may have (the parsers size their arrays). */
+#define P2PC_CLI_OPTIONS_MAX 64
+
 /* The table, *n rows, in the order of the config echo. */
 const p2pc_cli_option *p2pc_cli_options(size_t *n);
 
