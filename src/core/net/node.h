@@ -170,7 +170,6 @@ bool p2pc_node_peer_info(const p2pc_node *n, uint32_t i, p2pc_peer_info *pi);
 uint32_t p2pc_node_up_count(const p2pc_node *n);
 /* Messages given up on because their peer restarted (see PROTOCOL.md). */
 uint64_t p2pc_node_undeliverable(const p2pc_node *n);
-const char *p2pc_node_id(const p2pc_node *n);
 const p2pc_causal *p2pc_node_causal(const p2pc_node *n);
 const char *p2pc_peer_state_name(p2pc_peer_state s);
 /* "127.0.0.1:9000", "[0:0:0:0:0:0:0:1]:9000" (uncompressed) or "-": the
