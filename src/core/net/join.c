@@ -104,6 +104,7 @@ static void forget_peer(p2pc_node *n, uint32_t pi) {
   node_stable_release(n, p);
   n->a->free(p->q, n->a->ud);
   p->q = NULL;
+  p->qcap = p->qhead = 0;
   bool adopt = next.id[0] && next.addr.family && strcmp(next.id, n->id) != 0 &&
                node_peer_find(n, next.id) == NO_PEER;
   uint32_t last = adopt ? NO_PEER : --n->npeers; /* moves into slot pi */

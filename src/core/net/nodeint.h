@@ -84,8 +84,10 @@ typedef struct peer {
   uint64_t tx_next;    /* next lseq to assign */
   uint64_t tx_acked;   /* the peer has everything <= this */
   uint64_t tx_written; /* written on the current link up to this */
-  txmsg *q;            /* unacknowledged, ascending lseq (qn of them) */
-  uint32_t qcap;
+  /* Unacknowledged, ascending lseq: qn of them in a ring of qcap (a
+   * power of two) from q[qhead]; see txq_at. */
+  txmsg *q;
+  uint32_t qcap, qhead;
   size_t qbytes;
   uint64_t fast_for;   /* 1 + the ack of the last fast retransmit */
   uint64_t fast_at_ns; /* ... and when it was */
@@ -269,8 +271,10 @@ void node_dials_due(p2pc_node *n, uint64_t t);
 
 /* ---- stream.c ---------------------------------------------------------- */
 
-/* The unacknowledged frame i of p's queue (0 = the oldest). */
-static inline txmsg *txq_at(const peer *p, uint32_t i) { return &p->q[i]; }
+/* The unacknowledged frame i of p's queue (0 = the oldest, i < qn). */
+static inline txmsg *txq_at(const peer *p, uint32_t i) {
+  return &p->q[(p->qhead + i) & (p->qcap - 1)];
+}
 void node_causal_time(p2pc_node *n);
 void node_free_queue(p2pc_node *n, peer *p);
 void node_stream_restart(p2pc_node *n, peer *p);

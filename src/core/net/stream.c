@@ -25,8 +25,9 @@ void node_causal_time(p2pc_node *n) {
 
 void node_free_queue(p2pc_node *n, peer *p) {
   for (uint32_t i = 0; i < p->qn; i++)
-    n->a->free(p->q[i].frame, n->a->ud);
+    n->a->free(txq_at(p, i)->frame, n->a->ud);
   p->qn = 0;
+  p->qhead = 0;
   p->qbytes = 0;
 }
 
@@ -43,7 +44,7 @@ void node_free_queue(p2pc_node *n, peer *p) {
 void node_stream_restart(p2pc_node *n, peer *p) {
   p->qbytes = 0;
   for (uint32_t i = 0; i < p->qn; i++) {
-    txmsg *t = &p->q[i];
+    txmsg *t = txq_at(p, i);
     uint8_t v[P2PC_VARINT_MAX];
     size_t vl = p2pc_varint_encode(v, i + 1);
     p2pc_reader r;
@@ -79,7 +80,7 @@ void node_stream_flush(p2pc_node *n, peer *p) {
   /* The queue holds tx_acked + 1, tx_acked + 2, ... in order, so the first
    * frame not yet written is at tx_written - tx_acked. */
   for (uint32_t i = (uint32_t)(p->tx_written - p->tx_acked); i < p->qn; i++) {
-    txmsg *t = &p->q[i];
+    txmsg *t = txq_at(p, i);
     if (t->release_ns > n->now.mono_ns)
       break;
     if (l->out.len + t->len > n->cfg.max_link_output)
@@ -115,7 +116,7 @@ void node_stream_tombstone(p2pc_node *n, const char *dest_sesid,
     if (!p->inc_known || strcmp(p->sesid, dest_sesid) != 0)
       continue;
     for (uint32_t k = 0; k < p->qn; k++) {
-      txmsg *t = &p->q[k];
+      txmsg *t = txq_at(p, k);
       if (t->n != msg_n)
         continue;
       size_t vl = p2pc_varint_encode(t->frame + P2PC_WIRE_HDR, t->lseq);
@@ -140,6 +141,9 @@ int node_stream_send(p2pc_node *n, peer *p, const uint8_t *payload,
     txmsg *q = n->a->realloc(p->q, (size_t)cap * sizeof *q, n->a->ud);
     if (!q)
       return P2PC_ERR_NOMEM;
+    /* The ring was full: the part that wrapped around (before qhead)
+     * moves up behind the rest, where the new room begins. */
+    memcpy(q + p->qcap, q, (size_t)p->qhead * sizeof *q);
     p->q = q;
     p->qcap = cap;
   }
@@ -160,7 +164,7 @@ int node_stream_send(p2pc_node *n, peer *p, const uint8_t *payload,
   p2pc_wire_frame_end(b, at, P2PC_WIRE_MAX_FRAME_LIMIT);
   /* The queue takes the scratch buffer's storage: no allocation (and so
    * no failure) between stamping the message and queueing it. */
-  txmsg *t = &p->q[p->qn];
+  txmsg *t = txq_at(p, p->qn);
   t->frame = b->data;
   t->len = b->len;
   p2pc_buf_init(b, n->a, b->max);
@@ -172,8 +176,8 @@ int node_stream_send(p2pc_node *n, peer *p, const uint8_t *payload,
         n->cfg.chaos_delay_min_ns +
         rng_below(n, n->cfg.chaos_delay_max_ns - n->cfg.chaos_delay_min_ns + 1);
   t->release_ns = n->now.mono_ns + hold;
-  if (p->qn && p->q[p->qn - 1].release_ns > t->release_ns)
-    t->release_ns = p->q[p->qn - 1].release_ns;
+  if (p->qn && txq_at(p, p->qn - 1)->release_ns > t->release_ns)
+    t->release_ns = txq_at(p, p->qn - 1)->release_ns;
   if (p->qn == 0)
     p->last_progress_ns = n->now.mono_ns;
   p->qn++;
@@ -244,12 +248,12 @@ void node_stream_ack(p2pc_node *n, peer *p, uint64_t cum, uint64_t beyond) {
   if (cum == p->tx_acked)
     return;
   uint32_t k = 0;
-  while (k < p->qn && p->q[k].lseq <= cum) {
-    p->qbytes -= p->q[k].len;
-    n->a->free(p->q[k].frame, n->a->ud);
+  while (k < p->qn && txq_at(p, k)->lseq <= cum) {
+    p->qbytes -= txq_at(p, k)->len;
+    n->a->free(txq_at(p, k)->frame, n->a->ud);
     k++;
   }
-  memmove(p->q, p->q + k, (p->qn - k) * sizeof *p->q);
+  p->qhead = (p->qhead + k) & (p->qcap - 1); /* no shift: a ring */
   p->qn -= k;
   p->tx_acked = cum;
   if (p->tx_written < cum)
