@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "p2pclock.h"
+#include "rng.h"
 #include "test_scenario.h"
 
 /* ---- bad scenarios: exactly the line a user sees ------------------------- */
@@ -282,15 +283,8 @@ void test_load(void **state) {
 
 /* ---- garbage ------------------------------------------------------------- */
 
-static uint64_t rnd(uint64_t *x) {
-  uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
 /* Random bytes, and random splices of valid words: never a crash, and
- * every refusal names the file. */
+ * every refusal names the file. The draws: rng.h's splitmix64. */
 void test_garbage(void **state) {
   (void)state;
   const char *env = getenv("P2PC_SEED");
@@ -312,19 +306,20 @@ void test_garbage(void **state) {
   char *buf = malloc(4096);
   assert_non_null(buf);
   for (int iter = 0; iter < 3000; iter++) {
-    size_t len = 0, want = rnd(&x) % 4000;
+    size_t len = 0, want = p2pc_splitmix64(&x) % 4000;
     bool bytes = iter % 3 == 0;
     while (len < want) {
       if (bytes) {
-        buf[len++] = (char)rnd(&x);
+        buf[len++] = (char)p2pc_splitmix64(&x);
       } else {
-        const char *w = words[rnd(&x) % (sizeof words / sizeof words[0])];
+        const char *w =
+            words[p2pc_splitmix64(&x) % (sizeof words / sizeof words[0])];
         size_t wl = strlen(w);
         if (len + wl + 1 > want)
           break;
         memcpy(buf + len, w, wl);
         len += wl;
-        buf[len++] = rnd(&x) % 4 ? ' ' : '\n';
+        buf[len++] = p2pc_splitmix64(&x) % 4 ? ' ' : '\n';
       }
     }
     p2pc_scenario_init(sc, 10, "g.scn");
