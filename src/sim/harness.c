@@ -89,15 +89,6 @@ void p2pc__sim_flush_node(p2pc_sim *s, uint32_t i) {
   arm_timer(s, i);
 }
 
-static void cb_deliver(void *ud, const char *from, const char *msg,
-                       const uint8_t *payload, size_t len) {
-  p2pc_sim *s = ud;
-  (void)from, (void)msg, (void)payload, (void)len;
-  s->nodes[s->cur_node].delivered++;
-  s->sec_deliv++;
-  s->res.msgs_delivered++;
-}
-
 /* A member, for seeds_members: up now, or one of the nodes started at 0. */
 static bool is_member(const p2pc_sim *s, uint32_t j) {
   return s->nodes[j].alive ||
@@ -177,11 +168,7 @@ int p2pc__sim_start_node(p2pc_sim *s, uint32_t i, char *err, size_t errlen) {
    * messages; without either they are not built at all (they cost a large
    * part of a big run). */
   p2pc_node_callbacks cb = {
-      .deliver = cb_deliver,
-      .event = cf->rate > 0 || s->oracle ? p2pc__sim_on_event_line : NULL,
-      .log = NULL,
-      .ud = s,
-      .log_level = P2PC_LOG_ERROR};
+      .typed = p2pc__sim_on_event, .ud = s, .log_level = P2PC_LOG_ERROR};
   s->cur_node = i;
   int rv = p2pc_node_new(&x->n, &c, &cb, p2pc__sim_now_of(s, i));
   if (rv) {

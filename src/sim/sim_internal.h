@@ -250,7 +250,7 @@ void p2pc__sim_on_traffic(p2pc_sim *s, uint32_t i);
 
 /* ---- evlines.c: a node's event callback (p2pc_node_callbacks.event) */
 
-void p2pc__sim_on_event_line(void *ud, const char *line, size_t len);
+void p2pc__sim_on_event(void *ud, p2pc_node *n, const p2pc_event *e);
 
 /* ---- oracle_causal.c */
 
