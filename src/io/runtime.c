@@ -1517,7 +1517,7 @@ int p2pc_rt_run(const p2pc_rt_options *opt) {
     nc.time.time_port = r->tport;
   /* No event log: the core then builds no event lines at all. */
   p2pc_node_callbacks cb = {on_deliver, r->events ? on_event : NULL, on_log, r,
-                            opt->log_level};
+                            opt->log_level, NULL, NULL};
   if (p2pc_node_new(&r->node, &nc, &cb, now) != 0) {
     fprintf(stderr, "p2pclock node: cannot create the node\n");
     goto out_loop;

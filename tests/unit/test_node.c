@@ -178,7 +178,7 @@ static void start_node(net *w, int i, const opts *o) {
   c.listen = addr_of(i);
   c.seeds = seeds;
   c.nseeds = ns;
-  p2pc_node_callbacks cb = {cb_deliver, cb_event, cb_log, x, P2PC_LOG_DEBUG};
+  p2pc_node_callbacks cb = {cb_deliver, cb_event, cb_log, x, P2PC_LOG_DEBUG, NULL, NULL};
   x->ndelivered = x->undeliverable = x->peer_up = x->peer_down = 0;
   assert_int_equal(p2pc_node_new(&x->n, &c, &cb, now_at(w, i)), 0);
   x->alive = true;

@@ -17,7 +17,7 @@
  */
 #include "node.h"
 
-#include "evlog.h"
+#include "event.h"
 #include "rng.h"
 
 #include <string.h>
@@ -77,6 +77,7 @@ typedef struct peer {
   bool st_data;
   p2pc_wire_addr addr;
   bool refused_full; /* its last answer was "peer table full" */
+  bool blocked;      /* a send to it met P2PC_ERR_FULL: WRITABLE owed */
   uint64_t backoff_ns;
   /* the session's outgoing stream */
   uint64_t tx_next;    /* next lseq to assign */
@@ -120,8 +121,10 @@ struct p2pc_node {
   uint32_t nanon;
   p2pc_action *acts;
   uint32_t nacts, acthead, capacts;
-  p2pc_buf scratch; /* one frame being built */
-  p2pc_buf line;    /* one event line being built */
+  p2pc_buf scratch;               /* one frame being built */
+  char line[P2PC_EVENT_JSON_MAX]; /* the event line being rendered */
+  bool ev_synced;                 /* as last reported: CLOCK_SYNCED/... */
+  char ev_ref[P2PC_NODE_ID_MAX + 1];
   bool stopping;
   uint64_t undeliverable;
   uint64_t refused_ahead_logged_ns; /* rate limit of that WARN */
@@ -163,6 +166,16 @@ static void str_u64(char *s, size_t cap, uint64_t v) {
   s[len] = '\0';
 }
 
+static void str_copy(char *s, size_t cap, const char *t) {
+  s[0] = '\0';
+  size_t k = 0;
+  while (t[k] && k + 1 < cap) {
+    s[k] = t[k];
+    k++;
+  }
+  s[k] = '\0';
+}
+
 static void str_cat(char *s, size_t cap, const char *t) {
   size_t len = strlen(s), k = strlen(t);
   if (k > cap - 1 - len)
@@ -171,41 +184,8 @@ static void str_cat(char *s, size_t cap, const char *t) {
   s[len + k] = '\0';
 }
 
-static void str_hex(char *s, size_t cap, uint32_t v) {
-  static const char hx[] = "0123456789abcdef";
-  char d[9];
-  size_t k = 0;
-  do
-    d[k++] = hx[v & 15];
-  while ((v >>= 4) != 0);
-  size_t len = strlen(s);
-  while (k && len + 1 < cap)
-    s[len++] = d[--k];
-  s[len] = '\0';
-}
-
 void p2pc_node_addr_format(const p2pc_wire_addr *a, char *s, size_t cap) {
-  s[0] = '\0';
-  if (a->family == 4) {
-    for (int i = 0; i < 4; i++) {
-      if (i)
-        str_cat(s, cap, ".");
-      str_u64(s, cap, a->addr[i]);
-    }
-  } else if (a->family == 6) {
-    str_cat(s, cap, "[");
-    for (int i = 0; i < 8; i++) {
-      if (i)
-        str_cat(s, cap, ":");
-      str_hex(s, cap, (uint32_t)(a->addr[2 * i] << 8 | a->addr[2 * i + 1]));
-    }
-    str_cat(s, cap, "]");
-  } else {
-    str_cat(s, cap, "-");
-    return;
-  }
-  str_cat(s, cap, ":");
-  str_u64(s, cap, a->port);
+  p2pc_addr_format(a, s, cap);
 }
 
 static bool addr_eq(const p2pc_wire_addr *x, const p2pc_wire_addr *y) {
@@ -234,110 +214,80 @@ static void make_sesid(char *out, const char *id, uint64_t inc) {
 
 static void logf_(p2pc_node *n, p2pc_log_level lv, const char *text) {
   if (n->cb.log && lv <= n->cb.log_level)
-    n->cb.log(n->cb.ud, lv, text);
+    n->cb.log(n->cb.log_ud ? n->cb.log_ud : n->cb.ud, lv, text);
 }
 
-/* ---- the event log ------------------------------------------------------- */
+/* ---- events ----------------------------------------------------------------
+ */
 
-/* Starts {"node":..,"ev":..,"mono":..,"local":..,"net":.. in n->line. */
-static bool ev_begin(p2pc_node *n, const char *ev) {
-  p2pc_buf *b = &n->line;
-  p2pc_buf_reset(b);
-  const char *parts[] = {"{\"node\":\"", n->id, "\",\"ev\":\"", ev,
-                         "\",\"mono\":"};
-  int rv = 0;
-  for (size_t i = 0; i < 5 && !rv; i++)
-    rv = p2pc_buf_put(b, parts[i], strlen(parts[i]));
-  if (!rv)
-    rv = p2pc_evlog_u64(b, n->now.mono_ns);
-  if (!rv)
-    rv = p2pc_buf_put(b, ",\"local\":", 9);
-  /* Local time is before 1970 only with a broken clock: print 0 then. */
-  uint64_t local = n->now.local_ns > 0 ? (uint64_t)n->now.local_ns : 0;
-  if (!rv)
-    rv = p2pc_evlog_u64(b, local);
-  if (!rv)
-    rv = p2pc_buf_put(b, ",\"net\":", 7);
-  int64_t net =
+/* Stamps ev with this call's clocks and hands it out: typed to whoever
+ * takes p2pc_event, rendered (event.c, the one renderer) to whoever takes
+ * event-log lines. */
+static void emit(p2pc_node *n, p2pc_event *ev) {
+  ev->now = n->now;
+  ev->net_ns =
       n->ts ? p2pc_timesync_time(n->ts, n->now.local_ns) : n->now.local_ns;
-  if (!rv)
-    rv = p2pc_evlog_u64(b, net > 0 ? (uint64_t)net : 0);
-  return rv == 0;
+  if (n->cb.typed)
+    n->cb.typed(n->cb.ud, n, ev);
+  if (n->cb.event && p2pc_event_logged(ev->type)) {
+    long len = p2pc_event_json(ev, n->id, n->line, sizeof n->line);
+    if (len > 0)
+      n->cb.event(n->cb.ud, n->line, (size_t)len);
+  }
 }
 
-static void ev_str(p2pc_node *n, const char *key, const char *val) {
-  p2pc_buf *b = &n->line;
-  p2pc_buf_put(b, ",\"", 2);
-  p2pc_buf_put(b, key, strlen(key));
-  p2pc_buf_put(b, "\":\"", 3);
-  p2pc_buf_put(b, val, strlen(val));
-  p2pc_buf_put(b, "\"", 1);
-}
+static bool observed(const p2pc_node *n) { return n->cb.typed || n->cb.event; }
 
-static void ev_end(p2pc_node *n) {
-  /* NUL-terminated for the callback's convenience; len excludes it. */
-  if (p2pc_buf_put(&n->line, "}", 2) == 0 && n->cb.event)
-    n->cb.event(n->cb.ud, (const char *)n->line.data, n->line.len - 1);
-}
-
-static void ev_raw(p2pc_node *n, const char *key, const char *val) {
-  p2pc_buf *b = &n->line;
-  p2pc_buf_put(b, ",\"", 2);
-  p2pc_buf_put(b, key, strlen(key));
-  p2pc_buf_put(b, "\":", 2);
-  p2pc_buf_put(b, val, strlen(val));
-}
-
-static void ev_i64(p2pc_node *n, const char *key, int64_t v) {
-  char t[24] = "";
-  if (v < 0)
-    str_cat(t, sizeof t, "-");
-  str_u64(t, sizeof t, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
-  ev_raw(n, key, t);
-}
-
-static int64_t round_i64(double x) {
-  if (!(x == x))
-    return 0;
-  if (x > 9e18)
-    return INT64_MAX;
-  if (x < -9e18)
-    return INT64_MIN + 1;
-  return (int64_t)(x < 0 ? x - 0.5 : x + 0.5);
-}
-
-/* Clock-sync reports: `sample` and `clock` event lines (EVENTS.md). */
+/* Clock-sync reports: the `sample` and `clock` records, and for
+ * applications what changed: synced or not, a step, another reference. */
 static void on_timesync(void *ud, const p2pc_tsev *e) {
   p2pc_node *n = ud;
-  if (!n->cb.event)
+  if (!observed(n))
     return;
+  p2pc_event ev = {0};
   if (e->kind == P2PC_TSEV_SAMPLE) {
-    if (!ev_begin(n, "sample"))
-      return;
-    ev_str(n, "peer", e->peer);
-    ev_i64(n, "offset_ns", e->offset_ns);
-    ev_i64(n, "delay_ns", e->delay_ns);
-    ev_i64(n, "raw_offset_ns", e->raw_offset_ns);
-    ev_raw(n, "interleaved", e->interleaved ? "true" : "false");
-    ev_raw(n, "kernel", e->kernel ? "true" : "false");
-  } else {
-    if (!ev_begin(n, "clock"))
-      return;
-    ev_str(n, "mode", p2pc_clock_mode_name(e->mode));
-    if (e->ref[0])
-      ev_str(n, "ref", e->ref);
-    else
-      ev_raw(n, "ref", "null");
-    ev_str(n, "source", e->source);
-    ev_raw(n, "synced", e->synced ? "true" : "false");
-    ev_i64(n, "offset_ns", round_i64(e->corr_ns));
-    ev_i64(n, "freq_ppb", round_i64(e->freq_ppb));
-    ev_i64(n, "err_ns", round_i64(e->err_ns));
-    ev_i64(n, "adj_ns", round_i64(e->adj_ns));
-    if (e->step_ns != 0)
-      ev_i64(n, "step_ns", round_i64(e->step_ns));
+    ev.type = P2PC_EVENT_CLOCK_SAMPLE;
+    ev.peer = e->peer;
+    ev.u.sample.offset_ns = e->offset_ns;
+    ev.u.sample.delay_ns = e->delay_ns;
+    ev.u.sample.raw_offset_ns = e->raw_offset_ns;
+    ev.u.sample.interleaved = e->interleaved;
+    ev.u.sample.kernel = e->kernel;
+    emit(n, &ev);
+    return;
   }
-  ev_end(n);
+  ev.type = P2PC_EVENT_CLOCK_UPDATE;
+  ev.u.clock.mode = e->mode;
+  ev.u.clock.ref = e->ref;
+  ev.u.clock.source = e->source;
+  ev.u.clock.synced = e->synced;
+  ev.u.clock.offset_ns = e->corr_ns;
+  ev.u.clock.freq_ppb = e->freq_ppb;
+  ev.u.clock.err_ns = e->err_ns;
+  ev.u.clock.adj_ns = e->adj_ns;
+  ev.u.clock.step_ns = e->step_ns;
+  emit(n, &ev);
+  if (e->synced != n->ev_synced) {
+    n->ev_synced = e->synced;
+    ev.type = e->synced ? P2PC_EVENT_CLOCK_SYNCED : P2PC_EVENT_CLOCK_UNSYNCED;
+    emit(n, &ev);
+  }
+  if (e->step_ns != 0) {
+    ev.type = P2PC_EVENT_CLOCK_STEPPED;
+    emit(n, &ev);
+  }
+  if (strcmp(e->ref, n->ev_ref) != 0) {
+    str_copy(n->ev_ref, sizeof n->ev_ref, e->ref);
+    ev.type = P2PC_EVENT_REFERENCE_CHANGED;
+    emit(n, &ev);
+  }
+}
+
+/* The SES layer's report as an event. */
+static void causal_event(p2pc_node *n, const p2pc_causal_event *ce) {
+  p2pc_event ev;
+  p2pc_event_from_causal(&ev, ce);
+  emit(n, &ev);
 }
 
 static void on_timesync_log(void *ud, p2pc_log_level lv, const char *text) {
@@ -350,9 +300,8 @@ static void refused_ahead(p2pc_node *n, const p2pc_causal_event *ev);
 /* SES reports: the event line, the human DEBUG line, the delivery. */
 static void on_causal(void *ud, const p2pc_causal_event *ev) {
   p2pc_node *n = ud;
-  if (n->cb.event && ev_begin(n, p2pc_evlog_kind(ev->kind)) &&
-      p2pc_evlog_causal(&n->line, ev) == 0)
-    ev_end(n);
+  if (observed(n))
+    causal_event(n, ev);
   if (ev->kind == P2PC_CEV_EXPIRE && ev->at_sender)
     tombstone(n, ev->peer, ev->n);
   if (ev->kind == P2PC_CEV_REFUSE)
@@ -389,7 +338,7 @@ static void on_causal(void *ud, const p2pc_causal_event *ev) {
       (ev->kind == P2PC_CEV_DELIVER || ev->kind == P2PC_CEV_BUFFER ||
        ev->kind == P2PC_CEV_DROP)) {
     char t[256] = "causal: ";
-    str_cat(t, sizeof t, p2pc_evlog_kind(ev->kind));
+    str_cat(t, sizeof t, p2pc_event_name(p2pc_event_causal_type(ev->kind)));
     str_cat(t, sizeof t, " msg=");
     str_cat(t, sizeof t, msg);
     if (ev->kind == P2PC_CEV_DELIVER) {
@@ -582,19 +531,23 @@ static uint32_t add_peer_evicting(p2pc_node *n, const char *id) {
   return victim;
 }
 
-static void peer_event(p2pc_node *n, const peer *p, const char *ev,
-                       const char *key, const char *val) {
-  if (n->cb.event && ev_begin(n, ev)) {
-    ev_str(n, "peer", p->id);
-    ev_str(n, key, val);
-    ev_end(n);
+/* peer_up (with the address it listens on) or peer_down (with why). */
+static void peer_event(p2pc_node *n, const peer *p, bool up, const char *why) {
+  p2pc_event ev = {0};
+  ev.type = up ? P2PC_EVENT_PEER_UP : P2PC_EVENT_PEER_DOWN;
+  ev.peer = p->id;
+  char as[64];
+  if (up) {
+    ev.u.peer.addr = p->addr;
+    p2pc_addr_format(&p->addr, as, sizeof as);
+  } else {
+    ev.reason = why;
   }
+  emit(n, &ev);
   char t[200] = "peers: ";
   str_cat(t, sizeof t, p->id);
-  str_cat(t, sizeof t, strcmp(ev, "peer_up") == 0 ? " up " : " down ");
-  str_cat(t, sizeof t, key);
-  str_cat(t, sizeof t, "=");
-  str_cat(t, sizeof t, val);
+  str_cat(t, sizeof t, up ? " up addr=" : " down reason=");
+  str_cat(t, sizeof t, up ? as : why);
   logf_(n, P2PC_LOG_INFO, t);
 }
 
@@ -614,17 +567,14 @@ static void free_queue(p2pc_node *n, peer *p) {
  */
 static void end_session(p2pc_node *n, peer *p, const char *why) {
   n->undeliverable += p->qn;
-  for (uint32_t i = 0; i < p->qn; i++) {
-    if (n->cb.event && ev_begin(n, "undeliverable")) {
-      char msg[P2PC_ID_MAX + 24] = "";
-      str_cat(msg, sizeof msg, n->sesid);
-      str_cat(msg, sizeof msg, ":");
-      str_u64(msg, sizeof msg, p->q[i].n);
-      ev_str(n, "msg", msg);
-      ev_str(n, "to", p->id);
-      ev_str(n, "reason", why);
-      ev_end(n);
-    }
+  for (uint32_t i = 0; i < p->qn && observed(n); i++) {
+    p2pc_event ev = {0};
+    ev.type = P2PC_EVENT_UNDELIVERABLE;
+    p2pc_msgid_from_session(&ev.msg, n->sesid, p->q[i].n);
+    ev.peer = p->id;
+    ev.outgoing = true;
+    ev.reason = why;
+    emit(n, &ev);
   }
   if (p->qn) {
     char t[160] = "peers: ";
@@ -636,6 +586,13 @@ static void end_session(p2pc_node *n, peer *p, const char *why) {
     logf_(n, P2PC_LOG_WARN, t);
   }
   free_queue(n, p);
+  if (p->blocked) { /* the queue is empty now */
+    p->blocked = false;
+    p2pc_event ev = {0};
+    ev.type = P2PC_EVENT_WRITABLE;
+    ev.peer = p->id;
+    emit(n, &ev);
+  }
   stable_release(n, p); /* a new incarnation gets a slot of its own */
   if (p->inc_known)
     p2pc_causal_retire(n->causal, p->sesid, n->now.mono_ns);
@@ -762,7 +719,7 @@ static void peer_down(p2pc_node *n, peer *p, const char *reason) {
   p->state = P2PC_PEER_DOWN;
   cancel_leave(p);
   if (was_up) {
-    peer_event(n, p, "peer_down", "reason", reason);
+    peer_event(n, p, false, reason);
     p2pc_timesync_peer_down(n->ts, p->id, n->now);
   }
   /* Its report stays counted, frozen, until it comes back or the hold
@@ -952,8 +909,11 @@ static bool stable_update(p2pc_node *n) {
 static int send_to(p2pc_node *n, peer *p, const uint8_t *payload, size_t len) {
   if (!p->inc_known || leaving(p))
     return P2PC_ERR_NOTFOUND; /* no session yet, or it is being ended */
-  if (p->qn >= n->cfg.max_unacked || p->qbytes + len > n->cfg.max_unacked_bytes)
+  if (p->qn >= n->cfg.max_unacked ||
+      p->qbytes + len > n->cfg.max_unacked_bytes) {
+    p->blocked = true;
     return P2PC_ERR_FULL;
+  }
   if (p->qn == p->qcap) {
     uint32_t cap = p->qcap ? p->qcap * 2 : 16;
     txmsg *q = n->a->realloc(p->q, (size_t)cap * sizeof *q, n->a->ud);
@@ -1172,7 +1132,7 @@ static void finish_leave(p2pc_node *n, uint32_t pi) {
   uint32_t lid = p->link;
   p->link = NO_LINK;
   close_link(n, lid, 0, NULL);
-  peer_event(n, p, "peer_down", "reason", "left");
+  peer_event(n, p, false, "left");
   p2pc_timesync_peer_down(n->ts, p->id, n->now);
   forget_peer(n, pi);
 }
@@ -1339,9 +1299,7 @@ static int on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   p->tx_written = p->tx_acked;
   p->last_progress_ns = n->now.mono_ns;
   p->ack_due = true;
-  char as[64];
-  p2pc_node_addr_format(&p->addr, as, sizeof as);
-  peer_event(n, p, "peer_up", "addr", as);
+  peer_event(n, p, true, NULL);
   if (p->addr_known)
     p2pc_timesync_peer_up(n->ts, p->id, &p->addr, n->now);
   p2pc_wire_announce an;
@@ -1473,6 +1431,16 @@ static void on_ack(p2pc_node *n, peer *p, uint64_t cum, uint64_t beyond) {
   if (p->tx_written < cum)
     p->tx_written = cum;
   p->last_progress_ns = n->now.mono_ns;
+  /* Back-pressure eased: with half the room free a sender blocked on
+   * this peer can go on (a margin, so it does not flap at the limit). */
+  if (p->blocked && p->qn <= n->cfg.max_unacked / 2 &&
+      p->qbytes <= n->cfg.max_unacked_bytes / 2) {
+    p->blocked = false;
+    p2pc_event ev = {0};
+    ev.type = P2PC_EVENT_WRITABLE;
+    ev.peer = p->id;
+    emit(n, &ev);
+  }
 }
 
 /* A better reference was heard: tell every neighbour now rather than at
@@ -1960,7 +1928,6 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
   /* The buffers p2pc_node_free finishes are set before a failed
    * allocation can send us there (they allocate nothing yet). */
   p2pc_buf_init(&n->scratch, a, P2PC_WIRE_MAX_FRAME_LIMIT);
-  p2pc_buf_init(&n->line, a, 1u << 20);
   n->nlinks = c->max_peers * 2 + 8;
   n->links = a->realloc(NULL, (size_t)n->nlinks * sizeof *n->links, a->ud);
   for (uint32_t i = 0; n->links && i < n->nlinks; i++) {
@@ -2045,7 +2012,6 @@ void p2pc_node_free(p2pc_node *n) {
   a->free(n->anon, a->ud);
   a->free(n->acts, a->ud);
   p2pc_buf_fini(&n->scratch);
-  p2pc_buf_fini(&n->line);
   p2pc_causal_free(n->causal);
   p2pc_stable_free(n->st);
   p2pc_timesync_free(n->ts);
@@ -2151,7 +2117,7 @@ uint32_t p2pc_node_up_count(const p2pc_node *n) {
   return k;
 }
 
-const char *p2pc_node_id(const p2pc_node *n) { return n->id; }
+const char *p2pc_node_name(const p2pc_node *n) { return n->id; }
 
 uint64_t p2pc_node_undeliverable(const p2pc_node *n) {
   return n->undeliverable;

@@ -39,6 +39,10 @@ typedef struct p2pc_node_callbacks {
   void *ud;
   /* Lines above this level are not even built (0 = ERROR only). */
   p2pc_log_level log_level;
+  /* Every event, typed (<p2pclock/node.h>); may be NULL. */
+  p2pc_event_fn typed;
+  /* log's own context (NULL: ud), for callers with a separate logger. */
+  void *log_ud;
 } p2pc_node_callbacks;
 
 /* A peer the node should dial: its address and, if known, its ID. */
@@ -145,7 +149,6 @@ bool p2pc_node_peer_info(const p2pc_node *n, uint32_t i, p2pc_peer_info *pi);
 uint32_t p2pc_node_up_count(const p2pc_node *n);
 /* Messages given up on because their peer restarted (see PROTOCOL.md). */
 uint64_t p2pc_node_undeliverable(const p2pc_node *n);
-const char *p2pc_node_id(const p2pc_node *n);
 const p2pc_causal *p2pc_node_causal(const p2pc_node *n);
 const char *p2pc_peer_state_name(p2pc_peer_state s);
 /* "127.0.0.1:9000", "[0:0:0:0:0:0:0:1]:9000" (uncompressed) or "-": the
