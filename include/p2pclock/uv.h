@@ -132,10 +132,15 @@ P2PC_EXTERN int p2pc_uv_send(p2pc_uv *u, const char *dest,
 P2PC_EXTERN int p2pc_uv_broadcast(p2pc_uv *u, const uint8_t *payload,
                                   size_t len, p2pc_msgid *first);
 
+/* Carries out now what the node asked for: after calls made on
+ * p2pc_uv_node that change it (p2pc_node_send...), writes their output. */
+P2PC_EXTERN void p2pc_uv_flush(p2pc_uv *u);
+
 /* The network time now, as an interval (p2pc_node_time). */
 P2PC_EXTERN void p2pc_uv_time(p2pc_uv *u, p2pc_time *t);
-/* The node, for the sans-I/O API's read-only calls (p2pc_node_name...).
- * Drive it only through the binding. */
+/* The node, for the sans-I/O API's calls (p2pc_node_name...): give it no
+ * input of your own (the binding does), and call p2pc_uv_flush after a
+ * call that makes it send. */
 P2PC_EXTERN p2pc_node *p2pc_uv_node(p2pc_uv *u);
 /* This loop turn's clock readings (the node's local clock, virtual if
  * configured). */

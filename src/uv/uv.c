@@ -94,16 +94,24 @@ static void teardown(p2pc_uv *u) {
 
 static void on_grace(uv_timer_t *t) { teardown(t->data); }
 
+/* The goodbyes and the last acks go out during the grace period; then
+ * every handle is closed. */
+static void on_shutdown(uv_timer_t *t) {
+  p2pc_uv *u = t->data;
+  p2pc_node_shutdown(u->node, p2pc_uv__now(u));
+  p2pc_uv__pump(u);
+  uv_timer_start(&u->grace, on_grace, GRACE_MS, 0);
+}
+
 void p2pc_uv_close(p2pc_uv *u, void (*on_closed)(void *ud), void *ud) {
   if (!u || u->closing)
     return;
   u->closing = true;
   u->on_closed = on_closed;
   u->closed_ud = ud;
-  /* Let the goodbyes and the last acks go out, then close. */
-  p2pc_node_shutdown(u->node, p2pc_uv__now(u));
-  p2pc_uv__pump(u);
-  uv_timer_start(&u->grace, on_grace, GRACE_MS, 0);
+  /* Not now: the caller may be inside an event callback, inside the
+   * node. At the loop's next turn. */
+  uv_timer_start(&u->grace, on_shutdown, 0, 0);
 }
 
 /* Before the loop waits: write what sends made outside the binding's own
@@ -332,6 +340,8 @@ int p2pc_uv_broadcast(p2pc_uv *u, const uint8_t *payload, size_t len,
   u->dirty = true;
   return p2pc_node_broadcast(u->node, payload, len, p2pc_uv__now(u), first);
 }
+
+void p2pc_uv_flush(p2pc_uv *u) { p2pc_uv__pump(u); }
 
 void p2pc_uv_time(p2pc_uv *u, p2pc_time *t) {
   p2pc_node_time(u->node, p2pc_uv__now(u), t);
