@@ -114,11 +114,13 @@ P2PC_EXTERN int p2pc_uv_open_versioned(p2pc_uv **out, uv_loop_t *loop,
   p2pc_uv_open_versioned((OUT), (LOOP), P2PC_UV_SETTINGS_VERSION, (S), (FN),   \
                          (UD))
 
-/* Leaves politely (every link is told, LEAVE), lets the last frames go out
- * (at most ~200 ms), closes every handle of the binding, then calls
- * on_closed (may be NULL) and frees the binding: run the loop until then.
- * Events still come while the links go down, until on_closed; sends fail
- * with P2PC_ERR_CLOSED. A second call is a no-op. */
+/* Leaves politely at the loop's next turn (every link is told, LEAVE; it
+ * may be called from inside the event callback), lets the last frames go
+ * out (~200 ms), closes every handle of the binding, then calls on_closed
+ * (may be NULL; p2pc_uv_node, _now and _time still work inside it) and
+ * frees the binding: run the loop until then. Events still come while the
+ * links go down; sends fail with P2PC_ERR_CLOSED. A second call is a
+ * no-op. */
 P2PC_EXTERN void p2pc_uv_close(p2pc_uv *u, void (*on_closed)(void *ud),
                                void *ud);
 
