@@ -23,6 +23,7 @@
 
 #include "config.h"
 #include "idtab.h"
+#include "parse.h"
 
 #define EXIT_USAGE 2
 #define READ_CHUNK 4096
@@ -351,16 +352,9 @@ static int parse_args(client_args *ca, int argc, char **argv, bool *done) {
   return 0;
 }
 
-/* A finite decimal number, the whole word. */
+/* A finite decimal number, the whole word, signed ("+" or "-") or not. */
 static bool parse_number(const char *s, double *out) {
-  char *end;
-  errno = 0;
-  double x = strtod(s, &end);
-  if (end == s || *end || errno || !isfinite(x) ||
-      strspn(s, "+-0123456789.eE") != strlen(s))
-    return false;
-  *out = x;
-  return true;
+  return p2pc_parse_double(s, P2PC_PARSE_SIGNED | P2PC_PARSE_PLUS, out);
 }
 
 /* The request for the command and its positional words, or NULL after
@@ -413,10 +407,8 @@ static cJSON *build_request(const client_args *ca, int *status) {
       goto nomem;
   }
   if (strcmp(n, "simulate") == 0) {
-    char *end;
-    errno = 0;
-    long count = strtol(ca->pos[0], &end, 10);
-    if (errno || end == ca->pos[0] || *end || count < 1 || count > 100000) {
+    uint64_t count;
+    if (!p2pc_parse_u64(ca->pos[0], strlen(ca->pos[0]), 1, 100000, &count)) {
       cJSON_Delete(req);
       *status = usage(n, "N must be an integer 1..100000, got", ca->pos[0]);
       return NULL;

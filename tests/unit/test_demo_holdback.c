@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The demo's hold-back tracker (src/cli/demo_holdback.h) on event-log
+ * The demo's hold-back tracker (src/cli/demo/demo_holdback.h) on event-log
  * lines shaped like a real run's (a slow sender a, a relay b, a receiver
  * c): what a held message waits for, which delivery released it (the
  * message it waited for, or what began the run of deliveries), chains of
