@@ -64,7 +64,7 @@
  * name: dot-separated labels of 1..63 letters, digits and '-' (RFC 1123),
  * no label starting or ending with '-', at most 253 characters, the last
  * label not all digits (so 10.0.0.256 is refused, not looked up). Only the
- * syntax is checked here; the runtime resolves the name (runtime.h):
+ * syntax is checked here; the libuv binding resolves the name (uv.h):
  * the listen host once at start, a peer's before every dial of it.
  */
 #ifndef P2PC_CLI_CONFIG_H

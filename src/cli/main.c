@@ -16,9 +16,9 @@
 #include "check.h"
 #include "client.h"
 #include "config.h"
+#include "daemon.h"
 #include "demo.h"
 #include "options.h"
-#include "runtime.h"
 #include "sim_cmd.h"
 
 #define EXIT_USAGE 2
@@ -112,9 +112,9 @@ static int64_t step_threshold_ns(double s) {
   return ns < 1 ? 1 : ns;
 }
 
-/* Hands the resolved config to the runtime. */
+/* Hands the resolved config to the node daemon. */
 static int run_node(const p2pc_cli_config *cfg) {
-  p2pc_rt_peer *peers = calloc(cfg->npeers + 1, sizeof *peers);
+  p2pc_uv_peer *peers = calloc(cfg->npeers + 1, sizeof *peers);
   char *json = p2pc_cli_config_json(cfg);
   if (!peers || !json) {
     free(peers);
@@ -122,8 +122,8 @@ static int run_node(const p2pc_cli_config *cfg) {
     fprintf(stderr, "p2pclock node: out of memory\n");
     return EXIT_FAILURE;
   }
-  _Static_assert(P2PC_CLI_HOST_MAX <= P2PC_RT_HOST_MAX,
-                 "a valid HOST fits the runtime's peer");
+  _Static_assert(P2PC_CLI_HOST_MAX <= P2PC_UV_HOST_MAX,
+                 "a valid HOST fits the binding's peer");
   for (size_t i = 0; i < cfg->npeers; i++) {
     /* validated: IDs are at most 64 bytes, hosts at most 253 */
     memcpy(peers[i].id, cfg->peers[i].id,
@@ -132,7 +132,7 @@ static int run_node(const p2pc_cli_config *cfg) {
            strnlen(cfg->peers[i].host, sizeof peers[i].host - 1));
     peers[i].port = cfg->peers[i].port;
   }
-  p2pc_rt_options opt = {
+  p2pc_daemon_options opt = {
       .id = cfg->id,
       .listen_host = cfg->listen_host,
       .listen_port = cfg->listen_port,
@@ -168,7 +168,7 @@ static int run_node(const p2pc_cli_config *cfg) {
       .clock_drift_ppm = cfg->clock_drift_ppm,
       .timestamping = cfg->timestamping,
   };
-  int rc = p2pc_rt_run(&opt);
+  int rc = p2pc_daemon_run(&opt);
   free(peers);
   free(json);
   return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

@@ -19,7 +19,7 @@
  * src/check/evcheck.h (the verdict of `p2pclock check`, same code) as they
  * are written, one stream per node index across its restarts, in true
  * global order. The runtime, not the core, writes the `start` and `stop`
- * lines that delimit incarnations (src/io/runtime.c), so the simulator
+ * lines that delimit incarnations (src/cli/daemon.c), so the simulator
  * writes them: `start` when a node starts, `stop` when it leaves cleanly,
  * none when it crashes. The end of the run counts as a clean stop of every
  * node still up, so what was sent to them must have been delivered, except
