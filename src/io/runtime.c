@@ -284,6 +284,12 @@ static void on_event(void *ud, const char *line, size_t len) {
   fputc('\n', r->events);
 }
 
+/* Every event, typed: the control socket's subscribers get theirs. */
+static void on_typed(void *ud, p2pc_node *node, const p2pc_event *ev) {
+  (void)node;
+  p2pc_ctl_server_event(((rt *)ud)->ctl, ev);
+}
+
 static void on_log(void *ud, p2pc_log_level lv, const char *text) {
   logline(ud, lv, "%s", text);
 }
@@ -1516,8 +1522,13 @@ int p2pc_rt_run(const p2pc_rt_options *opt) {
   if (r->tfd >= 0)
     nc.time.time_port = r->tport;
   /* No event log: the core then builds no event lines at all. */
-  p2pc_node_callbacks cb = {on_deliver, r->events ? on_event : NULL, on_log, r,
-                            opt->log_level, NULL, NULL};
+  p2pc_node_callbacks cb = {on_deliver,
+                            r->events ? on_event : NULL,
+                            on_log,
+                            r,
+                            opt->log_level,
+                            on_typed,
+                            NULL};
   if (p2pc_node_new(&r->node, &nc, &cb, now) != 0) {
     fprintf(stderr, "p2pclock node: cannot create the node\n");
     goto out_loop;
