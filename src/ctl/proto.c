@@ -78,7 +78,7 @@ static const p2pc_ctl_arg vclock_args[] = {
 static const p2pc_ctl_arg subscribe_args[] = {
     {"events", P2PC_CTL_STRINGS, 0, 1, 32, p2pc_ctl_event_name_valid,
      "event names (docs/EVENTS.md's, or \"*\" for all)", P2PC_CTL_CLI_OPTION,
-     "--events", "EV,EV...", "what to stream [deliver]"},
+     "--events", "EV,...", "what to stream: EVENTS.md's names, or *"},
 };
 
 const p2pc_ctl_request p2pc_ctl_requests[] = {
@@ -140,7 +140,7 @@ void p2pc_ctl_arg_describe(const p2pc_ctl_arg *a, char *s, size_t cap) {
     snprintf(s, cap, "%s, an integer %.0f..%.0f", a->what, a->min, a->max);
     break;
   case P2PC_CTL_NUMBER:
-    snprintf(s, cap, "%s, %g..%g", a->what, a->min, a->max);
+    snprintf(s, cap, "%s, %.15g..%.15g", a->what, a->min, a->max);
     break;
   case P2PC_CTL_STRINGS:
     snprintf(s, cap, "an array of %.0f..%.0f %s", a->min, a->max, a->what);

@@ -365,8 +365,12 @@ void p2pc_ctl_server_close(p2pc_ctl_server *s) {
   if (!s || s->closing)
     return;
   s->closing = true;
-  for (ctl_client *cc = s->clients; cc; cc = cc->next)
+  static const char end[] = "{\"ok\":true,\"end\":\"the node stopped\"}\n";
+  for (ctl_client *cc = s->clients; cc; cc = cc->next) {
+    if (cc->subscribed) /* a stream's last line, when it fits */
+      p2pc_ctl_out(cc, end, sizeof end - 1);
     ctl_close(cc);
+  }
   if (s->listening) {
     /* Only a socket this server bound is removed (not a live node's). */
     if (uv_is_active((uv_handle_t *)&s->pipe))
