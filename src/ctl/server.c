@@ -146,6 +146,10 @@ static void cut_off(ctl_client *cc, size_t unsent) {
                    P2PC_CTL_OUTPUT_MAX, unsent);
   cc->cut = true;
   cc->pend_len = 0;
+  if (cc->subscribed) { /* gone as a subscriber at once */
+    cc->subscribed = false;
+    cc->s->nsubscribers--;
+  }
   uv_read_stop((uv_stream_t *)&cc->pipe);
   if (!pend_append(cc, msg, (size_t)k)) {
     ctl_close(cc);
