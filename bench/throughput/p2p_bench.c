@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The p2pclock peer of bench/throughput: two real nodes (the libuv runtime
+ * The p2pclock peer of bench/throughput: two real nodes (the libuv binding
  * and the full core: handshake, sessions with acks, SES), speaking the same
  * command line and output as tcp_bench and zmq_bench (peer_common.h). A
  * message counts when the receiving node's SES layer delivers it, after the
@@ -12,16 +12,20 @@
  * push sends as fast as back-pressure allows (P2PC_ERR_FULL: wait for acks);
  * req sends one message, waits for the echo, and times the round trip.
  */
+#include "node.h"
 #include "peer_common.h"
-#include "runtime.h"
 
 #include <inttypes.h>
+#include <p2pclock/uv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct bench {
   struct peer_args a;
+  uv_loop_t loop;
+  p2pc_uv *u;
+  uv_check_t turn; /* after every loop turn's I/O: send what can go */
   uint8_t *payload;
   uint64_t done;   /* delivered (pull/rep/req) or sent (push) */
   int64_t t0;      /* first delivery (pull) */
@@ -30,29 +34,24 @@ typedef struct bench {
   int64_t *rtts;
   size_t nrtt;
   bool finished;
+  int status;
 } bench;
 
-static void finish(p2pc_rt *rt, bench *b, int status) {
+/* Leaves politely; the loop ends when the binding is closed. */
+static void finish(bench *b, int status) {
   if (!b->finished) {
     b->finished = true;
-    p2pc_rt_stop(rt, status);
+    b->status = status;
+    uv_close((uv_handle_t *)&b->turn, NULL);
+    p2pc_uv_close(b->u, NULL, NULL);
   }
 }
 
-static void on_started(p2pc_rt *rt, void *ud) {
-  bench *b = ud;
-  if (b->a.mode == PEER_PULL || b->a.mode == PEER_REP)
-    peer_print_port(p2pc_rt_port(rt));
-}
-
-static void on_deliver(p2pc_rt *rt, void *ud, const char *from, const char *msg,
-                       const uint8_t *p, size_t len) {
-  bench *b = ud;
-  (void)msg;
-  if (len != b->a.size) {
-    fprintf(stderr, "p2p_bench: a message of %zu bytes, expected %zu\n", len,
-            b->a.size);
-    finish(rt, b, 1);
+static void on_delivered(bench *b, const p2pc_event *ev) {
+  if (ev->len != b->a.size) {
+    fprintf(stderr, "p2p_bench: a message of %zu bytes, expected %zu\n",
+            ev->len, b->a.size);
+    finish(b, 1);
     return;
   }
   switch (b->a.mode) {
@@ -61,16 +60,16 @@ static void on_deliver(p2pc_rt *rt, void *ud, const char *from, const char *msg,
       b->t0 = peer_now_ns();
     if (b->done == b->a.count) {
       peer_report_throughput(&b->a, peer_now_ns() - b->t0);
-      finish(rt, b, 0);
+      finish(b, 0);
     }
     break;
   case PEER_REP:
     /* The echo is one more causal message, from the node that delivered. */
-    if (p2pc_node_send(p2pc_rt_node(rt), from, p, len, p2pc_rt_now(rt), NULL) != 0) {
+    if (p2pc_uv_send(b->u, ev->msg.node, ev->payload, ev->len, NULL) != 0) {
       fprintf(stderr, "p2p_bench: cannot answer\n");
-      finish(rt, b, 1);
+      finish(b, 1);
     } else if (++b->done == b->a.count) {
-      finish(rt, b, 0);
+      finish(b, 0);
     }
     break;
   case PEER_REQ:
@@ -80,7 +79,7 @@ static void on_deliver(p2pc_rt *rt, void *ud, const char *from, const char *msg,
         b->rtts[b->nrtt++] = peer_now_ns() - b->sent_at;
       if (++b->done == b->a.count) {
         peer_report_rtt(&b->a, b->rtts, b->nrtt, peer_rtt_warmup(&b->a));
-        finish(rt, b, 0);
+        finish(b, 0);
       }
     }
     break;
@@ -89,43 +88,52 @@ static void on_deliver(p2pc_rt *rt, void *ud, const char *from, const char *msg,
   }
 }
 
-/* Each loop turn: check the deadline; the senders send what they can. */
-static void on_turn(p2pc_rt *rt, void *ud) {
+static void on_event(void *ud, p2pc_node *n, const p2pc_event *ev) {
   bench *b = ud;
+  (void)n;
+  if (ev->type == P2PC_EVENT_DELIVERED && !b->finished)
+    on_delivered(b, ev);
+}
+
+/* Each loop turn: check the deadline; the senders send what they can. */
+static void on_turn(uv_check_t *h) {
+  bench *b = h->data;
   if (b->finished)
     return;
   if (peer_now_ns() > b->a.deadline_ns) {
     fprintf(stderr,
             "p2p_bench: timed out after %" PRIu64 " of %" PRIu64 " messages\n",
             b->done, b->a.count);
-    finish(rt, b, 2);
+    finish(b, 2);
     return;
   }
-  p2pc_node *n = p2pc_rt_node(rt);
   if (b->a.mode == PEER_PUSH) {
     while (b->done < b->a.count) {
-      int rv =
-          p2pc_node_send(n, "bench-a", b->payload, b->a.size, p2pc_rt_now(rt), NULL);
+      int rv = p2pc_uv_send(b->u, "bench-a", b->payload, b->a.size, NULL);
       if (rv == P2PC_ERR_FULL || rv == P2PC_ERR_NOTFOUND)
         break; /* wait for acks, or for the session */
       if (rv != 0) {
         fprintf(stderr, "p2p_bench: send: %s\n", p2pc_strerror(rv));
-        finish(rt, b, 1);
+        finish(b, 1);
         return;
       }
       b->done++;
     }
     /* Done once the receiver has acknowledged everything. */
     p2pc_peer_info pi;
-    if (b->done == b->a.count && p2pc_node_peer_info(n, 0, &pi) &&
-        pi.unacked == 0)
-      finish(rt, b, 0);
+    if (b->done == b->a.count &&
+        p2pc_node_peer_info(p2pc_uv_node(b->u), 0, &pi) && pi.unacked == 0)
+      finish(b, 0);
   } else if (b->a.mode == PEER_REQ && !b->in_flight) {
     b->sent_at = peer_now_ns();
-    if (p2pc_node_send(n, "bench-a", b->payload, b->a.size, p2pc_rt_now(rt), NULL) ==
-        0)
+    if (p2pc_uv_send(b->u, "bench-a", b->payload, b->a.size, NULL) == 0)
       b->in_flight = true;
   }
+}
+
+static void on_log(void *ud, p2pc_log_level lv, const char *text) {
+  (void)ud;
+  fprintf(stderr, "p2p_bench: %s: %s\n", p2pc_log_level_name(lv), text);
 }
 
 int main(int argc, char **argv) {
@@ -139,22 +147,31 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < b.a.size; i++)
     b.payload[i] = (uint8_t)('a' + i % 26);
   bool server = b.a.mode == PEER_PULL || b.a.mode == PEER_REP;
-  p2pc_rt_peer peer = {.port = (uint16_t)b.a.port};
+  p2pc_uv_peer peer = {.port = (uint16_t)b.a.port};
   strcpy(peer.id, "bench-a");
   strcpy(peer.host, "127.0.0.1");
-  p2pc_rt_app app = {on_started, on_deliver, on_turn, &b};
-  p2pc_rt_options opt = {
-      .id = server ? "bench-a" : "bench-b",
-      .listen_host = "127.0.0.1",
-      .listen_port = server ? (uint16_t)b.a.port : 0,
-      .peers = server ? NULL : &peer,
-      .npeers = server ? 0 : 1,
-      .log_level = getenv("P2P_BENCH_DEBUG") ? P2PC_LOG_DEBUG : P2PC_LOG_WARN,
-      .max_peers = 4,
-      .app = &app,
-  };
-  int rc = p2pc_rt_run(&opt);
+  p2pc_uv_settings s;
+  p2pc_uv_settings_default(&s);
+  s.node.id = server ? "bench-a" : "bench-b";
+  s.node.max_peers = 4;
+  s.node.logger = (p2pc_logger){
+      on_log, NULL, getenv("P2P_BENCH_DEBUG") ? P2PC_LOG_DEBUG : P2PC_LOG_WARN};
+  s.listen_host = "127.0.0.1";
+  s.listen_port = server ? (uint16_t)b.a.port : 0;
+  s.peers = server ? NULL : &peer;
+  s.npeers = server ? 0 : 1;
+  uv_loop_init(&b.loop);
+  int rc = p2pc_uv_open(&b.u, &b.loop, &s, on_event, &b);
+  if (rc == 0) {
+    if (server)
+      peer_print_port(p2pc_uv_port(b.u));
+    uv_check_init(&b.loop, &b.turn);
+    b.turn.data = &b;
+    uv_check_start(&b.turn, on_turn);
+  }
+  uv_run(&b.loop, UV_RUN_DEFAULT);
+  uv_loop_close(&b.loop);
   free(b.payload);
   free(b.rtts);
-  return rc;
+  return rc == 0 ? b.status : 1;
 }

@@ -17,6 +17,7 @@
 
 #include "cJSON.h"
 #include "evcheck.h"
+#include "parse.h"
 
 #define EXIT_OK 0
 #define EXIT_VIOLATIONS 1
@@ -253,11 +254,9 @@ static int check_files(p2pc_evcheck *ec, char *const *files, uint32_t nfiles,
 /* SECONDS of --expiry-tolerance into ns; false if it is not a number of
  * seconds in [0, TOLERANCE_MAX_S]. */
 static bool parse_tolerance(const char *arg, uint64_t *ns) {
-  char *end;
-  errno = 0;
-  double v = strtod(arg, &end);
-  if (errno || end == arg || *end || !isfinite(v) || v < 0 ||
-      v > TOLERANCE_MAX_S)
+  double v;
+  if (!p2pc_parse_double(arg, P2PC_PARSE_SIGNED | P2PC_PARSE_PLUS, &v) ||
+      v < 0 || v > TOLERANCE_MAX_S)
     return false;
   *ns = (uint64_t)llround(v * 1e9);
   return true;

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "idtab.h"
+#include "parse.h"
 
 #define EXIT_USAGE 2
 #define MAX_OPTS 8 /* option arguments of one request */
@@ -251,16 +252,15 @@ static int parse_args(client_args *ca, int argc, char **argv, bool *done) {
   return 0;
 }
 
-/* A finite decimal number, the whole word; integers: digits only. */
+/* A finite decimal number, the whole word (the shared parsers); an
+ * integer: digits only, signed. */
 static bool parse_number(const char *s, bool integer, double *out) {
-  char *end;
-  errno = 0;
-  double x = strtod(s, &end);
-  const char *chars = integer ? "+-0123456789" : "+-0123456789.eE";
-  if (end == s || *end || errno || !isfinite(x) ||
-      strspn(s, chars) != strlen(s))
+  if (!integer)
+    return p2pc_parse_double(s, P2PC_PARSE_SIGNED | P2PC_PARSE_PLUS, out);
+  int64_t v;
+  if (!p2pc_parse_i64(s, strlen(s), -((int64_t)1 << 53), (int64_t)1 << 53, &v))
     return false;
-  *out = x;
+  *out = (double)v;
   return true;
 }
 

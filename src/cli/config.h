@@ -10,8 +10,10 @@
  *   config/nodeA.json: "nodePort" must be an integer 1..65535, got "90x0"
  *   --listen: PORT must be an integer 1..65535, got "127.0.0.1:0"
  *
- * Config file keys (a key not listed here is an error, so a typo is never
- * silently ignored):
+ * Every key and flag is a row of the option table (options.h, options.c),
+ * which also prints them (`p2pclock node --help`, `p2pclock help --keys`).
+ * In short (a key not listed is an error, so a typo is never silently
+ * ignored):
  *
  *   nodeID     string, the node ID (required here or by --id)
  *   nodeIP     string, IPv4/IPv6 literal or host name [127.0.0.1]
@@ -42,7 +44,8 @@
  *   timestamping  "auto" | "kernel-rx" | "user": the best the kernel
  *                 offers, or a fallback forced (tests) [auto]
  *
- * Flags (each key has one; a flag overrides the file):
+ * Flags (each key has one; a flag overrides the file; --check-config and
+ * --help are the command's own):
  *
  *   --config FILE, --id ID, --listen HOST:PORT, --peer [ID@]HOST:PORT
  *   (repeatable; the --peer flags replace the file's connectTo),
@@ -61,7 +64,7 @@
  * name: dot-separated labels of 1..63 letters, digits and '-' (RFC 1123),
  * no label starting or ending with '-', at most 253 characters, the last
  * label not all digits (so 10.0.0.256 is refused, not looked up). Only the
- * syntax is checked here; the runtime resolves the name (runtime.h):
+ * syntax is checked here; the libuv binding resolves the name (uv.h):
  * the listen host once at start, a peer's before every dial of it.
  */
 #ifndef P2PC_CLI_CONFIG_H
@@ -165,9 +168,19 @@ int p2pc_cli_config_load(p2pc_cli_config *cfg, const char *path, char *err,
 int p2pc_cli_config_args(p2pc_cli_config *cfg, int argc,
                          const char *const *argv, char *err, size_t errlen);
 
-/* Whether the word arg is a flag that takes no value ("--no-time-sync"):
- * for callers that pick their own flags out of an argument list. */
-bool p2pc_cli_flag_is_switch(const char *arg);
+/* What the flags of `p2pclock node` ask for besides a config. */
+typedef struct p2pc_cli_actions {
+  bool help;         /* --help or -h, anywhere: print the usage */
+  bool check_config; /* --check-config: print the resolved config */
+} p2pc_cli_actions;
+
+/*
+ * p2pc_cli_config_args for the command itself: also takes --help / -h and
+ * --check-config, reported in *act. With help asked for, returns 0 at once
+ * (even if other flags are bad) with cfg initialised and owning nothing.
+ */
+int p2pc_cli_node_args(p2pc_cli_config *cfg, int argc, const char *const *argv,
+                       p2pc_cli_actions *act, char *err, size_t errlen);
 
 /* Frees what cfg owns; cfg may then be loaded again. */
 void p2pc_cli_config_fini(p2pc_cli_config *cfg);

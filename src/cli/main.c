@@ -16,8 +16,9 @@
 #include "check.h"
 #include "client.h"
 #include "config.h"
+#include "daemon.h"
 #include "demo.h"
-#include "runtime.h"
+#include "options.h"
 #include "sim_cmd.h"
 
 #define EXIT_USAGE 2
@@ -56,13 +57,15 @@ static const command commands[] = {
     {"watch", "print a running node's events as JSON lines", cmd_client},
     {"check", "verify the event logs of a run", cmd_check},
     {"sim", "run a scenario in the deterministic simulator", cmd_sim},
-    {"help", "show this help, or a command's (help COMMAND)", cmd_help},
+    {"help", "show this help, or a command's (help COMMAND); help --keys",
+     cmd_help},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 static const char usage_head[] = "usage: p2pclock <command> [options]\n"
                                  "       p2pclock help [COMMAND]\n"
+                                 "       p2pclock help --keys | --man\n"
                                  "       p2pclock --help | --version\n"
                                  "\n"
                                  "commands:\n";
@@ -81,46 +84,9 @@ static const char usage_tail[] =
     "p2pclock sim [--scenario FILE] [flags]: see p2pclock sim --help.\n"
     "\n"
     "p2pclock node [--config FILE] [flags]: each flag overrides the config\n"
-    "key in parentheses; defaults in brackets.\n"
-    "  --config FILE          JSON config, e.g. config/nodeA.json\n"
-    "  --id ID                (nodeID) 1..64 of [A-Za-z0-9._-]; required\n"
-    "  --listen HOST:PORT     (nodeIP, nodePort) TCP and UDP address; PORT\n"
-    "                         required; HOST an IP address (IPv6 in\n"
-    "                         brackets) or a host name, resolved once at\n"
-    "                         start (localhost is 127.0.0.1) [127.0.0.1]\n"
-    "  --peer [ID@]HOST:PORT  (connectTo) a peer to dial; repeatable; the\n"
-    "                         flags replace the file's list; a host name\n"
-    "                         is resolved again before every dial [none]\n"
-    "  --events FILE          (events) append the event log, docs/EVENTS.md "
-    "[none]\n"
-    "  --control PATH         (control) control socket "
-    "[/tmp/p2pclock-<ID>.sock]\n"
-    "  --log-level LEVEL      (logLevel) error, warn, info, debug [info]\n"
-    "  --max-peers N          (maxPeers) 1..1024 [64]\n"
-    "  --causal-lifetime S    (causalLifetime) seconds a message may wait,\n"
-    "                         or inf [60]; older ones are reported expired\n"
-    "  --chaos-delay MIN:MAX  (chaosDelay) fault injection: delay each frame\n"
-    "                         by MIN..MAX ms, MAX <= 60000 [0:0, off]\n"
-    "  --chaos-drop P         (chaosDrop) fault injection: drop each frame\n"
-    "                         with probability 0 <= P < 1 [0, off]\n"
-    "Clocks (a virtual local clock, the real one plus an offset and a\n"
-    "drift, iff --clock-offset or --clock-drift is given, even as 0):\n"
-    "  --clock-offset S       (clockOffset) seconds, |S| <= 1e6 [none]\n"
-    "  --clock-drift PPM      (clockDriftPpm) |PPM| <= 1000 [none]\n"
-    "  --time-port N          (timePort) UDP time socket port [nodePort]\n"
-    "  --no-time-sync         (timeSync false) no time exchange at all\n"
-    "  --clock-mode M         (clockMode) reference or collaborative\n"
-    "                         [reference]\n"
-    "  --priority N           (priority) 0..255, election: lower wins [128]\n"
-    "  --clock-class N        (clockClass) 0..255, after priority [248]\n"
-    "  --poll-min N           (pollMin) -6..10, log2 seconds [-3]\n"
-    "  --poll-max N           (pollMax) -6..10, >= pollMin [1]\n"
-    "  --max-slew PPM         (maxSlewPpm) 1..100000 [500]\n"
-    "  --timestamping M       (timestamping) auto, kernel-rx or user: force\n"
-    "                         a fallback (tests) [auto]\n"
-    "  --step-threshold S     (stepThreshold) 0..1000 s: step the network\n"
-    "                         clock at start only above this [0.001]\n"
-    "  --check-config         print the resolved config as one JSON line\n"
+    "key in parentheses; defaults in brackets.\n";
+
+static const char usage_exit[] =
     "\n"
     "Exit status: 0 ok, 1 runtime failure, 2 usage or config error.\n";
 
@@ -138,6 +104,8 @@ static int print_usage(void) {
   for (size_t i = 0; i < NCOMMANDS; i++)
     printf("  %-10s %s\n", commands[i].name, commands[i].summary);
   fputs(usage_tail, stdout);
+  p2pc_cli_options_help(stdout);
+  fputs(usage_exit, stdout);
   return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
@@ -148,9 +116,9 @@ static int64_t step_threshold_ns(double s) {
   return ns < 1 ? 1 : ns;
 }
 
-/* Hands the resolved config to the runtime. */
+/* Hands the resolved config to the node daemon. */
 static int run_node(const p2pc_cli_config *cfg) {
-  p2pc_rt_peer *peers = calloc(cfg->npeers + 1, sizeof *peers);
+  p2pc_uv_peer *peers = calloc(cfg->npeers + 1, sizeof *peers);
   char *json = p2pc_cli_config_json(cfg);
   if (!peers || !json) {
     free(peers);
@@ -158,8 +126,8 @@ static int run_node(const p2pc_cli_config *cfg) {
     fprintf(stderr, "p2pclock node: out of memory\n");
     return EXIT_FAILURE;
   }
-  _Static_assert(P2PC_CLI_HOST_MAX <= P2PC_RT_HOST_MAX,
-                 "a valid HOST fits the runtime's peer");
+  _Static_assert(P2PC_CLI_HOST_MAX <= P2PC_UV_HOST_MAX,
+                 "a valid HOST fits the binding's peer");
   for (size_t i = 0; i < cfg->npeers; i++) {
     /* validated: IDs are at most 64 bytes, hosts at most 253 */
     memcpy(peers[i].id, cfg->peers[i].id,
@@ -168,7 +136,7 @@ static int run_node(const p2pc_cli_config *cfg) {
            strnlen(cfg->peers[i].host, sizeof peers[i].host - 1));
     peers[i].port = cfg->peers[i].port;
   }
-  p2pc_rt_options opt = {
+  p2pc_daemon_options opt = {
       .id = cfg->id,
       .listen_host = cfg->listen_host,
       .listen_port = cfg->listen_port,
@@ -204,7 +172,7 @@ static int run_node(const p2pc_cli_config *cfg) {
       .clock_drift_ppm = cfg->clock_drift_ppm,
       .timestamping = cfg->timestamping,
   };
-  int rc = p2pc_rt_run(&opt);
+  int rc = p2pc_daemon_run(&opt);
   free(peers);
   free(json);
   return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
@@ -212,42 +180,21 @@ static int run_node(const p2pc_cli_config *cfg) {
 
 static int cmd_node(const command *cmd, int argc, char **argv) {
   (void)cmd;
-  /* Pick out the node's own flags. Every config flag but a switch takes
-   * one value (config.h), so a word after a flag without "=" is that
-   * flag's value unless it starts with "--", exactly as
-   * p2pc_cli_config_args reads it. */
-  const char **rest = calloc((size_t)argc + 1, sizeof *rest);
-  bool check = false;
-  int nrest = 0, status;
-  if (!rest) {
-    fprintf(stderr, "p2pclock node: out of memory\n");
-    return EXIT_FAILURE;
-  }
-  for (int i = 0; i < argc; i++) {
-    if (is_help(argv[i])) {
-      free(rest);
-      return print_usage();
-    }
-    if (strcmp(argv[i], "--check-config") == 0) {
-      check = true;
-      continue;
-    }
-    rest[nrest++] = argv[i];
-    if (strncmp(argv[i], "--", 2) == 0 && !strchr(argv[i], '=') &&
-        !p2pc_cli_flag_is_switch(argv[i]) && i + 1 < argc &&
-        strncmp(argv[i + 1], "--", 2) != 0)
-      rest[nrest++] = argv[++i];
-  }
-
   p2pc_cli_config cfg;
+  p2pc_cli_actions act;
   char err[P2PC_CLI_ERR_LEN];
-  int rc = p2pc_cli_config_args(&cfg, nrest, rest, err, sizeof err);
-  free(rest);
+  int status;
+  int rc = p2pc_cli_node_args(&cfg, argc, (const char *const *)argv, &act, err,
+                              sizeof err);
   if (rc < 0) {
     fprintf(stderr, "%s\n", err);
     return rc == P2PC_ERR_NOMEM ? EXIT_FAILURE : EXIT_USAGE;
   }
-  if (check) {
+  if (act.help) {
+    p2pc_cli_config_fini(&cfg);
+    return print_usage();
+  }
+  if (act.check_config) {
     char *json = p2pc_cli_config_json(&cfg);
     if (!json) {
       fprintf(stderr, "p2pclock node: out of memory\n");
@@ -287,7 +234,18 @@ static int cmd_demo(const command *cmd, int argc, char **argv) {
   return p2pc_cli_demo(argc, argv);
 }
 
-/* help [COMMAND]: the usage, or what COMMAND --help prints. */
+/* Prints the option table for a man page: --keys as a tab-separated
+ * list, --man as troff (options.h). */
+static int print_options(const char *how) {
+  if (strcmp(how, "--keys") == 0)
+    p2pc_cli_options_keys(stdout);
+  else
+    p2pc_cli_options_man(stdout);
+  return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* help [COMMAND]: the usage, or what COMMAND --help prints; help --keys
+ * and help --man: the node's options for a man page. */
 static int cmd_help(const command *cmd, int argc, char **argv) {
   (void)cmd;
   if (argc > 1) {
@@ -299,6 +257,8 @@ static int cmd_help(const command *cmd, int argc, char **argv) {
   }
   if (argc == 0 || is_help(argv[0]))
     return print_usage();
+  if (strcmp(argv[0], "--keys") == 0 || strcmp(argv[0], "--man") == 0)
+    return print_options(argv[0]);
   for (size_t i = 0; i < NCOMMANDS; i++) {
     if (strcmp(argv[0], commands[i].name) == 0) {
       char help[] = "--help";

@@ -47,7 +47,7 @@ typedef struct p2pc_ctl_host {
   /* The virtual clock: false if there is none; else its offset (local -
    * real, s) and drift (ppm) now. */
   bool (*vclock_get)(void *ud, double *offset_s, double *drift_ppm);
-  /* As p2pc_rt_vclock_adjust: 0 or P2PC_ERR_INVAL. */
+  /* As p2pc_uv_vclock_adjust: 0 or P2PC_ERR_INVAL. */
   int (*vclock_adjust)(void *ud, bool step, double step_s, bool drift,
                        double drift_ppm);
   p2pc_logger logger; /* "time: virtual clock ..." after a vclock request */

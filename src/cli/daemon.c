@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `p2pclock node` as a process (daemon.h): the loop, the signals, the
+ * human log on stderr, the event log file (each event rendered once, by
+ * p2pc_event_json, and written before any byte of the node leaves), the
+ * lifecycle lines, and the control socket and console on top of the
+ * libuv binding. Every protocol and I/O decision is the binding's.
+ */
+#define _GNU_SOURCE
+#include "daemon.h"
+
+#include "console.h"
+#include "evlog.h"
+#include "server.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct node_proc {
+  const p2pc_daemon_options *opt;
+  uv_loop_t loop;
+  p2pc_uv *u;
+  p2pc_ctl_server *ctl;
+  p2pc_console *con;
+  uv_signal_t sigint, sigterm;
+  bool signals;
+  FILE *events;
+  char line[2048]; /* one rendered event */
+  uint64_t delivered;
+  uint64_t start_mono;
+  bool opening; /* an ERROR line now is why the start failed */
+  bool stopping;
+  int status;
+} node_proc;
+
+static const char *level_name(p2pc_log_level lv) {
+  static const char *names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
+  return lv <= P2PC_LOG_DEBUG ? names[lv] : "?";
+}
+
+/* "<UTC time> <node> <LEVEL> <module>: text" (docs/DESIGN.md); while the
+ * node opens, an error is the one line saying why it could not. */
+static void on_log(void *ud, p2pc_log_level lv, const char *text) {
+  node_proc *d = ud;
+  if (lv > d->opt->log_level)
+    return;
+  if (d->opening && lv == P2PC_LOG_ERROR) {
+    fprintf(stderr, "p2pclock node: %s\n", text);
+    return;
+  }
+  struct timespec ts;
+  struct tm tm;
+  char when[40];
+  clock_gettime(CLOCK_REALTIME, &ts);
+  gmtime_r(&ts.tv_sec, &tm);
+  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+  fprintf(stderr, "%s.%06ldZ %s %s %s\n", when, ts.tv_nsec / 1000, d->opt->id,
+          level_name(lv), text);
+}
+
+static void logline(node_proc *d, p2pc_log_level lv, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void logline(node_proc *d, p2pc_log_level lv, const char *fmt, ...) {
+  char text[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(text, sizeof text, fmt, ap);
+  va_end(ap);
+  on_log(d, lv, text);
+}
+
+static void on_event(void *ud, p2pc_node *n, const p2pc_event *ev) {
+  node_proc *d = ud;
+  (void)n;
+  if (ev->type == P2PC_EVENT_DELIVERED) {
+    d->delivered++;
+    if (d->opt->console) {
+      char msg[P2PC_MSGID_TEXT_MAX];
+      p2pc_msgid_format(&ev->msg, msg, sizeof msg);
+      printf("[+] %s from %s: %.*s\n", msg, ev->msg.node,
+             (int)(ev->len > 200 ? 200 : ev->len), (const char *)ev->payload);
+    }
+  }
+  /* The control socket's subscribers (docs/CONTROL.md, subscribe). */
+  p2pc_ctl_server_event(d->ctl, ev);
+  if (!d->events)
+    return;
+  long len = p2pc_event_json(ev, d->opt->id, d->line, sizeof d->line);
+  if (len > 0) {
+    /* The file is line-buffered: the line is out before the binding
+     * writes anything, so a log never misses a send a peer already saw. */
+    d->line[len] = '\n';
+    fwrite(d->line, 1, (size_t)len + 1, d->events);
+  }
+}
+
+static void write_lifecycle(node_proc *d, const char *ev) {
+  if (!d->events)
+    return;
+  p2pc_node *n = p2pc_uv_node(d->u);
+  p2pc_now now = p2pc_uv_now(d->u);
+  const p2pc_causal *cz = p2pc_node_causal(n);
+  fprintf(d->events,
+          "{\"node\":\"%s\",\"ev\":\"%s\",\"mono\":%llu,\"local\":%lld,"
+          "\"net\":%lld,\"sesid\":\"%s\",\"version\":\"%s\"",
+          d->opt->id, ev, (unsigned long long)now.mono_ns,
+          (long long)now.local_ns,
+          (long long)p2pc_node_network_time(n, now.local_ns),
+          p2pc_causal_self(cz), P2PC_VERSION_STRING);
+  if (strcmp(ev, "start") == 0) {
+    /* Δ, so that `p2pclock check` can tell an honest expiry */
+    p2pc_buf life;
+    p2pc_buf_init(&life, p2pc_allocator_default(), 64);
+    if (p2pc_evlog_lifetime(&life, p2pc_causal_lifetime(cz)) == 0)
+      fwrite(life.data, 1, life.len, d->events);
+    p2pc_buf_fini(&life);
+    if (d->opt->config_json)
+      fprintf(d->events, ",\"config\":%s", d->opt->config_json);
+  }
+  fputs("}\n", d->events);
+  fflush(d->events);
+}
+
+/* ---- stopping ------------------------------------------------------------ */
+
+static void on_signal_closed(uv_handle_t *h) { (void)h; }
+
+/* The binding has closed: the last line, then the daemon's own handles;
+ * the loop ends when they are closed. */
+static void on_closed(void *ud) {
+  node_proc *d = ud;
+  write_lifecycle(d, "stop");
+  p2pc_ctl_server_close(d->ctl); /* removes the socket file */
+  d->ctl = NULL;
+  p2pc_console_close(d->con);
+  d->con = NULL;
+  if (d->signals) {
+    uv_close((uv_handle_t *)&d->sigint, on_signal_closed);
+    uv_close((uv_handle_t *)&d->sigterm, on_signal_closed);
+  }
+}
+
+static void begin_stop(node_proc *d) {
+  if (d->stopping)
+    return;
+  d->stopping = true;
+  logline(d, P2PC_LOG_INFO, "node: stopping");
+  p2pc_console_stop_reading(d->con);
+  /* LEAVE to every link, the last frames out, then closed. */
+  p2pc_uv_close(d->u, on_closed, d);
+}
+
+static void on_signal(uv_signal_t *s, int signum) {
+  node_proc *d = s->data;
+  logline(d, P2PC_LOG_INFO, "node: %s received", strsignal(signum));
+  begin_stop(d);
+}
+
+/* ---- the control server's and the console's host ------------------------ */
+
+static p2pc_node *host_node(void *ud) {
+  return p2pc_uv_node(((node_proc *)ud)->u);
+}
+static p2pc_now host_now(void *ud) { return p2pc_uv_now(((node_proc *)ud)->u); }
+static uint16_t host_port(void *ud) {
+  return p2pc_uv_port(((node_proc *)ud)->u);
+}
+static uint64_t host_delivered(void *ud) {
+  return ((node_proc *)ud)->delivered;
+}
+static bool host_stopping(void *ud) { return ((node_proc *)ud)->stopping; }
+static void host_stop(void *ud) { begin_stop(ud); }
+
+static void host_flush(void *ud) {
+  node_proc *d = ud;
+  if (!d->stopping)
+    p2pc_uv_flush(d->u);
+}
+
+static void host_format_addr(void *ud, const p2pc_addr *a, char *s,
+                             size_t cap) {
+  p2pc_uv_format_addr(((node_proc *)ud)->u, a, s, cap);
+}
+
+static void host_io(void *ud, p2pc_ctl_io *io) {
+  p2pc_uv_stats st;
+  p2pc_uv_stats_get(((node_proc *)ud)->u, &st);
+  io->timestamping = st.timestamping;
+  io->time_port = st.time_port;
+  io->rx_kernel = st.rx_kernel;
+  io->rx_user = st.rx_user;
+  io->tx_kernel = st.tx_kernel;
+  io->tx = st.tx;
+  io->tx_timed = st.tx_timed;
+  io->tx_errors = st.tx_errors;
+  io->poll_errors = st.poll_errors;
+}
+
+static bool host_vclock_get(void *ud, double *offset_s, double *drift_ppm) {
+  return p2pc_uv_vclock_get(((node_proc *)ud)->u, offset_s, drift_ppm);
+}
+
+static int host_vclock_adjust(void *ud, bool step, double step_s, bool drift,
+                              double drift_ppm) {
+  return p2pc_uv_vclock_adjust(((node_proc *)ud)->u, step, step_s, drift,
+                               drift_ppm);
+}
+
+/* ---- start --------------------------------------------------------------- */
+
+static void settings_of(node_proc *d, p2pc_uv_settings *s) {
+  const p2pc_daemon_options *o = d->opt;
+  p2pc_uv_settings_default(s);
+  s->node.id = o->id;
+  /* Differs on every start; drives jitter and back-off. */
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  s->node.seed = ((uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec) ^
+                 ((uint64_t)getpid() << 32) ^ 1;
+  if (o->max_peers)
+    s->node.max_peers = o->max_peers;
+  if (o->causal_lifetime_ns)
+    s->node.causal_lifetime_ns = o->causal_lifetime_ns;
+  const p2pc_timesync_config *t = &o->time;
+  s->node.clock.enabled = !t->disabled;
+  s->node.clock.mode = t->mode;
+  s->node.clock.port = t->time_port;
+  s->node.clock.priority = t->priority;
+  s->node.clock.clock_class = t->clock_class;
+  if (t->poll_set) {
+    s->node.clock.poll_min = t->poll_min;
+    s->node.clock.poll_max = t->poll_max;
+  }
+  if (t->max_slew > 0)
+    s->node.clock.max_slew = t->max_slew;
+  if (t->step_threshold_ns)
+    s->node.clock.step_threshold_ns = t->step_threshold_ns;
+  s->node.logger = (p2pc_logger){on_log, d, o->log_level};
+  s->listen_host = o->listen_host;
+  s->listen_port = o->listen_port;
+  s->peers = o->peers;
+  s->npeers = o->npeers;
+  s->timestamping = (p2pc_uv_timestamping)o->timestamping;
+  s->vclock.enabled = o->vclock;
+  s->vclock.offset_s = o->clock_offset_s;
+  s->vclock.drift_ppm = o->clock_drift_ppm;
+  s->chaos.delay_min_ns = (uint64_t)o->chaos_delay_min_ms * 1000000;
+  s->chaos.delay_max_ns = (uint64_t)o->chaos_delay_max_ms * 1000000;
+  s->chaos.drop = o->chaos_drop;
+}
+
+static int start_control(node_proc *d, uint64_t seed) {
+  p2pc_ctl_host host = {
+      .ud = d,
+      .id = d->opt->id,
+      .listen_host = d->opt->listen_host,
+      .start_mono = d->start_mono,
+      .node = host_node,
+      .now = host_now,
+      .port = host_port,
+      .delivered = host_delivered,
+      .flush = host_flush,
+      .stop = host_stop,
+      .format_addr = host_format_addr,
+      .io = host_io,
+      .vclock_get = host_vclock_get,
+      .vclock_adjust = host_vclock_adjust,
+      .logger = {on_log, d, d->opt->log_level},
+  };
+  if (p2pc_ctl_server_new(&d->ctl, &d->loop, &host, seed) != 0) {
+    fprintf(stderr, "p2pclock node: out of memory\n");
+    return -1;
+  }
+  char err[400];
+  const char *path = d->opt->control_path;
+  if (path && *path &&
+      p2pc_ctl_server_listen(d->ctl, path, err, sizeof err) != 0) {
+    fprintf(stderr, "p2pclock node: %s\n", err);
+    return -1;
+  }
+  return 0;
+}
+
+static void start_console(node_proc *d) {
+  if (!d->opt->console)
+    return;
+  p2pc_console_host ch = {d,         d->ctl,    d->opt->id, host_stopping,
+                          host_stop, host_flush};
+  p2pc_console_open(&d->con, &d->loop, &ch, d->opt->listen_host,
+                    p2pc_uv_port(d->u));
+}
+
+/* Opens what the node needs; 0, or -1 after one line on stderr. */
+static int start(node_proc *d, uint64_t *seed) {
+  const p2pc_daemon_options *opt = d->opt;
+  if (opt->events_path && *opt->events_path) {
+    d->events = fopen(opt->events_path, "a");
+    if (!d->events) {
+      fprintf(stderr, "p2pclock node: cannot open event log %s: %s\n",
+              opt->events_path, strerror(errno));
+      return -1;
+    }
+    setvbuf(d->events, NULL, _IOLBF, 0);
+  }
+  p2pc_uv_settings s;
+  settings_of(d, &s);
+  *seed = s.node.seed;
+  d->opening = true;
+  int rv = p2pc_uv_open(&d->u, &d->loop, &s, on_event, d);
+  d->opening = false;
+  return rv == 0 ? 0 : -1;
+}
+
+int p2pc_daemon_run(const p2pc_daemon_options *opt) {
+  node_proc *d = calloc(1, sizeof *d);
+  if (!d) {
+    fprintf(stderr, "p2pclock node: out of memory\n");
+    return 1;
+  }
+  d->opt = opt;
+  d->status = 1;
+  uv_loop_init(&d->loop);
+  signal(SIGPIPE, SIG_IGN);
+  d->start_mono = uv_hrtime();
+  uint64_t seed = 1;
+  if (start(d, &seed) == 0) {
+    if (start_control(d, seed) == 0) {
+      uv_signal_init(&d->loop, &d->sigint);
+      uv_signal_init(&d->loop, &d->sigterm);
+      d->sigint.data = d->sigterm.data = d;
+      uv_signal_start(&d->sigint, on_signal, SIGINT);
+      uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+      d->signals = true;
+      start_console(d);
+      write_lifecycle(d, "start");
+      d->status = 0;
+    } else {
+      p2pc_ctl_server_close(d->ctl);
+      d->ctl = NULL;
+      d->stopping = true;
+      p2pc_uv_close(d->u, NULL, NULL);
+    }
+  }
+  /* Until the binding and everything else is closed (a failed start:
+   * until what it opened is). */
+  uv_run(&d->loop, UV_RUN_DEFAULT);
+  uv_loop_close(&d->loop);
+  if (d->events)
+    fclose(d->events);
+  int status = d->status;
+  free(d);
+  return status;
+}
