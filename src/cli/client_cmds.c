@@ -68,11 +68,10 @@ static const char *label(const p2pc_ctl_arg *a) {
 
 static int usage(const char *name, const char *what, const char *arg) {
   if (arg)
-    fprintf(stderr, "p2pclock %s: %s \"%s\" (try p2pclock %s --help)\n", name,
-            what, arg, name);
+    fprintf(stderr, "p2pclock %s: %s \"%s\" (try p2pclock --help)\n", name,
+            what, arg);
   else
-    fprintf(stderr, "p2pclock %s: %s (try p2pclock %s --help)\n", name, what,
-            name);
+    fprintf(stderr, "p2pclock %s: %s (try p2pclock --help)\n", name, what);
   return EXIT_USAGE;
 }
 

@@ -130,6 +130,21 @@ const p2pc_ctl_arg *p2pc_ctl_arg_find(const p2pc_ctl_request *r,
 /* ---- validation ------------------------------------------------------------
  */
 
+/* A bound as people write it: 1000, 1e6 (not 1e+06 or 1000000). */
+static void format_bound(char *b, size_t cap, double x) {
+  double m = fabs(x);
+  int e = 0;
+  if (m >= 1e6 && m == floor(m))
+    while (m >= 10 && fmod(m, 10) == 0) {
+      m /= 10;
+      e++;
+    }
+  if (e >= 6)
+    snprintf(b, cap, "%s%.15ge%d", x < 0 ? "-" : "", m, e);
+  else
+    snprintf(b, cap, "%.15g", x);
+}
+
 void p2pc_ctl_arg_describe(const p2pc_ctl_arg *a, char *s, size_t cap) {
   switch (a->type) {
   case P2PC_CTL_STRING:
@@ -140,7 +155,10 @@ void p2pc_ctl_arg_describe(const p2pc_ctl_arg *a, char *s, size_t cap) {
     snprintf(s, cap, "%s, an integer %.0f..%.0f", a->what, a->min, a->max);
     break;
   case P2PC_CTL_NUMBER:
-    snprintf(s, cap, "%s, %.15g..%.15g", a->what, a->min, a->max);
+    char lo[32], hi[32];
+    format_bound(lo, sizeof lo, a->min);
+    format_bound(hi, sizeof hi, a->max);
+    snprintf(s, cap, "%s, %s..%s", a->what, lo, hi);
     break;
   case P2PC_CTL_STRINGS:
     snprintf(s, cap, "an array of %.0f..%.0f %s", a->min, a->max, a->what);
