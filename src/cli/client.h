@@ -1,19 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The control-socket client (docs/CONTROL.md): a bounded connection that
- * sends one JSON request line and reads one JSON answer line, used by the
- * client subcommands
+ * sends one JSON request line and reads one JSON answer line (and, after
+ * a subscribe, the lines that follow), used by the client subcommands —
+ * one per request of the protocol's table (src/ctl/proto.c), with its
+ * arguments as words and options, plus `recv` and `watch` on subscribe:
  *
  *   p2pclock status|peers|tracking|sources|stop [--control PATH | --id ID]
  *            [--json]
- *   p2pclock send      [...] DEST TEXT...
- *   p2pclock broadcast [...] TEXT...
- *   p2pclock simulate  [...] N
- *   p2pclock vclock    [...] [--step S] [--drift PPM]
+ *   p2pclock send      [...] DEST TEXT... | DEST --b64 DATA
+ *   p2pclock recv      [...]                 (deliveries, as they come)
+ *   p2pclock watch     [...] [--events EV,...] (events, JSON lines)
+ *   ...                (p2pclock help COMMAND)
  *
  * and by `p2pclock demo`, which drives its nodes through the same calls.
  * Every wait is bounded: connecting by P2PC_CTL_CONNECT_MS, an answer by
- * the caller's timeout (the subcommands use P2PC_CTL_ANSWER_MS).
+ * the caller's timeout (the subcommands use P2PC_CTL_ANSWER_MS); only a
+ * stream's lines are awaited without end (until a signal).
  */
 #ifndef P2PC_CLI_CLIENT_H
 #define P2PC_CLI_CLIENT_H
@@ -21,13 +24,10 @@
 #include <stddef.h>
 
 #include "cJSON.h"
+#include "proto.h" /* the limits: P2PC_CTL_REQUEST_MAX, _ANSWER_MAX */
 
 #define P2PC_CTL_CONNECT_MS 2000
 #define P2PC_CTL_ANSWER_MS 5000
-/* The node's limit on a request line, newline out. */
-#define P2PC_CTL_REQUEST_MAX (64 * 1024)
-/* A longer answer line is refused. */
-#define P2PC_CTL_ANSWER_MAX (16 * 1024 * 1024)
 
 /* One open connection to a node's control socket. */
 typedef struct p2pc_ctl {
@@ -56,6 +56,12 @@ int p2pc_ctl_connect(p2pc_ctl *c, const char *path, int timeout_ms);
 int p2pc_ctl_call(p2pc_ctl *c, const char *request, char **answer,
                   int timeout_ms);
 
+/* Reads the next line (a stream's, after a subscribe) within timeout_ms
+ * (< 0: no limit); *line as p2pc_ctl_call's answer. Fails with
+ * -ECONNRESET at the end of the stream, -EINTR when a signal came, or as
+ * p2pc_ctl_call; the connection stays open (close it). */
+int p2pc_ctl_read_line(p2pc_ctl *c, char **line, int timeout_ms);
+
 /* As p2pc_ctl_call with cJSON on both sides: *answer is a parsed object
  * to release with cJSON_Delete. An answer that is not a JSON object fails
  * with -EBADMSG (and closes the connection). */
@@ -67,13 +73,16 @@ int p2pc_ctl_call_json(p2pc_ctl *c, const cJSON *request, cJSON **answer,
 void p2pc_ctl_close(p2pc_ctl *c);
 
 /*
- * Runs the client subcommand name ("status", "peers", "tracking",
- * "sources", "vclock", "send", "broadcast", "simulate" or "stop") with its
- * arguments argv[0..argc) (the words after the command name); prints the
- * answer and returns the exit status: 0 ok,
- * 1 the node cannot be reached, did not answer or answered {"ok":false},
- * 2 usage error.
+ * Runs the client subcommand name (a request of the table, or "recv" or
+ * "watch") with its arguments argv[0..argc) (the words after the command
+ * name); prints the answer (a stream's lines until SIGINT, SIGTERM or its
+ * end) and returns the exit status: 0 ok, 1 the node cannot be reached,
+ * did not answer, answered {"ok":false} or cut the stream off, 2 usage
+ * error.
  */
 int p2pc_cli_client(const char *name, int argc, char **argv);
+
+/* Whether name is a client subcommand; its one-line summary. */
+const char *p2pc_cli_client_summary(const char *name);
 
 #endif /* P2PC_CLI_CLIENT_H */

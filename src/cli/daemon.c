@@ -88,6 +88,8 @@ static void on_event(void *ud, p2pc_node *n, const p2pc_event *ev) {
              (int)(ev->len > 200 ? 200 : ev->len), (const char *)ev->payload);
     }
   }
+  /* The control socket's subscribers (docs/CONTROL.md, subscribe). */
+  p2pc_ctl_server_event(d->ctl, ev);
   if (!d->events)
     return;
   long len = p2pc_event_json(ev, d->opt->id, d->line, sizeof d->line);

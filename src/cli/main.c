@@ -52,6 +52,9 @@ static const command commands[] = {
     {"sources", "list the time sources of a running node", cmd_client},
     {"vclock", "step or re-rate a running node's virtual clock", cmd_client},
     {"stop", "stop a running node", cmd_client},
+    {"recv", "print the messages a running node delivers, as they come",
+     cmd_client},
+    {"watch", "print a running node's events as JSON lines", cmd_client},
     {"check", "verify the event logs of a run", cmd_check},
     {"sim", "run a scenario in the deterministic simulator", cmd_sim},
     {"help", "show this help, or a command's (help COMMAND); help --keys",
@@ -72,7 +75,8 @@ static const char usage_tail[] =
     "Client commands: p2pclock status|peers|tracking|sources|stop\n"
     "[--control PATH | --id ID] [--json], and with the same options send\n"
     "DEST TEXT..., broadcast TEXT..., simulate N, vclock [--step S]\n"
-    "[--drift PPM]. --id ID means /tmp/p2pclock-ID.sock.\n"
+    "[--drift PPM], recv, watch [--events EV,...]. --id ID means\n"
+    "/tmp/p2pclock-ID.sock. p2pclock help COMMAND: its options.\n"
     "p2pclock demo [--nodes N] [--duration S] [--rate R] [--clock-mode M]\n"
     "[--keep-logs DIR] [--no-kill] [--json]: see p2pclock demo --help.\n"
     "p2pclock check [--json] [--expiry-tolerance S] FILE...: see\n"

@@ -67,6 +67,10 @@ int p2pc_ctl_server_listen(p2pc_ctl_server *s, const char *path, char *err,
 /* Carries out one request; returns the answer (the caller's to delete).
  * The caller calls host->flush afterwards. */
 cJSON *p2pc_ctl_server_command(p2pc_ctl_server *s, const cJSON *req);
+/* An event of the node, for the subscribers (docs/CONTROL.md, subscribe):
+ * call it from the node's event callback, for every event. s NULL: a
+ * no-op. */
+void p2pc_ctl_server_event(p2pc_ctl_server *s, const p2pc_event *ev);
 /* Stops listening (removing the socket file) and closes every client;
  * frees the server once its handles are closed (the caller runs the
  * loop). NULL is a no-op. */
