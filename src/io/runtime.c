@@ -18,6 +18,7 @@
 #include "runtime.h"
 
 #include "evlog.h"
+#include "server.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -39,7 +40,6 @@
 #include <uv.h>
 
 #define READ_CHUNK (64 * 1024)
-#define CTL_LINE_MAX (64 * 1024)
 /* The time socket: datagrams read per readable event, error-queue entries
  * read per drain, datagrams sent per turn; a larger datagram is cut (the
  * core refuses anything over P2PC_NTP_PACKET_MAX + 64 anyway). */
@@ -103,14 +103,6 @@ struct conn {
   uv_connect_t creq;
 };
 
-typedef struct ctl_client {
-  uv_pipe_t pipe;
-  rt *r;
-  char *line;
-  size_t len;
-  bool closing;
-} ctl_client;
-
 struct p2pc_rt {
   const p2pc_rt_options *opt;
   uv_loop_t loop;
@@ -118,8 +110,7 @@ struct p2pc_rt {
   uv_timer_t timer;
   uv_timer_t grace;
   uv_signal_t sigint, sigterm;
-  uv_pipe_t ctl;
-  bool ctl_open;
+  p2pc_ctl_server *ctl; /* the commands; listening iff control_path */
   uv_tty_t tty;
   bool tty_open;
   char tty_line[4096];
@@ -1167,407 +1158,47 @@ static void on_timer(uv_timer_t *t) {
   pump(r);
 }
 
-/* ---- commands (control socket and console) --------------------------------
- */
-
-static uint64_t rt_rand(rt *r) {
-  r->rng ^= r->rng << 13;
-  r->rng ^= r->rng >> 7;
-  r->rng ^= r->rng << 17;
-  return r->rng;
-}
+/* ---- the control server's host (src/ctl/server.h) ----------------------- */
 
 static void begin_stop(rt *r);
 
-static cJSON *err_reply(const char *fmt, const char *detail) {
-  char msg[300];
-  snprintf(msg, sizeof msg, "%s%s", fmt, detail ? detail : "");
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddBoolToObject(o, "ok", 0);
-  cJSON_AddStringToObject(o, "error", msg);
-  return o;
+static p2pc_node *host_node(void *ud) { return ((rt *)ud)->node; }
+static p2pc_now host_now(void *ud) { return now_of(ud); }
+static uint16_t host_port(void *ud) { return ((rt *)ud)->port; }
+static uint64_t host_delivered(void *ud) { return ((rt *)ud)->delivered; }
+static void host_flush(void *ud) { pump(ud); }
+static void host_stop(void *ud) { begin_stop(ud); }
+
+static void host_format_addr(void *ud, const p2pc_addr *a, char *s,
+                             size_t cap) {
+  format_addr(ud, a, s, cap);
 }
 
-static const char *send_error(int rv) {
-  switch (rv) {
-  case P2PC_ERR_NOTFOUND:
-    return "no session with that peer (unknown, or not connected yet)";
-  case P2PC_ERR_FULL:
-    return "back-pressure: too much unacknowledged data for that peer, or "
-           "the causal layer's caps (entries per message, messages not yet "
-           "known delivered) are reached; try again later";
-  case P2PC_ERR_TOOBIG:
-    return "message too big";
-  default:
-    return p2pc_strerror(rv);
-  }
+static void host_io(void *ud, p2pc_ctl_io *io) {
+  rt *r = ud;
+  io->timestamping = r->tfd >= 0 ? ts_mode_names[r->tsm] : "none";
+  io->time_port = r->tfd >= 0 ? r->tport : 0;
+  io->rx_kernel = r->rx_kernel;
+  io->rx_user = r->rx_user;
+  io->tx_kernel = r->tx_kernel;
+  io->tx = r->tx_sent;
+  io->tx_timed = r->tx_timed;
+  io->tx_errors = r->tx_errors;
+  io->poll_errors = r->poll_errors;
 }
 
-static int simulate(rt *r, int count) {
-  int sent = 0;
-  uint32_t np = p2pc_node_peer_count(r->node);
-  for (int i = 0; i < count && np; i++) {
-    p2pc_peer_info pi;
-    uint32_t k = (uint32_t)(rt_rand(r) % np);
-    if (!p2pc_node_peer_info(r->node, k, &pi) || pi.incarnation == 0)
-      continue;
-    char text[96];
-    snprintf(text, sizeof text, "Hello from %s (%d)", r->opt->id, i + 1);
-    if (p2pc_node_send(r->node, pi.id, (const uint8_t *)text, strlen(text),
-                       now_of(r), NULL) == 0)
-      sent++;
-  }
-  return sent;
-}
-
-/* An int64 printed exactly: ns since 1970 do not fit a double's 53 bits. */
-static void add_i64(cJSON *o, const char *key, int64_t v) {
-  char b[24];
-  snprintf(b, sizeof b, "%lld", (long long)v);
-  cJSON_AddRawToObject(o, key, b);
-}
-
-static void add_str_or_null(cJSON *o, const char *key, const char *s) {
-  if (s && s[0])
-    cJSON_AddStringToObject(o, key, s);
-  else
-    cJSON_AddNullToObject(o, key);
-}
-
-static void add_vclock(rt *r, cJSON *o) {
-  if (!r->vc_on) {
-    cJSON_AddNullToObject(o, "virtual_clock");
-    return;
-  }
-  cJSON *v = cJSON_AddObjectToObject(o, "virtual_clock");
-  cJSON_AddNumberToObject(v, "offset_s", vclock_offset_s(r));
-  cJSON_AddNumberToObject(v, "drift_ppm", r->vc_drift_ppm);
-}
-
-static void add_tracking(rt *r, cJSON *o) {
-  p2pc_tracking t;
-  p2pc_node_tracking(r->node, now_of(r), &t);
-  cJSON_AddStringToObject(o, "mode", p2pc_clock_mode_name(t.mode));
-  cJSON_AddBoolToObject(o, "synced", t.synced);
-  cJSON_AddBoolToObject(o, "reference", t.is_reference);
-  add_str_or_null(o, "ref", t.ref);
-  add_str_or_null(o, "source", t.source);
-  cJSON_AddNumberToObject(o, "stratum", t.stratum);
-  cJSON_AddNumberToObject(o, "hops", t.hops);
-  add_i64(o, "local_ns", t.local_ns);
-  add_i64(o, "net_ns", t.net_ns);
-  cJSON_AddNumberToObject(o, "offset_ns", t.offset_ns);
-  cJSON_AddNumberToObject(o, "freq_ppm", t.freq_ppm);
-  cJSON_AddNumberToObject(o, "skew_ppm", t.skew_ppm);
-  cJSON_AddNumberToObject(o, "err_ns", t.err_ns);
-  cJSON_AddNumberToObject(o, "pending_ns", t.pending_ns);
-  cJSON_AddNumberToObject(o, "last_adj_ns", t.last_adj_ns);
-  add_i64(o, "since_update_ns", t.since_update_ns);
-  cJSON_AddNumberToObject(o, "steps", t.steps);
-  cJSON_AddNumberToObject(o, "updates", t.updates);
-  cJSON_AddNumberToObject(o, "sources", t.sources);
-  cJSON_AddNumberToObject(o, "truechimers", t.truechimers);
-  cJSON *c = cJSON_AddObjectToObject(o, "counters");
-  cJSON_AddNumberToObject(c, "rx", (double)t.c.rx);
-  cJSON_AddNumberToObject(c, "tx", (double)t.c.tx);
-  cJSON_AddNumberToObject(c, "rx_malformed", (double)t.c.rx_malformed);
-  cJSON_AddNumberToObject(c, "rx_mode", (double)t.c.rx_mode);
-  cJSON_AddNumberToObject(c, "rx_bogus", (double)t.c.rx_bogus);
-  cJSON_AddNumberToObject(c, "rx_replay", (double)t.c.rx_replay);
-  cJSON_AddNumberToObject(c, "answered", (double)t.c.answered);
-  cJSON_AddNumberToObject(c, "answered_std", (double)t.c.answered_std);
-  cJSON_AddNumberToObject(c, "tx_dropped", (double)t.c.tx_dropped);
-  cJSON_AddNumberToObject(c, "filtered", (double)t.c.filtered);
-  cJSON_AddStringToObject(o, "timestamping",
-                          r->tfd >= 0 ? ts_mode_names[r->tsm] : "none");
-  cJSON_AddNumberToObject(o, "time_port", r->tfd >= 0 ? r->tport : 0);
-  /* The runtime's own view of the socket: which stamps it really got. */
-  cJSON *st = cJSON_AddObjectToObject(o, "stamps");
-  cJSON_AddNumberToObject(st, "rx_kernel", (double)r->rx_kernel);
-  cJSON_AddNumberToObject(st, "rx_user", (double)r->rx_user);
-  cJSON_AddNumberToObject(st, "tx_kernel", (double)r->tx_kernel);
-  cJSON_AddNumberToObject(st, "tx", (double)r->tx_sent);
-  cJSON_AddNumberToObject(st, "tx_timed", (double)r->tx_timed);
-  cJSON_AddNumberToObject(st, "tx_errors", (double)r->tx_errors);
-  cJSON_AddNumberToObject(st, "poll_errors", (double)r->poll_errors);
-  add_vclock(r, o);
-}
-
-static void add_sources(rt *r, cJSON *o) {
-  cJSON *arr = cJSON_AddArrayToObject(o, "sources");
-  uint32_t n = p2pc_node_source_count(r->node);
-  for (uint32_t i = 0; i < n; i++) {
-    p2pc_source_info si;
-    if (!p2pc_node_source_info(r->node, i, now_of(r), &si))
-      continue;
-    cJSON *p = cJSON_CreateObject();
-    char as[80];
-    p2pc_node_addr_format(&si.addr, as, sizeof as);
-    cJSON_AddStringToObject(p, "id", si.id);
-    cJSON_AddStringToObject(p, "addr", as);
-    cJSON_AddNumberToObject(p, "reach", si.reach);
-    cJSON_AddNumberToObject(p, "poll", si.poll);
-    cJSON_AddNumberToObject(p, "samples", si.samples);
-    cJSON_AddBoolToObject(p, "synced", si.synced);
-    add_str_or_null(p, "ref", si.ref);
-    cJSON_AddNumberToObject(p, "hops", si.hops);
-    cJSON_AddNumberToObject(p, "offset_ns", si.offset_ns);
-    cJSON_AddNumberToObject(p, "raw_offset_ns", si.raw_offset_ns);
-    cJSON_AddNumberToObject(p, "freq_ppm", si.freq_ppm);
-    cJSON_AddNumberToObject(p, "skew_ppm", si.skew_ppm);
-    add_i64(p, "delay_ns", si.delay_ns);
-    add_i64(p, "min_delay_ns", si.min_delay_ns);
-    cJSON_AddNumberToObject(p, "jitter_ns", si.jitter_ns);
-    cJSON_AddNumberToObject(p, "err_ns", si.err_ns);
-    cJSON_AddBoolToObject(p, "interleaved", si.interleaved);
-    cJSON_AddBoolToObject(p, "kernel", si.kernel);
-    cJSON_AddStringToObject(p, "state", si.state ? si.state : "?");
-    add_i64(p, "last_sample_ago_ns", si.last_sample_ago_ns);
-    cJSON_AddItemToArray(arr, p);
-  }
-}
-
-/* {"cmd":"vclock","step_s":X,"drift_ppm":Y}: NULL and the answer filled,
- * or the error text. */
-static const char *vclock_command(rt *r, const cJSON *req, cJSON *o) {
-  const cJSON *step = cJSON_GetObjectItemCaseSensitive(req, "step_s");
-  const cJSON *drift = cJSON_GetObjectItemCaseSensitive(req, "drift_ppm");
+static bool host_vclock_get(void *ud, double *offset_s, double *drift_ppm) {
+  rt *r = ud;
   if (!r->vc_on)
-    return "this node has no virtual clock (start it with --clock-offset "
-           "or --clock-drift)";
-  if (step &&
-      !(cJSON_IsNumber(step) && fabs(step->valuedouble) <= VCLOCK_OFFSET_MAX))
-    return "vclock: \"step_s\" must be a number of seconds, -1e6..1e6";
-  if (drift &&
-      !(cJSON_IsNumber(drift) && fabs(drift->valuedouble) <= VCLOCK_DRIFT_MAX))
-    return "vclock: \"drift_ppm\" must be a number of ppm, -1000..1000";
-  if (p2pc_rt_vclock_adjust(r, step != NULL, step ? step->valuedouble : 0,
-                            drift != NULL, drift ? drift->valuedouble : 0) < 0)
-    return "vclock: the offset would leave -1e6..1e6 s";
-  char what[64] = "";
-  if (step)
-    snprintf(what, sizeof what, "stepped by %+.9f s, ", step->valuedouble);
-  if (step || drift)
-    logline(r, P2PC_LOG_INFO,
-            "time: virtual clock %soffset now %+.9f s, drift %+.3f ppm", what,
-            vclock_offset_s(r), r->vc_drift_ppm);
-  add_vclock(r, o);
-  return NULL;
+    return false;
+  *offset_s = vclock_offset_s(r);
+  *drift_ppm = r->vc_drift_ppm;
+  return true;
 }
 
-/* Carries out one request; returns the answer (owned by the caller). */
-static cJSON *command(rt *r, const cJSON *req) {
-  const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(req, "cmd");
-  if (!cJSON_IsString(cmd))
-    return err_reply("request has no \"cmd\" string", NULL);
-  const char *name = cmd->valuestring;
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddBoolToObject(o, "ok", 1);
-  if (strcmp(name, "status") == 0) {
-    p2pc_causal_stats st;
-    const p2pc_causal *cz = p2pc_node_causal(r->node);
-    p2pc_causal_get_stats(cz, &st);
-    char listen[P2PC_RT_HOST_MAX + 16];
-    snprintf(listen, sizeof listen, "%s:%u", r->opt->listen_host, r->port);
-    cJSON_AddStringToObject(o, "id", r->opt->id);
-    cJSON_AddStringToObject(o, "sesid", p2pc_causal_self(cz));
-    cJSON_AddStringToObject(o, "listen", listen);
-    cJSON_AddStringToObject(o, "version", P2PC_VERSION_STRING);
-    cJSON_AddNumberToObject(o, "uptime_ms",
-                            (double)((uv_hrtime() - r->start_mono) / 1000000));
-    cJSON_AddNumberToObject(o, "peers_known", p2pc_node_peer_count(r->node));
-    cJSON_AddNumberToObject(o, "peers_up", p2pc_node_up_count(r->node));
-    cJSON_AddNumberToObject(o, "sent", (double)st.sent);
-    cJSON_AddNumberToObject(o, "delivered", (double)r->delivered);
-    cJSON_AddNumberToObject(o, "buffered", p2pc_causal_buffered(cz));
-    cJSON_AddNumberToObject(o, "duplicates", (double)st.duplicates);
-    cJSON_AddNumberToObject(o, "undeliverable",
-                            (double)p2pc_node_undeliverable(r->node));
-    /* The causal layer's state and retirement counters (CONTROL.md). */
-    cJSON_AddNumberToObject(o, "entries", p2pc_causal_pairs(cz));
-    cJSON_AddNumberToObject(o, "entries_max", st.deps_max);
-    cJSON_AddNumberToObject(o, "causal_bytes",
-                            (double)p2pc_causal_state_bytes(cz));
-    cJSON_AddNumberToObject(o, "expired_tx", (double)st.expired_tx);
-    cJSON_AddNumberToObject(o, "expired_rx", (double)st.expired_rx);
-    cJSON_AddNumberToObject(o, "expired_deps", (double)st.expired_deps);
-    cJSON_AddNumberToObject(o, "stable_deps", (double)st.stable_deps);
-  } else if (strcmp(name, "peers") == 0) {
-    cJSON *arr = cJSON_AddArrayToObject(o, "peers");
-    for (uint32_t i = 0; i < p2pc_node_peer_count(r->node); i++) {
-      p2pc_peer_info pi;
-      if (!p2pc_node_peer_info(r->node, i, &pi))
-        continue;
-      cJSON *p = cJSON_CreateObject();
-      char as[P2PC_RT_HOST_MAX + 16], inc[24];
-      format_addr(r, &pi.addr, as, sizeof as);
-      snprintf(inc, sizeof inc, "%llu", (unsigned long long)pi.incarnation);
-      cJSON_AddStringToObject(p, "id", pi.id);
-      cJSON_AddStringToObject(p, "state", p2pc_peer_state_name(pi.state));
-      cJSON_AddStringToObject(p, "addr", as);
-      cJSON_AddStringToObject(p, "incarnation", inc);
-      cJSON_AddNumberToObject(p, "unacked", pi.unacked);
-      cJSON_AddNumberToObject(p, "sent", (double)pi.sent);
-      cJSON_AddNumberToObject(p, "delivered_from", (double)pi.delivered_from);
-      cJSON_AddItemToArray(arr, p);
-    }
-  } else if (strcmp(name, "send") == 0 || strcmp(name, "broadcast") == 0) {
-    bool bc = name[0] == 'b';
-    const cJSON *to = cJSON_GetObjectItemCaseSensitive(req, "to");
-    const cJSON *text = cJSON_GetObjectItemCaseSensitive(req, "text");
-    if (!cJSON_IsString(text) || (!bc && !cJSON_IsString(to))) {
-      cJSON_Delete(o);
-      return err_reply(bc ? "broadcast needs \"text\""
-                          : "send needs \"to\" and \"text\"",
-                       NULL);
-    }
-    const uint8_t *p = (const uint8_t *)text->valuestring;
-    size_t len = strlen(text->valuestring);
-    int rv = bc ? p2pc_node_broadcast(r->node, p, len, now_of(r), NULL)
-                : p2pc_node_send(r->node, to->valuestring, p, len, now_of(r), NULL);
-    if (rv < 0) {
-      cJSON_Delete(o);
-      return err_reply("", send_error(rv));
-    }
-    if (bc) {
-      cJSON_AddNumberToObject(o, "peers", rv);
-    } else {
-      char msg[120];
-      snprintf(msg, sizeof msg, "%s:%llu",
-               p2pc_causal_self(p2pc_node_causal(r->node)),
-               (unsigned long long)p2pc_causal_sent(p2pc_node_causal(r->node)));
-      cJSON_AddStringToObject(o, "msg", msg);
-    }
-  } else if (strcmp(name, "simulate") == 0) {
-    const cJSON *cnt = cJSON_GetObjectItemCaseSensitive(req, "count");
-    if (!cJSON_IsNumber(cnt) || cnt->valuedouble < 1 ||
-        cnt->valuedouble > 100000) {
-      cJSON_Delete(o);
-      return err_reply("simulate needs \"count\" 1..100000", NULL);
-    }
-    cJSON_AddNumberToObject(o, "sent", simulate(r, (int)cnt->valuedouble));
-  } else if (strcmp(name, "tracking") == 0) {
-    add_tracking(r, o);
-  } else if (strcmp(name, "sources") == 0) {
-    add_sources(r, o);
-  } else if (strcmp(name, "vclock") == 0) {
-    const char *err = vclock_command(r, req, o);
-    if (err) {
-      cJSON_Delete(o);
-      return err_reply(err, NULL);
-    }
-  } else if (strcmp(name, "stop") == 0) {
-    begin_stop(r);
-  } else {
-    cJSON_Delete(o);
-    return err_reply("unknown command: ", name);
-  }
-  return o;
-}
-
-static void on_ctl_closed(uv_handle_t *h) {
-  ctl_client *cc = h->data;
-  free(cc->line);
-  free(cc);
-}
-
-static void ctl_close(ctl_client *cc) {
-  if (!cc->closing) {
-    cc->closing = true;
-    uv_close((uv_handle_t *)&cc->pipe, on_ctl_closed);
-  }
-}
-
-typedef struct ctl_write {
-  uv_write_t req;
-  char *text;
-} ctl_write;
-
-static void on_ctl_written(uv_write_t *req, int status) {
-  (void)status;
-  ctl_write *w = (ctl_write *)req;
-  free(w->text);
-  free(w);
-}
-
-static void ctl_answer(ctl_client *cc, cJSON *ans) {
-  char *s = cJSON_PrintUnformatted(ans);
-  cJSON_Delete(ans);
-  ctl_write *w = calloc(1, sizeof *w);
-  if (!s || !w) {
-    free(s);
-    free(w);
-    ctl_close(cc);
-    return;
-  }
-  size_t n = strlen(s);
-  s[n] = '\n'; /* cJSON's buffer has the NUL's byte: reuse it */
-  w->text = s;
-  uv_buf_t b = uv_buf_init(s, (unsigned)n + 1);
-  if (uv_write(&w->req, (uv_stream_t *)&cc->pipe, &b, 1, on_ctl_written)) {
-    free(s);
-    free(w);
-    ctl_close(cc);
-  }
-}
-
-static void on_ctl_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
-  (void)hint;
-  static char chunk[4096]; /* one loop thread: a static chunk is safe */
-  (void)h;
-  buf->base = chunk;
-  buf->len = sizeof chunk;
-}
-
-static void on_ctl_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
-  ctl_client *cc = s->data;
-  rt *r = cc->r;
-  if (nread < 0) {
-    ctl_close(cc);
-    return;
-  }
-  for (ssize_t i = 0; i < nread && !cc->closing; i++) {
-    char ch = buf->base[i];
-    if (ch != '\n') {
-      if (cc->len == CTL_LINE_MAX) {
-        ctl_answer(cc, err_reply("request longer than 64 KiB", NULL));
-        ctl_close(cc);
-        break;
-      }
-      cc->line[cc->len++] = ch;
-      continue;
-    }
-    cc->line[cc->len] = '\0';
-    cc->len = 0;
-    cJSON *req = cJSON_Parse(cc->line);
-    if (!cJSON_IsObject(req)) {
-      cJSON_Delete(req);
-      ctl_answer(cc, err_reply("request is not a JSON object", NULL));
-      ctl_close(cc);
-      break;
-    }
-    ctl_answer(cc, command(r, req));
-    cJSON_Delete(req);
-  }
-  pump(r);
-}
-
-static void on_ctl_connection(uv_stream_t *server, int status) {
-  rt *r = server->data;
-  if (status < 0)
-    return;
-  ctl_client *cc = calloc(1, sizeof *cc);
-  if (!cc)
-    return;
-  cc->line = malloc(CTL_LINE_MAX + 1);
-  cc->r = r;
-  uv_pipe_init(&r->loop, &cc->pipe, 0);
-  cc->pipe.data = cc;
-  if (!cc->line || uv_accept(server, (uv_stream_t *)&cc->pipe) != 0) {
-    ctl_close(cc);
-    return;
-  }
-  uv_read_start((uv_stream_t *)&cc->pipe, on_ctl_alloc, on_ctl_read);
+static int host_vclock_adjust(void *ud, bool step, double step_s, bool drift,
+                              double drift_ppm) {
+  return p2pc_rt_vclock_adjust(ud, step, step_s, drift, drift_ppm);
 }
 
 /* ---- the console ------------------------------------------------------------
@@ -1611,7 +1242,7 @@ static void console_line(rt *r, char *line) {
   } else if (strcmp(cmd, "simulate") == 0 && rest) {
     cJSON_AddNumberToObject(req, "count", atof(rest));
   }
-  cJSON *ans = command(r, req);
+  cJSON *ans = p2pc_ctl_server_command(r->ctl, req);
   cJSON_Delete(req);
   const cJSON *ok = cJSON_GetObjectItemCaseSensitive(ans, "ok");
   if (!cJSON_IsTrue(ok)) {
@@ -1688,10 +1319,6 @@ static void close_walk(uv_handle_t *h, void *arg) {
     }
     c->closing = true;
     uv_close(h, on_conn_closed);
-  } else if (h->type == UV_NAMED_PIPE && h != (uv_handle_t *)&r->ctl) {
-    ctl_client *cc = h->data;
-    cc->closing = true;
-    uv_close(h, on_ctl_closed);
   } else {
     uv_close(h, NULL);
   }
@@ -1777,48 +1404,6 @@ static void log_time_setup(rt *r) {
   logline(r, P2PC_LOG_INFO, "time: socket %s%s%s:%u/udp, %s, mode %s; %s",
           v6 ? "[" : "", r->opt->listen_host, v6 ? "]" : "", r->tport,
           ts_mode_how[r->tsm], p2pc_clock_mode_name(r->opt->time.mode), vc);
-}
-
-static int setup_control(rt *r) {
-  const char *path = r->opt->control_path;
-  struct stat st;
-  /* A socket file left by a node that is gone: replace it. If a live node
-   * holds it, connecting succeeds and we refuse to start. */
-  if (lstat(path, &st) == 0) {
-    if (!S_ISSOCK(st.st_mode)) {
-      fprintf(stderr,
-              "p2pclock node: control path %s exists and is not a "
-              "socket\n",
-              path);
-      return -1;
-    }
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
-    bool live = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-    if (fd >= 0)
-      close(fd);
-    if (live) {
-      fprintf(stderr,
-              "p2pclock node: another node is running with control "
-              "socket %s\n",
-              path);
-      return -1;
-    }
-    unlink(path);
-  }
-  uv_pipe_init(&r->loop, &r->ctl, 0);
-  r->ctl.data = r;
-  int rv = uv_pipe_bind(&r->ctl, path);
-  if (rv == 0)
-    rv = uv_listen((uv_stream_t *)&r->ctl, 16, on_ctl_connection);
-  if (rv < 0) {
-    fprintf(stderr, "p2pclock node: cannot listen on control socket %s: %s\n",
-            path, uv_strerror(rv));
-    return -1;
-  }
-  r->ctl_open = true;
-  return 0;
 }
 
 int p2pc_rt_run(const p2pc_rt_options *opt) {
@@ -1938,8 +1523,33 @@ int p2pc_rt_run(const p2pc_rt_options *opt) {
     goto out_loop;
   }
 
-  if (opt->control_path && *opt->control_path && setup_control(r) != 0)
+  p2pc_ctl_host host = {
+      .ud = r,
+      .id = opt->id,
+      .listen_host = opt->listen_host,
+      .start_mono = r->start_mono,
+      .node = host_node,
+      .now = host_now,
+      .port = host_port,
+      .delivered = host_delivered,
+      .flush = host_flush,
+      .stop = host_stop,
+      .format_addr = host_format_addr,
+      .io = host_io,
+      .vclock_get = host_vclock_get,
+      .vclock_adjust = host_vclock_adjust,
+      .logger = {on_log, r, opt->log_level},
+  };
+  if (p2pc_ctl_server_new(&r->ctl, &r->loop, &host, r->rng) != 0) {
+    fprintf(stderr, "p2pclock node: out of memory\n");
     goto out_loop;
+  }
+  char err[400];
+  if (opt->control_path && *opt->control_path &&
+      p2pc_ctl_server_listen(r->ctl, opt->control_path, err, sizeof err) != 0) {
+    fprintf(stderr, "p2pclock node: %s\n", err);
+    goto out_loop;
+  }
   uv_timer_init(&r->loop, &r->timer);
   r->timer.data = r;
   uv_timer_init(&r->loop, &r->grace);
@@ -1981,8 +1591,7 @@ int p2pc_rt_run(const p2pc_rt_options *opt) {
   status = r->status;
 
 out_loop:
-  if (r->ctl_open)
-    unlink(opt->control_path);
+  p2pc_ctl_server_close(r->ctl); /* removes the socket file */
   /* Lookups still under way end cancelled (or, if a resolver thread has
    * one, when it returns) in the run below, and free themselves. */
   r->stopping = true;

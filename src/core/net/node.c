@@ -1994,6 +1994,16 @@ err:
   return rv;
 }
 
+int p2pc_node_set_chaos(p2pc_node *n, uint64_t delay_min_ns,
+                        uint64_t delay_max_ns, double drop) {
+  if (delay_min_ns > delay_max_ns || !(drop >= 0 && drop < 1))
+    return P2PC_ERR_INVAL;
+  n->cfg.chaos_delay_min_ns = delay_min_ns;
+  n->cfg.chaos_delay_max_ns = delay_max_ns;
+  n->cfg.chaos_drop = drop;
+  return 0;
+}
+
 void p2pc_node_free(p2pc_node *n) {
   if (!n)
     return;

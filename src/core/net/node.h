@@ -87,6 +87,10 @@ typedef struct p2pc_node_config {
 int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
                   const p2pc_node_callbacks *cb, p2pc_now now);
 void p2pc_node_free(p2pc_node *n);
+/* Fault injection (the config's chaos_* fields) on a node opened with
+ * p2pc_node_open, before its first link. Returns 0 or P2PC_ERR_INVAL. */
+int p2pc_node_set_chaos(p2pc_node *n, uint64_t delay_min_ns,
+                        uint64_t delay_max_ns, double drop);
 
 /* A TCP connection was established: outbound (we dialed addr; peer is
  * whom the DIAL named, or "") or inbound (accepted; addr may be NULL). The
