@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzz target for the causal oracle's reader (src/check/evcheck.c): the
+ * Fuzz target for the causal oracle's reader (src/check/evcheck_read.c): the
  * input is lines, each starting with one byte that picks its stream
  * (byte & 3) and a flags bit (byte & 4: the stream's torn last line); the
  * rest of the line goes to p2pc_evcheck_line_ex as it is. Whatever the

@@ -6,7 +6,7 @@
  * callbacks, in memory) give the same verdict by the same code. Nothing
  * the nodes computed is trusted: happens-before is rebuilt from the order
  * of the lines of each incarnation plus the send -> deliver pairs (by the
- * independent checker of tests/prop/checker.h); the HLC stamps only date
+ * independent checker of checker.h); the HLC stamps only date
  * the sends, to tell whether an expiry was due.
  *
  * Lines come in streams: a stream is one node's log (a file, or a

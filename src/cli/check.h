@@ -7,7 +7,7 @@
  * may hold several incarnations, each starting at a `start` line. Nothing the
  * nodes computed is trusted: happens-before is rebuilt from the order of
  * the lines of each incarnation plus the send -> deliver pairs (by the
- * independent checker of tests/prop/checker.h); the HLC stamps serve only
+ * independent checker of src/check/checker.h); the HLC stamps serve only
  * to tell whether an expiry was due.
  *
  * Verified, for every message (its destination is the incarnation named by

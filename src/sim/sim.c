@@ -580,8 +580,8 @@ static void flush_node(p2pc_sim *s, uint32_t i) {
 #define ORACLE_MAX_CELLS ((uint64_t)1 << 27)
 /*
  * The oracle allocates with libc, out of the account's sight (simmem.h),
- * so the budget charges it by estimate, from its structures (evcheck.c
- * and the checker it feeds, tests/prop/checker.c). Per message: its
+ * so the budget charges it by estimate, from its structures (in
+ * src/check: evcheck_internal.h, checker.c). Per message: its
  * records while the run goes on (a message record, a send and a delivery
  * record, a hash slot) and, for the verdict at the end, the checker's
  * copy (message info, held records, per-stream lists) and the vector it

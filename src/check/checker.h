@@ -40,10 +40,15 @@
  * SEND never shows up is reported as UNKNOWN by ccheck_finish. Without
  * CCHECK_OFFLINE, such a DELIVER is UNKNOWN at once.
  *
- * The checker aborts the process if memory runs out (it is test code).
+ * The checker aborts the process if memory runs out (it was written for
+ * the tests; `p2pclock check` bounds what it feeds it, evcheck.h).
+ *
+ * It lives beside evcheck (src/check) because the shipped command uses it,
+ * but it includes nothing of src/core and its library links nothing: it
+ * must stay independent of the causal implementation it checks.
  */
-#ifndef P2PC_TESTS_CHECKER_H
-#define P2PC_TESTS_CHECKER_H
+#ifndef P2PC_CHECK_CHECKER_H
+#define P2PC_CHECK_CHECKER_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -117,4 +122,4 @@ uint64_t ccheck_deliveries(const ccheck *c);
 uint64_t ccheck_undelivered(const ccheck *c);
 uint64_t ccheck_expired(const ccheck *c);
 
-#endif /* P2PC_TESTS_CHECKER_H */
+#endif /* P2PC_CHECK_CHECKER_H */
