@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Clock synchronization, the NTP server: answers NTP client requests with
+ * our network time, both our neighbours' (with the extension field: our
+ * local clock terms, our correction, and for interleaved mode the kernel
+ * transmit time of our previous reply to the same requester) and those of
+ * standard NTP clients (header only: stratum, root delay and dispersion as
+ * an NTP server gives them).
+ *
+ * Owns ts->srv (the requesters remembered for interleaved mode) and the
+ * answered counters. Reads the steering's state (steer.c).
+ */
+#include "timesync_int.h"
+
+void p2pc__ntpserve_answer(p2pc_timesync *ts, const p2pc_wire_addr *from,
+                           const p2pc_ntp_header *rq, const p2pc_ntp_ext *rqe,
+                           bool has_ext, size_t rqlen, int64_t rx_local,
+                           bool rx_kernel, p2pc_now now) {
+  size_t need = P2PC_NTP_HEADER_LEN + (has_ext ? P2PC_NTP_EXT_LEN : 0);
+  if (rqlen < need) /* never answer with more than was sent */
+    has_ext = false;
+  p2pc_datagram *d = p2pc__timesync_push(ts);
+  if (!d)
+    return;
+  int64_t local = now.local_ns;
+  double corr = corr_now(ts, local);
+  bool synced = ts->steer.nc.synced;
+  double err = p2pc_netclock_error(&ts->steer.nc, local);
+  uint8_t stratum = P2PC_NTP_STRATUM_UNSYNC;
+  uint32_t refid = 0x50325043; /* "P2PC" */
+  if (synced) {
+    if (ts->cfg.mode == P2PC_CLOCK_REFERENCE && !ts->steer.ref_taken)
+      stratum = ts->steer.hops < 14 ? (uint8_t)(ts->steer.hops + 1) : 15;
+    else
+      stratum = 1;
+    if (ts->cfg.mode == P2PC_CLOCK_REFERENCE && !ts->steer.ref_taken &&
+        ts->steer.parent >= 0) {
+      const p2pc_wire_addr *pa = &ts->src[ts->steer.parent].addr;
+      if (pa->family == 4)
+        refid = (uint32_t)pa->addr[0] << 24 | (uint32_t)pa->addr[1] << 16 |
+                (uint32_t)pa->addr[2] << 8 | pa->addr[3];
+    }
+  }
+  int64_t root_disp = to_i64(err) - ts->steer.root_delay / 2;
+  if (root_disp < ts->cfg.precision_ns)
+    root_disp = ts->cfg.precision_ns;
+  int64_t lu = local - (int64_t)(now.mono_ns - ts->steer.last_update_mono);
+  p2pc_ntp_header h = {
+      .li = synced ? P2PC_NTP_LI_NONE : P2PC_NTP_LI_UNSYNC,
+      .version = rq->version,
+      .mode = P2PC_NTP_MODE_SERVER,
+      .stratum = stratum,
+      .poll = rq->poll,
+      .precision = p2pc_ntp_log2_from_ns(ts->cfg.precision_ns),
+      .root_delay = p2pc_ntp_short_from_ns(ts->steer.root_delay),
+      .root_disp = p2pc_ntp_short_from_ns(root_disp),
+      .refid = refid,
+      .ref = ts->steer.ever_updated
+                 ? p2pc_ntp_ts_from_ns(p2pc_netclock_time(&ts->steer.nc, lu))
+                 : 0,
+      .org = rq->xmt,
+      .rec = p2pc_ntp_ts_from_ns(p2pc_netclock_time(&ts->steer.nc, rx_local)),
+      .xmt = 0};
+  p2pc_ntp_header_put(d->data, &h);
+  d->len = P2PC_NTP_HEADER_LEN;
+  d->to = *from;
+  d->stamp_xmt = true;
+  d->xmt_corr = to_i64(corr);
+  ts->c.answered++;
+  if (!has_ext) {
+    ts->c.answered_std++;
+    return;
+  }
+  p2pc_ntp_ext e = {.kind = P2PC_NTP_EXT_REPLY,
+                    .flags =
+                        (uint16_t)((synced ? P2PC_NTP_EXTF_SYNCED : 0) |
+                                   (rx_kernel ? P2PC_NTP_EXTF_KERNEL_RX : 0)),
+                    .rx_local = rx_local,
+                    .tx_corr = d->xmt_corr,
+                    .freq_ppb = to_i64(ts->steer.nc.freq * 1e9),
+                    .root_dist_ns = to_i64(err),
+                    .hops = ts->steer.hops};
+  copy_id(e.id, ts->id);
+  if (ts->cfg.mode == P2PC_CLOCK_REFERENCE)
+    copy_id(e.ref_id, ts->el.ref);
+  /* Interleaved: the kernel transmit time of our previous reply to this
+   * requester, identified by the cookie of the request it answered. */
+  uint32_t slot = CLIENTS, oldest = 0, hid = id_hash(rqe->id);
+  for (uint32_t i = 0; i < CLIENTS; i++) {
+    if (ts->srv.clients[i].hash == hid &&
+        strcmp(ts->srv.clients[i].id, rqe->id) == 0) {
+      slot = i;
+      break;
+    }
+    if (ts->srv.clients[i].used_mono < ts->srv.clients[oldest].used_mono)
+      oldest = i;
+  }
+  if (slot < CLIENTS) {
+    client *c = &ts->srv.clients[slot];
+    if (c->tx_kernel && c->cookie != rq->xmt) {
+      e.flags |= P2PC_NTP_EXTF_PREV;
+      e.prev_cookie = c->cookie;
+      e.prev_tx_local = c->tx_local;
+    }
+  } else {
+    slot = oldest;
+    memset(&ts->srv.clients[slot], 0, sizeof ts->srv.clients[slot]);
+    copy_id(ts->srv.clients[slot].id, rqe->id);
+    ts->srv.clients[slot].hash = hid;
+  }
+  client *c = &ts->srv.clients[slot];
+  c->cookie = rq->xmt;
+  c->tx_kernel = false;
+  c->tx_local = 0;
+  c->used_mono = now.mono_ns;
+  if (p2pc_ntp_ext_put(d->data + P2PC_NTP_HEADER_LEN, &e) < 0)
+    return; /* our own ID is valid; cannot happen, answer without it */
+  d->len = P2PC_NTP_PACKET_MAX;
+  d->token = p2pc__timesync_token(ts, true, slot, c->id);
+}
+
+void p2pc__ntpserve_sent(p2pc_timesync *ts, uint32_t idx, const char *id,
+                         int64_t local, bool kernel) {
+  client *c = &ts->srv.clients[idx % CLIENTS];
+  if (strcmp(c->id, id) != 0)
+    return;
+  if (kernel || !c->tx_kernel) {
+    c->tx_local = local;
+    c->tx_kernel = kernel;
+  }
+}

@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Clock synchronization, the steering: which sources may take part in an
+ * update, and the network clock (netclock.h) moved towards them.
+ *
+ * Reference mode steers towards d (exchange.c) of the neighbour with the
+ * best path to the elected reference (election.c); the reference itself
+ * takes the role where its network time stands. Collaborative mode steers
+ * towards the weighted mean d of the truechimers (select.h) among all
+ * synced neighbours and itself; while nobody is synced, the elected seed
+ * starts the common time.
+ *
+ * Owns ts->steer, and the selection fields of the sources (state,
+ * truechimer, d, lambda, rate).
+ */
+#include "timesync_int.h"
+
+#define HOLD_RATE 1e-6 /* error growth while in holdover, beyond skew */
+
+void p2pc__steer_init(p2pc_timesync *ts, p2pc_now now) {
+  ts->steer.parent = -1;
+  p2pc_netclock_init(&ts->steer.nc, now.local_ns, ts->cfg.max_slew);
+}
+
+void p2pc__steer_fini(p2pc_timesync *ts) {
+  const p2pc_allocator *a = ts->a;
+  a->free(ts->steer.iv, a->ud);
+  a->free(ts->steer.edges, a->ud);
+  a->free(ts->steer.tc, a->ud);
+  a->free(ts->steer.ividx, a->ud);
+}
+
+void p2pc__steer_drop_parent(p2pc_timesync *ts, int32_t idx) {
+  if (idx < 0 || ts->steer.parent == idx)
+    ts->steer.parent = -1;
+}
+
+/* ---- which sources take part --------------------------------------------- */
+
+bool p2pc__steer_usable(const p2pc_timesync *ts, const source *s,
+                        uint64_t mono) {
+  if (!s->up || !s->have_sample || !s->have_reply || !s->synced)
+    return false;
+  uint64_t horizon = 8 * poll_ns(ts->cfg.poll_max);
+  if (horizon < 10ull * SEC)
+    horizon = 10ull * SEC;
+  return mono - s->last_sample_mono < horizon;
+}
+
+/* Whether a source may take part in this update; if not, its state says
+ * why. same_ref: it must follow our reference (reference mode). */
+static bool gate(const p2pc_timesync *ts, source *s, uint64_t mono,
+                 bool same_ref) {
+  s->truechimer = false;
+  if (!s->up)
+    s->state = "unreachable";
+  else if (!s->have_sample)
+    s->state = "no-samples";
+  else if (!s->synced)
+    s->state = "unsynced";
+  else if (same_ref && (!ts->el.ref[0] || strcmp(s->ref, ts->el.ref) != 0 ||
+                        !s->have_ann || strcmp(s->ann.ref, ts->el.ref) != 0))
+    s->state = "other-ref";
+  else if (!p2pc__steer_usable(ts, s, mono))
+    s->state = "stale";
+  else
+    return true;
+  return false;
+}
+
+/* ---- updates ------------------------------------------------------------- */
+
+static void emit_clock(p2pc_timesync *ts, int64_t local, double step,
+                       double adj, const char *src) {
+  if (!ts->h.event)
+    return;
+  p2pc_tsev ev = {.kind = P2PC_TSEV_CLOCK,
+                  .mode = ts->cfg.mode,
+                  .ref = ts->cfg.mode == P2PC_CLOCK_REFERENCE ? ts->el.ref : "",
+                  .source = src,
+                  .synced = ts->steer.nc.synced,
+                  .corr_ns = corr_now(ts, local),
+                  .freq_ppb = ts->steer.nc.freq * 1e9,
+                  .err_ns = p2pc_netclock_error(&ts->steer.nc, local),
+                  .step_ns = step,
+                  .adj_ns = adj};
+  ts->h.event(ts->h.ud, &ev);
+}
+
+static bool ensure_scratch(p2pc_timesync *ts, uint32_t n) {
+  if (n <= ts->steer.scratch_cap)
+    return true;
+  uint32_t cap = n < 16 ? 16 : 2 * n;
+  const p2pc_allocator *a = ts->a;
+  p2pc_interval *iv = a->realloc(ts->steer.iv, cap * sizeof *iv, a->ud);
+  if (iv)
+    ts->steer.iv = iv;
+  p2pc_edge *ed = a->realloc(ts->steer.edges, 2 * cap * sizeof *ed, a->ud);
+  if (ed)
+    ts->steer.edges = ed;
+  bool *tc = a->realloc(ts->steer.tc, cap * sizeof *tc, a->ud);
+  if (tc)
+    ts->steer.tc = tc;
+  uint32_t *ix = a->realloc(ts->steer.ividx, cap * sizeof *ix, a->ud);
+  if (ix)
+    ts->steer.ividx = ix;
+  if (!iv || !ed || !tc || !ix)
+    return false;
+  ts->steer.scratch_cap = cap;
+  return true;
+}
+
+/* Applies a target: d is where our network time should move (peer network
+ * minus ours), f the frequency correction to take, err its error. */
+static void steer(p2pc_timesync *ts, int64_t local, double d, double f,
+                  double err, double skew, const char *src) {
+  double step = 0;
+  if (!ts->steer.nc.synced && fabs(d) > (double)ts->cfg.step_threshold_ns) {
+    if (p2pc_netclock_step(&ts->steer.nc, local, d)) {
+      step = d;
+      d = 0;
+      p2pc__timesync_say(ts, P2PC_LOG_INFO, "clock: initial step towards ", src,
+                         "");
+    }
+  }
+  p2pc_netclock_steer(&ts->steer.nc, local, d, true, f, err, skew + 1e-7);
+  ts->steer.last_adj = d;
+  ts->steer.skew = skew;
+  ts->steer.ever_updated = true;
+  emit_clock(ts, local, step, d, src);
+}
+
+static void update_reference(p2pc_timesync *ts, p2pc_now now) {
+  int64_t local = now.local_ns;
+  p2pc__election_run(ts, now.mono_ns);
+  if (ts->el.is_ref) {
+    for (uint32_t i = 0; i < ts->nsrc; i++)
+      ts->src[i].state = ts->src[i].up ? "candidate" : "unreachable";
+    if (!ts->steer.ref_taken && p2pc__election_listened(ts, now.mono_ns)) {
+      ts->steer.ref_taken = true;
+      /* Take the role where our network time stands: keep freq and
+       * whatever is still being slewed, so there is no jump. */
+      p2pc_netclock_steer(&ts->steer.nc, local, 0, false, ts->steer.nc.freq, 0,
+                          0);
+      ts->steer.parent = -1;
+      ts->steer.root_delay = 0;
+      ts->steer.ever_updated = true;
+      ts->steer.last_update_mono = now.mono_ns;
+      emit_clock(ts, local, 0, 0, "");
+    }
+    ts->steer.hops = 0;
+    return;
+  }
+  ts->steer.ref_taken = false;
+  /* Candidates: usable sources that follow our reference; the fewest
+   * hops first, then the shortest distance. */
+  uint32_t m = 0;
+  if (!ensure_scratch(ts, ts->nsrc + 1))
+    return;
+  for (uint32_t i = 0; i < ts->nsrc; i++) {
+    source *s = &ts->src[i];
+    if (!gate(ts, s, now.mono_ns, true))
+      continue;
+    p2pc__exchange_view(ts, s, local);
+    s->state = "candidate";
+    /* The reference defines the time: it is never a falseticker, even
+     * when every relay disagrees with it (they lag it after its clock
+     * changed). The intersection judges the relays only. */
+    if (strcmp(s->id, ts->el.ref) == 0) {
+      s->truechimer = true;
+      continue;
+    }
+    ts->steer.iv[m] = (p2pc_interval){s->d - s->lambda, s->d + s->lambda};
+    ts->steer.ividx[m++] = i;
+  }
+  ts->steer.ntrue = m;
+  if (m >= 3) {
+    double tol;
+    ts->steer.ntrue = p2pc_select_truechimers(ts->steer.iv, m, ts->steer.edges,
+                                              ts->steer.tc, &tol);
+    for (uint32_t k = 0; k < m; k++) {
+      source *s = &ts->src[ts->steer.ividx[k]];
+      s->truechimer = ts->steer.tc[k];
+      if (!ts->steer.tc[k])
+        s->state = "falseticker";
+    }
+  } else {
+    for (uint32_t k = 0; k < m; k++)
+      ts->src[ts->steer.ividx[k]].truechimer = true;
+  }
+  int32_t best = -1;
+  for (uint32_t i = 0; i < ts->nsrc; i++) {
+    source *s = &ts->src[i];
+    if (!s->truechimer)
+      continue;
+    if (best < 0) {
+      best = (int32_t)i;
+    } else {
+      source *b = &ts->src[best];
+      double ds = s->lambda + (double)p2pc_srcstats_est(&s->st)->min_delay / 2;
+      double db = b->lambda + (double)p2pc_srcstats_est(&b->st)->min_delay / 2;
+      if (s->ann.hops < b->ann.hops || (s->ann.hops == b->ann.hops && ds < db))
+        best = (int32_t)i;
+    }
+  }
+  /* Hysteresis: keep the current parent unless the new one has fewer hops
+   * or is clearly closer. */
+  if (best >= 0 && ts->steer.parent >= 0 && ts->steer.parent != best &&
+      (uint32_t)ts->steer.parent < ts->nsrc &&
+      ts->src[ts->steer.parent].truechimer) {
+    source *cur = &ts->src[ts->steer.parent], *nb = &ts->src[best];
+    if (cur->ann.hops <= nb->ann.hops && nb->lambda > 0.5 * cur->lambda)
+      best = ts->steer.parent;
+  }
+  if (best < 0) {
+    if (ts->steer.parent >= 0)
+      p2pc__timesync_say(ts, P2PC_LOG_WARN,
+                         "clock: no source to follow; holdover", "", "");
+    ts->steer.parent = -1;
+    p2pc_netclock_hold(&ts->steer.nc, local, ts->steer.skew + HOLD_RATE);
+    return;
+  }
+  if (best != ts->steer.parent)
+    p2pc__timesync_say(ts, P2PC_LOG_INFO, "clock: following ", ts->src[best].id,
+                       "");
+  ts->steer.parent = best;
+  source *p = &ts->src[best];
+  p->state = "selected";
+  const p2pc_srcest *e = p2pc_srcstats_est(&p->st);
+  double f = (1.0 + e->freq) * (1.0 + p->peer_freq) - 1.0;
+  ts->steer.hops = p->ann.hops < 254 ? (uint8_t)(p->ann.hops + 1) : 255;
+  ts->steer.root_delay = p->root_delay + e->min_delay;
+  ts->steer.last_update_mono = now.mono_ns;
+  steer(ts, local, p->d, f, p->lambda, e->skew, p->id);
+}
+
+static void update_collaborative(p2pc_timesync *ts, p2pc_now now) {
+  int64_t local = now.local_ns;
+  if (!ensure_scratch(ts, ts->nsrc + 1))
+    return;
+  uint32_t m = 0;
+  for (uint32_t i = 0; i < ts->nsrc; i++) {
+    source *s = &ts->src[i];
+    if (!gate(ts, s, now.mono_ns, false))
+      continue;
+    p2pc__exchange_view(ts, s, local);
+    ts->steer.iv[m] = (p2pc_interval){s->d - s->lambda, s->d + s->lambda};
+    ts->steer.ividx[m++] = i;
+    s->state = "candidate";
+  }
+  if (!ts->steer.nc.synced && m == 0) {
+    /* Nobody is synced yet: one node seeds the common time and the others
+     * join it. The seed is elected through the mesh exactly as a reference
+     * is (ANNOUNCE, best dataset, after listening), so a mesh that is not
+     * a full one still gets a single seed. */
+    p2pc__election_run(ts, now.mono_ns);
+    if (ts->el.is_ref && p2pc__election_listened(ts, now.mono_ns)) {
+      p2pc_netclock_steer(&ts->steer.nc, local, 0, false, ts->steer.nc.freq, 0,
+                          0);
+      ts->steer.ever_updated = true;
+      ts->steer.last_update_mono = now.mono_ns;
+      p2pc__timesync_say(ts, P2PC_LOG_INFO, "clock: seeding the common time",
+                         "", "");
+      emit_clock(ts, local, 0, 0, "");
+    }
+    return;
+  }
+  if (m == 0) {
+    if (ts->steer.nc.synced)
+      p2pc_netclock_hold(&ts->steer.nc, local, ts->steer.skew + HOLD_RATE);
+    return;
+  }
+  /* Ourselves as one more source, d = 0, as wide as the median peer. */
+  double lam[64];
+  uint32_t nl = 0;
+  for (uint32_t k = 0; k < m && nl < 64; k++)
+    lam[nl++] = ts->src[ts->steer.ividx[k]].lambda;
+  for (uint32_t i = 1; i < nl; i++)
+    for (uint32_t j = i; j > 0 && lam[j - 1] > lam[j]; j--) {
+      double t = lam[j];
+      lam[j] = lam[j - 1];
+      lam[j - 1] = t;
+    }
+  double self_lambda = lam[nl / 2];
+  bool self_in = ts->steer.nc.synced;
+  uint32_t n = m;
+  if (self_in) {
+    ts->steer.iv[n] = (p2pc_interval){-self_lambda, self_lambda};
+    ts->steer.ividx[n++] = UINT32_MAX;
+  }
+  double tol = 0;
+  if (n >= 3) {
+    p2pc_select_truechimers(ts->steer.iv, n, ts->steer.edges, ts->steer.tc,
+                            &tol);
+  } else {
+    for (uint32_t k = 0; k < n; k++)
+      ts->steer.tc[k] = true;
+  }
+  /* Inverse-variance weights: a source whose estimate is shaky (a jump
+   * still inside its window, few samples) counts for little even while
+   * its wide interval keeps it among the truechimers. */
+  double sum_d = 0, sum_f = 0, sum_l = 0, sum_w = 0;
+  uint32_t cnt = 0;
+  for (uint32_t k = 0; k < n; k++) {
+    bool t = ts->steer.tc[k];
+    if (ts->steer.ividx[k] == UINT32_MAX) {
+      if (t) {
+        double wt = 1.0 / (self_lambda * self_lambda + 1.0);
+        sum_f += wt * ts->steer.nc.freq;
+        sum_l += wt * self_lambda;
+        sum_w += wt;
+        cnt++;
+      }
+      continue;
+    }
+    source *s = &ts->src[ts->steer.ividx[k]];
+    s->truechimer = t;
+    s->state = t ? "truechimer" : "falseticker";
+    if (t) {
+      double wt = 1.0 / (s->lambda * s->lambda + 1.0);
+      sum_d += wt * s->d;
+      sum_f += wt * s->rate;
+      sum_l += wt * s->lambda;
+      sum_w += wt;
+      cnt++;
+    }
+  }
+  ts->steer.ntrue = cnt;
+  if (!cnt || !(sum_w > 0))
+    return;
+  double adj = sum_d / sum_w, f = sum_f / sum_w;
+  double spread = 0, skew = 0;
+  for (uint32_t k = 0; k < n; k++) {
+    if (!ts->steer.tc[k])
+      continue;
+    double dk =
+        ts->steer.ividx[k] == UINT32_MAX ? 0 : ts->src[ts->steer.ividx[k]].d;
+    if (fabs(dk - adj) > spread)
+      spread = fabs(dk - adj);
+    if (ts->steer.ividx[k] != UINT32_MAX) {
+      double sk = p2pc_srcstats_est(&ts->src[ts->steer.ividx[k]].st)->skew;
+      if (sk > skew)
+        skew = sk;
+    }
+  }
+  ts->steer.hops = 0;
+  ts->steer.root_delay = 0;
+  ts->steer.last_update_mono = now.mono_ns;
+  steer(ts, local, adj, f, spread + sum_l / sum_w, skew, "");
+}
+
+void p2pc__steer_update(p2pc_timesync *ts, p2pc_now now) {
+  if (ts->cfg.mode == P2PC_CLOCK_REFERENCE)
+    update_reference(ts, now);
+  else
+    update_collaborative(ts, now);
+}

@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Clock synchronization, inside (timesync.h is the outside): the state the
+ * clock's modules share, and what each offers the others. Included only by
+ * the five files of the timesync object:
+ *
+ *   timesync.c  composition: lifecycle, the public entry points, the
+ *               datagram queue and send tokens, timers, introspection
+ *   exchange.c  the sources: NTP requests to neighbours, their replies
+ *               (interleaved mode), samples, polling
+ *   election.c  the reference election (ANNOUNCE in, out and relayed)
+ *   steer.c     the network clock's steering, in reference and
+ *               collaborative mode
+ *   ntpserve.c  answering NTP requests, ours and standard clients'
+ *
+ * Each module owns a part of struct p2pc_timesync (el, steer, srv; the
+ * sources belong to the exchange) and writes only its own part; the others
+ * read it.
+ */
+#ifndef P2PC_TIMESYNC_INT_H
+#define P2PC_TIMESYNC_INT_H
+
+#include "rng.h"
+#include "select.h"
+#include "timesync.h"
+
+#include <math.h>
+#include <string.h>
+
+#define TOKENS 256 /* datagrams whose send time we still expect */
+#define CLIENTS 64 /* requesters remembered for interleaved mode */
+#define QUEUE 128  /* datagrams not yet taken by the runtime */
+#define REFS 32    /* references remembered (max sequence seen) */
+#define SEC 1000000000LL
+
+typedef struct exch {
+  bool valid;
+  bool taken; /* its sample went into the statistics */
+  uint64_t cookie;
+  int64_t t1, t2, t4;
+  bool t1_kernel, t4_kernel;
+} exch;
+
+typedef struct source {
+  char id[P2PC_NODE_ID_MAX + 1];
+  bool up;
+  p2pc_wire_addr listen; /* its listen address; time port from announce */
+  p2pc_wire_addr addr;   /* where requests go */
+  /* announce */
+  bool have_ann;
+  p2pc_wire_announce ann;
+  uint32_t ann_ref_hash; /* of ann.ref */
+  uint64_t ann_mono;
+  /* polling */
+  int8_t poll;
+  uint32_t burst_left;
+  uint32_t since_poll_change;
+  uint64_t next_poll;
+  uint8_t reach;
+  uint32_t polls;
+  /* the request in flight */
+  bool pending;
+  uint64_t cookie;
+  uint32_t token;
+  int64_t t1;
+  bool t1_kernel;
+  uint64_t last_cookie; /* of the request answered last (replay check) */
+  exch prev;            /* the previous completed exchange */
+  /* estimates */
+  p2pc_srcstats st;
+  bool have_reply;
+  int64_t corr3;      /* peer: network − local at its transmit */
+  int64_t t3_peer;    /* ... at this peer-local time */
+  double peer_freq;   /* peer's frequency correction */
+  int64_t root_dist;  /* peer's error bound */
+  int64_t root_delay; /* peer's root delay */
+  bool synced;
+  uint8_t stratum, hops;
+  char ref[P2PC_NODE_ID_MAX + 1];
+  bool last_interleaved, last_kernel;
+  uint64_t last_sample_mono;
+  bool have_sample;
+  /* selection */
+  const char *state;
+  bool truechimer;
+  double d, lambda, rate; /* of the last update */
+} source;
+
+typedef struct client {
+  char id[P2PC_NODE_ID_MAX + 1];
+  uint32_t hash;   /* of id, to skip most comparisons */
+  uint64_t cookie; /* transmit field of the request answered last */
+  int64_t tx_local;
+  bool tx_kernel;
+  uint64_t used_mono;
+} client;
+
+typedef struct token_slot {
+  uint32_t token;
+  bool is_reply;
+  uint32_t idx; /* source (request) or client (reply) index */
+  char id[P2PC_NODE_ID_MAX + 1];
+} token_slot;
+
+typedef struct refent {
+  char id[P2PC_NODE_ID_MAX + 1];
+  uint32_t hash;
+  uint8_t priority, cls;
+  uint64_t max_seq;
+  uint64_t rose_mono; /* when max_seq last increased */
+  uint8_t hops;       /* the announcer's distance from it then */
+  bool active;        /* serving time, not just standing */
+  bool used;
+} refent;
+
+/* The election's state (election.c). */
+typedef struct p2pc__election {
+  refent refs[REFS];
+  uint64_t my_seq;
+  char ref[P2PC_NODE_ID_MAX + 1]; /* "" none */
+  uint8_t ref_priority, ref_class;
+  bool ref_active; /* the elected reference serves time */
+  bool is_ref;
+  /* What our last announcement on every link elected, and the relay of a
+   * better reference out of turn (p2pc_timesync_announce_relay). */
+  char sent_ref[P2PC_NODE_ID_MAX + 1];
+  uint8_t sent_priority, sent_class;
+  bool sent_active;
+  bool relay_wait;     /* a better reference was heard, not yet relayed */
+  uint64_t relay_next; /* mono: no relay before this (the rate limit) */
+} p2pc__election;
+
+/* The steering's state (steer.c): the network clock and what follows it. */
+typedef struct p2pc__steer {
+  p2pc_netclock nc;
+  bool ref_taken; /* the role of reference has been taken */
+  int32_t parent; /* source index, -1 none */
+  uint8_t hops;   /* from the reference */
+  double last_adj, skew;
+  int64_t root_delay;
+  uint64_t last_update_mono;
+  bool ever_updated;
+  uint32_t ntrue;
+  /* scratch for selection */
+  p2pc_interval *iv;
+  p2pc_edge *edges;
+  bool *tc;
+  uint32_t *ividx;
+  uint32_t scratch_cap;
+} p2pc__steer;
+
+/* The NTP server's state (ntpserve.c). */
+typedef struct p2pc__ntpserve {
+  client clients[CLIENTS];
+} p2pc__ntpserve;
+
+struct p2pc_timesync {
+  const p2pc_allocator *a;
+  p2pc_timesync_config cfg;
+  p2pc_timesync_hooks h;
+  char id[P2PC_NODE_ID_MAX + 1];
+  uint64_t incarnation;
+  p2pc_rng rng;
+  uint64_t start_mono;
+  uint64_t next_check; /* election / seeding re-check */
+  p2pc_timesync_counters c;
+  /* the sources (exchange.c) */
+  source *src;
+  uint32_t nsrc, srccap;
+  uint32_t *src_hash; /* id_hash of src[i].id: lookups touch one array */
+  uint64_t *src_poll; /* src[i].next_poll if up, else UINT64_MAX: the same */
+  /* the datagram queue and send tokens (timesync.c) */
+  token_slot tokens[TOKENS];
+  uint32_t next_token;
+  p2pc_datagram *q;
+  uint32_t qhead, qn;
+  p2pc__election el;
+  p2pc__steer steer;
+  p2pc__ntpserve srv;
+};
+
+/* ---- small helpers -------------------------------------------------------
+ */
+
+/* FNV-1a: a cheap filter before strcmp in the per-packet lookups. */
+static inline uint32_t id_hash(const char *id) {
+  uint32_t h = 2166136261u;
+  for (; *id; id++)
+    h = (h ^ (uint8_t)*id) * 16777619u;
+  return h;
+}
+
+/* A double to int64, rounded and saturated (NaN: 0): values derived from
+ * what peers send must never overflow a conversion. */
+static inline int64_t to_i64(double x) {
+  if (!(x == x))
+    return 0;
+  if (x >= 9.2e18)
+    return INT64_MAX;
+  if (x <= -9.2e18)
+    return INT64_MIN + 1;
+  return (int64_t)llround(x);
+}
+
+static inline void copy_id(char *dst, const char *src) {
+  size_t n = strlen(src);
+  if (n > P2PC_NODE_ID_MAX)
+    n = P2PC_NODE_ID_MAX;
+  memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
+static inline uint64_t poll_ns(int8_t poll) {
+  return poll >= 0 ? (uint64_t)SEC << poll : (uint64_t)SEC >> -poll;
+}
+
+static inline double corr_now(const p2pc_timesync *ts, int64_t local) {
+  return p2pc_netclock_corr(&ts->steer.nc, local);
+}
+
+/* ---- timesync.c ----------------------------------------------------------
+ */
+
+/* Logs a + b + c through the hooks (truncated to 255 bytes). */
+void p2pc__timesync_say(p2pc_timesync *ts, p2pc_log_level lv, const char *a,
+                        const char *b, const char *c);
+/* A zeroed datagram at the tail of the queue, counted as sent; NULL (and
+ * counted as dropped) when the queue is full. */
+p2pc_datagram *p2pc__timesync_push(p2pc_timesync *ts);
+/* A token for a datagram whose send time is wanted back: a request to
+ * source idx, or a reply to client slot idx; id checks the slot is still
+ * the same one when p2pc_timesync_sent reports it. */
+uint32_t p2pc__timesync_token(p2pc_timesync *ts, bool is_reply, uint32_t idx,
+                              const char *id);
+
+/* ---- exchange.c ----------------------------------------------------------
+ */
+
+/* The source of a neighbour, or NULL. */
+source *p2pc__exchange_find(p2pc_timesync *ts, const char *id);
+void p2pc__exchange_peer_up(p2pc_timesync *ts, const char *id,
+                            const p2pc_wire_addr *addr, p2pc_now now);
+void p2pc__exchange_peer_down(p2pc_timesync *ts, const char *id);
+/* Keeps what neighbour id announces (its reference, time port). */
+void p2pc__exchange_announce(p2pc_timesync *ts, const char *id,
+                             const p2pc_wire_announce *an, p2pc_now now);
+/* Sends the requests that are due. */
+void p2pc__exchange_poll(p2pc_timesync *ts, p2pc_now now);
+/* A reply from a neighbour; true if it gave a new estimate (the clock
+ * should be updated), false if it was refused (counted). */
+bool p2pc__exchange_reply(p2pc_timesync *ts, const p2pc_ntp_header *h,
+                          const p2pc_ntp_ext *e, bool has_ext, int64_t rx_local,
+                          bool rx_kernel, p2pc_now now);
+/* The send time of request token of source idx. */
+void p2pc__exchange_sent(p2pc_timesync *ts, uint32_t idx, const char *id,
+                         uint32_t token, int64_t local, bool kernel);
+/* Fills s->d (peer network − ours), s->lambda (error of d) and s->rate
+ * (peer network rate relative to our local clock, minus 1) at local. */
+void p2pc__exchange_view(const p2pc_timesync *ts, source *s, int64_t local);
+
+/* ---- election.c ----------------------------------------------------------
+ */
+
+void p2pc__election_init(p2pc_timesync *ts, p2pc_now now);
+/* Notes a neighbour's ANNOUNCE: the reference's sequence number, and
+ * whether a relay may be due. */
+void p2pc__election_heard(p2pc_timesync *ts, const p2pc_wire_announce *an,
+                          p2pc_now now);
+/* Elects the reference (el.ref, el.is_ref) among the alive ones. */
+void p2pc__election_run(p2pc_timesync *ts, uint64_t now_mono);
+/* Whether the listening period since the start is over. */
+bool p2pc__election_listened(const p2pc_timesync *ts, uint64_t now_mono);
+/* p2pc_timesync_announce_out and p2pc_timesync_announce_relay. */
+void p2pc__election_announce(p2pc_timesync *ts, bool tick, p2pc_now now,
+                             p2pc_wire_announce *an);
+bool p2pc__election_relay(p2pc_timesync *ts, p2pc_now now,
+                          p2pc_wire_announce *an);
+
+/* ---- steer.c -------------------------------------------------------------
+ */
+
+void p2pc__steer_init(p2pc_timesync *ts, p2pc_now now);
+void p2pc__steer_fini(p2pc_timesync *ts);
+/* The parent is source idx no longer (its slot is reused), or at all
+ * (idx < 0: this node became the reference). */
+void p2pc__steer_drop_parent(p2pc_timesync *ts, int32_t idx);
+/* Whether a source's samples are recent enough to steer by. */
+bool p2pc__steer_usable(const p2pc_timesync *ts, const source *s,
+                        uint64_t mono);
+/* Updates the network clock from the sources, in the configured mode. */
+void p2pc__steer_update(p2pc_timesync *ts, p2pc_now now);
+
+/* ---- ntpserve.c ----------------------------------------------------------
+ */
+
+/* Answers an NTP client request (ours, with the extension, or a standard
+ * client's). */
+void p2pc__ntpserve_answer(p2pc_timesync *ts, const p2pc_wire_addr *from,
+                           const p2pc_ntp_header *rq, const p2pc_ntp_ext *rqe,
+                           bool has_ext, size_t rqlen, int64_t rx_local,
+                           bool rx_kernel, p2pc_now now);
+/* The send time of the reply to client slot idx. */
+void p2pc__ntpserve_sent(p2pc_timesync *ts, uint32_t idx, const char *id,
+                         int64_t local, bool kernel);
+
+#endif /* P2PC_TIMESYNC_INT_H */

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Links: the actions for the runtime (dial, close), the link table and
+ * its ids, each link's output buffer, frames out (one builder for the
+ * small frame types, the HELLO a link opens with) and bytes in, cut into
+ * frames for frames.c. A link's life: new, HELLO, up, closing, closed.
+ */
+#include "nodeint.h"
+
+void node_push_action(p2pc_node *n, const p2pc_action *a) {
+  if (n->acthead && n->acthead == n->nacts)
+    n->acthead = n->nacts = 0;
+  if (n->nacts == n->capacts) {
+    uint32_t cap = n->capacts ? n->capacts * 2 : 16;
+    p2pc_action *x = n->a->realloc(n->acts, (size_t)cap * sizeof *x, n->a->ud);
+    if (!x)
+      return; /* a lost DIAL is retried by the next deadline; a lost
+                 CLOSE by the liveness check */
+    n->acts = x;
+    n->capacts = cap;
+  }
+  n->acts[n->nacts++] = *a;
+}
+
+link *node_link_get(const p2pc_node *n, p2pc_link_id l) {
+  return l < n->nlinks && n->links[l].state != L_FREE ? &n->links[l] : NULL;
+}
+
+/* Writes the frame in n->scratch to the link's output, unless the link's
+ * output is over its cap (a peer that does not read: the liveness check
+ * will close it). */
+void node_link_write(p2pc_node *n, link *l) {
+  if (l->state == L_FREE || l->state == L_CLOSING)
+    return;
+  p2pc_buf_put(&l->out, n->scratch.data, n->scratch.len);
+}
+
+void node_link_close(p2pc_node *n, p2pc_link_id id, uint16_t code,
+                     const char *reason) {
+  link *l = node_link_get(n, id);
+  if (!l || l->state == L_CLOSING)
+    return;
+  if (code) {
+    p2pc_buf_reset(&n->scratch);
+    long at = p2pc_wire_frame_begin(&n->scratch, P2PC_FRAME_ERROR);
+    if (at >= 0 && p2pc_wire_error_put(&n->scratch, code, reason) == 0 &&
+        p2pc_wire_frame_end(&n->scratch, at, n->cfg.max_frame) == 0)
+      node_link_write(n, l);
+  }
+  l->state = L_CLOSING;
+  p2pc_action a = {.kind = P2PC_ACT_CLOSE, .link = id};
+  node_push_action(n, &a);
+}
+
+int node_frame_to_link(p2pc_node *n, p2pc_link_id id, p2pc_frame_type t,
+                       const void *arg, uint64_t v) {
+  link *l = node_link_get(n, id);
+  if (!l)
+    return P2PC_ERR_NOTFOUND;
+  p2pc_buf_reset(&n->scratch);
+  long at = p2pc_wire_frame_begin(&n->scratch, t);
+  if (at < 0)
+    return (int)at;
+  int rv;
+  switch (t) {
+  case P2PC_FRAME_HELLO:
+    rv = p2pc_wire_hello_put(&n->scratch, arg);
+    break;
+  case P2PC_FRAME_ACK:
+    rv = p2pc_wire_ack_put(&n->scratch, v, *(const uint64_t *)arg);
+    break;
+  case P2PC_FRAME_PING:
+  case P2PC_FRAME_PONG:
+    rv = p2pc_wire_ping_put(&n->scratch, t, v);
+    break;
+  case P2PC_FRAME_ANNOUNCE:
+    rv = p2pc_wire_announce_put(&n->scratch, arg);
+    break;
+  case P2PC_FRAME_STABLE:
+    rv = p2pc_wire_stable_put(&n->scratch, arg);
+    break;
+  default:
+    rv = P2PC_ERR_INVAL;
+  }
+  if (!rv)
+    rv = p2pc_wire_frame_end(&n->scratch, at, n->cfg.max_frame);
+  if (!rv)
+    node_link_write(n, l);
+  return rv;
+}
+
+void node_send_hello(p2pc_node *n, p2pc_link_id lid, uint16_t flags) {
+  p2pc_wire_hello h = {.version = P2PC_WIRE_VERSION,
+                       .flags = flags,
+                       .incarnation = n->cfg.incarnation,
+                       .listen = n->cfg.listen};
+  node_str_cat(h.id, sizeof h.id, n->id);
+  node_frame_to_link(n, lid, P2PC_FRAME_HELLO, &h, 0);
+}
+
+int node_proto_error(p2pc_node *n, p2pc_link_id lid, const char *what) {
+  char t[200] = "link: dropping a connection: ";
+  node_str_cat(t, sizeof t, what);
+  link *l = &n->links[lid];
+  if (l->peer != NO_PEER) {
+    node_str_cat(t, sizeof t, " peer=");
+    node_str_cat(t, sizeof t, n->peers[l->peer].id);
+  }
+  node_log(n, P2PC_LOG_WARN, t);
+  node_link_close(n, lid, P2PC_WIRE_E_PROTO, what);
+  return P2PC_ERR_PROTO;
+}
+
+int node_link_input(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
+                    size_t len) {
+  link *l = node_link_get(n, lid);
+  if (!l)
+    return P2PC_ERR_NOTFOUND;
+  if (l->state == L_CLOSING)
+    return 0;
+  l->last_rx_ns = n->now.mono_ns;
+  if (l->peer != NO_PEER && n->peers[l->peer].state == P2PC_PEER_SUSPECT)
+    n->peers[l->peer].state = P2PC_PEER_UP;
+  /* Parse straight from the input; keep only an incomplete tail. */
+  const uint8_t *p = b;
+  size_t left = len;
+  bool from_in = l->in.len > 0;
+  if (from_in) {
+    if (p2pc_buf_put(&l->in, b, len) != 0)
+      return node_proto_error(n, lid, "frame longer than the maximum");
+    p = l->in.data;
+    left = l->in.len;
+  }
+  int rv = 0;
+  while (left && l->state != L_CLOSING) {
+    p2pc_frame f;
+    int used = p2pc_wire_frame_split(p, left, n->cfg.max_frame, &f);
+    if (used == 0)
+      break;
+    if (used == P2PC_ERR_TOOBIG) {
+      rv = node_proto_error(n, lid, "frame length over the maximum");
+      break;
+    }
+    if (used < 0) {
+      rv = node_proto_error(n, lid, "zero frame length");
+      break;
+    }
+    rv = node_on_frame(n, lid, &f);
+    p += used;
+    left -= (size_t)used;
+    if (rv < 0)
+      break;
+  }
+  if (l->state == L_CLOSING || !left) {
+    p2pc_buf_reset(&l->in);
+  } else if (from_in) {
+    memmove(l->in.data, p, left);
+    l->in.len = left;
+  } else if (p2pc_buf_put(&l->in, p, left) != 0) {
+    rv = node_proto_error(n, lid, "frame longer than the maximum");
+  }
+  if (l->peer != NO_PEER && l->state == L_UP) {
+    node_stream_flush(n, &n->peers[l->peer]); /* the ACK, batched per read */
+    if (node_leave_done(n, &n->peers[l->peer]))
+      node_finish_leave(n, l->peer);
+  }
+  return rv < 0 ? rv : 0;
+}
+
+int node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
+                  const p2pc_wire_addr *addr, p2pc_link_id *out) {
+  uint32_t i = 0;
+  while (i < n->nlinks && n->links[i].state != L_FREE)
+    i++;
+  if (i == n->nlinks)
+    return P2PC_ERR_FULL;
+  if (i >= n->links_hw)
+    n->links_hw = i + 1;
+  link *l = &n->links[i];
+  l->state = L_HELLO;
+  l->outbound = outbound;
+  l->peer = NO_PEER;
+  l->expect[0] = '\0';
+  memset(&l->addr, 0, sizeof l->addr);
+  if (addr)
+    l->addr = *addr;
+  if (peer_id)
+    node_str_cat(l->expect, sizeof l->expect, peer_id);
+  p2pc_buf_reset(&l->in);
+  p2pc_buf_reset(&l->out);
+  l->opened_ns = l->last_rx_ns = l->last_ping_ns = n->now.mono_ns;
+  /* The dialer speaks first; the listener answers with its own HELLO only
+   * once it has accepted the dialer's (node_send_hello in node_on_hello), so a
+   * refusal is an ERROR alone and the dialer never takes the peer for up
+   * (a HELLO followed by "peer table full" made the dialer queue messages
+   * that could never arrive: found by the simulator's causal oracle). */
+  l->join = false;
+  if (outbound) {
+    const peer *p = NULL;
+    uint32_t pi = peer_id && *peer_id ? node_peer_find(n, peer_id) : NO_PEER;
+    if (pi != NO_PEER)
+      p = &n->peers[pi];
+    else if (addr)
+      p = node_peer_by_addr(n, addr, NULL);
+    uint16_t flags = p && has_session(p) ? 0 : P2PC_HELLO_FRESH;
+    if (node_needy(n)) {
+      flags |= P2PC_HELLO_JOIN;
+      l->join = true;
+    }
+    node_send_hello(n, i, flags);
+  }
+  if (outbound && peer_id && *peer_id) {
+    uint32_t pi = node_peer_find(n, peer_id);
+    if (pi != NO_PEER && n->peers[pi].link == NO_LINK)
+      n->peers[pi].state = P2PC_PEER_DIALING;
+  }
+  *out = i;
+  return 0;
+}
+
+void node_link_closed(p2pc_node *n, p2pc_link_id lid) {
+  link *l = node_link_get(n, lid);
+  if (!l)
+    return;
+  uint32_t pi = l->peer;
+  /* A dial that never finished its handshake: back off that address. */
+  if (pi == NO_PEER && l->outbound && l->expect[0]) {
+    uint32_t e = node_peer_find(n, l->expect);
+    if (e != NO_PEER && n->peers[e].link == NO_LINK) {
+      n->peers[e].dialing = false;
+      n->peers[e].state = P2PC_PEER_DOWN;
+      node_schedule_dial(n, &n->peers[e]);
+    }
+  } else if (pi == NO_PEER && l->outbound) {
+    anon_seed *s = node_anon_by_addr(n, &l->addr);
+    if (s && !s->done)
+      node_anon_backoff(n, s);
+  }
+  l->state = L_FREE;
+  p2pc_buf_reset(&l->in);
+  p2pc_buf_reset(&l->out);
+  if (pi != NO_PEER && n->peers[pi].link == lid)
+    node_peer_down(n, &n->peers[pi], "link closed");
+}
+
+void node_link_consume(p2pc_node *n, p2pc_link_id lid, size_t len) {
+  link *l = lid < n->nlinks ? &n->links[lid] : NULL;
+  if (!l || l->state == L_FREE)
+    return;
+  if (len >= l->out.len) {
+    l->out.len = 0;
+  } else {
+    memmove(l->out.data, l->out.data + len, l->out.len - len);
+    l->out.len -= len;
+  }
+  /* Room again: frames held back by a full output may go now. */
+  if (l->peer != NO_PEER && l->state == L_UP)
+    node_stream_flush(n, &n->peers[l->peer]);
+}

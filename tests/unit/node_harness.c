@@ -1,0 +1,525 @@
+/* SPDX-License-Identifier: MIT */
+/* The node tests' harness: see node_harness.h. */
+#include "node_harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Node i's local clock at true time t: its own offset and drift. */
+int64_t local_at(const net *w, int i, uint64_t t) {
+  const netnode *x = &w->nodes[i];
+  return 1700000000000000000 + (int64_t)t + x->clock_offset +
+         (int64_t)(x->clock_drift * (double)t);
+}
+
+p2pc_now now_at(const net *w, int i) {
+  p2pc_now t = {.mono_ns = w->now, .local_ns = local_at(w, i, w->now)};
+  return t;
+}
+
+static void cb_deliver(void *ud, const char *from, const char *msg,
+                       const uint8_t *payload, size_t len) {
+  netnode *x = ud;
+  (void)from;
+  (void)payload;
+  (void)len;
+  assert_true(x->ndelivered < 4096);
+  snprintf(x->delivered[x->ndelivered++], 40, "%s", msg);
+}
+
+static void cb_event(void *ud, const char *line, size_t len) {
+  netnode *x = ud;
+  /* Every line is one JSON object with the common fields. */
+  assert_true(len > 2 && line[0] == '{' && line[len - 1] == '}');
+  assert_non_null(strstr(line, "\"mono\":"));
+  if (strstr(line, "\"ev\":\"undeliverable\""))
+    x->undeliverable++;
+  if (strstr(line, "\"ev\":\"peer_up\""))
+    x->peer_up++;
+  if (strstr(line, "\"ev\":\"peer_down\""))
+    x->peer_down++;
+  if (strstr(line, "\"ev\":\"sample\""))
+    x->samples++;
+  if (strstr(line, "\"ev\":\"clock\"")) {
+    x->clock_events++;
+    if (strstr(line, "\"step_ns\""))
+      x->steps++;
+  }
+}
+
+static void cb_log(void *ud, p2pc_log_level lv, const char *text) {
+  netnode *x = ud;
+  if (lv <= P2PC_LOG_WARN)
+    snprintf(x->last_error_log, sizeof x->last_error_log, "%s", text);
+  if (strstr(text, "clock: reference is now"))
+    x->ref_changes++;
+  if (getenv("P2PC_TEST_LOG"))
+    fprintf(stderr, "%s %d %s\n", x->id, lv, text);
+}
+
+static p2pc_wire_addr addr_of(int i) {
+  p2pc_wire_addr a = {
+      .family = 4, .addr = {127, 0, 0, (uint8_t)(i + 1)}, .port = 9000};
+  return a;
+}
+
+static int node_at(const net *w, const p2pc_wire_addr *a) {
+  if (a->family != 4 || a->addr[0] != 127 || a->port != 9000)
+    return -1;
+  int i = a->addr[3] - 1;
+  return i >= 0 && i < w->nn ? i : -1;
+}
+
+void start_node(net *w, int i, const opts *o) {
+  netnode *x = &w->nodes[i];
+  p2pc_node_seed seeds[MAXN];
+  uint32_t ns = 0;
+  for (const char *s = o && o->seeds ? o->seeds : ""; *s; s++) {
+    /* 0-9, then a, b for nodes 10 and 11 */
+    int k = *s >= '0' && *s <= '9' ? *s - '0' : *s >= 'a' ? *s - 'a' + 10 : -1;
+    if (k < 0 || k >= MAXN)
+      continue;
+    memset(&seeds[ns], 0, sizeof seeds[ns]);
+    if (!o->anon)
+      snprintf(seeds[ns].id, sizeof seeds[ns].id, "N%d", k);
+    seeds[ns++].addr = addr_of(k);
+  }
+  p2pc_node_config c = o ? o->base : (p2pc_node_config){0};
+  snprintf(x->id, sizeof x->id, "N%d", i);
+  c.id = x->id;
+  c.incarnation = x->inc = o && o->inc ? o->inc : w->now + 1000 + (uint64_t)i;
+  c.seed = 42 + (uint64_t)i;
+  c.listen = addr_of(i);
+  c.seeds = seeds;
+  c.nseeds = ns;
+  p2pc_node_callbacks cb = {cb_deliver,     cb_event, cb_log, x,
+                            P2PC_LOG_DEBUG, NULL,     NULL};
+  x->ndelivered = x->undeliverable = x->peer_up = x->peer_down = 0;
+  assert_int_equal(p2pc_node_new(&x->n, &c, &cb, now_at(w, i)), 0);
+  x->alive = true;
+  if (i >= w->nn)
+    w->nn = i + 1;
+}
+
+static conn *conn_of(net *w, int node, p2pc_link_id l) {
+  for (int i = 0; i < w->nc; i++) {
+    conn *c = &w->conns[i];
+    if (c->up && ((c->a == node && c->la == l) || (c->b == node && c->lb == l)))
+      return c;
+  }
+  return NULL;
+}
+
+void conn_close(net *w, conn *c) {
+  if (!c->up)
+    return;
+  c->up = false;
+  if (w->nodes[c->a].alive)
+    p2pc_node_link_closed(w->nodes[c->a].n, c->la, now_at(w, c->a));
+  if (w->nodes[c->b].alive)
+    p2pc_node_link_closed(w->nodes[c->b].n, c->lb, now_at(w, c->b));
+}
+
+static void complete_dial(net *w, int i, const p2pc_action *ap);
+
+static void do_actions(net *w, int i) {
+  p2pc_action a;
+  netnode *x = &w->nodes[i];
+  while (x->alive && p2pc_node_pop_action(x->n, &a)) {
+    if (a.kind == P2PC_ACT_DIAL && w->dial_delay_ms[i]) {
+      assert_true(w->npending < 64);
+      w->pending[w->npending].from = i;
+      w->pending[w->npending].a = a;
+      w->pending[w->npending++].due = w->now + w->dial_delay_ms[i] * MS;
+      continue;
+    }
+    if (a.kind == P2PC_ACT_DIAL) {
+      complete_dial(w, i, &a);
+      continue;
+    }
+    if (a.kind == P2PC_ACT_CLOSE) {
+      conn *c = conn_of(w, i, a.link);
+      if (c) {
+        /* what was queued before the close still goes out */
+        const uint8_t *p;
+        size_t len;
+        bool a_side = c->a == i;
+        p2pc_node_link_output(x->n, a.link, &p, &len);
+        int o = a_side ? c->b : c->a;
+        if (len && w->nodes[o].alive && !w->cut[i][o])
+          p2pc_node_link_input(w->nodes[o].n, a_side ? c->lb : c->la, p, len,
+                               now_at(w, i));
+        conn_close(w, c);
+      } else {
+        p2pc_node_link_closed(x->n, a.link, now_at(w, i));
+      }
+      continue;
+    }
+  }
+}
+
+static void complete_dial(net *w, int i, const p2pc_action *ap) {
+  p2pc_action a = *ap;
+  netnode *x = &w->nodes[i];
+  int t = node_at(w, &a.addr);
+  if (t < 0 || !w->nodes[t].alive || w->cut[i][t] || w->nc == MAXC) {
+    p2pc_node_dial_failed(x->n, &a.addr, a.peer, now_at(w, i));
+    return;
+  }
+  conn *c = &w->conns[w->nc++];
+  c->a = i;
+  c->b = t;
+  c->up = true;
+  assert_int_equal(
+      p2pc_node_link_new(x->n, true, a.peer, &a.addr, now_at(w, i), &c->la), 0);
+  assert_int_equal(p2pc_node_link_new(w->nodes[t].n, false, NULL, NULL,
+                                      now_at(w, t), &c->lb),
+                   0);
+}
+
+static void move_bytes(net *w, int from, p2pc_link_id lf, int to,
+                       p2pc_link_id lt) {
+  const uint8_t *p;
+  size_t len;
+  p2pc_node_link_output(w->nodes[from].n, lf, &p, &len);
+  if (!len)
+    return;
+  uint8_t *copy = malloc(len);
+  memcpy(copy, p, len);
+  p2pc_node_link_consume(w->nodes[from].n, lf, len);
+  if (!w->cut[from][to])
+    p2pc_node_link_input(w->nodes[to].n, lt, copy, len, now_at(w, to));
+  free(copy);
+}
+
+/* Datagrams: each leaves at the current step, stamped with the sender's
+ * clock (as the runtime does with a kernel transmit stamp), and arrives
+ * after the pair's one-way delay, received with the receiver's clock at
+ * the exact arrival time (a kernel receive stamp). */
+static void pump_datagrams(net *w) {
+  for (int i = 0; i < w->nn; i++) {
+    if (!w->nodes[i].alive)
+      continue;
+    p2pc_datagram d;
+    while (p2pc_node_pop_datagram(w->nodes[i].n, &d)) {
+      int64_t tx = local_at(w, i, w->now);
+      if (d.stamp_xmt) {
+        uint64_t v = p2pc_ntp_ts_from_ns(tx + d.xmt_corr);
+        for (int k = 0; k < 8; k++)
+          d.data[P2PC_NTP_XMT_OFFSET + k] = (uint8_t)(v >> (56 - 8 * k));
+      }
+      if (d.token)
+        p2pc_node_time_sent(w->nodes[i].n, d.token, tx, true, now_at(w, i));
+      int t = node_at(w, &d.to);
+      if (t < 0 || w->nair == AIR_MAX || w->cut[i][t]) {
+        w->udp_lost++;
+        continue;
+      }
+      uint64_t delay = w->udp_delay_ns[i][t] ? w->udp_delay_ns[i][t] : 50000;
+      w->air[w->nair].from = i;
+      w->air[w->nair].to = t;
+      w->air[w->nair].arrive = w->now + delay;
+      w->air[w->nair++].d = d;
+    }
+  }
+  for (int k = 0; k < w->nair;) {
+    if (w->air[k].arrive > w->now) {
+      k++;
+      continue;
+    }
+    int to = w->air[k].to, from = w->air[k].from;
+    p2pc_datagram d = w->air[k].d;
+    uint64_t at = w->air[k].arrive;
+    w->air[k] = w->air[--w->nair];
+    if (!w->nodes[to].alive)
+      continue;
+    p2pc_wire_addr src = addr_of(from);
+    p2pc_node_time_input(w->nodes[to].n, &src, d.data, d.len,
+                         local_at(w, to, at), true, now_at(w, to));
+  }
+}
+
+/* Advances the network by ms milliseconds, one millisecond at a time. */
+void run(net *w, unsigned ms) {
+  for (unsigned step = 0; step < ms; step++) {
+    w->now += MS;
+    for (int k = 0; k < w->npending;) {
+      if (w->pending[k].due > w->now || !w->nodes[w->pending[k].from].alive) {
+        k++;
+        continue;
+      }
+      p2pc_action a = w->pending[k].a;
+      int from = w->pending[k].from;
+      w->pending[k] = w->pending[--w->npending];
+      complete_dial(w, from, &a);
+    }
+    for (int i = 0; i < w->nn; i++)
+      if (w->nodes[i].alive && p2pc_node_next_deadline(w->nodes[i].n) <= w->now)
+        p2pc_node_on_deadline(w->nodes[i].n, now_at(w, i));
+    for (int i = 0; i < w->nn; i++)
+      do_actions(w, i);
+    for (int k = 0; k < w->nc; k++) {
+      conn *c = &w->conns[k];
+      if (!c->up)
+        continue;
+      if (!w->nodes[c->a].alive || !w->nodes[c->b].alive) {
+        conn_close(w, c);
+        continue;
+      }
+      move_bytes(w, c->a, c->la, c->b, c->lb);
+      move_bytes(w, c->b, c->lb, c->a, c->la);
+    }
+    for (int i = 0; i < w->nn; i++)
+      do_actions(w, i);
+    pump_datagrams(w);
+    for (int i = 0; i < w->nn; i++) {
+      netnode *x = &w->nodes[i];
+      if (!x->alive)
+        continue;
+      int64_t nt = p2pc_node_network_time(x->n, local_at(w, i, w->now));
+      if (x->was_synced && nt <= x->last_net)
+        x->backwards++;
+      x->last_net = nt;
+      p2pc_tracking tr;
+      p2pc_node_tracking(x->n, now_at(w, i), &tr);
+      x->was_synced = tr.synced;
+    }
+  }
+}
+
+void crash(net *w, int i) {
+  w->nodes[i].alive = false;
+  for (int k = 0; k < w->nc; k++)
+    if (w->conns[k].up && (w->conns[k].a == i || w->conns[k].b == i))
+      conn_close(w, &w->conns[k]);
+  p2pc_node_free(w->nodes[i].n);
+  w->nodes[i].n = NULL;
+}
+
+void net_free(net *w) {
+  for (int i = 0; i < w->nn; i++)
+    if (w->nodes[i].alive)
+      p2pc_node_free(w->nodes[i].n);
+  free(w->air);
+  free(w);
+}
+
+net *net_new(void) {
+  net *w = calloc(1, sizeof *w);
+  w->air = calloc(AIR_MAX, sizeof *w->air);
+  w->now = 1000 * MS;
+  return w;
+}
+
+int live_conns(const net *w) {
+  int k = 0;
+  for (int i = 0; i < w->nc; i++)
+    k += w->conns[i].up;
+  return k;
+}
+
+int count_delivered(const netnode *x, const char *prefix) {
+  int k = 0;
+  for (int i = 0; i < x->ndelivered; i++)
+    k += strncmp(x->delivered[i], prefix, strlen(prefix)) == 0;
+  return k;
+}
+
+void assert_no_duplicates(const netnode *x) {
+  for (int i = 0; i < x->ndelivered; i++)
+    for (int j = i + 1; j < x->ndelivered; j++)
+      assert_string_not_equal(x->delivered[i], x->delivered[j]);
+}
+
+void send_ok(net *w, int from, const char *to, const char *text) {
+  assert_int_equal(p2pc_node_send(w->nodes[from].n, to, (const uint8_t *)text,
+                                  strlen(text), now_at(w, from), NULL),
+                   0);
+}
+
+/* The causal identity "<id>~<base36 of the incarnation's low 31 bits>". */
+void sesid_of(const netnode *x, char *out) {
+  char tag[16];
+  int k = 0;
+  uint64_t v = x->inc & 0x7fffffffu;
+  do
+    tag[k++] = "0123456789abcdefghijklmnopqrstuvwxyz"[v % 36];
+  while ((v /= 36) != 0);
+  int n = sprintf(out, "%s~", x->id);
+  while (k)
+    out[n++] = tag[--k];
+  out[n] = '\0';
+}
+
+bool linked(const net *w, int i, const char *peer) {
+  p2pc_peer_info pi;
+  for (uint32_t k = 0; p2pc_node_peer_info(w->nodes[i].n, k, &pi); k++)
+    if (strcmp(pi.id, peer) == 0)
+      return pi.state == P2PC_PEER_UP || pi.state == P2PC_PEER_SUSPECT;
+  return false;
+}
+
+/* An accepted link on node i, before the dialer's HELLO. */
+void fake_link(net *w, int i, p2pc_link_id *l) {
+  assert_int_equal(
+      p2pc_node_link_new(w->nodes[i].n, false, NULL, NULL, now_at(w, i), l), 0);
+  const uint8_t *p;
+  size_t len;
+  /* An accepted connection: the node waits for the dialer's HELLO and
+   * says nothing before it (it answers only a HELLO it accepts). */
+  p2pc_node_link_output(w->nodes[i].n, *l, &p, &len);
+  assert_int_equal(len, 0);
+}
+
+bool closed_with(net *w, int i, p2pc_link_id l, const char *text) {
+  const uint8_t *p;
+  size_t len;
+  p2pc_action a;
+  bool closed = false;
+  p2pc_node_link_output(w->nodes[i].n, l, &p, &len);
+  bool has = !text;
+  for (size_t k = 0; text && k + strlen(text) <= len && !has; k++)
+    has = memcmp(p + k, text, strlen(text)) == 0;
+  while (p2pc_node_pop_action(w->nodes[i].n, &a))
+    if (a.kind == P2PC_ACT_CLOSE && a.link == l)
+      closed = true;
+  p2pc_node_link_closed(w->nodes[i].n, l, now_at(w, i));
+  return closed && has;
+}
+
+void feed(net *w, int i, p2pc_link_id l, const p2pc_buf *b) {
+  assert_int_equal(
+      p2pc_node_link_input(w->nodes[i].n, l, b->data, b->len, now_at(w, i)), 0);
+}
+
+/* A fake peer `id` of incarnation inc dials node i: an accepted link that
+ * has taken its HELLO. */
+void fake_peer_as(net *w, int i, const char *id, uint64_t inc,
+                  p2pc_link_id *l) {
+  fake_link(w, i, l);
+  p2pc_buf b;
+  p2pc_buf_init(&b, p2pc_allocator_default(), 4096);
+  p2pc_wire_hello h = {.version = P2PC_WIRE_VERSION, .incarnation = inc};
+  strcpy(h.id, id);
+  long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_HELLO);
+  assert_int_equal(p2pc_wire_hello_put(&b, &h), 0);
+  assert_int_equal(p2pc_wire_frame_end(&b, at, 4096), 0);
+  feed(w, i, *l, &b);
+  p2pc_buf_fini(&b);
+}
+
+/* X dials node i. */
+void fake_peer(net *w, int i, p2pc_link_id *l) {
+  fake_peer_as(w, i, "X", 5, l);
+}
+
+/* An ACK frame (cum, nothing beyond) from a fake peer. */
+void fake_ack(net *w, int i, p2pc_link_id l, uint64_t cum) {
+  p2pc_buf b;
+  p2pc_buf_init(&b, p2pc_allocator_default(), 4096);
+  long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_ACK);
+  assert_int_equal(p2pc_wire_ack_put(&b, cum, 0), 0);
+  assert_int_equal(p2pc_wire_frame_end(&b, at, 4096), 0);
+  feed(w, i, l, &b);
+  p2pc_buf_fini(&b);
+}
+
+/* A LEAVE frame from a fake peer: no DATA after lseq last, nobody named. */
+void fake_leave(net *w, int i, p2pc_link_id l, uint64_t last) {
+  p2pc_buf b;
+  p2pc_wire_peer none;
+  memset(&none, 0, sizeof none);
+  p2pc_buf_init(&b, p2pc_allocator_default(), 4096);
+  long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_LEAVE);
+  assert_int_equal(p2pc_wire_leave_put(&b, last, &none), 0);
+  assert_int_equal(p2pc_wire_frame_end(&b, at, 4096), 0);
+  feed(w, i, l, &b);
+  p2pc_buf_fini(&b);
+}
+
+/* A STABLE frame from X: `delivered` of node i's stream, every level at
+ * value, no written-off ranges. */
+void fake_stable(net *w, int i, p2pc_link_id l, uint64_t delivered,
+                 uint64_t value) {
+  p2pc_buf b;
+  p2pc_wire_stable ws;
+  memset(&ws, 0, sizeof ws);
+  ws.delivered = delivered;
+  for (int d = 0; d < P2PC_STABLE_DEPTH; d++)
+    ws.rep.v[d] = value;
+  p2pc_buf_init(&b, p2pc_allocator_default(), 4096);
+  long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_STABLE);
+  assert_int_equal(p2pc_wire_stable_put(&b, &ws), 0);
+  assert_int_equal(p2pc_wire_frame_end(&b, at, 4096), 0);
+  feed(w, i, l, &b);
+  p2pc_buf_fini(&b);
+}
+
+void look(net *w, int i, p2pc_link_id l, seen *s) {
+  const uint8_t *p;
+  size_t len, off = 0;
+  memset(s, 0, sizeof *s);
+  p2pc_node_link_output(w->nodes[i].n, l, &p, &len);
+  while (off < len) {
+    p2pc_frame f;
+    int used = p2pc_wire_frame_split(p + off, len - off,
+                                     P2PC_WIRE_MAX_FRAME_LIMIT, &f);
+    assert_true(used > 0);
+    if (f.type == P2PC_FRAME_ACK) {
+      uint64_t cum, beyond;
+      assert_true(p2pc_wire_ack_get(f.body, f.body_len, &cum, &beyond) > 0);
+      s->acks++;
+      if (cum > s->ack_cum)
+        s->ack_cum = cum;
+    } else if (f.type == P2PC_FRAME_STABLE) {
+      assert_true(p2pc_wire_stable_get(f.body, f.body_len, &s->st) > 0);
+      s->stables++;
+    } else if (f.type == P2PC_FRAME_DATA) {
+      p2pc_reader r;
+      p2pc_reader_init(&r, f.body, f.body_len);
+      assert_true(p2pc_reader_varint(&r, &s->data_lseq));
+      s->ses_len = f.body_len - r.off;
+      assert_true(s->ses_len <= sizeof s->ses);
+      memcpy(s->ses, f.body + r.off, s->ses_len);
+      s->data++;
+    } else if (f.type == P2PC_FRAME_PING) {
+      s->pings++;
+    } else if (f.type == P2PC_FRAME_PONG) {
+      s->pongs++;
+    } else if (f.type == P2PC_FRAME_LEAVE) {
+      s->leaves++;
+    } else if (f.type == P2PC_FRAME_ANNOUNCE) {
+      s->announces++;
+    }
+    off += (size_t)used;
+  }
+  p2pc_node_link_consume(w->nodes[i].n, l, len);
+}
+
+/* A fake peer's causal core (its causal identity sesid), on node i's
+ * network time. */
+static p2pc_causal *fake_core_as(net *w, int i, const char *sesid) {
+  p2pc_causal *x;
+  assert_int_equal(p2pc_causal_new(&x, sesid, NULL, NULL, NULL, NULL), 0);
+  int64_t t = p2pc_node_network_time(w->nodes[i].n, local_at(w, i, w->now));
+  p2pc_causal_set_time(x, t, 0, 0);
+  return x;
+}
+
+/* X's. */
+p2pc_causal *fake_core(net *w, int i) { return fake_core_as(w, i, FAKE_SESID); }
+
+/* A DATA frame with lseq from core x to node i. */
+void fake_data(net *w, int i, p2pc_causal *x, uint64_t lseq, const char *text,
+               p2pc_buf *frame) {
+  char dest[64];
+  sesid_of(&w->nodes[i], dest);
+  p2pc_buf_init(frame, p2pc_allocator_default(), 4096);
+  long at = p2pc_wire_frame_begin(frame, P2PC_FRAME_DATA);
+  assert_int_equal(p2pc_buf_put_varint(frame, lseq), 0);
+  assert_int_equal(
+      p2pc_causal_send(x, dest, (const uint8_t *)text, strlen(text), 0, frame),
+      0);
+  assert_int_equal(p2pc_wire_frame_end(frame, at, 4096), 0);
+}

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The unit tests' harness for the node (test_node*.c): node cores under
+ * injected time on an in-process network. Every DIAL becomes a pair of
+ * links between two cores, bytes move between them each millisecond,
+ * datagrams fly with a per-pair delay, and a test can cut, drop, partition
+ * or crash. A hand-made peer ("X", incarnation 5) can also speak raw
+ * frames (HELLO, ACK, LEAVE, STABLE, DATA) to one node, and `look` reads
+ * back what the node wrote on a link.
+ */
+#ifndef P2PC_NODE_HARNESS_H
+#define P2PC_NODE_HARNESS_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "node.h"
+
+#define MAXN 12
+#define MAXC 256
+#define MS 1000000ull
+
+typedef struct conn {
+  bool up;
+  int a, b; /* node indices; a dialed b */
+  p2pc_link_id la, lb;
+} conn;
+
+typedef struct netnode {
+  p2pc_node *n;
+  bool alive;
+  char id[16];
+  uint64_t inc;
+  /* what the application saw */
+  char delivered[4096][40];
+  int ndelivered;
+  int undeliverable;
+  int peer_up, peer_down;
+  char last_error_log[256];
+  /* clock sync: the node's clock model and what it reported */
+  int64_t clock_offset;
+  double clock_drift;
+  int samples, clock_events, steps;
+  int64_t last_net;
+  int ref_changes; /* "clock: reference is now" log lines */
+  bool was_synced;
+  int backwards; /* network time went back while synced */
+} netnode;
+
+typedef struct net {
+  netnode nodes[MAXN];
+  int nn;
+  conn conns[MAXC];
+  int nc;
+  uint64_t now;
+  bool cut[MAXN][MAXN];         /* partition: dials fail, bytes vanish */
+  unsigned dial_delay_ms[MAXN]; /* a node's dials complete this late */
+  struct {
+    int from;
+    p2pc_action a;
+    uint64_t due;
+  } pending[64];
+  int npending;
+  int version_override; /* not used by the nodes themselves */
+  /* UDP: datagrams in flight, and one-way delays (default 50 us) */
+  struct {
+    int from, to;
+    uint64_t arrive;
+    p2pc_datagram d;
+  } * air;
+  int nair;
+  uint64_t udp_delay_ns[MAXN][MAXN]; /* 0 = default */
+  uint64_t udp_lost;
+} net;
+
+#define AIR_MAX 4096
+
+typedef struct opts {
+  const char *seeds; /* "1,2" indices of seeded nodes, with IDs */
+  bool anon;         /* seeds without IDs */
+  uint64_t inc;      /* the incarnation; 0: a new one */
+  p2pc_node_config base;
+} opts;
+
+/* The fake peer "X", incarnation 5: its causal identity. */
+#define FAKE_SESID "X~5"
+
+/* What node i wrote on link l since the last look (then consumed). */
+typedef struct seen {
+  int acks, stables, data, pings, pongs, leaves, announces;
+  uint64_t ack_cum;    /* the highest ACK */
+  p2pc_wire_stable st; /* the last STABLE */
+  uint64_t data_lseq;  /* the last DATA's */
+  uint8_t ses[1024];   /* and its SES message */
+  size_t ses_len;
+} seen;
+
+/* ---- the network -------------------------------------------------------- */
+
+/* Node i's local clock at true time t; its p2pc_now at the current step. */
+int64_t local_at(const net *w, int i, uint64_t t);
+p2pc_now now_at(const net *w, int i);
+/* Starts node i ("N<i>") with options o (NULL: no seeds, defaults). */
+void start_node(net *w, int i, const opts *o);
+void conn_close(net *w, conn *c);
+/* Advances the network by ms milliseconds, one millisecond at a time. */
+void run(net *w, unsigned ms);
+/* Node i stops at once: its links close, its core is freed. */
+void crash(net *w, int i);
+void net_free(net *w);
+net *net_new(void);
+/* Reading the outcome. */
+int live_conns(const net *w);
+int count_delivered(const netnode *x, const char *prefix);
+void assert_no_duplicates(const netnode *x);
+void send_ok(net *w, int from, const char *to, const char *text);
+void sesid_of(const netnode *x, char *out);
+bool linked(const net *w, int i, const char *peer);
+
+/* ---- a hand-made peer: HELLO, ACK, LEAVE, STABLE, DATA ------------------ */
+
+/* An accepted link on node i (no HELLO yet); whether node i closed l with
+ * `text` in its output (NULL: any), then l is closed. */
+void fake_link(net *w, int i, p2pc_link_id *l);
+bool closed_with(net *w, int i, p2pc_link_id l, const char *text);
+/* Bytes b in on node i's link l; X (or `id`, incarnation inc) dials i. */
+void feed(net *w, int i, p2pc_link_id l, const p2pc_buf *b);
+void fake_peer_as(net *w, int i, const char *id, uint64_t inc, p2pc_link_id *l);
+void fake_peer(net *w, int i, p2pc_link_id *l);
+/* Frames from the fake peer: ACK (cum), LEAVE (last), STABLE. */
+void fake_ack(net *w, int i, p2pc_link_id l, uint64_t cum);
+void fake_leave(net *w, int i, p2pc_link_id l, uint64_t last);
+void fake_stable(net *w, int i, p2pc_link_id l, uint64_t delivered,
+                 uint64_t value);
+/* What node i wrote on l since the last look (consumed). */
+void look(net *w, int i, p2pc_link_id l, seen *s);
+/* X's causal core, and a DATA frame (lseq) from core x to node i. */
+p2pc_causal *fake_core(net *w, int i);
+void fake_data(net *w, int i, p2pc_causal *x, uint64_t lseq, const char *text,
+               p2pc_buf *frame);
+
+#endif /* P2PC_NODE_HARNESS_H */
