@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzz target for the simulator's scenario format (src/sim/scenario.c):
+ * Fuzz target for the simulator's scenario format (src/sim/scenario_*.c):
  * arbitrary bytes are parsed, then finished; the parser must never crash,
  * read out of bounds or overflow, must answer 0 or P2PC_ERR_INVAL, and on
  * an error must say where ("FILE:LINE: ..."). A scenario that parses must

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The simulator's memory account (src/sim/simmem.c) and the budget the
- * engine (src/sim/sim.c) keeps with it. The account: every block counted
+ * engine (src/sim/engine.c) keeps with it. The account: every block counted
  * with its header, exactly, through growth, shrinking and freeing, by the
  * p2pc_allocator interface the cores use as by the simulator's own calls;
  * the peak; an overflowing size refused and counted as a failure. The

@@ -2,6 +2,8 @@
 /* The node tests' harness: see node_harness.h. */
 #include "node_harness.h"
 
+#include "event.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,34 +20,57 @@ p2pc_now now_at(const net *w, int i) {
   return t;
 }
 
-static void cb_deliver(void *ud, const char *from, const char *msg,
-                       const uint8_t *payload, size_t len) {
+/* Every event, typed: what the tests count. */
+static void cb_typed(void *ud, p2pc_node *n, const p2pc_event *ev) {
   netnode *x = ud;
-  (void)from;
-  (void)payload;
-  (void)len;
-  assert_true(x->ndelivered < 4096);
-  snprintf(x->delivered[x->ndelivered++], 40, "%s", msg);
+  assert_non_null(n);
+  x->logged += p2pc_event_logged(ev->type);
+  switch (ev->type) {
+  case P2PC_EVENT_DELIVERED:
+    assert_true(x->ndelivered < 4096);
+    assert_true(p2pc_msgid_format(&ev->msg, x->delivered[x->ndelivered++], 40) >
+                0);
+    break;
+  case P2PC_EVENT_UNDELIVERABLE:
+    x->undeliverable++;
+    break;
+  case P2PC_EVENT_PEER_UP:
+    x->peer_up++;
+    break;
+  case P2PC_EVENT_PEER_DOWN:
+    x->peer_down++;
+    break;
+  case P2PC_EVENT_CLOCK_SAMPLE:
+    x->samples++;
+    break;
+  case P2PC_EVENT_CLOCK_UPDATE:
+    x->clock_events++;
+    x->steps += ev->u.clock.step_ns != 0;
+    break;
+  case P2PC_EVENT_CLOCK_SYNCED:
+    x->synced_events++;
+    break;
+  case P2PC_EVENT_CLOCK_UNSYNCED:
+    x->unsynced_events++;
+    break;
+  case P2PC_EVENT_CLOCK_STEPPED:
+    x->step_events++;
+    break;
+  case P2PC_EVENT_REFERENCE_CHANGED:
+    x->ref_events++;
+    break;
+  default:
+    break;
+  }
 }
 
+/* The same events rendered for the event log: each one JSON object with
+ * the common fields, one per typed event the log carries. */
 static void cb_event(void *ud, const char *line, size_t len) {
   netnode *x = ud;
-  /* Every line is one JSON object with the common fields. */
   assert_true(len > 2 && line[0] == '{' && line[len - 1] == '}');
   assert_non_null(strstr(line, "\"mono\":"));
-  if (strstr(line, "\"ev\":\"undeliverable\""))
-    x->undeliverable++;
-  if (strstr(line, "\"ev\":\"peer_up\""))
-    x->peer_up++;
-  if (strstr(line, "\"ev\":\"peer_down\""))
-    x->peer_down++;
-  if (strstr(line, "\"ev\":\"sample\""))
-    x->samples++;
-  if (strstr(line, "\"ev\":\"clock\"")) {
-    x->clock_events++;
-    if (strstr(line, "\"step_ns\""))
-      x->steps++;
-  }
+  x->lines++;
 }
 
 static void cb_log(void *ud, p2pc_log_level lv, const char *text) {
@@ -93,9 +118,10 @@ void start_node(net *w, int i, const opts *o) {
   c.listen = addr_of(i);
   c.seeds = seeds;
   c.nseeds = ns;
-  p2pc_node_callbacks cb = {cb_deliver,     cb_event, cb_log, x,
-                            P2PC_LOG_DEBUG, NULL,     NULL};
+  p2pc_node_callbacks cb = {NULL,           cb_event, cb_log, x,
+                            P2PC_LOG_DEBUG, cb_typed, NULL};
   x->ndelivered = x->undeliverable = x->peer_up = x->peer_down = 0;
+  x->lines = x->logged = 0;
   assert_int_equal(p2pc_node_new(&x->n, &c, &cb, now_at(w, i)), 0);
   x->alive = true;
   if (i >= w->nn)
@@ -298,9 +324,13 @@ void crash(net *w, int i) {
 }
 
 void net_free(net *w) {
-  for (int i = 0; i < w->nn; i++)
+  for (int i = 0; i < w->nn; i++) {
+    /* One event model: every typed event the log carries was rendered
+     * as one line, and nothing else was. */
+    assert_int_equal(w->nodes[i].lines, w->nodes[i].logged);
     if (w->nodes[i].alive)
       p2pc_node_free(w->nodes[i].n);
+  }
   free(w->air);
   free(w);
 }

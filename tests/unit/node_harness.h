@@ -46,6 +46,10 @@ typedef struct netnode {
   int64_t clock_offset;
   double clock_drift;
   int samples, clock_events, steps;
+  /* typed events for applications (p2pclock/node.h) */
+  int synced_events, unsynced_events, ref_events, step_events;
+  /* event-log lines rendered, and typed events the log carries: equal */
+  int lines, logged;
   int64_t last_net;
   int ref_changes; /* "clock: reference is now" log lines */
   bool was_synced;

@@ -87,6 +87,15 @@ static void test_clock_reference_converges(void **state) {
   for (int i = 0; i < 4; i++)
     if (i != 2)
       assert_int_equal(w->nodes[i].steps, 1);
+  /* What an application is told: synced once, never lost; the step as
+   * its own event; the reference named at least once, and the same
+   * settling as the log lines (a change to a first candidate, then N2). */
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(w->nodes[i].synced_events, 1);
+    assert_int_equal(w->nodes[i].unsynced_events, 0);
+    assert_int_equal(w->nodes[i].step_events, w->nodes[i].steps);
+    assert_true(w->nodes[i].ref_events >= 1 && w->nodes[i].ref_events <= 2);
+  }
   net_free(w);
 }
 

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `expect` lines: the oracles a run must satisfy (spread, error,
+ * convergence, causal order, membership, bounds, synced, falseticker,
+ * expiry, metadata), each with its limit and window, normalised into the
+ * text the summary shows.
+ */
+#include "scenario_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int p2pc__scn_d_expect(parser *p) {
+  p2pc_scenario *sc = p->sc;
+  static const char usage[] =
+      "usage: expect spread < T [after T] [until T] | error < T ... | "
+      "converge < T | causal ok | membership ok | bounds ok | synced all | "
+      "synced >= N | falseticker N [after T] [until T] | expired 0 | "
+      "expired <= N | meta_p99 <= BYTES";
+  if (sc->nexpect >= P2PC_SCN_MAX_EXPECT)
+    return p2pc__scn_fail(p, "too many expectations (at most %d)",
+                          P2PC_SCN_MAX_EXPECT);
+  if (p->ntok < 3)
+    return p2pc__scn_fail(p, "%s", usage);
+  p2pc_scn_expect x;
+  memset(&x, 0, sizeof x);
+  x.line = p->line;
+  const char *w = p->tok[1];
+  double v;
+  uint64_t n;
+  if (strcmp(w, "spread") == 0 || strcmp(w, "error") == 0) {
+    if ((p->ntok != 4 && p->ntok != 6 && p->ntok != 8) ||
+        strcmp(p->tok[2], "<") != 0)
+      return p2pc__scn_fail(p, "usage: expect %s < T [after T] [until T]", w);
+    if (!p2pc__scn_time_ns(p->tok[3], 1e6, false, &v) || v <= 0)
+      return p2pc__scn_bad(p, "expect: the limit must be a time above 0",
+                           p->tok[3]);
+    x.kind = w[0] == 's' ? P2PC_SCN_SPREAD : P2PC_SCN_ERROR;
+    x.limit = v;
+    x.until_ns = UINT64_MAX;
+    for (int i = 4; i < p->ntok; i += 2) {
+      bool after = strcmp(p->tok[i], "after") == 0;
+      if (!after && strcmp(p->tok[i], "until") != 0)
+        return p2pc__scn_fail(p, "usage: expect %s < T [after T] [until T]", w);
+      if (!p2pc__scn_time_ns(p->tok[i + 1], MAX_TIME_S, false, &v))
+        return p2pc__scn_bad(p, "expect: after and until take a time",
+                             p->tok[i + 1]);
+      if (after)
+        x.after_ns = (uint64_t)v;
+      else
+        x.until_ns = (uint64_t)v;
+    }
+    if (x.until_ns <= x.after_ns)
+      return p2pc__scn_fail(p, "expect: until must come after after");
+  } else if (strcmp(w, "converge") == 0) {
+    if (p->ntok != 4 || strcmp(p->tok[2], "<") != 0)
+      return p2pc__scn_fail(p, "usage: expect converge < T");
+    if (!p2pc__scn_time_ns(p->tok[3], MAX_TIME_S, false, &v) || v <= 0)
+      return p2pc__scn_bad(p, "expect: the limit must be a time above 0",
+                           p->tok[3]);
+    x.kind = P2PC_SCN_CONVERGE;
+    x.limit = v / NS_PER_S;
+  } else if (strcmp(w, "causal") == 0 || strcmp(w, "membership") == 0 ||
+             strcmp(w, "bounds") == 0) {
+    if (p->ntok != 3 || strcmp(p->tok[2], "ok") != 0)
+      return p2pc__scn_fail(p, "usage: expect %s ok", w);
+    x.kind = w[0] == 'c'   ? P2PC_SCN_CAUSAL
+             : w[0] == 'm' ? P2PC_SCN_MEMBERSHIP
+                           : P2PC_SCN_BOUNDS;
+  } else if (strcmp(w, "synced") == 0) {
+    x.kind = P2PC_SCN_SYNCED;
+    if (p->ntok == 3 && strcmp(p->tok[2], "all") == 0) {
+      x.count = 0;
+    } else if (p->ntok == 4 && strcmp(p->tok[2], ">=") == 0 &&
+               p2pc__scn_uint_in(p->tok[3], 1, P2PC_SIM_MAX_NODES, &n)) {
+      x.count = (uint32_t)n;
+    } else {
+      return p2pc__scn_fail(p, "usage: expect synced all | expect synced >= N");
+    }
+  } else if (strcmp(w, "falseticker") == 0) {
+    if ((p->ntok != 3 && p->ntok != 5 && p->ntok != 7) ||
+        !p2pc__scn_uint_in(p->tok[2], 0, P2PC_SIM_MAX_NODES - 1, &n))
+      return p2pc__scn_fail(
+          p, "usage: expect falseticker N [after T] [until T] (N: a "
+             "node index)");
+    x.kind = P2PC_SCN_FALSETICKER;
+    x.node = (uint32_t)n;
+    x.at_end = p->ntok == 3;
+    x.until_ns = UINT64_MAX;
+    for (int i = 3; i < p->ntok; i += 2) {
+      bool after = strcmp(p->tok[i], "after") == 0;
+      if (!after && strcmp(p->tok[i], "until") != 0)
+        return p2pc__scn_fail(
+            p, "usage: expect falseticker N [after T] [until T]");
+      if (!p2pc__scn_time_ns(p->tok[i + 1], MAX_TIME_S, false, &v))
+        return p2pc__scn_bad(p, "expect: after and until take a time",
+                             p->tok[i + 1]);
+      if (after)
+        x.after_ns = (uint64_t)v;
+      else
+        x.until_ns = (uint64_t)v;
+    }
+    if (x.until_ns <= x.after_ns)
+      return p2pc__scn_fail(p, "expect: until must come after after");
+  } else if (strcmp(w, "expired") == 0) {
+    x.kind = P2PC_SCN_EXPIRED;
+    if (p->ntok == 3 && strcmp(p->tok[2], "0") == 0) {
+      x.limit = 0;
+    } else if (p->ntok == 4 && strcmp(p->tok[2], "<=") == 0 &&
+               p2pc__scn_uint_in(p->tok[3], 0, UINT32_MAX, &n)) {
+      x.limit = (double)n;
+    } else {
+      return p2pc__scn_fail(p, "usage: expect expired 0 | expect expired <= N");
+    }
+  } else if (strcmp(w, "meta_p99") == 0) {
+    if (p->ntok != 4 || strcmp(p->tok[2], "<=") != 0)
+      return p2pc__scn_fail(p, "usage: expect meta_p99 <= BYTES");
+    if (!p2pc__scn_uint_in(p->tok[3], 0, UINT32_MAX, &n))
+      return p2pc__scn_bad(
+          p, "expect meta_p99: BYTES must be an integer 0..4294967295",
+          p->tok[3]);
+    x.kind = P2PC_SCN_META_P99;
+    x.limit = (double)n;
+  } else {
+    return p2pc__scn_bad(
+        p,
+        "expect: unknown oracle (spread, error, converge, causal, "
+        "membership, bounds, synced, falseticker, expired, meta_p99)",
+        w);
+  }
+  /* the words as written, normalised to single blanks */
+  size_t o = 0;
+  for (int i = 1; i < p->ntok && o + 1 < sizeof x.text; i++) {
+    int w2 = snprintf(x.text + o, sizeof x.text - o, "%s%s", i > 1 ? " " : "",
+                      p->tok[i]);
+    if (w2 < 0)
+      break;
+    o += (size_t)w2;
+  }
+  sc->expect[sc->nexpect++] = x;
+  return 0;
+}

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The simulator's inside, shared by its files and by nothing else (sim.h
+ * is the contract): the run's state (struct p2pc_sim), its event kinds,
+ * the network's and the clocks' records, and what each file offers the
+ * others. One concern a file:
+ *
+ *   engine.c          sim.h's face: create, run, free; the event loop; the
+ *                     scenario's timed events; the memory account
+ *   heap.c            the event heap, in (time, sequence number) order
+ *   clockmodel.c      each node's local clock: offset, drift, wander, noise
+ *   netmodel.c        addresses, delays, partitions, TCP byte streams and
+ *                     UDP datagrams, and their arrival at a node
+ *   harness.c         driving a node as the runtime does: its output, its
+ *                     timer, its start and stop, its traffic
+ *   evlines.c         the one reader of the nodes' event lines
+ *   oracle_causal.c   the causal oracle (the checker of `p2pclock check`)
+ *   oracle_clock.c    the per-second row (true error, spread, bounds) and
+ *                     the falseticker oracle
+ *   oracle_members.c  the membership check at the end
+ *   hist.c            fixed-bin histograms of causal metadata
+ */
+#ifndef P2PC_SIM_INTERNAL_H
+#define P2PC_SIM_INTERNAL_H
+
+#include "sim.h"
+
+#include "evcheck.h"
+#include "node.h"
+#include "rng.h"
+#include "simmem.h"
+
+#include <math.h>
+
+#define SEC P2PC_SIM_SEC
+#define MS 1000000ull
+#define US 1000ull
+/* Local clocks count from here (ns since the Unix epoch). */
+#define EPOCH 1800000000000000000LL
+/* Monotonic clocks start here, so that 0 never means "now". */
+#define MONO0 (1000 * SEC)
+#define RETRY_NS (100 * MS) /* a cut link re-tries its head chunk */
+#define STALL_NS (200 * MS) /* a "lost" TCP segment costs a retransmit */
+
+/* ---- PRNG: rng.h's xoshiro256**, one stream per subsystem --------------- */
+
+typedef p2pc_rng rng;
+
+static inline double rng_exp(rng *r, double mean) {
+  return -mean * log(1.0 - p2pc_rng_unit(r));
+}
+
+static inline double rng_normal(rng *r) { /* Box-Muller, one of the pair */
+  double u = p2pc_rng_unit(r), v = p2pc_rng_unit(r);
+  return sqrt(-2.0 * log(1.0 - u)) * cos(6.283185307179586 * v);
+}
+
+enum { R_NET, R_CLOCK, R_TRAFFIC, R_NODES, R_TOPO, R_NSTREAMS };
+
+_Static_assert(P2PC_SIM_LIFETIME_INF == P2PC_CAUSAL_LIFETIME_INF,
+               "sim.h's infinite lifetime is the causal core's");
+
+/* ---- histograms (sim.h: P2PC_SIM_META_HIST_*) ---------------------------
+ * Fixed bins, so that a run of any length measures its messages in the
+ * same bounded memory: nbins exact bins `width` wide, then one for
+ * everything above, whose largest value is `max`. */
+
+typedef struct hist {
+  uint64_t *bins; /* nbins + 1 */
+  uint32_t nbins, width;
+  uint64_t n, sum, max;
+} hist;
+
+#define META_BINS (P2PC_SIM_META_HIST_MAX / P2PC_SIM_META_HIST_BIN)
+#define DEPS_BINS P2PC_SIM_DEPS_HIST_MAX
+/* The four histograms' bins, in one block. */
+#define HIST_SLOTS (2 * (META_BINS + 1) + 2 * (DEPS_BINS + 1))
+
+/* ---- events ---------------------------------------------------------------
+ */
+
+typedef enum evk {
+  E_TIMER,   /* a: node */
+  E_TCP,     /* a: conn, b: direction (0: a->b) */
+  E_DIAL,    /* a: node, b: target, p: the action */
+  E_DGRAM,   /* a: to, b: from, p: the datagram */
+  E_SCEN,    /* a: index into cfg.events */
+  E_TRAFFIC, /* a: node */
+  E_SECOND,  /* the oracles' tick */
+  E_WANDER   /* clock wander tick, all nodes */
+} evk;
+
+typedef struct ev {
+  uint64_t t, seq;
+  uint32_t kind, a, b, gen;
+  void *p;
+} ev;
+
+/* ---- network --------------------------------------------------------------
+ */
+
+typedef struct chunk {
+  struct chunk *next;
+  uint64_t ready; /* arrival time at the far end */
+  uint32_t len;   /* 0: FIN (the far end sees the connection close) */
+  uint8_t data[];
+} chunk;
+
+typedef struct dir {
+  chunk *head, *tail;
+  uint64_t busy_until;  /* serialization on the sender's side */
+  uint64_t last_arrive; /* FIFO: no chunk overtakes another */
+  bool scheduled;
+} dir;
+
+typedef struct conn {
+  uint32_t end[2];      /* node indices: end[0] dialed end[1] */
+  p2pc_link_id link[2]; /* each end's link id */
+  bool open[2];         /* that end still has its link */
+  dir d[2];             /* d[0]: end[0] -> end[1] */
+  uint32_t gen[2];      /* incarnation of each end when opened */
+  bool slow;            /* CLUSTERS: crosses clusters */
+} conn;
+
+typedef struct clk {
+  uint64_t t0; /* true time of the segment's start */
+  double off0; /* local − true at t0, ns */
+  double rate; /* drift, dimensionless */
+  double wander, noise, gran;
+} clk;
+
+typedef struct snode {
+  p2pc_node *n;
+  bool alive;
+  uint32_t gen; /* incarnations so far */
+  char id[16];
+  clk c;
+  uint64_t timer_at; /* the pending E_TIMER's time, UINT64_MAX: none */
+  uint32_t *conn_of; /* link id -> conn index + 1 (0: none) */
+  uint32_t nlinks;
+  double slow; /* handling delay factor (1 = normal) */
+  uint32_t cluster;
+  uint64_t sent, delivered;
+  bool ever_started;
+} snode;
+
+typedef struct cut {
+  uint32_t a0, a1, b0, b1;
+} cut;
+
+struct p2pc_sim {
+  p2pc_sim_config cfg;
+  p2pc_simmem mem; /* every block of the nodes and the simulator */
+  uint64_t starts; /* incarnations started, for the oracle's estimate */
+  rng r[R_NSTREAMS];
+  uint64_t now, seq;
+  ev *heap;
+  size_t nheap, capheap;
+  snode *nodes;
+  conn *conns;
+  uint32_t nconns, capconns;
+  uint32_t *freeconns;
+  uint32_t nfree;
+  cut cuts[64];
+  uint32_t ncuts;
+  p2pc_sim_link link;
+  /* per second */
+  p2pc_sim_second cur;
+  uint64_t sec_sent, sec_deliv, sec_bytes, sec_expired;
+  uint64_t events_at_sec;
+  /* causal metadata of the messages sent: this second, and the run */
+  hist meta_sec, meta_run, deps_sec, deps_run;
+  /* results */
+  p2pc_sim_result res;
+  uint64_t conv_from; /* spread < 100 us since this second (0: not) */
+  bool conv_held;
+  uint32_t cur_node; /* the node whose callback is running */
+  /* the causal oracle (NULL: off) */
+  p2pc_evcheck *oracle;
+  uint64_t oracle_settle_ns; /* sends from then on may stay in flight */
+  bool oracle_settling;
+  char oracle_err[256];    /* its first input error */
+  const char *oracle_dump; /* P2PC_SIM_EVENTS_DIR */
+};
+
+/* ---- engine.c: the simulator's own blocks, counted (simmem.h); a refusal
+ * ends the process, saying so */
+
+void *p2pc__sim_xrealloc(p2pc_sim *s, void *p, size_t n);
+void *p2pc__sim_xcalloc(p2pc_sim *s, size_t count, size_t size);
+void p2pc__sim_xfree(p2pc_sim *s, void *p);
+
+/* ---- heap.c: schedules an event at t (now if t is past) */
+
+void p2pc__sim_push(p2pc_sim *s, uint64_t t, evk kind, uint32_t a, uint32_t b,
+                    void *p);
+/* The earliest event, out of the heap (which must not be empty). */
+ev p2pc__sim_pop(p2pc_sim *s);
+
+/* ---- clockmodel.c */
+
+/* Local minus true time of clock c at true time t, ns. */
+double p2pc__sim_clk_off(const clk *c, uint64_t t);
+/* A reading of node i's local clock at true time t (with read noise). */
+int64_t p2pc__sim_local_at(p2pc_sim *s, uint32_t i, uint64_t t);
+/* Starts a new segment of c at t (before its drift changes). */
+void p2pc__sim_clk_rebase(clk *c, uint64_t t);
+/* Node i's "now" for an entry point: monotonic and local time. */
+p2pc_now p2pc__sim_now_of(p2pc_sim *s, uint32_t i);
+/* The same without read noise: draws no number, for read-only queries. */
+p2pc_now p2pc__sim_quiet_now(const p2pc_sim *s, uint32_t i);
+/* E_WANDER: every clock's drift takes a random step; re-arms itself. */
+void p2pc__sim_on_wander(p2pc_sim *s);
+
+/* ---- netmodel.c */
+
+p2pc_wire_addr p2pc__sim_addr_of(uint32_t i);
+/* The node at address a, or -1. */
+int64_t p2pc__sim_node_at(const p2pc_sim *s, const p2pc_wire_addr *a);
+/* Whether a partition cuts i from j. */
+bool p2pc__sim_blocked(const p2pc_sim *s, uint32_t i, uint32_t j);
+/* One-way delay i -> j for a packet now, ns. */
+uint64_t p2pc__sim_one_way(p2pc_sim *s, uint32_t i, uint32_t j);
+/* The connection of node i's link l and i's side of it, or NULL. */
+conn *p2pc__sim_conn_get(p2pc_sim *s, uint32_t i, p2pc_link_id l, int *side);
+/* Sends len bytes (0: the FIN) in direction d of connection ci. */
+void p2pc__sim_dir_append(p2pc_sim *s, uint32_t ci, int d, const uint8_t *p,
+                          size_t len);
+void p2pc__sim_dir_clear(p2pc_sim *s, dir *q);
+/* End `side` of connection ci loses its link. */
+void p2pc__sim_conn_drop_end(p2pc_sim *s, uint32_t ci, int side);
+/* Node i's datagrams onto the network. */
+void p2pc__sim_flush_dgrams(p2pc_sim *s, uint32_t i);
+/* E_DIAL, E_TCP, E_DGRAM: what arrives, handed to the node. */
+void p2pc__sim_on_dial(p2pc_sim *s, uint32_t i, uint32_t t, p2pc_action *a);
+void p2pc__sim_on_tcp(p2pc_sim *s, uint32_t ci, int d);
+void p2pc__sim_on_dgram(p2pc_sim *s, uint32_t to, uint32_t from,
+                        p2pc_datagram *d);
+
+/* ---- harness.c */
+
+/* After an entry point into node i: its actions, output and timer. */
+void p2pc__sim_flush_node(p2pc_sim *s, uint32_t i);
+/* What every node of the run is configured with. */
+void p2pc__sim_node_config(const p2pc_sim_config *cf, p2pc_node_config *c);
+int p2pc__sim_start_node(p2pc_sim *s, uint32_t i, char *err, size_t errlen);
+void p2pc__sim_stop_node(p2pc_sim *s, uint32_t i, bool clean);
+/* E_TRAFFIC: node i sends a message or a broadcast; re-arms itself. */
+void p2pc__sim_on_traffic(p2pc_sim *s, uint32_t i);
+
+/* ---- evlines.c: a node's event callback (p2pc_node_callbacks.event) */
+
+void p2pc__sim_on_event(void *ud, p2pc_node *n, const p2pc_event *e);
+
+/* ---- oracle_causal.c */
+
+void p2pc__sim_oracle_new(p2pc_sim *s);
+/* The oracle's share of what the run holds, an estimate, bytes. */
+uint64_t p2pc__sim_oracle_bytes(const p2pc_sim *s);
+/* One event line of node i, to the oracle. */
+void p2pc__sim_oracle_feed(p2pc_sim *s, uint32_t i, const char *line,
+                           size_t len);
+/* The `start` or `stop` line of node i, as the runtime writes it. */
+void p2pc__sim_oracle_lifecycle(p2pc_sim *s, uint32_t i, const char *what);
+/* The verdict into the result; frees the oracle. */
+void p2pc__sim_oracle_finish(p2pc_sim *s, bool clean);
+
+/* ---- oracle_clock.c */
+
+/* E_SECOND: the second's row, into the result and to per_second. scratch
+ * holds one double a node. */
+void p2pc__sim_on_second(p2pc_sim *s,
+                         void (*per_second)(void *, const p2pc_sim_second *),
+                         void *ud, double *scratch);
+/* The causal state of the alive nodes: mean and largest, into the result. */
+void p2pc__sim_sample_state(p2pc_sim *s, double *mean, uint64_t *max);
+
+/* ---- oracle_members.c */
+
+bool p2pc__sim_membership_ok(p2pc_sim *s);
+
+/* ---- hist.c */
+
+void p2pc__sim_hist_add(hist *h, uint64_t v);
+void p2pc__sim_hist_clear(hist *h);
+/* The p99 by nearest rank, as sim.h says; 0 if empty. */
+uint64_t p2pc__sim_hist_p99(const hist *h);
+double p2pc__sim_hist_mean(const hist *h);
+
+#endif /* P2PC_SIM_INTERNAL_H */
