@@ -7,10 +7,14 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 DEMO_FLAGS ?=
+# make install: where to (PREFIX), and a staging root for packagers
+# (DESTDIR): files land in $(DESTDIR)$(PREFIX)/{bin,lib,include,share}.
+PREFIX ?= /usr/local
+DESTDIR ?=
 # cmake --build runs make below this one: no "Entering directory" lines.
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps configure test demo bench bench-clock bench-sim bench-mesh format format-check clean
+.PHONY: all deps configure install test demo bench bench-clock bench-sim bench-mesh format format-check clean
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -27,6 +31,11 @@ configure:
 	  echo "cmake -S . -B $(BUILD) $(CMAKE_FLAGS)"; \
 	  cmake -S . -B $(BUILD) $(CMAKE_FLAGS); \
 	fi
+
+# The command, libp2pclock (shared and static), its headers, p2pclock.pc,
+# the man pages p2pclock(1) and libp2pclock(3), and p2pclock@.service.
+install: all
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
 
 test: deps
 	@$(MAKE) --no-print-directory all
