@@ -24,7 +24,16 @@ p2pc_now now_at(const net *w, int i) {
 static void cb_typed(void *ud, p2pc_node *n, const p2pc_event *ev) {
   netnode *x = ud;
   assert_non_null(n);
+  /* Each one renders as the event log would hold it: one JSON object
+   * with the common fields, for every type the log carries. */
   x->logged += p2pc_event_logged(ev->type);
+  char line[P2PC_EVENT_JSON_MAX];
+  long len = p2pc_event_json(ev, x->id, line, sizeof line);
+  if (len > 0) {
+    assert_true(line[0] == '{' && line[len - 1] == '}');
+    assert_non_null(strstr(line, "\"mono\":"));
+    x->lines++;
+  }
   switch (ev->type) {
   case P2PC_EVENT_DELIVERED:
     assert_true(x->ndelivered < 4096);
@@ -62,15 +71,6 @@ static void cb_typed(void *ud, p2pc_node *n, const p2pc_event *ev) {
   default:
     break;
   }
-}
-
-/* The same events rendered for the event log: each one JSON object with
- * the common fields, one per typed event the log carries. */
-static void cb_event(void *ud, const char *line, size_t len) {
-  netnode *x = ud;
-  assert_true(len > 2 && line[0] == '{' && line[len - 1] == '}');
-  assert_non_null(strstr(line, "\"mono\":"));
-  x->lines++;
 }
 
 static void cb_log(void *ud, p2pc_log_level lv, const char *text) {
@@ -118,8 +118,8 @@ void start_node(net *w, int i, const opts *o) {
   c.listen = addr_of(i);
   c.seeds = seeds;
   c.nseeds = ns;
-  p2pc_node_callbacks cb = {NULL,           cb_event, cb_log, x,
-                            P2PC_LOG_DEBUG, cb_typed, NULL};
+  p2pc_node_callbacks cb = {cb_typed, cb_log, x, P2PC_LOG_DEBUG, NULL};
+
   x->ndelivered = x->undeliverable = x->peer_up = x->peer_down = 0;
   x->lines = x->logged = 0;
   assert_int_equal(p2pc_node_new(&x->n, &c, &cb, now_at(w, i)), 0);

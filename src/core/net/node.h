@@ -26,21 +26,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* What the node reports (p2pc_node_open fills these from p2pc_settings):
+ * every event, typed, and the human log. An event-log line is an event
+ * rendered with p2pc_event_json, by whoever keeps the log. */
 typedef struct p2pc_node_callbacks {
-  /* A message for the application: from is the sender's node ID, msg the
-   * network-wide message id, payload borrowed for the call. */
-  void (*deliver)(void *ud, const char *from, const char *msg,
-                  const uint8_t *payload, size_t len);
-  /* One complete JSON line of the event log (EVENTS.md), no newline;
-   * line[len] is a NUL. */
-  void (*event)(void *ud, const char *line, size_t len);
+  /* Every event (<p2pclock/node.h>); may be NULL. */
+  p2pc_event_fn typed;
   /* One human log line's text (module: text key=value), no newline. */
   void (*log)(void *ud, p2pc_log_level level, const char *text);
   void *ud;
   /* Lines above this level are not even built (0 = ERROR only). */
   p2pc_log_level log_level;
-  /* Every event, typed (<p2pclock/node.h>); may be NULL. */
-  p2pc_event_fn typed;
   /* log's own context (NULL: ud), for callers with a separate logger. */
   void *log_ud;
 } p2pc_node_callbacks;

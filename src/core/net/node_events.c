@@ -10,23 +10,18 @@
 
 #include "event.h"
 
-/* Stamps ev with this call's clocks and hands it out: typed to whoever
- * takes p2pc_event, rendered (event.c, the one renderer) to whoever takes
- * event-log lines. */
+/* Stamps ev with this call's clocks and hands it out. */
 void node_emit(p2pc_node *n, p2pc_event *ev) {
+  if (!n->cb.typed)
+    return;
   ev->now = n->now;
   ev->net_ns =
       n->ts ? p2pc_timesync_time(n->ts, n->now.local_ns) : n->now.local_ns;
-  if (n->cb.typed)
-    n->cb.typed(n->cb.ud, n, ev);
-  if (n->cb.event && p2pc_event_logged(ev->type)) {
-    long len = p2pc_event_json(ev, n->id, n->line, sizeof n->line);
-    if (len > 0)
-      n->cb.event(n->cb.ud, n->line, (size_t)len);
-  }
+  n->cb.typed(n->cb.ud, n, ev);
 }
 
-static bool observed(const p2pc_node *n) { return n->cb.typed || n->cb.event; }
+/* Nobody listens: no event is even built. */
+static bool observed(const p2pc_node *n) { return n->cb.typed != NULL; }
 
 /* Clock-sync reports: the `sample` and `clock` records, and for
  * applications what changed: synced or not, a step, another reference. */
@@ -124,29 +119,18 @@ void node_ev_causal(void *ud, const p2pc_causal_event *ev) {
     node_log(n, P2PC_LOG_INFO, t);
     return;
   }
-  bool debug = n->cb.log && n->cb.log_level >= P2PC_LOG_DEBUG;
-  if (ev->kind == P2PC_CEV_SEND || ev->kind == P2PC_CEV_RECV ||
-      ev->kind == P2PC_CEV_DUP || ev->kind == P2PC_CEV_REFUSE ||
-      (ev->kind != P2PC_CEV_DELIVER && !debug))
-    return; /* the hot path: nothing more to say about these */
-  char msg[P2PC_ID_MAX + 24] = "";
-  node_str_cat(msg, sizeof msg, ev->sender);
-  node_str_cat(msg, sizeof msg, ":");
-  node_str_u64(msg, sizeof msg, ev->n);
-  /* The application sees node IDs, not incarnations. */
-  char from[P2PC_NODE_ID_MAX + 1] = "";
-  const char *tilde = strchr(ev->sender, '~');
-  size_t flen = tilde ? (size_t)(tilde - ev->sender) : strlen(ev->sender);
-  memcpy(from, ev->sender, flen);
-  from[flen] = '\0';
-  if (n->cb.log && n->cb.log_level >= P2PC_LOG_DEBUG &&
-      (ev->kind == P2PC_CEV_DELIVER || ev->kind == P2PC_CEV_BUFFER ||
-       ev->kind == P2PC_CEV_DROP)) {
-    char t[256] = "causal: ";
-    node_str_cat(t, sizeof t,
-                 p2pc_event_name(p2pc_event_causal_type(ev->kind)));
-    node_str_cat(t, sizeof t, " msg=");
-    node_str_cat(t, sizeof t, msg);
+  /* The human DEBUG line of a delivery, a hold-back or a drop. */
+  if (!n->cb.log || n->cb.log_level < P2PC_LOG_DEBUG ||
+      (ev->kind != P2PC_CEV_DELIVER && ev->kind != P2PC_CEV_BUFFER &&
+       ev->kind != P2PC_CEV_DROP))
+    return; /* the hot path: nothing more to say */
+  char t[256] = "causal: ";
+  node_str_cat(t, sizeof t, p2pc_event_name(p2pc_event_causal_type(ev->kind)));
+  node_str_cat(t, sizeof t, " msg=");
+  node_str_cat(t, sizeof t, ev->sender);
+  node_str_cat(t, sizeof t, ":");
+  node_str_u64(t, sizeof t, ev->n);
+  {
     if (ev->kind == P2PC_CEV_DELIVER) {
       node_str_cat(t, sizeof t, " waited_us=");
       node_str_u64(t, sizeof t, ev->waited_ns / 1000);
@@ -164,8 +148,6 @@ void node_ev_causal(void *ud, const p2pc_causal_event *ev) {
     }
     node_log(n, P2PC_LOG_DEBUG, t);
   }
-  if (ev->kind == P2PC_CEV_DELIVER && n->cb.deliver)
-    n->cb.deliver(n->cb.ud, from, msg, ev->payload, ev->bytes);
 }
 
 /* peer_up (with the address it listens on) or peer_down (with why). */

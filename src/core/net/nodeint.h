@@ -133,9 +133,8 @@ struct p2pc_node {
   uint32_t nanon;
   p2pc_action *acts;
   uint32_t nacts, acthead, capacts;
-  p2pc_buf scratch;               /* one frame being built */
-  char line[P2PC_EVENT_JSON_MAX]; /* the event line rendered (events) */
-  bool ev_synced;                 /* as last reported: CLOCK_SYNCED/... */
+  p2pc_buf scratch; /* one frame being built */
+  bool ev_synced;   /* as last reported: CLOCK_SYNCED/... */
   char ev_ref[P2PC_NODE_ID_MAX + 1];
   bool stopping;
   uint64_t undeliverable;
