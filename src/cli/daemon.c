@@ -10,7 +10,7 @@
 #include "daemon.h"
 
 #include "console.h"
-#include "evlog.h"
+#include "event.h"
 #include "server.h"
 
 #include <errno.h>
@@ -105,26 +105,22 @@ static void write_lifecycle(node_proc *d, const char *ev) {
   if (!d->events)
     return;
   p2pc_node *n = p2pc_uv_node(d->u);
-  p2pc_now now = p2pc_uv_now(d->u);
   const p2pc_causal *cz = p2pc_node_causal(n);
-  fprintf(d->events,
-          "{\"node\":\"%s\",\"ev\":\"%s\",\"mono\":%llu,\"local\":%lld,"
-          "\"net\":%lld,\"sesid\":\"%s\",\"version\":\"%s\"",
-          d->opt->id, ev, (unsigned long long)now.mono_ns,
-          (long long)now.local_ns,
-          (long long)p2pc_node_network_time(n, now.local_ns),
-          p2pc_causal_self(cz), P2PC_VERSION_STRING);
-  if (strcmp(ev, "start") == 0) {
-    /* Δ, so that `p2pclock check` can tell an honest expiry */
-    p2pc_buf life;
-    p2pc_buf_init(&life, p2pc_allocator_default(), 64);
-    if (p2pc_evlog_lifetime(&life, p2pc_causal_lifetime(cz)) == 0)
-      fwrite(life.data, 1, life.len, d->events);
-    p2pc_buf_fini(&life);
-    if (d->opt->config_json)
-      fprintf(d->events, ",\"config\":%s", d->opt->config_json);
+  p2pc_lifecycle l = {.id = d->opt->id,
+                      .sesid = p2pc_causal_self(cz),
+                      .start = strcmp(ev, "start") == 0,
+                      .now = p2pc_uv_now(d->u),
+                      .lifetime_ns = p2pc_causal_lifetime(cz),
+                      .config = d->opt->config_json};
+  l.net_ns = p2pc_node_network_time(n, l.now.local_ns);
+  size_t cap = (l.config ? strlen(l.config) : 0) + P2PC_EVENT_JSON_MAX;
+  char *line = malloc(cap);
+  long len = line ? p2pc_event_lifecycle_json(&l, line, cap) : -1;
+  if (len > 0) {
+    line[len] = '\n';
+    fwrite(line, 1, (size_t)len + 1, d->events);
   }
-  fputs("}\n", d->events);
+  free(line);
   fflush(d->events);
 }
 

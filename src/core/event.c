@@ -409,6 +409,33 @@ static void body(sink *k, const p2pc_event *ev) {
   }
 }
 
+/* {"node":..,"ev":..,"mono":..,"local":..,"net":.. — every line's start. */
+static void head(sink *k, const char *id, const char *ev, p2pc_now now,
+                 int64_t net_ns) {
+  puts_(k, "{\"node\":\"");
+  puts_(k, id);
+  puts_(k, "\",\"ev\":\"");
+  puts_(k, ev);
+  puts_(k, "\",\"mono\":");
+  put_u64(k, now.mono_ns);
+  /* Times before 1970 only come from a broken clock: printed as 0. */
+  puts_(k, ",\"local\":");
+  put_u64(k, now.local_ns > 0 ? (uint64_t)now.local_ns : 0);
+  puts_(k, ",\"net\":");
+  put_u64(k, net_ns > 0 ? (uint64_t)net_ns : 0);
+}
+
+/* Closes the line: its length, or TOOBIG and "" if it did not fit. */
+static long finish(sink *k) {
+  puts_(k, "}");
+  if (k->over) {
+    k->s[0] = '\0'; /* callers pass cap > 0 */
+    return P2PC_ERR_TOOBIG;
+  }
+  k->s[k->len] = '\0';
+  return (long)k->len;
+}
+
 long p2pc_event_json(const p2pc_event *ev, const char *id, char *s,
                      size_t cap) {
   if (cap)
@@ -416,24 +443,30 @@ long p2pc_event_json(const p2pc_event *ev, const char *id, char *s,
   if (!p2pc_event_logged(ev->type))
     return 0;
   sink k = {s, cap ? cap - 1 : 0, 0, cap == 0};
-  puts_(&k, "{\"node\":\"");
-  puts_(&k, id);
-  puts_(&k, "\",\"ev\":\"");
-  puts_(&k, p2pc_event_name(ev->type));
-  puts_(&k, "\",\"mono\":");
-  put_u64(&k, ev->now.mono_ns);
-  /* Times before 1970 only come from a broken clock: printed as 0. */
-  puts_(&k, ",\"local\":");
-  put_u64(&k, ev->now.local_ns > 0 ? (uint64_t)ev->now.local_ns : 0);
-  puts_(&k, ",\"net\":");
-  put_u64(&k, ev->net_ns > 0 ? (uint64_t)ev->net_ns : 0);
+  head(&k, id, p2pc_event_name(ev->type), ev->now, ev->net_ns);
   body(&k, ev);
-  puts_(&k, "}");
-  if (k.over) {
-    if (cap)
-      s[0] = '\0';
-    return P2PC_ERR_TOOBIG;
+  return cap ? finish(&k) : P2PC_ERR_TOOBIG;
+}
+
+long p2pc_event_lifecycle_json(const p2pc_lifecycle *l, char *s, size_t cap) {
+  if (cap)
+    s[0] = '\0';
+  sink k = {s, cap ? cap - 1 : 0, 0, cap == 0};
+  head(&k, l->id, l->start ? "start" : "stop", l->now, l->net_ns);
+  kv_str(&k, "sesid", l->sesid);
+  kv_str(&k, "version", P2PC_VERSION_STRING);
+  if (l->start) {
+    /* Δ, so that `p2pclock check` can tell an honest expiry */
+    key(&k, "lifetime_ns");
+    if (l->lifetime_ns == P2PC_CAUSAL_LIFETIME_INF)
+      puts_(&k, "null");
+    else
+      put_u64(&k, l->lifetime_ns ? l->lifetime_ns
+                                 : P2PC_CAUSAL_LIFETIME_DEFAULT_NS);
+    if (l->config) {
+      key(&k, "config");
+      puts_(&k, l->config);
+    }
   }
-  s[k.len] = '\0';
-  return (long)k.len;
+  return cap ? finish(&k) : P2PC_ERR_TOOBIG;
 }

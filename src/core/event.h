@@ -27,6 +27,21 @@ bool p2pc_event_logged(p2pc_event_type t);
  * Returns 0 or P2PC_ERR_INVAL (sesid not of that form). */
 int p2pc_msgid_from_session(p2pc_msgid *id, const char *sesid, uint64_t seq);
 
+/* What a driver knows of a node's `start` or `stop` line (EVENTS.md): the
+ * lines that delimit an incarnation, written by whoever runs the node. */
+typedef struct p2pc_lifecycle {
+  const char *id, *sesid;
+  bool start; /* start, else stop */
+  p2pc_now now;
+  int64_t net_ns;
+  uint64_t lifetime_ns; /* start: Δ (P2PC_CAUSAL_LIFETIME_INF: null) */
+  const char *config;   /* start: a JSON object, or NULL for none */
+} p2pc_lifecycle;
+
+/* Renders the `start` or `stop` line into s, as p2pc_event_json does an
+ * event line: the length, or P2PC_ERR_TOOBIG (then s is ""). */
+long p2pc_event_lifecycle_json(const p2pc_lifecycle *l, char *s, size_t cap);
+
 /* The SES layer's report as an event (all fields set; names borrowed
  * from ce). Its names are causal identities ("<node>~<tag>"), as every
  * identity a node gives its causal layer is. */

@@ -8,7 +8,7 @@
  */
 #include "sim_internal.h"
 
-#include "evlog.h"
+#include "event.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -110,28 +110,19 @@ void p2pc__sim_oracle_lifecycle(p2pc_sim *s, uint32_t i, const char *what) {
   if (c->gran > 1)
     local -= local % (int64_t)c->gran;
   int64_t net = p2pc_node_network_time(x->n, local);
-  char cfg[160] = "";
-  if (strcmp(what, "start") == 0) {
-    /* Δ, as the runtime writes it (evlog.h) */
-    p2pc_buf life;
-    p2pc_buf_init(&life, p2pc_allocator_default(), 64);
-    if (p2pc_evlog_lifetime(&life,
-                            p2pc_causal_lifetime(p2pc_node_causal(x->n))) != 0)
-      life.len = 0;
-    snprintf(cfg, sizeof cfg,
-             "%.*s,\"config\":{\"sim\":{\"node\":%u,\"seed\":\"%llu\"}}",
-             (int)life.len, life.data ? (const char *)life.data : "", i,
-             (unsigned long long)s->cfg.seed);
-    p2pc_buf_fini(&life);
-  }
+  char cfg[96];
+  snprintf(cfg, sizeof cfg, "{\"sim\":{\"node\":%u,\"seed\":\"%llu\"}}", i,
+           (unsigned long long)s->cfg.seed);
+  p2pc_lifecycle l = {.id = x->id,
+                      .sesid = p2pc_causal_self(p2pc_node_causal(x->n)),
+                      .start = strcmp(what, "start") == 0,
+                      .now = {MONO0 + s->now, local},
+                      .net_ns = net,
+                      .lifetime_ns =
+                          p2pc_causal_lifetime(p2pc_node_causal(x->n)),
+                      .config = cfg};
   char line[512];
-  int n = snprintf(
-      line, sizeof line,
-      "{\"node\":\"%s\",\"ev\":\"%s\",\"mono\":%llu,\"local\":%lld,"
-      "\"net\":%lld,\"sesid\":\"%s\",\"version\":\"%s\"%s}",
-      x->id, what, (unsigned long long)(MONO0 + s->now),
-      (long long)(local > 0 ? local : 0), (long long)(net > 0 ? net : 0),
-      p2pc_causal_self(p2pc_node_causal(x->n)), P2PC_VERSION_STRING, cfg);
+  long n = p2pc_event_lifecycle_json(&l, line, sizeof line);
   if (n > 0 && (size_t)n < sizeof line)
     p2pc__sim_oracle_feed(s, i, line, (size_t)n);
 }

@@ -16,9 +16,7 @@
 #include <cmocka.h>
 
 #include "event.h"
-#include "evlog.h"
 
-#define A p2pc_allocator_default()
 
 /* An HLC stamp and an HLC reading, beyond 2^53 as real ones are. */
 #define STAMP 1700000000123400007ull
@@ -165,31 +163,54 @@ static void test_expire_and_refuse(void **state) {
                                      "}");
 }
 
-static void test_lifetime(void **state) {
+/* The lines that delimit an incarnation: Δ on `start` (the default for
+ * 0, null for never), the config as given; `stop` has neither. */
+static void test_lifecycle(void **state) {
   (void)state;
-  p2pc_buf b;
-  p2pc_buf_init(&b, A, 256);
-  assert_int_equal(p2pc_evlog_lifetime(&b, 0), 0);
-  assert_int_equal(p2pc_evlog_lifetime(&b, 5000000000ull), 0);
-  assert_int_equal(p2pc_evlog_lifetime(&b, P2PC_CAUSAL_LIFETIME_INF), 0);
-  static const char want[] = ",\"lifetime_ns\":60000000000"
-                             ",\"lifetime_ns\":5000000000"
-                             ",\"lifetime_ns\":null";
-  assert_int_equal(b.len, strlen(want));
-  assert_memory_equal(b.data, want, strlen(want));
-  p2pc_buf_fini(&b);
+  char line[P2PC_EVENT_JSON_MAX];
+  p2pc_lifecycle l = {.id = "N",
+                      .sesid = "N~k3",
+                      .start = true,
+                      .now = {5, 6},
+                      .net_ns = 7,
+                      .config = "{\"a\":1}"};
+  assert_true(p2pc_event_lifecycle_json(&l, line, sizeof line) > 0);
+  assert_string_equal(line, HEAD("start") ",\"sesid\":\"N~k3\",\"version\":"
+                                          "\"" P2PC_VERSION_STRING "\","
+                                          "\"lifetime_ns\":60000000000,"
+                                          "\"config\":{\"a\":1}}");
+  l.lifetime_ns = 5000000000ull;
+  l.config = NULL;
+  assert_true(p2pc_event_lifecycle_json(&l, line, sizeof line) > 0);
+  assert_non_null(strstr(line, ",\"lifetime_ns\":5000000000}"));
+  l.lifetime_ns = P2PC_CAUSAL_LIFETIME_INF;
+  assert_true(p2pc_event_lifecycle_json(&l, line, sizeof line) > 0);
+  assert_non_null(strstr(line, ",\"lifetime_ns\":null}"));
+  l.start = false;
+  assert_true(p2pc_event_lifecycle_json(&l, line, sizeof line) > 0);
+  assert_string_equal(line, HEAD("stop") ",\"sesid\":\"N~k3\",\"version\":"
+                                         "\"" P2PC_VERSION_STRING "\"}");
 }
 
-static void test_u64_and_failure(void **state) {
+static void test_numbers_and_failure(void **state) {
   (void)state;
-  p2pc_buf b;
-  p2pc_buf_init(&b, A, 64);
-  assert_int_equal(p2pc_evlog_u64(&b, 0), 0);
-  assert_int_equal(p2pc_buf_put_u8(&b, ' '), 0);
-  assert_int_equal(p2pc_evlog_u64(&b, UINT64_MAX), 0);
-  assert_int_equal(b.len, 22);
-  assert_memory_equal(b.data, "0 18446744073709551615", 22);
-  p2pc_buf_fini(&b);
+  /* Numbers at both ends of their range. */
+  char line[P2PC_EVENT_JSON_MAX];
+  p2pc_lifecycle l = {.id = "N",
+                      .sesid = "N~k3",
+                      .start = true,
+                      .now = {0, 0},
+                      .lifetime_ns = UINT64_MAX - 1};
+  long len = p2pc_event_lifecycle_json(&l, line, sizeof line);
+  assert_true(len > 0);
+  assert_non_null(strstr(line, "\"mono\":0,\"local\":0,\"net\":0,"));
+  assert_non_null(strstr(line, "\"lifetime_ns\":18446744073709551614}"));
+  for (size_t cap = 0; cap <= (size_t)len; cap++) {
+    char tiny[P2PC_EVENT_JSON_MAX] = "x";
+    assert_int_equal(p2pc_event_lifecycle_json(&l, tiny, cap), P2PC_ERR_TOOBIG);
+    if (cap)
+      assert_string_equal(tiny, "");
+  }
   /* Too small a buffer: an error, and nothing half-written, at every
    * size short of the whole line. */
   for (p2pc_causal_ev_kind k = P2PC_CEV_SEND; k <= P2PC_CEV_REFUSE; k++) {
@@ -197,9 +218,9 @@ static void test_u64_and_failure(void **state) {
     p2pc_event e;
     p2pc_event_from_causal(&e, &ev);
     char whole[P2PC_EVENT_JSON_MAX];
-    long len = p2pc_event_json(&e, "N", whole, sizeof whole);
-    assert_true(len > 0);
-    for (size_t cap = 0; cap <= (size_t)len; cap++) {
+    long elen = p2pc_event_json(&e, "N", whole, sizeof whole);
+    assert_true(elen > 0);
+    for (size_t cap = 0; cap <= (size_t)elen; cap++) {
       char tiny[P2PC_EVENT_JSON_MAX];
       tiny[0] = 'x';
       assert_int_equal(p2pc_event_json(&e, "N", tiny, cap), P2PC_ERR_TOOBIG);
@@ -207,12 +228,6 @@ static void test_u64_and_failure(void **state) {
         assert_string_equal(tiny, "");
     }
   }
-  p2pc_buf tiny;
-  p2pc_buf_init(&tiny, A, 16); /* ,"lifetime_ns":null is 19 */
-  assert_int_equal(p2pc_evlog_lifetime(&tiny, P2PC_CAUSAL_LIFETIME_INF),
-                   P2PC_ERR_TOOBIG);
-  assert_int_equal(tiny.len, 0);
-  p2pc_buf_fini(&tiny);
 }
 
 /* The records the node and the clock write. */
@@ -350,8 +365,8 @@ int main(void) {
       cmocka_unit_test(test_kinds),
       cmocka_unit_test(test_records),
       cmocka_unit_test(test_expire_and_refuse),
-      cmocka_unit_test(test_lifetime),
-      cmocka_unit_test(test_u64_and_failure),
+      cmocka_unit_test(test_lifecycle),
+      cmocka_unit_test(test_numbers_and_failure),
       cmocka_unit_test(test_node_and_clock_records),
       cmocka_unit_test(test_msgid_text),
       cmocka_unit_test(test_addr_text),
