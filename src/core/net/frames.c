@@ -9,34 +9,34 @@
 /* A better reference was heard: tell every neighbour now rather than at
  * the next heartbeat (timesync decides when, and limits how often), and
  * keep saying it with the heartbeats. */
-void node_relay_announce(p2pc_node *n) {
+void p2pc__node_relay_announce(p2pc_node *n) {
   p2pc_wire_announce an;
   if (!p2pc_timesync_announce_relay(n->ts, n->now, &an) || n->stopping)
     return;
   n->ann = an;
   for (uint32_t i = 0; i < n->links_hw; i++)
     if (n->links[i].state == L_UP)
-      node_frame_to_link(n, i, P2PC_FRAME_ANNOUNCE, &n->ann, 0);
+      p2pc__node_frame_to_link(n, i, P2PC_FRAME_ANNOUNCE, &n->ann, 0);
 }
 
-int node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
+int p2pc__node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
   link *l = &n->links[lid];
   if (l->state == L_HELLO) {
     if (f->type == P2PC_FRAME_ERROR) {
       p2pc_wire_error e;
       if (p2pc_wire_error_get(f->body, f->body_len, &e) > 0) {
         char t[400] = "link: peer refused the handshake: ";
-        node_str_cat(t, sizeof t, e.reason);
-        node_log(n, P2PC_LOG_ERROR, t);
+        p2pc__node_str_cat(t, sizeof t, e.reason);
+        p2pc__node_log(n, P2PC_LOG_ERROR, t);
       }
-      node_link_close(n, lid, 0, NULL);
+      p2pc__node_link_close(n, lid, 0, NULL);
       return P2PC_ERR_PROTO;
     }
     if (f->type != P2PC_FRAME_HELLO)
-      return node_proto_error(n, lid, "first frame is not HELLO");
-    int rv = node_on_hello(n, lid, f->body, f->body_len);
+      return p2pc__node_proto_error(n, lid, "first frame is not HELLO");
+    int rv = p2pc__node_on_hello(n, lid, f->body, f->body_len);
     if (rv == P2PC_ERR_PROTO && l->state == L_HELLO)
-      return node_proto_error(n, lid, "malformed HELLO");
+      return p2pc__node_proto_error(n, lid, "malformed HELLO");
     return rv;
   }
   if (l->state != L_UP)
@@ -47,22 +47,22 @@ int node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
     p2pc_stable_heard(n->st, p->skey, node_hlc(n));
   switch (f->type) {
   case P2PC_FRAME_DATA:
-    if (node_stream_data(n, p, f->body, f->body_len) < 0)
-      return node_proto_error(n, lid, "malformed DATA");
+    if (p2pc__node_stream_data(n, p, f->body, f->body_len) < 0)
+      return p2pc__node_proto_error(n, lid, "malformed DATA");
     return 0;
   case P2PC_FRAME_ACK: {
     uint64_t beyond;
     if (p2pc_wire_ack_get(f->body, f->body_len, &v, &beyond) < 0)
-      return node_proto_error(n, lid, "malformed ACK");
-    node_stream_ack(n, p, v, beyond);
+      return p2pc__node_proto_error(n, lid, "malformed ACK");
+    p2pc__node_stream_ack(n, p, v, beyond);
     return 0;
   }
   case P2PC_FRAME_PEERS:
-    node_on_peers(n, f->body, f->body_len);
+    p2pc__node_on_peers(n, f->body, f->body_len);
     return 0;
   case P2PC_FRAME_PING:
     if (p2pc_wire_ping_get(f->body, f->body_len, &v) < 0)
-      return node_proto_error(n, lid, "malformed PING");
+      return p2pc__node_proto_error(n, lid, "malformed PING");
     /* Not answered (and no longer sent: the STABLE report is the
      * heartbeat); any frame
      * is a sign of life, so a PONG would only double the wake-ups (a
@@ -74,31 +74,31 @@ int node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
     p2pc_wire_peer next;
     if (p2pc_wire_leave_get(f->body, f->body_len, &v, &next) < 0 ||
         v >= UINT64_MAX / 2)
-      return node_proto_error(n, lid, "malformed LEAVE");
-    node_on_leave(n, p, v, &next);
+      return p2pc__node_proto_error(n, lid, "malformed LEAVE");
+    p2pc__node_on_leave(n, p, v, &next);
     return 0;
   }
   case P2PC_FRAME_STABLE: {
     p2pc_wire_stable ws;
     if (p2pc_wire_stable_get(f->body, f->body_len, &ws) < 0)
-      return node_proto_error(n, lid, "malformed STABLE");
-    node_stable_in(n, l, p, &ws);
+      return p2pc__node_proto_error(n, lid, "malformed STABLE");
+    p2pc__node_stable_in(n, l, p, &ws);
     return 0;
   }
   case P2PC_FRAME_ANNOUNCE: {
     p2pc_wire_announce an;
     if (p2pc_wire_announce_get(f->body, f->body_len, &an) < 0)
-      return node_proto_error(n, lid, "malformed ANNOUNCE");
+      return p2pc__node_proto_error(n, lid, "malformed ANNOUNCE");
     p2pc_timesync_announce_in(n->ts, p->id, &an, n->now);
-    node_relay_announce(n);
+    p2pc__node_relay_announce(n);
     return 0;
   }
   case P2PC_FRAME_ERROR: {
     p2pc_wire_error e;
     if (p2pc_wire_error_get(f->body, f->body_len, &e) > 0) {
       char t[400] = "link: peer closes: ";
-      node_str_cat(t, sizeof t, e.reason);
-      node_log(n, P2PC_LOG_INFO, t);
+      p2pc__node_str_cat(t, sizeof t, e.reason);
+      p2pc__node_log(n, P2PC_LOG_INFO, t);
       /* A full peer will stay full for a while: do not knock again at
        * the usual back-off (that made a dial every few hundred ms per
        * refusing peer in a large mesh with maxPeers). */
@@ -111,10 +111,10 @@ int node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
           p->backoff_ns = FULL_BACKOFF_NS;
       }
     }
-    node_link_close(n, lid, 0, NULL);
+    p2pc__node_link_close(n, lid, 0, NULL);
     return 0;
   }
   default:
-    return node_proto_error(n, lid, "unknown frame type");
+    return p2pc__node_proto_error(n, lid, "unknown frame type");
   }
 }

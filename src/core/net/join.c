@@ -18,20 +18,21 @@
 static void end_session(p2pc_node *n, peer *p, const char *why) {
   n->undeliverable += p->qn;
   for (uint32_t i = 0; i < p->qn; i++)
-    node_ev_undeliverable(n, p->id, txq_at(p, i)->n, why);
+    p2pc__node_ev_undeliverable(n, p->id, txq_at(p, i)->n, why);
   if (p->qn) {
     char t[160] = "peers: ";
-    node_str_cat(t, sizeof t, p->id);
-    node_str_cat(t, sizeof t, ": ");
-    node_str_cat(t, sizeof t, why);
-    node_str_cat(t, sizeof t, "; undelivered messages to it: ");
-    node_str_u64(t, sizeof t, p->qn);
-    node_log(n, P2PC_LOG_WARN, t);
+    p2pc__node_str_cat(t, sizeof t, p->id);
+    p2pc__node_str_cat(t, sizeof t, ": ");
+    p2pc__node_str_cat(t, sizeof t, why);
+    p2pc__node_str_cat(t, sizeof t, "; undelivered messages to it: ");
+    p2pc__node_str_u64(t, sizeof t, p->qn);
+    p2pc__node_log(n, P2PC_LOG_WARN, t);
   }
-  node_free_queue(n, p);
+  p2pc__node_free_queue(n, p);
   if (p->blocked) /* the queue is empty now */
-    node_ev_writable(n, p);
-  node_stable_release(n, p); /* a new incarnation gets a slot of its own */
+    p2pc__node_ev_writable(n, p);
+  p2pc__node_stable_release(n,
+                            p); /* a new incarnation gets a slot of its own */
   if (p->inc_known)
     p2pc_causal_retire(n->causal, p->sesid, n->now.mono_ns);
   p->tx_next = 1;
@@ -41,14 +42,14 @@ static void end_session(p2pc_node *n, peer *p, const char *why) {
   p->ack_due = false;
 }
 
-void node_set_incarnation(p2pc_node *n, peer *p, uint64_t inc) {
+void p2pc__node_set_incarnation(p2pc_node *n, peer *p, uint64_t inc) {
   if (p->inc_known && p->inc == inc)
     return;
   if (p->inc_known)
     end_session(n, p, "peer restarted");
   p->inc = inc;
   p->inc_known = true;
-  node_make_sesid(p->sesid, p->id, inc);
+  p2pc__node_make_sesid(p->sesid, p->id, inc);
 }
 
 /* ---- making room: ending a session by agreement ------------------------
@@ -64,7 +65,7 @@ void node_set_incarnation(p2pc_node *n, peer *p, uint64_t inc) {
  */
 
 /* Fewer than half of the peer slots linked (or being dialed to join). */
-bool node_needy(const p2pc_node *n) {
+bool p2pc__node_needy(const p2pc_node *n) {
   uint32_t k = 0, want = n->cfg.max_peers / 2 ? n->cfg.max_peers / 2 : 1;
   for (uint32_t i = 0; i < n->links_hw; i++)
     k += n->links[i].state == L_UP ||
@@ -73,7 +74,7 @@ bool node_needy(const p2pc_node *n) {
 }
 
 static void send_leave(p2pc_node *n, peer *p, const p2pc_wire_peer *next) {
-  link *l = p->link == NO_LINK ? NULL : node_link_get(n, p->link);
+  link *l = p->link == NO_LINK ? NULL : p2pc__node_link_get(n, p->link);
   if (!l || l->state != L_UP)
     return;
   p2pc_buf_reset(&n->scratch);
@@ -81,7 +82,7 @@ static void send_leave(p2pc_node *n, peer *p, const p2pc_wire_peer *next) {
   if (at < 0 || p2pc_wire_leave_put(&n->scratch, p->tx_next - 1, next) ||
       p2pc_wire_frame_end(&n->scratch, at, n->cfg.max_frame))
     return;
-  node_link_write(n, l);
+  p2pc__node_link_write(n, l);
   p->leave_sent = true;
   if (!p->leave_until_ns)
     p->leave_until_ns = n->now.mono_ns + LEAVE_TIMEOUT_NS;
@@ -91,7 +92,7 @@ static void send_leave(p2pc_node *n, peer *p, const p2pc_wire_peer *next) {
  * written off). Otherwise, once the session is forgotten, no report could
  * come, and those messages would hold this node's LS — and every node's
  * pruning — back until they are older than Δ. */
-bool node_leave_done(const p2pc_node *n, const peer *p) {
+bool p2pc__node_leave_done(const p2pc_node *n, const peer *p) {
   return p->leave_sent && p->leave_rcvd && p->qn == 0 &&
          p->rx_cum >= p->leave_last &&
          p2pc_causal_pending_to(n->causal, p->sesid) == 0;
@@ -102,13 +103,13 @@ bool node_leave_done(const p2pc_node *n, const peer *p) {
 static void forget_peer(p2pc_node *n, uint32_t pi) {
   peer *p = &n->peers[pi];
   p2pc_wire_peer next = p->next;
-  node_free_queue(n, p);
-  node_stable_release(n, p);
+  p2pc__node_free_queue(n, p);
+  p2pc__node_stable_release(n, p);
   n->a->free(p->q, n->a->ud);
   p->q = NULL;
   p->qcap = p->qhead = 0;
   bool adopt = next.id[0] && next.addr.family && strcmp(next.id, n->id) != 0 &&
-               node_peer_find(n, next.id) == NO_PEER;
+               p2pc__node_peer_find(n, next.id) == NO_PEER;
   uint32_t last = adopt ? NO_PEER : --n->npeers; /* moves into slot pi */
   for (uint32_t i = 0; i < n->links_hw; i++) {
     link *l = &n->links[i];
@@ -118,7 +119,7 @@ static void forget_peer(p2pc_node *n, uint32_t pi) {
       l->peer = pi;
   }
   if (adopt) {
-    node_peer_init(n, p, next.id);
+    p2pc__node_peer_init(n, p, next.id);
     p->addr = next.addr;
     p->addr_known = true;
     p->next_dial_ns = n->now.mono_ns;
@@ -127,19 +128,19 @@ static void forget_peer(p2pc_node *n, uint32_t pi) {
   }
 }
 
-void node_finish_leave(p2pc_node *n, uint32_t pi) {
+void p2pc__node_finish_leave(p2pc_node *n, uint32_t pi) {
   peer *p = &n->peers[pi];
-  node_stream_flush(n, p); /* our last ACK goes before the close */
+  p2pc__node_stream_flush(n, p); /* our last ACK goes before the close */
   uint32_t lid = p->link;
   p->link = NO_LINK;
-  node_link_close(n, lid, 0, NULL);
-  node_ev_peer(n, p, false, "left");
+  p2pc__node_link_close(n, lid, 0, NULL);
+  p2pc__node_ev_peer(n, p, false, "left");
   p2pc_timesync_peer_down(n->ts, p->id, n->now);
   forget_peer(n, pi);
 }
 
-void node_on_leave(p2pc_node *n, peer *p, uint64_t last,
-                   const p2pc_wire_peer *next) {
+void p2pc__node_on_leave(p2pc_node *n, peer *p, uint64_t last,
+                         const p2pc_wire_peer *next) {
   p->leave_rcvd = true;
   p->leave_last = last;
   p->next = *next;
@@ -148,14 +149,14 @@ void node_on_leave(p2pc_node *n, peer *p, uint64_t last,
   if (!p->leave_sent)
     send_leave(n, p, NULL);
   char t[200] = "peers: ";
-  node_str_cat(t, sizeof t, p->id);
-  node_str_cat(t, sizeof t, " ends our session to make room");
+  p2pc__node_str_cat(t, sizeof t, p->id);
+  p2pc__node_str_cat(t, sizeof t, " ends our session to make room");
   if (next->id[0]) {
-    node_str_cat(t, sizeof t, "; linking to ");
-    node_str_cat(t, sizeof t, next->id);
-    node_str_cat(t, sizeof t, " instead");
+    p2pc__node_str_cat(t, sizeof t, "; linking to ");
+    p2pc__node_str_cat(t, sizeof t, next->id);
+    p2pc__node_str_cat(t, sizeof t, " instead");
   }
-  node_log(n, P2PC_LOG_INFO, t);
+  p2pc__node_log(n, P2PC_LOG_INFO, t);
 }
 
 /* A full node takes a joining one in by giving up one of its links, drawn
@@ -177,18 +178,18 @@ static uint32_t make_room(p2pc_node *n, const p2pc_wire_hello *h) {
   p2pc_wire_peer next;
   memset(&next, 0, sizeof next);
   if (h->listen.family) {
-    node_str_cat(next.id, sizeof next.id, h->id);
+    p2pc__node_str_cat(next.id, sizeof next.id, h->id);
     next.incarnation = h->incarnation;
     next.addr = h->listen;
   }
   peer *v = &n->peers[victim];
   send_leave(n, v, &next);
   char t[200] = "peers: table full: ending the session with ";
-  node_str_cat(t, sizeof t, v->id);
-  node_str_cat(t, sizeof t, " to take in ");
-  node_str_cat(t, sizeof t, h->id);
-  node_log(n, P2PC_LOG_INFO, t);
-  return node_peer_add_upto(n, h->id, n->cfg.max_peers + JOIN_SLACK);
+  p2pc__node_str_cat(t, sizeof t, v->id);
+  p2pc__node_str_cat(t, sizeof t, " to take in ");
+  p2pc__node_str_cat(t, sizeof t, h->id);
+  p2pc__node_log(n, P2PC_LOG_INFO, t);
+  return p2pc__node_peer_add_upto(n, h->id, n->cfg.max_peers + JOIN_SLACK);
 }
 
 /* Which of two links to one peer survives: the one opened by the node with
@@ -204,36 +205,37 @@ static bool keep_new_link(const p2pc_node *n, const peer *p, const link *old,
   return new_by_small;
 }
 
-int node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
-                  size_t len) {
+int p2pc__node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
+                        size_t len) {
   link *l = &n->links[lid];
   p2pc_wire_hello h;
   char t[200];
   int rv = p2pc_wire_hello_get(b, len, &h);
   if (rv == P2PC_ERR_VERSION) {
     char why[120] = "unsupported protocol version ";
-    node_str_u64(why, sizeof why, h.version);
-    node_str_cat(why, sizeof why, ", this node speaks ");
-    node_str_u64(why, sizeof why, P2PC_WIRE_VERSION);
-    node_link_close(n, lid, P2PC_WIRE_E_VERSION, why);
+    p2pc__node_str_u64(why, sizeof why, h.version);
+    p2pc__node_str_cat(why, sizeof why, ", this node speaks ");
+    p2pc__node_str_u64(why, sizeof why, P2PC_WIRE_VERSION);
+    p2pc__node_link_close(n, lid, P2PC_WIRE_E_VERSION, why);
     strcpy(t, "link: handshake refused: ");
-    node_str_cat(t, sizeof t, why);
-    node_log(n, P2PC_LOG_WARN, t);
+    p2pc__node_str_cat(t, sizeof t, why);
+    p2pc__node_log(n, P2PC_LOG_WARN, t);
     return P2PC_ERR_VERSION;
   }
   if (rv < 0)
     return rv;
   if (strcmp(h.id, n->id) == 0) {
     char why[140] = "node ID ";
-    node_str_cat(why, sizeof why, h.id);
-    node_str_cat(why, sizeof why, " is already in use by the node you dialed");
-    node_link_close(n, lid, P2PC_WIRE_E_DUPLICATE, why);
+    p2pc__node_str_cat(why, sizeof why, h.id);
+    p2pc__node_str_cat(why, sizeof why,
+                       " is already in use by the node you dialed");
+    p2pc__node_link_close(n, lid, P2PC_WIRE_E_DUPLICATE, why);
     strcpy(t, "link: handshake refused: a peer claims this node's ID ");
-    node_str_cat(t, sizeof t, h.id);
-    node_log(n, P2PC_LOG_WARN, t);
+    p2pc__node_str_cat(t, sizeof t, h.id);
+    p2pc__node_log(n, P2PC_LOG_WARN, t);
     return P2PC_ERR_PROTO;
   }
-  uint32_t pi = node_peer_find(n, h.id);
+  uint32_t pi = p2pc__node_peer_find(n, h.id);
   /* We hold a session with it that a fresh peer would not know of (not
    * while another link of the session is up: then the HELLO is from a
    * second link dialed before the session began). */
@@ -243,16 +245,17 @@ int node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
                   n->peers[pi].link != lid &&
                   n->links[n->peers[pi].link].state == L_UP;
   if (pi == NO_PEER)
-    pi = node_peer_add_evicting(n, h.id);
+    pi = p2pc__node_peer_add_evicting(n, h.id);
   if (pi == NO_PEER && (h.flags & P2PC_HELLO_JOIN))
     pi = make_room(n, &h);
   /* The answer of a node we dialed: it took us in already (and may have
    * queued messages for us), so refusing it now would strand them. Dials
    * in flight can outnumber the free slots; the slack takes them. */
   if (pi == NO_PEER && l->outbound)
-    pi = node_peer_add_upto(n, h.id, n->cfg.max_peers + JOIN_SLACK);
+    pi = p2pc__node_peer_add_upto(n, h.id, n->cfg.max_peers + JOIN_SLACK);
   if (pi == NO_PEER) {
-    node_link_close(n, lid, P2PC_WIRE_E_FULL, "peer table full (maxPeers)");
+    p2pc__node_link_close(n, lid, P2PC_WIRE_E_FULL,
+                          "peer table full (maxPeers)");
     return P2PC_ERR_FULL;
   }
   peer *p = &n->peers[pi];
@@ -263,33 +266,33 @@ int node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
       /* A duplicate link to a live session: this one goes, quietly (the
        * peer applies the same rule and closes the same link). */
       p->dialing = false;
-      node_link_close(n, lid, 0, NULL);
+      p2pc__node_link_close(n, lid, 0, NULL);
       return 0;
     }
     uint32_t oldid = p->link;
     p->link = NO_LINK;
-    node_link_close(n, oldid, 0, NULL);
+    p2pc__node_link_close(n, oldid, 0, NULL);
   }
   if (h.incarnation < p->inc && p->inc_known) {
-    node_link_close(n, lid, P2PC_WIRE_E_PROTO, "stale incarnation");
+    p2pc__node_link_close(n, lid, P2PC_WIRE_E_PROTO, "stale incarnation");
     return P2PC_ERR_PROTO;
   }
-  node_set_incarnation(n, p, h.incarnation);
+  p2pc__node_set_incarnation(n, p, h.incarnation);
   if (held && !other_up && (h.flags & P2PC_HELLO_FRESH))
-    node_stream_restart(n, p);
+    p2pc__node_stream_restart(n, p);
   if (h.listen.family) {
     p->addr = h.listen;
     p->addr_known = true;
   }
   if (l->outbound) {
-    anon_seed *s = node_anon_by_addr(n, &l->addr);
+    anon_seed *s = p2pc__node_anon_by_addr(n, &l->addr);
     if (s)
       s->done = true;
   }
   l->peer = pi;
   l->state = L_UP;
   if (!l->outbound)
-    node_send_hello(n, lid, held ? 0 : P2PC_HELLO_FRESH);
+    p2pc__node_send_hello(n, lid, held ? 0 : P2PC_HELLO_FRESH);
   p->link = lid;
   p->dialing = false;
   p->state = P2PC_PEER_UP;
@@ -300,18 +303,19 @@ int node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   p->tx_written = p->tx_acked;
   p->last_progress_ns = n->now.mono_ns;
   p->ack_due = true;
-  node_ev_peer(n, p, true, NULL);
+  p2pc__node_ev_peer(n, p, true, NULL);
   if (p->addr_known)
     p2pc_timesync_peer_up(n->ts, p->id, &p->addr, n->now);
   p2pc_wire_announce an;
   p2pc_timesync_announce_out(n->ts, false, n->now, &an);
-  node_frame_to_link(n, lid, P2PC_FRAME_ANNOUNCE, &an, 0);
+  p2pc__node_frame_to_link(n, lid, P2PC_FRAME_ANNOUNCE, &an, 0);
   /* The link's first report goes before any DATA on it. */
   n->links[lid].stable_rx = false;
-  node_stable_key(n, p);
-  if (!node_stable_update(n)) /* else it went on every link, this one too */
-    node_stable_send(n, lid);
-  node_stream_flush(n, p);
-  node_send_peers(n, lid, pi);
+  p2pc__node_stable_key(n, p);
+  if (!p2pc__node_stable_update(
+          n)) /* else it went on every link, this one too */
+    p2pc__node_stable_send(n, lid);
+  p2pc__node_stream_flush(n, p);
+  p2pc__node_send_peers(n, lid, pi);
   return 0;
 }

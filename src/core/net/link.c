@@ -7,7 +7,7 @@
  */
 #include "nodeint.h"
 
-void node_push_action(p2pc_node *n, const p2pc_action *a) {
+void p2pc__node_push_action(p2pc_node *n, const p2pc_action *a) {
   if (n->acthead && n->acthead == n->nacts)
     n->acthead = n->nacts = 0;
   if (n->nacts == n->capacts) {
@@ -22,22 +22,22 @@ void node_push_action(p2pc_node *n, const p2pc_action *a) {
   n->acts[n->nacts++] = *a;
 }
 
-link *node_link_get(const p2pc_node *n, p2pc_link_id l) {
+link *p2pc__node_link_get(const p2pc_node *n, p2pc_link_id l) {
   return l < n->nlinks && n->links[l].state != L_FREE ? &n->links[l] : NULL;
 }
 
 /* Writes the frame in n->scratch to the link's output, unless the link's
  * output is over its cap (a peer that does not read: the liveness check
  * will close it). */
-void node_link_write(p2pc_node *n, link *l) {
+void p2pc__node_link_write(p2pc_node *n, link *l) {
   if (l->state == L_FREE || l->state == L_CLOSING)
     return;
   p2pc_buf_put(&l->out, n->scratch.data, n->scratch.len);
 }
 
-void node_link_close(p2pc_node *n, p2pc_link_id id, uint16_t code,
-                     const char *reason) {
-  link *l = node_link_get(n, id);
+void p2pc__node_link_close(p2pc_node *n, p2pc_link_id id, uint16_t code,
+                           const char *reason) {
+  link *l = p2pc__node_link_get(n, id);
   if (!l || l->state == L_CLOSING)
     return;
   if (code) {
@@ -45,16 +45,16 @@ void node_link_close(p2pc_node *n, p2pc_link_id id, uint16_t code,
     long at = p2pc_wire_frame_begin(&n->scratch, P2PC_FRAME_ERROR);
     if (at >= 0 && p2pc_wire_error_put(&n->scratch, code, reason) == 0 &&
         p2pc_wire_frame_end(&n->scratch, at, n->cfg.max_frame) == 0)
-      node_link_write(n, l);
+      p2pc__node_link_write(n, l);
   }
   l->state = L_CLOSING;
   p2pc_action a = {.kind = P2PC_ACT_CLOSE, .link = id};
-  node_push_action(n, &a);
+  p2pc__node_push_action(n, &a);
 }
 
-int node_frame_to_link(p2pc_node *n, p2pc_link_id id, p2pc_frame_type t,
-                       const void *arg, uint64_t v) {
-  link *l = node_link_get(n, id);
+int p2pc__node_frame_to_link(p2pc_node *n, p2pc_link_id id, p2pc_frame_type t,
+                             const void *arg, uint64_t v) {
+  link *l = p2pc__node_link_get(n, id);
   if (!l)
     return P2PC_ERR_NOTFOUND;
   p2pc_buf_reset(&n->scratch);
@@ -85,35 +85,35 @@ int node_frame_to_link(p2pc_node *n, p2pc_link_id id, p2pc_frame_type t,
   if (!rv)
     rv = p2pc_wire_frame_end(&n->scratch, at, n->cfg.max_frame);
   if (!rv)
-    node_link_write(n, l);
+    p2pc__node_link_write(n, l);
   return rv;
 }
 
-void node_send_hello(p2pc_node *n, p2pc_link_id lid, uint16_t flags) {
+void p2pc__node_send_hello(p2pc_node *n, p2pc_link_id lid, uint16_t flags) {
   p2pc_wire_hello h = {.version = P2PC_WIRE_VERSION,
                        .flags = flags,
                        .incarnation = n->cfg.incarnation,
                        .listen = n->cfg.listen};
-  node_str_cat(h.id, sizeof h.id, n->id);
-  node_frame_to_link(n, lid, P2PC_FRAME_HELLO, &h, 0);
+  p2pc__node_str_cat(h.id, sizeof h.id, n->id);
+  p2pc__node_frame_to_link(n, lid, P2PC_FRAME_HELLO, &h, 0);
 }
 
-int node_proto_error(p2pc_node *n, p2pc_link_id lid, const char *what) {
+int p2pc__node_proto_error(p2pc_node *n, p2pc_link_id lid, const char *what) {
   char t[200] = "link: dropping a connection: ";
-  node_str_cat(t, sizeof t, what);
+  p2pc__node_str_cat(t, sizeof t, what);
   link *l = &n->links[lid];
   if (l->peer != NO_PEER) {
-    node_str_cat(t, sizeof t, " peer=");
-    node_str_cat(t, sizeof t, n->peers[l->peer].id);
+    p2pc__node_str_cat(t, sizeof t, " peer=");
+    p2pc__node_str_cat(t, sizeof t, n->peers[l->peer].id);
   }
-  node_log(n, P2PC_LOG_WARN, t);
-  node_link_close(n, lid, P2PC_WIRE_E_PROTO, what);
+  p2pc__node_log(n, P2PC_LOG_WARN, t);
+  p2pc__node_link_close(n, lid, P2PC_WIRE_E_PROTO, what);
   return P2PC_ERR_PROTO;
 }
 
-int node_link_input(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
-                    size_t len) {
-  link *l = node_link_get(n, lid);
+int p2pc__node_link_input(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
+                          size_t len) {
+  link *l = p2pc__node_link_get(n, lid);
   if (!l)
     return P2PC_ERR_NOTFOUND;
   if (l->state == L_CLOSING)
@@ -127,7 +127,7 @@ int node_link_input(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   bool from_in = l->in.len > 0;
   if (from_in) {
     if (p2pc_buf_put(&l->in, b, len) != 0)
-      return node_proto_error(n, lid, "frame longer than the maximum");
+      return p2pc__node_proto_error(n, lid, "frame longer than the maximum");
     p = l->in.data;
     left = l->in.len;
   }
@@ -138,14 +138,14 @@ int node_link_input(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
     if (used == 0)
       break;
     if (used == P2PC_ERR_TOOBIG) {
-      rv = node_proto_error(n, lid, "frame length over the maximum");
+      rv = p2pc__node_proto_error(n, lid, "frame length over the maximum");
       break;
     }
     if (used < 0) {
-      rv = node_proto_error(n, lid, "zero frame length");
+      rv = p2pc__node_proto_error(n, lid, "zero frame length");
       break;
     }
-    rv = node_on_frame(n, lid, &f);
+    rv = p2pc__node_on_frame(n, lid, &f);
     p += used;
     left -= (size_t)used;
     if (rv < 0)
@@ -157,18 +157,19 @@ int node_link_input(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
     memmove(l->in.data, p, left);
     l->in.len = left;
   } else if (p2pc_buf_put(&l->in, p, left) != 0) {
-    rv = node_proto_error(n, lid, "frame longer than the maximum");
+    rv = p2pc__node_proto_error(n, lid, "frame longer than the maximum");
   }
   if (l->peer != NO_PEER && l->state == L_UP) {
-    node_stream_flush(n, &n->peers[l->peer]); /* the ACK, batched per read */
-    if (node_leave_done(n, &n->peers[l->peer]))
-      node_finish_leave(n, l->peer);
+    p2pc__node_stream_flush(n,
+                            &n->peers[l->peer]); /* the ACK, batched per read */
+    if (p2pc__node_leave_done(n, &n->peers[l->peer]))
+      p2pc__node_finish_leave(n, l->peer);
   }
   return rv < 0 ? rv : 0;
 }
 
-int node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
-                  const p2pc_wire_addr *addr, p2pc_link_id *out) {
+int p2pc__node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
+                        const p2pc_wire_addr *addr, p2pc_link_id *out) {
   uint32_t i = 0;
   while (i < n->nlinks && n->links[i].state != L_FREE)
     i++;
@@ -185,32 +186,34 @@ int node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
   if (addr)
     l->addr = *addr;
   if (peer_id)
-    node_str_cat(l->expect, sizeof l->expect, peer_id);
+    p2pc__node_str_cat(l->expect, sizeof l->expect, peer_id);
   p2pc_buf_reset(&l->in);
   p2pc_buf_reset(&l->out);
   l->opened_ns = l->last_rx_ns = l->last_ping_ns = n->now.mono_ns;
   /* The dialer speaks first; the listener answers with its own HELLO only
-   * once it has accepted the dialer's (node_send_hello in node_on_hello), so a
-   * refusal is an ERROR alone and the dialer never takes the peer for up
-   * (a HELLO followed by "peer table full" made the dialer queue messages
-   * that could never arrive: found by the simulator's causal oracle). */
+   * once it has accepted the dialer's (p2pc__node_send_hello in
+   * p2pc__node_on_hello), so a refusal is an ERROR alone and the dialer never
+   * takes the peer for up (a HELLO followed by "peer table full" made the
+   * dialer queue messages that could never arrive: found by the simulator's
+   * causal oracle). */
   l->join = false;
   if (outbound) {
     const peer *p = NULL;
-    uint32_t pi = peer_id && *peer_id ? node_peer_find(n, peer_id) : NO_PEER;
+    uint32_t pi =
+        peer_id && *peer_id ? p2pc__node_peer_find(n, peer_id) : NO_PEER;
     if (pi != NO_PEER)
       p = &n->peers[pi];
     else if (addr)
-      p = node_peer_by_addr(n, addr, NULL);
+      p = p2pc__node_peer_by_addr(n, addr, NULL);
     uint16_t flags = p && has_session(p) ? 0 : P2PC_HELLO_FRESH;
-    if (node_needy(n)) {
+    if (p2pc__node_needy(n)) {
       flags |= P2PC_HELLO_JOIN;
       l->join = true;
     }
-    node_send_hello(n, i, flags);
+    p2pc__node_send_hello(n, i, flags);
   }
   if (outbound && peer_id && *peer_id) {
-    uint32_t pi = node_peer_find(n, peer_id);
+    uint32_t pi = p2pc__node_peer_find(n, peer_id);
     if (pi != NO_PEER && n->peers[pi].link == NO_LINK)
       n->peers[pi].state = P2PC_PEER_DIALING;
   }
@@ -218,32 +221,32 @@ int node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
   return 0;
 }
 
-void node_link_closed(p2pc_node *n, p2pc_link_id lid) {
-  link *l = node_link_get(n, lid);
+void p2pc__node_link_closed(p2pc_node *n, p2pc_link_id lid) {
+  link *l = p2pc__node_link_get(n, lid);
   if (!l)
     return;
   uint32_t pi = l->peer;
   /* A dial that never finished its handshake: back off that address. */
   if (pi == NO_PEER && l->outbound && l->expect[0]) {
-    uint32_t e = node_peer_find(n, l->expect);
+    uint32_t e = p2pc__node_peer_find(n, l->expect);
     if (e != NO_PEER && n->peers[e].link == NO_LINK) {
       n->peers[e].dialing = false;
       n->peers[e].state = P2PC_PEER_DOWN;
-      node_schedule_dial(n, &n->peers[e]);
+      p2pc__node_schedule_dial(n, &n->peers[e]);
     }
   } else if (pi == NO_PEER && l->outbound) {
-    anon_seed *s = node_anon_by_addr(n, &l->addr);
+    anon_seed *s = p2pc__node_anon_by_addr(n, &l->addr);
     if (s && !s->done)
-      node_anon_backoff(n, s);
+      p2pc__node_anon_backoff(n, s);
   }
   l->state = L_FREE;
   p2pc_buf_reset(&l->in);
   p2pc_buf_reset(&l->out);
   if (pi != NO_PEER && n->peers[pi].link == lid)
-    node_peer_down(n, &n->peers[pi], "link closed");
+    p2pc__node_peer_down(n, &n->peers[pi], "link closed");
 }
 
-void node_link_consume(p2pc_node *n, p2pc_link_id lid, size_t len) {
+void p2pc__node_link_consume(p2pc_node *n, p2pc_link_id lid, size_t len) {
   link *l = lid < n->nlinks ? &n->links[lid] : NULL;
   if (!l || l->state == L_FREE)
     return;
@@ -255,5 +258,5 @@ void node_link_consume(p2pc_node *n, p2pc_link_id lid, size_t len) {
   }
   /* Room again: frames held back by a full output may go now. */
   if (l->peer != NO_PEER && l->state == L_UP)
-    node_stream_flush(n, &n->peers[l->peer]);
+    p2pc__node_stream_flush(n, &n->peers[l->peer]);
 }

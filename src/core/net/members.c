@@ -7,16 +7,16 @@
  */
 #include "nodeint.h"
 
-uint32_t node_peer_find(const p2pc_node *n, const char *id) {
+uint32_t p2pc__node_peer_find(const p2pc_node *n, const char *id) {
   for (uint32_t i = 0; i < n->npeers; i++)
     if (strcmp(n->peers[i].id, id) == 0)
       return i;
   return NO_PEER;
 }
 
-void node_peer_init(p2pc_node *n, peer *p, const char *id) {
+void p2pc__node_peer_init(p2pc_node *n, peer *p, const char *id) {
   memset(p, 0, sizeof *p);
-  node_str_cat(p->id, sizeof p->id, id);
+  p2pc__node_str_cat(p->id, sizeof p->id, id);
   p->link = NO_LINK;
   p->state = P2PC_PEER_DOWN;
   p->backoff_ns = n->cfg.redial_min_ns;
@@ -26,18 +26,19 @@ void node_peer_init(p2pc_node *n, peer *p, const char *id) {
 
 /* Finds or adds peer id while the table holds fewer than limit records
  * (max_peers, or up to JOIN_SLACK more while links are handed over). */
-uint32_t node_peer_add_upto(p2pc_node *n, const char *id, uint32_t limit) {
-  uint32_t i = node_peer_find(n, id);
+uint32_t p2pc__node_peer_add_upto(p2pc_node *n, const char *id,
+                                  uint32_t limit) {
+  uint32_t i = p2pc__node_peer_find(n, id);
   if (i != NO_PEER)
     return i;
   if (n->npeers >= limit)
     return NO_PEER;
-  node_peer_init(n, &n->peers[n->npeers], id);
+  p2pc__node_peer_init(n, &n->peers[n->npeers], id);
   return n->npeers++;
 }
 
-uint32_t node_peer_add(p2pc_node *n, const char *id) {
-  return node_peer_add_upto(n, id, n->cfg.max_peers);
+uint32_t p2pc__node_peer_add(p2pc_node *n, const char *id) {
+  return p2pc__node_peer_add_upto(n, id, n->cfg.max_peers);
 }
 
 /* A node that wants to link to us while the table is full takes the slot
@@ -47,8 +48,8 @@ uint32_t node_peer_add(p2pc_node *n, const char *id) {
  * 200-node k-regular mesh joining over time). A table full of sessions
  * still refuses: forgetting a session the peer still holds would stall it
  * (PROTOCOL.md, "maxPeers"). */
-uint32_t node_peer_add_evicting(p2pc_node *n, const char *id) {
-  uint32_t i = node_peer_add(n, id);
+uint32_t p2pc__node_peer_add_evicting(p2pc_node *n, const char *id) {
+  uint32_t i = p2pc__node_peer_add(n, id);
   if (i != NO_PEER)
     return i;
   uint32_t victim = NO_PEER;
@@ -66,11 +67,11 @@ uint32_t node_peer_add_evicting(p2pc_node *n, const char *id) {
   if (victim == NO_PEER)
     return NO_PEER;
   p2pc_timesync_peer_down(n->ts, n->peers[victim].id, n->now);
-  node_peer_init(n, &n->peers[victim], id);
+  p2pc__node_peer_init(n, &n->peers[victim], id);
   return victim;
 }
 
-void node_schedule_dial(p2pc_node *n, peer *p) {
+void p2pc__node_schedule_dial(p2pc_node *n, peer *p) {
   if (!p->addr_known || p->link != NO_LINK || p->dialing)
     return;
   /* Exponential back-off with jitter: [b/2, b), doubling up to the max. */
@@ -79,42 +80,42 @@ void node_schedule_dial(p2pc_node *n, peer *p) {
   p->backoff_ns = b * 2 > n->cfg.redial_max_ns ? n->cfg.redial_max_ns : b * 2;
 }
 
-void node_peer_down(p2pc_node *n, peer *p, const char *reason) {
+void p2pc__node_peer_down(p2pc_node *n, peer *p, const char *reason) {
   bool was_up = p->state == P2PC_PEER_UP || p->state == P2PC_PEER_SUSPECT;
   p->link = NO_LINK;
   p->state = P2PC_PEER_DOWN;
   cancel_leave(p);
   if (was_up) {
-    node_ev_peer(n, p, false, reason);
+    p2pc__node_ev_peer(n, p, false, reason);
     p2pc_timesync_peer_down(n->ts, p->id, n->now);
   }
   /* Its report stays counted, frozen, until it comes back or the hold
    * is over; the slot stays its own. */
   if (p->skey != NO_KEY)
-    node_stable_down(n, p);
+    p2pc__node_stable_down(n, p);
   if (!n->stopping)
-    node_schedule_dial(n, p);
+    p2pc__node_schedule_dial(n, p);
 }
 
-peer *node_peer_by_addr(p2pc_node *n, const p2pc_wire_addr *addr,
-                        const char *id) {
-  uint32_t pi = id && *id ? node_peer_find(n, id) : NO_PEER;
+peer *p2pc__node_peer_by_addr(p2pc_node *n, const p2pc_wire_addr *addr,
+                              const char *id) {
+  uint32_t pi = id && *id ? p2pc__node_peer_find(n, id) : NO_PEER;
   if (pi != NO_PEER)
     return &n->peers[pi];
   for (uint32_t i = 0; i < n->npeers; i++)
-    if (n->peers[i].addr_known && node_addr_eq(&n->peers[i].addr, addr))
+    if (n->peers[i].addr_known && p2pc__node_addr_eq(&n->peers[i].addr, addr))
       return &n->peers[i];
   return NULL;
 }
 
-anon_seed *node_anon_by_addr(p2pc_node *n, const p2pc_wire_addr *addr) {
+anon_seed *p2pc__node_anon_by_addr(p2pc_node *n, const p2pc_wire_addr *addr) {
   for (uint32_t i = 0; i < n->nanon; i++)
-    if (node_addr_eq(&n->anon[i].addr, addr))
+    if (p2pc__node_addr_eq(&n->anon[i].addr, addr))
       return &n->anon[i];
   return NULL;
 }
 
-void node_anon_backoff(p2pc_node *n, anon_seed *s) {
+void p2pc__node_anon_backoff(p2pc_node *n, anon_seed *s) {
   uint64_t b = s->backoff_ns;
   s->dialing = false;
   s->next_dial_ns = n->now.mono_ns + b / 2 + rng_below(n, b / 2 + 1);
@@ -128,7 +129,7 @@ static void anon_dials(p2pc_node *n) {
       continue;
     /* Known under its ID by now (learned by exchange)? Then that entry
      * dials it. */
-    if (node_peer_by_addr(n, &s->addr, NULL)) {
+    if (p2pc__node_peer_by_addr(n, &s->addr, NULL)) {
       s->done = true;
       continue;
     }
@@ -140,12 +141,12 @@ static void anon_dials(p2pc_node *n) {
       continue;
     }
     p2pc_action a = {.kind = P2PC_ACT_DIAL, .addr = s->addr};
-    node_push_action(n, &a);
+    p2pc__node_push_action(n, &a);
     s->dialing = true;
   }
 }
 
-void node_send_peers(p2pc_node *n, p2pc_link_id lid, uint32_t except) {
+void p2pc__node_send_peers(p2pc_node *n, p2pc_link_id lid, uint32_t except) {
   p2pc_wire_peer *list =
       n->a->realloc(NULL, ((size_t)n->npeers + 1) * sizeof *list, n->a->ud);
   if (!list)
@@ -156,7 +157,7 @@ void node_send_peers(p2pc_node *n, p2pc_link_id lid, uint32_t except) {
     if (i == except || !p->addr_known || !p->inc_known)
       continue;
     memset(&list[k], 0, sizeof list[k]);
-    node_str_cat(list[k].id, sizeof list[k].id, p->id);
+    p2pc__node_str_cat(list[k].id, sizeof list[k].id, p->id);
     list[k].incarnation = p->inc;
     list[k].addr = p->addr;
     k++;
@@ -165,14 +166,14 @@ void node_send_peers(p2pc_node *n, p2pc_link_id lid, uint32_t except) {
   long at = p2pc_wire_frame_begin(&n->scratch, P2PC_FRAME_PEERS);
   if (at >= 0 && p2pc_wire_peers_put(&n->scratch, list, k) == 0 &&
       p2pc_wire_frame_end(&n->scratch, at, n->cfg.max_frame) == 0) {
-    link *l = node_link_get(n, lid);
+    link *l = p2pc__node_link_get(n, lid);
     if (l)
-      node_link_write(n, l);
+      p2pc__node_link_write(n, l);
   }
   n->a->free(list, n->a->ud);
 }
 
-void node_on_peers(p2pc_node *n, const uint8_t *b, size_t len) {
+void p2pc__node_on_peers(p2pc_node *n, const uint8_t *b, size_t len) {
   p2pc_wire_peer *list =
       n->a->realloc(NULL, P2PC_WIRE_MAX_PEERS * sizeof *list, n->a->ud);
   size_t k = 0;
@@ -182,14 +183,14 @@ void node_on_peers(p2pc_node *n, const uint8_t *b, size_t len) {
     for (size_t i = 0; i < k; i++) {
       if (strcmp(list[i].id, n->id) == 0 || !list[i].addr.family)
         continue;
-      uint32_t pi = node_peer_add(n, list[i].id);
+      uint32_t pi = p2pc__node_peer_add(n, list[i].id);
       if (pi == NO_PEER)
         break; /* maxPeers: the mesh stays partial here */
       peer *p = &n->peers[pi];
       /* A newer incarnation heard of second-hand ends the old session now,
        * so nothing waits for the old one's lost messages. */
       if (p->inc_known && list[i].incarnation > p->inc && p->link == NO_LINK)
-        node_set_incarnation(n, p, list[i].incarnation);
+        p2pc__node_set_incarnation(n, p, list[i].incarnation);
       if (!p->addr_known) {
         p->addr = list[i].addr;
         p->addr_known = true;
@@ -200,21 +201,21 @@ void node_on_peers(p2pc_node *n, const uint8_t *b, size_t len) {
   n->a->free(list, n->a->ud);
 }
 
-void node_dial_failed(p2pc_node *n, const p2pc_wire_addr *addr,
-                      const char *peer_id) {
+void p2pc__node_dial_failed(p2pc_node *n, const p2pc_wire_addr *addr,
+                            const char *peer_id) {
   if (!peer_id || !*peer_id) {
-    anon_seed *s = node_anon_by_addr(n, addr);
+    anon_seed *s = p2pc__node_anon_by_addr(n, addr);
     if (s)
-      node_anon_backoff(n, s);
+      p2pc__node_anon_backoff(n, s);
     return;
   }
-  peer *p = node_peer_by_addr(n, addr, peer_id);
+  peer *p = p2pc__node_peer_by_addr(n, addr, peer_id);
   if (!p)
     return;
   p->dialing = false;
   if (p->link == NO_LINK) {
     p->state = P2PC_PEER_DOWN;
-    node_schedule_dial(n, p);
+    p2pc__node_schedule_dial(n, p);
   }
 }
 
@@ -223,36 +224,37 @@ void node_dial_failed(p2pc_node *n, const p2pc_wire_addr *addr,
  * rep, and the clock announcement) if the node beats (beat); a LEAVE not
  * agreed in time cancelled; unacknowledged data sent again after
  * resend_ns without progress; then whatever of the stream may go. */
-void node_link_due(p2pc_node *n, uint32_t i, uint64_t t, bool beat,
-                   const p2pc_stable_report *rep) {
+void p2pc__node_link_due(p2pc_node *n, uint32_t i, uint64_t t, bool beat,
+                         const p2pc_stable_report *rep) {
   link *l = &n->links[i];
   peer *p = &n->peers[l->peer];
   uint64_t silent = t - l->last_rx_ns;
   if (silent >= n->cfg.dead_ns) {
-    node_link_close(n, i, 0, NULL);
+    p2pc__node_link_close(n, i, 0, NULL);
     p->link = NO_LINK;
-    node_peer_down(n, p, "silent");
+    p2pc__node_peer_down(n, p, "silent");
     return;
   }
   if (silent >= n->cfg.suspect_ns && p->state == P2PC_PEER_UP) {
     p->state = P2PC_PEER_SUSPECT;
     char m[120] = "peers: ";
-    node_str_cat(m, sizeof m, p->id);
-    node_str_cat(m, sizeof m, " suspect (silent)");
-    node_log(n, P2PC_LOG_INFO, m);
+    p2pc__node_str_cat(m, sizeof m, p->id);
+    p2pc__node_str_cat(m, sizeof m, " suspect (silent)");
+    p2pc__node_log(n, P2PC_LOG_INFO, m);
   }
   if (beat && t - l->last_ping_ns >= n->cfg.heartbeat_ns / 2) {
     l->last_ping_ns = t;
     /* The report is the heartbeat: any frame is a sign of life, so
      * no PING goes with it. */
-    node_stable_frame(n, i, rep);
-    node_frame_to_link(n, i, P2PC_FRAME_ANNOUNCE, &n->ann, 0);
+    p2pc__node_stable_frame(n, i, rep);
+    p2pc__node_frame_to_link(n, i, P2PC_FRAME_ANNOUNCE, &n->ann, 0);
   }
   if (leaving(p) && t >= p->leave_until_ns) {
     char m[120] = "peers: ";
-    node_str_cat(m, sizeof m, p->id);
-    node_str_cat(m, sizeof m, " did not agree to end our session; it goes on");
-    node_log(n, P2PC_LOG_INFO, m);
+    p2pc__node_str_cat(m, sizeof m, p->id);
+    p2pc__node_str_cat(m, sizeof m,
+                       " did not agree to end our session; it goes on");
+    p2pc__node_log(n, P2PC_LOG_INFO, m);
     cancel_leave(p);
   }
   /* Nothing acknowledged for a while: send it all again. */
@@ -260,19 +262,19 @@ void node_link_due(p2pc_node *n, uint32_t i, uint64_t t, bool beat,
     p->tx_written = p->tx_acked;
     p->last_progress_ns = t;
   }
-  node_stream_flush(n, p);
+  p2pc__node_stream_flush(n, p);
 }
 
 /* Dials what is due: every known peer without a link whose back-off is
  * over, then the seeds known only by address. */
-void node_dials_due(p2pc_node *n, uint64_t t) {
+void p2pc__node_dials_due(p2pc_node *n, uint64_t t) {
   for (uint32_t i = 0; i < n->npeers && !n->stopping; i++) {
     peer *p = &n->peers[i];
     if (p->addr_known && p->link == NO_LINK && !p->dialing &&
         t >= p->next_dial_ns) {
       p2pc_action a = {.kind = P2PC_ACT_DIAL, .addr = p->addr};
-      node_str_cat(a.peer, sizeof a.peer, p->id);
-      node_push_action(n, &a);
+      p2pc__node_str_cat(a.peer, sizeof a.peer, p->id);
+      p2pc__node_push_action(n, &a);
       p->dialing = true;
       p->state = P2PC_PEER_DIALING;
     }

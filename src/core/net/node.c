@@ -15,24 +15,24 @@ int p2pc_node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
                        const p2pc_wire_addr *addr, p2pc_now now,
                        p2pc_link_id *out) {
   n->now = now;
-  return node_link_new(n, outbound, peer_id, addr, out);
+  return p2pc__node_link_new(n, outbound, peer_id, addr, out);
 }
 
 void p2pc_node_dial_failed(p2pc_node *n, const p2pc_wire_addr *addr,
                            const char *peer_id, p2pc_now now) {
   n->now = now;
-  node_dial_failed(n, addr, peer_id);
+  p2pc__node_dial_failed(n, addr, peer_id);
 }
 
 int p2pc_node_link_input(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
                          size_t len, p2pc_now now) {
   n->now = now;
-  return node_link_input(n, lid, b, len);
+  return p2pc__node_link_input(n, lid, b, len);
 }
 
 void p2pc_node_link_closed(p2pc_node *n, p2pc_link_id lid, p2pc_now now) {
   n->now = now;
-  node_link_closed(n, lid);
+  p2pc__node_link_closed(n, lid);
 }
 
 bool p2pc_node_pop_action(p2pc_node *n, p2pc_action *a) {
@@ -55,7 +55,7 @@ void p2pc_node_link_output(const p2pc_node *n, p2pc_link_id lid,
 }
 
 void p2pc_node_link_consume(p2pc_node *n, p2pc_link_id lid, size_t len) {
-  node_link_consume(n, lid, len);
+  p2pc__node_link_consume(n, lid, len);
 }
 
 /* ---- time ---------------------------------------------------------------- */
@@ -63,7 +63,7 @@ void p2pc_node_link_consume(p2pc_node *n, p2pc_link_id lid, size_t len) {
 void p2pc_node_on_deadline(p2pc_node *n, p2pc_now now) {
   n->now = now;
   uint64_t t = now.mono_ns;
-  node_causal_time(n); /* expiry, and a drain of what it released */
+  p2pc__node_causal_time(n); /* expiry, and a drain of what it released */
   p2pc_causal_drain(n->causal, t);
   /* The announcement is renewed once per interval (the reference's
    * sequence number rises) and rides with every link's heartbeat. */
@@ -81,21 +81,21 @@ void p2pc_node_on_deadline(p2pc_node *n, p2pc_now now) {
            t - n->links[i].last_ping_ns >= n->cfg.heartbeat_ns;
   p2pc_stable_report rep;
   if (beat) {
-    node_stable_update(n);
+    p2pc__node_stable_update(n);
     p2pc_stable_report_out(n->st, &rep);
   }
   for (uint32_t i = 0; i < n->links_hw; i++) {
     link *l = &n->links[i];
     if (l->state == L_HELLO && t - l->opened_ns >= n->cfg.handshake_ns) {
-      node_log(n, P2PC_LOG_WARN, "link: handshake timed out; closing");
-      node_link_close(n, i, 0, NULL);
+      p2pc__node_log(n, P2PC_LOG_WARN, "link: handshake timed out; closing");
+      p2pc__node_link_close(n, i, 0, NULL);
     } else if (l->state == L_UP) {
-      node_link_due(n, i, t, beat, &rep);
+      p2pc__node_link_due(n, i, t, beat, &rep);
     }
   }
-  node_dials_due(n, t);
+  p2pc__node_dials_due(n, t);
   p2pc_timesync_on_deadline(n->ts, now);
-  node_relay_announce(n);
+  p2pc__node_relay_announce(n);
 }
 
 static uint64_t earlier(uint64_t a, uint64_t b) { return a < b ? a : b; }
@@ -174,8 +174,8 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
   if (cb)
     n->cb = *cb;
   n->now = now;
-  node_str_cat(n->id, sizeof n->id, cfg->id);
-  node_make_sesid(n->sesid, n->id, cfg->incarnation);
+  p2pc__node_str_cat(n->id, sizeof n->id, cfg->id);
+  p2pc__node_make_sesid(n->sesid, n->id, cfg->incarnation);
   p2pc_rng_seed(&n->rng, cfg->seed ^ cfg->incarnation, 0);
   /* The buffers p2pc_node_free finishes are set before a failed
    * allocation can send us there (they allocate nothing yet). */
@@ -194,7 +194,8 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
   int rv = P2PC_ERR_NOMEM;
   if (!n->links || !n->peers || (cfg->nseeds && !n->anon))
     goto err;
-  rv = p2pc_causal_new(&n->causal, n->sesid, &c->causal, a, node_ev_causal, n);
+  rv = p2pc_causal_new(&n->causal, n->sesid, &c->causal, a,
+                       p2pc__node_ev_causal, n);
   if (rv)
     goto err;
   /* Slots for every peer's incarnation, with room for frozen ones. */
@@ -209,8 +210,9 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
   if (rv)
     goto err;
   p2pc_timesync_config_defaults(&c->time, c->listen.port, c->heartbeat_ns);
-  p2pc_timesync_hooks th = {
-      .event = node_ev_timesync, .log = node_ev_timesync_log, .ud = n};
+  p2pc_timesync_hooks th = {.event = p2pc__node_ev_timesync,
+                            .log = p2pc__node_ev_timesync_log,
+                            .ud = n};
   rv = p2pc_timesync_new(&n->ts, a, n->id, cfg->incarnation, &c->time,
                          cfg->seed ^ 0x74696d65u, &th, now);
   if (rv)
@@ -225,7 +227,7 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
       rv = P2PC_ERR_INVAL;
       if (!p2pc_node_id_valid(s->id, strlen(s->id)))
         goto err;
-      uint32_t pi = node_peer_add(n, s->id);
+      uint32_t pi = p2pc__node_peer_add(n, s->id);
       if (pi == NO_PEER)
         continue;
       n->peers[pi].addr = s->addr;
@@ -266,7 +268,7 @@ void p2pc_node_free(p2pc_node *n) {
       p2pc_buf_fini(&n->links[i].out);
     }
   for (uint32_t i = 0; i < n->npeers; i++) {
-    node_free_queue(n, &n->peers[i]);
+    p2pc__node_free_queue(n, &n->peers[i]);
     a->free(n->peers[i].q, a->ud);
   }
   a->free(n->links, a->ud);
@@ -293,14 +295,14 @@ static int send_one(p2pc_node *n, const char *dest, const uint8_t *payload,
                     size_t len) {
   if (strcmp(dest, n->id) == 0) {
     p2pc_buf_reset(&n->scratch);
-    node_causal_time(n);
+    p2pc__node_causal_time(n);
     return p2pc_causal_send(n->causal, n->sesid, payload, len, n->now.mono_ns,
                             &n->scratch);
   }
-  uint32_t pi = node_peer_find(n, dest);
+  uint32_t pi = p2pc__node_peer_find(n, dest);
   if (pi == NO_PEER)
     return P2PC_ERR_NOTFOUND;
-  return node_stream_send(n, &n->peers[pi], payload, len);
+  return p2pc__node_stream_send(n, &n->peers[pi], payload, len);
 }
 
 int p2pc_node_send(p2pc_node *n, const char *dest, const uint8_t *payload,
@@ -333,7 +335,7 @@ int p2pc_node_broadcast(p2pc_node *n, const uint8_t *payload, size_t len,
     if (!q->inc_known || q->refused_full || leaving(q) ||
         (q->state != P2PC_PEER_UP && q->state != P2PC_PEER_SUSPECT))
       continue;
-    rv = node_stream_send(n, &n->peers[i], payload, len);
+    rv = p2pc__node_stream_send(n, &n->peers[i], payload, len);
     if (rv)
       return rv;
     count++;
@@ -348,7 +350,7 @@ void p2pc_node_shutdown(p2pc_node *n, p2pc_now now) {
   n->stopping = true;
   for (uint32_t i = 0; i < n->links_hw; i++)
     if (n->links[i].state == L_UP || n->links[i].state == L_HELLO)
-      node_link_close(n, i, P2PC_WIRE_E_SHUTDOWN, "node stopping");
+      p2pc__node_link_close(n, i, P2PC_WIRE_E_SHUTDOWN, "node stopping");
 }
 
 /* ---- introspection ------------------------------------------------------- */
@@ -362,7 +364,7 @@ bool p2pc_node_peer_info(const p2pc_node *n, uint32_t i, p2pc_peer_info *pi) {
     return false;
   const peer *p = &n->peers[i];
   memset(pi, 0, sizeof *pi);
-  node_str_cat(pi->id, sizeof pi->id, p->id);
+  p2pc__node_str_cat(pi->id, sizeof pi->id, p->id);
   pi->state = p->state;
   pi->addr = p->addr;
   pi->incarnation = p->inc;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The node's events: every event it reports goes through node_emit here,
+ * The node's events: every event it reports goes through p2pc__node_emit here,
  * typed (p2pc_event) and, for the event log, rendered by event.c. It also holds
  * the hooks through which the clock sync (timesync.h) and the causal layer
  * (causal.h) report: their event lines, their human log lines, and the
@@ -11,7 +11,7 @@
 #include "event.h"
 
 /* Stamps ev with this call's clocks and hands it out. */
-void node_emit(p2pc_node *n, p2pc_event *ev) {
+void p2pc__node_emit(p2pc_node *n, p2pc_event *ev) {
   if (!n->cb.typed)
     return;
   ev->now = n->now;
@@ -25,7 +25,7 @@ static bool observed(const p2pc_node *n) { return n->cb.typed != NULL; }
 
 /* Clock-sync reports: the `sample` and `clock` records, and for
  * applications what changed: synced or not, a step, another reference. */
-void node_ev_timesync(void *ud, const p2pc_tsev *e) {
+void p2pc__node_ev_timesync(void *ud, const p2pc_tsev *e) {
   p2pc_node *n = ud;
   if (!observed(n))
     return;
@@ -38,7 +38,7 @@ void node_ev_timesync(void *ud, const p2pc_tsev *e) {
     ev.u.sample.raw_offset_ns = e->raw_offset_ns;
     ev.u.sample.interleaved = e->interleaved;
     ev.u.sample.kernel = e->kernel;
-    node_emit(n, &ev);
+    p2pc__node_emit(n, &ev);
     return;
   }
   ev.type = P2PC_EVENT_CLOCK_UPDATE;
@@ -51,27 +51,27 @@ void node_ev_timesync(void *ud, const p2pc_tsev *e) {
   ev.u.clock.err_ns = e->err_ns;
   ev.u.clock.adj_ns = e->adj_ns;
   ev.u.clock.step_ns = e->step_ns;
-  node_emit(n, &ev);
+  p2pc__node_emit(n, &ev);
   if (e->synced != n->ev_synced) {
     n->ev_synced = e->synced;
     ev.type = e->synced ? P2PC_EVENT_CLOCK_SYNCED : P2PC_EVENT_CLOCK_UNSYNCED;
-    node_emit(n, &ev);
+    p2pc__node_emit(n, &ev);
   }
   if (e->step_ns != 0) {
     ev.type = P2PC_EVENT_CLOCK_STEPPED;
-    node_emit(n, &ev);
+    p2pc__node_emit(n, &ev);
   }
   if (strcmp(e->ref, n->ev_ref) != 0) {
     size_t k = strnlen(e->ref, P2PC_NODE_ID_MAX);
     memcpy(n->ev_ref, e->ref, k);
     n->ev_ref[k] = '\0';
     ev.type = P2PC_EVENT_REFERENCE_CHANGED;
-    node_emit(n, &ev);
+    p2pc__node_emit(n, &ev);
   }
 }
 
-void node_ev_timesync_log(void *ud, p2pc_log_level lv, const char *text) {
-  node_log(ud, lv, text);
+void p2pc__node_ev_timesync_log(void *ud, p2pc_log_level lv, const char *text) {
+  p2pc__node_log(ud, lv, text);
 }
 
 /* A peer's message was not taken: its stamp leads our clock by more than
@@ -82,41 +82,41 @@ static void refused_ahead(p2pc_node *n, const p2pc_causal_event *ev) {
     return;
   n->refused_ahead_logged_ns = n->now.mono_ns;
   char t[256] = "causal: refused msg=";
-  node_str_cat(t, sizeof t, ev->sender);
-  node_str_cat(t, sizeof t, ":");
-  node_str_u64(t, sizeof t, ev->n);
-  node_str_cat(t, sizeof t, ": its stamp leads our clock by ");
+  p2pc__node_str_cat(t, sizeof t, ev->sender);
+  p2pc__node_str_cat(t, sizeof t, ":");
+  p2pc__node_str_u64(t, sizeof t, ev->n);
+  p2pc__node_str_cat(t, sizeof t, ": its stamp leads our clock by ");
   uint64_t lead = ev->stamp > ev->hlc ? ev->stamp - ev->hlc : 0;
-  node_str_u64(t, sizeof t, lead / 1000000);
-  node_str_cat(t, sizeof t,
-               " ms, beyond our error bound (its clock is ahead, or "
-               "ours is behind)");
-  node_log(n, P2PC_LOG_WARN, t);
+  p2pc__node_str_u64(t, sizeof t, lead / 1000000);
+  p2pc__node_str_cat(t, sizeof t,
+                     " ms, beyond our error bound (its clock is ahead, or "
+                     "ours is behind)");
+  p2pc__node_log(n, P2PC_LOG_WARN, t);
 }
 
 /* SES reports: the event line, the human DEBUG line, the delivery. */
-void node_ev_causal(void *ud, const p2pc_causal_event *ev) {
+void p2pc__node_ev_causal(void *ud, const p2pc_causal_event *ev) {
   p2pc_node *n = ud;
   if (observed(n)) {
     p2pc_event e;
     p2pc_event_from_causal(&e, ev);
-    node_emit(n, &e);
+    p2pc__node_emit(n, &e);
   }
   if (ev->kind == P2PC_CEV_EXPIRE && ev->at_sender)
-    node_stream_tombstone(n, ev->peer, ev->n);
+    p2pc__node_stream_tombstone(n, ev->peer, ev->n);
   if (ev->kind == P2PC_CEV_REFUSE)
     refused_ahead(n, ev);
   if (ev->kind == P2PC_CEV_EXPIRE) {
     char t[256] = "causal: expired msg=";
-    node_str_cat(t, sizeof t, ev->sender);
-    node_str_cat(t, sizeof t, ":");
-    node_str_u64(t, sizeof t, ev->n);
-    node_str_cat(t, sizeof t, ev->at_sender ? " to=" : " from=");
-    node_str_cat(t, sizeof t, ev->peer);
-    node_str_cat(t, sizeof t, " reason=\"");
-    node_str_cat(t, sizeof t, ev->reason);
-    node_str_cat(t, sizeof t, "\"");
-    node_log(n, P2PC_LOG_INFO, t);
+    p2pc__node_str_cat(t, sizeof t, ev->sender);
+    p2pc__node_str_cat(t, sizeof t, ":");
+    p2pc__node_str_u64(t, sizeof t, ev->n);
+    p2pc__node_str_cat(t, sizeof t, ev->at_sender ? " to=" : " from=");
+    p2pc__node_str_cat(t, sizeof t, ev->peer);
+    p2pc__node_str_cat(t, sizeof t, " reason=\"");
+    p2pc__node_str_cat(t, sizeof t, ev->reason);
+    p2pc__node_str_cat(t, sizeof t, "\"");
+    p2pc__node_log(n, P2PC_LOG_INFO, t);
     return;
   }
   /* The human DEBUG line of a delivery, a hold-back or a drop. */
@@ -125,33 +125,34 @@ void node_ev_causal(void *ud, const p2pc_causal_event *ev) {
        ev->kind != P2PC_CEV_DROP))
     return; /* the hot path: nothing more to say */
   char t[256] = "causal: ";
-  node_str_cat(t, sizeof t, p2pc_event_name(p2pc_event_causal_type(ev->kind)));
-  node_str_cat(t, sizeof t, " msg=");
-  node_str_cat(t, sizeof t, ev->sender);
-  node_str_cat(t, sizeof t, ":");
-  node_str_u64(t, sizeof t, ev->n);
+  p2pc__node_str_cat(t, sizeof t,
+                     p2pc_event_name(p2pc_event_causal_type(ev->kind)));
+  p2pc__node_str_cat(t, sizeof t, " msg=");
+  p2pc__node_str_cat(t, sizeof t, ev->sender);
+  p2pc__node_str_cat(t, sizeof t, ":");
+  p2pc__node_str_u64(t, sizeof t, ev->n);
   {
     if (ev->kind == P2PC_CEV_DELIVER) {
-      node_str_cat(t, sizeof t, " waited_us=");
-      node_str_u64(t, sizeof t, ev->waited_ns / 1000);
+      p2pc__node_str_cat(t, sizeof t, " waited_us=");
+      p2pc__node_str_u64(t, sizeof t, ev->waited_ns / 1000);
     } else if (ev->kind == P2PC_CEV_BUFFER) {
-      node_str_cat(t, sizeof t, " waits_for=");
+      p2pc__node_str_cat(t, sizeof t, " waits_for=");
       if (ev->waits_sender) {
-        node_str_cat(t, sizeof t, ev->waits_sender);
-        node_str_cat(t, sizeof t, ":");
-        node_str_u64(t, sizeof t, ev->waits_n);
+        p2pc__node_str_cat(t, sizeof t, ev->waits_sender);
+        p2pc__node_str_cat(t, sizeof t, ":");
+        p2pc__node_str_u64(t, sizeof t, ev->waits_n);
       }
     } else {
-      node_str_cat(t, sizeof t, " reason=\"");
-      node_str_cat(t, sizeof t, ev->reason);
-      node_str_cat(t, sizeof t, "\"");
+      p2pc__node_str_cat(t, sizeof t, " reason=\"");
+      p2pc__node_str_cat(t, sizeof t, ev->reason);
+      p2pc__node_str_cat(t, sizeof t, "\"");
     }
-    node_log(n, P2PC_LOG_DEBUG, t);
+    p2pc__node_log(n, P2PC_LOG_DEBUG, t);
   }
 }
 
 /* peer_up (with the address it listens on) or peer_down (with why). */
-void node_ev_peer(p2pc_node *n, const peer *p, bool up, const char *why) {
+void p2pc__node_ev_peer(p2pc_node *n, const peer *p, bool up, const char *why) {
   p2pc_event ev = {0};
   ev.type = up ? P2PC_EVENT_PEER_UP : P2PC_EVENT_PEER_DOWN;
   ev.peer = p->id;
@@ -162,17 +163,17 @@ void node_ev_peer(p2pc_node *n, const peer *p, bool up, const char *why) {
   } else {
     ev.reason = why;
   }
-  node_emit(n, &ev);
+  p2pc__node_emit(n, &ev);
   char t[200] = "peers: ";
-  node_str_cat(t, sizeof t, p->id);
-  node_str_cat(t, sizeof t, up ? " up addr=" : " down reason=");
-  node_str_cat(t, sizeof t, up ? as : why);
-  node_log(n, P2PC_LOG_INFO, t);
+  p2pc__node_str_cat(t, sizeof t, p->id);
+  p2pc__node_str_cat(t, sizeof t, up ? " up addr=" : " down reason=");
+  p2pc__node_str_cat(t, sizeof t, up ? as : why);
+  p2pc__node_log(n, P2PC_LOG_INFO, t);
 }
 
 /* Our message msg_n to `to` can no longer arrive: the peer restarted. */
-void node_ev_undeliverable(p2pc_node *n, const char *to, uint64_t msg_n,
-                           const char *why) {
+void p2pc__node_ev_undeliverable(p2pc_node *n, const char *to, uint64_t msg_n,
+                                 const char *why) {
   if (!observed(n))
     return;
   p2pc_event ev = {0};
@@ -181,15 +182,15 @@ void node_ev_undeliverable(p2pc_node *n, const char *to, uint64_t msg_n,
   ev.peer = to;
   ev.outgoing = true;
   ev.reason = why;
-  node_emit(n, &ev);
+  p2pc__node_emit(n, &ev);
 }
 
 /* Sends to p may go on: a send met P2PC_ERR_FULL, and now its queue has
  * room again (or was emptied by the end of the session). */
-void node_ev_writable(p2pc_node *n, peer *p) {
+void p2pc__node_ev_writable(p2pc_node *n, peer *p) {
   p->blocked = false;
   p2pc_event ev = {0};
   ev.type = P2PC_EVENT_WRITABLE;
   ev.peer = p->id;
-  node_emit(n, &ev);
+  p2pc__node_emit(n, &ev);
 }

@@ -7,7 +7,7 @@
 #include "nodeint.h"
 
 /* Appends decimal v to s (NUL-terminated, capacity cap). */
-void node_str_u64(char *s, size_t cap, uint64_t v) {
+void p2pc__node_str_u64(char *s, size_t cap, uint64_t v) {
   char d[20];
   size_t k = 0, len = strlen(s);
   do
@@ -18,7 +18,7 @@ void node_str_u64(char *s, size_t cap, uint64_t v) {
   s[len] = '\0';
 }
 
-void node_str_cat(char *s, size_t cap, const char *t) {
+void p2pc__node_str_cat(char *s, size_t cap, const char *t) {
   size_t len = strlen(s), k = strlen(t);
   if (k > cap - 1 - len)
     k = cap - 1 - len;
@@ -30,14 +30,14 @@ void p2pc_node_addr_format(const p2pc_wire_addr *a, char *s, size_t cap) {
   p2pc_addr_format(a, s, cap);
 }
 
-bool node_addr_eq(const p2pc_wire_addr *x, const p2pc_wire_addr *y) {
+bool p2pc__node_addr_eq(const p2pc_wire_addr *x, const p2pc_wire_addr *y) {
   size_t n = x->family == 4 ? 4 : 16;
   return x->family == y->family && x->port == y->port &&
          (x->family == 0 || memcmp(x->addr, y->addr, n) == 0);
 }
 
 /* The incarnation tag of a causal identity: base36 of 31 bits. */
-void node_make_sesid(char *out, const char *id, uint64_t inc) {
+void p2pc__node_make_sesid(char *out, const char *id, uint64_t inc) {
   static const char b36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
   char tag[TAG_MAX];
   size_t k = 0;
@@ -46,15 +46,15 @@ void node_make_sesid(char *out, const char *id, uint64_t inc) {
     tag[k++] = b36[v % 36];
   while ((v /= 36) != 0);
   out[0] = '\0';
-  node_str_cat(out, P2PC_ID_MAX + 1, id);
-  node_str_cat(out, P2PC_ID_MAX + 1, "~");
+  p2pc__node_str_cat(out, P2PC_ID_MAX + 1, id);
+  p2pc__node_str_cat(out, P2PC_ID_MAX + 1, "~");
   size_t len = strlen(out);
   while (k)
     out[len++] = tag[--k];
   out[len] = '\0';
 }
 
-void node_log(p2pc_node *n, p2pc_log_level lv, const char *text) {
+void p2pc__node_log(p2pc_node *n, p2pc_log_level lv, const char *text) {
   if (n->cb.log && lv <= n->cb.log_level)
     n->cb.log(n->cb.log_ud ? n->cb.log_ud : n->cb.ud, lv, text);
 }

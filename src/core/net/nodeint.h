@@ -12,8 +12,13 @@
  *   members.c      the peer table, PEERS exchange, liveness, re-dial
  *   stream.c       the per-peer reliable stream (lseq, ACK, resend)
  *   stability.c    stability slots and STABLE frames (stable.h)
- *   node_events.c  every event-log line, and the causal/timesync reports
+ *   node_events.c  every event the node reports, and the causal/timesync
+ *                  reports turned into events
  *   nodefmt.c      text: numbers, addresses, session IDs, the human log
+ *
+ * Those functions are p2pc__node_*: hidden from the shared library, and
+ * in the static one under the library's prefix, clashing with nothing of
+ * an application's.
  */
 #ifndef P2PC_NODEINT_H
 #define P2PC_NODEINT_H
@@ -185,93 +190,94 @@ static inline void cancel_leave(peer *p) {
 /* ---- nodefmt.c: text ----------------------------------------------------- */
 
 /* Appends decimal v / text t to s (NUL-terminated, capacity cap). */
-void node_str_u64(char *s, size_t cap, uint64_t v);
-void node_str_cat(char *s, size_t cap, const char *t);
-bool node_addr_eq(const p2pc_wire_addr *x, const p2pc_wire_addr *y);
+void p2pc__node_str_u64(char *s, size_t cap, uint64_t v);
+void p2pc__node_str_cat(char *s, size_t cap, const char *t);
+bool p2pc__node_addr_eq(const p2pc_wire_addr *x, const p2pc_wire_addr *y);
 /* "<id>~<tag>": the causal identity of incarnation inc of id. */
-void node_make_sesid(char *out, const char *id, uint64_t inc);
+void p2pc__node_make_sesid(char *out, const char *id, uint64_t inc);
 /* One human log line, if its level is wanted. */
-void node_log(p2pc_node *n, p2pc_log_level lv, const char *text);
+void p2pc__node_log(p2pc_node *n, p2pc_log_level lv, const char *text);
 
 /* ---- node_events.c: the event log and the layers' reports --------------- */
 
 /* `peer_up` / `peer_down` (ev) for p with one more field, and its INFO
  * line. */
-void node_ev_peer(p2pc_node *n, const peer *p, bool up, const char *why);
-void node_ev_writable(p2pc_node *n, peer *p);
-void node_emit(p2pc_node *n, p2pc_event *ev);
+void p2pc__node_ev_peer(p2pc_node *n, const peer *p, bool up, const char *why);
+void p2pc__node_ev_writable(p2pc_node *n, peer *p);
+void p2pc__node_emit(p2pc_node *n, p2pc_event *ev);
 /* `undeliverable`: our message msg_n to peer `to` will never arrive. */
-void node_ev_undeliverable(p2pc_node *n, const char *to, uint64_t msg_n,
-                           const char *why);
+void p2pc__node_ev_undeliverable(p2pc_node *n, const char *to, uint64_t msg_n,
+                                 const char *why);
 /* The hooks of timesync.h and causal.h: their reports become event lines,
  * log lines and deliveries. */
-void node_ev_timesync(void *ud, const p2pc_tsev *e);
-void node_ev_timesync_log(void *ud, p2pc_log_level lv, const char *text);
-void node_ev_causal(void *ud, const p2pc_causal_event *ev);
+void p2pc__node_ev_timesync(void *ud, const p2pc_tsev *e);
+void p2pc__node_ev_timesync_log(void *ud, p2pc_log_level lv, const char *text);
+void p2pc__node_ev_causal(void *ud, const p2pc_causal_event *ev);
 
 /* ---- link.c: actions, links, framing ----------------------------------- */
 
-void node_push_action(p2pc_node *n, const p2pc_action *a);
-link *node_link_get(const p2pc_node *n, p2pc_link_id l);
+void p2pc__node_push_action(p2pc_node *n, const p2pc_action *a);
+link *p2pc__node_link_get(const p2pc_node *n, p2pc_link_id l);
 /* Writes the frame in n->scratch to l's output (not if it is closing). */
-void node_link_write(p2pc_node *n, link *l);
+void p2pc__node_link_write(p2pc_node *n, link *l);
 /* Asks the runtime to close link id, after an ERROR frame if code != 0. */
-void node_link_close(p2pc_node *n, p2pc_link_id id, uint16_t code,
-                     const char *reason);
+void p2pc__node_link_close(p2pc_node *n, p2pc_link_id id, uint16_t code,
+                           const char *reason);
 /* Builds one frame of type t (arg/v as the type needs) and writes it. */
-int node_frame_to_link(p2pc_node *n, p2pc_link_id id, p2pc_frame_type t,
-                       const void *arg, uint64_t v);
-void node_send_hello(p2pc_node *n, p2pc_link_id lid, uint16_t flags);
+int p2pc__node_frame_to_link(p2pc_node *n, p2pc_link_id id, p2pc_frame_type t,
+                             const void *arg, uint64_t v);
+void p2pc__node_send_hello(p2pc_node *n, p2pc_link_id lid, uint16_t flags);
 /* Logs and closes a link that broke the protocol; P2PC_ERR_PROTO. */
-int node_proto_error(p2pc_node *n, p2pc_link_id lid, const char *what);
-int node_link_input(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
-                    size_t len);
-int node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
-                  const p2pc_wire_addr *addr, p2pc_link_id *out);
-void node_link_closed(p2pc_node *n, p2pc_link_id lid);
-void node_link_consume(p2pc_node *n, p2pc_link_id lid, size_t len);
+int p2pc__node_proto_error(p2pc_node *n, p2pc_link_id lid, const char *what);
+int p2pc__node_link_input(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
+                          size_t len);
+int p2pc__node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
+                        const p2pc_wire_addr *addr, p2pc_link_id *out);
+void p2pc__node_link_closed(p2pc_node *n, p2pc_link_id lid);
+void p2pc__node_link_consume(p2pc_node *n, p2pc_link_id lid, size_t len);
 
 /* ---- frames.c ------------------------------------------------------------ */
 
 /* One complete frame that arrived on link lid. */
-int node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f);
+int p2pc__node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f);
 /* Passes a better clock reference on to every link (timesync decides). */
-void node_relay_announce(p2pc_node *n);
+void p2pc__node_relay_announce(p2pc_node *n);
 
 /* ---- join.c ------------------------------------------------------------ */
 
-int node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b, size_t len);
-void node_set_incarnation(p2pc_node *n, peer *p, uint64_t inc);
+int p2pc__node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
+                        size_t len);
+void p2pc__node_set_incarnation(p2pc_node *n, peer *p, uint64_t inc);
 /* Fewer than half of the peer slots linked: HELLOs ask for room. */
-bool node_needy(const p2pc_node *n);
-void node_on_leave(p2pc_node *n, peer *p, uint64_t last,
-                   const p2pc_wire_peer *next);
-bool node_leave_done(const p2pc_node *n, const peer *p);
-void node_finish_leave(p2pc_node *n, uint32_t pi);
+bool p2pc__node_needy(const p2pc_node *n);
+void p2pc__node_on_leave(p2pc_node *n, peer *p, uint64_t last,
+                         const p2pc_wire_peer *next);
+bool p2pc__node_leave_done(const p2pc_node *n, const peer *p);
+void p2pc__node_finish_leave(p2pc_node *n, uint32_t pi);
 
 /* ---- members.c --------------------------------------------------------- */
 
-uint32_t node_peer_find(const p2pc_node *n, const char *id);
-void node_peer_init(p2pc_node *n, peer *p, const char *id);
-uint32_t node_peer_add_upto(p2pc_node *n, const char *id, uint32_t limit);
-uint32_t node_peer_add(p2pc_node *n, const char *id);
-uint32_t node_peer_add_evicting(p2pc_node *n, const char *id);
-peer *node_peer_by_addr(p2pc_node *n, const p2pc_wire_addr *addr,
-                        const char *id);
-void node_peer_down(p2pc_node *n, peer *p, const char *reason);
-void node_schedule_dial(p2pc_node *n, peer *p);
-anon_seed *node_anon_by_addr(p2pc_node *n, const p2pc_wire_addr *addr);
-void node_anon_backoff(p2pc_node *n, anon_seed *s);
-void node_send_peers(p2pc_node *n, p2pc_link_id lid, uint32_t except);
-void node_on_peers(p2pc_node *n, const uint8_t *b, size_t len);
-void node_dial_failed(p2pc_node *n, const p2pc_wire_addr *addr,
-                      const char *peer_id);
+uint32_t p2pc__node_peer_find(const p2pc_node *n, const char *id);
+void p2pc__node_peer_init(p2pc_node *n, peer *p, const char *id);
+uint32_t p2pc__node_peer_add_upto(p2pc_node *n, const char *id, uint32_t limit);
+uint32_t p2pc__node_peer_add(p2pc_node *n, const char *id);
+uint32_t p2pc__node_peer_add_evicting(p2pc_node *n, const char *id);
+peer *p2pc__node_peer_by_addr(p2pc_node *n, const p2pc_wire_addr *addr,
+                              const char *id);
+void p2pc__node_peer_down(p2pc_node *n, peer *p, const char *reason);
+void p2pc__node_schedule_dial(p2pc_node *n, peer *p);
+anon_seed *p2pc__node_anon_by_addr(p2pc_node *n, const p2pc_wire_addr *addr);
+void p2pc__node_anon_backoff(p2pc_node *n, anon_seed *s);
+void p2pc__node_send_peers(p2pc_node *n, p2pc_link_id lid, uint32_t except);
+void p2pc__node_on_peers(p2pc_node *n, const uint8_t *b, size_t len);
+void p2pc__node_dial_failed(p2pc_node *n, const p2pc_wire_addr *addr,
+                            const char *peer_id);
 /* Link i is up: it died, went quiet, owes a heartbeat (rep, if beat), a
  * LEAVE was not agreed, or its unacknowledged data is due again. */
-void node_link_due(p2pc_node *n, uint32_t i, uint64_t t, bool beat,
-                   const p2pc_stable_report *rep);
+void p2pc__node_link_due(p2pc_node *n, uint32_t i, uint64_t t, bool beat,
+                         const p2pc_stable_report *rep);
 /* Dials whatever is due: known peers, then seeds without an ID. */
-void node_dials_due(p2pc_node *n, uint64_t t);
+void p2pc__node_dials_due(p2pc_node *n, uint64_t t);
 
 /* ---- stream.c ---------------------------------------------------------- */
 
@@ -279,26 +285,29 @@ void node_dials_due(p2pc_node *n, uint64_t t);
 static inline txmsg *txq_at(const peer *p, uint32_t i) {
   return &p->q[(p->qhead + i) & (p->qcap - 1)];
 }
-void node_causal_time(p2pc_node *n);
-void node_free_queue(p2pc_node *n, peer *p);
-void node_stream_restart(p2pc_node *n, peer *p);
-void node_stream_flush(p2pc_node *n, peer *p);
-void node_stream_tombstone(p2pc_node *n, const char *dest_sesid,
-                           uint64_t msg_n);
-int node_stream_send(p2pc_node *n, peer *p, const uint8_t *payload, size_t len);
-int node_stream_data(p2pc_node *n, peer *p, const uint8_t *b, size_t len);
-void node_stream_ack(p2pc_node *n, peer *p, uint64_t cum, uint64_t beyond);
+void p2pc__node_causal_time(p2pc_node *n);
+void p2pc__node_free_queue(p2pc_node *n, peer *p);
+void p2pc__node_stream_restart(p2pc_node *n, peer *p);
+void p2pc__node_stream_flush(p2pc_node *n, peer *p);
+void p2pc__node_stream_tombstone(p2pc_node *n, const char *dest_sesid,
+                                 uint64_t msg_n);
+int p2pc__node_stream_send(p2pc_node *n, peer *p, const uint8_t *payload,
+                           size_t len);
+int p2pc__node_stream_data(p2pc_node *n, peer *p, const uint8_t *b, size_t len);
+void p2pc__node_stream_ack(p2pc_node *n, peer *p, uint64_t cum,
+                           uint64_t beyond);
 
 /* ---- stability.c ------------------------------------------------------- */
 
-uint32_t node_stable_key(p2pc_node *n, peer *p);
-void node_stable_down(p2pc_node *n, peer *p);
-void node_stable_release(p2pc_node *n, peer *p);
-void node_stable_frame(p2pc_node *n, uint32_t lid,
-                       const p2pc_stable_report *rep);
-void node_stable_send(p2pc_node *n, uint32_t lid);
-bool node_stable_update(p2pc_node *n);
+uint32_t p2pc__node_stable_key(p2pc_node *n, peer *p);
+void p2pc__node_stable_down(p2pc_node *n, peer *p);
+void p2pc__node_stable_release(p2pc_node *n, peer *p);
+void p2pc__node_stable_frame(p2pc_node *n, uint32_t lid,
+                             const p2pc_stable_report *rep);
+void p2pc__node_stable_send(p2pc_node *n, uint32_t lid);
+bool p2pc__node_stable_update(p2pc_node *n);
 /* A STABLE frame from p arrived on l. */
-void node_stable_in(p2pc_node *n, link *l, peer *p, const p2pc_wire_stable *ws);
+void p2pc__node_stable_in(p2pc_node *n, link *l, peer *p,
+                          const p2pc_wire_stable *ws);
 
 #endif /* P2PC_NODEINT_H */

@@ -20,7 +20,7 @@ static bool key_taken(const p2pc_node *n, uint32_t k) {
 /* The slot of p's current incarnation, handed out on first need. A slot
  * whose report is frozen is reused only once its hold is over; if every
  * free one is taken, a frozen one nobody holds is folded into the floor. */
-uint32_t node_stable_key(p2pc_node *n, peer *p) {
+uint32_t p2pc__node_stable_key(p2pc_node *n, peer *p) {
   if (p->skey != NO_KEY)
     return p->skey;
   for (uint32_t k = 0; k < n->st_keys; k++)
@@ -50,7 +50,7 @@ uint32_t node_stable_key(p2pc_node *n, peer *p) {
  * by level relies on it (every chain's inequality uses the reports on its
  * own links). If none was, no chain crosses the link, and the report goes
  * at once: joins that hand links over early pin no levels. */
-void node_stable_down(p2pc_node *n, peer *p) {
+void p2pc__node_stable_down(p2pc_node *n, peer *p) {
   if (p->st_data)
     p2pc_stable_link_down(n->st, p->skey, node_hlc(n));
   else
@@ -59,18 +59,18 @@ void node_stable_down(p2pc_node *n, peer *p) {
 
 /* p's incarnation is over, or its record goes: its report stays counted
  * (frozen) until its hold is over, and the slot is no longer p's. */
-void node_stable_release(p2pc_node *n, peer *p) {
+void p2pc__node_stable_release(p2pc_node *n, peer *p) {
   if (p->skey == NO_KEY)
     return;
-  node_stable_down(n, p);
+  p2pc__node_stable_down(n, p);
   p->skey = NO_KEY;
 }
 
 /* One STABLE frame on link lid: the report, and what this node delivered
  * and wrote off of the peer's stream. */
-void node_stable_frame(p2pc_node *n, uint32_t lid,
-                       const p2pc_stable_report *rep) {
-  link *l = node_link_get(n, lid);
+void p2pc__node_stable_frame(p2pc_node *n, uint32_t lid,
+                             const p2pc_stable_report *rep) {
+  link *l = p2pc__node_link_get(n, lid);
   if (!l || l->state != L_UP || l->peer == NO_PEER)
     return;
   peer *p = &n->peers[l->peer];
@@ -84,25 +84,25 @@ void node_stable_frame(p2pc_node *n, uint32_t lid,
     ws.nexpired = 2 * nwo;
   }
   p->st_delivered = ws.delivered;
-  node_frame_to_link(n, lid, P2PC_FRAME_STABLE, &ws, 0);
+  p2pc__node_frame_to_link(n, lid, P2PC_FRAME_STABLE, &ws, 0);
 }
 
 /* Sends this node's report on link lid, or on every link that is up when
  * lid is NO_LINK or a level fell since the last report (then before any
  * more DATA on any link). */
-void node_stable_send(p2pc_node *n, uint32_t lid) {
+void p2pc__node_stable_send(p2pc_node *n, uint32_t lid) {
   bool all = lid == NO_LINK || p2pc_stable_decreased(n->st);
   p2pc_stable_report rep;
   p2pc_stable_report_out(n->st, &rep);
   for (uint32_t i = 0; i < n->links_hw; i++)
     if (n->links[i].state == L_UP && (all || i == lid))
-      node_stable_frame(n, i, &rep);
+      p2pc__node_stable_frame(n, i, &rep);
 }
 
 /* Recomputes the levels from this node's LS and the reports held, hands
  * them to the causal layer, and reports a fall at once (on every link:
  * then true). */
-bool node_stable_update(p2pc_node *n) {
+bool p2pc__node_stable_update(p2pc_node *n) {
   uint64_t hlc = node_hlc(n);
   p2pc_stable_tick(n->st, hlc);
   p2pc_stable_refresh(n->st);
@@ -116,16 +116,16 @@ bool node_stable_update(p2pc_node *n) {
   p2pc_causal_set_stable_levels(n->causal, lv, P2PC_CAUSAL_LEVELS);
   if (!p2pc_stable_decreased(n->st))
     return false;
-  node_stable_send(n, NO_LINK);
+  p2pc__node_stable_send(n, NO_LINK);
   return true;
 }
 
 /* A STABLE frame from p arrived on l: its report, the deliveries it
  * reports of our stream to it, and its level 0 for the causal layer. */
-void node_stable_in(p2pc_node *n, link *l, peer *p,
-                    const p2pc_wire_stable *ws) {
-  uint32_t k = node_stable_key(n, p);
-  node_causal_time(n);
+void p2pc__node_stable_in(p2pc_node *n, link *l, peer *p,
+                          const p2pc_wire_stable *ws) {
+  uint32_t k = p2pc__node_stable_key(n, p);
+  p2pc__node_causal_time(n);
   if (k != NO_KEY &&
       p2pc_stable_report_in(n->st, k, &ws->rep, node_hlc(n)) == 0)
     l->stable_rx = true; /* its DATA is covered from now on */
@@ -133,14 +133,14 @@ void node_stable_in(p2pc_node *n, link *l, peer *p,
       p2pc_causal_peer_report(n->causal, p->sesid, ws->delivered, ws->expired,
                               ws->nexpired / 2, n->now.mono_ns) != 0) {
     char t[160] = "causal: ignored a delivery report from ";
-    node_str_cat(t, sizeof t, p->id);
-    node_str_cat(t, sizeof t, ": beyond what we sent it");
-    node_log(n, P2PC_LOG_WARN, t);
+    p2pc__node_str_cat(t, sizeof t, p->id);
+    p2pc__node_str_cat(t, sizeof t, ": beyond what we sent it");
+    p2pc__node_log(n, P2PC_LOG_WARN, t);
   }
   if (p->inc_known)
     p2pc_causal_set_peer_stable(n->causal, p->sesid, ws->rep.v[0]);
   /* A fall goes on at once, before any more DATA; rises wait for the
    * heartbeat's refresh (stable.h: lower levels are safe). */
   if (p2pc_stable_decreased(n->st))
-    node_stable_send(n, NO_LINK);
+    p2pc__node_stable_send(n, NO_LINK);
 }

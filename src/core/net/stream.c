@@ -16,14 +16,14 @@
 
 /* Gives the causal layer the network time and its error bound (an
  * unsynchronized clock has no honest bound: no stamp is refused then). */
-void node_causal_time(p2pc_node *n) {
+void p2pc__node_causal_time(p2pc_node *n) {
   int64_t net = p2pc_timesync_time(n->ts, n->now.local_ns);
   double err = p2pc_timesync_error(n->ts, n->now.local_ns);
   uint64_t e = err < 0 || err > 1e15 ? (uint64_t)1e15 : (uint64_t)err;
   p2pc_causal_set_time(n->causal, net, e, n->now.mono_ns);
 }
 
-void node_free_queue(p2pc_node *n, peer *p) {
+void p2pc__node_free_queue(p2pc_node *n, peer *p) {
   for (uint32_t i = 0; i < p->qn; i++)
     n->a->free(txq_at(p, i)->frame, n->a->ud);
   p->qn = 0;
@@ -41,7 +41,7 @@ void node_free_queue(p2pc_node *n, peer *p) {
  * layer drops (SES de-duplication by message number), so nothing is
  * delivered twice or lost.
  */
-void node_stream_restart(p2pc_node *n, peer *p) {
+void p2pc__node_stream_restart(p2pc_node *n, peer *p) {
   p->qbytes = 0;
   for (uint32_t i = 0; i < p->qn; i++) {
     txmsg *t = txq_at(p, i);
@@ -66,15 +66,16 @@ void node_stream_restart(p2pc_node *n, peer *p) {
   p->fast_for = 0;
   cancel_leave(p);
   char t[160] = "peers: ";
-  node_str_cat(t, sizeof t, p->id);
-  node_str_cat(t, sizeof t, " holds no session with us: starting it again");
-  node_log(n, P2PC_LOG_INFO, t);
+  p2pc__node_str_cat(t, sizeof t, p->id);
+  p2pc__node_str_cat(t, sizeof t,
+                     " holds no session with us: starting it again");
+  p2pc__node_log(n, P2PC_LOG_INFO, t);
 }
 
 /* Writes the session's unwritten DATA frames whose chaos hold is over, in
  * order; stops at the first one still held (order on a link is kept). */
-void node_stream_flush(p2pc_node *n, peer *p) {
-  link *l = p->link == NO_LINK ? NULL : node_link_get(n, p->link);
+void p2pc__node_stream_flush(p2pc_node *n, peer *p) {
+  link *l = p->link == NO_LINK ? NULL : p2pc__node_link_get(n, p->link);
   if (!l || l->state != L_UP)
     return;
   /* The queue holds tx_acked + 1, tx_acked + 2, ... in order, so the first
@@ -93,7 +94,8 @@ void node_stream_flush(p2pc_node *n, peer *p) {
   if (p->ack_due) {
     p->ack_due = false;
     if (!(n->cfg.chaos_drop > 0 && rng_unit(n) < n->cfg.chaos_drop))
-      node_frame_to_link(n, p->link, P2PC_FRAME_ACK, &p->rx_beyond, p->rx_cum);
+      p2pc__node_frame_to_link(n, p->link, P2PC_FRAME_ACK, &p->rx_beyond,
+                               p->rx_cum);
     p->rx_beyond = 0;
     /* New deliveries: say so now, not at the next heartbeat; the sender's
      * LS, and with it everyone's pruning of its entries, waits for it. */
@@ -102,15 +104,15 @@ void node_stream_flush(p2pc_node *n, peer *p) {
     if (p->inc_known)
       p2pc_causal_report_for(n->causal, p->sesid, &dl, wo, &nwo);
     if (dl != p->st_delivered)
-      node_stable_send(n, p->link);
+      p2pc__node_stable_send(n, p->link);
   }
 }
 
 /* The causal layer gave up on message msg_n to dest_sesid: if it still
- * waits in the session's queue, it goes as a node_stream_tombstone (lseq only),
- * so the link's numbering holds and the payload is not resent. */
-void node_stream_tombstone(p2pc_node *n, const char *dest_sesid,
-                           uint64_t msg_n) {
+ * waits in the session's queue, it goes as a p2pc__node_stream_tombstone (lseq
+ * only), so the link's numbering holds and the payload is not resent. */
+void p2pc__node_stream_tombstone(p2pc_node *n, const char *dest_sesid,
+                                 uint64_t msg_n) {
   for (uint32_t i = 0; i < n->npeers; i++) {
     peer *p = &n->peers[i];
     if (!p->inc_known || strcmp(p->sesid, dest_sesid) != 0)
@@ -130,8 +132,8 @@ void node_stream_tombstone(p2pc_node *n, const char *dest_sesid,
   }
 }
 
-int node_stream_send(p2pc_node *n, peer *p, const uint8_t *payload,
-                     size_t len) {
+int p2pc__node_stream_send(p2pc_node *n, peer *p, const uint8_t *payload,
+                           size_t len) {
   if (!p->inc_known || leaving(p))
     return P2PC_ERR_NOTFOUND; /* no session yet, or it is being ended */
   if (p->qn >= n->cfg.max_unacked ||
@@ -155,7 +157,7 @@ int node_stream_send(p2pc_node *n, peer *p, const uint8_t *payload,
   long at = p2pc_wire_frame_begin(b, P2PC_FRAME_DATA);
   if (at < 0)
     return (int)at;
-  node_causal_time(n);
+  p2pc__node_causal_time(n);
   int rv = p2pc_buf_put_varint(b, p->tx_next);
   if (!rv)
     rv = p2pc_causal_send(n->causal, p->sesid, payload, len, n->now.mono_ns, b);
@@ -184,13 +186,14 @@ int node_stream_send(p2pc_node *n, peer *p, const uint8_t *payload,
   if (p->qn == 0)
     p->last_progress_ns = n->now.mono_ns;
   p->qn++;
-  p->qbytes += t->len; /* the same measure node_stream_ack takes off */
+  p->qbytes += t->len; /* the same measure p2pc__node_stream_ack takes off */
   p->sent++;
-  node_stream_flush(n, p);
+  p2pc__node_stream_flush(n, p);
   return 0;
 }
 
-int node_stream_data(p2pc_node *n, peer *p, const uint8_t *b, size_t len) {
+int p2pc__node_stream_data(p2pc_node *n, peer *p, const uint8_t *b,
+                           size_t len) {
   p2pc_reader r;
   uint64_t lseq;
   p2pc_reader_init(&r, b, len);
@@ -199,7 +202,7 @@ int node_stream_data(p2pc_node *n, peer *p, const uint8_t *b, size_t len) {
   /* Not before the link's first STABLE: what the message carries must be
    * covered by the peer's report (PROTOCOL.md, "Stability"). Not taken,
    * not acknowledged: it comes again. */
-  const link *via = p->link == NO_LINK ? NULL : node_link_get(n, p->link);
+  const link *via = p->link == NO_LINK ? NULL : p2pc__node_link_get(n, p->link);
   if (!via || !via->stable_rx)
     return 0;
   p->ack_due = true;
@@ -213,7 +216,7 @@ int node_stream_data(p2pc_node *n, peer *p, const uint8_t *b, size_t len) {
     p->rx_cum = lseq;
     return 0;
   }
-  node_causal_time(n);
+  p2pc__node_causal_time(n);
   int rv = p2pc_causal_receive(n->causal, p->sesid, b + r.off, len - r.off,
                                n->now.mono_ns);
   if (rv == P2PC_ERR_FULL || rv == P2PC_ERR_NOMEM || rv == P2PC_ERR_AHEAD)
@@ -227,14 +230,15 @@ int node_stream_data(p2pc_node *n, peer *p, const uint8_t *b, size_t len) {
   /* Malformed or unacceptable for good: acknowledged and dropped, so the
    * stream goes on (resending it would fail the same way forever). */
   char t[160] = "causal: dropped a message from ";
-  node_str_cat(t, sizeof t, p->id);
-  node_str_cat(t, sizeof t, ": ");
-  node_str_cat(t, sizeof t, p2pc_strerror(rv));
-  node_log(n, P2PC_LOG_WARN, t);
+  p2pc__node_str_cat(t, sizeof t, p->id);
+  p2pc__node_str_cat(t, sizeof t, ": ");
+  p2pc__node_str_cat(t, sizeof t, p2pc_strerror(rv));
+  p2pc__node_log(n, P2PC_LOG_WARN, t);
   return 0;
 }
 
-void node_stream_ack(p2pc_node *n, peer *p, uint64_t cum, uint64_t beyond) {
+void p2pc__node_stream_ack(p2pc_node *n, peer *p, uint64_t cum,
+                           uint64_t beyond) {
   if (cum >= p->tx_next || cum < p->tx_acked)
     return;
   /* Frames arrived past a hole: send again from the hole at once (fast
@@ -266,5 +270,5 @@ void node_stream_ack(p2pc_node *n, peer *p, uint64_t cum, uint64_t beyond) {
    * this peer can go on (a margin, so it does not flap at the limit). */
   if (p->blocked && p->qn <= n->cfg.max_unacked / 2 &&
       p->qbytes <= n->cfg.max_unacked_bytes / 2)
-    node_ev_writable(n, p);
+    p2pc__node_ev_writable(n, p);
 }
