@@ -39,9 +39,14 @@ typedef struct p2pc_node p2pc_node;
  */
 typedef struct p2pc_msgid {
   char node[P2PC_NODE_ID_MAX + 1];
-  uint32_t session;
+  uint32_t session; /* 0..2^31-1, or P2PC_SESSION_NONE */
   uint64_t seq;
 } p2pc_msgid;
+
+/* The session of a name that is not "<node>~<session>": a causal identity
+ * a test core uses, or one a malformed message named. Its text form is
+ * "<node>:<seq>". */
+#define P2PC_SESSION_NONE UINT32_MAX
 
 /* Writes the text form into s; returns its length, or P2PC_ERR_TOOBIG
  * (cap < P2PC_MSGID_TEXT_MAX always suffices... cap >= it does). */

@@ -19,15 +19,17 @@ int p2pc_msgid_format(const p2pc_msgid *id, char *s, size_t cap) {
   char t[P2PC_MSGID_TEXT_MAX];
   size_t len = strnlen(id->node, P2PC_NODE_ID_MAX);
   memcpy(t, id->node, len);
-  t[len++] = '~';
   char d[20];
   size_t k = 0;
   uint64_t v = id->session;
-  do
-    d[k++] = b36[v % 36];
-  while ((v /= 36) != 0);
-  while (k)
-    t[len++] = d[--k];
+  if (id->session != P2PC_SESSION_NONE) {
+    t[len++] = '~';
+    do
+      d[k++] = b36[v % 36];
+    while ((v /= 36) != 0);
+    while (k)
+      t[len++] = d[--k];
+  }
   t[len++] = ':';
   v = id->seq;
   do
@@ -53,13 +55,22 @@ static int digit36(char c) {
   return -1;
 }
 
-/* "<node>~<tag>" into id->node and id->session; len is the text's. */
+/* "<node>~<tag>" into id->node and id->session, or a name without '~'
+ * with P2PC_SESSION_NONE; len is the text's. */
 static int parse_session(p2pc_msgid *id, const char *s, size_t len) {
   const char *tilde = NULL;
   for (size_t i = 0; i < len; i++)
     if (s[i] == '~')
       tilde = s + i;
-  if (!tilde || tilde == s || (size_t)(tilde - s) > P2PC_NODE_ID_MAX)
+  if (!tilde) {
+    if (len == 0 || len > P2PC_NODE_ID_MAX)
+      return P2PC_ERR_INVAL;
+    memcpy(id->node, s, len);
+    id->node[len] = '\0';
+    id->session = P2PC_SESSION_NONE;
+    return 0;
+  }
+  if (tilde == s || (size_t)(tilde - s) > P2PC_NODE_ID_MAX)
     return P2PC_ERR_INVAL;
   size_t nlen = (size_t)(tilde - s);
   const char *tag = tilde + 1, *end = s + len;

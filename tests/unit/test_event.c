@@ -17,7 +17,6 @@
 
 #include "event.h"
 
-
 /* An HLC stamp and an HLC reading, beyond 2^53 as real ones are. */
 #define STAMP 1700000000123400007ull
 #define HLC 1700000060123465536ull
@@ -309,7 +308,7 @@ static void test_msgid_text(void **state) {
   assert_string_equal(t, "");
   /* One text per id: no other spelling is taken. */
   static const char *const bad[] = {
-      "",           "a",      "a:1",        "~b:1",  "a~:1",
+      "",           "a",      "a~b",        "~b:1",  "a~:1",
       "a~b:",       "a~b:01", "a~0b:1",     "a~B:1", "a~b:18446744073709551616",
       "a~zik0zk:1", "a~b:1x", "a~1234567:1"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -317,7 +316,21 @@ static void test_msgid_text(void **state) {
   assert_int_equal(p2pc_msgid_from_session(&back, "A~k3", 9), 0);
   assert_string_equal(back.node, "A");
   assert_int_equal(back.session, 3 + 36 * 20);
-  assert_int_equal(p2pc_msgid_from_session(&back, "A", 9), P2PC_ERR_INVAL);
+  /* A name outside any session: "<node>:<seq>", both ways. */
+  assert_int_equal(p2pc_msgid_from_session(&back, "Aza", 9), 0);
+  assert_int_equal(back.session, P2PC_SESSION_NONE);
+  assert_int_equal(p2pc_msgid_format(&back, t, sizeof t), 5);
+  assert_string_equal(t, "Aza:9");
+  assert_int_equal(p2pc_msgid_parse(&back, "a:1"), 0);
+  assert_string_equal(back.node, "a");
+  assert_int_equal(back.session, P2PC_SESSION_NONE);
+  assert_int_equal(p2pc_msgid_from_session(&back, "", 9), P2PC_ERR_INVAL);
+  assert_int_equal(p2pc_msgid_from_session(
+                       &back,
+                       "a-name-longer-than-sixty-four-bytes-which-no-node-id-"
+                       "may-be-abcdefgh",
+                       9),
+                   P2PC_ERR_INVAL);
 }
 
 static void test_addr_text(void **state) {
