@@ -36,7 +36,7 @@
 #include "buf.h"
 #include "idtab.h"
 #include <p2pclock/p2pclock.h>
-#include "wire.h"
+#include "sescodec.h"
 
 #include <stdbool.h>
 #include <stdint.h>
