@@ -61,6 +61,7 @@
  * (expire-early, which runs --bounded schedules).
  */
 #include "causal.h"
+#include "causal_faults.h"
 #include "checker.h"
 #include "legacy_ses.h"
 #include "rng.h"
@@ -761,10 +762,12 @@ static int core_new(run *r, uint32_t k) {
                             .max_deps = r->p.max_deps,
                             .max_msg_deps = r->p.max_msg_deps,
                             .max_pending = r->p.max_pending,
-                            .no_prune = r->no_prune,
-                            .faults = r->faults};
-  return p2pc_causal_new(&s->c, s->name, &cfg, p2pc_allocator_default(),
-                         on_event_new, &r->ctx[k]);
+                            .no_prune = r->no_prune};
+  int rv = p2pc_causal_new(&s->c, s->name, &cfg, p2pc_allocator_default(),
+                           on_event_new, &r->ctx[k]);
+  if (rv == 0 && r->faults)
+    p2pc_causal_set_faults(s->c, r->faults);
+  return rv;
 }
 
 static int core_send(run *r, uint32_t k, uint32_t dst, const uint8_t *pl,

@@ -18,8 +18,8 @@
 
 #include "buf.h"
 #include "idtab.h"
-#include <p2pclock/p2pclock.h>
 #include "stable.h"
+#include <p2pclock/p2pclock.h>
 
 #include <stdbool.h>
 #include <stdint.h>
