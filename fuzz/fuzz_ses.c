@@ -28,7 +28,7 @@
 #include "buf.h"
 #include "causal.h"
 #include "idtab.h"
-#include "wire.h"
+#include "sescodec.h"
 
 #include <string.h>
 

@@ -16,7 +16,7 @@
 #include "fuzz.h"
 
 #include "idtab.h"
-#include "wire.h"
+#include "sescodec.h"
 
 #include <string.h>
 

@@ -35,8 +35,8 @@
 
 #include "buf.h"
 #include "idtab.h"
+#include "sescodec.h"
 #include <p2pclock/p2pclock.h>
-#include "wire.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -67,20 +67,6 @@
 #define P2PC_HLC_LOGICAL_BITS 16
 #define P2PC_HLC_PHYS(ns) ((uint64_t)(ns) & ~(uint64_t)0xffff)
 
-/* Deliberate protocol bugs, for proving that the checkers catch them.
- * Never set outside tests. */
-enum {
-  /* A.10 pitfall 2: a message does not carry the entries about its own
-   * destination (what the destination must deliver first). */
-  P2PC_CAUSAL_FAULT_DROP_DEST_PAIR = 1u << 1,
-  P2PC_CAUSAL_FAULT_NO_DEDUP = 1u << 2,
-  /* Partisan's shortcut: a delivered message's entries are not merged, so
-   * only direct (sender -> destination) order is kept. */
-  P2PC_CAUSAL_FAULT_NO_TRANSITIVE = 1u << 3,
-  /* Entries and messages expire at Δ/4: too early for the honest bound. */
-  P2PC_CAUSAL_FAULT_EXPIRE_EARLY = 1u << 4
-};
-
 typedef struct p2pc_causal_config {
   /* Messages that may wait in the buffer (0 = default). */
   uint32_t max_buffered;
@@ -103,7 +89,6 @@ typedef struct p2pc_causal_config {
    * reports or by the global stable time. It must change no decision
    * (a property test holds the two side by side). */
   bool no_prune;
-  uint32_t faults; /* P2PC_CAUSAL_FAULT_*; 0 in production */
 } p2pc_causal_config;
 
 typedef enum p2pc_causal_ev_kind {

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The frame codec: everything two nodes say to each other over a link.
+ * docs/PROTOCOL.md is the normative description; this header is its C face
+ * (the SES message inside a DATA frame is sescodec.h's).
+ *
+ *   frame = length:be32  type:u8  body[length - 1]
+ *
+ * length counts the type byte and the body, 1 <= length <= max_frame. The
+ * first frame each side sends is HELLO, which carries the magic and the
+ * protocol version. Decoders borrow their input, never read past the length
+ * they are given, write their outputs only on success, and return bytes
+ * consumed (> 0), 0 for "need more" (frame splitting only) or a negative
+ * P2PC_ERR_* for malformed input.
+ */
+#ifndef P2PC_FRAME_H
+#define P2PC_FRAME_H
+
+#include "buf.h"
+#include "idtab.h"
+#include "stable.h"
+#include <p2pclock/p2pclock.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define P2PC_WIRE_VERSION 2
+#define P2PC_WIRE_MAGIC 0x50325043u /* "P2PC" */
+#define P2PC_WIRE_HDR 5             /* length + type */
+/* Default and hard upper bound of a frame's length field. */
+#define P2PC_WIRE_MAX_FRAME_DEFAULT (1u << 20)
+#define P2PC_WIRE_MAX_FRAME_LIMIT (1u << 26)
+#define P2PC_WIRE_MAX_PEERS 1024 /* entries in one PEERS frame */
+#define P2PC_WIRE_MAX_REASON 256 /* bytes of an ERROR frame's reason */
+#define P2PC_WIRE_MAX_EXPIRED 64 /* message numbers in one STABLE frame */
+
+typedef enum p2pc_frame_type {
+  P2PC_FRAME_HELLO = 1,
+  P2PC_FRAME_ERROR = 2,
+  P2PC_FRAME_DATA = 3,
+  P2PC_FRAME_ACK = 4,
+  P2PC_FRAME_PEERS = 5,
+  P2PC_FRAME_PING = 6,
+  P2PC_FRAME_PONG = 7,
+  P2PC_FRAME_ANNOUNCE = 8,
+  P2PC_FRAME_LEAVE = 9,
+  /* 10 was HORIZON (protocol version 1): now an unknown type */
+  P2PC_FRAME_STABLE = 11
+} p2pc_frame_type;
+
+typedef struct p2pc_frame {
+  uint8_t type;
+  const uint8_t *body; /* borrowed from the input */
+  size_t body_len;
+} p2pc_frame;
+
+/* Splits the next frame off p[0..len). Returns bytes consumed, 0 if the
+ * frame is incomplete, P2PC_ERR_TOOBIG if its length exceeds max_frame, or
+ * P2PC_ERR_PROTO for a zero length. Unknown types are returned as they are:
+ * whether to skip them is the caller's decision. */
+int p2pc_wire_frame_split(const uint8_t *p, size_t len, uint32_t max_frame,
+                          p2pc_frame *f);
+
+/* Starts a frame of the given type in out; returns the offset to pass to
+ * p2pc_wire_frame_end once the body is written, or a negative error. */
+long p2pc_wire_frame_begin(p2pc_buf *out, p2pc_frame_type type);
+/* Patches the frame's length. Returns 0, or P2PC_ERR_TOOBIG if the frame is
+ * longer than max_frame (the frame is then removed from out). */
+int p2pc_wire_frame_end(p2pc_buf *out, long start, uint32_t max_frame);
+
+/* A node's advertised listen address (p2pclock.h): family 0 = none (the
+ * node does not accept connections), 4 = IPv4, 6 = IPv6. */
+typedef p2pc_addr p2pc_wire_addr;
+
+/* HELLO: the first frame on a link, in both directions. */
+typedef struct p2pc_wire_hello {
+  uint16_t version;
+  uint16_t flags; /* P2PC_HELLO_* */
+  char id[P2PC_NODE_ID_MAX + 1];
+  uint64_t incarnation; /* differs on every start of the node */
+  p2pc_wire_addr listen;
+} p2pc_wire_hello;
+
+/* The sender has fewer than half its peer slots linked: a full receiver
+ * makes room for it (PROTOCOL.md, "Making room"). */
+#define P2PC_HELLO_JOIN 0x0001
+/* The sender holds no session with the receiver: whatever the receiver
+ * holds for the sender starts again from lseq 1. */
+#define P2PC_HELLO_FRESH 0x0002
+
+int p2pc_wire_hello_put(p2pc_buf *out, const p2pc_wire_hello *h);
+/* Decodes a HELLO body. A wrong magic is P2PC_ERR_PROTO. A version other
+ * than P2PC_WIRE_VERSION is P2PC_ERR_VERSION, and then (the one exception
+ * to "outputs only on success") h->version is set, so the caller can name
+ * it in its ERROR/VERSION answer; the rest of h is untouched. */
+int p2pc_wire_hello_get(const uint8_t *b, size_t len, p2pc_wire_hello *h);
+
+typedef enum p2pc_wire_errcode {
+  P2PC_WIRE_E_VERSION = 1,   /* unsupported protocol version */
+  P2PC_WIRE_E_DUPLICATE = 2, /* that node ID is already connected/ours */
+  P2PC_WIRE_E_PROTO = 3,     /* malformed frame */
+  P2PC_WIRE_E_SHUTDOWN = 4,  /* the node is stopping */
+  P2PC_WIRE_E_FULL = 5       /* its peer table is full (maxPeers) */
+} p2pc_wire_errcode;
+
+/* ERROR: why the sender is about to close the link. */
+typedef struct p2pc_wire_error {
+  uint16_t code;
+  char reason[P2PC_WIRE_MAX_REASON + 1]; /* NUL-terminated, may be empty */
+} p2pc_wire_error;
+
+int p2pc_wire_error_put(p2pc_buf *out, uint16_t code, const char *reason);
+int p2pc_wire_error_get(const uint8_t *b, size_t len, p2pc_wire_error *e);
+
+/* ACK: every DATA frame with link sequence <= cum has arrived; beyond
+ * counts frames that arrived past a hole since the previous ACK (> 0 asks
+ * the sender to send again from cum + 1 at once). */
+int p2pc_wire_ack_put(p2pc_buf *out, uint64_t cum, uint64_t beyond);
+int p2pc_wire_ack_get(const uint8_t *b, size_t len, uint64_t *cum,
+                      uint64_t *beyond);
+
+/* PING / PONG: heartbeat; PONG echoes PING's token. */
+int p2pc_wire_ping_put(p2pc_buf *out, p2pc_frame_type type, uint64_t token);
+int p2pc_wire_ping_get(const uint8_t *b, size_t len, uint64_t *token);
+
+/*
+ * ANNOUNCE: clock-sync state, sent on every up link at each heartbeat and
+ * when it changes (PTP's Announce, ALGORITHMS.md §C.7). The sender's time
+ * port and mode, whether its network time is synced, and the best
+ * reference it knows: that node's election dataset (priority, class, ID),
+ * the newest announce sequence number the reference issued, and the
+ * sender's hops from it (0: the sender is the reference). ref "" = none.
+ */
+typedef struct p2pc_wire_announce {
+  uint16_t time_port;
+  uint8_t mode;  /* p2pc_clock_mode */
+  uint8_t flags; /* P2PC_ANNOUNCE_* */
+  char ref[P2PC_NODE_ID_MAX + 1];
+  uint8_t ref_priority, ref_class;
+  uint64_t ref_seq;
+  uint8_t hops;
+} p2pc_wire_announce;
+
+#define P2PC_ANNOUNCE_SYNCED 0x01 /* the sender's network time is synced */
+/* the reference has taken its role (is serving time), not just a candidate */
+#define P2PC_ANNOUNCE_REF_ACTIVE 0x02
+
+int p2pc_wire_announce_put(p2pc_buf *out, const p2pc_wire_announce *a);
+int p2pc_wire_announce_get(const uint8_t *b, size_t len, p2pc_wire_announce *a);
+
+/* PEERS: peer exchange. */
+typedef struct p2pc_wire_peer {
+  char id[P2PC_NODE_ID_MAX + 1];
+  uint64_t incarnation;
+  p2pc_wire_addr addr;
+} p2pc_wire_peer;
+
+int p2pc_wire_peers_put(p2pc_buf *out, const p2pc_wire_peer *peers, size_t n);
+/* Decodes up to max entries into peers[]; *n gets the count. More than max
+ * (or more than P2PC_WIRE_MAX_PEERS) entries is P2PC_ERR_TOOBIG. */
+int p2pc_wire_peers_get(const uint8_t *b, size_t len, p2pc_wire_peer *peers,
+                        size_t max, size_t *n);
+
+/* LEAVE: the sender ends the session by agreement; it sends no DATA after
+ * lseq `last`, and names at most one node to link to instead (next->id ""
+ * when none). */
+int p2pc_wire_leave_put(p2pc_buf *out, uint64_t last,
+                        const p2pc_wire_peer *next);
+int p2pc_wire_leave_get(const uint8_t *b, size_t len, uint64_t *last,
+                        p2pc_wire_peer *next);
+
+/*
+ * STABLE: what the sender knows of stability (stable.h), for the receiver.
+ *   delivered  the highest message number n of the receiver's messages to
+ *              the sender such that the sender has delivered or written off
+ *              every one up to it (0 = none);
+ *   rep        the sender's report, levels 0..P2PC_STABLE_DEPTH-1;
+ *   expired    ranges of the receiver's stream that the sender wrote off
+ *              (expired), as nexpired/2 (first, last) pairs of message
+ *              numbers: 1 <= first <= last < the next pair's first (what
+ *              the receiver reports as expired at its destination).
+ * The report travels as steps, one per level where the value changes:
+ * varint nsteps (1..D), then varint 0 and the value of level 0, then
+ * nsteps - 1 times (varint level gap >= 1, varint decrease >= 1). A level
+ * takes the value of the last step at or below it; every step's level is
+ * below D and no value goes below 0. Then varint nexpired (<= 64) and the
+ * pairs. There is one encoding of each frame: a step that changes nothing
+ * is malformed.
+ */
+typedef struct p2pc_wire_stable {
+  uint64_t delivered;
+  p2pc_stable_report rep;
+  uint32_t nexpired;
+  uint64_t expired[P2PC_WIRE_MAX_EXPIRED];
+} p2pc_wire_stable;
+
+/* Appends the body. P2PC_ERR_INVAL (nothing appended) if rep increases
+ * somewhere or the ranges are not as above. */
+int p2pc_wire_stable_put(p2pc_buf *out, const p2pc_wire_stable *s);
+/* Decodes a body; the expired[] past nexpired are zeroed. */
+int p2pc_wire_stable_get(const uint8_t *b, size_t len, p2pc_wire_stable *s);
+
+#endif /* P2PC_FRAME_H */
