@@ -7,6 +7,7 @@
  * a fixed buffer: the core has no stdio, and a line's shape is fixed.
  */
 #include "event.h"
+#include "num.h"
 
 #include <string.h>
 
@@ -315,17 +316,6 @@ static void put_msgid(sink *k, const p2pc_msgid *id) {
   puts_(k, "\"");
 }
 
-/* Rounds to the nearest integer, saturating; NaN is 0. */
-static int64_t round_i64(double x) {
-  if (!(x == x))
-    return 0;
-  if (x > 9e18)
-    return INT64_MAX;
-  if (x < -9e18)
-    return INT64_MIN + 1;
-  return (int64_t)(x < 0 ? x - 0.5 : x + 0.5);
-}
-
 static void clock_fields(sink *k, const p2pc_event *ev) {
   static const char *const modes[] = {"reference", "collaborative"};
   kv_str(k, "mode", modes[ev->u.clock.mode == P2PC_CLOCK_COLLABORATIVE]);
@@ -337,12 +327,12 @@ static void clock_fields(sink *k, const p2pc_event *ev) {
   }
   kv_str(k, "source", ev->u.clock.source);
   kv_bool(k, "synced", ev->u.clock.synced);
-  kv_i64(k, "offset_ns", round_i64(ev->u.clock.offset_ns));
-  kv_i64(k, "freq_ppb", round_i64(ev->u.clock.freq_ppb));
-  kv_i64(k, "err_ns", round_i64(ev->u.clock.err_ns));
-  kv_i64(k, "adj_ns", round_i64(ev->u.clock.adj_ns));
+  kv_i64(k, "offset_ns", p2pc_round_i64(ev->u.clock.offset_ns));
+  kv_i64(k, "freq_ppb", p2pc_round_i64(ev->u.clock.freq_ppb));
+  kv_i64(k, "err_ns", p2pc_round_i64(ev->u.clock.err_ns));
+  kv_i64(k, "adj_ns", p2pc_round_i64(ev->u.clock.adj_ns));
   if (ev->u.clock.step_ns != 0)
-    kv_i64(k, "step_ns", round_i64(ev->u.clock.step_ns));
+    kv_i64(k, "step_ns", p2pc_round_i64(ev->u.clock.step_ns));
 }
 
 /* The fields after the common ones (EVENTS.md, one section per line). */

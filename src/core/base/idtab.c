@@ -6,6 +6,7 @@
  * peer from growing the table without bound.
  */
 #include "idtab.h"
+#include "num.h"
 
 #include <string.h>
 
@@ -57,12 +58,7 @@ void p2pc_idtab_fini(p2pc_idtab *t) {
 }
 
 static uint32_t hash_id(const char *p, size_t len) {
-  uint32_t h = 2166136261u;
-  for (size_t i = 0; i < len; i++) {
-    h ^= (uint8_t)p[i];
-    h *= 16777619u;
-  }
-  return h;
+  return p2pc_fnv1a(p, len);
 }
 
 /* The slot holding name p, or the empty slot where it would go. */

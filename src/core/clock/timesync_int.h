@@ -20,6 +20,7 @@
 #ifndef P2PC_TIMESYNC_INT_H
 #define P2PC_TIMESYNC_INT_H
 
+#include "num.h"
 #include "rng.h"
 #include "select.h"
 #include "timesync.h"
@@ -184,23 +185,11 @@ struct p2pc_timesync {
 
 /* FNV-1a: a cheap filter before strcmp in the per-packet lookups. */
 static inline uint32_t id_hash(const char *id) {
-  uint32_t h = 2166136261u;
-  for (; *id; id++)
-    h = (h ^ (uint8_t)*id) * 16777619u;
-  return h;
+  return p2pc_fnv1a(id, strlen(id));
 }
 
-/* A double to int64, rounded and saturated (NaN: 0): values derived from
- * what peers send must never overflow a conversion. */
-static inline int64_t to_i64(double x) {
-  if (!(x == x))
-    return 0;
-  if (x >= 9.2e18)
-    return INT64_MAX;
-  if (x <= -9.2e18)
-    return INT64_MIN + 1;
-  return (int64_t)llround(x);
-}
+/* A double to int64, rounded and saturated (num.h). */
+static inline int64_t to_i64(double x) { return p2pc_round_i64(x); }
 
 static inline void copy_id(char *dst, const char *src) {
   size_t n = strlen(src);

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Two small number helpers every layer of the core needs, kept in one
+ * place: a double to int64 rounded and saturated, and the FNV-1a hash.
+ */
+#ifndef P2PC_NUM_H
+#define P2PC_NUM_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* x rounded to the nearest integer (halves away from zero), saturated at
+ * ±9.2e18; NaN is 0. Values derived from what peers send must never
+ * overflow a conversion. */
+static inline int64_t p2pc_round_i64(double x) {
+  if (!(x == x))
+    return 0;
+  if (x >= 9.2e18)
+    return INT64_MAX;
+  if (x <= -9.2e18)
+    return INT64_MIN + 1;
+  return (int64_t)llround(x);
+}
+
+/* FNV-1a over len bytes. */
+static inline uint32_t p2pc_fnv1a(const char *p, size_t len) {
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < len; i++)
+    h = (h ^ (uint8_t)p[i]) * 16777619u;
+  return h;
+}
+
+#endif /* P2PC_NUM_H */
