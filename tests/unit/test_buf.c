@@ -42,6 +42,25 @@ static void test_be_layout(void **state) {
   p2pc_buf_fini(&b);
 }
 
+/* The fixed-field writers and readers: the same layout as the buffer's,
+ * and each read undoes its write. */
+static void test_be_fixed_fields(void **state) {
+  (void)state;
+  uint8_t p[8];
+  p2pc_be16_write(p, 0x0102);
+  assert_int_equal(p[0], 1);
+  assert_int_equal(p[1], 2);
+  assert_int_equal(p2pc_be16_read(p), 0x0102);
+  p2pc_be32_write(p, 0x01020304u);
+  assert_memory_equal(p, "\x01\x02\x03\x04", 4);
+  assert_int_equal(p2pc_be32_read(p), 0x01020304u);
+  p2pc_be64_write(p, 0x0102030405060708ull);
+  assert_memory_equal(p, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+  assert_true(p2pc_be64_read(p) == 0x0102030405060708ull);
+  p2pc_be64_write(p, UINT64_MAX);
+  assert_true(p2pc_be64_read(p) == UINT64_MAX);
+}
+
 static void test_varint_known_answers(void **state) {
   (void)state;
   struct {
@@ -131,6 +150,7 @@ static void test_reader_bytes_bounds(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_be_layout),
+      cmocka_unit_test(test_be_fixed_fields),
       cmocka_unit_test(test_varint_known_answers),
       cmocka_unit_test(test_varint_rejects_malformed),
       cmocka_unit_test(test_cap_is_hard),

@@ -92,11 +92,34 @@ int p2pc_buf_put_varint(p2pc_buf *b, uint64_t v) {
   return p2pc_buf_put(b, x, p2pc_varint_encode(x, v));
 }
 
+void p2pc_be16_write(uint8_t *p, uint16_t v) {
+  p[0] = (uint8_t)(v >> 8);
+  p[1] = (uint8_t)v;
+}
+
 void p2pc_be32_write(uint8_t *p, uint32_t v) {
   p[0] = (uint8_t)(v >> 24);
   p[1] = (uint8_t)(v >> 16);
   p[2] = (uint8_t)(v >> 8);
   p[3] = (uint8_t)v;
+}
+
+void p2pc_be64_write(uint8_t *p, uint64_t v) {
+  p2pc_be32_write(p, (uint32_t)(v >> 32));
+  p2pc_be32_write(p + 4, (uint32_t)v);
+}
+
+uint16_t p2pc_be16_read(const uint8_t *p) {
+  return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+uint32_t p2pc_be32_read(const uint8_t *p) {
+  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+         ((uint32_t)p[2] << 8) | p[3];
+}
+
+uint64_t p2pc_be64_read(const uint8_t *p) {
+  return ((uint64_t)p2pc_be32_read(p) << 32) | p2pc_be32_read(p + 4);
 }
 
 void p2pc_buf_patch_be32(p2pc_buf *b, size_t off, uint32_t v) {

@@ -45,8 +45,13 @@ int p2pc_buf_put_be64(p2pc_buf *b, uint64_t v);
 int p2pc_buf_put_varint(p2pc_buf *b, uint64_t v);
 /* Overwrites 4 bytes at off (which must already be inside the buffer). */
 void p2pc_buf_patch_be32(p2pc_buf *b, size_t off, uint32_t v);
-/* Writes v big-endian at p[0..4). */
+/* Big-endian at p[0..2), p[0..4), p[0..8): fixed-size fields. */
+void p2pc_be16_write(uint8_t *p, uint16_t v);
 void p2pc_be32_write(uint8_t *p, uint32_t v);
+void p2pc_be64_write(uint8_t *p, uint64_t v);
+uint16_t p2pc_be16_read(const uint8_t *p);
+uint32_t p2pc_be32_read(const uint8_t *p);
+uint64_t p2pc_be64_read(const uint8_t *p);
 /* Encodes v as a minimal varint at out; returns its length (1..10). */
 size_t p2pc_varint_encode(uint8_t out[P2PC_VARINT_MAX], uint64_t v);
 

@@ -157,36 +157,6 @@ int8_t p2pc_ntp_log2_from_ns(int64_t ns) {
 
 /* ---- packets ------------------------------------------------------------- */
 
-static void put_be16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 24);
-  p[1] = (uint8_t)(v >> 16);
-  p[2] = (uint8_t)(v >> 8);
-  p[3] = (uint8_t)v;
-}
-
-static void put_be64(uint8_t *p, uint64_t v) {
-  put_be32(p, (uint32_t)(v >> 32));
-  put_be32(p + 4, (uint32_t)v);
-}
-
-static uint16_t get_be16(const uint8_t *p) {
-  return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t get_be32(const uint8_t *p) {
-  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-         ((uint32_t)p[2] << 8) | p[3];
-}
-
-static uint64_t get_be64(const uint8_t *p) {
-  return ((uint64_t)get_be32(p) << 32) | get_be32(p + 4);
-}
-
 void p2pc_ntp_header_put(uint8_t out[P2PC_NTP_HEADER_LEN],
                          const p2pc_ntp_header *h) {
   out[0] = (uint8_t)(((h->li & 3u) << 6) | ((h->version & 7u) << 3) |
@@ -194,13 +164,13 @@ void p2pc_ntp_header_put(uint8_t out[P2PC_NTP_HEADER_LEN],
   out[1] = h->stratum;
   out[2] = (uint8_t)h->poll;
   out[3] = (uint8_t)h->precision;
-  put_be32(out + 4, h->root_delay);
-  put_be32(out + 8, h->root_disp);
-  put_be32(out + 12, h->refid);
-  put_be64(out + 16, h->ref);
-  put_be64(out + 24, h->org);
-  put_be64(out + 32, h->rec);
-  put_be64(out + P2PC_NTP_XMT_OFFSET, h->xmt);
+  p2pc_be32_write(out + 4, h->root_delay);
+  p2pc_be32_write(out + 8, h->root_disp);
+  p2pc_be32_write(out + 12, h->refid);
+  p2pc_be64_write(out + 16, h->ref);
+  p2pc_be64_write(out + 24, h->org);
+  p2pc_be64_write(out + 32, h->rec);
+  p2pc_be64_write(out + P2PC_NTP_XMT_OFFSET, h->xmt);
 }
 
 static void get_header(const uint8_t *b, p2pc_ntp_header *h) {
@@ -210,13 +180,13 @@ static void get_header(const uint8_t *b, p2pc_ntp_header *h) {
   h->stratum = b[1];
   h->poll = i8_from_u8(b[2]);
   h->precision = i8_from_u8(b[3]);
-  h->root_delay = get_be32(b + 4);
-  h->root_disp = get_be32(b + 8);
-  h->refid = get_be32(b + 12);
-  h->ref = get_be64(b + 16);
-  h->org = get_be64(b + 24);
-  h->rec = get_be64(b + 32);
-  h->xmt = get_be64(b + P2PC_NTP_XMT_OFFSET);
+  h->root_delay = p2pc_be32_read(b + 4);
+  h->root_disp = p2pc_be32_read(b + 8);
+  h->refid = p2pc_be32_read(b + 12);
+  h->ref = p2pc_be64_read(b + 16);
+  h->org = p2pc_be64_read(b + 24);
+  h->rec = p2pc_be64_read(b + 32);
+  h->xmt = p2pc_be64_read(b + P2PC_NTP_XMT_OFFSET);
 }
 
 /* Sets *len to the length of the NUL-terminated ID in id; false if it is
@@ -241,24 +211,24 @@ int p2pc_ntp_ext_put(uint8_t out[P2PC_NTP_EXT_LEN], const p2pc_ntp_ext *e) {
     return P2PC_ERR_INVAL;
 
   memset(out, 0, P2PC_NTP_EXT_LEN);
-  put_be16(out, P2PC_NTP_EXT_TYPE);
-  put_be16(out + 2, P2PC_NTP_EXT_LEN);
+  p2pc_be16_write(out, P2PC_NTP_EXT_TYPE);
+  p2pc_be16_write(out + 2, P2PC_NTP_EXT_LEN);
   memcpy(out + 4, ext_magic, sizeof ext_magic);
   out[8] = P2PC_NTP_EXT_VERSION;
   out[9] = e->kind;
-  put_be16(out + 10, e->flags);
+  p2pc_be16_write(out + 10, e->flags);
   uint8_t *p = out + EXT_FIXED;
   *p++ = (uint8_t)id_len;
   memcpy(p, e->id, id_len);
   p += id_len;
   if (reply) {
     /* 12 + 65 + 48 + 65 + 1 = 191 bytes at most: fits in 196. */
-    put_be64(p, (uint64_t)e->rx_local);
-    put_be64(p + 8, (uint64_t)e->tx_corr);
-    put_be64(p + 16, (uint64_t)e->freq_ppb);
-    put_be64(p + 24, e->prev_cookie);
-    put_be64(p + 32, (uint64_t)e->prev_tx_local);
-    put_be64(p + 40, (uint64_t)e->root_dist_ns);
+    p2pc_be64_write(p, (uint64_t)e->rx_local);
+    p2pc_be64_write(p + 8, (uint64_t)e->tx_corr);
+    p2pc_be64_write(p + 16, (uint64_t)e->freq_ppb);
+    p2pc_be64_write(p + 24, e->prev_cookie);
+    p2pc_be64_write(p + 32, (uint64_t)e->prev_tx_local);
+    p2pc_be64_write(p + 40, (uint64_t)e->root_dist_ns);
     p += 48;
     *p++ = (uint8_t)ref_len;
     memcpy(p, e->ref_id, ref_len);
@@ -343,8 +313,8 @@ int p2pc_ntp_decode(const uint8_t *b, size_t len, p2pc_ntp_header *h,
    * 16 bytes, so a longer trailer must start with one. */
   size_t off = P2PC_NTP_HEADER_LEN;
   while (len - off > MAC_MAX) {
-    uint16_t type = get_be16(b + off);
-    size_t flen = get_be16(b + off + 2);
+    uint16_t type = p2pc_be16_read(b + off);
+    size_t flen = p2pc_be16_read(b + off + 2);
     if (flen < EXT_MIN || flen % 4 != 0 || flen > len - off)
       return P2PC_ERR_PROTO;
     if (type == P2PC_NTP_EXT_TYPE) {
