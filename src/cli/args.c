@@ -222,9 +222,8 @@ int p2pc_args_usage(const char *cmd, const char *what, const char *arg) {
 /* ---- help ------------------------------------------------------------------
  */
 
-/* Writes " word" at column *col, or word on a new line indented by
- * indent if it would pass WRAP. */
-static void wrap_word(FILE *out, const char *word, size_t indent, size_t *col) {
+void p2pc_args_wrap_word(FILE *out, const char *word, size_t indent,
+                         size_t *col) {
   size_t len = strlen(word);
   if (*col > indent && *col + 1 + len > WRAP) {
     fprintf(out, "\n%*s", (int)indent, "");
@@ -250,10 +249,10 @@ void p2pc_args_usage_line(FILE *out, const p2pc_args_cmd *cmd,
       snprintf(item, sizeof item, "[--%s %s]", o->name, o->metavar);
     else
       snprintf(item, sizeof item, "[--%s]", o->name);
-    wrap_word(out, item, indent, &col);
+    p2pc_args_wrap_word(out, item, indent, &col);
   }
   if (tail)
-    wrap_word(out, tail, indent, &col);
+    p2pc_args_wrap_word(out, tail, indent, &col);
   fputc('\n', out);
 }
 

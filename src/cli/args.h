@@ -99,6 +99,12 @@ void p2pc_args_help(FILE *out, const p2pc_args_cmd *cmd);
 /* One line of such a list: head (a flag or a word) and its help lines. */
 void p2pc_args_help_line(FILE *out, const char *head, const char *help);
 
+/* Writes " word" at column *col (updated), or word on a new line after
+ * indent blanks if it would pass 76 columns: running text of unbreakable
+ * pieces. */
+void p2pc_args_wrap_word(FILE *out, const char *word, size_t indent,
+                         size_t *col);
+
 /* Parsers for the table: a number lo..hi (a double field), an integer
  * lo..hi (an int field; "5", "5.0" and "5e0" alike), a non-empty text (a
  * const char * field). Numbers are decimal (p2pc_parse_double), with an
