@@ -10,11 +10,13 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "cJSON.h"
 #include "evcheck.h"
 #include "parse.h"
@@ -28,8 +30,31 @@
 _Static_assert(P2PC_CHECK_LINE_MAX == P2PC_EVCHECK_LINE_MAX,
                "check.h and evcheck.h bound lines alike");
 
-static const char usage_text[] =
-    "usage: p2pclock check [--json] [--expiry-tolerance SECONDS] FILE...\n"
+/* Seconds of tolerance, at most a million. */
+#define TOLERANCE_MAX_S 1e6
+
+typedef struct check_opts {
+  bool json;
+  uint64_t tolerance_ns; /* --expiry-tolerance */
+} check_opts;
+
+static bool parse_tolerance(const p2pc_args_opt *o, const char *v, void *dst);
+
+static const p2pc_args_opt check_flags[] = {
+    {"json", NULL, offsetof(check_opts, json), NULL, 0, 0, NULL,
+     "print one JSON object instead of the summary"},
+    {"expiry-tolerance", "SECONDS", offsetof(check_opts, tolerance_ns),
+     parse_tolerance, 0, TOLERANCE_MAX_S,
+     "must be a number of seconds 0..1000000",
+     "how far past its due time, by network time, an expiry may\n"
+     "be reported, 0..1000000 [1]"},
+};
+
+static const p2pc_args_cmd check_cmd = {
+    "check", check_flags, sizeof check_flags / sizeof check_flags[0],
+    P2PC_ARGS_WORDS, 0};
+
+static const char about[] =
     "\n"
     "Checks a run from its nodes' event logs (one FILE per node, every\n"
     "node of the run): causal delivery order, no duplicates, every message\n"
@@ -40,12 +65,21 @@ static const char usage_text[] =
     "message reported expired by its destination must not be delivered\n"
     "there. Prints a summary ending with `check: OK (...)` or\n"
     "`check: FAILED: N violations`; --json prints one JSON object instead.\n"
+    "FILE - is stdin; the words after \"--\" are files.\n"
+    "\n";
+
+static const char exit_text[] =
     "\n"
     "Exit status: 0 OK, 1 violations, 2 usage error or unreadable or\n"
     "malformed input.\n";
 
-/* Seconds of tolerance, at most a million. */
-#define TOLERANCE_MAX_S 1e6
+static int print_help(void) {
+  p2pc_args_usage_line(stdout, &check_cmd, "FILE...");
+  fputs(about, stdout);
+  p2pc_args_help(stdout, &check_cmd);
+  fputs(exit_text, stdout);
+  return fflush(stdout) == 0 ? EXIT_OK : EXIT_BADINPUT;
+}
 
 static void on_diag(void *ud, bool warning, const char *text) {
   (void)ud;
@@ -253,73 +287,35 @@ static int check_files(p2pc_evcheck *ec, char *const *files, uint32_t nfiles,
 
 /* SECONDS of --expiry-tolerance into ns; false if it is not a number of
  * seconds in [0, TOLERANCE_MAX_S]. */
-static bool parse_tolerance(const char *arg, uint64_t *ns) {
-  double v;
-  if (!p2pc_parse_double(arg, P2PC_PARSE_SIGNED | P2PC_PARSE_PLUS, &v) ||
-      v < 0 || v > TOLERANCE_MAX_S)
+static bool parse_tolerance(const p2pc_args_opt *o, const char *v, void *dst) {
+  double x;
+  if (!p2pc_parse_double(v, P2PC_PARSE_SIGNED | P2PC_PARSE_PLUS, &x) ||
+      x < o->lo || x > o->hi)
     return false;
-  *ns = (uint64_t)llround(v * 1e9);
+  ((check_opts *)dst)->tolerance_ns = (uint64_t)llround(x * 1e9);
   return true;
 }
 
 int p2pc_cli_check(int argc, char **argv) {
-  bool json = false, options = true;
-  uint64_t tolerance = P2PC_EVCHECK_EXPIRY_TOLERANCE_DEFAULT_NS;
+  check_opts o = {.tolerance_ns = P2PC_EVCHECK_EXPIRY_TOLERANCE_DEFAULT_NS};
   int nfiles = 0;
   /* Options may come before or after the files, up to a "--". The files
    * are gathered at the front of argv. */
-  for (int i = 0; i < argc; i++) {
-    char *a = argv[i];
-    if (options && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
-      fputs(usage_text, stdout);
-      return fflush(stdout) == 0 ? EXIT_OK : EXIT_BADINPUT;
-    }
-    const char *tol = NULL;
-    if (options && strcmp(a, "--expiry-tolerance") == 0) {
-      if (i + 1 == argc) {
-        fprintf(stderr, "p2pclock check: --expiry-tolerance needs a number "
-                        "of seconds\n");
-        return EXIT_BADINPUT;
-      }
-      tol = argv[++i];
-    } else if (options && strncmp(a, "--expiry-tolerance=", 19) == 0) {
-      tol = a + 19;
-    }
-    if (tol) {
-      if (!parse_tolerance(tol, &tolerance)) {
-        fprintf(stderr,
-                "p2pclock check: --expiry-tolerance: \"%s\" is not a "
-                "number of seconds from 0 to %.0f\n",
-                tol, TOLERANCE_MAX_S);
-        return EXIT_BADINPUT;
-      }
-    } else if (options && strcmp(a, "--json") == 0) {
-      json = true;
-    } else if (options && strcmp(a, "--") == 0) {
-      options = false;
-    } else if (options && a[0] == '-' && a[1]) {
-      fprintf(stderr,
-              "p2pclock check: unknown option \"%s\" (try p2pclock check "
-              "--help)\n",
-              a);
-      return EXIT_BADINPUT;
-    } else {
-      argv[nfiles++] = a;
-    }
-  }
-  if (nfiles == 0) {
-    fprintf(stderr, "p2pclock check: no log files given (try p2pclock check "
-                    "--help)\n");
+  int rc = p2pc_args_parse(&check_cmd, argc, argv, &o, &nfiles);
+  if (rc == P2PC_ARGS_HELP)
+    return print_help();
+  if (rc < 0)
     return EXIT_BADINPUT;
-  }
+  if (nfiles == 0)
+    return p2pc_args_usage("check", "no log files given", NULL);
   p2pc_evcheck *ec = p2pc_evcheck_new();
   if (!ec) {
     fprintf(stderr, "p2pclock check: out of memory\n");
     return EXIT_BADINPUT;
   }
   p2pc_evcheck_set_diag(ec, on_diag, NULL);
-  p2pc_evcheck_set_expiry_tolerance(ec, tolerance);
-  int rv = check_files(ec, argv, (uint32_t)nfiles, json);
+  p2pc_evcheck_set_expiry_tolerance(ec, o.tolerance_ns);
+  int rv = check_files(ec, argv, (uint32_t)nfiles, o.json);
   p2pc_evcheck_free(ec);
   return rv;
 }

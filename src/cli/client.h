@@ -22,6 +22,7 @@
 #define P2PC_CLI_CLIENT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "cJSON.h"
 #include "proto.h" /* the limits: P2PC_CTL_REQUEST_MAX, _ANSWER_MAX */
@@ -84,5 +85,13 @@ int p2pc_cli_client(const char *name, int argc, char **argv);
 
 /* Whether name is a client subcommand; its one-line summary. */
 const char *p2pc_cli_client_summary(const char *name);
+
+/* The i-th client subcommand (the table's requests, then recv and watch),
+ * or NULL past the last: for the command list of `p2pclock --help`. */
+const char *p2pc_cli_client_name(size_t i);
+
+/* The paragraph of `p2pclock --help` on the client commands: their common
+ * options and each one's arguments, from the table. */
+void p2pc_cli_client_usage(FILE *out);
 
 #endif /* P2PC_CLI_CLIENT_H */

@@ -12,10 +12,12 @@
 #include <math.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "config.h"
 #include "idtab.h"
 #include "parse.h"
@@ -53,6 +55,13 @@ const char *p2pc_cli_client_summary(const char *name) {
   return find_cmd(name, &c) ? c.summary : NULL;
 }
 
+const char *p2pc_cli_client_name(size_t i) {
+  for (unsigned k = 0; k < p2pc_ctl_nrequests; k++)
+    if (!p2pc_ctl_requests[k].stream && i-- == 0)
+      return p2pc_ctl_requests[k].name;
+  return i == 0 ? "recv" : i == 1 ? "watch" : NULL;
+}
+
 /* Whether the command line gives a (recv streams deliveries only). */
 static bool offered(const client_cmd *c, const p2pc_ctl_arg *a) {
   return a->cli != P2PC_CTL_CLI_NONE &&
@@ -67,65 +76,76 @@ static const char *label(const p2pc_ctl_arg *a) {
 /* ---- usage and help ------------------------------------------------------ */
 
 static int usage(const char *name, const char *what, const char *arg) {
-  if (arg)
-    fprintf(stderr, "p2pclock %s: %s \"%s\" (try p2pclock --help)\n", name,
-            what, arg);
-  else
-    fprintf(stderr, "p2pclock %s: %s (try p2pclock --help)\n", name, what);
-  return EXIT_USAGE;
+  return p2pc_args_usage(name, what, arg);
 }
 
-static void print_help(const client_cmd *c) {
+/* The command's arguments as its usage line gives them, from the table:
+ * " DEST (TEXT... | --b64 DATA)" (cut to fit n bytes). */
+static void synopsis(const client_cmd *c, char *s, size_t n) {
   const p2pc_ctl_request *r = c->req;
-  printf("usage: p2pclock %s [--control PATH | --id ID] [--json]", c->name);
+  size_t l = 0;
   bool group = false;
+#define ADD(...)                                                               \
+  (l += (size_t)snprintf(s + l, l < n ? n - l : 0, __VA_ARGS__),               \
+   l = l < n ? l : n - 1)
+  s[0] = '\0';
   for (unsigned i = 0; i < r->nargs; i++) {
     const p2pc_ctl_arg *a = &r->args[i];
     if (!offered(c, a))
       continue;
     bool one_of = a->flags & P2PC_CTL_ONE_OF;
     if (one_of)
-      printf(group ? " | " : " (");
+      ADD(group ? " | " : " (");
     else
-      printf(" %s", (a->flags & P2PC_CTL_REQUIRED) ? "" : "[");
+      ADD(" %s", (a->flags & P2PC_CTL_REQUIRED) ? "" : "[");
     if (a->cli == P2PC_CTL_CLI_OPTION)
-      printf("%s %s", a->flag, a->metavar);
+      ADD("%s %s", a->flag, a->metavar);
     else
-      printf("%s", a->metavar);
+      ADD("%s", a->metavar);
     if (!one_of && !(a->flags & P2PC_CTL_REQUIRED))
-      putchar(']');
+      ADD("]");
     if (one_of &&
         (i + 1 == r->nargs || !(r->args[i + 1].flags & P2PC_CTL_ONE_OF)))
-      putchar(')');
+      ADD(")");
     group = one_of;
   }
-  printf("\n%s.\n"
-         "  --control PATH  the node's control socket\n"
-         "  --id ID         the node's default control socket, "
-         "/tmp/p2pclock-ID.sock\n",
-         c->summary);
+#undef ADD
+}
+
+static void print_help(const client_cmd *c) {
+  const p2pc_ctl_request *r = c->req;
+  char syn[256];
+  synopsis(c, syn, sizeof syn);
+  printf("usage: p2pclock %s [--control PATH | --id ID] [--json]%s\n%s.\n",
+         c->name, syn, c->summary);
+  p2pc_args_help_line(stdout, "--control PATH", "the node's control socket");
+  p2pc_args_help_line(stdout, "--id ID",
+                      "the node's default control socket, "
+                      "/tmp/p2pclock-ID.sock");
   if (c->mode == MODE_WATCH)
-    printf("  --json          (the lines are JSON already)\n");
+    p2pc_args_help_line(stdout, "--json", "(the lines are JSON already)");
   else if (c->mode == MODE_RECV)
-    printf("  --json          print each delivery as the node streams it\n"
-           "                  (docs/CONTROL.md) instead of FROM MSGID TEXT\n");
+    p2pc_args_help_line(stdout, "--json",
+                        "print each delivery as the node streams it\n"
+                        "(docs/CONTROL.md) instead of FROM MSGID TEXT");
   else
-    printf("  --json          print the node's answer as it came (one JSON "
-           "line)\n");
+    p2pc_args_help_line(stdout, "--json",
+                        "print the node's answer as it came (one JSON "
+                        "line)");
   for (unsigned i = 0; i < r->nargs; i++) {
     const p2pc_ctl_arg *a = &r->args[i];
     if (!offered(c, a))
       continue;
-    char head[64], d[160] = "";
+    char head[64], d[160] = "", text[256];
     if (a->cli == P2PC_CTL_CLI_OPTION)
       snprintf(head, sizeof head, "%s %s", a->flag, a->metavar);
     else
       snprintf(head, sizeof head, "%s", a->metavar);
     if (a->type == P2PC_CTL_INTEGER || a->type == P2PC_CTL_NUMBER)
       p2pc_ctl_arg_describe(a, d, sizeof d);
-    printf("  %-15s %s\n", head, a->help);
-    if (d[0])
-      printf("  %-15s (%s)\n", "", d);
+    snprintf(text, sizeof text, "%s%s%s%s", a->help, d[0] ? "\n(" : "", d,
+             d[0] ? ")" : "");
+    p2pc_args_help_line(stdout, head, text);
   }
   if (c->mode == MODE_WATCH)
     printf("Without --events: every event (*).\n");
@@ -139,8 +159,52 @@ static void print_help(const client_cmd *c) {
          p2pc_ctl_arg_find(r, "text") ? " (and in the text)" : "");
 }
 
+/* The words of text, wrapped (args.h). */
+static void prose(FILE *out, const char *text, size_t *col) {
+  char word[64];
+  while (*text) {
+    size_t n = strcspn(text, " ");
+    snprintf(word, sizeof word, "%.*s", (int)n, text);
+    if (n)
+      p2pc_args_wrap_word(out, word, 0, col);
+    text += n + (text[n] == ' ');
+  }
+}
+
+/* Whether name is a client command with arguments: its synopsis. */
+static bool with_args(const char *name, char *syn, size_t n) {
+  client_cmd c;
+  if (!find_cmd(name, &c))
+    return false;
+  synopsis(&c, syn, n);
+  return syn[0] != '\0';
+}
+
+void p2pc_cli_client_usage(FILE *out) {
+  const char *name;
+  char syn[256], item[300];
+  size_t col = (size_t)fprintf(out, "Client commands take");
+  prose(out,
+        "--control PATH (the node's control socket) or --id ID "
+        "(/tmp/p2pclock-ID.sock), and --json; their arguments:",
+        &col);
+  size_t left = 0;
+  for (size_t i = 0; (name = p2pc_cli_client_name(i)); i++)
+    left += with_args(name, syn, sizeof syn);
+  for (size_t i = 0; (name = p2pc_cli_client_name(i)); i++) {
+    if (!with_args(name, syn, sizeof syn))
+      continue;
+    snprintf(item, sizeof item, "%s%s%s", name, syn, --left ? "," : ".");
+    p2pc_args_wrap_word(out, item, 0, &col);
+  }
+  prose(out, "p2pclock help COMMAND: its options.", &col);
+  fputc('\n', out);
+}
+
 /* ---- the command line ------------------------------------------------------
  */
+
+#define NFLAGS (3 + MAX_OPTS)
 
 typedef struct client_args {
   const client_cmd *cmd;
@@ -152,89 +216,61 @@ typedef struct client_args {
   int npos;
 } client_args;
 
-/* Takes the value of an option given as "--opt V" or "--opt=V". Returns
- * the value, or NULL if this word is not that option. */
-static const char *opt_value(const char *opt, int argc, char **argv, int *i,
-                             bool *missing) {
-  size_t n = strlen(opt);
-  const char *a = argv[*i];
-  if (strncmp(a, opt, n) != 0)
-    return NULL;
-  if (a[n] == '=')
-    return a + n + 1;
-  if (a[n] != '\0')
-    return NULL;
-  if (*i + 1 >= argc) {
-    *missing = true;
-    return NULL;
-  }
-  return argv[++*i];
-}
-
-/* An option of the request's table: true if argv[*i] was one. */
-static bool table_option(client_args *ca, int argc, char **argv, int *i,
-                         bool *missing) {
-  const p2pc_ctl_request *r = ca->cmd->req;
-  for (unsigned k = 0; k < r->nargs && k < MAX_OPTS; k++) {
+/* The command's flags (args.h): --control, --id, --json, then the
+ * request's options from the table, each value kept as given (checked
+ * with the request, by the table). */
+static size_t client_flags(const client_cmd *c, p2pc_args_opt *f,
+                           unsigned *words, bool *text) {
+  const p2pc_ctl_request *r = c->req;
+  size_t n = 0;
+  f[n++] = (p2pc_args_opt){.name = "control",
+                           .metavar = "PATH",
+                           .offset = offsetof(client_args, control),
+                           .help = "-"};
+  f[n++] = (p2pc_args_opt){.name = "id",
+                           .metavar = "ID",
+                           .offset = offsetof(client_args, id),
+                           .help = "-"};
+  f[n++] = (p2pc_args_opt){
+      .name = "json", .offset = offsetof(client_args, json), .help = "-"};
+  *words = 0;
+  *text = false;
+  for (unsigned k = 0; k < r->nargs; k++) {
     const p2pc_ctl_arg *a = &r->args[k];
-    if (a->cli != P2PC_CTL_CLI_OPTION || !offered(ca->cmd, a))
+    *text |= a->cli == P2PC_CTL_CLI_REST;
+    *words += a->cli == P2PC_CTL_CLI_WORD;
+    if (a->cli != P2PC_CTL_CLI_OPTION || !offered(c, a) || k >= MAX_OPTS)
       continue;
-    const char *v = opt_value(a->flag, argc, argv, i, missing);
-    if (v) {
-      ca->opt[k] = v;
-      return true;
-    }
+    f[n++] = (p2pc_args_opt){.name = a->flag + 2, /* without "--" */
+                             .metavar = a->metavar,
+                             .offset = offsetof(client_args, opt) +
+                                       k * sizeof(const char *),
+                             .help = a->help};
   }
-  return false;
+  return n;
 }
 
 /* Returns 0, or an exit status (help printed: 0 is returned through
- * *done). */
+ * *done). A command with free text: once the text starts (after the
+ * single words before it), every word is text. */
 static int parse_args(client_args *ca, int argc, char **argv, bool *done) {
   const char *name = ca->cmd->name;
-  /* A command with free text: once the text starts (after the single
-   * words before it), every word is text. */
-  bool text = false, opts = true;
-  int words = 0;
-  for (unsigned k = 0; k < ca->cmd->req->nargs; k++) {
-    text |= ca->cmd->req->args[k].cli == P2PC_CTL_CLI_REST;
-    words += ca->cmd->req->args[k].cli == P2PC_CTL_CLI_WORD;
-  }
+  p2pc_args_opt f[NFLAGS];
+  p2pc_args_cmd cmd = {.name = name, .opts = f, .flags = P2PC_ARGS_WORDS};
+  bool text;
+  cmd.nopts = client_flags(ca->cmd, f, &cmd.rest_after, &text);
+  if (text)
+    cmd.flags |= P2PC_ARGS_REST;
   *done = false;
-  ca->pos = calloc((size_t)argc + 1, sizeof *ca->pos);
-  if (!ca->pos) {
-    fprintf(stderr, "p2pclock %s: out of memory\n", name);
-    return EXIT_FAILURE;
+  int rc = p2pc_args_parse(&cmd, argc, argv, ca, &ca->npos);
+  ca->pos = argv;
+  if (rc == P2PC_ARGS_HELP) {
+    print_help(ca->cmd);
+    *done = true;
+    return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
   }
-  for (int i = 0; i < argc; i++) {
-    const char *a = argv[i], *v;
-    bool missing = false;
-    if (!opts || a[0] != '-' || a[1] == '\0') {
-      ca->pos[ca->npos++] = argv[i];
-      if (text && ca->npos > words)
-        opts = false;
-      continue;
-    }
-    if (strcmp(a, "--") == 0) {
-      opts = false;
-    } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      print_help(ca->cmd);
-      *done = true;
-      return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-    } else if (strcmp(a, "--json") == 0) {
-      ca->json = true;
-    } else if ((v = opt_value("--control", argc, argv, &i, &missing))) {
-      ca->control = v;
-    } else if ((v = opt_value("--id", argc, argv, &i, &missing))) {
-      ca->id = v;
-    } else if (!missing && table_option(ca, argc, argv, &i, &missing)) {
-      continue;
-    } else if (missing) {
-      return usage(name, "missing value after", a);
-    } else {
-      return usage(name, "unknown option", a);
-    }
-  }
+  if (rc < 0)
+    return rc == P2PC_ARGS_NOMEM ? EXIT_FAILURE : EXIT_USAGE;
   if (ca->control && ca->id)
     return usage(name, "give --control PATH or --id ID, not both", NULL);
   if (!ca->control && !ca->id)
@@ -585,6 +621,5 @@ int p2pc_cli_client(const char *name, int argc, char **argv) {
 out:
   p2pc_ctl_close(&c);
   cJSON_Delete(req);
-  free(ca.pos);
   return status;
 }

@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The node's console (console.h): a line read from the terminal becomes a
- * control request, and its answer is printed for a human.
+ * control request, and its answer is printed for a human. Which requests
+ * there are and the words they take come from the protocol's table
+ * (src/ctl/proto.h), as for the client commands.
  */
 #include "console.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "parse.h"
+#include "proto.h"
 
 struct p2pc_console {
   p2pc_console_host h;
@@ -17,17 +22,53 @@ struct p2pc_console {
   char chunk[1024];
 };
 
-static const char console_help[] =
-    "commands:\n"
-    "  help                 this list\n"
-    "  status               this node's counters\n"
-    "  peers                the peer table\n"
-    "  tracking             the clock synchronization state\n"
-    "  sources              the time sources\n"
-    "  send ID TEXT         send TEXT to node ID\n"
-    "  broadcast TEXT       send TEXT to every peer (and to self)\n"
-    "  simulate N           N messages to random peers\n"
-    "  quit                 stop the node\n";
+/* The list `help` prints: the control requests (proto.h) a line can make,
+ * with the words they take here (the console has no options). */
+static void console_help(void) {
+  printf("commands:\n  %-20s %s\n", "help", "this list");
+  for (unsigned i = 0; i < p2pc_ctl_nrequests; i++) {
+    const p2pc_ctl_request *r = &p2pc_ctl_requests[i];
+    char head[64];
+    size_t l = (size_t)snprintf(head, sizeof head, "%s", r->name);
+    if (r->stream)
+      continue;
+    for (unsigned k = 0; k < r->nargs && l < sizeof head; k++)
+      if (r->args[k].cli == P2PC_CTL_CLI_WORD ||
+          r->args[k].cli == P2PC_CTL_CLI_REST)
+        l += (size_t)snprintf(head + l, sizeof head - l, " %s",
+                              r->args[k].metavar);
+    if (strcmp(r->name, "stop") == 0 && l < sizeof head)
+      snprintf(head + l, sizeof head - l, " (or quit)");
+    printf("  %-20s %s\n", head, r->help);
+  }
+}
+
+/* The request's words from the rest of the line: each WORD argument the
+ * next word, a REST argument what is left (as typed). A number that does
+ * not read as one goes as a string, for the node to refuse by name. */
+static void console_args(const p2pc_ctl_request *r, char *rest, cJSON *req) {
+  for (unsigned k = 0; r && k < r->nargs && rest; k++) {
+    const p2pc_ctl_arg *a = &r->args[k];
+    char *v;
+    if (a->cli == P2PC_CTL_CLI_WORD) {
+      v = strtok(rest, " \t");
+      rest = strtok(NULL, "");
+    } else if (a->cli == P2PC_CTL_CLI_REST) {
+      v = rest;
+      rest = NULL;
+    } else {
+      continue;
+    }
+    double x;
+    if (!v)
+      break;
+    if ((a->type == P2PC_CTL_INTEGER || a->type == P2PC_CTL_NUMBER) &&
+        p2pc_parse_double(v, P2PC_PARSE_SIGNED | P2PC_PARSE_PLUS, &x))
+      cJSON_AddNumberToObject(req, a->key, x);
+    else
+      cJSON_AddStringToObject(req, a->key, v);
+  }
+}
 
 static void console_line(p2pc_console *c, char *line) {
   char *cmd = strtok(line, " \t");
@@ -36,25 +77,14 @@ static void console_line(p2pc_console *c, char *line) {
   char *rest = strtok(NULL, "");
   cJSON *req = cJSON_CreateObject();
   if (strcmp(cmd, "help") == 0) {
-    fputs(console_help, stdout);
+    console_help();
     cJSON_Delete(req);
     return;
   }
   if (strcmp(cmd, "quit") == 0 || strcmp(cmd, "exit") == 0)
     cmd = "stop";
   cJSON_AddStringToObject(req, "cmd", cmd);
-  if (strcmp(cmd, "send") == 0 && rest) {
-    char *to = strtok(rest, " \t");
-    char *text = strtok(NULL, "");
-    if (to)
-      cJSON_AddStringToObject(req, "to", to);
-    if (text)
-      cJSON_AddStringToObject(req, "text", text);
-  } else if (strcmp(cmd, "broadcast") == 0 && rest) {
-    cJSON_AddStringToObject(req, "text", rest);
-  } else if (strcmp(cmd, "simulate") == 0 && rest) {
-    cJSON_AddNumberToObject(req, "count", atof(rest));
-  }
+  console_args(p2pc_ctl_find(cmd), rest, req);
   cJSON *ans = p2pc_ctl_server_command(c->h.ctl, req);
   cJSON_Delete(req);
   const cJSON *ok = cJSON_GetObjectItemCaseSensitive(ans, "ok");

@@ -38,23 +38,13 @@ static int cmd_check(const command *cmd, int argc, char **argv);
 static int cmd_sim(const command *cmd, int argc, char **argv);
 static int cmd_help(const command *cmd, int argc, char **argv);
 
-/* To add a command, add a line here; --help lists them from this table. */
+/* To add a command, add a line here; --help lists them from this table.
+ * The row without a name stands for the client commands, one a request
+ * of the control protocol's table (client.h), listed from it. */
 static const command commands[] = {
     {"node", "run a node", cmd_node},
     {"demo", "run a small network of nodes on this machine", cmd_demo},
-    {"status", "show a running node's state", cmd_client},
-    {"peers", "list a running node's peers", cmd_client},
-    {"send", "send a message through a running node", cmd_client},
-    {"broadcast", "send a message to every peer of a running node", cmd_client},
-    {"simulate", "make a running node send N messages to random peers",
-     cmd_client},
-    {"tracking", "show a running node's clock synchronization", cmd_client},
-    {"sources", "list the time sources of a running node", cmd_client},
-    {"vclock", "step or re-rate a running node's virtual clock", cmd_client},
-    {"stop", "stop a running node", cmd_client},
-    {"recv", "print the messages a running node delivers, as they come",
-     cmd_client},
-    {"watch", "print a running node's events as JSON lines", cmd_client},
+    {"", NULL, cmd_client},
     {"check", "verify the event logs of a run", cmd_check},
     {"sim", "run a scenario in the deterministic simulator", cmd_sim},
     {"help", "show this help, or a command's (help COMMAND); help --keys",
@@ -71,12 +61,6 @@ static const char usage_head[] = "usage: p2pclock <command> [options]\n"
                                  "commands:\n";
 
 static const char usage_tail[] =
-    "\n"
-    "Client commands: p2pclock status|peers|tracking|sources|stop\n"
-    "[--control PATH | --id ID] [--json], and with the same options send\n"
-    "DEST TEXT..., broadcast TEXT..., simulate N, vclock [--step S]\n"
-    "[--drift PPM], recv, watch [--events EV,...]. --id ID means\n"
-    "/tmp/p2pclock-ID.sock. p2pclock help COMMAND: its options.\n"
     "p2pclock demo [--nodes N] [--duration S] [--rate R] [--clock-mode M]\n"
     "[--keep-logs DIR] [--no-kill] [--json]: see p2pclock demo --help.\n"
     "p2pclock check [--json] [--expiry-tolerance S] FILE...: see\n"
@@ -101,8 +85,16 @@ static bool is_help(const char *a) {
 
 static int print_usage(void) {
   fputs(usage_head, stdout);
-  for (size_t i = 0; i < NCOMMANDS; i++)
-    printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+  for (size_t i = 0; i < NCOMMANDS; i++) {
+    const char *name;
+    if (commands[i].summary)
+      printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+    else
+      for (size_t k = 0; (name = p2pc_cli_client_name(k)); k++)
+        printf("  %-10s %s\n", name, p2pc_cli_client_summary(name));
+  }
+  fputs("\n", stdout);
+  p2pc_cli_client_usage(stdout);
   fputs(usage_tail, stdout);
   p2pc_cli_options_help(stdout);
   fputs(usage_exit, stdout);
@@ -225,8 +217,19 @@ static int cmd_sim(const command *cmd, int argc, char **argv) {
   return p2pc_cli_sim(argc, argv);
 }
 
+/* The client command named by argv[-1] (main and help pass it so). */
 static int cmd_client(const command *cmd, int argc, char **argv) {
-  return p2pc_cli_client(cmd->name, argc, argv);
+  (void)cmd;
+  return p2pc_cli_client(argv[-1], argc, argv);
+}
+
+/* The command named word, or NULL. */
+static const command *find_command(const char *word) {
+  for (size_t i = 0; i < NCOMMANDS; i++)
+    if (commands[i].summary ? strcmp(word, commands[i].name) == 0
+                            : p2pc_cli_client_summary(word) != NULL)
+      return &commands[i];
+  return NULL;
 }
 
 static int cmd_demo(const command *cmd, int argc, char **argv) {
@@ -259,12 +262,11 @@ static int cmd_help(const command *cmd, int argc, char **argv) {
     return print_usage();
   if (strcmp(argv[0], "--keys") == 0 || strcmp(argv[0], "--man") == 0)
     return print_options(argv[0]);
-  for (size_t i = 0; i < NCOMMANDS; i++) {
-    if (strcmp(argv[0], commands[i].name) == 0) {
-      char help[] = "--help";
-      char *args[] = {help, NULL};
-      return commands[i].run(&commands[i], 1, args);
-    }
+  const command *c = find_command(argv[0]);
+  if (c) {
+    char help[] = "--help";
+    char *args[] = {argv[0], help, NULL};
+    return c->run(c, 1, args + 1);
   }
   fprintf(stderr,
           "p2pclock help: unknown command \"%s\" (p2pclock --help lists "
@@ -287,8 +289,8 @@ int main(int argc, char **argv) {
   }
   if (word[0] == '-')
     return usage_error("unknown option", word);
-  for (size_t i = 0; i < NCOMMANDS; i++)
-    if (strcmp(word, commands[i].name) == 0)
-      return commands[i].run(&commands[i], argc - 2, argv + 2);
+  const command *c = find_command(word);
+  if (c)
+    return c->run(c, argc - 2, argv + 2);
   return usage_error("unknown command", word);
 }

@@ -25,16 +25,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <p2pclock/p2pclock.h>
+#include "args.h"
+#include "parse.h"
 #include "scenario.h"
 #include "sim.h"
+#include <p2pclock/p2pclock.h>
 
-static const char sim_help[] =
-    "usage: p2pclock sim [--scenario FILE] [--nodes N] [--duration T]\n"
-    "                    [--seed X] [--topology T] [--mode M] [--rate R]\n"
-    "                    [--bcast P]\n"
-    "                    [--causal-lifetime S] [--csv FILE]\n"
-    "                    [--mem-limit SIZE] [--json] [--quiet] [--timing]\n"
+static const char sim_about[] =
     "\n"
     "Runs N real node cores in the deterministic simulator: virtual time,\n"
     "a simulated network (delay, jitter, loss, partitions) and simulated\n"
@@ -42,44 +39,9 @@ static const char sim_help[] =
     "describes the network, the clocks, the traffic, faults at given times\n"
     "and the expectations (oracles) the run must meet; see scenarios/*.scn\n"
     "and src/sim/scenario.h for the format. Each flag overrides the file.\n"
-    "\n"
-    "  --scenario FILE  the scenario [none: 10 nodes, 60 s, full mesh]\n"
-    "  --nodes N        1..100000\n"
-    "  --duration T     virtual time, 1s..30 days: 600, 600s, 10min\n"
-    "                   (units ns, us, ms, s, min as in the scenario;\n"
-    "                   a plain number is seconds)\n"
-    "  --seed X         0..2^64-1; the same seed gives the same output,\n"
-    "                   byte for byte\n"
-    "  --topology T     full, ring, kregular:K (K 2..32), clusters:C\n"
-    "  --mode M         reference or collaborative (clock sync)\n"
-    "  --rate R         messages a second a node, 0..10000\n"
-    "  --bcast P        the share of those that are broadcasts (one send\n"
-    "                   to every peer up), 0..1 [0.1]\n"
-    "  --causal-lifetime S\n"
-    "                   the causal lifetime of every node (causalLifetime):\n"
-    "                   seconds 0.001..1000000 (60, 90s, 2min) or inf;\n"
-    "                   older messages are not delivered but reported\n"
-    "                   expired [60]\n"
-    "  --csv FILE       one row per virtual second: t_s, alive, synced,\n"
-    "                   error p50/p99/max and spread (ns), bound\n"
-    "                   violations, messages sent and delivered, causal\n"
-    "                   metadata bytes a message (mean), buffered, bytes,\n"
-    "                   events, then meta_p99, meta_max (bytes a message),\n"
-    "                   deps_p99 (entries a message): of the messages sent\n"
-    "                   that second; state_mean, state_max (causal state\n"
-    "                   bytes a node, over the alive nodes, now); expired\n"
-    "                   (expiry reports that second)\n"
-    "  --mem-limit SIZE the memory budget: 512M, 4G, 1.5G (K, M, G, T:\n"
-    "                   powers of 1024; KiB, MiB, GiB, TiB too); 0 or\n"
-    "                   unlimited: none [half the RAM, or less: 3/4 of\n"
-    "                   the address space or data limit (ulimit -v, -d),\n"
-    "                   half the cgroup's memory limit]. --max-memory is\n"
-    "                   another name for it\n"
-    "  --json           the summary as one JSON object on stdout instead\n"
-    "                   of the table (fields below)\n"
-    "  --quiet          no progress bar, no timing on stderr\n"
-    "  --timing         wall time and peak RSS in the summary (stdout is\n"
-    "                   then no longer the same from run to run)\n"
+    "\n";
+
+static const char sim_tail[] =
     "\n"
     "On a terminal a progress bar runs on stderr; the summary table and\n"
     "each expectation's PASS, FAIL or SKIP (it could not be judged) go to\n"
@@ -138,40 +100,12 @@ static const char sim_help[] =
     "allocation failed below it); the message names --mem-limit.\n";
 
 static int sim_usage(const char *what, const char *arg) {
-  fprintf(stderr, "p2pclock sim: %s \"%s\" (try p2pclock sim --help)\n", what,
-          arg);
-  return EXIT_USAGE;
-}
-
-static bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
-  if (!*s || strlen(s) > 20)
-    return false;
-  for (const char *c = s; *c; c++)
-    if (*c < '0' || *c > '9')
-      return false;
-  errno = 0;
-  unsigned long long v = strtoull(s, NULL, 10);
-  if (errno || v < lo || v > hi)
-    return false;
-  *out = v;
-  return true;
-}
-
-static bool parse_dbl(const char *s, double lo, double hi, double *out) {
-  char *end;
-  /* plain decimals, as in scenario files: no blanks, hex, inf or nan */
-  if (!((*s >= '0' && *s <= '9') || *s == '.') || strpbrk(s, "xX"))
-    return false;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (errno || end == s || *end || !(v >= lo && v <= hi))
-    return false;
-  *out = v;
-  return true;
+  return p2pc_args_usage("sim", what, arg);
 }
 
 /* ---- the command --------------------------------------------------------- */
 
+/* The flags' values as given: checked by apply_flags, over the scenario. */
 typedef struct sim_opts {
   const char *scenario, *csv, *nodes, *duration, *seed, *topology, *mode, *rate;
   const char *bcast;
@@ -180,64 +114,102 @@ typedef struct sim_opts {
   bool quiet, timing, json;
 } sim_opts;
 
+/* --mem-limit and its old name: the value, and which name gave it. */
+static bool mem_flag(const p2pc_args_opt *o, const char *v, void *dst) {
+  sim_opts *so = dst;
+  so->mem_limit = v;
+  so->mem_flag = o->name;
+  return true;
+}
+
+#define S(field) offsetof(sim_opts, field)
+
+static const p2pc_args_opt sim_flags[] = {
+    {"scenario", "FILE", S(scenario), NULL, 0, 0, NULL,
+     "the scenario [none: 10 nodes, 60 s, full mesh]"},
+    {"nodes", "N", S(nodes), NULL, 0, 0, NULL, "1..100000"},
+    {"duration", "T", S(duration), NULL, 0, 0, NULL,
+     "virtual time, 1s..30 days: 600, 600s, 10min\n"
+     "(units ns, us, ms, s, min as in the scenario;\n"
+     "a plain number is seconds)"},
+    {"seed", "X", S(seed), NULL, 0, 0, NULL,
+     "0..2^64-1; the same seed gives the same output,\n"
+     "byte for byte"},
+    {"topology", "T", S(topology), NULL, 0, 0, NULL,
+     "full, ring, kregular:K (K 2..32), clusters:C"},
+    {"mode", "M", S(mode), NULL, 0, 0, NULL,
+     "reference or collaborative (clock sync)"},
+    {"rate", "R", S(rate), NULL, 0, 0, NULL,
+     "messages a second a node, 0..10000"},
+    {"bcast", "P", S(bcast), NULL, 0, 0, NULL,
+     "the share of those that are broadcasts (one send\n"
+     "to every peer up), 0..1 [0.1]"},
+    {"causal-lifetime", "S", S(lifetime), NULL, 0, 0, NULL,
+     "the causal lifetime of every node (causalLifetime):\n"
+     "seconds 0.001..1000000 (60, 90s, 2min) or inf;\n"
+     "older messages are not delivered but reported\n"
+     "expired [60]"},
+    {"csv", "FILE", S(csv), NULL, 0, 0, NULL,
+     "one row per virtual second: t_s, alive, synced,\n"
+     "error p50/p99/max and spread (ns), bound\n"
+     "violations, messages sent and delivered, causal\n"
+     "metadata bytes a message (mean), buffered, bytes,\n"
+     "events, then meta_p99, meta_max (bytes a message),\n"
+     "deps_p99 (entries a message): of the messages sent\n"
+     "that second; state_mean, state_max (causal state\n"
+     "bytes a node, over the alive nodes, now); expired\n"
+     "(expiry reports that second)"},
+    {"mem-limit", "SIZE", 0, mem_flag, 0, 0, NULL,
+     "the memory budget: 512M, 4G, 1.5G (K, M, G, T:\n"
+     "powers of 1024; KiB, MiB, GiB, TiB too); 0 or\n"
+     "unlimited: none [half the RAM, or less: 3/4 of\n"
+     "the address space or data limit (ulimit -v, -d),\n"
+     "half the cgroup's memory limit]. --max-memory is\n"
+     "another name for it"},
+    {"max-memory", "SIZE", 0, mem_flag, 0, 0, NULL, NULL}, /* the old name */
+    {"json", NULL, S(json), NULL, 0, 0, NULL,
+     "the summary as one JSON object on stdout instead\n"
+     "of the table (fields below)"},
+    {"quiet", NULL, S(quiet), NULL, 0, 0, NULL,
+     "no progress bar, no timing on stderr"},
+    {"timing", NULL, S(timing), NULL, 0, 0, NULL,
+     "wall time and peak RSS in the summary (stdout is\n"
+     "then no longer the same from run to run)"},
+};
+
+static const p2pc_args_cmd sim_cmd = {
+    "sim", sim_flags, sizeof sim_flags / sizeof sim_flags[0], 0, 0};
+
+static int sim_help(void) {
+  p2pc_args_usage_line(stdout, &sim_cmd, NULL);
+  fputs(sim_about, stdout);
+  p2pc_args_help(stdout, &sim_cmd);
+  fputs(sim_tail, stdout);
+  return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 /* Returns -1 to go on, else an exit status. */
 static int parse_opts(sim_opts *o, int argc, char **argv) {
-  static const struct {
-    const char *flag;
-    size_t off;
-  } takes[] = {
-      {"--scenario", offsetof(sim_opts, scenario)},
-      {"--csv", offsetof(sim_opts, csv)},
-      {"--nodes", offsetof(sim_opts, nodes)},
-      {"--duration", offsetof(sim_opts, duration)},
-      {"--seed", offsetof(sim_opts, seed)},
-      {"--topology", offsetof(sim_opts, topology)},
-      {"--mode", offsetof(sim_opts, mode)},
-      {"--rate", offsetof(sim_opts, rate)},
-      {"--bcast", offsetof(sim_opts, bcast)},
-      {"--mem-limit", offsetof(sim_opts, mem_limit)},
-      {"--max-memory", offsetof(sim_opts, mem_limit)}, /* the old name */
-      {"--causal-lifetime", offsetof(sim_opts, lifetime)},
-  };
   memset(o, 0, sizeof *o);
-  for (int i = 0; i < argc; i++) {
-    const char *a = argv[i], *eq = strchr(a, '=');
-    size_t fl = eq ? (size_t)(eq - a) : strlen(a);
-    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      fputs(sim_help, stdout);
-      return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-    }
-    if (strcmp(a, "--quiet") == 0) {
-      o->quiet = true;
-      continue;
-    }
-    if (strcmp(a, "--timing") == 0) {
-      o->timing = true;
-      continue;
-    }
-    if (strcmp(a, "--json") == 0) {
-      o->json = true;
-      continue;
-    }
-    size_t k = 0, nt = sizeof takes / sizeof takes[0];
-    while (k < nt &&
-           !(strlen(takes[k].flag) == fl && strncmp(a, takes[k].flag, fl) == 0))
-      k++;
-    if (k == nt)
-      return sim_usage(a[0] == '-' ? "unknown option" : "unexpected argument",
-                       a);
-    const char *v;
-    if (eq)
-      v = eq + 1;
-    else if (i + 1 < argc)
-      v = argv[++i];
-    else
-      return sim_usage("missing value after", a);
-    *(const char **)((char *)o + takes[k].off) = v;
-    if (takes[k].off == offsetof(sim_opts, mem_limit))
-      o->mem_flag = takes[k].flag;
-  }
+  int rc = p2pc_args_parse(&sim_cmd, argc, argv, o, NULL);
+  if (rc == P2PC_ARGS_HELP)
+    return sim_help();
+  if (rc < 0)
+    return rc == P2PC_ARGS_NOMEM ? EXIT_FAILURE : EXIT_USAGE;
   return -1;
+}
+
+static bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
+  return p2pc_parse_u64(s, strlen(s), lo, hi, out);
+}
+
+/* Plain decimals, as in scenario files: no sign, blanks, hex, inf or nan. */
+static bool parse_dbl(const char *s, double lo, double hi, double *out) {
+  double v;
+  if (!p2pc_parse_double(s, 0, &v) || !(v >= lo && v <= hi))
+    return false;
+  *out = v;
+  return true;
 }
 
 /* The flags over the file. Returns -1 to go on, else an exit status. */
@@ -302,13 +274,13 @@ static int choose_budget(const sim_opts *o, budget *b) {
   if (!p2pc__simcmd_parse_size(o->mem_limit, &b->bytes)) {
     char what[160];
     snprintf(what, sizeof what,
-             "%s must be a size like 512M or 4G (K, M, G, T: powers of "
+             "--%s must be a size like 512M or 4G (K, M, G, T: powers of "
              "1024), or 0 or unlimited for none, got",
              o->mem_flag);
     return sim_usage(what, o->mem_limit);
   }
   b->from = b->bytes ? "flag" : "none";
-  snprintf(b->why, sizeof b->why, "%s", o->mem_flag);
+  snprintf(b->why, sizeof b->why, "--%s", o->mem_flag);
   return -1;
 }
 

@@ -261,11 +261,11 @@ check 0 "" --help
 grep -q -- '--chaos-drop P' out || fail "--help: no --chaos-drop"
 grep -q -- '--no-time-sync' out || fail "--help: no --no-time-sync"
 grep -q 'tracking' out || fail "--help: no tracking command"
-check 2 'p2pclock vclock: --step must be a number of seconds, -1e6..1e6, got "2e6" (try p2pclock --help)' \
+check 2 'p2pclock vclock: --step must be a number of seconds, -1e6..1e6, got "2e6" (try p2pclock vclock --help)' \
   vclock --id A --step 2e6
-check 2 'p2pclock vclock: --drift must be a number of ppm, -1000..1000, got "fast" (try p2pclock --help)' \
+check 2 'p2pclock vclock: --drift must be a number of ppm, -1000..1000, got "fast" (try p2pclock vclock --help)' \
   vclock --id A --drift fast
-check 2 'p2pclock tracking: unknown option "--step" (try p2pclock --help)' \
+check 2 'p2pclock tracking: unknown option "--step" (try p2pclock tracking --help)' \
   tracking --id A --step 1
 check 0 "" --version
 grep -q '^p2pclock [0-9]' out || fail "--version: $(cat out)"

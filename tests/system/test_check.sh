@@ -173,11 +173,11 @@ grep -q 'malformed/B.jsonl:1: "deliver" before the first "start" line' \
 bad missing-file 'nope.jsonl: cannot open: No such file' "$tmp/nope.jsonl"
 bad no-files 'no log files given'
 bad bad-option 'unknown option "--frob"' --frob "$fix"/good/A.jsonl
-bad bad-tolerance '--expiry-tolerance: "-1" is not a number of seconds' \
+bad bad-tolerance '--expiry-tolerance must be a number of seconds 0\.\.1000000, got "-1"' \
   --expiry-tolerance -1 "$fix"/good/A.jsonl
-bad nan-tolerance '--expiry-tolerance: "nan" is not a number of seconds' \
+bad nan-tolerance '--expiry-tolerance must be a number of seconds 0\.\.1000000, got "nan"' \
   --expiry-tolerance=nan "$fix"/good/A.jsonl
-bad no-tolerance '--expiry-tolerance needs a number of seconds' \
+bad no-tolerance '--expiry-tolerance: missing value \(try p2pclock check --help\)' \
   "$fix"/good/A.jsonl --expiry-tolerance
 bad same-file-twice 'A~a1 already started at .*given twice' \
   "$fix"/good/A.jsonl "$fix"/good/A.jsonl "$fix"/good/B.jsonl

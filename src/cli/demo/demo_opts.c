@@ -1,22 +1,66 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The options of `p2pclock demo` and its --help.
+ * The options of `p2pclock demo` (a table read by args.h) and its --help.
  */
 #include "demo_opts.h"
 
-#include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "demo.h"
 
 #define EXIT_USAGE 2
 
-static const char demo_help[] =
-    "usage: p2pclock demo [--nodes N] [--duration S] [--rate R]\n"
-    "                     [--clock-mode M] [--keep-logs DIR] [--no-kill]\n"
-    "                     [--json]\n"
+static bool parse_clock_mode(const p2pc_args_opt *o, const char *v, void *dst) {
+  p2pc_demo_opts *d = dst;
+  (void)o;
+  if (strcmp(v, "reference") != 0 && strcmp(v, "collaborative") != 0)
+    return false;
+  snprintf(d->clock_mode, sizeof d->clock_mode, "%s", v);
+  d->collab = strcmp(v, "collaborative") == 0;
+  return true;
+}
+
+/* A switch sets its bool; --no-kill's is the negation of .kill. */
+typedef struct demo_args {
+  p2pc_demo_opts o;
+  bool no_kill;
+} demo_args;
+
+#define F(field) offsetof(demo_args, o.field)
+
+static const p2pc_args_opt demo_flags[] = {
+    {"nodes", "N", F(nodes), p2pc_args_integer, P2PC_DEMO_NODES_MIN,
+     P2PC_DEMO_NODES_MAX, "must be an integer 2..20", "2..20 [5]"},
+    {"duration", "S", F(duration), p2pc_args_number, 1, 3600,
+     "must be 1..3600 seconds", "seconds of traffic, 1..3600 [20]"},
+    {"rate", "R", F(rate), p2pc_args_number, 0, 1000,
+     "must be 0..1000 requests/s",
+     "random requests per second per node, 0..1000 [5];\n"
+     "one in five is a broadcast"},
+    {"clock-mode", "M", 0, parse_clock_mode, 0, 0,
+     "must be reference or collaborative",
+     "reference or collaborative, passed to every node\n"
+     "(p2pclock node --clock-mode) [reference]"},
+    {"keep-logs", "DIR", F(keep), p2pc_args_text, 0, 0, "needs a directory",
+     "keep the logs in DIR (created if needed; its\n"
+     "nX.events and nX.log files are replaced)\n"
+     "[a temporary directory, removed after a passing run]"},
+    {"no-kill", NULL, offsetof(demo_args, no_kill), NULL, 0, 0, NULL,
+     "kill nobody"},
+    {"json", NULL, F(json), NULL, 0, 0, NULL,
+     "print the verdict as one JSON object on stdout (its\n"
+     "fields: docs/DEMO.md); the live view and the verdict\n"
+     "in words go to stderr"},
+};
+
+static const p2pc_args_cmd demo_cmd = {
+    "demo", demo_flags, sizeof demo_flags / sizeof demo_flags[0], 0, 0};
+
+static const char demo_about[] =
     "\n"
     "Starts N nodes (p2pclock node) on 127.0.0.1, each told only of the\n"
     "previous one; waits until every node sees the N-1 others; sends random\n"
@@ -44,20 +88,9 @@ static const char demo_help[] =
     "client, and shows its offset from the median of all; at the end, with\n"
     "the restarted node synced again, it measures how far apart the nodes'\n"
     "network times are (the verdict wants them within 1 ms).\n"
-    "\n"
-    "  --nodes N        2..20 [5]\n"
-    "  --duration S     seconds of traffic, 1..3600 [20]\n"
-    "  --rate R         random requests per second per node, 0..1000 [5];\n"
-    "                   one in five is a broadcast\n"
-    "  --clock-mode M   reference or collaborative, passed to every node\n"
-    "                   (p2pclock node --clock-mode) [reference]\n"
-    "  --keep-logs DIR  keep the logs in DIR (created if needed; its\n"
-    "                   nX.events and nX.log files are replaced)\n"
-    "                   [a temporary directory, removed after a passing run]\n"
-    "  --no-kill        kill nobody\n"
-    "  --json           print the verdict as one JSON object on stdout (its\n"
-    "                   fields: docs/DEMO.md); the live view and the verdict\n"
-    "                   in words go to stderr\n"
+    "\n";
+
+static const char demo_tail[] =
     "\n"
     "P2PC_SEED=N replays a run's choices (clocks, victim, traffic).\n"
     "Exit status: 0 when causal order held, every message was delivered\n"
@@ -65,84 +98,27 @@ static const char demo_help[] =
     "and nothing else went wrong; 1 not (or the network could not be run);\n"
     "2 usage error; 130 (143) interrupted by SIGINT (SIGTERM).\n";
 
-static int demo_usage(const char *what, const char *arg) {
-  fprintf(stderr, "p2pclock demo: %s \"%s\" (try p2pclock demo --help)\n", what,
-          arg);
-  return EXIT_USAGE;
-}
-
-static bool parse_num(const char *s, double lo, double hi, double *out) {
-  char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (errno || end == s || *end || !(v >= lo && v <= hi))
-    return false;
-  *out = v;
-  return true;
+static int demo_help(void) {
+  p2pc_args_usage_line(stdout, &demo_cmd, NULL);
+  fputs(demo_about, stdout);
+  p2pc_args_help(stdout, &demo_cmd);
+  fputs(demo_tail, stdout);
+  return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 /* Returns -1 to go on, else an exit status. */
 int p2pc__demo_parse_opts(p2pc_demo_opts *o, int argc, char **argv) {
-  *o = (p2pc_demo_opts){.nodes = 5,
-                        .duration = 20,
-                        .rate = 5,
-                        .kill = true,
-                        .clock_mode = "reference"};
-  for (int i = 0; i < argc; i++) {
-    const char *a = argv[i], *v = NULL, *eq = strchr(a, '=');
-    char flag[32];
-    size_t fl = eq ? (size_t)(eq - a) : strlen(a);
-    snprintf(flag, sizeof flag, "%.*s", (int)(fl < 31 ? fl : 31), a);
-    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      fputs(demo_help, stdout);
-      return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-    }
-    if (strcmp(a, "--no-kill") == 0) {
-      o->kill = false;
-      continue;
-    }
-    if (strcmp(a, "--json") == 0) {
-      o->json = true;
-      continue;
-    }
-    bool takes =
-        strcmp(flag, "--nodes") == 0 || strcmp(flag, "--duration") == 0 ||
-        strcmp(flag, "--rate") == 0 || strcmp(flag, "--keep-logs") == 0 ||
-        strcmp(flag, "--clock-mode") == 0;
-    if (!takes)
-      return demo_usage(a[0] == '-' ? "unknown option" : "unexpected argument",
-                        a);
-    if (eq)
-      v = eq + 1;
-    else if (i + 1 < argc)
-      v = argv[++i];
-    else
-      return demo_usage("missing value after", a);
-    double x;
-    if (strcmp(flag, "--nodes") == 0) {
-      if (!parse_num(v, P2PC_DEMO_NODES_MIN, P2PC_DEMO_NODES_MAX, &x) ||
-          x != (double)(int)x)
-        return demo_usage("--nodes must be an integer 2..20, got", v);
-      o->nodes = (int)x;
-    } else if (strcmp(flag, "--duration") == 0) {
-      if (!parse_num(v, 1, 3600, &x))
-        return demo_usage("--duration must be 1..3600 seconds, got", v);
-      o->duration = x;
-    } else if (strcmp(flag, "--rate") == 0) {
-      if (!parse_num(v, 0, 1000, &x))
-        return demo_usage("--rate must be 0..1000 requests/s, got", v);
-      o->rate = x;
-    } else if (strcmp(flag, "--clock-mode") == 0) {
-      if (strcmp(v, "reference") != 0 && strcmp(v, "collaborative") != 0)
-        return demo_usage(
-            "--clock-mode must be reference or collaborative, got", v);
-      snprintf(o->clock_mode, sizeof o->clock_mode, "%s", v);
-      o->collab = strcmp(v, "collaborative") == 0;
-    } else {
-      if (!*v)
-        return demo_usage("--keep-logs needs a directory, got", v);
-      o->keep = v;
-    }
-  }
+  demo_args d = {.o = {.nodes = 5,
+                       .duration = 20,
+                       .rate = 5,
+                       .kill = true,
+                       .clock_mode = "reference"}};
+  int rc = p2pc_args_parse(&demo_cmd, argc, argv, &d, NULL);
+  if (rc == P2PC_ARGS_HELP)
+    return demo_help();
+  if (rc < 0)
+    return rc == P2PC_ARGS_NOMEM ? EXIT_FAILURE : EXIT_USAGE;
+  d.o.kill = !d.no_kill;
+  *o = d.o;
   return -1;
 }
