@@ -139,10 +139,19 @@ static void format_bound(char *b, size_t cap, double x) {
       m /= 10;
       e++;
     }
+  /* Room for any double (e <= 308), then cut to the caller's cap. */
+  char t[64];
   if (e >= 6)
-    snprintf(b, cap, "%s%.15ge%d", x < 0 ? "-" : "", m, e);
+    snprintf(t, sizeof t, "%s%.15ge%d", x < 0 ? "-" : "", m, e);
   else
-    snprintf(b, cap, "%.15g", x);
+    snprintf(t, sizeof t, "%.15g", x);
+  size_t n = strnlen(t, sizeof t);
+  if (cap == 0)
+    return;
+  if (n >= cap)
+    n = cap - 1;
+  memcpy(b, t, n);
+  b[n] = '\0';
 }
 
 void p2pc_ctl_arg_describe(const p2pc_ctl_arg *a, char *s, size_t cap) {
