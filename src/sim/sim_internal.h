@@ -14,6 +14,10 @@
  *   harness.c         driving a node as the runtime does (through the
  *                     shared driver, drive.h): its output, its timer, its
  *                     start and stop, its traffic
+ *   drive.c           the driver of in-memory nodes (drive.h, its own
+ *                     contract): a node's port, used by harness.c and
+ *                     netmodel.c, and the instant network of the node
+ *                     unit tests and the clock fuzzer
  *   evlines.c         the one reader of the nodes' event lines
  *   oracle_causal.c   the causal oracle (the checker of `p2pclock check`)
  *   oracle_clock.c    the per-second row (true error, spread, bounds) and
