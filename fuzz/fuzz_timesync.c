@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Stateful fuzz target for clock synchronization: two real nodes, linked
- * in memory, exchange NTP datagrams over a network that the input
- * controls. Each operation byte picks what happens to the next datagram in
- * flight (deliver, drop, duplicate, corrupt one byte, replay an old one,
- * deliver it to the other node), injects a datagram of input bytes from a
- * stranger, advances time, or makes a node's clock jump.
+ * in memory by the shared driver (src/sim/drive.h), exchange NTP datagrams
+ * over a network that the input controls (the driver's datagram hook
+ * holds each one in flight for the input to decide its fate). Each operation
+ * byte picks what happens to the next datagram in flight (deliver, drop,
+ * duplicate, corrupt one byte, replay an old one, deliver it to the other
+ * node), injects a datagram of input bytes from a stranger, advances time, or
+ * makes a node's clock jump.
  *
  * Invariants: nothing crashes or leaks (sanitizers); a node never answers
  * a datagram with more bytes than it received; every datagram a node emits
@@ -14,7 +16,7 @@
  */
 #include "fuzz.h"
 
-#include "node.h"
+#include "drive.h"
 #include "ntp.h"
 
 #include <stdbool.h>
@@ -24,8 +26,7 @@
 #define FLIGHT 32
 
 typedef struct sim {
-  p2pc_node *n[2];
-  p2pc_link_id l[2];
+  p2pc_drive_net w; /* the two nodes and their link (src/sim/drive.h) */
   uint64_t now;
   int64_t offset[2]; /* node clocks: true time + offset */
   struct {
@@ -36,41 +37,32 @@ typedef struct sim {
   bool have_old;
   int64_t last_net[2];
   bool synced[2];
+  size_t stranger_len; /* a reply to the stranger is at most this long */
 } sim;
 
-static p2pc_now now_of(const sim *s, int i) {
+static p2pc_now now_of(const sim *s, uint32_t i) {
   p2pc_now t = {.mono_ns = s->now,
                 .local_ns =
                     1700000000000000000 + (int64_t)s->now + s->offset[i]};
   return t;
 }
 
-static p2pc_wire_addr addr_of(int i) {
-  p2pc_wire_addr a = {
-      .family = 4, .addr = {127, 0, 0, (uint8_t)(i + 1)}, .port = 9000};
-  return a;
+/* The driver's hooks: the clocks, dials, and each datagram's fate. */
+static p2pc_now hook_now(void *ud, uint32_t i) { return now_of(ud, i); }
+
+static int64_t hook_local(void *ud, uint32_t i) {
+  return now_of(ud, i).local_ns;
 }
 
-static void move_tcp(sim *s) {
-  for (int round = 0; round < 4; round++)
-    for (int i = 0; i < 2; i++) {
-      const uint8_t *p;
-      size_t len;
-      p2pc_node_link_output(s->n[i], s->l[i], &p, &len);
-      if (!len)
-        continue;
-      uint8_t *copy = malloc(len);
-      FUZZ_CHECK(copy != NULL);
-      memcpy(copy, p, len);
-      p2pc_node_link_consume(s->n[i], s->l[i], len);
-      p2pc_node_link_input(s->n[1 - i], s->l[1 - i], copy, len,
-                           now_of(s, 1 - i));
-      free(copy);
-    }
-  p2pc_action a;
-  for (int i = 0; i < 2; i++)
-    while (p2pc_node_pop_action(s->n[i], &a))
-      ; /* dials and closes: the one link stays */
+static void hook_dial(void *ud, uint32_t i, const p2pc_action *a) {
+  (void)ud, (void)i, (void)a; /* dials go nowhere: the one link stays */
+}
+
+/* Transmit stamps alternate between the kernel's and user space's. */
+static bool hook_kernel(void *ud, uint32_t i) {
+  const sim *s = ud;
+  (void)i;
+  return (s->now / MS) % 2 == 0;
 }
 
 static void check_out(const p2pc_datagram *d) {
@@ -81,47 +73,46 @@ static void check_out(const p2pc_datagram *d) {
   FUZZ_CHECK(p2pc_ntp_decode(d->data, d->len, &h, &e, &has_ext) == 0);
 }
 
-/* Collects what the nodes want to send; replies to strangers are checked
- * against the size of what the stranger sent. */
-static void collect(sim *s, size_t stranger_len) {
-  for (int i = 0; i < 2; i++) {
-    p2pc_datagram d;
-    while (p2pc_node_pop_datagram(s->n[i], &d)) {
-      check_out(&d);
-      if (d.stamp_xmt) {
-        uint64_t v = p2pc_ntp_ts_from_ns(now_of(s, i).local_ns + d.xmt_corr);
-        for (int k = 0; k < 8; k++)
-          d.data[P2PC_NTP_XMT_OFFSET + k] = (uint8_t)(v >> (56 - 8 * k));
-      }
-      if (d.token)
-        p2pc_node_time_sent(s->n[i], d.token, now_of(s, i).local_ns,
-                            (s->now / MS) % 2 == 0, now_of(s, i));
-      if (d.to.addr[3] == 99) { /* the stranger */
-        FUZZ_CHECK(d.len <= stranger_len);
-        continue;
-      }
-      if (s->nair < FLIGHT) {
-        s->air[s->nair].to = d.to.addr[3] == 1 ? 0 : 1;
-        s->air[s->nair++].d = d;
-      }
-    }
+/* What the nodes send waits in flight for the input to decide its fate;
+ * replies to the stranger are checked against the size of what the
+ * stranger sent. */
+static p2pc_drive_fate hook_datagram(void *ud, uint32_t from, int to,
+                                     const p2pc_datagram *d) {
+  sim *s = ud;
+  (void)from, (void)to;
+  check_out(d);
+  if (d->to.addr[3] == 99) { /* the stranger */
+    FUZZ_CHECK(d->len <= s->stranger_len);
+    return P2PC_DRIVE_DROP;
   }
+  if (s->nair == FLIGHT)
+    return P2PC_DRIVE_DROP;
+  s->air[s->nair].to = d->to.addr[3] == 1 ? 0 : 1;
+  s->air[s->nair++].d = *d;
+  return P2PC_DRIVE_HELD;
 }
 
+/* Collects what the nodes want to send. */
+static void collect(sim *s, size_t stranger_len) {
+  s->stranger_len = stranger_len;
+  p2pc_drive_net_datagrams(&s->w);
+}
+
+static void move_tcp(sim *s) { (void)p2pc_drive_net_pump(&s->w, 4); }
+
 static void deliver(sim *s, int to, const p2pc_datagram *d) {
-  p2pc_wire_addr from = addr_of(1 - to);
-  p2pc_node_time_input(s->n[to], &from, d->data, d->len, now_of(s, to).local_ns,
-                       true, now_of(s, to));
+  p2pc_drive_net_deliver(&s->w, (uint32_t)to, (uint32_t)(1 - to), d,
+                         now_of(s, (uint32_t)to).local_ns);
 }
 
 static void check_clocks(sim *s) {
-  for (int i = 0; i < 2; i++) {
-    int64_t net = p2pc_node_network_time(s->n[i], now_of(s, i).local_ns);
+  for (uint32_t i = 0; i < 2; i++) {
+    int64_t net = p2pc_node_network_time(s->w.node[i], now_of(s, i).local_ns);
     if (s->synced[i])
       FUZZ_CHECK(net >= s->last_net[i]);
     s->last_net[i] = net;
     p2pc_tracking t;
-    p2pc_node_tracking(s->n[i], now_of(s, i), &t);
+    p2pc_node_tracking(s->w.node[i], now_of(s, i), &t);
     s->synced[i] = t.synced;
   }
 }
@@ -131,24 +122,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memset(&s, 0, sizeof s);
   s.now = 1000 * MS;
   s.offset[1] = size ? (int64_t)data[0] * 3000000 - 384000000 : 0;
-  for (int i = 0; i < 2; i++) {
+  p2pc_drive_net_ops ops = {.clock = {hook_now, hook_local, &s},
+                            .dial = hook_dial,
+                            .datagram = hook_datagram,
+                            .kernel_tx = hook_kernel,
+                            .ud = &s};
+  p2pc_drive_net_init(&s.w, &ops);
+  for (uint32_t i = 0; i < 2; i++) {
     char id[2] = {(char)('a' + i), '\0'};
     p2pc_node_config c;
     memset(&c, 0, sizeof c);
     c.id = id;
     c.incarnation = 1000 + (uint64_t)i;
     c.seed = 7;
-    c.listen = addr_of(i);
+    c.listen = p2pc_drive_addr(i);
     c.time.mode = size > 1 && (data[1] & 1) ? P2PC_CLOCK_COLLABORATIVE
                                             : P2PC_CLOCK_REFERENCE;
     c.time.priority = (uint8_t)(i * 100);
-    FUZZ_CHECK(p2pc_node_new(&s.n[i], &c, NULL, now_of(&s, i)) == 0);
+    p2pc_node *n;
+    FUZZ_CHECK(p2pc_node_new(&n, &c, NULL, now_of(&s, i)) == 0);
+    p2pc_drive_net_add(&s.w, i, n);
   }
-  p2pc_wire_addr b_addr = addr_of(1);
-  FUZZ_CHECK(p2pc_node_link_new(s.n[0], true, "b", &b_addr, now_of(&s, 0),
-                                &s.l[0]) == 0);
-  FUZZ_CHECK(p2pc_node_link_new(s.n[1], false, NULL, NULL, now_of(&s, 1),
-                                &s.l[1]) == 0);
+  p2pc_action dial = {.kind = P2PC_ACT_DIAL, .addr = p2pc_drive_addr(1)};
+  strcpy(dial.peer, "b");
+  FUZZ_CHECK(p2pc_drive_net_connect(&s.w, 0, &dial) == 0);
   move_tcp(&s);
 
   size_t i = size > 2 ? 2 : size;
@@ -157,8 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     switch (op % 8) {
     case 0: /* time passes: timers run, both ways on TCP */
       s.now += (uint64_t)(op / 8 + 1) * 20 * MS;
-      for (int k = 0; k < 2; k++)
-        p2pc_node_on_deadline(s.n[k], now_of(&s, k));
+      p2pc_drive_net_deadlines(&s.w, true); /* due or not */
       move_tcp(&s);
       collect(&s, 0);
       break;
@@ -196,8 +192,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (len > size - i)
         len = size - i;
       p2pc_wire_addr from = {.family = 4, .addr = {127, 0, 0, 99}, .port = 123};
-      int to = (op / 8) & 1;
-      p2pc_node_time_input(s.n[to], &from, data + i, len,
+      uint32_t to = (op / 8) & 1;
+      p2pc_node_time_input(s.w.node[to], &from, data + i, len,
                            now_of(&s, to).local_ns, false, now_of(&s, to));
       i += len;
       collect(&s, len);
@@ -213,6 +209,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       check_clocks(&s);
   }
   for (int k = 0; k < 2; k++)
-    p2pc_node_free(s.n[k]);
+    p2pc_node_free(s.w.node[k]);
   return 0;
 }

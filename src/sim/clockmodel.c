@@ -37,6 +37,20 @@ p2pc_now p2pc__sim_now_of(p2pc_sim *s, uint32_t i) {
   return n;
 }
 
+static p2pc_now clock_now(void *ud, uint32_t i) {
+  return p2pc__sim_now_of(ud, i);
+}
+
+static int64_t clock_local(void *ud, uint32_t i) {
+  p2pc_sim *s = ud;
+  return p2pc__sim_local_at(s, i, s->now);
+}
+
+p2pc_drive_clock p2pc__sim_clock(p2pc_sim *s) {
+  p2pc_drive_clock c = {clock_now, clock_local, s};
+  return c;
+}
+
 void p2pc__sim_on_wander(p2pc_sim *s) {
   double w = s->cfg.clock_common.wander_ppm;
   for (uint32_t i = 0; i < s->cfg.nodes; i++) {

@@ -2,7 +2,8 @@
 /*
  * Driving a node: what the runtime does for it, played by the simulator.
  * After every entry point into a node, its actions (dials, closes), its
- * link output and its datagrams go out and its timer is re-armed; a node
+ * link output and its datagrams go out, through the shared driver
+ * (drive.h) into the network model, and its timer is re-armed; a node
  * starts (its configuration, its seeds by topology) and stops (cleanly or
  * by a crash); the traffic generator sends from it; its deliveries are
  * counted.
@@ -11,57 +12,39 @@
 
 #include <string.h>
 
-static void do_actions(p2pc_sim *s, uint32_t i) {
-  snode *x = &s->nodes[i];
-  p2pc_action a;
-  while (x->alive && p2pc_node_pop_action(x->n, &a)) {
-    if (a.kind == P2PC_ACT_DIAL) {
-      p2pc_action *cp = p2pc__sim_xrealloc(s, NULL, sizeof *cp);
-      *cp = a;
-      int64_t t = p2pc__sim_node_at(s, &a.addr);
-      uint64_t rtt = t >= 0 ? 2 * p2pc__sim_one_way(s, i, (uint32_t)t) : 1 * MS;
-      p2pc__sim_push(s, s->now + rtt, E_DIAL, i,
-                     t >= 0 ? (uint32_t)t : UINT32_MAX, cp);
-    } else {
-      int side;
-      conn *c = p2pc__sim_conn_get(s, i, a.link, &side);
-      if (!c) {
-        p2pc_node_link_closed(x->n, a.link, p2pc__sim_now_of(s, i));
-        continue;
-      }
-      uint32_t ci = (uint32_t)(c - s->conns);
-      /* write what is pending, then the FIN */
-      const uint8_t *p;
-      size_t len;
-      p2pc_node_link_output(x->n, a.link, &p, &len);
-      if (len) {
-        p2pc__sim_dir_append(s, ci, side, p, len);
-        p2pc_node_link_consume(x->n, a.link, len);
-      }
-      p2pc__sim_dir_append(s, ci, side, NULL, 0);
-      p2pc_link_id l = a.link;
-      p2pc__sim_conn_drop_end(s, ci, side);
-      p2pc_node_link_closed(x->n, l, p2pc__sim_now_of(s, i));
-    }
-  }
+/* The simulator's network as the driver's port (drive.h): a DIAL completes
+ * or fails after a round trip (E_DIAL); bytes, and a close's FIN, go into
+ * the connection's byte stream. */
+static void port_dial(void *ud, uint32_t i, const p2pc_action *a) {
+  p2pc_sim *s = ud;
+  p2pc_action *cp = p2pc__sim_xrealloc(s, NULL, sizeof *cp);
+  *cp = *a;
+  int64_t t = p2pc__sim_node_at(s, &a->addr);
+  uint64_t rtt = t >= 0 ? 2 * p2pc__sim_one_way(s, i, (uint32_t)t) : 1 * MS;
+  p2pc__sim_push(s, s->now + rtt, E_DIAL, i, t >= 0 ? (uint32_t)t : UINT32_MAX,
+                 cp);
 }
 
-static void flush_links(p2pc_sim *s, uint32_t i) {
-  snode *x = &s->nodes[i];
-  uint32_t span = p2pc_node_link_span(x->n);
-  for (uint32_t l = 0; l < span && l < x->nlinks && x->alive; l++) {
-    if (!x->conn_of[l])
-      continue;
-    const uint8_t *p;
-    size_t len;
-    p2pc_node_link_output(x->n, l, &p, &len);
-    if (!len)
-      continue;
-    int side;
-    conn *c = p2pc__sim_conn_get(s, i, l, &side);
-    p2pc__sim_dir_append(s, (uint32_t)(c - s->conns), side, p, len);
-    p2pc_node_link_consume(x->n, l, len);
-  }
+static bool port_bytes(void *ud, uint32_t i, p2pc_link_id l, const uint8_t *p,
+                       size_t len) {
+  p2pc_sim *s = ud;
+  int side;
+  conn *c = p2pc__sim_conn_get(s, i, l, &side);
+  if (!c)
+    return false;
+  p2pc__sim_dir_append(s, (uint32_t)(c - s->conns), side, p, len);
+  return true;
+}
+
+static void port_close(void *ud, uint32_t i, p2pc_link_id l) {
+  p2pc_sim *s = ud;
+  int side;
+  conn *c = p2pc__sim_conn_get(s, i, l, &side);
+  if (!c)
+    return;
+  uint32_t ci = (uint32_t)(c - s->conns);
+  p2pc__sim_dir_append(s, ci, side, NULL, 0); /* the FIN */
+  p2pc__sim_conn_drop_end(s, ci, side);
 }
 
 static void arm_timer(p2pc_sim *s, uint32_t i) {
@@ -83,8 +66,16 @@ static void arm_timer(p2pc_sim *s, uint32_t i) {
 }
 
 void p2pc__sim_flush_node(p2pc_sim *s, uint32_t i) {
-  do_actions(s, i); /* closes write their link's output first */
-  flush_links(s, i);
+  snode *x = &s->nodes[i];
+  if (x->alive) {
+    p2pc_drive_port port = {.clock = p2pc__sim_clock(s),
+                            .dial = port_dial,
+                            .bytes = port_bytes,
+                            .close = port_close,
+                            .ud = s};
+    p2pc_drive_actions(x->n, i, &port); /* a close writes its output first */
+    p2pc_drive_links(x->n, i, &port);
+  }
   p2pc__sim_flush_dgrams(s, i);
   arm_timer(s, i);
 }

@@ -10,8 +10,6 @@
  */
 #include "sim_internal.h"
 
-#include "ntp.h"
-
 #include <math.h>
 #include <string.h>
 
@@ -144,15 +142,8 @@ void p2pc__sim_conn_drop_end(p2pc_sim *s, uint32_t ci, int side) {
 void p2pc__sim_flush_dgrams(p2pc_sim *s, uint32_t i) {
   snode *x = &s->nodes[i];
   p2pc_datagram d;
-  while (x->alive && p2pc_node_pop_datagram(x->n, &d)) {
-    int64_t tx = p2pc__sim_local_at(s, i, s->now);
-    if (d.stamp_xmt) {
-      uint64_t v = p2pc_ntp_ts_from_ns(tx + d.xmt_corr);
-      for (int k = 0; k < 8; k++)
-        d.data[P2PC_NTP_XMT_OFFSET + k] = (uint8_t)(v >> (56 - 8 * k));
-    }
-    if (d.token)
-      p2pc_node_time_sent(x->n, d.token, tx, true, p2pc__sim_now_of(s, i));
+  p2pc_drive_clock dc = p2pc__sim_clock(s);
+  while (x->alive && p2pc_drive_pop_datagram(x->n, i, &dc, true, &d)) {
     int64_t t = p2pc__sim_node_at(s, &d.to);
     s->sec_bytes += d.len;
     if (t < 0 || p2pc__sim_blocked(s, i, (uint32_t)t))
@@ -272,9 +263,8 @@ void p2pc__sim_on_dgram(p2pc_sim *s, uint32_t to, uint32_t from,
   if (x->alive) {
     s->cur_node = to;
     p2pc_wire_addr fa = p2pc__sim_addr_of(from);
-    p2pc_node_time_input(x->n, &fa, d->data, d->len,
-                         p2pc__sim_local_at(s, to, s->now), true,
-                         p2pc__sim_now_of(s, to));
+    p2pc_drive_clock dc = p2pc__sim_clock(s);
+    p2pc_drive_datagram_in(x->n, to, &dc, &fa, d, NULL);
     p2pc__sim_flush_node(s, to);
   }
   p2pc__sim_xfree(s, d);

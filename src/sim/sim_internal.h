@@ -11,8 +11,13 @@
  *   clockmodel.c      each node's local clock: offset, drift, wander, noise
  *   netmodel.c        addresses, delays, partitions, TCP byte streams and
  *                     UDP datagrams, and their arrival at a node
- *   harness.c         driving a node as the runtime does: its output, its
- *                     timer, its start and stop, its traffic
+ *   harness.c         driving a node as the runtime does (through the
+ *                     shared driver, drive.h): its output, its timer, its
+ *                     start and stop, its traffic
+ *   drive.c           the driver of in-memory nodes (drive.h, its own
+ *                     contract): a node's port, used by harness.c and
+ *                     netmodel.c, and the instant network of the node
+ *                     unit tests and the clock fuzzer
  *   evlines.c         the one reader of the nodes' event lines
  *   oracle_causal.c   the causal oracle (the checker of `p2pclock check`)
  *   oracle_clock.c    the per-second row (true error, spread, bounds) and
@@ -25,6 +30,7 @@
 
 #include "sim.h"
 
+#include "drive.h"
 #include "evcheck.h"
 #include "node.h"
 #include "rng.h"
@@ -209,6 +215,9 @@ void p2pc__sim_clk_rebase(clk *c, uint64_t t);
 p2pc_now p2pc__sim_now_of(p2pc_sim *s, uint32_t i);
 /* The same without read noise: draws no number, for read-only queries. */
 p2pc_now p2pc__sim_quiet_now(const p2pc_sim *s, uint32_t i);
+/* The nodes' clocks for the driver (drive.h): p2pc__sim_now_of, and
+ * p2pc__sim_local_at now. */
+p2pc_drive_clock p2pc__sim_clock(p2pc_sim *s);
 /* E_WANDER: every clock's drift takes a random step; re-arms itself. */
 void p2pc__sim_on_wander(p2pc_sim *s);
 

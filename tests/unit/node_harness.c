@@ -83,19 +83,6 @@ static void cb_log(void *ud, p2pc_log_level lv, const char *text) {
     fprintf(stderr, "%s %d %s\n", x->id, lv, text);
 }
 
-static p2pc_wire_addr addr_of(int i) {
-  p2pc_wire_addr a = {
-      .family = 4, .addr = {127, 0, 0, (uint8_t)(i + 1)}, .port = 9000};
-  return a;
-}
-
-static int node_at(const net *w, const p2pc_wire_addr *a) {
-  if (a->family != 4 || a->addr[0] != 127 || a->port != 9000)
-    return -1;
-  int i = a->addr[3] - 1;
-  return i >= 0 && i < w->nn ? i : -1;
-}
-
 void start_node(net *w, int i, const opts *o) {
   netnode *x = &w->nodes[i];
   p2pc_node_seed seeds[MAXN];
@@ -108,14 +95,14 @@ void start_node(net *w, int i, const opts *o) {
     memset(&seeds[ns], 0, sizeof seeds[ns]);
     if (!o->anon)
       snprintf(seeds[ns].id, sizeof seeds[ns].id, "N%d", k);
-    seeds[ns++].addr = addr_of(k);
+    seeds[ns++].addr = p2pc_drive_addr((uint32_t)k);
   }
   p2pc_node_config c = o ? o->base : (p2pc_node_config){0};
   snprintf(x->id, sizeof x->id, "N%d", i);
   c.id = x->id;
   c.incarnation = x->inc = o && o->inc ? o->inc : w->now + 1000 + (uint64_t)i;
   c.seed = 42 + (uint64_t)i;
-  c.listen = addr_of(i);
+  c.listen = p2pc_drive_addr((uint32_t)i);
   c.seeds = seeds;
   c.nseeds = ns;
   p2pc_node_callbacks cb = {cb_typed, cb_log, x, P2PC_LOG_DEBUG, NULL};
@@ -124,131 +111,61 @@ void start_node(net *w, int i, const opts *o) {
   x->lines = x->logged = 0;
   assert_int_equal(p2pc_node_new(&x->n, &c, &cb, now_at(w, i)), 0);
   x->alive = true;
-  if (i >= w->nn)
-    w->nn = i + 1;
+  p2pc_drive_net_add(&w->d, (uint32_t)i, x->n);
 }
 
-static conn *conn_of(net *w, int node, p2pc_link_id l) {
-  for (int i = 0; i < w->nc; i++) {
-    conn *c = &w->conns[i];
-    if (c->up && ((c->a == node && c->la == l) || (c->b == node && c->lb == l)))
-      return c;
-  }
-  return NULL;
+void close_links(net *w) {
+  for (uint32_t k = 0; k < w->d.nc; k++)
+    p2pc_drive_net_close(&w->d, &w->d.conns[k]);
 }
 
-void conn_close(net *w, conn *c) {
-  if (!c->up)
-    return;
-  c->up = false;
-  if (w->nodes[c->a].alive)
-    p2pc_node_link_closed(w->nodes[c->a].n, c->la, now_at(w, c->a));
-  if (w->nodes[c->b].alive)
-    p2pc_node_link_closed(w->nodes[c->b].n, c->lb, now_at(w, c->b));
+/* The driver's hooks: the clocks, partitions, a dial's delay, and each
+ * datagram's flight. */
+static p2pc_now hook_now(void *ud, uint32_t i) { return now_at(ud, (int)i); }
+
+static int64_t hook_local(void *ud, uint32_t i) {
+  const net *w = ud;
+  return local_at(w, (int)i, w->now);
 }
 
-static void complete_dial(net *w, int i, const p2pc_action *ap);
-
-static void do_actions(net *w, int i) {
-  p2pc_action a;
-  netnode *x = &w->nodes[i];
-  while (x->alive && p2pc_node_pop_action(x->n, &a)) {
-    if (a.kind == P2PC_ACT_DIAL && w->dial_delay_ms[i]) {
-      assert_true(w->npending < 64);
-      w->pending[w->npending].from = i;
-      w->pending[w->npending].a = a;
-      w->pending[w->npending++].due = w->now + w->dial_delay_ms[i] * MS;
-      continue;
-    }
-    if (a.kind == P2PC_ACT_DIAL) {
-      complete_dial(w, i, &a);
-      continue;
-    }
-    if (a.kind == P2PC_ACT_CLOSE) {
-      conn *c = conn_of(w, i, a.link);
-      if (c) {
-        /* what was queued before the close still goes out */
-        const uint8_t *p;
-        size_t len;
-        bool a_side = c->a == i;
-        p2pc_node_link_output(x->n, a.link, &p, &len);
-        int o = a_side ? c->b : c->a;
-        if (len && w->nodes[o].alive && !w->cut[i][o])
-          p2pc_node_link_input(w->nodes[o].n, a_side ? c->lb : c->la, p, len,
-                               now_at(w, i));
-        conn_close(w, c);
-      } else {
-        p2pc_node_link_closed(x->n, a.link, now_at(w, i));
-      }
-      continue;
-    }
-  }
+static bool hook_cut(void *ud, uint32_t i, uint32_t j) {
+  const net *w = ud;
+  return w->cut[i][j];
 }
 
-static void complete_dial(net *w, int i, const p2pc_action *ap) {
-  p2pc_action a = *ap;
-  netnode *x = &w->nodes[i];
-  int t = node_at(w, &a.addr);
-  if (t < 0 || !w->nodes[t].alive || w->cut[i][t] || w->nc == MAXC) {
-    p2pc_node_dial_failed(x->n, &a.addr, a.peer, now_at(w, i));
+static void hook_dial(void *ud, uint32_t i, const p2pc_action *a) {
+  net *w = ud;
+  if (w->dial_delay_ms[i]) {
+    assert_true(w->npending < 64);
+    w->pending[w->npending].from = (int)i;
+    w->pending[w->npending].a = *a;
+    w->pending[w->npending++].due = w->now + w->dial_delay_ms[i] * MS;
     return;
   }
-  conn *c = &w->conns[w->nc++];
-  c->a = i;
-  c->b = t;
-  c->up = true;
-  assert_int_equal(
-      p2pc_node_link_new(x->n, true, a.peer, &a.addr, now_at(w, i), &c->la), 0);
-  assert_int_equal(p2pc_node_link_new(w->nodes[t].n, false, NULL, NULL,
-                                      now_at(w, t), &c->lb),
-                   0);
-}
-
-static void move_bytes(net *w, int from, p2pc_link_id lf, int to,
-                       p2pc_link_id lt) {
-  const uint8_t *p;
-  size_t len;
-  p2pc_node_link_output(w->nodes[from].n, lf, &p, &len);
-  if (!len)
-    return;
-  uint8_t *copy = malloc(len);
-  memcpy(copy, p, len);
-  p2pc_node_link_consume(w->nodes[from].n, lf, len);
-  if (!w->cut[from][to])
-    p2pc_node_link_input(w->nodes[to].n, lt, copy, len, now_at(w, to));
-  free(copy);
+  assert_true(p2pc_drive_net_connect(&w->d, i, a) >= 0);
 }
 
 /* Datagrams: each leaves at the current step, stamped with the sender's
  * clock (as the runtime does with a kernel transmit stamp), and arrives
  * after the pair's one-way delay, received with the receiver's clock at
  * the exact arrival time (a kernel receive stamp). */
-static void pump_datagrams(net *w) {
-  for (int i = 0; i < w->nn; i++) {
-    if (!w->nodes[i].alive)
-      continue;
-    p2pc_datagram d;
-    while (p2pc_node_pop_datagram(w->nodes[i].n, &d)) {
-      int64_t tx = local_at(w, i, w->now);
-      if (d.stamp_xmt) {
-        uint64_t v = p2pc_ntp_ts_from_ns(tx + d.xmt_corr);
-        for (int k = 0; k < 8; k++)
-          d.data[P2PC_NTP_XMT_OFFSET + k] = (uint8_t)(v >> (56 - 8 * k));
-      }
-      if (d.token)
-        p2pc_node_time_sent(w->nodes[i].n, d.token, tx, true, now_at(w, i));
-      int t = node_at(w, &d.to);
-      if (t < 0 || w->nair == AIR_MAX || w->cut[i][t]) {
-        w->udp_lost++;
-        continue;
-      }
-      uint64_t delay = w->udp_delay_ns[i][t] ? w->udp_delay_ns[i][t] : 50000;
-      w->air[w->nair].from = i;
-      w->air[w->nair].to = t;
-      w->air[w->nair].arrive = w->now + delay;
-      w->air[w->nair++].d = d;
-    }
+static p2pc_drive_fate hook_datagram(void *ud, uint32_t i, int t,
+                                     const p2pc_datagram *d) {
+  net *w = ud;
+  if (t < 0 || w->nair == AIR_MAX || w->cut[i][t]) {
+    w->udp_lost++;
+    return P2PC_DRIVE_DROP;
   }
+  uint64_t delay = w->udp_delay_ns[i][t] ? w->udp_delay_ns[i][t] : 50000;
+  w->air[w->nair].from = (int)i;
+  w->air[w->nair].to = t;
+  w->air[w->nair].arrive = w->now + delay;
+  w->air[w->nair++].d = *d;
+  return P2PC_DRIVE_HELD;
+}
+
+/* The datagrams whose time has come. */
+static void land_datagrams(net *w) {
   for (int k = 0; k < w->nair;) {
     if (w->air[k].arrive > w->now) {
       k++;
@@ -258,11 +175,8 @@ static void pump_datagrams(net *w) {
     p2pc_datagram d = w->air[k].d;
     uint64_t at = w->air[k].arrive;
     w->air[k] = w->air[--w->nair];
-    if (!w->nodes[to].alive)
-      continue;
-    p2pc_wire_addr src = addr_of(from);
-    p2pc_node_time_input(w->nodes[to].n, &src, d.data, d.len,
-                         local_at(w, to, at), true, now_at(w, to));
+    p2pc_drive_net_deliver(&w->d, (uint32_t)to, (uint32_t)from, &d,
+                           local_at(w, to, at));
   }
 }
 
@@ -278,28 +192,12 @@ void run(net *w, unsigned ms) {
       p2pc_action a = w->pending[k].a;
       int from = w->pending[k].from;
       w->pending[k] = w->pending[--w->npending];
-      complete_dial(w, from, &a);
+      assert_true(p2pc_drive_net_connect(&w->d, (uint32_t)from, &a) >= 0);
     }
-    for (int i = 0; i < w->nn; i++)
-      if (w->nodes[i].alive && p2pc_node_next_deadline(w->nodes[i].n) <= w->now)
-        p2pc_node_on_deadline(w->nodes[i].n, now_at(w, i));
-    for (int i = 0; i < w->nn; i++)
-      do_actions(w, i);
-    for (int k = 0; k < w->nc; k++) {
-      conn *c = &w->conns[k];
-      if (!c->up)
-        continue;
-      if (!w->nodes[c->a].alive || !w->nodes[c->b].alive) {
-        conn_close(w, c);
-        continue;
-      }
-      move_bytes(w, c->a, c->la, c->b, c->lb);
-      move_bytes(w, c->b, c->lb, c->a, c->la);
-    }
-    for (int i = 0; i < w->nn; i++)
-      do_actions(w, i);
-    pump_datagrams(w);
-    for (int i = 0; i < w->nn; i++) {
+    /* deadlines, actions, bytes, actions, datagrams */
+    p2pc_drive_net_step(&w->d);
+    land_datagrams(w);
+    for (int i = 0; i < (int)w->d.nn; i++) {
       netnode *x = &w->nodes[i];
       if (!x->alive)
         continue;
@@ -316,15 +214,12 @@ void run(net *w, unsigned ms) {
 
 void crash(net *w, int i) {
   w->nodes[i].alive = false;
-  for (int k = 0; k < w->nc; k++)
-    if (w->conns[k].up && (w->conns[k].a == i || w->conns[k].b == i))
-      conn_close(w, &w->conns[k]);
-  p2pc_node_free(w->nodes[i].n);
+  p2pc_node_free(p2pc_drive_net_remove(&w->d, (uint32_t)i));
   w->nodes[i].n = NULL;
 }
 
 void net_free(net *w) {
-  for (int i = 0; i < w->nn; i++) {
+  for (int i = 0; i < (int)w->d.nn; i++) {
     /* One event model: every typed event the log carries was rendered
      * as one line, and nothing else was. */
     assert_int_equal(w->nodes[i].lines, w->nodes[i].logged);
@@ -339,15 +234,16 @@ net *net_new(void) {
   net *w = calloc(1, sizeof *w);
   w->air = calloc(AIR_MAX, sizeof *w->air);
   w->now = 1000 * MS;
+  p2pc_drive_net_ops ops = {.clock = {hook_now, hook_local, w},
+                            .cut = hook_cut,
+                            .dial = hook_dial,
+                            .datagram = hook_datagram,
+                            .ud = w};
+  p2pc_drive_net_init(&w->d, &ops);
   return w;
 }
 
-int live_conns(const net *w) {
-  int k = 0;
-  for (int i = 0; i < w->nc; i++)
-    k += w->conns[i].up;
-  return k;
-}
+int live_conns(const net *w) { return (int)p2pc_drive_net_live(&w->d); }
 
 int count_delivered(const netnode *x, const char *prefix) {
   int k = 0;

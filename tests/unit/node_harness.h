@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The unit tests' harness for the node (test_node*.c): node cores under
- * injected time on an in-process network. Every DIAL becomes a pair of
- * links between two cores, bytes move between them each millisecond,
- * datagrams fly with a per-pair delay, and a test can cut, drop, partition
- * or crash. A hand-made peer ("X", incarnation 5) can also speak raw
+ * injected time on the shared driver's instant network (src/sim/drive.h).
+ * Every DIAL becomes a pair of links between two cores (after a delay, if
+ * the test sets one), bytes move between them each millisecond, datagrams
+ * fly with a per-pair delay, and a test can cut, drop, partition or
+ * crash. A hand-made peer ("X", incarnation 5) can also speak raw
  * frames (HELLO, ACK, LEAVE, STABLE, DATA) to one node, and `look` reads
  * back what the node wrote on a link.
  */
@@ -19,17 +20,12 @@
 
 #include <cmocka.h>
 
+#include "drive.h"
 #include "node.h"
 
 #define MAXN 12
 #define MAXC 256
 #define MS 1000000ull
-
-typedef struct conn {
-  bool up;
-  int a, b; /* node indices; a dialed b */
-  p2pc_link_id la, lb;
-} conn;
 
 typedef struct netnode {
   p2pc_node *n;
@@ -58,9 +54,9 @@ typedef struct netnode {
 
 typedef struct net {
   netnode nodes[MAXN];
-  int nn;
-  conn conns[MAXC];
-  int nc;
+  /* the nodes' links, actions and datagrams: the shared driver's
+   * instant network (src/sim/drive.h), on the hooks below */
+  p2pc_drive_net d;
   uint64_t now;
   bool cut[MAXN][MAXN];         /* partition: dials fail, bytes vanish */
   unsigned dial_delay_ms[MAXN]; /* a node's dials complete this late */
@@ -111,7 +107,8 @@ int64_t local_at(const net *w, int i, uint64_t t);
 p2pc_now now_at(const net *w, int i);
 /* Starts node i ("N<i>") with options o (NULL: no seeds, defaults). */
 void start_node(net *w, int i, const opts *o);
-void conn_close(net *w, conn *c);
+/* Every connection closes (each end sees it): a cut mid-stream. */
+void close_links(net *w);
 /* Advances the network by ms milliseconds, one millisecond at a time. */
 void run(net *w, unsigned ms);
 /* Node i stops at once: its links close, its core is freed. */

@@ -27,8 +27,7 @@ static void test_exactly_once_across_loss(void **state) {
     send_ok(w, 0, "N1", text);
     if (i % 50 == 25) {
       /* cut the connection mid-stream */
-      for (int k = 0; k < w->nc; k++)
-        conn_close(w, &w->conns[k]);
+      close_links(w);
     }
     run(w, 2);
   }
