@@ -20,8 +20,8 @@
 
 #include <cmocka.h>
 
-#include <p2pclock/p2pclock.h>
 #include "test_scenario.h"
+#include <p2pclock/p2pclock.h>
 
 p2pc_scenario *scn_new(void) {
   p2pc_scenario *sc = malloc(sizeof *sc);

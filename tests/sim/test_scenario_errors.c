@@ -18,9 +18,9 @@
 
 #include <cmocka.h>
 
-#include <p2pclock/p2pclock.h>
 #include "rng.h"
 #include "test_scenario.h"
+#include <p2pclock/p2pclock.h>
 
 /* ---- bad scenarios: exactly the line a user sees ------------------------- */
 

@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include <p2pclock/p2pclock.h>
 #include "test_scenario.h"
+#include <p2pclock/p2pclock.h>
 
 /* ---- the judge ----------------------------------------------------------- */
 

@@ -21,9 +21,9 @@
 
 #include <cmocka.h>
 
-#include <p2pclock/p2pclock.h>
 #include "sim.h"
 #include "simmem.h"
+#include <p2pclock/p2pclock.h>
 
 #define HDR P2PC_SIMMEM_HDR
 #define SEC 1000000000ull
