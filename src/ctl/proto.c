@@ -163,12 +163,13 @@ void p2pc_ctl_arg_describe(const p2pc_ctl_arg *a, char *s, size_t cap) {
   case P2PC_CTL_INTEGER:
     snprintf(s, cap, "%s, an integer %.0f..%.0f", a->what, a->min, a->max);
     break;
-  case P2PC_CTL_NUMBER:
+  case P2PC_CTL_NUMBER: {
     char lo[32], hi[32];
     format_bound(lo, sizeof lo, a->min);
     format_bound(hi, sizeof hi, a->max);
     snprintf(s, cap, "%s, %s..%s", a->what, lo, hi);
     break;
+  }
   case P2PC_CTL_STRINGS:
     snprintf(s, cap, "an array of %.0f..%.0f %s", a->min, a->max, a->what);
     break;
