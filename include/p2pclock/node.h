@@ -37,20 +37,24 @@ typedef struct p2pc_node p2pc_node;
  * number in that session (from 1). Its text form, as the event log writes
  * it, is "<node>~<session in base 36>:<seq>", e.g. "a~1f3k:7".
  */
+/* The longest name a causal identity may have (its "<node>~<session>"). */
+#define P2PC_NAME_MAX 80
+
 typedef struct p2pc_msgid {
-  char node[P2PC_NODE_ID_MAX + 1];
-  uint32_t session; /* 0..2^31-1, or P2PC_SESSION_NONE */
+  char node[P2PC_NAME_MAX + 1]; /* a node ID (at most 64), but see below */
+  uint32_t session;             /* 0..2^31-1, or P2PC_SESSION_NONE */
   uint64_t seq;
 } p2pc_msgid;
 
-/* The session of a name that is not "<node>~<session>": a causal identity
- * a test core uses, or one a malformed message named. Its text form is
- * "<node>:<seq>". */
+/* The session of a sender whose name is not "<node>~<session>" (a causal
+ * identity a test core uses, or one a malformed message named): node then
+ * holds the whole name and the text form is "<name>:<seq>". Every id a
+ * node of the network sends has a session. */
 #define P2PC_SESSION_NONE UINT32_MAX
 
 /* Writes the text form into s; returns its length, or P2PC_ERR_TOOBIG
- * (cap < P2PC_MSGID_TEXT_MAX always suffices... cap >= it does). */
-#define P2PC_MSGID_TEXT_MAX (P2PC_NODE_ID_MAX + 1 + 7 + 1 + 20 + 1)
+ * (then s is ""). A cap of P2PC_MSGID_TEXT_MAX always suffices. */
+#define P2PC_MSGID_TEXT_MAX (P2PC_NAME_MAX + 1 + 20 + 1)
 P2PC_EXTERN int p2pc_msgid_format(const p2pc_msgid *id, char *s, size_t cap);
 /* Parses the text form. Returns 0 or P2PC_ERR_INVAL. */
 P2PC_EXTERN int p2pc_msgid_parse(p2pc_msgid *id, const char *s);

@@ -11,6 +11,9 @@
 
 #include <string.h>
 
+_Static_assert(P2PC_NAME_MAX == P2PC_ID_MAX,
+               "a message id holds any name the causal layer takes");
+
 /* ---- message ids ----------------------------------------------------------
  */
 
@@ -18,7 +21,7 @@ static const char b36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
 
 int p2pc_msgid_format(const p2pc_msgid *id, char *s, size_t cap) {
   char t[P2PC_MSGID_TEXT_MAX];
-  size_t len = strnlen(id->node, P2PC_NODE_ID_MAX);
+  size_t len = strnlen(id->node, P2PC_NAME_MAX);
   memcpy(t, id->node, len);
   char d[20];
   size_t k = 0;
@@ -56,44 +59,50 @@ static int digit36(char c) {
   return -1;
 }
 
-/* "<node>~<tag>" into id->node and id->session, or a name without '~'
- * with P2PC_SESSION_NONE; len is the text's. */
-static int parse_session(p2pc_msgid *id, const char *s, size_t len) {
-  const char *tilde = NULL;
-  for (size_t i = 0; i < len; i++)
-    if (s[i] == '~')
-      tilde = s + i;
-  if (!tilde) {
-    if (len == 0 || len > P2PC_NODE_ID_MAX)
-      return P2PC_ERR_INVAL;
-    memcpy(id->node, s, len);
-    id->node[len] = '\0';
-    id->session = P2PC_SESSION_NONE;
-    return 0;
-  }
-  if (tilde == s || (size_t)(tilde - s) > P2PC_NODE_ID_MAX)
-    return P2PC_ERR_INVAL;
-  size_t nlen = (size_t)(tilde - s);
+/* Whether s[0..len) is "<node>~<tag>", a node ID and a canonical base-36
+ * session: then its parts. */
+static bool session_form(const char *s, size_t len, size_t *nlen,
+                         uint32_t *session) {
+  const char *tilde = memchr(s, '~', len);
+  if (!tilde || tilde == s || (size_t)(tilde - s) > P2PC_NODE_ID_MAX)
+    return false;
   const char *tag = tilde + 1, *end = s + len;
   if (tag == end || end - tag > 6)
-    return P2PC_ERR_INVAL;
+    return false;
   uint64_t v = 0;
   for (const char *p = tag; p < end; p++) {
     int d = digit36(*p);
     if (d < 0 || (p == tag && d == 0 && end - tag > 1))
-      return P2PC_ERR_INVAL;
+      return false;
     v = v * 36 + (uint64_t)d;
   }
   if (v > 0x7fffffffu)
-    return P2PC_ERR_INVAL;
+    return false;
+  *nlen = (size_t)(tilde - s);
+  *session = (uint32_t)v;
+  return true;
+}
+
+/* A causal identity into id->node and id->session: its parts when it has
+ * the session form, else the whole name with P2PC_SESSION_NONE (one text,
+ * one id: a name of the session form never goes without a session). */
+static int parse_session(p2pc_msgid *id, const char *s, size_t len) {
+  size_t nlen;
+  uint32_t session;
+  if (!session_form(s, len, &nlen, &session)) {
+    if (len == 0 || len > P2PC_NAME_MAX)
+      return P2PC_ERR_INVAL;
+    nlen = len;
+    session = P2PC_SESSION_NONE;
+  }
   memcpy(id->node, s, nlen);
   id->node[nlen] = '\0';
-  id->session = (uint32_t)v;
+  id->session = session;
   return 0;
 }
 
 int p2pc_msgid_from_session(p2pc_msgid *id, const char *sesid, uint64_t seq) {
-  int rv = parse_session(id, sesid, strnlen(sesid, P2PC_ID_MAX + 1));
+  int rv = parse_session(id, sesid, strnlen(sesid, P2PC_NAME_MAX + 1));
   if (rv == 0)
     id->seq = seq;
   return rv;

@@ -23,8 +23,9 @@
  * applications; the log has the `clock` lines they come from). */
 bool p2pc_event_logged(p2pc_event_type t);
 
-/* The id of message seq of the causal identity sesid ("<node>~<tag>").
- * Returns 0 or P2PC_ERR_INVAL (sesid not of that form). */
+/* The id of message seq of the causal identity sesid: "<node>~<tag>", or
+ * any other name (then P2PC_SESSION_NONE). Returns 0 or P2PC_ERR_INVAL
+ * (empty, or longer than P2PC_NAME_MAX). */
 int p2pc_msgid_from_session(p2pc_msgid *id, const char *sesid, uint64_t seq);
 
 /* What a driver knows of a node's `start` or `stop` line (EVENTS.md): the
