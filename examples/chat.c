@@ -26,6 +26,7 @@
  *   cc -o chat chat.c $(pkg-config --cflags --libs p2pclock)
  */
 #include <p2pclock/uv.h>
+#include <signal.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,6 +166,9 @@ static void usage(void) {
 }
 
 int main(int argc, char **argv) {
+  /* A peer that goes away while we write must not kill us (<p2pclock/uv.h>
+   * leaves the process's signals to us). */
+  signal(SIGPIPE, SIG_IGN);
   static char listen_host[P2PC_UV_HOST_MAX + 1];
   static p2pc_uv_peer peers[PEERS_MAX];
   p2pc_uv_settings s;

@@ -121,7 +121,8 @@ static void flush(conn *c) {
   p2pc_node_link_output(c->h->node, c->id, &p, &len);
   if (len == 0)
     return;
-  ssize_t n = write(c->fd, p, len);
+  /* MSG_NOSIGNAL: a peer that has gone is an error here, not a SIGPIPE. */
+  ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
   if (n > 0)
     p2pc_node_link_consume(c->h->node, c->id, (size_t)n);
 }

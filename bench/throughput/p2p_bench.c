@@ -17,6 +17,7 @@
 
 #include <inttypes.h>
 #include <p2pclock/uv.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +138,9 @@ static void on_log(void *ud, p2pc_log_level lv, const char *text) {
 }
 
 int main(int argc, char **argv) {
+  /* The other peer may close while we write: an error, not SIGPIPE (the
+   * binding leaves the process's signals to the program). */
+  signal(SIGPIPE, SIG_IGN);
   bench b = {0};
   peer_parse_args(&b.a, argc, argv, "p2p_bench");
   b.payload = calloc(1, b.a.size);

@@ -18,6 +18,12 @@
  *   }
  *
  * Threads: call the binding from its loop's thread only.
+ *
+ * SIGPIPE: libuv writes to sockets with write(2), which raises SIGPIPE when
+ * a peer has gone. The process's signals are the caller's, so the binding
+ * does not touch them: a program using it ignores SIGPIPE, as every libuv
+ * program does (signal(SIGPIPE, SIG_IGN) before uv_run), or it dies with
+ * the first peer that leaves while it writes.
  */
 #ifndef P2PCLOCK_UV_H
 #define P2PCLOCK_UV_H
