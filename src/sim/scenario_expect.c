@@ -10,6 +10,28 @@
 #include <stdio.h>
 #include <string.h>
 
+/* "[after T] [until T]" from token `from` on, pairs to the end of the
+ * line, into x's window (until defaults to the end of the run). Returns
+ * 0, 1 for a word that is neither (the caller says its usage), or the
+ * error already reported for a bad time. */
+static int window(parser *p, int from, p2pc_scn_expect *x) {
+  x->until_ns = UINT64_MAX;
+  for (int i = from; i < p->ntok; i += 2) {
+    bool after = strcmp(p->tok[i], "after") == 0;
+    if (!after && strcmp(p->tok[i], "until") != 0)
+      return 1;
+    double v;
+    if (!p2pc__scn_time_ns(p->tok[i + 1], MAX_TIME_S, false, &v))
+      return p2pc__scn_bad(p, "expect: after and until take a time",
+                           p->tok[i + 1]);
+    if (after)
+      x->after_ns = (uint64_t)v;
+    else
+      x->until_ns = (uint64_t)v;
+  }
+  return 0;
+}
+
 int p2pc__scn_d_expect(parser *p) {
   p2pc_scenario *sc = p->sc;
   static const char usage[] =
@@ -37,19 +59,11 @@ int p2pc__scn_d_expect(parser *p) {
                            p->tok[3]);
     x.kind = w[0] == 's' ? P2PC_SCN_SPREAD : P2PC_SCN_ERROR;
     x.limit = v;
-    x.until_ns = UINT64_MAX;
-    for (int i = 4; i < p->ntok; i += 2) {
-      bool after = strcmp(p->tok[i], "after") == 0;
-      if (!after && strcmp(p->tok[i], "until") != 0)
-        return p2pc__scn_fail(p, "usage: expect %s < T [after T] [until T]", w);
-      if (!p2pc__scn_time_ns(p->tok[i + 1], MAX_TIME_S, false, &v))
-        return p2pc__scn_bad(p, "expect: after and until take a time",
-                             p->tok[i + 1]);
-      if (after)
-        x.after_ns = (uint64_t)v;
-      else
-        x.until_ns = (uint64_t)v;
-    }
+    int rv = window(p, 4, &x);
+    if (rv < 0)
+      return rv;
+    if (rv > 0)
+      return p2pc__scn_fail(p, "usage: expect %s < T [after T] [until T]", w);
     if (x.until_ns <= x.after_ns)
       return p2pc__scn_fail(p, "expect: until must come after after");
   } else if (strcmp(w, "converge") == 0) {
@@ -86,20 +100,12 @@ int p2pc__scn_d_expect(parser *p) {
     x.kind = P2PC_SCN_FALSETICKER;
     x.node = (uint32_t)n;
     x.at_end = p->ntok == 3;
-    x.until_ns = UINT64_MAX;
-    for (int i = 3; i < p->ntok; i += 2) {
-      bool after = strcmp(p->tok[i], "after") == 0;
-      if (!after && strcmp(p->tok[i], "until") != 0)
-        return p2pc__scn_fail(
-            p, "usage: expect falseticker N [after T] [until T]");
-      if (!p2pc__scn_time_ns(p->tok[i + 1], MAX_TIME_S, false, &v))
-        return p2pc__scn_bad(p, "expect: after and until take a time",
-                             p->tok[i + 1]);
-      if (after)
-        x.after_ns = (uint64_t)v;
-      else
-        x.until_ns = (uint64_t)v;
-    }
+    int rv = window(p, 3, &x);
+    if (rv < 0)
+      return rv;
+    if (rv > 0)
+      return p2pc__scn_fail(p,
+                            "usage: expect falseticker N [after T] [until T]");
     if (x.until_ns <= x.after_ns)
       return p2pc__scn_fail(p, "expect: until must come after after");
   } else if (strcmp(w, "expired") == 0) {
