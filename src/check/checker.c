@@ -114,6 +114,17 @@ static void *grow(void *p, size_t elsize, size_t need, size_t *cap) {
   return xrealloc(p, c * elsize);
 }
 
+/* Appends len bytes to a growable byte arena; returns where they start. */
+static size_t append(uint8_t **arena, size_t *used, size_t *cap,
+                     const uint8_t *p, size_t len) {
+  size_t off = *used;
+  *arena = grow(*arena, 1, off + len, cap);
+  if (len)
+    memcpy(*arena + off, p, len);
+  *used = off + len;
+  return off;
+}
+
 static void check_node(const ccheck *c, uint32_t node, const char *what) {
   if (node >= c->nn) {
     fprintf(stderr, "checker: %s %" PRIu32 " is not a node (0..%" PRIu32 ")\n",
@@ -291,14 +302,9 @@ static void process_send(ccheck *c, uint32_t node, uint32_t sender, uint64_t n,
   m->delivered = 0;
   m->expired = m->expired_at_dest = false;
   m->has_payload = payload != NULL;
-  m->pay_off = c->paylen;
   m->pay_len = len;
-  if (payload) {
-    c->pay = grow(c->pay, 1, c->paylen + len, &c->paycap);
-    if (len)
-      memcpy(c->pay + c->paylen, payload, len);
-    c->paylen += len;
-  }
+  m->pay_off = payload ? append(&c->pay, &c->paylen, &c->paycap, payload, len)
+                       : c->paylen;
   c->nmsgs++;
   add_to_hash(c, idx);
 
@@ -456,14 +462,10 @@ static void hold(ccheck *c, uint32_t node, rec_kind kind, uint32_t sender,
   r->dest = dest;
   r->n = n;
   r->has_payload = payload != NULL;
-  r->pay_off = c->held_paylen;
   r->pay_len = len;
-  if (payload) {
-    c->held_pay = grow(c->held_pay, 1, c->held_paylen + len, &c->held_paycap);
-    if (len)
-      memcpy(c->held_pay + c->held_paylen, payload, len);
-    c->held_paylen += len;
-  }
+  r->pay_off = payload ? append(&c->held_pay, &c->held_paylen, &c->held_paycap,
+                                payload, len)
+                       : c->held_paylen;
 }
 
 /* Processes node's held records while they can be; force processes the
