@@ -35,13 +35,6 @@ static void logline(p2pc_ctl_server *s, p2pc_log_level lv, const char *fmt,
 /* ---- the handlers ---------------------------------------------------------
  */
 
-static uint64_t rt_rand(p2pc_ctl_server *s) {
-  s->rng ^= s->rng << 13;
-  s->rng ^= s->rng >> 7;
-  s->rng ^= s->rng << 17;
-  return s->rng;
-}
-
 static const char *send_error(int rv) {
   switch (rv) {
   case P2PC_ERR_NOTFOUND:
@@ -63,7 +56,7 @@ static int simulate(p2pc_ctl_server *s, int count) {
   uint32_t np = p2pc_node_peer_count(n);
   for (int i = 0; i < count && np; i++) {
     p2pc_peer_info pi;
-    uint32_t k = (uint32_t)(rt_rand(s) % np);
+    uint32_t k = (uint32_t)p2pc_rng_below(&s->rng, np);
     if (!p2pc_node_peer_info(n, k, &pi) || pi.incarnation == 0)
       continue;
     char text[96];

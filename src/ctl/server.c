@@ -311,7 +311,7 @@ int p2pc_ctl_server_new(p2pc_ctl_server **out, uv_loop_t *loop,
     return P2PC_ERR_NOMEM;
   s->h = *host;
   s->loop = loop;
-  s->rng = seed ? seed : 1;
+  p2pc_rng_seed(&s->rng, seed, 0);
   *out = s;
   return 0;
 }

@@ -8,6 +8,7 @@
 #define P2PC_CTL_SERVER_INT_H
 
 #include "proto.h"
+#include "rng.h"
 #include "server.h"
 
 typedef struct ctl_client {
@@ -36,8 +37,8 @@ struct p2pc_ctl_server {
   uv_pipe_t pipe;
   bool listening;
   bool closing;
-  char *path; /* the socket file, removed at close */
-  uint64_t rng;
+  char *path;       /* the socket file, removed at close */
+  p2pc_rng rng;     /* `simulate`: which peers get the messages */
   unsigned handles; /* open handles: the listener and every client's */
   unsigned nclients, nsubscribers;
   ctl_client *clients;
