@@ -235,6 +235,10 @@ static void on_timer(uv_timer_t *t) {
 }
 
 static void pump_once(p2pc_uv *u) {
+  /* What the events so far told the program is made durable first
+   * (settings.before_output): the writes below may be acted on at once. */
+  if (u->before_output)
+    u->before_output(u->before_output_ud);
   u->dirty = false;
   p2pc_action a;
   while (p2pc_node_pop_action(u->node, &a)) {

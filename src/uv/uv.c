@@ -310,6 +310,8 @@ int p2pc_uv_open_versioned(p2pc_uv **out, uv_loop_t *loop, int version,
   u->on_event = on_event;
   u->ud = ud;
   u->logger = s->node.logger;
+  u->before_output = s->before_output.fn;
+  u->before_output_ud = s->before_output.ud;
   u->ts.fd = -1;
   memcpy(u->listen_host, s->listen_host, strlen(s->listen_host));
   p2pc_uv__vclock_init(&u->vc, s->vclock.enabled, s->vclock.offset_s,

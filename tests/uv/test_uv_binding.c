@@ -56,14 +56,28 @@ typedef struct app {
   char payload[64];
   size_t len;
   bool closed;
+  int sent;          /* SENT events so far */
+  int sent_flushed;  /* SENT events before the last before_output call */
+  struct app *other; /* the other node (before_output order) */
+  int other_sent_flushed_at_delivery;
 } app;
+
+/* settings.before_output: what an event log would flush. */
+static void before_output(void *ud) {
+  app *a = ud;
+  a->sent_flushed = a->sent;
+}
 
 static void on_event(void *ud, p2pc_node *n, const p2pc_event *ev) {
   app *a = ud;
   CHECK(n != NULL);
   if (ev->type == P2PC_EVENT_PEER_UP) {
     a->peers_up++;
+  } else if (ev->type == P2PC_EVENT_SENT) {
+    a->sent++;
   } else if (ev->type == P2PC_EVENT_DELIVERED) {
+    if (a->other)
+      a->other_sent_flushed_at_delivery = a->other->sent_flushed;
     a->delivered++;
     a->got = ev->msg;
     CHECK(ev->len < sizeof a->payload);
@@ -133,8 +147,12 @@ static void test_two_nodes(void) {
   p2pc_allocator al;
   app x[2] = {{.name = "uv-a"}, {.name = "uv-b"}};
 
+  x[0].other = &x[1];
+  x[1].other = &x[0];
   p2pc_uv_settings sa, sb;
   settings(&sa, "uv-a", &cnt, &al);
+  sa.before_output.fn = before_output;
+  sa.before_output.ud = &x[0];
   CHECK(p2pc_uv_open(&x[0].u, &loop, &sa, on_event, &x[0]) == 0);
   uint16_t pa = p2pc_uv_port(x[0].u);
   CHECK(pa != 0);
@@ -145,6 +163,8 @@ static void test_two_nodes(void) {
   settings(&sb, "uv-b", &cnt, &al);
   sb.peers = &peer;
   sb.npeers = 1;
+  sb.before_output.fn = before_output;
+  sb.before_output.ud = &x[1];
   CHECK(p2pc_uv_open(&x[1].u, &loop, &sb, on_event, &x[1]) == 0);
   CHECK(p2pc_uv_port(x[1].u) != 0 && p2pc_uv_port(x[1].u) != pa);
   CHECK(strcmp(p2pc_node_name(p2pc_uv_node(x[1].u)), "uv-b") == 0);
@@ -163,6 +183,8 @@ static void test_two_nodes(void) {
   CHECK(strcmp(id.node, "uv-b") == 0 && id.seq >= 1);
   CHECK(run_until(&loop, delivered, &x[0]));
   CHECK(x[0].delivered == 1);
+  /* b's SENT event had been "flushed" before its DATA reached a. */
+  CHECK(x[1].sent >= 1 && x[0].other_sent_flushed_at_delivery >= 1);
   CHECK(strcmp(x[0].got.node, id.node) == 0);
   CHECK(x[0].got.session == id.session && x[0].got.seq == id.seq);
   CHECK(x[0].len == strlen(text) && memcmp(x[0].payload, text, x[0].len) == 0);
