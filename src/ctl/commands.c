@@ -155,7 +155,7 @@ static void add_sources(p2pc_ctl_server *s, cJSON *o) {
       continue;
     cJSON *p = cJSON_CreateObject();
     char as[80];
-    p2pc_node_addr_format(&si.addr, as, sizeof as);
+    p2pc_addr_format(&si.addr, as, sizeof as);
     cJSON_AddStringToObject(p, "id", si.id);
     cJSON_AddStringToObject(p, "addr", as);
     cJSON_AddNumberToObject(p, "reach", si.reach);

@@ -155,7 +155,7 @@ void p2pc_uv__format_addr(const p2pc_uv *u, const p2pc_addr *a, char *s,
       return;
     }
   }
-  p2pc_node_addr_format(a, s, cap);
+  p2pc_addr_format(a, s, cap);
 }
 
 void p2pc_uv_format_addr(const p2pc_uv *u, const p2pc_addr *a, char *s,
@@ -223,8 +223,8 @@ static void lookup_failed(p2pc_uv *u, p2pc_uv_named *s, const p2pc_action *a,
 
 static void log_resolved(p2pc_uv *u, p2pc_uv_named *s, const p2pc_addr *first) {
   char now_s[64], was_s[64];
-  p2pc_node_addr_format(first, now_s, sizeof now_s);
-  p2pc_node_addr_format(&s->first, was_s, sizeof was_s);
+  p2pc_addr_format(first, now_s, sizeof now_s);
+  p2pc_addr_format(&s->first, was_s, sizeof was_s);
   bool moved = s->first.family && !p2pc_uv__addr_eq(first, &s->first);
   if (s->failing && moved)
     p2pc_uv__log(u, P2PC_LOG_INFO,
@@ -264,7 +264,7 @@ static void on_lookup(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
     s->first = first;
     s->last = wa;
     char as[64];
-    p2pc_node_addr_format(&wa, as, sizeof as);
+    p2pc_addr_format(&wa, as, sizeof as);
     p2pc_uv__log(u, P2PC_LOG_DEBUG, "link: dialing %s at %s", s->host, as);
     p2pc_uv__connect(u, &q->a, &ss, q->seed + 1);
   }

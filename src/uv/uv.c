@@ -184,7 +184,7 @@ static void log_start(p2pc_uv *u, const p2pc_uv_settings *s, bool named,
   char bound_s[64] = "", named_s[32] = "";
   if (named) {
     char as[48];
-    p2pc_node_addr_format(listen, as, sizeof as);
+    p2pc_addr_format(listen, as, sizeof as);
     snprintf(bound_s, sizeof bound_s, " (%s)", as);
   }
   if (u->nnamed)

@@ -151,9 +151,6 @@ uint32_t p2pc_node_up_count(const p2pc_node *n);
 uint64_t p2pc_node_undeliverable(const p2pc_node *n);
 const p2pc_causal *p2pc_node_causal(const p2pc_node *n);
 const char *p2pc_peer_state_name(p2pc_peer_state s);
-/* "127.0.0.1:9000", "[0:0:0:0:0:0:0:1]:9000" (uncompressed) or "-": the
- * form the event log uses, for every tool to print addresses alike. */
-void p2pc_node_addr_format(const p2pc_wire_addr *a, char *s, size_t cap);
 
 /* ---- clock synchronization (timesync.h) ---------------------------------- */
 

@@ -26,10 +26,6 @@ void p2pc__node_str_cat(char *s, size_t cap, const char *t) {
   s[len + k] = '\0';
 }
 
-void p2pc_node_addr_format(const p2pc_wire_addr *a, char *s, size_t cap) {
-  p2pc_addr_format(a, s, cap);
-}
-
 bool p2pc__node_addr_eq(const p2pc_wire_addr *x, const p2pc_wire_addr *y) {
   size_t n = x->family == 4 ? 4 : 16;
   return x->family == y->family && x->port == y->port &&
