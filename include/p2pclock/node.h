@@ -110,7 +110,7 @@ typedef struct p2pc_settings {
   /* Causal delivery (SES). */
   uint64_t causal_lifetime_ns; /* Δ: a message waits at most this [60 s];
                                   P2PC_LIFETIME_INFINITE: never expires */
-  uint32_t max_buffered;       /* messages waiting for delivery [65536] */
+  uint32_t max_buffered;       /* messages waiting for delivery [4096] */
   size_t max_buffered_bytes;   /* their payload bytes [64 MiB] */
 
   /* Clock synchronization (docs/CLOCK.md). */
@@ -124,7 +124,7 @@ typedef struct p2pc_settings {
     uint32_t burst;               /* exchanges at poll_min at start [4] */
     double max_slew;              /* slew rate bound [500e-6] */
     int64_t step_threshold_ns;    /* the initial step only above [1 ms] */
-    int64_t precision_ns;         /* local clock read precision [1000] */
+    int64_t precision_ns;         /* local clock read precision [100] */
     uint32_t max_sources;         /* neighbours polled, at most [16] */
     uint64_t announce_ns;         /* ANNOUNCE interval [heartbeat_ns] */
     uint64_t announce_timeout_ns; /* reference silent: gone [4 announces] */

@@ -11,6 +11,7 @@
 
 #include "causal.h"
 #include "optvalue.h"
+#include <p2pclock/node.h>
 
 #include <errno.h>
 #include <stdbool.h>
@@ -294,20 +295,24 @@ int p2pc__config_finish(p2pc_cli_config *cfg, const char *file,
 /* ---- public -------------------------------------------------------------- */
 
 void p2pc_cli_config_init(p2pc_cli_config *cfg) {
+  /* The library's defaults (p2pc_settings_default), in the command's
+   * units. */
+  p2pc_settings d;
+  p2pc_settings_default(&d);
   memset(cfg, 0, sizeof *cfg);
   snprintf(cfg->listen_host, sizeof cfg->listen_host, "%s",
            P2PC_CLI_DEFAULT_HOST);
   cfg->log_level = P2PC_CLI_LOG_INFO;
-  cfg->max_peers = P2PC_CLI_MAX_PEERS_DEFAULT;
-  cfg->causal_lifetime_ns = P2PC_CAUSAL_LIFETIME_DEFAULT_NS;
-  cfg->time_sync = true;
+  cfg->max_peers = d.max_peers;
+  cfg->causal_lifetime_ns = d.causal_lifetime_ns;
+  cfg->time_sync = d.clock.enabled;
   cfg->clock_mode = P2PC_CLI_CLOCK_REFERENCE;
-  cfg->priority = 128;
-  cfg->clock_class = 248;
-  cfg->poll_min = -3;
-  cfg->poll_max = 1;
-  cfg->max_slew_ppm = 500;
-  cfg->step_threshold_s = 0.001;
+  cfg->priority = d.clock.priority;
+  cfg->clock_class = d.clock.clock_class;
+  cfg->poll_min = d.clock.poll_min;
+  cfg->poll_max = d.clock.poll_max;
+  cfg->max_slew_ppm = d.clock.max_slew * 1e6;
+  cfg->step_threshold_s = (double)d.clock.step_threshold_ns / 1e9;
 }
 
 void p2pc_cli_config_fini(p2pc_cli_config *cfg) {

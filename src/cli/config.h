@@ -78,7 +78,6 @@
 #include <stdint.h>
 
 #define P2PC_CLI_PEERS_MAX 1024       /* configured peers, and maxPeers */
-#define P2PC_CLI_MAX_PEERS_DEFAULT 64 /* maxPeers when not configured */
 #define P2PC_CLI_HOST_MAX 253         /* a host name, RFC 1123 */
 #define P2PC_CLI_PATH_MAX 4095        /* the events path */
 #define P2PC_CLI_CONTROL_MAX 107      /* sun_path is 108 bytes with its NUL */

@@ -30,19 +30,23 @@ void p2pc_settings_default_versioned(int version, p2pc_settings *s) {
   s->causal_lifetime_ns = P2PC_CAUSAL_LIFETIME_DEFAULT_NS;
   s->max_buffered = P2PC_CAUSAL_MAX_BUFFERED_DEFAULT;
   s->max_buffered_bytes = P2PC_CAUSAL_MAX_BUFFERED_BYTES_DEFAULT;
+  /* The clock's defaults are its own (timesync.c). */
+  p2pc_timesync_config tc;
+  memset(&tc, 0, sizeof tc);
+  p2pc_timesync_config_defaults(&tc, 0, s->heartbeat_ns);
   s->clock.enabled = true;
   s->clock.mode = P2PC_CLOCK_REFERENCE;
   s->clock.priority = 128;
   s->clock.clock_class = 248;
-  s->clock.poll_min = -3;
-  s->clock.poll_max = 1;
-  s->clock.burst = 4;
-  s->clock.max_slew = 500e-6;
-  s->clock.step_threshold_ns = 1000000;
-  s->clock.precision_ns = 100;
-  s->clock.max_sources = 16;
-  s->clock.announce_ns = s->heartbeat_ns;
-  s->clock.announce_timeout_ns = 4 * s->heartbeat_ns;
+  s->clock.poll_min = tc.poll_min;
+  s->clock.poll_max = tc.poll_max;
+  s->clock.burst = tc.burst;
+  s->clock.max_slew = tc.max_slew;
+  s->clock.step_threshold_ns = tc.step_threshold_ns;
+  s->clock.precision_ns = tc.precision_ns;
+  s->clock.max_sources = tc.max_sources;
+  s->clock.announce_ns = tc.announce_ns;
+  s->clock.announce_timeout_ns = tc.announce_timeout_ns;
   s->alloc = p2pc_allocator_default();
 }
 

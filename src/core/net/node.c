@@ -156,18 +156,21 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
   n->a = a;
   n->cfg = *cfg;
   p2pc_node_config *c = &n->cfg;
-  DEF(max_peers, 64);
-  DEF(max_frame, P2PC_WIRE_MAX_FRAME_DEFAULT);
-  DEF(heartbeat_ns, 500 * MS);
-  DEF(suspect_ns, 2000 * MS);
-  DEF(dead_ns, 5000 * MS);
-  DEF(handshake_ns, 5000 * MS);
-  DEF(redial_min_ns, 100 * MS);
-  DEF(redial_max_ns, 5000 * MS);
-  DEF(resend_ns, 1000 * MS);
-  DEF(max_unacked, 8192);
-  DEF(max_unacked_bytes, 16u << 20);
-  DEF(max_link_output, 4u << 20);
+  /* The defaults live once, in p2pc_settings_default (api.c). */
+  p2pc_settings d;
+  p2pc_settings_default(&d);
+  DEF(max_peers, d.max_peers);
+  DEF(max_frame, d.max_frame);
+  DEF(heartbeat_ns, d.heartbeat_ns);
+  DEF(suspect_ns, d.suspect_ns);
+  DEF(dead_ns, d.dead_ns);
+  DEF(handshake_ns, d.handshake_ns);
+  DEF(redial_min_ns, d.redial_min_ns);
+  DEF(redial_max_ns, d.redial_max_ns);
+  DEF(resend_ns, d.resend_ns);
+  DEF(max_unacked, d.max_unacked);
+  DEF(max_unacked_bytes, d.max_unacked_bytes);
+  DEF(max_link_output, d.max_link_output);
   if (c->max_frame > P2PC_WIRE_MAX_FRAME_LIMIT)
     c->max_frame = P2PC_WIRE_MAX_FRAME_LIMIT;
   c->seeds = NULL; /* copied below */
