@@ -77,10 +77,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define P2PC_CLI_PEERS_MAX 1024       /* configured peers, and maxPeers */
-#define P2PC_CLI_HOST_MAX 253         /* a host name, RFC 1123 */
-#define P2PC_CLI_PATH_MAX 4095        /* the events path */
-#define P2PC_CLI_CONTROL_MAX 107      /* sun_path is 108 bytes with its NUL */
+#define P2PC_CLI_PEERS_MAX 1024  /* configured peers, and maxPeers */
+#define P2PC_CLI_HOST_MAX 253    /* a host name, RFC 1123 */
+#define P2PC_CLI_PATH_MAX 4095   /* the events path */
+#define P2PC_CLI_CONTROL_MAX 107 /* sun_path is 108 bytes with its NUL */
 #define P2PC_CLI_CHAOS_DELAY_MAX_MS 60000
 #define P2PC_CLI_FILE_MAX (1024 * 1024) /* a larger config file is refused */
 #define P2PC_CLI_DEFAULT_HOST "127.0.0.1"
