@@ -553,8 +553,13 @@ static int stream(const client_args *ca, p2pc_ctl *c, const char *path) {
     if (done)
       break;
   }
-  sigaction(SIGINT, &old_int, NULL);
-  sigaction(SIGTERM, &old_term, NULL);
+  /* After a stop signal the handlers stay: the command is ending, and a
+   * second one must not kill it with 130 (`timeout` sends SIGINT both to
+   * its child and to the child's process group: the flake of ctl_recv). */
+  if (!stop_signal) {
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+  }
   return status;
 }
 
