@@ -141,11 +141,14 @@ for t in python3 timeout; do
 done
 [ -x /usr/bin/time ] || { echo "run.sh: GNU time (/usr/bin/time) needed:" \
   "apt-get install time" >&2; exit 1; }
-if ! "$BIN" sim --help 2>&1 | grep -q -- '--nodes'; then
+# The help is read whole before it is searched: `cmd | grep -q` under
+# pipefail fails when grep stops reading first and the writer gets EPIPE.
+SIM_HELP=$("$BIN" sim --help 2>&1 || true)
+if ! grep -q -- '--nodes' <<<"$SIM_HELP"; then
   echo "run.sh: $BIN has no 'sim' command (p2pclock sim --help); skipped" >&2
   exit 77
 fi
-if ! "$BIN" sim --help 2>&1 | grep -q -- '--mem-limit'; then
+if ! grep -q -- '--mem-limit' <<<"$SIM_HELP"; then
   echo "run.sh: $BIN sim has no --mem-limit: build a newer p2pclock" >&2
   exit 1
 fi

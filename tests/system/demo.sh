@@ -186,7 +186,8 @@ for args in "--nodes 1" "--duration 0" "--rate x" "--bogus" "--clock-mode y" \
   [ ! -s "$tmp/usage.out" ] || die "demo $args: printed on stdout"
   [ "$(wc -l <"$tmp/usage.err")" -eq 1 ] || die "demo $args: not one line"
 done
-timeout 20 "$bin" demo --help | grep -q -- '--json' || die "--help lacks --json"
+demo_help=$(timeout 20 "$bin" demo --help) || die "demo --help failed"
+grep -q -- '--json' <<<"$demo_help" || die "--help lacks --json"
 
 passed=1
 echo "demo: ok"

@@ -288,10 +288,10 @@ side_view() {
     st=$(ctl peers "$(sock "$n")")
     for p in $own; do
       [ "$p" = "$n" ] && continue
-      echo "$st" | grep -qx "$p up" || return 1
+      grep -qx "$p up" <<<"$st" || return 1
     done
     for p in $other; do
-      echo "$st" | grep -Eqx "$p (down|dialing)" || return 1
+      grep -Eqx "$p (down|dialing)" <<<"$st" || return 1
     done
   done
 }
