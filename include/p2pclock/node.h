@@ -162,7 +162,12 @@ typedef enum p2pc_event_type {
   P2PC_EVENT_DROPPED,      /* a message dropped (reason) */
   P2PC_EVENT_REFUSED,      /* a message refused for now (reason) */
   P2PC_EVENT_CLOCK_SAMPLE, /* one time exchange with a peer measured */
-  P2PC_EVENT_CLOCK_UPDATE  /* the clock's estimate was updated */
+  P2PC_EVENT_CLOCK_UPDATE, /* the clock's estimate was updated */
+  /* The overlay (docs/PROTOCOL.md, "The overlay"). */
+  P2PC_EVENT_MEMBER_SUSPECT, /* peer is suspected of having failed */
+  P2PC_EVENT_MEMBER_ALIVE,   /* ... and refuted it: it is alive */
+  P2PC_EVENT_MEMBER_DOWN,    /* peer declared failed (reason) */
+  P2PC_EVENT_RESOLVED        /* a lookup of peer ended (u.resolved.ok) */
 } p2pc_event_type;
 
 /* The EVENTS.md name of the type ("deliver", "peer_up", ...), or the
@@ -194,7 +199,16 @@ typedef struct p2pc_event {
   union {
     struct {
       uint64_t waited_ns; /* from arrival to delivery */
+      bool broadcast;     /* sent to the whole network */
+      uint32_t hops;      /* overlay hops it travelled (broadcast) */
     } delivered;
+    struct {
+      bool ok; /* RESOLVED: peer was found (sends to it may go on) */
+    } resolved;
+    struct {
+      uint64_t incarnation; /* MEMBER_*: the member's incarnation */
+      uint64_t heard;       /* ... and its refutation counter */
+    } member;
     struct {
       p2pc_addr addr; /* PEER_UP: the address it listens on */
     } peer;

@@ -56,7 +56,8 @@ enum {
   P2PC_ERR_INVAL = -10006,    /* an invalid argument (e.g. a bad node ID) */
   P2PC_ERR_NOTFOUND = -10007, /* no such entry */
   P2PC_ERR_AHEAD = -10008,    /* a timestamp leads this node's clock too far */
-  P2PC_ERR_CLOSED = -10009    /* the object is closing or closed */
+  P2PC_ERR_CLOSED = -10009,   /* the object is closing or closed */
+  P2PC_ERR_AGAIN = -10010     /* not yet: being resolved, try again later */
 };
 
 /* A short description of an error code (ours or -errno); never NULL. */

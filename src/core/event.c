@@ -172,6 +172,14 @@ const char *p2pc_event_name(p2pc_event_type t) {
     return "sample";
   case P2PC_EVENT_CLOCK_UPDATE:
     return "clock";
+  case P2PC_EVENT_MEMBER_SUSPECT:
+    return "member_suspect";
+  case P2PC_EVENT_MEMBER_ALIVE:
+    return "member_alive";
+  case P2PC_EVENT_MEMBER_DOWN:
+    return "member_down";
+  case P2PC_EVENT_RESOLVED:
+    return "resolved";
   }
   return "unknown";
 }
@@ -368,6 +376,19 @@ static void body(sink *k, const p2pc_event *ev) {
     return;
   case P2PC_EVENT_CLOCK_UPDATE:
     clock_fields(k, ev);
+    return;
+  case P2PC_EVENT_MEMBER_SUSPECT:
+  case P2PC_EVENT_MEMBER_ALIVE:
+  case P2PC_EVENT_MEMBER_DOWN:
+    kv_str(k, "peer", ev->peer);
+    kv_u64(k, "incarnation", ev->u.member.incarnation);
+    kv_u64(k, "heard", ev->u.member.heard);
+    if (ev->type == P2PC_EVENT_MEMBER_DOWN)
+      kv_str(k, "reason", ev->reason);
+    return;
+  case P2PC_EVENT_RESOLVED:
+    kv_str(k, "peer", ev->peer);
+    kv_bool(k, "ok", ev->u.resolved.ok);
     return;
   default:
     break;

@@ -3,8 +3,8 @@
 # Bad input on a node's TCP port must cost it only that connection. Node X
 # and its peer Y run; a misbehaving client (badpeer.py) then sends X, one
 # connection each: garbage (a frame of unknown type, then text), a length
-# prefix of 0x7fffffff, a HELLO of protocol version 3 (whose answer must
-# be an ERROR frame saying "unsupported protocol version 3"), and a
+# prefix of 0x7fffffff, a HELLO of protocol version 4 (whose answer must
+# be an ERROR frame saying "unsupported protocol version 4"), and a
 # half-open connection that sends nothing (closed by X's HELLO deadline).
 # After each, X must still run, must have logged a WARN line about it, must
 # have closed the connection, and a message each way between X and Y must
@@ -55,7 +55,7 @@ round_trip "start"
 for bad in garbage toobig version; do
   w=$(warn_count X)
   args=("$bad" 127.0.0.1 "$px")
-  [ "$bad" != version ] || args+=(3)
+  [ "$bad" != version ] || args+=(4)
   out=$(badpeer "${args[@]}" 2>&1) || die "$bad: $out"
   log "$out"
   node_alive X || die "X died after $bad"

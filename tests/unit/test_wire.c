@@ -101,7 +101,7 @@ static void test_hello(void **state) {
   p2pc_buf b;
   p2pc_buf_init(&b, A, 256);
   assert_int_equal(p2pc_wire_hello_put(&b, &h), 0);
-  const uint8_t want[] = {'P', '2', 'P', 'C', 0, 2,    0,   0, 1,
+  const uint8_t want[] = {'P', '2', 'P', 'C', 0, 3,    0,   0, 1,
                           'A', 1,   2,   3,   4, 5,    6,   7, 8,
                           4,   127, 0,   0,   1, 0x23, 0x28};
   assert_int_equal(b.len, sizeof want);
@@ -111,13 +111,13 @@ static void test_hello(void **state) {
   assert_string_equal(got.id, "A");
   assert_true(got.incarnation == h.incarnation);
   assert_int_equal(got.listen.port, 9000);
-  /* Protocol version 2 (Δ-SES). Another version, the retired 1
-   * included, is reported as such, with the version it named. */
-  assert_int_equal(P2PC_WIRE_VERSION, 2);
-  assert_int_equal(got.version, 2);
+  /* Protocol version 3 (the overlay). Another version, the retired 1
+   * and 2 included, is reported as such, with the version it named. */
+  assert_int_equal(P2PC_WIRE_VERSION, 3);
+  assert_int_equal(got.version, 3);
   uint8_t other[sizeof want];
   memcpy(other, want, sizeof want);
-  const uint16_t versions[] = {0, 1, 3, 0x0102};
+  const uint16_t versions[] = {0, 1, 2, 4, 0x0102};
   for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
     other[4] = (uint8_t)(versions[i] >> 8);
     other[5] = (uint8_t)versions[i];
@@ -265,12 +265,15 @@ static void test_leave(void **state) {
   p2pc_wire_peer next = {
       .id = "N7",
       .incarnation = 5,
-      .addr = {.family = 4, .addr = {127, 0, 0, 7}, .port = 9007}};
+      .addr = {.family = 4, .addr = {127, 0, 0, 7}, .port = 9007},
+      .time_port = 0x1234};
   p2pc_buf b;
   p2pc_buf_init(&b, A, 256);
   assert_int_equal(p2pc_wire_leave_put(&b, 300, &next), 0);
-  const uint8_t want[] = {0xac, 0x02, 1, 2, 'N', '7', 0, 0, 0,    0,   0,
-                          0,    0,    5, 4, 127, 0,   0, 7, 0x23, 0x2f};
+  /* ... then time_port 0x1234 and an empty signature (version 3). */
+  const uint8_t want[] = {0xac, 0x02, 1, 2,    'N',  '7',  0,    0,
+                          0,    0,    0, 0,    0,    5,    4,    127,
+                          0,    0,    7, 0x23, 0x2f, 0x12, 0x34, 0};
   assert_int_equal(b.len, sizeof want);
   assert_memory_equal(b.data, want, sizeof want);
   leave_out o;
@@ -278,6 +281,11 @@ static void test_leave(void **state) {
   assert_true(o.last == 300);
   assert_string_equal(o.next.id, "N7");
   assert_int_equal(o.next.addr.port, 9007);
+  assert_int_equal(o.next.time_port, 0x1234);
+  /* A signature is not part of version 3: a non-empty one is malformed. */
+  b.data[b.len - 1] = 1;
+  assert_true(p2pc_buf_put_u8(&b, 0xaa) == 0);
+  assert_int_equal(leave_fn(b.data, b.len, &o), P2PC_ERR_PROTO);
   /* Nobody named: an empty list, and an empty ID out. */
   p2pc_buf_reset(&b);
   assert_int_equal(p2pc_wire_leave_put(&b, 0, NULL), 0);

@@ -30,6 +30,7 @@ static const err_entry own_errors[] = {
     {P2PC_ERR_AHEAD, "P2PC_ERR_AHEAD",
      "timestamp too far ahead of this node's clock"},
     {P2PC_ERR_CLOSED, "P2PC_ERR_CLOSED", "closing or closed"},
+    {P2PC_ERR_AGAIN, "P2PC_ERR_AGAIN", "not yet: being resolved, try again"},
 };
 
 #define E(x, t)                                                                \

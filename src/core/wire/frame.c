@@ -305,15 +305,43 @@ int p2pc_wire_peers_put(p2pc_buf *out, const p2pc_wire_peer *peers, size_t n) {
   if (n > P2PC_WIRE_MAX_PEERS)
     return P2PC_ERR_TOOBIG;
   PUT(p2pc_buf_put_varint(out, n));
-  for (size_t i = 0; i < n; i++) {
-    PUT(put_id(out, peers[i].id));
-    PUT(p2pc_buf_put_be64(out, peers[i].incarnation));
-    PUT(put_addr(out, &peers[i].addr));
-  }
+  for (size_t i = 0; i < n; i++)
+    PUT(p2pc_wire_record_put(out, &peers[i]));
   return 0;
 err:
   out->len = start;
   return rv;
+}
+
+int p2pc_wire_record_put(p2pc_buf *out, const p2pc_wire_record *rec) {
+  int rv;
+  size_t start = out->len;
+  if (rec->sig_len > P2PC_WIRE_SIG_MAX)
+    return P2PC_ERR_INVAL;
+  PUT(put_id(out, rec->id));
+  PUT(p2pc_buf_put_be64(out, rec->incarnation));
+  PUT(put_addr(out, &rec->addr));
+  PUT(p2pc_buf_put_be16(out, rec->time_port));
+  PUT(p2pc_buf_put_varint(out, rec->sig_len));
+  PUT(p2pc_buf_put(out, rec->sig, rec->sig_len));
+  return 0;
+err:
+  out->len = start;
+  return rv;
+}
+
+/* Version 3 carries no signature yet: a non-empty one is malformed, so
+ * that when signatures come, an old node cannot mistake one for nothing. */
+bool p2pc_wire_record_get(p2pc_reader *r, p2pc_wire_record *rec) {
+  uint64_t sl = 0;
+  get_id(r, rec->id);
+  p2pc_reader_be64(r, &rec->incarnation);
+  get_addr(r, &rec->addr);
+  p2pc_reader_be16(r, &rec->time_port);
+  if (!p2pc_reader_varint(r, &sl) || sl != 0)
+    r->ok = false;
+  rec->sig_len = 0;
+  return r->ok;
 }
 
 int p2pc_wire_leave_put(p2pc_buf *out, uint64_t last,
@@ -449,19 +477,15 @@ int p2pc_wire_peers_get(const uint8_t *b, size_t len, p2pc_wire_peer *peers,
   size_t body = r.off;
   for (uint64_t i = 0; i < count; i++) {
     p2pc_wire_peer tmp;
-    get_id(&r, tmp.id);
-    p2pc_reader_be64(&r, &tmp.incarnation);
-    get_addr(&r, &tmp.addr);
+    if (!p2pc_wire_record_get(&r, &tmp))
+      break;
   }
   int rv = finish(&r);
   if (rv < 0)
     return rv;
   p2pc_reader_init(&r, b + body, len - body);
-  for (uint64_t i = 0; i < count; i++) {
-    get_id(&r, peers[i].id);
-    p2pc_reader_be64(&r, &peers[i].incarnation);
-    get_addr(&r, &peers[i].addr);
-  }
+  for (uint64_t i = 0; i < count; i++)
+    (void)p2pc_wire_record_get(&r, &peers[i]);
   *n = (size_t)count;
   return rv;
 }

@@ -24,7 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define P2PC_WIRE_VERSION 2
+#define P2PC_WIRE_VERSION 3
 #define P2PC_WIRE_MAGIC 0x50325043u /* "P2PC" */
 #define P2PC_WIRE_HDR 5             /* length + type */
 /* Default and hard upper bound of a frame's length field. */
@@ -45,7 +45,17 @@ typedef enum p2pc_frame_type {
   P2PC_FRAME_ANNOUNCE = 8,
   P2PC_FRAME_LEAVE = 9,
   /* 10 was HORIZON (protocol version 1): now an unknown type */
-  P2PC_FRAME_STABLE = 11
+  P2PC_FRAME_STABLE = 11,
+  /* Protocol version 3: the overlay (PROTOCOL.md, "The overlay"). */
+  P2PC_FRAME_PING_REQ = 12,      /* failure detection: probe a peer for me */
+  P2PC_FRAME_PING_REQ_ACK = 13,  /* ... its answer */
+  P2PC_FRAME_MEMBER = 14,        /* membership updates: suspect/alive/dead */
+  P2PC_FRAME_SHUFFLE = 16,       /* passive view exchange */
+  P2PC_FRAME_SHUFFLE_REPLY = 17, /* ... its answer */
+  P2PC_FRAME_GOSSIP = 18,        /* broadcast: eager push (Plumtree) */
+  P2PC_FRAME_IHAVE = 19,         /* broadcast: lazy announcement */
+  P2PC_FRAME_GRAFT = 20,         /* broadcast: repair, join the tree */
+  P2PC_FRAME_PRUNE = 21          /* broadcast: leave the tree */
 } p2pc_frame_type;
 
 typedef struct p2pc_frame {
@@ -149,11 +159,26 @@ int p2pc_wire_announce_put(p2pc_buf *out, const p2pc_wire_announce *a);
 int p2pc_wire_announce_get(const uint8_t *b, size_t len, p2pc_wire_announce *a);
 
 /* PEERS: peer exchange. */
+/* A node's address record (protocol version 3): who it is, which
+ * incarnation, where it listens (TCP) and its time port (UDP, also the
+ * overlay's datagrams; 0: none), and a signature over the rest, empty until
+ * the security issue fills it (sig_len must be 0 in version 3; the field
+ * is there so the format need not change). Carried by PEERS, LEAVE,
+ * SHUFFLE and the lookup datagrams. */
+#define P2PC_WIRE_SIG_MAX 96
 typedef struct p2pc_wire_peer {
   char id[P2PC_NODE_ID_MAX + 1];
   uint64_t incarnation;
   p2pc_wire_addr addr;
+  uint16_t time_port;
+  uint8_t sig_len;
+  uint8_t sig[P2PC_WIRE_SIG_MAX];
 } p2pc_wire_peer;
+typedef p2pc_wire_peer p2pc_wire_record;
+
+/* One record, appended / read (r advanced; false if malformed). */
+int p2pc_wire_record_put(p2pc_buf *out, const p2pc_wire_record *rec);
+bool p2pc_wire_record_get(p2pc_reader *r, p2pc_wire_record *rec);
 
 int p2pc_wire_peers_put(p2pc_buf *out, const p2pc_wire_peer *peers, size_t n);
 /* Decodes up to max entries into peers[]; *n gets the count. More than max
