@@ -189,7 +189,7 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
   /* The buffers p2pc_node_free finishes are set before a failed
    * allocation can send us there (they allocate nothing yet). */
   p2pc_buf_init(&n->scratch, a, P2PC_WIRE_MAX_FRAME_LIMIT);
-  n->nlinks = c->max_peers * 2 + 8 + c->max_ondemand * 2;
+  n->nlinks = c->max_peers * 2 + 8 + c->max_ondemand;
   n->links = a->realloc(NULL, (size_t)n->nlinks * sizeof *n->links, a->ud);
   for (uint32_t i = 0; n->links && i < n->nlinks; i++) {
     n->links[i].state = L_FREE;
@@ -208,7 +208,9 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
   if (rv)
     goto err;
   /* Slots for every peer's incarnation, with room for frozen ones. */
-  n->st_keys = (c->max_peers + c->max_ondemand) * 4 + 64;
+  n->st_keys = c->max_peers * 4 + 64;
+  if (n->st_keys < n->nlinks + 64) /* every link's, and frozen ones */
+    n->st_keys = n->nlinks + 64;
   if (n->st_keys > P2PC_STABLE_MAX_NEIGHBOURS)
     n->st_keys = P2PC_STABLE_MAX_NEIGHBOURS;
   uint64_t life = p2pc_causal_lifetime(n->causal);

@@ -165,8 +165,8 @@ struct p2pc_node {
   uint32_t peers_cap; /* grows by ondemand.c, never inside a callback */
   uint32_t nondemand; /* records with ondemand set */
   uint32_t cb_depth;  /* inside the application's event callback */
-  od_entry od[OD_TABLE];
-  od_heard *heard; /* OD_HEARD, allocated on first need */
+  od_entry *od;       /* OD_TABLE, allocated on first need */
+  od_heard *heard;    /* OD_HEARD, allocated on first need */
   uint32_t nheard;
   anon_seed *anon;
   uint32_t nanon;

@@ -52,7 +52,7 @@ bool p2pc__node_peers_reserve(p2pc_node *n) {
 /* ---- the negative cache and the events owed ------------------------------ */
 
 static od_entry *od_find(p2pc_node *n, const char *id, uint8_t kind) {
-  for (uint32_t i = 0; i < OD_TABLE; i++)
+  for (uint32_t i = 0; n->od && i < OD_TABLE; i++)
     if (n->od[i].kind == kind && strcmp(n->od[i].id, id) == 0)
       return &n->od[i];
   return NULL;
@@ -61,6 +61,12 @@ static od_entry *od_find(p2pc_node *n, const char *id, uint8_t kind) {
 /* An entry for id of this kind: its own, a free one, an expired or the
  * oldest negative one (the cache is best effort); NULL if all are owed. */
 static od_entry *od_put(p2pc_node *n, const char *id, uint8_t kind) {
+  if (!n->od) {
+    n->od = n->a->realloc(NULL, OD_TABLE * sizeof *n->od, n->a->ud);
+    if (!n->od)
+      return NULL;
+    memset(n->od, 0, OD_TABLE * sizeof *n->od);
+  }
   od_entry *e = od_find(n, id, kind), *old = NULL;
   for (uint32_t i = 0; !e && i < OD_TABLE; i++) {
     od_entry *x = &n->od[i];
@@ -96,7 +102,7 @@ static void resolved_event(p2pc_node *n, const char *id, bool ok) {
 }
 
 bool p2pc__node_ondemand_owed(const p2pc_node *n) {
-  for (uint32_t i = 0; i < OD_TABLE; i++)
+  for (uint32_t i = 0; n->od && i < OD_TABLE; i++)
     if (n->od[i].kind == OD_OWED)
       return true;
   return false;
@@ -332,7 +338,7 @@ void p2pc__node_resolved(p2pc_node *n, const char *id,
 void p2pc__node_ondemand_due(p2pc_node *n, uint64_t t) {
   if (n->npeers + HEADROOM > n->peers_cap && n->nondemand)
     grow(n, n->npeers + HEADROOM);
-  for (uint32_t i = 0; i < OD_TABLE; i++) {
+  for (uint32_t i = 0; n->od && i < OD_TABLE; i++) {
     od_entry *e = &n->od[i];
     if (e->kind != OD_OWED)
       continue;
@@ -350,5 +356,7 @@ void p2pc__node_ondemand_due(p2pc_node *n, uint64_t t) {
 
 void p2pc__node_ondemand_free(p2pc_node *n) {
   n->a->free(n->heard, n->a->ud);
+  n->a->free(n->od, n->a->ud);
   n->heard = NULL;
+  n->od = NULL;
 }
