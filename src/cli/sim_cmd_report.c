@@ -132,6 +132,9 @@ void p2pc__simcmd_print_summary(const p2pc_scenario *sc, const char *path,
   if (r->sends_refused)
     printf("; %llu sends refused (back-pressure)",
            (unsigned long long)r->sends_refused);
+  if (r->sends_unknown)
+    printf("; %llu sends to nodes not known (not sent)",
+           (unsigned long long)r->sends_unknown);
   printf("\n");
   if (cf->causal_lifetime_ns == P2PC_SIM_LIFETIME_INF)
     printf("  %-20s inf\n", "causal lifetime");
@@ -310,6 +313,7 @@ bool p2pc__simcmd_print_json(const p2pc_scenario *sc, const char *path,
       add_num(m, "delivered", (double)r->msgs_delivered) &&
       add_num(m, "undeliverable", (double)r->undeliverable) &&
       add_num(m, "sends_refused", (double)r->sends_refused) &&
+      add_num(m, "sends_unknown", (double)r->sends_unknown) &&
       add_num(o, "meta_bytes_per_msg", r->meta_per_msg) &&
       add_causal(o, cf, r) &&
       (ora = cJSON_AddObjectToObject(o, "causal_oracle")) &&

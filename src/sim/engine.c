@@ -257,7 +257,8 @@ uint64_t p2pc_sim_start_bytes(const p2pc_sim_config *cfg) {
     node = m.live;
     p2pc_node_free(n);
   }
-  uint64_t nlinks = (c.max_peers ? c.max_peers : 64) * 2 + 8;
+  uint64_t nlinks = (c.max_peers ? c.max_peers : 64) * 2 + 8 +
+                    (c.max_ondemand ? c.max_ondemand : 16);
   node += P2PC_SIMMEM_HDR + nlinks * sizeof(uint32_t); /* its conn_of */
   uint64_t total = sizeof(p2pc_sim) + P2PC_SIMMEM_HDR +
                    (uint64_t)cfg->nodes * sizeof(snode) + alive * node +

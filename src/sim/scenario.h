@@ -14,7 +14,8 @@
  *        bandwidth 100Mbit heavy 0.01      (one line; any subset)
  *   slowlink delay 20ms jitter 1ms         # clusters: between clusters
  *   clocks offset 1s drift 200ppm wander 0.01ppm noise 50ns granularity 0
- *   traffic rate 1 bcast 0.1 payload 16
+ *   traffic rate 1 bcast 0.1 payload 16 to peers  # or `to any`: any
+ *                              # node, a link on demand if no neighbour
  *   alive 10                   # nodes started at t=0, the rest JOIN later
  *   poll -3 1
  *   causal on                  # the causal oracle: on | off

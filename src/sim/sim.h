@@ -109,6 +109,11 @@ typedef struct p2pc_sim_config {
    * peer it has up, a broadcast with probability bcast. */
   double rate, bcast;
   uint32_t payload; /* bytes [16] */
+  /* Unicasts to any node, not only peers up (`traffic ... to any`): a
+   * node without a session opens a link on demand; a destination whose
+   * record is unknown is refused (NOTFOUND, AGAIN) and counted in
+   * sends_unknown, never sent. */
+  bool to_any;
   /* Nodes that start later (JOIN events) start dead. */
   uint32_t initially_alive; /* 0 = all */
   /* KREGULAR: draw a node's random seeds only from the members, the nodes
@@ -190,6 +195,7 @@ typedef struct p2pc_sim_result {
    * sends the nodes refused (an error from p2pc_node_send or _broadcast:
    * at a causal cap, back-pressure) */
   uint64_t msgs_sent, msgs_delivered, undeliverable, sends_refused;
+  uint64_t sends_unknown;     /* to any: the destination's record unknown */
   uint64_t causal_violations; /* ORDER, DUPLICATE, WRONG_DEST, ...*/
   uint64_t missing;           /* never delivered and not excused */
   bool causal_checked;

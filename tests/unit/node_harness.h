@@ -37,6 +37,7 @@ typedef struct netnode {
   int ndelivered;
   int undeliverable;
   int peer_up, peer_down;
+  int resolved_ok, resolved_fail; /* RESOLVED events */
   char last_error_log[256];
   /* clock sync: the node's clock model and what it reported */
   int64_t clock_offset;

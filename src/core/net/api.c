@@ -48,6 +48,9 @@ void p2pc_settings_default_versioned(int version, p2pc_settings *s) {
   s->clock.announce_ns = tc.announce_ns;
   s->clock.announce_timeout_ns = tc.announce_timeout_ns;
   s->alloc = p2pc_allocator_default();
+  s->max_ondemand = 16;
+  s->max_sessions = 1024;
+  s->ondemand_idle_ns = 60000 * MS;
 }
 
 /* The first setting out of range, or NULL. */
@@ -90,6 +93,10 @@ static const char *invalid_setting(const p2pc_settings *s) {
   if (!s->clock.announce_ns ||
       s->clock.announce_timeout_ns <= s->clock.announce_ns)
     return "clock.announce_ns > 0, clock.announce_timeout_ns > it";
+  if (!s->max_ondemand || s->max_ondemand > 4096 || !s->max_sessions ||
+      s->max_sessions > 1u << 20 || !s->ondemand_idle_ns)
+    return "max_ondemand: 1..4096, max_sessions: 1..2^20, ondemand_idle_ns: "
+           "> 0";
   return NULL;
 }
 
@@ -157,6 +164,9 @@ int p2pc_node_open_versioned(p2pc_node **out, int version,
   c.time.announce_ns = s->clock.announce_ns;
   c.time.announce_timeout_ns = s->clock.announce_timeout_ns;
   c.alloc = s->alloc;
+  c.max_ondemand = s->max_ondemand;
+  c.max_sessions = s->max_sessions;
+  c.ondemand_idle_ns = s->ondemand_idle_ns;
   p2pc_node_callbacks cb = {0};
   cb.log = s->logger.log;
   cb.ud = ud;

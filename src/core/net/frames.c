@@ -15,7 +15,8 @@ void p2pc__node_relay_announce(p2pc_node *n) {
     return;
   n->ann = an;
   for (uint32_t i = 0; i < n->links_hw; i++)
-    if (n->links[i].state == L_UP)
+    if (n->links[i].state == L_UP && n->links[i].peer != NO_PEER &&
+        !n->peers[n->links[i].peer].ondemand)
       p2pc__node_frame_to_link(n, i, P2PC_FRAME_ANNOUNCE, &n->ann, 0);
 }
 
@@ -58,7 +59,8 @@ int p2pc__node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
     return 0;
   }
   case P2PC_FRAME_PEERS:
-    p2pc__node_on_peers(n, f->body, f->body_len);
+    if (!p->ondemand) /* no membership on a link on demand */
+      p2pc__node_on_peers(n, f->body, f->body_len);
     return 0;
   case P2PC_FRAME_PING:
     if (p2pc_wire_ping_get(f->body, f->body_len, &v) < 0)
@@ -89,6 +91,8 @@ int p2pc__node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
     p2pc_wire_announce an;
     if (p2pc_wire_announce_get(f->body, f->body_len, &an) < 0)
       return p2pc__node_proto_error(n, lid, "malformed ANNOUNCE");
+    if (p->ondemand)
+      return 0; /* the clock's election stays in the active view */
     p2pc_timesync_announce_in(n->ts, p->id, &an, n->now);
     p2pc__node_relay_announce(n);
     return 0;

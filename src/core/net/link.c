@@ -197,6 +197,7 @@ int p2pc__node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
    * dialer queue messages that could never arrive: found by the simulator's
    * causal oracle). */
   l->join = false;
+  l->remote_od = false;
   if (outbound) {
     const peer *p = NULL;
     uint32_t pi =
@@ -206,7 +207,9 @@ int p2pc__node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
     else if (addr)
       p = p2pc__node_peer_by_addr(n, addr, NULL);
     uint16_t flags = p && has_session(p) ? 0 : P2PC_HELLO_FRESH;
-    if (p2pc__node_needy(n)) {
+    if (p && p->ondemand) /* a unicast's link: no JOIN */
+      flags |= P2PC_HELLO_ON_DEMAND;
+    else if (p2pc__node_needy(n)) {
       flags |= P2PC_HELLO_JOIN;
       l->join = true;
     }

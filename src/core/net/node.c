@@ -93,6 +93,7 @@ void p2pc_node_on_deadline(p2pc_node *n, p2pc_now now) {
       p2pc__node_link_due(n, i, t, beat, &rep);
     }
   }
+  p2pc__node_ondemand_due(n, t);
   p2pc__node_dials_due(n, t);
   p2pc_timesync_on_deadline(n->ts, now);
   p2pc__node_relay_announce(n);
@@ -123,7 +124,7 @@ uint64_t p2pc_node_next_deadline(const p2pc_node *n) {
   }
   for (uint32_t i = 0; i < n->npeers && !n->stopping; i++) {
     const peer *p = &n->peers[i];
-    if (p->addr_known && p->link == NO_LINK && !p->dialing)
+    if (dial_wanted(p))
       d = earlier(d, p->next_dial_ns);
   }
   for (uint32_t i = 0; i < n->nanon && !n->stopping; i++)
@@ -131,6 +132,8 @@ uint64_t p2pc_node_next_deadline(const p2pc_node *n) {
       d = earlier(d, n->anon[i].next_dial_ns);
   if (!n->stopping)
     d = earlier(d, n->next_announce_ns);
+  if (p2pc__node_ondemand_owed(n))
+    d = earlier(d, n->now.mono_ns);
   return earlier(d, p2pc_timesync_next_deadline(n->ts));
 }
 /* ---- the node ------------------------------------------------------------ */
@@ -171,6 +174,9 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
   DEF(max_unacked, d.max_unacked);
   DEF(max_unacked_bytes, d.max_unacked_bytes);
   DEF(max_link_output, d.max_link_output);
+  DEF(max_ondemand, d.max_ondemand);
+  DEF(max_sessions, d.max_sessions);
+  DEF(ondemand_idle_ns, d.ondemand_idle_ns);
   if (c->max_frame > P2PC_WIRE_MAX_FRAME_LIMIT)
     c->max_frame = P2PC_WIRE_MAX_FRAME_LIMIT;
   c->seeds = NULL; /* copied below */
@@ -183,15 +189,15 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
   /* The buffers p2pc_node_free finishes are set before a failed
    * allocation can send us there (they allocate nothing yet). */
   p2pc_buf_init(&n->scratch, a, P2PC_WIRE_MAX_FRAME_LIMIT);
-  n->nlinks = c->max_peers * 2 + 8;
+  n->nlinks = c->max_peers * 2 + 8 + c->max_ondemand;
   n->links = a->realloc(NULL, (size_t)n->nlinks * sizeof *n->links, a->ud);
   for (uint32_t i = 0; n->links && i < n->nlinks; i++) {
     n->links[i].state = L_FREE;
     p2pc_buf_init(&n->links[i].in, a, c->max_frame + P2PC_WIRE_HDR);
     p2pc_buf_init(&n->links[i].out, a, c->max_link_output + c->max_frame);
   }
-  n->peers = a->realloc(
-      NULL, ((size_t)c->max_peers + JOIN_SLACK) * sizeof *n->peers, a->ud);
+  n->peers_cap = c->max_peers + JOIN_SLACK;
+  n->peers = a->realloc(NULL, (size_t)n->peers_cap * sizeof *n->peers, a->ud);
   n->anon = cfg->nseeds ? a->realloc(NULL, cfg->nseeds * sizeof *n->anon, a->ud)
                         : NULL;
   int rv = P2PC_ERR_NOMEM;
@@ -203,6 +209,8 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
     goto err;
   /* Slots for every peer's incarnation, with room for frozen ones. */
   n->st_keys = c->max_peers * 4 + 64;
+  if (n->st_keys < n->nlinks + 64) /* every link's, and frozen ones */
+    n->st_keys = n->nlinks + 64;
   if (n->st_keys > P2PC_STABLE_MAX_NEIGHBOURS)
     n->st_keys = P2PC_STABLE_MAX_NEIGHBOURS;
   uint64_t life = p2pc_causal_lifetime(n->causal);
@@ -278,6 +286,7 @@ void p2pc_node_free(p2pc_node *n) {
   a->free(n->peers, a->ud);
   a->free(n->anon, a->ud);
   a->free(n->acts, a->ud);
+  p2pc__node_ondemand_free(n);
   p2pc_buf_fini(&n->scratch);
   p2pc_causal_free(n->causal);
   p2pc_stable_free(n->st);
@@ -303,8 +312,8 @@ static int send_one(p2pc_node *n, const char *dest, const uint8_t *payload,
                             &n->scratch);
   }
   uint32_t pi = p2pc__node_peer_find(n, dest);
-  if (pi == NO_PEER)
-    return P2PC_ERR_NOTFOUND;
+  if (pi == NO_PEER || !n->peers[pi].inc_known)
+    return p2pc__node_ondemand_send(n, dest, payload, len);
   return p2pc__node_stream_send(n, &n->peers[pi], payload, len);
 }
 
@@ -335,7 +344,7 @@ int p2pc_node_broadcast(p2pc_node *n, const uint8_t *payload, size_t len,
      * broadcast is held back at that peer for good (found by the
      * simulator's causal oracle in a 100-node k-regular mesh). */
     const peer *q = &n->peers[i];
-    if (!q->inc_known || q->refused_full || leaving(q) ||
+    if (!q->inc_known || q->refused_full || leaving(q) || q->ondemand ||
         (q->state != P2PC_PEER_UP && q->state != P2PC_PEER_SUSPECT))
       continue;
     rv = p2pc__node_stream_send(n, &n->peers[i], payload, len);
@@ -374,14 +383,15 @@ bool p2pc_node_peer_info(const p2pc_node *n, uint32_t i, p2pc_peer_info *pi) {
   pi->unacked = p->qn;
   pi->sent = p->sent;
   pi->delivered_from = p->delivered_from;
+  pi->ondemand = p->ondemand;
   return true;
 }
 
 uint32_t p2pc_node_up_count(const p2pc_node *n) {
   uint32_t k = 0;
   for (uint32_t i = 0; i < n->npeers; i++)
-    k += n->peers[i].state == P2PC_PEER_UP ||
-         n->peers[i].state == P2PC_PEER_SUSPECT;
+    k += !n->peers[i].ondemand && (n->peers[i].state == P2PC_PEER_UP ||
+                                   n->peers[i].state == P2PC_PEER_SUSPECT);
   return k;
 }
 

@@ -76,6 +76,9 @@ typedef struct p2pc_node_config {
   /* Every allocation of the node and its modules, until p2pc_node_free
    * (borrowed: it must outlive the node); NULL: p2pc_allocator_default. */
   const p2pc_allocator *alloc;
+  uint32_t max_ondemand;     /* on-demand links (default 16) */
+  uint32_t max_sessions;     /* records outside the active view (1024) */
+  uint64_t ondemand_idle_ns; /* idle on-demand link closed after (60 s) */
 } p2pc_node_config;
 
 /* Creates a node. Returns 0, P2PC_ERR_INVAL (bad id or config) or
@@ -139,6 +142,7 @@ typedef struct p2pc_peer_info {
   uint64_t incarnation;
   uint32_t unacked; /* messages waiting for the peer's ack */
   uint64_t sent, delivered_from;
+  bool ondemand; /* a link on demand, outside the active view */
 } p2pc_peer_info;
 
 uint32_t p2pc_node_peer_count(const p2pc_node *n);
