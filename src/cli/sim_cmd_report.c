@@ -183,6 +183,14 @@ void p2pc__simcmd_print_summary(const p2pc_scenario *sc, const char *path,
          (unsigned long long)r->bound_violations);
   printf("  %-20s %s\n", "membership", r->membership_ok ? "ok" : "NOT ok");
   printf("  %-20s %u/%u\n", "alive/synced", r->alive, r->synced);
+  if (r->lookups)
+    printf("  %-20s %llu/%llu found, rounds mean %.2f max %u, %.1f requests "
+           "a lookup\n",
+           "lookups", (unsigned long long)r->lookups_found,
+           (unsigned long long)r->lookups, r->lookup_rounds_mean,
+           r->lookup_rounds_max, r->lookup_requests_mean);
+  printf("  %-20s %.1f records mean, %u max, %.1f KiB mean\n", "lookup tables",
+         r->dht_entries_mean, r->dht_entries_max, r->dht_bytes_mean / 1024);
   if (r->stop != P2PC_SIM_STOP_END) {
     p2pc__simcmd_fmt_size(r->mem_now, a, sizeof a);
     if (c->budget->bytes)
@@ -295,7 +303,7 @@ bool p2pc__simcmd_print_json(const p2pc_scenario *sc, const char *path,
   double virt = r->stop == P2PC_SIM_STOP_END ? (double)cf->duration_ns
                                              : (double)r->stop_ns;
   cJSON *o = cJSON_CreateObject(), *m = NULL, *ora = NULL, *mem = NULL,
-        *ex = NULL;
+        *lk = NULL, *ex = NULL;
   bool ok =
       o && add_str(o, "scenario", path) && add_str(o, "seed", seed) &&
       add_num(o, "nodes", cf->nodes) && add_num(o, "nodes_at_start", alive0) &&
@@ -330,6 +338,16 @@ bool p2pc__simcmd_print_json(const p2pc_scenario *sc, const char *path,
       add_num(o, "bound_violations", (double)r->bound_violations) &&
       cJSON_AddBoolToObject(o, "membership_ok", r->membership_ok) &&
       add_num(o, "alive", r->alive) && add_num(o, "synced", r->synced) &&
+      (lk = cJSON_AddObjectToObject(o, "lookups")) &&
+      add_num(lk, "issued", (double)r->lookups) &&
+      add_num(lk, "found", (double)r->lookups_found) &&
+      add_num(lk, "failed", (double)r->lookups_failed) &&
+      add_num(lk, "rounds_mean", r->lookup_rounds_mean) &&
+      add_num(lk, "rounds_max", r->lookup_rounds_max) &&
+      add_num(lk, "requests_mean", r->lookup_requests_mean) &&
+      add_num(lk, "table_records_mean", r->dht_entries_mean) &&
+      add_num(lk, "table_records_max", r->dht_entries_max) &&
+      add_num(lk, "table_bytes_mean", r->dht_bytes_mean) &&
       (mem = cJSON_AddObjectToObject(o, "memory")) &&
       (c->budget->bytes ? add_num(mem, "budget_bytes", (double)c->budget->bytes)
                         : cJSON_AddNullToObject(mem, "budget_bytes") != NULL) &&

@@ -68,6 +68,9 @@ void p2pc__sim_on_event(void *ud, p2pc_node *n, const p2pc_event *e) {
   case P2PC_EVENT_REFUSED:
     s->res.refused_ahead++;
     break;
+  case P2PC_EVENT_RESOLVED:
+    p2pc__sim_lookup_resolved(s, e);
+    break;
   default:
     break;
   }

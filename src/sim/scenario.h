@@ -34,11 +34,12 @@
  *   at 45s clockstep 3 +0.05s
  *   at 45s clockfreq 3 500ppm
  *   at 50s link delay 1ms jitter 100us     # the default link changes
+ *   at 30s lookup 0-99         # each looks a random node's record up
  *   expect spread < 100us after 60s         # every second from 60 s on
  *   expect spread < 100us after 22s until 40s
  *   expect error < 1ms after 30s
  *   expect converge < 20s
- *   expect causal ok | membership ok | bounds ok
+ *   expect causal ok | membership ok | bounds ok | lookups ok
  *   expect synced all | expect synced >= 90
  *   expect falseticker 3                    # at the end
  *   expect falseticker 3 after 30s until 100s   # every second in between
@@ -100,8 +101,10 @@ typedef enum p2pc_scn_expect_kind {
                            (p2pc_sim_falseticker), at the end, or each
                            second in [after, until) if at_end is false */
   P2PC_SCN_EXPIRED,     /* expiry reports (receivers + senders) <= limit */
-  P2PC_SCN_META_P99     /* the run's p99 of causal metadata bytes per
+  P2PC_SCN_META_P99,    /* the run's p99 of causal metadata bytes per
                            message sent to another node <= limit */
+  P2PC_SCN_LOOKUPS      /* lookups were issued, and every one found its
+                           node's record */
 } p2pc_scn_expect_kind;
 
 typedef struct p2pc_scn_expect {

@@ -147,6 +147,16 @@ uint32_t p2pc_scn_judge_end(p2pc_scn_judge *j, const p2pc_scenario *sc,
                r->membership_ok ? "connected, links as expected"
                                 : "disconnected or short of links");
       break;
+    case P2PC_SCN_LOOKUPS:
+      v->measured = (double)r->lookups_found;
+      v->pass = r->lookups > 0 && r->lookups_found == r->lookups;
+      snprintf(v->detail, sizeof v->detail,
+               "%llu of %llu found, %llu not found; rounds mean %.2f max %u",
+               (unsigned long long)r->lookups_found,
+               (unsigned long long)r->lookups,
+               (unsigned long long)r->lookups_failed, r->lookup_rounds_mean,
+               r->lookup_rounds_max);
+      break;
     case P2PC_SCN_BOUNDS:
       v->measured = (double)r->bound_violations;
       v->pass = r->bound_violations == 0;

@@ -79,7 +79,9 @@ typedef enum p2pc_sim_ev_kind {
   P2PC_SIM_EV_LEAVE,      /* node a stops cleanly */
   P2PC_SIM_EV_CLOCK_STEP, /* node a's clock jumps by x seconds (a liar) */
   P2PC_SIM_EV_CLOCK_FREQ, /* node a's drift becomes x ppm */
-  P2PC_SIM_EV_LINK        /* the default link model becomes `link` */
+  P2PC_SIM_EV_LINK,       /* the default link model becomes `link` */
+  P2PC_SIM_EV_LOOKUP      /* each alive node of [a0,a1) looks a random
+                             other node's record up (dht.h) */
 } p2pc_sim_ev_kind;
 
 typedef struct p2pc_sim_event {
@@ -235,6 +237,15 @@ typedef struct p2pc_sim_result {
                                 their exact peak, within events too */
   uint64_t mem_oracle;       /* the causal oracle's share, an estimate
                                 (0 when it is off), at the peak */
+  /* Lookups (`at T lookup R`, dht.h): issued, ended found (RESOLVED ok,
+   * or known at once), ended not found or refused; rounds (mean, max) and
+   * requests a lookup, over the nodes' own counts; and the routing tables
+   * of the alive nodes at the end: records (mean, max) and bytes (mean). */
+  uint64_t lookups, lookups_found, lookups_failed;
+  double lookup_rounds_mean, lookup_requests_mean;
+  uint32_t lookup_rounds_max;
+  double dht_entries_mean, dht_bytes_mean;
+  uint32_t dht_entries_max;
 } p2pc_sim_result;
 
 typedef struct p2pc_sim p2pc_sim;

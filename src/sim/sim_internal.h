@@ -61,7 +61,7 @@ static inline double rng_normal(rng *r) { /* Box-Muller, one of the pair */
   return sqrt(-2.0 * log(1.0 - u)) * cos(6.283185307179586 * v);
 }
 
-enum { R_NET, R_CLOCK, R_TRAFFIC, R_NODES, R_TOPO, R_NSTREAMS };
+enum { R_NET, R_CLOCK, R_TRAFFIC, R_NODES, R_TOPO, R_LOOKUP, R_NSTREAMS };
 
 _Static_assert(P2PC_SIM_LIFETIME_INF == P2PC_CAUSAL_LIFETIME_INF,
                "sim.h's infinite lifetime is the causal core's");
@@ -250,6 +250,10 @@ void p2pc__sim_on_dgram(p2pc_sim *s, uint32_t to, uint32_t from,
 
 /* After an entry point into node i: its actions, output and timer. */
 void p2pc__sim_flush_node(p2pc_sim *s, uint32_t i);
+/* oracle_lookup.c: `at T lookup R`, the RESOLVED events, the summary. */
+void p2pc__sim_lookups(p2pc_sim *s, uint32_t a0, uint32_t a1);
+void p2pc__sim_lookup_resolved(p2pc_sim *s, const p2pc_event *e);
+void p2pc__sim_lookup_summary(p2pc_sim *s);
 /* What every node of the run is configured with. */
 void p2pc__sim_node_config(const p2pc_sim_config *cf, p2pc_node_config *c);
 int p2pc__sim_start_node(p2pc_sim *s, uint32_t i, char *err, size_t errlen);

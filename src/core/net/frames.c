@@ -77,6 +77,7 @@ int p2pc__node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
     if (p2pc_wire_leave_get(f->body, f->body_len, &v, &next) < 0 ||
         v >= UINT64_MAX / 2)
       return p2pc__node_proto_error(n, lid, "malformed LEAVE");
+    p2pc__node_dht_learn(n, &next);
     p2pc__node_on_leave(n, p, v, &next);
     return 0;
   }
@@ -94,6 +95,7 @@ int p2pc__node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
     if (p->ondemand)
       return 0; /* the clock's election stays in the active view */
     p2pc_timesync_announce_in(n->ts, p->id, &an, n->now);
+    p2pc__node_dht_neighbour(n, p, an.time_port);
     p2pc__node_relay_announce(n);
     return 0;
   }

@@ -183,6 +183,7 @@ void p2pc__node_on_peers(p2pc_node *n, const uint8_t *b, size_t len) {
     return;
   if (p2pc_wire_peers_get(b, len, list, P2PC_WIRE_MAX_PEERS, &k) > 0) {
     for (size_t i = 0; i < k; i++) {
+      p2pc__node_dht_learn(n, &list[i]);
       if (strcmp(list[i].id, n->id) == 0 || !list[i].addr.family)
         continue;
       uint32_t pi = p2pc__node_peer_add(n, list[i].id);

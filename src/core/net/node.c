@@ -9,6 +9,8 @@
  */
 #include "nodeint.h"
 
+#include "dgram.h"
+
 /* ---- links (link.c, members.c) ------------------------------------------ */
 
 int p2pc_node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
@@ -97,6 +99,7 @@ void p2pc_node_on_deadline(p2pc_node *n, p2pc_now now) {
   p2pc__node_dials_due(n, t);
   p2pc_timesync_on_deadline(n->ts, now);
   p2pc__node_relay_announce(n);
+  p2pc__node_dht_deadline(n);
 }
 
 static uint64_t earlier(uint64_t a, uint64_t b) { return a < b ? a : b; }
@@ -134,6 +137,7 @@ uint64_t p2pc_node_next_deadline(const p2pc_node *n) {
     d = earlier(d, n->next_announce_ns);
   if (p2pc__node_ondemand_owed(n))
     d = earlier(d, n->now.mono_ns);
+  d = earlier(d, p2pc__node_dht_next_deadline(n));
   return earlier(d, p2pc_timesync_next_deadline(n->ts));
 }
 /* ---- the node ------------------------------------------------------------ */
@@ -228,6 +232,9 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
                          cfg->seed ^ 0x74696d65u, &th, now);
   if (rv)
     goto err;
+  rv = p2pc__node_dht_init(n);
+  if (rv)
+    goto err;
   n->next_announce_ns = now.mono_ns + c->time.announce_ns;
   p2pc_timesync_announce_out(n->ts, false, now, &n->ann);
   for (uint32_t i = 0; i < cfg->nseeds; i++) {
@@ -291,6 +298,7 @@ void p2pc_node_free(p2pc_node *n) {
   p2pc_causal_free(n->causal);
   p2pc_stable_free(n->st);
   p2pc_timesync_free(n->ts);
+  p2pc__node_dht_free(n);
   a->free(n, a->ud);
 }
 
@@ -421,11 +429,15 @@ void p2pc_node_time_input(p2pc_node *n, const p2pc_wire_addr *from,
                           const uint8_t *b, size_t len, int64_t rx_local_ns,
                           bool rx_kernel, p2pc_now now) {
   n->now = now;
-  p2pc_timesync_input(n->ts, from, b, len, rx_local_ns, rx_kernel, now);
+  /* The overlay's datagrams share the socket; NTP never sees them. */
+  if (p2pc_dgram_is_overlay(b, len))
+    p2pc__node_dht_input(n, from, b, len);
+  else
+    p2pc_timesync_input(n->ts, from, b, len, rx_local_ns, rx_kernel, now);
 }
 
 bool p2pc_node_pop_datagram(p2pc_node *n, p2pc_datagram *d) {
-  return p2pc_timesync_pop(n->ts, d);
+  return p2pc_timesync_pop(n->ts, d) || p2pc_dht_pop(n->dht, d);
 }
 
 void p2pc_node_time_sent(p2pc_node *n, uint32_t token, int64_t local_ns,

@@ -19,6 +19,7 @@
 #define P2PC_NODE_H
 
 #include "causal.h"
+#include "dht.h"
 #include "timesync.h"
 #include "wire.h"
 #include <p2pclock/node.h>
@@ -179,5 +180,15 @@ uint32_t p2pc_node_source_count(const p2pc_node *n);
 bool p2pc_node_source_info(const p2pc_node *n, uint32_t i, p2pc_now now,
                            p2pc_source_info *si);
 const char *p2pc_clock_mode_name(p2pc_clock_mode m);
+
+/* ---- finding any node's record (dht.h) ------------------------------------
+ */
+
+/* Starts a lookup of id's address record: 0 (started or under way; a
+ * RESOLVED event follows), 1 (already known), P2PC_ERR_FULL or
+ * P2PC_ERR_INVAL. For the simulator and tests; `send` will use it. */
+int p2pc_node_lookup(p2pc_node *n, const char *id, p2pc_now now);
+/* The node's table and lookups, for introspection (p2pc_dht_stats_get). */
+const p2pc_dht *p2pc_node_dht(const p2pc_node *n);
 
 #endif /* P2PC_NODE_H */

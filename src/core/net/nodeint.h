@@ -17,7 +17,8 @@
  *   nodefmt.c      text: numbers, addresses, session IDs, the human log
  *   ondemand.c     unicast to any node: on-demand links and records, the
  *                  lookup's answers, the negative cache
- *   resolve_tmp.c  the lookup's stand-in (the peer table only)
+ *   dhtnode.c      finding any node's record by ID (dht.h): the table fed,
+ *                  the overlay's datagrams, bootstrap and refreshes
  *
  * Those functions are p2pc__node_*: hidden from the shared library, and
  * in the static one under the library's prefix, clashing with nothing of
@@ -26,6 +27,7 @@
 #ifndef P2PC_NODEINT_H
 #define P2PC_NODEINT_H
 
+#include "dht.h"
 #include "event.h"
 #include "node.h"
 #include "rng.h"
@@ -188,6 +190,12 @@ struct p2pc_node {
   uint32_t st_keys;
   uint64_t st_hold;
   uint64_t st_floor, st_floor_until;
+  /* Finding any node's record (dhtnode.c): the table and the lookups, the
+   * next refresh (UINT64_MAX until a neighbour is heard), and whether the
+   * bootstrap (our own key's lookup) went out. */
+  p2pc_dht *dht;
+  uint64_t dht_refresh_ns;
+  bool dht_booted;
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -327,14 +335,10 @@ void p2pc__node_link_due(p2pc_node *n, uint32_t i, uint64_t t, bool beat,
 /* Dials whatever is due: known peers, then seeds without an ID. */
 void p2pc__node_dials_due(p2pc_node *n, uint64_t t);
 
-/* ---- ondemand.c, resolve_tmp.c: any node by ID ------------------------ */
+/* ---- ondemand.c: any node by ID (the lookup: dhtnode.c) --------------- */
 
-/* The lookup (the DHT's; resolve_tmp.c until it lands): 0 = started or in
- * progress (p2pc__node_resolved follows, perhaps before it returns), 1 =
- * the record is known (p2pc__node_dht_get), P2PC_ERR_FULL. */
-int p2pc__node_dht_find(p2pc_node *n, const char *id);
-bool p2pc__node_dht_get(p2pc_node *n, const char *id, p2pc_wire_record *out);
-/* A lookup ended: rec, or NULL if no node has this ID. */
+/* A lookup ended: rec, or NULL if no node has this ID (called by
+ * dhtnode.c, perhaps from inside p2pc__node_dht_find). */
 void p2pc__node_resolved(p2pc_node *n, const char *id,
                          const p2pc_wire_record *rec);
 /* p2pc_node_send to a node without a session in the table. */
@@ -391,5 +395,24 @@ bool p2pc__node_stable_update(p2pc_node *n);
 /* A STABLE frame from p arrived on l. */
 void p2pc__node_stable_in(p2pc_node *n, link *l, peer *p,
                           const p2pc_wire_stable *ws);
+
+/* ---- dhtnode.c: finding any node's record ------------------------------ */
+
+int p2pc__node_dht_init(p2pc_node *n);
+void p2pc__node_dht_free(p2pc_node *n);
+/* A record heard of second-hand (PEERS, LEAVE, SHUFFLE): into the table
+ * where there is room (records without a time port are ignored). */
+void p2pc__node_dht_learn(p2pc_node *n, const p2pc_wire_record *rec);
+/* A neighbour announced its time port: heard from directly. */
+void p2pc__node_dht_neighbour(p2pc_node *n, const peer *p, uint16_t time_port);
+/* Looks the record of id up: 0 (a lookup started, or one is under way:
+ * p2pc__node_resolved follows), 1 (known now: p2pc__node_dht_get),
+ * P2PC_ERR_FULL (too many lookups) or P2PC_ERR_INVAL (a bad ID, ours). */
+int p2pc__node_dht_find(p2pc_node *n, const char *id);
+bool p2pc__node_dht_get(p2pc_node *n, const char *id, p2pc_wire_record *out);
+void p2pc__node_dht_input(p2pc_node *n, const p2pc_wire_addr *from,
+                          const uint8_t *b, size_t len);
+void p2pc__node_dht_deadline(p2pc_node *n);
+uint64_t p2pc__node_dht_next_deadline(const p2pc_node *n);
 
 #endif /* P2PC_NODEINT_H */
