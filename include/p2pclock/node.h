@@ -135,6 +135,15 @@ typedef struct p2pc_settings {
   const p2pc_allocator *alloc;
   /* The human log. [none] */
   p2pc_logger logger;
+
+  /* Failure detection (SWIM with Lifeguard): each probe_interval one
+   * peer is probed; it must answer within probe_timeout (stretched while
+   * this node looks overloaded) or others are asked to probe it. The
+   * STABLE report goes on an idle link at least every stable_idle.
+   * [200 ms, 100 ms, 2 s] */
+  uint64_t probe_interval_ns;
+  uint64_t probe_timeout_ns;
+  uint64_t stable_idle_ns;
 } p2pc_settings;
 
 P2PC_EXTERN void p2pc_settings_default_versioned(int version, p2pc_settings *s);

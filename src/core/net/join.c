@@ -304,6 +304,7 @@ int p2pc__node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   p->last_progress_ns = n->now.mono_ns;
   p->ack_due = true;
   p2pc__node_ev_peer(n, p, true, NULL);
+  p2pc__swim_link_up(n, p);
   if (p->addr_known)
     p2pc_timesync_peer_up(n->ts, p->id, &p->addr, n->now);
   p2pc_wire_announce an;

@@ -76,6 +76,11 @@ typedef struct p2pc_node_config {
   /* Every allocation of the node and its modules, until p2pc_node_free
    * (borrowed: it must outlive the node); NULL: p2pc_allocator_default. */
   const p2pc_allocator *alloc;
+  /* Failure detection (PROTOCOL.md, "Failure detection"): one peer probed
+   * each probe_interval (default 200 ms), answered within probe_timeout
+   * (100 ms, times 1 + the local health multiplier); the STABLE report
+   * goes on an idle link at least every stable_idle (2 s). */
+  uint64_t probe_interval_ns, probe_timeout_ns, stable_idle_ns;
 } p2pc_node_config;
 
 /* Creates a node. Returns 0, P2PC_ERR_INVAL (bad id or config) or

@@ -12,6 +12,7 @@
  *   members.c      the peer table, PEERS exchange, liveness, re-dial
  *   stream.c       the per-peer reliable stream (lseq, ACK, resend)
  *   stability.c    stability slots and STABLE frames (stable.h)
+ *   swim.c         failure detection: probes, suspicion, MEMBER (swim.h)
  *   node_events.c  every event the node reports, and the causal/timesync
  *                  reports turned into events
  *   nodefmt.c      text: numbers, addresses, session IDs, the human log
@@ -27,6 +28,7 @@
 #include "node.h"
 #include "rng.h"
 #include "stable.h"
+#include "swim.h"
 
 #include <string.h>
 
@@ -108,6 +110,7 @@ typedef struct peer {
   uint64_t leave_last;     /* the peer sends no DATA after this lseq */
   uint64_t leave_until_ns; /* not agreed by then: the session goes on */
   p2pc_wire_peer next;     /* whom to link to instead ("" = nobody) */
+  swim_member m;           /* the failure detector's view (swim.c) */
 } peer;
 
 /* A configured address whose node ID we learn from its HELLO. */
@@ -154,6 +157,7 @@ struct p2pc_node {
   uint32_t st_keys;
   uint64_t st_hold;
   uint64_t st_floor, st_floor_until;
+  swim sw; /* failure detection (swim.c) */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -309,5 +313,23 @@ bool p2pc__node_stable_update(p2pc_node *n);
 /* A STABLE frame from p arrived on l. */
 void p2pc__node_stable_in(p2pc_node *n, link *l, peer *p,
                           const p2pc_wire_stable *ws);
+
+/* ---- swim.c: failure detection ------------------------------------------ */
+
+void p2pc__swim_init(p2pc_node *n);
+void p2pc__swim_on_deadline(p2pc_node *n, uint64_t t);
+uint64_t p2pc__swim_next_deadline(const p2pc_node *n);
+/* Any frame from p arrived: it is alive. */
+void p2pc__swim_heard(p2pc_node *n, peer *p);
+/* PING, PONG, PING_REQ, PING_REQ_ACK, MEMBER from p on lid. */
+int p2pc__swim_frame(p2pc_node *n, p2pc_link_id lid, peer *p,
+                     const p2pc_frame *f);
+/* p's HELLO was accepted on a link now up. */
+void p2pc__swim_link_up(p2pc_node *n, peer *p);
+/* Lifeguard's suspicion timeout: from SWIM_SUSPECT_MAX floors down to the
+ * floor (SWIM_SUSPECT_MIN rounds, more for large N) as confirmations come,
+ * all times (1 + lhm). */
+uint64_t p2pc__swim_suspicion_ns(uint64_t interval_ns, uint32_t members,
+                                 uint32_t lhm, uint32_t confirmations);
 
 #endif /* P2PC_NODEINT_H */
