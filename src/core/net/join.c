@@ -259,6 +259,11 @@ int p2pc__node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
     return P2PC_ERR_FULL;
   }
   peer *p = &n->peers[pi];
+  /* Already up with this incarnation on another link: the new one takes
+   * over without a second peer_up (crossing dials settling on one link). */
+  bool still_up = p->link != NO_LINK && p->link != lid &&
+                  n->links[p->link].state == L_UP && p->inc_known &&
+                  p->inc == h.incarnation;
   if (p->link != NO_LINK && p->link != lid) {
     link *old = &n->links[p->link];
     if (p->inc_known && p->inc == h.incarnation &&
@@ -303,7 +308,9 @@ int p2pc__node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   p->tx_written = p->tx_acked;
   p->last_progress_ns = n->now.mono_ns;
   p->ack_due = true;
-  p2pc__node_ev_peer(n, p, true, NULL);
+  if (!still_up && !p->quiet_down)
+    p2pc__node_ev_peer(n, p, true, NULL);
+  p->quiet_down = false;
   p2pc__swim_link_up(n, p);
   if (p->addr_known)
     p2pc_timesync_peer_up(n->ts, p->id, &p->addr, n->now);

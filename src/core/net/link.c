@@ -205,6 +205,18 @@ int p2pc__node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
       p = &n->peers[pi];
     else if (addr)
       p = p2pc__node_peer_by_addr(n, addr, NULL);
+    /* A dial that completes after the peer's own dial to us came up: the
+     * pair is linked already, and a second link would only be settled
+     * by closing one (the peer would see its link go and come back: a
+     * peer_down for a link that never failed). It goes, unused. */
+    if (p && p->link != NO_LINK && n->links[p->link].state == L_UP) {
+      anon_seed *s = addr ? p2pc__node_anon_by_addr(n, addr) : NULL;
+      if (s)
+        s->done = true;
+      *out = i;
+      p2pc__node_link_close(n, i, 0, NULL);
+      return 0;
+    }
     uint16_t flags = p && has_session(p) ? 0 : P2PC_HELLO_FRESH;
     if (p2pc__node_needy(n)) {
       flags |= P2PC_HELLO_JOIN;
@@ -221,6 +233,25 @@ int p2pc__node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
   return 0;
 }
 
+/* Whether we dialed id on a link other than lid that is in its
+ * handshake. */
+static bool dial_pending(const p2pc_node *n, const char *id, uint32_t lid) {
+  for (uint32_t i = 0; i < n->links_hw; i++)
+    if (i != lid && n->links[i].state == L_HELLO && n->links[i].outbound &&
+        strcmp(n->links[i].expect, id) == 0)
+      return true;
+  return false;
+}
+
+/* A quiet loss (quiet_down) turns out to be a real one. */
+static void quiet_down_failed(p2pc_node *n, peer *p) {
+  if (!p->quiet_down)
+    return;
+  p->quiet_down = false;
+  p2pc__node_ev_peer(n, p, false, "link closed");
+  p2pc_timesync_peer_down(n->ts, p->id, n->now);
+}
+
 void p2pc__node_link_closed(p2pc_node *n, p2pc_link_id lid) {
   link *l = p2pc__node_link_get(n, lid);
   if (!l)
@@ -230,6 +261,7 @@ void p2pc__node_link_closed(p2pc_node *n, p2pc_link_id lid) {
   if (pi == NO_PEER && l->outbound && l->expect[0]) {
     uint32_t e = p2pc__node_peer_find(n, l->expect);
     if (e != NO_PEER && n->peers[e].link == NO_LINK) {
+      quiet_down_failed(n, &n->peers[e]);
       n->peers[e].dialing = false;
       n->peers[e].state = P2PC_PEER_DOWN;
       p2pc__node_schedule_dial(n, &n->peers[e]);
@@ -242,8 +274,22 @@ void p2pc__node_link_closed(p2pc_node *n, p2pc_link_id lid) {
   l->state = L_FREE;
   p2pc_buf_reset(&l->in);
   p2pc_buf_reset(&l->out);
-  if (pi != NO_PEER && n->peers[pi].link == lid)
-    p2pc__node_peer_down(n, &n->peers[pi], "link closed");
+  if (pi != NO_PEER && n->peers[pi].link == lid) {
+    peer *p = &n->peers[pi];
+    if (dial_pending(n, p->id, lid)) {
+      /* The peer settled crossing dials on ours, still in its handshake:
+       * nothing failed (PROTOCOL.md, "One link per pair"). */
+      p->link = NO_LINK;
+      p->state = P2PC_PEER_DIALING;
+      p->dialing = true;
+      p->quiet_down = true;
+      cancel_leave(p);
+      if (p->skey != NO_KEY)
+        p2pc__node_stable_down(n, p);
+    } else {
+      p2pc__node_peer_down(n, p, "link closed");
+    }
+  }
 }
 
 void p2pc__node_link_consume(p2pc_node *n, p2pc_link_id lid, size_t len) {

@@ -111,6 +111,10 @@ typedef struct peer {
   uint64_t leave_until_ns; /* not agreed by then: the session goes on */
   p2pc_wire_peer next;     /* whom to link to instead ("" = nobody) */
   swim_member m;           /* the failure detector's view (swim.c) */
+  /* Its link closed while our own dial to it was in its handshake (two
+   * crossing dials settling on ours): no peer_down unless that dial
+   * fails, no second peer_up when it succeeds. */
+  bool quiet_down;
 } peer;
 
 /* A configured address whose node ID we learn from its HELLO. */
