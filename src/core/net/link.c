@@ -168,6 +168,20 @@ int p2pc__node_link_input(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   return rv < 0 ? rv : 0;
 }
 
+/* Whether a dial of ours to p other than link lid is in its handshake
+ * (dialed by its ID, or by its address before we knew the ID). */
+static bool dial_pending(const p2pc_node *n, const peer *p, uint32_t lid) {
+  for (uint32_t i = 0; i < n->links_hw; i++) {
+    const link *l = &n->links[i];
+    if (i == lid || l->state != L_HELLO || !l->outbound)
+      continue;
+    if (l->expect[0] ? strcmp(l->expect, p->id) == 0
+                     : p->addr_known && p2pc__node_addr_eq(&l->addr, &p->addr))
+      return true;
+  }
+  return false;
+}
+
 int p2pc__node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
                         const p2pc_wire_addr *addr, p2pc_link_id *out) {
   uint32_t i = 0;
@@ -209,7 +223,8 @@ int p2pc__node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
      * pair is linked already, and a second link would only be settled
      * by closing one (the peer would see its link go and come back: a
      * peer_down for a link that never failed). It goes, unused. */
-    if (p && p->link != NO_LINK && n->links[p->link].state == L_UP) {
+    if (p && ((p->link != NO_LINK && n->links[p->link].state == L_UP) ||
+              dial_pending(n, p, i))) {
       anon_seed *s = addr ? p2pc__node_anon_by_addr(n, addr) : NULL;
       if (s)
         s->done = true;
@@ -231,16 +246,6 @@ int p2pc__node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
   }
   *out = i;
   return 0;
-}
-
-/* Whether we dialed id on a link other than lid that is in its
- * handshake. */
-static bool dial_pending(const p2pc_node *n, const char *id, uint32_t lid) {
-  for (uint32_t i = 0; i < n->links_hw; i++)
-    if (i != lid && n->links[i].state == L_HELLO && n->links[i].outbound &&
-        strcmp(n->links[i].expect, id) == 0)
-      return true;
-  return false;
 }
 
 /* A quiet loss (quiet_down) turns out to be a real one. */
@@ -276,7 +281,7 @@ void p2pc__node_link_closed(p2pc_node *n, p2pc_link_id lid) {
   p2pc_buf_reset(&l->out);
   if (pi != NO_PEER && n->peers[pi].link == lid) {
     peer *p = &n->peers[pi];
-    if (dial_pending(n, p->id, lid)) {
+    if (dial_pending(n, p, lid)) {
       /* The peer settled crossing dials on ours, still in its handshake:
        * nothing failed (PROTOCOL.md, "One link per pair"). */
       p->link = NO_LINK;
