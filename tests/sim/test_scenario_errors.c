@@ -114,7 +114,8 @@ static const bad_case bad_cases[] = {
      "expired <= N | meta_p99 <= BYTES"},
     {"expect happiness ok\n",
      "t.scn:1: expect: unknown oracle (spread, error, converge, causal, "
-     "membership, bounds, synced, falseticker, expired, meta_p99), got "
+     "membership, bounds, synced, falseticker, expired, meta_p99, flaps, "
+     "false_suspicions, detect), got "
      "\"happiness\""},
     {"expect expired 3\n",
      "t.scn:1: usage: expect expired 0 | expect expired <= N"},
