@@ -141,6 +141,14 @@ typedef struct p2pc_settings {
   uint32_t max_ondemand;     /* links opened on demand, at most [16] */
   uint32_t max_sessions;     /* sessions outside the active view [1024] */
   uint64_t ondemand_idle_ns; /* an idle on-demand link closes after [60 s] */
+  /* Failure detection (SWIM with Lifeguard): each probe_interval one
+   * peer is probed; it must answer within probe_timeout (stretched while
+   * this node looks overloaded) or others are asked to probe it. The
+   * STABLE report goes on an idle link at least every stable_idle.
+   * [200 ms, 100 ms, 2 s] */
+  uint64_t probe_interval_ns;
+  uint64_t probe_timeout_ns;
+  uint64_t stable_idle_ns;
 } p2pc_settings;
 
 P2PC_EXTERN void p2pc_settings_default_versioned(int version, p2pc_settings *s);

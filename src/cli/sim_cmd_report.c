@@ -158,6 +158,13 @@ void p2pc__simcmd_print_summary(const p2pc_scenario *sc, const char *path,
          "expired", (unsigned long long)r->expired_rx,
          (unsigned long long)r->expired_tx,
          (unsigned long long)r->refused_ahead);
+  printf("  %-20s %llu flaps (peer_down, no fault), %llu false suspicions",
+         "membership accuracy", (unsigned long long)r->flaps,
+         (unsigned long long)r->false_suspicions);
+  if (r->freezes)
+    printf("; %u freezes, detected within %.3f s, %u never", r->freezes,
+           (double)r->detect_ns / 1e9, r->detect_missed);
+  printf("\n");
   if (r->causal_checked) {
     printf("  %-20s %llu violations, %llu missing\n", "causal oracle",
            (unsigned long long)r->causal_violations,

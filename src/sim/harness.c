@@ -209,6 +209,7 @@ void p2pc__sim_stop_node(p2pc_sim *s, uint32_t i, bool clean) {
   }
   if (clean)
     p2pc__sim_oracle_lifecycle(s, i, "stop");
+  x->calm_after = s->now + P2PC_SIM_FAULT_GRACE_NS;
   p2pc_node_free(x->n);
   x->n = NULL;
   x->alive = false;
@@ -222,6 +223,8 @@ void p2pc__sim_on_traffic(p2pc_sim *s, uint32_t i) {
   rng *r = &s->r[R_TRAFFIC];
   p2pc__sim_push(s, s->now + (uint64_t)rng_exp(r, 1e9 / s->cfg.rate), E_TRAFFIC,
                  i, 0, NULL);
+  if (sim_frozen(s, i))
+    return; /* a frozen program sends nothing */
   uint8_t payload[256];
   uint32_t plen = s->cfg.payload < sizeof payload ? s->cfg.payload : 255;
   for (uint32_t k = 0; k < plen; k++)

@@ -28,6 +28,7 @@
  *   at 20s crash 0             # a node index or a range a-b (inclusive)
  *   at 25s restart 0
  *   at 10s slow 3 x10
+ *   at 20s freeze 7 for 5s     # handles nothing (SIGSTOP); links stay
  *   at 5s join 10-19
  *   at 0s..60s join 10-999     # one node at a time, evenly spread
  *   at 40s leave 5
@@ -45,6 +46,9 @@
  *   expect falseticker 3 after 30s until 100s   # every second in between
  *   expect expired 0 | expect expired <= 10     # expiry reports, the run
  *   expect meta_p99 <= 1024     # causal metadata bytes a message, the run
+ *   expect flaps 0 | expect flaps <= N          # peer_down, no fault
+ *   expect false_suspicions 0 | ... <= N        # member_suspect/down
+ *   expect detect < 2s          # every frozen node member_down everywhere
  *
  * Times take a unit (ns, us, ms, s, min), rates ppm, bandwidths bit, Kbit,
  * Mbit or Gbit (per second), probabilities a fraction or a percentage.
@@ -63,6 +67,13 @@
  * another node carries (p2pc_sim_result.meta_p99, to within the 8-byte
  * bins of its histogram, rounded up); SKIP when no such message was sent.
  * Both are judged at the end, also of a run the memory budget stopped.
+ *
+ * `expect flaps 0`: no `peer_down` (other than "left") between two nodes
+ * that were both alive and neither frozen, stopped nor cut off within the
+ * last 10 s (p2pc_sim_result.flaps). `expect false_suspicions 0`: no
+ * `member_suspect` or `member_down` about such a node from such a node.
+ * `expect detect < T`: each frozen node was declared `member_down` by
+ * every node that had it up, within T of the freeze (SKIP: no freeze).
  *
  * `expect falseticker N`: node N's clock is rejected by every other alive,
  * synced node the clock oracles count (one that follows or averages it
@@ -103,8 +114,11 @@ typedef enum p2pc_scn_expect_kind {
   P2PC_SCN_EXPIRED,     /* expiry reports (receivers + senders) <= limit */
   P2PC_SCN_META_P99,    /* the run's p99 of causal metadata bytes per
                            message sent to another node <= limit */
-  P2PC_SCN_LOOKUPS      /* lookups were issued, and every one found its
-                           node's record */
+  P2PC_SCN_LOOKUPS,     /* lookups were issued, and every one found its
+                          node's record */
+  P2PC_SCN_FLAPS,       /* peer_down without a fault <= limit */
+  P2PC_SCN_FALSE_SUSPICIONS, /* member_suspect/down of healthy <= limit */
+  P2PC_SCN_DETECT            /* frozen nodes member_down everywhere < s */
 } p2pc_scn_expect_kind;
 
 typedef struct p2pc_scn_expect {

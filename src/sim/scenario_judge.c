@@ -193,6 +193,28 @@ uint32_t p2pc_scn_judge_end(p2pc_scn_judge *j, const p2pc_scenario *sc,
                (unsigned long long)r->meta_max,
                (unsigned long long)r->meta_msgs);
       break;
+    case P2PC_SCN_FLAPS:
+    case P2PC_SCN_FALSE_SUSPICIONS:
+      v->measured =
+          (double)(x->kind == P2PC_SCN_FLAPS ? r->flaps : r->false_suspicions);
+      v->pass = v->measured <= x->limit;
+      snprintf(v->detail, sizeof v->detail, "%.0f %s", v->measured,
+               x->kind == P2PC_SCN_FLAPS ? "peer_down without a fault"
+                                         : "suspicions of healthy nodes");
+      break;
+    case P2PC_SCN_DETECT:
+      if (!r->freezes) {
+        v->skipped = true;
+        v->pass = true;
+        snprintf(v->detail, sizeof v->detail, "no node froze");
+        break;
+      }
+      v->measured = (double)r->detect_ns;
+      v->pass = r->detect_missed == 0 && v->measured < x->limit;
+      p2pc_scn_format_ns(v->measured, a, sizeof a);
+      snprintf(v->detail, sizeof v->detail, "worst %s, %u never", a,
+               r->detect_missed);
+      break;
     case P2PC_SCN_FALSETICKER:
       v->pass = v->seen && v->measured == 0;
       if (!v->seen)

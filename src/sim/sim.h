@@ -80,8 +80,10 @@ typedef enum p2pc_sim_ev_kind {
   P2PC_SIM_EV_CLOCK_STEP, /* node a's clock jumps by x seconds (a liar) */
   P2PC_SIM_EV_CLOCK_FREQ, /* node a's drift becomes x ppm */
   P2PC_SIM_EV_LINK,       /* the default link model becomes `link` */
-  P2PC_SIM_EV_LOOKUP      /* each alive node of [a0,a1) looks a random
-                             other node's record up (dht.h) */
+  P2PC_SIM_EV_LOOKUP,     /* each alive node of [a0,a1) looks a random
+                            other node's record up (dht.h) */
+  P2PC_SIM_EV_FREEZE      /* node a handles nothing for x ns (SIGSTOP):
+                             its connections stay open */
 } p2pc_sim_ev_kind;
 
 typedef struct p2pc_sim_event {
@@ -246,7 +248,19 @@ typedef struct p2pc_sim_result {
   uint32_t lookup_rounds_max;
   double dht_entries_mean, dht_bytes_mean;
   uint32_t dht_entries_max;
+  /* Membership accuracy (the failure detector): `peer_down` events for a
+   * peer that was alive, not frozen, stopped or cut off within the last
+   * P2PC_SIM_FAULT_GRACE_NS, reason other than "left" (flaps);
+   * `member_suspect`/`member_down` about such a node (false suspicions);
+   * for each frozen node, the time from the freeze until the last node
+   * that had it up said `member_down` (detect_ns, the worst of the
+   * freezes), and how many of those never said it (detect_missed). */
+  uint64_t flaps, false_suspicions;
+  uint32_t freezes, detect_missed;
+  uint64_t detect_ns;
 } p2pc_sim_result;
+
+#define P2PC_SIM_FAULT_GRACE_NS (10 * P2PC_SIM_SEC)
 
 typedef struct p2pc_sim p2pc_sim;
 

@@ -148,7 +148,21 @@ typedef struct snode {
   uint32_t cluster;
   uint64_t sent, delivered;
   bool ever_started;
+  uint64_t frozen_until; /* handles nothing before this (freeze) */
+  uint64_t calm_after;   /* stopped or frozen until shortly before this:
+                            not counted by the membership accuracy */
 } snode;
+
+/* A freeze being watched: the nodes that had it up, and which of them
+ * have said `member_down` for it. */
+typedef struct freeze_rec {
+  uint32_t node;
+  uint64_t at;
+  bool *want; /* nodes that had it up at the freeze and have not said it */
+  uint32_t nwant, got;
+  uint64_t worst;
+} freeze_rec;
+#define SIM_FREEZES 8
 
 typedef struct cut {
   uint32_t a0, a1, b0, b1;
@@ -187,6 +201,10 @@ struct p2pc_sim {
   bool oracle_settling;
   char oracle_err[256];    /* its first input error */
   const char *oracle_dump; /* P2PC_SIM_EVENTS_DIR */
+  /* membership accuracy (evlines.c) */
+  uint64_t calm_net; /* cut, or healed shortly before this */
+  freeze_rec frz[SIM_FREEZES];
+  uint32_t nfrz;
 };
 
 /* ---- engine.c: the simulator's own blocks, counted (simmem.h); a refusal
@@ -245,6 +263,15 @@ void p2pc__sim_on_dial(p2pc_sim *s, uint32_t i, uint32_t t, p2pc_action *a);
 void p2pc__sim_on_tcp(p2pc_sim *s, uint32_t ci, int d);
 void p2pc__sim_on_dgram(p2pc_sim *s, uint32_t to, uint32_t from,
                         p2pc_datagram *d);
+
+/* ---- evlines.c: membership accuracy */
+
+/* Node i freezes now until `until`: who watches it, for detect_ns. */
+void p2pc__sim_freeze(p2pc_sim *s, uint32_t i, uint64_t until);
+void p2pc__sim_freeze_finish(p2pc_sim *s);
+static inline bool sim_frozen(const p2pc_sim *s, uint32_t i) {
+  return s->now < s->nodes[i].frozen_until;
+}
 
 /* ---- harness.c */
 

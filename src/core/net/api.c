@@ -51,6 +51,9 @@ void p2pc_settings_default_versioned(int version, p2pc_settings *s) {
   s->max_ondemand = 16;
   s->max_sessions = 1024;
   s->ondemand_idle_ns = 60000 * MS;
+  s->probe_interval_ns = 200 * MS;
+  s->probe_timeout_ns = 100 * MS;
+  s->stable_idle_ns = 2000 * MS;
 }
 
 /* The first setting out of range, or NULL. */
@@ -70,6 +73,8 @@ static const char *invalid_setting(const p2pc_settings *s) {
     return "heartbeat_ns, handshake_ns, resend_ns, redial_min_ns: > 0";
   if (s->suspect_ns <= s->heartbeat_ns || s->dead_ns <= s->suspect_ns)
     return "heartbeat_ns < suspect_ns < dead_ns";
+  if (!s->probe_interval_ns || !s->probe_timeout_ns || !s->stable_idle_ns)
+    return "probe_interval_ns, probe_timeout_ns, stable_idle_ns: > 0";
   if (s->redial_max_ns < s->redial_min_ns)
     return "redial_max_ns: >= redial_min_ns";
   if (!s->max_unacked || !s->max_unacked_bytes || !s->max_link_output)
@@ -143,6 +148,9 @@ int p2pc_node_open_versioned(p2pc_node **out, int version,
   c.max_unacked = s->max_unacked;
   c.max_unacked_bytes = s->max_unacked_bytes;
   c.max_link_output = s->max_link_output;
+  c.probe_interval_ns = s->probe_interval_ns;
+  c.probe_timeout_ns = s->probe_timeout_ns;
+  c.stable_idle_ns = s->stable_idle_ns;
   c.causal.lifetime_ns = s->causal_lifetime_ns == P2PC_LIFETIME_INFINITE
                              ? P2PC_CAUSAL_LIFETIME_INF
                              : s->causal_lifetime_ns;

@@ -46,6 +46,7 @@ int p2pc__node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
   uint64_t v;
   if (p->skey != NO_KEY) /* heard from: a frozen report's hold restarts */
     p2pc_stable_heard(n->st, p->skey, node_hlc(n));
+  p2pc__swim_heard(n, p); /* any frame is a sign of life */
   switch (f->type) {
   case P2PC_FRAME_DATA:
     if (p2pc__node_stream_data(n, p, f->body, f->body_len) < 0)
@@ -63,15 +64,11 @@ int p2pc__node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
       p2pc__node_on_peers(n, f->body, f->body_len);
     return 0;
   case P2PC_FRAME_PING:
-    if (p2pc_wire_ping_get(f->body, f->body_len, &v) < 0)
-      return p2pc__node_proto_error(n, lid, "malformed PING");
-    /* Not answered (and no longer sent: the STABLE report is the
-     * heartbeat); any frame
-     * is a sign of life, so a PONG would only double the wake-ups (a
-     * third of the simulator's events at 10,000 nodes). */
-    return 0;
   case P2PC_FRAME_PONG:
-    return 0;
+  case P2PC_FRAME_PING_REQ:
+  case P2PC_FRAME_PING_REQ_ACK:
+  case P2PC_FRAME_MEMBER:
+    return p2pc__swim_frame(n, lid, p, f);
   case P2PC_FRAME_LEAVE: {
     p2pc_wire_peer next;
     if (p2pc_wire_leave_get(f->body, f->body_len, &v, &next) < 0 ||

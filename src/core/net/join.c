@@ -270,6 +270,11 @@ int p2pc__node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   peer *p = &n->peers[pi];
   if (p->ondemand && !(h.flags & P2PC_HELLO_ON_DEMAND))
     p2pc__node_ondemand_promote(n, p);
+  /* Already up with this incarnation on another link: the new one takes
+   * over without a second peer_up (crossing dials settling on one link). */
+  bool still_up = p->link != NO_LINK && p->link != lid &&
+                  n->links[p->link].state == L_UP && p->inc_known &&
+                  p->inc == h.incarnation;
   if (p->link != NO_LINK && p->link != lid) {
     link *old = &n->links[p->link];
     if (p->inc_known && p->inc == h.incarnation &&
@@ -320,7 +325,10 @@ int p2pc__node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   p->tx_written = p->tx_acked;
   p->last_progress_ns = n->now.mono_ns;
   p->ack_due = true;
-  p2pc__node_ev_peer(n, p, true, NULL);
+  if (!still_up && !p->quiet_down)
+    p2pc__node_ev_peer(n, p, true, NULL);
+  p->quiet_down = false;
+  p2pc__swim_link_up(n, p);
   if (p->addr_known && !p->ondemand)
     p2pc_timesync_peer_up(n->ts, p->id, &p->addr, n->now);
   p2pc_wire_announce an;

@@ -96,6 +96,7 @@ void p2pc_node_on_deadline(p2pc_node *n, p2pc_now now) {
     }
   }
   p2pc__node_ondemand_due(n, t);
+  p2pc__swim_on_deadline(n, t);
   p2pc__node_dials_due(n, t);
   p2pc_timesync_on_deadline(n->ts, now);
   p2pc__node_relay_announce(n);
@@ -138,6 +139,7 @@ uint64_t p2pc_node_next_deadline(const p2pc_node *n) {
   if (p2pc__node_ondemand_owed(n))
     d = earlier(d, n->now.mono_ns);
   d = earlier(d, p2pc__node_dht_next_deadline(n));
+  d = earlier(d, p2pc__swim_next_deadline(n));
   return earlier(d, p2pc_timesync_next_deadline(n->ts));
 }
 /* ---- the node ------------------------------------------------------------ */
@@ -181,6 +183,9 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
   DEF(max_ondemand, d.max_ondemand);
   DEF(max_sessions, d.max_sessions);
   DEF(ondemand_idle_ns, d.ondemand_idle_ns);
+  DEF(probe_interval_ns, d.probe_interval_ns);
+  DEF(probe_timeout_ns, d.probe_timeout_ns);
+  DEF(stable_idle_ns, d.stable_idle_ns);
   if (c->max_frame > P2PC_WIRE_MAX_FRAME_LIMIT)
     c->max_frame = P2PC_WIRE_MAX_FRAME_LIMIT;
   c->seeds = NULL; /* copied below */
@@ -236,6 +241,7 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
   if (rv)
     goto err;
   n->next_announce_ns = now.mono_ns + c->time.announce_ns;
+  p2pc__swim_init(n);
   p2pc_timesync_announce_out(n->ts, false, now, &n->ann);
   for (uint32_t i = 0; i < cfg->nseeds; i++) {
     const p2pc_node_seed *s = &cfg->seeds[i];

@@ -80,6 +80,11 @@ typedef struct p2pc_node_config {
   uint32_t max_ondemand;     /* on-demand links (default 16) */
   uint32_t max_sessions;     /* records outside the active view (1024) */
   uint64_t ondemand_idle_ns; /* idle on-demand link closed after (60 s) */
+  /* Failure detection (PROTOCOL.md, "Failure detection"): one peer probed
+   * each probe_interval (default 200 ms), answered within probe_timeout
+   * (100 ms, times 1 + the local health multiplier); the STABLE report
+   * goes on an idle link at least every stable_idle (2 s). */
+  uint64_t probe_interval_ns, probe_timeout_ns, stable_idle_ns;
 } p2pc_node_config;
 
 /* Creates a node. Returns 0, P2PC_ERR_INVAL (bad id or config) or

@@ -12,6 +12,7 @@
  *   members.c      the peer table, PEERS exchange, liveness, re-dial
  *   stream.c       the per-peer reliable stream (lseq, ACK, resend)
  *   stability.c    stability slots and STABLE frames (stable.h)
+ *   swim.c         failure detection: probes, suspicion, MEMBER (swim.h)
  *   node_events.c  every event the node reports, and the causal/timesync
  *                  reports turned into events
  *   nodefmt.c      text: numbers, addresses, session IDs, the human log
@@ -32,6 +33,7 @@
 #include "node.h"
 #include "rng.h"
 #include "stable.h"
+#include "swim.h"
 
 #include <string.h>
 
@@ -120,6 +122,11 @@ typedef struct peer {
    * so our HELLO says FRESH even with messages queued. */
   bool ondemand, fresh;
   uint64_t used_ns;
+  swim_member m; /* the failure detector's view (swim.c) */
+  /* Its link closed while our own dial to it was in its handshake (two
+   * crossing dials settling on ours): no peer_down unless that dial
+   * fails, no second peer_up when it succeeds. */
+  bool quiet_down;
 } peer;
 
 /* The negative cache and the RESOLVED events owed (ondemand.c). */
@@ -196,6 +203,7 @@ struct p2pc_node {
   p2pc_dht *dht;
   uint64_t dht_refresh_ns;
   bool dht_booted;
+  swim sw; /* failure detection (swim.c) */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -414,5 +422,22 @@ void p2pc__node_dht_input(p2pc_node *n, const p2pc_wire_addr *from,
                           const uint8_t *b, size_t len);
 void p2pc__node_dht_deadline(p2pc_node *n);
 uint64_t p2pc__node_dht_next_deadline(const p2pc_node *n);
+/* ---- swim.c: failure detection ------------------------------------------ */
+
+void p2pc__swim_init(p2pc_node *n);
+void p2pc__swim_on_deadline(p2pc_node *n, uint64_t t);
+uint64_t p2pc__swim_next_deadline(const p2pc_node *n);
+/* Any frame from p arrived: it is alive. */
+void p2pc__swim_heard(p2pc_node *n, peer *p);
+/* PING, PONG, PING_REQ, PING_REQ_ACK, MEMBER from p on lid. */
+int p2pc__swim_frame(p2pc_node *n, p2pc_link_id lid, peer *p,
+                     const p2pc_frame *f);
+/* p's HELLO was accepted on a link now up. */
+void p2pc__swim_link_up(p2pc_node *n, peer *p);
+/* Lifeguard's suspicion timeout: from SWIM_SUSPECT_MAX floors down to the
+ * floor (SWIM_SUSPECT_MIN rounds, more for large N) as confirmations come,
+ * all times (1 + lhm). */
+uint64_t p2pc__swim_suspicion_ns(uint64_t interval_ns, uint32_t members,
+                                 uint32_t lhm, uint32_t confirmations);
 
 #endif /* P2PC_NODEINT_H */
