@@ -48,6 +48,9 @@ void p2pc_settings_default_versioned(int version, p2pc_settings *s) {
   s->clock.announce_ns = tc.announce_ns;
   s->clock.announce_timeout_ns = tc.announce_timeout_ns;
   s->alloc = p2pc_allocator_default();
+  s->passive_max = 32;
+  s->peers_sample = 8;
+  s->shuffle_interval_ns = 10000 * MS;
 }
 
 /* The first setting out of range, or NULL. */
@@ -90,6 +93,12 @@ static const char *invalid_setting(const p2pc_settings *s) {
   if (!s->clock.announce_ns ||
       s->clock.announce_timeout_ns <= s->clock.announce_ns)
     return "clock.announce_ns > 0, clock.announce_timeout_ns > it";
+  if (s->passive_max < 1 || s->passive_max > 1024)
+    return "passive_max: 1..1024";
+  if (s->peers_sample < 1 || s->peers_sample > 64)
+    return "peers_sample: 1..64";
+  if (!s->shuffle_interval_ns)
+    return "shuffle_interval_ns: > 0";
   return NULL;
 }
 
@@ -157,6 +166,9 @@ int p2pc_node_open_versioned(p2pc_node **out, int version,
   c.time.announce_ns = s->clock.announce_ns;
   c.time.announce_timeout_ns = s->clock.announce_timeout_ns;
   c.alloc = s->alloc;
+  c.passive_max = s->passive_max;
+  c.peers_sample = s->peers_sample;
+  c.shuffle_interval_ns = s->shuffle_interval_ns;
   p2pc_node_callbacks cb = {0};
   cb.log = s->logger.log;
   cb.ud = ud;
