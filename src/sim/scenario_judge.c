@@ -147,6 +147,14 @@ uint32_t p2pc_scn_judge_end(p2pc_scn_judge *j, const p2pc_scenario *sc,
                r->membership_ok ? "connected, links as expected"
                                 : "disconnected or short of links");
       break;
+    case P2PC_SCN_VIEWS:
+      v->pass = r->views_ok;
+      snprintf(v->detail, sizeof v->detail,
+               "%s; links min %u mean %.1f max %u; passive min %u mean %.1f",
+               r->views_ok ? "within bounds, filled" : "NOT as expected",
+               r->deg_min, r->deg_mean, r->deg_max, r->passive_min,
+               r->passive_mean);
+      break;
     case P2PC_SCN_BOUNDS:
       v->measured = (double)r->bound_violations;
       v->pass = r->bound_violations == 0;

@@ -229,6 +229,16 @@ typedef struct p2pc_sim_result {
                                 their exact peak, within events too */
   uint64_t mem_oracle;       /* the causal oracle's share, an estimate
                                 (0 when it is off), at the peak */
+  /* Views at the end (oracle_views.c): over the alive nodes, up links
+   * (the active view) min / mean / max and a histogram (the last bin
+   * counts 16 and more), passive entries min / mean; views_ok: every
+   * active view within maxPeers + the slack, every passive view within
+   * its bound, never the node itself or a peer of its table, and at
+   * least half full. */
+  bool views_ok;
+  uint32_t deg_min, deg_max, passive_min;
+  double deg_mean, passive_mean;
+  uint32_t deg_hist[17];
 } p2pc_sim_result;
 
 typedef struct p2pc_sim p2pc_sim;
