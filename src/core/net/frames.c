@@ -29,6 +29,11 @@ int p2pc__node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
         char t[400] = "link: peer refused the handshake: ";
         p2pc__node_str_cat(t, sizeof t, e.reason);
         p2pc__node_log(n, P2PC_LOG_ERROR, t);
+        uint32_t pi = l->outbound && e.code == P2PC_WIRE_E_FULL
+                          ? p2pc__node_peer_find(n, l->expect)
+                          : NO_PEER;
+        if (pi != NO_PEER)
+          p2pc__node_ondemand_refused(n, &n->peers[pi]);
       }
       p2pc__node_link_close(n, lid, 0, NULL);
       return P2PC_ERR_PROTO;
