@@ -29,14 +29,18 @@ int p2pc__node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
         char t[400] = "link: peer refused the handshake: ";
         p2pc__node_str_cat(t, sizeof t, e.reason);
         /* A promoted passive entry that is full: expected, not an error;
-         * it goes back to the passive view (views.c). */
-        bool promoted = e.code == P2PC_WIRE_E_FULL && l->outbound &&
-                        l->expect[0] &&
-                        p2pc__node_peer_find(n, l->expect) != NO_PEER &&
-                        n->peers[p2pc__node_peer_find(n, l->expect)].promoted;
+         * it goes back to the passive view (views.c). A record with
+         * messages queued for it is reached on demand instead
+         * (ondemand.c). */
+        uint32_t pi = l->outbound && l->expect[0] && e.code == P2PC_WIRE_E_FULL
+                          ? p2pc__node_peer_find(n, l->expect)
+                          : NO_PEER;
+        bool promoted = pi != NO_PEER && n->peers[pi].promoted;
+        p2pc__node_log(n, promoted ? P2PC_LOG_INFO : P2PC_LOG_ERROR, t);
+        if (pi != NO_PEER)
+          p2pc__node_ondemand_refused(n, &n->peers[pi]);
         if (promoted)
           p2pc__node_views_refused(n, l->expect);
-        p2pc__node_log(n, promoted ? P2PC_LOG_INFO : P2PC_LOG_ERROR, t);
       }
       p2pc__node_link_close(n, lid, 0, NULL);
       return P2PC_ERR_PROTO;

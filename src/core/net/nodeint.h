@@ -381,6 +381,10 @@ void p2pc__node_ondemand_accepted(p2pc_node *n, peer *p);
 /* A new on-demand record for id (evicting an idle one at max_sessions),
  * or NO_PEER. */
 uint32_t p2pc__node_ondemand_add(p2pc_node *n, const char *id);
+/* p, a record of the active view, turned our HELLO away as full: with
+ * messages queued for it, it leaves the active view and is dialed on
+ * demand (a full node takes that), else they would wait for good. */
+void p2pc__node_ondemand_refused(p2pc_node *n, peer *p);
 /* A HELLO without ON_DEMAND from an on-demand peer: into the active view
  * if it has room. */
 void p2pc__node_ondemand_promote(p2pc_node *n, peer *p);
