@@ -53,6 +53,15 @@ void p2pc__sim_on_event(void *ud, p2pc_node *n, const p2pc_event *e) {
     s->nodes[s->cur_node].delivered++;
     s->sec_deliv++;
     s->res.msgs_delivered++;
+    p2pc__sim_bc_delivered(s, e);
+    break;
+  case P2PC_EVENT_MEMBER_SUSPECT:
+  case P2PC_EVENT_MEMBER_ALIVE:
+  case P2PC_EVENT_MEMBER_DOWN:
+    p2pc__sim_ov_member(s, e);
+    break;
+  case P2PC_EVENT_RESOLVED:
+    p2pc__sim_resolved_event(s, e);
     break;
   case P2PC_EVENT_UNDELIVERABLE:
     s->res.undeliverable++;

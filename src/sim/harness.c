@@ -178,6 +178,10 @@ int p2pc__sim_start_node(p2pc_sim *s, uint32_t i, char *err, size_t errlen) {
   x->ever_started = true;
   x->gen++;
   x->timer_at = UINT64_MAX;
+  x->incarnation = c.incarnation;
+  x->npend = 0;
+  x->frozen_until = 0;
+  p2pc__sim_ov_started(s, i);
   p2pc__sim_flush_node(s, i);
   if (cf->rate > 0)
     p2pc__sim_push(s,
@@ -212,46 +216,7 @@ void p2pc__sim_stop_node(p2pc_sim *s, uint32_t i, bool clean) {
   x->n = NULL;
   x->alive = false;
   x->timer_at = UINT64_MAX;
-}
-
-void p2pc__sim_on_traffic(p2pc_sim *s, uint32_t i) {
-  snode *x = &s->nodes[i];
-  if (!x->alive)
-    return;
-  rng *r = &s->r[R_TRAFFIC];
-  p2pc__sim_push(s, s->now + (uint64_t)rng_exp(r, 1e9 / s->cfg.rate), E_TRAFFIC,
-                 i, 0, NULL);
-  uint8_t payload[256];
-  uint32_t plen = s->cfg.payload < sizeof payload ? s->cfg.payload : 255;
-  for (uint32_t k = 0; k < plen; k++)
-    payload[k] = (uint8_t)p2pc_rng_next(r);
-  s->cur_node = i;
-  /* The messages sent are counted from their `send` lines (a broadcast
-   * that fails part way has sent some); a send the node refuses (at a
-   * causal cap: back-pressure) is counted here. */
-  int rv = 0;
-  if (p2pc_rng_unit(r) < s->cfg.bcast) {
-    rv = p2pc_node_broadcast(x->n, payload, plen, p2pc__sim_now_of(s, i), NULL);
-  } else {
-    uint32_t np = p2pc_node_peer_count(x->n), up = 0;
-    p2pc_peer_info pi;
-    for (uint32_t k = 0; k < np; k++)
-      if (p2pc_node_peer_info(x->n, k, &pi) && pi.state == P2PC_PEER_UP)
-        up++;
-    if (!up)
-      return;
-    uint32_t pick = (uint32_t)p2pc_rng_below(r, up);
-    for (uint32_t k = 0; k < np; k++) {
-      if (!p2pc_node_peer_info(x->n, k, &pi) || pi.state != P2PC_PEER_UP)
-        continue;
-      if (pick-- == 0) {
-        rv = p2pc_node_send(x->n, pi.id, payload, plen, p2pc__sim_now_of(s, i),
-                            NULL);
-        break;
-      }
-    }
-  }
-  if (rv < 0)
-    s->res.sends_refused++;
-  p2pc__sim_flush_node(s, i);
+  x->npend = 0;
+  x->frozen_until = 0;
+  p2pc__sim_ov_stopped(s, i, !clean);
 }

@@ -99,14 +99,22 @@ typedef enum p2pc_scn_expect_kind {
                            (p2pc_sim_falseticker), at the end, or each
                            second in [after, until) if at_end is false */
   P2PC_SCN_EXPIRED,     /* expiry reports (receivers + senders) <= limit */
-  P2PC_SCN_META_P99     /* the run's p99 of causal metadata bytes per
+  P2PC_SCN_META_P99,    /* the run's p99 of causal metadata bytes per
                            message sent to another node <= limit */
+  P2PC_SCN_BCAST,       /* every broadcast to every owed node, once */
+  P2PC_SCN_BCAST_HOPS,  /* the run's p99 of broadcast hops <= limit */
+  P2PC_SCN_BCAST_LAT,   /* the run's p99 of broadcast latency < limit ns */
+  P2PC_SCN_LATENCY,     /* the run's p99 of message latency < limit ns */
+  P2PC_SCN_FALSE_SUSP,  /* false suspicions <= limit */
+  P2PC_SCN_DETECT,      /* every failure declared down by all < limit s */
+  P2PC_SCN_UNADDR       /* unaddressable sends <= limit */
 } p2pc_scn_expect_kind;
 
 typedef struct p2pc_scn_expect {
   p2pc_scn_expect_kind kind;
-  double limit;      /* SPREAD, ERROR: ns; CONVERGE: s; EXPIRED: a count;
-                        META_P99: bytes */
+  double limit;      /* SPREAD, ERROR, BCAST_LAT, LATENCY: ns; CONVERGE,
+                        DETECT: s; EXPIRED, FALSE_SUSP, UNADDR: a count;
+                        META_P99: bytes; BCAST_HOPS: hops */
   uint64_t after_ns; /* SPREAD, ERROR: the seconds t, after <= t < until */
   uint64_t until_ns; /* UINT64_MAX: to the end */
   uint32_t count;    /* SYNCED: at least this many; 0 = all alive */

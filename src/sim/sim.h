@@ -79,7 +79,10 @@ typedef enum p2pc_sim_ev_kind {
   P2PC_SIM_EV_LEAVE,      /* node a stops cleanly */
   P2PC_SIM_EV_CLOCK_STEP, /* node a's clock jumps by x seconds (a liar) */
   P2PC_SIM_EV_CLOCK_FREQ, /* node a's drift becomes x ppm */
-  P2PC_SIM_EV_LINK        /* the default link model becomes `link` */
+  P2PC_SIM_EV_LINK,       /* the default link model becomes `link` */
+  P2PC_SIM_EV_FREEZE      /* node a handles no event for x seconds: no
+                             input, no timer; its connections stay up and
+                             what arrives waits (SIGSTOP) */
 } p2pc_sim_ev_kind;
 
 typedef struct p2pc_sim_event {
@@ -138,7 +141,36 @@ typedef struct p2pc_sim_config {
    * a message older than this is never delivered but reported expired.
    * In ns; P2PC_SIM_LIFETIME_INF: never [60 s]. */
   uint64_t causal_lifetime_ns;
+  /* Traffic to any node (`traffic ... to any`): each message goes to an
+   * alive node drawn among all the others, not to a neighbour. A send the
+   * node answers P2PC_ERR_AGAIN waits (at most P2PC_SIM_PENDING a node)
+   * for the node's RESOLVED event about its destination: ok, it is sent
+   * again; not ok, or P2PC_ERR_NOTFOUND at once, it is unaddressable. */
+  bool to_any;
+  /* Network-wide broadcasts: one every bcast_every_ns (0: none), each
+   * from an alive, unfrozen node drawn at random. */
+  uint64_t bcast_every_ns;
+  /* Churn: this share (0..1) of the nodes, drawn at random (never node
+   * 0), joins late or leaves during the run: half of them start at a
+   * random time in [5%, 50%] of the run, the other half stop at a random
+   * time in [30%, 90%] of it, cleanly or by a crash (even odds). */
+  double churn;
+  /* The broadcast oracle: a broadcast is owed to the nodes alive and
+   * reachable from its send until duration - bcast_grace_ns [5 s]. */
+  uint64_t bcast_grace_ns;
+  /* The detection oracle: a crashed or frozen node is to be declared down
+   * by every live node within detect_ns of its failure [10 s]. */
+  uint64_t detect_ns;
 } p2pc_sim_config;
+
+#define P2PC_SIM_PENDING 8 /* sends waiting for RESOLVED, a node */
+/* Broadcasts the oracle follows at most (each costs 2 bits a node). */
+#define P2PC_SIM_MAX_BCAST 65536
+#define P2PC_SIM_MAX_EPISODES 8192 /* failures the detection oracle follows */
+/* A suspicion about a node that has been alive, unfrozen and reachable
+ * for less than this is excused (the news of its trouble may still be
+ * going round). */
+#define P2PC_SIM_SUSPECT_SETTLE_NS (5 * P2PC_SIM_SEC)
 
 /* Defaults for n nodes (everything above). */
 void p2pc_sim_config_default(p2pc_sim_config *cfg, uint32_t n);
@@ -174,6 +206,10 @@ typedef struct p2pc_sim_second {
    * than the causal lifetime, plus messages their sender gave up on (one
    * message can be reported at both ends). */
   uint64_t expired;
+  /* This second's deliveries: latency p99 of messages and of broadcasts
+   * (virtual ns), hops p99 of the deliveries flagged broadcast (0: none);
+   * sends found unaddressable this second. */
+  uint64_t lat_p99, bcast_lat_p99, hops_p99, unaddressable;
 } p2pc_sim_second;
 
 typedef enum p2pc_sim_stop {
@@ -229,6 +265,36 @@ typedef struct p2pc_sim_result {
                                 their exact peak, within events too */
   uint64_t mem_oracle;       /* the causal oracle's share, an estimate
                                 (0 when it is off), at the peak */
+  /* Traffic to any node: sends refused as unknown (P2PC_ERR_NOTFOUND, or
+   * RESOLVED not ok): never accepted, so not lost; sends that waited for
+   * a RESOLVED (P2PC_ERR_AGAIN); sends dropped because the node's pending
+   * queue was full or a retry still got AGAIN. */
+  uint64_t unaddressable, resolve_waits, pending_dropped;
+  /* Latency, virtual ns from the send to the delivery, of the messages
+   * (unicast) and of the broadcasts (every delivery), p50/p99/max (the
+   * p's to within 1/32, rounded up); hops of the deliveries flagged
+   * broadcast (u.delivered.hops). Measured from a tag in the payload:
+   * none with a payload under 16 bytes. */
+  uint64_t lat_n, lat_p50, lat_p99, lat_max;
+  uint64_t blat_n, blat_p50, blat_p99, blat_max;
+  uint64_t hops_n, hops_p50, hops_p99, hops_max;
+  /* The broadcast oracle: network-wide broadcasts sent, followed (the
+   * first P2PC_SIM_MAX_BCAST that fit the memory), judged (sent at least
+   * bcast_grace_ns before the end); deliveries flagged broadcast; owed
+   * deliveries that never came; deliveries of one broadcast to one node
+   * (incarnation) after the first. */
+  uint64_t bcasts, bcast_tracked, bcast_judged, bcast_flagged;
+  uint64_t bcast_missing, bcast_dups;
+  char bcast_first[160]; /* the first missing or duplicate, or "" */
+  /* Membership accuracy: MEMBER_* events seen (MEMBER_DOWN of them);
+   * false suspicions (SUSPECT or DOWN about a node alive, unfrozen and
+   * reachable for P2PC_SIM_SUSPECT_SETTLE_NS, in its current
+   * incarnation); failures (crash, freeze) followed, judged (they lasted
+   * detect_ns and ended it before the end), live nodes that did not
+   * declare one down within detect_ns, and the slowest declaration. */
+  uint64_t member_events, member_downs, false_suspicions;
+  uint64_t detect_episodes, detect_judged, detect_missed, detect_max_ns;
+  char first_false[160], first_missed[160];
 } p2pc_sim_result;
 
 typedef struct p2pc_sim p2pc_sim;
