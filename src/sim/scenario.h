@@ -14,7 +14,9 @@
  *        bandwidth 100Mbit heavy 0.01      (one line; any subset)
  *   slowlink delay 20ms jitter 1ms         # clusters: between clusters
  *   clocks offset 1s drift 200ppm wander 0.01ppm noise 50ns granularity 0
- *   traffic rate 1 bcast 0.1 payload 16
+ *   traffic rate 1 bcast 0.1 payload 16 to neighbours   # or: to any
+ *   broadcast every 1s         # network-wide, from a random live node
+ *   churn 10%                  # that share joins late or leaves (0..90%)
  *   alive 10                   # nodes started at t=0, the rest JOIN later
  *   poll -3 1
  *   causal on                  # the causal oracle: on | off
@@ -30,6 +32,7 @@
  *   at 5s join 10-19
  *   at 0s..60s join 10-999     # one node at a time, evenly spread
  *   at 40s leave 5
+ *   at 30s freeze 7 for 4s     # handles nothing; connections stay up
  *   at 45s clockstep 3 +0.05s
  *   at 45s clockfreq 3 500ppm
  *   at 50s link delay 1ms jitter 100us     # the default link changes
@@ -43,6 +46,12 @@
  *   expect falseticker 3 after 30s until 100s   # every second in between
  *   expect expired 0 | expect expired <= 10     # expiry reports, the run
  *   expect meta_p99 <= 1024     # causal metadata bytes a message, the run
+ *   expect broadcast ok [grace 5s]          # exactly once to every owed node
+ *   expect bcast_p99_hops <= 10 | expect bcast_latency_p99 < 50ms
+ *   expect latency_p99 < 20ms               # messages, send to delivery
+ *   expect false_suspicions 0 | expect false_suspicions <= N
+ *   expect detect < 2s                      # every failure, by every node
+ *   expect unaddressable 0 | expect unaddressable <= N
  *
  * Times take a unit (ns, us, ms, s, min), rates ppm, bandwidths bit, Kbit,
  * Mbit or Gbit (per second), probabilities a fraction or a percentage.
@@ -61,6 +70,32 @@
  * another node carries (p2pc_sim_result.meta_p99, to within the 8-byte
  * bins of its histogram, rounded up); SKIP when no such message was sent.
  * Both are judged at the end, also of a run the memory budget stopped.
+ *
+ * The overlay (sim.h has the details): `traffic ... to any` sends each
+ * message to an alive node drawn among all the others (`to neighbours`,
+ * the default: to a peer the sender has up); a send answered AGAIN waits
+ * for the sender's RESOLVED event, one answered NOTFOUND (or RESOLVED not
+ * ok) is unaddressable. `broadcast every T` (1ms..1 day; `broadcast off`)
+ * sends one network-wide broadcast every T from a random alive, unfrozen
+ * node. `churn P`: that share of the nodes (never node 0), drawn from the
+ * seed, half starting at a random time in [5%, 50%] of the run, half
+ * stopping in [30%, 90%] of it, by leave or crash. `at T freeze R for D`:
+ * the nodes handle no event for D (timers, input, dials wait; TCP stays
+ * up, so their peers see silence), as a SIGSTOP would.
+ *
+ * `expect broadcast ok [grace T]`: each broadcast sent before the end
+ * minus the grace [5s] was delivered, flagged broadcast, exactly once to
+ * every node other than its sender that was alive, unfrozen and in no
+ * cut from its send to the end minus the grace; SKIP when no delivery was
+ * flagged broadcast (the nodes' broadcast is not network-wide).
+ * `bcast_p99_hops`, `bcast_latency_p99`, `latency_p99`: the run's p99s
+ * (latency in virtual time from the send; payload >= 16 bytes), SKIP
+ * with nothing measured. `false_suspicions`: member_suspect or
+ * member_down events about a node healthy (alive, unfrozen, uncut) for
+ * 5 s in its current incarnation. `detect < T`: every crash or freeze
+ * lasting T declared member_down within T by every node healthy over
+ * that window (T is also the oracle's window); SKIP when no node emitted
+ * member_down. `unaddressable`: sends refused as unknown.
  *
  * `expect falseticker N`: node N's clock is rejected by every other alive,
  * synced node the clock oracles count (one that follows or averages it

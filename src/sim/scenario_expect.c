@@ -38,9 +38,7 @@ int p2pc__scn_d_expect(parser *p) {
       "usage: expect spread < T [after T] [until T] | error < T ... | "
       "converge < T | causal ok | membership ok | bounds ok | synced all | "
       "synced >= N | falseticker N [after T] [until T] | expired 0 | "
-      "expired <= N | meta_p99 <= BYTES | broadcast ok [grace T] | "
-      "bcast_p99_hops <= N | bcast_latency_p99 < T | latency_p99 < T | "
-      "false_suspicions <= N | detect < T | unaddressable <= N";
+      "expired <= N | meta_p99 <= BYTES";
   if (sc->nexpect >= P2PC_SCN_MAX_EXPECT)
     return p2pc__scn_fail(p, "too many expectations (at most %d)",
                           P2PC_SCN_MAX_EXPECT);
