@@ -7,9 +7,10 @@
  * each network-wide broadcast (at most P2PC_SIM_MAX_BCAST, and no more
  * than BC_BYTES_MAX of records): two bitmaps of one bit a node, the nodes
  * it was delivered to (flagged broadcast, in the node's current
- * incarnation) and the nodes it is not owed to: its sender, and every
- * node that was down, frozen or in a cut at its send or turned so before
- * the end minus the grace. At the end each broadcast sent before that
+ * incarnation) and the nodes it is not owed to: its sender, every node
+ * that was down or frozen at its send or turned so before the end minus
+ * the grace, and every node a partition cut from its sender in that
+ * time. At the end each broadcast sent before that
  * point must have reached every other node exactly once: a missing
  * delivery and a second one both fail it. Its memory is the simulator's,
  * counted by the budget (simmem.h): 2 bits a node a broadcast, 2.5 KB at
@@ -129,7 +130,7 @@ uint32_t p2pc__sim_bc_sent(p2pc_sim *s, uint32_t i) {
   r->sender = i;
   uint64_t *not_owed = r->bits + s->bc_words;
   for (uint32_t j = 0; j < s->cfg.nodes; j++)
-    if (s->nodes[j].ok_since == UINT64_MAX)
+    if (s->nodes[j].sick || (s->ncuts && p2pc__sim_blocked(s, i, j)))
       set_bit(not_owed, j);
   set_bit(not_owed, i);
   s->bc[s->nbc] = r;
@@ -154,6 +155,17 @@ void p2pc__sim_bc_node_bad(p2pc_sim *s, uint32_t i, bool restart) {
       set_bit(r->bits + s->bc_words, i);
     if (restart) /* a new incarnation: its deliveries start afresh */
       r->bits[i / 64] &= ~(1ull << (i % 64));
+  }
+}
+
+void p2pc__sim_bc_cut(p2pc_sim *s) {
+  if (!s->ncuts || s->now > owed_until(s))
+    return;
+  for (uint32_t b = 0; b < s->nbc; b++) {
+    bc_rec *r = s->bc[b];
+    for (uint32_t j = 0; j < s->cfg.nodes; j++)
+      if (p2pc__sim_blocked(s, r->sender, j))
+        set_bit(r->bits + s->bc_words, j);
   }
 }
 

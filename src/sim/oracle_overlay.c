@@ -49,8 +49,10 @@ uint32_t p2pc__sim_node_of_id(const p2pc_sim *s, const char *id) {
 }
 
 void p2pc__sim_ov_init(p2pc_sim *s) {
-  for (uint32_t i = 0; i < s->cfg.nodes; i++)
+  for (uint32_t i = 0; i < s->cfg.nodes; i++) {
     s->nodes[i].ok_since = UINT64_MAX;
+    s->nodes[i].sick = true;
+  }
 }
 
 void p2pc__sim_ov_free(p2pc_sim *s) {
@@ -70,23 +72,37 @@ static bool in_cut(const p2pc_sim *s, uint32_t i) {
   return false;
 }
 
-/* Node i's health now, and what follows from a change. */
+/* Node i's health now, and what follows from a change: down or frozen
+ * (sick), it owes nothing to the broadcasts and detections open now; a
+ * cut is judged by who is cut from whom (cuts_changed). */
 static void update(p2pc_sim *s, uint32_t i) {
   snode *x = &s->nodes[i];
-  bool ok = x->alive && !p2pc__sim_frozen(s, i) && !in_cut(s, i);
-  if (ok == (x->ok_since != UINT64_MAX))
-    return;
-  if (ok) {
+  bool well = x->alive && !p2pc__sim_frozen(s, i);
+  bool ok = well && !in_cut(s, i);
+  if (!ok)
+    x->ok_since = UINT64_MAX;
+  else if (x->ok_since == UINT64_MAX)
     x->ok_since = s->now;
+  if (well || x->sick) {
+    x->sick = !well;
     return;
   }
-  x->ok_since = UINT64_MAX;
+  x->sick = true;
   p2pc__sim_bc_node_bad(s, i, false);
   for (uint32_t k = 0; k < s->nep; k++) {
     episode *e = s->ep[k];
     if (s->now <= e->t0 + s->cfg.detect_ns)
       set_bit(e->bits + s->bc_words, i);
   }
+}
+
+/* The nodes cut from node i now, marked in bits (not owed). */
+static void mark_cut(const p2pc_sim *s, uint32_t i, uint64_t *bits) {
+  if (!s->ncuts)
+    return;
+  for (uint32_t j = 0; j < s->cfg.nodes; j++)
+    if (p2pc__sim_blocked(s, i, j))
+      set_bit(bits, j);
 }
 
 static void open_episode(p2pc_sim *s, uint32_t i, bool crash) {
@@ -104,9 +120,10 @@ static void open_episode(p2pc_sim *s, uint32_t i, bool crash) {
   e->t0 = s->now;
   e->t_back = UINT64_MAX;
   for (uint32_t j = 0; j < s->cfg.nodes; j++)
-    if (s->nodes[j].ok_since == UINT64_MAX)
+    if (s->nodes[j].sick)
       set_bit(e->bits + s->bc_words, j);
   set_bit(e->bits + s->bc_words, i);
+  mark_cut(s, i, e->bits + s->bc_words);
   s->ep[s->nep++] = e;
   s->res.detect_episodes++;
 }
@@ -136,6 +153,12 @@ void p2pc__sim_ov_stopped(p2pc_sim *s, uint32_t i, bool crash) {
 void p2pc__sim_ov_cuts_changed(p2pc_sim *s) {
   for (uint32_t i = 0; i < s->cfg.nodes; i++)
     update(s, i);
+  p2pc__sim_bc_cut(s);
+  for (uint32_t k = 0; k < s->nep; k++) {
+    episode *e = s->ep[k];
+    if (s->now <= e->t0 + s->cfg.detect_ns)
+      mark_cut(s, e->node, e->bits + s->bc_words);
+  }
 }
 
 void p2pc__sim_ov_freeze(p2pc_sim *s, uint32_t i, uint64_t d) {

@@ -85,9 +85,9 @@
  *
  * `expect broadcast ok [grace T]`: each broadcast sent before the end
  * minus the grace [5s] was delivered, flagged broadcast, exactly once to
- * every node other than its sender that was alive, unfrozen and in no
- * cut from its send to the end minus the grace; SKIP when no delivery was
- * flagged broadcast (the nodes' broadcast is not network-wide).
+ * every node other than its sender that was alive, unfrozen and not
+ * cut from the sender from its send to the end minus the grace; SKIP when no
+ * delivery was flagged broadcast (the nodes' broadcast is not network-wide).
  * `bcast_p99_hops`, `bcast_latency_p99`, `latency_p99`: the run's p99s
  * (latency in virtual time from the send; payload >= 16 bytes), SKIP
  * with nothing measured. `false_suspicions`: member_suspect or

@@ -169,6 +169,7 @@ typedef struct snode {
   uint64_t ok_since;     /* alive, unfrozen, in no cut since; UINT64_MAX:
                             not now (oracle_overlay.c) */
   uint64_t incarnation;  /* its node's, as configured */
+  bool sick;             /* down or frozen, as the oracles last saw it */
 } snode;
 
 /* A send waiting for RESOLVED (traffic.c) */
@@ -368,6 +369,9 @@ void p2pc__sim_bc_delivered(p2pc_sim *s, const p2pc_event *e);
  * new incarnation (restart: true): it owes nothing to the broadcasts
  * open now. */
 void p2pc__sim_bc_node_bad(p2pc_sim *s, uint32_t i, bool restart);
+/* A partition began: the nodes cut from a broadcast's sender owe it
+ * nothing. */
+void p2pc__sim_bc_cut(p2pc_sim *s);
 /* The verdict into the result (at the end). */
 void p2pc__sim_bc_finish(p2pc_sim *s);
 /* The second's p99s into row; clears the second's histograms. */

@@ -148,6 +148,24 @@ static void test_broadcast_oracle(void **state) {
   assert_true(r.blat_p99 >= 2 * SEC && r.blat_p99 <= 2 * SEC + 2 * SEC / 32);
   p2pc_sim_free(s);
 
+  /* a node cut from the sender owes it nothing (the cut is by who is cut
+   * from whom: the nodes on the sender's side still owe it) */
+  s = small_sim(5, sc, "duration 60s\nexpect broadcast ok\n");
+  s->now = 10 * SEC;
+  b0 = p2pc__sim_bc_sent(s, 0);
+  s->now = 11 * SEC;
+  s->cuts[s->ncuts++] = (cut){4, 5, 0, 4};
+  p2pc__sim_ov_cuts_changed(s);
+  deliver(s, 1, b0, 10 * SEC);
+  deliver(s, 2, b0, 10 * SEC);
+  s->now = 60 * SEC;
+  assert_int_equal(judge(sc, s, j), 1);
+  p2pc_sim_result_get(s, &r);
+  assert_int_equal(r.bcast_missing, 1); /* n3, not n4 */
+  assert_string_equal(r.bcast_first,
+                      "broadcast 0 from n0 at 10.000 s never delivered to n3");
+  p2pc_sim_free(s);
+
   /* every owed node once: PASS; a broadcast inside the grace: not judged */
   s = small_sim(5, sc,
                 "duration 60s\nexpect broadcast ok grace 10s\n"
