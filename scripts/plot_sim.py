@@ -5,7 +5,8 @@
 Reads the CSV that `p2pclock sim --csv FILE` writes (one row per virtual
 second; header t_s,alive,synced,err_p50_ns,err_p99_ns,err_max_ns,spread_ns,
 bound_violations,msgs_sent,msgs_delivered,meta_per_msg,buffered,bytes,events,
-then meta_p99,meta_max,deps_p99,state_mean,state_max,expired, not charted)
+then meta_p99,meta_max,deps_p99,state_mean,state_max,expired,lat_p99_ns,
+bcast_lat_p99_ns,hops_p99,unaddressable, not charted)
 and writes a self-contained SVG with the standard library only (no gnuplot,
 no matplotlib), so a chart can be made wherever the simulator runs.
 

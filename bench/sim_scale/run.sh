@@ -49,6 +49,13 @@
 #   scale   1000 nodes, rate 0 (clock sync and membership only)
 #   scale   1000 nodes, rate 0.5 msgs/s per node (issue 10's target)
 #   scale   10000 nodes, rate 0.05 msgs/s per node (issue 10's target)
+#   overlay scenarios/scale10k.scn (issue 12's target: 10,000 nodes,
+#           0.05 msgs/s per node to any node, one network-wide broadcast
+#           a second, --duration), unless --no-10k; --quick runs
+#           scenarios/overlay_short.scn instead. Its row: wall, CPU, peak
+#           RSS, broadcasts judged / missing / duplicate, broadcast hops
+#           p99 and latency p99, message latency p99, final and worst
+#           spread, from the run's --json.
 # Traffic is unicast (--bcast 0): rates are messages a node sends.
 # The tables come from the runs' CSVs (simstats.py says how each figure is
 # computed); one chart per scale run from scripts/plot_sim.py.
@@ -250,6 +257,65 @@ for nr in "${SCALE[@]}"; do run scale "${nr%%:*}" "${nr#*:}" "$DURATION"; done
 [ "$BIG" = 0 ] || run scale 10000 0.05 "$DURATION"
 
 python3 "$STATS" "$RUNS" | tee -a "$RESULTS"
+
+# The overlay scenario (issue 12): one run of a scenario file, its figures
+# from --json --timing, one table row.
+run_overlay() {
+  local name=$1 scn=$2
+  shift 2
+  local tag=overlay-$name
+  echo "run.sh: $(date -u +%H:%M:%S) overlay: $scn $* ..." >&2
+  local rc=0
+  (
+    [ "$CAP_KIB" -eq 0 ] || ulimit -v "$CAP_KIB"
+    exec /usr/bin/time -o "$RAW/$tag.time" -f '%e %M %U %S' \
+      timeout -k 10 "$TIMEOUT" "$BIN" sim --scenario "$scn" --seed "$SEED" \
+      ${BUDGET_ARGS[@]+"${BUDGET_ARGS[@]}"} "$@" --csv "$RAW/$tag.csv" \
+      --json --timing --quiet >"$RAW/$tag.json" 2>"$RAW/$tag.err"
+  ) || rc=$?
+  local wall rss usr sys
+  read -r wall rss usr sys < <(tail -n 1 "$RAW/$tag.time" 2>/dev/null ||
+    echo "? ? ? ?")
+  [ "$rc" = 0 ] || [ "$rc" = 1 ] || [ "$rc" = 124 ] || [ "$rc" = 3 ] ||
+    FAILED=1
+  python3 - "$RAW/$tag.json" "$name" "$rc" "$wall" "$rss" "$usr" "$sys" <<'PY' |
+import json, sys
+path, name, rc, wall, rss, usr, sys_ = sys.argv[1:]
+def ms(ns):
+    return "%.2f" % (ns / 1e6)
+try:
+    d = json.load(open(path))
+except (OSError, ValueError):
+    print("| %s | exit %s | %s | - | %s | - | - | - | - | - | - |" % (name, rc, wall, rss))
+    sys.exit(0)
+o = d["overlay"]; b = o["broadcasts"]
+try:
+    cpu = "%.1f" % (float(usr) + float(sys_))
+except ValueError:
+    cpu = "?"
+print("| %s | %s (exit %s) | %s | %s | %.0f | %d / %d / %d | %d | %s | %s | %.1f / %.1f |" % (
+    name, d["result"], rc, wall, cpu, float(rss) / 1024 if rss.isdigit() else 0,
+    b["judged"], b["missing"], b["duplicates"], o["hops"]["p99"],
+    ms(o["bcast_latency_ns"]["p99"]), ms(o["latency_ns"]["p99"]),
+    d["final_spread_ns"] / 1e3, d["worst_spread_ns"] / 1e3))
+PY
+    tee -a "$RESULTS"
+  echo "run.sh:   exit $rc, ${wall:-?} s wall, ${rss:-?} KiB peak" >&2
+}
+
+say ""
+say "### The overlay at scale (issue 12)"
+say ""
+say "| run | result | wall s | CPU s | peak RSS MiB | broadcasts judged / missing / dup | hops p99 | bcast latency p99 ms | msg latency p99 ms | spread final / worst us |"
+say "|---|---|---|---|---|---|---|---|---|---|"
+if [ "$QUICK" = 1 ]; then
+  run_overlay overlay_short "$SRC/scenarios/overlay_short.scn"
+elif [ "$BIG" = 1 ]; then
+  run_overlay scale10k "$SRC/scenarios/scale10k.scn" --duration "$DURATION"
+else
+  say "| (none: --no-10k) | | | | | | | | | |"
+fi
+say ""
 
 say "### The command's own summaries (stdout of p2pclock sim)"
 say ""

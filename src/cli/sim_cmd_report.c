@@ -70,7 +70,7 @@ void p2pc__simcmd_on_row(void *ud, const p2pc_sim_second *row) {
     return;
   fprintf(c->csv,
           "%llu,%u,%u,%.0f,%.0f,%.0f,%.0f,%u,%llu,%llu,%.2f,%llu,%llu,%llu,"
-          "%llu,%llu,%u,%.0f,%llu,%llu\n",
+          "%llu,%llu,%u,%.0f,%llu,%llu,%llu,%llu,%llu,%llu\n",
           (unsigned long long)row->t_s, row->alive, row->synced, row->err_p50,
           row->err_p99, row->err_max, row->spread, row->bound_violations,
           (unsigned long long)row->msgs_sent,
@@ -78,7 +78,11 @@ void p2pc__simcmd_on_row(void *ud, const p2pc_sim_second *row) {
           (unsigned long long)row->buffered, (unsigned long long)row->bytes,
           (unsigned long long)row->events, (unsigned long long)row->meta_p99,
           (unsigned long long)row->meta_max, row->deps_p99, row->state_mean,
-          (unsigned long long)row->state_max, (unsigned long long)row->expired);
+          (unsigned long long)row->state_max, (unsigned long long)row->expired,
+          (unsigned long long)row->lat_p99,
+          (unsigned long long)row->bcast_lat_p99,
+          (unsigned long long)row->hops_p99,
+          (unsigned long long)row->unaddressable);
   /* One row per virtual second, so a flush each is cheap, and a run that
    * is killed (or a plot that tails the file) has every row so far, whole:
    * with stdio's buffering the last few KiB, cut mid-row, would be lost. */
@@ -90,11 +94,80 @@ void p2pc__simcmd_csv_header(FILE *f) {
   fputs("t_s,alive,synced,err_p50_ns,err_p99_ns,err_max_ns,spread_ns,"
         "bound_violations,msgs_sent,msgs_delivered,meta_per_msg,buffered,"
         "bytes,events,meta_p99,meta_max,deps_p99,state_mean,state_max,"
-        "expired\n",
+        "expired,lat_p99_ns,bcast_lat_p99_ns,hops_p99,unaddressable\n",
         f);
 }
 
 /* ---- the summary --------------------------------------------------------- */
+
+/* "p50 X, p99 Y, max Z (N)" of a latency */
+static void print_lat(const char *what, uint64_t n, uint64_t p50, uint64_t p99,
+                      uint64_t max) {
+  char a[32], b[32], m[32];
+  p2pc_scn_format_ns((double)p50, a, sizeof a);
+  p2pc_scn_format_ns((double)p99, b, sizeof b);
+  p2pc_scn_format_ns((double)max, m, sizeof m);
+  printf("  %-20s p50 %s, p99 %s, max %s (%llu deliveries)\n", what, a, b, m,
+         (unsigned long long)n);
+}
+
+/* The overlay's figures: traffic to any node, latency, hops, the
+ * broadcast oracle, membership accuracy. */
+static void print_overlay(const p2pc_sim_config *cf, const p2pc_sim_result *r) {
+  if (cf->to_any || r->unaddressable || r->resolve_waits)
+    printf("  %-20s %llu unaddressable, %llu waited for resolve, %llu "
+           "dropped waiting\n",
+           "sends to any node", (unsigned long long)r->unaddressable,
+           (unsigned long long)r->resolve_waits,
+           (unsigned long long)r->pending_dropped);
+  if (r->lat_n)
+    print_lat("message latency", r->lat_n, r->lat_p50, r->lat_p99, r->lat_max);
+  if (r->blat_n)
+    print_lat("broadcast latency", r->blat_n, r->blat_p50, r->blat_p99,
+              r->blat_max);
+  if (r->hops_n)
+    printf("  %-20s p50 %llu, p99 %llu, max %llu\n", "broadcast hops",
+           (unsigned long long)r->hops_p50, (unsigned long long)r->hops_p99,
+           (unsigned long long)r->hops_max);
+  if (r->bcasts) {
+    printf("  %-20s %llu sent, %llu followed, %llu judged, %llu flagged "
+           "deliveries; %llu missing, %llu duplicate\n",
+           "broadcasts", (unsigned long long)r->bcasts,
+           (unsigned long long)r->bcast_tracked,
+           (unsigned long long)r->bcast_judged,
+           (unsigned long long)r->bcast_flagged,
+           (unsigned long long)r->bcast_missing,
+           (unsigned long long)r->bcast_dups);
+    if (r->bcast_first[0])
+      printf("  %-20s %.*s\n", "first broadcast miss",
+             (int)strnlen(r->bcast_first, sizeof r->bcast_first),
+             r->bcast_first);
+  }
+  if (r->member_events || r->detect_episodes || r->flaps) {
+    char a[32];
+    p2pc_scn_format_ns((double)r->detect_max_ns, a, sizeof a);
+    printf("  %-20s %llu member events (%llu down), %llu flaps, %llu false "
+           "suspicions; %llu failures, %llu judged, slowest %s, %llu "
+           "missed\n",
+           "failure detection", (unsigned long long)r->member_events,
+           (unsigned long long)r->member_downs, (unsigned long long)r->flaps,
+           (unsigned long long)r->false_suspicions,
+           (unsigned long long)r->detect_episodes,
+           (unsigned long long)r->detect_judged, a,
+           (unsigned long long)r->detect_missed);
+    if (r->first_flap[0])
+      printf("  %-20s %.*s\n", "first flap",
+             (int)strnlen(r->first_flap, sizeof r->first_flap), r->first_flap);
+    if (r->first_false[0])
+      printf("  %-20s %.*s\n", "first false",
+             (int)strnlen(r->first_false, sizeof r->first_false),
+             r->first_false);
+    if (r->first_missed[0])
+      printf("  %-20s %.*s\n", "first missed",
+             (int)strnlen(r->first_missed, sizeof r->first_missed),
+             r->first_missed);
+  }
+}
 
 void p2pc__simcmd_print_summary(const p2pc_scenario *sc, const char *path,
                                 const run_ctx *c, const p2pc_sim_result *r,
@@ -132,9 +205,6 @@ void p2pc__simcmd_print_summary(const p2pc_scenario *sc, const char *path,
   if (r->sends_refused)
     printf("; %llu sends refused (back-pressure)",
            (unsigned long long)r->sends_refused);
-  if (r->sends_unknown)
-    printf("; %llu sends to nodes not known (not sent)",
-           (unsigned long long)r->sends_unknown);
   printf("\n");
   if (cf->causal_lifetime_ns == P2PC_SIM_LIFETIME_INF)
     printf("  %-20s inf\n", "causal lifetime");
@@ -158,13 +228,6 @@ void p2pc__simcmd_print_summary(const p2pc_scenario *sc, const char *path,
          "expired", (unsigned long long)r->expired_rx,
          (unsigned long long)r->expired_tx,
          (unsigned long long)r->refused_ahead);
-  printf("  %-20s %llu flaps (peer_down, no fault), %llu false suspicions",
-         "membership accuracy", (unsigned long long)r->flaps,
-         (unsigned long long)r->false_suspicions);
-  if (r->freezes)
-    printf("; %u freezes, detected within %.3f s, %u never", r->freezes,
-           (double)r->detect_ns / 1e9, r->detect_missed);
-  printf("\n");
   if (r->causal_checked) {
     printf("  %-20s %llu violations, %llu missing\n", "causal oracle",
            (unsigned long long)r->causal_violations,
@@ -189,6 +252,7 @@ void p2pc__simcmd_print_summary(const p2pc_scenario *sc, const char *path,
   printf("  %-20s %llu\n", "bound violations",
          (unsigned long long)r->bound_violations);
   printf("  %-20s %s\n", "membership", r->membership_ok ? "ok" : "NOT ok");
+  print_overlay(cf, r);
   printf("  %-20s %u/%u\n", "alive/synced", r->alive, r->synced);
   if (r->lookups)
     printf("  %-20s %llu/%llu found, rounds mean %.2f max %u, %.1f requests "
@@ -295,6 +359,51 @@ static bool add_causal(cJSON *o, const p2pc_sim_config *cf,
          add_num(c, "refused_ahead", (double)r->refused_ahead);
 }
 
+/* The "overlay" object of --json. */
+static bool add_overlay(cJSON *o, const p2pc_sim_result *r) {
+  cJSON *v = cJSON_AddObjectToObject(o, "overlay"), *l = NULL, *bl = NULL,
+        *h = NULL, *b = NULL, *f = NULL;
+  return v && add_num(v, "unaddressable", (double)r->unaddressable) &&
+         add_num(v, "resolve_waits", (double)r->resolve_waits) &&
+         add_num(v, "pending_dropped", (double)r->pending_dropped) &&
+         (l = cJSON_AddObjectToObject(v, "latency_ns")) &&
+         add_num(l, "n", (double)r->lat_n) &&
+         add_num(l, "p50", (double)r->lat_p50) &&
+         add_num(l, "p99", (double)r->lat_p99) &&
+         add_num(l, "max", (double)r->lat_max) &&
+         (bl = cJSON_AddObjectToObject(v, "bcast_latency_ns")) &&
+         add_num(bl, "n", (double)r->blat_n) &&
+         add_num(bl, "p50", (double)r->blat_p50) &&
+         add_num(bl, "p99", (double)r->blat_p99) &&
+         add_num(bl, "max", (double)r->blat_max) &&
+         (h = cJSON_AddObjectToObject(v, "hops")) &&
+         add_num(h, "n", (double)r->hops_n) &&
+         add_num(h, "p50", (double)r->hops_p50) &&
+         add_num(h, "p99", (double)r->hops_p99) &&
+         add_num(h, "max", (double)r->hops_max) &&
+         (b = cJSON_AddObjectToObject(v, "broadcasts")) &&
+         add_num(b, "sent", (double)r->bcasts) &&
+         add_num(b, "followed", (double)r->bcast_tracked) &&
+         add_num(b, "judged", (double)r->bcast_judged) &&
+         add_num(b, "flagged_deliveries", (double)r->bcast_flagged) &&
+         add_num(b, "missing", (double)r->bcast_missing) &&
+         add_num(b, "duplicates", (double)r->bcast_dups) &&
+         add_str(b, "first", r->bcast_first[0] ? r->bcast_first : NULL) &&
+         (f = cJSON_AddObjectToObject(v, "failure_detection")) &&
+         add_num(f, "member_events", (double)r->member_events) &&
+         add_num(f, "member_downs", (double)r->member_downs) &&
+         add_num(f, "flaps", (double)r->flaps) &&
+         add_str(f, "first_flap", r->first_flap[0] ? r->first_flap : NULL) &&
+         add_num(f, "false_suspicions", (double)r->false_suspicions) &&
+         add_str(f, "first_false", r->first_false[0] ? r->first_false : NULL) &&
+         add_num(f, "failures", (double)r->detect_episodes) &&
+         add_num(f, "judged", (double)r->detect_judged) &&
+         add_num(f, "missed", (double)r->detect_missed) &&
+         add_num(f, "slowest_ns", (double)r->detect_max_ns) &&
+         add_str(f, "first_missed",
+                 r->first_missed[0] ? r->first_missed : NULL);
+}
+
 /* The summary of p2pc__simcmd_print_summary as one object on one line (--json).
  * Returns false if out of memory. */
 bool p2pc__simcmd_print_json(const p2pc_scenario *sc, const char *path,
@@ -328,7 +437,6 @@ bool p2pc__simcmd_print_json(const p2pc_scenario *sc, const char *path,
       add_num(m, "delivered", (double)r->msgs_delivered) &&
       add_num(m, "undeliverable", (double)r->undeliverable) &&
       add_num(m, "sends_refused", (double)r->sends_refused) &&
-      add_num(m, "sends_unknown", (double)r->sends_unknown) &&
       add_num(o, "meta_bytes_per_msg", r->meta_per_msg) &&
       add_causal(o, cf, r) &&
       (ora = cJSON_AddObjectToObject(o, "causal_oracle")) &&
@@ -354,7 +462,7 @@ bool p2pc__simcmd_print_json(const p2pc_scenario *sc, const char *path,
       add_num(lk, "requests_mean", r->lookup_requests_mean) &&
       add_num(lk, "table_records_mean", r->dht_entries_mean) &&
       add_num(lk, "table_records_max", r->dht_entries_max) &&
-      add_num(lk, "table_bytes_mean", r->dht_bytes_mean) &&
+      add_num(lk, "table_bytes_mean", r->dht_bytes_mean) && add_overlay(o, r) &&
       (mem = cJSON_AddObjectToObject(o, "memory")) &&
       (c->budget->bytes ? add_num(mem, "budget_bytes", (double)c->budget->bytes)
                         : cJSON_AddNullToObject(mem, "budget_bytes") != NULL) &&

@@ -57,15 +57,15 @@ static void on_scen(p2pc_sim *s, const p2pc_sim_event *e) {
   case P2PC_SIM_EV_PARTITION:
     if (s->ncuts < 64)
       s->cuts[s->ncuts++] = (cut){e->a0, e->a1, e->b0, e->b1};
-    s->calm_net = UINT64_MAX;
+    p2pc__sim_ov_cuts_changed(s);
     break;
   case P2PC_SIM_EV_HEAL:
     s->ncuts = 0;
-    s->calm_net = s->now + P2PC_SIM_FAULT_GRACE_NS;
+    p2pc__sim_ov_cuts_changed(s);
     break;
   case P2PC_SIM_EV_FREEZE:
     for (uint32_t i = e->a0; i < e->a1 && i < s->cfg.nodes; i++)
-      p2pc__sim_freeze(s, i, s->now + (uint64_t)e->x);
+      p2pc__sim_ov_freeze(s, i, (uint64_t)(e->x * 1e9));
     break;
   case P2PC_SIM_EV_CRASH:
   case P2PC_SIM_EV_LEAVE:
@@ -118,6 +118,8 @@ void p2pc_sim_config_default(p2pc_sim_config *cfg, uint32_t n) {
   cfg->payload = 16;
   cfg->causal_oracle = n <= 2000;
   cfg->causal_lifetime_ns = P2PC_SIM_LIFETIME_DEFAULT_NS;
+  cfg->bcast_grace_ns = 5 * SEC;
+  cfg->detect_ns = 10 * SEC;
 }
 
 p2pc_sim *p2pc_sim_new(const p2pc_sim_config *cfg, char *err, size_t errlen) {
@@ -182,9 +184,15 @@ p2pc_sim *p2pc_sim_new(const p2pc_sim_config *cfg, char *err, size_t errlen) {
   }
   if (cfg->causal_oracle)
     p2pc__sim_oracle_new(s);
+  p2pc__sim_bc_init(s);
+  p2pc__sim_ov_init(s);
+  if (cfg->to_any)
+    s->pend = p2pc__sim_xcalloc(s, (size_t)cfg->nodes * P2PC_SIM_PENDING,
+                                sizeof *s->pend);
+  p2pc__sim_ov_churn_plan(s);
   uint32_t alive = cfg->initially_alive ? cfg->initially_alive : cfg->nodes;
   for (uint32_t i = 0; i < alive && i < cfg->nodes; i++)
-    if (p2pc__sim_start_node(s, i, err, errlen)) {
+    if (!s->nodes[i].late && p2pc__sim_start_node(s, i, err, errlen)) {
       p2pc_sim_free(s);
       return NULL;
     }
@@ -193,6 +201,8 @@ p2pc_sim *p2pc_sim_new(const p2pc_sim_config *cfg, char *err, size_t errlen) {
   p2pc__sim_push(s, SEC, E_SECOND, 0, 0, NULL);
   if (cfg->clock_common.wander_ppm > 0)
     p2pc__sim_push(s, SEC, E_WANDER, 0, 0, NULL);
+  if (cfg->bcast_every_ns)
+    p2pc__sim_push(s, cfg->bcast_every_ns, E_BCAST, 0, 0, NULL);
   measure(s);
   return s;
 }
@@ -217,8 +227,9 @@ void p2pc_sim_free(p2pc_sim *s) {
   p2pc__sim_xfree(s, s->nodes);
   p2pc__sim_xfree(s, s->conns);
   p2pc__sim_xfree(s, s->freeconns);
-  for (uint32_t k = 0; k < s->nfrz; k++)
-    p2pc__sim_xfree(s, s->frz[k].want);
+  p2pc__sim_xfree(s, s->pend);
+  p2pc__sim_bc_free(s);
+  p2pc__sim_ov_free(s);
   p2pc_evcheck_free(s->oracle);
   free(s);
 }
@@ -234,6 +245,22 @@ static bool account(p2pc_sim *s) {
   else if (s->cfg.max_memory && now >= s->cfg.max_memory)
     s->res.stop = P2PC_SIM_STOP_BUDGET;
   return s->res.stop != P2PC_SIM_STOP_END;
+}
+
+/* What arrives at a frozen node waits for its thaw (a datagram, a dial
+ * from or to it, a RESOLVED): the event goes back into the heap at that
+ * time, after those already there for it. TCP bytes wait in their
+ * connection (netmodel.c), timers in E_TIMER. */
+static bool defer_frozen(p2pc_sim *s, const ev *e) {
+  uint32_t who = UINT32_MAX;
+  if (e->kind == E_DGRAM || e->kind == E_RESOLVED)
+    who = e->a;
+  else if (e->kind == E_DIAL)
+    who = p2pc__sim_frozen(s, e->a) ? e->a : e->b;
+  if (who >= s->cfg.nodes || !p2pc__sim_frozen(s, who))
+    return false;
+  p2pc__sim_push(s, s->nodes[who].frozen_until, (evk)e->kind, e->a, e->b, e->p);
+  return true;
 }
 
 uint64_t p2pc_sim_start_bytes(const p2pc_sim_config *cfg) {
@@ -290,18 +317,21 @@ void p2pc_sim_run(p2pc_sim *s,
                   void (*per_second)(void *ud, const p2pc_sim_second *row),
                   void *ud) {
   uint64_t w0 = wall_ns();
+  char err[200];
   double *scratch = p2pc__sim_xrealloc(s, NULL, s->cfg.nodes * sizeof *scratch);
   uint64_t end = s->cfg.duration_ns;
   while (s->nheap && s->heap[0].t <= end) {
     ev e = p2pc__sim_pop(s);
     s->now = e.t;
     s->res.events++;
+    if (defer_frozen(s, &e))
+      continue;
     switch ((evk)e.kind) {
     case E_TIMER: {
       snode *x = &s->nodes[e.a];
       if (!x->alive || e.gen != x->gen || x->timer_at != e.t)
         break;
-      if (sim_frozen(s, e.a)) { /* it wakes when it thaws */
+      if (p2pc__sim_frozen(s, e.a)) { /* it fires when the node thaws */
         x->timer_at = x->frozen_until;
         p2pc__sim_push(s, x->frozen_until, E_TIMER, e.a, 0, NULL);
         break;
@@ -316,21 +346,10 @@ void p2pc_sim_run(p2pc_sim *s,
       p2pc__sim_on_tcp(s, e.a, (int)e.b);
       break;
     case E_DIAL:
-      if (sim_frozen(s, e.a) || (e.b < s->cfg.nodes && sim_frozen(s, e.b))) {
-        uint64_t t = s->nodes[e.a].frozen_until;
-        if (e.b < s->cfg.nodes && s->nodes[e.b].frozen_until > t)
-          t = s->nodes[e.b].frozen_until;
-        p2pc__sim_push(s, t, E_DIAL, e.a, e.b, e.p);
-        break;
-      }
       p2pc__sim_on_dial(s, e.a, e.b, e.p);
       p2pc__sim_xfree(s, e.p);
       break;
     case E_DGRAM:
-      if (sim_frozen(s, e.a)) {
-        p2pc__sim_push(s, s->nodes[e.a].frozen_until, E_DGRAM, e.a, e.b, e.p);
-        break;
-      }
       p2pc__sim_on_dgram(s, e.a, e.b, e.p);
       break;
     case E_SCEN:
@@ -349,6 +368,21 @@ void p2pc_sim_run(p2pc_sim *s,
     case E_WANDER:
       p2pc__sim_on_wander(s);
       break;
+    case E_BCAST:
+      p2pc__sim_on_bcast(s);
+      break;
+    case E_CHURN:
+      if (e.b == 0 && !s->nodes[e.a].alive)
+        p2pc__sim_start_node(s, e.a, err, sizeof err);
+      else if (e.b != 0)
+        p2pc__sim_stop_node(s, e.a, e.b == 1);
+      break;
+    case E_THAW:
+      p2pc__sim_ov_thaw(s, e.a);
+      break;
+    case E_RESOLVED:
+      p2pc__sim_on_resolved(s, e.a, e.b);
+      break;
     }
     if (account(s))
       break;
@@ -364,7 +398,8 @@ void p2pc_sim_run(p2pc_sim *s,
   p2pc__sim_xfree(s, scratch);
   if (s->oracle)
     p2pc__sim_oracle_finish(s, s->res.stop == P2PC_SIM_STOP_END);
-  p2pc__sim_freeze_finish(s);
+  p2pc__sim_bc_finish(s);
+  p2pc__sim_ov_finish(s);
   s->res.wall_ns = wall_ns() - w0;
   s->res.conv_s = s->conv_held ? (double)s->conv_from / 1e9 : -1;
   s->res.membership_ok = p2pc__sim_membership_ok(s);

@@ -179,6 +179,10 @@ int p2pc__sim_start_node(p2pc_sim *s, uint32_t i, char *err, size_t errlen) {
   x->ever_started = true;
   x->gen++;
   x->timer_at = UINT64_MAX;
+  x->incarnation = c.incarnation;
+  x->npend = 0;
+  x->frozen_until = 0;
+  p2pc__sim_ov_started(s, i);
   p2pc__sim_flush_node(s, i);
   if (cf->rate > 0)
     p2pc__sim_push(s,
@@ -209,65 +213,11 @@ void p2pc__sim_stop_node(p2pc_sim *s, uint32_t i, bool clean) {
   }
   if (clean)
     p2pc__sim_oracle_lifecycle(s, i, "stop");
-  x->calm_after = s->now + P2PC_SIM_FAULT_GRACE_NS;
   p2pc_node_free(x->n);
   x->n = NULL;
   x->alive = false;
   x->timer_at = UINT64_MAX;
-}
-
-void p2pc__sim_on_traffic(p2pc_sim *s, uint32_t i) {
-  snode *x = &s->nodes[i];
-  if (!x->alive)
-    return;
-  rng *r = &s->r[R_TRAFFIC];
-  p2pc__sim_push(s, s->now + (uint64_t)rng_exp(r, 1e9 / s->cfg.rate), E_TRAFFIC,
-                 i, 0, NULL);
-  if (sim_frozen(s, i))
-    return; /* a frozen program sends nothing */
-  uint8_t payload[256];
-  uint32_t plen = s->cfg.payload < sizeof payload ? s->cfg.payload : 255;
-  for (uint32_t k = 0; k < plen; k++)
-    payload[k] = (uint8_t)p2pc_rng_next(r);
-  s->cur_node = i;
-  /* The messages sent are counted from their `send` lines (a broadcast
-   * that fails part way has sent some); a send the node refuses (at a
-   * causal cap: back-pressure) is counted here. */
-  int rv = 0;
-  if (p2pc_rng_unit(r) < s->cfg.bcast) {
-    rv = p2pc_node_broadcast(x->n, payload, plen, p2pc__sim_now_of(s, i), NULL);
-  } else if (s->cfg.to_any && s->cfg.nodes > 1) {
-    /* Any other node, alive or not: a dead one's messages wait queued
-     * like a peer's that is down. */
-    uint32_t j = (uint32_t)p2pc_rng_below(r, s->cfg.nodes - 1);
-    j += j >= i;
-    rv = p2pc_node_send(x->n, s->nodes[j].id, payload, plen,
-                        p2pc__sim_now_of(s, i), NULL);
-    if (rv == P2PC_ERR_NOTFOUND || rv == P2PC_ERR_AGAIN) {
-      /* Not sent (no `send` line): counted, never retried. */
-      s->res.sends_unknown++;
-      rv = 0;
-    }
-  } else {
-    uint32_t np = p2pc_node_peer_count(x->n), up = 0;
-    p2pc_peer_info pi;
-    for (uint32_t k = 0; k < np; k++)
-      if (p2pc_node_peer_info(x->n, k, &pi) && pi.state == P2PC_PEER_UP)
-        up++;
-    if (!up)
-      return;
-    uint32_t pick = (uint32_t)p2pc_rng_below(r, up);
-    for (uint32_t k = 0; k < np; k++) {
-      if (!p2pc_node_peer_info(x->n, k, &pi) || pi.state != P2PC_PEER_UP)
-        continue;
-      if (pick-- == 0) {
-        rv = p2pc_node_send(x->n, pi.id, payload, plen, p2pc__sim_now_of(s, i),
-                            NULL);
-        break;
-      }
-    }
-  }
-  if (rv < 0)
-    s->res.sends_refused++;
-  p2pc__sim_flush_node(s, i);
+  x->npend = 0;
+  x->frozen_until = 0;
+  p2pc__sim_ov_stopped(s, i, !clean);
 }

@@ -229,14 +229,15 @@ void p2pc__sim_on_tcp(p2pc_sim *s, uint32_t ci, int d) {
     return;
   }
   uint32_t from = c->end[d], to = c->end[1 - d];
+  if (to < s->cfg.nodes && p2pc__sim_frozen(s, to) && c->open[1 - d]) {
+    /* a frozen node reads nothing: it waits in the connection */
+    q->scheduled = true;
+    p2pc__sim_push(s, s->nodes[to].frozen_until, E_TCP, ci, (uint32_t)d, NULL);
+    return;
+  }
   if (k->len &&
       p2pc__sim_blocked(s, from, to)) { /* stalled until the cut heals */
     k->ready = s->now + RETRY_NS;
-    dir_schedule(s, ci, d);
-    return;
-  }
-  if (sim_frozen(s, to)) { /* read when it thaws */
-    k->ready = s->nodes[to].frozen_until;
     dir_schedule(s, ci, d);
     return;
   }

@@ -122,6 +122,7 @@ void p2pc__sim_on_second(p2pc_sim *s,
   p2pc__sim_hist_clear(&s->meta_sec);
   p2pc__sim_hist_clear(&s->deps_sec);
   row->expired = s->sec_expired;
+  p2pc__sim_bc_second(s, row);
   row->bytes = s->sec_bytes;
   row->events = s->seq - s->events_at_sec;
   s->events_at_sec = s->seq;

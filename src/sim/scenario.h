@@ -14,8 +14,9 @@
  *        bandwidth 100Mbit heavy 0.01      (one line; any subset)
  *   slowlink delay 20ms jitter 1ms         # clusters: between clusters
  *   clocks offset 1s drift 200ppm wander 0.01ppm noise 50ns granularity 0
- *   traffic rate 1 bcast 0.1 payload 16 to peers  # or `to any`: any
- *                              # node, a link on demand if no neighbour
+ *   traffic rate 1 bcast 0.1 payload 16 to neighbours   # or: to any
+ *   broadcast every 1s         # network-wide, from a random live node
+ *   churn 10%                  # that share joins late or leaves (0..90%)
  *   alive 10                   # nodes started at t=0, the rest JOIN later
  *   poll -3 1
  *   causal on                  # the causal oracle: on | off
@@ -28,10 +29,10 @@
  *   at 20s crash 0             # a node index or a range a-b (inclusive)
  *   at 25s restart 0
  *   at 10s slow 3 x10
- *   at 20s freeze 7 for 5s     # handles nothing (SIGSTOP); links stay
  *   at 5s join 10-19
  *   at 0s..60s join 10-999     # one node at a time, evenly spread
  *   at 40s leave 5
+ *   at 30s freeze 7 for 4s     # handles nothing (SIGSTOP); links stay up
  *   at 45s clockstep 3 +0.05s
  *   at 45s clockfreq 3 500ppm
  *   at 50s link delay 1ms jitter 100us     # the default link changes
@@ -40,16 +41,19 @@
  *   expect spread < 100us after 22s until 40s
  *   expect error < 1ms after 30s
  *   expect converge < 20s
- *   expect causal ok | membership ok | bounds ok | lookups ok
- *   expect causal ok | membership ok | bounds ok | views ok
+ *   expect causal ok | membership ok | bounds ok | lookups ok | views ok
  *   expect synced all | expect synced >= 90
  *   expect falseticker 3                    # at the end
  *   expect falseticker 3 after 30s until 100s   # every second in between
  *   expect expired 0 | expect expired <= 10     # expiry reports, the run
  *   expect meta_p99 <= 1024     # causal metadata bytes a message, the run
- *   expect flaps 0 | expect flaps <= N          # peer_down, no fault
- *   expect false_suspicions 0 | ... <= N        # member_suspect/down
- *   expect detect < 2s          # every frozen node member_down everywhere
+ *   expect flaps 0 | expect flaps <= N      # peer_down without a fault
+ *   expect broadcast ok [grace 5s]          # exactly once to every owed node
+ *   expect bcast_p99_hops <= 10 | expect bcast_latency_p99 < 50ms
+ *   expect latency_p99 < 20ms               # messages, send to delivery
+ *   expect false_suspicions 0 | expect false_suspicions <= N
+ *   expect detect < 2s            # every failure, by the nodes tracking it
+ *   expect unaddressable 0 | expect unaddressable <= N
  *
  * Times take a unit (ns, us, ms, s, min), rates ppm, bandwidths bit, Kbit,
  * Mbit or Gbit (per second), probabilities a fraction or a percentage.
@@ -69,12 +73,35 @@
  * bins of its histogram, rounded up); SKIP when no such message was sent.
  * Both are judged at the end, also of a run the memory budget stopped.
  *
- * `expect flaps 0`: no `peer_down` (other than "left") between two nodes
- * that were both alive and neither frozen, stopped nor cut off within the
- * last 10 s (p2pc_sim_result.flaps). `expect false_suspicions 0`: no
- * `member_suspect` or `member_down` about such a node from such a node.
- * `expect detect < T`: each frozen node was declared `member_down` by
- * every node that had it up, within T of the freeze (SKIP: no freeze).
+ * The overlay (sim.h has the details): `traffic ... to any` sends each
+ * message to an alive node drawn among all the others (`to neighbours`,
+ * the default: to a peer the sender has up); a send answered AGAIN waits
+ * for the sender's RESOLVED event, one answered NOTFOUND (or RESOLVED not
+ * ok) is unaddressable. `broadcast every T` (1ms..1 day; `broadcast off`)
+ * sends one network-wide broadcast every T from a random alive, unfrozen
+ * node. `churn P`: that share of the nodes (never node 0), drawn from the
+ * seed, half starting at a random time in [5%, 50%] of the run, half
+ * stopping in [30%, 90%] of it, by leave or crash. `at T freeze R for D`:
+ * the nodes handle no event for D (timers, input, dials wait; TCP stays
+ * up, so their peers see silence), as a SIGSTOP would.
+ *
+ * `expect broadcast ok [grace T]`: each broadcast sent before the end
+ * minus the grace [5s] was delivered, flagged broadcast, exactly once to
+ * every node other than its sender that was alive, unfrozen and not
+ * cut from the sender from its send to the end minus the grace; SKIP when no
+ * delivery was flagged broadcast (the nodes' broadcast is not network-wide).
+ * `bcast_p99_hops`, `bcast_latency_p99`, `latency_p99`: the run's p99s
+ * (latency in virtual time from the send; payload >= 16 bytes), SKIP
+ * with nothing measured. A node is healthy while it is alive, unfrozen
+ * and in no cut; settled when it has been healthy for 5 s. `flaps`:
+ * peer_down events (reason other than "left") between two settled nodes.
+ * `false_suspicions`: member_suspect or member_down events from a settled
+ * node about a settled node in its current incarnation. `detect < T`:
+ * every crash or freeze lasting T declared member_down within T by every
+ * node that had it up (a peer up or suspect) at the failure and stayed
+ * healthy over that window (T is also the oracle's window); SKIP when no
+ * failure lasted the window. `unaddressable`: sends refused as unknown
+ * (NOTFOUND at once, or RESOLVED not ok after an AGAIN).
  *
  * `expect falseticker N`: node N's clock is rejected by every other alive,
  * synced node the clock oracles count (one that follows or averages it
@@ -99,7 +126,7 @@
 #define P2PC_SCN_MAX_LINE 512       /* bytes, without the newline */
 #define P2PC_SCN_MAX_FILE (1 << 20) /* bytes */
 #define P2PC_SCN_MAX_EXPECT 32
-#define P2PC_SCN_ERR_LEN 320
+#define P2PC_SCN_ERR_LEN 768
 
 typedef enum p2pc_scn_expect_kind {
   P2PC_SCN_SPREAD,      /* each second in [after, until): spread < limit ns */
@@ -117,16 +144,23 @@ typedef enum p2pc_scn_expect_kind {
   P2PC_SCN_META_P99,    /* the run's p99 of causal metadata bytes per
                            message sent to another node <= limit */
   P2PC_SCN_LOOKUPS,     /* lookups were issued, and every one found its
-                          node's record */
+                           node's record */
   P2PC_SCN_FLAPS,       /* peer_down without a fault <= limit */
-  P2PC_SCN_FALSE_SUSPICIONS, /* member_suspect/down of healthy <= limit */
-  P2PC_SCN_DETECT            /* frozen nodes member_down everywhere < s */
+  P2PC_SCN_BCAST,       /* every broadcast to every owed node, once */
+  P2PC_SCN_BCAST_HOPS,  /* the run's p99 of broadcast hops <= limit */
+  P2PC_SCN_BCAST_LAT,   /* the run's p99 of broadcast latency < limit ns */
+  P2PC_SCN_LATENCY,     /* the run's p99 of message latency < limit ns */
+  P2PC_SCN_FALSE_SUSP,  /* false suspicions <= limit */
+  P2PC_SCN_DETECT,      /* every failure declared down by all < limit s */
+  P2PC_SCN_UNADDR       /* unaddressable sends <= limit */
 } p2pc_scn_expect_kind;
 
 typedef struct p2pc_scn_expect {
   p2pc_scn_expect_kind kind;
-  double limit;      /* SPREAD, ERROR: ns; CONVERGE: s; EXPIRED: a count;
-                        META_P99: bytes */
+  double limit;      /* SPREAD, ERROR, BCAST_LAT, LATENCY: ns; CONVERGE,
+                        DETECT: s; EXPIRED, FLAPS, FALSE_SUSP, UNADDR: a
+                        count;
+                        META_P99: bytes; BCAST_HOPS: hops */
   uint64_t after_ns; /* SPREAD, ERROR: the seconds t, after <= t < until */
   uint64_t until_ns; /* UINT64_MAX: to the end */
   uint32_t count;    /* SYNCED: at least this many; 0 = all alive */

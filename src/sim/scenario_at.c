@@ -24,8 +24,8 @@ static int add_event(parser *p, const p2pc_sim_event *e) {
 int p2pc__scn_d_at(parser *p) {
   static const char usage[] =
       "usage: at T partition A B | heal | crash R | restart R | join R | "
-      "leave R | slow R xF | freeze R for T | clockstep R +-T | clockfreq R P "
-      "| link ... | lookup R";
+      "leave R | slow R xF | freeze R for D | clockstep R +-T | "
+      "clockfreq R P | link ... | lookup R";
   if (p->ntok < 3)
     return p2pc__scn_fail(p, "%s", usage);
   char when[48];
@@ -110,11 +110,13 @@ int p2pc__scn_d_at(parser *p) {
   if (strcmp(w, "freeze") == 0) {
     double d;
     if (p->ntok != 6 || strcmp(p->tok[4], "for") != 0)
-      return p2pc__scn_fail(p, "usage: at T freeze R for T");
-    if (!p2pc__scn_time_ns(p->tok[5], MAX_TIME_S, false, &d) || d <= 0)
-      return p2pc__scn_bad(p, "at T freeze R for T: a time above 0", p->tok[5]);
+      return p2pc__scn_fail(p, "usage: at T freeze R for D (D: a time, like "
+                               "3s)");
+    if (!p2pc__scn_time_ns(p->tok[5], MAX_TIME_S, false, &d) || d < 1e6)
+      return p2pc__scn_bad(p, "at T freeze R for D: D must be a time >= 1ms",
+                           p->tok[5]);
     e.kind = P2PC_SIM_EV_FREEZE;
-    e.x = d;
+    e.x = d / NS_PER_S;
     return add_event(p, &e);
   }
   if (p->ntok != 5)

@@ -37,10 +37,11 @@ int p2pc__scn_d_expect(parser *p) {
   static const char usage[] =
       "usage: expect spread < T [after T] [until T] | error < T ... | "
       "converge < T | causal ok | membership ok | bounds ok | lookups ok | "
-      "views ok | "
-      "synced all | "
-      "synced >= N | falseticker N [after T] [until T] | expired 0 | "
-      "expired <= N | meta_p99 <= BYTES";
+      "views ok | synced all | synced >= N | falseticker N [after T] "
+      "[until T] | expired 0 | expired <= N | meta_p99 <= BYTES | "
+      "broadcast ok [grace T] | bcast_p99_hops <= N | bcast_latency_p99 < T "
+      "| latency_p99 < T | flaps <= N | false_suspicions <= N | detect < T | "
+      "unaddressable <= N";
   if (sc->nexpect >= P2PC_SCN_MAX_EXPECT)
     return p2pc__scn_fail(p, "too many expectations (at most %d)",
                           P2PC_SCN_MAX_EXPECT);
@@ -123,25 +124,6 @@ int p2pc__scn_d_expect(parser *p) {
     } else {
       return p2pc__scn_fail(p, "usage: expect expired 0 | expect expired <= N");
     }
-  } else if (strcmp(w, "flaps") == 0 || strcmp(w, "false_suspicions") == 0) {
-    x.kind =
-        w[0] == 'f' && w[1] == 'l' ? P2PC_SCN_FLAPS : P2PC_SCN_FALSE_SUSPICIONS;
-    if (p->ntok == 3 && strcmp(p->tok[2], "0") == 0) {
-      x.limit = 0;
-    } else if (p->ntok == 4 && strcmp(p->tok[2], "<=") == 0 &&
-               p2pc__scn_uint_in(p->tok[3], 0, UINT32_MAX, &n)) {
-      x.limit = (double)n;
-    } else {
-      return p2pc__scn_fail(p, "usage: expect %s 0 | expect %s <= N", w, w);
-    }
-  } else if (strcmp(w, "detect") == 0) {
-    if (p->ntok != 4 || strcmp(p->tok[2], "<") != 0)
-      return p2pc__scn_fail(p, "usage: expect detect < T");
-    if (!p2pc__scn_time_ns(p->tok[3], MAX_TIME_S, false, &v) || v <= 0)
-      return p2pc__scn_bad(p, "expect: the limit must be a time above 0",
-                           p->tok[3]);
-    x.kind = P2PC_SCN_DETECT;
-    x.limit = v;
   } else if (strcmp(w, "meta_p99") == 0) {
     if (p->ntok != 4 || strcmp(p->tok[2], "<=") != 0)
       return p2pc__scn_fail(p, "usage: expect meta_p99 <= BYTES");
@@ -151,12 +133,51 @@ int p2pc__scn_d_expect(parser *p) {
           p->tok[3]);
     x.kind = P2PC_SCN_META_P99;
     x.limit = (double)n;
+  } else if (strcmp(w, "broadcast") == 0) {
+    if ((p->ntok != 3 && p->ntok != 5) || strcmp(p->tok[2], "ok") != 0 ||
+        (p->ntok == 5 && strcmp(p->tok[3], "grace") != 0))
+      return p2pc__scn_fail(p, "usage: expect broadcast ok [grace T]");
+    if (p->ntok == 5) {
+      if (!p2pc__scn_time_ns(p->tok[4], 86400, false, &v))
+        return p2pc__scn_bad(p, "expect broadcast ok grace T: a time, like 5s",
+                             p->tok[4]);
+      sc->cfg.bcast_grace_ns = (uint64_t)v;
+    }
+    x.kind = P2PC_SCN_BCAST;
+  } else if (strcmp(w, "bcast_latency_p99") == 0 ||
+             strcmp(w, "latency_p99") == 0 || strcmp(w, "detect") == 0) {
+    if (p->ntok != 4 || strcmp(p->tok[2], "<") != 0)
+      return p2pc__scn_fail(p, "usage: expect %s < T", w);
+    if (!p2pc__scn_time_ns(p->tok[3], 86400, false, &v) || v <= 0)
+      return p2pc__scn_bad(p, "expect: the limit must be a time above 0",
+                           p->tok[3]);
+    x.kind = w[0] == 'b'   ? P2PC_SCN_BCAST_LAT
+             : w[0] == 'l' ? P2PC_SCN_LATENCY
+                           : P2PC_SCN_DETECT;
+    x.limit = v;
+    if (x.kind == P2PC_SCN_DETECT) { /* the oracle's window */
+      sc->cfg.detect_ns = (uint64_t)v;
+      x.limit = v / NS_PER_S;
+    }
+  } else if (strcmp(w, "bcast_p99_hops") == 0 || strcmp(w, "flaps") == 0 ||
+             strcmp(w, "false_suspicions") == 0 ||
+             strcmp(w, "unaddressable") == 0) {
+    bool zero = p->ntok == 3 && strcmp(p->tok[2], "0") == 0;
+    if (!zero && (p->ntok != 4 || strcmp(p->tok[2], "<=") != 0 ||
+                  !p2pc__scn_uint_in(p->tok[3], 0, UINT32_MAX, &n)))
+      return p2pc__scn_fail(p, "usage: expect %s <= N (or %s 0)", w, w);
+    x.kind = w[0] == 'b'               ? P2PC_SCN_BCAST_HOPS
+             : strcmp(w, "flaps") == 0 ? P2PC_SCN_FLAPS
+             : w[0] == 'f'             ? P2PC_SCN_FALSE_SUSP
+                                       : P2PC_SCN_UNADDR;
+    x.limit = zero ? 0 : (double)n;
   } else {
     return p2pc__scn_bad(
         p,
         "expect: unknown oracle (spread, error, converge, causal, "
         "membership, bounds, lookups, views, synced, falseticker, expired, "
-        "meta_p99, flaps, false_suspicions, detect)",
+        "meta_p99, broadcast, bcast_p99_hops, bcast_latency_p99, "
+        "latency_p99, flaps, false_suspicions, detect, unaddressable)",
         w);
   }
   /* the words as written, normalised to single blanks */

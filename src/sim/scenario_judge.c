@@ -103,6 +103,101 @@ void p2pc_scn_judge_sim(p2pc_scn_judge *j, const p2pc_scenario *sc,
   }
 }
 
+static void skip(p2pc_scn_verdict *v, const char *why) {
+  v->skipped = true;
+  v->pass = true;
+  snprintf(v->detail, sizeof v->detail, "%s", why);
+}
+
+/* The overlay's oracles (sim.h: the result's broadcast, latency and
+ * membership accuracy figures). */
+static void judge_overlay(const p2pc_scn_expect *x, p2pc_scn_verdict *v,
+                          const p2pc_sim_result *r) {
+  char a[24], b[24];
+  switch (x->kind) {
+  case P2PC_SCN_BCAST:
+    if (!r->bcast_judged) {
+      skip(v, "no broadcast followed and sent before the grace");
+      return;
+    }
+    if (!r->bcast_flagged) {
+      skip(v, "no delivery flagged broadcast (not network-wide)");
+      return;
+    }
+    v->measured = (double)(r->bcast_missing + r->bcast_dups);
+    v->pass = v->measured == 0;
+    snprintf(v->detail, sizeof v->detail,
+             "%llu broadcasts: %llu missing, %llu duplicate",
+             (unsigned long long)r->bcast_judged,
+             (unsigned long long)r->bcast_missing,
+             (unsigned long long)r->bcast_dups);
+    break;
+  case P2PC_SCN_BCAST_HOPS:
+    if (!r->hops_n) {
+      skip(v, "no delivery flagged broadcast");
+      return;
+    }
+    v->measured = (double)r->hops_p99;
+    v->pass = v->measured <= x->limit;
+    snprintf(v->detail, sizeof v->detail, "p99 %llu, p50 %llu, max %llu",
+             (unsigned long long)r->hops_p99, (unsigned long long)r->hops_p50,
+             (unsigned long long)r->hops_max);
+    break;
+  case P2PC_SCN_BCAST_LAT:
+  case P2PC_SCN_LATENCY: {
+    bool bc = x->kind == P2PC_SCN_BCAST_LAT;
+    uint64_t nn = bc ? r->blat_n : r->lat_n;
+    if (!nn) {
+      skip(v, bc ? "no broadcast delivery measured"
+                 : "no message delivery measured");
+      return;
+    }
+    v->measured = (double)(bc ? r->blat_p99 : r->lat_p99);
+    v->pass = v->measured < x->limit;
+    p2pc_scn_format_ns(v->measured, a, sizeof a);
+    p2pc_scn_format_ns((double)(bc ? r->blat_p50 : r->lat_p50), b, sizeof b);
+    snprintf(v->detail, sizeof v->detail, "p99 %s, p50 %s (%llu deliveries)", a,
+             b, (unsigned long long)nn);
+    break;
+  }
+  case P2PC_SCN_FLAPS:
+    v->measured = (double)r->flaps;
+    v->pass = v->measured <= x->limit;
+    snprintf(v->detail, sizeof v->detail, "%llu peer_down without a fault",
+             (unsigned long long)r->flaps);
+    break;
+  case P2PC_SCN_FALSE_SUSP:
+    v->measured = (double)r->false_suspicions;
+    v->pass = v->measured <= x->limit;
+    snprintf(v->detail, sizeof v->detail, "%llu false, %llu member events",
+             (unsigned long long)r->false_suspicions,
+             (unsigned long long)r->member_events);
+    break;
+  case P2PC_SCN_DETECT:
+    if (!r->detect_judged) {
+      skip(v, "no crash or freeze lasted the window");
+      return;
+    }
+    v->measured = (double)r->detect_max_ns / NS_PER_S;
+    v->pass = r->detect_missed == 0 && v->measured < x->limit;
+    p2pc_scn_format_ns((double)r->detect_max_ns, a, sizeof a);
+    snprintf(v->detail, sizeof v->detail,
+             "%llu failures: slowest %s, %llu nodes missed one",
+             (unsigned long long)r->detect_judged, a,
+             (unsigned long long)r->detect_missed);
+    break;
+  case P2PC_SCN_UNADDR:
+    v->measured = (double)r->unaddressable;
+    v->pass = v->measured <= x->limit;
+    snprintf(v->detail, sizeof v->detail, "%llu unaddressable, %llu waited",
+             (unsigned long long)r->unaddressable,
+             (unsigned long long)r->resolve_waits);
+    break;
+  default:
+    break;
+  }
+}
+
 uint32_t p2pc_scn_judge_end(p2pc_scn_judge *j, const p2pc_scenario *sc,
                             const p2pc_sim_result *r) {
   uint32_t failed = 0;
@@ -201,27 +296,15 @@ uint32_t p2pc_scn_judge_end(p2pc_scn_judge *j, const p2pc_scenario *sc,
                (unsigned long long)r->meta_max,
                (unsigned long long)r->meta_msgs);
       break;
+    case P2PC_SCN_BCAST:
+    case P2PC_SCN_BCAST_HOPS:
+    case P2PC_SCN_BCAST_LAT:
+    case P2PC_SCN_LATENCY:
     case P2PC_SCN_FLAPS:
-    case P2PC_SCN_FALSE_SUSPICIONS:
-      v->measured =
-          (double)(x->kind == P2PC_SCN_FLAPS ? r->flaps : r->false_suspicions);
-      v->pass = v->measured <= x->limit;
-      snprintf(v->detail, sizeof v->detail, "%.0f %s", v->measured,
-               x->kind == P2PC_SCN_FLAPS ? "peer_down without a fault"
-                                         : "suspicions of healthy nodes");
-      break;
+    case P2PC_SCN_FALSE_SUSP:
     case P2PC_SCN_DETECT:
-      if (!r->freezes) {
-        v->skipped = true;
-        v->pass = true;
-        snprintf(v->detail, sizeof v->detail, "no node froze");
-        break;
-      }
-      v->measured = (double)r->detect_ns;
-      v->pass = r->detect_missed == 0 && v->measured < x->limit;
-      p2pc_scn_format_ns(v->measured, a, sizeof a);
-      snprintf(v->detail, sizeof v->detail, "worst %s, %u never", a,
-               r->detect_missed);
+    case P2PC_SCN_UNADDR:
+      judge_overlay(x, v, r);
       break;
     case P2PC_SCN_FALSETICKER:
       v->pass = v->seen && v->measured == 0;

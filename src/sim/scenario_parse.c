@@ -124,7 +124,7 @@ static int d_traffic(parser *p) {
   p2pc_sim_config *c = &p->sc->cfg;
   if (p->ntok < 3 || p->ntok % 2 == 0)
     return p2pc__scn_fail(
-        p, "usage: traffic [rate R] [bcast P] [payload N] [to any|peers]");
+        p, "usage: traffic [rate R] [bcast P] [payload N] [to any|neighbours]");
   for (int i = 1; i < p->ntok; i += 2) {
     const char *k = p->tok[i], *v = p->tok[i + 1];
     double x;
@@ -144,9 +144,9 @@ static int d_traffic(parser *p) {
         return p2pc__scn_bad(p, "traffic: payload must be 0..255 bytes", v);
       c->payload = (uint32_t)n;
     } else if (strcmp(k, "to") == 0) {
-      if (strcmp(v, "any") != 0 && strcmp(v, "peers") != 0)
-        return p2pc__scn_bad(p, "traffic: to must be any or peers", v);
-      c->to_any = strcmp(v, "any") == 0;
+      if (strcmp(v, "any") != 0 && strcmp(v, "neighbours") != 0)
+        return p2pc__scn_bad(p, "traffic: to must be any or neighbours", v);
+      c->to_any = v[0] == 'a';
     } else {
       return p2pc__scn_bad(
           p, "traffic: unknown parameter (rate, bcast, payload, to)", k);
@@ -222,6 +222,27 @@ static int directive(parser *p) {
     return d_clocks(p);
   } else if (strcmp(d, "traffic") == 0) {
     return d_traffic(p);
+  } else if (strcmp(d, "broadcast") == 0) {
+    double v;
+    if (p->ntok == 2 && strcmp(p->tok[1], "off") == 0) {
+      c->bcast_every_ns = 0;
+    } else if (p->ntok != 3 || strcmp(p->tok[1], "every") != 0) {
+      return p2pc__scn_fail(p, "usage: broadcast every T | broadcast off");
+    } else if (!p2pc__scn_time_ns(p->tok[2], 86400, false, &v) || v < 1e6) {
+      return p2pc__scn_bad(
+          p, "broadcast every: a time from 1ms to 1 day, like 1s or 250ms",
+          p->tok[2]);
+    } else {
+      c->bcast_every_ns = (uint64_t)v;
+    }
+  } else if (strcmp(d, "churn") == 0) {
+    double v;
+    if ((rv = need(p, 2, 2, "churn P (a share of the nodes: 10% or 0.1)")))
+      return rv;
+    if (!p2pc__scn_prob(p->tok[1], &v) || v > 0.9)
+      return p2pc__scn_bad(
+          p, "churn: a share of the nodes 0..90%, like 10% or 0.1", p->tok[1]);
+    c->churn = v;
   } else if (strcmp(d, "alive") == 0) {
     if ((rv = need(p, 2, 2, "alive N")))
       return rv;

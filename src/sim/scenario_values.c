@@ -30,7 +30,7 @@ static void shown(const char *t, char *out, size_t n) {
 }
 
 int p2pc__scn_fail(parser *p, const char *fmt, ...) {
-  char msg[256];
+  char msg[512];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);

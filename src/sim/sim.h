@@ -82,8 +82,9 @@ typedef enum p2pc_sim_ev_kind {
   P2PC_SIM_EV_LINK,       /* the default link model becomes `link` */
   P2PC_SIM_EV_LOOKUP,     /* each alive node of [a0,a1) looks a random
                             other node's record up (dht.h) */
-  P2PC_SIM_EV_FREEZE      /* node a handles nothing for x ns (SIGSTOP):
-                             its connections stay open */
+  P2PC_SIM_EV_FREEZE      /* nodes [a0,a1) handle no event for x seconds:
+                             no input, no timer; their connections stay up
+                             and what arrives waits (SIGSTOP) */
 } p2pc_sim_ev_kind;
 
 typedef struct p2pc_sim_event {
@@ -113,11 +114,6 @@ typedef struct p2pc_sim_config {
    * peer it has up, a broadcast with probability bcast. */
   double rate, bcast;
   uint32_t payload; /* bytes [16] */
-  /* Unicasts to any node, not only peers up (`traffic ... to any`): a
-   * node without a session opens a link on demand; a destination whose
-   * record is unknown is refused (NOTFOUND, AGAIN) and counted in
-   * sends_unknown, never sent. */
-  bool to_any;
   /* Nodes that start later (JOIN events) start dead. */
   uint32_t initially_alive; /* 0 = all */
   /* KREGULAR: draw a node's random seeds only from the members, the nodes
@@ -147,7 +143,37 @@ typedef struct p2pc_sim_config {
    * a message older than this is never delivered but reported expired.
    * In ns; P2PC_SIM_LIFETIME_INF: never [60 s]. */
   uint64_t causal_lifetime_ns;
+  /* Traffic to any node (`traffic ... to any`): each message goes to an
+   * alive node drawn among all the others, not to a neighbour. A send the
+   * node answers P2PC_ERR_AGAIN waits (at most P2PC_SIM_PENDING a node)
+   * for the node's RESOLVED event about its destination: ok, it is sent
+   * again; not ok, or P2PC_ERR_NOTFOUND at once, it is unaddressable. */
+  bool to_any;
+  /* Network-wide broadcasts: one every bcast_every_ns (0: none), each
+   * from an alive, unfrozen node drawn at random. */
+  uint64_t bcast_every_ns;
+  /* Churn: this share (0..1) of the nodes, drawn at random (never node
+   * 0), joins late or leaves during the run: half of them start at a
+   * random time in [5%, 50%] of the run, the other half stop at a random
+   * time in [30%, 90%] of it, cleanly or by a crash (even odds). */
+  double churn;
+  /* The broadcast oracle: a broadcast is owed to the nodes alive and
+   * reachable from its send until duration - bcast_grace_ns [5 s]. */
+  uint64_t bcast_grace_ns;
+  /* The detection oracle: a crashed or frozen node is to be declared down
+   * within detect_ns of its failure [10 s] by every node that had it up
+   * (a peer up or suspect) at the failure and stayed healthy. */
+  uint64_t detect_ns;
 } p2pc_sim_config;
+
+#define P2PC_SIM_PENDING 8 /* sends waiting for RESOLVED, a node */
+/* Broadcasts the oracle follows at most (each costs 2 bits a node). */
+#define P2PC_SIM_MAX_BCAST 65536
+#define P2PC_SIM_MAX_EPISODES 8192 /* failures the detection oracle follows */
+/* A suspicion about a node that has been alive, unfrozen and reachable
+ * for less than this is excused (the news of its trouble may still be
+ * going round). */
+#define P2PC_SIM_SUSPECT_SETTLE_NS (5 * P2PC_SIM_SEC)
 
 /* Defaults for n nodes (everything above). */
 void p2pc_sim_config_default(p2pc_sim_config *cfg, uint32_t n);
@@ -183,6 +209,10 @@ typedef struct p2pc_sim_second {
    * than the causal lifetime, plus messages their sender gave up on (one
    * message can be reported at both ends). */
   uint64_t expired;
+  /* This second's deliveries: latency p99 of messages and of broadcasts
+   * (virtual ns), hops p99 of the deliveries flagged broadcast (0: none);
+   * sends found unaddressable this second. */
+  uint64_t lat_p99, bcast_lat_p99, hops_p99, unaddressable;
 } p2pc_sim_second;
 
 typedef enum p2pc_sim_stop {
@@ -199,7 +229,6 @@ typedef struct p2pc_sim_result {
    * sends the nodes refused (an error from p2pc_node_send or _broadcast:
    * at a causal cap, back-pressure) */
   uint64_t msgs_sent, msgs_delivered, undeliverable, sends_refused;
-  uint64_t sends_unknown;     /* to any: the destination's record unknown */
   uint64_t causal_violations; /* ORDER, DUPLICATE, WRONG_DEST, ...*/
   uint64_t missing;           /* never delivered and not excused */
   bool causal_checked;
@@ -248,16 +277,6 @@ typedef struct p2pc_sim_result {
   uint32_t lookup_rounds_max;
   double dht_entries_mean, dht_bytes_mean;
   uint32_t dht_entries_max;
-  /* Membership accuracy (the failure detector): `peer_down` events for a
-   * peer that was alive, not frozen, stopped or cut off within the last
-   * P2PC_SIM_FAULT_GRACE_NS, reason other than "left" (flaps);
-   * `member_suspect`/`member_down` about such a node (false suspicions);
-   * for each frozen node, the time from the freeze until the last node
-   * that had it up said `member_down` (detect_ns, the worst of the
-   * freezes), and how many of those never said it (detect_missed). */
-  uint64_t flaps, false_suspicions;
-  uint32_t freezes, detect_missed;
-  uint64_t detect_ns;
   /* Views at the end (oracle_views.c): over the alive nodes, up links
    * (the active view) min / mean / max and a histogram (the last bin
    * counts 16 and more), passive entries min / mean; views_ok: every
@@ -268,9 +287,40 @@ typedef struct p2pc_sim_result {
   uint32_t deg_min, deg_max, passive_min;
   double deg_mean, passive_mean;
   uint32_t deg_hist[17];
+  /* Traffic to any node: sends refused as unknown (P2PC_ERR_NOTFOUND, or
+   * RESOLVED not ok): never accepted, so not lost; sends that waited for
+   * a RESOLVED (P2PC_ERR_AGAIN); sends dropped because the node's pending
+   * queue was full or a retry still got AGAIN. */
+  uint64_t unaddressable, resolve_waits, pending_dropped;
+  /* Latency, virtual ns from the send to the delivery, of the messages
+   * (unicast) and of the broadcasts (every delivery), p50/p99/max (the
+   * p's to within 1/32, rounded up); hops of the deliveries flagged
+   * broadcast (u.delivered.hops). Measured from a tag in the payload:
+   * none with a payload under 16 bytes. */
+  uint64_t lat_n, lat_p50, lat_p99, lat_max;
+  uint64_t blat_n, blat_p50, blat_p99, blat_max;
+  uint64_t hops_n, hops_p50, hops_p99, hops_max;
+  /* The broadcast oracle: network-wide broadcasts sent, followed (the
+   * first P2PC_SIM_MAX_BCAST that fit the memory), judged (sent at least
+   * bcast_grace_ns before the end); deliveries flagged broadcast; owed
+   * deliveries that never came; deliveries of one broadcast to one node
+   * (incarnation) after the first. */
+  uint64_t bcasts, bcast_tracked, bcast_judged, bcast_flagged;
+  uint64_t bcast_missing, bcast_dups;
+  char bcast_first[160]; /* the first missing or duplicate, or "" */
+  /* Membership accuracy: MEMBER_* events seen (MEMBER_DOWN of them);
+   * flaps (PEER_DOWN, reason other than "left", between two nodes both
+   * healthy, alive, unfrozen and in no cut, for
+   * P2PC_SIM_SUSPECT_SETTLE_NS); false suspicions (SUSPECT or DOWN, from
+   * such a node, about such a node in its current incarnation); failures
+   * (crash, freeze) followed, judged (they lasted detect_ns and ended it
+   * before the end); nodes that had the failed node up at the failure,
+   * stayed healthy and did not declare it down within detect_ns; the
+   * slowest declaration. */
+  uint64_t member_events, member_downs, flaps, false_suspicions;
+  uint64_t detect_episodes, detect_judged, detect_missed, detect_max_ns;
+  char first_flap[160], first_false[160], first_missed[160];
 } p2pc_sim_result;
-
-#define P2PC_SIM_FAULT_GRACE_NS (10 * P2PC_SIM_SEC)
 
 typedef struct p2pc_sim p2pc_sim;
 

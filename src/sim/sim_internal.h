@@ -23,7 +23,18 @@
  *   oracle_clock.c    the per-second row (true error, spread, bounds) and
  *                     the falseticker oracle
  *   oracle_members.c  the membership check at the end
+ *   oracle_lookup.c   `at T lookup R` and the lookups' summary
+ *   oracle_views.c    the views oracle (active and passive views at the end)
  *   hist.c            fixed-bin histograms of causal metadata
+ *   traffic.c         the traffic generator: messages to neighbours or to
+ *                     any node (waiting for RESOLVED), network-wide
+ *                     broadcasts, the tag in their payload
+ *   oracle_bcast.c    latency and hops histograms; the broadcast oracle
+ *                     (every broadcast to every live node, exactly once)
+ *   oracle_overlay.c  each node's health (alive, frozen, cut off) for the
+ *                     oracles; freezes and churn; membership accuracy
+ *                     (flaps, false suspicions, missed and late
+ *                     detections)
  */
 #ifndef P2PC_SIM_INTERNAL_H
 #define P2PC_SIM_INTERNAL_H
@@ -61,7 +72,17 @@ static inline double rng_normal(rng *r) { /* Box-Muller, one of the pair */
   return sqrt(-2.0 * log(1.0 - u)) * cos(6.283185307179586 * v);
 }
 
-enum { R_NET, R_CLOCK, R_TRAFFIC, R_NODES, R_TOPO, R_LOOKUP, R_NSTREAMS };
+/* New streams go last: the others keep their numbers, and so their runs. */
+enum {
+  R_NET,
+  R_CLOCK,
+  R_TRAFFIC,
+  R_NODES,
+  R_TOPO,
+  R_LOOKUP,
+  R_CHURN,
+  R_NSTREAMS
+};
 
 _Static_assert(P2PC_SIM_LIFETIME_INF == P2PC_CAUSAL_LIFETIME_INF,
                "sim.h's infinite lifetime is the causal core's");
@@ -93,8 +114,14 @@ typedef enum evk {
   E_SCEN,    /* a: index into cfg.events */
   E_TRAFFIC, /* a: node */
   E_SECOND,  /* the oracles' tick */
-  E_WANDER   /* clock wander tick, all nodes */
+  E_WANDER,  /* clock wander tick, all nodes */
+  E_BCAST,   /* a network-wide broadcast from a random node; re-arms */
+  E_CHURN,   /* a: node, b: 0 join, 1 leave, 2 crash */
+  E_THAW,    /* a: node, its freeze ends (if it is still that freeze) */
+  E_RESOLVED /* a: node, b: destination | RESOLVED_OK: retry its sends */
 } evk;
+
+#define RESOLVED_OK 0x80000000u
 
 typedef struct ev {
   uint64_t t, seq;
@@ -148,21 +175,31 @@ typedef struct snode {
   uint32_t cluster;
   uint64_t sent, delivered;
   bool ever_started;
-  uint64_t frozen_until; /* handles nothing before this (freeze) */
-  uint64_t calm_after;   /* stopped or frozen until shortly before this:
-                            not counted by the membership accuracy */
+  bool late;             /* churn: starts later (not at t = 0) */
+  uint8_t npend;         /* sends waiting for RESOLVED (traffic.c) */
+  uint64_t frozen_until; /* handles no event before this (0: never was) */
+  uint64_t ok_since;     /* alive, unfrozen, in no cut since; UINT64_MAX:
+                            not now (oracle_overlay.c) */
+  uint64_t incarnation;  /* its node's, as configured */
+  bool sick;             /* down or frozen, as the oracles last saw it */
 } snode;
 
-/* A freeze being watched: the nodes that had it up, and which of them
- * have said `member_down` for it. */
-typedef struct freeze_rec {
-  uint32_t node;
-  uint64_t at;
-  bool *want; /* nodes that had it up at the freeze and have not said it */
-  uint32_t nwant, got;
-  uint64_t worst;
-} freeze_rec;
-#define SIM_FREEZES 8
+/* A send waiting for RESOLVED (traffic.c) */
+typedef struct pend {
+  uint32_t dest;
+  uint64_t t_send;
+} pend;
+
+/* A log-linear histogram (oracle_bcast.c): exact below 64, then 32 bins a
+ * power of two; its percentiles are the top of their bin. */
+#define LHIST_BINS (64 + 58 * 32)
+typedef struct lhist {
+  uint64_t n, max;
+  uint64_t *bins; /* LHIST_BINS */
+} lhist;
+
+typedef struct bc_rec bc_rec;   /* oracle_bcast.c */
+typedef struct episode episode; /* oracle_overlay.c */
 
 typedef struct cut {
   uint32_t a0, a1, b0, b1;
@@ -201,10 +238,17 @@ struct p2pc_sim {
   bool oracle_settling;
   char oracle_err[256];    /* its first input error */
   const char *oracle_dump; /* P2PC_SIM_EVENTS_DIR */
-  /* membership accuracy (evlines.c) */
-  uint64_t calm_net; /* cut, or healed shortly before this */
-  freeze_rec frz[SIM_FREEZES];
-  uint32_t nfrz;
+  /* traffic.c: sends waiting for RESOLVED, P2PC_SIM_PENDING a node */
+  pend *pend;
+  uint64_t sec_unaddr;
+  /* oracle_bcast.c: latency (messages, broadcasts) and hops, the run's
+   * and this second's; the broadcasts followed */
+  lhist lat_run, lat_sec, blat_run, blat_sec, hops_run, hops_sec;
+  bc_rec **bc;
+  uint32_t nbc, capbc, bc_words; /* bc_words: 64-bit words a bitmap */
+  /* oracle_overlay.c: the failures followed */
+  episode **ep;
+  uint32_t nep, capep;
 };
 
 /* ---- engine.c: the simulator's own blocks, counted (simmem.h); a refusal
@@ -264,15 +308,6 @@ void p2pc__sim_on_tcp(p2pc_sim *s, uint32_t ci, int d);
 void p2pc__sim_on_dgram(p2pc_sim *s, uint32_t to, uint32_t from,
                         p2pc_datagram *d);
 
-/* ---- evlines.c: membership accuracy */
-
-/* Node i freezes now until `until`: who watches it, for detect_ns. */
-void p2pc__sim_freeze(p2pc_sim *s, uint32_t i, uint64_t until);
-void p2pc__sim_freeze_finish(p2pc_sim *s);
-static inline bool sim_frozen(const p2pc_sim *s, uint32_t i) {
-  return s->now < s->nodes[i].frozen_until;
-}
-
 /* ---- harness.c */
 
 /* After an entry point into node i: its actions, output and timer. */
@@ -320,6 +355,74 @@ void p2pc__sim_sample_state(p2pc_sim *s, double *mean, uint64_t *max);
 bool p2pc__sim_membership_ok(p2pc_sim *s);
 /* The views oracle (oracle_views.c): fills res.views_ok and the figures. */
 void p2pc__sim_views(p2pc_sim *s);
+
+/* ---- traffic.c */
+
+/* E_BCAST: a network-wide broadcast from a random live node; re-arms. */
+void p2pc__sim_on_bcast(p2pc_sim *s);
+/* E_RESOLVED: node i's sends waiting for dest, sent again or given up. */
+void p2pc__sim_on_resolved(p2pc_sim *s, uint32_t i, uint32_t b);
+/* A RESOLVED event of node cur_node (from evlines.c): schedules the
+ * above, outside the node's call. */
+void p2pc__sim_resolved_event(p2pc_sim *s, const p2pc_event *e);
+/* The 16-byte tag at the start of a payload: send time, broadcast number
+ * + 1 (0: a message). false if p holds no tag. */
+void p2pc__sim_tag_put(uint8_t *p, uint64_t t_send, uint32_t bc);
+bool p2pc__sim_tag_get(const uint8_t *p, size_t len, uint64_t *t_send,
+                       uint32_t *bc);
+#define TAG_LEN 16
+
+/* ---- oracle_bcast.c */
+
+void p2pc__sim_bc_init(p2pc_sim *s);
+void p2pc__sim_bc_free(p2pc_sim *s);
+/* A broadcast sent by node i now: its number (+1 goes in the tag), or
+ * UINT32_MAX when it is not followed. */
+uint32_t p2pc__sim_bc_sent(p2pc_sim *s, uint32_t i);
+/* Broadcast b (from p2pc__sim_bc_sent) was refused: nothing is owed. */
+void p2pc__sim_bc_void(p2pc_sim *s, uint32_t b);
+/* A DELIVERED event of node cur_node. */
+void p2pc__sim_bc_delivered(p2pc_sim *s, const p2pc_event *e);
+/* Node i's health turned bad (stopped, frozen, cut off) or it starts a
+ * new incarnation (restart: true): it owes nothing to the broadcasts
+ * open now. */
+void p2pc__sim_bc_node_bad(p2pc_sim *s, uint32_t i, bool restart);
+/* A partition began: the nodes cut from a broadcast's sender owe it
+ * nothing. */
+void p2pc__sim_bc_cut(p2pc_sim *s);
+/* The verdict into the result (at the end). */
+void p2pc__sim_bc_finish(p2pc_sim *s);
+/* The second's p99s into row; clears the second's histograms. */
+void p2pc__sim_bc_second(p2pc_sim *s, p2pc_sim_second *row);
+void p2pc__sim_lhist_add(lhist *h, uint64_t v);
+uint64_t p2pc__sim_lhist_q(const lhist *h, double q);
+
+/* ---- oracle_overlay.c */
+
+void p2pc__sim_ov_init(p2pc_sim *s);
+void p2pc__sim_ov_free(p2pc_sim *s);
+/* Node i's health changes: started (up) or stopped (crash: no goodbye);
+ * every cut (partition or heal). */
+void p2pc__sim_ov_started(p2pc_sim *s, uint32_t i);
+void p2pc__sim_ov_stopped(p2pc_sim *s, uint32_t i, bool crash);
+void p2pc__sim_ov_cuts_changed(p2pc_sim *s);
+/* Freezes node i for d ns; E_THAW ends it. */
+void p2pc__sim_ov_freeze(p2pc_sim *s, uint32_t i, uint64_t d);
+void p2pc__sim_ov_thaw(p2pc_sim *s, uint32_t i);
+static inline bool p2pc__sim_frozen(const p2pc_sim *s, uint32_t i) {
+  return s->nodes[i].frozen_until > s->now;
+}
+/* Churn: marks the late starters and schedules every E_CHURN. */
+void p2pc__sim_ov_churn_plan(p2pc_sim *s);
+/* A MEMBER_* event of node cur_node. */
+void p2pc__sim_ov_member(p2pc_sim *s, const p2pc_event *e);
+/* A PEER_DOWN event of node cur_node: a flap when both ends were healthy
+ * for P2PC_SIM_SUSPECT_SETTLE_NS and the peer did not leave. */
+void p2pc__sim_ov_peer_down(p2pc_sim *s, const p2pc_event *e);
+/* The detection verdict into the result (at the end). */
+void p2pc__sim_ov_finish(p2pc_sim *s);
+/* Node index of an id "nK", or UINT32_MAX. */
+uint32_t p2pc__sim_node_of_id(const p2pc_sim *s, const char *id);
 
 /* ---- hist.c */
 

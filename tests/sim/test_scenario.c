@@ -53,6 +53,7 @@ int main(void) {
       cmocka_unit_test(test_judge_falseticker),
       cmocka_unit_test(test_format_ns),
       cmocka_unit_test(test_garbage),
+      cmocka_unit_test(test_overlay_keywords),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

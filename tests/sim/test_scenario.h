@@ -42,5 +42,6 @@ void test_lifetime_flag(void **state);
 void test_judge_falseticker(void **state);
 void test_format_ns(void **state);
 void test_garbage(void **state);
+void test_overlay_keywords(void **state);
 
 #endif /* P2PC_TEST_SCENARIO_H */

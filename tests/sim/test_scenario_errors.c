@@ -82,13 +82,14 @@ static const bad_case bad_cases[] = {
                          "restart, join and leave"},
     {"at 5s crash 7-3\n",
      "t.scn:1: usage: at T partition A B | heal | crash R | restart R | join "
-     "R | leave R | slow R xF | freeze R for T | clockstep R +-T | clockfreq "
+     "R | leave R | slow R xF | freeze R for D | clockstep R +-T | clockfreq "
      "R P | link ... | lookup R (R: a node index or a range like 0-49)"},
     {"at 5s lookup 1 2\n", "t.scn:1: usage: at T lookup R"},
-    {"at 5s freeze 1 5s\n", "t.scn:1: usage: at T freeze R for T"},
+    {"at 5s freeze 1 5s\n",
+     "t.scn:1: usage: at T freeze R for D (D: a time, like 3s)"},
     {"at 5s freeze 1 for 0s\n",
-     "t.scn:1: at T freeze R for T: a time above 0, got \"0s\""},
-    {"expect flaps 3\n", "t.scn:1: usage: expect flaps 0 | expect flaps <= N"},
+     "t.scn:1: at T freeze R for D: D must be a time >= 1ms, got \"0s\""},
+    {"expect flaps 3\n", "t.scn:1: usage: expect flaps <= N (or flaps 0)"},
     {"expect detect 2s\n", "t.scn:1: usage: expect detect < T"},
     {"at 5s crash 1 2\n", "t.scn:1: usage: at T crash R"},
     {"at 5s explode 1 2\n", "t.scn:1: at: unknown event, got \"explode\""},
@@ -112,13 +113,16 @@ static const bad_case bad_cases[] = {
     {"expect happiness\n",
      "t.scn:1: usage: expect spread < T [after T] [until T] | error < T ... | "
      "converge < T | causal ok | membership ok | bounds ok | lookups ok | "
-     "views ok | synced all | "
-     "synced >= N | falseticker N [after T] [until T] | expired 0 | "
-     "expired <= N | meta_p99 <= BYTES"},
+     "views ok | synced all | synced >= N | falseticker N [after T] [until "
+     "T] | expired 0 | expired <= N | meta_p99 <= BYTES | broadcast ok "
+     "[grace T] | bcast_p99_hops <= N | bcast_latency_p99 < T | latency_p99 "
+     "< T | flaps <= N | false_suspicions <= N | detect < T | unaddressable "
+     "<= N"},
     {"expect happiness ok\n",
      "t.scn:1: expect: unknown oracle (spread, error, converge, causal, "
      "membership, bounds, lookups, views, synced, falseticker, expired, "
-     "meta_p99, flaps, false_suspicions, detect), got "
+     "meta_p99, broadcast, bcast_p99_hops, bcast_latency_p99, latency_p99, "
+     "flaps, false_suspicions, detect, unaddressable), got "
      "\"happiness\""},
     {"expect expired 3\n",
      "t.scn:1: usage: expect expired 0 | expect expired <= N"},
@@ -174,6 +178,44 @@ static const bad_case bad_cases[] = {
     {"a b c d e f g h i j k l m n o p q r s t u v w x y z 1 2 3 4 5 6 7 8 9 "
      "10 11 12 13 14 15\n",
      "t.scn:1: more than 40 words on the line"},
+    {"traffic to all\n",
+     "t.scn:1: traffic: to must be any or neighbours, got \"all\""},
+    {"broadcast every\n", "t.scn:1: usage: broadcast every T | broadcast off"},
+    {"broadcast each 1s\n",
+     "t.scn:1: usage: broadcast every T | broadcast off"},
+    {"broadcast every 1\n", "t.scn:1: broadcast every: a time from 1ms to 1 "
+                            "day, like 1s or 250ms, got \"1\""},
+    {"broadcast every 10us\n", "t.scn:1: broadcast every: a time from 1ms to "
+                               "1 day, like 1s or 250ms, got \"10us\""},
+    {"churn\n", "t.scn:1: usage: churn P (a share of the nodes: 10% or 0.1)"},
+    {"churn 95%\n", "t.scn:1: churn: a share of the nodes 0..90%, like 10% or "
+                    "0.1, got \"95%\""},
+    {"at 5s freeze 3\n", "t.scn:1: usage: at T freeze R for D (D: a time, "
+                         "like 3s)"},
+    {"at 5s freeze 3 during 2s\n",
+     "t.scn:1: usage: at T freeze R for D (D: a time, like 3s)"},
+    {"at 5s freeze 3 for 2\n",
+     "t.scn:1: at T freeze R for D: D must be a time >= 1ms, got \"2\""},
+    {"at 5s..9s freeze 3 for 2s\n",
+     "t.scn:1: at: a time span T..T2 is only for crash, restart, join and "
+     "leave"},
+    {"expect broadcast fine\n",
+     "t.scn:1: usage: expect broadcast ok [grace T]"},
+    {"expect broadcast ok grace\n",
+     "t.scn:1: usage: expect broadcast ok [grace T]"},
+    {"expect broadcast ok grace 5\n",
+     "t.scn:1: expect broadcast ok grace T: a time, like 5s, got \"5\""},
+    {"expect detect <= 2s\n", "t.scn:1: usage: expect detect < T"},
+    {"expect detect < 0s\n",
+     "t.scn:1: expect: the limit must be a time above 0, got \"0s\""},
+    {"expect bcast_latency_p99 < 5\n",
+     "t.scn:1: expect: the limit must be a time above 0, got \"5\""},
+    {"expect bcast_p99_hops < 10\n",
+     "t.scn:1: usage: expect bcast_p99_hops <= N (or bcast_p99_hops 0)"},
+    {"expect false_suspicions 1\n",
+     "t.scn:1: usage: expect false_suspicions <= N (or false_suspicions 0)"},
+    {"expect unaddressable <= -1\n",
+     "t.scn:1: usage: expect unaddressable <= N (or unaddressable 0)"},
 };
 
 void test_bad_lines(void **state) {

@@ -262,3 +262,70 @@ void test_time_span(void **state) {
   assert_string_equal(err, "t.scn:1: too many events (at most 4096)");
   free(sc);
 }
+
+/* The overlay's keywords: traffic to any node, network-wide broadcasts,
+ * churn, freezes, and their expectations with their windows. */
+void test_overlay_keywords(void **state) {
+  (void)state;
+  p2pc_scenario *sc = scn_new();
+  char err[P2PC_SCN_ERR_LEN];
+  const p2pc_sim_config *c = &sc->cfg;
+  assert_false(c->to_any);
+  assert_true(c->bcast_every_ns == 0 && c->churn == 0);
+  assert_true(c->bcast_grace_ns == 5 * P2PC_SIM_SEC);
+  assert_true(c->detect_ns == 10 * P2PC_SIM_SEC);
+  assert_int_equal(scn_parse(sc,
+                             "nodes 20\n"
+                             "traffic rate 0.05 to any bcast 0\n"
+                             "broadcast every 250ms\n"
+                             "churn 10%\n"
+                             "at 30s freeze 3-4 for 2.5s\n"
+                             "expect broadcast ok grace 8s\n"
+                             "expect bcast_p99_hops <= 10\n"
+                             "expect bcast_latency_p99 < 50ms\n"
+                             "expect latency_p99 < 20ms\n"
+                             "expect false_suspicions 0\n"
+                             "expect false_suspicions <= 3\n"
+                             "expect detect < 2s\n"
+                             "expect unaddressable 0\n",
+                             err, sizeof err),
+                   0);
+  assert_string_equal(err, "");
+  assert_int_equal(p2pc_scenario_finish(sc, err, sizeof err), 0);
+  assert_true(c->to_any);
+  assert_true(c->rate == 0.05);
+  assert_true(c->bcast_every_ns == 250 * 1000000ull);
+  assert_true(c->churn == 0.1);
+  assert_int_equal(c->nevents, 1);
+  assert_int_equal(c->events[0].kind, P2PC_SIM_EV_FREEZE);
+  assert_int_equal(c->events[0].a0, 3);
+  assert_int_equal(c->events[0].a1, 5);
+  assert_true(c->events[0].x == 2.5);
+  assert_true(c->bcast_grace_ns == 8 * P2PC_SIM_SEC);
+  assert_true(c->detect_ns == 2 * P2PC_SIM_SEC);
+  static const p2pc_scn_expect_kind kinds[] = {
+      P2PC_SCN_BCAST,   P2PC_SCN_BCAST_HOPS, P2PC_SCN_BCAST_LAT,
+      P2PC_SCN_LATENCY, P2PC_SCN_FALSE_SUSP, P2PC_SCN_FALSE_SUSP,
+      P2PC_SCN_DETECT,  P2PC_SCN_UNADDR};
+  static const double limits[] = {0, 10, 50e6, 20e6, 0, 3, 2, 0};
+  assert_int_equal(sc->nexpect, 8);
+  for (uint32_t i = 0; i < 8; i++) {
+    assert_int_equal(sc->expect[i].kind, kinds[i]);
+    assert_true(sc->expect[i].limit == limits[i]);
+  }
+  assert_string_equal(sc->expect[0].text, "broadcast ok grace 8s");
+  /* back to neighbours, broadcasts off */
+  assert_int_equal(scn_parse(sc,
+                             "traffic to neighbours\nbroadcast off\nchurn 0\n",
+                             err, sizeof err),
+                   0);
+  assert_false(c->to_any);
+  assert_true(c->bcast_every_ns == 0 && c->churn == 0);
+  /* a freeze beyond the nodes is caught at finish */
+  assert_int_equal(scn_parse(sc, "at 1s freeze 25 for 1s\n", err, sizeof err),
+                   0);
+  assert_int_equal(p2pc_scenario_finish(sc, err, sizeof err), P2PC_ERR_INVAL);
+  assert_string_equal(
+      err, "t.scn:1: node 25 is beyond the 20 nodes (indices 0..19)");
+  free(sc);
+}
