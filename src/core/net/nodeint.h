@@ -135,6 +135,7 @@ typedef struct peer {
    * dial drops the record); its time port, from its address record. */
   bool promoted;
   uint16_t time_port;
+  uint64_t rec_inc; /* views.c: the incarnation its record named (0: none) */
 } peer;
 
 /* The negative cache and the RESOLVED events owed (ondemand.c). */

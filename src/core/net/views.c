@@ -99,10 +99,15 @@ static void peer_record(const peer *p, p2pc_wire_record *rec) {
 }
 
 void p2pc__node_views_demote(p2pc_node *n, const peer *p) {
-  if (!p->addr_known)
+  /* A record names an incarnation: a peer whose incarnation we never
+   * learned (a configured seed not yet reached) is no record (found by the
+   * simulator: scale1000 addressed a session "n775~0" nobody had). */
+  uint64_t inc = p->inc_known ? p->inc : p->rec_inc;
+  if (!p->addr_known || !inc)
     return;
   p2pc_wire_record rec;
   peer_record(p, &rec);
+  rec.incarnation = inc;
   passive_add(n, &rec, true);
 }
 
@@ -208,6 +213,7 @@ static void promote(p2pc_node *n) {
     if (pi == NO_PEER)
       return;
     peer *p = &n->peers[pi];
+    p->rec_inc = rec.incarnation;
     p->addr = rec.addr;
     p->addr_known = true;
     p->time_port = rec.time_port;
