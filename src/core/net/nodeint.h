@@ -15,6 +15,8 @@
  *   node_events.c  every event the node reports, and the causal/timesync
  *                  reports turned into events
  *   nodefmt.c      text: numbers, addresses, session IDs, the human log
+ *   bcast.c        broadcast to the whole network: Plumtree's frames and
+ *                  links (plumtree.h), the broadcast API
  *
  * Those functions are p2pc__node_*: hidden from the shared library, and
  * in the static one under the library's prefix, clashing with nothing of
@@ -25,6 +27,7 @@
 
 #include "event.h"
 #include "node.h"
+#include "plumtree.h"
 #include "rng.h"
 #include "stable.h"
 
@@ -154,6 +157,10 @@ struct p2pc_node {
   uint32_t st_keys;
   uint64_t st_hold;
   uint64_t st_floor, st_floor_until;
+  /* Broadcast to the whole network (bcast.c, plumtree.h). */
+  p2pc_pt *pt;
+  p2pc_buf bcast_buf; /* one frame of it being built */
+  bool bcast_self;    /* inside p2pc_node_broadcast's causal send */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -309,5 +316,19 @@ bool p2pc__node_stable_update(p2pc_node *n);
 /* A STABLE frame from p arrived on l. */
 void p2pc__node_stable_in(p2pc_node *n, link *l, peer *p,
                           const p2pc_wire_stable *ws);
+
+/* ---- bcast.c ----------------------------------------------------------- */
+
+int p2pc__node_bcast_new(p2pc_node *n);
+void p2pc__node_bcast_free(p2pc_node *n);
+/* Link lid came up (it joins the tree) or is gone. */
+void p2pc__node_bcast_link(p2pc_node *n, uint32_t lid, bool up);
+/* A GOSSIP, IHAVE, GRAFT or PRUNE frame arrived on lid (up). */
+int p2pc__node_bcast_frame(p2pc_node *n, uint32_t lid, const p2pc_frame *f);
+void p2pc__node_bcast_deadline(p2pc_node *n);
+uint64_t p2pc__node_bcast_next(const p2pc_node *n);
+/* Fills e's broadcast fields for a delivery of a broadcast. */
+void p2pc__node_bcast_event(const p2pc_node *n, const p2pc_causal_event *ce,
+                            p2pc_event *e);
 
 #endif /* P2PC_NODEINT_H */
