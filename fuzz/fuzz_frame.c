@@ -301,24 +301,25 @@ static void do_gossip(const uint8_t *b, size_t len, p2pc_buf *out) {
 static p2pc_wire_bcast_id bids[P2PC_WIRE_MAX_BCAST_IDS];
 static p2pc_wire_bcast_id bids_before[P2PC_WIRE_MAX_BCAST_IDS];
 
-static void do_bcast_ids(const uint8_t *b, size_t len, p2pc_buf *out) {
+static void do_bcast_ids(const uint8_t *b, size_t len, uint32_t min,
+                         p2pc_buf *out) {
   memset(bids, 0x5a, sizeof bids);
   memcpy(bids_before, bids, sizeof bids);
   uint32_t count = 999;
-  int rv = p2pc_wire_bcast_ids_get(b, len, bids, &count);
+  int rv = p2pc_wire_bcast_ids_get(b, len, min, bids, &count);
   if (rv < 0) {
     FUZZ_CHECK(rv == P2PC_ERR_PROTO && count == 999);
     FUZZ_CHECK(memcmp(bids, bids_before, sizeof bids) == 0);
     return;
   }
   FUZZ_CHECK((size_t)rv == len);
-  FUZZ_CHECK(count >= 1 && count <= P2PC_WIRE_MAX_BCAST_IDS);
+  FUZZ_CHECK(count >= min && count <= P2PC_WIRE_MAX_BCAST_IDS);
   for (uint32_t i = 0; i < count; i++) {
     check_id(bids[i].origin);
     FUZZ_CHECK(bids[i].n >= 1);
   }
   p2pc_buf_reset(out);
-  FUZZ_CHECK(p2pc_wire_bcast_ids_put(out, bids, count) == 0);
+  FUZZ_CHECK(p2pc_wire_bcast_ids_put(out, bids, count, min) == 0);
   check_reencoding(out, b, len);
 }
 
@@ -378,7 +379,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       break;
     case P2PC_FRAME_IHAVE:
     case P2PC_FRAME_GRAFT:
-      do_bcast_ids(f.body, f.body_len, &out);
+      do_bcast_ids(f.body, f.body_len, f.type == P2PC_FRAME_IHAVE ? 1 : 0,
+                   &out);
       break;
     case P2PC_FRAME_PRUNE:
       FUZZ_CHECK(p2pc_wire_prune_get(f.body, f.body_len) ==

@@ -125,7 +125,8 @@ static void h_graft(void *ud, uint32_t link, const p2pc_wire_bcast_id *ids,
                     uint32_t count) {
   sent *s = add(ud, 'G', link);
   s->count = count;
-  s->id0 = ids[0];
+  if (count)
+    s->id0 = ids[0];
 }
 
 static void h_prune(void *ud, uint32_t link) { add(ud, 'p', link); }
@@ -562,6 +563,71 @@ static void test_allocation_failures(void **state) {
   }
 }
 
+/* A link that comes up hears of every cached message (a node that joins
+ * or returns after a cut GRAFTs what it missed). */
+static void test_new_link_told_the_backlog(void **state) {
+  (void)state;
+  rec r;
+  p2pc_pt *t = mk(&r, NULL);
+  p2pc_pt_link_up(t, 0);
+  assert_int_equal(p2pc_pt_next_deadline(t), UINT64_MAX); /* nothing held */
+  uint8_t m[128];
+  for (uint64_t n = 1; n <= 3; n++) {
+    size_t ml = bmsg(m, "o", n);
+    assert_int_equal(p2pc_pt_on_gossip(t, 0, 1, m, ml, 0), 0);
+  }
+  p2pc_pt_on_deadline(t, P2PC_PT_IHAVE_NS_DEFAULT); /* nobody lazy */
+  assert_int_equal(count(&r, 'i', UINT32_MAX), 0);
+  p2pc_pt_link_up(t, 1);
+  assert_int_equal(p2pc_pt_next_deadline(t), 0); /* at once */
+  p2pc_pt_on_deadline(t, P2PC_PT_IHAVE_NS_DEFAULT + 1);
+  assert_int_equal(count(&r, 'i', 1), 1);
+  assert_int_equal(count(&r, 'i', 0), 0); /* they came from 0 */
+  assert_int_equal(r.ihave_ids, 3);
+  /* once */
+  p2pc_pt_on_deadline(t, 10 * P2PC_PT_IHAVE_NS_DEFAULT);
+  assert_int_equal(count(&r, 'i', UINT32_MAX), 1);
+  p2pc_pt_free(t);
+}
+
+/* Plumtree 3.7: an IHAVE that shows a path more than opt_rounds shorter
+ * moves the tree onto it: an empty GRAFT there, a PRUNE to the copy's
+ * link; once per message. */
+static void test_tree_moves_to_shorter_path(void **state) {
+  (void)state;
+  rec r;
+  p2pc_pt_config c;
+  p2pc_pt_config_default(&c);
+  c.max_links = 4;
+  c.opt_rounds = 3;
+  p2pc_pt *t = mk(&r, &c);
+  for (uint32_t l = 0; l < 3; l++)
+    p2pc_pt_link_up(t, l);
+  p2pc_pt_on_prune(t, 1);
+  p2pc_pt_on_prune(t, 2);
+  uint8_t m[128];
+  size_t ml = bmsg(m, "o", 1);
+  assert_int_equal(p2pc_pt_on_gossip(t, 0, 9, m, ml, 0), 0);
+  p2pc_wire_bcast_id close = {"o", 1, 5}, closer = {"o", 1, 2};
+  p2pc_pt_on_ihave(t, 1, &close, 1, 1); /* 6 vs 9: not enough */
+  assert_int_equal(count(&r, 'G', UINT32_MAX), 0);
+  p2pc_pt_on_ihave(t, 2, &closer, 1, 1); /* 3 vs 9 */
+  assert_int_equal(count(&r, 'G', 2), 1);
+  assert_int_equal(first(&r, 'G')->count, 0);
+  assert_int_equal(count(&r, 'p', 0), 1);
+  assert_true(p2pc_pt_eager(t, 2));
+  assert_true(p2pc_pt_lazy(t, 0));
+  uint64_t round;
+  assert_true(p2pc_pt_round(t, "o", 1, &round));
+  assert_int_equal(round, 3);
+  p2pc_pt_on_ihave(t, 1, &closer, 1, 2); /* now 3 vs 3 */
+  assert_int_equal(count(&r, 'G', UINT32_MAX), 1);
+  p2pc_pt_stats st;
+  p2pc_pt_get_stats(t, &st);
+  assert_int_equal(st.optimised, 1);
+  p2pc_pt_free(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_broadcast_eager_then_lazy),
@@ -575,6 +641,8 @@ int main(void) {
       cmocka_unit_test(test_reentrant_broadcast),
       cmocka_unit_test(test_table_model),
       cmocka_unit_test(test_allocation_failures),
+      cmocka_unit_test(test_new_link_told_the_backlog),
+      cmocka_unit_test(test_tree_moves_to_shorter_path),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -589,47 +589,54 @@ static void test_bcast_frames(void **state) {
   p2pc_wire_bcast_id ids[P2PC_WIRE_MAX_BCAST_IDS + 1] = {{"a~z", 9, 2},
                                                          {"b", 130, 0}};
   p2pc_buf_reset(&b);
-  assert_int_equal(p2pc_wire_bcast_ids_put(&b, ids, 2), 0);
+  assert_int_equal(p2pc_wire_bcast_ids_put(&b, ids, 2, 1), 0);
   const uint8_t want[] = {2, 3, 'a', '~', 'z', 9, 2, 1, 'b', 0x82, 0x01, 0};
   assert_int_equal(b.len, sizeof want);
   assert_memory_equal(b.data, want, sizeof want);
   p2pc_wire_bcast_id got[P2PC_WIRE_MAX_BCAST_IDS];
   uint32_t count = 0;
-  assert_int_equal(p2pc_wire_bcast_ids_get(want, sizeof want, got, &count),
+  assert_int_equal(p2pc_wire_bcast_ids_get(want, sizeof want, 1, got, &count),
                    (int)sizeof want);
   assert_int_equal(count, 2);
   assert_string_equal(got[0].origin, "a~z");
   assert_int_equal(got[1].n, 130);
   for (size_t k = 0; k < sizeof want; k++)
-    assert_int_equal(p2pc_wire_bcast_ids_get(want, k, got, &count),
+    assert_int_equal(p2pc_wire_bcast_ids_get(want, k, 1, got, &count),
                      P2PC_ERR_PROTO);
   uint8_t longer[sizeof want + 1];
   memcpy(longer, want, sizeof want);
   longer[sizeof want] = 0;
-  assert_int_equal(p2pc_wire_bcast_ids_get(longer, sizeof longer, got, &count),
-                   P2PC_ERR_PROTO);
+  assert_int_equal(
+      p2pc_wire_bcast_ids_get(longer, sizeof longer, 1, got, &count),
+      P2PC_ERR_PROTO);
   const uint8_t zero[] = {0}, n0[] = {1, 1, 'b', 0, 0},
                 badid[] = {1, 1, '/', 1, 0};
-  assert_int_equal(p2pc_wire_bcast_ids_get(zero, 1, got, &count),
+  assert_int_equal(p2pc_wire_bcast_ids_get(zero, 1, 1, got, &count),
                    P2PC_ERR_PROTO);
-  assert_int_equal(p2pc_wire_bcast_ids_get(n0, sizeof n0, got, &count),
+  assert_int_equal(p2pc_wire_bcast_ids_get(n0, sizeof n0, 1, got, &count),
                    P2PC_ERR_PROTO);
-  assert_int_equal(p2pc_wire_bcast_ids_get(badid, sizeof badid, got, &count),
+  assert_int_equal(p2pc_wire_bcast_ids_get(badid, sizeof badid, 1, got, &count),
                    P2PC_ERR_PROTO);
   /* 64 ids at most */
   for (int i = 0; i <= P2PC_WIRE_MAX_BCAST_IDS; i++)
     ids[i] = ids[0];
   p2pc_buf_reset(&b);
-  assert_int_equal(p2pc_wire_bcast_ids_put(&b, ids, 65), P2PC_ERR_INVAL);
-  assert_int_equal(p2pc_wire_bcast_ids_put(&b, ids, 0), P2PC_ERR_INVAL);
+  assert_int_equal(p2pc_wire_bcast_ids_put(&b, ids, 65, 0), P2PC_ERR_INVAL);
+  assert_int_equal(p2pc_wire_bcast_ids_put(&b, ids, 0, 1), P2PC_ERR_INVAL);
   assert_int_equal(b.len, 0);
-  assert_int_equal(p2pc_wire_bcast_ids_put(&b, ids, 64), 0);
-  assert_int_equal(p2pc_wire_bcast_ids_get(b.data, b.len, got, &count),
+  assert_int_equal(p2pc_wire_bcast_ids_put(&b, ids, 64, 1), 0);
+  assert_int_equal(p2pc_wire_bcast_ids_get(b.data, b.len, 1, got, &count),
                    (int)b.len);
   assert_int_equal(count, 64);
   b.data[0] = 65;
-  assert_int_equal(p2pc_wire_bcast_ids_get(b.data, b.len, got, &count),
+  assert_int_equal(p2pc_wire_bcast_ids_get(b.data, b.len, 1, got, &count),
                    P2PC_ERR_PROTO);
+  /* GRAFT may be empty: the link joins the tree, nothing is asked for */
+  p2pc_buf_reset(&b);
+  assert_int_equal(p2pc_wire_bcast_ids_put(&b, ids, 0, 0), 0);
+  assert_int_equal(b.len, 1);
+  assert_int_equal(p2pc_wire_bcast_ids_get(zero, 1, 0, got, &count), 1);
+  assert_int_equal(count, 0);
   /* PRUNE: empty */
   assert_int_equal(p2pc_wire_prune_get(want, 0), 0);
   assert_int_equal(p2pc_wire_prune_get(want, 1), P2PC_ERR_PROTO);

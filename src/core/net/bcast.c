@@ -32,7 +32,8 @@ static void out_frame(p2pc_node *n, uint32_t lid, p2pc_frame_type type,
   if (type == P2PC_FRAME_GOSSIP)
     rv = p2pc_wire_gossip_put(b, round, msg, len);
   else if (type != P2PC_FRAME_PRUNE)
-    rv = p2pc_wire_bcast_ids_put(b, ids, count);
+    rv = p2pc_wire_bcast_ids_put(b, ids, count,
+                                 type == P2PC_FRAME_IHAVE ? 1 : 0);
   if (!rv)
     rv = p2pc_wire_frame_end(b, at, n->cfg.max_frame);
   /* A link whose output is over its cap does not read: the message is
@@ -128,7 +129,9 @@ int p2pc__node_bcast_frame(p2pc_node *n, uint32_t lid, const p2pc_frame *f) {
     return 0;
   case P2PC_FRAME_IHAVE:
   case P2PC_FRAME_GRAFT:
-    if (p2pc_wire_bcast_ids_get(f->body, f->body_len, ids, &count) < 0)
+    if (p2pc_wire_bcast_ids_get(f->body, f->body_len,
+                                f->type == P2PC_FRAME_IHAVE ? 1 : 0, ids,
+                                &count) < 0)
       return p2pc__node_proto_error(
           n, lid,
           f->type == P2PC_FRAME_IHAVE ? "malformed IHAVE" : "malformed GRAFT");

@@ -37,8 +37,9 @@ struct p2pc_pt {
   const p2pc_allocator *a;
   p2pc_pt_config cfg;
   p2pc_pt_hooks h;
-  uint8_t *mode; /* per link: M_* */
-  ptrec *rec;    /* ring of cap (a power of two) records */
+  uint8_t *mode;  /* per link: M_* */
+  uint8_t *fresh; /* per link: up since the last flush (told the backlog) */
+  ptrec *rec;     /* ring of cap (a power of two) records */
   uint32_t cap;
   uint64_t head, tail; /* the records held are the seqs [head, tail) */
   uint64_t bhead;      /* no record below this holds bytes */
@@ -62,6 +63,7 @@ void p2pc_pt_config_default(p2pc_pt_config *c) {
   c->graft_next_ns = P2PC_PT_GRAFT_NEXT_NS_DEFAULT;
   c->ihave_ns = P2PC_PT_IHAVE_NS_DEFAULT;
   c->retry_ns = P2PC_PT_RETRY_NS_DEFAULT;
+  c->opt_rounds = 2;
 }
 
 int p2pc_pt_new(p2pc_pt **out, const p2pc_allocator *a,
@@ -79,12 +81,13 @@ int p2pc_pt_new(p2pc_pt **out, const p2pc_allocator *a,
   t->cfg = *cfg;
   t->h = *hooks;
   t->ann_due = t->retry_at = UINT64_MAX;
-  t->mode = a->realloc(NULL, cfg->max_links, a->ud);
+  t->mode = a->realloc(NULL, 2 * (size_t)cfg->max_links, a->ud);
   if (!t->mode) {
     p2pc_pt_free(t);
     return P2PC_ERR_NOMEM;
   }
-  memset(t->mode, M_NONE, cfg->max_links);
+  memset(t->mode, M_NONE, 2 * (size_t)cfg->max_links);
+  t->fresh = t->mode + cfg->max_links;
   *out = t;
   return 0;
 }
@@ -284,32 +287,45 @@ static void attach(p2pc_pt *t, ptrec *r, const uint8_t *msg, size_t len) {
 
 /* ---- dissemination ---------------------------------------------------- */
 
-static void flush_ihave(p2pc_pt *t) {
+/* Sends link l IHAVEs for held records that it may lack (received,
+ * cached, not from l): those of seqs[0..n), or if seqs is NULL the seqs
+ * [from, to). */
+static void announce(p2pc_pt *t, uint32_t l, const uint64_t *seqs, uint32_t n,
+                     uint64_t from, uint64_t to) {
   p2pc_wire_bcast_id ids[P2PC_WIRE_MAX_BCAST_IDS];
-  for (uint32_t l = 0; l < t->cfg.max_links; l++) {
-    if (t->mode[l] != M_LAZY)
+  uint32_t k = 0;
+  uint64_t total = seqs ? n : to - from;
+  for (uint64_t i = 0; i < total; i++) {
+    const ptrec *r = held(t, seqs ? seqs[i] : from + i);
+    if (!r || r->state != R_HAVE || r->from == l)
       continue;
-    uint32_t k = 0;
-    for (uint32_t i = 0; i < t->nann; i++) {
-      const ptrec *r = held(t, t->ann[i]);
-      if (!r || r->state != R_HAVE || r->from == l)
-        continue;
-      memcpy(ids[k].origin, r->origin, r->olen);
-      ids[k].origin[r->olen] = '\0';
-      ids[k].n = r->n;
-      ids[k].round = r->round;
-      if (++k == P2PC_WIRE_MAX_BCAST_IDS) {
-        t->h.ihave(t->h.ud, l, ids, k);
-        t->st.ihave_sent++;
-        t->st.ihave_ids += k;
-        k = 0;
-      }
-    }
-    if (k) {
+    memcpy(ids[k].origin, r->origin, r->olen);
+    ids[k].origin[r->olen] = '\0';
+    ids[k].n = r->n;
+    ids[k].round = r->round;
+    if (++k == P2PC_WIRE_MAX_BCAST_IDS) {
       t->h.ihave(t->h.ud, l, ids, k);
       t->st.ihave_sent++;
       t->st.ihave_ids += k;
+      k = 0;
     }
+  }
+  if (k) {
+    t->h.ihave(t->h.ud, l, ids, k);
+    t->st.ihave_sent++;
+    t->st.ihave_ids += k;
+  }
+}
+
+/* The lazy links hear of what arrived since the last flush; a link that
+ * came up since then hears of everything cached. */
+static void flush_ihave(p2pc_pt *t) {
+  for (uint32_t l = 0; l < t->cfg.max_links; l++) {
+    if (t->fresh[l] && t->mode[l] != M_NONE)
+      announce(t, l, NULL, 0, t->head, t->tail);
+    else if (t->mode[l] == M_LAZY)
+      announce(t, l, t->ann, t->nann, 0, 0);
+    t->fresh[l] = 0;
   }
   t->nann = 0;
   t->ann_due = UINT64_MAX;
@@ -422,6 +438,28 @@ int p2pc_pt_on_gossip(p2pc_pt *t, uint32_t link, uint64_t round,
   return 0;
 }
 
+/* Plumtree §3.7: a message we have was announced on link after fewer
+ * rounds than our copy took, by more than opt_rounds: the tree moves onto
+ * that link (an empty GRAFT) and off the copy's (PRUNE). */
+static void shorter_path(p2pc_pt *t, ptrec *r, uint32_t link, uint64_t round) {
+  if (!t->cfg.opt_rounds || r->from == NO_LINK_PT || r->from == link ||
+      round >= r->round || r->round - round <= 1 + (uint64_t)t->cfg.opt_rounds)
+    return;
+  if (t->mode[link] != M_EAGER) {
+    t->mode[link] = M_EAGER;
+    t->h.graft(t->h.ud, link, NULL, 0);
+    t->st.graft_sent++;
+  }
+  if (t->mode[r->from] == M_EAGER) {
+    t->mode[r->from] = M_LAZY;
+    t->h.prune(t->h.ud, r->from);
+    t->st.prune_sent++;
+  }
+  r->from = link; /* once per message and path */
+  r->round = round + 1;
+  t->st.optimised++;
+}
+
 void p2pc_pt_on_ihave(p2pc_pt *t, uint32_t link, const p2pc_wire_bcast_id *ids,
                       uint32_t count, uint64_t now) {
   if (link >= t->cfg.max_links || t->mode[link] == M_NONE)
@@ -432,8 +470,10 @@ void p2pc_pt_on_ihave(p2pc_pt *t, uint32_t link, const p2pc_wire_bcast_id *ids,
     if (olen == 0 || olen > P2PC_ID_MAX)
       continue;
     ptrec *r = find(t, ids[i].origin, olen, ids[i].n);
-    if (r && r->state != R_MISSING)
+    if (r && r->state != R_MISSING) {
+      shorter_path(t, r, link, ids[i].round);
       continue; /* we have it */
+    }
     if (!r) {
       if (t->nmissing >= P2PC_PT_MAX_MISSING ||
           !(r = insert(t, ids[i].origin, olen, ids[i].n, now)))
@@ -477,13 +517,18 @@ void p2pc_pt_on_prune(p2pc_pt *t, uint32_t link) {
 }
 
 void p2pc_pt_link_up(p2pc_pt *t, uint32_t link) {
-  if (link < t->cfg.max_links)
-    t->mode[link] = M_EAGER;
+  if (link >= t->cfg.max_links)
+    return;
+  t->mode[link] = M_EAGER;
+  if (t->ncached) {
+    t->fresh[link] = 1;
+    t->ann_due = 0; /* at the next deadline */
+  }
 }
 
 void p2pc_pt_link_down(p2pc_pt *t, uint32_t link) {
   if (link < t->cfg.max_links)
-    t->mode[link] = M_NONE;
+    t->mode[link] = t->fresh[link] = M_NONE;
 }
 
 bool p2pc_pt_eager(const p2pc_pt *t, uint32_t link) {

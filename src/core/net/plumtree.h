@@ -59,6 +59,10 @@ typedef struct p2pc_pt_config {
   uint64_t ihave_ns;      /* announcements are flushed this often [50 ms] */
   uint64_t retry_ns;      /* a message the causal layer could not take yet
                              is offered again this often [100 ms] */
+  /* The tree optimisation (Plumtree §3.7): an IHAVE whose path is more
+   * than this many rounds shorter than the copy taken moves the tree onto
+   * it (an empty GRAFT there, a PRUNE to the copy's link) [2; 0: off]. */
+  uint32_t opt_rounds;
 } p2pc_pt_config;
 
 /* Fills cfg with the defaults (max_links 0: the caller sets it). */
@@ -90,8 +94,9 @@ int p2pc_pt_new(p2pc_pt **out, const p2pc_allocator *a,
                 const p2pc_pt_config *cfg, const p2pc_pt_hooks *hooks);
 void p2pc_pt_free(p2pc_pt *t);
 
-/* A link came up (it starts eager) or went down (it leaves both sets;
- * announcements it made are forgotten). */
+/* A link came up (it starts eager, and is told with IHAVEs of every
+ * message cached, so that a node that joins or comes back after a cut
+ * GRAFTs what it missed) or went down (it leaves both sets). */
 void p2pc_pt_link_up(p2pc_pt *t, uint32_t link);
 void p2pc_pt_link_down(p2pc_pt *t, uint32_t link);
 /* Whether link is up and eager / up and lazy. */
@@ -137,6 +142,7 @@ typedef struct p2pc_pt_stats {
   uint64_t gossip_sent, ihave_sent, graft_sent, prune_sent;
   uint64_t ihave_ids; /* ids announced */
   uint64_t grafted;   /* messages sent in answer to a GRAFT */
+  uint64_t optimised; /* tree moves onto a shorter path (§3.7) */
   uint64_t retries;   /* deliveries offered again */
   uint64_t lost;      /* not taken by the causal layer before eviction */
   uint32_t ids, cached, missing; /* held now */

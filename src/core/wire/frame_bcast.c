@@ -39,8 +39,8 @@ int p2pc_wire_gossip_get(const uint8_t *b, size_t len, uint64_t *round,
 }
 
 int p2pc_wire_bcast_ids_put(p2pc_buf *out, const p2pc_wire_bcast_id *ids,
-                            uint32_t count) {
-  if (count < 1 || count > P2PC_WIRE_MAX_BCAST_IDS)
+                            uint32_t count, uint32_t min_count) {
+  if (count < min_count || count > P2PC_WIRE_MAX_BCAST_IDS)
     return P2PC_ERR_INVAL;
   for (uint32_t i = 0; i < count; i++) {
     size_t l = strnlen(ids[i].origin, P2PC_ID_MAX + 1);
@@ -64,12 +64,13 @@ int p2pc_wire_bcast_ids_put(p2pc_buf *out, const p2pc_wire_bcast_id *ids,
   return rv;
 }
 
-int p2pc_wire_bcast_ids_get(const uint8_t *b, size_t len,
+int p2pc_wire_bcast_ids_get(const uint8_t *b, size_t len, uint32_t min_count,
                             p2pc_wire_bcast_id *ids, uint32_t *count) {
   p2pc_reader r;
   uint64_t c;
   p2pc_reader_init(&r, b, len);
-  if (!p2pc_reader_varint(&r, &c) || c < 1 || c > P2PC_WIRE_MAX_BCAST_IDS)
+  if (!p2pc_reader_varint(&r, &c) || c < min_count ||
+      c > P2PC_WIRE_MAX_BCAST_IDS)
     return P2PC_ERR_PROTO;
   /* Validate everything first: outputs only on success. */
   size_t body = r.off;
