@@ -106,6 +106,18 @@ static uint64_t ls_for(const p2pc_ses_msg *m, const p2pc_idtab *ids,
   return 0;
 }
 
+/* Entry i is one B must meet: about B, or about "*" (every node), not of
+ * B's own and not stamped before B's birth. */
+static bool about_b(const p2pc_ses_dep *d, uint32_t i, const p2pc_idtab *ids,
+                    uint64_t birth) {
+  const char *dest = p2pc_idtab_name(ids, d[i].dest, NULL);
+  if (strcmp(dest, "B") == 0)
+    return true;
+  return strcmp(dest, "*") == 0 &&
+         strcmp(p2pc_idtab_name(ids, d[i].sender, NULL), "B") != 0 &&
+         d[i].stamp >= birth;
+}
+
 /* c delivered m: its next message (to "Z") carries m's entries that are
  * not about B, not Δ old and not below their sender's LS in m, each with
  * one hop more (at most 255), and nothing else; and as LS values, B's own
@@ -115,6 +127,14 @@ static void check_passed_on(p2pc_causal *c, const p2pc_ses_msg *m,
                             const p2pc_idtab *ids, uint64_t hlc,
                             uint64_t life) {
   const p2pc_allocator *a = p2pc_allocator_default();
+  /* Broadcasts (destination "*") pass on one entry more and keep "*"
+   * entries below LS: test_causal_bcast and prop_causal_bcast hold those
+   * rules; this oracle covers messages without "*". */
+  if (strcmp(p2pc_idtab_name(ids, m->dest, NULL), "*") == 0)
+    return;
+  for (uint32_t i = 0; i < m->ndeps; i++)
+    if (strcmp(p2pc_idtab_name(ids, m->deps[i].dest, NULL), "*") == 0)
+      return;
   p2pc_buf out;
   p2pc_buf_init(&out, a, 1u << 24);
   int rv = p2pc_causal_send(c, "Z", (const uint8_t *)"z", 1, 2, &out);
@@ -200,8 +220,15 @@ static void offer_to_core(const uint8_t *data, size_t size,
   int rv = p2pc_causal_receive(c, with_sender ? "A" : NULL, data, size, 1);
   FUZZ_CHECK(rv == 0 || rv == P2PC_ERR_PROTO || rv == P2PC_ERR_TOOBIG ||
              rv == P2PC_ERR_AHEAD || rv == P2PC_ERR_NOMEM);
-  FUZZ_CHECK(o.other == 0);
-  bool for_b = m && strcmp(p2pc_idtab_name(ids, m->dest, NULL), "B") == 0;
+  /* A broadcast (to "*") is for B too. */
+  bool bc = m && strcmp(p2pc_idtab_name(ids, m->dest, NULL), "*") == 0;
+  bool for_b =
+      m && (bc || strcmp(p2pc_idtab_name(ids, m->dest, NULL), "B") == 0);
+  /* B's birth: its first known time (timed), else its first input (HLC
+   * 0): a broadcast stamped before it is dropped, and "*" entries stamped
+   * before it are met. */
+  uint64_t birth = timed ? P2PC_HLC_PHYS(NET_NS) : 0;
+  FUZZ_CHECK(o.other == (bc && rv == 0 && m->stamp < birth ? 1u : 0u));
   bool from_a = m && strcmp(p2pc_idtab_name(ids, m->sender, NULL), "A") == 0;
   if (!m || !for_b || (with_sender && !from_a)) {
     /* Malformed on its own is malformed for the core too, and so is a
@@ -230,6 +257,12 @@ static void offer_to_core(const uint8_t *data, size_t size,
     p2pc_causal_free(c);
     return;
   }
+  if (bc && m->stamp < birth) { /* not addressed to B: dropped */
+    FUZZ_CHECK(rv == 0 && o.recv + o.deliver + o.buffer + o.expire == 0);
+    FUZZ_CHECK(p2pc_causal_buffered(c) == 0);
+    p2pc_causal_free(c);
+    return;
+  }
   /* Well-formed, for B, from the expected sender, in time: a fresh core
    * takes it, and its HLC passes the stamp (the receive rule). */
   FUZZ_CHECK(rv == 0);
@@ -242,7 +275,10 @@ static void offer_to_core(const uint8_t *data, size_t size,
     uint64_t d, wo[2 * P2PC_CAUSAL_MAX_WRITTEN_OFF];
     uint32_t nwo;
     p2pc_causal_report_for(c, o.sender, &d, wo, &nwo);
-    FUZZ_CHECK(d == 0 && nwo == 1 && wo[0] == m->n && wo[1] == m->n);
+    if (bc) /* broadcasts are written off in a list never reported */
+      FUZZ_CHECK(d == 0 && nwo == 0);
+    else
+      FUZZ_CHECK(d == 0 && nwo == 1 && wo[0] == m->n && wo[1] == m->n);
     p2pc_causal_free(c);
     return;
   }
@@ -251,7 +287,7 @@ static void offer_to_core(const uint8_t *data, size_t size,
   uint32_t unmet = 0;
   const p2pc_ses_dep *first = NULL;
   for (uint32_t i = 0; i < m->ndeps; i++)
-    if (strcmp(p2pc_idtab_name(ids, m->deps[i].dest, NULL), "B") == 0 &&
+    if (about_b(m->deps, i, ids, birth) &&
         !older_than(m->deps[i].stamp, hlc, life)) {
       unmet++;
       if (!first)
@@ -268,14 +304,14 @@ static void offer_to_core(const uint8_t *data, size_t size,
     FUZZ_CHECK(o.unmet == unmet);
     bool found = false;
     for (uint32_t i = 0; i < m->ndeps && !found; i++)
-      found = strcmp(p2pc_idtab_name(ids, m->deps[i].dest, NULL), "B") == 0 &&
+      found = about_b(m->deps, i, ids, birth) &&
               !older_than(m->deps[i].stamp, hlc, life) &&
               m->deps[i].n == o.waits_n &&
               strcmp(p2pc_idtab_name(ids, m->deps[i].sender, NULL),
                      o.waits_sender) == 0;
     FUZZ_CHECK(found);
   } else {
-    FUZZ_CHECK(p2pc_causal_pairs(c) <= m->ndeps);
+    FUZZ_CHECK(p2pc_causal_pairs(c) <= m->ndeps + bc);
     check_passed_on(c, m, ids, hlc, life);
   }
   p2pc_causal_free(c);

@@ -228,6 +228,15 @@ void gen_handmade_ses(void) {
   put_ses(&b, "A", "C", 1, 0, 1000, NULL, 0, "not for B");
   add_ses_seed("ses-other-dest", &b);
 
+  /* A broadcast: destination "*", with an entry about "*" and one about
+   * B (both must be met at B). */
+  p2pc_buf_reset(&b);
+  {
+    dep_spec db[2] = {{"*", "C", 3, 900, 1}, {"B", "A", 2, 950, 0}};
+    put_ses(&b, "A", "*", 4, 0, 1000, db, 2, "to all");
+  }
+  add_ses_seed("ses-broadcast", &b);
+
   /* Truncated: the last byte of the payload is missing. */
   p2pc_buf_reset(&b);
   put_ses(&b, "A", "B", 5, 2, 1000, d2, 4, "entries");

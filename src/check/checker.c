@@ -33,6 +33,8 @@ typedef struct msg_info {
   bool expired;         /* reported expired, by its sender or dest */
   bool expired_at_dest; /* ... by its destination */
   bool has_payload;
+  bool bcast;    /* to CCHECK_ALL */
+  uint32_t bidx; /* bcast: its row in bdel/bexp */
   size_t pay_off, pay_len;
 } msg_info;
 
@@ -83,6 +85,16 @@ struct ccheck {
   uint64_t ndeliv;
   uint64_t ndelivered; /* messages delivered at their destination */
   uint64_t nexpired;   /* messages expired and not delivered */
+  /* Broadcasts: per broadcast and node, deliveries there (saturating) and
+   * whether that node reported it expired; per sender, its broadcasts in
+   * send order; per (node, sender), the prefix of those delivered or
+   * expired at the node; nodes exempt from their LIVENESS. */
+  uint8_t *bdel, *bexp;
+  uint32_t nb;
+  size_t capb;
+  stream *bcasts;
+  uint32_t *bpfx;
+  bool *exempt;
 };
 
 static void *xrealloc(void *p, size_t n) {
@@ -226,6 +238,9 @@ ccheck *ccheck_new(uint32_t nnodes, const char *const *names, unsigned flags) {
   }
   c->vc = xcalloc((size_t)nnodes * nnodes, sizeof *c->vc);
   c->streams = xcalloc(nnodes, sizeof *c->streams);
+  c->bcasts = xcalloc(nnodes, sizeof *c->bcasts);
+  c->bpfx = xcalloc((size_t)nnodes * nnodes, sizeof *c->bpfx);
+  c->exempt = xcalloc(nnodes, sizeof *c->exempt);
   if (flags & CCHECK_OFFLINE)
     c->held = xcalloc(nnodes, sizeof *c->held);
   return c;
@@ -243,7 +258,13 @@ void ccheck_free(ccheck *c) {
     }
     if (c->held)
       free(c->held[i].v);
+    free(c->bcasts[i].v);
   }
+  free(c->bcasts);
+  free(c->bpfx);
+  free(c->exempt);
+  free(c->bdel);
+  free(c->bexp);
   for (int k = 0; k < CCHECK_NKINDS; k++)
     free(c->first[k]);
   free(c->names);
@@ -302,12 +323,30 @@ static void process_send(ccheck *c, uint32_t node, uint32_t sender, uint64_t n,
   m->delivered = 0;
   m->expired = m->expired_at_dest = false;
   m->has_payload = payload != NULL;
+  m->bcast = dest == CCHECK_ALL;
   m->pay_len = len;
   m->pay_off = payload ? append(&c->pay, &c->paylen, &c->paycap, payload, len)
                        : c->paylen;
   c->nmsgs++;
   add_to_hash(c, idx);
 
+  if (m->bcast) {
+    m->bidx = c->nb;
+    size_t bc_cap = c->capb;
+    c->bdel = grow(c->bdel, c->nn, (size_t)c->nb + 1, &bc_cap);
+    bc_cap = c->capb;
+    c->bexp = grow(c->bexp, c->nn, (size_t)c->nb + 1, &bc_cap);
+    c->capb = bc_cap;
+    memset(c->bdel + (size_t)c->nb * c->nn, 0, c->nn);
+    memset(c->bexp + (size_t)c->nb * c->nn, 0, c->nn);
+    c->nb++;
+    stream *bl = &c->bcasts[sender];
+    size_t bcap = bl->cap;
+    bl->v = grow(bl->v, sizeof *bl->v, (size_t)bl->n + 1, &bcap);
+    bl->cap = (uint32_t)bcap;
+    bl->v[bl->n++] = idx;
+    return;
+  }
   if (!c->streams[dest])
     c->streams[dest] = xcalloc(c->nn, sizeof **c->streams);
   stream *st = &c->streams[dest][sender];
@@ -317,15 +356,31 @@ static void process_send(ccheck *c, uint32_t node, uint32_t sender, uint64_t n,
   st->v[st->n++] = idx;
 }
 
-/* The first message to m's destination that must precede m but is not
- * delivered, or NO_MSG. */
-static uint32_t missing_predecessor(const ccheck *c, uint32_t idx) {
+static bool bdone(const ccheck *c, uint32_t idx, uint32_t x) {
+  size_t k = (size_t)c->msgs[idx].bidx * c->nn + x;
+  return c->bdel[k] || c->bexp[k];
+}
+
+/* The first message to node x (m's destination, or any node for a
+ * broadcast) that must precede m there but is not delivered, or NO_MSG:
+ * a message to x, or a broadcast, whose send happens-before m's. */
+static uint32_t missing_predecessor(const ccheck *c, uint32_t idx, uint32_t x) {
   const msg_info *m = &c->msgs[idx];
-  if (!c->streams[m->dest])
-    return NO_MSG;
   const uint32_t *sv = &c->svec[(size_t)idx * c->nn];
   for (uint32_t s = 0; s < c->nn; s++) {
-    const stream *st = &c->streams[m->dest][s];
+    const stream *bl = &c->bcasts[s];
+    uint32_t p = c->bpfx[(size_t)x * c->nn + s];
+    if (p == bl->n)
+      continue;
+    uint32_t first = bl->v[p];
+    uint32_t bound = s == m->sender ? m->send_idx - 1 : sv[s];
+    if (first != idx && c->msgs[first].send_idx <= bound)
+      return first;
+  }
+  if (!c->streams[x])
+    return NO_MSG;
+  for (uint32_t s = 0; s < c->nn; s++) {
+    const stream *st = &c->streams[x][s];
     if (st->pfx == st->n)
       continue;
     uint32_t first = st->v[st->pfx];
@@ -345,12 +400,68 @@ static void advance(ccheck *c, uint32_t dest, uint32_t sender) {
     st->pfx++;
 }
 
+/* The same for sender's broadcasts at node x. */
+static void advance_b(ccheck *c, uint32_t x, uint32_t sender) {
+  const stream *bl = &c->bcasts[sender];
+  uint32_t *p = &c->bpfx[(size_t)x * c->nn + sender];
+  while (*p < bl->n && bdone(c, bl->v[*p], x))
+    (*p)++;
+}
+
 static void merge_into(ccheck *c, uint32_t node, uint32_t idx) {
   uint32_t *vn = &c->vc[(size_t)node * c->nn];
   const uint32_t *sv = &c->svec[(size_t)idx * c->nn];
   for (uint32_t k = 0; k < c->nn; k++)
     if (sv[k] > vn[k])
       vn[k] = sv[k];
+}
+
+static void report_order(ccheck *c, uint32_t node, uint32_t idx,
+                         uint32_t pred) {
+  const msg_info *m = &c->msgs[idx], *p = &c->msgs[pred];
+  report(c, CCHECK_ORDER,
+         "ORDER: %s delivered %s:%" PRIu64 " before %s:%" PRIu64
+         " (%s), whose send happens-before the send of %s:%" PRIu64,
+         name(c, node), name(c, m->sender), m->n, name(c, p->sender), p->n,
+         p->bcast ? "a broadcast" : "also sent to it", name(c, m->sender),
+         m->n);
+}
+
+/* A broadcast delivered at node. */
+static void deliver_bcast(ccheck *c, uint32_t node, uint32_t idx,
+                          const void *payload, size_t len) {
+  msg_info *m = &c->msgs[idx];
+  size_t k = (size_t)m->bidx * c->nn + node;
+  if (payload && m->has_payload &&
+      (len != m->pay_len ||
+       (len && memcmp(payload, c->pay + m->pay_off, len) != 0)))
+    report(c, CCHECK_PAYLOAD,
+           "PAYLOAD: %s delivered broadcast %s:%" PRIu64
+           " with a payload of %zu bytes that differs from the %zu sent",
+           name(c, node), name(c, m->sender), m->n, len, m->pay_len);
+  if (c->bdel[k]) {
+    if (c->bdel[k] < UINT8_MAX)
+      c->bdel[k]++;
+    report(c, CCHECK_DUPLICATE,
+           "DUPLICATE: %s delivered broadcast %s:%" PRIu64 " again",
+           name(c, node), name(c, m->sender), m->n);
+    tick(c, node);
+    return;
+  }
+  uint32_t pred = missing_predecessor(c, idx, node);
+  if (pred != NO_MSG)
+    report_order(c, node, idx, pred);
+  if (c->bexp[k])
+    report(c, CCHECK_EXPIRED_DELIVERED,
+           "EXPIRED_DELIVERED: %s delivered broadcast %s:%" PRIu64
+           " after reporting it expired",
+           name(c, node), name(c, m->sender), m->n);
+  c->bdel[k] = 1;
+  if (!m->delivered++)
+    c->ndelivered++;
+  advance_b(c, node, m->sender);
+  merge_into(c, node, idx);
+  tick(c, node);
 }
 
 static void process_deliver(ccheck *c, uint32_t node, uint32_t sender,
@@ -365,6 +476,10 @@ static void process_deliver(ccheck *c, uint32_t node, uint32_t sender,
     return;
   }
   msg_info *m = &c->msgs[idx];
+  if (m->bcast) {
+    deliver_bcast(c, node, idx, payload, len);
+    return;
+  }
   if (m->dest != node) {
     report(c, CCHECK_WRONG_DEST,
            "WRONG_DEST: %s delivered %s:%" PRIu64 ", which was sent to %s",
@@ -389,7 +504,7 @@ static void process_deliver(ccheck *c, uint32_t node, uint32_t sender,
     tick(c, node);
     return;
   }
-  uint32_t pred = missing_predecessor(c, idx);
+  uint32_t pred = missing_predecessor(c, idx, node);
   if (pred != NO_MSG) {
     const msg_info *p = &c->msgs[pred];
     report(
@@ -423,6 +538,17 @@ static void process_expire(ccheck *c, uint32_t node, uint32_t sender,
     return;
   }
   msg_info *m = &c->msgs[idx];
+  if (m->bcast) { /* it will not be delivered at node */
+    size_t k = (size_t)m->bidx * c->nn + node;
+    if (!c->bexp[k] && c->bdel[k])
+      report(c, CCHECK_EXPIRED_DELIVERED,
+             "EXPIRED_DELIVERED: %s reported broadcast %s:%" PRIu64
+             " expired after delivering it",
+             name(c, node), name(c, sender), n);
+    c->bexp[k] = 1;
+    advance_b(c, node, sender);
+    return;
+  }
   if (node != m->sender && node != m->dest) {
     report(c, CCHECK_WRONG_DEST,
            "WRONG_DEST: %s reported %s:%" PRIu64
@@ -515,7 +641,8 @@ void ccheck_send(ccheck *c, uint32_t node, uint32_t sender, uint64_t n,
                  uint32_t dest, const void *payload, size_t len) {
   check_node(c, node, "node");
   check_node(c, sender, "sender");
-  check_node(c, dest, "dest");
+  if (dest != CCHECK_ALL)
+    check_node(c, dest, "dest");
   if (c->finished) {
     fprintf(stderr, "checker: record after ccheck_finish\n");
     abort();
@@ -577,8 +704,23 @@ void ccheck_finish(ccheck *c) {
   }
   uint64_t missing = 0;
   uint32_t first = NO_MSG;
+  for (uint32_t i = 0; i < c->nmsgs; i++) {
+    if (!c->msgs[i].bcast)
+      continue;
+    for (uint32_t x = 0; x < c->nn; x++)
+      if (!c->exempt[x] && !bdone(c, i, x)) {
+        missing++;
+        if (missing == 1)
+          report(c, CCHECK_LIVENESS,
+                 "LIVENESS: broadcast %s:%" PRIu64 " was never delivered at %s",
+                 name(c, c->msgs[i].sender), c->msgs[i].n, name(c, x));
+        else
+          c->counts[CCHECK_LIVENESS]++;
+      }
+  }
+  missing = 0;
   for (uint32_t i = 0; i < c->nmsgs; i++)
-    if (!c->msgs[i].delivered && !c->msgs[i].expired) {
+    if (!c->msgs[i].bcast && !c->msgs[i].delivered && !c->msgs[i].expired) {
       if (first == NO_MSG)
         first = i;
       missing++;
@@ -595,9 +737,32 @@ void ccheck_finish(ccheck *c) {
 
 bool ccheck_ready(const ccheck *c, uint32_t sender, uint64_t n) {
   uint32_t idx = find_msg(c, sender, n);
-  if (idx == NO_MSG || c->msgs[idx].delivered || c->msgs[idx].expired)
+  if (idx == NO_MSG || c->msgs[idx].bcast || c->msgs[idx].delivered ||
+      c->msgs[idx].expired)
     return false;
-  return missing_predecessor(c, idx) == NO_MSG;
+  return missing_predecessor(c, idx, c->msgs[idx].dest) == NO_MSG;
+}
+
+bool ccheck_ready_at(const ccheck *c, uint32_t sender, uint64_t n, uint32_t x) {
+  uint32_t idx = find_msg(c, sender, n);
+  if (idx == NO_MSG || x >= c->nn || !c->msgs[idx].bcast || bdone(c, idx, x))
+    return false;
+  return missing_predecessor(c, idx, x) == NO_MSG;
+}
+
+bool ccheck_delivered_at(const ccheck *c, uint32_t sender, uint64_t n,
+                         uint32_t x) {
+  uint32_t idx = find_msg(c, sender, n);
+  if (idx == NO_MSG || x >= c->nn)
+    return false;
+  if (c->msgs[idx].bcast)
+    return c->bdel[(size_t)c->msgs[idx].bidx * c->nn + x] > 0;
+  return c->msgs[idx].dest == x && c->msgs[idx].delivered > 0;
+}
+
+void ccheck_exempt(ccheck *c, uint32_t node) {
+  check_node(c, node, "node");
+  c->exempt[node] = true;
 }
 
 bool ccheck_delivered(const ccheck *c, uint32_t sender, uint64_t n) {

@@ -29,6 +29,15 @@
  * time: whether the expiry was due is the harness's to judge (evcheck.h
  * does it from the logs).
  *
+ * Broadcasts: a message sent to CCHECK_ALL is addressed to every node. It
+ * is delivered at most once at each node (DUPLICATE), and at every node
+ * (LIVENESS) but those that report it expired there (ccheck_expire by
+ * that node: it outlived Δ there, or was stamped before the node's birth,
+ * docs/PROTOCOL.md) or that are exempt (ccheck_exempt: crashed, stopped).
+ * ORDER covers it at every node: a message delivered at node x whose send
+ * happens-before a broadcast b's, or b's send happens-before its own, is
+ * delivered at x in that order (unless the earlier one expired at x).
+ *
  * Cost: O(N) time per record and N counters per message (N = nodes), so it
  * is meant for up to a few hundred nodes and ~10^5 messages per run.
  *
@@ -68,6 +77,9 @@ typedef enum ccheck_kind {
 
 enum { CCHECK_OFFLINE = 1u << 0 };
 
+/* The destination of a broadcast: every node. */
+#define CCHECK_ALL UINT32_MAX
+
 typedef struct ccheck ccheck;
 
 /* A checker for nodes 0..nnodes-1 (nnodes >= 1). names[i] (copied) is used
@@ -75,7 +87,8 @@ typedef struct ccheck ccheck;
 ccheck *ccheck_new(uint32_t nnodes, const char *const *names, unsigned flags);
 void ccheck_free(ccheck *c);
 
-/* Node `node` recorded SEND of message sender:n to dest. payload (copied)
+/* Node `node` recorded SEND of message sender:n to dest (a node, or
+ * CCHECK_ALL for a broadcast). payload (copied)
  * is what deliveries must carry; NULL = do not compare payloads. */
 void ccheck_send(ccheck *c, uint32_t node, uint32_t sender, uint64_t n,
                  uint32_t dest, const void *payload, size_t len);
@@ -92,6 +105,9 @@ void ccheck_deliver(ccheck *c, uint32_t node, uint32_t sender, uint64_t n,
  * does). Reports after the first of a message only add the destination's
  * verdict. */
 void ccheck_expire(ccheck *c, uint32_t node, uint32_t sender, uint64_t n);
+/* Node `node` is not expected to deliver the broadcasts it has not
+ * delivered (it crashed or stopped): excused from their LIVENESS only. */
+void ccheck_exempt(ccheck *c, uint32_t node);
 /* Ends the run: reports the messages neither delivered nor expired
  * (LIVENESS) and, in offline mode, deliveries and expiries whose send
  * never came (UNKNOWN). Call once; no records may follow. */
@@ -100,10 +116,16 @@ void ccheck_finish(ccheck *c);
 /* True if sender:n is known, neither delivered nor expired, and every
  * message to its destination whose send happens-before its send has been
  * delivered or has expired: a correct causal layer must be able to
- * deliver it now. */
+ * deliver it now. False for a broadcast (ccheck_ready_at). */
 bool ccheck_ready(const ccheck *c, uint32_t sender, uint64_t n);
-/* True if sender:n is known and was delivered at its destination. */
+/* The same for broadcast sender:n at node x. */
+bool ccheck_ready_at(const ccheck *c, uint32_t sender, uint64_t n, uint32_t x);
+/* True if sender:n is known and was delivered at its destination (a
+ * broadcast: at every node but its sender... see ccheck_delivered_at). */
 bool ccheck_delivered(const ccheck *c, uint32_t sender, uint64_t n);
+/* True if sender:n (a broadcast or not) was delivered at node x. */
+bool ccheck_delivered_at(const ccheck *c, uint32_t sender, uint64_t n,
+                         uint32_t x);
 
 /* Violations found so far, per kind and in total. */
 uint64_t ccheck_count(const ccheck *c, ccheck_kind k);

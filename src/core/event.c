@@ -239,6 +239,7 @@ void p2pc_event_from_causal(p2pc_event *out, const p2pc_causal_event *ce) {
   case P2PC_CEV_DELIVER:
     ev.payload = ce->payload;
     ev.u.delivered.waited_ns = ce->waited_ns;
+    ev.u.delivered.broadcast = ce->broadcast;
     break;
   case P2PC_CEV_DROP:
     ev.reason = ce->reason;
@@ -418,6 +419,8 @@ static void body(sink *k, const p2pc_event *ev) {
   case P2PC_EVENT_DELIVERED:
     kv_u64(k, "stamp", ev->stamp);
     kv_u64(k, "waited_ns", ev->u.delivered.waited_ns);
+    if (ev->u.delivered.broadcast) /* a message to "*": every node */
+      kv_bool(k, "bcast", true);
     break;
   case P2PC_EVENT_DROPPED:
     kv_str(k, "reason", ev->reason);

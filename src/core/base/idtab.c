@@ -41,6 +41,12 @@ bool p2pc_id_valid(const char *p, size_t len) {
   return true;
 }
 
+/* The table also holds "*", the broadcast destination of the causal
+ * layer: it is no ID, and only the SES codec and the causal core use it. */
+static bool name_ok(const char *p, size_t len) {
+  return (len == 1 && p && p[0] == '*') || p2pc_id_valid(p, len);
+}
+
 void p2pc_idtab_init(p2pc_idtab *t, const p2pc_allocator *a, uint32_t limit) {
   memset(t, 0, sizeof *t);
   t->alloc = a;
@@ -78,7 +84,7 @@ static uint32_t probe(const p2pc_idtab *t, const char *p, size_t len) {
 
 int p2pc_idtab_find(const p2pc_idtab *t, const char *p, size_t len,
                     uint32_t *id) {
-  if (t->n == 0 || !p2pc_id_valid(p, len))
+  if (t->n == 0 || !name_ok(p, len))
     return P2PC_ERR_NOTFOUND;
   uint32_t s = t->slots[probe(t, p, len)];
   if (s == 0)
@@ -119,7 +125,7 @@ static int grow(p2pc_idtab *t) {
 }
 
 int p2pc_idtab_intern(p2pc_idtab *t, const char *p, size_t len, uint32_t *id) {
-  if (!p2pc_id_valid(p, len))
+  if (!name_ok(p, len))
     return P2PC_ERR_INVAL;
   if (t->n > 0) {
     uint32_t s = t->slots[probe(t, p, len)];

@@ -9,7 +9,8 @@
  * and in a message id "<sender>:<n>" without escaping. The causal layer's
  * identities are node IDs, or a node ID with its incarnation, "<id>~<tag>"
  * ('~' never occurs in a node ID, so the two cannot collide); the table
- * holds either kind, up to P2PC_ID_MAX bytes.
+ * holds either kind, up to P2PC_ID_MAX bytes, and the name "*" (the
+ * causal layer's broadcast destination, which is neither).
  */
 #ifndef P2PC_IDTAB_H
 #define P2PC_IDTAB_H

@@ -50,6 +50,7 @@ int p2pc_causal_new(p2pc_causal **out, const char *self,
   if (!c->cfg.ahead_margin_ns)
     c->cfg.ahead_margin_ns = P2PC_CAUSAL_AHEAD_MARGIN_DEFAULT_NS;
   c->life = c->cfg.lifetime_ns;
+  c->all = UINT32_MAX;
   c->dep_lb = c->buf_lb = c->pend_lb = c->wo_lb = UINT64_MAX;
   c->settle = P2PC_CAUSAL_SETTLE_NS + c->cfg.ahead_margin_ns;
   c->on_event = on_event;
@@ -142,13 +143,36 @@ void p2pc_causal_set_time(p2pc_causal *c, int64_t net_ns, uint64_t err_ns,
   c->time_known = net_ns > 0;
   if (c->pt > c->hlc)
     c->hlc = c->pt;
+  if (c->time_known)
+    born(c);
   if (c->nbuf)
     p2pc__causal_drain_buf(c, mono_ns); /* it sweeps first */
   else
     p2pc__causal_sweep(c);
 }
 
+void p2pc__causal_find_all(p2pc_causal *c) {
+  uint32_t x;
+  if (c->all == UINT32_MAX && p2pc_idtab_find(&c->ids, "*", 1, &x) == 0)
+    c->all = x;
+}
+
 /* ---- delivery ----------------------------------------------------------- */
+
+/* Whether entry e of a message is met here: it is about another node, or
+ * its message was delivered here or written off (the stream counter has
+ * passed it), or it is older than Δ, or its sender is retired. A
+ * broadcast's entry ("*", S, n) is about every node: also met if S is
+ * this node, or if it was stamped before this node's birth. */
+static bool dep_met(const p2pc_causal *c, const p2pc_ses_dep *e) {
+  bool all = is_all(c, e->dest);
+  if (e->dest != c->self && !all)
+    return true;
+  if (all && (e->sender == c->self || e->stamp < c->birth))
+    return true;
+  const peer_state *ps = e->sender < c->npeers ? &c->peers[e->sender] : NULL;
+  return (ps && (ps->retired || ps->rx_last_n >= e->n)) || expired(c, e->stamp);
+}
 
 /* The first entry of m about this node that is not met yet (NULL if all
  * are: m may be delivered), and how many are unmet. An entry is met when
@@ -160,10 +184,7 @@ static const p2pc_ses_dep *unmet(const p2pc_causal *c, const p2pc_ses_msg *m,
   uint32_t k = 0;
   for (uint32_t i = 0; i < m->ndeps; i++) {
     const p2pc_ses_dep *e = &m->deps[i];
-    if (e->dest != c->self)
-      continue;
-    const peer_state *ps = e->sender < c->npeers ? &c->peers[e->sender] : NULL;
-    if ((ps && (ps->retired || ps->rx_last_n >= e->n)) || expired(c, e->stamp))
+    if (dep_met(c, e))
       continue;
     if (!first)
       first = e;
@@ -182,21 +203,49 @@ static const p2pc_ses_dep *unmet(const p2pc_causal *c, const p2pc_ses_msg *m,
  * sender's stream, and reports the delivery. All-or-nothing: returns
  * P2PC_ERR_FULL (the entry cap) or P2PC_ERR_NOMEM with nothing changed.
  */
-static int deliver(p2pc_causal *c, const p2pc_ses_msg *m, uint64_t waited_ns) {
+static int deliver(p2pc_causal *c, const p2pc_ses_msg *m, uint64_t waited_ns,
+                   uint32_t link_hops) {
   bool merge = true;
 #ifdef P2PC_TEST_FAULTS
   merge = !(c->faults & P2PC_CAUSAL_FAULT_NO_TRANSITIVE);
 #endif
-  if (merge && m->ndeps) {
-    int rv = p2pc__causal_merge(c, m);
+  bool bc = is_all(c, m->dest);
+  /* A broadcast is addressed to every node: whoever delivers it passes
+   * its entry on, so that those who must deliver it too wait for it. */
+  p2pc_ses_dep own = {m->dest, m->sender, m->n, m->stamp,
+                      link_hops < P2PC_SES_MAX_HOPS ? link_hops
+                                                    : P2PC_SES_MAX_HOPS};
+  if (merge && (m->ndeps || bc)) {
+    int rv = p2pc__causal_merge(c, m, link_hops, bc ? &own : NULL);
     if (rv)
       return rv;
   }
   peer_state *ps = &c->peers[m->sender];
   /* Stream messages between the last one delivered and this one's
-   * predecessor never got here in time: their entries expired. */
-  if (m->prev > ps->rx_last_n)
+   * predecessor never got here in time: their entries expired. A
+   * broadcast's prev is the sender's previous broadcast. */
+  if (!bc && m->prev > ps->rx_last_n)
     p2pc__causal_wo_add(c, ps, ps->rx_last_n, m->prev);
+  /* One sender's unicasts to this node and its broadcasts form one stream
+   * here: m carries its sender's latest entry of each (unless expired),
+   * so what they name and is not delivered yet expired here. */
+  for (uint32_t i = 0; i < m->ndeps && c->all != UINT32_MAX; i++) {
+    const p2pc_ses_dep *e = &m->deps[i];
+    if (e->sender != m->sender)
+      continue;
+    if (is_all(c, e->dest) && e->n > ps->bc_last) {
+      p2pc__causal_bwo_add(c, m->sender, ps->bc_last, e->n);
+      ps->bc_last = e->n;
+    } else if (bc && e->dest == c->self && e->n > ps->rx_last_n) {
+      p2pc__causal_wo_add(c, ps, ps->rx_last_n, e->n);
+    }
+  }
+  if (bc) {
+    if (m->prev > ps->bc_last)
+      p2pc__causal_bwo_add(c, m->sender, ps->bc_last, m->prev);
+    if (m->n > ps->bc_last)
+      ps->bc_last = m->n;
+  }
   if (m->n > ps->rx_last_n)
     ps->rx_last_n = m->n;
   c->st.delivered++;
@@ -207,7 +256,8 @@ static int deliver(p2pc_causal *c, const p2pc_ses_msg *m, uint64_t waited_ns) {
                           .stamp = m->stamp,
                           .bytes = m->payload_len,
                           .waited_ns = waited_ns,
-                          .payload = m->payload};
+                          .payload = m->payload,
+                          .broadcast = bc};
   emit(c, &ev);
   return 0;
 }
@@ -228,7 +278,7 @@ void p2pc__causal_drain_buf(p2pc_causal *c, uint64_t mono_ns) {
         continue;
       }
       uint64_t waited = mono_ns > h->since_ns ? mono_ns - h->since_ns : 0;
-      if (deliver(c, &h->m, waited) != 0) {
+      if (deliver(c, &h->m, waited, h->hops) != 0) {
         /* Full or out of memory: it stays buffered; the next accepted
          * input, a tick, or p2pc_causal_drain resumes the drain. */
         c->drain_pending = true;
@@ -254,7 +304,33 @@ static void copy_name(char *dst, const char *p, size_t len) {
 
 int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
                         const uint8_t *b, size_t len, uint64_t mono_ns) {
+  return p2pc_causal_receive_hops(c, expected_sender, b, len, 1, mono_ns);
+}
+
+/* A message of this node's own (a broadcast a relay sent back): a copy of
+ * one it sent, or junk. */
+static int own_copy(p2pc_causal *c, const p2pc_ses_msg *m) {
+  if (m->n > c->nsent)
+    return P2PC_ERR_PROTO;
+  c->st.duplicates++;
+  const char *self = name_of(c, c->self);
+  p2pc_causal_event ev = {.kind = P2PC_CEV_DUP,
+                          .sender = self,
+                          .n = m->n,
+                          .peer = self,
+                          .stamp = m->stamp,
+                          .bytes = m->payload_len,
+                          .broadcast = true};
+  emit(c, &ev);
+  return 0;
+}
+
+int p2pc_causal_receive_hops(p2pc_causal *c, const char *expected_sender,
+                             const uint8_t *b, size_t len, uint32_t link_hops,
+                             uint64_t mono_ns) {
   uint32_t nids = c->ids.n;
+  if (link_hops == 0)
+    return P2PC_ERR_INVAL;
   p2pc_ses_msg m;
   int rv;
   p2pc_ses_msg_init(&m);
@@ -271,7 +347,8 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
   /* Checked by name, before the message's new names enter the table: a
    * refused message leaves no trace (the table is bounded; junk must not
    * use it up). */
-  if (m.dest != c->self ||
+  bool bc = m.dest_len == 1 && m.dest_name[0] == '*';
+  if ((m.dest != c->self && !bc) ||
       (expected_sender &&
        (strlen(expected_sender) != m.sender_len ||
         memcmp(expected_sender, m.sender_name, m.sender_len) != 0))) {
@@ -293,15 +370,23 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
                             .peer = who,
                             .stamp = m.stamp,
                             .bytes = m.payload_len,
-                            .reason = "stamp ahead"};
+                            .reason = "stamp ahead",
+                            .broadcast = bc};
     emit(c, &ev);
     rv = P2PC_ERR_AHEAD;
+    goto out;
+  }
+  born(c); /* before its stamp is taken in */
+  if (bc && m.sender == c->self) {
+    if ((rv = own_copy(c, &m)) != 0)
+      c->st.malformed++;
     goto out;
   }
   nids = c->ids.n;
   if ((rv = p2pc_wire_ses_commit(&c->ids, &m)) != 0 ||
       (rv = p2pc__causal_sync_peers(c)) != 0)
     goto out;
+  p2pc__causal_find_all(c);
   peer_state *ps = &c->peers[m.sender];
   /* What it knows of LS retires our entries too (whatever becomes of the
    * message itself: these are facts about its senders). */
@@ -319,11 +404,21 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
                           .n = m.n,
                           .peer = name_of(c, m.sender),
                           .stamp = m.stamp,
-                          .bytes = m.payload_len};
+                          .bytes = m.payload_len,
+                          .broadcast = bc};
   if (ps->retired) {
     c->st.dropped_retired++;
     ev.kind = P2PC_CEV_DROP;
     ev.reason = "sender retired";
+    emit(c, &ev);
+    rv = 0;
+    goto out;
+  }
+  if (bc && m.stamp < c->birth) {
+    /* Sent before this node existed: not addressed to it. */
+    c->st.dropped_retired++;
+    ev.kind = P2PC_CEV_DROP;
+    ev.reason = "sent before this node's birth";
     emit(c, &ev);
     rv = 0;
     goto out;
@@ -338,7 +433,15 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
   if (c->faults & P2PC_CAUSAL_FAULT_NO_DEDUP)
     dup = false;
 #endif
-  if (dup && p2pc__causal_wo_has(ps, m.n)) {
+  /* A broadcast behind the stream that is neither buffered nor delivered
+   * was skipped here as expired (its range is written off). */
+  bool off =
+      bc ? dup && !is_buffered(c, m.sender, m.n) &&
+               (m.n > ps->bc_last || p2pc__causal_bwo_has(c, m.sender, m.n))
+         : dup && p2pc__causal_wo_has(ps, m.n);
+  if (off) {
+    if (bc && !p2pc__causal_bwo_has(c, m.sender, m.n))
+      p2pc__causal_bwo_add(c, m.sender, m.n - 1, m.n);
     /* A copy of a message written off here: it stays undelivered. */
     c->st.expired_rx++;
     ev.kind = P2PC_CEV_EXPIRE;
@@ -356,7 +459,10 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
   }
   if (expired(c, m.stamp)) {
     c->st.expired_rx++;
-    p2pc__causal_wo_add(c, ps, m.n - 1, m.n);
+    if (bc)
+      p2pc__causal_bwo_add(c, m.sender, m.n - 1, m.n);
+    else
+      p2pc__causal_wo_add(c, ps, m.n - 1, m.n);
     ev.kind = P2PC_CEV_EXPIRE;
     ev.reason = "arrived older than the causal lifetime";
     emit(c, &ev);
@@ -372,7 +478,7 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
      * refused the message was not taken, and a RECV is reported again
      * when it is offered again. */
     emit(c, &ev);
-    if ((rv = deliver(c, &m, 0)) != 0) {
+    if ((rv = deliver(c, &m, 0, link_hops)) != 0) {
       if (rv == P2PC_ERR_FULL)
         c->st.rejected_full++;
       goto out;
@@ -416,6 +522,7 @@ int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
   hd->m = m;
   hd->payload_copy = copy;
   hd->since_ns = mono_ns;
+  hd->hops = link_hops;
   c->buf_bytes += m.payload_len;
   if (m.stamp < c->buf_lb)
     c->buf_lb = m.stamp;
@@ -440,6 +547,8 @@ out:
     for (uint32_t i = nids; i < c->ids.n && i < c->npeers; i++)
       c->peers[i].ls_known = 0;
     p2pc_idtab_truncate(&c->ids, nids);
+    if (c->all != UINT32_MAX && c->all >= nids)
+      c->all = UINT32_MAX;
   } else if (!rv && c->drain_pending)
     p2pc__causal_drain_buf(c, mono_ns);
   p2pc_ses_msg_fini(&m, c->a);
@@ -452,6 +561,19 @@ void p2pc_causal_drain(p2pc_causal *c, uint64_t mono_ns) {
 }
 
 /* ---- introspection ------------------------------------------------------ */
+
+bool p2pc_causal_has(const p2pc_causal *c, const char *sender, uint64_t n) {
+  uint32_t k;
+  if (!sender || !n ||
+      p2pc_idtab_find(&c->ids, sender, strlen(sender), &k) != 0 ||
+      k >= c->npeers)
+    return false;
+  if (k == c->self)
+    return n <= c->nsent;
+  return n <= c->peers[k].rx_last_n || is_buffered(c, k, n);
+}
+
+uint64_t p2pc_causal_birth(const p2pc_causal *c) { return c->birth; }
 
 const char *p2pc_causal_self(const p2pc_causal *c) {
   return name_of(c, c->self);

@@ -67,6 +67,11 @@
 #define P2PC_HLC_LOGICAL_BITS 16
 #define P2PC_HLC_PHYS(ns) ((uint64_t)(ns) & ~(uint64_t)0xffff)
 
+/* The destination of a broadcast: every node (docs/PROTOCOL.md, "Broadcast
+ * to the whole network"). '*' is not an ID character, so it names no node
+ * and no causal identity. */
+#define P2PC_CAUSAL_ALL "*"
+
 typedef struct p2pc_causal_config {
   /* Messages that may wait in the buffer (0 = default). */
   uint32_t max_buffered;
@@ -120,6 +125,7 @@ typedef struct p2pc_causal_event {
   const uint8_t *payload; /* DELIVER: borrowed for the call */
   const char *reason;     /* DROP, EXPIRE, REFUSE: why */
   bool at_sender;         /* EXPIRE: reported by the message's sender */
+  bool broadcast;         /* the message is a broadcast (destination "*") */
 } p2pc_causal_event;
 
 typedef void (*p2pc_causal_event_fn)(void *ud, const p2pc_causal_event *ev);
@@ -149,6 +155,12 @@ void p2pc_causal_set_time(p2pc_causal *c, int64_t net_ns, uint64_t err_ns,
  * Sends payload to dest: stamp (HLC), snapshot the entries, record (dest,
  * self, n, stamp). Appends the encoded message to out (the caller frames
  * it). A message to self is delivered at once and appends nothing.
+ * A broadcast (dest P2PC_CAUSAL_ALL) is numbered and stamped like any
+ * message, appended to out (the caller disseminates it to every node, as
+ * it is: relays forward these bytes), delivered to self at once (SEND with
+ * peer "*", then DELIVER, both with broadcast set), and then recorded as
+ * the entry ("*", self, n, stamp). It is never pending: no node reports
+ * it, and it does not hold this node's LS back.
  * Returns 0, P2PC_ERR_INVAL (bad or retired dest), P2PC_ERR_FULL (a cap:
  * too many node IDs, entries or messages in flight: back-pressure),
  * P2PC_ERR_TOOBIG (out's cap), P2PC_ERR_NOMEM. On failure nothing was sent
@@ -176,6 +188,34 @@ int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
  */
 int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
                         const uint8_t *b, size_t len, uint64_t mono_ns);
+
+/*
+ * The same for a message that travelled `link_hops` (>= 1) links to get
+ * here: a broadcast forwarded unchanged by relays. Pass expected_sender
+ * NULL for a broadcast (its relay is not its sender). The entries it
+ * carries count link_hops more hops (not 1), so that the stability levels
+ * judge them soundly: each of those links must, like a DATA link, carry
+ * its stability report before the message (docs/PROTOCOL.md, "Stability");
+ * where that is not so, pass P2PC_SES_MAX_HOPS (its entries then retire
+ * only by reports, LS values and expiry). A broadcast is taken exactly
+ * once: copies are DUP events; one stamped before this node's birth
+ * (p2pc_causal_birth) is not addressed to it: DROP, reason "sent before
+ * this node's birth".
+ */
+int p2pc_causal_receive_hops(p2pc_causal *c, const char *expected_sender,
+                             const uint8_t *b, size_t len, uint32_t link_hops,
+                             uint64_t mono_ns);
+
+/* True if sender:n arrived here already: delivered, buffered or written
+ * off (a relay need not ask for it again). Sender self: sent here. */
+bool p2pc_causal_has(const p2pc_causal *c, const char *sender, uint64_t n);
+
+/* This node's birth: the HLC at its first input (the first set_time with
+ * a known network time, or the first send or receive before that). A
+ * broadcast stamped below it is not addressed to this node: it is never
+ * delivered here, and entries about it are met (PROTOCOL.md, "Broadcast
+ * to the whole network"). 0 until then. */
+uint64_t p2pc_causal_birth(const p2pc_causal *c);
 
 /*
  * What dest reported about this node's messages to it: every message up

@@ -17,6 +17,10 @@
 
 #include <string.h>
 
+/* Written-off ranges of broadcasts remembered (all senders together:
+ * skipping a broadcast takes an expiry, which is rare). */
+#define P2PC_CAUSAL_MAX_BCAST_WO 16
+
 typedef struct pend {
   uint64_t n, stamp;
   bool gone; /* given up (reported); kept in LS until it has settled */
@@ -44,12 +48,23 @@ typedef struct peer_state {
    * delivered (they would be reported nowhere). */
   uint64_t wo_floor, wo_floor_until;
   bool retired;
+  /* Its broadcasts up to here are delivered or written off here (those
+   * written off: the node's bwo list). */
+  uint64_t bc_last;
 } peer_state;
+
+/* Broadcasts of `sender` in (lo, hi] were skipped here as expired: a later
+ * copy is reported again, never delivered. Never reported to anyone. */
+typedef struct bwo_range {
+  uint32_t sender;
+  uint64_t lo, hi, until;
+} bwo_range;
 
 typedef struct held {
   p2pc_ses_msg m; /* payload points at payload_copy */
   uint8_t *payload_copy;
   uint64_t since_ns;
+  uint32_t hops; /* links it travelled (its entries count that many) */
 } held;
 
 struct p2pc_causal {
@@ -59,6 +74,13 @@ struct p2pc_causal {
   p2pc_idtab ids;
   uint32_t self;
   uint64_t nsent, last_stamp;
+  /* The id of "*" (UINT32_MAX until it is interned: the first broadcast
+   * sent or received), and this node's birth (causal.h). */
+  uint32_t all;
+  bool born;
+  uint64_t birth;
+  bwo_range bwo[P2PC_CAUSAL_MAX_BCAST_WO];
+  uint32_t nbwo;
   /* Clock. */
   uint64_t hlc, pt, err;
   bool time_known;
@@ -112,6 +134,18 @@ static inline void emit(p2pc_causal *c, p2pc_causal_event *ev) {
     c->on_event(c->ud, ev);
 }
 
+static inline bool is_all(const p2pc_causal *c, uint32_t id) {
+  return id == c->all;
+}
+
+/* Fixes the birth at the first input (the HLC then). */
+static inline void born(p2pc_causal *c) {
+  if (!c->born) {
+    c->born = true;
+    c->birth = c->hlc;
+  }
+}
+
 /* Stamped at or before hlc - Δ. */
 static inline bool expired(const p2pc_causal *c, uint64_t stamp) {
   return c->life != P2PC_CAUSAL_LIFETIME_INF && c->hlc >= c->life &&
@@ -133,6 +167,8 @@ static inline uint64_t due(const p2pc_causal *c, uint64_t stamp,
 int p2pc__causal_sync_peers(p2pc_causal *c);
 /* Removes buffered message i (its memory goes). */
 void p2pc__causal_drop_held(p2pc_causal *c, uint32_t i);
+/* Learns the id of "*" once it is interned. */
+void p2pc__causal_find_all(p2pc_causal *c);
 /* Delivers every buffered message that has become deliverable (A.6). */
 void p2pc__causal_drain_buf(p2pc_causal *c, uint64_t mono_ns);
 
@@ -152,13 +188,17 @@ void p2pc__causal_filter_deps(p2pc_causal *c,
 bool p2pc__causal_dep_expired(const p2pc_causal *c, const p2pc_ses_dep *e);
 bool p2pc__causal_dep_stable(const p2pc_causal *c, const p2pc_ses_dep *e);
 /* Merges m's entries into V as delivering m does (all-or-nothing). */
-int p2pc__causal_merge(p2pc_causal *c, const p2pc_ses_msg *m);
+int p2pc__causal_merge(p2pc_causal *c, const p2pc_ses_msg *m,
+                       uint32_t link_hops, const p2pc_ses_dep *extra);
 
 /* ---- expiry.c ----------------------------------------------------------- */
 
 bool p2pc__causal_wo_has(const peer_state *ps, uint64_t n);
 void p2pc__causal_wo_add(p2pc_causal *c, peer_state *ps, uint64_t lo,
                          uint64_t hi);
+bool p2pc__causal_bwo_has(const p2pc_causal *c, uint32_t sender, uint64_t n);
+void p2pc__causal_bwo_add(p2pc_causal *c, uint32_t sender, uint64_t lo,
+                          uint64_t hi);
 /* Reports pending message p to dest as given up (EXPIRE at the sender). */
 void p2pc__causal_give_up(p2pc_causal *c, uint32_t dest, const pend *p,
                           const char *why);

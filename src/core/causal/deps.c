@@ -68,16 +68,19 @@ bool p2pc__causal_dep_expired(const p2pc_causal *c, const p2pc_ses_dep *e) {
 }
 
 bool p2pc__causal_dep_stable(const p2pc_causal *c, const p2pc_ses_dep *e) {
+  /* A broadcast's delivery is reported by no one and counts in no LS:
+   * its entries retire by implication and expiry only. */
+  if (is_all(c, e->dest))
+    return false;
   return (e->hops < P2PC_CAUSAL_LEVELS && e->stamp < c->lv[e->hops]) ||
          (e->sender < c->npeers && e->stamp < c->peers[e->sender].ls_known);
 }
 
-/* An entry of a delivered message, as this node would hold it: one more
- * DATA hop from its sender. */
-static p2pc_ses_dep hop(const p2pc_ses_dep *e) {
+/* An entry of a delivered message, as this node would hold it: k more
+ * hops from its sender (1: one DATA link). */
+static p2pc_ses_dep hop(const p2pc_ses_dep *e, uint32_t k) {
   p2pc_ses_dep x = *e;
-  if (x.hops < P2PC_SES_MAX_HOPS)
-    x.hops++;
+  x.hops = k >= P2PC_SES_MAX_HOPS - x.hops ? P2PC_SES_MAX_HOPS : x.hops + k;
   return x;
 }
 
@@ -92,25 +95,44 @@ static bool keep_entry(const p2pc_causal *c, const p2pc_ses_dep *e) {
 }
 
 /* The merge of delivering m: its entries (those not about this node, not
- * expired, not stable) go into V keeping the latest per (dest, sender).
+ * expired, not stable), and extra if non-NULL (a broadcast's own entry),
+ * go into V keeping the latest per (dest, sender).
  * All-or-nothing: returns P2PC_ERR_FULL (the entry cap) or P2PC_ERR_NOMEM
  * with nothing changed. */
-int p2pc__causal_merge(p2pc_causal *c, const p2pc_ses_msg *m) {
+int p2pc__causal_merge(p2pc_causal *c, const p2pc_ses_msg *m,
+                       uint32_t link_hops, const p2pc_ses_dep *extra) {
   uint32_t k = 0;
-  int rv = p2pc__causal_reserve_v(&c->V2, &c->capV2, c->nV + m->ndeps, c->a);
+  int rv = p2pc__causal_reserve_v(&c->V2, &c->capV2,
+                                  c->nV + m->ndeps + (extra != NULL), c->a);
   if (rv)
     return rv;
   uint32_t i = 0, j = 0;
+  bool xdone = extra == NULL;
   uint64_t lb = c->dep_lb;
-  while (i < c->nV || j < m->ndeps) {
+  while (i < c->nV || j < m->ndeps || !xdone) {
     p2pc_ses_dep ex;
     const p2pc_ses_dep *e = NULL;
+    bool adv_j = false, adv_x = false;
     if (j < m->ndeps) {
-      ex = hop(&m->deps[j]);
+      ex = hop(&m->deps[j], link_hops);
       e = &ex;
+      adv_j = true;
+    }
+    if (!xdone) { /* the extra entry, in its place among m's */
+      int ox = e ? dep_cmp(extra->dest, extra->sender, e->dest, e->sender) : -1;
+      if (ox < 0) {
+        e = extra;
+        adv_j = false;
+        adv_x = true;
+      } else if (ox == 0) {
+        if (extra->n >= e->n)
+          e = extra;
+        adv_x = true;
+      }
     }
     if (e && !keep_entry(c, e)) {
-      j++;
+      j += adv_j;
+      xdone |= adv_x;
       continue;
     }
     /* The merge copies V anyway: stable entries stay behind. */
@@ -129,7 +151,8 @@ int p2pc__causal_merge(p2pc_causal *c, const p2pc_ses_msg *m) {
       c->V2[k++] = *e;
       if (e->stamp < lb)
         lb = e->stamp;
-      j++;
+      j += adv_j;
+      xdone |= adv_x;
     } else {
       /* The latest message; for the same one, the shorter path (a lower
        * hop count is retired by a fresher level). */
@@ -138,7 +161,8 @@ int p2pc__causal_merge(p2pc_causal *c, const p2pc_ses_msg *m) {
         x.hops = e->hops;
       c->V2[k++] = x;
       i++;
-      j++;
+      j += adv_j;
+      xdone |= adv_x;
     }
   }
   if (k > c->cfg.max_deps) {

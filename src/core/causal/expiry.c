@@ -56,6 +56,47 @@ void p2pc__causal_wo_add(p2pc_causal *c, peer_state *ps, uint64_t lo,
     c->wo_lb = until;
 }
 
+/* The same for broadcasts, in one list for every sender. At the cap the
+ * range remembered for the shortest time goes (a late copy of it is then
+ * a duplicate: never delivered either). */
+bool p2pc__causal_bwo_has(const p2pc_causal *c, uint32_t sender, uint64_t n) {
+  for (uint32_t i = 0; i < c->nbwo; i++)
+    if (c->bwo[i].sender == sender && n > c->bwo[i].lo && n <= c->bwo[i].hi)
+      return true;
+  return false;
+}
+
+void p2pc__causal_bwo_add(p2pc_causal *c, uint32_t sender, uint64_t lo,
+                          uint64_t hi) {
+  if (hi <= lo)
+    return;
+  uint64_t until =
+      c->life == P2PC_CAUSAL_LIFETIME_INF || c->hlc > UINT64_MAX - 2 * c->life
+          ? UINT64_MAX
+          : c->hlc + 2 * c->life;
+  for (uint32_t i = 0; i < c->nbwo;) {
+    bwo_range *r = &c->bwo[i];
+    if (r->sender == sender && r->hi >= lo && r->lo <= hi) {
+      lo = r->lo < lo ? r->lo : lo;
+      hi = r->hi > hi ? r->hi : hi;
+      *r = c->bwo[--c->nbwo];
+      i = 0;
+      continue;
+    }
+    i++;
+  }
+  if (c->nbwo == P2PC_CAUSAL_MAX_BCAST_WO) {
+    uint32_t o = 0;
+    for (uint32_t i = 1; i < c->nbwo; i++)
+      if (c->bwo[i].until < c->bwo[o].until)
+        o = i;
+    c->bwo[o] = c->bwo[--c->nbwo];
+  }
+  c->bwo[c->nbwo++] = (bwo_range){sender, lo, hi, until};
+  if (until < c->wo_lb)
+    c->wo_lb = until;
+}
+
 /* Given up, and older than Δ + settle. */
 static bool settled(const p2pc_causal *c, uint64_t stamp) {
   return c->hlc >= due(c, stamp, c->settle);
@@ -95,7 +136,11 @@ void p2pc__causal_sweep(p2pc_causal *c) {
         continue;
       }
       peer_state *ps = &c->peers[h->m.sender];
-      p2pc__causal_wo_add(c, ps, h->m.n - 1, h->m.n);
+      bool bc = is_all(c, h->m.dest);
+      if (bc)
+        p2pc__causal_bwo_add(c, h->m.sender, h->m.n - 1, h->m.n);
+      else
+        p2pc__causal_wo_add(c, ps, h->m.n - 1, h->m.n);
       c->st.expired_rx++;
       p2pc_causal_event ev = {.kind = P2PC_CEV_EXPIRE,
                               .sender = name_of(c, h->m.sender),
@@ -104,7 +149,8 @@ void p2pc__causal_sweep(p2pc_causal *c) {
                               .stamp = h->m.stamp,
                               .bytes = h->m.payload_len,
                               .reason = "waited longer than the causal "
-                                        "lifetime"};
+                                        "lifetime",
+                              .broadcast = bc};
       emit(c, &ev);
       p2pc__causal_drop_held(c, i);
     }
@@ -159,6 +205,15 @@ void p2pc__causal_sweep(p2pc_causal *c) {
           lb = ps->wo[i].until;
         i++;
       }
+    }
+    for (uint32_t i = 0; i < c->nbwo;) {
+      if (c->bwo[i].until <= c->hlc) {
+        c->bwo[i] = c->bwo[--c->nbwo];
+        continue;
+      }
+      if (c->bwo[i].until < lb)
+        lb = c->bwo[i].until;
+      i++;
     }
     c->wo_lb = lb;
   }

@@ -20,8 +20,12 @@ int p2pc_causal_peer_report(p2pc_causal *c, const char *dest,
       d == c->self)
     return delivered ? P2PC_ERR_PROTO : 0;
   peer_state *ps = &c->peers[d];
-  if (delivered > ps->tx_last_n)
+  /* Its stream from us holds our broadcasts too: it may report one above
+   * our last message to it (but none above our last message). */
+  if (delivered > c->nsent)
     return P2PC_ERR_PROTO;
+  if (delivered > ps->tx_last_n)
+    delivered = ps->tx_last_n;
   for (uint32_t i = 0; i < nwo; i++)
     if (wo[2 * i] == 0 || wo[2 * i] > wo[2 * i + 1] ||
         wo[2 * i + 1] > ps->tx_last_n)
@@ -159,8 +163,11 @@ int p2pc_causal_retire(p2pc_causal *c, const char *id, uint64_t mono_ns) {
     return P2PC_ERR_INVAL;
   if ((rv = p2pc_idtab_intern(&c->ids, id, strlen(id), &x)) != 0)
     return rv;
-  if (x == c->self)
+  if (x == c->self || (id[0] == '*' && id[1] == '\0')) {
+    if (x != c->self)
+      p2pc_idtab_truncate(&c->ids, nids); /* a new name leaves no trace */
     return P2PC_ERR_INVAL;
+  }
   if ((rv = p2pc__causal_sync_peers(c)) != 0) {
     p2pc_idtab_truncate(&c->ids, nids); /* a new name leaves no trace */
     return rv;

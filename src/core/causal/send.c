@@ -67,6 +67,7 @@ static uint64_t hlc_send(p2pc_causal *c) {
 static int send_self(p2pc_causal *c, const uint8_t *payload, size_t len) {
   /* A local event: stamped, but no entries and nothing on the wire. */
   const char *self = name_of(c, c->self);
+  born(c);
   c->hlc = hlc_send(c);
   uint64_t n = ++c->nsent;
   c->last_stamp = c->hlc;
@@ -102,6 +103,10 @@ static int send_to(p2pc_causal *c, const char *dest, const uint8_t *payload,
     return rv;
   if (d == c->self)
     return send_self(c, payload, len);
+  if (d == c->all || (c->all == UINT32_MAX && strcmp(dest, "*") == 0))
+    c->all = d; /* a broadcast: to every node */
+  bool bc = is_all(c, d);
+  born(c);
   peer_state *ps = &c->peers[d];
   if (ps->retired)
     return P2PC_ERR_INVAL;
@@ -119,7 +124,7 @@ static int send_to(p2pc_causal *c, const char *dest, const uint8_t *payload,
     return P2PC_ERR_FULL;
   }
   if ((rv = p2pc__causal_reserve_v(&c->V, &c->capV, c->nV + 1, c->a)) != 0 ||
-      (rv = pq_reserve(c, ps)) != 0)
+      (!bc && (rv = pq_reserve(c, ps)) != 0))
     return rv;
 
   uint64_t stamp = hlc_send(c);
@@ -184,10 +189,12 @@ static int send_to(p2pc_causal *c, const char *dest, const uint8_t *payload,
   c->last_stamp = stamp;
   c->nsent++;
   ps->tx_last_n = m.n;
-  pq_push(c, ps, m.n, stamp); /* room was reserved */
-  c->npending++;
-  if (due(c, stamp, 0) < c->pend_lb)
-    c->pend_lb = due(c, stamp, 0);
+  if (!bc) { /* a broadcast is reported by no one: never pending */
+    pq_push(c, ps, m.n, stamp); /* room was reserved */
+    c->npending++;
+    if (due(c, stamp, 0) < c->pend_lb)
+      c->pend_lb = due(c, stamp, 0);
+  }
   /* A later message to d implies the earlier one: one entry per pair. */
   if (has) {
     c->V[di].n = m.n;
@@ -210,8 +217,22 @@ static int send_to(p2pc_causal *c, const char *dest, const uint8_t *payload,
                           .stamp = stamp,
                           .deps = carried,
                           .bytes = len,
-                          .meta = meta};
+                          .meta = meta,
+                          .broadcast = bc};
   emit(c, &ev);
+  if (bc) { /* delivered here at once, as a self-send is */
+    const char *self = name_of(c, c->self);
+    ev = (p2pc_causal_event){.kind = P2PC_CEV_DELIVER,
+                             .sender = self,
+                             .n = m.n,
+                             .peer = self,
+                             .stamp = stamp,
+                             .bytes = len,
+                             .payload = payload,
+                             .broadcast = true};
+    c->st.delivered++;
+    emit(c, &ev);
+  }
   return 0;
 }
 
@@ -224,7 +245,10 @@ int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
    * bounded, and sends refused at a cap must not use it up. (A peer
    * state made for the name stays, empty, for whichever name next gets
    * its id.) */
-  if (rv)
+  if (rv) {
     p2pc_idtab_truncate(&c->ids, nids);
+    if (c->all != UINT32_MAX && c->all >= nids)
+      c->all = UINT32_MAX;
+  }
   return rv;
 }

@@ -185,6 +185,18 @@ err:
   return rv;
 }
 
+/* "*": the broadcast destination. It may be the message's destination or
+ * an entry's, never a sender. */
+static bool star_name(const uint8_t *p, size_t len) {
+  return len == 1 && p[0] == '*';
+}
+
+static bool is_star(const p2pc_idtab *ids, uint32_t id) {
+  size_t len;
+  const char *nm = p2pc_idtab_name(ids, id, &len);
+  return nm && star_name((const uint8_t *)nm, len);
+}
+
 int p2pc_wire_ses_put(p2pc_buf *out, const p2pc_ses_msg *m,
                       const p2pc_idtab *ids, p2pc_wire_scratch *scratch,
                       const p2pc_allocator *a, size_t *meta_bytes) {
@@ -193,7 +205,7 @@ int p2pc_wire_ses_put(p2pc_buf *out, const p2pc_ses_msg *m,
   if (m->sender == m->dest || m->sender >= ids->n || m->dest >= ids->n ||
       m->n == 0 || m->prev >= m->n || m->stamp == 0 ||
       m->ndeps > P2PC_SES_MAX_DEPS || (!m->payload && m->payload_len) ||
-      (!m->ls && m->nls))
+      (!m->ls && m->nls) || is_star(ids, m->sender))
     return P2PC_ERR_INVAL;
   if ((rv = scratch_grow(scratch, ids->n, m->ndeps, a)) != 0)
     return rv;
@@ -208,7 +220,8 @@ int p2pc_wire_ses_put(p2pc_buf *out, const p2pc_ses_msg *m,
     const p2pc_ses_dep *e = &m->deps[i];
     if (e->dest >= ids->n || e->sender >= ids->n || e->dest == e->sender ||
         e->dest == m->sender || e->n == 0 || e->stamp == 0 ||
-        e->stamp >= m->stamp || e->hops > P2PC_SES_MAX_HOPS) {
+        e->stamp >= m->stamp || e->hops > P2PC_SES_MAX_HOPS ||
+        is_star(ids, e->sender)) {
       rv = P2PC_ERR_INVAL;
       goto done;
     }
@@ -304,15 +317,20 @@ int p2pc_wire_ses_get(const uint8_t *b, size_t len, const p2pc_idtab *ids,
       ndict * 2 > p2pc_reader_left(&r))
     return P2PC_ERR_PROTO;
   /* Pass 1: valid names, the others ascending (so no repeats among them),
-   * and the two ends distinct from each other and from the rest. */
+   * and the two ends distinct from each other and from the rest. "*" is
+   * a name here but no sender: never dict[0], never an entry's sender. */
   size_t dict_off = r.off;
+  uint64_t star = ndict;
   const uint8_t *prevp = NULL, *ends[2] = {0};
   uint8_t prevl = 0, endl[2] = {0};
   for (uint64_t i = 0; i < ndict; i++) {
     uint8_t l;
     const uint8_t *p;
-    if (!p2pc_reader_u8(&r, &l) || !p2pc_reader_bytes(&r, l, &p) ||
-        !p2pc_id_valid((const char *)p, l))
+    if (!p2pc_reader_u8(&r, &l) || !p2pc_reader_bytes(&r, l, &p))
+      return P2PC_ERR_PROTO;
+    if (i > 0 && star_name(p, l))
+      star = i;
+    else if (!p2pc_id_valid((const char *)p, l))
       return P2PC_ERR_PROTO;
     if (i < 2) {
       ends[i] = p;
@@ -410,7 +428,8 @@ int p2pc_wire_ses_get(const uint8_t *b, size_t len, const p2pc_idtab *ids,
       d += dg;
       s = sv;
     }
-    if (s >= ndict || d == 0 || d == s || en == 0 || sd == 0 || sd >= stamp)
+    if (s >= ndict || d == 0 || d == s || s == star || en == 0 || sd == 0 ||
+        sd >= stamp)
       goto out;
     tmp.deps[i] =
         (p2pc_ses_dep){local[d], local[s], en, stamp - sd, (uint32_t)hp};
