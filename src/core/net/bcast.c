@@ -62,14 +62,18 @@ static void h_prune(void *ud, uint32_t lid) {
 }
 
 /* To the causal layer, from whichever neighbour forwarded it: the
- * message names its sender, and SES de-duplicates by (sender, n). */
+ * message names its sender, and SES de-duplicates by (sender, n). It
+ * came over `round` links, each of which carried its stability report
+ * before it (the GOSSIP rule below), so its entries count them all. */
 static int h_deliver(void *ud, uint32_t lid, uint64_t round, const uint8_t *msg,
                      size_t len) {
   p2pc_node *n = ud;
   (void)lid;
-  (void)round;
+  uint32_t hops =
+      round > P2PC_SES_MAX_HOPS ? P2PC_SES_MAX_HOPS : (uint32_t)round;
   p2pc__node_causal_time(n);
-  int rv = p2pc_causal_receive(n->causal, NULL, msg, len, n->now.mono_ns);
+  int rv =
+      p2pc_causal_receive_hops(n->causal, NULL, msg, len, hops, n->now.mono_ns);
   if (rv < 0 && rv != P2PC_ERR_FULL && rv != P2PC_ERR_AHEAD &&
       rv != P2PC_ERR_NOMEM) {
     char t[160] = "bcast: dropped a broadcast message: ";
@@ -120,10 +124,10 @@ int p2pc__node_bcast_frame(p2pc_node *n, uint32_t lid, const p2pc_frame *f) {
     if (p2pc_wire_gossip_get(f->body, f->body_len, &round, &msg, &len) < 0)
       return p2pc__node_proto_error(n, lid, "malformed GOSSIP");
     /* What the message carries must be covered by the peer's stability
-     * report, as for DATA; the peer sends that first on every link, so
-     * this holds unless it broke the protocol. */
+     * report, as for DATA; the peer sends that first on every link. A copy
+     * before it is not taken (the lazy links repair it), as DATA is not. */
     if (!n->links[lid].stable_rx)
-      return p2pc__node_proto_error(n, lid, "GOSSIP before STABLE");
+      return 0;
     if (p2pc_pt_on_gossip(n->pt, lid, round, msg, len, t) == P2PC_ERR_PROTO)
       return p2pc__node_proto_error(n, lid, "GOSSIP without a broadcast");
     return 0;
@@ -158,20 +162,13 @@ uint64_t p2pc__node_bcast_next(const p2pc_node *n) {
   return p2pc_pt_next_deadline(n->pt);
 }
 
-/* A delivery of a broadcast: say so, and how many overlay hops it came. */
+/* A delivery of a broadcast: how many overlay hops it came (0: our own). */
 void p2pc__node_bcast_event(const p2pc_node *n, const p2pc_causal_event *ce,
                             p2pc_event *e) {
-  if (ce->kind != P2PC_CEV_DELIVER)
-    return;
   uint64_t round;
-  if (n->bcast_self && strcmp(ce->sender, n->sesid) == 0 &&
-      ce->n == p2pc_causal_sent(n->causal)) {
-    e->u.delivered.broadcast = true; /* our own, being sent */
-    e->u.delivered.hops = 0;
-  } else if (p2pc_pt_round(n->pt, ce->sender, ce->n, &round)) {
-    e->u.delivered.broadcast = true;
+  if (ce->kind == P2PC_CEV_DELIVER && ce->broadcast &&
+      p2pc_pt_round(n->pt, ce->sender, ce->n, &round))
     e->u.delivered.hops = round > UINT32_MAX ? UINT32_MAX : (uint32_t)round;
-  }
 }
 
 /* ---- the API ---------------------------------------------------------------
@@ -189,11 +186,8 @@ int p2pc_node_broadcast(p2pc_node *n, const uint8_t *payload, size_t len,
   p2pc_buf b;
   p2pc_buf_init(&b, n->a, P2PC_WIRE_MAX_FRAME_LIMIT);
   p2pc__node_causal_time(n);
-  bool nested = n->bcast_self;
-  n->bcast_self = true;
-  int rv = p2pc_causal_send(n->causal, P2PC_BCAST_DEST, payload, len,
+  int rv = p2pc_causal_send(n->causal, P2PC_CAUSAL_ALL, payload, len,
                             n->now.mono_ns, &b);
-  n->bcast_self = nested;
   if (rv == 0) {
     if (id) {
       memcpy(id->node, n->id, strlen(n->id) + 1);

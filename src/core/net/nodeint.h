@@ -160,7 +160,6 @@ struct p2pc_node {
   /* Broadcast to the whole network (bcast.c, plumtree.h). */
   p2pc_pt *pt;
   p2pc_buf bcast_buf; /* one frame of it being built */
-  bool bcast_self;    /* inside p2pc_node_broadcast's causal send */
 };
 
 /* ---- small helpers ------------------------------------------------------ */

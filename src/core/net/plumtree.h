@@ -30,7 +30,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* The destination of a broadcast, as the causal layer names it. */
+/* The destination of a broadcast, as the causal layer names it
+ * (P2PC_CAUSAL_ALL, causal.h). */
 #define P2PC_BCAST_DEST "*"
 
 #define P2PC_PT_CACHE_DEFAULT 4096
