@@ -231,7 +231,10 @@ void p2pc__sim_on_traffic(p2pc_sim *s, uint32_t i) {
    * causal cap: back-pressure) is counted here. */
   int rv = 0;
   if (p2pc_rng_unit(r) < s->cfg.bcast) {
-    rv = p2pc_node_broadcast(x->n, payload, plen, p2pc__sim_now_of(s, i), NULL);
+    /* `bcast P`: today's neighbour broadcast (one send per peer up); the
+     * network-wide broadcast has keywords of its own (scenario.h). */
+    rv = p2pc_node_broadcast_neighbours(x->n, payload, plen,
+                                        p2pc__sim_now_of(s, i), NULL);
   } else {
     uint32_t np = p2pc_node_peer_count(x->n), up = 0;
     p2pc_peer_info pi;
