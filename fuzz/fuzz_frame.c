@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "idtab.h"
+#include "swimwire.h"
 #include "wire.h"
 
 #include <string.h>
@@ -129,6 +130,42 @@ static void do_ping(uint8_t type, const uint8_t *b, size_t len, p2pc_buf *out) {
   FUZZ_CHECK((size_t)rv == len);
   p2pc_buf_reset(out);
   FUZZ_CHECK(p2pc_wire_ping_put(out, (p2pc_frame_type)type, token) == 0);
+  check_reencoding(out, b, len);
+}
+
+static void do_pingreq(const uint8_t *b, size_t len, p2pc_buf *out) {
+  char id[P2PC_NODE_ID_MAX + 1] = "untouched";
+  uint64_t token = 0x5a5a5a5a5a5a5a5aull;
+  int rv = p2pc_wire_pingreq_get(b, len, id, &token);
+  if (rv < 0) {
+    FUZZ_CHECK(rv == P2PC_ERR_PROTO);
+    FUZZ_CHECK(token == 0x5a5a5a5a5a5a5a5aull);
+    FUZZ_CHECK(strcmp(id, "untouched") == 0);
+    return;
+  }
+  FUZZ_CHECK((size_t)rv == len);
+  p2pc_buf_reset(out);
+  FUZZ_CHECK(p2pc_wire_pingreq_put(out, id, token) == 0);
+  check_reencoding(out, b, len);
+}
+
+static p2pc_wire_member members_out[P2PC_WIRE_MEMBER_MAX];
+
+static void do_member(const uint8_t *b, size_t len, p2pc_buf *out) {
+  size_t n = 12345;
+  memset(members_out, 0xa5, sizeof members_out);
+  int rv = p2pc_wire_member_get(b, len, members_out, P2PC_WIRE_MEMBER_MAX, &n);
+  if (rv < 0) {
+    FUZZ_CHECK(rv == P2PC_ERR_PROTO);
+    FUZZ_CHECK(n == 12345);
+    return;
+  }
+  FUZZ_CHECK((size_t)rv == len);
+  FUZZ_CHECK(n >= 1 && n <= P2PC_WIRE_MEMBER_MAX);
+  for (size_t i = 0; i < n; i++)
+    FUZZ_CHECK(members_out[i].state >= 1 && members_out[i].state <= 3);
+  p2pc_buf_reset(out);
+  FUZZ_CHECK(p2pc_wire_member_put(out, members_out, n) == 0);
   check_reencoding(out, b, len);
 }
 
@@ -367,6 +404,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       break;
     case P2PC_FRAME_ANNOUNCE:
       do_announce(f.body, f.body_len, &out);
+      break;
+    case P2PC_FRAME_PING_REQ:
+    case P2PC_FRAME_PING_REQ_ACK:
+      do_pingreq(f.body, f.body_len, &out);
+      break;
+    case P2PC_FRAME_MEMBER:
+      do_member(f.body, f.body_len, &out);
       break;
     case P2PC_FRAME_LEAVE:
       do_leave(f.body, f.body_len, &out);

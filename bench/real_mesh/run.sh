@@ -10,12 +10,15 @@
 #
 #   bench/real_mesh/run.sh [--quick] [--nodes N] [--rate R] [--duration S]
 #       [--sample S] [--mark S] [--mem-limit MIB] [--max-log-mib M]
-#       [--seed N] [--peers] [--keep] [--results FILE] [BUILD_DIR]
+#       [--seed N] [--max-peers K] [--peers] [--keep] [--results FILE]
+#       [BUILD_DIR]
 #
 # BUILD_DIR (default build/) holds a built p2pclock; this script builds
 # nothing. It starts N nodes (--nodes, default 60) on free 127.0.0.1 ports,
 # each dialling the first (the mesh fills through membership), with
-# --max-peers N+4 (>= N-1: a full mesh, and room for a reconnection), an
+# --max-peers N+4 (>= N-1: a full mesh, and room for a reconnection; with
+# --max-peers K below N-1 the overlay's own views: traffic starts once
+# every node has a link and the links connect all N nodes), an
 # event log and a control socket in a temp dir under ${TMPDIR:-/tmp}, each
 # under `ulimit -v` (--mem-limit MIB, default 1024; 0 = none, for a
 # sanitizer build). It refuses to start with less than 2 GiB free there
@@ -62,7 +65,7 @@ SRC=$(cd "$HERE/../.." && pwd)
 CTL=$SRC/tests/system/ctl.py
 DRIVER=$HERE/real_mesh.py
 N=60 RATE=300 DURATION=300 SAMPLE=10 MARK=60 MEM_MIB=1024 MAXLOG=4096
-SEED=1 KEEP=0 QUICK=0 RESULTS=""
+SEED=1 KEEP=0 QUICK=0 RESULTS="" MAXP=0
 PEERS=()
 SET=""
 num() { [[ $2 =~ ^[0-9]+$ ]] || { echo "run.sh: $1 needs an integer" >&2; exit 2; }; }
@@ -78,6 +81,7 @@ while [ $# -gt 0 ]; do
   --seed) [ $# -ge 2 ] || usage; num "$1" "$2"; SEED=$2; shift 2 ;;
   --results) [ $# -ge 2 ] || usage; RESULTS=$2; shift 2 ;;
   --keep) KEEP=1; shift ;;
+  --max-peers) [ $# -ge 2 ] || usage; num "$1" "$2"; MAXP=$2; shift 2 ;;
   --peers) PEERS=(--peers); shift ;;
   --quick) QUICK=1; shift ;;
   -h | --help) usage ;;
@@ -150,8 +154,11 @@ trap 'exit 1' INT TERM
 
 read -r -a PORTS <<<"$(timeout 60 python3 "$CTL" ports "$N")"
 [ "${#PORTS[@]}" -eq "$N" ] || { echo "run.sh: no $N free ports" >&2; exit 1; }
-MAXP=$((N + 4))
-[ "$MAXP" -le 1024 ] || MAXP=1024
+WANTP=$MAXP
+if [ "$MAXP" = 0 ]; then
+  MAXP=$((N + 4))
+  [ "$MAXP" -le 1024 ] || MAXP=1024
+fi
 : >"$T/nodes.tsv"
 STARTED=$(date +%s.%N)
 for ((i = 0; i < N; i++)); do
@@ -176,7 +183,8 @@ DRC=0
 timeout $((DURATION + 600)) python3 "$DRIVER" drive "$T/nodes.tsv" \
   "$T/drive.json" --rate "$RATE" --duration "$DURATION" --sample "$SAMPLE" \
   --mesh-timeout $((60 + 2 * N)) --quiet-timeout 90 --max-log-mib "$MAXLOG" \
-  --seed "$SEED" --started "$STARTED" ${PEERS[@]+"${PEERS[@]}"} || DRC=$?
+  --seed "$SEED" --started "$STARTED" --max-peers "$WANTP" \
+  ${PEERS[@]+"${PEERS[@]}"} || DRC=$?
 [ "$DRC" = 0 ] || echo "run.sh: the driver exited $DRC" >&2
 [ -s "$T/drive.json" ] || { echo "run.sh: the driver wrote no results" >&2; exit 1; }
 

@@ -135,6 +135,20 @@ typedef struct p2pc_settings {
   const p2pc_allocator *alloc;
   /* The human log. [none] */
   p2pc_logger logger;
+
+  /* Unicast to nodes that are not neighbours (docs/PROTOCOL.md,
+   * "Addressing any node"). */
+  uint32_t max_ondemand;     /* links opened on demand, at most [16] */
+  uint32_t max_sessions;     /* sessions outside the active view [1024] */
+  uint64_t ondemand_idle_ns; /* an idle on-demand link closes after [60 s] */
+  /* Failure detection (SWIM with Lifeguard): each probe_interval one
+   * peer is probed; it must answer within probe_timeout (stretched while
+   * this node looks overloaded) or others are asked to probe it. The
+   * STABLE report goes on an idle link at least every stable_idle.
+   * [200 ms, 100 ms, 2 s] */
+  uint64_t probe_interval_ns;
+  uint64_t probe_timeout_ns;
+  uint64_t stable_idle_ns;
 } p2pc_settings;
 
 P2PC_EXTERN void p2pc_settings_default_versioned(int version, p2pc_settings *s);
@@ -266,11 +280,22 @@ P2PC_EXTERN void p2pc_node_close(p2pc_node *n);
 P2PC_EXTERN const char *p2pc_node_name(const p2pc_node *n);
 
 /* Sends payload to the node dest, reliably and in causal order (a
- * self-send is delivered at once). On success *id (if not NULL) is the
- * message's id. Returns 0, P2PC_ERR_NOTFOUND (no such peer),
- * P2PC_ERR_FULL (back-pressure: too much unacknowledged data for dest; a
- * P2PC_EVENT_WRITABLE for dest says when to try again), P2PC_ERR_TOOBIG
- * (payload over the frame limit), P2PC_ERR_INVAL, P2PC_ERR_NOMEM. */
+ * self-send is delivered at once). dest may be any node of the network:
+ * one that is not a neighbour gets a link opened on demand (at most
+ * max_ondemand of them, the least recently used idle one closed first)
+ * once its address record is known. On success *id (if not NULL) is the
+ * message's id. Returns 0,
+ *   P2PC_ERR_AGAIN: dest's record is being looked up; nothing was sent:
+ *     send again after P2PC_EVENT_RESOLVED for dest (u.resolved.ok; if
+ *     false, no node has that ID);
+ *   P2PC_ERR_NOTFOUND: no node with this ID is known (the answer stays
+ *     so for 10 s after a lookup found nothing), or its session is being
+ *     ended (PROTOCOL.md, "Making room");
+ *   P2PC_ERR_FULL: back-pressure: too much unacknowledged data for dest
+ *     (a P2PC_EVENT_WRITABLE for dest says when to try again), or no room
+ *     for another session (max_sessions, none idle) or lookup;
+ *   P2PC_ERR_TOOBIG (payload over the frame limit), P2PC_ERR_INVAL,
+ *   P2PC_ERR_NOMEM. */
 P2PC_EXTERN int p2pc_node_send(p2pc_node *n, const char *dest,
                                const uint8_t *payload, size_t len, p2pc_now now,
                                p2pc_msgid *id);

@@ -143,7 +143,11 @@ P2PC_EXTERN void p2pc_uv_close(p2pc_uv *u, void (*on_closed)(void *ud),
  * of the network (self included), or to every neighbour and to self: as
  * p2pc_node_send / p2pc_node_broadcast / p2pc_node_broadcast_neighbours,
  * with this loop turn's clocks. The output is written before the loop
- * next waits for I/O (one write per link however many sends). */
+ * next waits for I/O (one write per link however many sends). dest may be
+ * any node: one whose record is being looked up answers P2PC_ERR_AGAIN,
+ * and the caller sends again on the P2PC_EVENT_RESOLVED for dest (ok; if
+ * not ok, or if none comes within a few seconds, no node with that ID is
+ * known). */
 P2PC_EXTERN int p2pc_uv_send(p2pc_uv *u, const char *dest,
                              const uint8_t *payload, size_t len,
                              p2pc_msgid *id);

@@ -132,6 +132,9 @@ void p2pc__simcmd_print_summary(const p2pc_scenario *sc, const char *path,
   if (r->sends_refused)
     printf("; %llu sends refused (back-pressure)",
            (unsigned long long)r->sends_refused);
+  if (r->sends_unknown)
+    printf("; %llu sends to nodes not known (not sent)",
+           (unsigned long long)r->sends_unknown);
   printf("\n");
   if (cf->causal_lifetime_ns == P2PC_SIM_LIFETIME_INF)
     printf("  %-20s inf\n", "causal lifetime");
@@ -155,6 +158,13 @@ void p2pc__simcmd_print_summary(const p2pc_scenario *sc, const char *path,
          "expired", (unsigned long long)r->expired_rx,
          (unsigned long long)r->expired_tx,
          (unsigned long long)r->refused_ahead);
+  printf("  %-20s %llu flaps (peer_down, no fault), %llu false suspicions",
+         "membership accuracy", (unsigned long long)r->flaps,
+         (unsigned long long)r->false_suspicions);
+  if (r->freezes)
+    printf("; %u freezes, detected within %.3f s, %u never", r->freezes,
+           (double)r->detect_ns / 1e9, r->detect_missed);
+  printf("\n");
   if (r->causal_checked) {
     printf("  %-20s %llu violations, %llu missing\n", "causal oracle",
            (unsigned long long)r->causal_violations,
@@ -180,6 +190,14 @@ void p2pc__simcmd_print_summary(const p2pc_scenario *sc, const char *path,
          (unsigned long long)r->bound_violations);
   printf("  %-20s %s\n", "membership", r->membership_ok ? "ok" : "NOT ok");
   printf("  %-20s %u/%u\n", "alive/synced", r->alive, r->synced);
+  if (r->lookups)
+    printf("  %-20s %llu/%llu found, rounds mean %.2f max %u, %.1f requests "
+           "a lookup\n",
+           "lookups", (unsigned long long)r->lookups_found,
+           (unsigned long long)r->lookups, r->lookup_rounds_mean,
+           r->lookup_rounds_max, r->lookup_requests_mean);
+  printf("  %-20s %.1f records mean, %u max, %.1f KiB mean\n", "lookup tables",
+         r->dht_entries_mean, r->dht_entries_max, r->dht_bytes_mean / 1024);
   if (r->stop != P2PC_SIM_STOP_END) {
     p2pc__simcmd_fmt_size(r->mem_now, a, sizeof a);
     if (c->budget->bytes)
@@ -292,7 +310,7 @@ bool p2pc__simcmd_print_json(const p2pc_scenario *sc, const char *path,
   double virt = r->stop == P2PC_SIM_STOP_END ? (double)cf->duration_ns
                                              : (double)r->stop_ns;
   cJSON *o = cJSON_CreateObject(), *m = NULL, *ora = NULL, *mem = NULL,
-        *ex = NULL;
+        *lk = NULL, *ex = NULL;
   bool ok =
       o && add_str(o, "scenario", path) && add_str(o, "seed", seed) &&
       add_num(o, "nodes", cf->nodes) && add_num(o, "nodes_at_start", alive0) &&
@@ -310,6 +328,7 @@ bool p2pc__simcmd_print_json(const p2pc_scenario *sc, const char *path,
       add_num(m, "delivered", (double)r->msgs_delivered) &&
       add_num(m, "undeliverable", (double)r->undeliverable) &&
       add_num(m, "sends_refused", (double)r->sends_refused) &&
+      add_num(m, "sends_unknown", (double)r->sends_unknown) &&
       add_num(o, "meta_bytes_per_msg", r->meta_per_msg) &&
       add_causal(o, cf, r) &&
       (ora = cJSON_AddObjectToObject(o, "causal_oracle")) &&
@@ -326,6 +345,16 @@ bool p2pc__simcmd_print_json(const p2pc_scenario *sc, const char *path,
       add_num(o, "bound_violations", (double)r->bound_violations) &&
       cJSON_AddBoolToObject(o, "membership_ok", r->membership_ok) &&
       add_num(o, "alive", r->alive) && add_num(o, "synced", r->synced) &&
+      (lk = cJSON_AddObjectToObject(o, "lookups")) &&
+      add_num(lk, "issued", (double)r->lookups) &&
+      add_num(lk, "found", (double)r->lookups_found) &&
+      add_num(lk, "failed", (double)r->lookups_failed) &&
+      add_num(lk, "rounds_mean", r->lookup_rounds_mean) &&
+      add_num(lk, "rounds_max", r->lookup_rounds_max) &&
+      add_num(lk, "requests_mean", r->lookup_requests_mean) &&
+      add_num(lk, "table_records_mean", r->dht_entries_mean) &&
+      add_num(lk, "table_records_max", r->dht_entries_max) &&
+      add_num(lk, "table_bytes_mean", r->dht_bytes_mean) &&
       (mem = cJSON_AddObjectToObject(o, "memory")) &&
       (c->budget->bytes ? add_num(mem, "budget_bytes", (double)c->budget->bytes)
                         : cJSON_AddNullToObject(mem, "budget_bytes") != NULL) &&

@@ -38,7 +38,9 @@ static void logline(p2pc_ctl_server *s, p2pc_log_level lv, const char *fmt,
 static const char *send_error(int rv) {
   switch (rv) {
   case P2PC_ERR_NOTFOUND:
-    return "no session with that peer (unknown, or not connected yet)";
+    return "no node with that ID is known (or its session is being ended)";
+  case P2PC_ERR_AGAIN:
+    return "that node's address is being looked up; try again";
   case P2PC_ERR_FULL:
     return "back-pressure: too much unacknowledged data for that peer, or "
            "the causal layer's caps (entries per message, messages not yet "

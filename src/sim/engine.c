@@ -57,9 +57,15 @@ static void on_scen(p2pc_sim *s, const p2pc_sim_event *e) {
   case P2PC_SIM_EV_PARTITION:
     if (s->ncuts < 64)
       s->cuts[s->ncuts++] = (cut){e->a0, e->a1, e->b0, e->b1};
+    s->calm_net = UINT64_MAX;
     break;
   case P2PC_SIM_EV_HEAL:
     s->ncuts = 0;
+    s->calm_net = s->now + P2PC_SIM_FAULT_GRACE_NS;
+    break;
+  case P2PC_SIM_EV_FREEZE:
+    for (uint32_t i = e->a0; i < e->a1 && i < s->cfg.nodes; i++)
+      p2pc__sim_freeze(s, i, s->now + (uint64_t)e->x);
     break;
   case P2PC_SIM_EV_CRASH:
   case P2PC_SIM_EV_LEAVE:
@@ -88,6 +94,9 @@ static void on_scen(p2pc_sim *s, const p2pc_sim_event *e) {
     break;
   case P2PC_SIM_EV_LINK:
     s->link = e->link;
+    break;
+  case P2PC_SIM_EV_LOOKUP:
+    p2pc__sim_lookups(s, e->a0, e->a1);
     break;
   }
 }
@@ -208,6 +217,8 @@ void p2pc_sim_free(p2pc_sim *s) {
   p2pc__sim_xfree(s, s->nodes);
   p2pc__sim_xfree(s, s->conns);
   p2pc__sim_xfree(s, s->freeconns);
+  for (uint32_t k = 0; k < s->nfrz; k++)
+    p2pc__sim_xfree(s, s->frz[k].want);
   p2pc_evcheck_free(s->oracle);
   free(s);
 }
@@ -257,7 +268,8 @@ uint64_t p2pc_sim_start_bytes(const p2pc_sim_config *cfg) {
     node = m.live;
     p2pc_node_free(n);
   }
-  uint64_t nlinks = (c.max_peers ? c.max_peers : 64) * 2 + 8;
+  uint64_t nlinks = (c.max_peers ? c.max_peers : 64) * 2 + 8 +
+                    (c.max_ondemand ? c.max_ondemand : 16);
   node += P2PC_SIMMEM_HDR + nlinks * sizeof(uint32_t); /* its conn_of */
   uint64_t total = sizeof(p2pc_sim) + P2PC_SIMMEM_HDR +
                    (uint64_t)cfg->nodes * sizeof(snode) + alive * node +
@@ -289,6 +301,11 @@ void p2pc_sim_run(p2pc_sim *s,
       snode *x = &s->nodes[e.a];
       if (!x->alive || e.gen != x->gen || x->timer_at != e.t)
         break;
+      if (sim_frozen(s, e.a)) { /* it wakes when it thaws */
+        x->timer_at = x->frozen_until;
+        p2pc__sim_push(s, x->frozen_until, E_TIMER, e.a, 0, NULL);
+        break;
+      }
       x->timer_at = UINT64_MAX;
       s->cur_node = e.a;
       p2pc_node_on_deadline(x->n, p2pc__sim_now_of(s, e.a));
@@ -299,10 +316,21 @@ void p2pc_sim_run(p2pc_sim *s,
       p2pc__sim_on_tcp(s, e.a, (int)e.b);
       break;
     case E_DIAL:
+      if (sim_frozen(s, e.a) || (e.b < s->cfg.nodes && sim_frozen(s, e.b))) {
+        uint64_t t = s->nodes[e.a].frozen_until;
+        if (e.b < s->cfg.nodes && s->nodes[e.b].frozen_until > t)
+          t = s->nodes[e.b].frozen_until;
+        p2pc__sim_push(s, t, E_DIAL, e.a, e.b, e.p);
+        break;
+      }
       p2pc__sim_on_dial(s, e.a, e.b, e.p);
       p2pc__sim_xfree(s, e.p);
       break;
     case E_DGRAM:
+      if (sim_frozen(s, e.a)) {
+        p2pc__sim_push(s, s->nodes[e.a].frozen_until, E_DGRAM, e.a, e.b, e.p);
+        break;
+      }
       p2pc__sim_on_dgram(s, e.a, e.b, e.p);
       break;
     case E_SCEN:
@@ -336,9 +364,11 @@ void p2pc_sim_run(p2pc_sim *s,
   p2pc__sim_xfree(s, scratch);
   if (s->oracle)
     p2pc__sim_oracle_finish(s, s->res.stop == P2PC_SIM_STOP_END);
+  p2pc__sim_freeze_finish(s);
   s->res.wall_ns = wall_ns() - w0;
   s->res.conv_s = s->conv_held ? (double)s->conv_from / 1e9 : -1;
   s->res.membership_ok = p2pc__sim_membership_ok(s);
+  p2pc__sim_lookup_summary(s);
   s->res.meta_msgs = s->meta_run.n;
   s->res.meta_per_msg = p2pc__sim_hist_mean(&s->meta_run);
   s->res.meta_p99 = p2pc__sim_hist_p99(&s->meta_run);

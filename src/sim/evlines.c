@@ -2,8 +2,9 @@
 /*
  * The one place the simulator takes the nodes' events (p2pc_event): the
  * statistics read their typed fields (messages sent and delivered, their
- * metadata, expiry reports, refusals), and the causal oracle gets each
- * event as the line the event log would hold.
+ * metadata, expiry reports, refusals), the membership accuracy reads the
+ * peer and member events, and the causal oracle gets each event as the
+ * line the event log would hold.
  */
 #include "sim_internal.h"
 
@@ -28,6 +29,90 @@ static void on_sent(p2pc_sim *s, const p2pc_event *e) {
   p2pc__sim_hist_add(&s->meta_run, meta);
   p2pc__sim_hist_add(&s->deps_sec, deps);
   p2pc__sim_hist_add(&s->deps_run, deps);
+}
+
+/* The node index of a node ID "n<i>", or UINT32_MAX. */
+static uint32_t node_of(const p2pc_sim *s, const char *id) {
+  if (!id || id[0] != 'n' || !id[1])
+    return UINT32_MAX;
+  uint64_t v = 0;
+  for (const char *c = id + 1; *c; c++) {
+    if (*c < '0' || *c > '9' || v > s->cfg.nodes)
+      return UINT32_MAX;
+    v = v * 10 + (uint64_t)(*c - '0');
+  }
+  return v < s->cfg.nodes ? (uint32_t)v : UINT32_MAX;
+}
+
+/* Alive, and neither frozen, stopped nor cut off lately: nothing may take
+ * it for failed, nor may it take others for failed. */
+static bool calm(const p2pc_sim *s, uint32_t i) {
+  const snode *x = &s->nodes[i];
+  return x->alive && s->now >= x->calm_after && !sim_frozen(s, i) &&
+         s->ncuts == 0 && s->now >= s->calm_net;
+}
+
+void p2pc__sim_freeze(p2pc_sim *s, uint32_t i, uint64_t until) {
+  snode *x = &s->nodes[i];
+  if (!x->alive)
+    return;
+  x->frozen_until = until;
+  x->calm_after = until + P2PC_SIM_FAULT_GRACE_NS;
+  if (s->nfrz >= SIM_FREEZES)
+    return;
+  freeze_rec *f = &s->frz[s->nfrz++];
+  memset(f, 0, sizeof *f);
+  f->node = i;
+  f->at = s->now;
+  f->want = p2pc__sim_xcalloc(s, s->cfg.nodes, sizeof *f->want);
+  for (uint32_t k = 0; k < s->cfg.nodes; k++) {
+    if (k == i || !s->nodes[k].alive)
+      continue;
+    p2pc_peer_info pi;
+    uint32_t np = p2pc_node_peer_count(s->nodes[k].n);
+    for (uint32_t q = 0; q < np; q++)
+      if (p2pc_node_peer_info(s->nodes[k].n, q, &pi) &&
+          strcmp(pi.id, x->id) == 0 &&
+          (pi.state == P2PC_PEER_UP || pi.state == P2PC_PEER_SUSPECT)) {
+        f->want[k] = true;
+        f->nwant++;
+      }
+  }
+}
+
+void p2pc__sim_freeze_finish(p2pc_sim *s) {
+  s->res.freezes = s->nfrz;
+  for (uint32_t k = 0; k < s->nfrz; k++) {
+    const freeze_rec *f = &s->frz[k];
+    s->res.detect_missed += f->nwant - f->got;
+    if (f->worst > s->res.detect_ns)
+      s->res.detect_ns = f->worst;
+  }
+}
+
+static void on_membership(p2pc_sim *s, const p2pc_event *e) {
+  uint32_t i = s->cur_node, j = node_of(s, e->peer);
+  if (j == UINT32_MAX)
+    return;
+  bool wrong = calm(s, i) && calm(s, j);
+  if (e->type == P2PC_EVENT_PEER_DOWN) {
+    if (wrong && !(e->reason && strcmp(e->reason, "left") == 0))
+      s->res.flaps++;
+    return;
+  }
+  if (wrong)
+    s->res.false_suspicions++;
+  if (e->type != P2PC_EVENT_MEMBER_DOWN)
+    return;
+  for (uint32_t k = 0; k < s->nfrz; k++) {
+    freeze_rec *f = &s->frz[k];
+    if (f->node != j || s->now < f->at || !f->want[i])
+      continue;
+    f->want[i] = false;
+    f->got++;
+    if (s->now - f->at > f->worst)
+      f->worst = s->now - f->at;
+  }
 }
 
 void p2pc__sim_on_event(void *ud, p2pc_node *n, const p2pc_event *e) {
@@ -67,6 +152,14 @@ void p2pc__sim_on_event(void *ud, p2pc_node *n, const p2pc_event *e) {
     break;
   case P2PC_EVENT_REFUSED:
     s->res.refused_ahead++;
+    break;
+  case P2PC_EVENT_RESOLVED:
+    p2pc__sim_lookup_resolved(s, e);
+    break;
+  case P2PC_EVENT_PEER_DOWN:
+  case P2PC_EVENT_MEMBER_SUSPECT:
+  case P2PC_EVENT_MEMBER_DOWN:
+    on_membership(s, e);
     break;
   default:
     break;

@@ -168,7 +168,8 @@ int p2pc__sim_start_node(p2pc_sim *s, uint32_t i, char *err, size_t errlen) {
   }
   s->starts++;
   p2pc__sim_oracle_lifecycle(s, i, "start");
-  x->nlinks = (c.max_peers ? c.max_peers : 64) * 2 + 8;
+  x->nlinks = (c.max_peers ? c.max_peers : 64) * 2 + 8 +
+              (c.max_ondemand ? c.max_ondemand : 16); /* as node.c's */
   if (!x->conn_of) {
     x->conn_of = p2pc__sim_xcalloc(s, x->nlinks, sizeof *x->conn_of);
   } else {
@@ -208,6 +209,7 @@ void p2pc__sim_stop_node(p2pc_sim *s, uint32_t i, bool clean) {
   }
   if (clean)
     p2pc__sim_oracle_lifecycle(s, i, "stop");
+  x->calm_after = s->now + P2PC_SIM_FAULT_GRACE_NS;
   p2pc_node_free(x->n);
   x->n = NULL;
   x->alive = false;
@@ -221,6 +223,8 @@ void p2pc__sim_on_traffic(p2pc_sim *s, uint32_t i) {
   rng *r = &s->r[R_TRAFFIC];
   p2pc__sim_push(s, s->now + (uint64_t)rng_exp(r, 1e9 / s->cfg.rate), E_TRAFFIC,
                  i, 0, NULL);
+  if (sim_frozen(s, i))
+    return; /* a frozen program sends nothing */
   uint8_t payload[256];
   uint32_t plen = s->cfg.payload < sizeof payload ? s->cfg.payload : 255;
   for (uint32_t k = 0; k < plen; k++)
@@ -235,6 +239,18 @@ void p2pc__sim_on_traffic(p2pc_sim *s, uint32_t i) {
      * network-wide broadcast has keywords of its own (scenario.h). */
     rv = p2pc_node_broadcast_neighbours(x->n, payload, plen,
                                         p2pc__sim_now_of(s, i), NULL);
+  } else if (s->cfg.to_any && s->cfg.nodes > 1) {
+    /* Any other node, alive or not: a dead one's messages wait queued
+     * like a peer's that is down. */
+    uint32_t j = (uint32_t)p2pc_rng_below(r, s->cfg.nodes - 1);
+    j += j >= i;
+    rv = p2pc_node_send(x->n, s->nodes[j].id, payload, plen,
+                        p2pc__sim_now_of(s, i), NULL);
+    if (rv == P2PC_ERR_NOTFOUND || rv == P2PC_ERR_AGAIN) {
+      /* Not sent (no `send` line): counted, never retried. */
+      s->res.sends_unknown++;
+      rv = 0;
+    }
   } else {
     uint32_t np = p2pc_node_peer_count(x->n), up = 0;
     p2pc_peer_info pi;

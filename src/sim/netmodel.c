@@ -235,6 +235,11 @@ void p2pc__sim_on_tcp(p2pc_sim *s, uint32_t ci, int d) {
     dir_schedule(s, ci, d);
     return;
   }
+  if (sim_frozen(s, to)) { /* read when it thaws */
+    k->ready = s->nodes[to].frozen_until;
+    dir_schedule(s, ci, d);
+    return;
+  }
   q->head = k->next;
   if (!q->head)
     q->tail = NULL;

@@ -14,7 +14,8 @@
  *        bandwidth 100Mbit heavy 0.01      (one line; any subset)
  *   slowlink delay 20ms jitter 1ms         # clusters: between clusters
  *   clocks offset 1s drift 200ppm wander 0.01ppm noise 50ns granularity 0
- *   traffic rate 1 bcast 0.1 payload 16
+ *   traffic rate 1 bcast 0.1 payload 16 to peers  # or `to any`: any
+ *                              # node, a link on demand if no neighbour
  *   alive 10                   # nodes started at t=0, the rest JOIN later
  *   poll -3 1
  *   causal on                  # the causal oracle: on | off
@@ -27,22 +28,27 @@
  *   at 20s crash 0             # a node index or a range a-b (inclusive)
  *   at 25s restart 0
  *   at 10s slow 3 x10
+ *   at 20s freeze 7 for 5s     # handles nothing (SIGSTOP); links stay
  *   at 5s join 10-19
  *   at 0s..60s join 10-999     # one node at a time, evenly spread
  *   at 40s leave 5
  *   at 45s clockstep 3 +0.05s
  *   at 45s clockfreq 3 500ppm
  *   at 50s link delay 1ms jitter 100us     # the default link changes
+ *   at 30s lookup 0-99         # each looks a random node's record up
  *   expect spread < 100us after 60s         # every second from 60 s on
  *   expect spread < 100us after 22s until 40s
  *   expect error < 1ms after 30s
  *   expect converge < 20s
- *   expect causal ok | membership ok | bounds ok
+ *   expect causal ok | membership ok | bounds ok | lookups ok
  *   expect synced all | expect synced >= 90
  *   expect falseticker 3                    # at the end
  *   expect falseticker 3 after 30s until 100s   # every second in between
  *   expect expired 0 | expect expired <= 10     # expiry reports, the run
  *   expect meta_p99 <= 1024     # causal metadata bytes a message, the run
+ *   expect flaps 0 | expect flaps <= N          # peer_down, no fault
+ *   expect false_suspicions 0 | ... <= N        # member_suspect/down
+ *   expect detect < 2s          # every frozen node member_down everywhere
  *
  * Times take a unit (ns, us, ms, s, min), rates ppm, bandwidths bit, Kbit,
  * Mbit or Gbit (per second), probabilities a fraction or a percentage.
@@ -61,6 +67,13 @@
  * another node carries (p2pc_sim_result.meta_p99, to within the 8-byte
  * bins of its histogram, rounded up); SKIP when no such message was sent.
  * Both are judged at the end, also of a run the memory budget stopped.
+ *
+ * `expect flaps 0`: no `peer_down` (other than "left") between two nodes
+ * that were both alive and neither frozen, stopped nor cut off within the
+ * last 10 s (p2pc_sim_result.flaps). `expect false_suspicions 0`: no
+ * `member_suspect` or `member_down` about such a node from such a node.
+ * `expect detect < T`: each frozen node was declared `member_down` by
+ * every node that had it up, within T of the freeze (SKIP: no freeze).
  *
  * `expect falseticker N`: node N's clock is rejected by every other alive,
  * synced node the clock oracles count (one that follows or averages it
@@ -99,8 +112,13 @@ typedef enum p2pc_scn_expect_kind {
                            (p2pc_sim_falseticker), at the end, or each
                            second in [after, until) if at_end is false */
   P2PC_SCN_EXPIRED,     /* expiry reports (receivers + senders) <= limit */
-  P2PC_SCN_META_P99     /* the run's p99 of causal metadata bytes per
+  P2PC_SCN_META_P99,    /* the run's p99 of causal metadata bytes per
                            message sent to another node <= limit */
+  P2PC_SCN_LOOKUPS,     /* lookups were issued, and every one found its
+                          node's record */
+  P2PC_SCN_FLAPS,       /* peer_down without a fault <= limit */
+  P2PC_SCN_FALSE_SUSPICIONS, /* member_suspect/down of healthy <= limit */
+  P2PC_SCN_DETECT            /* frozen nodes member_down everywhere < s */
 } p2pc_scn_expect_kind;
 
 typedef struct p2pc_scn_expect {

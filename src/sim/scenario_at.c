@@ -2,7 +2,7 @@
 /*
  * `at` lines: the run's timed events (partitions, heals, crashes,
  * restarts, joins and leaves, one at a time over a span or all at once,
- * slow nodes, clock steps and drifts, link changes) into the
+ * slow nodes, clock steps and drifts, link changes, lookups) into the
  * configuration's event list, with the line each came from.
  */
 #include "scenario_internal.h"
@@ -24,7 +24,8 @@ static int add_event(parser *p, const p2pc_sim_event *e) {
 int p2pc__scn_d_at(parser *p) {
   static const char usage[] =
       "usage: at T partition A B | heal | crash R | restart R | join R | "
-      "leave R | slow R xF | clockstep R +-T | clockfreq R P | link ...";
+      "leave R | slow R xF | freeze R for T | clockstep R +-T | clockfreq R P "
+      "| link ... | lookup R";
   if (p->ntok < 3)
     return p2pc__scn_fail(p, "%s", usage);
   char when[48];
@@ -76,6 +77,12 @@ int p2pc__scn_d_at(parser *p) {
   if (p->ntok < 4 || !p2pc__scn_node_range(p->tok[3], &e.a0, &e.a1))
     return p2pc__scn_fail(p, "%s (R: a node index or a range like 0-49)",
                           usage);
+  if (strcmp(w, "lookup") == 0) {
+    if (p->ntok != 4)
+      return p2pc__scn_fail(p, "usage: at T lookup R");
+    e.kind = P2PC_SIM_EV_LOOKUP;
+    return add_event(p, &e);
+  }
   if (ranged) {
     if (p->ntok != 4)
       return p2pc__scn_fail(p, "usage: at T %s R", w);
@@ -99,6 +106,16 @@ int p2pc__scn_d_at(parser *p) {
         return rv;
     }
     return 0;
+  }
+  if (strcmp(w, "freeze") == 0) {
+    double d;
+    if (p->ntok != 6 || strcmp(p->tok[4], "for") != 0)
+      return p2pc__scn_fail(p, "usage: at T freeze R for T");
+    if (!p2pc__scn_time_ns(p->tok[5], MAX_TIME_S, false, &d) || d <= 0)
+      return p2pc__scn_bad(p, "at T freeze R for T: a time above 0", p->tok[5]);
+    e.kind = P2PC_SIM_EV_FREEZE;
+    e.x = d;
+    return add_event(p, &e);
   }
   if (p->ntok != 5)
     return p2pc__scn_fail(p, "%s", usage);

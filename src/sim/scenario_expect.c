@@ -36,7 +36,8 @@ int p2pc__scn_d_expect(parser *p) {
   p2pc_scenario *sc = p->sc;
   static const char usage[] =
       "usage: expect spread < T [after T] [until T] | error < T ... | "
-      "converge < T | causal ok | membership ok | bounds ok | synced all | "
+      "converge < T | causal ok | membership ok | bounds ok | lookups ok | "
+      "synced all | "
       "synced >= N | falseticker N [after T] [until T] | expired 0 | "
       "expired <= N | meta_p99 <= BYTES";
   if (sc->nexpect >= P2PC_SCN_MAX_EXPECT)
@@ -75,11 +76,12 @@ int p2pc__scn_d_expect(parser *p) {
     x.kind = P2PC_SCN_CONVERGE;
     x.limit = v / NS_PER_S;
   } else if (strcmp(w, "causal") == 0 || strcmp(w, "membership") == 0 ||
-             strcmp(w, "bounds") == 0) {
+             strcmp(w, "bounds") == 0 || strcmp(w, "lookups") == 0) {
     if (p->ntok != 3 || strcmp(p->tok[2], "ok") != 0)
       return p2pc__scn_fail(p, "usage: expect %s ok", w);
     x.kind = w[0] == 'c'   ? P2PC_SCN_CAUSAL
              : w[0] == 'm' ? P2PC_SCN_MEMBERSHIP
+             : w[0] == 'l' ? P2PC_SCN_LOOKUPS
                            : P2PC_SCN_BOUNDS;
   } else if (strcmp(w, "synced") == 0) {
     x.kind = P2PC_SCN_SYNCED;
@@ -118,6 +120,25 @@ int p2pc__scn_d_expect(parser *p) {
     } else {
       return p2pc__scn_fail(p, "usage: expect expired 0 | expect expired <= N");
     }
+  } else if (strcmp(w, "flaps") == 0 || strcmp(w, "false_suspicions") == 0) {
+    x.kind =
+        w[0] == 'f' && w[1] == 'l' ? P2PC_SCN_FLAPS : P2PC_SCN_FALSE_SUSPICIONS;
+    if (p->ntok == 3 && strcmp(p->tok[2], "0") == 0) {
+      x.limit = 0;
+    } else if (p->ntok == 4 && strcmp(p->tok[2], "<=") == 0 &&
+               p2pc__scn_uint_in(p->tok[3], 0, UINT32_MAX, &n)) {
+      x.limit = (double)n;
+    } else {
+      return p2pc__scn_fail(p, "usage: expect %s 0 | expect %s <= N", w, w);
+    }
+  } else if (strcmp(w, "detect") == 0) {
+    if (p->ntok != 4 || strcmp(p->tok[2], "<") != 0)
+      return p2pc__scn_fail(p, "usage: expect detect < T");
+    if (!p2pc__scn_time_ns(p->tok[3], MAX_TIME_S, false, &v) || v <= 0)
+      return p2pc__scn_bad(p, "expect: the limit must be a time above 0",
+                           p->tok[3]);
+    x.kind = P2PC_SCN_DETECT;
+    x.limit = v;
   } else if (strcmp(w, "meta_p99") == 0) {
     if (p->ntok != 4 || strcmp(p->tok[2], "<=") != 0)
       return p2pc__scn_fail(p, "usage: expect meta_p99 <= BYTES");
@@ -131,7 +152,8 @@ int p2pc__scn_d_expect(parser *p) {
     return p2pc__scn_bad(
         p,
         "expect: unknown oracle (spread, error, converge, causal, "
-        "membership, bounds, synced, falseticker, expired, meta_p99)",
+        "membership, bounds, synced, falseticker, expired, meta_p99, flaps, "
+        "false_suspicions, detect)",
         w);
   }
   /* the words as written, normalised to single blanks */

@@ -147,6 +147,16 @@ uint32_t p2pc_scn_judge_end(p2pc_scn_judge *j, const p2pc_scenario *sc,
                r->membership_ok ? "connected, links as expected"
                                 : "disconnected or short of links");
       break;
+    case P2PC_SCN_LOOKUPS:
+      v->measured = (double)r->lookups_found;
+      v->pass = r->lookups > 0 && r->lookups_found == r->lookups;
+      snprintf(v->detail, sizeof v->detail,
+               "%llu of %llu found, %llu not found; rounds mean %.2f max %u",
+               (unsigned long long)r->lookups_found,
+               (unsigned long long)r->lookups,
+               (unsigned long long)r->lookups_failed, r->lookup_rounds_mean,
+               r->lookup_rounds_max);
+      break;
     case P2PC_SCN_BOUNDS:
       v->measured = (double)r->bound_violations;
       v->pass = r->bound_violations == 0;
@@ -182,6 +192,28 @@ uint32_t p2pc_scn_judge_end(p2pc_scn_judge *j, const p2pc_scenario *sc,
                (unsigned long long)r->meta_p99, r->meta_per_msg,
                (unsigned long long)r->meta_max,
                (unsigned long long)r->meta_msgs);
+      break;
+    case P2PC_SCN_FLAPS:
+    case P2PC_SCN_FALSE_SUSPICIONS:
+      v->measured =
+          (double)(x->kind == P2PC_SCN_FLAPS ? r->flaps : r->false_suspicions);
+      v->pass = v->measured <= x->limit;
+      snprintf(v->detail, sizeof v->detail, "%.0f %s", v->measured,
+               x->kind == P2PC_SCN_FLAPS ? "peer_down without a fault"
+                                         : "suspicions of healthy nodes");
+      break;
+    case P2PC_SCN_DETECT:
+      if (!r->freezes) {
+        v->skipped = true;
+        v->pass = true;
+        snprintf(v->detail, sizeof v->detail, "no node froze");
+        break;
+      }
+      v->measured = (double)r->detect_ns;
+      v->pass = r->detect_missed == 0 && v->measured < x->limit;
+      p2pc_scn_format_ns(v->measured, a, sizeof a);
+      snprintf(v->detail, sizeof v->detail, "worst %s, %u never", a,
+               r->detect_missed);
       break;
     case P2PC_SCN_FALSETICKER:
       v->pass = v->seen && v->measured == 0;

@@ -123,7 +123,8 @@ static int d_clocks(parser *p) {
 static int d_traffic(parser *p) {
   p2pc_sim_config *c = &p->sc->cfg;
   if (p->ntok < 3 || p->ntok % 2 == 0)
-    return p2pc__scn_fail(p, "usage: traffic [rate R] [bcast P] [payload N]");
+    return p2pc__scn_fail(
+        p, "usage: traffic [rate R] [bcast P] [payload N] [to any|peers]");
   for (int i = 1; i < p->ntok; i += 2) {
     const char *k = p->tok[i], *v = p->tok[i + 1];
     double x;
@@ -142,9 +143,13 @@ static int d_traffic(parser *p) {
       if (!p2pc__scn_uint_in(v, 0, 255, &n))
         return p2pc__scn_bad(p, "traffic: payload must be 0..255 bytes", v);
       c->payload = (uint32_t)n;
+    } else if (strcmp(k, "to") == 0) {
+      if (strcmp(v, "any") != 0 && strcmp(v, "peers") != 0)
+        return p2pc__scn_bad(p, "traffic: to must be any or peers", v);
+      c->to_any = strcmp(v, "any") == 0;
     } else {
       return p2pc__scn_bad(
-          p, "traffic: unknown parameter (rate, bcast, payload)", k);
+          p, "traffic: unknown parameter (rate, bcast, payload, to)", k);
     }
   }
   return 0;

@@ -79,7 +79,11 @@ typedef enum p2pc_sim_ev_kind {
   P2PC_SIM_EV_LEAVE,      /* node a stops cleanly */
   P2PC_SIM_EV_CLOCK_STEP, /* node a's clock jumps by x seconds (a liar) */
   P2PC_SIM_EV_CLOCK_FREQ, /* node a's drift becomes x ppm */
-  P2PC_SIM_EV_LINK        /* the default link model becomes `link` */
+  P2PC_SIM_EV_LINK,       /* the default link model becomes `link` */
+  P2PC_SIM_EV_LOOKUP,     /* each alive node of [a0,a1) looks a random
+                            other node's record up (dht.h) */
+  P2PC_SIM_EV_FREEZE      /* node a handles nothing for x ns (SIGSTOP):
+                             its connections stay open */
 } p2pc_sim_ev_kind;
 
 typedef struct p2pc_sim_event {
@@ -109,6 +113,11 @@ typedef struct p2pc_sim_config {
    * peer it has up, a broadcast with probability bcast. */
   double rate, bcast;
   uint32_t payload; /* bytes [16] */
+  /* Unicasts to any node, not only peers up (`traffic ... to any`): a
+   * node without a session opens a link on demand; a destination whose
+   * record is unknown is refused (NOTFOUND, AGAIN) and counted in
+   * sends_unknown, never sent. */
+  bool to_any;
   /* Nodes that start later (JOIN events) start dead. */
   uint32_t initially_alive; /* 0 = all */
   /* KREGULAR: draw a node's random seeds only from the members, the nodes
@@ -190,6 +199,7 @@ typedef struct p2pc_sim_result {
    * sends the nodes refused (an error from p2pc_node_send or _broadcast:
    * at a causal cap, back-pressure) */
   uint64_t msgs_sent, msgs_delivered, undeliverable, sends_refused;
+  uint64_t sends_unknown;     /* to any: the destination's record unknown */
   uint64_t causal_violations; /* ORDER, DUPLICATE, WRONG_DEST, ...*/
   uint64_t missing;           /* never delivered and not excused */
   bool causal_checked;
@@ -229,7 +239,28 @@ typedef struct p2pc_sim_result {
                                 their exact peak, within events too */
   uint64_t mem_oracle;       /* the causal oracle's share, an estimate
                                 (0 when it is off), at the peak */
+  /* Lookups (`at T lookup R`, dht.h): issued, ended found (RESOLVED ok,
+   * or known at once), ended not found or refused; rounds (mean, max) and
+   * requests a lookup, over the nodes' own counts; and the routing tables
+   * of the alive nodes at the end: records (mean, max) and bytes (mean). */
+  uint64_t lookups, lookups_found, lookups_failed;
+  double lookup_rounds_mean, lookup_requests_mean;
+  uint32_t lookup_rounds_max;
+  double dht_entries_mean, dht_bytes_mean;
+  uint32_t dht_entries_max;
+  /* Membership accuracy (the failure detector): `peer_down` events for a
+   * peer that was alive, not frozen, stopped or cut off within the last
+   * P2PC_SIM_FAULT_GRACE_NS, reason other than "left" (flaps);
+   * `member_suspect`/`member_down` about such a node (false suspicions);
+   * for each frozen node, the time from the freeze until the last node
+   * that had it up said `member_down` (detect_ns, the worst of the
+   * freezes), and how many of those never said it (detect_missed). */
+  uint64_t flaps, false_suspicions;
+  uint32_t freezes, detect_missed;
+  uint64_t detect_ns;
 } p2pc_sim_result;
+
+#define P2PC_SIM_FAULT_GRACE_NS (10 * P2PC_SIM_SEC)
 
 typedef struct p2pc_sim p2pc_sim;
 

@@ -61,7 +61,7 @@ static inline double rng_normal(rng *r) { /* Box-Muller, one of the pair */
   return sqrt(-2.0 * log(1.0 - u)) * cos(6.283185307179586 * v);
 }
 
-enum { R_NET, R_CLOCK, R_TRAFFIC, R_NODES, R_TOPO, R_NSTREAMS };
+enum { R_NET, R_CLOCK, R_TRAFFIC, R_NODES, R_TOPO, R_LOOKUP, R_NSTREAMS };
 
 _Static_assert(P2PC_SIM_LIFETIME_INF == P2PC_CAUSAL_LIFETIME_INF,
                "sim.h's infinite lifetime is the causal core's");
@@ -148,7 +148,21 @@ typedef struct snode {
   uint32_t cluster;
   uint64_t sent, delivered;
   bool ever_started;
+  uint64_t frozen_until; /* handles nothing before this (freeze) */
+  uint64_t calm_after;   /* stopped or frozen until shortly before this:
+                            not counted by the membership accuracy */
 } snode;
+
+/* A freeze being watched: the nodes that had it up, and which of them
+ * have said `member_down` for it. */
+typedef struct freeze_rec {
+  uint32_t node;
+  uint64_t at;
+  bool *want; /* nodes that had it up at the freeze and have not said it */
+  uint32_t nwant, got;
+  uint64_t worst;
+} freeze_rec;
+#define SIM_FREEZES 8
 
 typedef struct cut {
   uint32_t a0, a1, b0, b1;
@@ -187,6 +201,10 @@ struct p2pc_sim {
   bool oracle_settling;
   char oracle_err[256];    /* its first input error */
   const char *oracle_dump; /* P2PC_SIM_EVENTS_DIR */
+  /* membership accuracy (evlines.c) */
+  uint64_t calm_net; /* cut, or healed shortly before this */
+  freeze_rec frz[SIM_FREEZES];
+  uint32_t nfrz;
 };
 
 /* ---- engine.c: the simulator's own blocks, counted (simmem.h); a refusal
@@ -246,10 +264,23 @@ void p2pc__sim_on_tcp(p2pc_sim *s, uint32_t ci, int d);
 void p2pc__sim_on_dgram(p2pc_sim *s, uint32_t to, uint32_t from,
                         p2pc_datagram *d);
 
+/* ---- evlines.c: membership accuracy */
+
+/* Node i freezes now until `until`: who watches it, for detect_ns. */
+void p2pc__sim_freeze(p2pc_sim *s, uint32_t i, uint64_t until);
+void p2pc__sim_freeze_finish(p2pc_sim *s);
+static inline bool sim_frozen(const p2pc_sim *s, uint32_t i) {
+  return s->now < s->nodes[i].frozen_until;
+}
+
 /* ---- harness.c */
 
 /* After an entry point into node i: its actions, output and timer. */
 void p2pc__sim_flush_node(p2pc_sim *s, uint32_t i);
+/* oracle_lookup.c: `at T lookup R`, the RESOLVED events, the summary. */
+void p2pc__sim_lookups(p2pc_sim *s, uint32_t a0, uint32_t a1);
+void p2pc__sim_lookup_resolved(p2pc_sim *s, const p2pc_event *e);
+void p2pc__sim_lookup_summary(p2pc_sim *s);
 /* What every node of the run is configured with. */
 void p2pc__sim_node_config(const p2pc_sim_config *cf, p2pc_node_config *c);
 int p2pc__sim_start_node(p2pc_sim *s, uint32_t i, char *err, size_t errlen);

@@ -82,8 +82,14 @@ static const bad_case bad_cases[] = {
                          "restart, join and leave"},
     {"at 5s crash 7-3\n",
      "t.scn:1: usage: at T partition A B | heal | crash R | restart R | join "
-     "R | leave R | slow R xF | clockstep R +-T | clockfreq R P | link ... "
-     "(R: a node index or a range like 0-49)"},
+     "R | leave R | slow R xF | freeze R for T | clockstep R +-T | clockfreq "
+     "R P | link ... | lookup R (R: a node index or a range like 0-49)"},
+    {"at 5s lookup 1 2\n", "t.scn:1: usage: at T lookup R"},
+    {"at 5s freeze 1 5s\n", "t.scn:1: usage: at T freeze R for T"},
+    {"at 5s freeze 1 for 0s\n",
+     "t.scn:1: at T freeze R for T: a time above 0, got \"0s\""},
+    {"expect flaps 3\n", "t.scn:1: usage: expect flaps 0 | expect flaps <= N"},
+    {"expect detect 2s\n", "t.scn:1: usage: expect detect < T"},
     {"at 5s crash 1 2\n", "t.scn:1: usage: at T crash R"},
     {"at 5s explode 1 2\n", "t.scn:1: at: unknown event, got \"explode\""},
     {"at 5s slow 1 x0.5\n",
@@ -104,12 +110,14 @@ static const bad_case bad_cases[] = {
      "t.scn:1: usage: expect synced all | expect synced >= N"},
     {"expect happiness\n",
      "t.scn:1: usage: expect spread < T [after T] [until T] | error < T ... | "
-     "converge < T | causal ok | membership ok | bounds ok | synced all | "
+     "converge < T | causal ok | membership ok | bounds ok | lookups ok | "
+     "synced all | "
      "synced >= N | falseticker N [after T] [until T] | expired 0 | "
      "expired <= N | meta_p99 <= BYTES"},
     {"expect happiness ok\n",
      "t.scn:1: expect: unknown oracle (spread, error, converge, causal, "
-     "membership, bounds, synced, falseticker, expired, meta_p99), got "
+     "membership, bounds, synced, falseticker, expired, meta_p99, flaps, "
+     "false_suspicions, detect), got "
      "\"happiness\""},
     {"expect expired 3\n",
      "t.scn:1: usage: expect expired 0 | expect expired <= N"},

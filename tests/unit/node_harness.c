@@ -54,6 +54,10 @@ static void cb_typed(void *ud, p2pc_node *n, const p2pc_event *ev) {
   case P2PC_EVENT_PEER_DOWN:
     x->peer_down++;
     break;
+  case P2PC_EVENT_RESOLVED:
+    x->resolved_ok += ev->u.resolved.ok;
+    x->resolved_fail += !ev->u.resolved.ok;
+    break;
   case P2PC_EVENT_CLOCK_SAMPLE:
     x->samples++;
     break;

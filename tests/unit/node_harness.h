@@ -39,6 +39,7 @@ typedef struct netnode {
   uint32_t max_hops;   /* ... and the most overlay hops one came */
   int undeliverable;
   int peer_up, peer_down;
+  int resolved_ok, resolved_fail; /* RESOLVED events */
   char last_error_log[256];
   /* clock sync: the node's clock model and what it reported */
   int64_t clock_offset;

@@ -29,6 +29,12 @@ static void test_two_nodes_connect_and_deliver(void **state) {
   run(w, 20);
   assert_int_equal(w->nodes[1].ndelivered, 1);
   assert_int_equal(w->nodes[0].ndelivered, 2);
+  /* An ID nobody has: a lookup starts (AGAIN), asks N1, finds nothing;
+   * then the answer is NOTFOUND (the negative cache). */
+  assert_int_equal(p2pc_node_send(w->nodes[0].n, "N9", (const uint8_t *)"x", 1,
+                                  now_at(w, 0), NULL),
+                   P2PC_ERR_AGAIN);
+  run(w, 2000);
   assert_int_equal(p2pc_node_send(w->nodes[0].n, "N9", (const uint8_t *)"x", 1,
                                   now_at(w, 0), NULL),
                    P2PC_ERR_NOTFOUND);

@@ -187,7 +187,11 @@ static void test_stability_flows_over_links(void **state) {
 static void test_heartbeat_is_stable(void **state) {
   (void)state;
   net *w = net_new();
-  start_node(w, 0, NULL);
+  /* X answers no PING, but any frame is a sign of life: with a probe
+   * timeout past its 500 ms reports, the failure detector's probes of it
+   * all succeed (swim.c). */
+  opts slowprobe = {.base = {.probe_timeout_ns = 600 * MS}};
+  start_node(w, 0, &slowprobe);
   p2pc_link_id l;
   fake_peer(w, 0, &l);
   fake_stable(w, 0, l, 0, 0);
@@ -203,7 +207,7 @@ static void test_heartbeat_is_stable(void **state) {
     pongs += s.pongs;
     anns += s.announces;
   }
-  assert_int_equal(pings, 0);
+  assert_true(pings >= 1); /* the failure detector's probes */
   assert_int_equal(pongs, 0);
   assert_true(stables >= 11 && stables <= 13); /* one per 500 ms */
   assert_true(anns >= 11);
@@ -211,7 +215,7 @@ static void test_heartbeat_is_stable(void **state) {
   assert_true(p2pc_node_peer_info(w->nodes[0].n, 0, &pi));
   assert_string_equal(pi.id, "X");
   assert_int_equal(pi.state, P2PC_PEER_UP);
-  /* A PING: no PONG, no harm. */
+  /* A PING: answered (PONG), no harm. */
   p2pc_buf b;
   p2pc_buf_init(&b, p2pc_allocator_default(), 64);
   long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_PING);
@@ -220,7 +224,7 @@ static void test_heartbeat_is_stable(void **state) {
   feed(w, 0, l, &b);
   p2pc_buf_fini(&b);
   look(w, 0, l, &s);
-  assert_int_equal(s.pongs, 0);
+  assert_int_equal(s.pongs, 1);
   assert_int_equal(p2pc_node_up_count(w->nodes[0].n), 1);
   /* Silent from now on: suspect, then down. */
   run(w, 2500);

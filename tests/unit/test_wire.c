@@ -138,12 +138,13 @@ static void test_hello(void **state) {
   memcpy(bad, want, sizeof want);
   bad[18] = 5;
   assert_int_equal(p2pc_wire_hello_get(bad, sizeof bad, &got), P2PC_ERR_PROTO);
-  /* The two defined flags pass; any other bit is malformed. */
+  /* The three defined flags pass; any other bit is malformed. */
   memcpy(bad, want, sizeof want);
-  bad[7] = P2PC_HELLO_JOIN | P2PC_HELLO_FRESH;
+  bad[7] = P2PC_HELLO_JOIN | P2PC_HELLO_FRESH | P2PC_HELLO_ON_DEMAND;
   assert_int_equal(p2pc_wire_hello_get(bad, sizeof bad, &got), (int)sizeof bad);
-  assert_int_equal(got.flags, P2PC_HELLO_JOIN | P2PC_HELLO_FRESH);
-  bad[7] = 4;
+  assert_int_equal(got.flags,
+                   P2PC_HELLO_JOIN | P2PC_HELLO_FRESH | P2PC_HELLO_ON_DEMAND);
+  bad[7] = 8;
   assert_int_equal(p2pc_wire_hello_get(bad, sizeof bad, &got), P2PC_ERR_PROTO);
   bad[7] = 0;
   bad[6] = 1;

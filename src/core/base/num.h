@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Two small number helpers every layer of the core needs, kept in one
- * place: a double to int64 rounded and saturated, and the FNV-1a hash.
+ * place: a double to int64 rounded and saturated, and the FNV-1a hash
+ * (32 and 64 bits).
  */
 #ifndef P2PC_NUM_H
 #define P2PC_NUM_H
@@ -28,6 +29,14 @@ static inline uint32_t p2pc_fnv1a(const char *p, size_t len) {
   uint32_t h = 2166136261u;
   for (size_t i = 0; i < len; i++)
     h = (h ^ (uint8_t)p[i]) * 16777619u;
+  return h;
+}
+
+/* FNV-1a, 64 bits, over len bytes. */
+static inline uint64_t p2pc_fnv1a64(const char *p, size_t len) {
+  uint64_t h = 14695981039346656037ull;
+  for (size_t i = 0; i < len; i++)
+    h = (h ^ (uint8_t)p[i]) * 1099511628211ull;
   return h;
 }
 

@@ -48,6 +48,12 @@ void p2pc_settings_default_versioned(int version, p2pc_settings *s) {
   s->clock.announce_ns = tc.announce_ns;
   s->clock.announce_timeout_ns = tc.announce_timeout_ns;
   s->alloc = p2pc_allocator_default();
+  s->max_ondemand = 16;
+  s->max_sessions = 1024;
+  s->ondemand_idle_ns = 60000 * MS;
+  s->probe_interval_ns = 200 * MS;
+  s->probe_timeout_ns = 100 * MS;
+  s->stable_idle_ns = 2000 * MS;
 }
 
 /* The first setting out of range, or NULL. */
@@ -67,6 +73,8 @@ static const char *invalid_setting(const p2pc_settings *s) {
     return "heartbeat_ns, handshake_ns, resend_ns, redial_min_ns: > 0";
   if (s->suspect_ns <= s->heartbeat_ns || s->dead_ns <= s->suspect_ns)
     return "heartbeat_ns < suspect_ns < dead_ns";
+  if (!s->probe_interval_ns || !s->probe_timeout_ns || !s->stable_idle_ns)
+    return "probe_interval_ns, probe_timeout_ns, stable_idle_ns: > 0";
   if (s->redial_max_ns < s->redial_min_ns)
     return "redial_max_ns: >= redial_min_ns";
   if (!s->max_unacked || !s->max_unacked_bytes || !s->max_link_output)
@@ -90,6 +98,10 @@ static const char *invalid_setting(const p2pc_settings *s) {
   if (!s->clock.announce_ns ||
       s->clock.announce_timeout_ns <= s->clock.announce_ns)
     return "clock.announce_ns > 0, clock.announce_timeout_ns > it";
+  if (!s->max_ondemand || s->max_ondemand > 4096 || !s->max_sessions ||
+      s->max_sessions > 1u << 20 || !s->ondemand_idle_ns)
+    return "max_ondemand: 1..4096, max_sessions: 1..2^20, ondemand_idle_ns: "
+           "> 0";
   return NULL;
 }
 
@@ -136,6 +148,9 @@ int p2pc_node_open_versioned(p2pc_node **out, int version,
   c.max_unacked = s->max_unacked;
   c.max_unacked_bytes = s->max_unacked_bytes;
   c.max_link_output = s->max_link_output;
+  c.probe_interval_ns = s->probe_interval_ns;
+  c.probe_timeout_ns = s->probe_timeout_ns;
+  c.stable_idle_ns = s->stable_idle_ns;
   c.causal.lifetime_ns = s->causal_lifetime_ns == P2PC_LIFETIME_INFINITE
                              ? P2PC_CAUSAL_LIFETIME_INF
                              : s->causal_lifetime_ns;
@@ -157,6 +172,9 @@ int p2pc_node_open_versioned(p2pc_node **out, int version,
   c.time.announce_ns = s->clock.announce_ns;
   c.time.announce_timeout_ns = s->clock.announce_timeout_ns;
   c.alloc = s->alloc;
+  c.max_ondemand = s->max_ondemand;
+  c.max_sessions = s->max_sessions;
+  c.ondemand_idle_ns = s->ondemand_idle_ns;
   p2pc_node_callbacks cb = {0};
   cb.log = s->logger.log;
   cb.ud = ud;

@@ -106,6 +106,11 @@ void p2pc__node_bcast_free(p2pc_node *n) {
 void p2pc__node_bcast_link(p2pc_node *n, uint32_t lid, bool up) {
   if (!n->pt)
     return;
+  /* The tree spans the overlay's links (the active view), not the links
+   * opened on demand for unicast, which come and go with the traffic. */
+  const link *l = up ? p2pc__node_link_get(n, lid) : NULL;
+  if (l && l->peer != NO_PEER && n->peers[l->peer].ondemand)
+    return;
   if (up)
     p2pc_pt_link_up(n->pt, lid);
   else
@@ -217,7 +222,7 @@ int p2pc_node_broadcast_neighbours(p2pc_node *n, const uint8_t *payload,
      * broadcast is held back at that peer for good (found by the
      * simulator's causal oracle in a 100-node k-regular mesh). */
     const peer *q = &n->peers[i];
-    if (!q->inc_known || q->refused_full || leaving(q) ||
+    if (!q->inc_known || q->refused_full || leaving(q) || q->ondemand ||
         (q->state != P2PC_PEER_UP && q->state != P2PC_PEER_SUSPECT))
       continue;
     rv = p2pc__node_stream_send(n, &n->peers[i], payload, len);

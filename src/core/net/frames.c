@@ -15,7 +15,8 @@ void p2pc__node_relay_announce(p2pc_node *n) {
     return;
   n->ann = an;
   for (uint32_t i = 0; i < n->links_hw; i++)
-    if (n->links[i].state == L_UP)
+    if (n->links[i].state == L_UP && n->links[i].peer != NO_PEER &&
+        !n->peers[n->links[i].peer].ondemand)
       p2pc__node_frame_to_link(n, i, P2PC_FRAME_ANNOUNCE, &n->ann, 0);
 }
 
@@ -45,6 +46,7 @@ int p2pc__node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
   uint64_t v;
   if (p->skey != NO_KEY) /* heard from: a frozen report's hold restarts */
     p2pc_stable_heard(n->st, p->skey, node_hlc(n));
+  p2pc__swim_heard(n, p); /* any frame is a sign of life */
   switch (f->type) {
   case P2PC_FRAME_DATA:
     if (p2pc__node_stream_data(n, p, f->body, f->body_len) < 0)
@@ -58,23 +60,21 @@ int p2pc__node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
     return 0;
   }
   case P2PC_FRAME_PEERS:
-    p2pc__node_on_peers(n, f->body, f->body_len);
+    if (!p->ondemand) /* no membership on a link on demand */
+      p2pc__node_on_peers(n, f->body, f->body_len);
     return 0;
   case P2PC_FRAME_PING:
-    if (p2pc_wire_ping_get(f->body, f->body_len, &v) < 0)
-      return p2pc__node_proto_error(n, lid, "malformed PING");
-    /* Not answered (and no longer sent: the STABLE report is the
-     * heartbeat); any frame
-     * is a sign of life, so a PONG would only double the wake-ups (a
-     * third of the simulator's events at 10,000 nodes). */
-    return 0;
   case P2PC_FRAME_PONG:
-    return 0;
+  case P2PC_FRAME_PING_REQ:
+  case P2PC_FRAME_PING_REQ_ACK:
+  case P2PC_FRAME_MEMBER:
+    return p2pc__swim_frame(n, lid, p, f);
   case P2PC_FRAME_LEAVE: {
     p2pc_wire_peer next;
     if (p2pc_wire_leave_get(f->body, f->body_len, &v, &next) < 0 ||
         v >= UINT64_MAX / 2)
       return p2pc__node_proto_error(n, lid, "malformed LEAVE");
+    p2pc__node_dht_learn(n, &next);
     p2pc__node_on_leave(n, p, v, &next);
     return 0;
   }
@@ -89,7 +89,10 @@ int p2pc__node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
     p2pc_wire_announce an;
     if (p2pc_wire_announce_get(f->body, f->body_len, &an) < 0)
       return p2pc__node_proto_error(n, lid, "malformed ANNOUNCE");
+    if (p->ondemand)
+      return 0; /* the clock's election stays in the active view */
     p2pc_timesync_announce_in(n->ts, p->id, &an, n->now);
+    p2pc__node_dht_neighbour(n, p, an.time_port);
     p2pc__node_relay_announce(n);
     return 0;
   }

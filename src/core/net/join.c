@@ -68,7 +68,8 @@ void p2pc__node_set_incarnation(p2pc_node *n, peer *p, uint64_t inc) {
 bool p2pc__node_needy(const p2pc_node *n) {
   uint32_t k = 0, want = n->cfg.max_peers / 2 ? n->cfg.max_peers / 2 : 1;
   for (uint32_t i = 0; i < n->links_hw; i++)
-    k += n->links[i].state == L_UP ||
+    k += (n->links[i].state == L_UP && n->links[i].peer != NO_PEER &&
+          !n->peers[n->links[i].peer].ondemand) ||
          (n->links[i].state == L_HELLO && n->links[i].join);
   return k < want;
 }
@@ -100,8 +101,10 @@ bool p2pc__node_leave_done(const p2pc_node *n, const peer *p) {
 
 /* Drops peer record pi. Its slot goes to the node it named, if that one is
  * new to us; otherwise the last record moves into it. */
-static void forget_peer(p2pc_node *n, uint32_t pi) {
+void p2pc__node_forget_peer(p2pc_node *n, uint32_t pi) {
   peer *p = &n->peers[pi];
+  if (p->ondemand)
+    n->nondemand--;
   p2pc_wire_peer next = p->next;
   p2pc__node_free_queue(n, p);
   p2pc__node_stable_release(n, p);
@@ -136,7 +139,7 @@ void p2pc__node_finish_leave(p2pc_node *n, uint32_t pi) {
   p2pc__node_link_close(n, lid, 0, NULL);
   p2pc__node_ev_peer(n, p, false, "left");
   p2pc_timesync_peer_down(n->ts, p->id, n->now);
-  forget_peer(n, pi);
+  p2pc__node_forget_peer(n, pi);
 }
 
 void p2pc__node_on_leave(p2pc_node *n, peer *p, uint64_t last,
@@ -162,13 +165,13 @@ void p2pc__node_on_leave(p2pc_node *n, peer *p, uint64_t last,
 /* A full node takes a joining one in by giving up one of its links, drawn
  * at random among those up and not already being given up. */
 static uint32_t make_room(p2pc_node *n, const p2pc_wire_hello *h) {
-  if (n->npeers >= n->cfg.max_peers + JOIN_SLACK)
+  if (active_peers(n) >= n->cfg.max_peers + JOIN_SLACK)
     return NO_PEER;
   uint32_t victim = NO_PEER, cand = 0;
   for (uint32_t k = 0; k < n->npeers; k++) {
     const peer *q = &n->peers[k];
     if (q->link == NO_LINK || n->links[q->link].state != L_UP ||
-        !q->inc_known || leaving(q))
+        !q->inc_known || leaving(q) || q->ondemand)
       continue;
     if (rng_below(n, ++cand) == 0)
       victim = k;
@@ -244,9 +247,15 @@ int p2pc__node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   bool other_up = held && n->peers[pi].link != NO_LINK &&
                   n->peers[pi].link != lid &&
                   n->links[n->peers[pi].link].state == L_UP;
-  if (pi == NO_PEER)
+  /* A link on demand (a unicast from a node that is not a neighbour):
+   * taken outside the active view, full or not (PROTOCOL.md,
+   * "Addressing any node"). */
+  if (pi == NO_PEER && (h.flags & P2PC_HELLO_ON_DEMAND))
+    pi = p2pc__node_ondemand_add(n, h.id);
+  else if (pi == NO_PEER)
     pi = p2pc__node_peer_add_evicting(n, h.id);
-  if (pi == NO_PEER && (h.flags & P2PC_HELLO_JOIN))
+  if (pi == NO_PEER && (h.flags & P2PC_HELLO_JOIN) &&
+      !(h.flags & P2PC_HELLO_ON_DEMAND))
     pi = make_room(n, &h);
   /* The answer of a node we dialed: it took us in already (and may have
    * queued messages for us), so refusing it now would strand them. Dials
@@ -259,6 +268,13 @@ int p2pc__node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
     return P2PC_ERR_FULL;
   }
   peer *p = &n->peers[pi];
+  if (p->ondemand && !(h.flags & P2PC_HELLO_ON_DEMAND))
+    p2pc__node_ondemand_promote(n, p);
+  /* Already up with this incarnation on another link: the new one takes
+   * over without a second peer_up (crossing dials settling on one link). */
+  bool still_up = p->link != NO_LINK && p->link != lid &&
+                  n->links[p->link].state == L_UP && p->inc_known &&
+                  p->inc == h.incarnation;
   if (p->link != NO_LINK && p->link != lid) {
     link *old = &n->links[p->link];
     if (p->inc_known && p->inc == h.incarnation &&
@@ -291,8 +307,14 @@ int p2pc__node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   }
   l->peer = pi;
   l->state = L_UP;
+  l->remote_od = (h.flags & P2PC_HELLO_ON_DEMAND) != 0;
   if (!l->outbound)
-    p2pc__node_send_hello(n, lid, held ? 0 : P2PC_HELLO_FRESH);
+    p2pc__node_send_hello(n, lid,
+                          (held ? 0 : P2PC_HELLO_FRESH) |
+                              (p->ondemand ? P2PC_HELLO_ON_DEMAND : 0));
+  if (p->ondemand && !l->outbound)
+    p2pc__node_ondemand_accepted(n, p);
+  p->fresh = false;
   p->link = lid;
   p->dialing = false;
   p->state = P2PC_PEER_UP;
@@ -303,12 +325,16 @@ int p2pc__node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   p->tx_written = p->tx_acked;
   p->last_progress_ns = n->now.mono_ns;
   p->ack_due = true;
-  p2pc__node_ev_peer(n, p, true, NULL);
-  if (p->addr_known)
+  if (!still_up && !p->quiet_down)
+    p2pc__node_ev_peer(n, p, true, NULL);
+  p->quiet_down = false;
+  p2pc__swim_link_up(n, p);
+  if (p->addr_known && !p->ondemand)
     p2pc_timesync_peer_up(n->ts, p->id, &p->addr, n->now);
   p2pc_wire_announce an;
   p2pc_timesync_announce_out(n->ts, false, n->now, &an);
-  p2pc__node_frame_to_link(n, lid, P2PC_FRAME_ANNOUNCE, &an, 0);
+  if (!p->ondemand)
+    p2pc__node_frame_to_link(n, lid, P2PC_FRAME_ANNOUNCE, &an, 0);
   /* The link's first report goes before any DATA on it. */
   n->links[lid].stable_rx = false;
   p2pc__node_stable_key(n, p);
@@ -317,6 +343,7 @@ int p2pc__node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
     p2pc__node_stable_send(n, lid);
   p2pc__node_bcast_link(n, lid, true); /* after its first STABLE */
   p2pc__node_stream_flush(n, p);
-  p2pc__node_send_peers(n, lid, pi);
+  if (!p->ondemand)
+    p2pc__node_send_peers(n, lid, pi);
   return 0;
 }

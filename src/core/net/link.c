@@ -168,6 +168,20 @@ int p2pc__node_link_input(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   return rv < 0 ? rv : 0;
 }
 
+/* Whether a dial of ours to p other than link lid is in its handshake
+ * (dialed by its ID, or by its address before we knew the ID). */
+static bool dial_pending(const p2pc_node *n, const peer *p, uint32_t lid) {
+  for (uint32_t i = 0; i < n->links_hw; i++) {
+    const link *l = &n->links[i];
+    if (i == lid || l->state != L_HELLO || !l->outbound)
+      continue;
+    if (l->expect[0] ? strcmp(l->expect, p->id) == 0
+                     : p->addr_known && p2pc__node_addr_eq(&l->addr, &p->addr))
+      return true;
+  }
+  return false;
+}
+
 int p2pc__node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
                         const p2pc_wire_addr *addr, p2pc_link_id *out) {
   uint32_t i = 0;
@@ -197,6 +211,7 @@ int p2pc__node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
    * dialer queue messages that could never arrive: found by the simulator's
    * causal oracle). */
   l->join = false;
+  l->remote_od = false;
   if (outbound) {
     const peer *p = NULL;
     uint32_t pi =
@@ -205,8 +220,23 @@ int p2pc__node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
       p = &n->peers[pi];
     else if (addr)
       p = p2pc__node_peer_by_addr(n, addr, NULL);
+    /* A dial that completes after the peer's own dial to us came up: the
+     * pair is linked already, and a second link would only be settled
+     * by closing one (the peer would see its link go and come back: a
+     * peer_down for a link that never failed). It goes, unused. */
+    if (p && ((p->link != NO_LINK && n->links[p->link].state == L_UP) ||
+              dial_pending(n, p, i))) {
+      anon_seed *s = addr ? p2pc__node_anon_by_addr(n, addr) : NULL;
+      if (s)
+        s->done = true;
+      *out = i;
+      p2pc__node_link_close(n, i, 0, NULL);
+      return 0;
+    }
     uint16_t flags = p && has_session(p) ? 0 : P2PC_HELLO_FRESH;
-    if (p2pc__node_needy(n)) {
+    if (p && p->ondemand) /* a unicast's link: no JOIN */
+      flags |= P2PC_HELLO_ON_DEMAND;
+    else if (p2pc__node_needy(n)) {
       flags |= P2PC_HELLO_JOIN;
       l->join = true;
     }
@@ -221,6 +251,15 @@ int p2pc__node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
   return 0;
 }
 
+/* A quiet loss (quiet_down) turns out to be a real one. */
+static void quiet_down_failed(p2pc_node *n, peer *p) {
+  if (!p->quiet_down)
+    return;
+  p->quiet_down = false;
+  p2pc__node_ev_peer(n, p, false, "link closed");
+  p2pc_timesync_peer_down(n->ts, p->id, n->now);
+}
+
 void p2pc__node_link_closed(p2pc_node *n, p2pc_link_id lid) {
   link *l = p2pc__node_link_get(n, lid);
   if (!l)
@@ -230,6 +269,7 @@ void p2pc__node_link_closed(p2pc_node *n, p2pc_link_id lid) {
   if (pi == NO_PEER && l->outbound && l->expect[0]) {
     uint32_t e = p2pc__node_peer_find(n, l->expect);
     if (e != NO_PEER && n->peers[e].link == NO_LINK) {
+      quiet_down_failed(n, &n->peers[e]);
       n->peers[e].dialing = false;
       n->peers[e].state = P2PC_PEER_DOWN;
       p2pc__node_schedule_dial(n, &n->peers[e]);
@@ -243,8 +283,22 @@ void p2pc__node_link_closed(p2pc_node *n, p2pc_link_id lid) {
   p2pc__node_bcast_link(n, lid, false);
   p2pc_buf_reset(&l->in);
   p2pc_buf_reset(&l->out);
-  if (pi != NO_PEER && n->peers[pi].link == lid)
-    p2pc__node_peer_down(n, &n->peers[pi], "link closed");
+  if (pi != NO_PEER && n->peers[pi].link == lid) {
+    peer *p = &n->peers[pi];
+    if (dial_pending(n, p, lid)) {
+      /* The peer settled crossing dials on ours, still in its handshake:
+       * nothing failed (PROTOCOL.md, "One link per pair"). */
+      p->link = NO_LINK;
+      p->state = P2PC_PEER_DIALING;
+      p->dialing = true;
+      p->quiet_down = true;
+      cancel_leave(p);
+      if (p->skey != NO_KEY)
+        p2pc__node_stable_down(n, p);
+    } else {
+      p2pc__node_peer_down(n, p, "link closed");
+    }
+  }
 }
 
 void p2pc__node_link_consume(p2pc_node *n, p2pc_link_id lid, size_t len) {

@@ -22,6 +22,8 @@ void p2pc__node_peer_init(p2pc_node *n, peer *p, const char *id) {
   p->backoff_ns = n->cfg.redial_min_ns;
   p->tx_next = 1;
   p->skey = NO_KEY;
+  p->fresh = true;
+  p->used_ns = n->now.mono_ns;
 }
 
 /* Finds or adds peer id while the table holds fewer than limit records
@@ -31,7 +33,7 @@ uint32_t p2pc__node_peer_add_upto(p2pc_node *n, const char *id,
   uint32_t i = p2pc__node_peer_find(n, id);
   if (i != NO_PEER)
     return i;
-  if (n->npeers >= limit)
+  if (active_peers(n) >= limit || !p2pc__node_peers_reserve(n))
     return NO_PEER;
   p2pc__node_peer_init(n, &n->peers[n->npeers], id);
   return n->npeers++;
@@ -136,7 +138,7 @@ static void anon_dials(p2pc_node *n) {
     /* A full table could not take whoever answers: dialing would only
      * make the other side take us for up and then be refused (it queued
      * messages for us that never came). Wait until there is room. */
-    if (n->npeers >= n->cfg.max_peers) {
+    if (active_peers(n) >= n->cfg.max_peers) {
       s->next_dial_ns = n->now.mono_ns + n->cfg.redial_max_ns;
       continue;
     }
@@ -154,7 +156,7 @@ void p2pc__node_send_peers(p2pc_node *n, p2pc_link_id lid, uint32_t except) {
   size_t k = 0;
   for (uint32_t i = 0; i < n->npeers && k < P2PC_WIRE_MAX_PEERS; i++) {
     const peer *p = &n->peers[i];
-    if (i == except || !p->addr_known || !p->inc_known)
+    if (i == except || !p->addr_known || !p->inc_known || p->ondemand)
       continue;
     memset(&list[k], 0, sizeof list[k]);
     p2pc__node_str_cat(list[k].id, sizeof list[k].id, p->id);
@@ -181,11 +183,16 @@ void p2pc__node_on_peers(p2pc_node *n, const uint8_t *b, size_t len) {
     return;
   if (p2pc_wire_peers_get(b, len, list, P2PC_WIRE_MAX_PEERS, &k) > 0) {
     for (size_t i = 0; i < k; i++) {
+      p2pc__node_dht_learn(n, &list[i]);
       if (strcmp(list[i].id, n->id) == 0 || !list[i].addr.family)
         continue;
       uint32_t pi = p2pc__node_peer_add(n, list[i].id);
-      if (pi == NO_PEER)
-        break; /* maxPeers: the mesh stays partial here */
+      if (pi == NO_PEER) {
+        /* maxPeers: the mesh stays partial here; the record is kept
+         * for a send to that node (a link on demand) */
+        p2pc__node_heard(n, &list[i]);
+        continue;
+      }
       peer *p = &n->peers[pi];
       /* A newer incarnation heard of second-hand ends the old session now,
        * so nothing waits for the old one's lost messages. */
@@ -245,9 +252,11 @@ void p2pc__node_link_due(p2pc_node *n, uint32_t i, uint64_t t, bool beat,
   if (beat && t - l->last_ping_ns >= n->cfg.heartbeat_ns / 2) {
     l->last_ping_ns = t;
     /* The report is the heartbeat: any frame is a sign of life, so
-     * no PING goes with it. */
+     * no PING goes with it. The clock's announcements stay in the
+     * active view. */
     p2pc__node_stable_frame(n, i, rep);
-    p2pc__node_frame_to_link(n, i, P2PC_FRAME_ANNOUNCE, &n->ann, 0);
+    if (!p->ondemand)
+      p2pc__node_frame_to_link(n, i, P2PC_FRAME_ANNOUNCE, &n->ann, 0);
   }
   if (leaving(p) && t >= p->leave_until_ns) {
     char m[120] = "peers: ";
@@ -270,8 +279,8 @@ void p2pc__node_link_due(p2pc_node *n, uint32_t i, uint64_t t, bool beat,
 void p2pc__node_dials_due(p2pc_node *n, uint64_t t) {
   for (uint32_t i = 0; i < n->npeers && !n->stopping; i++) {
     peer *p = &n->peers[i];
-    if (p->addr_known && p->link == NO_LINK && !p->dialing &&
-        t >= p->next_dial_ns) {
+    if (dial_wanted(p) && t >= p->next_dial_ns &&
+        (!p->ondemand || p2pc__node_ondemand_may_dial(n, p))) {
       p2pc_action a = {.kind = P2PC_ACT_DIAL, .addr = p->addr};
       p2pc__node_str_cat(a.peer, sizeof a.peer, p->id);
       p2pc__node_push_action(n, &a);

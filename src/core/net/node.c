@@ -9,6 +9,8 @@
  */
 #include "nodeint.h"
 
+#include "dgram.h"
+
 /* ---- links (link.c, members.c) ------------------------------------------ */
 
 int p2pc_node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
@@ -93,10 +95,13 @@ void p2pc_node_on_deadline(p2pc_node *n, p2pc_now now) {
       p2pc__node_link_due(n, i, t, beat, &rep);
     }
   }
+  p2pc__node_ondemand_due(n, t);
+  p2pc__swim_on_deadline(n, t);
   p2pc__node_dials_due(n, t);
   p2pc__node_bcast_deadline(n);
   p2pc_timesync_on_deadline(n->ts, now);
   p2pc__node_relay_announce(n);
+  p2pc__node_dht_deadline(n);
 }
 
 static uint64_t earlier(uint64_t a, uint64_t b) { return a < b ? a : b; }
@@ -124,7 +129,7 @@ uint64_t p2pc_node_next_deadline(const p2pc_node *n) {
   }
   for (uint32_t i = 0; i < n->npeers && !n->stopping; i++) {
     const peer *p = &n->peers[i];
-    if (p->addr_known && p->link == NO_LINK && !p->dialing)
+    if (dial_wanted(p))
       d = earlier(d, p->next_dial_ns);
   }
   for (uint32_t i = 0; i < n->nanon && !n->stopping; i++)
@@ -132,6 +137,10 @@ uint64_t p2pc_node_next_deadline(const p2pc_node *n) {
       d = earlier(d, n->anon[i].next_dial_ns);
   if (!n->stopping)
     d = earlier(d, n->next_announce_ns);
+  if (p2pc__node_ondemand_owed(n))
+    d = earlier(d, n->now.mono_ns);
+  d = earlier(d, p2pc__node_dht_next_deadline(n));
+  d = earlier(d, p2pc__swim_next_deadline(n));
   d = earlier(d, p2pc__node_bcast_next(n));
   return earlier(d, p2pc_timesync_next_deadline(n->ts));
 }
@@ -173,6 +182,12 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
   DEF(max_unacked, d.max_unacked);
   DEF(max_unacked_bytes, d.max_unacked_bytes);
   DEF(max_link_output, d.max_link_output);
+  DEF(max_ondemand, d.max_ondemand);
+  DEF(max_sessions, d.max_sessions);
+  DEF(ondemand_idle_ns, d.ondemand_idle_ns);
+  DEF(probe_interval_ns, d.probe_interval_ns);
+  DEF(probe_timeout_ns, d.probe_timeout_ns);
+  DEF(stable_idle_ns, d.stable_idle_ns);
   if (c->max_frame > P2PC_WIRE_MAX_FRAME_LIMIT)
     c->max_frame = P2PC_WIRE_MAX_FRAME_LIMIT;
   c->seeds = NULL; /* copied below */
@@ -186,15 +201,15 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
    * allocation can send us there (they allocate nothing yet). */
   p2pc_buf_init(&n->scratch, a, P2PC_WIRE_MAX_FRAME_LIMIT);
   p2pc_buf_init(&n->bcast_buf, a, P2PC_WIRE_MAX_FRAME_LIMIT);
-  n->nlinks = c->max_peers * 2 + 8;
+  n->nlinks = c->max_peers * 2 + 8 + c->max_ondemand;
   n->links = a->realloc(NULL, (size_t)n->nlinks * sizeof *n->links, a->ud);
   for (uint32_t i = 0; n->links && i < n->nlinks; i++) {
     n->links[i].state = L_FREE;
     p2pc_buf_init(&n->links[i].in, a, c->max_frame + P2PC_WIRE_HDR);
     p2pc_buf_init(&n->links[i].out, a, c->max_link_output + c->max_frame);
   }
-  n->peers = a->realloc(
-      NULL, ((size_t)c->max_peers + JOIN_SLACK) * sizeof *n->peers, a->ud);
+  n->peers_cap = c->max_peers + JOIN_SLACK;
+  n->peers = a->realloc(NULL, (size_t)n->peers_cap * sizeof *n->peers, a->ud);
   n->anon = cfg->nseeds ? a->realloc(NULL, cfg->nseeds * sizeof *n->anon, a->ud)
                         : NULL;
   int rv = P2PC_ERR_NOMEM;
@@ -206,6 +221,8 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
     goto err;
   /* Slots for every peer's incarnation, with room for frozen ones. */
   n->st_keys = c->max_peers * 4 + 64;
+  if (n->st_keys < n->nlinks + 64) /* every link's, and frozen ones */
+    n->st_keys = n->nlinks + 64;
   if (n->st_keys > P2PC_STABLE_MAX_NEIGHBOURS)
     n->st_keys = P2PC_STABLE_MAX_NEIGHBOURS;
   uint64_t life = p2pc_causal_lifetime(n->causal);
@@ -226,7 +243,11 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
                          cfg->seed ^ 0x74696d65u, &th, now);
   if (rv)
     goto err;
+  rv = p2pc__node_dht_init(n);
+  if (rv)
+    goto err;
   n->next_announce_ns = now.mono_ns + c->time.announce_ns;
+  p2pc__swim_init(n);
   p2pc_timesync_announce_out(n->ts, false, now, &n->ann);
   for (uint32_t i = 0; i < cfg->nseeds; i++) {
     const p2pc_node_seed *s = &cfg->seeds[i];
@@ -284,11 +305,13 @@ void p2pc_node_free(p2pc_node *n) {
   a->free(n->peers, a->ud);
   a->free(n->anon, a->ud);
   a->free(n->acts, a->ud);
+  p2pc__node_ondemand_free(n);
   p2pc_buf_fini(&n->scratch);
   p2pc_causal_free(n->causal);
   p2pc_stable_free(n->st);
   p2pc__node_bcast_free(n);
   p2pc_timesync_free(n->ts);
+  p2pc__node_dht_free(n);
   a->free(n, a->ud);
 }
 
@@ -310,8 +333,8 @@ static int send_one(p2pc_node *n, const char *dest, const uint8_t *payload,
                             &n->scratch);
   }
   uint32_t pi = p2pc__node_peer_find(n, dest);
-  if (pi == NO_PEER)
-    return P2PC_ERR_NOTFOUND;
+  if (pi == NO_PEER || !n->peers[pi].inc_known)
+    return p2pc__node_ondemand_send(n, dest, payload, len);
   return p2pc__node_stream_send(n, &n->peers[pi], payload, len);
 }
 
@@ -357,14 +380,15 @@ bool p2pc_node_peer_info(const p2pc_node *n, uint32_t i, p2pc_peer_info *pi) {
   pi->unacked = p->qn;
   pi->sent = p->sent;
   pi->delivered_from = p->delivered_from;
+  pi->ondemand = p->ondemand;
   return true;
 }
 
 uint32_t p2pc_node_up_count(const p2pc_node *n) {
   uint32_t k = 0;
   for (uint32_t i = 0; i < n->npeers; i++)
-    k += n->peers[i].state == P2PC_PEER_UP ||
-         n->peers[i].state == P2PC_PEER_SUSPECT;
+    k += !n->peers[i].ondemand && (n->peers[i].state == P2PC_PEER_UP ||
+                                   n->peers[i].state == P2PC_PEER_SUSPECT);
   return k;
 }
 
@@ -394,11 +418,15 @@ void p2pc_node_time_input(p2pc_node *n, const p2pc_wire_addr *from,
                           const uint8_t *b, size_t len, int64_t rx_local_ns,
                           bool rx_kernel, p2pc_now now) {
   n->now = now;
-  p2pc_timesync_input(n->ts, from, b, len, rx_local_ns, rx_kernel, now);
+  /* The overlay's datagrams share the socket; NTP never sees them. */
+  if (p2pc_dgram_is_overlay(b, len))
+    p2pc__node_dht_input(n, from, b, len);
+  else
+    p2pc_timesync_input(n->ts, from, b, len, rx_local_ns, rx_kernel, now);
 }
 
 bool p2pc_node_pop_datagram(p2pc_node *n, p2pc_datagram *d) {
-  return p2pc_timesync_pop(n->ts, d);
+  return p2pc_timesync_pop(n->ts, d) || p2pc_dht_pop(n->dht, d);
 }
 
 void p2pc_node_time_sent(p2pc_node *n, uint32_t token, int64_t local_ns,

@@ -19,6 +19,7 @@
 #define P2PC_NODE_H
 
 #include "causal.h"
+#include "dht.h"
 #include "timesync.h"
 #include "wire.h"
 #include <p2pclock/node.h>
@@ -76,6 +77,14 @@ typedef struct p2pc_node_config {
   /* Every allocation of the node and its modules, until p2pc_node_free
    * (borrowed: it must outlive the node); NULL: p2pc_allocator_default. */
   const p2pc_allocator *alloc;
+  uint32_t max_ondemand;     /* on-demand links (default 16) */
+  uint32_t max_sessions;     /* records outside the active view (1024) */
+  uint64_t ondemand_idle_ns; /* idle on-demand link closed after (60 s) */
+  /* Failure detection (PROTOCOL.md, "Failure detection"): one peer probed
+   * each probe_interval (default 200 ms), answered within probe_timeout
+   * (100 ms, times 1 + the local health multiplier); the STABLE report
+   * goes on an idle link at least every stable_idle (2 s). */
+  uint64_t probe_interval_ns, probe_timeout_ns, stable_idle_ns;
 } p2pc_node_config;
 
 /* Creates a node. Returns 0, P2PC_ERR_INVAL (bad id or config) or
@@ -139,6 +148,7 @@ typedef struct p2pc_peer_info {
   uint64_t incarnation;
   uint32_t unacked; /* messages waiting for the peer's ack */
   uint64_t sent, delivered_from;
+  bool ondemand; /* a link on demand, outside the active view */
 } p2pc_peer_info;
 
 uint32_t p2pc_node_peer_count(const p2pc_node *n);
@@ -178,5 +188,15 @@ uint32_t p2pc_node_source_count(const p2pc_node *n);
 bool p2pc_node_source_info(const p2pc_node *n, uint32_t i, p2pc_now now,
                            p2pc_source_info *si);
 const char *p2pc_clock_mode_name(p2pc_clock_mode m);
+
+/* ---- finding any node's record (dht.h) ------------------------------------
+ */
+
+/* Starts a lookup of id's address record: 0 (started or under way; a
+ * RESOLVED event follows), 1 (already known), P2PC_ERR_FULL or
+ * P2PC_ERR_INVAL. For the simulator and tests; `send` will use it. */
+int p2pc_node_lookup(p2pc_node *n, const char *id, p2pc_now now);
+/* The node's table and lookups, for introspection (p2pc_dht_stats_get). */
+const p2pc_dht *p2pc_node_dht(const p2pc_node *n);
 
 #endif /* P2PC_NODE_H */

@@ -17,7 +17,9 @@ void p2pc__node_emit(p2pc_node *n, p2pc_event *ev) {
   ev->now = n->now;
   ev->net_ns =
       n->ts ? p2pc_timesync_time(n->ts, n->now.local_ns) : n->now.local_ns;
+  n->cb_depth++; /* the peer table may not move meanwhile (ondemand.c) */
   n->cb.typed(n->cb.ud, n, ev);
+  n->cb_depth--;
 }
 
 /* Nobody listens: no event is even built. */
@@ -154,6 +156,14 @@ void p2pc__node_ev_causal(void *ud, const p2pc_causal_event *ev) {
 
 /* peer_up (with the address it listens on) or peer_down (with why). */
 void p2pc__node_ev_peer(p2pc_node *n, const peer *p, bool up, const char *why) {
+  if (p->ondemand) { /* outside the active view: no event */
+    char t[200] = "peers: on-demand link to ";
+    p2pc__node_str_cat(t, sizeof t, p->id);
+    p2pc__node_str_cat(t, sizeof t, up ? " up" : " closed reason=");
+    p2pc__node_str_cat(t, sizeof t, up ? "" : why);
+    p2pc__node_log(n, P2PC_LOG_DEBUG, t);
+    return;
+  }
   p2pc_event ev = {0};
   ev.type = up ? P2PC_EVENT_PEER_UP : P2PC_EVENT_PEER_DOWN;
   ev.peer = p->id;

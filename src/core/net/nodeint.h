@@ -12,11 +12,16 @@
  *   members.c      the peer table, PEERS exchange, liveness, re-dial
  *   stream.c       the per-peer reliable stream (lseq, ACK, resend)
  *   stability.c    stability slots and STABLE frames (stable.h)
+ *   swim.c         failure detection: probes, suspicion, MEMBER (swim.h)
  *   node_events.c  every event the node reports, and the causal/timesync
  *                  reports turned into events
  *   nodefmt.c      text: numbers, addresses, session IDs, the human log
  *   bcast.c        broadcast to the whole network: Plumtree's frames and
  *                  links (plumtree.h), the broadcast API
+ *   ondemand.c     unicast to any node: on-demand links and records, the
+ *                  lookup's answers, the negative cache
+ *   dhtnode.c      finding any node's record by ID (dht.h): the table fed,
+ *                  the overlay's datagrams, bootstrap and refreshes
  *
  * Those functions are p2pc__node_*: hidden from the shared library, and
  * in the static one under the library's prefix, clashing with nothing of
@@ -25,11 +30,13 @@
 #ifndef P2PC_NODEINT_H
 #define P2PC_NODEINT_H
 
+#include "dht.h"
 #include "event.h"
 #include "node.h"
 #include "plumtree.h"
 #include "rng.h"
 #include "stable.h"
+#include "swim.h"
 
 #include <string.h>
 
@@ -58,6 +65,7 @@ typedef struct link {
   p2pc_buf in;         /* an incomplete frame carried over between reads */
   p2pc_buf out;        /* frames not yet handed to the kernel */
   bool stable_rx;      /* the peer's first STABLE arrived on this link */
+  bool remote_od;      /* the peer's HELLO said ON_DEMAND */
 } link;
 
 typedef struct txmsg {
@@ -111,7 +119,36 @@ typedef struct peer {
   uint64_t leave_last;     /* the peer sends no DATA after this lseq */
   uint64_t leave_until_ns; /* not agreed by then: the session goes on */
   p2pc_wire_peer next;     /* whom to link to instead ("" = nobody) */
+  /* On demand (ondemand.c): a session outside the active view, linked
+   * only while there is something to say; last used (sent to, heard
+   * from) at used_ns. fresh: no handshake yet since the record was made,
+   * so our HELLO says FRESH even with messages queued. */
+  bool ondemand, fresh;
+  uint64_t used_ns;
+  swim_member m; /* the failure detector's view (swim.c) */
+  /* Its link closed while our own dial to it was in its handshake (two
+   * crossing dials settling on ours): no peer_down unless that dial
+   * fails, no second peer_up when it succeeds. */
+  bool quiet_down;
 } peer;
+
+/* The negative cache and the RESOLVED events owed (ondemand.c). */
+typedef struct od_entry {
+  char id[P2PC_NODE_ID_MAX + 1];
+  uint8_t kind; /* OD_FREE, OD_NEG (until until_ns), OD_OWED */
+  uint64_t until_ns;
+} od_entry;
+#define OD_TABLE 32
+#define OD_NEG_NS (10ull * 1000000000)
+
+/* A record heard of (PEERS) that did not fit the peer table. */
+typedef struct od_heard {
+  char id[P2PC_NODE_ID_MAX + 1];
+  uint64_t inc;
+  p2pc_wire_addr addr;
+  uint16_t time_port;
+} od_heard;
+#define OD_HEARD 64
 
 /* A configured address whose node ID we learn from its HELLO. */
 typedef struct anon_seed {
@@ -137,6 +174,12 @@ struct p2pc_node {
   uint32_t links_hw; /* no link at or above this index was ever used */
   peer *peers;
   uint32_t npeers;
+  uint32_t peers_cap; /* grows by ondemand.c, never inside a callback */
+  uint32_t nondemand; /* records with ondemand set */
+  uint32_t cb_depth;  /* inside the application's event callback */
+  od_entry *od;       /* OD_TABLE, allocated on first need */
+  od_heard *heard;    /* OD_HEARD, allocated on first need */
+  uint32_t nheard;
   anon_seed *anon;
   uint32_t nanon;
   p2pc_action *acts;
@@ -160,6 +203,13 @@ struct p2pc_node {
   /* Broadcast to the whole network (bcast.c, plumtree.h). */
   p2pc_pt *pt;
   p2pc_buf bcast_buf; /* one frame of it being built */
+  /* Finding any node's record (dhtnode.c): the table and the lookups, the
+   * next refresh (UINT64_MAX until a neighbour is heard), and whether the
+   * bootstrap (our own key's lookup) went out. */
+  p2pc_dht *dht;
+  uint64_t dht_refresh_ns;
+  bool dht_booted;
+  swim sw; /* failure detection (swim.c) */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -178,7 +228,19 @@ static inline uint64_t node_hlc(const p2pc_node *n) {
 /* Whether anything was said on the session: then the peer must hold the
  * same numbers for it to go on. */
 static inline bool has_session(const peer *p) {
-  return p->inc_known && (p->tx_next > 1 || p->rx_cum > 0);
+  return p->inc_known && !p->fresh && (p->tx_next > 1 || p->rx_cum > 0);
+}
+
+/* Records of the active view (the on-demand ones do not count). */
+static inline uint32_t active_peers(const p2pc_node *n) {
+  return n->npeers - n->nondemand;
+}
+
+/* Whether p is to be dialed when its back-off is over: an on-demand peer
+ * only while it has something to send. */
+static inline bool dial_wanted(const peer *p) {
+  return p->addr_known && p->link == NO_LINK && !p->dialing &&
+         (!p->ondemand || p->qn > 0);
 }
 
 /* Being ended by agreement: no new messages (PROTOCOL.md, "Making room"). */
@@ -260,6 +322,8 @@ void p2pc__node_on_leave(p2pc_node *n, peer *p, uint64_t last,
                          const p2pc_wire_peer *next);
 bool p2pc__node_leave_done(const p2pc_node *n, const peer *p);
 void p2pc__node_finish_leave(p2pc_node *n, uint32_t pi);
+/* Drops peer record pi (the last one moves into its slot). */
+void p2pc__node_forget_peer(p2pc_node *n, uint32_t pi);
 
 /* ---- members.c --------------------------------------------------------- */
 
@@ -284,6 +348,36 @@ void p2pc__node_link_due(p2pc_node *n, uint32_t i, uint64_t t, bool beat,
                          const p2pc_stable_report *rep);
 /* Dials whatever is due: known peers, then seeds without an ID. */
 void p2pc__node_dials_due(p2pc_node *n, uint64_t t);
+
+/* ---- ondemand.c: any node by ID (the lookup: dhtnode.c) --------------- */
+
+/* A lookup ended: rec, or NULL if no node has this ID (called by
+ * dhtnode.c, perhaps from inside p2pc__node_dht_find). */
+void p2pc__node_resolved(p2pc_node *n, const char *id,
+                         const p2pc_wire_record *rec);
+/* p2pc_node_send to a node without a session in the table. */
+int p2pc__node_ondemand_send(p2pc_node *n, const char *dest,
+                             const uint8_t *payload, size_t len);
+/* Room for one more record in the array (false: out of memory, or inside
+ * a callback where the array may not move). */
+bool p2pc__node_peers_reserve(p2pc_node *n);
+/* A PEERS record that did not fit the table, kept for sends. */
+void p2pc__node_heard(p2pc_node *n, const p2pc_wire_peer *rec);
+/* Whether an on-demand dial of p may go now (room under max_ondemand,
+ * made by closing the least recently used idle link if need be). */
+bool p2pc__node_ondemand_may_dial(p2pc_node *n, peer *p);
+/* An inbound on-demand link is taken: room under the cap if possible. */
+void p2pc__node_ondemand_accepted(p2pc_node *n, peer *p);
+/* A new on-demand record for id (evicting an idle one at max_sessions),
+ * or NO_PEER. */
+uint32_t p2pc__node_ondemand_add(p2pc_node *n, const char *id);
+/* A HELLO without ON_DEMAND from an on-demand peer: into the active view
+ * if it has room. */
+void p2pc__node_ondemand_promote(p2pc_node *n, peer *p);
+/* Each deadline: idle links closed, owed RESOLVED events, growth. */
+void p2pc__node_ondemand_due(p2pc_node *n, uint64_t t);
+bool p2pc__node_ondemand_owed(const p2pc_node *n);
+void p2pc__node_ondemand_free(p2pc_node *n);
 
 /* ---- stream.c ---------------------------------------------------------- */
 
@@ -329,5 +423,40 @@ uint64_t p2pc__node_bcast_next(const p2pc_node *n);
 /* Fills e's broadcast fields for a delivery of a broadcast. */
 void p2pc__node_bcast_event(const p2pc_node *n, const p2pc_causal_event *ce,
                             p2pc_event *e);
+/* ---- dhtnode.c: finding any node's record ------------------------------ */
+
+int p2pc__node_dht_init(p2pc_node *n);
+void p2pc__node_dht_free(p2pc_node *n);
+/* A record heard of second-hand (PEERS, LEAVE, SHUFFLE): into the table
+ * where there is room (records without a time port are ignored). */
+void p2pc__node_dht_learn(p2pc_node *n, const p2pc_wire_record *rec);
+/* A neighbour announced its time port: heard from directly. */
+void p2pc__node_dht_neighbour(p2pc_node *n, const peer *p, uint16_t time_port);
+/* Looks the record of id up: 0 (a lookup started, or one is under way:
+ * p2pc__node_resolved follows), 1 (known now: p2pc__node_dht_get),
+ * P2PC_ERR_FULL (too many lookups) or P2PC_ERR_INVAL (a bad ID, ours). */
+int p2pc__node_dht_find(p2pc_node *n, const char *id);
+bool p2pc__node_dht_get(p2pc_node *n, const char *id, p2pc_wire_record *out);
+void p2pc__node_dht_input(p2pc_node *n, const p2pc_wire_addr *from,
+                          const uint8_t *b, size_t len);
+void p2pc__node_dht_deadline(p2pc_node *n);
+uint64_t p2pc__node_dht_next_deadline(const p2pc_node *n);
+/* ---- swim.c: failure detection ------------------------------------------ */
+
+void p2pc__swim_init(p2pc_node *n);
+void p2pc__swim_on_deadline(p2pc_node *n, uint64_t t);
+uint64_t p2pc__swim_next_deadline(const p2pc_node *n);
+/* Any frame from p arrived: it is alive. */
+void p2pc__swim_heard(p2pc_node *n, peer *p);
+/* PING, PONG, PING_REQ, PING_REQ_ACK, MEMBER from p on lid. */
+int p2pc__swim_frame(p2pc_node *n, p2pc_link_id lid, peer *p,
+                     const p2pc_frame *f);
+/* p's HELLO was accepted on a link now up. */
+void p2pc__swim_link_up(p2pc_node *n, peer *p);
+/* Lifeguard's suspicion timeout: from SWIM_SUSPECT_MAX floors down to the
+ * floor (SWIM_SUSPECT_MIN rounds, more for large N) as confirmations come,
+ * all times (1 + lhm). */
+uint64_t p2pc__swim_suspicion_ns(uint64_t interval_ns, uint32_t members,
+                                 uint32_t lhm, uint32_t confirmations);
 
 #endif /* P2PC_NODEINT_H */

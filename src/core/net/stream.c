@@ -188,6 +188,7 @@ int p2pc__node_stream_send(p2pc_node *n, peer *p, const uint8_t *payload,
   p->qn++;
   p->qbytes += t->len; /* the same measure p2pc__node_stream_ack takes off */
   p->sent++;
+  p->used_ns = n->now.mono_ns;
   p2pc__node_stream_flush(n, p);
   return 0;
 }
@@ -223,6 +224,7 @@ int p2pc__node_stream_data(p2pc_node *n, peer *p, const uint8_t *b,
     return 0; /* not taken: not acknowledged, so it comes again */
   p->rx_cum = lseq;
   p->st_data = true;
+  p->used_ns = n->now.mono_ns;
   if (rv == 0) {
     p->delivered_from++;
     return 0;

@@ -156,7 +156,7 @@ int p2pc_wire_hello_get(const uint8_t *b, size_t len, p2pc_wire_hello *h) {
   memset(&tmp, 0, sizeof tmp);
   tmp.version = version;
   p2pc_reader_be16(&r, &tmp.flags);
-  if (tmp.flags & ~(P2PC_HELLO_JOIN | P2PC_HELLO_FRESH))
+  if (tmp.flags & ~(P2PC_HELLO_JOIN | P2PC_HELLO_FRESH | P2PC_HELLO_ON_DEMAND))
     return P2PC_ERR_PROTO;
   get_id(&r, tmp.id);
   p2pc_reader_be64(&r, &tmp.incarnation);

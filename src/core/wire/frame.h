@@ -97,6 +97,10 @@ typedef struct p2pc_wire_hello {
 /* The sender holds no session with the receiver: whatever the receiver
  * holds for the sender starts again from lseq 1. */
 #define P2PC_HELLO_FRESH 0x0002
+/* The link is opened on demand, for a unicast to a node that is not a
+ * neighbour: outside both active views (PROTOCOL.md, "Addressing any
+ * node"); a full receiver takes it anyway. */
+#define P2PC_HELLO_ON_DEMAND 0x0004
 
 int p2pc_wire_hello_put(p2pc_buf *out, const p2pc_wire_hello *h);
 /* Decodes a HELLO body. A wrong magic is P2PC_ERR_PROTO. A version other
