@@ -268,6 +268,35 @@ static void do_peers(const uint8_t *b, size_t len, p2pc_buf *out) {
   }
 }
 
+/* SHUFFLE (reply: SHUFFLE_REPLY, no ttl): at most 16 records, outputs
+ * untouched on failure, canonical. */
+static void do_shuffle(bool reply, const uint8_t *b, size_t len,
+                       p2pc_buf *out) {
+  size_t n = 0x5a5a;
+  uint8_t ttl = 0x5a;
+  memset(peers_out, 0xa5, sizeof peers_out);
+  int rv = reply ? p2pc_wire_shuffle_reply_get(b, len, peers_out, &n)
+                 : p2pc_wire_shuffle_get(b, len, &ttl, peers_out, &n);
+  if (rv < 0) {
+    FUZZ_CHECK(rv == P2PC_ERR_PROTO);
+    FUZZ_CHECK(n == 0x5a5a && ttl == 0x5a);
+    memset(peers_before, 0xa5, sizeof peers_before);
+    FUZZ_CHECK(memcmp(peers_out, peers_before, sizeof peers_out) == 0);
+    return;
+  }
+  FUZZ_CHECK((size_t)rv == len);
+  FUZZ_CHECK(n <= P2PC_WIRE_MAX_SHUFFLE);
+  for (size_t i = 0; i < n; i++) {
+    check_id(peers_out[i].id);
+    check_addr(&peers_out[i].addr);
+    FUZZ_CHECK(peers_out[i].sig_len == 0);
+  }
+  p2pc_buf_reset(out);
+  FUZZ_CHECK((reply ? p2pc_wire_shuffle_reply_put(out, peers_out, n)
+                    : p2pc_wire_shuffle_put(out, ttl, peers_out, n)) == 0);
+  check_reencoding(out, b, len);
+}
+
 static void do_data(const uint8_t *b, size_t len, p2pc_buf *out) {
   const p2pc_allocator *a = p2pc_allocator_default();
   p2pc_reader r;
@@ -429,6 +458,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     case P2PC_FRAME_PRUNE:
       FUZZ_CHECK(p2pc_wire_prune_get(f.body, f.body_len) ==
                  (f.body_len ? P2PC_ERR_PROTO : 0));
+      break;
+    case P2PC_FRAME_SHUFFLE:
+    case P2PC_FRAME_SHUFFLE_REPLY:
+      do_shuffle(f.type == P2PC_FRAME_SHUFFLE_REPLY, f.body, f.body_len, &out);
       break;
     default:
       break; /* unknown types are skipped by the caller */

@@ -109,6 +109,27 @@ static void frame_leave(p2pc_buf *b, uint64_t last, const char *next) {
   CHECK("end", p2pc_wire_frame_end(b, st, P2PC_WIRE_MAX_FRAME_DEFAULT));
 }
 
+/* A SHUFFLE (or its reply) of n records named s0, s1, ... */
+static void frame_shuffle(p2pc_buf *b, bool reply, uint8_t ttl, size_t n) {
+  p2pc_wire_record r[P2PC_WIRE_MAX_SHUFFLE];
+  memset(r, 0, sizeof r);
+  for (size_t i = 0; i < n; i++) {
+    snprintf(r[i].id, sizeof r[i].id, "s%zu", i);
+    r[i].incarnation = 1000 + i;
+    r[i].addr.family = i % 3 == 2 ? 6 : 4;
+    r[i].addr.addr[0] = 10;
+    r[i].addr.addr[3] = (uint8_t)i;
+    r[i].addr.port = (uint16_t)(9000 + i);
+    r[i].time_port = (uint16_t)(9000 + i);
+  }
+  long st = p2pc_wire_frame_begin(b, reply ? P2PC_FRAME_SHUFFLE_REPLY
+                                           : P2PC_FRAME_SHUFFLE);
+  CHECK("begin", (int)st);
+  CHECK("shuffle", reply ? p2pc_wire_shuffle_reply_put(b, r, n)
+                         : p2pc_wire_shuffle_put(b, ttl, r, n));
+  CHECK("end", p2pc_wire_frame_end(b, st, P2PC_WIRE_MAX_FRAME_DEFAULT));
+}
+
 /* A STABLE frame: levels fall by `step` every `every` levels from top,
  * with n written-off ranges from first: [first + 3i, first + 3i + i % 2]
  * (one message, then two). */
@@ -177,6 +198,14 @@ void gen_frames(void) {
   emit_frame(&b, "leave-next");
   frame_peers(&b, 3);
   emit_frame(&b, "peers-3");
+  frame_shuffle(&b, false, 0, 8);
+  emit_frame(&b, "shuffle-8");
+  frame_shuffle(&b, false, 5, P2PC_WIRE_MAX_SHUFFLE);
+  emit_frame(&b, "shuffle-max");
+  frame_shuffle(&b, true, 0, 0);
+  emit_frame(&b, "shuffle-reply-empty");
+  frame_shuffle(&b, true, 0, 7);
+  emit_frame(&b, "shuffle-reply-7");
   /* HLC values: network time in ns, a logical counter in the low 16 bits. */
   frame_stable(&b, 0, 1800000000000000000ull, 0, 0, 0, 0);
   emit_frame(&b, "stable-flat");

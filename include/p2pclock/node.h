@@ -149,6 +149,12 @@ typedef struct p2pc_settings {
   uint64_t probe_interval_ns;
   uint64_t probe_timeout_ns;
   uint64_t stable_idle_ns;
+  /* Views (HyParView): the active view is the links (max_peers); the
+   * passive view holds nodes known but not linked to, kept fresh by
+   * shuffles. */
+  uint32_t passive_max;         /* passive view entries [32] */
+  uint32_t peers_sample;        /* address records in one PEERS [8] */
+  uint64_t shuffle_interval_ns; /* one SHUFFLE every, jittered [10 s] */
 } p2pc_settings;
 
 P2PC_EXTERN void p2pc_settings_default_versioned(int version, p2pc_settings *s);

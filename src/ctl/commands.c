@@ -225,6 +225,8 @@ static void add_status(p2pc_ctl_server *s, cJSON *o) {
                           (double)((uv_hrtime() - s->h.start_mono) / 1000000));
   cJSON_AddNumberToObject(o, "peers_known", p2pc_node_peer_count(n));
   cJSON_AddNumberToObject(o, "peers_up", p2pc_node_up_count(n));
+  /* the passive view: nodes known and not linked to (PROTOCOL.md) */
+  cJSON_AddNumberToObject(o, "peers_passive", p2pc_node_passive_count(n));
   cJSON_AddNumberToObject(o, "sent", (double)st.sent);
   cJSON_AddNumberToObject(o, "delivered", (double)s->h.delivered(s->h.ud));
   cJSON_AddNumberToObject(o, "buffered", p2pc_causal_buffered(cz));

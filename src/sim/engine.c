@@ -369,6 +369,7 @@ void p2pc_sim_run(p2pc_sim *s,
   s->res.conv_s = s->conv_held ? (double)s->conv_from / 1e9 : -1;
   s->res.membership_ok = p2pc__sim_membership_ok(s);
   p2pc__sim_lookup_summary(s);
+  p2pc__sim_views(s);
   s->res.meta_msgs = s->meta_run.n;
   s->res.meta_per_msg = p2pc__sim_hist_mean(&s->meta_run);
   s->res.meta_p99 = p2pc__sim_hist_p99(&s->meta_run);

@@ -41,6 +41,7 @@
  *   expect error < 1ms after 30s
  *   expect converge < 20s
  *   expect causal ok | membership ok | bounds ok | lookups ok
+ *   expect causal ok | membership ok | bounds ok | views ok
  *   expect synced all | expect synced >= 90
  *   expect falseticker 3                    # at the end
  *   expect falseticker 3 after 30s until 100s   # every second in between
@@ -107,6 +108,7 @@ typedef enum p2pc_scn_expect_kind {
   P2PC_SCN_CAUSAL,      /* causal oracle ran: no violation, nothing missing */
   P2PC_SCN_MEMBERSHIP,  /* the engine's membership check at the end */
   P2PC_SCN_BOUNDS,      /* no claimed error bound violated, ever */
+  P2PC_SCN_VIEWS,       /* at the end: the views oracle (views_ok) */
   P2PC_SCN_SYNCED,      /* at the end: synced == alive, or >= count */
   P2PC_SCN_FALSETICKER, /* node's clock rejected by every other synced node
                            (p2pc_sim_falseticker), at the end, or each

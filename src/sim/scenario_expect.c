@@ -37,6 +37,7 @@ int p2pc__scn_d_expect(parser *p) {
   static const char usage[] =
       "usage: expect spread < T [after T] [until T] | error < T ... | "
       "converge < T | causal ok | membership ok | bounds ok | lookups ok | "
+      "views ok | "
       "synced all | "
       "synced >= N | falseticker N [after T] [until T] | expired 0 | "
       "expired <= N | meta_p99 <= BYTES";
@@ -76,12 +77,14 @@ int p2pc__scn_d_expect(parser *p) {
     x.kind = P2PC_SCN_CONVERGE;
     x.limit = v / NS_PER_S;
   } else if (strcmp(w, "causal") == 0 || strcmp(w, "membership") == 0 ||
-             strcmp(w, "bounds") == 0 || strcmp(w, "lookups") == 0) {
+             strcmp(w, "bounds") == 0 || strcmp(w, "lookups") == 0 ||
+             strcmp(w, "views") == 0) {
     if (p->ntok != 3 || strcmp(p->tok[2], "ok") != 0)
       return p2pc__scn_fail(p, "usage: expect %s ok", w);
     x.kind = w[0] == 'c'   ? P2PC_SCN_CAUSAL
              : w[0] == 'm' ? P2PC_SCN_MEMBERSHIP
              : w[0] == 'l' ? P2PC_SCN_LOOKUPS
+             : w[0] == 'v' ? P2PC_SCN_VIEWS
                            : P2PC_SCN_BOUNDS;
   } else if (strcmp(w, "synced") == 0) {
     x.kind = P2PC_SCN_SYNCED;
@@ -152,8 +155,8 @@ int p2pc__scn_d_expect(parser *p) {
     return p2pc__scn_bad(
         p,
         "expect: unknown oracle (spread, error, converge, causal, "
-        "membership, bounds, synced, falseticker, expired, meta_p99, flaps, "
-        "false_suspicions, detect)",
+        "membership, bounds, lookups, views, synced, falseticker, expired, "
+        "meta_p99, flaps, false_suspicions, detect)",
         w);
   }
   /* the words as written, normalised to single blanks */

@@ -157,6 +157,14 @@ uint32_t p2pc_scn_judge_end(p2pc_scn_judge *j, const p2pc_scenario *sc,
                (unsigned long long)r->lookups_failed, r->lookup_rounds_mean,
                r->lookup_rounds_max);
       break;
+    case P2PC_SCN_VIEWS:
+      v->pass = r->views_ok;
+      snprintf(v->detail, sizeof v->detail,
+               "%s; links min %u mean %.1f max %u; passive min %u mean %.1f",
+               r->views_ok ? "within bounds, filled" : "NOT as expected",
+               r->deg_min, r->deg_mean, r->deg_max, r->passive_min,
+               r->passive_mean);
+      break;
     case P2PC_SCN_BOUNDS:
       v->measured = (double)r->bound_violations;
       v->pass = r->bound_violations == 0;

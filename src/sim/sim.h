@@ -258,6 +258,16 @@ typedef struct p2pc_sim_result {
   uint64_t flaps, false_suspicions;
   uint32_t freezes, detect_missed;
   uint64_t detect_ns;
+  /* Views at the end (oracle_views.c): over the alive nodes, up links
+   * (the active view) min / mean / max and a histogram (the last bin
+   * counts 16 and more), passive entries min / mean; views_ok: every
+   * active view within maxPeers + the slack, every passive view within
+   * its bound, never the node itself or a peer of its table, and at
+   * least half full. */
+  bool views_ok;
+  uint32_t deg_min, deg_max, passive_min;
+  double deg_mean, passive_mean;
+  uint32_t deg_hist[17];
 } p2pc_sim_result;
 
 #define P2PC_SIM_FAULT_GRACE_NS (10 * P2PC_SIM_SEC)

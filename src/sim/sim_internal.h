@@ -318,6 +318,8 @@ void p2pc__sim_sample_state(p2pc_sim *s, double *mean, uint64_t *max);
 /* ---- oracle_members.c */
 
 bool p2pc__sim_membership_ok(p2pc_sim *s);
+/* The views oracle (oracle_views.c): fills res.views_ok and the figures. */
+void p2pc__sim_views(p2pc_sim *s);
 
 /* ---- hist.c */
 

@@ -47,6 +47,7 @@ int main(void) {
       cmocka_unit_test(test_duration_flag),
       cmocka_unit_test(test_load),
       cmocka_unit_test(test_judge),
+      cmocka_unit_test(test_judge_views),
       cmocka_unit_test(test_judge_causal),
       cmocka_unit_test(test_lifetime_flag),
       cmocka_unit_test(test_judge_falseticker),

@@ -36,6 +36,7 @@ void test_topology_flag(void **state);
 void test_duration_flag(void **state);
 void test_load(void **state);
 void test_judge(void **state);
+void test_judge_views(void **state);
 void test_judge_causal(void **state);
 void test_lifetime_flag(void **state);
 void test_judge_falseticker(void **state);

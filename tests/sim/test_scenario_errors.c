@@ -106,18 +106,19 @@ static const bad_case bad_cases[] = {
     {"expect spread < 1ms after 9s until 9s\n",
      "t.scn:1: expect: until must come after after"},
     {"expect causal fine\n", "t.scn:1: usage: expect causal ok"},
+    {"expect views fine\n", "t.scn:1: usage: expect views ok"},
     {"expect synced most\n",
      "t.scn:1: usage: expect synced all | expect synced >= N"},
     {"expect happiness\n",
      "t.scn:1: usage: expect spread < T [after T] [until T] | error < T ... | "
      "converge < T | causal ok | membership ok | bounds ok | lookups ok | "
-     "synced all | "
+     "views ok | synced all | "
      "synced >= N | falseticker N [after T] [until T] | expired 0 | "
      "expired <= N | meta_p99 <= BYTES"},
     {"expect happiness ok\n",
      "t.scn:1: expect: unknown oracle (spread, error, converge, causal, "
-     "membership, bounds, synced, falseticker, expired, meta_p99, flaps, "
-     "false_suspicions, detect), got "
+     "membership, bounds, lookups, views, synced, falseticker, expired, "
+     "meta_p99, flaps, false_suspicions, detect), got "
      "\"happiness\""},
     {"expect expired 3\n",
      "t.scn:1: usage: expect expired 0 | expect expired <= N"},

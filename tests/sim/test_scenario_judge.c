@@ -66,6 +66,34 @@ void test_judge_causal(void **state) {
   free(sc);
 }
 
+/* The views oracle's verdict is the engine's views_ok, with its figures. */
+void test_judge_views(void **state) {
+  (void)state;
+  p2pc_scenario *sc = scn_new();
+  char err[P2PC_SCN_ERR_LEN];
+  assert_int_equal(scn_parse(sc, "expect views ok\n", err, sizeof err), 0);
+  p2pc_scn_judge j;
+  p2pc_scn_judge_init(&j, sc);
+  p2pc_sim_result r;
+  memset(&r, 0, sizeof r);
+  r.views_ok = false;
+  r.deg_min = 1;
+  r.deg_max = 13;
+  r.deg_mean = 7.25;
+  r.passive_min = 3;
+  r.passive_mean = 30;
+  assert_int_equal(p2pc_scn_judge_end(&j, sc, &r), 1);
+  assert_false(j.v[0].pass);
+  assert_string_equal(j.v[0].detail,
+                      "NOT as expected; links min 1 mean 7.2 max 13; "
+                      "passive min 3 mean 30.0");
+  r.views_ok = true;
+  p2pc_scn_judge_init(&j, sc);
+  assert_int_equal(p2pc_scn_judge_end(&j, sc, &r), 0);
+  assert_true(j.v[0].pass);
+  free(sc);
+}
+
 void test_judge(void **state) {
   (void)state;
   p2pc_scenario *sc = scn_new();

@@ -6,7 +6,8 @@
  * recently used idle one and loses nothing; idle sessions are forgotten
  * past max_sessions and come back by the FRESH rule; a lookup that finds
  * nothing answers NOTFOUND for 10 s (the negative cache) and one that
- * finds the node lets the send go on (RESOLVED).
+ * finds the node lets the send go on (RESOLVED); a node of the active
+ * view that turns us away as full is reached on demand.
  */
 #include "node_harness.h"
 
@@ -274,6 +275,47 @@ static void test_full_node_takes_on_demand_hello(void **state) {
   net_free(w);
 }
 
+/* A record in N0's active view (from N1's PEERS: N0 has room) whose node
+ * N2 is full and turns N0's HELLO away (ERROR 5, no JOIN: N0 is not short
+ * of links). A message sent to it must not wait there for good: N2 will
+ * stay full while its links hold. The next refusal moves the record out of
+ * the active view, the dial says ON_DEMAND, the full N2 takes it, and the
+ * message is delivered (found by the simulator: anycast200, MISSING). */
+static void test_refused_peer_reached_on_demand(void **state) {
+  (void)state;
+  net *w = net_new();
+  start_node(w, 1, &(opts){.base = {.max_peers = 8}});
+  start_node(w, 2, &(opts){.seeds = "1", .base = {.max_peers = 1}});
+  run(w, 500);
+  start_node(w, 0, &(opts){.seeds = "1", .base = {.max_peers = 2}});
+  run(w, 3000);
+  assert_true(linked(w, 0, "N1"));
+  assert_true(linked(w, 2, "N1"));
+  assert_false(linked(w, 0, "N2"));
+  /* N2 is known to N0 (its passive view, or a promoted record it dials
+   * and N2 refuses), never linked in the active view. */
+  p2pc_peer_info pi;
+  if (info_of(w, 0, "N2", &pi))
+    assert_true(pi.state != P2PC_PEER_UP && pi.state != P2PC_PEER_SUSPECT);
+  send_ok(w, 0, "N2", "to a full node");
+  for (int t = 0; t < 300 && !count_delivered(&w->nodes[2], "N0~"); t++)
+    run(w, 100);
+  assert_int_equal(count_delivered(&w->nodes[2], "N0~"), 1);
+  assert_true(linked(w, 2, "N1")); /* N2 kept its neighbour */
+  assert_int_equal(p2pc_node_up_count(w->nodes[2].n), 1);
+  assert_true(info_of(w, 0, "N2", &pi));
+  assert_true(pi.ondemand);
+  /* and the answer comes back */
+  send_ok(w, 2, "N0", "back");
+  run(w, 500);
+  assert_int_equal(count_delivered(&w->nodes[0], "N2~"), 1);
+  for (int i = 0; i < 3; i++) {
+    assert_no_duplicates(&w->nodes[i]);
+    assert_int_equal(w->nodes[i].undeliverable, 0);
+  }
+  net_free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_send_opens_a_link_on_demand),
@@ -281,6 +323,7 @@ int main(void) {
       cmocka_unit_test(test_idle_sessions_are_evicted),
       cmocka_unit_test(test_notfound_then_resolved),
       cmocka_unit_test(test_full_node_takes_on_demand_hello),
+      cmocka_unit_test(test_refused_peer_reached_on_demand),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,8 +3,9 @@
  * Stability over the links (stability.c), with a hand-made peer
  * (node_harness.h): a link's first STABLE before any DATA, delivery
  * reports raising the sender's LS, stability across a chain of links, the
- * STABLE report as the heartbeat, and a link that carried no DATA leaving
- * no frozen report behind.
+ * STABLE report as the heartbeat, a link that carried no DATA leaving
+ * no frozen report behind, and a low report counting for the DATA that
+ * follows it at once.
  */
 #include "node_harness.h"
 
@@ -294,6 +295,57 @@ static void test_link_without_data_not_frozen(void **state) {
   }
 }
 
+/* A report that lowers the levels counts for the DATA behind it at once,
+ * not from the next refresh. N0's levels have risen well past τ (its
+ * neighbour Y reports high); X, whose LS is held at τ by its message to Z
+ * (not yet delivered), links now (a link on demand, say) and sends N0 a
+ * message carrying the entry (Z, X, 1, τ). Its first STABLE says τ, so N0
+ * must keep the entry: Z has not delivered X:1. Judged by the levels of
+ * the last refresh, it was dropped as stable, and N0's own later messages
+ * to Z could be delivered before X:1 (found by the simulator's causal
+ * oracle: anycast200, ORDER). */
+static void test_low_report_counts_at_once(void **state) {
+  (void)state;
+  const uint64_t high = 1ull << 62;
+  net *w = net_new();
+  start_node(w, 0, NULL);
+  p2pc_causal *x = fake_core(w, 0);
+  p2pc_buf z;
+  p2pc_buf_init(&z, p2pc_allocator_default(), 4096);
+  assert_int_equal(p2pc_causal_send(x, "Z~7", (const uint8_t *)"z", 1, 0, &z),
+                   0);
+  p2pc_buf_fini(&z);
+  uint64_t tau = p2pc_causal_last_stamp(x);
+  assert_int_equal(p2pc_causal_local_stable(x), tau);
+  p2pc_link_id lx, ly;
+  fake_peer_as(w, 0, "Y", 6, &ly);
+  fake_stable(w, 0, ly, 0, high);
+  assert_true(level1_after(w, ly, 2000, high) > tau);
+  fake_peer(w, 0, &lx);
+  fake_stable(w, 0, lx, 0, tau);
+  const p2pc_causal *c0 = p2pc_node_causal(w->nodes[0].n);
+  p2pc_causal_stats st0, st1;
+  p2pc_causal_get_stats(c0, &st0);
+  uint32_t pairs = p2pc_causal_pairs(c0);
+  p2pc_buf d;
+  fake_data(w, 0, x, 1, "after z", &d);
+  feed(w, 0, lx, &d);
+  p2pc_buf_fini(&d);
+  assert_int_equal(count_delivered(&w->nodes[0], FAKE_SESID ":"), 1);
+  p2pc_causal_get_stats(c0, &st1);
+  assert_int_equal(st1.stable_deps, st0.stable_deps);
+  assert_int_equal(p2pc_causal_pairs(c0), pairs + 1); /* (Z, X, 1) */
+  /* and it stays through the refreshes while X's LS stays at τ */
+  for (int k = 0; k < 8; k++) {
+    run(w, 250);
+    fake_stable(w, 0, lx, 0, tau);
+    fake_stable(w, 0, ly, 0, high);
+  }
+  assert_int_equal(p2pc_causal_pairs(c0), pairs + 1);
+  p2pc_causal_free(x);
+  net_free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_data_waits_for_first_stable),
@@ -301,6 +353,7 @@ int main(void) {
       cmocka_unit_test(test_stability_flows_over_links),
       cmocka_unit_test(test_heartbeat_is_stable),
       cmocka_unit_test(test_link_without_data_not_frozen),
+      cmocka_unit_test(test_low_report_counts_at_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

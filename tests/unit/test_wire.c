@@ -308,6 +308,89 @@ static void test_leave(void **state) {
   p2pc_buf_fini(&b);
 }
 
+typedef struct shuffle_out {
+  uint8_t ttl;
+  size_t n;
+  p2pc_wire_record recs[P2PC_WIRE_MAX_SHUFFLE];
+} shuffle_out;
+
+static int shuffle_fn(const uint8_t *b, size_t len, void *out) {
+  shuffle_out *o = out;
+  return p2pc_wire_shuffle_get(b, len, &o->ttl, o->recs, &o->n);
+}
+
+static int shuffle_reply_fn(const uint8_t *b, size_t len, void *out) {
+  shuffle_out *o = out;
+  return p2pc_wire_shuffle_reply_get(b, len, o->recs, &o->n);
+}
+
+/* SHUFFLE: u8 ttl, varint count, records; SHUFFLE_REPLY: the same
+ * without the ttl. At most 16 records; one encoding. */
+static void test_shuffle(void **state) {
+  (void)state;
+  p2pc_wire_record r[2] = {
+      {.id = "N7",
+       .incarnation = 5,
+       .addr = {.family = 4, .addr = {127, 0, 0, 7}, .port = 9007},
+       .time_port = 0x1234},
+      {.id = "x", .incarnation = 1, .addr = {.family = 0}}};
+  p2pc_buf b;
+  p2pc_buf_init(&b, A, 4096);
+  assert_int_equal(p2pc_wire_shuffle_put(&b, 3, r, 2), 0);
+  const uint8_t want[] = {3,    2,    2, 'N', '7', 0, 0, 0, 0,    0,
+                          0,    0,    5, 4,   127, 0, 0, 7, 0x23, 0x2f,
+                          0x12, 0x34, 0, 1,   'x', 0, 0, 0, 0,    0,
+                          0,    0,    1, 0,   0,   0, 0};
+  assert_int_equal(b.len, sizeof want);
+  assert_memory_equal(b.data, want, sizeof want);
+  shuffle_out o;
+  memset(&o, 0, sizeof o);
+  expect_strict(b.data, b.len, shuffle_fn, &o);
+  assert_int_equal(o.ttl, 3);
+  assert_int_equal(o.n, 2);
+  assert_string_equal(o.recs[0].id, "N7");
+  assert_int_equal(o.recs[0].time_port, 0x1234);
+  assert_string_equal(o.recs[1].id, "x");
+  /* the reply: the same records without the ttl */
+  p2pc_buf_reset(&b);
+  assert_int_equal(p2pc_wire_shuffle_reply_put(&b, r, 2), 0);
+  assert_int_equal(b.len, sizeof want - 1);
+  assert_memory_equal(b.data, want + 1, sizeof want - 1);
+  memset(&o, 0, sizeof o);
+  expect_strict(b.data, b.len, shuffle_reply_fn, &o);
+  assert_int_equal(o.n, 2);
+  /* empty lists are fine */
+  p2pc_buf_reset(&b);
+  assert_int_equal(p2pc_wire_shuffle_put(&b, 0, NULL, 0), 0);
+  assert_int_equal(b.len, 2);
+  assert_int_equal(shuffle_fn(b.data, b.len, &o), 2);
+  assert_int_equal(o.n, 0);
+  /* 17 records: refused by the encoder (nothing written), malformed for
+   * the decoder (outputs untouched) */
+  p2pc_wire_record many[P2PC_WIRE_MAX_SHUFFLE + 1];
+  for (size_t i = 0; i <= P2PC_WIRE_MAX_SHUFFLE; i++)
+    many[i] = r[0];
+  p2pc_buf_reset(&b);
+  assert_int_equal(p2pc_wire_shuffle_put(&b, 0, many, 17), P2PC_ERR_TOOBIG);
+  assert_int_equal(p2pc_wire_shuffle_reply_put(&b, many, 17), P2PC_ERR_TOOBIG);
+  assert_int_equal(b.len, 0);
+  assert_int_equal(p2pc_wire_shuffle_put(&b, 0, many, 16), 0);
+  b.data[1] = 17; /* the count, one more than the records that follow */
+  for (size_t i = 0; i < 1; i++)
+    assert_int_equal(p2pc_wire_record_put(&b, &many[i]), 0);
+  o.n = 99;
+  o.ttl = 42;
+  assert_int_equal(shuffle_fn(b.data, b.len, &o), P2PC_ERR_PROTO);
+  assert_int_equal(o.n, 99);
+  assert_int_equal(o.ttl, 42);
+  assert_int_equal(shuffle_reply_fn(b.data + 1, b.len - 1, &o), P2PC_ERR_PROTO);
+  assert_int_equal(o.n, 99);
+  /* a non-minimal count varint is not the encoder's: malformed */
+  const uint8_t padded[] = {0, 0x80, 0x00};
+  assert_int_equal(shuffle_fn(padded, sizeof padded, &o), P2PC_ERR_PROTO);
+  p2pc_buf_fini(&b);
+}
+
 /* Type 10 was HORIZON (protocol version 1) and has no codec any more:
  * the splitter hands it over like any unknown type (the link layer then
  * closes the link: test_node's test_retired_frame_type). */
@@ -652,6 +735,7 @@ int main(void) {
       cmocka_unit_test(test_error_ack_ping),
       cmocka_unit_test(test_announce),
       cmocka_unit_test(test_peers),
+      cmocka_unit_test(test_shuffle),
       cmocka_unit_test(test_leave),
       cmocka_unit_test(test_type_10_is_unknown),
       cmocka_unit_test(test_stable),

@@ -251,6 +251,11 @@ uint64_t p2pc_causal_local_stable(const p2pc_causal *c);
 #define P2PC_CAUSAL_LEVELS 33
 void p2pc_causal_set_stable_levels(p2pc_causal *c, const uint64_t *levels,
                                    uint32_t nlevels);
+/* The same, but a level only falls: for a report that came in between
+ * two refreshes (it may lower levels, never raise them; the DATA that
+ * follows it is judged by them). */
+void p2pc_causal_lower_stable_levels(p2pc_causal *c, const uint64_t *levels,
+                                     uint32_t nlevels);
 /* The same with one value g for every level: g must be at most every
  * node's LS (a global stable time). */
 void p2pc_causal_set_stable(p2pc_causal *c, uint64_t g);

@@ -131,6 +131,17 @@ void p2pc_causal_set_stable_levels(p2pc_causal *c, const uint64_t *levels,
     p2pc__causal_filter_deps(c, p2pc__causal_dep_stable, &c->st.stable_deps);
 }
 
+void p2pc_causal_lower_stable_levels(p2pc_causal *c, const uint64_t *levels,
+                                     uint32_t nlevels) {
+  if (c->cfg.no_prune)
+    return;
+  for (uint32_t i = 0; i < P2PC_CAUSAL_LEVELS; i++) {
+    uint64_t v = i < nlevels ? levels[i] : 0;
+    if (v < c->lv[i])
+      c->lv[i] = v;
+  }
+}
+
 void p2pc_causal_set_peer_stable(p2pc_causal *c, const char *sender,
                                  uint64_t ls) {
   uint32_t k;

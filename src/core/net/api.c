@@ -54,6 +54,9 @@ void p2pc_settings_default_versioned(int version, p2pc_settings *s) {
   s->probe_interval_ns = 200 * MS;
   s->probe_timeout_ns = 100 * MS;
   s->stable_idle_ns = 2000 * MS;
+  s->passive_max = 32;
+  s->peers_sample = 8;
+  s->shuffle_interval_ns = 10000 * MS;
 }
 
 /* The first setting out of range, or NULL. */
@@ -102,6 +105,12 @@ static const char *invalid_setting(const p2pc_settings *s) {
       s->max_sessions > 1u << 20 || !s->ondemand_idle_ns)
     return "max_ondemand: 1..4096, max_sessions: 1..2^20, ondemand_idle_ns: "
            "> 0";
+  if (s->passive_max < 1 || s->passive_max > 1024)
+    return "passive_max: 1..1024";
+  if (s->peers_sample < 1 || s->peers_sample > 64)
+    return "peers_sample: 1..64";
+  if (!s->shuffle_interval_ns)
+    return "shuffle_interval_ns: > 0";
   return NULL;
 }
 
@@ -175,6 +184,9 @@ int p2pc_node_open_versioned(p2pc_node **out, int version,
   c.max_ondemand = s->max_ondemand;
   c.max_sessions = s->max_sessions;
   c.ondemand_idle_ns = s->ondemand_idle_ns;
+  c.passive_max = s->passive_max;
+  c.peers_sample = s->peers_sample;
+  c.shuffle_interval_ns = s->shuffle_interval_ns;
   p2pc_node_callbacks cb = {0};
   cb.log = s->logger.log;
   cb.ud = ud;

@@ -28,7 +28,19 @@ int p2pc__node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
       if (p2pc_wire_error_get(f->body, f->body_len, &e) > 0) {
         char t[400] = "link: peer refused the handshake: ";
         p2pc__node_str_cat(t, sizeof t, e.reason);
-        p2pc__node_log(n, P2PC_LOG_ERROR, t);
+        /* A promoted passive entry that is full: expected, not an error;
+         * it goes back to the passive view (views.c). A record with
+         * messages queued for it is reached on demand instead
+         * (ondemand.c). */
+        uint32_t pi = l->outbound && l->expect[0] && e.code == P2PC_WIRE_E_FULL
+                          ? p2pc__node_peer_find(n, l->expect)
+                          : NO_PEER;
+        bool promoted = pi != NO_PEER && n->peers[pi].promoted;
+        p2pc__node_log(n, promoted ? P2PC_LOG_INFO : P2PC_LOG_ERROR, t);
+        if (pi != NO_PEER)
+          p2pc__node_ondemand_refused(n, &n->peers[pi]);
+        if (promoted)
+          p2pc__node_views_refused(n, l->expect);
       }
       p2pc__node_link_close(n, lid, 0, NULL);
       return P2PC_ERR_PROTO;
@@ -62,6 +74,14 @@ int p2pc__node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
   case P2PC_FRAME_PEERS:
     if (!p->ondemand) /* no membership on a link on demand */
       p2pc__node_on_peers(n, f->body, f->body_len);
+    return 0;
+  case P2PC_FRAME_SHUFFLE:
+    if (p2pc__node_on_shuffle(n, lid, f->body, f->body_len) < 0)
+      return p2pc__node_proto_error(n, lid, "malformed SHUFFLE");
+    return 0;
+  case P2PC_FRAME_SHUFFLE_REPLY:
+    if (p2pc__node_on_shuffle_reply(n, f->body, f->body_len) < 0)
+      return p2pc__node_proto_error(n, lid, "malformed SHUFFLE_REPLY");
     return 0;
   case P2PC_FRAME_PING:
   case P2PC_FRAME_PONG:

@@ -111,6 +111,7 @@ void p2pc__node_forget_peer(p2pc_node *n, uint32_t pi) {
   n->a->free(p->q, n->a->ud);
   p->q = NULL;
   p->qcap = p->qhead = 0;
+  p2pc__node_views_demote(n, p); /* it leaves the active view */
   bool adopt = next.id[0] && next.addr.family && strcmp(next.id, n->id) != 0 &&
                p2pc__node_peer_find(n, next.id) == NO_PEER;
   uint32_t last = adopt ? NO_PEER : --n->npeers; /* moves into slot pi */
@@ -125,6 +126,8 @@ void p2pc__node_forget_peer(p2pc_node *n, uint32_t pi) {
     p2pc__node_peer_init(n, p, next.id);
     p->addr = next.addr;
     p->addr_known = true;
+    p->time_port = next.time_port;
+    p->promoted = true; /* a failed dial drops it, as a passive entry's */
     p->next_dial_ns = n->now.mono_ns;
   } else if (pi != last) {
     n->peers[pi] = n->peers[last];
@@ -319,6 +322,7 @@ int p2pc__node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   p->dialing = false;
   p->state = P2PC_PEER_UP;
   p->refused_full = false;
+  p->promoted = false;
   p->backoff_ns = n->cfg.redial_min_ns;
   /* Everything not acknowledged goes again on this link, after the peer's
    * ACK tells us where it is; until then, from the last known ack. */

@@ -236,7 +236,7 @@ int p2pc__node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
     uint16_t flags = p && has_session(p) ? 0 : P2PC_HELLO_FRESH;
     if (p && p->ondemand) /* a unicast's link: no JOIN */
       flags |= P2PC_HELLO_ON_DEMAND;
-    else if (p2pc__node_needy(n)) {
+    else if (p2pc__node_views_join(n, p)) {
       flags |= P2PC_HELLO_JOIN;
       l->join = true;
     }
@@ -266,7 +266,10 @@ void p2pc__node_link_closed(p2pc_node *n, p2pc_link_id lid) {
     return;
   uint32_t pi = l->peer;
   /* A dial that never finished its handshake: back off that address. */
-  if (pi == NO_PEER && l->outbound && l->expect[0]) {
+  if (pi == NO_PEER && l->outbound && l->expect[0] &&
+      p2pc__node_views_dial_failed(n, l->expect)) {
+    /* a passive entry that did not answer: dropped */
+  } else if (pi == NO_PEER && l->outbound && l->expect[0]) {
     uint32_t e = p2pc__node_peer_find(n, l->expect);
     if (e != NO_PEER && n->peers[e].link == NO_LINK) {
       quiet_down_failed(n, &n->peers[e]);

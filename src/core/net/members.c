@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Membership: the peer table (bounded by maxPeers, with a little slack
- * for links being handed over), the PEERS exchange, seeds known only by
+ * for links being handed over; the active view, views.c), seeds known only by
  * address, liveness (suspect, dead, the heartbeat) and re-dialing with
  * exponential back-off.
  */
@@ -24,6 +24,7 @@ void p2pc__node_peer_init(p2pc_node *n, peer *p, const char *id) {
   p->skey = NO_KEY;
   p->fresh = true;
   p->used_ns = n->now.mono_ns;
+  p2pc__node_views_forget(n, id); /* in the table: not in the passive view */
 }
 
 /* Finds or adds peer id while the table holds fewer than limit records
@@ -69,6 +70,7 @@ uint32_t p2pc__node_peer_add_evicting(p2pc_node *n, const char *id) {
   if (victim == NO_PEER)
     return NO_PEER;
   p2pc_timesync_peer_down(n->ts, n->peers[victim].id, n->now);
+  p2pc__node_views_demote(n, &n->peers[victim]);
   p2pc__node_peer_init(n, &n->peers[victim], id);
   return victim;
 }
@@ -148,66 +150,6 @@ static void anon_dials(p2pc_node *n) {
   }
 }
 
-void p2pc__node_send_peers(p2pc_node *n, p2pc_link_id lid, uint32_t except) {
-  p2pc_wire_peer *list =
-      n->a->realloc(NULL, ((size_t)n->npeers + 1) * sizeof *list, n->a->ud);
-  if (!list)
-    return; /* exchange is best effort; the next handshake repeats it */
-  size_t k = 0;
-  for (uint32_t i = 0; i < n->npeers && k < P2PC_WIRE_MAX_PEERS; i++) {
-    const peer *p = &n->peers[i];
-    if (i == except || !p->addr_known || !p->inc_known || p->ondemand)
-      continue;
-    memset(&list[k], 0, sizeof list[k]);
-    p2pc__node_str_cat(list[k].id, sizeof list[k].id, p->id);
-    list[k].incarnation = p->inc;
-    list[k].addr = p->addr;
-    k++;
-  }
-  p2pc_buf_reset(&n->scratch);
-  long at = p2pc_wire_frame_begin(&n->scratch, P2PC_FRAME_PEERS);
-  if (at >= 0 && p2pc_wire_peers_put(&n->scratch, list, k) == 0 &&
-      p2pc_wire_frame_end(&n->scratch, at, n->cfg.max_frame) == 0) {
-    link *l = p2pc__node_link_get(n, lid);
-    if (l)
-      p2pc__node_link_write(n, l);
-  }
-  n->a->free(list, n->a->ud);
-}
-
-void p2pc__node_on_peers(p2pc_node *n, const uint8_t *b, size_t len) {
-  p2pc_wire_peer *list =
-      n->a->realloc(NULL, P2PC_WIRE_MAX_PEERS * sizeof *list, n->a->ud);
-  size_t k = 0;
-  if (!list)
-    return;
-  if (p2pc_wire_peers_get(b, len, list, P2PC_WIRE_MAX_PEERS, &k) > 0) {
-    for (size_t i = 0; i < k; i++) {
-      p2pc__node_dht_learn(n, &list[i]);
-      if (strcmp(list[i].id, n->id) == 0 || !list[i].addr.family)
-        continue;
-      uint32_t pi = p2pc__node_peer_add(n, list[i].id);
-      if (pi == NO_PEER) {
-        /* maxPeers: the mesh stays partial here; the record is kept
-         * for a send to that node (a link on demand) */
-        p2pc__node_heard(n, &list[i]);
-        continue;
-      }
-      peer *p = &n->peers[pi];
-      /* A newer incarnation heard of second-hand ends the old session now,
-       * so nothing waits for the old one's lost messages. */
-      if (p->inc_known && list[i].incarnation > p->inc && p->link == NO_LINK)
-        p2pc__node_set_incarnation(n, p, list[i].incarnation);
-      if (!p->addr_known) {
-        p->addr = list[i].addr;
-        p->addr_known = true;
-        p->next_dial_ns = n->now.mono_ns;
-      }
-    }
-  }
-  n->a->free(list, n->a->ud);
-}
-
 void p2pc__node_dial_failed(p2pc_node *n, const p2pc_wire_addr *addr,
                             const char *peer_id) {
   if (!peer_id || !*peer_id) {
@@ -216,6 +158,8 @@ void p2pc__node_dial_failed(p2pc_node *n, const p2pc_wire_addr *addr,
       p2pc__node_anon_backoff(n, s);
     return;
   }
+  if (p2pc__node_views_dial_failed(n, peer_id))
+    return; /* a passive entry that did not answer: dropped */
   peer *p = p2pc__node_peer_by_addr(n, addr, peer_id);
   if (!p)
     return;

@@ -97,6 +97,7 @@ void p2pc_node_on_deadline(p2pc_node *n, p2pc_now now) {
   }
   p2pc__node_ondemand_due(n, t);
   p2pc__swim_on_deadline(n, t);
+  p2pc__node_views_due(n, t);
   p2pc__node_dials_due(n, t);
   p2pc__node_bcast_deadline(n);
   p2pc_timesync_on_deadline(n->ts, now);
@@ -142,6 +143,7 @@ uint64_t p2pc_node_next_deadline(const p2pc_node *n) {
   d = earlier(d, p2pc__node_dht_next_deadline(n));
   d = earlier(d, p2pc__swim_next_deadline(n));
   d = earlier(d, p2pc__node_bcast_next(n));
+  d = earlier(d, p2pc__node_views_deadline(n));
   return earlier(d, p2pc_timesync_next_deadline(n->ts));
 }
 /* ---- the node ------------------------------------------------------------ */
@@ -188,6 +190,9 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
   DEF(probe_interval_ns, d.probe_interval_ns);
   DEF(probe_timeout_ns, d.probe_timeout_ns);
   DEF(stable_idle_ns, d.stable_idle_ns);
+  DEF(passive_max, d.passive_max);
+  DEF(peers_sample, d.peers_sample);
+  DEF(shuffle_interval_ns, d.shuffle_interval_ns);
   if (c->max_frame > P2PC_WIRE_MAX_FRAME_LIMIT)
     c->max_frame = P2PC_WIRE_MAX_FRAME_LIMIT;
   c->seeds = NULL; /* copied below */
@@ -213,7 +218,8 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
   n->anon = cfg->nseeds ? a->realloc(NULL, cfg->nseeds * sizeof *n->anon, a->ud)
                         : NULL;
   int rv = P2PC_ERR_NOMEM;
-  if (!n->links || !n->peers || (cfg->nseeds && !n->anon))
+  if (!n->links || !n->peers || (cfg->nseeds && !n->anon) ||
+      p2pc__node_views_init(n))
     goto err;
   rv = p2pc_causal_new(&n->causal, n->sesid, &c->causal, a,
                        p2pc__node_ev_causal, n);
@@ -306,6 +312,7 @@ void p2pc_node_free(p2pc_node *n) {
   a->free(n->anon, a->ud);
   a->free(n->acts, a->ud);
   p2pc__node_ondemand_free(n);
+  p2pc__node_views_free(n);
   p2pc_buf_fini(&n->scratch);
   p2pc_causal_free(n->causal);
   p2pc_stable_free(n->st);

@@ -85,6 +85,10 @@ typedef struct p2pc_node_config {
    * (100 ms, times 1 + the local health multiplier); the STABLE report
    * goes on an idle link at least every stable_idle (2 s). */
   uint64_t probe_interval_ns, probe_timeout_ns, stable_idle_ns;
+  /* Views (PROTOCOL.md, "Views and shuffles"). */
+  uint32_t passive_max;         /* passive view entries (default 32) */
+  uint32_t peers_sample;        /* records in one PEERS (default 8) */
+  uint64_t shuffle_interval_ns; /* SHUFFLE every (jittered; default 10 s) */
 } p2pc_node_config;
 
 /* Creates a node. Returns 0, P2PC_ERR_INVAL (bad id or config) or
@@ -157,6 +161,10 @@ uint32_t p2pc_node_peer_count(const p2pc_node *n);
 uint32_t p2pc_node_link_span(const p2pc_node *n);
 bool p2pc_node_peer_info(const p2pc_node *n, uint32_t i, p2pc_peer_info *pi);
 uint32_t p2pc_node_up_count(const p2pc_node *n);
+/* The passive view: nodes known and not linked to (views.c). */
+uint32_t p2pc_node_passive_count(const p2pc_node *n);
+bool p2pc_node_passive_info(const p2pc_node *n, uint32_t i,
+                            p2pc_wire_record *rec);
 /* Messages given up on because their peer restarted (see PROTOCOL.md). */
 uint64_t p2pc_node_undeliverable(const p2pc_node *n);
 const p2pc_causal *p2pc_node_causal(const p2pc_node *n);

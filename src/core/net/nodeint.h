@@ -9,7 +9,8 @@
  *   link.c         the action queue, links, framing in and out, HELLO out
  *   frames.c       dispatch of a received frame by type
  *   join.c         the handshake's verdict, incarnations, making room, LEAVE
- *   members.c      the peer table, PEERS exchange, liveness, re-dial
+ *   members.c      the peer table, liveness, re-dial
+ *   views.c        the passive view, PEERS samples, SHUFFLE, promotion
  *   stream.c       the per-peer reliable stream (lseq, ACK, resend)
  *   stability.c    stability slots and STABLE frames (stable.h)
  *   swim.c         failure detection: probes, suspicion, MEMBER (swim.h)
@@ -130,6 +131,10 @@ typedef struct peer {
    * crossing dials settling on ours): no peer_down unless that dial
    * fails, no second peer_up when it succeeds. */
   bool quiet_down;
+  /* views.c: taken from the passive view and not linked yet (a failed
+   * dial drops the record); its time port, from its address record. */
+  bool promoted;
+  uint16_t time_port;
 } peer;
 
 /* The negative cache and the RESOLVED events owed (ondemand.c). */
@@ -149,6 +154,13 @@ typedef struct od_heard {
   uint16_t time_port;
 } od_heard;
 #define OD_HEARD 64
+
+/* An entry of the passive view (views.c): a node we know and do not link
+ * to; sent: in our last SHUFFLE or SHUFFLE_REPLY (replaced first). */
+typedef struct pentry {
+  p2pc_wire_record rec;
+  bool sent;
+} pentry;
 
 /* A configured address whose node ID we learn from its HELLO. */
 typedef struct anon_seed {
@@ -210,6 +222,12 @@ struct p2pc_node {
   uint64_t dht_refresh_ns;
   bool dht_booted;
   swim sw; /* failure detection (swim.c) */
+  /* The passive view (views.c, PROTOCOL.md "Views and shuffles"): never
+   * self, never a peer of the table. */
+  pentry *passive;
+  uint32_t npassive;
+  uint64_t next_shuffle_ns; /* the next SHUFFLE */
+  uint64_t next_promote_ns; /* no promotion before (after a refusal) */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -338,8 +356,6 @@ void p2pc__node_peer_down(p2pc_node *n, peer *p, const char *reason);
 void p2pc__node_schedule_dial(p2pc_node *n, peer *p);
 anon_seed *p2pc__node_anon_by_addr(p2pc_node *n, const p2pc_wire_addr *addr);
 void p2pc__node_anon_backoff(p2pc_node *n, anon_seed *s);
-void p2pc__node_send_peers(p2pc_node *n, p2pc_link_id lid, uint32_t except);
-void p2pc__node_on_peers(p2pc_node *n, const uint8_t *b, size_t len);
 void p2pc__node_dial_failed(p2pc_node *n, const p2pc_wire_addr *addr,
                             const char *peer_id);
 /* Link i is up: it died, went quiet, owes a heartbeat (rep, if beat), a
@@ -371,6 +387,10 @@ void p2pc__node_ondemand_accepted(p2pc_node *n, peer *p);
 /* A new on-demand record for id (evicting an idle one at max_sessions),
  * or NO_PEER. */
 uint32_t p2pc__node_ondemand_add(p2pc_node *n, const char *id);
+/* p, a record of the active view, turned our HELLO away as full: with
+ * messages queued for it, it leaves the active view and is dialed on
+ * demand (a full node takes that), else they would wait for good. */
+void p2pc__node_ondemand_refused(p2pc_node *n, peer *p);
 /* A HELLO without ON_DEMAND from an on-demand peer: into the active view
  * if it has room. */
 void p2pc__node_ondemand_promote(p2pc_node *n, peer *p);
@@ -378,6 +398,35 @@ void p2pc__node_ondemand_promote(p2pc_node *n, peer *p);
 void p2pc__node_ondemand_due(p2pc_node *n, uint64_t t);
 bool p2pc__node_ondemand_owed(const p2pc_node *n);
 void p2pc__node_ondemand_free(p2pc_node *n);
+/* ---- views.c: the passive view, samples, shuffles ------------------------ */
+
+int p2pc__node_views_init(p2pc_node *n);
+void p2pc__node_views_free(p2pc_node *n);
+/* id joined the peer table: it leaves the passive view. */
+void p2pc__node_views_forget(p2pc_node *n, const char *id);
+/* p leaves the peer table (its slot is about to be reused): its record
+ * goes to the passive view. */
+void p2pc__node_views_demote(p2pc_node *n, const peer *p);
+/* PEERS: our record and a sample of both views, to link lid's peer
+ * (table index except). */
+void p2pc__node_send_peers(p2pc_node *n, p2pc_link_id lid, uint32_t except);
+void p2pc__node_on_peers(p2pc_node *n, const uint8_t *b, size_t len);
+int p2pc__node_on_shuffle(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
+                          size_t len);
+int p2pc__node_on_shuffle_reply(p2pc_node *n, const uint8_t *b, size_t len);
+/* A dial of peer id failed before its handshake: true if it was a
+ * promoted passive entry, now dropped (nothing to re-dial). */
+bool p2pc__node_views_dial_failed(p2pc_node *n, const char *id);
+/* Peer id refused our dial as full: a promoted entry goes back to the
+ * passive view, and the next promotion waits. */
+void p2pc__node_views_refused(p2pc_node *n, const char *id);
+/* Whether a dial to p (NULL: unknown) asks for room (HELLO JOIN): when
+ * needy; for a promoted passive entry only when no link is up (HyParView's
+ * high-priority NEIGHBOR), else a full node may refuse it. */
+bool p2pc__node_views_join(const p2pc_node *n, const peer *p);
+/* The shuffle and the promotions that are due; when they next are. */
+void p2pc__node_views_due(p2pc_node *n, uint64_t t);
+uint64_t p2pc__node_views_deadline(const p2pc_node *n);
 
 /* ---- stream.c ---------------------------------------------------------- */
 

@@ -214,6 +214,19 @@ void p2pc__node_ondemand_accepted(p2pc_node *n, peer *p) {
     close_lru(n, p);
 }
 
+void p2pc__node_ondemand_refused(p2pc_node *n, peer *p) {
+  if (p->ondemand || p->qn == 0 || leaving(p))
+    return;
+  p->ondemand = true;
+  n->nondemand++;
+  p->backoff_ns = n->cfg.redial_min_ns; /* it takes ON_DEMAND now */
+  char t[200] = "peers: ";
+  p2pc__node_str_cat(t, sizeof t, p->id);
+  p2pc__node_str_cat(t, sizeof t,
+                     " is full and we have messages for it: on demand");
+  p2pc__node_log(n, P2PC_LOG_DEBUG, t);
+}
+
 /* Forgets the least recently used on-demand record without a link and
  * with nothing unacknowledged, unreported or being ended. */
 static bool evict_one(p2pc_node *n) {

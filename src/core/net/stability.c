@@ -127,8 +127,20 @@ void p2pc__node_stable_in(p2pc_node *n, link *l, peer *p,
   uint32_t k = p2pc__node_stable_key(n, p);
   p2pc__node_causal_time(n);
   if (k != NO_KEY &&
-      p2pc_stable_report_in(n->st, k, &ws->rep, node_hlc(n)) == 0)
+      p2pc_stable_report_in(n->st, k, &ws->rep, node_hlc(n)) == 0) {
     l->stable_rx = true; /* its DATA is covered from now on */
+    /* ... by the levels as they are now. A report below them (a new
+     * link, a neighbour whose LS lags: one with a message queued for a
+     * node that never answers) lowers them at once, and the causal layer
+     * must judge the DATA that follows it by the lower levels, not by
+     * those of the last refresh: else an entry that came over this very
+     * link could be dropped as stable while its message is undelivered.
+     * Only falls: rises wait for the refresh (and the floor). */
+    uint64_t lv[P2PC_CAUSAL_LEVELS];
+    for (uint32_t d = 0; d < P2PC_CAUSAL_LEVELS; d++)
+      lv[d] = p2pc_stable_level(n->st, d);
+    p2pc_causal_lower_stable_levels(n->causal, lv, P2PC_CAUSAL_LEVELS);
+  }
   if (p->inc_known &&
       p2pc_causal_peer_report(n->causal, p->sesid, ws->delivered, ws->expired,
                               ws->nexpired / 2, n->now.mono_ns) != 0) {

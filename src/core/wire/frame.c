@@ -2,11 +2,11 @@
 /*
  * The frame codec (frame.h, docs/PROTOCOL.md): the frame header and the
  * link frames (HELLO, ERROR, ACK, PING/PONG, ANNOUNCE, PEERS, LEAVE,
- * STABLE). The SES message a DATA frame carries is sescodec.c's. Every
- * decoder validates the whole body before writing any output, and every
- * encoding is canonical (minimal varints, sorted entries, no trailing
- * bytes), so a decoder accepts exactly the bytes its encoder produces: the
- * fuzzers check the round trip.
+ * STABLE, SHUFFLE, SHUFFLE_REPLY). The SES message a DATA frame carries is
+ * sescodec.c's. Every decoder validates the whole body before writing any
+ * output, and every encoding is canonical (minimal varints, sorted entries, no
+ * trailing bytes), so a decoder accepts exactly the bytes its encoder produces:
+ * the fuzzers check the round trip.
  */
 #include "frame.h"
 
@@ -487,5 +487,88 @@ int p2pc_wire_peers_get(const uint8_t *b, size_t len, p2pc_wire_peer *peers,
   for (uint64_t i = 0; i < count; i++)
     (void)p2pc_wire_record_get(&r, &peers[i]);
   *n = (size_t)count;
+  return rv;
+}
+
+/* ---- SHUFFLE, SHUFFLE_REPLY ------------------------------------------- */
+
+static int put_records(p2pc_buf *out, const p2pc_wire_record *recs, size_t n) {
+  int rv;
+  size_t start = out->len;
+  if (n > P2PC_WIRE_MAX_SHUFFLE)
+    return P2PC_ERR_TOOBIG;
+  PUT(p2pc_buf_put_varint(out, n));
+  for (size_t i = 0; i < n; i++)
+    PUT(p2pc_wire_record_put(out, &recs[i]));
+  return 0;
+err:
+  out->len = start;
+  return rv;
+}
+
+/* The records from r to the end of the body, into tmp; count and the
+ * reader's state say whether they were well formed. */
+static bool get_records(p2pc_reader *r, p2pc_wire_record *tmp, size_t *n) {
+  uint64_t count;
+  if (!p2pc_reader_varint(r, &count) || count > P2PC_WIRE_MAX_SHUFFLE) {
+    r->ok = false;
+    return false;
+  }
+  for (uint64_t i = 0; i < count; i++)
+    if (!p2pc_wire_record_get(r, &tmp[i]))
+      return false;
+  *n = (size_t)count;
+  return r->ok;
+}
+
+int p2pc_wire_shuffle_put(p2pc_buf *out, uint8_t ttl,
+                          const p2pc_wire_record *recs, size_t n) {
+  size_t start = out->len;
+  if (n > P2PC_WIRE_MAX_SHUFFLE)
+    return P2PC_ERR_TOOBIG;
+  int rv = p2pc_buf_put_u8(out, ttl);
+  if (!rv)
+    rv = put_records(out, recs, n);
+  if (rv)
+    out->len = start;
+  return rv;
+}
+
+int p2pc_wire_shuffle_get(const uint8_t *b, size_t len, uint8_t *ttl,
+                          p2pc_wire_record *recs, size_t *n) {
+  p2pc_reader r;
+  p2pc_wire_record tmp[P2PC_WIRE_MAX_SHUFFLE];
+  uint8_t t = 0;
+  size_t k = 0;
+  p2pc_reader_init(&r, b, len);
+  if (!p2pc_reader_u8(&r, &t) || !get_records(&r, tmp, &k))
+    return P2PC_ERR_PROTO;
+  int rv = finish(&r);
+  if (rv > 0) {
+    *ttl = t;
+    memcpy(recs, tmp, k * sizeof *tmp);
+    *n = k;
+  }
+  return rv;
+}
+
+int p2pc_wire_shuffle_reply_put(p2pc_buf *out, const p2pc_wire_record *recs,
+                                size_t n) {
+  return put_records(out, recs, n);
+}
+
+int p2pc_wire_shuffle_reply_get(const uint8_t *b, size_t len,
+                                p2pc_wire_record *recs, size_t *n) {
+  p2pc_reader r;
+  p2pc_wire_record tmp[P2PC_WIRE_MAX_SHUFFLE];
+  size_t k = 0;
+  p2pc_reader_init(&r, b, len);
+  if (!get_records(&r, tmp, &k))
+    return P2PC_ERR_PROTO;
+  int rv = finish(&r);
+  if (rv > 0) {
+    memcpy(recs, tmp, k * sizeof *tmp);
+    *n = k;
+  }
   return rv;
 }

@@ -33,6 +33,7 @@
 #define P2PC_WIRE_MAX_PEERS 1024 /* entries in one PEERS frame */
 #define P2PC_WIRE_MAX_REASON 256 /* bytes of an ERROR frame's reason */
 #define P2PC_WIRE_MAX_EXPIRED 64 /* message numbers in one STABLE frame */
+#define P2PC_WIRE_MAX_SHUFFLE 16 /* records in one SHUFFLE / SHUFFLE_REPLY */
 
 typedef enum p2pc_frame_type {
   P2PC_FRAME_HELLO = 1,
@@ -197,6 +198,20 @@ int p2pc_wire_leave_put(p2pc_buf *out, uint64_t last,
                         const p2pc_wire_peer *next);
 int p2pc_wire_leave_get(const uint8_t *b, size_t len, uint64_t *last,
                         p2pc_wire_peer *next);
+
+/* SHUFFLE: a passive-view exchange (PROTOCOL.md, "Views and shuffles"):
+ *   u8 ttl, varint count (<= P2PC_WIRE_MAX_SHUFFLE), count records;
+ * SHUFFLE_REPLY: varint count (<= P2PC_WIRE_MAX_SHUFFLE), count records.
+ * recs[] has room for P2PC_WIRE_MAX_SHUFFLE; more is P2PC_ERR_TOOBIG on
+ * encoding and P2PC_ERR_PROTO on decoding. */
+int p2pc_wire_shuffle_put(p2pc_buf *out, uint8_t ttl,
+                          const p2pc_wire_record *recs, size_t n);
+int p2pc_wire_shuffle_get(const uint8_t *b, size_t len, uint8_t *ttl,
+                          p2pc_wire_record *recs, size_t *n);
+int p2pc_wire_shuffle_reply_put(p2pc_buf *out, const p2pc_wire_record *recs,
+                                size_t n);
+int p2pc_wire_shuffle_reply_get(const uint8_t *b, size_t len,
+                                p2pc_wire_record *recs, size_t *n);
 
 /*
  * STABLE: what the sender knows of stability (stable.h), for the receiver.
