@@ -45,8 +45,8 @@ struct p2pc_pt {
   uint64_t bhead;      /* no record below this holds bytes */
   uint64_t *slots;     /* hash: seq + 1, 0 = empty; nslots = 2 x cap */
   uint32_t nslots;
-  uint64_t ann[P2PC_PT_MAX_ANNOUNCE]; /* seqs to announce at the flush */
-  uint32_t nann;
+  uint64_t *ann; /* seqs to announce at the flush: nann of capann */
+  uint32_t nann, capann;
   uint64_t ann_due, retry_at;
   uint32_t ncached, nmissing, ntimers, nundelivered;
   size_t bytes;
@@ -126,6 +126,7 @@ void p2pc_pt_free(p2pc_pt *t) {
   t->a->free(t->rec, t->a->ud);
   t->a->free(t->slots, t->a->ud);
   t->a->free(t->mode, t->a->ud);
+  t->a->free(t->ann, t->a->ud);
   t->a->free(t, t->a->ud);
 }
 
@@ -340,9 +341,19 @@ static void push(p2pc_pt *t, uint64_t seq, uint32_t from, uint64_t round,
       t->h.gossip(t->h.ud, l, next, msg, len);
       t->st.gossip_sent++;
     }
-  if (t->nann == P2PC_PT_MAX_ANNOUNCE)
-    flush_ihave(t);
-  t->ann[t->nann++] = seq;
+  if (t->nann == t->capann && t->capann < P2PC_PT_MAX_ANNOUNCE) {
+    /* grows with the broadcast rate: most nodes need a few */
+    uint32_t cap = t->capann ? t->capann * 2 : 8;
+    uint64_t *a = t->a->realloc(t->ann, (size_t)cap * sizeof *a, t->a->ud);
+    if (a) {
+      t->ann = a;
+      t->capann = cap;
+    }
+  }
+  if (t->nann == t->capann)
+    flush_ihave(t); /* full (or no memory): announce now */
+  if (t->nann < t->capann)
+    t->ann[t->nann++] = seq;
   if (t->ann_due == UINT64_MAX)
     t->ann_due = now + t->cfg.ihave_ns;
 }
