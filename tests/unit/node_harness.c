@@ -405,6 +405,7 @@ void look(net *w, int i, p2pc_link_id l, seen *s) {
       uint64_t cum, beyond;
       assert_true(p2pc_wire_ack_get(f.body, f.body_len, &cum, &beyond) > 0);
       s->acks++;
+      s->ack_beyond = beyond;
       if (cum > s->ack_cum)
         s->ack_cum = cum;
     } else if (f.type == P2PC_FRAME_STABLE) {

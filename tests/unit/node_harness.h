@@ -97,6 +97,7 @@ typedef struct opts {
 typedef struct seen {
   int acks, stables, data, pings, pongs, leaves, announces;
   uint64_t ack_cum;    /* the highest ACK */
+  uint64_t ack_beyond; /* the last ACK's `beyond` */
   p2pc_wire_stable st; /* the last STABLE */
   uint64_t data_lseq;  /* the last DATA's */
   uint8_t ses[1024];   /* and its SES message */

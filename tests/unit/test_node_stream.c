@@ -40,6 +40,52 @@ static void test_exactly_once_across_loss(void **state) {
   net_free(w);
 }
 
+/* Frames past a hole: the ACK says so, and says it again with every
+ * heartbeat while the hole is open (that ACK, or the resend it asked for,
+ * may be lost: the stream then waits a heartbeat, not the resend timer);
+ * once the hole is filled, no more of them. */
+static void test_hole_acked_again_each_heartbeat(void **state) {
+  (void)state;
+  net *w = net_new();
+  start_node(w, 0, NULL);
+  p2pc_link_id l;
+  fake_peer(w, 0, &l);
+  fake_stable(w, 0, l, 0, 0);
+  seen s;
+  look(w, 0, l, &s);
+  p2pc_causal *x = fake_core(w, 0);
+  p2pc_buf d1, d2;
+  fake_data(w, 0, x, 1, "lost", &d1);
+  fake_data(w, 0, x, 2, "past the hole", &d2);
+  feed(w, 0, l, &d2);
+  look(w, 0, l, &s);
+  assert_int_equal(s.acks, 1);
+  assert_int_equal(s.ack_cum, 0);
+  assert_int_equal(s.ack_beyond, 1);
+  for (int beat = 0; beat < 3; beat++) {
+    run(w, 600); /* past a heartbeat (500 ms); nothing comes from X */
+    fake_stable(w, 0, l, 0, 0); /* ... but its heartbeat */
+    look(w, 0, l, &s);
+    assert_int_equal(s.acks, 1);
+    assert_int_equal(s.ack_cum, 0);
+    assert_true(s.ack_beyond >= 1);
+  }
+  assert_int_equal(w->nodes[0].ndelivered, 0);
+  feed(w, 0, l, &d1);
+  feed(w, 0, l, &d2);
+  look(w, 0, l, &s);
+  assert_int_equal(s.ack_cum, 2);
+  assert_int_equal(s.ack_beyond, 0);
+  assert_int_equal(w->nodes[0].ndelivered, 2);
+  run(w, 600);
+  look(w, 0, l, &s);
+  assert_int_equal(s.acks, 0);
+  p2pc_buf_fini(&d1);
+  p2pc_buf_fini(&d2);
+  p2pc_causal_free(x);
+  net_free(w);
+}
+
 /* A partition: each side keeps working; after healing, what was queued
  * arrives exactly once. */
 static void test_partition_heals(void **state) {
@@ -187,6 +233,7 @@ static void test_unacked_ring_wraps_and_grows(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_exactly_once_across_loss),
+      cmocka_unit_test(test_hole_acked_again_each_heartbeat),
       cmocka_unit_test(test_partition_heals),
       cmocka_unit_test(test_back_pressure),
       cmocka_unit_test(test_unacked_ring_wraps_and_grows),

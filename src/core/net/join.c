@@ -38,6 +38,7 @@ static void end_session(p2pc_node *n, peer *p, const char *why) {
   p->tx_next = 1;
   p->tx_acked = p->tx_written = 0;
   p->rx_cum = p->rx_beyond = 0;
+  p->rx_hole = p->rx_held = false;
   p->fast_for = 0;
   p->ack_due = false;
 }

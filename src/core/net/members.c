@@ -174,7 +174,8 @@ void p2pc__node_dial_failed(p2pc_node *n, const p2pc_wire_addr *addr,
  * peer suspect if silent for suspect_ns; its heartbeat (the STABLE report
  * rep, and the clock announcement) if the node beats (beat); a LEAVE not
  * agreed in time cancelled; unacknowledged data sent again after
- * resend_ns without progress; then whatever of the stream may go. */
+ * resend_ns without progress; then whatever of the stream may go (with
+ * the heartbeat, the ACK again while a hole is open). */
 void p2pc__node_link_due(p2pc_node *n, uint32_t i, uint64_t t, bool beat,
                          const p2pc_stable_report *rep) {
   link *l = &n->links[i];
@@ -201,6 +202,11 @@ void p2pc__node_link_due(p2pc_node *n, uint32_t i, uint64_t t, bool beat,
     p2pc__node_stable_frame(n, i, rep);
     if (!p->ondemand)
       p2pc__node_frame_to_link(n, i, P2PC_FRAME_ANNOUNCE, &n->ann, 0);
+    /* A hole still open: the ACK goes again (it, or the resend it asked
+     * for, may have been lost), so a loss costs a heartbeat, not the
+     * resend timeout. */
+    if (p->rx_hole)
+      p->ack_due = true;
   }
   if (leaving(p) && t >= p->leave_until_ns) {
     char m[120] = "peers: ";

@@ -114,6 +114,9 @@ typedef struct peer {
   uint64_t rx_cum;
   uint64_t rx_beyond; /* frames past a hole since the last ACK */
   bool ack_due;
+  /* A hole is open: frames arrived past it and its frame has not (not a
+   * refused one: rx_held). The ACK goes again with every heartbeat. */
+  bool rx_hole, rx_held;
   uint64_t sent, delivered_from;
   /* Ending the session by agreement (PROTOCOL.md, "Making room"). */
   bool leave_sent, leave_rcvd;

@@ -63,6 +63,7 @@ void p2pc__node_stream_restart(p2pc_node *n, peer *p) {
   p->tx_next = (uint64_t)p->qn + 1;
   p->tx_acked = p->tx_written = 0;
   p->rx_cum = p->rx_beyond = 0;
+  p->rx_hole = p->rx_held = false;
   p->fast_for = 0;
   cancel_leave(p);
   char t[160] = "peers: ";
@@ -93,9 +94,10 @@ void p2pc__node_stream_flush(p2pc_node *n, peer *p) {
   }
   if (p->ack_due) {
     p->ack_due = false;
+    /* A repeated ACK (the heartbeat's) still says a hole is open. */
+    uint64_t beyond = p->rx_beyond ? p->rx_beyond : p->rx_hole;
     if (!(n->cfg.chaos_drop > 0 && rng_unit(n) < n->cfg.chaos_drop))
-      p2pc__node_frame_to_link(n, p->link, P2PC_FRAME_ACK, &p->rx_beyond,
-                               p->rx_cum);
+      p2pc__node_frame_to_link(n, p->link, P2PC_FRAME_ACK, &beyond, p->rx_cum);
     p->rx_beyond = 0;
     /* New deliveries: say so now, not at the next heartbeat; the sender's
      * LS, and with it everyone's pruning of its entries, waits for it. */
@@ -208,21 +210,30 @@ int p2pc__node_stream_data(p2pc_node *n, peer *p, const uint8_t *b,
     return 0;
   p->ack_due = true;
   if (lseq != p->rx_cum + 1) {
-    if (lseq > p->rx_cum + 1)
+    if (lseq > p->rx_cum + 1) {
       p->rx_beyond++; /* past a hole: the ack asks for a resend */
-    return 0;         /* or a resend we have: the ack says where we are */
+      p->rx_hole = !p->rx_held;
+    }
+    return 0; /* or a resend we have: the ack says where we are */
   }
   if (r.off == len) {
     /* A tombstone: a message its sender gave up on (expired). */
     p->rx_cum = lseq;
+    p->rx_hole = p->rx_held = false;
     return 0;
   }
   p2pc__node_causal_time(n);
   int rv = p2pc_causal_receive(n->causal, p->sesid, b + r.off, len - r.off,
                                n->now.mono_ns);
-  if (rv == P2PC_ERR_FULL || rv == P2PC_ERR_NOMEM || rv == P2PC_ERR_AHEAD)
-    return 0; /* not taken: not acknowledged, so it comes again */
+  if (rv == P2PC_ERR_FULL || rv == P2PC_ERR_NOMEM || rv == P2PC_ERR_AHEAD) {
+    /* not taken: not acknowledged, so it comes again (with the resend
+     * timer: a causal layer that holds back is not hurried) */
+    p->rx_held = true;
+    p->rx_hole = false;
+    return 0;
+  }
   p->rx_cum = lseq;
+  p->rx_hole = p->rx_held = false;
   p->st_data = true;
   p->used_ns = n->now.mono_ns;
   if (rv == 0) {
