@@ -83,8 +83,8 @@ static void on_log(void *ud, p2pc_log_level level, const char *text) {
 /* ---- what the user types -------------------------------------------- */
 
 static void send_line(chat *c) {
-  p2pc_msgid first;
-  int rv = p2pc_uv_broadcast(c->node, (const uint8_t *)c->line, c->len, &first);
+  p2pc_msgid id; /* one message, to every node of the network */
+  int rv = p2pc_uv_broadcast(c->node, (const uint8_t *)c->line, c->len, &id);
   if (rv < 0) /* e.g. P2PC_ERR_FULL: a peer is too far behind */
     fprintf(stderr, "chat: not sent: %s\n", p2pc_strerror(rv));
   c->len = 0;

@@ -336,6 +336,59 @@ static void do_data(const uint8_t *b, size_t len, p2pc_buf *out) {
   p2pc_idtab_fini(&ids);
 }
 
+/* GOSSIP, IHAVE/GRAFT, PRUNE (frame_bcast.c); the SES header peek on the
+ * message GOSSIP carries. */
+static void do_gossip(const uint8_t *b, size_t len, p2pc_buf *out) {
+  uint64_t round = 0xa5a5;
+  const uint8_t *msg = NULL;
+  size_t mlen = 77;
+  int rv = p2pc_wire_gossip_get(b, len, &round, &msg, &mlen);
+  if (rv < 0) {
+    FUZZ_CHECK(rv == P2PC_ERR_PROTO);
+    FUZZ_CHECK(round == 0xa5a5 && msg == NULL && mlen == 77);
+    return;
+  }
+  FUZZ_CHECK((size_t)rv == len && round >= 1 && mlen >= 1);
+  FUZZ_CHECK(msg > b && msg + mlen == b + len);
+  p2pc_buf_reset(out);
+  FUZZ_CHECK(p2pc_wire_gossip_put(out, round, msg, mlen) == 0);
+  check_reencoding(out, b, len);
+  const char *s = NULL, *d = NULL;
+  uint8_t sl = 0, dl = 0;
+  uint64_t n = 0;
+  if (p2pc_wire_ses_peek(msg, mlen, &s, &sl, &d, &dl, &n) == 0) {
+    FUZZ_CHECK(p2pc_id_valid(s, sl) && dl >= 1 && n >= 1);
+    FUZZ_CHECK(s > (const char *)msg && d + dl <= (const char *)msg + mlen);
+  } else {
+    FUZZ_CHECK(s == NULL && d == NULL && n == 0);
+  }
+}
+
+static p2pc_wire_bcast_id bids[P2PC_WIRE_MAX_BCAST_IDS];
+static p2pc_wire_bcast_id bids_before[P2PC_WIRE_MAX_BCAST_IDS];
+
+static void do_bcast_ids(const uint8_t *b, size_t len, uint32_t min,
+                         p2pc_buf *out) {
+  memset(bids, 0x5a, sizeof bids);
+  memcpy(bids_before, bids, sizeof bids);
+  uint32_t count = 999;
+  int rv = p2pc_wire_bcast_ids_get(b, len, min, bids, &count);
+  if (rv < 0) {
+    FUZZ_CHECK(rv == P2PC_ERR_PROTO && count == 999);
+    FUZZ_CHECK(memcmp(bids, bids_before, sizeof bids) == 0);
+    return;
+  }
+  FUZZ_CHECK((size_t)rv == len);
+  FUZZ_CHECK(count >= min && count <= P2PC_WIRE_MAX_BCAST_IDS);
+  for (uint32_t i = 0; i < count; i++) {
+    check_id(bids[i].origin);
+    FUZZ_CHECK(bids[i].n >= 1);
+  }
+  p2pc_buf_reset(out);
+  FUZZ_CHECK(p2pc_wire_bcast_ids_put(out, bids, count, min) == 0);
+  check_reencoding(out, b, len);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const p2pc_allocator *a = p2pc_allocator_default();
   p2pc_buf out;
@@ -393,6 +446,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       break;
     case P2PC_FRAME_STABLE:
       do_stable(f.body, f.body_len, &out);
+      break;
+    case P2PC_FRAME_GOSSIP:
+      do_gossip(f.body, f.body_len, &out);
+      break;
+    case P2PC_FRAME_IHAVE:
+    case P2PC_FRAME_GRAFT:
+      do_bcast_ids(f.body, f.body_len, f.type == P2PC_FRAME_IHAVE ? 1 : 0,
+                   &out);
+      break;
+    case P2PC_FRAME_PRUNE:
+      FUZZ_CHECK(p2pc_wire_prune_get(f.body, f.body_len) ==
+                 (f.body_len ? P2PC_ERR_PROTO : 0));
       break;
     case P2PC_FRAME_SHUFFLE:
     case P2PC_FRAME_SHUFFLE_REPLY:

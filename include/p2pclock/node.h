@@ -305,13 +305,23 @@ P2PC_EXTERN const char *p2pc_node_name(const p2pc_node *n);
 P2PC_EXTERN int p2pc_node_send(p2pc_node *n, const char *dest,
                                const uint8_t *payload, size_t len, p2pc_now now,
                                p2pc_msgid *id);
-/* Sends to every known peer and delivers to self, one message per
- * destination. Returns the number of peers it went to, or the first error
- * (sends before it stand). *first (if not NULL) is the id of the first
- * message: the others follow it in seq. */
+/* Broadcasts payload to the whole network: one causal message to every
+ * node (this one included, at once), disseminated over the overlay
+ * (Plumtree: PROTOCOL.md, "Broadcast to the whole network") and delivered
+ * exactly once at every node, in causal order. *id (if not NULL) is the
+ * message's id. Returns 0, P2PC_ERR_FULL (back-pressure: the causal
+ * layer's caps), P2PC_ERR_TOOBIG, P2PC_ERR_INVAL, P2PC_ERR_NOMEM. */
 P2PC_EXTERN int p2pc_node_broadcast(p2pc_node *n, const uint8_t *payload,
-                                    size_t len, p2pc_now now,
-                                    p2pc_msgid *first);
+                                    size_t len, p2pc_now now, p2pc_msgid *id);
+/* Sends to every neighbour (peer with a link up) and delivers to self,
+ * one unicast message per destination: the broadcast of protocol version
+ * 2. Returns the number of peers it went to, or the first error (sends
+ * before it stand). *first (if not NULL) is the id of the first message:
+ * the others follow it in seq. */
+P2PC_EXTERN int p2pc_node_broadcast_neighbours(p2pc_node *n,
+                                               const uint8_t *payload,
+                                               size_t len, p2pc_now now,
+                                               p2pc_msgid *first);
 
 /*
  * The network time as an interval, as TrueTime gives it: the true network

@@ -139,18 +139,22 @@ P2PC_EXTERN int p2pc_uv_open_versioned(p2pc_uv **out, uv_loop_t *loop,
 P2PC_EXTERN void p2pc_uv_close(p2pc_uv *u, void (*on_closed)(void *ud),
                                void *ud);
 
-/* Sends payload to node dest (reliably, in causal order) or to every peer
- * and to self: as p2pc_node_send / p2pc_node_broadcast, with this loop
- * turn's clocks. The output is written before the loop next waits for I/O
- * (one write per link however many sends). dest may be any node: one
- * whose record is being looked up answers P2PC_ERR_AGAIN, and the caller
- * sends again on the P2PC_EVENT_RESOLVED for dest (ok; if not ok, or if
- * none comes within a few seconds, no node with that ID is known). */
+/* Sends payload to node dest (reliably, in causal order), to every node
+ * of the network (self included), or to every neighbour and to self: as
+ * p2pc_node_send / p2pc_node_broadcast / p2pc_node_broadcast_neighbours,
+ * with this loop turn's clocks. The output is written before the loop
+ * next waits for I/O (one write per link however many sends). dest may be
+ * any node: one whose record is being looked up answers P2PC_ERR_AGAIN,
+ * and the caller sends again on the P2PC_EVENT_RESOLVED for dest (ok; if
+ * not ok, or if none comes within a few seconds, no node with that ID is
+ * known). */
 P2PC_EXTERN int p2pc_uv_send(p2pc_uv *u, const char *dest,
                              const uint8_t *payload, size_t len,
                              p2pc_msgid *id);
 P2PC_EXTERN int p2pc_uv_broadcast(p2pc_uv *u, const uint8_t *payload,
-                                  size_t len, p2pc_msgid *first);
+                                  size_t len, p2pc_msgid *id);
+P2PC_EXTERN int p2pc_uv_broadcast_neighbours(p2pc_uv *u, const uint8_t *payload,
+                                             size_t len, p2pc_msgid *first);
 
 /* Carries out now what the node asked for: after calls made on
  * p2pc_uv_node that change it (p2pc_node_send...), writes their output. */

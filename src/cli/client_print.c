@@ -275,8 +275,12 @@ void p2pc_cli_print_answer(const char *name, const cJSON *ans) {
   } else if (strcmp(name, "send") == 0) {
     printf("sent %s\n", p2pc_cli_str_field(ans, "msg"));
   } else if (strcmp(name, "broadcast") == 0) {
-    printf("broadcast %s to %.0f peer(s) and to the node itself\n",
-           p2pc_cli_str_field(ans, "msg"), num_field(ans, "peers"));
+    if (cJSON_GetObjectItemCaseSensitive(ans, "peers"))
+      printf("broadcast %s to %.0f peer(s) and to the node itself\n",
+             p2pc_cli_str_field(ans, "msg"), num_field(ans, "peers"));
+    else
+      printf("broadcast %s to the whole network\n",
+             p2pc_cli_str_field(ans, "msg"));
   } else if (strcmp(name, "simulate") == 0) {
     printf("sent %.0f message(s) to random peers\n", num_field(ans, "sent"));
   } else if (strcmp(name, "stop") == 0) {

@@ -419,8 +419,10 @@ static void body(sink *k, const p2pc_event *ev) {
   case P2PC_EVENT_DELIVERED:
     kv_u64(k, "stamp", ev->stamp);
     kv_u64(k, "waited_ns", ev->u.delivered.waited_ns);
-    if (ev->u.delivered.broadcast) /* a message to "*": every node */
+    if (ev->u.delivered.broadcast) { /* a message to "*": every node */
       kv_bool(k, "bcast", true);
+      kv_u64(k, "hops", ev->u.delivered.hops);
+    }
     break;
   case P2PC_EVENT_DROPPED:
     kv_str(k, "reason", ev->reason);

@@ -292,12 +292,16 @@ static cJSON *send_command(p2pc_ctl_server *s, const cJSON *req, bool bc,
   }
   p2pc_node *n = node_of(s);
   p2pc_msgid id;
-  int rv = bc ? p2pc_node_broadcast(n, p, len, now_of(s), &id)
-              : p2pc_node_send(n, to->valuestring, p, len, now_of(s), &id);
+  const cJSON *scope = cJSON_GetObjectItemCaseSensitive(req, "scope");
+  bool nb = bc && cJSON_IsString(scope) &&
+            strcmp(scope->valuestring, "neighbours") == 0;
+  int rv = nb   ? p2pc_node_broadcast_neighbours(n, p, len, now_of(s), &id)
+           : bc ? p2pc_node_broadcast(n, p, len, now_of(s), &id)
+                : p2pc_node_send(n, to->valuestring, p, len, now_of(s), &id);
   free(bytes);
   if (rv < 0)
     return p2pc_ctl_err("", send_error(rv));
-  if (bc)
+  if (nb)
     cJSON_AddNumberToObject(o, "peers", rv);
   char msg[P2PC_MSGID_TEXT_MAX];
   if (p2pc_msgid_format(&id, msg, sizeof msg) > 0)

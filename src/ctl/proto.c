@@ -55,9 +55,17 @@ static const p2pc_ctl_arg send_args[] = {
     B64_ARG,
 };
 
+static bool scope_ok(const char *s) {
+  return strcmp(s, "network") == 0 || strcmp(s, "neighbours") == 0;
+}
+
 static const p2pc_ctl_arg broadcast_args[] = {
     TEXT_ARG("the message (words joined by spaces)"),
     B64_ARG,
+    {"scope", P2PC_CTL_STRING, 0, 1, 16, scope_ok,
+     "\"network\" or \"neighbours\"", P2PC_CTL_CLI_OPTION, "--scope", "S",
+     "network (default): every node, once; neighbours: one message to each "
+     "peer linked now"},
 };
 
 static const p2pc_ctl_arg simulate_args[] = {
@@ -91,9 +99,9 @@ const p2pc_ctl_request p2pc_ctl_requests[] = {
      NULL, 0, false},
     {"send", "send a message to one peer", "{\"ok\":true,\"msg\":MSGID}",
      send_args, NARGS(send_args), false},
-    {"broadcast", "send a message to every peer and to the node itself",
-     "{\"ok\":true,\"peers\":N,\"msg\":MSGID}", broadcast_args,
-     NARGS(broadcast_args), false},
+    {"broadcast", "send a message to every node of the network (itself too)",
+     "{\"ok\":true,\"msg\":MSGID} (scope neighbours: also \"peers\":N)",
+     broadcast_args, NARGS(broadcast_args), false},
     {"simulate", "send N messages to random peers", "{\"ok\":true,\"sent\":N}",
      simulate_args, NARGS(simulate_args), false},
     {"tracking", "show the clock synchronization state",

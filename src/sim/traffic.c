@@ -149,7 +149,10 @@ void p2pc__sim_on_traffic(p2pc_sim *s, uint32_t i) {
    * causal cap: back-pressure) is counted here. */
   int rv = 0;
   if (p2pc_rng_unit(r) < s->cfg.bcast) {
-    broadcast_from(s, i, payload, plen);
+    /* `bcast P`: the neighbour broadcast (one message per peer up), as
+     * before; the network-wide one is `broadcast every T`. */
+    rv = p2pc_node_broadcast_neighbours(x->n, payload, plen,
+                                        p2pc__sim_now_of(s, i), NULL);
   } else if (s->cfg.to_any) {
     uint32_t j = any_node(s, i);
     if (j != UINT32_MAX)

@@ -336,11 +336,20 @@ int p2pc_uv_send(p2pc_uv *u, const char *dest, const uint8_t *payload,
 }
 
 int p2pc_uv_broadcast(p2pc_uv *u, const uint8_t *payload, size_t len,
-                      p2pc_msgid *first) {
+                      p2pc_msgid *id) {
   if (u->closing)
     return P2PC_ERR_CLOSED;
   u->dirty = true;
-  return p2pc_node_broadcast(u->node, payload, len, p2pc_uv__now(u), first);
+  return p2pc_node_broadcast(u->node, payload, len, p2pc_uv__now(u), id);
+}
+
+int p2pc_uv_broadcast_neighbours(p2pc_uv *u, const uint8_t *payload, size_t len,
+                                 p2pc_msgid *first) {
+  if (u->closing)
+    return P2PC_ERR_CLOSED;
+  u->dirty = true;
+  return p2pc_node_broadcast_neighbours(u->node, payload, len, p2pc_uv__now(u),
+                                        first);
 }
 
 void p2pc_uv_flush(p2pc_uv *u) { p2pc_uv__pump(u); }

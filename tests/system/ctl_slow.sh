@@ -65,7 +65,7 @@ total = 160 * 1024 * 1024
 sent = cut_at = 0
 peak = base
 for i in range(total // len(text)):
-    a = call({"cmd": "broadcast", "text": text})
+    a = call({"cmd": "broadcast", "text": text, "scope": "neighbours"})
     assert a["ok"], a
     sent += len(text)
     if i % 50 == 0:

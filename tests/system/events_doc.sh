@@ -48,7 +48,7 @@ ctl wait 20 's["peers_up"] == 1' "$T/A.sock" "$T/B.sock" ||
 clockcheck wait 20 't["synced"]' "$T/A.sock" "$T/B.sock" >/dev/null ||
   die "A and B did not sync within 20 s"
 client send "$T/A.sock" B hello >/dev/null || die "A: send refused"
-client broadcast "$T/B.sock" hi >/dev/null || die "B: broadcast refused"
+client nbroadcast "$T/B.sock" hi >/dev/null || die "B: broadcast refused"
 ctl quiet 20 "$T/A.sock" "$T/B.sock" >/dev/null ||
   die "the nodes did not go quiet"
 node_stop B "$T/B.sock"

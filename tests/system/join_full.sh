@@ -34,7 +34,7 @@ wait_up 10 "${socks[@]}"
 ctl wait 20 's["peers_up"] == 2' "${socks[@]}" ||
   die "the three did not form a triangle within 20 s"
 for i in 0 1 2; do
-  client broadcast "$T/N$i.sock" "N$i before" >/dev/null ||
+  client nbroadcast "$T/N$i.sock" "N$i before" >/dev/null ||
     die "N$i: broadcast refused"
   ctl simulate 20 50 "$T/N$i.sock" >/dev/null || die "N$i: simulate failed"
 done
@@ -48,7 +48,7 @@ ctl wait 10 '1 <= s["peers_up"] <= 2' "$T/N0.sock" "$T/N1.sock" \
 ctl wait 10 '2 <= s["peers_up"] <= 3' "$T/N3.sock" || die "N3 lost its peers"
 log "N3 is in: $(ctl peers "$T/N3.sock" 2>/dev/null | tr -d '\n' | head -c 300)"
 for i in 0 1 2 3; do
-  client broadcast "$T/N$i.sock" "N$i after" >/dev/null ||
+  client nbroadcast "$T/N$i.sock" "N$i after" >/dev/null ||
     die "N$i: broadcast refused"
 done
 ctl quiet 20 "${socks[@]}" >/dev/null || die "the nodes did not go quiet"

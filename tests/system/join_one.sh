@@ -30,7 +30,7 @@ log "all six see 5 peers up"
 
 for ((i = 0; i < n; i++)); do
   for round in 1 2; do
-    ans=$(client broadcast "$T/N$i.sock" "N$i $round") ||
+    ans=$(client nbroadcast "$T/N$i.sock" "N$i $round") ||
       die "N$i: broadcast refused: $ans"
     [[ $ans =~ \"peers\":\ ?5[,}] ]] || die "N$i: broadcast not to 5: $ans"
   done

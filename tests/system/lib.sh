@@ -44,7 +44,8 @@ die() {
 ctl() { timeout 120 python3 "$SYS_DIR/ctl.py" "$@"; }
 
 # client CMD SOCK [ARGS...]: one control request (stop; send DEST TEXT;
-# broadcast TEXT), through the p2pclock client subcommand when the binary
+# broadcast TEXT: to the whole network; nbroadcast TEXT: broadcast with
+# scope neighbours), through the p2pclock client subcommand when the binary
 # has one, else through ctl.py; prints the node's JSON answer and fails
 # unless it is ok.
 client() {
@@ -57,6 +58,11 @@ client() {
     fi
   fi
   if [ "$SYS_CLIENT" = bin ]; then
+    if [ "$cmd" = nbroadcast ]; then
+      timeout 20 "$BIN" broadcast --control "$sock" --json --scope neighbours \
+        -- "$@"
+      return
+    fi
     timeout 20 "$BIN" "$cmd" --control "$sock" --json -- "$@"
     return
   fi
@@ -66,6 +72,7 @@ a = sys.argv[1:]
 r = {"cmd": a[0]}
 if a[0] == "send": r.update(to=a[1], text=a[2])
 if a[0] == "broadcast": r.update(text=a[1])
+if a[0] == "nbroadcast": r.update(cmd="broadcast", text=a[1], scope="neighbours")
 print(json.dumps(r))' "$cmd" "$@")
   ctl call "$sock" "$req"
 }

@@ -36,7 +36,7 @@ log "full mesh up"
 
 for round in 1 2 3; do
   for n in "${names[@]}"; do
-    ans=$(client broadcast "$T/$n.sock" "$n says $round") ||
+    ans=$(client nbroadcast "$T/$n.sock" "$n says $round") ||
       die "$n: broadcast refused: $ans"
     [[ $ans =~ \"peers\":\ ?9[,}] ]] || die "$n: broadcast not to 9: $ans"
   done

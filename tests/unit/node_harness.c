@@ -39,6 +39,11 @@ static void cb_typed(void *ud, p2pc_node *n, const p2pc_event *ev) {
     assert_true(x->ndelivered < 4096);
     assert_true(p2pc_msgid_format(&ev->msg, x->delivered[x->ndelivered++], 40) >
                 0);
+    if (ev->u.delivered.broadcast) {
+      x->bcast_delivered++;
+      if (ev->u.delivered.hops > x->max_hops)
+        x->max_hops = ev->u.delivered.hops;
+    }
     break;
   case P2PC_EVENT_UNDELIVERABLE:
     x->undeliverable++;

@@ -35,6 +35,8 @@ typedef struct netnode {
   /* what the application saw */
   char delivered[4096][40];
   int ndelivered;
+  int bcast_delivered; /* deliveries of broadcasts (to the network) */
+  uint32_t max_hops;   /* ... and the most overlay hops one came */
   int undeliverable;
   int peer_up, peer_down;
   int resolved_ok, resolved_fail; /* RESOLVED events */

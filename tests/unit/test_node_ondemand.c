@@ -84,9 +84,11 @@ static void test_send_opens_a_link_on_demand(void **state) {
   assert_int_equal(w->nodes[2].peer_up, up2);
   assert_int_equal(p2pc_node_up_count(w->nodes[0].n), 1);
   assert_int_equal(p2pc_node_up_count(w->nodes[2].n), 1);
-  /* not a neighbour for broadcasts either */
-  assert_int_equal(p2pc_node_broadcast(w->nodes[0].n, (const uint8_t *)"b", 1,
-                                       now_at(w, 0), NULL),
+  /* not a neighbour for neighbour broadcasts either (nor in the
+   * broadcast tree: bcast.c) */
+  assert_int_equal(p2pc_node_broadcast_neighbours(w->nodes[0].n,
+                                                  (const uint8_t *)"b", 1,
+                                                  now_at(w, 0), NULL),
                    1);
   run(w, 300);
   assert_int_equal(count_delivered(&w->nodes[2], "N0~"), 1);

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "frame.h"
+#include "sescodec.h"
 
 #define A p2pc_allocator_default()
 
@@ -623,6 +624,109 @@ static void test_stable_round_trip(void **state) {
   p2pc_buf_fini(&b);
 }
 
+/* GOSSIP, IHAVE/GRAFT, PRUNE: known bytes, every truncation, trailing
+ * bytes, counts out of range, non-minimal varints; the SES header peek. */
+static void test_bcast_frames(void **state) {
+  (void)state;
+  p2pc_buf b;
+  p2pc_buf_init(&b, A, 4096);
+  const uint8_t msg[] = {2, 3, 'a', '~', 'z', 1, '*', 9, 0, 1, 0, 0, 0};
+  assert_int_equal(p2pc_wire_gossip_put(&b, 300, msg, sizeof msg), 0);
+  assert_int_equal(b.len, 2 + sizeof msg);
+  assert_int_equal(b.data[0], 0xac);
+  assert_int_equal(b.data[1], 0x02);
+  uint64_t round;
+  const uint8_t *m;
+  size_t ml;
+  assert_int_equal(p2pc_wire_gossip_get(b.data, b.len, &round, &m, &ml),
+                   (int)b.len);
+  assert_int_equal(round, 300);
+  assert_int_equal(ml, sizeof msg);
+  assert_memory_equal(m, msg, sizeof msg);
+  /* the peek reads the id */
+  const char *s, *d;
+  uint8_t sl, dl;
+  uint64_t n;
+  assert_int_equal(p2pc_wire_ses_peek(m, ml, &s, &sl, &d, &dl, &n), 0);
+  assert_int_equal(sl, 3);
+  assert_memory_equal(s, "a~z", 3);
+  assert_int_equal(dl, 1);
+  assert_int_equal(d[0], '*');
+  assert_int_equal(n, 9);
+  for (size_t k = 0; k < 8; k++) /* cut inside the header */
+    assert_int_equal(p2pc_wire_ses_peek(m, k, &s, &sl, &d, &dl, &n),
+                     P2PC_ERR_PROTO);
+  const uint8_t bad_n[] = {2, 1, 'a', 1, '*', 0};
+  assert_int_equal(
+      p2pc_wire_ses_peek(bad_n, sizeof bad_n, &s, &sl, &d, &dl, &n),
+      P2PC_ERR_PROTO);
+  /* round 0, an empty message, a non-minimal round */
+  const uint8_t r0[] = {0, 1}, empty[] = {1}, nonmin[] = {0x81, 0x00, 1};
+  assert_int_equal(p2pc_wire_gossip_get(r0, 2, &round, &m, &ml),
+                   P2PC_ERR_PROTO);
+  assert_int_equal(p2pc_wire_gossip_get(empty, 1, &round, &m, &ml),
+                   P2PC_ERR_PROTO);
+  assert_int_equal(p2pc_wire_gossip_get(nonmin, 3, &round, &m, &ml),
+                   P2PC_ERR_PROTO);
+  assert_int_equal(p2pc_wire_gossip_put(&b, 0, msg, 1), P2PC_ERR_INVAL);
+
+  p2pc_wire_bcast_id ids[P2PC_WIRE_MAX_BCAST_IDS + 1] = {{"a~z", 9, 2},
+                                                         {"b", 130, 0}};
+  p2pc_buf_reset(&b);
+  assert_int_equal(p2pc_wire_bcast_ids_put(&b, ids, 2, 1), 0);
+  const uint8_t want[] = {2, 3, 'a', '~', 'z', 9, 2, 1, 'b', 0x82, 0x01, 0};
+  assert_int_equal(b.len, sizeof want);
+  assert_memory_equal(b.data, want, sizeof want);
+  p2pc_wire_bcast_id got[P2PC_WIRE_MAX_BCAST_IDS];
+  uint32_t count = 0;
+  assert_int_equal(p2pc_wire_bcast_ids_get(want, sizeof want, 1, got, &count),
+                   (int)sizeof want);
+  assert_int_equal(count, 2);
+  assert_string_equal(got[0].origin, "a~z");
+  assert_int_equal(got[1].n, 130);
+  for (size_t k = 0; k < sizeof want; k++)
+    assert_int_equal(p2pc_wire_bcast_ids_get(want, k, 1, got, &count),
+                     P2PC_ERR_PROTO);
+  uint8_t longer[sizeof want + 1];
+  memcpy(longer, want, sizeof want);
+  longer[sizeof want] = 0;
+  assert_int_equal(
+      p2pc_wire_bcast_ids_get(longer, sizeof longer, 1, got, &count),
+      P2PC_ERR_PROTO);
+  const uint8_t zero[] = {0}, n0[] = {1, 1, 'b', 0, 0},
+                badid[] = {1, 1, '/', 1, 0};
+  assert_int_equal(p2pc_wire_bcast_ids_get(zero, 1, 1, got, &count),
+                   P2PC_ERR_PROTO);
+  assert_int_equal(p2pc_wire_bcast_ids_get(n0, sizeof n0, 1, got, &count),
+                   P2PC_ERR_PROTO);
+  assert_int_equal(p2pc_wire_bcast_ids_get(badid, sizeof badid, 1, got, &count),
+                   P2PC_ERR_PROTO);
+  /* 64 ids at most */
+  for (int i = 0; i <= P2PC_WIRE_MAX_BCAST_IDS; i++)
+    ids[i] = ids[0];
+  p2pc_buf_reset(&b);
+  assert_int_equal(p2pc_wire_bcast_ids_put(&b, ids, 65, 0), P2PC_ERR_INVAL);
+  assert_int_equal(p2pc_wire_bcast_ids_put(&b, ids, 0, 1), P2PC_ERR_INVAL);
+  assert_int_equal(b.len, 0);
+  assert_int_equal(p2pc_wire_bcast_ids_put(&b, ids, 64, 1), 0);
+  assert_int_equal(p2pc_wire_bcast_ids_get(b.data, b.len, 1, got, &count),
+                   (int)b.len);
+  assert_int_equal(count, 64);
+  b.data[0] = 65;
+  assert_int_equal(p2pc_wire_bcast_ids_get(b.data, b.len, 1, got, &count),
+                   P2PC_ERR_PROTO);
+  /* GRAFT may be empty: the link joins the tree, nothing is asked for */
+  p2pc_buf_reset(&b);
+  assert_int_equal(p2pc_wire_bcast_ids_put(&b, ids, 0, 0), 0);
+  assert_int_equal(b.len, 1);
+  assert_int_equal(p2pc_wire_bcast_ids_get(zero, 1, 0, got, &count), 1);
+  assert_int_equal(count, 0);
+  /* PRUNE: empty */
+  assert_int_equal(p2pc_wire_prune_get(want, 0), 0);
+  assert_int_equal(p2pc_wire_prune_get(want, 1), P2PC_ERR_PROTO);
+  p2pc_buf_fini(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_frame_split),
@@ -636,6 +740,7 @@ int main(void) {
       cmocka_unit_test(test_type_10_is_unknown),
       cmocka_unit_test(test_stable),
       cmocka_unit_test(test_stable_round_trip),
+      cmocka_unit_test(test_bcast_frames),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,6 +47,13 @@ static void traffic_one(p2pc_demo *d, int i, uint64_t seq) {
     d->failed++;
     return;
   }
+  /* The neighbour broadcast (one message per peer, counted in bc_peers):
+   * the demo's mesh is full, and its report counts per destination. */
+  if (bc && !cJSON_AddStringToObject(req, "scope", "neighbours")) {
+    cJSON_Delete(req);
+    d->failed++;
+    return;
+  }
   if (!bc) {
     int to = (int)(rnd(d) % (uint64_t)(d->o.nodes - 1));
     if (to >= i)

@@ -137,6 +137,11 @@ int p2pc__node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
     p2pc__node_link_close(n, lid, 0, NULL);
     return 0;
   }
+  case P2PC_FRAME_GOSSIP:
+  case P2PC_FRAME_IHAVE:
+  case P2PC_FRAME_GRAFT:
+  case P2PC_FRAME_PRUNE:
+    return p2pc__node_bcast_frame(n, lid, f);
   default:
     return p2pc__node_proto_error(n, lid, "unknown frame type");
   }

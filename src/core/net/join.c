@@ -346,6 +346,7 @@ int p2pc__node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   if (!p2pc__node_stable_update(
           n)) /* else it went on every link, this one too */
     p2pc__node_stable_send(n, lid);
+  p2pc__node_bcast_link(n, lid, true); /* after its first STABLE */
   p2pc__node_stream_flush(n, p);
   if (!p->ondemand)
     p2pc__node_send_peers(n, lid, pi);

@@ -283,6 +283,7 @@ void p2pc__node_link_closed(p2pc_node *n, p2pc_link_id lid) {
       p2pc__node_anon_backoff(n, s);
   }
   l->state = L_FREE;
+  p2pc__node_bcast_link(n, lid, false);
   p2pc_buf_reset(&l->in);
   p2pc_buf_reset(&l->out);
   if (pi != NO_PEER && n->peers[pi].link == lid) {

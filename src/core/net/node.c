@@ -99,6 +99,7 @@ void p2pc_node_on_deadline(p2pc_node *n, p2pc_now now) {
   p2pc__swim_on_deadline(n, t);
   p2pc__node_views_due(n, t);
   p2pc__node_dials_due(n, t);
+  p2pc__node_bcast_deadline(n);
   p2pc_timesync_on_deadline(n->ts, now);
   p2pc__node_relay_announce(n);
   p2pc__node_dht_deadline(n);
@@ -141,6 +142,7 @@ uint64_t p2pc_node_next_deadline(const p2pc_node *n) {
     d = earlier(d, n->now.mono_ns);
   d = earlier(d, p2pc__node_dht_next_deadline(n));
   d = earlier(d, p2pc__swim_next_deadline(n));
+  d = earlier(d, p2pc__node_bcast_next(n));
   d = earlier(d, p2pc__node_views_deadline(n));
   return earlier(d, p2pc_timesync_next_deadline(n->ts));
 }
@@ -203,6 +205,7 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
   /* The buffers p2pc_node_free finishes are set before a failed
    * allocation can send us there (they allocate nothing yet). */
   p2pc_buf_init(&n->scratch, a, P2PC_WIRE_MAX_FRAME_LIMIT);
+  p2pc_buf_init(&n->bcast_buf, a, P2PC_WIRE_MAX_FRAME_LIMIT);
   n->nlinks = c->max_peers * 2 + 8 + c->max_ondemand;
   n->links = a->realloc(NULL, (size_t)n->nlinks * sizeof *n->links, a->ud);
   for (uint32_t i = 0; n->links && i < n->nlinks; i++) {
@@ -233,6 +236,9 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
                    ? UINT64_MAX
                    : life + 2000 * MS + P2PC_CAUSAL_AHEAD_MARGIN_DEFAULT_NS;
   rv = p2pc_stable_new(&n->st, a, n->st_keys, n->st_hold);
+  if (rv)
+    goto err;
+  rv = p2pc__node_bcast_new(n);
   if (rv)
     goto err;
   p2pc_timesync_config_defaults(&c->time, c->listen.port, c->heartbeat_ns);
@@ -310,6 +316,7 @@ void p2pc_node_free(p2pc_node *n) {
   p2pc_buf_fini(&n->scratch);
   p2pc_causal_free(n->causal);
   p2pc_stable_free(n->st);
+  p2pc__node_bcast_free(n);
   p2pc_timesync_free(n->ts);
   p2pc__node_dht_free(n);
   a->free(n, a->ud);
@@ -350,30 +357,6 @@ int p2pc_node_send(p2pc_node *n, const char *dest, const uint8_t *payload,
   if (rv == 0)
     sent_id(n, id);
   return rv;
-}
-
-int p2pc_node_broadcast(p2pc_node *n, const uint8_t *payload, size_t len,
-                        p2pc_now now, p2pc_msgid *first) {
-  int rv = p2pc_node_send(n, n->id, payload, len, now, first);
-  if (rv)
-    return rv;
-  int count = 0;
-  for (uint32_t i = 0; i < n->npeers; i++) {
-    /* The peers connected now. A broadcast queued for a peer that is down
-     * waits for it; if that peer never takes it (it turned us away as
-     * full, or only ever flapped), everything that causally follows the
-     * broadcast is held back at that peer for good (found by the
-     * simulator's causal oracle in a 100-node k-regular mesh). */
-    const peer *q = &n->peers[i];
-    if (!q->inc_known || q->refused_full || leaving(q) || q->ondemand ||
-        (q->state != P2PC_PEER_UP && q->state != P2PC_PEER_SUSPECT))
-      continue;
-    rv = p2pc__node_stream_send(n, &n->peers[i], payload, len);
-    if (rv)
-      return rv;
-    count++;
-  }
-  return count;
 }
 
 const char *p2pc_node_name(const p2pc_node *n) { return n->id; }

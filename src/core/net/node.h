@@ -132,7 +132,7 @@ uint64_t p2pc_node_next_deadline(const p2pc_node *n);
 /* Next action for the runtime; false when there is none. */
 bool p2pc_node_pop_action(p2pc_node *n, p2pc_action *a);
 
-/* p2pc_node_send, p2pc_node_broadcast: <p2pclock/node.h>. */
+/* p2pc_node_send, p2pc_node_broadcast(_neighbours): <p2pclock/node.h>. */
 
 /* Asks every link to close (ERROR shutdown); the runtime then closes. */
 void p2pc_node_shutdown(p2pc_node *n, p2pc_now now);
@@ -168,6 +168,9 @@ bool p2pc_node_passive_info(const p2pc_node *n, uint32_t i,
 /* Messages given up on because their peer restarted (see PROTOCOL.md). */
 uint64_t p2pc_node_undeliverable(const p2pc_node *n);
 const p2pc_causal *p2pc_node_causal(const p2pc_node *n);
+/* The broadcast layer's counters (plumtree.h). */
+struct p2pc_pt_stats;
+void p2pc_node_bcast_stats(const p2pc_node *n, struct p2pc_pt_stats *st);
 const char *p2pc_peer_state_name(p2pc_peer_state s);
 
 /* ---- clock synchronization (timesync.h) ---------------------------------- */

@@ -102,6 +102,7 @@ void p2pc__node_ev_causal(void *ud, const p2pc_causal_event *ev) {
   if (observed(n)) {
     p2pc_event e;
     p2pc_event_from_causal(&e, ev);
+    p2pc__node_bcast_event(n, ev, &e);
     p2pc__node_emit(n, &e);
   }
   if (ev->kind == P2PC_CEV_EXPIRE && ev->at_sender)

@@ -17,6 +17,8 @@
  *   node_events.c  every event the node reports, and the causal/timesync
  *                  reports turned into events
  *   nodefmt.c      text: numbers, addresses, session IDs, the human log
+ *   bcast.c        broadcast to the whole network: Plumtree's frames and
+ *                  links (plumtree.h), the broadcast API
  *   ondemand.c     unicast to any node: on-demand links and records, the
  *                  lookup's answers, the negative cache
  *   dhtnode.c      finding any node's record by ID (dht.h): the table fed,
@@ -32,6 +34,7 @@
 #include "dht.h"
 #include "event.h"
 #include "node.h"
+#include "plumtree.h"
 #include "rng.h"
 #include "stable.h"
 #include "swim.h"
@@ -213,6 +216,9 @@ struct p2pc_node {
   uint32_t st_keys;
   uint64_t st_hold;
   uint64_t st_floor, st_floor_until;
+  /* Broadcast to the whole network (bcast.c, plumtree.h). */
+  p2pc_pt *pt;
+  p2pc_buf bcast_buf; /* one frame of it being built */
   /* Finding any node's record (dhtnode.c): the table and the lookups, the
    * next refresh (UINT64_MAX until a neighbour is heard), and whether the
    * bootstrap (our own key's lookup) went out. */
@@ -457,6 +463,19 @@ bool p2pc__node_stable_update(p2pc_node *n);
 void p2pc__node_stable_in(p2pc_node *n, link *l, peer *p,
                           const p2pc_wire_stable *ws);
 
+/* ---- bcast.c ----------------------------------------------------------- */
+
+int p2pc__node_bcast_new(p2pc_node *n);
+void p2pc__node_bcast_free(p2pc_node *n);
+/* Link lid came up (it joins the tree) or is gone. */
+void p2pc__node_bcast_link(p2pc_node *n, uint32_t lid, bool up);
+/* A GOSSIP, IHAVE, GRAFT or PRUNE frame arrived on lid (up). */
+int p2pc__node_bcast_frame(p2pc_node *n, uint32_t lid, const p2pc_frame *f);
+void p2pc__node_bcast_deadline(p2pc_node *n);
+uint64_t p2pc__node_bcast_next(const p2pc_node *n);
+/* Fills e's broadcast fields for a delivery of a broadcast. */
+void p2pc__node_bcast_event(const p2pc_node *n, const p2pc_causal_event *ce,
+                            p2pc_event *e);
 /* ---- dhtnode.c: finding any node's record ------------------------------ */
 
 int p2pc__node_dht_init(p2pc_node *n);

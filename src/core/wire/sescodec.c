@@ -487,3 +487,35 @@ out:
   a->free(mark, a->ud);
   return rv;
 }
+
+int p2pc_wire_ses_peek(const uint8_t *b, size_t len, const char **sender,
+                       uint8_t *sender_len, const char **dest,
+                       uint8_t *dest_len, uint64_t *n) {
+  p2pc_reader r;
+  uint64_t ndict, num;
+  const uint8_t *ends[2] = {0};
+  uint8_t endl[2] = {0};
+  p2pc_reader_init(&r, b, len);
+  if (!p2pc_reader_varint(&r, &ndict) || ndict < 2 ||
+      ndict * 2 > p2pc_reader_left(&r))
+    return P2PC_ERR_PROTO;
+  for (uint64_t i = 0; i < ndict; i++) {
+    uint8_t l;
+    const uint8_t *p;
+    if (!p2pc_reader_u8(&r, &l) || l == 0 || !p2pc_reader_bytes(&r, l, &p))
+      return P2PC_ERR_PROTO;
+    if (i < 2) {
+      ends[i] = p;
+      endl[i] = l;
+    }
+  }
+  if (!p2pc_id_valid((const char *)ends[0], endl[0]) ||
+      !p2pc_reader_varint(&r, &num) || num == 0)
+    return P2PC_ERR_PROTO;
+  *sender = (const char *)ends[0];
+  *sender_len = endl[0];
+  *dest = (const char *)ends[1];
+  *dest_len = endl[1];
+  *n = num;
+  return 0;
+}

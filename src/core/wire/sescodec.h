@@ -130,4 +130,14 @@ int p2pc_wire_ses_get(const uint8_t *b, size_t len, const p2pc_idtab *ids,
  * the table changes in any other way. Returns 0 or an idtab error. */
 int p2pc_wire_ses_commit(p2pc_idtab *ids, const p2pc_ses_msg *m);
 
+/* Reads an SES message's header without decoding it: the sender's name
+ * and the destination's (borrowed from b, not NUL-terminated) and the
+ * message number, the message's id for the broadcast layer. It checks
+ * only what it reads (the dictionary's shape, a valid sender name, n >= 1):
+ * the full validation is p2pc_wire_ses_get's. Returns 0 or P2PC_ERR_PROTO;
+ * outputs only on success. */
+int p2pc_wire_ses_peek(const uint8_t *b, size_t len, const char **sender,
+                       uint8_t *sender_len, const char **dest,
+                       uint8_t *dest_len, uint64_t *n);
+
 #endif /* P2PC_SESCODEC_H */
