@@ -28,7 +28,9 @@
 #include "proto.h" /* the limits: P2PC_CTL_REQUEST_MAX, _ANSWER_MAX */
 
 #define P2PC_CTL_CONNECT_MS 2000
-#define P2PC_CTL_ANSWER_MS 5000
+/* Above P2PC_CTL_SEND_WAIT_MS: a send held while its destination is
+ * looked up gets its answer, even the time-out error, in time. */
+#define P2PC_CTL_ANSWER_MS (P2PC_CTL_SEND_WAIT_MS + 3000)
 
 /* One open connection to a node's control socket. */
 typedef struct p2pc_ctl {

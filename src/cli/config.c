@@ -313,6 +313,14 @@ void p2pc_cli_config_init(p2pc_cli_config *cfg) {
   cfg->poll_max = d.clock.poll_max;
   cfg->max_slew_ppm = d.clock.max_slew * 1e6;
   cfg->step_threshold_s = (double)d.clock.step_threshold_ns / 1e9;
+  cfg->max_ondemand = d.max_ondemand;
+  cfg->max_sessions = d.max_sessions;
+  cfg->ondemand_idle_ns = d.ondemand_idle_ns;
+  cfg->probe_interval_ns = d.probe_interval_ns;
+  cfg->probe_timeout_ns = d.probe_timeout_ns;
+  cfg->passive_max = d.passive_max;
+  cfg->peers_sample = d.peers_sample;
+  cfg->shuffle_interval_ns = d.shuffle_interval_ns;
 }
 
 void p2pc_cli_config_fini(p2pc_cli_config *cfg) {

@@ -44,6 +44,22 @@
  *   timestamping  "auto" | "kernel-rx" | "user": the best the kernel
  *                 offers, or a fallback forced (tests) [auto]
  *
+ * Overlay keys (docs/PROTOCOL.md, "The overlay"; the defaults are the
+ * library's, p2pc_settings_default):
+ *
+ *   maxOnDemand     integer 1..4096, links opened on demand [16]
+ *   maxSessions     integer 1..1048576, sessions outside the links [1024]
+ *   onDemandIdle    number, seconds 0.001..86400: an idle on-demand link
+ *                   closes after [60]
+ *   probeInterval   number, seconds 0.001..60: one failure-detector probe
+ *                   every [0.2]
+ *   probeTimeout    number, seconds 0.001..60: a probe's answer within [0.1]
+ *   passiveMax      integer 1..1024, passive view entries [32]
+ *   peersSample     integer 1..64, address records in one PEERS [8]
+ *   shuffleInterval number, seconds 0.001..3600: one SHUFFLE every [10]
+ *
+ * (p2pc_settings.stable_idle_ns has no key: the node does not use it.)
+ *
  * Flags (each key has one; a flag overrides the file; --check-config and
  * --help are the command's own):
  *
@@ -54,7 +70,10 @@
  *   --clock-drift PPM, --time-port N, --no-time-sync (timeSync false; the
  *   only flag without a value), --clock-mode MODE, --priority N,
  *   --clock-class N, --poll-min N, --poll-max N, --max-slew PPM,
- *   --step-threshold S, --timestamping MODE
+ *   --step-threshold S, --timestamping MODE, --max-on-demand N,
+ *   --max-sessions N, --on-demand-idle S, --probe-interval S,
+ *   --probe-timeout S, --passive-max N, --peers-sample N,
+ *   --shuffle-interval S
  *
  * A flag's value follows it ("--id A") or is attached ("--id=A"); a value
  * that starts with "--" must be attached ("--clock-offset -1" is fine). An
@@ -136,6 +155,12 @@ typedef struct p2pc_cli_config {
   double max_slew_ppm;
   double step_threshold_s;
   int timestamping; /* 0 auto, 1 kernel-rx, 2 user */
+  /* The overlay (docs/PROTOCOL.md, "The overlay"; p2pc_settings). */
+  uint32_t max_ondemand, max_sessions;
+  uint64_t ondemand_idle_ns;
+  uint64_t probe_interval_ns, probe_timeout_ns;
+  uint32_t passive_max, peers_sample;
+  uint64_t shuffle_interval_ns;
   /* Where pollMin and pollMax were last set (0 default, 1 the file, 2 a
    * flag): the pollMin <= pollMax error names the right one. */
   uint8_t poll_min_src, poll_max_src;

@@ -230,6 +230,21 @@ static void settings_of(node_proc *d, p2pc_uv_settings *s) {
     s->node.max_peers = o->max_peers;
   if (o->causal_lifetime_ns)
     s->node.causal_lifetime_ns = o->causal_lifetime_ns;
+/* 0: the default (p2pc_settings_default) stays. */
+#define SET(f)                                                                 \
+  do {                                                                         \
+    if (o->f)                                                                  \
+      s->node.f = o->f;                                                        \
+  } while (0)
+  SET(max_ondemand);
+  SET(max_sessions);
+  SET(ondemand_idle_ns);
+  SET(probe_interval_ns);
+  SET(probe_timeout_ns);
+  SET(passive_max);
+  SET(peers_sample);
+  SET(shuffle_interval_ns);
+#undef SET
   const p2pc_timesync_config *t = &o->time;
   s->node.clock.enabled = !t->disabled;
   s->node.clock.mode = t->mode;

@@ -40,6 +40,10 @@ typedef struct p2pc_daemon_options {
   double clock_drift_ppm; /* rate error, from start */
   /* Packet timestamps: 0 auto, 1 at most kernel RX, 2 user space only. */
   int timestamping;
+  /* The overlay (p2pc_settings; 0: the default). */
+  uint32_t max_ondemand, max_sessions, passive_max, peers_sample;
+  uint64_t ondemand_idle_ns, probe_interval_ns, probe_timeout_ns;
+  uint64_t shuffle_interval_ns;
 } p2pc_daemon_options;
 
 /* Runs the node until SIGINT, SIGTERM, a `stop` request or `quit`.

@@ -30,6 +30,7 @@ typedef enum p2pc_cli_opt_type {
   P2PC_CLI_OPT_ENUM,     /* one of the row's names */
   P2PC_CLI_OPT_PATH,     /* a non-empty path of at most hi bytes */
   P2PC_CLI_OPT_LIFETIME, /* seconds lo..hi, or "inf"; stored in ns */
+  P2PC_CLI_OPT_SECONDS,  /* seconds lo..hi; stored in ns (a uint64_t) */
   P2PC_CLI_OPT_RANGE_MS, /* "MIN:MAX" milliseconds, MIN <= MAX <= hi */
   P2PC_CLI_OPT_PEERS,    /* connectTo objects / --peer [ID@]HOST:PORT */
   P2PC_CLI_OPT_LISTEN,   /* --listen HOST:PORT: sets nodeIP and nodePort */

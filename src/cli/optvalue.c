@@ -276,6 +276,12 @@ static bool parse_range_ms(p2pc_cli_config *cfg, const p2pc_cli_option *o,
   return true;
 }
 
+static void store_seconds(p2pc_cli_config *cfg, const p2pc_cli_option *o,
+                          double s) {
+  uint64_t ns = (uint64_t)(s * 1e9 + 0.5);
+  memcpy(field(cfg, o), &ns, sizeof ns);
+}
+
 static void store_lifetime(p2pc_cli_config *cfg, const p2pc_cli_option *o,
                            double s) {
   uint64_t ns = s < 0 ? P2PC_CAUSAL_LIFETIME_INF : (uint64_t)(s * 1e9 + 0.5);
@@ -477,6 +483,11 @@ int p2pc__opt_from_json(p2pc_cli_config *cfg, const p2pc_cli_option *o,
     else
       return bad_key(path, o->key, what, v, e);
     break;
+  case P2PC_CLI_OPT_SECONDS:
+    if (!cJSON_IsNumber(v) || !range_ok(o, v->valuedouble))
+      return bad_key(path, o->key, what, v, e);
+    store_seconds(cfg, o, v->valuedouble);
+    break;
   case P2PC_CLI_OPT_RANGE_MS:
     if (!s || !parse_range_ms(cfg, o, s))
       return bad_key(path, o->key, what, v, e);
@@ -593,6 +604,11 @@ int p2pc__opt_from_flag(p2pc_cli_config *cfg, const p2pc_cli_option *o,
     else
       return bad_flag(o, o->must, v, e);
     break;
+  case P2PC_CLI_OPT_SECONDS:
+    if (!p2pc_parse_double(v, P2PC_PARSE_PLUS, &x) || !range_ok(o, x))
+      return bad_flag(o, o->must, v, e);
+    store_seconds(cfg, o, x);
+    break;
   case P2PC_CLI_OPT_RANGE_MS:
     if (!parse_range_ms(cfg, o, v))
       return bad_flag(o, o->must, v, e);
@@ -655,6 +671,11 @@ bool p2pc__opt_to_json(const p2pc_cli_config *cfg, const p2pc_cli_option *o,
     memcpy(&ns, f, sizeof ns);
     if (ns == P2PC_CAUSAL_LIFETIME_INF)
       return cJSON_AddStringToObject(obj, key, "inf") != NULL;
+    return cJSON_AddNumberToObject(obj, key, (double)ns / 1e9) != NULL;
+  }
+  case P2PC_CLI_OPT_SECONDS: {
+    uint64_t ns;
+    memcpy(&ns, f, sizeof ns);
     return cJSON_AddNumberToObject(obj, key, (double)ns / 1e9) != NULL;
   }
   case P2PC_CLI_OPT_RANGE_MS: {

@@ -35,11 +35,23 @@ static void logline(p2pc_ctl_server *s, p2pc_log_level lv, const char *fmt,
 /* ---- the handlers ---------------------------------------------------------
  */
 
+cJSON *p2pc_ctl_held_error(const char *to, bool notfound) {
+  char msg[200];
+  if (notfound)
+    snprintf(msg, sizeof msg, "no node with ID %s is known", to);
+  else
+    snprintf(msg, sizeof msg,
+             "timed out: the lookup of node %s did not end within %d s; "
+             "try again later",
+             to, P2PC_CTL_SEND_WAIT_MS / 1000);
+  return p2pc_ctl_err(msg, NULL);
+}
+
 static const char *send_error(int rv) {
   switch (rv) {
   case P2PC_ERR_NOTFOUND:
     return "no node with that ID is known (or its session is being ended)";
-  case P2PC_ERR_AGAIN:
+  case P2PC_ERR_AGAIN: /* the console's: the control socket waits */
     return "that node's address is being looked up; try again";
   case P2PC_ERR_FULL:
     return "back-pressure: too much unacknowledged data for that peer, or "
@@ -267,9 +279,10 @@ static void add_peers(p2pc_ctl_server *s, cJSON *o) {
   }
 }
 
-/* send / broadcast: NULL and the answer filled, or the error reply. */
+/* send / broadcast: NULL and the answer filled, or the error reply; a
+ * send answered P2PC_ERR_AGAIN with again not NULL: NULL and *again. */
 static cJSON *send_command(p2pc_ctl_server *s, const cJSON *req, bool bc,
-                           cJSON *o) {
+                           cJSON *o, bool *again) {
   const cJSON *to = cJSON_GetObjectItemCaseSensitive(req, "to");
   const cJSON *text = cJSON_GetObjectItemCaseSensitive(req, "text");
   const cJSON *b64 = cJSON_GetObjectItemCaseSensitive(req, "b64");
@@ -299,6 +312,18 @@ static cJSON *send_command(p2pc_ctl_server *s, const cJSON *req, bool bc,
            : bc ? p2pc_node_broadcast(n, p, len, now_of(s), &id)
                 : p2pc_node_send(n, to->valuestring, p, len, now_of(s), &id);
   free(bytes);
+  if (rv == P2PC_ERR_AGAIN && again) {
+    *again = true;
+    return NULL;
+  }
+  if (rv == P2PC_ERR_NOTFOUND && !bc) {
+    char msg[160];
+    snprintf(msg, sizeof msg,
+             "no node with ID %s is known (or its session "
+             "is being ended)",
+             to->valuestring);
+    return p2pc_ctl_err(msg, NULL);
+  }
   if (rv < 0)
     return p2pc_ctl_err("", send_error(rv));
   if (nb)
@@ -310,7 +335,7 @@ static cJSON *send_command(p2pc_ctl_server *s, const cJSON *req, bool bc,
 }
 
 cJSON *p2pc_ctl_run(p2pc_ctl_server *s, const p2pc_ctl_request *r,
-                    const cJSON *req) {
+                    const cJSON *req, bool *again) {
   const char *name = r->name;
   cJSON *o = cJSON_CreateObject();
   cJSON *err = NULL;
@@ -322,7 +347,11 @@ cJSON *p2pc_ctl_run(p2pc_ctl_server *s, const p2pc_ctl_request *r,
   } else if (strcmp(name, "peers") == 0) {
     add_peers(s, o);
   } else if (strcmp(name, "send") == 0 || strcmp(name, "broadcast") == 0) {
-    err = send_command(s, req, name[0] == 'b', o);
+    err = send_command(s, req, name[0] == 'b', o, again);
+    if (!err && again && *again) {
+      cJSON_Delete(o);
+      return NULL;
+    }
   } else if (strcmp(name, "simulate") == 0) {
     const cJSON *cnt = cJSON_GetObjectItemCaseSensitive(req, "count");
     cJSON_AddNumberToObject(o, "sent", simulate(s, (int)cnt->valuedouble));
@@ -351,5 +380,5 @@ cJSON *p2pc_ctl_server_command(p2pc_ctl_server *s, const cJSON *req) {
   const p2pc_ctl_request *r = p2pc_ctl_validate(req, e, sizeof e);
   if (!r)
     return p2pc_ctl_err(e, NULL);
-  return p2pc_ctl_run(s, r, req);
+  return p2pc_ctl_run(s, r, req, NULL);
 }

@@ -39,6 +39,15 @@
 /* A subscriber cut off gets this long to read what the node still holds
  * before its error line; then the connection is closed regardless. */
 #define P2PC_CTL_CUTOFF_GRACE_MS 2000
+/* A "send" to a node whose address is being looked up (P2PC_ERR_AGAIN)
+ * is held, and sent when the lookup ends, for at most this long; then it
+ * is answered with a time-out error. A connection holds one request at a
+ * time and runs the requests after it only once it is answered (answers
+ * and effects stay in request order), reading at most
+ * P2PC_CTL_HELD_INPUT_MAX bytes of them meanwhile: so at most
+ * P2PC_CTL_CLIENTS_MAX requests are held in all. */
+#define P2PC_CTL_SEND_WAIT_MS 5000
+#define P2PC_CTL_HELD_INPUT_MAX (P2PC_CTL_REQUEST_MAX + 4096)
 /* "simulate": messages at most per request. */
 #define P2PC_CTL_SIMULATE_MAX 100000
 /* "vclock": bounds of a step (s) and of the drift (ppm). */

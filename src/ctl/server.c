@@ -6,7 +6,10 @@
  * is cut off: what it has not been sent yet is dropped, an error line
  * follows what it still reads within P2PC_CTL_CUTOFF_GRACE_MS, and it is
  * closed, so no client can make the node's memory grow. The requests
- * themselves are commands.c's and stream.c's.
+ * themselves are commands.c's and stream.c's; a "send" whose destination
+ * is being looked up is held here (proto.h, P2PC_CTL_SEND_WAIT_MS), and
+ * the connection's later requests wait behind it, so that both their
+ * answers and their effects keep the order of the requests.
  */
 #include "server_int.h"
 
@@ -51,6 +54,7 @@ static void on_client_handle_closed(uv_handle_t *h) {
       cc->next->prev = cc->prev;
     s->nclients--;
     free(cc->line);
+    free(cc->rest);
     free(cc->pend);
     free(cc->fly);
     free(cc);
@@ -58,16 +62,28 @@ static void on_client_handle_closed(uv_handle_t *h) {
   server_unref(s);
 }
 
+static void hold_release(ctl_client *cc) {
+  if (!cc->held)
+    return;
+  cJSON_Delete(cc->held);
+  cc->held = NULL;
+  cc->held_to = NULL;
+  cc->s->nheld--;
+  uv_timer_stop(&cc->hold);
+}
+
 static void ctl_close(ctl_client *cc) {
   if (cc->closing)
     return;
   cc->closing = true;
+  hold_release(cc); /* a client gone: its held send is dropped */
   if (cc->subscribed) {
     cc->subscribed = false;
     cc->s->nsubscribers--;
   }
   uv_close((uv_handle_t *)&cc->pipe, on_client_handle_closed);
   uv_close((uv_handle_t *)&cc->grace, on_client_handle_closed);
+  uv_close((uv_handle_t *)&cc->hold, on_client_handle_closed);
 }
 
 /* ---- bounded output --------------------------------------------------------
@@ -151,6 +167,7 @@ static void cut_off(ctl_client *cc, size_t unsent) {
     cc->s->nsubscribers--;
   }
   uv_read_stop((uv_stream_t *)&cc->pipe);
+  cc->reading = false;
   if (!pend_append(cc, msg, (size_t)k)) {
     ctl_close(cc);
     return;
@@ -215,6 +232,29 @@ static void on_ctl_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   buf->len = sizeof cc->s->chunk;
 }
 
+/* ---- held sends -------------------------------------------------------------
+ */
+
+static void on_hold(uv_timer_t *t);
+
+static void hold(p2pc_ctl_server *s, ctl_client *cc, cJSON *req) {
+  cc->held = req;
+  cc->held_to = cJSON_GetObjectItemCaseSensitive(req, "to")->valuestring;
+  cc->held_until = uv_now(s->loop) + P2PC_CTL_SEND_WAIT_MS;
+  cc->held_state = HELD_WAIT;
+  s->nheld++;
+  uv_timer_start(&cc->hold, on_hold, P2PC_CTL_SEND_WAIT_MS, 0);
+}
+
+void p2pc_ctl_held_resolved(p2pc_ctl_server *s, const char *id, bool ok) {
+  for (ctl_client *cc = s->clients; cc && s->nheld; cc = cc->next)
+    if (cc->held && strcmp(cc->held_to, id) == 0) {
+      /* Not from inside the node's callback: at the loop's next turn. */
+      cc->held_state = ok ? HELD_FOUND : HELD_NOTFOUND;
+      uv_timer_start(&cc->hold, on_hold, 0, 0);
+    }
+}
+
 /* One request line (NUL ended, newline out); false if the connection is
  * to be closed. */
 static bool request(p2pc_ctl_server *s, ctl_client *cc) {
@@ -236,21 +276,27 @@ static bool request(p2pc_ctl_server *s, ctl_client *cc) {
     p2pc_ctl_answer(cc, p2pc_ctl_err(e, NULL));
   else if (r->stream)
     p2pc_ctl_subscribe(s, cc, req);
-  else
-    p2pc_ctl_answer(cc, p2pc_ctl_run(s, r, req));
+  else {
+    bool again = false;
+    cJSON *ans = p2pc_ctl_run(s, r, req, &again);
+    if (again) { /* held: req is kept */
+      hold(s, cc, req);
+      return true;
+    }
+    p2pc_ctl_answer(cc, ans);
+  }
   cJSON_Delete(req);
   return true;
 }
 
-static void on_ctl_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
-  ctl_client *cc = st->data;
+/* Runs the requests of the n bytes at p; returns how many bytes it took:
+ * all of them, unless a request was held (then the bytes after it are
+ * left) or the connection is to be closed. */
+static size_t feed(ctl_client *cc, const char *p, size_t n) {
   p2pc_ctl_server *s = cc->s;
-  if (nread < 0) {
-    ctl_close(cc);
-    return;
-  }
-  for (ssize_t i = 0; i < nread && !cc->closing && !cc->cut; i++) {
-    char ch = buf->base[i];
+  size_t i = 0;
+  while (i < n && !cc->closing && !cc->cut && !cc->held) {
+    char ch = p[i++];
     if (cc->subscribed)
       continue; /* a stream takes no more requests: input is ignored */
     if (ch != '\n') {
@@ -270,6 +316,86 @@ static void on_ctl_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
       break;
     }
   }
+  return i;
+}
+
+/* Keeps n bytes read behind a held request; reading stops while another
+ * chunk might not fit. */
+static void stash(ctl_client *cc, const char *p, size_t n) {
+  if (!cc->rest)
+    cc->rest = malloc(P2PC_CTL_HELD_INPUT_MAX);
+  if (!cc->rest || P2PC_CTL_HELD_INPUT_MAX - cc->rest_len < n) {
+    ctl_close(cc); /* cannot happen: reading stops in time */
+    return;
+  }
+  memcpy(cc->rest + cc->rest_len, p, n);
+  cc->rest_len += n;
+  if (cc->reading &&
+      P2PC_CTL_HELD_INPUT_MAX - cc->rest_len < sizeof cc->s->chunk) {
+    uv_read_stop((uv_stream_t *)&cc->pipe);
+    cc->reading = false;
+  }
+}
+
+static void on_ctl_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
+static void on_ctl_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
+
+/* The held request is answered: the requests read behind it run, and
+ * reading goes on. */
+static void resume(ctl_client *cc) {
+  if (cc->rest_len && !cc->held) {
+    size_t k = feed(cc, cc->rest, cc->rest_len);
+    memmove(cc->rest, cc->rest + k, cc->rest_len - k);
+    cc->rest_len -= k;
+  }
+  if (cc->closing || cc->cut || cc->reading ||
+      P2PC_CTL_HELD_INPUT_MAX - cc->rest_len < sizeof cc->s->chunk)
+    return;
+  if (uv_read_start((uv_stream_t *)&cc->pipe, on_ctl_alloc, on_ctl_read) != 0)
+    ctl_close(cc);
+  else
+    cc->reading = true;
+}
+
+static void on_hold(uv_timer_t *t) {
+  ctl_client *cc = t->data;
+  p2pc_ctl_server *s = cc->s;
+  if (!cc->held || cc->closing)
+    return;
+  cJSON *ans;
+  if (cc->held_state == HELD_NOTFOUND) {
+    ans = p2pc_ctl_held_error(cc->held_to, true);
+  } else { /* found, or the time is up: once more */
+    bool again = false;
+    ans = p2pc_ctl_run(s, p2pc_ctl_find("send"), cc->held, &again);
+    if (again) {
+      uint64_t now = uv_now(s->loop);
+      cc->held_state = HELD_WAIT;
+      if (now < cc->held_until) {
+        uv_timer_start(t, on_hold, cc->held_until - now, 0);
+        return;
+      }
+      ans = p2pc_ctl_held_error(cc->held_to, false);
+    }
+  }
+  hold_release(cc);
+  p2pc_ctl_answer(cc, ans);
+  resume(cc);
+  s->h.flush(s->h.ud);
+}
+
+static void on_ctl_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
+  ctl_client *cc = st->data;
+  p2pc_ctl_server *s = cc->s;
+  if (nread < 0) {
+    ctl_close(cc);
+    return;
+  }
+  size_t n = (size_t)nread, k = 0;
+  if (!cc->held && cc->rest_len == 0)
+    k = feed(cc, buf->base, n);
+  if (k < n && cc->held && !cc->closing && !cc->cut)
+    stash(cc, buf->base + k, n - k);
   s->h.flush(s->h.ud);
 }
 
@@ -284,9 +410,10 @@ static void on_ctl_connection(uv_stream_t *server, int status) {
   cc->s = s;
   uv_pipe_init(s->loop, &cc->pipe, 0);
   uv_timer_init(s->loop, &cc->grace);
-  cc->pipe.data = cc->grace.data = cc;
-  cc->handles = 2;
-  s->handles += 2;
+  uv_timer_init(s->loop, &cc->hold);
+  cc->pipe.data = cc->grace.data = cc->hold.data = cc;
+  cc->handles = 3;
+  s->handles += 3;
   s->nclients++;
   cc->next = s->clients;
   if (cc->next)
@@ -298,7 +425,8 @@ static void on_ctl_connection(uv_stream_t *server, int status) {
     ctl_close(cc);
     return;
   }
-  uv_read_start((uv_stream_t *)&cc->pipe, on_ctl_alloc, on_ctl_read);
+  cc->reading =
+      uv_read_start((uv_stream_t *)&cc->pipe, on_ctl_alloc, on_ctl_read) == 0;
 }
 
 /* ---- the server ------------------------------------------------------------

@@ -27,7 +27,21 @@ typedef struct ctl_client {
   uint32_t events; /* subscribed: bit t set for event type t */
   bool cut;        /* cut off: the error line is queued, then close */
   bool closing;
-  unsigned handles; /* open: pipe and timer */
+  /* A "send" held while its destination is looked up (proto.h,
+   * P2PC_CTL_SEND_WAIT_MS): the request, its destination, when it gives
+   * up (uv_now, ms) and what the lookup said (HELD_*). The timer runs
+   * until then, or fires at once when the lookup ends. Meanwhile the
+   * input read is kept in rest (bounded: reading stops when it is full)
+   * and run once the held request is answered. */
+  cJSON *held;
+  const char *held_to; /* in held */
+  uint64_t held_until;
+  int held_state;
+  uv_timer_t hold;
+  char *rest;
+  size_t rest_len;
+  bool reading;     /* uv_read_start is on */
+  unsigned handles; /* open: pipe and two timers */
   struct ctl_client *prev, *next;
 } ctl_client;
 
@@ -41,6 +55,7 @@ struct p2pc_ctl_server {
   p2pc_rng rng;     /* `simulate`: which peers get the messages */
   unsigned handles; /* open handles: the listener and every client's */
   unsigned nclients, nsubscribers;
+  unsigned nheld; /* connections holding a send */
   ctl_client *clients;
   char chunk[4096]; /* every read lands here before it is split in lines */
 };
@@ -56,8 +71,20 @@ cJSON *p2pc_ctl_err(const char *prefix, const char *detail);
 /* stream.c: carries out a validated subscribe on cc (answers it). */
 void p2pc_ctl_subscribe(p2pc_ctl_server *s, ctl_client *cc, const cJSON *req);
 
-/* commands.c: a validated request other than subscribe. */
+/* What a held send's lookup said: nothing yet, found, not found. */
+enum { HELD_WAIT, HELD_FOUND, HELD_NOTFOUND };
+
+/* server.c: the lookup of id ended (the RESOLVED event): the sends held
+ * for it go on (or fail) at the loop's next turn. */
+void p2pc_ctl_held_resolved(p2pc_ctl_server *s, const char *id, bool ok);
+
+/* commands.c: a validated request other than subscribe. With again not
+ * NULL, a send to a node being looked up (P2PC_ERR_AGAIN) returns NULL
+ * and sets *again (nothing was sent); else it is answered as an error. */
 cJSON *p2pc_ctl_run(p2pc_ctl_server *s, const p2pc_ctl_request *r,
-                    const cJSON *req);
+                    const cJSON *req, bool *again);
+/* The answer to a held send that cannot go: its lookup found no node
+ * (notfound) or did not end in time. */
+cJSON *p2pc_ctl_held_error(const char *to, bool notfound);
 
 #endif /* P2PC_CTL_SERVER_INT_H */

@@ -73,6 +73,8 @@ static bool wants(const ctl_client *cc, uint32_t bit) {
 }
 
 void p2pc_ctl_server_event(p2pc_ctl_server *s, const p2pc_event *ev) {
+  if (s && s->nheld && ev->type == P2PC_EVENT_RESOLVED && ev->peer)
+    p2pc_ctl_held_resolved(s, ev->peer, ev->u.resolved.ok);
   if (!s || s->nsubscribers == 0)
     return;
   uint32_t bit = type_bit(ev->type);

@@ -366,7 +366,10 @@ static void test_json_round_trip(void **state) {
             "\"chaosDrop\":0.125,\"timePort\":9002,\"timeSync\":true,"
             "\"clockMode\":\"reference\",\"priority\":128,\"clockClass\":248,"
             "\"pollMin\":-3,\"pollMax\":1,\"maxSlewPpm\":500,"
-            "\"stepThreshold\":0.001,\"timestamping\":\"auto\"}");
+            "\"stepThreshold\":0.001,\"timestamping\":\"auto\","
+            "\"maxOnDemand\":16,\"maxSessions\":1024,\"onDemandIdle\":60,"
+            "\"probeInterval\":0.2,\"probeTimeout\":0.1,\"passiveMax\":32,"
+            "\"peersSample\":8,\"shuffleInterval\":10}");
   p2pc_cli_config_fini(&cfg);
   write_text("round.json", json, path, sizeof path);
   assert_int_equal(p2pc_cli_config_load(&cfg, path, err, sizeof err), 0);
@@ -399,7 +402,7 @@ static void test_json_round_trip(void **state) {
                                "\"clockClass\":248,\"pollMin\":-6,"
                                "\"pollMax\":1,\"maxSlewPpm\":500,"
                                "\"stepThreshold\":0,"
-                               "\"timestamping\":\"auto\"}"));
+                               "\"timestamping\":\"auto\","));
   p2pc_cli_config_fini(&cfg);
   write_text("round.json", json, path, sizeof path);
   assert_int_equal(p2pc_cli_config_load(&cfg, path, err, sizeof err), 0);

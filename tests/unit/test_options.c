@@ -51,8 +51,8 @@ static void test_rows_complete(void **state) {
         assert_non_null(o->example);
     }
   }
-  assert_int_equal(keys, 23);
-  assert_true(flags >= 23);
+  assert_int_equal(keys, 31);
+  assert_true(flags >= 31);
   assert_null(p2pc_cli_option_by_key("nodeid")); /* exact, case and all */
   assert_null(p2pc_cli_option_by_flag("list"));  /* no abbreviations */
 }
@@ -211,6 +211,36 @@ static void test_bad_value_names_key(void **state) {
   }
 }
 
+/* A default help shows as a number is the one the config starts from
+ * (p2pc_cli_config_init: p2pc_settings_default's, the one source). */
+static void test_defaults_shown_are_the_library_s(void **state) {
+  (void)state;
+  size_t n, checked = 0;
+  const p2pc_cli_option *t = rows(&n);
+  const char *base[] = {"--id", "A", "--listen", "127.0.0.1:9000"};
+  char *plain = echo_of(4, base);
+  for (size_t i = 0; i < n; i++) {
+    const p2pc_cli_option *o = &t[i];
+    char *end, want[80];
+    if (!o->key || !o->def)
+      continue;
+    double d = strtod(o->def, &end);
+    if (end == o->def || *end)
+      continue; /* not a number: "none", "0:0, off", "nodePort" */
+    snprintf(want, sizeof want, "\"%s\":", o->key);
+    const char *at = strstr(plain, want);
+    assert_non_null(at);
+    double v = strtod(at + strlen(want), &end);
+    if (end == at + strlen(want) || v != d)
+      print_error("%s: help says [%s], the config starts from %s\n", o->key,
+                  o->def, at);
+    assert_true(end != at + strlen(want) && v == d);
+    checked++;
+  }
+  assert_true(checked >= 16);
+  free(plain);
+}
+
 /* The flags getopt_long would bend are held to the command's rules. */
 static void test_getopt_rules(void **state) {
   (void)state;
@@ -269,6 +299,7 @@ int main(void) {
       cmocka_unit_test(test_flags_and_keys_round_trip),
       cmocka_unit_test(test_bad_value_names_key),
       cmocka_unit_test(test_getopt_rules),
+      cmocka_unit_test(test_defaults_shown_are_the_library_s),
   };
   return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }
