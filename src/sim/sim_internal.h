@@ -148,6 +148,7 @@ typedef struct snode {
   uint32_t cluster;
   uint64_t sent, delivered;
   bool ever_started;
+  bool birth_logged; /* this incarnation's causal birth is in its log */
 } snode;
 
 typedef struct cut {
@@ -275,6 +276,9 @@ void p2pc__sim_oracle_feed(p2pc_sim *s, uint32_t i, const char *line,
                            size_t len);
 /* The `start` or `stop` line of node i, as the runtime writes it. */
 void p2pc__sim_oracle_lifecycle(p2pc_sim *s, uint32_t i, const char *what);
+/* Node i's `birth` line, once its causal layer is born (if `start` could
+ * not say it). */
+void p2pc__sim_oracle_birth(p2pc_sim *s, uint32_t i);
 /* The verdict into the result; frees the oracle. */
 void p2pc__sim_oracle_finish(p2pc_sim *s, bool clean);
 
