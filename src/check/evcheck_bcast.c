@@ -15,7 +15,9 @@
  *     before the stamp + the tolerance; it delivered a later message of the
  *     same sender (it skipped this one: only an expired one may be skipped,
  *     which the ORDER test holds it to); sent after the settle mark.
- * A delivery where it was not addressed is WRONG_DEST.
+ * A delivery where it was not addressed is WRONG_DEST. Counted once, as
+ * any message: delivered if every incarnation it is owed to delivered
+ * it, else under the first excuse that applied.
  */
 #include "evcheck_internal.h"
 
@@ -212,11 +214,17 @@ void p2pc__evcheck_bcast_verdicts(state *s) {
     int64_t t = m->has_stamp && m->stamp <= (uint64_t)INT64_MAX
                     ? (int64_t)(m->stamp & ~(uint64_t)0xffff)
                     : m->send_net;
+    /* One verdict a broadcast: delivered if every incarnation it is owed
+     * to delivered it, else counted under the first excuse that applied
+     * (in incarnation order), else (MISSING somewhere) its violations. */
+    uint64_t *cat = NULL;
+    bool missing = false;
     for (uint32_t x = 0; x < s->nincs; x++) {
       const inc *in = &s->incs[x];
       if (!in->node)
         continue;
       uint8_t f = *p2pc__evcheck_bcast_at(s, (uint32_t)i, x);
+      uint64_t *why = NULL;
       if (f & B_DELIVERED) {
         if ((f & B_NOT_ADDRESSED) && in->has_birth && m->has_stamp) {
           s->own_wrong_dest++;
@@ -225,36 +233,44 @@ void p2pc__evcheck_bcast_verdicts(state *s) {
               "WRONG_DEST: broadcast %s:%" PRIu64 " (stamp %" PRIu64
               ") was delivered at %s, born after it (birth %" PRIu64 ")",
               snd->sesid, m->n, m->stamp, in->sesid, in->birth);
-        } else {
-          s->delivered++;
         }
         continue;
       }
       if (f & B_NOT_ADDRESSED)
         continue;
       if (f & B_EXP_HONEST) {
-        s->expired++;
+        why = &s->expired;
       } else if (crashed(in)) {
-        s->lost_receiver++;
+        why = &s->lost_receiver;
       } else if (crashed(snd) || snd->superseded) {
-        s->lost_sender++;
+        why = &s->lost_sender;
       } else if (f & B_EXP_REPORTED) {
         /* reported expired too early: that is its violation */
+        missing = true;
       } else if (in->last_net < (t > INT64_MAX - (int64_t)s->tolerance_ns
                                      ? INT64_MAX
                                      : t + (int64_t)s->tolerance_ns)) {
-        /* its log ends before the broadcast could reach it */
+        /* its log ends before the broadcast could reach it: not owed */
       } else if (f & B_PASSED) {
-        s->expired++; /* skipped there as expired */
+        why = &s->expired; /* skipped there as expired */
       } else if (m->late) {
-        s->unsettled++;
+        why = &s->unsettled;
       } else {
+        missing = true;
         s->own_missing++;
         p2pc__evcheck_list_violation(
             s, "MISSING: broadcast %s:%" PRIu64 " was never delivered at %s",
             snd->sesid, m->n, in->sesid);
       }
+      if (why && !cat)
+        cat = why;
     }
+    if (missing)
+      continue;
+    if (cat)
+      (*cat)++;
+    else
+      s->delivered++;
   }
 }
 
