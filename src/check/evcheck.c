@@ -38,6 +38,7 @@ void p2pc_evcheck_free(p2pc_evcheck *s) {
   free(s->msgs);
   free(s->mslots);
   free(s->recs);
+  p2pc__evcheck_bcast_free(s);
   free(s->waits);
   free(s->exps);
   free(s);

@@ -60,6 +60,44 @@ static bool honest(const state *s, const expiry *e, const msgrec *m, char *why,
   return true;
 }
 
+/* An expiry report of a broadcast: by any incarnation but its sender (no
+ * sender gives a broadcast up), in the `from` form; judged as for a
+ * message to the reporter. */
+static void judge_bcast(state *s, const expiry *e, const msgrec *m,
+                        const char *file) {
+  const char *by = s->incs[e->inc].sesid, *snd = s->incs[m->sender].sesid;
+  if (e->at_sender || e->inc == m->sender) {
+    s->own_log++;
+    p2pc__evcheck_list_violation(s,
+                                 "LOG: %s:%lu: %s reported its own broadcast "
+                                 "%s:%" PRIu64 " expired",
+                                 file, e->line, by, snd, m->n);
+    return;
+  }
+  uint8_t *f = p2pc__evcheck_bcast_at(s, e->msg, e->inc);
+  *f |= B_EXP_REPORTED;
+  if (*f & B_DELIVERED) {
+    s->own_exp_delivered++;
+    p2pc__evcheck_list_violation(s,
+                                 "EXPIRED_DELIVERED: %s:%lu: %s reported "
+                                 "broadcast %s:%" PRIu64
+                                 " expired, and delivered it",
+                                 file, e->line, by, snd, m->n);
+    return;
+  }
+  char why[200];
+  if (!honest(s, e, m, why, sizeof why)) {
+    s->own_early++;
+    p2pc__evcheck_list_violation(
+        s,
+        "EXPIRED_EARLY: %s:%lu: %s reported broadcast %s:%" PRIu64
+        " expired %s",
+        file, e->line, by, snd, m->n, why);
+    return;
+  }
+  *f |= B_EXP_HONEST;
+}
+
 /* Judges the expiry reports (needs every send, and at_dest): each one is
  * fine, or one violation — LOG (not by the message's sender or
  * destination, or of a message no log sent), EXPIRED_DELIVERED (by the
@@ -76,6 +114,10 @@ void p2pc__evcheck_judge_expiries(state *s) {
                                    "LOG: %s:%lu: %s reported %s:%" PRIu64
                                    " expired, but no log has its send",
                                    file, e->line, by, snd, m->n);
+      continue;
+    }
+    if (m->to == TO_ALL) {
+      judge_bcast(s, e, m, file);
       continue;
     }
     uint32_t want = e->at_sender ? m->sender : m->to;

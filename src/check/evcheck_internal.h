@@ -41,6 +41,8 @@
 #include "idtab.h"
 
 #define NONE UINT32_MAX
+/* The `to` of a broadcast's send ("*": every incarnation). */
+#define TO_ALL (UINT32_MAX - 1)
 #define MAX_REPORTED 10 /* input errors and warnings passed on */
 #define MAX_INCS 4096   /* incarnations (the core's max_nodes) */
 #define MAX_STREAMS (1u << 24)
@@ -56,6 +58,9 @@ typedef struct inc {
   uint32_t stream;
   unsigned long line; /* of its start */
   uint64_t lifetime;  /* Δ of its start line, ns; LIFE_INF if infinite */
+  uint64_t birth;     /* its causal layer's birth (HLC), if has_birth */
+  int64_t last_net;   /* `net` of its last line */
+  bool has_birth;
   bool stopped;
   bool superseded; /* a later start of the same node follows in its stream */
 } inc;
@@ -64,7 +69,8 @@ typedef struct msgrec {
   uint32_t sender; /* incarnation */
   uint64_t n;
   uint32_t nsend;   /* send lines */
-  uint32_t to;      /* destination of the first send, NONE if unsent */
+  uint32_t to;      /* destination of the first send, NONE if unsent,
+                       TO_ALL for a broadcast */
   uint32_t ndeliv;  /* deliver lines anywhere */
   uint32_t at_dest; /* deliver lines at `to` */
   uint64_t stamp;   /* of the first send, if has_stamp */
@@ -98,6 +104,8 @@ typedef struct rec {
   uint32_t to; /* sends */
   bool is_send;
   uint64_t waited_ns; /* deliveries */
+  uint64_t stamp;     /* the line's stamp (0 if none): its HLC is above */
+  int64_t net;        /* the line's network time */
 } rec;
 
 /* Where the reading of one stream is. */
@@ -141,9 +149,16 @@ struct p2pc_evcheck {
   uint64_t crashed, nodes;
   /* violations found here (the checker counts its own) */
   uint64_t own_missing, own_log, own_early, own_exp_delivered;
+  uint64_t own_wrong_dest;
   char *listed[P2PC_EVCHECK_LISTED];
   size_t nlisted;
   ccheck *c; /* after finish */
+  /* Broadcasts, at finish (evcheck_bcast.c): each one's row, and per row
+   * and incarnation the B_* flags. */
+  uint32_t *bidx; /* message -> row, NONE if not a broadcast */
+  uint32_t nb;
+  uint8_t *bst;           /* nb x nincs */
+  struct bcast_inc *binc; /* per incarnation: its excuses fed so far */
 };
 
 typedef p2pc_evcheck state;
@@ -169,6 +184,8 @@ uint32_t p2pc__evcheck_intern_msg(state *s, uint32_t sender, uint64_t n);
 /* false if out of memory */
 bool p2pc__evcheck_add_rec(state *s, uint32_t in, uint32_t msg, uint32_t to,
                            bool is_send, uint64_t waited_ns);
+/* The clock facts of the record just added. */
+void p2pc__evcheck_rec_clock(state *s, uint64_t stamp, int64_t net);
 void p2pc__evcheck_check_limit(state *s);
 /* NULL if out of memory or st is out of range */
 cursor *p2pc__evcheck_get_stream(state *s, uint32_t st);
@@ -191,6 +208,23 @@ void p2pc__evcheck_judge_expiries(state *s);
 /* evcheck_verdict.c: 0, or -1 if out of memory */
 int p2pc__evcheck_run_checker(state *s);
 void p2pc__evcheck_count_incs(state *s);
+/* evcheck_bcast.c: broadcasts (TO_ALL). */
+enum {
+  B_DELIVERED = 1,     /* delivered at that incarnation */
+  B_EXP_REPORTED = 2,  /* it reported it expired */
+  B_EXP_HONEST = 4,    /* ... honestly */
+  B_PASSED = 8,        /* it delivered a later message of its sender */
+  B_NOT_ADDRESSED = 16 /* stamped before its birth, or birth unknown */
+};
+/* Rows and flags (before the expiries are judged); 0 or -1 (memory). */
+int p2pc__evcheck_bcast_prepare(state *s);
+uint8_t *p2pc__evcheck_bcast_at(state *s, uint32_t msg, uint32_t in);
+/* Feeding the checker: the excuses due at incarnation in before its
+ * record r (NULL: before its first one); 0 or -1 (memory). */
+int p2pc__evcheck_bcast_excuse(state *s, uint32_t in, const rec *r);
+/* The verdicts on every broadcast at every incarnation with a log. */
+void p2pc__evcheck_bcast_verdicts(state *s);
+void p2pc__evcheck_bcast_free(state *s);
 /* evcheck_report.c */
 void p2pc__evcheck_fill_result(const state *s, p2pc_evcheck_result *r);
 

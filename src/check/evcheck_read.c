@@ -8,6 +8,7 @@
  */
 #include "evcheck_internal.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 /* Reports a missing or mistyped field; always returns -1. */
@@ -42,6 +43,24 @@ static int i64_field(state *s, uint32_t st, const char *ev, const cJSON *j,
   if (!p || !p2pc__evcheck_raw_i64(p, v))
     return bad_field(s, st, ev, key, "a 64-bit integer");
   return 1;
+}
+
+/* The integer member key if it is one (else 0): for facts that only
+ * sharpen a verdict (a broadcast's excuses), never an input error. */
+static uint64_t lenient_u64(const state *s, const cJSON *j, const char *key) {
+  uint64_t v = 0;
+  const char *p = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(j, key))
+                      ? p2pc__evcheck_raw_member(s->raw, key)
+                      : NULL;
+  return p && p2pc__evcheck_raw_u64(p, &v) ? v : 0;
+}
+
+static int64_t lenient_i64(const state *s, const cJSON *j, const char *key) {
+  int64_t v = 0;
+  const char *p = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(j, key))
+                      ? p2pc__evcheck_raw_member(s->raw, key)
+                      : NULL;
+  return p && p2pc__evcheck_raw_i64(p, &v) ? v : 0;
 }
 
 /* The same, for a member that must be there. */
@@ -141,6 +160,10 @@ static int on_start(state *s, uint32_t st, const char *node, const cJSON *j) {
   if (lv && !cJSON_IsNull(lv) &&
       u64_field(s, st, "start", j, "lifetime_ns", &life) < 0)
     return -1;
+  uint64_t birth = 0;
+  int has_birth = u64_field(s, st, "start", j, "birth", &birth);
+  if (has_birth < 0)
+    return -1;
   uint32_t i = sesid_field(s, st, "start", "sesid", ses);
   if (i == NONE)
     return -1;
@@ -158,9 +181,30 @@ static int on_start(state *s, uint32_t st, const char *node, const cJSON *j) {
   in->stream = st;
   in->line = c->line;
   in->lifetime = life;
+  in->birth = birth;
+  in->has_birth = has_birth > 0;
   if (c->inc != NONE && strcmp(s->incs[c->inc].node, node) == 0)
     s->incs[c->inc].superseded = true;
   c->inc = i;
+  return 0;
+}
+
+/* A `birth` line: the causal layer's birth, when the `start` line could
+ * not say it yet. */
+static int on_birth(state *s, uint32_t st, const cJSON *j) {
+  uint64_t birth;
+  if (need_u64(s, st, "birth", j, "birth", &birth) < 0)
+    return -1;
+  inc *in = &s->incs[s->streams[st].inc];
+  if (in->has_birth && in->birth != birth) {
+    p2pc__evcheck_input_error(s, st, s->streams[st].line,
+                              "a second birth of %s (%" PRIu64 ", then %" PRIu64
+                              ")",
+                              in->sesid, in->birth, birth);
+    return -1;
+  }
+  in->birth = birth;
+  in->has_birth = true;
   return 0;
 }
 
@@ -171,7 +215,9 @@ static int on_send(state *s, uint32_t st, const cJSON *j) {
   const char *to = p2pc__evcheck_str_field(j, "to");
   if (!to)
     return bad_field(s, st, "send", "to", "a string");
-  uint32_t d = sesid_field(s, st, "send", "to", to);
+  /* "*": a broadcast, to every incarnation */
+  uint32_t d =
+      strcmp(to, "*") == 0 ? TO_ALL : sesid_field(s, st, "send", "to", to);
   if (d == NONE)
     return -1;
   uint64_t stamp = 0;
@@ -191,7 +237,10 @@ static int on_send(state *s, uint32_t st, const cJSON *j) {
   s->sends++;
   if (d == self)
     s->self_sends++;
-  return p2pc__evcheck_add_rec(s, self, m, d, true, 0) ? 0 : -1;
+  if (!p2pc__evcheck_add_rec(s, self, m, d, true, 0))
+    return -1;
+  p2pc__evcheck_rec_clock(s, stamp, net);
+  return 0;
 }
 
 static int on_deliver(state *s, uint32_t st, const cJSON *j) {
@@ -205,11 +254,14 @@ static int on_deliver(state *s, uint32_t st, const cJSON *j) {
       return bad_field(s, st, "deliver", "waited_ns", "a number of ns");
     waited = (uint64_t)w->valuedouble;
   }
+  uint64_t stamp = lenient_u64(s, j, "stamp");
+  int64_t net = lenient_i64(s, j, "net");
   s->msgs[m].ndeliv++;
   s->deliver_lines++;
-  return p2pc__evcheck_add_rec(s, s->streams[st].inc, m, NONE, false, waited)
-             ? 0
-             : -1;
+  if (!p2pc__evcheck_add_rec(s, s->streams[st].inc, m, NONE, false, waited))
+    return -1;
+  p2pc__evcheck_rec_clock(s, stamp, net);
+  return 0;
 }
 
 /* An `undeliverable` line: a message given up on, because its destination
@@ -277,9 +329,12 @@ static int on_line(state *s, uint32_t st, const cJSON *j) {
     if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(j, times[i])))
       return bad_field(s, st, ev, times[i], "a number");
 
+  int64_t net = lenient_i64(s, j, "net");
   if (strcmp(ev, "start") == 0) {
     int rv = on_start(s, st, node, j);
     c->lost = rv < 0;
+    if (rv == 0)
+      s->incs[c->inc].last_net = net;
     return rv;
   }
   if (c->inc == NONE) {
@@ -301,10 +356,13 @@ static int on_line(state *s, uint32_t st, const cJSON *j) {
         s, "LOG: %s:%lu: \"%.40s\" after the \"stop\" of %s",
         p2pc__evcheck_stream_name(s, st), c->line, ev, in->sesid);
   }
+  in->last_net = net;
   if (strcmp(ev, "stop") == 0) {
     in->stopped = true;
     return 0;
   }
+  if (strcmp(ev, "birth") == 0)
+    return on_birth(s, st, j);
   if (strcmp(ev, "send") == 0)
     return on_send(s, st, j);
   if (strcmp(ev, "deliver") == 0)

@@ -55,6 +55,7 @@ void p2pc__evcheck_fill_result(const state *s, p2pc_evcheck_result *r) {
   }
   for (int k = 0; k <= P2PC_EVCHECK_BAD_SEND; k++)
     r->by_kind[k] = ccheck_count(s->c, from_checker[k]);
+  r->by_kind[P2PC_EVCHECK_WRONG_DEST] += s->own_wrong_dest;
   r->by_kind[P2PC_EVCHECK_MISSING] = s->own_missing;
   r->by_kind[P2PC_EVCHECK_LOG] = s->own_log;
   r->by_kind[P2PC_EVCHECK_EXPIRED_EARLY] = s->own_early;

@@ -190,7 +190,14 @@ bool p2pc__evcheck_add_rec(state *s, uint32_t in, uint32_t msg, uint32_t to,
   r->to = to;
   r->is_send = is_send;
   r->waited_ns = waited_ns;
+  r->stamp = 0;
+  r->net = 0;
   return true;
+}
+
+void p2pc__evcheck_rec_clock(state *s, uint64_t stamp, int64_t net) {
+  s->recs[s->nrecs - 1].stamp = stamp;
+  s->recs[s->nrecs - 1].net = net;
 }
 
 /* Past an early limit: the records go at once, and later lines with them. */

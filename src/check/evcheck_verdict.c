@@ -33,6 +33,8 @@ int p2pc__evcheck_run_checker(state *s) {
     if (!r->is_send && m->to != NONE && r->inc == m->to)
       m->at_dest++;
   }
+  if (p2pc__evcheck_bcast_prepare(s) < 0)
+    return -1;
   p2pc__evcheck_judge_expiries(s);
   /* A message never delivered anywhere whose sender crashed or restarted
    * may have died with it; SES then releases its causal successors by
@@ -49,9 +51,13 @@ int p2pc__evcheck_run_checker(state *s) {
   for (size_t i = 0; i < s->nrecs; i++) {
     const rec *r = &s->recs[i];
     msgrec *m = &s->msgs[r->msg];
+    /* what this incarnation need not wait for from now on */
+    if (p2pc__evcheck_bcast_excuse(s, r->inc, r) < 0)
+      return -1;
     if (r->is_send) {
       if (!m->skip)
-        ccheck_send(c, r->inc, m->sender, m->n, r->to, NULL, 0);
+        ccheck_send(c, r->inc, m->sender, m->n,
+                    r->to == TO_ALL ? CCHECK_ALL : r->to, NULL, 0);
       continue;
     }
     ccheck_deliver(c, r->inc, m->sender, m->n, NULL, 0);
@@ -67,8 +73,9 @@ int p2pc__evcheck_run_checker(state *s) {
 
   for (size_t i = 0; i < s->nmsgs; i++) {
     const msgrec *m = &s->msgs[i];
-    if (!m->nsend)
-      continue; /* a delivery of it is the checker's UNKNOWN */
+    if (!m->nsend || m->to == TO_ALL)
+      continue; /* a delivery of it is the checker's UNKNOWN; broadcasts
+                   are judged at every incarnation below */
     const inc *snd = &s->incs[m->sender], *dst = &s->incs[m->to];
     if (m->at_dest) {
       s->delivered++;
@@ -101,6 +108,7 @@ int p2pc__evcheck_run_checker(state *s) {
                            : "");
     }
   }
+  p2pc__evcheck_bcast_verdicts(s);
   return 0;
 }
 

@@ -36,6 +36,8 @@ typedef struct node_proc {
   uint64_t start_mono;
   bool opening; /* an ERROR line now is why the start failed */
   bool stopping;
+  bool start_logged; /* the `start` line is written */
+  bool birth_logged; /* the causal layer's birth is in the log */
   int status;
 } node_proc;
 
@@ -84,9 +86,12 @@ static void flush_events(void *ud) {
     fflush(d->events);
 }
 
+static void log_birth(node_proc *d);
+
 static void on_event(void *ud, p2pc_node *n, const p2pc_event *ev) {
   node_proc *d = ud;
   (void)n;
+  log_birth(d); /* before the first line that may depend on it */
   if (ev->type == P2PC_EVENT_DELIVERED) {
     d->delivered++;
     if (d->opt->console) {
@@ -107,17 +112,26 @@ static void on_event(void *ud, p2pc_node *n, const p2pc_event *ev) {
   }
 }
 
+/* A `start`, `stop` or `birth` line (EVENTS.md). The causal layer's
+ * birth goes on `start` if it is known by then, else on a `birth` line
+ * written as soon as it is (before the next event line or `stop`). */
 static void write_lifecycle(node_proc *d, const char *ev) {
   if (!d->events)
     return;
   p2pc_node *n = p2pc_uv_node(d->u);
   const p2pc_causal *cz = p2pc_node_causal(n);
+  bool birth = strcmp(ev, "birth") == 0;
   p2pc_lifecycle l = {.id = d->opt->id,
                       .sesid = p2pc_causal_self(cz),
                       .start = strcmp(ev, "start") == 0,
                       .now = p2pc_uv_now(d->u),
                       .lifetime_ns = p2pc_causal_lifetime(cz),
-                      .config = d->opt->config_json};
+                      .config = birth ? NULL : d->opt->config_json,
+                      .birth = p2pc_causal_birth(cz),
+                      .birth_line = birth};
+  if (l.start || birth)
+    d->birth_logged = l.birth != 0;
+  d->start_logged |= l.start;
   l.net_ns = p2pc_node_network_time(n, l.now.local_ns);
   size_t cap = (l.config ? strlen(l.config) : 0) + P2PC_EVENT_JSON_MAX;
   char *line = malloc(cap);
@@ -130,6 +144,12 @@ static void write_lifecycle(node_proc *d, const char *ev) {
   fflush(d->events);
 }
 
+static void log_birth(node_proc *d) {
+  if (d->events && d->start_logged && !d->birth_logged && d->u &&
+      p2pc_causal_birth(p2pc_node_causal(p2pc_uv_node(d->u))))
+    write_lifecycle(d, "birth");
+}
+
 /* ---- stopping ------------------------------------------------------------ */
 
 static void on_signal_closed(uv_handle_t *h) { (void)h; }
@@ -138,6 +158,7 @@ static void on_signal_closed(uv_handle_t *h) { (void)h; }
  * the loop ends when they are closed. */
 static void on_closed(void *ud) {
   node_proc *d = ud;
+  log_birth(d);
   write_lifecycle(d, "stop");
   p2pc_ctl_server_close(d->ctl); /* removes the socket file */
   d->ctl = NULL;

@@ -488,8 +488,18 @@ long p2pc_event_lifecycle_json(const p2pc_lifecycle *l, char *s, size_t cap) {
   if (cap)
     s[0] = '\0';
   sink k = {s, cap ? cap - 1 : 0, 0, cap == 0};
-  head(&k, l->id, l->start ? "start" : "stop", l->now, l->net_ns);
+  head(&k, l->id,
+       l->birth_line ? "birth"
+       : l->start    ? "start"
+                     : "stop",
+       l->now, l->net_ns);
   kv_str(&k, "sesid", l->sesid);
+  if (l->birth_line) {
+    /* who is owed which broadcasts (EVENTS.md, `birth`) */
+    key(&k, "birth");
+    put_u64(&k, l->birth);
+    return cap ? finish(&k) : P2PC_ERR_TOOBIG;
+  }
   kv_str(&k, "version", P2PC_VERSION_STRING);
   if (l->start) {
     /* Δ, so that `p2pclock check` can tell an honest expiry */
@@ -499,6 +509,10 @@ long p2pc_event_lifecycle_json(const p2pc_lifecycle *l, char *s, size_t cap) {
     else
       put_u64(&k, l->lifetime_ns ? l->lifetime_ns
                                  : P2PC_CAUSAL_LIFETIME_DEFAULT_NS);
+    if (l->birth) {
+      key(&k, "birth");
+      put_u64(&k, l->birth);
+    }
     if (l->config) {
       key(&k, "config");
       puts_(&k, l->config);

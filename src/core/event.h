@@ -37,10 +37,14 @@ typedef struct p2pc_lifecycle {
   int64_t net_ns;
   uint64_t lifetime_ns; /* start: Δ (P2PC_CAUSAL_LIFETIME_INF: null) */
   const char *config;   /* start: a JSON object, or NULL for none */
+  /* The causal layer's birth (p2pc_causal_birth; 0: not yet, left out):
+   * on `start` when known by then, else on a `birth` line of its own. */
+  uint64_t birth;
+  bool birth_line; /* render the `birth` line (start is ignored) */
 } p2pc_lifecycle;
 
-/* Renders the `start` or `stop` line into s, as p2pc_event_json does an
- * event line: the length, or P2PC_ERR_TOOBIG (then s is ""). */
+/* Renders the `start`, `stop` or `birth` line into s, as p2pc_event_json
+ * does an event line: the length, or P2PC_ERR_TOOBIG (then s is ""). */
 long p2pc_event_lifecycle_json(const p2pc_lifecycle *l, char *s, size_t cap);
 
 /* The SES layer's report as an event (all fields set; names borrowed

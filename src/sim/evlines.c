@@ -63,6 +63,7 @@ void p2pc__sim_on_event(void *ud, p2pc_node *n, const p2pc_event *e) {
     }
     /* The oracle is evcheck, the checker of event logs: it reads the
      * lines the log would hold. */
+    p2pc__sim_oracle_birth(s, s->cur_node); /* before lines that need it */
     char line[P2PC_EVENT_JSON_MAX];
     long len = p2pc_event_json(e, s->nodes[s->cur_node].id, line, sizeof line);
     if (len > 0)

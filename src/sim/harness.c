@@ -211,8 +211,10 @@ void p2pc__sim_stop_node(p2pc_sim *s, uint32_t i, bool clean) {
     p2pc__sim_dir_append(s, ci, side, NULL, 0);
     p2pc__sim_conn_drop_end(s, ci, side);
   }
-  if (clean)
+  if (clean) {
+    p2pc__sim_oracle_birth(s, i);
     p2pc__sim_oracle_lifecycle(s, i, "stop");
+  }
   p2pc_node_free(x->n);
   x->n = NULL;
   x->alive = false;

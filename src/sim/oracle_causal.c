@@ -113,18 +113,30 @@ void p2pc__sim_oracle_lifecycle(p2pc_sim *s, uint32_t i, const char *what) {
   char cfg[96];
   snprintf(cfg, sizeof cfg, "{\"sim\":{\"node\":%u,\"seed\":\"%llu\"}}", i,
            (unsigned long long)s->cfg.seed);
+  bool birth = strcmp(what, "birth") == 0;
   p2pc_lifecycle l = {.id = x->id,
                       .sesid = p2pc_causal_self(p2pc_node_causal(x->n)),
                       .start = strcmp(what, "start") == 0,
+                      .birth = p2pc_causal_birth(p2pc_node_causal(x->n)),
+                      .birth_line = birth,
                       .now = {MONO0 + s->now, local},
                       .net_ns = net,
                       .lifetime_ns =
                           p2pc_causal_lifetime(p2pc_node_causal(x->n)),
                       .config = cfg};
+  if (l.start || birth)
+    x->birth_logged = l.birth != 0;
   char line[512];
   long n = p2pc_event_lifecycle_json(&l, line, sizeof line);
   if (n > 0 && (size_t)n < sizeof line)
     p2pc__sim_oracle_feed(s, i, line, (size_t)n);
+}
+
+void p2pc__sim_oracle_birth(p2pc_sim *s, uint32_t i) {
+  snode *x = &s->nodes[i];
+  if (s->oracle && x->n && !x->birth_logged &&
+      p2pc_causal_birth(p2pc_node_causal(x->n)))
+    p2pc__sim_oracle_lifecycle(s, i, "birth");
 }
 
 /* The verdict, into the results; the oracle is done with. A run that
@@ -135,8 +147,10 @@ void p2pc__sim_oracle_lifecycle(p2pc_sim *s, uint32_t i, const char *what) {
  * judged. */
 void p2pc__sim_oracle_finish(p2pc_sim *s, bool clean) {
   for (uint32_t i = 0; i < s->cfg.nodes && clean; i++)
-    if (s->nodes[i].alive)
+    if (s->nodes[i].alive) {
+      p2pc__sim_oracle_birth(s, i);
       p2pc__sim_oracle_lifecycle(s, i, "stop");
+    }
   p2pc_evcheck_result r;
   int st = p2pc_evcheck_finish(s->oracle, &r);
   p2pc_sim_result *res = &s->res;

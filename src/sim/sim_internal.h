@@ -182,6 +182,7 @@ typedef struct snode {
                             not now (oracle_overlay.c) */
   uint64_t incarnation;  /* its node's, as configured */
   bool sick;             /* down or frozen, as the oracles last saw it */
+  bool birth_logged;     /* this incarnation's causal birth is in its log */
 } snode;
 
 /* A send waiting for RESOLVED (traffic.c) */
@@ -337,6 +338,9 @@ void p2pc__sim_oracle_feed(p2pc_sim *s, uint32_t i, const char *line,
                            size_t len);
 /* The `start` or `stop` line of node i, as the runtime writes it. */
 void p2pc__sim_oracle_lifecycle(p2pc_sim *s, uint32_t i, const char *what);
+/* Node i's `birth` line, once its causal layer is born (if `start` could
+ * not say it). */
+void p2pc__sim_oracle_birth(p2pc_sim *s, uint32_t i);
 /* The verdict into the result; frees the oracle. */
 void p2pc__sim_oracle_finish(p2pc_sim *s, bool clean);
 

@@ -91,6 +91,20 @@ grep -q 'warning: .*torn/A.jsonl:3: torn line before a restart' "$tmp/err" ||
 grep -q 'warning: .*torn/A.jsonl:5: torn last line' "$tmp/err" ||
   fail "torn: no warning for line 5"
 
+# ---- broadcasts ("to":"*") -------------------------------------------------
+expect bcast_good 0 '^check: OK \(3 messages, 3 delivered, 0 excused\)$' \
+  '1 duplicates dropped, 1 drops'
+expect bcast_order 1 '^check: FAILED: 1 violations$' \
+  '^  ORDER: C~c1 delivered B~b1:1 before A~a1:1 '
+expect bcast_early 1 '^check: FAILED: 1 violations$' \
+  '^  ORDER: C~c1 delivered B~b1:2 before A~a1:1 \(a broadcast\)'
+expect bcast_twice 1 '^check: FAILED: 1 violations$' \
+  '^  DUPLICATE: B~b1 delivered broadcast A~a1:1 again'
+expect bcast_missing 1 '^check: FAILED: 1 violations$' \
+  '^  MISSING: broadcast B~b1:2 was never delivered at C~c1$'
+expect bcast_before_birth 1 '^check: FAILED: 1 violations$' \
+  '^  WRONG_DEST: broadcast A~a1:1 \(stamp 1700000002000000000\) was delivered at D~d1, born after it \(birth 1700000003000000000\)$'
+
 # ---- expiries --------------------------------------------------------------
 expect expired 0 '^check: OK \(3 messages, 2 delivered, 1 excused\)$' \
   ', 1 expired \(2 expiry reports\)$' '1 waited in a buffer: p50 56.00 s'

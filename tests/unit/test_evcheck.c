@@ -150,6 +150,20 @@ static const expect cases[] = {
      "EXPIRED_EARLY: #0:3: A~a1 reported A~a1:1 expired though its causal "
      "lifetime is infinite"},
     {"expired_skew", P2PC_EVCHECK_CHECKED, 0, 0, 1, -1, NULL},
+    /* Broadcasts ("to":"*"): each counted once, as any message. */
+    {"bcast_good", P2PC_EVCHECK_CHECKED, 0, 3, 0, -1, NULL},
+    {"bcast_order", P2PC_EVCHECK_CHECKED, 1, 3, 0, P2PC_EVCHECK_ORDER,
+     "ORDER: C~c1 delivered B~b1:1 before A~a1:1"},
+    {"bcast_early", P2PC_EVCHECK_CHECKED, 1, 3, 0, P2PC_EVCHECK_ORDER,
+     "ORDER: C~c1 delivered B~b1:2 before A~a1:1 (a broadcast)"},
+    {"bcast_twice", P2PC_EVCHECK_CHECKED, 1, 3, 0, P2PC_EVCHECK_DUPLICATE,
+     "DUPLICATE: B~b1 delivered broadcast A~a1:1 again"},
+    {"bcast_missing", P2PC_EVCHECK_CHECKED, 1, 2, 0, P2PC_EVCHECK_MISSING,
+     "MISSING: broadcast B~b1:2 was never delivered at C~c1"},
+    {"bcast_before_birth", P2PC_EVCHECK_CHECKED, 1, 3, 0,
+     P2PC_EVCHECK_WRONG_DEST,
+     "WRONG_DEST: broadcast A~a1:1 (stamp 1700000002000000000) was "
+     "delivered at D~d1, born after it"},
 };
 
 static void test_fixtures_any_interleaving(void **state) {

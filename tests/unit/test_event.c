@@ -185,6 +185,16 @@ static void test_lifecycle(void **state) {
   l.lifetime_ns = P2PC_CAUSAL_LIFETIME_INF;
   assert_true(p2pc_event_lifecycle_json(&l, line, sizeof line) > 0);
   assert_non_null(strstr(line, ",\"lifetime_ns\":null}"));
+  l.birth = 1700000000000065536ull; /* known when `start` is written */
+  assert_true(p2pc_event_lifecycle_json(&l, line, sizeof line) > 0);
+  assert_non_null(
+      strstr(line, ",\"lifetime_ns\":null,\"birth\":1700000000000065536}"));
+  l.birth_line = true; /* else on a line of its own */
+  assert_true(p2pc_event_lifecycle_json(&l, line, sizeof line) > 0);
+  assert_string_equal(line, HEAD("birth") ",\"sesid\":\"N~k3\","
+                                          "\"birth\":1700000000000065536}");
+  l.birth_line = false;
+  l.birth = 0;
   l.start = false;
   assert_true(p2pc_event_lifecycle_json(&l, line, sizeof line) > 0);
   assert_string_equal(line, HEAD("stop") ",\"sesid\":\"N~k3\",\"version\":"

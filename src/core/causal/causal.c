@@ -168,6 +168,10 @@ static bool dep_met(const p2pc_causal *c, const p2pc_ses_dep *e) {
   bool all = is_all(c, e->dest);
   if (e->dest != c->self && !all)
     return true;
+#ifdef P2PC_TEST_FAULTS
+  if (all && (c->faults & P2PC_CAUSAL_FAULT_BCAST_MET))
+    return true;
+#endif
   if (all && (e->sender == c->self || e->stamp < c->birth))
     return true;
   const peer_state *ps = e->sender < c->npeers ? &c->peers[e->sender] : NULL;
@@ -414,7 +418,12 @@ int p2pc_causal_receive_hops(p2pc_causal *c, const char *expected_sender,
     rv = 0;
     goto out;
   }
-  if (bc && m.stamp < c->birth) {
+  bool before_birth = bc && m.stamp < c->birth;
+#ifdef P2PC_TEST_FAULTS
+  if (c->faults & P2PC_CAUSAL_FAULT_NO_BIRTH)
+    before_birth = false;
+#endif
+  if (before_birth) {
     /* Sent before this node existed: not addressed to it. */
     c->st.dropped_retired++;
     ev.kind = P2PC_CEV_DROP;

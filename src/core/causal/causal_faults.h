@@ -24,7 +24,12 @@ enum {
    * only direct (sender -> destination) order is kept. */
   P2PC_CAUSAL_FAULT_NO_TRANSITIVE = 1u << 3,
   /* Entries and messages expire at Δ/4: too early for the honest bound. */
-  P2PC_CAUSAL_FAULT_EXPIRE_EARLY = 1u << 4
+  P2PC_CAUSAL_FAULT_EXPIRE_EARLY = 1u << 4,
+  /* Every entry about "*" is met: broadcasts are not waited for. */
+  P2PC_CAUSAL_FAULT_BCAST_MET = 1u << 5,
+  /* No birth rule on arrival: a broadcast stamped before this node's
+   * birth is taken like any other. */
+  P2PC_CAUSAL_FAULT_NO_BIRTH = 1u << 6
 };
 
 /* Breaks c on purpose (P2PC_CAUSAL_FAULT_* bits). Call it right after
