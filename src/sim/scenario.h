@@ -35,6 +35,7 @@
  *   at 50s link delay 1ms jitter 100us     # the default link changes
  *   expect spread < 100us after 60s         # every second from 60 s on
  *   expect spread < 100us after 22s until 40s
+ *   expect tier_max <= 3 after 30s          # the clock's depth (tiers)
  *   expect error < 1ms after 30s
  *   expect converge < 20s
  *   expect causal ok | membership ok | bounds ok
@@ -99,8 +100,11 @@ typedef enum p2pc_scn_expect_kind {
                            (p2pc_sim_falseticker), at the end, or each
                            second in [after, until) if at_end is false */
   P2PC_SCN_EXPIRED,     /* expiry reports (receivers + senders) <= limit */
-  P2PC_SCN_META_P99     /* the run's p99 of causal metadata bytes per
+  P2PC_SCN_META_P99,    /* the run's p99 of causal metadata bytes per
                            message sent to another node <= limit */
+  P2PC_SCN_TIER_MAX,    /* each second in [after, until): the deepest
+                           synced node's tier <= limit */
+  P2PC_SCN_TIER_P99     /* ... the p99 of the synced nodes' tiers */
 } p2pc_scn_expect_kind;
 
 typedef struct p2pc_scn_expect {

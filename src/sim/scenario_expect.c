@@ -38,7 +38,7 @@ int p2pc__scn_d_expect(parser *p) {
       "usage: expect spread < T [after T] [until T] | error < T ... | "
       "converge < T | causal ok | membership ok | bounds ok | synced all | "
       "synced >= N | falseticker N [after T] [until T] | expired 0 | "
-      "expired <= N | meta_p99 <= BYTES";
+      "expired <= N | meta_p99 <= BYTES | tier_max <= N ...";
   if (sc->nexpect >= P2PC_SCN_MAX_EXPECT)
     return p2pc__scn_fail(p, "too many expectations (at most %d)",
                           P2PC_SCN_MAX_EXPECT);
@@ -118,6 +118,18 @@ int p2pc__scn_d_expect(parser *p) {
     } else {
       return p2pc__scn_fail(p, "usage: expect expired 0 | expect expired <= N");
     }
+  } else if (strcmp(w, "tier_max") == 0 || strcmp(w, "tier_p99") == 0) {
+    if ((p->ntok != 4 && p->ntok != 6 && p->ntok != 8) ||
+        strcmp(p->tok[2], "<=") != 0 ||
+        !p2pc__scn_uint_in(p->tok[3], 0, 255, &n))
+      return p2pc__scn_fail(p, "usage: expect %s <= N [after T] [until T]", w);
+    x.kind = w[5] == 'm' ? P2PC_SCN_TIER_MAX : P2PC_SCN_TIER_P99;
+    x.limit = (double)n;
+    int rv = window(p, 4, &x);
+    if (rv < 0)
+      return rv;
+    if (rv > 0 || x.until_ns <= x.after_ns)
+      return p2pc__scn_fail(p, "usage: expect %s <= N [after T] [until T]", w);
   } else if (strcmp(w, "meta_p99") == 0) {
     if (p->ntok != 4 || strcmp(p->tok[2], "<=") != 0)
       return p2pc__scn_fail(p, "usage: expect meta_p99 <= BYTES");
@@ -131,7 +143,8 @@ int p2pc__scn_d_expect(parser *p) {
     return p2pc__scn_bad(
         p,
         "expect: unknown oracle (spread, error, converge, causal, "
-        "membership, bounds, synced, falseticker, expired, meta_p99)",
+        "membership, bounds, synced, falseticker, expired, meta_p99, "
+        "tier_max, tier_p99)",
         w);
   }
   /* the words as written, normalised to single blanks */

@@ -77,9 +77,9 @@ grep -Eq '^p2pclock sim: stopped at virtual t=[0-9]+\.[0-9] s: memory 3[0-9]{2} 
 [ "$(head -1 "$tmp/big.csv")" = "t_s,alive,synced,err_p50_ns,err_p99_ns,\
 err_max_ns,spread_ns,bound_violations,msgs_sent,msgs_delivered,\
 meta_per_msg,buffered,bytes,events,meta_p99,meta_max,deps_p99,state_mean,\
-state_max,expired" ] || fail "1000 nodes: no CSV header"
+state_max,expired,tier_p99,tier_max" ] || fail "1000 nodes: no CSV header"
 # the CSV intact: a whole row for every second before the stop
-awk -F, 'NF != 20 { bad = 1 } END { exit bad }' "$tmp/big.csv" ||
+awk -F, 'NF != 22 { bad = 1 } END { exit bad }' "$tmp/big.csv" ||
   fail "1000 nodes: a CSV row without its 20 fields"
 python3 -c 'import json, sys
 d = json.load(open(sys.argv[1]))
@@ -178,7 +178,7 @@ expectations passed so far$" "$tmp/s.out" ||
   fail "60 nodes: result line: $(grep result "$tmp/s.out")"
 [ "$(wc -l <"$tmp/s.csv")" -eq $((${secs:-0} + 1)) ] ||
   fail "60 nodes: $(wc -l <"$tmp/s.csv") CSV lines for ${secs:-?} s"
-awk -F, 'NF != 20 { bad = 1 } END { exit bad }' "$tmp/s.csv" ||
+awk -F, 'NF != 22 { bad = 1 } END { exit bad }' "$tmp/s.csv" ||
   fail "60 nodes: a CSV row without its 20 fields"
 grep -q "^  causal oracle        0 violations, 0 missing$" "$tmp/s.out" ||
   fail "60 nodes: the oracle so far: $(grep causal "$tmp/s.out")"

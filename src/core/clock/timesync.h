@@ -45,6 +45,8 @@ typedef struct p2pc_timesync_config {
   uint32_t max_sources;         /* neighbours polled, at most [16] */
   uint64_t announce_ns;         /* ANNOUNCE interval [heartbeat] */
   uint64_t announce_timeout_ns; /* reference silent this long: gone [4x] */
+  uint32_t tier_sources;        /* tier sources polled beyond neighbours [4] */
+  uint32_t serve_max;           /* clients served before refusing more [64] */
 } p2pc_timesync_config;
 
 /* Counters of the time socket. */
