@@ -251,7 +251,7 @@ void p2pc__tiers_pick(p2pc_timesync *ts, p2pc_now now) {
     tiercand *c = &ts->tiers.cand[i];
     if (!c->used)
       continue;
-    if (mono - c->heard_mono > CAND_LIFE) {
+    if (mono > c->heard_mono && mono - c->heard_mono > CAND_LIFE) {
       c->used = false;
       continue;
     }

@@ -102,7 +102,8 @@ typedef struct p2pc_source_info {
   double err_ns;              /* error bound of offset_ns */
   bool interleaved;           /* the newest sample used interleaved mode */
   bool kernel;                /* ... and kernel timestamps at both ends */
-  const char *state;          /* selected, truechimer, falseticker, candidate,
+  const char *state;          /* selected, combined, truechimer, falseticker,
+                                 candidate,
                                  unsynced, no-samples, unreachable, other-ref */
   int64_t last_sample_ago_ns; /* -1 if none */
 } p2pc_source_info;
