@@ -181,6 +181,11 @@ static void do_announce(const uint8_t *b, size_t len, p2pc_buf *out) {
   }
   FUZZ_CHECK((size_t)rv == len);
   FUZZ_CHECK(an.ref[0] == '\0' || p2pc_node_id_valid(an.ref, strlen(an.ref)));
+  FUZZ_CHECK(an.nhints <= P2PC_ANNOUNCE_HINTS);
+  for (uint8_t i = 0; i < an.nhints; i++)
+    FUZZ_CHECK(
+        p2pc_node_id_valid(an.hints[i].rec.id, strlen(an.hints[i].rec.id)) &&
+        an.hints[i].rec.sig_len == 0 && !(an.hints[i].flags & ~P2PC_HINT_FULL));
   p2pc_buf_reset(out);
   FUZZ_CHECK(p2pc_wire_announce_put(out, &an) == 0);
   check_reencoding(out, b, len);

@@ -61,8 +61,17 @@ static void frame_announce(p2pc_buf *b, const char *ref, uint64_t seq) {
                            .ref_priority = 128,
                            .ref_class = 248,
                            .ref_seq = seq,
-                           .hops = ref[0] ? 1 : 0};
+                           .hops = ref[0] ? 1 : 0,
+                           .tier = ref[0] ? 1 : P2PC_TIER_NONE};
   snprintf(an.ref, sizeof an.ref, "%s", ref);
+  if (ref[0]) { /* one tier hint: the reference itself */
+    an.nhints = 1;
+    snprintf(an.hints[0].rec.id, sizeof an.hints[0].rec.id, "%s", ref);
+    an.hints[0].rec.addr =
+        (p2pc_wire_addr){.family = 4, .addr = {10, 0, 0, 1}, .port = 9000};
+    an.hints[0].rec.time_port = 9000;
+    an.hints[0].flags = P2PC_HINT_FULL;
+  }
   long st = p2pc_wire_frame_begin(b, P2PC_FRAME_ANNOUNCE);
   CHECK("begin", (int)st);
   CHECK("announce", p2pc_wire_announce_put(b, &an));

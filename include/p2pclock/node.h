@@ -155,6 +155,11 @@ typedef struct p2pc_settings {
   uint32_t passive_max;         /* passive view entries [32] */
   uint32_t peers_sample;        /* address records in one PEERS [8] */
   uint64_t shuffle_interval_ns; /* one SHUFFLE every, jittered [10 s] */
+  /* Clock tiers (docs/CLOCK.md, Tiers): nodes of the lowest tier known
+   * polled beyond the neighbours, over UDP [4, at most 16]; clients served
+   * before refusing more (the FULL flag) [64, at most 4096]. */
+  uint32_t clock_tier_sources;
+  uint32_t clock_serve_max;
 } p2pc_settings;
 
 P2PC_EXTERN void p2pc_settings_default_versioned(int version, p2pc_settings *s);

@@ -101,7 +101,8 @@ static const char sim_tail[] =
     "peak (the highest of any second)}, expired {receivers,\n"
     "senders}, refused_ahead}, causal_oracle {run, violations,\n"
     "missing, first_violation}, convergence_s (null: none),\n"
-    "final_spread_ns, worst_spread_ns, max_error_ns, bound_violations,\n"
+    "final_spread_ns, worst_spread_ns, max_error_ns, tier_p99, tier_max,\n"
+    "bound_violations,\n"
     "membership_ok, alive, synced, lookups {issued, found, failed,\n"
     "rounds_mean, rounds_max, requests_mean, table_records_mean,\n"
     "table_records_max, table_bytes_mean}, overlay {unaddressable,\n"
@@ -187,7 +188,8 @@ static const p2pc_args_opt sim_flags[] = {
      "deps_p99 (entries a message): of the messages sent\n"
      "that second; state_mean, state_max (causal state\n"
      "bytes a node, over the alive nodes, now); expired\n"
-     "(expiry reports that second)"},
+     "(expiry reports that second); tier_p99, tier_max\n"
+     "(the clock's depth: tiers of the synced nodes)"},
     {"mem-limit", "SIZE", 0, mem_flag, 0, 0, NULL,
      "the memory budget: 512M, 4G, 1.5G (K, M, G, T:\n"
      "powers of 1024; KiB, MiB, GiB, TiB too); 0 or\n"

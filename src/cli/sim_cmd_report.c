@@ -70,7 +70,7 @@ void p2pc__simcmd_on_row(void *ud, const p2pc_sim_second *row) {
     return;
   fprintf(c->csv,
           "%llu,%u,%u,%.0f,%.0f,%.0f,%.0f,%u,%llu,%llu,%.2f,%llu,%llu,%llu,"
-          "%llu,%llu,%u,%.0f,%llu,%llu,%llu,%llu,%llu,%llu\n",
+          "%llu,%llu,%u,%.0f,%llu,%llu,%llu,%llu,%llu,%llu,%u,%u\n",
           (unsigned long long)row->t_s, row->alive, row->synced, row->err_p50,
           row->err_p99, row->err_max, row->spread, row->bound_violations,
           (unsigned long long)row->msgs_sent,
@@ -82,7 +82,7 @@ void p2pc__simcmd_on_row(void *ud, const p2pc_sim_second *row) {
           (unsigned long long)row->lat_p99,
           (unsigned long long)row->bcast_lat_p99,
           (unsigned long long)row->hops_p99,
-          (unsigned long long)row->unaddressable);
+          (unsigned long long)row->unaddressable, row->tier_p99, row->tier_max);
   /* One row per virtual second, so a flush each is cheap, and a run that
    * is killed (or a plot that tails the file) has every row so far, whole:
    * with stdio's buffering the last few KiB, cut mid-row, would be lost. */
@@ -94,7 +94,8 @@ void p2pc__simcmd_csv_header(FILE *f) {
   fputs("t_s,alive,synced,err_p50_ns,err_p99_ns,err_max_ns,spread_ns,"
         "bound_violations,msgs_sent,msgs_delivered,meta_per_msg,buffered,"
         "bytes,events,meta_p99,meta_max,deps_p99,state_mean,state_max,"
-        "expired,lat_p99_ns,bcast_lat_p99_ns,hops_p99,unaddressable\n",
+        "expired,lat_p99_ns,bcast_lat_p99_ns,hops_p99,unaddressable,tier_p99,"
+        "tier_max\n",
         f);
 }
 
@@ -249,6 +250,9 @@ void p2pc__simcmd_print_summary(const p2pc_scenario *sc, const char *path,
   printf("  %-20s %s (worst second: %s)\n", "final spread", a, b);
   p2pc_scn_format_ns(r->final_err_max_ns, a, sizeof a);
   printf("  %-20s %s (final, against true time)\n", "max error", a);
+  if (!sc->cfg.collaborative)
+    printf("  %-20s p99 %u, max %u (final; tiers from the reference)\n",
+           "clock depth", r->final_tier_p99, r->final_tier_max);
   printf("  %-20s %llu\n", "bound violations",
          (unsigned long long)r->bound_violations);
   printf("  %-20s %s\n", "membership", r->membership_ok ? "ok" : "NOT ok");
@@ -450,6 +454,8 @@ bool p2pc__simcmd_print_json(const p2pc_scenario *sc, const char *path,
       add_num(o, "final_spread_ns", r->final_spread_ns) &&
       add_num(o, "worst_spread_ns", c->worst_spread) &&
       add_num(o, "max_error_ns", r->final_err_max_ns) &&
+      add_num(o, "tier_p99", r->final_tier_p99) &&
+      add_num(o, "tier_max", r->final_tier_max) &&
       add_num(o, "bound_violations", (double)r->bound_violations) &&
       cJSON_AddBoolToObject(o, "membership_ok", r->membership_ok) &&
       add_num(o, "alive", r->alive) && add_num(o, "synced", r->synced) &&

@@ -57,7 +57,7 @@ void p2pc__sim_on_second(p2pc_sim *s,
   p2pc_sim_second *row = &s->cur;
   memset(row, 0, sizeof *row);
   row->t_s = s->now / SEC;
-  uint32_t m = 0;
+  uint32_t m = 0, tiers[256] = {0};
   double lo = 0, hi = 0;
   int64_t ref_net = 0;
   const char *ref_id = "";
@@ -88,6 +88,8 @@ void p2pc__sim_on_second(p2pc_sim *s,
     if (!t.synced)
       continue;
     row->synced++;
+    if (!s->cfg.collaborative)
+      tiers[t.hops]++;
     int64_t net =
         p2pc_node_network_time(x->n, p2pc__sim_local_at(s, i, s->now));
     double err = (double)(net - EPOCH - (int64_t)s->now);
@@ -112,6 +114,15 @@ void p2pc__sim_on_second(p2pc_sim *s,
     row->err_p99 = scratch[(m * 99) / 100 < m ? (m * 99) / 100 : m - 1];
     row->err_max = scratch[m - 1];
     row->spread = hi - lo;
+    uint32_t below = 0;
+    for (uint32_t k = 0; k < 256; k++) {
+      if (!tiers[k])
+        continue;
+      row->tier_max = k;
+      if (below < m - m / 100) /* the p99: 99 % of the nodes at or below */
+        row->tier_p99 = k;
+      below += tiers[k];
+    }
   }
   row->msgs_sent = s->sec_sent;
   row->msgs_delivered = s->sec_deliv;
@@ -138,6 +149,8 @@ void p2pc__sim_on_second(p2pc_sim *s,
   }
   s->res.final_spread_ns = row->spread;
   s->res.final_err_max_ns = row->err_max;
+  s->res.final_tier_p99 = row->tier_p99;
+  s->res.final_tier_max = row->tier_max;
   s->res.alive = row->alive;
   s->res.synced = row->synced;
   if (per_second)
@@ -161,7 +174,8 @@ static bool uses_clock_of(const p2pc_sim *s, uint32_t j, const char *id,
       continue;
     *marked = strcmp(si.state, "falseticker") == 0;
     return strcmp(si.state, "selected") == 0 ||
-           strcmp(si.state, "truechimer") == 0;
+           strcmp(si.state, "truechimer") == 0 ||
+           strcmp(si.state, "combined") == 0;
   }
   return false;
 }

@@ -39,6 +39,7 @@
  *   at 30s lookup 0-99         # each looks a random node's record up
  *   expect spread < 100us after 60s         # every second from 60 s on
  *   expect spread < 100us after 22s until 40s
+ *   expect tier_max <= 3 after 30s          # the clock's depth (tiers)
  *   expect error < 1ms after 30s
  *   expect converge < 20s
  *   expect causal ok | membership ok | bounds ok | lookups ok | views ok
@@ -152,7 +153,10 @@ typedef enum p2pc_scn_expect_kind {
   P2PC_SCN_LATENCY,     /* the run's p99 of message latency < limit ns */
   P2PC_SCN_FALSE_SUSP,  /* false suspicions <= limit */
   P2PC_SCN_DETECT,      /* every failure declared down by all < limit s */
-  P2PC_SCN_UNADDR       /* unaddressable sends <= limit */
+  P2PC_SCN_UNADDR,      /* unaddressable sends <= limit */
+  P2PC_SCN_TIER_MAX,    /* each second in [after, until): the deepest
+                           synced node's tier <= limit */
+  P2PC_SCN_TIER_P99     /* ... the p99 of the synced nodes' tiers */
 } p2pc_scn_expect_kind;
 
 typedef struct p2pc_scn_expect {

@@ -41,7 +41,7 @@ int p2pc__scn_d_expect(parser *p) {
       "[until T] | expired 0 | expired <= N | meta_p99 <= BYTES | "
       "broadcast ok [grace T] | bcast_p99_hops <= N | bcast_latency_p99 < T "
       "| latency_p99 < T | flaps <= N | false_suspicions <= N | detect < T | "
-      "unaddressable <= N";
+      "unaddressable <= N | tier_max <= N ...";
   if (sc->nexpect >= P2PC_SCN_MAX_EXPECT)
     return p2pc__scn_fail(p, "too many expectations (at most %d)",
                           P2PC_SCN_MAX_EXPECT);
@@ -124,6 +124,18 @@ int p2pc__scn_d_expect(parser *p) {
     } else {
       return p2pc__scn_fail(p, "usage: expect expired 0 | expect expired <= N");
     }
+  } else if (strcmp(w, "tier_max") == 0 || strcmp(w, "tier_p99") == 0) {
+    if ((p->ntok != 4 && p->ntok != 6 && p->ntok != 8) ||
+        strcmp(p->tok[2], "<=") != 0 ||
+        !p2pc__scn_uint_in(p->tok[3], 0, 255, &n))
+      return p2pc__scn_fail(p, "usage: expect %s <= N [after T] [until T]", w);
+    x.kind = w[5] == 'm' ? P2PC_SCN_TIER_MAX : P2PC_SCN_TIER_P99;
+    x.limit = (double)n;
+    int rv = window(p, 4, &x);
+    if (rv < 0)
+      return rv;
+    if (rv > 0 || x.until_ns <= x.after_ns)
+      return p2pc__scn_fail(p, "usage: expect %s <= N [after T] [until T]", w);
   } else if (strcmp(w, "meta_p99") == 0) {
     if (p->ntok != 4 || strcmp(p->tok[2], "<=") != 0)
       return p2pc__scn_fail(p, "usage: expect meta_p99 <= BYTES");
@@ -177,7 +189,8 @@ int p2pc__scn_d_expect(parser *p) {
         "expect: unknown oracle (spread, error, converge, causal, "
         "membership, bounds, lookups, views, synced, falseticker, expired, "
         "meta_p99, broadcast, bcast_p99_hops, bcast_latency_p99, "
-        "latency_p99, flaps, false_suspicions, detect, unaddressable)",
+        "latency_p99, flaps, false_suspicions, detect, unaddressable, "
+        "tier_max, tier_p99)",
         w);
   }
   /* the words as written, normalised to single blanks */

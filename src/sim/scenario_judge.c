@@ -33,12 +33,16 @@ void p2pc_scn_judge_row(p2pc_scn_judge *j, const p2pc_scenario *sc,
   for (uint32_t i = 0; i < j->n; i++) {
     const p2pc_scn_expect *x = &sc->expect[i];
     p2pc_scn_verdict *v = &j->v[i];
-    if (x->kind != P2PC_SCN_SPREAD && x->kind != P2PC_SCN_ERROR)
+    if (x->kind != P2PC_SCN_SPREAD && x->kind != P2PC_SCN_ERROR &&
+        x->kind != P2PC_SCN_TIER_MAX && x->kind != P2PC_SCN_TIER_P99)
       continue;
     double t = (double)row->t_s * NS_PER_S;
     if (t < (double)x->after_ns || t >= (double)x->until_ns)
       continue;
-    double m = x->kind == P2PC_SCN_SPREAD ? row->spread : row->err_max;
+    double m = x->kind == P2PC_SCN_SPREAD     ? row->spread
+               : x->kind == P2PC_SCN_ERROR    ? row->err_max
+               : x->kind == P2PC_SCN_TIER_MAX ? row->tier_max
+                                              : row->tier_p99;
     if (!v->seen || m > v->measured)
       v->measured = m;
     v->seen = true;
@@ -212,6 +216,14 @@ uint32_t p2pc_scn_judge_end(p2pc_scn_judge *j, const p2pc_scenario *sc,
       p2pc_scn_format_ns(v->measured, a, sizeof a);
       if (v->seen)
         snprintf(v->detail, sizeof v->detail, "worst %s", a);
+      else
+        snprintf(v->detail, sizeof v->detail, "no second in its window");
+      break;
+    case P2PC_SCN_TIER_MAX:
+    case P2PC_SCN_TIER_P99:
+      v->pass = v->seen && v->measured <= x->limit;
+      if (v->seen)
+        snprintf(v->detail, sizeof v->detail, "worst %.0f", v->measured);
       else
         snprintf(v->detail, sizeof v->detail, "no second in its window");
       break;

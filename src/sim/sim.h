@@ -213,6 +213,9 @@ typedef struct p2pc_sim_second {
    * (virtual ns), hops p99 of the deliveries flagged broadcast (0: none);
    * sends found unaddressable this second. */
   uint64_t lat_p99, bcast_lat_p99, hops_p99, unaddressable;
+  /* Clock depth (reference mode): the tier of the synced nodes (hops from
+   * the reference through the time sources they follow), p99 and max. */
+  uint32_t tier_p99, tier_max;
 } p2pc_sim_second;
 
 typedef enum p2pc_sim_stop {
@@ -235,6 +238,7 @@ typedef struct p2pc_sim_result {
   char first_violation[512];
   double conv_s; /* first second from which spread < 100 us held */
   double final_spread_ns, final_err_max_ns;
+  uint32_t final_tier_p99, final_tier_max; /* p2pc_sim_second's, at the end */
   uint64_t bound_violations;
   bool membership_ok; /* at the end: the up-link graph of alive nodes is
                          connected and each has min(k, alive-1) links */

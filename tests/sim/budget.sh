@@ -77,10 +77,10 @@ grep -Eq '^p2pclock sim: stopped at virtual t=[0-9]+\.[0-9] s: memory 3[0-9]{2} 
 [ "$(head -1 "$tmp/big.csv")" = "t_s,alive,synced,err_p50_ns,err_p99_ns,\
 err_max_ns,spread_ns,bound_violations,msgs_sent,msgs_delivered,\
 meta_per_msg,buffered,bytes,events,meta_p99,meta_max,deps_p99,state_mean,\
-state_max,expired,lat_p99_ns,bcast_lat_p99_ns,hops_p99,unaddressable" ] || fail "1000 nodes: no CSV header"
+state_max,expired,lat_p99_ns,bcast_lat_p99_ns,hops_p99,unaddressable,tier_p99,tier_max" ] || fail "1000 nodes: no CSV header"
 # the CSV intact: a whole row for every second before the stop
-awk -F, 'NF != 24 { bad = 1 } END { exit bad }' "$tmp/big.csv" ||
-  fail "1000 nodes: a CSV row without its 24 fields"
+awk -F, 'NF != 26 { bad = 1 } END { exit bad }' "$tmp/big.csv" ||
+  fail "1000 nodes: a CSV row without its 26 fields"
 python3 -c 'import json, sys
 d = json.load(open(sys.argv[1]))
 rows = sum(1 for _ in open(sys.argv[2])) - 1
@@ -181,8 +181,8 @@ expectations passed so far$" "$tmp/s.out" ||
 rows=$(($(wc -l <"$tmp/s.csv") - 1))
 [ "$rows" -eq "${secs:-0}" ] || [ "$rows" -eq $((${secs:-0} - 1)) ] ||
   fail "60 nodes: $rows CSV rows for ${secs:-?} s"
-awk -F, 'NF != 24 { bad = 1 } END { exit bad }' "$tmp/s.csv" ||
-  fail "60 nodes: a CSV row without its 24 fields"
+awk -F, 'NF != 26 { bad = 1 } END { exit bad }' "$tmp/s.csv" ||
+  fail "60 nodes: a CSV row without its 26 fields"
 grep -q "^  causal oracle        0 violations, 0 missing$" "$tmp/s.out" ||
   fail "60 nodes: the oracle so far: $(grep causal "$tmp/s.out")"
 

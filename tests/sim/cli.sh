@@ -38,7 +38,7 @@ cmp "$tmp/run1.csv" "$tmp/run2.csv" || fail "CSV differs between runs"
 [ "$(head -1 "$tmp/run1.csv")" = "t_s,alive,synced,err_p50_ns,err_p99_ns,\
 err_max_ns,spread_ns,bound_violations,msgs_sent,msgs_delivered,\
 meta_per_msg,buffered,bytes,events,meta_p99,meta_max,deps_p99,state_mean,\
-state_max,expired,lat_p99_ns,bcast_lat_p99_ns,hops_p99,unaddressable" ] || fail "CSV header"
+state_max,expired,lat_p99_ns,bcast_lat_p99_ns,hops_p99,unaddressable,tier_p99,tier_max" ] || fail "CSV header"
 [ "$(wc -l <"$tmp/run1.csv")" -eq 21 ] || fail "CSV: not 20 rows"
 [ -s "$tmp/run1.err" ] && fail "--quiet, yet stderr: $(cat "$tmp/run1.err")"
 "$bin" sim --scenario "$scn/proto10.scn" --duration 20 --seed 2 --quiet \
@@ -76,8 +76,8 @@ wait $pid 2>/dev/null
 [ "$(wc -l <"$tmp/k.csv")" -ge 3 ] || fail "killed run: CSV has no rows"
 [ "$(tail -c 1 "$tmp/k.csv" | od -An -c | tr -d ' ')" = '\n' ] ||
   fail "killed run: the CSV ends mid-row"
-awk -F, 'NF != 24 { bad = 1 } END { exit bad }' "$tmp/k.csv" ||
-  fail "killed run: a CSV row without its 24 fields"
+awk -F, 'NF != 26 { bad = 1 } END { exit bad }' "$tmp/k.csv" ||
+  fail "killed run: a CSV row without its 26 fields"
 
 # a failing expectation: status 1, and the verdict says FAIL
 printf 'nodes 3\nduration 5s\nexpect spread < 1ns after 4s\n' >"$tmp/f.scn"

@@ -49,6 +49,7 @@ int main(void) {
       cmocka_unit_test(test_judge),
       cmocka_unit_test(test_judge_views),
       cmocka_unit_test(test_judge_causal),
+      cmocka_unit_test(test_judge_tiers),
       cmocka_unit_test(test_lifetime_flag),
       cmocka_unit_test(test_judge_falseticker),
       cmocka_unit_test(test_format_ns),

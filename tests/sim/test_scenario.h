@@ -38,6 +38,7 @@ void test_load(void **state);
 void test_judge(void **state);
 void test_judge_views(void **state);
 void test_judge_causal(void **state);
+void test_judge_tiers(void **state);
 void test_lifetime_flag(void **state);
 void test_judge_falseticker(void **state);
 void test_format_ns(void **state);

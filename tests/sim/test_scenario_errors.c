@@ -117,12 +117,13 @@ static const bad_case bad_cases[] = {
      "T] | expired 0 | expired <= N | meta_p99 <= BYTES | broadcast ok "
      "[grace T] | bcast_p99_hops <= N | bcast_latency_p99 < T | latency_p99 "
      "< T | flaps <= N | false_suspicions <= N | detect < T | unaddressable "
-     "<= N"},
+     "<= N | tier_max <= N ..."},
     {"expect happiness ok\n",
      "t.scn:1: expect: unknown oracle (spread, error, converge, causal, "
      "membership, bounds, lookups, views, synced, falseticker, expired, "
      "meta_p99, broadcast, bcast_p99_hops, bcast_latency_p99, latency_p99, "
-     "flaps, false_suspicions, detect, unaddressable), got "
+     "flaps, false_suspicions, detect, unaddressable, tier_max, tier_p99), "
+     "got "
      "\"happiness\""},
     {"expect expired 3\n",
      "t.scn:1: usage: expect expired 0 | expect expired <= N"},
@@ -133,6 +134,14 @@ static const bad_case bad_cases[] = {
     {"expect expired 0 0\n",
      "t.scn:1: usage: expect expired 0 | expect expired <= N"},
     {"expect meta_p99 < 1024\n", "t.scn:1: usage: expect meta_p99 <= BYTES"},
+    {"expect tier_max < 3\n",
+     "t.scn:1: usage: expect tier_max <= N [after T] [until T]"},
+    {"expect tier_p99 <= 256\n",
+     "t.scn:1: usage: expect tier_p99 <= N [after T] [until T]"},
+    {"expect tier_max <= 3 after 9s until 9s\n",
+     "t.scn:1: usage: expect tier_max <= N [after T] [until T]"},
+    {"expect tier_max <= 3 soon\n",
+     "t.scn:1: usage: expect tier_max <= N [after T] [until T]"},
     {"expect meta_p99 <= 1KiB\n",
      "t.scn:1: expect meta_p99: BYTES must be an integer 0..4294967295, got "
      "\"1KiB\""},

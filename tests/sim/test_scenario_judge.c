@@ -94,6 +94,44 @@ void test_judge_views(void **state) {
   free(sc);
 }
 
+/* tier_max and tier_p99: the worst second of the window, <= the limit */
+void test_judge_tiers(void **state) {
+  (void)state;
+  p2pc_scenario *sc = scn_new();
+  char err[P2PC_SCN_ERR_LEN];
+  assert_int_equal(scn_parse(sc,
+                             "expect tier_max <= 3 after 3s\n"
+                             "expect tier_p99 <= 2 after 3s\n"
+                             "expect tier_max <= 2\n"
+                             "expect tier_max <= 9 after 10s\n",
+                             err, sizeof err),
+                   0);
+  assert_int_equal(sc->expect[0].kind, P2PC_SCN_TIER_MAX);
+  assert_int_equal(sc->expect[1].kind, P2PC_SCN_TIER_P99);
+  assert_string_equal(sc->expect[0].text, "tier_max <= 3 after 3s");
+  p2pc_scn_judge j;
+  p2pc_scn_judge_init(&j, sc);
+  /* seconds 1..5: deep (7) at 2 s, then max 3, p99 2 */
+  for (uint64_t t = 1; t <= 5; t++) {
+    p2pc_sim_second row;
+    memset(&row, 0, sizeof row);
+    row.t_s = t;
+    row.tier_max = t == 2 ? 7 : 3;
+    row.tier_p99 = t == 2 ? 6 : 2;
+    p2pc_scn_judge_row(&j, sc, &row);
+  }
+  p2pc_sim_result r;
+  memset(&r, 0, sizeof r);
+  assert_int_equal(p2pc_scn_judge_end(&j, sc, &r), 2);
+  assert_true(j.v[0].pass && j.v[0].measured == 3);
+  assert_true(j.v[1].pass && j.v[1].measured == 2);
+  assert_false(j.v[2].pass); /* 7 at 2 s */
+  assert_string_equal(j.v[2].detail, "worst 7");
+  assert_false(j.v[3].pass); /* no second in the window */
+  assert_string_equal(j.v[3].detail, "no second in its window");
+  free(sc);
+}
+
 void test_judge(void **state) {
   (void)state;
   p2pc_scenario *sc = scn_new();

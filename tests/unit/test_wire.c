@@ -195,10 +195,11 @@ static void test_announce(void **state) {
                            .ref_priority = 7,
                            .ref_class = 248,
                            .ref_seq = 300,
-                           .hops = 2};
+                           .hops = 2,
+                           .tier = P2PC_TIER_NONE};
   assert_int_equal(p2pc_wire_announce_put(&b, &an), 0);
-  const uint8_t want[] = {0x23, 0x29, 0, 1,   5,    'r',  'e', 'f',
-                          '-',  '1',  7, 248, 0xac, 0x02, 2};
+  const uint8_t want[] = {0x23, 0x29, 0,   1,    5,    'r', 'e', 'f', '-',
+                          '1',  7,    248, 0xac, 0x02, 2,   255, 0};
   assert_int_equal(b.len, sizeof want);
   assert_memory_equal(b.data, want, sizeof want);
   p2pc_wire_announce got;
@@ -217,8 +218,8 @@ static void test_announce(void **state) {
   p2pc_buf_reset(&b);
   memset(&an, 0, sizeof an);
   assert_int_equal(p2pc_wire_announce_put(&b, &an), 0);
-  assert_int_equal(b.len, 9);
-  assert_int_equal(p2pc_wire_announce_get(b.data, b.len, &got), 9);
+  assert_int_equal(b.len, 11);
+  assert_int_equal(p2pc_wire_announce_get(b.data, b.len, &got), 11);
   assert_string_equal(got.ref, "");
   /* an unknown mode or flag is refused */
   b.data[2] = 2;
@@ -226,6 +227,77 @@ static void test_announce(void **state) {
   b.data[2] = 0;
   b.data[3] = 0x80;
   assert_int_equal(p2pc_wire_announce_get(b.data, b.len, &got), P2PC_ERR_PROTO);
+  p2pc_buf_fini(&b);
+}
+
+/* Tier hints: up to four records with a tier and a flag; more, an unknown
+ * flag or a record with a signature are refused, on both sides. */
+static void test_announce_hints(void **state) {
+  (void)state;
+  p2pc_buf b;
+  p2pc_buf_init(&b, A, 4096);
+  p2pc_wire_announce an = {.time_port = 9001,
+                           .flags = P2PC_ANNOUNCE_SYNCED | P2PC_ANNOUNCE_FULL,
+                           .ref = "r",
+                           .ref_seq = 3,
+                           .hops = 2,
+                           .tier = 1,
+                           .nhints = 2};
+  snprintf(an.hints[0].rec.id, sizeof an.hints[0].rec.id, "r");
+  an.hints[0].rec.addr =
+      (p2pc_wire_addr){.family = 4, .addr = {10, 0, 0, 1}, .port = 9000};
+  an.hints[0].rec.time_port = 9100;
+  an.hints[0].tier = 0;
+  snprintf(an.hints[1].rec.id, sizeof an.hints[1].rec.id, "s-2");
+  an.hints[1].rec.incarnation = 77;
+  an.hints[1].tier = 1;
+  an.hints[1].flags = P2PC_HINT_FULL;
+  assert_int_equal(p2pc_wire_announce_put(&b, &an), 0);
+  p2pc_wire_announce got;
+  assert_int_equal(p2pc_wire_announce_get(b.data, b.len, &got), (int)b.len);
+  assert_int_equal(got.tier, 1);
+  assert_int_equal(got.flags, P2PC_ANNOUNCE_SYNCED | P2PC_ANNOUNCE_FULL);
+  assert_int_equal(got.nhints, 2);
+  assert_string_equal(got.hints[0].rec.id, "r");
+  assert_int_equal(got.hints[0].rec.addr.port, 9000);
+  assert_int_equal(got.hints[0].rec.addr.addr[3], 1);
+  assert_int_equal(got.hints[0].rec.time_port, 9100);
+  assert_int_equal(got.hints[1].rec.incarnation, 77);
+  assert_int_equal(got.hints[1].tier, 1);
+  assert_int_equal(got.hints[1].flags, P2PC_HINT_FULL);
+  /* re-encoding gives the same bytes */
+  p2pc_buf c;
+  p2pc_buf_init(&c, A, 4096);
+  assert_int_equal(p2pc_wire_announce_put(&c, &got), 0);
+  assert_int_equal(c.len, b.len);
+  assert_memory_equal(c.data, b.data, b.len);
+  /* every truncation fails */
+  for (size_t n = 0; n < b.len; n++)
+    assert_int_equal(p2pc_wire_announce_get(b.data, n, &got), P2PC_ERR_PROTO);
+  /* a trailing byte fails */
+  p2pc_buf_put_u8(&b, 0);
+  assert_int_equal(p2pc_wire_announce_get(b.data, b.len, &got), P2PC_ERR_PROTO);
+  b.len--;
+  /* an unknown hint flag (the last byte) fails */
+  b.data[b.len - 1] = 0x02;
+  assert_int_equal(p2pc_wire_announce_get(b.data, b.len, &got), P2PC_ERR_PROTO);
+  /* more than four hints: refused by the encoder, and by the decoder */
+  an.nhints = P2PC_ANNOUNCE_HINTS + 1;
+  p2pc_buf_reset(&c);
+  assert_int_equal(p2pc_wire_announce_put(&c, &an), P2PC_ERR_INVAL);
+  assert_int_equal(c.len, 0);
+  memset(&an, 0, sizeof an);
+  assert_int_equal(p2pc_wire_announce_put(&c, &an), 0);
+  c.data[c.len - 1] = P2PC_ANNOUNCE_HINTS + 1; /* the count */
+  assert_int_equal(p2pc_wire_announce_get(c.data, c.len, &got), P2PC_ERR_PROTO);
+  /* an unknown flag on the encoder's side */
+  an.nhints = 1;
+  snprintf(an.hints[0].rec.id, sizeof an.hints[0].rec.id, "x");
+  an.hints[0].flags = 0x80;
+  p2pc_buf_reset(&c);
+  assert_int_equal(p2pc_wire_announce_put(&c, &an), P2PC_ERR_INVAL);
+  assert_int_equal(c.len, 0);
+  p2pc_buf_fini(&c);
   p2pc_buf_fini(&b);
 }
 
@@ -734,6 +806,7 @@ int main(void) {
       cmocka_unit_test(test_hello),
       cmocka_unit_test(test_error_ack_ping),
       cmocka_unit_test(test_announce),
+      cmocka_unit_test(test_announce_hints),
       cmocka_unit_test(test_peers),
       cmocka_unit_test(test_shuffle),
       cmocka_unit_test(test_leave),

@@ -206,8 +206,8 @@ static void note_sent(p2pc_timesync *ts) {
   ts->el.sent_active = ts->el.ref_active;
 }
 
-void p2pc__election_announce(p2pc_timesync *ts, bool tick, p2pc_now now,
-                             p2pc_wire_announce *an) {
+static void announce(p2pc_timesync *ts, bool tick, p2pc_now now,
+                     p2pc_wire_announce *an) {
   memset(an, 0, sizeof *an);
   an->time_port = ts->cfg.time_port;
   an->mode = (uint8_t)ts->cfg.mode;
@@ -244,6 +244,12 @@ void p2pc__election_announce(p2pc_timesync *ts, bool tick, p2pc_now now,
       hops = s->ann.hops;
   }
   an->hops = hops < 254 ? (uint8_t)(hops + 1) : 255;
+}
+
+void p2pc__election_announce(p2pc_timesync *ts, bool tick, p2pc_now now,
+                             p2pc_wire_announce *an) {
+  announce(ts, tick, now, an);
+  p2pc__tiers_announce(ts, now, an);
 }
 
 /* Relaying at once is what lets the election cover the mesh within the

@@ -3,7 +3,9 @@
  * Clock synchronization, the exchange: the sources (one a neighbour), the
  * NTP requests we send them, their replies, and the samples those give.
  *
- * Each neighbour is a source. We poll it with NTP client requests that
+ * Each neighbour is a source, and so is each tier source (tiers.c), a
+ * node beyond the neighbours polled at the address its record gives. We
+ * poll it with NTP client requests that
  * carry our extension field (ntp.h); its replies give the four timestamps
  * in *local* clock terms (the reply's extension says what it added to its
  * local clock), so each source's statistics (srcstats.h) fit a clean line:
@@ -71,69 +73,114 @@ static void reset_source(p2pc_timesync *ts, source *s, p2pc_now now) {
   sync_poll(ts, s);
 }
 
+/* A source slot for id: its own, else one given up by a source that is
+ * no longer polled (so churn cannot starve the node of sources), else a
+ * new one while fewer than the bound (neighbours + tier sources). */
+static source *slot_for(p2pc_timesync *ts, const char *id) {
+  source *s = p2pc__exchange_find(ts, id);
+  if (s)
+    return s;
+  uint32_t cap = ts->cfg.max_sources + ts->cfg.tier_sources;
+  for (uint32_t i = 0; i < ts->nsrc && ts->nsrc == cap; i++)
+    if (!ts->src[i].up) {
+      s = &ts->src[i];
+      ts->src_hash[i] = id_hash(id);
+      p2pc__steer_drop_parent(ts, (int32_t)i);
+      break;
+    }
+  if (!s) {
+    if (ts->nsrc == cap)
+      return NULL; /* polled sources are bounded; the rest are not polled */
+    if (ts->nsrc == ts->srccap) {
+      uint32_t ncap = ts->srccap ? 2 * ts->srccap : 8;
+      uint32_t *nh = ts->a->realloc(ts->src_hash, ncap * sizeof *nh, ts->a->ud);
+      if (!nh)
+        return NULL;
+      ts->src_hash = nh;
+      uint64_t *np = ts->a->realloc(ts->src_poll, ncap * sizeof *np, ts->a->ud);
+      if (!np)
+        return NULL;
+      ts->src_poll = np;
+      source *ns = ts->a->realloc(ts->src, ncap * sizeof *ns, ts->a->ud);
+      if (!ns)
+        return NULL;
+      ts->src = ns;
+      ts->srccap = ncap;
+    }
+    ts->src_hash[ts->nsrc] = id_hash(id);
+    s = &ts->src[ts->nsrc++];
+  }
+  memset(s, 0, sizeof *s);
+  copy_id(s->id, id);
+  p2pc_srcstats_config sc;
+  p2pc_srcstats_config_default(&sc);
+  sc.precision_ns = ts->cfg.precision_ns;
+  p2pc_srcstats_init(&s->st, &sc);
+  s->state = "candidate";
+  ts->src_poll[s - ts->src] = UINT64_MAX;
+  return s;
+}
+
 void p2pc__exchange_peer_up(p2pc_timesync *ts, const char *id,
                             const p2pc_wire_addr *addr, p2pc_now now) {
   source *s = p2pc__exchange_find(ts, id);
   if (!s) {
-    /* Polled sources are bounded: a neighbour that is gone gives its
-     * slot to a new one (else churn would starve the node of sources). */
-    for (uint32_t i = 0; i < ts->nsrc && ts->nsrc == ts->cfg.max_sources; i++)
-      if (!ts->src[i].up) {
-        s = &ts->src[i];
-        memset(s, 0, sizeof *s);
-        copy_id(s->id, id);
-        ts->src_hash[i] = id_hash(id);
-        p2pc_srcstats_config sc;
-        p2pc_srcstats_config_default(&sc);
-        sc.precision_ns = ts->cfg.precision_ns;
-        p2pc_srcstats_init(&s->st, &sc);
-        s->state = "candidate";
-        p2pc__steer_drop_parent(ts, (int32_t)i);
-        break;
-      }
+    uint32_t linked = 0;
+    for (uint32_t i = 0; i < ts->nsrc; i++)
+      linked += ts->src[i].linked;
+    if (linked >= ts->cfg.max_sources)
+      return; /* neighbours polled are bounded; the rest are not polled */
+    s = slot_for(ts, id);
+    if (!s)
+      return;
   }
-  if (!s) {
-    if (ts->nsrc == ts->cfg.max_sources)
-      return; /* polled sources are bounded; the rest are not polled */
-    if (ts->nsrc == ts->srccap) {
-      uint32_t cap = ts->srccap ? 2 * ts->srccap : 8;
-      uint32_t *nh = ts->a->realloc(ts->src_hash, cap * sizeof *nh, ts->a->ud);
-      if (!nh)
-        return;
-      ts->src_hash = nh;
-      uint64_t *np = ts->a->realloc(ts->src_poll, cap * sizeof *np, ts->a->ud);
-      if (!np)
-        return;
-      ts->src_poll = np;
-      source *ns = ts->a->realloc(ts->src, cap * sizeof *ns, ts->a->ud);
-      if (!ns)
-        return;
-      ts->src = ns;
-      ts->srccap = cap;
-    }
-    ts->src_hash[ts->nsrc] = id_hash(id);
-    s = &ts->src[ts->nsrc++];
-    memset(s, 0, sizeof *s);
-    copy_id(s->id, id);
-    p2pc_srcstats_config sc;
-    p2pc_srcstats_config_default(&sc);
-    sc.precision_ns = ts->cfg.precision_ns;
-    p2pc_srcstats_init(&s->st, &sc);
-    s->state = "candidate";
-  }
-  s->up = true;
+  bool was_polled = s->up;
+  s->up = s->linked = true;
   s->listen = *addr;
   set_addr(ts, s);
-  reset_source(ts, s, now); /* and src_poll */
+  if (!was_polled)
+    reset_source(ts, s, now); /* and src_poll */
+}
+
+bool p2pc__exchange_remote_up(p2pc_timesync *ts, const char *id,
+                              const p2pc_wire_addr *listen, uint16_t time_port,
+                              p2pc_now now) {
+  source *s = slot_for(ts, id);
+  if (!s)
+    return false;
+  s->tiered = true;
+  if (s->up)
+    return true; /* a neighbour: polled already */
+  s->up = true;
+  s->listen = *listen;
+  s->addr = *listen;
+  if (time_port)
+    s->addr.port = time_port;
+  reset_source(ts, s, now);
+  return true;
+}
+
+void p2pc__exchange_remote_down(p2pc_timesync *ts, source *s) {
+  s->tiered = false;
+  s->refused = false;
+  if (s->linked)
+    return;
+  s->up = false;
+  s->pending = false;
+  sync_poll(ts, s);
+  p2pc__steer_drop_parent(ts, (int32_t)(s - ts->src));
 }
 
 void p2pc__exchange_peer_down(p2pc_timesync *ts, const char *id) {
   source *s = p2pc__exchange_find(ts, id);
   if (!s)
     return;
+  s->linked = false;
+  s->have_ann = false;
+  if (s->tiered)
+    return; /* a tier source too: polled on over UDP */
   s->up = false;
   s->pending = false;
-  s->have_ann = false;
   sync_poll(ts, s);
 }
 
@@ -318,6 +365,8 @@ bool p2pc__exchange_reply(p2pc_timesync *ts, const p2pc_ntp_header *h,
   s->pending = false;
   s->last_cookie = s->cookie;
   s->reach |= 1;
+  s->refused = (e->flags & P2PC_NTP_EXTF_REFUSED) != 0;
+  s->full = (e->flags & P2PC_NTP_EXTF_FULL) != 0;
   int64_t t3net = p2pc_ntp_ts_to_ns(h->xmt, rx_local);
   int64_t t1 = s->t1, t2 = e->rx_local, t3 = t3net - e->tx_corr, t4 = rx_local;
   /* Sanity: the server cannot have answered before asking or after we

@@ -81,6 +81,11 @@ void p2pc__ntpserve_answer(p2pc_timesync *ts, const p2pc_wire_addr *from,
                     .root_dist_ns = to_i64(err),
                     .hops = ts->steer.hops};
   copy_id(e.id, ts->id);
+  bool full = false;
+  if (!p2pc__tiers_admit(ts, rqe->id, now.mono_ns, &full))
+    e.flags |= P2PC_NTP_EXTF_REFUSED;
+  if (full)
+    e.flags |= P2PC_NTP_EXTF_FULL;
   if (ts->cfg.mode == P2PC_CLOCK_REFERENCE)
     copy_id(e.ref_id, ts->el.ref);
   /* Interleaved: the kernel transmit time of our previous reply to this

@@ -15,7 +15,9 @@
  */
 #include "timesync_int.h"
 
-#define HOLD_RATE 1e-6 /* error growth while in holdover, beyond skew */
+#define HOLD_RATE 1e-6   /* error growth while in holdover, beyond skew */
+#define COMBINE_LIMIT 3  /* chrony's combinelimit: distance vs the best's */
+#define SWITCH_SAMPLES 8 /* a new parent's samples, at least */
 
 void p2pc__steer_init(p2pc_timesync *ts, p2pc_now now) {
   ts->steer.parent = -1;
@@ -59,7 +61,8 @@ static bool gate(const p2pc_timesync *ts, source *s, uint64_t mono,
   else if (!s->synced)
     s->state = "unsynced";
   else if (same_ref && (!ts->el.ref[0] || strcmp(s->ref, ts->el.ref) != 0 ||
-                        !s->have_ann || strcmp(s->ann.ref, ts->el.ref) != 0))
+                        (s->linked && (!s->have_ann ||
+                                       strcmp(s->ann.ref, ts->el.ref) != 0))))
     s->state = "other-ref";
   else if (!p2pc__steer_usable(ts, s, mono))
     s->state = "stale";
@@ -85,6 +88,12 @@ static void emit_clock(p2pc_timesync *ts, int64_t local, double step,
                   .step_ns = step,
                   .adj_ns = adj};
   ts->h.event(ts->h.ud, &ev);
+}
+
+/* A source's distance from the reference's time: its error bound plus
+ * half its round trip (the worst asymmetry). */
+static double distance(const source *s) {
+  return s->lambda + (double)p2pc_srcstats_est(&s->st)->min_delay / 2;
 }
 
 static bool ensure_scratch(p2pc_timesync *ts, uint32_t n) {
@@ -197,19 +206,21 @@ static void update_reference(p2pc_timesync *ts, p2pc_now now) {
       best = (int32_t)i;
     } else {
       source *b = &ts->src[best];
-      double ds = s->lambda + (double)p2pc_srcstats_est(&s->st)->min_delay / 2;
-      double db = b->lambda + (double)p2pc_srcstats_est(&b->st)->min_delay / 2;
-      if (s->ann.hops < b->ann.hops || (s->ann.hops == b->ann.hops && ds < db))
+      double ds = distance(s), db = distance(b);
+      if (s->hops < b->hops || (s->hops == b->hops && ds < db))
         best = (int32_t)i;
     }
   }
   /* Hysteresis: keep the current parent unless the new one has fewer hops
-   * or is clearly closer. */
+   * or is clearly closer, and has samples enough for its line's slope (a
+   * tier source that just answered would bring a rate off by tens of
+   * ppm). */
   if (best >= 0 && ts->steer.parent >= 0 && ts->steer.parent != best &&
       (uint32_t)ts->steer.parent < ts->nsrc &&
       ts->src[ts->steer.parent].truechimer) {
     source *cur = &ts->src[ts->steer.parent], *nb = &ts->src[best];
-    if (cur->ann.hops <= nb->ann.hops && nb->lambda > 0.5 * cur->lambda)
+    if ((cur->hops <= nb->hops && nb->lambda > 0.5 * cur->lambda) ||
+        p2pc_srcstats_est(&nb->st)->n < SWITCH_SAMPLES)
       best = ts->steer.parent;
   }
   if (best < 0) {
@@ -227,11 +238,43 @@ static void update_reference(p2pc_timesync *ts, p2pc_now now) {
   source *p = &ts->src[best];
   p->state = "selected";
   const p2pc_srcest *e = p2pc_srcstats_est(&p->st);
-  double f = (1.0 + e->freq) * (1.0 + p->peer_freq) - 1.0;
-  ts->steer.hops = p->ann.hops < 254 ? (uint8_t)(p->ann.hops + 1) : 255;
+  /* Combining (chrony's combinelimit): the truechimers of the parent's
+   * tier (unless the parent is the reference) whose distance is within
+   * COMBINE_LIMIT times the parent's are averaged, weighted by 1 / distance:
+   * offset, rate and error bound. The rate is ours, from several sources'
+   * lines, rather than one parent's copied down a tree. Each source's interval
+   * holds the reference's time, so their weighted mean is within the weighted
+   * mean of their bounds. */
+  double dp = distance(p);
+  double sw = 0, sd = 0, sl = 0, fw = 0, sf = 0;
+  uint32_t used = 0;
+  for (uint32_t i = 0; i < ts->nsrc; i++) {
+    source *s = &ts->src[i];
+    /* the reference is followed alone: it defines the time, and another
+     * that still says hops 0 is one that has just yielded the role */
+    if (s != p && (!s->truechimer || s->hops != p->hops || p->hops == 0))
+      continue;
+    double ds = distance(s);
+    const p2pc_srcest *es = p2pc_srcstats_est(&s->st);
+    if (s != p && (ds > COMBINE_LIMIT * dp || es->n < SWITCH_SAMPLES))
+      continue;
+    double w = 1.0 / (ds + 1.0);
+    sw += w;
+    sd += w * s->d;
+    sl += w * s->lambda;
+    /* rates by the precision of their slopes (1 / skew^2) */
+    double wf = 1.0 / (es->skew * es->skew + 1e-18);
+    fw += wf;
+    sf += wf * s->rate;
+    used++;
+    if (s != p)
+      s->state = "combined";
+  }
+  ts->steer.ncombined = used;
+  ts->steer.hops = p->hops < 254 ? (uint8_t)(p->hops + 1) : 255;
   ts->steer.root_delay = p->root_delay + e->min_delay;
   ts->steer.last_update_mono = now.mono_ns;
-  steer(ts, local, p->d, f, p->lambda, e->skew, p->id);
+  steer(ts, local, sd / sw, sf / fw, sl / sw, e->skew, p->id);
 }
 
 static void update_collaborative(p2pc_timesync *ts, p2pc_now now) {

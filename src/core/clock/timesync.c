@@ -56,6 +56,14 @@ void p2pc_timesync_config_defaults(p2pc_timesync_config *cfg,
     cfg->announce_ns = heartbeat_ns ? heartbeat_ns : SEC / 2;
   if (!cfg->announce_timeout_ns)
     cfg->announce_timeout_ns = 4 * cfg->announce_ns;
+  if (!cfg->tier_sources)
+    cfg->tier_sources = 4;
+  if (cfg->tier_sources > 16)
+    cfg->tier_sources = 16;
+  if (!cfg->serve_max)
+    cfg->serve_max = 64;
+  if (cfg->serve_max > 4096)
+    cfg->serve_max = 4096;
 }
 
 int p2pc_timesync_new(p2pc_timesync **out, const p2pc_allocator *a,
@@ -84,6 +92,10 @@ int p2pc_timesync_new(p2pc_timesync **out, const p2pc_allocator *a,
   ts->next_token = 1;
   p2pc__election_init(ts, now);
   p2pc__steer_init(ts, now);
+  if (p2pc__tiers_init(ts) < 0) {
+    p2pc_timesync_free(ts);
+    return P2PC_ERR_NOMEM;
+  }
   *out = ts;
   return 0;
 }
@@ -97,6 +109,7 @@ void p2pc_timesync_free(p2pc_timesync *ts) {
   a->free(ts->src_poll, a->ud);
   a->free(ts->q, a->ud);
   p2pc__steer_fini(ts);
+  p2pc__tiers_fini(ts);
   a->free(ts, a->ud);
 }
 
@@ -120,6 +133,7 @@ void p2pc_timesync_announce_in(p2pc_timesync *ts, const char *id,
     return;
   p2pc__exchange_announce(ts, id, an, now);
   p2pc__election_heard(ts, an, now);
+  p2pc__tiers_heard(ts, id, an, now);
 }
 
 void p2pc_timesync_announce_out(p2pc_timesync *ts, bool tick, p2pc_now now,
@@ -227,6 +241,7 @@ void p2pc_timesync_on_deadline(p2pc_timesync *ts, p2pc_now now) {
     char old[P2PC_NODE_ID_MAX + 1];
     copy_id(old, ts->el.ref);
     p2pc__election_run(ts, now.mono_ns);
+    p2pc__tiers_pick(ts, now);
     bool parent_lost =
         ts->steer.parent >= 0 &&
         !p2pc__steer_usable(ts, &ts->src[ts->steer.parent], now.mono_ns);

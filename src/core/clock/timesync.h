@@ -45,6 +45,8 @@ typedef struct p2pc_timesync_config {
   uint32_t max_sources;         /* neighbours polled, at most [16] */
   uint64_t announce_ns;         /* ANNOUNCE interval [heartbeat] */
   uint64_t announce_timeout_ns; /* reference silent this long: gone [4x] */
+  uint32_t tier_sources;        /* tier sources polled beyond neighbours [4] */
+  uint32_t serve_max;           /* clients served before refusing more [64] */
 } p2pc_timesync_config;
 
 /* Counters of the time socket. */
@@ -100,7 +102,8 @@ typedef struct p2pc_source_info {
   double err_ns;              /* error bound of offset_ns */
   bool interleaved;           /* the newest sample used interleaved mode */
   bool kernel;                /* ... and kernel timestamps at both ends */
-  const char *state;          /* selected, truechimer, falseticker, candidate,
+  const char *state;          /* selected, combined, truechimer, falseticker,
+                                 candidate,
                                  unsynced, no-samples, unreachable, other-ref */
   int64_t last_sample_ago_ns; /* -1 if none */
 } p2pc_source_info;

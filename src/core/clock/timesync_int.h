@@ -12,6 +12,9 @@
  *   steer.c     the network clock's steering, in reference and
  *               collaborative mode
  *   ntpserve.c  answering NTP requests, ours and standard clients'
+ *   tiers.c     the tiers: candidate sources learned through ANNOUNCE,
+ *               the ones polled beyond the neighbours, the tier hints
+ *               sent, and the admission of clients (serve_max)
  *
  * Each module owns a part of struct p2pc_timesync (el, steer, srv; the
  * sources belong to the exchange) and writes only its own part; the others
@@ -33,6 +36,7 @@
 #define QUEUE 128  /* datagrams not yet taken by the runtime */
 #define REFS 32    /* references remembered (max sequence seen) */
 #define SEC 1000000000LL
+#define CANDS 16 /* tier candidates remembered */
 
 typedef struct exch {
   bool valid;
@@ -44,7 +48,11 @@ typedef struct exch {
 
 typedef struct source {
   char id[P2PC_NODE_ID_MAX + 1];
-  bool up;
+  bool up;      /* polled: linked or tiered */
+  bool linked;  /* a neighbour whose link is up */
+  bool tiered;  /* chosen as a tier source (tiers.c), polled over UDP */
+  bool refused; /* its last reply said we are beyond its serve_max */
+  bool full;    /* its last reply said it serves serve_max clients */
   p2pc_wire_addr listen; /* its listen address; time port from announce */
   p2pc_wire_addr addr;   /* where requests go */
   /* announce */
@@ -142,6 +150,7 @@ typedef struct p2pc__steer {
   uint64_t last_update_mono;
   bool ever_updated;
   uint32_t ntrue;
+  uint32_t ncombined; /* sources in the last update (reference mode) */
   /* scratch for selection */
   p2pc_interval *iv;
   p2pc_edge *edges;
@@ -149,6 +158,31 @@ typedef struct p2pc__steer {
   uint32_t *ividx;
   uint32_t scratch_cap;
 } p2pc__steer;
+
+/* A candidate time source learned through ANNOUNCE (tiers.c). */
+typedef struct tiercand {
+  bool used;
+  char id[P2PC_NODE_ID_MAX + 1];
+  uint32_t hash;
+  uint32_t ref_hash;   /* of the reference its tier is counted from */
+  p2pc_wire_addr addr; /* listen address; requests go to time_port */
+  uint16_t time_port;
+  uint64_t incarnation;
+  uint8_t tier;
+  bool full;
+  bool our_client;        /* it names us among its sources */
+  uint64_t heard_mono;    /* last heard of */
+  uint64_t refused_until; /* mono: it refused us, leave it until then */
+} tiercand;
+
+/* The tiers' state (tiers.c). */
+typedef struct p2pc__tiers {
+  tiercand cand[CANDS];
+  /* admission: the clients served, one slot each (serve_max) */
+  uint32_t *adm_hash;
+  uint64_t *adm_mono;
+  uint32_t adm_cap;
+} p2pc__tiers;
 
 /* The NTP server's state (ntpserve.c). */
 typedef struct p2pc__ntpserve {
@@ -178,6 +212,7 @@ struct p2pc_timesync {
   p2pc__election el;
   p2pc__steer steer;
   p2pc__ntpserve srv;
+  p2pc__tiers tiers;
 };
 
 /* ---- small helpers -------------------------------------------------------
@@ -291,5 +326,39 @@ void p2pc__ntpserve_answer(p2pc_timesync *ts, const p2pc_wire_addr *from,
 /* The send time of the reply to client slot idx. */
 void p2pc__ntpserve_sent(p2pc_timesync *ts, uint32_t idx, const char *id,
                          int64_t local, bool kernel);
+
+/* ---- exchange.c, for the tiers -------------------------------------------
+ */
+
+/* Polls node id at listen's address, port time_port, beyond the
+ * neighbours (a tier source); false if no slot is free. */
+bool p2pc__exchange_remote_up(p2pc_timesync *ts, const char *id,
+                              const p2pc_wire_addr *listen, uint16_t time_port,
+                              p2pc_now now);
+/* Polls it no more (unless it is a neighbour). */
+void p2pc__exchange_remote_down(p2pc_timesync *ts, source *s);
+
+/* ---- tiers.c -------------------------------------------------------------
+ */
+
+int p2pc__tiers_init(p2pc_timesync *ts);
+void p2pc__tiers_fini(p2pc_timesync *ts);
+/* Notes the candidates neighbour id's ANNOUNCE names: itself, and its
+ * tier hints. */
+void p2pc__tiers_heard(p2pc_timesync *ts, const char *id,
+                       const p2pc_wire_announce *an, p2pc_now now);
+/* Chooses the tier sources among the candidates (each announce
+ * interval). */
+void p2pc__tiers_pick(p2pc_timesync *ts, p2pc_now now);
+/* Our tier, the FULL flag and our tier hints, into an ANNOUNCE. */
+void p2pc__tiers_announce(p2pc_timesync *ts, p2pc_now now,
+                          p2pc_wire_announce *an);
+/* Our tier: 0 for the serving reference, 1 + the followed sources' tier,
+ * P2PC_TIER_NONE when not synchronized through sources. */
+uint8_t p2pc__tiers_own(const p2pc_timesync *ts);
+/* Admission of a client (id) that sent a request with our extension:
+ * true if it is one of the serve_max served; *full: no slot is free. */
+bool p2pc__tiers_admit(p2pc_timesync *ts, const char *id, uint64_t now_mono,
+                       bool *full);
 
 #endif /* P2PC_TIMESYNC_INT_H */

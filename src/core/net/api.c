@@ -47,6 +47,8 @@ void p2pc_settings_default_versioned(int version, p2pc_settings *s) {
   s->clock.max_sources = tc.max_sources;
   s->clock.announce_ns = tc.announce_ns;
   s->clock.announce_timeout_ns = tc.announce_timeout_ns;
+  s->clock_tier_sources = tc.tier_sources;
+  s->clock_serve_max = tc.serve_max;
   s->alloc = p2pc_allocator_default();
   s->max_ondemand = 16;
   s->max_sessions = 1024;
@@ -180,6 +182,8 @@ int p2pc_node_open_versioned(p2pc_node **out, int version,
   c.time.max_sources = s->clock.max_sources;
   c.time.announce_ns = s->clock.announce_ns;
   c.time.announce_timeout_ns = s->clock.announce_timeout_ns;
+  c.time.tier_sources = s->clock_tier_sources;
+  c.time.serve_max = s->clock_serve_max;
   c.alloc = s->alloc;
   c.max_ondemand = s->max_ondemand;
   c.max_sessions = s->max_sessions;

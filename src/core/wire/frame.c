@@ -250,6 +250,22 @@ int p2pc_wire_announce_put(p2pc_buf *out, const p2pc_wire_announce *a) {
   PUT(p2pc_buf_put_u8(out, a->ref_class));
   PUT(p2pc_buf_put_varint(out, a->ref_seq));
   PUT(p2pc_buf_put_u8(out, a->hops));
+  PUT(p2pc_buf_put_u8(out, a->tier));
+  if (a->nhints > P2PC_ANNOUNCE_HINTS) {
+    rv = P2PC_ERR_INVAL;
+    goto err;
+  }
+  PUT(p2pc_buf_put_u8(out, a->nhints));
+  for (uint8_t i = 0; i < a->nhints; i++) {
+    const p2pc_wire_tier_hint *h = &a->hints[i];
+    if (h->flags & ~P2PC_HINT_FULL) {
+      rv = P2PC_ERR_INVAL;
+      goto err;
+    }
+    PUT(p2pc_wire_record_put(out, &h->rec));
+    PUT(p2pc_buf_put_u8(out, h->tier));
+    PUT(p2pc_buf_put_u8(out, h->flags));
+  }
   return 0;
 err:
   out->len = start;
@@ -274,8 +290,21 @@ int p2pc_wire_announce_get(const uint8_t *b, size_t len,
   p2pc_reader_u8(&r, &v.ref_class);
   p2pc_reader_varint(&r, &v.ref_seq);
   p2pc_reader_u8(&r, &v.hops);
+  p2pc_reader_u8(&r, &v.tier);
+  p2pc_reader_u8(&r, &v.nhints);
+  if (r.ok && v.nhints > P2PC_ANNOUNCE_HINTS)
+    return P2PC_ERR_PROTO;
+  for (uint8_t i = 0; r.ok && i < v.nhints; i++) {
+    p2pc_wire_tier_hint *h = &v.hints[i];
+    p2pc_wire_record_get(&r, &h->rec);
+    p2pc_reader_u8(&r, &h->tier);
+    p2pc_reader_u8(&r, &h->flags);
+    if (r.ok && (h->flags & ~P2PC_HINT_FULL))
+      return P2PC_ERR_PROTO;
+  }
   if (r.ok && (v.mode > 1 ||
-               (v.flags & ~(P2PC_ANNOUNCE_SYNCED | P2PC_ANNOUNCE_REF_ACTIVE))))
+               (v.flags & ~(P2PC_ANNOUNCE_SYNCED | P2PC_ANNOUNCE_REF_ACTIVE |
+                            P2PC_ANNOUNCE_FULL))))
     return P2PC_ERR_PROTO;
   int rv = finish(&r);
   if (rv > 0)

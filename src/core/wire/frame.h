@@ -138,32 +138,6 @@ int p2pc_wire_ack_get(const uint8_t *b, size_t len, uint64_t *cum,
 int p2pc_wire_ping_put(p2pc_buf *out, p2pc_frame_type type, uint64_t token);
 int p2pc_wire_ping_get(const uint8_t *b, size_t len, uint64_t *token);
 
-/*
- * ANNOUNCE: clock-sync state, sent on every up link at each heartbeat and
- * when it changes (PTP's Announce, ALGORITHMS.md §C.7). The sender's time
- * port and mode, whether its network time is synced, and the best
- * reference it knows: that node's election dataset (priority, class, ID),
- * the newest announce sequence number the reference issued, and the
- * sender's hops from it (0: the sender is the reference). ref "" = none.
- */
-typedef struct p2pc_wire_announce {
-  uint16_t time_port;
-  uint8_t mode;  /* p2pc_clock_mode */
-  uint8_t flags; /* P2PC_ANNOUNCE_* */
-  char ref[P2PC_NODE_ID_MAX + 1];
-  uint8_t ref_priority, ref_class;
-  uint64_t ref_seq;
-  uint8_t hops;
-} p2pc_wire_announce;
-
-#define P2PC_ANNOUNCE_SYNCED 0x01 /* the sender's network time is synced */
-/* the reference has taken its role (is serving time), not just a candidate */
-#define P2PC_ANNOUNCE_REF_ACTIVE 0x02
-
-int p2pc_wire_announce_put(p2pc_buf *out, const p2pc_wire_announce *a);
-int p2pc_wire_announce_get(const uint8_t *b, size_t len, p2pc_wire_announce *a);
-
-/* PEERS: peer exchange. */
 /* A node's address record (protocol version 3): who it is, which
  * incarnation, where it listens (TCP) and its time port (UDP, also the
  * overlay's datagrams; 0: none), and a signature over the rest, empty until
@@ -185,6 +159,54 @@ typedef p2pc_wire_peer p2pc_wire_record;
 int p2pc_wire_record_put(p2pc_buf *out, const p2pc_wire_record *rec);
 bool p2pc_wire_record_get(p2pc_reader *r, p2pc_wire_record *rec);
 
+/*
+ * ANNOUNCE: clock-sync state, sent on every up link at each heartbeat and
+ * when it changes (PTP's Announce, ALGORITHMS.md §C.7). The sender's time
+ * port and mode, whether its network time is synced, and the best
+ * reference it knows: that node's election dataset (priority, class, ID),
+ * the newest announce sequence number the reference issued, and the
+ * sender's hops from it (0: the sender is the reference). ref "" = none.
+ * Then the sender's tier and its tier hints (docs/CLOCK.md, Tiers).
+ *
+ * A tier hint (docs/CLOCK.md, Tiers): a time source the sender knows,
+ * with its tier (hops to the reference through time sources) and whether
+ * it serves as many clients as it takes (P2PC_HINT_FULL). rec.time_port
+ * is where its NTP requests go; rec.incarnation may be 0 (unknown). */
+typedef struct p2pc_wire_tier_hint {
+  p2pc_wire_record rec;
+  uint8_t tier;
+  uint8_t flags; /* P2PC_HINT_* */
+} p2pc_wire_tier_hint;
+
+#define P2PC_HINT_FULL 0x01
+#define P2PC_ANNOUNCE_HINTS 4 /* tier hints in one ANNOUNCE, at most */
+#define P2PC_TIER_NONE 255    /* not synchronized through time sources */
+
+typedef struct p2pc_wire_announce {
+  uint16_t time_port;
+  uint8_t mode;  /* p2pc_clock_mode */
+  uint8_t flags; /* P2PC_ANNOUNCE_* */
+  char ref[P2PC_NODE_ID_MAX + 1];
+  uint8_t ref_priority, ref_class;
+  uint64_t ref_seq;
+  uint8_t hops;
+  /* Tiers: the sender's own tier (P2PC_TIER_NONE: none), and up to
+   * P2PC_ANNOUNCE_HINTS of its time sources. */
+  uint8_t tier;
+  uint8_t nhints;
+  p2pc_wire_tier_hint hints[P2PC_ANNOUNCE_HINTS];
+} p2pc_wire_announce;
+
+#define P2PC_ANNOUNCE_SYNCED 0x01 /* the sender's network time is synced */
+/* the reference has taken its role (is serving time), not just a candidate */
+#define P2PC_ANNOUNCE_REF_ACTIVE 0x02
+/* the sender serves as many time clients as it takes (serve_max) */
+#define P2PC_ANNOUNCE_FULL 0x04
+
+int p2pc_wire_announce_put(p2pc_buf *out, const p2pc_wire_announce *a);
+int p2pc_wire_announce_get(const uint8_t *b, size_t len, p2pc_wire_announce *a);
+
+/* PEERS: peer exchange. */
 int p2pc_wire_peers_put(p2pc_buf *out, const p2pc_wire_peer *peers, size_t n);
 /* Decodes up to max entries into peers[]; *n gets the count. More than max
  * (or more than P2PC_WIRE_MAX_PEERS) entries is P2PC_ERR_TOOBIG. */

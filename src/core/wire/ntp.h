@@ -79,6 +79,11 @@ typedef enum p2pc_ntp_ext_kind {
 #define P2PC_NTP_EXTF_SYNCED 0x0001 /* the sender's network time is synced */
 #define P2PC_NTP_EXTF_PREV 0x0002   /* reply: prev_* (interleaved) is valid */
 #define P2PC_NTP_EXTF_KERNEL_RX 0x0004 /* reply: rx_local is a kernel stamp */
+/* reply: the server serves as many clients as it takes (serve_max) */
+#define P2PC_NTP_EXTF_FULL 0x0008
+/* reply: ... and the requester is not one of them: poll another source
+ * (docs/CLOCK.md, Tiers). The reply is a good one all the same. */
+#define P2PC_NTP_EXTF_REFUSED 0x0010
 
 /*
  * p2pclock's extension field. A request carries only kind, flags and id
