@@ -120,7 +120,8 @@ static const p2pc_cli_option table[] = {
    .def = "nodePort", .example = "9123"},
   {.key = "timeSync", .flag = "no-time-sync", .type = P2PC_CLI_OPT_BOOL,
    FIELD(time_sync), .must = "must be true or false",
-   .help = "turn off the time exchange with peers and clients entirely",
+   .help = "turn off the time exchange with peers and clients entirely "
+           "(the UDP socket stays open for the overlay's lookups)",
    .def = "true"},
   {.key = "clockMode", .flag = "clock-mode", .arg = "M",
    .type = P2PC_CLI_OPT_ENUM, .names = mode_names, FIELD(clock_mode),

@@ -156,16 +156,15 @@ static int listen_tcp(p2pc_uv *u, const p2pc_uv_settings *s,
   return 0;
 }
 
-/* The time socket, unless clock sync is off. Its port defaults to the TCP
- * port; an application that let the kernel pick the TCP port takes any
- * free UDP port if that one is taken. */
+/* The time socket, also the overlay's datagrams (the lookup), so it opens
+ * with clock sync off too (the node then answers no NTP request on it).
+ * Its port defaults to the TCP port; an application that let the kernel
+ * pick the TCP port takes any free UDP port if that one is taken. */
 static int open_time(p2pc_uv *u, const p2pc_uv_settings *s,
                      const p2pc_addr *listen) {
   uv_timer_init(u->loop, &u->ts.retry);
   u->ts.retry.data = u;
   u->handles++;
-  if (!s->node.clock.enabled)
-    return 0;
   uint16_t tp = s->node.clock.port ? s->node.clock.port : u->port;
   int rv = p2pc_uv__timesock_open(u, listen, tp, s->timestamping);
   if (rv == -EADDRINUSE && !s->node.clock.port && !s->listen_port)

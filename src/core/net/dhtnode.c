@@ -21,9 +21,9 @@ int p2pc__node_dht_init(p2pc_node *n) {
   p2pc__node_str_cat(self.id, sizeof self.id, n->id);
   self.incarnation = n->cfg.incarnation;
   self.addr = n->cfg.listen;
-  /* Reachable by datagram on the time socket, unless there is none. */
-  self.time_port =
-      n->cfg.time.disabled || !self.addr.family ? 0 : n->cfg.time.time_port;
+  /* Reachable by datagram on the time socket (open with clock sync off
+   * too: it carries the lookup), unless the node takes no connections. */
+  self.time_port = !self.addr.family ? 0 : n->cfg.time.time_port;
   n->dht_refresh_ns = UINT64_MAX;
   return p2pc_dht_new(&n->dht, n->a, &self, n->cfg.seed ^ n->cfg.incarnation);
 }
