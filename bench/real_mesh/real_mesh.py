@@ -145,6 +145,7 @@ class Driver:
             self.conns.append(c)
             self.sel.register(c.sock, selectors.EVENT_READ, c)
         self.sent = [0] * self.n  # accepted by the node
+        self.bcasts = 0  # network-wide broadcasts accepted
         self.refused = [0] * self.n  # back-pressure
         self.failed = Counter()  # other errors, by text
         self.asked = 0
@@ -171,7 +172,12 @@ class Driver:
                 self.sel.unregister(c.sock)
 
     def answer(self, c, kind, ctx, asked, ans):
-        if kind == "send":
+        if kind == "broadcast":
+            if ans.get("ok"):
+                self.bcasts += 1
+            else:
+                self.failed["broadcast: " + ans.get("error", "?")] += 1
+        elif kind == "send":
             self.rtt.append(time.monotonic() - asked)
             if ans.get("ok"):
                 self.sent[c.idx] += 1
@@ -293,6 +299,9 @@ class Driver:
     def traffic(self, rate, dur, every):
         n = self.n
         total = int(round(rate * dur))
+        brate = self.args.bcast_rate
+        btotal = int(round(brate * dur))
+        kb = 0
         t0 = time.monotonic()
         self.t0_wall_ns = time.time_ns()
         self.sample(0.0, "traffic")
@@ -313,6 +322,13 @@ class Driver:
                     self.asked += 1
                     self.lag.append(now - k / rate)
                 k += 1
+            while kb < btotal and kb / brate <= now:
+                src = self.rng.randrange(n)
+                if self.conns[src].ask(
+                        {"cmd": "broadcast", "text": "rb %d" % kb},
+                        "broadcast"):
+                    self.asked += 1
+                kb += 1
             if now >= next_sample - 1e-9 and next_sample <= dur + 1e-9:
                 s = self.sample(next_sample, "traffic")
                 next_sample += every
@@ -332,9 +348,10 @@ class Driver:
                             sum(self.refused),
                             sorted(ok)[len(ok) // 2] if ok else -1,
                             s["loadavg"]))
-            if k >= total and next_sample > dur + 1e-9:
+            if k >= total and kb >= btotal and next_sample > dur + 1e-9:
                 break
             due = min(k / rate if k < total else dur,  # (rate 0: total 0)
+                      kb / brate if kb < btotal else dur,
                       next_sample if next_sample <= dur + 1e-9 else dur)
             self.pump(min(0.05, max(0.0, due - (time.monotonic() - t0))))
         if self.stopped_early:
@@ -356,8 +373,12 @@ class Driver:
             live = [i for i in range(self.n) if i not in self.died]
             busy = [i for i in live if st[i] is None or st[i]["buffered"]]
             deliv = [x["delivered"] if x else None for x in st]
+            # a broadcast is sent once and delivered at every node (its
+            # sender too); a message once and once
+            want = (sum(st[i]["sent"] for i in live) - self.bcasts +
+                    self.bcasts * len(live)) if not busy else None
             all_in = not busy and (sum(st[i]["delivered"] for i in live) ==
-                                   sum(st[i]["sent"] for i in live))
+                                   want)
             if not busy and deliv == prev:
                 stable += 1
                 if stable >= (3 if all_in else 20):
@@ -425,6 +446,9 @@ def cmd_drive(argv):
     ap.add_argument("--quiet-timeout", type=float, default=90)
     ap.add_argument("--max-log-mib", type=int, default=4096)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--bcast-rate", type=float, default=0,
+                    help="network-wide broadcasts a second, from random "
+                    "nodes, besides --rate messages")
     ap.add_argument("--max-peers", type=int, default=0,
                     help="the nodes' --max-peers; below N-1 the driver "
                     "waits for one connected network, not a full mesh")
@@ -487,7 +511,8 @@ def cmd_drive(argv):
         res["mesh_s"] = None
         rc = 1
     res.update({
-        "asked": drv.asked, "sent": sum(drv.sent),
+        "asked": drv.asked, "sent": sum(drv.sent), "bcasts": drv.bcasts,
+        "bcast_rate": a.bcast_rate,
         "refused": sum(drv.refused), "failed": dict(drv.failed),
         "unanswered": drv.outstanding(),
         "sent_per_node": drv.sent, "refused_per_node": drv.refused,
@@ -700,6 +725,9 @@ def cmd_report(argv):
           r["asked"], r["sent"], r["refused"],
           sum(r["failed"].values()) if r["failed"] else 0,
           r.get("unanswered", 0)))
+    if r.get("bcast_rate"):
+        p("- network-wide broadcasts asked at %g/s, accepted %d (each "
+          "delivered at every node)" % (r["bcast_rate"], r.get("bcasts", 0)))
     for err, k in sorted(r["failed"].items(), key=lambda x: -x[1]):
         p("  - %d x %s" % (k, err))
     if r.get("traffic_s") and r["rate"] > 0:

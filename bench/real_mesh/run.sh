@@ -10,7 +10,8 @@
 #
 #   bench/real_mesh/run.sh [--quick] [--nodes N] [--rate R] [--duration S]
 #       [--sample S] [--mark S] [--mem-limit MIB] [--max-log-mib M]
-#       [--seed N] [--max-peers K] [--peers] [--keep] [--results FILE]
+#       [--seed N] [--max-peers K] [--bcast-rate B] [--peers] [--keep]
+#       [--results FILE]
 #       [BUILD_DIR]
 #
 # BUILD_DIR (default build/) holds a built p2pclock; this script builds
@@ -18,7 +19,8 @@
 # each dialling the first (the mesh fills through membership), with
 # --max-peers N+4 (>= N-1: a full mesh, and room for a reconnection; with
 # --max-peers K below N-1 the overlay's own views: traffic starts once
-# every node has a link and the links connect all N nodes), an
+# every node has a link and the links connect all N nodes; --bcast-rate B
+# adds B network-wide broadcasts a second from random nodes), an
 # event log and a control socket in a temp dir under ${TMPDIR:-/tmp}, each
 # under `ulimit -v` (--mem-limit MIB, default 1024; 0 = none, for a
 # sanitizer build). It refuses to start with less than 2 GiB free there
@@ -65,7 +67,7 @@ SRC=$(cd "$HERE/../.." && pwd)
 CTL=$SRC/tests/system/ctl.py
 DRIVER=$HERE/real_mesh.py
 N=60 RATE=300 DURATION=300 SAMPLE=10 MARK=60 MEM_MIB=1024 MAXLOG=4096
-SEED=1 KEEP=0 QUICK=0 RESULTS="" MAXP=0
+SEED=1 KEEP=0 QUICK=0 RESULTS="" MAXP=0 BRATE=0
 PEERS=()
 SET=""
 num() { [[ $2 =~ ^[0-9]+$ ]] || { echo "run.sh: $1 needs an integer" >&2; exit 2; }; }
@@ -82,6 +84,7 @@ while [ $# -gt 0 ]; do
   --results) [ $# -ge 2 ] || usage; RESULTS=$2; shift 2 ;;
   --keep) KEEP=1; shift ;;
   --max-peers) [ $# -ge 2 ] || usage; num "$1" "$2"; MAXP=$2; shift 2 ;;
+  --bcast-rate) [ $# -ge 2 ] || usage; BRATE=$2; shift 2 ;;
   --peers) PEERS=(--peers); shift ;;
   --quick) QUICK=1; shift ;;
   -h | --help) usage ;;
@@ -184,6 +187,7 @@ timeout $((DURATION + 600)) python3 "$DRIVER" drive "$T/nodes.tsv" \
   "$T/drive.json" --rate "$RATE" --duration "$DURATION" --sample "$SAMPLE" \
   --mesh-timeout $((60 + 2 * N)) --quiet-timeout 90 --max-log-mib "$MAXLOG" \
   --seed "$SEED" --started "$STARTED" --max-peers "$WANTP" \
+  --bcast-rate "$BRATE" \
   ${PEERS[@]+"${PEERS[@]}"} || DRC=$?
 [ "$DRC" = 0 ] || echo "run.sh: the driver exited $DRC" >&2
 [ -s "$T/drive.json" ] || { echo "run.sh: the driver wrote no results" >&2; exit 1; }
