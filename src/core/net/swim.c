@@ -201,6 +201,7 @@ static void declare_down(p2pc_node *n, peer *p) {
   swim_member *m = member(p);
   m->state = P2PC_MEMBER_DOWN;
   m->nconf = 0;
+  m->relinked = false;
   emit(n, p, P2PC_EVENT_MEMBER_DOWN);
   queue_member(n, p);
   if (p->link != NO_LINK) {
@@ -232,17 +233,22 @@ static void suspect(p2pc_node *n, peer *p) {
   m->since_ns = n->now.mono_ns;
   m->nconf = 0;
   m->told = false;
+  m->relinked = false;
   emit(n, p, P2PC_EVENT_MEMBER_SUSPECT);
   queue_member(n, p);
   spread(n);
 }
 
-/* A record about this node: a suspicion of this incarnation is refuted. */
-static void about_self(p2pc_node *n, const p2pc_wire_member *r) {
+/* A record about this node: a suspicion (or DOWN) of this incarnation is
+ * refuted. Returns whether the sender holds a claim our ALIVE overrides
+ * (then it hears ours directly: the refutation reaches the nodes that
+ * spread the claim, not only random ones). */
+static bool about_self(p2pc_node *n, const p2pc_wire_member *r) {
   swim *s = &n->sw;
-  if (r->incarnation != n->cfg.incarnation || r->state == P2PC_MEMBER_ALIVE ||
-      r->heard < s->heard)
-    return;
+  if (r->incarnation != n->cfg.incarnation || r->state == P2PC_MEMBER_ALIVE)
+    return false;
+  if (r->heard < s->heard)
+    return true; /* refuted already: stale news */
   s->heard = r->heard + 1;
   s->refuted++;
   lhm_add(n, +1); /* being suspected: maybe we are the slow one */
@@ -251,34 +257,41 @@ static void about_self(p2pc_node *n, const p2pc_wire_member *r) {
   char t[120] = "members: refuting a suspicion of this node, heard=";
   p2pc__node_str_u64(t, sizeof t, s->heard);
   p2pc__node_log(n, P2PC_LOG_INFO, t);
+  return true;
 }
 
+/* What a record was to us (apply). */
+enum { R_OLD, R_NEWS, R_STALE };
+
 /* Applies record r, heard from peer `from` (a hash of its ID): SWIM's
- * precedence. Returns whether it was news. */
-static bool apply(p2pc_node *n, peer *p, const p2pc_wire_member *r,
-                  uint32_t from) {
+ * precedence. R_NEWS: it changed what we hold; R_STALE: what we hold
+ * overrides it (a higher `heard`), so the sender should hear ours; R_OLD:
+ * neither. */
+static int apply(p2pc_node *n, peer *p, const p2pc_wire_member *r,
+                 uint32_t from) {
   swim_member *m = member(p);
   uint8_t st = m->state ? m->state : P2PC_MEMBER_ALIVE;
+  if (r->heard < m->heard)
+    return R_STALE;
   switch (r->state) {
   case P2PC_MEMBER_ALIVE:
-    if (r->heard <= m->heard)
-      return false;
+    if (r->heard == m->heard)
+      return R_OLD;
     m->heard = r->heard;
     m->state = P2PC_MEMBER_ALIVE;
     m->nconf = 0;
+    m->relinked = false;
     if (st != P2PC_MEMBER_ALIVE)
       emit(n, p, P2PC_EVENT_MEMBER_ALIVE);
-    return true;
+    return R_NEWS;
   case P2PC_MEMBER_SUSPECT:
-    if (st == P2PC_MEMBER_DOWN && r->heard <= m->heard)
-      return false;
+    if (r->heard == m->heard &&
+        (st == P2PC_MEMBER_DOWN || m->relinked)) /* DOWN, or back since */
+      return R_OLD;
     if (st == P2PC_MEMBER_SUSPECT && r->heard == m->heard) {
       confirm(m, from);
-      return false;
+      return R_OLD;
     }
-    if (r->heard < m->heard ||
-        (r->heard == m->heard && st != P2PC_MEMBER_ALIVE))
-      return false;
     m->heard = r->heard;
     m->state = P2PC_MEMBER_SUSPECT;
     m->since_ns = n->now.mono_ns;
@@ -286,15 +299,15 @@ static bool apply(p2pc_node *n, peer *p, const p2pc_wire_member *r,
     m->told = false;
     confirm(m, from);
     emit(n, p, P2PC_EVENT_MEMBER_SUSPECT);
-    return true;
+    return R_NEWS;
   case P2PC_MEMBER_DOWN:
-    if (r->heard < m->heard || st == P2PC_MEMBER_DOWN)
-      return false;
+    if (r->heard == m->heard && (st == P2PC_MEMBER_DOWN || m->relinked))
+      return R_OLD;
     m->heard = r->heard;
     declare_down(n, p);
-    return false; /* declare_down queued it */
+    return R_OLD; /* declare_down queued it */
   }
-  return false;
+  return R_OLD;
 }
 
 /* ---- probes ------------------------------------------------------------- */
@@ -487,16 +500,32 @@ static void on_pong(p2pc_node *n, peer *p, uint64_t token) {
   }
 }
 
-static int on_member(p2pc_node *n, peer *from, const uint8_t *b, size_t len) {
-  p2pc_wire_member m[P2PC_WIRE_MEMBER_MAX];
-  size_t k = 0;
+static void fill(p2pc_wire_member *r, uint8_t state, const char *id,
+                 uint64_t inc, uint64_t heard) {
+  memset(r, 0, sizeof *r);
+  r->state = state;
+  p2pc__node_str_cat(r->id, sizeof r->id, id);
+  r->incarnation = inc;
+  r->heard = heard;
+}
+
+/* A MEMBER frame from peer `from` on link lid. What is news is applied and
+ * spread; a record that what we hold overrides (an older `heard`, or a
+ * claim about this node that it refutes) is answered on lid with ours, so
+ * that a refutation reaches the nodes still spreading the stale claim. */
+static int on_member(p2pc_node *n, p2pc_link_id lid, peer *from,
+                     const uint8_t *b, size_t len) {
+  p2pc_wire_member m[P2PC_WIRE_MEMBER_MAX], back[P2PC_WIRE_MEMBER_MAX];
+  size_t k = 0, nb = 0;
   if (p2pc_wire_member_get(b, len, m, P2PC_WIRE_MEMBER_MAX, &k) < 0)
     return P2PC_ERR_PROTO;
   uint32_t who = id_hash(from->id);
   bool news = false;
   for (size_t i = 0; i < k; i++) {
     if (strcmp(m[i].id, n->id) == 0) {
-      about_self(n, &m[i]);
+      if (about_self(n, &m[i]))
+        fill(&back[nb++], P2PC_MEMBER_ALIVE, n->id, n->cfg.incarnation,
+             n->sw.heard);
       continue;
     }
     uint32_t pi = p2pc__node_peer_find(n, m[i].id);
@@ -504,11 +533,17 @@ static int on_member(p2pc_node *n, peer *from, const uint8_t *b, size_t len) {
         n->peers[pi].inc != m[i].incarnation)
       continue; /* not ours to track, or another incarnation */
     peer *p = &n->peers[pi];
-    if (apply(n, p, &m[i], who)) {
+    int a = apply(n, p, &m[i], who);
+    if (a == R_NEWS) {
       queue_member(n, p);
       news = true;
+    } else if (a == R_STALE) {
+      fill(&back[nb++], p->m.state ? p->m.state : P2PC_MEMBER_ALIVE, p->id,
+           p->m.inc, p->m.heard);
     }
   }
+  if (nb)
+    member_frame(n, lid, back, nb);
   if (news)
     spread(n);
   return 0;
@@ -545,7 +580,7 @@ int p2pc__swim_frame(p2pc_node *n, p2pc_link_id lid, peer *p,
     }
     return 0;
   case P2PC_FRAME_MEMBER:
-    if (on_member(n, p, f->body, f->body_len) < 0)
+    if (on_member(n, lid, p, f->body, f->body_len) < 0)
       return p2pc__node_proto_error(n, lid, "malformed MEMBER");
     return 0;
   default:
@@ -565,6 +600,7 @@ void p2pc__swim_link_up(p2pc_node *n, peer *p) {
   p2pc__node_str_cat(r.id, sizeof r.id, p->id);
   m->state = P2PC_MEMBER_ALIVE;
   m->nconf = 0;
+  m->relinked = true; /* claims at this `heard` are older than the link */
   emit(n, p, P2PC_EVENT_MEMBER_ALIVE);
   member_frame(n, p->link, &r, 1);
 }

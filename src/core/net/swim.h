@@ -32,6 +32,8 @@ typedef struct swim_member {
   uint32_t conf[SWIM_K]; /* SUSPECT: who confirmed it (hashes of IDs) */
   uint8_t nconf;
   bool told;      /* SUSPECT/DOWN: said to it directly since */
+  bool relinked;  /* ALIVE again by its link after SUSPECT/DOWN at `heard`:
+                     claims at that `heard` are stale until it refutes */
   uint64_t cycle; /* the probe cycle it was last probed in */
 } swim_member;
 
