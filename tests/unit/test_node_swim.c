@@ -327,6 +327,57 @@ static void test_stale_claim_answered(void **state) {
   net_free(w);
 }
 
+/* A record about a node not in the peer table is relayed once (the
+ * neighbours of a node in partial views hear each other's suspicion this
+ * way), not echoed again, and relayed again when it is news (DOWN over
+ * SUSPECT at the same `heard`). */
+static void test_untracked_records_relayed_once(void **state) {
+  (void)state;
+  net *w = net_new();
+  start_node(w, 0, NULL);
+  p2pc_link_id ly, lz;
+  fake_peer_as(w, 0, "Y", 6, &ly);
+  fake_peer_as(w, 0, "Z", 7, &lz);
+  assert_int_equal(p2pc__node_peer_find(w->nodes[0].n, "Q"), NO_PEER);
+  drain(w, 0, lz);
+  tell(w, 0, ly, P2PC_MEMBER_SUSPECT, "Q", 9, 0);
+  assert_true(wrote(w, 0, lz, P2PC_MEMBER_SUSPECT, "Q", 0));
+  drain(w, 0, lz);
+  w->nodes[0].n->sw.nq = 0;                       /* its sends done */
+  tell(w, 0, ly, P2PC_MEMBER_SUSPECT, "Q", 9, 0); /* an echo */
+  assert_false(wrote(w, 0, lz, P2PC_MEMBER_SUSPECT, "Q", 0));
+  assert_int_equal(w->nodes[0].n->sw.nq, 0);
+  tell(w, 0, ly, P2PC_MEMBER_ALIVE, "Q", 8, 3); /* an older incarnation */
+  assert_int_equal(w->nodes[0].n->sw.nq, 0);
+  tell(w, 0, ly, P2PC_MEMBER_DOWN, "Q", 9, 0);
+  assert_true(wrote(w, 0, lz, P2PC_MEMBER_DOWN, "Q", 0));
+  assert_int_equal(p2pc__node_peer_find(w->nodes[0].n, "Q"), NO_PEER);
+  net_free(w);
+}
+
+/* A neighbour suspected by another node is probed at once, out of turn
+ * (our next probe not due for 150 ms). */
+static void test_suspected_neighbour_probed_at_once(void **state) {
+  (void)state;
+  net *w = net_new();
+  start_node(w, 0, NULL);
+  p2pc_link_id lx, ly;
+  fake_peer_as(w, 0, "X", 5, &lx);
+  fake_peer_as(w, 0, "Y", 6, &ly);
+  p2pc_node *n = w->nodes[0].n;
+  n->sw.probing = false;
+  n->sw.next_probe_ns = n->now.mono_ns + 150 * MS;
+  drain(w, 0, lx);
+  tell(w, 0, ly, P2PC_MEMBER_SUSPECT, "X", 5, 0);
+  assert_int_equal(peer_of(w, 0, "X")->m.state, P2PC_MEMBER_SUSPECT);
+  run(w, 1);
+  out o;
+  scan(w, 0, lx, &o);
+  assert_int_equal(o.pings, 1);
+  assert_string_equal(n->sw.target, "X");
+  net_free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_suspicion_timeout),
@@ -336,6 +387,8 @@ int main(void) {
       cmocka_unit_test(test_refutation_answers_the_claimant),
       cmocka_unit_test(test_relinked_member_ignores_stale_down),
       cmocka_unit_test(test_stale_claim_answered),
+      cmocka_unit_test(test_untracked_records_relayed_once),
+      cmocka_unit_test(test_suspected_neighbour_probed_at_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

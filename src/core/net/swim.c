@@ -18,8 +18,11 @@
  *
  * Updates wait in a bounded queue; each goes at once to SWIM_FANOUT random
  * up peers, and with every PING and PONG after, until it has gone
- * λ·⌈log2(N+1)⌉ times. Only peers in the table are tracked: an update
- * about a node we do not know is dropped.
+ * λ·⌈log2(N+1)⌉ times. Only peers in the table are tracked; an update
+ * about a node we do not know is relayed once, unapplied (rumour()), so
+ * that a node's neighbours, seldom neighbours of one another in partial
+ * views, hear each other. A claim older than what we hold is answered
+ * with ours, and a refutation goes straight back to the claimant.
  */
 #include "nodeint.h"
 
@@ -225,8 +228,13 @@ static void suspect(p2pc_node *n, peer *p) {
   swim_member *m = member(p);
   if (m->state == P2PC_MEMBER_DOWN)
     return;
-  if (m->state == P2PC_MEMBER_SUSPECT) {
+  if (m->state == P2PC_MEMBER_SUSPECT) { /* heard of, now seen ourselves */
+    uint8_t had = m->nconf;
     confirm(m, id_hash(n->id));
+    if (m->nconf > had) { /* an independent confirmation: it goes out */
+      queue_member(n, p);
+      spread(n);
+    }
     return;
   }
   m->state = P2PC_MEMBER_SUSPECT;
@@ -299,6 +307,10 @@ static int apply(p2pc_node *n, peer *p, const p2pc_wire_member *r,
     m->told = false;
     confirm(m, from);
     emit(n, p, P2PC_EVENT_MEMBER_SUSPECT);
+    if (linked(n, p)) { /* a neighbour: see for ourselves, next */
+      n->sw.urgent[0] = '\0';
+      p2pc__node_str_cat(n->sw.urgent, sizeof n->sw.urgent, p->id);
+    }
     return R_NEWS;
   case P2PC_MEMBER_DOWN:
     if (r->heard == m->heard && (st == P2PC_MEMBER_DOWN || m->relinked))
@@ -330,6 +342,13 @@ static void probe_done(p2pc_node *n, bool ok) {
  * cycle (a random order, each once a cycle, as SWIM's round robin over a
  * shuffled list). */
 static peer *next_target(p2pc_node *n) {
+  if (n->sw.urgent[0]) { /* suspected by another: probed out of turn */
+    uint32_t ui = p2pc__node_peer_find(n, n->sw.urgent);
+    n->sw.urgent[0] = '\0';
+    if (ui != NO_PEER && linked(n, &n->peers[ui]) && n->peers[ui].inc_known &&
+        member(&n->peers[ui])->state == P2PC_MEMBER_SUSPECT)
+      return &n->peers[ui];
+  }
   for (int pass = 0; pass < 2; pass++) {
     uint32_t cand = 0, pick = NO_PEER;
     for (uint32_t i = 0; i < n->npeers; i++) {
@@ -404,7 +423,7 @@ void p2pc__swim_on_deadline(p2pc_node *n, uint64_t t) {
       probe_indirect(n);
     }
   }
-  if (!s->probing && t >= s->next_probe_ns) {
+  if (!s->probing && (t >= s->next_probe_ns || s->urgent[0])) {
     s->next_probe_ns = t + n->cfg.probe_interval_ns;
     probe_start(n, t);
   }
@@ -431,6 +450,8 @@ uint64_t p2pc__swim_next_deadline(const p2pc_node *n) {
     d = at < d ? at : d;
   } else if (any) {
     d = s->next_probe_ns < d ? s->next_probe_ns : d;
+    if (s->urgent[0])
+      d = n->now.mono_ns < d ? n->now.mono_ns : d;
   }
   return d;
 }
@@ -509,6 +530,43 @@ static void fill(p2pc_wire_member *r, uint8_t state, const char *id,
   r->heard = heard;
 }
 
+static uint64_t id_hash64(const char *s) {
+  uint64_t h = 14695981039346656037ull;
+  for (; *s; s++)
+    h = (h ^ (uint8_t)*s) * 1099511628211ull;
+  return h ? h : 1;
+}
+
+/* A record about a node not in the peer table: it is relayed as news
+ * (queued and spread, not applied) when it beats the last one relayed
+ * about that node by SWIM's precedence (a newer incarnation; a higher
+ * `heard`; at the same `heard` DOWN over SUSPECT over ALIVE). The
+ * neighbours of a node in partial views are seldom neighbours of one
+ * another: this is how they hear each other's suspicion. */
+static bool rumour(p2pc_node *n, const p2pc_wire_member *r) {
+  swim *s = &n->sw;
+  uint64_t h = id_hash64(r->id);
+  swim_rumour *e = NULL;
+  for (uint32_t i = 0; i < SWIM_RUMOURS && !e; i++)
+    if (s->rumour[i].hash == h)
+      e = &s->rumour[i];
+  if (e && (r->incarnation < e->inc ||
+            (r->incarnation == e->inc &&
+             (r->heard < e->heard ||
+              (r->heard == e->heard && r->state <= e->state)))))
+    return false;
+  if (!e) {
+    e = &s->rumour[s->rumour_next];
+    s->rumour_next = (s->rumour_next + 1) % SWIM_RUMOURS;
+  }
+  e->hash = h;
+  e->inc = r->incarnation;
+  e->heard = r->heard;
+  e->state = r->state;
+  enqueue(n, r->state, r->id, r->incarnation, r->heard);
+  return true;
+}
+
 /* A MEMBER frame from peer `from` on link lid. What is news is applied and
  * spread; a record that what we hold overrides (an older `heard`, or a
  * claim about this node that it refutes) is answered on lid with ours, so
@@ -529,9 +587,12 @@ static int on_member(p2pc_node *n, p2pc_link_id lid, peer *from,
       continue;
     }
     uint32_t pi = p2pc__node_peer_find(n, m[i].id);
-    if (pi == NO_PEER || !n->peers[pi].inc_known ||
-        n->peers[pi].inc != m[i].incarnation)
-      continue; /* not ours to track, or another incarnation */
+    if (pi == NO_PEER) {
+      news |= rumour(n, &m[i]); /* not ours to track: relayed */
+      continue;
+    }
+    if (!n->peers[pi].inc_known || n->peers[pi].inc != m[i].incarnation)
+      continue; /* another incarnation */
     peer *p = &n->peers[pi];
     int a = apply(n, p, &m[i], who);
     if (a == R_NEWS) {
