@@ -18,8 +18,11 @@
  *
  * Updates wait in a bounded queue; each goes at once to SWIM_FANOUT random
  * up peers, and with every PING and PONG after, until it has gone
- * λ·⌈log2(N+1)⌉ times. Only peers in the table are tracked: an update
- * about a node we do not know is dropped.
+ * λ·⌈log2(N+1)⌉ times. Only peers in the table are tracked; an update
+ * about a node we do not know is relayed once, unapplied (rumour()), so
+ * that a node's neighbours, seldom neighbours of one another in partial
+ * views, hear each other. A claim older than what we hold is answered
+ * with ours, and a refutation goes straight back to the claimant.
  */
 #include "nodeint.h"
 
@@ -201,6 +204,7 @@ static void declare_down(p2pc_node *n, peer *p) {
   swim_member *m = member(p);
   m->state = P2PC_MEMBER_DOWN;
   m->nconf = 0;
+  m->relinked = false;
   emit(n, p, P2PC_EVENT_MEMBER_DOWN);
   queue_member(n, p);
   if (p->link != NO_LINK) {
@@ -224,25 +228,35 @@ static void suspect(p2pc_node *n, peer *p) {
   swim_member *m = member(p);
   if (m->state == P2PC_MEMBER_DOWN)
     return;
-  if (m->state == P2PC_MEMBER_SUSPECT) {
+  if (m->state == P2PC_MEMBER_SUSPECT) { /* heard of, now seen ourselves */
+    uint8_t had = m->nconf;
     confirm(m, id_hash(n->id));
+    if (m->nconf > had) { /* an independent confirmation: it goes out */
+      queue_member(n, p);
+      spread(n);
+    }
     return;
   }
   m->state = P2PC_MEMBER_SUSPECT;
   m->since_ns = n->now.mono_ns;
   m->nconf = 0;
   m->told = false;
+  m->relinked = false;
   emit(n, p, P2PC_EVENT_MEMBER_SUSPECT);
   queue_member(n, p);
   spread(n);
 }
 
-/* A record about this node: a suspicion of this incarnation is refuted. */
-static void about_self(p2pc_node *n, const p2pc_wire_member *r) {
+/* A record about this node: a suspicion (or DOWN) of this incarnation is
+ * refuted. Returns whether the sender holds a claim our ALIVE overrides
+ * (then it hears ours directly: the refutation reaches the nodes that
+ * spread the claim, not only random ones). */
+static bool about_self(p2pc_node *n, const p2pc_wire_member *r) {
   swim *s = &n->sw;
-  if (r->incarnation != n->cfg.incarnation || r->state == P2PC_MEMBER_ALIVE ||
-      r->heard < s->heard)
-    return;
+  if (r->incarnation != n->cfg.incarnation || r->state == P2PC_MEMBER_ALIVE)
+    return false;
+  if (r->heard < s->heard)
+    return true; /* refuted already: stale news */
   s->heard = r->heard + 1;
   s->refuted++;
   lhm_add(n, +1); /* being suspected: maybe we are the slow one */
@@ -251,34 +265,41 @@ static void about_self(p2pc_node *n, const p2pc_wire_member *r) {
   char t[120] = "members: refuting a suspicion of this node, heard=";
   p2pc__node_str_u64(t, sizeof t, s->heard);
   p2pc__node_log(n, P2PC_LOG_INFO, t);
+  return true;
 }
 
+/* What a record was to us (apply). */
+enum { R_OLD, R_NEWS, R_STALE };
+
 /* Applies record r, heard from peer `from` (a hash of its ID): SWIM's
- * precedence. Returns whether it was news. */
-static bool apply(p2pc_node *n, peer *p, const p2pc_wire_member *r,
-                  uint32_t from) {
+ * precedence. R_NEWS: it changed what we hold; R_STALE: what we hold
+ * overrides it (a higher `heard`), so the sender should hear ours; R_OLD:
+ * neither. */
+static int apply(p2pc_node *n, peer *p, const p2pc_wire_member *r,
+                 uint32_t from) {
   swim_member *m = member(p);
   uint8_t st = m->state ? m->state : P2PC_MEMBER_ALIVE;
+  if (r->heard < m->heard)
+    return R_STALE;
   switch (r->state) {
   case P2PC_MEMBER_ALIVE:
-    if (r->heard <= m->heard)
-      return false;
+    if (r->heard == m->heard)
+      return R_OLD;
     m->heard = r->heard;
     m->state = P2PC_MEMBER_ALIVE;
     m->nconf = 0;
+    m->relinked = false;
     if (st != P2PC_MEMBER_ALIVE)
       emit(n, p, P2PC_EVENT_MEMBER_ALIVE);
-    return true;
+    return R_NEWS;
   case P2PC_MEMBER_SUSPECT:
-    if (st == P2PC_MEMBER_DOWN && r->heard <= m->heard)
-      return false;
+    if (r->heard == m->heard &&
+        (st == P2PC_MEMBER_DOWN || m->relinked)) /* DOWN, or back since */
+      return R_OLD;
     if (st == P2PC_MEMBER_SUSPECT && r->heard == m->heard) {
       confirm(m, from);
-      return false;
+      return R_OLD;
     }
-    if (r->heard < m->heard ||
-        (r->heard == m->heard && st != P2PC_MEMBER_ALIVE))
-      return false;
     m->heard = r->heard;
     m->state = P2PC_MEMBER_SUSPECT;
     m->since_ns = n->now.mono_ns;
@@ -286,15 +307,19 @@ static bool apply(p2pc_node *n, peer *p, const p2pc_wire_member *r,
     m->told = false;
     confirm(m, from);
     emit(n, p, P2PC_EVENT_MEMBER_SUSPECT);
-    return true;
+    if (linked(n, p)) { /* a neighbour: see for ourselves, next */
+      n->sw.urgent[0] = '\0';
+      p2pc__node_str_cat(n->sw.urgent, sizeof n->sw.urgent, p->id);
+    }
+    return R_NEWS;
   case P2PC_MEMBER_DOWN:
-    if (r->heard < m->heard || st == P2PC_MEMBER_DOWN)
-      return false;
+    if (r->heard == m->heard && (st == P2PC_MEMBER_DOWN || m->relinked))
+      return R_OLD;
     m->heard = r->heard;
     declare_down(n, p);
-    return false; /* declare_down queued it */
+    return R_OLD; /* declare_down queued it */
   }
-  return false;
+  return R_OLD;
 }
 
 /* ---- probes ------------------------------------------------------------- */
@@ -317,6 +342,13 @@ static void probe_done(p2pc_node *n, bool ok) {
  * cycle (a random order, each once a cycle, as SWIM's round robin over a
  * shuffled list). */
 static peer *next_target(p2pc_node *n) {
+  if (n->sw.urgent[0]) { /* suspected by another: probed out of turn */
+    uint32_t ui = p2pc__node_peer_find(n, n->sw.urgent);
+    n->sw.urgent[0] = '\0';
+    if (ui != NO_PEER && linked(n, &n->peers[ui]) && n->peers[ui].inc_known &&
+        member(&n->peers[ui])->state == P2PC_MEMBER_SUSPECT)
+      return &n->peers[ui];
+  }
   for (int pass = 0; pass < 2; pass++) {
     uint32_t cand = 0, pick = NO_PEER;
     for (uint32_t i = 0; i < n->npeers; i++) {
@@ -391,7 +423,7 @@ void p2pc__swim_on_deadline(p2pc_node *n, uint64_t t) {
       probe_indirect(n);
     }
   }
-  if (!s->probing && t >= s->next_probe_ns) {
+  if (!s->probing && (t >= s->next_probe_ns || s->urgent[0])) {
     s->next_probe_ns = t + n->cfg.probe_interval_ns;
     probe_start(n, t);
   }
@@ -418,6 +450,8 @@ uint64_t p2pc__swim_next_deadline(const p2pc_node *n) {
     d = at < d ? at : d;
   } else if (any) {
     d = s->next_probe_ns < d ? s->next_probe_ns : d;
+    if (s->urgent[0])
+      d = n->now.mono_ns < d ? n->now.mono_ns : d;
   }
   return d;
 }
@@ -487,28 +521,90 @@ static void on_pong(p2pc_node *n, peer *p, uint64_t token) {
   }
 }
 
-static int on_member(p2pc_node *n, peer *from, const uint8_t *b, size_t len) {
-  p2pc_wire_member m[P2PC_WIRE_MEMBER_MAX];
-  size_t k = 0;
+static void fill(p2pc_wire_member *r, uint8_t state, const char *id,
+                 uint64_t inc, uint64_t heard) {
+  memset(r, 0, sizeof *r);
+  r->state = state;
+  p2pc__node_str_cat(r->id, sizeof r->id, id);
+  r->incarnation = inc;
+  r->heard = heard;
+}
+
+static uint64_t id_hash64(const char *s) {
+  uint64_t h = 14695981039346656037ull;
+  for (; *s; s++)
+    h = (h ^ (uint8_t)*s) * 1099511628211ull;
+  return h ? h : 1;
+}
+
+/* A record about a node not in the peer table: it is relayed as news
+ * (queued and spread, not applied) when it beats the last one relayed
+ * about that node by SWIM's precedence (a newer incarnation; a higher
+ * `heard`; at the same `heard` DOWN over SUSPECT over ALIVE). The
+ * neighbours of a node in partial views are seldom neighbours of one
+ * another: this is how they hear each other's suspicion. */
+static bool rumour(p2pc_node *n, const p2pc_wire_member *r) {
+  swim *s = &n->sw;
+  uint64_t h = id_hash64(r->id);
+  swim_rumour *e = NULL;
+  for (uint32_t i = 0; i < SWIM_RUMOURS && !e; i++)
+    if (s->rumour[i].hash == h)
+      e = &s->rumour[i];
+  if (e && (r->incarnation < e->inc ||
+            (r->incarnation == e->inc &&
+             (r->heard < e->heard ||
+              (r->heard == e->heard && r->state <= e->state)))))
+    return false;
+  if (!e) {
+    e = &s->rumour[s->rumour_next];
+    s->rumour_next = (s->rumour_next + 1) % SWIM_RUMOURS;
+  }
+  e->hash = h;
+  e->inc = r->incarnation;
+  e->heard = r->heard;
+  e->state = r->state;
+  enqueue(n, r->state, r->id, r->incarnation, r->heard);
+  return true;
+}
+
+/* A MEMBER frame from peer `from` on link lid. What is news is applied and
+ * spread; a record that what we hold overrides (an older `heard`, or a
+ * claim about this node that it refutes) is answered on lid with ours, so
+ * that a refutation reaches the nodes still spreading the stale claim. */
+static int on_member(p2pc_node *n, p2pc_link_id lid, peer *from,
+                     const uint8_t *b, size_t len) {
+  p2pc_wire_member m[P2PC_WIRE_MEMBER_MAX], back[P2PC_WIRE_MEMBER_MAX];
+  size_t k = 0, nb = 0;
   if (p2pc_wire_member_get(b, len, m, P2PC_WIRE_MEMBER_MAX, &k) < 0)
     return P2PC_ERR_PROTO;
   uint32_t who = id_hash(from->id);
   bool news = false;
   for (size_t i = 0; i < k; i++) {
     if (strcmp(m[i].id, n->id) == 0) {
-      about_self(n, &m[i]);
+      if (about_self(n, &m[i]))
+        fill(&back[nb++], P2PC_MEMBER_ALIVE, n->id, n->cfg.incarnation,
+             n->sw.heard);
       continue;
     }
     uint32_t pi = p2pc__node_peer_find(n, m[i].id);
-    if (pi == NO_PEER || !n->peers[pi].inc_known ||
-        n->peers[pi].inc != m[i].incarnation)
-      continue; /* not ours to track, or another incarnation */
+    if (pi == NO_PEER) {
+      news |= rumour(n, &m[i]); /* not ours to track: relayed */
+      continue;
+    }
+    if (!n->peers[pi].inc_known || n->peers[pi].inc != m[i].incarnation)
+      continue; /* another incarnation */
     peer *p = &n->peers[pi];
-    if (apply(n, p, &m[i], who)) {
+    int a = apply(n, p, &m[i], who);
+    if (a == R_NEWS) {
       queue_member(n, p);
       news = true;
+    } else if (a == R_STALE) {
+      fill(&back[nb++], p->m.state ? p->m.state : P2PC_MEMBER_ALIVE, p->id,
+           p->m.inc, p->m.heard);
     }
   }
+  if (nb)
+    member_frame(n, lid, back, nb);
   if (news)
     spread(n);
   return 0;
@@ -545,7 +641,7 @@ int p2pc__swim_frame(p2pc_node *n, p2pc_link_id lid, peer *p,
     }
     return 0;
   case P2PC_FRAME_MEMBER:
-    if (on_member(n, p, f->body, f->body_len) < 0)
+    if (on_member(n, lid, p, f->body, f->body_len) < 0)
       return p2pc__node_proto_error(n, lid, "malformed MEMBER");
     return 0;
   default:
@@ -565,6 +661,7 @@ void p2pc__swim_link_up(p2pc_node *n, peer *p) {
   p2pc__node_str_cat(r.id, sizeof r.id, p->id);
   m->state = P2PC_MEMBER_ALIVE;
   m->nconf = 0;
+  m->relinked = true; /* claims at this `heard` are older than the link */
   emit(n, p, P2PC_EVENT_MEMBER_ALIVE);
   member_frame(n, p->link, &r, 1);
 }

@@ -12,12 +12,13 @@
 
 #include "swimwire.h"
 
-#define SWIM_K 3       /* helpers of an indirect probe; confirmations */
-#define SWIM_QUEUE 64  /* updates waiting to be disseminated */
-#define SWIM_RELAYS 16 /* indirect probes run for others at once */
-#define SWIM_FANOUT 3  /* peers a new update goes to at once */
-#define SWIM_LAMBDA 3  /* retransmissions: λ·⌈log2(N+1)⌉ */
-#define SWIM_LHM_MAX 8 /* Lifeguard's local health multiplier */
+#define SWIM_K 3         /* helpers of an indirect probe; confirmations */
+#define SWIM_QUEUE 64    /* updates waiting to be disseminated */
+#define SWIM_RELAYS 16   /* indirect probes run for others at once */
+#define SWIM_FANOUT 3    /* peers a new update goes to at once */
+#define SWIM_LAMBDA 3    /* retransmissions: λ·⌈log2(N+1)⌉ */
+#define SWIM_LHM_MAX 8   /* Lifeguard's local health multiplier */
+#define SWIM_RUMOURS 128 /* records relayed about nodes not in the table */
 #define SWIM_SUSPECT_MIN                                                       \
   5                        /* the suspicion timeout's floor, in probe rounds   \
                             */
@@ -32,6 +33,8 @@ typedef struct swim_member {
   uint32_t conf[SWIM_K]; /* SUSPECT: who confirmed it (hashes of IDs) */
   uint8_t nconf;
   bool told;      /* SUSPECT/DOWN: said to it directly since */
+  bool relinked;  /* ALIVE again by its link after SUSPECT/DOWN at `heard`:
+                     claims at that `heard` are stale until it refutes */
   uint64_t cycle; /* the probe cycle it was last probed in */
 } swim_member;
 
@@ -39,6 +42,14 @@ typedef struct swim_update {
   p2pc_wire_member m;
   uint32_t left; /* transmissions to go */
 } swim_update;
+
+/* The latest record relayed about a node not in the peer table: what
+ * tells news from an echo, so that such records spread once. */
+typedef struct swim_rumour {
+  uint64_t hash; /* of the node's ID; 0 = free */
+  uint64_t inc, heard;
+  uint8_t state;
+} swim_rumour;
 
 /* An indirect probe run for another node. */
 typedef struct swim_relay {
@@ -59,6 +70,9 @@ typedef struct swim {
   swim_update q[SWIM_QUEUE];
   uint32_t nq;
   swim_relay relay[SWIM_RELAYS];
+  swim_rumour rumour[SWIM_RUMOURS];
+  uint32_t rumour_next; /* the slot the next new rumour takes (a ring) */
+  char urgent[P2PC_NODE_ID_MAX + 1]; /* probe this one next ("" = none) */
   /* counters, for tests and the status */
   uint64_t probes, acks, indirect_acks, failed, refuted;
 } swim;
