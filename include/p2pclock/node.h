@@ -153,7 +153,7 @@ typedef struct p2pc_settings {
    * passive view holds nodes known but not linked to, kept fresh by
    * shuffles. */
   uint32_t passive_max;         /* passive view entries [32] */
-  uint32_t peers_sample;        /* address records in one PEERS [8] */
+  uint32_t peers_sample;        /* address records in one PEERS [32] */
   uint64_t shuffle_interval_ns; /* one SHUFFLE every, jittered [10 s] */
   /* Clock tiers (docs/CLOCK.md, Tiers): nodes of the lowest tier known
    * polled beyond the neighbours, over UDP [4, at most 16]; clients served

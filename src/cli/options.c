@@ -199,7 +199,7 @@ static const p2pc_cli_option table[] = {
   {.key = "peersSample", .flag = "peers-sample", .arg = "N",
    .type = P2PC_CLI_OPT_UINT, .lo = 1, .hi = 64, FIELD(peers_sample),
    .must = "must be an integer 1..64",
-   .help = "1..64 address records in one PEERS frame", .def = "8",
+   .help = "1..64 address records in one PEERS frame", .def = "32",
    .example = "16"},
   {.key = "shuffleInterval", .flag = "shuffle-interval", .arg = "S",
    .type = P2PC_CLI_OPT_SECONDS, .lo = 0.001, .hi = 3600,

@@ -57,7 +57,7 @@ void p2pc_settings_default_versioned(int version, p2pc_settings *s) {
   s->probe_timeout_ns = 100 * MS;
   s->stable_idle_ns = 2000 * MS;
   s->passive_max = 32;
-  s->peers_sample = 8;
+  s->peers_sample = 32;
   s->shuffle_interval_ns = 10000 * MS;
 }
 

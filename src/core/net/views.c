@@ -182,7 +182,10 @@ void p2pc__node_views_refused(p2pc_node *n, const char *id) {
 }
 
 /* How many passive entries to promote now: up to half the slots at once
- * (those dials carry JOIN), then one at a time while the table has room. */
+ * (those dials carry JOIN), then PROMOTE_INFLIGHT at a time while the
+ * table has room (one at a time made a 50-node full mesh take ~1 s to
+ * form, and a node's last few links wait on each other's handshakes). */
+#define PROMOTE_INFLIGHT 4
 static uint32_t promote_want(const p2pc_node *n) {
   if (n->stopping || !n->npassive || n->npeers >= n->cfg.max_peers)
     return 0;
@@ -195,8 +198,8 @@ static uint32_t promote_want(const p2pc_node *n) {
   uint32_t want = 0;
   if (active < half(n))
     want = half(n) - active;
-  else if (active < n->cfg.max_peers && !inflight)
-    want = 1;
+  else if (active < n->cfg.max_peers && inflight < PROMOTE_INFLIGHT)
+    want = PROMOTE_INFLIGHT - inflight;
   uint32_t room = n->cfg.max_peers - n->npeers;
   want = want < room ? want : room;
   return want < n->npassive ? want : n->npassive;
