@@ -10,7 +10,11 @@
  * incarnation) and the nodes it is not owed to: its sender, every node
  * that was down or frozen at its send or turned so before the end minus
  * the grace, and every node a partition cut from its sender in that
- * time. At the end each broadcast sent before that
+ * time; and, judged at the end, every node born after its stamp (the
+ * birth rule, PROTOCOL.md: the HLC at a node's first input, in its
+ * current incarnation, above the broadcast's HLC stamp: not addressed to
+ * it; with clocks not yet synchronised that can be a node that started,
+ * in true time, before the send). At the end each broadcast sent before that
  * point must have reached every other node exactly once: a missing
  * delivery and a second one both fail it. Its memory is the simulator's,
  * counted by the budget (simmem.h): 2 bits a node a broadcast, 2.5 KB at
@@ -25,6 +29,7 @@
 
 struct bc_rec {
   uint64_t t0;
+  uint64_t stamp; /* its HLC stamp (0: unknown, owed by every node) */
   uint32_t sender;
   bool voided;     /* the node refused it: nothing owed */
   uint64_t bits[]; /* bc_words delivered, then bc_words not owed */
@@ -109,6 +114,18 @@ static bool bit(const uint64_t *w, uint32_t i) {
 
 static void set_bit(uint64_t *w, uint32_t i) { w[i / 64] |= 1ull << (i % 64); }
 
+/* Node j, in the incarnation it runs now, was born after the stamp: the
+ * broadcast is not addressed to it (it drops a copy, "sent before this
+ * node's birth"). Its birth is the HLC at its first input (0: none yet,
+ * nothing is addressed to it). */
+static bool born_after(const p2pc_sim *s, uint32_t j, uint64_t stamp) {
+  const snode *x = &s->nodes[j];
+  if (!stamp || !x->alive || !x->n)
+    return false;
+  uint64_t b = p2pc_causal_birth(p2pc_node_causal(x->n));
+  return b == 0 || b > stamp;
+}
+
 /* The end of the window in which a node's trouble excuses it. */
 static uint64_t owed_until(const p2pc_sim *s) {
   uint64_t end = s->cfg.duration_ns, g = s->cfg.bcast_grace_ns;
@@ -136,6 +153,11 @@ uint32_t p2pc__sim_bc_sent(p2pc_sim *s, uint32_t i) {
   s->bc[s->nbc] = r;
   s->res.bcast_tracked++;
   return s->nbc++;
+}
+
+void p2pc__sim_bc_stamp(p2pc_sim *s, uint32_t b, uint64_t stamp) {
+  if (b < s->nbc)
+    s->bc[b]->stamp = stamp;
 }
 
 void p2pc__sim_bc_void(p2pc_sim *s, uint32_t b) {
@@ -217,6 +239,11 @@ void p2pc__sim_bc_finish(p2pc_sim *s) {
       uint64_t miss = ~got[w] & ~not_owed[w];
       if (w == s->bc_words - 1 && s->cfg.nodes % 64)
         miss &= (1ull << (s->cfg.nodes % 64)) - 1;
+      for (uint64_t m = miss; m; m &= m - 1) {
+        uint32_t j = w * 64 + (uint32_t)__builtin_ctzll(m);
+        if (born_after(s, j, r->stamp))
+          miss &= ~(1ull << (j % 64));
+      }
       if (!miss)
         continue;
       if (!s->res.bcast_missing && !s->res.bcast_first[0])

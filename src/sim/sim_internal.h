@@ -383,6 +383,9 @@ void p2pc__sim_bc_free(p2pc_sim *s);
 /* A broadcast sent by node i now: its number (+1 goes in the tag), or
  * UINT32_MAX when it is not followed. */
 uint32_t p2pc__sim_bc_sent(p2pc_sim *s, uint32_t i);
+/* Broadcast b was accepted with this HLC stamp: the nodes born after it
+ * do not owe it (the birth rule). */
+void p2pc__sim_bc_stamp(p2pc_sim *s, uint32_t b, uint64_t stamp);
 /* Broadcast b (from p2pc__sim_bc_sent) was refused: nothing is owed. */
 void p2pc__sim_bc_void(p2pc_sim *s, uint32_t b);
 /* A DELIVERED event of node cur_node. */

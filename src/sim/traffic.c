@@ -78,6 +78,7 @@ static int broadcast_from(p2pc_sim *s, uint32_t i, uint8_t *payload,
     s->res.sends_refused++;
   } else {
     s->res.bcasts++;
+    p2pc__sim_bc_stamp(s, b, p2pc_causal_last_stamp(p2pc_node_causal(x->n)));
   }
   return rv;
 }
