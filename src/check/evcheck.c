@@ -75,6 +75,32 @@ void p2pc_evcheck_count_error(p2pc_evcheck *s) { s->errors++; }
 
 void p2pc_evcheck_settle_mark(p2pc_evcheck *s) { s->settling = true; }
 
+void p2pc_evcheck_cut(p2pc_evcheck *s, bool open, int64_t net_ns) {
+  if (open) {
+    if (s->ncuts < P2PC_EVCHECK_MAX_CUTS)
+      s->cut_heal[s->ncuts++] = INT64_MAX;
+    s->cut_open = s->ncuts; /* the last one when out of room */
+  } else if (s->cut_open) {
+    s->cut_heal[s->cut_open - 1] = net_ns;
+    s->cut_open = 0;
+  }
+}
+
+/* Whether message m, sent during a partition, may be lost with sender or
+ * receiver leaving before the partition healed and settled. */
+bool p2pc__evcheck_cut_excused(const state *s, const msgrec *m, const inc *snd,
+                               const inc *dst) {
+  if (!m->cut)
+    return false;
+  int64_t heal = s->cut_heal[m->cut - 1];
+  if (heal == INT64_MAX)
+    return true;
+  int64_t until = heal > INT64_MAX - (int64_t)P2PC_EVCHECK_CUT_SETTLE_NS
+                      ? INT64_MAX
+                      : heal + (int64_t)P2PC_EVCHECK_CUT_SETTLE_NS;
+  return (dst && dst->last_net < until) || (snd && snd->last_net < until);
+}
+
 static int cmp_u64(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
   return x < y ? -1 : x > y;

@@ -186,6 +186,18 @@ void p2pc_evcheck_count_error(p2pc_evcheck *ec);
  * order, like a simulator). Their loss is counted as unsettled. */
 void p2pc_evcheck_settle_mark(p2pc_evcheck *ec);
 
+/* A partition (for a caller that knows the network, like a simulator):
+ * open at its start, then closed at its heal with the network time of the
+ * heal (ns). A message first sent while one is open may be stuck behind
+ * it: it is not owed to a destination whose log ends before the heal +
+ * P2PC_EVCHECK_CUT_SETTLE_NS, nor when its sender's log ends so (a node
+ * that leaves cleanly before the cut heals cannot get it, nor give it);
+ * those count as unsettled. A cut never closed excuses until the end. At
+ * most P2PC_EVCHECK_MAX_CUTS are told apart; later ones share the last. */
+#define P2PC_EVCHECK_CUT_SETTLE_NS 10000000000ull
+#define P2PC_EVCHECK_MAX_CUTS 64
+void p2pc_evcheck_cut(p2pc_evcheck *ec, bool open, int64_t net_ns);
+
 /* Ends the input and checks. Returns a P2PC_EVCHECK_* status and fills r
  * (with the counts known so far if there is no verdict). Call once. */
 int p2pc_evcheck_finish(p2pc_evcheck *ec, p2pc_evcheck_result *r);

@@ -253,7 +253,7 @@ void p2pc__evcheck_bcast_verdicts(state *s) {
         /* its log ends before the broadcast could reach it: not owed */
       } else if (f & B_PASSED) {
         why = &s->expired; /* skipped there as expired */
-      } else if (m->late) {
+      } else if (m->late || p2pc__evcheck_cut_excused(s, m, snd, in)) {
         why = &s->unsettled;
       } else {
         missing = true;

@@ -79,6 +79,7 @@ typedef struct msgrec {
   bool buffered;
   bool undeliverable;
   bool late;   /* first sent after the settle mark */
+  uint8_t cut; /* 1 + the partition it was first sent during, 0: none */
   bool skip;   /* left out of the order test (lost with its sender, or
                   reported expired) */
   bool waited; /* its first delivery at `to` is in the waits */
@@ -123,6 +124,11 @@ struct p2pc_evcheck {
   void *diag_ud;
   uint64_t limit;
   bool limit_early, too_large, settling, finished;
+  /* partitions (p2pc_evcheck_cut): the one open, 1 + its index (0:
+   * none), and each one's heal (INT64_MAX: not healed) */
+  uint8_t cut_open;
+  uint8_t ncuts;
+  int64_t cut_heal[P2PC_EVCHECK_MAX_CUTS];
   char *buf; /* the line being parsed, NUL-terminated */
   size_t capbuf;
   inc *incs;
@@ -182,6 +188,9 @@ p2pc__evcheck_list_violation(state *s, const char *fmt, ...);
 uint32_t p2pc__evcheck_intern_inc(state *s, const char *sesid, size_t n);
 uint32_t p2pc__evcheck_intern_msg(state *s, uint32_t sender, uint64_t n);
 /* false if out of memory */
+/* p2pc_evcheck_cut's excuse (evcheck.c); snd or dst may be NULL. */
+bool p2pc__evcheck_cut_excused(const state *s, const msgrec *m, const inc *snd,
+                               const inc *dst);
 bool p2pc__evcheck_add_rec(state *s, uint32_t in, uint32_t msg, uint32_t to,
                            bool is_send, uint64_t waited_ns);
 /* The clock facts of the record just added. */

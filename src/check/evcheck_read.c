@@ -230,6 +230,7 @@ static int on_send(state *s, uint32_t st, const cJSON *j) {
   if (mr->nsend++ == 0) {
     mr->to = d;
     mr->late = s->settling;
+    mr->cut = s->cut_open;
     mr->stamp = stamp;
     mr->has_stamp = has_stamp > 0;
     mr->send_net = net;

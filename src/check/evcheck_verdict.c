@@ -96,7 +96,7 @@ int p2pc__evcheck_run_checker(state *s) {
                                    " was sent to %s, whose log is "
                                    "not among the files",
                                    snd->sesid, m->n, dst->sesid);
-    } else if (m->late) {
+    } else if (m->late || p2pc__evcheck_cut_excused(s, m, snd, dst)) {
       s->unsettled++;
     } else {
       s->own_missing++;

@@ -58,10 +58,14 @@ static void on_scen(p2pc_sim *s, const p2pc_sim_event *e) {
     if (s->ncuts < 64)
       s->cuts[s->ncuts++] = (cut){e->a0, e->a1, e->b0, e->b1};
     p2pc__sim_ov_cuts_changed(s);
+    if (s->oracle) /* what is sent now may wait for the heal */
+      p2pc_evcheck_cut(s->oracle, true, EPOCH + (int64_t)s->now);
     break;
   case P2PC_SIM_EV_HEAL:
     s->ncuts = 0;
     p2pc__sim_ov_cuts_changed(s);
+    if (s->oracle)
+      p2pc_evcheck_cut(s->oracle, false, EPOCH + (int64_t)s->now);
     break;
   case P2PC_SIM_EV_FREEZE:
     for (uint32_t i = e->a0; i < e->a1 && i < s->cfg.nodes; i++)

@@ -317,6 +317,38 @@ static void test_missing_and_settle_mark(void **state) {
   }
 }
 
+/* A message sent while a partition stood, to a node that stopped cleanly
+ * before the heal (+ its settle time): unsettled, not MISSING. Without the
+ * partition, or when the node stopped well after the heal, it is MISSING. */
+static void test_partition_excuses_a_node_that_left(void **state) {
+  (void)state;
+  for (int k = 0; k < 3; k++) { /* 0: no cut; 1: left before; 2: after */
+    run r = {0};
+    start3(&r);
+    if (k)
+      p2pc_evcheck_cut(r.ec, true, (int64_t)r.t);
+    send(&r, 0, "A", "A~a:1", "B~b");
+    if (k == 1)
+      line(&r, 1, "B", "\"ev\":\"stop\"");
+    /* the heal (net times here are the line counter) */
+    if (k)
+      p2pc_evcheck_cut(r.ec, false, (int64_t)r.t);
+    if (k == 2) { /* B's log goes on past heal + settle */
+      r.t += P2PC_EVCHECK_CUT_SETTLE_NS + 1;
+      line(&r, 1, "B", "\"ev\":\"stop\"");
+    }
+    line(&r, 0, "A", "\"ev\":\"stop\"");
+    line(&r, 2, "C", "\"ev\":\"stop\"");
+    if (k == 0)
+      line(&r, 1, "B", "\"ev\":\"stop\"");
+    p2pc_evcheck_result res;
+    assert_int_equal(p2pc_evcheck_finish(r.ec, &res), P2PC_EVCHECK_CHECKED);
+    assert_int_equal(res.by_kind[P2PC_EVCHECK_MISSING], k == 1 ? 0 : 1);
+    assert_int_equal(res.unsettled, k == 1 ? 1 : 0);
+    p2pc_evcheck_free(r.ec);
+  }
+}
+
 /* A crashed receiver (no stop) excuses; a second delivery does not. */
 static void test_crash_excuse_and_duplicate(void **state) {
   (void)state;
@@ -684,6 +716,7 @@ int main(void) {
       cmocka_unit_test(test_order_violation_caught),
       cmocka_unit_test(test_causal_run_clean),
       cmocka_unit_test(test_missing_and_settle_mark),
+      cmocka_unit_test(test_partition_excuses_a_node_that_left),
       cmocka_unit_test(test_crash_excuse_and_duplicate),
       cmocka_unit_test(test_limit),
       cmocka_unit_test(test_lost_stream_and_names),
