@@ -207,8 +207,8 @@ struct p2pc_timesync {
   /* the datagram queue and send tokens (timesync.c) */
   token_slot tokens[TOKENS];
   uint32_t next_token;
-  p2pc_datagram *q;
-  uint32_t qhead, qn;
+  p2pc_datagram *q; /* a ring of qcap (grown up to QUEUE) */
+  uint32_t qhead, qn, qcap;
   p2pc__election el;
   p2pc__steer steer;
   p2pc__ntpserve srv;
