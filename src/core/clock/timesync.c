@@ -103,6 +103,9 @@ void p2pc_timesync_free(p2pc_timesync *ts) {
   a->free(ts->src_hash, a->ud);
   a->free(ts->src_poll, a->ud);
   a->free(ts->q, a->ud);
+  a->free(ts->tokens, a->ud);
+  a->free(ts->el.refs, a->ud);
+  a->free(ts->srv.clients, a->ud);
   p2pc__steer_fini(ts);
   p2pc__tiers_fini(ts);
   a->free(ts, a->ud);
@@ -182,6 +185,12 @@ bool p2pc_timesync_pop(p2pc_timesync *ts, p2pc_datagram *d) {
 
 uint32_t p2pc__timesync_token(p2pc_timesync *ts, bool is_reply, uint32_t idx,
                               const char *id) {
+  if (!ts->tokens) {
+    ts->tokens = ts->a->realloc(NULL, TOKENS * sizeof *ts->tokens, ts->a->ud);
+    if (!ts->tokens)
+      return 0; /* out of memory: no send time reported back */
+    memset(ts->tokens, 0, TOKENS * sizeof *ts->tokens);
+  }
   uint32_t t = ts->next_token++;
   if (!ts->next_token)
     ts->next_token = 1;
@@ -195,8 +204,10 @@ uint32_t p2pc__timesync_token(p2pc_timesync *ts, bool is_reply, uint32_t idx,
 
 void p2pc_timesync_sent(p2pc_timesync *ts, uint32_t token, int64_t local,
                         bool kernel) {
+  if (!token || !ts->tokens)
+    return;
   token_slot *s = &ts->tokens[token % TOKENS];
-  if (!token || s->token != token)
+  if (s->token != token)
     return;
   if (s->is_reply)
     p2pc__ntpserve_sent(ts, s->idx, s->id, local, kernel);

@@ -311,6 +311,7 @@ void p2pc_node_free(p2pc_node *n) {
   p2pc__node_bcast_free(n);
   p2pc_timesync_free(n->ts);
   p2pc__node_dht_free(n);
+  p2pc__swim_free(n);
   a->free(n, a->ud);
 }
 

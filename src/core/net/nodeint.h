@@ -500,6 +500,7 @@ uint64_t p2pc__node_dht_next_deadline(const p2pc_node *n);
 /* ---- swim.c: failure detection ------------------------------------------ */
 
 void p2pc__swim_init(p2pc_node *n);
+void p2pc__swim_free(p2pc_node *n);
 void p2pc__swim_on_deadline(p2pc_node *n, uint64_t t);
 uint64_t p2pc__swim_next_deadline(const p2pc_node *n);
 /* Any frame from p arrived: it is alive. */
