@@ -122,7 +122,7 @@ typedef struct peer {
   bool leave_sent, leave_rcvd;
   uint64_t leave_last;     /* the peer sends no DATA after this lseq */
   uint64_t leave_until_ns; /* not agreed by then: the session goes on */
-  p2pc_wire_peer next;     /* whom to link to instead ("" = nobody) */
+  p2pc_wire_crec next;     /* whom to link to instead ("" = nobody) */
   /* On demand (ondemand.c): a session outside the active view, linked
    * only while there is something to say; last used (sent to, heard
    * from) at used_ns. fresh: no handshake yet since the record was made,
