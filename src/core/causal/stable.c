@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Depth-limited minimum of the nodes' local stable values (stable.h). One
- * allocation: the instance with its slots behind it. Every change that can
+ * Depth-limited minimum of the nodes' local stable values (stable.h). The
+ * slots are allocated as keys are first reported (a key beyond them is an
+ * empty slot), doubling up to max. Every change that can
  * move a level recomputes all of them from LS and the slots, so there is
  * no incremental state to get wrong; the cost is noted in stable.h.
  */
@@ -20,6 +21,7 @@ typedef struct slot {
 struct p2pc_stable {
   const p2pc_allocator *a;
   uint32_t max;
+  uint32_t cap; /* slots[0..cap) allocated, cap <= max */
   uint64_t hold;
   uint64_t local;
   uint64_t lv[D + 1]; /* a[0..D] */
@@ -30,7 +32,7 @@ struct p2pc_stable {
    * applied at once, so `decreased` is always exact. */
   bool dirty;
   p2pc_stable_stats st;
-  slot slots[];
+  slot *slots;
 };
 
 int p2pc_stable_new(p2pc_stable **out, const p2pc_allocator *a,
@@ -39,11 +41,10 @@ int p2pc_stable_new(p2pc_stable **out, const p2pc_allocator *a,
     a = p2pc_allocator_default();
   if (max_neighbours > P2PC_STABLE_MAX_NEIGHBOURS)
     return P2PC_ERR_INVAL;
-  size_t size = sizeof(p2pc_stable) + (size_t)max_neighbours * sizeof(slot);
-  p2pc_stable *s = a->realloc(NULL, size, a->ud);
+  p2pc_stable *s = a->realloc(NULL, sizeof *s, a->ud);
   if (!s)
     return P2PC_ERR_NOMEM;
-  memset(s, 0, size);
+  memset(s, 0, sizeof *s);
   s->a = a;
   s->max = max_neighbours;
   s->hold = hold_ns;
@@ -55,8 +56,28 @@ int p2pc_stable_new(p2pc_stable **out, const p2pc_allocator *a,
 }
 
 void p2pc_stable_free(p2pc_stable *s) {
-  if (s)
-    s->a->free(s, s->a->ud);
+  if (!s)
+    return;
+  s->a->free(s->slots, s->a->ud);
+  s->a->free(s, s->a->ud);
+}
+
+/* Slots up to key allocated (new ones empty); false if out of memory. */
+static bool reserve(p2pc_stable *s, uint32_t key) {
+  if (key < s->cap)
+    return true;
+  uint32_t cap = s->cap ? s->cap : 4;
+  while (cap <= key)
+    cap *= 2;
+  if (cap > s->max)
+    cap = s->max;
+  slot *ns = s->a->realloc(s->slots, (size_t)cap * sizeof *ns, s->a->ud);
+  if (!ns)
+    return false;
+  memset(ns + s->cap, 0, (size_t)(cap - s->cap) * sizeof *ns);
+  s->slots = ns;
+  s->cap = cap;
+  return true;
 }
 
 /* a[d] = min(LS, min over slots of v[d-1]). Reports are non-increasing, so
@@ -67,7 +88,7 @@ static void recompute(p2pc_stable *s) {
   uint64_t m[D];
   for (int d = 0; d < D; d++)
     m[d] = UINT64_MAX;
-  for (uint32_t k = 0; k < s->max; k++) {
+  for (uint32_t k = 0; k < s->cap; k++) {
     const slot *sl = &s->slots[k];
     if (sl->state == P2PC_STABLE_EMPTY)
       continue;
@@ -131,6 +152,8 @@ int p2pc_stable_report_in(p2pc_stable *s, uint32_t key,
       return P2PC_ERR_PROTO;
     }
   }
+  if (!reserve(s, key))
+    return P2PC_ERR_NOMEM;
   slot *sl = &s->slots[key];
   bool was_counted = sl->state != P2PC_STABLE_EMPTY;
   if (sl->state == P2PC_STABLE_FROZEN) {
@@ -157,7 +180,7 @@ int p2pc_stable_report_in(p2pc_stable *s, uint32_t key,
 }
 
 void p2pc_stable_heard(p2pc_stable *s, uint32_t key, uint64_t hlc_now) {
-  if (key >= s->max || s->slots[key].state == P2PC_STABLE_EMPTY)
+  if (key >= s->cap || s->slots[key].state == P2PC_STABLE_EMPTY)
     return;
   if (hlc_now > s->slots[key].last_heard)
     s->slots[key].last_heard = hlc_now;
@@ -171,7 +194,7 @@ static bool hold_over(const p2pc_stable *s, const slot *sl, uint64_t now) {
 }
 
 void p2pc_stable_link_down(p2pc_stable *s, uint32_t key, uint64_t hlc_now) {
-  if (key >= s->max)
+  if (key >= s->cap)
     return;
   slot *sl = &s->slots[key];
   if (sl->state == P2PC_STABLE_LIVE) {
@@ -189,7 +212,7 @@ void p2pc_stable_link_down(p2pc_stable *s, uint32_t key, uint64_t hlc_now) {
 }
 
 void p2pc_stable_forget(p2pc_stable *s, uint32_t key) {
-  if (key >= s->max || s->slots[key].state == P2PC_STABLE_EMPTY)
+  if (key >= s->cap || s->slots[key].state == P2PC_STABLE_EMPTY)
     return;
   drop(s, &s->slots[key]);
   s->st.forgotten++;
@@ -198,7 +221,7 @@ void p2pc_stable_forget(p2pc_stable *s, uint32_t key) {
 
 void p2pc_stable_tick(p2pc_stable *s, uint64_t hlc_now) {
   bool changed = false;
-  for (uint32_t k = 0; k < s->max; k++) {
+  for (uint32_t k = 0; k < s->cap; k++) {
     slot *sl = &s->slots[k];
     if (sl->state == P2PC_STABLE_FROZEN && hold_over(s, sl, hlc_now)) {
       drop(s, sl);
@@ -212,7 +235,7 @@ void p2pc_stable_tick(p2pc_stable *s, uint64_t hlc_now) {
 
 uint64_t p2pc_stable_next_deadline(const p2pc_stable *s) {
   uint64_t t = UINT64_MAX;
-  for (uint32_t k = 0; k < s->max; k++) {
+  for (uint32_t k = 0; k < s->cap; k++) {
     const slot *sl = &s->slots[k];
     if (sl->state == P2PC_STABLE_FROZEN &&
         s->hold <= UINT64_MAX - sl->last_heard && sl->last_heard + s->hold < t)
@@ -237,7 +260,7 @@ void p2pc_stable_report_out(p2pc_stable *s, p2pc_stable_report *r) {
 bool p2pc_stable_decreased(const p2pc_stable *s) { return s->decreased; }
 
 p2pc_stable_slot_state p2pc_stable_slot(const p2pc_stable *s, uint32_t key) {
-  return key < s->max ? (p2pc_stable_slot_state)s->slots[key].state
+  return key < s->cap ? (p2pc_stable_slot_state)s->slots[key].state
                       : P2PC_STABLE_EMPTY;
 }
 

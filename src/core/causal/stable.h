@@ -100,10 +100,11 @@ typedef struct p2pc_stable_stats {
 } p2pc_stable_stats;
 
 /* Creates an instance with slots for keys 0..max_neighbours-1 (at most
- * P2PC_STABLE_MAX_NEIGHBOURS) and the given hold. LS starts at 0, so G is 0
- * until p2pc_stable_set_local is called; nothing has been reported, so
- * p2pc_stable_decreased() is true. Returns 0, P2PC_ERR_INVAL or
- * P2PC_ERR_NOMEM (a is the default allocator when NULL). */
+ * P2PC_STABLE_MAX_NEIGHBOURS; allocated as keys are first reported, so an
+ * instance costs what its highest key in use needs) and the given hold. LS
+ * starts at 0, so G is 0 until p2pc_stable_set_local is called; nothing has
+ * been reported, so p2pc_stable_decreased() is true. Returns 0, P2PC_ERR_INVAL
+ * or P2PC_ERR_NOMEM (a is the default allocator when NULL). */
 int p2pc_stable_new(p2pc_stable **out, const p2pc_allocator *a,
                     uint32_t max_neighbours, uint64_t hold_ns);
 /* NULL is a no-op. */
@@ -115,8 +116,9 @@ void p2pc_stable_set_local(p2pc_stable *s, uint64_t ls);
 
 /* Takes neighbour key's report, replacing its previous one, live or frozen
  * (the slot becomes live), and records hlc_now as heard from it. Returns 0,
- * P2PC_ERR_INVAL for key >= max_neighbours, or P2PC_ERR_PROTO if r is not
- * non-increasing; on error nothing changes. */
+ * P2PC_ERR_INVAL for key >= max_neighbours, P2PC_ERR_PROTO if r is not
+ * non-increasing, or P2PC_ERR_NOMEM (no room for the slot); on error
+ * nothing changes. */
 int p2pc_stable_report_in(p2pc_stable *s, uint32_t key,
                           const p2pc_stable_report *r, uint64_t hlc_now);
 /* Records that the node received something from neighbour key at its HLC

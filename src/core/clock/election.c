@@ -47,7 +47,7 @@ static refent *ref_entry(p2pc_timesync *ts, const char *id, bool create,
                          uint64_t now_mono) {
   refent *oldest = NULL;
   uint32_t h = id_hash(id);
-  for (uint32_t i = 0; i < REFS; i++) {
+  for (uint32_t i = 0; i < ts->el.refs_cap; i++) {
     refent *r = &ts->el.refs[i];
     if (r->used && r->hash == h && strcmp(r->id, id) == 0)
       return r;
@@ -56,7 +56,23 @@ static refent *ref_entry(p2pc_timesync *ts, const char *id, bool create,
       if (!oldest || oldest->used)
         oldest = r;
   }
-  if (!create || !oldest)
+  if (!create)
+    return NULL;
+  /* Every slot allocated is used: the first one not allocated yet is the
+   * one to take (the array doubles up to REFS). */
+  uint32_t had = ts->el.refs_cap;
+  if ((!oldest || oldest->used) && had < REFS) {
+    uint32_t cap = had ? had * 2 : 4;
+    cap = cap < REFS ? cap : REFS;
+    refent *x = ts->a->realloc(ts->el.refs, cap * sizeof *x, ts->a->ud);
+    if (x) {
+      memset(x + had, 0, (cap - had) * sizeof *x);
+      ts->el.refs = x;
+      ts->el.refs_cap = cap;
+      oldest = &x[had];
+    } /* else out of memory: the oldest used one gives way */
+  }
+  if (!oldest)
     return NULL;
   memset(oldest, 0, sizeof *oldest);
   oldest->used = true;
@@ -151,7 +167,7 @@ void p2pc__election_run(p2pc_timesync *ts, uint64_t now_mono) {
     bc = ts->cfg.clock_class;
     bactive = self_active(ts);
   }
-  for (uint32_t i = 0; i < REFS; i++) {
+  for (uint32_t i = 0; i < ts->el.refs_cap; i++) {
     const refent *r = &ts->el.refs[i];
     if (!ref_alive(ts, r, now_mono) || r->priority == 255)
       continue;

@@ -93,6 +93,7 @@ static source *slot_for(p2pc_timesync *ts, const char *id) {
       return NULL; /* polled sources are bounded; the rest are not polled */
     if (ts->nsrc == ts->srccap) {
       uint32_t ncap = ts->srccap ? 2 * ts->srccap : 8;
+      ncap = ncap < cap ? ncap : cap; /* a source is 3.5 KB: no more */
       uint32_t *nh = ts->a->realloc(ts->src_hash, ncap * sizeof *nh, ts->a->ud);
       if (!nh)
         return NULL;

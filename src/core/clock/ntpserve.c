@@ -12,6 +12,19 @@
  */
 #include "timesync_int.h"
 
+/* The client slots double, up to CLIENTS; the new ones are empty. */
+static bool grow_clients(p2pc_timesync *ts) {
+  uint32_t cap = ts->srv.ncap ? ts->srv.ncap * 2 : 4;
+  cap = cap < CLIENTS ? cap : CLIENTS;
+  client *c = ts->a->realloc(ts->srv.clients, cap * sizeof *c, ts->a->ud);
+  if (!c)
+    return false;
+  memset(c + ts->srv.ncap, 0, (cap - ts->srv.ncap) * sizeof *c);
+  ts->srv.clients = c;
+  ts->srv.ncap = cap;
+  return true;
+}
+
 void p2pc__ntpserve_answer(p2pc_timesync *ts, const p2pc_wire_addr *from,
                            const p2pc_ntp_header *rq, const p2pc_ntp_ext *rqe,
                            bool has_ext, size_t rqlen, int64_t rx_local,
@@ -91,7 +104,7 @@ void p2pc__ntpserve_answer(p2pc_timesync *ts, const p2pc_wire_addr *from,
   /* Interleaved: the kernel transmit time of our previous reply to this
    * requester, identified by the cookie of the request it answered. */
   uint32_t slot = CLIENTS, oldest = 0, hid = id_hash(rqe->id);
-  for (uint32_t i = 0; i < CLIENTS; i++) {
+  for (uint32_t i = 0; i < ts->srv.ncap; i++) {
     if (ts->srv.clients[i].hash == hid &&
         strcmp(ts->srv.clients[i].id, rqe->id) == 0) {
       slot = i;
@@ -109,6 +122,17 @@ void p2pc__ntpserve_answer(p2pc_timesync *ts, const p2pc_wire_addr *from,
     }
   } else {
     slot = oldest;
+    /* The slots not allocated yet are empty (used_mono 0): the oldest
+     * of all is the first of them unless an allocated one is as old. */
+    uint32_t had = ts->srv.ncap;
+    if (had < CLIENTS && (!had || ts->srv.clients[oldest].used_mono > 0) &&
+        grow_clients(ts))
+      slot = had;
+    if (!ts->srv.ncap) { /* out of memory: an answer without interleaving */
+      if (p2pc_ntp_ext_put(d->data + P2PC_NTP_HEADER_LEN, &e) >= 0)
+        d->len = P2PC_NTP_PACKET_MAX;
+      return;
+    }
     memset(&ts->srv.clients[slot], 0, sizeof ts->srv.clients[slot]);
     copy_id(ts->srv.clients[slot].id, rqe->id);
     ts->srv.clients[slot].hash = hid;
@@ -126,7 +150,9 @@ void p2pc__ntpserve_answer(p2pc_timesync *ts, const p2pc_wire_addr *from,
 
 void p2pc__ntpserve_sent(p2pc_timesync *ts, uint32_t idx, const char *id,
                          int64_t local, bool kernel) {
-  client *c = &ts->srv.clients[idx % CLIENTS];
+  if (idx >= ts->srv.ncap)
+    return;
+  client *c = &ts->srv.clients[idx];
   if (strcmp(c->id, id) != 0)
     return;
   if (kernel || !c->tx_kernel) {

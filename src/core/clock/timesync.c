@@ -74,11 +74,6 @@ int p2pc_timesync_new(p2pc_timesync **out, const p2pc_allocator *a,
   if (!ts)
     return P2PC_ERR_NOMEM;
   memset(ts, 0, sizeof *ts);
-  ts->q = a->realloc(NULL, QUEUE * sizeof *ts->q, a->ud);
-  if (!ts->q) {
-    a->free(ts, a->ud);
-    return P2PC_ERR_NOMEM;
-  }
   ts->a = a;
   ts->cfg = *cfg;
   p2pc_timesync_config_defaults(&ts->cfg, cfg->time_port, 0);
@@ -108,6 +103,9 @@ void p2pc_timesync_free(p2pc_timesync *ts) {
   a->free(ts->src_hash, a->ud);
   a->free(ts->src_poll, a->ud);
   a->free(ts->q, a->ud);
+  a->free(ts->tokens, a->ud);
+  a->free(ts->el.refs, a->ud);
+  a->free(ts->srv.clients, a->ud);
   p2pc__steer_fini(ts);
   p2pc__tiers_fini(ts);
   a->free(ts, a->ud);
@@ -148,12 +146,29 @@ bool p2pc_timesync_announce_relay(p2pc_timesync *ts, p2pc_now now,
 
 /* ---- the datagram queue and tokens -------------------------------------- */
 
+/* The ring grows by doubling up to QUEUE, laid out from 0 again. */
+static bool queue_grow(p2pc_timesync *ts) {
+  uint32_t cap = ts->qcap ? ts->qcap * 2 : 4;
+  if (cap > QUEUE)
+    cap = QUEUE;
+  p2pc_datagram *q = ts->a->realloc(NULL, cap * sizeof *q, ts->a->ud);
+  if (!q)
+    return false;
+  for (uint32_t i = 0; i < ts->qn; i++)
+    q[i] = ts->q[(ts->qhead + i) % ts->qcap];
+  ts->a->free(ts->q, ts->a->ud);
+  ts->q = q;
+  ts->qcap = cap;
+  ts->qhead = 0;
+  return true;
+}
+
 p2pc_datagram *p2pc__timesync_push(p2pc_timesync *ts) {
-  if (ts->qn == QUEUE) {
+  if (ts->qn == QUEUE || (ts->qn == ts->qcap && !queue_grow(ts))) {
     ts->c.tx_dropped++;
     return NULL;
   }
-  p2pc_datagram *d = &ts->q[(ts->qhead + ts->qn++) % QUEUE];
+  p2pc_datagram *d = &ts->q[(ts->qhead + ts->qn++) % ts->qcap];
   memset(d, 0, sizeof *d);
   ts->c.tx++;
   return d;
@@ -163,13 +178,19 @@ bool p2pc_timesync_pop(p2pc_timesync *ts, p2pc_datagram *d) {
   if (!ts->qn)
     return false;
   *d = ts->q[ts->qhead];
-  ts->qhead = (ts->qhead + 1) % QUEUE;
+  ts->qhead = (ts->qhead + 1) % ts->qcap;
   ts->qn--;
   return true;
 }
 
 uint32_t p2pc__timesync_token(p2pc_timesync *ts, bool is_reply, uint32_t idx,
                               const char *id) {
+  if (!ts->tokens) {
+    ts->tokens = ts->a->realloc(NULL, TOKENS * sizeof *ts->tokens, ts->a->ud);
+    if (!ts->tokens)
+      return 0; /* out of memory: no send time reported back */
+    memset(ts->tokens, 0, TOKENS * sizeof *ts->tokens);
+  }
   uint32_t t = ts->next_token++;
   if (!ts->next_token)
     ts->next_token = 1;
@@ -183,8 +204,10 @@ uint32_t p2pc__timesync_token(p2pc_timesync *ts, bool is_reply, uint32_t idx,
 
 void p2pc_timesync_sent(p2pc_timesync *ts, uint32_t token, int64_t local,
                         bool kernel) {
+  if (!token || !ts->tokens)
+    return;
   token_slot *s = &ts->tokens[token % TOKENS];
-  if (!token || s->token != token)
+  if (s->token != token)
     return;
   if (s->is_reply)
     p2pc__ntpserve_sent(ts, s->idx, s->id, local, kernel);

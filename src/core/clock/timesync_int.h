@@ -124,7 +124,8 @@ typedef struct refent {
 
 /* The election's state (election.c). */
 typedef struct p2pc__election {
-  refent refs[REFS];
+  refent *refs; /* refs_cap of them, grown up to REFS */
+  uint32_t refs_cap;
   uint64_t my_seq;
   char ref[P2PC_NODE_ID_MAX + 1]; /* "" none */
   uint8_t ref_priority, ref_class;
@@ -186,7 +187,8 @@ typedef struct p2pc__tiers {
 
 /* The NTP server's state (ntpserve.c). */
 typedef struct p2pc__ntpserve {
-  client clients[CLIENTS];
+  client *clients; /* ncap of them, grown up to CLIENTS */
+  uint32_t ncap;
 } p2pc__ntpserve;
 
 struct p2pc_timesync {
@@ -205,10 +207,10 @@ struct p2pc_timesync {
   uint32_t *src_hash; /* id_hash of src[i].id: lookups touch one array */
   uint64_t *src_poll; /* src[i].next_poll if up, else UINT64_MAX: the same */
   /* the datagram queue and send tokens (timesync.c) */
-  token_slot tokens[TOKENS];
+  token_slot *tokens; /* TOKENS of them, allocated with the first */
   uint32_t next_token;
-  p2pc_datagram *q;
-  uint32_t qhead, qn;
+  p2pc_datagram *q; /* a ring of qcap (grown up to QUEUE) */
+  uint32_t qhead, qn, qcap;
   p2pc__election el;
   p2pc__steer steer;
   p2pc__ntpserve srv;

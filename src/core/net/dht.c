@@ -9,17 +9,18 @@
 
 #include <string.h>
 
+/* Records are kept compact (frame.h: no signature in version 3). */
 typedef struct entry {
-  p2pc_wire_record rec;
+  p2pc_wire_crec rec;
   uint64_t key;
   uint64_t seen_ns; /* last heard from (0: only heard of) */
   uint32_t fails;   /* requests unanswered since */
 } entry;
 
-/* e[0..n) least recently seen first. */
+/* e[0..n) least recently seen first; e grows up to P2PC_DHT_K. */
 typedef struct bucket {
-  entry e[P2PC_DHT_K];
-  uint32_t n;
+  entry *e;
+  uint32_t n, cap;
   bool has_pending;
   entry pending; /* the newest contact that found the bucket full */
 } bucket;
@@ -27,7 +28,7 @@ typedef struct bucket {
 enum { C_NEW, C_ASKED, C_ANSWERED, C_FAILED };
 
 typedef struct cand {
-  p2pc_wire_record rec;
+  p2pc_wire_crec rec;
   uint64_t dist; /* key ^ target */
   uint64_t token, sent_ns;
   uint8_t st;
@@ -38,7 +39,7 @@ typedef struct lookup {
   char id[P2PC_NODE_ID_MAX + 1]; /* "" : a key lookup of ours */
   uint64_t target;
   bool done, found;
-  p2pc_wire_record rec;
+  p2pc_wire_crec rec;
   uint32_t rounds, queries, inflight;
   cand c[P2PC_DHT_SHORTLIST]; /* nearest first */
   uint32_t nc;
@@ -53,7 +54,7 @@ struct p2pc_dht {
   lookup *l[P2PC_DHT_MAX_LOOKUPS];
   p2pc_datagram *q; /* a ring of qcap, qn from qhead */
   uint32_t qcap, qn, qhead;
-  p2pc_wire_record cache[P2PC_DHT_CACHE]; /* found by lookups, a ring */
+  p2pc_wire_crec cache[P2PC_DHT_CACHE]; /* found by lookups, a ring */
   uint32_t ncache, cachenext;
   p2pc_buf out; /* one datagram being built */
   p2pc_dht_stats st;
@@ -97,8 +98,11 @@ int p2pc_dht_new(p2pc_dht **out, const p2pc_allocator *a,
 void p2pc_dht_free(p2pc_dht *d) {
   if (!d)
     return;
-  for (int i = 0; i < P2PC_DHT_BUCKETS; i++)
+  for (int i = 0; i < P2PC_DHT_BUCKETS; i++) {
+    if (d->b[i])
+      d->a->free(d->b[i]->e, d->a->ud);
     d->a->free(d->b[i], d->a->ud);
+  }
   for (int i = 0; i < P2PC_DHT_MAX_LOOKUPS; i++)
     d->a->free(d->l[i], d->a->ud);
   d->a->free(d->q, d->a->ud);
@@ -147,7 +151,7 @@ void p2pc_dht_learn(p2pc_dht *d, const p2pc_wire_record *rec, bool direct,
   entry *e = find_entry(d, rec->id, key, &b);
   if (e) {
     if (rec->incarnation >= e->rec.incarnation)
-      e->rec = *rec;
+      p2pc_wire_crec_pack(&e->rec, rec);
     if (direct) {
       e->seen_ns = now_ns;
       e->fails = 0;
@@ -164,7 +168,18 @@ void p2pc_dht_learn(p2pc_dht *d, const p2pc_wire_record *rec, bool direct,
     d->st.buckets++;
     d->st.bytes += sizeof *b;
   }
-  entry ne = {.rec = *rec, .key = key, .seen_ns = direct ? now_ns : 0};
+  entry ne = {.key = key, .seen_ns = direct ? now_ns : 0};
+  p2pc_wire_crec_pack(&ne.rec, rec);
+  if (b->n < P2PC_DHT_K && b->n == b->cap) {
+    uint32_t cap = b->cap ? b->cap * 2 : 2;
+    cap = cap < P2PC_DHT_K ? cap : P2PC_DHT_K;
+    entry *x = d->a->realloc(b->e, cap * sizeof *x, d->a->ud);
+    if (!x)
+      return; /* best effort, as above */
+    d->st.bytes += (cap - b->cap) * sizeof *x;
+    b->e = x;
+    b->cap = cap;
+  }
   if (b->n < P2PC_DHT_K) {
     if (direct) {
       b->e[b->n++] = ne;
@@ -212,12 +227,12 @@ static void entry_failed(p2pc_dht *d, const char *id) {
 bool p2pc_dht_get(const p2pc_dht *d, const char *id, p2pc_wire_record *out) {
   const entry *e = find_entry(d, id, p2pc_dht_key(id), NULL);
   if (e) {
-    *out = e->rec;
+    p2pc_wire_crec_unpack(out, &e->rec);
     return true;
   }
   for (uint32_t i = 0; i < d->ncache; i++)
     if (strcmp(d->cache[i].id, id) == 0) {
-      *out = d->cache[i];
+      p2pc_wire_crec_unpack(out, &d->cache[i]);
       return true;
     }
   return false;
@@ -246,14 +261,14 @@ size_t p2pc_dht_closest(const p2pc_dht *d, uint64_t key, p2pc_wire_record *out,
     }
   }
   for (size_t i = 0; i < n; i++)
-    out[i] = best[i]->rec;
+    p2pc_wire_crec_unpack(&out[i], &best[i]->rec);
   return n;
 }
 
 /* ---- datagrams out ---------------------------------------------------------
  */
 
-static void queue_out(p2pc_dht *d, const p2pc_wire_record *to) {
+static void queue_out(p2pc_dht *d, const p2pc_wire_addr *to, uint16_t port) {
   if (d->qn == d->qcap) {
     uint32_t cap = d->qcap ? d->qcap * 2 : 8;
     p2pc_datagram *q = cap <= P2PC_DHT_OUTQ
@@ -273,8 +288,8 @@ static void queue_out(p2pc_dht *d, const p2pc_wire_record *to) {
   }
   p2pc_datagram *g = &d->q[(d->qhead + d->qn++) % d->qcap];
   memset(g, 0, sizeof *g);
-  g->to = to->addr;
-  g->to.port = to->time_port;
+  g->to = *to;
+  g->to.port = port;
   memcpy(g->data, d->out.data, d->out.len);
   g->len = (uint16_t)d->out.len;
   d->st.tx++;
@@ -312,7 +327,7 @@ static void add_cand(lookup *l, const p2pc_dht *d, const p2pc_wire_record *r,
   memmove(&l->c[at + 1], &l->c[at], (l->nc - at) * sizeof l->c[0]);
   cand *c = &l->c[at];
   memset(c, 0, sizeof *c);
-  c->rec = *r;
+  p2pc_wire_crec_pack(&c->rec, r);
   c->dist = dist;
   c->hop = hop;
   l->nc++;
@@ -322,8 +337,8 @@ static void finish(p2pc_dht *d, lookup *l, const p2pc_wire_record *rec) {
   l->done = true;
   if (rec) {
     l->found = true;
-    l->rec = *rec;
-    d->cache[d->cachenext] = *rec;
+    p2pc_wire_crec_pack(&l->rec, rec);
+    d->cache[d->cachenext] = l->rec;
     d->cachenext = (d->cachenext + 1) % P2PC_DHT_CACHE;
     if (d->ncache < P2PC_DHT_CACHE)
       d->ncache++;
@@ -353,7 +368,7 @@ static void pump(p2pc_dht *d, lookup *l, uint64_t now_ns) {
       c->st = C_FAILED; /* cannot happen: a record always fits */
       continue;
     }
-    queue_out(d, &c->rec);
+    queue_out(d, &c->rec.addr, c->rec.time_port);
     c->st = C_ASKED;
     c->sent_ns = now_ns;
     l->inflight++;
@@ -429,7 +444,7 @@ bool p2pc_dht_pop_result(p2pc_dht *d, p2pc_dht_result *r) {
     memcpy(r->id, l->id, sizeof r->id);
     r->found = l->found;
     if (l->found)
-      r->rec = l->rec;
+      p2pc_wire_crec_unpack(&r->rec, &l->rec);
     r->rounds = l->rounds;
     r->queries = l->queries;
     if (l->id[0]) {
@@ -465,8 +480,7 @@ static void serve(p2pc_dht *d, const p2pc_wire_addr *from,
   p2pc_buf_reset(&d->out);
   if (p2pc_dgram_nodes_put(&d->out, g->token, &d->self, near, w) < 0)
     return;
-  p2pc_wire_record to = {.addr = *from, .time_port = from->port};
-  queue_out(d, &to);
+  queue_out(d, from, from->port);
   d->st.served++;
 }
 

@@ -106,7 +106,7 @@ void p2pc__node_forget_peer(p2pc_node *n, uint32_t pi) {
   peer *p = &n->peers[pi];
   if (p->ondemand)
     n->nondemand--;
-  p2pc_wire_peer next = p->next;
+  p2pc_wire_crec next = p->next;
   p2pc__node_free_queue(n, p);
   p2pc__node_stable_release(n, p);
   n->a->free(p->q, n->a->ud);
@@ -150,7 +150,7 @@ void p2pc__node_on_leave(p2pc_node *n, peer *p, uint64_t last,
                          const p2pc_wire_peer *next) {
   p->leave_rcvd = true;
   p->leave_last = last;
-  p->next = *next;
+  p2pc_wire_crec_pack(&p->next, next);
   if (!p->leave_until_ns)
     p->leave_until_ns = n->now.mono_ns + LEAVE_TIMEOUT_NS;
   if (!p->leave_sent)

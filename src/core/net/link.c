@@ -23,7 +23,7 @@ void p2pc__node_push_action(p2pc_node *n, const p2pc_action *a) {
 }
 
 link *p2pc__node_link_get(const p2pc_node *n, p2pc_link_id l) {
-  return l < n->nlinks && n->links[l].state != L_FREE ? &n->links[l] : NULL;
+  return l < n->links_cap && n->links[l].state != L_FREE ? &n->links[l] : NULL;
 }
 
 /* Writes the frame in n->scratch to the link's output, unless the link's
@@ -182,12 +182,34 @@ static bool dial_pending(const p2pc_node *n, const peer *p, uint32_t lid) {
   return false;
 }
 
+/* The link table grows by doubling up to nlinks (never inside a callback,
+ * where the caller may hold a link). */
+static bool links_grow(p2pc_node *n) {
+  if (n->cb_depth)
+    return false;
+  uint32_t cap = n->links_cap ? n->links_cap * 2 : 4;
+  if (cap > n->nlinks)
+    cap = n->nlinks;
+  link *ls = n->a->realloc(n->links, (size_t)cap * sizeof *ls, n->a->ud);
+  if (!ls)
+    return false;
+  for (uint32_t i = n->links_cap; i < cap; i++) {
+    memset(&ls[i], 0, sizeof ls[i]);
+    ls[i].state = L_FREE;
+    p2pc_buf_init(&ls[i].in, n->a, n->cfg.max_frame + P2PC_WIRE_HDR);
+    p2pc_buf_init(&ls[i].out, n->a, n->cfg.max_link_output + n->cfg.max_frame);
+  }
+  n->links = ls;
+  n->links_cap = cap;
+  return true;
+}
+
 int p2pc__node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
                         const p2pc_wire_addr *addr, p2pc_link_id *out) {
   uint32_t i = 0;
-  while (i < n->nlinks && n->links[i].state != L_FREE)
+  while (i < n->links_cap && n->links[i].state != L_FREE)
     i++;
-  if (i == n->nlinks)
+  if (i == n->nlinks || (i == n->links_cap && !links_grow(n)))
     return P2PC_ERR_FULL;
   if (i >= n->links_hw)
     n->links_hw = i + 1;
@@ -305,7 +327,7 @@ void p2pc__node_link_closed(p2pc_node *n, p2pc_link_id lid) {
 }
 
 void p2pc__node_link_consume(p2pc_node *n, p2pc_link_id lid, size_t len) {
-  link *l = lid < n->nlinks ? &n->links[lid] : NULL;
+  link *l = lid < n->links_cap ? &n->links[lid] : NULL;
   if (!l || l->state == L_FREE)
     return;
   if (len >= l->out.len) {

@@ -46,7 +46,7 @@ bool p2pc_node_pop_action(p2pc_node *n, p2pc_action *a) {
 
 void p2pc_node_link_output(const p2pc_node *n, p2pc_link_id lid,
                            const uint8_t **p, size_t *len) {
-  const link *l = lid < n->nlinks ? &n->links[lid] : NULL;
+  const link *l = lid < n->links_cap ? &n->links[lid] : NULL;
   if (!l || l->state == L_FREE || !l->out.len) {
     *p = NULL;
     *len = 0;
@@ -206,20 +206,13 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
    * allocation can send us there (they allocate nothing yet). */
   p2pc_buf_init(&n->scratch, a, P2PC_WIRE_MAX_FRAME_LIMIT);
   p2pc_buf_init(&n->bcast_buf, a, P2PC_WIRE_MAX_FRAME_LIMIT);
+  /* The link table's bound; it grows as links open (link.c). */
   n->nlinks = c->max_peers * 2 + 8 + c->max_ondemand;
-  n->links = a->realloc(NULL, (size_t)n->nlinks * sizeof *n->links, a->ud);
-  for (uint32_t i = 0; n->links && i < n->nlinks; i++) {
-    n->links[i].state = L_FREE;
-    p2pc_buf_init(&n->links[i].in, a, c->max_frame + P2PC_WIRE_HDR);
-    p2pc_buf_init(&n->links[i].out, a, c->max_link_output + c->max_frame);
-  }
-  n->peers_cap = c->max_peers + JOIN_SLACK;
-  n->peers = a->realloc(NULL, (size_t)n->peers_cap * sizeof *n->peers, a->ud);
+  /* The peer table grows as records come (p2pc__node_peers_reserve). */
   n->anon = cfg->nseeds ? a->realloc(NULL, cfg->nseeds * sizeof *n->anon, a->ud)
                         : NULL;
   int rv = P2PC_ERR_NOMEM;
-  if (!n->links || !n->peers || (cfg->nseeds && !n->anon) ||
-      p2pc__node_views_init(n))
+  if ((cfg->nseeds && !n->anon) || p2pc__node_views_init(n))
     goto err;
   rv = p2pc_causal_new(&n->causal, n->sesid, &c->causal, a,
                        p2pc__node_ev_causal, n);
@@ -298,11 +291,10 @@ void p2pc_node_free(p2pc_node *n) {
   if (!n)
     return;
   const p2pc_allocator *a = n->a;
-  if (n->links)
-    for (uint32_t i = 0; i < n->nlinks; i++) {
-      p2pc_buf_fini(&n->links[i].in);
-      p2pc_buf_fini(&n->links[i].out);
-    }
+  for (uint32_t i = 0; i < n->links_cap; i++) {
+    p2pc_buf_fini(&n->links[i].in);
+    p2pc_buf_fini(&n->links[i].out);
+  }
   for (uint32_t i = 0; i < n->npeers; i++) {
     p2pc__node_free_queue(n, &n->peers[i]);
     a->free(n->peers[i].q, a->ud);
@@ -319,6 +311,7 @@ void p2pc_node_free(p2pc_node *n) {
   p2pc__node_bcast_free(n);
   p2pc_timesync_free(n->ts);
   p2pc__node_dht_free(n);
+  p2pc__swim_free(n);
   a->free(n, a->ud);
 }
 

@@ -122,7 +122,7 @@ typedef struct peer {
   bool leave_sent, leave_rcvd;
   uint64_t leave_last;     /* the peer sends no DATA after this lseq */
   uint64_t leave_until_ns; /* not agreed by then: the session goes on */
-  p2pc_wire_peer next;     /* whom to link to instead ("" = nobody) */
+  p2pc_wire_crec next;     /* whom to link to instead ("" = nobody) */
   /* On demand (ondemand.c): a session outside the active view, linked
    * only while there is something to say; last used (sent to, heard
    * from) at used_ns. fresh: no handshake yet since the record was made,
@@ -162,7 +162,7 @@ typedef struct od_heard {
 /* An entry of the passive view (views.c): a node we know and do not link
  * to; sent: in our last SHUFFLE or SHUFFLE_REPLY (replaced first). */
 typedef struct pentry {
-  p2pc_wire_record rec;
+  p2pc_wire_crec rec; /* compact: no signature in version 3 */
   bool sent;
 } pentry;
 
@@ -186,11 +186,14 @@ struct p2pc_node {
   p2pc_now now;           /* of the entry point running */
   p2pc_rng rng;
   link *links;
-  uint32_t nlinks;
-  uint32_t links_hw; /* no link at or above this index was ever used */
+  uint32_t nlinks;    /* the table's bound (max_peers * 2 + 8 + max_ondemand) */
+  uint32_t links_cap; /* links[0..links_cap) allocated: grows up to nlinks */
+  uint32_t links_hw;  /* no link at or above this index was ever used */
   peer *peers;
   uint32_t npeers;
-  uint32_t peers_cap; /* grows by ondemand.c, never inside a callback */
+  uint32_t peers_cap; /* grows (ondemand.c) as records come, never inside
+                       * a callback: up to max_peers + JOIN_SLACK +
+                       * max_sessions */
   uint32_t nondemand; /* records with ondemand set */
   uint32_t cb_depth;  /* inside the application's event callback */
   od_entry *od;       /* OD_TABLE, allocated on first need */
@@ -229,9 +232,9 @@ struct p2pc_node {
   /* The passive view (views.c, PROTOCOL.md "Views and shuffles"): never
    * self, never a peer of the table. */
   pentry *passive;
-  uint32_t npassive;
-  uint64_t next_shuffle_ns; /* the next SHUFFLE */
-  uint64_t next_promote_ns; /* no promotion before (after a refusal) */
+  uint32_t npassive, passive_cap; /* passive_cap grows up to passive_max */
+  uint64_t next_shuffle_ns;       /* the next SHUFFLE */
+  uint64_t next_promote_ns;       /* no promotion before (after a refusal) */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -497,6 +500,7 @@ uint64_t p2pc__node_dht_next_deadline(const p2pc_node *n);
 /* ---- swim.c: failure detection ------------------------------------------ */
 
 void p2pc__swim_init(p2pc_node *n);
+void p2pc__swim_free(p2pc_node *n);
 void p2pc__swim_on_deadline(p2pc_node *n, uint64_t t);
 uint64_t p2pc__swim_next_deadline(const p2pc_node *n);
 /* Any frame from p arrived: it is alive. */

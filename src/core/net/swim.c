@@ -117,7 +117,18 @@ static void enqueue(p2pc_node *n, uint8_t state, const char *id, uint64_t inc,
   for (uint32_t i = 0; i < s->nq; i++)
     if (strcmp(s->q[i].m.id, id) == 0)
       at = i;
-  if (at == SWIM_QUEUE) {
+  if (at == s->nq && at < SWIM_QUEUE && at == s->qcap) {
+    uint32_t cap = s->qcap ? s->qcap * 2 : 4;
+    cap = cap < SWIM_QUEUE ? cap : SWIM_QUEUE;
+    swim_update *q = n->a->realloc(s->q, cap * sizeof *q, n->a->ud);
+    if (q) {
+      s->q = q;
+      s->qcap = cap;
+    } else if (!s->nq) {
+      return; /* out of memory: the update is not spread */
+    }
+  }
+  if (at == SWIM_QUEUE || (at == s->nq && at == s->qcap)) {
     at = 0;
     for (uint32_t i = 1; i < s->nq; i++)
       if (s->q[i].left < s->q[at].left)
@@ -481,6 +492,13 @@ static void relay_ping(p2pc_node *n, peer *from, const char *target,
   uint32_t ti = p2pc__node_peer_find(n, target);
   if (ti == NO_PEER || !linked(n, &n->peers[ti]) || strcmp(target, n->id) == 0)
     return; /* no link to it: no answer (PROTOCOL.md) */
+  if (!n->sw.relay) {
+    n->sw.relay =
+        n->a->realloc(NULL, SWIM_RELAYS * sizeof *n->sw.relay, n->a->ud);
+    if (!n->sw.relay)
+      return; /* out of memory: no answer, as without a link */
+    memset(n->sw.relay, 0, SWIM_RELAYS * sizeof *n->sw.relay);
+  }
   swim_relay *r = &n->sw.relay[0];
   for (uint32_t i = 0; i < SWIM_RELAYS; i++) {
     swim_relay *x = &n->sw.relay[i];
@@ -504,7 +522,7 @@ static void on_pong(p2pc_node *n, peer *p, uint64_t token) {
   swim *s = &n->sw;
   if (s->probing && token == s->token && strcmp(s->target, p->id) == 0)
     probe_done(n, true);
-  for (uint32_t i = 0; i < SWIM_RELAYS; i++) {
+  for (uint32_t i = 0; s->relay && i < SWIM_RELAYS; i++) {
     swim_relay *r = &s->relay[i];
     if (!r->req[0] || r->token != token || strcmp(r->target, p->id) != 0)
       continue;
@@ -664,6 +682,14 @@ void p2pc__swim_link_up(p2pc_node *n, peer *p) {
   m->relinked = true; /* claims at this `heard` are older than the link */
   emit(n, p, P2PC_EVENT_MEMBER_ALIVE);
   member_frame(n, p->link, &r, 1);
+}
+
+void p2pc__swim_free(p2pc_node *n) {
+  n->a->free(n->sw.q, n->a->ud);
+  n->a->free(n->sw.relay, n->a->ud);
+  n->sw.q = NULL;
+  n->sw.relay = NULL;
+  n->sw.nq = n->sw.qcap = 0;
 }
 
 void p2pc__swim_init(p2pc_node *n) {

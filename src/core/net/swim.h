@@ -67,9 +67,9 @@ typedef struct swim {
   uint64_t token, t0_ns;
   uint32_t lhm;   /* local health multiplier, 0..SWIM_LHM_MAX */
   uint64_t heard; /* ours: raised to refute a suspicion of us */
-  swim_update q[SWIM_QUEUE];
-  uint32_t nq;
-  swim_relay relay[SWIM_RELAYS];
+  swim_update *q; /* nq of qcap, grown up to SWIM_QUEUE */
+  uint32_t nq, qcap;
+  swim_relay *relay; /* SWIM_RELAYS, allocated on the first one */
   swim_rumour rumour[SWIM_RUMOURS];
   uint32_t rumour_next; /* the slot the next new rumour takes (a ring) */
   char urgent[P2PC_NODE_ID_MAX + 1]; /* probe this one next ("" = none) */

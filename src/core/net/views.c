@@ -18,19 +18,34 @@
 #define SAMPLE_MAX 64
 
 int p2pc__node_views_init(p2pc_node *n) {
-  n->npassive = 0;
-  n->passive = n->a->realloc(
-      NULL, (size_t)n->cfg.passive_max * sizeof *n->passive, n->a->ud);
+  n->npassive = n->passive_cap = 0; /* grown as records come */
+  n->passive = NULL;
   uint64_t iv = n->cfg.shuffle_interval_ns;
   n->next_shuffle_ns = n->now.mono_ns + iv / 2 + rng_below(n, iv + 1);
   n->next_promote_ns = 0;
-  return n->passive ? 0 : P2PC_ERR_NOMEM;
+  return 0;
 }
 
 void p2pc__node_views_free(p2pc_node *n) {
   n->a->free(n->passive, n->a->ud);
   n->passive = NULL;
-  n->npassive = 0;
+  n->npassive = n->passive_cap = 0;
+}
+
+/* Room for one more entry below passive_max, the array doubling up to
+ * it (false: out of memory). */
+static bool passive_room(p2pc_node *n) {
+  if (n->npassive < n->passive_cap)
+    return true;
+  uint32_t cap = n->passive_cap ? n->passive_cap * 2 : 4;
+  if (cap > n->cfg.passive_max)
+    cap = n->cfg.passive_max;
+  pentry *x = n->a->realloc(n->passive, (size_t)cap * sizeof *x, n->a->ud);
+  if (!x)
+    return false;
+  n->passive = x;
+  n->passive_cap = cap;
+  return true;
 }
 
 static uint32_t passive_find(const p2pc_node *n, const char *id) {
@@ -67,10 +82,12 @@ static void passive_add(p2pc_node *n, const p2pc_wire_record *rec,
   uint32_t i = passive_find(n, rec->id);
   if (i != NO_PEER) {
     if (rec->incarnation > n->passive[i].rec.incarnation)
-      n->passive[i].rec = *rec;
+      p2pc_wire_crec_pack(&n->passive[i].rec, rec);
     return;
   }
   if (n->npassive < n->cfg.passive_max) {
+    if (!passive_room(n))
+      return; /* out of memory: the view stays as it is */
     i = n->npassive++;
   } else {
     uint32_t sent = 0;
@@ -85,8 +102,7 @@ static void passive_add(p2pc_node *n, const p2pc_wire_record *rec,
       i = (uint32_t)rng_below(n, n->npassive);
     }
   }
-  n->passive[i].rec = *rec;
-  n->passive[i].rec.sig_len = 0;
+  p2pc_wire_crec_pack(&n->passive[i].rec, rec);
   n->passive[i].sent = false;
 }
 
@@ -210,7 +226,8 @@ static void promote(p2pc_node *n) {
     return;
   for (uint32_t k = promote_want(n); k; k--) {
     uint32_t i = (uint32_t)rng_below(n, n->npassive);
-    p2pc_wire_record rec = n->passive[i].rec;
+    p2pc_wire_record rec;
+    p2pc_wire_crec_unpack(&rec, &n->passive[i].rec);
     passive_remove(n, i);
     uint32_t pi = p2pc__node_peer_add(n, rec.id);
     if (pi == NO_PEER)
@@ -271,7 +288,7 @@ static size_t pick_passive(p2pc_node *n, p2pc_wire_record *out, size_t m,
     if (strcmp(n->passive[i].rec.id, except) == 0)
       continue;
     if (rng_below(n, avail--) < m - k) {
-      out[k++] = n->passive[i].rec;
+      p2pc_wire_crec_unpack(&out[k++], &n->passive[i].rec);
       n->passive[i].sent = mark;
     }
   }
@@ -448,6 +465,6 @@ bool p2pc_node_passive_info(const p2pc_node *n, uint32_t i,
                             p2pc_wire_record *rec) {
   if (i >= n->npassive)
     return false;
-  *rec = n->passive[i].rec;
+  p2pc_wire_crec_unpack(rec, &n->passive[i].rec);
   return true;
 }

@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #define P2PC_WIRE_VERSION 3
 #define P2PC_WIRE_MAGIC 0x50325043u /* "P2PC" */
@@ -154,6 +155,36 @@ typedef struct p2pc_wire_peer {
   uint8_t sig[P2PC_WIRE_SIG_MAX];
 } p2pc_wire_peer;
 typedef p2pc_wire_peer p2pc_wire_record;
+
+/* A record as tables keep it (the lookup's routing table, the passive
+ * view, the lookups' shortlists): the record without its signature, half
+ * the size. In version 3 a decoded record's sig_len is always 0, so
+ * nothing is lost; when signatures come, the tables that must pass them
+ * on need a place for them again. */
+typedef struct p2pc_wire_crec {
+  char id[P2PC_NODE_ID_MAX + 1];
+  uint16_t time_port;
+  uint64_t incarnation;
+  p2pc_wire_addr addr;
+} p2pc_wire_crec;
+
+static inline void p2pc_wire_crec_pack(p2pc_wire_crec *c,
+                                       const p2pc_wire_record *r) {
+  memcpy(c->id, r->id, sizeof c->id);
+  c->time_port = r->time_port;
+  c->incarnation = r->incarnation;
+  c->addr = r->addr;
+}
+
+/* The record of c (no signature: sig_len 0). */
+static inline void p2pc_wire_crec_unpack(p2pc_wire_record *r,
+                                         const p2pc_wire_crec *c) {
+  memset(r, 0, sizeof *r);
+  memcpy(r->id, c->id, sizeof r->id);
+  r->time_port = c->time_port;
+  r->incarnation = c->incarnation;
+  r->addr = c->addr;
+}
 
 /* One record, appended / read (r advanced; false if malformed). */
 int p2pc_wire_record_put(p2pc_buf *out, const p2pc_wire_record *rec);
