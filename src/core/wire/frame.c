@@ -61,17 +61,15 @@ int p2pc_wire_frame_end(p2pc_buf *out, long start, uint32_t max_frame) {
       goto err;                                                                \
   } while (0)
 
-static int put_id(p2pc_buf *out, const char *id) {
-  size_t n = strlen(id);
+int p2pc_wire_id_put(p2pc_buf *out, const char *id) {
+  size_t n = strnlen(id, P2PC_NODE_ID_MAX + 1);
   if (!p2pc_node_id_valid(id, n))
     return P2PC_ERR_INVAL;
   int rv = p2pc_buf_put_u8(out, (uint8_t)n);
   return rv ? rv : p2pc_buf_put(out, id, n);
 }
 
-/* Reads a node ID into dst (P2PC_NODE_ID_MAX + 1 bytes), or fails the
- * reader. */
-static bool get_id(p2pc_reader *r, char *dst) {
+bool p2pc_wire_id_get(p2pc_reader *r, char *dst) {
   uint8_t n;
   const uint8_t *p;
   if (!p2pc_reader_u8(r, &n) || !p2pc_reader_bytes(r, n, &p) ||
@@ -131,7 +129,7 @@ int p2pc_wire_hello_put(p2pc_buf *out, const p2pc_wire_hello *h) {
   PUT(p2pc_buf_put_be32(out, P2PC_WIRE_MAGIC));
   PUT(p2pc_buf_put_be16(out, h->version));
   PUT(p2pc_buf_put_be16(out, h->flags));
-  PUT(put_id(out, h->id));
+  PUT(p2pc_wire_id_put(out, h->id));
   PUT(p2pc_buf_put_be64(out, h->incarnation));
   PUT(put_addr(out, &h->listen));
   return 0;
@@ -158,7 +156,7 @@ int p2pc_wire_hello_get(const uint8_t *b, size_t len, p2pc_wire_hello *h) {
   p2pc_reader_be16(&r, &tmp.flags);
   if (tmp.flags & ~(P2PC_HELLO_JOIN | P2PC_HELLO_FRESH | P2PC_HELLO_ON_DEMAND))
     return P2PC_ERR_PROTO;
-  get_id(&r, tmp.id);
+  p2pc_wire_id_get(&r, tmp.id);
   p2pc_reader_be64(&r, &tmp.incarnation);
   get_addr(&r, &tmp.listen);
   int rv = finish(&r);
@@ -242,7 +240,7 @@ int p2pc_wire_announce_put(p2pc_buf *out, const p2pc_wire_announce *a) {
   PUT(p2pc_buf_put_u8(out, a->mode));
   PUT(p2pc_buf_put_u8(out, a->flags));
   if (a->ref[0]) {
-    PUT(put_id(out, a->ref));
+    PUT(p2pc_wire_id_put(out, a->ref));
   } else {
     PUT(p2pc_buf_put_u8(out, 0));
   }
@@ -284,7 +282,7 @@ int p2pc_wire_announce_get(const uint8_t *b, size_t len,
   if (r.ok && p2pc_reader_left(&r) > 0 && r.p[r.off] == 0)
     p2pc_reader_u8(&r, &v.hops); /* no reference: skip the 0 length */
   else
-    get_id(&r, v.ref);
+    p2pc_wire_id_get(&r, v.ref);
   v.hops = 0;
   p2pc_reader_u8(&r, &v.ref_priority);
   p2pc_reader_u8(&r, &v.ref_class);
@@ -347,7 +345,7 @@ int p2pc_wire_record_put(p2pc_buf *out, const p2pc_wire_record *rec) {
   size_t start = out->len;
   if (rec->sig_len > P2PC_WIRE_SIG_MAX)
     return P2PC_ERR_INVAL;
-  PUT(put_id(out, rec->id));
+  PUT(p2pc_wire_id_put(out, rec->id));
   PUT(p2pc_buf_put_be64(out, rec->incarnation));
   PUT(put_addr(out, &rec->addr));
   PUT(p2pc_buf_put_be16(out, rec->time_port));
@@ -363,7 +361,7 @@ err:
  * that when signatures come, an old node cannot mistake one for nothing. */
 bool p2pc_wire_record_get(p2pc_reader *r, p2pc_wire_record *rec) {
   uint64_t sl = 0;
-  get_id(r, rec->id);
+  p2pc_wire_id_get(r, rec->id);
   p2pc_reader_be64(r, &rec->incarnation);
   get_addr(r, &rec->addr);
   p2pc_reader_be16(r, &rec->time_port);

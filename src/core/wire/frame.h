@@ -186,6 +186,12 @@ static inline void p2pc_wire_crec_unpack(p2pc_wire_record *r,
   r->addr = c->addr;
 }
 
+/* A node ID (`u8 len`, then its bytes): appended (P2PC_ERR_INVAL if it is
+ * not a valid ID) / read into dst (P2PC_NODE_ID_MAX + 1 bytes; false, and
+ * the reader failed, if malformed). */
+int p2pc_wire_id_put(p2pc_buf *out, const char *id);
+bool p2pc_wire_id_get(p2pc_reader *r, char *dst);
+
 /* One record, appended / read (r advanced; false if malformed). */
 int p2pc_wire_record_put(p2pc_buf *out, const p2pc_wire_record *rec);
 bool p2pc_wire_record_get(p2pc_reader *r, p2pc_wire_record *rec);

@@ -7,30 +7,9 @@
 
 #include <string.h>
 
-static int put_id(p2pc_buf *out, const char *id) {
-  size_t n = strnlen(id, P2PC_NODE_ID_MAX + 1);
-  if (!p2pc_node_id_valid(id, n))
-    return P2PC_ERR_INVAL;
-  int rv = p2pc_buf_put_u8(out, (uint8_t)n);
-  return rv ? rv : p2pc_buf_put(out, id, n);
-}
-
-static bool get_id(p2pc_reader *r, char *dst) {
-  uint8_t n;
-  const uint8_t *p;
-  if (!p2pc_reader_u8(r, &n) || !p2pc_reader_bytes(r, n, &p) ||
-      !p2pc_node_id_valid((const char *)p, n)) {
-    r->ok = false;
-    return false;
-  }
-  memcpy(dst, p, n);
-  dst[n] = '\0';
-  return true;
-}
-
 int p2pc_wire_pingreq_put(p2pc_buf *out, const char *target, uint64_t token) {
   size_t start = out->len;
-  int rv = put_id(out, target);
+  int rv = p2pc_wire_id_put(out, target);
   if (!rv)
     rv = p2pc_buf_put_be64(out, token);
   if (rv)
@@ -44,7 +23,7 @@ int p2pc_wire_pingreq_get(const uint8_t *b, size_t len,
   char id[P2PC_NODE_ID_MAX + 1];
   uint64_t v = 0;
   p2pc_reader_init(&r, b, len);
-  get_id(&r, id);
+  p2pc_wire_id_get(&r, id);
   p2pc_reader_be64(&r, &v);
   if (!r.ok || p2pc_reader_left(&r) != 0)
     return P2PC_ERR_PROTO;
@@ -65,7 +44,7 @@ int p2pc_wire_member_put(p2pc_buf *out, const p2pc_wire_member *m, size_t n) {
     }
     rv = p2pc_buf_put_u8(out, m[i].state);
     if (!rv)
-      rv = put_id(out, m[i].id);
+      rv = p2pc_wire_id_put(out, m[i].id);
     if (!rv)
       rv = p2pc_buf_put_be64(out, m[i].incarnation);
     if (!rv)
@@ -91,7 +70,7 @@ int p2pc_wire_member_get(const uint8_t *b, size_t len, p2pc_wire_member *m,
     char id[P2PC_NODE_ID_MAX + 1];
     uint64_t inc = 0, heard = 0;
     p2pc_reader_u8(&probe, &st);
-    get_id(&probe, id);
+    p2pc_wire_id_get(&probe, id);
     p2pc_reader_be64(&probe, &inc);
     p2pc_reader_varint(&probe, &heard);
     if (st < P2PC_MEMBER_ALIVE || st > P2PC_MEMBER_DOWN)
@@ -101,7 +80,7 @@ int p2pc_wire_member_get(const uint8_t *b, size_t len, p2pc_wire_member *m,
     return P2PC_ERR_PROTO;
   for (uint64_t i = 0; i < count; i++) {
     p2pc_reader_u8(&r, &m[i].state);
-    get_id(&r, m[i].id);
+    p2pc_wire_id_get(&r, m[i].id);
     p2pc_reader_be64(&r, &m[i].incarnation);
     p2pc_reader_varint(&r, &m[i].heard);
   }
