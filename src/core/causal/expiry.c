@@ -19,16 +19,21 @@ bool p2pc__causal_wo_has(const peer_state *ps, uint64_t n) {
   return false;
 }
 
+/* How long a written-off range is remembered: 2 Δ on this node's HLC. */
+static uint64_t wo_until(const p2pc_causal *c) {
+  return c->life == P2PC_CAUSAL_LIFETIME_INF ||
+                 c->hlc > UINT64_MAX - 2 * c->life
+             ? UINT64_MAX
+             : c->hlc + 2 * c->life;
+}
+
 /* Records (lo, hi] as written off, merging with overlapping or adjacent
  * ranges; at the cap the range remembered for the shortest time goes. */
 void p2pc__causal_wo_add(p2pc_causal *c, peer_state *ps, uint64_t lo,
                          uint64_t hi) {
   if (hi <= lo)
     return;
-  uint64_t until =
-      c->life == P2PC_CAUSAL_LIFETIME_INF || c->hlc > UINT64_MAX - 2 * c->life
-          ? UINT64_MAX
-          : c->hlc + 2 * c->life;
+  uint64_t until = wo_until(c);
   for (uint32_t i = 0; i < ps->nwo;) {
     wo_range *r = &ps->wo[i];
     if (r->hi >= lo && r->lo <= hi) { /* overlapping or adjacent */
@@ -70,10 +75,7 @@ void p2pc__causal_bwo_add(p2pc_causal *c, uint32_t sender, uint64_t lo,
                           uint64_t hi) {
   if (hi <= lo)
     return;
-  uint64_t until =
-      c->life == P2PC_CAUSAL_LIFETIME_INF || c->hlc > UINT64_MAX - 2 * c->life
-          ? UINT64_MAX
-          : c->hlc + 2 * c->life;
+  uint64_t until = wo_until(c);
   for (uint32_t i = 0; i < c->nbwo;) {
     bwo_range *r = &c->bwo[i];
     if (r->sender == sender && r->hi >= lo && r->lo <= hi) {
