@@ -257,6 +257,16 @@ static void offer_to_core(const uint8_t *data, size_t size,
     p2pc_causal_free(c);
     return;
   }
+  /* A broadcast in B's own name: a copy of one B sent (a relay's echo) or
+   * junk. This fresh core sent nothing, so it is junk: refused, nothing
+   * delivered or kept (found by fuzzing: a "*" message from "B"). */
+  if (bc && strcmp(p2pc_idtab_name(ids, m->sender, NULL), "B") == 0) {
+    FUZZ_CHECK(rv == P2PC_ERR_PROTO);
+    FUZZ_CHECK(o.recv + o.deliver + o.buffer + o.expire == 0);
+    FUZZ_CHECK(p2pc_causal_buffered(c) == 0);
+    p2pc_causal_free(c);
+    return;
+  }
   if (bc && m->stamp < birth) { /* not addressed to B: dropped */
     FUZZ_CHECK(rv == 0 && o.recv + o.deliver + o.buffer + o.expire == 0);
     FUZZ_CHECK(p2pc_causal_buffered(c) == 0);
