@@ -150,7 +150,8 @@ typedef struct od_entry {
 #define OD_TABLE 32
 #define OD_NEG_NS (10ull * 1000000000)
 
-/* A record heard of (PEERS) that did not fit the peer table. */
+/* A record a lookup found (p2pc__node_resolved), kept for the send that
+ * follows (PEERS records are the passive view's). */
 typedef struct od_heard {
   char id[P2PC_NODE_ID_MAX + 1];
   uint64_t inc;
@@ -384,8 +385,6 @@ int p2pc__node_ondemand_send(p2pc_node *n, const char *dest,
 /* Room for one more record in the array (false: out of memory, or inside
  * a callback where the array may not move). */
 bool p2pc__node_peers_reserve(p2pc_node *n);
-/* A PEERS record that did not fit the table, kept for sends. */
-void p2pc__node_heard(p2pc_node *n, const p2pc_wire_peer *rec);
 /* Whether an on-demand dial of p may go now (room under max_ondemand,
  * made by closing the least recently used idle link if need be). */
 bool p2pc__node_ondemand_may_dial(p2pc_node *n, peer *p);
@@ -414,6 +413,9 @@ void p2pc__node_views_forget(p2pc_node *n, const char *id);
 /* p leaves the peer table (its slot is about to be reused): its record
  * goes to the passive view. */
 void p2pc__node_views_demote(p2pc_node *n, const peer *p);
+/* The passive view's record of id, if it holds one. */
+bool p2pc__node_views_get(const p2pc_node *n, const char *id,
+                          p2pc_wire_record *out);
 /* PEERS: our record and a sample of both views, to link lid's peer
  * (table index except). */
 void p2pc__node_send_peers(p2pc_node *n, p2pc_link_id lid, uint32_t except);

@@ -3,14 +3,13 @@
  * Unicast to any node (PROTOCOL.md, "Addressing any node"): a send to a
  * node that is not a neighbour opens a link on demand to it, outside the
  * active view. Its record (address, incarnation) comes from the lookup
- * (p2pc__node_dht_find/_get) or from a PEERS entry that did not fit the
- * table; a lookup in progress answers P2PC_ERR_AGAIN and its end the
- * RESOLVED event; a lookup that found nothing answers P2PC_ERR_NOTFOUND
- * for OD_NEG_NS (the negative cache). On-demand links are capped
- * (max_ondemand: the least recently used idle one is closed first) and
- * close when idle (ondemand_idle_ns); their sessions outlive them, up to
- * max_sessions records, the least recently used idle one forgotten first
- * (safe by the FRESH rule, "Making room").
+ * (p2pc__node_dht_find/_get) or the passive view (views.c); a lookup in
+ * progress answers P2PC_ERR_AGAIN and its end the RESOLVED event; a lookup that
+ * found nothing answers P2PC_ERR_NOTFOUND for OD_NEG_NS (the negative cache).
+ * On-demand links are capped (max_ondemand: the least recently used idle one is
+ * closed first) and close when idle (ondemand_idle_ns); their sessions outlive
+ * them, up to max_sessions records, the least recently used idle one forgotten
+ * first (safe by the FRESH rule, "Making room").
  *
  * The peer array grows here, and never while the application's callback
  * runs (cb_depth): the node's modules hold peer pointers across the
@@ -108,9 +107,9 @@ bool p2pc__node_ondemand_owed(const p2pc_node *n) {
   return false;
 }
 
-/* ---- records heard of ---------------------------------------------------- */
+/* ---- records a lookup found ---------------------------------------------- */
 
-void p2pc__node_heard(p2pc_node *n, const p2pc_wire_peer *rec) {
+static void heard(p2pc_node *n, const p2pc_wire_peer *rec) {
   if (!rec->addr.family || strcmp(rec->id, n->id) == 0)
     return;
   if (!n->heard) {
@@ -140,9 +139,10 @@ void p2pc__node_heard(p2pc_node *n, const p2pc_wire_peer *rec) {
     n->nheard -= OD_HEARD;
 }
 
-/* The record of id: the lookup's, or one heard of. */
+/* The record of id: the lookup's, the passive view's, or one a lookup
+ * found (p2pc__node_resolved). */
 static bool record_get(p2pc_node *n, const char *id, p2pc_wire_record *out) {
-  if (p2pc__node_dht_get(n, id, out))
+  if (p2pc__node_dht_get(n, id, out) || p2pc__node_views_get(n, id, out))
     return true;
   uint32_t k = n->nheard < OD_HEARD ? n->nheard : OD_HEARD;
   for (uint32_t i = 0; n->heard && i < k; i++)
@@ -339,7 +339,7 @@ void p2pc__node_resolved(p2pc_node *n, const char *id,
     od_entry *e = od_find(n, id, OD_NEG);
     if (e)
       e->kind = OD_FREE;
-    p2pc__node_heard(n, rec); /* for the send that follows */
+    heard(n, rec); /* for the send that follows */
   } else {
     od_entry *e = od_put(n, id, OD_NEG);
     if (e)

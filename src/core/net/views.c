@@ -55,6 +55,15 @@ static uint32_t passive_find(const p2pc_node *n, const char *id) {
   return NO_PEER;
 }
 
+bool p2pc__node_views_get(const p2pc_node *n, const char *id,
+                          p2pc_wire_record *out) {
+  uint32_t i = passive_find(n, id);
+  if (i == NO_PEER)
+    return false;
+  p2pc_wire_crec_unpack(out, &n->passive[i].rec);
+  return true;
+}
+
 static void passive_remove(p2pc_node *n, uint32_t i) {
   n->passive[i] = n->passive[--n->npassive];
 }
@@ -339,8 +348,7 @@ void p2pc__node_on_peers(p2pc_node *n, const uint8_t *b, size_t len) {
       p2pc__node_dht_learn(n, &list[i]);
       uint32_t pi = p2pc__node_peer_find(n, list[i].id);
       if (pi == NO_PEER) {
-        passive_add(n, &list[i], false);
-        p2pc__node_heard(n, &list[i]); /* for a send to it: on demand */
+        passive_add(n, &list[i], false); /* also for a send to it */
         continue;
       }
       peer *p = &n->peers[pi];
