@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "types.h"
 
 static void test_be_layout(void **state) {
   (void)state;
@@ -147,9 +148,34 @@ static void test_reader_bytes_bounds(void **state) {
   assert_false(p2pc_reader_bytes(&r, 1, &p));
 }
 
+/* p2pc_array_grow: doubling from `first`, never past max, new slots
+ * zeroed, the old ones kept; at max it refuses and changes nothing. */
+static void test_array_grow(void **state) {
+  (void)state;
+  const p2pc_allocator *a = p2pc_allocator_default();
+  uint32_t *v = NULL, cap = 0;
+  assert_true(p2pc_array_grow(a, (void **)&v, &cap, sizeof *v, 4, 10));
+  assert_int_equal(cap, 4);
+  for (uint32_t i = 0; i < cap; i++)
+    assert_int_equal(v[i], 0);
+  v[3] = 7;
+  assert_true(p2pc_array_grow(a, (void **)&v, &cap, sizeof *v, 4, 10));
+  assert_int_equal(cap, 8);
+  assert_int_equal(v[3], 7);
+  assert_int_equal(v[7], 0);
+  assert_true(p2pc_array_grow(a, (void **)&v, &cap, sizeof *v, 4, 10));
+  assert_int_equal(cap, 10); /* capped */
+  uint32_t *before = v;
+  assert_false(p2pc_array_grow(a, (void **)&v, &cap, sizeof *v, 4, 10));
+  assert_int_equal(cap, 10);
+  assert_ptr_equal(v, before);
+  a->free(v, a->ud);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_be_layout),
+      cmocka_unit_test(test_array_grow),
       cmocka_unit_test(test_be_fixed_fields),
       cmocka_unit_test(test_varint_known_answers),
       cmocka_unit_test(test_varint_rejects_malformed),

@@ -5,10 +5,12 @@
  * is shared state: -errno values are named from a table of the ones a
  * network node meets (others read "system error").
  */
+#include "types.h"
 #include <p2pclock/p2pclock.h>
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 unsigned p2pc_version(void) { return P2PC_VERSION_NUM; }
 const char *p2pc_version_string(void) { return P2PC_VERSION_STRING; }
@@ -122,3 +124,19 @@ static void libc_free(void *ptr, void *ud) {
 static const p2pc_allocator libc_allocator = {libc_realloc, libc_free, NULL};
 
 const p2pc_allocator *p2pc_allocator_default(void) { return &libc_allocator; }
+
+bool p2pc_array_grow(const p2pc_allocator *a, void **arr, uint32_t *cap,
+                     size_t elsize, uint32_t first, uint32_t max) {
+  if (*cap >= max)
+    return false;
+  uint32_t want = *cap ? (*cap > max / 2 ? max : *cap * 2) : first;
+  if (want > max)
+    want = max;
+  uint8_t *x = a->realloc(*arr, (size_t)want * elsize, a->ud);
+  if (!x)
+    return false;
+  memset(x + (size_t)*cap * elsize, 0, (size_t)(want - *cap) * elsize);
+  *arr = x;
+  *cap = want;
+  return true;
+}

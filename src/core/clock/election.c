@@ -61,17 +61,10 @@ static refent *ref_entry(p2pc_timesync *ts, const char *id, bool create,
   /* Every slot allocated is used: the first one not allocated yet is the
    * one to take (the array doubles up to REFS). */
   uint32_t had = ts->el.refs_cap;
-  if ((!oldest || oldest->used) && had < REFS) {
-    uint32_t cap = had ? had * 2 : 4;
-    cap = cap < REFS ? cap : REFS;
-    refent *x = ts->a->realloc(ts->el.refs, cap * sizeof *x, ts->a->ud);
-    if (x) {
-      memset(x + had, 0, (cap - had) * sizeof *x);
-      ts->el.refs = x;
-      ts->el.refs_cap = cap;
-      oldest = &x[had];
-    } /* else out of memory: the oldest used one gives way */
-  }
+  if ((!oldest || oldest->used) &&
+      p2pc_array_grow(ts->a, (void **)&ts->el.refs, &ts->el.refs_cap,
+                      sizeof *ts->el.refs, 4, REFS))
+    oldest = &ts->el.refs[had]; /* else the oldest used one gives way */
   if (!oldest)
     return NULL;
   memset(oldest, 0, sizeof *oldest);

@@ -14,15 +14,8 @@
 
 /* The client slots double, up to CLIENTS; the new ones are empty. */
 static bool grow_clients(p2pc_timesync *ts) {
-  uint32_t cap = ts->srv.ncap ? ts->srv.ncap * 2 : 4;
-  cap = cap < CLIENTS ? cap : CLIENTS;
-  client *c = ts->a->realloc(ts->srv.clients, cap * sizeof *c, ts->a->ud);
-  if (!c)
-    return false;
-  memset(c + ts->srv.ncap, 0, (cap - ts->srv.ncap) * sizeof *c);
-  ts->srv.clients = c;
-  ts->srv.ncap = cap;
-  return true;
+  return p2pc_array_grow(ts->a, (void **)&ts->srv.clients, &ts->srv.ncap,
+                         sizeof *ts->srv.clients, 4, CLIENTS);
 }
 
 void p2pc__ntpserve_answer(p2pc_timesync *ts, const p2pc_wire_addr *from,

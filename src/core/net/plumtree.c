@@ -7,6 +7,7 @@
  * and by age) indexed by an open-addressing hash of (origin, n).
  */
 #include "plumtree.h"
+#include "types.h"
 
 #include "sescodec.h"
 
@@ -341,15 +342,9 @@ static void push(p2pc_pt *t, uint64_t seq, uint32_t from, uint64_t round,
       t->h.gossip(t->h.ud, l, next, msg, len);
       t->st.gossip_sent++;
     }
-  if (t->nann == t->capann && t->capann < P2PC_PT_MAX_ANNOUNCE) {
-    /* grows with the broadcast rate: most nodes need a few */
-    uint32_t cap = t->capann ? t->capann * 2 : 8;
-    uint64_t *a = t->a->realloc(t->ann, (size_t)cap * sizeof *a, t->a->ud);
-    if (a) {
-      t->ann = a;
-      t->capann = cap;
-    }
-  }
+  if (t->nann == t->capann) /* grows with the broadcast rate */
+    (void)p2pc_array_grow(t->a, (void **)&t->ann, &t->capann, sizeof *t->ann, 8,
+                          P2PC_PT_MAX_ANNOUNCE);
   if (t->nann == t->capann)
     flush_ihave(t); /* full (or no memory): announce now */
   if (t->nann < t->capann)

@@ -35,17 +35,9 @@ void p2pc__node_views_free(p2pc_node *n) {
 /* Room for one more entry below passive_max, the array doubling up to
  * it (false: out of memory). */
 static bool passive_room(p2pc_node *n) {
-  if (n->npassive < n->passive_cap)
-    return true;
-  uint32_t cap = n->passive_cap ? n->passive_cap * 2 : 4;
-  if (cap > n->cfg.passive_max)
-    cap = n->cfg.passive_max;
-  pentry *x = n->a->realloc(n->passive, (size_t)cap * sizeof *x, n->a->ud);
-  if (!x)
-    return false;
-  n->passive = x;
-  n->passive_cap = cap;
-  return true;
+  return n->npassive < n->passive_cap ||
+         p2pc_array_grow(n->a, (void **)&n->passive, &n->passive_cap,
+                         sizeof *n->passive, 4, n->cfg.passive_max);
 }
 
 static uint32_t passive_find(const p2pc_node *n, const char *id) {
