@@ -51,7 +51,6 @@ typedef struct netnode {
   int lines, logged;
   int64_t last_net;
   int ref_changes; /* "clock: reference is now" log lines */
-  int refused;     /* handshakes a peer refused (ERROR before its HELLO) */
   bool was_synced;
   int backwards; /* network time went back while synced */
 } netnode;

@@ -20,18 +20,6 @@ void p2pc__node_relay_announce(p2pc_node *n) {
       p2pc__node_frame_to_link(n, i, P2PC_FRAME_ANNOUNCE, &n->ann, 0);
 }
 
-/* A full peer will stay full for a while: it is not dialed again at the
- * usual back-off (that made a dial every few hundred ms per refusing peer
- * in a large mesh with maxPeers). ERROR 5 comes in answer to our HELLO,
- * before the peer's. What we queued for it stays queued: dropping it would
- * leave a hole in our SES stream to it that blocks every later message;
- * when it has room, the session starts (FRESH on its side). */
-static void full_backoff(peer *p) {
-  p->refused_full = true;
-  if (p->backoff_ns < FULL_BACKOFF_NS)
-    p->backoff_ns = FULL_BACKOFF_NS;
-}
-
 int p2pc__node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
   link *l = &n->links[lid];
   if (l->state == L_HELLO) {
@@ -53,8 +41,6 @@ int p2pc__node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
           p2pc__node_ondemand_refused(n, &n->peers[pi]);
         if (promoted)
           p2pc__node_views_refused(n, l->expect);
-        else if (pi != NO_PEER && !n->peers[pi].ondemand)
-          full_backoff(&n->peers[pi]);
       }
       p2pc__node_link_close(n, lid, 0, NULL);
       return P2PC_ERR_PROTO;
@@ -139,8 +125,14 @@ int p2pc__node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
       /* A full peer will stay full for a while: do not knock again at
        * the usual back-off (that made a dial every few hundred ms per
        * refusing peer in a large mesh with maxPeers). */
-      if (e.code == P2PC_WIRE_E_FULL)
-        full_backoff(p);
+      if (e.code == P2PC_WIRE_E_FULL) {
+        /* What we queued for it stays queued: dropping it would leave a
+         * hole in our SES stream to it that blocks every later message;
+         * when it has room, the session starts (FRESH on its side). */
+        p->refused_full = true;
+        if (p->backoff_ns < FULL_BACKOFF_NS)
+          p->backoff_ns = FULL_BACKOFF_NS;
+      }
     }
     p2pc__node_link_close(n, lid, 0, NULL);
     return 0;
