@@ -7,6 +7,9 @@
 # timed out or ran out of memory, leaving its artifact (the input) in
 # DIR/fuzz-artifacts/ and its log next to it.
 #
+# Targets run FUZZ_JOBS at a time (default 2: this machine's cores); the
+# results are printed in the targets' order.
+#
 #   usage: fuzz/run.sh BUILD_DIR SECONDS
 set -u
 
@@ -32,14 +35,20 @@ export UBSAN_OPTIONS
 work=$(mktemp -d "${TMPDIR:-/tmp}/p2pc-fuzz.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT INT TERM
 
-failed=0
-for src in "$here"/fuzz_*.c; do
-  t=$(basename "$src" .c)
+jobs=${FUZZ_JOBS:-2}
+case $jobs in
+  ''|*[!0-9]*|0) echo "run.sh: FUZZ_JOBS must be a whole number >= 1" >&2; exit 2 ;;
+esac
+
+# One target: its result line into $work/$t.result, 1 into $work/$t.failed
+# if it failed.
+run_one() {
+  t=$1
   bin=$dir/fuzz/$t
   if [ ! -x "$bin" ]; then
-    echo "$t: no binary at $bin (configure with -DP2PC_FUZZ=ON)" >&2
-    failed=1
-    continue
+    echo "$t: no binary at $bin (configure with -DP2PC_FUZZ=ON)" >"$work/$t.result"
+    : >"$work/$t.failed"
+    return
   fi
   corpus=$work/$t
   mkdir -p "$corpus"
@@ -61,13 +70,42 @@ for src in "$here"/fuzz_*.c; do
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1)
   if [ "$rc" -eq 0 ]; then
     printf '%-16s ok     %10s execs %8s/s  %s\n' "$t" "${execs:-?}" \
-      "${rate:-?}" "$cov"
+      "${rate:-?}" "$cov" >"$work/$t.result"
   else
     art=$(sed -n 's/.*Test unit written to //p' "$log" | tail -n 1)
-    printf '%-16s FAILED %10s execs %8s/s  exit %s; input: %s; log: %s\n' \
-      "$t" "${execs:-?}" "${rate:-?}" "$rc" "${art:-none}" "$log"
-    grep -m 1 -E 'ERROR: |invariant failed|runtime error' "$log" | sed 's/^/  /'
-    failed=1
+    {
+      printf '%-16s FAILED %10s execs %8s/s  exit %s; input: %s; log: %s\n' \
+        "$t" "${execs:-?}" "${rate:-?}" "$rc" "${art:-none}" "$log"
+      grep -m 1 -E 'ERROR: |invariant failed|runtime error' "$log" | sed 's/^/  /'
+    } >"$work/$t.result"
+    : >"$work/$t.failed"
   fi
+}
+
+targets=
+for src in "$here"/fuzz_*.c; do
+  targets="$targets $(basename "$src" .c)"
+done
+
+# Batches of $jobs, each waited for whole: simple, and a 30 s target
+# leaves little idle time.
+# shellcheck disable=SC2086 # one word per target
+set -- $targets
+while [ $# -gt 0 ]; do
+  pids=
+  k=0
+  while [ $# -gt 0 ] && [ $k -lt "$jobs" ]; do
+    run_one "$1" &
+    pids="$pids $!"
+    k=$((k + 1))
+    shift
+  done
+  for p in $pids; do wait "$p"; done
+done
+
+failed=0
+for t in $targets; do
+  cat "$work/$t.result"
+  [ -e "$work/$t.failed" ] && failed=1
 done
 exit $failed
