@@ -394,6 +394,25 @@ static void do_bcast_ids(const uint8_t *b, size_t len, uint32_t min,
   check_reencoding(out, b, len);
 }
 
+/* PRUNE: the origin whose tree the link leaves; canonical, and the
+ * output untouched on failure. */
+static void do_prune(const uint8_t *b, size_t len, p2pc_buf *out) {
+  char origin[P2PC_ID_MAX + 1], before[P2PC_ID_MAX + 1];
+  memset(origin, 0x5a, sizeof origin);
+  memcpy(before, origin, sizeof origin);
+  int rv = p2pc_wire_prune_get(b, len, origin);
+  if (rv < 0) {
+    FUZZ_CHECK(rv == P2PC_ERR_PROTO);
+    FUZZ_CHECK(memcmp(origin, before, sizeof origin) == 0);
+    return;
+  }
+  FUZZ_CHECK((size_t)rv == len);
+  check_id(origin);
+  p2pc_buf_reset(out);
+  FUZZ_CHECK(p2pc_wire_prune_put(out, origin) == 0);
+  check_reencoding(out, b, len);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const p2pc_allocator *a = p2pc_allocator_default();
   p2pc_buf out;
@@ -457,12 +476,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       break;
     case P2PC_FRAME_IHAVE:
     case P2PC_FRAME_GRAFT:
-      do_bcast_ids(f.body, f.body_len, f.type == P2PC_FRAME_IHAVE ? 1 : 0,
-                   &out);
+      do_bcast_ids(f.body, f.body_len, 1, &out);
       break;
     case P2PC_FRAME_PRUNE:
-      FUZZ_CHECK(p2pc_wire_prune_get(f.body, f.body_len) ==
-                 (f.body_len ? P2PC_ERR_PROTO : 0));
+      do_prune(f.body, f.body_len, &out);
       break;
     case P2PC_FRAME_SHUFFLE:
     case P2PC_FRAME_SHUFFLE_REPLY:

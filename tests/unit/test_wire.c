@@ -787,15 +787,32 @@ static void test_bcast_frames(void **state) {
   b.data[0] = 65;
   assert_int_equal(p2pc_wire_bcast_ids_get(b.data, b.len, 1, got, &count),
                    P2PC_ERR_PROTO);
-  /* GRAFT may be empty: the link joins the tree, nothing is asked for */
+  /* PRUNE: the origin whose tree the link leaves */
   p2pc_buf_reset(&b);
-  assert_int_equal(p2pc_wire_bcast_ids_put(&b, ids, 0, 0), 0);
-  assert_int_equal(b.len, 1);
-  assert_int_equal(p2pc_wire_bcast_ids_get(zero, 1, 0, got, &count), 1);
-  assert_int_equal(count, 0);
-  /* PRUNE: empty */
-  assert_int_equal(p2pc_wire_prune_get(want, 0), 0);
-  assert_int_equal(p2pc_wire_prune_get(want, 1), P2PC_ERR_PROTO);
+  assert_int_equal(p2pc_wire_prune_put(&b, "a~z"), 0);
+  const uint8_t pr[] = {3, 'a', '~', 'z'};
+  assert_int_equal(b.len, sizeof pr);
+  assert_memory_equal(b.data, pr, sizeof pr);
+  char origin[P2PC_ID_MAX + 1] = "untouched";
+  assert_int_equal(p2pc_wire_prune_get(pr, sizeof pr, origin), (int)sizeof pr);
+  assert_string_equal(origin, "a~z");
+  for (size_t k = 0; k < sizeof pr; k++) {
+    memcpy(origin, "untouched", 10);
+    assert_int_equal(p2pc_wire_prune_get(pr, k, origin), P2PC_ERR_PROTO);
+    assert_string_equal(origin, "untouched");
+  }
+  const uint8_t pr_long[] = {3, 'a', '~', 'z', 0}, pr_empty[] = {0},
+                pr_bad[] = {1, '/'};
+  assert_int_equal(p2pc_wire_prune_get(pr_long, sizeof pr_long, origin),
+                   P2PC_ERR_PROTO);
+  assert_int_equal(p2pc_wire_prune_get(pr_empty, sizeof pr_empty, origin),
+                   P2PC_ERR_PROTO);
+  assert_int_equal(p2pc_wire_prune_get(pr_bad, sizeof pr_bad, origin),
+                   P2PC_ERR_PROTO);
+  p2pc_buf_reset(&b);
+  assert_int_equal(p2pc_wire_prune_put(&b, ""), P2PC_ERR_INVAL);
+  assert_int_equal(p2pc_wire_prune_put(&b, "a/b"), P2PC_ERR_INVAL);
+  assert_int_equal(b.len, 0);
   p2pc_buf_fini(&b);
 }
 

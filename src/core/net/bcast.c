@@ -17,7 +17,8 @@
 /* Writes one frame built by put into link l's output. */
 static void out_frame(p2pc_node *n, uint32_t lid, p2pc_frame_type type,
                       uint64_t round, const uint8_t *msg, size_t len,
-                      const p2pc_wire_bcast_id *ids, uint32_t count) {
+                      const p2pc_wire_bcast_id *ids, uint32_t count,
+                      const char *origin) {
   link *l = p2pc__node_link_get(n, lid);
   if (!l || l->state != L_UP)
     return;
@@ -31,9 +32,10 @@ static void out_frame(p2pc_node *n, uint32_t lid, p2pc_frame_type type,
   int rv = 0;
   if (type == P2PC_FRAME_GOSSIP)
     rv = p2pc_wire_gossip_put(b, round, msg, len);
-  else if (type != P2PC_FRAME_PRUNE)
-    rv = p2pc_wire_bcast_ids_put(b, ids, count,
-                                 type == P2PC_FRAME_IHAVE ? 1 : 0);
+  else if (type == P2PC_FRAME_PRUNE)
+    rv = p2pc_wire_prune_put(b, origin);
+  else
+    rv = p2pc_wire_bcast_ids_put(b, ids, count, 1);
   if (!rv)
     rv = p2pc_wire_frame_end(b, at, n->cfg.max_frame);
   /* A link whose output is over its cap does not read: the message is
@@ -44,21 +46,21 @@ static void out_frame(p2pc_node *n, uint32_t lid, p2pc_frame_type type,
 
 static void h_gossip(void *ud, uint32_t lid, uint64_t round, const uint8_t *msg,
                      size_t len) {
-  out_frame(ud, lid, P2PC_FRAME_GOSSIP, round, msg, len, NULL, 0);
+  out_frame(ud, lid, P2PC_FRAME_GOSSIP, round, msg, len, NULL, 0, NULL);
 }
 
 static void h_ihave(void *ud, uint32_t lid, const p2pc_wire_bcast_id *ids,
                     uint32_t count) {
-  out_frame(ud, lid, P2PC_FRAME_IHAVE, 0, NULL, 0, ids, count);
+  out_frame(ud, lid, P2PC_FRAME_IHAVE, 0, NULL, 0, ids, count, NULL);
 }
 
 static void h_graft(void *ud, uint32_t lid, const p2pc_wire_bcast_id *ids,
                     uint32_t count) {
-  out_frame(ud, lid, P2PC_FRAME_GRAFT, 0, NULL, 0, ids, count);
+  out_frame(ud, lid, P2PC_FRAME_GRAFT, 0, NULL, 0, ids, count, NULL);
 }
 
-static void h_prune(void *ud, uint32_t lid) {
-  out_frame(ud, lid, P2PC_FRAME_PRUNE, 0, NULL, 0, NULL, 0);
+static void h_prune(void *ud, uint32_t lid, const char *origin) {
+  out_frame(ud, lid, P2PC_FRAME_PRUNE, 0, NULL, 0, NULL, 0, origin);
 }
 
 /* To the causal layer, from whichever neighbour forwarded it: the
@@ -138,9 +140,7 @@ int p2pc__node_bcast_frame(p2pc_node *n, uint32_t lid, const p2pc_frame *f) {
     return 0;
   case P2PC_FRAME_IHAVE:
   case P2PC_FRAME_GRAFT:
-    if (p2pc_wire_bcast_ids_get(f->body, f->body_len,
-                                f->type == P2PC_FRAME_IHAVE ? 1 : 0, ids,
-                                &count) < 0)
+    if (p2pc_wire_bcast_ids_get(f->body, f->body_len, 1, ids, &count) < 0)
       return p2pc__node_proto_error(
           n, lid,
           f->type == P2PC_FRAME_IHAVE ? "malformed IHAVE" : "malformed GRAFT");
@@ -149,11 +149,13 @@ int p2pc__node_bcast_frame(p2pc_node *n, uint32_t lid, const p2pc_frame *f) {
     else
       p2pc_pt_on_graft(n->pt, lid, ids, count, t);
     return 0;
-  case P2PC_FRAME_PRUNE:
-    if (p2pc_wire_prune_get(f->body, f->body_len) < 0)
+  case P2PC_FRAME_PRUNE: {
+    char origin[P2PC_ID_MAX + 1];
+    if (p2pc_wire_prune_get(f->body, f->body_len, origin) < 0)
       return p2pc__node_proto_error(n, lid, "malformed PRUNE");
-    p2pc_pt_on_prune(n->pt, lid);
+    p2pc_pt_on_prune(n->pt, lid, origin, t);
     return 0;
+  }
   default:
     return p2pc__node_proto_error(n, lid, "unknown frame type");
   }

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Plumtree (plumtree.h): the eager and lazy link sets, and one table of
- * the broadcast ids this node knows — missing (announced, not received),
- * received with its bytes cached, or received and its bytes dropped. The
- * table is a ring in arrival order (so the oldest leaves first, by count
- * and by age) indexed by an open-addressing hash of (origin, n).
+ * Plumtree (plumtree.h) with one tree per origin: a small table of the
+ * origins heard from lately, each with its lazy links (one bit a link;
+ * a link not marked lazy is eager), least recently used out first; and
+ * one table of the broadcast ids this node knows — missing (announced,
+ * not received), received with its bytes cached, or received and its
+ * bytes dropped. The id table is a ring in arrival order (so the oldest
+ * leaves first, by count and by age) indexed by an open-addressing hash
+ * of (origin, n).
  */
 #include "plumtree.h"
 #include "types.h"
@@ -13,7 +16,7 @@
 
 #include <string.h>
 
-enum { M_NONE, M_EAGER, M_LAZY };
+enum { M_NONE, M_UP };
 enum { R_MISSING, R_HAVE, R_SEEN };
 
 #define NO_LINK_PT UINT32_MAX
@@ -29,15 +32,36 @@ typedef struct ptrec {
   uint32_t from; /* the link of the first copy; NO_LINK_PT: our own */
   uint8_t state, olen, nann;
   bool undelivered; /* the causal layer has not taken it yet */
+  bool first;       /* its origin's first message here: copies prune nothing */
   char origin[P2PC_ID_MAX + 1];
   uint32_t ann_link[P2PC_PT_MAX_ANNOUNCERS]; /* missing: who announced it */
   uint64_t ann_round[P2PC_PT_MAX_ANNOUNCERS];
 } ptrec;
 
+/* An origin's tree: the links lazy for its messages. Followed in the
+ * table by its bits, (max_links + 7) / 8 bytes. */
+typedef struct ptorigin {
+  uint64_t used;    /* the table's use count at its last message: LRU */
+  uint64_t born_ns; /* its first message here; forgotten tree_ns later */
+  uint32_t hash;
+  uint8_t olen;
+  char origin[P2PC_ID_MAX + 1];
+} ptorigin;
+
+/* An announcement due at the next flush: the id of seq, on link. */
+typedef struct ptann {
+  uint64_t seq;
+  uint32_t link;
+} ptann;
+
 struct p2pc_pt {
   const p2pc_allocator *a;
   p2pc_pt_config cfg;
   p2pc_pt_hooks h;
+  uint8_t *org; /* norg of caporg origins, ostride bytes each */
+  uint32_t norg, caporg;
+  size_t ostride;
+  uint64_t uses;
   uint8_t *mode;  /* per link: M_* */
   uint8_t *fresh; /* per link: up since the last flush (told the backlog) */
   ptrec *rec;     /* ring of cap (a power of two) records */
@@ -46,7 +70,7 @@ struct p2pc_pt {
   uint64_t bhead;      /* no record below this holds bytes */
   uint64_t *slots;     /* hash: seq + 1, 0 = empty; nslots = 2 x cap */
   uint32_t nslots;
-  uint64_t *ann; /* seqs to announce at the flush: nann of capann */
+  ptann *ann; /* to announce at the flush: nann of capann */
   uint32_t nann, capann;
   uint64_t ann_due, retry_at;
   uint32_t ncached, nmissing, ntimers, nundelivered;
@@ -64,7 +88,8 @@ void p2pc_pt_config_default(p2pc_pt_config *c) {
   c->graft_next_ns = P2PC_PT_GRAFT_NEXT_NS_DEFAULT;
   c->ihave_ns = P2PC_PT_IHAVE_NS_DEFAULT;
   c->retry_ns = P2PC_PT_RETRY_NS_DEFAULT;
-  c->opt_rounds = 2;
+  c->max_origins = P2PC_PT_MAX_ORIGINS_DEFAULT;
+  c->tree_ns = P2PC_PT_TREE_NS_DEFAULT;
 }
 
 int p2pc_pt_new(p2pc_pt **out, const p2pc_allocator *a,
@@ -72,7 +97,8 @@ int p2pc_pt_new(p2pc_pt **out, const p2pc_allocator *a,
   *out = NULL;
   if (!cfg->max_links || !cfg->cache || cfg->max_ids < cfg->cache ||
       !cfg->cache_bytes || !cfg->cache_ns || !cfg->graft_ns ||
-      !cfg->graft_next_ns || !cfg->ihave_ns || !cfg->retry_ns)
+      !cfg->graft_next_ns || !cfg->ihave_ns || !cfg->retry_ns ||
+      !cfg->max_origins || !cfg->tree_ns)
     return P2PC_ERR_INVAL;
   p2pc_pt *t = a->realloc(NULL, sizeof *t, a->ud);
   if (!t)
@@ -89,6 +115,7 @@ int p2pc_pt_new(p2pc_pt **out, const p2pc_allocator *a,
   }
   memset(t->mode, M_NONE, 2 * (size_t)cfg->max_links);
   t->fresh = t->mode + cfg->max_links;
+  t->ostride = (sizeof(ptorigin) + (cfg->max_links + 7) / 8 + 7) & ~(size_t)7;
   *out = t;
   return 0;
 }
@@ -128,6 +155,7 @@ void p2pc_pt_free(p2pc_pt *t) {
   t->a->free(t->slots, t->a->ud);
   t->a->free(t->mode, t->a->ud);
   t->a->free(t->ann, t->a->ud);
+  t->a->free(t->org, t->a->ud);
   t->a->free(t, t->a->ud);
 }
 
@@ -287,70 +315,174 @@ static void attach(p2pc_pt *t, ptrec *r, const uint8_t *msg, size_t len) {
   t->bytes += len;
 }
 
-/* ---- dissemination ---------------------------------------------------- */
+/* ---- the origins' trees ---------------------------------------------- */
 
-/* Sends link l IHAVEs for held records that it may lack (received,
- * cached, not from l): those of seqs[0..n), or if seqs is NULL the seqs
- * [from, to). */
-static void announce(p2pc_pt *t, uint32_t l, const uint64_t *seqs, uint32_t n,
-                     uint64_t from, uint64_t to) {
-  p2pc_wire_bcast_id ids[P2PC_WIRE_MAX_BCAST_IDS];
-  uint32_t k = 0;
-  uint64_t total = seqs ? n : to - from;
-  for (uint64_t i = 0; i < total; i++) {
-    const ptrec *r = held(t, seqs ? seqs[i] : from + i);
-    if (!r || r->state != R_HAVE || r->from == l)
-      continue;
-    memcpy(ids[k].origin, r->origin, r->olen);
-    ids[k].origin[r->olen] = '\0';
-    ids[k].n = r->n;
-    ids[k].round = r->round;
-    if (++k == P2PC_WIRE_MAX_BCAST_IDS) {
-      t->h.ihave(t->h.ud, l, ids, k);
-      t->st.ihave_sent++;
-      t->st.ihave_ids += k;
-      k = 0;
-    }
-  }
-  if (k) {
-    t->h.ihave(t->h.ud, l, ids, k);
-    t->st.ihave_sent++;
-    t->st.ihave_ids += k;
-  }
+static ptorigin *org_at(const p2pc_pt *t, uint32_t i) {
+  return (ptorigin *)(void *)(t->org + (size_t)i * t->ostride);
 }
 
-/* The lazy links hear of what arrived since the last flush; a link that
- * came up since then hears of everything cached. */
+static bool is_lazy(const ptorigin *e, uint32_t l) {
+  return e && (((const uint8_t *)(e + 1))[l / 8] >> (l % 8)) & 1;
+}
+
+static void set_lazy(ptorigin *e, uint32_t l, bool lazy) {
+  if (!e)
+    return;
+  uint8_t *bits = (uint8_t *)(e + 1);
+  if (lazy)
+    bits[l / 8] |= (uint8_t)(1u << (l % 8));
+  else
+    bits[l / 8] &= (uint8_t) ~(1u << (l % 8));
+}
+
+/* The entry of origin o (its age not considered), or NULL. */
+static ptorigin *org_find(const p2pc_pt *t, const char *o, size_t olen) {
+  uint32_t h = hash_id(o, olen, 0);
+  for (uint32_t i = 0; i < t->norg; i++) {
+    ptorigin *e = org_at(t, i);
+    if (e->hash == h && e->olen == olen && memcmp(e->origin, o, olen) == 0)
+      return e;
+  }
+  return NULL;
+}
+
+static void org_drop(p2pc_pt *t, ptorigin *e) {
+  ptorigin *last = org_at(t, --t->norg);
+  if (e != last)
+    memcpy(e, last, t->ostride);
+}
+
+/* The tree of origin o, or NULL if it has none here: never heard of, or
+ * its tree is tree_ns old (forgotten now: its next message floods and
+ * builds it afresh). */
+static ptorigin *org_get(p2pc_pt *t, const char *o, size_t olen, uint64_t now) {
+  ptorigin *e = org_find(t, o, olen);
+  if (e && now - e->born_ns >= t->cfg.tree_ns) {
+    org_drop(t, e);
+    e = NULL;
+  }
+  return e;
+}
+
+/* A new tree for o, every link eager; the least recently used origin
+ * makes room at max_origins. NULL if out of memory (its messages flood). */
+static ptorigin *org_new(p2pc_pt *t, const char *o, size_t olen, uint64_t now) {
+  if (t->norg == t->caporg)
+    (void)p2pc_array_grow(t->a, (void **)&t->org, &t->caporg, t->ostride, 4,
+                          t->cfg.max_origins);
+  if (t->norg == t->caporg) {
+    if (!t->norg)
+      return NULL;
+    ptorigin *lru = org_at(t, 0);
+    for (uint32_t i = 1; i < t->norg; i++)
+      if (org_at(t, i)->used < lru->used)
+        lru = org_at(t, i);
+    org_drop(t, lru);
+  }
+  ptorigin *e = org_at(t, t->norg++);
+  memset(e, 0, t->ostride);
+  e->used = ++t->uses;
+  e->born_ns = now;
+  e->hash = hash_id(o, olen, 0);
+  e->olen = (uint8_t)olen;
+  memcpy(e->origin, o, olen);
+  return e;
+}
+
+/* Link l joins o's tree (if o has one here: otherwise every link is). */
+static void org_eager(p2pc_pt *t, const char *o, size_t olen, uint32_t l,
+                      uint64_t now) {
+  set_lazy(org_get(t, o, olen, now), l, false);
+}
+
+/* ---- dissemination ---------------------------------------------------- */
+
+/* IHAVEs under construction for one link: 64 ids a frame. */
+typedef struct idbatch {
+  p2pc_wire_bcast_id ids[P2PC_WIRE_MAX_BCAST_IDS];
+  uint32_t k;
+} idbatch;
+
+static void batch_send(p2pc_pt *t, uint32_t l, idbatch *b) {
+  if (!b->k)
+    return;
+  t->h.ihave(t->h.ud, l, b->ids, b->k);
+  t->st.ihave_sent++;
+  t->st.ihave_ids += b->k;
+  b->k = 0;
+}
+
+/* Adds the id of held record seq, if l may lack it (received, cached,
+ * not from l). */
+static void batch_add(p2pc_pt *t, uint32_t l, idbatch *b, uint64_t seq) {
+  const ptrec *r = held(t, seq);
+  if (!r || r->state != R_HAVE || r->from == l)
+    return;
+  memcpy(b->ids[b->k].origin, r->origin, r->olen);
+  b->ids[b->k].origin[r->olen] = '\0';
+  b->ids[b->k].n = r->n;
+  b->ids[b->k].round = r->round;
+  if (++b->k == P2PC_WIRE_MAX_BCAST_IDS)
+    batch_send(t, l, b);
+}
+
+/* The links lazy for what arrived since the last flush hear of it; a link
+ * that came up since then hears of everything cached. */
 static void flush_ihave(p2pc_pt *t) {
+  idbatch b;
+  b.k = 0;
   for (uint32_t l = 0; l < t->cfg.max_links; l++) {
-    if (t->fresh[l] && t->mode[l] != M_NONE)
-      announce(t, l, NULL, 0, t->head, t->tail);
-    else if (t->mode[l] == M_LAZY)
-      announce(t, l, t->ann, t->nann, 0, 0);
+    if (t->mode[l] == M_NONE) {
+      t->fresh[l] = 0;
+      continue;
+    }
+    if (t->fresh[l]) {
+      for (uint64_t s = t->head; s < t->tail; s++)
+        batch_add(t, l, &b, s);
+    } else {
+      for (uint32_t i = 0; i < t->nann; i++)
+        if (t->ann[i].link == l)
+          batch_add(t, l, &b, t->ann[i].seq);
+    }
+    batch_send(t, l, &b);
     t->fresh[l] = 0;
   }
   t->nann = 0;
   t->ann_due = UINT64_MAX;
 }
 
-/* Eager push on the tree, lazy announcement on the other links. */
-static void push(p2pc_pt *t, uint64_t seq, uint32_t from, uint64_t round,
-                 const uint8_t *msg, size_t len, uint64_t now) {
-  uint64_t next = round == UINT64_MAX ? round : round + 1;
-  for (uint32_t l = 0; l < t->cfg.max_links; l++)
-    if (t->mode[l] == M_EAGER && l != from) {
-      t->h.gossip(t->h.ud, l, next, msg, len);
-      t->st.gossip_sent++;
-    }
+/* Queues the id of seq for an IHAVE on link l at the next flush. */
+static void queue_ihave(p2pc_pt *t, uint64_t seq, uint32_t l, uint64_t now) {
   if (t->nann == t->capann) /* grows with the broadcast rate */
     (void)p2pc_array_grow(t->a, (void **)&t->ann, &t->capann, sizeof *t->ann, 8,
                           P2PC_PT_MAX_ANNOUNCE);
   if (t->nann == t->capann)
     flush_ihave(t); /* full (or no memory): announce now */
-  if (t->nann < t->capann)
-    t->ann[t->nann++] = seq;
+  if (t->nann < t->capann) {
+    t->ann[t->nann].seq = seq;
+    t->ann[t->nann++].link = l;
+  }
   if (t->ann_due == UINT64_MAX)
     t->ann_due = now + t->cfg.ihave_ns;
+}
+
+/* Eager push on origin o's tree, lazy announcement on its other links. A
+ * new origin (no tree here) has every link eager: its message floods. */
+static void push(p2pc_pt *t, uint64_t seq, const char *o, size_t olen,
+                 uint32_t from, uint64_t round, const uint8_t *msg, size_t len,
+                 uint64_t now) {
+  uint64_t next = round == UINT64_MAX ? round : round + 1;
+  const ptorigin *e = org_get(t, o, olen, now);
+  for (uint32_t l = 0; l < t->cfg.max_links; l++) {
+    if (t->mode[l] == M_NONE || l == from)
+      continue;
+    if (is_lazy(e, l)) {
+      queue_ihave(t, seq, l, now);
+    } else {
+      t->h.gossip(t->h.ud, l, next, msg, len);
+      t->st.gossip_sent++;
+    }
+  }
 }
 
 /* Reads the id of a broadcast message. */
@@ -363,6 +495,20 @@ static int peek_id(const uint8_t *msg, size_t len, const char **o,
       memcmp(dest, P2PC_BCAST_DEST, dlen) != 0)
     return P2PC_ERR_PROTO;
   return 0;
+}
+
+/* The first copy of r came from link: its origin's tree (a new one, every
+ * link eager, if the origin has none here: then r is its first message,
+ * whose copies prune nothing) takes link in. */
+static void took_first(p2pc_pt *t, ptrec *r, const char *o, size_t olen,
+                       uint32_t link, uint64_t now) {
+  ptorigin *e = org_get(t, o, olen, now);
+  r->first = !e;
+  if (!e && !(e = org_new(t, o, olen, now)))
+    return;
+  e->used = ++t->uses;
+  if (link != NO_LINK_PT)
+    set_lazy(e, link, false);
 }
 
 int p2pc_pt_broadcast(p2pc_pt *t, const uint8_t *msg, size_t len,
@@ -380,8 +526,9 @@ int p2pc_pt_broadcast(p2pc_pt *t, const uint8_t *msg, size_t len,
     return P2PC_ERR_NOMEM;
   mark_received(t, r, NO_LINK_PT, 0);
   attach(t, r, msg, len);
+  took_first(t, r, o, olen, NO_LINK_PT, now);
   t->st.broadcasts++;
-  push(t, r->seq, NO_LINK_PT, 0, msg, len, now);
+  push(t, r->seq, o, olen, NO_LINK_PT, 0, msg, len, now);
   trim_bytes(t);
   return 0;
 }
@@ -400,11 +547,15 @@ int p2pc_pt_on_gossip(p2pc_pt *t, uint32_t link, uint64_t round,
   expire(t, now);
   ptrec *r = find(t, o, olen, n);
   if (r && r->state != R_MISSING) {
-    /* A second copy: this link is not needed in the tree. */
+    /* A second copy: this link is not needed in the origin's tree —
+     * unless this is the origin's first message here, which floods: most
+     * origins are heard from once, and pruning their floods would cost a
+     * PRUNE per copy for nothing. Its next message builds the tree. */
     t->st.duplicates++;
-    if (t->mode[link] == M_EAGER) {
-      t->mode[link] = M_LAZY;
-      t->h.prune(t->h.ud, link);
+    ptorigin *e = r->first ? NULL : org_get(t, o, olen, now);
+    if (e && t->mode[link] != M_NONE && !is_lazy(e, link)) {
+      set_lazy(e, link, true);
+      t->h.prune(t->h.ud, link, e->origin);
       t->st.prune_sent++;
     }
     return 0;
@@ -413,8 +564,7 @@ int p2pc_pt_on_gossip(p2pc_pt *t, uint32_t link, uint64_t round,
     return P2PC_ERR_NOMEM;
   mark_received(t, r, link, round);
   attach(t, r, msg, len);
-  if (t->mode[link] != M_NONE)
-    t->mode[link] = M_EAGER; /* the first copy's link is the tree's */
+  took_first(t, r, o, olen, link, now); /* the first copy's link: the tree's */
   uint64_t seq = r->seq;
   /* The hook may re-enter (an application that broadcasts from its
    * delivery callback): the record is looked up again after it. */
@@ -439,31 +589,9 @@ int p2pc_pt_on_gossip(p2pc_pt *t, uint32_t link, uint64_t round,
       t->st.lost++;
     }
   }
-  push(t, seq, link, round, msg, len, now);
+  push(t, seq, o, olen, link, round, msg, len, now);
   trim_bytes(t);
   return 0;
-}
-
-/* Plumtree §3.7: a message we have was announced on link after fewer
- * rounds than our copy took, by more than opt_rounds: the tree moves onto
- * that link (an empty GRAFT) and off the copy's (PRUNE). */
-static void shorter_path(p2pc_pt *t, ptrec *r, uint32_t link, uint64_t round) {
-  if (!t->cfg.opt_rounds || r->from == NO_LINK_PT || r->from == link ||
-      round >= r->round || r->round - round <= 1 + (uint64_t)t->cfg.opt_rounds)
-    return;
-  if (t->mode[link] != M_EAGER) {
-    t->mode[link] = M_EAGER;
-    t->h.graft(t->h.ud, link, NULL, 0);
-    t->st.graft_sent++;
-  }
-  if (t->mode[r->from] == M_EAGER) {
-    t->mode[r->from] = M_LAZY;
-    t->h.prune(t->h.ud, r->from);
-    t->st.prune_sent++;
-  }
-  r->from = link; /* once per message and path */
-  r->round = round + 1;
-  t->st.optimised++;
 }
 
 void p2pc_pt_on_ihave(p2pc_pt *t, uint32_t link, const p2pc_wire_bcast_id *ids,
@@ -476,10 +604,8 @@ void p2pc_pt_on_ihave(p2pc_pt *t, uint32_t link, const p2pc_wire_bcast_id *ids,
     if (olen == 0 || olen > P2PC_ID_MAX)
       continue;
     ptrec *r = find(t, ids[i].origin, olen, ids[i].n);
-    if (r && r->state != R_MISSING) {
-      shorter_path(t, r, link, ids[i].round);
+    if (r && r->state != R_MISSING)
       continue; /* we have it */
-    }
     if (!r) {
       if (t->nmissing >= P2PC_PT_MAX_MISSING ||
           !(r = insert(t, ids[i].origin, olen, ids[i].n, now)))
@@ -504,9 +630,11 @@ void p2pc_pt_on_graft(p2pc_pt *t, uint32_t link, const p2pc_wire_bcast_id *ids,
   if (link >= t->cfg.max_links || t->mode[link] == M_NONE)
     return;
   expire(t, now);
-  t->mode[link] = M_EAGER;
   for (uint32_t i = 0; i < count; i++) {
     size_t olen = strnlen(ids[i].origin, P2PC_ID_MAX + 1);
+    if (olen == 0 || olen > P2PC_ID_MAX)
+      continue;
+    org_eager(t, ids[i].origin, olen, link, now);
     const ptrec *r = find(t, ids[i].origin, olen, ids[i].n);
     if (!r || !r->msg)
       continue; /* gone from the cache: another announcer may have it */
@@ -517,15 +645,20 @@ void p2pc_pt_on_graft(p2pc_pt *t, uint32_t link, const p2pc_wire_bcast_id *ids,
   }
 }
 
-void p2pc_pt_on_prune(p2pc_pt *t, uint32_t link) {
-  if (link < t->cfg.max_links && t->mode[link] != M_NONE)
-    t->mode[link] = M_LAZY;
+void p2pc_pt_on_prune(p2pc_pt *t, uint32_t link, const char *origin,
+                      uint64_t now) {
+  size_t olen = strnlen(origin, P2PC_ID_MAX + 1);
+  if (link < t->cfg.max_links && t->mode[link] != M_NONE && olen &&
+      olen <= P2PC_ID_MAX)
+    set_lazy(org_get(t, origin, olen, now), link, true);
 }
 
 void p2pc_pt_link_up(p2pc_pt *t, uint32_t link) {
   if (link >= t->cfg.max_links)
     return;
-  t->mode[link] = M_EAGER;
+  t->mode[link] = M_UP; /* eager in every origin's tree */
+  for (uint32_t i = 0; i < t->norg; i++)
+    set_lazy(org_at(t, i), link, false);
   if (t->ncached) {
     t->fresh[link] = 1;
     t->ann_due = 0; /* at the next deadline */
@@ -537,16 +670,22 @@ void p2pc_pt_link_down(p2pc_pt *t, uint32_t link) {
     t->mode[link] = t->fresh[link] = M_NONE;
 }
 
-bool p2pc_pt_eager(const p2pc_pt *t, uint32_t link) {
-  return link < t->cfg.max_links && t->mode[link] == M_EAGER;
+bool p2pc_pt_eager(const p2pc_pt *t, const char *origin, uint32_t link) {
+  return link < t->cfg.max_links && t->mode[link] != M_NONE &&
+         !is_lazy(org_find(t, origin, strnlen(origin, P2PC_ID_MAX + 1)), link);
 }
 
-bool p2pc_pt_lazy(const p2pc_pt *t, uint32_t link) {
-  return link < t->cfg.max_links && t->mode[link] == M_LAZY;
+bool p2pc_pt_lazy(const p2pc_pt *t, const char *origin, uint32_t link) {
+  return link < t->cfg.max_links && t->mode[link] != M_NONE &&
+         is_lazy(org_find(t, origin, strnlen(origin, P2PC_ID_MAX + 1)), link);
+}
+
+bool p2pc_pt_has_tree(const p2pc_pt *t, const char *origin) {
+  return org_find(t, origin, strnlen(origin, P2PC_ID_MAX + 1)) != NULL;
 }
 
 /* The tree did not bring r in time: ask the next announcer whose link is
- * still up, and make that link eager. */
+ * still up, and make that link eager in r's origin's tree. */
 static void graft_next(p2pc_pt *t, ptrec *r, uint64_t now) {
   while (r->nann) {
     uint32_t l = r->ann_link[0];
@@ -556,7 +695,7 @@ static void graft_next(p2pc_pt *t, ptrec *r, uint64_t now) {
     memmove(r->ann_round, r->ann_round + 1, r->nann * sizeof *r->ann_round);
     if (t->mode[l] == M_NONE)
       continue;
-    t->mode[l] = M_EAGER;
+    org_eager(t, r->origin, r->olen, l, now);
     p2pc_wire_bcast_id id;
     memcpy(id.origin, r->origin, r->olen);
     id.origin[r->olen] = '\0';
@@ -661,5 +800,6 @@ void p2pc_pt_get_stats(const p2pc_pt *t, p2pc_pt_stats *st) {
   st->ids = (uint32_t)(t->tail - t->head);
   st->cached = t->ncached;
   st->missing = t->nmissing;
+  st->origins = t->norg;
   st->bytes = t->bytes;
 }

@@ -1,14 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Broadcast dissemination: Plumtree (Leitão, Pereira, Rodrigues, SRDS
- * 2007; PROTOCOL.md, "Broadcast to the whole network"). Over the node's
- * up links, a message is pushed eagerly (GOSSIP) on the links of a
- * spanning tree and announced lazily (IHAVE, batched) on the others. A
- * node that receives a copy twice prunes the second link out of the tree
- * (PRUNE: it becomes lazy); one that hears of a message it lacks waits a
- * while for the tree to bring it, then asks an announcer (GRAFT), which
- * joins that link to the tree. The tree thus forms from the first copies'
- * paths and repairs itself when a link or node fails.
+ * 2007; PROTOCOL.md, "Broadcast to the whole network") with one tree per
+ * origin. Over the node's up links, a message is pushed eagerly (GOSSIP)
+ * on the links of its origin's spanning tree and announced lazily (IHAVE,
+ * batched) on the others. An origin with no tree here (never heard of,
+ * forgotten, or its tree older than tree_ns) has every link eager: its
+ * message floods, and its copies' first paths are shortest paths from
+ * it. The first message of an origin floods and prunes nothing (most
+ * origins are heard from once); from its second, a node that receives a
+ * copy twice prunes the second link out of the origin's tree (PRUNE with
+ * the origin: it becomes lazy for that origin); one that hears of a
+ * message it lacks waits a while for the tree to bring it, then asks an
+ * announcer (GRAFT), which joins that link to the tree. Each tree thus
+ * forms from the first copies' paths, repairs itself when a link or node
+ * fails, and is built afresh every tree_ns.
  *
  * Pure state: no I/O and no clock reads. Links are the caller's ids
  * (below max_links); frames go out through the hooks, which the node
@@ -45,8 +51,13 @@
 #define P2PC_PT_MAX_ANNOUNCERS 8
 /* Missing messages waiting for their GRAFT at once. */
 #define P2PC_PT_MAX_MISSING 1024
-/* Messages announced at the next flush (a full list flushes at once). */
+/* Announcements (an id on a link) at the next flush (a full list
+ * flushes at once). */
 #define P2PC_PT_MAX_ANNOUNCE 1024
+/* Origins with a tree at once (least recently used out first), and how
+ * long a tree is kept before the origin's next message floods again. */
+#define P2PC_PT_MAX_ORIGINS_DEFAULT 64
+#define P2PC_PT_TREE_NS_DEFAULT 30000000000ull /* 30 s */
 
 typedef struct p2pc_pt_config {
   uint32_t max_links;     /* link ids are below this (required) */
@@ -60,10 +71,10 @@ typedef struct p2pc_pt_config {
   uint64_t ihave_ns;      /* announcements are flushed this often [50 ms] */
   uint64_t retry_ns;      /* a message the causal layer could not take yet
                              is offered again this often [100 ms] */
-  /* The tree optimisation (Plumtree §3.7): an IHAVE whose path is more
-   * than this many rounds shorter than the copy taken moves the tree onto
-   * it (an empty GRAFT there, a PRUNE to the copy's link) [2; 0: off]. */
-  uint32_t opt_rounds;
+  uint32_t max_origins;   /* origins with a tree at once [64] */
+  uint64_t tree_ns;       /* an origin's tree is built afresh (its next
+                             message floods) this long after its first
+                             message here [30 s] */
 } p2pc_pt_config;
 
 /* Fills cfg with the defaults (max_links 0: the caller sets it). */
@@ -84,7 +95,7 @@ typedef struct p2pc_pt_hooks {
                 uint32_t count);
   void (*graft)(void *ud, uint32_t link, const p2pc_wire_bcast_id *ids,
                 uint32_t count);
-  void (*prune)(void *ud, uint32_t link);
+  void (*prune)(void *ud, uint32_t link, const char *origin);
   void *ud;
 } p2pc_pt_hooks;
 
@@ -95,14 +106,17 @@ int p2pc_pt_new(p2pc_pt **out, const p2pc_allocator *a,
                 const p2pc_pt_config *cfg, const p2pc_pt_hooks *hooks);
 void p2pc_pt_free(p2pc_pt *t);
 
-/* A link came up (it starts eager, and is told with IHAVEs of every
- * message cached, so that a node that joins or comes back after a cut
- * GRAFTs what it missed) or went down (it leaves both sets). */
+/* A link came up (it starts eager in every tree, and is told with IHAVEs
+ * of every message cached, so that a node that joins or comes back after
+ * a cut GRAFTs what it missed) or went down (it leaves every tree). */
 void p2pc_pt_link_up(p2pc_pt *t, uint32_t link);
 void p2pc_pt_link_down(p2pc_pt *t, uint32_t link);
-/* Whether link is up and eager / up and lazy. */
-bool p2pc_pt_eager(const p2pc_pt *t, uint32_t link);
-bool p2pc_pt_lazy(const p2pc_pt *t, uint32_t link);
+/* Whether link is up and eager / up and lazy for origin's messages (an
+ * origin with no tree here: every up link is eager). */
+bool p2pc_pt_eager(const p2pc_pt *t, const char *origin, uint32_t link);
+bool p2pc_pt_lazy(const p2pc_pt *t, const char *origin, uint32_t link);
+/* Whether origin has a tree here (its age not considered). */
+bool p2pc_pt_has_tree(const p2pc_pt *t, const char *origin);
 
 /* This node's own broadcast msg (already delivered to self by the
  * causal layer): pushed to every eager link, announced to the lazy ones.
@@ -110,19 +124,23 @@ bool p2pc_pt_lazy(const p2pc_pt *t, uint32_t link);
 int p2pc_pt_broadcast(p2pc_pt *t, const uint8_t *msg, size_t len,
                       uint64_t now_ns);
 /* A GOSSIP frame from link. The first copy is delivered and forwarded
- * (round + 1) on every other eager link, announced on the lazy ones, and
- * its link joins the tree; a later copy prunes its link. Returns 0, or
+ * (round + 1) on every other link eager for its origin, announced on the
+ * lazy ones, and its link joins the origin's tree; a later copy prunes
+ * its link from that tree (not for the origin's first message here: it
+ * floods). Returns 0, or
  * P2PC_ERR_PROTO (the SES header is malformed or not a broadcast's: the
  * caller drops the link) — a message the causal layer finds malformed is
  * dropped (not forwarded) and counted, not an error here. */
 int p2pc_pt_on_gossip(p2pc_pt *t, uint32_t link, uint64_t round,
                       const uint8_t *msg, size_t len, uint64_t now_ns);
-/* IHAVE, GRAFT, PRUNE frames from link. */
+/* IHAVE, GRAFT, PRUNE frames from link. A GRAFT joins link to the trees
+ * of the origins it names, a PRUNE takes it out of origin's. */
 void p2pc_pt_on_ihave(p2pc_pt *t, uint32_t link, const p2pc_wire_bcast_id *ids,
                       uint32_t count, uint64_t now_ns);
 void p2pc_pt_on_graft(p2pc_pt *t, uint32_t link, const p2pc_wire_bcast_id *ids,
                       uint32_t count, uint64_t now_ns);
-void p2pc_pt_on_prune(p2pc_pt *t, uint32_t link);
+void p2pc_pt_on_prune(p2pc_pt *t, uint32_t link, const char *origin,
+                      uint64_t now_ns);
 
 /* Runs what is due: GRAFTs for messages still missing, the IHAVE flush,
  * deliveries offered again, and the ids and bytes that aged out. */
@@ -143,10 +161,9 @@ typedef struct p2pc_pt_stats {
   uint64_t gossip_sent, ihave_sent, graft_sent, prune_sent;
   uint64_t ihave_ids; /* ids announced */
   uint64_t grafted;   /* messages sent in answer to a GRAFT */
-  uint64_t optimised; /* tree moves onto a shorter path (§3.7) */
   uint64_t retries;   /* deliveries offered again */
   uint64_t lost;      /* not taken by the causal layer before eviction */
-  uint32_t ids, cached, missing; /* held now */
+  uint32_t ids, cached, missing, origins; /* held now */
   size_t bytes;
 } p2pc_pt_stats;
 void p2pc_pt_get_stats(const p2pc_pt *t, p2pc_pt_stats *st);

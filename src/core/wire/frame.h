@@ -308,10 +308,9 @@ int p2pc_wire_stable_get(const uint8_t *b, size_t len, p2pc_wire_stable *s);
  * network"); the codecs are frame_bcast.c's.
  *   GOSSIP: varint round (overlay hops so far, >= 1), then one SES message
  *           (sescodec.h) filling the rest of the body (at least 1 byte);
- *   IHAVE, GRAFT: varint count (IHAVE 1..P2PC_WIRE_MAX_BCAST_IDS, GRAFT
- *           0..that: an empty GRAFT only moves the link into the tree),
+ *   IHAVE, GRAFT: varint count (1..P2PC_WIRE_MAX_BCAST_IDS),
  *           count x (sesid origin, varint n >= 1, varint round);
- *   PRUNE:  an empty body.
+ *   PRUNE:  sesid origin: the link leaves that origin's tree.
  * A message's broadcast id is (origin, n): its sender's causal identity
  * and number, read from the SES header (p2pc_wire_ses_peek).
  */
@@ -329,16 +328,18 @@ int p2pc_wire_gossip_put(p2pc_buf *out, uint64_t round, const uint8_t *msg,
 /* *msg borrows from b. */
 int p2pc_wire_gossip_get(const uint8_t *b, size_t len, uint64_t *round,
                          const uint8_t **msg, size_t *msg_len);
-/* IHAVE and GRAFT share one layout; min_count is 1 for IHAVE, 0 for
- * GRAFT. P2PC_ERR_INVAL (nothing appended) for a count outside
- * min_count..64 or a bad id. */
+/* IHAVE and GRAFT share one layout; min_count is 1 for both (0 accepts
+ * an empty list, which no frame uses now). P2PC_ERR_INVAL (nothing
+ * appended) for a count outside min_count..64 or a bad id. */
 int p2pc_wire_bcast_ids_put(p2pc_buf *out, const p2pc_wire_bcast_id *ids,
                             uint32_t count, uint32_t min_count);
 /* ids must hold P2PC_WIRE_MAX_BCAST_IDS entries; *count gets the count. */
 int p2pc_wire_bcast_ids_get(const uint8_t *b, size_t len, uint32_t min_count,
                             p2pc_wire_bcast_id *ids, uint32_t *count);
-/* PRUNE: an empty body: returns 0 for it (no bytes to consume), and
- * P2PC_ERR_PROTO for anything else. */
-int p2pc_wire_prune_get(const uint8_t *b, size_t len);
+/* PRUNE: the origin (a causal identity, p2pc_id_valid) whose tree the
+ * link leaves. put: P2PC_ERR_INVAL (nothing appended) for a bad id. get:
+ * origin holds P2PC_ID_MAX + 1 bytes, untouched unless it succeeds. */
+int p2pc_wire_prune_put(p2pc_buf *out, const char *origin);
+int p2pc_wire_prune_get(const uint8_t *b, size_t len, char *origin);
 
 #endif /* P2PC_FRAME_H */

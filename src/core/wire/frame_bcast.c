@@ -3,9 +3,9 @@
  * The broadcast frames (frame.h, PROTOCOL.md "Broadcast to the whole
  * network"): GOSSIP (a message pushed down the tree), IHAVE (ids
  * announced on the lazy links), GRAFT (ids asked for, joining the tree)
- * and PRUNE (leaving it). Like every codec of the wire, canonical: minimal
- * varints, counts in range, no trailing bytes, so a decoder accepts
- * exactly what its encoder writes. The SES message inside GOSSIP is the
+ * and PRUNE (leaving an origin's tree). Like every codec of the wire,
+ * canonical: minimal varints, counts in range, no trailing bytes, so a decoder
+ * accepts exactly what its encoder writes. The SES message inside GOSSIP is the
  * causal layer's to validate.
  */
 #include "frame.h"
@@ -100,7 +100,28 @@ int p2pc_wire_bcast_ids_get(const uint8_t *b, size_t len, uint32_t min_count,
   return (int)len;
 }
 
-int p2pc_wire_prune_get(const uint8_t *b, size_t len) {
-  (void)b;
-  return len == 0 ? 0 : P2PC_ERR_PROTO;
+int p2pc_wire_prune_put(p2pc_buf *out, const char *origin) {
+  size_t l = strnlen(origin, P2PC_ID_MAX + 1);
+  if (!p2pc_id_valid(origin, l))
+    return P2PC_ERR_INVAL;
+  size_t start = out->len;
+  int rv = p2pc_buf_put_u8(out, (uint8_t)l);
+  if (!rv)
+    rv = p2pc_buf_put(out, origin, l);
+  if (rv)
+    out->len = start;
+  return rv;
+}
+
+int p2pc_wire_prune_get(const uint8_t *b, size_t len, char *origin) {
+  p2pc_reader r;
+  uint8_t l;
+  const uint8_t *p;
+  p2pc_reader_init(&r, b, len);
+  if (!p2pc_reader_u8(&r, &l) || !p2pc_reader_bytes(&r, l, &p) ||
+      !p2pc_id_valid((const char *)p, l) || p2pc_reader_left(&r) != 0)
+    return P2PC_ERR_PROTO;
+  memcpy(origin, p, l);
+  origin[l] = '\0';
+  return (int)len;
 }
