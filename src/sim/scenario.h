@@ -95,7 +95,8 @@
  * (latency in virtual time from the send; payload >= 16 bytes), SKIP
  * with nothing measured. A node is healthy while it is alive, unfrozen
  * and in no cut; settled when it has been healthy for 5 s. `flaps`:
- * peer_down events (reason other than "left") between two settled nodes.
+ * peer_down events (reason other than "left", "stopping", "stopped":
+ * links ended on purpose) between two settled nodes.
  * `false_suspicions`: member_suspect or member_down events from a settled
  * node about a settled node in its current incarnation. `detect < T`:
  * every crash or freeze lasting T declared member_down within T by every

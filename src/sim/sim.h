@@ -313,7 +313,8 @@ typedef struct p2pc_sim_result {
   uint64_t bcast_missing, bcast_dups;
   char bcast_first[160]; /* the first missing or duplicate, or "" */
   /* Membership accuracy: MEMBER_* events seen (MEMBER_DOWN of them);
-   * flaps (PEER_DOWN, reason other than "left", between two nodes both
+   * flaps (PEER_DOWN, reason other than "left", "stopping" or "stopped":
+   * links ended on purpose, between two nodes both
    * healthy, alive, unfrozen and in no cut, for
    * P2PC_SIM_SUSPECT_SETTLE_NS); false suspicions (SUSPECT or DOWN, from
    * such a node, about such a node in its current incarnation); failures
