@@ -37,6 +37,7 @@
  *   at 45s clockfreq 3 500ppm
  *   at 50s link delay 1ms jitter 100us     # the default link changes
  *   at 30s lookup 0-99         # each looks a random node's record up
+ *   at 5s lookup 0-99 of 199   # ... of a node of 199 (a node or range)
  *   expect spread < 100us after 60s         # every second from 60 s on
  *   expect spread < 100us after 22s until 40s
  *   expect tier_max <= 3 after 30s          # the clock's depth (tiers)

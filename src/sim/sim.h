@@ -81,7 +81,8 @@ typedef enum p2pc_sim_ev_kind {
   P2PC_SIM_EV_CLOCK_FREQ, /* node a's drift becomes x ppm */
   P2PC_SIM_EV_LINK,       /* the default link model becomes `link` */
   P2PC_SIM_EV_LOOKUP,     /* each alive node of [a0,a1) looks a random
-                            other node's record up (dht.h) */
+                            other node's record up (dht.h): one of
+                            [b0,b1), any if b1 is 0 */
   P2PC_SIM_EV_FREEZE      /* nodes [a0,a1) handle no event for x seconds:
                              no input, no timer; their connections stay up
                              and what arrives waits (SIGSTOP) */
