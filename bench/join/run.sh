@@ -18,8 +18,10 @@
 # "Views and shuffles"); with the full mesh, N-1 up each. The time is from
 # the first start to the first poll that finds it so (polls every 50 ms,
 # so the figure is within one poll plus a round of status requests).
-# Then it counts in the event logs the peer_down lines (none is expected:
-# no link failed) and member_suspect/member_down lines, stops every node
+# Then it counts in the event logs the peer_down lines that report a
+# failure (none is expected: no link failed; those with reason "left", a
+# session ended by agreement to make room when --max-peers is below N-1,
+# are counted apart) and member_suspect/member_down lines, stops every node
 # by PID and prints one line per trial and the min/median/max.
 set -euo pipefail
 
@@ -132,10 +134,13 @@ sys.exit(1)
 PY
   ) || RC=1
   sleep 1 # anything that would flap after convergence shows now
-  downs=$(cat "$D"/j*.jsonl 2>/dev/null | grep -c '"ev":"peer_down"' || true)
+  downs=$(cat "$D"/j*.jsonl 2>/dev/null | grep '"ev":"peer_down"' |
+    grep -Evc '"reason":"(left|stopping|stopped)"' || true)
+  left=$(cat "$D"/j*.jsonl 2>/dev/null | grep '"ev":"peer_down"' |
+    grep -c '"reason":"left"' || true)
   susp=$(cat "$D"/j*.jsonl 2>/dev/null | grep -Ec '"ev":"member_(suspect|down)"' || true)
   stop_all
-  echo "trial $t: converged in ${out%% *} s (peers up min/max ${out#* }), peer_down $downs, member_suspect/down $susp"
+  echo "trial $t: converged in ${out%% *} s (peers up min/max ${out#* }), peer_down $downs (and $left \"left\"), member_suspect/down $susp"
   echo "${out%% *} $downs $susp" >>"$T/times"
   [ "$KEEP" = 1 ] || rm -rf "$D"
 done

@@ -100,7 +100,7 @@ static void on_scen(p2pc_sim *s, const p2pc_sim_event *e) {
     s->link = e->link;
     break;
   case P2PC_SIM_EV_LOOKUP:
-    p2pc__sim_lookups(s, e->a0, e->a1);
+    p2pc__sim_lookups(s, e->a0, e->a1, e->b0, e->b1);
     break;
   }
 }

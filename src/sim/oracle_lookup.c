@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Lookups in the simulator (PROTOCOL.md, "Addressing any node"): `at T
- * lookup R` has each alive node of R look up the record of a random other
- * alive node; the RESOLVED events count the outcomes; at the end the
- * nodes' own counts give the rounds and requests a lookup, and their
+ * lookup R [of S]` has each alive node of R look up the record of a random
+ * other alive node (of S); the RESOLVED events count the outcomes; at the end
+ * the nodes' own counts give the rounds and requests a lookup, and their
  * routing tables' sizes. `expect lookups ok` passes when every lookup
  * issued found its node.
  */
@@ -13,14 +13,19 @@
 
 #include <string.h>
 
-void p2pc__sim_lookups(p2pc_sim *s, uint32_t a0, uint32_t a1) {
+void p2pc__sim_lookups(p2pc_sim *s, uint32_t a0, uint32_t a1, uint32_t b0,
+                       uint32_t b1) {
   uint32_t n = s->cfg.nodes;
+  if (!b1 || b1 > n)
+    b1 = n;
+  if (b0 >= b1)
+    return;
   for (uint32_t i = a0; i < a1 && i < n; i++) {
     if (!s->nodes[i].alive)
       continue;
     uint32_t t = i;
     for (int tries = 0; tries < 64 && (t == i || !s->nodes[t].alive); tries++)
-      t = (uint32_t)p2pc_rng_below(&s->r[R_LOOKUP], n);
+      t = b0 + (uint32_t)p2pc_rng_below(&s->r[R_LOOKUP], b1 - b0);
     if (t == i || !s->nodes[t].alive)
       continue;
     s->cur_node = i;

@@ -10,8 +10,9 @@
  * its connections stay up) and churn (`churn P`) are scheduled here.
  *
  * Membership accuracy, from the nodes' PEER_DOWN and MEMBER_* events:
- * - a flap is a PEER_DOWN (reason other than "left") between two nodes
- *   both healthy for P2PC_SIM_SUSPECT_SETTLE_NS: a link lost without a
+ * - a flap is a PEER_DOWN between two nodes both healthy for
+ *   P2PC_SIM_SUSPECT_SETTLE_NS, unless its reason says the link was ended
+ *   on purpose ("left", "stopping", "stopped"): a link lost without a
  *   fault;
  * - a false suspicion is a MEMBER_SUSPECT or MEMBER_DOWN, from a node
  *   healthy for P2PC_SIM_SUSPECT_SETTLE_NS, about a node as healthy, in
@@ -261,9 +262,17 @@ static bool settled(const p2pc_sim *s, uint32_t i) {
   return since != UINT64_MAX && s->now - since >= P2PC_SIM_SUSPECT_SETTLE_NS;
 }
 
+/* A peer_down reason for a link ended on purpose (EVENTS.md): a session
+ * ended by agreement, this node stopping, the peer stopping. */
+static bool deliberate(const char *reason) {
+  return reason &&
+         (strcmp(reason, "left") == 0 || strcmp(reason, "stopping") == 0 ||
+          strcmp(reason, "stopped") == 0);
+}
+
 void p2pc__sim_ov_peer_down(p2pc_sim *s, const p2pc_event *e) {
   uint32_t o = s->cur_node, j = p2pc__sim_node_of_id(s, e->peer);
-  if (j == UINT32_MAX || (e->reason && strcmp(e->reason, "left") == 0))
+  if (j == UINT32_MAX || deliberate(e->reason))
     return;
   declared(s, o, j, true);
   if (!settled(s, o) || !settled(s, j))

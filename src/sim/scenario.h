@@ -37,6 +37,7 @@
  *   at 45s clockfreq 3 500ppm
  *   at 50s link delay 1ms jitter 100us     # the default link changes
  *   at 30s lookup 0-99         # each looks a random node's record up
+ *   at 5s lookup 0-99 of 199   # ... of a node of 199 (a node or range)
  *   expect spread < 100us after 60s         # every second from 60 s on
  *   expect spread < 100us after 22s until 40s
  *   expect tier_max <= 3 after 30s          # the clock's depth (tiers)
@@ -95,7 +96,8 @@
  * (latency in virtual time from the send; payload >= 16 bytes), SKIP
  * with nothing measured. A node is healthy while it is alive, unfrozen
  * and in no cut; settled when it has been healthy for 5 s. `flaps`:
- * peer_down events (reason other than "left") between two settled nodes.
+ * peer_down events (reason other than "left", "stopping", "stopped":
+ * links ended on purpose) between two settled nodes.
  * `false_suspicions`: member_suspect or member_down events from a settled
  * node about a settled node in its current incarnation. `detect < T`:
  * every crash or freeze lasting T declared member_down within T by every

@@ -25,7 +25,7 @@ int p2pc__scn_d_at(parser *p) {
   static const char usage[] =
       "usage: at T partition A B | heal | crash R | restart R | join R | "
       "leave R | slow R xF | freeze R for D | clockstep R +-T | "
-      "clockfreq R P | link ... | lookup R";
+      "clockfreq R P | link ... | lookup R [of S]";
   if (p->ntok < 3)
     return p2pc__scn_fail(p, "%s", usage);
   char when[48];
@@ -78,8 +78,14 @@ int p2pc__scn_d_at(parser *p) {
     return p2pc__scn_fail(p, "%s (R: a node index or a range like 0-49)",
                           usage);
   if (strcmp(w, "lookup") == 0) {
-    if (p->ntok != 4)
-      return p2pc__scn_fail(p, "usage: at T lookup R");
+    if (p->ntok == 6 && strcmp(p->tok[4], "of") == 0) {
+      if (!p2pc__scn_node_range(p->tok[5], &e.b0, &e.b1))
+        return p2pc__scn_bad(
+            p, "at T lookup R of S: S is a node index or a range like 0-49",
+            p->tok[5]);
+    } else if (p->ntok != 4) {
+      return p2pc__scn_fail(p, "usage: at T lookup R [of S]");
+    }
     e.kind = P2PC_SIM_EV_LOOKUP;
     return add_event(p, &e);
   }

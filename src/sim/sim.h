@@ -81,7 +81,8 @@ typedef enum p2pc_sim_ev_kind {
   P2PC_SIM_EV_CLOCK_FREQ, /* node a's drift becomes x ppm */
   P2PC_SIM_EV_LINK,       /* the default link model becomes `link` */
   P2PC_SIM_EV_LOOKUP,     /* each alive node of [a0,a1) looks a random
-                            other node's record up (dht.h) */
+                            other node's record up (dht.h): one of
+                            [b0,b1), any if b1 is 0 */
   P2PC_SIM_EV_FREEZE      /* nodes [a0,a1) handle no event for x seconds:
                              no input, no timer; their connections stay up
                              and what arrives waits (SIGSTOP) */
@@ -313,7 +314,8 @@ typedef struct p2pc_sim_result {
   uint64_t bcast_missing, bcast_dups;
   char bcast_first[160]; /* the first missing or duplicate, or "" */
   /* Membership accuracy: MEMBER_* events seen (MEMBER_DOWN of them);
-   * flaps (PEER_DOWN, reason other than "left", between two nodes both
+   * flaps (PEER_DOWN, reason other than "left", "stopping" or "stopped":
+   * links ended on purpose, between two nodes both
    * healthy, alive, unfrozen and in no cut, for
    * P2PC_SIM_SUSPECT_SETTLE_NS); false suspicions (SUSPECT or DOWN, from
    * such a node, about such a node in its current incarnation); failures

@@ -314,7 +314,10 @@ void p2pc__sim_on_dgram(p2pc_sim *s, uint32_t to, uint32_t from,
 /* After an entry point into node i: its actions, output and timer. */
 void p2pc__sim_flush_node(p2pc_sim *s, uint32_t i);
 /* oracle_lookup.c: `at T lookup R`, the RESOLVED events, the summary. */
-void p2pc__sim_lookups(p2pc_sim *s, uint32_t a0, uint32_t a1);
+/* Each alive node of [a0,a1) looks up a random other alive node of
+ * [b0,b1) (any node if b1 is 0). */
+void p2pc__sim_lookups(p2pc_sim *s, uint32_t a0, uint32_t a1, uint32_t b0,
+                       uint32_t b1);
 void p2pc__sim_lookup_resolved(p2pc_sim *s, const p2pc_event *e);
 void p2pc__sim_lookup_summary(p2pc_sim *s);
 /* What every node of the run is configured with. */

@@ -248,7 +248,8 @@ static void test_false_suspicions(void **state) {
   free(sc);
 }
 
-/* Flaps: a peer_down between two settled nodes, unless the peer left; a
+/* Flaps: a peer_down between two settled nodes, unless the link was ended
+ * on purpose (the peer left, either end stopped); a
  * node just back from a freeze (either end) is excused. */
 static void test_flaps(void **state) {
   (void)state;
@@ -263,7 +264,9 @@ static void test_flaps(void **state) {
   p2pc__sim_ov_thaw(s, 3);
   peer_down(s, 3, 1, "timeout"); /* n3 back 1 s ago */
   peer_down(s, 1, 3, "timeout");
-  peer_down(s, 0, 2, "left"); /* a goodbye, not a flap */
+  peer_down(s, 0, 2, "left");     /* a goodbye, not a flap */
+  peer_down(s, 2, 0, "stopping"); /* n2 stops: its links go on purpose */
+  peer_down(s, 0, 2, "stopped");  /* ... and it said so */
   s->now = 60 * SEC;
   assert_int_equal(judge(sc, s, j), 0);
   assert_true(j->v[0].pass);

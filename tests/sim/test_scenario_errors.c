@@ -83,8 +83,12 @@ static const bad_case bad_cases[] = {
     {"at 5s crash 7-3\n",
      "t.scn:1: usage: at T partition A B | heal | crash R | restart R | join "
      "R | leave R | slow R xF | freeze R for D | clockstep R +-T | clockfreq "
-     "R P | link ... | lookup R (R: a node index or a range like 0-49)"},
-    {"at 5s lookup 1 2\n", "t.scn:1: usage: at T lookup R"},
+     "R P | link ... | lookup R [of S] (R: a node index or a range like "
+     "0-49)"},
+    {"at 5s lookup 1 2\n", "t.scn:1: usage: at T lookup R [of S]"},
+    {"at 5s lookup 1 of x\n",
+     "t.scn:1: at T lookup R of S: S is a node index or a range like 0-49, "
+     "got \"x\""},
     {"at 5s freeze 1 5s\n",
      "t.scn:1: usage: at T freeze R for D (D: a time, like 3s)"},
     {"at 5s freeze 1 for 0s\n",

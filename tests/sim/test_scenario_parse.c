@@ -328,4 +328,18 @@ void test_overlay_keywords(void **state) {
   assert_string_equal(
       err, "t.scn:1: node 25 is beyond the 20 nodes (indices 0..19)");
   free(sc);
+  /* lookups of one node (or a range), and a target beyond the nodes */
+  sc = scn_new();
+  assert_int_equal(
+      scn_parse(sc, "nodes 20\nat 1s lookup 0-9 of 19\n", err, sizeof err), 0);
+  assert_int_equal(p2pc_scenario_finish(sc, err, sizeof err), 0);
+  assert_int_equal(sc->cfg.events[0].kind, P2PC_SIM_EV_LOOKUP);
+  assert_int_equal(sc->cfg.events[0].a1, 10);
+  assert_int_equal(sc->cfg.events[0].b0, 19);
+  assert_int_equal(sc->cfg.events[0].b1, 20);
+  assert_int_equal(scn_parse(sc, "at 1s lookup 0 of 20\n", err, sizeof err), 0);
+  assert_int_equal(p2pc_scenario_finish(sc, err, sizeof err), P2PC_ERR_INVAL);
+  assert_string_equal(
+      err, "t.scn:1: node 20 is beyond the 20 nodes (indices 0..19)");
+  free(sc);
 }

@@ -53,6 +53,8 @@ static void cb_typed(void *ud, p2pc_node *n, const p2pc_event *ev) {
     break;
   case P2PC_EVENT_PEER_DOWN:
     x->peer_down++;
+    snprintf(x->down_reason, sizeof x->down_reason, "%s",
+             ev->reason ? ev->reason : "");
     break;
   case P2PC_EVENT_RESOLVED:
     x->resolved_ok += ev->u.resolved.ok;
@@ -391,6 +393,17 @@ void fake_stable(net *w, int i, p2pc_link_id l, uint64_t delivered,
   p2pc_buf_fini(&b);
 }
 
+void fake_error(net *w, int i, p2pc_link_id l, uint16_t code,
+                const char *reason) {
+  p2pc_buf b;
+  p2pc_buf_init(&b, p2pc_allocator_default(), 4096);
+  long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_ERROR);
+  assert_int_equal(p2pc_wire_error_put(&b, code, reason), 0);
+  assert_int_equal(p2pc_wire_frame_end(&b, at, 4096), 0);
+  feed(w, i, l, &b);
+  p2pc_buf_fini(&b);
+}
+
 void look(net *w, int i, p2pc_link_id l, seen *s) {
   const uint8_t *p;
   size_t len, off = 0;
@@ -427,6 +440,11 @@ void look(net *w, int i, p2pc_link_id l, seen *s) {
       s->leaves++;
     } else if (f.type == P2PC_FRAME_ANNOUNCE) {
       s->announces++;
+    } else if (f.type == P2PC_FRAME_ERROR) {
+      p2pc_wire_error e;
+      assert_true(p2pc_wire_error_get(f.body, f.body_len, &e) > 0);
+      s->errors++;
+      s->error_code = e.code;
     }
     off += (size_t)used;
   }

@@ -39,6 +39,7 @@ typedef struct netnode {
   uint32_t max_hops;   /* ... and the most overlay hops one came */
   int undeliverable;
   int peer_up, peer_down;
+  char down_reason[32];           /* the last peer_down's reason */
   int resolved_ok, resolved_fail; /* RESOLVED events */
   char last_error_log[256];
   /* clock sync: the node's clock model and what it reported */
@@ -95,7 +96,8 @@ typedef struct opts {
 
 /* What node i wrote on link l since the last look (then consumed). */
 typedef struct seen {
-  int acks, stables, data, pings, pongs, leaves, announces;
+  int acks, stables, data, pings, pongs, leaves, announces, errors;
+  uint16_t error_code; /* the last ERROR's */
   uint64_t ack_cum;    /* the highest ACK */
   uint64_t ack_beyond; /* the last ACK's `beyond` */
   p2pc_wire_stable st; /* the last STABLE */
@@ -137,11 +139,14 @@ bool closed_with(net *w, int i, p2pc_link_id l, const char *text);
 void feed(net *w, int i, p2pc_link_id l, const p2pc_buf *b);
 void fake_peer_as(net *w, int i, const char *id, uint64_t inc, p2pc_link_id *l);
 void fake_peer(net *w, int i, p2pc_link_id *l);
-/* Frames from the fake peer: ACK (cum), LEAVE (last), STABLE. */
+/* Frames from the fake peer: ACK (cum), LEAVE (last), STABLE, ERROR. */
 void fake_ack(net *w, int i, p2pc_link_id l, uint64_t cum);
 void fake_leave(net *w, int i, p2pc_link_id l, uint64_t last);
 void fake_stable(net *w, int i, p2pc_link_id l, uint64_t delivered,
                  uint64_t value);
+/* An ERROR frame (code, reason) from the fake peer, before its close. */
+void fake_error(net *w, int i, p2pc_link_id l, uint16_t code,
+                const char *reason);
 /* What node i wrote on l since the last look (consumed). */
 void look(net *w, int i, p2pc_link_id l, seen *s);
 /* X's causal core, and a DATA frame (lseq) from core x to node i. */

@@ -75,6 +75,12 @@ static void test_joining_node_splits_a_link(void **state) {
   assert_true(linked(w, kept, "N0"));
   assert_true(linked(w, 5, "N0"));
   assert_true(linked(w, 5, mid));
+  /* the link given up did not fail: both ends say "left" */
+  assert_int_equal(w->nodes[0].peer_down, 1);
+  assert_string_equal(w->nodes[0].down_reason, "left");
+  assert_int_equal(w->nodes[moved].peer_down, 1);
+  assert_string_equal(w->nodes[moved].down_reason, "left");
+  assert_int_equal(w->nodes[kept].peer_down, 0);
   for (int i = 0; i < 3; i++) {
     assert_int_equal(w->nodes[i].undeliverable, 0);
     assert_no_duplicates(&w->nodes[i]);
@@ -259,9 +265,17 @@ static void test_leave_waits_for_delivery_report(void **state) {
       p2pc_node_send(n0, "X", (const uint8_t *)"x", 1, now_at(w, 0), NULL),
       P2PC_ERR_NOTFOUND);
   /* The report: the session ends, its messages are settled. */
+  look(w, 0, lx, &s);
   fake_stable(w, 0, lx, 1, 0);
   assert_int_equal(p2pc_node_peer_count(n0), 0);
   assert_int_equal(w->nodes[0].peer_down, 1);
+  assert_string_equal(w->nodes[0].down_reason, "left");
+  /* ... and X hears so before the close: our last report, then the
+   * ERROR saying the session ended (no failure at X's end either). */
+  look(w, 0, lx, &s);
+  assert_int_equal(s.stables, 1);
+  assert_int_equal(s.errors, 1);
+  assert_int_equal(s.error_code, P2PC_WIRE_E_CLOSED);
   assert_int_equal(p2pc_causal_pending_to(c0, FAKE_SESID), 0);
   assert_true(p2pc_causal_local_stable(c0) > stamp);
   run(w, 10); /* the close */
@@ -303,6 +317,93 @@ static void test_leave_waits_for_delivery_report(void **state) {
   net_free(w);
 }
 
+/* The peer ends a session we were ending by agreement and closes (ERROR
+ * CLOSED): its ACK and last report before it leave nothing owed, so this
+ * end is done too ("left", the record forgotten); a report that does not
+ * cover our messages keeps the session (it goes on, as after a loss), but
+ * the peer_down still says "left": nothing failed. */
+static void closed_after(net *w, p2pc_link_id l, uint64_t delivered) {
+  p2pc_buf b;
+  p2pc_wire_stable ws;
+  memset(&ws, 0, sizeof ws);
+  ws.delivered = delivered;
+  p2pc_buf_init(&b, p2pc_allocator_default(), 4096);
+  long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_STABLE);
+  assert_int_equal(p2pc_wire_stable_put(&b, &ws), 0);
+  assert_int_equal(p2pc_wire_frame_end(&b, at, 4096), 0);
+  at = p2pc_wire_frame_begin(&b, P2PC_FRAME_ERROR);
+  assert_int_equal(p2pc_wire_error_put(&b, P2PC_WIRE_E_CLOSED, "ended"), 0);
+  assert_int_equal(p2pc_wire_frame_end(&b, at, 4096), 0);
+  feed(w, 0, l, &b); /* in one read: the ERROR finds the report taken */
+  p2pc_buf_fini(&b);
+}
+
+static void test_leave_closed_by_peer(void **state) {
+  (void)state;
+  net *w = net_new();
+  start_node(w, 0, NULL);
+  p2pc_node *n0 = w->nodes[0].n;
+  const p2pc_causal *c0 = p2pc_node_causal(n0);
+  p2pc_link_id lx, ly;
+  seen s;
+  fake_peer(w, 0, &lx);
+  fake_stable(w, 0, lx, 0, 0);
+  send_ok(w, 0, "X", "to x");
+  fake_ack(w, 0, lx, 1);
+  fake_leave(w, 0, lx, 0);
+  look(w, 0, lx, &s);
+  assert_int_equal(s.leaves, 1);
+  assert_int_equal(p2pc_node_peer_count(n0), 1);
+  closed_after(w, lx, 1);
+  assert_int_equal(p2pc_node_peer_count(n0), 0);
+  assert_int_equal(w->nodes[0].peer_down, 1);
+  assert_string_equal(w->nodes[0].down_reason, "left");
+  assert_true(closed_with(w, 0, lx, NULL));
+  assert_int_equal(p2pc_causal_pending_to(c0, FAKE_SESID), 0);
+
+  fake_peer_as(w, 0, "Y", 6, &ly);
+  fake_stable(w, 0, ly, 0, 0);
+  send_ok(w, 0, "Y", "to y");
+  fake_ack(w, 0, ly, 1);
+  fake_leave(w, 0, ly, 0);
+  closed_after(w, ly, 0); /* "to y" not reported delivered */
+  assert_true(closed_with(w, 0, ly, NULL));
+  assert_int_equal(w->nodes[0].peer_down, 2);
+  assert_string_equal(w->nodes[0].down_reason, "left");
+  assert_int_equal(p2pc_node_peer_count(n0), 1); /* the session goes on */
+  assert_int_equal(p2pc_causal_pending_to(c0, "Y~6"), 1);
+  net_free(w);
+}
+
+/* A node that stops says so (ERROR SHUTDOWN) before it closes its links:
+ * its own peer_down lines say "stopping", its peers' say "stopped"; a
+ * crash is still a lost link. */
+static void test_stop_is_not_a_failure(void **state) {
+  (void)state;
+  net *w = net_new();
+  start_node(w, 0, NULL);
+  start_node(w, 1, &(opts){.seeds = "0"});
+  start_node(w, 2, &(opts){.seeds = "0"});
+  run(w, 500);
+  assert_true(linked(w, 1, "N0"));
+  assert_true(linked(w, 2, "N0"));
+  p2pc_node_shutdown(w->nodes[0].n, now_at(w, 0));
+  run(w, 50);
+  assert_int_equal(w->nodes[0].peer_down, p2pc_node_peer_count(w->nodes[0].n));
+  assert_string_equal(w->nodes[0].down_reason, "stopping");
+  assert_int_equal(w->nodes[1].peer_down, 1);
+  assert_string_equal(w->nodes[1].down_reason, "stopped");
+  assert_int_equal(w->nodes[2].peer_down, 1);
+  assert_string_equal(w->nodes[2].down_reason, "stopped");
+  run(w, 2000);
+  assert_true(linked(w, 1, "N2"));
+  crash(w, 2);
+  run(w, 50);
+  assert_int_equal(w->nodes[1].peer_down, 2);
+  assert_string_equal(w->nodes[1].down_reason, "link closed");
+  net_free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_full_table_makes_room),
@@ -311,6 +412,8 @@ int main(void) {
       cmocka_unit_test(test_restart_new_incarnation),
       cmocka_unit_test(test_restart_horizon_releases),
       cmocka_unit_test(test_leave_waits_for_delivery_report),
+      cmocka_unit_test(test_leave_closed_by_peer),
+      cmocka_unit_test(test_stop_is_not_a_failure),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

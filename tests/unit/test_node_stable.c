@@ -346,6 +346,34 @@ static void test_low_report_counts_at_once(void **state) {
   net_free(w);
 }
 
+/* A node that delivered our broadcasts through the tree links to us (on
+ * demand, say) and its first report counts them: true, though we never
+ * sent it a message of its own, so it is taken without a warning (it was
+ * refused as "beyond what we sent it"). One beyond our last message is
+ * still refused. */
+static void test_report_of_broadcasts_on_new_link(void **state) {
+  (void)state;
+  net *w = net_new();
+  start_node(w, 0, NULL);
+  p2pc_node *n0 = w->nodes[0].n;
+  for (int k = 0; k < 2; k++)
+    assert_int_equal(
+        p2pc_node_broadcast(n0, (const uint8_t *)"b", 1, now_at(w, 0), NULL),
+        0);
+  run(w, 10);
+  uint64_t sent = p2pc_causal_sent(p2pc_node_causal(n0));
+  assert_int_equal(sent, 2);
+  w->nodes[0].last_error_log[0] = '\0';
+  p2pc_link_id lx, ly;
+  fake_peer(w, 0, &lx);
+  fake_stable(w, 0, lx, sent, 0);
+  assert_string_equal(w->nodes[0].last_error_log, "");
+  fake_peer_as(w, 0, "Y", 6, &ly);
+  fake_stable(w, 0, ly, sent + 1, 0);
+  assert_non_null(strstr(w->nodes[0].last_error_log, "beyond what we sent"));
+  net_free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_data_waits_for_first_stable),
@@ -354,6 +382,7 @@ int main(void) {
       cmocka_unit_test(test_heartbeat_is_stable),
       cmocka_unit_test(test_link_without_data_not_frozen),
       cmocka_unit_test(test_low_report_counts_at_once),
+      cmocka_unit_test(test_report_of_broadcasts_on_new_link),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -224,7 +224,8 @@ uint64_t p2pc_causal_birth(const p2pc_causal *c);
  * messages covered leave the pending set (written-off ones with an EXPIRE
  * event at_sender) and their entries are dropped (unless no_prune).
  * Returns 0, P2PC_ERR_INVAL (bad id) or P2PC_ERR_PROTO (delivered beyond
- * what was sent).
+ * the last message this node sent: a destination may report our
+ * broadcasts, which share the numbers, also one it was sent nothing else).
  */
 int p2pc_causal_peer_report(p2pc_causal *c, const char *dest,
                             uint64_t delivered, const uint64_t *wo,

@@ -16,9 +16,13 @@ int p2pc_causal_peer_report(p2pc_causal *c, const char *dest,
   uint32_t d;
   if (!dest || !p2pc_id_valid(dest, strlen(dest)))
     return P2PC_ERR_INVAL;
+  /* Nothing sent to it: nothing to settle. It may still have delivered
+   * our broadcasts (through the tree), which share our numbers: a report
+   * up to our last message is true (a node linking to us on demand
+   * reports them), one above it is not. */
   if (p2pc_idtab_find(&c->ids, dest, strlen(dest), &d) != 0 || d >= c->npeers ||
       d == c->self)
-    return delivered ? P2PC_ERR_PROTO : 0;
+    return delivered > c->nsent ? P2PC_ERR_PROTO : 0;
   peer_state *ps = &c->peers[d];
   /* Its stream from us holds our broadcasts too: it may report one above
    * our last message to it (but none above our last message). */

@@ -2,16 +2,16 @@
 /*
  * The node's half of the lookup (dht.h): our own record, the table fed
  * with every record the node sees, the overlay's datagrams beside NTP's on
- * the time socket, the bootstrap (a lookup of our own key once the first
- * neighbour is heard) and the refreshes (a random bucket's key every
- * minute, jittered), and the lookups' results handed to
- * p2pc__node_resolved.
+ * the time socket, the bootstrap (a lookup of our own key as soon as the
+ * first neighbour is heard, and again a second later), the refreshes (a
+ * random bucket's key every minute, jittered), and the lookups' results
+ * handed to p2pc__node_resolved.
  */
 #include "nodeint.h"
 
 #include "dgram.h"
 
-#define DHT_BOOT_DELAY_NS (1000 * MS) /* first neighbour to self-lookup */
+#define DHT_BOOT_DELAY_NS (1000 * MS) /* first self-lookup to the second */
 #define DHT_REFRESH_NS (60000 * MS)   /* a random bucket's refresh, every */
 #define DHT_REFRESH_JITTER_NS (15000 * MS)
 
@@ -38,11 +38,21 @@ static void results(p2pc_node *n) {
       p2pc__node_resolved(n, r.id, r.found ? &r.rec : NULL);
 }
 
+/* The first neighbour heard: our own key's lookup goes at once. Each
+ * node it asks learns our record from the request, and it ends at the
+ * nodes closest to our key, where any lookup of us ends: we are findable
+ * a few round trips after our first link. (It went a second later, so a
+ * send to a node that had just joined was answered "not known", and the
+ * answer cached for 10 s: 3 of 1,260 sends in the 100-node run, 452 of
+ * 29,787 at 10,000 simulated nodes.) It goes again a second later, from
+ * a fuller table (at a network's start, every table is near empty). */
 static void heard(p2pc_node *n, const p2pc_wire_record *rec, bool direct) {
   p2pc_dht_learn(n->dht, rec, direct, n->now.mono_ns);
   if (direct && n->dht_refresh_ns == UINT64_MAX &&
-      p2pc_dht_self(n->dht)->time_port)
+      p2pc_dht_self(n->dht)->time_port && !n->stopping) {
+    (void)p2pc_dht_lookup_key(n->dht, p2pc_dht_key(n->id), n->now.mono_ns);
     n->dht_refresh_ns = n->now.mono_ns + DHT_BOOT_DELAY_NS;
+  }
 }
 
 void p2pc__node_dht_learn(p2pc_node *n, const p2pc_wire_record *rec) {

@@ -133,6 +133,19 @@ int p2pc__node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
         if (p->backoff_ns < FULL_BACKOFF_NS)
           p->backoff_ns = FULL_BACKOFF_NS;
       }
+      /* Nothing failed: the peer stops, or it ended the session we were
+       * ending by agreement (its ACK and last report came before this):
+       * done here too, unless its report did not cover our messages
+       * (then the session goes on, as after any loss of the link). */
+      if (e.code == P2PC_WIRE_E_SHUTDOWN)
+        l->down_why = "stopped";
+      if (e.code == P2PC_WIRE_E_CLOSED) {
+        if (p2pc__node_leave_done(n, p)) {
+          p2pc__node_finish_leave(n, l->peer);
+          return 0;
+        }
+        l->down_why = "left";
+      }
     }
     p2pc__node_link_close(n, lid, 0, NULL);
     return 0;

@@ -135,12 +135,16 @@ void p2pc__node_forget_peer(p2pc_node *n, uint32_t pi) {
   }
 }
 
+/* Our last ACK and report go before the close, and the ERROR says the
+ * session ended (the peer may not be done yet: it waits for what we
+ * delivered of its messages), so the peer reports no failure either. */
 void p2pc__node_finish_leave(p2pc_node *n, uint32_t pi) {
   peer *p = &n->peers[pi];
-  p2pc__node_stream_flush(n, p); /* our last ACK goes before the close */
+  p2pc__node_stream_flush(n, p);
   uint32_t lid = p->link;
+  p2pc__node_stable_send(n, lid);
   p->link = NO_LINK;
-  p2pc__node_link_close(n, lid, 0, NULL);
+  p2pc__node_link_close(n, lid, P2PC_WIRE_E_CLOSED, "session ended (LEAVE)");
   p2pc__node_ev_peer(n, p, false, "left");
   p2pc_timesync_peer_down(n->ts, p->id, n->now);
   p2pc__node_forget_peer(n, pi);

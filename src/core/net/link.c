@@ -234,6 +234,7 @@ int p2pc__node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
    * causal oracle). */
   l->join = false;
   l->remote_od = false;
+  l->down_why = NULL;
   if (outbound) {
     const peer *p = NULL;
     uint32_t pi =
@@ -287,6 +288,11 @@ void p2pc__node_link_closed(p2pc_node *n, p2pc_link_id lid) {
   if (!l)
     return;
   uint32_t pi = l->peer;
+  /* Nothing failed when this node stops, or when the peer said it stops
+   * or ended the session (EVENTS.md, peer_down). */
+  const char *why = n->stopping   ? "stopping"
+                    : l->down_why ? l->down_why
+                                  : "link closed";
   /* A dial that never finished its handshake: back off that address. */
   if (pi == NO_PEER && l->outbound && l->expect[0] &&
       p2pc__node_views_dial_failed(n, l->expect)) {
@@ -321,7 +327,7 @@ void p2pc__node_link_closed(p2pc_node *n, p2pc_link_id lid) {
       if (p->skey != NO_KEY)
         p2pc__node_stable_down(n, p);
     } else {
-      p2pc__node_peer_down(n, p, "link closed");
+      p2pc__node_peer_down(n, p, why);
     }
   }
 }

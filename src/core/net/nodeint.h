@@ -67,6 +67,9 @@ typedef struct link {
   p2pc_buf out;        /* frames not yet handed to the kernel */
   bool stable_rx;      /* the peer's first STABLE arrived on this link */
   bool remote_od;      /* the peer's HELLO said ON_DEMAND */
+  /* The peer said why it closes (its ERROR: stopping, a session ended):
+   * the peer_down reason when the link goes; NULL: "link closed". */
+  const char *down_why;
 } link;
 
 typedef struct txmsg {

@@ -116,7 +116,9 @@ typedef enum p2pc_wire_errcode {
   P2PC_WIRE_E_DUPLICATE = 2, /* that node ID is already connected/ours */
   P2PC_WIRE_E_PROTO = 3,     /* malformed frame */
   P2PC_WIRE_E_SHUTDOWN = 4,  /* the node is stopping */
-  P2PC_WIRE_E_FULL = 5       /* its peer table is full (maxPeers) */
+  P2PC_WIRE_E_FULL = 5,      /* its peer table is full (maxPeers) */
+  P2PC_WIRE_E_CLOSED = 6     /* closed on purpose (a session ended by LEAVE):
+                              * nothing failed */
 } p2pc_wire_errcode;
 
 /* ERROR: why the sender is about to close the link. */
