@@ -210,9 +210,11 @@ static void test_empty_one_two(void **state) {
   assert_true(e->t0 == EPOCH + 2 * SEC);
   assert_int_equal(e->min_delay, 80 * US);
   assert_int_equal(e->last_delay, 300 * US);
-  /* Weights: d = 43 us and 153 us, median 98 us, sd = 55/0.7 us; the
-   * second weighs 1/(1 + 110/(55/0.7))^2 = 1/2.4^2. */
-  double w = 1 / (2.4 * 2.4);
+  /* Weights: d = 43 us and 153 us, median 98 us, the scale
+   * 55/(0.7 sqrt 2) us; the second weighs 1/(1 + 110/scale)^2 =
+   * 1/(1 + 1.4 sqrt 2)^2. */
+  double k = 1 + 1.4 * sqrt(2.0);
+  double w = 1 / (k * k);
   double jit = sqrt(w * 4e12 / (1 + w));
   assert_true(fabs(e->jitter - jit) < 1e-6 * jit);
   assert_true(fabs(e->offset_sd - (jit + 30e3)) < 1e-6 * jit);
