@@ -778,10 +778,15 @@ uint64_t p2pc_pt_next_deadline(const p2pc_pt *t) {
   uint64_t d = earlier(t->ann_due, t->retry_at);
   if (t->head < t->tail)
     d = earlier(d, at(t, t->head)->at_ns + t->cfg.cache_ns);
-  for (uint64_t s = t->head; s < t->tail && t->ntimers; s++) {
-    const ptrec *r = at(t, s);
-    if (r->state == R_MISSING && r->timer_ns)
+  /* ntimers counts the missing records with a timer, most often recent
+   * ones: the scan goes from the newest and stops at the last of them. */
+  uint32_t left = t->ntimers;
+  for (uint64_t s = t->tail; s > t->head && left; s--) {
+    const ptrec *r = at(t, s - 1);
+    if (r->state == R_MISSING && r->timer_ns) {
       d = earlier(d, r->timer_ns);
+      left--;
+    }
   }
   return d;
 }
