@@ -88,10 +88,12 @@ typedef struct peer {
   bool addr_known;
   uint32_t qn;
   uint64_t next_dial_ns, last_progress_ns;
-  char id[P2PC_NODE_ID_MAX + 1];
-  char sesid[P2PC_ID_MAX + 1]; /* "<id>~<tag>" of the current session */
   uint64_t inc;
   bool inc_known;
+  swim_member m; /* the failure detector's view (swim.c); its state and
+                  * incarnation are read by the deadline scan too */
+  char id[P2PC_NODE_ID_MAX + 1];
+  char sesid[P2PC_ID_MAX + 1]; /* "<id>~<tag>" of the current session */
   uint32_t skey; /* its slot in n->st (this incarnation), NO_KEY if none */
   uint64_t st_delivered; /* `delivered` of our last STABLE to it */
   /* A message from it was taken since its slot's first report: its
@@ -132,7 +134,6 @@ typedef struct peer {
    * so our HELLO says FRESH even with messages queued. */
   bool ondemand, fresh;
   uint64_t used_ns;
-  swim_member m; /* the failure detector's view (swim.c) */
   /* Its link closed while our own dial to it was in its handshake (two
    * crossing dials settling on ours): no peer_down unless that dial
    * fails, no second peer_up when it succeeds. */
