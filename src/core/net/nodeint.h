@@ -58,15 +58,16 @@ typedef struct link {
   /* what the deadline scans read, first (one cache line) */
   lstate state;
   bool outbound;
-  bool join;     /* outbound, its HELLO asked a full peer to make room */
-  uint32_t peer; /* NO_PEER until the HELLO names it */
+  bool join;      /* outbound, its HELLO asked a full peer to make room */
+  bool stable_rx; /* the peer's first STABLE arrived on this link */
+  bool remote_od; /* the peer's HELLO said ON_DEMAND */
+  uint32_t peer;  /* NO_PEER until the HELLO names it */
   uint64_t opened_ns, last_rx_ns, last_ping_ns;
+  p2pc_buf out; /* frames not yet handed to the kernel (the runtime's
+                 * pass over the links reads its len) */
   char expect[P2PC_NODE_ID_MAX + 1];
   p2pc_wire_addr addr; /* outbound: the address dialed */
   p2pc_buf in;         /* an incomplete frame carried over between reads */
-  p2pc_buf out;        /* frames not yet handed to the kernel */
-  bool stable_rx;      /* the peer's first STABLE arrived on this link */
-  bool remote_od;      /* the peer's HELLO said ON_DEMAND */
   /* The peer said why it closes (its ERROR: stopping, a session ended):
    * the peer_down reason when the link goes; NULL: "link closed". */
   const char *down_why;
@@ -86,12 +87,14 @@ typedef struct peer {
   p2pc_peer_state state;
   bool dialing;
   bool addr_known;
+  bool ondemand; /* a session on demand (see fresh, below) */
+  bool inc_known;
   uint32_t qn;
   uint64_t next_dial_ns, last_progress_ns;
   uint64_t inc;
-  bool inc_known;
-  swim_member m; /* the failure detector's view (swim.c); its state and
-                  * incarnation are read by the deadline scan too */
+  uint64_t used_ns; /* on demand: last used (see fresh, below) */
+  swim_member m;    /* the failure detector's view (swim.c); its state and
+                     * incarnation are read by the deadline scan too */
   char id[P2PC_NODE_ID_MAX + 1];
   char sesid[P2PC_ID_MAX + 1]; /* "<id>~<tag>" of the current session */
   uint32_t skey; /* its slot in n->st (this incarnation), NO_KEY if none */
@@ -131,9 +134,9 @@ typedef struct peer {
   /* On demand (ondemand.c): a session outside the active view, linked
    * only while there is something to say; last used (sent to, heard
    * from) at used_ns. fresh: no handshake yet since the record was made,
-   * so our HELLO says FRESH even with messages queued. */
-  bool ondemand, fresh;
-  uint64_t used_ns;
+   * so our HELLO says FRESH even with messages queued. (ondemand and
+   * used_ns are at the top, with what the scans read.) */
+  bool fresh;
   /* Its link closed while our own dial to it was in its handshake (two
    * crossing dials settling on ours): no peer_down unless that dial
    * fails, no second peer_up when it succeeds. */

@@ -362,7 +362,9 @@ void p2pc__node_ondemand_due(p2pc_node *n, uint64_t t) {
   }
   for (uint32_t i = 0; i < n->npeers; i++) {
     peer *p = &n->peers[i];
-    if (closable(n, p) && t - p->used_ns >= n->cfg.ondemand_idle_ns)
+    /* idle first: closable may look up the causal layer's queue */
+    if (p->ondemand && t - p->used_ns >= n->cfg.ondemand_idle_ns &&
+        closable(n, p))
       close_quiet(n, p, "idle");
   }
 }
