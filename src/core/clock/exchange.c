@@ -39,7 +39,10 @@ static double rng_unit(p2pc_timesync *ts) { return p2pc_rng_unit(&ts->rng); }
 /* ---- sources ------------------------------------------------------------- */
 
 source *p2pc__exchange_find(p2pc_timesync *ts, const char *id) {
-  uint32_t h = id_hash(id);
+  return p2pc__exchange_find_h(ts, id, id_hash(id));
+}
+
+source *p2pc__exchange_find_h(p2pc_timesync *ts, const char *id, uint32_t h) {
   for (uint32_t i = 0; i < ts->nsrc; i++)
     if (ts->src_hash[i] == h && strcmp(ts->src[i].id, id) == 0)
       return &ts->src[i];

@@ -119,18 +119,31 @@ static tiercand *cand_find(p2pc_timesync *ts, const char *id, uint32_t h) {
 /* The tier a candidate counts as for us: one worse when it is full and we
  * are not among its clients (a neighbour is polled anyway: never). */
 static uint32_t eff_tier(const p2pc_timesync *ts, const tiercand *c) {
-  const source *s = p2pc__exchange_find((p2pc_timesync *)ts, c->id);
+  const source *s = p2pc__exchange_find_h((p2pc_timesync *)ts, c->id, c->hash);
   if (s && s->linked)
     return c->tier;
   bool ours = s && s->tiered && !s->refused;
   return (uint32_t)c->tier + (c->full && !ours ? 1 : 0);
 }
 
+/* Whether candidate slot i is a tier source we poll, remembered in
+ * memo[i] (0: not looked up yet, 1: yes, 2: no) for the length of one
+ * announcement (its notes change the candidates, not the sources). */
+static bool cand_tiered(p2pc_timesync *ts, uint32_t i, uint8_t *memo) {
+  if (!memo[i]) {
+    const tiercand *k = &ts->tiers.cand[i];
+    const source *s = p2pc__exchange_find_h(ts, k->id, k->hash);
+    memo[i] = s && s->tiered ? 1 : 2;
+  }
+  return memo[i] == 1;
+}
+
 /* Notes one candidate; a new one takes a free slot, or the place of the
  * worst one that is not polled, if it is better. */
 static void note(p2pc_timesync *ts, const char *id, const p2pc_wire_addr *addr,
                  uint16_t time_port, uint64_t incarnation, uint8_t tier,
-                 bool full, uint32_t ref_hash, uint64_t now_mono) {
+                 bool full, uint32_t ref_hash, uint64_t now_mono,
+                 uint8_t *memo) {
   if (tier >= P2PC_TIER_NONE || !id[0] || strcmp(id, ts->id) == 0 ||
       addr->family == 0 || !time_port)
     return;
@@ -144,8 +157,7 @@ static void note(p2pc_timesync *ts, const char *id, const p2pc_wire_addr *addr,
         c = k;
         break;
       }
-      const source *s = p2pc__exchange_find(ts, k->id);
-      if (s && s->tiered)
+      if (cand_tiered(ts, i, memo))
         continue;
       if (!worst || k->tier > worst->tier ||
           (k->tier == worst->tier && k->heard_mono < worst->heard_mono))
@@ -160,6 +172,7 @@ static void note(p2pc_timesync *ts, const char *id, const p2pc_wire_addr *addr,
     c->used = true;
     copy_id(c->id, id);
     c->hash = h;
+    memo[c - ts->tiers.cand] = 0;
   }
   c->addr = *addr;
   c->time_port = time_port;
@@ -175,13 +188,14 @@ void p2pc__tiers_heard(p2pc_timesync *ts, const char *id,
   if (!tiered_mode(ts) || !an->ref[0])
     return;
   uint32_t rh = id_hash(an->ref);
+  uint8_t memo[CANDS] = {0};
   const source *s = p2pc__exchange_find(ts, id);
   bool names_us = false;
   for (uint8_t i = 0; i < an->nhints && i < P2PC_ANNOUNCE_HINTS; i++)
     names_us |= strcmp(an->hints[i].rec.id, ts->id) == 0;
   if (s && s->linked)
     note(ts, id, &s->listen, an->time_port, 0, an->tier,
-         (an->flags & P2PC_ANNOUNCE_FULL) != 0, rh, now.mono_ns);
+         (an->flags & P2PC_ANNOUNCE_FULL) != 0, rh, now.mono_ns, memo);
   tiercand *self = cand_find(ts, id, id_hash(id));
   if (self)
     self->our_client = names_us;
@@ -193,7 +207,7 @@ void p2pc__tiers_heard(p2pc_timesync *ts, const char *id,
     if (hs && hs->up && hs->have_reply)
       continue;
     note(ts, hn->rec.id, &hn->rec.addr, hn->rec.time_port, hn->rec.incarnation,
-         hn->tier, (hn->flags & P2PC_HINT_FULL) != 0, rh, now.mono_ns);
+         hn->tier, (hn->flags & P2PC_HINT_FULL) != 0, rh, now.mono_ns, memo);
   }
 }
 
@@ -227,8 +241,8 @@ static uint32_t spread_key(const p2pc_timesync *ts, const tiercand *c) {
 
 static bool before(const p2pc_timesync *ts, const tiercand *a,
                    const tiercand *b) {
-  const source *sa = p2pc__exchange_find((p2pc_timesync *)ts, a->id);
-  const source *sb = p2pc__exchange_find((p2pc_timesync *)ts, b->id);
+  const source *sa = p2pc__exchange_find_h((p2pc_timesync *)ts, a->id, a->hash);
+  const source *sb = p2pc__exchange_find_h((p2pc_timesync *)ts, b->id, b->hash);
   bool ta = sa && sa->tiered, tb = sb && sb->tiered;
   if (ta != tb)
     return ta;

@@ -265,6 +265,8 @@ uint32_t p2pc__timesync_token(p2pc_timesync *ts, bool is_reply, uint32_t idx,
 
 /* The source of a neighbour, or NULL. */
 source *p2pc__exchange_find(p2pc_timesync *ts, const char *id);
+/* ... with id's id_hash known (a candidate's, a client's) */
+source *p2pc__exchange_find_h(p2pc_timesync *ts, const char *id, uint32_t h);
 void p2pc__exchange_peer_up(p2pc_timesync *ts, const char *id,
                             const p2pc_wire_addr *addr, p2pc_now now);
 void p2pc__exchange_peer_down(p2pc_timesync *ts, const char *id);
