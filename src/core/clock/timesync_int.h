@@ -113,14 +113,15 @@ typedef struct token_slot {
 } token_slot;
 
 typedef struct refent {
-  char id[P2PC_NODE_ID_MAX + 1];
-  uint32_t hash;
+  /* what the election's scans read first, the ID last */
+  bool used;
+  bool active; /* serving time, not just standing */
   uint8_t priority, cls;
+  uint8_t hops; /* the announcer's distance from it when max_seq rose */
+  uint32_t hash;
   uint64_t max_seq;
   uint64_t rose_mono; /* when max_seq last increased */
-  uint8_t hops;       /* the announcer's distance from it then */
-  bool active;        /* serving time, not just standing */
-  bool used;
+  char id[P2PC_NODE_ID_MAX + 1];
 } refent;
 
 /* The election's state (election.c). */
