@@ -311,7 +311,7 @@ int p2pc__node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   if (l->outbound) {
     anon_seed *s = p2pc__node_anon_by_addr(n, &l->addr);
     if (s)
-      s->done = true;
+      anon_finish(n, s);
   }
   l->peer = pi;
   l->state = L_UP;

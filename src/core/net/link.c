@@ -251,7 +251,7 @@ int p2pc__node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
               dial_pending(n, p, i))) {
       anon_seed *s = addr ? p2pc__node_anon_by_addr(n, addr) : NULL;
       if (s)
-        s->done = true;
+        anon_finish(n, s);
       *out = i;
       p2pc__node_link_close(n, i, 0, NULL);
       return 0;

@@ -127,14 +127,15 @@ void p2pc__node_anon_backoff(p2pc_node *n, anon_seed *s) {
 }
 
 static void anon_dials(p2pc_node *n) {
-  for (uint32_t i = 0; i < n->nanon && !n->stopping; i++) {
+  for (uint32_t i = 0; n->anon_done < n->nanon && i < n->nanon && !n->stopping;
+       i++) {
     anon_seed *s = &n->anon[i];
     if (s->done || s->dialing || n->now.mono_ns < s->next_dial_ns)
       continue;
     /* Known under its ID by now (learned by exchange)? Then that entry
      * dials it. */
     if (p2pc__node_peer_by_addr(n, &s->addr, NULL)) {
-      s->done = true;
+      anon_finish(n, s);
       continue;
     }
     /* A full table could not take whoever answers: dialing would only

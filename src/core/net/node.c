@@ -133,7 +133,8 @@ uint64_t p2pc_node_next_deadline(const p2pc_node *n) {
     if (dial_wanted(p))
       d = earlier(d, p->next_dial_ns);
   }
-  for (uint32_t i = 0; i < n->nanon && !n->stopping; i++)
+  for (uint32_t i = 0; n->anon_done < n->nanon && i < n->nanon && !n->stopping;
+       i++)
     if (!n->anon[i].done && !n->anon[i].dialing)
       d = earlier(d, n->anon[i].next_dial_ns);
   if (!n->stopping)

@@ -209,6 +209,8 @@ struct p2pc_node {
   uint32_t nheard;
   anon_seed *anon;
   uint32_t nanon;
+  uint32_t anon_done; /* of them done (anon_finish): the deadline skips
+                       * them all when every one is */
   p2pc_action *acts;
   uint32_t nacts, acthead, capacts;
   p2pc_buf scratch; /* one frame being built */
@@ -274,6 +276,15 @@ static inline uint32_t active_peers(const p2pc_node *n) {
 static inline bool dial_wanted(const peer *p) {
   return p->addr_known && p->link == NO_LINK && !p->dialing &&
          (!p->ondemand || p->qn > 0);
+}
+
+/* A seed known only by address is done with (its node is known by ID);
+ * done is never cleared. */
+static inline void anon_finish(p2pc_node *n, anon_seed *s) {
+  if (!s->done) {
+    s->done = true;
+    n->anon_done++;
+  }
 }
 
 /* Being ended by agreement: no new messages (PROTOCOL.md, "Making room"). */
