@@ -124,6 +124,7 @@ void p2pc_sim_config_default(p2pc_sim_config *cfg, uint32_t n) {
   cfg->causal_lifetime_ns = P2PC_SIM_LIFETIME_DEFAULT_NS;
   cfg->bcast_grace_ns = 5 * SEC;
   cfg->detect_ns = 10 * SEC;
+  cfg->dgram_after_ns = UINT64_MAX;
 }
 
 p2pc_sim *p2pc_sim_new(const p2pc_sim_config *cfg, char *err, size_t errlen) {

@@ -146,6 +146,8 @@ void p2pc__sim_flush_dgrams(p2pc_sim *s, uint32_t i) {
   while (x->alive && p2pc_drive_pop_datagram(x->n, i, &dc, true, &d)) {
     int64_t t = p2pc__sim_node_at(s, &d.to);
     s->sec_bytes += d.len;
+    if (s->now >= s->cfg.dgram_after_ns)
+      s->res.dgrams_after++;
     if (t < 0 || p2pc__sim_blocked(s, i, (uint32_t)t))
       continue;
     const p2pc_sim_link *m = link_model(s, i, (uint32_t)t);

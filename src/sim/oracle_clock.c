@@ -77,6 +77,10 @@ void p2pc__sim_on_second(p2pc_sim *s,
     }
   }
   p2pc__sim_sample_state(s, &row->state_mean, &row->state_max);
+  /* the datagram rate's node-seconds: every alive node, excluded or not
+   * (its datagrams count too) */
+  for (uint32_t i = 0; i < s->cfg.nodes && s->now > s->cfg.dgram_after_ns; i++)
+    s->res.node_s_after += s->nodes[i].alive;
   for (uint32_t i = 0; i < s->cfg.nodes; i++) {
     snode *x = &s->nodes[i];
     if (!x->alive || excluded(s, i))

@@ -56,6 +56,7 @@
  *   expect false_suspicions 0 | expect false_suspicions <= N
  *   expect detect < 2s            # every failure, by the nodes tracking it
  *   expect unaddressable 0 | expect unaddressable <= N
+ *   expect dgram_rate <= 3.5 after 60s   # time-port datagrams a node a s
  *
  * Times take a unit (ns, us, ms, s, min), rates ppm, bandwidths bit, Kbit,
  * Mbit or Gbit (per second), probabilities a fraction or a percentage.
@@ -158,7 +159,9 @@ typedef enum p2pc_scn_expect_kind {
   P2PC_SCN_UNADDR,      /* unaddressable sends <= limit */
   P2PC_SCN_TIER_MAX,    /* each second in [after, until): the deepest
                            synced node's tier <= limit */
-  P2PC_SCN_TIER_P99     /* ... the p99 of the synced nodes' tiers */
+  P2PC_SCN_TIER_P99,    /* ... the p99 of the synced nodes' tiers */
+  P2PC_SCN_DGRAM_RATE   /* datagrams a node sends a second, from after to
+                           the end (cfg.dgram_after_ns) <= limit */
 } p2pc_scn_expect_kind;
 
 typedef struct p2pc_scn_expect {

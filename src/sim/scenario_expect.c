@@ -136,6 +136,27 @@ int p2pc__scn_d_expect(parser *p) {
       return rv;
     if (rv > 0 || x.until_ns <= x.after_ns)
       return p2pc__scn_fail(p, "usage: expect %s <= N [after T] [until T]", w);
+  } else if (strcmp(w, "dgram_rate") == 0) {
+    const char *rest = "";
+    double r = 0;
+    if (p->ntok != 6 || strcmp(p->tok[2], "<=") != 0 ||
+        strcmp(p->tok[4], "after") != 0)
+      return p2pc__scn_fail(p, "usage: expect dgram_rate <= R after T");
+    if (!p2pc__scn_number(p->tok[3], &r, &rest) || *rest || r < 0)
+      return p2pc__scn_bad(
+          p, "expect dgram_rate: datagrams a node a second, a number >= 0",
+          p->tok[3]);
+    int rv = window(p, 4, &x);
+    if (rv != 0)
+      return rv < 0
+                 ? rv
+                 : p2pc__scn_fail(p, "usage: expect dgram_rate <= R after T");
+    if (sc->cfg.dgram_after_ns != UINT64_MAX &&
+        sc->cfg.dgram_after_ns != x.after_ns)
+      return p2pc__scn_fail(p, "expect dgram_rate: one window a scenario");
+    x.kind = P2PC_SCN_DGRAM_RATE;
+    x.limit = r;
+    sc->cfg.dgram_after_ns = x.after_ns; /* the counting window */
   } else if (strcmp(w, "meta_p99") == 0) {
     if (p->ntok != 4 || strcmp(p->tok[2], "<=") != 0)
       return p2pc__scn_fail(p, "usage: expect meta_p99 <= BYTES");
@@ -190,7 +211,7 @@ int p2pc__scn_d_expect(parser *p) {
         "membership, bounds, lookups, views, synced, falseticker, expired, "
         "meta_p99, broadcast, bcast_p99_hops, bcast_latency_p99, "
         "latency_p99, flaps, false_suspicions, detect, unaddressable, "
-        "tier_max, tier_p99)",
+        "tier_max, tier_p99, dgram_rate)",
         w);
   }
   /* the words as written, normalised to single blanks */

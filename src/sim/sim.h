@@ -165,6 +165,10 @@ typedef struct p2pc_sim_config {
    * within detect_ns of its failure [10 s] by every node that had it up
    * (a peer up or suspect) at the failure and stayed healthy. */
   uint64_t detect_ns;
+  /* The datagram rate: the time port's datagrams (NTP requests and
+   * replies, lookups) the nodes send from dgram_after_ns on [never],
+   * against the alive node-seconds over the same time. */
+  uint64_t dgram_after_ns;
 } p2pc_sim_config;
 
 #define P2PC_SIM_PENDING 8 /* sends waiting for RESOLVED, a node */
@@ -326,6 +330,9 @@ typedef struct p2pc_sim_result {
   uint64_t member_events, member_downs, flaps, false_suspicions;
   uint64_t detect_episodes, detect_judged, detect_missed, detect_max_ns;
   char first_flap[160], first_false[160], first_missed[160];
+  /* Datagrams sent from cfg.dgram_after_ns on, and the alive nodes
+   * counted each virtual second from then (node-seconds). */
+  uint64_t dgrams_after, node_s_after;
 } p2pc_sim_result;
 
 typedef struct p2pc_sim p2pc_sim;

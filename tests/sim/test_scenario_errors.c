@@ -126,8 +126,8 @@ static const bad_case bad_cases[] = {
      "t.scn:1: expect: unknown oracle (spread, error, converge, causal, "
      "membership, bounds, lookups, views, synced, falseticker, expired, "
      "meta_p99, broadcast, bcast_p99_hops, bcast_latency_p99, latency_p99, "
-     "flaps, false_suspicions, detect, unaddressable, tier_max, tier_p99), "
-     "got "
+     "flaps, false_suspicions, detect, unaddressable, tier_max, tier_p99, "
+     "dgram_rate), got "
      "\"happiness\""},
     {"expect expired 3\n",
      "t.scn:1: usage: expect expired 0 | expect expired <= N"},
@@ -146,6 +146,22 @@ static const bad_case bad_cases[] = {
      "t.scn:1: usage: expect tier_max <= N [after T] [until T]"},
     {"expect tier_max <= 3 soon\n",
      "t.scn:1: usage: expect tier_max <= N [after T] [until T]"},
+    {"expect dgram_rate <= 3\n",
+     "t.scn:1: usage: expect dgram_rate <= R after T"},
+    {"expect dgram_rate < 3 after 10s\n",
+     "t.scn:1: usage: expect dgram_rate <= R after T"},
+    {"expect dgram_rate <= 3 until 10s\n",
+     "t.scn:1: usage: expect dgram_rate <= R after T"},
+    {"expect dgram_rate <= -1 after 10s\n",
+     "t.scn:1: expect dgram_rate: datagrams a node a second, a number >= 0, "
+     "got \"-1\""},
+    {"expect dgram_rate <= 3/s after 10s\n",
+     "t.scn:1: expect dgram_rate: datagrams a node a second, a number >= 0, "
+     "got \"3/s\""},
+    {"expect dgram_rate <= 3 after soon\n",
+     "t.scn:1: expect: after and until take a time, got \"soon\""},
+    {"expect dgram_rate <= 3 after 10s\nexpect dgram_rate <= 2 after 20s\n",
+     "t.scn:2: expect dgram_rate: one window a scenario"},
     {"expect meta_p99 <= 1KiB\n",
      "t.scn:1: expect meta_p99: BYTES must be an integer 0..4294967295, got "
      "\"1KiB\""},

@@ -60,6 +60,7 @@ static const char full_example[] =
     "expect expired 0\n"
     "expect expired <= 12\n"
     "expect meta_p99 <= 1024\n"
+    "expect dgram_rate <= 3.5 after 40s\n"
     "lifetime 90s\n"
     "expect falseticker 4"; /* no newline at the end */
 
@@ -134,7 +135,7 @@ void test_full_example(void **state) {
   assert_true(e[9].link.asym == 0.3); /* the rest as `link` said */
   assert_true(e[9].link.loss == 0.01);
 
-  assert_int_equal(sc->nexpect, 13);
+  assert_int_equal(sc->nexpect, 14);
   assert_int_equal(sc->expect[0].kind, P2PC_SCN_SPREAD);
   assert_true(sc->expect[0].limit == 100000);
   assert_true(sc->expect[0].after_ns == 60 * P2PC_SIM_SEC);
@@ -170,10 +171,14 @@ void test_full_example(void **state) {
   assert_true(sc->expect[11].limit == 1024);
   assert_string_equal(sc->expect[11].text, "meta_p99 <= 1024");
   assert_true(c->causal_lifetime_ns == 90 * P2PC_SIM_SEC);
-  assert_int_equal(sc->expect[12].kind, P2PC_SCN_FALSETICKER);
-  assert_int_equal(sc->expect[12].node, 4);
-  assert_true(sc->expect[12].at_end);
-  assert_int_equal(sc->expect[12].line, 41);
+  assert_int_equal(sc->expect[12].kind, P2PC_SCN_DGRAM_RATE);
+  assert_true(sc->expect[12].limit == 3.5);
+  assert_true(sc->expect[12].after_ns == 40 * P2PC_SIM_SEC);
+  assert_true(c->dgram_after_ns == 40 * P2PC_SIM_SEC); /* the window */
+  assert_int_equal(sc->expect[13].kind, P2PC_SCN_FALSETICKER);
+  assert_int_equal(sc->expect[13].node, 4);
+  assert_true(sc->expect[13].at_end);
+  assert_int_equal(sc->expect[13].line, 42);
   free(sc);
 }
 
