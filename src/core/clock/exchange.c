@@ -31,6 +31,7 @@
 
 #define PHI 15e-6     /* NTP's frequency tolerance, per sample */
 #define POLLTARGET 16 /* samples in the window before polling slower */
+#define SPARE_POLLS 3 /* a spare source is polled every 3 x poll_max */
 
 static uint64_t rng_next(p2pc_timesync *ts) { return p2pc_rng_next(&ts->rng); }
 
@@ -237,8 +238,27 @@ static void send_request(p2pc_timesync *ts, source *s, uint32_t idx,
   s->t1_kernel = false;
 }
 
+/* Whether s is only a spare: in reference mode, a source further from the
+ * reference than the one we follow is never combined (steer.c combines
+ * the parent's tier only); it is polled to stay ready for a fail-over. */
+static bool spare(const p2pc_timesync *ts, const source *s) {
+  if (ts->cfg.mode != P2PC_CLOCK_REFERENCE || ts->steer.parent < 0 ||
+      (uint32_t)ts->steer.parent >= ts->nsrc)
+    return false;
+  const source *p = &ts->src[ts->steer.parent];
+  return s != p && s->hops > p->hops;
+}
+
 static uint64_t next_interval(p2pc_timesync *ts, source *s) {
   uint64_t base = poll_ns(s->burst_left ? ts->cfg.poll_min : s->poll);
+  /* A spare that has settled at poll_max is polled SPARE_POLLS times more
+   * slowly: enough samples to take over at once (steer_usable's horizon
+   * is 8 x poll_max), a third of the requests. */
+  if (!s->burst_left && s->poll >= ts->cfg.poll_max && spare(ts, s)) {
+    uint64_t slow = SPARE_POLLS * poll_ns(ts->cfg.poll_max);
+    if (slow > base)
+      base = slow;
+  }
   /* ±10 % jitter */
   double j = 0.9 + 0.2 * rng_unit(ts);
   return (uint64_t)((double)base * j);
