@@ -144,7 +144,8 @@ typedef struct p2pc_settings {
   /* Failure detection (SWIM with Lifeguard): each probe_interval one
    * peer is probed; it must answer within probe_timeout (stretched while
    * this node looks overloaded) or others are asked to probe it. The
-   * STABLE report goes on an idle link at least every stable_idle.
+   * STABLE report, the heartbeat, goes on a link held on demand at both
+   * ends every stable_idle (other links: every heartbeat).
    * [200 ms, 100 ms, 2 s] */
   uint64_t probe_interval_ns;
   uint64_t probe_timeout_ns;

@@ -393,6 +393,16 @@ void fake_stable(net *w, int i, p2pc_link_id l, uint64_t delivered,
   p2pc_buf_fini(&b);
 }
 
+void fake_pong(net *w, int i, p2pc_link_id l, uint64_t token) {
+  p2pc_buf b;
+  p2pc_buf_init(&b, p2pc_allocator_default(), 64);
+  long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_PONG);
+  assert_int_equal(p2pc_wire_ping_put(&b, P2PC_FRAME_PONG, token), 0);
+  assert_int_equal(p2pc_wire_frame_end(&b, at, 64), 0);
+  feed(w, i, l, &b);
+  p2pc_buf_fini(&b);
+}
+
 void fake_error(net *w, int i, p2pc_link_id l, uint16_t code,
                 const char *reason) {
   p2pc_buf b;
@@ -433,6 +443,7 @@ void look(net *w, int i, p2pc_link_id l, seen *s) {
       memcpy(s->ses, f.body + r.off, s->ses_len);
       s->data++;
     } else if (f.type == P2PC_FRAME_PING) {
+      assert_true(p2pc_wire_ping_get(f.body, f.body_len, &s->ping_token) > 0);
       s->pings++;
     } else if (f.type == P2PC_FRAME_PONG) {
       s->pongs++;

@@ -102,6 +102,7 @@ typedef struct seen {
   uint64_t ack_beyond; /* the last ACK's `beyond` */
   p2pc_wire_stable st; /* the last STABLE */
   uint64_t data_lseq;  /* the last DATA's */
+  uint64_t ping_token; /* the last PING's */
   uint8_t ses[1024];   /* and its SES message */
   size_t ses_len;
 } seen;
@@ -144,6 +145,8 @@ void fake_ack(net *w, int i, p2pc_link_id l, uint64_t cum);
 void fake_leave(net *w, int i, p2pc_link_id l, uint64_t last);
 void fake_stable(net *w, int i, p2pc_link_id l, uint64_t delivered,
                  uint64_t value);
+/* A PONG (token) from the fake peer. */
+void fake_pong(net *w, int i, p2pc_link_id l, uint64_t token);
 /* An ERROR frame (code, reason) from the fake peer, before its close. */
 void fake_error(net *w, int i, p2pc_link_id l, uint16_t code,
                 const char *reason);

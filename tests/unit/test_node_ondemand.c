@@ -224,28 +224,38 @@ static void test_notfound_then_resolved(void **state) {
   net_free(w);
 }
 
-/* A HELLO with ON_DEMAND from a node outside the full active view is
- * taken, and answered with ON_DEMAND; without it, refused as full. */
-static void test_full_node_takes_on_demand_hello(void **state) {
-  (void)state;
-  net *w = net_new();
+/* N1 with one slot, taken by N2 (its active view is full). */
+static void full_pair(net *w) {
   start_node(w, 1, &(opts){.base = {.max_peers = 1}});
   start_node(w, 2, &(opts){.seeds = "1", .base = {.max_peers = 1}});
   run(w, 500);
   assert_true(linked(w, 1, "N2"));
-  p2pc_link_id l;
-  fake_link(w, 1, &l);
-  p2pc_buf b;
-  p2pc_buf_init(&b, p2pc_allocator_default(), 4096);
+}
+
+/* A fake peer X dials node i with a HELLO saying ON_DEMAND, into b. */
+static void od_hello(net *w, int i, p2pc_buf *b, p2pc_link_id *l) {
+  fake_link(w, i, l);
   p2pc_wire_hello h = {.version = P2PC_WIRE_VERSION,
                        .flags = P2PC_HELLO_FRESH | P2PC_HELLO_ON_DEMAND,
                        .incarnation = 5,
                        .listen = p2pc_drive_addr(9)};
   strcpy(h.id, "X");
-  long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_HELLO);
-  assert_int_equal(p2pc_wire_hello_put(&b, &h), 0);
-  assert_int_equal(p2pc_wire_frame_end(&b, at, 1 << 20), 0);
-  feed(w, 1, l, &b);
+  long at = p2pc_wire_frame_begin(b, P2PC_FRAME_HELLO);
+  assert_int_equal(p2pc_wire_hello_put(b, &h), 0);
+  assert_int_equal(p2pc_wire_frame_end(b, at, 1 << 20), 0);
+  feed(w, i, *l, b);
+}
+
+/* A HELLO with ON_DEMAND from a node outside the full active view is
+ * taken, and answered with ON_DEMAND; without it, refused as full. */
+static void test_full_node_takes_on_demand_hello(void **state) {
+  (void)state;
+  net *w = net_new();
+  full_pair(w);
+  p2pc_link_id l;
+  p2pc_buf b;
+  p2pc_buf_init(&b, p2pc_allocator_default(), 4096);
+  od_hello(w, 1, &b, &l);
   const uint8_t *out;
   size_t len;
   p2pc_node_link_output(w->nodes[1].n, l, &out, &len);
@@ -262,9 +272,12 @@ static void test_full_node_takes_on_demand_hello(void **state) {
   p2pc_link_id l2;
   fake_link(w, 1, &l2);
   p2pc_buf_reset(&b);
-  h.flags = P2PC_HELLO_FRESH;
+  p2pc_wire_hello h = {.version = P2PC_WIRE_VERSION,
+                       .flags = P2PC_HELLO_FRESH,
+                       .incarnation = 5,
+                       .listen = p2pc_drive_addr(9)};
   strcpy(h.id, "Y");
-  at = p2pc_wire_frame_begin(&b, P2PC_FRAME_HELLO);
+  long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_HELLO);
   assert_int_equal(p2pc_wire_hello_put(&b, &h), 0);
   assert_int_equal(p2pc_wire_frame_end(&b, at, 1 << 20), 0);
   assert_int_equal(
@@ -272,6 +285,42 @@ static void test_full_node_takes_on_demand_hello(void **state) {
       P2PC_ERR_FULL);
   assert_true(closed_with(w, 1, l2, "peer table full"));
   p2pc_buf_fini(&b);
+  net_free(w);
+}
+
+/* An on-demand link is idle most of its life: its heartbeat, the STABLE
+ * report alone, goes every stable_idle (2 s), not every heartbeat (500
+ * ms). (A silent peer is SWIM's to find: unanswered probes take it down
+ * within 3 s, before any link timer.) */
+static void test_on_demand_link_beats_slowly(void **state) {
+  (void)state;
+  net *w = net_new();
+  full_pair(w);
+  p2pc_link_id l;
+  p2pc_buf b;
+  p2pc_buf_init(&b, p2pc_allocator_default(), 4096);
+  od_hello(w, 1, &b, &l);
+  p2pc_buf_fini(&b);
+  assert_true(od_linked(w, 1, "X"));
+  seen s;
+  look(w, 1, l, &s); /* the HELLO answer and what came with it */
+  /* 10 s: X reports every second and answers the probes */
+  int stables = 0, announces = 0;
+  for (int k = 1; k <= 100; k++) {
+    run(w, 100);
+    look(w, 1, l, &s);
+    stables += s.stables;
+    announces += s.announces;
+    if (s.pings)
+      fake_pong(w, 1, l, s.ping_token);
+    if (k % 10 == 0)
+      fake_stable(w, 1, l, 0, 0);
+  }
+  assert_in_range(stables, 4, 6); /* 20 at the active view's pace */
+  assert_int_equal(announces, 0);
+  assert_true(od_linked(w, 1, "X"));
+  assert_int_equal(w->nodes[1].peer_down, 0);
+  assert_true(linked(w, 1, "N2"));
   net_free(w);
 }
 
@@ -323,6 +372,7 @@ int main(void) {
       cmocka_unit_test(test_idle_sessions_are_evicted),
       cmocka_unit_test(test_notfound_then_resolved),
       cmocka_unit_test(test_full_node_takes_on_demand_hello),
+      cmocka_unit_test(test_on_demand_link_beats_slowly),
       cmocka_unit_test(test_refused_peer_reached_on_demand),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

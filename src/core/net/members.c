@@ -181,21 +181,23 @@ void p2pc__node_link_due(p2pc_node *n, uint32_t i, uint64_t t, bool beat,
                          const p2pc_stable_report *rep) {
   link *l = &n->links[i];
   peer *p = &n->peers[l->peer];
-  uint64_t silent = t - l->last_rx_ns;
-  if (silent >= n->cfg.dead_ns) {
+  uint64_t silent = t - l->last_rx_ns, quiet = p2pc__node_quiet_ns(n, l);
+  if (silent >= n->cfg.dead_ns + quiet) {
     p2pc__node_link_close(n, i, 0, NULL);
     p->link = NO_LINK;
     p2pc__node_peer_down(n, p, "silent");
     return;
   }
-  if (silent >= n->cfg.suspect_ns && p->state == P2PC_PEER_UP) {
+  if (silent >= n->cfg.suspect_ns + quiet && p->state == P2PC_PEER_UP) {
     p->state = P2PC_PEER_SUSPECT;
     char m[120] = "peers: ";
     p2pc__node_str_cat(m, sizeof m, p->id);
     p2pc__node_str_cat(m, sizeof m, " suspect (silent)");
     p2pc__node_log(n, P2PC_LOG_INFO, m);
   }
-  if (beat && t - l->last_ping_ns >= n->cfg.heartbeat_ns / 2) {
+  /* riding along with the beat: within half a heartbeat of its own */
+  if (beat && t - l->last_ping_ns >=
+                  p2pc__node_beat_ns(n, l) - n->cfg.heartbeat_ns / 2) {
     l->last_ping_ns = t;
     /* The report is the heartbeat: any frame is a sign of life, so
      * no PING goes with it. The clock's announcements stay in the

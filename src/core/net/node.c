@@ -80,7 +80,7 @@ void p2pc_node_on_deadline(p2pc_node *n, p2pc_now now) {
   bool beat = false;
   for (uint32_t i = 0; i < n->links_hw && !beat; i++)
     beat = n->links[i].state == L_UP &&
-           t - n->links[i].last_ping_ns >= n->cfg.heartbeat_ns;
+           t - n->links[i].last_ping_ns >= p2pc__node_beat_ns(n, &n->links[i]);
   p2pc_stable_report rep;
   if (beat) {
     p2pc__node_stable_update(n);
@@ -116,9 +116,10 @@ uint64_t p2pc_node_next_deadline(const p2pc_node *n) {
     if (l->state != L_UP)
       continue;
     const peer *p = &n->peers[l->peer];
-    d = earlier(d, l->last_ping_ns + n->cfg.heartbeat_ns);
-    d = earlier(d, l->last_rx_ns + (p->state == P2PC_PEER_UP ? n->cfg.suspect_ns
-                                                             : n->cfg.dead_ns));
+    d = earlier(d, l->last_ping_ns + p2pc__node_beat_ns(n, l));
+    d = earlier(
+        d, l->last_rx_ns + p2pc__node_quiet_ns(n, l) +
+               (p->state == P2PC_PEER_UP ? n->cfg.suspect_ns : n->cfg.dead_ns));
     if (p->qn) {
       d = earlier(d, p->last_progress_ns + n->cfg.resend_ns);
       /* A chaos hold ends: wake then. A frame already due but unwritten

@@ -82,8 +82,9 @@ typedef struct p2pc_node_config {
   uint64_t ondemand_idle_ns; /* idle on-demand link closed after (60 s) */
   /* Failure detection (PROTOCOL.md, "Failure detection"): one peer probed
    * each probe_interval (default 200 ms), answered within probe_timeout
-   * (100 ms, times 1 + the local health multiplier); the STABLE report
-   * goes on an idle link at least every stable_idle (2 s). */
+   * (100 ms, times 1 + the local health multiplier); the STABLE report,
+   * the heartbeat, goes on a link held on demand at both ends every
+   * stable_idle (2 s; other links: every heartbeat). */
   uint64_t probe_interval_ns, probe_timeout_ns, stable_idle_ns;
   /* Views (PROTOCOL.md, "Views and shuffles"). */
   uint32_t passive_max;         /* passive view entries (default 32) */
