@@ -122,7 +122,7 @@ static entry *find_entry(const p2pc_dht *d, const char *id, uint64_t key,
   if (bo)
     *bo = b;
   for (uint32_t i = 0; b && i < b->n; i++)
-    if (strcmp(b->e[i].rec.id, id) == 0)
+    if (b->e[i].key == key && strcmp(b->e[i].rec.id, id) == 0)
       return &b->e[i];
   return NULL;
 }
