@@ -12,7 +12,10 @@
 #include "dgram.h"
 
 #define DHT_BOOT_DELAY_NS (1000 * MS) /* first self-lookup to the second */
-#define DHT_REFRESH_NS (60000 * MS)   /* a random bucket's refresh, every */
+/* A neighbour's record is refreshed from its announcements this often
+ * (they come every heartbeat: learning each cost a bucket scan). */
+#define DHT_NEIGHBOUR_NS (10000 * MS)
+#define DHT_REFRESH_NS (60000 * MS) /* a random bucket's refresh, every */
 #define DHT_REFRESH_JITTER_NS (15000 * MS)
 
 int p2pc__node_dht_init(p2pc_node *n) {
@@ -59,9 +62,18 @@ void p2pc__node_dht_learn(p2pc_node *n, const p2pc_wire_record *rec) {
   heard(n, rec, false);
 }
 
-void p2pc__node_dht_neighbour(p2pc_node *n, const peer *p, uint16_t time_port) {
+void p2pc__node_dht_neighbour(p2pc_node *n, peer *p, uint16_t time_port) {
   if (!p->addr_known || !p->inc_known || !time_port)
     return;
+  /* Every announcement is a sign of life, but the table needs one now
+   * and then: the record itself, or a new one, goes in at once. */
+  uint64_t t = n->now.mono_ns;
+  if (p->dht_ns && p->dht_port == time_port && p->dht_inc == p->inc &&
+      t - p->dht_ns < DHT_NEIGHBOUR_NS)
+    return;
+  p->dht_ns = t ? t : 1;
+  p->dht_port = time_port;
+  p->dht_inc = p->inc;
   p2pc_wire_record r;
   memset(&r, 0, sizeof r);
   p2pc__node_str_cat(r.id, sizeof r.id, p->id);

@@ -105,7 +105,10 @@ typedef struct peer {
   bool st_data;
   p2pc_wire_addr addr;
   bool refused_full; /* its last answer was "peer table full" */
-  bool blocked;      /* a send to it met P2PC_ERR_FULL: WRITABLE owed */
+  /* what its announcements last gave the DHT (dhtnode.c), and when */
+  uint16_t dht_port;
+  uint64_t dht_inc, dht_ns;
+  bool blocked; /* a send to it met P2PC_ERR_FULL: WRITABLE owed */
   uint64_t backoff_ns;
   /* the session's outgoing stream */
   uint64_t tx_next;    /* next lseq to assign */
@@ -522,7 +525,7 @@ void p2pc__node_dht_free(p2pc_node *n);
  * where there is room (records without a time port are ignored). */
 void p2pc__node_dht_learn(p2pc_node *n, const p2pc_wire_record *rec);
 /* A neighbour announced its time port: heard from directly. */
-void p2pc__node_dht_neighbour(p2pc_node *n, const peer *p, uint16_t time_port);
+void p2pc__node_dht_neighbour(p2pc_node *n, peer *p, uint16_t time_port);
 /* Looks the record of id up: 0 (a lookup started, or one is under way:
  * p2pc__node_resolved follows), 1 (known now: p2pc__node_dht_get),
  * P2PC_ERR_FULL (too many lookups) or P2PC_ERR_INVAL (a bad ID, ours). */
