@@ -246,16 +246,22 @@ static void od_hello(net *w, int i, p2pc_buf *b, p2pc_link_id *l) {
   feed(w, i, *l, b);
 }
 
+/* full_pair, then X on demand at N1 (its HELLO in b, initialised here). */
+static net *full_pair_and_x(p2pc_buf *b, p2pc_link_id *l) {
+  net *w = net_new();
+  full_pair(w);
+  p2pc_buf_init(b, p2pc_allocator_default(), 4096);
+  od_hello(w, 1, b, l);
+  return w;
+}
+
 /* A HELLO with ON_DEMAND from a node outside the full active view is
  * taken, and answered with ON_DEMAND; without it, refused as full. */
 static void test_full_node_takes_on_demand_hello(void **state) {
   (void)state;
-  net *w = net_new();
-  full_pair(w);
   p2pc_link_id l;
   p2pc_buf b;
-  p2pc_buf_init(&b, p2pc_allocator_default(), 4096);
-  od_hello(w, 1, &b, &l);
+  net *w = full_pair_and_x(&b, &l);
   const uint8_t *out;
   size_t len;
   p2pc_node_link_output(w->nodes[1].n, l, &out, &len);
@@ -294,12 +300,9 @@ static void test_full_node_takes_on_demand_hello(void **state) {
  * within 3 s, before any link timer.) */
 static void test_on_demand_link_beats_slowly(void **state) {
   (void)state;
-  net *w = net_new();
-  full_pair(w);
   p2pc_link_id l;
   p2pc_buf b;
-  p2pc_buf_init(&b, p2pc_allocator_default(), 4096);
-  od_hello(w, 1, &b, &l);
+  net *w = full_pair_and_x(&b, &l);
   p2pc_buf_fini(&b);
   assert_true(od_linked(w, 1, "X"));
   seen s;
