@@ -491,6 +491,8 @@ static void call_error(const char *name, const char *path, int err) {
 }
 
 static volatile sig_atomic_t stop_signal;
+/* How often a stream's reader looks at stop_signal while nothing comes. */
+#define STREAM_SLICE_MS 200
 
 static void on_stop_signal(int sig) { stop_signal = sig; }
 
@@ -505,10 +507,15 @@ static int stream(const client_args *ca, p2pc_ctl *c, const char *path) {
   int status = EXIT_FAILURE;
   for (;;) {
     char *line = NULL;
-    int rv = stop_signal ? -EINTR : p2pc_ctl_read_line(c, &line, -1);
-    if (rv == -EINTR && !stop_signal)
+    /* In slices: a signal that lands between the test of stop_signal and
+     * the wait would otherwise go unseen, and the wait last for ever (a
+     * handled SIGTERM included, so `timeout` could not end it either). A
+     * partial line stays buffered across slices. */
+    int rv =
+        stop_signal ? -EINTR : p2pc_ctl_read_line(c, &line, STREAM_SLICE_MS);
+    if ((rv == -EINTR || rv == -ETIMEDOUT) && !stop_signal)
       continue;
-    if (rv == -EINTR) {
+    if (rv == -EINTR || rv == -ETIMEDOUT) { /* stop_signal is set */
       status = EXIT_SUCCESS;
       break;
     }

@@ -21,16 +21,18 @@ wait_up 10 "$T/A.sock" "$T/B.sock"
 ctl wait 20 's["peers_up"] == 1' "$T/A.sock" "$T/B.sock" ||
   die "A and B did not see each other within 20 s"
 
-# The readers, in the background (bounded by timeout as a backstop).
-timeout 120 "$BIN" recv --control "$T/A.sock" >"$T/recv.out" 2>"$T/recv.err" &
+# The readers, in the background (bounded by timeout as a backstop, and
+# killed 5 s later if they ignore its SIGTERM: a handled signal that got
+# lost once hung this test until ctest killed it at 300 s).
+timeout -k 5 120 "$BIN" recv --control "$T/A.sock" >"$T/recv.out" 2>"$T/recv.err" &
 PID[recv]=$!
-timeout 120 "$BIN" recv --control "$T/A.sock" --json >"$T/recvj.out" \
+timeout -k 5 120 "$BIN" recv --control "$T/A.sock" --json >"$T/recvj.out" \
   2>"$T/recvj.err" &
 PID[recvj]=$!
-timeout 120 "$BIN" watch --control "$T/A.sock" --events deliver,send \
+timeout -k 5 120 "$BIN" watch --control "$T/A.sock" --events deliver,send \
   >"$T/watch.out" 2>"$T/watch.err" &
 PID[watch]=$!
-timeout 120 python3 "$EXAMPLE" "$T/A.sock" recv >"$T/py.out" 2>"$T/py.err" &
+timeout -k 5 120 python3 "$EXAMPLE" "$T/A.sock" recv >"$T/py.out" 2>"$T/py.err" &
 PID[py]=$!
 ctl wait 20 's["subscribers"] == 4' "$T/A.sock" ||
   die "the four readers did not subscribe within 20 s"
