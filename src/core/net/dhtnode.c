@@ -68,10 +68,10 @@ void p2pc__node_dht_neighbour(p2pc_node *n, peer *p, uint16_t time_port) {
   /* Every announcement is a sign of life, but the table needs one now
    * and then: the record itself, or a new one, goes in at once. */
   uint64_t t = n->now.mono_ns;
-  if (p->dht_ns && p->dht_port == time_port && p->dht_inc == p->inc &&
+  if (p->dht_port == time_port && p->dht_inc == p->inc && /* 0: never */
       t - p->dht_ns < DHT_NEIGHBOUR_NS)
     return;
-  p->dht_ns = t ? t : 1;
+  p->dht_ns = t;
   p->dht_port = time_port;
   p->dht_inc = p->inc;
   p2pc_wire_record r;

@@ -387,20 +387,23 @@ anon_seed *p2pc__node_anon_by_addr(p2pc_node *n, const p2pc_wire_addr *addr);
 void p2pc__node_anon_backoff(p2pc_node *n, anon_seed *s);
 void p2pc__node_dial_failed(p2pc_node *n, const p2pc_wire_addr *addr,
                             const char *peer_id);
-/* A link's heartbeat interval: stable_idle (at least heartbeat) on a link
- * both ends hold on demand, whose heartbeat is the STABLE report alone
- * (it carries no clock announcement); heartbeat on every other. */
+/* The heartbeat of a link both ends hold on demand, whose heartbeat is the
+ * STABLE report alone (it carries no clock announcement): stable_idle, at
+ * least heartbeat. p2pc__node_beat_ns: a link's interval (heartbeat on
+ * every other). */
+static inline uint64_t p2pc__node_od_beat_ns(const p2pc_node *n) {
+  return n->cfg.stable_idle_ns > n->cfg.heartbeat_ns ? n->cfg.stable_idle_ns
+                                                     : n->cfg.heartbeat_ns;
+}
 static inline uint64_t p2pc__node_beat_ns(const p2pc_node *n, const link *l) {
   bool slow = l->remote_od && l->peer != NO_PEER && n->peers[l->peer].ondemand;
-  uint64_t h = n->cfg.heartbeat_ns;
-  return slow && n->cfg.stable_idle_ns > h ? n->cfg.stable_idle_ns : h;
+  return slow ? p2pc__node_od_beat_ns(n) : n->cfg.heartbeat_ns;
 }
 /* The silence a link's peer is allowed past suspect_ns and dead_ns: a
- * peer that said it holds the link on demand may beat every stable_idle. */
+ * peer that said it holds the link on demand may beat that slowly. */
 static inline uint64_t p2pc__node_quiet_ns(const p2pc_node *n, const link *l) {
-  return l->remote_od && n->cfg.stable_idle_ns > n->cfg.heartbeat_ns
-             ? n->cfg.stable_idle_ns
-             : 0;
+  uint64_t b = p2pc__node_od_beat_ns(n);
+  return l->remote_od && b > n->cfg.heartbeat_ns ? b : 0;
 }
 /* Link i is up: it died, went quiet, owes a heartbeat (rep, if beat), a
  * LEAVE was not agreed, or its unacknowledged data is due again. */
