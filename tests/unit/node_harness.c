@@ -330,20 +330,34 @@ void feed(net *w, int i, p2pc_link_id l, const p2pc_buf *b) {
       p2pc_node_link_input(w->nodes[i].n, l, b->data, b->len, now_at(w, i)), 0);
 }
 
+/* The fake frames' common ends: a buffer with a frame of type begun (at),
+ * and the frame closed, fed to node i on link l, the buffer released. */
+static long frame_open(p2pc_buf *b, p2pc_frame_type type) {
+  p2pc_buf_init(b, p2pc_allocator_default(), 4096);
+  return p2pc_wire_frame_begin(b, type);
+}
+
+static void frame_feed(net *w, int i, p2pc_link_id l, p2pc_buf *b, long at) {
+  assert_int_equal(p2pc_wire_frame_end(b, at, 4096), 0);
+  feed(w, i, l, b);
+  p2pc_buf_fini(b);
+}
+
+void fake_hello(net *w, int i, const p2pc_wire_hello *h, p2pc_link_id *l) {
+  fake_link(w, i, l);
+  p2pc_buf b;
+  long at = frame_open(&b, P2PC_FRAME_HELLO);
+  assert_int_equal(p2pc_wire_hello_put(&b, h), 0);
+  frame_feed(w, i, *l, &b, at);
+}
+
 /* A fake peer `id` of incarnation inc dials node i: an accepted link that
  * has taken its HELLO. */
 void fake_peer_as(net *w, int i, const char *id, uint64_t inc,
                   p2pc_link_id *l) {
-  fake_link(w, i, l);
-  p2pc_buf b;
-  p2pc_buf_init(&b, p2pc_allocator_default(), 4096);
   p2pc_wire_hello h = {.version = P2PC_WIRE_VERSION, .incarnation = inc};
   strcpy(h.id, id);
-  long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_HELLO);
-  assert_int_equal(p2pc_wire_hello_put(&b, &h), 0);
-  assert_int_equal(p2pc_wire_frame_end(&b, at, 4096), 0);
-  feed(w, i, *l, &b);
-  p2pc_buf_fini(&b);
+  fake_hello(w, i, &h, l);
 }
 
 /* X dials node i. */
@@ -354,12 +368,9 @@ void fake_peer(net *w, int i, p2pc_link_id *l) {
 /* An ACK frame (cum, nothing beyond) from a fake peer. */
 void fake_ack(net *w, int i, p2pc_link_id l, uint64_t cum) {
   p2pc_buf b;
-  p2pc_buf_init(&b, p2pc_allocator_default(), 4096);
-  long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_ACK);
+  long at = frame_open(&b, P2PC_FRAME_ACK);
   assert_int_equal(p2pc_wire_ack_put(&b, cum, 0), 0);
-  assert_int_equal(p2pc_wire_frame_end(&b, at, 4096), 0);
-  feed(w, i, l, &b);
-  p2pc_buf_fini(&b);
+  frame_feed(w, i, l, &b, at);
 }
 
 /* A LEAVE frame from a fake peer: no DATA after lseq last, nobody named. */
@@ -367,12 +378,9 @@ void fake_leave(net *w, int i, p2pc_link_id l, uint64_t last) {
   p2pc_buf b;
   p2pc_wire_peer none;
   memset(&none, 0, sizeof none);
-  p2pc_buf_init(&b, p2pc_allocator_default(), 4096);
-  long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_LEAVE);
+  long at = frame_open(&b, P2PC_FRAME_LEAVE);
   assert_int_equal(p2pc_wire_leave_put(&b, last, &none), 0);
-  assert_int_equal(p2pc_wire_frame_end(&b, at, 4096), 0);
-  feed(w, i, l, &b);
-  p2pc_buf_fini(&b);
+  frame_feed(w, i, l, &b, at);
 }
 
 /* A STABLE frame from X: `delivered` of node i's stream, every level at
@@ -385,33 +393,24 @@ void fake_stable(net *w, int i, p2pc_link_id l, uint64_t delivered,
   ws.delivered = delivered;
   for (int d = 0; d < P2PC_STABLE_DEPTH; d++)
     ws.rep.v[d] = value;
-  p2pc_buf_init(&b, p2pc_allocator_default(), 4096);
-  long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_STABLE);
+  long at = frame_open(&b, P2PC_FRAME_STABLE);
   assert_int_equal(p2pc_wire_stable_put(&b, &ws), 0);
-  assert_int_equal(p2pc_wire_frame_end(&b, at, 4096), 0);
-  feed(w, i, l, &b);
-  p2pc_buf_fini(&b);
+  frame_feed(w, i, l, &b, at);
 }
 
 void fake_pong(net *w, int i, p2pc_link_id l, uint64_t token) {
   p2pc_buf b;
-  p2pc_buf_init(&b, p2pc_allocator_default(), 64);
-  long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_PONG);
+  long at = frame_open(&b, P2PC_FRAME_PONG);
   assert_int_equal(p2pc_wire_ping_put(&b, P2PC_FRAME_PONG, token), 0);
-  assert_int_equal(p2pc_wire_frame_end(&b, at, 64), 0);
-  feed(w, i, l, &b);
-  p2pc_buf_fini(&b);
+  frame_feed(w, i, l, &b, at);
 }
 
 void fake_error(net *w, int i, p2pc_link_id l, uint16_t code,
                 const char *reason) {
   p2pc_buf b;
-  p2pc_buf_init(&b, p2pc_allocator_default(), 4096);
-  long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_ERROR);
+  long at = frame_open(&b, P2PC_FRAME_ERROR);
   assert_int_equal(p2pc_wire_error_put(&b, code, reason), 0);
-  assert_int_equal(p2pc_wire_frame_end(&b, at, 4096), 0);
-  feed(w, i, l, &b);
-  p2pc_buf_fini(&b);
+  frame_feed(w, i, l, &b, at);
 }
 
 void look(net *w, int i, p2pc_link_id l, seen *s) {

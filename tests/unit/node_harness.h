@@ -138,6 +138,9 @@ void fake_link(net *w, int i, p2pc_link_id *l);
 bool closed_with(net *w, int i, p2pc_link_id l, const char *text);
 /* Bytes b in on node i's link l; X (or `id`, incarnation inc) dials i. */
 void feed(net *w, int i, p2pc_link_id l, const p2pc_buf *b);
+/* A fake peer dials node i with HELLO h: an accepted link that has taken
+ * it (node i may have closed it again, as its answer says). */
+void fake_hello(net *w, int i, const p2pc_wire_hello *h, p2pc_link_id *l);
 void fake_peer_as(net *w, int i, const char *id, uint64_t inc, p2pc_link_id *l);
 void fake_peer(net *w, int i, p2pc_link_id *l);
 /* Frames from the fake peer: ACK (cum), LEAVE (last), STABLE, ERROR. */

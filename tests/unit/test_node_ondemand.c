@@ -232,26 +232,16 @@ static void full_pair(net *w) {
   assert_true(linked(w, 1, "N2"));
 }
 
-/* A fake peer X dials node i with a HELLO saying ON_DEMAND, into b. */
-static void od_hello(net *w, int i, p2pc_buf *b, p2pc_link_id *l) {
-  fake_link(w, i, l);
+/* full_pair, then a fake peer X dials N1 with a HELLO saying ON_DEMAND. */
+static net *full_pair_and_x(p2pc_link_id *l) {
+  net *w = net_new();
+  full_pair(w);
   p2pc_wire_hello h = {.version = P2PC_WIRE_VERSION,
                        .flags = P2PC_HELLO_FRESH | P2PC_HELLO_ON_DEMAND,
                        .incarnation = 5,
                        .listen = p2pc_drive_addr(9)};
   strcpy(h.id, "X");
-  long at = p2pc_wire_frame_begin(b, P2PC_FRAME_HELLO);
-  assert_int_equal(p2pc_wire_hello_put(b, &h), 0);
-  assert_int_equal(p2pc_wire_frame_end(b, at, 1 << 20), 0);
-  feed(w, i, *l, b);
-}
-
-/* full_pair, then X on demand at N1 (its HELLO in b, initialised here). */
-static net *full_pair_and_x(p2pc_buf *b, p2pc_link_id *l) {
-  net *w = net_new();
-  full_pair(w);
-  p2pc_buf_init(b, p2pc_allocator_default(), 4096);
-  od_hello(w, 1, b, l);
+  fake_hello(w, 1, &h, l);
   return w;
 }
 
@@ -260,8 +250,7 @@ static net *full_pair_and_x(p2pc_buf *b, p2pc_link_id *l) {
 static void test_full_node_takes_on_demand_hello(void **state) {
   (void)state;
   p2pc_link_id l;
-  p2pc_buf b;
-  net *w = full_pair_and_x(&b, &l);
+  net *w = full_pair_and_x(&l);
   const uint8_t *out;
   size_t len;
   p2pc_node_link_output(w->nodes[1].n, l, &out, &len);
@@ -277,7 +266,8 @@ static void test_full_node_takes_on_demand_hello(void **state) {
   /* the same without the flag: "peer table full" */
   p2pc_link_id l2;
   fake_link(w, 1, &l2);
-  p2pc_buf_reset(&b);
+  p2pc_buf b;
+  p2pc_buf_init(&b, p2pc_allocator_default(), 4096);
   p2pc_wire_hello h = {.version = P2PC_WIRE_VERSION,
                        .flags = P2PC_HELLO_FRESH,
                        .incarnation = 5,
@@ -301,9 +291,7 @@ static void test_full_node_takes_on_demand_hello(void **state) {
 static void test_on_demand_link_beats_slowly(void **state) {
   (void)state;
   p2pc_link_id l;
-  p2pc_buf b;
-  net *w = full_pair_and_x(&b, &l);
-  p2pc_buf_fini(&b);
+  net *w = full_pair_and_x(&l);
   assert_true(od_linked(w, 1, "X"));
   seen s;
   look(w, 1, l, &s); /* the HELLO answer and what came with it */
