@@ -210,7 +210,11 @@ static void feed_time(run *r, uint32_t k) {
 
 static void birth(run *r, uint32_t k) {
   bnode *s = &r->s[k];
-  p2pc_causal_config cfg = {.lifetime_ns = r->p.life, .no_prune = r->no_prune};
+  /* Odd seeds forget ids at every tick (never a no_prune run, so that
+   * --compare-prune also holds forgetting to "no delivery changes"). */
+  p2pc_causal_config cfg = {.lifetime_ns = r->p.life,
+                            .no_prune = r->no_prune,
+                            .forget_every_tick = !r->no_prune && (r->seed & 1)};
   r->ctx[k].r = r;
   r->ctx[k].k = k;
   if (p2pc_causal_new(&s->c, s->name, &cfg, p2pc_allocator_default(), on_event,

@@ -247,7 +247,7 @@ typedef struct run {
   uint32_t ops_left;
   uint64_t dups_injected, full_total, send_full, refused, expired_rx,
       expired_tx, dropped, lost, meta_total, sends_total, deps_max, g_applied,
-      reports_sent;
+      reports_sent, forgotten;
   char fail[700];
   char fail_prop;
 } run;

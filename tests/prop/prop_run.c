@@ -273,6 +273,7 @@ outcome run_schedule(run *r, const options *o, uint64_t seed, bool no_prune,
   for (uint32_t k = 0; k < r->nslots && !r->legacy; k++) {
     p2pc_causal_stats st;
     p2pc_causal_get_stats(r->s[k].c, &st);
+    r->forgotten += st.forgotten;
     if (st.rejected_full != r->s[k].fulls)
       fail(r, 'x',
            "%s: stats.rejected_full=%" PRIu64 " but receive returned FULL "

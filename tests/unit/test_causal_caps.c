@@ -253,6 +253,103 @@ static void test_cap_nodes(void **state) {
   fini_all(w, 2);
 }
 
+/* A sender silent for Δ + settle, with nothing left about it, is
+ * forgotten: max_nodes bounds the identities heard at once, not over the
+ * core's life (it was a permanent TOOBIG past max_nodes). One new sender
+ * every Δ, 100 of them, through a table of 8. */
+static void test_forget_silent_senders(void **state) {
+  (void)state;
+  p2pc_causal_config cfg = {.max_nodes = 8, .lifetime_ns = LIFE};
+  node d;
+  wire_msg first;
+  node_new(&d, "D~d", &cfg, A);
+  int delivered = 0;
+  for (int i = 0; i < 100; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "S%d~s", i);
+    int64_t t = T0 + (int64_t)i * LIFE;
+    node s;
+    wire_msg w;
+    node_new(&s, id, &cfg, A);
+    set_time(&s, t);
+    set_time(&d, t);
+    send_msg(&s, "D~d", "hi", &w);
+    assert_int_equal(arrive(&d, &w, 0), 0);
+    assert_int_equal(d.ev[d.n - 1].kind, P2PC_CEV_DELIVER);
+    delivered++;
+    d.n = 0;
+    uint32_t nids = 0;
+    while (p2pc_causal_id_name(d.c, nids))
+      nids++;
+    assert_true(nids <= 8);
+    if (i == 0)
+      first = w;
+    else
+      p2pc_buf_fini(&w.b);
+    node_free(&s);
+  }
+  assert_int_equal(delivered, 100);
+  assert_true(stats(&d).forgotten >= 90);
+  assert_int_equal(stats(&d).delivered, 100);
+  /* A late copy of the first message: older than Δ, from a sender
+   * forgotten here. It may have been delivered (it was), so it is dropped,
+   * neither delivered again nor reported undeliverable. */
+  assert_null(strstr(p2pc_causal_id_name(d.c, 0), "S0~"));
+  assert_int_equal(arrive(&d, &first, 0), 0);
+  assert_string_equal(last(&d), "drop S0~s:1");
+  assert_int_equal(stats(&d).delivered, 100);
+  assert_int_equal(count(&d, P2PC_CEV_EXPIRE), 0);
+  p2pc_buf_fini(&first.b);
+  node_free(&d);
+}
+
+/* Forgetting renumbers the ids that stay: a message buffered across it
+ * keeps waiting for the right one and is delivered after it. */
+static void test_forget_renumbers_buffered(void **state) {
+  (void)state;
+  p2pc_causal_config cfg = {.lifetime_ns = LIFE, .forget_every_tick = true};
+  node a, b, c, old;
+  wire_msg w[3];
+  node_new(&old, "O~o", &cfg, A);
+  node_new(&a, "A~a", &cfg, A);
+  node_new(&b, "B~b", &cfg, A);
+  node_new(&c, "C~c", &cfg, A);
+  /* C hears from O first: O's id comes before A's and B's. */
+  set_time(&old, T0);
+  set_time(&c, T0);
+  send_msg(&old, "C~c", "o", &w[0]);
+  assert_int_equal(arrive(&c, &w[0], 0), 0);
+  p2pc_buf_fini(&w[0].b);
+  /* Past settle (2.25 s, about 2.1 Δ here): O is forgotten while m3,
+   * stamped now, is still younger than Δ. */
+  int64_t t = T0 + 3 * LIFE;
+  set_time(&a, t);
+  set_time(&b, t);
+  set_time(&c, t);
+  send_msg(&a, "C~c", "m1", &w[0]);
+  send_msg(&a, "B~b", "m2", &w[1]);
+  assert_int_equal(arrive(&b, &w[1], 0), 0);
+  send_msg(&b, "C~c", "m3", &w[2]); /* carries (C, A, 1) */
+  assert_int_equal(arrive(&c, &w[2], 0), 0);
+  assert_string_equal(last(&c), "buffer B~b:1 waits A~a:1 unmet 1");
+  /* O falls silent for Δ + settle: C forgets it, and A, B, C move down. */
+  uint64_t gone = stats(&c).forgotten;
+  set_time(&c, t + LIFE / 2);
+  assert_true(stats(&c).forgotten > gone);
+  assert_int_equal(p2pc_causal_buffered(c.c), 1);
+  for (uint32_t i = 0; p2pc_causal_id_name(c.c, i); i++)
+    assert_null(strstr(p2pc_causal_id_name(c.c, i), "O~o"));
+  assert_int_equal(arrive(&c, &w[0], 0), 0);
+  assert_string_equal(back(&c, 2), "deliver A~a:1");
+  assert_string_equal(last(&c), "deliver B~b:1");
+  assert_int_equal(p2pc_causal_buffered(c.c), 0);
+  node_free(&old);
+  node_free(&a);
+  node_free(&b);
+  node_free(&c);
+  fini_all(w, 3);
+}
+
 /* ---- all-or-nothing under allocation failure ------------------------------
  */
 
@@ -469,6 +566,8 @@ int main(void) {
       cmocka_unit_test(test_buffer_full),
       cmocka_unit_test(test_buffer_byte_limit),
       cmocka_unit_test(test_cap_nodes),
+      cmocka_unit_test(test_forget_silent_senders),
+      cmocka_unit_test(test_forget_renumbers_buffered),
       cmocka_unit_test(test_allocation_failures_are_atomic),
       cmocka_unit_test(test_allocation_failures_in_new),
   };

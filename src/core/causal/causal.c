@@ -149,6 +149,7 @@ void p2pc_causal_set_time(p2pc_causal *c, int64_t net_ns, uint64_t err_ns,
     p2pc__causal_drain_buf(c, mono_ns); /* it sweeps first */
   else
     p2pc__causal_sweep(c);
+  p2pc__causal_maybe_forget(c);
 }
 
 void p2pc__causal_find_all(p2pc_causal *c) {
@@ -252,6 +253,8 @@ static int deliver(p2pc_causal *c, const p2pc_ses_msg *m, uint64_t waited_ns,
   }
   if (m->n > ps->rx_last_n)
     ps->rx_last_n = m->n;
+  if (m->stamp > ps->last)
+    ps->last = m->stamp;
   c->st.delivered++;
   p2pc_causal_event ev = {.kind = P2PC_CEV_DELIVER,
                           .sender = name_of(c, m->sender),
@@ -339,6 +342,14 @@ int p2pc_causal_receive_hops(p2pc_causal *c, const char *expected_sender,
   int rv;
   p2pc_ses_msg_init(&m);
   rv = p2pc_wire_ses_get(b, len, &c->ids, c->a, &m);
+  if (rv == P2PC_ERR_FULL && p2pc__causal_forget(c)) {
+    /* Room made by forgetting what nothing needs: decoded afresh, since
+     * the ids were renumbered. */
+    p2pc_ses_msg_fini(&m, c->a);
+    p2pc_ses_msg_init(&m);
+    rv = p2pc_wire_ses_get(b, len, &c->ids, c->a, &m);
+    nids = c->ids.n;
+  }
   if (rv < 0) {
     if (rv == P2PC_ERR_FULL)
       rv = P2PC_ERR_TOOBIG; /* more node IDs than max_nodes: permanent */
@@ -462,6 +473,18 @@ int p2pc_causal_receive_hops(p2pc_causal *c, const char *expected_sender,
   if (dup) {
     c->st.duplicates++;
     ev.kind = P2PC_CEV_DUP;
+    emit(c, &ev);
+    rv = 0;
+    goto out;
+  }
+  if (expired(c, m.stamp) && m.stamp <= c->forgot_last && !ps->rx_last_n &&
+      !ps->bc_last) {
+    /* Its sender's state was forgotten here after everything it had sent
+     * aged out: this may be a late copy of one delivered here, which must
+     * not be reported undeliverable. Dropped as it is, nothing recorded. */
+    c->st.expired_rx++;
+    ev.kind = P2PC_CEV_DROP;
+    ev.reason = "older than the causal lifetime, from a sender forgotten here";
     emit(c, &ev);
     rv = 0;
     goto out;

@@ -61,6 +61,11 @@
 #define P2PC_CAUSAL_SETTLE_NS 2000000000ull
 /* Written-off ranges remembered per sender (for reports and late copies). */
 #define P2PC_CAUSAL_MAX_WRITTEN_OFF 8
+/* The id table is swept for ids nothing needs any more (a sender silent
+ * for Δ + settle, with nothing pending, buffered or written off; see
+ * p2pc_causal_set_time) once it holds this many, then at twice what the
+ * last sweep kept. */
+#define P2PC_CAUSAL_FORGET_MIN 64
 
 /* Hybrid logical clock stamps: network time in ns with the low 16 bits a
  * logical counter (Kulkarni et al., OPODIS 2014, packed into one word). */
@@ -77,7 +82,9 @@ typedef struct p2pc_causal_config {
   uint32_t max_buffered;
   /* Payload bytes that may wait in the buffer (0 = default). */
   size_t max_buffered_bytes;
-  /* Node IDs this core will ever learn (0 = default). */
+  /* Node IDs this core holds at once (0 = default). An id is forgotten
+   * once nothing here needs it (P2PC_CAUSAL_FORGET_MIN), so this bounds
+   * the identities heard within about Δ, not over the core's life. */
   uint32_t max_nodes;
   /* Δ in ns (0 = default 60 s; P2PC_CAUSAL_LIFETIME_INF = never). */
   uint64_t lifetime_ns;
@@ -94,6 +101,10 @@ typedef struct p2pc_causal_config {
    * reports or by the global stable time. It must change no decision
    * (a property test holds the two side by side). */
   bool no_prune;
+  /* For tests: sweep the id table for ids nothing needs at every
+   * p2pc_causal_set_time, not at P2PC_CAUSAL_FORGET_MIN and doublings
+   * (costs O(state) a call). It must change no delivery. */
+  bool forget_every_tick;
 } p2pc_causal_config;
 
 typedef enum p2pc_causal_ev_kind {
@@ -145,7 +156,8 @@ void p2pc_causal_free(p2pc_causal *c);
  * (ns). The HLC never runs behind it. Entries and buffered messages that
  * this makes older than Δ expire now (EXPIRE events), messages sent that
  * are older than Δ and not known delivered are given up (EXPIRE with
- * at_sender), and the buffer is drained. Call it before every other call
+ * at_sender), and the buffer is drained. Ids nothing needs any more are
+ * forgotten (P2PC_CAUSAL_FORGET_MIN). Call it before every other call
  * that takes input, and from a timer.
  */
 void p2pc_causal_set_time(p2pc_causal *c, int64_t net_ns, uint64_t err_ns,
@@ -183,7 +195,8 @@ int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
  *                   INT64_MAX, which no network time reaches (REFUSE);
  *   P2PC_ERR_PROTO  malformed, addressed to another node, or from someone
  *                   other than expected_sender; nothing changed;
- *   P2PC_ERR_TOOBIG it names more node IDs than max_nodes allows;
+ *   P2PC_ERR_TOOBIG it names more node IDs than max_nodes allows, even
+ *                   once every id nothing needs is forgotten;
  *   P2PC_ERR_NOMEM.
  */
 int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
@@ -307,6 +320,7 @@ typedef struct p2pc_causal_stats {
   uint64_t refused_ahead; /* messages refused: stamp too far ahead */
   uint64_t full_deps;     /* sends or receives refused at an entry cap */
   uint32_t deps_max;      /* most entries ever held */
+  uint64_t forgotten;     /* ids forgotten: silent, nothing left about them */
 } p2pc_causal_stats;
 void p2pc_causal_get_stats(const p2pc_causal *c, p2pc_causal_stats *st);
 

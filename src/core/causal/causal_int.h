@@ -51,6 +51,10 @@ typedef struct peer_state {
   /* Its broadcasts up to here are delivered or written off here (those
    * written off: the node's bwo list). */
   uint64_t bc_last;
+  /* The newest stamp of a message it sent that was taken here, or of one
+   * sent to it; for a retired id, the HLC at its retirement. Its state
+   * may be forgotten once this is older than Δ + settle (retire.c). */
+  uint64_t last;
 } peer_state;
 
 /* Broadcasts of `sender` in (lo, hi] were skipped here as expired: a later
@@ -110,6 +114,11 @@ struct p2pc_causal {
   size_t buf_bytes;
   uint64_t buf_lb;
   bool drain_pending; /* a drain stopped early (full or out of memory) */
+  /* Ids are forgotten (retire.c) when the table reaches compact_at;
+   * forgot_last is the newest `last` of any id forgotten: a message
+   * stamped at or before it may have been delivered here before. */
+  uint32_t compact_at;
+  uint64_t forgot_last;
   /* Stability knowledge rose since the entries were last filtered: they
    * are filtered before the next send (where their number matters), not
    * on every report and message (that would cost O(entries) each). */
@@ -190,6 +199,18 @@ bool p2pc__causal_dep_stable(const p2pc_causal *c, const p2pc_ses_dep *e);
 /* Merges m's entries into V as delivering m does (all-or-nothing). */
 int p2pc__causal_merge(p2pc_causal *c, const p2pc_ses_msg *m,
                        uint32_t link_hops, const p2pc_ses_dep *extra);
+
+/* ---- retire.c ----------------------------------------------------------- */
+
+/* Forgets every id nothing here needs any more (retire.c): the table and
+ * the per-id state shrink to what is live, ids are renumbered in order.
+ * Returns how many went. */
+uint32_t p2pc__causal_forget(p2pc_causal *c);
+/* Forgets at the table's growth mark (a tick's check). */
+static inline void p2pc__causal_maybe_forget(p2pc_causal *c) {
+  if (c->ids.n >= c->compact_at || c->cfg.forget_every_tick)
+    p2pc__causal_forget(c);
+}
 
 /* ---- expiry.c ----------------------------------------------------------- */
 

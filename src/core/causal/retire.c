@@ -30,9 +30,12 @@ int p2pc_causal_peer_report(p2pc_causal *c, const char *dest,
     return P2PC_ERR_PROTO;
   if (delivered > ps->tx_last_n)
     delivered = ps->tx_last_n;
+  /* Ranges of our numbers it wrote off: none above our last message (its
+   * memory may reach back past what we still remember of our stream to
+   * it, if we forgot it: ranges above tx_last_n then cover nothing of
+   * ours that is pending). */
   for (uint32_t i = 0; i < nwo; i++)
-    if (wo[2 * i] == 0 || wo[2 * i] > wo[2 * i + 1] ||
-        wo[2 * i + 1] > ps->tx_last_n)
+    if (wo[2 * i] == 0 || wo[2 * i] > wo[2 * i + 1] || wo[2 * i + 1] > c->nsent)
       return P2PC_ERR_PROTO;
   /* Pending messages it covers: delivered (silently) or written off. */
   uint32_t k = 0;
@@ -191,6 +194,7 @@ int p2pc_causal_retire(p2pc_causal *c, const char *id, uint64_t mono_ns) {
   if (ps->retired)
     return 0;
   ps->retired = true;
+  ps->last = c->hlc; /* a tombstone for Δ + settle (forgetting ids) */
   c->npending -= ps->pq_n;
   ps->pq_n = ps->pq_head = 0;
   uint64_t ignored = 0;
@@ -221,4 +225,137 @@ bool p2pc_causal_is_retired(const p2pc_causal *c, const char *id) {
   uint32_t x;
   return id && p2pc_idtab_find(&c->ids, id, strlen(id), &x) == 0 &&
          x < c->npeers && c->peers[x].retired;
+}
+
+/* ---- forgetting ids ----------------------------------------------------- */
+
+/*
+ * An id's state may go once nothing refers to it and all it could still
+ * matter for has aged out: every message of its that was taken here, and
+ * every message sent to it, is older than Δ + settle (a copy of one that
+ * arrives now is refused as older than Δ, so the de-duplication state is
+ * not needed; the destination has given up or reported everything), and
+ * no entry, buffered message, pending message or written-off range names
+ * it. A retired id goes Δ + settle after its retirement: a message of its
+ * sent before it is older than Δ by then.
+ */
+static bool id_live(const p2pc_causal *c, uint32_t x) {
+  const peer_state *ps = &c->peers[x];
+  return x == c->self || x == c->all || ps->pq_n || ps->in_active || ps->nwo ||
+         ps->wo_floor_until > c->hlc || c->hlc < due(c, ps->last, c->settle);
+}
+
+static void mark(uint8_t *keep, uint32_t x, uint32_t n) {
+  if (x < n)
+    keep[x] = 1;
+}
+
+uint32_t p2pc__causal_forget(p2pc_causal *c) {
+  uint32_t n = c->ids.n;
+  if (c->life == P2PC_CAUSAL_LIFETIME_INF || p2pc__causal_sync_peers(c) != 0)
+    return 0;
+  /* Destinations whose queue emptied leave the active list first. */
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < c->nactive; i++) {
+    peer_state *ps = &c->peers[c->active[i]];
+    if (ps->pq_n)
+      c->active[k++] = c->active[i];
+    else
+      ps->in_active = false;
+  }
+  c->nactive = k;
+  /* seen is a zeroed work area of one byte an id: the marks. */
+  uint8_t *keep = c->seen;
+  for (uint32_t x = 0; x < n; x++)
+    keep[x] = id_live(c, x);
+  for (uint32_t i = 0; i < c->nV; i++) {
+    mark(keep, c->V[i].dest, n);
+    mark(keep, c->V[i].sender, n);
+  }
+  for (uint32_t i = 0; i < c->nbwo; i++)
+    mark(keep, c->bwo[i].sender, n);
+  for (uint32_t i = 0; i < c->nbuf; i++) {
+    const p2pc_ses_msg *m = &c->buf[i].m;
+    mark(keep, m->sender, n);
+    mark(keep, m->dest, n);
+    for (uint32_t j = 0; j < m->ndeps; j++) {
+      mark(keep, m->deps[j].dest, n);
+      mark(keep, m->deps[j].sender, n);
+    }
+    for (uint32_t j = 0; j < m->nls; j++)
+      mark(keep, m->ls[j].id, n);
+  }
+  uint32_t live = 0;
+  for (uint32_t x = 0; x < n; x++)
+    live += keep[x];
+  uint32_t gone = n - live;
+  /* The table that keeps them, in their order: a renumbering that keeps
+   * the order keeps every sorted list sorted. All or nothing. */
+  uint32_t *to = gone ? xalloc(c->a, (size_t)n * sizeof *to) : NULL;
+  p2pc_idtab nt;
+  p2pc_idtab_init(&nt, c->a, c->ids.limit);
+  bool ok = to != NULL;
+  for (uint32_t x = 0; ok && x < n; x++) {
+    size_t len;
+    const char *nm = p2pc_idtab_name(&c->ids, x, &len);
+    to[x] = UINT32_MAX;
+    if (keep[x])
+      ok = p2pc_idtab_intern(&nt, nm, len, &to[x]) == 0;
+  }
+  memset(keep, 0, n);
+  if (!ok) {
+    /* Nothing to forget, or no memory to do it now: the next sweep is
+     * due once the table has doubled again. */
+    p2pc_idtab_fini(&nt);
+    c->a->free(to, c->a->ud);
+    c->compact_at =
+        2 * n > P2PC_CAUSAL_FORGET_MIN ? 2 * n : P2PC_CAUSAL_FORGET_MIN;
+    return 0;
+  }
+  /* Commit: nothing below can fail. */
+  for (uint32_t x = 0; x < n; x++) {
+    peer_state *ps = &c->peers[x];
+    if (to[x] == UINT32_MAX) {
+      if (ps->last > c->forgot_last)
+        c->forgot_last = ps->last;
+      c->a->free(ps->pq, c->a->ud);
+    } else if (to[x] != x) {
+      c->peers[to[x]] = *ps;
+    }
+  }
+  for (uint32_t i = 0; i < c->nV; i++) {
+    c->V[i].dest = to[c->V[i].dest];
+    c->V[i].sender = to[c->V[i].sender];
+  }
+  for (uint32_t i = 0; i < c->nbwo; i++)
+    c->bwo[i].sender = to[c->bwo[i].sender];
+  for (uint32_t i = 0; i < c->nbuf; i++) {
+    p2pc_ses_msg *m = &c->buf[i].m;
+    m->sender = to[m->sender];
+    m->dest = to[m->dest];
+    for (uint32_t j = 0; j < m->ndeps; j++) {
+      m->deps[j].dest = to[m->deps[j].dest];
+      m->deps[j].sender = to[m->deps[j].sender];
+    }
+    for (uint32_t j = 0; j < m->nls; j++)
+      m->ls[j].id = to[m->ls[j].id];
+  }
+  for (uint32_t i = 0; i < c->nactive; i++)
+    c->active[i] = to[c->active[i]];
+  c->self = to[c->self];
+  if (c->all != UINT32_MAX)
+    c->all = to[c->all];
+  c->a->free(to, c->a->ud);
+  p2pc_idtab_fini(&c->ids);
+  c->ids = nt;
+  c->npeers = live;
+  /* The per-id arrays keep their room (sync_peers sizes them to the table
+   * when it grows past them again); the peers' goes back. */
+  peer_state *p = c->a->realloc(c->peers, (size_t)live * sizeof *p, c->a->ud);
+  if (p)
+    c->peers = p;
+  c->st.forgotten += gone;
+  c->compact_at =
+      2 * live > P2PC_CAUSAL_FORGET_MIN ? 2 * live : P2PC_CAUSAL_FORGET_MIN;
+  return gone;
 }

@@ -189,6 +189,7 @@ static int send_to(p2pc_causal *c, const char *dest, const uint8_t *payload,
   c->last_stamp = stamp;
   c->nsent++;
   ps->tx_last_n = m.n;
+  ps->last = stamp;
   if (!bc) { /* a broadcast is reported by no one: never pending */
     pq_push(c, ps, m.n, stamp); /* room was reserved */
     c->npending++;
@@ -239,6 +240,8 @@ static int send_to(p2pc_causal *c, const char *dest, const uint8_t *payload,
 int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
                      size_t len, uint64_t mono_ns, p2pc_buf *out) {
   (void)mono_ns;
+  if (c->ids.n >= c->ids.limit)
+    p2pc__causal_forget(c); /* room for dest's name, if it is new */
   uint32_t nids = c->ids.n;
   int rv = send_to(c, dest, payload, len, out);
   /* A refused send leaves no trace, not even dest's name: the table is
