@@ -138,8 +138,10 @@ typedef struct p2pc_settings {
 
   /* Unicast to nodes that are not neighbours (docs/PROTOCOL.md,
    * "Addressing any node"). */
-  uint32_t max_ondemand;     /* links opened on demand, at most [16] */
-  uint32_t max_sessions;     /* sessions outside the active view [1024] */
+  uint32_t max_ondemand; /* links opened on demand, at most [16] */
+  /* Sessions outside the active view [1024]; one idle for Δ + its
+   * settling (or ondemand_idle_ns, if longer) is forgotten. */
+  uint32_t max_sessions;
   uint64_t ondemand_idle_ns; /* an idle on-demand link closes after [60 s] */
   /* Failure detection (SWIM with Lifeguard): each probe_interval one
    * peer is probed; it must answer within probe_timeout (stretched while

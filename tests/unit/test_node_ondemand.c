@@ -183,6 +183,38 @@ static void test_idle_sessions_are_evicted(void **state) {
   net_free(w);
 }
 
+/* A session outside the active view, idle past the causal lifetime and
+ * its settling, is forgotten (no max_sessions pressure; N0's Δ is 5 s):
+ * records do not pile up one per node ever sent to. The next send starts
+ * afresh and delivers exactly once. */
+static void test_idle_sessions_are_forgotten(void **state) {
+  (void)state;
+  net *w = net_new();
+  p2pc_node_config cfg = {.ondemand_idle_ns = 1000 * MS};
+  cfg.causal.lifetime_ns = 5000 * MS;
+  star(w, 2, &cfg);
+  send_ok(w, 0, "N2", "a");
+  run(w, 3000); /* delivered, reported, then idle: closed */
+  assert_false(od_linked(w, 0, "N2"));
+  p2pc_peer_info pi;
+  assert_true(info_of(w, 0, "N2", &pi));
+  assert_true(info_of(w, 2, "N0", &pi));
+  run(w, 3000); /* 6 s after: not yet past 5 s + settling (2.25 s) */
+  assert_true(info_of(w, 0, "N2", &pi));
+  run(w, 2000);
+  assert_false(info_of(w, 0, "N2", &pi));
+  assert_true(info_of(w, 2, "N0", &pi)); /* N2's Δ is the default 60 s */
+  assert_true(info_of(w, 0, "N1", &pi)); /* the neighbour stays */
+  send_ok(w, 0, "N2", "b");
+  run(w, 500);
+  assert_int_equal(count_delivered(&w->nodes[2], "N0~"), 2);
+  for (int i = 0; i < 3; i++) {
+    assert_no_duplicates(&w->nodes[i]);
+    assert_int_equal(w->nodes[i].undeliverable, 0);
+  }
+  net_free(w);
+}
+
 /* An ID nobody knows: the lookup starts (AGAIN), finds nothing (RESOLVED
  * ok=false), and for 10 s sends answer NOTFOUND with no new lookup (the
  * negative cache); then one again. A lookup that finds
@@ -361,6 +393,7 @@ int main(void) {
       cmocka_unit_test(test_send_opens_a_link_on_demand),
       cmocka_unit_test(test_cap_closes_least_recently_used),
       cmocka_unit_test(test_idle_sessions_are_evicted),
+      cmocka_unit_test(test_idle_sessions_are_forgotten),
       cmocka_unit_test(test_notfound_then_resolved),
       cmocka_unit_test(test_full_node_takes_on_demand_hello),
       cmocka_unit_test(test_on_demand_link_beats_slowly),

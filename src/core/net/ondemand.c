@@ -227,25 +227,37 @@ void p2pc__node_ondemand_refused(p2pc_node *n, peer *p) {
   p2pc__node_log(n, P2PC_LOG_DEBUG, t);
 }
 
-/* Forgets the least recently used on-demand record without a link and
- * with nothing unacknowledged, unreported or being ended. */
+/* An on-demand record without a link and with nothing unacknowledged,
+ * unreported or being ended: it may be forgotten (the FRESH rule). */
+static bool forgettable(p2pc_node *n, const peer *p) {
+  return p->ondemand && p->link == NO_LINK && !p->dialing && !p->qn &&
+         !leaving(p) &&
+         !(p->inc_known && p2pc_causal_pending_to(n->causal, p->sesid));
+}
+
+/* Forgets record pi (another one moves into its slot). */
+static void forget_session(p2pc_node *n, uint32_t pi, const char *why) {
+  char t[200] = "peers: forgetting the idle session with ";
+  p2pc__node_str_cat(t, sizeof t, n->peers[pi].id);
+  p2pc__node_str_cat(t, sizeof t, " ");
+  p2pc__node_str_cat(t, sizeof t, why);
+  p2pc__node_log(n, P2PC_LOG_DEBUG, t);
+  p2pc__node_forget_peer(n, pi);
+}
+
+/* Forgets the least recently used forgettable on-demand record. */
 static bool evict_one(p2pc_node *n) {
   uint32_t v = NO_PEER;
   for (uint32_t i = 0; i < n->npeers; i++) {
     const peer *p = &n->peers[i];
-    if (!p->ondemand || p->link != NO_LINK || p->dialing || p->qn ||
-        leaving(p) ||
-        (p->inc_known && p2pc_causal_pending_to(n->causal, p->sesid)))
+    if (!forgettable(n, p))
       continue;
     if (v == NO_PEER || p->used_ns < n->peers[v].used_ns)
       v = i;
   }
   if (v == NO_PEER)
     return false;
-  char t[160] = "peers: forgetting the idle session with ";
-  p2pc__node_str_cat(t, sizeof t, n->peers[v].id);
-  p2pc__node_log(n, P2PC_LOG_DEBUG, t);
-  p2pc__node_forget_peer(n, v);
+  forget_session(n, v, "to make room");
   return true;
 }
 
@@ -348,6 +360,34 @@ void p2pc__node_resolved(p2pc_node *n, const char *id,
   resolved_event(n, id, rec != NULL);
 }
 
+/* How long an idle session outside the active view is remembered once its
+ * link has closed: past the causal lifetime (and the settling after it),
+ * every message of its stream has been delivered or given up at both
+ * ends, so its causal state is gone too and a new link starts afresh.
+ * Never with an infinite lifetime (max_sessions still bounds them). */
+static uint64_t forget_after(const p2pc_node *n) {
+  uint64_t life = p2pc_causal_lifetime(n->causal);
+  if (life == P2PC_CAUSAL_LIFETIME_INF || life > UINT64_MAX / 4)
+    return UINT64_MAX;
+  uint64_t settle = P2PC_CAUSAL_SETTLE_NS + P2PC_CAUSAL_AHEAD_MARGIN_DEFAULT_NS;
+  return n->cfg.ondemand_idle_ns > life + settle ? n->cfg.ondemand_idle_ns
+                                                 : life + settle;
+}
+
+/* The peer array gives back room once it is less than a quarter used
+ * (keeping HEADROOM): it grows here too, never inside a callback. */
+static void shrink(p2pc_node *n) {
+  uint32_t want = n->npeers + HEADROOM;
+  if (n->cb_depth || want * 4 > n->peers_cap || want >= n->peers_cap)
+    return;
+  uint32_t cap = want * 2 < n->peers_cap ? want * 2 : n->peers_cap;
+  peer *x = n->a->realloc(n->peers, (size_t)cap * sizeof *x, n->a->ud);
+  if (x) {
+    n->peers = x;
+    n->peers_cap = cap;
+  }
+}
+
 void p2pc__node_ondemand_due(p2pc_node *n, uint64_t t) {
   if (n->npeers + HEADROOM > n->peers_cap && n->nondemand)
     grow(n, n->npeers + HEADROOM);
@@ -360,13 +400,20 @@ void p2pc__node_ondemand_due(p2pc_node *n, uint64_t t) {
     e->kind = OD_FREE;
     resolved_event(n, id, true);
   }
-  for (uint32_t i = 0; i < n->npeers; i++) {
+  uint64_t keep = forget_after(n);
+  for (uint32_t i = 0; i < n->npeers;) {
     peer *p = &n->peers[i];
     /* idle first: closable may look up the causal layer's queue */
     if (p->ondemand && t - p->used_ns >= n->cfg.ondemand_idle_ns &&
         closable(n, p))
       close_quiet(n, p, "idle");
+    if (p->ondemand && t - p->used_ns >= keep && forgettable(n, p)) {
+      forget_session(n, i, "(silent past the causal lifetime)");
+      continue; /* another record moved into slot i */
+    }
+    i++;
   }
+  shrink(n);
 }
 
 void p2pc__node_ondemand_free(p2pc_node *n) {
