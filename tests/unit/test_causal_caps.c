@@ -303,6 +303,40 @@ static void test_forget_silent_senders(void **state) {
   node_free(&d);
 }
 
+/* A report from a destination this core forgot (and heard from again)
+ * may name what it wrote off of our stream back when we remembered it:
+ * ranges above what we now remember sending it, but within what we sent,
+ * are taken (and cover nothing pending); a range above our last message
+ * is a lie. */
+static void test_report_after_forgetting(void **state) {
+  (void)state;
+  node s, d;
+  wire_msg w[2];
+  p2pc_causal_config sweep = {.lifetime_ns = LIFE, .forget_every_tick = true};
+  node_new(&s, "S~s", &sweep, A);
+  node_new(&d, "D~d", &one_second, A);
+  set_time(&s, T0);
+  set_time(&d, T0);
+  send_msg(&s, "D~d", "1", &w[0]);
+  assert_int_equal(arrive(&d, &w[0], 0), 0);
+  assert_int_equal(pass_report(&d, &s), 0);
+  /* Δ + settle later S has forgotten D; D's next message brings it back. */
+  set_time(&s, T0 + 4 * LIFE);
+  set_time(&d, T0 + 4 * LIFE);
+  assert_true(stats(&s).forgotten >= 1);
+  send_msg(&d, "S~s", "2", &w[1]);
+  assert_int_equal(arrive(&s, &w[1], 0), 0);
+  uint64_t wo[2] = {1, 1};
+  assert_int_equal(p2pc_causal_peer_report(s.c, "D~d", 1, wo, 1, 0), 0);
+  wo[0] = wo[1] = 2;
+  assert_int_equal(p2pc_causal_peer_report(s.c, "D~d", 1, wo, 1, 0),
+                   P2PC_ERR_PROTO);
+  assert_int_equal(p2pc_causal_pending_to(s.c, "D~d"), 0);
+  node_free(&s);
+  node_free(&d);
+  fini_all(w, 2);
+}
+
 /* Forgetting renumbers the ids that stay: a message buffered across it
  * keeps waiting for the right one and is delivered after it. */
 static void test_forget_renumbers_buffered(void **state) {
@@ -568,6 +602,7 @@ int main(void) {
       cmocka_unit_test(test_cap_nodes),
       cmocka_unit_test(test_forget_silent_senders),
       cmocka_unit_test(test_forget_renumbers_buffered),
+      cmocka_unit_test(test_report_after_forgetting),
       cmocka_unit_test(test_allocation_failures_are_atomic),
       cmocka_unit_test(test_allocation_failures_in_new),
   };
