@@ -34,7 +34,8 @@
  *     time (Δ minus the clocks' error bounds and the margin) at an honest
  *     node; and a sender gives up every message it still waits for as soon
  *     as its HLC makes it Δ old;
- *   - DUP, DROP, REFUSE: only of a copy / a retired sender / a stamp ahead
+ *   - DUP, DROP, REFUSE: only of a copy / a retired sender (or one the node
+ *     forgot, of a copy older than Δ) / a stamp ahead
  *     of network time + error + margin;
  *   - every honest node's HLC stays within T + 2 error bounds + margin (a
  *     liar cannot drag it ahead); local_stable (LS) never passes a message
@@ -116,6 +117,8 @@ static void do_send(world *w, unsigned from, unsigned to, uint8_t plen,
   p2pc_buf out;
   p2pc_buf_init(&out, p2pc_allocator_default(), tiny_out ? 4 : 1u << 16);
   uint32_t nids = known_ids(nd->c);
+  p2pc_causal_stats st0;
+  p2pc_causal_get_stats(nd->c, &st0);
   w->nmsgs++; /* visible to the event callback */
   w->sending = (int)k;
   w->fail.fired = false;
@@ -135,12 +138,19 @@ static void do_send(world *w, unsigned from, unsigned to, uint8_t plen,
                (rv == P2PC_ERR_INVAL && nd->retired[to]));
     FUZZ_CHECK(m->n == 0);
     FUZZ_CHECK(out.len == 0);
-    FUZZ_CHECK(known_ids(nd->c) == nids);
+    /* (A full table may have been swept first: names nothing needed,
+     * counted, may be gone; none was added.) */
+    p2pc_causal_stats st1;
+    p2pc_causal_get_stats(nd->c, &st1);
+    FUZZ_CHECK(known_ids(nd->c) + (st1.forgotten - st0.forgotten) == nids);
     w->nmsgs--;
     p2pc_buf_fini(&out);
     return;
   }
-  FUZZ_CHECK(!nd->retired[to]);
+  /* A retired identity is remembered Δ + settle after its retirement;
+   * once forgotten, a send to it is one to an identity never heard of
+   * (it waits, and is given up). */
+  FUZZ_CHECK(!nd->retired[to] || !p2pc_causal_is_retired(nd->c, names[to]));
   FUZZ_CHECK(m->n > 0);
   set_add(&nd->past, k);
   if (from == to) {
@@ -295,7 +305,12 @@ static void do_report(world *w, unsigned at, unsigned sender, bool bare) {
       FUZZ_CHECK(wo[2 * r - 1] + 1 < wo[2 * r]);
   }
   if (!w->tainted) {
-    FUZZ_CHECK(d == x->dmax[sender]);
+    /* At most all it delivered of sender's stream: less while a
+     * written-off range dropped at the cap holds reports back (wo_floor),
+     * or once it forgot sender (what it delivered since). The claims
+     * below must hold all the same. (The strict d == dmax here failed on
+     * the first: an input the 30 s fuzz stage had not reached.) */
+    FUZZ_CHECK(d <= x->dmax[sender]);
     for (unsigned k = 0; k < w->nmsgs; k++) {
       msgrec *m = &w->msgs[k];
       if (m->from != sender || m->to != at)
@@ -557,6 +572,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* Small enough that junk node IDs could exhaust it. */
   cfg.max_nodes = w.nnodes + ((cfg0 >> 5) & 7);
   cfg.lifetime_ns = w.life = lifetimes[cfg1 & 3];
+  /* Half the inputs with an odd count of extra IDs sweep the ID table at
+   * every tick; the others when it is full (max_nodes is small). */
+  cfg.forget_every_tick = !cfg.no_prune && ((cfg0 >> 5) & 1);
   switch ((cfg1 >> 2) & 3) {
   case 1:
     cfg.max_msg_deps = 2;

@@ -229,8 +229,9 @@ static int deliver(p2pc_causal *c, const p2pc_ses_msg *m, uint64_t waited_ns,
   /* Stream messages between the last one delivered and this one's
    * predecessor never got here in time: their entries expired. A
    * broadcast's prev is the sender's previous broadcast. */
-  if (!bc && m->prev > ps->rx_last_n)
-    p2pc__causal_wo_add(c, ps, ps->rx_last_n, m->prev);
+  uint64_t low = ps->rx_last_n > ps->rx_base ? ps->rx_last_n : ps->rx_base;
+  if (!bc && m->prev > low)
+    p2pc__causal_wo_add(c, ps, low, m->prev);
   /* One sender's unicasts to this node and its broadcasts form one stream
    * here: m carries its sender's latest entry of each (unless expired),
    * so what they name and is not delivered yet expired here. */
@@ -241,8 +242,8 @@ static int deliver(p2pc_causal *c, const p2pc_ses_msg *m, uint64_t waited_ns,
     if (is_all(c, e->dest) && e->n > ps->bc_last) {
       p2pc__causal_bwo_add(c, m->sender, ps->bc_last, e->n);
       ps->bc_last = e->n;
-    } else if (bc && e->dest == c->self && e->n > ps->rx_last_n) {
-      p2pc__causal_wo_add(c, ps, ps->rx_last_n, e->n);
+    } else if (bc && e->dest == c->self && e->n > low) {
+      p2pc__causal_wo_add(c, ps, low, e->n);
     }
   }
   if (bc) {
@@ -502,6 +503,14 @@ int p2pc_causal_receive_hops(p2pc_causal *c, const char *expected_sender,
     goto out;
   }
 
+  if (!ps->based) {
+    /* The first message of its stream taken here since its state was
+     * made: if ids have been forgotten, the stream below it may have been
+     * delivered here before, and is never claimed written off. */
+    ps->based = true;
+    if (c->forgot_last)
+      ps->rx_base = m.n - 1;
+  }
   ev.kind = P2PC_CEV_RECV;
   uint32_t nunmet = 0;
   const p2pc_ses_dep *w = unmet(c, &m, &nunmet);

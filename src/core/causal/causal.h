@@ -176,7 +176,8 @@ void p2pc_causal_set_time(p2pc_causal *c, int64_t net_ns, uint64_t err_ns,
  * Returns 0, P2PC_ERR_INVAL (bad or retired dest), P2PC_ERR_FULL (a cap:
  * too many node IDs, entries or messages in flight: back-pressure),
  * P2PC_ERR_TOOBIG (out's cap), P2PC_ERR_NOMEM. On failure nothing was sent
- * and the state is as before.
+ * and the state is as before (but that a full id table is swept first:
+ * ids nothing needed may be gone, counted in stats.forgotten).
  */
 int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
                      size_t len, uint64_t mono_ns, p2pc_buf *out);
@@ -197,6 +198,8 @@ int p2pc_causal_send(p2pc_causal *c, const char *dest, const uint8_t *payload,
  *                   other than expected_sender; nothing changed;
  *   P2PC_ERR_TOOBIG it names more node IDs than max_nodes allows, even
  *                   once every id nothing needs is forgotten;
+ * A message refused leaves no name in the table (a full table may have
+ * been swept first: ids nothing needed, counted in stats.forgotten).
  *   P2PC_ERR_NOMEM.
  */
 int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,

@@ -39,7 +39,12 @@ typedef struct peer_state {
   /* As a sender to this node. */
   uint64_t rx_last_n; /* its stream up to here is delivered/written off */
   uint64_t ls_known;  /* a value its LS had: its entries below are stable */
-  bool in_active;     /* listed in active */
+  /* Write-offs claim nothing at or below rx_base: once any id has been
+   * forgotten here, a state made anew may be one forgotten, whose stream
+   * up to some number was delivered (set at the first message taken). */
+  uint64_t rx_base;
+  bool based;     /* rx_base is set */
+  bool in_active; /* listed in active */
   wo_range wo[P2PC_CAUSAL_MAX_WRITTEN_OFF];
   uint32_t nwo;
   /* A range dropped at the cap takes what it knew with it: until

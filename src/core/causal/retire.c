@@ -323,6 +323,10 @@ uint32_t p2pc__causal_forget(p2pc_causal *c) {
       c->peers[to[x]] = *ps;
     }
   }
+  /* States past the table's end (left, empty, by a refused send or
+   * message whose new name went again) go too. */
+  for (uint32_t x = n; x < c->npeers; x++)
+    c->a->free(c->peers[x].pq, c->a->ud);
   for (uint32_t i = 0; i < c->nV; i++) {
     c->V[i].dest = to[c->V[i].dest];
     c->V[i].sender = to[c->V[i].sender];
