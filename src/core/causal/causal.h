@@ -289,6 +289,10 @@ void p2pc_causal_set_peer_stable(p2pc_causal *c, const char *sender,
  * and later ones are dropped on arrival; entries about messages to it
  * leave; entries about messages from it are met from now on. Messages
  * pending to it leave the pending set silently (the caller reports them).
+ * The retirement is remembered Δ + settle (then every message of it sent
+ * before is older than Δ): after that the id may be forgotten, and a send
+ * to it is one to an identity never heard of (it waits and is given up),
+ * not P2PC_ERR_INVAL.
  * Returns 0, P2PC_ERR_INVAL (bad id or self) or P2PC_ERR_FULL/NOMEM.
  */
 int p2pc_causal_retire(p2pc_causal *c, const char *id, uint64_t mono_ns);
