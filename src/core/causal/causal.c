@@ -310,6 +310,16 @@ static void copy_name(char *dst, const char *p, size_t len) {
   dst[len] = '\0';
 }
 
+/* Reports ev as a message discarded unseen (DROP) for reason; the caller
+ * counts it. Returns 0: the input was taken. */
+static int report_drop(p2pc_causal *c, p2pc_causal_event *ev,
+                       const char *reason) {
+  ev->kind = P2PC_CEV_DROP;
+  ev->reason = reason;
+  emit(c, ev);
+  return 0;
+}
+
 int p2pc_causal_receive(p2pc_causal *c, const char *expected_sender,
                         const uint8_t *b, size_t len, uint64_t mono_ns) {
   return p2pc_causal_receive_hops(c, expected_sender, b, len, 1, mono_ns);
@@ -424,10 +434,7 @@ int p2pc_causal_receive_hops(p2pc_causal *c, const char *expected_sender,
                           .broadcast = bc};
   if (ps->retired) {
     c->st.dropped_retired++;
-    ev.kind = P2PC_CEV_DROP;
-    ev.reason = "sender retired";
-    emit(c, &ev);
-    rv = 0;
+    rv = report_drop(c, &ev, "sender retired");
     goto out;
   }
   bool before_birth = bc && m.stamp < c->birth;
@@ -438,10 +445,7 @@ int p2pc_causal_receive_hops(p2pc_causal *c, const char *expected_sender,
   if (before_birth) {
     /* Sent before this node existed: not addressed to it. */
     c->st.dropped_retired++;
-    ev.kind = P2PC_CEV_DROP;
-    ev.reason = "sent before this node's birth";
-    emit(c, &ev);
-    rv = 0;
+    rv = report_drop(c, &ev, "sent before this node's birth");
     goto out;
   }
   /* The HLC takes in the stamp (receive rule), which may age others. */
@@ -484,10 +488,8 @@ int p2pc_causal_receive_hops(p2pc_causal *c, const char *expected_sender,
      * aged out: this may be a late copy of one delivered here, which must
      * not be reported undeliverable. Dropped as it is, nothing recorded. */
     c->st.expired_rx++;
-    ev.kind = P2PC_CEV_DROP;
-    ev.reason = "older than the causal lifetime, from a sender forgotten here";
-    emit(c, &ev);
-    rv = 0;
+    rv = report_drop(
+        c, &ev, "older than the causal lifetime, from a sender forgotten here");
     goto out;
   }
   if (expired(c, m.stamp)) {

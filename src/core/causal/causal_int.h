@@ -205,6 +205,11 @@ bool p2pc__causal_dep_stable(const p2pc_causal *c, const p2pc_ses_dep *e);
 int p2pc__causal_merge(p2pc_causal *c, const p2pc_ses_msg *m,
                        uint32_t link_hops, const p2pc_ses_dep *extra);
 
+/* ---- send.c ------------------------------------------------------------- */
+
+/* Destinations whose pending queue emptied leave the active list. */
+void p2pc__causal_trim_active(p2pc_causal *c);
+
 /* ---- retire.c ----------------------------------------------------------- */
 
 /* Forgets every id nothing here needs any more (retire.c): the table and

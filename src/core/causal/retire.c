@@ -254,16 +254,7 @@ uint32_t p2pc__causal_forget(p2pc_causal *c) {
   uint32_t n = c->ids.n;
   if (c->life == P2PC_CAUSAL_LIFETIME_INF || p2pc__causal_sync_peers(c) != 0)
     return 0;
-  /* Destinations whose queue emptied leave the active list first. */
-  uint32_t k = 0;
-  for (uint32_t i = 0; i < c->nactive; i++) {
-    peer_state *ps = &c->peers[c->active[i]];
-    if (ps->pq_n)
-      c->active[k++] = c->active[i];
-    else
-      ps->in_active = false;
-  }
-  c->nactive = k;
+  p2pc__causal_trim_active(c);
   /* seen is a zeroed work area of one byte an id: the marks. */
   uint8_t *keep = c->seen;
   for (uint32_t x = 0; x < n; x++)

@@ -11,10 +11,7 @@
 #include "causal_faults.h"
 #endif
 
-/* LS: the oldest stamp among messages not yet known delivered (or not yet
- * settled after being given up), or the HLC if there is none. */
-static uint64_t ls_self(p2pc_causal *c) {
-  /* Destinations whose queue emptied leave the list first. */
+void p2pc__causal_trim_active(p2pc_causal *c) {
   uint32_t k = 0;
   for (uint32_t i = 0; i < c->nactive; i++) {
     peer_state *ps = &c->peers[c->active[i]];
@@ -24,6 +21,12 @@ static uint64_t ls_self(p2pc_causal *c) {
       ps->in_active = false;
   }
   c->nactive = k;
+}
+
+/* LS: the oldest stamp among messages not yet known delivered (or not yet
+ * settled after being given up), or the HLC if there is none. */
+static uint64_t ls_self(p2pc_causal *c) {
+  p2pc__causal_trim_active(c);
   return p2pc_causal_local_stable(c);
 }
 
