@@ -48,6 +48,15 @@ static int send_rv(net *w, int from, const char *to, const char *text) {
 /* A star: N1 in the middle (room for all), leaves N2..N<last> with one
  * peer slot each, started first, then N0 (one slot, options o): N0 hears
  * of the leaves from N1's PEERS, which do not fit its table. */
+/* Nodes 0..n-1 delivered nothing twice and reported nothing
+ * undeliverable. */
+static void assert_clean(net *w, int n) {
+  for (int i = 0; i < n; i++) {
+    assert_no_duplicates(&w->nodes[i]);
+    assert_int_equal(w->nodes[i].undeliverable, 0);
+  }
+}
+
 static void star(net *w, int last, const p2pc_node_config *o) {
   start_node(w, 1, &(opts){.base = {.max_peers = 8}});
   for (int i = 2; i <= last; i++)
@@ -102,10 +111,7 @@ static void test_send_opens_a_link_on_demand(void **state) {
   send_ok(w, 0, "N2", "again");
   run(w, 300);
   assert_int_equal(count_delivered(&w->nodes[2], "N0~"), 2);
-  for (int i = 0; i < 3; i++) {
-    assert_no_duplicates(&w->nodes[i]);
-    assert_int_equal(w->nodes[i].undeliverable, 0);
-  }
+  assert_clean(w, 3);
   net_free(w);
 }
 
@@ -140,10 +146,7 @@ static void test_cap_closes_least_recently_used(void **state) {
   assert_int_equal(count_delivered(&w->nodes[2], "N0~"), 5);
   assert_int_equal(count_delivered(&w->nodes[3], "N0~"), 4);
   assert_int_equal(count_delivered(&w->nodes[4], "N0~"), 3);
-  for (int i = 0; i < 5; i++) {
-    assert_no_duplicates(&w->nodes[i]);
-    assert_int_equal(w->nodes[i].undeliverable, 0);
-  }
+  assert_clean(w, 5);
   net_free(w);
 }
 
@@ -176,10 +179,7 @@ static void test_idle_sessions_are_evicted(void **state) {
   send_ok(w, 2, "N0", "d");
   run(w, 500);
   assert_int_equal(count_delivered(&w->nodes[0], "N2~"), 1);
-  for (int i = 0; i < 4; i++) {
-    assert_no_duplicates(&w->nodes[i]);
-    assert_int_equal(w->nodes[i].undeliverable, 0);
-  }
+  assert_clean(w, 4);
   net_free(w);
 }
 
@@ -208,10 +208,7 @@ static void test_idle_sessions_are_forgotten(void **state) {
   send_ok(w, 0, "N2", "b");
   run(w, 500);
   assert_int_equal(count_delivered(&w->nodes[2], "N0~"), 2);
-  for (int i = 0; i < 3; i++) {
-    assert_no_duplicates(&w->nodes[i]);
-    assert_int_equal(w->nodes[i].undeliverable, 0);
-  }
+  assert_clean(w, 3);
   net_free(w);
 }
 
@@ -381,10 +378,7 @@ static void test_refused_peer_reached_on_demand(void **state) {
   send_ok(w, 2, "N0", "back");
   run(w, 500);
   assert_int_equal(count_delivered(&w->nodes[0], "N2~"), 1);
-  for (int i = 0; i < 3; i++) {
-    assert_no_duplicates(&w->nodes[i]);
-    assert_int_equal(w->nodes[i].undeliverable, 0);
-  }
+  assert_clean(w, 3);
   net_free(w);
 }
 
