@@ -298,6 +298,8 @@ int main(int argc, char **argv) {
   if (word[0] == '-')
     return usage_error("unknown option", word);
   const command *c = find_command(word);
+  if (c && c->run == cmd_sim)
+    p2pc_cli_sim_hugepages(argv); /* returns unless it starts again */
   if (c)
     return c->run(c, argc - 2, argv + 2);
   return usage_error("unknown command", word);

@@ -405,10 +405,11 @@ int p2pc_cli_sim(int argc, char **argv) {
     p2pc__simcmd_fmt_size(r.mem_peak, peak, sizeof peak);
     fprintf(stderr,
             "p2pclock sim: wall %.3f s, %.2f M events/s, peak RSS %llu KiB, "
-            "memory peak %s\n",
+            "memory peak %s, %s pages\n",
             (double)r.wall_ns / 1e9,
             r.wall_ns ? (double)r.events / ((double)r.wall_ns / 1e3) : 0.0,
-            (unsigned long long)r.peak_rss_kb, peak);
+            (unsigned long long)r.peak_rss_kb, peak,
+            p2pc_cli_sim_on_hugepages() ? "huge" : "small");
   }
   if (c->csv) {
     bool bad = ferror(c->csv) != 0;

@@ -11,6 +11,12 @@
  * otherwise lets the simulator stop the run cleanly where it reaches it:
  * the rows and the summary so far are kept, and the exit status (3) says
  * the run did not finish.
+ *
+ * Huge pages. A large run touches gigabytes of small blocks in no order
+ * (an event for node 17 is followed by one for node 9,402), so with 4 KiB
+ * pages nearly every access misses the TLB as well as the cache. Backing
+ * the heap with 2 MiB pages changes no byte of the output and takes a
+ * quarter off the CPU time of 2,000 nodes x 60 s (bench/sim_scale).
  */
 #include "sim_cmd_internal.h"
 
@@ -19,6 +25,62 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
+
+#include "sim_cmd.h"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+#define P2PC_SAN_MALLOC 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define P2PC_SAN_MALLOC 1
+#endif
+/* glibc's own malloc, the one the tunable speaks to */
+#if defined(__GLIBC__) && !defined(P2PC_SAN_MALLOC)
+#define P2PC_GLIBC_MALLOC 1
+#endif
+
+#ifdef P2PC_GLIBC_MALLOC
+/* Whether the kernel gives transparent huge pages to a region that asks
+ * ("[always]" or "[madvise]"; not "[never]" or no such file). */
+static bool thp_available(void) {
+  FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+  if (!f)
+    return false;
+  char line[128] = "";
+  bool ok = fgets(line, sizeof line, f) && !strstr(line, "[never]") &&
+            (strstr(line, "[always]") || strstr(line, "[madvise]"));
+  fclose(f);
+  return ok;
+}
+#endif
+
+bool p2pc_cli_sim_on_hugepages(void) {
+#ifdef P2PC_GLIBC_MALLOC
+  const char *t = getenv("GLIBC_TUNABLES");
+  return t && strstr(t, "glibc.malloc.hugetlb=1") && thp_available();
+#else
+  return false;
+#endif
+}
+
+void p2pc_cli_sim_hugepages(char **argv) {
+#ifdef P2PC_GLIBC_MALLOC
+  const char *want = getenv("P2PC_SIM_HUGEPAGES");
+  if (getenv("GLIBC_TUNABLES") || (want && strcmp(want, "0") == 0) ||
+      !thp_available())
+    return;
+  /* Once: the new process sees GLIBC_TUNABLES set and goes on. */
+  if (setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 0) != 0)
+    return;
+  fflush(NULL);
+  execv("/proc/self/exe", argv);
+  unsetenv("GLIBC_TUNABLES"); /* the exec failed: on with small pages */
+#else
+  (void)argv;
+#endif
+}
 
 /* "800 B", "12.3 KiB", "300 MiB", "3.91 GiB": three figures at most. */
 void p2pc__simcmd_fmt_size(uint64_t b, char *out, size_t n) {

@@ -9,10 +9,11 @@
 # reports) and --causal-lifetime, which reaches the nodes: a partition
 # longer than the lifetime makes them expire messages, `expect expired 0`
 # then fails, and an infinite lifetime expires none.
-# Usage: cli.sh P2PCLOCK SCENARIO_DIR
+# Usage: cli.sh P2PCLOCK SCENARIO_DIR [sanitize]
 set -u
 bin=$1
 scn=$2
+san=${3:-}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/p2pc-sim-cli-XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 fails=0
@@ -35,6 +36,24 @@ for run in 1 2; do
 done
 cmp "$tmp/run1.out" "$tmp/run2.out" || fail "stdout differs between runs"
 cmp "$tmp/run1.csv" "$tmp/run2.csv" || fail "CSV differs between runs"
+# huge pages (the command starts itself again with them where it can)
+# change no byte; the line on stderr says which pages a run had
+P2PC_SIM_HUGEPAGES=0 "$bin" sim --scenario "$scn/proto10.scn" --duration 20 \
+  --quiet --csv "$tmp/small.csv" >"$tmp/small.out" 2>/dev/null ||
+  fail "proto10 on small pages exits $?"
+cmp "$tmp/run1.out" "$tmp/small.out" || fail "stdout differs on small pages"
+cmp "$tmp/run1.csv" "$tmp/small.csv" || fail "CSV differs on small pages"
+P2PC_SIM_HUGEPAGES=0 "$bin" sim --scenario "$scn/proto10.scn" --duration 2 \
+  >/dev/null 2>"$tmp/small.err"
+grep -q "small pages" "$tmp/small.err" ||
+  fail "P2PC_SIM_HUGEPAGES=0: stderr does not say small pages"
+if grep -qs '\[\(always\|madvise\)\]' /sys/kernel/mm/transparent_hugepage/enabled &&
+  ldd "$bin" 2>/dev/null | grep -q 'libc\.so\.6' && [ "$san" != sanitize ]; then
+  env -u GLIBC_TUNABLES "$bin" sim --scenario "$scn/proto10.scn" \
+    --duration 2 >/dev/null 2>"$tmp/huge.err"
+  grep -q "huge pages" "$tmp/huge.err" ||
+    fail "THP available, but the run says: $(cat "$tmp/huge.err")"
+fi
 [ "$(head -1 "$tmp/run1.csv")" = "t_s,alive,synced,err_p50_ns,err_p99_ns,\
 err_max_ns,spread_ns,bound_violations,msgs_sent,msgs_delivered,\
 meta_per_msg,buffered,bytes,events,meta_p99,meta_max,deps_p99,state_mean,\
