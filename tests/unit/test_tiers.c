@@ -130,6 +130,40 @@ static void test_polls_the_hinted_low_tier(void **state) {
   p2pc_timesync_free(ts);
 }
 
+/* Hints that come once, then announcements flagged SAME_HINTS: the hinted
+ * source stays a candidate as long as the hints come again within its
+ * life (10 s), and a SAME_HINTS announcement neither forgets nor
+ * refreshes it. */
+static void same_hints_run(bool refresh, bool *polled_late) {
+  p2pc_timesync *ts = make("n5", 0);
+  p2pc_wire_addr a1 = ip(1, 7000);
+  p2pc_timesync_peer_up(ts, "n1", &a1, at(0));
+  *polled_late = false;
+  for (int k = 0; k < 48; k++) { /* 24 s */
+    int64_t t = k * ANNOUNCE;
+    p2pc_wire_announce an = ann((uint64_t)k + 1, 1);
+    if (k == 0 || (refresh && k % P2PC_ANNOUNCE_HINTS_EVERY == 0))
+      hint(&an, "r", 99, 7100, 0, 0);
+    else
+      an.flags |= P2PC_ANNOUNCE_SAME_HINTS;
+    p2pc_timesync_announce_in(ts, "n1", &an, at(t));
+    /* r never answers: only the hints keep it; polled at 20-24 s? */
+    bool late = run_polls(ts, t, t + ANNOUNCE - SEC / 16, 99, 7100);
+    if (k >= 40)
+      *polled_late |= late;
+  }
+  p2pc_timesync_free(ts);
+}
+
+static void test_same_hints_keep_and_age(void **state) {
+  (void)state;
+  bool polled;
+  same_hints_run(true, &polled);
+  assert_true(polled); /* refreshed every 8 announcements (4 s) */
+  same_hints_run(false, &polled);
+  assert_false(polled); /* hints once, 16 s ago: forgotten */
+}
+
 /* A client request with our extension, from `id`, and whether the reply
  * says it is refused (and the server full). */
 static void ask(p2pc_timesync *ts, const char *id, uint8_t last, int64_t t,
@@ -219,6 +253,7 @@ int main(void) {
       cmocka_unit_test(test_polls_the_hinted_low_tier),
       cmocka_unit_test(test_serves_serve_max_clients),
       cmocka_unit_test(test_other_reference_not_taken),
+      cmocka_unit_test(test_same_hints_keep_and_age),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -301,6 +301,49 @@ static void test_announce_hints(void **state) {
   p2pc_buf_fini(&b);
 }
 
+/* P2PC_ANNOUNCE_SAME_HINTS: an announcement without its hints, which
+ * says the last ones still hold; with hints it is malformed, on both
+ * sides. */
+static void test_announce_same_hints(void **state) {
+  (void)state;
+  p2pc_buf b;
+  p2pc_buf_init(&b, A, 4096);
+  p2pc_wire_announce an = {.time_port = 9001,
+                           .flags =
+                               P2PC_ANNOUNCE_SYNCED | P2PC_ANNOUNCE_SAME_HINTS,
+                           .ref = "r",
+                           .ref_seq = 9,
+                           .hops = 1,
+                           .tier = 1};
+  assert_int_equal(p2pc_wire_announce_put(&b, &an), 0);
+  p2pc_wire_announce got;
+  assert_int_equal(p2pc_wire_announce_get(b.data, b.len, &got), (int)b.len);
+  assert_int_equal(got.flags, P2PC_ANNOUNCE_SYNCED | P2PC_ANNOUNCE_SAME_HINTS);
+  assert_int_equal(got.nhints, 0);
+  assert_int_equal(got.ref_seq, 9);
+  /* the same with one hint is twenty-odd bytes longer, and refused */
+  an.nhints = 1;
+  snprintf(an.hints[0].rec.id, sizeof an.hints[0].rec.id, "r");
+  an.hints[0].rec.addr =
+      (p2pc_wire_addr){.family = 4, .addr = {10, 0, 0, 1}, .port = 9000};
+  p2pc_buf c;
+  p2pc_buf_init(&c, A, 4096);
+  assert_int_equal(p2pc_wire_announce_put(&c, &an), P2PC_ERR_INVAL);
+  assert_int_equal(c.len, 0);
+  an.flags &= (uint8_t)~P2PC_ANNOUNCE_SAME_HINTS;
+  assert_int_equal(p2pc_wire_announce_put(&c, &an), 0);
+  assert_true(c.len > b.len + 10);
+  /* a decoder meets the flag with a hint: malformed (flags: 5th byte) */
+  assert_int_equal(c.data[3], P2PC_ANNOUNCE_SYNCED);
+  c.data[3] |= P2PC_ANNOUNCE_SAME_HINTS;
+  assert_int_equal(p2pc_wire_announce_get(c.data, c.len, &got), P2PC_ERR_PROTO);
+  /* an unknown flag still is */
+  b.data[3] |= 0x10;
+  assert_int_equal(p2pc_wire_announce_get(b.data, b.len, &got), P2PC_ERR_PROTO);
+  p2pc_buf_fini(&c);
+  p2pc_buf_fini(&b);
+}
+
 static void test_peers(void **state) {
   (void)state;
   p2pc_wire_peer in[2] = {
@@ -824,6 +867,7 @@ int main(void) {
       cmocka_unit_test(test_error_ack_ping),
       cmocka_unit_test(test_announce),
       cmocka_unit_test(test_announce_hints),
+      cmocka_unit_test(test_announce_same_hints),
       cmocka_unit_test(test_peers),
       cmocka_unit_test(test_shuffle),
       cmocka_unit_test(test_leave),

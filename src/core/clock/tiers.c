@@ -190,12 +190,16 @@ void p2pc__tiers_heard(p2pc_timesync *ts, const char *id,
   uint32_t rh = id_hash(an->ref);
   uint8_t memo[CANDS] = {0};
   const source *s = p2pc__exchange_find(ts, id);
-  bool names_us = false;
-  for (uint8_t i = 0; i < an->nhints && i < P2PC_ANNOUNCE_HINTS; i++)
-    names_us |= strcmp(an->hints[i].rec.id, ts->id) == 0;
   if (s && s->linked)
     note(ts, id, &s->listen, an->time_port, 0, an->tier,
          (an->flags & P2PC_ANNOUNCE_FULL) != 0, rh, now.mono_ns, memo);
+  /* The sender's hints as it sent them last: nothing new to note (they
+   * come again, refreshing their candidates, within CAND_LIFE). */
+  if (an->flags & P2PC_ANNOUNCE_SAME_HINTS)
+    return;
+  bool names_us = false;
+  for (uint8_t i = 0; i < an->nhints && i < P2PC_ANNOUNCE_HINTS; i++)
+    names_us |= strcmp(an->hints[i].rec.id, ts->id) == 0;
   tiercand *self = cand_find(ts, id, id_hash(id));
   if (self)
     self->our_client = names_us;

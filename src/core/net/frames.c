@@ -6,6 +6,45 @@
  */
 #include "nodeint.h"
 
+static bool same_hint(const p2pc_wire_tier_hint *a,
+                      const p2pc_wire_tier_hint *b) {
+  return a->tier == b->tier && a->flags == b->flags &&
+         a->rec.incarnation == b->rec.incarnation &&
+         a->rec.time_port == b->rec.time_port &&
+         p2pc__node_addr_eq(&a->rec.addr, &b->rec.addr) &&
+         strcmp(a->rec.id, b->rec.id) == 0;
+}
+
+void p2pc__node_set_announce(p2pc_node *n, const p2pc_wire_announce *an) {
+  bool same = n->ann_gen && an->nhints == n->ann.nhints;
+  for (uint8_t i = 0; same && i < an->nhints && i < P2PC_ANNOUNCE_HINTS; i++)
+    same = same_hint(&an->hints[i], &n->ann.hints[i]);
+  if (!same && ++n->ann_gen == 0)
+    n->ann_gen = 1;
+  n->ann = *an;
+}
+
+/* Tier hints are four address records, the bulk of an ANNOUNCE, and they
+ * seldom change: each neighbour has them when they change, and again
+ * every P2PC_ANNOUNCE_HINTS_EVERY announcements (4 s at the heartbeat,
+ * well within the 10 s a candidate is remembered unheard, tiers.c), and
+ * the sequence numbers and the rest in between. */
+void p2pc__node_announce_to_link(p2pc_node *n, uint32_t i) {
+  link *l = &n->links[i];
+  if (n->ann.nhints && l->ann_gen == n->ann_gen &&
+      l->ann_same + 1 < P2PC_ANNOUNCE_HINTS_EVERY) {
+    p2pc_wire_announce a = n->ann;
+    a.flags |= P2PC_ANNOUNCE_SAME_HINTS;
+    a.nhints = 0;
+    l->ann_same++;
+    p2pc__node_frame_to_link(n, i, P2PC_FRAME_ANNOUNCE, &a, 0);
+    return;
+  }
+  l->ann_gen = n->ann_gen;
+  l->ann_same = 0;
+  p2pc__node_frame_to_link(n, i, P2PC_FRAME_ANNOUNCE, &n->ann, 0);
+}
+
 /* A better reference was heard: tell every neighbour now rather than at
  * the next heartbeat (timesync decides when, and limits how often), and
  * keep saying it with the heartbeats. */
@@ -13,11 +52,11 @@ void p2pc__node_relay_announce(p2pc_node *n) {
   p2pc_wire_announce an;
   if (!p2pc_timesync_announce_relay(n->ts, n->now, &an) || n->stopping)
     return;
-  n->ann = an;
+  p2pc__node_set_announce(n, &an);
   for (uint32_t i = 0; i < n->links_hw; i++)
     if (n->links[i].state == L_UP && n->links[i].peer != NO_PEER &&
         !n->peers[n->links[i].peer].ondemand)
-      p2pc__node_frame_to_link(n, i, P2PC_FRAME_ANNOUNCE, &n->ann, 0);
+      p2pc__node_announce_to_link(n, i);
 }
 
 int p2pc__node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {

@@ -216,6 +216,8 @@ int p2pc__node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
   link *l = &n->links[i];
   l->state = L_HELLO;
   l->outbound = outbound;
+  l->ann_gen = 0; /* its first ANNOUNCE carries the hints */
+  l->ann_same = 0;
   l->peer = NO_PEER;
   l->expect[0] = '\0';
   memset(&l->addr, 0, sizeof l->addr);

@@ -204,7 +204,7 @@ void p2pc__node_link_due(p2pc_node *n, uint32_t i, uint64_t t, bool beat,
      * active view. */
     p2pc__node_stable_frame(n, i, rep);
     if (!p->ondemand)
-      p2pc__node_frame_to_link(n, i, P2PC_FRAME_ANNOUNCE, &n->ann, 0);
+      p2pc__node_announce_to_link(n, i);
     /* A hole still open: the ACK goes again (it, or the resend it asked
      * for, may have been lost), so a loss costs a heartbeat, not the
      * resend timeout. */

@@ -71,7 +71,9 @@ void p2pc_node_on_deadline(p2pc_node *n, p2pc_now now) {
    * sequence number rises) and rides with every link's heartbeat. */
   if (t >= n->next_announce_ns && !n->stopping) {
     n->next_announce_ns = t + n->cfg.time.announce_ns;
-    p2pc_timesync_announce_out(n->ts, true, now, &n->ann);
+    p2pc_wire_announce an;
+    p2pc_timesync_announce_out(n->ts, true, now, &an);
+    p2pc__node_set_announce(n, &an);
   }
   /* Heartbeats go out together: when one link is due, every link past
    * half its interval beats too, so a node's links fall into step and
@@ -249,7 +251,9 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
     goto err;
   n->next_announce_ns = now.mono_ns + c->time.announce_ns;
   p2pc__swim_init(n);
-  p2pc_timesync_announce_out(n->ts, false, now, &n->ann);
+  p2pc_wire_announce an;
+  p2pc_timesync_announce_out(n->ts, false, now, &an);
+  p2pc__node_set_announce(n, &an);
   for (uint32_t i = 0; i < cfg->nseeds; i++) {
     const p2pc_node_seed *s = &cfg->seeds[i];
     if (s->id[0] && strcmp(s->id, n->id) == 0)

@@ -71,6 +71,10 @@ typedef struct link {
   /* The peer said why it closes (its ERROR: stopping, a session ended):
    * the peer_down reason when the link goes; NULL: "link closed". */
   const char *down_why;
+  /* ANNOUNCE: n->ann_gen of the hints last sent here (0: none yet), and
+   * the announcements since, sent without them (announce_to_link) */
+  uint32_t ann_gen;
+  uint8_t ann_same;
 } link;
 
 typedef struct txmsg {
@@ -194,6 +198,7 @@ struct p2pc_node {
   p2pc_timesync *ts;
   uint64_t next_announce_ns;
   p2pc_wire_announce ann; /* sent with every heartbeat */
+  uint32_t ann_gen;       /* rises when ann's tier hints change (from 1) */
   p2pc_now now;           /* of the entry point running */
   p2pc_rng rng;
   link *links;
@@ -357,6 +362,12 @@ void p2pc__node_link_consume(p2pc_node *n, p2pc_link_id lid, size_t len);
 int p2pc__node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f);
 /* Passes a better clock reference on to every link (timesync decides). */
 void p2pc__node_relay_announce(p2pc_node *n);
+/* The node's announcement becomes an (its hints' generation rises if they
+ * changed), and goes to link i: with its tier hints if they changed since
+ * the link last had them, or every P2PC_ANNOUNCE_HINTS_EVERY; otherwise
+ * without, flagged P2PC_ANNOUNCE_SAME_HINTS. */
+void p2pc__node_set_announce(p2pc_node *n, const p2pc_wire_announce *an);
+void p2pc__node_announce_to_link(p2pc_node *n, uint32_t i);
 
 /* ---- join.c ------------------------------------------------------------ */
 

@@ -249,7 +249,8 @@ int p2pc_wire_announce_put(p2pc_buf *out, const p2pc_wire_announce *a) {
   PUT(p2pc_buf_put_varint(out, a->ref_seq));
   PUT(p2pc_buf_put_u8(out, a->hops));
   PUT(p2pc_buf_put_u8(out, a->tier));
-  if (a->nhints > P2PC_ANNOUNCE_HINTS) {
+  if (a->nhints > P2PC_ANNOUNCE_HINTS ||
+      (a->nhints && (a->flags & P2PC_ANNOUNCE_SAME_HINTS))) {
     rv = P2PC_ERR_INVAL;
     goto err;
   }
@@ -302,7 +303,8 @@ int p2pc_wire_announce_get(const uint8_t *b, size_t len,
   }
   if (r.ok && (v.mode > 1 ||
                (v.flags & ~(P2PC_ANNOUNCE_SYNCED | P2PC_ANNOUNCE_REF_ACTIVE |
-                            P2PC_ANNOUNCE_FULL))))
+                            P2PC_ANNOUNCE_FULL | P2PC_ANNOUNCE_SAME_HINTS)) ||
+               (v.nhints && (v.flags & P2PC_ANNOUNCE_SAME_HINTS))))
     return P2PC_ERR_PROTO;
   int rv = finish(&r);
   if (rv > 0)

@@ -205,7 +205,9 @@ bool p2pc_wire_record_get(p2pc_reader *r, p2pc_wire_record *rec);
  * reference it knows: that node's election dataset (priority, class, ID),
  * the newest announce sequence number the reference issued, and the
  * sender's hops from it (0: the sender is the reference). ref "" = none.
- * Then the sender's tier and its tier hints (docs/CLOCK.md, Tiers).
+ * Then the sender's tier and its tier hints (docs/CLOCK.md, Tiers), or
+ * none and P2PC_ANNOUNCE_SAME_HINTS: the hints it sent last on this link
+ * still hold (a flag with hints is malformed).
  *
  * A tier hint (docs/CLOCK.md, Tiers): a time source the sender knows,
  * with its tier (hops to the reference through time sources) and whether
@@ -241,6 +243,11 @@ typedef struct p2pc_wire_announce {
 #define P2PC_ANNOUNCE_REF_ACTIVE 0x02
 /* the sender serves as many time clients as it takes (serve_max) */
 #define P2PC_ANNOUNCE_FULL 0x04
+/* the sender's tier hints are those of its last ANNOUNCE on this link
+ * that carried them (nhints is then 0): they are sent again only when
+ * they change, and every P2PC_ANNOUNCE_HINTS_EVERY announcements */
+#define P2PC_ANNOUNCE_SAME_HINTS 0x08
+#define P2PC_ANNOUNCE_HINTS_EVERY 8
 
 int p2pc_wire_announce_put(p2pc_buf *out, const p2pc_wire_announce *a);
 int p2pc_wire_announce_get(const uint8_t *b, size_t len, p2pc_wire_announce *a);
