@@ -187,6 +187,11 @@ say "- seed $SEED, $MODE clock mode, $TOPO; each run capped at ${TIMEOUT} s" \
   "(--mem-limit) of $BUDGET_SHOWN" \
   "$([ "$QUICK" = 1 ] && echo '— **--quick smoke run: not the real figures**')"
 say "- load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# the simulator's heap on huge pages or not (README: huge pages)
+pages=$("$BIN" sim --nodes 2 --duration 1 2>&1 >/dev/null |
+  grep -o '[a-z]* pages$' || echo "unknown pages")
+say "- heap: $pages (transparent huge pages: $(cat \
+  /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo none))"
 say "- raw data: $RAW"
 say ""
 
