@@ -436,6 +436,12 @@ bool p2pc__simcmd_print_json(const p2pc_scenario *sc, const char *path,
       add_num(o, "virtual_s", virt / 1e9) &&
       add_str(o, "stop", stop_name[r->stop]) &&
       add_num(o, "events", (double)r->events) &&
+      (m = cJSON_AddObjectToObject(o, "events_by_kind")) &&
+      add_num(m, "timer", (double)r->ev_timer) &&
+      add_num(m, "tcp", (double)r->ev_tcp) &&
+      add_num(m, "datagram", (double)r->ev_dgram) &&
+      add_num(m, "other",
+              (double)(r->events - r->ev_timer - r->ev_tcp - r->ev_dgram)) &&
       (m = cJSON_AddObjectToObject(o, "messages")) &&
       add_num(m, "sent", (double)r->msgs_sent) &&
       add_num(m, "delivered", (double)r->msgs_delivered) &&

@@ -334,6 +334,7 @@ void p2pc_sim_run(p2pc_sim *s,
     switch ((evk)e.kind) {
     case E_TIMER: {
       snode *x = &s->nodes[e.a];
+      s->res.ev_timer++;
       if (!x->alive || e.gen != x->gen || x->timer_at != e.t)
         break;
       if (p2pc__sim_frozen(s, e.a)) { /* it fires when the node thaws */
@@ -348,6 +349,7 @@ void p2pc_sim_run(p2pc_sim *s,
       break;
     }
     case E_TCP:
+      s->res.ev_tcp++;
       p2pc__sim_on_tcp(s, e.a, (int)e.b);
       break;
     case E_DIAL:
@@ -355,6 +357,7 @@ void p2pc_sim_run(p2pc_sim *s,
       p2pc__sim_xfree(s, e.p);
       break;
     case E_DGRAM:
+      s->res.ev_dgram++;
       p2pc__sim_on_dgram(s, e.a, e.b, e.p);
       break;
     case E_SCEN:

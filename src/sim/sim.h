@@ -232,6 +232,9 @@ typedef enum p2pc_sim_stop {
 
 typedef struct p2pc_sim_result {
   uint64_t events, wall_ns;
+  /* of the events: a node's timer, TCP bytes arriving, a datagram
+   * arriving (the rest: dials, the scenario's, traffic, the oracles') */
+  uint64_t ev_timer, ev_tcp, ev_dgram;
   /* messages sent (each copy of a broadcast, its own included), delivered
    * to the application, reported undeliverable (expired ones included);
    * sends the nodes refused (an error from p2pc_node_send or _broadcast:

@@ -105,7 +105,9 @@ json "$tmp/big.json" 'd["stop"] == "budget"' 'd["result"] == "STOPPED"' \
   '0 < d["causal"]["state_bytes"]["peak"]' \
   'd["causal_oracle"]["run"] and d["causal_oracle"]["violations"] == 0' \
   'd["causal_oracle"]["missing"] == 0' \
-  'd["peak_rss_kib"] > 0 and d["wall_s"] > 0' ||
+  'd["peak_rss_kib"] > 0 and d["wall_s"] > 0' \
+  'sum(d["events_by_kind"].values()) == d["events"]' \
+  'min(d["events_by_kind"][k] for k in ("timer", "tcp", "datagram")) > 0' ||
   fail "1000 nodes: the JSON: $(cat "$tmp/big.json")"
 # The count is honest: what it counted is memory the process touched
 # (RSS at least 80% of it), and the process holds little it did not
