@@ -233,6 +233,7 @@ void p2pc_sim_free(p2pc_sim *s) {
   p2pc__sim_xfree(s, s->conns);
   p2pc__sim_xfree(s, s->freeconns);
   p2pc__sim_xfree(s, s->pend);
+  p2pc__sim_chunk_pool_free(s);
   p2pc__sim_bc_free(s);
   p2pc__sim_ov_free(s);
   p2pc_evcheck_free(s->oracle);

@@ -79,13 +79,56 @@ static void dir_schedule(p2pc_sim *s, uint32_t ci, int d) {
   p2pc__sim_push(s, q->head->ready, E_TCP, ci, (uint32_t)d, NULL);
 }
 
+/* A chunk with room for len bytes: from the pool, else malloc'd at the
+ * size of its class. */
+static chunk *chunk_new(p2pc_sim *s, size_t len) {
+  size_t need = sizeof(chunk) + len;
+  uint8_t cls = 0;
+  while (cls < CHUNK_CLASSES && ((size_t)1 << (cls + CHUNK_MIN_SHIFT)) < need)
+    cls++;
+  chunk *k;
+  if (cls < CHUNK_CLASSES && s->pool[cls]) {
+    k = s->pool[cls];
+    s->pool[cls] = k->next;
+    s->pool_bytes -= (size_t)1 << (cls + CHUNK_MIN_SHIFT);
+  } else {
+    k = p2pc__sim_xrealloc(
+        s, NULL,
+        cls < CHUNK_CLASSES ? (size_t)1 << (cls + CHUNK_MIN_SHIFT) : need);
+  }
+  k->cls = cls;
+  return k;
+}
+
+void p2pc__sim_chunk_free(p2pc_sim *s, chunk *k) {
+  size_t size = k->cls < CHUNK_CLASSES ? (size_t)1 << (k->cls + CHUNK_MIN_SHIFT)
+                                       : SIZE_MAX;
+  if (size > CHUNK_POOL_MAX - s->pool_bytes) {
+    p2pc__sim_xfree(s, k);
+    return;
+  }
+  k->next = s->pool[k->cls];
+  s->pool[k->cls] = k;
+  s->pool_bytes += size;
+}
+
+void p2pc__sim_chunk_pool_free(p2pc_sim *s) {
+  for (uint8_t c = 0; c < CHUNK_CLASSES; c++)
+    for (chunk *k = s->pool[c], *nx; k; k = nx) {
+      nx = k->next;
+      p2pc__sim_xfree(s, k);
+    }
+  memset(s->pool, 0, sizeof s->pool);
+  s->pool_bytes = 0;
+}
+
 void p2pc__sim_dir_append(p2pc_sim *s, uint32_t ci, int d, const uint8_t *p,
                           size_t len) {
   conn *c = &s->conns[ci];
   dir *q = &c->d[d];
   uint32_t from = c->end[d], to = c->end[1 - d];
   const p2pc_sim_link *m = link_model(s, from, to);
-  chunk *k = p2pc__sim_xrealloc(s, NULL, sizeof *k + len);
+  chunk *k = chunk_new(s, len);
   k->next = NULL;
   k->len = (uint32_t)len;
   if (len)
@@ -113,7 +156,7 @@ void p2pc__sim_dir_append(p2pc_sim *s, uint32_t ci, int d, const uint8_t *p,
 void p2pc__sim_dir_clear(p2pc_sim *s, dir *q) {
   for (chunk *k = q->head, *nx; k; k = nx) {
     nx = k->next;
-    p2pc__sim_xfree(s, k);
+    p2pc__sim_chunk_free(s, k);
   }
   q->head = q->tail = NULL;
 }
@@ -260,7 +303,7 @@ void p2pc__sim_on_tcp(p2pc_sim *s, uint32_t ci, int d) {
     }
     p2pc__sim_flush_node(s, to);
   }
-  p2pc__sim_xfree(s, k);
+  p2pc__sim_chunk_free(s, k);
   dir_schedule(s, ci, d);
   conn_release(s, ci);
 }

@@ -136,8 +136,18 @@ typedef struct chunk {
   struct chunk *next;
   uint64_t ready; /* arrival time at the far end */
   uint32_t len;   /* 0: FIN (the far end sees the connection close) */
+  uint8_t cls;    /* its size class in the pool (CHUNK_CLASSES: none) */
   uint8_t data[];
 } chunk;
+
+/* Freed chunks are kept for the next writes, by size class (powers of
+ * two from 2^CHUNK_MIN_SHIFT bytes), up to CHUNK_POOL_MAX bytes in all:
+ * a chunk is allocated and freed for every write a node makes, and those
+ * of broadcast copies (kilobytes of causal metadata) are beyond malloc's
+ * fast caches. */
+#define CHUNK_MIN_SHIFT 6
+#define CHUNK_CLASSES 12 /* up to 128 KiB; larger ones go to malloc */
+#define CHUNK_POOL_MAX (64u << 20)
 
 typedef struct dir {
   chunk *head, *tail;
@@ -225,6 +235,8 @@ struct p2pc_sim {
   /* per second */
   p2pc_sim_second cur;
   uint64_t sec_sent, sec_deliv, sec_bytes, sec_expired;
+  chunk *pool[CHUNK_CLASSES]; /* free chunks by size class */
+  size_t pool_bytes;
   uint64_t events_at_sec;
   /* causal metadata of the messages sent: this second, and the run */
   hist meta_sec, meta_run, deps_sec, deps_run;
@@ -299,6 +311,10 @@ conn *p2pc__sim_conn_get(p2pc_sim *s, uint32_t i, p2pc_link_id l, int *side);
 void p2pc__sim_dir_append(p2pc_sim *s, uint32_t ci, int d, const uint8_t *p,
                           size_t len);
 void p2pc__sim_dir_clear(p2pc_sim *s, dir *q);
+/* A chunk back to the pool (or to malloc past CHUNK_POOL_MAX); the pool
+ * freed, at the end of a run. */
+void p2pc__sim_chunk_free(p2pc_sim *s, chunk *k);
+void p2pc__sim_chunk_pool_free(p2pc_sim *s);
 /* End `side` of connection ci loses its link. */
 void p2pc__sim_conn_drop_end(p2pc_sim *s, uint32_t ci, int side);
 /* Node i's datagrams onto the network. */
