@@ -33,11 +33,15 @@ void p2pc__node_announce_to_link(p2pc_node *n, uint32_t i) {
   link *l = &n->links[i];
   if (n->ann.nhints && l->ann_gen == n->ann_gen &&
       l->ann_same + 1 < P2PC_ANNOUNCE_HINTS_EVERY) {
-    p2pc_wire_announce a = n->ann;
-    a.flags |= P2PC_ANNOUNCE_SAME_HINTS;
-    a.nhints = 0;
+    /* encoded from n->ann itself, its hints hidden for the encoder (no
+     * copy of the announcement for every link at every heartbeat) */
+    uint8_t nhints = n->ann.nhints, flags = n->ann.flags;
+    n->ann.nhints = 0;
+    n->ann.flags |= P2PC_ANNOUNCE_SAME_HINTS;
+    p2pc__node_frame_to_link(n, i, P2PC_FRAME_ANNOUNCE, &n->ann, 0);
+    n->ann.nhints = nhints;
+    n->ann.flags = flags;
     l->ann_same++;
-    p2pc__node_frame_to_link(n, i, P2PC_FRAME_ANNOUNCE, &a, 0);
     return;
   }
   l->ann_gen = n->ann_gen;
