@@ -79,30 +79,34 @@ static void dir_schedule(p2pc_sim *s, uint32_t ci, int d) {
   p2pc__sim_push(s, q->head->ready, E_TCP, ci, (uint32_t)d, NULL);
 }
 
+/* The bytes of a chunk of size class cls (below CHUNK_CLASSES). */
+static size_t class_size(uint8_t cls) {
+  return (size_t)1 << (cls + CHUNK_MIN_SHIFT);
+}
+
 /* A chunk with room for len bytes: from the pool, else malloc'd at the
- * size of its class. */
+ * size of its class (a chunk larger than every class: at its own size,
+ * class CHUNK_CLASSES, never pooled). */
 static chunk *chunk_new(p2pc_sim *s, size_t len) {
   size_t need = sizeof(chunk) + len;
   uint8_t cls = 0;
-  while (cls < CHUNK_CLASSES && ((size_t)1 << (cls + CHUNK_MIN_SHIFT)) < need)
+  while (cls < CHUNK_CLASSES && class_size(cls) < need)
     cls++;
   chunk *k;
   if (cls < CHUNK_CLASSES && s->pool[cls]) {
     k = s->pool[cls];
     s->pool[cls] = k->next;
-    s->pool_bytes -= (size_t)1 << (cls + CHUNK_MIN_SHIFT);
+    s->pool_bytes -= class_size(cls);
   } else {
-    k = p2pc__sim_xrealloc(
-        s, NULL,
-        cls < CHUNK_CLASSES ? (size_t)1 << (cls + CHUNK_MIN_SHIFT) : need);
+    k = p2pc__sim_xrealloc(s, NULL,
+                           cls < CHUNK_CLASSES ? class_size(cls) : need);
   }
   k->cls = cls;
   return k;
 }
 
 void p2pc__sim_chunk_free(p2pc_sim *s, chunk *k) {
-  size_t size = k->cls < CHUNK_CLASSES ? (size_t)1 << (k->cls + CHUNK_MIN_SHIFT)
-                                       : SIZE_MAX;
+  size_t size = k->cls < CHUNK_CLASSES ? class_size(k->cls) : SIZE_MAX;
   if (size > CHUNK_POOL_MAX - s->pool_bytes) {
     p2pc__sim_xfree(s, k);
     return;
