@@ -60,6 +60,7 @@ typedef struct msgrec {
   size_t len;
   uint8_t plen;
   unsigned deliveries;
+  uint64_t forgot_at;   /* its destination's forgotten count at delivery */
   bool buffered;        /* waiting in its destination's buffer */
   bool expired_rx;      /* its destination reported it expired */
   bool written_off;     /* a report of its destination covers it, undelivered */
@@ -145,6 +146,8 @@ void *fail_realloc(void *ptr, size_t size, void *ud);
 void fail_free(void *ptr, void *ud);
 uint8_t payload_byte(unsigned msg, unsigned i);
 int64_t net_of(const world *w, const node *nd);
+/* stamp is Δ old on a clock reading hlc. */
+bool clock_old(const world *w, uint64_t stamp, uint64_t hlc);
 uint64_t settle_ns(const world *w);
 bool holds_ls(const world *w, const msgrec *m, uint64_t hlc);
 bool resolved(const msgrec *m);

@@ -50,7 +50,7 @@ static int find_msg(const world *w, int from, uint64_t n) {
 int64_t net_of(const world *w, const node *nd) { return w->T + nd->offset; }
 
 /* stamp is Δ old on a clock reading hlc. */
-static bool clock_old(const world *w, uint64_t stamp, uint64_t hlc) {
+bool clock_old(const world *w, uint64_t stamp, uint64_t hlc) {
   return w->life != P2PC_CAUSAL_LIFETIME_INF && hlc >= w->life &&
          stamp <= hlc - w->life;
 }
@@ -130,6 +130,9 @@ static void on_deliver(node *nd, const p2pc_causal_event *ev) {
     p->barred = true;
   }
   m->deliveries++;
+  p2pc_causal_stats st;
+  p2pc_causal_get_stats(nd->c, &st);
+  m->forgot_at = st.forgotten;
   m->buffered = false;
   if (m->n > nd->dmax[m->from])
     nd->dmax[m->from] = m->n;

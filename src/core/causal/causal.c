@@ -124,6 +124,8 @@ int p2pc__causal_sync_peers(p2pc_causal *c) {
     return P2PC_ERR_NOMEM;
   c->peers = p;
   memset(p + c->npeers, 0, (n - c->npeers) * sizeof *p);
+  for (size_t i = c->npeers; i < n; i++)
+    p[i].forgot_before = c->forgot_last;
   c->npeers = c->ids.n;
   return 0;
 }
@@ -229,7 +231,7 @@ static int deliver(p2pc_causal *c, const p2pc_ses_msg *m, uint64_t waited_ns,
   /* Stream messages between the last one delivered and this one's
    * predecessor never got here in time: their entries expired. A
    * broadcast's prev is the sender's previous broadcast. */
-  uint64_t low = ps->rx_last_n > ps->rx_base ? ps->rx_last_n : ps->rx_base;
+  uint64_t low = ps->rx_last_n;
   if (!bc && m->prev > low)
     p2pc__causal_wo_add(c, ps, low, m->prev);
   /* One sender's unicasts to this node and its broadcasts form one stream
@@ -464,6 +466,16 @@ int p2pc_causal_receive_hops(p2pc_causal *c, const char *expected_sender,
       bc ? dup && !is_buffered(c, m.sender, m.n) &&
                (m.n > ps->bc_last || p2pc__causal_bwo_has(c, m.sender, m.n))
          : dup && p2pc__causal_wo_has(ps, m.n);
+  if (off && !bc && expired(c, m.stamp) && m.stamp <= ps->forgot_before) {
+    /* Behind a write-off that may reach below this state's making: the
+     * sender's state was forgotten here before, and this may be a late
+     * copy of one delivered then. Neither delivered nor called written
+     * off: dropped as it is. */
+    c->st.expired_rx++;
+    rv = report_drop(
+        c, &ev, "older than the causal lifetime, from a sender forgotten here");
+    goto out;
+  }
   if (off) {
     if (bc && !p2pc__causal_bwo_has(c, m.sender, m.n))
       p2pc__causal_bwo_add(c, m.sender, m.n - 1, m.n);
@@ -482,7 +494,7 @@ int p2pc_causal_receive_hops(p2pc_causal *c, const char *expected_sender,
     rv = 0;
     goto out;
   }
-  if (expired(c, m.stamp) && m.stamp <= c->forgot_last && !ps->rx_last_n &&
+  if (expired(c, m.stamp) && m.stamp <= ps->forgot_before && !ps->rx_last_n &&
       !ps->bc_last) {
     /* Its sender's state was forgotten here after everything it had sent
      * aged out: this may be a late copy of one delivered here, which must
@@ -505,14 +517,6 @@ int p2pc_causal_receive_hops(p2pc_causal *c, const char *expected_sender,
     goto out;
   }
 
-  if (!ps->based) {
-    /* The first message of its stream taken here since its state was
-     * made: if ids have been forgotten, the stream below it may have been
-     * delivered here before, and is never claimed written off. */
-    ps->based = true;
-    if (c->forgot_last)
-      ps->rx_base = m.n - 1;
-  }
   ev.kind = P2PC_CEV_RECV;
   uint32_t nunmet = 0;
   const p2pc_ses_dep *w = unmet(c, &m, &nunmet);

@@ -39,11 +39,14 @@ typedef struct peer_state {
   /* As a sender to this node. */
   uint64_t rx_last_n; /* its stream up to here is delivered/written off */
   uint64_t ls_known;  /* a value its LS had: its entries below are stable */
-  /* Write-offs claim nothing at or below rx_base: once any id has been
-   * forgotten here, a state made anew may be one forgotten, whose stream
-   * up to some number was delivered (set at the first message taken). */
-  uint64_t rx_base;
-  bool based;     /* rx_base is set */
+  /* forgot_last when this state was made: a state made once ids had been
+   * forgotten here may be one forgotten, and a message of its stamped at
+   * or before this may have been delivered here under that state (older
+   * than Δ by now: a late copy of it is dropped, never called written
+   * off). Every message stamped after it that is below rx_last_n and not
+   * delivered since is written off (its write-off may be claimed for the
+   * older ones too: they have long left the sender's pending set). */
+  uint64_t forgot_before;
   bool in_active; /* listed in active */
   wo_range wo[P2PC_CAUSAL_MAX_WRITTEN_OFF];
   uint32_t nwo;
