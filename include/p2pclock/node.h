@@ -133,7 +133,12 @@ typedef struct p2pc_settings {
   /* Every allocation of the node, until p2pc_node_close (borrowed: it
    * must outlive the node). [p2pc_allocator_default()] */
   const p2pc_allocator *alloc;
-  /* The human log. [none] */
+  /* The human log. [none] Bounded, whatever peers or strangers send:
+   * lines of one shape (digits aside) pass 20 at once, then one a second;
+   * all lines 200 at once, then 50 a second; debug lines are not limited.
+   * What is held back is counted and said ("log: N lines of one kind held
+   * back over S s (rate limit), the last: ..."), within a second or when
+   * the node is closed: nothing is dropped unsaid. */
   p2pc_logger logger;
 
   /* Unicast to nodes that are not neighbours (docs/PROTOCOL.md,

@@ -13,6 +13,9 @@ and reports how the node answered. Every read has a deadline.
                                    version V"
   badpeer.py halfopen HOST PORT S  connects and sends nothing; the node must
                                    close the connection within S seconds
+  badpeer.py flood HOST PORT N     N garbage connections, one after the
+                                   other, as fast as the node closes them;
+                                   each must be closed within 5 s
 
 Each prints what the node sent back (frame types, the ERROR's code and
 reason) and whether and when it closed the connection. Exit status: 0 as
@@ -105,11 +108,29 @@ def describe(data):
     return parts, errors
 
 
+def flood(host, port, n):
+    t0 = time.monotonic()
+    for i in range(n):
+        sock = socket.create_connection((host, port), timeout=5)
+        sock.sendall(frame(0x99, b"\xde\xad\xbe\xef" * 4))
+        _, _, closed = read_until_closed(sock, 5.0)
+        sock.close()
+        if not closed:
+            print("flood: connection %d STILL OPEN after 5 s" % (i + 1))
+            sys.exit(1)
+    print("flood: %d garbage connections, each closed, in %.2fs"
+          % (n, time.monotonic() - t0))
+    sys.exit(0)
+
+
 def main():
     if len(sys.argv) < 4:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
     kind, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    if kind == "flood" and len(sys.argv) == 5:
+        flood(host, port, int(sys.argv[4]))
+        return
     sock = socket.create_connection((host, port), timeout=5)
     want_error = None
     wait = 6.0

@@ -105,12 +105,13 @@ void p2pc_node_on_deadline(p2pc_node *n, p2pc_now now) {
   p2pc_timesync_on_deadline(n->ts, now);
   p2pc__node_relay_announce(n);
   p2pc__node_dht_deadline(n);
+  p2pc__node_log_due(n);
 }
 
 static uint64_t earlier(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
 uint64_t p2pc_node_next_deadline(const p2pc_node *n) {
-  uint64_t d = UINT64_MAX;
+  uint64_t d = n->log.due_ns; /* a count of log lines held back */
   for (uint32_t i = 0; i < n->links_hw; i++) {
     const link *l = &n->links[i];
     if (l->state == L_HELLO)
@@ -171,6 +172,7 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
     return P2PC_ERR_NOMEM;
   memset(n, 0, sizeof *n);
   n->a = a;
+  n->log.due_ns = UINT64_MAX;
   n->cfg = *cfg;
   p2pc_node_config *c = &n->cfg;
   /* The defaults live once, in p2pc_settings_default (api.c). */
@@ -296,6 +298,7 @@ int p2pc_node_set_chaos(p2pc_node *n, uint64_t delay_min_ns,
 void p2pc_node_free(p2pc_node *n) {
   if (!n)
     return;
+  p2pc__node_log_flush(n); /* nothing held back goes unsaid */
   const p2pc_allocator *a = n->a;
   for (uint32_t i = 0; i < n->links_cap; i++) {
     p2pc_buf_fini(&n->links[i].in);

@@ -2,7 +2,7 @@
 /*
  * Text for the node's log lines and identities: decimal and hex appenders
  * (no stdio in the core), addresses as the event log prints them, the
- * session ID of an incarnation, and the human log's level filter.
+ * session ID of an incarnation (the human log itself: lograte.c).
  */
 #include "nodeint.h"
 
@@ -48,9 +48,4 @@ void p2pc__node_make_sesid(char *out, const char *id, uint64_t inc) {
   while (k)
     out[len++] = tag[--k];
   out[len] = '\0';
-}
-
-void p2pc__node_log(p2pc_node *n, p2pc_log_level lv, const char *text) {
-  if (n->cb.log && lv <= n->cb.log_level)
-    n->cb.log(n->cb.log_ud ? n->cb.log_ud : n->cb.ud, lv, text);
 }

@@ -16,7 +16,8 @@
  *   swim.c         failure detection: probes, suspicion, MEMBER (swim.h)
  *   node_events.c  every event the node reports, and the causal/timesync
  *                  reports turned into events
- *   nodefmt.c      text: numbers, addresses, session IDs, the human log
+ *   nodefmt.c      text: numbers, addresses, session IDs
+ *   lograte.c      the human log, its lines limited (none held back unsaid)
  *   bcast.c        broadcast to the whole network: Plumtree's frames and
  *                  links (plumtree.h), the broadcast API
  *   ondemand.c     unicast to any node: on-demand links and records, the
@@ -188,6 +189,17 @@ typedef struct anon_seed {
   uint64_t next_dial_ns, backoff_ns;
 } anon_seed;
 
+/* One shape of human log line and its limit (lograte.c). */
+#define P2PC_LOG_SHAPES 8
+#define P2PC_LOG_SAMPLE 72
+typedef struct p2pc__logshape {
+  uint32_t hash;
+  uint8_t lv; /* the most severe level held back */
+  bool used;
+  uint64_t tat, last_ns, held, held_since;
+  char sample[P2PC_LOG_SAMPLE]; /* the last line held back, cut */
+} p2pc__logshape;
+
 struct p2pc_node {
   p2pc_node_config cfg;
   p2pc_node_callbacks cb;
@@ -253,6 +265,13 @@ struct p2pc_node {
   uint32_t npassive, passive_cap; /* passive_cap grows up to passive_max */
   uint64_t next_shuffle_ns;       /* the next SHUFFLE */
   uint64_t next_promote_ns;       /* no promotion before (after a refusal) */
+  /* The human log's limits (lograte.c): per shape of line, and overall. */
+  struct {
+    p2pc__logshape shape[P2PC_LOG_SHAPES];
+    uint64_t tat, held, held_since;
+    uint64_t due_ns; /* a count held back is to be said (UINT64_MAX: none) */
+    uint8_t lv;      /* the most severe level held back overall */
+  } log;
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -315,8 +334,12 @@ void p2pc__node_str_cat(char *s, size_t cap, const char *t);
 bool p2pc__node_addr_eq(const p2pc_wire_addr *x, const p2pc_wire_addr *y);
 /* "<id>~<tag>": the causal identity of incarnation inc of id. */
 void p2pc__node_make_sesid(char *out, const char *id, uint64_t inc);
-/* One human log line, if its level is wanted. */
+/* One human log line, if its level is wanted and within the limits
+ * (lograte.c); p2pc__node_log_due says the counts held back for a second
+ * (from on_deadline), p2pc__node_log_flush all of them (when freed). */
 void p2pc__node_log(p2pc_node *n, p2pc_log_level lv, const char *text);
+void p2pc__node_log_due(p2pc_node *n);
+void p2pc__node_log_flush(p2pc_node *n);
 
 /* ---- node_events.c: the event log and the layers' reports --------------- */
 
