@@ -454,6 +454,16 @@ int p2pc_ctl_server_listen(p2pc_ctl_server *s, const char *path, char *err,
       snprintf(err, cap, "control path %s exists and is not a socket", path);
       return -1;
     }
+    /* Someone else's: never replaced (a client that reached it would
+     * talk to them, and removing it is not ours to do). */
+    if (st.st_uid != geteuid()) {
+      snprintf(err, cap,
+               "control socket %s belongs to user %u, not to this one (%u): "
+               "refusing to replace it; remove it or choose another "
+               "--control path",
+               path, (unsigned)st.st_uid, (unsigned)geteuid());
+      return -1;
+    }
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
