@@ -62,19 +62,20 @@ typedef enum p2pc_noise_pattern {
   P2PC_NOISE_NN = 0, /* -> e; <- e, ee */
   P2PC_NOISE_NK,     /* <- s ...; -> e, es; <- e, ee */
   P2PC_NOISE_XX,     /* -> e; <- e, ee, s, es; -> s, se */
-  P2PC_NOISE_XXPSK0, /* psk first in message 1 */
-  P2PC_NOISE_XXPSK1, /* psk last in message 1 */
-  P2PC_NOISE_XXPSK2, /* psk last in message 2 */
-  P2PC_NOISE_XXPSK3, /* psk last in message 3 */
-  P2PC_NOISE_NNPSK0,
-  P2PC_NOISE_NNPSK2,
-  P2PC_NOISE_NKPSK0,
-  P2PC_NOISE_NKPSK2,
+  P2PC_NOISE_XXPSK0, /* -> psk, e; <- e, ee, s, es; -> s, se */
+  P2PC_NOISE_XXPSK1, /* -> e, psk; <- e, ee, s, es; -> s, se */
+  P2PC_NOISE_XXPSK2, /* -> e; <- e, ee, s, es, psk; -> s, se */
+  P2PC_NOISE_XXPSK3, /* -> e; <- e, ee, s, es; -> s, se, psk */
+  P2PC_NOISE_NNPSK0, /* -> psk, e; <- e, ee */
+  P2PC_NOISE_NNPSK2, /* -> e; <- e, ee, psk */
+  P2PC_NOISE_NKPSK0, /* <- s ...; -> psk, e, es; <- e, ee */
+  P2PC_NOISE_NKPSK2, /* <- s ...; -> e, es; <- e, ee, psk */
   P2PC_NOISE_PATTERN_COUNT
 } p2pc_noise_pattern;
 
 /* The base patterns the engine knows; the psk modifiers go beside them as
- * a mask (bit n: the spec's pskN). */
+ * a mask (bit n: the spec's pskN: psk0 is the first token of the first
+ * message, pskN for N >= 1 the last token of the Nth message). */
 typedef enum p2pc_noise_base {
   P2PC_NOISE_BASE_NN = 0,
   P2PC_NOISE_BASE_NK,
@@ -157,7 +158,9 @@ int p2pc_noise_protocol_name(p2pc_noise_base base, unsigned psk_mask,
  * (encrypted once a key is mixed in), into out[0..cap); *out_len is its
  * length. Returns 0, or: P2PC_ERR_INVAL (not this side's turn, or the
  * handshake is done), P2PC_ERR_TOOBIG (the message would pass 65535 bytes
- * or cap; nothing is written), P2PC_ERR_PROTO (a DH rejected),
+ * or cap; nothing is written), P2PC_ERR_PROTO (a DH rejected: the peer's
+ * ephemeral, read earlier without a DH, e.g. in XX's first message, is a
+ * low-order point),
  * P2PC_ERR_CLOSED (the handshake had failed). Any error fails the
  * handshake. */
 int p2pc_noise_write(p2pc_noise_hs *hs, const uint8_t *payload, size_t len,
