@@ -20,7 +20,7 @@ set -eu
 # helpers, plot_sim.py), iproute2 (`ip netns` in netns_partition), time
 # (GNU time: bench/sim_scale), procps (pgrep: bench/throughput), groff-base
 # (groff: ctest man_lint checks the man pages).
-base="cmake make gcc libc6-dev pkg-config binutils libcmocka-dev libcjson-dev libuv1-dev python3 iproute2 time procps groff-base"
+base="cmake make gcc libc6-dev pkg-config binutils libcmocka-dev libcjson-dev libuv1-dev libsodium-dev python3 iproute2 time procps groff-base"
 ci="clang libclang-rt-14-dev llvm clang-format"
 
 case "${1:-test}" in
