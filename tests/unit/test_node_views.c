@@ -7,6 +7,7 @@
  * answer dropped, one refused as full kept, and replacement when full.
  */
 #include "node_harness.h"
+#include "nodeint.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -225,11 +226,73 @@ static void test_refused_entry_stays_passive(void **state) {
   net_free(w);
 }
 
+/* count records of made-up nodes as a PEERS frame: all at one address
+ * (host 10.0.<net>.1), or each at its own (10.0.<net>.<k>). */
+static void feed_fakes(net *w, int i, p2pc_link_id l, int serial, int count,
+                       int netn, bool one_addr) {
+  p2pc_wire_peer recs[32];
+  memset(recs, 0, sizeof recs);
+  for (int k = 0; k < count; k++) {
+    snprintf(recs[k].id, sizeof recs[k].id, "fake%d", serial + k);
+    recs[k].incarnation = 1;
+    recs[k].addr.family = 4;
+    recs[k].addr.addr[0] = 10;
+    recs[k].addr.addr[2] = (uint8_t)netn;
+    recs[k].addr.addr[3] = (uint8_t)(one_addr ? 1 : 1 + k);
+    recs[k].addr.port = 9000;
+  }
+  p2pc_buf b;
+  p2pc_buf_init(&b, p2pc_allocator_default(), 8192);
+  long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_PEERS);
+  assert_int_equal(p2pc_wire_peers_put(&b, recs, (size_t)count), 0);
+  assert_int_equal(p2pc_wire_frame_end(&b, at, 8192), 0);
+  feed(w, i, l, &b);
+  p2pc_buf_fini(&b);
+}
+
+/* A stranger's PEERS frames do not make the node a reflector (issue 13):
+ * many IDs at one address are one record; an address that did not answer
+ * is not taken again for a minute; and once promoted entries fail, the
+ * node promotes one at a time, after a back-off, so frames full of fresh
+ * made-up addresses get a few dials, not one each. */
+static void test_made_up_records_are_not_dialed_again_and_again(void **state) {
+  (void)state;
+  net *w = net_new();
+  start_node(w, 0, &(opts){.base = {.max_peers = 40, .passive_max = 32}});
+  p2pc_node *n = w->nodes[0].n;
+  p2pc_link_id l;
+  fake_peer(w, 0, &l);
+  /* 20 IDs at one address: one record, one promotion */
+  feed_fakes(w, 0, l, 0, 20, 0, true);
+  assert_int_equal(p2pc_node_peer_count(n), 2);
+  assert_int_equal(p2pc_node_passive_count(n), 0);
+  run(w, 50); /* nobody there: dropped, its address remembered */
+  assert_int_equal(p2pc_node_peer_count(n), 1);
+  assert_int_equal(n->promote_fails, 1);
+  feed_fakes(w, 0, l, 100, 20, 0, true); /* the same address, new IDs */
+  assert_int_equal(p2pc_node_peer_count(n), 1);
+  assert_int_equal(p2pc_node_passive_count(n), 0);
+  /* 10 s of frames of 20 fresh addresses every 200 ms: 1,000 records */
+  int serial = 1000;
+  for (int f = 0; f < 50; f++, serial += 20) {
+    feed_fakes(w, 0, l, serial, 20, 1 + f, false);
+    run(w, 200);
+  }
+  /* one at a time after a failure, each after a doubling pause (from
+   * 100 ms to 5 s): about 8 dials in 10 s, not 1,000 */
+  assert_true(n->promote_fails >= 4);
+  assert_true(n->promote_fails <= 12);
+  /* the peer that sent them all is still linked */
+  assert_true(linked(w, 0, "X"));
+  net_free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_passive_view_invariants),
       cmocka_unit_test(test_learned_records_promoted_failed_dropped),
       cmocka_unit_test(test_refused_entry_stays_passive),
+      cmocka_unit_test(test_made_up_records_are_not_dialed_again_and_again),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

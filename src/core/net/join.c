@@ -114,7 +114,8 @@ void p2pc__node_forget_peer(p2pc_node *n, uint32_t pi) {
   p->qcap = p->qhead = 0;
   p2pc__node_views_demote(n, p); /* it leaves the active view */
   bool adopt = next.id[0] && next.addr.family && strcmp(next.id, n->id) != 0 &&
-               p2pc__node_peer_find(n, next.id) == NO_PEER;
+               p2pc__node_peer_find(n, next.id) == NO_PEER &&
+               !p2pc__node_addr_failed(n, &next.addr);
   uint32_t last = adopt ? NO_PEER : --n->npeers; /* moves into slot pi */
   for (uint32_t i = 0; i < n->links_hw; i++) {
     link *l = &n->links[i];
@@ -327,6 +328,8 @@ int p2pc__node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   p->dialing = false;
   p->state = P2PC_PEER_UP;
   p->refused_full = false;
+  if (p->promoted)
+    p2pc__node_views_promoted_up(n);
   p->promoted = false;
   p->backoff_ns = n->cfg.redial_min_ns;
   /* Everything not acknowledged goes again on this link, after the peer's

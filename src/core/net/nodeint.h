@@ -189,6 +189,10 @@ typedef struct anon_seed {
   uint64_t next_dial_ns, backoff_ns;
 } anon_seed;
 
+/* Addresses remembered as not answering a promotion (views.c). */
+#define P2PC_ADDR_FAILED_MAX 32
+#define P2PC_ADDR_FAILED_NS (60ull * 1000000000)
+
 /* One shape of human log line and its limit (lograte.c). */
 #define P2PC_LOG_SHAPES 8
 #define P2PC_LOG_SAMPLE 72
@@ -265,6 +269,15 @@ struct p2pc_node {
   uint32_t npassive, passive_cap; /* passive_cap grows up to passive_max */
   uint64_t next_shuffle_ns;       /* the next SHUFFLE */
   uint64_t next_promote_ns;       /* no promotion before (after a refusal) */
+  /* Promoted entries that did not answer, less those that did since: while
+   * any, one promotion at a time, each after a back-off (views.c). And
+   * the addresses that did not answer, refused for ADDR_FAILED_NS: a
+   * record heard is no reason to dial a stranger again and again. */
+  uint32_t promote_fails;
+  struct {
+    p2pc_wire_addr addr;
+    uint64_t until_ns;
+  } addr_failed[P2PC_ADDR_FAILED_MAX];
   /* The human log's limits (lograte.c): per shape of line, and overall. */
   struct {
     p2pc__logshape shape[P2PC_LOG_SHAPES];
@@ -499,6 +512,12 @@ int p2pc__node_on_shuffle_reply(p2pc_node *n, const uint8_t *b, size_t len);
 /* A dial of peer id failed before its handshake: true if it was a
  * promoted passive entry, now dropped (nothing to re-dial). */
 bool p2pc__node_views_dial_failed(p2pc_node *n, const char *id);
+/* Whether addr did not answer a promotion within P2PC_ADDR_FAILED_NS: no
+ * record at it is taken, no LEAVE's referral to it adopted. */
+bool p2pc__node_addr_failed(const p2pc_node *n, const p2pc_wire_addr *addr);
+/* A promoted entry (passive, or a LEAVE's referral) linked: one failure
+ * less to pace promotions by. */
+void p2pc__node_views_promoted_up(p2pc_node *n);
 /* Peer id refused our dial as full: a promoted entry goes back to the
  * passive view, and the next promotion waits. */
 void p2pc__node_views_refused(p2pc_node *n, const char *id);

@@ -66,10 +66,54 @@ void p2pc__node_views_forget(p2pc_node *n, const char *id) {
     passive_remove(n, i);
 }
 
+bool p2pc__node_addr_failed(const p2pc_node *n, const p2pc_wire_addr *addr) {
+  for (uint32_t i = 0; i < P2PC_ADDR_FAILED_MAX; i++)
+    if (n->addr_failed[i].until_ns > n->now.mono_ns &&
+        p2pc__node_addr_eq(&n->addr_failed[i].addr, addr))
+      return true;
+  return false;
+}
+
+/* addr did not answer: remembered in its own slot, a free one, or the one
+ * that would be forgotten first. */
+static void note_addr_failed(p2pc_node *n, const p2pc_wire_addr *addr) {
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < P2PC_ADDR_FAILED_MAX; i++) {
+    if (p2pc__node_addr_eq(&n->addr_failed[i].addr, addr)) {
+      k = i;
+      break;
+    }
+    if (n->addr_failed[i].until_ns < n->addr_failed[k].until_ns)
+      k = i;
+  }
+  n->addr_failed[k].addr = *addr;
+  n->addr_failed[k].until_ns = n->now.mono_ns + P2PC_ADDR_FAILED_NS;
+}
+
+/* Whether another node than id is known at addr: in the passive view, or
+ * in the table. A node has one address: a second ID there is made up (a
+ * stranger's PEERS of a thousand IDs at one address once made the node
+ * dial it for each). */
+static bool addr_taken(const p2pc_node *n, const p2pc_wire_addr *addr,
+                       const char *id) {
+  for (uint32_t i = 0; i < n->npassive; i++) {
+    if (p2pc__node_addr_eq(&n->passive[i].rec.addr, addr) &&
+        strcmp(n->passive[i].rec.id, id) != 0)
+      return true;
+  }
+  for (uint32_t i = 0; i < n->npeers; i++)
+    if (n->peers[i].addr_known && p2pc__node_addr_eq(&n->peers[i].addr, addr) &&
+        strcmp(n->peers[i].id, id) != 0)
+      return true;
+  return false;
+}
+
 /* Adds rec to the passive view unless it is us or has no address; a
  * record of a node there already is renewed if newer. in_table: the
- * node's peer record is on its way out of the table. When full, an entry
- * we sent in our last shuffle goes first, else a random one. */
+ * node's peer record is on its way out of the table. A record at an
+ * address that did not answer lately, or where another node is known,
+ * is not taken. When full, an entry we sent in our last shuffle goes
+ * first, else a random one. */
 static void passive_add(p2pc_node *n, const p2pc_wire_record *rec,
                         bool in_table) {
   if (!rec->addr.family || strcmp(rec->id, n->id) == 0 || !n->cfg.passive_max)
@@ -86,6 +130,9 @@ static void passive_add(p2pc_node *n, const p2pc_wire_record *rec,
       p2pc_wire_crec_pack(&n->passive[i].rec, rec);
     return;
   }
+  if (!in_table && (p2pc__node_addr_failed(n, &rec->addr) ||
+                    addr_taken(n, &rec->addr, rec->id)))
+    return;
   if (n->npassive < n->cfg.passive_max) {
     if (!passive_room(n))
       return; /* out of memory: the view stays as it is */
@@ -158,6 +205,17 @@ static uint32_t promoted_unlinked(const p2pc_node *n, const char *id) {
   return pi;
 }
 
+/* The pause before the next promotion after f failures in balance:
+ * drawn from [b/2, b), b doubling from redial_min up to redial_max. */
+static uint64_t fail_pause(p2pc_node *n, uint32_t f) {
+  uint64_t b = n->cfg.redial_min_ns;
+  while (--f && b < n->cfg.redial_max_ns)
+    b *= 2;
+  if (b > n->cfg.redial_max_ns)
+    b = n->cfg.redial_max_ns;
+  return b / 2 + rng_below(n, b / 2 + 1);
+}
+
 bool p2pc__node_views_dial_failed(p2pc_node *n, const char *id) {
   uint32_t pi = promoted_unlinked(n, id);
   if (pi == NO_PEER)
@@ -166,8 +224,19 @@ bool p2pc__node_views_dial_failed(p2pc_node *n, const char *id) {
     n->peers[pi].promoted = false;
     return false;
   }
+  note_addr_failed(n, &n->peers[pi].addr);
+  if (n->promote_fails < 64)
+    n->promote_fails++;
+  uint64_t next = n->now.mono_ns + fail_pause(n, n->promote_fails);
+  if (next > n->next_promote_ns)
+    n->next_promote_ns = next;
   drop_peer(n, pi);
   return true;
+}
+
+void p2pc__node_views_promoted_up(p2pc_node *n) {
+  if (n->promote_fails)
+    n->promote_fails--;
 }
 
 /* Fewer than half of the slots linked (p2pc__node_needy's measure). */
@@ -217,6 +286,10 @@ static uint32_t promote_want(const p2pc_node *n) {
     want = half(n) - active;
   else if (active < n->cfg.max_peers && inflight < PROMOTE_INFLIGHT)
     want = PROMOTE_INFLIGHT - inflight;
+  /* Promoted entries have not answered lately: one at a time (their
+   * addresses may be made up, and each dial is a connection to someone). */
+  if (n->promote_fails && want)
+    want = inflight ? 0 : 1;
   uint32_t room = n->cfg.max_peers - n->npeers;
   want = want < room ? want : room;
   return want < n->npassive ? want : n->npassive;
