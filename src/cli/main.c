@@ -18,6 +18,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "demo.h"
+#include "keygen.h"
 #include "options.h"
 #include "sim_cmd.h"
 
@@ -36,6 +37,7 @@ static int cmd_client(const command *cmd, int argc, char **argv);
 static int cmd_demo(const command *cmd, int argc, char **argv);
 static int cmd_check(const command *cmd, int argc, char **argv);
 static int cmd_sim(const command *cmd, int argc, char **argv);
+static int cmd_keygen(const command *cmd, int argc, char **argv);
 static int cmd_help(const command *cmd, int argc, char **argv);
 
 /* To add a command, add a line here; --help lists them from this table.
@@ -47,6 +49,7 @@ static const command commands[] = {
     {"", NULL, cmd_client},
     {"check", "verify the event logs of a run", cmd_check},
     {"sim", "run a scenario in the deterministic simulator", cmd_sim},
+    {"keygen", "create a node's identity key, or a cluster key", cmd_keygen},
     {"help", "show this help, or a command's (help COMMAND); help --keys",
      cmd_help},
 };
@@ -66,6 +69,8 @@ static const char usage_tail[] =
     "p2pclock check [--json] [--expiry-tolerance S] FILE...: see\n"
     "p2pclock check --help.\n"
     "p2pclock sim [--scenario FILE] [flags]: see p2pclock sim --help.\n"
+    "p2pclock keygen [--key FILE | --id ID] [--force] | --cluster\n"
+    "[--out FILE] | --show FILE: see p2pclock keygen --help.\n"
     "\n"
     "p2pclock node [--config FILE] [flags]: each flag overrides the config\n"
     "key in parentheses; defaults in brackets.\n";
@@ -223,6 +228,11 @@ static int cmd_check(const command *cmd, int argc, char **argv) {
 static int cmd_sim(const command *cmd, int argc, char **argv) {
   (void)cmd;
   return p2pc_cli_sim(argc, argv);
+}
+
+static int cmd_keygen(const command *cmd, int argc, char **argv) {
+  (void)cmd;
+  return p2pc_cli_keygen(argc, argv);
 }
 
 /* The client command named by argv[-1] (main and help pass it so). */
