@@ -41,7 +41,7 @@ static void out_frame(p2pc_node *n, uint32_t lid, p2pc_frame_type type,
   /* A link whose output is over its cap does not read: the message is
    * not lost for the node, its IHAVEs and GRAFTs repair it. */
   if (!rv && l->out.len + b->len <= n->cfg.max_link_output)
-    p2pc_buf_put(&l->out, b->data, b->len);
+    p2pc__node_link_put(n, l, b->data, b->len);
 }
 
 static void h_gossip(void *ud, uint32_t lid, uint64_t round, const uint8_t *msg,

@@ -32,7 +32,12 @@ link *p2pc__node_link_get(const p2pc_node *n, p2pc_link_id l) {
 void p2pc__node_link_write(p2pc_node *n, link *l) {
   if (l->state == L_FREE || l->state == L_CLOSING)
     return;
-  p2pc_buf_put(&l->out, n->scratch.data, n->scratch.len);
+  p2pc__node_link_put(n, l, n->scratch.data, n->scratch.len);
+}
+
+void p2pc__node_link_put(p2pc_node *n, link *l, const uint8_t *b, size_t len) {
+  if (!p2pc__sec_write(n, l, b, len))
+    p2pc_buf_put(&l->out, b, len);
 }
 
 void p2pc__node_link_close(p2pc_node *n, p2pc_link_id id, uint16_t code,
@@ -40,7 +45,7 @@ void p2pc__node_link_close(p2pc_node *n, p2pc_link_id id, uint16_t code,
   link *l = p2pc__node_link_get(n, id);
   if (!l || l->state == L_CLOSING)
     return;
-  if (code) {
+  if (code && !l->hs) { /* (a secure link in its handshake: no words) */
     p2pc_buf_reset(&n->scratch);
     long at = p2pc_wire_frame_begin(&n->scratch, P2PC_FRAME_ERROR);
     if (at >= 0 && p2pc_wire_error_put(&n->scratch, code, reason) == 0 &&
@@ -121,6 +126,13 @@ int p2pc__node_link_input(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   l->last_rx_ns = n->now.mono_ns;
   if (l->peer != NO_PEER && n->peers[l->peer].state == P2PC_PEER_SUSPECT)
     n->peers[l->peer].state = P2PC_PEER_UP;
+  if (l->sec)
+    return p2pc__sec_input(n, lid, l, b, len);
+  return p2pc__node_frames_input(n, lid, l, b, len);
+}
+
+int p2pc__node_frames_input(p2pc_node *n, p2pc_link_id lid, link *l,
+                            const uint8_t *b, size_t len) {
   /* Parse straight from the input; keep only an incomplete tail. */
   const uint8_t *p = b;
   size_t left = len;
@@ -197,7 +209,11 @@ static bool links_grow(p2pc_node *n) {
     memset(&ls[i], 0, sizeof ls[i]);
     ls[i].state = L_FREE;
     p2pc_buf_init(&ls[i].in, n->a, n->cfg.max_frame + P2PC_WIRE_HDR);
-    p2pc_buf_init(&ls[i].out, n->a, n->cfg.max_link_output + n->cfg.max_frame);
+    /* (a secure link's records add 20 bytes to 65,519 of frames) */
+    p2pc_buf_init(&ls[i].out, n->a,
+                  n->cfg.max_link_output + 2 * n->cfg.max_frame);
+    p2pc_buf_init(&ls[i].cin, n->a, 4 + P2PC_NOISE_MAX_MSG);
+    p2pc_buf_init(&ls[i].pend, n->a, n->cfg.max_link_output);
   }
   n->links = ls;
   n->links_cap = cap;
@@ -237,6 +253,11 @@ int p2pc__node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
   l->join = false;
   l->remote_od = false;
   l->down_why = NULL;
+  if (p2pc__sec_start(n, i, l) != 0) { /* out of memory: it goes */
+    *out = i;
+    p2pc__node_link_close(n, i, 0, NULL);
+    return 0;
+  }
   if (outbound) {
     const peer *p = NULL;
     uint32_t pi =
@@ -316,6 +337,7 @@ void p2pc__node_link_closed(p2pc_node *n, p2pc_link_id lid) {
   p2pc__node_bcast_link(n, lid, false);
   p2pc_buf_reset(&l->in);
   p2pc_buf_reset(&l->out);
+  p2pc__sec_release(n, l);
   if (pi != NO_PEER && n->peers[pi].link == lid) {
     peer *p = &n->peers[pi];
     if (dial_pending(n, p, lid)) {

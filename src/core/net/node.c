@@ -9,6 +9,8 @@
  */
 #include "nodeint.h"
 
+#include <sodium.h>
+
 #include "dgram.h"
 
 /* ---- links (link.c, members.c) ------------------------------------------ */
@@ -303,6 +305,9 @@ void p2pc_node_free(p2pc_node *n) {
   for (uint32_t i = 0; i < n->links_cap; i++) {
     p2pc_buf_fini(&n->links[i].in);
     p2pc_buf_fini(&n->links[i].out);
+    p2pc__sec_release(n, &n->links[i]);
+    p2pc_buf_fini(&n->links[i].cin);
+    p2pc_buf_fini(&n->links[i].pend);
   }
   for (uint32_t i = 0; i < n->npeers; i++) {
     p2pc__node_free_queue(n, &n->peers[i]);
@@ -315,6 +320,8 @@ void p2pc_node_free(p2pc_node *n) {
   p2pc__node_ondemand_free(n);
   p2pc__node_views_free(n);
   p2pc_buf_fini(&n->scratch);
+  a->free(n->sec_plain, a->ud);
+  sodium_memzero(&n->cfg.secure, sizeof n->cfg.secure);
   p2pc_causal_free(n->causal);
   p2pc_stable_free(n->st);
   p2pc__node_bcast_free(n);

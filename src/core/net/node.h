@@ -90,6 +90,15 @@ typedef struct p2pc_node_config {
   uint32_t passive_max;         /* passive view entries (default 32) */
   uint32_t peers_sample;        /* records in one PEERS (default 8) */
   uint64_t shuffle_interval_ns; /* SHUFFLE every (jittered; default 10 s) */
+  /* Secure links (PROTOCOL.md, "Secure links"): off by default. With on,
+   * every link is a Noise_XXpsk0 handshake then sealed records: a node
+   * that does not hold psk cannot link. The runtime gives the keys. */
+  struct {
+    bool on;
+    uint8_t static_sk[32]; /* X25519: this node's link key */
+    uint8_t psk[32];       /* the cluster key */
+    uint8_t entropy[32];   /* seeds the ephemeral keys: from the kernel */
+  } secure;
 } p2pc_node_config;
 
 /* Creates a node. Returns 0, P2PC_ERR_INVAL (bad id or config) or

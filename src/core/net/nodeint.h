@@ -35,6 +35,7 @@
 #include "dht.h"
 #include "event.h"
 #include "node.h"
+#include "noise.h"
 #include "plumtree.h"
 #include "rng.h"
 #include "stable.h"
@@ -76,6 +77,15 @@ typedef struct link {
    * the announcements since, sent without them (announce_to_link) */
   uint32_t ann_gen;
   uint8_t ann_same;
+  /* Secure links (secure.c): whether this one speaks records; the
+   * handshake while it runs (allocated), the two ciphers after it, a
+   * record not yet whole, frames written before the keys, and the peer's
+   * static key once authenticated. */
+  bool sec, rs_known;
+  p2pc_noise_hs *hs;
+  p2pc_noise_cipher tx, rx;
+  p2pc_buf cin, pend;
+  uint8_t rs[P2PC_NOISE_KEYLEN];
 } link;
 
 typedef struct txmsg {
@@ -278,6 +288,11 @@ struct p2pc_node {
     p2pc_wire_addr addr;
     uint64_t until_ns;
   } addr_failed[P2PC_ADDR_FAILED_MAX];
+  /* Secure links (secure.c): the ephemeral keys drawn, a record's
+   * plaintext (allocated on the first), handshakes done and failed. */
+  uint64_t sec_drbg_ctr;
+  uint8_t *sec_plain;
+  uint64_t sec_done, sec_failed;
   /* The human log's limits (lograte.c): per shape of line, and overall. */
   struct {
     p2pc__logshape shape[P2PC_LOG_SHAPES];
@@ -347,6 +362,26 @@ void p2pc__node_str_cat(char *s, size_t cap, const char *t);
 bool p2pc__node_addr_eq(const p2pc_wire_addr *x, const p2pc_wire_addr *y);
 /* "<id>~<tag>": the causal identity of incarnation inc of id. */
 void p2pc__node_make_sesid(char *out, const char *id, uint64_t inc);
+/* ---- secure.c: secure links -------------------------------------------- */
+
+/* Starts the handshake on a new link (nothing without cfg.secure.on; the
+ * dialer writes the first message). */
+int p2pc__sec_start(p2pc_node *n, p2pc_link_id lid, link *l);
+/* Bytes from a secure link's peer: records, then the frames they carry. */
+int p2pc__sec_input(p2pc_node *n, p2pc_link_id lid, link *l, const uint8_t *b,
+                    size_t len);
+/* Frame bytes for a secure link: sealed, or held until the keys exist.
+ * False if the link is not secure (the caller writes them as they are). */
+bool p2pc__sec_write(p2pc_node *n, link *l, const uint8_t *b, size_t len);
+/* A link's secure state goes (keys wiped) when it is freed. */
+void p2pc__sec_release(p2pc_node *n, link *l);
+/* Frame bytes onto a link's output: sealed on a secure link (link.c;
+ * every write to a link's output goes through it). */
+void p2pc__node_link_put(p2pc_node *n, link *l, const uint8_t *b, size_t len);
+/* The frames of a link's plaintext stream (link.c). */
+int p2pc__node_frames_input(p2pc_node *n, p2pc_link_id lid, link *l,
+                            const uint8_t *b, size_t len);
+
 /* One human log line, if its level is wanted and within the limits
  * (lograte.c); p2pc__node_log_due says the counts held back for a second
  * (from on_deadline), p2pc__node_log_flush all of them (when freed). */

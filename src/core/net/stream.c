@@ -90,7 +90,7 @@ void p2pc__node_stream_flush(p2pc_node *n, peer *p) {
     p->tx_written = t->lseq;
     if (n->cfg.chaos_drop > 0 && rng_unit(n) < n->cfg.chaos_drop)
       continue; /* lost on the wire: the resend timer repairs it */
-    p2pc_buf_put(&l->out, t->frame, t->len);
+    p2pc__node_link_put(n, l, t->frame, t->len);
   }
   if (p->ack_due) {
     p->ack_due = false;

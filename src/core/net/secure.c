@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Secure links (docs/PROTOCOL.md, "Secure links"): with cfg.secure.on, a
+ * link speaks records — be32 length (1..65535), then that many bytes —
+ * from its first byte. The first three are a Noise_XXpsk0 handshake
+ * (noise.h; the cluster key is the psk, so a node without it fails on the
+ * first message, before any Diffie-Hellman), then every record is a
+ * ChaCha20-Poly1305 sealed piece of the frame stream of an open link, its
+ * nonce the record's number in its direction. Frames written before the
+ * keys exist (the HELLO) wait in the link's pend buffer.
+ *
+ * The core draws no randomness: ephemeral keys come from a ChaCha20
+ * stream keyed by cfg.secure.entropy (32 bytes the runtime took from the
+ * kernel), one block position per key.
+ */
+#include "nodeint.h"
+
+#include <sodium.h>
+
+#define REC_MAX P2PC_NOISE_MAX_MSG
+#define CHUNK (REC_MAX - P2PC_NOISE_TAGLEN)
+static const char prologue[] = "p2pclock secure link, wire version 3";
+
+/* The next ephemeral private key: ChaCha20(entropy) at block position
+ * 2^32 x counter, an unused key stream per handshake. */
+static void next_ephemeral(p2pc_node *n, uint8_t out[32]) {
+  uint8_t nonce[crypto_stream_chacha20_ietf_NONCEBYTES] = {0};
+  memset(out, 0, 32);
+  crypto_stream_chacha20_ietf_xor_ic(out, out, 32, nonce,
+                                     (uint32_t)n->sec_drbg_ctr++,
+                                     n->cfg.secure.entropy);
+}
+
+static int put_record(p2pc_buf *out, const uint8_t *b, size_t len) {
+  int rv = p2pc_buf_put_be32(out, (uint32_t)len);
+  return rv ? rv : p2pc_buf_put(out, b, len);
+}
+
+/* Seals plain[0..len) into records on the link's output. */
+static int seal(p2pc_node *n, link *l, const uint8_t *plain, size_t len) {
+  while (len) {
+    size_t k = len < CHUNK ? len : CHUNK, clen = 0;
+    size_t at = l->out.len;
+    int rv = p2pc_buf_reserve(&l->out, 4 + k + P2PC_NOISE_TAGLEN);
+    if (rv)
+      return rv;
+    rv = p2pc_noise_encrypt(&l->tx, NULL, 0, plain, k, l->out.data + at + 4,
+                            k + P2PC_NOISE_TAGLEN, &clen);
+    if (rv)
+      return rv;
+    p2pc_be32_write(l->out.data + at, (uint32_t)clen);
+    l->out.len = at + 4 + clen;
+    plain += k;
+    len -= k;
+  }
+  (void)n;
+  return 0;
+}
+
+bool p2pc__sec_write(p2pc_node *n, link *l, const uint8_t *b, size_t len) {
+  if (!l->sec)
+    return false;
+  if (l->hs)
+    (void)p2pc_buf_put(&l->pend, b, len); /* over its cap: lost, as a
+                                           * plain link's over-full output */
+  else
+    (void)seal(n, l, b, len);
+  return true;
+}
+
+void p2pc__sec_release(p2pc_node *n, link *l) {
+  if (l->hs) {
+    p2pc_noise_hs_wipe(l->hs);
+    n->a->free(l->hs, n->a->ud);
+    l->hs = NULL;
+  }
+  p2pc_noise_cipher_wipe(&l->tx);
+  p2pc_noise_cipher_wipe(&l->rx);
+  p2pc_buf_reset(&l->cin);
+  p2pc_buf_reset(&l->pend);
+  l->sec = false;
+  l->rs_known = false;
+}
+
+/* The handshake failed or was refused: logged (rate-limited) and closed
+ * without a word (the peer could not read one). */
+static int hs_fail(p2pc_node *n, p2pc_link_id lid, const char *why) {
+  char t[200] = "link: secure handshake failed: ";
+  p2pc__node_str_cat(t, sizeof t, why);
+  p2pc__node_log(n, P2PC_LOG_WARN, t);
+  n->sec_failed++;
+  p2pc__node_link_close(n, lid, 0, NULL);
+  return P2PC_ERR_PROTO;
+}
+
+/* Writes this side's next handshake message as a record. */
+static int hs_send(p2pc_node *n, p2pc_link_id lid, link *l) {
+  uint8_t msg[256];
+  size_t len = 0;
+  if (p2pc_noise_write(l->hs, NULL, 0, msg, sizeof msg, &len) != 0)
+    return hs_fail(n, lid, "could not write the handshake");
+  return put_record(&l->out, msg, len) ? P2PC_ERR_NOMEM : 0;
+}
+
+/* The handshake is done: the ciphers, and the frames that waited. */
+static int hs_finish(p2pc_node *n, p2pc_link_id lid, link *l) {
+  const uint8_t *rs = p2pc_noise_remote_static(l->hs);
+  if (rs) {
+    memcpy(l->rs, rs, sizeof l->rs);
+    l->rs_known = true;
+  }
+  if (p2pc_noise_split(l->hs, &l->tx, &l->rx) != 0)
+    return hs_fail(n, lid, "could not split the handshake");
+  p2pc_noise_hs_wipe(l->hs);
+  n->a->free(l->hs, n->a->ud);
+  l->hs = NULL;
+  n->sec_done++;
+  if (l->pend.len) {
+    int rv = seal(n, l, l->pend.data, l->pend.len);
+    p2pc_buf_reset(&l->pend);
+    if (rv)
+      return rv;
+  }
+  return 0;
+}
+
+int p2pc__sec_start(p2pc_node *n, p2pc_link_id lid, link *l) {
+  if (!n->cfg.secure.on)
+    return 0;
+  l->sec = true;
+  l->hs = n->a->realloc(NULL, sizeof *l->hs, n->a->ud);
+  if (!l->hs)
+    return P2PC_ERR_NOMEM;
+  uint8_t e[32];
+  next_ephemeral(n, e);
+  int rv = p2pc_noise_init(l->hs, P2PC_NOISE_XXPSK0, l->outbound,
+                           (const uint8_t *)prologue, sizeof prologue - 1,
+                           n->cfg.secure.static_sk, e, NULL,
+                           n->cfg.secure.psk);
+  sodium_memzero(e, sizeof e);
+  if (rv)
+    return rv;
+  return l->outbound ? hs_send(n, lid, l) : 0;
+}
+
+/* One handshake record from the peer, then our answer, if any. */
+static int hs_input(p2pc_node *n, p2pc_link_id lid, link *l,
+                    const uint8_t *rec, size_t len) {
+  uint8_t payload[64];
+  size_t plen = 0;
+  int rv = p2pc_noise_read(l->hs, rec, len, payload, sizeof payload, &plen);
+  if (rv)
+    return hs_fail(n, lid,
+                   "the peer does not hold this network's cluster key, or "
+                   "is no p2pclock node");
+  if (!p2pc_noise_done(l->hs) && (rv = hs_send(n, lid, l)) != 0)
+    return rv;
+  return p2pc_noise_done(l->hs) ? hs_finish(n, lid, l) : 0;
+}
+
+int p2pc__sec_input(p2pc_node *n, p2pc_link_id lid, link *l, const uint8_t *b,
+                    size_t len) {
+  if (p2pc_buf_put(&l->cin, b, len) != 0)
+    return p2pc__node_proto_error(n, lid, "record longer than the maximum");
+  size_t off = 0;
+  int rv = 0;
+  while (rv >= 0 && l->state != L_CLOSING && l->cin.len - off >= 4) {
+    uint32_t rl = p2pc_be32_read(l->cin.data + off);
+    if (rl == 0 || rl > REC_MAX) {
+      rv = p2pc__node_proto_error(n, lid, "record length out of range");
+      break;
+    }
+    if (l->cin.len - off - 4 < rl)
+      break;
+    const uint8_t *rec = l->cin.data + off + 4;
+    off += 4 + (size_t)rl;
+    if (l->hs) {
+      rv = hs_input(n, lid, l, rec, rl);
+      continue;
+    }
+    size_t plen = 0;
+    if (!n->sec_plain &&
+        !(n->sec_plain = n->a->realloc(NULL, REC_MAX, n->a->ud))) {
+      rv = P2PC_ERR_NOMEM;
+      break;
+    }
+    if (p2pc_noise_decrypt(&l->rx, NULL, 0, rec, rl, n->sec_plain, REC_MAX,
+                           &plen) != 0) {
+      rv = p2pc__node_proto_error(n, lid, "a record failed authentication");
+      break;
+    }
+    rv = p2pc__node_frames_input(n, lid, l, n->sec_plain, plen);
+  }
+  if (l->state == L_CLOSING || l->state == L_FREE) {
+    p2pc_buf_reset(&l->cin);
+  } else if (off) {
+    memmove(l->cin.data, l->cin.data + off, l->cin.len - off);
+    l->cin.len -= off;
+  }
+  return rv < 0 ? rv : 0;
+}

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Secure links (secure.c): nodes holding the same cluster key link over a
+ * Noise_XXpsk0 handshake and sealed records, and their messages cross
+ * unreadable on the wire; a node without the key — or a plain node, or a
+ * stranger's bytes — costs one failed handshake and never enters the
+ * peer table; a record tampered with after the handshake closes the
+ * link.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "node_harness.h"
+#include "nodeint.h"
+
+static opts secure_opts(uint8_t cluster, uint8_t who, const char *seeds) {
+  opts o = {.seeds = seeds};
+  o.base.secure.on = true;
+  memset(o.base.secure.psk, cluster, sizeof o.base.secure.psk);
+  for (int k = 0; k < 32; k++) {
+    o.base.secure.static_sk[k] = (uint8_t)(who * 31 + k * 7 + 1);
+    o.base.secure.entropy[k] = (uint8_t)(who * 17 + k * 3 + 5);
+  }
+  return o;
+}
+
+/* Whether any link of node i has s in the bytes it has not written yet. */
+static bool output_has(net *w, int i, const char *s) {
+  p2pc_node *n = w->nodes[i].n;
+  for (uint32_t l = 0; l < n->links_hw; l++) {
+    const uint8_t *p;
+    size_t len;
+    p2pc_node_link_output(n, l, &p, &len);
+    for (size_t k = 0; k + strlen(s) <= len; k++)
+      if (memcmp(p + k, s, strlen(s)) == 0)
+        return true;
+  }
+  return false;
+}
+
+static void same_cluster_key_links_and_delivers(void **state) {
+  (void)state;
+  net *w = net_new();
+  opts a = secure_opts(7, 0, NULL), b = secure_opts(7, 1, "0");
+  start_node(w, 0, &a);
+  start_node(w, 1, &b);
+  run(w, 500);
+  assert_true(linked(w, 0, "N1"));
+  assert_true(linked(w, 1, "N0"));
+  assert_int_equal(w->nodes[0].n->sec_done, 1);
+  assert_int_equal(w->nodes[1].n->sec_done, 1);
+  /* the text is sealed before it reaches the wire */
+  send_ok(w, 1, "N0", "attack at dawn");
+  assert_false(output_has(w, 1, "attack at dawn"));
+  run(w, 200);
+  assert_int_equal(count_delivered(&w->nodes[0], "N1"), 1);
+  send_ok(w, 0, "N1", "and back");
+  run(w, 200);
+  assert_int_equal(count_delivered(&w->nodes[1], "N0"), 1);
+  /* a plain node's message does cross in clear: the check above can fail */
+  opts p = {.seeds = "3"};
+  start_node(w, 3, NULL);
+  start_node(w, 2, &p);
+  run(w, 500);
+  assert_true(linked(w, 2, "N3"));
+  send_ok(w, 2, "N3", "in the clear");
+  assert_true(output_has(w, 2, "in the clear"));
+  net_free(w);
+}
+
+static void another_key_or_a_plain_node_never_links(void **state) {
+  (void)state;
+  net *w = net_new();
+  opts a = secure_opts(7, 0, NULL), other = secure_opts(8, 1, "0");
+  opts plain = {.seeds = "0"};
+  start_node(w, 0, &a);
+  start_node(w, 1, &other); /* another network's key */
+  start_node(w, 2, &plain); /* no key at all */
+  run(w, 3000);
+  assert_false(linked(w, 0, "N1"));
+  assert_false(linked(w, 1, "N0"));
+  assert_false(linked(w, 0, "N2"));
+  assert_false(linked(w, 2, "N0"));
+  /* neither ever entered N0's table */
+  assert_int_equal(p2pc_node_peer_count(w->nodes[0].n), 0);
+  assert_true(w->nodes[0].n->sec_failed >= 1);
+  assert_int_equal(w->nodes[0].n->sec_done, 0);
+  net_free(w);
+}
+
+static void a_strangers_bytes_cost_one_handshake(void **state) {
+  (void)state;
+  net *w = net_new();
+  opts a = secure_opts(7, 0, NULL);
+  start_node(w, 0, &a);
+  p2pc_link_id l;
+  fake_link(w, 0, &l);
+  /* a record the size of a first handshake message, of junk */
+  uint8_t junk[52] = {0, 0, 0, 48};
+  for (int k = 4; k < 52; k++)
+    junk[k] = (uint8_t)(k * 13);
+  p2pc_node_link_input(w->nodes[0].n, l, junk, sizeof junk, now_at(w, 0));
+  assert_true(closed_with(w, 0, l, NULL));
+  assert_int_equal(w->nodes[0].n->sec_failed, 1);
+  assert_int_equal(p2pc_node_peer_count(w->nodes[0].n), 0);
+  /* a record longer than any may be: closed at its length */
+  fake_link(w, 0, &l);
+  uint8_t big[4] = {0, 1, 0, 0}; /* 65,536 */
+  p2pc_node_link_input(w->nodes[0].n, l, big, sizeof big, now_at(w, 0));
+  assert_true(closed_with(w, 0, l, NULL));
+  net_free(w);
+}
+
+static void a_tampered_record_closes_the_link(void **state) {
+  (void)state;
+  net *w = net_new();
+  opts a = secure_opts(7, 0, NULL), b = secure_opts(7, 1, "0");
+  start_node(w, 0, &a);
+  start_node(w, 1, &b);
+  run(w, 500);
+  assert_true(linked(w, 0, "N1"));
+  p2pc_node *n = w->nodes[0].n;
+  uint32_t lid = n->peers[p2pc__node_peer_find(n, "N1")].link;
+  uint8_t rec[4 + 40] = {0, 0, 0, 40};
+  for (int k = 4; k < 44; k++)
+    rec[k] = (uint8_t)k;
+  p2pc_node_link_input(n, lid, rec, sizeof rec, now_at(w, 0));
+  assert_int_equal(n->links[lid].state, L_CLOSING);
+  assert_non_null(strstr(w->nodes[0].last_error_log, "failed authentication"));
+  /* the two link again, over a new handshake */
+  run(w, 3000);
+  assert_true(linked(w, 0, "N1"));
+  assert_true(n->sec_done >= 2);
+  net_free(w);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(same_cluster_key_links_and_delivers),
+      cmocka_unit_test(another_key_or_a_plain_node_never_links),
+      cmocka_unit_test(a_strangers_bytes_cost_one_handshake),
+      cmocka_unit_test(a_tampered_record_closes_the_link),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
