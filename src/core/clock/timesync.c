@@ -223,9 +223,10 @@ void p2pc_timesync_input(p2pc_timesync *ts, const p2pc_wire_addr *from,
   ts->c.rx++;
   p2pc_ntp_header h;
   p2pc_ntp_ext e;
+  p2pc_ntp_trailer tr;
   bool has_ext = false;
   if (len > P2PC_NTP_PACKET_MAX + 512 ||
-      p2pc_ntp_decode(b, len, &h, &e, &has_ext) < 0) {
+      p2pc_ntp_decode_full(b, len, &h, &e, &has_ext, &tr) < 0) {
     ts->c.rx_malformed++;
     return;
   }
@@ -236,6 +237,14 @@ void p2pc_timesync_input(p2pc_timesync *ts, const p2pc_wire_addr *from,
   if (h.mode == P2PC_NTP_MODE_CLIENT) {
     if (has_ext && e.kind != P2PC_NTP_EXT_REQUEST) {
       ts->c.rx_mode++;
+      return;
+    }
+    /* A MAC (a crypto-NAK too) or a field we do not know (NTS's) asks
+     * for an answer we cannot authenticate: like chrony with no key for
+     * it, we send none at all, rather than one the client would have to
+     * recognise as unauthenticated. Our nodes' requests carry neither. */
+    if (tr.mac_len || tr.fields) {
+      ts->c.rx_unverified++;
       return;
     }
     p2pc__ntpserve_answer(ts, from, &h, &e, has_ext, len, rx_local, rx_kernel,

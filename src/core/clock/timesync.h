@@ -51,15 +51,17 @@ typedef struct p2pc_timesync_config {
 
 /* Counters of the time socket. */
 typedef struct p2pc_timesync_counters {
-  uint64_t rx, tx;       /* datagrams in / queued out */
-  uint64_t rx_malformed; /* not NTP, bad length, bad extension */
-  uint64_t rx_mode;      /* a mode we do not serve or expect */
-  uint64_t rx_bogus;     /* reply to no request of ours / wrong origin */
-  uint64_t rx_replay;    /* a reply whose request was already answered */
-  uint64_t answered;     /* replies to requests (ours and clients') */
-  uint64_t answered_std; /* ... of them to standard NTP clients */
-  uint64_t tx_dropped;   /* the datagram queue was full */
-  uint64_t filtered;     /* samples refused by the delay filter */
+  uint64_t rx, tx;        /* datagrams in / queued out */
+  uint64_t rx_malformed;  /* not NTP, bad length, bad extension */
+  uint64_t rx_mode;       /* a mode we do not serve or expect */
+  uint64_t rx_unverified; /* requests with a MAC or a foreign extension
+                             field (NTS...): never answered unverified */
+  uint64_t rx_bogus;      /* reply to no request of ours / wrong origin */
+  uint64_t rx_replay;     /* a reply whose request was already answered */
+  uint64_t answered;      /* replies to requests (ours and clients') */
+  uint64_t answered_std;  /* ... of them to standard NTP clients */
+  uint64_t tx_dropped;    /* the datagram queue was full */
+  uint64_t filtered;      /* samples refused by the delay filter */
 } p2pc_timesync_counters;
 
 typedef struct p2pc_tracking {
