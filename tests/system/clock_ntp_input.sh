@@ -14,10 +14,11 @@
 # these answered), the valid request replayed (answered again: the server
 # is stateless), requests with unknown 16- and 28-byte extension fields,
 # legacy MACs and NTS fields (none answered: the node verifies no
-# authentication) and an NTPv3 request (answered as v3). No reply
+# authentication), an NTPv3 request (answered as v3) and a burst of 50
+# from one socket (all answered: loopback is not rate limited). No reply
 # may be longer than its request, and X's tracking counters rx,
 # rx_malformed, rx_mode, rx_bogus, rx_unverified and answered_std must
-# grow by exactly what was sent (U's must also still say unsynchronized after its
+# grow by exactly what was sent, rate_limited not at all (U's must also still say unsynchronized after its
 # bout). Afterwards X must still answer ntpprobe, and a second
 # node Y must connect to it over TCP, sync its clock to X and exchange a
 # message each way with it.

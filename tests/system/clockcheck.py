@@ -384,13 +384,14 @@ def cmd_badinput(args):
     """Against a lone node (no time peers, so every datagram its time
     socket counts is ours): a valid request, garbage, modes we do not
     serve, a reply to nothing, replays, extension fields and MACs (never
-    answered: the node verifies none). Exactly the valid mode-3 requests are answered, each with one 48-byte mode-4
-    reply carrying our transmit timestamp as origin; nothing else gets an
-    answer; no reply is longer than its request; rx_malformed, rx_mode,
-    rx_bogus, rx_unverified and answered_std grow by exactly what was
-    sent. Prints the
-    reply seen first (LI, stratum) so the caller can check the sync
-    state."""
+    answered: the node verifies none), a burst of 50 (loopback is not
+    rate limited). Exactly the valid mode-3 requests are answered, each
+    with one 48-byte mode-4 reply carrying our transmit timestamp as
+    origin; nothing else gets an answer; no reply is longer than its
+    request; rx_malformed, rx_mode, rx_bogus, rx_unverified and
+    answered_std grow by exactly what was sent, rate_limited not at all.
+    Prints the reply seen first (LI, stratum) so the caller can check the
+    sync state."""
     port, sock = int(args[0]), args[1]
     seed = int(os.environ.get("P2PC_SEED") or random.randrange(1 << 32))
     print("  badinput: seed %d (P2PC_SEED replays it)" % seed)
@@ -398,7 +399,7 @@ def cmd_badinput(args):
     c0 = counters(sock)
     cl = Client(port)
     want = {"rx": 0, "rx_malformed": 0, "rx_mode": 0, "rx_bogus": 0,
-            "rx_unverified": 0, "answered_std": 0}
+            "rx_unverified": 0, "answered_std": 0, "rate_limited": 0}
 
     def expect_answer(what, data, xmt):
         t1 = cl.send(data)
@@ -507,7 +508,14 @@ def cmd_badinput(args):
     # 7. a version-3 request still gets an answer, as version 3
     data, xmt = request(vn=3)
     expect_answer("NTPv3 request", data, xmt)
-    # 8. nothing late: no reply to anything after all
+    # 8. a burst of 50 from one socket: loopback clients are not rate
+    #    limited (docs/CLOCK.md), so all 50 are answered, none a KoD
+    for i in range(50):
+        data, xmt = request()
+        r = expect_answer("burst request %d" % i, data, xmt)
+        if r["stratum"] == 0:
+            die("burst request %d: a kiss-o'-death from loopback" % i)
+    # 9. nothing late: no reply to anything after all
     late = cl.drain(0.5)
     if late:
         die("%d late replies" % len(late))

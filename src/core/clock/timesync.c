@@ -64,6 +64,7 @@ void p2pc_timesync_config_defaults(p2pc_timesync_config *cfg,
     cfg->serve_max = 64;
   if (cfg->serve_max > 4096)
     cfg->serve_max = 4096;
+  p2pc_ntplimit_config_defaults(&cfg->ntp_limit);
 }
 
 int p2pc_timesync_new(p2pc_timesync **out, const p2pc_allocator *a,
@@ -82,6 +83,8 @@ int p2pc_timesync_new(p2pc_timesync **out, const p2pc_allocator *a,
   copy_id(ts->id, id);
   ts->incarnation = incarnation;
   p2pc_rng_seed(&ts->rng, seed, incarnation);
+  /* its own stream: the node's draws stay what they were */
+  p2pc_ntplimit_init(&ts->srv.limit, a, &ts->cfg.ntp_limit, seed, ~incarnation);
   ts->start_mono = now.mono_ns;
   ts->next_check = now.mono_ns + ts->cfg.announce_ns;
   ts->next_token = 1;
@@ -106,6 +109,7 @@ void p2pc_timesync_free(p2pc_timesync *ts) {
   a->free(ts->tokens, a->ud);
   a->free(ts->el.refs, a->ud);
   a->free(ts->srv.clients, a->ud);
+  p2pc_ntplimit_fini(&ts->srv.limit);
   p2pc__steer_fini(ts);
   p2pc__tiers_fini(ts);
   a->free(ts, a->ud);
