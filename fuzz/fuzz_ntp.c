@@ -53,6 +53,29 @@ static void do_decode(const uint8_t *data, size_t size) {
   memcpy(&h0, &h, sizeof h);
   memcpy(&e0, &e, sizeof e);
   int rv = p2pc_ntp_decode(data, size, &h, &e, &has_ext);
+  /* decode_full agrees, and says what else there was: a MAC of 4..24
+   * bytes, fields that with it fit after the header and ours. */
+  {
+    p2pc_ntp_header hf;
+    p2pc_ntp_ext ef;
+    bool has_ext_f = true;
+    p2pc_ntp_trailer t, t0;
+    memset(&t, 0xa5, sizeof t);
+    memcpy(&t0, &t, sizeof t);
+    FUZZ_CHECK(p2pc_ntp_decode_full(data, size, &hf, &ef, &has_ext_f, &t) ==
+               rv);
+    if (rv != 0) {
+      FUZZ_CHECK(memcmp(&t, &t0, sizeof t) == 0);
+    } else {
+      FUZZ_CHECK(has_ext_f == has_ext);
+      FUZZ_CHECK(t.mac_len == 0 || (t.mac_len >= 4 && t.mac_len <= 24));
+      FUZZ_CHECK(P2PC_NTP_HEADER_LEN + t.mac_len + 16 * (size_t)t.fields +
+                     (has_ext ? 16 : 0) <=
+                 size);
+      FUZZ_CHECK(t.fields || t.mac_len || has_ext ||
+                 size == P2PC_NTP_HEADER_LEN);
+    }
+  }
   if (rv != 0) {
     FUZZ_CHECK(rv == P2PC_ERR_PROTO);
     FUZZ_CHECK(has_ext);

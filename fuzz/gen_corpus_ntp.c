@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * gen_corpus: the fuzz_ntp seeds: standard clients' requests, p2pclock's
- * requests and replies (with and without a legacy MAC, truncated), and an
- * unknown field, a bad magic and NTPv5.
+ * gen_corpus: the fuzz_ntp seeds: standard clients' requests (bare, with a
+ * legacy MAC or a crypto-NAK, with NTS's fields), p2pclock's requests and
+ * replies (with and without a legacy MAC, truncated), and an unknown
+ * field, a bad magic and NTPv5.
  */
 #include "gen_corpus.h"
 
@@ -67,6 +68,28 @@ void gen_ntp(void) {
   snprintf(e.id, sizeof e.id, "nodeA");
   write_ntp("p2pc-request", &h, &e, 0, 0);
   write_ntp("p2pc-request-mac20", &h, &e, 20, 0);
+  /* Requests a server must not answer unverified: legacy MACs (MD5, SHA1,
+   * a crypto-NAK) and NTS's fields. */
+  write_ntp("client-mac20", &h, NULL, 20, 0);
+  write_ntp("client-mac24", &h, NULL, 24, 0);
+  {
+    uint8_t b[48 + 36 + 104 + 40];
+    p2pc_ntp_header_put(b, &h);
+    memset(b + 48, 0, 4); /* key id 0, no digest */
+    write_file("fuzz_ntp", "client-crypto-nak", b, 48 + 4);
+    static const uint16_t type[] = {0x0104, 0x0204, 0x0404};
+    static const uint8_t len[] = {36, 104, 40};
+    size_t n = 48;
+    for (int k = 0; k < 3; k++) {
+      memset(b + n, 0x5a, len[k]);
+      b[n] = (uint8_t)(type[k] >> 8);
+      b[n + 1] = (uint8_t)type[k];
+      b[n + 2] = 0;
+      b[n + 3] = len[k];
+      n += len[k];
+    }
+    write_file("fuzz_ntp", "client-nts", b, n);
+  }
 
   ntp_header(&h, P2PC_NTP_MODE_SERVER);
   e.kind = P2PC_NTP_EXT_REPLY;

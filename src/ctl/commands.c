@@ -135,10 +135,14 @@ static void add_tracking(p2pc_ctl_server *s, cJSON *o) {
   cJSON_AddNumberToObject(c, "tx", (double)t.c.tx);
   cJSON_AddNumberToObject(c, "rx_malformed", (double)t.c.rx_malformed);
   cJSON_AddNumberToObject(c, "rx_mode", (double)t.c.rx_mode);
+  cJSON_AddNumberToObject(c, "rx_unverified", (double)t.c.rx_unverified);
   cJSON_AddNumberToObject(c, "rx_bogus", (double)t.c.rx_bogus);
   cJSON_AddNumberToObject(c, "rx_replay", (double)t.c.rx_replay);
   cJSON_AddNumberToObject(c, "answered", (double)t.c.answered);
   cJSON_AddNumberToObject(c, "answered_std", (double)t.c.answered_std);
+  cJSON_AddNumberToObject(c, "rate_limited", (double)t.c.rate_limited);
+  cJSON_AddNumberToObject(c, "rate_kod", (double)t.c.rate_kod);
+  cJSON_AddNumberToObject(c, "rate_leaked", (double)t.c.rate_leaked);
   cJSON_AddNumberToObject(c, "tx_dropped", (double)t.c.tx_dropped);
   cJSON_AddNumberToObject(c, "filtered", (double)t.c.filtered);
   p2pc_ctl_io io;

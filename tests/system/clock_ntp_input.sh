@@ -12,11 +12,13 @@
 # extension chain, ntpq's mode-6 and ntpdc's mode-7 requests, NTPv4
 # headers of modes 0, 1, 2, 5, 6 and 7, a mode-4 reply to nothing (none of
 # these answered), the valid request replayed (answered again: the server
-# is stateless), requests with unknown 16- and 28-byte extension fields
-# (answered with 48 bytes) and an NTPv3 request (answered as v3). No reply
+# is stateless), requests with unknown 16- and 28-byte extension fields,
+# legacy MACs and NTS fields (none answered: the node verifies no
+# authentication), an NTPv3 request (answered as v3) and a burst of 50
+# from one socket (all answered: loopback is not rate limited). No reply
 # may be longer than its request, and X's tracking counters rx,
-# rx_malformed, rx_mode, rx_bogus and answered_std must grow by exactly
-# what was sent (U's must also still say unsynchronized after its
+# rx_malformed, rx_mode, rx_bogus, rx_unverified and answered_std must
+# grow by exactly what was sent, rate_limited not at all (U's must also still say unsynchronized after its
 # bout). Afterwards X must still answer ntpprobe, and a second
 # node Y must connect to it over TCP, sync its clock to X and exchange a
 # message each way with it.

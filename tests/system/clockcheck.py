@@ -383,13 +383,15 @@ def counters(sock):
 def cmd_badinput(args):
     """Against a lone node (no time peers, so every datagram its time
     socket counts is ours): a valid request, garbage, modes we do not
-    serve, a reply to nothing, replays and extension fields. Exactly the
-    valid mode-3 requests are answered, each with one 48-byte mode-4
-    reply carrying our transmit timestamp as origin; nothing else gets an
-    answer; no reply is longer than its request; rx_malformed, rx_mode,
-    rx_bogus and answered_std grow by exactly what was sent. Prints the
-    reply seen first (LI, stratum) so the caller can check the sync
-    state."""
+    serve, a reply to nothing, replays, extension fields and MACs (never
+    answered: the node verifies none), a burst of 50 (loopback is not
+    rate limited). Exactly the valid mode-3 requests are answered, each
+    with one 48-byte mode-4 reply carrying our transmit timestamp as
+    origin; nothing else gets an answer; no reply is longer than its
+    request; rx_malformed, rx_mode, rx_bogus, rx_unverified and
+    answered_std grow by exactly what was sent, rate_limited not at all.
+    Prints the reply seen first (LI, stratum) so the caller can check the
+    sync state."""
     port, sock = int(args[0]), args[1]
     seed = int(os.environ.get("P2PC_SEED") or random.randrange(1 << 32))
     print("  badinput: seed %d (P2PC_SEED replays it)" % seed)
@@ -397,7 +399,7 @@ def cmd_badinput(args):
     c0 = counters(sock)
     cl = Client(port)
     want = {"rx": 0, "rx_malformed": 0, "rx_mode": 0, "rx_bogus": 0,
-            "answered_std": 0}
+            "rx_unverified": 0, "answered_std": 0, "rate_limited": 0}
 
     def expect_answer(what, data, xmt):
         t1 = cl.send(data)
@@ -481,18 +483,39 @@ def cmd_badinput(args):
     # 5. the first request again, same bytes: a stateless server answers
     data, xmt = request(xmt=xmt)
     again = expect_answer("replayed request", data, xmt)
-    # 6. unknown extension fields: 16 bytes (which RFC 7822 also lets
-    #    pass for a legacy MAC) and a proper 28-byte one; the node skips
-    #    them and answers with a bare header (never more than was sent)
+    # 6. requests asking for authentication the node cannot give: unknown
+    #    extension fields of 16 bytes (which RFC 7822 also lets pass for a
+    #    legacy MAC) and 28, legacy MACs (MD5 4 + 16, SHA1 4 + 20, a 4-byte
+    #    crypto-NAK, NTPv3 with MD5) and NTS's fields (unique identifier,
+    #    cookie, authenticator): no answer at all (docs/CLOCK.md)
     for size in (16, 28):
         ext = struct.pack(">HH", 0x2005, size) + bytes(size - 4)
-        data, xmt = request(ext=ext)
-        expect_answer("request with a %d-byte unknown extension" % size,
-                      data, xmt)
+        data, _ = request(ext=ext)
+        expect_silence("request with a %d-byte unknown extension" % size,
+                       data, "rx_unverified")
+    for vn, mac in ((4, struct.pack(">I", 7) + bytes(16)),
+                    (4, struct.pack(">I", 7) + bytes(20)),
+                    (4, bytes(4)), (3, struct.pack(">I", 1) + bytes(16))):
+        data, _ = request(vn=vn, ext=mac)
+        expect_silence("NTPv%d request with a %d-byte MAC" % (vn, len(mac)),
+                       data, "rx_unverified")
+    nts = (struct.pack(">HH", 0x0104, 36) + bytes(32) +
+           struct.pack(">HH", 0x0204, 104) + bytes(100) +
+           struct.pack(">HH", 0x0404, 40) + bytes(36))
+    data, _ = request(ext=nts)
+    expect_silence("NTS request", data, "rx_unverified")
+    check_silence()
     # 7. a version-3 request still gets an answer, as version 3
     data, xmt = request(vn=3)
     expect_answer("NTPv3 request", data, xmt)
-    # 8. nothing late: no reply to anything after all
+    # 8. a burst of 50 from one socket: loopback clients are not rate
+    #    limited (docs/CLOCK.md), so all 50 are answered, none a KoD
+    for i in range(50):
+        data, xmt = request()
+        r = expect_answer("burst request %d" % i, data, xmt)
+        if r["stratum"] == 0:
+            die("burst request %d: a kiss-o'-death from loopback" % i)
+    # 9. nothing late: no reply to anything after all
     late = cl.drain(0.5)
     if late:
         die("%d late replies" % len(late))

@@ -724,8 +724,61 @@ static void test_other_fields_and_mac(void **state) {
   }
 }
 
+/* decode_full says what else a datagram carries: the fields not ours and
+ * the MAC's length, what a server must not answer unverified. */
+static void test_trailer_counted(void **state) {
+  (void)state;
+  p2pc_ntp_header h = sample_header(), g;
+  p2pc_ntp_ext e = sample_reply(), f;
+  bool has_ext;
+  p2pc_ntp_trailer t;
+  uint8_t b[512];
+  p2pc_ntp_header_put(b, &h);
+  struct {
+    size_t fields[3]; /* lengths of foreign fields, 0 ends */
+    bool ours;
+    size_t mac;
+  } cases[] = {
+      {{0}, false, 0},
+      {{0}, false, 4},
+      {{0}, false, 20},
+      {{0}, false, 24},
+      {{0}, true, 0},
+      {{0}, true, 20},
+      {{28}, false, 0},
+      {{16}, true, 0},
+      {{36, 104, 40}, false, 0},
+      {{36, 104, 40}, false, 24},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    size_t n = 48;
+    uint32_t nf = 0;
+    for (int k = 0; k < 3 && cases[i].fields[k]; k++, nf++)
+      n += put_field(b + n, (uint16_t)(0x0104 + 0x100 * k), cases[i].fields[k],
+                     0x77);
+    if (cases[i].ours) {
+      assert_int_equal(p2pc_ntp_ext_put(b + n, &e), P2PC_NTP_EXT_LEN);
+      n += P2PC_NTP_EXT_LEN;
+    }
+    memset(b + n, 0x3c, cases[i].mac);
+    n += cases[i].mac;
+    memset(&t, 0xa5, sizeof t);
+    assert_int_equal(p2pc_ntp_decode_full(b, n, &g, &f, &has_ext, &t), 0);
+    assert_int_equal(has_ext, cases[i].ours);
+    assert_int_equal(t.fields, nf);
+    assert_int_equal(t.mac_len, cases[i].mac);
+  }
+  /* Malformed: nothing written. */
+  memset(&t, 0xa5, sizeof t);
+  p2pc_ntp_trailer t0 = t;
+  assert_int_equal(p2pc_ntp_decode_full(b, 48 + 2, &g, &f, &has_ext, &t),
+                   P2PC_ERR_PROTO);
+  assert_memory_equal(&t, &t0, sizeof t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_trailer_counted),
       cmocka_unit_test(test_ts_known_answers),
       cmocka_unit_test(test_ts_era_pivot),
       cmocka_unit_test(test_ts_round_trip),

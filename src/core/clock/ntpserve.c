@@ -7,8 +7,12 @@
  * standard NTP clients (header only: stratum, root delay and dispersion as
  * an NTP server gives them).
  *
- * Owns ts->srv (the requesters remembered for interleaved mode) and the
- * answered counters. Reads the steering's state (steer.c).
+ * Standard clients' requests pass the rate limit per address first
+ * (ntplimit.h): over it, a few get a Kiss-o'-Death RATE, the rest nothing.
+ *
+ * Owns ts->srv (the requesters remembered for interleaved mode, the rate
+ * limit) and the answered and rate_* counters. Reads the steering's state
+ * (steer.c).
  */
 #include "timesync_int.h"
 
@@ -25,6 +29,20 @@ void p2pc__ntpserve_answer(p2pc_timesync *ts, const p2pc_wire_addr *from,
   size_t need = P2PC_NTP_HEADER_LEN + (has_ext ? P2PC_NTP_EXT_LEN : 0);
   if (rqlen < need) /* never answer with more than was sent */
     has_ext = false;
+  /* The limit is for standard clients (a header-only answer); our
+   * nodes' exchanges, polled at up to 8 a second, are never limited. */
+  bool kod = false;
+  if (!has_ext) {
+    p2pc_ntplimit_verdict v =
+        p2pc_ntplimit_check(&ts->srv.limit, from, now.mono_ns);
+    if (v != P2PC_NTPLIMIT_PASS)
+      ts->c.rate_limited++;
+    if (v == P2PC_NTPLIMIT_DROP)
+      return;
+    kod = v == P2PC_NTPLIMIT_KOD;
+    if (v == P2PC_NTPLIMIT_LEAK)
+      ts->c.rate_leaked++;
+  }
   p2pc_datagram *d = p2pc__timesync_push(ts);
   if (!d)
     return;
@@ -67,11 +85,25 @@ void p2pc__ntpserve_answer(p2pc_timesync *ts, const p2pc_wire_addr *from,
       .org = rq->xmt,
       .rec = p2pc_ntp_ts_from_ns(p2pc_netclock_time(&ts->steer.nc, rx_local)),
       .xmt = 0};
+  if (kod) {
+    /* Kiss-o'-Death RATE (RFC 5905 §7.4) as chrony sends it: the answer
+     * with stratum 0, the code for refid, LI 3, and a poll interval no
+     * shorter than the limit's. 48 bytes, as short as any request. */
+    h.li = P2PC_NTP_LI_UNSYNC;
+    h.stratum = 0;
+    h.refid = P2PC_NTP_KOD_RATE;
+    if (h.poll < ts->srv.limit.cfg.interval)
+      h.poll = ts->srv.limit.cfg.interval;
+  }
   p2pc_ntp_header_put(d->data, &h);
   d->len = P2PC_NTP_HEADER_LEN;
   d->to = *from;
   d->stamp_xmt = true;
   d->xmt_corr = to_i64(corr);
+  if (kod) {
+    ts->c.rate_kod++;
+    return;
+  }
   ts->c.answered++;
   if (!has_ext) {
     ts->c.answered_std++;

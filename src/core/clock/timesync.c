@@ -64,6 +64,7 @@ void p2pc_timesync_config_defaults(p2pc_timesync_config *cfg,
     cfg->serve_max = 64;
   if (cfg->serve_max > 4096)
     cfg->serve_max = 4096;
+  p2pc_ntplimit_config_defaults(&cfg->ntp_limit);
 }
 
 int p2pc_timesync_new(p2pc_timesync **out, const p2pc_allocator *a,
@@ -82,6 +83,8 @@ int p2pc_timesync_new(p2pc_timesync **out, const p2pc_allocator *a,
   copy_id(ts->id, id);
   ts->incarnation = incarnation;
   p2pc_rng_seed(&ts->rng, seed, incarnation);
+  /* its own stream: the node's draws stay what they were */
+  p2pc_ntplimit_init(&ts->srv.limit, a, &ts->cfg.ntp_limit, seed, ~incarnation);
   ts->start_mono = now.mono_ns;
   ts->next_check = now.mono_ns + ts->cfg.announce_ns;
   ts->next_token = 1;
@@ -106,6 +109,7 @@ void p2pc_timesync_free(p2pc_timesync *ts) {
   a->free(ts->tokens, a->ud);
   a->free(ts->el.refs, a->ud);
   a->free(ts->srv.clients, a->ud);
+  p2pc_ntplimit_fini(&ts->srv.limit);
   p2pc__steer_fini(ts);
   p2pc__tiers_fini(ts);
   a->free(ts, a->ud);
@@ -223,9 +227,10 @@ void p2pc_timesync_input(p2pc_timesync *ts, const p2pc_wire_addr *from,
   ts->c.rx++;
   p2pc_ntp_header h;
   p2pc_ntp_ext e;
+  p2pc_ntp_trailer tr;
   bool has_ext = false;
   if (len > P2PC_NTP_PACKET_MAX + 512 ||
-      p2pc_ntp_decode(b, len, &h, &e, &has_ext) < 0) {
+      p2pc_ntp_decode_full(b, len, &h, &e, &has_ext, &tr) < 0) {
     ts->c.rx_malformed++;
     return;
   }
@@ -236,6 +241,14 @@ void p2pc_timesync_input(p2pc_timesync *ts, const p2pc_wire_addr *from,
   if (h.mode == P2PC_NTP_MODE_CLIENT) {
     if (has_ext && e.kind != P2PC_NTP_EXT_REQUEST) {
       ts->c.rx_mode++;
+      return;
+    }
+    /* A MAC (a crypto-NAK too) or a field we do not know (NTS's) asks
+     * for an answer we cannot authenticate: like chrony with no key for
+     * it, we send none at all, rather than one the client would have to
+     * recognise as unauthenticated. Our nodes' requests carry neither. */
+    if (tr.mac_len || tr.fields) {
+      ts->c.rx_unverified++;
       return;
     }
     p2pc__ntpserve_answer(ts, from, &h, &e, has_ext, len, rx_local, rx_kernel,

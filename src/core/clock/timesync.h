@@ -16,6 +16,7 @@
 #include "idtab.h"
 #include "netclock.h"
 #include "ntp.h"
+#include "ntplimit.h"
 #include "srcstats.h"
 #include "types.h"
 #include "wire.h"
@@ -47,19 +48,27 @@ typedef struct p2pc_timesync_config {
   uint64_t announce_timeout_ns; /* reference silent this long: gone [4x] */
   uint32_t tier_sources;        /* tier sources polled beyond neighbours [4] */
   uint32_t serve_max;           /* clients served before refusing more [64] */
+  /* answers to standard NTP clients, per address (ntplimit.h)
+   * [interval 3, burst 8, leak 2, loopback not limited] */
+  p2pc_ntplimit_config ntp_limit;
 } p2pc_timesync_config;
 
 /* Counters of the time socket. */
 typedef struct p2pc_timesync_counters {
-  uint64_t rx, tx;       /* datagrams in / queued out */
-  uint64_t rx_malformed; /* not NTP, bad length, bad extension */
-  uint64_t rx_mode;      /* a mode we do not serve or expect */
-  uint64_t rx_bogus;     /* reply to no request of ours / wrong origin */
-  uint64_t rx_replay;    /* a reply whose request was already answered */
-  uint64_t answered;     /* replies to requests (ours and clients') */
-  uint64_t answered_std; /* ... of them to standard NTP clients */
-  uint64_t tx_dropped;   /* the datagram queue was full */
-  uint64_t filtered;     /* samples refused by the delay filter */
+  uint64_t rx, tx;        /* datagrams in / queued out */
+  uint64_t rx_malformed;  /* not NTP, bad length, bad extension */
+  uint64_t rx_mode;       /* a mode we do not serve or expect */
+  uint64_t rx_unverified; /* requests with a MAC or a foreign extension
+                             field (NTS...): never answered unverified */
+  uint64_t rx_bogus;      /* reply to no request of ours / wrong origin */
+  uint64_t rx_replay;     /* a reply whose request was already answered */
+  uint64_t answered;      /* replies to requests (ours and clients') */
+  uint64_t answered_std;  /* ... of them to standard NTP clients */
+  uint64_t rate_limited;  /* standard requests over their address's limit */
+  uint64_t rate_kod;      /* ... of them answered with a KoD RATE */
+  uint64_t rate_leaked;   /* ... answered anyway (in answered_std too) */
+  uint64_t tx_dropped;    /* the datagram queue was full */
+  uint64_t filtered;      /* samples refused by the delay filter */
 } p2pc_timesync_counters;
 
 typedef struct p2pc_tracking {

@@ -191,6 +191,7 @@ typedef struct p2pc__tiers {
 typedef struct p2pc__ntpserve {
   client *clients; /* ncap of them, grown up to CLIENTS */
   uint32_t ncap;
+  p2pc_ntplimit limit; /* of the answers to standard clients */
 } p2pc__ntpserve;
 
 struct p2pc_timesync {

@@ -300,8 +300,15 @@ static bool get_ext(const uint8_t *f, size_t len, p2pc_ntp_ext *e) {
 
 int p2pc_ntp_decode(const uint8_t *b, size_t len, p2pc_ntp_header *h,
                     p2pc_ntp_ext *e, bool *has_ext) {
+  p2pc_ntp_trailer t;
+  return p2pc_ntp_decode_full(b, len, h, e, has_ext, &t);
+}
+
+int p2pc_ntp_decode_full(const uint8_t *b, size_t len, p2pc_ntp_header *h,
+                         p2pc_ntp_ext *e, bool *has_ext, p2pc_ntp_trailer *t) {
   p2pc_ntp_header hh;
   p2pc_ntp_ext ee;
+  p2pc_ntp_trailer tt = {0};
   bool found = false;
   if (len < P2PC_NTP_HEADER_LEN)
     return P2PC_ERR_PROTO;
@@ -322,16 +329,20 @@ int p2pc_ntp_decode(const uint8_t *b, size_t len, p2pc_ntp_header *h,
       if (found || !get_ext(b + off, flen, &ee))
         return P2PC_ERR_PROTO;
       found = true;
+    } else {
+      tt.fields++; /* NTS's among others (RFC 8915 §5.7) */
     }
     off += flen;
   }
   if (len - off != 0 && len - off < MAC_MIN)
     return P2PC_ERR_PROTO;
+  tt.mac_len = (uint8_t)(len - off);
 
   memcpy(h, &hh, sizeof hh);
   if (found)
     memcpy(e, &ee, sizeof ee);
   *has_ext = found;
+  *t = tt;
   return 0;
 }
 

@@ -58,6 +58,8 @@ enum {
 };
 
 #define P2PC_NTP_STRATUM_UNSYNC 16
+/* A Kiss-o'-Death (stratum 0) code, in the refid: "RATE" (RFC 5905 §7.4). */
+#define P2PC_NTP_KOD_RATE 0x52415445u
 
 /* The 48-byte header, decoded. Timestamps stay in wire format (64-bit NTP,
  * 32-bit short); p2pc_ntp_ts_* convert them. */
@@ -160,6 +162,20 @@ int p2pc_ntp_ext_put(uint8_t out[P2PC_NTP_EXT_LEN], const p2pc_ntp_ext *e);
  */
 int p2pc_ntp_decode(const uint8_t *b, size_t len, p2pc_ntp_header *h,
                     p2pc_ntp_ext *e, bool *has_ext);
+
+/* What a datagram carries besides the header and p2pclock's field: what
+ * a server that verifies none of it must not answer unauthenticated. */
+typedef struct p2pc_ntp_trailer {
+  uint32_t fields; /* extension fields of other types (skipped), NTS's
+                      (RFC 8915) among them */
+  uint8_t mac_len; /* the legacy MAC's bytes (key id + digest; 4 alone is
+                      a crypto-NAK), 0 if none */
+} p2pc_ntp_trailer;
+
+/* p2pc_ntp_decode, and on success *t says what else the datagram carried
+ * (written only on success, like the rest). */
+int p2pc_ntp_decode_full(const uint8_t *b, size_t len, p2pc_ntp_header *h,
+                         p2pc_ntp_ext *e, bool *has_ext, p2pc_ntp_trailer *t);
 
 /* ---- on-wire maths (RFC 5905 §8) ----------------------------------------- */
 
