@@ -26,9 +26,8 @@ static const char prologue[] = "p2pclock secure link, wire version 3";
 static void next_ephemeral(p2pc_node *n, uint8_t out[32]) {
   uint8_t nonce[crypto_stream_chacha20_ietf_NONCEBYTES] = {0};
   memset(out, 0, 32);
-  crypto_stream_chacha20_ietf_xor_ic(out, out, 32, nonce,
-                                     (uint32_t)n->sec_drbg_ctr++,
-                                     n->cfg.secure.entropy);
+  crypto_stream_chacha20_ietf_xor_ic(
+      out, out, 32, nonce, (uint32_t)n->sec_drbg_ctr++, n->cfg.secure.entropy);
 }
 
 static int put_record(p2pc_buf *out, const uint8_t *b, size_t len) {
@@ -135,8 +134,7 @@ int p2pc__sec_start(p2pc_node *n, p2pc_link_id lid, link *l) {
   next_ephemeral(n, e);
   int rv = p2pc_noise_init(l->hs, P2PC_NOISE_XXPSK0, l->outbound,
                            (const uint8_t *)prologue, sizeof prologue - 1,
-                           n->cfg.secure.static_sk, e, NULL,
-                           n->cfg.secure.psk);
+                           n->cfg.secure.static_sk, e, NULL, n->cfg.secure.psk);
   sodium_memzero(e, sizeof e);
   if (rv)
     return rv;
@@ -144,8 +142,8 @@ int p2pc__sec_start(p2pc_node *n, p2pc_link_id lid, link *l) {
 }
 
 /* One handshake record from the peer, then our answer, if any. */
-static int hs_input(p2pc_node *n, p2pc_link_id lid, link *l,
-                    const uint8_t *rec, size_t len) {
+static int hs_input(p2pc_node *n, p2pc_link_id lid, link *l, const uint8_t *rec,
+                    size_t len) {
   uint8_t payload[64];
   size_t plen = 0;
   int rv = p2pc_noise_read(l->hs, rec, len, payload, sizeof payload, &plen);
