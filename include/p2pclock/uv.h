@@ -63,7 +63,8 @@ typedef enum p2pc_uv_timestamping {
 } p2pc_uv_timestamping;
 
 #define P2PC_UV_SETTINGS_V1 1
-#define P2PC_UV_SETTINGS_VERSION P2PC_UV_SETTINGS_V1
+#define P2PC_UV_SETTINGS_V2 2 /* adds secure */
+#define P2PC_UV_SETTINGS_VERSION P2PC_UV_SETTINGS_V2
 
 typedef struct p2pc_uv_settings {
   /* The node's settings. node.listen is set by the binding (from
@@ -104,6 +105,17 @@ typedef struct p2pc_uv_settings {
     void (*fn)(void *ud);
     void *ud;
   } before_output;
+  /* Secure links (docs/PROTOCOL.md, "Secure links"; docs/SECURITY.md;
+   * since P2PC_UV_SETTINGS_V2): every link authenticated and encrypted
+   * (Noise_XXpsk0, ChaCha20-Poly1305), and only nodes holding cluster_key
+   * can link. identity is the node's Ed25519 seed (its key file's); the
+   * link key is derived from it; the binding draws the ephemeral keys'
+   * entropy from the kernel. Both are copied at open and wiped. [off] */
+  struct {
+    bool on;
+    uint8_t identity[32];
+    uint8_t cluster_key[32];
+  } secure;
 } p2pc_uv_settings;
 
 P2PC_EXTERN void p2pc_uv_settings_default_versioned(int version,

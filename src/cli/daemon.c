@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "daemon.h"
+#include "keyfile.h"
 
 #include "console.h"
 #include "event.h"
@@ -15,6 +16,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,6 +339,44 @@ static void start_console(node_proc *d) {
                     p2pc_uv_port(d->u));
 }
 
+/* Secure links (docs/SECURITY.md): with a cluster key file, the node's
+ * identity key is loaded (or created on first start: said on stderr) and
+ * both go to the binding. 0, or -1 after one line on stderr. */
+static int secure_settings(node_proc *d, p2pc_uv_settings *s) {
+  const p2pc_daemon_options *o = d->opt;
+  if (!o->cluster_key_file || !*o->cluster_key_file)
+    return 0;
+  char err[P2PC_KEY_ERR_LEN], path[P2PC_KEY_PATH_MAX + 1];
+  if (p2pc_cli_cluster_key_load(o->cluster_key_file, s->secure.cluster_key, err,
+                                sizeof err) != 0) {
+    fprintf(stderr, "p2pclock node: cluster key: %s\n", err);
+    return -1;
+  }
+  if (o->key_file && *o->key_file)
+    snprintf(path, sizeof path, "%s", o->key_file);
+  else if (p2pc_cli_key_default_path(o->id, path, sizeof path, err,
+                                     sizeof err) != 0) {
+    fprintf(stderr, "p2pclock node: identity key: %s (give --key FILE)\n", err);
+    return -1;
+  }
+  p2pc_cli_key *k = p2pc_cli_key_new();
+  if (!k || p2pc_cli_key_load_or_create(path, k, stderr, err, sizeof err)) {
+    fprintf(stderr, "p2pclock node: identity key: %s\n",
+            k ? err : "out of memory");
+    p2pc_cli_key_free(k);
+    return -1;
+  }
+  memcpy(s->secure.identity, k->sk, sizeof s->secure.identity); /* seed */
+  char pub[P2PC_KEY_B64_LEN + 1];
+  p2pc_cli_key_b64(k->pk, pub);
+  p2pc_cli_key_free(k);
+  s->secure.on = true;
+  logline(d, P2PC_LOG_INFO,
+          "node: secure links (cluster key %s), identity %s (public key %s)",
+          o->cluster_key_file, path, pub);
+  return 0;
+}
+
 /* Opens what the node needs; 0, or -1 after one line on stderr. */
 static int start(node_proc *d, uint64_t *seed) {
   const p2pc_daemon_options *opt = d->opt;
@@ -355,9 +395,12 @@ static int start(node_proc *d, uint64_t *seed) {
   p2pc_uv_settings s;
   settings_of(d, &s);
   *seed = s.node.seed;
+  if (secure_settings(d, &s) != 0)
+    return -1;
   d->opening = true;
   int rv = p2pc_uv_open(&d->u, &d->loop, &s, on_event, d);
   d->opening = false;
+  sodium_memzero(&s.secure, sizeof s.secure);
   return rv == 0 ? 0 : -1;
 }
 

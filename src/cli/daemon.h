@@ -44,6 +44,11 @@ typedef struct p2pc_daemon_options {
   uint32_t max_ondemand, max_sessions, passive_max, peers_sample;
   uint64_t ondemand_idle_ns, probe_interval_ns, probe_timeout_ns;
   uint64_t shuffle_interval_ns;
+  /* Secure links (docs/SECURITY.md): a cluster key file turns them on;
+   * the identity key file (NULL or "": the default path for id) is
+   * loaded, or created on first start. */
+  const char *cluster_key_file;
+  const char *key_file;
 } p2pc_daemon_options;
 
 /* Runs the node until SIGINT, SIGTERM, a `stop` request or `quit`.

@@ -17,7 +17,7 @@
  * too), neither readable nor writable by group or others. The secret is
  * never printed; buffers that held it are wiped.
  *
- * The links do not use these keys yet (issue 13, in progress).
+ * The node uses them for secure links (--cluster-key-file, daemon.c).
  *
  * Errors: 0 is success, else negative: -EEXIST (creating without force a
  * file that exists), -ENOENT (loading a file that does not exist),

@@ -208,6 +208,21 @@ static const p2pc_cli_option table[] = {
    .must = "must be a number of seconds, 0.001..3600",
    .help = "0.001..3600 s: one passive-view SHUFFLE every S, jittered",
    .def = "10", .example = "30"},
+  {.key = "clusterKeyFile", .flag = "cluster-key-file", .arg = "FILE",
+   .type = P2PC_CLI_OPT_PATH, .flags = P2PC_CLI_OPT_OMIT_EMPTY,
+   .hi = P2PC_CLI_PATH_MAX, FIELD(cluster_key_file),
+   .must = "must be a non-empty path of at most 4095 bytes",
+   .help = "secure links: only nodes holding this cluster key (p2pclock "
+           "keygen --cluster --out FILE) can link; docs/SECURITY.md",
+   .def = "none (links in clear)", .example = "/etc/p2pclock/cluster.key"},
+  {.key = "key", .flag = "key", .arg = "FILE", .type = P2PC_CLI_OPT_PATH,
+   .flags = P2PC_CLI_OPT_OMIT_EMPTY, .hi = P2PC_CLI_PATH_MAX, FIELD(key_file),
+   .must = "must be a non-empty path of at most 4095 bytes",
+   .help = "the node's identity key (with a cluster key): loaded, or created "
+           "0600 on first start",
+   .def = "/var/lib/p2pclock/<ID>.key (root) or ~/.local/state/p2pclock/"
+          "<ID>.key",
+   .example = "/var/lib/p2pclock/a.key"},
   {.key = NULL, .flag = "check-config", .type = P2PC_CLI_OPT_ACTION,
    .help = "print the resolved config as one JSON line and exit", NO_FIELD},
   {.key = NULL, .flag = "help", .short_flag = 'h',

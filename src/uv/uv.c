@@ -10,15 +10,24 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
+#include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 
 /* The last frames' time to leave at close (LEAVE, acks). */
 #define GRACE_MS 200
 
+/* How much of p2pc_uv_settings a caller of each version has: the fields
+ * of a later version are at the end. */
+static size_t settings_size(int version) {
+  return version >= P2PC_UV_SETTINGS_V2 ? sizeof(p2pc_uv_settings)
+                                        : offsetof(p2pc_uv_settings, secure);
+}
+
 void p2pc_uv_settings_default_versioned(int version, p2pc_uv_settings *s) {
-  (void)version; /* one version so far: every field is in it */
-  memset(s, 0, sizeof *s);
+  memset(s, 0, settings_size(version));
   p2pc_settings_default_versioned(P2PC_SETTINGS_VERSION, &s->node);
   s->listen_host = "127.0.0.1";
   s->timestamping = P2PC_UV_TS_AUTO;
@@ -219,6 +228,35 @@ static bool settings_ok(const p2pc_uv_settings *s) {
          s->chaos.drop < 1;
 }
 
+/* The core's keys for secure links: the X25519 link key derived from the
+ * Ed25519 identity seed, the cluster key, and 32 bytes of the kernel's
+ * randomness for the ephemeral keys. */
+static int secure_keys(p2pc_uv *u, const p2pc_uv_settings *s,
+                       p2pc_node_secure *sec) {
+  if (!u->secure)
+    return 0;
+  unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+  int rv = sodium_init() < 0 ? P2PC_ERR_INVAL : 0;
+  if (!rv && crypto_sign_seed_keypair(pk, sk, s->secure.identity) != 0)
+    rv = P2PC_ERR_INVAL;
+  if (!rv && crypto_sign_ed25519_sk_to_curve25519(sec->static_sk, sk) != 0)
+    rv = P2PC_ERR_INVAL;
+  sodium_memzero(sk, sizeof sk);
+  if (!rv && getrandom(sec->entropy, sizeof sec->entropy, 0) !=
+                 (ssize_t)sizeof sec->entropy)
+    rv = -EIO;
+  if (rv) {
+    p2pc_uv__log(u, P2PC_LOG_ERROR, "cannot set up secure links: %s",
+                 rv == -EIO ? "no randomness from the kernel"
+                            : "libsodium failed");
+    sodium_memzero(sec, sizeof *sec);
+    return rv;
+  }
+  memcpy(sec->psk, s->secure.cluster_key, sizeof sec->psk);
+  sec->on = true;
+  return 0;
+}
+
 /* The node's seeds: the settings' own, then the peers (a name gets a
  * stand-in address), then the node. */
 static int open_node(p2pc_uv *u, const p2pc_uv_settings *s,
@@ -242,7 +280,11 @@ static int open_node(p2pc_uv *u, const p2pc_uv_settings *s,
   ns.alloc = u->alloc;
   if (u->ts.fd >= 0)
     ns.clock.port = u->ts.port;
-  int rv = p2pc_node_open(&u->node, &ns, on_node_event, u, now);
+  p2pc_node_secure sec = {0};
+  int rv = secure_keys(u, s, &sec);
+  if (rv == 0)
+    rv = p2pc__node_open_secure(&u->node, &ns, &sec, on_node_event, u, now);
+  sodium_memzero(&sec, sizeof sec);
   p2pc_uv__free(u, seeds);
   if (rv == 0 && (s->chaos.delay_max_ns || s->chaos.drop > 0))
     rv = p2pc_node_set_chaos(u->node, s->chaos.delay_min_ns,
@@ -311,6 +353,7 @@ int p2pc_uv_open_versioned(p2pc_uv **out, uv_loop_t *loop, int version,
   u->logger = s->node.logger;
   u->before_output = s->before_output.fn;
   u->before_output_ud = s->before_output.ud;
+  u->secure = version >= P2PC_UV_SETTINGS_V2 && s->secure.on;
   u->ts.fd = -1;
   memcpy(u->listen_host, s->listen_host, strlen(s->listen_host));
   p2pc_uv__vclock_init(&u->vc, s->vclock.enabled, s->vclock.offset_s,

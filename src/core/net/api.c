@@ -7,6 +7,7 @@
  */
 #include "node.h"
 
+#include <sodium.h>
 #include <string.h>
 
 #define MS 1000000ull
@@ -126,6 +127,13 @@ int p2pc_node_open_versioned(p2pc_node **out, int version,
                     "node: settings of an unknown version");
     return P2PC_ERR_INVAL;
   }
+  return p2pc__node_open_secure(out, s, NULL, on_event, ud, now);
+}
+
+int p2pc__node_open_secure(p2pc_node **out, const p2pc_settings *s,
+                           const p2pc_node_secure *sec, p2pc_event_fn on_event,
+                           void *ud, p2pc_now now) {
+  *out = NULL;
   const char *bad = invalid_setting(s);
   if (bad) {
     if (s->logger.log) {
@@ -191,13 +199,17 @@ int p2pc_node_open_versioned(p2pc_node **out, int version,
   c.passive_max = s->passive_max;
   c.peers_sample = s->peers_sample;
   c.shuffle_interval_ns = s->shuffle_interval_ns;
+  if (sec && sec->on)
+    c.secure = *sec;
   p2pc_node_callbacks cb = {0};
   cb.log = s->logger.log;
   cb.ud = ud;
   cb.log_level = s->logger.level;
   cb.typed = on_event;
   cb.log_ud = s->logger.ud;
-  return p2pc_node_new(out, &c, &cb, now);
+  int rv = p2pc_node_new(out, &c, &cb, now);
+  sodium_memzero(&c.secure, sizeof c.secure);
+  return rv;
 }
 
 void p2pc_node_close(p2pc_node *n) { p2pc_node_free(n); }

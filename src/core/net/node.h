@@ -48,6 +48,16 @@ typedef struct p2pc_node_seed {
   p2pc_wire_addr addr;
 } p2pc_node_seed;
 
+/* Secure links (PROTOCOL.md, "Secure links"): off by default. With on,
+ * every link is a Noise_XXpsk0 handshake then sealed records: a node that
+ * does not hold psk cannot link. The runtime gives the keys. */
+typedef struct p2pc_node_secure {
+  bool on;
+  uint8_t static_sk[32]; /* X25519: this node's link key */
+  uint8_t psk[32];       /* the cluster key */
+  uint8_t entropy[32];   /* seeds the ephemeral keys: from the kernel */
+} p2pc_node_secure;
+
 typedef struct p2pc_node_config {
   const char *id;
   uint64_t incarnation; /* differs on every start; from the runtime */
@@ -90,16 +100,15 @@ typedef struct p2pc_node_config {
   uint32_t passive_max;         /* passive view entries (default 32) */
   uint32_t peers_sample;        /* records in one PEERS (default 8) */
   uint64_t shuffle_interval_ns; /* SHUFFLE every (jittered; default 10 s) */
-  /* Secure links (PROTOCOL.md, "Secure links"): off by default. With on,
-   * every link is a Noise_XXpsk0 handshake then sealed records: a node
-   * that does not hold psk cannot link. The runtime gives the keys. */
-  struct {
-    bool on;
-    uint8_t static_sk[32]; /* X25519: this node's link key */
-    uint8_t psk[32];       /* the cluster key */
-    uint8_t entropy[32];   /* seeds the ephemeral keys: from the kernel */
-  } secure;
+  p2pc_node_secure secure;      /* [off] */
 } p2pc_node_config;
+
+/* p2pc_node_open (settings) with secure links: sec NULL or off is
+ * p2pc_node_open itself. For the runtimes (src/uv) until the public
+ * settings carry the keys. */
+int p2pc__node_open_secure(p2pc_node **out, const p2pc_settings *s,
+                           const p2pc_node_secure *sec, p2pc_event_fn on_event,
+                           void *ud, p2pc_now now);
 
 /* Creates a node. Returns 0, P2PC_ERR_INVAL (bad id or config) or
  * P2PC_ERR_NOMEM. */
