@@ -247,6 +247,19 @@ int p2pc__node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
     p2pc__node_log(n, P2PC_LOG_WARN, t);
     return P2PC_ERR_PROTO;
   }
+  if (!p2pc__sec_pin_ok(n, h.id, l)) {
+    char why[140] = "node ID ";
+    p2pc__node_str_cat(why, sizeof why, h.id);
+    p2pc__node_str_cat(why, sizeof why, " is bound to another key here");
+    p2pc__node_link_close(n, lid, P2PC_WIRE_E_DUPLICATE, why);
+    strcpy(t, "link: handshake refused: a peer claims the ID ");
+    p2pc__node_str_cat(t, sizeof t, h.id);
+    p2pc__node_str_cat(t, sizeof t,
+                       " with another identity key than it linked with "
+                       "before (an impostor, or its key file was replaced)");
+    p2pc__node_log(n, P2PC_LOG_WARN, t);
+    return P2PC_ERR_PROTO;
+  }
   uint32_t pi = p2pc__node_peer_find(n, h.id);
   /* We hold a session with it that a fresh peer would not know of (not
    * while another link of the session is up: then the HELLO is from a
@@ -316,6 +329,7 @@ int p2pc__node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   }
   l->peer = pi;
   l->state = L_UP;
+  p2pc__sec_pin(n, h.id, l);
   l->remote_od = (h.flags & P2PC_HELLO_ON_DEMAND) != 0;
   if (!l->outbound)
     p2pc__node_send_hello(n, lid,

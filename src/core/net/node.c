@@ -321,6 +321,7 @@ void p2pc_node_free(p2pc_node *n) {
   p2pc__node_views_free(n);
   p2pc_buf_fini(&n->scratch);
   a->free(n->sec_plain, a->ud);
+  a->free(n->pins, a->ud);
   sodium_memzero(&n->cfg.secure, sizeof n->cfg.secure);
   p2pc_causal_free(n->causal);
   p2pc_stable_free(n->st);

@@ -56,6 +56,9 @@ typedef struct p2pc_node_secure {
   uint8_t static_sk[32]; /* X25519: this node's link key */
   uint8_t psk[32];       /* the cluster key */
   uint8_t entropy[32];   /* seeds the ephemeral keys: from the kernel */
+  /* Each direction's key is replaced (Noise's Rekey) every 2^rekey_shift
+   * records [0: 20, about a million]. */
+  uint8_t rekey_shift;
 } p2pc_node_secure;
 
 typedef struct p2pc_node_config {

@@ -199,6 +199,14 @@ typedef struct anon_seed {
   uint64_t next_dial_ns, backoff_ns;
 } anon_seed;
 
+/* A node ID and the static key its secure links proved (secure.c). */
+#define P2PC_PINS_MAX 1024
+typedef struct p2pc__pin {
+  char id[P2PC_NODE_ID_MAX + 1];
+  uint8_t key[32];
+  uint64_t used_ns; /* last linked */
+} p2pc__pin;
+
 /* Addresses remembered as not answering a promotion (views.c). */
 #define P2PC_ADDR_FAILED_MAX 32
 #define P2PC_ADDR_FAILED_NS (60ull * 1000000000)
@@ -291,6 +299,10 @@ struct p2pc_node {
   /* Secure links (secure.c): the ephemeral keys drawn, a record's
    * plaintext (allocated on the first), handshakes done and failed. */
   uint64_t sec_drbg_ctr;
+  /* IDs bound to the keys they linked with (allocated as they come, at
+   * most P2PC_PINS_MAX: the least recently linked gives way). */
+  p2pc__pin *pins;
+  uint32_t npins, pins_cap;
   uint8_t *sec_plain;
   uint64_t sec_done, sec_failed;
   /* The human log's limits (lograte.c): per shape of line, and overall. */
@@ -373,6 +385,12 @@ int p2pc__sec_input(p2pc_node *n, p2pc_link_id lid, link *l, const uint8_t *b,
 /* Frame bytes for a secure link: sealed, or held until the keys exist.
  * False if the link is not secure (the caller writes them as they are). */
 bool p2pc__sec_write(p2pc_node *n, link *l, const uint8_t *b, size_t len);
+/* Whether a HELLO naming id may be taken on secure link l: its ID was
+ * never linked here with another key (trust on first use; unknown IDs
+ * and plain links pass). p2pc__sec_pin binds id to l's key once its
+ * HELLO is taken. */
+bool p2pc__sec_pin_ok(const p2pc_node *n, const char *id, const link *l);
+void p2pc__sec_pin(p2pc_node *n, const char *id, const link *l);
 /* A link's secure state goes (keys wiped) when it is freed. */
 void p2pc__sec_release(p2pc_node *n, link *l);
 /* Frame bytes onto a link's output: sealed on a secure link (link.c;

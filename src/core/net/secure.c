@@ -35,6 +35,13 @@ static int put_record(p2pc_buf *out, const uint8_t *b, size_t len) {
   return rv ? rv : p2pc_buf_put(out, b, len);
 }
 
+/* Whether the next record of c is the first under a new key: every
+ * 2^rekey_shift records, counted alike at both ends. */
+static bool rekey_due(const p2pc_node *n, const p2pc_noise_cipher *c) {
+  unsigned shift = n->cfg.secure.rekey_shift ? n->cfg.secure.rekey_shift : 20;
+  return c->n && (c->n & ((1ull << shift) - 1)) == 0;
+}
+
 /* Seals plain[0..len) into records on the link's output. */
 static int seal(p2pc_node *n, link *l, const uint8_t *plain, size_t len) {
   while (len) {
@@ -43,6 +50,8 @@ static int seal(p2pc_node *n, link *l, const uint8_t *plain, size_t len) {
     int rv = p2pc_buf_reserve(&l->out, 4 + k + P2PC_NOISE_TAGLEN);
     if (rv)
       return rv;
+    if (rekey_due(n, &l->tx))
+      (void)p2pc_noise_rekey(&l->tx);
     rv = p2pc_noise_encrypt(&l->tx, NULL, 0, plain, k, l->out.data + at + 4,
                             k + P2PC_NOISE_TAGLEN, &clen);
     if (rv)
@@ -52,7 +61,6 @@ static int seal(p2pc_node *n, link *l, const uint8_t *plain, size_t len) {
     plain += k;
     len -= k;
   }
-  (void)n;
   return 0;
 }
 
@@ -182,6 +190,8 @@ int p2pc__sec_input(p2pc_node *n, p2pc_link_id lid, link *l, const uint8_t *b,
       rv = P2PC_ERR_NOMEM;
       break;
     }
+    if (rekey_due(n, &l->rx))
+      (void)p2pc_noise_rekey(&l->rx);
     if (p2pc_noise_decrypt(&l->rx, NULL, 0, rec, rl, n->sec_plain, REC_MAX,
                            &plen) != 0) {
       rv = p2pc__node_proto_error(n, lid, "a record failed authentication");
@@ -196,4 +206,43 @@ int p2pc__sec_input(p2pc_node *n, p2pc_link_id lid, link *l, const uint8_t *b,
     l->cin.len -= off;
   }
   return rv < 0 ? rv : 0;
+}
+
+/* ---- identities bound to keys ------------------------------------------ */
+
+/* The pin of id, or NULL. */
+static p2pc__pin *pin_find(const p2pc_node *n, const char *id) {
+  for (uint32_t i = 0; i < n->npins; i++)
+    if (strcmp(n->pins[i].id, id) == 0)
+      return &n->pins[i];
+  return NULL;
+}
+
+bool p2pc__sec_pin_ok(const p2pc_node *n, const char *id, const link *l) {
+  if (!l->sec || !l->rs_known)
+    return true;
+  const p2pc__pin *p = pin_find(n, id);
+  return !p || sodium_memcmp(p->key, l->rs, sizeof p->key) == 0;
+}
+
+void p2pc__sec_pin(p2pc_node *n, const char *id, const link *l) {
+  if (!l->sec || !l->rs_known)
+    return;
+  p2pc__pin *p = pin_find(n, id);
+  if (!p && n->npins < P2PC_PINS_MAX) {
+    if (n->npins == n->pins_cap &&
+        !p2pc_array_grow(n->a, (void **)&n->pins, &n->pins_cap, sizeof *n->pins,
+                         8, P2PC_PINS_MAX))
+      return; /* out of memory: not remembered */
+    p = &n->pins[n->npins++];
+  } else if (!p) { /* full: the one heard of longest ago gives way */
+    p = &n->pins[0];
+    for (uint32_t i = 1; i < n->npins; i++)
+      if (n->pins[i].used_ns < p->used_ns)
+        p = &n->pins[i];
+  }
+  memset(p->id, 0, sizeof p->id);
+  p2pc__node_str_cat(p->id, sizeof p->id, id);
+  memcpy(p->key, l->rs, sizeof p->key);
+  p->used_ns = n->now.mono_ns;
 }
