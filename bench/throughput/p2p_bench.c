@@ -102,9 +102,13 @@ static void on_turn(uv_check_t *h) {
   if (b->finished)
     return;
   if (peer_now_ns() > b->a.deadline_ns) {
+    p2pc_peer_info pi = {0};
+    bool have = p2pc_node_peer_info(p2pc_uv_node(b->u), 0, &pi);
     fprintf(stderr,
-            "p2p_bench: timed out after %" PRIu64 " of %" PRIu64 " messages\n",
-            b->done, b->a.count);
+            "p2p_bench: timed out after %" PRIu64 " of %" PRIu64
+            " messages (peer %s: %" PRIu64 " unacknowledged)\n",
+            b->done, b->a.count, have ? "known" : "unknown",
+            have ? (uint64_t)pi.unacked : 0);
     finish(b, 2);
     return;
   }
@@ -164,6 +168,14 @@ int main(int argc, char **argv) {
   s.listen_port = server ? (uint16_t)b.a.port : 0;
   s.peers = server ? NULL : &peer;
   s.npeers = server ? 0 : 1;
+  /* P2P_BENCH_SECURE=1: secure links (a cluster key, an identity each),
+   * the peer of libzmq's CURVE. */
+  const char *sec = getenv("P2P_BENCH_SECURE");
+  if (sec && strcmp(sec, "1") == 0) {
+    s.secure.on = true;
+    memset(s.secure.cluster_key, 0x5a, sizeof s.secure.cluster_key);
+    memset(s.secure.identity, server ? 0x11 : 0x22, sizeof s.secure.identity);
+  }
   uv_loop_init(&b.loop);
   int rc = p2pc_uv_open(&b.u, &b.loop, &s, on_event, &b);
   if (rc == 0) {

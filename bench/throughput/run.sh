@@ -334,6 +334,8 @@ measure_peer() {
 run_p2pclock() {
   PEER=("$P2P_BIN")
   measure_peer p2p p2pclock
+  PEER=(env P2P_BENCH_SECURE=1 "$P2P_BIN")
+  measure_peer p2ps "p2pclock, secure links"
 }
 
 fmt_rate() {
@@ -383,6 +385,16 @@ ratio() {
     'BEGIN { printf "%.2f", a / b }'
 }
 
+# ratio2 ROW BASE COL: median(ROW) / median(BASE), or n/a.
+ratio2() {
+  if [ -z "${VALS[$1.$3]:-}" ] || [ -z "${VALS[$2.$3]:-}" ]; then
+    echo "n/a"
+    return
+  fi
+  awk -v a="$(agg "$1.$3" median)" -v b="$(agg "$2.$3" median)" \
+    'BEGIN { printf "%.2f", a / b }'
+}
+
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 BUILD_TYPE=$("$TCP_BIN" --build-type)
@@ -396,6 +408,8 @@ if [ -x "$ZMQ_BIN" ]; then
   ZMQ_VERSION=$("$ZMQ_BIN" --version)
   PEER=("$ZMQ_BIN")
   measure_peer zmq libzmq
+  PEER=(env ZMQ_BENCH_CURVE=1 "$ZMQ_BIN")
+  measure_peer zmqc "libzmq CURVE"
 else
   echo "libzmq: not measured ($ZMQ_BIN not built: run" \
     "bench/throughput/deps.sh, then re-run cmake)" >&2
@@ -407,6 +421,14 @@ if [ -x "$P2P_BIN" ]; then
   run_p2pclock
 else
   echo "p2pclock: not measured ($P2P_BIN not built)" >&2
+fi
+
+HS_LINE="not measured ($BUILD/bench/throughput/hs_bench not built)"
+if [ -x "$BUILD/bench/throughput/hs_bench" ]; then
+  n=2000
+  [ "$SMOKE" -eq 1 ] && n=20
+  HS_LINE=$("$BUILD/bench/throughput/hs_bench" "$n") ||
+    die "hs_bench failed"
 fi
 
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -442,17 +464,23 @@ echo "- one way: two processes on 127.0.0.1, unpinned; N per run" \
 echo "- round trip: $RTT_SIZE B ping-pong, **both processes pinned to CPU 0" \
   "(taskset -c 0)**, first 10 % warm-up; N = ${NOTE[tcp.p50]:-?} /" \
   "${NOTE[zmq.p50]:-n/a} / ${NOTE[p2p.p50]:-n/a}"
+echo "- secure links: Noise_XXpsk0 handshake, then ChaCha20-Poly1305" \
+  "records (p2p_bench with P2P_BENCH_SECURE=1); libzmq CURVE: CurveZMQ" \
+  "(zmq_bench with ZMQ_BENCH_CURVE=1); one handshake (hs_bench, both ends" \
+  "in one process, CPU time): $HS_LINE"
 echo "- $REPS repetition(s); each cell: median [min–max]$(
   [ "$SMOKE" -eq 1 ] && echo " (SMOKE RUN: tiny counts, figures meaningless)")"
 echo
 row "" "one-way 64 B, msgs/s" "one-way 1 KiB, msgs/s" "RTT p50, µs" \
   "RTT p99, µs"
 row "---" "---" "---" "---" "---"
-for r in tcp zmq p2p; do
+for r in tcp zmq zmqc p2p p2ps; do
   case $r in
   tcp) name="raw TCP" ;;
   zmq) name="$ZMQ_VERSION" ;;
+  zmqc) name="$ZMQ_VERSION CURVE" ;;
   p2p) name="p2pclock" ;;
+  p2ps) name="p2pclock secure" ;;
   esac
   row "$name" "$(cell "$r.t64" fmt_rate)" "$(cell "$r.t1k" fmt_rate)" \
     "$(cell "$r.p50" fmt_us)" "$(cell "$r.p99" fmt_us)"
@@ -462,6 +490,10 @@ row "raw TCP / libzmq" "$(ratio tcp t64)" "$(ratio tcp t1k)" \
 row "p2pclock / libzmq" "$(ratio p2p t64)" "$(ratio p2p t1k)" \
   "$(ratio p2p p50)" "$(ratio p2p p99)"
 row "target" "≥ 0.50" "≥ 0.50" "≤ 1.00" ""
+row "secure / CURVE" "$(ratio2 p2ps zmqc t64)" "$(ratio2 p2ps zmqc t1k)" \
+  "$(ratio2 p2ps zmqc p50)" "$(ratio2 p2ps zmqc p99)"
+row "secure / plain" "$(ratio2 p2ps p2p t64)" "$(ratio2 p2ps p2p t1k)" \
+  "$(ratio2 p2ps p2p p50)" "$(ratio2 p2ps p2p p99)"
 echo
 echo "Resident memory (VmRSS). For the peers: the round-trip server process," \
   "bound and idle, as a floor; a mesh does not apply to them."

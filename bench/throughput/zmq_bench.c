@@ -18,6 +18,7 @@
 #include "peer_common.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +38,45 @@ static void *open_socket(void *ctx, int type) {
   return s;
 }
 
+/* ZMQ_BENCH_CURVE=1: CurveZMQ (RFC 26) on both ends, the peer of
+ * p2pclock's secure links. Fixed test keys, the public halves derived. */
+static const char server_secret[] = "0123456789abcdefghijklmnopqrstuvwxyz0123";
+static const char client_secret[] = "abcdefghij0123456789klmnopqrst0123456789";
+
+static bool curve(void) {
+  const char *e = getenv("ZMQ_BENCH_CURVE");
+  return e && strcmp(e, "1") == 0;
+}
+
+static void set_key(void *sock, int opt, const char *z85, const char *what) {
+  if (zmq_setsockopt(sock, opt, z85, 40) != 0)
+    peer_die("zmq_setsockopt(%s): %s", what, zmq_strerror(zmq_errno()));
+}
+
+static void curve_server(void *s) {
+  if (!curve())
+    return;
+  set_int(s, ZMQ_CURVE_SERVER, 1, "ZMQ_CURVE_SERVER");
+  set_key(s, ZMQ_CURVE_SECRETKEY, server_secret, "ZMQ_CURVE_SECRETKEY");
+}
+
+static void curve_client(void *s) {
+  if (!curve())
+    return;
+  char server_public[41], client_public[41];
+  if (zmq_curve_public(server_public, server_secret) != 0 ||
+      zmq_curve_public(client_public, client_secret) != 0)
+    peer_die("zmq_curve_public: %s (libzmq without CURVE?)",
+             zmq_strerror(zmq_errno()));
+  set_key(s, ZMQ_CURVE_SERVERKEY, server_public, "ZMQ_CURVE_SERVERKEY");
+  set_key(s, ZMQ_CURVE_PUBLICKEY, client_public, "ZMQ_CURVE_PUBLICKEY");
+  set_key(s, ZMQ_CURVE_SECRETKEY, client_secret, "ZMQ_CURVE_SECRETKEY");
+}
+
 /* Binds tcp://127.0.0.1:PORT ("*" for 0) and prints the port bound. */
 static void bind_print(void *s, const struct peer_args *a) {
   char ep[64];
+  curve_server(s);
   if (a->port == 0)
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:*");
   else
@@ -59,6 +96,7 @@ static void bind_print(void *s, const struct peer_args *a) {
 
 static void connect_to(void *s, const struct peer_args *a) {
   char ep[64];
+  curve_client(s);
   snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", a->port);
   if (zmq_connect(s, ep) != 0)
     peer_die("zmq_connect %s: %s", ep, zmq_strerror(zmq_errno()));

@@ -126,9 +126,15 @@ int p2pc__node_link_input(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   l->last_rx_ns = n->now.mono_ns;
   if (l->peer != NO_PEER && n->peers[l->peer].state == P2PC_PEER_SUSPECT)
     n->peers[l->peer].state = P2PC_PEER_UP;
-  if (l->sec)
-    return p2pc__sec_input(n, lid, l, b, len);
-  return p2pc__node_frames_input(n, lid, l, b, len);
+  int rv = l->sec ? p2pc__sec_input(n, lid, l, b, len)
+                  : p2pc__node_frames_input(n, lid, l, b, len);
+  /* Once per read, however many records it held: the ACK, batched. */
+  if (l->peer != NO_PEER && l->state == L_UP) {
+    p2pc__node_stream_flush(n, &n->peers[l->peer]);
+    if (p2pc__node_leave_done(n, &n->peers[l->peer]))
+      p2pc__node_finish_leave(n, l->peer);
+  }
+  return rv;
 }
 
 int p2pc__node_frames_input(p2pc_node *n, p2pc_link_id lid, link *l,
@@ -170,12 +176,6 @@ int p2pc__node_frames_input(p2pc_node *n, p2pc_link_id lid, link *l,
     l->in.len = left;
   } else if (p2pc_buf_put(&l->in, p, left) != 0) {
     rv = p2pc__node_proto_error(n, lid, "frame longer than the maximum");
-  }
-  if (l->peer != NO_PEER && l->state == L_UP) {
-    p2pc__node_stream_flush(n,
-                            &n->peers[l->peer]); /* the ACK, batched per read */
-    if (p2pc__node_leave_done(n, &n->peers[l->peer]))
-      p2pc__node_finish_leave(n, l->peer);
   }
   return rv < 0 ? rv : 0;
 }

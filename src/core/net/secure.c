@@ -164,47 +164,72 @@ static int hs_input(p2pc_node *n, p2pc_link_id lid, link *l, const uint8_t *rec,
   return p2pc_noise_done(l->hs) ? hs_finish(n, lid, l) : 0;
 }
 
+/* One whole record from the peer: a handshake message, or sealed frames. */
+static int record_input(p2pc_node *n, p2pc_link_id lid, link *l,
+                        const uint8_t *rec, size_t rl) {
+  if (l->hs)
+    return hs_input(n, lid, l, rec, rl);
+  size_t plen = 0;
+  if (!n->sec_plain && !(n->sec_plain = n->a->realloc(NULL, REC_MAX, n->a->ud)))
+    return P2PC_ERR_NOMEM;
+  if (rekey_due(n, &l->rx))
+    (void)p2pc_noise_rekey(&l->rx);
+  if (p2pc_noise_decrypt(&l->rx, NULL, 0, rec, rl, n->sec_plain, REC_MAX,
+                         &plen) != 0)
+    return p2pc__node_proto_error(n, lid, "a record failed authentication");
+  return p2pc__node_frames_input(n, lid, l, n->sec_plain, plen);
+}
+
+/* The length of the record whose header is at p, or an error. */
+static int record_len(p2pc_node *n, p2pc_link_id lid, const uint8_t *p,
+                      uint32_t *rl) {
+  *rl = p2pc_be32_read(p);
+  if (*rl == 0 || *rl > REC_MAX)
+    return p2pc__node_proto_error(n, lid, "record length out of range");
+  return 0;
+}
+
+/* Records are taken straight from the input; only an incomplete one is
+ * kept (in cin, at most one record: a read may hold many). */
 int p2pc__sec_input(p2pc_node *n, p2pc_link_id lid, link *l, const uint8_t *b,
                     size_t len) {
-  if (p2pc_buf_put(&l->cin, b, len) != 0)
-    return p2pc__node_proto_error(n, lid, "record longer than the maximum");
-  size_t off = 0;
   int rv = 0;
-  while (rv >= 0 && l->state != L_CLOSING && l->cin.len - off >= 4) {
-    uint32_t rl = p2pc_be32_read(l->cin.data + off);
-    if (rl == 0 || rl > REC_MAX) {
-      rv = p2pc__node_proto_error(n, lid, "record length out of range");
-      break;
+  uint32_t rl = 0;
+  if (l->cin.len) { /* finish the record carried over */
+    size_t k = l->cin.len < 4 ? 4 - l->cin.len : 0;
+    k = k < len ? k : len;
+    (void)p2pc_buf_put(&l->cin, b, k); /* within its bound: < 4 bytes */
+    b += k;
+    len -= k;
+    if (l->cin.len < 4)
+      return 0;
+    if ((rv = record_len(n, lid, l->cin.data, &rl)) != 0) {
+      p2pc_buf_reset(&l->cin);
+      return rv;
     }
-    if (l->cin.len - off - 4 < rl)
-      break;
-    const uint8_t *rec = l->cin.data + off + 4;
-    off += 4 + (size_t)rl;
-    if (l->hs) {
-      rv = hs_input(n, lid, l, rec, rl);
-      continue;
-    }
-    size_t plen = 0;
-    if (!n->sec_plain &&
-        !(n->sec_plain = n->a->realloc(NULL, REC_MAX, n->a->ud))) {
-      rv = P2PC_ERR_NOMEM;
-      break;
-    }
-    if (rekey_due(n, &l->rx))
-      (void)p2pc_noise_rekey(&l->rx);
-    if (p2pc_noise_decrypt(&l->rx, NULL, 0, rec, rl, n->sec_plain, REC_MAX,
-                           &plen) != 0) {
-      rv = p2pc__node_proto_error(n, lid, "a record failed authentication");
-      break;
-    }
-    rv = p2pc__node_frames_input(n, lid, l, n->sec_plain, plen);
-  }
-  if (l->state == L_CLOSING || l->state == L_FREE) {
+    k = 4 + (size_t)rl - l->cin.len;
+    k = k < len ? k : len;
+    if (p2pc_buf_put(&l->cin, b, k) != 0)
+      return p2pc__node_proto_error(n, lid, "out of memory for a record");
+    b += k;
+    len -= k;
+    if (l->cin.len < 4 + (size_t)rl)
+      return 0;
+    rv = record_input(n, lid, l, l->cin.data + 4, rl);
     p2pc_buf_reset(&l->cin);
-  } else if (off) {
-    memmove(l->cin.data, l->cin.data + off, l->cin.len - off);
-    l->cin.len -= off;
   }
+  while (rv >= 0 && len >= 4 && l->state != L_CLOSING && l->state != L_FREE) {
+    if ((rv = record_len(n, lid, b, &rl)) != 0)
+      break;
+    if (len - 4 < rl)
+      break;
+    rv = record_input(n, lid, l, b + 4, rl);
+    b += 4 + (size_t)rl;
+    len -= 4 + (size_t)rl;
+  }
+  if (rv >= 0 && len && l->state != L_CLOSING && l->state != L_FREE &&
+      p2pc_buf_put(&l->cin, b, len) != 0)
+    rv = p2pc__node_proto_error(n, lid, "out of memory for a record");
   return rv < 0 ? rv : 0;
 }
 
