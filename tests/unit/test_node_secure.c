@@ -57,6 +57,14 @@ static void same_cluster_key_links_and_delivers(void **state) {
   send_ok(w, 0, "N1", "and back");
   run(w, 200);
   assert_int_equal(count_delivered(&w->nodes[1], "N0"), 1);
+  /* a burst: reads of many records, frames across them */
+  char big[600];
+  memset(big, 'b', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  for (int k = 0; k < 400; k++)
+    send_ok(w, 1, "N0", big);
+  run(w, 1000);
+  assert_int_equal(count_delivered(&w->nodes[0], "N1"), 401);
   /* a plain node's message does cross in clear: the check above can fail */
   opts p = {.seeds = "3"};
   start_node(w, 3, NULL);
