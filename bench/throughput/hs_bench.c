@@ -66,7 +66,7 @@ int main(int argc, char **argv) {
     }
   }
   double us = (cpu_s() - t0) / (double)count * 1e6;
-  printf("result handshakes=%ld us_per_handshake=%.1f us_per_end=%.1f\n",
-         count, us, us / 2);
+  printf("result handshakes=%ld us_per_handshake=%.1f us_per_end=%.1f\n", count,
+         us, us / 2);
   return 0;
 }
