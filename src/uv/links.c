@@ -9,6 +9,8 @@
  */
 #include "uv_int.h"
 
+#include <arpa/inet.h>
+
 #include <string.h>
 
 struct p2pc_uv_conn {
@@ -97,9 +99,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 
 static void link_conn(p2pc_uv *u, p2pc_uv_conn *c) {
   if (p2pc_node_link_new(u->node, c->outbound, c->peer,
-                         c->outbound ? &c->addr : NULL, p2pc_uv__now(u),
-                         &c->link) != 0) {
-    p2pc_uv__log(u, P2PC_LOG_WARN, "link: too many connections; refusing one");
+                         c->outbound || c->addr.family ? &c->addr : NULL,
+                         p2pc_uv__now(u), &c->link) != 0) {
+    /* (the node said why, within its log's limits) */
+    p2pc_uv__log(u, P2PC_LOG_DEBUG, "link: too many connections; refusing one");
     conn_close(c, false);
     return;
   }
@@ -173,6 +176,23 @@ void p2pc_uv__on_connection(uv_stream_t *server, int status) {
   if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || u->closing) {
     conn_close(c, true);
     return;
+  }
+  /* The caller's address: the node bounds handshakes per address. */
+  struct sockaddr_storage ss;
+  int sl = (int)sizeof ss;
+  memset(&c->addr, 0, sizeof c->addr);
+  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0) {
+    if (ss.ss_family == AF_INET) {
+      const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ss;
+      c->addr.family = 4;
+      memcpy(c->addr.addr, &s4->sin_addr, 4);
+      c->addr.port = ntohs(s4->sin_port);
+    } else if (ss.ss_family == AF_INET6) {
+      const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
+      c->addr.family = 6;
+      memcpy(c->addr.addr, &s6->sin6_addr, 16);
+      c->addr.port = ntohs(s6->sin6_port);
+    }
   }
   link_conn(u, c);
   p2pc_uv__pump(u);

@@ -206,6 +206,59 @@ static void keys_are_replaced_as_records_go(void **state) {
   net_free(w);
 }
 
+/* Accepted connections in their handshake are bounded: 8 from one host,
+ * 64 in all (its own host's aside from the first bound); a stranger's
+ * half-open connections never cost more, and the slots come back once
+ * the handshake deadline has closed them. */
+static void half_open_connections_are_bounded(void **state) {
+  (void)state;
+  net *w = net_new();
+  start_node(w, 0, NULL);
+  p2pc_node *n = w->nodes[0].n;
+  p2pc_link_id ids[80];
+  int nids = 0;
+  p2pc_wire_addr a = {.family = 4, .addr = {10, 0, 0, 5}};
+  for (int k = 0; k < 12; k++) {
+    a.port = (uint16_t)(40000 + k);
+    p2pc_link_id l;
+    int rv = p2pc_node_link_new(n, false, NULL, &a, now_at(w, 0), &l);
+    if (k < 8) {
+      assert_int_equal(rv, 0);
+      ids[nids++] = l;
+    } else {
+      assert_int_equal(rv, P2PC_ERR_FULL);
+    }
+  }
+  assert_int_equal(n->inbound_refused, 4);
+  /* another host is not held back by the first */
+  a.addr[3] = 6;
+  p2pc_link_id l;
+  assert_int_equal(p2pc_node_link_new(n, false, NULL, &a, now_at(w, 0), &l), 0);
+  ids[nids++] = l;
+  /* the node's own host: only the bound on all of them */
+  p2pc_wire_addr lo = {.family = 4, .addr = {127, 0, 0, 1}};
+  int taken = 0;
+  for (int k = 0; k < 70; k++) {
+    lo.port = (uint16_t)(50000 + k);
+    if (p2pc_node_link_new(n, false, NULL, &lo, now_at(w, 0), &l) == 0) {
+      ids[nids++] = l;
+      taken++;
+    }
+  }
+  assert_int_equal(taken, 64 - 9);
+  /* the handshake deadline closes them all; the slots come back */
+  run(w, 6000);
+  p2pc_action act;
+  while (p2pc_node_pop_action(n, &act))
+    ;
+  for (int k = 0; k < nids; k++)
+    p2pc_node_link_closed(n, ids[k], now_at(w, 0));
+  a.addr[3] = 5;
+  a.port = 41000;
+  assert_int_equal(p2pc_node_link_new(n, false, NULL, &a, now_at(w, 0), &l), 0);
+  net_free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(same_cluster_key_links_and_delivers),
@@ -214,6 +267,7 @@ int main(void) {
       cmocka_unit_test(a_tampered_record_closes_the_link),
       cmocka_unit_test(an_id_is_bound_to_its_key),
       cmocka_unit_test(keys_are_replaced_as_records_go),
+      cmocka_unit_test(half_open_connections_are_bounded),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

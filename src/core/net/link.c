@@ -220,8 +220,44 @@ static bool links_grow(p2pc_node *n) {
   return true;
 }
 
+/* Whether an address is the host's own (127.0.0.0/8, ::1). */
+static bool loopback(const p2pc_wire_addr *a) {
+  static const uint8_t v6[16] = {0, 0, 0, 0, 0, 0, 0, 0,
+                                 0, 0, 0, 0, 0, 0, 0, 1};
+  return (a->family == 4 && a->addr[0] == 127) ||
+         (a->family == 6 && memcmp(a->addr, v6, 16) == 0);
+}
+
+/* Whether one more accepted connection from addr may start a handshake:
+ * at most P2PC_HELLO_PER_ADDR in their handshake from one host (its own
+ * host aside: every local node shares 127.0.0.1), P2PC_HELLO_INBOUND from
+ * all. A stranger's half-open connections cost the node that many slots,
+ * each until the handshake deadline, never the table. */
+static bool inbound_ok(const p2pc_node *n, const p2pc_wire_addr *addr) {
+  uint32_t all = 0, same = 0;
+  size_t k = addr && addr->family == 6 ? 16 : 4;
+  for (uint32_t i = 0; i < n->links_hw; i++) {
+    const link *l = &n->links[i];
+    if (l->state != L_HELLO || l->outbound)
+      continue;
+    all++;
+    same += addr && addr->family && l->addr.family == addr->family &&
+            memcmp(l->addr.addr, addr->addr, k) == 0;
+  }
+  return all < P2PC_HELLO_INBOUND &&
+         (!addr || !addr->family || loopback(addr) ||
+          same < P2PC_HELLO_PER_ADDR);
+}
+
 int p2pc__node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
                         const p2pc_wire_addr *addr, p2pc_link_id *out) {
+  if (!outbound && !inbound_ok(n, addr)) {
+    n->inbound_refused++;
+    p2pc__node_log(n, P2PC_LOG_WARN,
+                   "link: refusing a connection: too many handshakes from "
+                   "its address, or in all");
+    return P2PC_ERR_FULL;
+  }
   uint32_t i = 0;
   while (i < n->links_cap && n->links[i].state != L_FREE)
     i++;

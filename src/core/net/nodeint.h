@@ -207,6 +207,11 @@ typedef struct p2pc__pin {
   uint64_t used_ns; /* last linked */
 } p2pc__pin;
 
+/* Accepted connections in their handshake, at most: from one host (its
+ * own host aside), and in all (link.c). */
+#define P2PC_HELLO_PER_ADDR 8
+#define P2PC_HELLO_INBOUND 64
+
 /* Addresses remembered as not answering a promotion (views.c). */
 #define P2PC_ADDR_FAILED_MAX 32
 #define P2PC_ADDR_FAILED_NS (60ull * 1000000000)
@@ -305,6 +310,7 @@ struct p2pc_node {
   uint32_t npins, pins_cap;
   uint8_t *sec_plain;
   uint64_t sec_done, sec_failed;
+  uint64_t inbound_refused; /* connections over the handshake bounds */
   /* The human log's limits (lograte.c): per shape of line, and overall. */
   struct {
     p2pc__logshape shape[P2PC_LOG_SHAPES];
