@@ -236,7 +236,7 @@ run_mode() {
     for ((j = 0; j < i; j++)); do
       peers+=(--peer "n$j@127.0.0.1:${ports[j]}")
     done
-    start_bg "$id" "$BIN" node --id "$id" --listen "127.0.0.1:${ports[i]}" \
+    start_bg "$id" "$BIN" node --open --id "$id" --listen "127.0.0.1:${ports[i]}" \
       --control "$D/$id.sock" --events "$D/$id.events" --log-level warn \
       --clock-offset "$off" --clock-drift "$drift" --clock-mode "$mode" \
       "${peers[@]}"
@@ -245,12 +245,12 @@ run_mode() {
     i=$((i + 1))
   done <<<"$plan"
   local kport=${ports[NODES]} pport=${ports[NODES + 1]}
-  start_bg K "$BIN" node --id K --listen "127.0.0.1:$kport" \
+  start_bg K "$BIN" node --open --id K --listen "127.0.0.1:$kport" \
     --control "$D/K.sock" --events "$D/K.events" --log-level warn \
     --clock-offset 0.25 --clock-drift 100 --priority 0 --clock-mode reference
   pids_nodes+=("$LAST_PID")
   names+=(K)
-  start_bg P "$BIN" node --id P --listen "127.0.0.1:$pport" \
+  start_bg P "$BIN" node --open --id P --listen "127.0.0.1:$pport" \
     --control "$D/P.sock" --events "$D/P.events" --log-level warn \
     --peer "K@127.0.0.1:$kport" --clock-mode reference
   pids_nodes+=("$LAST_PID")

@@ -62,7 +62,7 @@ trap cleanup EXIT
 read -r -a PORTS <<<"$(timeout 60 python3 "$CTL" ports "$N")"
 [ "${#PORTS[@]}" -eq "$N" ] || { echo "run.sh: no $N free ports" >&2; exit 1; }
 for ((i = 0; i < N; i++)); do
-  args=(node --id "r$i" --listen "127.0.0.1:${PORTS[$i]}"
+  args=(node --open --id "r$i" --listen "127.0.0.1:${PORTS[$i]}"
     --events "$T/r$i.jsonl" --log-level warn --max-peers $((N + 4)))
   [ "$i" -eq 0 ] || args+=(--peer "127.0.0.1:${PORTS[0]}")
   "$BIN" "${args[@]}" </dev/null >"$T/r$i.out" 2>"$T/r$i.err" &

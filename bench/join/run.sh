@@ -91,7 +91,7 @@ for ((t = 1; t <= TRIALS; t++)); do
   [ "${#PORTS[@]}" -eq "$N" ] || { echo "run.sh: no $N free ports" >&2; exit 1; }
   t0=$(date +%s.%N)
   for ((i = 0; i < N; i++)); do
-    args=(node --id "j$i" --listen "127.0.0.1:${PORTS[$i]}"
+    args=(node --open --id "j$i" --listen "127.0.0.1:${PORTS[$i]}"
       --control "$D/j$i.sock" --events "$D/j$i.jsonl" --log-level warn
       --max-peers "$MAXP")
     [ "$i" -eq 0 ] || args+=(--peer "127.0.0.1:${PORTS[0]}")

@@ -166,7 +166,7 @@ fi
 STARTED=$(date +%s.%N)
 for ((i = 0; i < N; i++)); do
   name=r$i
-  args=(node --id "$name" --listen "127.0.0.1:${PORTS[$i]}"
+  args=(node --open --id "$name" --listen "127.0.0.1:${PORTS[$i]}"
     --control "$T/$name.sock" --events "$T/$name.jsonl" --log-level warn
     --max-peers "$MAXP")
   [ "$i" -eq 0 ] || args+=(--peer "127.0.0.1:${PORTS[0]}")

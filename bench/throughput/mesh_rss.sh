@@ -44,7 +44,7 @@ median() { sort -n | awk '{a[NR]=$1} END {m = NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[
 
 start() { # start I [PEER_PORT]
   local i=$1
-  local args=(node --id "m$i" --listen "127.0.0.1:${PORTS[$i]}"
+  local args=(node --open --id "m$i" --listen "127.0.0.1:${PORTS[$i]}"
               --control "$DIR/m$i.sock" --log-level warn)
   [ $# -gt 1 ] && args+=(--peer "127.0.0.1:$2")
   "$BIN" "${args[@]}" </dev/null 2>"$DIR/m$i.log" &

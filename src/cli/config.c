@@ -306,6 +306,7 @@ void p2pc_cli_config_init(p2pc_cli_config *cfg) {
   cfg->max_peers = d.max_peers;
   cfg->causal_lifetime_ns = d.causal_lifetime_ns;
   cfg->time_sync = d.clock.enabled;
+  cfg->secure = true; /* links in clear only with --open */
   cfg->clock_mode = P2PC_CLI_CLOCK_REFERENCE;
   cfg->priority = d.clock.priority;
   cfg->clock_class = d.clock.clock_class;

@@ -161,7 +161,10 @@ typedef struct p2pc_cli_config {
   uint64_t probe_interval_ns, probe_timeout_ns;
   uint32_t passive_max, peers_sample;
   uint64_t shuffle_interval_ns;
-  /* Secure links (docs/SECURITY.md): "" = off / the default path. */
+  /* Secure links (docs/SECURITY.md): on unless --open ("secure": false),
+   * with the cluster key file (required then) and the identity key file
+   * ("" = the default path). */
+  bool secure;
   char cluster_key_file[P2PC_CLI_PATH_MAX + 1];
   char key_file[P2PC_CLI_PATH_MAX + 1];
   /* Where pollMin and pollMax were last set (0 default, 1 the file, 2 a

@@ -344,8 +344,22 @@ static void start_console(node_proc *d) {
  * both go to the binding. 0, or -1 after one line on stderr. */
 static int secure_settings(node_proc *d, p2pc_uv_settings *s) {
   const p2pc_daemon_options *o = d->opt;
-  if (!o->cluster_key_file || !*o->cluster_key_file)
-    return 0;
+  bool have = o->cluster_key_file && *o->cluster_key_file;
+  if (o->open && have) {
+    fprintf(stderr, "p2pclock node: --open and --cluster-key-file exclude "
+                    "each other: a network is open or closed\n");
+    return -1;
+  }
+  if (o->open)
+    return 0; /* said once the node is up (start) */
+  if (!have) {
+    fprintf(stderr,
+            "p2pclock node: no cluster key: a network is closed to strangers "
+            "by default; give --cluster-key-file FILE (p2pclock keygen "
+            "--cluster --out FILE, the same file on every node), or --open "
+            "for links in clear, open to anyone\n");
+    return -1;
+  }
   char err[P2PC_KEY_ERR_LEN], path[P2PC_KEY_PATH_MAX + 1];
   if (p2pc_cli_cluster_key_load(o->cluster_key_file, s->secure.cluster_key, err,
                                 sizeof err) != 0) {
@@ -401,6 +415,10 @@ static int start(node_proc *d, uint64_t *seed) {
   int rv = p2pc_uv_open(&d->u, &d->loop, &s, on_event, d);
   d->opening = false;
   sodium_memzero(&s.secure, sizeof s.secure);
+  if (rv == 0 && d->opt->open)
+    logline(d, P2PC_LOG_WARN,
+            "node: links in clear, open to anyone (--open): any process "
+            "that reaches this port can join, read and speak for others");
   return rv == 0 ? 0 : -1;
 }
 

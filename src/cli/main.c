@@ -155,6 +155,7 @@ static int run_node(const p2pc_cli_config *cfg) {
       .probe_interval_ns = cfg->probe_interval_ns,
       .probe_timeout_ns = cfg->probe_timeout_ns,
       .shuffle_interval_ns = cfg->shuffle_interval_ns,
+      .open = !cfg->secure,
       .cluster_key_file = cfg->cluster_key_file,
       .key_file = cfg->key_file,
       .console = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO),

@@ -208,6 +208,11 @@ static const p2pc_cli_option table[] = {
    .must = "must be a number of seconds, 0.001..3600",
    .help = "0.001..3600 s: one passive-view SHUFFLE every S, jittered",
    .def = "10", .example = "30"},
+  {.key = "secure", .flag = "open", .type = P2PC_CLI_OPT_BOOL,
+   FIELD(secure), .must = "must be true or false",
+   .help = "links in clear, open to anyone (demos, tests); without it a "
+           "node needs --cluster-key-file",
+   .def = "true"},
   {.key = "clusterKeyFile", .flag = "cluster-key-file", .arg = "FILE",
    .type = P2PC_CLI_OPT_PATH, .flags = P2PC_CLI_OPT_OMIT_EMPTY,
    .hi = P2PC_CLI_PATH_MAX, FIELD(cluster_key_file),

@@ -161,7 +161,7 @@ log "node-x: one warning in $n failed lookups, then found at 127.0.0.5"
 
 # A listen host that does not resolve: exit 1, one line naming it.
 rc=0
-timeout 20 "$BIN" node --id Q --listen "nowhere-q:$PX" --control "$T/Q.sock" \
+timeout 20 "$BIN" node --id Q --listen "nowhere-q:$PX" --control "$T/Q.sock" --open \
   </dev/null >"$T/Q.out" 2>"$T/Q.err" || rc=$?
 [ "$rc" -eq 1 ] || die "a listen name that does not resolve: exit $rc, want 1"
 if [ "$(wc -l <"$T/Q.err")" -ne 1 ] ||

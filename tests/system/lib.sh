@@ -84,10 +84,16 @@ free_ports() { ctl ports "$1"; }
 # node_start NAME ARGS...: runs `p2pclock node ARGS` in the background,
 # appending to $T/NAME.out and $T/NAME.err (a restart appends too).
 node_start() {
-  local name=$1
+  local name=$1 a open=(--open)
   shift
-  echo "=== $(elapsed)s: p2pclock node $*" >>"$T/$name.err"
-  "$BIN" node "$@" </dev/null >>"$T/$name.out" 2>>"$T/$name.err" &
+  # Links in clear (--open) unless the test closes its network itself:
+  # a node needs one or the other (docs/SECURITY.md).
+  for a in "$@"; do
+    case $a in --cluster-key-file | --open) open=() ;; esac
+  done
+  echo "=== $(elapsed)s: p2pclock node $* ${open[*]}" >>"$T/$name.err"
+  "$BIN" node "$@" ${open[@]+"${open[@]}"} </dev/null >>"$T/$name.out" \
+    2>>"$T/$name.err" &
   PID[$name]=$!
 }
 

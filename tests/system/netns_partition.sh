@@ -243,7 +243,7 @@ for i in 1 2 3 4; do
   n=h$i
   peerargs=()
   [ "$i" -ne 1 ] && peerargs=(--peer "$subnet.1:$port")
-  ip netns exec "$pfx-$i" "$bin" node --id "$n" --listen "$subnet.$i:$port" \
+  ip netns exec "$pfx-$i" "$bin" node --id "$n" --listen "$subnet.$i:$port" --open \
     "${peerargs[@]}" --events "$dir/$n.events" --control "$(sock "$n")" \
     --log-level "$loglevel" >"$dir/$n.log" 2>&1 &
   pid[$n]=$!

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Secure links from the command (docs/SECURITY.md): A and B hold one
-# cluster key (p2pclock keygen --cluster --out), C another, D none. A and
+# cluster key (p2pclock keygen --cluster --out), C another, D none (it runs
+# --open, and says so). A node with neither is refused: closed by default. A and
 # B link and deliver a message each way; C and D never link with A (A
 # ends with one peer); a stranger speaking plain frames (intruder.py)
 # cannot link to A either, so its PEERS frames never reach it. A creates
@@ -53,6 +54,22 @@ out=$(timeout 30 python3 "$SYS_DIR/intruder.py" reflect 127.0.0.1 "$pa" 2) &&
   die "the intruder ran against A: $out"
 log "intruder: $out"
 echo "$out" | grep -q '"linked": false' || die "intruder: $out"
+
+# Closed by default: no cluster key and no --open is refused at once,
+# and so is a node asked to be both.
+rc=0
+timeout 20 "$BIN" node --id E --listen "127.0.0.1:$pa" --control "$T/E.sock" \
+  </dev/null >"$T/E.out" 2>"$T/E.err" || rc=$?
+[ "$rc" -eq 1 ] && grep -q "no cluster key: a network is closed to strangers" \
+  "$T/E.err" || die "a node with no key and no --open: exit $rc, $(cat "$T/E.err")"
+rc=0
+timeout 20 "$BIN" node --id E --listen "127.0.0.1:$pa" --control "$T/E.sock" \
+  --open --cluster-key-file "$T/c1.key" </dev/null >"$T/E.out" \
+  2>"$T/E.err" || rc=$?
+[ "$rc" -eq 1 ] && grep -q "exclude each other" "$T/E.err" ||
+  die "--open with a cluster key: exit $rc, $(cat "$T/E.err")"
+grep -q "links in clear, open to anyone (--open)" "$T/D.err" ||
+  die "D (--open) did not warn that its links are in clear"
 
 # A restarts: the same identity, and B links with it again.
 node_stop A "$T/A.sock"

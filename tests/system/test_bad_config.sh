@@ -73,11 +73,11 @@ for f in "$confdir"/node?.json; do
   [ "$(wc -l <out)" -eq 1 ] || fail "node --config $f: not one line"
 done
 check 0 "" node --check-config --config "$confdir/nodeJ.json"
-printf '%s\n' '{"nodeID":"J","nodeIP":"127.0.0.1","nodePort":9009,"connectTo":[],"control":"/tmp/p2pclock-J.sock","logLevel":"info","maxPeers":64,"causalLifetime":60,"chaosDelay":"0:0","chaosDrop":0,"timePort":9009,"timeSync":true,"clockMode":"reference","priority":128,"clockClass":248,"pollMin":-3,"pollMax":1,"maxSlewPpm":500,"stepThreshold":0.001,"timestamping":"auto","maxOnDemand":16,"maxSessions":1024,"onDemandIdle":60,"probeInterval":0.2,"probeTimeout":0.1,"passiveMax":32,"peersSample":32,"shuffleInterval":10}' >want
+printf '%s\n' '{"nodeID":"J","nodeIP":"127.0.0.1","nodePort":9009,"connectTo":[],"control":"/tmp/p2pclock-J.sock","logLevel":"info","maxPeers":64,"causalLifetime":60,"chaosDelay":"0:0","chaosDrop":0,"timePort":9009,"timeSync":true,"clockMode":"reference","priority":128,"clockClass":248,"pollMin":-3,"pollMax":1,"maxSlewPpm":500,"stepThreshold":0.001,"timestamping":"auto","maxOnDemand":16,"maxSessions":1024,"onDemandIdle":60,"probeInterval":0.2,"probeTimeout":0.1,"passiveMax":32,"peersSample":32,"shuffleInterval":10,"secure":true}' >want
 cmp -s want out || fail "node --config nodeJ.json: wrong JSON: $(cat out)"
 check 0 "" node --config "$confdir/nodeA.json" --id Z --listen '[::1]:9100' \
   --peer B@127.0.0.1:9001 --log-level debug --check-config
-printf '%s\n' '{"nodeID":"Z","nodeIP":"::1","nodePort":9100,"connectTo":[{"nodeID":"B","nodeIP":"127.0.0.1","nodePort":9001}],"control":"/tmp/p2pclock-Z.sock","logLevel":"debug","maxPeers":64,"causalLifetime":60,"chaosDelay":"0:0","chaosDrop":0,"timePort":9100,"timeSync":true,"clockMode":"reference","priority":128,"clockClass":248,"pollMin":-3,"pollMax":1,"maxSlewPpm":500,"stepThreshold":0.001,"timestamping":"auto","maxOnDemand":16,"maxSessions":1024,"onDemandIdle":60,"probeInterval":0.2,"probeTimeout":0.1,"passiveMax":32,"peersSample":32,"shuffleInterval":10}' >want
+printf '%s\n' '{"nodeID":"Z","nodeIP":"::1","nodePort":9100,"connectTo":[{"nodeID":"B","nodeIP":"127.0.0.1","nodePort":9001}],"control":"/tmp/p2pclock-Z.sock","logLevel":"debug","maxPeers":64,"causalLifetime":60,"chaosDelay":"0:0","chaosDrop":0,"timePort":9100,"timeSync":true,"clockMode":"reference","priority":128,"clockClass":248,"pollMin":-3,"pollMax":1,"maxSlewPpm":500,"stepThreshold":0.001,"timestamping":"auto","maxOnDemand":16,"maxSessions":1024,"onDemandIdle":60,"probeInterval":0.2,"probeTimeout":0.1,"passiveMax":32,"peersSample":32,"shuffleInterval":10,"secure":true}' >want
 cmp -s want out || fail "node with overriding flags: wrong JSON: $(cat out)"
 # The clock flags: a virtual clock iff an offset or a drift is given, the
 # one switch (--no-time-sync) takes no value, negative values as words.
@@ -85,7 +85,7 @@ check 0 "" node --id A --listen 127.0.0.1:9000 --clock-offset -0.5 \
   --clock-drift 100 --no-time-sync --time-port 9123 --clock-mode collaborative \
   --priority 1 --clock-class 2 --poll-min -6 --poll-max=10 --max-slew 100000 \
   --step-threshold 0 --timestamping user --causal-lifetime inf --check-config
-printf '%s\n' '{"nodeID":"A","nodeIP":"127.0.0.1","nodePort":9000,"connectTo":[],"control":"/tmp/p2pclock-A.sock","logLevel":"info","maxPeers":64,"causalLifetime":"inf","chaosDelay":"0:0","chaosDrop":0,"clockOffset":-0.5,"clockDriftPpm":100,"timePort":9123,"timeSync":false,"clockMode":"collaborative","priority":1,"clockClass":2,"pollMin":-6,"pollMax":10,"maxSlewPpm":100000,"stepThreshold":0,"timestamping":"user","maxOnDemand":16,"maxSessions":1024,"onDemandIdle":60,"probeInterval":0.2,"probeTimeout":0.1,"passiveMax":32,"peersSample":32,"shuffleInterval":10}' >want
+printf '%s\n' '{"nodeID":"A","nodeIP":"127.0.0.1","nodePort":9000,"connectTo":[],"control":"/tmp/p2pclock-A.sock","logLevel":"info","maxPeers":64,"causalLifetime":"inf","chaosDelay":"0:0","chaosDrop":0,"clockOffset":-0.5,"clockDriftPpm":100,"timePort":9123,"timeSync":false,"clockMode":"collaborative","priority":1,"clockClass":2,"pollMin":-6,"pollMax":10,"maxSlewPpm":100000,"stepThreshold":0,"timestamping":"user","maxOnDemand":16,"maxSessions":1024,"onDemandIdle":60,"probeInterval":0.2,"probeTimeout":0.1,"passiveMax":32,"peersSample":32,"shuffleInterval":10,"secure":true}' >want
 cmp -s want out || fail "node with clock flags: wrong JSON: $(cat out)"
 printf '%s' '{"nodeID":"A","nodePort":9000,"clockDriftPpm":0,"timeSync":false}' >clock.json
 check 0 "" node --config clock.json --check-config
@@ -140,7 +140,7 @@ bad_file max-peers.json '{"nodeID":"A","nodePort":9000,"maxPeers":2000}' \
 check 0 "" node --id A --listen 127.0.0.1:9000 --max-on-demand 4 \
   --max-sessions 64 --on-demand-idle 5 --probe-interval 1 --probe-timeout 0.5 \
   --passive-max 128 --peers-sample 16 --shuffle-interval 30 --check-config
-grep -q '"maxOnDemand":4,"maxSessions":64,"onDemandIdle":5,"probeInterval":1,"probeTimeout":0.5,"passiveMax":128,"peersSample":16,"shuffleInterval":30}$' out ||
+grep -q '"maxOnDemand":4,"maxSessions":64,"onDemandIdle":5,"probeInterval":1,"probeTimeout":0.5,"passiveMax":128,"peersSample":16,"shuffleInterval":30,"secure":true}$' out ||
   fail "node with overlay flags: wrong JSON: $(cat out)"
 bad_file ondemand.json '{"nodeID":"A","nodePort":9000,"maxOnDemand":0}' \
   '"maxOnDemand" must be an integer 1..4096, got 0'

@@ -369,7 +369,7 @@ static void test_json_round_trip(void **state) {
             "\"stepThreshold\":0.001,\"timestamping\":\"auto\","
             "\"maxOnDemand\":16,\"maxSessions\":1024,\"onDemandIdle\":60,"
             "\"probeInterval\":0.2,\"probeTimeout\":0.1,\"passiveMax\":32,"
-            "\"peersSample\":32,\"shuffleInterval\":10}");
+            "\"peersSample\":32,\"shuffleInterval\":10,\"secure\":true}");
   p2pc_cli_config_fini(&cfg);
   write_text("round.json", json, path, sizeof path);
   assert_int_equal(p2pc_cli_config_load(&cfg, path, err, sizeof err), 0);

@@ -269,6 +269,8 @@ int p2pc_cli_demo(int argc, char **argv) {
     return EXIT_FAILURE;
   }
   if (p2pc__demo_make_dirs(&d) < 0) {
+    if (d.cluster_key[0])
+      unlink(d.cluster_key);
     if (d.tmp[0])
       rmdir(d.tmp);
     free_all(&d);

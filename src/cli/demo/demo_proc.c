@@ -8,6 +8,9 @@
  * PID.
  */
 #include "demo_proc.h"
+#include "keyfile.h"
+
+#include <sodium.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -74,6 +77,21 @@ int p2pc__demo_make_dirs(p2pc_demo *d) {
   if (!mkdtemp(d->tmp)) {
     fprintf(stderr, "p2pclock demo: cannot make a directory in /tmp: %s\n",
             strerror(errno));
+    return -1;
+  }
+  /* The demo's network is closed, as any: a cluster key of its own. */
+  unsigned char key[P2PC_KEY_BYTES];
+  char err[P2PC_KEY_ERR_LEN];
+  snprintf(d->cluster_key, sizeof d->cluster_key, "%s/cluster.key", d->tmp);
+  int krv = p2pc_cli_cluster_key_generate(key);
+  if (krv == 0)
+    krv =
+        p2pc_cli_cluster_key_write(d->cluster_key, false, key, err, sizeof err);
+  else
+    snprintf(err, sizeof err, "libsodium did not start");
+  sodium_memzero(key, sizeof key);
+  if (krv != 0) {
+    fprintf(stderr, "p2pclock demo: cannot make a cluster key: %s\n", err);
     return -1;
   }
   if (!d->o.keep) {
@@ -144,6 +162,11 @@ void p2pc__demo_setup_node(p2pc_demo *d, int i) {
   n->argv[k++] = n->clk_drift;
   n->argv[k++] = "--clock-mode";
   n->argv[k++] = d->o.clock_mode;
+  snprintf(n->key, sizeof n->key, "%s/%s.key", d->tmp, n->id);
+  n->argv[k++] = "--cluster-key-file";
+  n->argv[k++] = d->cluster_key;
+  n->argv[k++] = "--key";
+  n->argv[k++] = n->key;
   n->argv[k] = NULL;
 }
 
@@ -328,8 +351,12 @@ void p2pc__demo_stop_nodes(p2pc_demo *d) {
 }
 
 void p2pc__demo_remove_files(p2pc_demo *d, bool logs) {
+  if (d->cluster_key[0])
+    unlink(d->cluster_key);
   for (int i = 0; i < d->o.nodes; i++) {
     unlink(d->n[i].sock);
+    if (d->n[i].key[0])
+      unlink(d->n[i].key);
     if (logs) {
       unlink(d->n[i].events);
       unlink(d->n[i].log);

@@ -28,7 +28,7 @@
 
 #define PATH_LEN 4096
 #define SOCK_LEN 108 /* sun_path */
-#define NODE_ARGS 28
+#define NODE_ARGS 32
 #define ID_LEN (P2PC_HOLDBACK_ID_MAX + 1)
 
 #define TICK_MS 10
@@ -87,6 +87,7 @@ typedef struct p2pc_demo_node {
   char listen[32], peer[32];
   char clk_offset[32], clk_drift[32]; /* the virtual clock's flags */
   char delay[24];                     /* its --chaos-delay */
+  char key[SOCK_LEN];                 /* its identity key file */
   char *argv[NODE_ARGS];
   uint16_t port;
   pid_t pid; /* 0 when not running */
@@ -149,6 +150,7 @@ typedef struct p2pc_demo {
   p2pc_demo_opts o;
   char self[PATH_LEN];
   char tmp[64];          /* sockets, and the logs unless --keep-logs */
+  char cluster_key[96];  /* the demo network's cluster key file, in tmp */
   char logdir[PATH_LEN]; /* the event logs and stderr logs */
   p2pc_demo_node *n;
   double t0; /* monotonic seconds at the start of the traffic */
