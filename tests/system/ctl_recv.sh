@@ -86,18 +86,29 @@ for f in ("recvj", "watch"):
 print("readers OK")
 PY
 
-# Ctrl-C ends recv cleanly. (If it does not, what recv was doing is
-# shown: once, in CI, it outlived timeout's 5 s grace after the SIGINT.)
+# Ctrl-C ends recv cleanly: SIGINT to recv itself, as a terminal sends
+# it. Not through `timeout`, which follows it with SIGCONT to the group:
+# in the ASan build that SIGCONT can land while LeakSanitizer's exit check
+# is stopping the process with ptrace, and cancels the stop, so the check
+# waits for ever (seen twice in CI; gdb showed the tracer in waitpid in
+# ThreadSuspender::SuspendThread). If recv does not end, what it was
+# doing is shown.
 tpid=${PID[recv]}
-reader=$(cat "/proc/$tpid/task/$tpid/children" 2>/dev/null || true)
-kill -INT "$tpid"
+reader=$(awk '{ print $1 }' "/proc/$tpid/task/$tpid/children" 2>/dev/null || true)
+kill -INT "${reader:-$tpid}"
 if ! node_wait_exit recv 20; then
   diag=
   for p in $reader; do
-    diag+="pid $p $(grep -E '^(State|SigBlk|SigIgn|SigCgt):' \
+    diag+="pid $p $(grep -E '^(State|Threads|SigPnd|ShdPnd|SigBlk|SigIgn|SigCgt):' \
       "/proc/$p/status" 2>/dev/null | tr '\n\t' '  ')"
     diag+="wchan $(cat "/proc/$p/wchan" 2>/dev/null) syscall $(cat \
       "/proc/$p/syscall" 2>/dev/null); "
+    # where it is (once, in CI, it was running, handlers in place)
+    if command -v gdb >/dev/null; then
+      timeout 30 gdb -p "$p" -batch -ex 'thread apply all bt' \
+        >"$T/recv.gdb" 2>&1 || true
+      diag+="stacks: $(grep -E '^#|^Thread' "$T/recv.gdb" | head -30 | tr '\n' ' '); "
+    fi
   done
   die "recv still runs 20 s after SIGINT: ${diag:-no reader process seen}"
 fi
