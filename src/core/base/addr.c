@@ -3,6 +3,8 @@
  * Network addresses as text (<p2pclock/p2pclock.h>): the one form every
  * log, event line and tool prints, and its parser for literals.
  */
+#include "types.h"
+
 #include <p2pclock/p2pclock.h>
 
 #include <stdbool.h>
@@ -28,6 +30,12 @@ static void add_num(out *o, unsigned v, unsigned base) {
     t[sizeof t - 1 - n++] = dig[v % base];
   while ((v /= base) != 0);
   add(o, t + sizeof t - n, n);
+}
+
+bool p2pc_addr_loopback(const p2pc_addr *a) {
+  static const uint8_t one[16] = {[15] = 1};
+  return (a->family == 4 && a->addr[0] == 127) ||
+         (a->family == 6 && memcmp(a->addr, one, 16) == 0);
 }
 
 void p2pc_addr_format(const p2pc_addr *a, char *s, size_t cap) {

@@ -24,11 +24,15 @@ static inline int64_t p2pc_round_i64(double x) {
   return (int64_t)llround(x);
 }
 
-/* FNV-1a over len bytes. */
+/* FNV-1a: its start, one byte's step, and over len bytes. */
+#define P2PC_FNV1A_BASIS 2166136261u
+static inline uint32_t p2pc_fnv1a_step(uint32_t h, uint8_t b) {
+  return (h ^ b) * 16777619u;
+}
 static inline uint32_t p2pc_fnv1a(const char *p, size_t len) {
-  uint32_t h = 2166136261u;
+  uint32_t h = P2PC_FNV1A_BASIS;
   for (size_t i = 0; i < len; i++)
-    h = (h ^ (uint8_t)p[i]) * 16777619u;
+    h = p2pc_fnv1a_step(h, (uint8_t)p[i]);
   return h;
 }
 

@@ -17,4 +17,7 @@
 bool p2pc_array_grow(const p2pc_allocator *a, void **arr, uint32_t *cap,
                      size_t elsize, uint32_t first, uint32_t max);
 
+/* Whether a is the host's own: 127.0.0.0/8 or ::1. */
+bool p2pc_addr_loopback(const p2pc_addr *a);
+
 #endif /* P2PC_TYPES_H */

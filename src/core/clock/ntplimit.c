@@ -6,6 +6,7 @@
  * algorithm, the same bucket in one number).
  */
 #include "ntplimit.h"
+#include "types.h"
 
 #include <string.h>
 
@@ -60,22 +61,6 @@ void p2pc_ntplimit_fini(p2pc_ntplimit *l) {
   l->recs = NULL;
 }
 
-static bool is_loopback(const p2pc_addr *a) {
-  static const uint8_t one[16] = {[15] = 1};
-  if (a->family == 4)
-    return a->addr[0] == 127;
-  return a->family == 6 && memcmp(a->addr, one, 16) == 0;
-}
-
-static uint64_t mix(uint64_t x) { /* murmur3's finalizer */
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdull;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ull;
-  x ^= x >> 33;
-  return x;
-}
-
 static uint64_t read64(const uint8_t *p) {
   uint64_t v = 0;
   for (int i = 0; i < 8; i++)
@@ -86,8 +71,10 @@ static uint64_t read64(const uint8_t *p) {
 /* The record of addr (family, 16 bytes zero-padded), found or taken. */
 static p2pc_ntplimit_rec *find(p2pc_ntplimit *l, uint8_t family,
                                const uint8_t addr[16], uint64_t now) {
-  uint64_t h = mix(l->key ^ read64(addr) ^ family);
-  h = mix(h ^ read64(addr + 8));
+  uint64_t x = l->key ^ read64(addr) ^ family;
+  uint64_t h = p2pc_splitmix64(&x);
+  x = h ^ read64(addr + 8);
+  h = p2pc_splitmix64(&x);
   p2pc_ntplimit_rec *set = l->recs + (h & (SETS - 1)) * P2PC_NTPLIMIT_WAYS;
   p2pc_ntplimit_rec *victim = NULL;
   for (uint32_t i = 0; i < P2PC_NTPLIMIT_WAYS; i++) {
@@ -110,7 +97,7 @@ p2pc_ntplimit_verdict p2pc_ntplimit_check(p2pc_ntplimit *l,
                                           const p2pc_addr *from,
                                           uint64_t now_mono) {
   if (l->cfg.off || (from->family != 4 && from->family != 6) ||
-      (!l->cfg.loopback && is_loopback(from)))
+      (!l->cfg.loopback && p2pc_addr_loopback(from)))
     return P2PC_NTPLIMIT_PASS;
   if (!l->recs) {
     size_t n = sizeof *l->recs * P2PC_NTPLIMIT_SLOTS;

@@ -220,14 +220,6 @@ static bool links_grow(p2pc_node *n) {
   return true;
 }
 
-/* Whether an address is the host's own (127.0.0.0/8, ::1). */
-static bool loopback(const p2pc_wire_addr *a) {
-  static const uint8_t v6[16] = {0, 0, 0, 0, 0, 0, 0, 0,
-                                 0, 0, 0, 0, 0, 0, 0, 1};
-  return (a->family == 4 && a->addr[0] == 127) ||
-         (a->family == 6 && memcmp(a->addr, v6, 16) == 0);
-}
-
 /* Whether one more accepted connection from addr may start a handshake:
  * at most P2PC_HELLO_PER_ADDR in their handshake from one host (its own
  * host aside: every local node shares 127.0.0.1), P2PC_HELLO_INBOUND from
@@ -245,7 +237,7 @@ static bool inbound_ok(const p2pc_node *n, const p2pc_wire_addr *addr) {
             memcmp(l->addr.addr, addr->addr, k) == 0;
   }
   return all < P2PC_HELLO_INBOUND &&
-         (!addr || !addr->family || loopback(addr) ||
+         (!addr || !addr->family || p2pc_addr_loopback(addr) ||
           same < P2PC_HELLO_PER_ADDR);
 }
 

@@ -16,6 +16,7 @@
  * freed.
  */
 #include "nodeint.h"
+#include "num.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -28,14 +29,14 @@
 
 /* FNV-1a of the text, a run of digits counting as one '0'. */
 static uint32_t shape_of(const char *text) {
-  uint32_t h = 2166136261u;
+  uint32_t h = P2PC_FNV1A_BASIS;
   bool in_digits = false;
   for (const char *p = text; *p; p++) {
     bool digit = *p >= '0' && *p <= '9';
     if (digit && in_digits)
       continue;
     in_digits = digit;
-    h = (h ^ (uint8_t)(digit ? '0' : *p)) * 16777619u;
+    h = p2pc_fnv1a_step(h, (uint8_t)(digit ? '0' : *p));
   }
   return h;
 }

@@ -80,7 +80,7 @@ void p2pc__node_schedule_dial(p2pc_node *n, peer *p) {
     return;
   /* Exponential back-off with jitter: [b/2, b), doubling up to the max. */
   uint64_t b = p->backoff_ns;
-  p->next_dial_ns = n->now.mono_ns + b / 2 + rng_below(n, b / 2 + 1);
+  p->next_dial_ns = n->now.mono_ns + rng_jitter(n, b);
   p->backoff_ns = b * 2 > n->cfg.redial_max_ns ? n->cfg.redial_max_ns : b * 2;
 }
 
@@ -122,7 +122,7 @@ anon_seed *p2pc__node_anon_by_addr(p2pc_node *n, const p2pc_wire_addr *addr) {
 void p2pc__node_anon_backoff(p2pc_node *n, anon_seed *s) {
   uint64_t b = s->backoff_ns;
   s->dialing = false;
-  s->next_dial_ns = n->now.mono_ns + b / 2 + rng_below(n, b / 2 + 1);
+  s->next_dial_ns = n->now.mono_ns + rng_jitter(n, b);
   s->backoff_ns = b * 2 > n->cfg.redial_max_ns ? n->cfg.redial_max_ns : b * 2;
 }
 

@@ -327,6 +327,11 @@ static inline uint64_t rng_below(p2pc_node *n, uint64_t bound) {
   return p2pc_rng_below(&n->rng, bound);
 }
 
+/* A back-off of b, jittered: drawn from [b/2, b]. */
+static inline uint64_t rng_jitter(p2pc_node *n, uint64_t b) {
+  return b / 2 + rng_below(n, b / 2 + 1);
+}
+
 static inline double rng_unit(p2pc_node *n) { return p2pc_rng_unit(&n->rng); }
 
 static inline uint64_t node_hlc(const p2pc_node *n) {

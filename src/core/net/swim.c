@@ -25,15 +25,11 @@
  * with ours, and a refutation goes straight back to the claimant.
  */
 #include "nodeint.h"
+#include "num.h"
 
 #include <math.h>
 
-static uint32_t id_hash(const char *s) {
-  uint32_t h = 2166136261u;
-  for (; *s; s++)
-    h = (h ^ (uint8_t)*s) * 16777619u;
-  return h;
-}
+static uint32_t id_hash(const char *s) { return p2pc_fnv1a(s, strlen(s)); }
 
 /* A peer with an up link the detector may talk to. */
 static bool linked(const p2pc_node *n, const peer *p) {

@@ -213,7 +213,7 @@ static uint64_t fail_pause(p2pc_node *n, uint32_t f) {
     b *= 2;
   if (b > n->cfg.redial_max_ns)
     b = n->cfg.redial_max_ns;
-  return b / 2 + rng_below(n, b / 2 + 1);
+  return rng_jitter(n, b);
 }
 
 bool p2pc__node_views_dial_failed(p2pc_node *n, const char *id) {
@@ -264,7 +264,7 @@ void p2pc__node_views_refused(p2pc_node *n, const char *id) {
   drop_peer(n, pi);
   uint64_t b =
       p2pc__node_needy(n) ? n->cfg.redial_min_ns : n->cfg.redial_max_ns;
-  n->next_promote_ns = n->now.mono_ns + b / 2 + rng_below(n, b / 2 + 1);
+  n->next_promote_ns = n->now.mono_ns + rng_jitter(n, b);
 }
 
 /* How many passive entries to promote now: up to half the slots at once
