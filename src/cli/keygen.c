@@ -142,6 +142,21 @@ static int run_cluster(const keygen_opts *o) {
   return status;
 }
 
+/* After a key was made or read (rc, err): its public key on stdout, or
+ * why not; k is freed. */
+static int put_public(p2pc_cli_key *k, int rc, const char *err) {
+  int status;
+  if (rc < 0) {
+    status = key_failed(rc, err);
+  } else {
+    char b64[P2PC_KEY_B64_LEN + 1];
+    p2pc_cli_key_b64(k->pk, b64);
+    status = put_line(b64);
+  }
+  p2pc_cli_key_free(k);
+  return status;
+}
+
 static int run_identity(const keygen_opts *o) {
   char path[P2PC_KEY_PATH_MAX + 1];
   char err[P2PC_KEY_ERR_LEN];
@@ -160,17 +175,9 @@ static int run_identity(const keygen_opts *o) {
   if (o->force)
     say_replacing("identity key", path);
   int rc = p2pc_cli_key_create(path, o->force, k, err, sizeof err);
-  int status;
-  if (rc < 0) {
-    status = key_failed(rc, err);
-  } else {
-    char b64[P2PC_KEY_B64_LEN + 1];
-    p2pc_cli_key_b64(k->pk, b64);
+  if (rc >= 0)
     fprintf(stderr, "p2pclock keygen: created identity key %s\n", path);
-    status = put_line(b64);
-  }
-  p2pc_cli_key_free(k);
-  return status;
+  return put_public(k, rc, err);
 }
 
 static int run_show(const char *path) {
@@ -180,17 +187,7 @@ static int run_show(const char *path) {
     fprintf(stderr, "p2pclock keygen: out of memory\n");
     return EXIT_FAIL;
   }
-  int rc = p2pc_cli_key_load(path, k, err, sizeof err);
-  int status;
-  if (rc < 0) {
-    status = key_failed(rc, err);
-  } else {
-    char b64[P2PC_KEY_B64_LEN + 1];
-    p2pc_cli_key_b64(k->pk, b64);
-    status = put_line(b64);
-  }
-  p2pc_cli_key_free(k);
-  return status;
+  return put_public(k, p2pc_cli_key_load(path, k, err, sizeof err), err);
 }
 
 int p2pc_cli_keygen(int argc, char **argv) {

@@ -117,6 +117,22 @@ static p2pc__logshape *slot_of(p2pc_node *n, uint32_t h) {
   return lru;
 }
 
+/* One more line of level lv held back in a count (held, since, the most
+ * severe level); the first of a count has the node wake a second later to
+ * say it. */
+static void hold(p2pc_node *n, uint64_t *held, uint64_t *since, uint8_t *worst,
+                 p2pc_log_level lv) {
+  uint64_t t = n->now.mono_ns;
+  if ((*held)++ == 0) {
+    *since = t;
+    *worst = (uint8_t)lv;
+    if (t + SECOND_NS < n->log.due_ns)
+      n->log.due_ns = t + SECOND_NS;
+  } else if ((uint8_t)lv < *worst) {
+    *worst = (uint8_t)lv;
+  }
+}
+
 void p2pc__node_log(p2pc_node *n, p2pc_log_level lv, const char *text) {
   if (!n->cb.log || lv > n->cb.log_level)
     return;
@@ -129,29 +145,23 @@ void p2pc__node_log(p2pc_node *n, p2pc_log_level lv, const char *text) {
   s->last_ns = t;
   bool pass = gcra_pass(&s->tat, t, LOG_SHAPE_EVERY_NS, LOG_SHAPE_BURST);
   if (pass && !gcra_pass(&n->log.tat, t, LOG_ALL_EVERY_NS, LOG_ALL_BURST)) {
-    if (!n->log.held++)
-      n->log.held_since = t;
-    if (lv < n->log.lv || n->log.held == 1)
-      n->log.lv = (uint8_t)lv;
-    update_due(n);
+    hold(n, &n->log.held, &n->log.held_since, &n->log.lv, lv);
     return;
   }
   if (!pass) {
-    if (!s->held++)
-      s->held_since = t;
-    if (lv < s->lv || s->held == 1)
-      s->lv = (uint8_t)lv;
+    hold(n, &s->held, &s->held_since, &s->lv, lv);
     size_t k = strlen(text);
     if (k >= P2PC_LOG_SAMPLE)
       k = P2PC_LOG_SAMPLE - 1;
     memcpy(s->sample, text, k);
     s->sample[k] = '\0';
-    update_due(n);
     return;
   }
-  flush_all(n);
-  flush_shape(n, s);
-  update_due(n);
+  if (n->log.held || s->held) {
+    flush_all(n);
+    flush_shape(n, s);
+    update_due(n);
+  }
   emit(n, lv, text);
 }
 

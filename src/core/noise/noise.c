@@ -402,6 +402,21 @@ int p2pc_noise_init(p2pc_noise_hs *hs, p2pc_noise_pattern pat, bool initiator,
       (const uint8_t(*)[P2PC_NOISE_KEYLEN])psk, psk ? 1 : 0);
 }
 
+/* An "e" token, either side's key: MixHash, and with a psk MixKey too
+ * (the spec's section 9). */
+static void mix_e(p2pc_noise_hs *hs, const uint8_t pub[DHLEN]) {
+  mix_hash(hs, pub, DHLEN);
+  if (hs->psk_mask)
+    mix_key(hs, pub, DHLEN);
+}
+
+/* A message written or read: the next one's turn, or the end. */
+static void message_done(p2pc_noise_hs *hs) {
+  hs->msg++;
+  if (hs->msg == patterns[hs->base].nmsgs)
+    finish(hs);
+}
+
 /* Whether it is this side's turn to write (or, with !writing, to read). */
 static int check_turn(p2pc_noise_hs *hs, bool writing) {
   if (hs->state == ST_FAILED || hs->state == ST_SPLIT)
@@ -439,9 +454,7 @@ int p2pc_noise_write(p2pc_noise_hs *hs, const uint8_t *payload, size_t len,
     case T_E:
       memcpy(out + pos, hs->e_pub, DHLEN);
       pos += DHLEN;
-      mix_hash(hs, hs->e_pub, DHLEN);
-      if (hs->psk_mask)
-        mix_key(hs, hs->e_pub, DHLEN);
+      mix_e(hs, hs->e_pub);
       break;
     case T_S:
       rv = encrypt_and_hash(hs, hs->s_pub, DHLEN, out + pos, &n);
@@ -464,9 +477,7 @@ int p2pc_noise_write(p2pc_noise_hs *hs, const uint8_t *payload, size_t len,
   if (pos != total) /* our bug: message_len disagrees with the tokens */
     return fail(hs, P2PC_ERR_INVAL);
   *out_len = pos;
-  hs->msg++;
-  if (hs->msg == patterns[hs->base].nmsgs)
-    finish(hs);
+  message_done(hs);
   return 0;
 }
 
@@ -494,9 +505,7 @@ int p2pc_noise_read(p2pc_noise_hs *hs, const uint8_t *msg, size_t len,
       memcpy(hs->re, msg + pos, DHLEN);
       hs->has_re = true;
       pos += DHLEN;
-      mix_hash(hs, hs->re, DHLEN);
-      if (hs->psk_mask)
-        mix_key(hs, hs->re, DHLEN);
+      mix_e(hs, hs->re);
       break;
     case T_S: {
       size_t n = DHLEN + (hs->cs.has_key ? P2PC_NOISE_TAGLEN : 0);
@@ -532,9 +541,7 @@ int p2pc_noise_read(p2pc_noise_hs *hs, const uint8_t *msg, size_t len,
   if (rv != 0)
     return fail(hs, rv);
   *payload_len = plain;
-  hs->msg++;
-  if (hs->msg == patterns[hs->base].nmsgs)
-    finish(hs);
+  message_done(hs);
   return 0;
 }
 
