@@ -4,9 +4,9 @@
 library only: it speaks the node's frames (docs/PROTOCOL.md) as a peer
 would, and reports what the node did. Every wait is bounded.
 
-  intruder.py reflect HOST PORT SECS [RECORDS [VICTIMS]]
+  intruder.py reflect HOST PORT FRAMES [RECORDS [VICTIMS]]
       Links to the node at HOST:PORT as a peer "mallory" and, every 200 ms
-      for SECS seconds, sends it a PEERS frame of RECORDS (default 32)
+      sends it FRAMES PEERS frames, 200 ms apart, of RECORDS (default 32)
       records of made-up nodes at the addresses of VICTIMS (default 1)
       ports of 127.0.0.1 this script listens on, in turn. Prints how many
       connections the node opened to them, as JSON:
@@ -87,7 +87,7 @@ def read_frames(sock, buf):
     return types, buf, closed
 
 
-def reflect(host, port, secs, nrec, nvictims):
+def reflect(host, port, nframes, nrec, nvictims):
     victims = []
     for _ in range(nvictims):
         v = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -114,23 +114,29 @@ def reflect(host, port, secs, nrec, nvictims):
         return 1
 
     conns = frames = records = serial = 0
-    end = time.monotonic() + secs
+    # Every frame goes, however slow the machine; the connections they
+    # cause are counted until 0.5 s after the last.
+    end = None
     next_send = time.monotonic()
-    while time.monotonic() < end:
+    while end is None or time.monotonic() < end:
         now = time.monotonic()
-        if now >= next_send:
+        if end is None and now >= next_send:
             body = varint(nrec)
             for _ in range(nrec):
                 body += record("fake%d" % serial, 1, "127.0.0.1",
                                vports[serial % len(vports)])
                 serial += 1
             try:
+                sock.settimeout(5)
                 sock.sendall(frame(PEERS, body))
-            except (BlockingIOError, ConnectionError):
+                sock.setblocking(False)
+            except (OSError, ConnectionError):
                 break
             frames += 1
             records += nrec
             next_send = now + 0.2
+            if frames == nframes:
+                end = time.monotonic() + 0.5
         r, _, _ = select.select(victims + [sock], [], [], 0.05)
         for v in victims:
             if v not in r:
@@ -158,7 +164,7 @@ def reflect(host, port, secs, nrec, nvictims):
 def main():
     a = sys.argv[1:]
     if 4 <= len(a) <= 6 and a[0] == "reflect":
-        sys.exit(reflect(a[1], int(a[2]), float(a[3]),
+        sys.exit(reflect(a[1], int(a[2]), int(a[3]),
                          int(a[4]) if len(a) >= 5 else 32,
                          int(a[5]) if len(a) == 6 else 1))
     print(__doc__, file=sys.stderr)

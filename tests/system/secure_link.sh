@@ -50,7 +50,7 @@ grep -q "secure handshake failed" "$T/A.err" ||
   die "A did not log the refused handshakes"
 
 # A stranger's plain frames: no link, so no reflection either.
-out=$(timeout 30 python3 "$SYS_DIR/intruder.py" reflect 127.0.0.1 "$pa" 2) &&
+out=$(timeout 30 python3 "$SYS_DIR/intruder.py" reflect 127.0.0.1 "$pa" 10) &&
   die "the intruder ran against A: $out"
 log "intruder: $out"
 echo "$out" | grep -q '"linked": false' || die "intruder: $out"

@@ -38,15 +38,25 @@ static bool output_has(net *w, int i, const char *s) {
   return false;
 }
 
+/* Nodes 0 and 1 (1 dialing 0) with options a and b, linked both ways. */
+static void start_pair(net *w, const opts *a, const opts *b) {
+  start_node(w, 0, a);
+  start_node(w, 1, b);
+  run(w, 500);
+  assert_true(linked(w, 0, "N1"));
+  assert_true(linked(w, 1, "N0"));
+}
+
+/* The link of node n to peer id. */
+static uint32_t link_to(const p2pc_node *n, const char *id) {
+  return n->peers[p2pc__node_peer_find(n, id)].link;
+}
+
 static void same_cluster_key_links_and_delivers(void **state) {
   (void)state;
   net *w = net_new();
   opts a = secure_opts(7, 0, NULL), b = secure_opts(7, 1, "0");
-  start_node(w, 0, &a);
-  start_node(w, 1, &b);
-  run(w, 500);
-  assert_true(linked(w, 0, "N1"));
-  assert_true(linked(w, 1, "N0"));
+  start_pair(w, &a, &b);
   assert_int_equal(w->nodes[0].n->sec_done, 1);
   assert_int_equal(w->nodes[1].n->sec_done, 1);
   /* the text is sealed before it reaches the wire */
@@ -123,12 +133,9 @@ static void a_tampered_record_closes_the_link(void **state) {
   (void)state;
   net *w = net_new();
   opts a = secure_opts(7, 0, NULL), b = secure_opts(7, 1, "0");
-  start_node(w, 0, &a);
-  start_node(w, 1, &b);
-  run(w, 500);
-  assert_true(linked(w, 0, "N1"));
+  start_pair(w, &a, &b);
   p2pc_node *n = w->nodes[0].n;
-  uint32_t lid = n->peers[p2pc__node_peer_find(n, "N1")].link;
+  uint32_t lid = link_to(n, "N1");
   uint8_t rec[4 + 40] = {0, 0, 0, 40};
   for (int k = 4; k < 44; k++)
     rec[k] = (uint8_t)k;
@@ -150,10 +157,7 @@ static void an_id_is_bound_to_its_key(void **state) {
   net *w = net_new();
   opts a = secure_opts(7, 0, NULL), b = secure_opts(7, 1, "0");
   opts impostor = secure_opts(7, 9, "0"); /* same cluster key, other key */
-  start_node(w, 0, &a);
-  start_node(w, 1, &b);
-  run(w, 500);
-  assert_true(linked(w, 0, "N1"));
+  start_pair(w, &a, &b);
   crash(w, 1);
   run(w, 100);
   start_node(w, 1, &impostor); /* "N1" again, with another key */
@@ -177,10 +181,7 @@ static void keys_are_replaced_as_records_go(void **state) {
   net *w = net_new();
   opts a = secure_opts(7, 0, NULL), b = secure_opts(7, 1, "0");
   a.base.secure.rekey_shift = b.base.secure.rekey_shift = 2;
-  start_node(w, 0, &a);
-  start_node(w, 1, &b);
-  run(w, 500);
-  assert_true(linked(w, 0, "N1"));
+  start_pair(w, &a, &b);
   char text[32];
   for (int k = 0; k < 60; k++) {
     snprintf(text, sizeof text, "m%d", k);
@@ -192,8 +193,7 @@ static void keys_are_replaced_as_records_go(void **state) {
   assert_int_equal(count_delivered(&w->nodes[1], "N0"), 60);
   assert_int_equal(count_delivered(&w->nodes[0], "N1"), 60);
   p2pc_node *n = w->nodes[0].n;
-  uint32_t lid = n->peers[p2pc__node_peer_find(n, "N1")].link;
-  assert_true(n->links[lid].tx.n > 16);
+  assert_true(n->links[link_to(n, "N1")].tx.n > 16);
   net_free(w);
 
   w = net_new();

@@ -94,17 +94,21 @@ static void test_passive_view_invariants(void **state) {
   net_free(w);
 }
 
-/* Records of 10 nodes, as a PEERS frame from fake peer id on link l. */
-static void feed_peers(net *w, int i, p2pc_link_id l, int first, int count,
-                       const char *prefix) {
-  p2pc_wire_peer recs[16];
+/* count records "<prefix><first + k>" as a PEERS frame on node i's link l,
+ * at 10.0.<net>.<host + k>:9000 — or all at 10.0.<net>.<host> (one_addr);
+ * nobody listens there. */
+static void feed_records(net *w, int i, p2pc_link_id l, const char *prefix,
+                         int first, int count, int netn, int host,
+                         bool one_addr) {
+  p2pc_wire_peer recs[32];
   memset(recs, 0, sizeof recs);
   for (int k = 0; k < count; k++) {
     snprintf(recs[k].id, sizeof recs[k].id, "%s%d", prefix, first + k);
     recs[k].incarnation = 1;
     recs[k].addr.family = 4;
-    recs[k].addr.addr[0] = 10; /* nobody listens there */
-    recs[k].addr.addr[3] = (uint8_t)(first + k);
+    recs[k].addr.addr[0] = 10;
+    recs[k].addr.addr[2] = (uint8_t)netn;
+    recs[k].addr.addr[3] = (uint8_t)(one_addr ? host : host + k);
     recs[k].addr.port = 9000;
   }
   p2pc_buf b;
@@ -114,6 +118,12 @@ static void feed_peers(net *w, int i, p2pc_link_id l, int first, int count,
   assert_int_equal(p2pc_wire_frame_end(&b, at, 8192), 0);
   feed(w, i, l, &b);
   p2pc_buf_fini(&b);
+}
+
+/* Records of nodes "<prefix><first>".., each at its own address. */
+static void feed_peers(net *w, int i, p2pc_link_id l, int first, int count,
+                       const char *prefix) {
+  feed_records(w, i, l, prefix, first, count, 0, first, false);
 }
 
 /* The PEERS frames node i wrote on l (consumed): the largest count. */
@@ -226,28 +236,11 @@ static void test_refused_entry_stays_passive(void **state) {
   net_free(w);
 }
 
-/* count records of made-up nodes as a PEERS frame: all at one address
- * (host 10.0.<net>.1), or each at its own (10.0.<net>.<k>). */
+/* count records of made-up nodes "fake<serial>".., all at 10.0.<net>.1
+ * (one_addr) or each at its own. */
 static void feed_fakes(net *w, int i, p2pc_link_id l, int serial, int count,
                        int netn, bool one_addr) {
-  p2pc_wire_peer recs[32];
-  memset(recs, 0, sizeof recs);
-  for (int k = 0; k < count; k++) {
-    snprintf(recs[k].id, sizeof recs[k].id, "fake%d", serial + k);
-    recs[k].incarnation = 1;
-    recs[k].addr.family = 4;
-    recs[k].addr.addr[0] = 10;
-    recs[k].addr.addr[2] = (uint8_t)netn;
-    recs[k].addr.addr[3] = (uint8_t)(one_addr ? 1 : 1 + k);
-    recs[k].addr.port = 9000;
-  }
-  p2pc_buf b;
-  p2pc_buf_init(&b, p2pc_allocator_default(), 8192);
-  long at = p2pc_wire_frame_begin(&b, P2PC_FRAME_PEERS);
-  assert_int_equal(p2pc_wire_peers_put(&b, recs, (size_t)count), 0);
-  assert_int_equal(p2pc_wire_frame_end(&b, at, 8192), 0);
-  feed(w, i, l, &b);
-  p2pc_buf_fini(&b);
+  feed_records(w, i, l, "fake", serial, count, netn, 1, one_addr);
 }
 
 /* A stranger's PEERS frames do not make the node a reflector (issue 13):
