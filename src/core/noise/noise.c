@@ -429,18 +429,28 @@ static int check_turn(p2pc_noise_hs *hs, bool writing) {
   return 0;
 }
 
-int p2pc_noise_write(p2pc_noise_hs *hs, const uint8_t *payload, size_t len,
-                     uint8_t *out, size_t cap, size_t *out_len) {
+/* The checks a message write and read share: the turn, the buffers
+ * (in[0..len) and out[0..cap), *out_len), the size. */
+static int begin(p2pc_noise_hs *hs, bool writing, const uint8_t *in, size_t len,
+                 const uint8_t *out, size_t cap, const size_t *out_len) {
   if (!hs)
     return P2PC_ERR_INVAL;
-  int rv = check_turn(hs, true);
+  int rv = check_turn(hs, writing);
   if (rv != 0)
     return rv;
-  if (!out_len || (len > 0 && !payload) || (cap > 0 && !out))
+  if (!out_len || (len > 0 && !in) || (cap > 0 && !out))
     return fail(hs, P2PC_ERR_INVAL);
-  unsigned m = hs->msg;
   if (len > P2PC_NOISE_MAX_MSG)
     return fail(hs, P2PC_ERR_TOOBIG);
+  return 0;
+}
+
+int p2pc_noise_write(p2pc_noise_hs *hs, const uint8_t *payload, size_t len,
+                     uint8_t *out, size_t cap, size_t *out_len) {
+  int rv = begin(hs, true, payload, len, out, cap, out_len);
+  if (rv != 0)
+    return rv;
+  unsigned m = hs->msg;
   size_t total = message_len(hs, m, len);
   if (total > P2PC_NOISE_MAX_MSG || total > cap)
     return fail(hs, P2PC_ERR_TOOBIG);
@@ -483,15 +493,9 @@ int p2pc_noise_write(p2pc_noise_hs *hs, const uint8_t *payload, size_t len,
 
 int p2pc_noise_read(p2pc_noise_hs *hs, const uint8_t *msg, size_t len,
                     uint8_t *payload_out, size_t cap, size_t *payload_len) {
-  if (!hs)
-    return P2PC_ERR_INVAL;
-  int rv = check_turn(hs, false);
+  int rv = begin(hs, false, msg, len, payload_out, cap, payload_len);
   if (rv != 0)
     return rv;
-  if (!payload_len || (len > 0 && !msg) || (cap > 0 && !payload_out))
-    return fail(hs, P2PC_ERR_INVAL);
-  if (len > P2PC_NOISE_MAX_MSG)
-    return fail(hs, P2PC_ERR_TOOBIG);
   unsigned m = hs->msg;
   size_t pos = 0;
   if (psk_before(hs, m))
