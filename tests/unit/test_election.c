@@ -242,6 +242,74 @@ static void test_relay_better_only(void **state) {
   p2pc_timesync_free(ts);
 }
 
+/* One sequence number too large (an ANNOUNCE made up, or a reference
+ * whose clock went back between starts) stops the real reference's
+ * numbers from rising — but only until it is forgotten, 2 x (timeout +
+ * 64 announce intervals) after its last rise; a stale number heard
+ * again and again does not revive a silent reference. */
+static void test_poisoned_sequence_is_forgotten(void **state) {
+  (void)state;
+  p2pc_timesync *ts = make("n5", 128);
+  up(ts, "n1", 1, 0);
+  const int64_t forget = 2 * (TIMEOUT + 64 * ANNOUNCE);
+  hear(ts, "n1", "n9", 100, 248, 10, 1, 0, 0);
+  hear(ts, "n1", "n9", 100, 248, 1ull << 62, 1, 0, MS);
+  int64_t t = 0;
+  uint64_t seq = 11;
+  bool back = false, gone = false;
+  for (t = ANNOUNCE; t < forget + 4 * SEC; t += ANNOUNCE) {
+    hear(ts, "n1", "n9", 100, 248, seq++, 1, 0, t);
+    bool n9 = strcmp(out(ts, false, t).ref, "n9") == 0;
+    if (!n9 && t < forget)
+      gone = true;
+    if (n9 && gone && !back) {
+      back = true;
+      /* not before the poison is forgotten, and soon after */
+      assert_true(t >= forget);
+      assert_true(t <= forget + 2 * ANNOUNCE);
+    }
+  }
+  assert_true(gone); /* the poison did take it for a while */
+  assert_true(back);
+  /* it goes silent: its last number keeps coming round, stale */
+  int64_t last = t;
+  for (; t < last + 3 * forget; t += ANNOUNCE)
+    hear(ts, "n1", "n9", 100, 248, seq - 1, 1, 0, t);
+  assert_string_equal(out(ts, false, t).ref, "n5");
+  p2pc_timesync_free(ts);
+}
+
+/* A reference's signed claim is relayed as it came with the number. */
+static void test_claim_relayed_with_its_number(void **state) {
+  (void)state;
+  p2pc_timesync *ts = make("n5", 128);
+  up(ts, "n1", 1, 0);
+  p2pc_wire_announce an;
+  memset(&an, 0, sizeof an);
+  an.time_port = 7000;
+  strcpy(an.ref, "n9");
+  an.ref_priority = 100;
+  an.ref_class = 248;
+  an.ref_seq = 10;
+  an.hops = 1;
+  an.claim_len = P2PC_CLAIM_LEN;
+  memset(an.claim, 0xab, sizeof an.claim);
+  p2pc_timesync_announce_in(ts, "n1", &an, at(0));
+  p2pc_wire_announce o = out(ts, false, 0);
+  assert_string_equal(o.ref, "n9");
+  assert_int_equal(o.ref_seq, 10);
+  assert_int_equal(o.claim_len, P2PC_CLAIM_LEN);
+  assert_memory_equal(o.claim, an.claim, sizeof an.claim);
+  /* a lower number (another path, late) changes nothing */
+  an.ref_seq = 9;
+  memset(an.claim, 0xcd, sizeof an.claim);
+  p2pc_timesync_announce_in(ts, "n1", &an, at(MS));
+  o = out(ts, false, MS);
+  assert_int_equal(o.ref_seq, 10);
+  assert_int_equal(o.claim[0], 0xab);
+  p2pc_timesync_free(ts);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_alone_elects_itself),
@@ -253,6 +321,8 @@ int main(void) {
       cmocka_unit_test(test_silent_reference_times_out),
       cmocka_unit_test(test_takes_the_role_after_listening),
       cmocka_unit_test(test_relay_better_only),
+      cmocka_unit_test(test_poisoned_sequence_is_forgotten),
+      cmocka_unit_test(test_claim_relayed_with_its_number),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

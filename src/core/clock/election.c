@@ -95,6 +95,19 @@ void p2pc__election_heard(p2pc_timesync *ts, const p2pc_wire_announce *an,
   if (!an->ref[0] || strcmp(an->ref, ts->id) == 0)
     return;
   refent *r = ref_entry(ts, an->ref, true, now.mono_ns);
+  /* Checked against time as well as order: a number that has not risen
+   * for FORGET is forgotten, and the next one heard, lower or not, is
+   * where the count starts again — without a rise: it takes a higher one
+   * to make the reference alive. By then no node still relays a stale
+   * number (each gives a silent reference up within the timeout and its
+   * grace, half of FORGET), so a stale number cannot revive a dead
+   * reference; and one number too large (an ANNOUNCE made up, a relay's
+   * bug, a reference whose clock went back between two starts) does not
+   * make every later number of the real reference look stale for ever. */
+  uint64_t forget =
+      2 * (ts->cfg.announce_timeout_ns + MAX_GRACE_HOPS * ts->cfg.announce_ns);
+  if (r && an->ref_seq < r->max_seq && now.mono_ns - r->rose_mono >= forget)
+    r->max_seq = an->ref_seq;
   if (r && an->ref_seq > r->max_seq) {
     r->max_seq = an->ref_seq;
     r->rose_mono = now.mono_ns;
@@ -102,6 +115,8 @@ void p2pc__election_heard(p2pc_timesync *ts, const p2pc_wire_announce *an,
     r->cls = an->ref_class;
     r->active = (an->flags & P2PC_ANNOUNCE_REF_ACTIVE) != 0;
     r->hops = an->hops;
+    r->claim_len = an->claim_len;
+    memcpy(r->claim, an->claim, an->claim_len);
   }
   /* A reference better than the one we last announced may change our
    * election: the relay decides (a cheap test first, as every heartbeat
@@ -245,6 +260,10 @@ static void announce(p2pc_timesync *ts, bool tick, p2pc_now now,
   an->ref_seq = r ? r->max_seq : 0;
   if (r && r->active)
     an->flags |= P2PC_ANNOUNCE_REF_ACTIVE;
+  if (r && r->claim_len) {
+    an->claim_len = r->claim_len;
+    memcpy(an->claim, r->claim, r->claim_len);
+  }
   uint8_t hops = 255;
   for (uint32_t i = 0; i < ts->nsrc; i++) {
     const source *s = &ts->src[i];

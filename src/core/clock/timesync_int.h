@@ -122,6 +122,10 @@ typedef struct refent {
   uint64_t max_seq;
   uint64_t rose_mono; /* when max_seq last increased */
   char id[P2PC_NODE_ID_MAX + 1];
+  /* the reference's signed claim of max_seq, relayed as it came (empty
+   * on links in clear) */
+  uint8_t claim_len;
+  uint8_t claim[P2PC_CLAIM_LEN];
 } refent;
 
 /* The election's state (election.c). */

@@ -265,6 +265,14 @@ int p2pc_wire_announce_put(p2pc_buf *out, const p2pc_wire_announce *a) {
     PUT(p2pc_buf_put_u8(out, h->tier));
     PUT(p2pc_buf_put_u8(out, h->flags));
   }
+  if (a->claim_len && a->claim_len != P2PC_CLAIM_LEN) {
+    rv = P2PC_ERR_INVAL;
+    goto err;
+  }
+  if (a->claim_len) {
+    PUT(p2pc_buf_put_u8(out, a->claim_len));
+    PUT(p2pc_buf_put(out, a->claim, a->claim_len));
+  }
   return 0;
 err:
   out->len = start;
@@ -300,6 +308,16 @@ int p2pc_wire_announce_get(const uint8_t *b, size_t len,
     p2pc_reader_u8(&r, &h->flags);
     if (r.ok && (h->flags & ~P2PC_HINT_FULL))
       return P2PC_ERR_PROTO;
+  }
+  /* the claim, if the frame goes on: its length is the only one there is
+   * (a 0 would be the encoding of no claim, which is no byte at all) */
+  if (r.ok && p2pc_reader_left(&r) > 0) {
+    p2pc_reader_u8(&r, &v.claim_len);
+    if (v.claim_len != P2PC_CLAIM_LEN)
+      return P2PC_ERR_PROTO;
+    const uint8_t *c = NULL;
+    if (p2pc_reader_bytes(&r, v.claim_len, &c))
+      memcpy(v.claim, c, v.claim_len);
   }
   if (r.ok && (v.mode > 1 ||
                (v.flags & ~(P2PC_ANNOUNCE_SYNCED | P2PC_ANNOUNCE_REF_ACTIVE |

@@ -222,6 +222,7 @@ typedef struct p2pc_wire_tier_hint {
 #define P2PC_HINT_FULL 0x01
 #define P2PC_ANNOUNCE_HINTS 4 /* tier hints in one ANNOUNCE, at most */
 #define P2PC_TIER_NONE 255    /* not synchronized through time sources */
+#define P2PC_CLAIM_LEN 96     /* an Ed25519 public key and a signature */
 
 typedef struct p2pc_wire_announce {
   uint16_t time_port;
@@ -236,6 +237,13 @@ typedef struct p2pc_wire_announce {
   uint8_t tier;
   uint8_t nhints;
   p2pc_wire_tier_hint hints[P2PC_ANNOUNCE_HINTS];
+  /* The reference's signed claim (secure links; docs/PROTOCOL.md,
+   * "Signed reference claims"): its Ed25519 public key, then its signature
+   * of (ref, ref_priority, ref_class, ref_seq, REF_ACTIVE), relayed as it
+   * is. claim_len 0 (none, the frame ends after the hints) or
+   * P2PC_CLAIM_LEN. */
+  uint8_t claim_len;
+  uint8_t claim[P2PC_CLAIM_LEN];
 } p2pc_wire_announce;
 
 #define P2PC_ANNOUNCE_SYNCED 0x01 /* the sender's network time is synced */
