@@ -72,6 +72,16 @@ typedef struct p2pc_seed {
   p2pc_addr addr;
 } p2pc_seed;
 
+/* A member of a closed network, as an allowlist names it
+ * (docs/SECURITY.md): its node ID, its Ed25519 public key, and the roles
+ * it may take (P2PC_ROLE_*). */
+#define P2PC_ROLE_REFERENCE 0x01 /* may be elected the clock's reference */
+typedef struct p2pc_member {
+  char id[P2PC_NODE_ID_MAX + 1];
+  uint8_t key[32];
+  uint8_t roles;
+} p2pc_member;
+
 /* Never: the causal lifetime that lets nothing expire. */
 #define P2PC_LIFETIME_INFINITE UINT64_MAX
 

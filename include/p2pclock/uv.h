@@ -64,7 +64,8 @@ typedef enum p2pc_uv_timestamping {
 
 #define P2PC_UV_SETTINGS_V1 1
 #define P2PC_UV_SETTINGS_V2 2 /* adds secure */
-#define P2PC_UV_SETTINGS_VERSION P2PC_UV_SETTINGS_V2
+#define P2PC_UV_SETTINGS_V3 3 /* adds allow */
+#define P2PC_UV_SETTINGS_VERSION P2PC_UV_SETTINGS_V3
 
 typedef struct p2pc_uv_settings {
   /* The node's settings. node.listen is set by the binding (from
@@ -116,6 +117,16 @@ typedef struct p2pc_uv_settings {
     uint8_t identity[32];
     uint8_t cluster_key[32];
   } secure;
+  /* The allowlist of a closed network (docs/SECURITY.md; since
+   * P2PC_UV_SETTINGS_V3; needs secure.on): with n > 0 only these members
+   * link, each proving its key, and only those with P2PC_ROLE_REFERENCE
+   * may be the clock's reference; this node must be one of them (its ID
+   * and the public key of secure.identity). Borrowed until
+   * p2pc_uv_open returns; at most 4,096. [none] */
+  struct {
+    const p2pc_member *members;
+    size_t n;
+  } allow;
 } p2pc_uv_settings;
 
 P2PC_EXTERN void p2pc_uv_settings_default_versioned(int version,

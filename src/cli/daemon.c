@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "daemon.h"
+#include "allowlist.h"
 #include "keyfile.h"
 
 #include "console.h"
@@ -26,6 +27,7 @@
 
 typedef struct node_proc {
   const p2pc_daemon_options *opt;
+  p2pc_member *members; /* the allowlist, until the node has it */
   uv_loop_t loop;
   p2pc_uv *u;
   p2pc_ctl_server *ctl;
@@ -339,12 +341,59 @@ static void start_console(node_proc *d) {
                     p2pc_uv_port(d->u));
 }
 
+/* The allowlist (docs/SECURITY.md): read, and this node must be on it
+ * with its key. 0, or -1 after one line on stderr. */
+static int allowlist_settings(node_proc *d, p2pc_uv_settings *s,
+                              const unsigned char pk[P2PC_KEY_BYTES],
+                              const char *pub) {
+  const char *path = d->opt->allowlist;
+  char err[300];
+  size_t n = 0;
+  if (p2pc_cli_allowlist_load(path, &d->members, &n, err, sizeof err) != 0) {
+    fprintf(stderr, "p2pclock node: allowlist: %s\n", err);
+    return -1;
+  }
+  const p2pc_member *me = NULL;
+  for (size_t i = 0; i < n && !me; i++)
+    if (strcmp(d->members[i].id, d->opt->id) == 0)
+      me = &d->members[i];
+  if (!me || memcmp(me->key, pk, P2PC_KEY_BYTES) != 0) {
+    fprintf(stderr,
+            "p2pclock node: allowlist %s: this node is %s; add the line "
+            "'%s %s' (with 'reference' if it may be the clock's "
+            "reference) on every node\n",
+            path, me ? "listed with another key" : "not on it", d->opt->id,
+            pub);
+    free(d->members);
+    d->members = NULL;
+    return -1;
+  }
+  size_t refs = 0;
+  for (size_t i = 0; i < n; i++)
+    refs += (d->members[i].roles & P2PC_ROLE_REFERENCE) != 0;
+  s->allow.members = d->members;
+  s->allow.n = n;
+  logline(d, P2PC_LOG_INFO,
+          "node: allowlist %s: %zu members, %zu may be the reference%s", path,
+          n, refs,
+          me->roles & P2PC_ROLE_REFERENCE
+              ? ""
+              : " (not this node: it never stands)");
+  return 0;
+}
+
 /* Secure links (docs/SECURITY.md): with a cluster key file, the node's
  * identity key is loaded (or created on first start: said on stderr) and
  * both go to the binding. 0, or -1 after one line on stderr. */
 static int secure_settings(node_proc *d, p2pc_uv_settings *s) {
   const p2pc_daemon_options *o = d->opt;
   bool have = o->cluster_key_file && *o->cluster_key_file;
+  bool listed = o->allowlist && *o->allowlist;
+  if (o->open && listed) {
+    fprintf(stderr, "p2pclock node: --allowlist needs secure links "
+                    "(--cluster-key-file), not --open\n");
+    return -1;
+  }
   if (o->open && have) {
     fprintf(stderr, "p2pclock node: --open and --cluster-key-file exclude "
                     "each other: a network is open or closed\n");
@@ -383,7 +432,11 @@ static int secure_settings(node_proc *d, p2pc_uv_settings *s) {
   memcpy(s->secure.identity, k->sk, sizeof s->secure.identity); /* seed */
   char pub[P2PC_KEY_B64_LEN + 1];
   p2pc_cli_key_b64(k->pk, pub);
+  unsigned char pk[P2PC_KEY_BYTES];
+  memcpy(pk, k->pk, sizeof pk);
   p2pc_cli_key_free(k);
+  if (listed && allowlist_settings(d, s, pk, pub) != 0)
+    return -1;
   s->secure.on = true;
   logline(d, P2PC_LOG_INFO,
           "node: secure links (cluster key %s), identity %s (public key %s)",
@@ -415,6 +468,8 @@ static int start(node_proc *d, uint64_t *seed) {
   int rv = p2pc_uv_open(&d->u, &d->loop, &s, on_event, d);
   d->opening = false;
   sodium_memzero(&s.secure, sizeof s.secure);
+  free(d->members); /* copied by the node */
+  d->members = NULL;
   if (rv == 0 && d->opt->open)
     logline(d, P2PC_LOG_WARN,
             "node: links in clear, open to anyone (--open): any process "

@@ -49,6 +49,7 @@ typedef struct p2pc_daemon_options {
    * loaded, or created on first start. */
   const char *cluster_key_file;
   const char *key_file;
+  const char *allowlist; /* NULL or "": none (docs/SECURITY.md) */
   bool open; /* links in clear, open to anyone: no cluster key then */
 } p2pc_daemon_options;
 

@@ -74,7 +74,8 @@ static const char about[] =
     "as base64, or written to a file \"p2pclock-cluster-v1 BASE64\" with\n"
     "--out. A key file is read (--show) only if it is a regular file (a\n"
     "symbolic link is followed) owned by this user and neither readable\n"
-    "nor writable by group or others. The links do not use these keys yet\n"
+    "nor writable by group or others. A node uses them with --key and\n"
+    "--cluster-key-file; the public key goes in --allowlist files\n"
     "(docs/SECURITY.md).\n"
     "\n";
 

@@ -228,6 +228,15 @@ static const p2pc_cli_option table[] = {
    .def = "/var/lib/p2pclock/<ID>.key (root) or ~/.local/state/p2pclock/"
           "<ID>.key",
    .example = "/var/lib/p2pclock/a.key"},
+  {.key = "allowlist", .flag = "allowlist", .arg = "FILE",
+   .type = P2PC_CLI_OPT_PATH, .flags = P2PC_CLI_OPT_OMIT_EMPTY,
+   .hi = P2PC_CLI_PATH_MAX, FIELD(allowlist),
+   .must = "must be a non-empty path of at most 4095 bytes",
+   .help = "with a cluster key: only the members this file lists (lines "
+           "'ID PUBLIC-KEY [reference]') link, and only those marked "
+           "reference may be the clock's reference; docs/SECURITY.md",
+   .def = "none (any holder of the cluster key)",
+   .example = "/etc/p2pclock/allowlist"},
   {.key = NULL, .flag = "check-config", .type = P2PC_CLI_OPT_ACTION,
    .help = "print the resolved config as one JSON line and exit", NO_FIELD},
   {.key = NULL, .flag = "help", .short_flag = 'h',

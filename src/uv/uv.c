@@ -22,8 +22,9 @@
 /* How much of p2pc_uv_settings a caller of each version has: the fields
  * of a later version are at the end. */
 static size_t settings_size(int version) {
-  return version >= P2PC_UV_SETTINGS_V2 ? sizeof(p2pc_uv_settings)
-                                        : offsetof(p2pc_uv_settings, secure);
+  return version >= P2PC_UV_SETTINGS_V3   ? sizeof(p2pc_uv_settings)
+         : version >= P2PC_UV_SETTINGS_V2 ? offsetof(p2pc_uv_settings, allow)
+                                          : offsetof(p2pc_uv_settings, secure);
 }
 
 void p2pc_uv_settings_default_versioned(int version, p2pc_uv_settings *s) {
@@ -233,6 +234,11 @@ static bool settings_ok(const p2pc_uv_settings *s) {
  * randomness for the ephemeral keys. */
 static int secure_keys(p2pc_uv *u, const p2pc_uv_settings *s,
                        p2pc_node_secure *sec) {
+  if (!u->secure && u->allow && s->allow.n) {
+    p2pc_uv__log(u, P2PC_LOG_ERROR,
+                 "an allowlist needs secure links (secure.on)");
+    return P2PC_ERR_INVAL;
+  }
   if (!u->secure)
     return 0;
   unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
@@ -241,6 +247,8 @@ static int secure_keys(p2pc_uv *u, const p2pc_uv_settings *s,
     rv = P2PC_ERR_INVAL;
   if (!rv && crypto_sign_ed25519_sk_to_curve25519(sec->static_sk, sk) != 0)
     rv = P2PC_ERR_INVAL;
+  if (!rv)
+    memcpy(sec->sign_sk, sk, sizeof sec->sign_sk);
   sodium_memzero(sk, sizeof sk);
   if (!rv && getrandom(sec->entropy, sizeof sec->entropy, 0) !=
                  (ssize_t)sizeof sec->entropy)
@@ -253,6 +261,16 @@ static int secure_keys(p2pc_uv *u, const p2pc_uv_settings *s,
     return rv;
   }
   memcpy(sec->psk, s->secure.cluster_key, sizeof sec->psk);
+  if (u->allow && s->allow.n) {
+    if (s->allow.n > P2PC_MEMBERS_MAX) {
+      p2pc_uv__log(u, P2PC_LOG_ERROR, "an allowlist of %zu members: at most %d",
+                   s->allow.n, P2PC_MEMBERS_MAX);
+      sodium_memzero(sec, sizeof *sec);
+      return P2PC_ERR_INVAL;
+    }
+    sec->members = s->allow.members;
+    sec->nmembers = (uint32_t)s->allow.n;
+  }
   sec->on = true;
   return 0;
 }
@@ -354,6 +372,7 @@ int p2pc_uv_open_versioned(p2pc_uv **out, uv_loop_t *loop, int version,
   u->before_output = s->before_output.fn;
   u->before_output_ud = s->before_output.ud;
   u->secure = version >= P2PC_UV_SETTINGS_V2 && s->secure.on;
+  u->allow = version >= P2PC_UV_SETTINGS_V3;
   u->ts.fd = -1;
   memcpy(u->listen_host, s->listen_host, strlen(s->listen_host));
   p2pc_uv__vclock_init(&u->vc, s->vclock.enabled, s->vclock.offset_s,

@@ -10,18 +10,43 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "node_harness.h"
 #include "nodeint.h"
+
+/* The Ed25519 key pair of `who` (made from a seed of its own), whose
+ * X25519 half a node's links prove. */
+static void identity(uint8_t who, uint8_t pk[32], uint8_t sk[64]) {
+  uint8_t seed[32];
+  for (int k = 0; k < 32; k++)
+    seed[k] = (uint8_t)(who * 31 + k * 7 + 1);
+  assert_int_equal(crypto_sign_seed_keypair(pk, sk, seed), 0);
+}
 
 static opts secure_opts(uint8_t cluster, uint8_t who, const char *seeds) {
   opts o = {.seeds = seeds};
   o.base.secure.on = true;
   memset(o.base.secure.psk, cluster, sizeof o.base.secure.psk);
-  for (int k = 0; k < 32; k++) {
-    o.base.secure.static_sk[k] = (uint8_t)(who * 31 + k * 7 + 1);
+  uint8_t pk[32];
+  identity(who, pk, o.base.secure.sign_sk);
+  assert_int_equal(crypto_sign_ed25519_sk_to_curve25519(o.base.secure.static_sk,
+                                                        o.base.secure.sign_sk),
+                   0);
+  for (int k = 0; k < 32; k++)
     o.base.secure.entropy[k] = (uint8_t)(who * 17 + k * 3 + 5);
-  }
   return o;
+}
+
+/* An allowlist entry: node ID `id` with the key of `who`. */
+static p2pc_member member(const char *id, uint8_t who, uint8_t roles) {
+  p2pc_member m;
+  memset(&m, 0, sizeof m);
+  snprintf(m.id, sizeof m.id, "%s", id);
+  uint8_t sk[64];
+  identity(who, m.key, sk);
+  m.roles = roles;
+  return m;
 }
 
 /* Whether any link of node i has s in the bytes it has not written yet. */
@@ -259,6 +284,190 @@ static void half_open_connections_are_bounded(void **state) {
   net_free(w);
 }
 
+/* With an allowlist only its members link, each with its own key: a
+ * holder of the cluster key whose key is not listed fails its
+ * handshake; a member's key under another member's ID is refused at the
+ * HELLO. */
+static void the_allowlist_admits_only_its_members(void **state) {
+  (void)state;
+  net *w = net_new();
+  p2pc_member list[] = {member("N0", 0, 0), member("N1", 1, 0),
+                        member("N2", 2, 0)};
+  opts a = secure_opts(7, 0, NULL), b = secure_opts(7, 1, "0");
+  a.base.secure.members = b.base.secure.members = list;
+  a.base.secure.nmembers = b.base.secure.nmembers = 3;
+  start_pair(w, &a, &b);
+  /* N2 with N1's key: a member's key, under another member's ID */
+  opts thief = secure_opts(7, 1, "0");
+  start_node(w, 2, &thief);
+  run(w, 2000);
+  assert_false(linked(w, 0, "N2"));
+  assert_non_null(strstr(w->nodes[0].last_error_log,
+                         "with a key the allowlist does not give it"));
+  /* N3: the cluster key, but a key nobody listed */
+  uint64_t failed = w->nodes[0].n->sec_failed;
+  opts stranger = secure_opts(7, 3, "0");
+  start_node(w, 3, &stranger);
+  run(w, 2000);
+  assert_false(linked(w, 0, "N3"));
+  assert_true(w->nodes[0].n->sec_failed > failed);
+  assert_non_null(strstr(w->nodes[0].last_error_log, "not on the allowlist"));
+  assert_int_equal(p2pc_node_peer_count(w->nodes[0].n), 1);
+  assert_true(linked(w, 0, "N1"));
+  net_free(w);
+}
+
+/* A bad allowlist is refused at open, said in the log: this node not on
+ * it, or listed with another key; an ID twice; no secure links. */
+static void a_bad_allowlist_is_refused(void **state) {
+  (void)state;
+  net *w = net_new();
+  p2pc_node_config c = secure_opts(7, 0, NULL).base;
+  c.id = "N0";
+  c.listen = p2pc_drive_addr(0);
+  p2pc_node *n = NULL;
+  p2pc_member others[] = {member("N1", 1, 0)};
+  c.secure.members = others;
+  c.secure.nmembers = 1;
+  assert_int_equal(p2pc_node_new(&n, &c, NULL, now_at(w, 0)), P2PC_ERR_INVAL);
+  p2pc_member wrong[] = {member("N0", 5, 0)};
+  c.secure.members = wrong;
+  assert_int_equal(p2pc_node_new(&n, &c, NULL, now_at(w, 0)), P2PC_ERR_INVAL);
+  p2pc_member twice[] = {member("N0", 0, 0), member("N0", 1, 0)};
+  c.secure.members = twice;
+  c.secure.nmembers = 2;
+  assert_int_equal(p2pc_node_new(&n, &c, NULL, now_at(w, 0)), P2PC_ERR_INVAL);
+  p2pc_member ok[] = {member("N0", 0, 0)};
+  c.secure.members = ok;
+  c.secure.nmembers = 1;
+  assert_int_equal(p2pc_node_new(&n, &c, NULL, now_at(w, 0)), 0);
+  p2pc_node_free(n);
+  c.secure.on = false;
+  assert_int_equal(p2pc_node_new(&n, &c, NULL, now_at(w, 0)), P2PC_ERR_INVAL);
+  net_free(w);
+}
+
+static p2pc_tracking tracking(const net *w, int i) {
+  p2pc_tracking t;
+  p2pc_node_tracking(w->nodes[i].n, now_at(w, i), &t);
+  return t;
+}
+
+/* Only members given the reference role may be elected: N0 has the best
+ * priority but not the role, so the mesh follows N1 — and without the
+ * allowlist the same mesh follows N0 (the check can fail). The
+ * reference's signed claims are what the others follow. */
+static void only_a_member_with_the_role_is_the_reference(void **state) {
+  (void)state;
+  static const char *seeds[] = {"12", "02", "01"};
+  for (int with = 0; with < 2; with++) {
+    net *w = net_new();
+    p2pc_member list[] = {member("N0", 0, 0),
+                          member("N1", 1, P2PC_ROLE_REFERENCE),
+                          member("N2", 2, P2PC_ROLE_REFERENCE)};
+    for (int i = 0; i < 3; i++) {
+      opts o = secure_opts(7, (uint8_t)i, seeds[i]);
+      o.base.time.priority = i == 0 ? 10 : 128;
+      o.base.time.clock_class = 248;
+      if (with) {
+        o.base.secure.members = list;
+        o.base.secure.nmembers = 3;
+      }
+      w->nodes[i].clock_offset = (int64_t)i * 300000000;
+      start_node(w, i, &o);
+    }
+    run(w, 12000);
+    for (int i = 0; i < 3; i++) {
+      p2pc_tracking t = tracking(w, i);
+      assert_string_equal(t.ref, with ? "N1" : "N0");
+      assert_true(t.synced);
+      assert_int_equal(w->nodes[i].n->claims_refused, 0);
+    }
+    net_free(w);
+  }
+}
+
+/* A received claim to the reference role holds only if signed, by the
+ * key its ID is bound to, over what it says: a claim without a signature,
+ * one whose number was raised (the poisoned election of issue 13), one
+ * copied under another ID, or one signed by another key than the ID
+ * first used loses its reference; a good one, relayed again, stands. */
+static void a_claim_is_checked(void **state) {
+  (void)state;
+  net *w = net_new();
+  opts a = secure_opts(7, 0, NULL);
+  start_node(w, 0, &a);
+  p2pc_node *n = w->nodes[0].n;
+  opts r = secure_opts(7, 4, NULL), liar = secure_opts(7, 5, NULL);
+  p2pc_wire_announce good;
+  memset(&good, 0, sizeof good);
+  strcpy(good.ref, "N4");
+  good.ref_priority = 3;
+  good.ref_class = 248;
+  good.ref_seq = 1000;
+  good.flags = P2PC_ANNOUNCE_REF_ACTIVE;
+  /* signed as node N4 would (its own announcement, hops 0) */
+  p2pc_node *n4 = NULL;
+  p2pc_node_config c4 = r.base;
+  c4.id = "N4";
+  c4.listen = p2pc_drive_addr(4);
+  assert_int_equal(p2pc_node_new(&n4, &c4, NULL, now_at(w, 0)), 0);
+  p2pc__sec_claim_sign(n4, &good);
+  assert_int_equal(good.claim_len, P2PC_CLAIM_LEN);
+  p2pc_wire_announce an = good;
+  an.hops = 2; /* relayed */
+  p2pc__sec_claim_check(n, &an);
+  assert_string_equal(an.ref, "N4");
+  an = good;
+  p2pc__sec_claim_check(n, &an); /* seen before: not verified again */
+  assert_string_equal(an.ref, "N4");
+  assert_int_equal(n->claims_refused, 0);
+  /* no claim */
+  an = good;
+  an.claim_len = 0;
+  p2pc__sec_claim_check(n, &an);
+  assert_string_equal(an.ref, "");
+  assert_int_equal(an.ref_seq, 0);
+  /* its number raised */
+  an = good;
+  an.ref_seq = 1ull << 62;
+  p2pc__sec_claim_check(n, &an);
+  assert_string_equal(an.ref, "");
+  /* its priority lowered, its active flag set */
+  an = good;
+  an.ref_priority = 0;
+  p2pc__sec_claim_check(n, &an);
+  assert_string_equal(an.ref, "");
+  /* the same claim under another ID */
+  an = good;
+  strcpy(an.ref, "N5");
+  p2pc__sec_claim_check(n, &an);
+  assert_string_equal(an.ref, "");
+  /* N4 signed by another key: N4 is bound to the first one now */
+  p2pc_node *n5 = NULL;
+  p2pc_node_config c5 = liar.base;
+  c5.id = "N4";
+  c5.listen = p2pc_drive_addr(5);
+  assert_int_equal(p2pc_node_new(&n5, &c5, NULL, now_at(w, 0)), 0);
+  an = good;
+  an.ref_seq = 2000;
+  p2pc__sec_claim_sign(n5, &an);
+  assert_int_equal(an.claim_len, P2PC_CLAIM_LEN);
+  p2pc__sec_claim_check(n, &an);
+  assert_string_equal(an.ref, "");
+  assert_int_equal(n->claims_refused, 5);
+  assert_non_null(strstr(w->nodes[0].last_error_log, "not followed"));
+  /* N4's own next number stands */
+  an = good;
+  an.ref_seq = 1001;
+  p2pc__sec_claim_sign(n4, &an);
+  p2pc__sec_claim_check(n, &an);
+  assert_string_equal(an.ref, "N4");
+  p2pc_node_free(n4);
+  p2pc_node_free(n5);
+  net_free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(same_cluster_key_links_and_delivers),
@@ -268,6 +477,10 @@ int main(void) {
       cmocka_unit_test(an_id_is_bound_to_its_key),
       cmocka_unit_test(keys_are_replaced_as_records_go),
       cmocka_unit_test(half_open_connections_are_bounded),
+      cmocka_unit_test(the_allowlist_admits_only_its_members),
+      cmocka_unit_test(a_bad_allowlist_is_refused),
+      cmocka_unit_test(only_a_member_with_the_role_is_the_reference),
+      cmocka_unit_test(a_claim_is_checked),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,8 @@ static bool same_hint(const p2pc_wire_tier_hint *a,
          strcmp(a->rec.id, b->rec.id) == 0;
 }
 
-void p2pc__node_set_announce(p2pc_node *n, const p2pc_wire_announce *an) {
+void p2pc__node_set_announce(p2pc_node *n, p2pc_wire_announce *an) {
+  p2pc__sec_claim_sign(n, an);
   bool same = n->ann_gen && an->nhints == n->ann.nhints;
   for (uint8_t i = 0; same && i < an->nhints && i < P2PC_ANNOUNCE_HINTS; i++)
     same = same_hint(&an->hints[i], &n->ann.hints[i]);
@@ -154,6 +155,7 @@ int p2pc__node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
       return p2pc__node_proto_error(n, lid, "malformed ANNOUNCE");
     if (p->ondemand)
       return 0; /* the clock's election stays in the active view */
+    p2pc__sec_claim_check(n, &an);
     p2pc_timesync_announce_in(n->ts, p->id, &an, n->now);
     p2pc__node_dht_neighbour(n, p, an.time_port);
     p2pc__node_relay_announce(n);

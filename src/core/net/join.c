@@ -50,6 +50,7 @@ void p2pc__node_set_incarnation(p2pc_node *n, peer *p, uint64_t inc) {
     end_session(n, p, "peer restarted");
   p->inc = inc;
   p->inc_known = true;
+  p->inc_proved = false;
   p2pc__node_make_sesid(p->sesid, p->id, inc);
 }
 
@@ -247,16 +248,21 @@ int p2pc__node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
     p2pc__node_log(n, P2PC_LOG_WARN, t);
     return P2PC_ERR_PROTO;
   }
-  if (!p2pc__sec_pin_ok(n, h.id, l)) {
+  const char *refused = p2pc__sec_id_refused(n, h.id, l);
+  if (refused) {
     char why[140] = "node ID ";
     p2pc__node_str_cat(why, sizeof why, h.id);
-    p2pc__node_str_cat(why, sizeof why, " is bound to another key here");
+    p2pc__node_str_cat(why, sizeof why, " ");
+    p2pc__node_str_cat(why, sizeof why, refused);
     p2pc__node_link_close(n, lid, P2PC_WIRE_E_DUPLICATE, why);
     strcpy(t, "link: handshake refused: a peer claims the ID ");
     p2pc__node_str_cat(t, sizeof t, h.id);
     p2pc__node_str_cat(t, sizeof t,
-                       " with another identity key than it linked with "
-                       "before (an impostor, or its key file was replaced)");
+                       n->nmembers
+                           ? " with a key the allowlist does not give it"
+                           : " with another identity key than it linked with "
+                             "before (an impostor, or its key file was "
+                             "replaced)");
     p2pc__node_log(n, P2PC_LOG_WARN, t);
     return P2PC_ERR_PROTO;
   }
@@ -311,11 +317,14 @@ int p2pc__node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
     p->link = NO_LINK;
     p2pc__node_link_close(n, oldid, 0, NULL);
   }
-  if (h.incarnation < p->inc && p->inc_known) {
+  /* On secure links only a HELLO proves an incarnation: one heard of
+   * second-hand (a record) gives way to the peer's own word. */
+  if (h.incarnation < p->inc && p->inc_known && (p->inc_proved || !l->sec)) {
     p2pc__node_link_close(n, lid, P2PC_WIRE_E_PROTO, "stale incarnation");
     return P2PC_ERR_PROTO;
   }
   p2pc__node_set_incarnation(n, p, h.incarnation);
+  p->inc_proved = l->sec;
   if (held && !other_up && (h.flags & P2PC_HELLO_FRESH))
     p2pc__node_stream_restart(n, p);
   if (h.listen.family) {
@@ -359,6 +368,7 @@ int p2pc__node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
     p2pc_timesync_peer_up(n->ts, p->id, &p->addr, n->now);
   p2pc_wire_announce an;
   p2pc_timesync_announce_out(n->ts, false, n->now, &an);
+  p2pc__sec_claim_sign(n, &an);
   if (!p->ondemand)
     p2pc__node_frame_to_link(n, lid, P2PC_FRAME_ANNOUNCE, &an, 0);
   /* The link's first report goes before any DATA on it. */

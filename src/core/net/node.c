@@ -243,6 +243,9 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
   if (rv)
     goto err;
   p2pc_timesync_config_defaults(&c->time, c->listen.port, c->heartbeat_ns);
+  rv = p2pc__sec_init(n, c); /* may take the reference role away */
+  if (rv)
+    goto err;
   p2pc_timesync_hooks th = {.event = p2pc__node_ev_timesync,
                             .log = p2pc__node_ev_timesync_log,
                             .ud = n};
@@ -322,6 +325,7 @@ void p2pc_node_free(p2pc_node *n) {
   p2pc_buf_fini(&n->scratch);
   a->free(n->sec_plain, a->ud);
   a->free(n->pins, a->ud);
+  a->free(n->members, a->ud);
   sodium_memzero(&n->cfg.secure, sizeof n->cfg.secure);
   p2pc_causal_free(n->causal);
   p2pc_stable_free(n->st);

@@ -51,11 +51,22 @@ typedef struct p2pc_node_seed {
 /* Secure links (PROTOCOL.md, "Secure links"): off by default. With on,
  * every link is a Noise_XXpsk0 handshake then sealed records: a node that
  * does not hold psk cannot link. The runtime gives the keys. */
+#define P2PC_MEMBERS_MAX 4096
 typedef struct p2pc_node_secure {
   bool on;
   uint8_t static_sk[32]; /* X25519: this node's link key */
   uint8_t psk[32];       /* the cluster key */
   uint8_t entropy[32];   /* seeds the ephemeral keys: from the kernel */
+  /* This node's Ed25519 secret key (libsodium's 64 bytes: the seed, then
+   * the public key), whose public half the static key is derived from:
+   * it signs the node's claims to the reference role. */
+  uint8_t sign_sk[64];
+  /* The allowlist (docs/SECURITY.md), copied by p2pc_node_new, at most
+   * P2PC_MEMBERS_MAX: with nmembers > 0 only these IDs, each with its
+   * key, link, and only the members with P2PC_ROLE_REFERENCE may be the
+   * reference. This node must be one of them. */
+  const p2pc_member *members;
+  uint32_t nmembers;
   /* Each direction's key is replaced (Noise's Rekey) every 2^rekey_shift
    * records [0: 20, about a million]. */
   uint8_t rekey_shift;

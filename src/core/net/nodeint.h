@@ -104,6 +104,9 @@ typedef struct peer {
   bool addr_known;
   bool ondemand; /* a session on demand (see fresh, below) */
   bool inc_known;
+  /* inc came in the peer's HELLO over a secure link, not second-hand (a
+   * record: an insider could make one up) */
+  bool inc_proved;
   uint32_t qn;
   uint64_t next_dial_ns, last_progress_ns;
   uint64_t inc;
@@ -207,6 +210,19 @@ typedef struct p2pc__pin {
   uint64_t used_ns; /* last linked */
 } p2pc__pin;
 
+/* A member of the allowlist, with the X25519 key its links prove. */
+typedef struct p2pc__member {
+  char id[P2PC_NODE_ID_MAX + 1];
+  uint8_t ed[32], x[32];
+  uint8_t roles;
+} p2pc__member;
+
+/* Reference claims verified lately: a relayed claim is checked once. */
+#define P2PC_CLAIMS_SEEN 8
+typedef struct p2pc__claim_seen {
+  uint8_t digest[16]; /* BLAKE2b of what was signed and the claim */
+} p2pc__claim_seen;
+
 /* Accepted connections in their handshake, at most: from one host (its
  * own host aside), and in all (link.c). */
 #define P2PC_HELLO_PER_ADDR 8
@@ -308,6 +324,17 @@ struct p2pc_node {
    * most P2PC_PINS_MAX: the least recently linked gives way). */
   p2pc__pin *pins;
   uint32_t npins, pins_cap;
+  /* The allowlist (sorted by nothing: found by a scan), none if empty. */
+  p2pc__member *members;
+  uint32_t nmembers;
+  /* Reference claims: the last ones verified, and our own last signed. */
+  p2pc__claim_seen claims_seen[P2PC_CLAIMS_SEEN];
+  uint32_t claims_seen_next;
+  uint64_t claim_seq;
+  uint8_t claim_flags, claim_prio, claim_cls;
+  bool claim_made;
+  uint8_t claim[P2PC_CLAIM_LEN];
+  uint64_t claims_refused;
   uint8_t *sec_plain;
   uint64_t sec_done, sec_failed;
   uint64_t inbound_refused; /* connections over the handshake bounds */
@@ -400,8 +427,25 @@ bool p2pc__sec_write(p2pc_node *n, link *l, const uint8_t *b, size_t len);
  * never linked here with another key (trust on first use; unknown IDs
  * and plain links pass). p2pc__sec_pin binds id to l's key once its
  * HELLO is taken. */
-bool p2pc__sec_pin_ok(const p2pc_node *n, const char *id, const link *l);
+/* Why a HELLO naming id may not be taken on secure link l, or NULL: with
+ * an allowlist, id must be on it with l's key; without, id must never
+ * have linked here with another key (trust on first use; unknown IDs and
+ * plain links pass). p2pc__sec_pin binds id to l's key once its HELLO is
+ * taken. */
+const char *p2pc__sec_id_refused(const p2pc_node *n, const char *id,
+                                 const link *l);
 void p2pc__sec_pin(p2pc_node *n, const char *id, const link *l);
+/* The allowlist and this node's role (p2pc_node_new, before the clock is
+ * made: a member without the reference role never stands). 0, or
+ * P2PC_ERR_INVAL (logged) / P2PC_ERR_NOMEM. */
+int p2pc__sec_init(p2pc_node *n, p2pc_node_config *c);
+/* Reference claims (PROTOCOL.md, "Signed reference claims"): our own
+ * announcement as the reference gets our signature; a received one
+ * whose claim does not hold (no claim, a bad signature, a key not bound
+ * to the reference's ID, a member without the role) loses its reference
+ * (an announcement of none). Nothing on plain links. */
+void p2pc__sec_claim_sign(p2pc_node *n, p2pc_wire_announce *an);
+void p2pc__sec_claim_check(p2pc_node *n, p2pc_wire_announce *an);
 /* A link's secure state goes (keys wiped) when it is freed. */
 void p2pc__sec_release(p2pc_node *n, link *l);
 /* Frame bytes onto a link's output: sealed on a secure link (link.c;
@@ -466,7 +510,7 @@ void p2pc__node_relay_announce(p2pc_node *n);
  * changed), and goes to link i: with its tier hints if they changed since
  * the link last had them, or every P2PC_ANNOUNCE_HINTS_EVERY; otherwise
  * without, flagged P2PC_ANNOUNCE_SAME_HINTS. */
-void p2pc__node_set_announce(p2pc_node *n, const p2pc_wire_announce *an);
+void p2pc__node_set_announce(p2pc_node *n, p2pc_wire_announce *an);
 void p2pc__node_announce_to_link(p2pc_node *n, uint32_t i);
 
 /* ---- join.c ------------------------------------------------------------ */

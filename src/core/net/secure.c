@@ -109,13 +109,18 @@ static int hs_send(p2pc_node *n, p2pc_link_id lid, link *l) {
   return put_record(&l->out, msg, len) ? P2PC_ERR_NOMEM : 0;
 }
 
-/* The handshake is done: the ciphers, and the frames that waited. */
+static bool member_key(const p2pc_node *n, const uint8_t x[32]);
+
+/* The handshake is done: the ciphers, and the frames that waited; with
+ * an allowlist, only a member's key gets that far. */
 static int hs_finish(p2pc_node *n, p2pc_link_id lid, link *l) {
   const uint8_t *rs = p2pc_noise_remote_static(l->hs);
   if (rs) {
     memcpy(l->rs, rs, sizeof l->rs);
     l->rs_known = true;
   }
+  if (n->nmembers && (!rs || !member_key(n, l->rs)))
+    return hs_fail(n, lid, "the peer's key is not on the allowlist");
   if (p2pc_noise_split(l->hs, &l->tx, &l->rx) != 0)
     return hs_fail(n, lid, "could not split the handshake");
   p2pc_noise_hs_wipe(l->hs);
@@ -243,16 +248,41 @@ static p2pc__pin *pin_find(const p2pc_node *n, const char *id) {
   return NULL;
 }
 
-bool p2pc__sec_pin_ok(const p2pc_node *n, const char *id, const link *l) {
-  if (!l->sec || !l->rs_known)
-    return true;
-  const p2pc__pin *p = pin_find(n, id);
-  return !p || sodium_memcmp(p->key, l->rs, sizeof p->key) == 0;
+/* The member named id, or NULL. */
+static const p2pc__member *member_find(const p2pc_node *n, const char *id) {
+  for (uint32_t i = 0; i < n->nmembers; i++)
+    if (strcmp(n->members[i].id, id) == 0)
+      return &n->members[i];
+  return NULL;
 }
 
-void p2pc__sec_pin(p2pc_node *n, const char *id, const link *l) {
+/* Whether some member links with X25519 key x. */
+static bool member_key(const p2pc_node *n, const uint8_t x[32]) {
+  for (uint32_t i = 0; i < n->nmembers; i++)
+    if (sodium_memcmp(n->members[i].x, x, 32) == 0)
+      return true;
+  return false;
+}
+
+const char *p2pc__sec_id_refused(const p2pc_node *n, const char *id,
+                                 const link *l) {
   if (!l->sec || !l->rs_known)
-    return;
+    return NULL;
+  if (n->nmembers) {
+    const p2pc__member *m = member_find(n, id);
+    return m && sodium_memcmp(m->x, l->rs, 32) == 0
+               ? NULL
+               : "is not on the allowlist with this key";
+  }
+  const p2pc__pin *p = pin_find(n, id);
+  return !p || sodium_memcmp(p->key, l->rs, sizeof p->key) == 0
+             ? NULL
+             : "is bound to another key here";
+}
+
+/* Binds id to X25519 key x (the least recently used pin gives way when
+ * the table is full). */
+static void pin_key(p2pc_node *n, const char *id, const uint8_t x[32]) {
   p2pc__pin *p = pin_find(n, id);
   if (!p && n->npins < P2PC_PINS_MAX) {
     if (n->npins == n->pins_cap &&
@@ -268,6 +298,171 @@ void p2pc__sec_pin(p2pc_node *n, const char *id, const link *l) {
   }
   memset(p->id, 0, sizeof p->id);
   p2pc__node_str_cat(p->id, sizeof p->id, id);
-  memcpy(p->key, l->rs, sizeof p->key);
+  memcpy(p->key, x, sizeof p->key);
   p->used_ns = n->now.mono_ns;
+}
+
+void p2pc__sec_pin(p2pc_node *n, const char *id, const link *l) {
+  if (l->sec && l->rs_known && !n->nmembers)
+    pin_key(n, id, l->rs);
+}
+
+/* ---- the allowlist ------------------------------------------------------ */
+
+static int init_fail(p2pc_node *n, const char *what, const char *id) {
+  char t[200] = "node: bad allowlist: ";
+  p2pc__node_str_cat(t, sizeof t, what);
+  if (id) {
+    p2pc__node_str_cat(t, sizeof t, ": ");
+    p2pc__node_str_cat(t, sizeof t, id);
+  }
+  p2pc__node_log(n, P2PC_LOG_ERROR, t);
+  return P2PC_ERR_INVAL;
+}
+
+int p2pc__sec_init(p2pc_node *n, p2pc_node_config *c) {
+  const p2pc_member *in = c->secure.members;
+  uint32_t k = c->secure.nmembers;
+  c->secure.members = NULL; /* borrowed: not kept */
+  c->secure.nmembers = 0;
+  if (!k)
+    return 0;
+  if (!c->secure.on)
+    return init_fail(n, "an allowlist needs secure links", NULL);
+  if (k > P2PC_MEMBERS_MAX)
+    return init_fail(n, "more than 4096 members", NULL);
+  n->members = n->a->realloc(NULL, k * sizeof *n->members, n->a->ud);
+  if (!n->members)
+    return P2PC_ERR_NOMEM;
+  const uint8_t *my_ed = c->secure.sign_sk + 32;
+  bool me = false;
+  for (uint32_t i = 0; i < k; i++) {
+    p2pc__member *m = &n->members[i];
+    size_t len = strnlen(in[i].id, sizeof in[i].id);
+    if (len == sizeof in[i].id || !p2pc_node_id_valid(in[i].id, len))
+      return init_fail(n, "a member's ID is not a valid node ID", NULL);
+    if (member_find(n, in[i].id))
+      return init_fail(n, "an ID is listed twice", in[i].id);
+    memset(m, 0, sizeof *m);
+    memcpy(m->id, in[i].id, len);
+    memcpy(m->ed, in[i].key, 32);
+    m->roles = in[i].roles;
+    if (crypto_sign_ed25519_pk_to_curve25519(m->x, m->ed) != 0)
+      return init_fail(n, "a member's key is no Ed25519 public key", m->id);
+    if (member_key(n, m->x))
+      return init_fail(n, "a key is listed twice", m->id);
+    n->nmembers = i + 1;
+    if (strcmp(m->id, n->id) == 0) {
+      if (sodium_memcmp(m->ed, my_ed, 32) != 0)
+        return init_fail(n, "this node is listed with another key", m->id);
+      me = true;
+      if (!(m->roles & P2PC_ROLE_REFERENCE))
+        c->time.priority = 255; /* never stands */
+    }
+  }
+  if (!me)
+    return init_fail(n, "this node is not on it", n->id);
+  return 0;
+}
+
+/* ---- signed reference claims ------------------------------------------- */
+
+/* The bytes a reference signs: a context, then its ID, election dataset,
+ * sequence number and whether it serves time. */
+static size_t claim_msg(const p2pc_wire_announce *an, uint8_t *b) {
+  static const char ctx[] = "p2pclock reference claim v1";
+  size_t k = sizeof ctx, len = strlen(an->ref);
+  memcpy(b, ctx, sizeof ctx); /* with its NUL */
+  b[k++] = (uint8_t)len;
+  memcpy(b + k, an->ref, len);
+  k += len;
+  b[k++] = an->ref_priority;
+  b[k++] = an->ref_class;
+  p2pc_be64_write(b + k, an->ref_seq);
+  k += 8;
+  b[k++] = (an->flags & P2PC_ANNOUNCE_REF_ACTIVE) ? 1 : 0;
+  return k;
+}
+#define CLAIM_MSG_MAX (28 + 1 + P2PC_NODE_ID_MAX + 2 + 8 + 1)
+
+void p2pc__sec_claim_sign(p2pc_node *n, p2pc_wire_announce *an) {
+  if (!n->cfg.secure.on || an->hops != 0 || strcmp(an->ref, n->id) != 0)
+    return; /* (a relayed claim goes as it came) */
+  uint8_t flags = an->flags & P2PC_ANNOUNCE_REF_ACTIVE;
+  if (!n->claim_made || n->claim_seq != an->ref_seq ||
+      n->claim_flags != flags || n->claim_prio != an->ref_priority ||
+      n->claim_cls != an->ref_class) {
+    uint8_t m[CLAIM_MSG_MAX];
+    size_t k = claim_msg(an, m);
+    memcpy(n->claim, n->cfg.secure.sign_sk + 32, 32);
+    crypto_sign_detached(n->claim + 32, NULL, m, k, n->cfg.secure.sign_sk);
+    n->claim_seq = an->ref_seq;
+    n->claim_flags = flags;
+    n->claim_prio = an->ref_priority;
+    n->claim_cls = an->ref_class;
+    n->claim_made = true;
+  }
+  an->claim_len = P2PC_CLAIM_LEN;
+  memcpy(an->claim, n->claim, P2PC_CLAIM_LEN);
+}
+
+/* Why an's claim does not hold, or NULL. */
+static const char *claim_refused(p2pc_node *n, const p2pc_wire_announce *an) {
+  if (an->claim_len != P2PC_CLAIM_LEN)
+    return "carries no signed claim";
+  const uint8_t *pk = an->claim, *sig = an->claim + 32;
+  uint8_t m[CLAIM_MSG_MAX], digest[16];
+  size_t k = claim_msg(an, m);
+  /* what was signed, and by whom with what: a claim seen again (every
+   * neighbour relays it) is not verified again */
+  crypto_generichash_state h;
+  crypto_generichash_init(&h, NULL, 0, sizeof digest);
+  crypto_generichash_update(&h, m, k);
+  crypto_generichash_update(&h, an->claim, P2PC_CLAIM_LEN);
+  crypto_generichash_final(&h, digest, sizeof digest);
+  for (uint32_t i = 0; i < P2PC_CLAIMS_SEEN; i++)
+    if (memcmp(n->claims_seen[i].digest, digest, sizeof digest) == 0)
+      return NULL;
+  uint8_t x[32];
+  if (crypto_sign_ed25519_pk_to_curve25519(x, pk) != 0)
+    return "is signed by no Ed25519 key";
+  if (n->nmembers) {
+    const p2pc__member *mb = member_find(n, an->ref);
+    if (!mb || sodium_memcmp(mb->ed, pk, 32) != 0)
+      return "is not signed by its key on the allowlist";
+    if (!(mb->roles & P2PC_ROLE_REFERENCE))
+      return "is by a member the allowlist does not give the reference role";
+  } else {
+    const p2pc__pin *p = pin_find(n, an->ref);
+    if (p && sodium_memcmp(p->key, x, 32) != 0)
+      return "is signed by another key than its ID is bound to here";
+  }
+  if (crypto_sign_verify_detached(sig, m, k, pk) != 0)
+    return "has a bad signature";
+  if (!n->nmembers)
+    pin_key(n, an->ref, x); /* first use binds, as a link does */
+  memcpy(n->claims_seen[n->claims_seen_next++ % P2PC_CLAIMS_SEEN].digest,
+         digest, sizeof digest);
+  return NULL;
+}
+
+void p2pc__sec_claim_check(p2pc_node *n, p2pc_wire_announce *an) {
+  if (!n->cfg.secure.on || !an->ref[0] || strcmp(an->ref, n->id) == 0)
+    return;
+  const char *why = claim_refused(n, an);
+  if (!why)
+    return;
+  n->claims_refused++;
+  char t[240] = "clock: a claim to the reference role for ";
+  p2pc__node_str_cat(t, sizeof t, an->ref);
+  p2pc__node_str_cat(t, sizeof t, " ");
+  p2pc__node_str_cat(t, sizeof t, why);
+  p2pc__node_str_cat(t, sizeof t, ": not followed");
+  p2pc__node_log(n, P2PC_LOG_WARN, t);
+  an->ref[0] = '\0';
+  an->ref_priority = an->ref_class = 0;
+  an->ref_seq = 0;
+  an->hops = 255;
+  an->flags &= (uint8_t)~P2PC_ANNOUNCE_REF_ACTIVE;
+  an->claim_len = 0;
 }

@@ -421,7 +421,10 @@ void p2pc__node_on_peers(p2pc_node *n, const uint8_t *b, size_t len) {
         p->time_port = list[i].time_port;
       /* A newer incarnation heard of second-hand ends the old session now,
        * so nothing waits for the old one's lost messages. */
-      if (p->inc_known && list[i].incarnation > p->inc && p->link == NO_LINK)
+      /* (Not on secure links: a record is anyone's word, and an
+       * incarnation made up would end a live session.) */
+      if (p->inc_known && list[i].incarnation > p->inc && p->link == NO_LINK &&
+          !n->cfg.secure.on)
         p2pc__node_set_incarnation(n, p, list[i].incarnation);
       if (!p->addr_known) {
         p->addr = list[i].addr;
