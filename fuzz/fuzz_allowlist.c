@@ -21,8 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char err[300] = "", err2[300] = "";
   int rv = p2pc_cli_allowlist_parse("f", (const char *)data, size, &m, &n, err,
                                     sizeof err);
-  int rv2 = p2pc_cli_allowlist_parse("f", (const char *)data, size, &again,
-                                     &n2, err2, sizeof err2);
+  int rv2 = p2pc_cli_allowlist_parse("f", (const char *)data, size, &again, &n2,
+                                     err2, sizeof err2);
   FUZZ_CHECK(rv == rv2 && n == n2);
   if (rv != 0) {
     FUZZ_CHECK(rv == -1 && !m && n == 0 && err[0] && strcmp(err, err2) == 0);

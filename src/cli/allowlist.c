@@ -80,8 +80,10 @@ static int parse_line(const char *path, unsigned no, const char *line,
   memcpy(m->id, w, k);
   k = word(line, end, &at, &w);
   if (k == 0) {
-    set_err(err, n, "%s:%u: %s has no public key (want: ID PUBLIC-KEY "
-                    "[reference])", path, no, m->id);
+    set_err(err, n,
+            "%s:%u: %s has no public key (want: ID PUBLIC-KEY "
+            "[reference])",
+            path, no, m->id);
     return -1;
   }
   if (!parse_key(w, k, m->key)) {
@@ -98,8 +100,10 @@ static int parse_line(const char *path, unsigned no, const char *line,
       m->roles |= P2PC_ROLE_REFERENCE;
       continue;
     }
-    set_err(err, n, "%s:%u: unknown word '%.*s' (the only role is "
-                    "'reference')", path, no, (int)(k > 32 ? 32 : k), w);
+    set_err(err, n,
+            "%s:%u: unknown word '%.*s' (the only role is "
+            "'reference')",
+            path, no, (int)(k > 32 ? 32 : k), w);
     return -1;
   }
   return 1;
@@ -147,8 +151,10 @@ int p2pc_cli_allowlist_parse(const char *path, const char *text, size_t len,
     for (size_t i = 0; i < count; i++)
       if (strcmp(list[i].id, m.id) == 0 ||
           memcmp(list[i].key, m.key, sizeof m.key) == 0) {
-        set_err(err, errlen, "%s:%u: %s listed twice (one key, one ID, one "
-                             "line)", path, no,
+        set_err(err, errlen,
+                "%s:%u: %s listed twice (one key, one ID, one "
+                "line)",
+                path, no,
                 strcmp(list[i].id, m.id) == 0 ? "this ID is" : "this key is");
         free(list);
         return -1;
@@ -173,8 +179,10 @@ int p2pc_cli_allowlist_parse(const char *path, const char *text, size_t len,
     list[count++] = m;
   }
   if (!count) {
-    set_err(err, errlen, "%s: no member (want lines: ID PUBLIC-KEY "
-                         "[reference])", path);
+    set_err(err, errlen,
+            "%s: no member (want lines: ID PUBLIC-KEY "
+            "[reference])",
+            path);
     free(list);
     return -1;
   }

@@ -41,8 +41,8 @@ static int setup(void **state) {
 /* Parses text; returns the count (or -1) and leaves the error in err. */
 static int parse(const char *text, p2pc_member **m, char *err) {
   size_t n = 0;
-  int rv = p2pc_cli_allowlist_parse("list", text, strlen(text), m, &n, err,
-                                    300);
+  int rv =
+      p2pc_cli_allowlist_parse("list", text, strlen(text), m, &n, err, 300);
   return rv ? -1 : (int)n;
 }
 
@@ -50,8 +50,8 @@ static void test_members(void **state) {
   (void)state;
   char text[400], err[300];
   snprintf(text, sizeof text,
-           "# who\n\n  A %s reference\r\nB\t%s   # not the reference\n",
-           key_a, key_b);
+           "# who\n\n  A %s reference\r\nB\t%s   # not the reference\n", key_a,
+           key_b);
   p2pc_member *m = NULL;
   assert_int_equal(parse(text, &m, err), 2);
   assert_string_equal(m[0].id, "A");
