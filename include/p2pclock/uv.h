@@ -171,6 +171,14 @@ P2PC_EXTERN void p2pc_uv_close(p2pc_uv *u, void (*on_closed)(void *ud),
  * and the caller sends again on the P2PC_EVENT_RESOLVED for dest (ok; if
  * not ok, or if none comes within a few seconds, no node with that ID is
  * known). */
+/* Replaces the allowlist of a node opened with one (settings allow):
+ * the same rules as at open; the links of nodes no longer listed with
+ * their key are closed at once, and the node's own reference role
+ * follows the new list. The members are copied. 0, or P2PC_ERR_INVAL
+ * (logged: a bad list, this node not on it, or a node opened without
+ * one), P2PC_ERR_NOMEM, P2PC_ERR_CLOSED; the old list stays on failure. */
+P2PC_EXTERN int p2pc_uv_set_allowlist(p2pc_uv *u, const p2pc_member *members,
+                                      size_t n);
 P2PC_EXTERN int p2pc_uv_send(p2pc_uv *u, const char *dest,
                              const uint8_t *payload, size_t len,
                              p2pc_msgid *id);

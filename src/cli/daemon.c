@@ -32,7 +32,7 @@ typedef struct node_proc {
   p2pc_uv *u;
   p2pc_ctl_server *ctl;
   p2pc_console *con;
-  uv_signal_t sigint, sigterm;
+  uv_signal_t sigint, sigterm, sighup;
   bool signals;
   FILE *events;
   char line[2048]; /* one rendered event */
@@ -171,6 +171,7 @@ static void on_closed(void *ud) {
   if (d->signals) {
     uv_close((uv_handle_t *)&d->sigint, on_signal_closed);
     uv_close((uv_handle_t *)&d->sigterm, on_signal_closed);
+    uv_close((uv_handle_t *)&d->sighup, on_signal_closed);
   }
 }
 
@@ -188,6 +189,38 @@ static void on_signal(uv_signal_t *s, int signum) {
   node_proc *d = s->data;
   logline(d, P2PC_LOG_INFO, "node: %s received", strsignal(signum));
   begin_stop(d);
+}
+
+/* SIGHUP: the allowlist file read again and given to the node (a member
+ * added links at once; one removed is cut off). A bad file changes
+ * nothing; both are logged. */
+static void on_reload(uv_signal_t *s, int signum) {
+  (void)signum;
+  node_proc *d = s->data;
+  const char *path = d->opt->allowlist;
+  if (d->stopping)
+    return;
+  if (!path || !*path) {
+    logline(d, P2PC_LOG_INFO,
+            "node: SIGHUP: nothing to reload (no --allowlist)");
+    return;
+  }
+  char err[300];
+  p2pc_member *m = NULL;
+  size_t n = 0;
+  if (p2pc_cli_allowlist_load(path, &m, &n, err, sizeof err) != 0) {
+    logline(d, P2PC_LOG_ERROR, "node: SIGHUP: allowlist not reloaded: %s", err);
+    return;
+  }
+  int rv = p2pc_uv_set_allowlist(d->u, m, n);
+  free(m);
+  if (rv)
+    logline(d, P2PC_LOG_ERROR,
+            "node: SIGHUP: allowlist %s not taken (%s); the old one stays",
+            path, p2pc_errname(rv));
+  else
+    logline(d, P2PC_LOG_INFO,
+            "node: SIGHUP: allowlist %s reloaded: %zu members", path, n);
 }
 
 /* ---- the control server's and the console's host ------------------------ */
@@ -496,6 +529,9 @@ int p2pc_daemon_run(const p2pc_daemon_options *opt) {
       d->sigint.data = d->sigterm.data = d;
       uv_signal_start(&d->sigint, on_signal, SIGINT);
       uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+      uv_signal_init(&d->loop, &d->sighup);
+      d->sighup.data = d;
+      uv_signal_start(&d->sighup, on_reload, SIGHUP);
       d->signals = true;
       start_console(d);
       write_lifecycle(d, "start");

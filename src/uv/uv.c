@@ -388,6 +388,15 @@ int p2pc_uv_open_versioned(p2pc_uv **out, uv_loop_t *loop, int version,
   return 0;
 }
 
+int p2pc_uv_set_allowlist(p2pc_uv *u, const p2pc_member *members, size_t n) {
+  if (u->closing)
+    return P2PC_ERR_CLOSED;
+  if (n > P2PC_MEMBERS_MAX)
+    return P2PC_ERR_INVAL;
+  u->dirty = true;
+  return p2pc__node_set_members(u->node, members, (uint32_t)n, p2pc_uv__now(u));
+}
+
 int p2pc_uv_send(p2pc_uv *u, const char *dest, const uint8_t *payload,
                  size_t len, p2pc_msgid *id) {
   if (u->closing)

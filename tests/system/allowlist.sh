@@ -70,6 +70,29 @@ grep -q "secure handshake failed: the peer's key is not on the allowlist" \
   "$T/A.err" || die "A did not log why D was refused"
 client send "$T/B.sock" C "listed" >/dev/null || die "B: send refused"
 ctl wait 20 's["delivered"] >= 1' "$T/C.sock" || die "B's message to C"
+
+# C removed from the list, which A and B read again (SIGHUP): cut off at
+# once, and kept out; put back, it links again. A bad list changes
+# nothing.
+cp "$T/allow" "$T/allow.all"
+grep -v '^C' "$T/allow.all" >"$T/allow"
+kill -HUP "${PID[A]}" "${PID[B]}"
+ctl wait 20 's["peers_up"] == 0' "$T/C.sock" || die "C was not cut off"
+ctl wait 5 's["peers_up"] == 1' "$T/A.sock" "$T/B.sock" ||
+  die "A and B did not keep each other"
+grep -q "C is no longer on the allowlist: closed" "$T/A.err" ||
+  die "A did not say why C was cut off"
+sleep 2
+ctl wait 5 's["peers_up"] == 0' "$T/C.sock" || die "C linked again"
+echo "garbage" >"$T/allow"
+kill -HUP "${PID[A]}"
+sleep 1
+grep -q "allowlist not reloaded: $T/allow:1:" "$T/A.err" ||
+  die "A did not refuse a bad list: $(tail -3 "$T/A.err")"
+cp "$T/allow.all" "$T/allow"
+kill -HUP "${PID[A]}" "${PID[B]}"
+ctl wait 30 's["peers_up"] == 2' "$T/C.sock" ||
+  die "C, listed again, did not link again within 30 s"
 stop_all A B C D
 
 # Refused at start: a node not on its list, or listed with another key,

@@ -468,6 +468,42 @@ static void a_claim_is_checked(void **state) {
   net_free(w);
 }
 
+/* The allowlist replaced while running: a member removed is cut off at
+ * once and cannot link again; a list without this node is refused and
+ * the old one stays. */
+static void a_member_removed_is_cut_off(void **state) {
+  (void)state;
+  net *w = net_new();
+  p2pc_member list[] = {member("N0", 0, 0), member("N1", 1, 0),
+                        member("N2", 2, 0)};
+  for (int i = 0; i < 3; i++) {
+    opts o = secure_opts(7, (uint8_t)i, i ? "0" : NULL);
+    o.base.secure.members = list;
+    o.base.secure.nmembers = 3;
+    start_node(w, i, &o);
+  }
+  run(w, 1000);
+  assert_true(linked(w, 0, "N1"));
+  assert_true(linked(w, 0, "N2"));
+  p2pc_node *n = w->nodes[0].n;
+  p2pc_member without_me[] = {member("N1", 1, 0), member("N2", 2, 0)};
+  assert_int_equal(p2pc__node_set_members(n, without_me, 2, now_at(w, 0)),
+                   P2PC_ERR_INVAL);
+  assert_int_equal(n->nmembers, 3);
+  p2pc_member fewer[] = {member("N0", 0, 0), member("N1", 1, 0)};
+  assert_int_equal(p2pc__node_set_members(n, fewer, 2, now_at(w, 0)), 0);
+  assert_non_null(
+      strstr(w->nodes[0].last_error_log, "N2 is no longer on the allowlist"));
+  run(w, 5000); /* N2 keeps dialing */
+  assert_false(linked(w, 0, "N2"));
+  assert_true(linked(w, 0, "N1"));
+  /* back on the list, back in */
+  assert_int_equal(p2pc__node_set_members(n, list, 3, now_at(w, 0)), 0);
+  run(w, 8000);
+  assert_true(linked(w, 0, "N2"));
+  net_free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(same_cluster_key_links_and_delivers),
@@ -481,6 +517,7 @@ int main(void) {
       cmocka_unit_test(a_bad_allowlist_is_refused),
       cmocka_unit_test(only_a_member_with_the_role_is_the_reference),
       cmocka_unit_test(a_claim_is_checked),
+      cmocka_unit_test(a_member_removed_is_cut_off),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -129,6 +129,10 @@ void p2pc_timesync_peer_down(p2pc_timesync *ts, const char *id, p2pc_now now) {
   p2pc__exchange_peer_down(ts, id);
 }
 
+void p2pc_timesync_set_priority(p2pc_timesync *ts, uint8_t priority) {
+  ts->cfg.priority = priority;
+}
+
 void p2pc_timesync_announce_in(p2pc_timesync *ts, const char *id,
                                const p2pc_wire_announce *an, p2pc_now now) {
   if (ts->cfg.disabled)

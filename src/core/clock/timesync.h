@@ -165,6 +165,9 @@ void p2pc_timesync_free(p2pc_timesync *ts);
 
 /* The mesh: a neighbour's link came up (addr: its listen address) or went
  * down, and what it announces. */
+/* The election priority from now on (255: never stands), as when the
+ * allowlist gives or takes the reference role. */
+void p2pc_timesync_set_priority(p2pc_timesync *ts, uint8_t priority);
 void p2pc_timesync_peer_up(p2pc_timesync *ts, const char *id,
                            const p2pc_wire_addr *addr, p2pc_now now);
 void p2pc_timesync_peer_down(p2pc_timesync *ts, const char *id, p2pc_now now);

@@ -124,6 +124,15 @@ int p2pc__node_open_secure(p2pc_node **out, const p2pc_settings *s,
                            const p2pc_node_secure *sec, p2pc_event_fn on_event,
                            void *ud, p2pc_now now);
 
+/* Replaces the allowlist of a node started with one (docs/SECURITY.md):
+ * the same rules as at start (this node on it, with its key); links of
+ * nodes no longer listed with their key are closed, and the node's own
+ * reference role follows the new list. 0, or P2PC_ERR_INVAL (logged:
+ * the list is bad, or the node has none), P2PC_ERR_NOMEM; the old list
+ * stays on failure. */
+int p2pc__node_set_members(p2pc_node *n, const p2pc_member *m, uint32_t k,
+                           p2pc_now now);
+
 /* Creates a node. Returns 0, P2PC_ERR_INVAL (bad id or config) or
  * P2PC_ERR_NOMEM. */
 int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,

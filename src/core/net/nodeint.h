@@ -327,6 +327,7 @@ struct p2pc_node {
   /* The allowlist (sorted by nothing: found by a scan), none if empty. */
   p2pc__member *members;
   uint32_t nmembers;
+  uint8_t priority_cfg; /* the clock priority configured (the role aside) */
   /* Reference claims: the last ones verified, and our own last signed. */
   p2pc__claim_seen claims_seen[P2PC_CLAIMS_SEEN];
   uint32_t claims_seen_next;

@@ -248,20 +248,30 @@ static p2pc__pin *pin_find(const p2pc_node *n, const char *id) {
   return NULL;
 }
 
-/* The member named id, or NULL. */
-static const p2pc__member *member_find(const p2pc_node *n, const char *id) {
-  for (uint32_t i = 0; i < n->nmembers; i++)
-    if (strcmp(n->members[i].id, id) == 0)
-      return &n->members[i];
+/* The member of list[0..k) named id, or NULL. */
+static const p2pc__member *in_list(const p2pc__member *list, uint32_t k,
+                                   const char *id) {
+  for (uint32_t i = 0; i < k; i++)
+    if (strcmp(list[i].id, id) == 0)
+      return &list[i];
   return NULL;
 }
 
-/* Whether some member links with X25519 key x. */
-static bool member_key(const p2pc_node *n, const uint8_t x[32]) {
-  for (uint32_t i = 0; i < n->nmembers; i++)
-    if (sodium_memcmp(n->members[i].x, x, 32) == 0)
+/* Whether a member of list[0..k) links with X25519 key x. */
+static bool key_in_list(const p2pc__member *list, uint32_t k,
+                        const uint8_t x[32]) {
+  for (uint32_t i = 0; i < k; i++)
+    if (sodium_memcmp(list[i].x, x, 32) == 0)
       return true;
   return false;
+}
+
+static const p2pc__member *member_find(const p2pc_node *n, const char *id) {
+  return in_list(n->members, n->nmembers, id);
+}
+
+static bool member_key(const p2pc_node *n, const uint8_t x[32]) {
+  return key_in_list(n->members, n->nmembers, x);
 }
 
 const char *p2pc__sec_id_refused(const p2pc_node *n, const char *id,
@@ -320,48 +330,108 @@ static int init_fail(p2pc_node *n, const char *what, const char *id) {
   return P2PC_ERR_INVAL;
 }
 
+/* Checks and copies members in[0..k) into a new list *out: this node
+ * (id, and the public half of sign_sk) must be on it; *role gets whether
+ * it may be the reference. 0, or P2PC_ERR_INVAL (logged), P2PC_ERR_NOMEM. */
+static int members_make(p2pc_node *n, const p2pc_member *in, uint32_t k,
+                        const uint8_t sign_sk[64], p2pc__member **out,
+                        bool *role) {
+  *out = NULL;
+  if (k > P2PC_MEMBERS_MAX)
+    return init_fail(n, "more than 4096 members", NULL);
+  p2pc__member *list = n->a->realloc(NULL, k * sizeof *list, n->a->ud);
+  if (!list)
+    return P2PC_ERR_NOMEM;
+  const char *bad = NULL, *who = NULL;
+  bool me = false;
+  for (uint32_t i = 0; i < k && !bad; i++) {
+    p2pc__member *m = &list[i];
+    size_t len = strnlen(in[i].id, sizeof in[i].id);
+    if (len == sizeof in[i].id || !p2pc_node_id_valid(in[i].id, len)) {
+      bad = "a member's ID is not a valid node ID";
+      break;
+    }
+    memset(m, 0, sizeof *m);
+    memcpy(m->id, in[i].id, len);
+    memcpy(m->ed, in[i].key, 32);
+    m->roles = in[i].roles;
+    who = m->id;
+    if (in_list(list, i, m->id))
+      bad = "an ID is listed twice";
+    else if (crypto_sign_ed25519_pk_to_curve25519(m->x, m->ed) != 0)
+      bad = "a member's key is no Ed25519 public key";
+    else if (key_in_list(list, i, m->x))
+      bad = "a key is listed twice";
+    else if (strcmp(m->id, n->id) == 0) {
+      if (sodium_memcmp(m->ed, sign_sk + 32, 32) != 0)
+        bad = "this node is listed with another key";
+      me = true;
+      *role = (m->roles & P2PC_ROLE_REFERENCE) != 0;
+    }
+  }
+  if (!bad && !me) {
+    bad = "this node is not on it";
+    who = n->id;
+  }
+  if (bad) {
+    n->a->free(list, n->a->ud);
+    return init_fail(n, bad, who);
+  }
+  *out = list;
+  return 0;
+}
+
 int p2pc__sec_init(p2pc_node *n, p2pc_node_config *c) {
   const p2pc_member *in = c->secure.members;
   uint32_t k = c->secure.nmembers;
   c->secure.members = NULL; /* borrowed: not kept */
   c->secure.nmembers = 0;
+  n->priority_cfg = c->time.priority;
   if (!k)
     return 0;
   if (!c->secure.on)
     return init_fail(n, "an allowlist needs secure links", NULL);
-  if (k > P2PC_MEMBERS_MAX)
-    return init_fail(n, "more than 4096 members", NULL);
-  n->members = n->a->realloc(NULL, k * sizeof *n->members, n->a->ud);
-  if (!n->members)
-    return P2PC_ERR_NOMEM;
-  const uint8_t *my_ed = c->secure.sign_sk + 32;
-  bool me = false;
-  for (uint32_t i = 0; i < k; i++) {
-    p2pc__member *m = &n->members[i];
-    size_t len = strnlen(in[i].id, sizeof in[i].id);
-    if (len == sizeof in[i].id || !p2pc_node_id_valid(in[i].id, len))
-      return init_fail(n, "a member's ID is not a valid node ID", NULL);
-    if (member_find(n, in[i].id))
-      return init_fail(n, "an ID is listed twice", in[i].id);
-    memset(m, 0, sizeof *m);
-    memcpy(m->id, in[i].id, len);
-    memcpy(m->ed, in[i].key, 32);
-    m->roles = in[i].roles;
-    if (crypto_sign_ed25519_pk_to_curve25519(m->x, m->ed) != 0)
-      return init_fail(n, "a member's key is no Ed25519 public key", m->id);
-    if (member_key(n, m->x))
-      return init_fail(n, "a key is listed twice", m->id);
-    n->nmembers = i + 1;
-    if (strcmp(m->id, n->id) == 0) {
-      if (sodium_memcmp(m->ed, my_ed, 32) != 0)
-        return init_fail(n, "this node is listed with another key", m->id);
-      me = true;
-      if (!(m->roles & P2PC_ROLE_REFERENCE))
-        c->time.priority = 255; /* never stands */
-    }
+  bool role = false;
+  int rv = members_make(n, in, k, c->secure.sign_sk, &n->members, &role);
+  if (rv)
+    return rv;
+  n->nmembers = k;
+  if (!role)
+    c->time.priority = 255; /* never stands */
+  return 0;
+}
+
+int p2pc__node_set_members(p2pc_node *n, const p2pc_member *in, uint32_t k,
+                           p2pc_now now) {
+  if (!n->cfg.secure.on || !n->nmembers || !k)
+    return P2PC_ERR_INVAL; /* a list is given, or taken away, at start */
+  n->now = now;
+  bool role = false;
+  p2pc__member *list = NULL;
+  int rv = members_make(n, in, k, n->cfg.secure.sign_sk, &list, &role);
+  if (rv)
+    return rv;
+  n->a->free(n->members, n->a->ud);
+  n->members = list;
+  n->nmembers = k;
+  memset(n->claims_seen, 0, sizeof n->claims_seen); /* roles may differ */
+  p2pc_timesync_set_priority(n->ts, role ? n->priority_cfg : 255);
+  /* links of members no longer listed, or listed with another key, go */
+  for (uint32_t i = 0; i < n->links_hw; i++) {
+    link *l = &n->links[i];
+    if ((l->state != L_UP && l->state != L_HELLO) || !l->sec || !l->rs_known)
+      continue;
+    const char *id = l->peer != NO_PEER ? n->peers[l->peer].id : NULL;
+    bool ok = id ? !p2pc__sec_id_refused(n, id, l) : member_key(n, l->rs);
+    if (ok)
+      continue;
+    char t[160] = "link: ";
+    p2pc__node_str_cat(t, sizeof t, id ? id : "a peer");
+    p2pc__node_str_cat(t, sizeof t, " is no longer on the allowlist: closed");
+    p2pc__node_log(n, P2PC_LOG_WARN, t);
+    p2pc__node_link_close(n, i, P2PC_WIRE_E_DUPLICATE,
+                          "removed from the allowlist");
   }
-  if (!me)
-    return init_fail(n, "this node is not on it", n->id);
   return 0;
 }
 
