@@ -396,8 +396,10 @@ P2PC_EXTERN int p2pc_node_link_input(p2pc_node *n, p2pc_link_id l,
 /* The connection is gone (EOF, error, or after a CLOSE action). */
 P2PC_EXTERN void p2pc_node_link_closed(p2pc_node *n, p2pc_link_id l,
                                        p2pc_now now);
-/* The bytes waiting to be written on l (NULL/0 if none). */
-P2PC_EXTERN void p2pc_node_link_output(const p2pc_node *n, p2pc_link_id l,
+/* The bytes waiting to be written on l (NULL/0 if none); valid until the
+ * next call on the node. On a secure link the frames written since the
+ * last call are sealed now, together. */
+P2PC_EXTERN void p2pc_node_link_output(p2pc_node *n, p2pc_link_id l,
                                        const uint8_t **p, size_t *len);
 /* The first len bytes of the output have been handed to the kernel. */
 P2PC_EXTERN void p2pc_node_link_consume(p2pc_node *n, p2pc_link_id l,

@@ -40,7 +40,7 @@ static void out_frame(p2pc_node *n, uint32_t lid, p2pc_frame_type type,
     rv = p2pc_wire_frame_end(b, at, n->cfg.max_frame);
   /* A link whose output is over its cap does not read: the message is
    * not lost for the node, its IHAVEs and GRAFTs repair it. */
-  if (!rv && l->out.len + b->len <= n->cfg.max_link_output)
+  if (!rv && p2pc__link_queued(l) + b->len <= n->cfg.max_link_output)
     p2pc__node_link_put(n, l, b->data, b->len);
 }
 

@@ -213,7 +213,8 @@ static bool links_grow(p2pc_node *n) {
     p2pc_buf_init(&ls[i].out, n->a,
                   n->cfg.max_link_output + 2 * n->cfg.max_frame);
     p2pc_buf_init(&ls[i].cin, n->a, 4 + P2PC_NOISE_MAX_MSG);
-    p2pc_buf_init(&ls[i].pend, n->a, n->cfg.max_link_output);
+    p2pc_buf_init(&ls[i].pend, n->a,
+                  n->cfg.max_link_output + 2 * n->cfg.max_frame);
   }
   n->links = ls;
   n->links_cap = cap;

@@ -46,9 +46,11 @@ bool p2pc_node_pop_action(p2pc_node *n, p2pc_action *a) {
   return true;
 }
 
-void p2pc_node_link_output(const p2pc_node *n, p2pc_link_id lid,
-                           const uint8_t **p, size_t *len) {
-  const link *l = lid < n->links_cap ? &n->links[lid] : NULL;
+void p2pc_node_link_output(p2pc_node *n, p2pc_link_id lid, const uint8_t **p,
+                           size_t *len) {
+  link *l = lid < n->links_cap ? &n->links[lid] : NULL;
+  if (l && l->state != L_FREE)
+    p2pc__sec_flush(n, l);
   if (!l || l->state == L_FREE || !l->out.len) {
     *p = NULL;
     *len = 0;

@@ -447,6 +447,13 @@ int p2pc__sec_init(p2pc_node *n, p2pc_node_config *c);
  * (an announcement of none). Nothing on plain links. */
 void p2pc__sec_claim_sign(p2pc_node *n, p2pc_wire_announce *an);
 void p2pc__sec_claim_check(p2pc_node *n, p2pc_wire_announce *an);
+/* Seals the frames a secure link holds (nothing on a plain link, or in
+ * the handshake). */
+void p2pc__sec_flush(p2pc_node *n, link *l);
+/* The bytes queued on a link: its output, and frames not yet sealed. */
+static inline size_t p2pc__link_queued(const link *l) {
+  return l->out.len + l->pend.len;
+}
 /* A link's secure state goes (keys wiped) when it is freed. */
 void p2pc__sec_release(p2pc_node *n, link *l);
 /* Frame bytes onto a link's output: sealed on a secure link (link.c;

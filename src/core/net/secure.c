@@ -64,15 +64,25 @@ static int seal(p2pc_node *n, link *l, const uint8_t *plain, size_t len) {
   return 0;
 }
 
+/* Frames wait in pend and are sealed together when the runtime takes
+ * the output (p2pc_node_link_output), or as soon as they fill a record:
+ * one record, one tag and one cipher call for a burst of small frames
+ * rather than one each. */
 bool p2pc__sec_write(p2pc_node *n, link *l, const uint8_t *b, size_t len) {
   if (!l->sec)
     return false;
-  if (l->hs)
-    (void)p2pc_buf_put(&l->pend, b, len); /* over its cap: lost, as a
-                                           * plain link's over-full output */
-  else
-    (void)seal(n, l, b, len);
+  (void)p2pc_buf_put(&l->pend, b, len); /* over its cap: lost, as a plain
+                                         * link's over-full output */
+  if (l->pend.len >= CHUNK)
+    p2pc__sec_flush(n, l);
   return true;
+}
+
+void p2pc__sec_flush(p2pc_node *n, link *l) {
+  if (!l->sec || l->hs || !l->pend.len)
+    return;
+  (void)seal(n, l, l->pend.data, l->pend.len);
+  p2pc_buf_reset(&l->pend);
 }
 
 void p2pc__sec_release(p2pc_node *n, link *l) {
@@ -127,12 +137,7 @@ static int hs_finish(p2pc_node *n, p2pc_link_id lid, link *l) {
   n->a->free(l->hs, n->a->ud);
   l->hs = NULL;
   n->sec_done++;
-  if (l->pend.len) {
-    int rv = seal(n, l, l->pend.data, l->pend.len);
-    p2pc_buf_reset(&l->pend);
-    if (rv)
-      return rv;
-  }
+  p2pc__sec_flush(n, l); /* what waited for the keys */
   return 0;
 }
 

@@ -85,7 +85,7 @@ void p2pc__node_stream_flush(p2pc_node *n, peer *p) {
     txmsg *t = txq_at(p, i);
     if (t->release_ns > n->now.mono_ns)
       break;
-    if (l->out.len + t->len > n->cfg.max_link_output)
+    if (p2pc__link_queued(l) + t->len > n->cfg.max_link_output)
       break; /* the socket is not draining: wait for it */
     p->tx_written = t->lseq;
     if (n->cfg.chaos_drop > 0 && rng_unit(n) < n->cfg.chaos_drop)
