@@ -210,7 +210,9 @@ typedef enum p2pc_event_type {
   P2PC_EVENT_MEMBER_SUSPECT, /* peer is suspected of having failed */
   P2PC_EVENT_MEMBER_ALIVE,   /* ... and refuted it: it is alive */
   P2PC_EVENT_MEMBER_DOWN,    /* peer declared failed (reason) */
-  P2PC_EVENT_RESOLVED        /* a lookup of peer ended (u.resolved.ok) */
+  P2PC_EVENT_RESOLVED,       /* a lookup of peer ended (u.resolved.ok) */
+  /* The clock set a source aside (reason, u.reject): it lied. */
+  P2PC_EVENT_CLOCK_REJECTED
 } p2pc_event_type;
 
 /* The EVENTS.md name of the type ("deliver", "peer_up", ...), or the
@@ -230,7 +232,7 @@ typedef struct p2pc_event {
    * end (the sender for one received, the destination for one sent), its
    * HLC stamp and the payload (DELIVERED only). */
   p2pc_msgid msg;
-  const char *peer; /* also PEER_UP/DOWN, WRITABLE, CLOCK_SAMPLE */
+  const char *peer; /* also PEER_UP/DOWN, WRITABLE, CLOCK_SAMPLE/REJECTED */
   bool outgoing;    /* UNDELIVERABLE: a message this node sent */
   uint64_t stamp;   /* HLC stamp of the message */
   uint64_t hlc;     /* this node's HLC at the event */
@@ -268,6 +270,11 @@ typedef struct p2pc_event {
       int64_t offset_ns, delay_ns, raw_offset_ns;
       bool interleaved, kernel;
     } sample;
+    struct {
+      int64_t offset_ns; /* its network time − this node's */
+      uint32_t judged;   /* other usable sources that judged it */
+      uint32_t against;  /* ... of them placing time elsewhere */
+    } reject;            /* CLOCK_REJECTED */
     /* CLOCK_UPDATE, CLOCK_SYNCED/UNSYNCED/STEPPED, REFERENCE_CHANGED */
     struct {
       p2pc_clock_mode mode;

@@ -179,6 +179,9 @@ static void print_tracking(const cJSON *a) {
          num_field(c, "rx_unverified"), num_field(c, "rx_bogus"),
          num_field(c, "rx_replay"), num_field(c, "filtered"),
          num_field(c, "tx_dropped"));
+  printf("Liars           : %.0f source(s) set aside, %.0f correction(s) "
+         "beyond maxChange ignored\n",
+         num_field(c, "rejected"), num_field(c, "max_change"));
   printf("Stamps          : rx %.0f kernel, %.0f user; tx %.0f kernel of "
          "%.0f timed (%.0f sent, %.0f send error(s))\n",
          num_field(st, "rx_kernel"), num_field(st, "rx_user"),

@@ -180,6 +180,8 @@ const char *p2pc_event_name(p2pc_event_type t) {
     return "member_down";
   case P2PC_EVENT_RESOLVED:
     return "resolved";
+  case P2PC_EVENT_CLOCK_REJECTED:
+    return "clock_reject";
   }
   return "unknown";
 }
@@ -377,6 +379,13 @@ static void body(sink *k, const p2pc_event *ev) {
     return;
   case P2PC_EVENT_CLOCK_UPDATE:
     clock_fields(k, ev);
+    return;
+  case P2PC_EVENT_CLOCK_REJECTED:
+    kv_str(k, "peer", ev->peer);
+    kv_str(k, "reason", ev->reason);
+    kv_i64(k, "offset_ns", ev->u.reject.offset_ns);
+    kv_u64(k, "judged", ev->u.reject.judged);
+    kv_u64(k, "against", ev->u.reject.against);
     return;
   case P2PC_EVENT_MEMBER_SUSPECT:
   case P2PC_EVENT_MEMBER_ALIVE:

@@ -145,6 +145,8 @@ static void add_tracking(p2pc_ctl_server *s, cJSON *o) {
   cJSON_AddNumberToObject(c, "rate_leaked", (double)t.c.rate_leaked);
   cJSON_AddNumberToObject(c, "tx_dropped", (double)t.c.tx_dropped);
   cJSON_AddNumberToObject(c, "filtered", (double)t.c.filtered);
+  cJSON_AddNumberToObject(c, "max_change", (double)t.c.max_change);
+  cJSON_AddNumberToObject(c, "rejected", (double)t.c.rejected);
   p2pc_ctl_io io;
   memset(&io, 0, sizeof io);
   s->h.io(s->h.ud, &io);

@@ -23,7 +23,7 @@ static bool node_id_ok(const char *s) { return p2pc_id_valid(s, strlen(s)); }
 bool p2pc_ctl_event_name_valid(const char *s) {
   if (strcmp(s, "*") == 0)
     return true;
-  for (int t = P2PC_EVENT_DELIVERED; t <= P2PC_EVENT_RESOLVED; t++)
+  for (int t = P2PC_EVENT_DELIVERED; t <= P2PC_EVENT_CLOCK_REJECTED; t++)
     if (p2pc_event_logged((p2pc_event_type)t) &&
         strcmp(s, p2pc_event_name((p2pc_event_type)t)) == 0)
       return true;

@@ -28,7 +28,7 @@ static uint32_t events_mask(const cJSON *names) {
   if (!names)
     return type_bit(P2PC_EVENT_DELIVERED);
   cJSON_ArrayForEach(it, names) {
-    for (int t = P2PC_EVENT_DELIVERED; t <= P2PC_EVENT_RESOLVED; t++) {
+    for (int t = P2PC_EVENT_DELIVERED; t <= P2PC_EVENT_CLOCK_REJECTED; t++) {
       p2pc_event_type ty = (p2pc_event_type)t;
       if (p2pc_event_logged(ty) &&
           (strcmp(it->valuestring, "*") == 0 ||
@@ -56,7 +56,7 @@ void p2pc_ctl_subscribe(p2pc_ctl_server *s, ctl_client *cc, const cJSON *req) {
     p2pc_ctl_answer(cc, NULL);
     return;
   }
-  for (int t = P2PC_EVENT_DELIVERED; t <= P2PC_EVENT_RESOLVED; t++)
+  for (int t = P2PC_EVENT_DELIVERED; t <= P2PC_EVENT_CLOCK_REJECTED; t++)
     if (m & type_bit((p2pc_event_type)t))
       cJSON_AddItemToArray(
           arr, cJSON_CreateString(p2pc_event_name((p2pc_event_type)t)));

@@ -96,6 +96,12 @@ static void on_scen(p2pc_sim *s, const p2pc_sim_event *e) {
       s->nodes[i].c.rate = e->x * 1e-6;
     }
     break;
+  case P2PC_SIM_EV_CLOCK_FREQ_STEP:
+    for (uint32_t i = e->a0; i < e->a1 && i < s->cfg.nodes; i++) {
+      p2pc__sim_clk_rebase(&s->nodes[i].c, s->now);
+      s->nodes[i].c.rate += e->x * 1e-6;
+    }
+    break;
   case P2PC_SIM_EV_LINK:
     s->link = e->link;
     break;

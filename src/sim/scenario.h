@@ -35,6 +35,7 @@
  *   at 30s freeze 7 for 4s     # handles nothing (SIGSTOP); links stay up
  *   at 45s clockstep 3 +0.05s
  *   at 45s clockfreq 3 500ppm
+ *   at 45s clockfreqstep 0 +50ppm   # its drift changes by +50 ppm
  *   at 50s link delay 1ms jitter 100us     # the default link changes
  *   at 30s lookup 0-99         # each looks a random node's record up
  *   at 5s lookup 0-99 of 199   # ... of a node of 199 (a node or range)
@@ -44,6 +45,7 @@
  *   expect error < 1ms after 30s
  *   expect converge < 20s
  *   expect causal ok | membership ok | bounds ok | lookups ok | views ok
+ *   expect bounds ok after 30s    # the violations of those seconds only
  *   expect synced all | expect synced >= 90
  *   expect falseticker 3                    # at the end
  *   expect falseticker 3 after 30s until 100s   # every second in between

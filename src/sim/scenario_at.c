@@ -25,7 +25,7 @@ int p2pc__scn_d_at(parser *p) {
   static const char usage[] =
       "usage: at T partition A B | heal | crash R | restart R | join R | "
       "leave R | slow R xF | freeze R for D | clockstep R +-T | "
-      "clockfreq R P | link ... | lookup R [of S]";
+      "clockfreq R P | clockfreqstep R +-P | link ... | lookup R [of S]";
   if (p->ntok < 3)
     return p2pc__scn_fail(p, "%s", usage);
   char when[48];
@@ -147,6 +147,14 @@ int p2pc__scn_d_at(parser *p) {
       return p2pc__scn_bad(
           p, "at T clockfreq R P: a drift in ppm, |P| <= 100000", v);
     e.kind = P2PC_SIM_EV_CLOCK_FREQ;
+    e.x = x;
+  } else if (strcmp(w, "clockfreqstep") == 0) {
+    if (!p2pc__scn_ppm(v, MAX_PPM, true, &x))
+      return p2pc__scn_bad(
+          p,
+          "at T clockfreqstep R +-P: a change of drift in ppm, |P| <= 100000",
+          v);
+    e.kind = P2PC_SIM_EV_CLOCK_FREQ_STEP;
     e.x = x;
   } else {
     return p2pc__scn_bad(p, "at: unknown event", w);

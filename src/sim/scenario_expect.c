@@ -36,7 +36,8 @@ int p2pc__scn_d_expect(parser *p) {
   p2pc_scenario *sc = p->sc;
   static const char usage[] =
       "usage: expect spread < T [after T] [until T] | error < T ... | "
-      "converge < T | causal ok | membership ok | bounds ok | lookups ok | "
+      "converge < T | causal ok | membership ok | bounds ok [after T] "
+      "[until T] | lookups ok | "
       "views ok | synced all | synced >= N | falseticker N [after T] "
       "[until T] | expired 0 | expired <= N | meta_p99 <= BYTES | "
       "broadcast ok [grace T] | bcast_p99_hops <= N | bcast_latency_p99 < T "
@@ -77,16 +78,28 @@ int p2pc__scn_d_expect(parser *p) {
                            p->tok[3]);
     x.kind = P2PC_SCN_CONVERGE;
     x.limit = v / NS_PER_S;
+  } else if (strcmp(w, "bounds") == 0) {
+    /* a window: the violations of its seconds only (a scenario whose
+     * followers knowingly leave their reference, as while they judge a
+     * liar, checks before and after) */
+    if (p->ntok < 3 || strcmp(p->tok[2], "ok") != 0)
+      return p2pc__scn_fail(p, "usage: expect bounds ok [after T] [until T]");
+    x.kind = P2PC_SCN_BOUNDS;
+    int rv = window(p, 3, &x);
+    if (rv < 0)
+      return rv;
+    if (rv > 0)
+      return p2pc__scn_fail(p, "usage: expect bounds ok [after T] [until T]");
+    if (x.until_ns <= x.after_ns)
+      return p2pc__scn_fail(p, "expect: until must come after after");
   } else if (strcmp(w, "causal") == 0 || strcmp(w, "membership") == 0 ||
-             strcmp(w, "bounds") == 0 || strcmp(w, "lookups") == 0 ||
-             strcmp(w, "views") == 0) {
+             strcmp(w, "lookups") == 0 || strcmp(w, "views") == 0) {
     if (p->ntok != 3 || strcmp(p->tok[2], "ok") != 0)
       return p2pc__scn_fail(p, "usage: expect %s ok", w);
     x.kind = w[0] == 'c'   ? P2PC_SCN_CAUSAL
              : w[0] == 'm' ? P2PC_SCN_MEMBERSHIP
              : w[0] == 'l' ? P2PC_SCN_LOOKUPS
-             : w[0] == 'v' ? P2PC_SCN_VIEWS
-                           : P2PC_SCN_BOUNDS;
+                           : P2PC_SCN_VIEWS;
   } else if (strcmp(w, "synced") == 0) {
     x.kind = P2PC_SCN_SYNCED;
     if (p->ntok == 3 && strcmp(p->tok[2], "all") == 0) {

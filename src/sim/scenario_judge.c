@@ -34,11 +34,17 @@ void p2pc_scn_judge_row(p2pc_scn_judge *j, const p2pc_scenario *sc,
     const p2pc_scn_expect *x = &sc->expect[i];
     p2pc_scn_verdict *v = &j->v[i];
     if (x->kind != P2PC_SCN_SPREAD && x->kind != P2PC_SCN_ERROR &&
-        x->kind != P2PC_SCN_TIER_MAX && x->kind != P2PC_SCN_TIER_P99)
+        x->kind != P2PC_SCN_TIER_MAX && x->kind != P2PC_SCN_TIER_P99 &&
+        x->kind != P2PC_SCN_BOUNDS)
       continue;
     double t = (double)row->t_s * NS_PER_S;
     if (t < (double)x->after_ns || t >= (double)x->until_ns)
       continue;
+    if (x->kind == P2PC_SCN_BOUNDS) { /* the window's violations */
+      v->measured += row->bound_violations;
+      v->seen = true;
+      continue;
+    }
     double m = x->kind == P2PC_SCN_SPREAD     ? row->spread
                : x->kind == P2PC_SCN_ERROR    ? row->err_max
                : x->kind == P2PC_SCN_TIER_MAX ? row->tier_max
@@ -285,10 +291,10 @@ uint32_t p2pc_scn_judge_end(p2pc_scn_judge *j, const p2pc_scenario *sc,
                r->passive_mean);
       break;
     case P2PC_SCN_BOUNDS:
-      v->measured = (double)r->bound_violations;
-      v->pass = r->bound_violations == 0;
-      snprintf(v->detail, sizeof v->detail, "%llu violations",
-               (unsigned long long)r->bound_violations);
+      if (x->after_ns == 0 && x->until_ns == UINT64_MAX)
+        v->measured = (double)r->bound_violations;
+      v->pass = v->measured == 0;
+      snprintf(v->detail, sizeof v->detail, "%.0f violations", v->measured);
       break;
     case P2PC_SCN_SYNCED:
       v->measured = r->synced;

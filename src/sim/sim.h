@@ -79,13 +79,14 @@ typedef enum p2pc_sim_ev_kind {
   P2PC_SIM_EV_LEAVE,      /* node a stops cleanly */
   P2PC_SIM_EV_CLOCK_STEP, /* node a's clock jumps by x seconds (a liar) */
   P2PC_SIM_EV_CLOCK_FREQ, /* node a's drift becomes x ppm */
-  P2PC_SIM_EV_LINK,       /* the default link model becomes `link` */
-  P2PC_SIM_EV_LOOKUP,     /* each alive node of [a0,a1) looks a random
-                            other node's record up (dht.h): one of
-                            [b0,b1), any if b1 is 0 */
-  P2PC_SIM_EV_FREEZE      /* nodes [a0,a1) handle no event for x seconds:
-                             no input, no timer; their connections stay up
-                             and what arrives waits (SIGSTOP) */
+  P2PC_SIM_EV_CLOCK_FREQ_STEP, /* node a's drift changes by x ppm */
+  P2PC_SIM_EV_LINK,            /* the default link model becomes `link` */
+  P2PC_SIM_EV_LOOKUP,          /* each alive node of [a0,a1) looks a random
+                                 other node's record up (dht.h): one of
+                                 [b0,b1), any if b1 is 0 */
+  P2PC_SIM_EV_FREEZE           /* nodes [a0,a1) handle no event for x seconds:
+                                  no input, no timer; their connections stay up
+                                  and what arrives waits (SIGSTOP) */
 } p2pc_sim_ev_kind;
 
 typedef struct p2pc_sim_event {

@@ -83,8 +83,11 @@ static const bad_case bad_cases[] = {
     {"at 5s crash 7-3\n",
      "t.scn:1: usage: at T partition A B | heal | crash R | restart R | join "
      "R | leave R | slow R xF | freeze R for D | clockstep R +-T | clockfreq "
-     "R P | link ... | lookup R [of S] (R: a node index or a range like "
-     "0-49)"},
+     "R P | clockfreqstep R +-P | link ... | lookup R [of S] (R: a node index "
+     "or a range like 0-49)"},
+    {"at 5s clockfreqstep 0 fast\n",
+     "t.scn:1: at T clockfreqstep R +-P: a change of drift in ppm, |P| <= "
+     "100000, got \"fast\""},
     {"at 5s lookup 1 2\n", "t.scn:1: usage: at T lookup R [of S]"},
     {"at 5s lookup 1 of x\n",
      "t.scn:1: at T lookup R of S: S is a node index or a range like 0-49, "
@@ -112,12 +115,19 @@ static const bad_case bad_cases[] = {
      "t.scn:1: expect: until must come after after"},
     {"expect causal fine\n", "t.scn:1: usage: expect causal ok"},
     {"expect views fine\n", "t.scn:1: usage: expect views ok"},
+    {"expect bounds fine\n",
+     "t.scn:1: usage: expect bounds ok [after T] [until T]"},
+    {"expect bounds ok later 3s\n",
+     "t.scn:1: usage: expect bounds ok [after T] [until T]"},
+    {"expect bounds ok after 5s until 2s\n",
+     "t.scn:1: expect: until must come after after"},
     {"expect synced most\n",
      "t.scn:1: usage: expect synced all | expect synced >= N"},
     {"expect happiness\n",
      "t.scn:1: usage: expect spread < T [after T] [until T] | error < T ... | "
-     "converge < T | causal ok | membership ok | bounds ok | lookups ok | "
-     "views ok | synced all | synced >= N | falseticker N [after T] [until "
+     "converge < T | causal ok | membership ok | bounds ok [after T] [until "
+     "T] | lookups ok | views ok | synced all | synced >= N | falseticker N "
+     "[after T] [until "
      "T] | expired 0 | expired <= N | meta_p99 <= BYTES | broadcast ok "
      "[grace T] | bcast_p99_hops <= N | bcast_latency_p99 < T | latency_p99 "
      "< T | flaps <= N | false_suspicions <= N | detect < T | unaddressable "

@@ -79,6 +79,11 @@ static void cb_typed(void *ud, p2pc_node *n, const p2pc_event *ev) {
   case P2PC_EVENT_REFERENCE_CHANGED:
     x->ref_events++;
     break;
+  case P2PC_EVENT_CLOCK_REJECTED:
+    x->reject_events++;
+    snprintf(x->last_reject, sizeof x->last_reject, "%s %s", ev->peer,
+             ev->reason);
+    break;
   default:
     break;
   }

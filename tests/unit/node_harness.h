@@ -48,6 +48,8 @@ typedef struct netnode {
   int samples, clock_events, steps;
   /* typed events for applications (p2pclock/node.h) */
   int synced_events, unsynced_events, ref_events, step_events;
+  int reject_events;    /* CLOCK_REJECTED */
+  char last_reject[80]; /* its peer and reason, "N0 contradicted" */
   /* event-log lines rendered, and typed events the log carries: equal */
   int lines, logged;
   int64_t last_net;

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "timesync.h"
+#include "timesync_int.h" /* p2pc__election_distrust: steer.c's verdict */
 
 #define SEC 1000000000LL
 #define MS 1000000LL
@@ -103,6 +104,43 @@ static void test_priority_then_class_then_id(void **state) {
   assert_int_equal(an.hops, 5);      /* through n3 */
   assert_int_equal(an.ref_priority, 100);
   assert_int_equal(an.ref_class, 6);
+  p2pc_timesync_free(ts);
+}
+
+/* A source set aside as a liar (steer.c judges) is passed over by the
+ * election for 10 minutes, then taken back; the table holds 8, the one
+ * closest to expiry giving way. */
+static void test_distrusted_reference_passed_over(void **state) {
+  (void)state;
+  p2pc_timesync *ts = make("n5", 128);
+  up(ts, "n1", 1, 0);
+  up(ts, "n2", 2, 0);
+  hear(ts, "n1", "n0", 1, 248, 1, 1, P2PC_ANNOUNCE_REF_ACTIVE, 0);
+  hear(ts, "n2", "n2", 100, 248, 1, 0, P2PC_ANNOUNCE_REF_ACTIVE, 0);
+  assert_string_equal(out(ts, true, 0).ref, "n0");
+  p2pc__election_distrust(ts, "n0", at(0).mono_ns);
+  assert_string_equal(out(ts, true, 0).ref, "n2"); /* the next candidate */
+  /* still announced, still alive, still set aside 9 minutes on */
+  int64_t t = 0;
+  for (uint64_t seq = 2; t < 540 * SEC; seq++) {
+    t += ANNOUNCE;
+    hear(ts, "n1", "n0", 1, 248, seq, 1, P2PC_ANNOUNCE_REF_ACTIVE, t);
+    hear(ts, "n2", "n2", 100, 248, seq, 0, P2PC_ANNOUNCE_REF_ACTIVE, t);
+  }
+  assert_string_equal(out(ts, true, t).ref, "n2");
+  assert_true(p2pc__election_distrusted(ts, "n0", at(t).mono_ns));
+  assert_false(p2pc__election_distrusted(ts, "n0", at(600 * SEC).mono_ns));
+  /* bounded: 8 more, each later, push the oldest (n0) out */
+  char id[8];
+  for (int k = 0; k < DISTRUSTED; k++) {
+    id[0] = 'x', id[1] = (char)('0' + k), id[2] = '\0';
+    p2pc__election_distrust(ts, id, at(t + k).mono_ns);
+  }
+  assert_false(p2pc__election_distrusted(ts, "n0", at(t + 9).mono_ns));
+  for (int k = 0; k < DISTRUSTED; k++) {
+    id[0] = 'x', id[1] = (char)('0' + k), id[2] = '\0';
+    assert_true(p2pc__election_distrusted(ts, id, at(t + 9).mono_ns));
+  }
   p2pc_timesync_free(ts);
 }
 
@@ -323,6 +361,7 @@ int main(void) {
       cmocka_unit_test(test_relay_better_only),
       cmocka_unit_test(test_poisoned_sequence_is_forgotten),
       cmocka_unit_test(test_claim_relayed_with_its_number),
+      cmocka_unit_test(test_distrusted_reference_passed_over),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -275,6 +275,20 @@ static void test_node_and_clock_records(void **state) {
                       HEAD("sample") ",\"peer\":\"B\",\"offset_ns\":-12,"
                                      "\"delay_ns\":300,\"raw_offset_ns\":4,"
                                      "\"interleaved\":false,\"kernel\":true}");
+  p2pc_event r = {.type = P2PC_EVENT_CLOCK_REJECTED,
+                  .now = {5, 6},
+                  .net_ns = 7,
+                  .peer = "R",
+                  .reason = "contradicted"};
+  r.u.reject.offset_ns = 50000000;
+  r.u.reject.judged = 5;
+  r.u.reject.against = 4;
+  assert_string_equal(p2pc_event_name(r.type), "clock_reject");
+  assert_true(p2pc_event_json(&r, "N", line, sizeof line) > 0);
+  assert_string_equal(line, HEAD("clock_reject") ",\"peer\":\"R\","
+                                                 "\"reason\":\"contradicted\","
+                                                 "\"offset_ns\":50000000,"
+                                                 "\"judged\":5,\"against\":4}");
   p2pc_event c = {.type = P2PC_EVENT_CLOCK_UPDATE, .now = {5, 6}, .net_ns = 7};
   c.u.clock.mode = P2PC_CLOCK_COLLABORATIVE;
   c.u.clock.ref = "";

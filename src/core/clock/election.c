@@ -14,6 +14,11 @@
 #define CANDIDATE_UPDATES 16 /* updates a follower needs to stand */
 #define RELAYS 8             /* out-of-turn announcements per interval, max */
 #define MAX_GRACE_HOPS 64    /* a reference's timeout grows with its hops */
+/* How long a source found lying stays set aside. Long against the
+ * judgement (seconds), so a liar that keeps lying costs the mesh one
+ * re-election per period, not a flap; short enough that a clock an
+ * operator has fixed is taken back without a restart. */
+#define DISTRUST_NS (600 * SEC)
 
 void p2pc__election_init(p2pc_timesync *ts, p2pc_now now) {
   /* The links are coming up and each gets our announcement as it does:
@@ -22,6 +27,36 @@ void p2pc__election_init(p2pc_timesync *ts, p2pc_now now) {
   /* The reference's sequence numbers rise across restarts: start from
    * the incarnation (which differs, increasing, on every start). */
   ts->el.my_seq = ts->incarnation;
+}
+
+void p2pc__election_distrust(p2pc_timesync *ts, const char *id,
+                             uint64_t now_mono) {
+  uint32_t h = id_hash(id) | 1; /* never 0: 0 marks a free slot */
+  distrust *slot = NULL;
+  for (uint32_t i = 0; i < DISTRUSTED; i++) {
+    distrust *d = &ts->el.distrusted[i];
+    if (d->hash == h && strcmp(d->id, id) == 0) {
+      slot = d;
+      break;
+    }
+    /* a free or expired slot, else the one closest to expiry */
+    if (!slot || (slot->until > now_mono && d->until < slot->until))
+      slot = d;
+  }
+  slot->hash = h;
+  slot->until = now_mono + DISTRUST_NS;
+  copy_id(slot->id, id);
+}
+
+bool p2pc__election_distrusted(const p2pc_timesync *ts, const char *id,
+                               uint64_t now_mono) {
+  uint32_t h = id_hash(id) | 1;
+  for (uint32_t i = 0; i < DISTRUSTED; i++) {
+    const distrust *d = &ts->el.distrusted[i];
+    if (d->hash == h && d->until > now_mono && strcmp(d->id, id) == 0)
+      return true;
+  }
+  return false;
 }
 
 /* <0 if dataset (p1, c1, id1) is better than (p2, c2, id2). */
@@ -177,7 +212,8 @@ void p2pc__election_run(p2pc_timesync *ts, uint64_t now_mono) {
   }
   for (uint32_t i = 0; i < ts->el.refs_cap; i++) {
     const refent *r = &ts->el.refs[i];
-    if (!ref_alive(ts, r, now_mono) || r->priority == 255)
+    if (!ref_alive(ts, r, now_mono) || r->priority == 255 ||
+        p2pc__election_distrusted(ts, r->id, now_mono))
       continue;
     /* only references some up neighbour still announces */
     bool heard = false;

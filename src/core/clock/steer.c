@@ -18,6 +18,28 @@
 #define HOLD_RATE 1e-6   /* error growth while in holdover, beyond skew */
 #define COMBINE_LIMIT 3  /* chrony's combinelimit: distance vs the best's */
 #define SWITCH_SAMPLES 8 /* a new parent's samples, at least */
+/* Judging the reference (and the first step): consecutive updates a
+ * source must be contradicted before it is set aside, and the other
+ * sources that must agree against it. */
+#define STRIKES 8
+#define MIN_AGAINST 2
+/* A reference whose newest sample leaps from its fitted line by more
+ * than half the judgement's margin is not followed for that update: its
+ * clock has just jumped, and the fit, mixing both sides, moves by
+ * milliseconds and hundreds of ppm until the runs test has cut the
+ * window; following it took the frequency to its clamp and pulled a
+ * mesh 1.2 ms a second before the judgement could see the liar. (A test
+ * of the rate alone also held honest followers in a starting mesh, whose
+ * young lines differ by hundreds of ppm.) */
+#define JUMP_UPDATES 16 /* ... once the follower's own line is learned */
+/* ... and for at most this many updates running: with nobody to
+ * contradict it, a reference whose samples keep leaping that long is
+ * followed again (the runs test cuts a jump out of a window sooner). */
+#define JUMP_HOLD_MAX 32
+/* Consecutive corrections beyond max_change_ns before the source that
+ * asks for them is lost (chrony's maxchange "ignore" count, 4 by
+ * default in our case). */
+#define MAX_CHANGE_UPDATES 4
 
 void p2pc__steer_init(p2pc_timesync *ts, p2pc_now now) {
   ts->steer.parent = -1;
@@ -66,6 +88,8 @@ static bool gate(const p2pc_timesync *ts, source *s, uint64_t mono,
     s->state = "other-ref";
   else if (!p2pc__steer_usable(ts, s, mono))
     s->state = "stale";
+  else if (p2pc__election_distrusted(ts, s->id, mono))
+    s->state = "rejected";
   else
     return true;
   return false;
@@ -88,6 +112,80 @@ static void emit_clock(p2pc_timesync *ts, int64_t local, double step,
                   .step_ns = step,
                   .adj_ns = adj};
   ts->h.event(ts->h.ud, &ev);
+}
+
+static void emit_reject(p2pc_timesync *ts, const source *s, const char *reason,
+                        uint32_t judged, uint32_t against) {
+  ts->c.rejected++;
+  if (!ts->h.event)
+    return;
+  p2pc_tsev ev = {.kind = P2PC_TSEV_REJECT,
+                  .peer = s->id,
+                  .offset_ns = to_i64(s->d),
+                  .reason = reason,
+                  .judged = judged,
+                  .against = against};
+  ts->h.event(ts->h.ud, &ev);
+}
+
+/* The lag that an honest change of rate can explain: a source that
+ * follows the reference re-fits its line within the horizon a sample
+ * stays usable in (8 polls at pollMax, at least 10 s), and meanwhile
+ * its time moves towards the reference's by at most max_slew (any
+ * oscillator's change of rate is far below it: a crystal's steps are
+ * ppm). 8 ms by default. */
+static double judge_margin(const p2pc_timesync *ts) {
+  double horizon = (double)(8 * poll_ns(ts->cfg.poll_max));
+  if (horizon < 10.0 * SEC)
+    horizon = 10.0 * SEC;
+  return ts->cfg.max_slew * horizon;
+}
+
+/* Whether source `ti`'s time (d ± lam) is contradicted by the node's
+ * other usable sources: those of any reference, synced, recent and not
+ * set aside, that agree with each other (the truechimers among them)
+ * and of which at least MIN_AGAINST, and more than half of all the
+ * others, hold intervals that miss [d − lam, d + lam] by more than
+ * judge_margin. *judged: the others; *against: those that contradict.
+ * Uses the selection scratch (ensure_scratch(nsrc + 1) first). */
+static bool contradicted(p2pc_timesync *ts, uint32_t ti, double d, double lam,
+                         p2pc_now now, uint32_t *judged, uint32_t *against) {
+  uint32_t m = 0;
+  *judged = *against = 0;
+  for (uint32_t i = 0; i < ts->nsrc; i++) {
+    source *s = &ts->src[i];
+    if (i == ti || !p2pc__steer_usable(ts, s, now.mono_ns) ||
+        p2pc__election_distrusted(ts, s->id, now.mono_ns))
+      continue;
+    p2pc__exchange_view(ts, s, now.local_ns);
+    ts->steer.iv[m] = (p2pc_interval){s->d - s->lambda, s->d + s->lambda};
+    ts->steer.ividx[m++] = i;
+  }
+  *judged = m;
+  if (m < MIN_AGAINST)
+    return false;
+  double margin = judge_margin(ts), tol = 0;
+  /* A bound wider than the margin says nothing of the source but that
+   * its samples disagree with each other: right after its clock jumped,
+   * its regression mixes both sides, and its estimate, already off by
+   * milliseconds, hides in the width. Judged by its estimate then. */
+  if (lam > margin)
+    lam = margin;
+  if (m >= 3) {
+    p2pc_select_truechimers(ts->steer.iv, m, ts->steer.edges, ts->steer.tc,
+                            &tol);
+  } else { /* two agree if their intervals meet within the margin */
+    const source *a = &ts->src[ts->steer.ividx[0]];
+    const source *b = &ts->src[ts->steer.ividx[1]];
+    bool agree = fabs(a->d - b->d) <= a->lambda + b->lambda + margin;
+    ts->steer.tc[0] = ts->steer.tc[1] = agree;
+  }
+  for (uint32_t k = 0; k < m; k++) {
+    const source *s = &ts->src[ts->steer.ividx[k]];
+    if (ts->steer.tc[k] && fabs(s->d - d) > s->lambda + lam + margin)
+      (*against)++;
+  }
+  return *against >= MIN_AGAINST && 2 * *against > m;
 }
 
 /* A source's distance from the reference's time: its error bound plus
@@ -137,6 +235,179 @@ static void steer(p2pc_timesync *ts, int64_t local, double d, double f,
   ts->steer.skew = skew;
   ts->steer.ever_updated = true;
   emit_clock(ts, local, step, d, src);
+}
+
+/* A log line built from parts (the core has no printf): text, then
+ * decimal integers. */
+typedef struct line {
+  char t[256];
+  size_t n;
+} line;
+
+static void put(line *l, const char *a) {
+  for (; *a && l->n + 1 < sizeof l->t; a++)
+    l->t[l->n++] = *a;
+  l->t[l->n] = '\0';
+}
+
+static void put_i64(line *l, int64_t v) {
+  char d[24];
+  int k = 0;
+  uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+  do
+    d[k++] = (char)('0' + u % 10);
+  while ((u /= 10) && k < 23);
+  if (v < 0)
+    put(l, "-");
+  while (k > 0 && l->n + 1 < sizeof l->t)
+    l->t[l->n++] = d[--k];
+  l->t[l->n] = '\0';
+}
+
+/* How far a source's newest sample lies from its fitted line: right
+ * after its clock jumped the fit mixes both sides and sits between them,
+ * milliseconds from the newest sample, while an honest change of rate
+ * leaves it within the rate change times a poll interval (300 us for
+ * 150 ppm at 2 s). */
+static double newest_residual(const source *s) {
+  const p2pc_srcstats *st = &s->st;
+  if (!st->n)
+    return 0;
+  const p2pc_sample *x = &st->s[(st->head + st->n - 1) % P2PC_SRCSTATS_MAX];
+  return (double)x->offset - p2pc_srcest_offset_at(&st->est, x->t);
+}
+
+/* The judgement of the source an update would follow (index pi): the
+ * reference, whenever it is the parent (it defines the time, so the
+ * intersection of the relays does not judge it); and any source before
+ * the first sync, which would be stepped to. Contradicted (contradicted())
+ * for STRIKES updates running, it is set aside (the election passes over
+ * it); meanwhile the node holds over, and says why once. Returns whether
+ * the update may follow it. */
+static bool judge_source(p2pc_timesync *ts, uint32_t pi, p2pc_now now) {
+  source *p = &ts->src[pi];
+  bool is_ref = strcmp(p->id, ts->el.ref) == 0;
+  uint32_t judged = 0, against = 0;
+  bool judge = is_ref || !ts->steer.nc.synced;
+  /* Only the reference followed until now: a new one brings its own
+   * line, which is taken. */
+  bool leapt = is_ref && ts->steer.nc.synced &&
+               pi == (uint32_t)ts->steer.parent &&
+               ts->steer.nc.updates >= JUMP_UPDATES &&
+               fabs(newest_residual(p)) > judge_margin(ts) / 2;
+  if (!leapt)
+    ts->steer.jump_holds = 0;
+  else if (ts->steer.jump_holds <= JUMP_HOLD_MAX)
+    ts->steer.jump_holds++;
+  bool wild = leapt && ts->steer.jump_holds <= JUMP_HOLD_MAX;
+  bool against_it =
+      judge && contradicted(ts, pi, p->d, p->lambda, now, &judged, &against);
+  if (!wild && !against_it) {
+    ts->steer.strikes = 0;
+    ts->steer.suspect[0] = '\0';
+    if (pi != (uint32_t)ts->steer.parent)
+      p2pc__timesync_say(ts, P2PC_LOG_INFO, "clock: following ", p->id, "");
+    return true;
+  }
+  if (strcmp(ts->steer.suspect, p->id) != 0) {
+    copy_id(ts->steer.suspect, p->id);
+    ts->steer.strikes = 0;
+  }
+  if (!against_it) { /* it leapt: not followed, not yet judged */
+    if (ts->steer.strikes == 0) {
+      line l = {.n = 0};
+      put(&l, "clock: reference ");
+      put(&l, p->id);
+      put(&l, ": its newest sample leapt ");
+      put_i64(&l, to_i64(newest_residual(p) / 1e3));
+      put(&l, " us from its line; holding over");
+      p2pc__timesync_say(ts, P2PC_LOG_WARN, l.t, "", "");
+    }
+    if (!ts->steer.strikes)
+      ts->steer.strikes = 1;
+    p->state = "suspect";
+    p->truechimer = false;
+    p2pc_netclock_hold(&ts->steer.nc, now.local_ns, ts->steer.skew + HOLD_RATE);
+    return false;
+  }
+  if (ts->steer.strikes <= 1) {
+    line l = {.n = 0};
+    put(&l,
+        ts->steer.nc.synced ? "clock: reference " : "clock: not stepping to ");
+    put(&l, p->id);
+    put(&l, ": its time is ");
+    put_i64(&l, to_i64(p->d / 1e3));
+    put(&l, " us from ours, beyond the bounds of ");
+    put_i64(&l, against);
+    put(&l, " of ");
+    put_i64(&l, judged);
+    put(&l, ts->steer.nc.synced ? " other sources; holding over"
+                                : " other sources; waiting");
+    p2pc__timesync_say(ts, P2PC_LOG_WARN, l.t, "", "");
+  }
+  p->state = "suspect";
+  p->truechimer = false;
+  if (++ts->steer.strikes >= STRIKES) {
+    line l = {.n = 0};
+    put(&l, "clock: rejecting ");
+    put(&l, p->id);
+    put(&l, ": contradicted by ");
+    put_i64(&l, against);
+    put(&l, " of ");
+    put_i64(&l, judged);
+    put(&l, " other sources for ");
+    put_i64(&l, STRIKES);
+    put(&l, " updates");
+    p2pc__timesync_say(ts, P2PC_LOG_WARN, l.t, "", "");
+    p2pc__election_distrust(ts, p->id, now.mono_ns);
+    emit_reject(ts, p, "contradicted", judged, against);
+    p->state = "rejected";
+    ts->steer.strikes = 0;
+    ts->steer.suspect[0] = '\0';
+    p2pc__steer_drop_parent(ts, (int32_t)pi);
+  }
+  if (ts->steer.nc.synced)
+    p2pc_netclock_hold(&ts->steer.nc, now.local_ns, ts->steer.skew + HOLD_RATE);
+  return false;
+}
+
+/* chrony's maxchange: once synced, a correction beyond max_change_ns is
+ * not applied but counted; MAX_CHANGE_UPDATES of them running and the
+ * source that asks for them is lost (set aside, as a contradicted one
+ * is). A synced mesh corrects by microseconds; a source that suddenly
+ * wants 100 ms has a broken clock or lies. */
+static bool within_max_change(p2pc_timesync *ts, source *p, double adj,
+                              p2pc_now now) {
+  if (!ts->steer.nc.synced || fabs(adj) <= (double)ts->cfg.max_change_ns) {
+    ts->steer.big_changes = 0;
+    return true;
+  }
+  ts->c.max_change++;
+  if (ts->steer.big_changes++ == 0) {
+    line l = {.n = 0};
+    put(&l, "clock: ignoring a correction of ");
+    put_i64(&l, to_i64(adj / 1e3));
+    put(&l, " us from ");
+    put(&l, p->id);
+    put(&l, ": beyond maxChange");
+    p2pc__timesync_say(ts, P2PC_LOG_WARN, l.t, "", "");
+  }
+  if (ts->steer.big_changes >= MAX_CHANGE_UPDATES) {
+    line l = {.n = 0};
+    put(&l, "clock: source ");
+    put(&l, p->id);
+    put(&l, " lost: ");
+    put_i64(&l, ts->steer.big_changes);
+    put(&l, " corrections running beyond maxChange");
+    p2pc__timesync_say(ts, P2PC_LOG_WARN, l.t, "", "");
+    p2pc__election_distrust(ts, p->id, now.mono_ns);
+    emit_reject(ts, p, "max_change", 0, 0);
+    p->state = "rejected";
+    ts->steer.big_changes = 0;
+    p2pc__steer_drop_parent(ts, (int32_t)(p - ts->src));
+  }
+  p2pc_netclock_hold(&ts->steer.nc, now.local_ns, ts->steer.skew + HOLD_RATE);
+  return false;
 }
 
 static void update_reference(p2pc_timesync *ts, p2pc_now now) {
@@ -231,11 +502,10 @@ static void update_reference(p2pc_timesync *ts, p2pc_now now) {
     p2pc_netclock_hold(&ts->steer.nc, local, ts->steer.skew + HOLD_RATE);
     return;
   }
-  if (best != ts->steer.parent)
-    p2pc__timesync_say(ts, P2PC_LOG_INFO, "clock: following ", ts->src[best].id,
-                       "");
-  ts->steer.parent = best;
   source *p = &ts->src[best];
+  if (!judge_source(ts, (uint32_t)best, now))
+    return;
+  ts->steer.parent = best;
   p->state = "selected";
   const p2pc_srcest *e = p2pc_srcstats_est(&p->st);
   /* Combining (chrony's combinelimit): the truechimers of the parent's
@@ -271,6 +541,8 @@ static void update_reference(p2pc_timesync *ts, p2pc_now now) {
       s->state = "combined";
   }
   ts->steer.ncombined = used;
+  if (!within_max_change(ts, p, sd / sw, now))
+    return;
   ts->steer.hops = p->hops < 254 ? (uint8_t)(p->hops + 1) : 255;
   ts->steer.root_delay = p->root_delay + e->min_delay;
   ts->steer.last_update_mono = now.mono_ns;

@@ -48,6 +48,8 @@ void p2pc_timesync_config_defaults(p2pc_timesync_config *cfg,
     cfg->max_slew = 500e-6;
   if (!cfg->step_threshold_ns)
     cfg->step_threshold_ns = 1000000;
+  if (!cfg->max_change_ns)
+    cfg->max_change_ns = 100000000;
   if (!cfg->precision_ns)
     cfg->precision_ns = 100;
   if (!cfg->max_sources)

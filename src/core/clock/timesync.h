@@ -32,16 +32,19 @@ _Static_assert(P2PC_DATAGRAM_MAX == P2PC_NTP_PACKET_MAX,
  * (<p2pclock/node.h>). */
 
 typedef struct p2pc_timesync_config {
-  bool disabled;                /* no time exchange at all (answers nothing) */
-  p2pc_clock_mode mode;         /* [reference] */
-  uint16_t time_port;           /* our UDP port, announced (0: listen port) */
-  uint8_t priority;             /* election: lower wins; 255 never [128] */
-  uint8_t clock_class;          /* election, after priority [248] */
-  int8_t poll_min, poll_max;    /* poll interval bounds, log2 s [-3, 1] */
-  bool poll_set;                /* poll_min/max given (else the defaults) */
-  uint32_t burst;               /* exchanges at poll_min at start [4] */
-  double max_slew;              /* slew rate bound [500e-6 = 500 ppm] */
-  int64_t step_threshold_ns;    /* the initial step only above [1 ms] */
+  bool disabled;             /* no time exchange at all (answers nothing) */
+  p2pc_clock_mode mode;      /* [reference] */
+  uint16_t time_port;        /* our UDP port, announced (0: listen port) */
+  uint8_t priority;          /* election: lower wins; 255 never [128] */
+  uint8_t clock_class;       /* election, after priority [248] */
+  int8_t poll_min, poll_max; /* poll interval bounds, log2 s [-3, 1] */
+  bool poll_set;             /* poll_min/max given (else the defaults) */
+  uint32_t burst;            /* exchanges at poll_min at start [4] */
+  double max_slew;           /* slew rate bound [500e-6 = 500 ppm] */
+  int64_t step_threshold_ns; /* the initial step only above [1 ms] */
+  /* once synced, a correction beyond this is ignored, and a source
+   * that asks for it 4 updates running is lost [100 ms] */
+  int64_t max_change_ns;
   int64_t precision_ns;         /* local clock read precision [1000] */
   uint32_t max_sources;         /* neighbours polled, at most [16] */
   uint64_t announce_ns;         /* ANNOUNCE interval [heartbeat] */
@@ -69,6 +72,9 @@ typedef struct p2pc_timesync_counters {
   uint64_t rate_leaked;   /* ... answered anyway (in answered_std too) */
   uint64_t tx_dropped;    /* the datagram queue was full */
   uint64_t filtered;      /* samples refused by the delay filter */
+  uint64_t max_change;    /* corrections ignored: beyond max_change_ns */
+  uint64_t rejected;      /* sources set aside (contradicted, or lost
+                             to max_change): P2PC_TSEV_REJECT */
 } p2pc_timesync_counters;
 
 typedef struct p2pc_tracking {
@@ -123,15 +129,16 @@ typedef struct p2pc_timesync p2pc_timesync;
 
 typedef enum p2pc_tsev_kind {
   P2PC_TSEV_SAMPLE, /* an exchange with a peer completed */
-  P2PC_TSEV_CLOCK   /* the network clock estimate was updated */
+  P2PC_TSEV_CLOCK,  /* the network clock estimate was updated */
+  P2PC_TSEV_REJECT  /* a source was set aside (EVENTS.md `clock_reject`) */
 } p2pc_tsev_kind;
 
 /* A report for the event log (EVENTS.md `sample` and `clock`). */
 typedef struct p2pc_tsev {
   p2pc_tsev_kind kind;
   /* sample */
-  const char *peer;
-  int64_t offset_ns; /* peer's network time − ours (EVENTS.md) */
+  const char *peer;  /* sample, reject */
+  int64_t offset_ns; /* peer's network time − ours (EVENTS.md); reject */
   int64_t delay_ns;
   int64_t raw_offset_ns; /* peer's local clock − ours */
   bool interleaved, kernel;
@@ -145,6 +152,10 @@ typedef struct p2pc_tsev {
   double err_ns;
   double step_ns; /* the initial step, 0 if none */
   double adj_ns;  /* the adjustment being slewed */
+  /* reject: why ("contradicted", "max_change"), and of the other usable
+   * sources, how many were judged and how many placed time elsewhere */
+  const char *reason;
+  uint32_t judged, against;
 } p2pc_tsev;
 
 typedef struct p2pc_timesync_hooks {

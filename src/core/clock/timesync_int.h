@@ -36,7 +36,8 @@
 #define QUEUE 128  /* datagrams not yet taken by the runtime */
 #define REFS 32    /* references remembered (max sequence seen) */
 #define SEC 1000000000LL
-#define CANDS 16 /* tier candidates remembered */
+#define CANDS 16     /* tier candidates remembered */
+#define DISTRUSTED 8 /* sources set aside (contradicted, beyond maxChange) */
 
 typedef struct exch {
   bool valid;
@@ -128,8 +129,18 @@ typedef struct refent {
   uint8_t claim[P2PC_CLAIM_LEN];
 } refent;
 
+/* A source set aside: not followed, not elected, until `until` (mono). */
+typedef struct distrust {
+  uint32_t hash; /* of id; 0 with until 0: a free slot */
+  uint64_t until;
+  char id[P2PC_NODE_ID_MAX + 1];
+} distrust;
+
 /* The election's state (election.c). */
 typedef struct p2pc__election {
+  /* Sources this node found lying (steer.c judges, election.c keeps):
+   * a bounded table, the entry closest to expiry gives way. */
+  distrust distrusted[DISTRUSTED];
   refent *refs; /* refs_cap of them, grown up to REFS */
   uint32_t refs_cap;
   uint64_t my_seq;
@@ -158,6 +169,13 @@ typedef struct p2pc__steer {
   bool ever_updated;
   uint32_t ntrue;
   uint32_t ncombined; /* sources in the last update (reference mode) */
+  /* Judging the source stepped or steered to (the reference, or any
+   * source before the first sync): who is suspect, for how many
+   * consecutive updates; and consecutive corrections beyond maxChange. */
+  char suspect[P2PC_NODE_ID_MAX + 1];
+  uint32_t strikes;
+  uint32_t jump_holds; /* updates running held: the reference leapt */
+  uint32_t big_changes;
   /* scratch for selection */
   p2pc_interval *iv;
   p2pc_edge *edges;
@@ -303,6 +321,13 @@ void p2pc__election_heard(p2pc_timesync *ts, const p2pc_wire_announce *an,
                           p2pc_now now);
 /* Elects the reference (el.ref, el.is_ref) among the alive ones. */
 void p2pc__election_run(p2pc_timesync *ts, uint64_t now_mono);
+/* Sets source id aside for DISTRUST_NS: no source of ours follows it and
+ * the election passes over it. */
+void p2pc__election_distrust(p2pc_timesync *ts, const char *id,
+                             uint64_t now_mono);
+/* Whether id is set aside (p2pc__election_distrust) at now_mono. */
+bool p2pc__election_distrusted(const p2pc_timesync *ts, const char *id,
+                               uint64_t now_mono);
 /* Whether the listening period since the start is over. */
 bool p2pc__election_listened(const p2pc_timesync *ts, uint64_t now_mono);
 /* p2pc_timesync_announce_out and p2pc_timesync_announce_relay. */

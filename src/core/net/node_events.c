@@ -43,6 +43,16 @@ void p2pc__node_ev_timesync(void *ud, const p2pc_tsev *e) {
     p2pc__node_emit(n, &ev);
     return;
   }
+  if (e->kind == P2PC_TSEV_REJECT) {
+    ev.type = P2PC_EVENT_CLOCK_REJECTED;
+    ev.peer = e->peer;
+    ev.reason = e->reason;
+    ev.u.reject.offset_ns = e->offset_ns;
+    ev.u.reject.judged = e->judged;
+    ev.u.reject.against = e->against;
+    p2pc__node_emit(n, &ev);
+    return;
+  }
   ev.type = P2PC_EVENT_CLOCK_UPDATE;
   ev.u.clock.mode = e->mode;
   ev.u.clock.ref = e->ref;
