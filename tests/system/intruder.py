@@ -24,17 +24,19 @@ would, and reports what the node did. Every wait is bounded.
       C is true if the node took the claim (answered HELLO).
   intruder.py evict HOST PORT N [JOINS]
       Eviction: up to N links with fresh IDs (until the node says its table
-      is full), then JOINS (default 10) links with fresh IDs and the JOIN
-      flag, one at a time, 300 ms apart; each makes a full node give up
-      one of its links, ours or a real peer's, with LEAVE. A LEAVE to one
-      of our links is answered at once, so that its slot comes free for
-      the next JOIN. Prints
+      is full); then it ends the session of each of them with a LEAVE that
+      names a last message it never sends, so that the node, waiting for
+      it (up to 30 s), never picks these links to give up; then JOINS
+      (default 10) links with fresh IDs and the JOIN flag, one at a time,
+      300 ms apart, each parked the same way once up. For each JOIN a full
+      node gives up a link with LEAVE: with ours parked, a real peer's.
+      Prints
         {"linked": true, "fresh": F, "full": B, "joins": J,
-         "joins_refused": R, "leaves_to_us": L, "real_peers": [...]}
-      (real_peers: the others the node's first PEERS named). The LEAVEs to
-      real peers are not seen here: the node's log says which links it
-      gave up ("table full: ending the session with P to take in Q"), and
-      a real peer that joins again makes it give up another.
+         "joins_refused": R, "leaves_to_us": L, "taken": J - L,
+         "real_peers": [...]}
+      (leaves_to_us: links of ours the node gave up before they were
+      parked; real_peers: the others its first PEERS named). A real peer
+      the node let go may link again, and be given up again.
   intruder.py announce HOST PORT [GO_FILE]
       Time: links as a stranger "mallory" (with a listen address and a time
       port, so the node takes it as a time source), reads the node's
@@ -447,18 +449,15 @@ def evict(host, port, nfresh, njoins):
     me = None
 
     def learned():
+        nonlocal me
         for body in frames_of(first, PEERS):
             recs = parse_peers(body)
-            nonlocal me
             if recs and me is None:
                 me = recs[0][0]  # the node's own record comes first
             real.update(r for r, _ in recs[1:])
         return me is not None
 
     pump(links, 5, learned)
-    real.discard(me)
-    ours = {first.rid}
-    real -= ours
     full = False
     serial = 0
     # Fresh IDs until the table is full.
@@ -474,41 +473,48 @@ def evict(host, port, nfresh, njoins):
                 break
             continue
         links.append(lk)
-        ours.add(lk.rid)
-    # Then JOINs, each of which makes the node give up one of its links.
-    joins = refused = leaves = 0
+    real -= {me} | {lk.rid for lk in links}
+    leaves = 0  # LEAVEs the node sent to give up a link of ours
+    parked = set()
 
-    def answer_leaves():
+    def park():
+        """Ends the session of each of our links by LEAVE, naming a last
+        message that never comes: the node answers, waits for it (30 s)
+        and meanwhile never picks that link to give up."""
         nonlocal leaves
         for lk in links:
-            for _ in frames_of(lk, LEAVE):
-                leaves += 1
-                lk.send(frame(LEAVE, varint(0) + varint(0)))
+            got = frames_of(lk, LEAVE)
+            if lk.rid in parked:
+                continue
+            leaves += len(got)
+            if lk.up and not lk.closed:
+                lk.send(frame(LEAVE, varint(1 << 40) + varint(0)))
+                parked.add(lk.rid)
 
+    pump(links, 0.3)
+    park()
+    # Then JOINs: the node must give up a link for each, and ours are all
+    # leaving already.
+    joins = refused = 0
     for _ in range(njoins):
         serial += 1
         lk = Link(host, port, "mallory%d-j%d" % (os.getpid(), serial),
                   time.time_ns(), flags=JOIN)
         pump(links + [lk], 5, lambda: lk.up or lk.closed)
-        if not lk.up:
+        if lk.up:
+            joins += 1
+            links.append(lk)
+        else:
             refused += 1
             lk.close()
-            pump(links, 0.3)
-            answer_leaves()
-            continue
-        joins += 1
-        links.append(lk)
-        ours.add(lk.rid)
-        # the LEAVE, if it is ours, was written with the answer to the JOIN
+        park()
         pump(links, 0.3)
-        answer_leaves()
-    pump(links, 0.5)
-    answer_leaves()
+        park()
     for lk in links:
         lk.close()
     print(json.dumps({"linked": True, "fresh": len(links) - 1 - joins,
                       "full": full, "joins": joins, "joins_refused": refused,
-                      "leaves_to_us": leaves,
+                      "leaves_to_us": leaves, "taken": joins - leaves,
                       "real_peers": sorted(real)}))
     return 0
 
