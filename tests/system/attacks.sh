@@ -16,6 +16,9 @@
 #   takeover: a stranger reads X's incarnation from Z's PEERS and says
 #     HELLO to Z as X with that incarnation + 1; open: Z takes it, drops
 #     the real X's link and refuses X as "stale incarnation";
+#   redirect: a stranger links to X and ends its session with a LEAVE
+#     naming a node to link to instead, at a port of its own; open: X
+#     dials it;
 #   evict: a stranger fills Y's table with fresh IDs, ends each of their
 #     sessions with a LEAVE whose last message never comes (so Y never
 #     picks them to give up), then links with the JOIN flag; open: Y gives
@@ -162,6 +165,20 @@ print(json.loads(sys.argv[1])["victim_incarnation"] + 1)' "$out")
     'stale incarnation' "$T/${m}X.err")"
 }
 
+redirect() {
+  local m=$1 out rc=0
+  out=$(intruder leave 127.0.0.1 "$PX") || rc=$?
+  log "$m: redirect: $out"
+  if [ "$m" = closed ]; then
+    [ "$rc" -eq 1 ] && refused "$out" || die "closed: redirect: $out"
+    return
+  fi
+  [ "$rc" -eq 0 ] || die "open: redirect: exit $rc"
+  python3 -c 'import json, sys
+sys.exit(0 if json.loads(sys.argv[1])["lure_connections"] >= 1 else 1)' \
+    "$out" || broken "X did not dial where the stranger's LEAVE sent it"
+}
+
 evict() {
   local m=$1 out rc=0
   out=$(intruder evict 127.0.0.1 "$PY" 12 10) || rc=$?
@@ -185,6 +202,7 @@ mesh open
 rogue open
 announce open
 takeover open
+redirect open
 evict open
 for id in X Y Z; do node_stop "open$id" "$T/open/$id.sock"; done
 
@@ -192,6 +210,7 @@ mesh closed
 rogue closed
 announce closed
 takeover closed
+redirect closed
 evict closed
 S=("$T/closed/X.sock" "$T/closed/Y.sock" "$T/closed/Z.sock")
 for id in X Y Z; do

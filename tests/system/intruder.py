@@ -46,6 +46,14 @@ would, and reports what the node did. Every wait is bounded.
       ANNOUNCE naming R with ref_seq 2^62 and holds the link 1 s more.
       Prints {"linked": true, "still_linked": B, "claimed_ref": ID,
       "ref": R, "ref_seq": N (R's, as the node announced it), "claims": C}.
+  intruder.py leave HOST PORT [SECS]
+      Redirect: links as a stranger and ends its session at once with a
+      LEAVE that names the node to link to instead: "lure<pid>" at a port
+      of 127.0.0.1 this script listens on. Prints, once the node has
+      dialed it or after SECS (default 5) s,
+        {"linked": true, "closed_with": "ERROR 6: ..." or null,
+         "lure_connections": C}
+      A node that links wherever a LEAVE sends it dials the lure: C is 1.
 
 Every mode links first; against a node that will not link (a closed one:
 docs/SECURITY.md) it prints {"linked": false, ...} and exits 1.
@@ -560,6 +568,37 @@ def announce_attack(host, port, go_file):
     return 0
 
 
+def leave_attack(host, port, secs):
+    lure = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lure.bind(("127.0.0.1", 0))
+    lure.listen(16)
+    lure.setblocking(False)
+    lport = lure.getsockname()[1]
+    lk = stranger(host, port)
+    if not lk:
+        lure.close()
+        return 1
+    pump([lk], 0.3)
+    lk.send(frame(LEAVE, varint(0) + varint(1) +
+                  record("lure%d" % os.getpid(), 1, "127.0.0.1", lport)))
+    conns = 0
+    end = time.monotonic() + secs
+    while time.monotonic() < end and not conns:
+        pump([lk], 0.05)
+        try:
+            c, _ = lure.accept()
+            conns += 1
+            c.close()
+        except (BlockingIOError, InterruptedError):
+            pass
+    answer = "ERROR %d: %s" % lk.error if lk.error else None
+    lk.close()
+    lure.close()
+    print(json.dumps({"linked": True, "closed_with": answer,
+                      "lure_connections": conns}))
+    return 0
+
+
 def main():
     a = sys.argv[1:]
     if len(a) in (4, 5) and a[0] == "takeover":
@@ -575,6 +614,9 @@ def main():
         sys.exit(reflect(a[1], int(a[2]), int(a[3]),
                          int(a[4]) if len(a) >= 5 else 32,
                          int(a[5]) if len(a) == 6 else 1))
+    if len(a) in (3, 4) and a[0] == "leave":
+        sys.exit(leave_attack(a[1], int(a[2]),
+                              float(a[3]) if len(a) == 4 else 5.0))
     print(__doc__, file=sys.stderr)
     sys.exit(2)
 
