@@ -74,11 +74,13 @@ broken() {
     "proves nothing against closed ones: intruder.py or this check is broken"
 }
 
-# refused OUT: the intruder's report says it never linked.
+# refused RC OUT: the intruder exited 1 and its report says it never
+# linked.
 refused() {
+  [ "$1" -eq 1 ] || return 1
   python3 -c 'import json, sys
 r = json.loads(sys.argv[1])
-sys.exit(0 if r["linked"] is False else 1)' "$1"
+sys.exit(0 if r["linked"] is False else 1)' "$2"
 }
 
 # A node of the attacker's own, --priority 0.
@@ -114,7 +116,7 @@ announce() {
   local m=$1 out rc=0
   if [ "$m" = closed ]; then
     out=$(intruder announce 127.0.0.1 "$PX") || rc=$?
-    [ "$rc" -eq 1 ] && refused "$out" || die "closed: announce: $out"
+    refused "$rc" "$out" || die "closed: announce: the intruder linked: $out"
     log "closed: announce: $out"
     return
   fi
@@ -140,7 +142,7 @@ takeover() {
   out=$(intruder takeover 127.0.0.1 "$PZ" X) || rc=$?
   log "$m: takeover: $out"
   if [ "$m" = closed ]; then
-    [ "$rc" -eq 1 ] && refused "$out" || die "closed: takeover: $out"
+    refused "$rc" "$out" || die "closed: takeover: the intruder linked: $out"
     return
   fi
   [ "$rc" -eq 0 ] || die "open: takeover: exit $rc"
@@ -170,7 +172,7 @@ redirect() {
   out=$(intruder leave 127.0.0.1 "$PX") || rc=$?
   log "$m: redirect: $out"
   if [ "$m" = closed ]; then
-    [ "$rc" -eq 1 ] && refused "$out" || die "closed: redirect: $out"
+    refused "$rc" "$out" || die "closed: redirect: the intruder linked: $out"
     return
   fi
   [ "$rc" -eq 0 ] || die "open: redirect: exit $rc"
@@ -184,7 +186,7 @@ evict() {
   out=$(intruder evict 127.0.0.1 "$PY" 12 10) || rc=$?
   log "$m: evict: $out"
   if [ "$m" = closed ]; then
-    [ "$rc" -eq 1 ] && refused "$out" || die "closed: evict: $out"
+    refused "$rc" "$out" || die "closed: evict: the intruder linked: $out"
     return
   fi
   [ "$rc" -eq 0 ] || die "open: evict: exit $rc"
