@@ -22,6 +22,7 @@ would, and reports what the node did. Every wait is bounded.
          "answer": "HELLO" or "ERROR code: reason" or "closed",
          "held_s": S, "closed_by_node": B, "data_frames": D}
       C is true if the node took the claim (answered HELLO).
+
   intruder.py evict HOST PORT N [JOINS]
       Eviction: up to N links with fresh IDs (until the node says its table
       is full); then it ends the session of each of them with a LEAVE that
@@ -37,6 +38,7 @@ would, and reports what the node did. Every wait is bounded.
       (leaves_to_us: links of ours the node gave up before they were
       parked; real_peers: the others its first PEERS named). A real peer
       the node let go may link again, and be given up again.
+
   intruder.py announce HOST PORT [GO_FILE]
       Time: links as a stranger "mallory" (with a listen address and a time
       port, so the node takes it as a time source), reads the node's
@@ -46,6 +48,7 @@ would, and reports what the node did. Every wait is bounded.
       ANNOUNCE naming R with ref_seq 2^62 and holds the link 1 s more.
       Prints {"linked": true, "still_linked": B, "claimed_ref": ID,
       "ref": R, "ref_seq": N (R's, as the node announced it), "claims": C}.
+
   intruder.py leave HOST PORT [SECS]
       Redirect: links as a stranger and ends its session at once with a
       LEAVE that names the node to link to instead: "lure<pid>" at a port
@@ -429,7 +432,8 @@ def takeover(host, port, victim, hold):
     pump([lk], 5, learned)
     lk.close()
     if inc is None:
-        print(json.dumps({"linked": True, "victim_incarnation": None}))
+        print(json.dumps({"linked": True, "victim_incarnation": None,
+                          "claimed": False}))
         return 0
     imp = Link(host, port, victim, inc + 1)
     pump([imp], 5, lambda: imp.up or imp.closed)
