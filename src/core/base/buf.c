@@ -179,7 +179,7 @@ bool p2pc_reader_be32(p2pc_reader *r, uint32_t *v) {
 }
 
 bool p2pc_reader_be64(p2pc_reader *r, uint64_t *v) {
-  uint32_t hi, lo;
+  uint32_t hi = 0, lo = 0;
   if (!need(r, 8))
     return false;
   p2pc_reader_be32(r, &hi);
