@@ -341,7 +341,7 @@ static void assert_dead(p2pc_noise_hs *hs) {
 /* Runs messages 0..i-1 normally; returns message i as written. */
 static size_t run_until(pair *p, p2pc_noise_pattern pat, unsigned i,
                         uint8_t *msg) {
-  uint8_t payload[64], back[MAXMSG];
+  uint8_t payload[64] = {0}, back[MAXMSG];
   size_t n, b;
   (void)pat;
   for (unsigned k = 0; k <= i; k++) {
