@@ -39,7 +39,8 @@ static p2pc_node *make(const char *id, uint16_t port, uint8_t who) {
   c.listen.addr[3] = 1;
   c.listen.port = port;
   c.secure.on = true;
-  memset(c.secure.psk, 0x42, sizeof c.secure.psk);
+  memset(c.secure.psk[0], 0x42, sizeof c.secure.psk[0]);
+  c.secure.npsk = 1;
   for (int k = 0; k < 32; k++) {
     c.secure.static_sk[k] = (uint8_t)(who * 29 + k);
     c.secure.entropy[k] = (uint8_t)(who * 7 + k * 5);

@@ -5,7 +5,8 @@
  * unreadable on the wire; a node without the key — or a plain node, or a
  * stranger's bytes — costs one failed handshake and never enters the
  * peer table; a record tampered with after the handshake closes the
- * link.
+ * link. The keyring: a responder takes a first message under any key it
+ * holds, and a rotation (install, use, remove) never drops a link.
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +17,8 @@
 static opts secure_opts(uint8_t cluster, uint8_t who, const char *seeds) {
   opts o = {.seeds = seeds};
   o.base.secure.on = true;
-  memset(o.base.secure.psk, cluster, sizeof o.base.secure.psk);
+  memset(o.base.secure.psk[0], cluster, sizeof o.base.secure.psk[0]);
+  o.base.secure.npsk = 1;
   for (int k = 0; k < 32; k++) {
     o.base.secure.static_sk[k] = (uint8_t)(who * 31 + k * 7 + 1);
     o.base.secure.entropy[k] = (uint8_t)(who * 17 + k * 3 + 5);
@@ -259,6 +261,131 @@ static void half_open_connections_are_bounded(void **state) {
   net_free(w);
 }
 
+/* o's keyring: the keys filled with each byte of ring[0..n), primary
+ * first. */
+static void set_ring(p2pc_node_secure *sec, const uint8_t *ring, unsigned n) {
+  memset(sec->psk, 0, sizeof sec->psk);
+  for (unsigned i = 0; i < n; i++)
+    memset(sec->psk[i], ring[i], sizeof sec->psk[i]);
+  sec->npsk = (uint8_t)n;
+}
+
+static void live_ring(net *w, int i, const uint8_t *ring, unsigned n) {
+  p2pc_node_secure sec = {0};
+  set_ring(&sec, ring, n);
+  assert_int_equal(
+      p2pc_node_keyring_set(w->nodes[i].n, (const uint8_t(*)[32])sec.psk, n),
+      0);
+}
+
+/* Different primaries, a key in common: they link, whichever dials. */
+static void different_primaries_link_through_a_shared_key(void **state) {
+  (void)state;
+  net *w = net_new();
+  opts a = secure_opts(7, 0, NULL), b = secure_opts(8, 1, "0");
+  set_ring(&a.base.secure, (const uint8_t[]){7, 8}, 2); /* new key in use */
+  set_ring(&b.base.secure, (const uint8_t[]){8, 7}, 2); /* old key in use */
+  start_pair(w, &a, &b);
+  send_ok(w, 1, "N0", "over a shared key");
+  run(w, 200);
+  assert_int_equal(count_delivered(&w->nodes[0], "N1"), 1);
+  /* N0 dials too: a third node that holds N0's primary only */
+  opts c = secure_opts(7, 2, "0");
+  start_node(w, 2, &c);
+  run(w, 1000);
+  assert_true(linked(w, 2, "N0"));
+  /* a node with neither key is refused at both */
+  opts d = secure_opts(9, 3, "0,1");
+  start_node(w, 3, &d);
+  run(w, 2000);
+  assert_false(linked(w, 3, "N0"));
+  assert_false(linked(w, 3, "N1"));
+  net_free(w);
+}
+
+/* The rotation, live on three nodes: install, use, remove; no link goes
+ * down at any step, new links are made at each step, and once the old key
+ * is removed a node holding only it cannot link. */
+static void a_rotation_drops_no_link(void **state) {
+  (void)state;
+  net *w = net_new();
+  opts o[3] = {secure_opts(7, 0, NULL), secure_opts(7, 1, "0"),
+               secure_opts(7, 2, "0,1")};
+  for (int i = 0; i < 3; i++)
+    start_node(w, i, &o[i]);
+  run(w, 1000);
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 3; j++)
+      assert_true(i == j || linked(w, i, w->nodes[j].id));
+  for (int i = 0; i < 3; i++) /* install */
+    live_ring(w, i, (const uint8_t[]){7, 8}, 2);
+  run(w, 200);
+  live_ring(w, 0, (const uint8_t[]){8, 7}, 2); /* use, one node at a time */
+  run(w, 200);
+  /* a new link mid-rotation, from a node that uses the new key */
+  opts d = secure_opts(8, 3, "1,2");
+  start_node(w, 3, &d);
+  run(w, 1000);
+  assert_true(linked(w, 3, "N1"));
+  assert_true(linked(w, 3, "N2"));
+  live_ring(w, 1, (const uint8_t[]){8, 7}, 2);
+  live_ring(w, 2, (const uint8_t[]){8, 7}, 2);
+  run(w, 200);
+  for (int i = 0; i < 3; i++) /* remove */
+    live_ring(w, i, (const uint8_t[]){8}, 1);
+  run(w, 1000);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(w->nodes[i].peer_down, 0);
+    for (int j = 0; j < 3; j++)
+      assert_true(i == j || linked(w, i, w->nodes[j].id));
+  }
+  send_ok(w, 2, "N0", "after the rotation");
+  run(w, 200);
+  assert_int_equal(count_delivered(&w->nodes[0], "N2"), 1);
+  /* the old key alone is refused now */
+  uint64_t failed = w->nodes[0].n->sec_failed;
+  opts old = secure_opts(7, 4, "0");
+  start_node(w, 4, &old);
+  run(w, 2000);
+  assert_false(linked(w, 4, "N0"));
+  assert_true(w->nodes[0].n->sec_failed > failed);
+  /* a restarted member links with the new key */
+  crash(w, 2);
+  run(w, 100);
+  opts again = secure_opts(8, 2, "0,1");
+  start_node(w, 2, &again);
+  run(w, 2000);
+  assert_true(linked(w, 2, "N0"));
+  assert_true(linked(w, 2, "N1"));
+  net_free(w);
+}
+
+/* A keyring the node refuses, unchanged after. */
+static void a_bad_keyring_is_refused(void **state) {
+  (void)state;
+  net *w = net_new();
+  opts a = secure_opts(7, 0, NULL), plain = {0};
+  start_node(w, 0, &a);
+  start_node(w, 1, &plain);
+  uint8_t k[P2PC_KEYRING_MAX + 1][32];
+  for (int i = 0; i <= P2PC_KEYRING_MAX; i++)
+    memset(k[i], 10 + i, 32);
+  p2pc_node *n = w->nodes[0].n;
+  const uint8_t(*kk)[32] = (const uint8_t(*)[32])k;
+  assert_int_equal(p2pc_node_keyring_set(n, kk, 0), P2PC_ERR_INVAL);
+  assert_int_equal(p2pc_node_keyring_set(n, kk, P2PC_KEYRING_MAX + 1),
+                   P2PC_ERR_INVAL);
+  memcpy(k[1], k[0], 32);
+  assert_int_equal(p2pc_node_keyring_set(n, kk, 2), P2PC_ERR_INVAL);
+  assert_int_equal(p2pc_node_keyring_set(w->nodes[1].n, kk, 1),
+                   P2PC_ERR_INVAL); /* links in clear */
+  assert_int_equal(n->cfg.secure.npsk, 1);
+  assert_int_equal(n->cfg.secure.psk[0][0], 7);
+  assert_int_equal(p2pc_node_keyring_set(n, kk + 1, P2PC_KEYRING_MAX), 0);
+  assert_int_equal(n->cfg.secure.npsk, P2PC_KEYRING_MAX);
+  net_free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(same_cluster_key_links_and_delivers),
@@ -268,6 +395,9 @@ int main(void) {
       cmocka_unit_test(an_id_is_bound_to_its_key),
       cmocka_unit_test(keys_are_replaced_as_records_go),
       cmocka_unit_test(half_open_connections_are_bounded),
+      cmocka_unit_test(different_primaries_link_through_a_shared_key),
+      cmocka_unit_test(a_rotation_drops_no_link),
+      cmocka_unit_test(a_bad_keyring_is_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -167,7 +167,8 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
       cfg && cfg->alloc ? cfg->alloc : p2pc_allocator_default();
   if (!cfg || !cfg->id || !p2pc_node_id_valid(cfg->id, strlen(cfg->id)) ||
       cfg->chaos_delay_min_ns > cfg->chaos_delay_max_ns ||
-      cfg->chaos_drop < 0 || cfg->chaos_drop >= 1)
+      cfg->chaos_drop < 0 || cfg->chaos_drop >= 1 ||
+      (cfg->secure.on && cfg->secure.npsk > P2PC_KEYRING_MAX))
     return P2PC_ERR_INVAL;
   p2pc_node *n = a->realloc(NULL, sizeof *n, a->ud);
   if (!n)
