@@ -268,6 +268,17 @@ static void print_vclock(const cJSON *ans) {
          num_field(vc, "offset_s"), num_field(vc, "drift_ppm"));
 }
 
+/* The keyring: one line a key, its fingerprint, the primary marked. */
+static void print_keyring(const cJSON *ans) {
+  const cJSON *arr = cJSON_GetObjectItemCaseSensitive(ans, "keys"), *k;
+  cJSON_ArrayForEach(k, arr) {
+    printf("%s%s\n", p2pc_cli_str_field(k, "fingerprint"),
+           cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(k, "primary"))
+               ? " primary"
+               : "");
+  }
+}
+
 void p2pc_cli_print_answer(const char *name, const cJSON *ans) {
   if (strcmp(name, "peers") == 0) {
     print_peers(ans);
@@ -290,6 +301,8 @@ void p2pc_cli_print_answer(const char *name, const cJSON *ans) {
     printf("sent %.0f message(s) to random peers\n", num_field(ans, "sent"));
   } else if (strcmp(name, "stop") == 0) {
     printf("the node is stopping\n");
+  } else if (strcmp(name, "keys") == 0) {
+    print_keyring(ans);
   } else {
     print_keys(ans);
   }
