@@ -72,7 +72,8 @@ static void check_out(const p2pc_datagram *d) {
   bool has_ext;
   if (p2pc_dgram_is_overlay(d->data, d->len)) { /* the lookup's (dgram.h) */
     static p2pc_dgram g;
-    FUZZ_CHECK(p2pc_dgram_get(d->data, d->len, &g) == (int)d->len);
+    FUZZ_CHECK(p2pc_dgram_get(d->data, d->len, P2PC_DATAGRAM_MAX, &g) ==
+               (int)d->len);
     return;
   }
   FUZZ_CHECK(d->len >= P2PC_NTP_HEADER_LEN && d->len <= P2PC_NTP_PACKET_MAX);
