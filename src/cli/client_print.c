@@ -174,11 +174,12 @@ static void print_tracking(const cJSON *a) {
          num_field(c, "rate_limited"), num_field(c, "rate_kod"),
          num_field(c, "rate_leaked"));
   printf("Refused         : malformed %.0f, mode %.0f, unverified %.0f, "
-         "bogus %.0f, replay %.0f, filtered %.0f, queue full %.0f\n",
+         "unauthenticated %.0f, bogus %.0f, replay %.0f, filtered %.0f, "
+         "queue full %.0f\n",
          num_field(c, "rx_malformed"), num_field(c, "rx_mode"),
-         num_field(c, "rx_unverified"), num_field(c, "rx_bogus"),
-         num_field(c, "rx_replay"), num_field(c, "filtered"),
-         num_field(c, "tx_dropped"));
+         num_field(c, "rx_unverified"), num_field(c, "rx_unauth"),
+         num_field(c, "rx_bogus"), num_field(c, "rx_replay"),
+         num_field(c, "filtered"), num_field(c, "tx_dropped"));
   printf("Stamps          : rx %.0f kernel, %.0f user; tx %.0f kernel of "
          "%.0f timed (%.0f sent, %.0f send error(s))\n",
          num_field(st, "rx_kernel"), num_field(st, "rx_user"),

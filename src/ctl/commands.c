@@ -136,6 +136,7 @@ static void add_tracking(p2pc_ctl_server *s, cJSON *o) {
   cJSON_AddNumberToObject(c, "rx_malformed", (double)t.c.rx_malformed);
   cJSON_AddNumberToObject(c, "rx_mode", (double)t.c.rx_mode);
   cJSON_AddNumberToObject(c, "rx_unverified", (double)t.c.rx_unverified);
+  cJSON_AddNumberToObject(c, "rx_unauth", (double)t.c.rx_unauth);
   cJSON_AddNumberToObject(c, "rx_bogus", (double)t.c.rx_bogus);
   cJSON_AddNumberToObject(c, "rx_replay", (double)t.c.rx_replay);
   cJSON_AddNumberToObject(c, "answered", (double)t.c.answered);

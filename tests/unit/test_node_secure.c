@@ -6,13 +6,22 @@
  * stranger's bytes — costs one failed handshake and never enters the
  * peer table; a record tampered with after the handshake closes the
  * link. The keyring: a responder takes a first message under any key it
- * holds, and a rotation (install, use, remove) never drops a link.
+ * holds, and a rotation (install, use, remove) never drops a link. The
+ * time socket: a secure node's own datagrams carry a MAC and fit the
+ * size rules; one without it (or with a bad one) is dropped and counted,
+ * never answered; standard NTP clients are answered; a secure mesh still
+ * syncs its clocks and looks IDs up.
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "dgram.h"
 #include "node_harness.h"
 #include "nodeint.h"
+#include "ntp.h"
 
 static opts secure_opts(uint8_t cluster, uint8_t who, const char *seeds) {
   opts o = {.seeds = seeds};
@@ -386,6 +395,190 @@ static void a_bad_keyring_is_refused(void **state) {
   net_free(w);
 }
 
+/* ---- the time socket ---------------------------------------------------- */
+
+static p2pc_tracking track(const net *w, int i) {
+  p2pc_tracking t;
+  p2pc_node_tracking(w->nodes[i].n, now_at(w, i), &t);
+  return t;
+}
+
+/* A p2pclock request as an open node writes it (no MAC). */
+static size_t plain_request(uint8_t *b, const char *id) {
+  p2pc_ntp_header h = {
+      .version = 4, .mode = P2PC_NTP_MODE_CLIENT, .xmt = 0x1122334455667788ull};
+  p2pc_ntp_ext e = {.kind = P2PC_NTP_EXT_REQUEST};
+  strcpy(e.id, id);
+  p2pc_ntp_header_put(b, &h);
+  assert_int_equal(p2pc_ntp_ext_put(b + 48, &e), P2PC_NTP_EXT_LEN);
+  return P2PC_NTP_PACKET_MAX;
+}
+
+/* The datagrams a secure node takes and refuses, and what it sends. */
+static void datagrams_without_a_valid_mac_are_dropped(void **state) {
+  (void)state;
+  net *w = net_new();
+  opts a = secure_opts(7, 0, NULL);
+  start_node(w, 0, &a);
+  p2pc_node *n = w->nodes[0].n;
+  p2pc_datagram d;
+  while (p2pc_node_pop_datagram(n, &d))
+    ;
+  p2pc_wire_addr from = {.family = 4, .addr = {127, 0, 0, 9}, .port = 7777};
+  uint8_t rq[P2PC_DATAGRAM_MAX + 16];
+  /* an open node's request, with and without junk where a MAC would be */
+  size_t len = plain_request(rq, "N5");
+  p2pc_node_time_input(n, &from, rq, len, 0, false, now_at(w, 0));
+  memset(rq + len, 0x5a, 16);
+  p2pc_node_time_input(n, &from, rq, len + 16, 0, false, now_at(w, 0));
+  assert_false(p2pc_node_pop_datagram(n, &d));
+  /* a FINDNODE without a MAC, and one with a bad one */
+  p2pc_buf fb;
+  p2pc_buf_init(&fb, p2pc_allocator_default(), 512);
+  p2pc_wire_record self = {.id = "N5", .addr = from, .time_port = 7777};
+  assert_int_equal(p2pc_dgram_findnode_put(&fb, P2PC_DGRAM_MAX_AUTH, 9, &self,
+                                           p2pc_dht_key("N0")),
+                   0);
+  p2pc_node_time_input(n, &from, fb.data, fb.len, 0, false, now_at(w, 0));
+  uint8_t fn[P2PC_DATAGRAM_MAX] = {0};
+  memcpy(fn, fb.data, fb.len);
+  p2pc_node_time_input(n, &from, fn, sizeof fn, 0, false, now_at(w, 0));
+  p2pc_buf_reset(&fb);
+  assert_int_equal(p2pc_dgram_findnode_put(&fb, P2PC_DATAGRAM_MAX, 9, &self,
+                                           p2pc_dht_key("N0")),
+                   0);
+  p2pc_node_time_input(n, &from, fb.data, fb.len, 0, false, now_at(w, 0));
+  assert_false(p2pc_node_pop_datagram(n, &d));
+  assert_int_equal(track(w, 0).c.rx_unauth, 5);
+  p2pc_dht_stats st;
+  p2pc_dht_stats_get(p2pc_node_dht(n), &st);
+  assert_int_equal(st.rx, 0); /* the lookup never saw them */
+  assert_int_equal(st.entries, 0);
+  assert_non_null(strstr(w->nodes[0].last_error_log, "authenticator"));
+  /* a standard client is answered as before: 48 bytes, no MAC */
+  uint8_t std[48] = {0x23};
+  p2pc_node_time_input(n, &from, std, sizeof std, 0, false, now_at(w, 0));
+  assert_true(p2pc_node_pop_datagram(n, &d));
+  assert_int_equal(d.len, 48);
+  assert_true(d.stamp_xmt);
+  p2pc_buf_fini(&fb);
+  net_free(w);
+}
+
+/* What a secure node sends: every datagram at most P2PC_DATAGRAM_MAX,
+ * its MAC last (a node with another key refuses it; with the key, taken),
+ * and an answer no longer than its request. */
+static void a_sealed_exchange_is_taken_and_answered(void **state) {
+  (void)state;
+  net *w = net_new();
+  opts a = secure_opts(7, 0, NULL), b = secure_opts(7, 1, "0"),
+       c = secure_opts(8, 2, NULL);
+  start_node(w, 2, &c); /* another network, not linked */
+  start_pair(w, &a, &b);
+  run(w, 3000);
+  p2pc_tracking t0 = track(w, 0), t1 = track(w, 1);
+  assert_true(t0.c.answered > 0 && t1.c.answered > 0);
+  assert_int_equal(t0.c.rx_unauth + t1.c.rx_unauth, 0);
+  /* a request as N1 writes one, sealed as PROTOCOL.md says: the field
+   * at P2PC_NTP_EXT_LEN_AUTH bytes, then BLAKE2b-128 keyed by
+   * crypto_kdf(cluster key, 1, "p2pctime") over all before it */
+  p2pc_node *n0 = w->nodes[0].n, *n2 = w->nodes[2].n;
+  uint8_t rq[P2PC_DATAGRAM_MAX];
+  p2pc_ntp_header h = {
+      .version = 4, .mode = P2PC_NTP_MODE_CLIENT, .xmt = 0x1122334455667789ull};
+  p2pc_ntp_ext e = {.kind = P2PC_NTP_EXT_REQUEST, .id = "N1"};
+  p2pc_ntp_header_put(rq, &h);
+  assert_int_equal(p2pc_ntp_ext_put_len(rq + 48, P2PC_NTP_EXT_LEN_AUTH, &e),
+                   P2PC_NTP_EXT_LEN_AUTH);
+  size_t rql = 48 + P2PC_NTP_EXT_LEN_AUTH + 16;
+  assert_int_equal(rql, P2PC_DATAGRAM_MAX);
+  uint8_t psk[32], k[32];
+  memset(psk, 7, sizeof psk);
+  crypto_kdf_derive_from_key(k, sizeof k, 1, "p2pctime", psk);
+  crypto_generichash(rq + rql - 16, 16, rq, rql - 16, k, sizeof k);
+  bool has_ext;
+  p2pc_wire_addr from = p2pc_drive_addr(1);
+  p2pc_datagram d;
+  while (p2pc_node_pop_datagram(n2, &d))
+    ;
+  uint64_t before = track(w, 2).c.rx_unauth;
+  p2pc_node_time_input(n2, &from, rq, rql, 0, false, now_at(w, 2));
+  assert_false(p2pc_node_pop_datagram(n2, &d));
+  assert_int_equal(track(w, 2).c.rx_unauth, before + 1);
+  /* N0 answers it (a replay gets an answer any client could get) */
+  while (p2pc_node_pop_datagram(n0, &d))
+    ;
+  p2pc_node_time_input(n0, &from, rq, rql, local_at(w, 0, w->now), true,
+                       now_at(w, 0));
+  assert_true(p2pc_node_pop_datagram(n0, &d));
+  assert_true(d.len <= rql);
+  assert_int_equal(d.len, P2PC_DATAGRAM_MAX);
+  assert_false(d.stamp_xmt); /* T3 written before the MAC */
+  assert_int_equal(p2pc_ntp_decode(d.data, d.len - 16u, &h, &e, &has_ext), 0);
+  assert_true(has_ext && e.kind == P2PC_NTP_EXT_REPLY);
+  assert_true(h.xmt != 0);
+  /* one bit flipped anywhere: refused */
+  uint8_t bad[P2PC_DATAGRAM_MAX];
+  memcpy(bad, rq, rql);
+  bad[P2PC_DATAGRAM_XMT_OFFSET] ^= 1;
+  uint64_t u0 = track(w, 0).c.rx_unauth;
+  p2pc_node_time_input(n0, &from, bad, rql, 0, false, now_at(w, 0));
+  assert_false(p2pc_node_pop_datagram(n0, &d));
+  assert_int_equal(track(w, 0).c.rx_unauth, u0 + 1);
+  net_free(w);
+}
+
+/* Secure nodes sync their clocks and look IDs up over sealed datagrams,
+ * during a rotation too (the primary to send, any key to take). */
+static void a_secure_mesh_syncs_and_looks_up(void **state) {
+  (void)state;
+  net *w = net_new();
+  static const int64_t off[] = {0, 300000000, -700000000, 900000000};
+  static const char *seeds[] = {NULL, "0", "1", "2"};
+  for (int i = 0; i < 4; i++) {
+    opts o = secure_opts(7, (uint8_t)i, seeds[i]);
+    o.base.time.priority = i == 2 ? 10 : 128;
+    o.base.time.clock_class = 248;
+    o.base.max_peers = 2;
+    w->nodes[i].clock_offset = off[i];
+    start_node(w, i, &o);
+  }
+  run(w, 5000);
+  /* a rotation half done: N0 and N1 send under the new key */
+  for (int i = 0; i < 4; i++)
+    live_ring(w, i, (const uint8_t[]){7, 8}, 2);
+  live_ring(w, 0, (const uint8_t[]){8, 7}, 2);
+  live_ring(w, 1, (const uint8_t[]){8, 7}, 2);
+  run(w, 15000);
+  for (int i = 0; i < 4; i++) {
+    p2pc_tracking t = track(w, i);
+    assert_true(t.synced);
+    assert_string_equal(t.ref, "N2");
+    assert_int_equal(t.c.rx_unauth, 0);
+    int64_t a = p2pc_node_network_time(w->nodes[i].n, local_at(w, i, w->now));
+    int64_t b = p2pc_node_network_time(w->nodes[2].n, local_at(w, 2, w->now));
+    assert_true(fabs((double)(a - b)) < 1000);
+    assert_true(w->nodes[i].samples > 0 || i == 2);
+  }
+  /* the lookup: N0 looks N3 up; the table's bootstrap and refreshes ran
+   * over the lookup's sealed datagrams */
+  int rv = p2pc_node_lookup(w->nodes[0].n, "N3", now_at(w, 0));
+  assert_true(rv == 0 || rv == 1);
+  run(w, 2000);
+  p2pc_wire_record rec;
+  assert_true(p2pc_dht_get(p2pc_node_dht(w->nodes[0].n), "N3", &rec) ||
+              w->nodes[0].resolved_ok > 0);
+  uint64_t served = 0;
+  for (int i = 0; i < 4; i++) {
+    p2pc_dht_stats st;
+    p2pc_dht_stats_get(p2pc_node_dht(w->nodes[i].n), &st);
+    served += st.served;
+    assert_int_equal(st.rx_malformed, 0);
+  }
+  assert_true(served > 0); /* FINDNODEs were taken and answered */
+  net_free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(same_cluster_key_links_and_delivers),
@@ -398,6 +591,9 @@ int main(void) {
       cmocka_unit_test(different_primaries_link_through_a_shared_key),
       cmocka_unit_test(a_rotation_drops_no_link),
       cmocka_unit_test(a_bad_keyring_is_refused),
+      cmocka_unit_test(datagrams_without_a_valid_mac_are_dropped),
+      cmocka_unit_test(a_sealed_exchange_is_taken_and_answered),
+      cmocka_unit_test(a_secure_mesh_syncs_and_looks_up),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,6 +24,7 @@
  *                  lookup's answers, the negative cache
  *   dhtnode.c      finding any node's record by ID (dht.h): the table fed,
  *                  the overlay's datagrams, bootstrap and refreshes
+ *   dgauth.c       secure mode: the MAC of the time socket's datagrams
  *
  * Those functions are p2pc__node_*: hidden from the shared library, and
  * in the static one under the library's prefix, clashing with nothing of
@@ -311,6 +312,7 @@ struct p2pc_node {
   uint8_t *sec_plain;
   uint64_t sec_done, sec_failed;
   uint64_t inbound_refused; /* connections over the handshake bounds */
+  uint64_t dg_unauth;       /* datagrams without a valid MAC (dgauth.c) */
   /* The human log's limits (lograte.c): per shape of line, and overall. */
   struct {
     p2pc__logshape shape[P2PC_LOG_SHAPES];
@@ -385,6 +387,18 @@ void p2pc__node_str_cat(char *s, size_t cap, const char *t);
 bool p2pc__node_addr_eq(const p2pc_wire_addr *x, const p2pc_wire_addr *y);
 /* "<id>~<tag>": the causal identity of incarnation inc of id. */
 void p2pc__node_make_sesid(char *out, const char *id, uint64_t inc);
+/* ---- dgauth.c: authenticated datagrams --------------------------------- */
+
+/* A datagram of the time socket (overlay: the lookup's, else NTP) in
+ * secure mode: the length of what to pass on (its MAC checked and cut
+ * off; a standard NTP client's as it is), or -1: dropped, counted and
+ * logged (rate-limited). In open mode: len. */
+long p2pc__dgauth_open(p2pc_node *n, const p2pc_wire_addr *from,
+                       const uint8_t *b, size_t len, bool overlay);
+/* A datagram about to leave, in secure mode: its MAC appended (the
+ * transmit timestamp written first, if the runtime was to). */
+void p2pc__dgauth_seal(const p2pc_node *n, p2pc_datagram *d, bool overlay);
+
 /* ---- secure.c: secure links -------------------------------------------- */
 
 /* Starts the handshake on a new link (nothing without cfg.secure.on; the
