@@ -528,6 +528,62 @@ static void a_sealed_exchange_is_taken_and_answered(void **state) {
   net_free(w);
 }
 
+/* The MAC (BLAKE2b-128 keyed by crypto_kdf(key, 1, ctx)) of b[0..len)
+ * under the cluster key filled with byte c. */
+static void mac_of(uint8_t c, const char *ctx, const uint8_t *b, size_t len,
+                   uint8_t tag[16]) {
+  uint8_t psk[32], k[32];
+  memset(psk, c, sizeof psk);
+  crypto_kdf_derive_from_key(k, sizeof k, 1, ctx, psk);
+  crypto_generichash(tag, 16, b, len, k, sizeof k);
+}
+
+/* An answer goes back under the key its request came under: a node whose
+ * primary is still the old key answers an asker that holds only the new
+ * one (as a link's responder does), and asks under its primary. */
+static void an_answer_goes_back_under_the_askers_key(void **state) {
+  (void)state;
+  net *w = net_new();
+  opts a = secure_opts(7, 0, NULL);
+  set_ring(&a.base.secure, (const uint8_t[]){7, 8}, 2);
+  start_node(w, 0, &a);
+  p2pc_node *n = w->nodes[0].n;
+  p2pc_datagram d;
+  while (p2pc_node_pop_datagram(n, &d))
+    ;
+  uint8_t rq[P2PC_DATAGRAM_MAX];
+  p2pc_ntp_header h = {.version = 4, .mode = P2PC_NTP_MODE_CLIENT, .xmt = 0x99};
+  p2pc_ntp_ext e = {.kind = P2PC_NTP_EXT_REQUEST, .id = "N9"};
+  p2pc_ntp_header_put(rq, &h);
+  assert_int_equal(p2pc_ntp_ext_put_len(rq + 48, P2PC_NTP_EXT_LEN_AUTH, &e),
+                   P2PC_NTP_EXT_LEN_AUTH);
+  mac_of(8, "p2pctime", rq, sizeof rq - 16, rq + sizeof rq - 16);
+  p2pc_wire_addr from = {.family = 4, .addr = {127, 0, 0, 9}, .port = 7000};
+  uint8_t tag[16];
+  for (int round = 0; round < 2; round++) {
+    p2pc_node_time_input(n, &from, rq, sizeof rq, local_at(w, 0, w->now), false,
+                         now_at(w, 0));
+    assert_true(p2pc_node_pop_datagram(n, &d));
+    assert_int_equal(d.len, P2PC_DATAGRAM_MAX);
+    mac_of(8, "p2pctime", d.data, d.len - 16u, tag);
+    assert_memory_equal(tag, d.data + d.len - 16, 16); /* the asker's */
+    mac_of(7, "p2pctime", d.data, d.len - 16u, tag);
+    assert_memory_not_equal(tag, d.data + d.len - 16, 16);
+    /* after a change of the ring the node forgets, and answers under
+     * its primary (now 8 too: the same here) */
+    live_ring(w, 0, (const uint8_t[]){8, 7}, 2);
+  }
+  /* the same request under the old key: answered under it */
+  mac_of(7, "p2pctime", rq, sizeof rq - 16, rq + sizeof rq - 16);
+  p2pc_node_time_input(n, &from, rq, sizeof rq, local_at(w, 0, w->now), false,
+                       now_at(w, 0));
+  assert_true(p2pc_node_pop_datagram(n, &d));
+  mac_of(7, "p2pctime", d.data, d.len - 16u, tag);
+  assert_memory_equal(tag, d.data + d.len - 16, 16);
+  assert_int_equal(track(w, 0).c.rx_unauth, 0);
+  net_free(w);
+}
+
 /* Secure nodes sync their clocks and look IDs up over sealed datagrams,
  * during a rotation too (the primary to send, any key to take). */
 static void a_secure_mesh_syncs_and_looks_up(void **state) {
@@ -594,6 +650,7 @@ int main(void) {
       cmocka_unit_test(datagrams_without_a_valid_mac_are_dropped),
       cmocka_unit_test(a_sealed_exchange_is_taken_and_answered),
       cmocka_unit_test(a_secure_mesh_syncs_and_looks_up),
+      cmocka_unit_test(an_answer_goes_back_under_the_askers_key),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -202,6 +202,9 @@ typedef struct anon_seed {
 
 /* A node ID and the static key its secure links proved (secure.c). */
 #define P2PC_PINS_MAX 1024
+/* Senders remembered with the non-primary key they used (dgauth.c): an
+ * answer leaves in the loop turn its request came in. */
+#define P2PC_DG_FROM_MAX 16
 typedef struct p2pc__pin {
   char id[P2PC_NODE_ID_MAX + 1];
   uint8_t key[32];
@@ -313,6 +316,15 @@ struct p2pc_node {
   uint64_t sec_done, sec_failed;
   uint64_t inbound_refused; /* connections over the handshake bounds */
   uint64_t dg_unauth;       /* datagrams without a valid MAC (dgauth.c) */
+  /* The ring key the last senders' datagrams came under, if not the
+   * primary (dgauth.c): the answer goes back under it, for an asker that
+   * does not hold our primary yet (a rotation). Cleared when the ring
+   * changes. */
+  struct {
+    p2pc_wire_addr addr;
+    uint8_t key; /* 0: the primary (an entry that lost its use) */
+  } dg_from[P2PC_DG_FROM_MAX];
+  uint32_t dg_from_next;
   /* The human log's limits (lograte.c): per shape of line, and overall. */
   struct {
     p2pc__logshape shape[P2PC_LOG_SHAPES];
@@ -388,6 +400,9 @@ bool p2pc__node_addr_eq(const p2pc_wire_addr *x, const p2pc_wire_addr *y);
 /* "<id>~<tag>": the causal identity of incarnation inc of id. */
 void p2pc__node_make_sesid(char *out, const char *id, uint64_t inc);
 /* ---- dgauth.c: authenticated datagrams --------------------------------- */
+
+/* Forgets which ring key each recent sender used (the ring changed). */
+void p2pc__dgauth_ring_changed(p2pc_node *n);
 
 /* A datagram of the time socket (overlay: the lookup's, else NTP) in
  * secure mode: the length of what to pass on (its MAC checked and cut

@@ -285,6 +285,7 @@ int p2pc_node_keyring_set(p2pc_node *n, const uint8_t (*keys)[32],
   sodium_memzero(n->cfg.secure.psk, sizeof n->cfg.secure.psk);
   memcpy(n->cfg.secure.psk, keys, (size_t)nkeys * 32);
   n->cfg.secure.npsk = (uint8_t)nkeys;
+  p2pc__dgauth_ring_changed(n);
   p2pc__node_log(n, P2PC_LOG_INFO, "link: cluster keyring changed");
   return 0;
 }
