@@ -331,8 +331,10 @@ static void a_rotation_drops_no_link(void **state) {
   run(w, 200);
   live_ring(w, 0, (const uint8_t[]){8, 7}, 2); /* use, one node at a time */
   run(w, 200);
-  /* a new link mid-rotation, from a node that uses the new key */
+  /* a new node mid-rotation, with that phase's ring (the new key first):
+   * it links to nodes that still use the old key */
   opts d = secure_opts(8, 3, "1,2");
+  set_ring(&d.base.secure, (const uint8_t[]){8, 7}, 2);
   start_node(w, 3, &d);
   run(w, 1000);
   assert_true(linked(w, 3, "N1"));
@@ -340,11 +342,18 @@ static void a_rotation_drops_no_link(void **state) {
   live_ring(w, 1, (const uint8_t[]){8, 7}, 2);
   live_ring(w, 2, (const uint8_t[]){8, 7}, 2);
   run(w, 200);
-  for (int i = 0; i < 3; i++) /* remove */
+  for (int i = 0; i < 4; i++) /* remove */
     live_ring(w, i, (const uint8_t[]){8}, 1);
   run(w, 1000);
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < 4; i++) {
+    /* no link lost, no datagram refused (time exchanges and lookups) */
     assert_int_equal(w->nodes[i].peer_down, 0);
+    p2pc_tracking t;
+    p2pc_node_tracking(w->nodes[i].n, now_at(w, i), &t);
+    assert_int_equal(t.c.rx_unauth, 0);
+    assert_true(t.c.answered > 0);
+  }
+  for (int i = 0; i < 3; i++) {
     for (int j = 0; j < 3; j++)
       assert_true(i == j || linked(w, i, w->nodes[j].id));
   }
