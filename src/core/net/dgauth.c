@@ -37,11 +37,6 @@
 _Static_assert(TAG == P2PC_NTP_AUTH_LEN && TAG == P2PC_DGRAM_AUTH_LEN,
                "one MAC for both kinds");
 
-static unsigned ring_len(const p2pc_node *n) {
-  unsigned k = n->cfg.secure.npsk;
-  return k == 0 ? 1 : k > P2PC_KEYRING_MAX ? P2PC_KEYRING_MAX : k;
-}
-
 static void mac(const uint8_t psk[32], bool overlay, const uint8_t *b,
                 size_t len, uint8_t tag[TAG]) {
   uint8_t k[32];
@@ -59,7 +54,7 @@ static int verified(const p2pc_node *n, const uint8_t *b, size_t len,
   uint8_t tag[TAG];
   if (len < TAG)
     return -1;
-  for (unsigned i = 0; i < ring_len(n); i++) {
+  for (unsigned i = 0; i < p2pc__sec_ring_len(n); i++) {
     mac(n->cfg.secure.psk[i], overlay, b, len - TAG, tag);
     if (sodium_memcmp(tag, b + len - TAG, TAG) == 0)
       return (int)i;
@@ -140,8 +135,9 @@ void p2pc__dgauth_seal(const p2pc_node *n, p2pc_datagram *d, bool overlay) {
     d->stamp_xmt = false;
   }
   int i = is_answer(d, overlay) ? from_find(n, &d->to) : -1;
-  unsigned k =
-      i >= 0 && n->dg_from[i].key < ring_len(n) ? n->dg_from[i].key : 0;
+  unsigned k = i >= 0 && n->dg_from[i].key < p2pc__sec_ring_len(n)
+                   ? n->dg_from[i].key
+                   : 0;
   mac(n->cfg.secure.psk[k], overlay, d->data, d->len, d->data + d->len);
   d->len = (uint16_t)(d->len + TAG);
 }

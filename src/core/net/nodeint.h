@@ -399,6 +399,13 @@ void p2pc__node_str_cat(char *s, size_t cap, const char *t);
 bool p2pc__node_addr_eq(const p2pc_wire_addr *x, const p2pc_wire_addr *y);
 /* "<id>~<tag>": the causal identity of incarnation inc of id. */
 void p2pc__node_make_sesid(char *out, const char *id, uint64_t inc);
+/* The number of keys in the ring (node.h, p2pc_node_secure: npsk 0 is
+ * psk[0] alone, for callers that predate the ring). */
+static inline unsigned p2pc__sec_ring_len(const p2pc_node *n) {
+  unsigned k = n->cfg.secure.npsk;
+  return k == 0 ? 1 : k > P2PC_KEYRING_MAX ? P2PC_KEYRING_MAX : k;
+}
+
 /* ---- dgauth.c: authenticated datagrams --------------------------------- */
 
 /* Forgets which ring key each recent sender used (the ring changed). */

@@ -155,21 +155,15 @@ int p2pc__sec_start(p2pc_node *n, p2pc_link_id lid, link *l) {
   return l->outbound ? hs_send(n, lid, l) : 0;
 }
 
-/* The keys of the ring (npsk 0: psk[0] alone, for callers that predate
- * the ring). */
-static unsigned ring_len(const p2pc_node *n) {
-  unsigned k = n->cfg.secure.npsk;
-  return k == 0 ? 1 : k > P2PC_KEYRING_MAX ? P2PC_KEYRING_MAX : k;
-}
-
 /* Reads a handshake message. A responder's first one (its psk not yet
- * mixed in) is tried under each key of the ring, on copies of one state:
- * at most P2PC_KEYRING_MAX hashes and tag checks for a stranger's bytes,
- * no Diffie-Hellman. */
+ * mixed in) is tried under each key of the ring as it is now (a key
+ * removed since the connection came is not taken), on copies of one
+ * state: at most P2PC_KEYRING_MAX hashes and tag checks for a stranger's
+ * bytes, no Diffie-Hellman. */
 static int hs_read(p2pc_node *n, link *l, const uint8_t *rec, size_t len,
                    uint8_t *payload, size_t cap, size_t *plen) {
-  unsigned nk = ring_len(n);
-  if (l->outbound || nk == 1)
+  unsigned nk = p2pc__sec_ring_len(n);
+  if (l->outbound)
     return p2pc_noise_read(l->hs, rec, len, payload, cap, plen);
   p2pc_noise_hs start = *l->hs;
   if (p2pc_noise_set_psk(&start, n->cfg.secure.psk[0]) != 0) {
