@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Fuzz target for secure links (src/core/net/secure.c): two nodes holding
- * one cluster key link over a real handshake while the input decides how
+ * one cluster key (the responder's second of two: its keyring) link over
+ * a real handshake while the input decides how
  * the bytes between them are cut into reads (records and frames arrive
  * split anywhere) and whether one bit of them flips on the way; then the
  * rest of the input goes, as it is, to the responder's link and to a
@@ -39,7 +40,11 @@ static p2pc_node *make(const char *id, uint16_t port, uint8_t who) {
   c.listen.addr[3] = 1;
   c.listen.port = port;
   c.secure.on = true;
-  memset(c.secure.psk, 0x42, sizeof c.secure.psk);
+  /* A dials with 0x42; B, the responder, holds a keyring whose primary
+   * is another key: the first message is tried under each (secure.c). */
+  memset(c.secure.psk[0], who == 2 ? 0x43 : 0x42, sizeof c.secure.psk[0]);
+  memset(c.secure.psk[1], 0x42, sizeof c.secure.psk[1]);
+  c.secure.npsk = who == 2 ? 2 : 1;
   for (int k = 0; k < 32; k++) {
     c.secure.static_sk[k] = (uint8_t)(who * 29 + k);
     c.secure.entropy[k] = (uint8_t)(who * 7 + k * 5);

@@ -7,7 +7,9 @@
  * byte picks what happens to the next datagram in flight (deliver, drop,
  * duplicate, corrupt one byte, replay an old one, deliver it to the other
  * node), injects a datagram of input bytes from a stranger, advances time, or
- * makes a node's clock jump.
+ * makes a node's clock jump. The input's second byte also picks secure
+ * mode: every datagram sealed with a MAC (dgauth.c), a corrupted one and
+ * the stranger's dropped.
  *
  * Invariants: nothing crashes or leaks (sanitizers); a node never answers
  * a datagram with more bytes than it received; every datagram a node emits
@@ -66,13 +68,21 @@ static bool hook_kernel(void *ud, uint32_t i) {
   return (s->now / MS) % 2 == 0;
 }
 
+/* Secure mode (the input's second byte says): the datagrams carry a
+ * 16-byte MAC (dgauth.c) within the same bounds. */
+static bool secure;
+
 static void check_out(const p2pc_datagram *d) {
   p2pc_ntp_header h;
   p2pc_ntp_ext e;
   bool has_ext;
   if (p2pc_dgram_is_overlay(d->data, d->len)) { /* the lookup's (dgram.h) */
     static p2pc_dgram g;
-    FUZZ_CHECK(p2pc_dgram_get(d->data, d->len, &g) == (int)d->len);
+    size_t len = secure ? d->len - 16u : d->len;
+    FUZZ_CHECK(d->len <= P2PC_DATAGRAM_MAX && (!secure || d->len >= 16));
+    FUZZ_CHECK(p2pc_dgram_get(d->data, len,
+                              secure ? P2PC_DGRAM_MAX_AUTH : P2PC_DATAGRAM_MAX,
+                              &g) == (int)len);
     return;
   }
   FUZZ_CHECK(d->len >= P2PC_NTP_HEADER_LEN && d->len <= P2PC_NTP_PACKET_MAX);
@@ -145,6 +155,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     c.time.mode = size > 1 && (data[1] & 1) ? P2PC_CLOCK_COLLABORATIVE
                                             : P2PC_CLOCK_REFERENCE;
     c.time.priority = (uint8_t)(i * 100);
+    secure = size > 1 && (data[1] & 2);
+    if (secure) {
+      c.secure.on = true;
+      memset(c.secure.psk[0], 0x42, sizeof c.secure.psk[0]);
+      c.secure.npsk = 1;
+      for (int k = 0; k < 32; k++) {
+        c.secure.static_sk[k] = (uint8_t)(i * 29 + (uint32_t)k);
+        c.secure.entropy[k] = (uint8_t)(i * 7 + (uint32_t)k * 5);
+      }
+    }
     p2pc_node *n;
     FUZZ_CHECK(p2pc_node_new(&n, &c, NULL, now_of(&s, i)) == 0);
     p2pc_drive_net_add(&s.w, i, n);

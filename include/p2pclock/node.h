@@ -31,6 +31,11 @@ typedef struct p2pc_node p2pc_node;
 /* A node ID: 1..64 bytes of [A-Za-z0-9._-]. */
 #define P2PC_NODE_ID_MAX 64
 
+/* Cluster keys a node holds at once (docs/SECURITY.md, "Rotating the
+ * cluster key"): the primary, which it dials with, and the others it
+ * accepts from peers during a rotation. */
+#define P2PC_KEYRING_MAX 4
+
 /*
  * A message's network-wide id: the sender's node ID, the sender's session
  * (a tag that differs on every start of the sender) and the message's

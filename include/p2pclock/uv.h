@@ -64,7 +64,7 @@ typedef enum p2pc_uv_timestamping {
 
 #define P2PC_UV_SETTINGS_V1 1
 #define P2PC_UV_SETTINGS_V2 2 /* adds secure */
-#define P2PC_UV_SETTINGS_V3 3 /* adds allow */
+#define P2PC_UV_SETTINGS_V3 3 /* adds secure_ring and allow */
 #define P2PC_UV_SETTINGS_VERSION P2PC_UV_SETTINGS_V3
 
 typedef struct p2pc_uv_settings {
@@ -117,6 +117,16 @@ typedef struct p2pc_uv_settings {
     uint8_t identity[32];
     uint8_t cluster_key[32];
   } secure;
+  /* The other cluster keys of the node's keyring (docs/SECURITY.md,
+   * "Rotating the cluster key"; since P2PC_UV_SETTINGS_V3): with
+   * secure.on, a peer's first handshake message is taken under
+   * secure.cluster_key (the primary, which this node dials with) or any
+   * of these n keys (0..P2PC_KEYRING_MAX - 1, each unlike the others).
+   * Copied at open and wiped. [none] */
+  struct {
+    uint8_t keys[P2PC_KEYRING_MAX - 1][32];
+    uint8_t n;
+  } secure_ring;
   /* The allowlist of a closed network (docs/SECURITY.md; since
    * P2PC_UV_SETTINGS_V3; needs secure.on): with n > 0 only these members
    * link, each proving its key, and only those with P2PC_ROLE_REFERENCE
@@ -227,6 +237,13 @@ P2PC_EXTERN void p2pc_uv_stats_get(const p2pc_uv *u, p2pc_uv_stats *st);
  * value out of range (|drift| <= 1000 ppm, resulting |offset| <= 1e6 s). */
 P2PC_EXTERN int p2pc_uv_vclock_adjust(p2pc_uv *u, bool step, double step_s,
                                       bool drift, double drift_ppm);
+/* Replaces the node's cluster keyring while it runs (secure links only):
+ * keys[0] the primary, which new links dialed from now on use, then the
+ * others it accepts; 1..P2PC_KEYRING_MAX keys, no two alike. Links up are
+ * not touched. The keys are copied. Returns 0, or P2PC_ERR_INVAL (links in
+ * clear, a bad count, two keys alike: nothing changed). */
+P2PC_EXTERN int p2pc_uv_keyring_set(p2pc_uv *u, const uint8_t (*keys)[32],
+                                    size_t nkeys);
 /* The virtual clock now: false if there is none, else its offset (local -
  * real, seconds) and drift (ppm). */
 P2PC_EXTERN bool p2pc_uv_vclock_get(p2pc_uv *u, double *offset_s,

@@ -4,7 +4,8 @@
  * table (src/ctl/proto.c), whose entries say which words and options a
  * command takes, their help, and how they become the request; plus
  * `recv` and `watch`, which subscribe and print the stream until a
- * signal or its end. Nothing about a request is written here.
+ * signal or its end. Nothing about a request is written here, but for
+ * one reading: `keys install FILE` sends the key of a cluster key file.
  */
 #include "client_int.h"
 
@@ -20,7 +21,10 @@
 #include "args.h"
 #include "config.h"
 #include "idtab.h"
+#include "keyring.h"
 #include "parse.h"
+
+#include <sodium.h>
 
 #define EXIT_USAGE 2
 #define MAX_OPTS 8 /* option arguments of one request */
@@ -352,6 +356,33 @@ static int add_value(const client_cmd *c, const p2pc_ctl_arg *a, const char *v,
   return EXIT_FAILURE;
 }
 
+/* keys' KEY: a word that is neither a key nor a fingerprint names a
+ * cluster key file (checked as the node checks it), whose first key goes
+ * into the request: a key need not be on a command line, where ps shows
+ * it. *v then points at b64. 0, or an exit status after saying why. */
+static int key_file_word(const client_cmd *c, const p2pc_ctl_arg *a,
+                         const char **v, char b64[P2PC_KEY_B64_LEN + 1]) {
+  unsigned char k[P2PC_KEY_BYTES];
+  char fp[P2PC_KEY_FP_LEN + 1], err[P2PC_KEY_ERR_LEN];
+  bool is_key;
+  if (strcmp(c->req->name, "keys") != 0 || strcmp(a->key, "key") != 0 ||
+      p2pc_cli_ring_ref(*v, k, &is_key, fp))
+    return 0;
+  p2pc_cli_ring *r = sodium_init() < 0 ? NULL : sodium_malloc(sizeof *r);
+  if (!r)
+    return EXIT_FAILURE;
+  int rv = p2pc_cli_keyring_load(*v, r->keys, &r->n, err, sizeof err);
+  if (rv == 0) {
+    p2pc_cli_key_b64(r->keys[0], b64);
+    *v = b64;
+  } else {
+    fprintf(stderr, "p2pclock %s: %s\n", c->name, err);
+  }
+  sodium_free(r);
+  sodium_memzero(k, sizeof k);
+  return rv == 0 ? 0 : EXIT_USAGE;
+}
+
 /* The words from pos[from] on, joined by spaces (to free). */
 static char *join(char **pos, int from, int n) {
   size_t len = 1;
@@ -409,7 +440,11 @@ static cJSON *build_request(const client_args *ca, int *status) {
       snprintf(needs + l, sizeof needs - l, "%s%s", l ? " and " : "needs ",
                label(a));
     }
-    int rv = v ? add_value(c, a, v, req) : 0;
+    char b64[P2PC_KEY_B64_LEN + 1];
+    int rv = v ? key_file_word(c, a, &v, b64) : 0;
+    if (!rv && v)
+      rv = add_value(c, a, v, req);
+    sodium_memzero(b64, sizeof b64);
     free(rest);
     if (rv) {
       *status = rv;

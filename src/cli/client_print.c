@@ -174,11 +174,12 @@ static void print_tracking(const cJSON *a) {
          num_field(c, "rate_limited"), num_field(c, "rate_kod"),
          num_field(c, "rate_leaked"));
   printf("Refused         : malformed %.0f, mode %.0f, unverified %.0f, "
-         "bogus %.0f, replay %.0f, filtered %.0f, queue full %.0f\n",
+         "unauthenticated %.0f, bogus %.0f, replay %.0f, filtered %.0f, "
+         "queue full %.0f\n",
          num_field(c, "rx_malformed"), num_field(c, "rx_mode"),
-         num_field(c, "rx_unverified"), num_field(c, "rx_bogus"),
-         num_field(c, "rx_replay"), num_field(c, "filtered"),
-         num_field(c, "tx_dropped"));
+         num_field(c, "rx_unverified"), num_field(c, "rx_unauth"),
+         num_field(c, "rx_bogus"), num_field(c, "rx_replay"),
+         num_field(c, "filtered"), num_field(c, "tx_dropped"));
   printf("Liars           : %.0f source(s) set aside, %.0f correction(s) "
          "beyond maxChange ignored\n",
          num_field(c, "rejected"), num_field(c, "max_change"));
@@ -271,6 +272,17 @@ static void print_vclock(const cJSON *ans) {
          num_field(vc, "offset_s"), num_field(vc, "drift_ppm"));
 }
 
+/* The keyring: one line a key, its fingerprint, the primary marked. */
+static void print_keyring(const cJSON *ans) {
+  const cJSON *arr = cJSON_GetObjectItemCaseSensitive(ans, "keys"), *k;
+  cJSON_ArrayForEach(k, arr) {
+    printf("%s%s\n", p2pc_cli_str_field(k, "fingerprint"),
+           cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(k, "primary"))
+               ? " primary"
+               : "");
+  }
+}
+
 void p2pc_cli_print_answer(const char *name, const cJSON *ans) {
   if (strcmp(name, "peers") == 0) {
     print_peers(ans);
@@ -293,6 +305,8 @@ void p2pc_cli_print_answer(const char *name, const cJSON *ans) {
     printf("sent %.0f message(s) to random peers\n", num_field(ans, "sent"));
   } else if (strcmp(name, "stop") == 0) {
     printf("the node is stopping\n");
+  } else if (strcmp(name, "keys") == 0) {
+    print_keyring(ans);
   } else {
     print_keys(ans);
   }

@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "allowlist.h"
 #include "keyfile.h"
+#include "keyring.h"
 
 #include "console.h"
 #include "event.h"
@@ -43,6 +44,9 @@ typedef struct node_proc {
   bool start_logged; /* the `start` line is written */
   bool birth_logged; /* the causal layer's birth is in the log */
   int status;
+  /* The cluster keyring (secure links; NULL with --open): what the node
+   * runs with and its file holds (sodium_malloc'd: locked, wiped). */
+  p2pc_cli_ring *ring;
 } node_proc;
 
 static const char *level_name(p2pc_log_level lv) {
@@ -273,6 +277,57 @@ static int host_vclock_adjust(void *ud, bool step, double step_s, bool drift,
                                drift_ppm);
 }
 
+/* "keys": the change checked (keyring.c), written to the file, then
+ * given to the running node; the ring is the new one only if both
+ * happened. The file first: a node whose file could not be written keeps
+ * running with what the file says, so a restart changes nothing. */
+static int host_keys(void *ud, const char *op, const char *key,
+                     char fps[P2PC_KEYRING_MAX][P2PC_CTL_FP_LEN + 1], size_t *n,
+                     char *err, size_t cap) {
+  node_proc *d = ud;
+  const char *path = d->opt->cluster_key_file;
+  *n = 0;
+  if (!d->ring) {
+    snprintf(err, cap, "this node has no cluster key (it runs --open)");
+    return -1;
+  }
+  p2pc_cli_ring *next = sodium_malloc(sizeof *next);
+  if (!next) {
+    snprintf(err, cap, "out of memory");
+    return -1;
+  }
+  memcpy(next, d->ring, sizeof *next);
+  bool changed = false;
+  char what[80], e[P2PC_KEY_ERR_LEN];
+  int rv = p2pc_cli_ring_change(next, op, key, &changed, what, sizeof what, err,
+                                cap);
+  if (rv == 0 && changed &&
+      p2pc_cli_keyring_write(path, true, next->keys, next->n, e, sizeof e)) {
+    snprintf(err, cap, "nothing changed: %s", e);
+    rv = -1;
+  }
+  if (rv == 0 && changed &&
+      p2pc_uv_keyring_set(d->u, (const uint8_t(*)[32])next->keys, next->n)) {
+    /* Not expected (the ring was checked): put the file back. */
+    (void)p2pc_cli_keyring_write(path, true, d->ring->keys, d->ring->n, e,
+                                 sizeof e);
+    snprintf(err, cap, "the node refused the keyring; nothing changed");
+    rv = -1;
+  }
+  if (rv == 0 && changed) {
+    memcpy(d->ring, next, sizeof *next);
+    logline(d, P2PC_LOG_INFO, "keys: %s (%zu keys in %s)", what, d->ring->n,
+            path);
+  }
+  sodium_free(next);
+  if (rv == 0) {
+    for (size_t i = 0; i < d->ring->n; i++)
+      p2pc_cli_key_fingerprint(d->ring->keys[i], fps[i]);
+    *n = d->ring->n;
+  }
+  return rv;
+}
+
 /* ---- start --------------------------------------------------------------- */
 
 static void settings_of(node_proc *d, p2pc_uv_settings *s) {
@@ -349,6 +404,7 @@ static int start_control(node_proc *d, uint64_t seed) {
       .io = host_io,
       .vclock_get = host_vclock_get,
       .vclock_adjust = host_vclock_adjust,
+      .keys = host_keys,
       .logger = {on_log, d, d->opt->log_level},
   };
   if (p2pc_ctl_server_new(&d->ctl, &d->loop, &host, seed) != 0) {
@@ -443,11 +499,23 @@ static int secure_settings(node_proc *d, p2pc_uv_settings *s) {
     return -1;
   }
   char err[P2PC_KEY_ERR_LEN], path[P2PC_KEY_PATH_MAX + 1];
-  if (p2pc_cli_cluster_key_load(o->cluster_key_file, s->secure.cluster_key, err,
-                                sizeof err) != 0) {
+  d->ring = sodium_init() < 0 ? NULL : sodium_malloc(sizeof *d->ring);
+  if (!d->ring) {
+    fprintf(stderr, "p2pclock node: out of memory\n");
+    return -1;
+  }
+  if (p2pc_cli_keyring_load(o->cluster_key_file, d->ring->keys, &d->ring->n,
+                            err, sizeof err) != 0) {
     fprintf(stderr, "p2pclock node: cluster key: %s\n", err);
     return -1;
   }
+  memcpy(s->secure.cluster_key, d->ring->keys[0], sizeof s->secure.cluster_key);
+  for (size_t i = 1; i < d->ring->n; i++)
+    memcpy(s->secure_ring.keys[i - 1], d->ring->keys[i],
+           sizeof s->secure_ring.keys[0]);
+  s->secure_ring.n = (uint8_t)(d->ring->n - 1);
+  char fp[P2PC_KEY_FP_LEN + 1];
+  p2pc_cli_key_fingerprint(d->ring->keys[0], fp);
   if (o->key_file && *o->key_file)
     snprintf(path, sizeof path, "%s", o->key_file);
   else if (p2pc_cli_key_default_path(o->id, path, sizeof path, err,
@@ -472,8 +540,10 @@ static int secure_settings(node_proc *d, p2pc_uv_settings *s) {
     return -1;
   s->secure.on = true;
   logline(d, P2PC_LOG_INFO,
-          "node: secure links (cluster key %s), identity %s (public key %s)",
-          o->cluster_key_file, path, pub);
+          "node: secure links (cluster key %s: %zu key%s, primary %s), "
+          "identity %s (public key %s)",
+          o->cluster_key_file, d->ring->n, d->ring->n == 1 ? "" : "s", fp, path,
+          pub);
   return 0;
 }
 
@@ -495,12 +565,16 @@ static int start(node_proc *d, uint64_t *seed) {
   p2pc_uv_settings s;
   settings_of(d, &s);
   *seed = s.node.seed;
-  if (secure_settings(d, &s) != 0)
+  if (secure_settings(d, &s) != 0) {
+    sodium_memzero(&s.secure, sizeof s.secure);
+    sodium_memzero(&s.secure_ring, sizeof s.secure_ring);
     return -1;
+  }
   d->opening = true;
   int rv = p2pc_uv_open(&d->u, &d->loop, &s, on_event, d);
   d->opening = false;
   sodium_memzero(&s.secure, sizeof s.secure);
+  sodium_memzero(&s.secure_ring, sizeof s.secure_ring);
   free(d->members); /* copied by the node */
   d->members = NULL;
   if (rv == 0 && d->opt->open)
@@ -550,6 +624,8 @@ int p2pc_daemon_run(const p2pc_daemon_options *opt) {
   if (d->events)
     fclose(d->events);
   int status = d->status;
+  if (d->ring)
+    sodium_free(d->ring); /* wipes */
   free(d);
   return status;
 }

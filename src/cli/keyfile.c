@@ -29,6 +29,10 @@ _Static_assert(P2PC_KEY_SK_BYTES == crypto_sign_SECRETKEYBYTES, "a secret");
  * key, a newline); up to this many are read, so that a key of a wrong
  * length is told as such, and a longer file is not a key file. */
 #define LINE_MAX_BYTES 256
+/* A keyring file: P2PC_KEYRING_MAX lines of a cluster key. */
+#define RING_LINE_BYTES (sizeof P2PC_KEY_CLUSTER_HEADER + P2PC_KEY_B64_LEN + 1)
+#define FILE_MAX_BYTES 512
+_Static_assert(P2PC_KEYRING_MAX *RING_LINE_BYTES < FILE_MAX_BYTES, "ring");
 #define KEY_LINE_BYTES (sizeof P2PC_KEY_IDENTITY_HEADER + P2PC_KEY_B64_LEN + 1)
 #define TMP_SUFFIX ".tmp-XXXXXX"
 
@@ -136,15 +140,16 @@ static int write_all(int fd, const char *buf, size_t len) {
 }
 
 /*
- * Writes "HEADER B64\n" to path atomically: a temporary file beside it
+ * Writes "HEADER B64\n" (one line per secret, count of them) to path
+ * atomically: a temporary file beside it
  * (mkstemp: O_CREAT | O_EXCL), fchmod 0600, fsync, then link (without
  * force: fails if path exists, even racing) or rename (with force) into
  * place, and the directory synced. The temporary file is removed on every
  * path out.
  */
-static int write_secret(const char *path, bool force, const char *header,
-                        const unsigned char secret[P2PC_KEY_BYTES], char *err,
-                        size_t n) {
+static int write_secrets(const char *path, bool force, const char *header,
+                         const unsigned char (*secrets)[P2PC_KEY_BYTES],
+                         size_t count, char *err, size_t n) {
   size_t plen = strlen(path);
   if (plen == 0 || plen + sizeof TMP_SUFFIX > P2PC_KEY_PATH_MAX) {
     set_err(err, n, "%.100s...: path too long (at most %d bytes)", path,
@@ -169,12 +174,16 @@ static int write_secret(const char *path, bool force, const char *header,
     return -e;
   }
 
-  char line[LINE_MAX_BYTES + 1];
-  int w = snprintf(line, sizeof line, "%s ", header);
-  sodium_bin2base64(line + w, sizeof line - (size_t)w, secret, P2PC_KEY_BYTES,
-                    sodium_base64_VARIANT_ORIGINAL);
-  size_t len = (size_t)w + P2PC_KEY_B64_LEN;
-  line[len++] = '\n';
+  char line[FILE_MAX_BYTES + 1];
+  size_t len = 0;
+  for (size_t i = 0; i < count; i++) {
+    int w = snprintf(line + len, sizeof line - len, "%s ", header);
+    len += (size_t)w;
+    sodium_bin2base64(line + len, sizeof line - len, secrets[i], P2PC_KEY_BYTES,
+                      sodium_base64_VARIANT_ORIGINAL);
+    len += P2PC_KEY_B64_LEN;
+    line[len++] = '\n';
+  }
 
   const char *step = "set the mode of the temporary file";
   if (fchmod(fd, 0600) < 0) {
@@ -299,14 +308,13 @@ static int parse_secret(const char *path, const char *header, const char *line,
 }
 
 /*
- * Reads the key file path of the given header into secret, after the
- * safety checks of keyfile.h. The file is opened first (following a
+ * Reads up to cap bytes of the key file path into buf (*got of them),
+ * after the safety checks of keyfile.h. The file is opened first (following a
  * symbolic link, without blocking on a FIFO) and every check is made on
  * what was opened (fstat), so that nothing can be swapped in between.
  */
-static int read_secret(const char *path, const char *header,
-                       unsigned char secret[P2PC_KEY_BYTES], char *err,
-                       size_t n) {
+static int read_file(const char *path, char *buf, size_t cap, size_t *got,
+                     char *err, size_t n) {
   int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
@@ -337,11 +345,9 @@ static int read_secret(const char *path, const char *header,
     close(fd);
     return rc;
   }
-  /* One byte more than a key file may have tells a longer one. */
-  char buf[LINE_MAX_BYTES + 1];
   size_t len = 0;
-  while (len < sizeof buf) {
-    ssize_t r = read(fd, buf + len, sizeof buf - len);
+  while (len < cap) {
+    ssize_t r = read(fd, buf + len, cap - len);
     if (r < 0 && errno == EINTR)
       continue;
     if (r < 0) {
@@ -354,6 +360,17 @@ static int read_secret(const char *path, const char *header,
     len += (size_t)r;
   }
   close(fd);
+  *got = len;
+  return rc;
+}
+
+static int read_secret(const char *path, const char *header,
+                       unsigned char secret[P2PC_KEY_BYTES], char *err,
+                       size_t n) {
+  /* One byte more than a key file may have tells a longer one. */
+  char buf[LINE_MAX_BYTES + 1];
+  size_t len = 0;
+  int rc = read_file(path, buf, sizeof buf, &len, err, n);
   if (rc == 0 && len > LINE_MAX_BYTES) {
     rc = P2PC_CLI_KEY_MALFORMED;
     set_err(err, n,
@@ -376,7 +393,9 @@ int p2pc_cli_key_create(const char *path, bool force, p2pc_cli_key *k,
   }
   randombytes_buf(seed, sizeof seed);
   crypto_sign_seed_keypair(k->pk, k->sk, seed);
-  int rc = write_secret(path, force, P2PC_KEY_IDENTITY_HEADER, seed, err, n);
+  int rc =
+      write_secrets(path, force, P2PC_KEY_IDENTITY_HEADER,
+                    (const unsigned char(*)[P2PC_KEY_BYTES])seed, 1, err, n);
   sodium_memzero(seed, sizeof seed);
   if (rc < 0)
     sodium_memzero(k, sizeof *k);
@@ -480,7 +499,8 @@ int p2pc_cli_cluster_key_write(const char *path, bool force,
     set_err(err, n, "%s: libsodium could not start", path);
     return P2PC_ERR_INVAL;
   }
-  return write_secret(path, force, P2PC_KEY_CLUSTER_HEADER, key, err, n);
+  return write_secrets(path, force, P2PC_KEY_CLUSTER_HEADER,
+                       (const unsigned char(*)[P2PC_KEY_BYTES])key, 1, err, n);
 }
 
 int p2pc_cli_cluster_key_load(const char *path,
@@ -494,4 +514,81 @@ int p2pc_cli_cluster_key_load(const char *path,
   if (rc < 0)
     sodium_memzero(key, P2PC_KEY_BYTES);
   return rc;
+}
+
+/* ---- keyrings ------------------------------------------------------------ */
+
+int p2pc_cli_keyring_load(const char *path,
+                          unsigned char keys[P2PC_KEYRING_MAX][P2PC_KEY_BYTES],
+                          size_t *count, char *err, size_t n) {
+  *count = 0;
+  if (sodium_ready() < 0) {
+    set_err(err, n, "%s: libsodium could not start", path);
+    return P2PC_ERR_INVAL;
+  }
+  char buf[FILE_MAX_BYTES + 1];
+  size_t len = 0, at = 0, k = 0;
+  int rc = read_file(path, buf, sizeof buf, &len, err, n);
+  if (rc == 0 && len > FILE_MAX_BYTES) {
+    rc = P2PC_CLI_KEY_MALFORMED;
+    set_err(err, n,
+            "%s: too long for a cluster key file (at most %d lines of %zu "
+            "bytes)",
+            path, P2PC_KEYRING_MAX, RING_LINE_BYTES);
+  }
+  while (rc == 0 && (at < len || k == 0)) {
+    const char *nl = memchr(buf + at, '\n', len - at);
+    size_t end = nl ? (size_t)(nl - buf) + 1 : len;
+    char where[P2PC_KEY_PATH_MAX + 32];
+    if (k == 0)
+      snprintf(where, sizeof where, "%s", path);
+    else
+      snprintf(where, sizeof where, "%s line %zu", path, k + 1);
+    if (k == P2PC_KEYRING_MAX) {
+      rc = P2PC_CLI_KEY_MALFORMED;
+      set_err(err, n, "%s: more than %d keys (the most a node holds)", where,
+              P2PC_KEYRING_MAX);
+      break;
+    }
+    rc = parse_secret(where, P2PC_KEY_CLUSTER_HEADER, buf + at, end - at,
+                      keys[k], err, n);
+    for (size_t j = 0; rc == 0 && j < k; j++)
+      if (sodium_memcmp(keys[j], keys[k], P2PC_KEY_BYTES) == 0) {
+        rc = P2PC_CLI_KEY_MALFORMED;
+        set_err(err, n, "%s: the same key as line %zu", where, j + 1);
+      }
+    k++;
+    at = end;
+  }
+  sodium_memzero(buf, sizeof buf);
+  if (rc < 0)
+    sodium_memzero(keys, P2PC_KEYRING_MAX * P2PC_KEY_BYTES);
+  else
+    *count = k;
+  return rc;
+}
+
+int p2pc_cli_keyring_write(const char *path, bool force,
+                           const unsigned char (*keys)[P2PC_KEY_BYTES],
+                           size_t count, char *err, size_t n) {
+  if (count == 0 || count > P2PC_KEYRING_MAX) {
+    set_err(err, n, "%s: a keyring holds 1..%d keys, not %zu", path,
+            P2PC_KEYRING_MAX, count);
+    return P2PC_ERR_INVAL;
+  }
+  if (sodium_ready() < 0) {
+    set_err(err, n, "%s: libsodium could not start", path);
+    return P2PC_ERR_INVAL;
+  }
+  return write_secrets(path, force, P2PC_KEY_CLUSTER_HEADER, keys, count, err,
+                       n);
+}
+
+void p2pc_cli_key_fingerprint(const unsigned char key[P2PC_KEY_BYTES],
+                              char out[P2PC_KEY_FP_LEN + 1]) {
+  static const char ctx[] = "p2pclock cluster key fingerprint";
+  unsigned char h[crypto_generichash_BYTES];
+  crypto_generichash(h, sizeof h, key, P2PC_KEY_BYTES,
+                     (const unsigned char *)ctx, sizeof ctx - 1);
+  sodium_bin2hex(out, P2PC_KEY_FP_LEN + 1, h, P2PC_KEY_FP_LEN / 2);
 }

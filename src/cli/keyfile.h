@@ -34,11 +34,14 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include <p2pclock/node.h> /* P2PC_KEYRING_MAX */
+
 #define P2PC_KEY_BYTES 32    /* a seed, a public key, a cluster key */
 #define P2PC_KEY_B64_LEN 44  /* the base64 of one, without the NUL */
 #define P2PC_KEY_SK_BYTES 64 /* libsodium's Ed25519 secret key */
 #define P2PC_KEY_PATH_MAX 4000
 #define P2PC_KEY_ERR_LEN (P2PC_KEY_PATH_MAX + 200) /* holds any message */
+#define P2PC_KEY_FP_LEN 16 /* a cluster key's fingerprint, hex digits */
 
 #define P2PC_CLI_KEY_UNSAFE                                                    \
   (-10101)                              /* not a regular file, too open, or    \
@@ -125,5 +128,30 @@ int p2pc_cli_cluster_key_write(const char *path, bool force,
 int p2pc_cli_cluster_key_load(const char *path,
                               unsigned char key[P2PC_KEY_BYTES], char *err,
                               size_t n);
+
+/*
+ * A keyring (docs/SECURITY.md, "Rotating the cluster key"): a cluster key
+ * file of 1..P2PC_KEYRING_MAX lines, each as a cluster key file's one
+ * line ("p2pclock-cluster-v1 B64\n", the last newline optional), no two
+ * keys alike; the first is the primary. A file of one line is a keyring
+ * of one key, so every cluster key file is one. Loading: the checks of
+ * p2pc_cli_key_load, messages naming "PATH line N" past the first line;
+ * keys wiped on failure, *count the number of keys on success.
+ */
+int p2pc_cli_keyring_load(const char *path,
+                          unsigned char keys[P2PC_KEYRING_MAX][P2PC_KEY_BYTES],
+                          size_t *count, char *err, size_t n);
+/* Writes count (1..P2PC_KEYRING_MAX) keys as p2pc_cli_key_create writes a
+ * file: temporary file, 0600, synced, then linked (or with force renamed)
+ * into place. */
+int p2pc_cli_keyring_write(const char *path, bool force,
+                           const unsigned char (*keys)[P2PC_KEY_BYTES],
+                           size_t count, char *err, size_t n);
+
+/* A cluster key's fingerprint, to name it without showing it: the first
+ * 8 bytes of BLAKE2b-256 keyed by "p2pclock cluster key fingerprint", as
+ * 16 hex digits. One-way: it tells keys apart, it gives nothing of one. */
+void p2pc_cli_key_fingerprint(const unsigned char key[P2PC_KEY_BYTES],
+                              char out[P2PC_KEY_FP_LEN + 1]);
 
 #endif /* P2PC_CLI_KEYFILE_H */

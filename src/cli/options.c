@@ -218,7 +218,8 @@ static const p2pc_cli_option table[] = {
    .hi = P2PC_CLI_PATH_MAX, FIELD(cluster_key_file),
    .must = "must be a non-empty path of at most 4095 bytes",
    .help = "secure links: only nodes holding this cluster key (p2pclock "
-           "keygen --cluster --out FILE) can link; docs/SECURITY.md",
+           "keygen --cluster --out FILE) can link; the file may hold up to "
+           "4 keys, the first used (p2pclock keys); docs/SECURITY.md",
    .def = "none (links in clear)", .example = "/etc/p2pclock/cluster.key"},
   {.key = "key", .flag = "key", .arg = "FILE", .type = P2PC_CLI_OPT_PATH,
    .flags = P2PC_CLI_OPT_OMIT_EMPTY, .hi = P2PC_CLI_PATH_MAX, FIELD(key_file),

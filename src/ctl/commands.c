@@ -136,6 +136,7 @@ static void add_tracking(p2pc_ctl_server *s, cJSON *o) {
   cJSON_AddNumberToObject(c, "rx_malformed", (double)t.c.rx_malformed);
   cJSON_AddNumberToObject(c, "rx_mode", (double)t.c.rx_mode);
   cJSON_AddNumberToObject(c, "rx_unverified", (double)t.c.rx_unverified);
+  cJSON_AddNumberToObject(c, "rx_unauth", (double)t.c.rx_unauth);
   cJSON_AddNumberToObject(c, "rx_bogus", (double)t.c.rx_bogus);
   cJSON_AddNumberToObject(c, "rx_replay", (double)t.c.rx_replay);
   cJSON_AddNumberToObject(c, "answered", (double)t.c.answered);
@@ -224,6 +225,27 @@ static const char *vclock_command(p2pc_ctl_server *s, const cJSON *req,
             off, drift_ppm);
   }
   add_vclock(s, o);
+  return NULL;
+}
+
+/* {"cmd":"keys","op":OP,"key":K}: NULL and the ring in the answer, or
+ * the error (in err). Never a key in the answer: fingerprints. */
+static const char *keys_command(p2pc_ctl_server *s, const cJSON *req, cJSON *o,
+                                char *err, size_t cap) {
+  const cJSON *op = cJSON_GetObjectItemCaseSensitive(req, "op");
+  const cJSON *key = cJSON_GetObjectItemCaseSensitive(req, "key");
+  char fps[P2PC_KEYRING_MAX][P2PC_CTL_FP_LEN + 1];
+  size_t n = 0;
+  if (s->h.keys(s->h.ud, op->valuestring, key ? key->valuestring : NULL, fps,
+                &n, err, cap) != 0)
+    return err;
+  cJSON *arr = cJSON_AddArrayToObject(o, "keys");
+  for (size_t i = 0; arr && i < n; i++) {
+    cJSON *k = cJSON_CreateObject();
+    cJSON_AddStringToObject(k, "fingerprint", fps[i]);
+    cJSON_AddBoolToObject(k, "primary", i == 0);
+    cJSON_AddItemToArray(arr, k);
+  }
   return NULL;
 }
 
@@ -368,6 +390,10 @@ cJSON *p2pc_ctl_run(p2pc_ctl_server *s, const p2pc_ctl_request *r,
   } else if (strcmp(name, "vclock") == 0) {
     const char *e = vclock_command(s, req, o);
     if (e)
+      err = p2pc_ctl_err(e, NULL);
+  } else if (strcmp(name, "keys") == 0) {
+    char e[300];
+    if (keys_command(s, req, o, e, sizeof e))
       err = p2pc_ctl_err(e, NULL);
   } else if (strcmp(name, "stop") == 0) {
     s->h.stop(s->h.ud);

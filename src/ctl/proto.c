@@ -83,6 +83,40 @@ static const p2pc_ctl_arg vclock_args[] = {
      "--drift", "PPM", "the virtual clock's rate error from now on"},
 };
 
+static bool keys_op_ok(const char *s) {
+  return strcmp(s, "list") == 0 || strcmp(s, "install") == 0 ||
+         strcmp(s, "use") == 0 || strcmp(s, "remove") == 0;
+}
+
+/* A cluster key (canonical base64 of 32 bytes) or a fingerprint (16
+ * lowercase hex digits); the client reads a key file's name into the
+ * former (client_cmds.c). */
+static bool key_ref_ok(const char *s) {
+  size_t n = strlen(s);
+  if (n == 44) {
+    uint8_t k[33];
+    return p2pc_ctl_b64_valid(s) && p2pc_ctl_b64_decode(s, k) == 32;
+  }
+  if (n != 16)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+      return false;
+  return true;
+}
+
+static const p2pc_ctl_arg keys_args[] = {
+    {"op", P2PC_CTL_STRING, P2PC_CTL_REQUIRED, 1, 16, keys_op_ok,
+     "list, install, use or remove", P2PC_CTL_CLI_WORD, NULL, "OP",
+     "list; install KEY; use KEY; remove KEY"},
+    {"key", P2PC_CTL_STRING, 0, 16, 44, key_ref_ok,
+     "a cluster key (44 characters of base64) or its fingerprint (16 hex "
+     "digits)",
+     P2PC_CTL_CLI_WORD, NULL, "KEY",
+     "a cluster key file, a key's base64, or (use, remove) its "
+     "fingerprint"},
+};
+
 static const p2pc_ctl_arg subscribe_args[] = {
     {"events", P2PC_CTL_STRINGS, 0, 1, 32, p2pc_ctl_event_name_valid,
      "event names (docs/EVENTS.md's, or \"*\" for all)", P2PC_CTL_CLI_OPTION,
@@ -113,6 +147,9 @@ const p2pc_ctl_request p2pc_ctl_requests[] = {
     {"vclock", "step or re-rate the virtual clock (neither: show it)",
      "{\"ok\":true,\"virtual_clock\":{\"offset_s\",\"drift_ppm\"}}",
      vclock_args, NARGS(vclock_args), false},
+    {"keys", "list, install, use or remove the node's cluster keys",
+     "{\"ok\":true,\"keys\":[{\"fingerprint\",\"primary\"}...]}", keys_args,
+     NARGS(keys_args), false},
     {"subscribe", "stream deliveries (and events) as JSON lines",
      "{\"ok\":true,\"events\":[...]}, then one line per event until closed",
      subscribe_args, NARGS(subscribe_args), true},

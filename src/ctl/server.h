@@ -16,6 +16,9 @@
 
 #include "node.h"
 
+/* A cluster key's fingerprint, hex digits ("keys"). */
+#define P2PC_CTL_FP_LEN 16
+
 /* The I/O layer's view of the time socket, for "tracking". */
 typedef struct p2pc_ctl_io {
   const char *timestamping; /* "user", "kernel-rx", "kernel-rx-tx", "none" */
@@ -50,6 +53,14 @@ typedef struct p2pc_ctl_host {
   /* As p2pc_uv_vclock_adjust: 0 or P2PC_ERR_INVAL. */
   int (*vclock_adjust)(void *ud, bool step, double step_s, bool drift,
                        double drift_ppm);
+  /* "keys" (docs/SECURITY.md, "Rotating the cluster key"): applies op
+   * ("list", "install", "use", "remove") with key (NULL, a key's base64
+   * or a fingerprint) to the node's keyring, live and in its file, and
+   * gives the fingerprints of the ring now, primary first (*n of them).
+   * Returns 0, or -1 with one line in err. */
+  int (*keys)(void *ud, const char *op, const char *key,
+              char fps[P2PC_KEYRING_MAX][P2PC_CTL_FP_LEN + 1], size_t *n,
+              char *err, size_t cap);
   p2pc_logger logger; /* "time: virtual clock ..." after a vclock request */
 } p2pc_ctl_host;
 

@@ -22,9 +22,10 @@
 /* How much of p2pc_uv_settings a caller of each version has: the fields
  * of a later version are at the end. */
 static size_t settings_size(int version) {
-  return version >= P2PC_UV_SETTINGS_V3   ? sizeof(p2pc_uv_settings)
-         : version >= P2PC_UV_SETTINGS_V2 ? offsetof(p2pc_uv_settings, allow)
-                                          : offsetof(p2pc_uv_settings, secure);
+  return version >= P2PC_UV_SETTINGS_V3 ? sizeof(p2pc_uv_settings)
+         : version >= P2PC_UV_SETTINGS_V2
+             ? offsetof(p2pc_uv_settings, secure_ring)
+             : offsetof(p2pc_uv_settings, secure);
 }
 
 void p2pc_uv_settings_default_versioned(int version, p2pc_uv_settings *s) {
@@ -241,6 +242,12 @@ static int secure_keys(p2pc_uv *u, const p2pc_uv_settings *s,
   }
   if (!u->secure)
     return 0;
+  if (u->ring_more > P2PC_KEYRING_MAX - 1) {
+    p2pc_uv__log(u, P2PC_LOG_ERROR,
+                 "cannot set up secure links: secure_ring.n is over %d",
+                 P2PC_KEYRING_MAX - 1);
+    return P2PC_ERR_INVAL;
+  }
   unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
   int rv = sodium_init() < 0 ? P2PC_ERR_INVAL : 0;
   if (!rv && crypto_sign_seed_keypair(pk, sk, s->secure.identity) != 0)
@@ -260,7 +267,19 @@ static int secure_keys(p2pc_uv *u, const p2pc_uv_settings *s,
     sodium_memzero(sec, sizeof *sec);
     return rv;
   }
-  memcpy(sec->psk, s->secure.cluster_key, sizeof sec->psk);
+  memcpy(sec->psk[0], s->secure.cluster_key, sizeof sec->psk[0]);
+  sec->npsk = 1;
+  for (unsigned i = 0; i < u->ring_more; i++)
+    memcpy(sec->psk[sec->npsk++], s->secure_ring.keys[i], sizeof sec->psk[0]);
+  for (unsigned i = 0; i < sec->npsk; i++)
+    for (unsigned j = i + 1; j < sec->npsk; j++)
+      if (sodium_memcmp(sec->psk[i], sec->psk[j], sizeof sec->psk[0]) == 0) {
+        p2pc_uv__log(u, P2PC_LOG_ERROR,
+                     "cannot set up secure links: a cluster key is given "
+                     "twice in the keyring");
+        sodium_memzero(sec, sizeof *sec);
+        return P2PC_ERR_INVAL;
+      }
   if (u->allow && s->allow.n) {
     if (s->allow.n > P2PC_MEMBERS_MAX) {
       p2pc_uv__log(u, P2PC_LOG_ERROR, "an allowlist of %zu members: at most %d",
@@ -373,6 +392,10 @@ int p2pc_uv_open_versioned(p2pc_uv **out, uv_loop_t *loop, int version,
   u->before_output_ud = s->before_output.ud;
   u->secure = version >= P2PC_UV_SETTINGS_V2 && s->secure.on;
   u->allow = version >= P2PC_UV_SETTINGS_V3;
+  u->ring_more =
+      u->secure && version >= P2PC_UV_SETTINGS_V3 ? s->secure_ring.n : 0;
+  if (u->ring_more > P2PC_KEYRING_MAX - 1)
+    u->ring_more = P2PC_KEYRING_MAX; /* refused by secure_keys */
   u->ts.fd = -1;
   memcpy(u->listen_host, s->listen_host, strlen(s->listen_host));
   p2pc_uv__vclock_init(&u->vc, s->vclock.enabled, s->vclock.offset_s,
@@ -420,6 +443,12 @@ int p2pc_uv_broadcast_neighbours(p2pc_uv *u, const uint8_t *payload, size_t len,
   u->dirty = true;
   return p2pc_node_broadcast_neighbours(u->node, payload, len, p2pc_uv__now(u),
                                         first);
+}
+
+int p2pc_uv_keyring_set(p2pc_uv *u, const uint8_t (*keys)[32], size_t nkeys) {
+  if (u->closing || !u->secure || nkeys > P2PC_KEYRING_MAX)
+    return P2PC_ERR_INVAL;
+  return p2pc_node_keyring_set(u->node, keys, (uint32_t)nkeys);
 }
 
 void p2pc_uv_flush(p2pc_uv *u) { p2pc_uv__pump(u); }

@@ -86,8 +86,9 @@ struct p2pc_uv {
   p2pc_logger logger;
   void (*before_output)(void *ud); /* settings.before_output */
   void *before_output_ud;
-  bool allow;  /* the settings have allow (V3) */
-  bool secure; /* secure links (settings V2 with secure.on) */
+  bool allow;         /* the settings have allow (V3) */
+  bool secure;        /* secure links (settings V2 with secure.on) */
+  unsigned ring_more; /* settings V3: secure_ring.n, checked at open */
   const p2pc_allocator *alloc;
   char id[P2PC_NODE_ID_MAX + 1];
   char listen_host[P2PC_UV_HOST_MAX + 1];

@@ -55,14 +55,16 @@ static void test_dgram_findnode(void **state) {
   p2pc_buf b;
   p2pc_buf_init(&b, A, P2PC_DATAGRAM_MAX);
   p2pc_wire_record s = rec_of(7);
-  assert_int_equal(p2pc_dgram_findnode_put(&b, 0x0102030405060708ull, &s,
+  assert_int_equal(p2pc_dgram_findnode_put(&b, P2PC_DATAGRAM_MAX,
+                                           0x0102030405060708ull, &s,
                                            0x1112131415161718ull),
                    0);
   const uint8_t head[] = {0xFF, 'P', 3, 1, 1, 2, 3, 4, 5, 6, 7, 8, 2, 'n', '7'};
   assert_memory_equal(b.data, head, sizeof head);
   assert_true(p2pc_dgram_is_overlay(b.data, b.len));
   p2pc_dgram g;
-  assert_int_equal(p2pc_dgram_get(b.data, b.len, &g), (int)b.len);
+  assert_int_equal(p2pc_dgram_get(b.data, b.len, P2PC_DATAGRAM_MAX, &g),
+                   (int)b.len);
   assert_int_equal(g.type, P2PC_DGRAM_FINDNODE);
   assert_true(g.token == 0x0102030405060708ull);
   assert_true(g.target == 0x1112131415161718ull);
@@ -72,19 +74,23 @@ static void test_dgram_findnode(void **state) {
   assert_int_equal(b.len, P2PC_DATAGRAM_MAX);
   /* every truncation and any non-zero padding is malformed */
   for (size_t n = 0; n < b.len; n++)
-    assert_int_equal(p2pc_dgram_get(b.data, n, &g), P2PC_ERR_PROTO);
+    assert_int_equal(p2pc_dgram_get(b.data, n, P2PC_DATAGRAM_MAX, &g),
+                     P2PC_ERR_PROTO);
   uint8_t more[P2PC_DATAGRAM_MAX];
   memcpy(more, b.data, b.len);
   more[b.len - 1] = 1;
-  assert_int_equal(p2pc_dgram_get(more, b.len, &g), P2PC_ERR_PROTO);
+  assert_int_equal(p2pc_dgram_get(more, b.len, P2PC_DATAGRAM_MAX, &g),
+                   P2PC_ERR_PROTO);
   more[b.len - 1] = 0;
   /* a wrong version byte, an unknown type */
   more[2] = 2;
   assert_false(p2pc_dgram_is_overlay(more, b.len));
-  assert_int_equal(p2pc_dgram_get(more, b.len, &g), P2PC_ERR_PROTO);
+  assert_int_equal(p2pc_dgram_get(more, b.len, P2PC_DATAGRAM_MAX, &g),
+                   P2PC_ERR_PROTO);
   more[2] = 3;
   more[3] = 3;
-  assert_int_equal(p2pc_dgram_get(more, b.len, &g), P2PC_ERR_PROTO);
+  assert_int_equal(p2pc_dgram_get(more, b.len, P2PC_DATAGRAM_MAX, &g),
+                   P2PC_ERR_PROTO);
   /* an NTP client request (version 4, mode 3) is not ours */
   const uint8_t ntp[48] = {0x23};
   assert_false(p2pc_dgram_is_overlay(ntp, sizeof ntp));
@@ -98,19 +104,21 @@ static void test_dgram_nodes_fit(void **state) {
   p2pc_wire_record s = rec_of(1), r[10];
   for (uint32_t i = 0; i < 10; i++)
     r[i] = rec_of(9000 + i); /* "n9000": short IDs, IPv4 */
-  int k = p2pc_dgram_nodes_put(&b, 42, &s, r, 10);
+  int k = p2pc_dgram_nodes_put(&b, P2PC_DATAGRAM_MAX, 42, &s, r, 10);
   assert_int_equal(k, P2PC_DGRAM_MAX_NODES); /* cut to 8, all fit */
   assert_true(b.len <= P2PC_DATAGRAM_MAX);
   p2pc_dgram g;
-  assert_int_equal(p2pc_dgram_get(b.data, b.len, &g), (int)b.len);
+  assert_int_equal(p2pc_dgram_get(b.data, b.len, P2PC_DATAGRAM_MAX, &g),
+                   (int)b.len);
   assert_int_equal(g.count, 8);
   for (uint32_t i = 0; i < 8; i++)
     assert_string_equal(g.nodes[i].id, r[i].id);
   /* re-encoding gives the same bytes (canonical) */
   p2pc_buf c;
   p2pc_buf_init(&c, A, P2PC_DATAGRAM_MAX);
-  assert_int_equal(
-      p2pc_dgram_nodes_put(&c, g.token, &g.sender, g.nodes, g.count), 8);
+  assert_int_equal(p2pc_dgram_nodes_put(&c, P2PC_DATAGRAM_MAX, g.token,
+                                        &g.sender, g.nodes, g.count),
+                   8);
   assert_int_equal(c.len, b.len);
   assert_memory_equal(c.data, b.data, b.len);
   /* a count above 8 is malformed */
@@ -124,7 +132,8 @@ static void test_dgram_nodes_fit(void **state) {
   memcpy(x, b.data, b.len);
   assert_int_equal(x[at - 1], 8);
   x[at - 1] = 9;
-  assert_int_equal(p2pc_dgram_get(x, b.len, &g), P2PC_ERR_PROTO);
+  assert_int_equal(p2pc_dgram_get(x, b.len, P2PC_DATAGRAM_MAX, &g),
+                   P2PC_ERR_PROTO);
   /* long IDs and IPv6: fewer fit, and the datagram stays in bounds */
   for (uint32_t i = 0; i < 10; i++) {
     memset(r[i].id, 'a' + (int)i, P2PC_NODE_ID_MAX);
@@ -133,13 +142,58 @@ static void test_dgram_nodes_fit(void **state) {
   }
   s = r[9];
   p2pc_buf_reset(&b);
-  k = p2pc_dgram_nodes_put(&b, 42, &s, r, 8);
+  k = p2pc_dgram_nodes_put(&b, P2PC_DATAGRAM_MAX, 42, &s, r, 8);
   assert_true(k >= 1 && k < 8);
   assert_true(b.len <= P2PC_DATAGRAM_MAX);
-  assert_int_equal(p2pc_dgram_get(b.data, b.len, &g), (int)b.len);
+  assert_int_equal(p2pc_dgram_get(b.data, b.len, P2PC_DATAGRAM_MAX, &g),
+                   (int)b.len);
   assert_int_equal((int)g.count, k);
   p2pc_buf_fini(&b);
   p2pc_buf_fini(&c);
+}
+
+/* Secure mode: the datagrams leave the MAC's 16 bytes (dgram.h). A
+ * FINDNODE is padded to P2PC_DGRAM_MAX_AUTH and read only at that size;
+ * a NODES of short IDs still holds all 8 records, one of 64-byte IDs over
+ * IPv6 still one. */
+static void test_dgram_auth_size(void **state) {
+  (void)state;
+  p2pc_buf b;
+  p2pc_buf_init(&b, A, P2PC_DATAGRAM_MAX);
+  p2pc_wire_record s = rec_of(1), r[8];
+  p2pc_dgram g;
+  assert_int_equal(p2pc_dgram_findnode_put(&b, P2PC_DGRAM_MAX_AUTH, 7, &s, 99),
+                   0);
+  assert_int_equal(b.len, P2PC_DGRAM_MAX_AUTH);
+  assert_int_equal(p2pc_dgram_get(b.data, b.len, P2PC_DGRAM_MAX_AUTH, &g),
+                   (int)b.len);
+  assert_int_equal(p2pc_dgram_get(b.data, b.len, P2PC_DATAGRAM_MAX, &g),
+                   P2PC_ERR_PROTO);
+  assert_int_equal(
+      p2pc_dgram_findnode_put(&b, P2PC_DATAGRAM_MAX + 1, 7, &s, 99),
+      P2PC_ERR_INVAL);
+  for (uint32_t i = 0; i < 8; i++)
+    r[i] = rec_of(9000 + i);
+  p2pc_buf_reset(&b);
+  assert_int_equal(p2pc_dgram_nodes_put(&b, P2PC_DGRAM_MAX_AUTH, 42, &s, r, 8),
+                   8);
+  assert_true(b.len <= P2PC_DGRAM_MAX_AUTH);
+  for (uint32_t i = 0; i < 8; i++) {
+    memset(r[i].id, 'a' + (int)i, P2PC_NODE_ID_MAX);
+    r[i].id[P2PC_NODE_ID_MAX] = 0;
+    r[i].addr.family = 6;
+  }
+  s = r[7];
+  p2pc_buf_reset(&b);
+  int k = p2pc_dgram_nodes_put(&b, P2PC_DGRAM_MAX_AUTH, 42, &s, r, 8);
+  assert_true(k >= 1);
+  assert_true(b.len <= P2PC_DGRAM_MAX_AUTH);
+  assert_int_equal(p2pc_dgram_get(b.data, b.len, P2PC_DGRAM_MAX_AUTH, &g),
+                   (int)b.len);
+  p2pc_buf_reset(&b);
+  assert_int_equal(p2pc_dgram_findnode_put(&b, P2PC_DGRAM_MAX_AUTH, 7, &s, 99),
+                   0);
+  p2pc_buf_fini(&b);
 }
 
 /* ---- the key and the table ----------------------------------------------- */
@@ -456,6 +510,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dgram_findnode),
       cmocka_unit_test(test_dgram_nodes_fit),
+      cmocka_unit_test(test_dgram_auth_size),
       cmocka_unit_test(test_key),
       cmocka_unit_test(test_table_bucket),
       cmocka_unit_test(test_lookups),

@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "keyfile.h"
+#include "keyring.h"
 #include "p2pclock/p2pclock.h"
 
 static char dir[256];
@@ -543,6 +544,187 @@ static void test_cluster(void **state) {
   p2pc_cli_key_free(k);
 }
 
+/* A keyring: several cluster key lines, the first the primary; written
+ * and read back; a one-line file is a ring of one; the strict rules hold
+ * line by line, with the line named. */
+static void test_keyring(void **state) {
+  (void)state;
+  char path[512], want[700];
+  unsigned char ring[P2PC_KEYRING_MAX][32], got[P2PC_KEYRING_MAX][32];
+  size_t n = 9, len;
+  for (int i = 0; i < P2PC_KEYRING_MAX; i++)
+    memset(ring[i], 0x30 + i, 32);
+  at(path, sizeof path, "ring.key");
+  assert_int_equal(
+      p2pc_cli_keyring_write(path, false, ring, 3, err, sizeof err), 0);
+  assert_int_equal(mode_of(path), 0600);
+  char b64[3][45], text[400];
+  for (int i = 0; i < 3; i++)
+    p2pc_cli_key_b64(ring[i], b64[i]);
+  snprintf(text, sizeof text,
+           "p2pclock-cluster-v1 %s\np2pclock-cluster-v1 %s\n"
+           "p2pclock-cluster-v1 %s\n",
+           b64[0], b64[1], b64[2]);
+  assert_string_equal(slurp(path, &len), text);
+  assert_int_equal(p2pc_cli_keyring_load(path, got, &n, err, sizeof err), 0);
+  assert_int_equal(n, 3);
+  assert_memory_equal(got, ring, 3 * 32);
+  /* replaced only with force, then the whole ring at once */
+  assert_int_equal(
+      p2pc_cli_keyring_write(path, false, ring, 1, err, sizeof err), -EEXIST);
+  assert_int_equal(
+      p2pc_cli_keyring_write(path, true, ring + 2, 2, err, sizeof err), 0);
+  assert_int_equal(p2pc_cli_keyring_load(path, got, &n, err, sizeof err), 0);
+  assert_int_equal(n, 2);
+  assert_memory_equal(got, ring + 2, 2 * 32);
+  assert_int_equal(p2pc_cli_keyring_write(path, true, ring, 0, err, sizeof err),
+                   P2PC_ERR_INVAL);
+  assert_int_equal(p2pc_cli_keyring_write(
+                       path, true, ring, P2PC_KEYRING_MAX + 1, err, sizeof err),
+                   P2PC_ERR_INVAL);
+  /* a cluster key file of one line, without its newline too */
+  at(path, sizeof path, "one.key");
+  snprintf(text, sizeof text, "p2pclock-cluster-v1 %s", b64[1]);
+  put_file(path, text, strlen(text), 0600);
+  assert_int_equal(p2pc_cli_keyring_load(path, got, &n, err, sizeof err), 0);
+  assert_int_equal(n, 1);
+  assert_memory_equal(got[0], ring[1], 32);
+  /* the strict rules, line by line */
+  char l1[80];
+  snprintf(l1, sizeof l1, "p2pclock-cluster-v1 %s\n", b64[0]);
+  char cases[5][200];
+  snprintf(cases[0], sizeof cases[0], "%s\n", l1);
+  snprintf(cases[1], sizeof cases[1], "%sp2pclock-cluster-v1 %.43s\n", l1,
+           b64[1]);
+  snprintf(cases[2], sizeof cases[2], "%sp2pclock-cluster-v1 %s \n", l1,
+           b64[1]);
+  snprintf(cases[3], sizeof cases[3], "p2pclock-cluster-v1 %s\r\n", b64[0]);
+  cases[4][0] = '\0';
+  static const char *const msg[5] = {
+      " line 2: not a p2pclock cluster key", " line 2: the key is not valid",
+      " line 2: trailing data after the key", ": trailing data after the key",
+      ": not a p2pclock cluster key file"};
+  for (size_t i = 0; i < 5; i++) {
+    put_file(path, cases[i], strlen(cases[i]), 0600);
+    memset(got, 1, sizeof got);
+    assert_int_equal(p2pc_cli_keyring_load(path, got, &n, err, sizeof err),
+                     P2PC_CLI_KEY_MALFORMED);
+    snprintf(want, sizeof want, "%s%s", path, msg[i]);
+    assert_non_null(strstr(err, want));
+    assert_true(all_zero(got, sizeof got));
+  }
+  snprintf(text, sizeof text,
+           "p2pclock-cluster-v1 %s\np2pclock-cluster-v1 %s\n", b64[0], b64[0]);
+  put_file(path, text, strlen(text), 0600);
+  assert_int_equal(p2pc_cli_keyring_load(path, got, &n, err, sizeof err),
+                   P2PC_CLI_KEY_MALFORMED);
+  snprintf(want, sizeof want, "%s line 2: the same key as line 1", path);
+  assert_string_equal(err, want);
+  text[0] = '\0';
+  for (int i = 0; i <= P2PC_KEYRING_MAX; i++) {
+    char b[45], l[80];
+    unsigned char k[32];
+    memset(k, 0x60 + i, 32);
+    p2pc_cli_key_b64(k, b);
+    snprintf(l, sizeof l, "p2pclock-cluster-v1 %s\n", b);
+    strcat(text, l);
+  }
+  put_file(path, text, strlen(text), 0600);
+  assert_int_equal(p2pc_cli_keyring_load(path, got, &n, err, sizeof err),
+                   P2PC_CLI_KEY_MALFORMED);
+  snprintf(want, sizeof want, "%s line %d: more than %d keys", path,
+           P2PC_KEYRING_MAX + 1, P2PC_KEYRING_MAX);
+  assert_non_null(strstr(err, want));
+  assert_int_equal(chmod(path, 0644), 0);
+  assert_int_equal(p2pc_cli_keyring_load(path, got, &n, err, sizeof err),
+                   P2PC_CLI_KEY_UNSAFE);
+  /* fingerprints: 16 hex digits, one per key, never the key's own bytes */
+  char fa[P2PC_KEY_FP_LEN + 1], fb[P2PC_KEY_FP_LEN + 1];
+  p2pc_cli_key_fingerprint(ring[0], fa);
+  p2pc_cli_key_fingerprint(ring[1], fb);
+  assert_int_equal(strlen(fa), 16);
+  assert_string_not_equal(fa, fb);
+  assert_null(strstr(fa, "30303030"));
+}
+
+/* The changes of `p2pclock keys`: install, use, remove with their
+ * refusals, each leaving the ring unchanged. */
+static void test_ring_change(void **state) {
+  (void)state;
+  p2pc_cli_ring r = {.n = 1};
+  unsigned char k[P2PC_KEYRING_MAX + 1][32];
+  char b64[P2PC_KEYRING_MAX + 1][45], fp[P2PC_KEYRING_MAX + 1][17], what[80];
+  for (int i = 0; i <= P2PC_KEYRING_MAX; i++) {
+    memset(k[i], 0x41 + i, 32);
+    p2pc_cli_key_b64(k[i], b64[i]);
+    p2pc_cli_key_fingerprint(k[i], fp[i]);
+  }
+  memcpy(r.keys[0], k[0], 32);
+  bool ch;
+  assert_int_equal(p2pc_cli_ring_change(&r, "list", NULL, &ch, what,
+                                        sizeof what, err, sizeof err),
+                   0);
+  assert_false(ch);
+  assert_int_equal(p2pc_cli_ring_change(&r, "install", b64[1], &ch, what,
+                                        sizeof what, err, sizeof err),
+                   0);
+  assert_true(ch);
+  assert_int_equal(r.n, 2);
+  char want[120];
+  snprintf(want, sizeof want, "installed key %s", fp[1]);
+  assert_string_equal(what, want);
+  p2pc_cli_ring before = r;
+  /* refusals: nothing changes */
+  assert_int_equal(p2pc_cli_ring_change(&r, "install", b64[1], &ch, what,
+                                        sizeof what, err, sizeof err),
+                   -1);
+  assert_non_null(strstr(err, "installed already"));
+  assert_int_equal(p2pc_cli_ring_change(&r, "install", fp[2], &ch, what,
+                                        sizeof what, err, sizeof err),
+                   -1); /* a fingerprint is no key */
+  assert_int_equal(p2pc_cli_ring_change(&r, "use", b64[2], &ch, what,
+                                        sizeof what, err, sizeof err),
+                   -1);
+  snprintf(want, sizeof want, "key %s is not installed", fp[2]);
+  assert_non_null(strstr(err, want));
+  assert_int_equal(p2pc_cli_ring_change(&r, "remove", fp[0], &ch, what,
+                                        sizeof what, err, sizeof err),
+                   -1);
+  assert_non_null(strstr(err, "is the primary"));
+  assert_memory_equal(&r, &before, sizeof r);
+  /* use by fingerprint: the new key first, the old one kept */
+  assert_int_equal(p2pc_cli_ring_change(&r, "use", fp[1], &ch, what,
+                                        sizeof what, err, sizeof err),
+                   0);
+  assert_true(ch);
+  assert_memory_equal(r.keys[0], k[1], 32);
+  assert_memory_equal(r.keys[1], k[0], 32);
+  assert_int_equal(p2pc_cli_ring_change(&r, "use", b64[1], &ch, what,
+                                        sizeof what, err, sizeof err),
+                   0);
+  assert_false(ch); /* the primary already */
+  /* full at P2PC_KEYRING_MAX */
+  for (int i = 2; i < P2PC_KEYRING_MAX; i++)
+    assert_int_equal(p2pc_cli_ring_change(&r, "install", b64[i], &ch, what,
+                                          sizeof what, err, sizeof err),
+                     0);
+  assert_int_equal(p2pc_cli_ring_change(&r, "install", b64[P2PC_KEYRING_MAX],
+                                        &ch, what, sizeof what, err,
+                                        sizeof err),
+                   -1);
+  assert_non_null(strstr(err, "the keyring is full"));
+  /* remove the old key: the others keep their order */
+  assert_int_equal(p2pc_cli_ring_change(&r, "remove", b64[0], &ch, what,
+                                        sizeof what, err, sizeof err),
+                   0);
+  assert_int_equal(r.n, P2PC_KEYRING_MAX - 1);
+  assert_memory_equal(r.keys[0], k[1], 32);
+  assert_memory_equal(r.keys[1], k[2], 32);
+  /* no secret in any message */
+  assert_null(strstr(err, b64[0]));
+  assert_null(strstr(what, b64[0]));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
@@ -559,6 +741,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
       cmocka_unit_test(test_default_path),
       cmocka_unit_test_setup_teardown(test_cluster, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_keyring, setup, teardown),
+      cmocka_unit_test(test_ring_change),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

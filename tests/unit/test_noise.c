@@ -468,6 +468,27 @@ static void test_wrong_psk(void **state) {
   }
 }
 
+/* A responder given the wrong psk and then the right one before the first
+ * message (the keyring's trial on a copy) completes; once the psk is
+ * mixed in, or without a psk pattern, set_psk is refused. */
+static void test_set_psk(void **state) {
+  (void)state;
+  pair p;
+  uint8_t msg[MAXMSG];
+  pair_init(&p, P2PC_NOISE_XXPSK0, psk_b);
+  p2pc_noise_hs copy = p.res;
+  size_t n = run_until(&p, P2PC_NOISE_XXPSK0, 0, msg);
+  assert_int_equal(continue_from(&p, 3, 0, msg, n), 0); /* psk_b: fails */
+  pair_init(&p, P2PC_NOISE_XXPSK0, psk_b);
+  p.res = copy;
+  assert_int_equal(p2pc_noise_set_psk(&p.res, psk_a), 0);
+  n = run_until(&p, P2PC_NOISE_XXPSK0, 0, msg);
+  assert_int_equal(continue_from(&p, 3, 0, msg, n), 3); /* all three */
+  assert_int_equal(p2pc_noise_set_psk(&p.res, psk_a), P2PC_ERR_INVAL);
+  pair_init(&p, P2PC_NOISE_XX, NULL);
+  assert_int_equal(p2pc_noise_set_psk(&p.res, psk_a), P2PC_ERR_INVAL);
+}
+
 /* Every truncation of every handshake message fails its read. */
 static void test_truncation(void **state) {
   (void)state;
@@ -811,6 +832,7 @@ int main(void) {
       cmocka_unit_test(test_own_handshakes),
       cmocka_unit_test(test_bit_flips),
       cmocka_unit_test(test_wrong_psk),
+      cmocka_unit_test(test_set_psk),
       cmocka_unit_test(test_truncation),
       cmocka_unit_test(test_out_of_order),
       cmocka_unit_test(test_low_order_ephemeral),

@@ -528,6 +528,48 @@ static void test_ext_put_rejects(void **state) {
   assert_memory_equal(out, same, sizeof out);
 }
 
+/* Secure mode's shorter field (P2PC_NTP_EXT_LEN_AUTH, room for the MAC):
+ * it decodes as the full one does; a reply whose two IDs pass 117 bytes
+ * does not fit it (TOOBIG, nothing written); bad lengths are refused. */
+static void test_ext_auth_len(void **state) {
+  (void)state;
+  uint8_t b[P2PC_NTP_PACKET_MAX];
+  p2pc_ntp_header h = sample_header(), g;
+  p2pc_ntp_ext e = sample_reply(), f;
+  bool has_ext = false;
+  assert_int_equal(P2PC_NTP_EXT_LEN_AUTH, 180);
+  p2pc_ntp_header_put(b, &h);
+  assert_int_equal(p2pc_ntp_ext_put_len(b + 48, P2PC_NTP_EXT_LEN_AUTH, &e),
+                   P2PC_NTP_EXT_LEN_AUTH);
+  assert_int_equal(
+      p2pc_ntp_decode(b, 48 + P2PC_NTP_EXT_LEN_AUTH, &g, &f, &has_ext), 0);
+  assert_true(has_ext);
+  assert_ext_eq(&f, &e);
+  /* 64 + 53 = 117 bytes of IDs fit; one more does not */
+  memset(e.id, 'i', 64);
+  e.id[64] = '\0';
+  memset(e.ref_id, 'r', 53);
+  e.ref_id[53] = '\0';
+  assert_int_equal(p2pc_ntp_ext_put_len(b + 48, P2PC_NTP_EXT_LEN_AUTH, &e),
+                   P2PC_NTP_EXT_LEN_AUTH);
+  uint8_t keep[P2PC_NTP_PACKET_MAX];
+  memcpy(keep, b, sizeof b);
+  e.ref_id[53] = 'r';
+  e.ref_id[54] = '\0';
+  assert_int_equal(p2pc_ntp_ext_put_len(b + 48, P2PC_NTP_EXT_LEN_AUTH, &e),
+                   P2PC_ERR_TOOBIG);
+  assert_memory_equal(b, keep, sizeof b);
+  assert_int_equal(p2pc_ntp_ext_put(b + 48, &e), P2PC_NTP_EXT_LEN);
+  /* a request always fits */
+  p2pc_ntp_ext rq = {.kind = P2PC_NTP_EXT_REQUEST};
+  memset(rq.id, 'q', 64);
+  assert_int_equal(p2pc_ntp_ext_put_len(b + 48, P2PC_NTP_EXT_LEN_AUTH, &rq),
+                   P2PC_NTP_EXT_LEN_AUTH);
+  assert_int_equal(p2pc_ntp_ext_put_len(b + 48, 182, &rq), P2PC_ERR_INVAL);
+  assert_int_equal(p2pc_ntp_ext_put_len(b + 48, 24, &rq), P2PC_ERR_INVAL);
+  assert_int_equal(p2pc_ntp_ext_put_len(b + 48, 200, &rq), P2PC_ERR_INVAL);
+}
+
 static void test_truncations(void **state) {
   (void)state;
   p2pc_ntp_header h = sample_header(), g;
@@ -790,6 +832,7 @@ int main(void) {
       cmocka_unit_test(test_client_requests),
       cmocka_unit_test(test_ext_round_trip),
       cmocka_unit_test(test_ext_put_rejects),
+      cmocka_unit_test(test_ext_auth_len),
       cmocka_unit_test(test_truncations),
       cmocka_unit_test(test_bad_ext_rejected),
       cmocka_unit_test(test_padding_not_checked),

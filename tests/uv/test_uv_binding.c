@@ -202,6 +202,9 @@ static void test_two_nodes(void) {
     p2pc_now now = p2pc_uv_now(x[i].u);
     CHECK(now.mono_ns != 0 && now.local_ns != 0);
   }
+  /* Links in clear: no keyring to change. */
+  const uint8_t ring1[1][32] = {{1}};
+  CHECK(p2pc_uv_keyring_set(x[0].u, ring1, 1) == P2PC_ERR_INVAL);
   /* No virtual clock here. */
   double off, drift;
   CHECK(!p2pc_uv_vclock_get(x[0].u, &off, &drift));
@@ -274,10 +277,79 @@ static void test_errors(void) {
   CHECK(cnt.live == 0);
 }
 
+/* Secure links with a keyring (settings V3): b holds only the key that a
+ * has besides its primary, dials a, and links; a's ring changes live
+ * (bad rings refused), and a fifth key at open is refused. */
+static void test_secure_ring(void) {
+  uv_loop_t loop;
+  CHECK(uv_loop_init(&loop) == 0);
+  counting cnt = {0};
+  p2pc_allocator al;
+  app x[2] = {{.name = "uv-r"}, {.name = "uv-s"}};
+  x[0].other = &x[1];
+  x[1].other = &x[0];
+  p2pc_uv_settings sa, sb;
+  settings(&sa, "uv-r", &cnt, &al);
+  sa.secure.on = true;
+  memset(sa.secure.identity, 0x11, 32);
+  memset(sa.secure.cluster_key, 0xA1, 32);
+  memset(sa.secure_ring.keys[0], 0xB2, 32);
+  sa.secure_ring.n = 1;
+  CHECK(p2pc_uv_open(&x[0].u, &loop, &sa, on_event, &x[0]) == 0);
+  p2pc_uv_peer peer = {.port = p2pc_uv_port(x[0].u)};
+  strcpy(peer.id, "uv-r");
+  strcpy(peer.host, "127.0.0.1");
+  settings(&sb, "uv-s", &cnt, &al);
+  sb.secure.on = true;
+  memset(sb.secure.identity, 0x22, 32);
+  memset(sb.secure.cluster_key, 0xB2, 32);
+  sb.peers = &peer;
+  sb.npeers = 1;
+  CHECK(p2pc_uv_open(&x[1].u, &loop, &sb, on_event, &x[1]) == 0);
+  uv_timer_t watchdog;
+  uv_timer_init(&loop, &watchdog);
+  uv_timer_start(&watchdog, on_timeout, 20000, 0);
+  uv_unref((uv_handle_t *)&watchdog);
+  CHECK(run_until(&loop, both_up, x));
+
+  uint8_t ring[P2PC_KEYRING_MAX + 1][32];
+  for (int i = 0; i <= P2PC_KEYRING_MAX; i++)
+    memset(ring[i], 0xC0 + i, 32);
+  CHECK(p2pc_uv_keyring_set(x[0].u, (const uint8_t(*)[32])ring, 0) ==
+        P2PC_ERR_INVAL);
+  CHECK(p2pc_uv_keyring_set(x[0].u, (const uint8_t(*)[32])ring,
+                            P2PC_KEYRING_MAX + 1) == P2PC_ERR_INVAL);
+  memcpy(ring[1], ring[0], 32);
+  CHECK(p2pc_uv_keyring_set(x[0].u, (const uint8_t(*)[32])ring, 2) ==
+        P2PC_ERR_INVAL);
+  memset(ring[1], 0xB2, 32);
+  CHECK(p2pc_uv_keyring_set(x[0].u, (const uint8_t(*)[32])ring, 2) == 0);
+  /* the link stays up through it */
+  static const char text[] = "after the change";
+  CHECK(p2pc_uv_send(x[1].u, "uv-r", (const uint8_t *)text, strlen(text),
+                     NULL) == 0);
+  CHECK(run_until(&loop, delivered, &x[0]));
+
+  p2pc_uv_close(x[0].u, on_closed, &x[0]);
+  p2pc_uv_close(x[1].u, on_closed, &x[1]);
+  CHECK(run_until(&loop, both_closed, x));
+  /* a fifth key at open: refused */
+  p2pc_uv *u = NULL;
+  sa.secure_ring.n = P2PC_KEYRING_MAX;
+  CHECK(p2pc_uv_open(&u, &loop, &sa, on_event, &x[0]) == P2PC_ERR_INVAL);
+  CHECK(u == NULL);
+  uv_close((uv_handle_t *)&watchdog, NULL);
+  CHECK(uv_run(&loop, UV_RUN_DEFAULT) == 0);
+  CHECK(uv_loop_close(&loop) == 0);
+  CHECK(cnt.live == 0);
+  CHECK(!timed_out);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN); /* the program's to decide (<p2pclock/uv.h>) */
   test_two_nodes();
   test_errors();
+  test_secure_ring();
   printf("test_uv_binding: ok\n");
   return 0;
 }

@@ -225,11 +225,12 @@ static void send_request(p2pc_timesync *ts, source *s, uint32_t idx,
   p2pc_ntp_header_put(d->data, &h);
   p2pc_ntp_ext e = {.kind = P2PC_NTP_EXT_REQUEST};
   copy_id(e.id, ts->id);
-  if (p2pc_ntp_ext_put(d->data + P2PC_NTP_HEADER_LEN, &e) < 0) {
+  size_t elen = p2pc__timesync_ext_len(ts);
+  if (p2pc_ntp_ext_put_len(d->data + P2PC_NTP_HEADER_LEN, elen, &e) < 0) {
     ts->qn--; /* take the datagram back (our own ID is valid: never) */
     return;
   }
-  d->len = P2PC_NTP_PACKET_MAX;
+  d->len = P2PC_NTP_HEADER_LEN + elen;
   d->to = s->addr;
   s->token = p2pc__timesync_token(ts, false, idx, s->id);
   d->token = s->token;

@@ -26,7 +26,8 @@ void p2pc__ntpserve_answer(p2pc_timesync *ts, const p2pc_wire_addr *from,
                            const p2pc_ntp_header *rq, const p2pc_ntp_ext *rqe,
                            bool has_ext, size_t rqlen, int64_t rx_local,
                            bool rx_kernel, p2pc_now now) {
-  size_t need = P2PC_NTP_HEADER_LEN + (has_ext ? P2PC_NTP_EXT_LEN : 0);
+  size_t elen = p2pc__timesync_ext_len(ts);
+  size_t need = P2PC_NTP_HEADER_LEN + (has_ext ? elen : 0);
   if (rqlen < need) /* never answer with more than was sent */
     has_ext = false;
   /* The limit is for standard clients (a header-only answer); our
@@ -154,8 +155,8 @@ void p2pc__ntpserve_answer(p2pc_timesync *ts, const p2pc_wire_addr *from,
         grow_clients(ts))
       slot = had;
     if (!ts->srv.ncap) { /* out of memory: an answer without interleaving */
-      if (p2pc_ntp_ext_put(d->data + P2PC_NTP_HEADER_LEN, &e) >= 0)
-        d->len = P2PC_NTP_PACKET_MAX;
+      if (p2pc_ntp_ext_put_len(d->data + P2PC_NTP_HEADER_LEN, elen, &e) >= 0)
+        d->len = P2PC_NTP_HEADER_LEN + elen;
       return;
     }
     memset(&ts->srv.clients[slot], 0, sizeof ts->srv.clients[slot]);
@@ -167,9 +168,11 @@ void p2pc__ntpserve_answer(p2pc_timesync *ts, const p2pc_wire_addr *from,
   c->tx_kernel = false;
   c->tx_local = 0;
   c->used_mono = now.mono_ns;
-  if (p2pc_ntp_ext_put(d->data + P2PC_NTP_HEADER_LEN, &e) < 0)
-    return; /* our own ID is valid; cannot happen, answer without it */
-  d->len = P2PC_NTP_PACKET_MAX;
+  /* Our own ID is valid; only IDs too long for an authenticated field
+   * (ntp.h) fail: answered without it, which the requester drops. */
+  if (p2pc_ntp_ext_put_len(d->data + P2PC_NTP_HEADER_LEN, elen, &e) < 0)
+    return;
+  d->len = P2PC_NTP_HEADER_LEN + elen;
   d->token = p2pc__timesync_token(ts, true, slot, c->id);
 }
 

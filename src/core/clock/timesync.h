@@ -54,6 +54,10 @@ typedef struct p2pc_timesync_config {
   /* answers to standard NTP clients, per address (ntplimit.h)
    * [interval 3, burst 8, leak 2, loopback not limited] */
   p2pc_ntplimit_config ntp_limit;
+  /* Secure mode (CLOCK.md, "Authenticated exchanges"): our extension
+   * field is P2PC_NTP_EXT_LEN_AUTH bytes, leaving room for the MAC the
+   * node adds to it (and checks) [off] */
+  bool auth;
 } p2pc_timesync_config;
 
 /* Counters of the time socket. */
@@ -75,6 +79,8 @@ typedef struct p2pc_timesync_counters {
   uint64_t max_change;    /* corrections ignored: beyond max_change_ns */
   uint64_t rejected;      /* sources set aside (contradicted, or lost
                              to max_change): P2PC_TSEV_REJECT */
+  uint64_t rx_unauth;     /* secure mode: our datagrams (extension field or
+                             lookup) without a valid MAC, dropped by the node */
 } p2pc_timesync_counters;
 
 typedef struct p2pc_tracking {

@@ -278,6 +278,11 @@ void p2pc__timesync_say(p2pc_timesync *ts, p2pc_log_level lv, const char *a,
 /* A zeroed datagram at the tail of the queue, counted as sent; NULL (and
  * counted as dropped) when the queue is full. */
 p2pc_datagram *p2pc__timesync_push(p2pc_timesync *ts);
+/* Our extension field's length: room for the node's MAC in secure mode
+ * (cfg.auth). */
+static inline size_t p2pc__timesync_ext_len(const p2pc_timesync *ts) {
+  return ts->cfg.auth ? P2PC_NTP_EXT_LEN_AUTH : P2PC_NTP_EXT_LEN;
+}
 /* A token for a datagram whose send time is wanted back: a request to
  * source idx, or a reply to client slot idx; id checks the slot is still
  * the same one when p2pc_timesync_sent reports it. */

@@ -57,6 +57,7 @@ struct p2pc_dht {
   p2pc_wire_crec cache[P2PC_DHT_CACHE]; /* found by lookups, a ring */
   uint32_t ncache, cachenext;
   p2pc_buf out; /* one datagram being built */
+  size_t dgmax; /* a datagram's size: less the MAC in secure mode */
   p2pc_dht_stats st;
 };
 
@@ -90,9 +91,15 @@ int p2pc_dht_new(p2pc_dht **out, const p2pc_allocator *a,
   d->key = p2pc_dht_key(self->id);
   p2pc_rng_seed(&d->rng, seed, 0x646874u);
   p2pc_buf_init(&d->out, a, P2PC_DATAGRAM_MAX);
+  d->dgmax = P2PC_DATAGRAM_MAX;
   d->st.bytes = sizeof *d;
   *out = d;
   return 0;
+}
+
+void p2pc_dht_set_datagram_max(p2pc_dht *d, size_t max) {
+  if (max <= P2PC_DATAGRAM_MAX)
+    d->dgmax = max;
 }
 
 void p2pc_dht_free(p2pc_dht *d) {
@@ -364,7 +371,8 @@ static void pump(p2pc_dht *d, lookup *l, uint64_t now_ns) {
     }
     p2pc_buf_reset(&d->out);
     c->token = p2pc_rng_next(&d->rng) | 1; /* 0 is no token */
-    if (p2pc_dgram_findnode_put(&d->out, c->token, &d->self, l->target) != 0) {
+    if (p2pc_dgram_findnode_put(&d->out, d->dgmax, c->token, &d->self,
+                                l->target) != 0) {
       c->st = C_FAILED; /* cannot happen: a record always fits */
       continue;
     }
@@ -478,7 +486,7 @@ static void serve(p2pc_dht *d, const p2pc_wire_addr *from,
     if (strcmp(near[i].id, g->sender.id) != 0)
       near[w++] = near[i];
   p2pc_buf_reset(&d->out);
-  if (p2pc_dgram_nodes_put(&d->out, g->token, &d->self, near, w) < 0)
+  if (p2pc_dgram_nodes_put(&d->out, d->dgmax, g->token, &d->self, near, w) < 0)
     return;
   queue_out(d, from, from->port);
   d->st.served++;
@@ -517,7 +525,7 @@ void p2pc_dht_input(p2pc_dht *d, const p2pc_wire_addr *from, const uint8_t *b,
                     size_t len, uint64_t now_ns) {
   p2pc_dgram g;
   d->st.rx++;
-  if (p2pc_dgram_get(b, len, &g) < 0) {
+  if (p2pc_dgram_get(b, len, d->dgmax, &g) < 0) {
     d->st.rx_malformed++;
     return;
   }

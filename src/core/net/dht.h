@@ -83,6 +83,9 @@ typedef struct p2pc_dht_stats {
 int p2pc_dht_new(p2pc_dht **out, const p2pc_allocator *a,
                  const p2pc_wire_record *self, uint64_t seed);
 void p2pc_dht_free(p2pc_dht *d);
+/* The size of the datagrams it writes and takes (dgram.h):
+ * P2PC_DATAGRAM_MAX [default], or P2PC_DGRAM_MAX_AUTH in secure mode. */
+void p2pc_dht_set_datagram_max(p2pc_dht *d, size_t max);
 const p2pc_wire_record *p2pc_dht_self(const p2pc_dht *d);
 
 /* A record heard of. direct: from the node itself (it is alive now: the

@@ -169,7 +169,8 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
       cfg && cfg->alloc ? cfg->alloc : p2pc_allocator_default();
   if (!cfg || !cfg->id || !p2pc_node_id_valid(cfg->id, strlen(cfg->id)) ||
       cfg->chaos_delay_min_ns > cfg->chaos_delay_max_ns ||
-      cfg->chaos_drop < 0 || cfg->chaos_drop >= 1)
+      cfg->chaos_drop < 0 || cfg->chaos_drop >= 1 ||
+      (cfg->secure.on && cfg->secure.npsk > P2PC_KEYRING_MAX))
     return P2PC_ERR_INVAL;
   p2pc_node *n = a->realloc(NULL, sizeof *n, a->ud);
   if (!n)
@@ -245,6 +246,8 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
   if (rv)
     goto err;
   p2pc_timesync_config_defaults(&c->time, c->listen.port, c->heartbeat_ns);
+  /* Secure mode: our datagrams leave room for their MAC (dgauth.c). */
+  c->time.auth = c->secure.on;
   rv = p2pc__sec_init(n, c); /* may take the reference role away */
   if (rv)
     goto err;
@@ -258,6 +261,8 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
   rv = p2pc__node_dht_init(n);
   if (rv)
     goto err;
+  if (c->secure.on)
+    p2pc_dht_set_datagram_max(n->dht, P2PC_DGRAM_MAX_AUTH);
   n->next_announce_ns = now.mono_ns + c->time.announce_ns;
   p2pc__swim_init(n);
   p2pc_wire_announce an;
@@ -442,14 +447,22 @@ void p2pc_node_time_input(p2pc_node *n, const p2pc_wire_addr *from,
                           bool rx_kernel, p2pc_now now) {
   n->now = now;
   /* The overlay's datagrams share the socket; NTP never sees them. */
-  if (p2pc_dgram_is_overlay(b, len))
-    p2pc__node_dht_input(n, from, b, len);
+  bool overlay = p2pc_dgram_is_overlay(b, len);
+  long k = p2pc__dgauth_open(n, from, b, len, overlay);
+  if (k < 0)
+    return;
+  if (overlay)
+    p2pc__node_dht_input(n, from, b, (size_t)k);
   else
-    p2pc_timesync_input(n->ts, from, b, len, rx_local_ns, rx_kernel, now);
+    p2pc_timesync_input(n->ts, from, b, (size_t)k, rx_local_ns, rx_kernel, now);
 }
 
 bool p2pc_node_pop_datagram(p2pc_node *n, p2pc_datagram *d) {
-  return p2pc_timesync_pop(n->ts, d) || p2pc_dht_pop(n->dht, d);
+  bool ntp = p2pc_timesync_pop(n->ts, d);
+  if (!ntp && !p2pc_dht_pop(n->dht, d))
+    return false;
+  p2pc__dgauth_seal(n, d, !ntp);
+  return true;
 }
 
 void p2pc_node_time_sent(p2pc_node *n, uint32_t token, int64_t local_ns,
@@ -464,6 +477,7 @@ int64_t p2pc_node_network_time(const p2pc_node *n, int64_t local_ns) {
 
 void p2pc_node_tracking(const p2pc_node *n, p2pc_now now, p2pc_tracking *t) {
   p2pc_timesync_tracking(n->ts, now, t);
+  t->c.rx_unauth = n->dg_unauth;
 }
 
 uint32_t p2pc_node_source_count(const p2pc_node *n) {

@@ -50,13 +50,17 @@ typedef struct p2pc_node_seed {
 
 /* Secure links (PROTOCOL.md, "Secure links"): off by default. With on,
  * every link is a Noise_XXpsk0 handshake then sealed records: a node that
- * does not hold psk cannot link. The runtime gives the keys. */
+ * holds none of the keys of psk cannot link. The runtime gives the keys. */
 #define P2PC_MEMBERS_MAX 4096
 typedef struct p2pc_node_secure {
   bool on;
   uint8_t static_sk[32]; /* X25519: this node's link key */
-  uint8_t psk[32];       /* the cluster key */
-  uint8_t entropy[32];   /* seeds the ephemeral keys: from the kernel */
+  /* The keyring (SECURITY.md, "Rotating the cluster key"): npsk cluster
+   * keys (1..P2PC_KEYRING_MAX, no two alike), psk[0] the primary: this
+   * node dials with it, and takes a first handshake message under any. */
+  uint8_t psk[P2PC_KEYRING_MAX][32];
+  uint8_t npsk;
+  uint8_t entropy[32]; /* seeds the ephemeral keys: from the kernel */
   /* This node's Ed25519 secret key (libsodium's 64 bytes: the seed, then
    * the public key), whose public half the static key is derived from:
    * it signs the node's claims to the reference role. */
@@ -132,6 +136,15 @@ int p2pc__node_open_secure(p2pc_node **out, const p2pc_settings *s,
  * stays on failure. */
 int p2pc__node_set_members(p2pc_node *n, const p2pc_member *m, uint32_t k,
                            p2pc_now now);
+
+/* Replaces the keyring of a node with secure links (p2pc_node_secure's
+ * psk and npsk: keys[0] the primary) while it runs. Links up keep their
+ * session keys; handshakes already started keep the key they began with;
+ * later ones use the new ring. Returns 0, or P2PC_ERR_INVAL (links in
+ * clear, nkeys out of 1..P2PC_KEYRING_MAX, or two keys alike: nothing
+ * changed). */
+int p2pc_node_keyring_set(p2pc_node *n, const uint8_t (*keys)[32],
+                          uint32_t nkeys);
 
 /* Creates a node. Returns 0, P2PC_ERR_INVAL (bad id or config) or
  * P2PC_ERR_NOMEM. */

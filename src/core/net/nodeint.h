@@ -24,6 +24,7 @@
  *                  lookup's answers, the negative cache
  *   dhtnode.c      finding any node's record by ID (dht.h): the table fed,
  *                  the overlay's datagrams, bootstrap and refreshes
+ *   dgauth.c       secure mode: the MAC of the time socket's datagrams
  *
  * Those functions are p2pc__node_*: hidden from the shared library, and
  * in the static one under the library's prefix, clashing with nothing of
@@ -204,6 +205,9 @@ typedef struct anon_seed {
 
 /* A node ID and the static key its secure links proved (secure.c). */
 #define P2PC_PINS_MAX 1024
+/* Senders remembered with the non-primary key they used (dgauth.c): an
+ * answer leaves in the loop turn its request came in. */
+#define P2PC_DG_FROM_MAX 16
 typedef struct p2pc__pin {
   char id[P2PC_NODE_ID_MAX + 1];
   uint8_t key[32];
@@ -339,6 +343,16 @@ struct p2pc_node {
   uint8_t *sec_plain;
   uint64_t sec_done, sec_failed;
   uint64_t inbound_refused; /* connections over the handshake bounds */
+  uint64_t dg_unauth;       /* datagrams without a valid MAC (dgauth.c) */
+  /* The ring key the last senders' datagrams came under, if not the
+   * primary (dgauth.c): the answer goes back under it, for an asker that
+   * does not hold our primary yet (a rotation). Cleared when the ring
+   * changes. */
+  struct {
+    p2pc_wire_addr addr;
+    uint8_t key; /* 0: the primary (an entry that lost its use) */
+  } dg_from[P2PC_DG_FROM_MAX];
+  uint32_t dg_from_next;
   /* The human log's limits (lograte.c): per shape of line, and overall. */
   struct {
     p2pc__logshape shape[P2PC_LOG_SHAPES];
@@ -413,6 +427,28 @@ void p2pc__node_str_cat(char *s, size_t cap, const char *t);
 bool p2pc__node_addr_eq(const p2pc_wire_addr *x, const p2pc_wire_addr *y);
 /* "<id>~<tag>": the causal identity of incarnation inc of id. */
 void p2pc__node_make_sesid(char *out, const char *id, uint64_t inc);
+/* The number of keys in the ring (node.h, p2pc_node_secure: npsk 0 is
+ * psk[0] alone, for callers that predate the ring). */
+static inline unsigned p2pc__sec_ring_len(const p2pc_node *n) {
+  unsigned k = n->cfg.secure.npsk;
+  return k == 0 ? 1 : k > P2PC_KEYRING_MAX ? P2PC_KEYRING_MAX : k;
+}
+
+/* ---- dgauth.c: authenticated datagrams --------------------------------- */
+
+/* Forgets which ring key each recent sender used (the ring changed). */
+void p2pc__dgauth_ring_changed(p2pc_node *n);
+
+/* A datagram of the time socket (overlay: the lookup's, else NTP) in
+ * secure mode: the length of what to pass on (its MAC checked and cut
+ * off; a standard NTP client's as it is), or -1: dropped, counted and
+ * logged (rate-limited). In open mode: len. */
+long p2pc__dgauth_open(p2pc_node *n, const p2pc_wire_addr *from,
+                       const uint8_t *b, size_t len, bool overlay);
+/* A datagram about to leave, in secure mode: its MAC appended (the
+ * transmit timestamp written first, if the runtime was to). */
+void p2pc__dgauth_seal(const p2pc_node *n, p2pc_datagram *d, bool overlay);
+
 /* ---- secure.c: secure links -------------------------------------------- */
 
 /* Starts the handshake on a new link (nothing without cfg.secure.on; the

@@ -9,6 +9,11 @@
  * nonce the record's number in its direction. Frames written before the
  * keys exist (the HELLO) wait in the link's pend buffer.
  *
+ * The psk comes from the node's keyring (SECURITY.md, "Rotating the
+ * cluster key"): a dialer uses the primary, a responder tries each key it
+ * holds on the first message, so that during a rotation two nodes link as
+ * long as one holds the other's primary.
+ *
  * The core draws no randomness: ephemeral keys come from a ChaCha20
  * stream keyed by cfg.secure.entropy (32 bytes the runtime took from the
  * kernel), one block position per key.
@@ -150,13 +155,39 @@ int p2pc__sec_start(p2pc_node *n, p2pc_link_id lid, link *l) {
     return P2PC_ERR_NOMEM;
   uint8_t e[32];
   next_ephemeral(n, e);
-  int rv = p2pc_noise_init(l->hs, P2PC_NOISE_XXPSK0, l->outbound,
-                           (const uint8_t *)prologue, sizeof prologue - 1,
-                           n->cfg.secure.static_sk, e, NULL, n->cfg.secure.psk);
+  int rv =
+      p2pc_noise_init(l->hs, P2PC_NOISE_XXPSK0, l->outbound,
+                      (const uint8_t *)prologue, sizeof prologue - 1,
+                      n->cfg.secure.static_sk, e, NULL, n->cfg.secure.psk[0]);
   sodium_memzero(e, sizeof e);
   if (rv)
     return rv;
   return l->outbound ? hs_send(n, lid, l) : 0;
+}
+
+/* Reads a handshake message. A responder's first one (its psk not yet
+ * mixed in) is tried under each key of the ring as it is now (a key
+ * removed since the connection came is not taken), on copies of one
+ * state: at most P2PC_KEYRING_MAX hashes and tag checks for a stranger's
+ * bytes, no Diffie-Hellman. */
+static int hs_read(p2pc_node *n, link *l, const uint8_t *rec, size_t len,
+                   uint8_t *payload, size_t cap, size_t *plen) {
+  unsigned nk = p2pc__sec_ring_len(n);
+  if (l->outbound)
+    return p2pc_noise_read(l->hs, rec, len, payload, cap, plen);
+  p2pc_noise_hs start = *l->hs;
+  if (p2pc_noise_set_psk(&start, n->cfg.secure.psk[0]) != 0) {
+    p2pc_noise_hs_wipe(&start); /* not the first message: psk mixed in */
+    return p2pc_noise_read(l->hs, rec, len, payload, cap, plen);
+  }
+  int rv = P2PC_ERR_PROTO;
+  for (unsigned i = 0; i < nk && rv != 0; i++) {
+    *l->hs = start;
+    (void)p2pc_noise_set_psk(l->hs, n->cfg.secure.psk[i]); /* as above */
+    rv = p2pc_noise_read(l->hs, rec, len, payload, cap, plen);
+  }
+  p2pc_noise_hs_wipe(&start);
+  return rv;
 }
 
 /* One handshake record from the peer, then our answer, if any. */
@@ -164,7 +195,7 @@ static int hs_input(p2pc_node *n, p2pc_link_id lid, link *l, const uint8_t *rec,
                     size_t len) {
   uint8_t payload[64];
   size_t plen = 0;
-  int rv = p2pc_noise_read(l->hs, rec, len, payload, sizeof payload, &plen);
+  int rv = hs_read(n, l, rec, len, payload, sizeof payload, &plen);
   if (rv)
     return hs_fail(n, lid,
                    "the peer does not hold this network's cluster key, or "
@@ -241,6 +272,26 @@ int p2pc__sec_input(p2pc_node *n, p2pc_link_id lid, link *l, const uint8_t *b,
       p2pc_buf_put(&l->cin, b, len) != 0)
     rv = p2pc__node_proto_error(n, lid, "out of memory for a record");
   return rv < 0 ? rv : 0;
+}
+
+/* ---- the keyring -------------------------------------------------------- */
+
+int p2pc_node_keyring_set(p2pc_node *n, const uint8_t (*keys)[32],
+                          uint32_t nkeys) {
+  if (!n->cfg.secure.on || !keys || nkeys == 0 || nkeys > P2PC_KEYRING_MAX)
+    return P2PC_ERR_INVAL;
+  for (uint32_t i = 0; i < nkeys; i++)
+    for (uint32_t j = i + 1; j < nkeys; j++)
+      if (sodium_memcmp(keys[i], keys[j], 32) == 0)
+        return P2PC_ERR_INVAL;
+  /* Links up hold their own session keys, and a handshake under way its
+   * own copy of its psk: neither notices. */
+  sodium_memzero(n->cfg.secure.psk, sizeof n->cfg.secure.psk);
+  memcpy(n->cfg.secure.psk, keys, (size_t)nkeys * 32);
+  n->cfg.secure.npsk = (uint8_t)nkeys;
+  p2pc__dgauth_ring_changed(n);
+  p2pc__node_log(n, P2PC_LOG_INFO, "link: cluster keyring changed");
+  return 0;
 }
 
 /* ---- identities bound to keys ------------------------------------------ */

@@ -402,6 +402,16 @@ int p2pc_noise_init(p2pc_noise_hs *hs, p2pc_noise_pattern pat, bool initiator,
       (const uint8_t(*)[P2PC_NOISE_KEYLEN])psk, psk ? 1 : 0);
 }
 
+int p2pc_noise_set_psk(p2pc_noise_hs *hs, const uint8_t psk[32]) {
+  unsigned npsk = 0;
+  for (unsigned m = hs ? hs->psk_mask : 0; m; m >>= 1)
+    npsk += m & 1u;
+  if (!hs || !psk || hs->state != ST_ACTIVE || hs->psk_next >= npsk)
+    return P2PC_ERR_INVAL;
+  memcpy(hs->psk[hs->psk_next], psk, P2PC_NOISE_KEYLEN);
+  return 0;
+}
+
 /* An "e" token, either side's key: MixHash, and with a psk MixKey too
  * (the spec's section 9). */
 static void mix_e(p2pc_noise_hs *hs, const uint8_t pub[DHLEN]) {

@@ -176,6 +176,13 @@ int p2pc_noise_write(p2pc_noise_hs *hs, const uint8_t *payload, size_t len,
 int p2pc_noise_read(p2pc_noise_hs *hs, const uint8_t *msg, size_t len,
                     uint8_t *payload_out, size_t cap, size_t *payload_len);
 
+/* Replaces the psk the handshake's next psk token will mix in, before
+ * that token: a responder that holds several keys tries each on a copy
+ * of one state (the cost of one init, not one per key). Returns 0, or
+ * P2PC_ERR_INVAL (no psk left to mix in, the handshake not active; hs is
+ * unchanged). */
+int p2pc_noise_set_psk(p2pc_noise_hs *hs, const uint8_t psk[32]);
+
 /* Whether every handshake message has been written or read (and
  * p2pc_noise_split may be called). */
 bool p2pc_noise_done(const p2pc_noise_hs *hs);

@@ -25,20 +25,22 @@ static int put_head(p2pc_buf *out, uint8_t type, uint64_t token,
   return rv;
 }
 
-int p2pc_dgram_findnode_put(p2pc_buf *out, uint64_t token,
+int p2pc_dgram_findnode_put(p2pc_buf *out, size_t max, uint64_t token,
                             const p2pc_wire_record *sender, uint64_t target) {
   size_t start = out->len;
+  if (max > P2PC_DATAGRAM_MAX)
+    return P2PC_ERR_INVAL;
   int rv = put_head(out, P2PC_DGRAM_FINDNODE, token, sender);
   if (!rv)
     rv = p2pc_buf_put_be64(out, target);
-  if (!rv && out->len - start > P2PC_DATAGRAM_MAX)
+  if (!rv && out->len - start > max)
     rv = P2PC_ERR_TOOBIG;
   /* padded to the whole datagram: no answer is ever longer (a forged
    * source address gains nothing by it) */
   if (!rv)
-    rv = p2pc_buf_reserve(out, P2PC_DATAGRAM_MAX - (out->len - start));
+    rv = p2pc_buf_reserve(out, max - (out->len - start));
   if (!rv) {
-    size_t pad = P2PC_DATAGRAM_MAX - (out->len - start);
+    size_t pad = max - (out->len - start);
     memset(out->data + out->len, 0, pad);
     out->len += pad;
   }
@@ -47,14 +49,16 @@ int p2pc_dgram_findnode_put(p2pc_buf *out, uint64_t token,
   return rv;
 }
 
-int p2pc_dgram_nodes_put(p2pc_buf *out, uint64_t token,
+int p2pc_dgram_nodes_put(p2pc_buf *out, size_t max, uint64_t token,
                          const p2pc_wire_record *sender,
                          const p2pc_wire_record *recs, size_t n) {
   size_t start = out->len;
+  if (max > P2PC_DATAGRAM_MAX)
+    return P2PC_ERR_INVAL;
   int rv = put_head(out, P2PC_DGRAM_NODES, token, sender);
   if (!rv)
     rv = p2pc_buf_put_u8(out, 0); /* the count (<= 8: one varint byte) */
-  if (!rv && out->len - start > P2PC_DATAGRAM_MAX)
+  if (!rv && out->len - start > max)
     rv = P2PC_ERR_TOOBIG;
   if (rv) {
     out->len = start;
@@ -67,7 +71,7 @@ int p2pc_dgram_nodes_put(p2pc_buf *out, uint64_t token,
     size_t before = out->len;
     if (p2pc_wire_record_put(out, &recs[k]) != 0)
       break; /* out's cap: it did not fit */
-    if (out->len - start > P2PC_DATAGRAM_MAX) {
+    if (out->len - start > max) {
       out->len = before;
       break;
     }
@@ -76,12 +80,12 @@ int p2pc_dgram_nodes_put(p2pc_buf *out, uint64_t token,
   return (int)k;
 }
 
-int p2pc_dgram_get(const uint8_t *b, size_t len, p2pc_dgram *d) {
+int p2pc_dgram_get(const uint8_t *b, size_t len, size_t max, p2pc_dgram *d) {
   p2pc_reader r;
   const uint8_t *magic;
   uint64_t count = 0;
   p2pc_dgram v; /* written to d only on success */
-  if (len > P2PC_DATAGRAM_MAX || !p2pc_dgram_is_overlay(b, len))
+  if (len > max || max > P2PC_DATAGRAM_MAX || !p2pc_dgram_is_overlay(b, len))
     return P2PC_ERR_PROTO;
   memset(&v, 0, sizeof v);
   p2pc_reader_init(&r, b, len);
@@ -93,7 +97,7 @@ int p2pc_dgram_get(const uint8_t *b, size_t len, p2pc_dgram *d) {
   p2pc_wire_record_get(&r, &v.sender);
   if (v.type == P2PC_DGRAM_FINDNODE) {
     p2pc_reader_be64(&r, &v.target);
-    if (len != P2PC_DATAGRAM_MAX)
+    if (len != max)
       return P2PC_ERR_PROTO;
     while (r.ok && p2pc_reader_left(&r) && b[r.off] == 0)
       r.off++; /* the padding: zeros */

@@ -20,6 +20,11 @@
  * and IPv6 addresses only one). Canonical like every decoder of the core: the
  * encoder's bytes are the only accepted encoding, and nothing may follow the
  * last field.
+ *
+ * Every function takes the datagram's size max: P2PC_DATAGRAM_MAX, or in
+ * secure mode P2PC_DGRAM_MAX_AUTH, the node's MAC taking the rest
+ * (PROTOCOL.md, "Authenticated datagrams"): a FINDNODE is padded to max,
+ * and a NODES holds what fits in max (a record fewer, at worst).
  */
 #ifndef P2PC_DGRAM_H
 #define P2PC_DGRAM_H
@@ -36,6 +41,10 @@
 #define P2PC_DGRAM_MAGIC1 0x50u /* 'P' */
 #define P2PC_DGRAM_MAGIC2 P2PC_WIRE_VERSION
 #define P2PC_DGRAM_MAX_NODES 8
+/* The MAC of secure mode (16 bytes, the node's: dgauth.c), and the size
+ * left for the datagram it covers. */
+#define P2PC_DGRAM_AUTH_LEN 16
+#define P2PC_DGRAM_MAX_AUTH (P2PC_DATAGRAM_MAX - P2PC_DGRAM_AUTH_LEN)
 
 typedef enum p2pc_dgram_type {
   P2PC_DGRAM_FINDNODE = 1,
@@ -55,17 +64,19 @@ typedef struct p2pc_dgram {
  * formed or not, and never NTP). */
 bool p2pc_dgram_is_overlay(const uint8_t *b, size_t len);
 
-/* Appends a FINDNODE. Returns 0 or a negative error (nothing appended). */
-int p2pc_dgram_findnode_put(p2pc_buf *out, uint64_t token,
+/* Appends a FINDNODE, padded to max bytes. Returns 0 or a negative error
+ * (nothing appended). */
+int p2pc_dgram_findnode_put(p2pc_buf *out, size_t max, uint64_t token,
                             const p2pc_wire_record *sender, uint64_t target);
 /* Appends a NODES with as many of recs[0..n) as fit in out's cap and in
- * P2PC_DATAGRAM_MAX (n is cut to P2PC_DGRAM_MAX_NODES). Returns the number
- * of records written (>= 0), or a negative error (nothing appended). */
-int p2pc_dgram_nodes_put(p2pc_buf *out, uint64_t token,
+ * max (n is cut to P2PC_DGRAM_MAX_NODES). Returns the number of records
+ * written (>= 0), or a negative error (nothing appended). */
+int p2pc_dgram_nodes_put(p2pc_buf *out, size_t max, uint64_t token,
                          const p2pc_wire_record *sender,
                          const p2pc_wire_record *recs, size_t n);
-/* Decodes one datagram. Returns len (> 0), or P2PC_ERR_PROTO (malformed,
- * d untouched). */
-int p2pc_dgram_get(const uint8_t *b, size_t len, p2pc_dgram *d);
+/* Decodes one datagram of a node whose datagrams are max bytes at most (a
+ * FINDNODE exactly). Returns len (> 0), or P2PC_ERR_PROTO (malformed, d
+ * untouched). */
+int p2pc_dgram_get(const uint8_t *b, size_t len, size_t max, p2pc_dgram *d);
 
 #endif /* P2PC_DGRAM_H */

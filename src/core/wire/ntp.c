@@ -202,17 +202,24 @@ static bool id_length(const char id[P2PC_NODE_ID_MAX + 1], bool may_be_empty,
 }
 
 int p2pc_ntp_ext_put(uint8_t out[P2PC_NTP_EXT_LEN], const p2pc_ntp_ext *e) {
+  return p2pc_ntp_ext_put_len(out, P2PC_NTP_EXT_LEN, e);
+}
+
+int p2pc_ntp_ext_put_len(uint8_t *out, size_t len, const p2pc_ntp_ext *e) {
   size_t id_len, ref_len = 0;
   bool reply = e->kind == P2PC_NTP_EXT_REPLY;
   if (e->kind != P2PC_NTP_EXT_REQUEST && !reply)
     return P2PC_ERR_INVAL;
   if (!id_length(e->id, false, &id_len) ||
-      (reply && !id_length(e->ref_id, true, &ref_len)))
+      (reply && !id_length(e->ref_id, true, &ref_len)) || len % 4 || len < 28 ||
+      len > P2PC_NTP_EXT_LEN)
     return P2PC_ERR_INVAL;
+  if (EXT_FIXED + 1 + id_len + (reply ? 48 + 1 + ref_len + 1 : 0) > len)
+    return P2PC_ERR_TOOBIG;
 
-  memset(out, 0, P2PC_NTP_EXT_LEN);
+  memset(out, 0, len);
   p2pc_be16_write(out, P2PC_NTP_EXT_TYPE);
-  p2pc_be16_write(out + 2, P2PC_NTP_EXT_LEN);
+  p2pc_be16_write(out + 2, (uint16_t)len);
   memcpy(out + 4, ext_magic, sizeof ext_magic);
   out[8] = P2PC_NTP_EXT_VERSION;
   out[9] = e->kind;
@@ -222,7 +229,8 @@ int p2pc_ntp_ext_put(uint8_t out[P2PC_NTP_EXT_LEN], const p2pc_ntp_ext *e) {
   memcpy(p, e->id, id_len);
   p += id_len;
   if (reply) {
-    /* 12 + 65 + 48 + 65 + 1 = 191 bytes at most: fits in 196. */
+    /* 12 + 65 + 48 + 65 + 1 = 191 bytes at most: fits in 196 (checked
+     * above for a shorter field). */
     p2pc_be64_write(p, (uint64_t)e->rx_local);
     p2pc_be64_write(p + 8, (uint64_t)e->tx_corr);
     p2pc_be64_write(p + 16, (uint64_t)e->freq_ppb);
@@ -235,7 +243,7 @@ int p2pc_ntp_ext_put(uint8_t out[P2PC_NTP_EXT_LEN], const p2pc_ntp_ext *e) {
     p += ref_len;
     *p = e->hops;
   }
-  return P2PC_NTP_EXT_LEN;
+  return (int)len;
 }
 
 /* Reads an ID of 0 (if may_be_empty) or 1..64 valid characters into dst,

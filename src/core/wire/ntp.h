@@ -36,6 +36,13 @@
 /* Our request and reply extension fields are both exactly this long. */
 #define P2PC_NTP_EXT_LEN 196
 #define P2PC_NTP_PACKET_MAX (P2PC_NTP_HEADER_LEN + P2PC_NTP_EXT_LEN)
+/* Secure mode (docs/CLOCK.md, "Authenticated exchanges"): a packet with
+ * our field ends with a P2PC_NTP_AUTH_LEN-byte MAC, and the field is
+ * P2PC_NTP_EXT_LEN_AUTH bytes, so that the whole still fits
+ * P2PC_NTP_PACKET_MAX. */
+#define P2PC_NTP_AUTH_LEN 16
+#define P2PC_NTP_EXT_LEN_AUTH                                                  \
+  (P2PC_NTP_PACKET_MAX - P2PC_NTP_HEADER_LEN - P2PC_NTP_AUTH_LEN)
 /* Offset of the transmit timestamp in the header. */
 #define P2PC_NTP_XMT_OFFSET 40
 
@@ -145,6 +152,11 @@ void p2pc_ntp_header_put(uint8_t out[P2PC_NTP_HEADER_LEN],
  * Returns P2PC_NTP_EXT_LEN, or P2PC_ERR_INVAL (and writes nothing) if the
  * kind is neither REQUEST nor REPLY or an ID is invalid. */
 int p2pc_ntp_ext_put(uint8_t out[P2PC_NTP_EXT_LEN], const p2pc_ntp_ext *e);
+/* The same at len bytes (a multiple of 4, 28..P2PC_NTP_EXT_LEN):
+ * P2PC_NTP_EXT_LEN_AUTH in secure mode. Returns len, P2PC_ERR_INVAL as
+ * above, or P2PC_ERR_TOOBIG if the content does not fit (a reply whose
+ * two IDs together pass 117 bytes does not fit P2PC_NTP_EXT_LEN_AUTH). */
+int p2pc_ntp_ext_put_len(uint8_t *out, size_t len, const p2pc_ntp_ext *e);
 
 /*
  * Decodes a datagram: the header, then the extension fields. Returns 0 and
