@@ -4,7 +4,8 @@
  * network (node_harness.h): a full table makes room, a joining node splits
  * a link (LEAVE), a peer that forgot the session starts it again, a peer's
  * restart as a new incarnation, the retirement that releases what waited
- * for its old one, and a LEAVE that waits for the delivery reports.
+ * for its old one, a LEAVE that waits for the delivery reports, and a
+ * node sent away that is not taken back at another's cost for a while.
  */
 #include "node_harness.h"
 
@@ -404,6 +405,73 @@ static void test_stop_is_not_a_failure(void **state) {
   net_free(w);
 }
 
+/* Two needy nodes do not evict each other at a full node. N0 (maxPeers
+ * 4) is the only link of N1 and of N2 (they cannot reach each other), and
+ * two fake peers fill its table and park their sessions (a LEAVE whose
+ * last message never comes, so N0 never picks them to give up): only N1
+ * and N2 can be given up. A stranger's JOIN takes one of them. The one
+ * sent away has no link left, so it dials N0 again with JOIN: that JOIN
+ * must not end the other's session (which would then come back with a
+ * JOIN of its own, and so on). Once, the pair took turns every couple of
+ * milliseconds: attacks.sh's evict saw 150-290 `left` in a second at the
+ * full node for 2-3 JOINs. Each JOIN ends at most one session, and a node
+ * asked to leave is not let back in by ending another's for a while. */
+static void test_needy_peers_do_not_evict_each_other(void **state) {
+  (void)state;
+  net *w = net_new();
+  opts four = {.base = {.max_peers = 4}};
+  start_node(w, 0, &four);
+  opts to0 = {.seeds = "0", .base = {.max_peers = 4}};
+  w->cut[1][2] = w->cut[2][1] = true;
+  start_node(w, 1, &to0);
+  start_node(w, 2, &to0);
+  run(w, 1000);
+  assert_int_equal(p2pc_node_up_count(w->nodes[0].n), 2);
+  assert_false(linked(w, 1, "N2"));
+  p2pc_link_id fake[2], join;
+  for (int k = 0; k < 2; k++) {
+    char id[8];
+    snprintf(id, sizeof id, "F%d", k);
+    fake_peer_as(w, 0, id, 5, &fake[k]);
+    fake_stable(w, 0, fake[k], 0, 0);
+    fake_leave(w, 0, fake[k], 1ull << 40);
+  }
+  assert_int_equal(p2pc_node_up_count(w->nodes[0].n), 4);
+  p2pc_wire_hello h = {
+      .version = P2PC_WIRE_VERSION, .incarnation = 9, .flags = P2PC_HELLO_JOIN};
+  strcpy(h.id, "J");
+  fake_hello(w, 0, &h, &join);
+  assert_true(linked(w, 0, "J"));     /* the JOIN took a real link */
+  fake_leave(w, 0, join, 1ull << 40); /* parked too, as the fakes */
+  /* 4 s, then 8 more: the fakes kept alive, their sessions still being
+   * ended (the sent-away node dials N0 again every 100 ms or so) */
+  int gone = -1;
+  for (int t = 0; t < 120; t++) {
+    run(w, 100);
+    for (int f = 0; f < 2; f++)
+      fake_stable(w, 0, fake[f], 0, 0);
+    fake_stable(w, 0, join, 0, 0);
+    if (t == 39) {
+      /* The stranger's JOIN sent one real peer away, and nothing else
+       * did: its JOINs, without a link left, did not cost the other one
+       * its link (once: 255 sessions ended here). */
+      assert_int_equal(w->nodes[0].peer_down, 1);
+      assert_string_equal(w->nodes[0].down_reason, "left");
+      gone = linked(w, 0, "N1") ? 2 : 1;
+      assert_false(linked(w, 0, gone == 1 ? "N1" : "N2"));
+      assert_true(linked(w, 0, gone == 1 ? "N2" : "N1"));
+      assert_int_equal(w->nodes[gone].peer_down, 1);
+      assert_int_equal(w->nodes[3 - gone].peer_down, 0);
+    }
+  }
+  /* After SENT_AWAY_NS (10 s) it is taken back, at the other's cost: one
+   * session ended per 10 s, not one per couple of milliseconds. */
+  assert_int_equal(w->nodes[0].peer_down, 2);
+  assert_true(linked(w, 0, gone == 1 ? "N1" : "N2"));
+  assert_false(linked(w, 0, gone == 1 ? "N2" : "N1"));
+  net_free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_full_table_makes_room),
@@ -414,6 +482,7 @@ int main(void) {
       cmocka_unit_test(test_leave_waits_for_delivery_report),
       cmocka_unit_test(test_leave_closed_by_peer),
       cmocka_unit_test(test_stop_is_not_a_failure),
+      cmocka_unit_test(test_needy_peers_do_not_evict_each_other),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

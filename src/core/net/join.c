@@ -172,11 +172,52 @@ void p2pc__node_on_leave(p2pc_node *n, peer *p, uint64_t last,
   p2pc__node_log(n, P2PC_LOG_INFO, t);
 }
 
+/* Whether we sent id away to make room within SENT_AWAY_NS. */
+static bool sent_away(const p2pc_node *n, const char *id) {
+  for (uint32_t i = 0; i < P2PC_SENT_AWAY_MAX; i++)
+    if (n->sent_away[i].until_ns > n->now.mono_ns &&
+        strcmp(n->sent_away[i].id, id) == 0)
+      return true;
+  return false;
+}
+
+/* id is sent away: remembered in its own slot, a free one, or the one
+ * that would be forgotten first. */
+static void note_sent_away(p2pc_node *n, const char *id) {
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < P2PC_SENT_AWAY_MAX; i++) {
+    if (strcmp(n->sent_away[i].id, id) == 0) {
+      k = i;
+      break;
+    }
+    if (n->sent_away[i].until_ns < n->sent_away[k].until_ns)
+      k = i;
+  }
+  n->sent_away[k].id[0] = '\0';
+  p2pc__node_str_cat(n->sent_away[k].id, sizeof n->sent_away[k].id, id);
+  n->sent_away[k].until_ns = n->now.mono_ns + P2PC_SENT_AWAY_NS;
+}
+
 /* A full node takes a joining one in by giving up one of its links, drawn
- * at random among those up and not already being given up. */
+ * at random among those up and not already being given up. Not for a
+ * node it sent away itself lately: that one is short of links (its
+ * referral did not take it in), and taking it back by sending another
+ * peer away can leave that one short too, whose JOIN then sends the first
+ * away again, and so on: one session ended per JOIN, but each JOIN made
+ * by the last (PROTOCOL.md, "Making room"). Refused, it tries the other
+ * nodes it knows, or this one again later. */
 static uint32_t make_room(p2pc_node *n, const p2pc_wire_hello *h) {
   if (active_peers(n) >= n->cfg.max_peers + JOIN_SLACK)
     return NO_PEER;
+  if (sent_away(n, h->id)) {
+    char t[200] = "peers: table full: ";
+    p2pc__node_str_cat(t, sizeof t, h->id);
+    p2pc__node_str_cat(t, sizeof t,
+                       " was sent away to make room lately; not taken back "
+                       "at the cost of another session");
+    p2pc__node_log(n, P2PC_LOG_INFO, t);
+    return NO_PEER;
+  }
   uint32_t victim = NO_PEER, cand = 0;
   for (uint32_t k = 0; k < n->npeers; k++) {
     const peer *q = &n->peers[k];
@@ -197,6 +238,7 @@ static uint32_t make_room(p2pc_node *n, const p2pc_wire_hello *h) {
   }
   peer *v = &n->peers[victim];
   send_leave(n, v, &next);
+  note_sent_away(n, v->id);
   char t[200] = "peers: table full: ending the session with ";
   p2pc__node_str_cat(t, sizeof t, v->id);
   p2pc__node_str_cat(t, sizeof t, " to take in ");

@@ -236,6 +236,11 @@ typedef struct p2pc__claim_seen {
 #define P2PC_ADDR_FAILED_MAX 32
 #define P2PC_ADDR_FAILED_NS (60ull * 1000000000)
 
+/* Nodes this one sent away to make room, remembered (join.c): a JOIN
+ * from one of them is not taken in by ending another session. */
+#define P2PC_SENT_AWAY_MAX 32
+#define P2PC_SENT_AWAY_NS (10ull * 1000000000)
+
 /* One shape of human log line and its limit (lograte.c). */
 #define P2PC_LOG_SHAPES 8
 #define P2PC_LOG_SAMPLE 72
@@ -321,6 +326,14 @@ struct p2pc_node {
     p2pc_wire_addr addr;
     uint64_t until_ns;
   } addr_failed[P2PC_ADDR_FAILED_MAX];
+  /* The peers given up to make room for a JOIN (join.c), each until
+   * SENT_AWAY_NS after its LEAVE: two needy nodes whose only link was
+   * this full node once sent each other away with their JOINs, one
+   * session ended every couple of milliseconds. */
+  struct {
+    char id[P2PC_NODE_ID_MAX + 1];
+    uint64_t until_ns;
+  } sent_away[P2PC_SENT_AWAY_MAX];
   /* Secure links (secure.c): the ephemeral keys drawn, a record's
    * plaintext (allocated on the first), handshakes done and failed. */
   uint64_t sec_drbg_ctr;
