@@ -84,6 +84,21 @@ r = json.loads(sys.argv[1])
 sys.exit(0 if r["linked"] is False else 1)' "$2"
 }
 
+# attempt MODE WHAT ARGS...: runs intruder.py ARGS, its JSON in $out.
+# Against closed nodes it must have been refused, and attempt returns 1
+# (the attack is over); against open ones it must have run.
+attempt() {
+  local m=$1 what=$2 rc=0
+  shift 2
+  out=$(intruder "$@") || rc=$?
+  log "$m: $what: $out"
+  if [ "$m" = closed ]; then
+    refused "$rc" "$out" || die "closed: $what: the intruder linked: $out"
+    return 1
+  fi
+  [ "$rc" -eq 0 ] || die "open: $what: exit $rc"
+}
+
 # A node of the attacker's own, --priority 0.
 rogue() {
   local m=$1
@@ -139,14 +154,8 @@ announce() {
 }
 
 takeover() {
-  local m=$1 out rc=0 i inc
-  out=$(intruder takeover 127.0.0.1 "$PZ" X) || rc=$?
-  log "$m: takeover: $out"
-  if [ "$m" = closed ]; then
-    refused "$rc" "$out" || die "closed: takeover: the intruder linked: $out"
-    return
-  fi
-  [ "$rc" -eq 0 ] || die "open: takeover: exit $rc"
+  local m=$1 out i inc
+  attempt "$m" takeover takeover 127.0.0.1 "$PZ" X || return 0
   python3 -c 'import json, sys
 sys.exit(0 if json.loads(sys.argv[1])["claimed"] else 1)' "$out" ||
     broken "Z did not take the HELLO claiming X"
@@ -169,28 +178,16 @@ print(json.loads(sys.argv[1])["victim_incarnation"] + 1)' "$out")
 }
 
 redirect() {
-  local m=$1 out rc=0
-  out=$(intruder leave 127.0.0.1 "$PX") || rc=$?
-  log "$m: redirect: $out"
-  if [ "$m" = closed ]; then
-    refused "$rc" "$out" || die "closed: redirect: the intruder linked: $out"
-    return
-  fi
-  [ "$rc" -eq 0 ] || die "open: redirect: exit $rc"
+  local m=$1 out
+  attempt "$m" redirect leave 127.0.0.1 "$PX" || return 0
   python3 -c 'import json, sys
 sys.exit(0 if json.loads(sys.argv[1])["lure_connections"] >= 1 else 1)' \
     "$out" || broken "X did not dial where the stranger's LEAVE sent it"
 }
 
 evict() {
-  local m=$1 out rc=0
-  out=$(intruder evict 127.0.0.1 "$PY" 12 10) || rc=$?
-  log "$m: evict: $out"
-  if [ "$m" = closed ]; then
-    refused "$rc" "$out" || die "closed: evict: the intruder linked: $out"
-    return
-  fi
-  [ "$rc" -eq 0 ] || die "open: evict: exit $rc"
+  local m=$1 out
+  attempt "$m" evict evict 127.0.0.1 "$PY" 12 10 || return 0
   python3 -c 'import json, sys
 sys.exit(0 if json.loads(sys.argv[1])["taken"] >= 1 else 1)' "$out" ||
     broken "Y gave none of its real links up for the stranger's JOINs"
