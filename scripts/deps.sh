@@ -17,10 +17,12 @@ set -eu
 
 # Installed without recommends, so everything used is named: libc6-dev
 # (gcc only recommends it: no crt1.o without it), python3 (system tests'
-# helpers, plot_sim.py), iproute2 (`ip netns` in netns_partition), time
-# (GNU time: bench/sim_scale), procps (pgrep: bench/throughput), groff-base
-# (groff: ctest man_lint checks the man pages).
-base="cmake make gcc libc6-dev pkg-config binutils libcmocka-dev libcjson-dev libuv1-dev libsodium-dev python3 iproute2 time procps groff-base"
+# helpers, plot_sim.py), nettle-dev (the AES-CMAC of NTP symmetric keys),
+# python3-cryptography (AES-CMAC for tests/system/ntp_keys.sh's client),
+# iproute2 (`ip netns` in netns_partition), time (GNU time:
+# bench/sim_scale), procps (pgrep: bench/throughput), groff-base (groff:
+# ctest man_lint checks the man pages).
+base="cmake make gcc libc6-dev pkg-config binutils libcmocka-dev libcjson-dev libuv1-dev libsodium-dev nettle-dev python3 python3-cryptography iproute2 time procps groff-base"
 ci="clang libclang-rt-14-dev llvm clang-format"
 
 case "${1:-test}" in

@@ -87,6 +87,17 @@ typedef struct p2pc_member {
   uint8_t roles;
 } p2pc_member;
 
+/* A symmetric key for standard NTP clients (RFC 8573: AES-CMAC, the MAC
+ * after the header; docs/CLOCK.md, "Authentication"): its key ID
+ * (1..2^32-1) and an AES-128 (len 16) or AES-256 (len 32) key. At most
+ * P2PC_NTP_KEYS_MAX, no ID twice. */
+#define P2PC_NTP_KEYS_MAX 64
+typedef struct p2pc_ntp_key {
+  uint32_t id;
+  uint8_t len;
+  uint8_t key[32];
+} p2pc_ntp_key;
+
 /* Never: the causal lifetime that lets nothing expire. */
 #define P2PC_LIFETIME_INFINITE UINT64_MAX
 

@@ -65,7 +65,8 @@ typedef enum p2pc_uv_timestamping {
 #define P2PC_UV_SETTINGS_V1 1
 #define P2PC_UV_SETTINGS_V2 2 /* adds secure */
 #define P2PC_UV_SETTINGS_V3 3 /* adds secure_ring and allow */
-#define P2PC_UV_SETTINGS_VERSION P2PC_UV_SETTINGS_V3
+#define P2PC_UV_SETTINGS_V4 4 /* adds ntp_keys */
+#define P2PC_UV_SETTINGS_VERSION P2PC_UV_SETTINGS_V4
 
 typedef struct p2pc_uv_settings {
   /* The node's settings. node.listen is set by the binding (from
@@ -137,6 +138,16 @@ typedef struct p2pc_uv_settings {
     const p2pc_member *members;
     size_t n;
   } allow;
+  /* RFC 8573 symmetric keys for standard NTP clients (docs/CLOCK.md,
+   * "Authentication"; since P2PC_UV_SETTINGS_V4), open or secure mode
+   * alike: a request with an AES-CMAC under one of these keys is answered
+   * with one under the same key; a request with a MAC none verifies gets
+   * no answer. At most P2PC_NTP_KEYS_MAX, no ID twice. Copied at open
+   * (wiped when the node is closed); the caller wipes its own. [none] */
+  struct {
+    const p2pc_ntp_key *keys;
+    size_t n;
+  } ntp_keys;
 } p2pc_uv_settings;
 
 P2PC_EXTERN void p2pc_uv_settings_default_versioned(int version,

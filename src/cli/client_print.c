@@ -166,20 +166,21 @@ static void print_tracking(const cJSON *a) {
   else
     printf("Virtual clock   : none (the real clock)\n");
   printf("Packets         : rx %.0f, tx %.0f, answered %.0f (%.0f to NTP "
-         "clients)\n",
+         "clients, %.0f with a MAC)\n",
          num_field(c, "rx"), num_field(c, "tx"), num_field(c, "answered"),
-         num_field(c, "answered_std"));
+         num_field(c, "answered_std"), num_field(c, "answered_auth"));
   printf("Rate limited    : %.0f NTP client request(s): %.0f KoD RATE, %.0f "
          "answered anyway\n",
          num_field(c, "rate_limited"), num_field(c, "rate_kod"),
          num_field(c, "rate_leaked"));
   printf("Refused         : malformed %.0f, mode %.0f, unverified %.0f, "
-         "unauthenticated %.0f, bogus %.0f, replay %.0f, filtered %.0f, "
-         "queue full %.0f\n",
+         "bad MAC %.0f, unauthenticated %.0f, bogus %.0f, replay %.0f, "
+         "filtered %.0f, queue full %.0f\n",
          num_field(c, "rx_malformed"), num_field(c, "rx_mode"),
-         num_field(c, "rx_unverified"), num_field(c, "rx_unauth"),
-         num_field(c, "rx_bogus"), num_field(c, "rx_replay"),
-         num_field(c, "filtered"), num_field(c, "tx_dropped"));
+         num_field(c, "rx_unverified"), num_field(c, "rx_bad_mac"),
+         num_field(c, "rx_unauth"), num_field(c, "rx_bogus"),
+         num_field(c, "rx_replay"), num_field(c, "filtered"),
+         num_field(c, "tx_dropped"));
   printf("Liars           : %.0f source(s) set aside, %.0f correction(s) "
          "beyond maxChange ignored\n",
          num_field(c, "rejected"), num_field(c, "max_change"));

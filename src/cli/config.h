@@ -168,6 +168,7 @@ typedef struct p2pc_cli_config {
   char cluster_key_file[P2PC_CLI_PATH_MAX + 1];
   char key_file[P2PC_CLI_PATH_MAX + 1];
   char allowlist[P2PC_CLI_PATH_MAX + 1]; /* "" = none */
+  char ntp_keys[P2PC_CLI_PATH_MAX + 1];  /* "" = none (ntpkeys.h) */
   /* Where pollMin and pollMax were last set (0 default, 1 the file, 2 a
    * flag): the pollMin <= pollMax error names the right one. */
   uint8_t poll_min_src, poll_max_src;

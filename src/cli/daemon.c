@@ -11,6 +11,7 @@
 #include "allowlist.h"
 #include "keyfile.h"
 #include "keyring.h"
+#include "ntpkeys.h"
 
 #include "console.h"
 #include "event.h"
@@ -547,6 +548,42 @@ static int secure_settings(node_proc *d, p2pc_uv_settings *s) {
   return 0;
 }
 
+/* NTP symmetric keys (docs/CLOCK.md, "Authentication"): read into *keys
+ * (sodium_malloc: locked, wiped at sodium_free; the caller frees it once
+ * the node has its copy) and given to the binding. 0, or -1 after one
+ * line on stderr. */
+static int ntp_key_settings(node_proc *d, p2pc_uv_settings *s,
+                            p2pc_ntp_key **keys) {
+  const char *path = d->opt->ntp_keys;
+  *keys = NULL;
+  if (!path || !*path)
+    return 0;
+  char err[P2PC_KEY_ERR_LEN];
+  size_t n = 0;
+  *keys = sodium_init() < 0 ? NULL
+                            : sodium_malloc(P2PC_NTP_KEYS_MAX * sizeof **keys);
+  if (!*keys) {
+    fprintf(stderr, "p2pclock node: out of memory\n");
+    return -1;
+  }
+  if (p2pc_cli_ntpkeys_load(path, *keys, &n, err, sizeof err) != 0) {
+    fprintf(stderr, "p2pclock node: NTP keys: %s\n", err);
+    return -1;
+  }
+  s->ntp_keys.keys = *keys;
+  s->ntp_keys.n = n;
+  char ids[80] = "";
+  size_t at = 0;
+  for (size_t i = 0; i < n && at < sizeof ids - 12; i++)
+    at += (size_t)snprintf(ids + at, sizeof ids - at, "%s%lu", i ? "," : "",
+                           (unsigned long)(*keys)[i].id);
+  logline(d, P2PC_LOG_INFO,
+          "node: NTP symmetric keys (RFC 8573) for standard clients: %zu "
+          "from %s, key IDs %s%s",
+          n, path, ids, at >= sizeof ids - 12 && n > 1 ? "..." : "");
+  return 0;
+}
+
 /* Opens what the node needs; 0, or -1 after one line on stderr. */
 static int start(node_proc *d, uint64_t *seed) {
   const p2pc_daemon_options *opt = d->opt;
@@ -565,14 +602,19 @@ static int start(node_proc *d, uint64_t *seed) {
   p2pc_uv_settings s;
   settings_of(d, &s);
   *seed = s.node.seed;
-  if (secure_settings(d, &s) != 0) {
+  p2pc_ntp_key *ntp_keys = NULL;
+  if (secure_settings(d, &s) != 0 || ntp_key_settings(d, &s, &ntp_keys) != 0) {
     sodium_memzero(&s.secure, sizeof s.secure);
     sodium_memzero(&s.secure_ring, sizeof s.secure_ring);
+    if (ntp_keys)
+      sodium_free(ntp_keys); /* wipes */
     return -1;
   }
   d->opening = true;
   int rv = p2pc_uv_open(&d->u, &d->loop, &s, on_event, d);
   d->opening = false;
+  if (ntp_keys)
+    sodium_free(ntp_keys); /* wipes; the node has its copy */
   sodium_memzero(&s.secure, sizeof s.secure);
   sodium_memzero(&s.secure_ring, sizeof s.secure_ring);
   free(d->members); /* copied by the node */

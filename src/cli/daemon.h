@@ -50,6 +50,9 @@ typedef struct p2pc_daemon_options {
   const char *cluster_key_file;
   const char *key_file;
   const char *allowlist; /* NULL or "": none (docs/SECURITY.md) */
+  /* NTP symmetric keys for standard clients (ntpkeys.h; docs/CLOCK.md,
+   * "Authentication"); NULL or "": none */
+  const char *ntp_keys;
   bool open; /* links in clear, open to anyone: no cluster key then */
 } p2pc_daemon_options;
 

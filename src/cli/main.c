@@ -159,6 +159,7 @@ static int run_node(const p2pc_cli_config *cfg) {
       .cluster_key_file = cfg->cluster_key_file,
       .key_file = cfg->key_file,
       .allowlist = cfg->allowlist,
+      .ntp_keys = cfg->ntp_keys,
       .console = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO),
       .config_json = json,
       .time =

@@ -238,6 +238,17 @@ static const p2pc_cli_option table[] = {
            "reference may be the clock's reference; docs/SECURITY.md",
    .def = "none (any holder of the cluster key)",
    .example = "/etc/p2pclock/allowlist"},
+  {.key = "ntpKeys", .flag = "ntp-keys", .arg = "FILE",
+   .type = P2PC_CLI_OPT_PATH, .flags = P2PC_CLI_OPT_OMIT_EMPTY,
+   .hi = P2PC_CLI_PATH_MAX, FIELD(ntp_keys),
+   .must = "must be a non-empty path of at most 4095 bytes",
+   .help = "RFC 8573 symmetric keys for standard NTP clients, in chrony's "
+           "key file format (lines 'ID AES128 HEX:<32 hex digits>' or "
+           "AES256 with 64; mode 600): a request with a MAC under one is "
+           "answered with a MAC under the same key, one with a MAC none "
+           "verifies gets no answer; docs/CLOCK.md",
+   .def = "none (standard clients answered unauthenticated)",
+   .example = "/etc/p2pclock/ntp.keys"},
   {.key = NULL, .flag = "check-config", .type = P2PC_CLI_OPT_ACTION,
    .help = "print the resolved config as one JSON line and exit", NO_FIELD},
   {.key = NULL, .flag = "help", .short_flag = 'h',

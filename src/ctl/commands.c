@@ -137,10 +137,12 @@ static void add_tracking(p2pc_ctl_server *s, cJSON *o) {
   cJSON_AddNumberToObject(c, "rx_mode", (double)t.c.rx_mode);
   cJSON_AddNumberToObject(c, "rx_unverified", (double)t.c.rx_unverified);
   cJSON_AddNumberToObject(c, "rx_unauth", (double)t.c.rx_unauth);
+  cJSON_AddNumberToObject(c, "rx_bad_mac", (double)t.c.rx_bad_mac);
   cJSON_AddNumberToObject(c, "rx_bogus", (double)t.c.rx_bogus);
   cJSON_AddNumberToObject(c, "rx_replay", (double)t.c.rx_replay);
   cJSON_AddNumberToObject(c, "answered", (double)t.c.answered);
   cJSON_AddNumberToObject(c, "answered_std", (double)t.c.answered_std);
+  cJSON_AddNumberToObject(c, "answered_auth", (double)t.c.answered_auth);
   cJSON_AddNumberToObject(c, "rate_limited", (double)t.c.rate_limited);
   cJSON_AddNumberToObject(c, "rate_kod", (double)t.c.rate_kod);
   cJSON_AddNumberToObject(c, "rate_leaked", (double)t.c.rate_leaked);

@@ -22,7 +22,8 @@
 /* How much of p2pc_uv_settings a caller of each version has: the fields
  * of a later version are at the end. */
 static size_t settings_size(int version) {
-  return version >= P2PC_UV_SETTINGS_V3 ? sizeof(p2pc_uv_settings)
+  return version >= P2PC_UV_SETTINGS_V4   ? sizeof(p2pc_uv_settings)
+         : version >= P2PC_UV_SETTINGS_V3 ? offsetof(p2pc_uv_settings, ntp_keys)
          : version >= P2PC_UV_SETTINGS_V2
              ? offsetof(p2pc_uv_settings, secure_ring)
              : offsetof(p2pc_uv_settings, secure);
@@ -320,7 +321,8 @@ static int open_node(p2pc_uv *u, const p2pc_uv_settings *s,
   p2pc_node_secure sec = {0};
   int rv = secure_keys(u, s, &sec);
   if (rv == 0)
-    rv = p2pc__node_open_secure(&u->node, &ns, &sec, on_node_event, u, now);
+    rv = p2pc__node_open_secure(&u->node, &ns, &sec, u->ntp_keys, u->ntp_nkeys,
+                                on_node_event, u, now);
   sodium_memzero(&sec, sizeof sec);
   p2pc_uv__free(u, seeds);
   if (rv == 0 && (s->chaos.delay_max_ns || s->chaos.drop > 0))
@@ -396,6 +398,17 @@ int p2pc_uv_open_versioned(p2pc_uv **out, uv_loop_t *loop, int version,
       u->secure && version >= P2PC_UV_SETTINGS_V3 ? s->secure_ring.n : 0;
   if (u->ring_more > P2PC_KEYRING_MAX - 1)
     u->ring_more = P2PC_KEYRING_MAX; /* refused by secure_keys */
+  if (version >= P2PC_UV_SETTINGS_V4) {
+    if (s->ntp_keys.n > P2PC_NTP_KEYS_MAX) {
+      if (s->node.logger.log)
+        s->node.logger.log(s->node.logger.ud, P2PC_LOG_ERROR,
+                           "bad binding settings: more than 64 NTP keys");
+      a->free(u, a->ud);
+      return P2PC_ERR_INVAL;
+    }
+    u->ntp_keys = s->ntp_keys.keys; /* borrowed until open returns */
+    u->ntp_nkeys = (uint32_t)s->ntp_keys.n;
+  }
   u->ts.fd = -1;
   memcpy(u->listen_host, s->listen_host, strlen(s->listen_host));
   p2pc_uv__vclock_init(&u->vc, s->vclock.enabled, s->vclock.offset_s,
@@ -403,6 +416,8 @@ int p2pc_uv_open_versioned(p2pc_uv **out, uv_loop_t *loop, int version,
   u->readbuf = p2pc_uv__alloc(u, P2PC_UV_READ_CHUNK);
   u->named = p2pc_uv__alloc(u, (s->npeers + 1) * sizeof *u->named);
   int rv = u->readbuf && u->named ? open_all(u, s) : P2PC_ERR_NOMEM;
+  u->ntp_keys = NULL; /* the node has its copy */
+  u->ntp_nkeys = 0;
   if (rv < 0) {
     teardown(u); /* frees u once its handles are closed */
     return rv;

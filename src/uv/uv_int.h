@@ -89,6 +89,9 @@ struct p2pc_uv {
   bool allow;         /* the settings have allow (V3) */
   bool secure;        /* secure links (settings V2 with secure.on) */
   unsigned ring_more; /* settings V3: secure_ring.n, checked at open */
+  /* settings V4: the NTP keys, borrowed during open only (NULL after) */
+  const p2pc_ntp_key *ntp_keys;
+  uint32_t ntp_nkeys;
   const p2pc_allocator *alloc;
   char id[P2PC_NODE_ID_MAX + 1];
   char listen_host[P2PC_UV_HOST_MAX + 1];

@@ -51,7 +51,7 @@ static void test_rows_complete(void **state) {
         assert_non_null(o->example);
     }
   }
-  assert_int_equal(keys, 35);
+  assert_int_equal(keys, 36);
   assert_true(flags >= 35);
   assert_null(p2pc_cli_option_by_key("nodeid")); /* exact, case and all */
   assert_null(p2pc_cli_option_by_flag("list"));  /* no abbreviations */

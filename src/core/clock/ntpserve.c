@@ -9,12 +9,17 @@
  *
  * Standard clients' requests pass the rate limit per address first
  * (ntplimit.h): over it, a few get a Kiss-o'-Death RATE, the rest nothing.
+ * A request whose RFC 8573 MAC verified (timesync.c) passes the same
+ * limit, and its answer — a KoD too, which an authenticating client
+ * ignores unsigned — carries a MAC under the same key (ntpauth.h).
  *
  * Owns ts->srv (the requesters remembered for interleaved mode, the rate
  * limit) and the answered and rate_* counters. Reads the steering's state
  * (steer.c).
  */
 #include "timesync_int.h"
+
+#include "ntpauth.h"
 
 /* The client slots double, up to CLIENTS; the new ones are empty. */
 static bool grow_clients(p2pc_timesync *ts) {
@@ -25,7 +30,7 @@ static bool grow_clients(p2pc_timesync *ts) {
 void p2pc__ntpserve_answer(p2pc_timesync *ts, const p2pc_wire_addr *from,
                            const p2pc_ntp_header *rq, const p2pc_ntp_ext *rqe,
                            bool has_ext, size_t rqlen, int64_t rx_local,
-                           bool rx_kernel, p2pc_now now) {
+                           bool rx_kernel, int key, p2pc_now now) {
   size_t elen = p2pc__timesync_ext_len(ts);
   size_t need = P2PC_NTP_HEADER_LEN + (has_ext ? elen : 0);
   if (rqlen < need) /* never answer with more than was sent */
@@ -101,6 +106,16 @@ void p2pc__ntpserve_answer(p2pc_timesync *ts, const p2pc_wire_addr *from,
   d->to = *from;
   d->stamp_xmt = true;
   d->xmt_corr = to_i64(corr);
+  if (key >= 0) {
+    /* The MAC covers T3, so it is written here from this turn's clock
+     * reading (as dgauth.c does), not by the runtime just before the
+     * send. The request held header + MAC: the answer is no longer. */
+    p2pc_be64_write(d->data + P2PC_NTP_XMT_OFFSET,
+                    p2pc_ntp_ts_from_ns(local + d->xmt_corr));
+    d->stamp_xmt = false;
+    p2pc_ntpauth_seal(&ts->srv.keys[key], d->data, P2PC_NTP_HEADER_LEN);
+    d->len = P2PC_NTP_HEADER_LEN + P2PC_NTPAUTH_MAC_LEN;
+  }
   if (kod) {
     ts->c.rate_kod++;
     return;
@@ -108,6 +123,8 @@ void p2pc__ntpserve_answer(p2pc_timesync *ts, const p2pc_wire_addr *from,
   ts->c.answered++;
   if (!has_ext) {
     ts->c.answered_std++;
+    if (key >= 0)
+      ts->c.answered_auth++;
     return;
   }
   p2pc_ntp_ext e = {.kind = P2PC_NTP_EXT_REPLY,

@@ -10,6 +10,10 @@
  */
 #include "timesync_int.h"
 
+#include "ntpauth.h"
+
+#include <sodium.h>
+
 void p2pc__timesync_say(p2pc_timesync *ts, p2pc_log_level lv, const char *a,
                         const char *b, const char *c) {
   if (!ts->h.log)
@@ -73,12 +77,26 @@ int p2pc_timesync_new(p2pc_timesync **out, const p2pc_allocator *a,
                       const char *id, uint64_t incarnation,
                       const p2pc_timesync_config *cfg, uint64_t seed,
                       const p2pc_timesync_hooks *hooks, p2pc_now now) {
+  if (!p2pc_ntpauth_keys_valid(cfg->ntp_keys, cfg->ntp_nkeys))
+    return P2PC_ERR_INVAL;
   p2pc_timesync *ts = a->realloc(NULL, sizeof *ts, a->ud);
   if (!ts)
     return P2PC_ERR_NOMEM;
   memset(ts, 0, sizeof *ts);
   ts->a = a;
   ts->cfg = *cfg;
+  ts->cfg.ntp_keys = NULL; /* borrowed: ours are srv.keys */
+  ts->cfg.ntp_nkeys = 0;
+  if (cfg->ntp_nkeys) {
+    size_t sz = cfg->ntp_nkeys * sizeof *ts->srv.keys;
+    ts->srv.keys = a->realloc(NULL, sz, a->ud);
+    if (!ts->srv.keys) {
+      a->free(ts, a->ud);
+      return P2PC_ERR_NOMEM;
+    }
+    memcpy(ts->srv.keys, cfg->ntp_keys, sz);
+    ts->srv.nkeys = cfg->ntp_nkeys;
+  }
   p2pc_timesync_config_defaults(&ts->cfg, cfg->time_port, 0);
   if (hooks)
     ts->h = *hooks;
@@ -111,6 +129,10 @@ void p2pc_timesync_free(p2pc_timesync *ts) {
   a->free(ts->tokens, a->ud);
   a->free(ts->el.refs, a->ud);
   a->free(ts->srv.clients, a->ud);
+  if (ts->srv.keys) {
+    sodium_memzero(ts->srv.keys, ts->srv.nkeys * sizeof *ts->srv.keys);
+    a->free(ts->srv.keys, a->ud);
+  }
   p2pc_ntplimit_fini(&ts->srv.limit);
   p2pc__steer_fini(ts);
   p2pc__tiers_fini(ts);
@@ -252,13 +274,27 @@ void p2pc_timesync_input(p2pc_timesync *ts, const p2pc_wire_addr *from,
     /* A MAC (a crypto-NAK too) or a field we do not know (NTS's) asks
      * for an answer we cannot authenticate: like chrony with no key for
      * it, we send none at all, rather than one the client would have to
-     * recognise as unauthenticated. Our nodes' requests carry neither. */
-    if (tr.mac_len || tr.fields) {
+     * recognise as unauthenticated. Our nodes' requests carry neither.
+     * With symmetric keys (RFC 8573), a standard request's AES-CMAC-sized
+     * MAC (key ID + 16 bytes) is checked: under one of our keys, it is
+     * answered with a MAC under the same key; otherwise not at all. */
+    int key = -1;
+    bool cmac = tr.mac_len == P2PC_NTPAUTH_MAC_LEN && !has_ext && ts->srv.nkeys;
+    if (tr.fields || (tr.mac_len && !cmac)) {
       ts->c.rx_unverified++;
       return;
     }
+    if (cmac) {
+      uint32_t k;
+      if (p2pc_ntpauth_check(ts->srv.keys, ts->srv.nkeys, b, len, &k) !=
+          P2PC_NTPAUTH_OK) {
+        ts->c.rx_bad_mac++;
+        return;
+      }
+      key = (int)k;
+    }
     p2pc__ntpserve_answer(ts, from, &h, &e, has_ext, len, rx_local, rx_kernel,
-                          now);
+                          key, now);
   } else if (h.mode == P2PC_NTP_MODE_SERVER) {
     if (p2pc__exchange_reply(ts, &h, &e, has_ext, rx_local, rx_kernel, now))
       p2pc__steer_update(ts, now);

@@ -58,6 +58,15 @@ typedef struct p2pc_timesync_config {
    * field is P2PC_NTP_EXT_LEN_AUTH bytes, leaving room for the MAC the
    * node adds to it (and checks) [off] */
   bool auth;
+  /* RFC 8573 symmetric keys for standard clients (CLOCK.md,
+   * "Authentication"): a request whose MAC verifies under one is answered
+   * with a MAC under the same key; one with a MAC under no key of these,
+   * or that does not verify, gets nothing. Borrowed for
+   * p2pc_timesync_new, which copies them (wiped at free); at most
+   * P2PC_NTP_KEYS_MAX, IDs nonzero and unique, len 16 or 32, else
+   * P2PC_ERR_INVAL. [none: every MAC is unverified] */
+  const p2pc_ntp_key *ntp_keys;
+  uint32_t ntp_nkeys;
 } p2pc_timesync_config;
 
 /* Counters of the time socket. */
@@ -67,10 +76,13 @@ typedef struct p2pc_timesync_counters {
   uint64_t rx_mode;       /* a mode we do not serve or expect */
   uint64_t rx_unverified; /* requests with a MAC or a foreign extension
                              field (NTS...): never answered unverified */
+  uint64_t rx_bad_mac;    /* with ntp_keys: an AES-CMAC-sized MAC under no
+                             key of ours or that does not verify */
   uint64_t rx_bogus;      /* reply to no request of ours / wrong origin */
   uint64_t rx_replay;     /* a reply whose request was already answered */
   uint64_t answered;      /* replies to requests (ours and clients') */
   uint64_t answered_std;  /* ... of them to standard NTP clients */
+  uint64_t answered_auth; /* ... of them with a MAC (ntp_keys) */
   uint64_t rate_limited;  /* standard requests over their address's limit */
   uint64_t rate_kod;      /* ... of them answered with a KoD RATE */
   uint64_t rate_leaked;   /* ... answered anyway (in answered_std too) */

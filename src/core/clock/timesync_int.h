@@ -214,6 +214,8 @@ typedef struct p2pc__ntpserve {
   client *clients; /* ncap of them, grown up to CLIENTS */
   uint32_t ncap;
   p2pc_ntplimit limit; /* of the answers to standard clients */
+  p2pc_ntp_key *keys;  /* cfg.ntp_keys, copied; wiped at free */
+  uint32_t nkeys;
 } p2pc__ntpserve;
 
 struct p2pc_timesync {
@@ -359,11 +361,12 @@ void p2pc__steer_update(p2pc_timesync *ts, p2pc_now now);
  */
 
 /* Answers an NTP client request (ours, with the extension, or a standard
- * client's). */
+ * client's). key: the index in srv.keys of the key the request's MAC
+ * verified under, whose MAC the answer carries, or -1 (none). */
 void p2pc__ntpserve_answer(p2pc_timesync *ts, const p2pc_wire_addr *from,
                            const p2pc_ntp_header *rq, const p2pc_ntp_ext *rqe,
                            bool has_ext, size_t rqlen, int64_t rx_local,
-                           bool rx_kernel, p2pc_now now);
+                           bool rx_kernel, int key, p2pc_now now);
 /* The send time of the reply to client slot idx. */
 void p2pc__ntpserve_sent(p2pc_timesync *ts, uint32_t idx, const char *id,
                          int64_t local, bool kernel);

@@ -127,12 +127,13 @@ int p2pc_node_open_versioned(p2pc_node **out, int version,
                     "node: settings of an unknown version");
     return P2PC_ERR_INVAL;
   }
-  return p2pc__node_open_secure(out, s, NULL, on_event, ud, now);
+  return p2pc__node_open_secure(out, s, NULL, NULL, 0, on_event, ud, now);
 }
 
 int p2pc__node_open_secure(p2pc_node **out, const p2pc_settings *s,
-                           const p2pc_node_secure *sec, p2pc_event_fn on_event,
-                           void *ud, p2pc_now now) {
+                           const p2pc_node_secure *sec,
+                           const p2pc_ntp_key *ntp_keys, uint32_t n_ntp_keys,
+                           p2pc_event_fn on_event, void *ud, p2pc_now now) {
   *out = NULL;
   const char *bad = invalid_setting(s);
   if (bad) {
@@ -192,6 +193,8 @@ int p2pc__node_open_secure(p2pc_node **out, const p2pc_settings *s,
   c.time.announce_timeout_ns = s->clock.announce_timeout_ns;
   c.time.tier_sources = s->clock_tier_sources;
   c.time.serve_max = s->clock_serve_max;
+  c.time.ntp_keys = ntp_keys;
+  c.time.ntp_nkeys = n_ntp_keys;
   c.alloc = s->alloc;
   c.max_ondemand = s->max_ondemand;
   c.max_sessions = s->max_sessions;

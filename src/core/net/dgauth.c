@@ -13,8 +13,9 @@
  * hold our primary: a node given only the new key, say, asking one that
  * still uses the old one). Ours without a valid
  * MAC are dropped and counted, never answered; a standard NTP client's
- * packet (no p2pclock field) passes as before. In open mode nothing here
- * runs.
+ * packet (no p2pclock field) passes as before, and so does the answer to
+ * it, with the client's own RFC 8573 MAC if it asked for one (ntpauth.h).
+ * In open mode nothing here runs.
  *
  * The datagrams leave room for the MAC themselves (P2PC_NTP_EXT_LEN_AUTH,
  * P2PC_DGRAM_MAX_AUTH): with it they are still at most P2PC_DATAGRAM_MAX
@@ -124,8 +125,10 @@ long p2pc__dgauth_open(p2pc_node *n, const p2pc_wire_addr *from,
 }
 
 void p2pc__dgauth_seal(const p2pc_node *n, p2pc_datagram *d, bool overlay) {
-  if (!n->cfg.secure.on || (!overlay && d->len <= P2PC_NTP_HEADER_LEN))
-    return; /* open mode; an answer to a standard client */
+  if (!n->cfg.secure.on || (!overlay && (d->len <= P2PC_NTP_HEADER_LEN ||
+                                         !carries_ext(d->data, d->len))))
+    return; /* open mode; an answer to a standard client (RFC 8573 MAC
+             * or none) */
   if ((size_t)d->len + TAG > sizeof d->data)
     return; /* cannot happen: the writers leave room (dropped unanswered
              * at the other end) */

@@ -256,6 +256,8 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
                             .ud = n};
   rv = p2pc_timesync_new(&n->ts, a, n->id, cfg->incarnation, &c->time,
                          cfg->seed ^ 0x74696d65u, &th, now);
+  c->time.ntp_keys = NULL; /* borrowed for the call: the clock has its copy */
+  c->time.ntp_nkeys = 0;
   if (rv)
     goto err;
   rv = p2pc__node_dht_init(n);

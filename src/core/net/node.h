@@ -122,11 +122,14 @@ typedef struct p2pc_node_config {
 } p2pc_node_config;
 
 /* p2pc_node_open (settings) with secure links: sec NULL or off is
- * p2pc_node_open itself. For the runtimes (src/uv) until the public
- * settings carry the keys. */
+ * p2pc_node_open itself; and with ntp_keys[0..n_ntp_keys), the NTP
+ * symmetric keys for standard clients (timesync.h; borrowed for the
+ * call). For the runtimes (src/uv) until the public settings carry the
+ * keys. */
 int p2pc__node_open_secure(p2pc_node **out, const p2pc_settings *s,
-                           const p2pc_node_secure *sec, p2pc_event_fn on_event,
-                           void *ud, p2pc_now now);
+                           const p2pc_node_secure *sec,
+                           const p2pc_ntp_key *ntp_keys, uint32_t n_ntp_keys,
+                           p2pc_event_fn on_event, void *ud, p2pc_now now);
 
 /* Replaces the allowlist of a node started with one (docs/SECURITY.md):
  * the same rules as at start (this node on it, with its key); links of
