@@ -430,8 +430,9 @@ static int members_make(p2pc_node *n, const p2pc_member *in, uint32_t k,
     who = n->id;
   }
   if (bad) {
+    int rv = init_fail(n, bad, who); /* (who may point into list) */
     n->a->free(list, n->a->ud);
-    return init_fail(n, bad, who);
+    return rv;
   }
   *out = list;
   return 0;
