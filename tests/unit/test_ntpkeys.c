@@ -18,7 +18,8 @@
 #include "ntpkeys.h"
 
 #define K128 "HEX:000102030405060708090a0b0c0d0e0f"
-#define K256 "HEX:000102030405060708090A0B0C0D0E0F101112131415161718191a1b1c1d1e1f"
+#define K256                                                                   \
+  "HEX:000102030405060708090A0B0C0D0E0F101112131415161718191a1b1c1d1e1f"
 
 static int parse(const char *text, p2pc_ntp_key *keys, size_t *n, char *err) {
   return p2pc_cli_ntpkeys_parse("k", text, strlen(text), keys, n, err, 300);
@@ -29,8 +30,7 @@ static void test_good(void **state) {
   p2pc_ntp_key keys[P2PC_NTP_KEYS_MAX];
   size_t n = 99;
   char err[300] = "";
-  assert_int_equal(parse("# chrony.keys\n\n1 AES128 " K128
-                         "  # the first\r\n"
+  assert_int_equal(parse("# chrony.keys\n\n1 AES128 " K128 "  # the first\r\n"
                          "\t4294967295\tAES256 " K256 "\n"
                          "   \n"
                          "77 AES128 " K128,
@@ -91,9 +91,9 @@ static void test_refused(void **state) {
   p2pc_ntp_key keys[P2PC_NTP_KEYS_MAX];
   size_t n;
   char err[300];
-  assert_int_equal(p2pc_cli_ntpkeys_parse("k", "1 AES128 \0", 10, keys, &n,
-                                          err, sizeof err),
-                   -1);
+  assert_int_equal(
+      p2pc_cli_ntpkeys_parse("k", "1 AES128 \0", 10, keys, &n, err, sizeof err),
+      -1);
   assert_non_null(strstr(err, "NUL"));
 }
 
