@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The simulator's event heap: a binary min-heap over (virtual time,
+ * The simulator's event heap: a 4-ary min-heap over (virtual time,
  * sequence number), so that events at the same time run in the order
- * they were scheduled, the same on every run.
+ * they were scheduled, the same on every run. The order is total, so the
+ * heap's shape does not change which event comes next; four children a
+ * node halve the levels a pop walks down (and their cache misses, at
+ * millions of events pending).
  */
 #include "sim_internal.h"
 
@@ -27,7 +30,7 @@ void p2pc__sim_push(p2pc_sim *s, uint64_t t, evk kind, uint32_t a, uint32_t b,
     e.gen = s->nodes[a].gen;
   size_t i = s->nheap++;
   while (i > 0) {
-    size_t up = (i - 1) / 2;
+    size_t up = (i - 1) / 4;
     if (!ev_less(&e, &s->heap[up]))
       break;
     s->heap[i] = s->heap[up];
@@ -40,14 +43,13 @@ ev p2pc__sim_pop(p2pc_sim *s) {
   ev top = s->heap[0], last = s->heap[--s->nheap];
   size_t i = 0, n = s->nheap;
   for (;;) {
-    size_t l = 2 * i + 1, m = i;
+    size_t c = 4 * i + 1, m = i;
     const ev *best = &last;
-    if (l < n && ev_less(&s->heap[l], best)) {
-      m = l;
-      best = &s->heap[l];
-    }
-    if (l + 1 < n && ev_less(&s->heap[l + 1], best))
-      m = l + 1;
+    for (size_t k = c; k < c + 4 && k < n; k++)
+      if (ev_less(&s->heap[k], best)) {
+        m = k;
+        best = &s->heap[k];
+      }
     if (m == i)
       break;
     s->heap[i] = s->heap[m];

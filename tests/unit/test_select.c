@@ -210,6 +210,32 @@ static void test_marzullo_random(void **state) {
   }
 }
 
+/* The edges left in scratch are in the header's order (position, lower
+ * before upper, source), for edge counts on both sides of the sort's switch
+ * from insertion sort to heap sort, with many ties. */
+static void test_marzullo_edge_order(void **state) {
+  (void)state;
+  uint64_t rng = seed_for("marzullo_edge_order", 0x5e1);
+  for (uint32_t n = 1; n <= NMAX; n++) {
+    p2pc_interval iv[NMAX];
+    p2pc_edge e[2 * NMAX];
+    for (uint32_t i = 0; i < n; i++) {
+      double a = (double)(xorshift(&rng) % 6), b = (double)(xorshift(&rng) % 3);
+      iv[i] = (p2pc_interval){a, a + b};
+    }
+    double lo, hi;
+    (void)p2pc_marzullo(iv, n, e, &lo, &hi);
+    for (uint32_t k = 1; k < 2 * n; k++) {
+      const p2pc_edge *a = &e[k - 1], *b = &e[k];
+      bool ok = a->x < b->x ||
+                (a->x == b->x && (a->kind > b->kind ||
+                                  (a->kind == b->kind && a->src < b->src)));
+      if (!ok)
+        fail_msg("n %u: edge %u out of order", n, k);
+    }
+  }
+}
+
 /* ---- truechimers -------------------------------------------------------- */
 
 /* 7 sources, 6 agree within ±1 ms and one is 50 ms off: no widening is
@@ -368,6 +394,7 @@ int main(void) {
       cmocka_unit_test(test_marzullo_ties),
       cmocka_unit_test(test_marzullo_invalid),
       cmocka_unit_test(test_marzullo_random),
+      cmocka_unit_test(test_marzullo_edge_order),
       cmocka_unit_test(test_truechimers_far_liar),
       cmocka_unit_test(test_truechimers_widening),
       cmocka_unit_test(test_truechimers_small_n),

@@ -6,8 +6,9 @@
  *
  * Determinism: the edges are sorted by a total order (position, lower edge
  * before upper edge, source index), and each (source, kind) pair occurs
- * once, so any correct sort gives the same sequence; a heap sort does it in
- * place in O(n log n) without recursion. Invalid intervals (a NaN bound,
+ * once, so any correct sort gives the same sequence; an insertion sort does
+ * it for a few edges, a heap sort in place in O(n log n) without recursion
+ * for more. Invalid intervals (a NaN bound,
  * lo > hi) never produce edges, so NaN never reaches a comparison.
  */
 #include "select.h"
@@ -42,7 +43,22 @@ static void sift_down(p2pc_edge *e, size_t root, size_t n) {
   }
 }
 
+/* Few edges (a node's sources: tens): insertion sort, which touches each
+ * edge a few times where the heap's sift walks do many swaps; many: the
+ * heap sort. The order is total, so both give the same sequence. */
+#define INSERTION_MAX 32
+
 static void sort_edges(p2pc_edge *e, size_t n) {
+  if (n <= INSERTION_MAX) {
+    for (size_t i = 1; i < n; i++) {
+      p2pc_edge t = e[i];
+      size_t j = i;
+      for (; j > 0 && edge_less(&t, &e[j - 1]); j--)
+        e[j] = e[j - 1];
+      e[j] = t;
+    }
+    return;
+  }
   for (size_t i = n / 2; i-- > 0;)
     sift_down(e, i, n);
   for (size_t end = n; end > 1; end--) {

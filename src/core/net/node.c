@@ -49,7 +49,8 @@ bool p2pc_node_pop_action(p2pc_node *n, p2pc_action *a) {
 void p2pc_node_link_output(p2pc_node *n, p2pc_link_id lid, const uint8_t **p,
                            size_t *len) {
   link *l = lid < n->links_cap ? &n->links[lid] : NULL;
-  if (l && l->pend.len && l->state != L_FREE) /* (plain links: none) */
+  /* sec first: it is in the line the pass reads anyway, pend is not */
+  if (l && l->sec && l->pend.len && l->state != L_FREE)
     p2pc__sec_flush(n, l);
   if (!l || l->state == L_FREE || !l->out.len) {
     *p = NULL;

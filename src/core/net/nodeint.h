@@ -64,6 +64,8 @@ typedef struct link {
   bool join;      /* outbound, its HELLO asked a full peer to make room */
   bool stable_rx; /* the peer's first STABLE arrived on this link */
   bool remote_od; /* the peer's HELLO said ON_DEMAND */
+  bool sec;       /* speaks records (secure.c, below); here, where the
+                   * runtime's pass over the links reads it */
   uint32_t peer;  /* NO_PEER until the HELLO names it */
   uint64_t opened_ns, last_rx_ns, last_ping_ns;
   p2pc_buf out; /* frames not yet handed to the kernel (the runtime's
@@ -81,8 +83,8 @@ typedef struct link {
   /* Secure links (secure.c): whether this one speaks records; the
    * handshake while it runs (allocated), the two ciphers after it, a
    * record not yet whole, frames written before the keys, and the peer's
-   * static key once authenticated. */
-  bool sec, rs_known;
+   * static key once authenticated (sec: above). */
+  bool rs_known;
   p2pc_noise_hs *hs;
   p2pc_noise_cipher tx, rx;
   p2pc_buf cin, pend;
