@@ -2,46 +2,17 @@
 /* The allowlist file (allowlist.h). */
 #include "allowlist.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
 #include "idtab.h"
+#include "textfile.h"
 
 #define KEY_B64 44
-
-static void set_err(char *err, size_t n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t n, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  if (n)
-    vsnprintf(err, n, fmt, ap);
-  va_end(ap);
-}
-
-static bool blank(char c) { return c == ' ' || c == '\t'; }
-
-/* The next word of line[*at..end): its start and length (0: none). */
-static size_t word(const char *line, size_t end, size_t *at, const char **w) {
-  while (*at < end && blank(line[*at]))
-    (*at)++;
-  *w = line + *at;
-  size_t k = 0;
-  while (*at < end && !blank(line[*at])) {
-    (*at)++;
-    k++;
-  }
-  return k;
-}
 
 /* A public key: canonical padded base64 of 32 bytes that is an Ed25519
  * point. */
@@ -68,42 +39,42 @@ static int parse_line(const char *path, unsigned no, const char *line,
                       size_t end, p2pc_member *m, char *err, size_t n) {
   size_t at = 0;
   const char *w;
-  size_t k = word(line, end, &at, &w);
+  size_t k = p2pc_cli_word(line, end, &at, &w);
   if (k == 0 || w[0] == '#')
     return 0;
   memset(m, 0, sizeof *m);
   if (k > P2PC_NODE_ID_MAX || !p2pc_node_id_valid(w, k)) {
-    set_err(err, n, "%s:%u: '%.*s' is not a valid node ID", path, no,
-            (int)(k > 64 ? 64 : k), w);
+    p2pc_cli_errf(err, n, "%s:%u: '%.*s' is not a valid node ID", path, no,
+                  (int)(k > 64 ? 64 : k), w);
     return -1;
   }
   memcpy(m->id, w, k);
-  k = word(line, end, &at, &w);
+  k = p2pc_cli_word(line, end, &at, &w);
   if (k == 0) {
-    set_err(err, n,
-            "%s:%u: %s has no public key (want: ID PUBLIC-KEY "
-            "[reference])",
-            path, no, m->id);
+    p2pc_cli_errf(err, n,
+                  "%s:%u: %s has no public key (want: ID PUBLIC-KEY "
+                  "[reference])",
+                  path, no, m->id);
     return -1;
   }
   if (!parse_key(w, k, m->key)) {
-    set_err(err, n,
-            "%s:%u: the key of %s is not a public key (44 characters of "
-            "base64, as p2pclock keygen --show prints)",
-            path, no, m->id);
+    p2pc_cli_errf(err, n,
+                  "%s:%u: the key of %s is not a public key (44 characters of "
+                  "base64, as p2pclock keygen --show prints)",
+                  path, no, m->id);
     return -1;
   }
-  while ((k = word(line, end, &at, &w)) != 0) {
+  while ((k = p2pc_cli_word(line, end, &at, &w)) != 0) {
     if (w[0] == '#')
       break; /* a comment to the end of the line */
     if (k == 9 && memcmp(w, "reference", 9) == 0) {
       m->roles |= P2PC_ROLE_REFERENCE;
       continue;
     }
-    set_err(err, n,
-            "%s:%u: unknown word '%.*s' (the only role is "
-            "'reference')",
-            path, no, (int)(k > 32 ? 32 : k), w);
+    p2pc_cli_errf(err, n,
+                  "%s:%u: unknown word '%.*s' (the only role is "
+                  "'reference')",
+                  path, no, (int)(k > 32 ? 32 : k), w);
     return -1;
   }
   return 1;
@@ -115,11 +86,11 @@ int p2pc_cli_allowlist_parse(const char *path, const char *text, size_t len,
   *out = NULL;
   *n = 0;
   if (sodium_init() < 0) {
-    set_err(err, errlen, "%s: libsodium does not start", path);
+    p2pc_cli_errf(err, errlen, "%s: libsodium does not start", path);
     return -1;
   }
   if (len > P2PC_ALLOWLIST_BYTES) {
-    set_err(err, errlen, "%s: larger than 1 MiB", path);
+    p2pc_cli_errf(err, errlen, "%s: larger than 1 MiB", path);
     return -1;
   }
   p2pc_member *list = NULL;
@@ -135,7 +106,7 @@ int p2pc_cli_allowlist_parse(const char *path, const char *text, size_t len,
       stop--; /* CRLF */
     for (size_t i = at; i < stop; i++)
       if (text[i] == '\0' || (text[i] < ' ' && text[i] != '\t')) {
-        set_err(err, errlen, "%s:%u: a control character", path, no);
+        p2pc_cli_errf(err, errlen, "%s:%u: a control character", path, no);
         free(list);
         return -1;
       }
@@ -151,17 +122,18 @@ int p2pc_cli_allowlist_parse(const char *path, const char *text, size_t len,
     for (size_t i = 0; i < count; i++)
       if (strcmp(list[i].id, m.id) == 0 ||
           memcmp(list[i].key, m.key, sizeof m.key) == 0) {
-        set_err(err, errlen,
-                "%s:%u: %s listed twice (one key, one ID, one "
-                "line)",
-                path, no,
-                strcmp(list[i].id, m.id) == 0 ? "this ID is" : "this key is");
+        p2pc_cli_errf(err, errlen,
+                      "%s:%u: %s listed twice (one key, one ID, one "
+                      "line)",
+                      path, no,
+                      strcmp(list[i].id, m.id) == 0 ? "this ID is"
+                                                    : "this key is");
         free(list);
         return -1;
       }
     if (count == P2PC_ALLOWLIST_MAX) {
-      set_err(err, errlen, "%s:%u: more than %d members", path, no,
-              P2PC_ALLOWLIST_MAX);
+      p2pc_cli_errf(err, errlen, "%s:%u: more than %d members", path, no,
+                    P2PC_ALLOWLIST_MAX);
       free(list);
       return -1;
     }
@@ -169,7 +141,7 @@ int p2pc_cli_allowlist_parse(const char *path, const char *text, size_t len,
       size_t nc = cap ? cap * 2 : 16;
       p2pc_member *g = realloc(list, nc * sizeof *g);
       if (!g) {
-        set_err(err, errlen, "%s: out of memory", path);
+        p2pc_cli_errf(err, errlen, "%s: out of memory", path);
         free(list);
         return -1;
       }
@@ -179,10 +151,10 @@ int p2pc_cli_allowlist_parse(const char *path, const char *text, size_t len,
     list[count++] = m;
   }
   if (!count) {
-    set_err(err, errlen,
-            "%s: no member (want lines: ID PUBLIC-KEY "
-            "[reference])",
-            path);
+    p2pc_cli_errf(err, errlen,
+                  "%s: no member (want lines: ID PUBLIC-KEY "
+                  "[reference])",
+                  path);
     free(list);
     return -1;
   }
@@ -195,51 +167,12 @@ int p2pc_cli_allowlist_load(const char *path, p2pc_member **out, size_t *n,
                             char *err, size_t errlen) {
   *out = NULL;
   *n = 0;
-  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-  if (fd < 0) {
-    set_err(err, errlen, "%s: %s", path,
-            errno == ENOENT ? "no such file" : strerror(errno));
-    return -1;
-  }
-  struct stat st;
-  const char *bad = NULL;
-  if (fstat(fd, &st) < 0)
-    bad = strerror(errno);
-  else if (!S_ISREG(st.st_mode))
-    bad = "not a regular file";
-  else if (st.st_uid != geteuid() && st.st_uid != 0)
-    bad = "owned by another user (who could change who may join)";
-  else if (st.st_mode & 022)
-    bad = "writable by group or others (who could add themselves); chmod "
-          "644 it";
-  else if ((size_t)st.st_size > P2PC_ALLOWLIST_BYTES)
-    bad = "larger than 1 MiB";
-  if (bad) {
-    set_err(err, errlen, "%s: %s", path, bad);
-    close(fd);
-    return -1;
-  }
-  char *buf = malloc(P2PC_ALLOWLIST_BYTES + 1);
+  char *text = NULL;
   size_t len = 0;
-  int rc = buf ? 0 : -1;
-  while (buf && len <= P2PC_ALLOWLIST_BYTES) {
-    ssize_t r = read(fd, buf + len, P2PC_ALLOWLIST_BYTES + 1 - len);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0) {
-      if (r < 0) {
-        set_err(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-        rc = -1;
-      }
-      break;
-    }
-    len += (size_t)r;
-  }
-  close(fd);
-  if (!buf)
-    set_err(err, errlen, "%s: out of memory", path);
-  if (rc == 0)
-    rc = p2pc_cli_allowlist_parse(path, buf, len, out, n, err, errlen);
-  free(buf);
+  if (p2pc_cli_textfile_read(path, P2PC_ALLOWLIST_BYTES, false, &text, &len,
+                             err, errlen) != 0)
+    return -1;
+  int rc = p2pc_cli_allowlist_parse(path, text, len, out, n, err, errlen);
+  p2pc_cli_textfile_free(text, false);
   return rc;
 }

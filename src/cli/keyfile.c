@@ -6,6 +6,7 @@
  * or in sodium_malloc'd memory and are wiped before the function returns.
  */
 #include "keyfile.h"
+#include "textfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,18 +36,6 @@ _Static_assert(P2PC_KEY_SK_BYTES == crypto_sign_SECRETKEYBYTES, "a secret");
 _Static_assert(P2PC_KEYRING_MAX *RING_LINE_BYTES < FILE_MAX_BYTES, "ring");
 #define KEY_LINE_BYTES (sizeof P2PC_KEY_IDENTITY_HEADER + P2PC_KEY_B64_LEN + 1)
 #define TMP_SUFFIX ".tmp-XXXXXX"
-
-static void set_err(char *err, size_t n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t n, const char *fmt, ...) {
-  if (!err || n == 0)
-    return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, n, fmt, ap);
-  va_end(ap);
-}
 
 static int sodium_ready(void) { return sodium_init() < 0 ? -1 : 0; }
 
@@ -88,13 +77,14 @@ static int make_parents(const char *path, char *err, size_t n) {
     if (mkdir(dir, 0700) == 0) {
       if (chmod(dir, 0700) < 0) {
         int e = errno;
-        set_err(err, n, "%s: cannot set the mode of directory: %s", dir,
-                strerror(e));
+        p2pc_cli_errf(err, n, "%s: cannot set the mode of directory: %s", dir,
+                      strerror(e));
         return -e;
       }
     } else if (errno != EEXIST) {
       int e = errno;
-      set_err(err, n, "%s: cannot create directory: %s", dir, strerror(e));
+      p2pc_cli_errf(err, n, "%s: cannot create directory: %s", dir,
+                    strerror(e));
       return -e;
     }
     *p = c;
@@ -152,12 +142,12 @@ static int write_secrets(const char *path, bool force, const char *header,
                          size_t count, char *err, size_t n) {
   size_t plen = strlen(path);
   if (plen == 0 || plen + sizeof TMP_SUFFIX > P2PC_KEY_PATH_MAX) {
-    set_err(err, n, "%.100s...: path too long (at most %d bytes)", path,
-            P2PC_KEY_PATH_MAX - (int)sizeof TMP_SUFFIX);
+    p2pc_cli_errf(err, n, "%.100s...: path too long (at most %d bytes)", path,
+                  P2PC_KEY_PATH_MAX - (int)sizeof TMP_SUFFIX);
     return P2PC_ERR_INVAL;
   }
   if (path[plen - 1] == '/') {
-    set_err(err, n, "%s: names a directory, not a file", path);
+    p2pc_cli_errf(err, n, "%s: names a directory, not a file", path);
     return P2PC_ERR_INVAL;
   }
   int rc = make_parents(path, err, n);
@@ -170,7 +160,7 @@ static int write_secrets(const char *path, bool force, const char *header,
   int fd = mkstemp(tmp);
   if (fd < 0) {
     int e = errno;
-    set_err(err, n, "%s: cannot create: %s", path, strerror(e));
+    p2pc_cli_errf(err, n, "%s: cannot create: %s", path, strerror(e));
     return -e;
   }
 
@@ -222,8 +212,8 @@ static int write_secrets(const char *path, bool force, const char *header,
   }
   rc = sync_parent(path);
   if (rc < 0) {
-    set_err(err, n, "%s: written, but cannot sync its directory: %s", path,
-            strerror(-rc));
+    p2pc_cli_errf(err, n, "%s: written, but cannot sync its directory: %s",
+                  path, strerror(-rc));
     return rc;
   }
   return 0;
@@ -234,9 +224,9 @@ err:
     close(fd);
   unlink(tmp);
   if (rc == -EEXIST)
-    set_err(err, n, "%s: already exists", path);
+    p2pc_cli_errf(err, n, "%s: already exists", path);
   else
-    set_err(err, n, "%s: cannot %s: %s", path, step, strerror(-rc));
+    p2pc_cli_errf(err, n, "%s: cannot %s: %s", path, step, strerror(-rc));
   return rc;
 }
 
@@ -264,13 +254,13 @@ static int parse_secret(const char *path, const char *header, const char *line,
   if (len < hlen + 1 || memcmp(line, header, hlen) != 0 || line[hlen] != ' ') {
     size_t olen = strlen(other);
     if (len > olen && memcmp(line, other, olen) == 0 && line[olen] == ' ')
-      set_err(err, n, "%s: %s file, not %s file", path, a_kind_of(other),
-              a_kind_of(header));
+      p2pc_cli_errf(err, n, "%s: %s file, not %s file", path, a_kind_of(other),
+                    a_kind_of(header));
     else
-      set_err(err, n,
-              "%s: not a p2pclock %s file (its line must start with "
-              "\"%s \")",
-              path, kind_of(header), header);
+      p2pc_cli_errf(err, n,
+                    "%s: not a p2pclock %s file (its line must start with "
+                    "\"%s \")",
+                    path, kind_of(header), header);
     return P2PC_CLI_KEY_MALFORMED;
   }
   const char *tok = line + hlen + 1;
@@ -280,10 +270,10 @@ static int parse_secret(const char *path, const char *header, const char *line,
     t++;
   size_t toklen = (size_t)(t - tok);
   if (!(t == end || (*t == '\n' && t + 1 == end))) {
-    set_err(err, n,
-            "%s: trailing data after the key (the file must be one "
-            "line)",
-            path);
+    p2pc_cli_errf(err, n,
+                  "%s: trailing data after the key (the file must be one "
+                  "line)",
+                  path);
     return P2PC_CLI_KEY_MALFORMED;
   }
   unsigned char bin[LINE_MAX_BYTES];
@@ -294,11 +284,11 @@ static int parse_secret(const char *path, const char *header, const char *line,
       sodium_base642bin(bin, sizeof bin, tok, toklen, NULL, &blen, &b64_end,
                         sodium_base64_VARIANT_ORIGINAL) != 0 ||
       b64_end != t) {
-    set_err(err, n, "%s: the key is not valid base64", path);
+    p2pc_cli_errf(err, n, "%s: the key is not valid base64", path);
     rc = P2PC_CLI_KEY_MALFORMED;
   } else if (blen != P2PC_KEY_BYTES) {
-    set_err(err, n, "%s: the key is %zu bytes, want %d", path, blen,
-            P2PC_KEY_BYTES);
+    p2pc_cli_errf(err, n, "%s: the key is %zu bytes, want %d", path, blen,
+                  P2PC_KEY_BYTES);
     rc = P2PC_CLI_KEY_MALFORMED;
   } else {
     memcpy(secret, bin, P2PC_KEY_BYTES);
@@ -319,27 +309,28 @@ static int read_file(const char *path, char *buf, size_t cap, size_t *got,
   if (fd < 0) {
     int e = errno;
     if (e == ENOENT)
-      set_err(err, n, "%s: no such file", path);
+      p2pc_cli_errf(err, n, "%s: no such file", path);
     else
-      set_err(err, n, "%s: cannot open: %s", path, strerror(e));
+      p2pc_cli_errf(err, n, "%s: cannot open: %s", path, strerror(e));
     return -e;
   }
   struct stat st;
   int rc = 0;
   if (fstat(fd, &st) < 0) {
     rc = -errno;
-    set_err(err, n, "%s: cannot stat: %s", path, strerror(-rc));
+    p2pc_cli_errf(err, n, "%s: cannot stat: %s", path, strerror(-rc));
   } else if (!S_ISREG(st.st_mode)) {
     rc = P2PC_CLI_KEY_UNSAFE;
-    set_err(err, n, "%s: not a regular file", path);
+    p2pc_cli_errf(err, n, "%s: not a regular file", path);
   } else if (st.st_uid != geteuid()) {
     rc = P2PC_CLI_KEY_UNSAFE;
-    set_err(err, n, "%s: owned by uid %lu, not by this user (uid %lu)", path,
-            (unsigned long)st.st_uid, (unsigned long)geteuid());
+    p2pc_cli_errf(err, n, "%s: owned by uid %lu, not by this user (uid %lu)",
+                  path, (unsigned long)st.st_uid, (unsigned long)geteuid());
   } else if ((st.st_mode & 077) != 0) {
     rc = P2PC_CLI_KEY_UNSAFE;
-    set_err(err, n, "permissions %04o for '%s' are too open; chmod 600 it",
-            (unsigned)(st.st_mode & 07777), path);
+    p2pc_cli_errf(err, n,
+                  "permissions %04o for '%s' are too open; chmod 600 it",
+                  (unsigned)(st.st_mode & 07777), path);
   }
   if (rc < 0) {
     close(fd);
@@ -352,7 +343,7 @@ static int read_file(const char *path, char *buf, size_t cap, size_t *got,
       continue;
     if (r < 0) {
       rc = -errno;
-      set_err(err, n, "%s: cannot read: %s", path, strerror(-rc));
+      p2pc_cli_errf(err, n, "%s: cannot read: %s", path, strerror(-rc));
       break;
     }
     if (r == 0)
@@ -373,10 +364,10 @@ static int read_secret(const char *path, const char *header,
   int rc = read_file(path, buf, sizeof buf, &len, err, n);
   if (rc == 0 && len > LINE_MAX_BYTES) {
     rc = P2PC_CLI_KEY_MALFORMED;
-    set_err(err, n,
-            "%s: too long for a key file (one line of at most %zu "
-            "bytes)",
-            path, KEY_LINE_BYTES);
+    p2pc_cli_errf(err, n,
+                  "%s: too long for a key file (one line of at most %zu "
+                  "bytes)",
+                  path, KEY_LINE_BYTES);
   }
   if (rc == 0)
     rc = parse_secret(path, header, buf, len, secret, err, n);
@@ -388,7 +379,7 @@ int p2pc_cli_key_create(const char *path, bool force, p2pc_cli_key *k,
                         char *err, size_t n) {
   unsigned char seed[P2PC_KEY_BYTES];
   if (sodium_ready() < 0) {
-    set_err(err, n, "%s: libsodium could not start", path);
+    p2pc_cli_errf(err, n, "%s: libsodium could not start", path);
     return P2PC_ERR_INVAL;
   }
   randombytes_buf(seed, sizeof seed);
@@ -405,7 +396,7 @@ int p2pc_cli_key_create(const char *path, bool force, p2pc_cli_key *k,
 int p2pc_cli_key_load(const char *path, p2pc_cli_key *k, char *err, size_t n) {
   unsigned char seed[P2PC_KEY_BYTES];
   if (sodium_ready() < 0) {
-    set_err(err, n, "%s: libsodium could not start", path);
+    p2pc_cli_errf(err, n, "%s: libsodium could not start", path);
     return P2PC_ERR_INVAL;
   }
   int rc = read_secret(path, P2PC_KEY_IDENTITY_HEADER, seed, err, n);
@@ -424,7 +415,8 @@ int p2pc_cli_key_load_or_create(const char *path, p2pc_cli_key *k, FILE *say,
     return rc;
   struct stat st;
   if (lstat(path, &st) == 0) { /* a dangling symbolic link: not ours */
-    set_err(err, n, "%s: a symbolic link to a file that does not exist", path);
+    p2pc_cli_errf(err, n, "%s: a symbolic link to a file that does not exist",
+                  path);
     return rc;
   }
   rc = p2pc_cli_key_create(path, false, k, err, n);
@@ -450,13 +442,14 @@ int p2pc__key_path_for(const char *id, uid_t euid, const char *xdg_state_home,
   else if (home && home[0] == '/')
     w = snprintf(out, n, "%s/.local/state/p2pclock/%s.key", home, id);
   else {
-    set_err(err, errn,
-            "no default key file: neither XDG_STATE_HOME nor "
-            "HOME is an absolute path (give --key FILE)");
+    p2pc_cli_errf(err, errn,
+                  "no default key file: neither XDG_STATE_HOME nor "
+                  "HOME is an absolute path (give --key FILE)");
     return P2PC_ERR_INVAL;
   }
   if (w < 0 || (size_t)w >= n || (size_t)w > P2PC_KEY_PATH_MAX) {
-    set_err(err, errn, "the default key file of \"%s\" is too long a path", id);
+    p2pc_cli_errf(err, errn,
+                  "the default key file of \"%s\" is too long a path", id);
     return P2PC_ERR_INVAL;
   }
   return 0;
@@ -496,7 +489,7 @@ int p2pc_cli_cluster_key_write(const char *path, bool force,
                                const unsigned char key[P2PC_KEY_BYTES],
                                char *err, size_t n) {
   if (sodium_ready() < 0) {
-    set_err(err, n, "%s: libsodium could not start", path);
+    p2pc_cli_errf(err, n, "%s: libsodium could not start", path);
     return P2PC_ERR_INVAL;
   }
   return write_secrets(path, force, P2PC_KEY_CLUSTER_HEADER,
@@ -507,7 +500,7 @@ int p2pc_cli_cluster_key_load(const char *path,
                               unsigned char key[P2PC_KEY_BYTES], char *err,
                               size_t n) {
   if (sodium_ready() < 0) {
-    set_err(err, n, "%s: libsodium could not start", path);
+    p2pc_cli_errf(err, n, "%s: libsodium could not start", path);
     return P2PC_ERR_INVAL;
   }
   int rc = read_secret(path, P2PC_KEY_CLUSTER_HEADER, key, err, n);
@@ -523,7 +516,7 @@ int p2pc_cli_keyring_load(const char *path,
                           size_t *count, char *err, size_t n) {
   *count = 0;
   if (sodium_ready() < 0) {
-    set_err(err, n, "%s: libsodium could not start", path);
+    p2pc_cli_errf(err, n, "%s: libsodium could not start", path);
     return P2PC_ERR_INVAL;
   }
   char buf[FILE_MAX_BYTES + 1];
@@ -531,10 +524,11 @@ int p2pc_cli_keyring_load(const char *path,
   int rc = read_file(path, buf, sizeof buf, &len, err, n);
   if (rc == 0 && len > FILE_MAX_BYTES) {
     rc = P2PC_CLI_KEY_MALFORMED;
-    set_err(err, n,
-            "%s: too long for a cluster key file (at most %d lines of %zu "
-            "bytes)",
-            path, P2PC_KEYRING_MAX, RING_LINE_BYTES);
+    p2pc_cli_errf(
+        err, n,
+        "%s: too long for a cluster key file (at most %d lines of %zu "
+        "bytes)",
+        path, P2PC_KEYRING_MAX, RING_LINE_BYTES);
   }
   while (rc == 0 && (at < len || k == 0)) {
     const char *nl = memchr(buf + at, '\n', len - at);
@@ -546,8 +540,8 @@ int p2pc_cli_keyring_load(const char *path,
       snprintf(where, sizeof where, "%s line %zu", path, k + 1);
     if (k == P2PC_KEYRING_MAX) {
       rc = P2PC_CLI_KEY_MALFORMED;
-      set_err(err, n, "%s: more than %d keys (the most a node holds)", where,
-              P2PC_KEYRING_MAX);
+      p2pc_cli_errf(err, n, "%s: more than %d keys (the most a node holds)",
+                    where, P2PC_KEYRING_MAX);
       break;
     }
     rc = parse_secret(where, P2PC_KEY_CLUSTER_HEADER, buf + at, end - at,
@@ -555,7 +549,7 @@ int p2pc_cli_keyring_load(const char *path,
     for (size_t j = 0; rc == 0 && j < k; j++)
       if (sodium_memcmp(keys[j], keys[k], P2PC_KEY_BYTES) == 0) {
         rc = P2PC_CLI_KEY_MALFORMED;
-        set_err(err, n, "%s: the same key as line %zu", where, j + 1);
+        p2pc_cli_errf(err, n, "%s: the same key as line %zu", where, j + 1);
       }
     k++;
     at = end;
@@ -572,12 +566,12 @@ int p2pc_cli_keyring_write(const char *path, bool force,
                            const unsigned char (*keys)[P2PC_KEY_BYTES],
                            size_t count, char *err, size_t n) {
   if (count == 0 || count > P2PC_KEYRING_MAX) {
-    set_err(err, n, "%s: a keyring holds 1..%d keys, not %zu", path,
-            P2PC_KEYRING_MAX, count);
+    p2pc_cli_errf(err, n, "%s: a keyring holds 1..%d keys, not %zu", path,
+                  P2PC_KEYRING_MAX, count);
     return P2PC_ERR_INVAL;
   }
   if (sodium_ready() < 0) {
-    set_err(err, n, "%s: libsodium could not start", path);
+    p2pc_cli_errf(err, n, "%s: libsodium could not start", path);
     return P2PC_ERR_INVAL;
   }
   return write_secrets(path, force, P2PC_KEY_CLUSTER_HEADER, keys, count, err,
