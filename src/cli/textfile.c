@@ -24,8 +24,7 @@ void p2pc_cli_errf(char *err, size_t n, const char *fmt, ...) {
 
 static bool blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
-size_t p2pc_cli_word(const char *line, size_t end, size_t *at,
-                     const char **w) {
+size_t p2pc_cli_word(const char *line, size_t end, size_t *at, const char **w) {
   while (*at < end && blank(line[*at]))
     (*at)++;
   *w = line + *at;
@@ -38,8 +37,8 @@ size_t p2pc_cli_word(const char *line, size_t end, size_t *at,
 }
 
 /* Whether the file opened as fd may not be read (err then says why). */
-static bool unsafe(int fd, const char *path, size_t max, bool secret,
-                   char *err, size_t n) {
+static bool unsafe(int fd, const char *path, size_t max, bool secret, char *err,
+                   size_t n) {
   struct stat st;
   if (fstat(fd, &st) < 0)
     p2pc_cli_errf(err, n, "%s: cannot stat: %s", path, strerror(errno));

@@ -25,8 +25,7 @@ void p2pc_cli_errf(char *err, size_t n, const char *fmt, ...)
 /* The next word of line[*at..end) (words are separated by spaces, tabs
  * and carriage returns): its start in *w, its length returned (0: none
  * left). */
-size_t p2pc_cli_word(const char *line, size_t end, size_t *at,
-                     const char **w);
+size_t p2pc_cli_word(const char *line, size_t end, size_t *at, const char **w);
 
 int p2pc_cli_textfile_read(const char *path, size_t max, bool secret,
                            char **text, size_t *len, char *err, size_t n);

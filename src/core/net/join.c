@@ -260,53 +260,51 @@ static bool keep_new_link(const p2pc_node *n, const peer *p, const link *old,
   return new_by_small;
 }
 
+/* A HELLO refused: the link closed with code and why (for the peer), and
+ * a WARN "link: handshake refused: " a b c (for us). */
+static int refuse(p2pc_node *n, p2pc_link_id lid, uint16_t code,
+                  const char *why, const char *a, const char *b,
+                  const char *c) {
+  char t[300] = "link: handshake refused: ";
+  p2pc__node_str_cat(t, sizeof t, a);
+  p2pc__node_str_cat(t, sizeof t, b);
+  p2pc__node_str_cat(t, sizeof t, c);
+  p2pc__node_link_close(n, lid, code, why);
+  p2pc__node_log(n, P2PC_LOG_WARN, t);
+  return code == P2PC_WIRE_E_VERSION ? P2PC_ERR_VERSION : P2PC_ERR_PROTO;
+}
+
 int p2pc__node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
                         size_t len) {
   link *l = &n->links[lid];
   p2pc_wire_hello h;
-  char t[200];
   int rv = p2pc_wire_hello_get(b, len, &h);
   if (rv == P2PC_ERR_VERSION) {
     char why[120] = "unsupported protocol version ";
     p2pc__node_str_u64(why, sizeof why, h.version);
     p2pc__node_str_cat(why, sizeof why, ", this node speaks ");
     p2pc__node_str_u64(why, sizeof why, P2PC_WIRE_VERSION);
-    p2pc__node_link_close(n, lid, P2PC_WIRE_E_VERSION, why);
-    strcpy(t, "link: handshake refused: ");
-    p2pc__node_str_cat(t, sizeof t, why);
-    p2pc__node_log(n, P2PC_LOG_WARN, t);
-    return P2PC_ERR_VERSION;
+    return refuse(n, lid, P2PC_WIRE_E_VERSION, why, why, "", "");
   }
   if (rv < 0)
     return rv;
+  char why[140] = "node ID ";
+  p2pc__node_str_cat(why, sizeof why, h.id);
   if (strcmp(h.id, n->id) == 0) {
-    char why[140] = "node ID ";
-    p2pc__node_str_cat(why, sizeof why, h.id);
     p2pc__node_str_cat(why, sizeof why,
                        " is already in use by the node you dialed");
-    p2pc__node_link_close(n, lid, P2PC_WIRE_E_DUPLICATE, why);
-    strcpy(t, "link: handshake refused: a peer claims this node's ID ");
-    p2pc__node_str_cat(t, sizeof t, h.id);
-    p2pc__node_log(n, P2PC_LOG_WARN, t);
-    return P2PC_ERR_PROTO;
+    return refuse(n, lid, P2PC_WIRE_E_DUPLICATE, why,
+                  "a peer claims this node's ID ", h.id, "");
   }
   const char *refused = p2pc__sec_id_refused(n, h.id, l);
   if (refused) {
-    char why[140] = "node ID ";
-    p2pc__node_str_cat(why, sizeof why, h.id);
     p2pc__node_str_cat(why, sizeof why, " ");
     p2pc__node_str_cat(why, sizeof why, refused);
-    p2pc__node_link_close(n, lid, P2PC_WIRE_E_DUPLICATE, why);
-    strcpy(t, "link: handshake refused: a peer claims the ID ");
-    p2pc__node_str_cat(t, sizeof t, h.id);
-    p2pc__node_str_cat(t, sizeof t,
-                       n->nmembers
-                           ? " with a key the allowlist does not give it"
-                           : " with another identity key than it linked with "
-                             "before (an impostor, or its key file was "
-                             "replaced)");
-    p2pc__node_log(n, P2PC_LOG_WARN, t);
-    return P2PC_ERR_PROTO;
+    return refuse(
+        n, lid, P2PC_WIRE_E_DUPLICATE, why, "a peer claims the ID ", h.id,
+        n->nmembers ? " with a key the allowlist does not give it"
+                    : " with another identity key than it linked with "
+                      "before (an impostor, or its key file was replaced)");
   }
   uint32_t pi = p2pc__node_peer_find(n, h.id);
   /* We hold a session with it that a fresh peer would not know of (not
