@@ -237,33 +237,6 @@ static void steer(p2pc_timesync *ts, int64_t local, double d, double f,
   emit_clock(ts, local, step, d, src);
 }
 
-/* A log line built from parts (the core has no printf): text, then
- * decimal integers. */
-typedef struct line {
-  char t[256];
-  size_t n;
-} line;
-
-static void put(line *l, const char *a) {
-  for (; *a && l->n + 1 < sizeof l->t; a++)
-    l->t[l->n++] = *a;
-  l->t[l->n] = '\0';
-}
-
-static void put_i64(line *l, int64_t v) {
-  char d[24];
-  int k = 0;
-  uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-  do
-    d[k++] = (char)('0' + u % 10);
-  while ((u /= 10) && k < 23);
-  if (v < 0)
-    put(l, "-");
-  while (k > 0 && l->n + 1 < sizeof l->t)
-    l->t[l->n++] = d[--k];
-  l->t[l->n] = '\0';
-}
-
 /* How far a source's newest sample lies from its fitted line: right
  * after its clock jumped the fit mixes both sides and sits between them,
  * milliseconds from the newest sample, while an honest change of rate
@@ -315,13 +288,13 @@ static bool judge_source(p2pc_timesync *ts, uint32_t pi, p2pc_now now) {
   }
   if (!against_it) { /* it leapt: not followed, not yet judged */
     if (ts->steer.strikes == 0) {
-      line l = {.n = 0};
-      put(&l, "clock: reference ");
-      put(&l, p->id);
-      put(&l, ": its newest sample leapt ");
-      put_i64(&l, to_i64(newest_residual(p) / 1e3));
-      put(&l, " us from its line; holding over");
-      p2pc__timesync_say(ts, P2PC_LOG_WARN, l.t, "", "");
+      char l[256] = "";
+      p2pc_str_cat(l, sizeof l, "clock: reference ");
+      p2pc_str_cat(l, sizeof l, p->id);
+      p2pc_str_cat(l, sizeof l, ": its newest sample leapt ");
+      p2pc_str_i64(l, sizeof l, to_i64(newest_residual(p) / 1e3));
+      p2pc_str_cat(l, sizeof l, " us from its line; holding over");
+      p2pc__timesync_say(ts, P2PC_LOG_WARN, l, "", "");
     }
     if (!ts->steer.strikes)
       ts->steer.strikes = 1;
@@ -331,34 +304,36 @@ static bool judge_source(p2pc_timesync *ts, uint32_t pi, p2pc_now now) {
     return false;
   }
   if (ts->steer.strikes <= 1) {
-    line l = {.n = 0};
-    put(&l,
-        ts->steer.nc.synced ? "clock: reference " : "clock: not stepping to ");
-    put(&l, p->id);
-    put(&l, ": its time is ");
-    put_i64(&l, to_i64(p->d / 1e3));
-    put(&l, " us from ours, beyond the bounds of ");
-    put_i64(&l, against);
-    put(&l, " of ");
-    put_i64(&l, judged);
-    put(&l, ts->steer.nc.synced ? " other sources; holding over"
-                                : " other sources; waiting");
-    p2pc__timesync_say(ts, P2PC_LOG_WARN, l.t, "", "");
+    char l[256] = "";
+    p2pc_str_cat(l, sizeof l,
+                 ts->steer.nc.synced ? "clock: reference "
+                                     : "clock: not stepping to ");
+    p2pc_str_cat(l, sizeof l, p->id);
+    p2pc_str_cat(l, sizeof l, ": its time is ");
+    p2pc_str_i64(l, sizeof l, to_i64(p->d / 1e3));
+    p2pc_str_cat(l, sizeof l, " us from ours, beyond the bounds of ");
+    p2pc_str_i64(l, sizeof l, against);
+    p2pc_str_cat(l, sizeof l, " of ");
+    p2pc_str_i64(l, sizeof l, judged);
+    p2pc_str_cat(l, sizeof l,
+                 ts->steer.nc.synced ? " other sources; holding over"
+                                     : " other sources; waiting");
+    p2pc__timesync_say(ts, P2PC_LOG_WARN, l, "", "");
   }
   p->state = "suspect";
   p->truechimer = false;
   if (++ts->steer.strikes >= STRIKES) {
-    line l = {.n = 0};
-    put(&l, "clock: rejecting ");
-    put(&l, p->id);
-    put(&l, ": contradicted by ");
-    put_i64(&l, against);
-    put(&l, " of ");
-    put_i64(&l, judged);
-    put(&l, " other sources for ");
-    put_i64(&l, STRIKES);
-    put(&l, " updates");
-    p2pc__timesync_say(ts, P2PC_LOG_WARN, l.t, "", "");
+    char l[256] = "";
+    p2pc_str_cat(l, sizeof l, "clock: rejecting ");
+    p2pc_str_cat(l, sizeof l, p->id);
+    p2pc_str_cat(l, sizeof l, ": contradicted by ");
+    p2pc_str_i64(l, sizeof l, against);
+    p2pc_str_cat(l, sizeof l, " of ");
+    p2pc_str_i64(l, sizeof l, judged);
+    p2pc_str_cat(l, sizeof l, " other sources for ");
+    p2pc_str_i64(l, sizeof l, STRIKES);
+    p2pc_str_cat(l, sizeof l, " updates");
+    p2pc__timesync_say(ts, P2PC_LOG_WARN, l, "", "");
     p2pc__election_distrust(ts, p->id, now.mono_ns);
     emit_reject(ts, p, "contradicted", judged, against);
     p->state = "rejected";
@@ -384,22 +359,22 @@ static bool within_max_change(p2pc_timesync *ts, source *p, double adj,
   }
   ts->c.max_change++;
   if (ts->steer.big_changes++ == 0) {
-    line l = {.n = 0};
-    put(&l, "clock: ignoring a correction of ");
-    put_i64(&l, to_i64(adj / 1e3));
-    put(&l, " us from ");
-    put(&l, p->id);
-    put(&l, ": beyond maxChange");
-    p2pc__timesync_say(ts, P2PC_LOG_WARN, l.t, "", "");
+    char l[256] = "";
+    p2pc_str_cat(l, sizeof l, "clock: ignoring a correction of ");
+    p2pc_str_i64(l, sizeof l, to_i64(adj / 1e3));
+    p2pc_str_cat(l, sizeof l, " us from ");
+    p2pc_str_cat(l, sizeof l, p->id);
+    p2pc_str_cat(l, sizeof l, ": beyond maxChange");
+    p2pc__timesync_say(ts, P2PC_LOG_WARN, l, "", "");
   }
   if (ts->steer.big_changes >= MAX_CHANGE_UPDATES) {
-    line l = {.n = 0};
-    put(&l, "clock: source ");
-    put(&l, p->id);
-    put(&l, " lost: ");
-    put_i64(&l, ts->steer.big_changes);
-    put(&l, " corrections running beyond maxChange");
-    p2pc__timesync_say(ts, P2PC_LOG_WARN, l.t, "", "");
+    char l[256] = "";
+    p2pc_str_cat(l, sizeof l, "clock: source ");
+    p2pc_str_cat(l, sizeof l, p->id);
+    p2pc_str_cat(l, sizeof l, " lost: ");
+    p2pc_str_i64(l, sizeof l, ts->steer.big_changes);
+    p2pc_str_cat(l, sizeof l, " corrections running beyond maxChange");
+    p2pc__timesync_say(ts, P2PC_LOG_WARN, l, "", "");
     p2pc__election_distrust(ts, p->id, now.mono_ns);
     emit_reject(ts, p, "max_change", 0, 0);
     p->state = "rejected";

@@ -26,6 +26,7 @@
 #include "num.h"
 #include "rng.h"
 #include "select.h"
+#include "str.h"
 #include "timesync.h"
 
 #include <math.h>

@@ -79,7 +79,7 @@ static int h_deliver(void *ud, uint32_t lid, uint64_t round, const uint8_t *msg,
   if (rv < 0 && rv != P2PC_ERR_FULL && rv != P2PC_ERR_AHEAD &&
       rv != P2PC_ERR_NOMEM) {
     char t[160] = "bcast: dropped a broadcast message: ";
-    p2pc__node_str_cat(t, sizeof t, p2pc_strerror(rv));
+    p2pc_str_cat(t, sizeof t, p2pc_strerror(rv));
     p2pc__node_log(n, P2PC_LOG_WARN, t);
   }
   return rv;

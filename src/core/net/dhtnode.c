@@ -21,7 +21,7 @@
 int p2pc__node_dht_init(p2pc_node *n) {
   p2pc_wire_record self;
   memset(&self, 0, sizeof self);
-  p2pc__node_str_cat(self.id, sizeof self.id, n->id);
+  p2pc_str_cat(self.id, sizeof self.id, n->id);
   self.incarnation = n->cfg.incarnation;
   self.addr = n->cfg.listen;
   /* Reachable by datagram on the time socket (open with clock sync off
@@ -76,7 +76,7 @@ void p2pc__node_dht_neighbour(p2pc_node *n, peer *p, uint16_t time_port) {
   p->dht_inc = p->inc;
   p2pc_wire_record r;
   memset(&r, 0, sizeof r);
-  p2pc__node_str_cat(r.id, sizeof r.id, p->id);
+  p2pc_str_cat(r.id, sizeof r.id, p->id);
   r.incarnation = p->inc;
   r.addr = p->addr;
   r.time_port = time_port;

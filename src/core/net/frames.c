@@ -71,7 +71,7 @@ int p2pc__node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
       p2pc_wire_error e;
       if (p2pc_wire_error_get(f->body, f->body_len, &e) > 0) {
         char t[400] = "link: peer refused the handshake: ";
-        p2pc__node_str_cat(t, sizeof t, e.reason);
+        p2pc_str_cat(t, sizeof t, e.reason);
         /* A promoted passive entry that is full: expected, not an error;
          * it goes back to the passive view (views.c). A record with
          * messages queued for it is reached on demand instead
@@ -165,7 +165,7 @@ int p2pc__node_on_frame(p2pc_node *n, p2pc_link_id lid, const p2pc_frame *f) {
     p2pc_wire_error e;
     if (p2pc_wire_error_get(f->body, f->body_len, &e) > 0) {
       char t[400] = "link: peer closes: ";
-      p2pc__node_str_cat(t, sizeof t, e.reason);
+      p2pc_str_cat(t, sizeof t, e.reason);
       p2pc__node_log(n, P2PC_LOG_INFO, t);
       /* A full peer will stay full for a while: do not knock again at
        * the usual back-off (that made a dial every few hundred ms per

@@ -21,11 +21,11 @@ static void end_session(p2pc_node *n, peer *p, const char *why) {
     p2pc__node_ev_undeliverable(n, p->id, txq_at(p, i)->n, why);
   if (p->qn) {
     char t[160] = "peers: ";
-    p2pc__node_str_cat(t, sizeof t, p->id);
-    p2pc__node_str_cat(t, sizeof t, ": ");
-    p2pc__node_str_cat(t, sizeof t, why);
-    p2pc__node_str_cat(t, sizeof t, "; undelivered messages to it: ");
-    p2pc__node_str_u64(t, sizeof t, p->qn);
+    p2pc_str_cat(t, sizeof t, p->id);
+    p2pc_str_cat(t, sizeof t, ": ");
+    p2pc_str_cat(t, sizeof t, why);
+    p2pc_str_cat(t, sizeof t, "; undelivered messages to it: ");
+    p2pc_str_u64(t, sizeof t, p->qn);
     p2pc__node_log(n, P2PC_LOG_WARN, t);
   }
   p2pc__node_free_queue(n, p);
@@ -162,12 +162,12 @@ void p2pc__node_on_leave(p2pc_node *n, peer *p, uint64_t last,
   if (!p->leave_sent)
     send_leave(n, p, NULL);
   char t[200] = "peers: ";
-  p2pc__node_str_cat(t, sizeof t, p->id);
-  p2pc__node_str_cat(t, sizeof t, " ends our session to make room");
+  p2pc_str_cat(t, sizeof t, p->id);
+  p2pc_str_cat(t, sizeof t, " ends our session to make room");
   if (next->id[0]) {
-    p2pc__node_str_cat(t, sizeof t, "; linking to ");
-    p2pc__node_str_cat(t, sizeof t, next->id);
-    p2pc__node_str_cat(t, sizeof t, " instead");
+    p2pc_str_cat(t, sizeof t, "; linking to ");
+    p2pc_str_cat(t, sizeof t, next->id);
+    p2pc_str_cat(t, sizeof t, " instead");
   }
   p2pc__node_log(n, P2PC_LOG_INFO, t);
 }
@@ -194,7 +194,7 @@ static void note_sent_away(p2pc_node *n, const char *id) {
       k = i;
   }
   n->sent_away[k].id[0] = '\0';
-  p2pc__node_str_cat(n->sent_away[k].id, sizeof n->sent_away[k].id, id);
+  p2pc_str_cat(n->sent_away[k].id, sizeof n->sent_away[k].id, id);
   n->sent_away[k].until_ns = n->now.mono_ns + P2PC_SENT_AWAY_NS;
 }
 
@@ -211,10 +211,10 @@ static uint32_t make_room(p2pc_node *n, const p2pc_wire_hello *h) {
     return NO_PEER;
   if (sent_away(n, h->id)) {
     char t[200] = "peers: table full: ";
-    p2pc__node_str_cat(t, sizeof t, h->id);
-    p2pc__node_str_cat(t, sizeof t,
-                       " was sent away to make room lately; not taken back "
-                       "at the cost of another session");
+    p2pc_str_cat(t, sizeof t, h->id);
+    p2pc_str_cat(t, sizeof t,
+                 " was sent away to make room lately; not taken back "
+                 "at the cost of another session");
     p2pc__node_log(n, P2PC_LOG_INFO, t);
     return NO_PEER;
   }
@@ -232,7 +232,7 @@ static uint32_t make_room(p2pc_node *n, const p2pc_wire_hello *h) {
   p2pc_wire_peer next;
   memset(&next, 0, sizeof next);
   if (h->listen.family) {
-    p2pc__node_str_cat(next.id, sizeof next.id, h->id);
+    p2pc_str_cat(next.id, sizeof next.id, h->id);
     next.incarnation = h->incarnation;
     next.addr = h->listen;
   }
@@ -240,9 +240,9 @@ static uint32_t make_room(p2pc_node *n, const p2pc_wire_hello *h) {
   send_leave(n, v, &next);
   note_sent_away(n, v->id);
   char t[200] = "peers: table full: ending the session with ";
-  p2pc__node_str_cat(t, sizeof t, v->id);
-  p2pc__node_str_cat(t, sizeof t, " to take in ");
-  p2pc__node_str_cat(t, sizeof t, h->id);
+  p2pc_str_cat(t, sizeof t, v->id);
+  p2pc_str_cat(t, sizeof t, " to take in ");
+  p2pc_str_cat(t, sizeof t, h->id);
   p2pc__node_log(n, P2PC_LOG_INFO, t);
   return p2pc__node_peer_add_upto(n, h->id, n->cfg.max_peers + JOIN_SLACK);
 }
@@ -266,9 +266,9 @@ static int refuse(p2pc_node *n, p2pc_link_id lid, uint16_t code,
                   const char *why, const char *a, const char *b,
                   const char *c) {
   char t[300] = "link: handshake refused: ";
-  p2pc__node_str_cat(t, sizeof t, a);
-  p2pc__node_str_cat(t, sizeof t, b);
-  p2pc__node_str_cat(t, sizeof t, c);
+  p2pc_str_cat(t, sizeof t, a);
+  p2pc_str_cat(t, sizeof t, b);
+  p2pc_str_cat(t, sizeof t, c);
   p2pc__node_link_close(n, lid, code, why);
   p2pc__node_log(n, P2PC_LOG_WARN, t);
   return code == P2PC_WIRE_E_VERSION ? P2PC_ERR_VERSION : P2PC_ERR_PROTO;
@@ -281,25 +281,24 @@ int p2pc__node_on_hello(p2pc_node *n, p2pc_link_id lid, const uint8_t *b,
   int rv = p2pc_wire_hello_get(b, len, &h);
   if (rv == P2PC_ERR_VERSION) {
     char why[120] = "unsupported protocol version ";
-    p2pc__node_str_u64(why, sizeof why, h.version);
-    p2pc__node_str_cat(why, sizeof why, ", this node speaks ");
-    p2pc__node_str_u64(why, sizeof why, P2PC_WIRE_VERSION);
+    p2pc_str_u64(why, sizeof why, h.version);
+    p2pc_str_cat(why, sizeof why, ", this node speaks ");
+    p2pc_str_u64(why, sizeof why, P2PC_WIRE_VERSION);
     return refuse(n, lid, P2PC_WIRE_E_VERSION, why, why, "", "");
   }
   if (rv < 0)
     return rv;
   char why[140] = "node ID ";
-  p2pc__node_str_cat(why, sizeof why, h.id);
+  p2pc_str_cat(why, sizeof why, h.id);
   if (strcmp(h.id, n->id) == 0) {
-    p2pc__node_str_cat(why, sizeof why,
-                       " is already in use by the node you dialed");
+    p2pc_str_cat(why, sizeof why, " is already in use by the node you dialed");
     return refuse(n, lid, P2PC_WIRE_E_DUPLICATE, why,
                   "a peer claims this node's ID ", h.id, "");
   }
   const char *refused = p2pc__sec_id_refused(n, h.id, l);
   if (refused) {
-    p2pc__node_str_cat(why, sizeof why, " ");
-    p2pc__node_str_cat(why, sizeof why, refused);
+    p2pc_str_cat(why, sizeof why, " ");
+    p2pc_str_cat(why, sizeof why, refused);
     return refuse(
         n, lid, P2PC_WIRE_E_DUPLICATE, why, "a peer claims the ID ", h.id,
         n->nmembers ? " with a key the allowlist does not give it"

@@ -99,17 +99,17 @@ void p2pc__node_send_hello(p2pc_node *n, p2pc_link_id lid, uint16_t flags) {
                        .flags = flags,
                        .incarnation = n->cfg.incarnation,
                        .listen = n->cfg.listen};
-  p2pc__node_str_cat(h.id, sizeof h.id, n->id);
+  p2pc_str_cat(h.id, sizeof h.id, n->id);
   p2pc__node_frame_to_link(n, lid, P2PC_FRAME_HELLO, &h, 0);
 }
 
 int p2pc__node_proto_error(p2pc_node *n, p2pc_link_id lid, const char *what) {
   char t[200] = "link: dropping a connection: ";
-  p2pc__node_str_cat(t, sizeof t, what);
+  p2pc_str_cat(t, sizeof t, what);
   link *l = &n->links[lid];
   if (l->peer != NO_PEER) {
-    p2pc__node_str_cat(t, sizeof t, " peer=");
-    p2pc__node_str_cat(t, sizeof t, n->peers[l->peer].id);
+    p2pc_str_cat(t, sizeof t, " peer=");
+    p2pc_str_cat(t, sizeof t, n->peers[l->peer].id);
   }
   p2pc__node_log(n, P2PC_LOG_WARN, t);
   p2pc__node_link_close(n, lid, P2PC_WIRE_E_PROTO, what);
@@ -269,7 +269,7 @@ int p2pc__node_link_new(p2pc_node *n, bool outbound, const char *peer_id,
   if (addr)
     l->addr = *addr;
   if (peer_id)
-    p2pc__node_str_cat(l->expect, sizeof l->expect, peer_id);
+    p2pc_str_cat(l->expect, sizeof l->expect, peer_id);
   p2pc_buf_reset(&l->in);
   p2pc_buf_reset(&l->out);
   l->opened_ns = l->last_rx_ns = l->last_ping_ns = n->now.mono_ns;

@@ -60,18 +60,18 @@ static void say_held(p2pc_node *n, p2pc_log_level lv, uint64_t held,
                      uint64_t since, const char *what, const char *sample) {
   char s[P2PC_LOG_SAMPLE + 160] = "log: ";
   uint64_t ms = n->now.mono_ns > since ? (n->now.mono_ns - since) / 1000000 : 0;
-  p2pc__node_str_u64(s, sizeof s, held);
-  p2pc__node_str_cat(s, sizeof s, held == 1 ? " line " : " lines ");
-  p2pc__node_str_cat(s, sizeof s, what);
-  p2pc__node_str_cat(s, sizeof s, " held back over ");
-  p2pc__node_str_u64(s, sizeof s, ms / 1000);
-  p2pc__node_str_cat(s, sizeof s, ".");
+  p2pc_str_u64(s, sizeof s, held);
+  p2pc_str_cat(s, sizeof s, held == 1 ? " line " : " lines ");
+  p2pc_str_cat(s, sizeof s, what);
+  p2pc_str_cat(s, sizeof s, " held back over ");
+  p2pc_str_u64(s, sizeof s, ms / 1000);
+  p2pc_str_cat(s, sizeof s, ".");
   char frac[4] = {(char)('0' + ms % 1000 / 100), 0};
-  p2pc__node_str_cat(s, sizeof s, frac);
-  p2pc__node_str_cat(s, sizeof s, " s (rate limit)");
+  p2pc_str_cat(s, sizeof s, frac);
+  p2pc_str_cat(s, sizeof s, " s (rate limit)");
   if (sample) {
-    p2pc__node_str_cat(s, sizeof s, ", the last: ");
-    p2pc__node_str_cat(s, sizeof s, sample);
+    p2pc_str_cat(s, sizeof s, ", the last: ");
+    p2pc_str_cat(s, sizeof s, sample);
   }
   emit(n, lv, s);
 }

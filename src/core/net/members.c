@@ -16,7 +16,7 @@ uint32_t p2pc__node_peer_find(const p2pc_node *n, const char *id) {
 
 void p2pc__node_peer_init(p2pc_node *n, peer *p, const char *id) {
   memset(p, 0, sizeof *p);
-  p2pc__node_str_cat(p->id, sizeof p->id, id);
+  p2pc_str_cat(p->id, sizeof p->id, id);
   p->link = NO_LINK;
   p->state = P2PC_PEER_DOWN;
   p->backoff_ns = n->cfg.redial_min_ns;
@@ -191,8 +191,8 @@ void p2pc__node_link_due(p2pc_node *n, uint32_t i, uint64_t t, bool beat,
   if (silent >= n->cfg.suspect_ns + quiet && p->state == P2PC_PEER_UP) {
     p->state = P2PC_PEER_SUSPECT;
     char m[120] = "peers: ";
-    p2pc__node_str_cat(m, sizeof m, p->id);
-    p2pc__node_str_cat(m, sizeof m, " suspect (silent)");
+    p2pc_str_cat(m, sizeof m, p->id);
+    p2pc_str_cat(m, sizeof m, " suspect (silent)");
     p2pc__node_log(n, P2PC_LOG_INFO, m);
   }
   /* riding along with the beat: within half a heartbeat of its own */
@@ -213,9 +213,8 @@ void p2pc__node_link_due(p2pc_node *n, uint32_t i, uint64_t t, bool beat,
   }
   if (leaving(p) && t >= p->leave_until_ns) {
     char m[120] = "peers: ";
-    p2pc__node_str_cat(m, sizeof m, p->id);
-    p2pc__node_str_cat(m, sizeof m,
-                       " did not agree to end our session; it goes on");
+    p2pc_str_cat(m, sizeof m, p->id);
+    p2pc_str_cat(m, sizeof m, " did not agree to end our session; it goes on");
     p2pc__node_log(n, P2PC_LOG_INFO, m);
     cancel_leave(p);
   }
@@ -235,7 +234,7 @@ void p2pc__node_dials_due(p2pc_node *n, uint64_t t) {
     if (dial_wanted(p) && t >= p->next_dial_ns &&
         (!p->ondemand || p2pc__node_ondemand_may_dial(n, p))) {
       p2pc_action a = {.kind = P2PC_ACT_DIAL, .addr = p->addr};
-      p2pc__node_str_cat(a.peer, sizeof a.peer, p->id);
+      p2pc_str_cat(a.peer, sizeof a.peer, p->id);
       p2pc__node_push_action(n, &a);
       p->dialing = true;
       p->state = P2PC_PEER_DIALING;

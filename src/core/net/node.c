@@ -211,7 +211,7 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
   if (cb)
     n->cb = *cb;
   n->now = now;
-  p2pc__node_str_cat(n->id, sizeof n->id, cfg->id);
+  p2pc_str_cat(n->id, sizeof n->id, cfg->id);
   p2pc__node_make_sesid(n->sesid, n->id, cfg->incarnation);
   p2pc_rng_seed(&n->rng, cfg->seed ^ cfg->incarnation, 0);
   /* The buffers p2pc_node_free finishes are set before a failed
@@ -404,7 +404,7 @@ bool p2pc_node_peer_info(const p2pc_node *n, uint32_t i, p2pc_peer_info *pi) {
     return false;
   const peer *p = &n->peers[i];
   memset(pi, 0, sizeof *pi);
-  p2pc__node_str_cat(pi->id, sizeof pi->id, p->id);
+  p2pc_str_cat(pi->id, sizeof pi->id, p->id);
   pi->state = p->state;
   pi->addr = p->addr;
   pi->incarnation = p->inc;

@@ -94,15 +94,15 @@ static void refused_ahead(p2pc_node *n, const p2pc_causal_event *ev) {
     return;
   n->refused_ahead_logged_ns = n->now.mono_ns;
   char t[256] = "causal: refused msg=";
-  p2pc__node_str_cat(t, sizeof t, ev->sender);
-  p2pc__node_str_cat(t, sizeof t, ":");
-  p2pc__node_str_u64(t, sizeof t, ev->n);
-  p2pc__node_str_cat(t, sizeof t, ": its stamp leads our clock by ");
+  p2pc_str_cat(t, sizeof t, ev->sender);
+  p2pc_str_cat(t, sizeof t, ":");
+  p2pc_str_u64(t, sizeof t, ev->n);
+  p2pc_str_cat(t, sizeof t, ": its stamp leads our clock by ");
   uint64_t lead = ev->stamp > ev->hlc ? ev->stamp - ev->hlc : 0;
-  p2pc__node_str_u64(t, sizeof t, lead / 1000000);
-  p2pc__node_str_cat(t, sizeof t,
-                     " ms, beyond our error bound (its clock is ahead, or "
-                     "ours is behind)");
+  p2pc_str_u64(t, sizeof t, lead / 1000000);
+  p2pc_str_cat(t, sizeof t,
+               " ms, beyond our error bound (its clock is ahead, or "
+               "ours is behind)");
   p2pc__node_log(n, P2PC_LOG_WARN, t);
 }
 
@@ -121,14 +121,14 @@ void p2pc__node_ev_causal(void *ud, const p2pc_causal_event *ev) {
     refused_ahead(n, ev);
   if (ev->kind == P2PC_CEV_EXPIRE) {
     char t[256] = "causal: expired msg=";
-    p2pc__node_str_cat(t, sizeof t, ev->sender);
-    p2pc__node_str_cat(t, sizeof t, ":");
-    p2pc__node_str_u64(t, sizeof t, ev->n);
-    p2pc__node_str_cat(t, sizeof t, ev->at_sender ? " to=" : " from=");
-    p2pc__node_str_cat(t, sizeof t, ev->peer);
-    p2pc__node_str_cat(t, sizeof t, " reason=\"");
-    p2pc__node_str_cat(t, sizeof t, ev->reason);
-    p2pc__node_str_cat(t, sizeof t, "\"");
+    p2pc_str_cat(t, sizeof t, ev->sender);
+    p2pc_str_cat(t, sizeof t, ":");
+    p2pc_str_u64(t, sizeof t, ev->n);
+    p2pc_str_cat(t, sizeof t, ev->at_sender ? " to=" : " from=");
+    p2pc_str_cat(t, sizeof t, ev->peer);
+    p2pc_str_cat(t, sizeof t, " reason=\"");
+    p2pc_str_cat(t, sizeof t, ev->reason);
+    p2pc_str_cat(t, sizeof t, "\"");
     p2pc__node_log(n, P2PC_LOG_INFO, t);
     return;
   }
@@ -138,27 +138,26 @@ void p2pc__node_ev_causal(void *ud, const p2pc_causal_event *ev) {
        ev->kind != P2PC_CEV_DROP))
     return; /* the hot path: nothing more to say */
   char t[256] = "causal: ";
-  p2pc__node_str_cat(t, sizeof t,
-                     p2pc_event_name(p2pc_event_causal_type(ev->kind)));
-  p2pc__node_str_cat(t, sizeof t, " msg=");
-  p2pc__node_str_cat(t, sizeof t, ev->sender);
-  p2pc__node_str_cat(t, sizeof t, ":");
-  p2pc__node_str_u64(t, sizeof t, ev->n);
+  p2pc_str_cat(t, sizeof t, p2pc_event_name(p2pc_event_causal_type(ev->kind)));
+  p2pc_str_cat(t, sizeof t, " msg=");
+  p2pc_str_cat(t, sizeof t, ev->sender);
+  p2pc_str_cat(t, sizeof t, ":");
+  p2pc_str_u64(t, sizeof t, ev->n);
   {
     if (ev->kind == P2PC_CEV_DELIVER) {
-      p2pc__node_str_cat(t, sizeof t, " waited_us=");
-      p2pc__node_str_u64(t, sizeof t, ev->waited_ns / 1000);
+      p2pc_str_cat(t, sizeof t, " waited_us=");
+      p2pc_str_u64(t, sizeof t, ev->waited_ns / 1000);
     } else if (ev->kind == P2PC_CEV_BUFFER) {
-      p2pc__node_str_cat(t, sizeof t, " waits_for=");
+      p2pc_str_cat(t, sizeof t, " waits_for=");
       if (ev->waits_sender) {
-        p2pc__node_str_cat(t, sizeof t, ev->waits_sender);
-        p2pc__node_str_cat(t, sizeof t, ":");
-        p2pc__node_str_u64(t, sizeof t, ev->waits_n);
+        p2pc_str_cat(t, sizeof t, ev->waits_sender);
+        p2pc_str_cat(t, sizeof t, ":");
+        p2pc_str_u64(t, sizeof t, ev->waits_n);
       }
     } else {
-      p2pc__node_str_cat(t, sizeof t, " reason=\"");
-      p2pc__node_str_cat(t, sizeof t, ev->reason);
-      p2pc__node_str_cat(t, sizeof t, "\"");
+      p2pc_str_cat(t, sizeof t, " reason=\"");
+      p2pc_str_cat(t, sizeof t, ev->reason);
+      p2pc_str_cat(t, sizeof t, "\"");
     }
     p2pc__node_log(n, P2PC_LOG_DEBUG, t);
   }
@@ -168,9 +167,9 @@ void p2pc__node_ev_causal(void *ud, const p2pc_causal_event *ev) {
 void p2pc__node_ev_peer(p2pc_node *n, const peer *p, bool up, const char *why) {
   if (p->ondemand) { /* outside the active view: no event */
     char t[200] = "peers: on-demand link to ";
-    p2pc__node_str_cat(t, sizeof t, p->id);
-    p2pc__node_str_cat(t, sizeof t, up ? " up" : " closed reason=");
-    p2pc__node_str_cat(t, sizeof t, up ? "" : why);
+    p2pc_str_cat(t, sizeof t, p->id);
+    p2pc_str_cat(t, sizeof t, up ? " up" : " closed reason=");
+    p2pc_str_cat(t, sizeof t, up ? "" : why);
     p2pc__node_log(n, P2PC_LOG_DEBUG, t);
     return;
   }
@@ -186,9 +185,9 @@ void p2pc__node_ev_peer(p2pc_node *n, const peer *p, bool up, const char *why) {
   }
   p2pc__node_emit(n, &ev);
   char t[200] = "peers: ";
-  p2pc__node_str_cat(t, sizeof t, p->id);
-  p2pc__node_str_cat(t, sizeof t, up ? " up addr=" : " down reason=");
-  p2pc__node_str_cat(t, sizeof t, up ? as : why);
+  p2pc_str_cat(t, sizeof t, p->id);
+  p2pc_str_cat(t, sizeof t, up ? " up addr=" : " down reason=");
+  p2pc_str_cat(t, sizeof t, up ? as : why);
   p2pc__node_log(n, P2PC_LOG_INFO, t);
 }
 

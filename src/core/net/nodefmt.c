@@ -7,25 +7,6 @@
 #include "nodeint.h"
 
 /* Appends decimal v to s (NUL-terminated, capacity cap). */
-void p2pc__node_str_u64(char *s, size_t cap, uint64_t v) {
-  char d[20];
-  size_t k = 0, len = strlen(s);
-  do
-    d[k++] = (char)('0' + v % 10);
-  while ((v /= 10) != 0);
-  while (k && len + 1 < cap)
-    s[len++] = d[--k];
-  s[len] = '\0';
-}
-
-void p2pc__node_str_cat(char *s, size_t cap, const char *t) {
-  size_t len = strlen(s), k = strlen(t);
-  if (k > cap - 1 - len)
-    k = cap - 1 - len;
-  memcpy(s + len, t, k);
-  s[len + k] = '\0';
-}
-
 bool p2pc__node_addr_eq(const p2pc_wire_addr *x, const p2pc_wire_addr *y) {
   size_t n = x->family == 4 ? 4 : 16;
   return x->family == y->family && x->port == y->port &&
@@ -42,8 +23,8 @@ void p2pc__node_make_sesid(char *out, const char *id, uint64_t inc) {
     tag[k++] = b36[v % 36];
   while ((v /= 36) != 0);
   out[0] = '\0';
-  p2pc__node_str_cat(out, P2PC_ID_MAX + 1, id);
-  p2pc__node_str_cat(out, P2PC_ID_MAX + 1, "~");
+  p2pc_str_cat(out, P2PC_ID_MAX + 1, id);
+  p2pc_str_cat(out, P2PC_ID_MAX + 1, "~");
   size_t len = strlen(out);
   while (k)
     out[len++] = tag[--k];

@@ -40,6 +40,7 @@
 #include "plumtree.h"
 #include "rng.h"
 #include "stable.h"
+#include "str.h"
 #include "swim.h"
 
 #include <string.h>
@@ -436,9 +437,7 @@ static inline void cancel_leave(peer *p) {
 
 /* ---- nodefmt.c: text ----------------------------------------------------- */
 
-/* Appends decimal v / text t to s (NUL-terminated, capacity cap). */
-void p2pc__node_str_u64(char *s, size_t cap, uint64_t v);
-void p2pc__node_str_cat(char *s, size_t cap, const char *t);
+/* Text is built with p2pc_str_cat / p2pc_str_u64 (str.h). */
 bool p2pc__node_addr_eq(const p2pc_wire_addr *x, const p2pc_wire_addr *y);
 /* "<id>~<tag>": the causal identity of incarnation inc of id. */
 void p2pc__node_make_sesid(char *out, const char *id, uint64_t inc);

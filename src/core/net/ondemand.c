@@ -80,7 +80,7 @@ static od_entry *od_put(p2pc_node *n, const char *id, uint8_t kind) {
   if (!e)
     return NULL;
   memset(e->id, 0, sizeof e->id);
-  p2pc__node_str_cat(e->id, sizeof e->id, id);
+  p2pc_str_cat(e->id, sizeof e->id, id);
   e->kind = kind;
   return e;
 }
@@ -131,7 +131,7 @@ static void heard(p2pc_node *n, const p2pc_wire_peer *rec) {
     n->nheard++;
   od_heard *h = &n->heard[at];
   memset(h, 0, sizeof *h);
-  p2pc__node_str_cat(h->id, sizeof h->id, rec->id);
+  p2pc_str_cat(h->id, sizeof h->id, rec->id);
   h->inc = rec->incarnation;
   h->addr = rec->addr;
   h->time_port = rec->time_port;
@@ -148,7 +148,7 @@ static bool record_get(p2pc_node *n, const char *id, p2pc_wire_record *out) {
   for (uint32_t i = 0; n->heard && i < k; i++)
     if (strcmp(n->heard[i].id, id) == 0) {
       memset(out, 0, sizeof *out);
-      p2pc__node_str_cat(out->id, sizeof out->id, id);
+      p2pc_str_cat(out->id, sizeof out->id, id);
       out->incarnation = n->heard[i].inc;
       out->addr = n->heard[i].addr;
       out->time_port = n->heard[i].time_port;
@@ -221,9 +221,8 @@ void p2pc__node_ondemand_refused(p2pc_node *n, peer *p) {
   n->nondemand++;
   p->backoff_ns = n->cfg.redial_min_ns; /* it takes ON_DEMAND now */
   char t[200] = "peers: ";
-  p2pc__node_str_cat(t, sizeof t, p->id);
-  p2pc__node_str_cat(t, sizeof t,
-                     " is full and we have messages for it: on demand");
+  p2pc_str_cat(t, sizeof t, p->id);
+  p2pc_str_cat(t, sizeof t, " is full and we have messages for it: on demand");
   p2pc__node_log(n, P2PC_LOG_DEBUG, t);
 }
 
@@ -238,9 +237,9 @@ static bool forgettable(p2pc_node *n, const peer *p) {
 /* Forgets record pi (another one moves into its slot). */
 static void forget_session(p2pc_node *n, uint32_t pi, const char *why) {
   char t[200] = "peers: forgetting the idle session with ";
-  p2pc__node_str_cat(t, sizeof t, n->peers[pi].id);
-  p2pc__node_str_cat(t, sizeof t, " ");
-  p2pc__node_str_cat(t, sizeof t, why);
+  p2pc_str_cat(t, sizeof t, n->peers[pi].id);
+  p2pc_str_cat(t, sizeof t, " ");
+  p2pc_str_cat(t, sizeof t, why);
   p2pc__node_log(n, P2PC_LOG_DEBUG, t);
   p2pc__node_forget_peer(n, pi);
 }
@@ -339,7 +338,7 @@ int p2pc__node_ondemand_send(p2pc_node *n, const char *dest,
   }
   if (p->ondemand) {
     char t[200] = "peers: a link on demand to ";
-    p2pc__node_str_cat(t, sizeof t, dest);
+    p2pc_str_cat(t, sizeof t, dest);
     p2pc__node_log(n, P2PC_LOG_DEBUG, t);
   }
   return queue_on(n, p, payload, len);

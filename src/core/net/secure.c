@@ -108,7 +108,7 @@ void p2pc__sec_release(p2pc_node *n, link *l) {
  * without a word (the peer could not read one). */
 static int hs_fail(p2pc_node *n, p2pc_link_id lid, const char *why) {
   char t[200] = "link: secure handshake failed: ";
-  p2pc__node_str_cat(t, sizeof t, why);
+  p2pc_str_cat(t, sizeof t, why);
   p2pc__node_log(n, P2PC_LOG_WARN, t);
   n->sec_failed++;
   p2pc__node_link_close(n, lid, 0, NULL);
@@ -363,7 +363,7 @@ static void pin_key(p2pc_node *n, const char *id, const uint8_t x[32]) {
         p = &n->pins[i];
   }
   memset(p->id, 0, sizeof p->id);
-  p2pc__node_str_cat(p->id, sizeof p->id, id);
+  p2pc_str_cat(p->id, sizeof p->id, id);
   memcpy(p->key, x, sizeof p->key);
   p->used_ns = n->now.mono_ns;
 }
@@ -377,10 +377,10 @@ void p2pc__sec_pin(p2pc_node *n, const char *id, const link *l) {
 
 static int init_fail(p2pc_node *n, const char *what, const char *id) {
   char t[200] = "node: bad allowlist: ";
-  p2pc__node_str_cat(t, sizeof t, what);
+  p2pc_str_cat(t, sizeof t, what);
   if (id) {
-    p2pc__node_str_cat(t, sizeof t, ": ");
-    p2pc__node_str_cat(t, sizeof t, id);
+    p2pc_str_cat(t, sizeof t, ": ");
+    p2pc_str_cat(t, sizeof t, id);
   }
   p2pc__node_log(n, P2PC_LOG_ERROR, t);
   return P2PC_ERR_INVAL;
@@ -483,8 +483,8 @@ int p2pc__node_set_members(p2pc_node *n, const p2pc_member *in, uint32_t k,
     if (ok)
       continue;
     char t[160] = "link: ";
-    p2pc__node_str_cat(t, sizeof t, id ? id : "a peer");
-    p2pc__node_str_cat(t, sizeof t, " is no longer on the allowlist: closed");
+    p2pc_str_cat(t, sizeof t, id ? id : "a peer");
+    p2pc_str_cat(t, sizeof t, " is no longer on the allowlist: closed");
     p2pc__node_log(n, P2PC_LOG_WARN, t);
     p2pc__node_link_close(n, i, P2PC_WIRE_E_DUPLICATE,
                           "removed from the allowlist");
@@ -581,10 +581,10 @@ void p2pc__sec_claim_check(p2pc_node *n, p2pc_wire_announce *an) {
     return;
   n->claims_refused++;
   char t[240] = "clock: a claim to the reference role for ";
-  p2pc__node_str_cat(t, sizeof t, an->ref);
-  p2pc__node_str_cat(t, sizeof t, " ");
-  p2pc__node_str_cat(t, sizeof t, why);
-  p2pc__node_str_cat(t, sizeof t, ": not followed");
+  p2pc_str_cat(t, sizeof t, an->ref);
+  p2pc_str_cat(t, sizeof t, " ");
+  p2pc_str_cat(t, sizeof t, why);
+  p2pc_str_cat(t, sizeof t, ": not followed");
   p2pc__node_log(n, P2PC_LOG_WARN, t);
   an->ref[0] = '\0';
   an->ref_priority = an->ref_class = 0;

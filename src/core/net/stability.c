@@ -145,8 +145,8 @@ void p2pc__node_stable_in(p2pc_node *n, link *l, peer *p,
       p2pc_causal_peer_report(n->causal, p->sesid, ws->delivered, ws->expired,
                               ws->nexpired / 2, n->now.mono_ns) != 0) {
     char t[160] = "causal: ignored a delivery report from ";
-    p2pc__node_str_cat(t, sizeof t, p->id);
-    p2pc__node_str_cat(t, sizeof t, ": beyond what we sent it");
+    p2pc_str_cat(t, sizeof t, p->id);
+    p2pc_str_cat(t, sizeof t, ": beyond what we sent it");
     p2pc__node_log(n, P2PC_LOG_WARN, t);
   }
   if (p->inc_known)

@@ -67,9 +67,8 @@ void p2pc__node_stream_restart(p2pc_node *n, peer *p) {
   p->fast_for = 0;
   cancel_leave(p);
   char t[160] = "peers: ";
-  p2pc__node_str_cat(t, sizeof t, p->id);
-  p2pc__node_str_cat(t, sizeof t,
-                     " holds no session with us: starting it again");
+  p2pc_str_cat(t, sizeof t, p->id);
+  p2pc_str_cat(t, sizeof t, " holds no session with us: starting it again");
   p2pc__node_log(n, P2PC_LOG_INFO, t);
 }
 
@@ -243,9 +242,9 @@ int p2pc__node_stream_data(p2pc_node *n, peer *p, const uint8_t *b,
   /* Malformed or unacceptable for good: acknowledged and dropped, so the
    * stream goes on (resending it would fail the same way forever). */
   char t[160] = "causal: dropped a message from ";
-  p2pc__node_str_cat(t, sizeof t, p->id);
-  p2pc__node_str_cat(t, sizeof t, ": ");
-  p2pc__node_str_cat(t, sizeof t, p2pc_strerror(rv));
+  p2pc_str_cat(t, sizeof t, p->id);
+  p2pc_str_cat(t, sizeof t, ": ");
+  p2pc_str_cat(t, sizeof t, p2pc_strerror(rv));
   p2pc__node_log(n, P2PC_LOG_WARN, t);
   return 0;
 }

@@ -92,13 +92,13 @@ static void emit(p2pc_node *n, const peer *p, p2pc_event_type type) {
     ev.reason = "failed";
   p2pc__node_emit(n, &ev);
   char t[200] = "members: ";
-  p2pc__node_str_cat(t, sizeof t, p->id);
-  p2pc__node_str_cat(t, sizeof t,
-                     type == P2PC_EVENT_MEMBER_DOWN      ? " down (failed)"
-                     : type == P2PC_EVENT_MEMBER_SUSPECT ? " suspect"
-                                                         : " alive");
-  p2pc__node_str_cat(t, sizeof t, " heard=");
-  p2pc__node_str_u64(t, sizeof t, p->m.heard);
+  p2pc_str_cat(t, sizeof t, p->id);
+  p2pc_str_cat(t, sizeof t,
+               type == P2PC_EVENT_MEMBER_DOWN      ? " down (failed)"
+               : type == P2PC_EVENT_MEMBER_SUSPECT ? " suspect"
+                                                   : " alive");
+  p2pc_str_cat(t, sizeof t, " heard=");
+  p2pc_str_u64(t, sizeof t, p->m.heard);
   p2pc__node_log(n, P2PC_LOG_INFO, t);
 }
 
@@ -135,7 +135,7 @@ static void enqueue(p2pc_node *n, uint8_t state, const char *id, uint64_t inc,
   swim_update *u = &s->q[at];
   memset(u, 0, sizeof *u);
   u->m.state = state;
-  p2pc__node_str_cat(u->m.id, sizeof u->m.id, id);
+  p2pc_str_cat(u->m.id, sizeof u->m.id, id);
   u->m.incarnation = inc;
   u->m.heard = heard;
   u->left = retransmits(n);
@@ -270,7 +270,7 @@ static bool about_self(p2pc_node *n, const p2pc_wire_member *r) {
   enqueue(n, P2PC_MEMBER_ALIVE, n->id, n->cfg.incarnation, s->heard);
   spread(n);
   char t[120] = "members: refuting a suspicion of this node, heard=";
-  p2pc__node_str_u64(t, sizeof t, s->heard);
+  p2pc_str_u64(t, sizeof t, s->heard);
   p2pc__node_log(n, P2PC_LOG_INFO, t);
   return true;
 }
@@ -316,7 +316,7 @@ static int apply(p2pc_node *n, peer *p, const p2pc_wire_member *r,
     emit(n, p, P2PC_EVENT_MEMBER_SUSPECT);
     if (linked(n, p)) { /* a neighbour: see for ourselves, next */
       n->sw.urgent[0] = '\0';
-      p2pc__node_str_cat(n->sw.urgent, sizeof n->sw.urgent, p->id);
+      p2pc_str_cat(n->sw.urgent, sizeof n->sw.urgent, p->id);
     }
     return R_NEWS;
   case P2PC_MEMBER_DOWN:
@@ -384,7 +384,7 @@ static void probe_start(p2pc_node *n, uint64_t t) {
   s->t0_ns = t;
   s->token = p2pc_rng_next(&n->rng);
   s->target[0] = '\0';
-  p2pc__node_str_cat(s->target, sizeof s->target, p->id);
+  p2pc_str_cat(s->target, sizeof s->target, p->id);
   s->probes++;
   ping(n, p->link, s->token);
 }
@@ -484,7 +484,7 @@ void p2pc__swim_heard(p2pc_node *n, peer *p) {
     p2pc_wire_member r = {.state = P2PC_MEMBER_SUSPECT,
                           .incarnation = p->m.inc,
                           .heard = p->m.heard};
-    p2pc__node_str_cat(r.id, sizeof r.id, p->id);
+    p2pc_str_cat(r.id, sizeof r.id, p->id);
     member_frame(n, p->link, &r, 1);
   }
 }
@@ -512,8 +512,8 @@ static void relay_ping(p2pc_node *n, peer *from, const char *target,
       r = x;
   }
   memset(r, 0, sizeof *r);
-  p2pc__node_str_cat(r->req, sizeof r->req, from->id);
-  p2pc__node_str_cat(r->target, sizeof r->target, target);
+  p2pc_str_cat(r->req, sizeof r->req, from->id);
+  p2pc_str_cat(r->target, sizeof r->target, target);
   r->req_token = token;
   r->token = p2pc_rng_next(&n->rng);
   r->until_ns = n->now.mono_ns + 3 * probe_timeout(n);
@@ -545,7 +545,7 @@ static void fill(p2pc_wire_member *r, uint8_t state, const char *id,
                  uint64_t inc, uint64_t heard) {
   memset(r, 0, sizeof *r);
   r->state = state;
-  p2pc__node_str_cat(r->id, sizeof r->id, id);
+  p2pc_str_cat(r->id, sizeof r->id, id);
   r->incarnation = inc;
   r->heard = heard;
 }
@@ -678,7 +678,7 @@ void p2pc__swim_link_up(p2pc_node *n, peer *p) {
     return;
   p2pc_wire_member r = {
       .state = m->state, .incarnation = m->inc, .heard = m->heard};
-  p2pc__node_str_cat(r.id, sizeof r.id, p->id);
+  p2pc_str_cat(r.id, sizeof r.id, p->id);
   m->state = P2PC_MEMBER_ALIVE;
   m->nconf = 0;
   m->relinked = true; /* claims at this `heard` are older than the link */

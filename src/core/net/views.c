@@ -156,7 +156,7 @@ static void passive_add(p2pc_node *n, const p2pc_wire_record *rec,
 
 static void peer_record(const peer *p, p2pc_wire_record *rec) {
   memset(rec, 0, sizeof *rec);
-  p2pc__node_str_cat(rec->id, sizeof rec->id, p->id);
+  p2pc_str_cat(rec->id, sizeof rec->id, p->id);
   rec->incarnation = p->inc;
   rec->addr = p->addr;
   rec->time_port = p->time_port;
@@ -320,7 +320,7 @@ static void promote(p2pc_node *n) {
 
 static void self_record(const p2pc_node *n, p2pc_wire_record *rec) {
   memset(rec, 0, sizeof *rec);
-  p2pc__node_str_cat(rec->id, sizeof rec->id, n->id);
+  p2pc_str_cat(rec->id, sizeof rec->id, n->id);
   rec->incarnation = n->cfg.incarnation;
   rec->addr = n->cfg.listen;
   rec->time_port = n->cfg.time.time_port;
