@@ -38,13 +38,10 @@
 _Static_assert(TAG == P2PC_NTP_AUTH_LEN && TAG == P2PC_DGRAM_AUTH_LEN,
                "one MAC for both kinds");
 
-static void mac(const uint8_t psk[32], bool overlay, const uint8_t *b,
+/* The MAC of b[0..len) under ring key i's derived key. */
+static void mac(const p2pc_node *n, unsigned i, bool overlay, const uint8_t *b,
                 size_t len, uint8_t tag[TAG]) {
-  uint8_t k[32];
-  crypto_kdf_derive_from_key(k, sizeof k, 1, overlay ? "p2pcdgrm" : "p2pctime",
-                             psk);
-  crypto_generichash(tag, TAG, b, len, k, sizeof k);
-  sodium_memzero(k, sizeof k);
+  crypto_generichash(tag, TAG, b, len, n->dg_keys[i][overlay], 32);
 }
 
 /* The index of the ring key under which b[0..len) ends with a valid MAC,
@@ -56,7 +53,7 @@ static int verified(const p2pc_node *n, const uint8_t *b, size_t len,
   if (len < TAG)
     return -1;
   for (unsigned i = 0; i < p2pc__sec_ring_len(n); i++) {
-    mac(n->cfg.secure.psk[i], overlay, b, len - TAG, tag);
+    mac(n, i, overlay, b, len - TAG, tag);
     if (sodium_memcmp(tag, b + len - TAG, TAG) == 0)
       return (int)i;
   }
@@ -85,6 +82,12 @@ static void from_note(p2pc_node *n, const p2pc_wire_addr *from, int k) {
 
 void p2pc__dgauth_ring_changed(p2pc_node *n) {
   memset(n->dg_from, 0, sizeof n->dg_from);
+  sodium_memzero(n->dg_keys, sizeof n->dg_keys);
+  for (unsigned i = 0; n->cfg.secure.on && i < p2pc__sec_ring_len(n); i++)
+    for (unsigned o = 0; o < 2; o++)
+      crypto_kdf_derive_from_key(n->dg_keys[i][o], 32, 1,
+                                 o ? "p2pcdgrm" : "p2pctime",
+                                 n->cfg.secure.psk[i]);
 }
 
 /* Whether d answers a request: an NTP reply (mode 4) or a NODES. */
@@ -141,6 +144,6 @@ void p2pc__dgauth_seal(const p2pc_node *n, p2pc_datagram *d, bool overlay) {
   unsigned k = i >= 0 && n->dg_from[i].key < p2pc__sec_ring_len(n)
                    ? n->dg_from[i].key
                    : 0;
-  mac(n->cfg.secure.psk[k], overlay, d->data, d->len, d->data + d->len);
+  mac(n, k, overlay, d->data, d->len, d->data + d->len);
   d->len = (uint16_t)(d->len + TAG);
 }

@@ -252,6 +252,7 @@ int p2pc_node_new(p2pc_node **out, const p2pc_node_config *cfg,
   rv = p2pc__sec_init(n, c); /* may take the reference role away */
   if (rv)
     goto err;
+  p2pc__dgauth_ring_changed(n); /* the datagrams' MAC keys */
   p2pc_timesync_hooks th = {.event = p2pc__node_ev_timesync,
                             .log = p2pc__node_ev_timesync_log,
                             .ud = n};
@@ -337,6 +338,7 @@ void p2pc_node_free(p2pc_node *n) {
   a->free(n->pins, a->ud);
   a->free(n->members, a->ud);
   sodium_memzero(&n->cfg.secure, sizeof n->cfg.secure);
+  sodium_memzero(n->dg_keys, sizeof n->dg_keys);
   p2pc_causal_free(n->causal);
   p2pc_stable_free(n->st);
   p2pc__node_bcast_free(n);

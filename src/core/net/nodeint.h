@@ -369,6 +369,9 @@ struct p2pc_node {
     uint8_t key; /* 0: the primary (an entry that lost its use) */
   } dg_from[P2PC_DG_FROM_MAX];
   uint32_t dg_from_next;
+  /* The MAC keys derived from each ring key, [0] NTP's, [1] the
+   * lookup's: derived when the ring is set, not per datagram. */
+  uint8_t dg_keys[P2PC_KEYRING_MAX][2][32];
   /* The human log's limits (lograte.c): per shape of line, and overall. */
   struct {
     p2pc__logshape shape[P2PC_LOG_SHAPES];
@@ -450,7 +453,8 @@ static inline unsigned p2pc__sec_ring_len(const p2pc_node *n) {
 
 /* ---- dgauth.c: authenticated datagrams --------------------------------- */
 
-/* Forgets which ring key each recent sender used (the ring changed). */
+/* The ring is set (at start, and on each change): the MAC keys derived
+ * again, and which ring key each recent sender used forgotten. */
 void p2pc__dgauth_ring_changed(p2pc_node *n);
 
 /* A datagram of the time socket (overlay: the lookup's, else NTP) in
