@@ -114,12 +114,7 @@ rogue() {
       >/dev/null || die "open: Y is not the reference again after M stopped"
     return
   fi
-  local i
-  for ((i = 0; i < 100; i++)); do
-    grep -q "secure handshake failed" "$T/${m}X.err" && break
-    sleep 0.1
-  done
-  grep -q "secure handshake failed" "$T/${m}X.err" ||
+  wait_grep 10 "secure handshake failed" "$T/${m}X.err" ||
     die "closed: X logged no failed handshake of M within 10 s"
   # M has dialed X for a while: a few of its back-off's rounds more.
   sleep 2
@@ -154,16 +149,12 @@ announce() {
 }
 
 takeover() {
-  local m=$1 out i inc
+  local m=$1 out inc
   attempt "$m" takeover takeover 127.0.0.1 "$PZ" X || return 0
   python3 -c 'import json, sys
 sys.exit(0 if json.loads(sys.argv[1])["claimed"] else 1)' "$out" ||
     broken "Z did not take the HELLO claiming X"
-  for ((i = 0; i < 100; i++)); do
-    grep -q "stale incarnation" "$T/${m}X.err" && break
-    sleep 0.1
-  done
-  grep -q "stale incarnation" "$T/${m}X.err" ||
+  wait_grep 10 "stale incarnation" "$T/${m}X.err" ||
     broken "X was not refused by Z as a stale incarnation within 10 s"
   # (the impostor's link replaced X's: a second peer_up, no peer_down)
   [ "$(grep -c '"ev":"peer_up".*"peer":"X"' "$T/$m/Z.jsonl")" -ge 2 ] ||

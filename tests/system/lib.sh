@@ -151,6 +151,17 @@ wait_up() {
 }
 
 # warn_count NAME: how many WARN lines the node has logged so far.
+# wait_grep SECS PATTERN FILE: true once FILE holds a line matching
+# PATTERN (grep -q), polled every 0.1 s; false after SECS.
+wait_grep() {
+  local i
+  for ((i = 0; i < $1 * 10; i++)); do
+    grep -q -- "$2" "$3" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  grep -q -- "$2" "$3" 2>/dev/null
+}
+
 warn_count() { grep -c ' WARN ' "$T/$1.err" || true; }
 
 # run_check FILE...: `p2pclock check` must say OK; leaves its JSON in
