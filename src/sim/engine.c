@@ -350,6 +350,8 @@ void p2pc_sim_run(p2pc_sim *s,
         break;
       }
       x->timer_at = UINT64_MAX;
+      if (s->now >= s->cfg.dgram_after_ns)
+        s->res.wakes_after++;
       s->cur_node = e.a;
       p2pc_node_on_deadline(x->n, p2pc__sim_now_of(s, e.a));
       p2pc__sim_flush_node(s, e.a);

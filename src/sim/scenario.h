@@ -59,6 +59,7 @@
  *   expect detect < 2s            # every failure, by the nodes tracking it
  *   expect unaddressable 0 | expect unaddressable <= N
  *   expect dgram_rate <= 3.5 after 60s   # time-port datagrams a node a s
+ *   expect wake_rate <= 14 after 60s     # timer wake-ups a node a second
  *
  * Times take a unit (ns, us, ms, s, min), rates ppm, bandwidths bit, Kbit,
  * Mbit or Gbit (per second), probabilities a fraction or a percentage.
@@ -162,8 +163,10 @@ typedef enum p2pc_scn_expect_kind {
   P2PC_SCN_TIER_MAX,    /* each second in [after, until): the deepest
                            synced node's tier <= limit */
   P2PC_SCN_TIER_P99,    /* ... the p99 of the synced nodes' tiers */
-  P2PC_SCN_DGRAM_RATE   /* datagrams a node sends a second, from after to
+  P2PC_SCN_DGRAM_RATE,  /* datagrams a node sends a second, from after to
                            the end (cfg.dgram_after_ns) <= limit */
+  P2PC_SCN_WAKE_RATE    /* a node's wake-ups (timer events that ran its
+                           deadline) a second, the same window <= limit */
 } p2pc_scn_expect_kind;
 
 typedef struct p2pc_scn_expect {

@@ -149,25 +149,30 @@ int p2pc__scn_d_expect(parser *p) {
       return rv;
     if (rv > 0 || x.until_ns <= x.after_ns)
       return p2pc__scn_fail(p, "usage: expect %s <= N [after T] [until T]", w);
-  } else if (strcmp(w, "dgram_rate") == 0) {
+  } else if (strcmp(w, "dgram_rate") == 0 || strcmp(w, "wake_rate") == 0) {
     const char *rest = "";
     double r = 0;
     if (p->ntok != 6 || strcmp(p->tok[2], "<=") != 0 ||
         strcmp(p->tok[4], "after") != 0)
-      return p2pc__scn_fail(p, "usage: expect dgram_rate <= R after T");
+      return p2pc__scn_fail(p, "usage: expect %s <= R after T", w);
     if (!p2pc__scn_number(p->tok[3], &r, &rest) || *rest || r < 0)
-      return p2pc__scn_bad(
-          p, "expect dgram_rate: datagrams a node a second, a number >= 0",
-          p->tok[3]);
+      return p2pc__scn_bad(p,
+                           w[0] == 'd'
+                               ? "expect dgram_rate: datagrams a node a "
+                                 "second, a number >= 0"
+                               : "expect wake_rate: wake-ups a node a "
+                                 "second, a number >= 0",
+                           p->tok[3]);
     int rv = window(p, 4, &x);
     if (rv != 0)
-      return rv < 0
-                 ? rv
-                 : p2pc__scn_fail(p, "usage: expect dgram_rate <= R after T");
+      return rv < 0 ? rv
+                    : p2pc__scn_fail(p, "usage: expect %s <= R after T", w);
     if (sc->cfg.dgram_after_ns != UINT64_MAX &&
         sc->cfg.dgram_after_ns != x.after_ns)
-      return p2pc__scn_fail(p, "expect dgram_rate: one window a scenario");
-    x.kind = P2PC_SCN_DGRAM_RATE;
+      return p2pc__scn_fail(
+          p, "expect %s: one window a scenario for dgram_rate and wake_rate",
+          w);
+    x.kind = w[0] == 'd' ? P2PC_SCN_DGRAM_RATE : P2PC_SCN_WAKE_RATE;
     x.limit = r;
     sc->cfg.dgram_after_ns = x.after_ns; /* the counting window */
   } else if (strcmp(w, "meta_p99") == 0) {
@@ -224,7 +229,7 @@ int p2pc__scn_d_expect(parser *p) {
         "membership, bounds, lookups, views, synced, falseticker, expired, "
         "meta_p99, broadcast, bcast_p99_hops, bcast_latency_p99, "
         "latency_p99, flaps, false_suspicions, detect, unaddressable, "
-        "tier_max, tier_p99, dgram_rate)",
+        "tier_max, tier_p99, dgram_rate, wake_rate)",
         w);
   }
   /* the words as written, normalised to single blanks */

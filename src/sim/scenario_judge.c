@@ -234,17 +234,21 @@ uint32_t p2pc_scn_judge_end(p2pc_scn_judge *j, const p2pc_scenario *sc,
         snprintf(v->detail, sizeof v->detail, "no second in its window");
       break;
     case P2PC_SCN_DGRAM_RATE:
+    case P2PC_SCN_WAKE_RATE: {
       if (!r->node_s_after) { /* after at or past the end: a mistake */
         snprintf(v->detail, sizeof v->detail, "no node-second in its window");
         break;
       }
-      v->measured = (double)r->dgrams_after / (double)r->node_s_after;
+      bool dg = x->kind == P2PC_SCN_DGRAM_RATE;
+      uint64_t k = dg ? r->dgrams_after : r->wakes_after;
+      v->measured = (double)k / (double)r->node_s_after;
       v->pass = v->measured <= x->limit;
       snprintf(v->detail, sizeof v->detail,
-               "%.2f a node a second (%llu datagrams, %llu node-seconds)",
-               v->measured, (unsigned long long)r->dgrams_after,
+               "%.2f a node a second (%llu %s, %llu node-seconds)", v->measured,
+               (unsigned long long)k, dg ? "datagrams" : "wake-ups",
                (unsigned long long)r->node_s_after);
       break;
+    }
     case P2PC_SCN_CONVERGE:
       v->measured = r->conv_s;
       v->pass = r->conv_s >= 0 && r->conv_s < x->limit;

@@ -334,9 +334,10 @@ typedef struct p2pc_sim_result {
   uint64_t member_events, member_downs, flaps, false_suspicions;
   uint64_t detect_episodes, detect_judged, detect_missed, detect_max_ns;
   char first_flap[160], first_false[160], first_missed[160];
-  /* Datagrams sent from cfg.dgram_after_ns on, and the alive nodes
-   * counted each virtual second from then (node-seconds). */
-  uint64_t dgrams_after, node_s_after;
+  /* Datagrams sent and timer wake-ups run from cfg.dgram_after_ns on,
+   * and the alive nodes counted each virtual second from then
+   * (node-seconds). */
+  uint64_t dgrams_after, wakes_after, node_s_after;
 } p2pc_sim_result;
 
 typedef struct p2pc_sim p2pc_sim;

@@ -137,7 +137,7 @@ static const bad_case bad_cases[] = {
      "membership, bounds, lookups, views, synced, falseticker, expired, "
      "meta_p99, broadcast, bcast_p99_hops, bcast_latency_p99, latency_p99, "
      "flaps, false_suspicions, detect, unaddressable, tier_max, tier_p99, "
-     "dgram_rate), got "
+     "dgram_rate, wake_rate), got "
      "\"happiness\""},
     {"expect expired 3\n",
      "t.scn:1: usage: expect expired 0 | expect expired <= N"},
@@ -171,7 +171,14 @@ static const bad_case bad_cases[] = {
     {"expect dgram_rate <= 3 after soon\n",
      "t.scn:1: expect: after and until take a time, got \"soon\""},
     {"expect dgram_rate <= 3 after 10s\nexpect dgram_rate <= 2 after 20s\n",
-     "t.scn:2: expect dgram_rate: one window a scenario"},
+     "t.scn:2: expect dgram_rate: one window a scenario for dgram_rate and "
+     "wake_rate"},
+    {"expect wake_rate <= x after 10s\n",
+     "t.scn:1: expect wake_rate: wake-ups a node a second, a number >= 0, "
+     "got \"x\""},
+    {"expect dgram_rate <= 3 after 10s\nexpect wake_rate <= 9 after 20s\n",
+     "t.scn:2: expect wake_rate: one window a scenario for dgram_rate and "
+     "wake_rate"},
     {"expect meta_p99 <= 1KiB\n",
      "t.scn:1: expect meta_p99: BYTES must be an integer 0..4294967295, got "
      "\"1KiB\""},
