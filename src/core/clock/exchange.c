@@ -275,7 +275,8 @@ void p2pc__exchange_poll(p2pc_timesync *ts, p2pc_now now) {
     send_request(ts, s, i, now);
     if (s->burst_left)
       s->burst_left--;
-    s->next_poll = now.mono_ns + next_interval(ts, s);
+    s->next_poll =
+        on_round(ts, now.mono_ns, now.mono_ns + next_interval(ts, s));
     sync_poll(ts, s);
   }
 }

@@ -311,7 +311,8 @@ void p2pc_timesync_on_deadline(p2pc_timesync *ts, p2pc_now now) {
   p2pc__exchange_poll(ts, now);
   if (now.mono_ns < ts->next_check)
     return;
-  ts->next_check = now.mono_ns + ts->cfg.announce_ns;
+  ts->next_check =
+      near_round(ts, now.mono_ns, now.mono_ns + ts->cfg.announce_ns);
   /* The election runs on time too: a reference that goes silent is
    * replaced without waiting for a sample. */
   if (ts->cfg.mode == P2PC_CLOCK_REFERENCE) {
@@ -329,6 +330,11 @@ void p2pc_timesync_on_deadline(p2pc_timesync *ts, p2pc_now now) {
   } else if (!ts->steer.nc.synced) {
     p2pc__steer_update(ts, now); /* collaborative: the seeding */
   }
+}
+
+void p2pc_timesync_set_rounds(p2pc_timesync *ts, uint64_t at, uint64_t period) {
+  ts->round_at = at;
+  ts->round_ns = period;
 }
 
 uint64_t p2pc_timesync_next_deadline(const p2pc_timesync *ts) {

@@ -222,6 +222,12 @@ void p2pc_timesync_sent(p2pc_timesync *ts, uint32_t token, int64_t local,
                         bool kernel);
 void p2pc_timesync_on_deadline(p2pc_timesync *ts, p2pc_now now);
 uint64_t p2pc_timesync_next_deadline(const p2pc_timesync *ts);
+/* The node's rounds: it wakes at `at` and every `period` after (its
+ * heartbeats). What is not urgent here — the election's re-check, and
+ * polls of sources polled at least two periods apart — is moved onto the
+ * nearest round, so that one wake-up serves it and the heartbeats
+ * (CLOCK.md, "Rounds"). period 0: none (each on its own time). */
+void p2pc_timesync_set_rounds(p2pc_timesync *ts, uint64_t at, uint64_t period);
 
 int64_t p2pc_timesync_time(const p2pc_timesync *ts, int64_t local);
 /* The error bound of p2pc_timesync_time (ns), or -1 while the network

@@ -227,7 +227,8 @@ struct p2pc_timesync {
   uint64_t incarnation;
   p2pc_rng rng;
   uint64_t start_mono;
-  uint64_t next_check; /* election / seeding re-check */
+  uint64_t next_check;         /* election / seeding re-check */
+  uint64_t round_at, round_ns; /* the node's rounds (set_rounds) */
   p2pc_timesync_counters c;
   /* the sources (exchange.c) */
   source *src;
@@ -262,6 +263,24 @@ static inline void copy_id(char *dst, const char *src) {
     n = P2PC_NODE_ID_MAX;
   memcpy(dst, src, n);
   dst[n] = '\0';
+}
+
+/* t moved to the nearest of the node's rounds (p2pc_timesync_set_rounds)
+ * after now, if it has rounds. */
+static inline uint64_t near_round(const p2pc_timesync *ts, uint64_t now,
+                                  uint64_t t) {
+  uint64_t p = ts->round_ns;
+  if (!p || t < ts->round_at)
+    return t;
+  uint64_t r = ts->round_at + (t - ts->round_at + p / 2) / p * p;
+  return r > now ? r : r + p;
+}
+
+/* A poll due at t: on the nearest round if t is two rounds away or more
+ * (a faster poll keeps its own time). */
+static inline uint64_t on_round(const p2pc_timesync *ts, uint64_t now,
+                                uint64_t t) {
+  return t >= now + 2 * ts->round_ns ? near_round(ts, now, t) : t;
 }
 
 static inline uint64_t poll_ns(int8_t poll) {

@@ -72,22 +72,30 @@ void p2pc_node_on_deadline(p2pc_node *n, p2pc_now now) {
   uint64_t t = now.mono_ns;
   p2pc__node_causal_time(n); /* expiry, and a drain of what it released */
   p2pc_causal_drain(n->causal, t);
+  /* Heartbeats go out together: when one link is due, every link past
+   * half its interval beats too, so a node's links fall into step and
+   * one wake-up (and one write per link, STABLE and ANNOUNCE together)
+   * serves them all. That wake-up is the node's round: the clock puts
+   * what is not urgent on it too (p2pc_timesync_set_rounds). */
+  bool beat = false;
+  for (uint32_t i = 0; i < n->links_hw && !beat; i++)
+    beat = n->links[i].state == L_UP &&
+           t - n->links[i].last_ping_ns >= p2pc__node_beat_ns(n, &n->links[i]);
+  if (beat)
+    p2pc_timesync_set_rounds(n->ts, t, n->cfg.heartbeat_ns);
   /* The announcement is renewed once per interval (the reference's
-   * sequence number rises) and rides with every link's heartbeat. */
-  if (t >= n->next_announce_ns && !n->stopping) {
+   * sequence number rises) and rides with every link's heartbeat: on a
+   * round within half an interval of its time, so that the two share
+   * the wake-up. */
+  uint64_t early = beat && n->cfg.time.announce_ns == n->cfg.heartbeat_ns
+                       ? n->cfg.heartbeat_ns / 2
+                       : 0;
+  if (t + early >= n->next_announce_ns && !n->stopping) {
     n->next_announce_ns = t + n->cfg.time.announce_ns;
     p2pc_wire_announce an;
     p2pc_timesync_announce_out(n->ts, true, now, &an);
     p2pc__node_set_announce(n, &an);
   }
-  /* Heartbeats go out together: when one link is due, every link past
-   * half its interval beats too, so a node's links fall into step and
-   * one wake-up (and one write per link, STABLE and ANNOUNCE together)
-   * serves them all. */
-  bool beat = false;
-  for (uint32_t i = 0; i < n->links_hw && !beat; i++)
-    beat = n->links[i].state == L_UP &&
-           t - n->links[i].last_ping_ns >= p2pc__node_beat_ns(n, &n->links[i]);
   p2pc_stable_report rep;
   if (beat) {
     p2pc__node_stable_update(n);
