@@ -191,7 +191,7 @@ typedef struct p2pc_settings {
   uint64_t shuffle_interval_ns; /* one SHUFFLE every, jittered [10 s] */
   /* Clock tiers (docs/CLOCK.md, Tiers): nodes of the lowest tier known
    * polled beyond the neighbours, over UDP [4, at most 16]; clients served
-   * before refusing more (the FULL flag) [64, at most 4096]. */
+   * before refusing more (the FULL flag) [256, at most 4096]. */
   uint32_t clock_tier_sources;
   uint32_t clock_serve_max;
 } p2pc_settings;

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -166,8 +167,8 @@ static void test_same_hints_keep_and_age(void **state) {
 
 /* A client request with our extension, from `id`, and whether the reply
  * says it is refused (and the server full). */
-static void ask(p2pc_timesync *ts, const char *id, uint8_t last, int64_t t,
-                bool *refused, bool *full) {
+static void ask_at(p2pc_timesync *ts, const char *id, p2pc_wire_addr from,
+                   int64_t t, bool *refused, bool *full) {
   uint8_t b[P2PC_NTP_PACKET_MAX];
   memset(b, 0, sizeof b);
   p2pc_ntp_header h = {.li = P2PC_NTP_LI_UNSYNC,
@@ -179,7 +180,6 @@ static void ask(p2pc_timesync *ts, const char *id, uint8_t last, int64_t t,
   strcpy(e.id, id);
   assert_int_equal(p2pc_ntp_ext_put(b + P2PC_NTP_HEADER_LEN, &e),
                    P2PC_NTP_EXT_LEN);
-  p2pc_wire_addr from = ip(last, 7000);
   p2pc_timesync_input(ts, &from, b, sizeof b, L0 + t, false, at(t));
   p2pc_datagram d;
   assert_true(p2pc_timesync_pop(ts, &d));
@@ -191,6 +191,31 @@ static void ask(p2pc_timesync *ts, const char *id, uint8_t last, int64_t t,
   assert_int_equal(re.kind, P2PC_NTP_EXT_REPLY);
   *refused = (re.flags & P2PC_NTP_EXTF_REFUSED) != 0;
   *full = (re.flags & P2PC_NTP_EXTF_FULL) != 0;
+}
+
+static void ask(p2pc_timesync *ts, const char *id, uint8_t last, int64_t t,
+                bool *refused, bool *full) {
+  ask_at(ts, id, ip(last, 7000), t, refused, full);
+}
+
+/* By default a server takes 256 clients: with 4 sources a node, the
+ * reference's time reaches 16,000 nodes in two hops (CLOCK.md,
+ * Admission; 64 left 10,000 nodes three hops deep, twice the spread). */
+static void test_serves_256_clients_by_default(void **state) {
+  (void)state;
+  p2pc_timesync *ts = make("s", 0);
+  bool refused = true, full = true;
+  for (int k = 0; k < 257; k++) {
+    char id[16];
+    snprintf(id, sizeof id, "c%d", k);
+    p2pc_wire_addr a = {.family = 4,
+                        .addr = {10, 1, (uint8_t)(k >> 8), (uint8_t)k},
+                        .port = 7000};
+    ask_at(ts, id, a, k * 1000000, &refused, &full);
+    assert_int_equal(refused, k >= 256);
+    assert_int_equal(full, k >= 255);
+  }
+  p2pc_timesync_free(ts);
 }
 
 static void test_serves_serve_max_clients(void **state) {
@@ -252,6 +277,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_polls_the_hinted_low_tier),
       cmocka_unit_test(test_serves_serve_max_clients),
+      cmocka_unit_test(test_serves_256_clients_by_default),
       cmocka_unit_test(test_other_reference_not_taken),
       cmocka_unit_test(test_same_hints_keep_and_age),
   };

@@ -14,8 +14,8 @@
  * others they are refused, and says it is full in its ANNOUNCE and
  * replies. A full candidate counts one tier worse to a node that is not
  * its client, so tier 1 fills up, then tier 2 serves tier 3, and so on:
- * with serve_max 64 and 4 sources per node, depth 2 covers ~1,000 nodes
- * and depth 3 ~65,000.
+ * with serve_max 256 and 4 sources per node, depth 2 covers ~16,000
+ * nodes and depth 3 ~4 million.
  *
  * Owns ts->tiers, and the sources' `tiered` flag (through exchange.c).
  */

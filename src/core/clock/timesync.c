@@ -67,7 +67,7 @@ void p2pc_timesync_config_defaults(p2pc_timesync_config *cfg,
   if (cfg->tier_sources > 16)
     cfg->tier_sources = 16;
   if (!cfg->serve_max)
-    cfg->serve_max = 64;
+    cfg->serve_max = 256;
   if (cfg->serve_max > 4096)
     cfg->serve_max = 4096;
   p2pc_ntplimit_config_defaults(&cfg->ntp_limit);

@@ -50,7 +50,7 @@ typedef struct p2pc_timesync_config {
   uint64_t announce_ns;         /* ANNOUNCE interval [heartbeat] */
   uint64_t announce_timeout_ns; /* reference silent this long: gone [4x] */
   uint32_t tier_sources;        /* tier sources polled beyond neighbours [4] */
-  uint32_t serve_max;           /* clients served before refusing more [64] */
+  uint32_t serve_max;           /* clients served before refusing more [256] */
   /* answers to standard NTP clients, per address (ntplimit.h)
    * [interval 3, burst 8, leak 2, loopback not limited] */
   p2pc_ntplimit_config ntp_limit;
