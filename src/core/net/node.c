@@ -401,6 +401,17 @@ uint32_t p2pc_node_peer_count(const p2pc_node *n) { return n->npeers; }
 
 uint32_t p2pc_node_link_span(const p2pc_node *n) { return n->links_hw; }
 
+p2pc_link_id p2pc_node_next_output_link(const p2pc_node *n, p2pc_link_id from) {
+  /* The fields read are in the link's first cache line, pend aside (read
+   * only for a secure link). */
+  for (uint32_t i = from; i < n->links_hw; i++) {
+    const link *l = &n->links[i];
+    if (l->state != L_FREE && (l->out.len || (l->sec && l->pend.len)))
+      return i;
+  }
+  return UINT32_MAX;
+}
+
 bool p2pc_node_peer_info(const p2pc_node *n, uint32_t i, p2pc_peer_info *pi) {
   if (i >= n->npeers)
     return false;
