@@ -157,11 +157,15 @@ static void note(p2pc_timesync *ts, const char *id, const p2pc_wire_addr *addr,
         c = k;
         break;
       }
+      /* Not worse than the worst so far: whether we poll it does not
+       * matter, and is not looked up. */
+      if (worst &&
+          !(k->tier > worst->tier ||
+            (k->tier == worst->tier && k->heard_mono < worst->heard_mono)))
+        continue;
       if (cand_tiered(ts, i, memo))
         continue;
-      if (!worst || k->tier > worst->tier ||
-          (k->tier == worst->tier && k->heard_mono < worst->heard_mono))
-        worst = k;
+      worst = k;
     }
     if (!c) {
       if (!worst || worst->tier <= tier)
