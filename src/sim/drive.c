@@ -34,8 +34,10 @@ void p2pc_drive_actions(p2pc_node *n, uint32_t i, const p2pc_drive_port *port) {
 }
 
 void p2pc_drive_links(p2pc_node *n, uint32_t i, const p2pc_drive_port *port) {
-  uint32_t span = p2pc_node_link_span(n);
-  for (uint32_t l = 0; l < span; l++)
+  /* Only the links with output: the same visits, in the same order, as
+   * every link in [0, span) asked for its output. */
+  for (p2pc_link_id l = p2pc_node_next_output_link(n, 0); l != UINT32_MAX;
+       l = p2pc_node_next_output_link(n, l + 1))
     link_out(n, i, l, port);
 }
 

@@ -5,7 +5,7 @@
  * handshake until quiet, a message crosses, a CLOSE is seen at both ends;
  * a dial to nobody fails; each datagram goes to the fate hook, and one
  * held and delivered later is answered; a port that refuses bytes leaves
- * them with the node.
+ * them with the node; the driver asks only the links with output.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -183,11 +183,57 @@ static void test_port_keeps_refused_bytes(void **state) {
   close_world(&w);
 }
 
+/* The links with output, and only those, in id order: what the driver
+ * visits instead of every link id below the span. */
+static void test_next_output_link(void **state) {
+  (void)state;
+  world w;
+  tag t[2];
+  open_world(&w, t);
+  p2pc_node *n = w.d.node[0];
+  assert_int_equal(p2pc_node_next_output_link(n, 0), UINT32_MAX);
+  p2pc_link_id l[3];
+  const char *ids[3] = {"b", "c", "d"};
+  for (int k = 0; k < 3; k++) {
+    p2pc_wire_addr a = p2pc_drive_addr((uint32_t)k + 1);
+    assert_int_equal(
+        p2pc_node_link_new(n, true, ids[k], &a, hook_now(&w, 0), &l[k]), 0);
+  }
+  assert_true(l[0] < l[1] && l[1] < l[2]);
+  const uint8_t *p;
+  size_t len;
+  p2pc_node_link_output(n, l[1], &p, &len); /* its HELLO taken */
+  assert_true(len > 0);
+  p2pc_node_link_consume(n, l[1], len);
+  assert_int_equal(p2pc_node_next_output_link(n, 0), l[0]);
+  assert_int_equal(p2pc_node_next_output_link(n, l[0]), l[0]);
+  assert_int_equal(p2pc_node_next_output_link(n, l[0] + 1), l[2]);
+  assert_int_equal(p2pc_node_next_output_link(n, l[2] + 1), UINT32_MAX);
+  assert_int_equal(p2pc_node_next_output_link(n, 1000), UINT32_MAX);
+  /* A refusing port leaves both with the node: asked again, both. */
+  int calls = 0;
+  p2pc_drive_port port = {
+      .clock = w.d.ops.clock, .bytes = refuse_bytes, .ud = &calls};
+  p2pc_drive_links(n, 0, &port);
+  assert_int_equal(calls, 2);
+  p2pc_drive_links(n, 0, &port);
+  assert_int_equal(calls, 4);
+  p2pc_node_link_output(n, l[0], &p, &len);
+  p2pc_node_link_consume(n, l[0], len);
+  p2pc_node_link_output(n, l[2], &p, &len);
+  p2pc_node_link_consume(n, l[2], len);
+  assert_int_equal(p2pc_node_next_output_link(n, 0), UINT32_MAX);
+  p2pc_drive_links(n, 0, &port);
+  assert_int_equal(calls, 4);
+  close_world(&w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_link_message_close),
       cmocka_unit_test(test_datagram_fate),
       cmocka_unit_test(test_port_keeps_refused_bytes),
+      cmocka_unit_test(test_next_output_link),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -88,6 +88,12 @@ size_t p2pc_varint_encode(uint8_t out[P2PC_VARINT_MAX], uint64_t v) {
 }
 
 int p2pc_buf_put_varint(p2pc_buf *b, uint64_t v) {
+  /* Room for the longest (cap never exceeds max): written in place, no
+   * copy of a few bytes through memcpy. */
+  if (b->cap - b->len >= P2PC_VARINT_MAX) {
+    b->len += p2pc_varint_encode(b->data + b->len, v);
+    return 0;
+  }
   uint8_t x[P2PC_VARINT_MAX];
   return p2pc_buf_put(b, x, p2pc_varint_encode(x, v));
 }

@@ -84,7 +84,9 @@ static uint32_t probe(const p2pc_idtab *t, const char *p, size_t len) {
 
 int p2pc_idtab_find(const p2pc_idtab *t, const char *p, size_t len,
                     uint32_t *id) {
-  if (t->n == 0 || !name_ok(p, len))
+  /* Only valid names are interned, so an invalid one matches none: it
+   * needs no check of its characters here, only of its length. */
+  if (t->n == 0 || !p || len == 0 || len > P2PC_ID_MAX)
     return P2PC_ERR_NOTFOUND;
   uint32_t s = t->slots[probe(t, p, len)];
   if (s == 0)

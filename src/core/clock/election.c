@@ -215,6 +215,11 @@ void p2pc__election_run(p2pc_timesync *ts, uint64_t now_mono) {
     if (!ref_alive(ts, r, now_mono) || r->priority == 255 ||
         p2pc__election_distrusted(ts, r->id, now_mono))
       continue;
+    /* Only a better one needs the scan of the sources below (the
+     * ranking is the cheaper test, and neither has effects). */
+    if (best && !ranks_before(r->active, r->priority, r->cls, r->id, bactive,
+                              bp, bc, best))
+      continue;
     /* only references some up neighbour still announces */
     bool heard = false;
     for (uint32_t k = 0; k < ts->nsrc && !heard; k++)
@@ -223,14 +228,10 @@ void p2pc__election_run(p2pc_timesync *ts, uint64_t now_mono) {
               strcmp(ts->src[k].ann.ref, r->id) == 0;
     if (!heard)
       continue;
-    bool better = !best || ranks_before(r->active, r->priority, r->cls, r->id,
-                                        bactive, bp, bc, best);
-    if (better) {
-      best = r->id;
-      bp = r->priority;
-      bc = r->cls;
-      bactive = r->active;
-    }
+    best = r->id;
+    bp = r->priority;
+    bc = r->cls;
+    bactive = r->active;
   }
   bool was_ref = ts->el.is_ref;
   char old[P2PC_NODE_ID_MAX + 1];

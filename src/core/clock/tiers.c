@@ -116,10 +116,10 @@ static tiercand *cand_find(p2pc_timesync *ts, const char *id, uint32_t h) {
   return NULL;
 }
 
-/* The tier a candidate counts as for us: one worse when it is full and we
- * are not among its clients (a neighbour is polled anyway: never). */
-static uint32_t eff_tier(const p2pc_timesync *ts, const tiercand *c) {
-  const source *s = p2pc__exchange_find_h((p2pc_timesync *)ts, c->id, c->hash);
+/* The tier a candidate counts as for us (s: its source, if any): one
+ * worse when it is full and we are not among its clients (a neighbour is
+ * polled anyway: never). */
+static uint32_t eff_tier(const tiercand *c, const source *s) {
   if (s && s->linked)
     return c->tier;
   bool ours = s && s->tiered && !s->refused;
@@ -157,11 +157,15 @@ static void note(p2pc_timesync *ts, const char *id, const p2pc_wire_addr *addr,
         c = k;
         break;
       }
+      /* Not worse than the worst so far: whether we poll it does not
+       * matter, and is not looked up. */
+      if (worst &&
+          !(k->tier > worst->tier ||
+            (k->tier == worst->tier && k->heard_mono < worst->heard_mono)))
+        continue;
       if (cand_tiered(ts, i, memo))
         continue;
-      if (!worst || k->tier > worst->tier ||
-          (k->tier == worst->tier && k->heard_mono < worst->heard_mono))
-        worst = k;
+      worst = k;
     }
     if (!c) {
       if (!worst || worst->tier <= tier)
@@ -243,11 +247,18 @@ static uint32_t spread_key(const p2pc_timesync *ts, const tiercand *c) {
   return c->hash ^ (id_hash(ts->id) * 0x9e3779b9u);
 }
 
-static bool before(const p2pc_timesync *ts, const tiercand *a,
-                   const tiercand *b) {
-  const source *sa = p2pc__exchange_find_h((p2pc_timesync *)ts, a->id, a->hash);
-  const source *sb = p2pc__exchange_find_h((p2pc_timesync *)ts, b->id, b->hash);
-  bool ta = sa && sa->tiered, tb = sb && sb->tiered;
+/* A candidate as the pick sorts it: with whether we poll it as a tier
+ * source, looked up once before the sort (the sources do not change
+ * while it runs). */
+typedef struct picked {
+  const tiercand *c;
+  bool tiered;
+} picked;
+
+static bool before(const p2pc_timesync *ts, const picked *pa,
+                   const picked *pb) {
+  const tiercand *a = pa->c, *b = pb->c;
+  bool ta = pa->tiered, tb = pb->tiered;
   if (ta != tb)
     return ta;
   if (a->full != b->full)
@@ -263,7 +274,8 @@ void p2pc__tiers_pick(p2pc_timesync *ts, p2pc_now now) {
   uint32_t rh = ts->el.ref[0] ? id_hash(ts->el.ref) : 0;
   /* Eligible candidates: of our reference, with a tier, heard of lately,
    * not refusing us, not our own client. */
-  const tiercand *el[CANDS];
+  picked el[CANDS];
+  uint32_t eff[CANDS];
   uint32_t ne = 0, best = UINT32_MAX;
   for (uint32_t i = 0; i < CANDS; i++) {
     tiercand *c = &ts->tiers.cand[i];
@@ -277,25 +289,31 @@ void p2pc__tiers_pick(p2pc_timesync *ts, p2pc_now now) {
         c->tier >= P2PC_TIER_NONE || c->our_client ||
         (c->refused_until && mono < c->refused_until))
       continue;
-    el[ne++] = c;
-    uint32_t e = eff_tier(ts, c);
-    if (e < best)
-      best = e;
+    const source *s = p2pc__exchange_find_h(ts, c->id, c->hash);
+    el[ne].c = c;
+    el[ne].tiered = s && s->tiered;
+    eff[ne] = eff_tier(c, s);
+    if (eff[ne] < best)
+      best = eff[ne];
+    ne++;
   }
   /* The chosen: the candidates of the best effective tier, at most
    * tier_sources; all of one tier, so none is of a tier we would reach
    * through another (no source of our own tier or worse). */
-  const tiercand *pick[CANDS];
+  picked pk[CANDS];
   uint32_t np = 0;
   for (uint32_t k = 0; k < ne; k++)
-    if (eff_tier(ts, el[k]) == best)
-      pick[np++] = el[k];
+    if (eff[k] == best)
+      pk[np++] = el[k];
   for (uint32_t i = 1; i < np; i++)
-    for (uint32_t j = i; j > 0 && before(ts, pick[j], pick[j - 1]); j--) {
-      const tiercand *t = pick[j];
-      pick[j] = pick[j - 1];
-      pick[j - 1] = t;
+    for (uint32_t j = i; j > 0 && before(ts, &pk[j], &pk[j - 1]); j--) {
+      picked t = pk[j];
+      pk[j] = pk[j - 1];
+      pk[j - 1] = t;
     }
+  const tiercand *pick[CANDS];
+  for (uint32_t k = 0; k < np; k++)
+    pick[k] = pk[k].c;
   if (np > ts->cfg.tier_sources)
     np = ts->cfg.tier_sources;
   /* Drop the tier sources not chosen, then take the chosen. */

@@ -54,12 +54,21 @@ struct p2pc_dht {
   lookup *l[P2PC_DHT_MAX_LOOKUPS];
   p2pc_datagram *q; /* a ring of qcap, qn from qhead */
   uint32_t qcap, qn, qhead;
+  /* Bit i set: l[i] holds a lookup. The passes over the lookups, after
+   * every call, visit only those (in slot order, as a scan would); it sits
+   * in what was padding, so the table's size is as it was. */
+  uint32_t lmask;
   p2pc_wire_crec cache[P2PC_DHT_CACHE]; /* found by lookups, a ring */
   uint32_t ncache, cachenext;
   p2pc_buf out; /* one datagram being built */
   size_t dgmax; /* a datagram's size: less the MAC in secure mode */
   p2pc_dht_stats st;
 };
+
+/* The lowest set bit of m (m != 0): the first lookup slot in use. */
+static int lowest(uint32_t m) { return __builtin_ctz(m); }
+
+_Static_assert(P2PC_DHT_MAX_LOOKUPS <= 32, "lmask has a bit per lookup");
 
 uint64_t p2pc_dht_key(const char *id) {
   uint64_t h = p2pc_fnv1a64(id, strlen(id));
@@ -402,6 +411,7 @@ static lookup *lookup_new(p2pc_dht *d, const char *id, uint64_t target) {
   memcpy(l->id, id, strlen(id) + 1);
   l->target = target;
   d->l[slot] = l;
+  d->lmask |= 1u << slot;
   d->st.bytes += sizeof *l;
   p2pc_wire_record near[P2PC_DHT_K];
   size_t k = p2pc_dht_closest(d, target, near, P2PC_DHT_K);
@@ -444,7 +454,8 @@ uint64_t p2pc_dht_refresh_key(p2pc_dht *d) {
 }
 
 bool p2pc_dht_pop_result(p2pc_dht *d, p2pc_dht_result *r) {
-  for (int i = 0; i < P2PC_DHT_MAX_LOOKUPS; i++) {
+  for (uint32_t m = d->lmask; m; m &= m - 1) {
+    int i = lowest(m);
     lookup *l = d->l[i];
     if (!l || !l->done)
       continue;
@@ -469,6 +480,7 @@ bool p2pc_dht_pop_result(p2pc_dht *d, p2pc_dht_result *r) {
     }
     d->a->free(l, d->a->ud);
     d->l[i] = NULL;
+    d->lmask &= ~(1u << i);
     d->st.bytes -= sizeof *l;
     return true;
   }
@@ -551,8 +563,8 @@ void p2pc_dht_input(p2pc_dht *d, const p2pc_wire_addr *from, const uint8_t *b,
 /* ---- time ---------------------------------------------------------------- */
 
 void p2pc_dht_on_deadline(p2pc_dht *d, uint64_t now_ns) {
-  for (int i = 0; i < P2PC_DHT_MAX_LOOKUPS; i++) {
-    lookup *l = d->l[i];
+  for (uint32_t m = d->lmask; m; m &= m - 1) {
+    lookup *l = d->l[lowest(m)];
     if (!l || l->done)
       continue;
     for (uint32_t j = 0; j < l->nc; j++) {
@@ -570,8 +582,8 @@ void p2pc_dht_on_deadline(p2pc_dht *d, uint64_t now_ns) {
 
 uint64_t p2pc_dht_next_deadline(const p2pc_dht *d) {
   uint64_t t = UINT64_MAX;
-  for (int i = 0; i < P2PC_DHT_MAX_LOOKUPS; i++) {
-    const lookup *l = d->l[i];
+  for (uint32_t m = d->lmask; m; m &= m - 1) {
+    const lookup *l = d->l[lowest(m)];
     if (!l || l->done) /* a result: the caller pops it after each call */
       continue;
     for (uint32_t j = 0; j < l->nc; j++)

@@ -127,14 +127,23 @@ uint64_t p2pc_node_next_deadline(const p2pc_node *n) {
   uint64_t d = n->log.due_ns; /* a count of log lines held back */
   for (uint32_t i = 0; i < n->links_hw; i++) {
     const link *l = &n->links[i];
-    if (l->state == L_HELLO)
-      d = earlier(d, l->opened_ns + n->cfg.handshake_ns);
-    if (l->state != L_UP)
+    if (l->state != L_UP) {
+      if (l->state == L_HELLO)
+        d = earlier(d, l->opened_ns + n->cfg.handshake_ns);
       continue;
+    }
     const peer *p = &n->peers[l->peer];
-    d = earlier(d, l->last_ping_ns + p2pc__node_beat_ns(n, l));
+    /* A link whose peer did not say ON_DEMAND (most): the heartbeat, and
+     * no quiet allowance, what p2pc__node_beat_ns and _quiet_ns say for
+     * it, without their reads (this pass runs after every call). */
+    uint64_t beat = n->cfg.heartbeat_ns, quiet = 0;
+    if (l->remote_od) {
+      beat = p2pc__node_beat_ns(n, l);
+      quiet = p2pc__node_quiet_ns(n, l);
+    }
+    d = earlier(d, l->last_ping_ns + beat);
     d = earlier(
-        d, l->last_rx_ns + p2pc__node_quiet_ns(n, l) +
+        d, l->last_rx_ns + quiet +
                (p->state == P2PC_PEER_UP ? n->cfg.suspect_ns : n->cfg.dead_ns));
     if (p->qn) {
       d = earlier(d, p->last_progress_ns + n->cfg.resend_ns);
@@ -408,6 +417,17 @@ void p2pc_node_shutdown(p2pc_node *n, p2pc_now now) {
 uint32_t p2pc_node_peer_count(const p2pc_node *n) { return n->npeers; }
 
 uint32_t p2pc_node_link_span(const p2pc_node *n) { return n->links_hw; }
+
+p2pc_link_id p2pc_node_next_output_link(const p2pc_node *n, p2pc_link_id from) {
+  /* The fields read are in the link's first cache line, pend aside (read
+   * only for a secure link). */
+  for (uint32_t i = from; i < n->links_hw; i++) {
+    const link *l = &n->links[i];
+    if (l->state != L_FREE && (l->out.len || (l->sec && l->pend.len)))
+      return i;
+  }
+  return UINT32_MAX;
+}
 
 bool p2pc_node_peer_info(const p2pc_node *n, uint32_t i, p2pc_peer_info *pi) {
   if (i >= n->npeers)

@@ -219,6 +219,12 @@ uint32_t p2pc_node_peer_count(const p2pc_node *n);
 /* Every link id the node has handed out is below this (ids are reused
  * lowest first), so a runtime scanning its links can stop there. */
 uint32_t p2pc_node_link_span(const p2pc_node *n);
+/* The first link id at or above `from` with output waiting (what
+ * p2pc_node_link_output would hand over, frames of a secure link not yet
+ * sealed included), or UINT32_MAX if none: a runtime passing over its
+ * links after every call visits only these, in the same order as a scan
+ * of [0, span) would. */
+p2pc_link_id p2pc_node_next_output_link(const p2pc_node *n, p2pc_link_id from);
 bool p2pc_node_peer_info(const p2pc_node *n, uint32_t i, p2pc_peer_info *pi);
 uint32_t p2pc_node_up_count(const p2pc_node *n);
 /* The passive view: nodes known and not linked to (views.c). */

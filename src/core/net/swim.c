@@ -450,12 +450,15 @@ uint64_t p2pc__swim_next_deadline(const p2pc_node *n) {
   bool any = false;
   for (uint32_t i = 0; i < n->npeers; i++) {
     const peer *p = &n->peers[i];
-    if (p->inc_known && p->m.inc == p->inc &&
-        p->m.state == P2PC_MEMBER_SUSPECT) {
+    /* (the rare condition first; once one peer is linked, no more
+     * looking at links: the pass runs after every call) */
+    if (p->m.state == P2PC_MEMBER_SUSPECT && p->inc_known &&
+        p->m.inc == p->inc) {
       uint64_t at = p->m.since_ns + suspicion_ns(n, &p->m);
       d = at < d ? at : d;
     }
-    any |= linked(n, p) && p->inc_known;
+    if (!any)
+      any = p->inc_known && linked(n, p);
   }
   if (s->probing) {
     uint64_t to = probe_timeout(n);
