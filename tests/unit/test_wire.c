@@ -735,7 +735,65 @@ static void test_stable_round_trip(void **state) {
     assert_int_equal(p2pc_wire_stable_put(&b, &s), 0);
     assert_int_equal(p2pc_wire_stable_get(b.data, b.len, &o), (int)b.len);
     assert_memory_equal(&o, &s, sizeof o);
+    /* The report encoded once, the rest per link: the same bytes. */
+    p2pc_wire_stable_rep r;
+    assert_int_equal(p2pc_wire_stable_rep_encode(&r, &s.rep), 0);
+    assert_true(r.len > 0 && r.len <= P2PC_WIRE_STABLE_REP_MAX);
+    size_t len = b.len;
+    assert_int_equal(
+        p2pc_wire_stable_put_rep(&b, s.delivered, &r, s.expired, s.nexpired),
+        0);
+    assert_int_equal(b.len, 2 * len);
+    assert_memory_equal(b.data + len, b.data, len);
   }
+  p2pc_buf_fini(&b);
+}
+
+/* The report encoded alone: the longest fits, one that rises anywhere is
+ * refused, and put_rep appends nothing for an empty report or bad
+ * ranges. */
+static void test_stable_rep(void **state) {
+  (void)state;
+  p2pc_buf b;
+  p2pc_buf_init(&b, A, 4096);
+  p2pc_stable_report rep;
+  p2pc_wire_stable_rep r;
+  for (int d = 0; d < SD; d++) /* every level a step, every value long */
+    rep.v[d] = UINT64_MAX - (uint64_t)d * (UINT64_MAX / SD);
+  assert_int_equal(p2pc_wire_stable_rep_encode(&r, &rep), 0);
+  assert_true(r.len <= P2PC_WIRE_STABLE_REP_MAX);
+  assert_int_equal(r.b[0], SD); /* nsteps */
+  uint64_t e[2] = {3, 5};
+  assert_int_equal(p2pc_wire_stable_put_rep(&b, 7, &r, e, 2), 0);
+  p2pc_wire_stable o;
+  assert_int_equal(p2pc_wire_stable_get(b.data, b.len, &o), (int)b.len);
+  assert_memory_equal(o.rep.v, rep.v, sizeof rep.v);
+  assert_int_equal(o.delivered, 7);
+  assert_int_equal(o.nexpired, 2);
+  assert_int_equal(o.expired[1], 5);
+  /* A level above the one below it: nothing to send. */
+  for (int d = 1; d < SD; d++) {
+    p2pc_stable_report up = rep;
+    up.v[d] = up.v[d - 1] + (d == 1 ? 0 : 1);
+    if (d == 1) {
+      up.v[0] = 5;
+      up.v[1] = 6;
+    }
+    assert_int_equal(p2pc_wire_stable_rep_encode(&r, &up), P2PC_ERR_INVAL);
+    assert_int_equal(r.len, 0);
+    p2pc_buf_reset(&b);
+    assert_int_equal(p2pc_wire_stable_put_rep(&b, 7, &r, e, 0), P2PC_ERR_INVAL);
+    assert_int_equal(b.len, 0);
+  }
+  /* One level: nsteps 1, level 0, the value. */
+  memset(&rep, 0, sizeof rep);
+  assert_int_equal(p2pc_wire_stable_rep_encode(&r, &rep), 0);
+  assert_int_equal(r.len, 3);
+  const uint64_t bad[2] = {5, 3}; /* first > last */
+  p2pc_buf_reset(&b);
+  assert_int_equal(p2pc_wire_stable_put_rep(&b, 1, &r, bad, 2), P2PC_ERR_INVAL);
+  assert_int_equal(p2pc_wire_stable_put_rep(&b, 1, &r, e, 1), P2PC_ERR_INVAL);
+  assert_int_equal(b.len, 0);
   p2pc_buf_fini(&b);
 }
 
@@ -874,6 +932,7 @@ int main(void) {
       cmocka_unit_test(test_type_10_is_unknown),
       cmocka_unit_test(test_stable),
       cmocka_unit_test(test_stable_round_trip),
+      cmocka_unit_test(test_stable_rep),
       cmocka_unit_test(test_bcast_frames),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -81,9 +81,12 @@ int p2pc__node_frame_to_link(p2pc_node *n, p2pc_link_id id, p2pc_frame_type t,
   case P2PC_FRAME_ANNOUNCE:
     rv = p2pc_wire_announce_put(&n->scratch, arg);
     break;
-  case P2PC_FRAME_STABLE:
-    rv = p2pc_wire_stable_put(&n->scratch, arg);
+  case P2PC_FRAME_STABLE: {
+    const stable_out *so = arg;
+    rv = p2pc_wire_stable_put_rep(&n->scratch, so->delivered, so->rep,
+                                  so->expired, so->nexpired);
     break;
+  }
   default:
     rv = P2PC_ERR_INVAL;
   }

@@ -178,7 +178,7 @@ void p2pc__node_dial_failed(p2pc_node *n, const p2pc_wire_addr *addr,
  * resend_ns without progress; then whatever of the stream may go (with
  * the heartbeat, the ACK again while a hole is open). */
 void p2pc__node_link_due(p2pc_node *n, uint32_t i, uint64_t t, bool beat,
-                         const p2pc_stable_report *rep) {
+                         const p2pc_wire_stable_rep *rep) {
   link *l = &n->links[i];
   peer *p = &n->peers[l->peer];
   uint64_t silent = t - l->last_rx_ns, quiet = p2pc__node_quiet_ns(n, l);

@@ -625,7 +625,7 @@ static inline uint64_t p2pc__node_quiet_ns(const p2pc_node *n, const link *l) {
 /* Link i is up: it died, went quiet, owes a heartbeat (rep, if beat), a
  * LEAVE was not agreed, or its unacknowledged data is due again. */
 void p2pc__node_link_due(p2pc_node *n, uint32_t i, uint64_t t, bool beat,
-                         const p2pc_stable_report *rep);
+                         const p2pc_wire_stable_rep *rep);
 /* Dials whatever is due: known peers, then seeds without an ID. */
 void p2pc__node_dials_due(p2pc_node *n, uint64_t t);
 
@@ -722,8 +722,16 @@ void p2pc__node_stream_ack(p2pc_node *n, peer *p, uint64_t cum,
 uint32_t p2pc__node_stable_key(p2pc_node *n, peer *p);
 void p2pc__node_stable_down(p2pc_node *n, peer *p);
 void p2pc__node_stable_release(p2pc_node *n, peer *p);
+/* A STABLE frame's arguments for p2pc__node_frame_to_link: the report,
+ * encoded once for every link, and what is the link's own. */
+typedef struct stable_out {
+  const p2pc_wire_stable_rep *rep;
+  uint64_t delivered;
+  uint32_t nexpired;
+  uint64_t expired[P2PC_WIRE_MAX_EXPIRED];
+} stable_out;
 void p2pc__node_stable_frame(p2pc_node *n, uint32_t lid,
-                             const p2pc_stable_report *rep);
+                             const p2pc_wire_stable_rep *rep);
 void p2pc__node_stable_send(p2pc_node *n, uint32_t lid);
 bool p2pc__node_stable_update(p2pc_node *n);
 /* A STABLE frame from p arrived on l. */

@@ -69,22 +69,20 @@ void p2pc__node_stable_release(p2pc_node *n, peer *p) {
 /* One STABLE frame on link lid: the report, and what this node delivered
  * and wrote off of the peer's stream. */
 void p2pc__node_stable_frame(p2pc_node *n, uint32_t lid,
-                             const p2pc_stable_report *rep) {
+                             const p2pc_wire_stable_rep *rep) {
   link *l = p2pc__node_link_get(n, lid);
   if (!l || l->state != L_UP || l->peer == NO_PEER)
     return;
   peer *p = &n->peers[l->peer];
-  p2pc_wire_stable ws;
-  memset(&ws, 0, sizeof ws);
-  ws.rep = *rep;
+  stable_out so = {.rep = rep};
   if (p->inc_known) {
     uint32_t nwo = 0;
-    p2pc_causal_report_for(n->causal, p->sesid, &ws.delivered, ws.expired,
+    p2pc_causal_report_for(n->causal, p->sesid, &so.delivered, so.expired,
                            &nwo);
-    ws.nexpired = 2 * nwo;
+    so.nexpired = 2 * nwo;
   }
-  p->st_delivered = ws.delivered;
-  p2pc__node_frame_to_link(n, lid, P2PC_FRAME_STABLE, &ws, 0);
+  p->st_delivered = so.delivered;
+  p2pc__node_frame_to_link(n, lid, P2PC_FRAME_STABLE, &so, 0);
 }
 
 /* Sends this node's report on link lid, or on every link that is up when
@@ -92,8 +90,10 @@ void p2pc__node_stable_frame(p2pc_node *n, uint32_t lid,
  * more DATA on any link). */
 void p2pc__node_stable_send(p2pc_node *n, uint32_t lid) {
   bool all = lid == NO_LINK || p2pc_stable_decreased(n->st);
-  p2pc_stable_report rep;
-  p2pc_stable_report_out(n->st, &rep);
+  p2pc_stable_report srep;
+  p2pc_stable_report_out(n->st, &srep);
+  p2pc_wire_stable_rep rep;                 /* encoded once for every link */
+  p2pc_wire_stable_rep_encode(&rep, &srep); /* len 0: no frame */
   for (uint32_t i = 0; i < n->links_hw; i++)
     if (n->links[i].state == L_UP && (all || i == lid))
       p2pc__node_stable_frame(n, i, &rep);

@@ -434,40 +434,56 @@ static bool ranges_valid(const uint64_t *e, uint64_t n) {
   return true;
 }
 
-static bool stable_valid(const p2pc_wire_stable *s) {
+int p2pc_wire_stable_rep_encode(p2pc_wire_stable_rep *r,
+                                const p2pc_stable_report *rep) {
+  const uint64_t *v = rep->v;
+  r->len = 0;
   for (int d = 1; d < P2PC_STABLE_DEPTH; d++)
-    if (s->rep.v[d] > s->rep.v[d - 1])
-      return false;
-  return ranges_valid(s->expired, s->nexpired);
-}
-
-int p2pc_wire_stable_put(p2pc_buf *out, const p2pc_wire_stable *s) {
-  int rv;
-  size_t start = out->len;
-  if (!stable_valid(s))
-    return P2PC_ERR_INVAL;
-  const uint64_t *v = s->rep.v;
-  uint64_t nsteps = 1;
+    if (v[d] > v[d - 1])
+      return P2PC_ERR_INVAL;
+  uint8_t nsteps = 1;
   for (int d = 1; d < P2PC_STABLE_DEPTH; d++)
     nsteps += v[d] != v[d - 1];
-  PUT(p2pc_buf_put_varint(out, s->delivered));
-  PUT(p2pc_buf_put_varint(out, nsteps));
-  PUT(p2pc_buf_put_varint(out, 0));
-  PUT(p2pc_buf_put_varint(out, v[0]));
+  _Static_assert(P2PC_STABLE_DEPTH < 0x80, "nsteps and gaps take one byte");
+  uint8_t *p = r->b;
+  *p++ = nsteps;
+  *p++ = 0;
+  p += p2pc_varint_encode(p, v[0]);
   for (int d = 1, last = 0; d < P2PC_STABLE_DEPTH; d++) {
     if (v[d] == v[d - 1])
       continue;
-    PUT(p2pc_buf_put_varint(out, (uint64_t)(d - last)));
-    PUT(p2pc_buf_put_varint(out, v[d - 1] - v[d]));
+    *p++ = (uint8_t)(d - last);
+    p += p2pc_varint_encode(p, v[d - 1] - v[d]);
     last = d;
   }
-  PUT(p2pc_buf_put_varint(out, s->nexpired));
-  for (uint32_t i = 0; i < s->nexpired; i++)
-    PUT(p2pc_buf_put_varint(out, s->expired[i]));
+  r->len = (size_t)(p - r->b);
+  return 0;
+}
+
+int p2pc_wire_stable_put_rep(p2pc_buf *out, uint64_t delivered,
+                             const p2pc_wire_stable_rep *r,
+                             const uint64_t *expired, uint32_t nexpired) {
+  int rv;
+  size_t start = out->len;
+  if (!r->len || !ranges_valid(expired, nexpired))
+    return P2PC_ERR_INVAL;
+  PUT(p2pc_buf_put_varint(out, delivered));
+  PUT(p2pc_buf_put(out, r->b, r->len));
+  PUT(p2pc_buf_put_varint(out, nexpired));
+  for (uint32_t i = 0; i < nexpired; i++)
+    PUT(p2pc_buf_put_varint(out, expired[i]));
   return 0;
 err:
   out->len = start;
   return rv;
+}
+
+int p2pc_wire_stable_put(p2pc_buf *out, const p2pc_wire_stable *s) {
+  p2pc_wire_stable_rep r;
+  if (p2pc_wire_stable_rep_encode(&r, &s->rep) != 0)
+    return P2PC_ERR_INVAL;
+  return p2pc_wire_stable_put_rep(out, s->delivered, &r, s->expired,
+                                  s->nexpired);
 }
 
 int p2pc_wire_stable_get(const uint8_t *b, size_t len, p2pc_wire_stable *s) {

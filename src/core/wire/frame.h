@@ -317,6 +317,28 @@ typedef struct p2pc_wire_stable {
 /* Appends the body. P2PC_ERR_INVAL (nothing appended) if rep increases
  * somewhere or the ranges are not as above. */
 int p2pc_wire_stable_put(p2pc_buf *out, const p2pc_wire_stable *s);
+
+/* The report part of a STABLE body (nsteps and the steps), encoded once a
+ * round and copied into every link's frame: only delivered and the
+ * ranges differ from link to link. nsteps and the gaps are below 2^7. */
+#define P2PC_WIRE_STABLE_REP_MAX                                               \
+  (2 + P2PC_VARINT_MAX + (P2PC_STABLE_DEPTH - 1) * (1 + P2PC_VARINT_MAX))
+typedef struct p2pc_wire_stable_rep {
+  size_t len; /* 0: not encodable (the report increases somewhere) */
+  uint8_t b[P2PC_WIRE_STABLE_REP_MAX];
+} p2pc_wire_stable_rep;
+
+/* Encodes rep into r. P2PC_ERR_INVAL (r->len = 0) if rep increases
+ * somewhere. */
+int p2pc_wire_stable_rep_encode(p2pc_wire_stable_rep *r,
+                                const p2pc_stable_report *rep);
+/* Appends the body of delivered, the report r encoded and the ranges:
+ * the same bytes p2pc_wire_stable_put writes for the same values.
+ * P2PC_ERR_INVAL (nothing appended) if r is empty or the ranges are not
+ * as above. */
+int p2pc_wire_stable_put_rep(p2pc_buf *out, uint64_t delivered,
+                             const p2pc_wire_stable_rep *r,
+                             const uint64_t *expired, uint32_t nexpired);
 /* Decodes a body; the expired[] past nexpired are zeroed. */
 int p2pc_wire_stable_get(const uint8_t *b, size_t len, p2pc_wire_stable *s);
 
