@@ -50,9 +50,28 @@ source *p2pc__exchange_find_h(p2pc_timesync *ts, const char *id, uint32_t h) {
   return NULL;
 }
 
+uint64_t p2pc__exchange_least_poll(const p2pc_timesync *ts) {
+  uint64_t t = UINT64_MAX;
+  for (uint32_t i = 0; i < ts->nsrc; i++)
+    if (ts->src_poll[i] < t)
+      t = ts->src_poll[i];
+  return t;
+}
+
+/* src_poll[i] = v, and poll_min with it: a pass over the sources only
+ * when the least one rises. */
+static void set_poll(p2pc_timesync *ts, uint32_t i, uint64_t v) {
+  uint64_t old = ts->src_poll[i];
+  ts->src_poll[i] = v;
+  if (v <= ts->poll_min)
+    ts->poll_min = v;
+  else if (old == ts->poll_min)
+    ts->poll_min = p2pc__exchange_least_poll(ts);
+}
+
 /* Keeps src_poll[] in step with s->up and s->next_poll. */
 static void sync_poll(p2pc_timesync *ts, const source *s) {
-  ts->src_poll[s - ts->src] = s->up ? s->next_poll : UINT64_MAX;
+  set_poll(ts, (uint32_t)(s - ts->src), s->up ? s->next_poll : UINT64_MAX);
 }
 
 static void set_addr(p2pc_timesync *ts, source *s) {
@@ -113,6 +132,7 @@ static source *slot_for(p2pc_timesync *ts, const char *id) {
       ts->srccap = ncap;
     }
     ts->src_hash[ts->nsrc] = id_hash(id);
+    ts->src_poll[ts->nsrc] = UINT64_MAX; /* for set_poll below */
     s = &ts->src[ts->nsrc++];
   }
   memset(s, 0, sizeof *s);
@@ -122,7 +142,7 @@ static source *slot_for(p2pc_timesync *ts, const char *id) {
   sc.precision_ns = ts->cfg.precision_ns;
   p2pc_srcstats_init(&s->st, &sc);
   s->state = "candidate";
-  ts->src_poll[s - ts->src] = UINT64_MAX;
+  set_poll(ts, (uint32_t)(s - ts->src), UINT64_MAX);
   return s;
 }
 
@@ -277,8 +297,10 @@ void p2pc__exchange_poll(p2pc_timesync *ts, p2pc_now now) {
       s->burst_left--;
     s->next_poll =
         on_round(ts, now.mono_ns, now.mono_ns + next_interval(ts, s));
-    sync_poll(ts, s);
+    ts->src_poll[i] = s->up ? s->next_poll : UINT64_MAX; /* poll_min below */
   }
+  /* Polls rise together on a round: one pass for them all. */
+  ts->poll_min = p2pc__exchange_least_poll(ts);
 }
 
 static void adapt_poll(p2pc_timesync *ts, source *s) {

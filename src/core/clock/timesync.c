@@ -84,6 +84,7 @@ int p2pc_timesync_new(p2pc_timesync **out, const p2pc_allocator *a,
     return P2PC_ERR_NOMEM;
   memset(ts, 0, sizeof *ts);
   ts->a = a;
+  ts->poll_min = UINT64_MAX;
   ts->cfg = *cfg;
   ts->cfg.ntp_keys = NULL; /* borrowed: ours are srv.keys */
   ts->cfg.ntp_nkeys = 0;
@@ -341,9 +342,7 @@ uint64_t p2pc_timesync_next_deadline(const p2pc_timesync *ts) {
   uint64_t t = UINT64_MAX;
   if (ts->cfg.disabled)
     return t;
-  for (uint32_t i = 0; i < ts->nsrc; i++)
-    if (ts->src_poll[i] < t)
-      t = ts->src_poll[i];
+  t = ts->poll_min; /* kept by exchange.c */
   /* re-check the election and seeding at the announce pace */
   if (ts->next_check < t)
     t = ts->next_check;

@@ -235,6 +235,8 @@ struct p2pc_timesync {
   uint32_t nsrc, srccap;
   uint32_t *src_hash; /* id_hash of src[i].id: lookups touch one array */
   uint64_t *src_poll; /* src[i].next_poll if up, else UINT64_MAX: the same */
+  uint64_t poll_min;  /* the least of src_poll[] (UINT64_MAX: none), asked
+                         for after every event: kept, not scanned for */
   /* the datagram queue and send tokens (timesync.c) */
   token_slot *tokens; /* TOKENS of them, allocated with the first */
   uint32_t next_token;
@@ -318,6 +320,9 @@ uint32_t p2pc__timesync_token(p2pc_timesync *ts, bool is_reply, uint32_t idx,
 source *p2pc__exchange_find(p2pc_timesync *ts, const char *id);
 /* ... with id's id_hash known (a candidate's, a client's) */
 source *p2pc__exchange_find_h(p2pc_timesync *ts, const char *id, uint32_t h);
+/* The least of src_poll[] by a pass over the sources (what poll_min
+ * keeps: the earliest poll due, UINT64_MAX if none is polled). */
+uint64_t p2pc__exchange_least_poll(const p2pc_timesync *ts);
 void p2pc__exchange_peer_up(p2pc_timesync *ts, const char *id,
                             const p2pc_wire_addr *addr, p2pc_now now);
 void p2pc__exchange_peer_down(p2pc_timesync *ts, const char *id);
