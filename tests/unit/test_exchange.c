@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "testseed.h"
 #include "timesync.h"
 #include "timesync_int.h" /* src_poll[], poll_min */
 
@@ -52,11 +53,7 @@ static void check(const p2pc_timesync *ts, uint64_t seed, int step) {
 
 static void test_poll_min_kept(void **state) {
   (void)state;
-  uint64_t seed = 0x9011;
-  const char *env = getenv("P2PC_SEED");
-  if (env)
-    seed = strtoull(env, NULL, 0);
-  printf("test_poll_min_kept: P2PC_SEED=%llu\n", (unsigned long long)seed);
+  uint64_t seed = p2pc_test_seed("test_poll_min_kept", 0x9011);
   p2pc_timesync_config cfg;
   memset(&cfg, 0, sizeof cfg);
   cfg.time_port = 7000;

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "ntp.h"
+#include "testseed.h"
 
 #define NS 1000000000LL
 #define UNIX_2026 1767225600LL    /* 2026-01-01T00:00:00Z */
@@ -194,11 +195,7 @@ static uint64_t next_rand(uint64_t *s) {
 
 static void test_ts_round_trip(void **state) {
   (void)state;
-  uint64_t seed = 0x5eed;
-  const char *env = getenv("P2PC_SEED");
-  if (env)
-    seed = strtoull(env, NULL, 0);
-  printf("test_ts_round_trip: P2PC_SEED=%llu\n", (unsigned long long)seed);
+  uint64_t seed = p2pc_test_seed("test_ts_round_trip", 0x5eed);
   uint64_t s = seed;
   const int64_t lo = 0, span = 4102444800LL * NS; /* 1970..2100 */
   for (int i = 0; i < 200000; i++) {

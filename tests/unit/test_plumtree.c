@@ -25,6 +25,7 @@
 #include "plumtree.h"
 #include "rng.h"
 #include "sescodec.h"
+#include "testseed.h"
 
 #define A p2pc_allocator_default()
 #define MSEC 1000000ull
@@ -536,9 +537,7 @@ static void test_reentrant_broadcast(void **state) {
  * last max_ids ids. */
 static void test_table_model(void **state) {
   (void)state;
-  const char *env = getenv("P2PC_SEED");
-  uint64_t seed = env ? strtoull(env, NULL, 10) : 12345;
-  printf("seed %llu\n", (unsigned long long)seed);
+  uint64_t seed = p2pc_test_seed("test_table_model", 12345);
   p2pc_rng g;
   p2pc_rng_seed(&g, seed, 0);
   rec r;
@@ -884,9 +883,7 @@ static void nlink(nnet *w, uint32_t a, uint32_t b) {
  * GOSSIPs) along the same shortest paths, the other links lazy. */
 static void test_net_new_origin_shortest_paths(void **state) {
   (void)state;
-  const char *env = getenv("P2PC_SEED");
-  uint64_t seed = env ? strtoull(env, NULL, 10) : 777;
-  printf("seed %llu\n", (unsigned long long)seed);
+  uint64_t seed = p2pc_test_seed("test_net_new_origin_shortest_paths", 777);
   p2pc_rng g;
   p2pc_rng_seed(&g, seed, 0);
   for (uint32_t trial = 0; trial < 8; trial++) {

@@ -24,6 +24,7 @@
 
 #include "select.h"
 #include "srcstats.h"
+#include "testseed.h"
 
 #define NMAX 64
 #define US 1000.0
@@ -31,9 +32,7 @@
 #define SEC 1000000000.0
 
 static uint64_t seed_for(const char *test, uint64_t dflt) {
-  const char *env = getenv("P2PC_SEED");
-  uint64_t seed = env ? strtoull(env, NULL, 0) : dflt;
-  printf("%s: P2PC_SEED=%llu\n", test, (unsigned long long)seed);
+  uint64_t seed = p2pc_test_seed(test, dflt);
   return seed ? seed : 1;
 }
 

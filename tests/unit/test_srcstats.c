@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "srcstats.h"
+#include "testseed.h"
 
 #define US 1000LL
 #define MS 1000000LL
@@ -36,9 +37,7 @@
 /* ---- helpers ------------------------------------------------------------ */
 
 static uint64_t seed_for(const char *test, uint64_t dflt) {
-  const char *env = getenv("P2PC_SEED");
-  uint64_t seed = env ? strtoull(env, NULL, 0) : dflt;
-  printf("%s: P2PC_SEED=%llu\n", test, (unsigned long long)seed);
+  uint64_t seed = p2pc_test_seed(test, dflt);
   return seed ? seed : 1; /* xorshift's one forbidden state */
 }
 

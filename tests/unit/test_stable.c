@@ -23,6 +23,7 @@
 #include "failalloc.h"
 #include "rng.h"
 #include "stable.h"
+#include "testseed.h"
 
 #define D P2PC_STABLE_DEPTH
 #define NMAX 72  /* nodes in a simulated network */
@@ -30,9 +31,7 @@
 #define NEVER 255
 
 static uint64_t seed_for(const char *test, uint64_t dflt) {
-  const char *env = getenv("P2PC_SEED");
-  uint64_t seed = env ? strtoull(env, NULL, 0) : dflt;
-  printf("%s: P2PC_SEED=%llu\n", test, (unsigned long long)seed);
+  uint64_t seed = p2pc_test_seed(test, dflt);
   return seed;
 }
 
