@@ -69,9 +69,14 @@ static void set_poll(p2pc_timesync *ts, uint32_t i, uint64_t v) {
     ts->poll_min = p2pc__exchange_least_poll(ts);
 }
 
+/* What src_poll[] holds for s: its next poll if up. */
+static uint64_t poll_of(const source *s) {
+  return s->up ? s->next_poll : UINT64_MAX;
+}
+
 /* Keeps src_poll[] in step with s->up and s->next_poll. */
 static void sync_poll(p2pc_timesync *ts, const source *s) {
-  set_poll(ts, (uint32_t)(s - ts->src), s->up ? s->next_poll : UINT64_MAX);
+  set_poll(ts, (uint32_t)(s - ts->src), poll_of(s));
 }
 
 static void set_addr(p2pc_timesync *ts, source *s) {
@@ -286,6 +291,7 @@ static uint64_t next_interval(p2pc_timesync *ts, source *s) {
 }
 
 void p2pc__exchange_poll(p2pc_timesync *ts, p2pc_now now) {
+  bool polled = false;
   for (uint32_t i = 0; i < ts->nsrc; i++) {
     if (now.mono_ns < ts->src_poll[i])
       continue; /* down, or not yet due */
@@ -297,10 +303,13 @@ void p2pc__exchange_poll(p2pc_timesync *ts, p2pc_now now) {
       s->burst_left--;
     s->next_poll =
         on_round(ts, now.mono_ns, now.mono_ns + next_interval(ts, s));
-    ts->src_poll[i] = s->up ? s->next_poll : UINT64_MAX; /* poll_min below */
+    ts->src_poll[i] = poll_of(s); /* poll_min below */
+    polled = true;
   }
-  /* Polls rise together on a round: one pass for them all. */
-  ts->poll_min = p2pc__exchange_least_poll(ts);
+  /* Polls rise together on a round: one pass for them all, and none when
+   * nothing was due (a wake-up for something else). */
+  if (polled)
+    ts->poll_min = p2pc__exchange_least_poll(ts);
 }
 
 static void adapt_poll(p2pc_timesync *ts, source *s) {

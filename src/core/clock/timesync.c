@@ -312,8 +312,9 @@ void p2pc_timesync_on_deadline(p2pc_timesync *ts, p2pc_now now) {
   p2pc__exchange_poll(ts, now);
   if (now.mono_ns < ts->next_check)
     return;
-  ts->next_check =
-      near_round(ts, now.mono_ns, now.mono_ns + ts->cfg.announce_ns);
+  ts->next_check = now.mono_ns + ts->cfg.announce_ns;
+  if (ts->cfg.announce_ns >= ts->round_ns) /* not rounded past its pace */
+    ts->next_check = near_round(ts, now.mono_ns, ts->next_check);
   /* The election runs on time too: a reference that goes silent is
    * replaced without waiting for a sample. */
   if (ts->cfg.mode == P2PC_CLOCK_REFERENCE) {

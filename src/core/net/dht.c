@@ -456,8 +456,8 @@ uint64_t p2pc_dht_refresh_key(p2pc_dht *d) {
 bool p2pc_dht_pop_result(p2pc_dht *d, p2pc_dht_result *r) {
   for (uint32_t m = d->lmask; m; m &= m - 1) {
     int i = lowest(m);
-    lookup *l = d->l[i];
-    if (!l || !l->done)
+    lookup *l = d->l[i]; /* in lmask: held */
+    if (!l->done)
       continue;
     memset(r, 0, sizeof *r);
     memcpy(r->id, l->id, sizeof r->id);
@@ -565,7 +565,7 @@ void p2pc_dht_input(p2pc_dht *d, const p2pc_wire_addr *from, const uint8_t *b,
 void p2pc_dht_on_deadline(p2pc_dht *d, uint64_t now_ns) {
   for (uint32_t m = d->lmask; m; m &= m - 1) {
     lookup *l = d->l[lowest(m)];
-    if (!l || l->done)
+    if (l->done)
       continue;
     for (uint32_t j = 0; j < l->nc; j++) {
       cand *c = &l->c[j];
@@ -584,7 +584,7 @@ uint64_t p2pc_dht_next_deadline(const p2pc_dht *d) {
   uint64_t t = UINT64_MAX;
   for (uint32_t m = d->lmask; m; m &= m - 1) {
     const lookup *l = d->l[lowest(m)];
-    if (!l || l->done) /* a result: the caller pops it after each call */
+    if (l->done) /* a result: the caller pops it after each call */
       continue;
     for (uint32_t j = 0; j < l->nc; j++)
       if (l->c[j].st == C_ASKED && l->c[j].sent_ns + P2PC_DHT_TIMEOUT_NS < t)

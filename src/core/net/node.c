@@ -99,9 +99,7 @@ void p2pc_node_on_deadline(p2pc_node *n, p2pc_now now) {
   p2pc_wire_stable_rep rep; /* encoded once, for every link's heartbeat */
   if (beat) {
     p2pc__node_stable_update(n);
-    p2pc_stable_report srep;
-    p2pc_stable_report_out(n->st, &srep);
-    p2pc_wire_stable_rep_encode(&rep, &srep); /* len 0: no frame */
+    p2pc__node_stable_rep(n, &rep);
   }
   for (uint32_t i = 0; i < n->links_hw; i++) {
     link *l = &n->links[i];

@@ -730,6 +730,7 @@ typedef struct stable_out {
   uint32_t nexpired;
   uint64_t expired[P2PC_WIRE_MAX_EXPIRED];
 } stable_out;
+void p2pc__node_stable_rep(p2pc_node *n, p2pc_wire_stable_rep *rep);
 void p2pc__node_stable_frame(p2pc_node *n, uint32_t lid,
                              const p2pc_wire_stable_rep *rep);
 void p2pc__node_stable_send(p2pc_node *n, uint32_t lid);

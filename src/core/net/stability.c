@@ -66,6 +66,14 @@ void p2pc__node_stable_release(p2pc_node *n, peer *p) {
   p->skey = NO_KEY;
 }
 
+/* This node's report, encoded once for every link's STABLE frame (len 0:
+ * none goes). */
+void p2pc__node_stable_rep(p2pc_node *n, p2pc_wire_stable_rep *rep) {
+  p2pc_stable_report srep;
+  p2pc_stable_report_out(n->st, &srep);
+  p2pc_wire_stable_rep_encode(rep, &srep);
+}
+
 /* One STABLE frame on link lid: the report, and what this node delivered
  * and wrote off of the peer's stream. */
 void p2pc__node_stable_frame(p2pc_node *n, uint32_t lid,
@@ -90,10 +98,8 @@ void p2pc__node_stable_frame(p2pc_node *n, uint32_t lid,
  * more DATA on any link). */
 void p2pc__node_stable_send(p2pc_node *n, uint32_t lid) {
   bool all = lid == NO_LINK || p2pc_stable_decreased(n->st);
-  p2pc_stable_report srep;
-  p2pc_stable_report_out(n->st, &srep);
-  p2pc_wire_stable_rep rep;                 /* encoded once for every link */
-  p2pc_wire_stable_rep_encode(&rep, &srep); /* len 0: no frame */
+  p2pc_wire_stable_rep rep;
+  p2pc__node_stable_rep(n, &rep);
   for (uint32_t i = 0; i < n->links_hw; i++)
     if (n->links[i].state == L_UP && (all || i == lid))
       p2pc__node_stable_frame(n, i, &rep);
